@@ -1,0 +1,134 @@
+"""Load the YAML data contracts of `data_contracts/`: the single source of truth for every source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tranquillite.settings import CONTRACTS_DIR
+
+FIELD_TYPES = {
+    "id", "string", "text", "integer", "number", "datetime", "enum", "address",
+    "address_list", "geometry", "longitude", "latitude",
+}
+
+
+class ContractError(ValueError):
+    """A contract file is malformed."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    type: str
+    required: bool = False
+    column: str | None = None
+    values: tuple[str, ...] = ()
+    min: float | None = None
+    pattern: str | None = None
+    after: str | None = None
+    free_text: bool = False
+    geometry_type: str | None = None
+    derived_from: tuple[str, ...] = ()
+    default_radius_m: float | None = None
+
+    @property
+    def header(self) -> str:
+        """The column name in landing files (CSV French header, or JSON key)."""
+        return self.column or self.name
+
+
+@dataclass(frozen=True)
+class Contract:
+    name: str
+    title: str
+    source: str
+    format: str
+    convention: str
+    id_field: str
+    fields: tuple[Field, ...]
+    envelope: tuple[Field, ...] = ()
+    record_type: str | None = None
+    event: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def all_fields(self) -> tuple[Field, ...]:
+        return self.envelope + self.fields
+
+    def field(self, name: str) -> Field:
+        for f in self.all_fields:
+            if f.name == name:
+                return f
+        raise KeyError(f"{self.name}: no field {name!r}")
+
+    @property
+    def headers(self) -> list[str]:
+        return [f.header for f in self.all_fields]
+
+
+def _field(d: dict[str, Any], where: str) -> Field:
+    missing = {"name", "label", "type"} - d.keys()
+    if missing:
+        raise ContractError(f"{where}: field {d.get('name')!r} lacks {sorted(missing)}")
+    if d["type"] not in FIELD_TYPES:
+        raise ContractError(f"{where}: field {d['name']!r} has unknown type {d['type']!r}")
+    if d["type"] == "enum" and not d.get("values"):
+        raise ContractError(f"{where}: enum field {d['name']!r} has no values")
+    return Field(
+        name=d["name"], label=d["label"], type=d["type"], required=bool(d.get("required", False)),
+        column=d.get("column"), values=tuple(d.get("values") or ()), min=d.get("min"),
+        pattern=d.get("pattern"), after=d.get("after"), free_text=bool(d.get("free_text", False)),
+        geometry_type=d.get("geometry_type"), derived_from=tuple(d.get("derived_from") or ()),
+        default_radius_m=d.get("default_radius_m"),
+    )
+
+
+def load_contract(path: Path) -> Contract:
+    d = yaml.safe_load(path.read_text(encoding="utf-8"))
+    where = path.name
+    for key in ("name", "title", "source", "format", "convention", "id_field", "fields"):
+        if key not in d:
+            raise ContractError(f"{where}: missing key {key!r}")
+    known = {"name", "title", "source", "format", "convention", "id_field", "fields", "envelope",
+             "record_type", "event"}
+    return Contract(
+        name=d["name"], title=d["title"], source=d["source"], format=d["format"],
+        convention=d["convention"], id_field=d["id_field"],
+        fields=tuple(_field(f, where) for f in d["fields"]),
+        envelope=tuple(_field(f, where) for f in d.get("envelope") or ()),
+        record_type=d.get("record_type"), event=d.get("event") or {},
+        meta={k: v for k, v in d.items() if k not in known},
+    )
+
+
+@lru_cache(maxsize=4)
+def load_contracts(directory: str | None = None) -> dict[str, Contract]:
+    """Every contract of the directory, by name (conventions.yaml and indicators are not contracts)."""
+    root = Path(directory) if directory else CONTRACTS_DIR
+    out: dict[str, Contract] = {}
+    for path in sorted(root.glob("*.yaml")):
+        if path.stem in {"conventions", "indicators"}:
+            continue
+        c = load_contract(path)
+        out[c.name] = c
+    return out
+
+
+@lru_cache(maxsize=4)
+def load_conventions(directory: str | None = None) -> dict[str, dict[str, Any]]:
+    root = Path(directory) if directory else CONTRACTS_DIR
+    return yaml.safe_load((root / "conventions.yaml").read_text(encoding="utf-8"))["conventions"]
+
+
+def contracts_for_source(source: str) -> list[Contract]:
+    return [c for c in load_contracts().values() if c.source == source]
+
+
+def sources() -> list[str]:
+    return sorted({c.source for c in load_contracts().values()})

@@ -1,0 +1,233 @@
+"""Marseille's geography, offline: arrondissements, outline, street gazetteer, places, H3.
+
+Data in `tranquillite/data/geo/` (see its SOURCES.md): IGN ADMIN EXPRESS (Licence Ouverte 2.0),
+quartiers (Joël Gombin, from IGN IRIS-GE, Licence Ouverte 2.0), street points and monuments
+from OpenStreetMap (ODbL 1.0, © OpenStreetMap contributors), FANTOIR (DGFiP, Licence Ouverte).
+Addresses geocode to their street (no house numbers exist in these data).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import polars_h3 as plh3
+import shapely
+from shapely.geometry import shape
+
+from tranquillite.settings import GEO_DIR
+
+H3_RESOLUTION = 9
+MARSEILLE_BBOX = (5.228734, 43.169626, 5.532543, 43.391057)
+
+
+def normalize_name(text: str) -> str:
+    """Same normalisation as the gazetteer's `normalized_name` column."""
+    text = text.replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae").replace("Æ", "AE")
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+@dataclass(frozen=True)
+class Area:
+    """A study area: its outline and its subdivisions (arrondissements for Marseille)."""
+
+    name: str
+    outline: shapely.Geometry
+    zone_codes: np.ndarray  # e.g. "13201"
+    zone_names: np.ndarray
+    zone_geoms: np.ndarray  # shapely geometries
+
+    def zone_of(self, lon: np.ndarray, lat: np.ndarray, nearest_within_deg: float = 0.004) -> np.ndarray:
+        """Vectorised point-in-polygon: the zone code of each point.
+
+        A point just outside every zone (quays, breakwaters: up to `nearest_within_deg`, about
+        300 m) gets the nearest zone, as the gazetteer does; farther points get None.
+        """
+        lon = np.asarray(lon, dtype="float64")
+        lat = np.asarray(lat, dtype="float64")
+        out = np.full(lon.shape[0], None, dtype=object)
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        if not ok.any():
+            return out
+        pts = shapely.points(lon[ok], lat[ok])
+        tree = shapely.STRtree(self.zone_geoms)
+        pt_idx, zone_idx = tree.query(pts, predicate="intersects")
+        sub = np.full(pts.shape[0], None, dtype=object)
+        # first match wins (zones do not overlap)
+        order = np.argsort(pt_idx, kind="stable")
+        pt_idx, zone_idx = pt_idx[order], zone_idx[order]
+        first = np.unique(pt_idx, return_index=True)[1]
+        sub[pt_idx[first]] = self.zone_codes[zone_idx[first]]
+        missing = np.flatnonzero(sub == None)  # noqa: E711 (element-wise on an object array)
+        if missing.size and nearest_within_deg > 0:
+            idx = tree.query_nearest(pts[missing], max_distance=nearest_within_deg, all_matches=False)
+            sub[missing[idx[0]]] = self.zone_codes[idx[1]]
+        out[np.flatnonzero(ok)] = sub
+        return out
+
+    def contains(self, lon: np.ndarray, lat: np.ndarray, tolerance_deg: float = 0.0) -> np.ndarray:
+        lon = np.asarray(lon, dtype="float64")
+        lat = np.asarray(lat, dtype="float64")
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        res = np.zeros(lon.shape[0], dtype=bool)
+        geom = self.outline.buffer(tolerance_deg) if tolerance_deg else self.outline
+        shapely.prepare(geom)
+        res[ok] = shapely.contains_xy(geom, lon[ok], lat[ok])
+        return res
+
+
+def _read_geojson(path: Path) -> list[dict]:
+    return json.loads(path.read_text(encoding="utf-8"))["features"]
+
+
+@lru_cache(maxsize=1)
+def marseille() -> Area:
+    feats = _read_geojson(GEO_DIR / "marseille_arrondissements.geojson")
+    outline = shape(_read_geojson(GEO_DIR / "marseille_commune.geojson")[0]["geometry"])
+    geoms = np.array([shape(f["geometry"]) for f in feats], dtype=object)
+    return Area(
+        name="Marseille",
+        outline=outline,
+        zone_codes=np.array([f["properties"]["insee_arm"] for f in feats], dtype=object),
+        zone_names=np.array([f["properties"]["nom"] for f in feats], dtype=object),
+        zone_geoms=geoms,
+    )
+
+
+def area_from_file(path: Path, code_property: str, name_property: str | None = None,
+                   name: str = "zone d'étude") -> Area:
+    """Any city: a GeoJSON of subdivisions; the outline is their union."""
+    feats = _read_geojson(path)
+    geoms = np.array([shape(f["geometry"]) for f in feats], dtype=object)
+    return Area(
+        name=name,
+        outline=shapely.union_all(geoms),
+        zone_codes=np.array([str(f["properties"][code_property]) for f in feats], dtype=object),
+        zone_names=np.array([str(f["properties"].get(name_property or code_property)) for f in feats],
+                            dtype=object),
+        zone_geoms=geoms,
+    )
+
+
+@lru_cache(maxsize=1)
+def arrondissements() -> pl.DataFrame:
+    feats = _read_geojson(GEO_DIR / "marseille_arrondissements.geojson")
+    return pl.DataFrame([{k: f["properties"][k] for k in ("insee_arm", "nom", "arr_num", "population",
+                                                          "area_km2")} for f in feats])
+
+
+@lru_cache(maxsize=1)
+def street_points() -> pl.DataFrame:
+    """19 420 OSM street points: name, normalized_name, arrondissement_insee, quartier_code, lon, lat."""
+    return pl.read_csv(GEO_DIR / "marseille_voies_points.csv.gz",
+                       schema_overrides={"arrondissement_insee": pl.Utf8, "quartier_code": pl.Utf8,
+                                         "versions": pl.Utf8})
+
+
+@lru_cache(maxsize=1)
+def streets() -> pl.DataFrame:
+    """One representative point per street name and arrondissement (OSM, ODbL)."""
+    return pl.read_csv(GEO_DIR / "marseille_voies.csv",
+                       schema_overrides={"arrondissement_insee": pl.Utf8, "postcode": pl.Utf8,
+                                         "quartier_code": pl.Utf8})
+
+
+@lru_cache(maxsize=1)
+def places() -> pl.DataFrame:
+    """Notable places (monuments), quartiers and arrondissements with a point each."""
+    return pl.read_csv(GEO_DIR / "marseille_lieux.csv",
+                       schema_overrides={"arrondissement_insee": pl.Utf8, "postcode": pl.Utf8,
+                                         "quartier_code": pl.Utf8})
+
+
+def h3_cells(df: pl.DataFrame | pl.LazyFrame, lon: str = "lon", lat: str = "lat",
+             resolution: int = H3_RESOLUTION, out: str = "h3_cell"):
+    """Attach the H3 cell (hex string) of each point, vectorised (polars-h3)."""
+    return df.with_columns(
+        plh3.latlng_to_cell(pl.col(lat), pl.col(lon), resolution, return_dtype=pl.Utf8).alias(out)
+    )
+
+
+# --------------------------------------------------------------------------- geocoding
+_ABBREVIATIONS = {
+    "bd": "boulevard", "bld": "boulevard", "av": "avenue", "ave": "avenue", "pl": "place",
+    "tra": "traverse", "trav": "traverse", "ch": "chemin", "che": "chemin", "imp": "impasse",
+    "crs": "cours", "mte": "montee", "sq": "square", "all": "allee", "rte": "route",
+    "st": "saint", "ste": "sainte", "r": "rue", "qu": "quai",
+}
+_POSTCODE = re.compile(r"\b(130(?:0[1-9]|1[0-6]))\b")
+_HOUSE_NUMBER = re.compile(r"^\s*\d+\s*(?:bis|ter|b|t)?\s*,?\s*", re.IGNORECASE)
+_CITY = re.compile(r"\bmarseille\b.*$", re.IGNORECASE)
+
+
+def parse_address(address: str) -> tuple[str, str | None]:
+    """'12 bd de la Libération, 13001 Marseille' → ('boulevard de la liberation', '13201')."""
+    text = address.strip()
+    m = _POSTCODE.search(text)
+    insee = f"132{m.group(1)[3:]}" if m else None
+    text = _POSTCODE.sub(" ", text)
+    text = _CITY.sub(" ", text)
+    text = _HOUSE_NUMBER.sub("", text)
+    words = normalize_name(text).split()
+    if words and words[0] in _ABBREVIATIONS:
+        words[0] = _ABBREVIATIONS[words[0]]
+    words = [_ABBREVIATIONS.get(w, w) if w in {"st", "ste"} else w for w in words]
+    return " ".join(words), insee
+
+
+@lru_cache(maxsize=1)
+def _gazetteer() -> pl.DataFrame:
+    s = streets().select("normalized_name", "arrondissement_insee", "name", "lon", "lat",
+                         pl.lit(0).alias("rank"))
+    p = places().select("normalized_name", "arrondissement_insee", "name", "lon", "lat",
+                        pl.lit(1).alias("rank"))
+    return pl.concat([s, p])
+
+
+def geocode(addresses: pl.Series) -> pl.DataFrame:
+    """Geocode addresses on the offline gazetteer, vectorised (a join, not a loop over rows).
+
+    Returns one row per input (same order): address, street_key, insee, lon, lat, matched_name,
+    precision ('voie+arrondissement', 'voie', 'lieu' or None when not found).
+    """
+    # parse each distinct address once (bounded by the number of streets), then join back
+    distinct = addresses.drop_nulls().unique().to_list()
+    parsed = pl.DataFrame({
+        "address": distinct,
+        "street_key": [parse_address(a)[0] for a in distinct],
+        "insee": [parse_address(a)[1] for a in distinct],
+    }, schema={"address": pl.Utf8, "street_key": pl.Utf8, "insee": pl.Utf8})
+    q = pl.DataFrame({"_i": np.arange(len(addresses)), "address": addresses.cast(pl.Utf8)}).join(
+        parsed, on="address", how="left")
+    gaz = _gazetteer()
+    exact = gaz.filter(pl.col("rank") == 0).group_by("normalized_name", "arrondissement_insee").agg(
+        pl.col("lon").first(), pl.col("lat").first(), pl.col("name").first())
+    by_name = gaz.sort("rank").group_by("normalized_name", maintain_order=True).agg(
+        pl.col("lon").first().alias("lon_any"), pl.col("lat").first().alias("lat_any"),
+        pl.col("name").first().alias("name_any"), pl.col("rank").first().alias("rank_any"))
+    j = q.join(exact, left_on=["street_key", "insee"],
+               right_on=["normalized_name", "arrondissement_insee"], how="left")
+    j = j.join(by_name, left_on="street_key", right_on="normalized_name", how="left")
+    return j.sort("_i").select(
+        "address", "street_key", "insee",
+        pl.coalesce("lon", "lon_any").alias("lon"),
+        pl.coalesce("lat", "lat_any").alias("lat"),
+        pl.coalesce("name", "name_any").alias("matched_name"),
+        pl.when(pl.col("lon").is_not_null()).then(pl.lit("voie+arrondissement"))
+        .when(pl.col("rank_any") == 0).then(pl.lit("voie"))
+        .when(pl.col("rank_any") == 1).then(pl.lit("lieu"))
+        .otherwise(None).alias("precision"),
+    )
+
+
+def format_address(street_name: str, insee: str) -> str:
+    """The address string the Préfecture and City exports use: 'Rue de Rome, 13001 Marseille'."""
+    return f"{street_name}, 130{insee[-2:]} Marseille"
