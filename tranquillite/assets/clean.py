@@ -1,0 +1,155 @@
+"""`clean` layer: records typed per contract, deduplicated, located (geometry, H3, arrondissement);
+`quarantine` layer: every rejected record whole, with every reason.
+
+One multi-asset per landing source: the records of the source are validated once, then split
+into one clean table per contract (the Préfecture's four record types) and the source's
+quarantine. A blocking check proves nothing was lost: for every partition,
+read = clean + quarantined + exact duplicates.
+"""
+
+
+import time
+
+import dagster as dg
+import polars as pl
+
+from tranquillite import geo
+from tranquillite.assets import constants as K
+from tranquillite.assets.metadata import base_metadata, table_schema
+from tranquillite.assets.partitions import DAILY
+from tranquillite.contracts import Contract, contracts_for_source
+from tranquillite.landing import source_columns
+from tranquillite.pii import pii_kind
+from tranquillite.resources import Warehouse
+from tranquillite.validation import QUARANTINE_SCHEMA, clean_schema, reason_code, validate
+
+LEDGER_TABLE = "ingestion_ledger"
+
+
+def _split(df: pl.DataFrame, col: str, keys: list[str], schema: dict) -> dict[str, pl.DataFrame]:
+    parts = df.partition_by(col, as_dict=True) if df.height else {}
+    parts = {k[0] if isinstance(k, tuple) else k: v for k, v in parts.items()}
+    return {k: parts.get(k, pl.DataFrame(schema=schema)) for k in keys}
+
+
+def contract_checks(c: Contract, df: pl.DataFrame) -> list[dg.AssetCheckResult]:
+    """Checks derived from the contract, on the rows this run wrote."""
+    key = K.clean_key(c.name)
+    expected = clean_schema(c)
+    actual = dict(df.schema)
+    schema_ok = actual == expected
+    id_cols = [c.id_field] + (["version"] if c.envelope else [])
+    dup = df.height - df.unique(subset=["_partition", *id_cols]).height if df.height else 0
+    outside = df.filter(pl.col("h3_cell").is_null() | pl.col("arrondissement").is_null()).height
+    free = [f.name for f in c.all_fields if f.free_text]
+    pii = df.select([pii_kind(pl.col(f)).is_not_null().sum().alias(f) for f in free]).sum_horizontal().item() \
+        if free and df.height else 0
+    return [
+        dg.AssetCheckResult(asset_key=key, check_name=K.CHECK_SCHEMA, passed=schema_ok,
+                            metadata={"ecarts": dg.MetadataValue.text(
+                                "aucun" if schema_ok else str({k: (str(expected.get(k)), str(actual.get(k)))
+                                                               for k in set(expected) | set(actual)
+                                                               if expected.get(k) != actual.get(k)}))}),
+        dg.AssetCheckResult(asset_key=key, check_name=K.CHECK_UNIQUE_IDS, passed=dup == 0,
+                            metadata={"doublons": dup}),
+        dg.AssetCheckResult(asset_key=key, check_name=K.CHECK_IN_AREA, passed=outside == 0,
+                            metadata={"lignes_non_localisees": outside}),
+        dg.AssetCheckResult(asset_key=key, check_name=K.CHECK_NO_PII, passed=pii == 0,
+                            severity=dg.AssetCheckSeverity.ERROR,
+                            metadata={"textes_avec_donnee_personnelle": int(pii)}),
+    ]
+
+
+def build_clean_assets(source: str) -> dg.AssetsDefinition:
+    contracts = contracts_for_source(source)
+    conventions = K.source_conventions(source)
+    specs = [
+        dg.AssetSpec(
+            key=K.clean_key(c.name), group_name=K.CLEAN, deps=[K.raw_key(source)],
+            description=(f"{c.title}: enregistrements valides selon le contrat `data_contracts/{c.name}.yaml`, "
+                         "typés, dédoublonnés, géolocalisés (géométrie GeoJSON, point représentatif, "
+                         "cellule H3, arrondissement). Aucune donnée personnelle (C2)."),
+            kinds={"parquet", "polars"}, owners=[K.OWNER_DATA], tags=K.convention_tags({c.convention}),
+            metadata={"contrat": f"data_contracts/{c.name}.yaml",
+                      "dagster/column_schema": table_schema(clean_schema(c))},
+        ) for c in contracts
+    ] + [dg.AssetSpec(
+        key=K.quarantine_key(source), group_name=K.GOVERNANCE, deps=[K.raw_key(source)],
+        description=(f"Quarantaine de la source « {source} »: chaque enregistrement rejeté, conservé "
+                     "entier (`raw`), avec sa partition, son fichier, sa ligne et toutes ses raisons. "
+                     "Accès restreint (peut contenir des données personnelles détectées)."),
+        kinds={"parquet"}, owners=[K.OWNER_DPO], tags=K.convention_tags(conventions),
+    )]
+    checks = [dg.AssetCheckSpec(K.CHECK_NOTHING_LOST, asset=K.quarantine_key(source), blocking=True,
+                                description="Pour chaque partition: lus = propres + quarantaine + doublons exacts.")]
+    for c in contracts:
+        checks += [
+            dg.AssetCheckSpec(K.CHECK_SCHEMA, asset=K.clean_key(c.name), blocking=True,
+                              description="Le schéma de la table est celui dérivé du contrat."),
+            dg.AssetCheckSpec(K.CHECK_UNIQUE_IDS, asset=K.clean_key(c.name), blocking=True,
+                              description="Identifiant (et version) unique par partition."),
+            dg.AssetCheckSpec(K.CHECK_IN_AREA, asset=K.clean_key(c.name),
+                              description="Chaque ligne a une cellule H3 et un arrondissement."),
+            dg.AssetCheckSpec(K.CHECK_NO_PII, asset=K.clean_key(c.name), blocking=True,
+                              description="Aucun texte libre ne contient de donnée personnelle (C2)."),
+        ]
+
+    @dg.multi_asset(
+        name=f"clean_{source}",
+        specs=specs,
+        check_specs=checks,
+        partitions_def=DAILY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool="warehouse_writer",
+    )
+    def _clean(context: dg.AssetExecutionContext, warehouse: Warehouse):
+        t0 = time.perf_counter()
+        keys = list(context.partition_keys)
+        try:
+            raw = warehouse.read(K.RAW, source, keys)
+        except FileNotFoundError:
+            raise dg.Failure(f"raw/{source}: partitions {keys[0]}…{keys[-1]} non matérialisées")
+        for col in source_columns(source):
+            if col not in raw.columns:
+                raw = raw.with_columns(pl.lit(None, dtype=pl.Utf8).alias(col))
+        outcome = validate(raw, contracts, area=geo.marseille())
+        ledger = outcome.ledger(keys)
+        for k, part in _split(ledger, "partition", keys, dict(ledger.schema)).items():
+            warehouse.write(K.GOVERNANCE, LEDGER_TABLE, part, f"{source}_{k}")
+        q = outcome.quarantine
+        for k, part in _split(q, "partition", keys, QUARANTINE_SCHEMA).items():
+            warehouse.write(K.QUARANTINE, source, part, k)
+        elapsed = time.perf_counter() - t0
+        for c in contracts:
+            df = outcome.clean[c.name]
+            for k, part in _split(df, "_partition", keys, clean_schema(c)).items():
+                warehouse.write(K.CLEAN, c.name, part, k)
+            yield dg.MaterializeResult(
+                asset_key=K.clean_key(c.name),
+                metadata=base_metadata(df, elapsed, partitions=len(keys)),
+                check_results=contract_checks(c, df),
+            )
+        by_reason = (q.select(pl.col("reasons").list.eval(pl.element().str.split(":").list.first()))
+                     .explode("reasons").group_by("reasons").len().sort("len", descending=True)
+                     if q.height else pl.DataFrame({"reasons": [], "len": []}))
+        unbalanced = ledger.filter(~pl.col("balanced"))
+        yield dg.MaterializeResult(
+            asset_key=K.quarantine_key(source),
+            metadata=base_metadata(q, elapsed, partitions=len(keys),
+                                   lus=outcome.read, propres=outcome.n_clean,
+                                   quarantaine=outcome.n_quarantined, doublons_exacts=outcome.duplicates,
+                                   raisons=dg.MetadataValue.json({r: n for r, n in by_reason.iter_rows()})),
+            check_results=[dg.AssetCheckResult(
+                asset_key=K.quarantine_key(source), check_name=K.CHECK_NOTHING_LOST,
+                passed=unbalanced.height == 0 and outcome.balanced,
+                metadata={"lus": outcome.read, "propres": outcome.n_clean, "quarantaine": outcome.n_quarantined,
+                          "doublons_exacts": outcome.duplicates,
+                          "partitions_desequilibrees": dg.MetadataValue.json(unbalanced.get_column("partition").to_list())},
+            )],
+        )
+
+    return _clean
+
+
+CLEAN_ASSETS = [build_clean_assets(s) for s in K.SOURCES]
+__all__ = ["CLEAN_ASSETS", "contract_checks", "reason_code"]

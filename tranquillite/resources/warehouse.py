@@ -1,0 +1,126 @@
+"""The warehouse: Parquet files written atomically, and a read-only DuckDB catalog over them.
+
+Storage is designed for one writer and many readers. Every table is Parquet under
+`warehouse/<layer>/<table>/` — one file per daily partition (`<AAAA-MM-JJ>.parquet`) or a
+single `data.parquet` — each written to a temporary file then renamed, so a reader never sees
+a half-written file and a rerun replaces a partition instead of duplicating it. The DuckDB
+file `catalog.duckdb` only holds views over those files; it is rebuilt in a temporary file and
+renamed into place, so the Streamlit app (which opens it read-only) never meets a writer's lock.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+UNPARTITIONED = "data"
+
+
+class Warehouse(dg.ConfigurableResource):
+    """Parquet tables + DuckDB catalog under `root` (default `$TRANQUILLITE_HOME/warehouse`)."""
+
+    root: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.root)
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.path / "catalog.duckdb"
+
+    def table_dir(self, layer: str, table: str) -> Path:
+        return self.path / layer / table
+
+    def file(self, layer: str, table: str, partition: str | None = None) -> Path:
+        return self.table_dir(layer, table) / f"{partition or UNPARTITIONED}.parquet"
+
+    def write(self, layer: str, table: str, df: pl.DataFrame, partition: str | None = None) -> Path:
+        """Atomically replace one partition (or the whole unpartitioned table)."""
+        target = self.file(layer, table, partition)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".parquet")
+        os.close(fd)
+        try:
+            df.write_parquet(tmp, compression="zstd", statistics=True)
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return target
+
+    def partitions(self, layer: str, table: str) -> list[str]:
+        d = self.table_dir(layer, table)
+        return sorted(p.stem for p in d.glob("*.parquet")) if d.exists() else []
+
+    def exists(self, layer: str, table: str) -> bool:
+        return bool(self.partitions(layer, table))
+
+    def glob(self, layer: str, table: str) -> str:
+        return str(self.table_dir(layer, table) / "*.parquet")
+
+    def scan(self, layer: str, table: str, partitions: list[str] | None = None) -> pl.LazyFrame:
+        if partitions is None:
+            files = [str(p) for p in sorted(self.table_dir(layer, table).glob("*.parquet"))]
+        else:
+            files = [str(self.file(layer, table, k)) for k in partitions if self.file(layer, table, k).exists()]
+        if not files:
+            raise FileNotFoundError(f"{layer}.{table}: aucune donnée matérialisée")
+        return pl.scan_parquet(files, missing_columns="insert", extra_columns="ignore")
+
+    def read(self, layer: str, table: str, partitions: list[str] | None = None) -> pl.DataFrame:
+        return self.scan(layer, table, partitions).collect()
+
+    def tables(self) -> list[tuple[str, str]]:
+        if not self.path.exists():
+            return []
+        return sorted((d.parent.name, d.name) for d in self.path.glob("*/*") if d.is_dir()
+                      and any(d.glob("*.parquet")))
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """An in-memory DuckDB session with one view per table (`layer.table`): no file lock."""
+        con = duckdb.connect(":memory:")
+        try:
+            _create_views(con, self)
+            yield con
+        finally:
+            con.close()
+
+    def publish_catalog(self) -> Path:
+        """Rebuild `catalog.duckdb` (views only) and swap it in atomically."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".catalog-", suffix=".duckdb")
+        os.close(fd)
+        os.unlink(tmp)  # DuckDB must create the file itself
+        try:
+            con = duckdb.connect(tmp)
+            _create_views(con, self)
+            con.close()
+            os.replace(tmp, self.catalog_path)
+        finally:
+            for p in (tmp, tmp + ".wal"):
+                if os.path.exists(p):
+                    os.unlink(p)
+        return self.catalog_path
+
+
+def _create_views(con: duckdb.DuckDBPyConnection, wh: Warehouse) -> None:
+    for layer, table in wh.tables():
+        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{layer}"')
+        # identifiers come from our own folder names; the path is bound as a parameter-free literal
+        glob = wh.glob(layer, table).replace("'", "''")
+        con.execute(f"CREATE OR REPLACE VIEW \"{layer}\".\"{table}\" AS "
+                    f"SELECT * FROM read_parquet('{glob}', union_by_name = true)")
+
+
+def open_catalog(path: Path) -> duckdb.DuckDBPyConnection:
+    """Readers (app, CLI status) open the catalog read-only: never blocked by a materialisation."""
+    return duckdb.connect(str(path), read_only=True)

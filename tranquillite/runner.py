@@ -1,0 +1,66 @@
+"""Run the graph through the persistent Dagster instance, as the CLI and `make demo` do.
+
+A date range is one run of the ingestion job (single-run backfill: the range's partitions are
+processed at once), followed by one run of the publication job. Both runs, their
+materialisations and check results are recorded in `$TRANQUILLITE_HOME/dagster`, so that
+`make ui` shows them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+
+import dagster as dg
+
+from tranquillite.jobs import INGEST_JOB, PUBLISH_JOB
+from tranquillite.settings import paths
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def instance() -> dg.DagsterInstance:
+    """The persistent instance in `$TRANQUILLITE_HOME/dagster` (created if needed)."""
+    home = paths().dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    cfg = home / "dagster.yaml"
+    if not cfg.exists():
+        cfg.write_text("telemetry:\n  enabled: false\n"
+                       "concurrency:\n  pools:\n    default_limit: 1\n", encoding="utf-8")
+    return dg.DagsterInstance.get()
+
+
+@dataclass
+class RunOutcome:
+    job: str
+    run_id: str
+    success: bool
+    failed_checks: list[str]
+
+
+def _outcome(job: str, result) -> RunOutcome:
+    failed = []
+    for ev in result.all_events:
+        if ev.event_type_value == "ASSET_CHECK_EVALUATION":
+            data = ev.event_specific_data
+            if not data.passed:
+                failed.append(f"{data.asset_key.to_user_string()}:{data.check_name}")
+    return RunOutcome(job, result.run_id, result.success, failed)
+
+
+def materialize(defs: dg.Definitions, start: date | None, end: date | None,
+                instance_: dg.DagsterInstance | None = None, publish: bool = True) -> list[RunOutcome]:
+    inst = instance_ or instance()
+    outcomes = []
+    if start is not None and end is not None:
+        job = defs.resolve_job_def(INGEST_JOB)
+        tags = {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()}
+        res = job.execute_in_process(instance=inst, tags=tags, raise_on_error=False)
+        outcomes.append(_outcome(INGEST_JOB, res))
+    if publish:
+        res = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=inst, raise_on_error=False)
+        outcomes.append(_outcome(PUBLISH_JOB, res))
+    return outcomes
