@@ -37,7 +37,8 @@ def cmd_generate(a: argparse.Namespace) -> int:
 
 def cmd_materialize(a: argparse.Namespace) -> int:
     from tranquillite import runner
-    from tranquillite.definitions import defs
+    from tranquillite.definitions import build_defs
+    defs = build_defs()
     from tranquillite.settings import partitions_start
     start, end = a.from_, a.to
     if (start is None) != (end is None):
@@ -71,7 +72,8 @@ def cmd_materialize(a: argparse.Namespace) -> int:
 
 def cmd_status(a: argparse.Namespace) -> int:
     from tranquillite import runner
-    from tranquillite.definitions import defs
+    from tranquillite.definitions import build_defs
+    defs = build_defs()
     from tranquillite.status import asset_status, format_status
     rows = asset_status(defs, runner.instance())
     print(json.dumps(rows, ensure_ascii=False, indent=2) if a.json else format_status(rows))

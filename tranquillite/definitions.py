@@ -1,4 +1,4 @@
-"""Assembles the code location: assets, checks, jobs, sensor, resources. Nothing else lives here."""
+"""Assembles the code location: assets, checks, jobs, sensors, resources. Nothing else lives here."""
 
 from __future__ import annotations
 
@@ -8,22 +8,23 @@ from tranquillite.assets import ALL_ASSETS
 from tranquillite.jobs import ingest_job, publish_job
 from tranquillite.resources import LandingZone, Warehouse
 from tranquillite.sensors import landing_sensor
-from tranquillite.settings import paths
+from tranquillite.settings import Paths, paths
 
 
-def resources() -> dict:
-    p = paths()
-    return {
-        "landing": LandingZone(root=str(p.landing)),
-        "warehouse": Warehouse(root=str(p.warehouse)),
-    }
+def build_defs(p: Paths | None = None) -> dg.Definitions:
+    """The whole platform for one home directory (`$TRANQUILLITE_HOME` by default)."""
+    p = p or paths()
+    return dg.Definitions(
+        assets=ALL_ASSETS,
+        jobs=[ingest_job, publish_job],
+        sensors=[landing_sensor, dg.AutomationConditionSensorDefinition(
+            "automatisation_publication", target=dg.AssetSelection.groups("clean", "governance"),
+            default_status=dg.DefaultSensorStatus.RUNNING)],
+        resources={
+            "landing": LandingZone(root=str(p.landing)),
+            "warehouse": Warehouse(root=str(p.warehouse)),
+        },
+    )
 
 
-defs = dg.Definitions(
-    assets=ALL_ASSETS,
-    jobs=[ingest_job, publish_job],
-    sensors=[landing_sensor, dg.AutomationConditionSensorDefinition(
-        "automatisation_publication", target=dg.AssetSelection.groups("clean", "governance"),
-        default_status=dg.DefaultSensorStatus.RUNNING)],
-    resources=resources(),
-)
+defs = build_defs()

@@ -78,10 +78,20 @@ class Area:
         lat = np.asarray(lat, dtype="float64")
         ok = np.isfinite(lon) & np.isfinite(lat)
         res = np.zeros(lon.shape[0], dtype=bool)
-        geom = self.outline.buffer(tolerance_deg) if tolerance_deg else self.outline
-        shapely.prepare(geom)
-        res[ok] = shapely.contains_xy(geom, lon[ok], lat[ok])
+        res[ok] = shapely.contains_xy(self.buffered(tolerance_deg), lon[ok], lat[ok])
         return res
+
+    def buffered(self, tolerance_deg: float = 0.0) -> shapely.Geometry:
+        """The outline grown by a tolerance, prepared for fast predicates (computed once)."""
+        key = (id(self), tolerance_deg)
+        if key not in _BUFFERED:
+            geom = self.outline.buffer(tolerance_deg) if tolerance_deg else self.outline
+            shapely.prepare(geom)
+            _BUFFERED[key] = geom
+        return _BUFFERED[key]
+
+
+_BUFFERED: dict[tuple[int, float], shapely.Geometry] = {}
 
 
 def _read_geojson(path: Path) -> list[dict]:

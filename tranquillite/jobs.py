@@ -5,17 +5,16 @@ from __future__ import annotations
 import dagster as dg
 
 from tranquillite.assets import constants as K
-from tranquillite.assets.partitions import DAILY
 
 INGEST_JOB = "ingestion_quotidienne"
 PUBLISH_JOB = "publication"
 
 ingest_selection = (dg.AssetSelection.groups(K.RAW, K.CLEAN, K.GOVERNANCE)
-                    - dg.AssetSelection.keys(K.EVENTS_KEY, K.QUALITY_KEY, K.CATALOG_KEY))
-publish_selection = dg.AssetSelection.keys(K.EVENTS_KEY, K.QUALITY_KEY, K.CATALOG_KEY)
+                    - dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.CATALOG_KEY))
+publish_selection = dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.CATALOG_KEY)
 
 ingest_job = dg.define_asset_job(
-    INGEST_JOB, selection=ingest_selection, partitions_def=DAILY,
+    INGEST_JOB, selection=ingest_selection,
     description="Lit la zone d'atterrissage et produit les tables propres et la quarantaine pour une plage de jours.",
 )
 publish_job = dg.define_asset_job(

@@ -19,6 +19,7 @@ from tranquillite.settings import paths
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def instance() -> dg.DagsterInstance:
@@ -58,9 +59,10 @@ def materialize(defs: dg.Definitions, start: date | None, end: date | None,
     if start is not None and end is not None:
         job = defs.resolve_job_def(INGEST_JOB)
         tags = {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()}
-        res = job.execute_in_process(instance=inst, tags=tags, raise_on_error=False)
+        res = job.execute_in_process(instance=inst, tags=tags, raise_on_error=False, run_config=QUIET)
         outcomes.append(_outcome(INGEST_JOB, res))
     if publish:
-        res = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=inst, raise_on_error=False)
+        res = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=inst, raise_on_error=False,
+                                                                   run_config=QUIET)
         outcomes.append(_outcome(PUBLISH_JOB, res))
     return outcomes

@@ -235,8 +235,7 @@ def _shape_location(df: pl.DataFrame, c: Contract, area: geo.Area) -> pl.DataFra
                             dtype=object)
         geoms[idx] = made
     have = np.array([g is not None for g in geoms], dtype=bool)
-    outline = area.outline.buffer(AREA_TOLERANCE_DEG)
-    shapely.prepare(outline)
+    outline = area.buffered(AREA_TOLERANCE_DEG)
     inside = np.zeros(n, dtype=bool)
     inside[have] = shapely.within(geoms[have].astype(object), outline)
     reasons[have & ~inside & (reasons == None)] = "hors_zone"  # noqa: E711

@@ -46,7 +46,7 @@ class Warehouse(dg.ConfigurableResource):
         """Atomically replace one partition (or the whole unpartitioned table)."""
         target = self.file(layer, table, partition)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".parquet")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".parquet.part")
         os.close(fd)
         try:
             df.write_parquet(tmp, compression="zstd", statistics=True)

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh TRANQUILLITE_HOME with its Dagster instance; nothing shared between tests."""
+    monkeypatch.setenv("TRANQUILLITE_HOME", str(tmp_path))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    (tmp_path / "landing").mkdir()
+    return tmp_path
+
+
+@pytest.fixture
+def landing(home: Path) -> Path:
+    return home / "landing"
+
+
+def pytest_configure(config):
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
