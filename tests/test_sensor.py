@@ -1,0 +1,69 @@
+"""The landing sensor requests one run per new or changed file, never twice for the same content."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import dagster as dg
+
+from tests.factories import VALID, VALID_CORTEGE, landing_file, write_csv, write_json
+from tranquillite.assets import constants as K
+from tranquillite.resources import LandingZone
+from tranquillite.sensors.landing import landing_sensor
+
+
+def _tick(landing, cursor=None):
+    ctx = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), cursor=cursor,
+                                  resources={"landing": LandingZone(root=str(landing))})
+    result = landing_sensor(ctx)
+    return result.run_requests, result.cursor
+
+
+def test_new_file_requests_one_partition_run(landing):
+    write_json(landing_file(landing, "cortege", "2025-03-08"), [VALID_CORTEGE["visite_officielle"]])
+    requests, cursor = _tick(landing)
+    (req,) = requests
+    assert req.partition_key == "2025-03-08"
+    assert set(req.asset_selection) == {K.raw_key("cortege"), K.quarantine_key("cortege"),
+                                        *[K.clean_key(c) for c in ("manifestation_deambulatoire",
+                                                                   "manifestation_statique",
+                                                                   "operation_programmee",
+                                                                   "visite_officielle")]}
+    assert req.run_key.startswith("cortege:2025-03-08:")
+    assert "cortege/prefecture_2025-03-08.json" in json.loads(cursor)
+
+
+def test_same_file_is_not_requested_twice(landing):
+    path = write_csv(landing_file(landing, "interventions", "2025-03-08"), "interventions", [VALID["interventions"]])
+    _, cursor = _tick(landing)
+    requests, cursor2 = _tick(landing, cursor)
+    assert requests == []
+    os.utime(path, ns=(1, 1))  # touched, same content
+    requests, _ = _tick(landing, cursor2)
+    assert requests == []
+
+
+def test_changed_file_gets_a_new_run_key(landing):
+    path = write_csv(landing_file(landing, "interventions", "2025-03-08"), "interventions", [VALID["interventions"]])
+    (first,), cursor = _tick(landing)
+    write_csv(path, "interventions", [VALID["interventions"], {**VALID["interventions"], "N° intervention": "INT-2"}])
+    (second,), _ = _tick(landing, cursor)
+    assert second.partition_key == first.partition_key and second.run_key != first.run_key
+
+
+def test_cortege_app_files_for_two_days_give_two_runs(landing):
+    for day, entry in (("2025-03-08", "PP-1"), ("2025-03-09", "PP-2")):
+        p = landing / "cortege" / day / f"{entry}_v1.json"
+        p.parent.mkdir(parents=True)
+        p.write_text(json.dumps({**VALID_CORTEGE["visite_officielle"], "id": entry}), encoding="utf-8")
+    requests, _ = _tick(landing)
+    assert sorted(r.partition_key for r in requests) == ["2025-03-08", "2025-03-09"]
+
+
+def test_undated_file_is_skipped_with_a_reason(landing):
+    p = landing / "interventions" / "export_final.csv"
+    p.parent.mkdir(parents=True)
+    p.write_text("x", encoding="utf-8")
+    requests, cursor = _tick(landing)
+    assert requests == [] and "interventions/export_final.csv" in json.loads(cursor)
