@@ -67,8 +67,12 @@ def test_whole_graph_materialises_and_every_check_passes(materialized):
         q = con.execute("SELECT source, reason, records FROM governance.quarantine_reasons").fetchall()
         assert q == [("interventions", "date_invalide", 3)]
         ledger = con.execute('SELECT sum("read"), sum(clean), sum(quarantined), sum(duplicates) '
-                         "FROM governance.ingestion_ledger WHERE source = 'interventions'").fetchone()
+                         "FROM governance.ingestion_ledger WHERE source = 'interventions'").fetchall()[0]
         assert ledger == (21, 15, 3, 3)
+        quarantined = con.execute("SELECT source, partition, file, line, record_id, reasons "
+                                  "FROM governance.quarantine ORDER BY partition").fetchall()
+        assert [(r[0], r[1], r[4], r[5]) for r in quarantined] == [
+            ("interventions", d, f"INT-{d}-bad", ["date_invalide:debut"]) for d in DAYS]
         conv = dict(con.execute("SELECT source, any_value(convention) FROM clean.events GROUP BY 1").fetchall())
         assert conv["interventions"] == "internal" and conv["visite_officielle"] == "prefecture_police_13"
 
@@ -103,7 +107,7 @@ def test_changed_partition_is_replaced_not_appended(materialized, landing):
         ids = [r[0] for r in con.execute("SELECT record_id FROM clean.events WHERE source = 'interventions' "
                                      "AND _partition = '2025-03-08'").fetchall()]
         assert ids == ["INT-only"]
-        assert con.execute("SELECT count(*) FROM clean.events WHERE source = 'interventions'").fetchone()[0] == 11
+        assert con.execute("SELECT count(*) FROM clean.events WHERE source = 'interventions'").fetchall()[0][0] == 11
 
 
 def test_readers_are_never_blocked_by_a_materialisation(materialized):
@@ -118,7 +122,7 @@ def test_readers_are_never_blocked_by_a_materialisation(materialized):
         while not stop.is_set():
             try:
                 with open_catalog(cat) as con:
-                    counts.append(con.execute("SELECT count(*) FROM clean.events").fetchone()[0])
+                    counts.append(con.execute("SELECT count(*) FROM clean.events").fetchall()[0][0])
             except Exception as exc:  # noqa: BLE001 - any error is a failure of the design
                 errors.append(exc)
 
@@ -131,7 +135,7 @@ def test_readers_are_never_blocked_by_a_materialisation(materialized):
         t.join()
     assert all(o.success for o in outcomes)
     assert errors == [] and counts and set(counts) == {30}
-    assert held.execute("SELECT count(*) FROM clean.events").fetchone()[0] == 30
+    assert held.execute("SELECT count(*) FROM clean.events").fetchall()[0][0] == 30
     held.close()
     with pytest.raises(duckdb.Error):  # and the catalog is read-only for readers
         with open_catalog(cat) as con:

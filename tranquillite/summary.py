@@ -30,7 +30,7 @@ def summary(p: Paths) -> str:
         tables = con.sql("SELECT table_schema, table_name FROM information_schema.tables "
                          "WHERE table_schema NOT IN ('information_schema', 'main') ORDER BY 1, 2").fetchall()
         for schema, table in tables:
-            n = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
+            n = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchall()[0][0]
             lines.append(f"  {schema}.{table:34} {n:>10,}".replace(",", " "))
         dq = con.sql("SELECT source, \"read\", clean, quarantined, duplicates, unbalanced_partitions "
                      "FROM governance.data_quality ORDER BY source").fetchall()

@@ -112,13 +112,25 @@ class Warehouse(dg.ConfigurableResource):
         return self.catalog_path
 
 
+# union views over a whole layer: (schema, view, layer folder)
+UNION_VIEWS = [("governance", "quarantine", "quarantine")]
+
+
+def _view(con: duckdb.DuckDBPyConnection, schema: str, name: str, glob: str) -> None:
+    # identifiers come from our own folder names; DuckDB cannot bind a view's file path as a
+    # parameter, so the path literal is escaped
+    path = glob.replace("'", "''")
+    con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    con.execute(f'CREATE OR REPLACE VIEW "{schema}"."{name}" AS '
+                f"SELECT * FROM read_parquet('{path}', union_by_name = true)")
+
+
 def _create_views(con: duckdb.DuckDBPyConnection, wh: Warehouse) -> None:
     for layer, table in wh.tables():
-        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{layer}"')
-        # identifiers come from our own folder names; the path is bound as a parameter-free literal
-        glob = wh.glob(layer, table).replace("'", "''")
-        con.execute(f"CREATE OR REPLACE VIEW \"{layer}\".\"{table}\" AS "
-                    f"SELECT * FROM read_parquet('{glob}', union_by_name = true)")
+        _view(con, layer, table, wh.glob(layer, table))
+    for schema, name, layer in UNION_VIEWS:
+        if any((wh.path / layer).glob("*/*.parquet")):
+            _view(con, schema, name, str(wh.path / layer / "*" / "*.parquet"))
 
 
 def open_catalog(path: Path) -> duckdb.DuckDBPyConnection:
