@@ -1,0 +1,313 @@
+"""The three incident sources of the City (interventions, CSU alerts, citizens' reports) as a
+spatio-temporal point process, simulated in a vectorised way.
+
+For every category the background intensity is separable: a static weight per street point
+(population density × hotspots) times an hourly profile (hour × weekday × month × holidays), plus
+a summer beach component. Planned events add multiplicative surges (matches, big concerts and
+festivals, demonstrations) on the points near them during their hours. Every event then spawns
+Poisson(α) offspring (near-repeat, Hawkes-like), generation by generation, with truncated
+exponential delays at street points within 300 m.
+
+The ground truth (expected counts per H3 cell and 8-hour slot) is computed from the same
+quantities (see `SourceSim.truth`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sps
+import shapely
+
+from tranquillite.synthetic import config as C
+from tranquillite.synthetic.agenda import PlannedEvent, surge_factor
+from tranquillite.synthetic.prefecture import Entry
+from tranquillite.synthetic.space import Space, beach_weights, category_weights, neighbours, to_metric
+from tranquillite.synthetic.timeprofile import TimeGrid
+
+CAUSES = ("background", "surge", "offspring")
+
+
+@dataclass(frozen=True)
+class Surge:
+    """A planned event's multiplicative surge: intensity × (1 + k × multiplier) on its points."""
+
+    event_id: str
+    kind: str
+    start: int            # minutes since span start (window, before/after included)
+    end: int
+    points: np.ndarray    # Space point indices in the zone
+    k: float
+
+
+def build_surges(grid: TimeGrid, sp: Space, agenda: list[PlannedEvent], entries: list[Entry]) -> list[Surge]:
+    """Surges of the events of the span: matches, big concerts and festivals, demonstrations."""
+    out: list[Surge] = []
+    t0, t1 = grid.t0, grid.t_end
+    for e in agenda:
+        if e.surge is None or not (t0 <= e.start < t1):
+            continue
+        p = C.SURGES[e.surge]
+        k = surge_factor(e.surge, e.attendance)
+        if k <= 0:
+            continue
+        s = grid.minutes_of(e.start) - int(p["before_h"] * 60)
+        en = grid.minutes_of(e.end) + int(p["after_h"] * 60)
+        out.append(Surge(e.id, e.surge, max(0, s), min(grid.span_minutes, en),
+                         sp.near(e.place.lon, e.place.lat, p["radius_m"]), k))
+    p = C.SURGES["manifestation"]
+    pts_geom = _point_tree(sp)
+    for e in entries:
+        if e.record_type not in ("manifestation_deambulatoire", "manifestation_statique"):
+            continue
+        if not (t0 <= e.start < t1) or not e.attendance:
+            continue
+        k = surge_factor("manifestation", e.attendance)
+        if k <= 0:
+            continue
+        if e.line is not None and len(e.line) > 1:
+            x, y = to_metric(e.line[:, 0], e.line[:, 1])
+            geom = shapely.linestrings(np.column_stack([x, y]))
+        else:
+            lon, lat = e.point if e.point is not None else (e.line[0, 0], e.line[0, 1])
+            x, y = to_metric([lon], [lat])
+            geom = shapely.points(x[0], y[0])
+        idx = np.sort(pts_geom.query(geom, predicate="dwithin", distance=p["radius_m"]))
+        s = grid.minutes_of(e.start) - int(p["before_h"] * 60)
+        en = grid.minutes_of(e.end) + int(p["after_h"] * 60)
+        out.append(Surge(e.id, "manifestation", max(0, s), min(grid.span_minutes, en), idx.astype(np.int64), k))
+    return [s for s in out if s.end > s.start and s.points.size]
+
+
+_TREE: dict[int, shapely.STRtree] = {}
+
+
+def _point_tree(sp: Space) -> shapely.STRtree:
+    key = id(sp)
+    if key not in _TREE:
+        _TREE[key] = shapely.STRtree(shapely.points(sp.x, sp.y))
+    return _TREE[key]
+
+
+@dataclass
+class SourceSim:
+    """Simulation of one source: its support, intensities, sampled events and ground truth."""
+
+    source: str
+    support: np.ndarray                 # Space point indices where events of the source can happen
+    cats: list
+    W: np.ndarray                       # n_cat x m, each row sums to 1
+    H: np.ndarray                       # n_cat x n_hours, expected background counts
+    WB: np.ndarray | None               # m, beach weights (None if no beach in the support)
+    HB: np.ndarray                      # n_cat x n_hours, expected beach counts
+    alpha: float
+    cells: np.ndarray = field(default=None)       # support cells (Space cell indices), sorted
+    cell_of_pos: np.ndarray = field(default=None)  # support position -> row of `cells`
+    events: dict[str, np.ndarray] = field(default_factory=dict)
+    background: np.ndarray = field(default=None)   # n_cells x n_slots
+    excitation: np.ndarray = field(default=None)
+    excitation_intra: np.ndarray = field(default=None)
+    surge_ids: list[str] = field(default_factory=list)
+
+
+def simulate(source: str, grid: TimeGrid, sp: Space, support: np.ndarray, surges: list[Surge],
+             scale: float, rng: np.random.Generator) -> SourceSim:
+    """Build the intensities of a source on its support, then sample its events and truth."""
+    cats = C.CATEGORIES[source]
+    alpha = C.ALPHA[source]
+    W = np.vstack([category_weights(sp, c.mix)[support] for c in cats])
+    W /= W.sum(axis=1, keepdims=True)
+    wb = beach_weights(sp)[support]
+    WB = wb / wb.sum() if wb.sum() > 0 else None
+    per_hour = C.PER_YEAR[source] * scale * (1.0 - alpha) / (365.25 * 24.0) * _BG_ADJUST[source]
+    H = np.zeros((len(cats), grid.n_hours))
+    HB = np.zeros((len(cats), grid.n_hours))
+    beach_profile = grid.profile("plage", "flat", "plage", holidays_matter=False)
+    for i, c in enumerate(cats):
+        r = grid.profile(c.shape, c.weekend, c.season)
+        H[i] = per_hour * c.share * (1.0 - c.beach) * r
+        if WB is not None and c.beach > 0:
+            HB[i] = per_hour * c.share * c.beach * beach_profile
+    cells, cell_of_pos = np.unique(sp.cell[support], return_inverse=True)
+    sim = SourceSim(source, support, cats, W, H, WB, HB, alpha, cells, cell_of_pos)
+    _sample(sim, grid, surges, rng)
+    return sim
+
+
+#: background rates are lowered a little so that surges do not inflate the yearly volumes
+_BG_ADJUST = {"interventions": 0.97, "alertes_videoprotection": 0.95, "signalements": 0.985}
+
+
+def _draw_component(H_row: np.ndarray, W_row: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
+    counts = rng.poisson(H_row)
+    n = int(counts.sum())
+    hours = np.repeat(np.arange(H_row.size, dtype=np.int64), counts)
+    t = hours * 60 + rng.integers(0, 60, n)
+    pos = rng.choice(W_row.size, size=n, p=W_row)
+    return t, pos
+
+
+def _sample(sim: SourceSim, grid: TimeGrid, surges: list[Surge], rng: np.random.Generator) -> None:
+    n_cat = len(sim.cats)
+    n_cells, n_slots = sim.cells.size, grid.n_slots
+    hour_slot = grid.hour_slot
+    T, P, K, CAUSE, SURGE = [], [], [], [], []
+
+    # ---------------------------------------------------------------- background (+ beach)
+    cell_w = np.zeros((n_cat, n_cells))
+    slot_h = np.zeros((n_cat, n_slots))
+    for i in range(n_cat):
+        t, pos = _draw_component(sim.H[i], sim.W[i], rng)
+        T.append(t); P.append(pos); K.append(np.full(t.size, i)); CAUSE.append(np.zeros(t.size, np.int8))
+        SURGE.append(np.full(t.size, -1))
+        cell_w[i] = np.bincount(sim.cell_of_pos, weights=sim.W[i], minlength=n_cells)
+        slot_h[i] = np.bincount(hour_slot, weights=sim.H[i], minlength=n_slots)
+    B = cell_w.T @ slot_h
+    if sim.WB is not None and sim.HB.any():
+        beach_cells = np.bincount(sim.cell_of_pos, weights=sim.WB, minlength=n_cells)
+        for i in range(n_cat):
+            if not sim.HB[i].any():
+                continue
+            t, pos = _draw_component(sim.HB[i], sim.WB, rng)
+            T.append(t); P.append(pos); K.append(np.full(t.size, i)); CAUSE.append(np.zeros(t.size, np.int8))
+            SURGE.append(np.full(t.size, -1))
+        B += np.outer(beach_cells, np.bincount(hour_slot, weights=sim.HB.sum(axis=0), minlength=n_slots))
+
+    # ---------------------------------------------------------------- surges
+    pos_of_point = np.full(int(sim.support.max()) + 1 if sim.support.size else 1, -1, dtype=np.int64)
+    pos_of_point[sim.support] = np.arange(sim.support.size)
+    src_f = C.SURGE_SOURCE_FACTOR[sim.source]
+    for si, s in enumerate(surges):
+        pts = s.points[s.points < pos_of_point.size]
+        pos = pos_of_point[pts]
+        pos = np.sort(pos[pos >= 0])
+        if pos.size == 0:
+            continue
+        h0, h1 = s.start // 60, -(-s.end // 60)
+        hours = np.arange(h0, min(h1, grid.n_hours))
+        lo = np.maximum(hours * 60, s.start)
+        hi = np.minimum(hours * 60 + 60, s.end)
+        frac = (hi - lo) / 60.0
+        mult = np.array([s.k * src_f * c.surge.get(s.kind, 1.0) for c in sim.cats])
+        Wp = sim.W[:, pos]                         # n_cat x |P|
+        Ht = sim.H[:, hours] * frac                # n_cat x |T|
+        expected = mult * Wp.sum(axis=1) * Ht.sum(axis=1)
+        counts = rng.poisson(expected)
+        for i in np.flatnonzero(counts):
+            n = int(counts[i])
+            ph = Ht[i] / Ht[i].sum()
+            hidx = rng.choice(hours.size, size=n, p=ph)
+            t = lo[hidx] + (rng.random(n) * (hi[hidx] - lo[hidx])).astype(np.int64)
+            pw = Wp[i] / Wp[i].sum()
+            T.append(t); P.append(pos[rng.choice(pos.size, size=n, p=pw)]); K.append(np.full(n, i))
+            CAUSE.append(np.ones(n, np.int8)); SURGE.append(np.full(n, si))
+        # truth: exact expected surge counts per cell and slot
+        ucells, cinv = np.unique(sim.cell_of_pos[pos], return_inverse=True)
+        uslots, sinv = np.unique(hour_slot[hours], return_inverse=True)
+        cw = np.zeros((n_cat, ucells.size))
+        sh = np.zeros((n_cat, uslots.size))
+        for i in range(n_cat):
+            cw[i] = np.bincount(cinv, weights=Wp[i] * mult[i], minlength=ucells.size)
+            sh[i] = np.bincount(sinv, weights=Ht[i], minlength=uslots.size)
+        B[np.ix_(ucells, uslots)] += cw.T @ sh
+    sim.background = B
+    sim.surge_ids = [s.event_id for s in surges]
+
+    t = np.concatenate(T).astype(np.int64)
+    pos = np.concatenate(P).astype(np.int64)
+    cat = np.concatenate(K).astype(np.int64)
+    cause = np.concatenate(CAUSE)
+    surge = np.concatenate(SURGE).astype(np.int64)
+    gen = np.zeros(t.size, np.int64)
+    parent = np.full(t.size, -1, np.int64)
+
+    # ---------------------------------------------------------------- near-repeat offspring
+    indptr, indices = neighbours(sim.support)
+    mu, dmax = C.DELAY_MEAN_H * 60.0, C.DELAY_MAX_H * 60.0
+    norm = 1.0 - np.exp(-dmax / mu)
+    cur = np.arange(t.size)
+    for g in range(1, C.MAX_GENERATION + 1):
+        n_off = rng.poisson(sim.alpha, cur.size)
+        par = np.repeat(cur, n_off)
+        if par.size == 0:
+            break
+        u = rng.random(par.size)
+        delay = np.maximum(1, np.round(-mu * np.log1p(-u * norm))).astype(np.int64)
+        tc = t[par] + delay
+        deg = indptr[pos[par] + 1] - indptr[pos[par]]
+        pc = indices[indptr[pos[par]] + (rng.random(par.size) * deg).astype(np.int64)]
+        keep = tc < grid.span_minutes
+        par, tc, pc = par[keep], tc[keep], pc[keep]
+        start = t.size
+        t = np.concatenate([t, tc]); pos = np.concatenate([pos, pc]); cat = np.concatenate([cat, cat[par]])
+        cause = np.concatenate([cause, np.full(par.size, 2, np.int8)])
+        surge = np.concatenate([surge, np.full(par.size, -1)])
+        gen = np.concatenate([gen, np.full(par.size, g)])
+        parent = np.concatenate([parent, par])
+        cur = np.arange(start, t.size)
+
+    # deterministic order: time, place, category, generation
+    order = np.lexsort((gen, cat, pos, t))
+    inv = np.empty_like(order)
+    inv[order] = np.arange(order.size)
+    parent = parent[order]
+    parent = np.where(parent >= 0, inv[np.maximum(parent, 0)], -1)
+    sim.events = {"t": t[order], "pos": pos[order], "cat": cat[order], "gen": gen[order],
+                  "parent": parent, "cause": cause[order], "surge": surge[order]}
+    sim.excitation, sim.excitation_intra = _excitation_truth(sim, grid, indptr, indices)
+
+
+def _excitation_truth(sim: SourceSim, grid: TimeGrid, indptr: np.ndarray, indices: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Expected offspring per cell and slot: from parents before the slot start (`excitation`)
+    and from parents inside the slot (`excitation_intra`)."""
+    ev = sim.events
+    able = ev["gen"] < C.MAX_GENERATION
+    t = ev["t"][able].astype("float64")
+    pos = ev["pos"][able]
+    mu, dmax = C.DELAY_MEAN_H * 60.0, C.DELAY_MAX_H * 60.0
+    norm = 1.0 - np.exp(-dmax / mu)
+
+    def F(d):
+        d = np.clip(d, 0.0, dmax)
+        return (1.0 - np.exp(-d / mu)) / norm
+
+    bounds = np.minimum(grid.slot_bounds, grid.span_minutes).astype("float64")
+    n_slots = grid.n_slots
+    s0 = grid.slot_of(ev["t"][able])
+    intra = sim.alpha * F(bounds[s0 + 1] - t)
+    max_ahead = int(np.ceil(dmax / (7 * 60))) + 2
+    rows, cols, vals = [], [], []
+    for j in range(1, max_ahead + 1):
+        s = s0 + j
+        ok = s < n_slots
+        s_ok = s[ok]
+        v = sim.alpha * (F(bounds[s_ok + 1] - t[ok]) - F(bounds[s_ok] - t[ok]))
+        nz = v > 0
+        rows.append(pos[ok][nz]); cols.append(s_ok[nz]); vals.append(v[nz])
+    m = sim.support.size
+    A_prior = sps.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                             shape=(m, n_slots))
+    A_intra = sps.csr_matrix((intra, (pos, s0)), shape=(m, n_slots))
+    # offspring place: uniform among the neighbours within 300 m -> cell distribution per parent place
+    deg = np.diff(indptr)
+    Kmat = sps.csr_matrix((np.repeat(1.0 / deg, deg), (np.repeat(np.arange(m), deg),
+                                                         sim.cell_of_pos[indices])), shape=(m, sim.cells.size))
+    prior = (Kmat.T @ A_prior).toarray()
+    intra_m = (Kmat.T @ A_intra).toarray()
+    return prior, intra_m
+
+
+def truth_frame(sim: SourceSim, grid: TimeGrid, sp: Space) -> pl.DataFrame:
+    """intensity rows of one source: every support cell × every slot of the span."""
+    n_cells, n_slots = sim.cells.size, grid.n_slots
+    return pl.DataFrame({
+        "source": pl.Series([sim.source] * (n_cells * n_slots), dtype=pl.Utf8),
+        "h3_cell": pl.Series(np.repeat(sp.cells[sim.cells], n_slots).astype(str), dtype=pl.Utf8),
+        "slot_start": pl.concat([grid.slot_start_local] * n_cells),
+        "background": sim.background.ravel(),
+        "excitation": sim.excitation.ravel(),
+        "excitation_intra": sim.excitation_intra.ravel(),
+    })
