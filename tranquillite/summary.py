@@ -9,16 +9,21 @@ from tranquillite.settings import Paths
 
 
 def quarantine_vs_injected(p: Paths) -> pl.DataFrame:
-    """Per source and defect kind: injected by the generator, quarantined by the platform."""
+    """Per source and defect kind: injected by the generator, found by the platform.
+
+    Exact duplicates are counted in the ledger (kind `doublon_exact`), not quarantined.
+    """
     with open_catalog(p.warehouse / "catalog.duckdb") as con:
-        q = pl.from_arrow(con.sql("SELECT source, reason, records FROM governance.quarantine_reasons").to_arrow_table())
-    q = q.rename({"reason": "kind", "records": "quarantined"})
+        found = pl.from_arrow(con.sql(
+            "SELECT source, reason AS kind, CAST(records AS BIGINT) AS found FROM governance.quarantine_reasons "
+            "UNION ALL SELECT source, 'doublon_exact', CAST(duplicates AS BIGINT) FROM governance.data_quality"
+        ).to_arrow_table())
     defects = p.truth / "defects.parquet"
     if not defects.exists():
-        return q.with_columns(injected=pl.lit(None, dtype=pl.Int64))
-    inj = (pl.read_parquet(defects).group_by("source", "kind").len().rename({"len": "injected"}))
-    return (inj.join(q, on=["source", "kind"], how="full", coalesce=True)
-            .with_columns(pl.col("injected", "quarantined").fill_null(0)).sort("source", "kind"))
+        return found.with_columns(injected=pl.lit(None, dtype=pl.Int64))
+    inj = pl.read_parquet(defects).group_by("source", "kind").len().rename({"len": "injected"})
+    return (inj.join(found, on=["source", "kind"], how="full", coalesce=True)
+            .with_columns(pl.col("injected", "found").fill_null(0)).sort("source", "kind"))
 
 
 def summary(p: Paths) -> str:
@@ -38,7 +43,9 @@ def summary(p: Paths) -> str:
     for s, r, c, q, d, u in dq:
         lines.append(f"  {s:26} lus {r:>8}  propres {c:>8}  quarantaine {q:>6}  doublons {d:>4}  "
                      f"{'OK' if u == 0 and r == c + q + d else 'DÉSÉQUILIBRE'}")
-    lines += ["", "== Quarantaine par raison (injectés par le générateur → mis en quarantaine) =="]
-    for s, k, inj, q in quarantine_vs_injected(p).select("source", "kind", "injected", "quarantined").iter_rows():
-        lines.append(f"  {s:26} {k:30} injectés {inj:>5}  quarantaine {q:>5}")
+    lines += ["", "== Rejets par raison: injectés par le générateur / trouvés par la plateforme ==",
+              "   (doublon_exact: comptés comme doublons, pas mis en quarantaine)"]
+    for s, k, inj, q in quarantine_vs_injected(p).select("source", "kind", "injected", "found").iter_rows():
+        flag = "" if inj == q else "  ← écart"
+        lines.append(f"  {s:26} {k:30} injectés {inj:>5}  trouvés {q:>5}{flag}")
     return "\n".join(lines)
