@@ -46,6 +46,9 @@ def summary(p: Paths) -> str:
     lines += ["", "== Rejets par raison: injectés par le générateur / trouvés par la plateforme ==",
               "   (doublon_exact: comptés comme doublons, pas mis en quarantaine)"]
     for s, k, inj, q in quarantine_vs_injected(p).select("source", "kind", "injected", "found").iter_rows():
+        if inj is None:  # real data: nothing was injected
+            lines.append(f"  {s:26} {k:30} trouvés {q:>5}")
+            continue
         flag = "" if inj == q else "  ← écart"
         lines.append(f"  {s:26} {k:30} injectés {inj:>5}  trouvés {q:>5}{flag}")
     return "\n".join(lines)
