@@ -8,12 +8,13 @@ export DAGSTER_HOME := $(TRANQUILLITE_HOME)/dagster
 # test workers (2 cores on CI)
 WORKERS ?= 2
 
-.PHONY: install demo test ui lock clean-data help
+.PHONY: install demo test ui app browser lock clean-data help
 
 help:
 	@echo "make demo   — installe, génère un an de données synthétiques, matérialise tout le graphe"
 	@echo "make test   — toute la suite de tests"
-	@echo "make ui     — interface Dagster (http://127.0.0.1:3000) sur les données de \$$TRANQUILLITE_HOME"
+	@echo "make ui     — Dagster (http://127.0.0.1:3000) et l'application (http://127.0.0.1:8501)"
+	@echo "make app    — l'application Streamlit seule"
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,15 +27,32 @@ demo: install
 	@start=$$(date +%s); \
 	$(BIN)/tranquillite generate && \
 	$(BIN)/tranquillite materialize && \
+	$(BIN)/python -m tranquillite.app_core.seed_demo && \
 	$(BIN)/tranquillite summary && \
 	echo && echo "make demo: $$(( $$(date +%s) - start )) s — données dans $(TRANQUILLITE_HOME); 'make ui' pour les voir dans Dagster"
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile -q
 
+# Dagster UI + daemon (sensors, automation) and the restitution app, stopped together by Ctrl-C
 ui: install
 	mkdir -p $(DAGSTER_HOME)
+	trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/python -m tranquillite.app_core.serve --server.port 8501 & \
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+app: install
+	$(BIN)/python -m tranquillite.app_core.serve --server.port 8501
+
+# Debian's chromium for the headless-browser test (installed when running as root; otherwise
+# that one test is skipped with its reason)
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	      || echo "chromium non installé: le test navigateur sera ignoré"; \
+	  else echo "chromium absent (installer les paquets Debian chromium et chromium-driver)"; fi; \
+	fi
 
 lock:
 	$(BIN)/pip freeze --exclude-editable | { echo "# Pinned dependency versions (pip constraints), Python 3.11. Regenerate: make lock"; cat; } > constraints.txt

@@ -1,0 +1,86 @@
+"""Plateforme Big Data de la Tranquillité Publique — application de restitution (Streamlit).
+
+    streamlit run apps/streamlit/app.py
+
+The entrypoint: refuses to serve in production without TLS, resolves who is there (local
+account, OIDC identity or the public), builds the pages that person's profile may open and
+calls `st.navigation` once. A page left out of the list cannot be reached, not even by URL.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+for p in (HERE, HERE.parent.parent):  # this folder (app_ui) and the repository (a checkout not pip-installed)
+    if str(p) not in sys.path:
+        sys.path.insert(0 if p == HERE else len(sys.path), str(p))
+
+import streamlit as st  # noqa: E402
+
+from tranquillite.app_core import transport  # noqa: E402
+
+st.set_page_config(page_title="Tranquillité publique — Marseille", page_icon=":material/shield:",
+                   layout="wide")
+
+problem = transport.tls_problem(None, *transport.streamlit_tls_files())
+if problem:
+    st.error(problem)
+    st.stop()
+
+import app_ui  # noqa: E402
+from tranquillite.app_core.rights import PAGES, default_page  # noqa: E402
+
+SECTIONS = {
+    "Consultation": ("accueil_public", "carte", "previsions", "qualite"),
+    "Saisie": ("cortege",),
+    "Administration": ("habilitations", "journal"),
+    "Compte": ("compte",),
+}
+
+principal = app_ui.resolve_principal()
+
+if principal is None:  # an OIDC identity that is not habilitated: nothing at all
+    def refused() -> None:
+        st.title("Accès refusé")
+        st.error("Votre identité est authentifiée mais n'est pas habilitée sur la plateforme. "
+                 "Adressez-vous au gestionnaire des habilitations (DGA Sécurité).")
+        if st.button("Se déconnecter"):
+            st.session_state.pop(app_ui.OIDC_REFUSED, None)
+            st.logout()
+    st.session_state.pop(app_ui.PRINCIPAL, None)
+    st.navigation([st.Page(refused, title="Accès refusé", url_path="acces-refuse")], position="hidden").run()
+    st.stop()
+
+st.session_state[app_ui.PRINCIPAL] = principal
+app_ui.keep_shared_view(principal)  # a shared map link survives the detour through the login page
+st.session_state["tq_pages"] = principal.ordered_pages()  # for tests and diagnostics
+
+home = default_page(principal)
+nav: dict[str, list[st.Page]] = {}
+for section, codes in SECTIONS.items():
+    for code in codes:
+        if code in principal.pages:
+            meta = PAGES[code]
+            nav.setdefault(section, []).append(st.Page(
+                HERE / "views" / f"{code}.py", title=meta["title"], icon=meta["icon"],
+                url_path=code.replace("_", "-"), default=(code == home)))
+if principal.is_public:
+    nav.setdefault("Compte", []).append(st.Page(HERE / "views" / "connexion.py", title="Connexion",
+                                                icon=":material/login:", url_path="connexion"))
+
+with st.sidebar:
+    st.markdown("**Tranquillité publique**  \nVille de Marseille")
+    if not principal.is_public:
+        st.caption(f"{principal.display_name} — {principal.profile_label}")
+        if st.button("Se déconnecter", key="tq_logout", icon=":material/logout:"):
+            method = (st.session_state.get(app_ui.SESSION) or {}).get("method")
+            app_ui.end_session("deconnexion")
+            app_ui.flash("success", "Vous êtes déconnecté.")
+            if method == "oidc":
+                st.logout()
+            st.rerun()
+
+app_ui.show_flash()
+st.navigation(nav).run()

@@ -1,0 +1,201 @@
+"""Shared Streamlit plumbing of the app: session, principal, guard, access log, caches.
+
+Pages import this module; the logic itself lives in `tranquillite.app_core` (tested without
+Streamlit). The principal is resolved by the entrypoint on EVERY run from the store (a
+withdrawn habilitation applies at the next click) and every page calls `require(page)`
+before anything else — even a page reached by URL is checked server-side again.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import streamlit as st
+
+from tranquillite.app_core import auth, carte, queries, store
+from tranquillite.app_core.rights import PAGES, Principal, load_principal, public_principal
+from tranquillite.settings import paths
+
+SESSION = "tq_session"  # {"login", "method", "last_seen"}
+PRINCIPAL = "tq_principal"
+FLASH = "tq_flash"
+LAST_LOG = "tq_last_log"
+OIDC_REFUSED = "tq_oidc_refused"
+
+
+# --------------------------------------------------------------------------- OIDC
+def oidc_configured() -> bool:
+    """OIDC is on when `.streamlit/secrets.toml` has an [auth] section."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def oidc_provider() -> str | None:
+    try:
+        section = st.secrets["auth"]
+    except Exception:
+        return None
+    providers = [k for k, v in section.items() if isinstance(v, dict) or hasattr(v, "items")]
+    return providers[0] if providers and "client_id" not in section else None
+
+
+def oidc_email() -> str | None:
+    try:
+        if st.user.get("is_logged_in"):
+            return st.user.get("email")
+    except Exception:
+        return None
+    return None
+
+
+# --------------------------------------------------------------------------- session
+def flash(kind: str, message: str) -> None:
+    st.session_state.setdefault(FLASH, []).append((kind, message))
+
+
+def show_flash() -> None:
+    for kind, message in st.session_state.pop(FLASH, []):
+        getattr(st, kind)(message)
+
+
+def start_session(login: str, method: str) -> None:
+    st.session_state[SESSION] = {"login": login, "method": method, "last_seen": store.now_utc()}
+    st.session_state.pop(LAST_LOG, None)
+    if SHARED_VIEW in st.session_state:
+        st.session_state[RESTORE_VIEW] = st.session_state.pop(SHARED_VIEW)
+
+
+SHARED_VIEW = "tq_shared_view"
+RESTORE_VIEW = "tq_restore_view"
+MAP_URL_KEYS = ("periode", "de", "a", "sources", "cat", "arr", "vue", "h3")  # the Carte's bound widgets
+
+
+def keep_shared_view(p: Principal) -> None:
+    """Before login, remember the map filters of the URL (going to Connexion drops them); after
+    login the Carte page puts them back in its widgets (`restored_view`)."""
+    if p.is_public:
+        view = {k: st.query_params.get_all(k) for k in MAP_URL_KEYS if k in st.query_params}
+        if view:
+            st.session_state[SHARED_VIEW] = view
+
+
+def restored_view() -> dict[str, list[str]] | None:
+    """The URL filters kept through the login, once (None when the URL already has its own)."""
+    view = st.session_state.pop(RESTORE_VIEW, None)
+    if view and not any(k in st.query_params for k in MAP_URL_KEYS):
+        return view
+    return None
+
+
+def end_session(reason: str = "deconnexion") -> None:
+    sess = st.session_state.pop(SESSION, None)
+    p = st.session_state.pop(PRINCIPAL, None)
+    st.session_state.pop(LAST_LOG, None)
+    if sess:
+        with store.connect() as con:
+            store.log_access(con, login=sess["login"], profile=p.profile if p else "inconnu", page="connexion",
+                             action=reason)
+
+
+def resolve_principal() -> Principal | None:
+    """The principal of this run (None: an OIDC identity that is not habilitated — gets nothing)."""
+    now = store.now_utc()
+    sess = st.session_state.get(SESSION)
+    with store.connect() as con:
+        email = oidc_email() if oidc_configured() else None
+        if email and (sess is None or sess.get("method") != "oidc"):
+            if st.session_state.get(OIDC_REFUSED) == email:
+                return None
+            login = auth.oidc_login(con, email)
+            if login is None:
+                st.session_state[OIDC_REFUSED] = email
+                return None
+            start_session(login, "oidc")
+            sess = st.session_state[SESSION]
+            store.log_access(con, login=login, profile=con.execute(
+                "SELECT profile FROM users WHERE login = ?", (login,)).fetchone()[0], page="connexion",
+                action="connexion_reussie", detail="OIDC")
+        if sess:
+            if auth.session_expired(sess["last_seen"], now):
+                end_session("session_expiree")
+                flash("warning", "Session expirée après inactivité: reconnectez-vous.")
+                if sess.get("method") == "oidc":
+                    st.logout()
+                return public_principal(con)
+            p = load_principal(con, sess["login"], sess["method"])
+            if p is None:
+                end_session("habilitation_retiree")
+                flash("error", "Votre habilitation n'est plus active.")
+                return public_principal(con)
+            sess["last_seen"] = now
+            return p
+        return public_principal(con)
+
+
+def principal() -> Principal:
+    p = st.session_state.get(PRINCIPAL)
+    if p is None:
+        st.error("Accès refusé.")
+        st.stop()
+    return p
+
+
+def require(page: str) -> Principal:
+    """First line of every page: the page must be one the principal's profile may open."""
+    p = principal()
+    if not p.may_open(page):
+        with store.connect() as con:
+            store.log_access(con, login=p.login, profile=p.profile, page=page, action="acces_refuse")
+        st.error("Cette page n'est pas ouverte à votre profil.")
+        st.stop()
+    return p
+
+
+def log_view(p: Principal, page: str, filters: dict | None = None, action: str = "consultation",
+             export: bool = False, detail: str | None = None) -> None:
+    """Append to the access log — once per distinct (page, filters, action) in a row for a session."""
+    key = json.dumps([page, filters or {}, action, detail], sort_keys=True, default=str)
+    if not export and st.session_state.get(LAST_LOG) == key:
+        return
+    with store.connect() as con:
+        store.log_access(con, login=p.login, profile=p.profile, page=page, action=action, filters=filters,
+                         export=export, detail=detail)
+    if not export:
+        st.session_state[LAST_LOG] = key
+
+
+# --------------------------------------------------------------------------- data (cached)
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _catalog(path: str, version: int) -> queries.Catalog:
+    return queries.Catalog.open(Path(path))
+
+
+def catalog() -> queries.Catalog:
+    """The read-only catalog; reopened when the pipeline republishes it (new file, new mtime)."""
+    path = queries.catalog_path()
+    version = path.stat().st_mtime_ns if path.exists() else 0
+    return _catalog(str(path), version)
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=64)
+def map_data(_cat: queries.Catalog, catalog_version: int, scope, filters: carte.MapFilters) -> carte.MapData:
+    """Slices of the map, cached per catalog version × SCOPE × filters (never shared across scopes)."""
+    return carte.map_data(_cat, scope, filters)
+
+
+def landing_root() -> Path:
+    return paths().landing
+
+
+def page_title(code: str) -> str:
+    return PAGES[code]["title"]
+
+
+def fmt_ts(iso_ts: str | None) -> str:
+    if not iso_ts:
+        return ""
+    return datetime.fromisoformat(iso_ts).astimezone(auth.PARIS).strftime("%d/%m/%Y %H:%M:%S")

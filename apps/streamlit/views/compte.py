@@ -1,0 +1,42 @@
+"""Mon compte: who I am for the platform, my rights, and changing my password."""
+
+import streamlit as st
+
+import app_ui
+from tranquillite.app_core import auth, store
+from tranquillite.app_core.rights import ACTIONS, PAGES
+
+p = app_ui.require("compte")
+st.title("Mon compte")
+app_ui.log_view(p, "compte")
+
+if p.must_change_password:
+    st.warning("Votre mot de passe est provisoire: choisissez-en un nouveau pour accéder à la plateforme.")
+
+st.markdown(f"**{p.display_name}** (`{p.login}`)  \nProfil: **{p.profile_label}**  \n"
+            f"Organisation: {p.organisation or '—'} — nature d'activité: {p.activity_nature or '—'}  \n"
+            f"Connexion: {'compte local' if p.auth_method == 'local' else 'fournisseur d’identité (OIDC)'}")
+if not p.must_change_password:
+    with st.expander("Mes droits"):
+        st.markdown("Pages: " + ", ".join(PAGES[x]["title"] for x in p.ordered_pages()))
+        st.markdown("Actions: " + (", ".join(ACTIONS[a] for a in sorted(p.actions)) or "consultation seule"))
+        st.markdown("Sources visibles ligne à ligne: " + (", ".join(p.scope.row_sources) or "aucune")
+                    + "  \nConventions: " + ", ".join(p.scope.conventions))
+
+if p.auth_method == "local":
+    st.subheader("Changer de mot de passe")
+    with st.form("mot_de_passe", clear_on_submit=True):
+        old = st.text_input("Mot de passe actuel", type="password", key="pw_old")
+        new = st.text_input(f"Nouveau mot de passe ({auth.MIN_PASSWORD_LENGTH} caractères au moins)",
+                            type="password", key="pw_new")
+        confirm = st.text_input("Confirmation", type="password", key="pw_confirm")
+        ok = st.form_submit_button("Changer le mot de passe")
+    if ok:
+        with store.connect() as con:
+            problems = auth.change_password(con, p.login, old, new, confirm)
+        if problems:
+            for m in problems:
+                st.error(m)
+        else:
+            app_ui.flash("success", "Mot de passe changé.")
+            st.rerun()

@@ -1,0 +1,53 @@
+"""Journal d'accès (T4): who saw what, with which filters, which exports — append-only, hash-chained."""
+
+from datetime import date, datetime, time, timedelta
+
+import polars as pl
+import streamlit as st
+
+import app_ui
+from tranquillite.app_core import auth, store
+from tranquillite.app_core.rights import PAGES
+
+p = app_ui.require("journal")
+st.title("Journal d'accès")
+st.caption("Chaque consultation, chaque filtre, chaque export et chaque connexion est ajouté au journal. "
+           "Le journal est en ajout seul (aucune modification ni suppression possible) et chaîné par "
+           "empreintes SHA-256: toute altération est détectée.")
+
+with store.connect() as con:
+    intact, broken = store.verify_access_log(con)
+    logins = [r[0] for r in con.execute("SELECT DISTINCT login FROM access_log WHERE login IS NOT NULL ORDER BY 1")]
+    profiles = [r[0] for r in con.execute("SELECT code FROM profiles ORDER BY rowid")]
+if intact:
+    st.success("Intégrité du journal vérifiée.")
+else:
+    st.error(f"Journal altéré à partir de la ligne {broken}.")
+
+c1, c2, c3, c4, c5 = st.columns([2, 1.5, 1.5, 1.5, 1])
+today = date.today()
+period = c1.date_input("Période", value=(today - timedelta(days=30), today), format="DD/MM/YYYY", key="j_periode")
+login = c2.selectbox("Utilisateur", logins, index=None, placeholder="Tous", key="j_login")
+profile = c3.selectbox("Profil", profiles, index=None, placeholder="Tous", key="j_profil")
+pages = [*PAGES, "connexion", "console"]
+page = c4.selectbox("Page", pages, index=None, placeholder="Toutes", key="j_page")
+exports = c5.checkbox("Exports seulement", key="j_exports")
+
+since = until = None
+if isinstance(period, tuple) and len(period) == 2:
+    since = store.iso(datetime.combine(period[0], time(0), tzinfo=auth.PARIS))
+    until = store.iso(datetime.combine(period[1] + timedelta(days=1), time(0),
+                                       tzinfo=auth.PARIS))
+app_ui.log_view(p, "journal", {"du": str(period[0]) if since else None, "au": str(period[1]) if since else None,
+                               "utilisateur": login, "profil": profile, "page": page, "exports": exports})
+with store.connect() as con:
+    rows = store.access_log(con, since=since, until=until, login=login, profile=profile, page=page,
+                            exports_only=exports)
+if not rows:
+    st.info("Aucune ligne pour ces filtres.")
+    st.stop()
+df = pl.DataFrame(rows).with_columns(pl.col("at").map_elements(app_ui.fmt_ts, return_dtype=pl.Utf8))
+df = df.rename({"id": "N°", "at": "Horodatage (Paris)", "login": "Utilisateur", "profile": "Profil", "page": "Page",
+                "action": "Action", "filters": "Filtres", "export": "Export", "detail": "Détail"})
+st.dataframe(df, hide_index=True, width="stretch", height=520)
+st.caption(f"{df.height} ligne(s), les plus récentes d'abord (5 000 au plus).")

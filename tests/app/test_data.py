@@ -1,0 +1,206 @@
+"""Every data query goes through the scoped gateway: a profile only ever gets rows it may see."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from tests.app.helpers import demo, login, login_as, new_app
+from tranquillite.app_core import carte, habilitations, queries
+from tranquillite.app_core.rights import load_principal, public_principal
+
+MARCH = carte.MapFilters(start=date(2025, 3, 7), end=date(2025, 3, 8))
+PREFECTURE_SOURCES = {"manifestation_deambulatoire", "manifestation_statique", "operation_programmee",
+                      "visite_officielle"}
+
+
+@pytest.fixture
+def cat(app_home):
+    c = queries.Catalog.open()
+    yield c
+    c.close()
+
+
+def _sources(cat, scope) -> set[str]:
+    df = queries.scoped_query(cat, scope, "clean.events", select="DISTINCT source")
+    return set(df.get_column("source").to_list())
+
+
+def test_analyst_sees_every_source_prefecture_reader_only_the_convention(cat, con):
+    analyst = load_principal(con, "demo.analyste")
+    reader = load_principal(con, "demo.prefecture")
+    assert _sources(cat, analyst.scope) == PREFECTURE_SOURCES | {"interventions", "signalements",
+                                                                  "alertes_videoprotection", "evenements_publics"}
+    assert _sources(cat, reader.scope) == PREFECTURE_SOURCES
+    d = carte.map_data(cat, reader.scope, MARCH)
+    assert d.n_facts == 0 and set(d.per_source) <= PREFECTURE_SOURCES
+    assert d.routes and d.footprints and d.markers
+    full = carte.map_data(cat, analyst.scope, MARCH)
+    assert full.n_facts == 18 + 2 + 2 + 2  # interventions (incl. 2 at night), reports, alerts
+    # even asking for a forbidden source by name returns nothing: the scope is ANDed
+    asked = carte.map_data(cat, reader.scope, carte.with_filters(MARCH, sources=("interventions",)))
+    assert asked.n_facts == 0
+    # an event outside the scope has no details for this profile
+    assert carte.event_detail(cat, reader.scope, "interventions:T-INT-2025-03-08-0") is None
+    assert carte.event_detail(cat, analyst.scope, "interventions:T-INT-2025-03-08-0")["Source"] == \
+        "Interventions de la Police Municipale"
+
+
+def test_public_and_partner_get_aggregates_only(cat, con):
+    public = public_principal(con)
+    partner = load_principal(con, "demo.partenaire")
+    for p in (public, partner):
+        with pytest.raises(queries.Forbidden):
+            carte.map_data(cat, p.scope, MARCH)
+        with pytest.raises(queries.Forbidden):
+            queries.scoped_query(cat, p.scope, "clean.events", select="*")
+    df = carte.public_indicators(cat, public.scope)
+    assert set(df.get_column("source")) <= {"interventions", "signalements", "alertes_videoprotection"}
+    cell = df.filter((pl.col("arrondissement") == "13201") & (pl.col("source") == "interventions")).row(0, named=True)
+    assert cell["n"] == 18 and cell["n_affiche"] == "18"
+    small = df.filter(pl.col("source") == "signalements").row(0, named=True)
+    assert small["n"] is None and small["n_affiche"] == "<11"
+    # the Préfecture's data never reach the public aggregates (C5)
+    assert not set(df.get_column("source")) & PREFECTURE_SOURCES
+
+
+def test_unpublished_tables_are_refused(cat, con):
+    analyst = load_principal(con, "demo.analyste")
+    for table in ("raw.interventions", "quarantine.cortege", "governance.landing_files", "main.x",
+                  "clean.events; DROP TABLE x", "clean.interventions"):
+        with pytest.raises(queries.Forbidden):
+            queries.scoped_query(cat, analyst.scope, table, select="*")
+    with pytest.raises(queries.NotAvailable):
+        queries.scoped_query(cat, analyst.scope, "models.forecast", select="*")
+
+
+def test_activity_nature_restricts_the_sources(cat, con):
+    admin = load_principal(con, "demo.habilitations")
+    habilitations.update_user(con, admin, "demo.analyste", activity_nature="supervision_videoprotection")
+    analyst = load_principal(con, "demo.analyste")
+    assert _sources(cat, analyst.scope) == {"alertes_videoprotection", "interventions"}
+
+
+def test_rights_are_data_a_profile_change_applies_at_once(cat, con):
+    tech = load_principal(con, "demo.admin")
+    habilitations.set_profile_rights(con, tech, "encadrement_pm", pages=["accueil_public", "carte", "compte"],
+                                     actions=[], sources=["signalements"], conventions=["internal"])
+    manager = load_principal(con, "demo.encadrement")
+    assert _sources(cat, manager.scope) == {"signalements"}
+    assert "previsions" not in manager.pages and not manager.can("exporter")
+    with pytest.raises(habilitations.RightsError):
+        habilitations.set_profile_rights(con, tech, "public", pages=["carte"], actions=[], sources=[], conventions=[])
+    with pytest.raises(habilitations.RightsError):
+        habilitations.set_profile_rights(con, load_principal(con, "demo.habilitations"), "analyste", pages=[],
+                                         actions=[], sources=[], conventions=[])
+
+
+def test_filters_are_sql_parameters(cat, con):
+    analyst = load_principal(con, "demo.analyste")
+    night = carte.with_filters(MARCH, hours=(22, 5))
+    d = carte.map_data(cat, analyst.scope, night)
+    assert d.per_source.get("interventions") == 2 and d.per_source.get("alertes_videoprotection") == 2
+    assert "evenements_publics" in d.per_source  # 21:00–23:00 overlaps the night window
+    rome = carte.with_filters(MARCH, arrondissements=("13206",), sources=("interventions",))
+    assert carte.map_data(cat, analyst.scope, rome).n_facts == 2
+    cats = carte.with_filters(MARCH, categories=("interventions|Rixe / violences",), sources=("interventions",))
+    assert carte.map_data(cat, analyst.scope, cats).n_facts == 20
+    hostile = carte.with_filters(MARCH, categories=("interventions|x' OR 1=1 --",), sources=("interventions",))
+    assert carte.map_data(cat, analyst.scope, hostile).n_facts == 0
+    hexes = carte.map_data(cat, analyst.scope, carte.with_filters(MARCH, detail="hexagones", resolution=7))
+    assert hexes.facts_mode == "hexagones" and sum(h["n"] for h in hexes.hexagons) == hexes.n_facts
+    assert night.as_log() == {"du": "2025-03-07", "au": "2025-03-08", "heures": "22-5"}  # access-log form
+
+
+def test_map_page_renders_with_filters_from_the_url(app_home):
+    at = new_app()  # a shared link opened in a new session: log in, land on the map with the link's filters
+    # bound widgets write their displayed labels in the URL: links are readable
+    at.query_params = {"periode": ["2025-03-07", "2025-03-08"], "sources": ["Interventions de la Police Municipale"],
+                       "arr": ["6e arrondissement"]}
+    at.run()  # anonymous: the map is not open to the public (Streamlit says "page not found")
+    at.query_params = {}  # the browser drops the query string when the visitor goes to Connexion
+    u = demo("encadrement_pm")
+    at = login(at, u.login, u.password)
+    assert not at.exception
+    assert at.multiselect(key="sources").value == ["interventions"]
+    assert at.multiselect(key="arr").value == ["13206"]
+    assert at.markdown[0].value.startswith("**2** faits")
+    # the Préfecture reader cannot widen its scope through the URL
+    at = new_app()
+    at.query_params = {"periode": ["2025-03-07", "2025-03-08"], "sources": ["Interventions de la Police Municipale"]}
+    at.run()
+    at.query_params = {}
+    u = demo("lecteur_prefecture")
+    at = login(at, u.login, u.password)
+    assert not at.exception
+    assert at.multiselect(key="sources").value == []
+    assert at.markdown[0].value.startswith("**0** faits")
+
+
+def test_map_details_panel_and_forecast_placeholder(app_home, con):
+    at = login_as("analyste")
+    at.query_params = {"periode": ["2025-03-07", "2025-03-08"]}
+    at.run()
+    at.selectbox(key="carte_detail").set_value("manifestation_deambulatoire:T-PP-2025-000001-0").run()
+    assert not at.exception
+    details = at.dataframe[-1].value
+    assert details["Valeur"].to_list()[0] == "manifestation_deambulatoire:T-PP-2025-000001-0"
+    assert "Personnes attendues" in details["Champ"].to_list()
+    from tranquillite.app_core import store
+    assert store.access_log(con, login="demo.analyste", page="carte")[0]["action"] == "detail"
+    at.switch_page("views/previsions.py").run()
+    assert any("pas encore disponible" in i.value for i in at.info)
+
+
+def test_forecast_page_reads_the_model_tables_once_published(app_home, monkeypatch):
+    """A home whose catalog has only models.* tables (as the modelling assets will publish them)."""
+    from tranquillite.resources.warehouse import Warehouse
+    home = app_home.parent / "home_models"
+    (home / "app").mkdir(parents=True)
+    (home / "app" / "platform.sqlite").write_bytes((app_home / "app" / "platform.sqlite").read_bytes())
+    wh = Warehouse(root=str(home / "warehouse"))
+    wh.write("models", "backtest", pl.DataFrame({
+        "model": ["kde", "lightgbm"], "category": ["interventions"] * 2, "horizon": ["J+1"] * 2,
+        "origin": ["2025-03-01"] * 2, "coverage": [0.05, 0.05], "hit_rate": [0.31, 0.38], "pai": [6.2, 7.6],
+        "pei": [0.55, 0.67], "n_events": [812, 812]}))
+    wh.write("models", "forecast", pl.DataFrame({
+        "model": ["lightgbm"] * 2, "category": ["interventions"] * 2, "h3_cell": ["89396815307ffff", "89396802d13ffff"],
+        "expected": [2.5, 0.4]}))
+    wh.publish_catalog()
+    monkeypatch.setenv("TRANQUILLITE_HOME", str(home))
+    at = login_as("analyste")
+    assert any("Aucune donnée publiée" in i.value for i in at.info)  # no clean.events in this catalog
+    at.switch_page("views/previsions.py").run()
+    assert not at.exception and not at.info
+    assert at.dataframe[0].value["Modèle"].to_list() == ["kde", "lightgbm"]
+    assert len(at.dataframe) == 2
+    # the Préfecture reader gets no forecast: they derive from the City's data (convention internal)
+    from tranquillite.app_core import store
+    with store.connect() as c:
+        reader = load_principal(c, "demo.prefecture")
+    cat = queries.Catalog.open()
+    assert queries.scoped_query(cat, reader.scope, "models.backtest", select="*").height == 0
+    cat.close()
+
+
+def test_time_of_day_overlap_is_exact():
+    """The scalar SQL of the planned events' hour overlap equals set intersection, for every case."""
+    import duckdb
+    con = duckdb.connect()
+    con.execute('CREATE TABLE t AS SELECT TIMESTAMP \'2025-03-08 00:00\' + to_hours(s) AS start, '
+                'TIMESTAMP \'2025-03-08 00:00\' + to_hours(s) + to_minutes(d) AS "end", s, d '
+                'FROM range(24) r(s), (VALUES (0), (30), (150), (600), (1400), (1500)) v(d)')
+    for a in range(24):
+        for b in range(24):
+            window = set(range(a, b + 1)) if a <= b else set(range(a, 24)) | set(range(0, b + 1))
+            sql, params = carte.planned_hours_sql(a, b)
+            got = {(r[0], r[1]) for r in con.execute(f"SELECT s, d FROM t WHERE {sql}", params).fetchall()}
+            want = set()
+            for s, d in con.execute("SELECT s, d FROM t").fetchall():
+                end_min = s * 60 + d
+                hours = {(m // 60) % 24 for m in range(s * 60, end_min + 1)}
+                if d >= 24 * 60 or hours & window:
+                    want.add((s, d))
+            assert got == want, (a, b)

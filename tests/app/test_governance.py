@@ -1,0 +1,144 @@
+"""Access log (append-only, hash-chained) and habilitations (Préfecture list workflow, C6/C7)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date
+
+import pytest
+
+from tests.app.helpers import login, login_as, new_app, texts
+from tranquillite.app_core import carte, habilitations as H, queries, store
+from tranquillite.app_core.rights import load_principal
+
+
+def test_page_views_filters_and_exports_are_logged(app_home, con):
+    at = login_as("encadrement_pm")
+    at.query_params = {"periode": ["2025-03-07", "2025-03-08"]}
+    at.run()
+    at.selectbox(key="de").set_value(22).run()
+    rows = store.access_log(con, login="demo.encadrement", page="carte")
+    assert len(rows) >= 1 and rows[0]["profile"] == "encadrement_pm" and rows[0]["export"] == 0
+    assert json.loads(rows[0]["filters"])["heures"] == "22-23"
+    assert [d.label for d in at.get("download_button")] == ["Exporter la vue (CSV)"]
+    # the export (what the download button's deferred callable runs) is logged with export=1
+    manager = load_principal(con, "demo.encadrement")
+    cat = queries.Catalog.open()
+    data = carte.export_csv(cat, manager, carte.MapFilters(date(2025, 3, 7), date(2025, 3, 8)))
+    assert data.decode("utf-8-sig").startswith("event_id;source;")
+    exp = store.access_log(con, exports_only=True)
+    assert len(exp) == 1 and exp[0]["login"] == "demo.encadrement" and exp[0]["action"] == "export_csv"
+    with pytest.raises(queries.Forbidden):
+        carte.export_csv(cat, load_principal(con, "demo.prefecture"), carte.MapFilters(date(2025, 3, 7),
+                                                                                        date(2025, 3, 8)))
+    # a profile without the action gets no export button
+    at = login_as("lecteur_prefecture")
+    assert not at.get("download_button")
+
+
+def test_access_log_is_append_only_and_tamper_evident(app_home, con):
+    login_as("analyste")
+    n = con.execute("SELECT count(*) FROM access_log").fetchone()[0]
+    assert n >= 2  # connexion + carte
+    with pytest.raises(sqlite3.DatabaseError, match="ajout seul"):
+        con.execute("UPDATE access_log SET login = 'quelqu.un'")
+    with pytest.raises(sqlite3.DatabaseError, match="ajout seul"):
+        con.execute("DELETE FROM access_log")
+    assert con.execute("SELECT count(*) FROM access_log").fetchone()[0] == n
+    assert store.verify_access_log(con) == (True, None)
+    # someone with the file drops the trigger and edits a line: the hash chain says where
+    con.execute("DROP TRIGGER access_log_no_update")
+    con.execute("UPDATE access_log SET login = 'quelqu.un' WHERE id = 2")
+    assert store.verify_access_log(con) == (False, 2)
+
+
+def test_auditor_reads_the_journal_filtered(app_home):
+    login_as("analyste")
+    at = login_as("auditeur_dpo")
+    at.switch_page("views/journal.py").run()
+    assert not at.exception
+    assert "Intégrité du journal vérifiée." in texts(at)
+    at.selectbox(key="j_login").set_value("demo.analyste").run()
+    df = at.dataframe[0].value
+    assert set(df["Utilisateur"]) == {"demo.analyste"} and "carte" in set(df["Page"])
+
+
+def test_prefecture_list_workflow(app_home, con):
+    validator = load_principal(con, "demo.prefecture")
+    manager = load_principal(con, "demo.habilitations")
+    # the seed left one pending request (agent.cortege2); the Préfecture validates it
+    (pending,) = [r for r in H.requests(con) if r["status"] == "demandee"]
+    with pytest.raises(H.RightsError):
+        H.validate_request(con, manager, pending["id"], True)  # the City cannot validate for the Préfecture
+    with pytest.raises(ValueError):
+        H.habilitate_request(con, manager, pending["id"], True)  # not validated yet
+    assert H.validate_request(con, validator, pending["id"], True) == "validee_prefecture"
+    with pytest.raises(H.RightsError):
+        H.habilitate_request(con, validator, pending["id"], True)  # the Préfecture does not habilitate
+    status, temp = H.habilitate_request(con, manager, pending["id"], True, "liste du 08/03")
+    assert status == "habilitee" and temp
+    agent = load_principal(con, "agent.cortege2")
+    assert agent.profile == "agent_cortege" and agent.must_change_password
+    # direct creation or modification of a Préfecture account is refused; deactivation is allowed
+    with pytest.raises(H.RightsError):
+        H.create_user(con, manager, login="x.y", display_name="X", email=None, profile="lecteur_prefecture",
+                      organisation="prefecture_police_13")
+    with pytest.raises(H.RightsError):
+        H.update_user(con, manager, "agent.cortege2", profile="lecteur_prefecture")
+    with pytest.raises(ValueError):  # a profile only for persons of the matching organisation
+        H.create_user(con, manager, login="x.y", display_name="X", email=None, profile="agent_cortege",
+                      organisation="ville_dgsec")
+    # removal: request → validation → habilitation; the person loses access
+    rid = H.create_request(con, validator, kind="retrait", login="agent.cortege2", comment="mutation")
+    H.validate_request(con, validator, rid, True)
+    H.habilitate_request(con, manager, rid, True)
+    assert load_principal(con, "agent.cortege2") is None
+    history = [e["status"] for e in next(r for r in H.requests(con) if r["id"] == rid)["history"]]
+    assert history == ["demandee", "validee_prefecture", "habilitee"]
+    with pytest.raises(sqlite3.DatabaseError, match="ajout seul"):
+        con.execute("UPDATE habilitation_request_events SET status = 'refusee'")
+    actions = {r["action"] for r in store.access_log(con, page="habilitations")}
+    assert {"liste_prefecture_demande", "liste_prefecture_validation", "liste_prefecture_habilitation",
+            "habilitation_creee", "habilitation_modifiee"} <= actions
+
+
+def test_habilitations_page_workflow_in_the_app(app_home, con):
+    at = login_as("lecteur_prefecture")  # the Préfecture validator sees only the Préfecture list
+    at.switch_page("views/habilitations.py").run()
+    assert not at.exception
+    assert [t.label for t in at.tabs] == ["Liste Préfecture"]
+    assert "demo.analyste" not in texts(at)
+    next(b for b in at.button if b.label == "Valider").click()
+    at.run()
+    assert any("Validée par la Préfecture" in s.value for s in at.success)
+
+    at = login_as("gestionnaire_habilitations")
+    at.switch_page("views/habilitations.py").run()
+    assert [t.label for t in at.tabs] == ["Utilisateurs", "Liste Préfecture", "Profils", "Natures d'activité",
+                                          "Conventions"]
+    next(b for b in at.button if b.label == "Habiliter" and b.key == "dec_validee_prefecture_True").click()
+    at.run()
+    assert any("Mot de passe provisoire" in s.value for s in at.success)
+    assert load_principal(con, "agent.cortege2") is not None
+
+    at = login_as("auditeur_dpo")  # read-only
+    at.switch_page("views/habilitations.py").run()
+    assert not at.exception and "Consultation seule" in texts(at)
+    assert not [b for b in at.button if b.label in ("Habiliter", "Valider", "Enregistrer le profil")]
+
+
+def test_city_user_created_in_the_app_can_log_in(app_home, con):
+    at = login_as("gestionnaire_habilitations")
+    at.switch_page("views/habilitations.py").run()
+    form_inputs = [w for w in at.text_input if w.label == "Identifiant (prenom.nom)"]
+    form_inputs[0].input("claire.martin")
+    next(w for w in at.text_input if w.label == "Nom affiché").input("Claire Martin")
+    prof = next(w for w in at.selectbox if w.label == "Profil")
+    prof.set_value("analyste")
+    next(b for b in at.button if b.label == "Habiliter").click()
+    at.run()
+    msg = next(s.value for s in at.success if "claire.martin" in s.value)
+    temp = msg.split("`")[1]
+    at = login(new_app(), "claire.martin", temp)
+    assert at.session_state["tq_pages"] == ["compte"]  # provisional password first

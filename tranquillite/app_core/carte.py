@@ -1,0 +1,383 @@
+"""The map page (C4): filters (mirrored in the URL), and its data, computed in DuckDB.
+
+Everything is filtered and aggregated in SQL with parameters, through `queries.scoped_query`:
+facts (interventions, alerts, reports, incidents) come back as points when few, as H3 counts
+when many (or when asked); planned events (demonstrations, operations, visits, public events)
+come back with their geometry — routes, footprints, markers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time as dtime, timedelta
+from functools import lru_cache
+
+import h3
+import polars as pl
+
+from tranquillite import geo
+from tranquillite.app_core import store
+from tranquillite.app_core.queries import Catalog, Forbidden, NotAvailable, env_int, scoped_query
+from tranquillite.app_core.rights import Principal, Scope
+
+EVENTS = "clean.events"
+
+FACT_SOURCES = ("interventions", "alertes_videoprotection", "signalements", "incidents")
+PLANNED_SOURCES = ("manifestation_deambulatoire", "manifestation_statique", "operation_programmee",
+                   "visite_officielle", "evenements_publics")
+SOURCE_LABELS = {
+    "interventions": "Interventions de la Police Municipale",
+    "alertes_videoprotection": "Alertes vidéoprotection (CSU)",
+    "signalements": "Signalements",
+    "incidents": "Incidents",
+    "manifestation_deambulatoire": "Manifestations déambulatoires",
+    "manifestation_statique": "Manifestations statiques",
+    "operation_programmee": "Opérations programmées",
+    "visite_officielle": "Visites officielles",
+    "evenements_publics": "Événements publics",
+}
+SOURCE_COLORS = {  # RGBA, colour-blind friendly (Okabe-Ito)
+    "interventions": [0, 114, 178, 200],
+    "alertes_videoprotection": [213, 94, 0, 200],
+    "signalements": [0, 158, 115, 200],
+    "incidents": [86, 180, 233, 200],
+    "manifestation_deambulatoire": [204, 121, 167, 230],
+    "manifestation_statique": [230, 159, 0, 120],
+    "operation_programmee": [55, 55, 55, 220],
+    "visite_officielle": [240, 228, 66, 240],
+    "evenements_publics": [120, 94, 240, 230],
+}
+DETAIL_MODES = {"auto": "Automatique (selon le volume)", "points": "Points", "hexagones": "Hexagones H3"}
+H3_RESOLUTIONS = {9: "fine (~0,1 km²)", 8: "moyenne (~0,7 km²)", 7: "large (~5 km²)"}
+
+
+def point_limit() -> int:
+    """Above this many facts, 'auto' shows H3 hexagons instead of points."""
+    return env_int("TRANQUILLITE_CARTE_MAX_POINTS", 5000)
+
+
+# --------------------------------------------------------------------------- filters
+@dataclass(frozen=True)
+class MapFilters:
+    start: date
+    end: date
+    hours: tuple[int, int] = (0, 23)
+    sources: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()  # "source|sous-catégorie"
+    arrondissements: tuple[str, ...] = ()
+    detail: str = "auto"
+    resolution: int = 9
+
+    def hour_list(self) -> list[int]:
+        a, b = self.hours
+        return list(range(a, b + 1)) if a <= b else list(range(a, 24)) + list(range(0, b + 1))
+
+    def to_query_params(self) -> dict[str, str | list[str]]:
+        """Compact form with codes (access log). The page's URL is kept by the widgets themselves
+        (`bind="query-params"`), which write the displayed labels."""
+        qp: dict[str, str | list[str]] = {"du": self.start.isoformat(), "au": self.end.isoformat()}
+        if self.hours != (0, 23):
+            qp["heures"] = f"{self.hours[0]}-{self.hours[1]}"
+        if self.sources:
+            qp["sources"] = list(self.sources)
+        if self.categories:
+            qp["cat"] = list(self.categories)
+        if self.arrondissements:
+            qp["arr"] = list(self.arrondissements)
+        if self.detail != "auto":
+            qp["vue"] = self.detail
+        if self.resolution != 9:
+            qp["h3"] = str(self.resolution)
+        return qp
+
+    def as_log(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.to_query_params().items()}
+
+
+@lru_cache(maxsize=1)
+def arrondissement_names() -> dict[str, str]:
+    df = geo.arrondissements().sort("arr_num")
+    return {r["insee_arm"]: f"{r['arr_num']}{'er' if r['arr_num'] == 1 else 'e'} arrondissement"
+            for r in df.iter_rows(named=True)}
+
+
+def _common_where(f: MapFilters, sources: tuple[str, ...]) -> tuple[str, list]:
+    """Source, category and arrondissement filters (dates and hours differ for facts / planned)."""
+    selected = list(f.sources) if f.sources else list(sources)
+    cat_sources = sorted({c.split("|", 1)[0] for c in f.categories})
+    where = ("list_contains(?::VARCHAR[], source)"
+             " AND (NOT list_contains(?::VARCHAR[], source)"
+             "      OR list_contains(?::VARCHAR[], source || '|' || coalesce(subcategory, '')))"
+             " AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], arrondissement))")
+    arr = list(f.arrondissements)
+    return where, [[s for s in selected if s in sources], cat_sources, list(f.categories), arr, arr]
+
+
+def _in_arc(x: str | int, s: str | int, e: str | int) -> tuple[str, list]:
+    """SQL: hour `x` lies on the circular hour range s..e (e < s: the range crosses midnight).
+
+    Each argument is a SQL expression (str) or an hour (int), bound as a parameter.
+    """
+    sql, params = [], []
+    for piece in ("(CASE WHEN ", s, " <= ", e, " THEN ", x, " BETWEEN ", s, " AND ", e,
+                  " ELSE (", x, " >= ", s, " OR ", x, " <= ", e, ") END)"):
+        if isinstance(piece, int):
+            sql.append("?::INTEGER")
+            params.append(piece)
+        else:
+            sql.append(piece)
+    return "".join(sql), params
+
+
+def _facts_where(f: MapFilters) -> tuple[str, list]:
+    where, params = _common_where(f, FACT_SOURCES)
+    t0 = datetime.combine(f.start, dtime(0))
+    t1 = datetime.combine(f.end + timedelta(days=1), dtime(0))
+    arc, arc_params = _in_arc("hour(start)", *f.hours)
+    return where + " AND start >= ? AND start < ? AND " + arc, params + [t0, t1] + arc_params
+
+
+def planned_hours_sql(a: int, b: int) -> tuple[str, list]:
+    """Planned events whose hours overlap the window a..b: two circular hour ranges meet iff one
+    contains the other's first hour; an event of 24 hours or more meets every window. Scalar
+    arithmetic only, cheap on a year of events."""
+    hs, he = "hour(start)", 'hour(coalesce("end", start))'
+    one, p1 = _in_arc(a, hs, he)
+    two, p2 = _in_arc(hs, a, b)
+    return f"""(date_diff('hour', start, coalesce("end", start)) >= 24 OR {one} OR {two})""", p1 + p2
+
+
+def _planned_where(f: MapFilters) -> tuple[str, list]:
+    """Planned events overlapping the dates, and whose hours overlap the time-of-day window."""
+    where, params = _common_where(f, PLANNED_SOURCES)
+    t0 = datetime.combine(f.start, dtime(0))
+    t1 = datetime.combine(f.end + timedelta(days=1), dtime(0))
+    hours, hour_params = planned_hours_sql(*f.hours)
+    where += ' AND start < ? AND coalesce("end", start) >= ? AND ' + hours
+    return where, params + [t1, t0] + hour_params
+
+
+# --------------------------------------------------------------------------- data
+@dataclass
+class MapData:
+    facts_mode: str  # "points" | "hexagones"
+    n_facts: int
+    points: list[dict] = field(default_factory=list)
+    hexagons: list[dict] = field(default_factory=list)
+    routes: list[dict] = field(default_factory=list)
+    footprints: list[dict] = field(default_factory=list)
+    markers: list[dict] = field(default_factory=list)
+    per_source: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _fmt(ts: datetime | None) -> str:
+    return ts.strftime("%d/%m/%Y %H:%M") if ts else ""
+
+
+def _period(start: datetime | None, end: datetime | None) -> str:
+    if not start:
+        return ""
+    if not end or end == start:
+        return _fmt(start)
+    if end.date() == start.date():
+        return f"{_fmt(start)}–{end.strftime('%H:%M')}"
+    return f"{_fmt(start)} → {_fmt(end)}"
+
+
+def date_bounds(cat: Catalog, scope: Scope) -> tuple[date, date] | None:
+    """First and last day of the facts the scope may see (of the planned events if no facts)."""
+    df = scoped_query(cat, scope, EVENTS, select="source, min(start) AS a, max(start) AS b",
+                      where="start IS NOT NULL", group_by="source", level="rows")
+    if df.height == 0:
+        return None
+    facts = df.filter(pl.col("source").is_in(list(FACT_SOURCES)))
+    use = facts if facts.height else df
+    return use.get_column("a").min().date(), use.get_column("b").max().date()
+
+
+def default_period(bounds: tuple[date, date] | None, days: int = 30) -> tuple[date, date]:
+    if bounds is None:
+        today = date.today()
+        return today - timedelta(days=days - 1), today
+    end = bounds[1]
+    return max(bounds[0], end - timedelta(days=days - 1)), end
+
+
+def category_options(cat: Catalog, scope: Scope) -> dict[str, list[str]]:
+    """Sub-categories present, per source the scope may see (for the filter)."""
+    df = scoped_query(cat, scope, EVENTS, select="source, subcategory, count(*) AS n",
+                      where="subcategory IS NOT NULL", group_by="source, subcategory",
+                      order_by="source, n DESC")
+    out: dict[str, list[str]] = {}
+    for s, sub, _ in df.iter_rows():
+        out.setdefault(s, []).append(sub)
+    return out
+
+
+def map_data(cat: Catalog, scope: Scope, f: MapFilters) -> MapData:
+    """All the data of the map page for these filters: 2–4 SQL queries, all scoped."""
+    t0 = time.perf_counter()
+    where, params = _facts_where(f)
+    counts = scoped_query(cat, scope, EVENTS, select="source, count(*) AS n", where=where, params=params,
+                          group_by="source", level="rows")
+    per_source = {s: int(n) for s, n in counts.iter_rows()}
+    n_facts = sum(per_source.values())
+    mode = f.detail if f.detail != "auto" else ("points" if n_facts <= point_limit() else "hexagones")
+    data = MapData(facts_mode=mode, n_facts=n_facts, per_source=per_source)
+    names = arrondissement_names()
+    if n_facts and mode == "points":
+        df = scoped_query(cat, scope, EVENTS,
+                          select='event_id, source, subcategory, start, "end", lon, lat, arrondissement',
+                          where=where, params=params, order_by="start", limit=max(point_limit(), 20000))
+        data.points = [{
+            "event_id": r["event_id"], "source": r["source"], "lon": r["lon"], "lat": r["lat"],
+            "couleur": SOURCE_COLORS.get(r["source"], [90, 90, 90, 200]),
+            "titre": r["subcategory"] or SOURCE_LABELS.get(r["source"], r["source"]),
+            "quand": _period(r["start"], r["end"]),
+            "lieu": names.get(r["arrondissement"] or "", ""),
+            "info": SOURCE_LABELS.get(r["source"], r["source"]),
+        } for r in df.iter_rows(named=True)]
+    elif n_facts:
+        df = scoped_query(cat, scope, EVENTS,
+                          select="h3_cell, count(*) AS n, mode(subcategory) AS principale, "
+                                 "mode(arrondissement) AS arrondissement",
+                          where=where + " AND h3_cell IS NOT NULL", params=params, group_by="h3_cell",
+                          level="rows")
+        if f.resolution < 9:
+            parents = {c: h3.cell_to_parent(c, f.resolution) for c in df.get_column("h3_cell").to_list()}
+            df = (df.with_columns(pl.col("h3_cell").replace_strict(parents, return_dtype=pl.Utf8))
+                  .group_by("h3_cell").agg(pl.col("n").sum(), pl.col("principale").mode().first(),
+                                           pl.col("arrondissement").mode().first()))
+        top = math.log1p(max(int(df.get_column("n").max() or 1), 1))
+        data.hexagons = [{  # log scale: the city centre does not wash out every other district
+            "h3": r["h3_cell"], "n": int(r["n"]), "poids": round(math.log1p(int(r["n"])) / top, 4),
+            "titre": f"{int(r['n'])} fait(s)", "quand": f"{f.start:%d/%m/%Y} → {f.end:%d/%m/%Y}",
+            "lieu": names.get(r["arrondissement"] or "", ""),
+            "info": f"Catégorie principale: {r['principale'] or 'n.c.'}",
+        } for r in df.iter_rows(named=True)]
+    pwhere, pparams = _planned_where(f)
+    planned = scoped_query(cat, scope, EVENTS,
+                           select='event_id, source, subcategory, start, "end", geometry, lon, lat, '
+                                  'arrondissement, attendance',
+                           where=pwhere, params=pparams, order_by="start", limit=5000)
+    for r in planned.iter_rows(named=True):
+        base = {
+            "event_id": r["event_id"], "source": r["source"],
+            "couleur": SOURCE_COLORS.get(r["source"], [90, 90, 90, 200]),
+            "titre": SOURCE_LABELS.get(r["source"], r["source"]) + (f" — {r['subcategory']}" if r["subcategory"] else ""),
+            "quand": _period(r["start"], r["end"]),
+            "lieu": names.get(r["arrondissement"] or "", ""),
+            "info": f"{r['attendance']} personnes attendues" if r["attendance"] else "",
+        }
+        data.per_source[r["source"]] = data.per_source.get(r["source"], 0) + 1
+        try:
+            g = json.loads(r["geometry"]) if r["geometry"] else None
+        except json.JSONDecodeError:
+            g = None
+        gtype = (g or {}).get("type")
+        if gtype == "LineString":
+            data.routes.append({**base, "chemin": g["coordinates"]})
+        elif gtype == "Polygon":
+            data.footprints.append({**base, "contour": g["coordinates"][0]})
+        elif gtype == "MultiPolygon":
+            for poly in g["coordinates"]:
+                data.footprints.append({**base, "contour": poly[0]})
+        elif gtype == "MultiPoint":
+            for lon, lat, *_ in g["coordinates"]:
+                data.markers.append({**base, "lon": lon, "lat": lat})
+        elif r["lon"] is not None and r["lat"] is not None:
+            data.markers.append({**base, "lon": r["lon"], "lat": r["lat"]})
+    data.seconds = time.perf_counter() - t0
+    return data
+
+
+DETAIL_FIELDS = {
+    "event_id": "Identifiant", "source": "Source", "category": "Catégorie", "subcategory": "Sous-catégorie",
+    "start": "Début", "end": "Fin", "arrondissement": "Arrondissement", "attendance": "Personnes attendues",
+    "version": "Version", "entered_at": "Saisi le", "convention": "Convention", "h3_cell": "Cellule H3",
+    "lon": "Longitude", "lat": "Latitude",
+}
+
+
+def event_detail(cat: Catalog, scope: Scope, event_id: str) -> dict[str, str] | None:
+    """The details panel of one event, if the scope may see it (else None)."""
+    df = scoped_query(cat, scope, EVENTS, select=", ".join(f'"{c}"' for c in DETAIL_FIELDS),
+                      where="event_id = ?", params=[event_id], limit=1)
+    if df.height == 0:
+        return None
+    row = df.row(0, named=True)
+    names = arrondissement_names()
+    out: dict[str, str] = {}
+    for k, label in DETAIL_FIELDS.items():
+        v = row.get(k)
+        if v is None or v == "":
+            continue
+        if k == "source":
+            v = SOURCE_LABELS.get(v, v)
+        elif k == "arrondissement":
+            v = names.get(v, v)
+        elif isinstance(v, datetime):
+            v = _fmt(v)
+        elif isinstance(v, float):
+            v = f"{v:.5f}"
+        out[label] = str(v)
+    return out
+
+
+def export_facts(cat: Catalog, scope: Scope, f: MapFilters, limit: int = 200_000) -> pl.DataFrame:
+    """Rows of the current view for a CSV export (profiles with the 'exporter' action)."""
+    where, params = _facts_where(f)
+    facts = scoped_query(cat, scope, EVENTS,
+                         select='event_id, source, category, subcategory, start, "end", lon, lat, h3_cell, '
+                                'arrondissement, convention', where=where, params=params, order_by="start",
+                         limit=limit)
+    pwhere, pparams = _planned_where(f)
+    planned = scoped_query(cat, scope, EVENTS,
+                           select='event_id, source, category, subcategory, start, "end", lon, lat, h3_cell, '
+                                  'arrondissement, convention', where=pwhere, params=pparams, order_by="start",
+                           limit=limit)
+    return pl.concat([facts, planned], how="vertical_relaxed")
+
+
+def export_csv(cat: Catalog, principal: Principal, f: MapFilters) -> bytes:
+    """The CSV export of the current view — only with the 'exporter' action, always logged (export=1)."""
+    if not principal.can("exporter"):
+        raise Forbidden("export non autorisé pour ce profil")
+    df = export_facts(cat, principal.scope, f)
+    with store.connect() as con:
+        store.log_access(con, login=principal.login, profile=principal.profile, page="carte", action="export_csv",
+                         filters=f.as_log(), export=True, detail=f"{df.height} lignes")
+    return df.write_csv(separator=";").encode("utf-8-sig")
+
+
+# --------------------------------------------------------------------------- public indicators
+def public_indicators(cat: Catalog, scope: Scope, months: int = 12) -> pl.DataFrame:
+    """Facts per arrondissement × month × source over the last months, small counts ALWAYS masked."""
+    facts = [list(FACT_SOURCES)]
+    last = scoped_query(cat, scope, EVENTS, select="max(start) AS b", where="list_contains(?::VARCHAR[], source)",
+                        params=facts, level="aggregate")
+    b = last.item() if last.height else None
+    if b is None:
+        return pl.DataFrame(schema={"arrondissement": pl.Utf8, "mois": pl.Utf8, "source": pl.Utf8,
+                                    "n": pl.Int64, "n_affiche": pl.Utf8})
+    m = b.year * 12 + b.month - 1 - (months - 1)
+    since = datetime(m // 12, m % 12 + 1, 1)
+    return scoped_query(cat, scope, EVENTS,
+                        select="arrondissement, strftime(date_trunc('month', start), '%Y-%m') AS mois, "
+                               "source, count(*) AS n",
+                        where="list_contains(?::VARCHAR[], source) AND arrondissement IS NOT NULL AND start >= ?",
+                        params=facts + [since], group_by="arrondissement, mois, source",
+                        order_by="mois, arrondissement, source", level="aggregate", mask=True)
+
+
+def with_filters(f: MapFilters, **changes) -> MapFilters:
+    return replace(f, **changes)
+
+
+__all__ = ["MapFilters", "MapData", "map_data", "event_detail", "date_bounds", "default_period",
+           "category_options", "export_facts", "public_indicators", "NotAvailable", "FACT_SOURCES",
+           "PLANNED_SOURCES", "SOURCE_LABELS", "SOURCE_COLORS", "arrondissement_names"]

@@ -1,0 +1,122 @@
+"""The one helper that builds each `pydeck.Deck` of the app, and its layers.
+
+Every layer carries `titre`, `quand`, `lieu`, `info` on its objects, so one tooltip fits all.
+The basemap is Carto's (set `TRANQUILLITE_FOND_DE_CARTE=aucun` for none, e.g. offline: the
+arrondissement outlines still give the context).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+
+import pydeck as pdk
+import shapely
+from shapely.geometry import mapping, shape
+
+from tranquillite.app_core.carte import MapData, arrondissement_names
+from tranquillite.settings import GEO_DIR
+
+MARSEILLE_VIEW = {"latitude": 43.2965, "longitude": 5.3900, "zoom": 11.3, "pitch": 0}
+TOOLTIP = {
+    "html": "<b>{titre}</b><br/>{quand}<br/>{lieu}<br/><i>{info}</i>",
+    "style": {"backgroundColor": "#1f2937", "color": "white", "fontSize": "12px"},
+}
+LAYER_IDS = ("arrondissements", "faits_points", "faits_h3", "parcours", "emprises", "reperes", "apercu")
+
+
+@lru_cache(maxsize=1)
+def arrondissements_geojson() -> dict:
+    """Arrondissement outlines (IGN ADMIN EXPRESS), simplified to ~20 m for the browser."""
+    doc = json.loads((GEO_DIR / "marseille_arrondissements.geojson").read_text(encoding="utf-8"))
+    names = arrondissement_names()
+    feats = []
+    for f in doc["features"]:
+        g = shapely.simplify(shape(f["geometry"]), 0.0002, preserve_topology=True)
+        code = f["properties"]["insee_arm"]
+        feats.append({"type": "Feature", "geometry": mapping(g), "properties": {
+            "titre": names.get(code, code), "quand": "", "lieu": f["properties"]["nom"],
+            "info": f"{f['properties']['population']:,} habitants".replace(",", "\u202f")}})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def arrondissements_layer() -> pdk.Layer:
+    return pdk.Layer("GeoJsonLayer", id="arrondissements", data=arrondissements_geojson(), stroked=True,
+                     filled=False, get_line_color=[60, 60, 60, 160], line_width_min_pixels=1, pickable=False)
+
+
+def map_layers(d: MapData) -> list[pdk.Layer]:
+    layers = [arrondissements_layer()]
+    if d.hexagons:
+        layers.append(pdk.Layer(
+            "H3HexagonLayer", id="faits_h3", data=d.hexagons, get_hexagon="h3", pickable=True, extruded=False,
+            filled=True, stroked=True, get_line_color=[255, 255, 255, 80], line_width_min_pixels=0.5,
+            get_fill_color="[255 - 66 * poids, 237 - 237 * poids, 160 - 122 * poids, 70 + 150 * poids]", auto_highlight=True))
+    if d.points:
+        layers.append(pdk.Layer(
+            "ScatterplotLayer", id="faits_points", data=d.points, get_position=["lon", "lat"],
+            get_fill_color="couleur", get_radius=25, radius_min_pixels=2, radius_max_pixels=8,
+            pickable=True, auto_highlight=True))
+    if d.footprints:
+        layers.append(pdk.Layer(
+            "PolygonLayer", id="emprises", data=d.footprints, get_polygon="contour", get_fill_color="couleur",
+            get_line_color=[120, 60, 0, 230], line_width_min_pixels=2, stroked=True, filled=True,
+            pickable=True, auto_highlight=True))
+    if d.routes:
+        layers.append(pdk.Layer(
+            "PathLayer", id="parcours", data=d.routes, get_path="chemin", get_color="couleur", get_width=12,
+            width_min_pixels=4, cap_rounded=True, joint_rounded=True, pickable=True, auto_highlight=True))
+    if d.markers:
+        layers.append(pdk.Layer(
+            "ScatterplotLayer", id="reperes", data=d.markers, get_position=["lon", "lat"], get_fill_color="couleur",
+            get_line_color=[255, 255, 255, 255], stroked=True, line_width_min_pixels=2, get_radius=60,
+            radius_min_pixels=6, radius_max_pixels=14, pickable=True, auto_highlight=True))
+    return layers
+
+
+def build_deck(layers: list[pdk.Layer], view: dict | None = None, tooltip: dict | bool = True) -> pdk.Deck:
+    """THE deck builder: Marseille view, French tooltip, basemap from configuration."""
+    v = {**MARSEILLE_VIEW, **(view or {})}
+    basemap = os.environ.get("TRANQUILLITE_FOND_DE_CARTE", "carto").strip().lower()
+    kwargs = {"map_provider": None, "map_style": None} if basemap in {"aucun", "none", ""} else {
+        "map_provider": "carto", "map_style": "light"}
+    return pdk.Deck(layers=layers, initial_view_state=pdk.ViewState(**v),
+                    tooltip=TOOLTIP if tooltip is True else tooltip, **kwargs)
+
+
+def _drawable(geometry) -> dict | None:
+    """A pasted GeoJSON may be anything: preview it only if it is a valid, non-empty line or polygon."""
+    if not isinstance(geometry, dict) or geometry.get("type") not in {"LineString", "Polygon"}:
+        return None
+    try:
+        g = shape(geometry)
+    except Exception:  # malformed coordinates: the validation reports it, the preview ignores it
+        return None
+    return mapping(g) if not g.is_empty and g.is_valid else None
+
+
+def preview_deck(geometry: dict | None, points: list[tuple[float, float]]) -> pdk.Deck:
+    """Cortège form preview: the geometry being entered and its geocoded addresses."""
+    geometry = _drawable(geometry)
+    layers = [arrondissements_layer()]
+    view = dict(MARSEILLE_VIEW)
+    color = [204, 121, 167, 230]
+    common = {"titre": "Saisie en cours", "quand": "", "lieu": "", "info": ""}
+    if geometry and geometry.get("type") == "LineString":
+        layers.append(pdk.Layer("PathLayer", id="apercu", data=[{**common, "chemin": geometry["coordinates"]}],
+                                get_path="chemin", get_color=color, width_min_pixels=4, pickable=True))
+    elif geometry and geometry.get("type") == "Polygon":
+        layers.append(pdk.Layer("PolygonLayer", id="apercu", data=[{**common, "contour": geometry["coordinates"][0]}],
+                                get_polygon="contour", get_fill_color=[230, 159, 0, 120],
+                                get_line_color=[120, 60, 0, 230], line_width_min_pixels=2, pickable=True))
+    if points:
+        layers.append(pdk.Layer("ScatterplotLayer", id="adresses",
+                                data=[{**common, "titre": f"Adresse {i + 1}", "lon": lo, "lat": la}
+                                      for i, (lo, la) in enumerate(points)],
+                                get_position=["lon", "lat"], get_fill_color=[0, 0, 0, 230], radius_min_pixels=6,
+                                pickable=True))
+        lon = sum(p[0] for p in points) / len(points)
+        lat = sum(p[1] for p in points) / len(points)
+        view.update(longitude=lon, latitude=lat, zoom=14)
+    return build_deck(layers, view)

@@ -1,0 +1,208 @@
+"""The ONE gateway for the app's data queries: published tables only, filtered by the profile's scope.
+
+Every page reads the warehouse through `scoped_query`. It
+
+1. refuses any table that is not published for the app (`raw.*`, `quarantine.*`, landing files
+   are never reachable; `governance.landing_files` neither: it names files);
+2. adds the principal's scope as a WHERE clause — `source` in the sources the profile (and the
+   activity nature) may see, `convention` in its conventions — so a query can only return rows
+   the profile may see, whatever the page asked;
+3. refuses row-level reads to aggregate-only profiles (public, partenaire without own data) and
+   masks small counts (< 11) in their aggregates.
+
+SQL fragments (`select`, `where`, `group_by`, `order_by`) are constants of the calling modules;
+every value goes through DuckDB parameters (lists are bound as `?::VARCHAR[]` and tested with
+`list_contains`). Identifiers of tables come from a whitelist.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Sequence
+
+import duckdb
+import polars as pl
+
+from tranquillite.app_core.rights import Scope
+from tranquillite.contracts import load_contracts
+from tranquillite.resources.warehouse import open_catalog
+from tranquillite.settings import paths
+
+SMALL_COUNT_THRESHOLD = 11
+MASK_LABEL = "<11"
+
+# published tables, by schema; None = every table of the schema (indicators.* appear over time)
+PUBLISHED: dict[str, set[str] | None] = {
+    "clean": {"events"},
+    "governance": {"data_quality", "quarantine_reasons"},
+    "models": {"forecast", "backtest"},
+    "indicators": None,
+}
+# tables without a `convention` column: the convention their rows derive from
+TABLE_CONVENTION_DEFAULT = "internal"
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+class Forbidden(PermissionError):
+    """The principal may not run this query (table not published, or row-level data refused)."""
+
+
+class NotAvailable(LookupError):
+    """The table is published but does not exist (yet) in the catalog."""
+
+
+def catalog_path() -> Path:
+    return paths().warehouse / "catalog.duckdb"
+
+
+@dataclass
+class Catalog:
+    """A read-only DuckDB catalog (views over Parquet). `version` changes when it is republished."""
+
+    path: Path
+    con: duckdb.DuckDBPyConnection | None
+    version: int
+    _tables: set[str] | None = field(default=None, repr=False)
+    _columns: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def open(cls, path: Path | None = None) -> "Catalog":
+        path = Path(path) if path else catalog_path()
+        if not path.exists():
+            return cls(path, None, 0)
+        return cls(path, open_catalog(path), path.stat().st_mtime_ns)
+
+    @property
+    def available(self) -> bool:
+        return self.con is not None
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        if self.con is None:
+            raise NotAvailable("catalogue non publié: aucune donnée matérialisée")
+        return self.con.cursor()  # one cursor per query: safe across Streamlit threads
+
+    def tables(self) -> set[str]:
+        if self.con is None:
+            return set()
+        if self._tables is None:  # the catalog is immutable once opened (republished = new file)
+            rows = self.cursor().execute(
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()
+            self._tables = {r[0] for r in rows}
+        return self._tables
+
+    def has(self, table: str) -> bool:
+        return table in self.tables()
+
+    def columns(self, table: str) -> list[str]:
+        if table not in self._columns:
+            schema, name = table.split(".", 1)
+            rows = self.cursor().execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+                "ORDER BY ordinal_position", [schema, name]).fetchall()
+            self._columns[table] = [r[0] for r in rows]
+        return self._columns[table]
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+
+def is_published(table: str) -> bool:
+    if table.count(".") != 1:
+        return False
+    schema, name = table.split(".")
+    if not (_IDENT.match(schema) and _IDENT.match(name)) or schema not in PUBLISHED:
+        return False
+    allowed = PUBLISHED[schema]
+    return allowed is None or name in allowed
+
+
+def published_tables(cat: Catalog, schema: str) -> list[str]:
+    return sorted(t for t in cat.tables() if t.startswith(schema + ".") and is_published(t))
+
+
+def landing_sources(event_sources: Sequence[str]) -> list[str]:
+    """Landing sources (folders: `cortege`, `interventions`…) of event sources (contract names)."""
+    contracts = load_contracts()
+    return sorted({contracts[s].source for s in event_sources if s in contracts})
+
+
+def scope_predicate(scope: Scope, columns: Sequence[str], table: str,
+                    level: Literal["rows", "aggregate"]) -> tuple[str, list]:
+    """The WHERE fragment (and its parameters) restricting a table to what the scope may see."""
+    sources = list(scope.row_sources if level == "rows" else scope.aggregate_sources)
+    parts: list[str] = []
+    params: list = []
+    if "convention" in columns:
+        parts.append("list_contains(?::VARCHAR[], convention)")
+        params.append(list(scope.conventions))
+    elif TABLE_CONVENTION_DEFAULT not in scope.conventions:
+        parts.append("FALSE")
+    if "source" in columns:
+        if table.startswith("governance."):  # governance tables name the landing source (e.g. cortege)
+            sources = landing_sources(sources)
+        parts.append("list_contains(?::VARCHAR[], source)")
+        params.append(sources)
+    elif not sources:
+        parts.append("FALSE")
+    return " AND ".join(parts) or "TRUE", params
+
+
+def scoped_query(cat: Catalog, scope: Scope, table: str, *, select: str, where: str | None = None,
+                 params: Sequence = (), group_by: str | None = None, order_by: str | None = None,
+                 limit: int | None = None, level: Literal["rows", "aggregate"] = "rows",
+                 count_columns: Sequence[str] = ("n",), mask: bool = False) -> pl.DataFrame:
+    """Run a query on a published table, restricted to the scope. See the module docstring."""
+    if not is_published(table):
+        raise Forbidden(f"table non publiée pour l'application: {table}")
+    if level == "rows" and scope.aggregated_only and not scope.row_sources:
+        raise Forbidden("profil limité aux données agrégées: lecture ligne à ligne refusée")
+    if not cat.has(table):
+        raise NotAvailable(f"{table}: pas encore disponible")
+    cols = cat.columns(table)
+    pred, pred_params = scope_predicate(scope, cols, table, level)
+    schema, name = table.split(".")
+    sql = f'SELECT {select} FROM "{schema}"."{name}" WHERE ({pred})'
+    all_params = list(pred_params)
+    if where:
+        sql += f" AND ({where})"
+        all_params += list(params)
+    if group_by:
+        sql += f" GROUP BY {group_by}"
+    if order_by:
+        sql += f" ORDER BY {order_by}"
+    if limit is not None:
+        sql += " LIMIT ?"
+        all_params.append(int(limit))
+    df = pl.from_arrow(cat.cursor().sql(sql, params=all_params).to_arrow_table())
+    if isinstance(df, pl.Series):
+        df = df.to_frame()
+    if level == "aggregate" and (mask or scope.aggregated_only):
+        df = mask_small_counts(df, count_columns)
+    return df
+
+
+def mask_small_counts(df: pl.DataFrame, count_columns: Sequence[str] = ("n",),
+                      threshold: int = SMALL_COUNT_THRESHOLD) -> pl.DataFrame:
+    """Counts under the threshold become null, with a text column `<col>_affiche` ('<11' or the count)."""
+    out = df
+    for c in count_columns:
+        if c not in out.columns:
+            continue
+        small = pl.col(c) < threshold
+        out = out.with_columns(
+            pl.when(small).then(pl.lit(MASK_LABEL)).otherwise(pl.col(c).cast(pl.Utf8)).alias(f"{c}_affiche"),
+            pl.when(small).then(None).otherwise(pl.col(c)).alias(c),
+        )
+    return out
+
+
+def env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default

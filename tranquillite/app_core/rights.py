@@ -1,0 +1,284 @@
+"""Rights of the restitution app: the seed (initial data) and the `Principal` read from the store.
+
+Rights are DATA: this module only holds the content written into `platform.sqlite` the first
+time the store is created. From then on the City administers them in the app (page
+*Habilitations*) and the store is the only source of truth; nothing here is read at request
+time except through `load_principal`.
+
+The convention scopes of the seed come from `data_contracts/conventions.yaml` (`access:` lists);
+`public` and `partenaire` see the City's own data only as aggregates with small counts masked.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+
+from tranquillite.contracts import load_contracts, load_conventions
+
+# --------------------------------------------------------------------------- pages
+PAGES: dict[str, dict[str, str]] = {
+    # code: title (French, shown in the navigation), icon, one-line description
+    "accueil_public": {"title": "Accueil — indicateurs publics", "icon": ":material/bar_chart:",
+                       "description": "Indicateurs agrégés par arrondissement et par mois, petits effectifs masqués"},
+    "carte": {"title": "Carte", "icon": ":material/map:",
+              "description": "Tous les événements et faits affectant l'espace public (C4)"},
+    "previsions": {"title": "Prévisions", "icon": ":material/trending_up:",
+                   "description": "Prévisions et évaluation des modèles"},
+    "qualite": {"title": "Qualité des données", "icon": ":material/fact_check:",
+                "description": "Complétude et quarantaine par source (T8)"},
+    "cortege": {"title": "Saisie Cortège", "icon": ":material/edit_note:",
+                "description": "Saisie et consultation des entrées de la Préfecture (C3)"},
+    "habilitations": {"title": "Habilitations", "icon": ":material/admin_panel_settings:",
+                      "description": "Utilisateurs, profils, natures d'activité, conventions, liste Préfecture (T3, C6, C7)"},
+    "journal": {"title": "Journal d'accès", "icon": ":material/history:",
+                "description": "Qui a vu quoi, avec quels filtres, quels exports (T4)"},
+    "compte": {"title": "Mon compte", "icon": ":material/account_circle:",
+               "description": "Profil, droits et changement de mot de passe"},
+}
+
+ACTIONS: dict[str, str] = {
+    "saisir": "Saisir et modifier ses entrées Cortège",
+    "exporter": "Exporter des données (CSV)",
+    "administrer": "Paramétrer les profils (pages, périmètres, actions) et les natures d'activité",
+    "habiliter": "Attribuer, modifier, retirer les habilitations; instruire la liste Préfecture",
+    "valider_liste_prefecture": "Valider, pour la Préfecture, les demandes sur sa liste nominative (C7)",
+}
+
+# an individual grant can open a page the profile does not (only the part of it that the action concerns)
+ACTION_PAGES: dict[str, str] = {"valider_liste_prefecture": "habilitations"}
+
+ORGANISATION_KINDS = ("ville", "prefecture", "partenaire", "public")
+
+ORGANISATIONS: list[dict[str, str]] = [
+    {"code": "ville_dgsec", "label": "Ville de Marseille — DGSEC (Police Municipale)", "kind": "ville"},
+    {"code": "ville_dgansi", "label": "Ville de Marseille — DGANSI", "kind": "ville"},
+    {"code": "ville_dga_securite", "label": "Ville de Marseille — DGA Sécurité", "kind": "ville"},
+    {"code": "ville_dpo", "label": "Ville de Marseille — Délégué à la protection des données", "kind": "ville"},
+    {"code": "prefecture_police_13", "label": "Préfecture de Police des Bouches-du-Rhône", "kind": "prefecture"},
+    {"code": "partenaire_demo", "label": "Partenaire sous convention (démonstration)", "kind": "partenaire"},
+]
+
+# data an organisation owns (its "own data": row-level for its own_data_only profiles)
+ORGANISATION_SOURCES: dict[str, tuple[str, ...]] = {
+    "prefecture_police_13": ("manifestation_deambulatoire", "manifestation_statique", "operation_programmee",
+                             "visite_officielle"),
+    "partenaire_demo": (),
+}
+
+ACTIVITY_NATURES: list[dict] = [
+    # `sources`: empty = no restriction beyond the profile; else the only sources this activity may see
+    {"code": "pilotage", "label": "Pilotage et encadrement opérationnel", "sources": []},
+    {"code": "supervision_videoprotection", "label": "Supervision vidéoprotection (CSU)",
+     "sources": ["alertes_videoprotection", "interventions"]},
+    {"code": "analyse", "label": "Analyse, études et modélisation", "sources": []},
+    {"code": "exploitation_technique", "label": "Exploitation technique de la plateforme", "sources": []},
+    {"code": "gestion_habilitations", "label": "Gestion des habilitations", "sources": []},
+    {"code": "controle", "label": "Contrôle, audit et protection des données", "sources": []},
+    {"code": "ordre_public_prefecture", "label": "Ordre public — Préfecture de Police", "sources": []},
+    {"code": "partenariat", "label": "Partenaire sous convention", "sources": []},
+]
+
+
+@dataclass(frozen=True)
+class ProfileSeed:
+    code: str
+    label: str
+    reason: str
+    pages: tuple[str, ...]
+    actions: tuple[str, ...] = ()
+    organisation_kind: str = "ville"
+    aggregated_only: bool = False
+    own_data_only: bool = False
+    requires_login: bool = True
+    conventions: tuple[str, ...] | None = None  # None: from conventions.yaml access lists
+
+
+PROFILES: tuple[ProfileSeed, ...] = (
+    ProfileSeed(
+        "admin_technique", "Administrateur technique (DGANSI)",
+        "La DGANSI exploite la plateforme: elle suit les données publiées et paramètre les profils, "
+        "sans attribuer elle-même les habilitations.",
+        ("accueil_public", "carte", "previsions", "qualite", "habilitations", "compte"), ("administrer",)),
+    ProfileSeed(
+        "gestionnaire_habilitations", "Gestionnaire des habilitations (DGA Sécurité)",
+        "Chaque personne est habilitée par le DGA Sécurité (C6): ce profil attribue et retire les "
+        "habilitations et instruit la liste nominative de la Préfecture, sans accès aux données détaillées.",
+        ("accueil_public", "habilitations", "journal", "compte"), ("habiliter",)),
+    ProfileSeed(
+        "encadrement_pm", "Encadrement de la Police Municipale (DGSEC)",
+        "Les cadres de la Police Municipale décident sur la carte de tout ce qui affecte l'espace public, "
+        "des zones de tension et des prévisions (C4).",
+        ("accueil_public", "carte", "previsions", "compte"), ("exporter",)),
+    ProfileSeed(
+        "analyste", "Analyste",
+        "Les analystes comparent les modèles, définissent les indicateurs et suivent la qualité des "
+        "données; ils exportent pour l'analyse.",
+        ("accueil_public", "carte", "previsions", "qualite", "compte"), ("exporter",)),
+    ProfileSeed(
+        "auditeur_dpo", "Auditeur / DPO",
+        "L'auditeur et le DPO tracent qui a vu quoi et qui est habilité, par convention (T4, C8): journal "
+        "et registre des habilitations en lecture, aucune donnée détaillée.",
+        ("accueil_public", "journal", "habilitations", "qualite", "compte")),
+    ProfileSeed(
+        "agent_cortege", "Agent de saisie Cortège (Préfecture)",
+        "Les agents habilités de la Préfecture saisissent leurs entrées dans Cortège et ne consultent et "
+        "ne modifient que les leurs (C3).",
+        ("cortege", "compte"), ("saisir",), organisation_kind="prefecture", own_data_only=True),
+    ProfileSeed(
+        "lecteur_prefecture", "Lecteur Préfecture (lecture seule)",
+        "La Préfecture consulte la plateforme en lecture seule (C7), pour les données qu'elle transmet "
+        "au titre de la convention.",
+        ("accueil_public", "carte", "compte"), organisation_kind="prefecture"),
+    ProfileSeed(
+        "partenaire", "Partenaire",
+        "Un partenaire sous convention ne voit que des agrégats (petits effectifs masqués) et le détail "
+        "de ses seules propres données.",
+        ("accueil_public", "compte"), organisation_kind="partenaire", aggregated_only=True,
+        own_data_only=True, conventions=("internal",)),
+    ProfileSeed(
+        "public", "Public (sans compte)",
+        "Les citoyens consultent sans compte des indicateurs agrégés par arrondissement et par mois, "
+        "effectifs inférieurs à 11 masqués.",
+        ("accueil_public",), organisation_kind="public", aggregated_only=True, requires_login=False,
+        conventions=("internal",)),
+)
+
+
+def seed_conventions(p: ProfileSeed) -> tuple[str, ...]:
+    if p.conventions is not None:
+        return p.conventions
+    return tuple(sorted(code for code, c in load_conventions().items() if p.code in (c.get("access") or [])))
+
+
+def sources_of_conventions(conventions: tuple[str, ...]) -> tuple[str, ...]:
+    """Event sources (`clean.events.source` = contract name) carried by these conventions."""
+    return tuple(sorted(c.name for c in load_contracts().values() if c.convention in conventions))
+
+
+def all_sources() -> tuple[str, ...]:
+    return tuple(sorted(c.name for c in load_contracts().values()))
+
+
+def all_conventions() -> tuple[str, ...]:
+    return tuple(sorted(load_conventions()))
+
+
+# --------------------------------------------------------------------------- principal
+@dataclass(frozen=True)
+class Scope:
+    """What a principal may see in the warehouse.
+
+    `row_sources`: sources visible row by row; `aggregate_sources`: visible as aggregates (a
+    superset); `conventions`: conventions whose rows may be read at all. `aggregated_only`
+    profiles get masked small counts.
+    """
+
+    row_sources: tuple[str, ...]
+    aggregate_sources: tuple[str, ...]
+    conventions: tuple[str, ...]
+    aggregated_only: bool
+
+    @property
+    def key(self) -> tuple:
+        """Cache key: two principals with the same scope may share cached query results."""
+        return (self.row_sources, self.aggregate_sources, self.conventions, self.aggregated_only)
+
+
+@dataclass(frozen=True)
+class Principal:
+    login: str | None
+    display_name: str
+    profile: str
+    profile_label: str
+    organisation: str | None
+    organisation_kind: str
+    activity_nature: str | None
+    pages: frozenset[str]
+    actions: frozenset[str]
+    scope: Scope
+    must_change_password: bool = False
+    auth_method: str = "aucune"
+    profile_pages: frozenset[str] = frozenset()
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def is_public(self) -> bool:
+        return self.login is None
+
+    def may_open(self, page: str) -> bool:
+        return page in self.pages
+
+    def can(self, action: str) -> bool:
+        return action in self.actions
+
+    def ordered_pages(self) -> list[str]:
+        return [p for p in PAGES if p in self.pages]
+
+
+def _profile_rights(con: sqlite3.Connection, profile: str) -> tuple[sqlite3.Row, set, set, set, set]:
+    row = con.execute("SELECT * FROM profiles WHERE code = ?", (profile,)).fetchone()
+    if row is None:
+        raise LookupError(f"profil inconnu: {profile}")
+    pages = {r[0] for r in con.execute("SELECT page FROM profile_pages WHERE profile = ?", (profile,))}
+    actions = {r[0] for r in con.execute("SELECT action FROM profile_actions WHERE profile = ?", (profile,))}
+    sources = {r[0] for r in con.execute("SELECT source FROM profile_sources WHERE profile = ?", (profile,))}
+    convs = {r[0] for r in con.execute("SELECT convention FROM profile_conventions WHERE profile = ?", (profile,))}
+    return row, pages, actions, sources, convs
+
+
+def _scope(con: sqlite3.Connection, prof: sqlite3.Row, sources: set, convs: set, nature: str | None,
+           organisation: str | None) -> Scope:
+    if nature:
+        restricted = {r[0] for r in con.execute(
+            "SELECT source FROM activity_nature_sources WHERE nature = ?", (nature,))}
+        if restricted:
+            sources = sources & restricted
+    aggregate = tuple(sorted(sources))
+    if prof["own_data_only"] or prof["aggregated_only"]:
+        own = {r[0] for r in con.execute(
+            "SELECT source FROM organisation_sources WHERE organisation = ?", (organisation or "",))}
+        rows = tuple(sorted(sources & own)) if prof["own_data_only"] else ()
+    else:
+        rows = aggregate
+    return Scope(row_sources=rows, aggregate_sources=aggregate, conventions=tuple(sorted(convs)),
+                 aggregated_only=bool(prof["aggregated_only"]))
+
+
+def public_principal(con: sqlite3.Connection) -> Principal:
+    prof, pages, actions, sources, convs = _profile_rights(con, "public")
+    return Principal(login=None, display_name="Public", profile="public", profile_label=prof["label"],
+                     organisation=None, organisation_kind="public", activity_nature=None,
+                     pages=frozenset(pages), actions=frozenset(actions),
+                     scope=_scope(con, prof, sources, convs, None, None), profile_pages=frozenset(pages))
+
+
+def load_principal(con: sqlite3.Connection, login: str, auth_method: str = "local") -> Principal | None:
+    """The rights of an ACTIVE user, read from the store now (a withdrawal applies at the next click)."""
+    u = con.execute("SELECT * FROM users WHERE login = ?", (login,)).fetchone()
+    if u is None or not u["active"]:
+        return None
+    prof, pages, actions, sources, convs = _profile_rights(con, u["profile"])
+    if not prof["requires_login"]:
+        return None
+    actions |= {r[0] for r in con.execute("SELECT action FROM user_actions WHERE login = ?", (login,))}
+    profile_pages = frozenset(pages)
+    pages |= {ACTION_PAGES[a] for a in actions if a in ACTION_PAGES}
+    org = con.execute("SELECT kind FROM organisations WHERE code = ?", (u["organisation"],)).fetchone()
+    must_change = bool(u["must_change_password"]) and auth_method == "local"
+    if must_change:  # a provisional password opens nothing but the password change
+        pages, actions = {"compte"}, set()
+    return Principal(login=u["login"], display_name=u["display_name"], profile=u["profile"],
+                     profile_label=prof["label"], organisation=u["organisation"],
+                     organisation_kind=org["kind"] if org else "ville", activity_nature=u["activity_nature"],
+                     pages=frozenset(pages), actions=frozenset(actions),
+                     scope=_scope(con, prof, sources, convs, u["activity_nature"], u["organisation"]),
+                     must_change_password=must_change, auth_method=auth_method,
+                     profile_pages=frozenset() if must_change else profile_pages)
+
+
+def default_page(p: Principal) -> str:
+    for page in ("carte", "cortege", "habilitations", "journal", "accueil_public", "compte"):
+        if page in p.pages:
+            return page
+    return next(iter(p.ordered_pages()), "compte")

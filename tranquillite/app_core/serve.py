@@ -1,0 +1,59 @@
+"""Start the restitution app, refusing in production when transport is not encrypted.
+
+    python -m tranquillite.app_core.serve [streamlit options, e.g. --server.port 8501]
+
+Reads Streamlit's configuration exactly as `streamlit run` would (config.toml files, environment,
+flags), checks `transport.tls_problem`, then hands over to `streamlit run apps/streamlit/app.py`.
+The app itself repeats the check on every session (`apps/streamlit/app.py`).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from tranquillite.app_core.transport import tls_problem
+from tranquillite.settings import REPO_ROOT
+
+APP = REPO_ROOT / "apps" / "streamlit" / "app.py"
+
+
+def _flags(argv: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    it = iter(range(len(argv)))
+    for i in it:
+        a = argv[i]
+        if not a.startswith("--") or "." not in a:
+            continue
+        if "=" in a:
+            k, v = a[2:].split("=", 1)
+        elif i + 1 < len(argv):
+            k, v = a[2:], argv[i + 1]
+            next(it, None)
+        else:
+            continue
+        out[k] = v
+    return out
+
+
+def check(argv: list[str]) -> str | None:
+    from streamlit import config
+    from streamlit.web import bootstrap
+    config._main_script_path = str(APP)  # script-level .streamlit/config.toml is read as by `streamlit run`
+    bootstrap.load_config_options(flag_options=_flags(argv))
+    return tls_problem(cert_file=config.get_option("server.sslCertFile"),
+                       key_file=config.get_option("server.sslKeyFile"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    problem = check(argv)
+    if problem:
+        print(f"tranquillite: {problem}", file=sys.stderr)
+        return 2
+    from streamlit.web import cli
+    sys.argv = ["streamlit", "run", str(APP), *argv]
+    return cli.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

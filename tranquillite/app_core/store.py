@@ -1,0 +1,315 @@
+"""The app's own store: `$TRANQUILLITE_HOME/app/platform.sqlite` (stdlib sqlite3, WAL).
+
+Holds what the City administers in the app — profiles and what each may open, see and do,
+activity natures, organisations, users — and the append-only records: the access log, the
+history of the Préfecture list requests and the registry of Cortège saves. Append-only is
+enforced by SQLite triggers that RAISE on UPDATE and DELETE, and the access log is hash-chained
+(`verify_access_log`) so that an edit made outside SQLite's rules is detected too.
+
+One short-lived connection per operation: safe under Streamlit's threads, and WAL lets the
+readers run while one writer appends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from tranquillite.app_core import rights as R
+from tranquillite.settings import paths
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE IF NOT EXISTS pages (code TEXT PRIMARY KEY, title TEXT NOT NULL, description TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS actions (code TEXT PRIMARY KEY, label TEXT NOT NULL);
+
+CREATE TABLE IF NOT EXISTS profiles (
+    code TEXT PRIMARY KEY,
+    label TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    organisation_kind TEXT NOT NULL CHECK (organisation_kind IN ('ville','prefecture','partenaire','public')),
+    aggregated_only INTEGER NOT NULL DEFAULT 0,
+    own_data_only INTEGER NOT NULL DEFAULT 0,
+    requires_login INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS profile_pages (
+    profile TEXT NOT NULL REFERENCES profiles(code), page TEXT NOT NULL REFERENCES pages(code),
+    PRIMARY KEY (profile, page));
+CREATE TABLE IF NOT EXISTS profile_actions (
+    profile TEXT NOT NULL REFERENCES profiles(code), action TEXT NOT NULL REFERENCES actions(code),
+    PRIMARY KEY (profile, action));
+CREATE TABLE IF NOT EXISTS profile_sources (
+    profile TEXT NOT NULL REFERENCES profiles(code), source TEXT NOT NULL, PRIMARY KEY (profile, source));
+CREATE TABLE IF NOT EXISTS profile_conventions (
+    profile TEXT NOT NULL REFERENCES profiles(code), convention TEXT NOT NULL,
+    PRIMARY KEY (profile, convention));
+
+CREATE TABLE IF NOT EXISTS activity_natures (code TEXT PRIMARY KEY, label TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS activity_nature_sources (
+    nature TEXT NOT NULL REFERENCES activity_natures(code), source TEXT NOT NULL, PRIMARY KEY (nature, source));
+
+CREATE TABLE IF NOT EXISTS organisations (
+    code TEXT PRIMARY KEY, label TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('ville','prefecture','partenaire','public')));
+CREATE TABLE IF NOT EXISTS organisation_sources (
+    organisation TEXT NOT NULL REFERENCES organisations(code), source TEXT NOT NULL,
+    PRIMARY KEY (organisation, source));
+
+CREATE TABLE IF NOT EXISTS users (
+    login TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    email TEXT UNIQUE,
+    profile TEXT NOT NULL REFERENCES profiles(code),
+    activity_nature TEXT REFERENCES activity_natures(code),
+    organisation TEXT NOT NULL REFERENCES organisations(code),
+    active INTEGER NOT NULL DEFAULT 1,
+    password_hash TEXT,
+    must_change_password INTEGER NOT NULL DEFAULT 0,
+    failed_attempts INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    demo INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS user_actions (
+    login TEXT NOT NULL REFERENCES users(login), action TEXT NOT NULL REFERENCES actions(code),
+    PRIMARY KEY (login, action));
+
+CREATE TABLE IF NOT EXISTS access_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    login TEXT,
+    profile TEXT NOT NULL,
+    page TEXT NOT NULL,
+    action TEXT NOT NULL,
+    filters TEXT NOT NULL DEFAULT '{}',
+    export INTEGER NOT NULL DEFAULT 0,
+    detail TEXT,
+    prev_hash TEXT NOT NULL,
+    row_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS access_log_at ON access_log (at);
+CREATE TRIGGER IF NOT EXISTS access_log_no_update BEFORE UPDATE ON access_log
+BEGIN SELECT RAISE(ABORT, 'journal d''accès en ajout seul: modification interdite'); END;
+CREATE TRIGGER IF NOT EXISTS access_log_no_delete BEFORE DELETE ON access_log
+BEGIN SELECT RAISE(ABORT, 'journal d''accès en ajout seul: suppression interdite'); END;
+
+CREATE TABLE IF NOT EXISTS habilitation_requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('ajout','modification','retrait')),
+    login TEXT NOT NULL,
+    display_name TEXT,
+    email TEXT,
+    organisation TEXT NOT NULL REFERENCES organisations(code),
+    profile TEXT REFERENCES profiles(code),
+    activity_nature TEXT REFERENCES activity_natures(code),
+    requested_by TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    comment TEXT
+);
+CREATE TABLE IF NOT EXISTS habilitation_request_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id INTEGER NOT NULL REFERENCES habilitation_requests(id),
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('demandee','validee_prefecture','rejetee_prefecture',
+                                            'habilitee','refusee')),
+    comment TEXT
+);
+CREATE TRIGGER IF NOT EXISTS habilitation_requests_no_update BEFORE UPDATE ON habilitation_requests
+BEGIN SELECT RAISE(ABORT, 'demande d''habilitation: historique en ajout seul'); END;
+CREATE TRIGGER IF NOT EXISTS habilitation_requests_no_delete BEFORE DELETE ON habilitation_requests
+BEGIN SELECT RAISE(ABORT, 'demande d''habilitation: historique en ajout seul'); END;
+CREATE TRIGGER IF NOT EXISTS habilitation_events_no_update BEFORE UPDATE ON habilitation_request_events
+BEGIN SELECT RAISE(ABORT, 'demande d''habilitation: historique en ajout seul'); END;
+CREATE TRIGGER IF NOT EXISTS habilitation_events_no_delete BEFORE DELETE ON habilitation_request_events
+BEGIN SELECT RAISE(ABORT, 'demande d''habilitation: historique en ajout seul'); END;
+
+CREATE TABLE IF NOT EXISTS cortege_entries (
+    entry_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    record_type TEXT NOT NULL,
+    login TEXT NOT NULL,
+    saved_at TEXT NOT NULL,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    PRIMARY KEY (entry_id, version)
+);
+CREATE TRIGGER IF NOT EXISTS cortege_entries_no_update BEFORE UPDATE ON cortege_entries
+BEGIN SELECT RAISE(ABORT, 'registre Cortège en ajout seul'); END;
+CREATE TRIGGER IF NOT EXISTS cortege_entries_no_delete BEFORE DELETE ON cortege_entries
+BEGIN SELECT RAISE(ABORT, 'registre Cortège en ajout seul'); END;
+"""
+
+GENESIS = "0" * 64
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def store_path() -> Path:
+    return paths().home / "app" / "platform.sqlite"
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    con = sqlite3.connect(path, timeout=10, isolation_level=None)  # autocommit; explicit BEGIN
+    con.row_factory = sqlite3.Row
+    con.execute("PRAGMA foreign_keys = ON")
+    con.execute("PRAGMA busy_timeout = 10000")
+    return con
+
+
+@contextmanager
+def connect(path: Path | None = None) -> Iterator[sqlite3.Connection]:
+    """A connection to an initialised store (created and seeded on first use)."""
+    path = Path(path) if path else store_path()
+    if not path.exists():
+        init_store(path)
+    con = _connect(path)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE: one writer at a time, serialised by SQLite itself."""
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    else:
+        con.execute("COMMIT")
+
+
+def init_store(path: Path | None = None) -> Path:
+    """Create the schema (idempotent) and write the seed of rights once."""
+    path = Path(path) if path else store_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = _connect(path)
+    try:
+        con.execute("PRAGMA journal_mode = WAL")
+        con.executescript(SCHEMA)
+        with transaction(con):
+            seeded = con.execute("SELECT value FROM meta WHERE key = 'seeded_at'").fetchone()
+            if seeded is None:
+                _seed(con)
+                con.execute("INSERT INTO meta VALUES ('seeded_at', ?)", (iso(now_utc()),))
+                con.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    finally:
+        con.close()
+    try:
+        path.chmod(0o600)
+    except OSError:
+        pass
+    return path
+
+
+def _seed(con: sqlite3.Connection) -> None:
+    for code, p in R.PAGES.items():
+        con.execute("INSERT OR IGNORE INTO pages VALUES (?, ?, ?)", (code, p["title"], p["description"]))
+    for code, label in R.ACTIONS.items():
+        con.execute("INSERT OR IGNORE INTO actions VALUES (?, ?)", (code, label))
+    for o in R.ORGANISATIONS:
+        con.execute("INSERT OR IGNORE INTO organisations VALUES (?, ?, ?)", (o["code"], o["label"], o["kind"]))
+    for org, sources in R.ORGANISATION_SOURCES.items():
+        for src in sources:
+            con.execute("INSERT OR IGNORE INTO organisation_sources VALUES (?, ?)", (org, src))
+    for n in R.ACTIVITY_NATURES:
+        con.execute("INSERT OR IGNORE INTO activity_natures VALUES (?, ?)", (n["code"], n["label"]))
+        for s in n["sources"]:
+            con.execute("INSERT OR IGNORE INTO activity_nature_sources VALUES (?, ?)", (n["code"], s))
+    for p in R.PROFILES:
+        con.execute("INSERT OR IGNORE INTO profiles VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (p.code, p.label, p.reason, p.organisation_kind, int(p.aggregated_only),
+                     int(p.own_data_only), int(p.requires_login)))
+        for page in p.pages:
+            con.execute("INSERT OR IGNORE INTO profile_pages VALUES (?, ?)", (p.code, page))
+        for a in p.actions:
+            con.execute("INSERT OR IGNORE INTO profile_actions VALUES (?, ?)", (p.code, a))
+        convs = R.seed_conventions(p)
+        for c in convs:
+            con.execute("INSERT OR IGNORE INTO profile_conventions VALUES (?, ?)", (p.code, c))
+        for s in R.sources_of_conventions(convs):
+            con.execute("INSERT OR IGNORE INTO profile_sources VALUES (?, ?)", (p.code, s))
+
+
+# --------------------------------------------------------------------------- access log
+def _row_hash(prev: str, at: str, login: str | None, profile: str, page: str, action: str,
+              filters: str, export: int, detail: str | None) -> str:
+    payload = json.dumps([prev, at, login, profile, page, action, filters, export, detail],
+                         ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def log_access(con: sqlite3.Connection, *, login: str | None, profile: str, page: str,
+               action: str = "consultation", filters: dict[str, Any] | None = None, export: bool = False,
+               detail: str | None = None, at: datetime | None = None) -> int:
+    """Append one line to the access log (the only write path: there is no update or delete)."""
+    stamp = iso(at or now_utc())
+    f = json.dumps(filters or {}, ensure_ascii=False, sort_keys=True, default=str)
+    with transaction(con):
+        last = con.execute("SELECT row_hash FROM access_log ORDER BY id DESC LIMIT 1").fetchone()
+        prev = last[0] if last else GENESIS
+        h = _row_hash(prev, stamp, login, profile, page, action, f, int(export), detail)
+        cur = con.execute(
+            "INSERT INTO access_log (at, login, profile, page, action, filters, export, detail, prev_hash, row_hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (stamp, login, profile, page, action, f, int(export), detail, prev, h))
+        return int(cur.lastrowid)
+
+
+def verify_access_log(con: sqlite3.Connection) -> tuple[bool, int | None]:
+    """Recompute the hash chain: (intact, id of the first broken line)."""
+    prev = GENESIS
+    for r in con.execute("SELECT * FROM access_log ORDER BY id"):
+        expect = _row_hash(prev, r["at"], r["login"], r["profile"], r["page"], r["action"], r["filters"],
+                           r["export"], r["detail"])
+        if r["prev_hash"] != prev or r["row_hash"] != expect:
+            return False, int(r["id"])
+        prev = r["row_hash"]
+    return True, None
+
+
+def access_log(con: sqlite3.Connection, *, since: str | None = None, until: str | None = None,
+               login: str | None = None, profile: str | None = None, page: str | None = None,
+               exports_only: bool = False, limit: int = 5000) -> list[dict]:
+    """Filtered read of the access log, newest first (parameters only, no string building of values)."""
+    where, params = ["1 = 1"], []
+    if since:
+        where.append("at >= ?")
+        params.append(since)
+    if until:
+        where.append("at < ?")
+        params.append(until)
+    if login:
+        where.append("login = ?")
+        params.append(login)
+    if profile:
+        where.append("profile = ?")
+        params.append(profile)
+    if page:
+        where.append("page = ?")
+        params.append(page)
+    if exports_only:
+        where.append("export = 1")
+    params.append(int(limit))
+    sql = ("SELECT id, at, login, profile, page, action, filters, export, detail FROM access_log WHERE "
+           + " AND ".join(where) + " ORDER BY id DESC LIMIT ?")
+    return [dict(r) for r in con.execute(sql, params)]
