@@ -42,14 +42,19 @@ class Warehouse(dg.ConfigurableResource):
     def file(self, layer: str, table: str, partition: str | None = None) -> Path:
         return self.table_dir(layer, table) / f"{partition or UNPARTITIONED}.parquet"
 
-    def write(self, layer: str, table: str, df: pl.DataFrame, partition: str | None = None) -> Path:
-        """Atomically replace one partition (or the whole unpartitioned table)."""
+    def write(self, layer: str, table: str, df: pl.DataFrame, partition: str | None = None,
+              row_group_size: int | None = None) -> Path:
+        """Atomically replace one partition (or the whole unpartitioned table).
+
+        A table sorted on its usual filter column and written in small row groups lets DuckDB
+        skip row groups by their min/max statistics (e.g. `clean.events` by `start`).
+        """
         target = self.file(layer, table, partition)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".parquet.part")
         os.close(fd)
         try:
-            df.write_parquet(tmp, compression="zstd", statistics=True)
+            df.write_parquet(tmp, compression="zstd", statistics=True, row_group_size=row_group_size)
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
