@@ -1,0 +1,496 @@
+"""`indicators` layer: tension zones (C4), the indicator catalogue (T7, T8) and alerts.
+
+```
+clean/events ─┬─► indicators/planned_footprints ─┬─────────────────────────┬─► indicators/tension
+              │                                  │                         ├─► indicators/alerts ──► (sensor)
+              ├─► indicators/hotspots ─► indicators/emerging_hotspots ─────┤
+              │          (+ indicators.grid)                               │
+              └───────────────────────────────────────────────────────────┴─► indicators/values ─► indicators/values_public
+features/study_grid, models/forecast, models/backtest, governance/data_quality: used when published
+```
+
+Every asset recomputes from the whole history (unpartitioned, a few seconds for a year) as of
+one instant (`IndicatorSettings.as_of`, default: the shift after the latest fact), so all the
+tables of one materialisation agree. The optional inputs are read only when they exist
+(`warehouse.exists`): without `features.study_grid` the grid is derived from the event cells,
+without `models.forecast` the tension index has no forecast component and exceedance alerts use
+the platform's reference (same shift over the previous weeks).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+
+import dagster as dg
+import polars as pl
+
+from tranquillite.assets import constants as K
+from tranquillite.assets.metadata import base_metadata
+from tranquillite.indicators import alerts as A
+from tranquillite.indicators import catalogue as C
+from tranquillite.indicators.config import Catalogue, IndicatorSettings
+from tranquillite.indicators.emerging import EMERGING_CLASSES, emerging_table
+from tranquillite.indicators.grid import build_grid, disk_weights, locate, zones_of
+from tranquillite.indicators.hotspots import HOTSPOT_SCHEMA, hotspot_table
+from tranquillite.indicators.periods import Shifts
+from tranquillite.indicators.planned import active_slots, collisions, footprints, known_at
+from tranquillite.indicators.tension import COMPONENTS, tension_index
+from tranquillite.resources import Warehouse
+
+INDICATORS = "indicators"
+FOOTPRINTS_KEY = dg.AssetKey([INDICATORS, "planned_footprints"])
+HOTSPOTS_KEY = dg.AssetKey([INDICATORS, "hotspots"])
+EMERGING_KEY = dg.AssetKey([INDICATORS, "emerging_hotspots"])
+TENSION_KEY = dg.AssetKey([INDICATORS, "tension"])
+VALUES_KEY = dg.AssetKey([INDICATORS, "values"])
+PUBLIC_KEY = dg.AssetKey([INDICATORS, "values_public"])
+ALERTS_KEY = dg.AssetKey([INDICATORS, "alerts"])
+# published by other layers when present
+STUDY_GRID_KEY = dg.AssetKey(["features", "study_grid"])
+FORECAST_KEY = dg.AssetKey(["models", "forecast"])
+BACKTEST_KEY = dg.AssetKey(["models", "backtest"])
+
+CHECK_DENSE = "carte_complete"
+CHECK_INDEX = "indice_coherent"
+CHECK_SUPPRESSION = "secret_statistique"
+LEDGER_TABLE = "ingestion_ledger"
+ALERT_SENSOR = "alertes_indicateurs"
+
+ALL_CONVENTIONS = K.convention_tags(K.all_conventions())
+INTERNAL = K.convention_tags({"internal"})
+
+
+# --------------------------------------------------------------------------- inputs
+def _optional(warehouse: Warehouse, layer: str, table: str) -> pl.DataFrame | None:
+    return warehouse.read(layer, table) if warehouse.exists(layer, table) else None
+
+
+def read_facts(warehouse: Warehouse, cat: Catalogue, as_of: datetime | None = None) -> pl.DataFrame:
+    """Facts of `clean.events` (fact sources), with their thematic `category`, before `as_of`."""
+    cols = ["event_id", "source", "subcategory", "start", "lon", "lat", "h3_cell", "arrondissement", "convention"]
+    if not warehouse.exists(K.CLEAN, "events"):
+        return pl.DataFrame(schema={**{c: pl.Utf8 for c in cols}, "start": pl.Datetime("us"), "lon": pl.Float64,
+                                    "lat": pl.Float64, "category": pl.Utf8})
+    lf = warehouse.scan(K.CLEAN, "events").filter(pl.col("source").is_in(list(cat.fact_sources))
+                                                  & pl.col("start").is_not_null())
+    if as_of is not None:
+        lf = lf.filter(pl.col("start") < as_of)
+    return lf.select(cols).collect().with_columns(cat.category_expr().alias("category"))
+
+
+def read_planned(warehouse: Warehouse, cat: Catalogue) -> pl.DataFrame | None:
+    if not warehouse.exists(K.CLEAN, "events"):
+        return None
+    return warehouse.scan(K.CLEAN, "events").filter(pl.col("source").is_in(list(cat.planned_sources))).collect()
+
+
+def resolve_as_of(settings: IndicatorSettings, warehouse: Warehouse, cat: Catalogue) -> datetime | None:
+    """The analysis instant: configured, or the start of the shift after the latest fact."""
+    if settings.as_of:
+        return datetime.fromisoformat(settings.as_of)
+    if not warehouse.exists(K.CLEAN, "events"):
+        return None
+    latest = (warehouse.scan(K.CLEAN, "events").filter(pl.col("source").is_in(list(cat.fact_sources)))
+              .select(pl.col("start").max()).collect().item())
+    if latest is None:
+        return None
+    shifts = Shifts(tuple(settings.shift_hours))
+    return shifts.start(shifts.slot_of(latest) + 1)
+
+
+def read_forecast(warehouse: Warehouse, shifts: Shifts) -> pl.DataFrame | None:
+    """`models.forecast` as (h3_cell, category, slot, expected, upper_95); None when absent."""
+    df = _optional(warehouse, "models", "forecast")
+    if df is None or df.height == 0:
+        return None
+    pick = lambda *names: next((n for n in names if n in df.columns), None)  # noqa: E731
+    cell, start = pick("h3_cell", "cell"), pick("slot_start", "start")
+    exp, up = pick("expected", "mean", "mu"), pick("upper_95", "upper95", "hi95")
+    if not all((cell, start, exp, up)):
+        return None
+    cat = pl.col("category") if "category" in df.columns else pl.lit("all")
+    return df.select(pl.col(cell).alias("h3_cell"), cat.alias("category"),
+                     shifts.slot_expr(pl.col(start)).alias("slot"),
+                     pl.col(exp).cast(pl.Float64).alias("expected"), pl.col(up).cast(pl.Float64).alias("upper_95"))
+
+
+def read_grid(warehouse: Warehouse) -> pl.DataFrame:
+    if not warehouse.exists(INDICATORS, "grid"):
+        raise dg.Failure("indicators.grid absente: matérialiser indicators/hotspots d'abord")
+    return warehouse.read(INDICATORS, "grid")
+
+
+def _latest_complete(hot: pl.DataFrame, level: str, category: str) -> pl.DataFrame:
+    h = hot.filter((pl.col("period_level") == level) & (pl.col("category") == category) & pl.col("complete"))
+    if h.height == 0:
+        return h
+    return h.filter(pl.col("period_start") == h["period_start"].max())
+
+
+# --------------------------------------------------------------------------- assets
+@dg.asset(
+    key=FOOTPRINTS_KEY,
+    group_name=INDICATORS,
+    description=("Emprise de chaque événement prévu sur la grille H3: cellules touchées par le parcours "
+                 "tamponné (manifestation déambulatoire), l'emprise (statique), le périmètre (événement public, "
+                 "selon la fréquentation) ou les adresses (opérations, visites), avec ses horaires d'activité "
+                 "(marge comprise). Une ligne par enregistrement × cellule."),
+    deps=[K.EVENTS_KEY],
+    kinds={"polars", "parquet"},
+    owners=[K.OWNER_DATA],
+    tags=ALL_CONVENTIONS,
+    automation_condition=dg.AutomationCondition.eager(),
+    pool="warehouse_writer",
+)
+def planned_footprints(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.MaterializeResult:
+    t0 = time.perf_counter()
+    cat = indicators.catalogue()
+    planned = read_planned(warehouse, cat)
+    fp = footprints(planned if planned is not None else pl.DataFrame(schema={"start": pl.Datetime("us")}),
+                    indicators.footprints())
+    warehouse.write(INDICATORS, "planned_footprints", fp)
+    per_shape = fp.group_by("source", "shape").agg(pl.col("event_id").n_unique().alias("n"))
+    return dg.MaterializeResult(metadata=base_metadata(
+        fp, time.perf_counter() - t0, enregistrements=fp["event_id"].n_unique() if fp.height else 0,
+        par_source=dg.MetadataValue.json({f"{s}/{k}": n for s, k, n in per_shape.iter_rows()})))
+
+
+@dg.asset(
+    key=HOTSPOTS_KEY,
+    group_name=INDICATORS,
+    description=("Points chauds et froids (Getis-Ord Gi*) de chaque cellule H3, par catégorie thématique (et "
+                 "« toutes ») et par semaine ISO et mois: z, p (loi de comptage exacte), q (FDR de "
+                 "Benjamini–Hochberg), classe (confiance 90/95/99 %). Écrit aussi `indicators.grid` (la grille "
+                 "d'analyse: cellule, arrondissement, quartier)."),
+    deps=[K.EVENTS_KEY, STUDY_GRID_KEY],
+    kinds={"polars", "scipy", "parquet"},
+    owners=[K.OWNER_DATA],
+    tags=INTERNAL,
+    automation_condition=dg.AutomationCondition.eager(),
+    pool="warehouse_writer",
+    check_specs=[dg.AssetCheckSpec(CHECK_DENSE, asset=HOTSPOTS_KEY,
+                                   description="Chaque carte couvre toute la grille; aucun z, p ou q manquant.")],
+)
+def hotspots(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.MaterializeResult:
+    t0 = time.perf_counter()
+    cat = indicators.catalogue()
+    hp = indicators.hotspot_params()
+    as_of = resolve_as_of(indicators, warehouse, cat)
+    facts = read_facts(warehouse, cat, as_of)
+    study = _optional(warehouse, "features", "study_grid")
+    planned = read_planned(warehouse, cat)
+    cells = pl.concat([facts["h3_cell"], planned["h3_cell"]]) if planned is not None else facts["h3_cell"]
+    grid = build_grid(cells, study_grid=study, k=hp.k)
+    W = disk_weights(grid["h3_cell"], hp.k)
+    facts = locate(facts, grid)
+    hot = pl.DataFrame(schema=HOTSPOT_SCHEMA)
+    if facts.height:
+        first = facts["start"].min().date()
+        last = (as_of - timedelta(microseconds=1)).date() if as_of else facts["start"].max().date()
+        hot = hotspot_table(facts, grid, W, categories=cat.category_codes, all_code=cat.all_category[0],
+                            first_day=first, last_day=last, fdr_alpha=hp.fdr_alpha)
+    warehouse.write(INDICATORS, "grid", grid)
+    warehouse.write(INDICATORS, "hotspots", hot)
+    maps = hot.group_by("period_level", "category", "period").len()
+    dense = maps.height == 0 or bool((maps["len"] == grid.height).all())
+    nan = hot.select(pl.any_horizontal(pl.col("z", "p", "q").is_nan() | pl.col("z", "p", "q").is_null()).sum()).item()
+    latest = hot.filter(pl.col("complete") & (pl.col("period_level") == "semaine"))
+    latest = latest.filter(pl.col("period_start") == latest["period_start"].max()) if latest.height else latest
+    sig = latest.filter(pl.col("significant")).group_by("category", pl.col("z") > 0).len()
+    return dg.MaterializeResult(
+        metadata=base_metadata(
+            hot, time.perf_counter() - t0, cellules=grid.height, k=hp.k, alpha_fdr=hp.fdr_alpha,
+            grille="features.study_grid" if study is not None else "cellules des événements + anneau k",
+            instant_analyse=str(as_of), cartes=maps.height,
+            derniere_semaine=dg.MetadataValue.json({
+                f"{c}/{'chaud' if h else 'froid'}": n for c, h, n in sig.sort("category").iter_rows()})),
+        check_results=[dg.AssetCheckResult(check_name=CHECK_DENSE, passed=dense and nan == 0,
+                                           metadata={"cartes": maps.height, "valeurs_manquantes": nan})],
+    )
+
+
+@dg.asset(
+    key=EMERGING_KEY,
+    group_name=INDICATORS,
+    description=("Points chauds émergents (définitions ESRI): classe de chaque cellule × catégorie selon la "
+                 "série de ses Gi* sur les périodes complètes (semaines, mois) et la tendance de Mann–Kendall de "
+                 "ses z: nouveau, consécutif, en intensification, persistant, en diminution, sporadique, "
+                 "oscillant, historique (points chauds et froids), ou aucun motif."),
+    deps=[HOTSPOTS_KEY],
+    kinds={"polars", "parquet"},
+    owners=[K.OWNER_DATA],
+    tags=INTERNAL,
+    automation_condition=dg.AutomationCondition.eager(),
+    pool="warehouse_writer",
+)
+def emerging_hotspots(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.MaterializeResult:
+    t0 = time.perf_counter()
+    hp = indicators.hotspot_params()
+    hot = warehouse.read(INDICATORS, "hotspots")
+    em = emerging_table(hot, trend_alpha=hp.trend_alpha, share=hp.share, min_periods=hp.min_periods)
+    warehouse.write(INDICATORS, "emerging_hotspots", em)
+    weekly = em.filter(pl.col("period_level") == "semaine")
+    per_class = weekly.group_by("class_code").len()
+    allc = weekly.filter(pl.col("category") == indicators.catalogue().all_category[0]).group_by("class_code").len()
+    return dg.MaterializeResult(metadata=base_metadata(
+        em, time.perf_counter() - t0,
+        classes_semaine_toutes=dg.MetadataValue.json({c: n for c, n in allc.sort("class_code").iter_rows()}),
+        classes_semaine=dg.MetadataValue.json({c: n for c, n in per_class.sort("class_code").iter_rows()})))
+
+
+@dg.asset(
+    key=TENSION_KEY,
+    group_name=INDICATORS,
+    description=("Indice de tension anticipé (0–100) de chaque cellule pour chaque créneau des jours à venir: "
+                 "significativité observée (dernier Gi*), tendance (classe émergente), prévision (borne haute "
+                 "95 % de models.forecast si publiée), événements prévus (emprise, fréquentation) et leur "
+                 "concurrence. Chaque ligne garde ses composantes, leurs contributions et une explication."),
+    deps=[HOTSPOTS_KEY, EMERGING_KEY, FOOTPRINTS_KEY, K.EVENTS_KEY, FORECAST_KEY],
+    kinds={"polars", "parquet"},
+    owners=[K.OWNER_DATA, K.OWNER_SECURITY],
+    tags=ALL_CONVENTIONS,
+    automation_condition=dg.AutomationCondition.eager(),
+    pool="warehouse_writer",
+    check_specs=[dg.AssetCheckSpec(CHECK_INDEX, asset=TENSION_KEY,
+                                   description="Indice = somme des contributions, dans [0, 100].")],
+)
+def tension(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.MaterializeResult:
+    t0 = time.perf_counter()
+    cat = indicators.catalogue()
+    tp = indicators.tension_params()
+    shifts = Shifts(tp.shift_hours)
+    as_of = resolve_as_of(indicators, warehouse, cat)
+    if as_of is None:
+        raise dg.Failure("aucun fait dans clean.events: instant d'analyse indéterminé")
+    grid = read_grid(warehouse)
+    hot = warehouse.read(INDICATORS, "hotspots")
+    em = _optional(warehouse, INDICATORS, "emerging_hotspots")
+    latest = _latest_complete(hot, tp.period_level, tp.category)
+    em_t = em.filter((pl.col("period_level") == tp.period_level) & (pl.col("category") == tp.category)) \
+        if em is not None else None
+    first = shifts.next_start(as_of)
+    slots = list(range(first, first + tp.horizon_days * shifts.n))
+    forecast = read_forecast(warehouse, shifts)
+    if forecast is not None:
+        forecast = forecast.filter((pl.col("category") == tp.forecast_category) & pl.col("slot").is_in(slots))
+    fp = known_at(warehouse.read(INDICATORS, "planned_footprints"), as_of) \
+        if warehouse.exists(INDICATORS, "planned_footprints") else None
+    active = active_slots(fp, shifts, slots[0], slots[-1]) if fp is not None else None
+    df = tension_index(grid, slots, shifts, tp, latest=latest, emerging=em_t, forecast=forecast, active=active,
+                       as_of=as_of)
+    warehouse.write(INDICATORS, "tension", df)
+    total = df.select(pl.sum_horizontal([f"contribution_{c}" for c in COMPONENTS])).to_series()
+    coherent = bool(((total - df["index"]).abs() < 1e-6).all() and df["index"].is_between(0, 100).all())
+    levels = df.group_by("level").len()
+    top = df.sort("index", descending=True).head(10).select("h3_cell", "slot_start", "index", "explanation")
+    return dg.MaterializeResult(
+        metadata=base_metadata(
+            df, time.perf_counter() - t0, instant_analyse=str(as_of), creneaux=len(slots),
+            prevision="models.forecast" if forecast is not None and forecast.height else "absente (poids retiré)",
+            niveaux=dg.MetadataValue.json({lv: n for lv, n in levels.sort("level").iter_rows()}),
+            poids=dg.MetadataValue.json(tp.weights),
+            plus_tendues=dg.MetadataValue.md("\n".join(
+                f"- {c} {s:%d/%m %Hh} — {t}" for c, s, _, t in top.iter_rows()))),
+        check_results=[dg.AssetCheckResult(check_name=CHECK_INDEX, passed=coherent,
+                                           metadata={"lignes": df.height})],
+    )
+
+
+@dg.asset(
+    key=VALUES_KEY,
+    group_name=INDICATORS,
+    description=("Catalogue des indicateurs (data_contracts/indicators.yaml) matérialisé de façon générique: une "
+                 "ligne par indicateur × zone (ville, arrondissement, quartier, cellule) × période (jour, semaine, "
+                 "mois) × ventilation, avec les évolutions vs période précédente et vs même période de l'année "
+                 "précédente. Écrit aussi `indicators.catalogue` (définitions, formules, profils autorisés)."),
+    deps=[K.EVENTS_KEY, HOTSPOTS_KEY, FOOTPRINTS_KEY, K.QUALITY_KEY, BACKTEST_KEY],
+    kinds={"duckdb", "parquet"},
+    owners=[K.OWNER_DATA],
+    tags=ALL_CONVENTIONS,
+    automation_condition=dg.AutomationCondition.eager(),
+    pool="warehouse_writer",
+)
+def values(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.MaterializeResult:
+    t0 = time.perf_counter()
+    cat = indicators.catalogue()
+    as_of = resolve_as_of(indicators, warehouse, cat)
+    rel = build_relations(warehouse, indicators, cat, as_of)
+    vals, skipped = C.materialise(cat, rel)
+    warehouse.write(INDICATORS, "values", vals)
+    warehouse.write(INDICATORS, "catalogue", C.catalogue_table(cat, skipped))
+    per = vals.group_by("indicator_id").len()
+    return dg.MaterializeResult(metadata=base_metadata(
+        vals, time.perf_counter() - t0, catalogue=cat.path, instant_analyse=str(as_of),
+        lignes_par_indicateur=dg.MetadataValue.json({i: n for i, n in per.sort("indicator_id").iter_rows()}),
+        non_calcules=dg.MetadataValue.json(skipped)))
+
+
+def build_relations(warehouse: Warehouse, settings: IndicatorSettings, cat: Catalogue,
+                    as_of: datetime | None) -> dict[str, pl.DataFrame | None]:
+    """The catalogue's base relations from the warehouse (None when the source is not published)."""
+    facts = read_facts(warehouse, cat, as_of)
+    arr, qua = zones_of(facts["lon"].to_numpy(), facts["lat"].to_numpy()) if facts.height else ([], [])
+    facts = facts.with_columns(pl.Series("quartier", list(qua), dtype=pl.Utf8),
+                               pl.coalesce("arrondissement", pl.Series("_a", list(arr), dtype=pl.Utf8))
+                               .alias("arrondissement"))
+    hot = _optional(warehouse, INDICATORS, "hotspots")
+    grid = _optional(warehouse, INDICATORS, "grid")
+    hot_all = None
+    if hot is not None:
+        hot_all = hot.filter((pl.col("period_level") == "semaine") & (pl.col("category") == cat.all_category[0])
+                             & pl.col("significant") & (pl.col("z") > 0)).select("h3_cell", "period_start")
+    rel: dict[str, pl.DataFrame | None] = {"faits": C.facts_relation(facts, hot_all)}
+    fp = _optional(warehouse, INDICATORS, "planned_footprints")
+    if fp is not None:
+        fp = known_at(fp, as_of)
+        cells = fp["h3_cell"].unique()
+        zones = pl.DataFrame({"h3_cell": cells}).pipe(_cell_zones)
+        rel["evenements_prevus"] = C.planned_relation(fp, zones)
+        rel["concurrences"] = C.pairs_relation(collisions(fp), fp, zones)
+    else:
+        rel["evenements_prevus"] = rel["concurrences"] = None
+    rel["points_chauds"] = C.hotspots_relation(hot, grid.select("h3_cell", "arrondissement", "quartier")) \
+        if hot is not None and grid is not None else None
+    ledger = _optional(warehouse, K.GOVERNANCE, LEDGER_TABLE)
+    if ledger is not None:
+        conv = {s: ("internal" if K.source_conventions(s) <= {"internal"} else
+                    sorted(K.source_conventions(s) - {"internal"})[0]) for s in K.SOURCES}
+        rel["qualite"] = C.quality_relation(ledger, conv)
+    else:
+        rel["qualite"] = None
+    bt = _optional(warehouse, "models", "backtest")
+    rel["backtest"] = C.backtest_relation(bt) if bt is not None and "origin" in bt.columns else None
+    return rel
+
+
+def _cell_zones(df: pl.DataFrame) -> pl.DataFrame:
+    import polars_h3 as plh3
+    d = df.with_columns(plh3.cell_to_lat("h3_cell").alias("lat"), plh3.cell_to_lng("h3_cell").alias("lon"))
+    arr, qua = zones_of(d["lon"].to_numpy(), d["lat"].to_numpy()) if d.height else ([], [])
+    return d.select("h3_cell", pl.Series("arrondissement", list(arr), dtype=pl.Utf8),
+                    pl.Series("quartier", list(qua), dtype=pl.Utf8))
+
+
+@dg.asset(
+    key=PUBLIC_KEY,
+    group_name=INDICATORS,
+    description=("Restitution publique des indicateurs (citoyens, partenaires): indicateurs ouverts au profil "
+                 "`public`, aux zones et périodes publiques, effectifs < 11 masqués (secret statistique primaire) "
+                 "et masquage secondaire pour qu'une valeur masquée ne se déduise pas d'un total. Aucune donnée "
+                 "de la Préfecture (C5)."),
+    deps=[VALUES_KEY],
+    kinds={"polars", "parquet"},
+    owners=[K.OWNER_DATA, K.OWNER_DPO],
+    tags=INTERNAL,
+    automation_condition=dg.AutomationCondition.eager(),
+    pool="warehouse_writer",
+    check_specs=[dg.AssetCheckSpec(CHECK_SUPPRESSION, asset=PUBLIC_KEY, blocking=True,
+                                   description="Aucune valeur publiée sous le seuil; aucune donnée hors convention interne.")],
+)
+def values_public(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.MaterializeResult:
+    t0 = time.perf_counter()
+    cat = indicators.catalogue()
+    vals = warehouse.read(INDICATORS, "values")
+    pub = C.public_values(vals, cat)
+    warehouse.write(INDICATORS, "values_public", pub)
+    # check against the unmasked values: every published value has n ≥ its threshold
+    thr = {i.id: i.public_threshold or cat.public_release.threshold for i in cat.indicators}
+    keys = ["indicator_id", "area_level", "area", "period_level", "period", "dimension"]
+    joined = pub.filter(pl.col("value").is_not_null()).join(vals.select(*keys, "n", "conventions"), on=keys, how="left")
+    leaks = joined.filter(pl.col("n") < pl.col("indicator_id").replace_strict(thr, return_dtype=pl.Int64)).height
+    foreign = joined.filter(pl.col("conventions").list.eval(pl.element() != "internal").list.any()).height
+    suppressed = pub.group_by("suppressed").len()
+    return dg.MaterializeResult(
+        metadata=base_metadata(pub, time.perf_counter() - t0, seuil=cat.public_release.threshold,
+                               masquage=dg.MetadataValue.json({str(s): n for s, n in suppressed.iter_rows()})),
+        check_results=[dg.AssetCheckResult(check_name=CHECK_SUPPRESSION, passed=leaks == 0 and foreign == 0,
+                                           metadata={"sous_le_seuil": leaks, "hors_convention_interne": foreign})],
+    )
+
+
+@dg.asset(
+    key=ALERTS_KEY,
+    group_name=INDICATORS,
+    description=("Alertes en cours: dépassement de la borne haute 95 % de la prévision (cellule, arrondissement), "
+                 "nouveau point chaud significatif, manifestation sur le périmètre d'un événement, événements "
+                 "prévus simultanés. Identifiant stable, gravité, explication en français, enregistrements en cause."),
+    deps=[HOTSPOTS_KEY, EMERGING_KEY, FOOTPRINTS_KEY, K.EVENTS_KEY, FORECAST_KEY],
+    kinds={"polars", "parquet"},
+    owners=[K.OWNER_DATA, K.OWNER_SECURITY],
+    tags=ALL_CONVENTIONS,
+    automation_condition=dg.AutomationCondition.eager(),
+    pool="warehouse_writer",
+    check_specs=[dg.AssetCheckSpec(K.CHECK_UNIQUE_IDS, asset=ALERTS_KEY, description="alert_id unique.")],
+)
+def alerts(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.MaterializeResult:
+    t0 = time.perf_counter()
+    cat = indicators.catalogue()
+    ap, hp = indicators.alert_params(), indicators.hotspot_params()
+    shifts = Shifts(tuple(indicators.shift_hours))
+    as_of = resolve_as_of(indicators, warehouse, cat)
+    if as_of is None:
+        raise dg.Failure("aucun fait dans clean.events: instant d'analyse indéterminé")
+    facts = read_facts(warehouse, cat, as_of)
+    grid = read_grid(warehouse)
+    frames = []
+    hot = warehouse.read(INDICATORS, "hotspots")
+    em = _optional(warehouse, INDICATORS, "emerging_hotspots")
+    frames.append(A.new_hotspot_alerts(hot, em, facts, k=hp.k, params=ap, category_labels=cat.category_labels,
+                                       all_code=cat.all_category[0], as_of=as_of))
+    forecast = read_forecast(warehouse, shifts)
+    frames.append(A.exceedance_alerts(facts, shifts, as_of=as_of, params=ap, forecast=forecast,
+                                      cell_zone=grid.select("h3_cell", "arrondissement")))
+    if warehouse.exists(INDICATORS, "planned_footprints"):
+        fp = known_at(warehouse.read(INDICATORS, "planned_footprints"), as_of)
+        zones = grid.select("h3_cell", "arrondissement")
+        frames.append(A.collision_alerts(fp, collisions(fp), zones, as_of=as_of, params=ap))
+    out = A.sort_alerts(pl.concat(frames))
+    warehouse.write(INDICATORS, "alerts", out)
+    dup = out.height - out["alert_id"].n_unique()
+    return dg.MaterializeResult(
+        metadata=base_metadata(
+            out, time.perf_counter() - t0, instant_analyse=str(as_of),
+            par_type=dg.MetadataValue.json(dict(Counter(out["kind"].to_list()))),
+            par_gravite=dg.MetadataValue.json(dict(Counter(out["severity"].to_list()))),
+            reference_depassements="models.forecast" if forecast is not None else "moyenne des mêmes créneaux"),
+        check_results=[dg.AssetCheckResult(check_name=K.CHECK_UNIQUE_IDS, passed=dup == 0, metadata={"doublons": dup})],
+    )
+
+
+INDICATOR_ASSETS = [planned_footprints, hotspots, emerging_hotspots, tension, values, values_public, alerts]
+
+
+# --------------------------------------------------------------------------- sensor
+@dg.sensor(
+    name=ALERT_SENSOR,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=("Lève chaque nouvelle alerte de indicators.alerts une seule fois: une observation de l'asset "
+                 "indicators/alerts par alerte (visible dans le catalogue d'assets), la plus grave d'abord."),
+)
+def alerts_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse,
+                  indicators: IndicatorSettings) -> dg.SensorResult:
+    table = warehouse.read(INDICATORS, "alerts") if warehouse.exists(INDICATORS, "alerts") else None
+    fresh, cursor = A.new_alerts(table, context.cursor, indicators.sensor_max_per_tick)
+    events = [dg.AssetObservation(
+        asset_key=ALERTS_KEY,
+        description=r["explanation"],
+        metadata={
+            "alert_id": r["alert_id"], "type": r["kind"], "libelle": r["kind_label"], "gravite": r["severity"],
+            "zone": f"{r['area_level']} {r['area']}", "debut": str(r["starts_at"]), "fin": str(r["ends_at"]),
+            "explication": dg.MetadataValue.text(r["explanation"]),
+            "enregistrements": dg.MetadataValue.json(r["event_ids"] or []),
+        },
+        tags={"tranquillite/alerte": r["kind"], "tranquillite/gravite": r["severity"]},
+    ) for r in fresh.iter_rows(named=True)]
+    for r in fresh.head(20).iter_rows(named=True):
+        context.log.info(f"[{r['severity']}] {r['explanation']}")
+    if fresh.height > 20:
+        context.log.info(f"… et {fresh.height - 20} autres alertes (observations de indicators/alerts)")
+    return dg.SensorResult(asset_events=events, cursor=cursor,
+                           skip_reason=None if events else "aucune nouvelle alerte")
+
+
+__all__ = ["INDICATOR_ASSETS", "alerts_sensor", "IndicatorSettings", "EMERGING_CLASSES"]

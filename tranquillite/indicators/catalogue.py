@@ -1,0 +1,355 @@
+"""Generic materialisation of the indicator catalogue (T7): YAML in, one long table out.
+
+The code knows a few **relations** (one row per fact, per planned event × cell × day, per
+colliding pair × cell × day, per hot-spot cell × week, per ingestion partition, per backtest
+score); every indicator is an aggregate SQL expression over one of them, grouped by area
+(`ville`, `arrondissement`, `quartier`, `cellule`) × period (`jour`, `semaine`, `mois`) and an
+optional breakdown. Adding an indicator is a YAML entry (`data_contracts/indicators.yaml`).
+
+The SQL fragments of the catalogue are trusted, reviewed text (like the contracts); they run in
+an in-memory DuckDB session that only holds the relations, with file access disabled and the
+configuration locked. Everything else (indicator id, levels, city, coverage) is a bound
+parameter.
+
+Outputs:
+* `indicators.values` — indicator_id, area_level, area, period_level, period, period_start,
+  period_end, complete, dimension, value, n (count behind the value, for suppression),
+  conventions, value_prev / evolution_prev_pct (previous period), value_ly /
+  evolution_ly_pct (same period a year before), coverage_start / coverage_end;
+* `indicators.values_public` — the indicators the `public` profile may see, at the public
+  areas and periods, values with n < threshold (11) masked, plus secondary suppression so a
+  masked value cannot be recomputed from a total;
+* `indicators.catalogue` — the catalogue itself (definitions, formulas, owners, profiles).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import duckdb
+import polars as pl
+
+from tranquillite.indicators.config import Catalogue, Indicator
+
+AREA_SQL = {"ville": "?", "arrondissement": "arrondissement", "quartier": "quartier", "cellule": "cellule"}
+PERIOD_SQL = {  # start of the period, its length, its label
+    "jour": ("CAST(t AS DATE)", "1 day", "%Y-%m-%d"),
+    "semaine": ("CAST(date_trunc('week', t) AS DATE)", "7 days", "%G-W%V"),
+    "mois": ("CAST(date_trunc('month', t) AS DATE)", "1 month", "%Y-%m"),
+}
+TOTAL = "toutes"
+
+
+@dataclass(frozen=True)
+class Relation:
+    name: str
+    areas: tuple[str, ...]
+    description: str
+
+
+_ALL = ("ville", "arrondissement", "quartier", "cellule")
+RELATIONS: dict[str, Relation] = {r.name: r for r in (
+    Relation("faits", _ALL, "un fait constaté (interventions, alertes CSU, signalements)"),
+    Relation("evenements_prevus", _ALL, "un événement prévu × cellule touchée × jour d'activité"),
+    Relation("concurrences", _ALL, "une paire d'événements simultanés × cellule partagée × jour"),
+    Relation("points_chauds", _ALL, "une cellule × catégorie × semaine en point chaud significatif"),
+    Relation("qualite", ("ville",), "une partition d'une source (journal d'ingestion)"),
+    Relation("backtest", ("ville",), "un score du backtest des modèles (models.backtest)"),
+)}
+
+VALUES_SCHEMA = {
+    "indicator_id": pl.Utf8, "area_level": pl.Utf8, "area": pl.Utf8, "period_level": pl.Utf8, "period": pl.Utf8,
+    "period_start": pl.Date, "period_end": pl.Date, "complete": pl.Boolean, "dimension": pl.Utf8,
+    "value": pl.Float64, "n": pl.Int64, "conventions": pl.List(pl.Utf8),
+    "value_prev": pl.Float64, "n_prev": pl.Int64, "evolution_prev_pct": pl.Float64,
+    "value_ly": pl.Float64, "n_ly": pl.Int64, "evolution_ly_pct": pl.Float64,
+    "coverage_start": pl.Date, "coverage_end": pl.Date,
+}
+PUBLIC_SCHEMA = {
+    "indicator_id": pl.Utf8, "indicator_name": pl.Utf8, "unit": pl.Utf8, "area_level": pl.Utf8, "area": pl.Utf8,
+    "period_level": pl.Utf8, "period": pl.Utf8, "period_start": pl.Date, "complete": pl.Boolean,
+    "dimension": pl.Utf8, "value": pl.Float64, "value_display": pl.Utf8, "suppressed": pl.Utf8,
+    "value_prev": pl.Float64, "evolution_prev_pct": pl.Float64, "value_ly": pl.Float64,
+    "evolution_ly_pct": pl.Float64,
+}
+
+
+# --------------------------------------------------------------------------- the SQL of one indicator
+def indicator_sql(ind: Indicator, area: str, period: str) -> str:
+    """The query of one indicator at one area and period level. Parameters, in order: the city
+    (for `ville`), coverage start, coverage end (exclusive)."""
+    start, step, label = PERIOD_SQL[period]
+    dim = ind.breakdown or "NULL"
+    keys = "_zone, _debut, _fin, _jours, _couverture_debut, _couverture_fin"
+    if ind.breakdown and ind.total:
+        group = f"GROUPING SETS (({keys}, _dim), ({keys}))"
+        dimension = (f"CASE WHEN grouping(_dim) = 1 THEN '{TOTAL}' "
+                     "ELSE coalesce(CAST(_dim AS VARCHAR), 'non_renseigne') END")
+    elif ind.breakdown:
+        group = f"{keys}, _dim"
+        dimension = "coalesce(CAST(_dim AS VARCHAR), 'non_renseigne')"
+    else:
+        group = keys
+        dimension = f"'{TOTAL}'"
+    return f"""
+        WITH b1 AS (
+            SELECT *, CAST({AREA_SQL[area]} AS VARCHAR) AS _zone, {start} AS _debut
+            FROM "{ind.relation}" WHERE ({ind.filter or 'TRUE'})
+        ), b2 AS (
+            SELECT *, CAST(_debut + INTERVAL '{step}' AS DATE) AS _fin,
+                   CAST(? AS DATE) AS _couverture_debut, CAST(? AS DATE) AS _couverture_fin
+            FROM b1 WHERE _zone IS NOT NULL
+        ), b3 AS (
+            SELECT *, date_diff('day', greatest(_debut, _couverture_debut), least(_fin, _couverture_fin)) AS _jours,
+                   {dim} AS _dim
+            FROM b2
+        )
+        SELECT _zone AS area, _debut AS period_start, _fin AS period_end,
+               strftime(_debut, '{label}') AS period, {dimension} AS dimension,
+               CAST(({ind.value}) AS DOUBLE) AS value, CAST(({ind.count}) AS BIGINT) AS n,
+               list_sort(list_distinct(list(convention))) AS conventions
+        FROM b3
+        GROUP BY {group}
+    """
+
+
+def _coverage(df: pl.DataFrame) -> tuple[date, date] | None:
+    """(first day, last day + 1) of a relation's `t`."""
+    if df.height == 0:
+        return None
+    a, b = df.select(pl.col("t").min().alias("a"), pl.col("t").max().alias("b")).row(0)
+    if a is None:
+        return None
+    day = lambda x: x.date() if isinstance(x, datetime) else x  # noqa: E731
+    return day(a), day(b) + timedelta(days=1)
+
+
+def materialise(cat: Catalogue, relations: dict[str, pl.DataFrame | None],
+                only: list[str] | None = None) -> tuple[pl.DataFrame, dict[str, str]]:
+    """Every indicator of the catalogue (or `only` these ids) at every granularity it declares.
+
+    Returns the long table (with trends) and, for indicators not computed, the reason."""
+    skipped: dict[str, str] = {}
+    frames: list[pl.DataFrame] = []
+    con = duckdb.connect(":memory:")
+    try:
+        covers = {}
+        for name, df in relations.items():
+            if df is not None:
+                con.register(name, df.to_arrow())
+                covers[name] = _coverage(df)
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+        for ind in cat.indicators:
+            if only is not None and ind.id not in only:
+                continue
+            cov = covers.get(ind.relation)
+            if cov is None:
+                skipped[ind.id] = (f"relation « {ind.relation} » absente ou vide"
+                                   if relations.get(ind.relation) is None else f"relation « {ind.relation} » vide")
+                continue
+            for area in ind.areas:
+                for period in ind.periods:
+                    sql = indicator_sql(ind, area, period)
+                    params = ([cat.city] if area == "ville" else []) + [cov[0], cov[1]]
+                    try:
+                        df = pl.from_arrow(con.sql(sql, params=params).to_arrow_table())
+                    except duckdb.Error as exc:
+                        raise ValueError(f"indicateur {ind.id} ({area} × {period}): {exc}") from exc
+                    frames.append(df.with_columns(
+                        pl.lit(ind.id).alias("indicator_id"), pl.lit(area).alias("area_level"),
+                        pl.lit(period).alias("period_level"), pl.lit(cov[0]).alias("coverage_start"),
+                        pl.lit(cov[1]).alias("coverage_end")))
+    finally:
+        con.close()
+    if not frames:
+        return pl.DataFrame(schema=VALUES_SCHEMA), skipped
+    base = pl.concat([f.cast({"period_start": pl.Date, "period_end": pl.Date, "value": pl.Float64, "n": pl.Int64,
+                              "coverage_start": pl.Date, "coverage_end": pl.Date}) for f in frames],
+                     how="diagonal_relaxed")
+    base = base.with_columns(((pl.col("period_start") >= pl.col("coverage_start"))
+                              & (pl.col("period_end") <= pl.col("coverage_end"))).alias("complete"))
+    return add_trends(base, cat), skipped
+
+
+_BACK = {"precedente": {"jour": "-1d", "semaine": "-1w", "mois": "-1mo"},
+         "annee_precedente": {"jour": "-364d", "semaine": "-52w", "mois": "-12mo"}}
+_KEYS = ["indicator_id", "area_level", "area", "period_level", "dimension"]
+
+
+def add_trends(values: pl.DataFrame, cat: Catalogue) -> pl.DataFrame:
+    """value_prev / value_ly (+ their n and relative evolution in %) for indicators with `trends`."""
+    with_trend = [i.id for i in cat.indicators if i.trends]
+    zero = [i.id for i in cat.indicators if i.zero_if_absent]
+    ref = values.select(*_KEYS, "period_start", "value", "n")
+    out = values
+    for what, suffix in (("precedente", "prev"), ("annee_precedente", "ly")):
+        by = pl.col("period_level").replace_strict(_BACK[what], return_dtype=pl.Utf8)
+        out = out.with_columns(pl.col("period_start").dt.offset_by(by).alias("_ref"))
+        out = out.join(ref.rename({"period_start": "_ref", "value": f"value_{suffix}", "n": f"n_{suffix}"}),
+                       on=[*_KEYS, "_ref"], how="left")
+        observed = pl.col("_ref") >= pl.col("coverage_start")  # the reference period was covered by the data
+        fill = pl.col("indicator_id").is_in(zero) & observed
+        out = out.with_columns(
+            pl.when(pl.col(f"value_{suffix}").is_null() & fill).then(0.0).otherwise(pl.col(f"value_{suffix}"))
+            .alias(f"value_{suffix}"),
+            pl.when(pl.col(f"n_{suffix}").is_null() & fill).then(0).otherwise(pl.col(f"n_{suffix}"))
+            .alias(f"n_{suffix}"))
+        on = pl.col("indicator_id").is_in(with_trend)
+        out = out.with_columns(
+            pl.when(on).then(pl.col(f"value_{suffix}")).alias(f"value_{suffix}"),
+            pl.when(on).then(pl.col(f"n_{suffix}")).alias(f"n_{suffix}"),
+        ).with_columns(
+            pl.when(on & (pl.col(f"value_{suffix}") != 0))
+            .then(100.0 * (pl.col("value") - pl.col(f"value_{suffix}")) / pl.col(f"value_{suffix}").abs())
+            .alias(f"evolution_{suffix}_pct")).drop("_ref")
+    return out.select([pl.col(k).cast(v) for k, v in VALUES_SCHEMA.items()]).sort(
+        "indicator_id", "area_level", "period_level", "period_start", "area", "dimension")
+
+
+# --------------------------------------------------------------------------- public release
+def _secondary(df: pl.DataFrame, group: list[str], eligible: pl.Expr) -> pl.DataFrame:
+    """Within each group of eligible rows holding exactly one suppressed value, suppress the
+    smallest other one too (so the masked value cannot be derived from the total)."""
+    g = df.with_columns(
+        eligible.alias("_el"),
+        (pl.col("suppressed").is_not_null() & eligible).sum().over(group).alias("_ns"),
+        (eligible.sum().over(group)).alias("_ne"))
+    cand = g.filter(pl.col("_el") & pl.col("suppressed").is_null() & (pl.col("_ns") == 1) & (pl.col("_ne") >= 2))
+    if cand.height == 0:
+        return df
+    keys = list(dict.fromkeys([*group, "area", "dimension"]))
+    pick = (cand.sort("n", "area", "dimension").group_by(group, maintain_order=True).first()
+            .select(*keys, pl.lit(True).alias("_pick")))
+    out = df.join(pick, on=keys, how="left")
+    return out.with_columns(pl.when(pl.col("_pick").fill_null(False)).then(pl.lit("secondaire"))
+                            .otherwise(pl.col("suppressed")).alias("suppressed")).drop("_pick")
+
+
+def public_values(values: pl.DataFrame, cat: Catalogue) -> pl.DataFrame:
+    """The public restitution: public indicators, public areas and periods, small counts masked."""
+    pr = cat.public_release
+    inds = {i.id: i for i in cat.indicators if pr.profile in i.profiles}
+    if not inds or values.height == 0:
+        return pl.DataFrame(schema=PUBLIC_SCHEMA)
+    thr = {i: (ind.public_threshold or pr.threshold) for i, ind in inds.items()}
+    allowed = pl.DataFrame([(i, a) for i, ind in inds.items() for a in ind.areas if a in pr.areas],
+                           schema={"indicator_id": pl.Utf8, "area_level": pl.Utf8}, orient="row")
+    v = values.filter(pl.col("period_level").is_in(list(pr.periods))).join(
+        allowed, on=["indicator_id", "area_level"], how="semi")
+    t = pl.col("indicator_id").replace_strict(thr, return_dtype=pl.Int64)
+    v = v.with_columns(pl.when(pl.col("n") < t).then(pl.lit("primaire")).otherwise(None).alias("suppressed"))
+    if pr.secondary_suppression and v.height:
+        # across areas (an arrondissement vs the others and the city), then across categories
+        v = _secondary(v, ["indicator_id", "area_level", "period_level", "period", "dimension"],
+                       pl.col("area_level") != "ville")
+        v = _secondary(v, ["indicator_id", "area_level", "area", "period_level", "period"],
+                       pl.col("dimension") != TOTAL)
+    hidden = pl.col("suppressed").is_not_null()
+    prev_hidden = pl.col("n_prev").is_null() | (pl.col("n_prev") < t)
+    ly_hidden = pl.col("n_ly").is_null() | (pl.col("n_ly") < t)
+    labels = {i: ind.name for i, ind in inds.items()}
+    units = {i: ind.unit for i, ind in inds.items()}
+    out = v.with_columns(
+        pl.col("indicator_id").replace_strict(labels, return_dtype=pl.Utf8).alias("indicator_name"),
+        pl.col("indicator_id").replace_strict(units, return_dtype=pl.Utf8).alias("unit"),
+        pl.when(hidden).then(None).otherwise(pl.col("value")).alias("value"),
+        pl.when(pl.col("suppressed") == "primaire").then(pl.concat_str(pl.lit("<"), t.cast(pl.Utf8)))
+        .when(hidden).then(pl.lit("secret")).otherwise(pl.col("value").round(2).cast(pl.Utf8)).alias("value_display"),
+        pl.when(hidden | prev_hidden).then(None).otherwise(pl.col("value_prev")).alias("value_prev"),
+        pl.when(hidden | prev_hidden).then(None).otherwise(pl.col("evolution_prev_pct")).alias("evolution_prev_pct"),
+        pl.when(hidden | ly_hidden).then(None).otherwise(pl.col("value_ly")).alias("value_ly"),
+        pl.when(hidden | ly_hidden).then(None).otherwise(pl.col("evolution_ly_pct")).alias("evolution_ly_pct"),
+    )
+    return out.select([pl.col(k).cast(v) for k, v in PUBLIC_SCHEMA.items()]).sort(
+        "indicator_id", "area_level", "period_start", "area", "dimension")
+
+
+def catalogue_table(cat: Catalogue, skipped: dict[str, str] | None = None) -> pl.DataFrame:
+    """The catalogue as a table (the app shows definitions and filters by profile)."""
+    skipped = skipped or {}
+    rows = [{
+        "indicator_id": i.id, "name": i.name, "definition": i.definition, "formula": i.formula, "unit": i.unit,
+        "sources": list(i.sources), "relation": i.relation, "value_sql": i.value, "filter_sql": i.filter,
+        "breakdown_sql": i.breakdown, "areas": list(i.areas), "periods": list(i.periods), "trends": i.trends,
+        "owner": i.owner, "profiles": list(i.profiles), "public": i.public,
+        "public_threshold": (i.public_threshold or cat.public_release.threshold) if i.public else None,
+        "status": f"non calculé: {skipped[i.id]}" if i.id in skipped else "calculé",
+    } for i in cat.indicators]
+    return pl.DataFrame(rows, schema={
+        "indicator_id": pl.Utf8, "name": pl.Utf8, "definition": pl.Utf8, "formula": pl.Utf8, "unit": pl.Utf8,
+        "sources": pl.List(pl.Utf8), "relation": pl.Utf8, "value_sql": pl.Utf8, "filter_sql": pl.Utf8,
+        "breakdown_sql": pl.Utf8, "areas": pl.List(pl.Utf8), "periods": pl.List(pl.Utf8), "trends": pl.Boolean,
+        "owner": pl.Utf8, "profiles": pl.List(pl.Utf8), "public": pl.Boolean, "public_threshold": pl.Int64,
+        "status": pl.Utf8})
+
+
+# --------------------------------------------------------------------------- relations
+def facts_relation(facts: pl.DataFrame, hot_weekly: pl.DataFrame | None = None) -> pl.DataFrame:
+    """`faits`: facts with event_id, source, category (thematic code), subcategory, start,
+    arrondissement, quartier, h3_cell, convention; `hot_weekly` (h3_cell, period_start) marks the
+    cell-weeks that were significant hot spots (all categories)."""
+    f = facts.select(
+        "event_id", "source", pl.col("category").alias("categorie"), pl.col("subcategory").alias("sous_categorie"),
+        pl.col("start").alias("t"), pl.col("start").dt.hour().alias("heure"), "arrondissement", "quartier",
+        pl.col("h3_cell").alias("cellule"), "convention",
+        pl.col("start").cast(pl.Date).dt.truncate("1w").alias("_w"))
+    if hot_weekly is not None and hot_weekly.height:
+        hw = hot_weekly.select(pl.col("h3_cell").alias("cellule"), pl.col("period_start").alias("_w"),
+                               pl.lit(True).alias("en_zone_tension")).unique()
+        f = f.join(hw, on=["cellule", "_w"], how="left")
+    else:
+        f = f.with_columns(pl.lit(None, pl.Boolean).alias("en_zone_tension"))
+    return f.with_columns(pl.col("en_zone_tension").fill_null(False)).drop("_w")
+
+
+def planned_relation(fp: pl.DataFrame, zones: pl.DataFrame) -> pl.DataFrame:
+    """`evenements_prevus`: footprint × day of activity (t), with the cell's zones."""
+    from tranquillite.indicators.planned import active_days
+    d = active_days(fp)
+    return d.join(zones, on="h3_cell", how="left").select(
+        "event_id", "source", pl.col("subcategory").alias("sous_categorie"),
+        pl.col("day").cast(pl.Datetime("us")).alias("t"), pl.col("attendance").alias("frequentation"),
+        (1.0 / pl.col("n_cells")).alias("part_cellule"), "arrondissement", "quartier",
+        pl.col("h3_cell").alias("cellule"), "convention")
+
+
+def pairs_relation(pairs: pl.DataFrame, fp: pl.DataFrame, zones: pl.DataFrame) -> pl.DataFrame:
+    """`concurrences`: colliding pair × shared cell × day of overlap."""
+    conv = fp.select("event_id", "convention").unique("event_id")
+    d = pairs.with_columns(pl.date_ranges(pl.col("overlap_from").cast(pl.Date),
+                                          pl.col("overlap_to").cast(pl.Date)).alias("day")).explode("day")
+    d = (d.join(conv.rename({"event_id": "event_a", "convention": "conv_a"}), on="event_a", how="left")
+         .join(conv.rename({"event_id": "event_b", "convention": "conv_b"}), on="event_b", how="left"))
+    # a pair is as restricted as its most restricted record
+    return d.join(zones, on="h3_cell", how="left").select(
+        pl.col("pair_id").alias("paire_id"), "event_a", "event_b", "source_a", "source_b",
+        pl.col("day").cast(pl.Datetime("us")).alias("t"), "arrondissement", "quartier",
+        pl.col("h3_cell").alias("cellule"),
+        pl.when(pl.col("conv_a") == "internal").then(pl.col("conv_b")).otherwise(pl.col("conv_a")).alias("convention"))
+
+
+def hotspots_relation(hot: pl.DataFrame, zones: pl.DataFrame) -> pl.DataFrame:
+    """`points_chauds`: significant hot spots (weekly maps)."""
+    h = hot.filter((pl.col("period_level") == "semaine") & pl.col("significant") & (pl.col("z") > 0))
+    return h.drop("arrondissement").join(zones, on="h3_cell", how="left").select(
+        pl.col("category").alias("categorie"), "z", "q", pl.col("period_start").cast(pl.Datetime("us")).alias("t"),
+        "arrondissement", "quartier", pl.col("h3_cell").alias("cellule"), pl.lit("internal").alias("convention"))
+
+
+def quality_relation(ledger: pl.DataFrame, source_conventions: dict[str, str]) -> pl.DataFrame:
+    """`qualite`: the ingestion ledger (source = landing source, one row per partition)."""
+    return ledger.select(
+        "source", pl.col("partition").str.to_date().cast(pl.Datetime("us")).alias("t"),
+        pl.col("read").alias("lus"), pl.col("clean").alias("propres"), pl.col("quarantined").alias("quarantaine"),
+        pl.col("duplicates").alias("doublons"), pl.col("balanced").alias("equilibre"),
+        pl.col("source").replace_strict(source_conventions, default="internal", return_dtype=pl.Utf8)
+        .alias("convention"))
+
+
+def backtest_relation(backtest: pl.DataFrame) -> pl.DataFrame:
+    cols = [c for c in ("model", "category", "horizon", "coverage", "hit_rate", "pai", "pei", "n_events")
+            if c in backtest.columns]
+    return backtest.select(*cols, pl.col("origin").cast(pl.Datetime("us")).alias("t"),
+                           pl.lit("internal").alias("convention"))

@@ -1,0 +1,105 @@
+"""The analysis grid (H3 cells with their arrondissement and quartier) and its neighbourhoods.
+
+The grid is `features.study_grid` when it is published (every land cell of the study area),
+otherwise the cells of `clean.events` plus their k-ring (the cells a Gi* neighbourhood can
+reach), keeping the ring cells that fall in the area. Zones come from the cell centre.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import polars as pl
+import polars_h3 as plh3
+import scipy.sparse as sps
+
+from tranquillite import geo
+from tranquillite.settings import GEO_DIR
+
+GRID_SCHEMA = {"h3_cell": pl.Utf8, "cell_idx": pl.Int32, "arrondissement": pl.Utf8, "quartier": pl.Utf8,
+               "lon": pl.Float64, "lat": pl.Float64}
+
+
+@lru_cache(maxsize=1)
+def quartiers() -> geo.Area:
+    """Marseille's 111 quartiers (INSEE code `code_qua`, e.g. 1320101 Belsunce)."""
+    return geo.area_from_file(GEO_DIR / "marseille_quartiers.geojson", "code_qua", "nom", name="quartiers")
+
+
+def zones_of(lon: np.ndarray, lat: np.ndarray, area: geo.Area | None = None,
+             with_quartier: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(arrondissement, quartier) codes of points; None outside (beyond ~300 m of any zone)."""
+    area = area or geo.marseille()
+    arr = area.zone_of(lon, lat)
+    qua = quartiers().zone_of(lon, lat) if with_quartier and area.name == "Marseille" else \
+        np.full(len(arr), None, dtype=object)
+    return arr, qua
+
+
+def _as_str(a: np.ndarray) -> list[str | None]:
+    return [None if v is None else str(v) for v in a]
+
+
+def build_grid(cells: list[str] | pl.Series, *, study_grid: pl.DataFrame | None = None, k: int = 2,
+               area: geo.Area | None = None) -> pl.DataFrame:
+    """One row per cell, sorted, `cell_idx` = 0..n-1: h3_cell, cell_idx, arrondissement, quartier,
+    lon, lat.
+
+    With `study_grid` (columns `h3_cell` or `cell`, and optionally `zone` or `arrondissement`)
+    its cells are the grid. Otherwise: `cells` (the event cells) and their grid_disk(k), ring
+    cells outside the area dropped.
+    """
+    if study_grid is not None and study_grid.height:
+        cell_col = "h3_cell" if "h3_cell" in study_grid.columns else "cell"
+        zone_col = next((c for c in ("arrondissement", "zone") if c in study_grid.columns), None)
+        g = study_grid.select(pl.col(cell_col).cast(pl.Utf8).alias("h3_cell"),
+                              (pl.col(zone_col).cast(pl.Utf8) if zone_col else pl.lit(None, pl.Utf8))
+                              .alias("_zone")).unique("h3_cell")
+        base = set(g["h3_cell"].to_list())
+        ring: set[str] = set()
+    else:
+        base = {c for c in pl.Series(cells, dtype=pl.Utf8).drop_nulls().unique().to_list()}
+        g = None
+        ring = set()
+        if base and k > 0:
+            disk = pl.DataFrame({"c": sorted(base)}).select(plh3.grid_disk("c", k).alias("d")).explode("d")
+            ring = set(disk["d"].to_list()) - base
+    all_cells = sorted(base | ring)
+    if not all_cells:
+        return pl.DataFrame(schema=GRID_SCHEMA)
+    df = pl.DataFrame({"h3_cell": all_cells}).with_columns(
+        plh3.cell_to_lat("h3_cell").alias("lat"), plh3.cell_to_lng("h3_cell").alias("lon"))
+    arr, qua = zones_of(df["lon"].to_numpy(), df["lat"].to_numpy(), area)
+    df = df.with_columns(pl.Series("arrondissement", _as_str(arr), dtype=pl.Utf8),
+                         pl.Series("quartier", _as_str(qua), dtype=pl.Utf8))
+    if g is not None:  # the study grid's own zone wins
+        df = (df.join(g, on="h3_cell", how="left")
+              .with_columns(pl.coalesce("_zone", "arrondissement").alias("arrondissement")).drop("_zone"))
+    elif ring:
+        df = df.filter(pl.col("h3_cell").is_in(list(base)) | pl.col("arrondissement").is_not_null())
+    return df.with_columns(pl.int_range(pl.len(), dtype=pl.Int32).alias("cell_idx")).select(list(GRID_SCHEMA))
+
+
+def disk_weights(cells: list[str] | pl.Series, k: int) -> sps.csr_matrix:
+    """Binary weights: w_ij = 1 when j is in grid_disk(i, k) (i itself included), over `cells`."""
+    cells = pl.Series("h3_cell", cells, dtype=pl.Utf8)
+    n = cells.len()
+    idx = pl.DataFrame({"h3_cell": cells, "i": np.arange(n, dtype=np.int64)})
+    pairs = (idx.with_columns(plh3.grid_disk("h3_cell", k).alias("nb")).explode("nb")
+             .join(idx.rename({"h3_cell": "nb", "i": "j"}), on="nb", how="inner"))
+    return sps.csr_matrix((np.ones(pairs.height), (pairs["i"].to_numpy(), pairs["j"].to_numpy())), shape=(n, n))
+
+
+def locate(df: pl.DataFrame, grid: pl.DataFrame, cell_col: str = "h3_cell") -> pl.DataFrame:
+    """Attach `cell_idx` (null outside the grid). Cells finer than the grid's resolution are
+    brought to it."""
+    if grid.height == 0:
+        return df.with_columns(pl.lit(None, dtype=pl.Int32).alias("cell_idx"))
+    res = int(pl.select(plh3.get_resolution(pl.lit(grid["h3_cell"][0]))).item())
+    c = pl.col(cell_col)
+    cell = (pl.when(plh3.get_resolution(c) == res).then(c)
+            .when(plh3.get_resolution(c) > res).then(plh3.cell_to_parent(c, res)).otherwise(None))
+    return (df.with_columns(cell.alias("_cell"))
+            .join(grid.select(pl.col("h3_cell").alias("_cell"), "cell_idx"), on="_cell", how="left")
+            .drop("_cell"))
