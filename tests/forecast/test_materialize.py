@@ -1,0 +1,99 @@
+"""A real Dagster materialisation of the features and models assets, in a temporary instance, on
+a small generated Marseille (4 weeks at 20 % volume): ingestion + publication, then the
+`prevision` job over the same range (single run), then one day again (incremental)."""
+
+import json
+from datetime import date, timedelta
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from tranquillite import runner
+from tranquillite.assets import constants as K
+from tranquillite.assets.models import BACKTEST_COLUMNS
+from tranquillite.definitions import build_defs
+from tranquillite.jobs import PREVISION_JOB
+from tranquillite.resources.warehouse import open_catalog
+from tranquillite.settings import paths
+from tranquillite.synthetic import generate
+
+FIRST, DAYS = date(2025, 3, 3), 28
+LAST = FIRST + timedelta(days=DAYS - 1)
+SMALL = {"n_origins": 2, "train_weeks": 2, "lgbm_rounds": 20, "workers": 1, "threads": 1}
+RUN_CONFIG = {"ops": {"backtest": {"config": SMALL}, "forecast": {"config": SMALL}},
+              "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@pytest.fixture(scope="module")
+def materialized(tmp_path_factory):
+    home = tmp_path_factory.mktemp("prevision")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TRANQUILLITE_HOME", str(home))
+    mp.setenv("DAGSTER_HOME", str(home / "dagster"))
+    generate(home, start=FIRST, days=DAYS, seed=11, scale=0.2)
+    defs = build_defs()
+    instance = runner.instance()
+    outcomes = runner.materialize(defs, FIRST, LAST, instance)
+    job = defs.resolve_job_def(PREVISION_JOB)
+    tags = {runner.RANGE_START_TAG: FIRST.isoformat(), runner.RANGE_END_TAG: LAST.isoformat()}
+    result = job.execute_in_process(instance=instance, tags=tags, run_config=RUN_CONFIG, raise_on_error=False)
+    yield home, defs, instance, outcomes, result
+    mp.undo()
+
+
+def test_the_prevision_job_materialises_every_asset(materialized):
+    home, defs, instance, outcomes, result = materialized
+    assert all(o.success for o in outcomes)
+    assert result.success
+    keys = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert keys == {K.STUDY_GRID_KEY, K.PLANNED_EXPOSURE_KEY, K.OBSERVED_COUNTS_KEY, K.CELL_SLOT_KEY, K.BACKTEST_KEY,
+                    K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY, K.FORECAST_KEY, K.MODEL_REGISTRY_KEY}
+    assert instance.get_materialized_partitions(K.CELL_SLOT_KEY) == {
+        (FIRST + timedelta(days=i)).isoformat() for i in range(DAYS)}
+    runs = instance.get_runs(dg.RunsFilter(job_name=PREVISION_JOB))
+    assert len(runs) == 1                                            # the range is one run
+    checks = {e.event_specific_data.check_name: e.event_specific_data.passed for e in result.all_events
+              if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    for name in ("surface_de_la_grille", "panel_complet", "colonnes_stables", "prevision_complete",
+                 "intervalles_coherents", "connu_avant_usage"):
+        assert checks[name] is True, name
+
+
+def test_published_tables(materialized):
+    home, *_ = materialized
+    wh = paths().warehouse
+    grid = pl.read_parquet(wh / "features" / "study_grid" / "data.parquet")
+    assert grid.height == 2599
+    cells = pl.read_parquet(wh / "features" / "cell_slot" / f"{LAST.isoformat()}.parquet")
+    assert cells.height == grid.height * 3
+    with open_catalog(wh / "catalog.duckdb") as con:
+        cols = [r[0] for r in con.execute("DESCRIBE models.backtest").fetchall()]
+        assert cols[:len(BACKTEST_COLUMNS)] == BACKTEST_COLUMNS
+        models = {r[0] for r in con.execute("SELECT DISTINCT model FROM models.backtest").fetchall()}
+        assert {"oracle", "lgbm_avec_evenements", "hotspot_prospectif"} <= models
+        n_origins = con.execute("SELECT count(DISTINCT origin) FROM models.backtest").fetchall()[0][0]
+        assert n_origins == 2
+        fc = con.execute("SELECT count(*), count(DISTINCT category), min(slot_start) FROM models.forecast").fetchall()[0]
+        assert fc[0] == grid.height * 21 * 4 and fc[1] == 4
+        assert fc[2].date() == LAST + timedelta(days=1)
+        reg = con.execute("SELECT count(*) FROM models.model_registry").fetchall()[0][0]
+        assert reg >= 2 * 9                                     # 2 origins × 3 learned models × 3 groups
+    champion = json.loads((home / "models" / "champion.json").read_text(encoding="utf-8"))
+    assert champion["model"] in models
+
+
+def test_a_new_day_updates_only_its_partition(materialized):
+    home, defs, instance, _, _ = materialized
+    wh = paths().warehouse
+    path = wh / "features" / "cell_slot" / f"{LAST.isoformat()}.parquet"
+    before = pl.read_parquet(path)
+    other = wh / "features" / "cell_slot" / f"{FIRST.isoformat()}.parquet"
+    mtime = other.stat().st_mtime_ns
+    job = defs.resolve_job_def(PREVISION_JOB)
+    sel = dg.AssetSelection.assets(K.OBSERVED_COUNTS_KEY, K.CELL_SLOT_KEY)
+    res = job.get_subset(asset_selection=set(sel.resolve(defs.resolve_asset_graph()))).execute_in_process(
+        instance=instance, partition_key=LAST.isoformat(), run_config={"loggers": RUN_CONFIG["loggers"]})
+    assert res.success
+    assert pl.read_parquet(path).equals(before)                 # the incremental day = the backfilled one
+    assert other.stat().st_mtime_ns == mtime                    # the other days are not recomputed

@@ -1,0 +1,247 @@
+"""`models` layer: the backtest scoreboard, the champion's forecast for the next 7 days, and the
+register of every trained model (issue #3).
+
+`models/backtest` retrains every model at each weekly origin of the last weeks and scores it
+(published as `models.backtest`, one row per model × category × horizon × origin × coverage —
+a stable table the app and auditors read — with `models.backtest_scores`: deviance and interval
+coverage, and `models.backtest_evenements`: the slots with planned events). Every trained model
+goes to the model store with its training window, features, parameters, data version and scores;
+the champion (best hit rate at 5 % of the area, next day, all facts) is recorded there.
+
+`models/forecast` retrains the champion on everything known and forecasts every cell × shift of
+the next 7 days with 80 % / 95 % intervals and the top 3 explanations.
+"""
+
+
+import hashlib
+import time
+from datetime import date
+from pathlib import Path
+from typing import Iterator
+
+import dagster as dg
+import polars as pl
+
+from tranquillite.assets import constants as K
+from tranquillite.assets.features import _tags
+from tranquillite.assets.metadata import base_metadata, preview
+from tranquillite.forecasting.backtest import (BASELINES, EVENT_AWARE, EVENT_BLIND, LEARNED, ORACLE, BacktestConfig,
+                                               ForecastData, make_forecast, run_backtest, summary)
+from tranquillite.forecasting.features import state_columns
+from tranquillite.forecasting.models import LGBM_ROUNDS, FittedModel
+from tranquillite.forecasting.pipeline import from_tables
+from tranquillite.forecasting.slots import SlotScheme
+from tranquillite.forecasting.study_area import ALL, FACT_SOURCES, PLANNED_SOURCES, AreaSpec, StudyArea
+from tranquillite.resources import Warehouse
+from tranquillite.resources.model_store import ModelStore
+
+BACKTEST_COLUMNS = ["model", "category", "horizon", "origin", "coverage", "hit_rate", "pai", "pei", "n_events"]
+CHECK_STABLE_COLUMNS = "colonnes_stables"
+CHECK_CHAMPION_BEATS_BASELINES = "champion_bat_les_references"
+CHECK_FORECAST_COMPLETE = "prevision_complete"
+CHECK_INTERVALS = "intervalles_coherents"
+TRUTH_FILE = Path("synthetic_truth") / "intensity.parquet"
+
+
+class ForecastSettings(dg.Config):
+    """Backtest and training settings (run configuration of the `models` assets)."""
+
+    n_origins: int = 8
+    train_weeks: int = 16
+    horizon_days: int = 7
+    lgbm_rounds: int = LGBM_ROUNDS
+    threads: int = 0
+    workers: int = 0
+    models: list[str] = list(BASELINES + LEARNED)
+
+    def backtest_config(self) -> BacktestConfig:
+        return BacktestConfig(n_origins=self.n_origins, train_weeks=self.train_weeks,
+                              horizon_days=self.horizon_days, lgbm_rounds=self.lgbm_rounds, threads=self.threads,
+                              workers=self.workers, models=tuple(self.models))
+
+
+def load_data(warehouse: Warehouse, spec: AreaSpec) -> ForecastData:
+    """The published feature tables (and, on synthetic data, the generator's true intensity)."""
+    sch = SlotScheme(spec.shift_hours)
+    days = warehouse.partitions(K.FEATURES, "observed_counts")
+    if not days or not warehouse.exists(K.FEATURES, "cell_slot"):
+        raise dg.Failure("les caractéristiques (features/*) ne sont pas matérialisées")
+    grid = warehouse.read(K.FEATURES, "study_grid")
+    counts = warehouse.read(K.FEATURES, "observed_counts")
+    parts = [p for p in warehouse.partitions(K.FEATURES, "cell_slot") if p >= days[0]]
+    states = (warehouse.scan(K.FEATURES, "cell_slot", parts)
+              .select("cell_idx", "slot", *state_columns(spec.groups, sch.n)).collect())
+    exposure = warehouse.read(K.FEATURES, "planned_exposure")
+    truth_path = Path(warehouse.root).parent / TRUTH_FILE
+    intensity = pl.read_parquet(truth_path) if truth_path.exists() else None
+    return from_tables(spec, grid, counts, states, exposure, date.fromisoformat(days[0]), intensity)
+
+
+def data_version(data: ForecastData) -> str:
+    c = data.counts
+    key = f"{c.height}:{int(c['n'].sum() or 0)}:{data.data_start}:{data.data_end}:{data.features.exposure.height}"
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def _model_meta(m: FittedModel, meta: dict, data: ForecastData, dv: str, metrics: dict) -> dict:
+    sch = data.scheme
+    t0, t1 = meta["train_targets"]
+    return {"usage": meta.get("usage", "backtest"), "origin_start": sch.start(meta["origin"]).isoformat(),
+            "train_start": sch.start(t0).isoformat(), "train_end": sch.end(t1).isoformat(),
+            "n_rows": meta["n_rows"], "data_version": dv, "study_area": data.spec.name,
+            "h3_resolution": data.spec.h3_resolution, "metrics": metrics}
+
+
+def _metrics_for(backtest: pl.DataFrame, scores: pl.DataFrame, model: str, category: str, origin) -> dict:
+    b = backtest.filter((pl.col("model") == model) & (pl.col("category") == category) & (pl.col("origin") == origin))
+    s = scores.filter((pl.col("model") == model) & (pl.col("category") == category) & (pl.col("origin") == origin))
+    out = {f"hit_rate_{h}_{int(round(c * 100))}pct": round(v, 4)
+           for h, c, v in b.select("horizon", "coverage", "hit_rate").iter_rows()}
+    for h, dev, c80, c95 in s.select("horizon", "poisson_deviance", "interval_coverage_80",
+                                     "interval_coverage_95").iter_rows():
+        out |= {f"deviance_{h}": round(dev, 5), f"coverage80_{h}": round(c80, 4), f"coverage95_{h}": round(c95, 4)}
+    return out
+
+
+def _md(df: pl.DataFrame) -> dg.MetadataValue:
+    with pl.Config(tbl_formatting="MARKDOWN", tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True,
+                   tbl_cols=-1, tbl_rows=-1, float_precision=3):
+        return dg.MetadataValue.md(str(df))
+
+
+_MODEL_TAGS = _tags(FACT_SOURCES + PLANNED_SOURCES)
+_FEATURE_DEPS = [K.STUDY_GRID_KEY, K.OBSERVED_COUNTS_KEY, K.CELL_SLOT_KEY, K.PLANNED_EXPOSURE_KEY]
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(K.BACKTEST_KEY, deps=_FEATURE_DEPS, group_name=K.MODELS, kinds={"lightgbm", "parquet"},
+                     owners=[K.OWNER_DATA], tags=_MODEL_TAGS,
+                     description=("Tableau de score du backtest à origine glissante (≥ 8 origines hebdomadaires): "
+                                  "taux de réussite, PAI, PEI par modèle × catégorie × horizon (créneau suivant, "
+                                  "jour suivant, 7 jours) × origine × part de surface (1, 5, 10, 20 %); l'oracle "
+                                  "(intensité vraie du générateur) quand elle existe.")),
+        dg.AssetSpec(K.BACKTEST_SCORES_KEY, deps=_FEATURE_DEPS, group_name=K.MODELS, kinds={"parquet"},
+                     owners=[K.OWNER_DATA], tags=_MODEL_TAGS,
+                     description=("Déviance de Poisson et couverture des intervalles de prévision 80 % et 95 % "
+                                  "par modèle × catégorie × horizon × origine.")),
+        dg.AssetSpec(K.BACKTEST_PLANNED_KEY, deps=_FEATURE_DEPS, group_name=K.MODELS, kinds={"parquet"},
+                     owners=[K.OWNER_DATA], tags=_MODEL_TAGS,
+                     description=("Valeur des données de la Préfecture: scores sur les créneaux avec événement "
+                                  "prévu et sur les cellules exposées, modèle avec et sans ces données.")),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(CHECK_STABLE_COLUMNS, asset=K.BACKTEST_KEY, blocking=True,
+                          description="Les colonnes lues par l'application et les auditeurs sont présentes."),
+        dg.AssetCheckSpec(CHECK_CHAMPION_BEATS_BASELINES, asset=K.BACKTEST_KEY,
+                          description="Le champion bat chaque modèle de référence (5 %, jour suivant, tous faits)."),
+    ],
+    pool="warehouse_writer",
+)
+def backtest(context: dg.AssetExecutionContext, config: ForecastSettings, warehouse: Warehouse,
+             study_area: StudyArea, model_store: ModelStore) -> Iterator[dg.MaterializeResult]:
+    t0 = time.perf_counter()
+    spec = study_area.spec()
+    cfg = config.backtest_config()
+    data = load_data(warehouse, spec)
+    t_load = time.perf_counter() - t0
+    res = run_backtest(data, cfg)
+    dv = data_version(data)
+    for m, meta in res.models:
+        origin = data.scheme.start(meta["origin"])
+        model_store.save(m, _model_meta(m, meta, data, dv, _metrics_for(res.backtest, res.scores, m.name, m.group,
+                                                                          origin)))
+    warehouse.write(K.MODELS, "backtest", res.backtest)
+    warehouse.write(K.MODELS, "backtest_scores", res.scores)
+    warehouse.write(K.MODELS, "backtest_evenements", res.planned)
+    summ = summary(res.backtest)
+    champ_row = summ.filter((pl.col("model") == res.champion) & (pl.col("category") == ALL))
+    champ_hr = float(champ_row["hit_rate_pooled"][0]) if champ_row.height else float("nan")
+    base = summ.filter(pl.col("model").is_in(list(BASELINES)) & (pl.col("category") == ALL))
+    beats = bool(base.height == 0 or (champ_hr > base["hit_rate_pooled"]).all())
+    model_store.set_champion({"model": res.champion, "run_id": context.run.run_id, "data_version": dv,
+                              "metric": "hit_rate jour_suivant 5% all", "value": champ_hr,
+                              "origins": sorted({o.isoformat() for o in res.backtest["origin"].to_list()}),
+                              "settings": config.model_dump()})
+    planned = (res.planned.filter(pl.col("model").is_in([EVENT_AWARE, EVENT_BLIND, ORACLE]))
+               .group_by("model", "category").agg(pl.col("hit_rate_5").mean(), pl.col("poisson_deviance_exposed").mean())
+               .sort("category", "model"))
+    timings = {**res.timings, "backtest_s": round(res.timings["backtest_s"], 1), "chargement_s": round(t_load, 1),
+               "total_s": round(time.perf_counter() - t0, 1)}
+    missing = [c for c in BACKTEST_COLUMNS if c not in res.backtest.columns]
+    yield dg.MaterializeResult(
+        asset_key=K.BACKTEST_KEY,
+        metadata=base_metadata(res.backtest, time.perf_counter() - t0, champion=res.champion,
+                               resume_jour_suivant_5pct=_md(summ), evenements_prevus=_md(planned),
+                               durees=dg.MetadataValue.json(timings), version_des_donnees=dv,
+                               origines=len(set(res.backtest["origin"].to_list()))),
+        check_results=[
+            dg.AssetCheckResult(asset_key=K.BACKTEST_KEY, check_name=CHECK_STABLE_COLUMNS, passed=not missing,
+                                metadata={"manquantes": dg.MetadataValue.json(missing)}),
+            dg.AssetCheckResult(asset_key=K.BACKTEST_KEY, check_name=CHECK_CHAMPION_BEATS_BASELINES, passed=beats,
+                                metadata={"champion": res.champion, "taux_champion": round(champ_hr, 4)}),
+        ],
+    )
+    yield dg.MaterializeResult(asset_key=K.BACKTEST_SCORES_KEY, metadata=base_metadata(res.scores, 0.0))
+    yield dg.MaterializeResult(asset_key=K.BACKTEST_PLANNED_KEY, metadata=base_metadata(res.planned, 0.0))
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(K.FORECAST_KEY, deps=[K.BACKTEST_KEY, *_FEATURE_DEPS], group_name=K.MODELS,
+                     kinds={"lightgbm", "parquet"}, owners=[K.OWNER_SECURITY], tags=_MODEL_TAGS,
+                     description=("Prévision des 7 prochains jours par créneau et cellule H3, par le champion du "
+                                  "dernier backtest réentraîné sur tout l'historique: nombre attendu, intervalles "
+                                  "80 % et 95 %, rang, et les 3 contributions principales (explications).")),
+        dg.AssetSpec(K.MODEL_REGISTRY_KEY, deps=[K.BACKTEST_KEY], group_name=K.MODELS, kinds={"parquet"},
+                     owners=[K.OWNER_DATA], tags=_MODEL_TAGS,
+                     description=("Registre des modèles entraînés (magasin de modèles): fenêtre d'apprentissage, "
+                                  "variables, paramètres, version des données, scores.")),
+    ],
+    check_specs=[dg.AssetCheckSpec(CHECK_FORECAST_COMPLETE, asset=K.FORECAST_KEY, blocking=True),
+                 dg.AssetCheckSpec(CHECK_INTERVALS, asset=K.FORECAST_KEY)],
+    pool="warehouse_writer",
+)
+def forecast(context: dg.AssetExecutionContext, config: ForecastSettings, warehouse: Warehouse,
+             study_area: StudyArea, model_store: ModelStore) -> Iterator[dg.MaterializeResult]:
+    t0 = time.perf_counter()
+    spec = study_area.spec()
+    cfg = config.backtest_config()
+    champ = model_store.champion()
+    champion = champ["model"] if champ else "moyenne_saisonniere"
+    data = load_data(warehouse, spec)
+    dv = data_version(data)
+    versions: dict[str, str] = {}
+
+    def keep(m: FittedModel, meta: dict) -> None:
+        versions[m.group] = model_store.save(m, _model_meta(m, meta, data, dv, {}))
+
+    fc = make_forecast(data, champion, cfg, on_model=keep)
+    fc = fc.with_columns(pl.col("category").replace_strict(
+        {**versions, ALL: "+".join(versions[g] for g in spec.groups if g in versions)} if versions else {},
+        default=None, return_dtype=pl.Utf8).alias("model_version"))
+    warehouse.write(K.MODELS, "forecast", fc)
+    registry = model_store.registry()
+    warehouse.write(K.MODELS, "model_registry", registry)
+    warehouse.publish_catalog()  # the app sees the new tables at once
+    n_expected = data.n_cells * cfg.horizon_days * data.scheme.n * (len(spec.groups) + 1)
+    bad = fc.filter(~((pl.col("lower_95") <= pl.col("lower_80")) & (pl.col("lower_80") <= pl.col("upper_80"))
+                      & (pl.col("upper_80") <= pl.col("upper_95")) & (pl.col("expected") >= 0))).height
+    top = (fc.filter((pl.col("category") == ALL) & (pl.col("lead") == 0)).sort("rank").head(10)
+           .select("slot_start", "h3_cell", "zone", "expected", "lower_80", "upper_80", "explanations"))
+    yield dg.MaterializeResult(
+        asset_key=K.FORECAST_KEY,
+        metadata=base_metadata(fc, time.perf_counter() - t0, champion=champion, origine=str(fc["origin"][0]),
+                               top10_premier_creneau=preview(top, n=10, max_chars=120), version_des_donnees=dv),
+        check_results=[
+            dg.AssetCheckResult(asset_key=K.FORECAST_KEY, check_name=CHECK_FORECAST_COMPLETE,
+                                passed=fc.height == n_expected,
+                                metadata={"lignes": fc.height, "attendues": n_expected}),
+            dg.AssetCheckResult(asset_key=K.FORECAST_KEY, check_name=CHECK_INTERVALS, passed=bad == 0,
+                                metadata={"lignes_incoherentes": bad}),
+        ],
+    )
+    yield dg.MaterializeResult(asset_key=K.MODEL_REGISTRY_KEY, metadata=base_metadata(registry, 0.0))
+
+
+MODEL_ASSETS = [backtest, forecast]

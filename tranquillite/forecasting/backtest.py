@@ -1,0 +1,478 @@
+"""The scoreboard: a rolling-origin backtest, the champion, and the published forecast.
+
+For each origin `o` (the first shift of a day, weekly, the last `n_origins` weeks whose 7-day
+horizon is fully observed) every model is trained again on what was known at `o` — target slots
+before `o`, features at an earlier origin (a random lead per row, so the models learn how
+information ages), planned events known at that origin — and forecasts the 21 shifts `o ..
+o + 20`. Baselines only look at facts before `o`. Scores per model × group × horizon:
+`creneau_suivant` (lead 0), `jour_suivant` (leads 0–2), `7_jours` (leads 0–20). On synthetic
+data the generator's true intensity (background + excitation, the part knowable at each slot
+start) is scored the same way (`oracle`).
+
+Training rows: every cell × target slot of the last `train_weeks` weeks where a fact happened or
+that a planned event touched, plus a random share of the other (empty) ones, weighted by the
+inverse of their inclusion probability (an unbiased Poisson likelihood at a fraction of the cost).
+Origins are trained in parallel threads (`workers`), one LightGBM thread each.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+import polars as pl
+
+from tranquillite.forecasting import baselines as B
+from tranquillite.forecasting.counts import dense
+from tranquillite.forecasting.features import FeatureStore, model_feature_columns, state_features
+from tranquillite.forecasting.metrics import (COVERAGES, aggregate_hits, interval, per_slot_hits,
+                                              pit_coverage_from, pit_steps, poisson_deviance, strict_coverage_from)
+from tranquillite.forecasting.models import LGBM_ROUNDS, FittedModel, combine_alpha, fit_glm, fit_lightgbm_groups
+from tranquillite.forecasting.slots import SlotScheme
+from tranquillite.forecasting.study_area import ALL, AreaSpec
+
+BASELINES = ("derniere_periode", "moyenne_saisonniere", "hotspot_retrospectif", "hotspot_prospectif")
+LEARNED = ("glm_poisson", "lgbm_sans_evenements", "lgbm_avec_evenements")
+ORACLE = "oracle"
+EVENT_AWARE, EVENT_BLIND = "lgbm_avec_evenements", "lgbm_sans_evenements"
+
+
+def horizon_slots(scheme: SlotScheme) -> dict[str, int]:
+    return {"creneau_suivant": 1, "jour_suivant": scheme.n, "7_jours": 7 * scheme.n}
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    n_origins: int = 8
+    horizon_days: int = 7
+    train_weeks: int = 16
+    zeros_per_fact: float = 2.0          # empty rows kept per row with a fact (then reweighted)
+    lgbm_rounds: int = LGBM_ROUNDS
+    lgbm_params: dict = field(default_factory=dict)
+    threads: int = 0                     # LightGBM threads per model (0: all cores, or 1 with workers > 1)
+    workers: int = 0                     # origins trained at the same time (0: one per core)
+    explain_share: float = 0.05          # explanations for the cells of the top 5 % of the area of each shift
+    seasonal_weeks: int = 8
+    retro_weeks: int = 8
+    retro_bandwidth_m: float = 400.0
+    bjp_bandwidth_m: float = 400.0
+    bjp_days: int = 61                   # 2 months
+    models: tuple[str, ...] = BASELINES + LEARNED
+    seed: int = 42
+    champion_metric: tuple[str, str, float] = ("jour_suivant", ALL, 0.05)
+
+
+@dataclass
+class ForecastData:
+    """Everything the backtest needs, in memory."""
+
+    spec: AreaSpec
+    scheme: SlotScheme
+    grid: pl.DataFrame            # sorted by cell_idx
+    counts: pl.DataFrame          # sparse (group, cell_idx, slot, n)
+    features: FeatureStore
+    xy: np.ndarray                # cell centres, metres
+    grid_distance: object         # sparse cell × cell H3 distance (1..k) of near pairs
+    data_start: int               # first slot covered by the data
+    data_end: int                 # first slot not fully observed (the latest fact's slot)
+    truth: pl.DataFrame | None = None   # sparse (group, cell_idx, slot, mu) — synthetic only
+    neighbours: object = None     # adjacency (k = 1) for on-the-fly state features
+
+    @property
+    def area(self) -> np.ndarray:
+        return self.grid["area_m2"].to_numpy()
+
+    @property
+    def n_cells(self) -> int:
+        return self.grid.height
+
+    def Y(self) -> np.ndarray:
+        """Observed counts, groups × cells × slots data_start .. data_end - 1."""
+        return dense(self.counts, self.spec.groups, self.n_cells, self.data_start, self.data_end - self.data_start)
+
+    def ensure_states(self, slot: int) -> None:
+        """Extend the feature store to `slot` (a forecast origin just after the stored range)."""
+        fs = self.features
+        if slot <= fs.s1:
+            return
+        extra = state_features(self.counts.filter(pl.col("slot") < slot), self.n_cells, self.spec.groups,
+                               self.scheme, fs.s1 + 1, slot, self.data_start, self.neighbours)
+        self.features = FeatureStore(pl.concat([fs.states, extra.select(fs.states.columns)]), self.n_cells,
+                                     self.spec, self.scheme, fs.exposure)
+
+
+@dataclass
+class BacktestResult:
+    backtest: pl.DataFrame
+    scores: pl.DataFrame
+    planned: pl.DataFrame
+    champion: str
+    models: list[tuple[FittedModel, dict]]
+    timings: dict
+
+
+def origins(data: ForecastData, cfg: BacktestConfig) -> list[int]:
+    """Weekly origins (first shift of a day), latest last, with a fully observed horizon and at
+    least one week of features and facts before them."""
+    n, H = data.scheme.n, cfg.horizon_days * data.scheme.n
+    last = data.data_end - H
+    last -= last % n
+    earliest = max(data.data_start, data.features.s0) + 7 * n
+    out = [last - i * 7 * n for i in range(cfg.n_origins)]
+    return sorted(o for o in out if o >= earliest)
+
+
+def training_rows(Y: np.ndarray, data: ForecastData, o: int, cfg: BacktestConfig, rng: np.random.Generator):
+    """Rows (cell, target, origin) before `o`, with their targets (groups × rows) and weights.
+
+    Every cell × slot with a fact or touched by a planned event (ring ≤ 1) is kept; the other
+    (empty) ones are sampled with probability p0 and weighted 1 / p0 — the inclusion depends on
+    the outcome and the planned events only, so the weighted Poisson likelihood stays unbiased."""
+    fs = data.features
+    H = cfg.horizon_days * data.scheme.n
+    lo = max(o - cfg.train_weeks * data.scheme.per_week, fs.s0, data.data_start)
+    targets = np.arange(lo, min(o, data.data_end), dtype=np.int64)   # outcomes fully observed before o
+    if targets.size == 0:
+        raise ValueError("aucune donnée d'apprentissage avant l'origine")
+    y = Y[:, :, targets - data.data_start]                              # G × N × S
+    lead = rng.integers(0, H, size=y.shape[1:])
+    origin = targets[None, :] - lead
+    valid = origin >= fs.s0
+    sure = y.sum(axis=0) > 0
+    ex = fs.exposure
+    if ex.height:
+        e = ex.filter((pl.col("ring") <= 1) & (pl.col("slot") >= targets[0]) & (pl.col("slot") <= targets[-1]))
+        sure[e["cell_idx"].to_numpy(), e["slot"].to_numpy() - targets[0]] = True
+    sure &= valid
+    empty = ~sure & valid
+    p0 = min(1.0, cfg.zeros_per_fact * sure.sum() / max(empty.sum(), 1))
+    keep = sure | (empty & (rng.random(y.shape[1:]) < p0))
+    cell, col = np.nonzero(keep)
+    w = np.where(sure[cell, col], 1.0, 1.0 / p0)
+    return cell, targets[col], origin[cell, col], y[:, cell, col], w
+
+
+def fit_models(data: ForecastData, X: pl.DataFrame, yg: np.ndarray, w: np.ndarray, cfg: BacktestConfig,
+               names: tuple[str, ...]) -> dict[str, list[FittedModel]]:
+    spec, sch = data.spec, data.scheme
+    blind_cols = model_feature_columns(spec, sch, with_events=False)
+    out: dict[str, list[FittedModel]] = {}
+    for name in names:
+        if name == "glm_poisson":
+            out[name] = [fit_glm(name, g, X, yg[gi], w, spec, with_events=bool(spec.planned_sources), seed=cfg.seed)
+                         for gi, g in enumerate(spec.groups)]
+        elif name in (EVENT_AWARE, EVENT_BLIND):
+            Xv = X if name == EVENT_AWARE else X.select(blind_cols)
+            out[name] = fit_lightgbm_groups(name, spec.groups, Xv, yg, w, cfg.lgbm_params, cfg.lgbm_rounds,
+                                            cfg.threads)
+    return out
+
+
+def baseline_forecast(name: str, Yg: np.ndarray, o_idx: int, H: int, data: ForecastData, cfg: BacktestConfig,
+                      kernels: dict) -> np.ndarray:
+    sch = data.scheme
+    if name == "derniere_periode":
+        return B.last_period(Yg, o_idx, H)
+    if name == "moyenne_saisonniere":
+        return B.seasonal_average(Yg, o_idx, H, sch.per_week, cfg.seasonal_weeks)
+    if name == "hotspot_retrospectif":
+        return B.retrospective_hotspot(Yg, o_idx, H, kernels["quartic"], cfg.retro_weeks * sch.per_week)
+    if name == "hotspot_prospectif":
+        return B.prospective_hotspot(Yg, o_idx, H, kernels["bjp"], cfg.bjp_days * sch.n, sch.per_week)
+    raise KeyError(name)
+
+
+def kernels_for(data: ForecastData, cfg: BacktestConfig) -> dict:
+    return {"quartic": B.quartic_kernel(data.xy, cfg.retro_bandwidth_m),
+            "bjp": B.bjp_spatial_weights(data.xy, data.grid_distance, cfg.bjp_bandwidth_m)}
+
+
+def truth_block(data: ForecastData, o: int, H: int) -> np.ndarray | None:
+    if data.truth is None or data.truth.height == 0:
+        return None
+    t = data.truth.filter((pl.col("slot") >= o) & (pl.col("slot") < o + H))
+    out = np.zeros((len(data.spec.groups), data.n_cells, H))
+    gi = t["group"].replace_strict({g: i for i, g in enumerate(data.spec.groups)}, default=-1,
+                                   return_dtype=pl.Int64).to_numpy()
+    ok = gi >= 0
+    np.add.at(out, (gi[ok], t["cell_idx"].to_numpy()[ok], t["slot"].to_numpy()[ok] - o), t["mu"].to_numpy()[ok])
+    return out
+
+
+def _predict_group_models(models: list[FittedModel], X: pl.DataFrame, N: int, H: int) -> tuple[np.ndarray, np.ndarray]:
+    mu = np.stack([m.predict(X).reshape(N, H) for m in models])      # G × N × H
+    alpha = np.array([m.alpha for m in models])
+    return mu, alpha
+
+
+def planned_slots(data: ForecastData, o: int, H: int, min_attendance: int = 1000) -> np.ndarray:
+    """Leads whose slot has a planned event known at `o` expecting at least `min_attendance`
+    people (a demonstration, a match, a concert…): where planned-event data can matter."""
+    ex = data.features.exposure
+    if ex.height == 0:
+        return np.zeros(H, dtype=bool)
+    hit = ex.filter((pl.col("slot") >= o) & (pl.col("slot") < o + H) & (pl.col("known_slot") <= o)
+                    & (pl.col("ring") == 0) & (pl.col("weight") >= float(np.log1p(min_attendance))))
+    mask = np.zeros(H, dtype=bool)
+    mask[np.unique(hit["slot"].to_numpy() - o)] = True
+    return mask
+
+
+def exposed_cells(data: ForecastData, o: int, H: int) -> np.ndarray:
+    """Cells × leads touched (ring ≤ 1) by a planned event known at `o`."""
+    ex = data.features.exposure
+    out = np.zeros((data.n_cells, H), dtype=bool)
+    if ex.height:
+        hit = ex.filter((pl.col("slot") >= o) & (pl.col("slot") < o + H) & (pl.col("known_slot") <= o)
+                        & (pl.col("ring") <= 1))
+        out[hit["cell_idx"].to_numpy(), hit["slot"].to_numpy() - o] = True
+    return out
+
+
+def _learned_forecasts(data: ForecastData, Y: np.ndarray, o: int, cfg: BacktestConfig, names: tuple[str, ...]):
+    """Train the learned models at origin `o` and forecast the H slots from `o`."""
+    spec, N, H = data.spec, data.n_cells, cfg.horizon_days * data.scheme.n
+    rng = np.random.default_rng([cfg.seed, o])          # same draws whatever the order of the origins
+    cell, target, orig, yg, w = training_rows(Y, data, o, cfg, rng)
+    X = data.features.rows(cell, target, orig, with_events=bool(spec.planned_sources))
+    models = fit_models(data, X, yg, w, cfg, names)
+    del X
+    pc = np.repeat(np.arange(N), H)
+    pt = np.tile(np.arange(o, o + H), N)
+    Xp = data.features.rows(pc, pt, np.full(pc.size, o), with_events=bool(spec.planned_sources))
+    out, fitted = {}, []
+    for name, ms in models.items():
+        mu, alpha = _predict_group_models(ms, Xp, N, H)
+        out[name] = (np.concatenate([mu, mu.sum(axis=0)[None]]),         # 'all' = the sum of the groups
+                     np.concatenate([np.broadcast_to(alpha[:, None, None], mu.shape), combine_alpha(mu, alpha)[None]]))
+        fitted += [(m, {"origin": o, "train_targets": [int(target.min()), int(target.max())],
+                        "n_rows": int(target.size), "alpha": m.alpha}) for m in ms]
+    return out, fitted, Xp
+
+
+def forecasts_at(data: ForecastData, Y: np.ndarray, o: int, cfg: BacktestConfig, kernels: dict) -> tuple[dict, list]:
+    """Every model's forecast issued at origin `o` for the H slots `o .. o + H - 1`, per group and
+    `all`: {model: (mu (G+1) × cells × H, alpha)}. Only data before `o` are used (the oracle aside)."""
+    spec, H = data.spec, cfg.horizon_days * data.scheme.n
+    o_idx = o - data.data_start
+    G = len(spec.groups)
+    forecasts, fitted = {}, []
+    learned = tuple(m for m in cfg.models if m in LEARNED)
+    if learned:
+        forecasts, fitted, _ = _learned_forecasts(data, Y, o, cfg, learned)
+    Yall = Y.sum(axis=0)
+    for name in (m for m in cfg.models if m in BASELINES):
+        t0 = time.perf_counter()
+        mu = np.stack([baseline_forecast(name, Y[gi], o_idx, H, data, cfg, kernels) for gi in range(G)]
+                      + [baseline_forecast(name, Yall, o_idx, H, data, cfg, kernels)])
+        forecasts[name] = (mu, np.zeros(G + 1))
+        fitted.append((None, {"model": name, "seconds": time.perf_counter() - t0}))
+    truth = truth_block(data, o, H)
+    if truth is not None:
+        forecasts[ORACLE] = (np.concatenate([truth, truth.sum(axis=0)[None]]), np.zeros(G + 1))
+    return forecasts, fitted
+
+
+def score_origin(data: ForecastData, o: int, forecasts: dict, y_obs: np.ndarray, cfg: BacktestConfig):
+    """Rows of the three backtest tables for one origin."""
+    spec, sch, N = data.spec, data.scheme, data.n_cells
+    H = cfg.horizon_days * sch.n
+    hz = {k: min(v, H) for k, v in horizon_slots(sch).items()}
+    area = data.area
+    y_full = np.concatenate([y_obs, y_obs.sum(axis=0)[None]])
+    cats = [*spec.groups, ALL]
+    origin_dt = sch.start(o)
+    psl = planned_slots(data, o, H)
+    ex = exposed_cells(data, o, H)
+    oracle_hr: dict = {}
+    rows, score_rows, planned_rows = [], [], []
+    for name in ([ORACLE] if ORACLE in forecasts else []) + [m for m in forecasts if m != ORACLE]:
+        mu, alpha = forecasts[name]
+        for ci, cat in enumerate(cats):
+            a = alpha[ci] if np.ndim(alpha) > 1 else np.full(mu[ci].shape, alpha[ci])
+            m_, y_ = mu[ci], y_full[ci]
+            hits, best, nev = per_slot_hits(m_, y_, area)
+            f_lo, f_hi = pit_steps(m_, a, y_)
+            for hname, h in hz.items():
+                sc = aggregate_hits(hits[:h], best[:h], nev[:h])
+                for k, c in enumerate(COVERAGES):
+                    hr = float(sc["hit_rate"][k])
+                    if name == ORACLE:
+                        oracle_hr[(cat, hname, c)] = hr
+                    ref = oracle_hr.get((cat, hname, c))
+                    rows.append((name, cat, hname, origin_dt, c, hr, float(sc["pai"][k]), float(sc["pei"][k]),
+                                 int(sc["n_events"]), float(sc["hits"][k]), float(sc["max_hits"][k]),
+                                 ref, (hr / ref) if ref else None))
+                fl, fh = f_lo[:, :h], f_hi[:, :h]
+                score_rows.append((name, cat, hname, origin_dt, poisson_deviance(m_[:, :h], y_[:, :h]),
+                                   pit_coverage_from(fl, fh, 0.80), pit_coverage_from(fl, fh, 0.95),
+                                   strict_coverage_from(fl, fh, 0.80), strict_coverage_from(fl, fh, 0.95),
+                                   float(m_[:, :h].sum()), float(y_[:, :h].sum()), N, h))
+            # slots with planned events, and the cells they touch
+            sc = aggregate_hits(hits[psl], best[psl], nev[psl]) if psl.any() else \
+                {"hit_rate": [np.nan] * len(COVERAGES), "n_events": 0.0}
+            planned_rows.append((name, cat, origin_dt, int(psl.sum()), int(sc["n_events"]),
+                                 float(sc["hit_rate"][COVERAGES.index(0.05)]), int(ex.sum()),
+                                 poisson_deviance(m_[ex], y_[ex]) if ex.any() else None,
+                                 float(m_[ex].sum()), float(y_[ex].sum())))
+    return rows, score_rows, planned_rows
+
+
+BACKTEST_SCHEMA = {"model": pl.Utf8, "category": pl.Utf8, "horizon": pl.Utf8, "origin": pl.Datetime("us"),
+                   "coverage": pl.Float64, "hit_rate": pl.Float64, "pai": pl.Float64, "pei": pl.Float64,
+                   "n_events": pl.Int64, "hits": pl.Float64, "max_hits": pl.Float64, "oracle_hit_rate": pl.Float64,
+                   "hit_rate_vs_oracle": pl.Float64}
+SCORES_SCHEMA = {"model": pl.Utf8, "category": pl.Utf8, "horizon": pl.Utf8, "origin": pl.Datetime("us"),
+                 "poisson_deviance": pl.Float64, "interval_coverage_80": pl.Float64,
+                 "interval_coverage_95": pl.Float64, "strict_coverage_80": pl.Float64,
+                 "strict_coverage_95": pl.Float64, "expected": pl.Float64, "observed": pl.Float64,
+                 "n_cells": pl.Int64, "n_slots": pl.Int64}
+PLANNED_SCHEMA = {"model": pl.Utf8, "category": pl.Utf8, "origin": pl.Datetime("us"), "planned_slots": pl.Int64,
+                  "n_events": pl.Int64, "hit_rate_5": pl.Float64, "exposed_cell_slots": pl.Int64,
+                  "poisson_deviance_exposed": pl.Float64, "expected_exposed": pl.Float64,
+                  "observed_exposed": pl.Float64}
+
+
+def run_backtest(data: ForecastData, cfg: BacktestConfig = BacktestConfig()) -> BacktestResult:
+    """Rolling-origin backtest; origins run `cfg.workers` at a time (threads: LightGBM, NumPy and
+    Polars release the GIL), each LightGBM on one thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    t0 = time.perf_counter()
+    H = cfg.horizon_days * data.scheme.n
+    Y = data.Y()
+    kernels = kernels_for(data, cfg)
+    work = origins(data, cfg)
+    workers = max(1, min(cfg.workers or (os.cpu_count() or 1), len(work) or 1))
+    if workers > 1 and cfg.threads == 0:
+        cfg = replace(cfg, threads=1)
+
+    def one(o: int):
+        forecasts, fitted = forecasts_at(data, Y, o, cfg, kernels)
+        o_idx = o - data.data_start
+        return score_origin(data, o, forecasts, Y[:, :, o_idx:o_idx + H], cfg), fitted
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(one, work))
+        else:
+            results = [one(o) for o in work]
+    rows = [r for (b, _, _), _ in results for r in b]
+    score_rows = [r for (_, s, _), _ in results for r in s]
+    planned_rows = [r for (_, _, p), _ in results for r in p]
+    per_model: dict[str, float] = {}
+    for _, fs in results:
+        for m, meta in fs:
+            name = m.name if m is not None else meta["model"]
+            per_model[name] = per_model.get(name, 0.0) + (m.info.get("fit_s", 0.0) if m is not None
+                                                          else meta["seconds"])
+    fitted = [f for _, fs in results for f in fs if f[0] is not None]
+    backtest = pl.DataFrame(rows, schema=BACKTEST_SCHEMA, orient="row")
+    scores = pl.DataFrame(score_rows, schema=SCORES_SCHEMA, orient="row")
+    planned = pl.DataFrame(planned_rows, schema=PLANNED_SCHEMA, orient="row")
+    timings = {"backtest_s": time.perf_counter() - t0, "origines": len(work), "workers": workers,
+               "par_modele_s": {k: round(v, 2) for k, v in per_model.items()}}
+    return BacktestResult(backtest, scores, planned, choose_champion(backtest, scores, cfg), fitted, timings)
+
+
+def summary(backtest: pl.DataFrame, horizon: str = "jour_suivant", coverage: float = 0.05) -> pl.DataFrame:
+    """Mean hit rate per model × category at one horizon and coverage, with the ratio to the oracle."""
+    b = backtest.filter((pl.col("horizon") == horizon) & ((pl.col("coverage") - coverage).abs() < 1e-9))
+    return (b.group_by("model", "category")
+            .agg(pl.col("hit_rate").mean(), pl.col("pai").mean(), pl.col("pei").mean(),
+                 (pl.col("hits").sum() / pl.col("n_events").sum()).alias("hit_rate_pooled"),
+                 (pl.col("hits").sum() / pl.col("oracle_hit_rate").mul(pl.col("n_events")).sum())
+                 .alias("ratio_oracle"),
+                 pl.col("n_events").sum())
+            .sort("category", "hit_rate", descending=[False, True]))
+
+
+def choose_champion(backtest: pl.DataFrame, scores: pl.DataFrame, cfg: BacktestConfig) -> str:
+    horizon, cat, cov = cfg.champion_metric
+    s = summary(backtest, horizon, cov).filter((pl.col("category") == cat) & (pl.col("model") != ORACLE))
+    if s.height == 0:
+        return "moyenne_saisonniere"  # no origin could be scored (too little data)
+    dev = (scores.filter((pl.col("horizon") == horizon) & (pl.col("category") == cat))
+           .group_by("model").agg(pl.col("poisson_deviance").mean()))
+    s = s.join(dev, on="model", how="left").sort(["hit_rate_pooled", "poisson_deviance"],
+                                                  descending=[True, False], nulls_last=True)
+    return s["model"][0]
+
+
+# --------------------------------------------------------------------------- the published forecast
+def make_forecast(data: ForecastData, champion: str, cfg: BacktestConfig, origin: int | None = None,
+                  on_model: Callable[[FittedModel, dict], None] | None = None) -> pl.DataFrame:
+    """The next `horizon_days` days, per shift and cell, for each group and `all`, from the
+    champion retrained at `origin` (default: the first shift after the latest fact).
+
+    Explanations (top 3 contributions to log(expected count), TreeSHAP for LightGBM) are computed
+    for the cells in the top `explain_share` of the area of each shift in any category — the
+    hotspots a manager looks at; exact SHAP for every cell × shift would cost minutes — and are an
+    empty list elsewhere (and for baselines, which have no features)."""
+    from threadpoolctl import threadpool_limits
+
+    sch, spec = data.scheme, data.spec
+    H = cfg.horizon_days * sch.n
+    G, N = len(spec.groups), data.n_cells
+    o = data.data_end + 1 if origin is None else origin
+    data.ensure_states(o)
+    Y = data.Y()
+    ex = np.full((G + 1, N, H), "[]", dtype=object)
+    with threadpool_limits(limits=1, user_api="blas"):
+        if champion in LEARNED:
+            fc, fitted, Xp = _learned_forecasts(data, Y, o, cfg, (champion,))
+            mu, a = fc[champion]
+            for m, meta in fitted:
+                if on_model:
+                    on_model(m, {**meta, "usage": "prevision"})
+            # explanations for the hotspot cells of each slot
+            dens = mu / data.area[None, :, None]
+            k = max(1, int(np.ceil(cfg.explain_share * N)))
+            top = np.zeros((N, H), dtype=bool)
+            for ci in range(G + 1):
+                idx = np.argpartition(-dens[ci], k - 1, axis=0)[:k]          # k best cells of each slot
+                top[idx, np.arange(H)[None, :]] = True
+            rows = np.flatnonzero(top.ravel())                                  # row = cell * H + lead
+            Xe = Xp[rows]
+            per_group = [np.asarray(m.top_contributions(Xe, 3), dtype=object) for m, _ in fitted]
+            for gi in range(G):
+                ex[gi].ravel()[rows] = per_group[gi]
+            dom = mu[:G].reshape(G, -1)[:, rows].argmax(axis=0)                # 'all': the leading group's
+            ex[G].ravel()[rows] = np.choose(dom, per_group)
+        else:
+            o_idx = min(o, data.data_end) - data.data_start
+            kernels = kernels_for(data, cfg)
+            Yall = Y.sum(axis=0)
+            mu = np.stack([baseline_forecast(champion, Y[gi], o_idx, H, data, cfg, kernels) for gi in range(G)]
+                          + [baseline_forecast(champion, Yall, o_idx, H, data, cfg, kernels)])
+            a = np.zeros_like(mu)
+    slots = np.arange(o, o + H, dtype=np.int64)
+    frames = []
+    for ci, cat in enumerate([*spec.groups, ALL]):
+        m, al = mu[ci], a[ci]
+        lo80, hi80 = interval(m, al, 0.80)
+        lo95, hi95 = interval(m, al, 0.95)
+        dens = m / data.area[:, None]
+        rank = (-dens).argsort(axis=0, kind="stable").argsort(axis=0, kind="stable") + 1
+        frames.append(pl.DataFrame({
+            "category": cat,
+            "cell_idx": np.repeat(np.arange(N, dtype=np.int32), H),
+            "slot": np.tile(slots, N),
+            "lead": np.tile(np.arange(H, dtype=np.int16), N),
+            "expected": m.ravel(), "lower_80": lo80.ravel(), "upper_80": hi80.ravel(),
+            "lower_95": lo95.ravel(), "upper_95": hi95.ravel(),
+            "rank": rank.ravel().astype(np.int32), "explanations": ex[ci].ravel().tolist(),
+        }))
+    out = pl.concat(frames)
+    times = pl.DataFrame({"slot": slots, "slot_start": sch.starts(slots), "slot_end": sch.starts(slots + 1)})
+    out = out.join(times, on="slot", how="left").join(data.grid.select("cell_idx", "h3_cell", "zone"),
+                                                      on="cell_idx", how="left")
+    return out.select(pl.lit(sch.start(o)).alias("origin"), "slot", "slot_start", "slot_end", "lead", "category",
+                      "h3_cell", "zone", "expected", "lower_80", "upper_80", "lower_95", "upper_95", "rank",
+                      "explanations", pl.lit(champion).alias("model")).sort("category", "slot", "rank")

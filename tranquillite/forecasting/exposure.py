@@ -1,0 +1,152 @@
+"""Planned-event exposure: which cells a planned event touches, during which slots, and from
+when it was known.
+
+Each Préfecture record and public event touches the cells of its geometry — a marching route
+buffered by `route_buffer_m` (~100 m), a static demonstration's footprint polygon, the address
+points of an operation or a visit, a public event's venue — and, as separate rings, the cells
+up to k = 1 and k = 4 around them (H3 rings: a large crowd spills over a few hundred metres).
+It is "on" during every slot overlapping [start - margin, end + margin].
+
+It is **known** from its entry: `entered_at` (Cortège entry time) when present, else the end of
+its publication day (`_partition` + 1 day, for the public events calendar). A forecast issued at
+origin `o` uses only the records whose `known_slot <= o` (`known_slot` = the first slot starting
+at or after the entry). A record amended in Cortège after `o` is only seen in its latest version,
+so it is treated as unknown at `o` (conservative: no leakage, at worst a missed event).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import h3
+import numpy as np
+import polars as pl
+import shapely
+
+from tranquillite.forecasting.grid import equal_area_transformer, to_metric
+from tranquillite.forecasting.slots import SlotScheme
+from tranquillite.forecasting.study_area import AreaSpec
+
+EXPOSURE_SCHEMA = {"event_id": pl.Utf8, "source": pl.Utf8, "cell_idx": pl.Int32, "ring": pl.Int8,
+                   "slot": pl.Int64, "weight": pl.Float32, "known_slot": pl.Int64}
+MAX_DURATION = timedelta(days=3)
+
+
+def _record_cells(geom: shapely.Geometry, metric_geom, to_wgs, resolution: int, buffer_m: float) -> set[str]:
+    kind = geom.geom_type
+    if kind in ("Point", "MultiPoint"):
+        pts = shapely.get_coordinates(geom)
+        return {h3.latlng_to_cell(lat, lon, resolution) for lon, lat in pts}
+    if kind in ("LineString", "MultiLineString"):
+        poly = to_wgs(shapely.buffer(metric_geom, buffer_m))
+    elif kind in ("Polygon", "MultiPolygon"):
+        poly = geom
+    else:  # collections and anything else: their centroid
+        c = geom.centroid
+        return {h3.latlng_to_cell(c.y, c.x, resolution)}
+    cells = set(h3.h3shape_to_cells_experimental(h3.geo_to_h3shape(shapely.geometry.mapping(poly)),
+                                                 resolution, contain="overlap"))
+    if not cells:  # tiny polygon: its centroid's cell
+        c = poly.centroid
+        cells = {h3.latlng_to_cell(c.y, c.x, resolution)}
+    return cells
+
+
+def exposure_table(planned: pl.DataFrame, grid: pl.DataFrame, spec: AreaSpec, scheme: SlotScheme,
+                   area_outline: shapely.Geometry) -> pl.DataFrame:
+    """One row per planned record × touched cell (ring 0, or ring k of `spec.exposure_rings`)
+    × active slot, with its weight (log(1 + expected attendance), or 1 without attendance) and
+    the slot from which it is known."""
+    pl_ = planned.filter(pl.col("source").is_in(list(spec.planned_sources)) & pl.col("start").is_not_null())
+    if pl_.height == 0:
+        return pl.DataFrame(schema=EXPOSURE_SCHEMA)
+    index = dict(zip(grid["h3_cell"].to_list(), grid["cell_idx"].to_list()))
+    tr = equal_area_transformer(area_outline)
+    inv = lambda g: shapely.transform(g, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1],  # noqa: E731
+                                                                                  direction="INVERSE")))
+    geoms = shapely.from_geojson(pl_["geometry"].fill_null("null").to_list(), on_invalid="ignore") \
+        if "geometry" in pl_.columns else np.full(pl_.height, None)
+    lon, lat = pl_["lon"].to_numpy(), pl_["lat"].to_numpy()
+    rings = sorted(set(spec.exposure_rings))
+    rows_cells, rows_rings, keep = [], [], []
+    for i, g in enumerate(geoms):
+        if g is None or shapely.is_empty(g):
+            if not (np.isfinite(lon[i]) and np.isfinite(lat[i])):
+                keep.append(False)
+                rows_cells.append([])
+                rows_rings.append([])
+                continue
+            g = shapely.Point(lon[i], lat[i])
+        base = _record_cells(g, to_metric(g, tr), inv, spec.h3_resolution, spec.route_buffer_m)
+        cells, ring_of = [], []
+        seen = set(base)
+        cells += list(base)
+        ring_of += [0] * len(base)
+        for k in rings:
+            disk = set()
+            for c in base:
+                disk.update(h3.grid_disk(c, k))
+            new = disk - seen
+            seen |= new
+            cells += list(new)
+            ring_of += [k] * len(new)
+        pairs = [(index[c], r) for c, r in zip(cells, ring_of) if c in index]
+        keep.append(bool(pairs))
+        rows_cells.append([p[0] for p in pairs])
+        rows_rings.append([p[1] for p in pairs])
+    margin = timedelta(hours=spec.planned_margin_h)
+    part_end = (pl.col("_partition").str.to_date() + timedelta(days=1)).cast(pl.Datetime("us")) \
+        if "_partition" in pl_.columns else pl.lit(None, dtype=pl.Datetime("us"))
+    known = pl.coalesce(pl.col("entered_at").cast(pl.Datetime("us")) if "entered_at" in pl_.columns
+                        else pl.lit(None, dtype=pl.Datetime("us")), part_end)
+    end = pl.col("end") if "end" in pl_.columns else pl.col("start")
+    end = pl.when(end.is_null() | (end < pl.col("start"))).then(pl.col("start")) \
+        .when(end - pl.col("start") > MAX_DURATION).then(pl.col("start") + MAX_DURATION).otherwise(end)
+    weight = pl.when(pl.col("attendance").fill_null(0) > 0).then((pl.col("attendance").cast(pl.Float64) + 1).log()) \
+        .otherwise(1.0) if "attendance" in pl_.columns else pl.lit(1.0)
+    df = pl_.select(
+        "event_id", "source",
+        scheme.slot_expr(pl.col("start") - margin).alias("first"),
+        scheme.slot_expr(end + margin - timedelta(microseconds=1)).alias("last"),
+        weight.cast(pl.Float32).alias("weight"),
+        known.alias("known_at"),
+    ).with_columns(pl.Series("cell_idx", rows_cells, dtype=pl.List(pl.Int32)),
+                   pl.Series("ring", rows_rings, dtype=pl.List(pl.Int8)),
+                   pl.Series("_keep", keep))
+    df = df.filter(pl.col("_keep") & pl.col("known_at").is_not_null())
+    if df.height == 0:
+        return pl.DataFrame(schema=EXPOSURE_SCHEMA)
+    # known_slot: first slot starting at or after the entry time
+    ks = df.select(scheme.slot_expr(pl.col("known_at")).alias("s"), pl.col("known_at"))
+    ks = ks.with_columns(pl.when(scheme.start_expr(pl.col("s")) == pl.col("known_at")).then(pl.col("s"))
+                         .otherwise(pl.col("s") + 1).alias("known_slot"))
+    df = df.with_columns(ks["known_slot"], pl.int_ranges("first", pl.col("last") + 1).alias("slot"))
+    out = (df.explode("cell_idx", "ring").explode("slot")
+           .select("event_id", "source", "cell_idx", "ring", "slot", "weight", "known_slot"))
+    return out.cast(EXPOSURE_SCHEMA).sort("slot", "cell_idx", "event_id")
+
+
+def exposure_columns(spec: AreaSpec) -> list[str]:
+    rings = [0, *sorted(set(spec.exposure_rings))]
+    return [f"ev_{s}_r{r}" for s in spec.planned_sources for r in rings] + ["ev_n_r0"]
+
+
+def exposure_features(rows: pl.DataFrame, exposure: pl.DataFrame, spec: AreaSpec) -> pl.DataFrame:
+    """Exposure of each row (columns `cell_idx`, `target`, `origin`), counting only the records
+    known at the row's origin. Returns one row per input row, in order, with `exposure_columns`."""
+    cols = exposure_columns(spec)
+    rid = rows.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"), "cell_idx", "target", "origin")
+    out = rid.select("_row")
+    if exposure.height and cols:
+        hit = (rid.join(exposure, left_on=["cell_idx", "target"], right_on=["cell_idx", "slot"], how="inner")
+               .filter(pl.col("known_slot") <= pl.col("origin")))
+        if hit.height:
+            wide = hit.group_by("_row").agg(
+                *[pl.col("weight").filter((pl.col("source") == s) & (pl.col("ring") == r)).sum().alias(f"ev_{s}_r{r}")
+                  for s in spec.planned_sources for r in [0, *sorted(set(spec.exposure_rings))]],
+                (pl.col("ring") == 0).sum().cast(pl.Float32).alias("ev_n_r0"))
+            out = out.join(wide, on="_row", how="left")
+    for c in cols:
+        if c not in out.columns:
+            out = out.with_columns(pl.lit(0.0).alias(c))
+    return out.sort("_row").select([pl.col(c).fill_null(0.0).cast(pl.Float32) for c in cols])

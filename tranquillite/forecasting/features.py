@@ -1,0 +1,180 @@
+"""Features per cell × slot, and the rows the models learn from.
+
+**State features** (`state_features`) describe a cell at the *start* of a slot, from the facts
+strictly before it — computed with Polars rolling windows over a complete cell × slot panel:
+
+* `{g}_lag1`, `{g}_1d`, `{g}_7d`, `{g}_28d`: facts of group g in the last shift, day, week,
+  4 weeks;
+* `{g}_28d_k{k}`, `{g}_84d_k{k}`: the same restricted to shifts of kind k (night, morning, …)
+  over 4 and 12 weeks; `{g}_rate_k{k}`: mean per shift of kind k over the last year (or since
+  the data start);
+* `{g}_ly`: the same week last year (the 7 days starting 364 days before);
+* `{g}_nb_1d`, `{g}_nb_7d`, `{g}_nb_84d`: facts in the 6 neighbouring cells (H3 ring k = 1),
+  for near-repeat effects;
+
+a window that reaches before the data start is null (unknown), never 0. Calendar and
+planned-event exposure are joined per target slot.
+
+**Model rows** (`model_rows`): a forecast for target slot `s` issued at origin `o` takes the state
+of the cell at `o` (nothing after `o`), the calendar of `s`, the lead `s - o`, and the planned
+events touching the cell during `s` *known at `o`*. Same-kind columns are resolved against the
+target's shift kind (`{g}_28d_same`, `{g}_84d_same`, `{g}_rate_same`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from tranquillite.forecasting.calendar import CALENDAR_COLUMNS, calendar
+from tranquillite.forecasting.counts import dense
+from tranquillite.forecasting.exposure import exposure_columns, exposure_features
+from tranquillite.forecasting.slots import SlotScheme
+from tranquillite.forecasting.study_area import AreaSpec
+
+HISTORY_DAYS = 371  # longest look-back: the same week last year
+
+
+def state_columns(groups: list[str], n_kinds: int) -> list[str]:
+    cols = []
+    for g in groups:
+        cols += [f"{g}_lag1", f"{g}_1d", f"{g}_7d", f"{g}_28d", f"{g}_ly"]
+        cols += [f"{g}_28d_k{k}" for k in range(n_kinds)] + [f"{g}_84d_k{k}" for k in range(n_kinds)]
+        cols += [f"{g}_rate_k{k}" for k in range(n_kinds)]
+        cols += [f"{g}_nb_1d", f"{g}_nb_7d", f"{g}_nb_84d"]
+    return cols
+
+
+def neighbour_matrix(pairs: pl.DataFrame, n_cells: int):
+    """Sparse adjacency (ring k = 1) from `grid.disk_pairs(cells, 1)`."""
+    import scipy.sparse as sps
+    p = pairs.filter(pl.col("dist") == 1)
+    return sps.csr_matrix((np.ones(p.height, dtype=np.float32), (p["cell_idx"].to_numpy(), p["nbr_idx"].to_numpy())),
+                          shape=(n_cells, n_cells))
+
+
+def state_features(counts: pl.DataFrame, n_cells: int, groups: list[str], scheme: SlotScheme,
+                   first_slot: int, last_slot: int, data_start_slot: int, neighbours) -> pl.DataFrame:
+    """State of every cell at the start of every slot first_slot..last_slot (inclusive).
+
+    `counts`: sparse (group, cell_idx, slot, n) — only slots before `last_slot` are used;
+    `data_start_slot`: the first slot covered by data (earlier windows are unknown → null);
+    `neighbours`: `neighbour_matrix(...)`.
+    """
+    n = scheme.n
+    hist = HISTORY_DAYS * n
+    start = max(int(data_start_slot), int(first_slot) - hist)
+    first_slot = max(int(first_slot), start)
+    T = int(last_slot) - start + 1
+    if T <= 0 or n_cells == 0:
+        return pl.DataFrame(schema={"cell_idx": pl.Int32, "slot": pl.Int64})
+    Y = dense(counts, groups, n_cells, start, T)
+    slots = np.arange(start, start + T, dtype=np.int64)
+    kind = slots % n
+    data = {"cell_idx": np.repeat(np.arange(n_cells, dtype=np.int32), T), "slot": np.tile(slots, n_cells)}
+    for i, g in enumerate(groups):
+        data[f"_c_{g}"] = Y[i].ravel()
+        data[f"_nb_{g}"] = (neighbours @ Y[i]).ravel()
+    panel = pl.DataFrame(data)
+    del Y, data
+    kind_col = pl.Series("_kind", np.tile(kind, n_cells).astype(np.int8))
+    panel = panel.with_columns(kind_col)
+    # rolling windows per cell (the panel is cell-major, complete, sorted by slot)
+    def win(col: pl.Expr, w: int, shift: int = 1, min_samples: int | None = None) -> pl.Expr:
+        return col.rolling_sum(w, min_samples=w if min_samples is None else min_samples).shift(shift).over("cell_idx")
+
+    exprs = []
+    year = 364 * n
+    for g in groups:
+        c, nb = pl.col(f"_c_{g}"), pl.col(f"_nb_{g}")
+        exprs += [
+            c.shift(1).over("cell_idx").alias(f"{g}_lag1"),
+            win(c, n).alias(f"{g}_1d"),
+            win(c, 7 * n).alias(f"{g}_7d"),
+            win(c, 28 * n).alias(f"{g}_28d"),
+            win(c, 7 * n, shift=357 * n + 1).alias(f"{g}_ly"),
+        ]
+        for k in range(n):
+            ck = pl.when(pl.col("_kind") == k).then(c).otherwise(0.0)
+            exprs += [win(ck, 28 * n).alias(f"{g}_28d_k{k}"), win(ck, 84 * n).alias(f"{g}_84d_k{k}")]
+            seen = pl.when(pl.col("_kind") == k).then(1.0).otherwise(0.0)
+            exprs.append((win(ck, year, min_samples=1) / win(seen, year, min_samples=1)).alias(f"{g}_rate_k{k}"))
+        exprs += [win(nb, n).alias(f"{g}_nb_1d"), win(nb, 7 * n).alias(f"{g}_nb_7d"),
+                  win(nb, 84 * n).alias(f"{g}_nb_84d")]
+    out = panel.with_columns(exprs).filter(pl.col("slot") >= first_slot)
+    cols = state_columns(groups, n)
+    casts = [pl.col(c).cast(pl.Float32) if "_rate_" in c else pl.col(c).cast(pl.UInt16) for c in cols]
+    return out.select("cell_idx", "slot", *casts)
+
+
+def model_feature_columns(spec: AreaSpec, scheme: SlotScheme, with_events: bool) -> list[str]:
+    cols = []
+    for g in spec.groups:
+        cols += [f"{g}_lag1", f"{g}_1d", f"{g}_7d", f"{g}_28d", f"{g}_ly", f"{g}_28d_same", f"{g}_84d_same",
+                 f"{g}_rate_same", f"{g}_nb_1d", f"{g}_nb_7d", f"{g}_nb_84d"]
+    cols += CALENDAR_COLUMNS + ["lead"]
+    if with_events:
+        cols += exposure_columns(spec)
+    return cols
+
+
+class FeatureStore:
+    """Dense state features (all cells × a contiguous slot range) with fast gathers by
+    (cell, origin), plus the calendar and the exposure table."""
+
+    def __init__(self, states: pl.DataFrame, n_cells: int, spec: AreaSpec, scheme: SlotScheme,
+                 exposure: pl.DataFrame):
+        states = states.sort("cell_idx", "slot")
+        self.s0 = int(states["slot"].min())
+        self.s1 = int(states["slot"].max())
+        self.T = self.s1 - self.s0 + 1
+        if states.height != n_cells * self.T:
+            raise ValueError(f"panel de caractéristiques incomplet: {states.height} lignes, "
+                             f"{n_cells} cellules × {self.T} créneaux attendus")
+        self.states = states
+        self.n_cells = n_cells
+        self.spec = spec
+        self.scheme = scheme
+        self.exposure = exposure
+        self.cal = calendar(np.arange(self.s0, self.s1 + 8 * scheme.per_week, dtype=np.int64), scheme,
+                            spec.holidays_country, spec.school_holidays_subdivision)
+
+    def rows(self, cell_idx: np.ndarray, target: np.ndarray, origin: np.ndarray, with_events: bool) -> pl.DataFrame:
+        cell_idx = np.asarray(cell_idx, dtype=np.int64)
+        target = np.asarray(target, dtype=np.int64)
+        origin = np.asarray(origin, dtype=np.int64)
+        if origin.size and (origin.min() < self.s0 or origin.max() > self.s1):
+            raise ValueError("origine hors de la plage des caractéristiques")
+        if np.any(target < origin):
+            raise ValueError("une cible précède son origine")
+        n = self.scheme.n
+        st = self.states[cell_idx * self.T + (origin - self.s0)].with_columns(
+            pl.Series("_kind", (target % n).astype(np.int8)))
+        derived = []
+        for g in self.spec.groups:
+            for name in ("28d", "84d", "rate"):
+                e = pl.col(f"{g}_{name}_k0")
+                for k in range(1, n):
+                    e = pl.when(pl.col("_kind") == k).then(pl.col(f"{g}_{name}_k{k}")).otherwise(e)
+                derived.append(e.alias(f"{g}_{name}_same"))
+        cal = self.cal[target - self.s0].select(CALENDAR_COLUMNS)
+        parts = [st.with_columns(derived), cal, pl.DataFrame({"lead": (target - origin).astype(np.int16)})]
+        if with_events:
+            parts.append(exposure_features(pl.DataFrame({"cell_idx": cell_idx.astype(np.int32), "target": target,
+                                                         "origin": origin}), self.exposure, self.spec))
+        df = pl.concat(parts, how="horizontal")
+        return df.select(model_feature_columns(self.spec, self.scheme, with_events))
+
+
+def stored_features(states: pl.DataFrame, spec: AreaSpec, scheme: SlotScheme, exposure: pl.DataFrame,
+                    grid: pl.DataFrame) -> pl.DataFrame:
+    """The published `features.cell_slot` rows: state at the slot start, the slot's calendar and
+    the planned events known at its start (lead 0)."""
+    slots = np.sort(states["slot"].unique().to_numpy())
+    cal = calendar(slots, scheme, spec.holidays_country, spec.school_holidays_subdivision)
+    ex = exposure_features(states.select("cell_idx", pl.col("slot").alias("target"), pl.col("slot").alias("origin")),
+                           exposure, spec)
+    out = pl.concat([states, ex], how="horizontal").join(cal, on="slot", how="left")
+    out = out.join(grid.select("cell_idx", "h3_cell"), on="cell_idx", how="left")
+    first = ["h3_cell", "cell_idx", "slot", "slot_start", *CALENDAR_COLUMNS]
+    return out.select(first + [c for c in out.columns if c not in first]).sort("slot", "cell_idx")
