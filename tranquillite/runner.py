@@ -16,7 +16,7 @@ import dagster as dg
 import sqlalchemy
 from sqlalchemy import event
 
-from tranquillite.jobs import INGEST_JOB, PUBLISH_JOB
+from tranquillite.jobs import INDICATORS_JOB, INGEST_JOB, PUBLISH_JOB
 from tranquillite.settings import paths
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -88,7 +88,8 @@ def materialize(defs: dg.Definitions, start: date | None, end: date | None,
         res = job.execute_in_process(instance=inst, tags=tags, raise_on_error=False, run_config=QUIET)
         outcomes.append(_outcome(INGEST_JOB, res))
     if publish:
-        res = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=inst, raise_on_error=False,
-                                                                   run_config=QUIET)
-        outcomes.append(_outcome(PUBLISH_JOB, res))
+        for name in (PUBLISH_JOB, INDICATORS_JOB):
+            res = defs.resolve_job_def(name).execute_in_process(instance=inst, raise_on_error=False,
+                                                                run_config=QUIET)
+            outcomes.append(_outcome(name, res))
     return outcomes

@@ -11,5 +11,9 @@ from tranquillite.assets.clean import CLEAN_ASSETS  # noqa: E402
 from tranquillite.assets.events import events  # noqa: E402
 from tranquillite.assets.governance import GOVERNANCE_ASSETS  # noqa: E402
 from tranquillite.assets.raw import RAW_ASSETS  # noqa: E402
+from tranquillite.assets.features import FEATURE_ASSETS  # noqa: E402
+from tranquillite.assets.models import MODEL_ASSETS  # noqa: E402
+from tranquillite.assets.indicators import INDICATOR_ASSETS  # noqa: E402
 
-ALL_ASSETS = [*RAW_ASSETS, *CLEAN_ASSETS, events, *GOVERNANCE_ASSETS]
+ALL_ASSETS = [*RAW_ASSETS, *CLEAN_ASSETS, events, *GOVERNANCE_ASSETS, *FEATURE_ASSETS, *MODEL_ASSETS,
+              *INDICATOR_ASSETS]

@@ -53,3 +53,15 @@ def source_contracts(source: str) -> list[Contract]:
 
 
 SOURCES = sources()
+
+# --------------------------------------------------------------------------- forecasting (issue #3)
+FEATURES, MODELS = "features", "models"
+STUDY_GRID_KEY = dg.AssetKey([FEATURES, "study_grid"])
+PLANNED_EXPOSURE_KEY = dg.AssetKey([FEATURES, "planned_exposure"])
+OBSERVED_COUNTS_KEY = dg.AssetKey([FEATURES, "observed_counts"])
+CELL_SLOT_KEY = dg.AssetKey([FEATURES, "cell_slot"])
+BACKTEST_KEY = dg.AssetKey([MODELS, "backtest"])
+BACKTEST_SCORES_KEY = dg.AssetKey([MODELS, "backtest_scores"])
+BACKTEST_PLANNED_KEY = dg.AssetKey([MODELS, "backtest_evenements"])
+FORECAST_KEY = dg.AssetKey([MODELS, "forecast"])
+MODEL_REGISTRY_KEY = dg.AssetKey([MODELS, "model_registry"])

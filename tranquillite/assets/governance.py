@@ -65,7 +65,10 @@ def data_quality(warehouse: Warehouse) -> dg.MaterializeResult:
     description=("Catalogue DuckDB en lecture seule (`warehouse/catalog.duckdb`): une vue par table "
                  "publiée, reconstruit puis substitué atomiquement pour que l'application ne soit "
                  "jamais bloquée par une matérialisation."),
-    deps=[K.EVENTS_KEY, K.QUALITY_KEY],
+    # last of the graph: it republishes every table, forecasts and indicators included
+    deps=[K.EVENTS_KEY, K.QUALITY_KEY, K.FORECAST_KEY, K.BACKTEST_KEY,
+          *[dg.AssetKey(["indicators", t]) for t in ("hotspots", "emerging_hotspots", "tension", "values",
+                                                     "values_public", "alerts")]],
     kinds={"duckdb"},
     owners=[K.OWNER_DATA],
     tags=K.convention_tags(K.all_conventions()),
