@@ -103,3 +103,16 @@ def test_forecast_of_another_city(run):
     assert top.height == H
     if res.champion.startswith(("lgbm", "glm")):
         assert all(len(json.loads(e)) == 3 for e in top["explanations"].to_list())
+
+
+@pytest.mark.parametrize("champion", ["glm_poisson", "hotspot_prospectif"])
+def test_any_champion_can_publish_the_forecast(run, champion):
+    spec, data, _, _ = run
+    cfg = BacktestConfig(n_origins=2, train_weeks=4, lgbm_rounds=40, workers=1, threads=1)
+    fc = make_forecast(data, champion, cfg)
+    assert fc.height == data.n_cells * 21 * 2 and (fc["model"] == champion).all()
+    top = fc.filter((pl.col("category") == "all") & (pl.col("rank") <= 3))["explanations"].to_list()
+    if champion == "glm_poisson":
+        assert all(len(json.loads(e)) == 3 for e in top)
+    else:
+        assert set(top) == {"[]"}

@@ -57,5 +57,6 @@ def test_explanations_are_the_top_three_contributions():
     for i, items in enumerate(ex):
         assert len(items) == 3
         best = np.argsort(-np.abs(contrib[i]))[:3]
-        assert [it["variable"] for it in items] == [m.features[j] for j in best]
+        assert [it["feature"] for it in items] == [m.features[j] for j in best]
+        assert items[0]["value"] == round(float(X[m.features[best[0]]][i]), 3)
         assert items[0]["contribution"] == round(float(contrib[i, best[0]]), 4)

@@ -141,14 +141,15 @@ def training_rows(Y: np.ndarray, data: ForecastData, o: int, cfg: BacktestConfig
     lead = rng.integers(0, H, size=y.shape[1:])
     origin = targets[None, :] - lead
     valid = origin >= fs.s0
-    sure = y.sum(axis=0) > 0
+    fact = (y.sum(axis=0) > 0) & valid
+    sure = fact.copy()
     ex = fs.exposure
     if ex.height:
         e = ex.filter((pl.col("ring") <= 1) & (pl.col("slot") >= targets[0]) & (pl.col("slot") <= targets[-1]))
         sure[e["cell_idx"].to_numpy(), e["slot"].to_numpy() - targets[0]] = True
     sure &= valid
     empty = ~sure & valid
-    p0 = min(1.0, cfg.zeros_per_fact * sure.sum() / max(empty.sum(), 1))
+    p0 = min(1.0, cfg.zeros_per_fact * fact.sum() / max(empty.sum(), 1))
     keep = sure | (empty & (rng.random(y.shape[1:]) < p0))
     cell, col = np.nonzero(keep)
     w = np.where(sure[cell, col], 1.0, 1.0 / p0)
@@ -431,20 +432,23 @@ def make_forecast(data: ForecastData, champion: str, cfg: BacktestConfig, origin
             for m, meta in fitted:
                 if on_model:
                     on_model(m, {**meta, "usage": "prevision"})
-            # explanations for the hotspot cells of each slot
+            # explanations for the hotspot cells of each slot: a group's model explains its own top
+            # cells, and the top cells of 'all' where that group is the leading one
             dens = mu / data.area[None, :, None]
             k = max(1, int(np.ceil(cfg.explain_share * N)))
-            top = np.zeros((N, H), dtype=bool)
+            top = np.zeros((G + 1, N, H), dtype=bool)
             for ci in range(G + 1):
                 idx = np.argpartition(-dens[ci], k - 1, axis=0)[:k]          # k best cells of each slot
-                top[idx, np.arange(H)[None, :]] = True
-            rows = np.flatnonzero(top.ravel())                                  # row = cell * H + lead
-            Xe = Xp[rows]
-            per_group = [np.asarray(m.top_contributions(Xe, 3), dtype=object) for m, _ in fitted]
-            for gi in range(G):
-                ex[gi].ravel()[rows] = per_group[gi]
-            dom = mu[:G].reshape(G, -1)[:, rows].argmax(axis=0)                # 'all': the leading group's
-            ex[G].ravel()[rows] = np.choose(dom, per_group)
+                top[ci, idx, np.arange(H)[None, :]] = True
+            lead_group = mu[:G].argmax(axis=0)
+            for gi, (m, _) in enumerate(fitted):
+                rows = np.flatnonzero((top[gi] | (top[G] & (lead_group == gi))).ravel())   # row = cell * H + lead
+                if rows.size == 0:
+                    continue
+                text = np.asarray(m.top_contributions(Xp[rows], 3, threads=0), dtype=object)
+                ex[gi].ravel()[rows] = text
+                mine = (top[G] & (lead_group == gi)).ravel()[rows]
+                ex[G].ravel()[rows[mine]] = text[mine]
         else:
             o_idx = min(o, data.data_end) - data.data_start
             kernels = kernels_for(data, cfg)

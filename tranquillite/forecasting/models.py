@@ -56,17 +56,19 @@ class FittedModel:
         Z, _ = glm_design(X, self.group, self.obj["spec"], self.obj["with_events"])
         return np.exp(np.clip(Z @ self.obj["coef"], -30, 10))
 
-    def contributions(self, X: pl.DataFrame) -> tuple[np.ndarray, list[str]]:
+    def contributions(self, X: pl.DataFrame, threads: int | None = None) -> tuple[np.ndarray, list[str]]:
         """Per-row contributions to log(expected count), one column per feature (names returned)."""
         if self.kind == "lightgbm":
-            c = self.obj.predict(_matrix(X.select(self.features)), pred_contrib=True)
+            n = self.params.get("num_threads", 0) if threads is None else threads
+            c = self.obj.predict(_matrix(X.select(self.features)), pred_contrib=True, num_threads=n)
             return c[:, :-1], list(self.features)
         Z, names = glm_design(X, self.group, self.obj["spec"], self.obj["with_events"])
         return (Z - self.obj["mean"]) * self.obj["coef"], names
 
-    def top_contributions(self, X: pl.DataFrame, k: int = 3) -> list[str]:
-        """JSON per row: the k largest contributions by magnitude, with the feature's value."""
-        C, names = self.contributions(X)
+    def top_contributions(self, X: pl.DataFrame, k: int = 3, threads: int | None = None) -> list[str]:
+        """JSON per row: the k largest contributions by magnitude, each
+        {"feature", "contribution" (to log expected count), "value" (of the feature)}."""
+        C, names = self.contributions(X, threads)
         if C.size == 0:
             return ["[]"] * X.height
         top = np.argsort(-np.abs(C), axis=1)[:, :k]
@@ -77,8 +79,8 @@ class FittedModel:
             for j in top[i]:
                 n = names[j]
                 v = raw[n][i] if n in raw else None
-                items.append({"variable": n, "contribution": round(float(C[i, j]), 4),
-                              "valeur": None if v is None or (isinstance(v, float) and np.isnan(v)) else
+                items.append({"feature": n, "contribution": round(float(C[i, j]), 4),
+                              "value": None if v is None or (isinstance(v, float) and np.isnan(v)) else
                               round(float(v), 3)})
             out.append(json.dumps(items, ensure_ascii=False))
         return out
