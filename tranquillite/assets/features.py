@@ -33,6 +33,8 @@ CHECK_KNOWN_BEFORE = "connu_avant_usage"
 
 EVENT_COLUMNS = ["event_id", "source", "start", "end", "geometry", "geometry_type", "lon", "lat", "h3_cell",
                  "attendance", "entered_at", "_partition"]
+EVENTS_SQL = ('SELECT event_id, source, start, "end", geometry, geometry_type, lon, lat, h3_cell, attendance, '
+              "entered_at, _partition FROM clean.events WHERE list_contains(?::VARCHAR[], source)")
 _FACT_CONVENTIONS = {"internal"}
 
 
@@ -50,8 +52,7 @@ def read_events(warehouse: Warehouse, sources: list[str], start: datetime | None
         return pl.DataFrame(schema={c: pl.Utf8 for c in EVENT_COLUMNS}).with_columns(
             pl.col("start", "end", "entered_at").cast(pl.Datetime("us")),
             pl.col("lon", "lat").cast(pl.Float64), pl.col("attendance").cast(pl.Int64))
-    cols = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
-    sql = f"SELECT {cols} FROM clean.events WHERE list_contains(?::VARCHAR[], source)"
+    sql = EVENTS_SQL
     params: list = [list(sources)]
     if start is not None:
         sql += " AND start >= ?"
