@@ -48,9 +48,9 @@ VALUES_KEY = dg.AssetKey([INDICATORS, "values"])
 PUBLIC_KEY = dg.AssetKey([INDICATORS, "values_public"])
 ALERTS_KEY = dg.AssetKey([INDICATORS, "alerts"])
 # published by other layers when present
-STUDY_GRID_KEY = dg.AssetKey(["features", "study_grid"])
-FORECAST_KEY = dg.AssetKey(["models", "forecast"])
-BACKTEST_KEY = dg.AssetKey(["models", "backtest"])
+STUDY_GRID_KEY = K.STUDY_GRID_KEY  # produced by the forecasting layer, used when present
+FORECAST_KEY = K.FORECAST_KEY
+BACKTEST_KEY = K.BACKTEST_KEY
 
 CHECK_DENSE = "carte_complete"
 CHECK_INDEX = "indice_coherent"
