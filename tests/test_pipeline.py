@@ -56,13 +56,13 @@ def materialized(home, landing):
 
 def test_whole_graph_materialises_and_every_check_passes(materialized):
     defs, instance, outcomes = materialized
-    assert [o.job for o in outcomes] == ["ingestion_quotidienne", "publication", "indicateurs"]
+    assert [o.job for o in outcomes] == ["ingestion_quotidienne", "publication", "prevision", "indicateurs"]
     assert all(o.success for o in outcomes), outcomes
     checks = _checks(defs, instance)
     ran = {k: v for k, v in checks.items() if v is not None}
     assert ran and all(ran.values()), {k: v for k, v in ran.items() if not v}
-    # every check of the ingestion and publication layers ran (forecasting runs in its own job)
-    assert not [k for k, v in checks.items() if v is None and k.split("/")[0] in ("raw", "clean", "quarantine")]
+    # every check of the graph ran: ingestion, publication, forecasting and indicators
+    assert not [k for k, v in checks.items() if v is None], [k for k, v in checks.items() if v is None]
     assert checks["quarantine/interventions:aucune_perte"] is True
     with open_catalog(paths().warehouse / "catalog.duckdb") as con:
         per_source = dict(con.execute("SELECT source, count(*) FROM clean.events GROUP BY 1").fetchall())
@@ -161,9 +161,11 @@ def test_blocking_check_stops_publication_when_a_record_is_lost(home, landing, m
     monkeypatch.setattr(clean_mod, "validate", lossy)
     defs = build_defs()
     instance = runner.instance()
-    ingest, *_ = runner.materialize(defs, date(2025, 3, 7), date(2025, 3, 9), instance)
-    assert not ingest.success
-    assert "quarantine/interventions:aucune_perte" in ingest.failed_checks
+    outcomes = runner.materialize(defs, date(2025, 3, 7), date(2025, 3, 9), instance)
+    assert [o.job for o in outcomes] == ["ingestion_quotidienne"]   # nothing published after the failure
+    assert not outcomes[0].success
+    assert "quarantine/interventions:aucune_perte" in outcomes[0].failed_checks
+    assert not (paths().warehouse / "catalog.duckdb").exists()
 
 
 def test_definitions_validate_from_the_workspace(home):

@@ -61,7 +61,7 @@ def cmd_materialize(a: argparse.Namespace) -> int:
         print(f"erreur: plage vide {start} → {end}", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    outcomes = runner.materialize(defs, start, end)
+    outcomes = runner.materialize(defs, start, end, forecast=not a.no_forecast)
     ok = all(o.success for o in outcomes)
     for o in outcomes:
         print(f"{o.job}: {'succès' if o.success else 'ÉCHEC'} (run {o.run_id})"
@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     m = sub.add_parser("materialize", help="matérialise le graphe (ou une plage de partitions) dans l'instance Dagster")
     m.add_argument("--from", dest="from_", type=_date, help="premier jour de la plage")
     m.add_argument("--to", type=_date, help="dernier jour de la plage")
+    m.add_argument("--sans-prevision", dest="no_forecast", action="store_true",
+                   help="ne pas relancer le job prevision (caractéristiques, backtest, prévision)")
     m.set_defaults(fn=cmd_materialize)
     s = sub.add_parser("status", help="état de chaque asset: dernière matérialisation, lignes, partitions, contrôles")
     s.add_argument("--json", action="store_true", help="sortie JSON")

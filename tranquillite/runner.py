@@ -1,9 +1,10 @@
 """Run the graph through the persistent Dagster instance, as the CLI and `make demo` do.
 
 A date range is one run of the ingestion job (single-run backfill: the range's partitions are
-processed at once), followed by one run of the publication job. Both runs, their
-materialisations and check results are recorded in `$TRANQUILLITE_HOME/dagster`, so that
-`make ui` shows them.
+processed at once), followed by one run of the publication job, one run of the forecasting job
+(`prevision`: features of the same range in a single run, backtest, champion, forecast) and one
+run of the indicators job (which republishes the catalog). Every run, its materialisations and
+check results are recorded in `$TRANQUILLITE_HOME/dagster`, so that `make ui` shows them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import dagster as dg
 import sqlalchemy
 from sqlalchemy import event
 
-from tranquillite.jobs import INDICATORS_JOB, INGEST_JOB, PUBLISH_JOB
+from tranquillite.jobs import INDICATORS_JOB, INGEST_JOB, PREVISION_JOB, PUBLISH_JOB
 from tranquillite.settings import paths
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -78,18 +79,37 @@ def _outcome(job: str, result) -> RunOutcome:
     return RunOutcome(job, result.run_id, result.success, failed)
 
 
+def _run(defs: dg.Definitions, name: str, inst: dg.DagsterInstance, tags: dict | None = None,
+         run_config: dict | None = None) -> RunOutcome:
+    res = defs.resolve_job_def(name).execute_in_process(instance=inst, tags=tags or {}, raise_on_error=False,
+                                                        run_config={**QUIET, **(run_config or {})})
+    return _outcome(name, res)
+
+
+def forecast_run_config(settings: dict) -> dict:
+    """Run configuration of the `prevision` job giving both models assets the same settings
+    (`ForecastSettings` fields: n_origins, train_weeks, lgbm_rounds, workers…)."""
+    return {"ops": {op: {"config": dict(settings)} for op in ("backtest", "forecast")}}
+
+
 def materialize(defs: dg.Definitions, start: date | None, end: date | None,
-                instance_: dg.DagsterInstance | None = None, publish: bool = True) -> list[RunOutcome]:
+                instance_: dg.DagsterInstance | None = None, publish: bool = True,
+                forecast: bool = True, forecast_settings: dict | None = None) -> list[RunOutcome]:
+    """Ingest [start, end] (when given), publish, forecast, compute the indicators.
+
+    A failed run stops the chain: later jobs would read stale or missing inputs. The forecasting
+    features are computed for the same range (one run); without a range (publication only), the
+    forecast is not refreshed."""
     inst = instance_ or instance()
-    outcomes = []
-    if start is not None and end is not None:
-        job = defs.resolve_job_def(INGEST_JOB)
-        tags = {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()}
-        res = job.execute_in_process(instance=inst, tags=tags, raise_on_error=False, run_config=QUIET)
-        outcomes.append(_outcome(INGEST_JOB, res))
+    tags = {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()} if start and end else None
+    plan = ([(INGEST_JOB, tags, None)] if tags else []) + ([(PUBLISH_JOB, None, None)] if publish else [])
+    if publish and forecast and tags:
+        plan.append((PREVISION_JOB, tags, forecast_run_config(forecast_settings or {})))
     if publish:
-        for name in (PUBLISH_JOB, INDICATORS_JOB):
-            res = defs.resolve_job_def(name).execute_in_process(instance=inst, raise_on_error=False,
-                                                                run_config=QUIET)
-            outcomes.append(_outcome(name, res))
+        plan.append((INDICATORS_JOB, None, None))
+    outcomes: list[RunOutcome] = []
+    for name, t, cfg in plan:
+        outcomes.append(_run(defs, name, inst, t, cfg))
+        if not outcomes[-1].success:
+            break
     return outcomes

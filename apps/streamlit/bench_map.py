@@ -36,7 +36,7 @@ def _generate(days: int) -> Path:
     start = date(2025, 1, 1)
     t0 = time.perf_counter()
     generate(home, start=start, days=days)
-    runner.materialize(build_defs(), start, start + timedelta(days=days - 1), runner.instance())
+    runner.materialize(build_defs(), start, start + timedelta(days=days - 1), runner.instance(), forecast=False)
     print(f"données synthétiques: {days} jours générés et matérialisés en {time.perf_counter() - t0:.0f} s ({home})")
     return home
 

@@ -1,6 +1,7 @@
 """A real Dagster materialisation of the features and models assets, in a temporary instance, on
-a small generated Marseille (4 weeks at 20 % volume): ingestion + publication, then the
-`prevision` job over the same range (single run), then one day again (incremental)."""
+a small generated Marseille (4 weeks at 20 % volume), as `tranquillite materialize` runs it:
+ingestion, publication, the `prevision` job over the same range (single run, small settings
+passed through the runner), indicators; then one day again (incremental)."""
 
 import json
 from datetime import date, timedelta
@@ -34,27 +35,31 @@ def materialized(tmp_path_factory):
     generate(home, start=FIRST, days=DAYS, seed=11, scale=0.2)
     defs = build_defs()
     instance = runner.instance()
-    outcomes = runner.materialize(defs, FIRST, LAST, instance)
-    job = defs.resolve_job_def(PREVISION_JOB)
-    tags = {runner.RANGE_START_TAG: FIRST.isoformat(), runner.RANGE_END_TAG: LAST.isoformat()}
-    result = job.execute_in_process(instance=instance, tags=tags, run_config=RUN_CONFIG, raise_on_error=False)
-    yield home, defs, instance, outcomes, result
+    outcomes = runner.materialize(defs, FIRST, LAST, instance, forecast_settings=SMALL)
+    (prevision,) = [o for o in outcomes if o.job == PREVISION_JOB]
+    yield home, defs, instance, outcomes, prevision
     mp.undo()
 
 
 def test_the_prevision_job_materialises_every_asset(materialized):
-    home, defs, instance, outcomes, result = materialized
-    assert all(o.success for o in outcomes)
-    assert result.success
-    keys = {e.asset_key for e in result.get_asset_materialization_events()}
+    home, defs, instance, outcomes, prevision = materialized
+    assert [o.job for o in outcomes] == ["ingestion_quotidienne", "publication", PREVISION_JOB, "indicateurs"]
+    assert all(o.success for o in outcomes), outcomes
+    events = instance.all_logs(prevision.run_id)
+    keys = {e.dagster_event.asset_key for e in events
+            if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"}
     assert keys == {K.STUDY_GRID_KEY, K.PLANNED_EXPOSURE_KEY, K.OBSERVED_COUNTS_KEY, K.CELL_SLOT_KEY, K.BACKTEST_KEY,
                     K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY, K.FORECAST_KEY, K.MODEL_REGISTRY_KEY}
     assert instance.get_materialized_partitions(K.CELL_SLOT_KEY) == {
         (FIRST + timedelta(days=i)).isoformat() for i in range(DAYS)}
     runs = instance.get_runs(dg.RunsFilter(job_name=PREVISION_JOB))
     assert len(runs) == 1                                            # the range is one run
-    checks = {e.event_specific_data.check_name: e.event_specific_data.passed for e in result.all_events
-              if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    checks = {e.dagster_event.event_specific_data.check_name: e.dagster_event.event_specific_data.passed
+              for e in events if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"}
+    # the runner passed the small settings to both models assets
+    run = instance.get_run_by_id(prevision.run_id)
+    assert run.run_config["ops"]["backtest"]["config"]["n_origins"] == 2
+    assert run.run_config["ops"]["forecast"]["config"]["train_weeks"] == 2
     for name in ("surface_de_la_grille", "panel_complet", "colonnes_stables", "prevision_complete",
                  "intervalles_coherents", "connu_avant_usage"):
         assert checks[name] is True, name
