@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from tranquillite.forecasting.metrics import (cdf, dispersion, hotspot_scores, interval, pit_coverage,
+from tranquillite.forecasting.metrics import (cdf, dispersion, hotspot_scores, interval, jittered_coverage,
+                                              jittered_interval, jittered_quantile, pit_coverage,
                                               poisson_deviance, selection_hits, strict_coverage)
 
 AREA = np.array([1.0, 1.0, 2.0, 1.0])  # total 5
@@ -78,3 +79,33 @@ def test_negative_binomial_cdf_and_calibration():
     assert pit_coverage(m, 0.5, draws, 0.95) == pytest.approx(0.95, abs=0.01)
     assert pit_coverage(m, 0.5, draws, 0.80) == pytest.approx(0.80, abs=0.01)
     assert dispersion(m, draws) == pytest.approx(0.5, abs=0.1)
+
+
+def test_jittered_quantile_hand_computed():
+    # Poisson(0.5): F(0) = e^-0.5 ≈ 0.607, F(1) ≈ 0.910, F(2) ≈ 0.986
+    mu = np.array([0.5])
+    f0, f1 = math.exp(-0.5), math.exp(-0.5) * 1.5
+    assert jittered_quantile(0.1, mu, 0.0)[0] == pytest.approx(0.1 / f0)            # k = 0
+    assert jittered_quantile(0.9, mu, 0.0)[0] == pytest.approx(1 + (0.9 - f0) / (f1 - f0))  # k = 1
+    lo, hi = jittered_interval(mu, 0.0, 0.80)
+    assert (lo[0], hi[0]) == pytest.approx((0.1 / f0, 1 + (0.9 - f0) / (f1 - f0)))
+    # integer bounds are the floors, and an integer count exceeds the jittered upper bound exactly
+    # when it exceeds the integer one
+    ilo, ihi = interval(mu, 0.0, 0.80)
+    assert (int(np.floor(lo[0])), int(np.floor(hi[0]))) == (ilo[0], ihi[0])
+
+
+def test_jittered_intervals_cover_their_level_on_sparse_counts():
+    """On sparse counts (most outcomes 0) the integer 95 % interval over-covers, while the jittered
+    one covers 95 % — directly counted, and equal to the PIT coverage."""
+    rng = np.random.default_rng(3)
+    m = rng.gamma(0.5, 0.1, 200_000)                   # mean 0.05: ~95 % zeros
+    y = rng.negative_binomial(1 / 0.8, 1 / (1 + 0.8 * m))
+    lo, hi = jittered_interval(m, 0.8, 0.95)
+    direct = jittered_coverage(lo, hi, y, np.random.default_rng(4))
+    assert direct == pytest.approx(0.95, abs=0.003)
+    assert direct == pytest.approx(pit_coverage(m, 0.8, y, 0.95), abs=0.003)
+    assert strict_coverage(m, 0.8, y, 0.95) > 0.99
+    lo80, hi80 = jittered_interval(m, 0.8, 0.80)
+    assert np.all((lo <= lo80) & (lo80 <= hi80) & (hi80 <= hi))
+    assert jittered_coverage(lo80, hi80, y, np.random.default_rng(5)) == pytest.approx(0.80, abs=0.004)
