@@ -192,7 +192,9 @@ def backtest(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
                      kinds={"lightgbm", "parquet"}, owners=[K.OWNER_SECURITY], tags=_MODEL_TAGS,
                      description=("Prévision des 7 prochains jours par créneau et cellule H3, par le champion du "
                                   "dernier backtest réentraîné sur tout l'historique: nombre attendu, intervalles "
-                                  "80 % et 95 %, rang, et les 3 contributions principales (explications).")),
+                                  "80 % et 95 % (du compte lissé Y + U: bornes fractionnaires, la partie entière "
+                                  "donne l'intervalle d'entiers; un compte n dépasse la borne haute ssi n > "
+                                  "partie entière), rang, et les 3 contributions principales (explications).")),
         dg.AssetSpec(K.MODEL_REGISTRY_KEY, deps=[K.BACKTEST_KEY], group_name=K.MODELS, kinds={"parquet"},
                      owners=[K.OWNER_DATA], tags=_MODEL_TAGS,
                      description=("Registre des modèles entraînés (magasin de modèles): fenêtre d'apprentissage, "

@@ -28,7 +28,7 @@ import polars as pl
 from tranquillite.forecasting import baselines as B
 from tranquillite.forecasting.counts import dense
 from tranquillite.forecasting.features import FeatureStore, model_feature_columns, state_features
-from tranquillite.forecasting.metrics import (COVERAGES, aggregate_hits, interval, per_slot_hits,
+from tranquillite.forecasting.metrics import (COVERAGES, aggregate_hits, jittered_interval, per_slot_hits,
                                               pit_coverage_from, pit_steps, poisson_deviance, strict_coverage_from)
 from tranquillite.forecasting.models import LGBM_ROUNDS, FittedModel, combine_alpha, fit_glm, fit_lightgbm_groups
 from tranquillite.forecasting.slots import SlotScheme
@@ -460,8 +460,8 @@ def make_forecast(data: ForecastData, champion: str, cfg: BacktestConfig, origin
     frames = []
     for ci, cat in enumerate([*spec.groups, ALL]):
         m, al = mu[ci], a[ci]
-        lo80, hi80 = interval(m, al, 0.80)
-        lo95, hi95 = interval(m, al, 0.95)
+        lo80, hi80 = jittered_interval(m, al, 0.80)      # fractional bounds: see metrics' docstring
+        lo95, hi95 = jittered_interval(m, al, 0.95)
         dens = m / data.area[:, None]
         rank = (-dens).argsort(axis=0, kind="stable").argsort(axis=0, kind="stable") + 1
         frames.append(pl.DataFrame({
