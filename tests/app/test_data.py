@@ -72,8 +72,13 @@ def test_unpublished_tables_are_refused(cat, con):
                   "clean.events; DROP TABLE x", "clean.interventions"):
         with pytest.raises(queries.Forbidden):
             queries.scoped_query(cat, analyst.scope, table, select="*")
-    with pytest.raises(queries.NotAvailable):
-        queries.scoped_query(cat, analyst.scope, "models.forecast", select="*")
+    # the models' internals stay out of the app; their evaluation tables are published
+    for table in ("models.model_registry", "models.backtest_evenements"):
+        with pytest.raises(queries.Forbidden):
+            queries.scoped_query(cat, analyst.scope, table, select="*")
+    assert all(queries.is_published(f"models.{t}") for t in ("forecast", "backtest", "backtest_scores"))
+    with pytest.raises(queries.NotAvailable):  # published but not (yet) materialised
+        queries.scoped_query(cat, analyst.scope, "indicators.table_absente", select="*")
 
 
 def test_activity_nature_restricts_the_sources(cat, con):
@@ -139,7 +144,7 @@ def test_map_page_renders_with_filters_from_the_url(app_home):
     assert at.markdown[0].value.startswith("**0** faits")
 
 
-def test_map_details_panel_and_forecast_placeholder(app_home, con):
+def test_map_details_panel_then_the_forecast_page(app_home, con):
     at = login_as("analyste")
     at.query_params = {"periode": ["2025-03-07", "2025-03-08"]}
     at.run()
@@ -150,38 +155,62 @@ def test_map_details_panel_and_forecast_placeholder(app_home, con):
     assert "Personnes attendues" in details["Champ"].to_list()
     from tranquillite.app_core import store
     assert store.access_log(con, login="demo.analyste", page="carte")[0]["action"] == "detail"
+    # the pipeline now publishes the forecast: the page shows it, not a placeholder
     at.switch_page("views/previsions.py").run()
-    assert any("pas encore disponible" in i.value for i in at.info)
+    assert not at.exception
+    assert not any("pas encore disponible" in i.value for i in at.info)
+    assert at.selectbox(key="prev_categorie").value == "all"
+    cells = at.dataframe[0].value
+    assert list(cells.columns[:3]) == ["Rang", "Arrondissement", "Cellule H3"]
+    assert cells["Rang"].to_list() == list(range(1, len(cells) + 1)) and len(cells) > 0
 
 
 def test_forecast_page_reads_the_model_tables_once_published(app_home, monkeypatch):
-    """A home whose catalog has only models.* tables (as the modelling assets will publish them)."""
+    """A home whose catalog has only models.* tables, with the columns the modelling assets publish."""
+    from datetime import datetime
+
     from tranquillite.resources.warehouse import Warehouse
     home = app_home.parent / "home_models"
     (home / "app").mkdir(parents=True)
     (home / "app" / "platform.sqlite").write_bytes((app_home / "app" / "platform.sqlite").read_bytes())
     wh = Warehouse(root=str(home / "warehouse"))
+    origin = datetime(2025, 3, 1, 6)
     wh.write("models", "backtest", pl.DataFrame({
-        "model": ["kde", "lightgbm"], "category": ["interventions"] * 2, "horizon": ["J+1"] * 2,
-        "origin": ["2025-03-01"] * 2, "coverage": [0.05, 0.05], "hit_rate": [0.31, 0.38], "pai": [6.2, 7.6],
-        "pei": [0.55, 0.67], "n_events": [812, 812]}))
+        "model": ["moyenne_saisonniere", "lgbm_avec_evenements", "oracle"], "category": ["all"] * 3,
+        "horizon": ["jour_suivant"] * 3, "origin": [origin] * 3, "coverage": [0.05] * 3,
+        "hit_rate": [0.31, 0.38, 0.5], "pai": [6.2, 7.6, 10.0], "pei": [0.55, 0.67, 0.9], "n_events": [812] * 3,
+        "hits": [251.7, 308.6, 406.0], "max_hits": [456.0] * 3, "oracle_hit_rate": [0.5] * 3,
+        "hit_rate_vs_oracle": [0.62, 0.76, 1.0]}))
+    cells = ["89396815307ffff", "89396802d13ffff"]
     wh.write("models", "forecast", pl.DataFrame({
-        "model": ["lightgbm"] * 2, "category": ["interventions"] * 2, "h3_cell": ["89396815307ffff", "89396802d13ffff"],
-        "expected": [2.5, 0.4]}))
+        "origin": [origin] * 4, "slot": [60444] * 4, "slot_start": [origin] * 4,
+        "slot_end": [datetime(2025, 3, 1, 14)] * 4, "lead": pl.Series([0] * 4, dtype=pl.Int16),
+        "category": ["all", "all", "interventions", "interventions"], "h3_cell": cells * 2,
+        "zone": ["13201", "13206"] * 2, "expected": [2.5, 0.4, 2.0, 0.3], "lower_80": [1.2, 0.05, 0.9, 0.04],
+        "upper_80": [4.6, 1.7, 3.9, 1.5], "lower_95": [0.6, 0.01, 0.4, 0.01], "upper_95": [5.9, 2.6, 5.1, 2.3],
+        "rank": pl.Series([1, 2, 1, 2], dtype=pl.Int32), "explanations": ["[]"] * 4,
+        "model": ["lgbm_avec_evenements"] * 4, "model_version": ["v1+v2+v3", "v1+v2+v3", "v1", "v1"]}))
     wh.publish_catalog()
     monkeypatch.setenv("TRANQUILLITE_HOME", str(home))
     at = login_as("analyste")
     assert any("Aucune donnée publiée" in i.value for i in at.info)  # no clean.events in this catalog
     at.switch_page("views/previsions.py").run()
     assert not at.exception and not at.info
-    assert at.dataframe[0].value["Modèle"].to_list() == ["kde", "lightgbm"]
-    assert len(at.dataframe) == 2
+    assert at.selectbox(key="prev_creneau").options == ["sam. 01/03 06h–14h"]
+    top = at.dataframe[0].value  # 5 % of 2 cells: the best one, with its integer interval bounds
+    assert top["Cellule H3"].to_list() == ["89396815307ffff"] and top["Intervalle 80 %"].to_list() == ["1–4"]
+    conf = at.dataframe[1].value
+    assert conf["Code"].to_list() == ["lgbm_avec_evenements", "moyenne_saisonniere", "oracle"]
+    assert conf["Rôle"].to_list()[0].startswith("★ champion")
+    assert conf["Rapport à l'oracle"].to_list() == pytest.approx([0.76, 0.62, 1.0])
+    assert len(at.dataframe) == 2 and not at.metric  # no models.backtest_scores in this catalog
     # the Préfecture reader gets no forecast: they derive from the City's data (convention internal)
     from tranquillite.app_core import store
     with store.connect() as c:
         reader = load_principal(c, "demo.prefecture")
     cat = queries.Catalog.open()
     assert queries.scoped_query(cat, reader.scope, "models.backtest", select="*").height == 0
+    assert queries.scoped_query(cat, reader.scope, "models.forecast", select="*").height == 0
     cat.close()
 
 

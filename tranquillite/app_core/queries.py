@@ -38,7 +38,7 @@ MASK_LABEL = "<11"
 PUBLISHED: dict[str, set[str] | None] = {
     "clean": {"events"},
     "governance": {"data_quality", "quarantine_reasons"},
-    "models": {"forecast", "backtest"},
+    "models": {"forecast", "backtest", "backtest_scores"},
     "indicators": None,
 }
 # tables without a `convention` column: the convention their rows derive from

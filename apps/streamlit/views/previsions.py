@@ -1,61 +1,339 @@
-"""Prévisions: models.forecast and models.backtest when the modelling assets have published them."""
+"""Prévisions (C4): the champion's map of the next shifts, its hotspots, and how far to trust it.
+
+Reads `models.forecast` (one row per category × shift × H3 cell), `models.backtest` and, when
+published, `models.backtest_scores`, only through the scoped gateway. A widget change runs at
+most one query: the list of shifts and the backtest summaries are cached per catalog version ×
+scope; the cells of one category × shift (~2,600 rows) are read with `WHERE category = ? AND
+slot = ?` and cached too. Changing the share of the area only re-filters in Polars.
+"""
+
+import json
+import math
 
 import polars as pl
+import pydeck as pdk
 import streamlit as st
 
 import app_ui
 from tranquillite.app_core import deck
-from tranquillite.app_core.queries import Forbidden, NotAvailable, scoped_query
+from tranquillite.app_core.carte import arrondissement_names
+from tranquillite.app_core.queries import Forbidden, NotAvailable, is_published, scoped_query
 
 p = app_ui.require("previsions")
 st.title("Prévisions")
 app_ui.log_view(p, "previsions")
 cat = app_ui.catalog()
 
-BACKTEST_LABELS = {"model": "Modèle", "category": "Catégorie", "horizon": "Horizon", "origin": "Origine",
-                   "coverage": "Couverture", "hit_rate": "Taux de détection", "pai": "PAI", "pei": "PEI",
-                   "n_events": "Événements"}
+ALL = "all"
+CATEGORY_LABELS = {ALL: "Tous les faits", "interventions": "Interventions",
+                   "alertes_videoprotection": "Alertes vidéoprotection", "signalements": "Signalements"}
+SHARES = (0.01, 0.05, 0.10, 0.20)  # = the backtest's coverages
+HORIZON = "jour_suivant"
+ORACLE = "oracle"
+MODEL_LABELS = {
+    "derniere_periode": "Dernière période",
+    "moyenne_saisonniere": "Moyenne saisonnière",
+    "hotspot_retrospectif": "Points chauds rétrospectifs",
+    "hotspot_prospectif": "Points chauds prospectifs",
+    "glm_poisson": "Régression de Poisson (GLM)",
+    "lgbm_sans_evenements": "LightGBM sans les événements prévus",
+    "lgbm_avec_evenements": "LightGBM avec les événements prévus",
+    ORACLE: "Oracle (intensité vraie, données synthétiques)",
+}
+DAY_ABBR = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
+FORECAST, BACKTEST, SCORES = "models.forecast", "models.backtest", "models.backtest_scores"
+CELL_COLUMNS = "rank, zone, h3_cell, expected, lower_80, upper_80, lower_95, upper_95, explanations"
+TOOLTIP = {"html": "<b>{titre}</b><br/>{quand}<br/>{lieu}<br/>Intervalle 80 %: {ic80} · 95 %: {ic95}"
+                   "<br/><i>{info}</i>",
+           "style": deck.TOOLTIP["style"]}
 
-st.subheader("Évaluation des modèles (rétro-test)")
-try:
-    bt = scoped_query(cat, p.scope, "models.backtest", select="*", order_by="1", limit=5000)
-except NotAvailable:
-    st.info("Évaluation des modèles pas encore disponible: les modèles de prévision n'ont pas encore été "
-            "matérialisés (table `models.backtest`).")
-    bt = None
-except Forbidden as exc:
-    st.warning(str(exc))
-    bt = None
-if bt is not None:
-    if bt.height == 0:
-        st.info("Aucune évaluation dans votre périmètre.")
-    else:
-        st.dataframe(bt.rename({k: v for k, v in BACKTEST_LABELS.items() if k in bt.columns}), hide_index=True,
-                     width="stretch")
-        st.caption("PAI: indice de précision prédictive (part des événements dans la zone signalée rapportée à sa "
-                   "part de surface); PEI: efficience par rapport à la meilleure zone possible.")
 
-st.subheader("Prévisions")
+# ----------------------------------------------------------------------------- cached queries
+@st.cache_data(show_spinner=False, ttl=600, max_entries=16)
+def forecast_slots(_cat, catalog_version: int, scope) -> pl.DataFrame:
+    """One row per category × shift: times, champion, version (84 rows, one aggregate query)."""
+    return scoped_query(_cat, scope, FORECAST,
+                        select="category, slot, min(slot_start) AS slot_start, min(slot_end) AS slot_end, "
+                               "min(origin) AS origin, max(model) AS model, max(model_version) AS model_version, "
+                               "count(*) AS n_cells",
+                        group_by="category, slot", order_by="slot, category")
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=64)
+def forecast_cells(_cat, catalog_version: int, scope, category: str, slot: int) -> pl.DataFrame:
+    """Every cell of one category × shift, best first."""
+    return scoped_query(_cat, scope, FORECAST, select=CELL_COLUMNS, where="category = ? AND slot = ?",
+                        params=[category, int(slot)], order_by="rank")
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=16)
+def backtest_summary(_cat, catalog_version: int, scope) -> pl.DataFrame:
+    """Mean over the backtest origins, per model × category × coverage, at the next-day horizon."""
+    return scoped_query(_cat, scope, BACKTEST,
+                        select="model, category, coverage, avg(hit_rate) AS hit_rate, avg(pai) AS pai, "
+                               "count(DISTINCT origin) AS n_origins, sum(n_events) AS n_events",
+                        where="horizon = ?", params=[HORIZON], group_by="model, category, coverage")
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=16)
+def interval_scores(_cat, catalog_version: int, scope) -> pl.DataFrame:
+    """Mean interval coverage over the backtest origins, per model × category, next-day horizon."""
+    return scoped_query(_cat, scope, SCORES,
+                        select="model, category, avg(interval_coverage_80) AS cov80, "
+                               "avg(interval_coverage_95) AS cov95, count(DISTINCT origin) AS n_origins",
+                        where="horizon = ?", params=[HORIZON], group_by="model, category")
+
+
+# ----------------------------------------------------------------------------- formatting
+def slot_label(start, end) -> str:
+    """« lun. 06/01 06h–14h »"""
+    return f"{DAY_ABBR[start.weekday()]} {start:%d/%m} {start:%H}h–{end:%H}h"
+
+
+def fr_number(x: float, digits: int = 2) -> str:
+    return f"{x:.{digits}f}".replace(".", ",")
+
+
+def pct(x: float) -> str:
+    return f"{x * 100:.0f}\u202f%"
+
+
+def explain(text: str | None) -> str:
+    """The published explanations, readable: parsed when valid JSON, printed as they are otherwise."""
+    if text is None or not text.strip() or text.strip() == "[]":
+        return ""
+    try:
+        items = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(items, list):
+        return text
+    parts = []
+    for it in items:
+        if isinstance(it, dict) and "feature" in it:
+            s = str(it["feature"])
+            v, c = it.get("value"), it.get("contribution")
+            if isinstance(v, (int, float)):
+                s += f" = {v:g}".replace(".", ",")
+            elif v is not None:
+                s += f" = {v}"
+            if isinstance(c, (int, float)) and math.isfinite(c) and abs(c) < 50:
+                s += f" (×{fr_number(math.exp(c))})"
+            parts.append(s)
+        else:
+            parts.append(json.dumps(it, ensure_ascii=False))
+    return " ; ".join(parts)
+
+
+def interval(lower: str, upper: str) -> pl.Expr:
+    """Integer display of a jittered interval: floor(lower)–floor(upper)."""
+    return pl.format("{}–{}", pl.col(lower).floor().cast(pl.Int64), pl.col(upper).floor().cast(pl.Int64))
+
+
+def expected_text() -> pl.Expr:
+    cents = (pl.col("expected") * 100).round().cast(pl.Int64)
+    return pl.format("{},{}", cents // 100, (cents % 100).cast(pl.Utf8).str.zfill(2))
+
+
+def hotspot_count(share: float, n_cells: int) -> int:
+    return max(1, math.ceil(round(share * n_cells, 9))) if n_cells else 0
+
+
+def prepare_cells(cells: pl.DataFrame, k: int, names: dict[str, str]) -> pl.DataFrame:
+    """Display columns of one category × shift (vectorised; explanations parsed once per distinct text)."""
+    texts = cells.get_column("explanations").drop_nulls().unique().to_list()
+    mx = float(cells.get_column("expected").max() or 0.0)
+    poids = (pl.col("expected").clip(lower_bound=0.0) / mx).sqrt() if mx > 0 else pl.lit(0.0)
+    return cells.with_columns(
+        pl.col("zone").replace_strict(names, default=pl.col("zone"), return_dtype=pl.Utf8).fill_null("")
+        .alias("arrondissement"),
+        interval("lower_80", "upper_80").alias("ic80"),
+        interval("lower_95", "upper_95").alias("ic95"),
+        pl.col("explanations").replace_strict({t: explain(t) for t in texts}, default="",
+                                              return_dtype=pl.Utf8).fill_null("").alias("explications"),
+        (pl.col("rank") <= k).alias("signalee"),
+        poids.alias("poids"),
+        expected_text().alias("attendus_txt"),
+    )
+
+
+def map_rows(df: pl.DataFrame, when: str) -> list[dict]:
+    """The cells drawn (expected > 0, or in the hotspot), colour by expected count, hotspots outlined."""
+    w = pl.col("poids")
+    hot = pl.col("signalee")
+    d = df.filter((pl.col("expected") > 0) | hot).select(
+        pl.col("h3_cell").alias("h3"),
+        pl.concat_list((255 - 66 * w).round().cast(pl.Int64), (237 - 237 * w).round().cast(pl.Int64),
+                       (160 - 122 * w).round().cast(pl.Int64),
+                       pl.when(hot).then(110 + 130 * w).otherwise(25 + 130 * w).round().cast(pl.Int64)
+                       ).alias("couleur"),
+        pl.when(hot).then(pl.lit([20, 20, 20, 230])).otherwise(pl.lit([255, 255, 255, 0])).alias("contour"),
+        pl.format("Rang {} · {} fait(s) attendu(s){}", pl.col("rank"), pl.col("attendus_txt"),
+                  pl.when(hot).then(pl.lit(" · zone signalée")).otherwise(pl.lit(""))).alias("titre"),
+        pl.lit(when).alias("quand"),
+        pl.format("{} · {}", pl.col("arrondissement"), pl.col("h3_cell")).alias("lieu"),
+        "ic80", "ic95",
+        pl.col("explications").alias("info"),
+    )
+    return d.to_dicts()
+
+
+def confidence_table(summary: pl.DataFrame, category: str, coverage: float, champion: str | None) -> pl.DataFrame:
+    """Per model: mean hit rate, PAI, ratio to the oracle's mean hit rate (same category × coverage)."""
+    s = summary.filter((pl.col("category") == category) & ((pl.col("coverage") - coverage).abs() < 1e-9))
+    oracle = s.filter(pl.col("model") == ORACLE).get_column("hit_rate")
+    ref = float(oracle[0]) if oracle.len() and oracle[0] is not None and oracle[0] > 0 else None
+    s = s.with_columns(
+        (pl.col("hit_rate") / ref if ref else pl.lit(None, dtype=pl.Float64)).alias("ratio"),
+        pl.when(pl.col("model") == ORACLE).then(pl.lit(1)).otherwise(pl.lit(0)).alias("_last"),
+    ).sort(["_last", "hit_rate", "model"], descending=[False, True, False], nulls_last=True)
+    return s.select(
+        pl.col("model").replace_strict(MODEL_LABELS, default=pl.col("model"), return_dtype=pl.Utf8).alias("Modèle"),
+        pl.col("model").alias("Code"),
+        pl.when(pl.col("model") == champion).then(pl.lit("★ champion (carte ci-dessus)"))
+        .when(pl.col("model") == ORACLE).then(pl.lit("référence: meilleur possible"))
+        .otherwise(pl.lit("")).alias("Rôle"),
+        pl.col("hit_rate").alias("Taux de détection"),
+        pl.col("pai").alias("PAI"),
+        pl.col("ratio").alias("Rapport à l'oracle"),
+        pl.col("n_origins").alias("Dates testées"),
+        pl.col("n_events").alias("Faits"),
+    )
+
+
+# ----------------------------------------------------------------------------- the forecast
 try:
-    fc = scoped_query(cat, p.scope, "models.forecast", select="*", limit=50_000)
+    slots = forecast_slots(cat, cat.version, p.scope)
 except NotAvailable:
-    st.info("Prévisions pas encore disponibles: la table `models.forecast` n'existe pas encore.")
+    st.info("Prévisions pas encore disponibles: la table `models.forecast` n'a pas encore été matérialisée.")
     st.stop()
 except Forbidden as exc:
     st.warning(str(exc))
     st.stop()
-if fc.height == 0:
+if slots.height == 0:
     st.info("Aucune prévision dans votre périmètre.")
     st.stop()
-value_col = next((c for c in ("expected", "prediction", "forecast", "intensity", "value", "y_hat")
-                  if c in fc.columns), None)
-if "h3_cell" in fc.columns and value_col:
-    agg = fc.group_by("h3_cell").agg(pl.col(value_col).sum().alias("n"))
-    top = float(agg.get_column("n").max() or 1.0) or 1.0
-    rows = [{"h3": r["h3_cell"], "poids": round(float(r["n"]) / top, 4), "titre": f"{r['n']:.1f} attendus",
-             "quand": "", "lieu": r["h3_cell"], "info": value_col} for r in agg.iter_rows(named=True)]
-    import pydeck as pdk
-    layer = pdk.Layer("H3HexagonLayer", id="prevision", data=rows, get_hexagon="h3", pickable=True,
-                      get_fill_color="[120, 40 + 160 * (1 - poids), 200, 60 + 160 * poids]", stroked=False)
-    st.pydeck_chart(deck.build_deck([deck.arrondissements_layer(), layer]), height=520)
-st.dataframe(fc.head(1000), hide_index=True, width="stretch")
+
+present = slots.get_column("category").unique().to_list()
+groups = [c for c in present if c != ALL]
+visible = set(p.scope.row_sources)
+# a category is a fact source: shown only to a scope that sees that source ('all' needs them all)
+categories = [c for c in [ALL, *sorted(groups, key=lambda c: list(CATEGORY_LABELS).index(c)
+                                       if c in CATEGORY_LABELS else 99)]
+              if c in present and (c in visible if c != ALL else set(groups) <= visible)]
+if not categories:
+    st.info("Aucune prévision dans votre périmètre.")
+    st.stop()
+
+times = slots.group_by("slot").agg(pl.col("slot_start").min(), pl.col("slot_end").min()).sort("slot")
+slot_labels = {s: slot_label(a, b) for s, a, b in times.iter_rows()}  # 21 rows
+
+c1, c2, c3 = st.columns([1.4, 1.4, 1])
+category = c1.selectbox("Catégorie", categories, index=0, key="prev_categorie",
+                        format_func=lambda c: CATEGORY_LABELS.get(c, c))
+slot = c2.selectbox("Créneau", list(slot_labels), index=0, key="prev_creneau", format_func=slot_labels.get)
+share = c3.selectbox("Zone signalée", SHARES, index=SHARES.index(0.05), key="prev_part",
+                     format_func=lambda s: f"{pct(s)} de la surface",
+                     help="Part de la surface signalée comme point chaud: les cellules où la densité "
+                          "attendue est la plus forte (comptée en cellules H3, de surfaces presque égales).")
+if category not in categories or slot not in slot_labels:
+    st.stop()
+
+meta = slots.filter((pl.col("category") == category) & (pl.col("slot") == slot))
+champion = meta.get_column("model")[0] if meta.height else None
+version = meta.get_column("model_version")[0] if meta.height else None
+origin = meta.get_column("origin")[0] if meta.height else None
+
+cells = forecast_cells(cat, cat.version, p.scope, category, slot)
+if cells.height == 0:
+    st.info("Aucune prévision pour ce créneau dans votre périmètre.")
+    st.stop()
+
+k = hotspot_count(share, cells.height)
+df = prepare_cells(cells, k, arrondissement_names())
+total = float(df.get_column("expected").sum())
+in_hot = float(df.filter(pl.col("signalee")).get_column("expected").sum())
+when = slot_labels[slot]
+
+st.markdown(f"**{CATEGORY_LABELS.get(category, category)}**, {when}: **{fr_number(total, 1)}** faits attendus "
+            f"dans la ville; les **{k}** cellules signalées ({pct(share)} des {cells.height} cellules) en "
+            f"concentrent **{fr_number(in_hot, 1)}** ({pct(in_hot / total if total > 0 else 0)}).")
+st.caption(f"Modèle: {MODEL_LABELS.get(champion, champion)}"
+           + (f" (version {version})" if version else "")
+           + (f" — prévision établie pour les créneaux à partir du {origin:%d/%m/%Y %H}h" if origin else "")
+           + ". Intervalles: nombres de faits entre lesquels le nombre observé dans la cellule a au moins "
+             "80 % (ou 95 %) de chances de se trouver, si le modèle est juste.")
+if total <= 0:
+    st.info("Aucun fait attendu sur ce créneau pour cette catégorie: la zone signalée n'a pas de sens.")
+
+layer = pdk.Layer(
+    "H3HexagonLayer", id="prevision", data=map_rows(df, when), get_hexagon="h3", pickable=True, extruded=False,
+    filled=True, stroked=True, get_fill_color="couleur", get_line_color="contour", line_width_min_pixels=1.5,
+    auto_highlight=True)
+st.pydeck_chart(deck.build_deck([deck.arrondissements_layer(), layer], tooltip=TOOLTIP), height=560,
+                key="prev_carte")
+st.caption("Couleur: nombre de faits attendus par cellule H3 (≈ 0,1 km²), du jaune pâle au rouge; contour "
+           "foncé: zone signalée. Survolez une cellule pour l'intervalle et les explications.")
+
+st.subheader("Cellules signalées")
+top = df.filter(pl.col("signalee")).select(
+    pl.col("rank").alias("Rang"), pl.col("arrondissement").alias("Arrondissement"),
+    pl.col("h3_cell").alias("Cellule H3"), pl.col("expected").round(2).alias("Attendus"),
+    pl.col("ic80").alias("Intervalle 80 %"), pl.col("ic95").alias("Intervalle 95 %"),
+    pl.col("explications").alias("Explications"))
+st.dataframe(top, hide_index=True, width="stretch", key="prev_cellules",
+             column_config={"Attendus": st.column_config.NumberColumn(format="%.2f")})
+st.caption("Explications: les variables qui pèsent le plus sur la prévision de la cellule, avec leur valeur et "
+           "le facteur par lequel elles multiplient le nombre attendu (cellules les plus denses seulement).")
+
+# ----------------------------------------------------------------------------- trust
+st.subheader("Confiance")
+try:
+    summary = backtest_summary(cat, cat.version, p.scope)
+except NotAvailable:
+    st.info("Évaluation des modèles pas encore disponible (table `models.backtest`).")
+    summary = None
+except Forbidden as exc:
+    st.warning(str(exc))
+    summary = None
+if summary is not None:
+    conf = confidence_table(summary, category, share, champion)
+    if conf.height == 0:
+        st.info("Aucune évaluation des modèles pour cette catégorie dans votre périmètre.")
+    else:
+        champ_rows = conf.filter(pl.col("Code") == champion)
+        if champ_rows.height:
+            r = champ_rows.row(0, named=True)
+            ratio = r["Rapport à l'oracle"]
+            st.markdown(f"Sur les rétro-tests, la zone signalée ({pct(share)} de la surface) par le champion a "
+                        f"contenu en moyenne **{pct(r['Taux de détection'])}** des faits du lendemain"
+                        + (f", soit **{pct(ratio)}** de ce que la meilleure carte possible aurait capté"
+                           if ratio is not None else "") + ".")
+        styled = conf.to_pandas().style.apply(
+            lambda row: ["background-color: #fff3c4; font-weight: bold" if row["Code"] == champion else ""
+                         for _ in row], axis=1)
+        st.dataframe(styled, hide_index=True, width="stretch", key="prev_confiance", column_config={
+            "Taux de détection": st.column_config.NumberColumn(format="percent"),
+            "PAI": st.column_config.NumberColumn(format="%.1f"),
+            "Rapport à l'oracle": st.column_config.NumberColumn(format="percent")})
+        st.caption("Rétro-test: chaque modèle est réentraîné à plusieurs dates passées et sa carte comparée aux "
+                   "faits du lendemain. Taux de détection: part de ces faits tombés dans la zone signalée. "
+                   "PAI: ce taux divisé par la part de surface (1 = pas mieux que le hasard). Oracle (données "
+                   "synthétiques seulement): la carte de l'intensité vraie du générateur, le meilleur score "
+                   "atteignable; le rapport à l'oracle est la part de ce maximum atteinte.")
+
+if is_published(SCORES) and champion:
+    try:
+        scores = interval_scores(cat, cat.version, p.scope)
+    except (NotAvailable, Forbidden):
+        scores = None
+    if scores is not None:
+        s = scores.filter((pl.col("model") == champion) & (pl.col("category") == category))
+        if s.height and s.get_column("cov95")[0] is not None:
+            m1, m2 = st.columns(2)
+            m1.metric("Couverture de l'intervalle à 95 %", pct(s.get_column("cov95")[0]),
+                      help="Part des valeurs observées lors des rétro-tests qui tombaient dans l'intervalle à "
+                           "95 % du champion (attendu: 95 %).")
+            if s.get_column("cov80")[0] is not None:
+                m2.metric("Couverture de l'intervalle à 80 %", pct(s.get_column("cov80")[0]),
+                          help="Attendu: 80 %.")
