@@ -119,11 +119,11 @@ def planned():
          "start": datetime(2025, 3, 8, 13, 30), "end": datetime(2025, 3, 8, 15, 0), "geometry": json.dumps(FOOTPRINT),
          "geometry_type": "Polygon", "lon": 5.38025, "lat": 43.29025, "attendance": None,
          "entered_at": datetime(2025, 3, 7, 16, 0), "_partition": "2025-03-07"},
-        {"event_id": "evenements_publics:EVT-1", "source": "evenements_publics",
+        {"event_id": "evenements_publics:EVT-1", "source": "evenements_publics", "subcategory": "Match de football",
          "start": datetime(2025, 3, 8, 21, 0), "end": datetime(2025, 3, 8, 23, 0),
          "geometry": json.dumps({"type": "Point", "coordinates": [5.395049, 43.269554]}), "geometry_type": "Point",
          "lon": 5.395049, "lat": 43.269554, "attendance": 62000, "entered_at": None, "_partition": "2025-02-10"},
-    ], schema={"event_id": pl.Utf8, "source": pl.Utf8, "start": pl.Datetime("us"), "end": pl.Datetime("us"),
+    ], schema={"event_id": pl.Utf8, "source": pl.Utf8, "subcategory": pl.Utf8, "start": pl.Datetime("us"), "end": pl.Datetime("us"),
                "geometry": pl.Utf8, "geometry_type": pl.Utf8, "lon": pl.Float64, "lat": pl.Float64,
                "attendance": pl.Int64, "entered_at": pl.Datetime("us"), "_partition": pl.Utf8})
 
@@ -149,6 +149,8 @@ def test_exposure_cells_slots_and_knowledge_time(marseille_grid):
     assert idx[h3.latlng_to_cell(43.29025, 5.38025, 9)] in static.filter(pl.col("ring") == 0)["cell_idx"].to_list()
     assert static["weight"].max() == 1.0                                           # no attendance: a count
     match = ex.filter(pl.col("source") == "evenements_publics")
+    assert match["kind"].unique().to_list() == ["evenements_publics_match_de_football"]
+    assert march["kind"].unique().to_list() == ["manifestation_deambulatoire"]           # one kind per source
     assert set(match.filter(pl.col("ring") == 0)["cell_idx"].to_list()) == {idx[h3.latlng_to_cell(43.269554, 5.395049, 9)]}
     assert match.filter(pl.col("ring") == 1).height == 6 * 2                     # 6 neighbours × 2 slots
     assert match.filter(pl.col("ring") == 4)["cell_idx"].n_unique() == 61 - 7
@@ -167,7 +169,9 @@ def test_exposure_features_only_count_what_is_known(marseille_grid):
                          "origin": [day - 30, day, entered - 1, entered]})
     f = exposure_features(rows, ex, SPEC)
     assert f.columns == exposure_columns(SPEC)
-    assert f["ev_evenements_publics_r0"].to_list() == pytest.approx([np.log1p(62000)] * 2 + [0, 0])
+    # a public event counts under its type (a match and a market of the same size do not weigh alike)
+    assert f["ev_evenements_publics_match_de_football_r0"].to_list() == pytest.approx([np.log1p(62000)] * 2 + [0, 0])
+    assert f["ev_evenements_publics_marche_r0"].sum() == 0 and f["ev_evenements_publics_autre_r0"].sum() == 0
     assert f["ev_manifestation_deambulatoire_r0"].to_list() == pytest.approx([0, 0, 0, np.log1p(3000)])
     assert f["ev_n_r0"].to_list() == [1, 1, 0, 1]
     # published 10 February: unknown at an origin before 11 February 06:00

@@ -31,9 +31,9 @@ CHECK_GRID_ZONES = "cellules_rattachees_a_une_zone"
 CHECK_PANEL = "panel_complet"
 CHECK_KNOWN_BEFORE = "connu_avant_usage"
 
-EVENT_COLUMNS = ["event_id", "source", "start", "end", "geometry", "geometry_type", "lon", "lat", "h3_cell",
+EVENT_COLUMNS = ["event_id", "source", "subcategory", "start", "end", "geometry", "geometry_type", "lon", "lat", "h3_cell",
                  "attendance", "entered_at", "_partition"]
-EVENTS_SQL = ('SELECT event_id, source, start, "end", geometry, geometry_type, lon, lat, h3_cell, attendance, '
+EVENTS_SQL = ('SELECT event_id, source, subcategory, start, "end", geometry, geometry_type, lon, lat, h3_cell, attendance, '
               "entered_at, _partition FROM clean.events WHERE list_contains(?::VARCHAR[], source)")
 _FACT_CONVENTIONS = {"internal"}
 

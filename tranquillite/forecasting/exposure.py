@@ -27,7 +27,7 @@ from tranquillite.forecasting.grid import equal_area_transformer, to_metric
 from tranquillite.forecasting.slots import SlotScheme
 from tranquillite.forecasting.study_area import AreaSpec
 
-EXPOSURE_SCHEMA = {"event_id": pl.Utf8, "source": pl.Utf8, "cell_idx": pl.Int32, "ring": pl.Int8,
+EXPOSURE_SCHEMA = {"event_id": pl.Utf8, "source": pl.Utf8, "kind": pl.Utf8, "cell_idx": pl.Int32, "ring": pl.Int8,
                    "slot": pl.Int64, "weight": pl.Float32, "known_slot": pl.Int64}
 MAX_DURATION = timedelta(days=3)
 
@@ -105,7 +105,7 @@ def exposure_table(planned: pl.DataFrame, grid: pl.DataFrame, spec: AreaSpec, sc
     weight = pl.when(pl.col("attendance").fill_null(0) > 0).then((pl.col("attendance").cast(pl.Float64) + 1).log()) \
         .otherwise(1.0) if "attendance" in pl_.columns else pl.lit(1.0)
     df = pl_.select(
-        "event_id", "source",
+        "event_id", "source", kind_expr(pl_, spec),
         scheme.slot_expr(pl.col("start") - margin).alias("first"),
         scheme.slot_expr(end + margin - timedelta(microseconds=1)).alias("last"),
         weight.cast(pl.Float32).alias("weight"),
@@ -122,13 +122,35 @@ def exposure_table(planned: pl.DataFrame, grid: pl.DataFrame, spec: AreaSpec, sc
                          .otherwise(pl.col("s") + 1).alias("known_slot"))
     df = df.with_columns(ks["known_slot"], pl.int_ranges("first", pl.col("last") + 1).alias("slot"))
     out = (df.explode("cell_idx", "ring").explode("slot")
-           .select("event_id", "source", "cell_idx", "ring", "slot", "weight", "known_slot"))
+           .select("event_id", "source", "kind", "cell_idx", "ring", "slot", "weight", "known_slot"))
     return out.cast(EXPOSURE_SCHEMA).sort("slot", "cell_idx", "event_id")
 
 
+def kind_expr(planned: pl.DataFrame, spec: AreaSpec) -> pl.Expr:
+    """The exposure kind of each record: its source, or `<source>_<subcategory>` for the sources
+    told apart by subcategory (`<source>_autre` when it is missing or not in the enumeration)."""
+    from tranquillite.forecasting.study_area import slug, subcategory_values
+    expr = pl.col("source")
+    sub = pl.col("subcategory") if "subcategory" in planned.columns else pl.lit(None, pl.Utf8)
+    for source, kinds in spec.exposure_kinds().items():
+        if kinds == [source]:
+            continue
+        by_value = sub.replace_strict({v: f"{source}_{slug(v)}" for v in subcategory_values(source)},
+                                      default=f"{source}_autre", return_dtype=pl.Utf8)
+        expr = pl.when(pl.col("source") == source).then(by_value).otherwise(expr)
+    return expr.alias("kind")
+
+
+def _rings(spec: AreaSpec) -> list[int]:
+    return [0, *sorted(set(spec.exposure_rings))]
+
+
+def exposure_kinds(spec: AreaSpec) -> list[str]:
+    return [k for kinds in spec.exposure_kinds().values() for k in kinds]
+
+
 def exposure_columns(spec: AreaSpec) -> list[str]:
-    rings = [0, *sorted(set(spec.exposure_rings))]
-    return [f"ev_{s}_r{r}" for s in spec.planned_sources for r in rings] + ["ev_n_r0"]
+    return [f"ev_{k}_r{r}" for k in exposure_kinds(spec) for r in _rings(spec)] + ["ev_n_r0"]
 
 
 def exposure_features(rows: pl.DataFrame, exposure: pl.DataFrame, spec: AreaSpec) -> pl.DataFrame:
@@ -142,8 +164,8 @@ def exposure_features(rows: pl.DataFrame, exposure: pl.DataFrame, spec: AreaSpec
                .filter(pl.col("known_slot") <= pl.col("origin")))
         if hit.height:
             wide = hit.group_by("_row").agg(
-                *[pl.col("weight").filter((pl.col("source") == s) & (pl.col("ring") == r)).sum().alias(f"ev_{s}_r{r}")
-                  for s in spec.planned_sources for r in [0, *sorted(set(spec.exposure_rings))]],
+                *[pl.col("weight").filter((pl.col("kind") == k) & (pl.col("ring") == r)).sum().alias(f"ev_{k}_r{r}")
+                  for k in exposure_kinds(spec) for r in _rings(spec)],
                 (pl.col("ring") == 0).sum().cast(pl.Float32).alias("ev_n_r0"))
             out = out.join(wide, on="_row", how="left")
     for c in cols:

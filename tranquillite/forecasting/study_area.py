@@ -10,6 +10,8 @@ sources=["incidents"], planned_sources=[])`.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +42,9 @@ class AreaSpec:
     route_buffer_m: float = 100.0          # a marching route touches the cells within this distance
     planned_margin_h: float = 1.0          # a planned event is "on" from start - margin to end + margin
     exposure_rings: tuple[int, ...] = (1, 4)  # H3 rings around a planned event's cells (k)
+    # planned sources whose records are told apart by their subcategory (its contract enumeration):
+    # a match and a market of the same attendance do not weigh alike
+    kinds_by_subcategory: tuple[str, ...] = ("evenements_publics",)
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -47,10 +52,38 @@ class AreaSpec:
         """Category groups forecast separately (their sum is the group `all`)."""
         return list(self.sources)
 
+    def exposure_kinds(self) -> dict[str, list[str]]:
+        """Planned source → its exposure kinds: the source itself, or for the sources of
+        `kinds_by_subcategory` one kind per value of the subcategory's enumeration in the source's
+        contract, plus `<source>_autre` (missing or unknown value)."""
+        out: dict[str, list[str]] = {}
+        for s in self.planned_sources:
+            values = subcategory_values(s) if s in self.kinds_by_subcategory else []
+            out[s] = [f"{s}_{slug(v)}" for v in values] + [f"{s}_autre"] if values else [s]
+        return out
+
     def area(self) -> geo.Area:
         if self.boundary_path is None:
             return geo.marseille()
         return geo.area_from_file(Path(self.boundary_path), self.zone_property, name=self.name)
+
+
+def slug(text: str) -> str:
+    """'Match de football' → 'match_de_football', 'Salon / foire' → 'salon_foire'."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "_", plain).strip("_")
+
+
+def subcategory_values(source: str) -> list[str]:
+    """The enumeration of the field a source's contract maps to `subcategory` (empty if none)."""
+    from tranquillite.contracts import load_contracts
+    for c in load_contracts().values():
+        if c.source != source or not c.event or not c.event.get("subcategory"):
+            continue
+        f = next((f for f in c.fields if f.name == c.event["subcategory"]), None)
+        if f is not None and f.values:
+            return list(f.values)
+    return []
 
 
 class StudyArea(dg.ConfigurableResource):
@@ -67,6 +100,7 @@ class StudyArea(dg.ConfigurableResource):
     holidays_country: str = "FR"
     school_holidays_subdivision: str | None = "Zone B"
     route_buffer_m: float = 100.0
+    kinds_by_subcategory: list[str] = ["evenements_publics"]
 
     def spec(self) -> AreaSpec:
         return AreaSpec(name=self.name, boundary_path=self.boundary_path, zone_property=self.zone_property,
@@ -74,4 +108,5 @@ class StudyArea(dg.ConfigurableResource):
                         planned_sources=tuple(self.planned_sources), shift_hours=tuple(self.shift_hours),
                         timezone=self.timezone, holidays_country=self.holidays_country,
                         school_holidays_subdivision=self.school_holidays_subdivision,
-                        route_buffer_m=self.route_buffer_m)
+                        route_buffer_m=self.route_buffer_m,
+                        kinds_by_subcategory=tuple(self.kinds_by_subcategory))
