@@ -55,7 +55,8 @@ def prepare(home: Path | None, days: int, scale: float, start: date) -> Path:
     from tranquillite.synthetic import generate
     c = Clock()
     print(generate(home, start=start, days=days, seed=42, scale=scale).summary())
-    outcomes = runner.materialize(build_defs(), start, start + timedelta(days=days - 1), runner.instance())
+    outcomes = runner.materialize(build_defs(), start, start + timedelta(days=days - 1), runner.instance(),
+                                  forecast=False)  # the forecasting work is what this script times
     if not all(o.success for o in outcomes):
         raise SystemExit(f"ingestion en échec: {outcomes}")
     print(f"génération + ingestion + publication (hors budget prévision): {c()[0]:.0f} s")
@@ -127,19 +128,26 @@ def main(argv: list[str] | None = None) -> int:
           .group_by("category").agg(pl.col("interval_coverage_80", "interval_coverage_95", "strict_coverage_80",
                                            "strict_coverage_95").mean()).sort("category"))
     cov = sc.filter(pl.col("category") == ALL).row(0, named=True)
-    pl_ = (res.planned.filter(pl.col("model").is_in([EVENT_AWARE, EVENT_BLIND]) & (pl.col("planned_slots") > 0))
+    pl_ = (res.planned.filter(pl.col("model").is_in([EVENT_AWARE, EVENT_BLIND, ORACLE]) & (pl.col("planned_slots") > 0))
            .group_by("model", "category")
            .agg((pl.col("hit_rate_5") * pl.col("n_events")).sum() / pl.col("n_events").sum(),
-                pl.col("poisson_deviance_exposed").mean(), pl.col("planned_slots").sum())
+                pl.col("poisson_deviance_exposed").mean(),
+                ((pl.col("hit_rate_5_exposed") * pl.col("n_events_exposed")).sum()
+                 / pl.col("n_events_exposed").sum()).alias("taux_5pct_faits_cellules_exposees"),
+                pl.col("n_events_exposed").sum(), pl.col("planned_slots").sum())
            .sort("category", "model"))
-    pa = {(m, c): (h, d) for m, c, h, d, _ in pl_.iter_rows()}
-    aw, bl = pa.get((EVENT_AWARE, ALL), (float("nan"),) * 2), pa.get((EVENT_BLIND, ALL), (float("nan"),) * 2)
-    print(f"\nCréneaux avec un événement prévu (≥ 1 000 personnes attendues, connu à l'origine): "
+    pa = {(m, c): (h, d, e) for m, c, h, d, e, *_ in pl_.iter_rows()}
+    aw, bl = pa.get((EVENT_AWARE, ALL), (float("nan"),) * 3), pa.get((EVENT_BLIND, ALL), (float("nan"),) * 3)
+    print("\nValeur des événements prévus (Préfecture, calendrier): les deux LightGBM partagent le même arbre "
+          "d'historique; le modèle avec événements y ajoute les multiplicateurs appris par type × anneau.")
+    print(f"Créneaux avec un événement prévu (≥ 1 000 personnes attendues, connu à l'origine): "
           f"{int(pl_['planned_slots'].max() or 0)} créneaux sur {len(origins) * 21}")
     with pl.Config(tbl_rows=-1, tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True, float_precision=4):
         print(pl_.rename({"hit_rate_5": "taux_5pct_creneaux_evenement",
                           "poisson_deviance_exposed": "deviance_cellules_exposees"}))
-        print("\nIntervalles du champion (jour suivant): couverture PIT (calibration) et stricte (entiers):")
+        print("\nIntervalles du champion (jour suivant). Publiés: intervalles du compte lissé Y + U (bornes "
+              "fractionnaires), couverture = interval_coverage (PIT); pour information, intervalles d'entiers "
+              "(strict_coverage), qui sur-couvrent par construction (~97 % des créneaux × cellules valent 0):")
         print(sc)
     total = t_bt[0] + t_fc[0] + t_feat[0]
     checks = [
@@ -148,10 +156,11 @@ def main(argv: list[str] | None = None) -> int:
         (f"champion ≥ 0,9 × oracle: {ratio_champ:.3f}", ratio_champ >= 0.9),
         (f"avec événements > sans, créneaux avec événements (taux 5 %): {aw[0]:.4f} vs {bl[0]:.4f}", aw[0] > bl[0]),
         (f"avec événements < sans, déviance des cellules exposées: {aw[1]:.4f} vs {bl[1]:.4f}", aw[1] < bl[1]),
-        (f"intervalles 95 % couvrent 93–97 % (PIT): {cov['interval_coverage_95']:.3f}",
-         0.93 <= cov["interval_coverage_95"] <= 0.97),
-        (f"intervalles 95 % couvrent 93–97 % (stricte, comptes entiers): {cov['strict_coverage_95']:.3f}",
-         0.93 <= cov["strict_coverage_95"] <= 0.97),
+        (f"avec événements > sans, faits des cellules touchées par un événement pris dans les 5 %: "
+         f"{aw[2]:.4f} vs {bl[2]:.4f}", aw[2] > bl[2]),
+        (f"intervalles 95 % publiés couvrent 93–97 % des résultats: {cov['interval_coverage_95']:.3f} "
+         f"(80 %: {cov['interval_coverage_80']:.3f}; intervalles d'entiers, pour information: "
+         f"{cov['strict_coverage_95']:.3f})", 0.93 <= cov["interval_coverage_95"] <= 0.97),
         (f"caractéristiques + apprentissage + backtest + prévision < 5 min: {total:.0f} s "
          f"(CPU {t_feat[1] + t_bt[1] + t_fc[1]:.0f} s, {os.cpu_count()} cœurs)", total < 300),
     ]

@@ -164,7 +164,8 @@ def backtest(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
                               "origins": sorted({o.isoformat() for o in res.backtest["origin"].to_list()}),
                               "settings": config.model_dump()})
     planned = (res.planned.filter(pl.col("model").is_in([EVENT_AWARE, EVENT_BLIND, ORACLE]))
-               .group_by("model", "category").agg(pl.col("hit_rate_5").mean(), pl.col("poisson_deviance_exposed").mean())
+               .group_by("model", "category").agg(pl.col("hit_rate_5").mean(), pl.col("hit_rate_5_exposed").mean(),
+                                                  pl.col("poisson_deviance_exposed").mean())
                .sort("category", "model"))
     timings = {**res.timings, "backtest_s": round(res.timings["backtest_s"], 1), "chargement_s": round(t_load, 1),
                "total_s": round(time.perf_counter() - t0, 1)}

@@ -160,16 +160,19 @@ def fit_models(data: ForecastData, X: pl.DataFrame, yg: np.ndarray, w: np.ndarra
                names: tuple[str, ...]) -> dict[str, list[FittedModel]]:
     spec, sch = data.spec, data.scheme
     blind_cols = model_feature_columns(spec, sch, with_events=False)
+    event_cols = [c for c in X.columns if c not in set(blind_cols)]
     out: dict[str, list[FittedModel]] = {}
     for name in names:
         if name == "glm_poisson":
             out[name] = [fit_glm(name, g, X, yg[gi], w, spec, with_events=bool(spec.planned_sources), seed=cfg.seed)
                          for gi, g in enumerate(spec.groups)]
-        elif name in (EVENT_AWARE, EVENT_BLIND):
-            Xv = X if name == EVENT_AWARE else X.select(blind_cols)
-            out[name] = fit_lightgbm_groups(name, spec.groups, Xv, yg, w, cfg.lgbm_params, cfg.lgbm_rounds,
-                                            cfg.threads)
-    return out
+    if EVENT_BLIND in names:
+        out[EVENT_BLIND] = fit_lightgbm_groups(EVENT_BLIND, spec.groups, X.select(blind_cols), yg, w, cfg.lgbm_params,
+                                               cfg.lgbm_rounds, cfg.threads)
+    if EVENT_AWARE in names:   # the blind twin's boosters × planned-event multipliers (see models.py)
+        out[EVENT_AWARE] = fit_lightgbm_groups(EVENT_AWARE, spec.groups, X, yg, w, cfg.lgbm_params, cfg.lgbm_rounds,
+                                               cfg.threads, event_columns=event_cols, boosters=out.get(EVENT_BLIND))
+    return {n: out[n] for n in names if n in out}
 
 
 def baseline_forecast(name: str, Yg: np.ndarray, o_idx: int, H: int, data: ForecastData, cfg: BacktestConfig,
@@ -315,8 +318,12 @@ def score_origin(data: ForecastData, o: int, forecasts: dict, y_obs: np.ndarray,
             # slots with planned events, and the cells they touch
             sc = aggregate_hits(hits[psl], best[psl], nev[psl]) if psl.any() else \
                 {"hit_rate": [np.nan] * len(COVERAGES), "n_events": 0.0}
+            # the facts in the cells the planned events touch: does the map flag them?
+            se = aggregate_hits(*per_slot_hits(m_, y_ * ex, area)) if ex.any() else \
+                {"hit_rate": [np.nan] * len(COVERAGES), "n_events": 0.0}
             planned_rows.append((name, cat, origin_dt, int(psl.sum()), int(sc["n_events"]),
-                                 float(sc["hit_rate"][COVERAGES.index(0.05)]), int(ex.sum()),
+                                 float(sc["hit_rate"][COVERAGES.index(0.05)]), int(se["n_events"]),
+                                 float(se["hit_rate"][COVERAGES.index(0.05)]), int(ex.sum()),
                                  poisson_deviance(m_[ex], y_[ex]) if ex.any() else None,
                                  float(m_[ex].sum()), float(y_[ex].sum())))
     return rows, score_rows, planned_rows
@@ -332,7 +339,8 @@ SCORES_SCHEMA = {"model": pl.Utf8, "category": pl.Utf8, "horizon": pl.Utf8, "ori
                  "strict_coverage_95": pl.Float64, "expected": pl.Float64, "observed": pl.Float64,
                  "n_cells": pl.Int64, "n_slots": pl.Int64}
 PLANNED_SCHEMA = {"model": pl.Utf8, "category": pl.Utf8, "origin": pl.Datetime("us"), "planned_slots": pl.Int64,
-                  "n_events": pl.Int64, "hit_rate_5": pl.Float64, "exposed_cell_slots": pl.Int64,
+                  "n_events": pl.Int64, "hit_rate_5": pl.Float64, "n_events_exposed": pl.Int64,
+                  "hit_rate_5_exposed": pl.Float64, "exposed_cell_slots": pl.Int64,
                   "poisson_deviance_exposed": pl.Float64, "expected_exposed": pl.Float64,
                   "observed_exposed": pl.Float64}
 

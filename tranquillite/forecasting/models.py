@@ -2,6 +2,15 @@
 without the planned-event features — one model per group, trained on rows built by
 `features.FeatureStore.rows` (state at the origin, calendar of the target, lead, exposure).
 
+The event-aware LightGBM is the event-blind booster (history, neighbourhood, calendar) times
+planned-event multipliers: exp(Σ β_j log(1 + exposure_j)), one β per event kind × H3 ring,
+fitted by a ridge Poisson regression of the training rows with the booster's log-rate as
+offset. Planned events are rare (a match touches a handful of cells a few times a month): trees
+with leaves of ≥ 200 rows cannot isolate them, while one shared coefficient per kind × ring
+learns from every occurrence. The two twins thus differ by the event data only — the measured
+value of the Préfecture's and the City's planned events — and the β are readable (a match
+multiplies facts in its cells by e^{β log(1+w)}). Explanations add β_j log(1 + x_j) to TreeSHAP.
+
 Every fitted model carries a negative-binomial dispersion α, estimated by moments on its
 training rows, for its prediction intervals, and can explain a prediction: LightGBM's exact
 TreeSHAP contributions (`pred_contrib=True`), or β × (x − mean) for the GLM — both on the log
@@ -48,11 +57,23 @@ class FittedModel:
     alpha: float = 0.0
     obj: object = None            # lgb.Booster or GLM coefficients (dict)
     info: dict = field(default_factory=dict)
+    events: dict | None = None    # event multipliers of the event-aware booster: {"columns", "coef"}
+
+    @property
+    def booster_features(self) -> list[str]:
+        ev = set(self.events["columns"]) if self.events else set()
+        return [f for f in self.features if f not in ev]
+
+    def _event_terms(self, X: pl.DataFrame) -> np.ndarray:
+        """β_j log(1 + x_j) per row and event column (rows × columns)."""
+        Z = np.log1p(np.maximum(_matrix(X.select(self.events["columns"])).astype(np.float64), 0.0))
+        return Z * np.asarray(self.events["coef"])[None, :]
 
     # ------------------------------------------------------------------ prediction
     def predict(self, X: pl.DataFrame) -> np.ndarray:
         if self.kind == "lightgbm":
-            return self.obj.predict(_matrix(X.select(self.features)), num_threads=self.params.get("num_threads", 0))
+            mu = self.obj.predict(_matrix(X.select(self.booster_features)), num_threads=self.params.get("num_threads", 0))
+            return mu * np.exp(self._event_terms(X).sum(axis=1)) if self.events else mu
         Z, _ = glm_design(X, self.group, self.obj["spec"], self.obj["with_events"])
         return np.exp(np.clip(Z @ self.obj["coef"], -30, 10))
 
@@ -60,8 +81,10 @@ class FittedModel:
         """Per-row contributions to log(expected count), one column per feature (names returned)."""
         if self.kind == "lightgbm":
             n = self.params.get("num_threads", 0) if threads is None else threads
-            c = self.obj.predict(_matrix(X.select(self.features)), pred_contrib=True, num_threads=n)
-            return c[:, :-1], list(self.features)
+            c = self.obj.predict(_matrix(X.select(self.booster_features)), pred_contrib=True, num_threads=n)[:, :-1]
+            if not self.events:
+                return c, list(self.booster_features)
+            return np.hstack([c, self._event_terms(X)]), [*self.booster_features, *self.events["columns"]]
         Z, names = glm_design(X, self.group, self.obj["spec"], self.obj["with_events"])
         return (Z - self.obj["mean"]) * self.obj["coef"], names
 
@@ -91,6 +114,11 @@ class FittedModel:
         if self.kind == "lightgbm":
             path = folder / "model.txt"
             self.obj.save_model(str(path))
+            if self.events:
+                ev = folder / "event_multipliers.json"
+                ev.write_text(json.dumps({"columns": list(self.events["columns"]),
+                                          "coef": [float(c) for c in self.events["coef"]]}, indent=1), encoding="utf-8")
+                return [path, ev]
         else:
             path = folder / "model.pkl"
             path.write_bytes(pickle.dumps(self.obj))
@@ -98,40 +126,93 @@ class FittedModel:
 
     @classmethod
     def load(cls, folder: Path, meta: dict) -> "FittedModel":
+        events = None
         if meta["kind"] == "lightgbm":
             obj = lgb.Booster(model_file=str(folder / "model.txt"))
+            if (folder / "event_multipliers.json").exists():
+                events = json.loads((folder / "event_multipliers.json").read_text(encoding="utf-8"))
         else:
             obj = pickle.loads((folder / "model.pkl").read_bytes())
         return cls(meta["name"], meta["kind"], meta["group"], meta["features"], meta["params"],
-                   meta.get("alpha", 0.0), obj, meta.get("info", {}))
+                   meta.get("alpha", 0.0), obj, meta.get("info", {}), events)
 
 
 # --------------------------------------------------------------------------- LightGBM
 def fit_lightgbm_groups(name: str, groups: list[str], X: pl.DataFrame, Y: np.ndarray, w: np.ndarray,
-                        params: dict | None = None, rounds: int = LGBM_ROUNDS, threads: int = 0) -> list[FittedModel]:
-    """One LightGBM per group on the same rows: the binned dataset is built once, relabelled."""
+                        params: dict | None = None, rounds: int = LGBM_ROUNDS, threads: int = 0,
+                        event_columns: list[str] | None = None,
+                        boosters: list["FittedModel"] | None = None) -> list[FittedModel]:
+    """One LightGBM per group on the same rows: the binned dataset is built once, relabelled.
+
+    With `event_columns`, the booster is trained without them and each group's model gets event
+    multipliers fitted on them (`fit_event_multipliers`); `boosters` (the event-blind twins
+    fitted on the same rows) are then reused instead of training the same boosters again."""
     p = {**LGBM_PARAMS, **(params or {}), "num_threads": threads}
-    M = _matrix(X)
-    ds = lgb.Dataset(M, label=Y[0], weight=w, feature_name=list(X.columns), free_raw_data=False,
-                     params={k: p[k] for k in ("max_bin", "verbose", "min_data_in_leaf") if k in p})
-    out = []
+    event_columns = [c for c in (event_columns or []) if c in X.columns]
+    Xb = X.drop(event_columns) if event_columns else X
+    M = _matrix(Xb)
     sub = np.arange(M.shape[0])
     if sub.size > DISPERSION_ROWS:  # dispersion from a subsample of the training rows
         sub = np.sort(np.random.default_rng(0).choice(sub, DISPERSION_ROWS, replace=False))
+    ds = None
+    out = []
     for gi, g in enumerate(groups):
         t0 = time.perf_counter()
-        ds.set_label(Y[gi])
-        booster = lgb.train(p, ds, num_boost_round=rounds)
-        m = FittedModel(name, "lightgbm", g, list(X.columns), {**p, "rounds": rounds}, obj=booster)
-        m.alpha = dispersion(booster.predict(M[sub], num_threads=threads), Y[gi][sub], w[sub])
+        if boosters is not None:
+            booster = boosters[gi].obj
+        else:
+            if ds is None:
+                ds = lgb.Dataset(M, label=Y[gi], weight=w, feature_name=list(Xb.columns), free_raw_data=False,
+                                 params={k: p[k] for k in ("max_bin", "verbose", "min_data_in_leaf") if k in p})
+            ds.set_label(Y[gi])
+            booster = lgb.train(p, ds, num_boost_round=rounds)
+        m = FittedModel(name, "lightgbm", g, list(Xb.columns) + event_columns, {**p, "rounds": rounds}, obj=booster)
+        if event_columns:
+            base = booster.predict(M, num_threads=threads)
+            m.events = fit_event_multipliers(X.select(event_columns), Y[gi], w, base)
+            m.info["event_fit_s"] = round(time.perf_counter() - t0, 3)
+        m.alpha = dispersion(m.predict(X[sub]) if event_columns else booster.predict(M[sub], num_threads=threads),
+                             Y[gi][sub], w[sub])
         m.info["fit_s"] = round(time.perf_counter() - t0, 3)
         out.append(m)
     return out
 
 
+EVENT_RIDGE = 1.0      # L2 penalty on the event coefficients (per unit of weighted training rows: see below)
+EVENT_COEF_BOUND = 3.0
+
+
+def fit_event_multipliers(E: pl.DataFrame, y: np.ndarray, w: np.ndarray, base: np.ndarray,
+                          ridge: float = EVENT_RIDGE, iterations: int = 25) -> dict:
+    """β maximising Σ w [y (o + z·β) − exp(o + z·β)] − ridge/2 |β|², with o = log(base) and
+    z = log(1 + exposure), by Newton's method on the rows touched by an event (elsewhere z = 0:
+    they carry no information on β). Columns never non-zero get β = 0."""
+    cols = E.columns
+    Z = np.log1p(np.maximum(_matrix(E).astype(np.float64), 0.0))
+    touched = (Z > 0).any(axis=1)
+    beta = np.zeros(len(cols))
+    if touched.any():
+        Zt, yt, wt = Z[touched], y[touched].astype(np.float64), w[touched].astype(np.float64)
+        ot = np.log(np.maximum(base[touched], 1e-9))
+        active = (Zt > 0).any(axis=0)
+        Za = Zt[:, active]
+        b = np.zeros(Za.shape[1])
+        for _ in range(iterations):
+            mu = np.exp(np.clip(ot + Za @ b, -30, 10))
+            grad = Za.T @ (wt * (yt - mu)) - ridge * b
+            hess = (Za * (wt * mu)[:, None]).T @ Za + ridge * np.eye(Za.shape[1])
+            step = np.linalg.solve(hess, grad)
+            b = np.clip(b + step, -EVENT_COEF_BOUND, EVENT_COEF_BOUND)
+            if np.max(np.abs(step)) < 1e-6:
+                break
+        beta[active] = b
+    return {"columns": list(cols), "coef": beta.tolist()}
+
+
 def fit_lightgbm(name: str, group: str, X: pl.DataFrame, y: np.ndarray, w: np.ndarray,
-                 params: dict | None = None, rounds: int = LGBM_ROUNDS, threads: int = 0) -> FittedModel:
-    return fit_lightgbm_groups(name, [group], X, y[None], w, params, rounds, threads)[0]
+                 params: dict | None = None, rounds: int = LGBM_ROUNDS, threads: int = 0,
+                 event_columns: list[str] | None = None) -> FittedModel:
+    return fit_lightgbm_groups(name, [group], X, y[None], w, params, rounds, threads, event_columns)[0]
 
 
 # --------------------------------------------------------------------------- GLM
