@@ -8,13 +8,15 @@ export DAGSTER_HOME := $(TRANQUILLITE_HOME)/dagster
 # test workers (2 cores on CI)
 WORKERS ?= 2
 
-.PHONY: install demo test ui app browser lock clean-data help
+.PHONY: install demo test ui app browser lock clean-data help bench-forecast bench-map
 
 help:
 	@echo "make demo   — installe, génère un an de données synthétiques, matérialise tout le graphe"
 	@echo "make test   — toute la suite de tests"
 	@echo "make ui     — Dagster (http://127.0.0.1:3000) et l'application (http://127.0.0.1:8501)"
 	@echo "make app    — l'application Streamlit seule"
+	@echo "make bench-forecast — banc d'essai des prévisions sur l'année de démonstration (réutilise 'make demo')"
+	@echo "make bench-map      — banc d'essai des requêtes de la carte (après 'make demo')"
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +55,15 @@ browser:
 	      || echo "chromium non installé: le test navigateur sera ignoré"; \
 	  else echo "chromium absent (installer les paquets Debian chromium et chromium-driver)"; fi; \
 	fi
+
+# Forecasting benchmark: every model's next-day hit rate at 5 % of the area vs the oracle, timings,
+# peak memory and the targets of issue #3. Reuses $(TRANQUILLITE_HOME) when `make demo` filled it,
+# else generates and ingests the demo year into a temporary directory first (not timed).
+bench-forecast: install
+	$(BIN)/python scripts/bench_forecast.py
+
+bench-map: install
+	$(BIN)/python apps/streamlit/bench_map.py
 
 lock:
 	$(BIN)/pip freeze --exclude-editable | { echo "# Pinned dependency versions (pip constraints), Python 3.11. Regenerate: make lock"; cat; } > constraints.txt
