@@ -142,12 +142,15 @@ def test_exposure_cells_slots_and_knowledge_time(marseille_grid):
     assert idx[h3.latlng_to_cell(43.2968 + 60 / 111_000, 5.3800, 9)] in r0
     assert march["known_slot"].unique().to_list() == [SCH.slot_of(datetime(2025, 3, 1, 14))]  # entered 09:30
     assert march["weight"].max() == pytest.approx(np.log1p(3000))
+    assert march["share"].unique().to_list() == pytest.approx([4.5 / 8])         # on 09:30 → 14:00 of 06–14
     r1 = set(march.filter(pl.col("ring") == 1)["cell_idx"].to_list())
     assert r1 and not (r1 & r0)
     static = ex.filter(pl.col("event_id").str.ends_with("PP-2"))
     assert set(static["slot"].unique().to_list()) == {day, day + 1}               # 12:30 → 16:00
     assert idx[h3.latlng_to_cell(43.29025, 5.38025, 9)] in static.filter(pl.col("ring") == 0)["cell_idx"].to_list()
     assert static["weight"].max() == 1.0                                           # no attendance: a count
+    shares = dict(static.group_by("slot").agg(pl.col("share").first()).iter_rows())
+    assert shares == pytest.approx({day: 1.5 / 8, day + 1: 2.0 / 8})              # on 12:30 → 16:00
     match = ex.filter(pl.col("source") == "evenements_publics")
     assert match["kind"].unique().to_list() == ["evenements_publics_match_de_football"]
     assert march["kind"].unique().to_list() == ["manifestation_deambulatoire"]           # one kind per source
@@ -170,9 +173,12 @@ def test_exposure_features_only_count_what_is_known(marseille_grid):
     f = exposure_features(rows, ex, SPEC)
     assert f.columns == exposure_columns(SPEC)
     # a public event counts under its type (a match and a market of the same size do not weigh alike)
-    assert f["ev_evenements_publics_match_de_football_r0"].to_list() == pytest.approx([np.log1p(62000)] * 2 + [0, 0])
+    # weight × share of the shift it is on: the match 21:00–23:00 (20:00–24:00 with its margins) is on
+    # 2 of the 8 hours of the 22–06 shift (the rows' target), as of the 14–22 one
+    assert f["ev_evenements_publics_match_de_football_r0"].to_list() == pytest.approx([np.log1p(62000) * 2 / 8] * 2
+                                                                                     + [0, 0])
     assert f["ev_evenements_publics_marche_r0"].sum() == 0 and f["ev_evenements_publics_autre_r0"].sum() == 0
-    assert f["ev_manifestation_deambulatoire_r0"].to_list() == pytest.approx([0, 0, 0, np.log1p(3000)])
+    assert f["ev_manifestation_deambulatoire_r0"].to_list() == pytest.approx([0, 0, 0, np.log1p(3000) * 4.5 / 8])
     assert f["ev_n_r0"].to_list() == [1, 1, 0, 1]
     # published 10 February: unknown at an origin before 11 February 06:00
     early = exposure_features(pl.DataFrame({"cell_idx": [stadium], "target": [day + 2],

@@ -95,7 +95,20 @@ def test_tables_are_consistent(layer):
     pub = wh.read(INDICATORS, "values_public")
     assert pub.height and not ({"faits_nocturnes", "charge_evenements_prevus"} & set(pub["indicator_id"]))
     cat = wh.read(INDICATORS, "catalogue")
-    assert cat.filter(pl.col("indicator_id") == "precision_prevision")["status"][0].startswith("non calculé")
+    # the forecasting job ran before (runner.materialize): the backtest indicator is computed, and each
+    # of its values is the pooled 5 % hit rate of the backtest rows of its period and breakdown
+    assert cat.filter(pl.col("indicator_id") == "precision_prevision")["status"][0] == "calculé"
+    prec = vals.filter(pl.col("indicator_id") == "precision_prevision")
+    bt = (wh.read(K.MODELS, "backtest").filter((pl.col("coverage") - 0.05).abs() < 1e-9)
+          .with_columns(pl.col("origin").dt.date().alias("d"),
+                        pl.concat_str("model", "category", "horizon", separator=" · ").alias("dimension")))
+    assert prec.height and bt.height
+    for row in prec.iter_rows(named=True):
+        b = bt.filter((pl.col("dimension") == row["dimension"]) & pl.col("d").is_between(row["period_start"],
+                                                                                          row["period_end"]))
+        expected = 100.0 * float((b["hit_rate"] * b["n_events"]).sum()) / float(b["n_events"].sum())
+        assert row["value"] == pytest.approx(expected, rel=1e-9, abs=1e-9), row
+        assert row["n"] == b["n_events"].sum()
     alerts = wh.read(INDICATORS, "alerts")
     assert alerts["alert_id"].n_unique() == alerts.height
 

@@ -153,7 +153,7 @@ def training_rows(Y: np.ndarray, data: ForecastData, o: int, cfg: BacktestConfig
     keep = sure | (empty & (rng.random(y.shape[1:]) < p0))
     cell, col = np.nonzero(keep)
     w = np.where(sure[cell, col], 1.0, 1.0 / p0)
-    return cell, targets[col], origin[cell, col], y[:, cell, col], w
+    return cell, targets[col], origin[cell, col], np.ascontiguousarray(y[:, cell, col]), w
 
 
 def fit_models(data: ForecastData, X: pl.DataFrame, yg: np.ndarray, w: np.ndarray, cfg: BacktestConfig,

@@ -28,7 +28,7 @@ from tranquillite.forecasting.slots import SlotScheme
 from tranquillite.forecasting.study_area import AreaSpec
 
 EXPOSURE_SCHEMA = {"event_id": pl.Utf8, "source": pl.Utf8, "kind": pl.Utf8, "cell_idx": pl.Int32, "ring": pl.Int8,
-                   "slot": pl.Int64, "weight": pl.Float32, "known_slot": pl.Int64}
+                   "slot": pl.Int64, "weight": pl.Float32, "share": pl.Float32, "known_slot": pl.Int64}
 MAX_DURATION = timedelta(days=3)
 
 
@@ -55,7 +55,8 @@ def _record_cells(geom: shapely.Geometry, metric_geom, to_wgs, resolution: int, 
 def exposure_table(planned: pl.DataFrame, grid: pl.DataFrame, spec: AreaSpec, scheme: SlotScheme,
                    area_outline: shapely.Geometry) -> pl.DataFrame:
     """One row per planned record × touched cell (ring 0, or ring k of `spec.exposure_rings`)
-    × active slot, with its weight (log(1 + expected attendance), or 1 without attendance) and
+    × active slot, with its weight (log(1 + expected attendance), or 1 without attendance), the
+    share of the slot it is on ([start − margin, end + margin] ∩ slot, in hours / slot hours) and
     the slot from which it is known."""
     pl_ = planned.filter(pl.col("source").is_in(list(spec.planned_sources)) & pl.col("start").is_not_null())
     if pl_.height == 0:
@@ -108,6 +109,7 @@ def exposure_table(planned: pl.DataFrame, grid: pl.DataFrame, spec: AreaSpec, sc
         "event_id", "source", kind_expr(pl_, spec),
         scheme.slot_expr(pl.col("start") - margin).alias("first"),
         scheme.slot_expr(end + margin - timedelta(microseconds=1)).alias("last"),
+        (pl.col("start") - margin).alias("on_from"), (end + margin).alias("on_to"),
         weight.cast(pl.Float32).alias("weight"),
         known.alias("known_at"),
     ).with_columns(pl.Series("cell_idx", rows_cells, dtype=pl.List(pl.Int32)),
@@ -121,8 +123,13 @@ def exposure_table(planned: pl.DataFrame, grid: pl.DataFrame, spec: AreaSpec, sc
     ks = ks.with_columns(pl.when(scheme.start_expr(pl.col("s")) == pl.col("known_at")).then(pl.col("s"))
                          .otherwise(pl.col("s") + 1).alias("known_slot"))
     df = df.with_columns(ks["known_slot"], pl.int_ranges("first", pl.col("last") + 1).alias("slot"))
-    out = (df.explode("cell_idx", "ring").explode("slot")
-           .select("event_id", "source", "kind", "cell_idx", "ring", "slot", "weight", "known_slot"))
+    df = df.explode("slot")
+    # share of the slot the record is on: a 2-hour demonstration weighs less than a day-long fair
+    s0, s1 = scheme.start_expr(pl.col("slot")), scheme.start_expr(pl.col("slot") + 1)
+    on = (pl.min_horizontal(pl.col("on_to"), s1) - pl.max_horizontal(pl.col("on_from"), s0)).dt.total_seconds()
+    df = df.with_columns((on / (s1 - s0).dt.total_seconds()).clip(0.0, 1.0).alias("share"))
+    out = (df.explode("cell_idx", "ring")
+           .select("event_id", "source", "kind", "cell_idx", "ring", "slot", "weight", "share", "known_slot"))
     return out.cast(EXPOSURE_SCHEMA).sort("slot", "cell_idx", "event_id")
 
 
@@ -164,7 +171,8 @@ def exposure_features(rows: pl.DataFrame, exposure: pl.DataFrame, spec: AreaSpec
                .filter(pl.col("known_slot") <= pl.col("origin")))
         if hit.height:
             wide = hit.group_by("_row").agg(
-                *[pl.col("weight").filter((pl.col("kind") == k) & (pl.col("ring") == r)).sum().alias(f"ev_{k}_r{r}")
+                *[(pl.col("weight") * pl.col("share")).filter((pl.col("kind") == k) & (pl.col("ring") == r)).sum()
+                  .alias(f"ev_{k}_r{r}")
                   for k in exposure_kinds(spec) for r in _rings(spec)],
                 (pl.col("ring") == 0).sum().cast(pl.Float32).alias("ev_n_r0"))
             out = out.join(wide, on="_row", how="left")
