@@ -12,6 +12,7 @@ from tranquillite.jobs import indicators_job, ingest_job, prevision_job, publish
 from tranquillite.resources import LandingZone, Warehouse
 from tranquillite.resources.model_store import LocalModelStore
 from tranquillite.sensors import landing_sensor
+from tranquillite.sensors.schedules import prevision_schedule
 from tranquillite.settings import Paths, paths
 
 
@@ -21,6 +22,7 @@ def build_defs(p: Paths | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=ALL_ASSETS,
         jobs=[ingest_job, publish_job, prevision_job, indicators_job],
+        schedules=[prevision_schedule()],
         sensors=[landing_sensor, alerts_sensor, dg.AutomationConditionSensorDefinition(
             "automatisation_publication", target=dg.AssetSelection.groups("clean", "governance", "indicators"),
             default_status=dg.DefaultSensorStatus.RUNNING)],

@@ -11,6 +11,10 @@ PUBLISH_JOB = "publication"
 PREVISION_JOB = "prevision"
 INDICATORS_JOB = "indicateurs"
 
+# tags of a run over a range of daily partitions (single-run backfill)
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
 ingest_selection = (dg.AssetSelection.groups(K.RAW, K.CLEAN, K.GOVERNANCE)
                     - dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.CATALOG_KEY))
 publish_selection = dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.CATALOG_KEY)

@@ -17,11 +17,10 @@ import dagster as dg
 import sqlalchemy
 from sqlalchemy import event
 
-from tranquillite.jobs import INDICATORS_JOB, INGEST_JOB, PREVISION_JOB, PUBLISH_JOB
+from tranquillite.jobs import (INDICATORS_JOB, INGEST_JOB, PREVISION_JOB, PUBLISH_JOB, RANGE_END_TAG,  # noqa: F401
+                               RANGE_START_TAG)
 from tranquillite.settings import paths
 
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 

@@ -4,7 +4,8 @@ ingestion, publication, the `prevision` job over the same range (single run, sma
 passed through the runner), indicators; then one day again (incremental)."""
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import polars as pl
@@ -16,6 +17,7 @@ from tranquillite.assets.models import BACKTEST_COLUMNS
 from tranquillite.definitions import build_defs
 from tranquillite.jobs import PREVISION_JOB
 from tranquillite.resources.warehouse import open_catalog
+from tranquillite.sensors.schedules import PREVISION_SCHEDULE
 from tranquillite.settings import paths
 from tranquillite.synthetic import generate
 
@@ -102,3 +104,25 @@ def test_a_new_day_updates_only_its_partition(materialized):
     assert res.success
     assert pl.read_parquet(path).equals(before)                 # the incremental day = the backfilled one
     assert other.stat().st_mtime_ns == mtime                    # the other days are not recomputed
+
+
+def test_the_daily_schedule_run_refreshes_the_last_two_days_and_the_forecast(materialized):
+    home, defs, instance, _, _ = materialized
+    wh = paths().warehouse
+    sched = defs.resolve_schedule_def(PREVISION_SCHEDULE)
+    morning = datetime.combine(LAST + timedelta(days=1), datetime.min.time()).replace(hour=5, minute=30,
+                                                                                        tzinfo=ZoneInfo("Europe/Paris"))
+    with dg.build_schedule_context(instance=instance, scheduled_execution_time=morning) as ctx:
+        (req,) = sched.evaluate_tick(ctx).run_requests
+    untouched = wh / "features" / "cell_slot" / f"{FIRST.isoformat()}.parquet"
+    mtime = untouched.stat().st_mtime_ns
+    res = defs.resolve_job_def(PREVISION_JOB).execute_in_process(
+        instance=instance, tags=req.tags, run_config=RUN_CONFIG, raise_on_error=False)
+    assert res.success
+    done = {(e.asset_key, e.partition) for e in res.get_asset_materialization_events()}
+    assert {p for k, p in done if k == K.CELL_SLOT_KEY} == {(LAST - timedelta(days=1)).isoformat(), LAST.isoformat()}
+    assert (K.FORECAST_KEY, None) in done and (K.BACKTEST_KEY, None) in done
+    assert untouched.stat().st_mtime_ns == mtime
+    with open_catalog(wh / "catalog.duckdb") as con:
+        first_slot = con.execute("SELECT min(slot_start) FROM models.forecast").fetchall()[0][0]
+    assert first_slot.date() == LAST + timedelta(days=1)
