@@ -6,7 +6,7 @@ The event-aware LightGBM is the event-blind booster (history, neighbourhood, cal
 planned-event multipliers: exp(Σ β_j log(1 + exposure_j)), one β per event kind × H3 ring,
 fitted by a ridge Poisson regression of the training rows with the booster's log-rate as
 offset. Planned events are rare (a match touches a handful of cells a few times a month): trees
-with leaves of ≥ 200 rows cannot isolate them, while one shared coefficient per kind × ring
+with leaves of ≥ 50 rows cannot isolate them, while one shared coefficient per kind × ring
 learns from every occurrence. The two twins thus differ by the event data only — the measured
 value of the Préfecture's and the City's planned events — and the β are readable (a match
 multiplies facts in its cells by e^{β log(1+w)}). Explanations add β_j log(1 + x_j) to TreeSHAP.
@@ -34,7 +34,7 @@ from tranquillite.forecasting.metrics import dispersion
 from tranquillite.forecasting.study_area import AreaSpec
 
 LGBM_PARAMS = {
-    "objective": "poisson", "learning_rate": 0.1, "num_leaves": 31, "min_data_in_leaf": 200,
+    "objective": "poisson", "learning_rate": 0.1, "num_leaves": 31, "min_data_in_leaf": 50,
     "feature_fraction": 0.8, "bagging_fraction": 0.5, "bagging_freq": 1, "lambda_l2": 1.0,
     "max_bin": 63, "verbose": -1, "deterministic": True, "force_row_wise": True, "seed": 2025,
 }
