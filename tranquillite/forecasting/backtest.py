@@ -430,6 +430,8 @@ def make_forecast(data: ForecastData, champion: str, cfg: BacktestConfig, origin
     H = cfg.horizon_days * sch.n
     G, N = len(spec.groups), data.n_cells
     o = data.data_end + 1 if origin is None else origin
+    if cfg.threads == 0:   # one LightGBM thread: OpenMP threads on a busy 2-core host ran 4× slower
+        cfg = replace(cfg, threads=1)
     data.ensure_states(o)
     Y = data.Y()
     ex = np.full((G + 1, N, H), "[]", dtype=object)
@@ -453,7 +455,7 @@ def make_forecast(data: ForecastData, champion: str, cfg: BacktestConfig, origin
                 rows = np.flatnonzero((top[gi] | (top[G] & (lead_group == gi))).ravel())   # row = cell * H + lead
                 if rows.size == 0:
                     continue
-                text = np.asarray(m.top_contributions(Xp[rows], 3, threads=0), dtype=object)
+                text = np.asarray(m.top_contributions(Xp[rows], 3, threads=cfg.threads), dtype=object)
                 ex[gi].ravel()[rows] = text
                 mine = (top[G] & (lead_group == gi)).ravel()[rows]
                 ex[G].ravel()[rows[mine]] = text[mine]
