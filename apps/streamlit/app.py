@@ -33,7 +33,7 @@ import app_ui  # noqa: E402
 from tranquillite.app_core.rights import PAGES, default_page  # noqa: E402
 
 SECTIONS = {
-    "Consultation": ("accueil_public", "carte", "previsions", "qualite"),
+    "Consultation": ("accueil_public", "carte", "previsions", "tension", "qualite"),
     "Saisie": ("cortege",),
     "Administration": ("habilitations", "journal"),
     "Compte": ("compte",),

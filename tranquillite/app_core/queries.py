@@ -8,11 +8,26 @@ Every page reads the warehouse through `scoped_query`. It
    activity nature) may see, `convention` in its conventions — so a query can only return rows
    the profile may see, whatever the page asked;
 3. refuses row-level reads to aggregate-only profiles (public, partenaire without own data) and
-   masks small counts (< 11) in their aggregates.
+   masks small counts (< 11) in their aggregates; whatever the level, these profiles reach only
+   the tables built for them (`AGGREGATE_ONLY_TABLES`: `clean.events`, counted and masked here,
+   and `indicators.values_public`, masked and secondarily suppressed by the pipeline — never
+   `indicators.values`, which holds non-public indicators, cells and Préfecture-derived rows).
+
+How the convention is read, per table:
+
+* a `convention` column (one code per row, `clean.events`): `convention ∈ profile conventions`;
+* a `conventions` column (a LIST: the conventions a derived row comes from, `indicators.*`):
+  the row is visible only if EVERY code of the list is visible — `list_has_all(?::VARCHAR[],
+  conventions)` — so a row mixing the City's and the Préfecture's data reaches neither a
+  Préfecture-only nor an internal-only profile. An empty list or a NULL element (unknown
+  provenance) is never visible. These tables have no `source` column: a convention counts as
+  visible only if the profile sees ALL its sources at the query's level (a CSU supervisor, who
+  sees two of the City's sources, gets no row derived from the City's data as a whole);
+* neither: the rows derive from the City's data (`TABLE_CONVENTION_DEFAULT`, 'internal').
 
 SQL fragments (`select`, `where`, `group_by`, `order_by`) are constants of the calling modules;
 every value goes through DuckDB parameters (lists are bound as `?::VARCHAR[]` and tested with
-`list_contains`). Identifiers of tables come from a whitelist.
+`list_contains` / `list_has_all`). Identifiers of tables come from a whitelist.
 """
 
 from __future__ import annotations
@@ -26,7 +41,7 @@ from typing import Literal, Sequence
 import duckdb
 import polars as pl
 
-from tranquillite.app_core.rights import Scope
+from tranquillite.app_core.rights import Scope, sources_of_conventions
 from tranquillite.contracts import load_contracts
 from tranquillite.resources.warehouse import open_catalog
 from tranquillite.settings import paths
@@ -41,8 +56,14 @@ PUBLISHED: dict[str, set[str] | None] = {
     "models": {"forecast", "backtest", "backtest_scores"},
     "indicators": None,
 }
-# tables without a `convention` column: the convention their rows derive from
+# tables without a `convention` (or `conventions`) column: the convention their rows derive from
 TABLE_CONVENTION_DEFAULT = "internal"
+# the only tables aggregate-only profiles (public, partenaire) may query, at any level
+AGGREGATE_ONLY_TABLES = frozenset({"clean.events", "indicators.values_public"})
+# a row of a table with a `conventions` list is visible iff the list is non-empty, has no NULL and
+# every element is in the bound list (DuckDB's list_has_all ignores NULLs and is TRUE on [])
+CONVENTIONS_LIST_PREDICATE = ("(len(conventions) > 0 AND list_count(conventions) = len(conventions) "
+                              "AND list_has_all(?::VARCHAR[], conventions))")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -131,16 +152,26 @@ def landing_sources(event_sources: Sequence[str]) -> list[str]:
     return sorted({contracts[s].source for s in event_sources if s in contracts})
 
 
+def complete_conventions(conventions: Sequence[str], sources: Sequence[str]) -> list[str]:
+    """The conventions whose every source (contract) is among `sources`."""
+    seen = set(sources)
+    return sorted(c for c in conventions if set(sources_of_conventions((c,))) <= seen)
+
+
 def scope_predicate(scope: Scope, columns: Sequence[str], table: str,
                     level: Literal["rows", "aggregate"]) -> tuple[str, list]:
     """The WHERE fragment (and its parameters) restricting a table to what the scope may see."""
     sources = list(scope.row_sources if level == "rows" else scope.aggregate_sources)
     parts: list[str] = []
     params: list = []
+    if "conventions" in columns:  # derived rows: every convention they come from must be visible
+        convs = list(scope.conventions) if "source" in columns else complete_conventions(scope.conventions, sources)
+        parts.append(CONVENTIONS_LIST_PREDICATE)
+        params.append(convs)
     if "convention" in columns:
         parts.append("list_contains(?::VARCHAR[], convention)")
         params.append(list(scope.conventions))
-    elif TABLE_CONVENTION_DEFAULT not in scope.conventions:
+    elif "conventions" not in columns and TABLE_CONVENTION_DEFAULT not in scope.conventions:
         parts.append("FALSE")
     if "source" in columns:
         if table.startswith("governance."):  # governance tables name the landing source (e.g. cortege)
@@ -161,6 +192,8 @@ def scoped_query(cat: Catalog, scope: Scope, table: str, *, select: str, where: 
         raise Forbidden(f"table non publiée pour l'application: {table}")
     if level == "rows" and scope.aggregated_only and not scope.row_sources:
         raise Forbidden("profil limité aux données agrégées: lecture ligne à ligne refusée")
+    if scope.aggregated_only and table not in AGGREGATE_ONLY_TABLES:
+        raise Forbidden(f"profil limité aux données agrégées: {table} ne lui est pas ouverte")
     if not cat.has(table):
         raise NotAvailable(f"{table}: pas encore disponible")
     cols = cat.columns(table)

@@ -25,6 +25,8 @@ PAGES: dict[str, dict[str, str]] = {
               "description": "Tous les événements et faits affectant l'espace public (C4)"},
     "previsions": {"title": "Prévisions", "icon": ":material/trending_up:",
                    "description": "Prévisions et évaluation des modèles"},
+    "tension": {"title": "Zones de tension", "icon": ":material/local_fire_department:",
+                "description": "Indice de tension anticipé par cellule et par créneau, alertes en cours (C4)"},
     "qualite": {"title": "Qualité des données", "icon": ":material/fact_check:",
                 "description": "Complétude et quarantaine par source (T8)"},
     "cortege": {"title": "Saisie Cortège", "icon": ":material/edit_note:",
@@ -99,7 +101,7 @@ PROFILES: tuple[ProfileSeed, ...] = (
         "admin_technique", "Administrateur technique (DGANSI)",
         "La DGANSI exploite la plateforme: elle suit les données publiées et paramètre les profils, "
         "sans attribuer elle-même les habilitations.",
-        ("accueil_public", "carte", "previsions", "qualite", "habilitations", "compte"), ("administrer",)),
+        ("accueil_public", "carte", "previsions", "tension", "qualite", "habilitations", "compte"), ("administrer",)),
     ProfileSeed(
         "gestionnaire_habilitations", "Gestionnaire des habilitations (DGA Sécurité)",
         "Chaque personne est habilitée par le DGA Sécurité (C6): ce profil attribue et retire les "
@@ -109,12 +111,12 @@ PROFILES: tuple[ProfileSeed, ...] = (
         "encadrement_pm", "Encadrement de la Police Municipale (DGSEC)",
         "Les cadres de la Police Municipale décident sur la carte de tout ce qui affecte l'espace public, "
         "des zones de tension et des prévisions (C4).",
-        ("accueil_public", "carte", "previsions", "compte"), ("exporter",)),
+        ("accueil_public", "carte", "previsions", "tension", "compte"), ("exporter",)),
     ProfileSeed(
         "analyste", "Analyste",
         "Les analystes comparent les modèles, définissent les indicateurs et suivent la qualité des "
         "données; ils exportent pour l'analyse.",
-        ("accueil_public", "carte", "previsions", "qualite", "compte"), ("exporter",)),
+        ("accueil_public", "carte", "previsions", "tension", "qualite", "compte"), ("exporter",)),
     ProfileSeed(
         "auditeur_dpo", "Auditeur / DPO",
         "L'auditeur et le DPO tracent qui a vu quoi et qui est habilité, par convention (T4, C8): journal "

@@ -1,0 +1,131 @@
+"""Zones de tension (C4): the anticipatory tension index of the coming shifts, and the current alerts.
+
+Reads `indicators.tension` (one row per H3 cell × coming shift), `indicators.alerts` and, for
+the alerts' cells, `indicators.emerging_hotspots`, only through the scoped gateway (the logic is
+`tranquillite.app_core.tension`). A widget change runs at most one query: the list of shifts, the
+alerts and their cells' classes are cached per catalog version × scope; the cells of one shift
+(~2,600 rows) are read with `WHERE slot = ?` and cached too.
+"""
+
+import polars as pl
+import pydeck as pdk
+import streamlit as st
+
+import app_ui
+from tranquillite.app_core import deck
+from tranquillite.app_core import tension as T
+from tranquillite.app_core.carte import arrondissement_names
+from tranquillite.app_core.queries import Forbidden, NotAvailable
+
+p = app_ui.require("tension")
+st.title("Zones de tension")
+app_ui.log_view(p, "tension")
+cat = app_ui.catalog()
+
+TOOLTIP = {"html": "<b>{titre}</b><br/>{quand}<br/>{lieu}<br/>{composantes}<br/>{tendance}<br/><i>{info}</i>",
+           "style": {**deck.TOOLTIP["style"], "maxWidth": "420px", "whiteSpace": "normal"}}
+
+
+# ----------------------------------------------------------------------------- cached queries
+@st.cache_data(show_spinner=False, ttl=600, max_entries=16)
+def tension_shifts(_cat, catalog_version: int, scope) -> pl.DataFrame:
+    return T.shifts(_cat, scope)
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=64)
+def tension_cells(_cat, catalog_version: int, scope, slot: int) -> pl.DataFrame:
+    return T.cells(_cat, scope, slot)
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=16)
+def current_alerts(_cat, catalog_version: int, scope) -> pl.DataFrame:
+    return T.alerts(_cat, scope)
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=16)
+def cell_classes(_cat, catalog_version: int, scope, cells: tuple[str, ...]) -> pl.DataFrame:
+    return T.emerging_classes(_cat, scope, cells)
+
+
+names = arrondissement_names()
+
+# ----------------------------------------------------------------------------- the index
+try:
+    slots = tension_shifts(cat, cat.version, p.scope)
+except NotAvailable:
+    st.info("Zones de tension pas encore disponibles: la table `indicators.tension` n'a pas encore été "
+            "matérialisée.")
+    slots = None
+except Forbidden as exc:
+    st.warning(str(exc))
+    slots = None
+
+if slots is not None and slots.height == 0:
+    st.info("Aucune zone de tension dans votre périmètre: l'indice combine les faits observés par la Ville et "
+            "les événements prévus; il n'est montré qu'aux profils qui voient toutes les données dont il provient.")
+elif slots is not None:
+    slot_labels = {s: T.slot_label(a, b) for s, a, b in slots.select("slot", "slot_start", "slot_end").iter_rows()}
+    slot = st.selectbox("Créneau", list(slot_labels), index=0, key="tension_creneau", format_func=slot_labels.get,
+                        help="Les créneaux des jours à venir, à partir de l'instant d'analyse.")
+    if slot in slot_labels:
+        meta = slots.filter(pl.col("slot") == slot).row(0, named=True)
+        when = slot_labels[slot]
+        cells = tension_cells(cat, cat.version, p.scope, slot)
+        df = T.prepare_cells(cells, names)
+        n_tense = int(df.filter(pl.col("index") > 0).height)
+        top_index = df.get_column("index").max() if df.height else None
+        st.markdown(f"**{when}**: **{n_tense}** cellule(s) sur {df.height} avec un indice de tension non nul"
+                    + (f"; indice le plus élevé **{T.fr(top_index)}/100**." if top_index is not None else "."))
+        if meta.get("as_of") is not None:
+            st.caption(f"Instant d'analyse: {meta['as_of']:%d/%m/%Y %H}h (rien de postérieur n'est utilisé). "
+                       "Indice de 0 à 100: significativité du point chaud observé, tendance (point chaud émergent), "
+                       "prévision, événements prévus et leur concurrence, pondérés.")
+
+        layer = pdk.Layer(
+            "H3HexagonLayer", id="tension", data=T.map_rows(df, when), get_hexagon="h3", pickable=True,
+            extruded=False, filled=True, stroked=True, get_fill_color="couleur",
+            get_line_color=[255, 255, 255, 90], line_width_min_pixels=0.5, auto_highlight=True)
+        st.pydeck_chart(deck.build_deck([deck.arrondissements_layer(), layer], tooltip=TOOLTIP), height=560,
+                        key="tension_carte")
+        st.caption("Couleur: indice de tension de la cellule H3 (≈ 0,1 km²), du jaune pâle (faible) au rouge "
+                   "foncé (100), échelle fixe d'un créneau à l'autre; cellules à indice nul non dessinées. "
+                   "Survolez une cellule pour ses composantes et l'explication.")
+
+        st.subheader("Cellules les plus tendues")
+        top = T.top_cells(df)
+        if top.height == 0:
+            st.info("Aucune cellule en tension sur ce créneau dans votre périmètre.")
+        else:
+            st.dataframe(top, hide_index=True, width="stretch", key="tension_cellules", column_config={
+                "Indice": st.column_config.ProgressColumn(format="%.0f", min_value=0, max_value=100),
+                **{f"{T.COMPONENT_LABELS[c]} (pts)": st.column_config.NumberColumn(format="%.1f")
+                   for c in T.COMPONENTS}})
+            st.caption(f"Les {T.TOP_N} cellules à l'indice le plus élevé (à égalité: par cellule). Colonnes « pts »: "
+                       "points d'indice apportés par chaque composante (leur somme est l'indice).")
+
+# ----------------------------------------------------------------------------- alerts
+st.subheader("Alertes en cours")
+try:
+    al = current_alerts(cat, cat.version, p.scope)
+except NotAvailable:
+    st.info("Alertes pas encore disponibles (table `indicators.alerts`).")
+    al = None
+except Forbidden as exc:
+    st.warning(str(exc))
+    al = None
+if al is not None:
+    if al.height == 0:
+        st.info("Aucune alerte en cours dans votre périmètre.")
+    else:
+        try:
+            em = cell_classes(cat, cat.version, p.scope, T.alert_cells(al))
+        except (NotAvailable, Forbidden):
+            em = None
+        table = T.alerts_table(al, em, names)
+        st.dataframe(table, hide_index=True, width="stretch", key="tension_alertes", column_config={
+            "Début": st.column_config.DatetimeColumn(format="DD/MM/YYYY HH:mm"),
+            "Fin": st.column_config.DatetimeColumn(format="DD/MM/YYYY HH:mm")})
+        st.caption("Les plus récentes d'abord, puis les plus graves"
+                   + (f" ({T.ALERTS_LIMIT} premières seulement)" if al.height >= T.ALERTS_LIMIT else "")
+                   + ". Tendance de la cellule: sa classe de point chaud émergent (hebdomadaire, même catégorie "
+                     "que l'alerte, sinon tous faits), quand elle est publiée.")
