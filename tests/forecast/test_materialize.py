@@ -51,7 +51,8 @@ def test_the_prevision_job_materialises_every_asset(materialized):
     keys = {e.dagster_event.asset_key for e in events
             if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"}
     assert keys == {K.STUDY_GRID_KEY, K.PLANNED_EXPOSURE_KEY, K.OBSERVED_COUNTS_KEY, K.CELL_SLOT_KEY, K.BACKTEST_KEY,
-                    K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY, K.FORECAST_KEY, K.MODEL_REGISTRY_KEY}
+                    K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY, K.FORECAST_KEY, K.FORECAST_HISTORY_KEY,
+                    K.MODEL_REGISTRY_KEY}
     assert instance.get_materialized_partitions(K.CELL_SLOT_KEY) == {
         (FIRST + timedelta(days=i)).isoformat() for i in range(DAYS)}
     runs = instance.get_runs(dg.RunsFilter(job_name=PREVISION_JOB))
@@ -84,6 +85,9 @@ def test_published_tables(materialized):
         fc = con.execute("SELECT count(*), count(DISTINCT category), min(slot_start) FROM models.forecast").fetchall()[0]
         assert fc[0] == grid.height * 21 * 4 and fc[1] == 4
         assert fc[2].date() == LAST + timedelta(days=1)
+        # the next-day part of the forecast is kept, one file per origin day
+        hist = con.execute("SELECT count(*), count(DISTINCT slot), min(origin) FROM models.forecast_history").fetchall()[0]
+        assert hist[0] == grid.height * 3 * 4 and hist[1] == 3 and hist[2].date() == LAST + timedelta(days=1)
         reg = con.execute("SELECT count(*) FROM models.model_registry").fetchall()[0][0]
         assert reg >= 2 * 9                                     # 2 origins × 3 learned models × 3 groups
     champion = json.loads((home / "models" / "champion.json").read_text(encoding="utf-8"))

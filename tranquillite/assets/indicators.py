@@ -6,7 +6,7 @@ clean/events ─┬─► indicators/planned_footprints ─┬──────
               ├─► indicators/hotspots ─► indicators/emerging_hotspots ─────┤
               │          (+ indicators.grid)                               │
               └───────────────────────────────────────────────────────────┴─► indicators/values ─► indicators/values_public
-features/study_grid, models/forecast, models/backtest, governance/data_quality: used when published
+features/study_grid, models/forecast (+ models/forecast_history), models/backtest, governance/data_quality: used when published
 ```
 
 Every asset recomputes from the whole history (unpartitioned, a few seconds for a year) as of
@@ -100,20 +100,36 @@ def resolve_as_of(settings: IndicatorSettings, warehouse: Warehouse, cat: Catalo
     return shifts.start(shifts.slot_of(latest) + 1)
 
 
+HISTORY_ORIGINS = 21   # days of forecast history read for the exceedance alerts (≥ their look-back)
+
+
 def read_forecast(warehouse: Warehouse, shifts: Shifts) -> pl.DataFrame | None:
-    """`models.forecast` as (h3_cell, category, slot, expected, upper_95); None when absent."""
+    """The forecast of every shift the models have covered, as (h3_cell, category, slot, expected,
+    upper_95): `models.forecast` (the coming days) and `models.forecast_history` (the next-day
+    part of the last published forecasts, so past shifts are compared with what was forecast
+    before them); for a shift forecast several times, the latest origin wins. None when absent."""
+    frames = []
     df = _optional(warehouse, "models", "forecast")
-    if df is None or df.height == 0:
+    if df is not None and df.height:
+        frames.append(df)
+    parts = warehouse.partitions("models", "forecast_history")[-HISTORY_ORIGINS:]
+    if parts:
+        frames.append(warehouse.read("models", "forecast_history", parts))
+    if not frames:
         return None
+    df = pl.concat(frames, how="diagonal_relaxed")
     pick = lambda *names: next((n for n in names if n in df.columns), None)  # noqa: E731
     cell, start = pick("h3_cell", "cell"), pick("slot_start", "start")
     exp, up = pick("expected", "mean", "mu"), pick("upper_95", "upper95", "hi95")
     if not all((cell, start, exp, up)):
         return None
     cat = pl.col("category") if "category" in df.columns else pl.lit("all")
-    return df.select(pl.col(cell).alias("h3_cell"), cat.alias("category"),
-                     shifts.slot_expr(pl.col(start)).alias("slot"),
-                     pl.col(exp).cast(pl.Float64).alias("expected"), pl.col(up).cast(pl.Float64).alias("upper_95"))
+    origin = pl.col("origin") if "origin" in df.columns else pl.lit(None, pl.Datetime("us"))
+    out = df.select(pl.col(cell).alias("h3_cell"), cat.alias("category"),
+                    shifts.slot_expr(pl.col(start)).alias("slot"), origin.alias("_origin"),
+                    pl.col(exp).cast(pl.Float64).alias("expected"), pl.col(up).cast(pl.Float64).alias("upper_95"))
+    return (out.sort("_origin", descending=True, nulls_last=True)
+            .unique(subset=["h3_cell", "category", "slot"], keep="first").drop("_origin"))
 
 
 def read_grid(warehouse: Warehouse) -> pl.DataFrame:
@@ -416,7 +432,7 @@ def values_public(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.Mat
     description=("Alertes en cours: dépassement de la borne haute 95 % de la prévision (cellule, arrondissement), "
                  "nouveau point chaud significatif, manifestation sur le périmètre d'un événement, événements "
                  "prévus simultanés. Identifiant stable, gravité, explication en français, enregistrements en cause."),
-    deps=[HOTSPOTS_KEY, EMERGING_KEY, FOOTPRINTS_KEY, K.EVENTS_KEY, FORECAST_KEY],
+    deps=[HOTSPOTS_KEY, EMERGING_KEY, FOOTPRINTS_KEY, K.EVENTS_KEY, FORECAST_KEY, K.FORECAST_HISTORY_KEY],
     kinds={"polars", "parquet"},
     owners=[K.OWNER_DATA, K.OWNER_SECURITY],
     tags=ALL_CONVENTIONS,

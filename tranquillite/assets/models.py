@@ -196,6 +196,11 @@ def backtest(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
                                   "80 % et 95 % (du compte lissé Y + U: bornes fractionnaires, la partie entière "
                                   "donne l'intervalle d'entiers; un compte n dépasse la borne haute ssi n > "
                                   "partie entière), rang, et les 3 contributions principales (explications).")),
+        dg.AssetSpec(K.FORECAST_HISTORY_KEY, deps=[K.BACKTEST_KEY, *_FEATURE_DEPS], group_name=K.MODELS,
+                     kinds={"parquet"}, owners=[K.OWNER_SECURITY], tags=_MODEL_TAGS,
+                     description=("Historique des prévisions: la partie « jour suivant » (3 premiers créneaux) de "
+                                  "chaque prévision publiée, un fichier par jour d'origine, pour comparer après coup "
+                                  "les faits à ce qui était prévu (alertes de dépassement, suivi de la précision).")),
         dg.AssetSpec(K.MODEL_REGISTRY_KEY, deps=[K.BACKTEST_KEY], group_name=K.MODELS, kinds={"parquet"},
                      owners=[K.OWNER_DATA], tags=_MODEL_TAGS,
                      description=("Registre des modèles entraînés (magasin de modèles): fenêtre d'apprentissage, "
@@ -224,6 +229,10 @@ def forecast(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
         {**versions, ALL: "+".join(versions[g] for g in spec.groups if g in versions)} if versions else {},
         default=None, return_dtype=pl.Utf8).alias("model_version"))
     warehouse.write(K.MODELS, "forecast", fc)
+    history = fc.filter(pl.col("lead") < data.scheme.n).drop("explanations")   # the next service day
+    history_part = fc["origin"][0].date().isoformat() if fc.height else None
+    if history_part:
+        warehouse.write(K.MODELS, "forecast_history", history, partition=history_part)
     registry = model_store.registry()
     warehouse.write(K.MODELS, "model_registry", registry)
     warehouse.publish_catalog()  # the app sees the new tables at once
@@ -244,6 +253,10 @@ def forecast(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
                                 metadata={"lignes_incoherentes": bad}),
         ],
     )
+    yield dg.MaterializeResult(asset_key=K.FORECAST_HISTORY_KEY,
+                               metadata=base_metadata(history, 0.0, partition_d_origine=history_part or "",
+                                                      origines_conservees=len(warehouse.partitions(
+                                                          K.MODELS, "forecast_history"))))
     yield dg.MaterializeResult(asset_key=K.MODEL_REGISTRY_KEY, metadata=base_metadata(registry, 0.0))
 
 
