@@ -307,10 +307,11 @@ exec(open({str(REPO / 'apps' / 'streamlit' / 'views' / 'tension.py')!r}).read())
         assert store.access_log(con, page="tension")[0]["action"] == "acces_refuse"
 
 
-def test_a_store_seeded_before_the_page_learns_it_when_granted(app_home, con):
+def test_a_store_seeded_before_the_page_learns_it_at_start_then_it_can_be_granted(app_home, con):
     con.execute("DELETE FROM profile_pages WHERE page = 'tension'")
     con.execute("DELETE FROM pages WHERE code = 'tension'")
     assert "tension" not in load_principal(con, "demo.encadrement").pages
+    store.init_store()  # what `serve` and `tranquillite-accounts init` run at start
     habilitations.set_profile_rights(con, load_principal(con, "demo.admin"), "encadrement_pm",
                                      pages=["accueil_public", "carte", "tension", "compte"], actions=["exporter"],
                                      sources=list(sources_of_conventions((INTERNAL, PREF))),

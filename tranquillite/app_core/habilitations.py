@@ -233,9 +233,6 @@ def set_profile_rights(con: sqlite3.Connection, actor: Principal, profile: str, 
             raise RightsError(f"« {value} » ne peut pas être retiré au profil {profile} (sinon plus personne "
                               "ne peut habiliter).")
     with store.transaction(con):
-        for code in sorted(set(pages)):  # a store seeded before a page existed (e.g. tension) learns it here
-            con.execute("INSERT OR IGNORE INTO pages VALUES (?, ?, ?)",
-                        (code, PAGES[code]["title"], PAGES[code]["description"]))
         for table, col, vals in (("profile_pages", "page", pages), ("profile_actions", "action", actions),
                                  ("profile_sources", "source", sources),
                                  ("profile_conventions", "convention", conventions)):

@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"tranquillite: {problem}", file=sys.stderr)
         return 2
+    from tranquillite.app_core import store
+    store.init_store()  # an existing store learns the pages of this version (once, before serving)
     from streamlit.web import cli
     sys.argv = ["streamlit", "run", str(APP), *argv]
     return cli.main()

@@ -199,7 +199,9 @@ def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 def init_store(path: Path | None = None) -> Path:
-    """Create the schema (idempotent) and write the seed of rights once."""
+    """Create the schema (idempotent), bring the pages and actions the code knows up to date
+    (a store created before a page existed learns it here, not granted to any profile), and
+    write the seed of rights once."""
     path = Path(path) if path else store_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     con = _connect(path)
@@ -207,6 +209,7 @@ def init_store(path: Path | None = None) -> Path:
         con.execute("PRAGMA journal_mode = WAL")
         con.executescript(SCHEMA)
         with transaction(con):
+            _sync_catalogue(con)
             seeded = con.execute("SELECT value FROM meta WHERE key = 'seeded_at'").fetchone()
             if seeded is None:
                 _seed(con)
@@ -221,11 +224,16 @@ def init_store(path: Path | None = None) -> Path:
     return path
 
 
+def _sync_catalogue(con: sqlite3.Connection) -> None:
+    """The pages and actions of the code (reference data, not rights)."""
+    con.executemany("INSERT INTO pages VALUES (?, ?, ?) ON CONFLICT (code) DO UPDATE SET title = excluded.title, "
+                    "description = excluded.description",
+                    [(code, p["title"], p["description"]) for code, p in R.PAGES.items()])
+    con.executemany("INSERT INTO actions VALUES (?, ?) ON CONFLICT (code) DO UPDATE SET label = excluded.label",
+                    list(R.ACTIONS.items()))
+
+
 def _seed(con: sqlite3.Connection) -> None:
-    for code, p in R.PAGES.items():
-        con.execute("INSERT OR IGNORE INTO pages VALUES (?, ?, ?)", (code, p["title"], p["description"]))
-    for code, label in R.ACTIONS.items():
-        con.execute("INSERT OR IGNORE INTO actions VALUES (?, ?)", (code, label))
     for o in R.ORGANISATIONS:
         con.execute("INSERT OR IGNORE INTO organisations VALUES (?, ?, ?)", (o["code"], o["label"], o["kind"]))
     for org, sources in R.ORGANISATION_SOURCES.items():
