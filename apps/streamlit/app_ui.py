@@ -187,6 +187,18 @@ def map_data(_cat: queries.Catalog, catalog_version: int, scope, filters: carte.
     return carte.map_data(_cat, scope, filters)
 
 
+def read_or_explain(read, *args, missing: str):
+    """Run a scoped read; on a table not published yet show `missing`, on a refusal its reason —
+    and return None (the page goes on without that part)."""
+    try:
+        return read(*args)
+    except queries.NotAvailable:
+        st.info(missing)
+    except queries.Forbidden as exc:
+        st.warning(str(exc))
+    return None
+
+
 def landing_root() -> Path:
     return paths().landing
 

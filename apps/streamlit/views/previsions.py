@@ -202,13 +202,9 @@ def confidence_table(summary: pl.DataFrame, category: str, coverage: float, cham
 
 
 # ----------------------------------------------------------------------------- the forecast
-try:
-    slots = forecast_slots(cat, cat.version, p.scope)
-except NotAvailable:
-    st.info("Prévisions pas encore disponibles: la table `models.forecast` n'a pas encore été matérialisée.")
-    st.stop()
-except Forbidden as exc:
-    st.warning(str(exc))
+slots = app_ui.read_or_explain(forecast_slots, cat, cat.version, p.scope, missing=(
+    "Prévisions pas encore disponibles: la table `models.forecast` n'a pas encore été matérialisée."))
+if slots is None:
     st.stop()
 if slots.height == 0:
     st.info("Aucune prévision dans votre périmètre.")
@@ -288,14 +284,8 @@ st.caption("Explications: les variables qui pèsent le plus sur la prévision de
 
 # ----------------------------------------------------------------------------- trust
 st.subheader("Confiance")
-try:
-    summary = backtest_summary(cat, cat.version, p.scope)
-except NotAvailable:
-    st.info("Évaluation des modèles pas encore disponible (table `models.backtest`).")
-    summary = None
-except Forbidden as exc:
-    st.warning(str(exc))
-    summary = None
+summary = app_ui.read_or_explain(backtest_summary, cat, cat.version, p.scope,
+                                 missing="Évaluation des modèles pas encore disponible (table `models.backtest`).")
 if summary is not None:
     conf = confidence_table(summary, category, share, champion)
     if conf.height == 0:

@@ -50,15 +50,8 @@ def cell_classes(_cat, catalog_version: int, scope, cells: tuple[str, ...]) -> p
 names = arrondissement_names()
 
 # ----------------------------------------------------------------------------- the index
-try:
-    slots = tension_shifts(cat, cat.version, p.scope)
-except NotAvailable:
-    st.info("Zones de tension pas encore disponibles: la table `indicators.tension` n'a pas encore été "
-            "matérialisée.")
-    slots = None
-except Forbidden as exc:
-    st.warning(str(exc))
-    slots = None
+slots = app_ui.read_or_explain(tension_shifts, cat, cat.version, p.scope, missing=(
+    "Zones de tension pas encore disponibles: la table `indicators.tension` n'a pas encore été matérialisée."))
 
 if slots is not None and slots.height == 0:
     st.info("Aucune zone de tension dans votre périmètre: l'indice combine les faits observés par la Ville et "
@@ -105,14 +98,8 @@ elif slots is not None:
 
 # ----------------------------------------------------------------------------- alerts
 st.subheader("Alertes en cours")
-try:
-    al = current_alerts(cat, cat.version, p.scope)
-except NotAvailable:
-    st.info("Alertes pas encore disponibles (table `indicators.alerts`).")
-    al = None
-except Forbidden as exc:
-    st.warning(str(exc))
-    al = None
+al = app_ui.read_or_explain(current_alerts, cat, cat.version, p.scope,
+                            missing="Alertes pas encore disponibles (table `indicators.alerts`).")
 if al is not None:
     if al.height == 0:
         st.info("Aucune alerte en cours dans votre périmètre.")
