@@ -56,3 +56,37 @@ def texts(at) -> str:
     for kind in ("title", "header", "subheader", "markdown", "caption", "error", "warning", "info", "success"):
         parts += [str(e.value) for e in getattr(at, kind)]
     return "\n".join(parts)
+
+
+def run_page_as(login_id: str, view: str):
+    """Run one page script directly for a principal (no navigation): the page's own server-side
+    guard is all that stands between that principal and the page."""
+    from streamlit.testing.v1 import AppTest
+    script = f"""
+import sys
+sys.path[:0] = [{str(REPO / 'apps' / 'streamlit')!r}, {str(REPO)!r}]
+import streamlit as st
+from tranquillite.app_core import store
+from tranquillite.app_core.rights import load_principal
+with store.connect() as con:
+    st.session_state["tq_principal"] = load_principal(con, {login_id!r})
+exec(open({str(REPO / 'apps' / 'streamlit' / 'views' / view)!r}).read())
+"""
+    return AppTest.from_string(script, default_timeout=30).run()
+
+
+def catalog_home(app_home: Path, name: str, tables: dict, monkeypatch) -> Path:
+    """A home beside `app_home` with the same accounts and a catalog of hand-built tables
+    ({(layer, table): DataFrame}), made the current TRANQUILLITE_HOME."""
+    import shutil
+
+    from tranquillite.resources.warehouse import Warehouse
+    home = app_home.parent / name
+    (home / "app").mkdir(parents=True)
+    shutil.copy(app_home / "app" / "platform.sqlite", home / "app" / "platform.sqlite")
+    wh = Warehouse(root=str(home / "warehouse"))
+    for (layer, table), df in tables.items():
+        wh.write(layer, table, df)
+    wh.publish_catalog()
+    monkeypatch.setenv("TRANQUILLITE_HOME", str(home))
+    return home

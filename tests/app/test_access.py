@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.app.helpers import ALL_PAGES, PROFILE_PAGES, REPO, demo, login, login_as, new_app, texts
+from tests.app.helpers import ALL_PAGES, PROFILE_PAGES, REPO, demo, login, login_as, new_app, run_page_as, texts
 from tranquillite.app_core import auth, habilitations, store
 from tranquillite.app_core.rights import load_principal
 
@@ -87,18 +87,7 @@ def test_a_withdrawn_page_cannot_be_reached_even_by_its_url(app_home, con):
 
 def test_page_guard_refuses_a_page_outside_the_profile(app_home, con):
     """Defence in depth: a page script run for a principal without the page stops at its first line."""
-    from streamlit.testing.v1 import AppTest
-    script = f"""
-import sys
-sys.path[:0] = [{str(REPO / 'apps' / 'streamlit')!r}, {str(REPO)!r}]
-import streamlit as st
-from tranquillite.app_core import store
-from tranquillite.app_core.rights import load_principal
-with store.connect() as con:
-    st.session_state["tq_principal"] = load_principal(con, "demo.partenaire")
-exec(open({str(REPO / 'apps' / 'streamlit' / 'views' / 'journal.py')!r}).read())
-"""
-    at = AppTest.from_string(script, default_timeout=30).run()
+    at = run_page_as("demo.partenaire", "journal.py")
     assert [e.value for e in at.error] == ["Cette page n'est pas ouverte à votre profil."]
     assert not at.title
     assert store.access_log(con, page="journal")[0]["action"] == "acces_refuse"

@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from tests.app.helpers import demo, login, login_as, new_app
+from tests.app.helpers import catalog_home, demo, login, login_as, new_app
 from tranquillite.app_core import carte, habilitations, queries
 from tranquillite.app_core.rights import load_principal, public_principal
 
@@ -169,29 +169,24 @@ def test_forecast_page_reads_the_model_tables_once_published(app_home, monkeypat
     """A home whose catalog has only models.* tables, with the columns the modelling assets publish."""
     from datetime import datetime
 
-    from tranquillite.resources.warehouse import Warehouse
-    home = app_home.parent / "home_models"
-    (home / "app").mkdir(parents=True)
-    (home / "app" / "platform.sqlite").write_bytes((app_home / "app" / "platform.sqlite").read_bytes())
-    wh = Warehouse(root=str(home / "warehouse"))
     origin = datetime(2025, 3, 1, 6)
-    wh.write("models", "backtest", pl.DataFrame({
+    backtest = pl.DataFrame({
         "model": ["moyenne_saisonniere", "lgbm_avec_evenements", "oracle"], "category": ["all"] * 3,
         "horizon": ["jour_suivant"] * 3, "origin": [origin] * 3, "coverage": [0.05] * 3,
         "hit_rate": [0.31, 0.38, 0.5], "pai": [6.2, 7.6, 10.0], "pei": [0.55, 0.67, 0.9], "n_events": [812] * 3,
         "hits": [251.7, 308.6, 406.0], "max_hits": [456.0] * 3, "oracle_hit_rate": [0.5] * 3,
-        "hit_rate_vs_oracle": [0.62, 0.76, 1.0]}))
+        "hit_rate_vs_oracle": [0.62, 0.76, 1.0]})
     cells = ["89396815307ffff", "89396802d13ffff"]
-    wh.write("models", "forecast", pl.DataFrame({
+    forecast = pl.DataFrame({
         "origin": [origin] * 4, "slot": [60444] * 4, "slot_start": [origin] * 4,
         "slot_end": [datetime(2025, 3, 1, 14)] * 4, "lead": pl.Series([0] * 4, dtype=pl.Int16),
         "category": ["all", "all", "interventions", "interventions"], "h3_cell": cells * 2,
         "zone": ["13201", "13206"] * 2, "expected": [2.5, 0.4, 2.0, 0.3], "lower_80": [1.2, 0.05, 0.9, 0.04],
         "upper_80": [4.6, 1.7, 3.9, 1.5], "lower_95": [0.6, 0.01, 0.4, 0.01], "upper_95": [5.9, 2.6, 5.1, 2.3],
         "rank": pl.Series([1, 2, 1, 2], dtype=pl.Int32), "explanations": ["[]"] * 4,
-        "model": ["lgbm_avec_evenements"] * 4, "model_version": ["v1+v2+v3", "v1+v2+v3", "v1", "v1"]}))
-    wh.publish_catalog()
-    monkeypatch.setenv("TRANQUILLITE_HOME", str(home))
+        "model": ["lgbm_avec_evenements"] * 4, "model_version": ["v1+v2+v3", "v1+v2+v3", "v1", "v1"]})
+    catalog_home(app_home, "home_models", {("models", "backtest"): backtest, ("models", "forecast"): forecast},
+                 monkeypatch)
     at = login_as("analyste")
     assert any("Aucune donnée publiée" in i.value for i in at.info)  # no clean.events in this catalog
     at.switch_page("views/previsions.py").run()

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from datetime import datetime, timedelta
 
 import h3
 import polars as pl
 import pytest
 
-from tests.app.helpers import REPO, login_as
+from tests.app.helpers import catalog_home, login_as, run_page_as
 from tranquillite.app_core import queries, store
 
 PAGE = "views/previsions.py"
@@ -98,17 +97,9 @@ def scores_frame() -> pl.DataFrame:
 @pytest.fixture
 def models_home(app_home, monkeypatch):
     """A home whose catalog holds hand-built `models.*` tables with known values."""
-    from tranquillite.resources.warehouse import Warehouse
-    home = app_home.parent / "home_models"
-    (home / "app").mkdir(parents=True)
-    shutil.copy(app_home / "app" / "platform.sqlite", home / "app" / "platform.sqlite")
-    wh = Warehouse(root=str(home / "warehouse"))
-    wh.write("models", "forecast", forecast_frame())
-    wh.write("models", "backtest", backtest_frame())
-    wh.write("models", "backtest_scores", scores_frame())
-    wh.publish_catalog()
-    monkeypatch.setenv("TRANQUILLITE_HOME", str(home))
-    return home
+    return catalog_home(app_home, "home_models", {("models", "forecast"): forecast_frame(),
+                                                  ("models", "backtest"): backtest_frame(),
+                                                  ("models", "backtest_scores"): scores_frame()}, monkeypatch)
 
 
 def open_page(profile: str = "analyste"):
@@ -261,18 +252,7 @@ def test_prefecture_reader_gets_no_forecast(models_home):
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page(PAGE)
     # the page itself refuses, even run directly for that principal (server-side guard)
-    from streamlit.testing.v1 import AppTest
-    script = f"""
-import sys
-sys.path[:0] = [{str(REPO / 'apps' / 'streamlit')!r}, {str(REPO)!r}]
-import streamlit as st
-from tranquillite.app_core import store
-from tranquillite.app_core.rights import load_principal
-with store.connect() as con:
-    st.session_state["tq_principal"] = load_principal(con, "demo.prefecture")
-exec(open({str(REPO / 'apps' / 'streamlit' / 'views' / 'previsions.py')!r}).read())
-"""
-    at = AppTest.from_string(script, default_timeout=30).run()
+    at = run_page_as("demo.prefecture", "previsions.py")
     assert [e.value for e in at.error] == ["Cette page n'est pas ouverte à votre profil."]
     assert not at.title and not at.dataframe
     with store.connect() as con:

@@ -9,14 +9,13 @@ a direct DuckDB query of the published tables gives.
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime, timedelta
 
 import h3
 import polars as pl
 import pytest
 
-from tests.app.helpers import REPO, login_as
+from tests.app.helpers import catalog_home, login_as, run_page_as
 from tranquillite.app_core import habilitations, queries, store
 from tranquillite.app_core import tension as T
 from tranquillite.app_core.rights import load_principal, public_principal, sources_of_conventions
@@ -98,20 +97,12 @@ def emerging_frame() -> pl.DataFrame:
 @pytest.fixture
 def indicators_home(app_home, monkeypatch):
     """A home whose catalog holds hand-built `indicators.*` tables with known conventions."""
-    from tranquillite.resources.warehouse import Warehouse
-    home = app_home.parent / "home_indicators"
-    (home / "app").mkdir(parents=True)
-    shutil.copy(app_home / "app" / "platform.sqlite", home / "app" / "platform.sqlite")
-    wh = Warehouse(root=str(home / "warehouse"))
-    wh.write("indicators", "tension", tension_frame())
-    wh.write("indicators", "alerts", alerts_frame())
-    wh.write("indicators", "emerging_hotspots", emerging_frame())
-    wh.write("indicators", "values", pl.DataFrame({"indicator_id": ["x"], "n": [50], "conventions": [[INTERNAL]]}))
-    wh.write("indicators", "values_public", pl.DataFrame({"indicator_id": ["x"], "value": [50.0],
-                                                          "value_display": ["50"]}))
-    wh.publish_catalog()
-    monkeypatch.setenv("TRANQUILLITE_HOME", str(home))
-    return home
+    return catalog_home(app_home, "home_indicators", {
+        ("indicators", "tension"): tension_frame(), ("indicators", "alerts"): alerts_frame(),
+        ("indicators", "emerging_hotspots"): emerging_frame(),
+        ("indicators", "values"): pl.DataFrame({"indicator_id": ["x"], "n": [50], "conventions": [[INTERNAL]]}),
+        ("indicators", "values_public"): pl.DataFrame({"indicator_id": ["x"], "value": [50.0],
+                                                       "value_display": ["50"]})}, monkeypatch)
 
 
 @pytest.fixture
@@ -289,18 +280,7 @@ def test_a_profile_without_the_page_is_refused_server_side(indicators_home, prof
     assert "tension" not in at.session_state["tq_pages"]
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page(PAGE)
-    from streamlit.testing.v1 import AppTest
-    script = f"""
-import sys
-sys.path[:0] = [{str(REPO / 'apps' / 'streamlit')!r}, {str(REPO)!r}]
-import streamlit as st
-from tranquillite.app_core import store
-from tranquillite.app_core.rights import load_principal
-with store.connect() as con:
-    st.session_state["tq_principal"] = load_principal(con, {login!r})
-exec(open({str(REPO / 'apps' / 'streamlit' / 'views' / 'tension.py')!r}).read())
-"""
-    at = AppTest.from_string(script, default_timeout=30).run()
+    at = run_page_as(login, "tension.py")
     assert [e.value for e in at.error] == ["Cette page n'est pas ouverte à votre profil."]
     assert not at.title and not at.dataframe and not at.get("deck_gl_json_chart")
     with store.connect() as con:
