@@ -109,25 +109,28 @@ def read_forecast(warehouse: Warehouse, shifts: Shifts) -> pl.DataFrame | None:
     part of the last published forecasts, so past shifts are compared with what was forecast
     before them); for a shift forecast several times, the latest origin wins. None when absent."""
     frames = []
-    df = _optional(warehouse, "models", "forecast")
-    if df is not None and df.height:
-        frames.append(df)
+    if warehouse.exists("models", "forecast"):
+        frames.append(warehouse.scan("models", "forecast"))
     parts = warehouse.partitions("models", "forecast_history")[-HISTORY_ORIGINS:]
     if parts:
-        frames.append(warehouse.read("models", "forecast_history", parts))
+        frames.append(warehouse.scan("models", "forecast_history", parts))
     if not frames:
         return None
-    df = pl.concat(frames, how="diagonal_relaxed")
-    pick = lambda *names: next((n for n in names if n in df.columns), None)  # noqa: E731
+    names = set.intersection(*(set(f.collect_schema().names()) for f in frames))
+    pick = lambda *options: next((n for n in options if n in names), None)  # noqa: E731
     cell, start = pick("h3_cell", "cell"), pick("slot_start", "start")
     exp, up = pick("expected", "mean", "mu"), pick("upper_95", "upper95", "hi95")
     if not all((cell, start, exp, up)):
         return None
-    cat = pl.col("category") if "category" in df.columns else pl.lit("all")
-    origin = pl.col("origin") if "origin" in df.columns else pl.lit(None, pl.Datetime("us"))
-    out = df.select(pl.col(cell).alias("h3_cell"), cat.alias("category"),
-                    shifts.slot_expr(pl.col(start)).alias("slot"), origin.alias("_origin"),
-                    pl.col(exp).cast(pl.Float64).alias("expected"), pl.col(up).cast(pl.Float64).alias("upper_95"))
+    cat = pl.col("category") if "category" in names else pl.lit("all")
+    origin = pl.col("origin") if "origin" in names else pl.lit(None, pl.Datetime("us"))
+    cols = [pl.col(cell).alias("h3_cell"), cat.alias("category"), shifts.slot_expr(pl.col(start)).alias("slot"),
+            origin.alias("_origin"), pl.col(exp).cast(pl.Float64).alias("expected"),
+            pl.col(up).cast(pl.Float64).alias("upper_95")]
+    # only the columns needed are read (not the explanations); the latest origin wins per shift
+    out = pl.concat([f.select(cols) for f in frames]).collect()
+    if out.height == 0:
+        return None
     return (out.sort("_origin", descending=True, nulls_last=True)
             .unique(subset=["h3_cell", "category", "slot"], keep="first").drop("_origin"))
 
