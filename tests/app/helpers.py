@@ -90,3 +90,17 @@ def catalog_home(app_home: Path, name: str, tables: dict, monkeypatch) -> Path:
     wh.publish_catalog()
     monkeypatch.setenv("TRANQUILLITE_HOME", str(home))
     return home
+
+
+def count_queries(monkeypatch) -> list[str]:
+    """The tables of every `scoped_query` call from now on (appended as they are made)."""
+    from tranquillite.app_core import queries
+    calls: list[str] = []
+    real = queries.scoped_query
+
+    def counting(cat, scope, table, **kw):
+        calls.append(table)
+        return real(cat, scope, table, **kw)
+
+    monkeypatch.setattr(queries, "scoped_query", counting)
+    return calls

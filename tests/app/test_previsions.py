@@ -15,7 +15,7 @@ import h3
 import polars as pl
 import pytest
 
-from tests.app.helpers import catalog_home, login_as, run_page_as
+from tests.app.helpers import catalog_home, count_queries, login_as, run_page_as
 from tranquillite.app_core import queries, store
 
 PAGE = "views/previsions.py"
@@ -217,14 +217,7 @@ def test_confidence_table_from_known_backtest_numbers(models_home):
 
 
 def test_one_query_per_widget_change(models_home, monkeypatch):
-    calls: list[str] = []
-    real = queries.scoped_query
-
-    def counting(cat, scope, table, **kw):
-        calls.append(table)
-        return real(cat, scope, table, **kw)
-
-    monkeypatch.setattr(queries, "scoped_query", counting)
+    calls = count_queries(monkeypatch)
     at = open_page("analyste")
     assert sorted(calls) == ["models.backtest", "models.backtest_scores", "models.forecast", "models.forecast"]
     for key, value, n in (("prev_creneau", SLOTS[1], 1), ("prev_part", 0.10, 0), ("prev_categorie", "signalements", 1),

@@ -15,7 +15,7 @@ import h3
 import polars as pl
 import pytest
 
-from tests.app.helpers import catalog_home, login_as, run_page_as
+from tests.app.helpers import catalog_home, count_queries, login_as, run_page_as
 from tranquillite.app_core import habilitations, queries, store
 from tranquillite.app_core import tension as T
 from tranquillite.app_core.rights import load_principal, public_principal, sources_of_conventions
@@ -255,14 +255,7 @@ def test_an_internal_only_profile_sees_only_internal_cells_on_the_page(indicator
 
 
 def test_one_query_per_widget_change(indicators_home, monkeypatch):
-    calls: list[str] = []
-    real = queries.scoped_query
-
-    def counting(cat, scope, table, **kw):
-        calls.append(table)
-        return real(cat, scope, table, **kw)
-
-    monkeypatch.setattr(queries, "scoped_query", counting)
+    calls = count_queries(monkeypatch)
     at = open_page("analyste")
     assert sorted(calls) == ["indicators.alerts", "indicators.emerging_hotspots", "indicators.tension",
                              "indicators.tension"]
