@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date
 
 from tranquillite.settings import paths
 
@@ -87,6 +87,12 @@ def cmd_summary(a: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from tranquillite.settings import SettingsError, check
+    try:
+        check()
+    except SettingsError as exc:
+        print(f"erreur: {exc}", file=sys.stderr)
+        return 2
     p = argparse.ArgumentParser(prog="tranquillite", description=(
         "Plateforme Big Data de la Tranquillité Publique. Données dans $TRANQUILLITE_HOME "
         f"(actuellement {paths().home})."))

@@ -1,20 +1,133 @@
-"""Where the platform keeps its data: one home directory, from the environment.
+"""Every setting of the platform, read from the environment in ONE place and validated.
+
+`settings()` reads the `TRANQUILLITE_*` variables each time it is called (tests change them
+with `monkeypatch`) and validates them all at once: a value that is not acceptable raises
+`SettingsError` with a French message naming the variable, so a service refuses to start
+instead of crashing later (`TRANQUILLITE_SESSION_IDLE_MINUTES=inf`, a date that is no date…).
+`check()` is what the entry points (CLI, app, Dagster code location) call at start.
 
 `TRANQUILLITE_HOME` (default `./data`) holds `landing/` (partner drops and Cortège entries),
 `warehouse/` (Parquet tables and the read-only DuckDB catalog) and `dagster/` (the Dagster
-instance). Nothing here is committed to git.
+instance). Nothing there is committed to git.
+
+Add a setting as a field of `Settings` (with its variable in `ENV`) — never read
+`os.environ` elsewhere.
 """
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CONTRACTS_DIR = Path(os.environ.get("TRANQUILLITE_CONTRACTS", REPO_ROOT / "data_contracts"))
 GEO_DIR = Path(__file__).resolve().parent / "data" / "geo"
 DEFAULT_PARTITIONS_START = "2025-01-01"
+TRUE_WORDS = {"1", "true", "oui", "yes", "on", "vrai"}
+FALSE_WORDS = {"", "0", "false", "non", "no", "off", "faux"}
+
+
+class SettingsError(ValueError):
+    """A setting has a value the platform cannot work with (French message, names the variable)."""
+
+
+class Settings(BaseModel):
+    """The validated settings. Field names are the variables without `TRANQUILLITE_`, lower case."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # ------------------------------------------------------------------ where data live
+    home: Path
+    contracts: Path = REPO_ROOT / "data_contracts"
+    partitions_start: date = date.fromisoformat(DEFAULT_PARTITIONS_START)
+    # ------------------------------------------------------------------ deployment
+    env: Literal["development", "production"] = "development"
+    behind_tls_proxy: bool = False
+    # ------------------------------------------------------------------ app
+    session_idle_minutes: float = 30.0
+    carte_max_points: int = 5000
+    fond_de_carte: Literal["carto", "aucun"] = "carto"
+    # ------------------------------------------------------------------ pipeline
+    prevision_auto: bool = False
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env(cls, v: str) -> str:
+        v = (v or "").strip().lower()
+        return {"": "development", "dev": "development", "prod": "production"}.get(v, v)
+
+    @field_validator("behind_tls_proxy", "prevision_auto", mode="before")
+    @classmethod
+    def _flag(cls, v) -> bool:
+        if isinstance(v, bool):
+            return v
+        s = str(v).strip().lower()
+        if s in TRUE_WORDS:
+            return True
+        if s in FALSE_WORDS:
+            return False
+        raise ValueError(f"oui/non attendu (1, 0, true, false), reçu {v!r}")
+
+    @field_validator("fond_de_carte", mode="before")
+    @classmethod
+    def _lower(cls, v: str) -> str:
+        return str(v).strip().lower()
+
+    @field_validator("session_idle_minutes")
+    @classmethod
+    def _minutes(cls, v: float) -> float:
+        if not math.isfinite(v) or v < 1 or v > 24 * 60:
+            raise ValueError("une durée finie entre 1 et 1440 minutes est attendue")
+        return v
+
+    @field_validator("carte_max_points")
+    @classmethod
+    def _points(cls, v: int) -> int:
+        if not 1 <= v <= 1_000_000:
+            raise ValueError("un entier entre 1 et 1 000 000 est attendu")
+        return v
+
+    @field_validator("home", "contracts", mode="after")
+    @classmethod
+    def _resolved(cls, v: Path) -> Path:
+        return v.expanduser().resolve()
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+# variable → field (the only names the platform reads)
+ENV = {f"TRANQUILLITE_{name.upper()}": name for name in Settings.model_fields}
+
+
+def settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings of this process (or of `env`), validated; `SettingsError` names every bad variable."""
+    env = os.environ if env is None else env
+    values: dict = {"home": Path.cwd() / "data"}
+    for var, name in ENV.items():
+        if var in env:
+            values[name] = env[var]
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else "?"
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append(f"TRANQUILLITE_{name.upper()}={values.get(name)!r}: {msg}")
+        raise SettingsError("réglage invalide — " + "; ".join(problems)) from None
+
+
+def check(env: Mapping[str, str] | None = None) -> Settings:
+    """Validate every setting at start (entry points call it); same as `settings()`."""
+    return settings(env)
 
 
 @dataclass(frozen=True)
@@ -40,7 +153,7 @@ class Paths:
 
 
 def home() -> Path:
-    return Path(os.environ.get("TRANQUILLITE_HOME", Path.cwd() / "data")).resolve()
+    return settings().home
 
 
 def paths() -> Paths:
@@ -48,4 +161,8 @@ def paths() -> Paths:
 
 
 def partitions_start() -> str:
-    return os.environ.get("TRANQUILLITE_PARTITIONS_START", DEFAULT_PARTITIONS_START)
+    return settings().partitions_start.isoformat()
+
+
+# the contracts folder is fixed for the life of the process (contracts are cached by path)
+CONTRACTS_DIR = Path(os.environ.get("TRANQUILLITE_CONTRACTS", REPO_ROOT / "data_contracts")).expanduser().resolve()

@@ -24,7 +24,6 @@ from pyproj import Transformer
 
 from tranquillite import geo
 from tranquillite.contracts import Contract, Field
-from tranquillite.landing import LINEAGE_COLUMNS
 from tranquillite.pii import pii_kind
 
 AREA_TOLERANCE_DEG = 0.004  # ~300 m: quays and breakwaters just off the outline are kept

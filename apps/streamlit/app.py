@@ -19,10 +19,17 @@ for p in (HERE, HERE.parent.parent):  # this folder (app_ui) and the repository 
 
 import streamlit as st  # noqa: E402
 
+from tranquillite import settings  # noqa: E402
 from tranquillite.app_core import transport  # noqa: E402
 
 st.set_page_config(page_title="Tranquillité publique — Marseille", page_icon=":material/shield:",
                    layout="wide")
+
+try:
+    settings.check()
+except settings.SettingsError as exc:  # a bad TRANQUILLITE_* value: say which, serve nothing
+    st.error(f"Configuration invalide: {exc}. L'application ne peut pas démarrer.")
+    st.stop()
 
 problem = transport.tls_problem(None, *transport.streamlit_tls_files())
 if problem:

@@ -13,7 +13,6 @@ Every attempt is written to the access log.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from tranquillite.app_core import store
 from tranquillite.app_core.transport import is_production
+from tranquillite.settings import settings
 
 MIN_PASSWORD_LENGTH = 12
 MAX_FAILURES = 5
@@ -37,12 +37,7 @@ _DUMMY_HASH = _hasher.hash("mot de passe factice pour égaliser les temps de ré
 
 
 def idle_timeout() -> timedelta:
-    raw = os.environ.get("TRANQUILLITE_SESSION_IDLE_MINUTES", str(DEFAULT_IDLE_MINUTES))
-    try:
-        minutes = float(raw)
-    except ValueError:
-        minutes = DEFAULT_IDLE_MINUTES
-    return timedelta(minutes=max(minutes, 1.0))
+    return timedelta(minutes=settings().session_idle_minutes)
 
 
 def session_expired(last_seen: datetime | None, now: datetime | None = None,

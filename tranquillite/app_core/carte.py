@@ -20,8 +20,9 @@ import polars as pl
 
 from tranquillite import geo
 from tranquillite.app_core import store
-from tranquillite.app_core.queries import Catalog, Forbidden, NotAvailable, env_int, scoped_query
+from tranquillite.app_core.queries import Catalog, Forbidden, NotAvailable, scoped_query
 from tranquillite.app_core.rights import Principal, Scope
+from tranquillite.settings import settings
 
 EVENTS = "clean.events"
 
@@ -56,7 +57,7 @@ H3_RESOLUTIONS = {9: "fine (~0,1 km²)", 8: "moyenne (~0,7 km²)", 7: "large (~5
 
 def point_limit() -> int:
     """Above this many facts, 'auto' shows H3 hexagons instead of points."""
-    return env_int("TRANQUILLITE_CARTE_MAX_POINTS", 5000)
+    return settings().carte_max_points
 
 
 # --------------------------------------------------------------------------- filters

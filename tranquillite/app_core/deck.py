@@ -8,7 +8,7 @@ arrondissement outlines still give the context).
 from __future__ import annotations
 
 import json
-import os
+
 from functools import lru_cache
 
 import pydeck as pdk
@@ -16,7 +16,7 @@ import shapely
 from shapely.geometry import mapping, shape
 
 from tranquillite.app_core.carte import MapData, arrondissement_names
-from tranquillite.settings import GEO_DIR
+from tranquillite.settings import GEO_DIR, settings
 
 MARSEILLE_VIEW = {"latitude": 43.2965, "longitude": 5.3900, "zoom": 11.3, "pitch": 0}
 TOOLTIP = {
@@ -78,8 +78,7 @@ def map_layers(d: MapData) -> list[pdk.Layer]:
 def build_deck(layers: list[pdk.Layer], view: dict | None = None, tooltip: dict | bool = True) -> pdk.Deck:
     """THE deck builder: Marseille view, French tooltip, basemap from configuration."""
     v = {**MARSEILLE_VIEW, **(view or {})}
-    basemap = os.environ.get("TRANQUILLITE_FOND_DE_CARTE", "carto").strip().lower()
-    kwargs = {"map_provider": None, "map_style": None} if basemap in {"aucun", "none", ""} else {
+    kwargs = {"map_provider": None, "map_style": None} if settings().fond_de_carte == "aucun" else {
         "map_provider": "carto", "map_style": "light"}
     return pdk.Deck(layers=layers, initial_view_state=pdk.ViewState(**v),
                     tooltip=TOOLTIP if tooltip is True else tooltip, **kwargs)

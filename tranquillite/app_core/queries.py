@@ -32,7 +32,7 @@ every value goes through DuckDB parameters (lists are bound as `?::VARCHAR[]` an
 
 from __future__ import annotations
 
-import os
+
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,10 +232,3 @@ def mask_small_counts(df: pl.DataFrame, count_columns: Sequence[str] = ("n",),
             pl.when(small).then(None).otherwise(pl.col(c)).alias(c),
         )
     return out
-
-
-def env_int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default

@@ -36,6 +36,11 @@ def _flags(argv: list[str]) -> dict[str, str]:
 
 
 def check(argv: list[str]) -> str | None:
+    from tranquillite.settings import SettingsError, check as check_settings
+    try:
+        check_settings()
+    except SettingsError as exc:
+        return str(exc)
     from streamlit import config
     from streamlit.web import bootstrap
     config._main_script_path = str(APP)  # script-level .streamlit/config.toml is read as by `streamlit run`

@@ -8,23 +8,23 @@ variables) or by a reverse proxy that terminates TLS in front of a Streamlit bou
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from tranquillite.settings import settings
+
 
 def is_production(env: Mapping[str, str] | None = None) -> bool:
-    env = os.environ if env is None else env
-    return env.get("TRANQUILLITE_ENV", "").strip().lower() in {"production", "prod"}
+    return settings(env).is_production
 
 
 def tls_problem(env: Mapping[str, str] | None = None, cert_file: str | None = None,
                 key_file: str | None = None) -> str | None:
     """Why the app must refuse to serve (French message), or None when transport is acceptable."""
-    env = os.environ if env is None else env
-    if not is_production(env):
+    s = settings(env)
+    if not s.is_production:
         return None
-    if env.get("TRANQUILLITE_BEHIND_TLS_PROXY", "").strip() == "1":
+    if s.behind_tls_proxy:
         return None
     if cert_file and key_file:
         missing = [f for f in (cert_file, key_file) if not Path(f).is_file()]

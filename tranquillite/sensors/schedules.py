@@ -11,20 +11,21 @@ deployment's environment.
 
 from __future__ import annotations
 
-import os
+
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 from tranquillite.jobs import PREVISION_JOB, RANGE_END_TAG, RANGE_START_TAG, prevision_job
+from tranquillite.settings import settings
 
 PREVISION_SCHEDULE = "prevision_quotidienne"
 TIMEZONE = "Europe/Paris"
 
 
 def prevision_schedule() -> dg.ScheduleDefinition:
-    on = os.environ.get("TRANQUILLITE_PREVISION_AUTO", "").strip().lower() in {"1", "true", "oui", "yes"}
+    on = settings().prevision_auto
 
     @dg.schedule(job=prevision_job, name=PREVISION_SCHEDULE, cron_schedule="30 5 * * *",
                  execution_timezone=TIMEZONE,

@@ -1,0 +1,50 @@
+"""One validated settings module: a bad value is refused at start with the variable's name."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tranquillite.settings import ENV, Settings, SettingsError, settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-3", "0", "beaucoup", "100000"])
+def test_idle_minutes_must_be_finite_and_plausible(value):
+    with pytest.raises(SettingsError, match="TRANQUILLITE_SESSION_IDLE_MINUTES"):
+        settings({"TRANQUILLITE_SESSION_IDLE_MINUTES": value})
+
+
+def test_defaults_and_parsing(tmp_path):
+    s = settings({"TRANQUILLITE_HOME": str(tmp_path), "TRANQUILLITE_ENV": "prod",
+                  "TRANQUILLITE_BEHIND_TLS_PROXY": "oui", "TRANQUILLITE_SESSION_IDLE_MINUTES": "12.5",
+                  "TRANQUILLITE_PARTITIONS_START": "2016-01-01"})
+    assert s.home == tmp_path.resolve()
+    assert s.is_production and s.behind_tls_proxy
+    assert s.session_idle_minutes == 12.5
+    assert s.partitions_start.isoformat() == "2016-01-01"
+    assert not settings({}).is_production
+
+
+@pytest.mark.parametrize("var,value", [("TRANQUILLITE_ENV", "staging"),
+                                       ("TRANQUILLITE_PARTITIONS_START", "2026-02-31"),
+                                       ("TRANQUILLITE_BEHIND_TLS_PROXY", "peut-être"),
+                                       ("TRANQUILLITE_CARTE_MAX_POINTS", "-1"),
+                                       ("TRANQUILLITE_FOND_DE_CARTE", "google")])
+def test_every_bad_value_names_its_variable(var, value):
+    with pytest.raises(SettingsError, match=var):
+        settings({var: value})
+
+
+def test_every_field_has_its_variable():
+    assert set(ENV.values()) == set(Settings.model_fields)
+
+
+def test_cli_refuses_to_start_with_a_bad_setting(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "TRANQUILLITE_HOME": str(tmp_path), "TRANQUILLITE_SESSION_IDLE_MINUTES": "nan"}
+    res = subprocess.run([sys.executable, "-m", "tranquillite.cli", "status"], env=env, cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    assert "TRANQUILLITE_SESSION_IDLE_MINUTES" in res.stderr and "Traceback" not in res.stderr
