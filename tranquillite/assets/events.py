@@ -70,7 +70,6 @@ def build_events(warehouse: Warehouse) -> pl.DataFrame:
     deps=[K.clean_key(c) for c in load_contracts()],
     kinds={"duckdb", "parquet"},
     owners=[K.OWNER_DATA],
-    tags=K.convention_tags(K.all_conventions()),
     automation_condition=dg.AutomationCondition.eager(),
     pool="warehouse_writer",
     check_specs=[dg.AssetCheckSpec("identifiants_uniques", asset=K.EVENTS_KEY, blocking=True),

@@ -38,13 +38,6 @@ EVENTS_SQL = ('SELECT event_id, source, subcategory, start, "end", geometry, geo
 _FACT_CONVENTIONS = {"internal"}
 
 
-def _tags(sources) -> dict[str, str]:
-    conv = set()
-    for s in sources:
-        conv |= {c.convention for c in load_contracts().values() if c.name == s}
-    return K.convention_tags(conv or _FACT_CONVENTIONS)
-
-
 def read_events(warehouse: Warehouse, sources: list[str], start: datetime | None = None,
                 end: datetime | None = None) -> pl.DataFrame:
     """Rows of `clean.events` of some sources, optionally with start in [start, end)."""
@@ -77,6 +70,7 @@ def _days(context: dg.AssetExecutionContext) -> list[date]:
     deps=[],
     kinds={"h3", "parquet"},
     owners=[K.OWNER_DATA],
+    tags=K.reference_tags("zone_d_etude"),
     pool="warehouse_writer",
     check_specs=[dg.AssetCheckSpec(CHECK_GRID_AREA, asset=K.STUDY_GRID_KEY, blocking=True,
                                    description="La surface des cellules égale celle de la zone (±0,5 %)."),
@@ -115,7 +109,6 @@ def study_grid(warehouse: Warehouse, study_area: StudyArea) -> dg.MaterializeRes
     deps=[K.EVENTS_KEY, K.STUDY_GRID_KEY],
     kinds={"duckdb", "h3", "parquet"},
     owners=[K.OWNER_DATA],
-    tags=_tags(PLANNED_SOURCES),
     pool="warehouse_writer",
     check_specs=[dg.AssetCheckSpec(CHECK_KNOWN_BEFORE, asset=K.PLANNED_EXPOSURE_KEY,
                                    description="Chaque ligne porte le créneau à partir duquel l'événement est connu.")],
@@ -151,7 +144,6 @@ def planned_exposure(warehouse: Warehouse, study_area: StudyArea) -> dg.Material
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"duckdb", "h3", "parquet"},
     owners=[K.OWNER_DATA],
-    tags=_tags(FACT_SOURCES),
     pool="warehouse_writer",
 )
 def observed_counts(context: dg.AssetExecutionContext, warehouse: Warehouse,
@@ -193,7 +185,6 @@ def observed_counts(context: dg.AssetExecutionContext, warehouse: Warehouse,
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"polars", "h3", "parquet"},
     owners=[K.OWNER_DATA],
-    tags=_tags(FACT_SOURCES + PLANNED_SOURCES),
     pool="warehouse_writer",
     check_specs=[dg.AssetCheckSpec(CHECK_PANEL, asset=K.CELL_SLOT_KEY, blocking=True,
                                    description="Une ligne par cellule et par créneau de chaque jour.")],

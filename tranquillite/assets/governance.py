@@ -21,7 +21,6 @@ from tranquillite.resources import Warehouse
     deps=[K.quarantine_key(s) for s in K.SOURCES],
     kinds={"duckdb", "parquet"},
     owners=[K.OWNER_DPO],
-    tags=K.convention_tags(K.all_conventions()),
     automation_condition=dg.AutomationCondition.eager(),
     pool="warehouse_writer",
     check_specs=[dg.AssetCheckSpec(K.CHECK_NOTHING_LOST, asset=K.QUALITY_KEY,
@@ -71,7 +70,6 @@ def data_quality(warehouse: Warehouse) -> dg.MaterializeResult:
                                                      "values_public", "alerts")]],
     kinds={"duckdb"},
     owners=[K.OWNER_DATA],
-    tags=K.convention_tags(K.all_conventions()),
     automation_condition=dg.AutomationCondition.eager(),
     pool="warehouse_writer",
 )

@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Iterator
 
 import dagster as dg
 import polars as pl
@@ -47,6 +48,8 @@ TENSION_KEY = dg.AssetKey([INDICATORS, "tension"])
 VALUES_KEY = dg.AssetKey([INDICATORS, "values"])
 PUBLIC_KEY = dg.AssetKey([INDICATORS, "values_public"])
 ALERTS_KEY = dg.AssetKey([INDICATORS, "alerts"])
+GRID_KEY = dg.AssetKey([INDICATORS, "grid"])
+CATALOGUE_KEY = dg.AssetKey([INDICATORS, "catalogue"])
 # published by other layers when present
 STUDY_GRID_KEY = K.STUDY_GRID_KEY  # produced by the forecasting layer, used when present
 FORECAST_KEY = K.FORECAST_KEY
@@ -58,8 +61,6 @@ CHECK_SUPPRESSION = "secret_statistique"
 LEDGER_TABLE = "ingestion_ledger"
 ALERT_SENSOR = "alertes_indicateurs"
 
-ALL_CONVENTIONS = K.convention_tags(K.all_conventions())
-INTERNAL = K.convention_tags({"internal"})
 
 
 # --------------------------------------------------------------------------- inputs
@@ -159,7 +160,6 @@ def _latest_complete(hot: pl.DataFrame, level: str, category: str) -> pl.DataFra
     deps=[K.EVENTS_KEY],
     kinds={"polars", "parquet"},
     owners=[K.OWNER_DATA],
-    tags=ALL_CONVENTIONS,
     automation_condition=dg.AutomationCondition.eager(),
     pool="warehouse_writer",
 )
@@ -176,23 +176,27 @@ def planned_footprints(warehouse: Warehouse, indicators: IndicatorSettings) -> d
         par_source=dg.MetadataValue.json({f"{s}/{k}": n for s, k, n in per_shape.iter_rows()})))
 
 
-@dg.asset(
-    key=HOTSPOTS_KEY,
-    group_name=INDICATORS,
-    description=("Points chauds et froids (Getis-Ord Gi*) de chaque cellule H3, par catégorie thématique (et "
-                 "« toutes ») et par semaine ISO et mois: z, p (loi de comptage exacte), q (FDR de "
-                 "Benjamini–Hochberg), classe (confiance 90/95/99 %). Écrit aussi `indicators.grid` (la grille "
-                 "d'analyse: cellule, arrondissement, quartier)."),
-    deps=[K.EVENTS_KEY, STUDY_GRID_KEY],
-    kinds={"polars", "scipy", "parquet"},
-    owners=[K.OWNER_DATA],
-    tags=INTERNAL,
-    automation_condition=dg.AutomationCondition.eager(),
+@dg.multi_asset(
+    name="hotspots",
+    specs=[
+        dg.AssetSpec(
+            HOTSPOTS_KEY, group_name=INDICATORS, deps=[K.EVENTS_KEY, GRID_KEY], kinds={"polars", "scipy", "parquet"},
+            owners=[K.OWNER_DATA], automation_condition=dg.AutomationCondition.eager(),
+            description=("Points chauds et froids (Getis-Ord Gi*) de chaque cellule H3, par catégorie thématique (et "
+                         "« toutes ») et par semaine ISO et mois: z, p (loi de comptage exacte), q (FDR de "
+                         "Benjamini–Hochberg), classe (confiance 90/95/99 %), sur la grille `indicators.grid`.")),
+        dg.AssetSpec(
+            GRID_KEY, group_name=INDICATORS, deps=[STUDY_GRID_KEY, K.EVENTS_KEY], kinds={"h3", "parquet"},
+            owners=[K.OWNER_DATA], automation_condition=dg.AutomationCondition.eager(),
+            description=("Grille d'analyse des indicateurs: cellule H3, arrondissement, quartier — la grille d'étude "
+                         "`features.study_grid` quand elle est publiée, sinon les cellules des événements et leur "
+                         "anneau k (ses conventions sont alors celles des enregistrements qui l'ont formée).")),
+    ],
     pool="warehouse_writer",
     check_specs=[dg.AssetCheckSpec(CHECK_DENSE, asset=HOTSPOTS_KEY,
                                    description="Chaque carte couvre toute la grille; aucun z, p ou q manquant.")],
 )
-def hotspots(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.MaterializeResult:
+def hotspots(warehouse: Warehouse, indicators: IndicatorSettings) -> Iterator[dg.MaterializeResult]:
     t0 = time.perf_counter()
     cat = indicators.catalogue()
     hp = indicators.hotspot_params()
@@ -218,14 +222,16 @@ def hotspots(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.Material
     latest = hot.filter(pl.col("complete") & (pl.col("period_level") == "semaine"))
     latest = latest.filter(pl.col("period_start") == latest["period_start"].max()) if latest.height else latest
     sig = latest.filter(pl.col("significant")).group_by("category", pl.col("z") > 0).len()
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(asset_key=GRID_KEY, metadata=base_metadata(grid, time.perf_counter() - t0))
+    yield dg.MaterializeResult(
+        asset_key=HOTSPOTS_KEY,
         metadata=base_metadata(
             hot, time.perf_counter() - t0, cellules=grid.height, k=hp.k, alpha_fdr=hp.fdr_alpha,
             grille="features.study_grid" if study is not None else "cellules des événements + anneau k",
             instant_analyse=str(as_of), cartes=maps.height,
             derniere_semaine=dg.MetadataValue.json({
                 f"{c}/{'chaud' if h else 'froid'}": n for c, h, n in sig.sort("category").iter_rows()})),
-        check_results=[dg.AssetCheckResult(check_name=CHECK_DENSE, passed=dense and nan == 0,
+        check_results=[dg.AssetCheckResult(asset_key=HOTSPOTS_KEY, check_name=CHECK_DENSE, passed=dense and nan == 0,
                                            metadata={"cartes": maps.height, "valeurs_manquantes": nan})],
     )
 
@@ -240,7 +246,6 @@ def hotspots(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.Material
     deps=[HOTSPOTS_KEY],
     kinds={"polars", "parquet"},
     owners=[K.OWNER_DATA],
-    tags=INTERNAL,
     automation_condition=dg.AutomationCondition.eager(),
     pool="warehouse_writer",
 )
@@ -266,10 +271,9 @@ def emerging_hotspots(warehouse: Warehouse, indicators: IndicatorSettings) -> dg
                  "significativité observée (dernier Gi*), tendance (classe émergente), prévision (borne haute "
                  "95 % de models.forecast si publiée), événements prévus (emprise, fréquentation) et leur "
                  "concurrence. Chaque ligne garde ses composantes, leurs contributions et une explication."),
-    deps=[HOTSPOTS_KEY, EMERGING_KEY, FOOTPRINTS_KEY, K.EVENTS_KEY, FORECAST_KEY],
+    deps=[HOTSPOTS_KEY, GRID_KEY, EMERGING_KEY, FOOTPRINTS_KEY, K.EVENTS_KEY, FORECAST_KEY, K.FORECAST_HISTORY_KEY],
     kinds={"polars", "parquet"},
     owners=[K.OWNER_DATA, K.OWNER_SECURITY],
-    tags=ALL_CONVENTIONS,
     automation_condition=dg.AutomationCondition.eager(),
     pool="warehouse_writer",
     check_specs=[dg.AssetCheckSpec(CHECK_INDEX, asset=TENSION_KEY,
@@ -317,30 +321,37 @@ def tension(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.Materiali
     )
 
 
-@dg.asset(
-    key=VALUES_KEY,
-    group_name=INDICATORS,
-    description=("Catalogue des indicateurs (data_contracts/indicators.yaml) matérialisé de façon générique: une "
-                 "ligne par indicateur × zone (ville, arrondissement, quartier, cellule) × période (jour, semaine, "
-                 "mois) × ventilation, avec les évolutions vs période précédente et vs même période de l'année "
-                 "précédente. Écrit aussi `indicators.catalogue` (définitions, formules, profils autorisés)."),
-    deps=[K.EVENTS_KEY, HOTSPOTS_KEY, FOOTPRINTS_KEY, K.QUALITY_KEY, BACKTEST_KEY],
-    kinds={"duckdb", "parquet"},
-    owners=[K.OWNER_DATA],
-    tags=ALL_CONVENTIONS,
-    automation_condition=dg.AutomationCondition.eager(),
+@dg.multi_asset(
+    name="values",
+    specs=[
+        dg.AssetSpec(
+            VALUES_KEY, group_name=INDICATORS, kinds={"duckdb", "parquet"}, owners=[K.OWNER_DATA],
+            deps=[K.EVENTS_KEY, HOTSPOTS_KEY, GRID_KEY, FOOTPRINTS_KEY, K.QUALITY_KEY, BACKTEST_KEY],
+            automation_condition=dg.AutomationCondition.eager(),
+            description=("Catalogue des indicateurs (data_contracts/indicators.yaml) matérialisé de façon générique: "
+                         "une ligne par indicateur × zone (ville, arrondissement, quartier, cellule) × période (jour, "
+                         "semaine, mois) × ventilation, avec les évolutions vs période précédente et vs même période "
+                         "de l'année précédente, et les conventions des lignes de base de chaque valeur.")),
+        dg.AssetSpec(
+            CATALOGUE_KEY, group_name=INDICATORS, kinds={"parquet"}, owners=[K.OWNER_DATA],
+            tags=K.reference_tags("catalogue_indicateurs"), automation_condition=dg.AutomationCondition.eager(),
+            description=("Définitions des indicateurs (data_contracts/indicators.yaml): formule, sources, "
+                         "granularités, profils autorisés, et s'il a pu être calculé à la dernière matérialisation.")),
+    ],
     pool="warehouse_writer",
 )
-def values(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.MaterializeResult:
+def values(warehouse: Warehouse, indicators: IndicatorSettings) -> Iterator[dg.MaterializeResult]:
     t0 = time.perf_counter()
     cat = indicators.catalogue()
     as_of = resolve_as_of(indicators, warehouse, cat)
     rel = build_relations(warehouse, indicators, cat, as_of)
     vals, skipped = C.materialise(cat, rel)
     warehouse.write(INDICATORS, "values", vals)
-    warehouse.write(INDICATORS, "catalogue", C.catalogue_table(cat, skipped))
+    catalogue = C.catalogue_table(cat, skipped)
+    warehouse.write(INDICATORS, "catalogue", catalogue)
     per = vals.group_by("indicator_id").len()
-    return dg.MaterializeResult(metadata=base_metadata(
+    yield dg.MaterializeResult(asset_key=CATALOGUE_KEY, metadata=base_metadata(catalogue, time.perf_counter() - t0))
+    yield dg.MaterializeResult(asset_key=VALUES_KEY, metadata=base_metadata(
         vals, time.perf_counter() - t0, catalogue=cat.path, instant_analyse=str(as_of),
         lignes_par_indicateur=dg.MetadataValue.json({i: n for i, n in per.sort("indicator_id").iter_rows()}),
         non_calcules=dg.MetadataValue.json(skipped)))
@@ -402,7 +413,7 @@ def _cell_zones(df: pl.DataFrame) -> pl.DataFrame:
     deps=[VALUES_KEY],
     kinds={"polars", "parquet"},
     owners=[K.OWNER_DATA, K.OWNER_DPO],
-    tags=INTERNAL,
+    metadata=K.keeps_only({"internal"}),
     automation_condition=dg.AutomationCondition.eager(),
     pool="warehouse_writer",
     check_specs=[dg.AssetCheckSpec(CHECK_SUPPRESSION, asset=PUBLIC_KEY, blocking=True,
@@ -435,10 +446,9 @@ def values_public(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.Mat
     description=("Alertes en cours: dépassement de la borne haute 95 % de la prévision (cellule, arrondissement), "
                  "nouveau point chaud significatif, manifestation sur le périmètre d'un événement, événements "
                  "prévus simultanés. Identifiant stable, gravité, explication en français, enregistrements en cause."),
-    deps=[HOTSPOTS_KEY, EMERGING_KEY, FOOTPRINTS_KEY, K.EVENTS_KEY, FORECAST_KEY, K.FORECAST_HISTORY_KEY],
+    deps=[HOTSPOTS_KEY, GRID_KEY, EMERGING_KEY, FOOTPRINTS_KEY, K.EVENTS_KEY, FORECAST_KEY, K.FORECAST_HISTORY_KEY],
     kinds={"polars", "parquet"},
     owners=[K.OWNER_DATA, K.OWNER_SECURITY],
-    tags=ALL_CONVENTIONS,
     automation_condition=dg.AutomationCondition.eager(),
     pool="warehouse_writer",
     check_specs=[dg.AssetCheckSpec(K.CHECK_UNIQUE_IDS, asset=ALERTS_KEY, description="alert_id unique.")],
@@ -479,6 +489,7 @@ def alerts(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.Materializ
 
 
 INDICATOR_ASSETS = [planned_footprints, hotspots, emerging_hotspots, tension, values, values_public, alerts]
+INDICATOR_KEYS = [k for a in INDICATOR_ASSETS for k in a.keys]
 
 
 # --------------------------------------------------------------------------- sensor

@@ -23,8 +23,8 @@ import dagster as dg
 import polars as pl
 
 from tranquillite.assets import constants as K
-from tranquillite.assets.features import _tags
-from tranquillite.assets.metadata import base_metadata, preview
+from tranquillite.assets.metadata import base_metadata
+from tranquillite.assets.partitions import DAILY
 from tranquillite.forecasting.backtest import (BASELINES, EVENT_AWARE, EVENT_BLIND, LEARNED, ORACLE, BacktestConfig,
                                                ForecastData, make_forecast, run_backtest, summary)
 from tranquillite.forecasting.features import state_columns
@@ -109,24 +109,23 @@ def _md(df: pl.DataFrame) -> dg.MetadataValue:
         return dg.MetadataValue.md(str(df))
 
 
-_MODEL_TAGS = _tags(FACT_SOURCES + PLANNED_SOURCES)
 _FEATURE_DEPS = [K.STUDY_GRID_KEY, K.OBSERVED_COUNTS_KEY, K.CELL_SLOT_KEY, K.PLANNED_EXPOSURE_KEY]
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(K.BACKTEST_KEY, deps=_FEATURE_DEPS, group_name=K.MODELS, kinds={"lightgbm", "parquet"},
-                     owners=[K.OWNER_DATA], tags=_MODEL_TAGS,
+                     owners=[K.OWNER_DATA],
                      description=("Tableau de score du backtest à origine glissante (≥ 8 origines hebdomadaires): "
                                   "taux de réussite, PAI, PEI par modèle × catégorie × horizon (créneau suivant, "
                                   "jour suivant, 7 jours) × origine × part de surface (1, 5, 10, 20 %); l'oracle "
                                   "(intensité vraie du générateur) quand elle existe.")),
         dg.AssetSpec(K.BACKTEST_SCORES_KEY, deps=_FEATURE_DEPS, group_name=K.MODELS, kinds={"parquet"},
-                     owners=[K.OWNER_DATA], tags=_MODEL_TAGS,
+                     owners=[K.OWNER_DATA],
                      description=("Déviance de Poisson et couverture des intervalles de prévision 80 % et 95 % "
                                   "par modèle × catégorie × horizon × origine.")),
         dg.AssetSpec(K.BACKTEST_PLANNED_KEY, deps=_FEATURE_DEPS, group_name=K.MODELS, kinds={"parquet"},
-                     owners=[K.OWNER_DATA], tags=_MODEL_TAGS,
+                     owners=[K.OWNER_DATA],
                      description=("Valeur des données de la Préfecture: scores sur les créneaux avec événement "
                                   "prévu et sur les cellules exposées, modèle avec et sans ces données.")),
     ],
@@ -190,19 +189,14 @@ def backtest(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(K.FORECAST_KEY, deps=[K.BACKTEST_KEY, *_FEATURE_DEPS], group_name=K.MODELS,
-                     kinds={"lightgbm", "parquet"}, owners=[K.OWNER_SECURITY], tags=_MODEL_TAGS,
+                     kinds={"lightgbm", "parquet"}, owners=[K.OWNER_SECURITY],
                      description=("Prévision des 7 prochains jours par créneau et cellule H3, par le champion du "
                                   "dernier backtest réentraîné sur tout l'historique: nombre attendu, intervalles "
                                   "80 % et 95 % (du compte lissé Y + U: bornes fractionnaires, la partie entière "
                                   "donne l'intervalle d'entiers; un compte n dépasse la borne haute ssi n > "
                                   "partie entière), rang, et les 3 contributions principales (explications).")),
-        dg.AssetSpec(K.FORECAST_HISTORY_KEY, deps=[K.BACKTEST_KEY, *_FEATURE_DEPS], group_name=K.MODELS,
-                     kinds={"parquet"}, owners=[K.OWNER_SECURITY], tags=_MODEL_TAGS,
-                     description=("Historique des prévisions: la partie « jour suivant » (3 premiers créneaux) de "
-                                  "chaque prévision publiée, un fichier par jour d'origine, pour comparer après coup "
-                                  "les faits à ce qui était prévu (alertes de dépassement, suivi de la précision).")),
         dg.AssetSpec(K.MODEL_REGISTRY_KEY, deps=[K.BACKTEST_KEY], group_name=K.MODELS, kinds={"parquet"},
-                     owners=[K.OWNER_DATA], tags=_MODEL_TAGS,
+                     owners=[K.OWNER_DATA],
                      description=("Registre des modèles entraînés (magasin de modèles): fenêtre d'apprentissage, "
                                   "variables, paramètres, version des données, scores.")),
     ],
@@ -239,12 +233,10 @@ def forecast(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
     n_expected = data.n_cells * cfg.horizon_days * data.scheme.n * (len(spec.groups) + 1)
     bad = fc.filter(~((pl.col("lower_95") <= pl.col("lower_80")) & (pl.col("lower_80") <= pl.col("upper_80"))
                       & (pl.col("upper_80") <= pl.col("upper_95")) & (pl.col("expected") >= 0))).height
-    top = (fc.filter((pl.col("category") == ALL) & (pl.col("lead") == 0)).sort("rank").head(10)
-           .select("slot_start", "h3_cell", "zone", "expected", "lower_80", "upper_80", "explanations"))
     yield dg.MaterializeResult(
         asset_key=K.FORECAST_KEY,
         metadata=base_metadata(fc, time.perf_counter() - t0, champion=champion, origine=str(fc["origin"][0]),
-                               top10_premier_creneau=preview(top, n=10, max_chars=120), version_des_donnees=dv),
+                               version_des_donnees=dv),
         check_results=[
             dg.AssetCheckResult(asset_key=K.FORECAST_KEY, check_name=CHECK_FORECAST_COMPLETE,
                                 passed=fc.height == n_expected,
@@ -253,11 +245,20 @@ def forecast(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
                                 metadata={"lignes_incoherentes": bad}),
         ],
     )
-    yield dg.MaterializeResult(asset_key=K.FORECAST_HISTORY_KEY,
-                               metadata=base_metadata(history, 0.0, partition_d_origine=history_part or "",
-                                                      origines_conservees=len(warehouse.partitions(
-                                                          K.MODELS, "forecast_history"))))
+    if history_part:
+        context.log_event(dg.AssetMaterialization(
+            asset_key=K.FORECAST_HISTORY_KEY, partition=history_part,
+            metadata=base_metadata(history, 0.0, origines_conservees=len(warehouse.partitions(
+                K.MODELS, "forecast_history")))))
     yield dg.MaterializeResult(asset_key=K.MODEL_REGISTRY_KEY, metadata=base_metadata(registry, 0.0))
 
 
-MODEL_ASSETS = [backtest, forecast]
+forecast_history = dg.AssetSpec(
+    K.FORECAST_HISTORY_KEY, deps=[K.FORECAST_KEY], group_name=K.MODELS, kinds={"parquet"},
+    owners=[K.OWNER_SECURITY], partitions_def=DAILY,
+    description=("Historique des prévisions: la partie « jour suivant » (3 premiers créneaux) de chaque prévision "
+                 "publiée, une partition par jour d'origine, pour comparer après coup les faits à ce qui était prévu "
+                 "(alertes de dépassement, suivi de la précision). Écrit par models/forecast à chaque prévision "
+                 "(la partition du jour de son origine): il ne se matérialise pas seul."))
+
+MODEL_ASSETS = [backtest, forecast, forecast_history]
