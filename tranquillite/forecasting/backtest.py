@@ -199,7 +199,8 @@ def fit_models(data: ForecastData, X: pl.DataFrame, yg: np.ndarray, w_blind: np.
     if EVENT_BLIND in names or EVENT_AWARE in names:
         sel = w_blind > 0
         out[EVENT_BLIND] = fit_lightgbm_groups(EVENT_BLIND, spec.groups, X.select(blind_cols).filter(pl.Series(sel)),
-                                               yg[:, sel], w_blind[sel], cfg.lgbm_params, cfg.lgbm_rounds, cfg.threads)
+                                               np.ascontiguousarray(yg[:, sel]), w_blind[sel], cfg.lgbm_params,
+                                               cfg.lgbm_rounds, cfg.threads)
     if EVENT_AWARE in names:   # the blind twin's boosters × planned-event multipliers (see models.py)
         out[EVENT_AWARE] = fit_lightgbm_groups(EVENT_AWARE, spec.groups, X, yg, w_events, cfg.lgbm_params,
                                                cfg.lgbm_rounds, cfg.threads, event_columns=event_cols,
