@@ -82,7 +82,8 @@ def test_a_hand_typed_convention_that_disagrees_is_refused_at_load_time(defs):
     assert CV.conventions_of_tags(dg.Definitions(assets=CV.with_conventions(honest), resources=defs.resources).resolve_asset_graph()
                                   .get(TENSION_KEY).tags) == {CITY, PREF}
     # and the check finds a disagreement in any Definitions, e.g. one assembled without the derivation
-    bare = dg.Definitions(assets=_retag(CV.with_conventions(ALL_ASSETS), TENSION_KEY, {CITY}), resources=defs.resources)
+    bare = dg.Definitions(assets=_retag(CV.with_conventions(ALL_ASSETS), TENSION_KEY, {CITY}),
+                          resources=defs.resources)
     assert [d.split(":")[0] for d in CV.disagreements(bare)] == ["indicators/tension"]
 
 

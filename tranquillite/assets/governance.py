@@ -65,9 +65,10 @@ def data_quality(warehouse: Warehouse) -> dg.MaterializeResult:
                  "publiée, reconstruit puis substitué atomiquement pour que l'application ne soit "
                  "jamais bloquée par une matérialisation."),
     # last of the graph: it republishes every table, forecasts and indicators included
-    deps=[K.EVENTS_KEY, K.QUALITY_KEY, K.FORECAST_KEY, K.BACKTEST_KEY,
-          *[dg.AssetKey(["indicators", t]) for t in ("hotspots", "emerging_hotspots", "tension", "values",
-                                                     "values_public", "alerts")]],
+    deps=[K.EVENTS_KEY, K.QUALITY_KEY, K.FORECAST_KEY, K.FORECAST_HISTORY_KEY, K.BACKTEST_KEY,
+          K.MODEL_REGISTRY_KEY,
+          *[dg.AssetKey(["indicators", t]) for t in ("grid", "hotspots", "emerging_hotspots", "tension", "values",
+                                                     "catalogue", "values_public", "alerts")]],
     kinds={"duckdb"},
     owners=[K.OWNER_DATA],
     automation_condition=dg.AutomationCondition.eager(),

@@ -214,8 +214,8 @@ def backtest(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
                                   "et des événements prévus qu'elle lit. Quand le champion utilise des données "
                                   "partenaires (`variant` = complete), une seconde prévision (`variant` = internal) "
                                   "est calculée sur les seules données de la Ville, pour les profils qui ne voient pas "
-                                  "ces conventions. Lecture: par cellule × créneau × catégorie, la ligne visible du "
-                                  "jeu le plus complet.")),
+                                  "ces conventions. Lecture: le jeu `complete` si le profil voit toutes ses "
+                                  "conventions (`variant_conventions`), sinon le jeu `internal`.")),
         dg.AssetSpec(K.MODEL_REGISTRY_KEY, deps=[K.BACKTEST_KEY], group_name=K.MODELS, kinds={"parquet"},
                      owners=[K.OWNER_DATA],
                      description=("Registre des modèles entraînés (magasin de modèles): fenêtre d'apprentissage, "
@@ -249,7 +249,8 @@ def forecast(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
         fc = make_forecast(d, model, cfg, on_model=keep)
         return fc.with_columns(pl.col("category").replace_strict(
             {**versions, ALL: "+".join(versions[g] for g in spec.groups if g in versions)} if versions else {},
-            default=None, return_dtype=pl.Utf8).alias("model_version"), pl.lit(variant).alias("variant"))
+            default=None, return_dtype=pl.Utf8).alias("model_version"), pl.lit(variant).alias("variant"),
+            pl.lit(sorted(union_of(fc)), dtype=pl.List(pl.Utf8)).alias("variant_conventions"))
 
     frames.append(publish("complete", champion, data))
     if not union_of(frames[0]) <= city:

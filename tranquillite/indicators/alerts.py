@@ -199,7 +199,8 @@ def exceedance_alerts(facts: pl.DataFrame, shifts: Shifts, *, as_of: datetime, p
             if level == "arrondissement":
                 fc = (fc.join(cell_zone, on="h3_cell", how="inner") if "arrondissement" not in fc.columns else fc) \
                     .group_by("arrondissement", "group", "slot").agg(
-                        pl.col("expected").sum(), pl.col("conventions").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().sort())
+                        pl.col("expected").sum(),
+                        pl.col("conventions").list.explode(keep_nulls=False, empty_as_null=False).unique().sort())
                 fc = fc.with_columns(pl.col("expected").map_batches(
                     lambda s: pl.Series(stats.poisson.ppf(0.975, s.to_numpy()), dtype=pl.Float64)).alias("upper_95"))
             ref = obs.join(fc.select(key, "group", "slot", pl.col("expected").alias("mu"), "upper_95",

@@ -95,8 +95,8 @@ def tension_index(grid: pl.DataFrame, slots: list[int], shifts: Shifts, p: Tensi
     # forecast
     has_forecast = forecast is not None and forecast.height > 0
     if has_forecast:
-        fc_conv = [pl.col("conventions").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().sort().alias("_fc_conv")] \
-            if "conventions" in forecast.columns else []
+        fc_conv = [pl.col("conventions").list.explode(keep_nulls=False, empty_as_null=False).unique().sort()
+                   .alias("_fc_conv")] if "conventions" in forecast.columns else []
         f = forecast.group_by("h3_cell", "slot").agg(pl.col("expected").sum().alias("forecast_expected"),
                                                      pl.col("upper_95").max().alias("forecast_upper_95"), *fc_conv)
         cap = float(f["forecast_upper_95"].quantile(p.forecast_cap_quantile) or 0.0)
