@@ -94,6 +94,17 @@ def test_every_published_row_says_which_conventions_it_comes_from(run):
             assert bad.height == 0, (d, bad.head(3))
 
 
+def test_every_column_of_every_table_is_described_in_french_with_a_readable_type(run):
+    from tranquillite.assets.metadata import table_schema
+    _, wh = run
+    for d in sorted(wh.glob("*/*")):
+        files = sorted(d.glob("*.parquet"))
+        if files:
+            cols = table_schema(dict(pl.read_parquet_schema(files[-1]))).columns
+            assert all(c.description for c in cols), (d, [c.name for c in cols if not c.description])
+            assert all("(" not in c.type and "Datetime" not in c.type for c in cols), (d, [c.type for c in cols])
+
+
 def test_the_seeded_record_is_followed_through_events_features_forecasts_and_indicators(run):
     _, wh = run
     ev = read(wh, "clean", "events")

@@ -25,7 +25,7 @@ import dagster as dg
 from tranquillite.assets import constants as K
 from tranquillite.contracts import contracts_for_source, load_contracts, load_conventions
 
-CONVENTIONS_SECTION = "\n\nConventions des données : "
+CONVENTIONS_SECTION = "\n\nConventions des données : "  # the derived part of every description
 AssetLike = Union[dg.AssetsDefinition, dg.AssetSpec]
 
 
@@ -146,6 +146,19 @@ def describe(conventions: Iterable[str]) -> str:
     return ", ".join(f"`{c}` ({titles.get(c, {}).get('title', c)})" for c in sorted(conventions))
 
 
+def _provenance(spec: dg.AssetSpec) -> str:
+    tags, kept = spec.tags or {}, _kept(spec.metadata or {})
+    if K.CONTRACT_TAG in tags:
+        return f" (déclarées par le contrat `data_contracts/{tags[K.CONTRACT_TAG]}.yaml`)"
+    if K.SOURCE_TAG in tags:
+        return f" (déclarées par les contrats de la source « {tags[K.SOURCE_TAG]} »)"
+    if K.REFERENCE_TAG in tags:
+        return " (donnée de référence de la plateforme)"
+    if kept is not None:
+        return f" (dérivées de ce que l'asset lit, restreintes à {sorted(kept)} par son contrôle bloquant)"
+    return " (dérivées du graphe: l'union des conventions de ce que l'asset lit)"
+
+
 def _with(spec: dg.AssetSpec, conventions: frozenset[str]) -> dg.AssetSpec:
     from tranquillite.assets.metadata import contract_column_schema
     base = (spec.description or "").split(CONVENTIONS_SECTION)[0]
@@ -153,7 +166,7 @@ def _with(spec: dg.AssetSpec, conventions: frozenset[str]) -> dg.AssetSpec:
     if K.CONTRACT_TAG in (spec.tags or {}):
         metadata["dagster/column_schema"] = contract_column_schema(load_contracts()[spec.tags[K.CONTRACT_TAG]])
     return spec.merge_attributes(tags=K.convention_tags(conventions), metadata=metadata).replace_attributes(
-        description=base + CONVENTIONS_SECTION + describe(conventions) + ".")
+        description=base + CONVENTIONS_SECTION + describe(conventions) + _provenance(spec) + ".")
 
 
 def with_conventions(assets: Sequence[AssetLike]) -> list[AssetLike]:

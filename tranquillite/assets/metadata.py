@@ -51,6 +51,52 @@ GLOSSARY = {
     "explanation": "Explication", "as_of": "Instant d'analyse", "alert_id": "Identifiant de l'alerte",
     "severity": "Gravité", "indicator_id": "Indicateur", "value": "Valeur", "period": "Période",
     "period_level": "Niveau de période", "area": "Zone", "area_level": "Niveau de zone", "dimension": "Ventilation",
+    # landing, raw and quarantine
+    "_raw": "Ligne d'origine, telle que déposée", "_source": "Source d'atterrissage", "_parse_error": "Erreur de lecture",
+    "raw": "Enregistrement rejeté, entier", "reasons": "Raisons du rejet", "reason": "Raison du rejet",
+    "contract": "Contrat de données", "file": "Fichier déposé", "line": "Ligne du fichier", "path": "Chemin",
+    "partition": "Partition (jour d'export)", "sha256": "Empreinte SHA-256", "bytes": "Taille (octets)",
+    "records": "Enregistrements", "issues": "Anomalies de fichier",
+    "read": "Enregistrements lus", "clean": "Enregistrements propres", "quarantined": "Enregistrements en quarantaine",
+    "duplicates": "Doublons exacts", "balanced": "Équilibré (lus = propres + quarantaine + doublons)",
+    "partitions": "Partitions", "unbalanced_partitions": "Partitions déséquilibrées",
+    # models
+    "hits": "Faits dans les cellules signalées", "max_hits": "Maximum atteignable", "oracle_hit_rate": "Taux de l'oracle",
+    "hit_rate_vs_oracle": "Taux rapporté à l'oracle", "poisson_deviance": "Déviance de Poisson",
+    "interval_coverage_80": "Couverture de l'intervalle 80 %", "interval_coverage_95": "Couverture de l'intervalle 95 %",
+    "strict_coverage_80": "Couverture stricte 80 %", "strict_coverage_95": "Couverture stricte 95 %",
+    "observed": "Faits observés", "n_cells": "Nombre de cellules", "n_slots": "Nombre de créneaux",
+    "planned_slots": "Créneaux avec événement prévu", "hit_rate_5": "Taux de réussite à 5 % de la surface",
+    "n_events_exposed": "Faits dans les cellules exposées", "hit_rate_5_exposed": "Taux à 5 %, cellules exposées",
+    "exposed_cell_slots": "Cellules × créneaux exposés", "poisson_deviance_exposed": "Déviance, cellules exposées",
+    "expected_exposed": "Attendus, cellules exposées", "observed_exposed": "Observés, cellules exposées",
+    "usage": "Usage (backtest, prévision)", "trained_at": "Appris le",
+    "train_start": "Début de la fenêtre d'apprentissage", "train_end": "Fin de la fenêtre d'apprentissage",
+    "n_rows": "Lignes d'apprentissage", "data_version": "Version des données", "n_features": "Nombre de variables",
+    "features": "Variables", "params": "Paramètres", "metrics": "Scores",
+    # indicators
+    "active_from": "Actif à partir de", "active_to": "Actif jusqu'à", "shape": "Forme de l'emprise",
+    "radius_m": "Rayon (m)", "n_records": "Enregistrements en cause", "event_ids": "Enregistrements en cause",
+    "p": "Valeur p", "q": "Valeur q (FDR)", "z": "Score z (Gi*)", "p_normale": "Valeur p (loi normale)",
+    "local_sum": "Faits du voisinage", "class": "Classe", "significant": "Significatif", "complete": "Période complète",
+    "period_start": "Début de la période", "period_end": "Fin de la période", "class_code": "Classe émergente",
+    "class_label": "Libellé de la classe", "class_esri": "Classe ESRI", "first_period": "Première période",
+    "last_period": "Dernière période", "last_z": "Dernier z", "n_periods": "Périodes", "n_hot": "Périodes chaudes",
+    "n_cold": "Périodes froides", "trend_tau": "Tendance (tau de Kendall)", "trend_s": "Tendance (S)",
+    "trend_z": "Tendance (z)", "trend_p": "Tendance (p)", "day": "Jour", "shift": "Créneau",
+    "hotspot_period": "Période du point chaud", "emerging_class": "Classe émergente",
+    "forecast_expected": "Prévision: nombre attendu", "forecast_upper_95": "Prévision: borne haute 95 %",
+    "starts_at": "Début", "ends_at": "Fin", "kind_label": "Type d'alerte", "reference": "Référence",
+    "threshold": "Seuil", "indicator_name": "Nom de l'indicateur", "unit": "Unité", "value_display": "Valeur affichée",
+    "suppressed": "Masquage (secret statistique)", "value_prev": "Valeur de la période précédente",
+    "n_prev": "Effectif de la période précédente", "evolution_prev_pct": "Évolution vs période précédente (%)",
+    "value_ly": "Valeur un an avant", "n_ly": "Effectif un an avant", "evolution_ly_pct": "Évolution sur un an (%)",
+    "coverage_start": "Début de la couverture des données", "coverage_end": "Fin de la couverture des données",
+    "name": "Nom", "definition": "Définition", "formula": "Formule", "sources": "Sources", "relation": "Relation",
+    "value_sql": "Valeur (SQL)", "filter_sql": "Filtre (SQL)", "breakdown_sql": "Ventilation (SQL)",
+    "areas": "Zones", "periods": "Périodes", "trends": "Évolutions calculées", "owner": "Responsable",
+    "profiles": "Profils autorisés", "public": "Public", "public_threshold": "Seuil de publication",
+    "status": "Statut",
 }
 _PATTERNS = [
     (r"^(.+)_lag1$", "Faits « {} » au créneau précédent"), (r"^(.+)_1d$", "Faits « {} » sur le dernier jour"),
@@ -85,10 +131,12 @@ def dtype_name(dtype: pl.DataType) -> str:
 
 
 def _contract_labels() -> dict[str, str]:
+    """Field name (clean tables) and landing header (raw tables) → the contract's French label."""
     labels: dict[str, str] = {}
     for c in load_contracts().values():
         for f in c.all_fields:
             labels.setdefault(f.name, f.label)
+            labels.setdefault(f.header, f.label)
     return labels
 
 
