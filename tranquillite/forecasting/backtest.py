@@ -300,7 +300,7 @@ def _learned_forecasts(data: ForecastData, Y: np.ndarray, o: int, cfg: BacktestC
         out[name] = (np.concatenate([mu, mu.sum(axis=0)[None]]),         # 'all' = the sum of the groups
                      np.concatenate([np.broadcast_to(alpha[:, None, None], mu.shape), combine_alpha(mu, alpha)[None]]))
         model_conv = sorted(base | (trained_on if uses_events(name, spec) else set()))
-        rows = pl.select(CV.union(CV.lit(model_conv), pl.lit(ev_rows))).to_series() \
+        rows = CV.union_rows(ev_rows.to_frame(), [ev_rows.name], model_conv) \
             if uses_events(name, spec) and ev_rows is not None else None
         conv[name] = (model_conv, rows)
         fitted += [(m, {"origin": o, "train_targets": [int(target.min()), int(target.max())],

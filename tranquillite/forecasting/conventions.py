@@ -58,6 +58,25 @@ def union(*exprs: pl.Expr) -> pl.Expr:
     return normalise(pl.concat_list(list(exprs)))
 
 
+def union_rows(df: pl.DataFrame, columns: Iterable[str], base: Iterable[str] = ()) -> pl.Series:
+    """Per row, the sorted union of `base` and the lists of `columns` — computed once per distinct
+    combination (a handful) and joined back: list operations on every row of a large table
+    (concat, unique, sort) cost seconds where this costs milliseconds."""
+    base = set(base)
+    cols = list(columns)
+    if not cols:
+        return pl.Series(CONVENTIONS, [sorted(base)] * df.height, dtype=LIST)
+    key = pl.concat_str([pl.col(c).list.join(_SEP).fill_null("") for c in cols], separator=_GROUP).alias("_k")
+    k = df.select(key)
+    distinct = k.get_column("_k").unique()
+    values = [sorted(base | {v for part in s.split(_GROUP) for v in part.split(_SEP) if v}) for s in distinct]
+    table = pl.DataFrame({"_k": distinct, CONVENTIONS: values}, schema={"_k": pl.Utf8, CONVENTIONS: LIST})
+    return k.join(table, on="_k", how="left", maintain_order="left").get_column(CONVENTIONS)
+
+
+_SEP, _GROUP = "\x1f", "\x1e"
+
+
 def lit(conventions: Iterable[str]) -> pl.Expr:
     return pl.lit(sorted(set(conventions)), dtype=LIST)
 

@@ -115,7 +115,7 @@ def exposure_table(planned: pl.DataFrame, grid: pl.DataFrame, spec: AreaSpec, sc
         (pl.col("start") - margin).alias("on_from"), (end + margin).alias("on_to"),
         weight.cast(pl.Float32).alias("weight"),
         known.alias("known_at"), CV.convention_expr(pl_).alias("convention"),
-    ).with_columns(pl.Series("cell_idx", rows_cells, dtype=pl.List(pl.Int32)),
+    ).with_columns(pl.concat_list("convention").list.drop_nulls().alias("conventions")).with_columns(pl.Series("cell_idx", rows_cells, dtype=pl.List(pl.Int32)),
                    pl.Series("ring", rows_rings, dtype=pl.List(pl.Int8)),
                    pl.Series("_keep", keep))
     df = df.filter(pl.col("_keep") & pl.col("known_at").is_not_null())
@@ -133,7 +133,7 @@ def exposure_table(planned: pl.DataFrame, grid: pl.DataFrame, spec: AreaSpec, sc
     df = df.with_columns((on / (s1 - s0).dt.total_seconds()).clip(0.0, 1.0).alias("share"))
     out = (df.explode("cell_idx", "ring")
            .select("event_id", "source", "kind", "cell_idx", "ring", "slot", "weight", "share", "known_slot",
-                   "convention", pl.concat_list(pl.col("convention")).list.drop_nulls().alias("conventions")))
+                   "convention", "conventions"))
     return out.cast(EXPOSURE_SCHEMA).sort("slot", "cell_idx", "event_id")
 
 

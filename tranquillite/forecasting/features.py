@@ -182,8 +182,8 @@ def stored_features(states: pl.DataFrame, spec: AreaSpec, scheme: SlotScheme, ex
     cal = calendar(slots, scheme, spec.holidays_country, spec.school_holidays_subdivision)
     ex = exposure_features(states.select("cell_idx", pl.col("slot").alias("target"), pl.col("slot").alias("origin")),
                            exposure, spec, with_conventions=True)
-    base = CV.lit(CV.of_sources(spec.groups) + [CV.REFERENCE])
-    ex = ex.with_columns(CV.union(base, pl.col("ev_conventions")).alias("conventions")).drop("ev_conventions")
+    base = CV.of_sources(spec.groups) + [CV.REFERENCE]
+    ex = ex.with_columns(CV.union_rows(ex, ["ev_conventions"], base).alias("conventions")).drop("ev_conventions")
     out = pl.concat([states, ex], how="horizontal").join(cal, on="slot", how="left")
     out = out.join(grid.select("cell_idx", "h3_cell"), on="cell_idx", how="left")
     first = ["h3_cell", "cell_idx", "slot", "slot_start", *CALENDAR_COLUMNS]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from tranquillite.forecasting.conventions import union_rows
 from tranquillite.indicators.alerts import fmt_q
 from tranquillite.indicators.config import TensionParams
 from tranquillite.indicators.emerging import EMERGING_CLASSES
@@ -151,11 +152,9 @@ def tension_index(grid: pl.DataFrame, slots: list[int], shifts: Shifts, p: Tensi
         shifts.label(pl.col("slot")).alias("shift"),
     ).with_columns((pl.lit(EPOCH) + pl.duration(days=pl.col("_d"))).cast(pl.Date).alias("day"))
     conv_obs = sorted(observed_conventions or ["internal"])
-    fc = pl.col("_fc_conv").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))) if "_fc_conv" in base.columns \
-        else pl.lit([], dtype=pl.List(pl.Utf8))
+    base = base.with_columns(union_rows(base, [c for c in ("_fc_conv", "_ev_conv") if c in base.columns], conv_obs)
+                             .alias("conventions"))
     base = base.with_columns(
-        pl.concat_list(pl.lit(conv_obs, dtype=pl.List(pl.Utf8)), fc, pl.col("_ev_conv"))
-        .list.drop_nulls().list.unique().list.sort().alias("conventions"),
         _explanation().alias("explanation"),
         pl.lit(as_of, dtype=pl.Datetime("us")).alias("as_of"),
     )
