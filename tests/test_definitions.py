@@ -43,10 +43,14 @@ def test_the_definitions_load_and_every_asset_has_its_derived_conventions(defs):
     assert tags[K.STUDY_GRID_KEY] == {CITY}                       # the study area: the City's reference data
     assert tags[K.CELL_SLOT_KEY] == tags[K.FORECAST_KEY] == {CITY, PREF}
     assert tags[K.FORECAST_HISTORY_KEY] == {CITY, PREF}
+    # the tables written as by-products are assets too; the forecast history is partitioned by origin day
+    graph = defs.resolve_asset_graph()
+    assert {dg.AssetKey(["indicators", "grid"]), dg.AssetKey(["indicators", "catalogue"])} <= set(tags)
+    assert graph.get(K.FORECAST_HISTORY_KEY).partitions_def is not None
+    assert tags[dg.AssetKey(["indicators", "catalogue"])] == {CITY}
     # the public restitution keeps the City's rows only (a filter enforced by its blocking check)
     assert tags[PUBLIC_KEY] == {CITY}
     # the derivation agrees with an independent walk of the graph
-    graph = defs.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         if node.parent_keys and CV.KEEP_METADATA not in node.metadata and CV.declared_conventions(node.tags) is None:
