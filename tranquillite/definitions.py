@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from tranquillite.assets import ALL_ASSETS
+from tranquillite.assets.conventions import with_conventions
 from tranquillite.assets.indicators import alerts_sensor
 from tranquillite.forecasting.study_area import StudyArea
 from tranquillite.indicators import IndicatorSettings
@@ -17,10 +18,13 @@ from tranquillite.settings import Paths, paths
 
 
 def build_defs(p: Paths | None = None) -> dg.Definitions:
-    """The whole platform for one home directory (`$TRANQUILLITE_HOME` by default)."""
+    """The whole platform for one home directory (`$TRANQUILLITE_HOME` by default).
+
+    Every asset's conventions are derived through the asset graph here, once; an asset whose
+    hand-typed convention tags disagree stops the code location from loading (`ConventionError`)."""
     p = p or paths()
     return dg.Definitions(
-        assets=ALL_ASSETS,
+        assets=with_conventions(ALL_ASSETS),
         jobs=[ingest_job, publish_job, prevision_job, indicators_job],
         schedules=[prevision_schedule()],
         sensors=[landing_sensor, alerts_sensor, dg.AutomationConditionSensorDefinition(

@@ -67,6 +67,6 @@ def test_aware_twin_reuses_the_blind_booster_and_round_trips(tmp_path):
     store = LocalModelStore(root=str(tmp_path / "models"))
     v = store.save(aware, {"usage": "backtest", "origin_start": "2025-12-01T06:00:00",
                            "train_start": "2025-08-11T06:00:00", "train_end": "2025-12-01T06:00:00",
-                           "n_rows": n, "data_version": "x", "metrics": {}})
+                           "n_rows": n, "data_version": "x", "metrics": {}, "conventions": ["internal"]})
     back = store.load("lgbm_avec_evenements", "a", v)
     assert back.events == aware.events and np.allclose(back.predict(X), aware.predict(X))

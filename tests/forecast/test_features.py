@@ -24,7 +24,8 @@ LINE = sps.csr_matrix(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=np.float
 
 
 def counts(rows):
-    return pl.DataFrame(rows, schema=["group", "cell_idx", "slot", "n"], orient="row").cast(COUNT_SCHEMA)
+    return pl.DataFrame(rows, schema=["group", "cell_idx", "slot", "n"], orient="row").cast(
+        {k: v for k, v in COUNT_SCHEMA.items() if k != "conventions"})
 
 
 def state(st, cell, slot, col):

@@ -55,6 +55,8 @@ def test_the_prevision_job_materialises_every_asset(materialized):
                     K.MODEL_REGISTRY_KEY}
     assert instance.get_materialized_partitions(K.CELL_SLOT_KEY) == {
         (FIRST + timedelta(days=i)).isoformat() for i in range(DAYS)}
+    # the forecast history is a partitioned asset: the partition of the forecast's origin day
+    assert instance.get_materialized_partitions(K.FORECAST_HISTORY_KEY) == {(LAST + timedelta(days=1)).isoformat()}
     runs = instance.get_runs(dg.RunsFilter(job_name=PREVISION_JOB))
     assert len(runs) == 1                                            # the range is one run
     checks = {e.dagster_event.event_specific_data.check_name: e.dagster_event.event_specific_data.passed
@@ -82,16 +84,28 @@ def test_published_tables(materialized):
         assert {"oracle", "lgbm_avec_evenements", "hotspot_prospectif"} <= models
         n_origins = con.execute("SELECT count(DISTINCT origin) FROM models.backtest").fetchall()[0][0]
         assert n_origins == 2
-        fc = con.execute("SELECT count(*), count(DISTINCT category), min(slot_start) FROM models.forecast").fetchall()[0]
-        assert fc[0] == grid.height * 21 * 4 and fc[1] == 4
+        fc = con.execute("SELECT count(*), count(DISTINCT category), min(slot_start), count(DISTINCT variant) "
+                         "FROM models.forecast").fetchall()[0]
+        variants = fc[3]                                         # the City's own forecast too, when needed
+        assert fc[0] == grid.height * 21 * 4 * variants and fc[1] == 4
         assert fc[2].date() == LAST + timedelta(days=1)
+        # every row says which conventions it was computed from; the City's forecast holds none of a partner's
+        bad = con.execute("SELECT count(*) FROM models.forecast WHERE len(conventions) = 0 "
+                          "OR conventions <> list_sort(list_distinct(conventions))").fetchall()[0][0]
+        assert bad == 0
+        per_variant = dict(con.execute("SELECT variant, list_sort(list_distinct(flatten(list(conventions)))) "
+                                       "FROM models.forecast GROUP BY variant").fetchall())
+        assert per_variant.get("internal", ["internal"]) == ["internal"]
+        assert (variants == 2) == (per_variant["complete"] != ["internal"])
         # the next-day part of the forecast is kept, one file per origin day
         hist = con.execute("SELECT count(*), count(DISTINCT slot), min(origin) FROM models.forecast_history").fetchall()[0]
-        assert hist[0] == grid.height * 3 * 4 and hist[1] == 3 and hist[2].date() == LAST + timedelta(days=1)
+        assert hist[0] == grid.height * 3 * 4 * variants and hist[1] == 3 and hist[2].date() == LAST + timedelta(days=1)
         reg = con.execute("SELECT count(*) FROM models.model_registry").fetchall()[0][0]
         assert reg >= 2 * 9                                     # 2 origins × 3 learned models × 3 groups
     champion = json.loads((home / "models" / "champion.json").read_text(encoding="utf-8"))
     assert champion["model"] in models
+    # the best model trained on the City's data only, for the profiles that do not see the Préfecture's
+    assert champion["internal"]["conventions"] == ["internal"] and champion["internal"]["model"] in models
 
 
 def test_a_new_day_updates_only_its_partition(materialized):

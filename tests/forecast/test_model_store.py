@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import polars as pl
+import pytest
 
 from tranquillite.forecasting.models import fit_glm, fit_lightgbm
 from tranquillite.forecasting.study_area import AreaSpec
@@ -31,8 +32,10 @@ def test_save_load_register_and_champion(tmp_path):
     meta = {"usage": "backtest", "origin_start": "2025-12-01T06:00:00", "train_start": "2025-08-11T06:00:00",
             "train_end": "2025-12-01T06:00:00", "n_rows": 3000, "data_version": "abc123",
             "metrics": {"hit_rate_jour_suivant_5pct": 0.5}}
-    v1 = store.save(lg, meta)
-    v2 = store.save(gl, meta)
+    with pytest.raises(ValueError, match="conventions"):     # a model must say what it was trained on
+        store.save(lg, meta)
+    v1 = store.save(lg, {**meta, "conventions": ["internal", "prefecture_police_13"]})
+    v2 = store.save(gl, {**meta, "conventions": ["internal"]})
     back = store.load("lgbm_avec_evenements", "a", v1)
     assert np.allclose(back.predict(X), lg.predict(X)) and back.features == lg.features
     assert np.allclose(store.load("glm_poisson", "a").predict(X), gl.predict(X))
@@ -43,6 +46,8 @@ def test_save_load_register_and_champion(tmp_path):
     assert row["train_start"] == "2025-08-11T06:00:00" and row["data_version"] == "abc123"
     assert json.loads(row["metrics"]) == {"hit_rate_jour_suivant_5pct": 0.5}
     assert "num_leaves" in json.loads(row["params"]) and row["n_features"] == len(lg.features)
+    assert row["conventions"] == ["internal", "prefecture_police_13"]
+    assert reg.filter(pl.col("model") == "glm_poisson")["conventions"].to_list() == [["internal"]]
     assert store.champion() is None
     store.set_champion({"model": "lgbm_avec_evenements", "value": 0.5})
     assert store.champion()["model"] == "lgbm_avec_evenements"

@@ -206,3 +206,24 @@ def test_every_kind_has_a_french_label_and_explanation(kind):
     row = _all_kinds().filter(pl.col("kind") == kind).row(0, named=True)
     assert row["kind_label"] == A.ALERT_KINDS[kind] and len(row["explanation"]) > 40
     assert row["event_ids"] and row["alert_id"] and len(row["alert_id"]) == 16
+
+
+def test_the_sensor_keeps_partner_data_out_of_dagsters_event_log(tmp_path):
+    """An alert drawn from the Préfecture's records is raised without its explanation or records
+    (Dagster's storage is readable by whoever runs the UI); the City's alerts keep them."""
+    wh = Warehouse(root=str(tmp_path))
+    table = _all_kinds()
+    partner = table.filter(pl.col("conventions").list.contains("prefecture_police_13"))
+    assert partner.height >= 1
+    wh.write("indicators", "alerts", table)
+    events, _ = _tick(tmp_path)
+    by_id = {e.metadata["alert_id"].value: e for e in events}
+    for r in table.iter_rows(named=True):
+        e = by_id[r["alert_id"]]
+        assert e.metadata["conventions"].value == r["conventions"]
+        if "prefecture_police_13" in r["conventions"]:
+            assert "explication" not in e.metadata and "enregistrements" not in e.metadata
+            assert r["explanation"] not in e.description
+            assert not any(i in repr(e) for i in r["event_ids"])
+        else:
+            assert e.metadata["explication"].value == r["explanation"]

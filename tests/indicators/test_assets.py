@@ -15,7 +15,8 @@ import yaml
 from tranquillite import runner
 from tranquillite.assets import ALL_ASSETS
 from tranquillite.assets import constants as K
-from tranquillite.assets.indicators import (ALERTS_KEY, INDICATOR_ASSETS, INDICATORS, STUDY_GRID_KEY, alerts_sensor)
+from tranquillite.assets.conventions import with_conventions
+from tranquillite.assets.indicators import ALERTS_KEY, INDICATOR_KEYS, INDICATORS, STUDY_GRID_KEY, alerts_sensor
 from tranquillite.definitions import build_defs
 from tranquillite.indicators.config import IndicatorSettings, default_catalogue_path
 from tranquillite.resources import Warehouse
@@ -34,7 +35,7 @@ NIGHT = {"id": "faits_nocturnes", "name": "Faits nocturnes", "definition": "Fait
 def _definitions(catalogue: Path) -> dg.Definitions:
     base = build_defs()
     return dg.Definitions(
-        assets=[*ALL_ASSETS, *INDICATOR_ASSETS],
+        assets=with_conventions(ALL_ASSETS),
         jobs=[dg.define_asset_job("indicateurs", selection=dg.AssetSelection.groups(INDICATORS)
                                   | dg.AssetSelection.assets(STUDY_GRID_KEY))],
         sensors=[alerts_sensor],
@@ -67,7 +68,7 @@ def test_the_layer_materialises_and_every_check_passes(layer):
     assert result.success
     done = {e.asset_key for e in result.get_asset_materialization_events()
             for e in [e.event_specific_data.materialization]}
-    assert done >= {a.key for a in INDICATOR_ASSETS}
+    assert done >= set(INDICATOR_KEYS)
     checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     assert all(c.passed for c in checks), [(c.check_name, c.passed) for c in checks]
     mine = {c.check_name for c in checks if c.asset_key.path[0] == INDICATORS}

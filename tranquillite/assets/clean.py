@@ -62,14 +62,13 @@ def contract_checks(c: Contract, df: pl.DataFrame) -> list[dg.AssetCheckResult]:
 
 def build_clean_assets(source: str) -> dg.AssetsDefinition:
     contracts = contracts_for_source(source)
-    conventions = K.source_conventions(source)
     specs = [
         dg.AssetSpec(
             key=K.clean_key(c.name), group_name=K.CLEAN, deps=[K.raw_key(source)],
             description=(f"{c.title}: enregistrements valides selon le contrat `data_contracts/{c.name}.yaml`, "
                          "typés, dédoublonnés, géolocalisés (géométrie GeoJSON, point représentatif, "
                          "cellule H3, arrondissement). Aucune donnée personnelle (C2)."),
-            kinds={"parquet", "polars"}, owners=[K.OWNER_DATA], tags=K.convention_tags({c.convention}),
+            kinds={"parquet", "polars"}, owners=[K.OWNER_DATA], tags=K.contract_tags(c.name),
             metadata={"contrat": f"data_contracts/{c.name}.yaml",
                       "dagster/column_schema": table_schema(clean_schema(c))},
         ) for c in contracts
@@ -78,7 +77,7 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
         description=(f"Quarantaine de la source « {source} »: chaque enregistrement rejeté, conservé "
                      "entier (`raw`), avec sa partition, son fichier, sa ligne et toutes ses raisons. "
                      "Accès restreint (peut contenir des données personnelles détectées)."),
-        kinds={"parquet"}, owners=[K.OWNER_DPO], tags=K.convention_tags(conventions),
+        kinds={"parquet"}, owners=[K.OWNER_DPO],
     )]
     checks = [dg.AssetCheckSpec(K.CHECK_NOTHING_LOST, asset=K.quarantine_key(source), blocking=True,
                                 description="Pour chaque partition: lus = propres + quarantaine + doublons exacts.")]

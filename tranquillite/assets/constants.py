@@ -35,9 +35,42 @@ def quarantine_key(source: str) -> dg.AssetKey:
     return dg.AssetKey([QUARANTINE, source])
 
 
+CONVENTION_TAG_PREFIX = "convention/"
+# the platform's reference data (study area outline, calendars, the indicator catalogue) are the City's
+REFERENCE_CONVENTION = "internal"
+SOURCE_TAG = "tranquillite/source"          # a raw asset: every record of one landing source
+CONTRACT_TAG = "tranquillite/contrat"       # a clean asset: the records of one data contract
+REFERENCE_TAG = "tranquillite/reference"    # a root asset built from the platform's reference data
+KEEP_METADATA = "tranquillite/conventions_retenues"  # a derived asset that keeps only these conventions
+
+
 def convention_tags(conventions: set[str] | list[str]) -> dict[str, str]:
-    """Tags naming the convention(s) an asset's data come from (auditors filter on them)."""
-    return {f"convention/{c}": "" for c in sorted(conventions)}
+    """Tags naming the convention(s) an asset's data come from (auditors filter on them).
+
+    Never typed on an asset by hand: `tranquillite.assets.conventions.with_conventions` derives them
+    through the asset graph from the declarations below."""
+    return {f"{CONVENTION_TAG_PREFIX}{c}": "" for c in sorted(conventions)}
+
+
+def source_tags(source: str) -> dict[str, str]:
+    """Declares a root asset holding the records of a landing source (its contracts name the conventions)."""
+    return {SOURCE_TAG: source}
+
+
+def contract_tags(contract: str) -> dict[str, str]:
+    """Declares an asset holding the records of one data contract (which names its convention)."""
+    return {CONTRACT_TAG: contract}
+
+
+def reference_tags(name: str) -> dict[str, str]:
+    """Declares a root asset built from the platform's reference data (`REFERENCE_CONVENTION`)."""
+    return {REFERENCE_TAG: name}
+
+
+def keeps_only(conventions: set[str] | list[str]) -> dict[str, list[str]]:
+    """Metadata of a derived asset whose rows keep only these conventions of what it reads (its
+    blocking check must prove it on every materialisation)."""
+    return {KEEP_METADATA: sorted(conventions)}
 
 
 def source_conventions(source: str) -> set[str]:

@@ -18,7 +18,7 @@ from tranquillite.resources import Warehouse
 
 EVENT_COLUMNS = ["event_id", "source", "record_id", "category", "subcategory", "start", "end",
                  "geometry", "geometry_type", "lon", "lat", "h3_cell", "arrondissement", "convention",
-                 "attendance", "version", "entered_at", "_partition"]
+                 "conventions", "attendance", "version", "entered_at", "_partition"]
 
 
 def _ident(name: str) -> str:
@@ -38,12 +38,13 @@ def contract_select(c: Contract, glob: str) -> tuple[str, list]:
                ? AS category, CAST({sub} AS VARCHAR) AS subcategory,
                {_ident(ev['start'])} AS start, {end} AS "end",
                geometry, geometry_type, lon, lat, h3_cell, arrondissement, ? AS convention,
+               list_value(?::VARCHAR) AS conventions,
                {att} AS attendance, CAST({version} AS BIGINT) AS version, {entered} AS entered_at, _partition
         FROM read_parquet(?, union_by_name = true)
         QUALIFY row_number() OVER (PARTITION BY {_ident(c.id_field)}
                                    ORDER BY {version} DESC, _partition DESC, _file DESC, _line DESC) = 1
     """
-    return sql, [c.name, c.name, ev.get("category", c.name), c.convention, glob]
+    return sql, [c.name, c.name, ev.get("category", c.name), c.convention, c.convention, glob]
 
 
 def build_events(warehouse: Warehouse) -> pl.DataFrame:
@@ -54,7 +55,7 @@ def build_events(warehouse: Warehouse) -> pl.DataFrame:
             parts.append(sql)
             params += p
     if not parts:
-        return pl.DataFrame(schema={c: pl.Utf8 for c in EVENT_COLUMNS})
+        return pl.DataFrame(schema={c: pl.List(pl.Utf8) if c == "conventions" else pl.Utf8 for c in EVENT_COLUMNS})
     with warehouse.connect() as con:
         query = " UNION ALL ".join(f"({p})" for p in parts) + " ORDER BY start, event_id"
         return pl.from_arrow(con.sql(query, params=params).to_arrow_table())
@@ -65,12 +66,12 @@ def build_events(warehouse: Warehouse) -> pl.DataFrame:
     group_name=K.CLEAN,
     description=("Tous les événements et faits impactant l'espace public (C4): source, catégorie, "
                  "début, fin, géométrie (point, parcours, emprise), point représentatif, cellule H3, "
-                 "arrondissement, convention d'origine, fréquentation attendue. Une ligne par "
-                 "enregistrement (dernière version des saisies Cortège)."),
+                 "arrondissement, convention d'origine (`convention`, et la liste `conventions` commune à "
+                 "toutes les tables publiées), fréquentation attendue. Une ligne par enregistrement (dernière "
+                 "version des saisies Cortège)."),
     deps=[K.clean_key(c) for c in load_contracts()],
     kinds={"duckdb", "parquet"},
     owners=[K.OWNER_DATA],
-    tags=K.convention_tags(K.all_conventions()),
     automation_condition=dg.AutomationCondition.eager(),
     pool="warehouse_writer",
     check_specs=[dg.AssetCheckSpec("identifiants_uniques", asset=K.EVENTS_KEY, blocking=True),

@@ -17,7 +17,7 @@ import polars as pl
 from tranquillite.assets import constants as K
 from tranquillite.assets.metadata import base_metadata
 from tranquillite.assets.partitions import DAILY
-from tranquillite.contracts import load_contracts
+from tranquillite.forecasting import conventions as CV
 from tranquillite.forecasting.counts import COUNT_SCHEMA, fact_counts
 from tranquillite.forecasting.exposure import exposure_table
 from tranquillite.forecasting.features import HISTORY_DAYS, neighbour_matrix, state_features, stored_features
@@ -32,17 +32,9 @@ CHECK_PANEL = "panel_complet"
 CHECK_KNOWN_BEFORE = "connu_avant_usage"
 
 EVENT_COLUMNS = ["event_id", "source", "subcategory", "start", "end", "geometry", "geometry_type", "lon", "lat", "h3_cell",
-                 "attendance", "entered_at", "_partition"]
+                 "attendance", "convention", "entered_at", "_partition"]
 EVENTS_SQL = ('SELECT event_id, source, subcategory, start, "end", geometry, geometry_type, lon, lat, h3_cell, attendance, '
-              "entered_at, _partition FROM clean.events WHERE list_contains(?::VARCHAR[], source)")
-_FACT_CONVENTIONS = {"internal"}
-
-
-def _tags(sources) -> dict[str, str]:
-    conv = set()
-    for s in sources:
-        conv |= {c.convention for c in load_contracts().values() if c.name == s}
-    return K.convention_tags(conv or _FACT_CONVENTIONS)
+              "convention, entered_at, _partition FROM clean.events WHERE list_contains(?::VARCHAR[], source)")
 
 
 def read_events(warehouse: Warehouse, sources: list[str], start: datetime | None = None,
@@ -73,10 +65,12 @@ def _days(context: dg.AssetExecutionContext) -> list[date]:
     group_name=K.FEATURES,
     description=("Grille d'étude: cellules H3 (résolution 9 par défaut) couvrant le contour de la zone "
                  "d'étude, avec leur zone (arrondissement) et leur surface terrestre en m² (projection "
-                 "équivalente); les cellules entièrement en mer sont exclues."),
+                 "équivalente); les cellules entièrement en mer sont exclues. Donnée de référence de la Ville "
+                 "(contour de la zone d'étude)."),
     deps=[],
     kinds={"h3", "parquet"},
     owners=[K.OWNER_DATA],
+    tags=K.reference_tags("zone_d_etude"),
     pool="warehouse_writer",
     check_specs=[dg.AssetCheckSpec(CHECK_GRID_AREA, asset=K.STUDY_GRID_KEY, blocking=True,
                                    description="La surface des cellules égale celle de la zone (±0,5 %)."),
@@ -86,7 +80,7 @@ def study_grid(warehouse: Warehouse, study_area: StudyArea) -> dg.MaterializeRes
     t0 = time.perf_counter()
     spec = study_area.spec()
     area = spec.area()
-    grid = build_grid(area, spec.h3_resolution)
+    grid = build_grid(area, spec.h3_resolution).with_columns(CV.lit([CV.REFERENCE]).alias("conventions"))
     warehouse.write(K.FEATURES, "study_grid", grid)
     from tranquillite.forecasting.grid import equal_area_transformer, to_metric
     outline_m2 = float(to_metric(area.outline, equal_area_transformer(area.outline)).area)
@@ -111,11 +105,11 @@ def study_grid(warehouse: Warehouse, study_area: StudyArea) -> dg.MaterializeRes
     description=("Exposition aux événements prévus: pour chaque enregistrement de la Préfecture et chaque "
                  "événement public, les cellules touchées (parcours tamponné ~100 m, emprise, adresses; "
                  "anneaux H3 k=1 et k=4 autour) pendant ses créneaux, avec la fréquentation attendue et le "
-                 "créneau à partir duquel il est connu (saisie Cortège ou jour de publication)."),
+                 "créneau à partir duquel il est connu (saisie Cortège ou jour de publication). Chaque ligne "
+                 "porte la convention de son enregistrement."),
     deps=[K.EVENTS_KEY, K.STUDY_GRID_KEY],
     kinds={"duckdb", "h3", "parquet"},
     owners=[K.OWNER_DATA],
-    tags=_tags(PLANNED_SOURCES),
     pool="warehouse_writer",
     check_specs=[dg.AssetCheckSpec(CHECK_KNOWN_BEFORE, asset=K.PLANNED_EXPOSURE_KEY,
                                    description="Chaque ligne porte le créneau à partir duquel l'événement est connu.")],
@@ -145,13 +139,13 @@ def planned_exposure(warehouse: Warehouse, study_area: StudyArea) -> dg.Material
     group_name=K.FEATURES,
     description=("Faits observés par groupe (source), cellule H3 et créneau de service (06–14, 14–22, 22–06): "
                  "la cible des prévisions. Une partition par jour de service (le créneau de nuit appartient "
-                 "au jour où il commence)."),
+                 "au jour où il commence). Chaque ligne porte la convention des faits comptés (les sources "
+                 "de la Ville: `internal`)."),
     deps=[K.EVENTS_KEY, K.STUDY_GRID_KEY],
     partitions_def=DAILY,
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"duckdb", "h3", "parquet"},
     owners=[K.OWNER_DATA],
-    tags=_tags(FACT_SOURCES),
     pool="warehouse_writer",
 )
 def observed_counts(context: dg.AssetExecutionContext, warehouse: Warehouse,
@@ -185,7 +179,8 @@ def observed_counts(context: dg.AssetExecutionContext, warehouse: Warehouse,
                  "glissants par groupe (dernier créneau, jour, semaine, 4 semaines, même semaine l'an passé, "
                  "par type de créneau sur 4 et 12 semaines, taux annuel), voisinage H3 k=1 (effets de "
                  "répétition), calendrier (créneau, jour, mois, jours fériés, vacances scolaires zone B) et "
-                 "exposition aux événements prévus connus à ce moment-là."),
+                 "exposition aux événements prévus connus à ce moment-là. Chaque ligne porte les conventions "
+                 "des faits comptés et de la grille, et celles des événements prévus qui la touchent."),
     deps=[dg.AssetDep(K.OBSERVED_COUNTS_KEY, partition_mapping=dg.TimeWindowPartitionMapping(
               start_offset=-HISTORY_DAYS, end_offset=0, allow_nonexistent_upstream_partitions=True)),
           K.STUDY_GRID_KEY, K.PLANNED_EXPOSURE_KEY],
@@ -193,7 +188,6 @@ def observed_counts(context: dg.AssetExecutionContext, warehouse: Warehouse,
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"polars", "h3", "parquet"},
     owners=[K.OWNER_DATA],
-    tags=_tags(FACT_SOURCES + PLANNED_SOURCES),
     pool="warehouse_writer",
     check_specs=[dg.AssetCheckSpec(CHECK_PANEL, asset=K.CELL_SLOT_KEY, blocking=True,
                                    description="Une ligne par cellule et par créneau de chaque jour.")],

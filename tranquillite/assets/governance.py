@@ -21,7 +21,6 @@ from tranquillite.resources import Warehouse
     deps=[K.quarantine_key(s) for s in K.SOURCES],
     kinds={"duckdb", "parquet"},
     owners=[K.OWNER_DPO],
-    tags=K.convention_tags(K.all_conventions()),
     automation_condition=dg.AutomationCondition.eager(),
     pool="warehouse_writer",
     check_specs=[dg.AssetCheckSpec(K.CHECK_NOTHING_LOST, asset=K.QUALITY_KEY,
@@ -66,12 +65,12 @@ def data_quality(warehouse: Warehouse) -> dg.MaterializeResult:
                  "publiée, reconstruit puis substitué atomiquement pour que l'application ne soit "
                  "jamais bloquée par une matérialisation."),
     # last of the graph: it republishes every table, forecasts and indicators included
-    deps=[K.EVENTS_KEY, K.QUALITY_KEY, K.FORECAST_KEY, K.BACKTEST_KEY,
-          *[dg.AssetKey(["indicators", t]) for t in ("hotspots", "emerging_hotspots", "tension", "values",
-                                                     "values_public", "alerts")]],
+    deps=[K.EVENTS_KEY, K.QUALITY_KEY, K.FORECAST_KEY, K.FORECAST_HISTORY_KEY, K.BACKTEST_KEY,
+          K.MODEL_REGISTRY_KEY,
+          *[dg.AssetKey(["indicators", t]) for t in ("grid", "hotspots", "emerging_hotspots", "tension", "values",
+                                                     "catalogue", "values_public", "alerts")]],
     kinds={"duckdb"},
     owners=[K.OWNER_DATA],
-    tags=K.convention_tags(K.all_conventions()),
     automation_condition=dg.AutomationCondition.eager(),
     pool="warehouse_writer",
 )

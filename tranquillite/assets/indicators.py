@@ -22,12 +22,14 @@ from __future__ import annotations
 import time
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Iterator
 
 import dagster as dg
 import polars as pl
 
 from tranquillite.assets import constants as K
 from tranquillite.assets.metadata import base_metadata
+from tranquillite.forecasting import conventions as CVF
 from tranquillite.indicators import alerts as A
 from tranquillite.indicators import catalogue as C
 from tranquillite.indicators.config import Catalogue, IndicatorSettings
@@ -47,19 +49,20 @@ TENSION_KEY = dg.AssetKey([INDICATORS, "tension"])
 VALUES_KEY = dg.AssetKey([INDICATORS, "values"])
 PUBLIC_KEY = dg.AssetKey([INDICATORS, "values_public"])
 ALERTS_KEY = dg.AssetKey([INDICATORS, "alerts"])
+GRID_KEY = dg.AssetKey([INDICATORS, "grid"])
+CATALOGUE_KEY = dg.AssetKey([INDICATORS, "catalogue"])
 # published by other layers when present
 STUDY_GRID_KEY = K.STUDY_GRID_KEY  # produced by the forecasting layer, used when present
 FORECAST_KEY = K.FORECAST_KEY
 BACKTEST_KEY = K.BACKTEST_KEY
 
+KEPT_PUBLIC = {"internal"}   # the public restitution: the City's data only (C5)
 CHECK_DENSE = "carte_complete"
 CHECK_INDEX = "indice_coherent"
 CHECK_SUPPRESSION = "secret_statistique"
 LEDGER_TABLE = "ingestion_ledger"
 ALERT_SENSOR = "alertes_indicateurs"
 
-ALL_CONVENTIONS = K.convention_tags(K.all_conventions())
-INTERNAL = K.convention_tags({"internal"})
 
 
 # --------------------------------------------------------------------------- inputs
@@ -105,9 +108,15 @@ HISTORY_ORIGINS = 21   # days of forecast history read for the exceedance alerts
 
 def read_forecast(warehouse: Warehouse, shifts: Shifts) -> pl.DataFrame | None:
     """The forecast of every shift the models have covered, as (h3_cell, category, slot, expected,
-    upper_95): `models.forecast` (the coming days) and `models.forecast_history` (the next-day
-    part of the last published forecasts, so past shifts are compared with what was forecast
-    before them); for a shift forecast several times, the latest origin wins. None when absent."""
+    upper_95, conventions): `models.forecast` (the coming days) and `models.forecast_history` (the
+    next-day part of the last published forecasts, so past shifts are compared with what was
+    forecast before them); for a shift forecast several times, the latest origin wins.
+
+    Of the forecasts of one origin, the one computed from the fewest conventions is read (the City's
+    own, `variant` = internal, when the champion used a partner's data): the planned events enter
+    the tension index and the alerts directly, with their own conventions (`planned_footprints`),
+    so an event-aware forecast would count them twice, and every profile that sees the City's data
+    keeps its index. None when absent."""
     frames = []
     if warehouse.exists("models", "forecast"):
         frames.append(warehouse.scan("models", "forecast"))
@@ -124,21 +133,34 @@ def read_forecast(warehouse: Warehouse, shifts: Shifts) -> pl.DataFrame | None:
         return None
     cat = pl.col("category") if "category" in names else pl.lit("all")
     origin = pl.col("origin") if "origin" in names else pl.lit(None, pl.Datetime("us"))
+    # a forecast published before lineage was recorded may hold any convention's data
+    conv = pl.col("conventions") if "conventions" in names else CVF.lit(sorted(K.all_conventions()))
+    internal = (pl.col("variant") == "internal") if "variant" in names else pl.lit(False)
     cols = [pl.col(cell).alias("h3_cell"), cat.alias("category"), shifts.slot_expr(pl.col(start)).alias("slot"),
             origin.alias("_origin"), pl.col(exp).cast(pl.Float64).alias("expected"),
-            pl.col(up).cast(pl.Float64).alias("upper_95")]
+            pl.col(up).cast(pl.Float64).alias("upper_95"), conv.alias("conventions"),
+            conv.list.len().alias("_n"), internal.alias("_internal")]
     # only the columns needed are read (not the explanations); the latest origin wins per shift
     out = pl.concat([f.select(cols) for f in frames]).collect()
     if out.height == 0:
         return None
-    return (out.sort("_origin", descending=True, nulls_last=True)
-            .unique(subset=["h3_cell", "category", "slot"], keep="first").drop("_origin"))
+    return (out.sort(["_origin", "_n", "_internal"], descending=[True, False, True], nulls_last=True)
+            .unique(subset=["h3_cell", "category", "slot"], keep="first").drop("_origin", "_n", "_internal"))
 
 
 def read_grid(warehouse: Warehouse) -> pl.DataFrame:
     if not warehouse.exists(INDICATORS, "grid"):
         raise dg.Failure("indicators.grid absente: matérialiser indicators/hotspots d'abord")
     return warehouse.read(INDICATORS, "grid")
+
+
+def _union(df: pl.DataFrame | None, column: str = "conventions") -> list[str]:
+    """Every convention of a table (its `conventions` lists, or `convention` codes)."""
+    if df is None or df.height == 0:
+        return []
+    if column in df.columns:
+        return sorted(CVF.union_of(df, column))
+    return sorted(set(df["convention"].drop_nulls())) if "convention" in df.columns else []
 
 
 def _latest_complete(hot: pl.DataFrame, level: str, category: str) -> pl.DataFrame:
@@ -159,7 +181,6 @@ def _latest_complete(hot: pl.DataFrame, level: str, category: str) -> pl.DataFra
     deps=[K.EVENTS_KEY],
     kinds={"polars", "parquet"},
     owners=[K.OWNER_DATA],
-    tags=ALL_CONVENTIONS,
     automation_condition=dg.AutomationCondition.eager(),
     pool="warehouse_writer",
 )
@@ -176,23 +197,27 @@ def planned_footprints(warehouse: Warehouse, indicators: IndicatorSettings) -> d
         par_source=dg.MetadataValue.json({f"{s}/{k}": n for s, k, n in per_shape.iter_rows()})))
 
 
-@dg.asset(
-    key=HOTSPOTS_KEY,
-    group_name=INDICATORS,
-    description=("Points chauds et froids (Getis-Ord Gi*) de chaque cellule H3, par catégorie thématique (et "
-                 "« toutes ») et par semaine ISO et mois: z, p (loi de comptage exacte), q (FDR de "
-                 "Benjamini–Hochberg), classe (confiance 90/95/99 %). Écrit aussi `indicators.grid` (la grille "
-                 "d'analyse: cellule, arrondissement, quartier)."),
-    deps=[K.EVENTS_KEY, STUDY_GRID_KEY],
-    kinds={"polars", "scipy", "parquet"},
-    owners=[K.OWNER_DATA],
-    tags=INTERNAL,
-    automation_condition=dg.AutomationCondition.eager(),
+@dg.multi_asset(
+    name="hotspots",
+    specs=[
+        dg.AssetSpec(
+            HOTSPOTS_KEY, group_name=INDICATORS, deps=[K.EVENTS_KEY, GRID_KEY], kinds={"polars", "scipy", "parquet"},
+            owners=[K.OWNER_DATA], automation_condition=dg.AutomationCondition.eager(),
+            description=("Points chauds et froids (Getis-Ord Gi*) de chaque cellule H3, par catégorie thématique (et "
+                         "« toutes ») et par semaine ISO et mois: z, p (loi de comptage exacte), q (FDR de "
+                         "Benjamini–Hochberg), classe (confiance 90/95/99 %), sur la grille `indicators.grid`.")),
+        dg.AssetSpec(
+            GRID_KEY, group_name=INDICATORS, deps=[STUDY_GRID_KEY, K.EVENTS_KEY], kinds={"h3", "parquet"},
+            owners=[K.OWNER_DATA], automation_condition=dg.AutomationCondition.eager(),
+            description=("Grille d'analyse des indicateurs: cellule H3, arrondissement, quartier — la grille d'étude "
+                         "`features.study_grid` quand elle est publiée, sinon les cellules des événements et leur "
+                         "anneau k (ses conventions sont alors celles des enregistrements qui l'ont formée).")),
+    ],
     pool="warehouse_writer",
     check_specs=[dg.AssetCheckSpec(CHECK_DENSE, asset=HOTSPOTS_KEY,
                                    description="Chaque carte couvre toute la grille; aucun z, p ou q manquant.")],
 )
-def hotspots(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.MaterializeResult:
+def hotspots(warehouse: Warehouse, indicators: IndicatorSettings) -> Iterator[dg.MaterializeResult]:
     t0 = time.perf_counter()
     cat = indicators.catalogue()
     hp = indicators.hotspot_params()
@@ -202,6 +227,13 @@ def hotspots(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.Material
     planned = read_planned(warehouse, cat)
     cells = pl.concat([facts["h3_cell"], planned["h3_cell"]]) if planned is not None else facts["h3_cell"]
     grid = build_grid(cells, study_grid=study, k=hp.k)
+    # the grid is one object: its conventions are those of what formed it (the study grid, or the
+    # records whose cells it is), and every Gi* is standardised over the whole grid
+    grid_conv = _union(study, "conventions") if study is not None else \
+        sorted(set(facts["convention"].drop_nulls()) | (set(planned["convention"].drop_nulls())
+                                                        if planned is not None else set()))
+    grid_conv = grid_conv or [CVF.REFERENCE]
+    grid = grid.with_columns(CVF.lit(grid_conv).alias("conventions"))
     W = disk_weights(grid["h3_cell"], hp.k)
     facts = locate(facts, grid)
     hot = pl.DataFrame(schema=HOTSPOT_SCHEMA)
@@ -210,6 +242,7 @@ def hotspots(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.Material
         last = (as_of - timedelta(microseconds=1)).date() if as_of else facts["start"].max().date()
         hot = hotspot_table(facts, grid, W, categories=cat.category_codes, all_code=cat.all_category[0],
                             first_day=first, last_day=last, fdr_alpha=hp.fdr_alpha)
+    hot = hot.with_columns(CVF.lit(sorted(set(grid_conv) | set(facts["convention"].drop_nulls()))).alias("conventions"))
     warehouse.write(INDICATORS, "grid", grid)
     warehouse.write(INDICATORS, "hotspots", hot)
     maps = hot.group_by("period_level", "category", "period").len()
@@ -218,14 +251,16 @@ def hotspots(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.Material
     latest = hot.filter(pl.col("complete") & (pl.col("period_level") == "semaine"))
     latest = latest.filter(pl.col("period_start") == latest["period_start"].max()) if latest.height else latest
     sig = latest.filter(pl.col("significant")).group_by("category", pl.col("z") > 0).len()
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(asset_key=GRID_KEY, metadata=base_metadata(grid, time.perf_counter() - t0))
+    yield dg.MaterializeResult(
+        asset_key=HOTSPOTS_KEY,
         metadata=base_metadata(
             hot, time.perf_counter() - t0, cellules=grid.height, k=hp.k, alpha_fdr=hp.fdr_alpha,
             grille="features.study_grid" if study is not None else "cellules des événements + anneau k",
             instant_analyse=str(as_of), cartes=maps.height,
             derniere_semaine=dg.MetadataValue.json({
                 f"{c}/{'chaud' if h else 'froid'}": n for c, h, n in sig.sort("category").iter_rows()})),
-        check_results=[dg.AssetCheckResult(check_name=CHECK_DENSE, passed=dense and nan == 0,
+        check_results=[dg.AssetCheckResult(asset_key=HOTSPOTS_KEY, check_name=CHECK_DENSE, passed=dense and nan == 0,
                                            metadata={"cartes": maps.height, "valeurs_manquantes": nan})],
     )
 
@@ -240,7 +275,6 @@ def hotspots(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.Material
     deps=[HOTSPOTS_KEY],
     kinds={"polars", "parquet"},
     owners=[K.OWNER_DATA],
-    tags=INTERNAL,
     automation_condition=dg.AutomationCondition.eager(),
     pool="warehouse_writer",
 )
@@ -249,6 +283,7 @@ def emerging_hotspots(warehouse: Warehouse, indicators: IndicatorSettings) -> dg
     hp = indicators.hotspot_params()
     hot = warehouse.read(INDICATORS, "hotspots")
     em = emerging_table(hot, trend_alpha=hp.trend_alpha, share=hp.share, min_periods=hp.min_periods)
+    em = em.with_columns(CVF.lit(_union(hot, "conventions") or [CVF.REFERENCE]).alias("conventions"))
     warehouse.write(INDICATORS, "emerging_hotspots", em)
     weekly = em.filter(pl.col("period_level") == "semaine")
     per_class = weekly.group_by("class_code").len()
@@ -265,11 +300,15 @@ def emerging_hotspots(warehouse: Warehouse, indicators: IndicatorSettings) -> dg
     description=("Indice de tension anticipé (0–100) de chaque cellule pour chaque créneau des jours à venir: "
                  "significativité observée (dernier Gi*), tendance (classe émergente), prévision (borne haute "
                  "95 % de models.forecast si publiée), événements prévus (emprise, fréquentation) et leur "
-                 "concurrence. Chaque ligne garde ses composantes, leurs contributions et une explication."),
-    deps=[HOTSPOTS_KEY, EMERGING_KEY, FOOTPRINTS_KEY, K.EVENTS_KEY, FORECAST_KEY],
+                 "concurrence. Chaque ligne garde ses composantes, leurs contributions, une explication et ses "
+                 "conventions. La composante prévision lit, parmi les prévisions d'une origine, celle calculée "
+                 "sur le moins de conventions (la prévision des seules données de la Ville quand le champion "
+                 "utilise celles de la Préfecture): les événements prévus entrent déjà dans l'indice, avec "
+                 "leur convention, par leur emprise; une ligne ne porte la convention de la Préfecture que si "
+                 "un de ses enregistrements la touche."),
+    deps=[HOTSPOTS_KEY, GRID_KEY, EMERGING_KEY, FOOTPRINTS_KEY, K.EVENTS_KEY, FORECAST_KEY, K.FORECAST_HISTORY_KEY],
     kinds={"polars", "parquet"},
     owners=[K.OWNER_DATA, K.OWNER_SECURITY],
-    tags=ALL_CONVENTIONS,
     automation_condition=dg.AutomationCondition.eager(),
     pool="warehouse_writer",
     check_specs=[dg.AssetCheckSpec(CHECK_INDEX, asset=TENSION_KEY,
@@ -297,50 +336,55 @@ def tension(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.Materiali
     fp = known_at(warehouse.read(INDICATORS, "planned_footprints"), as_of) \
         if warehouse.exists(INDICATORS, "planned_footprints") else None
     active = active_slots(fp, shifts, slots[0], slots[-1]) if fp is not None else None
+    observed = sorted(set(_union(grid)) | set(_union(latest)) | set(_union(em_t)))
     df = tension_index(grid, slots, shifts, tp, latest=latest, emerging=em_t, forecast=forecast, active=active,
-                       as_of=as_of)
+                       as_of=as_of, observed_conventions=observed or None)
     warehouse.write(INDICATORS, "tension", df)
     total = df.select(pl.sum_horizontal([f"contribution_{c}" for c in COMPONENTS])).to_series()
     coherent = bool(((total - df["index"]).abs() < 1e-6).all() and df["index"].is_between(0, 100).all())
     levels = df.group_by("level").len()
-    top = df.sort("index", descending=True).head(10).select("h3_cell", "slot_start", "index", "explanation")
     return dg.MaterializeResult(
         metadata=base_metadata(
             df, time.perf_counter() - t0, instant_analyse=str(as_of), creneaux=len(slots),
             prevision="models.forecast" if forecast is not None and forecast.height else "absente (poids retiré)",
             niveaux=dg.MetadataValue.json({lv: n for lv, n in levels.sort("level").iter_rows()}),
-            poids=dg.MetadataValue.json(tp.weights),
-            plus_tendues=dg.MetadataValue.md("\n".join(
-                f"- {c} {s:%d/%m %Hh} — {t}" for c, s, _, t in top.iter_rows()))),
+            poids=dg.MetadataValue.json(tp.weights)),
         check_results=[dg.AssetCheckResult(check_name=CHECK_INDEX, passed=coherent,
                                            metadata={"lignes": df.height})],
     )
 
 
-@dg.asset(
-    key=VALUES_KEY,
-    group_name=INDICATORS,
-    description=("Catalogue des indicateurs (data_contracts/indicators.yaml) matérialisé de façon générique: une "
-                 "ligne par indicateur × zone (ville, arrondissement, quartier, cellule) × période (jour, semaine, "
-                 "mois) × ventilation, avec les évolutions vs période précédente et vs même période de l'année "
-                 "précédente. Écrit aussi `indicators.catalogue` (définitions, formules, profils autorisés)."),
-    deps=[K.EVENTS_KEY, HOTSPOTS_KEY, FOOTPRINTS_KEY, K.QUALITY_KEY, BACKTEST_KEY],
-    kinds={"duckdb", "parquet"},
-    owners=[K.OWNER_DATA],
-    tags=ALL_CONVENTIONS,
-    automation_condition=dg.AutomationCondition.eager(),
+@dg.multi_asset(
+    name="values",
+    specs=[
+        dg.AssetSpec(
+            VALUES_KEY, group_name=INDICATORS, kinds={"duckdb", "parquet"}, owners=[K.OWNER_DATA],
+            deps=[K.EVENTS_KEY, HOTSPOTS_KEY, GRID_KEY, FOOTPRINTS_KEY, K.QUALITY_KEY, BACKTEST_KEY],
+            automation_condition=dg.AutomationCondition.eager(),
+            description=("Catalogue des indicateurs (data_contracts/indicators.yaml) matérialisé de façon générique: "
+                         "une ligne par indicateur × zone (ville, arrondissement, quartier, cellule) × période (jour, "
+                         "semaine, mois) × ventilation, avec les évolutions vs période précédente et vs même période "
+                         "de l'année précédente, et les conventions des lignes de base de chaque valeur.")),
+        dg.AssetSpec(
+            CATALOGUE_KEY, group_name=INDICATORS, kinds={"parquet"}, owners=[K.OWNER_DATA],
+            tags=K.reference_tags("catalogue_indicateurs"), automation_condition=dg.AutomationCondition.eager(),
+            description=("Définitions des indicateurs (data_contracts/indicators.yaml): formule, sources, "
+                         "granularités, profils autorisés, et s'il a pu être calculé à la dernière matérialisation.")),
+    ],
     pool="warehouse_writer",
 )
-def values(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.MaterializeResult:
+def values(warehouse: Warehouse, indicators: IndicatorSettings) -> Iterator[dg.MaterializeResult]:
     t0 = time.perf_counter()
     cat = indicators.catalogue()
     as_of = resolve_as_of(indicators, warehouse, cat)
     rel = build_relations(warehouse, indicators, cat, as_of)
     vals, skipped = C.materialise(cat, rel)
     warehouse.write(INDICATORS, "values", vals)
-    warehouse.write(INDICATORS, "catalogue", C.catalogue_table(cat, skipped))
+    catalogue = C.catalogue_table(cat, skipped).with_columns(CVF.lit([CVF.REFERENCE]).alias("conventions"))
+    warehouse.write(INDICATORS, "catalogue", catalogue)
     per = vals.group_by("indicator_id").len()
-    return dg.MaterializeResult(metadata=base_metadata(
+    yield dg.MaterializeResult(asset_key=CATALOGUE_KEY, metadata=base_metadata(catalogue, time.perf_counter() - t0))
+    yield dg.MaterializeResult(asset_key=VALUES_KEY, metadata=base_metadata(
         vals, time.perf_counter() - t0, catalogue=cat.path, instant_analyse=str(as_of),
         lignes_par_indicateur=dg.MetadataValue.json({i: n for i, n in per.sort("indicator_id").iter_rows()}),
         non_calcules=dg.MetadataValue.json(skipped)))
@@ -359,7 +403,8 @@ def build_relations(warehouse: Warehouse, settings: IndicatorSettings, cat: Cata
     hot_all = None
     if hot is not None:
         hot_all = hot.filter((pl.col("period_level") == "semaine") & (pl.col("category") == cat.all_category[0])
-                             & pl.col("significant") & (pl.col("z") > 0)).select("h3_cell", "period_start")
+                             & pl.col("significant") & (pl.col("z") > 0)).select(
+            "h3_cell", "period_start", *(["conventions"] if "conventions" in hot.columns else []))
     rel: dict[str, pl.DataFrame | None] = {"faits": C.facts_relation(facts, hot_all)}
     fp = _optional(warehouse, INDICATORS, "planned_footprints")
     if fp is not None:
@@ -402,7 +447,7 @@ def _cell_zones(df: pl.DataFrame) -> pl.DataFrame:
     deps=[VALUES_KEY],
     kinds={"polars", "parquet"},
     owners=[K.OWNER_DATA, K.OWNER_DPO],
-    tags=INTERNAL,
+    metadata=K.keeps_only(KEPT_PUBLIC),
     automation_condition=dg.AutomationCondition.eager(),
     pool="warehouse_writer",
     check_specs=[dg.AssetCheckSpec(CHECK_SUPPRESSION, asset=PUBLIC_KEY, blocking=True,
@@ -412,14 +457,17 @@ def values_public(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.Mat
     t0 = time.perf_counter()
     cat = indicators.catalogue()
     vals = warehouse.read(INDICATORS, "values")
-    pub = C.public_values(vals, cat)
+    pub = C.public_values(vals, cat, KEPT_PUBLIC)
     warehouse.write(INDICATORS, "values_public", pub)
     # check against the unmasked values: every published value has n ≥ its threshold
     thr = {i.id: i.public_threshold or cat.public_release.threshold for i in cat.indicators}
     keys = ["indicator_id", "area_level", "area", "period_level", "period", "dimension"]
-    joined = pub.filter(pl.col("value").is_not_null()).join(vals.select(*keys, "n", "conventions"), on=keys, how="left")
+    joined = pub.filter(pl.col("value").is_not_null()).join(vals.select(*keys, "n"), on=keys, how="left")
     leaks = joined.filter(pl.col("n") < pl.col("indicator_id").replace_strict(thr, return_dtype=pl.Int64)).height
-    foreign = joined.filter(pl.col("conventions").list.eval(pl.element() != "internal").list.any()).height
+    # every row holds the kept conventions only (K.keeps_only: the asset's tags rely on this check)
+    kept = sorted(KEPT_PUBLIC)
+    foreign = pub.filter((pl.col("conventions").list.len() == 0)
+                         | pl.col("conventions").list.eval(~pl.element().is_in(kept)).list.any()).height
     suppressed = pub.group_by("suppressed").len()
     return dg.MaterializeResult(
         metadata=base_metadata(pub, time.perf_counter() - t0, seuil=cat.public_release.threshold,
@@ -434,11 +482,12 @@ def values_public(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.Mat
     group_name=INDICATORS,
     description=("Alertes en cours: dépassement de la borne haute 95 % de la prévision (cellule, arrondissement), "
                  "nouveau point chaud significatif, manifestation sur le périmètre d'un événement, événements "
-                 "prévus simultanés. Identifiant stable, gravité, explication en français, enregistrements en cause."),
-    deps=[HOTSPOTS_KEY, EMERGING_KEY, FOOTPRINTS_KEY, K.EVENTS_KEY, FORECAST_KEY, K.FORECAST_HISTORY_KEY],
+                 "prévus simultanés. Identifiant stable, gravité, explication en français, enregistrements en cause "
+                 "et conventions (celles des faits, de la prévision comparée — lue comme pour l'indice de tension — "
+                 "et des enregistrements en cause)."),
+    deps=[HOTSPOTS_KEY, GRID_KEY, EMERGING_KEY, FOOTPRINTS_KEY, K.EVENTS_KEY, FORECAST_KEY, K.FORECAST_HISTORY_KEY],
     kinds={"polars", "parquet"},
     owners=[K.OWNER_DATA, K.OWNER_SECURITY],
-    tags=ALL_CONVENTIONS,
     automation_condition=dg.AutomationCondition.eager(),
     pool="warehouse_writer",
     check_specs=[dg.AssetCheckSpec(K.CHECK_UNIQUE_IDS, asset=ALERTS_KEY, description="alert_id unique.")],
@@ -479,9 +528,11 @@ def alerts(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.Materializ
 
 
 INDICATOR_ASSETS = [planned_footprints, hotspots, emerging_hotspots, tension, values, values_public, alerts]
+INDICATOR_KEYS = [k for a in INDICATOR_ASSETS for k in a.keys]
 
 
 # --------------------------------------------------------------------------- sensor
+_PARTNER_ALERT = "{} — alerte tirée de données sous convention partenaire: détail dans l'application."
 @dg.sensor(
     name=ALERT_SENSOR,
     minimum_interval_seconds=60,
@@ -493,19 +544,26 @@ def alerts_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse,
                   indicators: IndicatorSettings) -> dg.SensorResult:
     table = warehouse.read(INDICATORS, "alerts") if warehouse.exists(INDICATORS, "alerts") else None
     fresh, cursor = A.new_alerts(table, context.cursor, indicators.sensor_max_per_tick)
+    # Dagster's event log is readable by whoever runs the UI: an alert drawn from a partner's data
+    # is raised with its id, kind, severity, place and conventions, never its explanation or records
+    city = pl.col("conventions").list.eval(pl.element().is_in(sorted(KEPT_PUBLIC))).list.all() \
+        if "conventions" in fresh.columns else pl.lit(False)
+    fresh = fresh.with_columns(city.fill_null(False).alias("_city"))
     events = [dg.AssetObservation(
         asset_key=ALERTS_KEY,
-        description=r["explanation"],
+        description=r["explanation"] if r["_city"] else _PARTNER_ALERT.format(r["kind_label"]),
         metadata={
             "alert_id": r["alert_id"], "type": r["kind"], "libelle": r["kind_label"], "gravite": r["severity"],
             "zone": f"{r['area_level']} {r['area']}", "debut": str(r["starts_at"]), "fin": str(r["ends_at"]),
-            "explication": dg.MetadataValue.text(r["explanation"]),
-            "enregistrements": dg.MetadataValue.json(r["event_ids"] or []),
+            "conventions": dg.MetadataValue.json(r.get("conventions") or []),
+            **({"explication": dg.MetadataValue.text(r["explanation"]),
+                "enregistrements": dg.MetadataValue.json(r["event_ids"] or [])} if r["_city"] else {}),
         },
         tags={"tranquillite/alerte": r["kind"], "tranquillite/gravite": r["severity"]},
     ) for r in fresh.iter_rows(named=True)]
     for r in fresh.head(20).iter_rows(named=True):
-        context.log.info(f"[{r['severity']}] {r['explanation']}")
+        context.log.info(f"[{r['severity']}] " + (r["explanation"] if r["_city"] else
+                                                  _PARTNER_ALERT.format(r["kind_label"])))
     if fresh.height > 20:
         context.log.info(f"… et {fresh.height - 20} autres alertes (observations de indicators/alerts)")
     return dg.SensorResult(asset_events=events, cursor=cursor,

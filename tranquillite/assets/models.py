@@ -23,10 +23,12 @@ import dagster as dg
 import polars as pl
 
 from tranquillite.assets import constants as K
-from tranquillite.assets.features import _tags
-from tranquillite.assets.metadata import base_metadata, preview
-from tranquillite.forecasting.backtest import (BASELINES, EVENT_AWARE, EVENT_BLIND, LEARNED, ORACLE, BacktestConfig,
-                                               ForecastData, make_forecast, run_backtest, summary)
+from tranquillite.assets.metadata import base_metadata
+from tranquillite.assets.partitions import DAILY
+from tranquillite.forecasting.backtest import (BASELINES, EVENT_AWARE, EVENT_BLIND, FALLBACK, LEARNED, ORACLE,
+                                               BacktestConfig, ForecastData, make_forecast, model_conventions,
+                                               run_backtest, summary)
+from tranquillite.forecasting.conventions import union_of
 from tranquillite.forecasting.features import state_columns
 from tranquillite.forecasting.models import LGBM_ROUNDS, FittedModel
 from tranquillite.forecasting.pipeline import from_tables
@@ -89,7 +91,8 @@ def _model_meta(m: FittedModel, meta: dict, data: ForecastData, dv: str, metrics
     return {"usage": meta.get("usage", "backtest"), "origin_start": sch.start(meta["origin"]).isoformat(),
             "train_start": sch.start(t0).isoformat(), "train_end": sch.end(t1).isoformat(),
             "n_rows": meta["n_rows"], "data_version": dv, "study_area": data.spec.name,
-            "h3_resolution": data.spec.h3_resolution, "metrics": metrics}
+            "h3_resolution": data.spec.h3_resolution, "metrics": metrics,
+            "conventions": list(meta["conventions"]), "variant": meta.get("variant", "complete")}
 
 
 def _metrics_for(backtest: pl.DataFrame, scores: pl.DataFrame, model: str, category: str, origin) -> dict:
@@ -109,24 +112,26 @@ def _md(df: pl.DataFrame) -> dg.MetadataValue:
         return dg.MetadataValue.md(str(df))
 
 
-_MODEL_TAGS = _tags(FACT_SOURCES + PLANNED_SOURCES)
 _FEATURE_DEPS = [K.STUDY_GRID_KEY, K.OBSERVED_COUNTS_KEY, K.CELL_SLOT_KEY, K.PLANNED_EXPOSURE_KEY]
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(K.BACKTEST_KEY, deps=_FEATURE_DEPS, group_name=K.MODELS, kinds={"lightgbm", "parquet"},
-                     owners=[K.OWNER_DATA], tags=_MODEL_TAGS,
+                     owners=[K.OWNER_DATA],
                      description=("Tableau de score du backtest à origine glissante (≥ 8 origines hebdomadaires): "
                                   "taux de réussite, PAI, PEI par modèle × catégorie × horizon (créneau suivant, "
                                   "jour suivant, 7 jours) × origine × part de surface (1, 5, 10, 20 %); l'oracle "
-                                  "(intensité vraie du générateur) quand elle existe.")),
+                                  "(intensité vraie du générateur) quand elle existe. Chaque ligne porte les "
+                                  "conventions des données d'apprentissage du modèle (et des événements prévus "
+                                  "que ses prévisions ont lus). Désigne le champion et le champion sans données "
+                                  "partenaires (le meilleur des modèles appris sur les seules données de la Ville).")),
         dg.AssetSpec(K.BACKTEST_SCORES_KEY, deps=_FEATURE_DEPS, group_name=K.MODELS, kinds={"parquet"},
-                     owners=[K.OWNER_DATA], tags=_MODEL_TAGS,
+                     owners=[K.OWNER_DATA],
                      description=("Déviance de Poisson et couverture des intervalles de prévision 80 % et 95 % "
                                   "par modèle × catégorie × horizon × origine.")),
         dg.AssetSpec(K.BACKTEST_PLANNED_KEY, deps=_FEATURE_DEPS, group_name=K.MODELS, kinds={"parquet"},
-                     owners=[K.OWNER_DATA], tags=_MODEL_TAGS,
+                     owners=[K.OWNER_DATA],
                      description=("Valeur des données de la Préfecture: scores sur les créneaux avec événement "
                                   "prévu et sur les cellules exposées, modèle avec et sans ces données.")),
     ],
@@ -159,8 +164,15 @@ def backtest(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
     champ_hr = float(champ_row["hit_rate_pooled"][0]) if champ_row.height else float("nan")
     base = summ.filter(pl.col("model").is_in(list(BASELINES)) & (pl.col("category") == ALL))
     beats = bool(base.height == 0 or (champ_hr > base["hit_rate_pooled"]).all())
-    model_store.set_champion({"model": res.champion, "run_id": context.run.run_id, "data_version": dv,
+    conv = model_conventions(res.backtest)
+    internal_row = summ.filter((pl.col("model") == res.champion_internal) & (pl.col("category") == ALL))
+    model_store.set_champion({"model": res.champion, "conventions": conv.get(res.champion, data.fact_conventions()),
+                              "run_id": context.run.run_id, "data_version": dv,
                               "metric": "hit_rate jour_suivant 5% all", "value": champ_hr,
+                              "internal": {"model": res.champion_internal,
+                                           "conventions": conv.get(res.champion_internal, data.fact_conventions()),
+                                           "value": float(internal_row["hit_rate_pooled"][0])
+                                           if internal_row.height else None},
                               "origins": sorted({o.isoformat() for o in res.backtest["origin"].to_list()}),
                               "settings": config.model_dump()})
     planned = (res.planned.filter(pl.col("model").is_in([EVENT_AWARE, EVENT_BLIND, ORACLE]))
@@ -173,6 +185,8 @@ def backtest(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
     yield dg.MaterializeResult(
         asset_key=K.BACKTEST_KEY,
         metadata=base_metadata(res.backtest, time.perf_counter() - t0, champion=res.champion,
+                               champion_sans_partenaires=res.champion_internal,
+                               conventions_par_modele=dg.MetadataValue.json(conv),
                                resume_jour_suivant_5pct=_md(summ), evenements_prevus=_md(planned),
                                durees=dg.MetadataValue.json(timings), version_des_donnees=dv,
                                origines=len(set(res.backtest["origin"].to_list()))),
@@ -190,21 +204,23 @@ def backtest(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(K.FORECAST_KEY, deps=[K.BACKTEST_KEY, *_FEATURE_DEPS], group_name=K.MODELS,
-                     kinds={"lightgbm", "parquet"}, owners=[K.OWNER_SECURITY], tags=_MODEL_TAGS,
+                     kinds={"lightgbm", "parquet"}, owners=[K.OWNER_SECURITY],
                      description=("Prévision des 7 prochains jours par créneau et cellule H3, par le champion du "
                                   "dernier backtest réentraîné sur tout l'historique: nombre attendu, intervalles "
                                   "80 % et 95 % (du compte lissé Y + U: bornes fractionnaires, la partie entière "
                                   "donne l'intervalle d'entiers; un compte n dépasse la borne haute ssi n > "
-                                  "partie entière), rang, et les 3 contributions principales (explications).")),
-        dg.AssetSpec(K.FORECAST_HISTORY_KEY, deps=[K.BACKTEST_KEY, *_FEATURE_DEPS], group_name=K.MODELS,
-                     kinds={"parquet"}, owners=[K.OWNER_SECURITY], tags=_MODEL_TAGS,
-                     description=("Historique des prévisions: la partie « jour suivant » (3 premiers créneaux) de "
-                                  "chaque prévision publiée, un fichier par jour d'origine, pour comparer après coup "
-                                  "les faits à ce qui était prévu (alertes de dépassement, suivi de la précision).")),
+                                  "partie entière), rang, et les 3 contributions principales (explications). "
+                                  "Chaque ligne porte `conventions`: celles des données d'apprentissage de son modèle "
+                                  "et des événements prévus qu'elle lit. Quand le champion utilise des données "
+                                  "partenaires (`variant` = complete), une seconde prévision (`variant` = internal) "
+                                  "est calculée sur les seules données de la Ville, pour les profils qui ne voient pas "
+                                  "ces conventions. Lecture: le jeu `complete` si le profil voit toutes ses "
+                                  "conventions (`variant_conventions`), sinon le jeu `internal`.")),
         dg.AssetSpec(K.MODEL_REGISTRY_KEY, deps=[K.BACKTEST_KEY], group_name=K.MODELS, kinds={"parquet"},
-                     owners=[K.OWNER_DATA], tags=_MODEL_TAGS,
+                     owners=[K.OWNER_DATA],
                      description=("Registre des modèles entraînés (magasin de modèles): fenêtre d'apprentissage, "
-                                  "variables, paramètres, version des données, scores.")),
+                                  "variables, paramètres, version des données, scores, et les conventions des "
+                                  "données sur lesquelles chacun a été appris (`conventions`).")),
     ],
     check_specs=[dg.AssetCheckSpec(CHECK_FORECAST_COMPLETE, asset=K.FORECAST_KEY, blocking=True),
                  dg.AssetCheckSpec(CHECK_INTERVALS, asset=K.FORECAST_KEY)],
@@ -215,19 +231,35 @@ def forecast(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
     t0 = time.perf_counter()
     spec = study_area.spec()
     cfg = config.backtest_config()
-    champ = model_store.champion()
-    champion = champ["model"] if champ else "moyenne_saisonniere"
+    champ = model_store.champion() or {}
+    champion = champ.get("model", FALLBACK)
+    internal_champion = (champ.get("internal") or {}).get("model", FALLBACK)
     data = load_data(warehouse, spec)
     dv = data_version(data)
-    versions: dict[str, str] = {}
+    city = set(data.fact_conventions())
+    frames, trained = [], {}
 
-    def keep(m: FittedModel, meta: dict) -> None:
-        versions[m.group] = model_store.save(m, _model_meta(m, meta, data, dv, {}))
+    def publish(variant: str, model: str, d: ForecastData) -> pl.DataFrame:
+        versions: dict[str, str] = {}
 
-    fc = make_forecast(data, champion, cfg, on_model=keep)
-    fc = fc.with_columns(pl.col("category").replace_strict(
-        {**versions, ALL: "+".join(versions[g] for g in spec.groups if g in versions)} if versions else {},
-        default=None, return_dtype=pl.Utf8).alias("model_version"))
+        def keep(m: FittedModel, meta: dict) -> None:
+            versions[m.group] = model_store.save(m, _model_meta(m, {**meta, "variant": variant}, data, dv, {}))
+            trained[variant] = set(meta["conventions"])
+
+        fc = make_forecast(d, model, cfg, on_model=keep)
+        return fc.with_columns(pl.col("category").replace_strict(
+            {**versions, ALL: "+".join(versions[g] for g in spec.groups if g in versions)} if versions else {},
+            default=None, return_dtype=pl.Utf8).alias("model_version"), pl.lit(variant).alias("variant"),
+            pl.lit(sorted(union_of(fc)), dtype=pl.List(pl.Utf8)).alias("variant_conventions"))
+
+    frames.append(publish("complete", champion, data))
+    if not union_of(frames[0]) <= city:
+        # a partner's data are in it: the City's own forecast too, for whoever does not see them —
+        # by the champion itself if it was not trained on them (only the planned records it reads
+        # differ), else by the best model trained without them
+        model = champion if trained.get("complete", city) <= city else internal_champion
+        frames.append(publish("internal", model, data.restricted(city)))
+    fc = pl.concat(frames)
     warehouse.write(K.MODELS, "forecast", fc)
     history = fc.filter(pl.col("lead") < data.scheme.n).drop("explanations")   # the next service day
     history_part = fc["origin"][0].date().isoformat() if fc.height else None
@@ -236,15 +268,14 @@ def forecast(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
     registry = model_store.registry()
     warehouse.write(K.MODELS, "model_registry", registry)
     warehouse.publish_catalog()  # the app sees the new tables at once
-    n_expected = data.n_cells * cfg.horizon_days * data.scheme.n * (len(spec.groups) + 1)
+    n_expected = data.n_cells * cfg.horizon_days * data.scheme.n * (len(spec.groups) + 1) * len(frames)
     bad = fc.filter(~((pl.col("lower_95") <= pl.col("lower_80")) & (pl.col("lower_80") <= pl.col("upper_80"))
                       & (pl.col("upper_80") <= pl.col("upper_95")) & (pl.col("expected") >= 0))).height
-    top = (fc.filter((pl.col("category") == ALL) & (pl.col("lead") == 0)).sort("rank").head(10)
-           .select("slot_start", "h3_cell", "zone", "expected", "lower_80", "upper_80", "explanations"))
     yield dg.MaterializeResult(
         asset_key=K.FORECAST_KEY,
         metadata=base_metadata(fc, time.perf_counter() - t0, champion=champion, origine=str(fc["origin"][0]),
-                               top10_premier_creneau=preview(top, n=10, max_chars=120), version_des_donnees=dv),
+                               jeux=dg.MetadataValue.json({f["variant"][0]: f["model"][0] for f in frames}),
+                               version_des_donnees=dv),
         check_results=[
             dg.AssetCheckResult(asset_key=K.FORECAST_KEY, check_name=CHECK_FORECAST_COMPLETE,
                                 passed=fc.height == n_expected,
@@ -253,11 +284,20 @@ def forecast(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
                                 metadata={"lignes_incoherentes": bad}),
         ],
     )
-    yield dg.MaterializeResult(asset_key=K.FORECAST_HISTORY_KEY,
-                               metadata=base_metadata(history, 0.0, partition_d_origine=history_part or "",
-                                                      origines_conservees=len(warehouse.partitions(
-                                                          K.MODELS, "forecast_history"))))
+    if history_part:
+        context.log_event(dg.AssetMaterialization(
+            asset_key=K.FORECAST_HISTORY_KEY, partition=history_part,
+            metadata=base_metadata(history, 0.0, origines_conservees=len(warehouse.partitions(
+                K.MODELS, "forecast_history")))))
     yield dg.MaterializeResult(asset_key=K.MODEL_REGISTRY_KEY, metadata=base_metadata(registry, 0.0))
 
 
-MODEL_ASSETS = [backtest, forecast]
+forecast_history = dg.AssetSpec(
+    K.FORECAST_HISTORY_KEY, deps=[K.FORECAST_KEY], group_name=K.MODELS, kinds={"parquet"},
+    owners=[K.OWNER_SECURITY], partitions_def=DAILY,
+    description=("Historique des prévisions: la partie « jour suivant » (3 premiers créneaux) de chaque prévision "
+                 "publiée, une partition par jour d'origine, pour comparer après coup les faits à ce qui était prévu "
+                 "(alertes de dépassement, suivi de la précision). Écrit par models/forecast à chaque prévision "
+                 "(la partition du jour de son origine): il ne se matérialise pas seul."))
+
+MODEL_ASSETS = [backtest, forecast, forecast_history]

@@ -39,7 +39,7 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
         backfill_policy=dg.BackfillPolicy.single_run(),
         kinds={"parquet", "polars"},
         owners=[K.OWNER_DATA],
-        tags=K.convention_tags(K.source_conventions(source)),
+        tags=K.source_tags(source),
         pool="warehouse_writer",
     )
     def _raw(context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse) -> dg.MaterializeResult:

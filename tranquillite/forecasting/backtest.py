@@ -17,6 +17,7 @@ Origins are trained in parallel threads (`workers`), one LightGBM thread each.
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from dataclasses import dataclass, field, replace
@@ -26,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from tranquillite.forecasting import baselines as B
+from tranquillite.forecasting import conventions as CV
 from tranquillite.forecasting.counts import dense
 from tranquillite.forecasting.features import FeatureStore, model_feature_columns, state_features
 from tranquillite.forecasting.metrics import (COVERAGES, aggregate_hits, jittered_interval, per_slot_hits,
@@ -38,6 +40,8 @@ BASELINES = ("derniere_periode", "moyenne_saisonniere", "hotspot_retrospectif", 
 LEARNED = ("glm_poisson", "lgbm_sans_evenements", "lgbm_avec_evenements")
 ORACLE = "oracle"
 EVENT_AWARE, EVENT_BLIND = "lgbm_avec_evenements", "lgbm_sans_evenements"
+EVENT_MODELS = ("glm_poisson", EVENT_AWARE)      # the learned models that read planned-event exposure
+FALLBACK = "moyenne_saisonniere"                 # champion when no model could be scored (facts only)
 
 
 def horizon_slots(scheme: SlotScheme) -> dict[str, int]:
@@ -93,6 +97,21 @@ class ForecastData:
         """Observed counts, groups × cells × slots data_start .. data_end - 1."""
         return dense(self.counts, self.spec.groups, self.n_cells, self.data_start, self.data_end - self.data_start)
 
+    def fact_conventions(self) -> list[str]:
+        """What every model row is made of besides planned events: the groups' facts (their
+        contracts' conventions), the grid and the calendar (reference data)."""
+        return sorted(set(CV.of_sources(self.spec.groups)) | {CV.REFERENCE})
+
+    def restricted(self, conventions: set[str]) -> "ForecastData":
+        """The same data with only the planned records of these conventions (a forecast that must
+        not use another convention's data: e.g. the City's own, without the Préfecture's)."""
+        fs = copy.copy(self.features)
+        ex = fs.exposure
+        fs.exposure = ex.filter(pl.col("convention").is_in(sorted(conventions))) if "convention" in ex.columns \
+            else ex.filter(pl.col("source").replace_strict(CV.contract_conventions(), default=CV.REFERENCE)
+                           .is_in(sorted(conventions)))
+        return replace(self, features=fs)
+
     def ensure_states(self, slot: int) -> None:
         """Extend the feature store to `slot` (a forecast origin just after the stored range)."""
         fs = self.features
@@ -112,6 +131,7 @@ class BacktestResult:
     champion: str
     models: list[tuple[FittedModel, dict]]
     timings: dict
+    champion_internal: str = FALLBACK    # the best among the models trained on the City's data only
 
 
 def origins(data: ForecastData, cfg: BacktestConfig) -> list[int]:
@@ -126,11 +146,16 @@ def origins(data: ForecastData, cfg: BacktestConfig) -> list[int]:
 
 
 def training_rows(Y: np.ndarray, data: ForecastData, o: int, cfg: BacktestConfig, rng: np.random.Generator):
-    """Rows (cell, target, origin) before `o`, with their targets (groups × rows) and weights.
+    """Rows (cell, target, origin) before `o`, with their targets (groups × rows) and two sets of
+    weights: `w_blind` for the models without planned events, `w_events` for those with them.
 
-    Every cell × slot with a fact or touched by a planned event (ring ≤ 1) is kept; the other
-    (empty) ones are sampled with probability p0 and weighted 1 / p0 — the inclusion depends on
-    the outcome and the planned events only, so the weighted Poisson likelihood stays unbiased."""
+    Every cell × slot with a fact is kept; so, for the event models, is every one a planned event
+    touched (ring ≤ 1). The other (empty) ones are sampled with probability p0 and weighted
+    1 / p0 — the inclusion depends on the outcome (and, for the event models, the planned events)
+    only, so the weighted Poisson likelihood stays unbiased. The models without planned events
+    never depend on them, not even through the choice of their rows (`w_blind` is 0 on the rows
+    kept only because an event touched them): a model trained without the Préfecture's data owes
+    it nothing."""
     fs = data.features
     H = cfg.horizon_days * data.scheme.n
     lo = max(o - cfg.train_weeks * data.scheme.per_week, fs.s0, data.data_start)
@@ -142,37 +167,49 @@ def training_rows(Y: np.ndarray, data: ForecastData, o: int, cfg: BacktestConfig
     origin = targets[None, :] - lead
     valid = origin >= fs.s0
     fact = (y.sum(axis=0) > 0) & valid
-    sure = fact.copy()
+    touched = np.zeros_like(fact)
     ex = fs.exposure
     if ex.height:
         e = ex.filter((pl.col("ring") <= 1) & (pl.col("slot") >= targets[0]) & (pl.col("slot") <= targets[-1]))
-        sure[e["cell_idx"].to_numpy(), e["slot"].to_numpy() - targets[0]] = True
-    sure &= valid
-    empty = ~sure & valid
+        touched[e["cell_idx"].to_numpy(), e["slot"].to_numpy() - targets[0]] = True
+    touched &= valid & ~fact
+    empty = ~fact & valid
     p0 = min(1.0, cfg.zeros_per_fact * fact.sum() / max(empty.sum(), 1))
-    keep = sure | (empty & (rng.random(y.shape[1:]) < p0))
+    sampled = empty & (rng.random(y.shape[1:]) < p0)
+    keep = fact | sampled | touched
     cell, col = np.nonzero(keep)
-    w = np.where(sure[cell, col], 1.0, 1.0 / p0)
-    return cell, targets[col], origin[cell, col], np.ascontiguousarray(y[:, cell, col]), w
+    f, sm, t = fact[cell, col], sampled[cell, col], touched[cell, col]
+    w_blind = np.where(f, 1.0, np.where(sm, 1.0 / p0, 0.0))
+    w_events = np.where(f | t, 1.0, 1.0 / p0)
+    return cell, targets[col], origin[cell, col], np.ascontiguousarray(y[:, cell, col]), w_blind, w_events
 
 
-def fit_models(data: ForecastData, X: pl.DataFrame, yg: np.ndarray, w: np.ndarray, cfg: BacktestConfig,
-               names: tuple[str, ...]) -> dict[str, list[FittedModel]]:
+def fit_models(data: ForecastData, X: pl.DataFrame, yg: np.ndarray, w_blind: np.ndarray, w_events: np.ndarray,
+               cfg: BacktestConfig, names: tuple[str, ...]) -> dict[str, list[FittedModel]]:
+    """The learned models on the same rows: the event-blind ones on the rows of `w_blind` > 0
+    (chosen without the planned events), the event models on every row with `w_events`."""
     spec, sch = data.spec, data.scheme
     blind_cols = model_feature_columns(spec, sch, with_events=False)
     event_cols = [c for c in X.columns if c not in set(blind_cols)]
     out: dict[str, list[FittedModel]] = {}
     for name in names:
         if name == "glm_poisson":
-            out[name] = [fit_glm(name, g, X, yg[gi], w, spec, with_events=bool(spec.planned_sources), seed=cfg.seed)
-                         for gi, g in enumerate(spec.groups)]
-    if EVENT_BLIND in names:
-        out[EVENT_BLIND] = fit_lightgbm_groups(EVENT_BLIND, spec.groups, X.select(blind_cols), yg, w, cfg.lgbm_params,
+            out[name] = [fit_glm(name, g, X, yg[gi], w_events, spec, with_events=bool(spec.planned_sources),
+                                 seed=cfg.seed) for gi, g in enumerate(spec.groups)]
+    if EVENT_BLIND in names or EVENT_AWARE in names:
+        sel = w_blind > 0
+        out[EVENT_BLIND] = fit_lightgbm_groups(EVENT_BLIND, spec.groups, X.select(blind_cols).filter(pl.Series(sel)),
+                                               np.ascontiguousarray(yg[:, sel]), w_blind[sel], cfg.lgbm_params,
                                                cfg.lgbm_rounds, cfg.threads)
     if EVENT_AWARE in names:   # the blind twin's boosters × planned-event multipliers (see models.py)
-        out[EVENT_AWARE] = fit_lightgbm_groups(EVENT_AWARE, spec.groups, X, yg, w, cfg.lgbm_params, cfg.lgbm_rounds,
-                                               cfg.threads, event_columns=event_cols, boosters=out.get(EVENT_BLIND))
+        out[EVENT_AWARE] = fit_lightgbm_groups(EVENT_AWARE, spec.groups, X, yg, w_events, cfg.lgbm_params,
+                                               cfg.lgbm_rounds, cfg.threads, event_columns=event_cols,
+                                               boosters=out[EVENT_BLIND])
     return {n: out[n] for n in names if n in out}
+
+
+def uses_events(name: str, spec: AreaSpec) -> bool:
+    return name in EVENT_MODELS and bool(spec.planned_sources)
 
 
 def baseline_forecast(name: str, Yg: np.ndarray, o_idx: int, H: int, data: ForecastData, cfg: BacktestConfig,
@@ -237,47 +274,81 @@ def exposed_cells(data: ForecastData, o: int, H: int) -> np.ndarray:
 
 
 def _learned_forecasts(data: ForecastData, Y: np.ndarray, o: int, cfg: BacktestConfig, names: tuple[str, ...]):
-    """Train the learned models at origin `o` and forecast the H slots from `o`."""
+    """Train the learned models at origin `o` and forecast the H slots from `o`.
+
+    Returns the forecasts, the fitted models (their meta holds the conventions of their training
+    rows), the prediction rows and, per model, the conventions of each prediction row (cell-major:
+    row = cell × H + lead)."""
     spec, N, H = data.spec, data.n_cells, cfg.horizon_days * data.scheme.n
     rng = np.random.default_rng([cfg.seed, o])          # same draws whatever the order of the origins
-    cell, target, orig, yg, w = training_rows(Y, data, o, cfg, rng)
-    X = data.features.rows(cell, target, orig, with_events=bool(spec.planned_sources))
-    models = fit_models(data, X, yg, w, cfg, names)
+    cell, target, orig, yg, w_blind, w_events = training_rows(Y, data, o, cfg, rng)
+    events = bool(spec.planned_sources)
+    X = data.features.rows(cell, target, orig, with_events=events, with_conventions=True)
+    trained_on = CV.union_of(X.filter(pl.Series(w_events > 0)), "ev_conventions") if events else set()
+    X = X.drop("ev_conventions", strict=False)
+    models = fit_models(data, X, yg, w_blind, w_events, cfg, names)
     del X
     pc = np.repeat(np.arange(N), H)
     pt = np.tile(np.arange(o, o + H), N)
-    Xp = data.features.rows(pc, pt, np.full(pc.size, o), with_events=bool(spec.planned_sources))
-    out, fitted = {}, []
+    Xp = data.features.rows(pc, pt, np.full(pc.size, o), with_events=events, with_conventions=True)
+    ev_rows = Xp.get_column("ev_conventions") if "ev_conventions" in Xp.columns else None
+    Xp = Xp.drop("ev_conventions", strict=False)
+    base = set(data.fact_conventions())
+    out, fitted, conv = {}, [], {}
     for name, ms in models.items():
         mu, alpha = _predict_group_models(ms, Xp, N, H)
         out[name] = (np.concatenate([mu, mu.sum(axis=0)[None]]),         # 'all' = the sum of the groups
                      np.concatenate([np.broadcast_to(alpha[:, None, None], mu.shape), combine_alpha(mu, alpha)[None]]))
+        model_conv = sorted(base | (trained_on if uses_events(name, spec) else set()))
+        rows = CV.union_rows(ev_rows.to_frame(), [ev_rows.name], model_conv) \
+            if uses_events(name, spec) and ev_rows is not None else None
+        conv[name] = (model_conv, rows)
         fitted += [(m, {"origin": o, "train_targets": [int(target.min()), int(target.max())],
-                        "n_rows": int(target.size), "alpha": m.alpha}) for m in ms]
-    return out, fitted, Xp
+                        "n_rows": int(target.size), "alpha": m.alpha, "conventions": model_conv}) for m in ms]
+    return out, fitted, Xp, conv
+
+
+def _conventions_of(conv: tuple[list[str], pl.Series | None]) -> list[str]:
+    """Every convention a model's forecast rows carry (model ∪ every row's exposures)."""
+    model_conv, rows = conv
+    return sorted(set(model_conv) | (set(rows.explode().drop_nulls().to_list()) if rows is not None else set()))
 
 
 def forecasts_at(data: ForecastData, Y: np.ndarray, o: int, cfg: BacktestConfig, kernels: dict) -> tuple[dict, list]:
     """Every model's forecast issued at origin `o` for the H slots `o .. o + H - 1`, per group and
-    `all`: {model: (mu (G+1) × cells × H, alpha)}. Only data before `o` are used (the oracle aside)."""
+    `all`: {model: (mu (G+1) × cells × H, alpha, conventions)}. Only data before `o` are used (the
+    oracle aside); `conventions` are those of the model's training rows and of the planned
+    records its forecast rows read."""
     spec, H = data.spec, cfg.horizon_days * data.scheme.n
     o_idx = o - data.data_start
     G = len(spec.groups)
     forecasts, fitted = {}, []
     learned = tuple(m for m in cfg.models if m in LEARNED)
+    facts = data.fact_conventions()
     if learned:
-        forecasts, fitted, _ = _learned_forecasts(data, Y, o, cfg, learned)
+        fc, fitted, _, conv = _learned_forecasts(data, Y, o, cfg, learned)
+        forecasts = {name: (*v, _conventions_of(conv[name])) for name, v in fc.items()}
     Yall = Y.sum(axis=0)
     for name in (m for m in cfg.models if m in BASELINES):
         t0 = time.perf_counter()
         mu = np.stack([baseline_forecast(name, Y[gi], o_idx, H, data, cfg, kernels) for gi in range(G)]
                       + [baseline_forecast(name, Yall, o_idx, H, data, cfg, kernels)])
-        forecasts[name] = (mu, np.zeros(G + 1))
+        forecasts[name] = (mu, np.zeros(G + 1), facts)           # baselines only look at the facts
         fitted.append((None, {"model": name, "seconds": time.perf_counter() - t0}))
     truth = truth_block(data, o, H)
     if truth is not None:
-        forecasts[ORACLE] = (np.concatenate([truth, truth.sum(axis=0)[None]]), np.zeros(G + 1))
+        forecasts[ORACLE] = (np.concatenate([truth, truth.sum(axis=0)[None]]), np.zeros(G + 1), facts)
     return forecasts, fitted
+
+
+def _mask_conventions(data: ForecastData, o: int, H: int) -> list[str]:
+    """Conventions of the planned records that select the slots and cells of `backtest_evenements`."""
+    ex = data.features.exposure
+    if ex.height == 0 or "convention" not in ex.columns:
+        return []
+    hit = ex.filter((pl.col("slot") >= o) & (pl.col("slot") < o + H) & (pl.col("known_slot") <= o)
+                    & (pl.col("ring") <= 1))
+    return sorted(set(hit["convention"].drop_nulls().unique().to_list()))
 
 
 def score_origin(data: ForecastData, o: int, forecasts: dict, y_obs: np.ndarray, cfg: BacktestConfig):
@@ -293,8 +364,10 @@ def score_origin(data: ForecastData, o: int, forecasts: dict, y_obs: np.ndarray,
     ex = exposed_cells(data, o, H)
     oracle_hr: dict = {}
     rows, score_rows, planned_rows = [], [], []
+    masks = _mask_conventions(data, o, H)
     for name in ([ORACLE] if ORACLE in forecasts else []) + [m for m in forecasts if m != ORACLE]:
-        mu, alpha = forecasts[name]
+        mu, alpha, conv = forecasts[name]
+        conv_planned = sorted(set(conv) | set(masks))
         for ci, cat in enumerate(cats):
             a = alpha[ci] if np.ndim(alpha) > 1 else np.full(mu[ci].shape, alpha[ci])
             m_, y_ = mu[ci], y_full[ci]
@@ -309,12 +382,12 @@ def score_origin(data: ForecastData, o: int, forecasts: dict, y_obs: np.ndarray,
                     ref = oracle_hr.get((cat, hname, c))
                     rows.append((name, cat, hname, origin_dt, c, hr, float(sc["pai"][k]), float(sc["pei"][k]),
                                  int(sc["n_events"]), float(sc["hits"][k]), float(sc["max_hits"][k]),
-                                 ref, (hr / ref) if ref else None))
+                                 ref, (hr / ref) if ref else None, conv))
                 fl, fh = f_lo[:, :h], f_hi[:, :h]
                 score_rows.append((name, cat, hname, origin_dt, poisson_deviance(m_[:, :h], y_[:, :h]),
                                    pit_coverage_from(fl, fh, 0.80), pit_coverage_from(fl, fh, 0.95),
                                    strict_coverage_from(fl, fh, 0.80), strict_coverage_from(fl, fh, 0.95),
-                                   float(m_[:, :h].sum()), float(y_[:, :h].sum()), N, h))
+                                   float(m_[:, :h].sum()), float(y_[:, :h].sum()), N, h, conv))
             # slots with planned events, and the cells they touch
             sc = aggregate_hits(hits[psl], best[psl], nev[psl]) if psl.any() else \
                 {"hit_rate": [np.nan] * len(COVERAGES), "n_events": 0.0}
@@ -325,24 +398,24 @@ def score_origin(data: ForecastData, o: int, forecasts: dict, y_obs: np.ndarray,
                                  float(sc["hit_rate"][COVERAGES.index(0.05)]), int(se["n_events"]),
                                  float(se["hit_rate"][COVERAGES.index(0.05)]), int(ex.sum()),
                                  poisson_deviance(m_[ex], y_[ex]) if ex.any() else None,
-                                 float(m_[ex].sum()), float(y_[ex].sum())))
+                                 float(m_[ex].sum()), float(y_[ex].sum()), conv_planned))
     return rows, score_rows, planned_rows
 
 
 BACKTEST_SCHEMA = {"model": pl.Utf8, "category": pl.Utf8, "horizon": pl.Utf8, "origin": pl.Datetime("us"),
                    "coverage": pl.Float64, "hit_rate": pl.Float64, "pai": pl.Float64, "pei": pl.Float64,
                    "n_events": pl.Int64, "hits": pl.Float64, "max_hits": pl.Float64, "oracle_hit_rate": pl.Float64,
-                   "hit_rate_vs_oracle": pl.Float64}
+                   "hit_rate_vs_oracle": pl.Float64, "conventions": pl.List(pl.Utf8)}
 SCORES_SCHEMA = {"model": pl.Utf8, "category": pl.Utf8, "horizon": pl.Utf8, "origin": pl.Datetime("us"),
                  "poisson_deviance": pl.Float64, "interval_coverage_80": pl.Float64,
                  "interval_coverage_95": pl.Float64, "strict_coverage_80": pl.Float64,
                  "strict_coverage_95": pl.Float64, "expected": pl.Float64, "observed": pl.Float64,
-                 "n_cells": pl.Int64, "n_slots": pl.Int64}
+                 "n_cells": pl.Int64, "n_slots": pl.Int64, "conventions": pl.List(pl.Utf8)}
 PLANNED_SCHEMA = {"model": pl.Utf8, "category": pl.Utf8, "origin": pl.Datetime("us"), "planned_slots": pl.Int64,
                   "n_events": pl.Int64, "hit_rate_5": pl.Float64, "n_events_exposed": pl.Int64,
                   "hit_rate_5_exposed": pl.Float64, "exposed_cell_slots": pl.Int64,
                   "poisson_deviance_exposed": pl.Float64, "expected_exposed": pl.Float64,
-                  "observed_exposed": pl.Float64}
+                  "observed_exposed": pl.Float64, "conventions": pl.List(pl.Utf8)}
 
 
 def run_backtest(data: ForecastData, cfg: BacktestConfig = BacktestConfig()) -> BacktestResult:
@@ -387,7 +460,8 @@ def run_backtest(data: ForecastData, cfg: BacktestConfig = BacktestConfig()) -> 
     planned = pl.DataFrame(planned_rows, schema=PLANNED_SCHEMA, orient="row")
     timings = {"backtest_s": time.perf_counter() - t0, "origines": len(work), "workers": workers,
                "par_modele_s": {k: round(v, 2) for k, v in per_model.items()}}
-    return BacktestResult(backtest, scores, planned, choose_champion(backtest, scores, cfg), fitted, timings)
+    return BacktestResult(backtest, scores, planned, choose_champion(backtest, scores, cfg), fitted, timings,
+                          choose_champion(backtest, scores, cfg, within=set(data.fact_conventions())))
 
 
 def summary(backtest: pl.DataFrame, horizon: str = "jour_suivant", coverage: float = 0.05) -> pl.DataFrame:
@@ -402,11 +476,26 @@ def summary(backtest: pl.DataFrame, horizon: str = "jour_suivant", coverage: flo
             .sort("category", "hit_rate", descending=[False, True]))
 
 
-def choose_champion(backtest: pl.DataFrame, scores: pl.DataFrame, cfg: BacktestConfig) -> str:
+def model_conventions(backtest: pl.DataFrame) -> dict[str, list[str]]:
+    """Every convention each model was trained on over the backtest's origins."""
+    if backtest.height == 0 or "conventions" not in backtest.columns:
+        return {}
+    c = backtest.select("model", pl.col("conventions")).explode("conventions").group_by("model").agg(
+        pl.col("conventions").drop_nulls().unique().sort())
+    return {m: list(v) for m, v in c.iter_rows()}
+
+
+def choose_champion(backtest: pl.DataFrame, scores: pl.DataFrame, cfg: BacktestConfig,
+                    within: set[str] | None = None) -> str:
+    """The best model (pooled hit rate at the champion metric, then deviance), among those trained
+    only on data of the conventions `within` when given (the seasonal average when none can be)."""
     horizon, cat, cov = cfg.champion_metric
     s = summary(backtest, horizon, cov).filter((pl.col("category") == cat) & (pl.col("model") != ORACLE))
+    if within is not None:
+        conv = model_conventions(backtest)
+        s = s.filter(pl.col("model").is_in([m for m, c in conv.items() if set(c) <= within]))
     if s.height == 0:
-        return "moyenne_saisonniere"  # no origin could be scored (too little data)
+        return FALLBACK  # no origin could be scored (too little data), or no model qualifies
     dev = (scores.filter((pl.col("horizon") == horizon) & (pl.col("category") == cat))
            .group_by("model").agg(pl.col("poisson_deviance").mean()))
     s = s.join(dev, on="model", how="left").sort(["hit_rate_pooled", "poisson_deviance"],
@@ -423,7 +512,11 @@ def make_forecast(data: ForecastData, champion: str, cfg: BacktestConfig, origin
     Explanations (top 3 contributions to log(expected count), TreeSHAP for LightGBM) are computed
     for the cells in the top `explain_share` of the area of each shift in any category — the
     hotspots a manager looks at; exact SHAP for every cell × shift would cost minutes — and are an
-    empty list elsewhere (and for baselines, which have no features)."""
+    empty list elsewhere (and for baselines, which have no features).
+
+    Each row's `conventions`: those of the model's training rows, plus, for a model reading planned
+    events, those of the records that touch its cell × shift (known at the origin). To forecast
+    without a convention's data, pass `data.restricted(...)`."""
     from threadpoolctl import threadpool_limits
 
     sch, spec = data.scheme, data.spec
@@ -435,10 +528,13 @@ def make_forecast(data: ForecastData, champion: str, cfg: BacktestConfig, origin
     data.ensure_states(o)
     Y = data.Y()
     ex = np.full((G + 1, N, H), "[]", dtype=object)
+    row_conv = CV.lit(data.fact_conventions())
     with threadpool_limits(limits=1, user_api="blas"):
         if champion in LEARNED:
-            fc, fitted, Xp = _learned_forecasts(data, Y, o, cfg, (champion,))
+            fc, fitted, Xp, conv = _learned_forecasts(data, Y, o, cfg, (champion,))
             mu, a = fc[champion]
+            model_conv, rows = conv[champion]
+            row_conv = pl.lit(rows) if rows is not None else CV.lit(model_conv)
             for m, meta in fitted:
                 if on_model:
                     on_model(m, {**meta, "usage": "prevision"})
@@ -482,11 +578,11 @@ def make_forecast(data: ForecastData, champion: str, cfg: BacktestConfig, origin
             "expected": m.ravel(), "lower_80": lo80.ravel(), "upper_80": hi80.ravel(),
             "lower_95": lo95.ravel(), "upper_95": hi95.ravel(),
             "rank": rank.ravel().astype(np.int32), "explanations": ex[ci].ravel().tolist(),
-        }))
+        }).with_columns(row_conv.alias("conventions")))
     out = pl.concat(frames)
     times = pl.DataFrame({"slot": slots, "slot_start": sch.starts(slots), "slot_end": sch.starts(slots + 1)})
     out = out.join(times, on="slot", how="left").join(data.grid.select("cell_idx", "h3_cell", "zone"),
                                                       on="cell_idx", how="left")
     return out.select(pl.lit(sch.start(o)).alias("origin"), "slot", "slot_start", "slot_end", "lead", "category",
                       "h3_cell", "zone", "expected", "lower_80", "upper_80", "lower_95", "upper_95", "rank",
-                      "explanations", pl.lit(champion).alias("model")).sort("category", "slot", "rank")
+                      "explanations", pl.lit(champion).alias("model"), "conventions").sort("category", "slot", "rank")

@@ -10,25 +10,28 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from tranquillite.forecasting import conventions as CV
 from tranquillite.forecasting.grid import locate
 from tranquillite.forecasting.slots import SlotScheme
 
-COUNT_SCHEMA = {"group": pl.Utf8, "cell_idx": pl.Int32, "slot": pl.Int64, "n": pl.Int32}
+COUNT_SCHEMA = {"group": pl.Utf8, "cell_idx": pl.Int32, "slot": pl.Int64, "n": pl.Int32,
+                "conventions": pl.List(pl.Utf8)}
 
 
 def fact_counts(events: pl.DataFrame, grid: pl.DataFrame, groups: list[str], scheme: SlotScheme,
                 resolution: int) -> tuple[pl.DataFrame, int]:
-    """Sparse counts (group, cell_idx, slot, n > 0) and the number of facts outside the grid."""
+    """Sparse counts (group, cell_idx, slot, n > 0, conventions of the facts counted) and the
+    number of facts outside the grid."""
     ev = events.filter(pl.col("source").is_in(groups) & pl.col("start").is_not_null())
     if ev.height == 0:
         return pl.DataFrame(schema=COUNT_SCHEMA), 0
     cols = [c for c in ("source", "start", "lon", "lat", "h3_cell") if c in ev.columns]
-    ev = locate(ev.select(cols), grid, resolution)
+    ev = locate(ev.select(*cols, CV.convention_expr(ev).alias("_conv")), grid, resolution)
     outside = ev.filter(pl.col("cell_idx").is_null()).height
     counts = (ev.filter(pl.col("cell_idx").is_not_null())
               .group_by(pl.col("source").alias("group"), "cell_idx",
                         scheme.slot_expr(pl.col("start")).alias("slot"))
-              .agg(pl.len().cast(pl.Int32).alias("n"))
+              .agg(pl.len().cast(pl.Int32).alias("n"), pl.col("_conv").drop_nulls().unique().sort().alias("conventions"))
               .sort("group", "cell_idx", "slot"))
     return counts.cast(COUNT_SCHEMA), outside
 

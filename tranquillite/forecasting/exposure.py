@@ -23,12 +23,14 @@ import numpy as np
 import polars as pl
 import shapely
 
+from tranquillite.forecasting import conventions as CV
 from tranquillite.forecasting.grid import equal_area_transformer, to_metric
 from tranquillite.forecasting.slots import SlotScheme
 from tranquillite.forecasting.study_area import AreaSpec
 
 EXPOSURE_SCHEMA = {"event_id": pl.Utf8, "source": pl.Utf8, "kind": pl.Utf8, "cell_idx": pl.Int32, "ring": pl.Int8,
-                   "slot": pl.Int64, "weight": pl.Float32, "share": pl.Float32, "known_slot": pl.Int64}
+                   "slot": pl.Int64, "weight": pl.Float32, "share": pl.Float32, "known_slot": pl.Int64,
+                   "convention": pl.Utf8, "conventions": pl.List(pl.Utf8)}
 MAX_DURATION = timedelta(days=3)
 
 
@@ -56,8 +58,9 @@ def exposure_table(planned: pl.DataFrame, grid: pl.DataFrame, spec: AreaSpec, sc
                    area_outline: shapely.Geometry) -> pl.DataFrame:
     """One row per planned record × touched cell (ring 0, or ring k of `spec.exposure_rings`)
     × active slot, with its weight (log(1 + expected attendance), or 1 without attendance), the
-    share of the slot it is on ([start − margin, end + margin] ∩ slot, in hours / slot hours) and
-    the slot from which it is known."""
+    share of the slot it is on ([start − margin, end + margin] ∩ slot, in hours / slot hours),
+    the slot from which it is known, and its record's convention (`convention`, and as the row's
+    `conventions` list)."""
     pl_ = planned.filter(pl.col("source").is_in(list(spec.planned_sources)) & pl.col("start").is_not_null())
     if pl_.height == 0:
         return pl.DataFrame(schema=EXPOSURE_SCHEMA)
@@ -111,8 +114,8 @@ def exposure_table(planned: pl.DataFrame, grid: pl.DataFrame, spec: AreaSpec, sc
         scheme.slot_expr(end + margin - timedelta(microseconds=1)).alias("last"),
         (pl.col("start") - margin).alias("on_from"), (end + margin).alias("on_to"),
         weight.cast(pl.Float32).alias("weight"),
-        known.alias("known_at"),
-    ).with_columns(pl.Series("cell_idx", rows_cells, dtype=pl.List(pl.Int32)),
+        known.alias("known_at"), CV.convention_expr(pl_).alias("convention"),
+    ).with_columns(pl.concat_list("convention").list.drop_nulls().alias("conventions")).with_columns(pl.Series("cell_idx", rows_cells, dtype=pl.List(pl.Int32)),
                    pl.Series("ring", rows_rings, dtype=pl.List(pl.Int8)),
                    pl.Series("_keep", keep))
     df = df.filter(pl.col("_keep") & pl.col("known_at").is_not_null())
@@ -129,7 +132,8 @@ def exposure_table(planned: pl.DataFrame, grid: pl.DataFrame, spec: AreaSpec, sc
     on = (pl.min_horizontal(pl.col("on_to"), s1) - pl.max_horizontal(pl.col("on_from"), s0)).dt.total_seconds()
     df = df.with_columns((on / (s1 - s0).dt.total_seconds()).clip(0.0, 1.0).alias("share"))
     out = (df.explode("cell_idx", "ring")
-           .select("event_id", "source", "kind", "cell_idx", "ring", "slot", "weight", "share", "known_slot"))
+           .select("event_id", "source", "kind", "cell_idx", "ring", "slot", "weight", "share", "known_slot",
+                   "convention", "conventions"))
     return out.cast(EXPOSURE_SCHEMA).sort("slot", "cell_idx", "event_id")
 
 
@@ -160,9 +164,11 @@ def exposure_columns(spec: AreaSpec) -> list[str]:
     return [f"ev_{k}_r{r}" for k in exposure_kinds(spec) for r in _rings(spec)] + ["ev_n_r0"]
 
 
-def exposure_features(rows: pl.DataFrame, exposure: pl.DataFrame, spec: AreaSpec) -> pl.DataFrame:
+def exposure_features(rows: pl.DataFrame, exposure: pl.DataFrame, spec: AreaSpec,
+                      with_conventions: bool = False) -> pl.DataFrame:
     """Exposure of each row (columns `cell_idx`, `target`, `origin`), counting only the records
-    known at the row's origin. Returns one row per input row, in order, with `exposure_columns`."""
+    known at the row's origin. Returns one row per input row, in order, with `exposure_columns`
+    (and, `with_conventions`, `ev_conventions`: the conventions of the records that touched it)."""
     cols = exposure_columns(spec)
     rid = rows.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"), "cell_idx", "target", "origin")
     out = rid.select("_row")
@@ -170,13 +176,20 @@ def exposure_features(rows: pl.DataFrame, exposure: pl.DataFrame, spec: AreaSpec
         hit = (rid.join(exposure, left_on=["cell_idx", "target"], right_on=["cell_idx", "slot"], how="inner")
                .filter(pl.col("known_slot") <= pl.col("origin")))
         if hit.height:
+            conv = [pl.col("convention").drop_nulls().unique().sort().alias("ev_conventions")] \
+                if with_conventions and "convention" in hit.columns else []
             wide = hit.group_by("_row").agg(
                 *[(pl.col("weight") * pl.col("share")).filter((pl.col("kind") == k) & (pl.col("ring") == r)).sum()
                   .alias(f"ev_{k}_r{r}")
                   for k in exposure_kinds(spec) for r in _rings(spec)],
-                (pl.col("ring") == 0).sum().cast(pl.Float32).alias("ev_n_r0"))
+                (pl.col("ring") == 0).sum().cast(pl.Float32).alias("ev_n_r0"), *conv)
             out = out.join(wide, on="_row", how="left")
     for c in cols:
         if c not in out.columns:
             out = out.with_columns(pl.lit(0.0).alias(c))
-    return out.sort("_row").select([pl.col(c).fill_null(0.0).cast(pl.Float32) for c in cols])
+    out = out.sort("_row")
+    sel = [pl.col(c).fill_null(0.0).cast(pl.Float32) for c in cols]
+    if with_conventions:
+        ev = pl.col("ev_conventions") if "ev_conventions" in out.columns else pl.lit(None, dtype=CV.LIST)
+        sel.append(ev.fill_null(pl.lit([], dtype=CV.LIST)).alias("ev_conventions"))
+    return out.select(sel)

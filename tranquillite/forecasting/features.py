@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from tranquillite.forecasting import conventions as CV
 from tranquillite.forecasting.calendar import CALENDAR_COLUMNS, calendar
 from tranquillite.forecasting.counts import dense
 from tranquillite.forecasting.exposure import exposure_columns, exposure_features
@@ -139,7 +140,10 @@ class FeatureStore:
         self.cal = calendar(np.arange(self.s0, self.s1 + 8 * scheme.per_week, dtype=np.int64), scheme,
                             spec.holidays_country, spec.school_holidays_subdivision)
 
-    def rows(self, cell_idx: np.ndarray, target: np.ndarray, origin: np.ndarray, with_events: bool) -> pl.DataFrame:
+    def rows(self, cell_idx: np.ndarray, target: np.ndarray, origin: np.ndarray, with_events: bool,
+             with_conventions: bool = False) -> pl.DataFrame:
+        """Model rows; `with_conventions` adds `ev_conventions` (the conventions of the planned
+        records known at the origin that touched each row), to be split off before fitting."""
         cell_idx = np.asarray(cell_idx, dtype=np.int64)
         target = np.asarray(target, dtype=np.int64)
         origin = np.asarray(origin, dtype=np.int64)
@@ -161,19 +165,25 @@ class FeatureStore:
         parts = [st.with_columns(derived), cal, pl.DataFrame({"lead": (target - origin).astype(np.int16)})]
         if with_events:
             parts.append(exposure_features(pl.DataFrame({"cell_idx": cell_idx.astype(np.int32), "target": target,
-                                                         "origin": origin}), self.exposure, self.spec))
+                                                         "origin": origin}), self.exposure, self.spec,
+                                           with_conventions=with_conventions))
         df = pl.concat(parts, how="horizontal")
-        return df.select(model_feature_columns(self.spec, self.scheme, with_events))
+        extra = ["ev_conventions"] if with_conventions and with_events else []
+        return df.select(model_feature_columns(self.spec, self.scheme, with_events) + extra)
 
 
 def stored_features(states: pl.DataFrame, spec: AreaSpec, scheme: SlotScheme, exposure: pl.DataFrame,
                     grid: pl.DataFrame) -> pl.DataFrame:
     """The published `features.cell_slot` rows: state at the slot start, the slot's calendar and
-    the planned events known at its start (lead 0)."""
+    the planned events known at its start (lead 0), with each row's `conventions`: those of the
+    groups counted and of the reference data (grid, calendar), plus those of the planned records
+    that touched the cell during the slot and were known at its start."""
     slots = np.sort(states["slot"].unique().to_numpy())
     cal = calendar(slots, scheme, spec.holidays_country, spec.school_holidays_subdivision)
     ex = exposure_features(states.select("cell_idx", pl.col("slot").alias("target"), pl.col("slot").alias("origin")),
-                           exposure, spec)
+                           exposure, spec, with_conventions=True)
+    base = CV.of_sources(spec.groups) + [CV.REFERENCE]
+    ex = ex.with_columns(CV.union_rows(ex, ["ev_conventions"], base).alias("conventions")).drop("ev_conventions")
     out = pl.concat([states, ex], how="horizontal").join(cal, on="slot", how="left")
     out = out.join(grid.select("cell_idx", "h3_cell"), on="cell_idx", how="left")
     first = ["h3_cell", "cell_idx", "slot", "slot_start", *CALENDAR_COLUMNS]

@@ -128,7 +128,7 @@ def new_hotspot_alerts(hot: pl.DataFrame, emerging: pl.DataFrame | None, facts: 
         (pl.col("period_start").cast(pl.Datetime("us")) + pl.duration(days=7)).alias("ends_at"),
         pl.concat_str(pl.lit("Gi* semaine "), pl.col("period")).alias("reference"),
         pl.col("local_sum").alias("value"), pl.col("expected").alias("threshold"),
-        pl.lit(["internal"]).alias("conventions"),
+        (pl.col("conventions") if "conventions" in now.columns else pl.lit(["internal"])).alias("conventions"),
         pl.col("event_ids").fill_null([]), pl.col("n_records").fill_null(0),
     ).with_columns(pl.concat_str(
         pl.lit("Nouveau point chaud « "), pl.col("category").replace_strict(category_labels, default=pl.col("category")),
@@ -148,8 +148,11 @@ def new_hotspot_alerts(hot: pl.DataFrame, emerging: pl.DataFrame | None, facts: 
 def _observed(facts: pl.DataFrame, shifts: Shifts, first_slot: int, last_slot: int, key: str) -> pl.DataFrame:
     f = facts.with_columns(shifts.slot_expr(pl.col("start")).alias("slot"))
     f = f.filter(pl.col("slot").is_between(first_slot, last_slot) & pl.col(key).is_not_null())
-    per = f.group_by(key, "source", "slot").agg(pl.len().alias("n"), pl.col("event_id").sort().alias("ids"))
-    tot = f.group_by(key, "slot").agg(pl.len().alias("n"), pl.col("event_id").sort().alias("ids")) \
+    if "convention" not in f.columns:   # facts without their convention: the City's sources
+        f = f.with_columns(pl.lit("internal").alias("convention"))
+    conv = pl.col("convention").drop_nulls().unique().sort().alias("_obs_conv")
+    per = f.group_by(key, "source", "slot").agg(pl.len().alias("n"), pl.col("event_id").sort().alias("ids"), conv)
+    tot = f.group_by(key, "slot").agg(pl.len().alias("n"), pl.col("event_id").sort().alias("ids"), conv) \
         .with_columns(pl.lit("all").alias("source"))
     return pl.concat([per, tot.select(per.columns)]).rename({"source": "group"})
 
@@ -175,11 +178,15 @@ def exceedance_alerts(facts: pl.DataFrame, shifts: Shifts, *, as_of: datetime, p
     fact source and all of them (`all`), over the shifts of the last `lookback_days`.
 
     `facts`: event_id, source, start, h3_cell, arrondissement. `forecast`: h3_cell, category,
-    slot, expected, upper_95 (optional). `cell_zone`: h3_cell → arrondissement for the forecast."""
+    slot, expected, upper_95 (optional; with `conventions`, those of each forecast row).
+    `cell_zone`: h3_cell → arrondissement for the forecast. An alert's conventions: those of the
+    facts counted, plus those of the forecast rows it was compared with."""
     last_slot = shifts.slot_of(as_of - timedelta(microseconds=1))
     if shifts.start(last_slot + 1) > as_of:   # the shift in progress is not over
         last_slot -= 1
     first_slot = shifts.next_start(as_of - timedelta(days=params.lookback_days))
+    if forecast is not None and "conventions" not in forecast.columns:
+        forecast = forecast.with_columns(pl.lit([], dtype=pl.List(pl.Utf8)).alias("conventions"))
     frames = []
     for level, key, minimum in (("cellule", "h3_cell", params.min_count_cell),
                                 ("arrondissement", "arrondissement", params.min_count_area)):
@@ -191,10 +198,13 @@ def exceedance_alerts(facts: pl.DataFrame, shifts: Shifts, *, as_of: datetime, p
             fc = forecast.rename({"category": "group"})
             if level == "arrondissement":
                 fc = (fc.join(cell_zone, on="h3_cell", how="inner") if "arrondissement" not in fc.columns else fc) \
-                    .group_by("arrondissement", "group", "slot").agg(pl.col("expected").sum())
+                    .group_by("arrondissement", "group", "slot").agg(
+                        pl.col("expected").sum(),
+                        pl.col("conventions").list.explode(keep_nulls=False, empty_as_null=False).unique().sort())
                 fc = fc.with_columns(pl.col("expected").map_batches(
                     lambda s: pl.Series(stats.poisson.ppf(0.975, s.to_numpy()), dtype=pl.Float64)).alias("upper_95"))
-            ref = obs.join(fc.select(key, "group", "slot", pl.col("expected").alias("mu"), "upper_95"),
+            ref = obs.join(fc.select(key, "group", "slot", pl.col("expected").alias("mu"), "upper_95",
+                                     pl.col("conventions").alias("_fc_conv")),
                            on=[key, "group", "slot"], how="inner").with_columns(
                 pl.lit("la prévision (models.forecast)").alias("reference"))
         rest = obs if ref is None else obs.join(ref.select(key, "group", "slot"), on=[key, "group", "slot"], how="anti")
@@ -202,6 +212,7 @@ def exceedance_alerts(facts: pl.DataFrame, shifts: Shifts, *, as_of: datetime, p
             b = rest.join(_baseline(facts, rest, shifts, params.baseline_weeks, key), on=[key, "group", "slot"],
                           how="left").with_columns(pl.col("mu").fill_null(0.0))
             b = b.with_columns(pl.Series("upper_95", stats.poisson.ppf(0.975, b["mu"].to_numpy()), dtype=pl.Float64),
+                               pl.lit([], dtype=pl.List(pl.Utf8)).alias("_fc_conv"),
                                pl.lit(f"la référence (moyenne des {params.baseline_weeks} mêmes créneaux précédents)")
                                .alias("reference"))
             ref = b if ref is None else pl.concat([ref, b.select(ref.columns)])
@@ -221,7 +232,8 @@ def exceedance_alerts(facts: pl.DataFrame, shifts: Shifts, *, as_of: datetime, p
             pl.when(pl.col("n") >= 2 * pl.col("upper_95").clip(1.0, None)).then(pl.lit("elevee"))
             .otherwise(pl.lit("moyenne")).alias("severity"),
             pl.col("ids").list.head(params.max_records).alias("event_ids"), pl.col("n").cast(pl.Int64).alias("n_records"),
-            pl.lit(["internal"]).alias("conventions"),
+            pl.concat_list(pl.col("_obs_conv"), pl.col("_fc_conv"))
+            .list.drop_nulls().list.unique().list.sort().alias("conventions"),
         ).with_columns(pl.concat_str(
             pl.col("n").cast(pl.Utf8), pl.lit(" faits ("),
             pl.col("group").replace_strict(GROUP_LABELS, default=pl.col("group")), pl.lit(") "), where,

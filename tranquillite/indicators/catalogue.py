@@ -71,7 +71,7 @@ PUBLIC_SCHEMA = {
     "period_level": pl.Utf8, "period": pl.Utf8, "period_start": pl.Date, "complete": pl.Boolean,
     "dimension": pl.Utf8, "value": pl.Float64, "value_display": pl.Utf8, "suppressed": pl.Utf8,
     "value_prev": pl.Float64, "evolution_prev_pct": pl.Float64, "value_ly": pl.Float64,
-    "evolution_ly_pct": pl.Float64,
+    "evolution_ly_pct": pl.Float64, "conventions": pl.List(pl.Utf8),
 }
 
 
@@ -108,7 +108,7 @@ def indicator_sql(ind: Indicator, area: str, period: str) -> str:
         SELECT _zone AS area, _debut AS period_start, _fin AS period_end,
                strftime(_debut, '{label}') AS period, {dimension} AS dimension,
                CAST(({ind.value}) AS DOUBLE) AS value, CAST(({ind.count}) AS BIGINT) AS n,
-               list_sort(list_distinct(list(convention))) AS conventions
+               list_sort(list_distinct(flatten(list(b3.conventions)))) AS conventions
         FROM b3
         GROUP BY {group}
     """
@@ -137,6 +137,8 @@ def materialise(cat: Catalogue, relations: dict[str, pl.DataFrame | None],
         covers = {}
         for name, df in relations.items():
             if df is not None:
+                if "conventions" not in df.columns:   # a relation with one convention code per row
+                    df = df.with_columns(pl.concat_list("convention").list.drop_nulls().alias("conventions"))
                 con.register(name, df.to_arrow())
                 covers[name] = _coverage(df)
         con.execute("SET enable_external_access = false")
@@ -182,13 +184,13 @@ def add_trends(values: pl.DataFrame, cat: Catalogue) -> pl.DataFrame:
     """value_prev / value_ly (+ their n and relative evolution in %) for indicators with `trends`."""
     with_trend = [i.id for i in cat.indicators if i.trends]
     zero = [i.id for i in cat.indicators if i.zero_if_absent]
-    ref = values.select(*_KEYS, "period_start", "value", "n")
+    ref = values.select(*_KEYS, "period_start", "value", "n", "conventions")
     out = values
     for what, suffix in (("precedente", "prev"), ("annee_precedente", "ly")):
         by = pl.col("period_level").replace_strict(_BACK[what], return_dtype=pl.Utf8)
         out = out.with_columns(pl.col("period_start").dt.offset_by(by).alias("_ref"))
-        out = out.join(ref.rename({"period_start": "_ref", "value": f"value_{suffix}", "n": f"n_{suffix}"}),
-                       on=[*_KEYS, "_ref"], how="left")
+        out = out.join(ref.rename({"period_start": "_ref", "value": f"value_{suffix}", "n": f"n_{suffix}",
+                                   "conventions": "_ref_conv"}), on=[*_KEYS, "_ref"], how="left")
         observed = pl.col("_ref") >= pl.col("coverage_start")  # the reference period was covered by the data
         fill = pl.col("indicator_id").is_in(zero) & observed
         out = out.with_columns(
@@ -203,7 +205,11 @@ def add_trends(values: pl.DataFrame, cat: Catalogue) -> pl.DataFrame:
         ).with_columns(
             pl.when(on & (pl.col(f"value_{suffix}") != 0))
             .then(100.0 * (pl.col("value") - pl.col(f"value_{suffix}")) / pl.col(f"value_{suffix}").abs())
-            .alias(f"evolution_{suffix}_pct")).drop("_ref")
+            .alias(f"evolution_{suffix}_pct"),
+            # a value shown with its trend is computed from the reference period's rows too
+            pl.when(on & pl.col("_ref_conv").is_not_null())
+            .then(pl.concat_list("conventions", "_ref_conv").list.unique().list.sort())
+            .otherwise(pl.col("conventions")).alias("conventions")).drop("_ref", "_ref_conv")
     return out.select([pl.col(k).cast(v) for k, v in VALUES_SCHEMA.items()]).sort(
         "indicator_id", "area_level", "period_level", "period_start", "area", "dimension")
 
@@ -227,8 +233,9 @@ def _secondary(df: pl.DataFrame, group: list[str], eligible: pl.Expr) -> pl.Data
                             .otherwise(pl.col("suppressed")).alias("suppressed")).drop("_pick")
 
 
-def public_values(values: pl.DataFrame, cat: Catalogue) -> pl.DataFrame:
-    """The public restitution: public indicators, public areas and periods, small counts masked."""
+def public_values(values: pl.DataFrame, cat: Catalogue, conventions: set[str] | None = None) -> pl.DataFrame:
+    """The public restitution: public indicators, public areas and periods, small counts masked;
+    with `conventions`, only the values computed from those conventions' data alone."""
     pr = cat.public_release
     inds = {i.id: i for i in cat.indicators if pr.profile in i.profiles}
     if not inds or values.height == 0:
@@ -236,6 +243,9 @@ def public_values(values: pl.DataFrame, cat: Catalogue) -> pl.DataFrame:
     thr = {i: (ind.public_threshold or pr.threshold) for i, ind in inds.items()}
     allowed = pl.DataFrame([(i, a) for i, ind in inds.items() for a in ind.areas if a in pr.areas],
                            schema={"indicator_id": pl.Utf8, "area_level": pl.Utf8}, orient="row")
+    if conventions is not None:
+        values = values.filter((pl.col("conventions").list.len() > 0)
+                               & pl.col("conventions").list.eval(pl.element().is_in(sorted(conventions))).list.all())
     v = values.filter(pl.col("period_level").is_in(list(pr.periods))).join(
         allowed, on=["indicator_id", "area_level"], how="semi")
     t = pl.col("indicator_id").replace_strict(thr, return_dtype=pl.Int64)
@@ -293,12 +303,16 @@ def facts_relation(facts: pl.DataFrame, hot_weekly: pl.DataFrame | None = None) 
     f = facts.select(
         "event_id", "source", pl.col("category").alias("categorie"), pl.col("subcategory").alias("sous_categorie"),
         pl.col("start").alias("t"), pl.col("start").dt.hour().alias("heure"), "arrondissement", "quartier",
-        pl.col("h3_cell").alias("cellule"), "convention",
+        pl.col("h3_cell").alias("cellule"), "convention", pl.concat_list("convention").alias("conventions"),
         pl.col("start").cast(pl.Date).dt.truncate("1w").alias("_w"))
     if hot_weekly is not None and hot_weekly.height:
         hw = hot_weekly.select(pl.col("h3_cell").alias("cellule"), pl.col("period_start").alias("_w"),
                                pl.lit(True).alias("en_zone_tension")).unique()
         f = f.join(hw, on=["cellule", "_w"], how="left")
+        if "conventions" in hot_weekly.columns:   # `en_zone_tension` is read from the hot spots
+            hot = sorted(set(hot_weekly["conventions"].explode().drop_nulls()))
+            f = f.with_columns(pl.concat_list("conventions", pl.lit(hot, dtype=pl.List(pl.Utf8)))
+                               .list.unique().list.sort().alias("conventions"))
     else:
         f = f.with_columns(pl.lit(None, pl.Boolean).alias("en_zone_tension"))
     return f.with_columns(pl.col("en_zone_tension").fill_null(False)).drop("_w")
@@ -312,7 +326,7 @@ def planned_relation(fp: pl.DataFrame, zones: pl.DataFrame) -> pl.DataFrame:
         "event_id", "source", pl.col("subcategory").alias("sous_categorie"),
         pl.col("day").cast(pl.Datetime("us")).alias("t"), pl.col("attendance").alias("frequentation"),
         (1.0 / pl.col("n_cells")).alias("part_cellule"), "arrondissement", "quartier",
-        pl.col("h3_cell").alias("cellule"), "convention")
+        pl.col("h3_cell").alias("cellule"), "convention", pl.concat_list("convention").alias("conventions"))
 
 
 def pairs_relation(pairs: pl.DataFrame, fp: pl.DataFrame, zones: pl.DataFrame) -> pl.DataFrame:
@@ -327,7 +341,8 @@ def pairs_relation(pairs: pl.DataFrame, fp: pl.DataFrame, zones: pl.DataFrame) -
         pl.col("pair_id").alias("paire_id"), "event_a", "event_b", "source_a", "source_b",
         pl.col("day").cast(pl.Datetime("us")).alias("t"), "arrondissement", "quartier",
         pl.col("h3_cell").alias("cellule"),
-        pl.when(pl.col("conv_a") == "internal").then(pl.col("conv_b")).otherwise(pl.col("conv_a")).alias("convention"))
+        pl.when(pl.col("conv_a") == "internal").then(pl.col("conv_b")).otherwise(pl.col("conv_a")).alias("convention"),
+        pl.concat_list("conv_a", "conv_b").list.drop_nulls().list.unique().list.sort().alias("conventions"))
 
 
 def hotspots_relation(hot: pl.DataFrame, zones: pl.DataFrame) -> pl.DataFrame:
@@ -335,7 +350,8 @@ def hotspots_relation(hot: pl.DataFrame, zones: pl.DataFrame) -> pl.DataFrame:
     h = hot.filter((pl.col("period_level") == "semaine") & pl.col("significant") & (pl.col("z") > 0))
     return h.drop("arrondissement").join(zones, on="h3_cell", how="left").select(
         pl.col("category").alias("categorie"), "z", "q", pl.col("period_start").cast(pl.Datetime("us")).alias("t"),
-        "arrondissement", "quartier", pl.col("h3_cell").alias("cellule"), pl.lit("internal").alias("convention"))
+        "arrondissement", "quartier", pl.col("h3_cell").alias("cellule"), pl.lit("internal").alias("convention"),
+        (pl.col("conventions") if "conventions" in h.columns else pl.lit(["internal"])).alias("conventions"))
 
 
 def quality_relation(ledger: pl.DataFrame, source_conventions: dict[str, str]) -> pl.DataFrame:
@@ -345,11 +361,12 @@ def quality_relation(ledger: pl.DataFrame, source_conventions: dict[str, str]) -
         pl.col("read").alias("lus"), pl.col("clean").alias("propres"), pl.col("quarantined").alias("quarantaine"),
         pl.col("duplicates").alias("doublons"), pl.col("balanced").alias("equilibre"),
         pl.col("source").replace_strict(source_conventions, default="internal", return_dtype=pl.Utf8)
-        .alias("convention"))
+        .alias("convention")).with_columns(pl.concat_list("convention").alias("conventions"))
 
 
 def backtest_relation(backtest: pl.DataFrame) -> pl.DataFrame:
     cols = [c for c in ("model", "category", "horizon", "coverage", "hit_rate", "pai", "pei", "n_events")
             if c in backtest.columns]
+    conv = pl.col("conventions") if "conventions" in backtest.columns else pl.lit(["internal"])
     return backtest.select(*cols, pl.col("origin").cast(pl.Datetime("us")).alias("t"),
-                           pl.lit("internal").alias("convention"))
+                           pl.lit("internal").alias("convention"), conv.alias("conventions"))

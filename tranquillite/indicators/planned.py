@@ -44,6 +44,7 @@ FOOTPRINT_SCHEMA = {
     "start": pl.Datetime("us"), "end": pl.Datetime("us"), "active_from": pl.Datetime("us"),
     "active_to": pl.Datetime("us"), "attendance": pl.Int64, "entered_at": pl.Datetime("us"),
     "shape": pl.Utf8, "radius_m": pl.Float64, "n_cells": pl.Int32, "h3_cell": pl.Utf8,
+    "conventions": pl.List(pl.Utf8),
 }
 PAIR_SCHEMA = {
     "pair_id": pl.Utf8, "event_a": pl.Utf8, "event_b": pl.Utf8, "source_a": pl.Utf8, "source_b": pl.Utf8,
@@ -127,7 +128,9 @@ def footprints(planned: pl.DataFrame, fp: Footprints, resolution: int = 9) -> pl
         (pl.col("entered_at") if "entered_at" in p.columns else pl.lit(None, pl.Datetime("us"))).alias("entered_at"),
     ).with_columns(pl.Series("shape", shapes, dtype=pl.Utf8), pl.Series("radius_m", radii, dtype=pl.Float64),
                    pl.Series("h3_cell", cells, dtype=pl.List(pl.Utf8)))
-    out = out.with_columns(pl.col("h3_cell").list.len().cast(pl.Int32).alias("n_cells")).filter(pl.col("n_cells") > 0)
+    out = out.with_columns(pl.col("h3_cell").list.len().cast(pl.Int32).alias("n_cells"),
+                           pl.concat_list(pl.col("convention")).list.drop_nulls().alias("conventions")) \
+        .filter(pl.col("n_cells") > 0)
     return out.explode("h3_cell").select([pl.col(k).cast(v) for k, v in FOOTPRINT_SCHEMA.items()]) \
         .sort("start", "event_id", "h3_cell")
 

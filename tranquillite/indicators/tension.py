@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from tranquillite.forecasting.conventions import union_rows
 from tranquillite.indicators.alerts import fmt_q
 from tranquillite.indicators.config import TensionParams
 from tranquillite.indicators.emerging import EMERGING_CLASSES
@@ -57,7 +58,8 @@ def _fmt_int(expr: pl.Expr) -> pl.Expr:
 
 def tension_index(grid: pl.DataFrame, slots: list[int], shifts: Shifts, p: TensionParams, *,
                   latest: pl.DataFrame | None, emerging: pl.DataFrame | None,
-                  forecast: pl.DataFrame | None, active: pl.DataFrame | None, as_of=None) -> pl.DataFrame:
+                  forecast: pl.DataFrame | None, active: pl.DataFrame | None, as_of=None,
+                  observed_conventions: list[str] | None = None) -> pl.DataFrame:
     """Tension of every grid cell × slot.
 
     * `latest`: one row per cell of the latest complete period's Gi* (h3_cell, period, z, q,
@@ -65,7 +67,12 @@ def tension_index(grid: pl.DataFrame, slots: list[int], shifts: Shifts, p: Tensi
     * `emerging`: h3_cell, class_code (weekly, tension category);
     * `forecast`: h3_cell, slot, expected, upper_95 (already restricted to the category), or None;
     * `active`: planned footprints × slots (event_id, source, subcategory, attendance,
-      convention, h3_cell, slot) from `planned.active_slots`.
+      convention, h3_cell, slot) from `planned.active_slots`;
+    * `observed_conventions`: the conventions of the grid, hot spots and emerging classes (default
+      the City's).
+
+    Each row's `conventions`: the observed ones, those of its forecast rows (a `conventions` column
+    of `forecast`) and those of the planned records active on it.
     """
     base = grid.select("h3_cell", "arrondissement", "quartier").join(
         pl.DataFrame({"slot": np.asarray(slots, dtype=np.int64)}), how="cross")
@@ -89,8 +96,10 @@ def tension_index(grid: pl.DataFrame, slots: list[int], shifts: Shifts, p: Tensi
     # forecast
     has_forecast = forecast is not None and forecast.height > 0
     if has_forecast:
+        fc_conv = [pl.col("conventions").list.explode(keep_nulls=False, empty_as_null=False).unique().sort()
+                   .alias("_fc_conv")] if "conventions" in forecast.columns else []
         f = forecast.group_by("h3_cell", "slot").agg(pl.col("expected").sum().alias("forecast_expected"),
-                                                     pl.col("upper_95").max().alias("forecast_upper_95"))
+                                                     pl.col("upper_95").max().alias("forecast_upper_95"), *fc_conv)
         cap = float(f["forecast_upper_95"].quantile(p.forecast_cap_quantile) or 0.0)
         cap = cap if cap > 0 else 1.0
         base = base.join(f, on=["h3_cell", "slot"], how="left").with_columns(
@@ -142,9 +151,10 @@ def tension_index(grid: pl.DataFrame, slots: list[int], shifts: Shifts, p: Tensi
         (pl.col("slot") // shifts.n).cast(pl.Int32).alias("_d"),
         shifts.label(pl.col("slot")).alias("shift"),
     ).with_columns((pl.lit(EPOCH) + pl.duration(days=pl.col("_d"))).cast(pl.Date).alias("day"))
-    conv_obs = ["internal"]
+    conv_obs = sorted(observed_conventions or ["internal"])
+    base = base.with_columns(union_rows(base, [c for c in ("_fc_conv", "_ev_conv") if c in base.columns], conv_obs)
+                             .alias("conventions"))
     base = base.with_columns(
-        pl.concat_list(pl.lit(conv_obs), pl.col("_ev_conv")).list.unique().list.sort().alias("conventions"),
         _explanation().alias("explanation"),
         pl.lit(as_of, dtype=pl.Datetime("us")).alias("as_of"),
     )

@@ -6,8 +6,10 @@ implementation would subclass `ModelStore` the same way):
 
     models/<model>/<group>/<version>/model.txt|model.pkl   the model itself
     models/<model>/<group>/<version>/meta.json             training window, features, parameters,
-                                                           data version, metrics
-    models/champion.json                                   best model of the latest backtest
+                                                           data version, metrics, and the conventions
+                                                           of the data it was trained on
+    models/champion.json                                   best model of the latest backtest, and the
+                                                           best one trained on the City's data only
 
 Files are written to a temporary name then renamed, like the warehouse's Parquet files.
 """
@@ -30,14 +32,16 @@ from tranquillite.forecasting.models import FittedModel
 REGISTRY_SCHEMA = {"model": pl.Utf8, "group": pl.Utf8, "version": pl.Utf8, "kind": pl.Utf8, "usage": pl.Utf8,
                    "trained_at": pl.Utf8, "train_start": pl.Utf8, "train_end": pl.Utf8, "origin": pl.Utf8,
                    "n_rows": pl.Int64, "data_version": pl.Utf8, "n_features": pl.Int64, "features": pl.Utf8,
-                   "params": pl.Utf8, "metrics": pl.Utf8, "path": pl.Utf8}
+                   "params": pl.Utf8, "metrics": pl.Utf8, "path": pl.Utf8, "variant": pl.Utf8,
+                   "conventions": pl.List(pl.Utf8)}
 
 
 class ModelStore(dg.ConfigurableResource):
     """Where trained models live. Subclasses implement storage; the assets only use these methods."""
 
     def save(self, model: FittedModel, meta: dict) -> str:
-        """Store a fitted model with its metadata; returns its version."""
+        """Store a fitted model with its metadata (`conventions`: those of its training data,
+        required); returns its version."""
         raise NotImplementedError
 
     def load(self, model: str, group: str, version: str | None = None) -> FittedModel:
@@ -53,6 +57,11 @@ class ModelStore(dg.ConfigurableResource):
 
     def champion(self) -> dict | None:
         raise NotImplementedError
+
+
+def _ALL_CONVENTIONS() -> list[str]:
+    from tranquillite.contracts import load_contracts
+    return sorted({c.convention for c in load_contracts().values()})
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -76,6 +85,8 @@ class LocalModelStore(ModelStore):
         return self.path / model / group / version
 
     def save(self, model: FittedModel, meta: dict) -> str:
+        if not meta.get("conventions"):
+            raise ValueError(f"{model.name}/{model.group}: conventions des données d'apprentissage manquantes")
         now = datetime.now().astimezone()
         digest = hashlib.sha256(json.dumps([model.name, model.group, meta], sort_keys=True, default=str)
                                 .encode()).hexdigest()[:8]
@@ -121,7 +132,9 @@ class LocalModelStore(ModelStore):
                 "features": json.dumps(m.get("features", []), ensure_ascii=False),
                 "params": json.dumps(m.get("params", {}), ensure_ascii=False, default=str),
                 "metrics": json.dumps(m.get("metrics", {}), ensure_ascii=False, default=str),
-                "path": str(meta_path.parent),
+                "path": str(meta_path.parent), "variant": m.get("variant"),
+                # a model stored before lineage was recorded may hold any convention's data
+                "conventions": sorted(m.get("conventions") or _ALL_CONVENTIONS()),
             })
         return pl.DataFrame(rows, schema=REGISTRY_SCHEMA)
 

@@ -1,0 +1,190 @@
+"""Where each convention's data went: sources, assets, tables and rows, models — from the data.
+
+`convention_lineage(defs, warehouse_root)` is a pure function of the assembled code location
+(its asset graph: which assets are tagged with which conventions, derived in
+`tranquillite.assets.conventions`) and of the warehouse's files. For each convention it lists
+
+* the source contracts under it (`data_contracts/*.yaml`) and their landing sources;
+* every asset whose `convention/*` tags include it (the assets that *may* hold its data);
+* per warehouse table (`warehouse/<layer>/<table>/`, whether or not an asset says it holds the
+  convention), the rows that *do* hold it — their count, the files holding them (count, bytes),
+  the first and last partition — read from each row's `conventions` list; tables without it are
+  attributed by their `convention` code, their `source` (landing source or contract), or, for a
+  table of a single-convention asset, whole (`attribution` says which);
+* the models trained on its data (`models.model_registry`, or the registry given).
+
+Used by the auditors' *Traçabilité* page and by the destruction of a convention's data: what
+cannot be traced cannot be proven destroyed. A table found on disk that no asset declares is
+reported with `asset` = None (`untracked_tables`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+from tranquillite.contracts import contracts_for_source, load_contracts, load_conventions
+
+UNPARTITIONED = "data"
+
+
+@dataclass(frozen=True)
+class TableRows:
+    table: str                       # layer.table
+    asset: str | None                # its asset (None: a table no asset declares)
+    tagged: bool                     # the asset's convention tags include the convention
+    rows: int                        # rows holding the convention
+    total_rows: int
+    files: int                       # files holding at least one of those rows
+    bytes: int                       # their size on disk
+    first_partition: str | None      # partitioned tables: first and last partition holding rows
+    last_partition: str | None
+    attribution: str                 # conventions | convention | source | table
+
+
+@dataclass(frozen=True)
+class ConventionLineage:
+    convention: str
+    title: str
+    contracts: list[str]
+    sources: list[str]
+    assets: list[str]
+    tables: list[TableRows] = field(default_factory=list)
+    models: list[dict] = field(default_factory=list)
+
+    @property
+    def holding(self) -> list[TableRows]:
+        """The tables with at least one row of the convention."""
+        return [t for t in self.tables if t.rows]
+
+
+def _asset_conventions(defs: dg.Definitions) -> dict[str, set[str]]:
+    from tranquillite.assets.conventions import conventions_of_tags
+    graph = defs.resolve_asset_graph()
+    return {k.to_user_string(): conventions_of_tags(graph.get(k).tags) for k in graph.get_all_asset_keys()}
+
+
+def warehouse_tables(root: Path) -> list[tuple[str, str]]:
+    """Every `<layer>/<table>/` folder holding Parquet files."""
+    if not root.exists():
+        return []
+    return sorted((d.parent.name, d.name) for d in root.glob("*/*") if d.is_dir() and any(d.glob("*.parquet")))
+
+
+def _source_conventions(value: str) -> set[str]:
+    contracts = load_contracts()
+    if value in contracts:
+        return {contracts[value].convention}
+    return {c.convention for c in contracts_for_source(value)}
+
+
+def _per_file(con: duckdb.DuckDBPyConnection, files: list[Path], asset_conv: set[str]) -> tuple[pl.DataFrame, str]:
+    """(file, convention, rows) of one table's files, and how the rows were attributed."""
+    paths = [str(f) for f in files]
+    cols = {r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?, union_by_name = true)",
+                                      [paths]).fetchall()}
+    if "conventions" in cols:
+        q = ("SELECT filename, conventions, count(*) AS n FROM read_parquet(?, union_by_name = true, "
+             "filename = true) GROUP BY ALL")
+        df = pl.from_arrow(con.sql(q, params=[paths]).to_arrow_table())
+        df = df.explode("conventions").rename({"conventions": "convention"})
+        how = "conventions"
+    elif "convention" in cols:
+        q = ("SELECT filename, convention, count(*) AS n FROM read_parquet(?, union_by_name = true, "
+             "filename = true) GROUP BY ALL")
+        df, how = pl.from_arrow(con.sql(q, params=[paths]).to_arrow_table()), "convention"
+    elif "source" in cols:
+        q = ("SELECT filename, source, count(*) AS n FROM read_parquet(?, union_by_name = true, "
+             "filename = true) GROUP BY ALL")
+        src = pl.from_arrow(con.sql(q, params=[paths]).to_arrow_table())
+        mapping = {s: sorted(_source_conventions(s)) for s in src["source"].drop_nulls().unique().to_list()}
+        df = src.with_columns(pl.col("source").replace_strict(mapping, default=None, return_dtype=pl.List(pl.Utf8))
+                              .alias("convention")).explode("convention").drop("source")
+        how = "source"
+    else:
+        q = "SELECT filename, count(*) AS n FROM read_parquet(?, union_by_name = true, filename = true) GROUP BY ALL"
+        counts = pl.from_arrow(con.sql(q, params=[paths]).to_arrow_table())
+        # a table without row-level lineage: whole, under each convention of its asset
+        df = counts.join(pl.DataFrame({"convention": sorted(asset_conv)}, schema={"convention": pl.Utf8}),
+                         how="cross")
+        how = "table"
+    return df.select(pl.col("filename").alias("file"), "convention", pl.col("n").cast(pl.Int64)), how
+
+
+def _registry(root: Path, registry: pl.DataFrame | None) -> pl.DataFrame | None:
+    if registry is not None:
+        return registry
+    d = root / "models" / "model_registry"
+    files = sorted(d.glob("*.parquet")) if d.exists() else []
+    return pl.read_parquet(files) if files else None
+
+
+def convention_lineage(defs: dg.Definitions, warehouse_root: Path | str,
+                       conventions: Iterable[str] | None = None,
+                       registry: pl.DataFrame | None = None) -> dict[str, ConventionLineage]:
+    """Per convention (all of `conventions.yaml` by default): contracts, assets, table rows, models."""
+    root = Path(warehouse_root)
+    titles = load_conventions()
+    wanted = sorted(conventions) if conventions is not None else sorted(titles)
+    by_asset = _asset_conventions(defs)
+    per_table: dict[str, tuple[pl.DataFrame, str, int, str | None]] = {}
+    con = duckdb.connect(":memory:")
+    try:
+        for layer, table in warehouse_tables(root):
+            files = sorted((root / layer / table).glob("*.parquet"))
+            asset = f"{layer}/{table}" if f"{layer}/{table}" in by_asset else None
+            df, how = _per_file(con, files, by_asset.get(asset or "", set()))
+            total = con.execute("SELECT count(*) FROM read_parquet(?, union_by_name = true)",
+                                [[str(f) for f in files]]).fetchall()[0][0]
+            per_table[f"{layer}.{table}"] = (df, how, total, asset)
+    finally:
+        con.close()
+    reg = _registry(root, registry)
+    out: dict[str, ConventionLineage] = {}
+    for c in wanted:
+        contracts = sorted(n for n, k in load_contracts().items() if k.convention == c)
+        sources = sorted({load_contracts()[n].source for n in contracts})
+        tables = []
+        for name, (df, how, total, asset) in per_table.items():
+            mine = df.filter(pl.col("convention") == c)
+            files = [Path(f) for f in mine.filter(pl.col("n") > 0)["file"].unique().sort().to_list()]
+            parts = sorted(f.stem for f in files if f.stem != UNPARTITIONED)
+            tables.append(TableRows(
+                table=name, asset=asset, tagged=c in by_asset.get(asset or "", set()),
+                rows=int(mine["n"].sum() or 0), total_rows=total, files=len(files),
+                bytes=sum(f.stat().st_size for f in files if f.exists()),
+                first_partition=parts[0] if parts else None, last_partition=parts[-1] if parts else None,
+                attribution=how))
+        models = []
+        if reg is not None and reg.height and "conventions" in reg.columns:
+            keep = [k for k in ("model", "group", "version", "usage", "variant", "trained_at", "train_start",
+                                "train_end", "path") if k in reg.columns]
+            models = reg.filter(pl.col("conventions").list.contains(c)).select(keep).to_dicts()
+        out[c] = ConventionLineage(
+            convention=c, title=titles.get(c, {}).get("title", c), contracts=contracts, sources=sources,
+            assets=sorted(a for a, cs in by_asset.items() if c in cs), tables=tables, models=models)
+    return out
+
+
+def untracked_tables(defs: dg.Definitions, warehouse_root: Path | str) -> list[str]:
+    """Warehouse tables that no asset of the code location declares (should be none)."""
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    return [f"{layer}.{table}" for layer, table in warehouse_tables(Path(warehouse_root))
+            if f"{layer}/{table}" not in keys]
+
+
+def lineage_table(report: dict[str, ConventionLineage]) -> pl.DataFrame:
+    """The report flat: one row per convention × table (for a CSV, the closing note, the page)."""
+    rows = [{"convention": c.convention, "table": t.table, "asset": t.asset, "tagged": t.tagged, "rows": t.rows,
+             "total_rows": t.total_rows, "files": t.files, "bytes": t.bytes, "first_partition": t.first_partition,
+             "last_partition": t.last_partition, "attribution": t.attribution}
+            for c in report.values() for t in c.tables]
+    return pl.DataFrame(rows, schema={"convention": pl.Utf8, "table": pl.Utf8, "asset": pl.Utf8, "tagged": pl.Boolean,
+                                      "rows": pl.Int64, "total_rows": pl.Int64, "files": pl.Int64, "bytes": pl.Int64,
+                                      "first_partition": pl.Utf8, "last_partition": pl.Utf8,
+                                      "attribution": pl.Utf8})
