@@ -20,7 +20,7 @@ from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, Sp
 
 from tranquillite.pii import lexicon as L
 from tranquillite.pii.normalize import normalize, to_original
-from tranquillite.pii.places import blank_known_places
+from tranquillite.pii.places import blank_known_places, blank_known_streets
 from tranquillite.pii.recognizers import LANG, placed, recognizers
 
 #: the French spaCy pipeline, installed as a package from PyPI (pinned in constraints.txt)
@@ -197,8 +197,9 @@ def detect_unique(texts: Sequence[str], scope: str = "texte", model: str = MODEL
         raise ValueError(f"portée inconnue: {scope!r} (attendu: {', '.join(SCOPES)})")
     eng = analyzer(model)
     normed = [normalize(_clip(t)) for t in texts]
-    if scope == "libelle":  # streets and places of the city are not personal data (same offsets)
-        normed = [(blank_known_places(n), o) for n, o in normed]
+    # streets and places of the city are not personal data (blanked, same offsets)
+    blank = blank_known_places if scope == "libelle" else blank_known_streets
+    normed = [(blank(n), o) for n, o in normed]
     with_model = [] if scope != "texte" else [i for i, (n, _) in enumerate(normed)
                                               if not use_prefilter or needs_model(n)]
     artifacts: dict[int, NlpArtifacts] = {}

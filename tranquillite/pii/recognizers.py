@@ -40,6 +40,8 @@ _TOPONYMS = L.TOPONYMS
 _TYPE = rf"(?:^|[^\w])(?:{_alt(L.STREET_TYPES + L.VENUE_TYPES)})\.?"
 _LINK = rf"(?:{_alt(L.STREET_LINKS)})\.?"
 _PLACE_BEFORE = re.compile(rf"{_TYPE}(?:[\s'-]+{_LINK})*[\s'-]*$", re.IGNORECASE)
+# streets only ("rue du Docteur Escat"; but "le bar de M. Rinaldi" is a person's bar)
+_STREET_BEFORE = re.compile(rf"(?:^|[^\w])(?:{_alt(L.STREET_TYPES)})\.?(?:[\s'-]+{_LINK})*[\s'-]*$", re.IGNORECASE)
 # … or with the other names of the street too: "Place Victor ", "Place Auguste et François ", "Rue Jean Pierre "
 _PLACE_NAMES_BEFORE = re.compile(rf"{_TYPE}(?:[\s'-]+(?:{_LINK}|et|&|(?-i:[{UP}][\w'-]*)\.?))*[\s'-]*$", re.IGNORECASE)
 
@@ -51,6 +53,11 @@ def placed(text: str, start: int, window: int = 64, names: bool = True) -> bool:
     right after "rue Consolat" starts a person's name)."""
     rx = _PLACE_NAMES_BEFORE if names else _PLACE_BEFORE
     return rx.search(text[max(0, start - window):start]) is not None
+
+
+def on_street(text: str, start: int, window: int = 64) -> bool:
+    """True when a civility at `start` is part of a street name ("rue du Docteur Escat")."""
+    return _STREET_BEFORE.search(text[max(0, start - window):start]) is not None
 
 
 def _result(kind: str, start: int, end: int, score: float, rec: EntityRecognizer) -> RecognizerResult:
@@ -283,7 +290,7 @@ class CivilityNameRecognizer(_Recognizer):
 
     def spans(self, text):
         for m in self.PATTERN.finditer(text):
-            if placed(text, m.start(), names=False):
+            if on_street(text, m.start()):
                 continue
             civ = m.group().strip()
             lower_ok = civ.lower().rstrip(".") in {"mme", "mlle", "melle", "mr", "monsieur", "madame", "mademoiselle"}
@@ -375,11 +382,17 @@ class FrenchPersonNer(SpacyRecognizer):
         out = []
         for r in super().analyze(text, entities, nlp_artifacts):
             if keep_person(text, r.start, r.end):
+                lead = _LEADING_CIVILITY.match(text, r.start, r.end)  # "Mme Martin": the name is "Martin"
+                if lead and lead.end() < r.end:
+                    r.start = lead.end()
                 out.append(r)
         return out
 
 
 _PARTICLES = {"de", "du", "des", "d'", "d", "le", "la", "van", "von", "ben", "bel", "el", "al", "di", "da", "dos"}
+
+
+_LEADING_CIVILITY = re.compile(rf"{_CIV}(?:\s*(?:et|&)\s*{_CIV})?\s*")
 
 
 def keep_person(text: str, start: int, end: int) -> bool:
