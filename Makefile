@@ -27,7 +27,7 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 install: $(BIN)/.installed
 
 demo: install
-	@start=$$(date +%s); \
+	@umask 077; start=$$(date +%s); \
 	$(BIN)/tranquillite generate && \
 	$(BIN)/tranquillite materialize && \
 	$(BIN)/python -m tranquillite.app_core.seed_demo && \
@@ -39,13 +39,13 @@ test: install browser
 
 # Dagster UI + daemon (sensors, automation) and the restitution app, stopped together by Ctrl-C
 ui: install
-	mkdir -p $(DAGSTER_HOME)
-	trap 'kill 0' INT TERM EXIT; \
+	umask 077; mkdir -p $(DAGSTER_HOME)
+	umask 077; trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/python -m tranquillite.app_core.serve --server.port 8501 & \
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 app: install
-	$(BIN)/python -m tranquillite.app_core.serve --server.port 8501
+	umask 077; $(BIN)/python -m tranquillite.app_core.serve --server.port 8501
 
 # Debian's chromium for the headless-browser test (installed when running as root; otherwise
 # that one test is skipped with its reason)

@@ -13,6 +13,7 @@ from tranquillite.resources import LandingZone, Warehouse
 from tranquillite.resources.model_store import LocalModelStore
 from tranquillite.sensors import landing_sensor
 from tranquillite.sensors.schedules import prevision_schedule
+from tranquillite.filemodes import private_home
 from tranquillite.settings import Paths, paths
 
 
@@ -36,4 +37,5 @@ def build_defs(p: Paths | None = None) -> dg.Definitions:
     )
 
 
+private_home()  # the code location (webserver, daemon, run workers): umask 077, home 0700
 defs = build_defs()
