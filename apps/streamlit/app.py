@@ -45,7 +45,7 @@ from tranquillite.app_core.rights import PAGES, default_page  # noqa: E402
 SECTIONS = {
     "Consultation": ("accueil_public", "carte", "previsions", "tension", "qualite"),
     "Saisie": ("cortege",),
-    "Administration": ("habilitations", "journal"),
+    "Administration": ("habilitations", "journal", "quarantaine"),
     "Compte": ("compte",),
 }
 
