@@ -8,7 +8,7 @@ export DAGSTER_HOME := $(TRANQUILLITE_HOME)/dagster
 # test workers (2 cores on CI)
 WORKERS ?= 2
 
-.PHONY: install demo test ui app browser lock clean-data help bench-forecast bench-map
+.PHONY: install demo test ui app browser lock clean-data help bench-forecast bench-map bench-pii
 
 help:
 	@echo "make demo   — installe, génère un an de données synthétiques, matérialise tout le graphe"
@@ -17,6 +17,7 @@ help:
 	@echo "make app    — l'application Streamlit seule"
 	@echo "make bench-forecast — banc d'essai des prévisions sur l'année de démonstration (réutilise 'make demo')"
 	@echo "make bench-map      — banc d'essai des requêtes de la carte (après 'make demo')"
+	@echo "make bench-pii      — détecteur de données personnelles: précision/rappel par type vs ancien garde, débit"
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +27,7 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 install: $(BIN)/.installed
 
 demo: install
-	@start=$$(date +%s); \
+	@umask 077; start=$$(date +%s); \
 	$(BIN)/tranquillite generate && \
 	$(BIN)/tranquillite materialize && \
 	$(BIN)/python -m tranquillite.app_core.seed_demo && \
@@ -38,13 +39,13 @@ test: install browser
 
 # Dagster UI + daemon (sensors, automation) and the restitution app, stopped together by Ctrl-C
 ui: install
-	mkdir -p $(DAGSTER_HOME)
-	trap 'kill 0' INT TERM EXIT; \
+	umask 077; mkdir -p $(DAGSTER_HOME)
+	umask 077; trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/python -m tranquillite.app_core.serve --server.port 8501 & \
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 app: install
-	$(BIN)/python -m tranquillite.app_core.serve --server.port 8501
+	umask 077; $(BIN)/python -m tranquillite.app_core.serve --server.port 8501
 
 # Debian's chromium for the headless-browser test (installed when running as root; otherwise
 # that one test is skipped with its reason)
@@ -64,6 +65,11 @@ bench-forecast: install
 
 bench-map: install
 	$(BIN)/python apps/streamlit/bench_map.py
+
+# Personal-data guard: precision/recall per kind on tests/pii/corpus_fr.jsonl vs the former regex
+# guard (same run), and the throughput on a year of free texts
+bench-pii: install
+	$(BIN)/python scripts/bench_pii.py
 
 lock:
 	$(BIN)/pip freeze --exclude-editable | { echo "# Pinned dependency versions (pip constraints), Python 3.11. Regenerate: make lock"; cat; } > constraints.txt

@@ -13,13 +13,12 @@ import pytest
 
 from tranquillite import geo
 from tranquillite.contracts import load_contracts
+from tranquillite.pii import detect
+from tranquillite.synthetic.texts import PII_KINDS
 from tranquillite.synthetic import GenerationReport, generate
 
 CSV_SOURCES = ["interventions", "alertes_videoprotection", "signalements", "evenements_publics"]
 INCIDENTS = ["interventions", "alertes_videoprotection", "signalements"]
-PII = [re.compile(p) for p in (r"(?:\+33\s?|\b0)[1-9](?:[\s.-]?\d{2}){4}", r"[\w.+-]+@[\w-]+\.[\w.]+",
-                               r"\b[A-Z]{2}-\d{3}-[A-Z]{2}\b",
-                               r"\b(?:M\.|Mme|Mlle|Monsieur|Madame)\s+[A-ZÉ][a-zé]+")]
 CSV_DATE = re.compile(r"^\d{2}/\d{2}/\d{4} \d{2}:\d{2}$")
 VELODROME = (5.395049, 43.269554)
 
@@ -192,8 +191,8 @@ def _csv_problems(contract, df: pl.DataFrame) -> list[tuple[int, str]]:
         if f.type == "datetime":
             parsed = col.str.strptime(pl.Datetime, "%d/%m/%Y %H:%M", strict=False).is_null().to_numpy()
             out += [(i, "date_invalide") for i in np.flatnonzero(~empty & parsed)]
-        if f.free_text:
-            out += [(i, "donnee_personnelle") for i, v in enumerate(col.to_list()) if v and any(p.search(v) for p in PII)]
+        if f.free_text:  # the platform's guard: every free-text field, in its scope
+            out += [(i, "donnee_personnelle") for i, d in enumerate(detect(col.to_list(), f.free_text_scope)) if d]
         if f.pattern:
             out += [(i, "pattern") for i in np.flatnonzero(~empty & ~col.str.contains(f.pattern).fill_null(True).to_numpy())]
         if f.type == "address":
@@ -228,7 +227,8 @@ def _entry_problems(contract, d: dict) -> list[str]:
                 datetime.fromisoformat(v)
             except ValueError:
                 out.append("date_invalide")
-        if f.free_text and any(p.search(v) for p in PII):
+        if f.free_text and detect([v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)],
+                                  f.free_text_scope)[0]:
             out.append("donnee_personnelle")
         if f.type == "geometry":
             c = np.array(v["coordinates"][0] if v["type"] == "Polygon" else v["coordinates"])
@@ -288,6 +288,9 @@ def test_every_record_valid_except_declared_defects(medium):
     declared = {k: sorted(v) for k, v in declared.items()}
     assert found == declared
     assert all(len(v) == 1 for v in declared.values())  # one defect per defective record
+    # personal data is injected in every kind the guard knows, in varied forms
+    details = report.defects.filter(pl.col("kind") == "donnee_personnelle")
+    assert set(details["detail"]) == set(PII_KINDS)
 
 
 def test_each_defect_kind_for_each_source(small):

@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"erreur: {exc}", file=sys.stderr)
         return 2
+    from tranquillite.filemodes import private_home
+    private_home()  # umask 077, home 0700: files readable by the service user only
     p = argparse.ArgumentParser(prog="tranquillite", description=(
         "Plateforme Big Data de la Tranquillité Publique. Données dans $TRANQUILLITE_HOME "
         f"(actuellement {paths().home})."))

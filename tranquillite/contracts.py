@@ -33,6 +33,7 @@ class Field:
     pattern: str | None = None
     after: str | None = None
     free_text: bool = False
+    free_text_scope: str | None = None  # what the personal-data guard looks for: "texte" or "libelle"
     geometry_type: str | None = None
     derived_from: tuple[str, ...] = ()
     default_radius_m: float | None = None
@@ -72,6 +73,9 @@ class Contract:
         return [f.header for f in self.all_fields]
 
 
+FREE_TEXT_SCOPES = {True: "texte", "texte": "texte", "libelle": "libelle"}
+
+
 def _field(d: dict[str, Any], where: str) -> Field:
     missing = {"name", "label", "type"} - d.keys()
     if missing:
@@ -80,10 +84,14 @@ def _field(d: dict[str, Any], where: str) -> Field:
         raise ContractError(f"{where}: field {d['name']!r} has unknown type {d['type']!r}")
     if d["type"] == "enum" and not d.get("values"):
         raise ContractError(f"{where}: enum field {d['name']!r} has no values")
+    free = d.get("free_text", False)
+    if free not in (False, None) and free not in FREE_TEXT_SCOPES:
+        raise ContractError(f"{where}: field {d['name']!r} has free_text {free!r} (true, texte or libelle)")
     return Field(
         name=d["name"], label=d["label"], type=d["type"], required=bool(d.get("required", False)),
         column=d.get("column"), values=tuple(d.get("values") or ()), min=d.get("min"),
-        pattern=d.get("pattern"), after=d.get("after"), free_text=bool(d.get("free_text", False)),
+        pattern=d.get("pattern"), after=d.get("after"), free_text=bool(free),
+        free_text_scope=FREE_TEXT_SCOPES.get(free) if free else None,
         geometry_type=d.get("geometry_type"), derived_from=tuple(d.get("derived_from") or ()),
         default_radius_m=d.get("default_radius_m"),
     )

@@ -9,11 +9,12 @@ from tranquillite.assets.conventions import with_conventions
 from tranquillite.assets.indicators import alerts_sensor
 from tranquillite.forecasting.study_area import StudyArea
 from tranquillite.indicators import IndicatorSettings
-from tranquillite.jobs import indicators_job, ingest_job, prevision_job, publish_job
+from tranquillite.jobs import indicators_job, ingest_job, prevision_job, publish_job, purge_job
 from tranquillite.resources import LandingZone, Warehouse
 from tranquillite.resources.model_store import LocalModelStore
 from tranquillite.sensors import landing_sensor
-from tranquillite.sensors.schedules import prevision_schedule
+from tranquillite.sensors.schedules import prevision_schedule, purge_schedule
+from tranquillite.filemodes import private_home
 from tranquillite.settings import Paths, paths
 
 
@@ -25,8 +26,8 @@ def build_defs(p: Paths | None = None) -> dg.Definitions:
     p = p or paths()
     return dg.Definitions(
         assets=with_conventions(ALL_ASSETS),
-        jobs=[ingest_job, publish_job, prevision_job, indicators_job],
-        schedules=[prevision_schedule()],
+        jobs=[ingest_job, publish_job, prevision_job, indicators_job, purge_job],
+        schedules=[prevision_schedule(), purge_schedule()],
         sensors=[landing_sensor, alerts_sensor, dg.AutomationConditionSensorDefinition(
             "automatisation_publication", target=dg.AssetSelection.groups("clean", "governance", "indicators"),
             default_status=dg.DefaultSensorStatus.RUNNING)],
@@ -40,4 +41,5 @@ def build_defs(p: Paths | None = None) -> dg.Definitions:
     )
 
 
+private_home()  # the code location (webserver, daemon, run workers): umask 077, home 0700
 defs = build_defs()

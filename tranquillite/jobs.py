@@ -10,13 +10,15 @@ INGEST_JOB = "ingestion_quotidienne"
 PUBLISH_JOB = "publication"
 PREVISION_JOB = "prevision"
 INDICATORS_JOB = "indicateurs"
+PURGE_JOB = "purge_quarantaine"
 
 # tags of a run over a range of daily partitions (single-run backfill)
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
+PURGE_KEY = dg.AssetKey([K.GOVERNANCE, "quarantine_purge"])
 ingest_selection = (dg.AssetSelection.groups(K.RAW, K.CLEAN, K.GOVERNANCE)
-                    - dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.CATALOG_KEY))
+                    - dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.CATALOG_KEY, PURGE_KEY))
 publish_selection = dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.CATALOG_KEY)
 indicators_selection = dg.AssetSelection.groups("indicators") | dg.AssetSelection.assets(K.CATALOG_KEY)
 prevision_selection = dg.AssetSelection.groups(K.FEATURES, K.MODELS)
@@ -38,6 +40,13 @@ prevision_job = dg.define_asset_job(
 indicators_job = dg.define_asset_job(
     INDICATORS_JOB, selection=indicators_selection,
     description="Zones de tension, indicateurs du catalogue, alertes, puis catalogue DuckDB republié.",
+)
+
+# C2: quarantined personal data past the DPO's retention, then the quality figures and the catalog
+purge_job = dg.define_asset_job(
+    PURGE_JOB, selection=dg.AssetSelection.assets(PURGE_KEY, K.QUALITY_KEY, K.CATALOG_KEY),
+    description=("Purge de la quarantaine: données personnelles au-delà de la durée de conservation fixée par le "
+                 "DPO, journal des purges, bilan qualité et catalogue republiés."),
 )
 
 

@@ -11,19 +11,36 @@ from tranquillite.settings import Paths
 def quarantine_vs_injected(p: Paths) -> pl.DataFrame:
     """Per source and defect kind: injected by the generator, found by the platform.
 
-    Exact duplicates are counted in the ledger (kind `doublon_exact`), not quarantined.
+    Exact duplicates are counted in the ledger (kind `doublon_exact`), not quarantined. Records
+    purged past the DPO's retention (C2) were found: they count with the quarantine.
     """
     with open_catalog(p.warehouse / "catalog.duckdb") as con:
         found = pl.from_arrow(con.sql(
             "SELECT source, reason AS kind, CAST(records AS BIGINT) AS found FROM governance.quarantine_reasons "
             "UNION ALL SELECT source, 'doublon_exact', CAST(duplicates AS BIGINT) FROM governance.data_quality"
         ).to_arrow_table())
+    found = (pl.concat([found, _purged(p)]).group_by("source", "kind", maintain_order=True)
+             .agg(pl.col("found").sum()))
     defects = p.truth / "defects.parquet"
     if not defects.exists():
         return found.with_columns(injected=pl.lit(None, dtype=pl.Int64))
     inj = pl.read_parquet(defects).group_by("source", "kind").len().rename({"len": "injected"})
     return (inj.join(found, on=["source", "kind"], how="full", coalesce=True)
             .with_columns(pl.col("injected", "found").fill_null(0)).sort("source", "kind"))
+
+
+def _purged(p: Paths) -> pl.DataFrame:
+    """Records quarantined then purged past the DPO's retention (C2), by reason: still found."""
+    from tranquillite.retention import PURGED_TABLE
+    path = p.warehouse / "governance" / PURGED_TABLE / "data.parquet"
+    empty = pl.DataFrame(schema={"source": pl.Utf8, "kind": pl.Utf8, "found": pl.Int64})
+    if not path.exists():
+        return empty
+    keys = pl.read_parquet(path).unique(subset=["source", "partition", "file", "line"])
+    if keys.is_empty():
+        return empty
+    return (keys.explode("reasons").group_by("source", "reasons").len()
+            .select("source", pl.col("reasons").alias("kind"), pl.col("len").cast(pl.Int64).alias("found")))
 
 
 def summary(p: Paths) -> str:

@@ -24,7 +24,7 @@ from pyproj import Transformer
 
 from tranquillite import geo
 from tranquillite.contracts import Contract, Field
-from tranquillite.pii import pii_kind
+from tranquillite.pii.columns import kind_column, with_kinds
 
 AREA_TOLERANCE_DEG = 0.004  # ~300 m: quays and breakwaters just off the outline are kept
 LOCAL_TZ = "Europe/Paris"
@@ -97,8 +97,9 @@ def field_reasons(c: Contract, f: Field) -> list[pl.Expr]:
         start = c.field(f.after)
         rules.append(pl.when(typed(f, raw) < typed(start, pl.col(start.header)))
                      .then(pl.lit("fin_avant_debut")))
-    if f.free_text:
-        rules.append(pl.when(present).then(pl.lit("donnee_personnelle:") + pii_kind(raw)))
+    if f.free_text:  # kinds computed once per batch by `with_kinds` (Presidio, see tranquillite.pii)
+        kind = pl.col(kind_column(f.name))
+        rules.append(pl.when(present & kind.is_not_null()).then(pl.lit("donnee_personnelle:") + kind))
     return rules
 
 
@@ -336,6 +337,7 @@ def clean_schema(c: Contract) -> dict[str, pl.DataType]:
 
 def _validate_contract(df: pl.DataFrame, c: Contract, area: geo.Area, h3_resolution: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`df` carries the reasons found before (e.g. duplicate id); the contract's rules add theirs."""
+    df = with_kinds(df, c.all_fields)
     rules = [r for f in c.all_fields for r in field_reasons(c, f)]
     df = df.with_columns(pl.col(REASONS).list.concat(
         pl.concat_list([r.alias(f"_r{i}") for i, r in enumerate(rules)]).list.drop_nulls()).alias(REASONS))

@@ -31,6 +31,9 @@ except settings.SettingsError as exc:  # a bad TRANQUILLITE_* value: say which, 
     st.error(f"Configuration invalide: {exc}. L'application ne peut pas démarrer.")
     st.stop()
 
+from tranquillite.filemodes import private_home  # noqa: E402
+private_home()  # umask 077, home 0700: the store and exports are readable by the service user only
+
 problem = transport.tls_problem(None, *transport.streamlit_tls_files())
 if problem:
     st.error(problem)
@@ -42,7 +45,7 @@ from tranquillite.app_core.rights import PAGES, default_page  # noqa: E402
 SECTIONS = {
     "Consultation": ("accueil_public", "carte", "previsions", "tension", "qualite"),
     "Saisie": ("cortege",),
-    "Administration": ("habilitations", "journal"),
+    "Administration": ("habilitations", "journal", "quarantaine"),
     "Compte": ("compte",),
 }
 

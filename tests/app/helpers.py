@@ -15,13 +15,14 @@ PROFILE_PAGES = {
     "gestionnaire_habilitations": ["accueil_public", "habilitations", "journal", "compte"],
     "encadrement_pm": ["accueil_public", "carte", "previsions", "tension", "compte"],
     "analyste": ["accueil_public", "carte", "previsions", "tension", "qualite", "compte"],
-    "auditeur_dpo": ["accueil_public", "qualite", "habilitations", "journal", "compte"],
+    "auditeur_dpo": ["accueil_public", "qualite", "habilitations", "journal", "quarantaine", "compte"],
     "agent_cortege": ["cortege", "compte"],
     # + habilitations through the individual grant valider_liste_prefecture of the demo account
     "lecteur_prefecture": ["accueil_public", "carte", "habilitations", "compte"],
     "partenaire": ["accueil_public", "compte"],
 }
-ALL_PAGES = ["accueil_public", "carte", "previsions", "tension", "qualite", "cortege", "habilitations", "journal", "compte"]
+ALL_PAGES = ["accueil_public", "carte", "previsions", "tension", "qualite", "cortege", "habilitations", "journal",
+             "quarantaine", "compte"]
 
 
 def new_app():

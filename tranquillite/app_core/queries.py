@@ -232,3 +232,40 @@ def mask_small_counts(df: pl.DataFrame, count_columns: Sequence[str] = ("n",),
             pl.when(small).then(None).otherwise(pl.col(c)).alias(c),
         )
     return out
+
+
+# =========================================================================== quarantine (issue #9, C2)
+# The DPO's quarantine viewer reads the rejected records and the purge log. These tables are NOT
+# published (`PUBLISHED`): `scoped_query` keeps refusing them to every profile. They are readable
+# only here, by a principal granted the page `quarantaine`, with the same scope predicate (sources
+# and conventions of the profile). The page masks the personal data it shows.
+QUARANTINE_PAGE = "quarantaine"
+QUARANTINE_TABLES = frozenset({"governance.quarantine", "governance.quarantine_purges"})
+
+
+def quarantine_query(cat: Catalog, principal, table: str, *, select: str, where: str | None = None,
+                     params: Sequence = (), group_by: str | None = None, order_by: str | None = None,
+                     limit: int | None = None) -> pl.DataFrame:
+    """A read of the quarantine or of the purge log, for principals granted the quarantine page only."""
+    if not principal.may_open(QUARANTINE_PAGE):
+        raise Forbidden("la quarantaine n'est ouverte qu'aux profils habilités à la page Quarantaine")
+    if table not in QUARANTINE_TABLES:
+        raise Forbidden(f"table non ouverte à la page Quarantaine: {table}")
+    if not cat.has(table):
+        raise NotAvailable(f"{table}: pas encore disponible")
+    pred, pred_params = scope_predicate(principal.scope, cat.columns(table), table, "rows")
+    schema, name = table.split(".")
+    sql = f'SELECT {select} FROM "{schema}"."{name}" WHERE ({pred})'
+    all_params = list(pred_params)
+    if where:
+        sql += f" AND ({where})"
+        all_params += list(params)
+    if group_by:
+        sql += f" GROUP BY {group_by}"
+    if order_by:
+        sql += f" ORDER BY {order_by}"
+    if limit is not None:
+        sql += " LIMIT ?"
+        all_params.append(int(limit))
+    df = pl.from_arrow(cat.cursor().sql(sql, params=all_params).to_arrow_table())
+    return df.to_frame() if isinstance(df, pl.Series) else df

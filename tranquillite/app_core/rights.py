@@ -35,6 +35,9 @@ PAGES: dict[str, dict[str, str]] = {
                       "description": "Utilisateurs, profils, natures d'activité, conventions, liste Préfecture (T3, C6, C7)"},
     "journal": {"title": "Journal d'accès", "icon": ":material/history:",
                 "description": "Qui a vu quoi, avec quels filtres, quels exports (T4)"},
+    "quarantaine": {"title": "Quarantaine", "icon": ":material/policy:",
+                    "description": "Enregistrements rejetés (données personnelles masquées), durée de conservation "
+                                   "et purges (C2)"},
     "compte": {"title": "Mon compte", "icon": ":material/account_circle:",
                "description": "Profil, droits et changement de mot de passe"},
 }
@@ -120,8 +123,9 @@ PROFILES: tuple[ProfileSeed, ...] = (
     ProfileSeed(
         "auditeur_dpo", "Auditeur / DPO",
         "L'auditeur et le DPO tracent qui a vu quoi et qui est habilité, par convention (T4, C8): journal "
-        "et registre des habilitations en lecture, aucune donnée détaillée.",
-        ("accueil_public", "journal", "habilitations", "qualite", "compte")),
+        "et registre des habilitations en lecture, aucune donnée détaillée; le DPO suit la quarantaine "
+        "(données personnelles masquées) et fixe sa durée de conservation (C2).",
+        ("accueil_public", "journal", "habilitations", "qualite", "quarantaine", "compte")),
     ProfileSeed(
         "agent_cortege", "Agent de saisie Cortège (Préfecture)",
         "Les agents habilités de la Préfecture saisissent leurs entrées dans Cortège et ne consultent et "

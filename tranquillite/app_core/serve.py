@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"tranquillite: {problem}", file=sys.stderr)
         return 2
+    from tranquillite.filemodes import private_home
+    private_home()  # umask 077, home 0700 (inherited by the Streamlit server)
     from tranquillite.app_core import store
     store.init_store()  # an existing store learns the pages of this version (once, before serving)
     from streamlit.web import cli

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from tranquillite import retention
 from tranquillite.app_core import rights as R
 from tranquillite.settings import paths
 
@@ -208,6 +209,7 @@ def init_store(path: Path | None = None) -> Path:
     try:
         con.execute("PRAGMA journal_mode = WAL")
         con.executescript(SCHEMA)
+        retention.init_schema(con)  # the DPO's retention of quarantined personal data (its own DDL)
         with transaction(con):
             _sync_catalogue(con)
             seeded = con.execute("SELECT value FROM meta WHERE key = 'seeded_at'").fetchone()

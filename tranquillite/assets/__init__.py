@@ -8,6 +8,7 @@ import dagster as dg
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 from tranquillite.assets.clean import CLEAN_ASSETS  # noqa: E402
+from tranquillite.assets.purge import PURGE_ASSETS  # noqa: E402
 from tranquillite.assets.events import events  # noqa: E402
 from tranquillite.assets.governance import GOVERNANCE_ASSETS  # noqa: E402
 from tranquillite.assets.raw import RAW_ASSETS  # noqa: E402
@@ -15,5 +16,5 @@ from tranquillite.assets.features import FEATURE_ASSETS  # noqa: E402
 from tranquillite.assets.models import MODEL_ASSETS  # noqa: E402
 from tranquillite.assets.indicators import INDICATOR_ASSETS  # noqa: E402
 
-ALL_ASSETS = [*RAW_ASSETS, *CLEAN_ASSETS, events, *GOVERNANCE_ASSETS, *FEATURE_ASSETS, *MODEL_ASSETS,
+ALL_ASSETS = [*RAW_ASSETS, *CLEAN_ASSETS, events, *GOVERNANCE_ASSETS, *PURGE_ASSETS, *FEATURE_ASSETS, *MODEL_ASSETS,
               *INDICATOR_ASSETS]

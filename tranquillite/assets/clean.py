@@ -19,7 +19,7 @@ from tranquillite.assets.metadata import base_metadata, table_schema
 from tranquillite.assets.partitions import DAILY
 from tranquillite.contracts import Contract, contracts_for_source
 from tranquillite.landing import source_columns
-from tranquillite.pii import pii_kind
+from tranquillite.pii.columns import count_with_pii
 from tranquillite.resources import Warehouse
 from tranquillite.validation import QUARANTINE_SCHEMA, clean_schema, reason_code, validate
 
@@ -41,9 +41,7 @@ def contract_checks(c: Contract, df: pl.DataFrame) -> list[dg.AssetCheckResult]:
     id_cols = [c.id_field] + (["version"] if c.envelope else [])
     dup = df.height - df.unique(subset=["_partition", *id_cols]).height if df.height else 0
     outside = df.filter(pl.col("h3_cell").is_null() | pl.col("arrondissement").is_null()).height
-    free = [f.name for f in c.all_fields if f.free_text]
-    pii = df.select([pii_kind(pl.col(f)).is_not_null().sum().alias(f) for f in free]).sum_horizontal().item() \
-        if free and df.height else 0
+    pii = count_with_pii(df, c.all_fields)  # the same detector as the validation (tranquillite.pii)
     return [
         dg.AssetCheckResult(asset_key=key, check_name=K.CHECK_SCHEMA, passed=schema_ok,
                             metadata={"ecarts": dg.MetadataValue.text(

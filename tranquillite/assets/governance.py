@@ -18,7 +18,7 @@ from tranquillite.resources import Warehouse
     description=("Bilan qualité par source et partition (T8): enregistrements lus, propres, en "
                  "quarantaine, doublons exacts, et raisons de rejet. Vérifie que rien n'est perdu "
                  "sur tout l'historique."),
-    deps=[K.quarantine_key(s) for s in K.SOURCES],
+    deps=[*(K.quarantine_key(s) for s in K.SOURCES), dg.AssetKey([K.GOVERNANCE, "quarantine_purge"])],
     kinds={"duckdb", "parquet"},
     owners=[K.OWNER_DPO],
     automation_condition=dg.AutomationCondition.eager(),

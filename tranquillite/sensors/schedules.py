@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from tranquillite.jobs import PREVISION_JOB, RANGE_END_TAG, RANGE_START_TAG, prevision_job
+from tranquillite.jobs import PREVISION_JOB, PURGE_JOB, RANGE_END_TAG, RANGE_START_TAG, prevision_job, purge_job
 from tranquillite.settings import settings
 
 PREVISION_SCHEDULE = "prevision_quotidienne"
@@ -39,3 +39,15 @@ def prevision_schedule() -> dg.ScheduleDefinition:
                              tags={RANGE_START_TAG: first, RANGE_END_TAG: last})
 
     return prevision_quotidienne
+
+
+PURGE_SCHEDULE = "purge_quarantaine_quotidienne"
+
+
+def purge_schedule() -> dg.ScheduleDefinition:
+    """Every day at 03:15: the retention of quarantined personal data is an obligation, on by default."""
+    return dg.ScheduleDefinition(
+        name=PURGE_SCHEDULE, job=purge_job, cron_schedule="15 3 * * *", execution_timezone=TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=("Purge quotidienne de la quarantaine: données personnelles conservées au-delà de la durée "
+                     "fixée par le DPO (C2)."))

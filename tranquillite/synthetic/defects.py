@@ -10,7 +10,8 @@ Each defective record carries exactly one defect and is otherwise valid. Kinds:
 * `identifiant_duplique` — a second record with the id of another record of the same file and a
   different content (the first occurrence is the valid one);
 * `donnee_personnelle` — personal data in a free-text field (`detail`: telephone, email, plaque,
-  nom_de_personne — the kinds of `tranquillite.pii`);
+  nom_de_personne, nir, iban, date_de_naissance — the kinds of `tranquillite.pii`, each in varied
+  forms: `texts.pii`);
 * `doublon_exact` — the same record written twice, identical (an export repeated).
 """
 
@@ -86,7 +87,7 @@ def applicable_kinds(contract: Contract) -> list[str]:
     if any(f.type == "enum" for f in contract.fields):
         kinds.append("valeur_hors_enumeration")
     kinds.append("identifiant_duplique")
-    if any(f.free_text for f in contract.fields):
+    if any(f.free_text_scope == "texte" for f in contract.fields):
         kinds.append("donnee_personnelle")
     kinds.append("doublon_exact")
     return kinds
@@ -110,7 +111,7 @@ def inject_csv(df: pl.DataFrame, contract: Contract, rng: np.random.Generator,
     ids, days = cols["id"], cols["_day"]
     defects: list[dict[str, Any]] = []
     extra_rows: list[dict[str, Any]] = []
-    free = next((f.name for f in contract.fields if f.free_text), None)
+    free = next((f.name for f in contract.fields if f.free_text_scope == "texte"), None)
     start_f = START_FIELD[source]
     cursor = 0
     for kind in kinds:

@@ -1,12 +1,14 @@
 """French free texts of the synthetic records, and the personal data injected as defects.
 
 Normal texts never contain a person's name, a civility, a phone-like group of digits, an e-mail
-address or a licence plate: only the `donnee_personnelle` defects do (see `pii`).
+address, a licence plate, a social-security number, an IBAN or a date of birth: only the
+`donnee_personnelle` defects do (see `pii`), in the varied forms careless agents type.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import phonenumbers
 
 OBSERVATIONS_INTERVENTIONS = {
     "Tapage / nuisances sonores": [
@@ -221,33 +223,103 @@ _NOMS = ["Dupont", "Martin", "Durand", "Bernard", "Petit", "Moreau", "Laurent", 
          "Fournier", "Girard", "Benali", "Mercier", "Blanc", "Guerin", "Faure"]
 _DOMAINS = ["gmail.com", "orange.fr", "free.fr", "laposte.net", "hotmail.fr"]
 _PLATE_LETTERS = list("ABCDEFGHJKLMNPQRSTVWXYZ")
-#: sub-kinds, named as in `tranquillite.pii.PII_PATTERNS`
-PII_KINDS = ("telephone", "email", "plaque", "nom_de_personne")
+#: sub-kinds, named as the kinds of `tranquillite.pii` (the first four first: small runs show them)
+PII_KINDS = ("telephone", "email", "plaque", "nom_de_personne", "nir", "iban", "date_de_naissance")
+_MOIS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+         "novembre", "décembre"]
+_FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+_CYRILLIC = str.maketrans({"M": "М", "a": "а", "e": "е", "o": "о", "p": "р", "c": "с"})
+# letter pairs of old plates that are acronyms or units in reports (never drawn)
+_NOT_PLATE = {"PV", "PL", "VL", "SA", "CA", "CE", "CM", "CP", "FO", "GN", "HT", "ID", "JO", "KM", "NB", "OK", "OM",
+              "PM", "PN", "PS", "RD", "RN", "TJ", "UE", "WC", "AG", "BD", "AV", "CH", "MN", "TV", "PC", "SMS"}
+
+
+def _pick(seq, rng: np.random.Generator):
+    return seq[int(rng.integers(len(seq)))]
+
+
+def _digits(rng: np.random.Generator, n: int) -> str:
+    return "".join(str(int(d)) for d in rng.integers(0, 10, n))
+
+
+def _phone(rng: np.random.Generator) -> str:
+    """A valid French mobile number (an allocated range, per libphonenumber), written as people write them."""
+    while True:
+        num = "06" + _digits(rng, 8) if rng.random() < 0.6 else "07" + str(int(rng.integers(5, 10))) + _digits(rng, 7)
+        if phonenumbers.is_valid_number(phonenumbers.parse(num, "FR")):
+            break
+    pairs = [num[i:i + 2] for i in range(0, 10, 2)]
+    form = int(rng.integers(0, 8))
+    if form == 0:
+        return " ".join(pairs)
+    if form == 1:
+        return ".".join(pairs)
+    if form == 2:
+        return num
+    if form == 3:
+        return "+33 " + num[1] + " " + " ".join(pairs[1:])
+    if form == 4:
+        return "+33 (0)" + num[1] + " " + " ".join(pairs[1:])
+    if form == 5:
+        return " ".join(pairs).translate(_FULLWIDTH)
+    if form == 6:
+        return " ".join(num)
+    return "-".join(pairs)
+
+
+def _nir(rng: np.random.Generator) -> str:
+    body = (str(int(rng.integers(1, 3))) + f"{int(rng.integers(50, 100)):02d}" + f"{int(rng.integers(1, 13)):02d}"
+            + "13" + f"{int(rng.integers(1, 217)):03d}" + f"{int(rng.integers(1, 1000)):03d}")
+    key = 97 - int(body) % 97
+    return f"{body[0]} {body[1:3]} {body[3:5]} {body[5:7]} {body[7:10]} {body[10:13]} {key:02d}"
+
+
+def _iban(rng: np.random.Generator) -> str:
+    bban = _digits(rng, 10) + _digits(rng, 11) + _digits(rng, 2)
+    check = 98 - int("".join(str(int(c, 36)) for c in bban + "FR00")) % 97
+    iban = f"FR{check:02d}{bban}"
+    return " ".join(iban[i:i + 4] for i in range(0, len(iban), 4))
 
 
 def pii(kind: str, rng: np.random.Generator) -> str:
-    """A fake personal datum of the given sub-kind, in a short French phrase."""
+    """A fake personal datum of the given sub-kind, in a short French phrase, in one of the forms a
+    careless agent types (varied: the guard must not be tested on its own patterns only)."""
+    p, n = _pick(_PRENOMS, rng), _pick(_NOMS, rng)
     if kind == "telephone":
-        d = rng.integers(0, 10, 8)
-        groups = " ".join(f"{d[i]}{d[i + 1]}" for i in range(0, 8, 2))
-        lead = ["06", "07"][int(rng.integers(0, 2))]
-        if rng.random() < 0.5:
-            return f"requérant joignable au {lead} {groups}"
-        return f"rappeler le requérant au +33 {lead[1]} {groups}"
+        lead = _pick(["requérant joignable au", "rappeler le requérant au", "tél.", "contact :", "numéro laissé :"], rng)
+        return f"{lead} {_phone(rng)}"
     if kind == "email":
-        p, n = _PRENOMS[int(rng.integers(len(_PRENOMS)))], _NOMS[int(rng.integers(len(_NOMS)))]
-        dom = _DOMAINS[int(rng.integers(len(_DOMAINS)))]
-        return f"contact transmis : {_ascii(p)}.{_ascii(n)}@{dom}"
+        dom = _pick(_DOMAINS, rng)
+        name, tld = dom.rsplit(".", 1)
+        user = f"{_ascii(p)}.{_ascii(n)}"
+        form = int(rng.integers(0, 5))
+        address = [f"{user}@{dom}", f"{user}(at){dom}", f"{user} [at] {name} [dot] {tld}",
+                   f"{_ascii(p)}{_ascii(n)} arobase {name} point {tld}", f"{user}@{dom}".upper()][form]
+        return f"contact transmis : {address}"
     if kind == "plaque":
-        a = "".join(rng.choice(_PLATE_LETTERS, 2))
-        b = "".join(rng.choice(_PLATE_LETTERS, 2))
-        return f"véhicule immatriculé {a}-{int(rng.integers(100, 1000))}-{b}"
-    if kind == "nom_de_personne":
-        n = _NOMS[int(rng.integers(len(_NOMS)))]
-        p = _PRENOMS[int(rng.integers(len(_PRENOMS)))]
+        while True:
+            a, b = "".join(rng.choice(_PLATE_LETTERS, 2)), "".join(rng.choice(_PLATE_LETTERS, 2))
+            if a not in _NOT_PLATE and b not in _NOT_PLATE:
+                break
         form = int(rng.integers(0, 4))
-        civ = ["M. " + n, "Mme " + n, f"Monsieur {p} {n}", f"Madame {p} {n}"][form]
-        return f"témoin : {civ}"
+        plate = [f"{a}-{int(rng.integers(100, 1000))}-{b}", f"{a} {int(rng.integers(100, 1000))} {b}",
+                 f"{a.lower()}-{int(rng.integers(100, 1000))}-{b.lower()}",
+                 f"{int(rng.integers(100, 10000))} {a} {_pick(['13', '83', '84', '06', '30'], rng)}"][form]
+        return f"véhicule immatriculé {plate}"
+    if kind == "nom_de_personne":
+        form = int(rng.integers(0, 7))
+        return [f"témoin : M. {n}", f"Mme. {n} a appelé", f"M {n} présent sur place", f"requérant {p} {n}",
+                f"mis en cause : {n.upper()} {p}", f"témoin : {'Mme'.translate(_CYRILLIC)} {n.translate(_CYRILLIC)}",
+                f"appel de Monsieur {p} {n}"][form]
+    if kind == "nir":
+        return f"n° de sécurité sociale {_nir(rng)}"
+    if kind == "iban":
+        return f"RIB transmis pour le remboursement : {_iban(rng)}"
+    if kind == "date_de_naissance":
+        d, m, y = int(rng.integers(1, 29)), int(rng.integers(1, 13)), int(rng.integers(1950, 2008))
+        form = int(rng.integers(0, 4))
+        return [f"personne née le {d:02d}/{m:02d}/{y}", f"mis en cause né le {d} {_MOIS[m - 1]} {y}",
+                f"DDN {d:02d}/{m:02d}/{y % 100:02d}", f"date de naissance : {d:02d}.{m:02d}.{y}"][form]
     raise ValueError(kind)
 
 
