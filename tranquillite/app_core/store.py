@@ -215,6 +215,7 @@ def init_store(path: Path | None = None) -> Path:
                 _seed(con)
                 con.execute("INSERT INTO meta VALUES ('seeded_at', ?)", (iso(now_utc()),))
                 con.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        __import__("tranquillite.conventions.schema").conventions.schema.install(con)  # conventions' tables (#12)
     finally:
         con.close()
     try:
