@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from tranquillite.assets import ALL_ASSETS
+from tranquillite.assets.destruction import destruction_job
 from tranquillite.assets.indicators import alerts_sensor
 from tranquillite.forecasting.study_area import StudyArea
 from tranquillite.indicators import IndicatorSettings
@@ -21,7 +22,7 @@ def build_defs(p: Paths | None = None) -> dg.Definitions:
     p = p or paths()
     return dg.Definitions(
         assets=ALL_ASSETS,
-        jobs=[ingest_job, publish_job, prevision_job, indicators_job],
+        jobs=[ingest_job, publish_job, prevision_job, indicators_job, destruction_job],
         schedules=[prevision_schedule()],
         sensors=[landing_sensor, alerts_sensor, dg.AutomationConditionSensorDefinition(
             "automatisation_publication", target=dg.AssetSelection.groups("clean", "governance", "indicators"),

@@ -15,6 +15,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from tranquillite.contracts import load_contracts, load_conventions
+from tranquillite.conventions.usage import scope_in_force
 
 # --------------------------------------------------------------------------- pages
 PAGES: dict[str, dict[str, str]] = {
@@ -231,6 +232,7 @@ def _profile_rights(con: sqlite3.Connection, profile: str) -> tuple[sqlite3.Row,
 
 def _scope(con: sqlite3.Connection, prof: sqlite3.Row, sources: set, convs: set, nature: str | None,
            organisation: str | None) -> Scope:
+    convs, sources = scope_in_force(con, convs, sources, organisation)  # ended conventions reach nobody (C9, #12)
     if nature:
         restricted = {r[0] for r in con.execute(
             "SELECT source FROM activity_nature_sources WHERE nature = ?", (nature,))}

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from tranquillite.app_core import rights as R
+from tranquillite.conventions import schema as conventions_schema
 from tranquillite.settings import paths
 
 SCHEMA_VERSION = 1
@@ -215,7 +216,7 @@ def init_store(path: Path | None = None) -> Path:
                 _seed(con)
                 con.execute("INSERT INTO meta VALUES ('seeded_at', ?)", (iso(now_utc()),))
                 con.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        __import__("tranquillite.conventions.schema").conventions.schema.install(con)  # conventions' tables (#12)
+        conventions_schema.install(con)  # the conventions' tables (#12)
     finally:
         con.close()
     try:
