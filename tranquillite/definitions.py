@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from tranquillite.assets import ALL_ASSETS
+from tranquillite.assets.conventions import CONVENTION_ASSETS, nature_checks
 from tranquillite.assets.destruction import destruction_job
 from tranquillite.assets.indicators import alerts_sensor
 from tranquillite.forecasting.study_area import StudyArea
@@ -13,6 +14,7 @@ from tranquillite.jobs import indicators_job, ingest_job, prevision_job, publish
 from tranquillite.resources import LandingZone, Warehouse
 from tranquillite.resources.model_store import LocalModelStore
 from tranquillite.sensors import landing_sensor
+from tranquillite.sensors.conventions import CONVENTION_JOBS, CONVENTION_SCHEDULES, CONVENTION_SENSORS
 from tranquillite.sensors.schedules import prevision_schedule
 from tranquillite.settings import Paths, paths
 
@@ -21,12 +23,13 @@ def build_defs(p: Paths | None = None) -> dg.Definitions:
     """The whole platform for one home directory (`$TRANQUILLITE_HOME` by default)."""
     p = p or paths()
     return dg.Definitions(
-        assets=ALL_ASSETS,
-        jobs=[ingest_job, publish_job, prevision_job, indicators_job, destruction_job],
-        schedules=[prevision_schedule()],
+        assets=[*ALL_ASSETS, *CONVENTION_ASSETS],
+        asset_checks=nature_checks(),
+        jobs=[ingest_job, publish_job, prevision_job, indicators_job, destruction_job, *CONVENTION_JOBS],
+        schedules=[prevision_schedule(), *CONVENTION_SCHEDULES],
         sensors=[landing_sensor, alerts_sensor, dg.AutomationConditionSensorDefinition(
             "automatisation_publication", target=dg.AssetSelection.groups("clean", "governance", "indicators"),
-            default_status=dg.DefaultSensorStatus.RUNNING)],
+            default_status=dg.DefaultSensorStatus.RUNNING), *CONVENTION_SENSORS],
         resources={
             "landing": LandingZone(root=str(p.landing)),
             "warehouse": Warehouse(root=str(p.warehouse)),
