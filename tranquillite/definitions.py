@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from tranquillite.assets import ALL_ASSETS
-from tranquillite.assets.conventions import CONVENTION_ASSETS, nature_checks
+from tranquillite.assets.conventions import CONVENTION_ASSETS, extraction_job, nature_checks
 from tranquillite.assets.destruction import destruction_job
 from tranquillite.assets.indicators import alerts_sensor
 from tranquillite.forecasting.study_area import StudyArea
@@ -25,7 +25,7 @@ def build_defs(p: Paths | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[*ALL_ASSETS, *CONVENTION_ASSETS],
         asset_checks=nature_checks(),
-        jobs=[ingest_job, publish_job, prevision_job, indicators_job, destruction_job, *CONVENTION_JOBS],
+        jobs=[ingest_job, publish_job, prevision_job, indicators_job, destruction_job, extraction_job, *CONVENTION_JOBS],
         schedules=[prevision_schedule(), *CONVENTION_SCHEDULES],
         sensors=[landing_sensor, alerts_sensor, dg.AutomationConditionSensorDefinition(
             "automatisation_publication", target=dg.AssetSelection.groups("clean", "governance", "indicators"),

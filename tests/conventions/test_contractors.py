@@ -65,16 +65,27 @@ def test_reminders_before_and_after_the_due_date(store_con):
     assert C.get(con, hid)["status"] == "enregistree"
 
 
-def test_only_conventions_allowing_a_handover_and_in_force(store_con, monkeypatch):
+def test_only_conventions_allowing_a_handover_and_in_force(home, store_con, monkeypatch):
     from tranquillite.conventions import registry
     con = store_con
-    monkeypatch.setattr(C, "load_conventions", lambda: {"internal": {"temporary_handover": True}, PREF: {}})
-    with pytest.raises(C.HandoverError, match="interdite pour: prefecture_police_13"):
-        C.register(con, contractor="X", work="Y", tables=["clean.events"], conventions=[PREF],
-                   due_on=date.today() + timedelta(days=9), login="g", profile="p")
-    monkeypatch.undo()
+    with monkeypatch.context() as mp:
+        mp.setattr(C, "load_conventions", lambda: {"internal": {"temporary_handover": True}, PREF: {}})
+        with pytest.raises(C.HandoverError, match="interdite pour: prefecture_police_13"):
+            C.register(con, contractor="X", work="Y", tables=["clean.events"], conventions=[PREF],
+                       due_on=date.today() + timedelta(days=9), login="g", profile="p")
     hid = C.register(con, contractor="X", work="Y", tables=["clean.events"], conventions=[PREF, "internal"],
                      due_on=date.today() + timedelta(days=9), login="g", profile="p")
     registry.give_notice(con, PREF, date.today() - timedelta(days=70), "ville", login="g", profile="p")
     with pytest.raises(C.HandoverError, match="interdite"):     # ended since: no extract
-        C.extract(con, con and __import__("tranquillite.settings").settings.paths().home, hid, login="g", profile="p")
+        C.extract(con, home, hid, login="g", profile="p")
+
+
+def test_the_extraction_job_writes_the_extract(home, store_con):
+    from tranquillite import runner
+    from tranquillite.assets.conventions import extraction_job
+    hid = C.register(store_con, contractor="X", work="Y", tables=["clean.events"], conventions=["internal"],
+                     due_on=date.today() + timedelta(days=9), login="g", profile="p")
+    res = extraction_job.execute_in_process(instance=runner.instance(), run_config={
+        "ops": {"extraire_pour_prestataire": {"config": {"remise": hid, "par": "demo.habilitations"}}}})
+    assert res.success and res.output_for_node("extraire_pour_prestataire").startswith(f"REM-{hid}-")
+    assert C.get(store_con, hid)["status"] == "extraite"

@@ -84,3 +84,29 @@ def nature_checks() -> list[dg.AssetChecksDefinition]:
 
 
 CONVENTION_ASSETS = [convention_alerts]
+
+
+class ExtractionConfig(dg.Config):
+    remise: int
+    par: str = "gestionnaire"
+
+
+@dg.op(name="extraire_pour_prestataire", pool="warehouse_writer",
+       description=("Produit l'extrait d'une remise temporaire à un prestataire (C8): les lignes des tables choisies "
+                    "dont toutes les conventions le permettent, un manifeste avec les empreintes SHA-256."))
+def extract_for_contractor(context: dg.OpExecutionContext, config: ExtractionConfig) -> dg.Output:
+    from tranquillite.app_core import store
+    from tranquillite.conventions import contractors
+    from tranquillite.settings import paths
+    with store.connect() as con:
+        try:
+            m = contractors.extract(con, paths().home, config.remise, login=config.par, profile="gestionnaire_habilitations")
+        except contractors.HandoverError as exc:
+            raise dg.Failure(str(exc))
+    return dg.Output(m["reference"], metadata={"reference": m["reference"], "fichiers": len(m["fichiers"]),
+                                               "lignes": sum(f["lignes"] for f in m["fichiers"])})
+
+
+@dg.job(name="extraction_prestataire", description="Extrait d'une remise temporaire à un prestataire (C8), avec manifeste.")
+def extraction_job():
+    extract_for_contractor()
