@@ -43,6 +43,7 @@ SECTIONS = {
     "Consultation": ("accueil_public", "carte", "previsions", "tension", "qualite"),
     "Saisie": ("cortege",),
     "Administration": ("habilitations", "journal"),
+    "Conventions": ("conventions", "destruction", "prestataires", "nature_donnees"),
     "Compte": ("compte",),
 }
 

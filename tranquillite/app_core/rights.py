@@ -36,6 +36,15 @@ PAGES: dict[str, dict[str, str]] = {
                       "description": "Utilisateurs, profils, natures d'activité, conventions, liste Préfecture (T3, C6, C7)"},
     "journal": {"title": "Journal d'accès", "icon": ":material/history:",
                 "description": "Qui a vu quoi, avec quels filtres, quels exports (T4)"},
+    # --- conventions (#12)
+    "conventions": {"title": "Conventions", "icon": ":material/contract:",
+                    "description": "Cycle de vie des conventions, échéances et alertes, dénonciation (C9)"},
+    "destruction": {"title": "Destruction des données", "icon": ":material/delete_forever:",
+                    "description": "Données à détruire, destructions effectuées et attestations signées (C9)"},
+    "prestataires": {"title": "Remises aux prestataires", "icon": ":material/handshake:",
+                     "description": "Remises temporaires, extraits et justificatifs de destruction (C8)"},
+    "nature_donnees": {"title": "Nature des données", "icon": ":material/policy:",
+                       "description": "Contrats modifiés: information des DPO et étude d'impact (C2)"},
     "compte": {"title": "Mon compte", "icon": ":material/account_circle:",
                "description": "Profil, droits et changement de mot de passe"},
 }
@@ -46,6 +55,10 @@ ACTIONS: dict[str, str] = {
     "administrer": "Paramétrer les profils (pages, périmètres, actions) et les natures d'activité",
     "habiliter": "Attribuer, modifier, retirer les habilitations; instruire la liste Préfecture",
     "valider_liste_prefecture": "Valider, pour la Préfecture, les demandes sur sa liste nominative (C7)",
+    # --- conventions (#12)
+    "gerer_conventions": "Saisir les dates des conventions, leur dénonciation et ordonner la destruction (C9)",
+    "gerer_prestataires": "Enregistrer les remises aux prestataires et leurs justificatifs de destruction (C8)",
+    "reconnaitre_changement_nature": "Enregistrer l'information des DPO et l'étude d'impact d'un changement (C2)",
 }
 
 # an individual grant can open a page the profile does not (only the part of it that the action concerns)
@@ -107,7 +120,8 @@ PROFILES: tuple[ProfileSeed, ...] = (
         "gestionnaire_habilitations", "Gestionnaire des habilitations (DGA Sécurité)",
         "Chaque personne est habilitée par le DGA Sécurité (C6): ce profil attribue et retire les "
         "habilitations et instruit la liste nominative de la Préfecture, sans accès aux données détaillées.",
-        ("accueil_public", "habilitations", "journal", "compte"), ("habiliter",)),
+        ("accueil_public", "habilitations", "journal", "conventions", "prestataires", "compte"),
+        ("habiliter", "gerer_conventions", "gerer_prestataires")),
     ProfileSeed(
         "encadrement_pm", "Encadrement de la Police Municipale (DGSEC)",
         "Les cadres de la Police Municipale décident sur la carte de tout ce qui affecte l'espace public, "
@@ -122,7 +136,8 @@ PROFILES: tuple[ProfileSeed, ...] = (
         "auditeur_dpo", "Auditeur / DPO",
         "L'auditeur et le DPO tracent qui a vu quoi et qui est habilité, par convention (T4, C8): journal "
         "et registre des habilitations en lecture, aucune donnée détaillée.",
-        ("accueil_public", "journal", "habilitations", "qualite", "compte")),
+        ("accueil_public", "journal", "habilitations", "qualite", "conventions", "destruction", "prestataires",
+         "nature_donnees", "compte"), ("reconnaitre_changement_nature",)),
     ProfileSeed(
         "agent_cortege", "Agent de saisie Cortège (Préfecture)",
         "Les agents habilités de la Préfecture saisissent leurs entrées dans Cortège et ne consultent et "

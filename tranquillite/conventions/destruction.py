@@ -315,10 +315,23 @@ def purge_landing(home: Path, target: Target, collected: Collected, rep: Report)
                 empreinte=digest_of(shas))
 
 
+def home_files(home: Path) -> list[Path]:
+    """Every file under the home, following symlinked folders (a warehouse on another volume)."""
+    out, seen = [], set()
+    for root, dirs, files in os.walk(home, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        out += [Path(root) / f for f in files]
+    return sorted(out)
+
+
 def _parquet_tables(home: Path) -> dict[str, list[Path]]:
     """Every Parquet file of the home, by table (a warehouse table folder, or the file itself)."""
     out: dict[str, list[Path]] = {}
-    for p in sorted(Path(home).rglob("*.parquet")):
+    for p in (f for f in home_files(home) if f.suffix == ".parquet"):
         if p.name.startswith("."):
             continue
         rel = p.relative_to(home)
@@ -440,8 +453,10 @@ def purge_models(home: Path, target: Target, collected: Collected, rep: Report,
 
 
 def purge_temporary(home: Path, rep: Report) -> None:
-    found = {p for pat in TEMP_PATTERNS for p in Path(home).rglob(pat)
-             if "dagster" not in p.relative_to(home).parts[:1]}
+    import fnmatch
+    found = {p for p in home_files(home) for pat in TEMP_PATTERNS
+             if fnmatch.fnmatch(p.name, pat) and p.relative_to(home).parts[0] != "dagster"}
+    found |= {d for d in Path(home).glob("*/.tmp-*") if d.is_dir()} | {d for d in Path(home).glob("models/.tmp-*")}
     n_bytes = 0
     for p in sorted(found, key=lambda x: len(x.parts), reverse=True):
         if p.is_dir():
@@ -641,3 +656,48 @@ def purge_app_store(con: sqlite3.Connection, path: Path, target: Target, red: Re
             lignes=len(redactions), ancienne_tete=old_head[:16], nouvelle_tete=new_head[:16])
     if other["cellules_expurgees"]:
         rep.add("magasin de l'application", "autres tables", "valeurs expurgées", lignes=other["cellules_expurgees"])
+
+
+# --------------------------------------------------------------------------- inventory (the DPO's view)
+def inventory(home: Path, convention: str, store_con: sqlite3.Connection | None = None) -> list[dict]:
+    """What the platform still holds of a convention, store by store — counts only, no content
+    (the DPO's destruction view; the app's gateway no longer shows its rows to anyone)."""
+    home = Path(home)
+    target = Target.of(convention)
+    out: list[dict] = []
+    for src in sorted(target.landing_sources):
+        root = home / "landing" / src
+        files = [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+        if files:
+            out.append({"magasin": "zone d'atterrissage", "element": f"landing/{src}/", "fichiers": len(files),
+                        "lignes": None, "octets": sum(p.stat().st_size for p in files)})
+    models = 0
+    for meta_path in (home / "models").glob("*/*/*/meta.json"):
+        if trained_on(json.loads(meta_path.read_text(encoding="utf-8")), target):
+            models += 1
+    if models:
+        out.append({"magasin": "magasin de modèles", "element": "models/", "fichiers": models, "lignes": None,
+                    "octets": None})
+    import pyarrow.parquet as pq
+    for table, files in _parquet_tables(home).items():
+        parts = table.split("/")
+        label = table.replace("warehouse/", "").replace("/", ".", 1) if parts[0] == "warehouse" else table
+        if parts[0] == "warehouse" and len(parts) == 3 and target.is_source_table(parts[1], parts[2]):
+            rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+        else:
+            schema = pl.read_parquet_schema(files[0])
+            expr, _ = _remove_expr(dict(schema), target, set())
+            if expr is None:
+                continue
+            rows = pl.scan_parquet([str(f) for f in files], missing_columns="insert", extra_columns="ignore") \
+                .filter(expr).select(pl.len()).collect().item()
+        if rows:
+            out.append({"magasin": "entrepôt" if parts[0] == "warehouse" else parts[0], "element": label,
+                        "fichiers": len(files), "lignes": int(rows), "octets": sum(f.stat().st_size for f in files)})
+    if store_con is not None:
+        n = store_con.execute("SELECT count(*) FROM cortege_entries WHERE record_type IN (SELECT value FROM json_each(?))",
+                              (json.dumps(sorted(target.record_types)),)).fetchone()[0]
+        if n:
+            out.append({"magasin": "magasin de l'application", "element": "registre Cortège", "fichiers": None,
+                        "lignes": int(n), "octets": None})
+    return out

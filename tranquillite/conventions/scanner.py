@@ -23,6 +23,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import re
 import sqlite3
 import time
@@ -243,7 +244,15 @@ def scan(home: Path, fp: Fingerprints, exclude: Iterable[Path] = ()) -> ScanResu
     excluded = {Path(p).resolve() for p in exclude}
     res = ScanResult()
     m = _Matcher(fp, res)
-    for path in sorted(p for p in home.rglob("*") if p.is_file() and not p.is_symlink()):
+    paths, seen = [], set()
+    for root, dirs, names in os.walk(home, followlinks=True):   # a symlinked folder is part of the home too
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        paths += [Path(root) / n for n in names if not (Path(root) / n).is_symlink()]
+    for path in sorted(paths):
         if path.resolve() in excluded:
             continue
         rel = path.relative_to(home)
