@@ -171,6 +171,19 @@ def cmd_convention_detruire(a: argparse.Namespace) -> int:
     return 0 if v.ok else 1
 
 
+def cmd_convention_confirmer(a: argparse.Namespace) -> int:
+    from tranquillite.app_core import store
+    from tranquillite.conventions import registry
+    with store.connect() as con:
+        try:
+            registry.confirm_outside(con, a.id, a.element, login=a.par, profile="console")
+        except LookupError as exc:
+            print(f"erreur: {exc}", file=sys.stderr)
+            return 2
+    print(f"confirmation enregistrée ({a.par}): élément {a.element}")
+    return 0
+
+
 def cmd_attestation_verifier(a: argparse.Namespace) -> int:
     from tranquillite.conventions import attestation
     v = attestation.verify(a.fichier, paths().home, rescan=not a.sans_controle)
@@ -234,6 +247,11 @@ def main(argv: list[str] | None = None) -> int:
     dt.add_argument("--execute-par", default="exploitant", help="qui exécute")
     dt.add_argument("--sans-recalcul", action="store_true", help="ne pas recalculer avant de détruire")
     dt.set_defaults(fn=cmd_convention_detruire)
+    cf = cvs.add_parser("confirmer", help="enregistre qui confirme la destruction d'une copie hors plateforme")
+    cf.add_argument("id")
+    cf.add_argument("--element", type=int, required=True, help="numéro de l'élément (outside_platform, à partir de 0)")
+    cf.add_argument("--par", required=True, help="qui confirme")
+    cf.set_defaults(fn=cmd_convention_confirmer)
     at = sub.add_parser("attestation", help="attestations de destruction")
     ats = at.add_subparsers(dest="attestation_cmd", required=True)
     vf = ats.add_parser("verifier", help="vérifie la signature et refait le contrôle (code 0 seulement si tout va bien)")

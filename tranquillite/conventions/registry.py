@@ -154,6 +154,15 @@ def order_destruction(con: sqlite3.Connection, convention: str, *, login: str, p
             {"destruction_ordered_by": login, "destruction_ordered_at": _store().iso(_store().now_utc())}, {})
 
 
+def confirm_outside(con: sqlite3.Connection, convention: str, element: int, *, login: str, profile: str) -> None:
+    """Who confirmed that a copy outside the platform (`outside_platform[element]`) was destroyed."""
+    items = load_conventions()[convention].get("outside_platform") or []
+    if not 0 <= element < len(items):
+        raise LookupError(f"élément hors plateforme inconnu: {element} (0 à {len(items) - 1})")
+    _change(con, convention, login, profile, "confirmation_hors_plateforme", {},
+            {"element": element, "quoi": items[element]["what"]})
+
+
 def mark_effects_applied(con: sqlite3.Connection, convention: str, detail: dict) -> None:
     _change(con, convention, SYSTEM, "public", "fin_appliquee",
             {"effects_applied_at": _store().iso(_store().now_utc())}, detail)

@@ -8,7 +8,8 @@
   app, a hand-over registered, a contract changed), the alerts are recomputed at once; when a
   convention has just ENDED, the forecasts are recomputed without its data (publication,
   features, models and indicators over the features' range, with its planned sources left out).
-* `destruction_a_echeance` — OFF by default (the operator switches it on): on the day before the
+* `destruction_a_echeance` — OFF by default (the operator switches it on, or
+  `TRANQUILLITE_DESTRUCTION_AUTO=1`): on the day before the
   destruction deadline of an ended convention whose destruction has been ordered and not done,
   launches the destruction job.
 The decisions are pure functions (`evaluate`), tested without a daemon.
@@ -25,6 +26,7 @@ import dagster as dg
 from tranquillite.assets import constants as K
 from tranquillite.assets.conventions import ALERTS_KEY
 from tranquillite.assets.destruction import DESTRUCTION_JOB, destruction_job
+from tranquillite.settings import settings
 from tranquillite.jobs import RANGE_END_TAG, RANGE_START_TAG, indicators_selection, prevision_selection, publish_selection
 
 ALERTS_JOB = "rappels_conventions"
@@ -91,7 +93,8 @@ def conventions_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
 
 
 @dg.sensor(name="destruction_a_echeance", job=destruction_job, minimum_interval_seconds=3600,
-           default_status=dg.DefaultSensorStatus.STOPPED,
+           default_status=dg.DefaultSensorStatus.RUNNING if settings().destruction_auto
+           else dg.DefaultSensorStatus.STOPPED,
            description=("Lance la destruction ordonnée d'une convention terminée la veille de l'échéance des 15 jours "
                         "(à activer par l'exploitant)."))
 def destruction_due_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
