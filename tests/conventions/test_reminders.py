@@ -92,3 +92,29 @@ def test_conventions_sensor_runs_on_a_real_home(home):
     res = conventions_sensor(ctx)
     assert [r.job_name for r in res.run_requests] == [ALERTS_JOB]
     assert json.loads(res.cursor)["ended"] == []
+
+
+def test_the_alerts_asset_publishes_the_reminders_and_applies_due_end_effects(home):
+    import polars as pl
+
+    from tranquillite.app_core import store
+    from tranquillite.app_core.rights import load_principal
+    from tranquillite.app_core.seed_demo import seed_demo
+    from tranquillite.assets.conventions import convention_alerts
+    from tranquillite.conventions import registry
+    from tranquillite.conventions.lifecycle import add_months
+    from tranquillite.resources import Warehouse
+    seed_demo()
+    with store.connect() as con:
+        registry.give_notice(con, "prefecture_police_13", add_months(date.today(), -2) - timedelta(days=12),
+                             "partenaire", login="t", profile="console")    # ended ~12 days ago: D-3 or so
+        left = registry.lifecycles(con)["prefecture_police_13"].days_to_deadline(date.today())
+        assert load_principal(con, "demo.prefecture") is not None         # nothing applied yet
+    res = dg.materialize([convention_alerts], resources={"warehouse": Warehouse(root=str(home / "warehouse"))})
+    assert res.success
+    df = pl.read_parquet(home / "warehouse" / "governance" / "convention_alerts" / "data.parquet")
+    row = df.filter(pl.col("kind") == "destruction").row(0, named=True)
+    assert 1 < left <= 5 and row["level"] == "urgent" and row["days_left"] == left and "J-5" in row["label"]
+    with store.connect() as con:
+        assert load_principal(con, "demo.prefecture") is None and load_principal(con, "demo.cortege") is None
+        assert registry.get(con, "prefecture_police_13")["effects_applied_at"]

@@ -9,6 +9,7 @@ import streamlit as st
 import app_ui
 from tranquillite.app_core import store
 from tranquillite.app_core.queries import scoped_query
+from tranquillite.contracts import load_conventions
 from tranquillite.conventions import registry, usage
 from tranquillite.conventions.lifecycle import PARTY_LABELS, LifecycleError, fr
 
@@ -88,6 +89,20 @@ for code, lc in lcs.items():
                             app_ui.flash("success", f"Dénonciation enregistrée: fin effective le {fr(new.end())}, "
                                                     f"destruction au plus tard le {fr(new.destruction_deadline)}.")
                             st.rerun()
+        if lc.ended(today) and lc.destroyed_on is None:
+            outside = load_conventions().get(code, {}).get("outside_platform") or []
+            with store.connect() as con:
+                confirmed = {__import__("json").loads(h["detail"]).get("element")
+                             for h in registry.history(con, code) if h["change"] == "confirmation_hors_plateforme"}
+            with st.expander("Copies hors de la plateforme: confirmations de destruction"):
+                for i, o in enumerate(outside):
+                    c1, c2 = st.columns([4, 1])
+                    c1.markdown(f"{o['what']} — à confirmer par: {o['who']}"
+                                + (" — **confirmé**" if i in confirmed else ""))
+                    if i not in confirmed and c2.button("Confirmer", key=f"cv_out_{code}_{i}"):
+                        with store.connect() as con:
+                            registry.confirm_outside(con, code, i, login=p.login, profile=p.profile)
+                        st.rerun()
         if lc.ended(today) and not row.get("destruction_ordered_by") and lc.destroyed_on is None:
             if st.button("Ordonner la destruction des données", key=f"cv_order_{code}", type="primary"):
                 with store.connect() as con:
