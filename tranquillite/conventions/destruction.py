@@ -243,8 +243,23 @@ class Redactor:
         self.whole = {F.normalise(v) for v in collected.values | collected.ids}
         self.n = collected.max_id_tokens()
         self.marker = REDACTED.format(convention=convention)
+        # a cheap first test: a string can only name a record if it holds one of these tokens (every
+        # token of an id, the longest token of each value); tokenising is one C-level regex pass
+        self.anchors = {tok for k in self.ids for tok in k.split(F.TOKEN_SEP)}
+        self.prefilter = True
+        for v in self.whole:
+            toks = F.tokens(v)
+            if toks:
+                self.anchors.add(max(toks, key=len))
+            else:
+                self.prefilter = False   # a value without any token: every string is checked in full
+
+    def maybe(self, s: str) -> bool:
+        return not self.prefilter or not self.anchors.isdisjoint(F.TOKEN.findall(s))
 
     def names(self, s: str) -> bool:
+        if not self.maybe(s):
+            return False
         for kind, cand in F.candidates(s, self.n):
             if (kind == "valeur" and F.normalise(cand) in self.whole) or (kind == "identifiant" and cand in self.ids):
                 return True
@@ -253,6 +268,8 @@ class Redactor:
     def redact(self, obj: Any) -> tuple[Any, int]:
         """Replace every string (key or value) naming the records; returns (object, count)."""
         if isinstance(obj, str):
+            if not self.maybe(obj):
+                return obj, 0
             st = obj.strip()
             if st[:1] in "{[" and st[-1:] in "}]":
                 try:
