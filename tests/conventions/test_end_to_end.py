@@ -93,6 +93,7 @@ def test_terminate_destroy_and_prove(home: Path, tmp_path_factory, monkeypatch):
                 "--sans-recalcul"]) == 0
     [json_path] = sorted((home / "attestations").glob("*.json"))
     assert json_path.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+    assert (home / "keys" / "platform_ed25519.pem").stat().st_mode & 0o777 == 0o600   # generated on first use
     m = json.loads(json_path.read_text())["manifest"]
     assert m["verification"]["resultat"]["traces_trouvees"] == 0
     assert m["verification"]["resultat"]["fichiers_total"] > 100
