@@ -8,7 +8,7 @@ export DAGSTER_HOME := $(TRANQUILLITE_HOME)/dagster
 # test workers (2 cores on CI)
 WORKERS ?= 2
 
-.PHONY: install demo test ui app browser lock clean-data help bench-forecast bench-map bench-pii
+.PHONY: install demo test ui app browser lock clean-data help bench-forecast bench-map bench-pii bench-destruction
 
 help:
 	@echo "make demo   — installe, génère un an de données synthétiques, matérialise tout le graphe"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench-forecast — banc d'essai des prévisions sur l'année de démonstration (réutilise 'make demo')"
 	@echo "make bench-map      — banc d'essai des requêtes de la carte (après 'make demo')"
 	@echo "make bench-pii      — détecteur de données personnelles: précision/rappel par type vs ancien garde, débit"
+	@echo "make bench-destruction — durée de destruction des données de la Préfecture sur une année (copie du home)"
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +71,11 @@ bench-map: install
 # guard (same run), and the throughput on a year of free texts
 bench-pii: install
 	$(BIN)/python scripts/bench_pii.py
+
+# Destruction of the Préfecture convention's data (issue #12), on a COPY of $(TRANQUILLITE_HOME)
+# when `make demo` filled it, else on a demo year generated in a temporary directory
+bench-destruction: install
+	$(BIN)/python scripts/bench_destruction.py
 
 lock:
 	$(BIN)/pip freeze --exclude-editable | { echo "# Pinned dependency versions (pip constraints), Python 3.11. Regenerate: make lock"; cat; } > constraints.txt

@@ -86,6 +86,119 @@ def cmd_summary(a: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- conventions (C9)
+def _runner_defs():
+    from tranquillite import runner
+    from tranquillite.definitions import build_defs
+    return runner, build_defs()
+
+
+def cmd_convention_etat(a: argparse.Namespace) -> int:
+    from tranquillite.app_core import store
+    from tranquillite.conventions import registry
+    with store.connect() as con:
+        for code, lc in registry.lifecycles(con).items():
+            if a.id and code != a.id:
+                continue
+            print(json.dumps(lc.describe(date.today()), ensure_ascii=False, indent=1))
+    return 0
+
+
+def cmd_convention_resilier(a: argparse.Namespace) -> int:
+    """Record the notice; at (or past) the effective end, apply the effects and recompute."""
+    from tranquillite.app_core import store
+    from tranquillite.assets.destruction import recompute_without_ended
+    from tranquillite.conventions import registry, usage
+    from tranquillite.conventions.lifecycle import LifecycleError, fr
+    with store.connect() as con:
+        try:
+            lc = registry.give_notice(con, a.id, a.date, a.par, login=a.login, profile="console",
+                                      reference=a.reference)
+        except (LifecycleError, LookupError) as exc:
+            print(f"erreur: {exc}", file=sys.stderr)
+            return 2
+        print(f"{a.id}: dénoncée le {fr(a.date)} par {a.par}; fin effective le {fr(lc.end())}; "
+              f"destruction au plus tard le {fr(lc.destruction_deadline)}")
+        if lc.in_force(date.today()):
+            print("préavis en cours: les effets s'appliqueront à la fin effective (capteur des conventions)")
+            return 0
+        effects = usage.apply_end_effects(con, a.id)
+    print(f"fin appliquée: {effects.get('comptes_desactives', 0)} compte(s) désactivé(s); Cortège fermé; "
+          "données masquées dans l'application")
+    if a.sans_recalcul:
+        return 0
+    runner, defs = _runner_defs()
+    outcomes = recompute_without_ended(defs, runner.instance())
+    for o in outcomes:
+        print(f"{o.job}: {'succès' if o.success else 'ÉCHEC'} (run {o.run_id})")
+    return 0 if all(o.success for o in outcomes) else 1
+
+
+def cmd_convention_detruire(a: argparse.Namespace) -> int:
+    from tranquillite.app_core import store
+    from tranquillite.assets.destruction import destruction_job, recompute_without_ended
+    from tranquillite.conventions import attestation, registry
+    from tranquillite.conventions.lifecycle import LifecycleError
+    with store.connect() as con:
+        try:
+            row = registry.get(con, a.id)
+            if a.ordonne_par and not row["destruction_ordered_by"]:
+                registry.order_destruction(con, a.id, login=a.ordonne_par, profile="console")
+        except (LifecycleError, LookupError) as exc:
+            print(f"erreur: {exc}", file=sys.stderr)
+            return 2
+    runner, defs = _runner_defs()
+    inst = runner.instance()
+    if not a.sans_recalcul:
+        for o in recompute_without_ended(defs, inst):
+            print(f"{o.job}: {'succès' if o.success else 'ÉCHEC'} (run {o.run_id})")
+    t0 = time.perf_counter()
+    res = destruction_job.execute_in_process(
+        instance=inst, raise_on_error=False,
+        run_config={**runner.QUIET, "ops": {"detruire_convention": {"config": {
+            "convention": a.id, "executee_par": a.execute_par, "ordonnee_par": a.ordonne_par or ""}}}})
+    if not res.success:
+        for ev in res.all_events:
+            if ev.is_failure and ev.event_specific_data is not None:
+                err = getattr(ev.event_specific_data, "error", None)
+                print(f"erreur: {getattr(err, 'message', ev.message)}", file=sys.stderr)
+        return 1
+    path = res.output_for_node("detruire_convention")
+    v = attestation.verify(__import__("pathlib").Path(path), paths().home)
+    scan = v.scan.summary() if v.scan else {}
+    print(f"destruction terminée en {time.perf_counter() - t0:.1f} s — attestation {path} (+ .pdf)")
+    print(f"contrôle indépendant: {scan.get('traces_trouvees')} trace(s), {scan.get('fichiers_total')} fichiers examinés")
+    return 0 if v.ok else 1
+
+
+def cmd_convention_confirmer(a: argparse.Namespace) -> int:
+    from tranquillite.app_core import store
+    from tranquillite.conventions import registry
+    with store.connect() as con:
+        try:
+            registry.confirm_outside(con, a.id, a.element, login=a.par, profile="console")
+        except LookupError as exc:
+            print(f"erreur: {exc}", file=sys.stderr)
+            return 2
+    print(f"confirmation enregistrée ({a.par}): élément {a.element}")
+    return 0
+
+
+def cmd_attestation_verifier(a: argparse.Namespace) -> int:
+    from tranquillite.conventions import attestation
+    v = attestation.verify(a.fichier, paths().home, rescan=not a.sans_controle)
+    print(f"signature: {'valide' if v.signature_ok else 'INVALIDE'}; clé de la plateforme: "
+          f"{'oui' if v.platform_key else 'NON'}; PDF: {({True: 'conforme', False: 'NON CONFORME', None: 'absent'})[v.pdf_ok]}")
+    if v.scan is not None:
+        s = v.scan.summary()
+        print(f"contrôle: {s['traces_trouvees']} trace(s) dans {s['fichiers_total']} fichiers ({s['octets_examines']} octets)")
+        for h in s["traces"][:20]:
+            print(f"  trace: {h['fichier']} ({h['type']})")
+    for p in v.problems:
+        print(f"problème: {p}", file=sys.stderr)
+    return 0 if v.ok or (a.sans_controle and v.signature_ok and v.platform_key and v.pdf_ok is not False) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     from tranquillite.settings import SettingsError, check
     try:
@@ -116,6 +229,37 @@ def main(argv: list[str] | None = None) -> int:
     s.set_defaults(fn=cmd_status)
     r = sub.add_parser("summary", help="bilan: lignes par table, quarantaine par raison, défauts injectés")
     r.set_defaults(fn=cmd_summary)
+    # --- conventions (#12): termination, destruction, attestation
+    cv = sub.add_parser("convention", help="cycle de vie des conventions: état, résiliation, destruction (C9)")
+    cvs = cv.add_subparsers(dest="convention_cmd", required=True)
+    e = cvs.add_parser("etat", help="état et dates de chaque convention")
+    e.add_argument("id", nargs="?")
+    e.set_defaults(fn=cmd_convention_etat)
+    rs = cvs.add_parser("resilier", help="enregistre la dénonciation (date de réception de la LRAR)")
+    rs.add_argument("id")
+    rs.add_argument("--date", type=_date, required=True, help="date de la dénonciation (AAAA-MM-JJ)")
+    rs.add_argument("--par", choices=["ville", "partenaire"], default="partenaire", help="partie qui dénonce")
+    rs.add_argument("--reference", help="référence du courrier recommandé")
+    rs.add_argument("--login", default="console", help="qui enregistre (journal)")
+    rs.add_argument("--sans-recalcul", action="store_true", help="ne pas recalculer les prévisions sans ses données")
+    rs.set_defaults(fn=cmd_convention_resilier)
+    dt = cvs.add_parser("detruire", help="détruit ses données et écrit l'attestation sous $TRANQUILLITE_HOME/attestations/")
+    dt.add_argument("id")
+    dt.add_argument("--ordonne-par", default="", help="qui ordonne (si l'ordre n'est pas déjà enregistré)")
+    dt.add_argument("--execute-par", default="exploitant", help="qui exécute")
+    dt.add_argument("--sans-recalcul", action="store_true", help="ne pas recalculer avant de détruire")
+    dt.set_defaults(fn=cmd_convention_detruire)
+    cf = cvs.add_parser("confirmer", help="enregistre qui confirme la destruction d'une copie hors plateforme")
+    cf.add_argument("id")
+    cf.add_argument("--element", type=int, required=True, help="numéro de l'élément (outside_platform, à partir de 0)")
+    cf.add_argument("--par", required=True, help="qui confirme")
+    cf.set_defaults(fn=cmd_convention_confirmer)
+    at = sub.add_parser("attestation", help="attestations de destruction")
+    ats = at.add_subparsers(dest="attestation_cmd", required=True)
+    vf = ats.add_parser("verifier", help="vérifie la signature et refait le contrôle (code 0 seulement si tout va bien)")
+    vf.add_argument("fichier", type=__import__("pathlib").Path)
+    vf.add_argument("--sans-controle", action="store_true", help="signature seulement")
+    vf.set_defaults(fn=cmd_attestation_verifier)
     a = p.parse_args(argv)
     return a.fn(a)
 

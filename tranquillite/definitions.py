@@ -6,6 +6,8 @@ import dagster as dg
 
 from tranquillite.assets import ALL_ASSETS
 from tranquillite.assets.conventions import with_conventions
+from tranquillite.assets.convention_lifecycle import CONVENTION_ASSETS, extraction_job, nature_checks
+from tranquillite.assets.destruction import destruction_job
 from tranquillite.assets.indicators import alerts_sensor
 from tranquillite.forecasting.study_area import StudyArea
 from tranquillite.indicators import IndicatorSettings
@@ -13,6 +15,7 @@ from tranquillite.jobs import indicators_job, ingest_job, prevision_job, publish
 from tranquillite.resources import LandingZone, Warehouse
 from tranquillite.resources.model_store import LocalModelStore
 from tranquillite.sensors import landing_sensor
+from tranquillite.sensors.conventions import CONVENTION_JOBS, CONVENTION_SCHEDULES, CONVENTION_SENSORS
 from tranquillite.sensors.schedules import prevision_schedule, purge_schedule
 from tranquillite.filemodes import private_home
 from tranquillite.settings import Paths, paths
@@ -25,12 +28,14 @@ def build_defs(p: Paths | None = None) -> dg.Definitions:
     hand-typed convention tags disagree stops the code location from loading (`ConventionError`)."""
     p = p or paths()
     return dg.Definitions(
-        assets=with_conventions(ALL_ASSETS),
-        jobs=[ingest_job, publish_job, prevision_job, indicators_job, purge_job],
-        schedules=[prevision_schedule(), purge_schedule()],
+        assets=with_conventions([*ALL_ASSETS, *CONVENTION_ASSETS]),
+        asset_checks=nature_checks(),
+        jobs=[ingest_job, publish_job, prevision_job, indicators_job, purge_job, destruction_job, extraction_job,
+              *CONVENTION_JOBS],
+        schedules=[prevision_schedule(), purge_schedule(), *CONVENTION_SCHEDULES],
         sensors=[landing_sensor, alerts_sensor, dg.AutomationConditionSensorDefinition(
             "automatisation_publication", target=dg.AssetSelection.groups("clean", "governance", "indicators"),
-            default_status=dg.DefaultSensorStatus.RUNNING)],
+            default_status=dg.DefaultSensorStatus.RUNNING), *CONVENTION_SENSORS],
         resources={
             "landing": LandingZone(root=str(p.landing)),
             "warehouse": Warehouse(root=str(p.warehouse)),

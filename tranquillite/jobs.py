@@ -18,7 +18,8 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 PURGE_KEY = dg.AssetKey([K.GOVERNANCE, "quarantine_purge"])
 ingest_selection = (dg.AssetSelection.groups(K.RAW, K.CLEAN, K.GOVERNANCE)
-                    - dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.CATALOG_KEY, PURGE_KEY))
+                    - dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.CATALOG_KEY, PURGE_KEY,
+                                                K.CONVENTION_ALERTS_KEY))
 publish_selection = dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.CATALOG_KEY)
 indicators_selection = dg.AssetSelection.groups("indicators") | dg.AssetSelection.assets(K.CATALOG_KEY)
 prevision_selection = dg.AssetSelection.groups(K.FEATURES, K.MODELS)

@@ -55,6 +55,8 @@ class Settings(BaseModel):
     fond_de_carte: Literal["carto", "aucun"] = "carto"
     # ------------------------------------------------------------------ pipeline
     prevision_auto: bool = False
+    # --- conventions (#12)
+    destruction_auto: bool = False   # the sensor `destruction_a_echeance` starts switched on
 
     @field_validator("env", mode="before")
     @classmethod
@@ -62,7 +64,7 @@ class Settings(BaseModel):
         v = (v or "").strip().lower()
         return {"": "development", "dev": "development", "prod": "production"}.get(v, v)
 
-    @field_validator("behind_tls_proxy", "prevision_auto", mode="before")
+    @field_validator("behind_tls_proxy", "prevision_auto", "destruction_auto", mode="before")
     @classmethod
     def _flag(cls, v) -> bool:
         if isinstance(v, bool):

@@ -46,6 +46,7 @@ SECTIONS = {
     "Consultation": ("accueil_public", "carte", "previsions", "tension", "qualite"),
     "Saisie": ("cortege",),
     "Administration": ("habilitations", "journal", "quarantaine"),
+    "Conventions": ("conventions", "destruction", "prestataires", "nature_donnees"),
     "Compte": ("compte",),
 }
 

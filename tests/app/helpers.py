@@ -12,17 +12,18 @@ N_INTERVENTIONS = {"2025-03-07": 4, "2025-03-08": 14}  # 13001: 18 in March → 
 # expected pages per profile (the seed of tranquillite/app_core/rights.py), in navigation order
 PROFILE_PAGES = {
     "admin_technique": ["accueil_public", "carte", "previsions", "tension", "qualite", "habilitations", "compte"],
-    "gestionnaire_habilitations": ["accueil_public", "habilitations", "journal", "compte"],
+    "gestionnaire_habilitations": ["accueil_public", "habilitations", "journal", "conventions", "prestataires", "compte"],
     "encadrement_pm": ["accueil_public", "carte", "previsions", "tension", "compte"],
     "analyste": ["accueil_public", "carte", "previsions", "tension", "qualite", "compte"],
-    "auditeur_dpo": ["accueil_public", "qualite", "habilitations", "journal", "quarantaine", "compte"],
+    "auditeur_dpo": ["accueil_public", "qualite", "habilitations", "journal", "quarantaine", "conventions",
+                     "destruction", "prestataires", "nature_donnees", "compte"],
     "agent_cortege": ["cortege", "compte"],
     # + habilitations through the individual grant valider_liste_prefecture of the demo account
     "lecteur_prefecture": ["accueil_public", "carte", "habilitations", "compte"],
     "partenaire": ["accueil_public", "compte"],
 }
 ALL_PAGES = ["accueil_public", "carte", "previsions", "tension", "qualite", "cortege", "habilitations", "journal",
-             "quarantaine", "compte"]
+             "quarantaine", "conventions", "destruction", "prestataires", "nature_donnees", "compte"]
 
 
 def new_app():

@@ -35,6 +35,7 @@ from pyproj import Transformer
 from tranquillite import geo, landing
 from tranquillite.app_core import store
 from tranquillite.contracts import Contract, Field, contracts_for_source
+from tranquillite.conventions.usage import refuse_if_closed
 from tranquillite.pii import find_pii
 from tranquillite.validation import validate
 
@@ -280,6 +281,7 @@ class SaveError(RuntimeError):
 
 def save_entry(con: sqlite3.Connection, landing_root: Path, entry: dict[str, Any], login: str) -> Path:
     """Write a NEW version file atomically; never overwrite. The entry must have passed `check_entry`."""
+    refuse_if_closed(con, SOURCE, SaveError)  # Cortège closes at the convention's end (C9, #12)
     entry_id, version = entry["id"], int(entry["version"])
     first = owner(con, entry_id)
     if first is not None and first != login:

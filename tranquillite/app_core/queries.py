@@ -52,7 +52,7 @@ MASK_LABEL = "<11"
 # published tables, by schema; None = every table of the schema (indicators.* appear over time)
 PUBLISHED: dict[str, set[str] | None] = {
     "clean": {"events"},
-    "governance": {"data_quality", "quarantine_reasons"},
+    "governance": {"data_quality", "quarantine_reasons", "convention_alerts"},  # convention_alerts: #12
     "models": {"forecast", "backtest", "backtest_scores"},
     "indicators": None,
 }

@@ -15,6 +15,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from tranquillite.contracts import load_contracts, load_conventions
+from tranquillite.conventions.usage import scope_in_force
 
 # --------------------------------------------------------------------------- pages
 PAGES: dict[str, dict[str, str]] = {
@@ -38,6 +39,15 @@ PAGES: dict[str, dict[str, str]] = {
     "quarantaine": {"title": "Quarantaine", "icon": ":material/policy:",
                     "description": "Enregistrements rejetés (données personnelles masquées), durée de conservation "
                                    "et purges (C2)"},
+    # --- conventions (#12)
+    "conventions": {"title": "Conventions", "icon": ":material/contract:",
+                    "description": "Cycle de vie des conventions, échéances et alertes, dénonciation (C9)"},
+    "destruction": {"title": "Destruction des données", "icon": ":material/delete_forever:",
+                    "description": "Données à détruire, destructions effectuées et attestations signées (C9)"},
+    "prestataires": {"title": "Remises aux prestataires", "icon": ":material/handshake:",
+                     "description": "Remises temporaires, extraits et justificatifs de destruction (C8)"},
+    "nature_donnees": {"title": "Nature des données", "icon": ":material/rule:",
+                       "description": "Contrats modifiés: information des DPO et étude d'impact (C2)"},
     "compte": {"title": "Mon compte", "icon": ":material/account_circle:",
                "description": "Profil, droits et changement de mot de passe"},
 }
@@ -48,6 +58,10 @@ ACTIONS: dict[str, str] = {
     "administrer": "Paramétrer les profils (pages, périmètres, actions) et les natures d'activité",
     "habiliter": "Attribuer, modifier, retirer les habilitations; instruire la liste Préfecture",
     "valider_liste_prefecture": "Valider, pour la Préfecture, les demandes sur sa liste nominative (C7)",
+    # --- conventions (#12)
+    "gerer_conventions": "Saisir les dates des conventions, leur dénonciation et ordonner la destruction (C9)",
+    "gerer_prestataires": "Enregistrer les remises aux prestataires et leurs justificatifs de destruction (C8)",
+    "reconnaitre_changement_nature": "Enregistrer l'information des DPO et l'étude d'impact d'un changement (C2)",
 }
 
 # an individual grant can open a page the profile does not (only the part of it that the action concerns)
@@ -109,7 +123,8 @@ PROFILES: tuple[ProfileSeed, ...] = (
         "gestionnaire_habilitations", "Gestionnaire des habilitations (DGA Sécurité)",
         "Chaque personne est habilitée par le DGA Sécurité (C6): ce profil attribue et retire les "
         "habilitations et instruit la liste nominative de la Préfecture, sans accès aux données détaillées.",
-        ("accueil_public", "habilitations", "journal", "compte"), ("habiliter",)),
+        ("accueil_public", "habilitations", "journal", "conventions", "prestataires", "compte"),
+        ("habiliter", "gerer_conventions", "gerer_prestataires")),
     ProfileSeed(
         "encadrement_pm", "Encadrement de la Police Municipale (DGSEC)",
         "Les cadres de la Police Municipale décident sur la carte de tout ce qui affecte l'espace public, "
@@ -124,8 +139,10 @@ PROFILES: tuple[ProfileSeed, ...] = (
         "auditeur_dpo", "Auditeur / DPO",
         "L'auditeur et le DPO tracent qui a vu quoi et qui est habilité, par convention (T4, C8): journal "
         "et registre des habilitations en lecture, aucune donnée détaillée; le DPO suit la quarantaine "
-        "(données personnelles masquées) et fixe sa durée de conservation (C2).",
-        ("accueil_public", "journal", "habilitations", "qualite", "quarantaine", "compte")),
+        "(données personnelles masquées) et fixe sa durée de conservation (C2), suit les conventions, leurs "
+        "destructions et les remises aux prestataires (C8, C9).",
+        ("accueil_public", "journal", "habilitations", "qualite", "quarantaine", "conventions", "destruction",
+         "prestataires", "nature_donnees", "compte"), ("reconnaitre_changement_nature",)),
     ProfileSeed(
         "agent_cortege", "Agent de saisie Cortège (Préfecture)",
         "Les agents habilités de la Préfecture saisissent leurs entrées dans Cortège et ne consultent et "
@@ -235,6 +252,7 @@ def _profile_rights(con: sqlite3.Connection, profile: str) -> tuple[sqlite3.Row,
 
 def _scope(con: sqlite3.Connection, prof: sqlite3.Row, sources: set, convs: set, nature: str | None,
            organisation: str | None) -> Scope:
+    convs, sources = scope_in_force(con, convs, sources, organisation)  # ended conventions reach nobody (C9, #12)
     if nature:
         restricted = {r[0] for r in con.execute(
             "SELECT source FROM activity_nature_sources WHERE nature = ?", (nature,))}

@@ -22,6 +22,7 @@ from typing import Any, Iterator
 
 from tranquillite import retention
 from tranquillite.app_core import rights as R
+from tranquillite.conventions import schema as conventions_schema
 from tranquillite.settings import paths
 
 SCHEMA_VERSION = 1
@@ -217,6 +218,7 @@ def init_store(path: Path | None = None) -> Path:
                 _seed(con)
                 con.execute("INSERT INTO meta VALUES ('seeded_at', ?)", (iso(now_utc()),))
                 con.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        conventions_schema.install(con)  # the conventions' tables (#12)
     finally:
         con.close()
     try:

@@ -15,6 +15,7 @@ RAW, CLEAN, QUARANTINE, GOVERNANCE = "raw", "clean", "quarantine", "governance"
 EVENTS_KEY = dg.AssetKey([CLEAN, "events"])
 CATALOG_KEY = dg.AssetKey([GOVERNANCE, "warehouse_catalog"])
 QUALITY_KEY = dg.AssetKey([GOVERNANCE, "data_quality"])
+CONVENTION_ALERTS_KEY = dg.AssetKey([GOVERNANCE, "convention_alerts"])
 
 CHECK_NOTHING_LOST = "aucune_perte"
 CHECK_SCHEMA = "schema_du_contrat"

@@ -10,6 +10,7 @@ from tranquillite.assets import constants as K
 from tranquillite.assets.metadata import base_metadata
 from tranquillite.assets.partitions import DAILY
 from tranquillite.contracts import contracts_for_source
+from tranquillite.conventions.guard import ingestion_refused
 from tranquillite.resources import LandingZone, Warehouse
 
 FILES_TABLE = "landing_files"
@@ -41,8 +42,11 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
         owners=[K.OWNER_DATA],
         tags=K.source_tags(source),
         pool="warehouse_writer",
+        output_required=False,  # a source whose convention has ended yields nothing: downstream is skipped
     )
-    def _raw(context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse) -> dg.MaterializeResult:
+    def _raw(context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse):
+        if ingestion_refused(source, context):  # convention ended: files kept unread until destroyed (#12)
+            return
         t0 = time.perf_counter()
         frames, files, issues = [], [], []
         for key in context.partition_keys:
@@ -55,7 +59,7 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
         for msg in issues:
             context.log.warning(msg)
         df = pl.concat(frames) if frames else pl.DataFrame()
-        return dg.MaterializeResult(metadata=base_metadata(
+        yield dg.MaterializeResult(metadata=base_metadata(
             df, time.perf_counter() - t0,
             partitions=dg.MetadataValue.int(len(context.partition_keys)),
             fichiers=dg.MetadataValue.int(len(files)),

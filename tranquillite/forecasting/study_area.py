@@ -105,8 +105,14 @@ class StudyArea(dg.ConfigurableResource):
     def spec(self) -> AreaSpec:
         return AreaSpec(name=self.name, boundary_path=self.boundary_path, zone_property=self.zone_property,
                         h3_resolution=self.h3_resolution, sources=tuple(self.sources),
-                        planned_sources=tuple(self.planned_sources), shift_hours=tuple(self.shift_hours),
+                        planned_sources=tuple(_in_force(self.planned_sources)), shift_hours=tuple(self.shift_hours),
                         timezone=self.timezone, holidays_country=self.holidays_country,
                         school_holidays_subdivision=self.school_holidays_subdivision,
                         route_buffer_m=self.route_buffer_m,
                         kinds_by_subcategory=tuple(self.kinds_by_subcategory))
+
+
+def _in_force(sources: list[str]) -> list[str]:
+    """Planned sources without those of ended conventions (their data are no longer used, #12)."""
+    from tranquillite.conventions.usage import in_force_sources
+    return in_force_sources(sources)
