@@ -35,15 +35,11 @@ class DestructionConfig(dg.Config):
 
 
 def assets_holding_only(convention: str) -> list[list[str]]:
-    """Asset keys whose convention tags are exactly this convention (their whole history is its data)."""
-    from tranquillite.assets import ALL_ASSETS
-    out = []
-    for a in ALL_ASSETS:
-        for spec in a.specs:
-            convs = {t.split("/", 1)[1] for t in (spec.tags or {}) if t.startswith("convention/")}
-            if convs == {convention}:
-                out.append(list(spec.key.path))
-    return sorted(out)
+    """Asset keys whose conventions, derived through the asset graph, are exactly this convention
+    (their whole history is its data)."""
+    from tranquillite.assets.conventions import conventions_by_asset
+    from tranquillite.definitions import build_defs
+    return sorted(list(k.path) for k, convs in conventions_by_asset(build_defs()).items() if convs == {convention})
 
 
 def _outside(con, convention: str) -> list[dict]:
