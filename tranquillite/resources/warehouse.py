@@ -61,6 +61,14 @@ class Warehouse(dg.ConfigurableResource):
                 os.unlink(tmp)
         return target
 
+    def drop_partition(self, layer: str, table: str, partition: str) -> bool:
+        """Remove one partition (a day that no longer has data); True if there was one."""
+        target = self.file(layer, table, partition)
+        if target.exists():
+            target.unlink()
+            return True
+        return False
+
     def partitions(self, layer: str, table: str) -> list[str]:
         d = self.table_dir(layer, table)
         return sorted(p.stem for p in d.glob("*.parquet")) if d.exists() else []
