@@ -107,6 +107,19 @@ def test_days_without_data_are_unknown_and_said_so(gap):
     assert origins and all(o + timedelta(days=7) <= LAST + timedelta(days=1) for o in origins)
 
 
+def test_the_indicators_do_not_read_the_gap_as_weeks_without_facts(gap):
+    home, defs, instance, outcomes = gap
+    hot = pl.read_parquet(paths().warehouse / "indicators" / "hotspots" / "data.parquet")
+    weeks = hot.filter(pl.col("period_level") == "semaine").select("period_start", "complete").unique()
+    gap_weeks = weeks.filter(pl.col("period_start").is_between(LAST + timedelta(days=1), LATE - timedelta(days=7)))
+    assert gap_weeks.height == 6 and not gap_weeks["complete"].any()        # no week of the gap is "complete"
+    latest = weeks.filter(pl.col("complete"))["period_start"].max()
+    assert latest == LAST - timedelta(days=6)                                # the last week received
+    indicators = next(o for o in outcomes if o.job == INDICATORS_JOB)
+    meta = _materialization(instance, indicators.run_id, dg.AssetKey(["indicators", "hotspots"]))
+    assert meta["jours_sans_donnees"] == 42
+
+
 def test_a_failed_forecast_does_not_stop_the_indicators(gap, capsys):
     home, defs, instance, _ = gap
     # the features of a day that WAS received are lost (a partial restore): a defect, not a gap —

@@ -1,8 +1,8 @@
 """`features` layer: the H3 study grid, facts per cell × shift, features per cell × shift, and
 planned-event exposure — the inputs of the forecasting models (issue #3).
 
-A day with no data received (no export of that day holds facts: an export arriving late, a gap
-of weeks) is unknown, not a day without facts: `observed_counts` writes no partition for it, the
+A day with no data received (no fact of that day and no export of that day holding facts: an
+export arriving late, a gap of weeks) is unknown, not a day without facts: `observed_counts` writes no partition for it, the
 state windows over it are null, and the metadata list such days (`forecasting.gaps`).
 
 The daily-partitioned assets are incremental: a new day writes its own partition (a rerun
@@ -70,13 +70,15 @@ def read_events(warehouse: Warehouse, sources: list[str], start: datetime | None
 
 
 def received_days(warehouse: Warehouse, sources: list[str], first: date, last: date) -> set[date]:
-    """Days of [first, last] with data received: an export of that day holds facts of `sources`."""
+    """Days of [first, last] with data received: an export of that day holds facts of `sources`,
+    or facts of that day arrived (in a later export, or a weekly one)."""
     if not warehouse.exists(K.CLEAN, "events") or not sources:
         return set()
-    sql = ("SELECT DISTINCT _partition FROM clean.events WHERE list_contains(?::VARCHAR[], source) "
-           "AND _partition BETWEEN ? AND ?")
+    sql = ("SELECT DISTINCT d FROM (SELECT _partition AS d FROM clean.events WHERE list_contains(?::VARCHAR[], source) "
+           "UNION ALL SELECT strftime(CAST(start AS DATE), '%Y-%m-%d') FROM clean.events "
+           "WHERE list_contains(?::VARCHAR[], source)) WHERE d BETWEEN ? AND ?")
     with warehouse.connect() as con:
-        rows = con.execute(sql, [list(sources), first.isoformat(), last.isoformat()]).fetchall()
+        rows = con.execute(sql, [list(sources), list(sources), first.isoformat(), last.isoformat()]).fetchall()
     return {date.fromisoformat(r[0]) for r in rows if r[0]}
 
 

@@ -1,10 +1,10 @@
 """Days with no data received: unknown, not days without facts.
 
 An export that arrives late, or a partner that sends nothing for weeks, leaves days for which the
-platform knows nothing. They must not read as days when nothing happened: a service day is
-*received* when an export of that day holds facts (`clean.events._partition` of the fact
-sources, see `assets.features.received_days`), and the features and forecasts treat every other
-day as unknown:
+platform knows nothing. They must not read as days when nothing happened: a day is *received*
+when an export of that day holds facts, or facts of that day arrived in any export
+(`assets.features.received_days`), and the features and forecasts treat every other day as
+unknown:
 
 * `features.observed_counts` has no partition for a day not received (an empty partition would
   say "no fact");
