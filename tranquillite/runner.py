@@ -115,6 +115,9 @@ def _failure_reason(result) -> tuple[str, bool]:
         interrupted |= any(e.cls_name == "DagsterExecutionInterruptedError" for e in chain)
         if ev.event_type_value == "STEP_FAILURE" and chain:
             inner = chain[-1]
+            if inner.cls_name == "DagsterExecutionInterruptedError":
+                reasons.append(f"étape {ev.step_key}: interrompue par un signal d'arrêt (SIGTERM ou Ctrl-C)")
+                continue
             text = (inner.message or "").strip().splitlines()
             msg = text[0] if text else inner.cls_name or "erreur"
             if inner.cls_name and msg.startswith(f"{inner.cls_name}: "):
