@@ -268,7 +268,11 @@ class RunWatch:
         self._thread.join(timeout=10)
 
     def _loop(self) -> None:
-        from dagster._utils.interrupts import check_captured_interrupt
+        try:   # the flag Dagster sets for a signal received outside a step (private API, 1.13)
+            from dagster._utils.interrupts import check_captured_interrupt
+        except ImportError:  # pragma: no cover - a later Dagster: signals only act inside steps
+            def check_captured_interrupt() -> bool:
+                return False
         signalled, n = 0, 0
         while not self._stop.wait(self.tick):
             n += 1
@@ -334,10 +338,10 @@ def patch_pool_wait() -> None:
     from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
 
     def interval_to_next_pending_claim_check(self) -> float:
-        if not self._pending_claims or not self._pending_timeouts:
+        ready = [self._pending_timeouts[k] for k in self._pending_claims if k in self._pending_timeouts]
+        if not ready:
             return 0.0
-        now = time.time()
-        return min(1.0, max(0.0, min(t - now for t in self._pending_timeouts.values())))
+        return min(1.0, max(0.0, min(ready) - time.time()))
 
     InstanceConcurrencyContext.interval_to_next_pending_claim_check = interval_to_next_pending_claim_check
     _PATCHED = True

@@ -1,10 +1,10 @@
-"""Gaps are normal: four weeks of exports, then nothing for six weeks, then one isolated day (an
+"""Gaps are normal: three weeks of exports, then nothing for seven weeks, then one isolated day (an
 export that arrived alone). Through the real runner: the forecasting job handles the gap (days
 with no data received are unknown, not days without facts, and said so in the metadata), and the
 indicators run. Then a forecasting job that fails (a damaged feature file) does not stop the
 indicators, and the CLI says so with its exit code.
 
-One generated home for the module (a small Marseille: 4 weeks at 20 % volume)."""
+One generated home for the module (a small Marseille: 3 weeks at 20 % volume)."""
 
 from __future__ import annotations
 
@@ -25,9 +25,10 @@ from tranquillite.jobs import INDICATORS_JOB, PREVISION_JOB
 from tranquillite.settings import paths
 from tranquillite.synthetic import generate
 
-FIRST, DAYS = date(2025, 3, 3), 28
-LAST = FIRST + timedelta(days=DAYS - 1)             # 2025-03-30
-LATE = date(2025, 5, 12)                            # 42 days without any export, then this one
+FIRST, DAYS = date(2025, 3, 3), 21
+LAST = FIRST + timedelta(days=DAYS - 1)             # 2025-03-23, a Sunday
+LATE = date(2025, 5, 12)                            # 49 days without any export, then this one (a Monday)
+GAP = (LATE - LAST).days - 1
 pytestmark = pytest.mark.slow
 SMALL = {"n_origins": 2, "train_weeks": 2, "lgbm_rounds": 20, "workers": 1, "threads": 1}
 
@@ -60,7 +61,7 @@ def gap(tmp_path_factory):
         t0 = time.perf_counter()
         isolated = runner.materialize(defs, LATE, LATE, instance, forecast_settings=SMALL)
         elapsed = time.perf_counter() - t0
-        print(f"\nisolated day after a 42-day gap: {elapsed:.1f} s "
+        print(f"\nisolated day after a {GAP}-day gap: {elapsed:.1f} s "
               + ", ".join(f"{o.job} {'ok' if o.success else 'ÉCHEC'}" for o in isolated))
         yield home, defs, instance, isolated
 
@@ -85,10 +86,10 @@ def test_days_without_data_are_unknown_and_said_so(gap):
     assert LATE.isoformat() in days and (LAST + timedelta(days=1)).isoformat() not in days
     prevision = next(o for o in outcomes if o.job == PREVISION_JOB)
     cells = _materialization(instance, prevision.run_id, K.CELL_SLOT_KEY)
-    assert cells["jours_sans_donnees"] == 42
-    assert cells["periodes_sans_donnees"] == ["2025-03-31 → 2025-05-11 (42 j)"]
+    assert cells["jours_sans_donnees"] == GAP
+    assert cells["periodes_sans_donnees"] == [f"{LAST + timedelta(days=1)} → {LATE - timedelta(days=1)} ({GAP} j)"]
     bt = _materialization(instance, prevision.run_id, K.BACKTEST_KEY)
-    assert bt["jours_sans_donnees"] == 42
+    assert bt["jours_sans_donnees"] == GAP
     # the first shift of the isolated day: every window reaching into the gap is unknown (null),
     # never 0; the yearly rate is the rate over the days that were received
     part = pl.read_parquet(wh / "features" / "cell_slot" / f"{LATE.isoformat()}.parquet")
@@ -112,12 +113,12 @@ def test_the_indicators_do_not_read_the_gap_as_weeks_without_facts(gap):
     hot = pl.read_parquet(paths().warehouse / "indicators" / "hotspots" / "data.parquet")
     weeks = hot.filter(pl.col("period_level") == "semaine").select("period_start", "complete").unique()
     gap_weeks = weeks.filter(pl.col("period_start").is_between(LAST + timedelta(days=1), LATE - timedelta(days=7)))
-    assert gap_weeks.height == 6 and not gap_weeks["complete"].any()        # no week of the gap is "complete"
+    assert gap_weeks.height == GAP // 7 and not gap_weeks["complete"].any()        # no week of the gap is "complete"
     latest = weeks.filter(pl.col("complete"))["period_start"].max()
     assert latest == LAST - timedelta(days=6)                                # the last week received
     indicators = next(o for o in outcomes if o.job == INDICATORS_JOB)
     meta = _materialization(instance, indicators.run_id, dg.AssetKey(["indicators", "hotspots"]))
-    assert meta["jours_sans_donnees"] == 42
+    assert meta["jours_sans_donnees"] == GAP
 
 
 def test_a_failed_forecast_does_not_stop_the_indicators(gap, capsys):
