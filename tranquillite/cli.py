@@ -61,12 +61,28 @@ def cmd_materialize(a: argparse.Namespace) -> int:
         print(f"erreur: plage vide {start} → {end}", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    outcomes = runner.materialize(defs, start, end, forecast=not a.no_forecast)
-    ok = all(o.success for o in outcomes)
+    try:
+        for swept in runner.sweep_instance():
+            print(f"attention: {swept.message()}", file=sys.stderr)
+        outcomes = runner.materialize(defs, start, end, forecast=not a.no_forecast)
+    except KeyboardInterrupt:
+        print("interrompu: signal d'arrêt reçu, rien n'a été lancé après", file=sys.stderr)
+        return 130
     for o in outcomes:
+        for swept in o.swept:
+            print(f"attention: {swept.message()}", file=sys.stderr)
+        if o.skipped:
+            print(f"{o.job}: non lancé — {o.reason}")
+            continue
         print(f"{o.job}: {'succès' if o.success else 'ÉCHEC'} (run {o.run_id})"
-              + (f" — contrôles en échec: {', '.join(o.failed_checks)}" if o.failed_checks else ""))
-    print(f"plage {start} → {end} matérialisée en {time.perf_counter() - t0:.1f} s")
+              + (f" — contrôles en échec: {', '.join(o.failed_checks)}" if o.failed_checks else "")
+              + (f" — {o.reason}" if o.reason and not o.success else ""))
+    if any(o.interrupted for o in outcomes):
+        print("interrompu: signal d'arrêt reçu, la chaîne s'est arrêtée", file=sys.stderr)
+        return 130
+    ok = all(o.success for o in outcomes)
+    print(f"plage {start} → {end} matérialisée en {time.perf_counter() - t0:.1f} s"
+          + ("" if ok else " — avec des échecs (voir ci-dessus)"))
     return 0 if ok else 1
 
 

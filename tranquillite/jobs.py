@@ -1,10 +1,16 @@
-"""Jobs: daily ingestion (partitioned: raw → clean + quarantine) and publication (unpartitioned)."""
+"""Jobs: daily ingestion (partitioned: raw → clean + quarantine), publication (unpartitioned),
+forecasting and indicators — and which of them a later one needs (`REQUIRES`)."""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from tranquillite.assets import constants as K
+from tranquillite.run_guard import patch_pool_wait
+
+# every process that loads the jobs (CLI, daemon-launched run workers) waits for a pool slot
+# without burning a core (see run_guard.patch_pool_wait)
+patch_pool_wait()
 
 INGEST_JOB = "ingestion_quotidienne"
 PUBLISH_JOB = "publication"
@@ -17,6 +23,18 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 PURGE_KEY = dg.AssetKey([K.GOVERNANCE, "quarantine_purge"])
+# The jobs a job needs to have succeeded in the same `materialize` chain: it reads their outputs.
+# Upstream assets of the other jobs are optional inputs, read as last published: the indicators
+# use the latest forecast and backtest if there are any (and drop the forecast's weight
+# otherwise), so a failed `prevision` does not stop them (`OPTIONAL_UPSTREAM`, checked against
+# the asset graph by tests/runs/test_chain.py).
+REQUIRES: dict[str, tuple[str, ...]] = {
+    PUBLISH_JOB: (INGEST_JOB,),
+    PREVISION_JOB: (PUBLISH_JOB,),
+    INDICATORS_JOB: (PUBLISH_JOB,),
+}
+OPTIONAL_UPSTREAM: dict[str, tuple[str, ...]] = {INDICATORS_JOB: (PREVISION_JOB,)}
+
 ingest_selection = (dg.AssetSelection.groups(K.RAW, K.CLEAN, K.GOVERNANCE)
                     - dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.CATALOG_KEY, PURGE_KEY,
                                                 K.CONVENTION_ALERTS_KEY))

@@ -5,23 +5,39 @@ processed at once), followed by one run of the publication job, one run of the f
 (`prevision`: features of the same range in a single run, backtest, champion, forecast) and one
 run of the indicators job (which republishes the catalog). Every run, its materialisations and
 check results are recorded in `$TRANQUILLITE_HOME/dagster`, so that `make ui` shows them.
+
+The instance's configuration is the committed template `tranquillite/dagster_instance.yaml`
+(telemetry off, one writer at a time in the `warehouse_writer` pool, run monitoring for the
+daemon). Before a chain, runs left in progress by a process that died are failed and their slots
+freed (`run_guard.sweep`); each run is watched (`run_guard.RunWatch`): it waits at most
+`TRANQUILLITE_POOL_WAIT_SECONDS` for a slot held by a live run, and stops on SIGTERM.
+A job whose required job failed is not run (`jobs.REQUIRES`); the others are.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import sqlalchemy
+from dagster._core.utils import make_new_run_id
 from sqlalchemy import event
 
 from tranquillite.jobs import (INDICATORS_JOB, INGEST_JOB, PREVISION_JOB, PUBLISH_JOB, RANGE_END_TAG,  # noqa: F401
-                               RANGE_START_TAG)
-from tranquillite.settings import paths
+                               RANGE_START_TAG, REQUIRES)
+from tranquillite.run_guard import (HOST_TAG, PID_TAG, PROCESS_TAG, PoolWaitExpired, RunWatch,  # noqa: F401
+                                    SweptRun, free_after_run, process_tags, sweep)
+from tranquillite.settings import paths, settings
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+INSTANCE_TEMPLATE = Path(__file__).with_name("dagster_instance.yaml")
+TEMPLATE_MARKER = "# tranquillite: modèle d'instance Dagster"
+# what earlier versions wrote: replaced by the template
+LEGACY_CONFIG = "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n"
 
 
 _FAST_SQLITE: set[str] = set()
@@ -47,15 +63,26 @@ def _fast_local_sqlite(home: str) -> None:
                 dbapi_con.execute("PRAGMA synchronous=OFF")
 
 
+def install_instance_config(dagster_home: Path) -> Path:
+    """`dagster.yaml` of the instance from the committed template. A file that does not start with
+    the template's first line is the administrator's and is left as it is."""
+    cfg = dagster_home / "dagster.yaml"
+    template = INSTANCE_TEMPLATE.read_text(encoding="utf-8")
+    current = cfg.read_text(encoding="utf-8") if cfg.exists() else None
+    if current is None or current == LEGACY_CONFIG or (current.startswith(TEMPLATE_MARKER) and current != template):
+        fd, tmp = tempfile.mkstemp(dir=dagster_home, prefix=".dagster-", suffix=".yaml")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(template)
+        os.replace(tmp, cfg)
+    return cfg
+
+
 def instance() -> dg.DagsterInstance:
     """The persistent instance in `$TRANQUILLITE_HOME/dagster` (created if needed)."""
     home = paths().dagster_home
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
-    cfg = home / "dagster.yaml"
-    if not cfg.exists():
-        cfg.write_text("telemetry:\n  enabled: false\n"
-                       "concurrency:\n  pools:\n    default_limit: 1\n", encoding="utf-8")
+    install_instance_config(home)
     _fast_local_sqlite(str(home))
     return dg.DagsterInstance.get()
 
@@ -66,6 +93,39 @@ class RunOutcome:
     run_id: str
     success: bool
     failed_checks: list[str]
+    reason: str = ""              # why it failed or was not run (French)
+    skipped: bool = False         # not run: a job it needs failed
+    interrupted: bool = False     # stopped by SIGTERM/SIGINT
+    swept: list[SweptRun] = field(default_factory=list)   # dead runs found while it waited
+
+
+def _errors(err):
+    while err is not None:
+        yield err
+        err = err.cause
+
+
+def _failure_reason(result) -> tuple[str, bool]:
+    """(French summary of the failed steps, whether an interruption stopped the run)."""
+    reasons, interrupted = [], False
+    for ev in result.all_events:
+        if ev.event_type_value not in ("STEP_FAILURE", "RUN_FAILURE"):
+            continue
+        chain = list(_errors(getattr(ev.event_specific_data, "error", None)))
+        interrupted |= any(e.cls_name == "DagsterExecutionInterruptedError" for e in chain)
+        if ev.event_type_value == "STEP_FAILURE" and chain:
+            inner = chain[-1]
+            if inner.cls_name == "DagsterExecutionInterruptedError":
+                reasons.append(f"étape {ev.step_key}: interrompue par un signal d'arrêt (SIGTERM ou Ctrl-C)")
+                continue
+            text = (inner.message or "").strip().splitlines()
+            msg = text[0] if text else inner.cls_name or "erreur"
+            if inner.cls_name and msg.startswith(f"{inner.cls_name}: "):
+                msg = msg[len(inner.cls_name) + 2:]
+            if msg.startswith("dagster._core.definitions.events.Failure: "):
+                msg = msg.split(": ", 1)[1]
+            reasons.append(f"étape {ev.step_key}: {msg}")
+    return "; ".join(dict.fromkeys(reasons)), interrupted
 
 
 def _outcome(job: str, result) -> RunOutcome:
@@ -75,14 +135,38 @@ def _outcome(job: str, result) -> RunOutcome:
             data = ev.event_specific_data
             if not data.passed:
                 failed.append(f"{data.asset_key.to_user_string()}:{data.check_name}")
-    return RunOutcome(job, result.run_id, result.success, failed)
+    reason, interrupted = ("", False) if result.success else _failure_reason(result)
+    return RunOutcome(job, result.run_id, result.success, failed, reason=reason, interrupted=interrupted)
 
 
 def _run(defs: dg.Definitions, name: str, inst: dg.DagsterInstance, tags: dict | None = None,
-         run_config: dict | None = None) -> RunOutcome:
-    res = defs.resolve_job_def(name).execute_in_process(instance=inst, tags=tags or {}, raise_on_error=False,
-                                                        run_config={**QUIET, **(run_config or {})})
-    return _outcome(name, res)
+         run_config: dict | None = None, wait_seconds: float | None = None) -> RunOutcome:
+    run_id = make_new_run_id()
+    job = defs.resolve_job_def(name)
+    wait = settings().pool_wait_seconds if wait_seconds is None else wait_seconds
+    result, stopped = None, None
+    with RunWatch(inst, run_id, wait) as watch:
+        try:
+            try:
+                result = job.execute_in_process(instance=inst, run_id=run_id, raise_on_error=False,
+                                                tags={**process_tags(), **(tags or {})},
+                                                run_config={**QUIET, **(run_config or {})})
+            finally:
+                watch.finish()
+        except (PoolWaitExpired, dg.DagsterExecutionInterruptedError, KeyboardInterrupt) as exc:
+            stopped = exc          # raised outside Dagster's own handling: the run is closed below
+    interrupted = watch.interrupted or isinstance(stopped, (dg.DagsterExecutionInterruptedError, KeyboardInterrupt))
+    free_after_run(inst, run_id, watch.reason or ("Exécution interrompue (signal d'arrêt)." if interrupted
+                                                  else "Exécution arrêtée avant sa fin."))
+    if result is None:
+        return RunOutcome(name, run_id, False, [], reason=watch.reason or "interrompu", interrupted=interrupted,
+                          swept=watch.swept)
+    out = _outcome(name, result)
+    out.interrupted |= interrupted
+    out.swept = watch.swept
+    if watch.reason:
+        out.reason = watch.reason
+    return out
 
 
 def forecast_run_config(settings: dict) -> dict:
@@ -91,15 +175,24 @@ def forecast_run_config(settings: dict) -> dict:
     return {"ops": {op: {"config": dict(settings)} for op in ("backtest", "forecast")}}
 
 
+def sweep_instance(instance_: dg.DagsterInstance | None = None) -> list[SweptRun]:
+    """Fail the runs whose process died and free their slots (see `run_guard.sweep`)."""
+    return sweep(instance_ or instance())
+
+
 def materialize(defs: dg.Definitions, start: date | None, end: date | None,
                 instance_: dg.DagsterInstance | None = None, publish: bool = True,
-                forecast: bool = True, forecast_settings: dict | None = None) -> list[RunOutcome]:
+                forecast: bool = True, forecast_settings: dict | None = None,
+                wait_seconds: float | None = None) -> list[RunOutcome]:
     """Ingest [start, end] (when given), publish, forecast, compute the indicators.
 
-    A failed run stops the chain: later jobs would read stale or missing inputs. The forecasting
-    features are computed for the same range (one run); without a range (publication only), the
-    forecast is not refreshed."""
+    A job runs only if the jobs it needs (`jobs.REQUIRES`) succeeded: a failed ingestion stops
+    everything, a failed forecast does not stop the indicators (they use the last published
+    forecast, or none). An interruption (SIGTERM) stops the chain. The forecasting features are
+    computed for the same range (one run); without a range (publication only), the forecast is
+    not refreshed."""
     inst = instance_ or instance()
+    sweep(inst)
     tags = {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()} if start and end else None
     plan = ([(INGEST_JOB, tags, None)] if tags else []) + ([(PUBLISH_JOB, None, None)] if publish else [])
     if publish and forecast and tags:
@@ -108,7 +201,13 @@ def materialize(defs: dg.Definitions, start: date | None, end: date | None,
         plan.append((INDICATORS_JOB, None, None))
     outcomes: list[RunOutcome] = []
     for name, t, cfg in plan:
-        outcomes.append(_run(defs, name, inst, t, cfg))
-        if not outcomes[-1].success:
+        bad = [o.job for o in outcomes if o.job in REQUIRES.get(name, ()) and not o.success]
+        if bad:
+            state = {o.job: "non lancé" if o.skipped else "en échec" for o in outcomes}
+            outcomes.append(RunOutcome(name, "", False, [], skipped=True,
+                                       reason="dépend de " + ", ".join(f"{j} ({state[j]})" for j in bad)))
+            continue
+        outcomes.append(_run(defs, name, inst, t, cfg, wait_seconds))
+        if outcomes[-1].interrupted:
             break
     return outcomes

@@ -57,6 +57,10 @@ class Settings(BaseModel):
     prevision_auto: bool = False
     # --- conventions (#12)
     destruction_auto: bool = False   # the sensor `destruction_a_echeance` starts switched on
+    # --- runs
+    # how long a run waits for a concurrency slot (`warehouse_writer`) held by another live run
+    # before it gives up (seconds)
+    pool_wait_seconds: float = 300.0
 
     @field_validator("env", mode="before")
     @classmethod
@@ -86,6 +90,13 @@ class Settings(BaseModel):
     def _minutes(cls, v: float) -> float:
         if not math.isfinite(v) or v < 1 or v > 24 * 60:
             raise ValueError("une durée finie entre 1 et 1440 minutes est attendue")
+        return v
+
+    @field_validator("pool_wait_seconds")
+    @classmethod
+    def _pool_wait(cls, v: float) -> float:
+        if not math.isfinite(v) or v < 1 or v > 24 * 3600:
+            raise ValueError("une durée finie entre 1 et 86 400 secondes est attendue")
         return v
 
     @field_validator("carte_max_points")

@@ -1,6 +1,10 @@
 """`features` layer: the H3 study grid, facts per cell × shift, features per cell × shift, and
 planned-event exposure — the inputs of the forecasting models (issue #3).
 
+A day with no data received (no fact of that day and no export of that day holding facts: an
+export arriving late, a gap of weeks) is unknown, not a day without facts: `observed_counts` writes no partition for it, the
+state windows over it are null, and the metadata list such days (`forecasting.gaps`).
+
 The daily-partitioned assets are incremental: a new day writes its own partition (a rerun
 replaces it, atomically), reading only the history its windows need (371 days back); a range is
 one run (single-run backfill policy). The grid and the exposure table are small and rebuilt whole.
@@ -21,9 +25,10 @@ from tranquillite.forecasting import conventions as CV
 from tranquillite.forecasting.counts import COUNT_SCHEMA, fact_counts
 from tranquillite.forecasting.exposure import exposure_table
 from tranquillite.forecasting.features import HISTORY_DAYS, neighbour_matrix, state_features, stored_features
+from tranquillite.forecasting.gaps import describe, missing_days, observed_slots
 from tranquillite.forecasting.grid import build_grid, disk_pairs
 from tranquillite.forecasting.slots import SlotScheme
-from tranquillite.forecasting.study_area import FACT_SOURCES, PLANNED_SOURCES, StudyArea
+from tranquillite.forecasting.study_area import StudyArea
 from tranquillite.resources import Warehouse
 
 CHECK_GRID_AREA = "surface_de_la_grille"
@@ -54,6 +59,25 @@ def read_events(warehouse: Warehouse, sources: list[str], start: datetime | None
         params.append(end)
     with warehouse.connect() as con:
         return pl.from_arrow(con.sql(sql + " ORDER BY start, event_id", params=params).to_arrow_table())
+
+
+def received_days(warehouse: Warehouse, sources: list[str], first: date, last: date) -> set[date]:
+    """Days of [first, last] with data received: an export of that day holds facts of `sources`,
+    or facts of that day arrived (in a later export, or a weekly one)."""
+    if not warehouse.exists(K.CLEAN, "events") or not sources:
+        return set()
+    sql = ("SELECT DISTINCT d FROM (SELECT _partition AS d FROM clean.events WHERE list_contains(?::VARCHAR[], source) "
+           "UNION ALL SELECT strftime(CAST(start AS DATE), '%Y-%m-%d') FROM clean.events "
+           "WHERE list_contains(?::VARCHAR[], source)) WHERE d BETWEEN ? AND ?")
+    with warehouse.connect() as con:
+        rows = con.execute(sql, [list(sources), list(sources), first.isoformat(), last.isoformat()]).fetchall()
+    return {date.fromisoformat(r[0]) for r in rows if r[0]}
+
+
+def gap_metadata(received, first: date, last: date) -> dict:
+    """Days of [first, last] with no data received: their number and periods (metadata)."""
+    missing = missing_days(received, first, last) if first <= last else []
+    return {"jours_sans_donnees": len(missing), "periodes_sans_donnees": dg.MetadataValue.json(describe(missing))}
 
 
 def _days(context: dg.AssetExecutionContext) -> list[date]:
@@ -161,13 +185,20 @@ def observed_counts(context: dg.AssetExecutionContext, warehouse: Warehouse,
     events = read_events(warehouse, spec.groups, start, end)
     counts, outside = fact_counts(events, grid, spec.groups, sch, spec.h3_resolution)
     counts = counts.with_columns(sch.day_expr(pl.col("slot")).alias("_day"))
+    received = received_days(warehouse, spec.groups, days[0], days[-1])
     for d in days:
-        warehouse.write(K.FEATURES, "observed_counts",
-                        counts.filter(pl.col("_day") == d).drop("_day").cast(COUNT_SCHEMA), partition=d.isoformat())
-    counts = counts.drop("_day")
+        if d in received:
+            warehouse.write(K.FEATURES, "observed_counts",
+                            counts.filter(pl.col("_day") == d).drop("_day").cast(COUNT_SCHEMA), partition=d.isoformat())
+        else:   # no data received: unknown, not "no fact" (an earlier partition of it no longer holds)
+            warehouse.drop_partition(K.FEATURES, "observed_counts", d.isoformat())
+    counts = counts.filter(pl.col("_day").is_in(sorted(received))).drop("_day")
+    if len(received) < len(days):
+        context.log.warning(f"{len(days) - len(received)} jour(s) sans données reçues dans la plage: "
+                            + ", ".join(describe(missing_days(received, days[0], days[-1]))))
     return dg.MaterializeResult(metadata=base_metadata(
-        counts, time.perf_counter() - t0, partitions=len(days), faits=int(counts["n"].sum() or 0),
-        faits_hors_grille=outside,
+        counts, time.perf_counter() - t0, partitions=len(received), faits=int(counts["n"].sum() or 0),
+        faits_hors_grille=outside, **gap_metadata(received, days[0], days[-1]),
         par_groupe=dg.MetadataValue.json({g: int(n) for g, n in counts.group_by("group").agg(pl.col("n").sum())
                                          .iter_rows()})))
 
@@ -207,8 +238,10 @@ def cell_slot(context: dg.AssetExecutionContext, warehouse: Warehouse, study_are
     need = [p for p in available if lo <= p <= days[-1].isoformat()]
     counts = warehouse.read(K.FEATURES, "observed_counts", need) if need else pl.DataFrame(schema=COUNT_SCHEMA)
     nb = neighbour_matrix(disk_pairs(grid["h3_cell"].to_list(), 1), grid.height)
+    s_data = sch.first_slot(data_start)
+    observed = observed_slots(available, sch, s_data, sch.first_slot(days[-1]) + sch.n - s_data)
     states = state_features(counts, grid.height, spec.groups, sch, sch.first_slot(days[0]),
-                            sch.first_slot(days[-1]) + sch.n - 1, sch.first_slot(data_start), nb)
+                            sch.first_slot(days[-1]) + sch.n - 1, s_data, nb, observed)
     out = stored_features(states, spec, sch, exposure, grid)
     out = out.with_columns(sch.day_expr(pl.col("slot")).alias("_day"))
     sizes = []
@@ -222,10 +255,14 @@ def cell_slot(context: dg.AssetExecutionContext, warehouse: Warehouse, study_are
     return dg.MaterializeResult(
         metadata=base_metadata(out, time.perf_counter() - t0, partitions=len(days),
                                colonnes=len(out.columns),
-                               debut_des_donnees=data_start.isoformat()),
+                               debut_des_donnees=data_start.isoformat(),
+                               **gap_metadata(available, data_start, days[-1])),
         check_results=[dg.AssetCheckResult(check_name=CHECK_PANEL, passed=bad == 0,
                                            metadata={"partitions_incompletes": bad,
-                                                     "lignes_attendues_par_jour": expected})],
+                                                     "lignes_attendues_par_jour": expected,
+                                                     # not a defect: days with no data received
+                                                     "jours_sans_donnees_recues": sum(
+                                                         1 for d in days if d.isoformat() not in available)})],
     )
 
 

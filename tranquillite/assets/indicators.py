@@ -28,6 +28,7 @@ import dagster as dg
 import polars as pl
 
 from tranquillite.assets import constants as K
+from tranquillite.assets.features import gap_metadata, received_days
 from tranquillite.assets.metadata import base_metadata
 from tranquillite.forecasting import conventions as CVF
 from tranquillite.indicators import alerts as A
@@ -237,11 +238,14 @@ def hotspots(warehouse: Warehouse, indicators: IndicatorSettings) -> Iterator[dg
     W = disk_weights(grid["h3_cell"], hp.k)
     facts = locate(facts, grid)
     hot = pl.DataFrame(schema=HOTSPOT_SCHEMA)
+    gaps: dict = {}
     if facts.height:
         first = facts["start"].min().date()
         last = (as_of - timedelta(microseconds=1)).date() if as_of else facts["start"].max().date()
+        received = received_days(warehouse, list(cat.fact_sources), first, last)  # a gap is no week without facts
+        gaps = gap_metadata(received, first, min(last, max(received, default=first)))
         hot = hotspot_table(facts, grid, W, categories=cat.category_codes, all_code=cat.all_category[0],
-                            first_day=first, last_day=last, fdr_alpha=hp.fdr_alpha)
+                            first_day=first, last_day=last, fdr_alpha=hp.fdr_alpha, received=received)
     hot = hot.with_columns(CVF.lit(sorted(set(grid_conv) | set(facts["convention"].drop_nulls()))).alias("conventions"))
     warehouse.write(INDICATORS, "grid", grid)
     warehouse.write(INDICATORS, "hotspots", hot)
@@ -257,7 +261,7 @@ def hotspots(warehouse: Warehouse, indicators: IndicatorSettings) -> Iterator[dg
         metadata=base_metadata(
             hot, time.perf_counter() - t0, cellules=grid.height, k=hp.k, alpha_fdr=hp.fdr_alpha,
             grille="features.study_grid" if study is not None else "cellules des événements + anneau k",
-            instant_analyse=str(as_of), cartes=maps.height,
+            instant_analyse=str(as_of), cartes=maps.height, **gaps,
             derniere_semaine=dg.MetadataValue.json({
                 f"{c}/{'chaud' if h else 'froid'}": n for c, h, n in sig.sort("category").iter_rows()})),
         check_results=[dg.AssetCheckResult(asset_key=HOTSPOTS_KEY, check_name=CHECK_DENSE, passed=dense and nan == 0,

@@ -30,10 +30,11 @@ from tranquillite.forecasting.backtest import (BASELINES, EVENT_AWARE, EVENT_BLI
                                                run_backtest, summary)
 from tranquillite.forecasting.conventions import union_of
 from tranquillite.forecasting.features import state_columns
+from tranquillite.forecasting.gaps import describe
 from tranquillite.forecasting.models import LGBM_ROUNDS, FittedModel
 from tranquillite.forecasting.pipeline import from_tables
 from tranquillite.forecasting.slots import SlotScheme
-from tranquillite.forecasting.study_area import ALL, FACT_SOURCES, PLANNED_SOURCES, AreaSpec, StudyArea
+from tranquillite.forecasting.study_area import ALL, AreaSpec, StudyArea
 from tranquillite.resources import Warehouse
 from tranquillite.resources.model_store import ModelStore
 
@@ -76,7 +77,17 @@ def load_data(warehouse: Warehouse, spec: AreaSpec) -> ForecastData:
     exposure = warehouse.read(K.FEATURES, "planned_exposure")
     truth_path = Path(warehouse.root).parent / TRUTH_FILE
     intensity = pl.read_parquet(truth_path) if truth_path.exists() else None
-    return from_tables(spec, grid, counts, states, exposure, date.fromisoformat(days[0]), intensity)
+    try:   # days without an observed_counts partition had no data received: unknown (forecasting.gaps)
+        return from_tables(spec, grid, counts, states, exposure, date.fromisoformat(days[0]), intensity,
+                           received=[date.fromisoformat(d) for d in days])
+    except ValueError as exc:
+        raise dg.Failure(str(exc)) from exc
+
+
+def _gap_metadata(data: ForecastData) -> dict:
+    """Days of the data's span with no data received (not days without facts)."""
+    return {"jours_sans_donnees": len(data.missing_days),
+            "periodes_sans_donnees": dg.MetadataValue.json(describe(data.missing_days))}
 
 
 def data_version(data: ForecastData) -> str:
@@ -189,7 +200,7 @@ def backtest(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
                                conventions_par_modele=dg.MetadataValue.json(conv),
                                resume_jour_suivant_5pct=_md(summ), evenements_prevus=_md(planned),
                                durees=dg.MetadataValue.json(timings), version_des_donnees=dv,
-                               origines=len(set(res.backtest["origin"].to_list()))),
+                               origines=len(set(res.backtest["origin"].to_list())), **_gap_metadata(data)),
         check_results=[
             dg.AssetCheckResult(asset_key=K.BACKTEST_KEY, check_name=CHECK_STABLE_COLUMNS, passed=not missing,
                                 metadata={"manquantes": dg.MetadataValue.json(missing)}),
@@ -275,7 +286,7 @@ def forecast(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
         asset_key=K.FORECAST_KEY,
         metadata=base_metadata(fc, time.perf_counter() - t0, champion=champion, origine=str(fc["origin"][0]),
                                jeux=dg.MetadataValue.json({f["variant"][0]: f["model"][0] for f in frames}),
-                               version_des_donnees=dv),
+                               version_des_donnees=dv, **_gap_metadata(data)),
         check_results=[
             dg.AssetCheckResult(asset_key=K.FORECAST_KEY, check_name=CHECK_FORECAST_COMPLETE,
                                 passed=fc.height == n_expected,

@@ -34,7 +34,6 @@ import os
 import shutil
 import sqlite3
 import tempfile
-import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -84,6 +84,19 @@ class ForecastData:
     data_end: int                 # first slot not fully observed (the latest fact's slot)
     truth: pl.DataFrame | None = None   # sparse (group, cell_idx, slot, mu) — synthetic only
     neighbours: object = None     # adjacency (k = 1) for on-the-fly state features
+    observed: np.ndarray | None = None  # per slot from data_start: was its day received? (None: all)
+    missing_days: list = field(default_factory=list)   # days of the data's span with no data received
+
+    def seen(self, lo: int, hi: int) -> np.ndarray:
+        """Received flags of slots lo .. hi - 1 (slots past the data: received)."""
+        out = np.ones(max(0, hi - lo), dtype=bool)
+        if self.observed is None or out.size == 0:
+            return out
+        a, b = max(lo, self.data_start), min(hi, self.data_start + self.observed.size)
+        if b > a:
+            out[a - lo:b - lo] = self.observed[a - self.data_start:b - self.data_start]
+        out[:max(0, min(hi, self.data_start) - lo)] = False
+        return out
 
     @property
     def area(self) -> np.ndarray:
@@ -118,7 +131,7 @@ class ForecastData:
         if slot <= fs.s1:
             return
         extra = state_features(self.counts.filter(pl.col("slot") < slot), self.n_cells, self.spec.groups,
-                               self.scheme, fs.s1 + 1, slot, self.data_start, self.neighbours)
+                               self.scheme, fs.s1 + 1, slot, self.data_start, self.neighbours, self.observed)
         self.features = FeatureStore(pl.concat([fs.states, extra.select(fs.states.columns)]), self.n_cells,
                                      self.spec, self.scheme, fs.exposure)
 
@@ -135,14 +148,20 @@ class BacktestResult:
 
 
 def origins(data: ForecastData, cfg: BacktestConfig) -> list[int]:
-    """Weekly origins (first shift of a day), latest last, with a fully observed horizon and at
-    least one week of features and facts before them."""
+    """Weekly origins (first shift of a day), latest last, with a fully observed horizon — every
+    day of it received — and at least one week of features and facts before them (the latest
+    `n_origins` such; after a gap, the weeks before it)."""
     n, H = data.scheme.n, cfg.horizon_days * data.scheme.n
     last = data.data_end - H
     last -= last % n
     earliest = max(data.data_start, data.features.s0) + 7 * n
-    out = [last - i * 7 * n for i in range(cfg.n_origins)]
-    return sorted(o for o in out if o >= earliest)
+    out: list[int] = []
+    o = last
+    while o >= earliest and len(out) < cfg.n_origins:
+        if data.seen(o, o + H).all() and data.seen(o - 7 * n, o).any():
+            out.append(o)
+        o -= 7 * n
+    return sorted(out)
 
 
 def training_rows(Y: np.ndarray, data: ForecastData, o: int, cfg: BacktestConfig, rng: np.random.Generator):
@@ -160,12 +179,15 @@ def training_rows(Y: np.ndarray, data: ForecastData, o: int, cfg: BacktestConfig
     H = cfg.horizon_days * data.scheme.n
     lo = max(o - cfg.train_weeks * data.scheme.per_week, fs.s0, data.data_start)
     targets = np.arange(lo, min(o, data.data_end), dtype=np.int64)   # outcomes fully observed before o
+    targets = targets[data.seen(lo, lo + targets.size)]                # …on days received
     if targets.size == 0:
-        raise ValueError("aucune donnée d'apprentissage avant l'origine")
+        raise ValueError("aucune donnée d'apprentissage avant l'origine (aucun jour reçu dans la fenêtre)")
     y = Y[:, :, targets - data.data_start]                              # G × N × S
     lead = rng.integers(0, H, size=y.shape[1:])
     origin = targets[None, :] - lead
     valid = origin >= fs.s0
+    if data.observed is not None:     # a state at an origin in a day not received is unknown
+        valid &= data.seen(fs.s0, fs.s1 + 1)[np.clip(origin - fs.s0, 0, fs.s1 - fs.s0)]
     fact = (y.sum(axis=0) > 0) & valid
     touched = np.zeros_like(fact)
     ex = fs.exposure
@@ -215,14 +237,15 @@ def uses_events(name: str, spec: AreaSpec) -> bool:
 def baseline_forecast(name: str, Yg: np.ndarray, o_idx: int, H: int, data: ForecastData, cfg: BacktestConfig,
                       kernels: dict) -> np.ndarray:
     sch = data.scheme
+    seen = None if data.observed is None else data.seen(data.data_start, data.data_start + Yg.shape[1])
     if name == "derniere_periode":
-        return B.last_period(Yg, o_idx, H)
+        return B.last_period(Yg, o_idx, H, seen)
     if name == "moyenne_saisonniere":
-        return B.seasonal_average(Yg, o_idx, H, sch.per_week, cfg.seasonal_weeks)
+        return B.seasonal_average(Yg, o_idx, H, sch.per_week, cfg.seasonal_weeks, seen)
     if name == "hotspot_retrospectif":
-        return B.retrospective_hotspot(Yg, o_idx, H, kernels["quartic"], cfg.retro_weeks * sch.per_week)
+        return B.retrospective_hotspot(Yg, o_idx, H, kernels["quartic"], cfg.retro_weeks * sch.per_week, seen)
     if name == "hotspot_prospectif":
-        return B.prospective_hotspot(Yg, o_idx, H, kernels["bjp"], cfg.bjp_days * sch.n, sch.per_week)
+        return B.prospective_hotspot(Yg, o_idx, H, kernels["bjp"], cfg.bjp_days * sch.n, sch.per_week, seen)
     raise KeyError(name)
 
 

@@ -13,6 +13,9 @@ return expected counts for the `H` slots `o .. o + H - 1` (cells × H).
   1/(1 + d) × 1/(1 + w) to the cells within `bandwidth_m` (400 m), d being the distance in cells
   and w the number of whole weeks since the fact.
 
+`seen` (optional, one flag per column of `Y`): whether the slot's day was received; the
+baselines only look at received slots (a day with no data received is unknown, not zero).
+
 Hotspot surfaces are scores; they are rescaled to expected counts per slot (their sum equals the
 mean facts per slot over their window) so that deviance and intervals can be computed too —
 rankings are unchanged.
@@ -24,18 +27,28 @@ import numpy as np
 import scipy.sparse as sps
 
 
-def last_period(Y: np.ndarray, o: int, H: int) -> np.ndarray:
+def _received(seen: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
+    return None if seen is None else np.asarray(seen[lo:hi], dtype=bool)
+
+
+def last_period(Y: np.ndarray, o: int, H: int, seen: np.ndarray | None = None) -> np.ndarray:
+    if seen is not None:   # the last received slot before the origin
+        got = np.flatnonzero(_received(seen, 0, o))
+        o = int(got[-1]) + 1 if got.size else 0
     if o < 1:
         return np.zeros((Y.shape[0], H))
     return np.repeat(Y[:, o - 1:o].astype(np.float64), H, axis=1)
 
 
-def seasonal_average(Y: np.ndarray, o: int, H: int, per_week: int, n_weeks: int = 8) -> np.ndarray:
+def seasonal_average(Y: np.ndarray, o: int, H: int, per_week: int, n_weeks: int = 8,
+                     seen: np.ndarray | None = None) -> np.ndarray:
     out = np.zeros((Y.shape[0], H))
     for h in range(H):
         t = o + h
         w0 = h // per_week + 1  # the first week back that is already observed at the origin
         idx = [t - w * per_week for w in range(w0, w0 + n_weeks) if t - w * per_week >= 0]
+        if seen is not None:
+            idx = [i for i in idx if seen[i]]
         if idx:
             out[:, h] = Y[:, idx].mean(axis=1)
     return out
@@ -71,23 +84,33 @@ def _rescale(score: np.ndarray, total_per_slot: float) -> np.ndarray:
     return score * (total_per_slot / s) if s > 0 else score
 
 
-def retrospective_hotspot(Y: np.ndarray, o: int, H: int, kernel: sps.spmatrix, window: int) -> np.ndarray:
+def _slots_seen(seen: np.ndarray | None, lo: int, o: int) -> int:
+    return o - lo if seen is None else int(_received(seen, lo, o).sum())
+
+
+def retrospective_hotspot(Y: np.ndarray, o: int, H: int, kernel: sps.spmatrix, window: int,
+                          seen: np.ndarray | None = None) -> np.ndarray:
     lo = max(0, o - window)
-    if o <= lo:
+    n_seen = _slots_seen(seen, lo, o)
+    if o <= lo or n_seen == 0:
         return np.zeros((Y.shape[0], H))
-    counts = Y[:, lo:o].sum(axis=1).astype(np.float64)
+    cols = Y[:, lo:o] if seen is None else Y[:, lo:o] * _received(seen, lo, o)
+    counts = cols.sum(axis=1).astype(np.float64)
     density = kernel.T @ counts
-    return np.repeat(_rescale(density, counts.sum() / (o - lo))[:, None], H, axis=1)
+    return np.repeat(_rescale(density, counts.sum() / n_seen)[:, None], H, axis=1)
 
 
 def prospective_hotspot(Y: np.ndarray, o: int, H: int, weights: sps.spmatrix, window: int,
-                        per_week: int) -> np.ndarray:
+                        per_week: int, seen: np.ndarray | None = None) -> np.ndarray:
     lo = max(0, o - window)
-    if o <= lo:
+    n_seen = _slots_seen(seen, lo, o)
+    if o <= lo or n_seen == 0:
         return np.zeros((Y.shape[0], H))
     ago = (o - 1 - np.arange(lo, o)) // per_week          # whole weeks since each slot
     time_w = 1.0 / (1.0 + ago)
     recent = Y[:, lo:o].astype(np.float64)
+    if seen is not None:
+        recent = recent * _received(seen, lo, o)
     per_cell = recent @ time_w                              # Σ facts × 1/(1+w), per source cell
     risk = weights.T @ per_cell                             # spread with 1/(1+d)
-    return np.repeat(_rescale(risk, recent.sum() / (o - lo))[:, None], H, axis=1)
+    return np.repeat(_rescale(risk, recent.sum() / n_seen)[:, None], H, axis=1)

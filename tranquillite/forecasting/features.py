@@ -12,8 +12,9 @@ strictly before it — computed with Polars rolling windows over a complete cell
 * `{g}_nb_1d`, `{g}_nb_7d`, `{g}_nb_84d`: facts in the 6 neighbouring cells (H3 ring k = 1),
   for near-repeat effects;
 
-a window that reaches before the data start is null (unknown), never 0. Calendar and
-planned-event exposure are joined per target slot.
+a window that reaches before the data start, or into a day with no data received
+(`forecasting.gaps`), is null (unknown), never 0; the yearly rates are over the received days.
+Calendar and planned-event exposure are joined per target slot.
 
 **Model rows** (`model_rows`): a forecast for target slot `s` issued at origin `o` takes the state
 of the cell at `o` (nothing after `o`), the calendar of `s`, the lead `s - o`, and the planned
@@ -30,6 +31,7 @@ from tranquillite.forecasting import conventions as CV
 from tranquillite.forecasting.calendar import CALENDAR_COLUMNS, calendar
 from tranquillite.forecasting.counts import dense
 from tranquillite.forecasting.exposure import exposure_columns, exposure_features
+from tranquillite.forecasting.gaps import missing_in_window
 from tranquillite.forecasting.slots import SlotScheme
 from tranquillite.forecasting.study_area import AreaSpec
 
@@ -54,13 +56,32 @@ def neighbour_matrix(pairs: pl.DataFrame, n_cells: int):
                           shape=(n_cells, n_cells))
 
 
+def _unknown_windows(observed: np.ndarray | None, data_start_slot: int, start: int, T: int, n: int) -> dict:
+    """Per window of the state features, for each panel slot: does it reach a slot not received?
+    (empty when every slot was received)"""
+    if observed is None:
+        return {}
+    obs = np.ones(T, dtype=bool)
+    k = min(T, max(0, observed.size - (start - data_start_slot)))
+    obs[:k] = observed[start - data_start_slot:start - data_start_slot + k]
+    if obs.all():
+        return {}
+    miss = ~obs
+    win = {"lag1": (1, 1), "1d": (n, 1), "7d": (7 * n, 1), "28d": (28 * n, 1), "84d": (84 * n, 1),
+           "ly": (364 * n, 357 * n + 1)}
+    return {"obs": obs, **{name: missing_in_window(miss, a, b) > 0 for name, (a, b) in win.items()}}
+
+
 def state_features(counts: pl.DataFrame, n_cells: int, groups: list[str], scheme: SlotScheme,
-                   first_slot: int, last_slot: int, data_start_slot: int, neighbours) -> pl.DataFrame:
+                   first_slot: int, last_slot: int, data_start_slot: int, neighbours,
+                   observed: np.ndarray | None = None) -> pl.DataFrame:
     """State of every cell at the start of every slot first_slot..last_slot (inclusive).
 
     `counts`: sparse (group, cell_idx, slot, n) — only slots before `last_slot` are used;
     `data_start_slot`: the first slot covered by data (earlier windows are unknown → null);
-    `neighbours`: `neighbour_matrix(...)`.
+    `neighbours`: `neighbour_matrix(...)`;
+    `observed`: for the slots from `data_start_slot` on, whether their day was received
+    (`forecasting.gaps.observed_slots`; None or slots past its end: received).
     """
     n = scheme.n
     hist = HISTORY_DAYS * n
@@ -80,28 +101,39 @@ def state_features(counts: pl.DataFrame, n_cells: int, groups: list[str], scheme
     del Y, data
     kind_col = pl.Series("_kind", np.tile(kind, n_cells).astype(np.int8))
     panel = panel.with_columns(kind_col)
+    unknown = _unknown_windows(observed, int(data_start_slot), start, T, n)
+    if unknown:   # slots of days not received: their counts are unknown, windows over them null
+        panel = panel.with_columns([pl.Series(f"_u_{k}", np.tile(v, n_cells)) for k, v in unknown.items()])
     # rolling windows per cell (the panel is cell-major, complete, sorted by slot)
     def win(col: pl.Expr, w: int, shift: int = 1, min_samples: int | None = None) -> pl.Expr:
         return col.rolling_sum(w, min_samples=w if min_samples is None else min_samples).shift(shift).over("cell_idx")
 
+    def known(e: pl.Expr, window: str) -> pl.Expr:
+        return pl.when(pl.col(f"_u_{window}")).then(None).otherwise(e) if unknown else e
+
     exprs = []
     year = 364 * n
+    received = pl.col("_u_obs") if unknown else pl.lit(True)
     for g in groups:
         c, nb = pl.col(f"_c_{g}"), pl.col(f"_nb_{g}")
         exprs += [
-            c.shift(1).over("cell_idx").alias(f"{g}_lag1"),
-            win(c, n).alias(f"{g}_1d"),
-            win(c, 7 * n).alias(f"{g}_7d"),
-            win(c, 28 * n).alias(f"{g}_28d"),
-            win(c, 7 * n, shift=357 * n + 1).alias(f"{g}_ly"),
+            known(c.shift(1).over("cell_idx"), "lag1").alias(f"{g}_lag1"),
+            known(win(c, n), "1d").alias(f"{g}_1d"),
+            known(win(c, 7 * n), "7d").alias(f"{g}_7d"),
+            known(win(c, 28 * n), "28d").alias(f"{g}_28d"),
+            known(win(c, 7 * n, shift=357 * n + 1), "ly").alias(f"{g}_ly"),
         ]
         for k in range(n):
             ck = pl.when(pl.col("_kind") == k).then(c).otherwise(0.0)
-            exprs += [win(ck, 28 * n).alias(f"{g}_28d_k{k}"), win(ck, 84 * n).alias(f"{g}_84d_k{k}")]
-            seen = pl.when(pl.col("_kind") == k).then(1.0).otherwise(0.0)
-            exprs.append((win(ck, year, min_samples=1) / win(seen, year, min_samples=1)).alias(f"{g}_rate_k{k}"))
-        exprs += [win(nb, n).alias(f"{g}_nb_1d"), win(nb, 7 * n).alias(f"{g}_nb_7d"),
-                  win(nb, 84 * n).alias(f"{g}_nb_84d")]
+            exprs += [known(win(ck, 28 * n), "28d").alias(f"{g}_28d_k{k}"),
+                      known(win(ck, 84 * n), "84d").alias(f"{g}_84d_k{k}")]
+            seen = pl.when((pl.col("_kind") == k) & received).then(1.0).otherwise(0.0)
+            rate = win(ck, year, min_samples=1) / win(seen, year, min_samples=1)
+            if unknown:   # over the received slots only; no received slot of that kind: unknown
+                rate = pl.when(win(seen, year, min_samples=1) > 0).then(rate)
+            exprs.append(rate.alias(f"{g}_rate_k{k}"))
+        exprs += [known(win(nb, n), "1d").alias(f"{g}_nb_1d"), known(win(nb, 7 * n), "7d").alias(f"{g}_nb_7d"),
+                  known(win(nb, 84 * n), "84d").alias(f"{g}_nb_84d")]
     out = panel.with_columns(exprs).filter(pl.col("slot") >= first_slot)
     cols = state_columns(groups, n)
     casts = [pl.col(c).cast(pl.Float32) if "_rate_" in c else pl.col(c).cast(pl.UInt16) for c in cols]

@@ -13,6 +13,7 @@ from tranquillite.forecasting.backtest import ForecastData
 from tranquillite.forecasting.counts import fact_counts
 from tranquillite.forecasting.exposure import exposure_table
 from tranquillite.forecasting.features import FeatureStore, neighbour_matrix, state_columns, state_features
+from tranquillite.forecasting.gaps import as_dates, complete_panel, missing_days, observed_slots
 from tranquillite.forecasting.grid import build_grid, centroid_metric, disk_pairs, locate
 from tranquillite.forecasting.slots import SlotScheme
 from tranquillite.forecasting.study_area import AreaSpec
@@ -66,9 +67,12 @@ def from_events(events: pl.DataFrame, spec: AreaSpec, grid: pl.DataFrame | None 
 
 
 def from_tables(spec: AreaSpec, grid: pl.DataFrame, counts: pl.DataFrame, states: pl.DataFrame,
-                exposure: pl.DataFrame, first_day: date, intensity: pl.DataFrame | None = None) -> ForecastData:
+                exposure: pl.DataFrame, first_day: date, intensity: pl.DataFrame | None = None,
+                received: list[date] | None = None) -> ForecastData:
     """From the published tables `features.study_grid`, `observed_counts`, `cell_slot` and
-    `planned_exposure` (what the models assets read)."""
+    `planned_exposure` (what the models assets read). `received`: the days with data received
+    (the partitions of `observed_counts`; None: every day) — the others are unknown, and their
+    missing feature rows are filled with nulls (`forecasting.gaps`)."""
     sch = SlotScheme(spec.shift_hours)
     area = spec.area()
     grid = grid.sort("cell_idx")
@@ -76,7 +80,16 @@ def from_tables(spec: AreaSpec, grid: pl.DataFrame, counts: pl.DataFrame, states
     cells = grid["h3_cell"].to_list()
     cols = state_columns(spec.groups, sch.n)
     st = states.select("cell_idx", "slot", *cols)
+    observed, gaps = None, []
+    if received is not None:
+        last_received = sch.first_slot(max(as_dates(received))) + sch.n - 1 if received else start
+        st, _ = complete_panel(st, grid.height, sch, received, sch.first_slot(first_day),
+                               max(int(st["slot"].max()) if st.height else start, last_received))
+        observed = observed_slots(received, sch, start, end - start + 1)
+        gaps = missing_days(received, sch.day(start), sch.day(end))
+        if observed.all():
+            observed = None
     return ForecastData(spec, sch, grid, counts, FeatureStore(st, grid.height, spec, sch, exposure),
                         centroid_metric(grid, area), distance_matrix(cells), start, end,
                         truth_counts(intensity, grid, spec, sch) if intensity is not None else None,
-                        neighbour_matrix(disk_pairs(cells, 1), grid.height))
+                        neighbour_matrix(disk_pairs(cells, 1), grid.height), observed, gaps)

@@ -158,11 +158,13 @@ def period_starts(first_day: date, last_day: date, level: str) -> list[date]:
 
 def hotspot_table(facts: pl.DataFrame, grid: pl.DataFrame, W: sps.spmatrix, *, categories: list[str],
                   all_code: str, first_day: date, last_day: date, levels: tuple[str, ...] = ("semaine", "mois"),
-                  fdr_alpha: float = 0.05) -> pl.DataFrame:
+                  fdr_alpha: float = 0.05, received: set[date] | None = None) -> pl.DataFrame:
     """Gi* of every grid cell × category (and `all_code`) × period of each level.
 
     `facts`: one row per fact with `cell_idx` (grid index), `category` and `start`; only facts
-    within [first_day, last_day] are counted. A period is `complete` when it lies wholly inside.
+    within [first_day, last_day] are counted. A period is `complete` when it lies wholly inside
+    and, if `received` (the days with data received) is given, every one of its days was
+    received: a week of a gap is not a week without facts.
     """
     n = grid.height
     frames = []
@@ -179,10 +181,14 @@ def hotspot_table(facts: pl.DataFrame, grid: pl.DataFrame, W: sps.spmatrix, *, c
         per_all = fl.group_by("cell_idx", "ps").len().with_columns(pl.lit(all_code).alias("category"))
         counts = pl.concat([per_cat, per_all.select(per_cat.columns)])
         counts = counts.with_columns(pl.col("ps").replace_strict(pidx, return_dtype=pl.Int64).alias("t"))
+        inside = ((pl.col("period_start") >= first_day)
+                  & (period_end(pl.col("period_start"), level) <= pl.lit(last_day).dt.offset_by("1d")))
+        if received is not None:
+            got = pl.Series(sorted(received), dtype=pl.Date).implode()
+            inside = inside & pl.date_ranges(pl.col("period_start"), period_end(pl.col("period_start"), level)
+                                             .dt.offset_by("-1d"), "1d").list.eval(pl.element().is_in(got)).list.all()
         meta = pl.DataFrame({"period_start": starts}).with_columns(
-            period_label(pl.col("period_start"), level).alias("period"),
-            ((pl.col("period_start") >= first_day)
-             & (period_end(pl.col("period_start"), level) <= pl.lit(last_day).dt.offset_by("1d"))).alias("complete"))
+            period_label(pl.col("period_start"), level).alias("period"), inside.alias("complete"))
         for cat in [*categories, all_code]:
             c = counts.filter(pl.col("category") == cat)
             X = np.zeros((n, T))

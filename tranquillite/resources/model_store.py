@@ -11,7 +11,9 @@ implementation would subclass `ModelStore` the same way):
     models/champion.json                                   best model of the latest backtest, and the
                                                            best one trained on the City's data only
 
-Files are written to a temporary name then renamed, like the warehouse's Parquet files.
+Files are written to a temporary name then renamed, like the warehouse's Parquet files. The
+register names each model by its folder relative to the store (`<model>/<group>/<version>`), so
+that a copied or moved home points at its own models.
 """
 
 from __future__ import annotations
@@ -132,7 +134,8 @@ class LocalModelStore(ModelStore):
                 "features": json.dumps(m.get("features", []), ensure_ascii=False),
                 "params": json.dumps(m.get("params", {}), ensure_ascii=False, default=str),
                 "metrics": json.dumps(m.get("metrics", {}), ensure_ascii=False, default=str),
-                "path": str(meta_path.parent), "variant": m.get("variant"),
+                "path": meta_path.parent.relative_to(self.path).as_posix(),   # relative: the home may move
+                "variant": m.get("variant"),
                 # a model stored before lineage was recorded may hold any convention's data
                 "conventions": sorted(m.get("conventions") or _ALL_CONVENTIONS()),
             })

@@ -6,11 +6,18 @@ single `data.parquet` — each written to a temporary file then renamed, so a re
 a half-written file and a rerun replaces a partition instead of duplicating it. The DuckDB
 file `catalog.duckdb` only holds views over those files; it is rebuilt in a temporary file and
 renamed into place, so the Streamlit app (which opens it read-only) never meets a writer's lock.
+
+The home is relocatable: the catalog's views name their files relative to the catalog's folder
+(DuckDB resolves relative paths against the working directory, or `file_search_path`), and
+`open_catalog` points `file_search_path` at the folder the catalog is in — a copied or moved home
+reads its own files, never the original's. A catalog built by an earlier version (absolute
+paths) for another folder is refused (`CatalogMoved`) until the next publication rebuilds it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,6 +68,14 @@ class Warehouse(dg.ConfigurableResource):
                 os.unlink(tmp)
         return target
 
+    def drop_partition(self, layer: str, table: str, partition: str) -> bool:
+        """Remove one partition (a day that no longer has data); True if there was one."""
+        target = self.file(layer, table, partition)
+        if target.exists():
+            target.unlink()
+            return True
+        return False
+
     def partitions(self, layer: str, table: str) -> list[str]:
         d = self.table_dir(layer, table)
         return sorted(p.stem for p in d.glob("*.parquet")) if d.exists() else []
@@ -107,7 +122,8 @@ class Warehouse(dg.ConfigurableResource):
         os.unlink(tmp)  # DuckDB must create the file itself
         try:
             con = duckdb.connect(tmp)
-            _create_views(con, self)
+            con.execute(f"SET file_search_path = '{_literal(self.path.resolve())}'")
+            _create_views(con, self, relative=True)
             con.close()
             os.replace(tmp, self.catalog_path)
         finally:
@@ -121,23 +137,63 @@ class Warehouse(dg.ConfigurableResource):
 UNION_VIEWS = [("governance", "quarantine", "quarantine")]
 
 
+class CatalogMoved(RuntimeError):
+    """The catalog's views read the files of another folder (built before the home was moved)."""
+
+
+def _literal(text) -> str:
+    return str(text).replace("'", "''")
+
+
 def _view(con: duckdb.DuckDBPyConnection, schema: str, name: str, glob: str) -> None:
     # identifiers come from our own folder names; DuckDB cannot bind a view's file path as a
     # parameter, so the path literal is escaped
-    path = glob.replace("'", "''")
+    path = _literal(glob)
     con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     con.execute(f'CREATE OR REPLACE VIEW "{schema}"."{name}" AS '
                 f"SELECT * FROM read_parquet('{path}', union_by_name = true)")
 
 
-def _create_views(con: duckdb.DuckDBPyConnection, wh: Warehouse) -> None:
+def _create_views(con: duckdb.DuckDBPyConnection, wh: Warehouse, relative: bool = False) -> None:
+    """One view per table; `relative`: file paths relative to the warehouse folder (the catalog)."""
+    def where(*parts: str) -> str:
+        return "/".join(parts) if relative else str(wh.path.joinpath(*parts))
     for layer, table in wh.tables():
-        _view(con, layer, table, wh.glob(layer, table))
+        _view(con, layer, table, where(layer, table, "*.parquet"))
     for schema, name, layer in UNION_VIEWS:
         if any((wh.path / layer).glob("*/*.parquet")):
-            _view(con, schema, name, str(wh.path / layer / "*" / "*.parquet"))
+            _view(con, schema, name, where(layer, "*", "*.parquet"))
+
+
+_VIEW_FILE = re.compile(r"read_parquet\('((?:[^']|'')*)'")
+
+
+def _foreign_files(con: duckdb.DuckDBPyConnection, root: Path) -> list[str]:
+    """Absolute file paths of the views that are outside `root` (a catalog of another folder)."""
+    rows = con.execute("SELECT sql FROM duckdb_views() WHERE NOT internal").fetchall()
+    out = []
+    for (sql,) in rows:
+        for m in _VIEW_FILE.finditer(sql or ""):
+            p = m.group(1).replace("''", "'")
+            if os.path.isabs(p) and not Path(p).resolve().is_relative_to(root):
+                out.append(p)
+    return out
 
 
 def open_catalog(path: Path) -> duckdb.DuckDBPyConnection:
-    """Readers (app, CLI status) open the catalog read-only: never blocked by a materialisation."""
-    return duckdb.connect(str(path), read_only=True)
+    """Readers (app, CLI status) open the catalog read-only: never blocked by a materialisation.
+    Its relative file paths are resolved against the catalog's folder, for this connection and
+    its cursors, whatever the working directory."""
+    path = Path(path).resolve()
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con.execute(f"SET GLOBAL file_search_path = '{_literal(path.parent)}'")
+        foreign = _foreign_files(con, path.parent)
+    except Exception:
+        con.close()
+        raise
+    if foreign:
+        con.close()
+        raise CatalogMoved(f"le catalogue {path} a été construit pour un autre dossier ({foreign[0]}…): "
+                           "relancer la publication (`tranquillite materialize`) pour le reconstruire ici")
+    return con

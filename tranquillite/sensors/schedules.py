@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from tranquillite.jobs import PREVISION_JOB, PURGE_JOB, RANGE_END_TAG, RANGE_START_TAG, prevision_job, purge_job
+from tranquillite.jobs import PREVISION_JOB, RANGE_END_TAG, RANGE_START_TAG, prevision_job, purge_job
 from tranquillite.settings import settings
 
 PREVISION_SCHEDULE = "prevision_quotidienne"

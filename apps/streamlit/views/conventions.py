@@ -1,7 +1,7 @@
 """Conventions (C9): lifecycle of each convention — dates, state, alerts — administered by the DGA
 Sécurité's delegate (action `gerer_conventions`); the DPO sees the same, read-only."""
 
-from datetime import date, timedelta
+from datetime import date
 
 import polars as pl
 import streamlit as st
