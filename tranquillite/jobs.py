@@ -16,8 +16,8 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 ingest_selection = (dg.AssetSelection.groups(K.RAW, K.CLEAN, K.GOVERNANCE)
-                    - dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.CATALOG_KEY))
-publish_selection = dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.CATALOG_KEY)
+                    - dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.QUARANTINE_REASONS_KEY, K.CATALOG_KEY))
+publish_selection = dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.QUARANTINE_REASONS_KEY, K.CATALOG_KEY)
 indicators_selection = dg.AssetSelection.groups("indicators") | dg.AssetSelection.assets(K.CATALOG_KEY)
 prevision_selection = dg.AssetSelection.groups(K.FEATURES, K.MODELS)
 
@@ -43,4 +43,5 @@ indicators_job = dg.define_asset_job(
 
 def source_selection(source: str) -> list[dg.AssetKey]:
     from tranquillite.contracts import contracts_for_source
-    return [K.raw_key(source), K.quarantine_key(source), *[K.clean_key(c.name) for c in contracts_for_source(source)]]
+    return [K.raw_key(source), K.landing_files_key(source), K.quarantine_key(source), K.ledger_key(source),
+            *[K.clean_key(c.name) for c in contracts_for_source(source)]]

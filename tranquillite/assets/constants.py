@@ -15,6 +15,7 @@ RAW, CLEAN, QUARANTINE, GOVERNANCE = "raw", "clean", "quarantine", "governance"
 EVENTS_KEY = dg.AssetKey([CLEAN, "events"])
 CATALOG_KEY = dg.AssetKey([GOVERNANCE, "warehouse_catalog"])
 QUALITY_KEY = dg.AssetKey([GOVERNANCE, "data_quality"])
+QUARANTINE_REASONS_KEY = dg.AssetKey([GOVERNANCE, "quarantine_reasons"])
 
 CHECK_NOTHING_LOST = "aucune_perte"
 CHECK_SCHEMA = "schema_du_contrat"
@@ -33,6 +34,16 @@ def clean_key(contract: str) -> dg.AssetKey:
 
 def quarantine_key(source: str) -> dg.AssetKey:
     return dg.AssetKey([QUARANTINE, source])
+
+
+def landing_files_key(source: str) -> dg.AssetKey:
+    """`governance.landing_files` rows of one source (one asset per source, one table)."""
+    return dg.AssetKey([GOVERNANCE, "landing_files", source])
+
+
+def ledger_key(source: str) -> dg.AssetKey:
+    """`governance.ingestion_ledger` rows of one source (one asset per source, one table)."""
+    return dg.AssetKey([GOVERNANCE, "ingestion_ledger", source])
 
 
 def convention_tags(conventions: set[str] | list[str]) -> dict[str, str]:
