@@ -89,8 +89,8 @@ def crash(root: Path) -> None:
           "(start-up: imports, definitions)")
     print(f"  first step's wait for a slot     {_first_wait(inst, run):6.2f} s   (undisturbed run: {base_wait:.2f} s)")
     print(f"  whole chain                      {crash_s:6.1f} s   (undisturbed run: {base_s:.1f} s)")
-    print(f"  before this change: the next run waited forever (a core at 100 %); now bounded by "
-          f"TRANQUILLITE_POOL_WAIT_SECONDS even for a live holder")
+    print("  before this change: the next run waited forever (a core at 100 %); now bounded by "
+          "TRANQUILLITE_POOL_WAIT_SECONDS even for a live holder")
 
 
 def gap(root: Path) -> None:

@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     corpus_s = time.perf_counter() - t0
     old_kinds = baseline(rows)
     new, old = scores(rows, new_kinds), scores(rows, old_kinds)
-    print(f"\n== Précision / rappel par type (niveau texte), nouveau détecteur vs ancien garde (même exécution) ==")
+    print("\n== Précision / rappel par type (niveau texte), nouveau détecteur vs ancien garde (même exécution) ==")
     print(table(new, old))
     test_rows = [i for i, r in enumerate(rows) if r["split"] == "test"]
     held = scores([rows[i] for i in test_rows], [new_kinds[i] for i in test_rows])["toutes"]

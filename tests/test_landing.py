@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import polars as pl
 import pytest
 
 from tests.factories import VALID, VALID_CORTEGE, landing_file, write_csv, write_json
@@ -83,7 +84,7 @@ def test_extra_and_missing_columns_are_reported(landing):
     raw, reads = landing_io.read_partition(landing, "alertes_videoprotection", DAY)
     kinds = {i.kind for i in reads[0].issues}
     assert kinds == {"colonnes_manquantes", "colonnes_inattendues"}
-    assert json.loads(raw.row(0, named=True)["_raw"])["Opérateur"] == "op7"  # unknown column kept
+    assert raw.row(0, named=True)["_raw"].endswith(";op7")  # the original line, unknown column kept
     outcome = validate(raw, contracts_for_source("alertes_videoprotection"))
     assert outcome.n_clean == 1  # Observations is optional
 
@@ -103,3 +104,51 @@ def test_file_without_date_cannot_be_assigned(landing):
     assert landing_io.undated_files(landing, "interventions") == [path]
     with pytest.raises(landing_io.LandingError, match="aucune date"):
         landing_io.read_file(path, landing, "interventions")
+
+
+@pytest.mark.parametrize("rel,partition,words", [
+    ("interventions/interventions_2025-03-08.csv", "2025-03-08", None),
+    ("cortege/2025-03-08/PP-1_v2.json", "2025-03-08", None),
+    ("interventions/export_sans_date.csv", None, "aucune date AAAA-MM-JJ"),
+    ("interventions/interventions_2026-02-31.csv", None, "date impossible « 2026-02-31 »"),
+    ("interventions/interventions_2024-12-31.csv", None, "avant la première partition (2025-01-01"),
+    ("cortege/prefecture_2099-01-01.json", None, "après la dernière partition (2025-12-31"),
+])
+def test_every_file_gets_a_partition_or_a_french_reason(rel, partition, words):
+    from pathlib import Path
+    a = landing_io.assign(Path(rel), "2025-01-01", "2025-12-31")
+    assert a.partition == partition
+    assert (a.reason is None) if words is None else words in a.reason
+    assert a.later == rel.endswith("2099-01-01.json")
+
+
+def test_inventory_keeps_unassignable_files_apart(landing):
+    write_csv(landing_file(landing, "interventions", DAY), "interventions", [VALID["interventions"]])
+    bad = landing / "interventions" / "interventions_2025-02-30.csv"
+    bad.write_text("x", encoding="utf-8")
+    by_day, unassigned = landing_io.inventory(landing, "interventions", "2025-01-01", "2025-12-31")
+    assert list(by_day) == [DAY] and [p for p, _ in unassigned] == [bad]
+    raw, _ = landing_io.read_partition(landing, "interventions", DAY)
+    assert raw.height == 1
+
+
+def test_a_reader_failure_keeps_the_file_whole_and_the_other_files(landing, monkeypatch):
+    """A defect of the reader on one file: that file is quarantined whole, counted by the counter
+    (so the ledger shows the gap), the day's other files are read."""
+    write_csv(landing_file(landing, "interventions", DAY), "interventions",
+              [{**VALID["interventions"], "N° intervention": f"INT-{i}"} for i in range(3)])
+    other = write_csv(landing / "interventions" / f"autre_{DAY}.csv", "interventions", [VALID["interventions"]])
+    real = landing_io.read_csv_file
+
+    def broken(path, *args):
+        if path.name.startswith("interventions_"):
+            raise RuntimeError("bogue du lecteur")
+        return real(path, *args)
+
+    monkeypatch.setattr(landing_io, "read_csv_file", broken)
+    raw, reads = landing_io.read_partition(landing, "interventions", DAY)
+    bad = next(r for r in reads if r.label.startswith("interventions/interventions_"))
+    assert [i.kind for i in bad.issues] == ["lecture_impossible"] and "bogue du lecteur" in bad.issues[0].message
+    assert bad.counted == 3 and bad.records.get_column("_parse_error").to_list() == ["lecture_invalide"]
+    assert "INT-2" in bad.records.row(0, named=True)["_raw"]
+    assert raw.filter(pl.col("_file") == other.relative_to(landing).as_posix()).height == 1

@@ -18,7 +18,6 @@ import pytest
 
 from tests.factories import PREFECTURE
 from tranquillite import runner
-from tranquillite.assets import constants as K
 from tranquillite.definitions import build_defs
 from tranquillite.lineage import convention_lineage, lineage_table, untracked_tables
 from tranquillite.settings import paths
@@ -34,7 +33,6 @@ SMALL = {"n_origins": 2, "train_weeks": 2, "lgbm_rounds": 20, "workers": 1, "thr
          "models": ["lgbm_avec_evenements"]}
 PAST, COMING = "PP-TRACE-PASSE", "PP-TRACE-AVENIR"
 # the ingestion stream makes these tables assets (issue 11): until then they are the only untracked ones
-PENDING_INGESTION = {"governance.landing_files", "governance.ingestion_ledger", "governance.quarantine_reasons"}
 
 
 def _entry(ident: str, entered: str, start: str, end: str) -> dict:
@@ -209,13 +207,5 @@ def test_the_lineage_report_lists_per_convention_the_tables_rows_and_models(run)
 
 
 def test_every_table_of_the_warehouse_is_an_asset(run):
-    defs, wh = run
-    assert set(untracked_tables(defs, wh)) <= PENDING_INGESTION
-    assert not {"indicators.grid", "indicators.catalogue", "models.forecast_history"} & set(untracked_tables(defs, wh))
-
-
-@pytest.mark.xfail(strict=True, reason="governance.landing_files, ingestion_ledger, quarantine_reasons: "
-                                       "made assets by the ingestion stream (issue 11); remove this mark then")
-def test_no_table_is_untracked_once_ingestion_tables_are_assets(run):
     defs, wh = run
     assert untracked_tables(defs, wh) == []

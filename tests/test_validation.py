@@ -97,7 +97,7 @@ def test_each_csv_defect_is_quarantined_with_its_reason(landing, kind, change):
     assert codes(outcome) == [[kind]]
     q = outcome.quarantine.row(0, named=True)
     assert q["record_id"] == "INT-2" and q["line"] == 3 and q["partition"] == DAY
-    assert json.loads(q["raw"])["N° intervention"] == "INT-2"  # the record is kept whole
+    assert q["raw"].startswith("INT-2;") and q["raw"].count(";") == 10  # the original line, kept whole
 
 
 def test_personal_data_reason_names_the_kind(landing):
@@ -115,8 +115,8 @@ def test_duplicate_id_and_exact_duplicate(landing):
     assert outcome.n_clean == 1 and codes(outcome) == [["identifiant_duplique"]]
     assert outcome.balanced
     ledger = outcome.ledger([DAY])
-    assert ledger.row(0, named=True) == {"source": "interventions", "partition": DAY, "read": 3, "clean": 1,
-                                         "quarantined": 1, "duplicates": 1, "balanced": True}
+    assert ledger.row(0, named=True) == {"source": "interventions", "partition": DAY, "read": 3, "parsed": 3,
+                                         "clean": 1, "quarantined": 1, "duplicates": 1, "balanced": True}
 
 
 def test_several_reasons_are_all_kept(landing):
@@ -132,7 +132,7 @@ CORTEGE_DEFECTS = [
     ("manifestation_deambulatoire", "champ_obligatoire_manquant", {"adresse_depart": None}),
     ("manifestation_deambulatoire", "hors_zone", {"trace_parcours": {"type": "LineString", "coordinates": [[5.44, 43.52], [5.45, 43.53]]}}),
     ("manifestation_deambulatoire", "geometrie_invalide", {"trace_parcours": {"type": "Point", "coordinates": [5.37, 43.29]}}),
-    ("manifestation_statique", "valeur_invalide", {"nombre_personnes_attendues": -5}),
+    ("manifestation_statique", "valeur_hors_bornes", {"nombre_personnes_attendues": -5}),
     ("manifestation_statique", "donnee_personnelle", {"description_observations": "organisateur joignable au +33 6 12 34 56 78"}),
     ("operation_programmee", "valeur_hors_enumeration", {"theme": "Sécurité routière"}),
     ("operation_programmee", "adresse_inconnue", {"adresses": ["Avenue Imaginaire, 13015 Marseille"]}),
@@ -167,3 +167,55 @@ def test_validation_is_vectorised_on_a_large_batch(landing):
     assert outcome.n_clean == 5000 and outcome.balanced
     assert outcome.clean["interventions"].get_column("id").n_unique() == 5000
     assert isinstance(outcome.clean["interventions"], pl.DataFrame)
+
+
+BOUND_DEFECTS = [
+    ("valeur_invalide", {"Longitude": "NaN"}),
+    ("valeur_invalide", {"Latitude": "inf"}),
+    ("valeur_invalide", {"Longitude": "-Infinity"}),
+    ("valeur_hors_bornes", {"Longitude": "500"}),
+    ("date_hors_bornes", {"Début": "31/12/9999 23:00", "Fin": ""}),
+    ("date_hors_bornes", {"Début": "01/01/1900 10:00", "Fin": ""}),
+    ("date_hors_bornes", {"Fin": "09/03/2027 00:05"}),           # two years after the export day
+    ("champ_trop_long", {"Observations": "x" * 10_001}),
+]
+
+
+@pytest.mark.parametrize("kind,change", BOUND_DEFECTS, ids=[f"{k}-{i}" for i, (k, _) in enumerate(BOUND_DEFECTS)])
+def test_implausible_values_are_quarantined(landing, kind, change):
+    good = dict(VALID["interventions"])
+    bad = {**good, **change, "N° intervention": "INT-2"}
+    outcome, _ = run(landing, "interventions", [good, bad])
+    assert outcome.n_clean == 1 and outcome.n_quarantined == 1 and outcome.balanced
+    assert kind in codes(outcome)[0], codes(outcome)
+    df = outcome.clean["interventions"]
+    assert df.select(pl.col("longitude", "latitude").is_finite().all()).row(0) == (True, True)
+
+
+def test_dates_near_the_export_day_are_kept(landing):
+    rows = [{**VALID["interventions"], "N° intervention": f"INT-{i}", "Début": d, "Fin": ""}
+            for i, d in enumerate(["08/03/2024 10:00", "10/03/2025 10:00", "08/03/2025 23:59"])]
+    outcome, _ = run(landing, "interventions", rows)
+    assert outcome.n_quarantined == 0, outcome.quarantine.to_dicts()
+
+
+def test_unknown_crs_quarantines_its_records_only(landing):
+    rows = [{**VALID["incidents"], "id": "X-1"}, {**VALID["incidents"], "id": "X-2", "crs": "EPSG:99999"},
+            {**VALID["incidents"], "id": "X-3", "crs": "EPSG:3857", "x": "598800", "y": "5358300"}]
+    outcome, _ = run(landing, "incidents", rows)
+    assert outcome.quarantine.get_column("record_id").to_list() == ["X-2"]
+    assert codes(outcome) == [["crs_inconnu"]]
+    assert outcome.clean["incidents"].get_column("id").to_list() == ["X-1", "X-3"]
+
+
+def test_long_json_text_is_quarantined_with_its_field(landing):
+    entry = {**copy.deepcopy(VALID_CORTEGE["visite_officielle"]), "description_observations": "a" * 20_000}
+    outcome, _ = run(landing, "cortege", [VALID_CORTEGE["operation_programmee"], entry])
+    assert outcome.n_clean == 1
+    assert "champ_trop_long:description_observations" in outcome.quarantine.row(0, named=True)["reasons"]
+
+
+def test_ledger_trusts_the_counter_not_the_parser(landing):
+    outcome, _ = run(landing, "interventions", [VALID["interventions"]])
+    (row,) = outcome.ledger([DAY], counted={DAY: 2}).to_dicts()
+    assert (row["read"], row["parsed"], row["balanced"]) == (2, 1, False)

@@ -18,11 +18,20 @@ def _date(s: str) -> date:
         raise argparse.ArgumentTypeError(f"date attendue au format AAAA-MM-JJ, reçu {s!r}")
 
 
-def landing_range() -> tuple[date, date] | None:
-    """First and last day that have landing files."""
+def landing_range(report=None) -> tuple[date, date] | None:
+    """First and last day that have landing files. Files that cannot be given a day are passed to
+    `report(path, reason)` and left out of the range (the ingestion records them)."""
     from tranquillite import landing
     from tranquillite.contracts import sources
-    days = [k for s in sources() for k in landing.files_by_partition(paths().landing, s)]
+    from tranquillite.resources.landing import partition_bounds
+    first, last = partition_bounds()
+    days: list[str] = []
+    for s in sources():
+        by_day, unassigned = landing.inventory(paths().landing, s, first, last)
+        days += list(by_day)
+        for path, a in unassigned:
+            if report is not None:
+                report(path.relative_to(paths().landing).as_posix(), a.reason)
     if not days:
         return None
     return date.fromisoformat(min(days)), date.fromisoformat(max(days))
@@ -45,9 +54,16 @@ def cmd_materialize(a: argparse.Namespace) -> int:
         print("erreur: --from et --to vont ensemble", file=sys.stderr)
         return 2
     if start is None:
-        rng = landing_range()
+        skipped: list[str] = []
+
+        def report(rel: str, why: str) -> None:
+            skipped.append(rel)
+            print(f"attention: {rel} non ingéré — {why}", file=sys.stderr)
+
+        rng = landing_range(report)
         if rng is None:
-            print(f"erreur: aucun fichier dans {paths().landing} (lancer `tranquillite generate` "
+            what = "aucun fichier avec un jour d'export valide" if skipped else "aucun fichier"
+            print(f"erreur: {what} dans {paths().landing} (lancer `tranquillite generate` "
                   "ou déposer des exports)", file=sys.stderr)
             return 2
         start, end = rng

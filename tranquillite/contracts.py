@@ -22,6 +22,36 @@ class ContractError(ValueError):
 
 
 @dataclass(frozen=True)
+class Bounds:
+    """Plausible values of a contract's records (YAML `bounds:`); outside them a record is quarantined.
+
+    `days_before_export` / `days_after_export`: every datetime field lies within the export day
+    (the file's partition) minus / plus these many days (`date_hors_bornes:<field>`);
+    `text_max_length`: no field holds more characters (`champ_trop_long:<field>`). Numbers have
+    field-level `min` / `max` (`valeur_hors_bornes:<field>`).
+    """
+
+    days_before_export: int | None = None
+    days_after_export: int | None = None
+    text_max_length: int | None = None
+
+
+def _bounds(d: dict[str, Any] | None, where: str) -> Bounds:
+    d = d or {}
+    unknown = set(d) - {"dates", "text_max_length"}
+    dates = d.get("dates") or {}
+    unknown |= {f"dates.{k}" for k in set(dates) - {"days_before_export", "days_after_export"}}
+    if unknown:
+        raise ContractError(f"{where}: unknown bounds keys {sorted(unknown)}")
+    values = {k: dates.get(k) for k in ("days_before_export", "days_after_export")}
+    values["text_max_length"] = d.get("text_max_length")
+    for k, v in values.items():
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+            raise ContractError(f"{where}: bounds {k} must be a non-negative integer, got {v!r}")
+    return Bounds(**values)
+
+
+@dataclass(frozen=True)
 class Field:
     name: str
     label: str
@@ -30,6 +60,7 @@ class Field:
     column: str | None = None
     values: tuple[str, ...] = ()
     min: float | None = None
+    max: float | None = None
     pattern: str | None = None
     after: str | None = None
     free_text: bool = False
@@ -57,6 +88,7 @@ class Contract:
     record_type: str | None = None
     event: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    bounds: Bounds = Bounds()
 
     @property
     def all_fields(self) -> tuple[Field, ...]:
@@ -87,9 +119,15 @@ def _field(d: dict[str, Any], where: str) -> Field:
     free = d.get("free_text", False)
     if free not in (False, None) and free not in FREE_TEXT_SCOPES:
         raise ContractError(f"{where}: field {d['name']!r} has free_text {free!r} (true, texte or libelle)")
+    lo, hi = d.get("min"), d.get("max")
+    for k, v in (("min", lo), ("max", hi)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v != v):
+            raise ContractError(f"{where}: field {d['name']!r} has a non-numeric {k} {v!r}")
+    if lo is not None and hi is not None and lo > hi:
+        raise ContractError(f"{where}: field {d['name']!r} has min {lo} > max {hi}")
     return Field(
         name=d["name"], label=d["label"], type=d["type"], required=bool(d.get("required", False)),
-        column=d.get("column"), values=tuple(d.get("values") or ()), min=d.get("min"),
+        column=d.get("column"), values=tuple(d.get("values") or ()), min=lo, max=hi,
         pattern=d.get("pattern"), after=d.get("after"), free_text=bool(free),
         free_text_scope=FREE_TEXT_SCOPES.get(free) if free else None,
         geometry_type=d.get("geometry_type"), derived_from=tuple(d.get("derived_from") or ()),
@@ -104,7 +142,7 @@ def load_contract(path: Path) -> Contract:
         if key not in d:
             raise ContractError(f"{where}: missing key {key!r}")
     known = {"name", "title", "source", "format", "convention", "id_field", "fields", "envelope",
-             "record_type", "event"}
+             "record_type", "event", "bounds"}
     return Contract(
         name=d["name"], title=d["title"], source=d["source"], format=d["format"],
         convention=d["convention"], id_field=d["id_field"],
@@ -112,6 +150,7 @@ def load_contract(path: Path) -> Contract:
         envelope=tuple(_field(f, where) for f in d.get("envelope") or ()),
         record_type=d.get("record_type"), event=d.get("event") or {},
         meta={k: v for k, v in d.items() if k not in known},
+        bounds=_bounds(d.get("bounds"), where),
     )
 
 

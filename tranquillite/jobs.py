@@ -36,9 +36,9 @@ REQUIRES: dict[str, tuple[str, ...]] = {
 OPTIONAL_UPSTREAM: dict[str, tuple[str, ...]] = {INDICATORS_JOB: (PREVISION_JOB,)}
 
 ingest_selection = (dg.AssetSelection.groups(K.RAW, K.CLEAN, K.GOVERNANCE)
-                    - dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.CATALOG_KEY, PURGE_KEY,
-                                                K.CONVENTION_ALERTS_KEY))
-publish_selection = dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.CATALOG_KEY)
+                    - dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.QUARANTINE_REASONS_KEY, K.CATALOG_KEY,
+                                                PURGE_KEY, K.CONVENTION_ALERTS_KEY))
+publish_selection = dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.QUARANTINE_REASONS_KEY, K.CATALOG_KEY)
 indicators_selection = dg.AssetSelection.groups("indicators") | dg.AssetSelection.assets(K.CATALOG_KEY)
 prevision_selection = dg.AssetSelection.groups(K.FEATURES, K.MODELS)
 
@@ -71,4 +71,5 @@ purge_job = dg.define_asset_job(
 
 def source_selection(source: str) -> list[dg.AssetKey]:
     from tranquillite.contracts import contracts_for_source
-    return [K.raw_key(source), K.quarantine_key(source), *[K.clean_key(c.name) for c in contracts_for_source(source)]]
+    return [K.raw_key(source), K.landing_files_key(source), K.quarantine_key(source), K.ledger_key(source),
+            *[K.clean_key(c.name) for c in contracts_for_source(source)]]

@@ -63,10 +63,27 @@ class ConventionLineage:
         return [t for t in self.tables if t.rows]
 
 
+def _table_of(key: dg.AssetKey, metadata) -> str:
+    """The warehouse table an asset writes, as `layer/table`: its key, or the `table` its metadata
+    names (several assets may write one table, e.g. `governance/landing_files/<source>`)."""
+    table = (metadata or {}).get("table")
+    table = getattr(table, "value", table)
+    return str(table).replace(".", "/", 1) if table else key.to_user_string()
+
+
 def _asset_conventions(defs: dg.Definitions) -> dict[str, set[str]]:
+    """Per asset key AND per table written (`layer/table`): the conventions of its asset(s)."""
     from tranquillite.assets.conventions import conventions_of_tags
     graph = defs.resolve_asset_graph()
-    return {k.to_user_string(): conventions_of_tags(graph.get(k).tags) for k in graph.get_all_asset_keys()}
+    out: dict[str, set[str]] = {}
+    for k in graph.get_all_asset_keys():
+        node = graph.get(k)
+        convs = conventions_of_tags(node.tags)
+        out.setdefault(k.to_user_string(), set()).update(convs)
+        table = _table_of(k, node.metadata)
+        if table != k.to_user_string():
+            out.setdefault(table, set()).update(convs)
+    return out
 
 
 def warehouse_tables(root: Path) -> list[tuple[str, str]]:
@@ -173,7 +190,7 @@ def convention_lineage(defs: dg.Definitions, warehouse_root: Path | str,
 
 def untracked_tables(defs: dg.Definitions, warehouse_root: Path | str) -> list[str]:
     """Warehouse tables that no asset of the code location declares (should be none)."""
-    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    keys = set(_asset_conventions(defs))
     return [f"{layer}.{table}" for layer, table in warehouse_tables(Path(warehouse_root))
             if f"{layer}/{table}" not in keys]
 

@@ -26,8 +26,12 @@ def asset_status(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[dic
             rec = instance.get_latest_asset_check_evaluation_record(ck)
             status = rec.status.value if rec else "JAMAIS_EXECUTE"
             checks.append({"name": ck.name, "status": status, "run_id": rec.run_id if rec else None})
+        files = None
+        if mat is not None and FILE_FIGURES[0] in mat.metadata:
+            files = {k: mat.metadata[k].value for k in FILE_FIGURES if k in mat.metadata}
         out.append({
             "asset": key.to_user_string(),
+            "files": files,
             "group": node.group_name,
             "last_materialization": (datetime.fromtimestamp(ev.timestamp, tz=timezone.utc).isoformat()
                                      if ev else None),
@@ -37,6 +41,28 @@ def asset_status(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[dic
             "checks": checks,
         })
     return out
+
+
+# figures of the landing files, in the metadata of raw/<source> and governance/landing_files/<source>
+FILE_FIGURES = ("fichiers", "enregistrements_comptes", "enregistrements_lus", "versions_nouvelles_apres_ingestion",
+                "enregistrements_ajoutes", "enregistrements_supprimes", "enregistrements_modifies",
+                "fichiers_non_assignes")
+
+
+def format_files(rows: list[dict]) -> list[str]:
+    """Per source, what its last ingestion found in the landing files (counts only)."""
+    lines = []
+    for r in rows:
+        f = r.get("files")
+        if not f or not r["asset"].startswith("governance/landing_files/"):
+            continue
+        source = r["asset"].rsplit("/", 1)[1]
+        n = {k: f.get(k, 0) for k in FILE_FIGURES}
+        lines.append(f"  {source:26} fichiers {n['fichiers']:>5}  comptés {n['enregistrements_comptes']:>7}"
+                     f"  modifiés après ingestion {n['versions_nouvelles_apres_ingestion']:>3}"
+                     f" (+{n['enregistrements_ajoutes']} −{n['enregistrements_supprimes']}"
+                     f" ~{n['enregistrements_modifies']})  sans jour valide {n['fichiers_non_assignes']:>3}")
+    return (["", "Fichiers déposés (dernière ingestion de chaque source):"] + lines) if lines else []
 
 
 def format_status(rows: list[dict]) -> str:
@@ -49,4 +75,4 @@ def format_status(rows: list[dict]) -> str:
         when = (r["last_materialization"] or "jamais")[:19].replace("T", " ")
         rows_ = "-" if r["rows"] is None else f"{r['rows']:,}".replace(",", " ")
         lines.append(f"{r['asset']:42} {when:26} {rows_:>9} {parts:>11}  {checks}")
-    return "\n".join(lines)
+    return "\n".join(lines + format_files(rows))

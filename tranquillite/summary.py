@@ -43,6 +43,18 @@ def _purged(p: Paths) -> pl.DataFrame:
             .select("source", pl.col("reasons").alias("kind"), pl.col("len").cast(pl.Int64).alias("found")))
 
 
+def _landing_files(con, tables) -> pl.DataFrame:
+    """Files that could not be given a day, with why (for the data team: the CLI, not the app)."""
+    if ("governance", "landing_files") not in tables:
+        return pl.DataFrame(schema={"file": pl.Utf8, "unassigned_reason": pl.Utf8, "records": pl.Int64})
+    cols = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE "
+                                      "table_schema = 'governance' AND table_name = 'landing_files'").fetchall()]
+    if "unassigned_reason" not in cols:
+        return pl.DataFrame(schema={"file": pl.Utf8, "unassigned_reason": pl.Utf8, "records": pl.Int64})
+    return pl.from_arrow(con.sql("SELECT file, unassigned_reason, records FROM governance.landing_files "
+                                 "WHERE unassigned_reason IS NOT NULL ORDER BY file").to_arrow_table())
+
+
 def summary(p: Paths) -> str:
     cat = p.warehouse / "catalog.duckdb"
     if not cat.exists():
@@ -54,12 +66,21 @@ def summary(p: Paths) -> str:
         for schema, table in tables:
             n = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchall()[0][0]
             lines.append(f"  {schema}.{table:34} {n:>10,}".replace(",", " "))
-        dq = con.sql("SELECT source, \"read\", clean, quarantined, duplicates, unbalanced_partitions "
-                     "FROM governance.data_quality ORDER BY source").fetchall()
-    lines += ["", "== Bilan par source: lus = propres + quarantaine + doublons exacts =="]
-    for s, r, c, q, d, u in dq:
-        lines.append(f"  {s:26} lus {r:>8}  propres {c:>8}  quarantaine {q:>6}  doublons {d:>4}  "
-                     f"{'OK' if u == 0 and r == c + q + d else 'DÉSÉQUILIBRE'}")
+        dq = pl.from_arrow(con.sql("SELECT * FROM governance.data_quality ORDER BY source").to_arrow_table())
+        files = _landing_files(con, tables)
+    lines += ["", "== Bilan par source: lus (compteur indépendant) = propres + quarantaine + doublons exacts =="]
+    for r in dq.iter_rows(named=True):
+        ok = r["unbalanced_partitions"] == 0 and r["read"] == r["clean"] + r["quarantined"] + r["duplicates"]
+        lines.append(f"  {r['source']:26} lus {r['read']:>8}  propres {r['clean']:>8}  quarantaine "
+                     f"{r['quarantined']:>6}  doublons {r['duplicates']:>4}  {'OK' if ok else 'DÉSÉQUILIBRE'}")
+    if "changed_files" in dq.columns:
+        lines += ["", "== Fichiers déposés: versions après ingestion, fichiers sans jour d'export valide =="]
+        for r in dq.iter_rows(named=True):
+            lines.append(f"  {r['source']:26} fichiers {r['files']:>5}  modifiés après ingestion "
+                         f"{r['changed_files']:>3} (+{r['rows_added']} −{r['rows_removed']} ~{r['rows_modified']} "
+                         f"enregistrements)  sans jour valide {r['unassigned_files']:>3}")
+    for r in files.iter_rows(named=True):
+        lines.append(f"    non ingéré: {r['file']} — {r['unassigned_reason']} ({r['records']} enregistrement(s))")
     lines += ["", "== Rejets par raison: injectés par le générateur / trouvés par la plateforme ==",
               "   (doublon_exact: comptés comme doublons, pas mis en quarantaine)"]
     for s, k, inj, q in quarantine_vs_injected(p).select("source", "kind", "injected", "found").iter_rows():

@@ -1,26 +1,41 @@
 """Contract-driven validation: raw records → typed clean rows + quarantined rows with every reason.
 
-Every rule comes from the YAML contract (required, type, enumeration, pattern, minimum,
-`after`, free text scanned for personal data, location inside the study area). Rules are
-vectorised Polars expressions; geometry work is vectorised shapely. Nothing is lost:
-`read = clean + quarantined + exact duplicates` for every batch (see `Outcome.balanced`).
+Every rule comes from the YAML contract (required, type, enumeration, pattern, bounds — `min`,
+`max`, the dates' window around the export day, the longest text —, `after`, free text scanned
+for personal data, location inside the study area). Rules are vectorised Polars expressions;
+geometry work is vectorised shapely. Nothing is lost: `read = clean + quarantined + exact
+duplicates` for every batch (see `Outcome.balanced`), and per partition against the landing
+files' independent record count (`Outcome.ledger(counted=…)`).
 
-Reason codes (stable, used by tests, checks and the app):
-`lecture_invalide`, `encodage_invalide`, `json_invalide`, `nombre_de_colonnes_incorrect`,
-`entree_non_objet`, `type_entree_inconnu`, `champ_obligatoire_manquant`, `date_invalide`,
-`valeur_invalide`, `valeur_hors_enumeration`, `format_invalide`, `fin_avant_debut`,
-`hors_zone`, `adresse_inconnue`, `geometrie_invalide`, `identifiant_duplique`,
-`donnee_personnelle`. A reason is written `code:field` (or `code:kind` for personal data).
+Reason codes (stable, used by tests, checks and the app). Set by the landing reader
+(`_parse_error`, the record is quarantined whole):
+`lecture_invalide` (a record the reader could not split), `encodage_invalide`, `json_invalide`,
+`nombre_de_colonnes_incorrect`, `entree_non_objet`, `entrees_non_liste` (a JSON envelope whose
+`entries` is not a list), `guillemet_non_ferme` (a CSV quote never closed: the record is read
+alone, the rows it swallowed are read as records), `lecture_divergente` (the parser and the
+independent counter disagree on a record, read alone), `champ_trop_long` (a CSV field over the
+reader's limit).
+Set by the contract's rules:
+`type_entree_inconnu`, `champ_obligatoire_manquant`, `date_invalide`, `date_hors_bornes` (a
+date outside the contract's window around the export day, e.g. year 9999), `valeur_invalide`
+(not a number, NaN, inf, not an integer), `valeur_hors_bornes` (outside the field's `min`/`max`),
+`champ_trop_long` (longer than the contract's `text_max_length`), `valeur_hors_enumeration`,
+`format_invalide`, `fin_avant_debut`, `hors_zone`, `adresse_inconnue`, `crs_inconnu` (projected
+coordinates in a coordinate system PROJ does not know), `geometrie_invalide`,
+`identifiant_duplique`, `donnee_personnelle`. A reason is written `code:field` (or `code:kind`
+for personal data).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import polars as pl
 import shapely
 from pyproj import Transformer
+from pyproj.exceptions import CRSError
 
 from tranquillite import geo
 from tranquillite.contracts import Contract, Field
@@ -77,13 +92,18 @@ def field_reasons(c: Contract, f: Field) -> list[pl.Expr]:
     v = typed(f, raw)
     if f.type == "datetime":
         rules.append(pl.when(present & v.is_null()).then(pl.lit(f"date_invalide:{f.name}")))
+        rules.append(_date_window(c, f, v))
     elif f.type in {"integer", "number", "longitude", "latitude"}:
-        bad = present & v.is_null()
+        bad = present & (v.is_null() | ~_number(raw).is_finite())  # NaN and inf are no values
         if f.type == "integer":
             bad = bad | (present & (_number(raw) != _number(raw).floor()))
-        if f.min is not None:
-            bad = bad | (present & (v < f.min))
         rules.append(pl.when(bad).then(pl.lit(f"valeur_invalide:{f.name}")))
+        out = pl.lit(False)
+        if f.min is not None:
+            out = out | (v < f.min)
+        if f.max is not None:
+            out = out | (v > f.max)
+        rules.append(pl.when(present & ~bad & out).then(pl.lit(f"valeur_hors_bornes:{f.name}")))
     elif f.type == "enum":
         rules.append(pl.when(present & ~raw.str.strip_chars().is_in(list(f.values)))
                      .then(pl.lit(f"valeur_hors_enumeration:{f.name}")))
@@ -97,10 +117,27 @@ def field_reasons(c: Contract, f: Field) -> list[pl.Expr]:
         start = c.field(f.after)
         rules.append(pl.when(typed(f, raw) < typed(start, pl.col(start.header)))
                      .then(pl.lit("fin_avant_debut")))
+    if c.bounds.text_max_length is not None:
+        rules.append(pl.when(raw.str.len_chars() > c.bounds.text_max_length)
+                     .then(pl.lit(f"champ_trop_long:{f.name}")))
     if f.free_text:  # kinds computed once per batch by `with_kinds` (Presidio, see tranquillite.pii)
         kind = pl.col(kind_column(f.name))
         rules.append(pl.when(present & kind.is_not_null()).then(pl.lit("donnee_personnelle:") + kind))
     return rules
+
+
+def _date_window(c: Contract, f: Field, v: pl.Expr) -> pl.Expr:
+    """`date_hors_bornes`: a date outside [export day - days_before, export day + days_after]."""
+    b = c.bounds
+    if b.days_before_export is None and b.days_after_export is None:
+        return pl.lit(None, dtype=pl.Utf8)
+    day = pl.col("_partition").str.to_date(strict=False).cast(pl.Datetime("us"))
+    out = pl.lit(False)
+    if b.days_before_export is not None:
+        out = out | (v < day - pl.duration(days=b.days_before_export))
+    if b.days_after_export is not None:
+        out = out | (v >= day + pl.duration(days=b.days_after_export + 1))
+    return pl.when(v.is_not_null() & out).then(pl.lit(f"date_hors_bornes:{f.name}"))
 
 
 # --------------------------------------------------------------------------- location
@@ -115,6 +152,15 @@ def _located(lon, lat, precision, geometry, gtype, reasons) -> pl.DataFrame:
     return pl.DataFrame(cols).with_columns(_loc_reason=pl.Series(values=reasons.tolist(), dtype=pl.Utf8))
 
 
+@lru_cache(maxsize=64)
+def _transformer(code: str) -> Transformer | None:
+    """Transformer from a CRS of the data to WGS84, or None when PROJ does not know the CRS."""
+    try:
+        return Transformer.from_crs(code, "EPSG:4326", always_xy=True)
+    except CRSError:
+        return None
+
+
 def _in_area(lon: np.ndarray, lat: np.ndarray, area: geo.Area) -> np.ndarray:
     return area.contains(lon, lat, tolerance_deg=AREA_TOLERANCE_DEG)
 
@@ -126,6 +172,7 @@ def _points_location(df: pl.DataFrame, c: Contract, area: geo.Area) -> pl.DataFr
     lon = np.full(n, np.nan)
     lat = np.full(n, np.nan)
     precision = np.full(n, None, dtype=object)
+    unknown_crs = np.zeros(n, dtype=bool)
     if "longitude" in types and "latitude" in types:
         lo = df.select(typed(types["longitude"], pl.col(types["longitude"].header))).to_series()
         la = df.select(typed(types["latitude"], pl.col(types["latitude"].header))).to_series()
@@ -140,7 +187,11 @@ def _points_location(df: pl.DataFrame, c: Contract, area: geo.Area) -> pl.DataFr
         need = ~np.isfinite(lon) & np.isfinite(x) & np.isfinite(y)
         for code in {v for v in crs[need] if v}:  # one transform per distinct CRS, vectorised
             sel = need & (crs == code)
-            tx, ty = Transformer.from_crs(code, "EPSG:4326", always_xy=True).transform(x[sel], y[sel])
+            to_wgs84 = _transformer(code)
+            if to_wgs84 is None:  # unknown to PROJ: those records only, with their reason
+                unknown_crs[sel] = True
+                continue
+            tx, ty = to_wgs84.transform(x[sel], y[sel])
             lon[sel], lat[sel] = tx, ty
             precision[sel] = "coordonnees_projetees"
     addr = next((f for f in c.fields if f.type == "address"), None)
@@ -155,6 +206,8 @@ def _points_location(df: pl.DataFrame, c: Contract, area: geo.Area) -> pl.DataFr
     reasons[~have] = f"adresse_inconnue:{addr.name}" if addr is not None else "champ_obligatoire_manquant:coordonnees"
     outside = have & ~_in_area(np.nan_to_num(lon), np.nan_to_num(lat), area)
     reasons[outside] = "hors_zone"
+    if unknown_crs.any():
+        reasons[unknown_crs & ~have] = f"crs_inconnu:{crs_field}"
     geometry = shapely.to_geojson(shapely.points(lon, lat))
     geometry = np.where(have, geometry, None)
     return _located(lon, lat, precision, geometry, np.where(have, "Point", None), reasons)
@@ -261,6 +314,10 @@ def locate(df: pl.DataFrame, c: Contract, area: geo.Area) -> pl.DataFrame:
 
 
 # --------------------------------------------------------------------------- outcome
+LEDGER_SCHEMA = {"source": pl.Utf8, "partition": pl.Utf8, "read": pl.Int64, "parsed": pl.Int64,
+                 "clean": pl.Int64, "quarantined": pl.Int64, "duplicates": pl.Int64}
+
+
 @dataclass
 class Outcome:
     """What one batch (a source × partitions) became."""
@@ -273,8 +330,12 @@ class Outcome:
     read_by_partition: dict[str, int] = field(default_factory=dict)
     duplicates_by_partition: dict[str, int] = field(default_factory=dict)
 
-    def ledger(self, partitions: list[str]) -> pl.DataFrame:
-        """Per partition: records read = clean + quarantined + exact duplicates?"""
+    def ledger(self, partitions: list[str], counted: dict[str, int] | None = None) -> pl.DataFrame:
+        """Per partition: records read = clean + quarantined + exact duplicates?
+
+        `read` is the independent counter's figure when `counted` is given (the landing files'
+        records, `governance.landing_files`), else the records the parser produced; `parsed` is
+        always the latter. A parser that loses or invents records unbalances the partition."""
         def counts(df: pl.DataFrame | None, col: str) -> dict[str, int]:
             if df is None or df.height == 0:
                 return {}
@@ -284,11 +345,12 @@ class Outcome:
         rows = []
         for k in partitions:
             n_clean = sum(c.get(k, 0) for c in clean)
-            rows.append({"source": self.source, "partition": k, "read": self.read_by_partition.get(k, 0),
+            parsed = self.read_by_partition.get(k, 0)
+            rows.append({"source": self.source, "partition": k,
+                         "read": parsed if counted is None else counted.get(k, 0), "parsed": parsed,
                          "clean": n_clean, "quarantined": quar.get(k, 0),
                          "duplicates": self.duplicates_by_partition.get(k, 0)})
-        df = pl.DataFrame(rows, schema={"source": pl.Utf8, "partition": pl.Utf8, "read": pl.Int64,
-                                        "clean": pl.Int64, "quarantined": pl.Int64, "duplicates": pl.Int64})
+        df = pl.DataFrame(rows, schema=LEDGER_SCHEMA)
         return df.with_columns(balanced=pl.col("read") == pl.col("clean") + pl.col("quarantined")
                                + pl.col("duplicates"))
 
@@ -375,8 +437,9 @@ def validate(raw: pl.DataFrame, contracts: list[Contract], area: geo.Area | None
     # 2. exact duplicates (an export repeated): counted, not kept twice
     before = raw.height
     raw_before = raw
-    raw = raw.sort("_partition", "_file", "_line").unique(subset=["_partition", "_raw"], keep="first",
-                                                          maintain_order=True)
+    content = pl.coalesce("_digest", "_raw") if "_digest" in raw.columns else pl.col("_raw")
+    raw = (raw.with_columns(content.alias("_content")).sort("_partition", "_file", "_line")
+           .unique(subset=["_partition", "_content"], keep="first", maintain_order=True).drop("_content"))
     duplicates = before - raw.height
     after = dict(raw.group_by("_partition").len().iter_rows()) if raw.height else {}
     before_by = dict(raw_before.group_by("_partition").len().iter_rows()) if before else {}

@@ -8,7 +8,7 @@ import json
 import polars as pl
 import pytest
 
-from tests.app.helpers import catalog_home, login_as, new_app, texts
+from tests.app.helpers import catalog_home, login_as, texts
 from tranquillite import retention
 from tranquillite.app_core import queries, store
 from tranquillite.app_core import quarantine as Q

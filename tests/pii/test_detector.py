@@ -92,7 +92,7 @@ def test_kinds_per_text_as_a_series_each_distinct_text_analysed_once(monkeypatch
 
 
 def test_held_out_corpus():
-    from tranquillite.pii import detect, mask
+    from tranquillite.pii import detect
     rows = load("test")
     assert len(rows) >= 100
     tp = fp = fn = 0
@@ -105,7 +105,7 @@ def test_held_out_corpus():
 
 
 def test_no_observation_without_personal_data_is_flagged():
-    from tranquillite.pii import detect, mask
+    from tranquillite.pii import detect
     rows = [r for r in load() if not r["kinds"]]
     assert len(rows) >= 300
     flagged = []
@@ -126,7 +126,7 @@ def test_corpus_size_and_composition():
 
 
 def test_no_street_or_place_of_marseille_is_flagged():
-    from tranquillite.pii import detect, mask
+    from tranquillite.pii import detect
     from tranquillite import geo
     from tranquillite.pii.lexicon import STREET_TYPES
     streets = geo.streets()

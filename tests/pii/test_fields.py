@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from tests.factories import VALID, VALID_CORTEGE
-from tests.test_validation import DAY, run
+from tests.test_validation import run
 from tranquillite.contracts import load_contracts
 
 CSV_CASES = [

@@ -11,7 +11,6 @@ from __future__ import annotations
 import shutil
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
 import dagster as dg
 import polars as pl

@@ -3,8 +3,10 @@
 
 One multi-asset per landing source: the records of the source are validated once, then split
 into one clean table per contract (the Préfecture's four record types) and the source's
-quarantine. A blocking check proves nothing was lost: for every partition,
-read = clean + quarantined + exact duplicates.
+quarantine, and the source's rows of the ingestion ledger (`governance.ingestion_ledger`) are
+written. A blocking check proves nothing was lost: for every partition, the records counted in
+the landing files by the independent counter (`governance.landing_files`) = clean + quarantined
++ exact duplicates.
 """
 
 
@@ -18,10 +20,11 @@ from tranquillite.assets import constants as K
 from tranquillite.assets.metadata import base_metadata, table_schema
 from tranquillite.assets.partitions import DAILY
 from tranquillite.contracts import Contract, contracts_for_source
-from tranquillite.landing import source_columns
+from tranquillite.file_versions import FILES_TABLE
+from tranquillite.landing import LINEAGE_COLUMNS, source_columns
 from tranquillite.pii.columns import count_with_pii
 from tranquillite.resources import Warehouse
-from tranquillite.validation import QUARANTINE_SCHEMA, clean_schema, reason_code, validate
+from tranquillite.validation import LEDGER_SCHEMA, QUARANTINE_SCHEMA, clean_schema, reason_code, validate
 
 LEDGER_TABLE = "ingestion_ledger"
 
@@ -30,6 +33,19 @@ def _split(df: pl.DataFrame, col: str, keys: list[str], schema: dict) -> dict[st
     parts = df.partition_by(col, as_dict=True) if df.height else {}
     parts = {k[0] if isinstance(k, tuple) else k: v for k, v in parts.items()}
     return {k: parts.get(k, pl.DataFrame(schema=schema)) for k in keys}
+
+
+def counted_records(warehouse: Warehouse, source: str, keys: list[str]) -> dict[str, int]:
+    """Per partition, the records of the current landing files by the independent counter."""
+    parts = [f"{source}_{k}" for k in keys]
+    if not any(warehouse.file(K.GOVERNANCE, FILES_TABLE, p).exists() for p in parts):
+        return {}
+    files = warehouse.read(K.GOVERNANCE, FILES_TABLE, parts)
+    if "current" in files.columns:
+        files = files.filter(pl.col("current"))
+    if files.height == 0:
+        return {}
+    return dict(files.group_by("partition").agg(pl.col("records").sum()).iter_rows())
 
 
 def contract_checks(c: Contract, df: pl.DataFrame) -> list[dg.AssetCheckResult]:
@@ -71,14 +87,26 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
                       "dagster/column_schema": table_schema(clean_schema(c))},
         ) for c in contracts
     ] + [dg.AssetSpec(
-        key=K.quarantine_key(source), group_name=K.GOVERNANCE, deps=[K.raw_key(source)],
+        key=K.quarantine_key(source), group_name=K.GOVERNANCE, deps=[K.raw_key(source), K.landing_files_key(source)],
         description=(f"Quarantaine de la source « {source} »: chaque enregistrement rejeté, conservé "
-                     "entier (`raw`), avec sa partition, son fichier, sa ligne et toutes ses raisons. "
-                     "Accès restreint (peut contenir des données personnelles détectées)."),
+                     "entier (`raw`: son texte d'origine), avec sa partition, son fichier, sa première ligne "
+                     "physique et toutes ses raisons. Accès restreint (peut contenir des données personnelles "
+                     "détectées)."),
         kinds={"parquet"}, owners=[K.OWNER_DPO],
+    ), dg.AssetSpec(
+        key=K.ledger_key(source), group_name=K.GOVERNANCE, deps=[K.raw_key(source), K.landing_files_key(source)],
+        description=(f"Journal d'ingestion de la source « {source} » (table `governance.ingestion_ledger`): "
+                     "par jour, enregistrements comptés dans les fichiers déposés par le compteur "
+                     "indépendant (`read`), produits par le lecteur (`parsed`), propres, en quarantaine, "
+                     "doublons exacts, et si le jour est équilibré."),
+        kinds={"parquet"}, owners=[K.OWNER_DPO],
+        metadata={"table": f"{K.GOVERNANCE}.{LEDGER_TABLE}",
+                  "dagster/column_schema": table_schema({**LEDGER_SCHEMA, "balanced": pl.Boolean})},
     )]
     checks = [dg.AssetCheckSpec(K.CHECK_NOTHING_LOST, asset=K.quarantine_key(source), blocking=True,
-                                description="Pour chaque partition: lus = propres + quarantaine + doublons exacts.")]
+                                description=("Pour chaque partition: enregistrements comptés dans les fichiers "
+                                             "(compteur indépendant du lecteur) = propres + quarantaine + "
+                                             "doublons exacts."))]
     for c in contracts:
         checks += [
             dg.AssetCheckSpec(K.CHECK_SCHEMA, asset=K.clean_key(c.name), blocking=True,
@@ -106,11 +134,12 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
             raw = warehouse.read(K.RAW, source, keys)
         except FileNotFoundError:
             raise dg.Failure(f"raw/{source}: partitions {keys[0]}…{keys[-1]} non matérialisées")
-        for col in source_columns(source):
+        for col in source_columns(source) + LINEAGE_COLUMNS:
             if col not in raw.columns:
                 raw = raw.with_columns(pl.lit(None, dtype=pl.Utf8).alias(col))
         outcome = validate(raw, contracts, area=geo.marseille())
-        ledger = outcome.ledger(keys)
+        counted = counted_records(warehouse, source, keys)
+        ledger = outcome.ledger(keys, counted)
         for k, part in _split(ledger, "partition", keys, dict(ledger.schema)).items():
             warehouse.write(K.GOVERNANCE, LEDGER_TABLE, part, f"{source}_{k}")
         q = outcome.quarantine
@@ -130,20 +159,26 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
                      .explode("reasons").group_by("reasons").len().sort("len", descending=True)
                      if q.height else pl.DataFrame({"reasons": [], "len": []}))
         unbalanced = ledger.filter(~pl.col("balanced"))
+        figures = {"lus": int(ledger.get_column("read").sum()), "lus_par_le_lecteur": outcome.read,
+                   "propres": outcome.n_clean, "quarantaine": outcome.n_quarantined,
+                   "doublons_exacts": outcome.duplicates}
         yield dg.MaterializeResult(
             asset_key=K.quarantine_key(source),
-            metadata=base_metadata(q, elapsed, partitions=len(keys),
-                                   lus=outcome.read, propres=outcome.n_clean,
-                                   quarantaine=outcome.n_quarantined, doublons_exacts=outcome.duplicates,
+            metadata=base_metadata(q, elapsed, partitions=len(keys), **figures,
                                    raisons=dg.MetadataValue.json({r: n for r, n in by_reason.iter_rows()})),
             check_results=[dg.AssetCheckResult(
                 asset_key=K.quarantine_key(source), check_name=K.CHECK_NOTHING_LOST,
                 passed=unbalanced.height == 0 and outcome.balanced,
-                metadata={"lus": outcome.read, "propres": outcome.n_clean, "quarantaine": outcome.n_quarantined,
-                          "doublons_exacts": outcome.duplicates,
-                          "partitions_desequilibrees": dg.MetadataValue.json(unbalanced.get_column("partition").to_list())},
+                metadata={**figures, "partitions_desequilibrees": dg.MetadataValue.json(
+                    {r["partition"]: {k: r[k] for k in ("read", "parsed", "clean", "quarantined", "duplicates")}
+                     for r in unbalanced.iter_rows(named=True)})},
             )],
         )
+        yield dg.MaterializeResult(
+            asset_key=K.ledger_key(source),
+            metadata={"dagster/row_count": dg.MetadataValue.int(ledger.height),
+                      "duree_s": dg.MetadataValue.float(round(elapsed, 3)), "partitions": len(keys),
+                      "partitions_desequilibrees": dg.MetadataValue.int(unbalanced.height), **figures})
 
     return _clean
 

@@ -16,6 +16,7 @@ EVENTS_KEY = dg.AssetKey([CLEAN, "events"])
 CATALOG_KEY = dg.AssetKey([GOVERNANCE, "warehouse_catalog"])
 QUALITY_KEY = dg.AssetKey([GOVERNANCE, "data_quality"])
 CONVENTION_ALERTS_KEY = dg.AssetKey([GOVERNANCE, "convention_alerts"])
+QUARANTINE_REASONS_KEY = dg.AssetKey([GOVERNANCE, "quarantine_reasons"])
 
 CHECK_NOTHING_LOST = "aucune_perte"
 CHECK_SCHEMA = "schema_du_contrat"
@@ -43,6 +44,16 @@ SOURCE_TAG = "tranquillite/source"          # a raw asset: every record of one l
 CONTRACT_TAG = "tranquillite/contrat"       # a clean asset: the records of one data contract
 REFERENCE_TAG = "tranquillite/reference"    # a root asset built from the platform's reference data
 KEEP_METADATA = "tranquillite/conventions_retenues"  # a derived asset that keeps only these conventions
+
+
+def landing_files_key(source: str) -> dg.AssetKey:
+    """`governance.landing_files` rows of one source (one asset per source, one table)."""
+    return dg.AssetKey([GOVERNANCE, "landing_files", source])
+
+
+def ledger_key(source: str) -> dg.AssetKey:
+    """`governance.ingestion_ledger` rows of one source (one asset per source, one table)."""
+    return dg.AssetKey([GOVERNANCE, "ingestion_ledger", source])
 
 
 def convention_tags(conventions: set[str] | list[str]) -> dict[str, str]:

@@ -1,71 +1,127 @@
-"""`raw` layer: every landing record of a source, as read, one daily partition per export day."""
+"""`raw` layer: every landing record of a source, as read, one daily partition per export day;
+and `governance/landing_files/<source>`: every version of every landing file of the source.
+
+One multi-asset per source reads the day's files once: the records go to `raw.<source>`, and
+each file's fingerprint (sha256, size, first seen), its records counted by the independent
+counter (`tranquillite.record_count`) and by the parser, its issues and — for a file changed
+after ingestion — the records its new version adds, removes and modifies go to
+`governance.landing_files`. Files that cannot be given a day are listed there too, with why.
+"""
 
 
 import time
+from datetime import datetime, timezone
 
 import dagster as dg
 import polars as pl
 
+from tranquillite import file_versions as V
 from tranquillite.assets import constants as K
-from tranquillite.assets.metadata import base_metadata
+from tranquillite.assets.metadata import base_metadata, table_schema
 from tranquillite.assets.partitions import DAILY
 from tranquillite.contracts import contracts_for_source
 from tranquillite.conventions.guard import ingestion_refused
 from tranquillite.resources import LandingZone, Warehouse
 
-FILES_TABLE = "landing_files"
+FILES_TABLE = V.FILES_TABLE
 
 
-def _file_rows(source: str, reads) -> pl.DataFrame:
-    return pl.DataFrame(
-        [{"source": source, "partition": r.partition, "file": r.path.name, "path": str(r.path),
-          "sha256": r.sha256, "bytes": r.bytes, "records": r.records.height,
-          "issues": [f"{i.kind}: {i.message}" for i in r.issues]} for r in reads],
-        schema={"source": pl.Utf8, "partition": pl.Utf8, "file": pl.Utf8, "path": pl.Utf8, "sha256": pl.Utf8,
-                "bytes": pl.Int64, "records": pl.Int64, "issues": pl.List(pl.Utf8)})
+def _history(warehouse: Warehouse, part: str) -> pl.DataFrame | None:
+    path = warehouse.file(K.GOVERNANCE, FILES_TABLE, part)
+    return pl.read_parquet(path) if path.exists() else None
+
+
+def _id_columns(source: str) -> list[str]:
+    c = contracts_for_source(source)[0]
+    return [c.field(c.id_field).header] + (["version"] if c.envelope else [])
 
 
 def build_raw_asset(source: str) -> dg.AssetsDefinition:
     contracts = contracts_for_source(source)
     titles = ", ".join(c.title for c in contracts)
     provider = contracts[0].meta.get("provider", "")
+    tags = K.source_tags(source)  # conventions: those of the source's contracts (derived)
+    specs = [
+        dg.AssetSpec(
+            key=K.raw_key(source), group_name=K.RAW,
+            description=(f"Enregistrements bruts de la source « {source} » ({titles}), tels que déposés "
+                         f"dans `landing/{source}/` par {provider}. Tous les champs en texte, avec le texte "
+                         "d'origine de l'enregistrement (`_raw`, ses lignes physiques exactes), le fichier "
+                         "et le numéro de sa première ligne physique (`_line`)."),
+            kinds={"parquet", "polars"}, owners=[K.OWNER_DATA], tags=tags,
+            skippable=True),  # a source whose convention has ended yields nothing: downstream is skipped
+        dg.AssetSpec(
+            key=K.landing_files_key(source), group_name=K.GOVERNANCE,
+            description=(f"Fichiers déposés de la source « {source} » (table `governance.landing_files`): "
+                         "une ligne par version de fichier — empreinte sha256, taille, première vue, "
+                         "enregistrements comptés par le compteur indépendant et par le lecteur, anomalies, "
+                         "et pour un fichier modifié après ingestion les enregistrements ajoutés, supprimés "
+                         "et modifiés. Les fichiers sans jour d'export valide y figurent avec leur raison."),
+            kinds={"parquet"}, owners=[K.OWNER_DATA], tags=tags, skippable=True,
+            metadata={"table": f"{K.GOVERNANCE}.{FILES_TABLE}",
+                      "dagster/column_schema": table_schema(V.FILES_SCHEMA)}),
+    ]
 
-    @dg.asset(
-        key=K.raw_key(source),
-        group_name=K.RAW,
-        description=(f"Enregistrements bruts de la source « {source} » ({titles}), tels que déposés "
-                     f"dans `landing/{source}/` par {provider}. Tous les champs en texte, avec la "
-                     "ligne d'origine (`_raw`), le fichier et le numéro de ligne."),
+    @dg.multi_asset(
+        name=f"raw_{source}",
+        specs=specs,
         partitions_def=DAILY,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        kinds={"parquet", "polars"},
-        owners=[K.OWNER_DATA],
-        tags=K.source_tags(source),
         pool="warehouse_writer",
-        output_required=False,  # a source whose convention has ended yields nothing: downstream is skipped
     )
     def _raw(context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse):
         if ingestion_refused(source, context):  # convention ended: files kept unread until destroyed (#12)
             return
         t0 = time.perf_counter()
-        frames, files, issues = [], [], []
+        now = datetime.now(timezone.utc)
+        id_cols = _id_columns(source)
+        frames, histories, issues = [], [], []
         for key in context.partition_keys:
+            old = warehouse.file(K.RAW, source, key)
+            old_raw = pl.read_parquet(old) if old.exists() else None
             df, reads = landing.read_partition(source, key)
+            part = f"{source}_{key}"
+            files = V.merge(source, key, _history(warehouse, part), reads, old_raw, id_cols, now)
             warehouse.write(K.RAW, source, df, key)
-            warehouse.write(K.GOVERNANCE, FILES_TABLE, _file_rows(source, reads), f"{source}_{key}")
+            warehouse.write(K.GOVERNANCE, FILES_TABLE, files, part)
             frames.append(df)
-            files.extend(reads)
+            histories.append(files.with_columns(pl.lit(key).alias("_run_partition")))
             issues.extend(f"{i.file} — {i.kind}: {i.message}" for r in reads for i in r.issues)
+        # files without a valid day: recorded with their reason, never blocking the others
+        _, unassigned = landing.inventory(source)
+        part = f"{source}_{V.UNASSIGNED_PART}"
+        rows = V.unassigned(source, [(p, a, *landing.fingerprint(p, source)) for p, a in unassigned],
+                            _history(warehouse, part), landing.path, now)
+        warehouse.write(K.GOVERNANCE, FILES_TABLE, rows, part)
+        for r in rows.iter_rows(named=True):
+            context.log.warning(f"{r['file']}: non ingéré — {r['unassigned_reason']}")
         for msg in issues:
             context.log.warning(msg)
         df = pl.concat(frames) if frames else pl.DataFrame()
-        yield dg.MaterializeResult(metadata=base_metadata(
-            df, time.perf_counter() - t0,
-            partitions=dg.MetadataValue.int(len(context.partition_keys)),
-            fichiers=dg.MetadataValue.int(len(files)),
-            octets=dg.MetadataValue.int(sum(r.bytes for r in files)),
+        files = pl.concat(histories) if histories else pl.DataFrame(schema=V.FILES_SCHEMA)
+        this_run = files.filter(pl.col("first_seen") == now)
+        ch = V.changes(this_run)
+        current = files.filter(pl.col("current"))
+        counts = dict(
+            fichiers=dg.MetadataValue.int(current.height),
+            enregistrements_comptes=dg.MetadataValue.int(int(current.get_column("records").sum() or 0)),
+            enregistrements_lus=dg.MetadataValue.int(df.height),
+            versions_nouvelles_apres_ingestion=dg.MetadataValue.int(ch["new_versions"]),
+            enregistrements_ajoutes=dg.MetadataValue.int(ch["rows_added"]),
+            enregistrements_supprimes=dg.MetadataValue.int(ch["rows_removed"]),
+            enregistrements_modifies=dg.MetadataValue.int(ch["rows_modified"]),
+            fichiers_non_assignes=dg.MetadataValue.int(rows.height),
+        )
+        elapsed = time.perf_counter() - t0
+        yield dg.MaterializeResult(asset_key=K.raw_key(source), metadata=base_metadata(
+            df, elapsed, partitions=dg.MetadataValue.int(len(context.partition_keys)),
+            octets=dg.MetadataValue.int(int(current.get_column("bytes").sum() or 0)),
             anomalies_fichiers=dg.MetadataValue.md("\n".join(f"- {m}" for m in issues) or "aucune"),
-        ))
+            **counts))
+        yield dg.MaterializeResult(asset_key=K.landing_files_key(source), metadata={
+            "dagster/row_count": dg.MetadataValue.int(files.height + rows.height),
+            "duree_s": dg.MetadataValue.float(round(elapsed, 3)),
+            "partitions": dg.MetadataValue.int(len(context.partition_keys)), **counts})
 
     return _raw
 

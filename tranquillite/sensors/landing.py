@@ -3,6 +3,12 @@
 The cursor remembers each file's size, mtime and content hash; a file whose content changed
 gets a new `run_key`, an unchanged one never triggers twice. Files of one source and day are
 ingested together (the partition is the day), so the run key combines their hashes.
+
+A file that cannot be given a day (no date in its name, an impossible date, a date before the
+first partition or after today) is reported once per content by a log line and skipped: the
+other files of the evaluation are requested as usual (a single such file used to make every
+evaluation fail). A file dated after today is looked at again, and requested when its day comes.
+The run itself records such files in `governance.landing_files`.
 """
 
 
@@ -16,6 +22,7 @@ from tranquillite import landing as landing_io
 from tranquillite.assets import constants as K
 from tranquillite.jobs import INGEST_JOB, source_selection
 from tranquillite.resources import LandingZone
+from tranquillite.resources.landing import partition_bounds
 
 
 def _sha(path: Path) -> str:
@@ -26,9 +33,22 @@ def _sha(path: Path) -> str:
     return h.hexdigest()
 
 
-def scan(landing: LandingZone, cursor: dict[str, str]) -> tuple[list[dg.RunRequest], dict[str, str], list[str]]:
-    """Pure function behind the sensor: (run requests, new cursor, files skipped with reason)."""
+def _load(cursor: str | None) -> tuple[dict[str, str], dict[str, str]]:
+    """(files ingested → 'size:mtime:sha', files reported → sha); older cursors were the first map."""
+    d = json.loads(cursor) if cursor else {}
+    if "files" in d and isinstance(d["files"], dict):
+        return dict(d["files"]), dict(d.get("reported") or {})
+    return d, {}
+
+
+def scan(landing: LandingZone, cursor: dict[str, str], reported: dict[str, str] | None = None,
+         bounds: tuple[str, str] | None = None
+         ) -> tuple[list[dg.RunRequest], dict[str, str], list[str], dict[str, str]]:
+    """Pure function behind the sensor: (run requests, new cursor, files skipped with reason — new
+    reports only —, files reported)."""
+    first, last = bounds or partition_bounds()
     new_cursor = dict(cursor)
+    reported = dict(reported or {})
     changed: dict[tuple[str, str], list[str]] = {}
     skipped: list[str] = []
     for source in K.SOURCES:
@@ -40,18 +60,24 @@ def scan(landing: LandingZone, cursor: dict[str, str]) -> tuple[list[dg.RunReque
             if old.startswith(stamp + ":"):
                 continue
             digest = _sha(path)
+            assignment = landing_io.assign(Path(rel), first, last)
+            if assignment.partition is None:
+                if reported.get(rel) != digest:
+                    skipped.append(f"{rel}: non ingéré — {assignment.reason}")
+                    reported[rel] = digest
+                if not assignment.later:  # never assignable: remembered like an ingested file
+                    new_cursor[rel] = f"{stamp}:{digest}"
+                continue
+            reported.pop(rel, None)
             new_cursor[rel] = f"{stamp}:{digest}"
             if old.endswith(":" + digest):
                 continue  # touched, same content
-            partition = landing_io.partition_of(Path(rel))
-            if partition is None:
-                skipped.append(f"{rel}: aucune date AAAA-MM-JJ dans le chemin")
-                continue
-            changed.setdefault((source, partition), []).append(digest)
+            changed.setdefault((source, assignment.partition), []).append(digest)
     requests = []
     for (source, partition), digests in sorted(changed.items()):
         all_digests = sorted(new_cursor[p].rsplit(":", 1)[1] for p in new_cursor
-                             if p.startswith(source + "/") and landing_io.partition_of(Path(p)) == partition)
+                             if p.startswith(source + "/")
+                             and landing_io.assign(Path(p), first, last).partition == partition)
         key = hashlib.sha256("|".join(all_digests).encode()).hexdigest()[:16]
         requests.append(dg.RunRequest(
             run_key=f"{source}:{partition}:{key}",
@@ -59,7 +85,7 @@ def scan(landing: LandingZone, cursor: dict[str, str]) -> tuple[list[dg.RunReque
             asset_selection=source_selection(source),
             tags={"tranquillite/source": source, "tranquillite/declencheur": "depot_de_fichier"},
         ))
-    return requests, new_cursor, skipped
+    return requests, new_cursor, skipped, reported
 
 
 @dg.sensor(
@@ -67,12 +93,14 @@ def scan(landing: LandingZone, cursor: dict[str, str]) -> tuple[list[dg.RunReque
     job_name=INGEST_JOB,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Demande l'ingestion de chaque fichier nouveau ou modifié de la zone d'atterrissage (une seule fois par contenu).",
+    description=("Demande l'ingestion de chaque fichier nouveau ou modifié de la zone d'atterrissage (une seule "
+                 "fois par contenu); signale sans bloquer les fichiers sans jour d'export valide."),
 )
 def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZone) -> dg.SensorResult:
-    cursor = json.loads(context.cursor) if context.cursor else {}
-    requests, new_cursor, skipped = scan(landing, cursor)
+    cursor, reported = _load(context.cursor)
+    requests, new_cursor, skipped, reported = scan(landing, cursor, reported)
     for msg in skipped:
         context.log.warning(msg)
-    return dg.SensorResult(run_requests=requests, cursor=json.dumps(new_cursor, sort_keys=True),
+    return dg.SensorResult(run_requests=requests,
+                           cursor=json.dumps({"files": new_cursor, "reported": reported}, sort_keys=True),
                            skip_reason=None if requests else "aucun fichier nouveau ou modifié")

@@ -1,4 +1,5 @@
-"""Qualité des données (T8): per source, records read, clean, quarantined and why — counts only."""
+"""Qualité des données (T8): per source, records counted, clean, quarantined and why; files dropped,
+changed after ingestion, or without a valid day — counts only."""
 
 import streamlit as st
 
@@ -10,17 +11,51 @@ st.title("Qualité des données")
 app_ui.log_view(p, "qualite")
 cat = app_ui.catalog()
 
-LABELS = {"source": "Source", "partitions": "Jours", "read": "Lus", "clean": "Valides", "quarantined": "En quarantaine",
-          "duplicates": "Doublons exacts", "unbalanced_partitions": "Jours non équilibrés",
-          "reason": "Motif", "records": "Enregistrements"}
-for table, title in (("governance.data_quality", "Bilan par source"),
-                     ("governance.quarantine_reasons", "Motifs de mise en quarantaine")):
-    st.subheader(title)
-    try:
-        df = scoped_query(cat, p.scope, table, select="*", order_by="1")
-    except NotAvailable:
-        st.info(f"Pas encore disponible (`{table}`).")
-        continue
+LABELS = {"source": "Source", "partitions": "Jours", "read": "Comptés dans les fichiers", "clean": "Valides",
+          "quarantined": "En quarantaine", "duplicates": "Doublons exacts",
+          "unbalanced_partitions": "Jours non équilibrés", "reason": "Motif", "records": "Enregistrements",
+          "files": "Fichiers", "changed_files": "Fichiers modifiés après ingestion",
+          "rows_added": "Enregistrements ajoutés", "rows_removed": "Enregistrements retirés",
+          "rows_modified": "Enregistrements modifiés", "unassigned_files": "Fichiers sans jour d'export valide"}
+BALANCE = ["source", "partitions", "read", "clean", "quarantined", "duplicates", "unbalanced_partitions"]
+FILES = ["source", "files", "changed_files", "rows_added", "rows_removed", "rows_modified", "unassigned_files"]
+
+
+def show(df, columns: list[str]) -> None:
+    df = df.select([c for c in columns if c in df.columns]) if columns else df
     st.dataframe(df.rename({k: v for k, v in LABELS.items() if k in df.columns}), hide_index=True, width="stretch")
-st.caption("Seuls des effectifs sont montrés ici: le contenu des enregistrements en quarantaine reste dans "
-           "l'entrepôt, hors de l'application.")
+
+
+try:
+    dq = scoped_query(cat, p.scope, "governance.data_quality", select="*", order_by="1")
+except NotAvailable:
+    dq = None
+    st.subheader("Bilan par source")
+    st.info("Pas encore disponible (`governance.data_quality`).")
+if dq is not None:
+    st.subheader("Bilan par source")
+    st.caption("Enregistrements comptés dans les fichiers déposés par un compteur indépendant du lecteur: "
+               "chaque jour, comptés = valides + en quarantaine + doublons exacts.")
+    show(dq, BALANCE)
+    if "changed_files" in dq.columns:
+        st.subheader("Fichiers déposés")
+        show(dq, FILES)
+        changed = int(dq.get_column("changed_files").sum() or 0)
+        unassigned = int(dq.get_column("unassigned_files").sum() or 0)
+        if changed:
+            st.warning(f"{changed} fichier(s) modifié(s) après leur ingestion: la nouvelle version a remplacé "
+                       f"l'ancienne ({int(dq.get_column('rows_added').sum())} enregistrement(s) ajouté(s), "
+                       f"{int(dq.get_column('rows_removed').sum())} retiré(s), "
+                       f"{int(dq.get_column('rows_modified').sum())} modifié(s)). Chaque version reste "
+                       "tracée par l'équipe données.")
+        if unassigned:
+            st.warning(f"{unassigned} fichier(s) déposé(s) sans jour d'export valide (date absente, impossible "
+                       "ou hors période): ils ne sont pas ingérés tant que leur nom n'est pas corrigé.")
+
+st.subheader("Motifs de mise en quarantaine")
+try:
+    show(scoped_query(cat, p.scope, "governance.quarantine_reasons", select="*", order_by="1"), [])
+except NotAvailable:
+    st.info("Pas encore disponible (`governance.quarantine_reasons`).")
+st.caption("Seuls des effectifs sont montrés ici: le contenu des enregistrements en quarantaine et les noms "
+           "des fichiers restent dans l'entrepôt, hors de l'application.")
