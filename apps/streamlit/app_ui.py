@@ -136,6 +136,12 @@ def resolve_principal() -> Principal | None:
         return public_principal(con)
 
 
+def public_scope():
+    """What the public may see (the public page shows the same figures to everybody)."""
+    with store.connect() as con:
+        return public_principal(con).scope
+
+
 def principal() -> Principal:
     p = st.session_state.get(PRINCIPAL)
     if p is None:

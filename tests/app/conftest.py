@@ -56,6 +56,8 @@ def catalog_home(tmp_path_factory) -> Path:
     """A home with a real published catalog, built once for every worker."""
     base = tmp_path_factory.getbasetemp()
     root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "app_catalog"
+    if os.environ.get("TQ_TEST_CATALOG_DIR"):  # developers: keep the built catalog between runs
+        root = Path(os.environ["TQ_TEST_CATALOG_DIR"])
     with FileLock(str(root) + ".lock"):
         if not (root / "warehouse" / "catalog.duckdb").exists():
             from tranquillite import runner

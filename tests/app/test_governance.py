@@ -17,7 +17,9 @@ def test_page_views_filters_and_exports_are_logged(app_home, con):
     at = login_as("encadrement_pm")
     at.query_params = {"periode": ["2025-03-07", "2025-03-08"]}
     at.run()
-    at.selectbox(key="de").set_value(22).run()
+    # the day's view holds the Préfecture's rows: their convention forbids use outside the platform (C5)
+    assert not at.get("download_button") and any("Export refusé" in i.value for i in at.info)
+    at.selectbox(key="de").set_value(22).run()  # the night: no Préfecture event in the view
     rows = store.access_log(con, login="demo.encadrement", page="carte")
     assert len(rows) >= 1 and rows[0]["profile"] == "encadrement_pm" and rows[0]["export"] == 0
     assert json.loads(rows[0]["filters"])["heures"] == "22-23"
@@ -25,7 +27,8 @@ def test_page_views_filters_and_exports_are_logged(app_home, con):
     # the export (what the download button's deferred callable runs) is logged with export=1
     manager = load_principal(con, "demo.encadrement")
     cat = queries.Catalog.open()
-    data = carte.export_csv(cat, manager, carte.MapFilters(date(2025, 3, 7), date(2025, 3, 8)))
+    city = ("interventions", "signalements", "alertes_videoprotection", "evenements_publics")  # C5: no Préfecture rows
+    data = carte.export_csv(cat, manager, carte.MapFilters(date(2025, 3, 7), date(2025, 3, 8), sources=city))
     assert data.decode("utf-8-sig").startswith("event_id;source;")
     exp = store.access_log(con, exports_only=True)
     assert len(exp) == 1 and exp[0]["login"] == "demo.encadrement" and exp[0]["action"] == "export_csv"

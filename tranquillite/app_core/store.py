@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS profiles (
     organisation_kind TEXT NOT NULL CHECK (organisation_kind IN ('ville','prefecture','partenaire','public')),
     aggregated_only INTEGER NOT NULL DEFAULT 0,
     own_data_only INTEGER NOT NULL DEFAULT 0,
-    requires_login INTEGER NOT NULL DEFAULT 1
+    requires_login INTEGER NOT NULL DEFAULT 1,
+    own_entries_only INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS profile_pages (
     profile TEXT NOT NULL REFERENCES profiles(code), page TEXT NOT NULL REFERENCES pages(code),
@@ -172,11 +173,14 @@ def _connect(path: Path) -> sqlite3.Connection:
     return con
 
 
+_READY: set[str] = set()  # stores brought up to this schema by this process
+
+
 @contextmanager
 def connect(path: Path | None = None) -> Iterator[sqlite3.Connection]:
-    """A connection to an initialised store (created and seeded on first use)."""
+    """A connection to an initialised store (created and seeded on first use, migrated once per process)."""
     path = Path(path) if path else store_path()
-    if not path.exists():
+    if not path.exists() or str(path) not in _READY:
         init_store(path)
     con = _connect(path)
     try:
@@ -207,6 +211,7 @@ def init_store(path: Path | None = None) -> Path:
     con = _connect(path)
     try:
         con.execute("PRAGMA journal_mode = WAL")
+        _migrate(con)
         con.executescript(SCHEMA)
         with transaction(con):
             _sync_catalogue(con)
@@ -221,7 +226,21 @@ def init_store(path: Path | None = None) -> Path:
         path.chmod(0o600)
     except OSError:
         pass
+    _READY.add(str(path))
     return path
+
+
+def _columns(con: sqlite3.Connection, table: str) -> set[str]:
+    return {r[1] for r in con.execute(f"PRAGMA table_info({table})")}  # our own table names
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    """Bring a store created by an earlier version up to this schema (idempotent)."""
+    if "profiles" in {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} \
+            and "own_entries_only" not in _columns(con, "profiles"):
+        with transaction(con):  # Cortège agents read only their own entries, in the gateway too (issue #10)
+            con.execute("ALTER TABLE profiles ADD COLUMN own_entries_only INTEGER NOT NULL DEFAULT 0")
+            con.execute("UPDATE profiles SET own_entries_only = 1 WHERE code = 'agent_cortege'")
 
 
 def _sync_catalogue(con: sqlite3.Connection) -> None:
@@ -244,9 +263,10 @@ def _seed(con: sqlite3.Connection) -> None:
         for s in n["sources"]:
             con.execute("INSERT OR IGNORE INTO activity_nature_sources VALUES (?, ?)", (n["code"], s))
     for p in R.PROFILES:
-        con.execute("INSERT OR IGNORE INTO profiles VALUES (?, ?, ?, ?, ?, ?, ?)",
+        con.execute("INSERT OR IGNORE INTO profiles (code, label, reason, organisation_kind, aggregated_only, "
+                    "own_data_only, requires_login, own_entries_only) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (p.code, p.label, p.reason, p.organisation_kind, int(p.aggregated_only),
-                     int(p.own_data_only), int(p.requires_login)))
+                     int(p.own_data_only), int(p.requires_login), int(p.own_entries_only)))
         for page in p.pages:
             con.execute("INSERT OR IGNORE INTO profile_pages VALUES (?, ?)", (p.code, page))
         for a in p.actions:

@@ -25,7 +25,7 @@ else:
     st.error(f"Journal altéré à partir de la ligne {broken}.")
 
 c1, c2, c3, c4, c5 = st.columns([2, 1.5, 1.5, 1.5, 1])
-today = date.today()
+today = datetime.now(auth.PARIS).date()  # the Paris day (the server may run in UTC)
 period = c1.date_input("Période", value=(today - timedelta(days=30), today), format="DD/MM/YYYY", key="j_periode")
 login = c2.selectbox("Utilisateur", logins, index=None, placeholder="Tous", key="j_login")
 profile = c3.selectbox("Profil", profiles, index=None, placeholder="Tous", key="j_profil")
