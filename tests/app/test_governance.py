@@ -80,7 +80,8 @@ def test_prefecture_list_workflow(app_home, con):
     with pytest.raises(H.RightsError):
         H.habilitate_request(con, validator, pending["id"], True)  # the Préfecture does not habilitate
     status, temp = H.habilitate_request(con, manager, pending["id"], True, "liste du 08/03")
-    assert status == "habilitee" and temp
+    assert status == "habilitee" and temp is None  # the City never knows a Préfecture person's password
+    H.prefecture_password(con, validator, "agent.cortege2")  # the Préfecture hands over the provisional one
     agent = load_principal(con, "agent.cortege2")
     assert agent.profile == "agent_cortege" and agent.must_change_password
     # direct creation or modification of a Préfecture account is refused; deactivation is allowed
@@ -122,8 +123,17 @@ def test_habilitations_page_workflow_in_the_app(app_home, con):
                                           "Conventions"]
     next(b for b in at.button if b.label == "Habiliter" and b.key == "dec_validee_prefecture_True").click()
     at.run()
-    assert any("Mot de passe provisoire" in s.value for s in at.success)
+    assert any("validateur de la Préfecture" in s.value for s in at.success)
+    assert "Mot de passe provisoire" not in texts(at)  # the City never sees a Préfecture person's password
+    assert not [b for b in at.button if b.label == "Réinitialiser le mot de passe"]
     assert load_principal(con, "agent.cortege2") is not None
+
+    at = login_as("lecteur_prefecture")  # the Préfecture's validator issues the first password
+    at.switch_page("views/habilitations.py").run()
+    at.selectbox(key="pref_mdp_login").set_value("agent.cortege2").run()
+    next(b for b in at.button if b.label == "Générer le mot de passe provisoire").click()
+    at.run()
+    assert any("agent.cortege2" in s.value and "Mot de passe provisoire" in s.value for s in at.success)
 
     at = login_as("auditeur_dpo")  # read-only
     at.switch_page("views/habilitations.py").run()
