@@ -52,6 +52,17 @@ def oidc_email() -> str | None:
     return None
 
 
+def client_address() -> str | None:
+    """The client's address for the login rate limit: behind the TLS proxy, the `X-Real-IP` it sets
+    (deploy/nginx.conf overwrites any value the client sent); else the connection's address."""
+    from tranquillite.settings import settings
+    try:
+        ip = st.context.headers.get("X-Real-IP") if settings().behind_tls_proxy else st.context.ip_address
+    except Exception:  # no client context (bare mode)
+        return None
+    return ip if isinstance(ip, str) and ip else None
+
+
 # --------------------------------------------------------------------------- session
 def flash(kind: str, message: str) -> None:
     st.session_state.setdefault(FLASH, []).append((kind, message))

@@ -84,6 +84,12 @@ CREATE TABLE IF NOT EXISTS user_actions (
     login TEXT NOT NULL REFERENCES users(login), action TEXT NOT NULL REFERENCES actions(code),
     PRIMARY KEY (login, action));
 
+CREATE TABLE IF NOT EXISTS auth_throttle (
+    key TEXT PRIMARY KEY,            -- 'login:' or 'client:' + SHA-256 of the value (never a typed secret)
+    window_start TEXT NOT NULL,
+    attempts INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS access_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
