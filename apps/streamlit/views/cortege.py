@@ -216,11 +216,12 @@ if verify or save:
         st.success("Entrée valide: elle sera acceptée par la plateforme.")
     else:
         try:
-            with store.connect() as con:
-                path = C.save_entry(con, landing_root, entry, p.login)
+            with store.connect() as con:  # a new entry's id is taken at the save itself (two agents at once)
+                path = C.save_entry(con, landing_root, entry, p.login, new=amend is None)
         except C.SaveError as exc:
             st.error(str(exc))
         else:
+            entry_id = path.name.rsplit("_v", 1)[0]
             app_ui.log_view(p, "cortege", {"type": record_type, "id": entry_id, "version": version},
                             action="saisie_enregistree", detail=path.relative_to(landing_root).as_posix())
             st.session_state["tq_cortege_reset"] = True  # emptied at the next run, before the widgets
