@@ -12,6 +12,7 @@ from tranquillite.jobs import indicators_job, ingest_job, prevision_job, publish
 from tranquillite.resources import LandingZone, Warehouse
 from tranquillite.resources.model_store import LocalModelStore
 from tranquillite.sensors import landing_sensor
+from tranquillite.sensors.access_log import ACCESS_LOG, access_log_heads_sensor
 from tranquillite.sensors.schedules import prevision_schedule
 from tranquillite.settings import Paths, paths
 
@@ -20,10 +21,10 @@ def build_defs(p: Paths | None = None) -> dg.Definitions:
     """The whole platform for one home directory (`$TRANQUILLITE_HOME` by default)."""
     p = p or paths()
     return dg.Definitions(
-        assets=ALL_ASSETS,
+        assets=[*ALL_ASSETS, ACCESS_LOG],
         jobs=[ingest_job, publish_job, prevision_job, indicators_job],
         schedules=[prevision_schedule()],
-        sensors=[landing_sensor, alerts_sensor, dg.AutomationConditionSensorDefinition(
+        sensors=[landing_sensor, alerts_sensor, access_log_heads_sensor, dg.AutomationConditionSensorDefinition(
             "automatisation_publication", target=dg.AssetSelection.groups("clean", "governance", "indicators"),
             default_status=dg.DefaultSensorStatus.RUNNING)],
         resources={

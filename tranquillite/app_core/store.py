@@ -3,8 +3,10 @@
 Holds what the City administers in the app — profiles and what each may open, see and do,
 activity natures, organisations, users — and the append-only records: the access log, the
 history of the Préfecture list requests and the registry of Cortège saves. Append-only is
-enforced by SQLite triggers that RAISE on UPDATE and DELETE, and the access log is hash-chained
-(`verify_access_log`) so that an edit made outside SQLite's rules is detected too.
+enforced by SQLite triggers that RAISE on UPDATE, DELETE and on an INSERT that reuses a key
+(INSERT OR REPLACE would otherwise delete the old row silently), and the access log is an HMAC
+chain with a key outside the database (`audit`), its head published by Dagster, so that an
+edit made outside SQLite's rules — or a truncation, a replay — is detected too.
 
 One short-lived connection per operation: safe under Streamlit's threads, and WAL lets the
 readers run while one writer appends.
@@ -12,7 +14,6 @@ readers run while one writer appends.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from tranquillite.app_core import audit
 from tranquillite.app_core import rights as R
 from tranquillite.settings import paths
 
@@ -108,6 +110,10 @@ CREATE TRIGGER IF NOT EXISTS access_log_no_update BEFORE UPDATE ON access_log
 BEGIN SELECT RAISE(ABORT, 'journal d''accès en ajout seul: modification interdite'); END;
 CREATE TRIGGER IF NOT EXISTS access_log_no_delete BEFORE DELETE ON access_log
 BEGIN SELECT RAISE(ABORT, 'journal d''accès en ajout seul: suppression interdite'); END;
+-- INSERT OR REPLACE deletes the old row without firing the DELETE trigger: refuse an existing id
+CREATE TRIGGER IF NOT EXISTS access_log_no_replace BEFORE INSERT ON access_log
+WHEN EXISTS (SELECT 1 FROM access_log WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'journal d''accès en ajout seul: réécriture interdite'); END;
 
 CREATE TABLE IF NOT EXISTS habilitation_requests (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -139,6 +145,12 @@ CREATE TRIGGER IF NOT EXISTS habilitation_events_no_update BEFORE UPDATE ON habi
 BEGIN SELECT RAISE(ABORT, 'demande d''habilitation: historique en ajout seul'); END;
 CREATE TRIGGER IF NOT EXISTS habilitation_events_no_delete BEFORE DELETE ON habilitation_request_events
 BEGIN SELECT RAISE(ABORT, 'demande d''habilitation: historique en ajout seul'); END;
+CREATE TRIGGER IF NOT EXISTS habilitation_requests_no_replace BEFORE INSERT ON habilitation_requests
+WHEN EXISTS (SELECT 1 FROM habilitation_requests WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'demande d''habilitation: historique en ajout seul'); END;
+CREATE TRIGGER IF NOT EXISTS habilitation_events_no_replace BEFORE INSERT ON habilitation_request_events
+WHEN EXISTS (SELECT 1 FROM habilitation_request_events WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'demande d''habilitation: historique en ajout seul'); END;
 
 CREATE TABLE IF NOT EXISTS cortege_entries (
     entry_id TEXT NOT NULL,
@@ -154,9 +166,12 @@ CREATE TRIGGER IF NOT EXISTS cortege_entries_no_update BEFORE UPDATE ON cortege_
 BEGIN SELECT RAISE(ABORT, 'registre Cortège en ajout seul'); END;
 CREATE TRIGGER IF NOT EXISTS cortege_entries_no_delete BEFORE DELETE ON cortege_entries
 BEGIN SELECT RAISE(ABORT, 'registre Cortège en ajout seul'); END;
+CREATE TRIGGER IF NOT EXISTS cortege_entries_no_replace BEFORE INSERT ON cortege_entries
+WHEN EXISTS (SELECT 1 FROM cortege_entries WHERE entry_id = NEW.entry_id AND version = NEW.version)
+BEGIN SELECT RAISE(ABORT, 'registre Cortège en ajout seul'); END;
 """
 
-GENESIS = "0" * 64
+GENESIS = audit.GENESIS
 
 
 def now_utc() -> datetime:
@@ -285,40 +300,32 @@ def _seed(con: sqlite3.Connection) -> None:
 
 
 # --------------------------------------------------------------------------- access log
-def _row_hash(prev: str, at: str, login: str | None, profile: str, page: str, action: str,
-              filters: str, export: int, detail: str | None) -> str:
-    payload = json.dumps([prev, at, login, profile, page, action, filters, export, detail],
-                         ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
 def log_access(con: sqlite3.Connection, *, login: str | None, profile: str, page: str,
                action: str = "consultation", filters: dict[str, Any] | None = None, export: bool = False,
                detail: str | None = None, at: datetime | None = None) -> int:
-    """Append one line to the access log (the only write path: there is no update or delete)."""
+    """Append one line to the access log (the only write path: there is no update or delete).
+
+    The line's hash is an HMAC of its id, the previous hash and its fields (`audit`)."""
     stamp = iso(at or now_utc())
     f = json.dumps(filters or {}, ensure_ascii=False, sort_keys=True, default=str)
     with transaction(con):
-        last = con.execute("SELECT row_hash FROM access_log ORDER BY id DESC LIMIT 1").fetchone()
-        prev = last[0] if last else GENESIS
-        h = _row_hash(prev, stamp, login, profile, page, action, f, int(export), detail)
-        cur = con.execute(
-            "INSERT INTO access_log (at, login, profile, page, action, filters, export, detail, prev_hash, row_hash) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (stamp, login, profile, page, action, f, int(export), detail, prev, h))
-        return int(cur.lastrowid)
+        key = audit.writing_key(con)
+        last = con.execute("SELECT id, row_hash FROM access_log ORDER BY id DESC LIMIT 1").fetchone()
+        seq = con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'access_log'").fetchone()
+        line_id = max(last[0] if last else 0, seq[0] if seq else 0) + 1
+        prev = last[1] if last else GENESIS
+        h = audit.line_mac(key, line_id, prev, stamp, login, profile, page, action, f, int(export), detail)
+        con.execute(
+            "INSERT INTO access_log (id, at, login, profile, page, action, filters, export, detail, prev_hash, "
+            "row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (line_id, stamp, login, profile, page, action, f, int(export), detail, prev, h))
+        return line_id
 
 
 def verify_access_log(con: sqlite3.Connection) -> tuple[bool, int | None]:
-    """Recompute the hash chain: (intact, id of the first broken line)."""
-    prev = GENESIS
-    for r in con.execute("SELECT * FROM access_log ORDER BY id"):
-        expect = _row_hash(prev, r["at"], r["login"], r["profile"], r["page"], r["action"], r["filters"],
-                           r["export"], r["detail"])
-        if r["prev_hash"] != prev or r["row_hash"] != expect:
-            return False, int(r["id"])
-        prev = r["row_hash"]
-    return True, None
+    """(intact, id of the first broken line): the full verification is `audit.verify`."""
+    v = audit.verify(con)
+    return v.intact, v.first_broken
 
 
 def access_log(con: sqlite3.Connection, *, since: str | None = None, until: str | None = None,
