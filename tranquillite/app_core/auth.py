@@ -194,8 +194,11 @@ def set_password(con: sqlite3.Connection, login: str, new_password: str, must_ch
             raise LookupError(f"utilisateur inconnu: {login}")
 
 
-def change_password(con: sqlite3.Connection, login: str, old: str, new: str, confirm: str) -> list[str]:
-    """The user changes their own password; returns the problems (empty: done)."""
+def change_password(con: sqlite3.Connection, login: str, old: str, new: str, confirm: str,
+                    keep_session: str | None = None) -> list[str]:
+    """The user changes their own password; returns the problems (empty: done).
+
+    Every other session of the person is revoked (`keep_session`: the one in use)."""
     u = con.execute("SELECT password_hash, profile, display_name, email FROM users WHERE login = ?",
                     (login,)).fetchone()
     if u is None:
@@ -210,7 +213,10 @@ def change_password(con: sqlite3.Connection, login: str, old: str, new: str, con
     if problems:
         return problems
     set_password(con, login, new, must_change=False)
-    store.log_access(con, login=login, profile=u["profile"], page="compte", action="changement_mot_de_passe")
+    from tranquillite.app_core import sessions
+    others = sessions.revoke_others(con, login, keep_session, "changement_mot_de_passe")
+    store.log_access(con, login=login, profile=u["profile"], page="compte", action="changement_mot_de_passe",
+                     detail=f"{others} autre(s) session(s) fermée(s)")
     return []
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -91,6 +92,22 @@ CREATE TABLE IF NOT EXISTS auth_throttle (
     window_start TEXT NOT NULL,
     attempts INTEGER NOT NULL
 );
+
+-- server-side sessions of local accounts (app_core.sessions): the only mutable security table
+CREATE TABLE IF NOT EXISTS sessions (
+    ref TEXT PRIMARY KEY,             -- not secret: names the session for the tab that opened it
+    login TEXT NOT NULL REFERENCES users(login),
+    method TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    bind_hash TEXT UNIQUE,            -- SHA-256 of the one-time binding code (cleared once used)
+    bind_expires TEXT,
+    token_hash TEXT UNIQUE,           -- SHA-256 of the cookie's token
+    revoked_at TEXT,
+    revoked_why TEXT
+);
+CREATE INDEX IF NOT EXISTS sessions_login ON sessions (login);
 
 CREATE TABLE IF NOT EXISTS access_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -195,6 +212,7 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 _READY: set[str] = set()  # stores brought up to this schema by this process
+_INIT = threading.Lock()
 
 
 @contextmanager
@@ -202,7 +220,9 @@ def connect(path: Path | None = None) -> Iterator[sqlite3.Connection]:
     """A connection to an initialised store (created and seeded on first use, migrated once per process)."""
     path = Path(path) if path else store_path()
     if not path.exists() or str(path) not in _READY:
-        init_store(path)
+        with _INIT:  # the first requests of a process arrive together
+            if not path.exists() or str(path) not in _READY:
+                init_store(path)
     con = _connect(path)
     try:
         yield con
@@ -257,9 +277,10 @@ def _columns(con: sqlite3.Connection, table: str) -> set[str]:
 
 def _migrate(con: sqlite3.Connection) -> None:
     """Bring a store created by an earlier version up to this schema (idempotent)."""
-    if "profiles" in {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} \
-            and "own_entries_only" not in _columns(con, "profiles"):
-        with transaction(con):  # Cortège agents read only their own entries, in the gateway too (issue #10)
+    with transaction(con):  # checked under the write lock: two processes never both migrate
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "profiles" in tables and "own_entries_only" not in _columns(con, "profiles"):
+            # Cortège agents read only their own entries, in the gateway too (issue #10)
             con.execute("ALTER TABLE profiles ADD COLUMN own_entries_only INTEGER NOT NULL DEFAULT 0")
             con.execute("UPDATE profiles SET own_entries_only = 1 WHERE code = 'agent_cortege'")
 
