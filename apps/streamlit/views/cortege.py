@@ -69,7 +69,10 @@ with st.expander(f"Mes entrées ({len(mine)})", expanded=False):
     else:
         rows = []
         for m in mine:
-            e = C.load_entry(landing_root, m["path"])
+            try:
+                e = C.load_entry(landing_root, m["path"])
+            except (C.SaveError, OSError, ValueError):  # a file moved or refused: the registry line still shows
+                e = {"objet": "(fichier introuvable)"}
             v_int = integrated.get(m["entry_id"])
             rows.append({"Identifiant": m["entry_id"], "Type": types[m["record_type"]].title,
                          "Version": m["version"], "Objet": e.get("objet"), "Début": e.get("date_debut"),
