@@ -93,7 +93,7 @@ def oracle_mask(df: pl.DataFrame, table: str, scope, level: str) -> pl.Series:
 
 def _full(raw: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
     schema, name = table.split(".")
-    return pl.from_arrow(raw.execute(f'SELECT * FROM "{schema}"."{name}"').to_arrow_table())
+    return pl.from_arrow(raw.sql(f'SELECT * FROM "{schema}"."{name}"').to_arrow_table())
 
 
 def _may_read_table(p, table: str, level: str) -> bool:
