@@ -15,6 +15,7 @@ from tranquillite.jobs import indicators_job, ingest_job, prevision_job, publish
 from tranquillite.resources import LandingZone, Warehouse
 from tranquillite.resources.model_store import LocalModelStore
 from tranquillite.sensors import landing_sensor
+from tranquillite.sensors.access_log import ACCESS_LOG, access_log_heads_sensor
 from tranquillite.sensors.conventions import CONVENTION_JOBS, CONVENTION_SCHEDULES, CONVENTION_SENSORS
 from tranquillite.sensors.schedules import prevision_schedule, purge_schedule
 from tranquillite.filemodes import private_home
@@ -28,12 +29,12 @@ def build_defs(p: Paths | None = None) -> dg.Definitions:
     hand-typed convention tags disagree stops the code location from loading (`ConventionError`)."""
     p = p or paths()
     return dg.Definitions(
-        assets=with_conventions([*ALL_ASSETS, *CONVENTION_ASSETS]),
+        assets=with_conventions([*ALL_ASSETS, *CONVENTION_ASSETS, ACCESS_LOG]),
         asset_checks=nature_checks(),
         jobs=[ingest_job, publish_job, prevision_job, indicators_job, purge_job, destruction_job, extraction_job,
               *CONVENTION_JOBS],
         schedules=[prevision_schedule(), purge_schedule(), *CONVENTION_SCHEDULES],
-        sensors=[landing_sensor, alerts_sensor, dg.AutomationConditionSensorDefinition(
+        sensors=[landing_sensor, alerts_sensor, access_log_heads_sensor, dg.AutomationConditionSensorDefinition(
             "automatisation_publication", target=dg.AssetSelection.groups("clean", "governance", "indicators"),
             default_status=dg.DefaultSensorStatus.RUNNING), *CONVENTION_SENSORS],
         resources={

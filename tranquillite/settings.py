@@ -24,7 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GEO_DIR = Path(__file__).resolve().parent / "data" / "geo"
@@ -61,6 +61,17 @@ class Settings(BaseModel):
     # how long a run waits for a concurrency slot (`warehouse_writer`) held by another live run
     # before it gives up (seconds)
     pool_wait_seconds: float = 300.0
+    # --- security
+    # key of the access log's HMAC chain (≥ 32 characters; from a secret manager in production);
+    # unset: a 0600 file `access_log_key_file` (default `$TRANQUILLITE_HOME/secrets/access_log.key`)
+    access_log_key: SecretStr | None = None
+    access_log_key_file: Path | None = None
+    # append-only file of the chain heads published by Dagster (default `$TRANQUILLITE_HOME/audit/…`)
+    access_log_heads_file: Path | None = None
+    # behind the TLS proxy the app binds to loopback; another address needs this explicit consent
+    allow_public_bind: bool = False
+    # a session (cookie) lasts at most this long, idle or not
+    session_max_hours: float = 12.0
 
     @field_validator("env", mode="before")
     @classmethod
@@ -68,7 +79,7 @@ class Settings(BaseModel):
         v = (v or "").strip().lower()
         return {"": "development", "dev": "development", "prod": "production"}.get(v, v)
 
-    @field_validator("behind_tls_proxy", "prevision_auto", "destruction_auto", mode="before")
+    @field_validator("behind_tls_proxy", "prevision_auto", "destruction_auto", "allow_public_bind", mode="before")
     @classmethod
     def _flag(cls, v) -> bool:
         if isinstance(v, bool):
@@ -111,11 +122,31 @@ class Settings(BaseModel):
     def _resolved(cls, v: Path) -> Path:
         return v.expanduser().resolve()
 
+    @field_validator("access_log_key_file", "access_log_heads_file", mode="after")
+    @classmethod
+    def _resolved_opt(cls, v: Path | None) -> Path | None:
+        return v.expanduser().resolve() if v is not None else None
+
+    @field_validator("access_log_key", mode="after")
+    @classmethod
+    def _key(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and len(v.get_secret_value().strip()) < 32:
+            raise ValueError("une clé d'au moins 32 caractères est attendue (ex. `openssl rand -hex 32`)")
+        return v
+
+    @field_validator("session_max_hours")
+    @classmethod
+    def _hours(cls, v: float) -> float:
+        if not math.isfinite(v) or v < 0.25 or v > 24 * 7:
+            raise ValueError("une durée finie entre 0,25 et 168 heures est attendue")
+        return v
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"
 
 
+SECRET_FIELDS = frozenset({"access_log_key"})  # never echoed in an error message
 # variable → field (the only names the platform reads)
 ENV = {f"TRANQUILLITE_{name.upper()}": name for name in Settings.model_fields}
 
@@ -134,7 +165,8 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
         for err in exc.errors():
             name = str(err["loc"][0]) if err["loc"] else "?"
             msg = err["msg"].removeprefix("Value error, ")
-            problems.append(f"TRANQUILLITE_{name.upper()}={values.get(name)!r}: {msg}")
+            shown = "(secret non affiché)" if name in SECRET_FIELDS else repr(values.get(name))
+            problems.append(f"TRANQUILLITE_{name.upper()}={shown}: {msg}")
         raise SettingsError("réglage invalide — " + "; ".join(problems)) from None
 
 

@@ -22,7 +22,7 @@ import streamlit as st  # noqa: E402
 from tranquillite import settings  # noqa: E402
 from tranquillite.app_core import transport  # noqa: E402
 
-st.set_page_config(page_title="Tranquillité publique — Marseille", page_icon=":material/shield:",
+st.set_page_config(page_title="Tranquillité publique — Marseille", page_icon="🛡️",  # an emoji: no icon fetched from a third party
                    layout="wide")
 
 try:
@@ -34,7 +34,9 @@ except settings.SettingsError as exc:  # a bad TRANQUILLITE_* value: say which, 
 from tranquillite.filemodes import private_home  # noqa: E402
 private_home()  # umask 077, home 0700: the store and exports are readable by the service user only
 
-problem = transport.tls_problem(None, *transport.streamlit_tls_files())
+address = transport.streamlit_address()  # unset in-process (tests): serve.py checks the launch itself
+problem = (transport.tls_problem(None, *transport.streamlit_tls_files())
+           or (transport.bind_problem(address) if address else None))
 if problem:
     st.error(problem)
     st.stop()
@@ -70,16 +72,29 @@ st.session_state["tq_pages"] = principal.ordered_pages()  # for tests and diagno
 
 home = default_page(principal)
 nav: dict[str, list[st.Page]] = {}
+refused: list[st.Page] = []
 for section, codes in SECTIONS.items():
     for code in codes:
+        meta = PAGES[code]
         if code in principal.pages:
-            meta = PAGES[code]
             nav.setdefault(section, []).append(st.Page(
                 HERE / "views" / f"{code}.py", title=meta["title"], icon=meta["icon"],
-                url_path=code.replace("_", "-"), default=(code == home)))
+                url_path=code.replace("_", "-")))
+        else:  # its URL answers in French that the page is not open, and never runs the page itself
+            refused.append(st.Page(HERE / "views" / "refus.py", title=meta["title"], url_path=code.replace("_", "-"),
+                                   visibility="hidden"))
 if principal.is_public:
     nav.setdefault("Compte", []).append(st.Page(HERE / "views" / "connexion.py", title="Connexion",
                                                 icon=":material/login:", url_path="connexion"))
+else:  # /connexion once signed in (right after the login, or a bookmark): the home page, not "Page not found"
+    refused.append(st.Page(HERE / "views" / f"{home}.py", title=PAGES[home]["title"], url_path="connexion",
+                           visibility="hidden"))
+# the page at "/" is the profile's home, registered apart: Streamlit answers "Page not found" to the
+# default page's own URL, so the home keeps its URL (/carte…) as a normal page
+start = st.Page(HERE / "views" / f"{home}.py", title=PAGES[home]["title"], url_path="demarrage", default=True,
+                visibility="hidden")
+refused.insert(0, start)
+nav.setdefault("Compte", []).extend(refused)
 
 with st.sidebar:
     st.markdown("**Tranquillité publique**  \nVille de Marseille")
@@ -91,7 +106,10 @@ with st.sidebar:
             app_ui.flash("success", "Vous êtes déconnecté.")
             if method == "oidc":
                 st.logout()
-            st.rerun()
+            st.switch_page(start)  # the start page, for the public now (the URL of a page no longer open)
 
 app_ui.show_flash()
-st.navigation(nav).run()
+app_ui.run_cookie_script()  # after a login or a logout: bind or clear the session cookie
+page = st.navigation(nav)
+st.session_state[app_ui.REQUESTED_PAGE] = page.url_path
+page.run()

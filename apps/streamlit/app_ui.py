@@ -14,13 +14,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from tranquillite.app_core import auth, carte, queries, store
+from tranquillite.app_core import auth, carte, queries, sessions, store
 from tranquillite.app_core.rights import PAGES, Principal, load_principal, public_principal
 from tranquillite.settings import paths
 
-SESSION = "tq_session"  # {"login", "method", "last_seen"}
+SESSION = "tq_session"  # {"login", "method", "last_seen", "ref"}
+COOKIE_JS = "tq_cookie_js"  # the session script to run once: ("bind", code) or ("logout", None)
 PRINCIPAL = "tq_principal"
 FLASH = "tq_flash"
+REQUESTED_PAGE = "tq_requested_page"  # url path of the page this run shows (for the refusal page)
 LAST_LOG = "tq_last_log"
 OIDC_REFUSED = "tq_oidc_refused"
 
@@ -52,6 +54,17 @@ def oidc_email() -> str | None:
     return None
 
 
+def client_address() -> str | None:
+    """The client's address for the login rate limit: behind the TLS proxy, the `X-Real-IP` it sets
+    (deploy/nginx.conf overwrites any value the client sent); else the connection's address."""
+    from tranquillite.settings import settings
+    try:
+        ip = st.context.headers.get("X-Real-IP") if settings().behind_tls_proxy else st.context.ip_address
+    except Exception:  # no client context (bare mode)
+        return None
+    return ip if isinstance(ip, str) and ip else None
+
+
 # --------------------------------------------------------------------------- session
 def flash(kind: str, message: str) -> None:
     st.session_state.setdefault(FLASH, []).append((kind, message))
@@ -63,7 +76,13 @@ def show_flash() -> None:
 
 
 def start_session(login: str, method: str) -> None:
-    st.session_state[SESSION] = {"login": login, "method": method, "last_seen": store.now_utc()}
+    """A new session: in this tab, and for a local account in the store, bound to the cookie by the page."""
+    ref = None
+    if method == "local":
+        with store.connect() as con:
+            ref, code = sessions.open_session(con, login, method)
+        st.session_state[COOKIE_JS] = ("bind", code)
+    st.session_state[SESSION] = {"login": login, "method": method, "last_seen": store.now_utc(), "ref": ref}
     st.session_state.pop(LAST_LOG, None)
     if SHARED_VIEW in st.session_state:
         st.session_state[RESTORE_VIEW] = st.session_state.pop(SHARED_VIEW)
@@ -92,13 +111,35 @@ def restored_view() -> dict[str, list[str]] | None:
 
 
 def end_session(reason: str = "deconnexion") -> None:
+    """End this tab's session; the store's session is revoked (every tab, the cookie becomes useless)."""
     sess = st.session_state.pop(SESSION, None)
     p = st.session_state.pop(PRINCIPAL, None)
     st.session_state.pop(LAST_LOG, None)
     if sess:
         with store.connect() as con:
+            if sess.get("ref"):
+                sessions.revoke(con, sess["ref"], reason)
+                st.session_state[COOKIE_JS] = ("logout", None)
             store.log_access(con, login=sess["login"], profile=p.profile if p else "inconnu", page="connexion",
                              action=reason)
+
+
+def session_cookie() -> str | None:
+    """The session cookie this tab's WebSocket was opened with (None: no cookie / no browser)."""
+    try:
+        token = st.context.cookies.get(sessions.COOKIE)
+    except Exception:  # bare mode
+        return None
+    return token if isinstance(token, str) and token else None
+
+
+def run_cookie_script() -> None:
+    """Post the pending binding code (after a login) or the logout, once (`apps/streamlit/server.py`)."""
+    pending = st.session_state.pop(COOKIE_JS, None)
+    if pending:
+        action, code = pending
+        attrs = f'data-action="{action}"' + (f' data-code="{code}"' if code else "")  # token_urlsafe: [A-Za-z0-9_-]
+        st.html(f'<script src="/api/session.js" {attrs}></script>', unsafe_allow_javascript=True, width=1)
 
 
 def resolve_principal() -> Principal | None:
@@ -119,7 +160,20 @@ def resolve_principal() -> Principal | None:
             store.log_access(con, login=login, profile=con.execute(
                 "SELECT profile FROM users WHERE login = ?", (login,)).fetchone()[0], page="connexion",
                 action="connexion_reussie", detail="OIDC")
+        if sess is None:  # a reload or a new tab: the store's session of the cookie, if any
+            token = session_cookie()
+            resumed = sessions.resume(con, token) if token else None
+            if resumed:
+                sess = st.session_state[SESSION] = {**resumed, "last_seen": now}
+                row = con.execute("SELECT profile FROM users WHERE login = ?", (resumed["login"],)).fetchone()
+                store.log_access(con, login=resumed["login"], profile=row[0] if row else "inconnu", page="connexion",
+                                 action="session_reprise", detail="cookie de session")
         if sess:
+            if sess.get("ref") and not sessions.alive(con, sess["ref"]):  # logged out in another tab
+                st.session_state.pop(SESSION, None)
+                st.session_state.pop(PRINCIPAL, None)
+                flash("warning", "Session terminée (déconnexion ou changement de mot de passe): reconnectez-vous.")
+                return public_principal(con)
             if auth.session_expired(sess["last_seen"], now):
                 end_session("session_expiree")
                 flash("warning", "Session expirée après inactivité: reconnectez-vous.")
@@ -132,8 +186,16 @@ def resolve_principal() -> Principal | None:
                 flash("error", "Votre habilitation n'est plus active.")
                 return public_principal(con)
             sess["last_seen"] = now
+            if sess.get("ref"):
+                sessions.touch(con, sess["ref"], now)
             return p
         return public_principal(con)
+
+
+def public_scope():
+    """What the public may see (the public page shows the same figures to everybody)."""
+    with store.connect() as con:
+        return public_principal(con).scope
 
 
 def principal() -> Principal:

@@ -22,6 +22,7 @@ from typing import Iterator
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "apps" / "streamlit" / "app.py"
+SERVER = REPO / "apps" / "streamlit" / "server.py"  # st.App: the app + its session routes and headers
 CHROME_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 
@@ -38,13 +39,14 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def streamlit_server(home: Path, extra_env: dict[str, str] | None = None, timeout: float = 60) -> Iterator[str]:
-    """`streamlit run apps/streamlit/app.py` on 127.0.0.1 (a free port), for this home; yields the URL."""
+    """`streamlit run apps/streamlit/server.py` (the app, its session routes and security headers) on
+    127.0.0.1 (a free port), for this home; yields the URL."""
     port = free_port()
     env = {**os.environ, "TRANQUILLITE_HOME": str(home), "PYTHONPATH": str(REPO),
            "TRANQUILLITE_FOND_DE_CARTE": "aucun", **(extra_env or {})}
     log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1",
+        [sys.executable, "-m", "streamlit", "run", str(SERVER), "--server.address", "127.0.0.1",
          "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO))
     url = f"http://127.0.0.1:{port}"
@@ -68,7 +70,10 @@ def streamlit_server(home: Path, extra_env: dict[str, str] | None = None, timeou
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
-        os.unlink(log.name)
+        if os.environ.get("TQ_KEEP_STREAMLIT_LOG"):
+            print(f"journal du serveur: {log.name}", file=sys.stderr)
+        else:
+            os.unlink(log.name)
 
 
 @contextlib.contextmanager
@@ -89,16 +94,39 @@ def browser(width: int = 1440, height: int = 1400) -> Iterator[object]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def submit_login(d, url: str, login: str, password: str, timeout: float = 45) -> None:
+    """Open the Connexion page and submit the form (does not wait for the outcome)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+    d.get(url + "/connexion")
+    field = WebDriverWait(d, timeout).until(EC.presence_of_element_located(
+        (By.CSS_SELECTOR, "input[aria-label='Identifiant']")))
+    field.send_keys(login)
+    d.find_element(By.CSS_SELECTOR, "input[aria-label='Mot de passe']").send_keys(password)
+    d.find_element(By.XPATH, "//button[.//p[text()='Se connecter']]").click()
+
+
+def wait_for_h1(d, text: str, timeout: float = 45):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+    return WebDriverWait(d, timeout).until(EC.presence_of_element_located(
+        (By.XPATH, f"//h1[contains(., {text!r})]")))
+
+
+def csp_violations(d) -> list[str]:
+    """Console messages of Content-Security-Policy refusals (Chromium's browser log)."""
+    return [e["message"] for e in d.get_log("browser") if "Content Security Policy" in e["message"]]
+
+
 def login_and_open_map(d, url: str, login: str, password: str, timeout: float = 45) -> None:
     """Log in through the form, then wait for the map page and its deck.gl canvas."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
     wait = WebDriverWait(d, timeout)
-    d.get(url + "/connexion")
-    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "input[aria-label='Identifiant']"))).send_keys(login)
-    d.find_element(By.CSS_SELECTOR, "input[aria-label='Mot de passe']").send_keys(password)
-    d.find_element(By.XPATH, "//button[.//p[text()='Se connecter']]").click()
+    submit_login(d, url, login, password, timeout)
     wait.until(EC.presence_of_element_located((By.XPATH, "//h1[contains(., 'Carte des événements')]")))
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='stDeckGlJsonChart'] canvas")))
     time.sleep(3)  # let deck.gl draw its layers

@@ -56,6 +56,8 @@ def catalog_home(tmp_path_factory) -> Path:
     """A home with a real published catalog, built once for every worker."""
     base = tmp_path_factory.getbasetemp()
     root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "app_catalog"
+    if os.environ.get("TQ_TEST_CATALOG_DIR"):  # developers: keep the built catalog between runs
+        root = Path(os.environ["TQ_TEST_CATALOG_DIR"])
     with FileLock(str(root) + ".lock"):
         if not (root / "warehouse" / "catalog.duckdb").exists():
             from tranquillite import runner
@@ -87,10 +89,14 @@ def app_home(catalog_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     (home / "warehouse").symlink_to(catalog_home / "warehouse", target_is_directory=True)
     (home / "landing").mkdir()
     monkeypatch.setenv("TRANQUILLITE_HOME", str(home))
-    for k in ("TRANQUILLITE_ENV", "TRANQUILLITE_BEHIND_TLS_PROXY", "TRANQUILLITE_SESSION_IDLE_MINUTES"):
+    for k in ("TRANQUILLITE_ENV", "TRANQUILLITE_BEHIND_TLS_PROXY", "TRANQUILLITE_SESSION_IDLE_MINUTES",
+              "TRANQUILLITE_ACCESS_LOG_KEY", "TRANQUILLITE_ACCESS_LOG_KEY_FILE", "TRANQUILLITE_ACCESS_LOG_HEADS_FILE",
+              "TRANQUILLITE_ALLOW_PUBLIC_BIND"):
         monkeypatch.delenv(k, raising=False)
     (home / "app").mkdir()
     shutil.copy(catalog_home / "store_template" / "platform.sqlite", home / "app" / "platform.sqlite")
+    if (catalog_home / "secrets").exists():  # the access log's HMAC key goes with its store
+        shutil.copytree(catalog_home / "secrets", home / "secrets")
     import streamlit as st
     st.cache_data.clear()
     st.cache_resource.clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 
 import pytest
 
@@ -37,3 +38,92 @@ def test_map_page_renders_in_headless_chromium(app_home, tmp_path):
     with store.connect() as con:
         pages = {r["page"] for r in store.access_log(con, login="demo.encadrement")}
     assert {"connexion", "carte"} <= pages
+
+
+def _need_browser():
+    binary, driver = chromium()
+    if not (binary and driver):
+        if os.environ.get("CI"):
+            pytest.fail("chromium absent en CI: `make browser` aurait dû l'installer")
+        pytest.skip("chromium absent: apt-get install -y chromium chromium-driver (test navigateur ignoré)")
+    pytest.importorskip("selenium", reason="selenium absent (test navigateur ignoré)")
+
+
+def test_the_session_survives_a_reload_and_a_new_tab_and_refusals_are_in_french(app_home):
+    """The issue: a reload or a link opened in a new tab logged the user out and showed Streamlit's
+    English "Page not found"."""
+    _need_browser()
+    from selenium.webdriver.common.by import By
+    from tests.app.browser import csp_violations, submit_login, wait_for_h1
+    with streamlit_server(app_home) as url, browser() as d:
+        submit_login(d, url, "demo.encadrement", "Demo-encadrement_pm-2025")
+        wait_for_h1(d, "Carte des événements")
+        time.sleep(2)  # the page posts its binding code
+        cookie = d.get_cookie("tq_session")
+        assert cookie and cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
+        assert "tq_session" not in d.execute_script("return document.cookie")  # no script reads it
+        d.refresh()
+        wait_for_h1(d, "Carte des événements")  # still signed in
+        d.switch_to.new_window("tab")
+        d.get(url + "/previsions")
+        wait_for_h1(d, "Prévisions")
+        d.get(url + "/journal")  # a page this profile does not open, by its URL
+        wait_for_h1(d, "Page non accessible")
+        body = d.find_element(By.TAG_NAME, "body").text
+        assert "n'est pas ouverte à votre profil" in body and "Page not found" not in body
+        assert not csp_violations(d), csp_violations(d)
+        # log out in this tab: the first tab is out at its next run, and a reload stays out
+        d.get(url + "/carte")
+        wait_for_h1(d, "Carte des événements")
+        time.sleep(1)
+        assert not [e.text for e in d.find_elements(By.CSS_SELECTOR, "[data-testid='stDialog']")]
+        d.find_element(By.XPATH, "//button[.//p[text()='Se déconnecter']]").click()
+        wait_for_h1(d, "Tranquillité publique à Marseille")
+        time.sleep(2)
+        assert d.get_cookie("tq_session") is None
+        d.switch_to.window(d.window_handles[0])
+        d.get(url + "/carte")  # the first tab's session was revoked with the other
+        wait_for_h1(d, "Page non accessible")  # /carte for the public: refused, in French
+        assert "connectez-vous" in d.find_element(By.TAG_NAME, "body").text
+    with store.connect() as con:
+        actions = [r["action"] for r in store.access_log(con, login="demo.encadrement")]
+        assert "session_reprise" in actions and "deconnexion" in actions
+        assert con.execute("SELECT count(*) FROM sessions WHERE revoked_at IS NULL").fetchone()[0] == 0
+
+
+def test_three_browsers_at_once_cannot_bypass_the_lockout(app_home):
+    """The issue: 3 browsers submitting at once made 12 wrong attempts, the counter reached 4."""
+    _need_browser()
+    import threading
+    from tests.app.browser import submit_login
+    with streamlit_server(app_home) as url, browser() as a, browser() as b, browser() as c:
+        barrier = threading.Barrier(3, timeout=120)
+        errors = []
+
+        def attack(d):
+            from selenium.webdriver.common.by import By
+            try:
+                submit_login(d, url, "demo.analyste", "mauvais mot de passe", timeout=120)  # round 1
+                for _ in range(3):  # the form keeps its values: the same submission again, all at once
+                    barrier.wait()
+                    time.sleep(2)
+                    d.find_element(By.XPATH, "//button[.//p[text()='Se connecter']]").click()
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        threads = [threading.Thread(target=attack, args=(d,)) for d in (a, b, c)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        time.sleep(2)
+        with store.connect() as con:
+            row = con.execute("SELECT failed_attempts, locked_until FROM users WHERE login = 'demo.analyste'").fetchone()
+            assert row["failed_attempts"] >= 5 and row["locked_until"] is not None
+            checked = [r for r in store.access_log(con, login="demo.analyste") if r["action"] in
+                       ("connexion_echouee", "verrouillage")]
+            assert len(checked) <= 5  # at most five passwords were even checked
+        submit_login(a, url, "demo.analyste", "Demo-analyste-2025", timeout=120)  # the right one, too late
+        time.sleep(5)
+        assert "Carte des événements" not in a.find_element("tag name", "body").text

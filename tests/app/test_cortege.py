@@ -182,3 +182,73 @@ def test_saves_never_overwrite_and_only_the_author_amends(app_home, con, tmp_pat
     with pytest.raises(Exception, match="ajout seul"):
         con.execute("DELETE FROM cortege_entries")
     assert load_principal(con, "demo.cortege").can("saisir")
+
+
+def test_two_agents_saving_at_once_get_two_ids(app_home, con):
+    """The issue: both got the same new id, one an uncaught sqlite3.IntegrityError."""
+    import threading
+    root = app_home / "landing"
+    values = {"objet": "Visite du ministre", "adresses": "Quai du Port, 13002 Marseille",
+              "date_debut": "2025-03-08T11:00:00+01:00", "date_fin": "2025-03-08T12:00:00+01:00"}
+    eid = C.next_entry_id(con, root)  # what each page computed before its agent clicked
+    entry = C.build_entry("visite_officielle", values, eid, 1)
+    assert C.check_entry(entry).ok
+    out, errors, barrier = [], [], threading.Barrier(4)
+
+    def save(login):
+        barrier.wait()
+        try:
+            with store.connect() as c:
+                out.append(C.save_entry(c, root, dict(entry), login, new=True))
+        except Exception as exc:  # noqa: BLE001 — any error is the failure under test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save, args=(f"agent.{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    ids = sorted(json.loads(p.read_text(encoding="utf-8"))["id"] for p in out)
+    assert len(set(ids)) == 4 and ids[0] == eid
+    assert sorted(r[0] for r in con.execute("SELECT entry_id FROM cortege_entries")) == ids
+    # the same version of the same entry saved twice at once: one wins, the other gets a French refusal
+    amend = {**json.loads(out[0].read_text(encoding="utf-8")), "version": 2}
+    owner = C.owner(con, amend["id"])
+    results = []
+
+    def amend_it():
+        barrier2.wait()
+        try:
+            with store.connect() as c:
+                results.append(C.save_entry(c, root, dict(amend), owner))
+        except C.SaveError as exc:
+            results.append(exc)
+
+    barrier2 = threading.Barrier(2)
+    threads = [threading.Thread(target=amend_it) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(type(r).__name__ for r in results) == ["PosixPath", "SaveError"]
+
+
+@pytest.mark.parametrize("bad", ["../../../tmp/evil", "..", "a/b", "CTG-2025-1/../../x", "", "x" * 200,
+                                 "nul\x00", ".cache"])
+def test_paths_built_from_an_id_stay_in_their_folder(app_home, con, bad, tmp_path):
+    root = app_home / "landing"
+    values = {"objet": "Visite", "adresses": "Quai du Port, 13002 Marseille",
+              "date_debut": "2025-03-08T11:00:00+01:00", "date_fin": "2025-03-08T12:00:00+01:00"}
+    entry = C.build_entry("visite_officielle", values, bad, 1)
+    before = set(tmp_path.parent.rglob("*.json")) | set((app_home).rglob("*.json"))
+    check = C.check_entry(entry)
+    assert not check.ok and any("Identifiant" in m for m in check.messages)
+    with pytest.raises(C.SaveError, match="Identifiant"):
+        C.save_entry(con, root, entry, "demo.cortege")
+    with pytest.raises(C.SaveError):  # the version is part of the file name too
+        C.save_entry(con, root, {**entry, "id": "CTG-2025-000009", "version": "../1"}, "demo.cortege")
+    after = set(tmp_path.parent.rglob("*.json")) | set((app_home).rglob("*.json"))
+    assert after == before
+    with pytest.raises(C.SaveError):
+        C.load_entry(root, "../app/platform.sqlite")

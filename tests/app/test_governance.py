@@ -17,7 +17,9 @@ def test_page_views_filters_and_exports_are_logged(app_home, con):
     at = login_as("encadrement_pm")
     at.query_params = {"periode": ["2025-03-07", "2025-03-08"]}
     at.run()
-    at.selectbox(key="de").set_value(22).run()
+    # the day's view holds the Préfecture's rows: their convention forbids use outside the platform (C5)
+    assert not at.get("download_button") and any("Export refusé" in i.value for i in at.info)
+    at.selectbox(key="de").set_value(22).run()  # the night: no Préfecture event in the view
     rows = store.access_log(con, login="demo.encadrement", page="carte")
     assert len(rows) >= 1 and rows[0]["profile"] == "encadrement_pm" and rows[0]["export"] == 0
     assert json.loads(rows[0]["filters"])["heures"] == "22-23"
@@ -25,7 +27,8 @@ def test_page_views_filters_and_exports_are_logged(app_home, con):
     # the export (what the download button's deferred callable runs) is logged with export=1
     manager = load_principal(con, "demo.encadrement")
     cat = queries.Catalog.open()
-    data = carte.export_csv(cat, manager, carte.MapFilters(date(2025, 3, 7), date(2025, 3, 8)))
+    city = ("interventions", "signalements", "alertes_videoprotection", "evenements_publics")  # C5: no Préfecture rows
+    data = carte.export_csv(cat, manager, carte.MapFilters(date(2025, 3, 7), date(2025, 3, 8), sources=city))
     assert data.decode("utf-8-sig").startswith("event_id;source;")
     exp = store.access_log(con, exports_only=True)
     assert len(exp) == 1 and exp[0]["login"] == "demo.encadrement" and exp[0]["action"] == "export_csv"
@@ -58,7 +61,7 @@ def test_auditor_reads_the_journal_filtered(app_home):
     at = login_as("auditeur_dpo")
     at.switch_page("views/journal.py").run()
     assert not at.exception
-    assert "Intégrité du journal vérifiée." in texts(at)
+    assert "Intégrité du journal vérifiée" in texts(at)
     at.selectbox(key="j_login").set_value("demo.analyste").run()
     df = at.dataframe[0].value
     assert set(df["Utilisateur"]) == {"demo.analyste"} and "carte" in set(df["Page"])
@@ -77,7 +80,8 @@ def test_prefecture_list_workflow(app_home, con):
     with pytest.raises(H.RightsError):
         H.habilitate_request(con, validator, pending["id"], True)  # the Préfecture does not habilitate
     status, temp = H.habilitate_request(con, manager, pending["id"], True, "liste du 08/03")
-    assert status == "habilitee" and temp
+    assert status == "habilitee" and temp is None  # the City never knows a Préfecture person's password
+    H.prefecture_password(con, validator, "agent.cortege2")  # the Préfecture hands over the provisional one
     agent = load_principal(con, "agent.cortege2")
     assert agent.profile == "agent_cortege" and agent.must_change_password
     # direct creation or modification of a Préfecture account is refused; deactivation is allowed
@@ -119,8 +123,17 @@ def test_habilitations_page_workflow_in_the_app(app_home, con):
                                           "Conventions"]
     next(b for b in at.button if b.label == "Habiliter" and b.key == "dec_validee_prefecture_True").click()
     at.run()
-    assert any("Mot de passe provisoire" in s.value for s in at.success)
+    assert any("validateur de la Préfecture" in s.value for s in at.success)
+    assert "Mot de passe provisoire" not in texts(at)  # the City never sees a Préfecture person's password
+    assert not [b for b in at.button if b.label == "Réinitialiser le mot de passe"]
     assert load_principal(con, "agent.cortege2") is not None
+
+    at = login_as("lecteur_prefecture")  # the Préfecture's validator issues the first password
+    at.switch_page("views/habilitations.py").run()
+    at.selectbox(key="pref_mdp_login").set_value("agent.cortege2").run()
+    next(b for b in at.button if b.label == "Générer le mot de passe provisoire").click()
+    at.run()
+    assert any("agent.cortege2" in s.value and "Mot de passe provisoire" in s.value for s in at.success)
 
     at = login_as("auditeur_dpo")  # read-only
     at.switch_page("views/habilitations.py").run()

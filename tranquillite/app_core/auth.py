@@ -1,9 +1,17 @@
 """Authentication: local accounts (argon2id), lockout, idle sessions, OIDC identity mapping.
 
-* Passwords: argon2id (argon2-cffi, RFC 9106 parameters), at least 12 characters; a hash is
-  upgraded at the next login when the parameters change.
+* Passwords: argon2id (argon2-cffi, RFC 9106 parameters), 12 to 128 characters, judged by a
+  maintained strength estimator (`strength`: zxcvbn + French words + the platform's and the
+  person's own words); a hash is upgraded at the next login when the parameters change.
 * Lockout: 5 consecutive failures lock the account for 15 minutes; while locked, even the right
-  password is refused and not even checked.
+  password is refused and not even checked. The failure is counted BEFORE the hash check, in
+  one atomic `UPDATE … RETURNING` (parallel attempts cannot all be checked: issue #10), and an
+  attempt is checked only if its own number is at most 5.
+* Rate limits: per login (any string, known or not) and per client address, in a fixed window,
+  counted in the same transaction before any check.
+* Every refusal — unknown login, wrong password, locked, deactivated, throttled, demo account in
+  production — says the same words (`GENERIC_FAILURE`) after the same work (one argon2
+  verification, then a floor on the response time); the reason goes to the access log only.
 * Sessions: expire after `TRANQUILLITE_SESSION_IDLE_MINUTES` (default 30) without interaction.
 * OIDC (`st.login`): the identity provider proves who the person is; what they may do is the
   app's business: the e-mail must belong to an ACTIVE user of the store, else nothing.
@@ -13,24 +21,33 @@ Every attempt is written to the access log.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from tranquillite.app_core import store
+from tranquillite.app_core import store, strength
 from tranquillite.app_core.transport import is_production
 from tranquillite.settings import settings
 
-MIN_PASSWORD_LENGTH = 12
+MIN_PASSWORD_LENGTH = strength.MIN_LENGTH
+MAX_PASSWORD_LENGTH = strength.MAX_LENGTH
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
+THROTTLE_WINDOW = timedelta(minutes=15)
+LOGIN_LIMIT = 10    # attempts per login (known or not) per window
+CLIENT_LIMIT = 30   # attempts per client address per window
+RESPONSE_FLOOR = 0.4  # seconds: no refusal answers faster (argon2id takes ~0.1–0.3 s here)
 DEFAULT_IDLE_MINUTES = 30
 PARIS = ZoneInfo("Europe/Paris")
-GENERIC_FAILURE = "Identifiant ou mot de passe incorrect."
+GENERIC_FAILURE = ("Identifiant ou mot de passe incorrect, ou compte indisponible. Après plusieurs échecs, "
+                   "l'accès est suspendu 15 minutes; en cas de besoin, contactez le gestionnaire des habilitations.")
 
 _hasher = PasswordHasher()  # argon2id by default
 _DUMMY_HASH = _hasher.hash("mot de passe factice pour égaliser les temps de réponse")
@@ -47,20 +64,15 @@ def session_expired(last_seen: datetime | None, now: datetime | None = None,
     return (now or store.now_utc()) - last_seen > (timeout or idle_timeout())
 
 
-def password_problems(password: str, login: str | None = None) -> list[str]:
-    """The French reasons why a new password is refused (empty list: acceptable)."""
-    problems = []
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(f"Le mot de passe doit comporter au moins {MIN_PASSWORD_LENGTH} caractères.")
-    if login and login.lower() in password.lower():
-        problems.append("Le mot de passe ne doit pas contenir l'identifiant.")
-    if password and len(set(password)) < 4:
-        problems.append("Le mot de passe est trop répétitif.")
-    return problems
+def password_problems(password: str, login: str | None = None, words: Iterable[str | None] = ()) -> list[str]:
+    """The French reasons why a new password is refused (empty list: acceptable).
+
+    `words`: the person's name, e-mail… (with the login) that the password must not lean on."""
+    return strength.problems(password or "", strength.personal_words(login, *words), login)
 
 
-def hash_password(password: str, login: str | None = None) -> str:
-    problems = password_problems(password, login)
+def hash_password(password: str, login: str | None = None, words: Iterable[str | None] = ()) -> str:
+    problems = password_problems(password, login, words)
     if problems:
         raise ValueError(" ".join(problems))
     return _hasher.hash(password)
@@ -82,67 +94,98 @@ def _paris(dt: datetime) -> str:
     return dt.astimezone(PARIS).strftime("%H:%M")
 
 
-def authenticate(con: sqlite3.Connection, login: str, password: str, now: datetime | None = None) -> LoginResult:
-    """Check a local account's password, with lockout; every outcome is logged."""
+def _key(kind: str, value: str) -> str:
+    """Throttle keys are digests: a login field may hold a mistyped password, never stored."""
+    return kind + ":" + hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def _bump(con: sqlite3.Connection, key: str, now: datetime) -> int:
+    """Count one attempt in the key's fixed window (atomic, inside the caller's transaction)."""
+    cutoff = store.iso(now - THROTTLE_WINDOW)
+    return int(con.execute(
+        "INSERT INTO auth_throttle (key, window_start, attempts) VALUES (?, ?, 1) "
+        "ON CONFLICT (key) DO UPDATE SET "
+        "attempts = CASE WHEN window_start <= ? THEN 1 ELSE attempts + 1 END, "
+        "window_start = CASE WHEN window_start <= ? THEN excluded.window_start ELSE window_start END "
+        "RETURNING attempts", (key, store.iso(now), cutoff, cutoff)).fetchone()[0])
+
+
+_COUNT_FAILURE = """
+UPDATE users SET
+  failed_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= :now THEN 1 ELSE failed_attempts + 1 END,
+  locked_until = CASE
+    WHEN locked_until IS NOT NULL AND locked_until <= :now THEN (CASE WHEN 1 >= :max THEN :lock END)
+    WHEN locked_until IS NULL AND failed_attempts + 1 >= :max THEN :lock
+    ELSE locked_until END
+WHERE login = :login
+RETURNING failed_attempts, locked_until, password_hash, active, demo, profile
+"""
+
+
+def _refuse(con: sqlite3.Connection, started: float, login: str | None, profile: str, action: str,
+            detail: str, now: datetime) -> LoginResult:
+    store.log_access(con, login=login, profile=profile, page="connexion", action=action, detail=detail, at=now)
+    rest = RESPONSE_FLOOR - (time.perf_counter() - started)
+    if rest > 0:
+        time.sleep(rest)
+    return LoginResult(False, GENERIC_FAILURE)
+
+
+def _verify(password_hash: str | None, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(password_hash or _DUMMY_HASH, password or "")) and password_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(con: sqlite3.Connection, login: str, password: str, now: datetime | None = None,
+                 client: str | None = None) -> LoginResult:
+    """Check a local account's password, with lockout and rate limits; every outcome is logged.
+
+    `client`: the client's address (None: unknown/local). Every refusal is the same message after
+    the same work; `LoginResult.login` is set on success only."""
+    started = time.perf_counter()
     now = now or store.now_utc()
     login = (login or "").strip()
-    u = con.execute("SELECT * FROM users WHERE login = ?", (login,)).fetchone() if login else None
+    params = {"now": store.iso(now), "lock": store.iso(now + LOCKOUT), "max": MAX_FAILURES, "login": login}
+    keys = (_key("login", login.lower()), _key("client", client or "local"))
+    with store.transaction(con):  # counted before anything is checked, atomically
+        n_login, n_client = (_bump(con, k, now) for k in keys)
+        throttled = n_login > LOGIN_LIMIT or n_client > CLIENT_LIMIT
+        u = con.execute(_COUNT_FAILURE, params).fetchone() if login and not throttled else None
+    if throttled:
+        _verify(None, password)  # the same work as a real check
+        return _refuse(con, started, None, "public", "connexion_refusee",
+                       f"limite de tentatives ({'identifiant' if n_login > LOGIN_LIMIT else 'poste client'})", now)
     if u is None:
-        try:  # same work as for a real account: response time does not reveal which logins exist
-            _hasher.verify(_DUMMY_HASH, password or "")
-        except VerificationError:
-            pass
-        store.log_access(con, login=None, profile="public", page="connexion", action="connexion_echouee",
-                         detail="identifiant inconnu", at=now)
-        return LoginResult(False, GENERIC_FAILURE)
-    profile = u["profile"]
-    locked = datetime.fromisoformat(u["locked_until"]) if u["locked_until"] else None
-    if locked and now < locked:
-        store.log_access(con, login=login, profile=profile, page="connexion", action="connexion_refusee",
-                         detail="compte verrouillé", at=now)
-        return LoginResult(False, f"Compte verrouillé après {MAX_FAILURES} échecs: réessayez après "
-                                  f"{_paris(locked)} (heure de Paris) ou contactez le gestionnaire des habilitations.",
-                           login, locked)
-    ok = False
-    if u["password_hash"]:
-        try:
-            ok = _hasher.verify(u["password_hash"], password or "")
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            ok = False
-    if not ok:
-        failures = int(u["failed_attempts"]) + 1
-        lock_until = now + LOCKOUT if failures >= MAX_FAILURES else None
-        with store.transaction(con):
-            con.execute("UPDATE users SET failed_attempts = ?, locked_until = ?, updated_at = ? WHERE login = ?",
-                        (0 if lock_until else failures, store.iso(lock_until) if lock_until else None,
-                         store.iso(now), login))
-        store.log_access(con, login=login, profile=profile, page="connexion",
-                         action="verrouillage" if lock_until else "connexion_echouee",
-                         detail=f"échec {failures}/{MAX_FAILURES}", at=now)
-        if lock_until:
-            return LoginResult(False, f"{GENERIC_FAILURE} Compte verrouillé pendant {int(LOCKOUT.total_seconds() // 60)} "
-                                      f"minutes (jusqu'à {_paris(lock_until)}, heure de Paris).", login, lock_until)
-        return LoginResult(False, GENERIC_FAILURE, login)
+        _verify(None, password)
+        return _refuse(con, started, None, "public", "connexion_echouee", "identifiant inconnu", now)
+    profile, failures = u["profile"], int(u["failed_attempts"])
+    if failures > MAX_FAILURES:  # locked (or beyond the 5 attempts being checked): not even checked
+        _verify(None, password)
+        return _refuse(con, started, login, profile, "connexion_refusee", "compte verrouillé", now)
+    if not _verify(u["password_hash"], password):
+        locking = failures >= MAX_FAILURES
+        return _refuse(con, started, login, profile, "verrouillage" if locking else "connexion_echouee",
+                       f"échec {failures}/{MAX_FAILURES}" + (" (compte verrouillé 15 minutes)" if locking else ""), now)
     if not u["active"]:
-        store.log_access(con, login=login, profile=profile, page="connexion", action="connexion_refusee",
-                         detail="habilitation inactive", at=now)
-        return LoginResult(False, "Votre habilitation n'est pas active. Contactez le gestionnaire des habilitations.",
-                           login)
+        return _refuse(con, started, login, profile, "connexion_refusee", "habilitation inactive", now)
     if u["demo"] and is_production():
-        store.log_access(con, login=login, profile=profile, page="connexion", action="connexion_refusee",
-                         detail="compte de démonstration en production", at=now)
-        return LoginResult(False, "Les comptes de démonstration sont refusés en production.", login)
+        return _refuse(con, started, login, profile, "connexion_refusee", "compte de démonstration en production",
+                       now)
     new_hash = _hasher.hash(password) if _hasher.check_needs_rehash(u["password_hash"]) else u["password_hash"]
     with store.transaction(con):
         con.execute("UPDATE users SET failed_attempts = 0, locked_until = NULL, password_hash = ?, updated_at = ? "
                     "WHERE login = ?", (new_hash, store.iso(now), login))
+        con.execute("UPDATE auth_throttle SET attempts = max(attempts - 1, 0) WHERE key IN (?, ?)", keys)
     store.log_access(con, login=login, profile=profile, page="connexion", action="connexion_reussie",
                      detail="compte local", at=now)
     return LoginResult(True, "Connexion réussie.", login)
 
 
 def set_password(con: sqlite3.Connection, login: str, new_password: str, must_change: bool = False) -> None:
-    h = hash_password(new_password, login)
+    u = con.execute("SELECT display_name, email FROM users WHERE login = ?", (login,)).fetchone()
+    h = hash_password(new_password, login, (u["display_name"], u["email"]) if u else ())
     with store.transaction(con):
         cur = con.execute("UPDATE users SET password_hash = ?, must_change_password = ?, failed_attempts = 0, "
                           "locked_until = NULL, updated_at = ? WHERE login = ?",
@@ -151,16 +194,18 @@ def set_password(con: sqlite3.Connection, login: str, new_password: str, must_ch
             raise LookupError(f"utilisateur inconnu: {login}")
 
 
-def change_password(con: sqlite3.Connection, login: str, old: str, new: str, confirm: str) -> list[str]:
-    """The user changes their own password; returns the problems (empty: done)."""
-    u = con.execute("SELECT password_hash, profile FROM users WHERE login = ?", (login,)).fetchone()
+def change_password(con: sqlite3.Connection, login: str, old: str, new: str, confirm: str,
+                    keep_session: str | None = None) -> list[str]:
+    """The user changes their own password; returns the problems (empty: done).
+
+    Every other session of the person is revoked (`keep_session`: the one in use)."""
+    u = con.execute("SELECT password_hash, profile, display_name, email FROM users WHERE login = ?",
+                    (login,)).fetchone()
     if u is None:
         return ["Utilisateur inconnu."]
-    try:
-        _hasher.verify(u["password_hash"] or _DUMMY_HASH, old or "")
-    except (VerificationError, InvalidHashError):
+    if not _verify(u["password_hash"], old):
         return ["Le mot de passe actuel est incorrect."]
-    problems = password_problems(new, login)
+    problems = password_problems(new, login, (u["display_name"], u["email"]))
     if new != confirm:
         problems.append("La confirmation ne correspond pas au nouveau mot de passe.")
     if new == old:
@@ -168,7 +213,10 @@ def change_password(con: sqlite3.Connection, login: str, old: str, new: str, con
     if problems:
         return problems
     set_password(con, login, new, must_change=False)
-    store.log_access(con, login=login, profile=u["profile"], page="compte", action="changement_mot_de_passe")
+    from tranquillite.app_core import sessions
+    others = sessions.revoke_others(con, login, keep_session, "changement_mot_de_passe")
+    store.log_access(con, login=login, profile=u["profile"], page="compte", action="changement_mot_de_passe",
+                     detail=f"{others} autre(s) session(s) fermée(s)")
     return []
 
 

@@ -19,9 +19,10 @@ import h3
 import polars as pl
 
 from tranquillite import geo
-from tranquillite.app_core import store
-from tranquillite.app_core.queries import Catalog, Forbidden, NotAvailable, scoped_query
+from tranquillite.app_core.queries import (Catalog, NotAvailable, export_forbidden_conventions,
+                                           export_refusal_reason, export_rows, scoped_query)
 from tranquillite.app_core.rights import Principal, Scope
+from tranquillite.contracts import load_contracts
 from tranquillite.settings import settings
 
 EVENTS = "clean.events"
@@ -329,29 +330,35 @@ def event_detail(cat: Catalog, scope: Scope, event_id: str) -> dict[str, str] | 
     return out
 
 
-def export_facts(cat: Catalog, scope: Scope, f: MapFilters, limit: int = 200_000) -> pl.DataFrame:
-    """Rows of the current view for a CSV export (profiles with the 'exporter' action)."""
+EXPORT_COLUMNS = 'event_id, source, category, subcategory, start, "end", lon, lat, h3_cell, arrondissement, convention'
+
+
+def _export_parts(f: MapFilters, limit: int) -> list[dict]:
     where, params = _facts_where(f)
-    facts = scoped_query(cat, scope, EVENTS,
-                         select='event_id, source, category, subcategory, start, "end", lon, lat, h3_cell, '
-                                'arrondissement, convention', where=where, params=params, order_by="start",
-                         limit=limit)
     pwhere, pparams = _planned_where(f)
-    planned = scoped_query(cat, scope, EVENTS,
-                           select='event_id, source, category, subcategory, start, "end", lon, lat, h3_cell, '
-                                  'arrondissement, convention', where=pwhere, params=pparams, order_by="start",
-                           limit=limit)
-    return pl.concat([facts, planned], how="vertical_relaxed")
+    return [dict(table=EVENTS, select=EXPORT_COLUMNS, where=w, params=p, order_by="start", limit=limit)
+            for w, p in ((where, params), (pwhere, pparams))]
 
 
-def export_csv(cat: Catalog, principal: Principal, f: MapFilters) -> bytes:
-    """The CSV export of the current view — only with the 'exporter' action, always logged (export=1)."""
-    if not principal.can("exporter"):
-        raise Forbidden("export non autorisé pour ce profil")
-    df = export_facts(cat, principal.scope, f)
-    with store.connect() as con:
-        store.log_access(con, login=principal.login, profile=principal.profile, page="carte", action="export_csv",
-                         filters=f.as_log(), export=True, detail=f"{df.height} lignes")
+def export_facts(cat: Catalog, scope: Scope, f: MapFilters, limit: int = 200_000) -> pl.DataFrame:
+    """Rows of the current view (what an export would contain), read through the gateway."""
+    return pl.concat([scoped_query(cat, scope, **part) for part in _export_parts(f, limit)], how="vertical_relaxed")
+
+
+def export_refusal(per_source: dict[str, int]) -> str | None:
+    """Why the current view cannot be exported (a convention forbids use outside the platform), or None.
+
+    `per_source`: the view's rows per source (the map's counts), so the page says it before the click."""
+    contracts = load_contracts()
+    convs = {contracts[s].convention for s, n in per_source.items() if n and s in contracts}
+    forbidden = export_forbidden_conventions(sorted(convs))
+    return export_refusal_reason(forbidden) if forbidden else None
+
+
+def export_csv(cat: Catalog, principal: Principal, f: MapFilters, limit: int = 200_000) -> bytes:
+    """The CSV export of the current view: the gateway checks the right and the conventions, neutralises
+    formulas and logs it (export=1, with its conventions and row count)."""
+    df = export_rows(cat, principal, _export_parts(f, limit), page="carte", filters=f.as_log())
     return df.write_csv(separator=";").encode("utf-8-sig")
 
 
@@ -380,5 +387,5 @@ def with_filters(f: MapFilters, **changes) -> MapFilters:
 
 
 __all__ = ["MapFilters", "MapData", "map_data", "event_detail", "date_bounds", "default_period",
-           "category_options", "export_facts", "public_indicators", "NotAvailable", "FACT_SOURCES",
+           "category_options", "export_facts", "export_csv", "export_refusal", "public_indicators", "NotAvailable", "FACT_SOURCES",
            "PLANNED_SOURCES", "SOURCE_LABELS", "SOURCE_COLORS", "arrondissement_names"]

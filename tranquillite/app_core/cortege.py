@@ -11,6 +11,10 @@ ingestion, and versioned saves into the landing zone.
   version is reserved first in the append-only registry `cortege_entries` (primary key
   id + version), which also records who entered what — the landing file itself carries no
   agent identity (C2). The landing sensor ingests the file automatically.
+* A new entry's id is taken inside the registry's write transaction (two agents saving at
+  once get two ids); a version taken at the same moment by another save is refused in French.
+* Every path built from an id, a version or a registry line is checked: ids are letters,
+  digits, `-` and `_` only, versions integers, and the resolved path must stay in its folder.
 """
 
 from __future__ import annotations
@@ -191,13 +195,41 @@ def explain(c: Contract, reason: str, entry: dict[str, Any]) -> str:
     return f"Entrée refusée ({reason})."
 
 
+class SaveError(RuntimeError):
+    pass
+
+
+SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$")
+SAFE_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+BAD_ID = ("Identifiant d'entrée invalide: lettres, chiffres, « - » et « _ » seulement (80 au plus), "
+          "version entière.")
+
+
+def _safe_version(v: Any) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 1 else None
+
+
+def entry_file(root: Path, day: str, entry_id: Any, version: Any) -> Path:
+    """`<root>/cortege/<day>/<id>_v<version>.json`, refused (SaveError) unless it stays in its folder."""
+    if not (isinstance(entry_id, str) and SAFE_ID.match(entry_id)) or _safe_version(version) is None \
+            or not SAFE_DAY.match(str(day)):
+        raise SaveError(BAD_ID)
+    folder = (root / SOURCE / day)
+    path = folder / f"{entry_id}_v{version}.json"
+    if path.resolve().parent != folder.resolve():
+        raise SaveError(BAD_ID)
+    return path
+
+
 def check_entry(entry: dict[str, Any], day: str | None = None) -> Check:
     """Validate an entry exactly as ingestion will (the same reader and the same rules)."""
     c = record_types()[entry["type"]]
-    day = day or entry_day(entry)
     with tempfile.TemporaryDirectory(prefix="cortege-check-") as tmp:
         root = Path(tmp)
-        path = root / SOURCE / day / f"{entry['id']}_v{entry['version']}.json"
+        try:
+            path = entry_file(root, day or entry_day(entry), entry.get("id"), entry.get("version"))
+        except (SaveError, ValueError, TypeError, KeyError):
+            return Check(ok=False, messages=[BAD_ID], reasons=["identifiant_invalide"])
         path.parent.mkdir(parents=True)
         path.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
         fr = landing.read_file(path, root, SOURCE)
@@ -275,43 +307,59 @@ def owner(con: sqlite3.Connection, entry_id: str) -> str | None:
     return r[0] if r else None
 
 
-class SaveError(RuntimeError):
-    pass
+def save_entry(con: sqlite3.Connection, landing_root: Path, entry: dict[str, Any], login: str,
+               new: bool = False) -> Path:
+    """Write a NEW version file atomically; never overwrite. The entry must have passed `check_entry`.
 
-
-def save_entry(con: sqlite3.Connection, landing_root: Path, entry: dict[str, Any], login: str) -> Path:
-    """Write a NEW version file atomically; never overwrite. The entry must have passed `check_entry`."""
+    `new`: a new entry (version 1) — its id is taken now, inside the registry's write transaction,
+    so two agents saving at once get two ids (the id the page showed is only provisional)."""
     refuse_if_closed(con, SOURCE, SaveError)  # Cortège closes at the convention's end (C9, #12)
-    entry_id, version = entry["id"], int(entry["version"])
-    first = owner(con, entry_id)
-    if first is not None and first != login:
-        raise SaveError("Seul l'agent qui a créé cette entrée peut la modifier.")
-    if version != next_version(con, landing_root, entry_id):
-        raise SaveError("Une version plus récente de cette entrée existe déjà: rechargez-la avant de la modifier.")
     day = entry_day(entry)
-    target = landing_root / SOURCE / day / f"{entry_id}_v{version}.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    data = json.dumps(entry, ensure_ascii=False, indent=1).encode("utf-8")
-    digest = hashlib.sha256(data).hexdigest()
-    with store.transaction(con):
-        # the primary key (entry_id, version) reserves the version: two agents cannot both take it
-        con.execute("INSERT INTO cortege_entries VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (entry_id, version, entry["type"], login, store.iso(store.now_utc()),
-                     target.relative_to(landing_root).as_posix(), digest))
-        if target.exists():
-            raise SaveError(f"{target.name} existe déjà: une version n'est jamais réécrite.")
-        # hidden temporary name: the landing sensor ignores files starting with '.'
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{entry_id}_v{version}.", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+    entry_file(landing_root, day, entry.get("id"), entry.get("version"))  # refuse before anything else
+    if new and entry["version"] != 1:
+        raise SaveError("Une nouvelle entrée commence à la version 1.")
+    try:
+        with store.transaction(con):  # one writer at a time: the id and the version are taken here
+            if new:
+                entry = {**entry, "id": next_entry_id(con, landing_root,
+                                                      datetime.fromisoformat(entry["saisi_le"]).year)}
+            entry_id, version = entry["id"], int(entry["version"])
+            first = owner(con, entry_id)
+            if first is not None and first != login:
+                raise SaveError("Seul l'agent qui a créé cette entrée peut la modifier.")
+            if version != next_version(con, landing_root, entry_id):
+                raise SaveError("Une version plus récente de cette entrée existe déjà: rechargez-la avant de la "
+                                "modifier.")
+            target = entry_file(landing_root, day, entry_id, version)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            data = json.dumps(entry, ensure_ascii=False, indent=1).encode("utf-8")
+            digest = hashlib.sha256(data).hexdigest()
+            # the primary key (entry_id, version) reserves the version: two agents cannot both take it
+            con.execute("INSERT INTO cortege_entries VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (entry_id, version, entry["type"], login, store.iso(store.now_utc()),
+                         target.relative_to(landing_root).as_posix(), digest))
+            _write_new(target, data, entry_id, version)
+    except sqlite3.IntegrityError:
+        raise SaveError("Une autre saisie vient d'enregistrer cette version: rechargez l'entrée avant de la "
+                        "modifier.") from None
     return target
+
+
+def _write_new(target: Path, data: bytes, entry_id: str, version: int) -> None:
+    """Atomically create `target` (hidden temporary file, fsync, rename); never over an existing file."""
+    if target.exists():
+        raise SaveError(f"{target.name} existe déjà: une version n'est jamais réécrite.")
+    # hidden temporary name: the landing sensor ignores files starting with '.'
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{entry_id}_v{version}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def own_entries(con: sqlite3.Connection, login: str) -> list[dict[str, Any]]:
@@ -327,4 +375,9 @@ def own_entries(con: sqlite3.Connection, login: str) -> list[dict[str, Any]]:
 
 
 def load_entry(landing_root: Path, rel_path: str) -> dict[str, Any]:
-    return json.loads((landing_root / rel_path).read_text(encoding="utf-8"))
+    """A saved entry by its registry path (refused unless it is a Cortège file of the landing zone)."""
+    folder = (landing_root / SOURCE).resolve()
+    path = (landing_root / rel_path).resolve()
+    if not path.is_relative_to(folder) or path.suffix != ".json" or not _VERSION_FILE.match(path.name):
+        raise SaveError(f"Chemin d'entrée refusé: {rel_path}")
+    return json.loads(path.read_text(encoding="utf-8"))

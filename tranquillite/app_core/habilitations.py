@@ -10,7 +10,12 @@
   action `habiliter`), or `rejetee_prefecture` / `refusee`. Préfecture accounts change ONLY
   through this workflow, except an immediate deactivation (withdrawing access is always allowed).
   Requests and their history are append-only.
-Every change is written to the access log.
+* Separation of duties (`duties`): nobody changes their own rights or their own profile's, a
+  right is granted by someone other than its beneficiary, `administrer` and `habiliter` never
+  meet and `habiliter` never comes with data, Préfecture profiles stay read-only on the
+  Préfecture's data, and the City never sets a Préfecture person's password (the Préfecture's
+  validator hands over the provisional one: `prefecture_password`).
+Every change is written to the access log with who, whom, before and after; every refusal too.
 """
 
 from __future__ import annotations
@@ -19,12 +24,13 @@ import json
 import secrets
 import sqlite3
 import string
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
-from tranquillite.app_core import auth, store
+from tranquillite.app_core import auth, duties, store
+from tranquillite.app_core.duties import PREFECTURE_ORG, RightsError
 from tranquillite.app_core.rights import ACTIONS, PAGES, Principal
 
-PREFECTURE_ORG = "prefecture_police_13"
 STATUS_LABELS = {
     "demandee": "Demandée",
     "validee_prefecture": "Validée par la Préfecture",
@@ -36,18 +42,35 @@ KIND_LABELS = {"ajout": "Ajout", "modification": "Modification", "retrait": "Ret
 LOGIN_CHARS = set(string.ascii_lowercase + string.digits + "._-")
 
 
-class RightsError(PermissionError):
-    pass
-
-
 def _require(actor: Principal, action: str) -> None:
     if not actor.can(action):
         raise RightsError(f"Action « {ACTIONS.get(action, action)} » non autorisée pour le profil {actor.profile}.")
 
 
-def _log(con: sqlite3.Connection, actor: Principal, action: str, detail: dict[str, Any]) -> None:
+def _log(con: sqlite3.Connection, actor: Principal, action: str, whom: str, before: Any, after: Any,
+         **extra: Any) -> None:
+    """One line of the access log per change of rights: who, whom, before, after."""
+    detail = {"qui": actor.login, "pour": whom, "avant": before, "apres": after, **extra}
     store.log_access(con, login=actor.login, profile=actor.profile, page="habilitations", action=action,
-                     detail=json.dumps(detail, ensure_ascii=False, sort_keys=True))
+                     detail=json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str))
+
+
+@contextmanager
+def _guarded(con: sqlite3.Connection, actor: Principal, what: str, whom: str, asked: Any) -> Iterator[None]:
+    """Run the checks of a change; a refusal is logged (who asked what for whom) and re-raised."""
+    try:
+        yield
+    except RightsError as exc:
+        store.log_access(con, login=actor.login, profile=actor.profile, page="habilitations",
+                         action="modification_refusee",
+                         detail=json.dumps({"qui": actor.login, "pour": whom, "demande": what, "valeurs": asked,
+                                            "motif": str(exc)}, ensure_ascii=False, sort_keys=True, default=str))
+        raise
+
+
+def _org_kind(con: sqlite3.Connection, organisation: str | None) -> str | None:
+    r = con.execute("SELECT kind FROM organisations WHERE code = ?", (organisation or "",)).fetchone()
+    return r[0] if r else None
 
 
 def temporary_password() -> str:
@@ -134,22 +157,35 @@ def create_user(con: sqlite3.Connection, actor: Principal, *, login: str, displa
     """Habilitate a City or partner person (Préfecture persons: through the list workflow).
 
     Returns the temporary password to hand over (the user must change it), or None when the
-    caller gave one / the person signs in through the identity provider only.
+    caller gave one, or for a Préfecture person (the Préfecture's validator hands theirs over).
     """
     _require(actor, "habiliter")
     login = login.strip().lower()
     _check_user_fields(con, login, profile, organisation, activity_nature)
-    if organisation == PREFECTURE_ORG and _via_request is None:
-        raise RightsError("Les personnes de la Préfecture sont habilitées par la liste nominative validée "
-                          "par la Préfecture (onglet « Liste Préfecture »).")
+    prefecture = _org_kind(con, organisation) == "prefecture"
+    with _guarded(con, actor, "creation", login, {"profil": profile, "organisation": organisation}):
+        if prefecture and _via_request is None:
+            raise RightsError("Les personnes de la Préfecture sont habilitées par la liste nominative validée "
+                              "par la Préfecture (onglet « Liste Préfecture »).")
+        duties.not_self(actor, login, "son propre compte")
+        if email and actor.login and con.execute("SELECT 1 FROM users WHERE login = ? AND lower(email) = lower(?)",
+                                                 (actor.login, email.strip())).fetchone():
+            raise RightsError("On ne crée pas de second compte pour soi-même (séparation des tâches).")
+        duties.check_person(con, login, profile, (), organisation)
     if con.execute("SELECT 1 FROM users WHERE login = ?", (login,)).fetchone():
         raise ValueError(f"L'identifiant {login} existe déjà.")
-    temp = password or temporary_password()
-    _insert_user(con, login, display_name.strip(), email, profile, activity_nature, organisation, temp,
-                 must_change=password is None)
-    _log(con, actor, "habilitation_creee", {"login": login, "profil": profile, "organisation": organisation,
-                                             "nature": activity_nature, "demande": _via_request})
-    return None if password else temp
+    if prefecture:  # no password the City would know: the Préfecture's validator issues the first one
+        temp = None
+        _insert_user(con, login, display_name.strip(), email, profile, activity_nature, organisation, None,
+                     must_change=True)
+    else:
+        temp = password or temporary_password()
+        _insert_user(con, login, display_name.strip(), email, profile, activity_nature, organisation, temp,
+                     must_change=password is None)
+    _log(con, actor, "habilitation_creee", login, None,
+         {"profile": profile, "organisation": organisation, "activity_nature": activity_nature},
+         demande=_via_request)
+    return None if (password or prefecture) else temp
 
 
 def update_user(con: sqlite3.Connection, actor: Principal, login: str, *, profile: str | None = None,
@@ -165,34 +201,63 @@ def update_user(con: sqlite3.Connection, actor: Principal, login: str, *, profil
         changes["active"] = int(active)
     if not changes:
         return
-    if u["organisation"] == PREFECTURE_ORG and _via_request is None and changes != {"active": 0}:
-        raise RightsError("Un compte de la Préfecture ne change que par une demande validée par la Préfecture; "
-                          "seule la désactivation immédiate est possible ici.")
+    with _guarded(con, actor, "modification", login, changes):
+        duties.not_self(actor, login, "sa propre habilitation")
+        if _org_kind(con, u["organisation"]) == "prefecture" and _via_request is None and changes != {"active": 0}:
+            raise RightsError("Un compte de la Préfecture ne change que par une demande validée par la Préfecture; "
+                              "seule la désactivation immédiate est possible ici.")
+        if "profile" in changes:
+            duties.check_person(con, login, changes["profile"], duties.user_actions(con, login), u["organisation"])
     if "profile" in changes or "activity_nature" in changes:
         _check_user_fields(con, login, changes.get("profile", u["profile"]), u["organisation"],
                            changes.get("activity_nature", u["activity_nature"]))
-    if login == actor.login and (changes.get("active") == 0 or "profile" in changes):
-        raise RightsError("On ne modifie pas sa propre habilitation.")
     sets = ", ".join(f"{k} = ?" for k in changes)  # keys from the fixed list above
     with store.transaction(con):
         con.execute(f"UPDATE users SET {sets}, updated_at = ? WHERE login = ?",
                     (*changes.values(), store.iso(store.now_utc()), login))
-    _log(con, actor, "habilitation_modifiee", {"login": login, "demande": _via_request,
-                                                "changements": {k: v for k, v in changes.items()}})
+    _log(con, actor, "habilitation_modifiee", login, {k: u[k] for k in changes}, changes, demande=_via_request)
 
 
 def reset_password(con: sqlite3.Connection, actor: Principal, login: str) -> str:
+    """A new provisional password for a City or partner person (never oneself, never the Préfecture's)."""
     _require(actor, "habiliter")
+    u = con.execute("SELECT organisation FROM users WHERE login = ?", (login,)).fetchone()
+    if u is None:
+        raise LookupError(f"Utilisateur inconnu: {login}")
+    with _guarded(con, actor, "reinitialisation_mot_de_passe", login, None):
+        duties.not_self(actor, login, "son propre mot de passe ici (page « Mon compte »)")
+        if _org_kind(con, u["organisation"]) == "prefecture":
+            raise RightsError("Le mot de passe d'une personne de la Préfecture n'est jamais fixé par la Ville: le "
+                              "validateur de la Préfecture lui remet un mot de passe provisoire (C7). Ici, seule "
+                              "la désactivation immédiate est possible.")
     temp = temporary_password()
     auth.set_password(con, login, temp, must_change=True)
-    _log(con, actor, "mot_de_passe_reinitialise", {"login": login})
+    _log(con, actor, "mot_de_passe_reinitialise", login, None, {"mot_de_passe": "provisoire"})
+    return temp
+
+
+def prefecture_password(con: sqlite3.Connection, actor: Principal, login: str) -> str:
+    """The Préfecture's validator issues the provisional password of a Préfecture person (C7)."""
+    _require(actor, "valider_liste_prefecture")
+    u = con.execute("SELECT organisation, active FROM users WHERE login = ?", (login,)).fetchone()
+    with _guarded(con, actor, "mot_de_passe_prefecture", login, None):
+        if actor.organisation_kind != "prefecture":
+            raise RightsError("Seul le validateur de la Préfecture remet le mot de passe provisoire de ses agents.")
+        duties.not_self(actor, login, "son propre mot de passe ici (page « Mon compte »)")
+        if u is None or _org_kind(con, u["organisation"]) != "prefecture" or not u["active"]:
+            raise RightsError(f"{login} n'est pas une personne active de la Préfecture.")
+    temp = temporary_password()
+    auth.set_password(con, login, temp, must_change=True)
+    _log(con, actor, "mot_de_passe_prefecture", login, None, {"mot_de_passe": "provisoire"})
     return temp
 
 
 def unlock_user(con: sqlite3.Connection, actor: Principal, login: str) -> None:
     _require(actor, "habiliter")
+    with _guarded(con, actor, "deverrouillage", login, None):
+        duties.not_self(actor, login, "son propre compte")
     auth.unlock(con, login)
-    _log(con, actor, "compte_deverrouille", {"login": login})
+    _log(con, actor, "compte_deverrouille", login, {"verrouillage": "actif"}, {"verrouillage": "levé"})
 
 
 def set_user_actions(con: sqlite3.Connection, actor: Principal, login: str, actions: list[str]) -> None:
@@ -201,20 +266,35 @@ def set_user_actions(con: sqlite3.Connection, actor: Principal, login: str, acti
     unknown = set(actions) - set(ACTIONS)
     if unknown:
         raise ValueError(f"Actions inconnues: {sorted(unknown)}")
-    if "valider_liste_prefecture" in actions:
-        org = con.execute("SELECT organisation FROM users WHERE login = ?", (login,)).fetchone()
-        if org is None or org[0] != PREFECTURE_ORG:
+    u = con.execute("SELECT organisation, profile FROM users WHERE login = ?", (login,)).fetchone()
+    if u is None:
+        raise LookupError(f"Utilisateur inconnu: {login}")
+    new = sorted(set(actions))
+    with _guarded(con, actor, "actions_individuelles", login, new):
+        duties.not_self(actor, login, "ses propres droits")
+        if "valider_liste_prefecture" in new and _org_kind(con, u["organisation"]) != "prefecture":
             raise RightsError("La validation de la liste nominative revient à une personne de la Préfecture.")
+        duties.check_person(con, login, u["profile"], new, u["organisation"])
+    before = sorted(duties.user_actions(con, login))
     with store.transaction(con):
         con.execute("DELETE FROM user_actions WHERE login = ?", (login,))
-        for a in sorted(set(actions)):
+        for a in new:
             con.execute("INSERT INTO user_actions VALUES (?, ?)", (login, a))
-    _log(con, actor, "actions_individuelles", {"login": login, "actions": sorted(set(actions))})
+    _log(con, actor, "actions_individuelles", login, {"actions": before}, {"actions": new})
 
 
 # --------------------------------------------------------------------------- profiles (administrer)
 GUARDED = {("gestionnaire_habilitations", "page", "habilitations"), ("gestionnaire_habilitations", "action", "habiliter")}
 AGGREGATE_PAGES = {"accueil_public", "compte"}
+
+
+def _profile_state(con: sqlite3.Connection, profile: str) -> dict[str, list[str]]:
+    out = {}
+    for key, table, col in (("pages", "profile_pages", "page"), ("actions", "profile_actions", "action"),
+                            ("sources", "profile_sources", "source"),
+                            ("conventions", "profile_conventions", "convention")):
+        out[key] = sorted(r[0] for r in con.execute(f"SELECT {col} FROM {table} WHERE profile = ?", (profile,)))
+    return out
 
 
 def set_profile_rights(con: sqlite3.Connection, actor: Principal, profile: str, *, pages: list[str],
@@ -225,13 +305,19 @@ def set_profile_rights(con: sqlite3.Connection, actor: Principal, profile: str, 
         raise LookupError(f"Profil inconnu: {profile}")
     if set(pages) - set(PAGES) or set(actions) - set(ACTIONS):
         raise ValueError("Page ou action inconnue.")
-    if prof["aggregated_only"] and set(pages) - AGGREGATE_PAGES:
-        raise RightsError(f"Le profil {profile} est limité aux données agrégées: pages possibles "
-                          f"{sorted(AGGREGATE_PAGES)}.")
-    for (p, kind, value) in GUARDED:
-        if p == profile and value not in (pages if kind == "page" else actions):
-            raise RightsError(f"« {value} » ne peut pas être retiré au profil {profile} (sinon plus personne "
-                              "ne peut habiliter).")
+    after = {"pages": sorted(set(pages)), "actions": sorted(set(actions)), "sources": sorted(set(sources)),
+             "conventions": sorted(set(conventions))}
+    with _guarded(con, actor, "profil", f"profil:{profile}", after):
+        duties.not_own_profile(actor, profile)
+        if prof["aggregated_only"] and set(pages) - AGGREGATE_PAGES:
+            raise RightsError(f"Le profil {profile} est limité aux données agrégées: pages possibles "
+                              f"{sorted(AGGREGATE_PAGES)}.")
+        for (p, kind, value) in GUARDED:
+            if p == profile and value not in (pages if kind == "page" else actions):
+                raise RightsError(f"« {value} » ne peut pas être retiré au profil {profile} (sinon plus personne "
+                                  "ne peut habiliter).")
+        duties.check_profile(con, profile, prof["organisation_kind"], pages, actions, sources, conventions)
+    before = _profile_state(con, profile)
     with store.transaction(con):
         for table, col, vals in (("profile_pages", "page", pages), ("profile_actions", "action", actions),
                                  ("profile_sources", "source", sources),
@@ -239,8 +325,7 @@ def set_profile_rights(con: sqlite3.Connection, actor: Principal, profile: str, 
             con.execute(f"DELETE FROM {table} WHERE profile = ?", (profile,))
             for v in sorted(set(vals)):
                 con.execute(f"INSERT INTO {table} (profile, {col}) VALUES (?, ?)", (profile, v))
-    _log(con, actor, "profil_modifie", {"profil": profile, "pages": sorted(pages), "actions": sorted(actions),
-                                         "sources": sorted(sources), "conventions": sorted(conventions)})
+    _log(con, actor, "profil_modifie", f"profil:{profile}", before, after)
 
 
 def set_nature(con: sqlite3.Connection, actor: Principal, code: str, label: str, sources: list[str]) -> None:
@@ -248,13 +333,21 @@ def set_nature(con: sqlite3.Connection, actor: Principal, code: str, label: str,
     code = code.strip().lower()
     if not code or not set(code) <= LOGIN_CHARS:
         raise ValueError("Code de nature d'activité invalide.")
+    with _guarded(con, actor, "nature_activite", f"nature:{code}", sorted(sources)):
+        if code == actor.activity_nature:
+            raise RightsError(f"On ne modifie pas sa propre nature d'activité ({code}): une autre personne doit "
+                              "le faire (séparation des tâches).")
+    old = con.execute("SELECT label FROM activity_natures WHERE code = ?", (code,)).fetchone()
+    before = None if old is None else {"libelle": old[0], "sources": sorted(r[0] for r in con.execute(
+        "SELECT source FROM activity_nature_sources WHERE nature = ?", (code,)))}
     with store.transaction(con):
         con.execute("INSERT INTO activity_natures VALUES (?, ?) ON CONFLICT (code) DO UPDATE SET label = excluded.label",
                     (code, label.strip()))
         con.execute("DELETE FROM activity_nature_sources WHERE nature = ?", (code,))
         for s in sorted(set(sources)):
             con.execute("INSERT INTO activity_nature_sources VALUES (?, ?)", (code, s))
-    _log(con, actor, "nature_activite_modifiee", {"nature": code, "libelle": label, "sources": sorted(sources)})
+    _log(con, actor, "nature_activite_modifiee", f"nature:{code}", before,
+         {"libelle": label.strip(), "sources": sorted(set(sources))})
 
 
 # --------------------------------------------------------------------------- Préfecture list (C7)
@@ -306,7 +399,8 @@ def create_request(con: sqlite3.Connection, actor: Principal, *, kind: str, logi
              store.iso(store.now_utc()), comment))
         rid = int(cur.lastrowid)
         _event(con, rid, actor, "demandee", comment)
-    _log(con, actor, "liste_prefecture_demande", {"demande": rid, "type": kind, "login": login, "profil": profile})
+    _log(con, actor, "liste_prefecture_demande", login, None, {"statut": "demandee"}, demande=rid, type=kind,
+         profil=profile)
     return rid
 
 
@@ -316,10 +410,14 @@ def validate_request(con: sqlite3.Connection, actor: Principal, request_id: int,
     _require(actor, "valider_liste_prefecture")
     if request_status(con, request_id) != "demandee":
         raise ValueError("Seule une demande au statut « Demandée » peut être validée ou rejetée.")
+    whom = con.execute("SELECT login FROM habilitation_requests WHERE id = ?", (request_id,)).fetchone()[0]
+    with _guarded(con, actor, "validation", whom, {"demande": request_id}):
+        duties.not_self(actor, whom, "sa propre habilitation (une autre personne valide la demande)")
     status = "validee_prefecture" if approve else "rejetee_prefecture"
     with store.transaction(con):
         _event(con, request_id, actor, status, comment)
-    _log(con, actor, "liste_prefecture_validation", {"demande": request_id, "statut": status})
+    _log(con, actor, "liste_prefecture_validation", whom, {"statut": "demandee"}, {"statut": status},
+         demande=request_id)
     return status
 
 
@@ -327,12 +425,15 @@ def habilitate_request(con: sqlite3.Connection, actor: Principal, request_id: in
                        comment: str | None = None) -> tuple[str, str | None]:
     """Step 3: the gestionnaire (DGA Sécurité) applies — or refuses — a validated request.
 
-    Returns (status, temporary password for a new account or None).
+    Returns (status, None): a new Préfecture account has no password the City would know; the
+    Préfecture's validator hands over its provisional one (`prefecture_password`).
     """
     _require(actor, "habiliter")
     if request_status(con, request_id) != "validee_prefecture":
         raise ValueError("Seule une demande validée par la Préfecture peut être habilitée.")
     r = con.execute("SELECT * FROM habilitation_requests WHERE id = ?", (request_id,)).fetchone()
+    with _guarded(con, actor, "habilitation", r["login"], {"demande": request_id}):
+        duties.not_self(actor, r["login"], "sa propre habilitation (une autre personne l'applique)")
     temp = None
     if approve:
         if r["kind"] == "ajout":
@@ -347,7 +448,8 @@ def habilitate_request(con: sqlite3.Connection, actor: Principal, request_id: in
     status = "habilitee" if approve else "refusee"
     with store.transaction(con):
         _event(con, request_id, actor, status, comment)
-    _log(con, actor, "liste_prefecture_habilitation", {"demande": request_id, "statut": status})
+    _log(con, actor, "liste_prefecture_habilitation", r["login"], {"statut": "validee_prefecture"},
+         {"statut": status}, demande=request_id)
     return status, temp
 
 

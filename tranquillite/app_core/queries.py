@@ -23,28 +23,51 @@ How the convention is read, per table:
   provenance) is never visible. These tables have no `source` column: a convention counts as
   visible only if the profile sees ALL its sources at the query's level (a CSU supervisor, who
   sees two of the City's sources, gets no row derived from the City's data as a whole);
-* neither: the rows derive from the City's data (`TABLE_CONVENTION_DEFAULT`, 'internal').
+* neither: `models.*` rows are derived from every convention their features used (the
+  forecasts' explanations name `ev_manifestation_*`): until the pipeline names them per row, such
+  a table is visible only to a profile that sees EVERY convention completely; any other table
+  derives from the City's data (`TABLE_CONVENTION_DEFAULT`, 'internal').
 
-SQL fragments (`select`, `where`, `group_by`, `order_by`) are constants of the calling modules;
-every value goes through DuckDB parameters (lists are bound as `?::VARCHAR[]` and tested with
-`list_contains` / `list_has_all`). Identifiers of tables come from a whitelist.
+A scope limited to the person's own entries (`Scope.own_entries`, the agents of Cortège) reads
+only the rows whose `record_id` is one of them; a table without `record_id` gives it nothing.
+
+SQL fragments (`select`, `where`, `group_by`, `order_by`) are constants of the calling modules,
+and `sqlguard` still parses each one: columns of the table and allowed aggregates/functions only,
+no subquery, no table function, no breaking out of the parentheses. Every value goes through
+DuckDB parameters (lists are bound as `?::VARCHAR[]` and tested with `list_contains` /
+`list_has_all`). Identifiers of tables come from a whitelist.
+
+The DuckDB connection itself cannot reach anything else: once the catalog is open it may read
+only the folders of the published tables' Parquet files, external access is off and the
+configuration is locked (`harden`), so `read_csv('/etc/passwd')`, `ATTACH`, `COPY … TO` or a
+view over `raw.*` fail even on a direct cursor.
+
+Exports (`export_rows`) are the gateway's too: the `exporter` action, the conventions of the
+rows (each must allow use outside the platform, `use_outside_platform` in `conventions.yaml`,
+C5), formulas neutralised (OWASP CSV injection), one access-log line with the conventions and
+the row count — or a refusal, logged, with its reason.
 """
 
 from __future__ import annotations
 
 
+import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Sequence
 
 import duckdb
 import polars as pl
 
-from tranquillite.app_core.rights import Scope, sources_of_conventions
-from tranquillite.contracts import load_contracts
-from tranquillite.resources.warehouse import open_catalog
+from tranquillite.app_core import sqlguard
+from tranquillite.app_core.rights import Scope, all_conventions, sources_of_conventions
+from tranquillite.contracts import load_contracts, load_conventions
 from tranquillite.settings import paths
+
+if TYPE_CHECKING:
+    from tranquillite.app_core.rights import Principal
 
 SMALL_COUNT_THRESHOLD = 11
 MASK_LABEL = "<11"
@@ -58,6 +81,9 @@ PUBLISHED: dict[str, set[str] | None] = {
 }
 # tables without a `convention` (or `conventions`) column: the convention their rows derive from
 TABLE_CONVENTION_DEFAULT = "internal"
+# schemas whose tables, without a `conventions` column, derive from EVERY convention (the models
+# use the planned-events features, i.e. the Préfecture's data too)
+DERIVED_FROM_EVERY_CONVENTION = frozenset({"models"})
 # the only tables aggregate-only profiles (public, partenaire) may query, at any level
 AGGREGATE_ONLY_TABLES = frozenset({"clean.events", "indicators.values_public"})
 # a row of a table with a `conventions` list is visible iff the list is non-empty, has no NULL and
@@ -94,7 +120,7 @@ class Catalog:
         path = Path(path) if path else catalog_path()
         if not path.exists():
             return cls(path, None, 0)
-        return cls(path, open_catalog(path), path.stat().st_mtime_ns)
+        return cls(path, open_hardened(path), path.stat().st_mtime_ns)
 
     @property
     def available(self) -> bool:
@@ -103,14 +129,17 @@ class Catalog:
     def cursor(self) -> duckdb.DuckDBPyConnection:
         if self.con is None:
             raise NotAvailable("catalogue non publié: aucune donnée matérialisée")
-        return self.con.cursor()  # one cursor per query: safe across Streamlit threads
+        cur = self.con.cursor()  # one cursor per query: safe across Streamlit threads
+        cur.execute(f"USE {ATTACHED}")
+        return cur
 
     def tables(self) -> set[str]:
         if self.con is None:
             return set()
         if self._tables is None:  # the catalog is immutable once opened (republished = new file)
             rows = self.cursor().execute(
-                "SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_catalog = ?",
+                [ATTACHED]).fetchall()
             self._tables = {r[0] for r in rows}
         return self._tables
 
@@ -121,8 +150,8 @@ class Catalog:
         if table not in self._columns:
             schema, name = table.split(".", 1)
             rows = self.cursor().execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-                "ORDER BY ordinal_position", [schema, name]).fetchall()
+                "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? AND table_schema = ? "
+                "AND table_name = ? ORDER BY ordinal_position", [ATTACHED, schema, name]).fetchall()
             self._columns[table] = [r[0] for r in rows]
         return self._columns[table]
 
@@ -130,6 +159,56 @@ class Catalog:
         if self.con is not None:
             self.con.close()
             self.con = None
+
+
+_PARQUET_PATH = re.compile(r"read_parquet\(\s*'((?:[^']|'')*)'")
+
+
+def published_directories(con: duckdb.DuckDBPyConnection, catalog: Path) -> list[str]:
+    """The folders holding the Parquet files of the published tables' views (and nothing else)."""
+    out: set[str] = set()
+    rows = con.execute("SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal "
+                       "AND database_name = ?", [ATTACHED]).fetchall()
+    for schema, name, sql in rows:
+        if not is_published(f"{schema}.{name}"):
+            continue
+        for raw in _PARQUET_PATH.findall(sql or ""):
+            glob = raw.replace("''", "'")
+            head = re.split(r"[*?\[{]", glob, maxsplit=1)[0]
+            folder = Path(head if head.endswith("/") else os.path.dirname(head))
+            if not folder.is_absolute():
+                folder = catalog.parent / folder
+            for f in {folder, folder.resolve()}:
+                out.add(str(f).rstrip("/") + "/")
+    return sorted(out)
+
+
+ATTACHED = "tq_catalog"
+
+
+def open_hardened(path: Path) -> duckdb.DuckDBPyConnection:
+    """The app's connection: its own in-memory DuckDB (its settings are not shared with any other
+    connection of the process), the catalog attached read-only, then `harden`ed."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS {ATTACHED} (READ_ONLY)")
+        con.execute(f"USE {ATTACHED}")
+        harden(con, path)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def harden(con: duckdb.DuckDBPyConnection, catalog: Path) -> None:
+    """Once the catalog is open: only the published tables' folders, no external access, locked."""
+    dirs = published_directories(con, catalog)
+    literal = "[" + ", ".join("'" + d.replace("'", "''") + "'" for d in dirs) + "]"
+    con.execute(f"SET allowed_directories = {literal}")  # our own folder names, quoted
+    for sql in ("SET autoinstall_known_extensions = false", "SET autoload_known_extensions = false",
+                "SET allow_community_extensions = false", "SET enable_external_access = false",
+                "SET lock_configuration = true"):
+        con.execute(sql)
 
 
 def is_published(table: str) -> bool:
@@ -164,6 +243,12 @@ def scope_predicate(scope: Scope, columns: Sequence[str], table: str,
     sources = list(scope.row_sources if level == "rows" else scope.aggregate_sources)
     parts: list[str] = []
     params: list = []
+    if scope.own_entries is not None:  # the person's own entries only (Cortège agents)
+        if "record_id" in columns:
+            parts.append("list_contains(?::VARCHAR[], record_id)")
+            params.append(list(scope.own_entries))
+        else:
+            parts.append("FALSE")
     if "conventions" in columns:  # derived rows: every convention they come from must be visible
         convs = list(scope.conventions) if "source" in columns else complete_conventions(scope.conventions, sources)
         parts.append(CONVENTIONS_LIST_PREDICATE)
@@ -171,8 +256,12 @@ def scope_predicate(scope: Scope, columns: Sequence[str], table: str,
     if "convention" in columns:
         parts.append("list_contains(?::VARCHAR[], convention)")
         params.append(list(scope.conventions))
-    elif "conventions" not in columns and TABLE_CONVENTION_DEFAULT not in scope.conventions:
-        parts.append("FALSE")
+    elif "conventions" not in columns:
+        if table.split(".", 1)[0] in DERIVED_FROM_EVERY_CONVENTION:
+            if set(all_conventions()) - set(scope.conventions):
+                parts.append("FALSE")
+        elif TABLE_CONVENTION_DEFAULT not in scope.conventions:
+            parts.append("FALSE")
     if "source" in columns:
         if table.startswith("governance."):  # governance tables name the landing source (e.g. cortege)
             sources = landing_sources(sources)
@@ -183,20 +272,15 @@ def scope_predicate(scope: Scope, columns: Sequence[str], table: str,
     return " AND ".join(parts) or "TRUE", params
 
 
-def scoped_query(cat: Catalog, scope: Scope, table: str, *, select: str, where: str | None = None,
-                 params: Sequence = (), group_by: str | None = None, order_by: str | None = None,
-                 limit: int | None = None, level: Literal["rows", "aggregate"] = "rows",
-                 count_columns: Sequence[str] = ("n",), mask: bool = False) -> pl.DataFrame:
-    """Run a query on a published table, restricted to the scope. See the module docstring."""
-    if not is_published(table):
-        raise Forbidden(f"table non publiée pour l'application: {table}")
-    if level == "rows" and scope.aggregated_only and not scope.row_sources:
-        raise Forbidden("profil limité aux données agrégées: lecture ligne à ligne refusée")
-    if scope.aggregated_only and table not in AGGREGATE_ONLY_TABLES:
-        raise Forbidden(f"profil limité aux données agrégées: {table} ne lui est pas ouverte")
-    if not cat.has(table):
-        raise NotAvailable(f"{table}: pas encore disponible")
+def _guarded(cat: Catalog, scope: Scope, table: str, *, select: str, where: str | None, params: Sequence,
+             group_by: str | None, order_by: str | None, limit: int | None,
+             level: Literal["rows", "aggregate"]) -> pl.DataFrame:
+    """Parse the fragments (sqlguard), add the scope predicate, run with parameters only."""
     cols = cat.columns(table)
+    try:
+        sqlguard.check_fragments(cols, select, where, group_by, order_by)
+    except sqlguard.FragmentError as exc:
+        raise Forbidden(f"requête refusée par la passerelle — {exc}") from None
     pred, pred_params = scope_predicate(scope, cols, table, level)
     schema, name = table.split(".")
     sql = f'SELECT {select} FROM "{schema}"."{name}" WHERE ({pred})'
@@ -212,8 +296,24 @@ def scoped_query(cat: Catalog, scope: Scope, table: str, *, select: str, where: 
         sql += " LIMIT ?"
         all_params.append(int(limit))
     df = pl.from_arrow(cat.cursor().sql(sql, params=all_params).to_arrow_table())
-    if isinstance(df, pl.Series):
-        df = df.to_frame()
+    return df.to_frame() if isinstance(df, pl.Series) else df
+
+
+def scoped_query(cat: Catalog, scope: Scope, table: str, *, select: str, where: str | None = None,
+                 params: Sequence = (), group_by: str | None = None, order_by: str | None = None,
+                 limit: int | None = None, level: Literal["rows", "aggregate"] = "rows",
+                 count_columns: Sequence[str] = ("n",), mask: bool = False) -> pl.DataFrame:
+    """Run a query on a published table, restricted to the scope. See the module docstring."""
+    if not is_published(table):
+        raise Forbidden(f"table non publiée pour l'application: {table}")
+    if level == "rows" and scope.aggregated_only and not scope.row_sources:
+        raise Forbidden("profil limité aux données agrégées: lecture ligne à ligne refusée")
+    if scope.aggregated_only and table not in AGGREGATE_ONLY_TABLES:
+        raise Forbidden(f"profil limité aux données agrégées: {table} ne lui est pas ouverte")
+    if not cat.has(table):
+        raise NotAvailable(f"{table}: pas encore disponible")
+    df = _guarded(cat, scope, table, select=select, where=where, params=params, group_by=group_by,
+                  order_by=order_by, limit=limit, level=level)
     if level == "aggregate" and (mask or scope.aggregated_only):
         df = mask_small_counts(df, count_columns)
     return df
@@ -246,26 +346,86 @@ QUARANTINE_TABLES = frozenset({"governance.quarantine", "governance.quarantine_p
 def quarantine_query(cat: Catalog, principal, table: str, *, select: str, where: str | None = None,
                      params: Sequence = (), group_by: str | None = None, order_by: str | None = None,
                      limit: int | None = None) -> pl.DataFrame:
-    """A read of the quarantine or of the purge log, for principals granted the quarantine page only."""
+    """A read of the quarantine or of the purge log, for principals granted the quarantine page only
+    (same fragment guard and scope predicate as `scoped_query`)."""
     if not principal.may_open(QUARANTINE_PAGE):
         raise Forbidden("la quarantaine n'est ouverte qu'aux profils habilités à la page Quarantaine")
     if table not in QUARANTINE_TABLES:
         raise Forbidden(f"table non ouverte à la page Quarantaine: {table}")
     if not cat.has(table):
         raise NotAvailable(f"{table}: pas encore disponible")
-    pred, pred_params = scope_predicate(principal.scope, cat.columns(table), table, "rows")
-    schema, name = table.split(".")
-    sql = f'SELECT {select} FROM "{schema}"."{name}" WHERE ({pred})'
-    all_params = list(pred_params)
-    if where:
-        sql += f" AND ({where})"
-        all_params += list(params)
-    if group_by:
-        sql += f" GROUP BY {group_by}"
-    if order_by:
-        sql += f" ORDER BY {order_by}"
-    if limit is not None:
-        sql += " LIMIT ?"
-        all_params.append(int(limit))
-    df = pl.from_arrow(cat.cursor().sql(sql, params=all_params).to_arrow_table())
-    return df.to_frame() if isinstance(df, pl.Series) else df
+    return _guarded(cat, principal.scope, table, select=select, where=where, params=params, group_by=group_by,
+                    order_by=order_by, limit=limit, level="rows")
+
+
+# --------------------------------------------------------------------------- exports (C5)
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(df: pl.DataFrame) -> pl.DataFrame:
+    """Text cells starting like a spreadsheet formula get a leading apostrophe (OWASP CSV injection)."""
+    text = [c for c, t in df.schema.items() if t == pl.Utf8]
+    pattern = "^[" + re.escape("".join(FORMULA_PREFIXES)) + "]"
+    return df.with_columns([
+        pl.when(pl.col(c).str.contains(pattern)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c in text])
+
+
+def export_forbidden_conventions(conventions: Sequence[str]) -> list[str]:
+    """The conventions among these whose rows may not leave the platform (`use_outside_platform`)."""
+    registry = load_conventions()
+    return sorted(c for c in set(conventions) if not (registry.get(c) or {}).get("use_outside_platform", False))
+
+
+def export_refusal_reason(forbidden: Sequence[str]) -> str:
+    registry = load_conventions()
+    names = "; ".join(f"{registry.get(c, {}).get('title', c)} ({c})" for c in forbidden)
+    return ("Export refusé: la vue contient des lignes de données dont la convention n'autorise pas "
+            f"l'usage hors de la plateforme — {names}. Retirez ces sources du filtre pour exporter "
+            "les autres (données de la Préfecture: consultation dans la plateforme seulement, C5).")
+
+
+def _row_conventions(cat: Catalog, table: str, df: pl.DataFrame) -> dict[str, int]:
+    if "convention" in df.columns:
+        counts = df.group_by("convention").len()
+        return {str(k): int(n) for k, n in counts.iter_rows()}
+    if "conventions" in df.columns:
+        counts = df.select(pl.col("conventions").explode()).group_by("conventions").len()
+        return {str(k): int(n) for k, n in counts.iter_rows()}
+    schema = table.split(".", 1)[0]
+    every = all_conventions() if schema in DERIVED_FROM_EVERY_CONVENTION else (TABLE_CONVENTION_DEFAULT,)
+    return {c: df.height for c in every} if df.height else {}
+
+
+def export_rows(cat: Catalog, principal: "Principal", parts: Sequence[dict[str, Any]], *, page: str,
+                filters: dict | None = None) -> pl.DataFrame:
+    """The rows of an export (one or more scoped reads, concatenated), checked and logged once.
+
+    `parts`: keyword arguments of `scoped_query` (table, select, where, params, order_by, limit).
+    Refused without `exporter`, or when a row's convention forbids use outside the platform.
+    """
+    from tranquillite.app_core import store
+    if not principal.can("exporter"):
+        raise Forbidden("export non autorisé pour ce profil")
+    frames, conventions = [], {}
+    for part in parts:
+        kw = dict(part)
+        table = kw.pop("table")
+        df = scoped_query(cat, principal.scope, table, level="rows", **kw)
+        for c, n in _row_conventions(cat, table, df).items():
+            conventions[c] = conventions.get(c, 0) + n
+        frames.append(df)
+    df = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+    forbidden = export_forbidden_conventions(list(conventions))
+    with store.connect() as con:
+        if forbidden:
+            store.log_access(con, login=principal.login, profile=principal.profile, page=page,
+                             action="export_refuse", filters=filters,
+                             detail=json.dumps({"conventions": conventions, "refusees": forbidden},
+                                               ensure_ascii=False, sort_keys=True))
+            raise Forbidden(export_refusal_reason(forbidden))
+        store.log_access(con, login=principal.login, profile=principal.profile, page=page, action="export_csv",
+                         filters=filters, export=True,
+                         detail=json.dumps({"lignes": df.height, "conventions": conventions},
+                                           ensure_ascii=False, sort_keys=True))
+    return neutralise_formulas(df)

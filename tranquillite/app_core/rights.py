@@ -111,6 +111,7 @@ class ProfileSeed:
     own_data_only: bool = False
     requires_login: bool = True
     conventions: tuple[str, ...] | None = None  # None: from conventions.yaml access lists
+    own_entries_only: bool = False  # row-level reads limited to the records the person entered
 
 
 PROFILES: tuple[ProfileSeed, ...] = (
@@ -147,7 +148,8 @@ PROFILES: tuple[ProfileSeed, ...] = (
         "agent_cortege", "Agent de saisie Cortège (Préfecture)",
         "Les agents habilités de la Préfecture saisissent leurs entrées dans Cortège et ne consultent et "
         "ne modifient que les leurs (C3).",
-        ("cortege", "compte"), ("saisir",), organisation_kind="prefecture", own_data_only=True),
+        ("cortege", "compte"), ("saisir",), organisation_kind="prefecture", own_data_only=True,
+        own_entries_only=True),
     ProfileSeed(
         "lecteur_prefecture", "Lecteur Préfecture (lecture seule)",
         "La Préfecture consulte la plateforme en lecture seule (C7), pour les données qu'elle transmet "
@@ -194,18 +196,23 @@ class Scope:
 
     `row_sources`: sources visible row by row; `aggregate_sources`: visible as aggregates (a
     superset); `conventions`: conventions whose rows may be read at all. `aggregated_only`
-    profiles get masked small counts.
+    profiles get masked small counts. `own_entries`: None, or the only records (`record_id`) the
+    person may read — the entries they made themselves (Cortège agents, C3).
     """
 
     row_sources: tuple[str, ...]
     aggregate_sources: tuple[str, ...]
     conventions: tuple[str, ...]
     aggregated_only: bool
+    own_entries: tuple[str, ...] | None = None
 
     @property
     def key(self) -> tuple:
         """Cache key: two principals with the same scope may share cached query results."""
-        return (self.row_sources, self.aggregate_sources, self.conventions, self.aggregated_only)
+        return (self.row_sources, self.aggregate_sources, self.conventions, self.aggregated_only, self.own_entries)
+
+
+NO_DATA = Scope(row_sources=(), aggregate_sources=(), conventions=(), aggregated_only=True)
 
 
 @dataclass(frozen=True)
@@ -250,8 +257,15 @@ def _profile_rights(con: sqlite3.Connection, profile: str) -> tuple[sqlite3.Row,
     return row, pages, actions, sources, convs
 
 
+def own_entries(con: sqlite3.Connection, login: str) -> tuple[str, ...]:
+    """The records this person entered (first version theirs: the registry of Cortège saves)."""
+    return tuple(sorted(r[0] for r in con.execute(
+        "SELECT entry_id FROM cortege_entries e WHERE login = ? AND version = "
+        "(SELECT min(version) FROM cortege_entries f WHERE f.entry_id = e.entry_id)", (login,))))
+
+
 def _scope(con: sqlite3.Connection, prof: sqlite3.Row, sources: set, convs: set, nature: str | None,
-           organisation: str | None) -> Scope:
+           organisation: str | None, login: str | None = None) -> Scope:
     convs, sources = scope_in_force(con, convs, sources, organisation)  # ended conventions reach nobody (C9, #12)
     if nature:
         restricted = {r[0] for r in con.execute(
@@ -265,8 +279,9 @@ def _scope(con: sqlite3.Connection, prof: sqlite3.Row, sources: set, convs: set,
         rows = tuple(sorted(sources & own)) if prof["own_data_only"] else ()
     else:
         rows = aggregate
+    mine = own_entries(con, login or "") if prof["own_entries_only"] else None
     return Scope(row_sources=rows, aggregate_sources=aggregate, conventions=tuple(sorted(convs)),
-                 aggregated_only=bool(prof["aggregated_only"]))
+                 aggregated_only=bool(prof["aggregated_only"]), own_entries=mine)
 
 
 def public_principal(con: sqlite3.Connection) -> Principal:
@@ -292,11 +307,14 @@ def load_principal(con: sqlite3.Connection, login: str, auth_method: str = "loca
     must_change = bool(u["must_change_password"]) and auth_method == "local"
     if must_change:  # a provisional password opens nothing but the password change
         pages, actions = {"compte"}, set()
+    scope = _scope(con, prof, sources, convs, u["activity_nature"], u["organisation"], u["login"])
+    if "habiliter" in actions:  # separation of duties: who habilitates reads no data (C6)
+        scope = NO_DATA
     return Principal(login=u["login"], display_name=u["display_name"], profile=u["profile"],
                      profile_label=prof["label"], organisation=u["organisation"],
                      organisation_kind=org["kind"] if org else "ville", activity_nature=u["activity_nature"],
                      pages=frozenset(pages), actions=frozenset(actions),
-                     scope=_scope(con, prof, sources, convs, u["activity_nature"], u["organisation"]),
+                     scope=scope,
                      must_change_password=must_change, auth_method=auth_method,
                      profile_pages=frozenset() if must_change else profile_pages)
 

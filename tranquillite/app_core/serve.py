@@ -3,18 +3,21 @@
     python -m tranquillite.app_core.serve [streamlit options, e.g. --server.port 8501]
 
 Reads Streamlit's configuration exactly as `streamlit run` would (config.toml files, environment,
-flags), checks `transport.tls_problem`, then hands over to `streamlit run apps/streamlit/app.py`.
-The app itself repeats the check on every session (`apps/streamlit/app.py`).
+flags), checks `transport.tls_problem` and `transport.bind_problem` (behind the TLS proxy: the
+loopback interface only, unless `TRANQUILLITE_ALLOW_PUBLIC_BIND=1`), then hands over to
+`streamlit run apps/streamlit/server.py` (the app with its session routes and security headers).
+The app itself repeats the checks on every session (`apps/streamlit/app.py`).
 """
 
 from __future__ import annotations
 
 import sys
 
-from tranquillite.app_core.transport import tls_problem
+from tranquillite.app_core.transport import bind_problem, tls_problem
 from tranquillite.settings import REPO_ROOT
 
 APP = REPO_ROOT / "apps" / "streamlit" / "app.py"
+SERVER = REPO_ROOT / "apps" / "streamlit" / "server.py"
 
 
 def _flags(argv: list[str]) -> dict[str, str]:
@@ -45,8 +48,9 @@ def check(argv: list[str]) -> str | None:
     from streamlit.web import bootstrap
     config._main_script_path = str(APP)  # script-level .streamlit/config.toml is read as by `streamlit run`
     bootstrap.load_config_options(flag_options=_flags(argv))
-    return tls_problem(cert_file=config.get_option("server.sslCertFile"),
-                       key_file=config.get_option("server.sslKeyFile"))
+    return (tls_problem(cert_file=config.get_option("server.sslCertFile"),
+                        key_file=config.get_option("server.sslKeyFile"))
+            or bind_problem(config.get_option("server.address")))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     from tranquillite.app_core import store
     store.init_store()  # an existing store learns the pages of this version (once, before serving)
     from streamlit.web import cli
-    sys.argv = ["streamlit", "run", str(APP), *argv]
+    sys.argv = ["streamlit", "run", str(SERVER), *argv]
     return cli.main()
 
 

@@ -3,8 +3,10 @@
 Holds what the City administers in the app — profiles and what each may open, see and do,
 activity natures, organisations, users — and the append-only records: the access log, the
 history of the Préfecture list requests and the registry of Cortège saves. Append-only is
-enforced by SQLite triggers that RAISE on UPDATE and DELETE, and the access log is hash-chained
-(`verify_access_log`) so that an edit made outside SQLite's rules is detected too.
+enforced by SQLite triggers that RAISE on UPDATE, DELETE and on an INSERT that reuses a key
+(INSERT OR REPLACE would otherwise delete the old row silently), and the access log is an HMAC
+chain with a key outside the database (`audit`), its head published by Dagster, so that an
+edit made outside SQLite's rules — or a truncation, a replay — is detected too.
 
 One short-lived connection per operation: safe under Streamlit's threads, and WAL lets the
 readers run while one writer appends.
@@ -12,15 +14,16 @@ readers run while one writer appends.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
+import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 from tranquillite import retention
+from tranquillite.app_core import audit
 from tranquillite.app_core import rights as R
 from tranquillite.conventions import schema as conventions_schema
 from tranquillite.settings import paths
@@ -40,7 +43,8 @@ CREATE TABLE IF NOT EXISTS profiles (
     organisation_kind TEXT NOT NULL CHECK (organisation_kind IN ('ville','prefecture','partenaire','public')),
     aggregated_only INTEGER NOT NULL DEFAULT 0,
     own_data_only INTEGER NOT NULL DEFAULT 0,
-    requires_login INTEGER NOT NULL DEFAULT 1
+    requires_login INTEGER NOT NULL DEFAULT 1,
+    own_entries_only INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS profile_pages (
     profile TEXT NOT NULL REFERENCES profiles(code), page TEXT NOT NULL REFERENCES pages(code),
@@ -85,6 +89,28 @@ CREATE TABLE IF NOT EXISTS user_actions (
     login TEXT NOT NULL REFERENCES users(login), action TEXT NOT NULL REFERENCES actions(code),
     PRIMARY KEY (login, action));
 
+CREATE TABLE IF NOT EXISTS auth_throttle (
+    key TEXT PRIMARY KEY,            -- 'login:' or 'client:' + SHA-256 of the value (never a typed secret)
+    window_start TEXT NOT NULL,
+    attempts INTEGER NOT NULL
+);
+
+-- server-side sessions of local accounts (app_core.sessions): the only mutable security table
+CREATE TABLE IF NOT EXISTS sessions (
+    ref TEXT PRIMARY KEY,             -- not secret: names the session for the tab that opened it
+    login TEXT NOT NULL REFERENCES users(login),
+    method TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    bind_hash TEXT UNIQUE,            -- SHA-256 of the one-time binding code (cleared once used)
+    bind_expires TEXT,
+    token_hash TEXT UNIQUE,           -- SHA-256 of the cookie's token
+    revoked_at TEXT,
+    revoked_why TEXT
+);
+CREATE INDEX IF NOT EXISTS sessions_login ON sessions (login);
+
 CREATE TABLE IF NOT EXISTS access_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -103,6 +129,10 @@ CREATE TRIGGER IF NOT EXISTS access_log_no_update BEFORE UPDATE ON access_log
 BEGIN SELECT RAISE(ABORT, 'journal d''accès en ajout seul: modification interdite'); END;
 CREATE TRIGGER IF NOT EXISTS access_log_no_delete BEFORE DELETE ON access_log
 BEGIN SELECT RAISE(ABORT, 'journal d''accès en ajout seul: suppression interdite'); END;
+-- INSERT OR REPLACE deletes the old row without firing the DELETE trigger: refuse an existing id
+CREATE TRIGGER IF NOT EXISTS access_log_no_replace BEFORE INSERT ON access_log
+WHEN EXISTS (SELECT 1 FROM access_log WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'journal d''accès en ajout seul: réécriture interdite'); END;
 
 CREATE TABLE IF NOT EXISTS habilitation_requests (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -134,6 +164,12 @@ CREATE TRIGGER IF NOT EXISTS habilitation_events_no_update BEFORE UPDATE ON habi
 BEGIN SELECT RAISE(ABORT, 'demande d''habilitation: historique en ajout seul'); END;
 CREATE TRIGGER IF NOT EXISTS habilitation_events_no_delete BEFORE DELETE ON habilitation_request_events
 BEGIN SELECT RAISE(ABORT, 'demande d''habilitation: historique en ajout seul'); END;
+CREATE TRIGGER IF NOT EXISTS habilitation_requests_no_replace BEFORE INSERT ON habilitation_requests
+WHEN EXISTS (SELECT 1 FROM habilitation_requests WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'demande d''habilitation: historique en ajout seul'); END;
+CREATE TRIGGER IF NOT EXISTS habilitation_events_no_replace BEFORE INSERT ON habilitation_request_events
+WHEN EXISTS (SELECT 1 FROM habilitation_request_events WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'demande d''habilitation: historique en ajout seul'); END;
 
 CREATE TABLE IF NOT EXISTS cortege_entries (
     entry_id TEXT NOT NULL,
@@ -149,9 +185,12 @@ CREATE TRIGGER IF NOT EXISTS cortege_entries_no_update BEFORE UPDATE ON cortege_
 BEGIN SELECT RAISE(ABORT, 'registre Cortège en ajout seul'); END;
 CREATE TRIGGER IF NOT EXISTS cortege_entries_no_delete BEFORE DELETE ON cortege_entries
 BEGIN SELECT RAISE(ABORT, 'registre Cortège en ajout seul'); END;
+CREATE TRIGGER IF NOT EXISTS cortege_entries_no_replace BEFORE INSERT ON cortege_entries
+WHEN EXISTS (SELECT 1 FROM cortege_entries WHERE entry_id = NEW.entry_id AND version = NEW.version)
+BEGIN SELECT RAISE(ABORT, 'registre Cortège en ajout seul'); END;
 """
 
-GENESIS = "0" * 64
+GENESIS = audit.GENESIS
 
 
 def now_utc() -> datetime:
@@ -174,12 +213,18 @@ def _connect(path: Path) -> sqlite3.Connection:
     return con
 
 
+_READY: set[str] = set()  # stores brought up to this schema by this process
+_INIT = threading.Lock()
+
+
 @contextmanager
 def connect(path: Path | None = None) -> Iterator[sqlite3.Connection]:
-    """A connection to an initialised store (created and seeded on first use)."""
+    """A connection to an initialised store (created and seeded on first use, migrated once per process)."""
     path = Path(path) if path else store_path()
-    if not path.exists():
-        init_store(path)
+    if not path.exists() or str(path) not in _READY:
+        with _INIT:  # the first requests of a process arrive together
+            if not path.exists() or str(path) not in _READY:
+                init_store(path)
     con = _connect(path)
     try:
         yield con
@@ -209,6 +254,7 @@ def init_store(path: Path | None = None) -> Path:
     con = _connect(path)
     try:
         con.execute("PRAGMA journal_mode = WAL")
+        _migrate(con)
         con.executescript(SCHEMA)
         retention.init_schema(con)  # the DPO's retention of quarantined personal data (its own DDL)
         with transaction(con):
@@ -225,7 +271,22 @@ def init_store(path: Path | None = None) -> Path:
         path.chmod(0o600)
     except OSError:
         pass
+    _READY.add(str(path))
     return path
+
+
+def _columns(con: sqlite3.Connection, table: str) -> set[str]:
+    return {r[1] for r in con.execute(f"PRAGMA table_info({table})")}  # our own table names
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    """Bring a store created by an earlier version up to this schema (idempotent)."""
+    with transaction(con):  # checked under the write lock: two processes never both migrate
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "profiles" in tables and "own_entries_only" not in _columns(con, "profiles"):
+            # Cortège agents read only their own entries, in the gateway too (issue #10)
+            con.execute("ALTER TABLE profiles ADD COLUMN own_entries_only INTEGER NOT NULL DEFAULT 0")
+            con.execute("UPDATE profiles SET own_entries_only = 1 WHERE code = 'agent_cortege'")
 
 
 def _sync_catalogue(con: sqlite3.Connection) -> None:
@@ -248,9 +309,10 @@ def _seed(con: sqlite3.Connection) -> None:
         for s in n["sources"]:
             con.execute("INSERT OR IGNORE INTO activity_nature_sources VALUES (?, ?)", (n["code"], s))
     for p in R.PROFILES:
-        con.execute("INSERT OR IGNORE INTO profiles VALUES (?, ?, ?, ?, ?, ?, ?)",
+        con.execute("INSERT OR IGNORE INTO profiles (code, label, reason, organisation_kind, aggregated_only, "
+                    "own_data_only, requires_login, own_entries_only) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (p.code, p.label, p.reason, p.organisation_kind, int(p.aggregated_only),
-                     int(p.own_data_only), int(p.requires_login)))
+                     int(p.own_data_only), int(p.requires_login), int(p.own_entries_only)))
         for page in p.pages:
             con.execute("INSERT OR IGNORE INTO profile_pages VALUES (?, ?)", (p.code, page))
         for a in p.actions:
@@ -263,40 +325,32 @@ def _seed(con: sqlite3.Connection) -> None:
 
 
 # --------------------------------------------------------------------------- access log
-def _row_hash(prev: str, at: str, login: str | None, profile: str, page: str, action: str,
-              filters: str, export: int, detail: str | None) -> str:
-    payload = json.dumps([prev, at, login, profile, page, action, filters, export, detail],
-                         ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
 def log_access(con: sqlite3.Connection, *, login: str | None, profile: str, page: str,
                action: str = "consultation", filters: dict[str, Any] | None = None, export: bool = False,
                detail: str | None = None, at: datetime | None = None) -> int:
-    """Append one line to the access log (the only write path: there is no update or delete)."""
+    """Append one line to the access log (the only write path: there is no update or delete).
+
+    The line's hash is an HMAC of its id, the previous hash and its fields (`audit`)."""
     stamp = iso(at or now_utc())
     f = json.dumps(filters or {}, ensure_ascii=False, sort_keys=True, default=str)
     with transaction(con):
-        last = con.execute("SELECT row_hash FROM access_log ORDER BY id DESC LIMIT 1").fetchone()
-        prev = last[0] if last else GENESIS
-        h = _row_hash(prev, stamp, login, profile, page, action, f, int(export), detail)
-        cur = con.execute(
-            "INSERT INTO access_log (at, login, profile, page, action, filters, export, detail, prev_hash, row_hash) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (stamp, login, profile, page, action, f, int(export), detail, prev, h))
-        return int(cur.lastrowid)
+        key = audit.writing_key(con)
+        last = con.execute("SELECT id, row_hash FROM access_log ORDER BY id DESC LIMIT 1").fetchone()
+        seq = con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'access_log'").fetchone()
+        line_id = max(last[0] if last else 0, seq[0] if seq else 0) + 1
+        prev = last[1] if last else GENESIS
+        h = audit.line_mac(key, line_id, prev, stamp, login, profile, page, action, f, int(export), detail)
+        con.execute(
+            "INSERT INTO access_log (id, at, login, profile, page, action, filters, export, detail, prev_hash, "
+            "row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (line_id, stamp, login, profile, page, action, f, int(export), detail, prev, h))
+        return line_id
 
 
 def verify_access_log(con: sqlite3.Connection) -> tuple[bool, int | None]:
-    """Recompute the hash chain: (intact, id of the first broken line)."""
-    prev = GENESIS
-    for r in con.execute("SELECT * FROM access_log ORDER BY id"):
-        expect = _row_hash(prev, r["at"], r["login"], r["profile"], r["page"], r["action"], r["filters"],
-                           r["export"], r["detail"])
-        if r["prev_hash"] != prev or r["row_hash"] != expect:
-            return False, int(r["id"])
-        prev = r["row_hash"]
-    return True, None
+    """(intact, id of the first broken line): the full verification is `audit.verify`."""
+    v = audit.verify(con)
+    return v.intact, v.first_broken
 
 
 def access_log(con: sqlite3.Connection, *, since: str | None = None, until: str | None = None,

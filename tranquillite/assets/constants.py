@@ -16,6 +16,7 @@ EVENTS_KEY = dg.AssetKey([CLEAN, "events"])
 CATALOG_KEY = dg.AssetKey([GOVERNANCE, "warehouse_catalog"])
 QUALITY_KEY = dg.AssetKey([GOVERNANCE, "data_quality"])
 CONVENTION_ALERTS_KEY = dg.AssetKey([GOVERNANCE, "convention_alerts"])
+ACCESS_LOG_KEY = dg.AssetKey([GOVERNANCE, "app_access_log"])
 QUARANTINE_REASONS_KEY = dg.AssetKey([GOVERNANCE, "quarantine_reasons"])
 
 CHECK_NOTHING_LOST = "aucune_perte"

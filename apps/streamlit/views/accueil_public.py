@@ -17,8 +17,8 @@ st.markdown(
 app_ui.log_view(p, "accueil_public")
 
 cat = app_ui.catalog()
-try:
-    df = carte.public_indicators(cat, p.scope)
+try:  # the same public figures for everyone: the public's scope, whoever is signed in (C5, C6)
+    df = carte.public_indicators(cat, app_ui.public_scope())
 except NotAvailable:
     st.info("Indicateurs pas encore disponibles: aucune donnée publiée.")
     st.stop()

@@ -149,7 +149,10 @@ with st.container(border=True):
                          hide_index=True, width="stretch")
 
 # ----------------------------------------------------------------------------- export
-if p.can("exporter"):
+refusal = carte.export_refusal(data.per_source) if p.can("exporter") else None
+if refusal:  # C5: a convention of the view's rows forbids use outside the platform
+    st.info(refusal, icon=":material/block:")
+elif p.can("exporter"):
     # deferred: the CSV is built — and the export written to the access log — only when downloaded
     st.download_button("Exporter la vue (CSV)", data=lambda: carte.export_csv(cat, p, filters),
                        file_name="tranquillite_carte.csv", mime="text/csv", icon=":material/download:",

@@ -33,7 +33,8 @@ if p.auth_method == "local":
         ok = st.form_submit_button("Changer le mot de passe")
     if ok:
         with store.connect() as con:
-            problems = auth.change_password(con, p.login, old, new, confirm)
+            problems = auth.change_password(con, p.login, old, new, confirm,
+                                            keep_session=(st.session_state.get(app_ui.SESSION) or {}).get("ref"))
         if problems:
             for m in problems:
                 st.error(m)

@@ -23,7 +23,7 @@ with st.form("connexion", clear_on_submit=False):
 
 if submitted:
     with store.connect() as con:
-        result = auth.authenticate(con, login, password)
+        result = auth.authenticate(con, login, password, client=app_ui.client_address())
     if result.ok:
         app_ui.start_session(result.login, "local")
         st.rerun()

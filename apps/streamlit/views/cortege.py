@@ -69,7 +69,10 @@ with st.expander(f"Mes entrées ({len(mine)})", expanded=False):
     else:
         rows = []
         for m in mine:
-            e = C.load_entry(landing_root, m["path"])
+            try:
+                e = C.load_entry(landing_root, m["path"])
+            except (C.SaveError, OSError, ValueError):  # a file moved or refused: the registry line still shows
+                e = {"objet": "(fichier introuvable)"}
             v_int = integrated.get(m["entry_id"])
             rows.append({"Identifiant": m["entry_id"], "Type": types[m["record_type"]].title,
                          "Version": m["version"], "Objet": e.get("objet"), "Début": e.get("date_debut"),
@@ -216,11 +219,12 @@ if verify or save:
         st.success("Entrée valide: elle sera acceptée par la plateforme.")
     else:
         try:
-            with store.connect() as con:
-                path = C.save_entry(con, landing_root, entry, p.login)
+            with store.connect() as con:  # a new entry's id is taken at the save itself (two agents at once)
+                path = C.save_entry(con, landing_root, entry, p.login, new=amend is None)
         except C.SaveError as exc:
             st.error(str(exc))
         else:
+            entry_id = path.name.rsplit("_v", 1)[0]
             app_ui.log_view(p, "cortege", {"type": record_type, "id": entry_id, "version": version},
                             action="saisie_enregistree", detail=path.relative_to(landing_root).as_posix())
             st.session_state["tq_cortege_reset"] = True  # emptied at the next run, before the widgets

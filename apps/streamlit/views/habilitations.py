@@ -89,7 +89,9 @@ if full:
             st.subheader("Modifier ou retirer une habilitation")
             who = st.selectbox("Utilisateur", [u["login"] for u in users], index=None, key="hab_modif",
                                placeholder="Choisir une personne")
-            if who:
+            if who == p.login:
+                st.info("Votre propre habilitation se modifie par une autre personne habilitée (séparation des tâches).")
+            elif who:
                 u = next(x for x in users if x["login"] == who)
                 if u["organisation"] == H.PREFECTURE_ORG:
                     st.info("Personne de la Préfecture: toute modification passe par la liste nominative validée par "
@@ -112,7 +114,7 @@ if full:
                         _, err = run(H.update_user, who, profile=prof, activity_nature=nat, active=active)
                         st.error(err) if err else st.rerun()
                 c1, c2 = st.columns(2)
-                if c1.button("Réinitialiser le mot de passe", key="hab_reset"):
+                if u["organisation"] != H.PREFECTURE_ORG and c1.button("Réinitialiser le mot de passe", key="hab_reset"):
                     temp, err = run(H.reset_password, who)
                     if err:
                         st.error(err)
@@ -199,14 +201,28 @@ with tabs["Liste Préfecture"]:
                     st.error(err)
                 else:
                     if isinstance(res, tuple):
-                        res, temp = res
+                        res, _ = res
                         row = next(r for r in pending if r["id"] == rid)
-                        show_password(row["login"], temp)
+                        if res == "habilitee" and row["kind"] == "ajout":
+                            app_ui.flash("success", f"Compte {row['login']} habilité: le validateur de la Préfecture "
+                                                    "lui remet son mot de passe provisoire (C7).")
                     app_ui.flash("success", f"Demande n° {rid}: {H.STATUS_LABELS[res]}.")
                     st.rerun()
 
     if can_validate:
         decide("Validation par la Préfecture", "demandee", "Valider", "Rejeter", H.validate_request)
+        st.subheader("Mot de passe provisoire d'une personne de la Préfecture")
+        st.caption("La Ville ne connaît jamais le mot de passe des personnes de la Préfecture: vous leur remettez "
+                   "un mot de passe provisoire, à changer à la première connexion.")
+        agents = [u["login"] for u in pref_users if u["active"] and u["login"] != p.login]
+        who_pw = st.selectbox("Personne", agents, index=None, key="pref_mdp_login", placeholder="Choisir une personne")
+        if who_pw and st.button("Générer le mot de passe provisoire", key="pref_mdp_go"):
+            temp, err = run(H.prefecture_password, who_pw)
+            if err:
+                st.error(err)
+            else:
+                show_password(who_pw, temp)
+                st.rerun()
     if can_grant:
         decide("Habilitation par la Ville (DGA Sécurité)", "validee_prefecture", "Habiliter", "Refuser",
                H.habilitate_request)
@@ -223,7 +239,10 @@ with tabs["Profils"]:
         "Agrégats seulement": bool(x["aggregated_only"])} for x in profiles]), hide_index=True, width="stretch")
     if can_admin:
         st.subheader("Modifier un profil")
-        code = st.selectbox("Profil", [x["code"] for x in profiles], format_func=profile_labels.get, key="prof_edit")
+        st.caption("Votre propre profil se modifie par une autre personne; le gestionnaire des habilitations "
+                   "n'accède à aucune donnée et les profils de la Préfecture restent en lecture seule sur ses données.")
+        code = st.selectbox("Profil", [x["code"] for x in profiles if x["code"] != p.profile],
+                            format_func=profile_labels.get, key="prof_edit")
         x = next(x for x in profiles if x["code"] == code)
         with st.form("profil"):
             pages = st.multiselect("Pages", list(PAGES), default=x["pages"], format_func=lambda c: PAGES[c]["title"])

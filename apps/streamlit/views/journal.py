@@ -1,31 +1,34 @@
 """Journal d'accès (T4): who saw what, with which filters, which exports — append-only, hash-chained."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 import polars as pl
 import streamlit as st
 
 import app_ui
-from tranquillite.app_core import auth, store
+from tranquillite.app_core import audit, auth, store
 from tranquillite.app_core.rights import PAGES
 
 p = app_ui.require("journal")
 st.title("Journal d'accès")
 st.caption("Chaque consultation, chaque filtre, chaque export et chaque connexion est ajouté au journal. "
-           "Le journal est en ajout seul (aucune modification ni suppression possible) et chaîné par "
-           "empreintes SHA-256: toute altération est détectée.")
+           "Le journal est en ajout seul (aucune modification ni suppression possible), chaîné par "
+           "empreintes HMAC-SHA256 (clé hors de la base) et sa tête est publiée toutes les 5 minutes hors "
+           "de l'application: modification, suppression, troncature ou rejeu sont détectés.")
 
 with store.connect() as con:
-    intact, broken = store.verify_access_log(con)
+    check = audit.verify(con)
     logins = [r[0] for r in con.execute("SELECT DISTINCT login FROM access_log WHERE login IS NOT NULL ORDER BY 1")]
     profiles = [r[0] for r in con.execute("SELECT code FROM profiles ORDER BY rowid")]
-if intact:
-    st.success("Intégrité du journal vérifiée.")
+if check.intact:
+    st.success(f"Intégrité du journal vérifiée ({check.lines} lignes, {check.heads_checked} tête(s) publiée(s) "
+               "comparée(s)).")
 else:
-    st.error(f"Journal altéré à partir de la ligne {broken}.")
+    st.error("Journal altéré" + (f" à partir de la ligne {check.first_broken}" if check.first_broken else "")
+             + ":\n\n" + "\n".join(f"- {p}" for p in check.problems[:20]))
 
 c1, c2, c3, c4, c5 = st.columns([2, 1.5, 1.5, 1.5, 1])
-today = date.today()
+today = datetime.now(auth.PARIS).date()  # the Paris day (the server may run in UTC)
 period = c1.date_input("Période", value=(today - timedelta(days=30), today), format="DD/MM/YYYY", key="j_periode")
 login = c2.selectbox("Utilisateur", logins, index=None, placeholder="Tous", key="j_login")
 profile = c3.selectbox("Profil", profiles, index=None, placeholder="Tous", key="j_profil")

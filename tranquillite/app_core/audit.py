@@ -1,0 +1,250 @@
+"""Integrity of the access log (T4, issue #10): a keyed chain, published heads, a full verification.
+
+* Each line's `row_hash` is HMAC-SHA256, with a key kept OUTSIDE the database, of the line's id,
+  the previous line's hash and every field: editing a line and recomputing the chain needs the
+  key; copying a line elsewhere (a replay) breaks it, since the id is part of it. The key is
+  `TRANQUILLITE_ACCESS_LOG_KEY` (settings, from a secret manager), else a 0600 file
+  (`TRANQUILLITE_ACCESS_LOG_KEY_FILE`, default `$TRANQUILLITE_HOME/secrets/access_log.key`),
+  created with the first keyed line. Lines written before the key existed (unkeyed SHA-256
+  chain of the first version) stay verifiable: the first keyed line covers the last of them.
+* The chain head (last id, its hash, the count) is published periodically by Dagster, not by
+  the app: a sensor appends it, HMAC-signed, to an append-only file
+  (`$TRANQUILLITE_HOME/audit/access_log_heads.jsonl`) and records it as an observation of the
+  asset `app_access_log` in Dagster's event log — places the app's process does not rewrite.
+* `verify` checks the triggers (a dropped trigger is reported), the ids (no gap: a deletion),
+  the chain (edits, replays), SQLite's own sequence (lines removed at the end) and every
+  published head (truncation, or the restore of an older copy of the store).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tranquillite.settings import paths, settings
+
+GENESIS = "0" * 64
+KEY_ID_LABEL = b"tranquillite access log key id"
+# the append-only triggers the store must hold (name → table)
+TRIGGERS = {
+    "access_log_no_update": "access_log", "access_log_no_delete": "access_log",
+    "access_log_no_replace": "access_log",
+    "habilitation_requests_no_update": "habilitation_requests",
+    "habilitation_requests_no_delete": "habilitation_requests",
+    "habilitation_requests_no_replace": "habilitation_requests",
+    "habilitation_events_no_update": "habilitation_request_events",
+    "habilitation_events_no_delete": "habilitation_request_events",
+    "habilitation_events_no_replace": "habilitation_request_events",
+    "cortege_entries_no_update": "cortege_entries", "cortege_entries_no_delete": "cortege_entries",
+    "cortege_entries_no_replace": "cortege_entries",
+}
+
+
+class AuditKeyError(RuntimeError):
+    """The key of the access log cannot be found (French message)."""
+
+
+def key_file() -> Path:
+    return settings().access_log_key_file or paths().home / "secrets" / "access_log.key"
+
+
+def heads_file() -> Path:
+    return settings().access_log_heads_file or paths().home / "audit" / "access_log_heads.jsonl"
+
+
+def _create_key_file(path: Path) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key.encode()
+
+
+def load_key(create: bool = False) -> bytes | None:
+    """The HMAC key: the setting, else the key file (created if `create`); None if there is none."""
+    s = settings()
+    if s.access_log_key is not None:
+        return s.access_log_key.get_secret_value().strip().encode()
+    path = key_file()
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip().encode()
+    if create:
+        try:
+            return _create_key_file(path)
+        except FileExistsError:  # another process created it first
+            return path.read_text(encoding="utf-8").strip().encode()
+    return None
+
+
+def key_id(key: bytes) -> str:
+    return hmac.new(key, KEY_ID_LABEL, hashlib.sha256).hexdigest()[:16]
+
+
+def _payload(line_id: int | None, prev: str, at: str, login: str | None, profile: str, page: str, action: str,
+             filters: str, export: int, detail: str | None) -> bytes:
+    fields = [prev, at, login, profile, page, action, filters, export, detail]
+    if line_id is not None:
+        fields = [line_id, *fields]
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def legacy_hash(prev: str, at: str, login: str | None, profile: str, page: str, action: str, filters: str,
+                export: int, detail: str | None) -> str:
+    """The unkeyed SHA-256 chain of the first version (lines written before the key existed)."""
+    return hashlib.sha256(_payload(None, prev, at, login, profile, page, action, filters, export, detail)).hexdigest()
+
+
+def line_mac(key: bytes, line_id: int, prev: str, at: str, login: str | None, profile: str, page: str,
+             action: str, filters: str, export: int, detail: str | None) -> str:
+    return hmac.new(key, _payload(line_id, prev, at, login, profile, page, action, filters, export, detail),
+                    hashlib.sha256).hexdigest()
+
+
+def meta(con: sqlite3.Connection, key: str) -> str | None:
+    r = con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return r[0] if r else None
+
+
+def writing_key(con: sqlite3.Connection) -> bytes:
+    """The key to write the next line with (inside the caller's write transaction).
+
+    The first keyed line records where keyed lines start and the key's fingerprint; a store
+    already sealed with a key refuses to go on without that same key."""
+    sealed = meta(con, "access_log_key_id")
+    key = load_key(create=sealed is None)
+    if key is None:
+        raise AuditKeyError("Clé du journal d'accès introuvable (TRANQUILLITE_ACCESS_LOG_KEY ou "
+                            f"{key_file()}): le journal ne peut pas être écrit.")
+    if sealed is None:
+        first = con.execute("SELECT max(coalesce((SELECT max(id) FROM access_log), 0), coalesce((SELECT seq FROM "
+                            "sqlite_sequence WHERE name = 'access_log'), 0)) + 1").fetchone()[0]
+        con.execute("INSERT INTO meta VALUES ('access_log_key_id', ?)", (key_id(key),))
+        con.execute("INSERT INTO meta VALUES ('access_log_keyed_from', ?)", (str(first),))
+    elif sealed != key_id(key):
+        raise AuditKeyError("La clé du journal d'accès n'est pas celle qui l'a scellé: le journal ne peut pas "
+                            "être écrit.")
+    return key
+
+
+# --------------------------------------------------------------------------- heads
+def head(con: sqlite3.Connection) -> dict:
+    r = con.execute("SELECT id, row_hash FROM access_log ORDER BY id DESC LIMIT 1").fetchone()
+    n = con.execute("SELECT count(*) FROM access_log").fetchone()[0]
+    return {"id": int(r[0]) if r else 0, "row_hash": r[1] if r else GENESIS, "count": int(n)}
+
+
+def _head_mac(key: bytes, h: dict) -> str:
+    msg = json.dumps([h["at"], h["id"], h["row_hash"], h["count"]], separators=(",", ":")).encode()
+    return hmac.new(key, b"head|" + msg, hashlib.sha256).hexdigest()
+
+
+def publish_head(con: sqlite3.Connection, at: str, path: Path | None = None) -> dict:
+    """Append the current head, signed, to the heads file (O_APPEND: earlier lines are never rewritten).
+
+    Called by the Dagster sensor `access_log_heads`, which also records it in Dagster's event log."""
+    key = load_key(create=False)
+    if key is None:
+        raise AuditKeyError("Clé du journal d'accès introuvable: tête non publiée.")
+    h = {"at": at, **head(con)}
+    h["mac"] = _head_mac(key, h)
+    path = path or heads_file()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(h, sort_keys=True) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    return h
+
+
+def published_heads(path: Path | None = None) -> list[dict]:
+    path = path or heads_file()
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                out.append({"illisible": line[:80]})
+    return out
+
+
+# --------------------------------------------------------------------------- verification
+@dataclass
+class Verification:
+    intact: bool
+    first_broken: int | None = None
+    problems: list[str] = field(default_factory=list)
+    lines: int = 0
+    heads_checked: int = 0
+
+
+def verify(con: sqlite3.Connection, heads: list[dict] | None = None) -> Verification:
+    """Every check of the access log's integrity, with French reasons."""
+    problems: list[str] = []
+    first_broken: int | None = None
+
+    def broken(line_id: int, why: str) -> None:
+        nonlocal first_broken
+        if first_broken is None:
+            first_broken = line_id
+        problems.append(f"ligne {line_id}: {why}")
+
+    present = {r[0]: (r[1] or "") for r in con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")}
+    for name, table in TRIGGERS.items():
+        sql = present.get(name, "")
+        if table == "access_log" or con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                                (table,)).fetchone():
+            if "RAISE" not in sql.upper():
+                problems.append(f"déclencheur d'ajout seul absent ou modifié: {name} ({table})")
+    key = load_key(create=False)
+    sealed = meta(con, "access_log_key_id")
+    keyed_from = int(meta(con, "access_log_keyed_from") or 0) if sealed else None
+    if sealed and (key is None or key_id(key) != sealed):
+        problems.append("clé du journal absente ou différente de celle qui l'a scellé: vérification impossible")
+        return Verification(False, None, problems)
+    prev, expected_id, n = GENESIS, None, 0
+    for r in con.execute("SELECT * FROM access_log ORDER BY id"):
+        n += 1
+        line_id = int(r["id"])
+        if expected_id is not None and line_id != expected_id:
+            broken(expected_id, f"lignes {expected_id} à {line_id - 1} absentes (suppression)")
+        expected_id = line_id + 1
+        fields = (r["at"], r["login"], r["profile"], r["page"], r["action"], r["filters"], r["export"], r["detail"])
+        if keyed_from is not None and line_id >= keyed_from:
+            expect = line_mac(key, line_id, prev, *fields)
+        else:
+            expect = legacy_hash(prev, *fields)
+        if r["prev_hash"] != prev or not hmac.compare_digest(r["row_hash"], expect):
+            broken(line_id, "empreinte invalide (ligne modifiée, déplacée ou rejouée)")
+        prev = r["row_hash"]
+    last = expected_id - 1 if expected_id else 0
+    if n and con.execute("SELECT 1 FROM access_log WHERE id = 1").fetchone() is None:
+        broken(1, "premières lignes absentes (suppression)")
+    seq = con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'access_log'").fetchone()
+    if seq is not None and int(seq[0]) > last:
+        problems.append(f"lignes {last + 1} à {int(seq[0])} absentes en fin de journal (troncature)")
+    checked = 0
+    for h in (published_heads() if heads is None else heads):
+        checked += 1
+        if "illisible" in h or key is None or not hmac.compare_digest(str(h.get("mac", "")), _head_mac(key, h)):
+            problems.append(f"tête publiée illisible ou non signée par la clé du journal ({h.get('at', '?')})")
+            continue
+        if h["id"] == 0:
+            continue
+        row = con.execute("SELECT row_hash FROM access_log WHERE id = ?", (h["id"],)).fetchone()
+        if row is None:
+            problems.append(f"la tête publiée le {h['at']} (ligne {h['id']}) n'est plus dans le journal "
+                            "(troncature ou retour à une copie antérieure)")
+        elif row[0] != h["row_hash"]:
+            broken(int(h["id"]), f"diffère de la tête publiée le {h['at']}")
+    return Verification(not problems, first_broken, problems, n, checked)
