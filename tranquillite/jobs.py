@@ -63,7 +63,7 @@ indicators_job = dg.define_asset_job(
 
 # C2: quarantined personal data past the DPO's retention, then the quality figures and the catalog
 purge_job = dg.define_asset_job(
-    PURGE_JOB, selection=dg.AssetSelection.assets(PURGE_KEY, K.QUALITY_KEY, K.CATALOG_KEY),
+    PURGE_JOB, selection=dg.AssetSelection.assets(PURGE_KEY, K.QUALITY_KEY, K.QUARANTINE_REASONS_KEY, K.CATALOG_KEY),
     description=("Purge de la quarantaine: données personnelles au-delà de la durée de conservation fixée par le "
                  "DPO, journal des purges, bilan qualité et catalogue republiés."),
 )

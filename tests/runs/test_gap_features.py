@@ -24,8 +24,8 @@ RECEIVED = [D0 + timedelta(days=i) for i in list(range(10)) + [15, 16]]    # day
 
 def _counts() -> pl.DataFrame:
     """One fact in cell 0 in every shift of every received day."""
-    rows = [("a", 0, SCH.first_slot(d) + k, 1) for d in RECEIVED for k in range(3)]
-    return pl.DataFrame(rows, schema=["group", "cell_idx", "slot", "n"], orient="row").cast(COUNT_SCHEMA)
+    rows = [("a", 0, SCH.first_slot(d) + k, 1, ["internal"]) for d in RECEIVED for k in range(3)]
+    return pl.DataFrame(rows, schema=["group", "cell_idx", "slot", "n", "conventions"], orient="row").cast(COUNT_SCHEMA)
 
 
 def _state(st, slot, col):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 
+import re
+
 import polars as pl
 
 from tranquillite import retention
@@ -22,9 +24,14 @@ MAX_ROWS = 200
 
 def reasons(cat: queries.Catalog, principal) -> pl.DataFrame:
     """Records per source and reason code."""
-    df = queries.quarantine_query(cat, principal, "governance.quarantine",
-                                  select="source, split_part(unnest(reasons), ':', 1) AS reason")
-    return df.group_by("source", "reason").len().rename({"len": "records"}).sort("source", "reason")
+    df = queries.quarantine_query(cat, principal, "governance.quarantine", select="source, reasons")
+    df = (df.with_row_index("_record").explode("reasons")
+          .with_columns(pl.col("reasons").str.split(":").list.first().alias("reason")))
+    # a record counts once per reason code (`valeur_invalide:lon` and `:lat` are one record)
+    return (df.filter(pl.col("reason").is_not_null()).unique(subset=["_record", "reason"])
+            .group_by("source", "reason").len()
+            .rename({"len": "records"}).sort("source", "reason")) if df.height else \
+        pl.DataFrame(schema={"source": pl.Utf8, "reason": pl.Utf8, "records": pl.UInt32})
 
 
 def masked(raw: str | None) -> str:
@@ -54,8 +61,9 @@ def records(cat: queries.Catalog, principal, source: str | None, reason: str | N
         where.append("source = ?")
         params.append(source)
     if reason:
-        where.append("list_contains(list_transform(reasons, lambda r: split_part(r, ':', 1)), ?)")
-        params.append(reason)
+        # a reason is `code` or `code:field`: match the code among the list's elements
+        where.append("regexp_matches(array_to_string(reasons, '|'), ?)")
+        params.append(r"(^|\|)" + re.escape(reason) + r"(:|\||$)")
     df = queries.quarantine_query(cat, principal, "governance.quarantine",
                                   select="source, partition, file, line, record_id, reasons, raw",
                                   where=" AND ".join(where), params=params,

@@ -170,7 +170,8 @@ def published_directories(con: duckdb.DuckDBPyConnection, catalog: Path) -> list
     rows = con.execute("SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal "
                        "AND database_name = ?", [ATTACHED]).fetchall()
     for schema, name, sql in rows:
-        if not is_published(f"{schema}.{name}"):
+        # the published tables, and the quarantine that only `quarantine_query` (DPO page) may read
+        if not (is_published(f"{schema}.{name}") or f"{schema}.{name}" in QUARANTINE_TABLES):
             continue
         for raw in _PARQUET_PATH.findall(sql or ""):
             glob = raw.replace("''", "'")
@@ -188,16 +189,44 @@ ATTACHED = "tq_catalog"
 
 def open_hardened(path: Path) -> duckdb.DuckDBPyConnection:
     """The app's connection: its own in-memory DuckDB (its settings are not shared with any other
-    connection of the process), the catalog attached read-only, then `harden`ed."""
+    connection of the process) holding the catalog's views, then `harden`ed.
+
+    The published catalog names its files relative to its own folder (the home can move); the
+    views are re-created here with the absolute paths of the folder the catalog is in now, so that
+    `allowed_directories` (which only understands absolute folders) can be the published tables'
+    folders and nothing else."""
+    path = Path(path).resolve()
+    src = duckdb.connect(str(path), read_only=True)  # views only: never blocked by a materialisation
+    try:
+        views = src.execute("SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal "
+                            "AND database_name = current_database()").fetchall()
+    finally:
+        src.close()
     con = duckdb.connect(":memory:")
     try:
-        con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS {ATTACHED} (READ_ONLY)")
+        con.execute(f"ATTACH ':memory:' AS {ATTACHED}")
         con.execute(f"USE {ATTACHED}")
+        for schema, _name, sql in views:
+            con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')  # our own folder names
+            con.execute(_absolute_paths(sql, path.parent))
         harden(con, path)
     except BaseException:
         con.close()
         raise
     return con
+
+
+def _absolute_paths(view_sql: str, root: Path) -> str:
+    """The view's statement with each relative `read_parquet` path made absolute under `root`."""
+    def absolute(m: re.Match) -> str:
+        glob = m.group(1).replace("''", "'")
+        if Path(glob).is_absolute() and not Path(glob).is_relative_to(root):
+            # a catalog of an earlier version, built for another folder: never read that folder
+            raise NotAvailable(f"le catalogue {root / 'catalog.duckdb'} a été construit pour un autre dossier: "
+                               "relancer la publication (`tranquillite materialize`) pour le reconstruire ici")
+        full = glob if Path(glob).is_absolute() else str(root / glob)
+        return "read_parquet('" + full.replace("'", "''") + "'"
+    return _PARQUET_PATH.sub(absolute, view_sql)
 
 
 def harden(con: duckdb.DuckDBPyConnection, catalog: Path) -> None:

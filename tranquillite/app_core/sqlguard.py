@@ -34,6 +34,7 @@ AGGREGATES = frozenset({
 })
 # scalar functions (dates, text, numbers, lists) — none reads a file, a setting or another table
 SCALARS = frozenset({
+    "ArrayToString", "RegexpLike",  # text of a list, a regular expression bound as a parameter
     "TimeToStr", "TimestampTrunc", "DateTrunc", "Coalesce", "Round", "Abs", "Floor", "Ceil", "Greatest", "Least",
     "Extract", "Year", "Month", "Day", "Hour", "Minute", "DayOfWeek", "DayOfWeekIso", "DayOfYear", "Week",
     "Lower", "Upper", "Length", "Concat", "Substring", "StrPosition", "ArrayContains", "ArrayContainsAll",
