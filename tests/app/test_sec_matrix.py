@@ -19,6 +19,7 @@ from tests.app.helpers import ALL_PAGES, REPO
 from tranquillite.app_core import carte, habilitations, queries, store
 from tranquillite.app_core.rights import load_principal, public_principal, sources_of_conventions
 from tranquillite.contracts import load_contracts, load_conventions
+from tranquillite.resources.warehouse import open_catalog
 
 ORACLE_PUBLISHED = {"clean.events", "governance.data_quality", "governance.quarantine_reasons", "models.forecast",
                     "models.backtest", "models.backtest_scores"}
@@ -109,7 +110,7 @@ def _may_read_table(p, table: str, level: str) -> bool:
 def world(app_home, con):
     principals = _principals(con)
     cat = queries.Catalog.open()
-    raw = duckdb.connect(str(app_home / "warehouse" / "catalog.duckdb"), read_only=True)
+    raw = open_catalog(app_home / "warehouse" / "catalog.duckdb")  # relative views: resolved in its folder
     tables = sorted(r[0] for r in raw.execute(
         "SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall())
     yield principals, cat, raw, tables

@@ -46,7 +46,7 @@ def _build(home: Path) -> None:
                       for c in model_feature_columns(SPEC, SlotScheme(), with_events=False)})
     y = rng.poisson(0.3, 400).astype(np.float64)
     LocalModelStore(root=str(home / "models")).save(fit_glm("glm_poisson", "a", X, y, np.ones_like(y), SPEC,
-                                                            with_events=False), {"usage": "backtest"})
+                                                            with_events=False), {"usage": "backtest", "conventions": ["internal"]})
 
 
 @pytest.fixture

@@ -11,6 +11,11 @@
   the app: a sensor appends it, HMAC-signed, to an append-only file
   (`$TRANQUILLITE_HOME/audit/access_log_heads.jsonl`) and records it as an observation of the
   asset `app_access_log` in Dagster's event log — places the app's process does not rewrite.
+* A destruction (C9) may redact the `filters`/`detail` of lines that named the convention's
+  records: it recomputes the chain from the first redacted line (`rechain`) and records a
+  re-anchor (first line, old and new head, the redacted ids) MACed with the log's key in
+  `access_log_reanchors`. A head published before it, at or after its first line, is superseded:
+  it must still be in the log (no truncation), its hash is no longer compared.
 * `verify` checks the triggers (a dropped trigger is reported), the ids (no gap: a deletion),
   the chain (edits, replays), SQLite's own sequence (lines removed at the end) and every
   published head (truncation, or the restore of an older copy of the store).
@@ -133,6 +138,48 @@ def writing_key(con: sqlite3.Connection) -> bytes:
     return key
 
 
+# --------------------------------------------------------------------------- re-anchoring (C9)
+def rechain(con: sqlite3.Connection, first_id: int) -> str:
+    """Recompute `prev_hash`/`row_hash` from line `first_id` on, by the same rules as `verify`
+    (inside the caller's write transaction, under the destruction's exemption); the new head."""
+    sealed = meta(con, "access_log_key_id")
+    key = load_key(create=False)
+    if sealed and (key is None or key_id(key) != sealed):
+        raise AuditKeyError("Clé du journal d'accès absente ou différente: la chaîne ne peut pas être réancrée.")
+    keyed_from = int(meta(con, "access_log_keyed_from") or 0) if sealed else None
+    r = con.execute("SELECT row_hash FROM access_log WHERE id < ? ORDER BY id DESC LIMIT 1", (first_id,)).fetchone()
+    prev = r[0] if r else GENESIS
+    for r in con.execute("SELECT * FROM access_log WHERE id >= ? ORDER BY id", (first_id,)).fetchall():
+        fields = (r["at"], r["login"], r["profile"], r["page"], r["action"], r["filters"], r["export"], r["detail"])
+        h = (line_mac(key, int(r["id"]), prev, *fields) if keyed_from is not None and int(r["id"]) >= keyed_from
+             else legacy_hash(prev, *fields))
+        con.execute("UPDATE access_log SET prev_hash = ?, row_hash = ? WHERE id = ?", (prev, h, r["id"]))
+        prev = h
+    return prev
+
+
+def reanchor_mac(key: bytes, purge_id: int, at: str, first_id: int, old_head: str, new_head: str,
+                 redacted_ids: str) -> str:
+    msg = json.dumps([purge_id, at, first_id, old_head, new_head, redacted_ids], separators=(",", ":")).encode()
+    return hmac.new(key, b"reanchor|" + msg, hashlib.sha256).hexdigest()
+
+
+def _reanchors(con: sqlite3.Connection, key: bytes | None, problems: list[str]) -> list[tuple[str, int]]:
+    """The valid re-anchors (at, first line); an unsigned or altered one is a problem."""
+    if not con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'access_log_reanchors'").fetchone():
+        return []
+    out = []
+    for r in con.execute("SELECT * FROM access_log_reanchors ORDER BY id"):
+        ok = key is not None and hmac.compare_digest(
+            str(r["mac"] or ""), reanchor_mac(key, int(r["purge_id"]), r["at"], int(r["first_id"]), r["old_head"],
+                                              r["new_head"], r["redacted_ids"]))
+        if ok:
+            out.append((r["at"], int(r["first_id"])))
+        else:
+            problems.append(f"réancrage du journal non signé par sa clé (destruction {r['purge_id']}, {r['at']})")
+    return out
+
+
 # --------------------------------------------------------------------------- heads
 def head(con: sqlite3.Connection) -> dict:
     r = con.execute("SELECT id, row_hash FROM access_log ORDER BY id DESC LIMIT 1").fetchone()
@@ -233,6 +280,7 @@ def verify(con: sqlite3.Connection, heads: list[dict] | None = None) -> Verifica
     seq = con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'access_log'").fetchone()
     if seq is not None and int(seq[0]) > last:
         problems.append(f"lignes {last + 1} à {int(seq[0])} absentes en fin de journal (troncature)")
+    anchors = _reanchors(con, key, problems)
     checked = 0
     for h in (published_heads() if heads is None else heads):
         checked += 1
@@ -245,6 +293,6 @@ def verify(con: sqlite3.Connection, heads: list[dict] | None = None) -> Verifica
         if row is None:
             problems.append(f"la tête publiée le {h['at']} (ligne {h['id']}) n'est plus dans le journal "
                             "(troncature ou retour à une copie antérieure)")
-        elif row[0] != h["row_hash"]:
+        elif row[0] != h["row_hash"] and not any(first <= int(h["id"]) and str(h["at"]) < at for at, first in anchors):
             broken(int(h["id"]), f"diffère de la tête publiée le {h['at']}")
     return Verification(not problems, first_broken, problems, n, checked)

@@ -618,7 +618,7 @@ def purge_app_store(con: sqlite3.Connection, path: Path, target: Target, red: Re
                     sign: Callable[[bytes], str], rep: Report) -> None:
     """Cortège registry rows deleted and access-log lines redacted under the purge exemption, the
     chain re-anchored and signed; then the whole file VACUUMed (secure_delete)."""
-    from tranquillite.app_core import store
+    from tranquillite.app_core import audit, store
     types = json.dumps(sorted(target.record_types))
     n_entries = con.execute("SELECT count(*) FROM cortege_entries WHERE record_type IN (SELECT value FROM json_each(?))",
                             (types,)).fetchone()[0]
@@ -647,22 +647,18 @@ def purge_app_store(con: sqlite3.Connection, path: Path, target: Target, red: Re
             for col_changes_id, ch in sorted(redactions.items()):
                 sets = ", ".join(f"{c} = ?" for c in ch)  # column names from the fixed tuple above
                 con.execute(f"UPDATE access_log SET {sets} WHERE id = ?", (*ch.values(), col_changes_id))
-            prev_row = con.execute("SELECT row_hash FROM access_log WHERE id < ? ORDER BY id DESC LIMIT 1",
-                                   (first,)).fetchone()
-            prev = prev_row[0] if prev_row else store.GENESIS
-            for r in con.execute("SELECT * FROM access_log WHERE id >= ? ORDER BY id", (first,)).fetchall():
-                h = store._row_hash(prev, r["at"], r["login"], r["profile"], r["page"], r["action"], r["filters"],
-                                    r["export"], r["detail"])
-                con.execute("UPDATE access_log SET prev_hash = ?, row_hash = ? WHERE id = ?", (prev, h, r["id"]))
-                prev = h
-            new_head = prev
+            new_head = audit.rechain(con, first)  # the keyed chain's rules (tranquillite.app_core.audit)
+            at, ids = store.iso(store.now_utc()), json.dumps(sorted(redactions))
             payload = json.dumps({"destruction": purge_id, "premiere_ligne": first, "lignes": sorted(redactions),
                                   "ancienne_tete": old_head, "nouvelle_tete": new_head}, sort_keys=True).encode()
+            key = audit.load_key(create=False)
+            mac = audit.reanchor_mac(key, purge_id, at, first, old_head, new_head, ids) if key else ""
             con.execute("INSERT INTO access_log_reanchors (purge_id, at, first_id, lines_redacted, old_head, new_head, "
-                        "redacted_ids, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (purge_id, store.iso(store.now_utc()), first, len(redactions), old_head, new_head,
-                         json.dumps(sorted(redactions)), sign(payload)))
+                        "redacted_ids, signature, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (purge_id, at, first, len(redactions), old_head, new_head, ids, sign(payload), mac))
         con.execute("DELETE FROM convention_purge_open WHERE purge_id = ?", (purge_id,))
+    if redactions and audit.load_key(create=False):  # the re-anchored head, published at once (Dagster's job)
+        audit.publish_head(con, at=store.iso(store.now_utc()))
     other = redact_sqlite(path, red, skip_tables=("access_log", "cortege_entries", "access_log_reanchors",
                                                   "convention_purges", "convention_history", "convention_purge_open"))
     rep.add("magasin de l'application", "registre Cortège (cortege_entries)", "entrées supprimées",

@@ -106,7 +106,8 @@ CREATE TABLE IF NOT EXISTS access_log_reanchors (
     old_head TEXT NOT NULL,
     new_head TEXT NOT NULL,
     redacted_ids TEXT NOT NULL,
-    signature TEXT NOT NULL
+    signature TEXT NOT NULL,
+    mac TEXT NOT NULL DEFAULT ''    -- HMAC with the access log's key (`audit.reanchor_mac`)
 );
 CREATE TRIGGER IF NOT EXISTS access_log_reanchors_no_update BEFORE UPDATE ON access_log_reanchors
 BEGIN SELECT RAISE(ABORT, 'réancrages du journal en ajout seul'); END;
