@@ -2,8 +2,9 @@
 made-up town near Lyon, chosen by configuration only (a GeoJSON of two zones, the generic
 `incidents` source, no planned events).
 
-The ingestion layer is Marseille-bound (its location checks use Marseille's outline), so the
-synthetic incidents are fed to the forecasting functions directly, shaped like `clean.events`.
+Here the synthetic incidents are fed to the forecasting functions directly, shaped like
+`clean.events`; `test_any_city_e2e.py` runs another city through the landing files, the contract
+and the Dagster jobs, its area set by settings.
 """
 
 import json

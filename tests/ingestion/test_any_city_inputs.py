@@ -135,3 +135,17 @@ def test_the_study_area_resource_follows_the_settings(tmp_path, monkeypatch):
     assert spec.boundary_path == str(path.resolve()) and spec.timezone == "Asia/Tokyo"
     assert spec.holidays_country == "" and spec.school_holidays_subdivision is None
     assert spec.sources == ("incidents",) and spec.planned_sources == ()
+
+
+def test_data_before_the_partitions_start_is_a_clear_error_naming_the_setting(landing, capsys):
+    """Files of 2015 with partitions starting in 2025: not `plage vide`, but which setting to change."""
+    from tranquillite.cli import main
+    write_csv(landing_file(landing, "incidents", "2015-11-01"), "incidents", [row("A", "2015-11-01 10:00:00")])
+    write_csv(landing_file(landing, "incidents", "2015-11-02"), "incidents", [row("B", "2015-11-02 10:00:00")])
+    assert main(["materialize", "--sans-prevision"]) == 2
+    err = capsys.readouterr().err
+    assert "TRANQUILLITE_PARTITIONS_START=2015-11-01" in err and "plage vide" not in err
+    assert main(["materialize", "--from", "2015-11-01", "--to", "2015-11-02", "--sans-prevision"]) == 2
+    err = capsys.readouterr().err
+    assert "TRANQUILLITE_PARTITIONS_START=2015-11-01" in err and "rien n'a été ingéré" in err
+    assert not (landing.parent / "warehouse" / "raw").exists()
