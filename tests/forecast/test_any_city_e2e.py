@@ -130,3 +130,42 @@ def test_the_forecast_runs_on_the_town_grid(town):
     assert backtest.height > 0 and set(backtest["category"].unique().to_list()) >= {"incidents", "all"}
     runs = inst.get_runs(dg.RunsFilter(job_name="prevision"))
     assert len(runs) == 1
+
+
+@pytest.fixture(scope="module")
+def data_town(tmp_path_factory):
+    """No boundary file (`TRANQUILLITE_AREA=donnees`): the area is the H3 cells of the facts."""
+    home = tmp_path_factory.mktemp("donnees")
+    rows = incidents(seed=4)[:900]
+    rows.append({"id": "T-zero", "timestamp": "2025-09-10 12:00:00", "category": "vol", "lon": "0", "lat": "0"})
+    by_day: dict[str, list[dict]] = {}
+    for r in rows:
+        by_day.setdefault(r["timestamp"][:10], []).append(r)
+    for day, part in by_day.items():
+        path = home / "landing" / "incidents" / f"incidents_{day}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=["id", "timestamp", "category", "lon", "lat"], delimiter=";")
+            w.writeheader()
+            w.writerows(part)
+    mp = pytest.MonkeyPatch()
+    for k, v in {"TRANQUILLITE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"), "TRANQUILLITE_AREA": "donnees",
+                 "TRANQUILLITE_TIMEZONE": "America/Toronto"}.items():
+        mp.setenv(k, v)
+    from tranquillite.definitions import build_defs
+    outcomes = runner.materialize(build_defs(), FIRST, LAST, runner.instance(), forecast_settings=SMALL)
+    yield home, outcomes, rows
+    mp.undo()
+
+
+def test_without_a_boundary_the_area_is_the_cells_of_the_facts(data_town):
+    home, outcomes, rows = data_town
+    assert all(o.success for o in outcomes), [(o.job, o.reason) for o in outcomes]
+    wh = paths().warehouse
+    q = pl.read_parquet(wh / "quarantine" / "incidents" / "*.parquet")
+    assert q["record_id"].to_list() == ["T-zero"] and q["reasons"].to_list() == [["coordonnees_invalides"]]
+    clean = pl.read_parquet(wh / "clean" / "incidents" / "*.parquet")
+    assert clean.height == len(rows) - 1 and set(clean["arrondissement"].to_list()) == {"donnees"}
+    grid = pl.read_parquet(wh / "features" / "study_grid" / "data.parquet")
+    assert set(grid["h3_cell"].to_list()) == set(clean["h3_cell"].to_list())
+    assert (wh / "features" / "zone_d_etude.geojson").exists()

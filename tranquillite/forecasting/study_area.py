@@ -78,7 +78,7 @@ class AreaSpec:
         if self.from_data and not path.exists():
             raise FileNotFoundError(f"zone d'étude issue des données ({path}) pas encore calculée: "
                                     "matérialiser features/study_grid après la publication des événements")
-        return geo.area_from_file(path, self.zone_property, name=self.name)
+        return geo.area_from_file(path, self.zone_property or None, name=self.name)
 
     @property
     def is_marseille(self) -> bool:
@@ -136,7 +136,8 @@ class StudyArea(dg.ConfigurableResource):
         else:
             kw |= {"timezone": s.timezone, "holidays_country": s.holidays_country or "",
                    "school_holidays_subdivision": s.school_holidays or None,
-                   "sources": ["incidents"], "planned_sources": [], "zone_property": s.area_zone_property}
+                   "sources": ["incidents"], "planned_sources": [],
+                   "zone_property": s.area_zone_property or ""}   # "": `insee_arm` if present, else the first
             if s.area == "donnees":
                 kw |= {"name": s.area_name or "zone d'étude", "from_data": True,
                        "boundary_path": str((home_paths or paths()).warehouse / "features" / DATA_AREA_FILE)}
