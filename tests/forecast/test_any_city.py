@@ -117,3 +117,14 @@ def test_any_champion_can_publish_the_forecast(run, champion):
         assert all(len(json.loads(e)) == 3 for e in top)
     else:
         assert set(top) == {"[]"}
+
+
+def test_no_fact_in_the_area_is_a_clear_error_not_a_type_error(tmp_path):
+    """Facts all outside the grid (e.g. another city's data on Marseille's area): a French message
+    naming the settings to check, not `int() argument must be … not 'NoneType'`."""
+    from tranquillite.forecasting.pipeline import NoFactsError
+    spec = StudyArea(name="Villeneuve-sur-Test", boundary_path=str(town(tmp_path)), zone_property="code",
+                     sources=["incidents"], planned_sources=[], school_holidays_subdivision=None).spec()
+    far = incidents().head(50).with_columns(pl.col("lon") - 80.0)
+    with pytest.raises(NoFactsError, match="TRANQUILLITE_AREA"):
+        from_events(far, spec, first_day=FIRST)
