@@ -89,13 +89,17 @@ def cmd_materialize(a: argparse.Namespace) -> int:
             return 2
         start, end = rng
     first = date.fromisoformat(partitions_start())
-    # an explicit range starts where asked; without one, the range is that of the landing files
-    earliest = start if explicit else min([start, *files_before(first)])
-    if earliest < first:   # never a silent cut nor an empty range: say which setting to change (#13)
-        print(f"erreur: des données commencent le {earliest}, avant la première partition {first} "
-              f"(réglage TRANQUILLITE_PARTITIONS_START={first}): rien n'a été ingéré. Définir "
-              f"TRANQUILLITE_PARTITIONS_START={earliest} (ou plus tôt) puis relancer.", file=sys.stderr)
+    # never an empty range nor a silent cut: say which setting to change and to what (#13)
+    before = [] if explicit else files_before(first)
+    if start < first:   # an explicit range before the partitions, or only files before them
+        print(f"erreur: des données commencent le {min([start, *before])}, avant la première partition "
+              f"{first} (réglage TRANQUILLITE_PARTITIONS_START={first}): rien n'a été ingéré. Définir "
+              f"TRANQUILLITE_PARTITIONS_START={min([start, *before])} (ou plus tôt) puis relancer.", file=sys.stderr)
         return 2
+    if before:          # the other days are ingested; the earlier files are recorded, not read
+        print(f"attention: {len(before)} fichier(s) datés du {min(before)} au {max(before)}, avant la première "
+              f"partition {first}, ne sont pas ingérés: définir TRANQUILLITE_PARTITIONS_START={min(before)} "
+              "pour les ingérer", file=sys.stderr)
     if end > date.today():
         end = date.today()
     if start > end:

@@ -142,7 +142,7 @@ def test_data_before_the_partitions_start_is_a_clear_error_naming_the_setting(la
     from tranquillite.cli import main
     write_csv(landing_file(landing, "incidents", "2015-11-01"), "incidents", [row("A", "2015-11-01 10:00:00")])
     write_csv(landing_file(landing, "incidents", "2015-11-02"), "incidents", [row("B", "2015-11-02 10:00:00")])
-    assert main(["materialize", "--sans-prevision"]) == 2
+    assert main(["materialize", "--sans-prevision"]) == 2    # only files before the partitions
     err = capsys.readouterr().err
     assert "TRANQUILLITE_PARTITIONS_START=2015-11-01" in err and "plage vide" not in err
     assert main(["materialize", "--from", "2015-11-01", "--to", "2015-11-02", "--sans-prevision"]) == 2

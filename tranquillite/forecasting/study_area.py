@@ -139,7 +139,7 @@ class StudyArea(dg.ConfigurableResource):
                    "sources": ["incidents"], "planned_sources": [],
                    "zone_property": s.area_zone_property or ""}   # "": `insee_arm` if present, else the first
             if s.area == "donnees":
-                kw |= {"name": s.area_name or "zone d'étude", "from_data": True,
+                kw |= {"name": s.area_name or "zone d'étude", "from_data": True, "zone_property": "code",
                        "boundary_path": str((home_paths or paths()).warehouse / "features" / DATA_AREA_FILE)}
             else:
                 kw |= {"name": s.area_name or Path(s.area).stem, "boundary_path": s.area}
