@@ -15,6 +15,7 @@ from tranquillite.assets.raw import RAW_ASSETS  # noqa: E402
 from tranquillite.assets.features import FEATURE_ASSETS  # noqa: E402
 from tranquillite.assets.models import MODEL_ASSETS  # noqa: E402
 from tranquillite.assets.indicators import INDICATOR_ASSETS  # noqa: E402
+from tranquillite.assets.lineage_table import LINEAGE_ASSETS  # noqa: E402
 
 ALL_ASSETS = [*RAW_ASSETS, *CLEAN_ASSETS, events, *GOVERNANCE_ASSETS, *PURGE_ASSETS, *FEATURE_ASSETS, *MODEL_ASSETS,
-              *INDICATOR_ASSETS]
+              *INDICATOR_ASSETS, *LINEAGE_ASSETS]
