@@ -42,6 +42,15 @@ only the folders of the published tables' Parquet files, external access is off 
 configuration is locked (`harden`), so `read_csv('/etc/passwd')`, `ATTACH`, `COPY … TO` or a
 view over `raw.*` fail even on a direct cursor.
 
+Forecast sets (`models.forecast`, `models.forecast_history`: `variant`, `variant_conventions`):
+a profile that sees every convention of an origin's `complete` set gets it, any other profile the
+`internal` set (the City's data only) — never both, so no cell is shown twice (`variant_predicate`).
+
+What was read (issue 11, T4): when a collector is open (`app_core.reads`: the app opens one per
+page run, the CLI per command), each read records the table, the conventions of the rows it
+returned (`returned_conventions`: one DISTINCT query on the same predicate) and the row count —
+never the rows — for the access log.
+
 Exports (`export_rows`) are the gateway's too: the `exporter` action, the conventions of the
 rows (each must allow use outside the platform, `use_outside_platform` in `conventions.yaml`,
 C5), formulas neutralised (OWASP CSV injection), one access-log line with the conventions and
