@@ -122,8 +122,8 @@ def randomisation_pvalues(X: np.ndarray, L: np.ndarray, card: np.ndarray) -> np.
             dist /= dist.sum()
             cdf = np.cumsum(dist)
             upper = np.clip(1.0 - cdf + dist, 0.0, 1.0)  # P(L >= l)
-            l = np.clip(Li[rows, t], 0, size - 1)
-            p[rows, t] = np.minimum(1.0, 2.0 * np.minimum(upper[l], cdf[l]))
+            level = np.clip(Li[rows, t], 0, size - 1)
+            p[rows, t] = np.minimum(1.0, 2.0 * np.minimum(upper[level], cdf[level]))
     return p
 
 
