@@ -8,7 +8,7 @@ export DAGSTER_HOME := $(TRANQUILLITE_HOME)/dagster
 # test workers (2 cores on CI)
 WORKERS ?= 2
 
-.PHONY: install demo test ui app browser lock clean-data help bench-forecast bench-map bench-pii bench-destruction
+.PHONY: install demo test check ui app browser lock clean-data help bench-forecast bench-map bench-pii bench-destruction
 
 help:
 	@echo "make demo   — installe, génère un an de données synthétiques, matérialise tout le graphe"
@@ -37,6 +37,12 @@ demo: install
 
 test: install browser
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile -q
+
+# lint (ruff: pyflakes, pycodestyle errors, bugbear) and the code location loaded as Dagster loads it
+check: install
+	$(BIN)/ruff check .
+	@mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dg check defs
 
 # Dagster UI + daemon (sensors, automation) and the restitution app, stopped together by Ctrl-C
 ui: install
