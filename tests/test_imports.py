@@ -11,7 +11,8 @@ HEAVY = ("lightgbm", "presidio_analyzer", "spacy", "statsmodels", "geopandas", "
 
 
 @pytest.mark.parametrize("module", ["tranquillite.assets.constants", "tranquillite.sensors.landing",
-                                    "tranquillite.jobs", "tranquillite.settings"])
+                                    "tranquillite.jobs", "tranquillite.settings",
+                                    "tranquillite.sensors.alerts"])
 def test_light_modules_do_not_load_heavy_libraries(module):
     code = (f"import sys, {module}\n"
             f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")

@@ -8,7 +8,7 @@ from tranquillite.assets import ALL_ASSETS
 from tranquillite.assets.conventions import with_conventions
 from tranquillite.assets.convention_lifecycle import CONVENTION_ASSETS, extraction_job, nature_checks
 from tranquillite.assets.destruction import destruction_job
-from tranquillite.assets.indicators import alerts_sensor
+from tranquillite.sensors.alerts import alerts_sensor
 from tranquillite.forecasting.study_area import StudyArea
 from tranquillite.indicators import IndicatorSettings
 from tranquillite.jobs import indicators_job, ingest_job, prevision_job, publish_job, purge_job
