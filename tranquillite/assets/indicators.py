@@ -39,7 +39,7 @@ from tranquillite.indicators.grid import build_grid, disk_weights, locate, zones
 from tranquillite.indicators.hotspots import HOTSPOT_SCHEMA, hotspot_table
 from tranquillite.indicators.periods import Shifts
 from tranquillite.indicators.planned import active_slots, collisions, footprints, known_at
-from tranquillite.indicators.tension import COMPONENTS, tension_index
+from tranquillite.indicators.tension import COMPONENTS, TENSION_SCHEMA, tension_index
 from tranquillite.resources import Warehouse
 
 INDICATORS = K.INDICATORS
@@ -155,6 +155,19 @@ def _union(df: pl.DataFrame | None, column: str = "conventions") -> list[str]:
     if column in df.columns:
         return sorted(CVF.union_of(df, column))
     return sorted(set(df["convention"].drop_nulls())) if "convention" in df.columns else []
+
+
+NO_FACT = "aucun fait constaté dans clean.events (tout en quarantaine, ou rien reçu): rien à analyser"
+
+
+def _nothing_to_analyse(warehouse: Warehouse, table: str, empty: pl.DataFrame, t0: float,
+                        check: str) -> dg.MaterializeResult:
+    """No fact to date the analysis: publish the table empty (same schema) and say why, rather than
+    fail the run and leave the previous day's zones and alerts on the map."""
+    warehouse.write(INDICATORS, table, empty)
+    return dg.MaterializeResult(
+        metadata=base_metadata(empty, time.perf_counter() - t0, instant_analyse="aucun", motif=NO_FACT),
+        check_results=[dg.AssetCheckResult(check_name=check, passed=True, metadata={"lignes": 0, "motif": NO_FACT})])
 
 
 def _latest_complete(hot: pl.DataFrame, level: str, category: str) -> pl.DataFrame:
@@ -318,7 +331,7 @@ def tension(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.Materiali
     shifts = Shifts(tp.shift_hours)
     as_of = resolve_as_of(indicators, warehouse, cat)
     if as_of is None:
-        raise dg.Failure("aucun fait dans clean.events: instant d'analyse indéterminé")
+        return _nothing_to_analyse(warehouse, "tension", pl.DataFrame(schema=TENSION_SCHEMA), t0, CHECK_INDEX)
     grid = read_grid(warehouse)
     hot = warehouse.read(INDICATORS, "hotspots")
     em = _optional(warehouse, INDICATORS, "emerging_hotspots")
@@ -496,7 +509,7 @@ def alerts(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.Materializ
     shifts = Shifts(tuple(indicators.shift_hours))
     as_of = resolve_as_of(indicators, warehouse, cat)
     if as_of is None:
-        raise dg.Failure("aucun fait dans clean.events: instant d'analyse indéterminé")
+        return _nothing_to_analyse(warehouse, "alerts", pl.DataFrame(schema=A.ALERT_SCHEMA), t0, K.CHECK_UNIQUE_IDS)
     facts = read_facts(warehouse, cat, as_of)
     grid = read_grid(warehouse)
     frames = []
