@@ -48,6 +48,7 @@ GLOSSARY = {
     "explanations": "Trois contributions principales (explications)",
     "horizon": "Horizon", "coverage": "Part de surface", "hit_rate": "Taux de réussite", "pai": "PAI", "pei": "PEI",
     "n_events": "Nombre de faits", "index": "Indice de tension (0–100)", "level": "Niveau de tension",
+    "rank": "Rang de la cellule dans le créneau (1 = la plus tendue; égalités départagées par z, la prévision, les événements)",
     "explanation": "Explication", "as_of": "Instant d'analyse", "alert_id": "Identifiant de l'alerte",
     "severity": "Gravité", "indicator_id": "Indicateur", "value": "Valeur", "period": "Période",
     "period_level": "Niveau de période", "area": "Zone", "area_level": "Niveau de zone", "dimension": "Ventilation",
