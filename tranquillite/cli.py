@@ -15,7 +15,7 @@ def _date(s: str) -> date:
     try:
         return date.fromisoformat(s)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"date attendue au format AAAA-MM-JJ, reçu {s!r}")
+        raise argparse.ArgumentTypeError(f"date attendue au format AAAA-MM-JJ, reçu {s!r}") from None
 
 
 def landing_range(report=None) -> tuple[date, date] | None:

@@ -49,6 +49,10 @@ class Settings(BaseModel):
     # ------------------------------------------------------------------ deployment
     env: Literal["development", "production"] = "development"
     behind_tls_proxy: bool = False
+    # Dagster's run, event-log and schedule storage (dagster-postgres), required in production:
+    # `postgresql+psycopg2://user:password@host:5432/dagster` (read by `deploy/dagster.yaml` from the
+    # environment; a plain `postgresql://` is given the psycopg2 driver)
+    dagster_pg_url: SecretStr | None = None
     # ------------------------------------------------------------------ app
     session_idle_minutes: float = 30.0
     carte_max_points: int = 5000
@@ -137,6 +141,27 @@ class Settings(BaseModel):
             raise ValueError("une clé d'au moins 32 caractères est attendue (ex. `openssl rand -hex 32`)")
         return v
 
+    @field_validator("dagster_pg_url", mode="after")
+    @classmethod
+    def _pg_url(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None:
+            return None
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(v.get_secret_value().strip())
+        except ArgumentError:
+            raise ValueError("une URL postgresql://utilisateur:motdepasse@hôte:5432/base est attendue") from None
+        if url.get_backend_name() != "postgresql" or not url.database or url.get_driver_name() not in (
+                "psycopg2", "psycopg"):
+            raise ValueError("une URL postgresql+psycopg2://utilisateur:motdepasse@hôte:5432/base est attendue")
+        if "+" not in url.drivername:
+            # SQLAlchemy 2.1's default PostgreSQL driver is psycopg 3; dagster-postgres ships psycopg2
+            url = url.set(drivername="postgresql+psycopg2")
+            return SecretStr(url.render_as_string(hide_password=False))
+        return v
+
     @field_validator("session_max_hours")
     @classmethod
     def _hours(cls, v: float) -> float:
@@ -149,7 +174,7 @@ class Settings(BaseModel):
         return self.env == "production"
 
 
-SECRET_FIELDS = frozenset({"access_log_key"})  # never echoed in an error message
+SECRET_FIELDS = frozenset({"access_log_key", "dagster_pg_url"})  # never echoed in an error message
 # variable → field (the only names the platform reads)
 ENV = {f"TRANQUILLITE_{name.upper()}": name for name in Settings.model_fields}
 

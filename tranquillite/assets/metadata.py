@@ -41,7 +41,7 @@ GLOSSARY = {
     "known_slot": "Créneau à partir duquel l'événement est connu",
     "origin": "Origine de la prévision", "lead": "Écart à l'origine (créneaux)", "expected": "Nombre attendu",
     "lower_80": "Borne basse 80 %", "upper_80": "Borne haute 80 %", "lower_95": "Borne basse 95 %",
-    "upper_95": "Borne haute 95 %", "rank": "Rang (densité attendue)", "model": "Modèle",
+    "upper_95": "Borne haute 95 %", "rank": "Rang dans le créneau (1 = en tête: densité attendue des prévisions, indice des zones de tension, égalités départagées)", "model": "Modèle",
     "model_version": "Version du modèle",
     "variant": "Jeu de prévision (complete: toutes conventions; internal: données de la Ville)",
     "variant_conventions": "Conventions de l'ensemble du jeu de prévision",
