@@ -76,6 +76,9 @@ class Settings(BaseModel):
     allow_public_bind: bool = False
     # a session (cookie) lasts at most this long, idle or not
     session_max_hours: float = 12.0
+    # who the `tranquillite` CLI writes in the access log for the reads of its commands (issue 11);
+    # unset: the operating system's user running it
+    cli_login: str | None = None
 
     @field_validator("env", mode="before")
     @classmethod

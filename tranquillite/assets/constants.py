@@ -18,6 +18,7 @@ QUALITY_KEY = dg.AssetKey([GOVERNANCE, "data_quality"])
 CONVENTION_ALERTS_KEY = dg.AssetKey([GOVERNANCE, "convention_alerts"])
 ACCESS_LOG_KEY = dg.AssetKey([GOVERNANCE, "app_access_log"])
 QUARANTINE_REASONS_KEY = dg.AssetKey([GOVERNANCE, "quarantine_reasons"])
+CONVENTION_LINEAGE_KEY = dg.AssetKey([GOVERNANCE, "convention_lineage"])  # the Traçabilité page's facts (issue 11)
 
 CHECK_NOTHING_LOST = "aucune_perte"
 CHECK_SCHEMA = "schema_du_contrat"

@@ -112,6 +112,13 @@ GLOSSARY = {
     "areas": "Zones", "periods": "Périodes", "trends": "Évolutions calculées", "owner": "Responsable",
     "profiles": "Profils autorisés", "public": "Public", "public_threshold": "Seuil de publication",
     "status": "Statut",
+    # traçabilité par convention (governance.convention_lineage, issue 11)
+    "lineage_kind": "Nature de la ligne (table, modèle, fichiers reçus)", "table_name": "Table",
+    "asset_key": "Asset Dagster", "tagged": "Étiquetée avec la convention (dérivation du graphe)",
+    "rows": "Lignes de la convention", "total_rows": "Lignes de la table", "n_files": "Nombre de fichiers",
+    "first_date": "Première date", "last_date": "Dernière date",
+    "attribution": "Attribution des lignes (liste de conventions, convention, source, table entière)",
+    "model_group": "Groupe du modèle", "landing_source": "Source d'atterrissage (dépôt)",
 }
 _PATTERNS = [
     (r"^(.+)_lag1$", "Faits « {} » au créneau précédent"), (r"^(.+)_1d$", "Faits « {} » sur le dernier jour"),
