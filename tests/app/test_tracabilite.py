@@ -8,7 +8,6 @@ both sets (`variants_home`)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import date, datetime, timedelta
 
 import polars as pl
