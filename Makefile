@@ -8,7 +8,7 @@ export DAGSTER_HOME := $(TRANQUILLITE_HOME)/dagster
 # test workers (2 cores on CI)
 WORKERS ?= 2
 
-.PHONY: install demo test ui app browser lock clean-data help bench-forecast bench-map bench-pii bench-destruction bench-real
+.PHONY: install demo test check ui app browser postgres lock clean-data help bench-forecast bench-map bench-pii bench-destruction bench-real
 
 help:
 	@echo "make demo   — installe, génère un an de données synthétiques, matérialise tout le graphe"
@@ -36,8 +36,14 @@ demo: install
 	$(BIN)/tranquillite summary && \
 	echo && echo "make demo: $$(( $$(date +%s) - start )) s — données dans $(TRANQUILLITE_HOME); 'make ui' pour les voir dans Dagster"
 
-test: install browser
+test: install browser postgres
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile -q
+
+# lint (ruff: pyflakes, pycodestyle errors, bugbear) and the code location loaded as Dagster loads it
+check: install
+	$(BIN)/ruff check .
+	@mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dg check defs
 
 # Dagster UI + daemon (sensors, automation) and the restitution app, stopped together by Ctrl-C
 ui: install
@@ -57,6 +63,16 @@ browser:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
 	      || echo "chromium non installé: le test navigateur sera ignoré"; \
 	  else echo "chromium absent (installer les paquets Debian chromium et chromium-driver)"; fi; \
+	fi
+
+# Debian's PostgreSQL for the production-profile tests (a throw-away server started by the test
+# fixtures, tests/pg.py); installed when running as root, otherwise those tests are skipped
+postgres:
+	@if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	      || echo "postgresql non installé: les tests PostgreSQL seront ignorés"; \
+	  else echo "postgresql absent (installer le paquet Debian postgresql)"; fi; \
 	fi
 
 # Forecasting benchmark: every model's next-day hit rate at 5 % of the area vs the oracle, timings,

@@ -209,3 +209,99 @@ def test_the_lineage_report_lists_per_convention_the_tables_rows_and_models(run)
 def test_every_table_of_the_warehouse_is_an_asset(run):
     defs, wh = run
     assert untracked_tables(defs, wh) == []
+
+
+# ----------------------------------------------------------------------------- the app half (issue 11)
+def _app_store():
+    """The demo accounts in this home, and one internal-only profile: the City's management without
+    the Préfecture's convention (demo.encadrement)."""
+    import streamlit as st
+
+    from tranquillite.app_core import store
+    from tranquillite.app_core.rights import sources_of_conventions
+    from tranquillite.app_core.seed_demo import seed_demo
+    path = paths().home / "app" / "platform.sqlite"
+    if not path.exists():
+        seed_demo(path)
+        with store.connect() as con:
+            con.execute("DELETE FROM profile_conventions WHERE profile = 'encadrement_pm' AND convention = ?", (PREF,))
+            for s in sources_of_conventions((PREF,)):
+                con.execute("DELETE FROM profile_sources WHERE profile = 'encadrement_pm' AND source = ?", (s,))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def _visit(profile: str, period: tuple[date, date]) -> None:
+    """Every page the profile may open, the Carte over the seeded records' days."""
+    from tests.app.helpers import demo, login, new_app
+    u = demo(profile)
+    at = login(new_app(), u.login, u.password)
+    assert not at.exception, at.exception
+    for page in at.session_state["tq_pages"]:
+        at.switch_page(f"views/{page}.py").run()
+        assert not at.exception, (page, at.exception)
+        if page == "carte":
+            at.date_input(key="periode").set_value(period).run()
+            assert not at.exception, at.exception
+
+
+def test_the_record_is_never_read_by_an_internal_only_profile_and_the_tracabilite_page_lists_it(run):
+    from tests.app.helpers import demo, login, new_app
+    from tranquillite.app_core import queries, store
+    from tranquillite.app_core import tracabilite as T
+    from tranquillite.app_core.rights import load_principal
+    _, wh = run
+    _app_store()
+    period = (FIRST, LAST + timedelta(days=7))
+    _visit("encadrement_pm", period)      # internal-only: Carte, Prévisions, Zones de tension, Accueil
+    _visit("analyste", period)            # sees the Préfecture's convention: reads the record
+    with store.connect() as con:
+        lines = store.access_log(con, login="demo.encadrement")
+        seen = [json.loads(line["reads"]) for line in lines if line["reads"]]
+        pages = {line["page"] for line in lines if line["reads"]}
+        assert {"carte", "previsions", "tension", "accueil_public"} <= pages, pages
+        assert all(PREF not in r["conventions"] for got in seen for r in got), seen
+        assert sum(r["rows"] for got in seen for r in got) > 0
+        # through the gateway, no published table gives that profile a row of the record or derived from it
+        manager = load_principal(con, "demo.encadrement")
+        cat = queries.Catalog.open()
+        try:
+            for schema in queries.PUBLISHED:
+                for table in queries.published_tables(cat, schema):
+                    cols = cat.columns(table)
+                    pick = ", ".join(c for c in ("conventions", "convention", "record_id") if c in cols)
+                    if not pick:
+                        continue
+                    got = queries.scoped_query(cat, manager.scope, table, select=pick)
+                    if "conventions" in got.columns:
+                        assert not got["conventions"].list.contains(PREF).any(), table
+                    if "record_id" in got.columns:
+                        assert not got["record_id"].is_in([PAST, COMING]).any(), table
+            assert queries.scoped_query(cat, manager.scope, "models.forecast", select="variant")["variant"] \
+                .unique().to_list() == ["internal"]
+        finally:
+            cat.close()
+    # the auditor's Traçabilité page: every table holding the record, every read of it by the test user
+    u = demo("auditeur_dpo")
+    at = login(new_app(), u.login, u.password)
+    at.switch_page("views/tracabilite.py").run()
+    at.selectbox(key="trace_convention").select(PREF).run()
+    assert not at.exception, at.exception
+    frames = [pl.from_pandas(d.value) for d in at.dataframe]
+    tables = next(f for f in frames if "Lignes de la convention" in f.columns and "Partitions" in f.columns)
+    with store.connect() as con:
+        rep = T.report(queries.Catalog.open(), con, load_principal(con, "demo.dpo"), PREF)
+    holding = {"raw.cortege", "clean.manifestation_statique", "clean.events", "features.planned_exposure",
+               "features.cell_slot", "models.forecast", "models.forecast_history", "indicators.planned_footprints",
+               "indicators.tension", "indicators.values"}
+    assert holding <= set(rep.tables["Nom technique"]), holding - set(rep.tables["Nom technique"])
+    assert tables.height == rep.tables.height
+    ev = read(wh, "clean", "events")
+    assert rep.tables.filter(pl.col("Nom technique") == "clean.events")["Lignes de la convention"][0] == \
+        ev.filter(pl.col("convention") == PREF).height
+    assert "lgbm_avec_evenements" in set(rep.models["Modèle"])
+    lectures = next(f for f in frames if "Utilisateur" in f.columns and "Tables lues" in f.columns)
+    analyst = lectures.filter(pl.col("Utilisateur") == "demo.analyste")
+    assert {"Carte", "Prévisions"} <= set(analyst["Page"]), analyst
+    assert (analyst["Lignes"] > 0).all()
+    assert "demo.encadrement" not in set(lectures["Utilisateur"])

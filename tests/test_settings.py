@@ -48,3 +48,17 @@ def test_cli_refuses_to_start_with_a_bad_setting(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 2
     assert "TRANQUILLITE_SESSION_IDLE_MINUTES" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("value", ["mysql://u:p@h/db", "postgresql://u:p@h:5432", "pas une url",
+                                   "postgresql+asyncpg://u:p@h/db"])
+def test_a_bad_dagster_database_url_is_refused_without_echoing_it(value):
+    with pytest.raises(SettingsError, match="TRANQUILLITE_DAGSTER_PG_URL") as err:
+        settings({"TRANQUILLITE_DAGSTER_PG_URL": value})
+    assert value not in str(err.value) and "secret non affiché" in str(err.value)
+
+
+def test_the_dagster_database_url_gets_the_driver_dagster_postgres_ships():
+    s = settings({"TRANQUILLITE_DAGSTER_PG_URL": "postgresql://dagster:s3cret@db.ville.fr:5432/dagster"})
+    assert s.dagster_pg_url.get_secret_value() == "postgresql+psycopg2://dagster:s3cret@db.ville.fr:5432/dagster"
+    assert "s3cret" not in repr(s)

@@ -15,7 +15,7 @@ def _date(s: str) -> date:
     try:
         return date.fromisoformat(s)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"date attendue au format AAAA-MM-JJ, reçu {s!r}")
+        raise argparse.ArgumentTypeError(f"date attendue au format AAAA-MM-JJ, reçu {s!r}") from None
 
 
 def landing_range(report=None) -> tuple[date, date] | None:
@@ -138,13 +138,42 @@ def cmd_status(a: argparse.Namespace) -> int:
     from tranquillite.status import asset_status, format_status
     rows = asset_status(defs, runner.instance())
     print(json.dumps(rows, ensure_ascii=False, indent=2) if a.json else format_status(rows))
+    _log_status_reads(defs, rows)
     return 0
+
+
+def _log_status_reads(defs, rows: list[dict]) -> None:
+    """`status` shows each asset's row count (Dagster's metadata): logged with the asset's conventions."""
+    from tranquillite.app_core import reads
+    from tranquillite.assets.conventions import conventions_of_tags
+    graph = defs.resolve_asset_graph()
+    got = [reads.Read(r["asset"], tuple(sorted(conventions_of_tags(graph.get(dg_key(r["asset"])).tags))),
+                      int(r["rows"])) for r in rows if r.get("rows")]
+    reads.log_cli("status", got)
+
+
+def dg_key(user_string: str):
+    import dagster as dg
+    return dg.AssetKey.from_user_string(user_string)
 
 
 def cmd_summary(a: argparse.Namespace) -> int:
     from tranquillite.summary import summary
     print(summary(paths()))
+    _log_summary_reads()
     return 0
+
+
+def _log_summary_reads() -> None:
+    """`summary` counts the rows of every table: the access log records which (issue 11, T4)."""
+    from tranquillite.app_core import queries, reads
+    from tranquillite.resources.warehouse import open_catalog
+    cat = paths().warehouse / "catalog.duckdb"
+    if not cat.exists():
+        return
+    with open_catalog(cat) as con:
+        got = queries.table_reads(con)
+    reads.log_cli("summary", got)
 
 
 # --------------------------------------------------------------------------- conventions (C9)

@@ -8,13 +8,13 @@ from tranquillite.assets import ALL_ASSETS
 from tranquillite.assets.conventions import with_conventions
 from tranquillite.assets.convention_lifecycle import CONVENTION_ASSETS, extraction_job, nature_checks
 from tranquillite.assets.destruction import destruction_job
-from tranquillite.assets.indicators import alerts_sensor
+from tranquillite.sensors.alerts import alerts_sensor
 from tranquillite.forecasting.study_area import StudyArea
 from tranquillite.indicators import IndicatorSettings
 from tranquillite.jobs import indicators_job, ingest_job, prevision_job, publish_job, purge_job
 from tranquillite.resources import LandingZone, Warehouse
 from tranquillite.resources.model_store import LocalModelStore
-from tranquillite.sensors import landing_sensor
+from tranquillite.sensors.landing import landing_sensor
 from tranquillite.sensors.access_log import ACCESS_LOG, access_log_heads_sensor
 from tranquillite.sensors.conventions import CONVENTION_JOBS, CONVENTION_SCHEDULES, CONVENTION_SENSORS
 from tranquillite.sensors.schedules import prevision_schedule, purge_schedule

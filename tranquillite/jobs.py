@@ -37,9 +37,12 @@ OPTIONAL_UPSTREAM: dict[str, tuple[str, ...]] = {INDICATORS_JOB: (PREVISION_JOB,
 
 ingest_selection = (dg.AssetSelection.groups(K.RAW, K.CLEAN, K.GOVERNANCE)
                     - dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.QUARANTINE_REASONS_KEY, K.CATALOG_KEY,
-                                                PURGE_KEY, K.CONVENTION_ALERTS_KEY))
-publish_selection = dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.QUARANTINE_REASONS_KEY, K.CATALOG_KEY)
-indicators_selection = dg.AssetSelection.groups("indicators") | dg.AssetSelection.assets(K.CATALOG_KEY)
+                                                PURGE_KEY, K.CONVENTION_ALERTS_KEY, K.CONVENTION_LINEAGE_KEY))
+# the lineage per convention (issue 11) is recomputed before each publication of the catalog
+publish_selection = dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.QUARANTINE_REASONS_KEY,
+                                             K.CONVENTION_LINEAGE_KEY, K.CATALOG_KEY)
+indicators_selection = dg.AssetSelection.groups("indicators") | dg.AssetSelection.assets(K.CONVENTION_LINEAGE_KEY,
+                                                                                         K.CATALOG_KEY)
 prevision_selection = dg.AssetSelection.groups(K.FEATURES, K.MODELS)
 
 ingest_job = dg.define_asset_job(
@@ -63,7 +66,8 @@ indicators_job = dg.define_asset_job(
 
 # C2: quarantined personal data past the DPO's retention, then the quality figures and the catalog
 purge_job = dg.define_asset_job(
-    PURGE_JOB, selection=dg.AssetSelection.assets(PURGE_KEY, K.QUALITY_KEY, K.QUARANTINE_REASONS_KEY, K.CATALOG_KEY),
+    PURGE_JOB, selection=dg.AssetSelection.assets(PURGE_KEY, K.QUALITY_KEY, K.QUARANTINE_REASONS_KEY,
+                                                           K.CONVENTION_LINEAGE_KEY, K.CATALOG_KEY),
     description=("Purge de la quarantaine: données personnelles au-delà de la durée de conservation fixée par le "
                  "DPO, journal des purges, bilan qualité et catalogue republiés."),
 )

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import dagster as dg
 import sqlalchemy
+import yaml
 from dagster._core.utils import make_new_run_id
 from sqlalchemy import event
 
@@ -31,10 +32,11 @@ from tranquillite.jobs import (INDICATORS_JOB, INGEST_JOB, PREVISION_JOB, PUBLIS
                                RANGE_START_TAG, REQUIRES)
 from tranquillite.run_guard import (HOST_TAG, PID_TAG, PROCESS_TAG, PoolWaitExpired, RunWatch,  # noqa: F401
                                     SweptRun, free_after_run, process_tags, sweep)
-from tranquillite.settings import paths, settings
+from tranquillite.settings import SettingsError, paths, settings
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 INSTANCE_TEMPLATE = Path(__file__).with_name("dagster_instance.yaml")
+PRODUCTION_INSTANCE = Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml"
 TEMPLATE_MARKER = "# tranquillite: modèle d'instance Dagster"
 # what earlier versions wrote: replaced by the template
 LEGACY_CONFIG = "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n"
@@ -78,14 +80,42 @@ def install_instance_config(dagster_home: Path) -> Path:
     return cfg
 
 
+class InstanceMisconfigured(SettingsError):
+    """Production without its committed PostgreSQL instance (`deploy/dagster.yaml`)."""
+
+
+def check_production_instance(dagster_home: Path) -> Path:
+    """In production, the instance's `dagster.yaml` is the administrator's copy of the committed
+    `deploy/dagster.yaml`: never written here, and it must keep Dagster's history in PostgreSQL."""
+    cfg = dagster_home / "dagster.yaml"
+    if settings().dagster_pg_url is None:
+        raise InstanceMisconfigured("TRANQUILLITE_ENV=production: TRANQUILLITE_DAGSTER_PG_URL (l'URL de la base "
+                                    "PostgreSQL de Dagster) est obligatoire — voir docs/deploiement.md")
+    if not cfg.exists():
+        raise InstanceMisconfigured(f"TRANQUILLITE_ENV=production: {cfg} manque — copier {PRODUCTION_INSTANCE.name} "
+                                    "du dossier deploy/ (docs/deploiement.md)")
+    config = yaml.safe_load(cfg.read_text(encoding="utf-8")) or {}
+    if "postgres" not in (config.get("storage") or {}):
+        raise InstanceMisconfigured(f"TRANQUILLITE_ENV=production: {cfg} ne range pas l'historique dans PostgreSQL "
+                                    "(section storage: postgres: attendue, voir deploy/dagster.yaml)")
+    return cfg
+
+
 def instance() -> dg.DagsterInstance:
-    """The persistent instance in `$TRANQUILLITE_HOME/dagster` (created if needed)."""
+    """The persistent instance in `$TRANQUILLITE_HOME/dagster` (created if needed): SQLite from the
+    embedded template in development, PostgreSQL from `deploy/dagster.yaml` in production."""
     home = paths().dagster_home
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
     # a range run plans one event per asset (its partition range), not one per asset × day: 8
     # years of days were 60,000 planned events and minutes before the first step (#13)
     os.environ.setdefault(PLANNED_SUBSET_ENV, "1")
+    s = settings()
+    if s.is_production:
+        check_production_instance(home)
+        # Dagster reads the URL from the environment (`postgres_url: env:`): the validated one
+        os.environ["TRANQUILLITE_DAGSTER_PG_URL"] = s.dagster_pg_url.get_secret_value()
+        return dg.DagsterInstance.get()
     install_instance_config(home)
     _fast_local_sqlite(str(home))
     return dg.DagsterInstance.get()

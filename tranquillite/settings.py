@@ -67,6 +67,10 @@ class Settings(BaseModel):
     # ------------------------------------------------------------------ deployment
     env: Literal["development", "production"] = "development"
     behind_tls_proxy: bool = False
+    # Dagster's run, event-log and schedule storage (dagster-postgres), required in production:
+    # `postgresql+psycopg2://user:password@host:5432/dagster` (read by `deploy/dagster.yaml` from the
+    # environment; a plain `postgresql://` is given the psycopg2 driver)
+    dagster_pg_url: SecretStr | None = None
     # ------------------------------------------------------------------ app
     session_idle_minutes: float = 30.0
     carte_max_points: int = 5000
@@ -90,6 +94,9 @@ class Settings(BaseModel):
     allow_public_bind: bool = False
     # a session (cookie) lasts at most this long, idle or not
     session_max_hours: float = 12.0
+    # who the `tranquillite` CLI writes in the access log for the reads of its commands (issue 11);
+    # unset: the operating system's user running it
+    cli_login: str | None = None
 
     @field_validator("env", mode="before")
     @classmethod
@@ -244,6 +251,27 @@ class Settings(BaseModel):
             raise ValueError("une clé d'au moins 32 caractères est attendue (ex. `openssl rand -hex 32`)")
         return v
 
+    @field_validator("dagster_pg_url", mode="after")
+    @classmethod
+    def _pg_url(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None:
+            return None
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(v.get_secret_value().strip())
+        except ArgumentError:
+            raise ValueError("une URL postgresql://utilisateur:motdepasse@hôte:5432/base est attendue") from None
+        if url.get_backend_name() != "postgresql" or not url.database or url.get_driver_name() not in (
+                "psycopg2", "psycopg"):
+            raise ValueError("une URL postgresql+psycopg2://utilisateur:motdepasse@hôte:5432/base est attendue")
+        if "+" not in url.drivername:
+            # SQLAlchemy 2.1's default PostgreSQL driver is psycopg 3; dagster-postgres ships psycopg2
+            url = url.set(drivername="postgresql+psycopg2")
+            return SecretStr(url.render_as_string(hide_password=False))
+        return v
+
     @field_validator("session_max_hours")
     @classmethod
     def _hours(cls, v: float) -> float:
@@ -260,7 +288,7 @@ class Settings(BaseModel):
         return self.area == "marseille"
 
 
-SECRET_FIELDS = frozenset({"access_log_key"})  # never echoed in an error message
+SECRET_FIELDS = frozenset({"access_log_key", "dagster_pg_url"})  # never echoed in an error message
 # variable → field (the only names the platform reads)
 ENV = {f"TRANQUILLITE_{name.upper()}": name for name in Settings.model_fields}
 

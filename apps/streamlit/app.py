@@ -42,12 +42,13 @@ if problem:
     st.stop()
 
 import app_ui  # noqa: E402
+from tranquillite.app_core import reads  # noqa: E402
 from tranquillite.app_core.rights import PAGES, default_page  # noqa: E402
 
 SECTIONS = {
     "Consultation": ("accueil_public", "carte", "previsions", "tension", "qualite"),
     "Saisie": ("cortege",),
-    "Administration": ("habilitations", "journal", "quarantaine"),
+    "Administration": ("habilitations", "journal", "tracabilite", "quarantaine"),
     "Conventions": ("conventions", "destruction", "prestataires", "nature_donnees"),
     "Compte": ("compte",),
 }
@@ -95,6 +96,7 @@ start = st.Page(HERE / "views" / f"{home}.py", title=PAGES[home]["title"], url_p
                 visibility="hidden")
 refused.insert(0, start)
 nav.setdefault("Compte", []).extend(refused)
+url_pages = {code.replace("_", "-"): code for code in PAGES} | {"demarrage": home}
 
 with st.sidebar:
     st.markdown("**Tranquillité publique**  \nVille de Marseille")
@@ -112,4 +114,9 @@ app_ui.show_flash()
 app_ui.run_cookie_script()  # after a login or a logout: bind or clear the session cookie
 page = st.navigation(nav)
 st.session_state[app_ui.REQUESTED_PAGE] = page.url_path
-page.run()
+# every read of the page through the gateway is collected and written with the page's log line (T4)
+with reads.collecting() as run:
+    try:
+        page.run()
+    finally:
+        app_ui.flush_run(principal, url_pages.get(page.url_path, page.url_path), run)

@@ -8,13 +8,14 @@ before anything else — even a page reached by URL is checked server-side again
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 from pathlib import Path
 
 import streamlit as st
 
-from tranquillite.app_core import auth, carte, queries, sessions, store
+from tranquillite.app_core import auth, carte, queries, reads, sessions, store
 from tranquillite.app_core.rights import PAGES, Principal, load_principal, public_principal
 from tranquillite.settings import paths
 
@@ -219,15 +220,83 @@ def require(page: str) -> Principal:
 
 def log_view(p: Principal, page: str, filters: dict | None = None, action: str = "consultation",
              export: bool = False, detail: str | None = None) -> None:
-    """Append to the access log — once per distinct (page, filters, action) in a row for a session."""
-    key = json.dumps([page, filters or {}, action, detail], sort_keys=True, default=str)
-    if not export and st.session_state.get(LAST_LOG) == key:
+    """Append to the access log — once per distinct (page, filters, action, reads) in a row for a session.
+
+    Inside a page run (`page_run`) the line waits for the end of the run, so that it carries what
+    the view read through the gateway after this call (`reads`); outside one it is written now."""
+    view = {"page": page, "filters": filters or {}, "action": action, "export": export, "detail": detail}
+    run = reads.current()
+    if run is not None:
+        run.views.append((len(run.reads), view))
         return
+    _write_views(p, [(view, [])])
+
+
+def log_choices(p: Principal, page: str, choices: dict) -> None:
+    """The choices made on a page (filters, horizon, date…), added to the view it logged in this run —
+    or logged as a view of their own outside a page run or when the page logged none."""
+    run = reads.current()
+    if run is not None:
+        for _, view in reversed(run.views):
+            if view["page"] == page and view["action"] == "consultation":
+                view["filters"] = {**view["filters"], **choices}
+                return
+    log_view(p, page, choices)
+
+
+def _write_views(p: Principal, views: list[tuple[dict, list]]) -> None:
+    """Write the views of a run (each with its reads), skipping those identical to the previous run's."""
+    previous = st.session_state.get(LAST_LOG) or []
+    previous = previous if isinstance(previous, list) else [previous]
+    keys = []
     with store.connect() as con:
-        store.log_access(con, login=p.login, profile=p.profile, page=page, action=action, filters=filters,
-                         export=export, detail=detail)
-    if not export:
-        st.session_state[LAST_LOG] = key
+        for view, got in views:
+            summary = reads.summarise(got)
+            key = json.dumps([view["page"], view["filters"], view["action"], view["detail"], summary],
+                             sort_keys=True, default=str)
+            if not view["export"]:
+                keys.append(key)
+                if key in previous:
+                    continue
+            store.log_access(con, login=p.login, profile=p.profile, page=view["page"], action=view["action"],
+                             filters=view["filters"], export=view["export"], detail=view["detail"],
+                             reads=reads.to_json(got))
+    st.session_state[LAST_LOG] = keys
+
+
+def flush_run(p: Principal | None, page: str, run: reads.Collector) -> None:
+    """End of a page run: its views, each with the reads made after it (the first one also gets the
+    reads made before it); reads without any view get a line of their own (`lecture`)."""
+    if p is None:
+        return
+    if not run.views:
+        if run.reads:
+            _write_views(p, [({"page": page, "filters": {}, "action": "lecture", "export": False,
+                               "detail": None}, run.reads)])
+        return
+    starts = [0] + [i for i, _ in run.views[1:]] + [len(run.reads)]
+    _write_views(p, [(view, run.reads[starts[k]:starts[k + 1]]) for k, (_, view) in enumerate(run.views)])
+
+
+def cached_read(**cache_kwargs):
+    """`st.cache_data` for a function that reads through the gateway: the reads it made are kept
+    with the cached value and count again in every run served from the cache (access log, T4)."""
+    def decorate(fn):
+        @st.cache_data(**cache_kwargs)
+        @functools.wraps(fn)
+        def compute(*args, **kwargs):
+            with reads.collecting() as got:
+                value = fn(*args, **kwargs)
+            return value, got.reads
+
+        @functools.wraps(fn)
+        def read(*args, **kwargs):
+            value, got = compute(*args, **kwargs)
+            reads.replay(got)
+            return value
+        read.clear = compute.clear
+        return read
+    return decorate
 
 
 # --------------------------------------------------------------------------- data (cached)
@@ -243,7 +312,7 @@ def catalog() -> queries.Catalog:
     return _catalog(str(path), version)
 
 
-@st.cache_data(show_spinner=False, ttl=600, max_entries=64)
+@cached_read(show_spinner=False, ttl=600, max_entries=64)
 def map_data(_cat: queries.Catalog, catalog_version: int, scope, filters: carte.MapFilters) -> carte.MapData:
     """Slices of the map, cached per catalog version × SCOPE × filters (never shared across scopes)."""
     return carte.map_data(_cat, scope, filters)

@@ -4,7 +4,8 @@
     python apps/streamlit/bench_map.py --generer       # 31 days of synthetic data in a temporary home
 
 Times `tranquillite.app_core.carte.map_data` — exactly what the Carte page runs on a cache miss —
-for 1 day and 30 days, with a profile that sees every source. Target: p95 < 300 ms for 30 days.
+for 1 day and 30 days, with a profile that sees every source, without and with the reads recorded
+for the access log (as on the page, issue 11). Target: p95 < 300 ms for 30 days.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if a.generer:
         _generate(31)
-    from tranquillite.app_core import carte
+    from tranquillite.app_core import carte, reads
     from tranquillite.app_core.queries import Catalog
     from tranquillite.app_core.rights import Scope, all_conventions, all_sources
 
@@ -81,10 +82,19 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             d = carte.map_data(cat, scope, f)
             times.append((time.perf_counter() - t0) * 1000)
+        logged = []  # the page's situation: every read recorded for the access log (issue 11)
+        for _ in range(a.repetitions):
+            with reads.collecting():
+                t0 = time.perf_counter()
+                carte.map_data(cat, scope, f)
+                logged.append((time.perf_counter() - t0) * 1000)
         med, p95 = statistics.median(times), _percentile(times, 0.95)
+        lmed, lp95 = statistics.median(logged), _percentile(logged, 0.95)
         objects = len(d.points) + len(d.hexagons) + len(d.routes) + len(d.footprints) + len(d.markers)
         print(f"{days:>2} jour(s): {d.n_facts:>6} faits ({d.facts_mode}), {objects:>5} objets sur la carte — "
-              f"médiane {med:6.1f} ms, p95 {p95:6.1f} ms")
+              f"médiane {med:6.1f} ms, p95 {p95:6.1f} ms; lectures journalisées: médiane {lmed:6.1f} ms, "
+              f"p95 {lp95:6.1f} ms (×{lmed / med:.2f})")
+        p95 = max(p95, lp95)
         if days == 30 and p95 >= TARGET_P95_MS:
             ok = False
     print("objectif p95 < 300 ms sur 30 jours: " + ("atteint" if ok else "NON ATTEINT"))

@@ -15,15 +15,15 @@ PROFILE_PAGES = {
     "gestionnaire_habilitations": ["accueil_public", "habilitations", "journal", "conventions", "prestataires", "compte"],
     "encadrement_pm": ["accueil_public", "carte", "previsions", "tension", "compte"],
     "analyste": ["accueil_public", "carte", "previsions", "tension", "qualite", "compte"],
-    "auditeur_dpo": ["accueil_public", "qualite", "habilitations", "journal", "quarantaine", "conventions",
-                     "destruction", "prestataires", "nature_donnees", "compte"],
+    "auditeur_dpo": ["accueil_public", "qualite", "habilitations", "journal", "tracabilite", "quarantaine",
+                     "conventions", "destruction", "prestataires", "nature_donnees", "compte"],
     "agent_cortege": ["cortege", "compte"],
     # + habilitations through the individual grant valider_liste_prefecture of the demo account
-    "lecteur_prefecture": ["accueil_public", "carte", "habilitations", "compte"],
+    "lecteur_prefecture": ["accueil_public", "carte", "habilitations", "tracabilite", "compte"],
     "partenaire": ["accueil_public", "compte"],
 }
 ALL_PAGES = ["accueil_public", "carte", "previsions", "tension", "qualite", "cortege", "habilitations", "journal",
-             "quarantaine", "conventions", "destruction", "prestataires", "nature_donnees", "compte"]
+             "tracabilite", "quarantaine", "conventions", "destruction", "prestataires", "nature_donnees", "compte"]
 
 
 def new_app():

@@ -252,3 +252,21 @@ def test_paths_built_from_an_id_stay_in_their_folder(app_home, con, bad, tmp_pat
     assert after == before
     with pytest.raises(C.SaveError):
         C.load_entry(root, "../app/platform.sqlite")
+
+
+@pytest.mark.parametrize("reason,expected", [
+    ("date_hors_bornes:date_debut", "date hors de la période plausible (de "),
+    ("valeur_hors_bornes:nombre_personnes_attendues", "valeur hors des bornes plausibles"),
+    ("champ_trop_long:objet", "texte trop long"),
+    ("type_entree_inconnu", "Type d'entrée inconnu"),
+    ("entree_non_objet", "un objet JSON"),
+    ("code_futur:objet", "raison technique (code_futur:objet)"),
+])
+def test_every_ingestion_reason_is_told_in_french(reason, expected):
+    c = next(c for c in contracts_for_source("cortege") if c.record_type == "manifestation_statique")
+    text = C.explain(c, reason, {})
+    assert expected in text, text
+    code, _, field_name = reason.partition(":")
+    if field_name and code != "code_futur":
+        assert c.field(field_name).label in text          # the field's contract label, not its code
+        assert field_name not in text

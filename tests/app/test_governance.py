@@ -148,10 +148,26 @@ def test_city_user_created_in_the_app_can_log_in(app_home, con):
     form_inputs[0].input("claire.martin")
     next(w for w in at.text_input if w.label == "Nom affiché").input("Claire Martin")
     prof = next(w for w in at.selectbox if w.label == "Profil")
-    prof.set_value("analyste")
+    assert prof.value is None                      # the most privileged profile is not pre-selected
+    next(b for b in at.button if b.label == "Habiliter").click()
+    at.run()
+    assert "Choisissez le profil" in at.error[0].value and not at.success
+    form_inputs = [w for w in at.text_input if w.label == "Identifiant (prenom.nom)"]
+    form_inputs[0].input("claire.martin")
+    next(w for w in at.text_input if w.label == "Nom affiché").input("Claire Martin")
+    next(w for w in at.selectbox if w.label == "Profil").set_value("analyste")
+    next(w for w in at.selectbox if w.label == "Nature d'activité").set_value("analyse")
     next(b for b in at.button if b.label == "Habiliter").click()
     at.run()
     msg = next(s.value for s in at.success if "claire.martin" in s.value)
     temp = msg.split("`")[1]
     at = login(new_app(), "claire.martin", temp)
     assert at.session_state["tq_pages"] == ["compte"]  # provisional password first
+
+
+def test_my_account_names_my_organisation_and_activity_in_words(app_home):
+    at = login_as("encadrement_pm")
+    at.switch_page("views/compte.py").run()
+    text = " ".join(m.value for m in at.markdown)
+    assert "Ville de Marseille — DGSEC (Police Municipale)" in text
+    assert "ville_dgsec" not in text and "Pilotage et encadrement opérationnel" in text

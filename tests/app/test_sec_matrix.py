@@ -22,7 +22,7 @@ from tranquillite.contracts import load_contracts, load_conventions
 from tranquillite.resources.warehouse import open_catalog
 
 ORACLE_PUBLISHED = {"clean.events", "governance.data_quality", "governance.quarantine_reasons", "models.forecast",
-                    "models.backtest", "models.backtest_scores"}
+                    "models.backtest", "models.backtest_scores", "governance.convention_lineage"}
 AGGREGATE_TABLES = {"clean.events", "indicators.values_public"}
 ID_COLUMNS = ("source", "convention", "record_id")
 RESULTS: dict[str, int] = {}
@@ -85,6 +85,13 @@ def oracle_mask(df: pl.DataFrame, table: str, scope, level: str) -> pl.Series:
     elif "conventions" not in cols:
         needed = set(load_conventions()) if table.startswith("models.") else {"internal"}
         ok = both([needed <= convs] * df.height)
+    if "variant" in cols and "variant_conventions" in cols:  # forecast sets: one per origin, never both (#11)
+        allowed = convs if "source" in cols else _complete(convs, sources)
+        origins = df["origin"].to_list() if "origin" in cols else [None] * df.height
+        seen_all = [bool(vc) and all(x is not None and x in allowed for x in vc) for vc in df["variant_conventions"].to_list()]
+        full_sets = {o for o, v, a in zip(origins, df["variant"].to_list(), seen_all) if v == "complete" and a}
+        ok = both([(v == "complete" and a) or (v == "internal" and o not in full_sets)
+                   for o, v, a in zip(origins, df["variant"].to_list(), seen_all)])
     if "source" in cols:
         ok = both(inside("source", _landing(sources) if table.startswith("governance.") else sources))
     elif not sources:

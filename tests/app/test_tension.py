@@ -42,7 +42,7 @@ def index_value(i: int, sj: int) -> float:
 
 
 def tension_frame() -> pl.DataFrame:
-    from tranquillite.indicators.tension import TENSION_SCHEMA
+    from tranquillite.indicators.tension import TENSION_SCHEMA, rank_within_slot
     rows = []
     for sj, s in enumerate(SLOTS):
         for i, cell in enumerate(CELLS):
@@ -61,7 +61,7 @@ def tension_frame() -> pl.DataFrame:
                 "forecast_expected": 1.0, "forecast_upper_95": 3.0, "n_events": i % 3, "event_ids": [],
                 "conventions": CONVENTIONS[i], "explanation": f"Indice {idx:.0f}/100 : cellule {i}",
                 "as_of": AS_OF})
-    return pl.DataFrame(rows, schema=TENSION_SCHEMA)
+    return rank_within_slot(pl.DataFrame(rows, schema=TENSION_SCHEMA)).select(list(TENSION_SCHEMA))
 
 
 def alerts_frame() -> pl.DataFrame:
@@ -212,7 +212,8 @@ def test_page_shows_the_chosen_shift_most_tense_first(indicators_home):
             at.selectbox(key="tension_creneau").set_value(s).run()
             assert not at.exception
         t = frame(at, "tension_cellules")
-        want = sorted(VISIBLE["both"], key=lambda i: (-index_value(i, sj), CELLS[i]))
+        # ties of the index: the pipeline's rank (same z and forecast here: more planned events first)
+        want = sorted(VISIBLE["both"], key=lambda i: (-index_value(i, sj), -(i % 3), CELLS[i]))
         assert t["Cellule H3"].to_list() == [CELLS[i] for i in want]
         assert t["Indice"].to_list() == [index_value(i, sj) for i in want]
         assert t["Rang"].to_list() == list(range(1, len(want) + 1))

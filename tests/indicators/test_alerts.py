@@ -9,7 +9,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from tranquillite.assets.indicators import ALERTS_KEY, alerts_sensor
+from tranquillite.assets.indicators import ALERTS_KEY
+from tranquillite.sensors.alerts import alerts_sensor
 from tranquillite.indicators import alerts as A
 from tranquillite.indicators.config import AlertParams, Footprints, IndicatorSettings
 from tranquillite.indicators.periods import Shifts

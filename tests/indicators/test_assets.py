@@ -16,7 +16,8 @@ from tranquillite import runner
 from tranquillite.assets import ALL_ASSETS
 from tranquillite.assets import constants as K
 from tranquillite.assets.conventions import with_conventions
-from tranquillite.assets.indicators import ALERTS_KEY, INDICATOR_KEYS, INDICATORS, STUDY_GRID_KEY, alerts_sensor
+from tranquillite.assets.indicators import ALERTS_KEY, INDICATOR_KEYS, INDICATORS, STUDY_GRID_KEY
+from tranquillite.sensors.alerts import alerts_sensor
 from tranquillite.definitions import build_defs
 from tranquillite.indicators.config import IndicatorSettings, default_catalogue_path
 from tranquillite.resources import Warehouse

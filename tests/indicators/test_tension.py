@@ -162,3 +162,22 @@ def test_shifts_number_slots_like_the_forecasts():
     assert df.select(SHIFTS.slot_expr(pl.col("t"))).to_series().to_list() == [s, s]
     assert pl.select(SHIFTS.start_expr(pl.lit(s, dtype=pl.Int64))).item() == datetime(2025, 3, 8, 22)
     assert np.all(np.diff([SHIFTS.slot_of(datetime(2025, 3, 8, h)) for h in (6, 14, 22)]) == 1)
+
+
+def test_cells_tied_at_the_cap_are_ranked_by_the_numbers_behind_their_components():
+    """Two cells both capped at 1 on significance and forecast share their index; the one with the
+    larger z-score and forecast bound ranks first, and every cell of a shift has its own rank."""
+    grid = _grid()
+    latest = pl.DataFrame({"h3_cell": [A, B, C], "period": ["2025-W09"] * 3, "z": [9.0, 12.0, 1.0],
+                           "q": [0.001, 0.001, 0.5], "significant": [True, True, False]})
+    forecast = pl.DataFrame({"h3_cell": [A, B, C] * 2, "slot": [SLOT] * 3 + [SLOT + 1] * 3,
+                             "expected": [5.0, 6.0, 0.0, 6.0, 5.0, 0.0], "upper_95": [9.0, 11.0, 0.0, 11.0, 9.0, 0.0]})
+    p = TensionParams(forecast_cap_quantile=0.0, z_cap=4.0)    # caps reached by A and B alike
+    t = tension_index(grid, [SLOT, SLOT + 1], SHIFTS, p, latest=latest, emerging=None, forecast=forecast,
+                      active=None, as_of=datetime(2025, 3, 8, 6))
+    r = {(row["h3_cell"], row["slot"]): row for row in t.iter_rows(named=True)}
+    assert r[(A, SLOT)]["index"] == pytest.approx(r[(B, SLOT)]["index"])    # a tie of the index…
+    assert r[(B, SLOT)]["rank"] == 1 and r[(A, SLOT)]["rank"] == 2           # …broken by z (12 > 9)
+    assert r[(C, SLOT)]["rank"] == 3
+    for slot in (SLOT, SLOT + 1):
+        assert sorted(t.filter(pl.col("slot") == slot)["rank"].to_list()) == [1, 2, 3]

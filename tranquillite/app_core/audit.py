@@ -93,22 +93,31 @@ def key_id(key: bytes) -> str:
 
 
 def _payload(line_id: int | None, prev: str, at: str, login: str | None, profile: str, page: str, action: str,
-             filters: str, export: int, detail: str | None) -> bytes:
+             filters: str, export: int, detail: str | None, reads: str | None = None) -> bytes:
     fields = [prev, at, login, profile, page, action, filters, export, detail]
+    if reads is not None:  # what was read (issue 11): MACed only on the lines that carry it, so the
+        fields.append(reads)  # lines written before the field existed verify as they were written
     if line_id is not None:
         fields = [line_id, *fields]
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def line_fields(r: sqlite3.Row) -> tuple:
+    """The MACed fields of a stored line (after `prev`), `reads` included when the store has it."""
+    reads = r["reads"] if "reads" in r.keys() else None
+    return (r["at"], r["login"], r["profile"], r["page"], r["action"], r["filters"], r["export"], r["detail"], reads)
+
+
 def legacy_hash(prev: str, at: str, login: str | None, profile: str, page: str, action: str, filters: str,
-                export: int, detail: str | None) -> str:
+                export: int, detail: str | None, reads: str | None = None) -> str:
     """The unkeyed SHA-256 chain of the first version (lines written before the key existed)."""
-    return hashlib.sha256(_payload(None, prev, at, login, profile, page, action, filters, export, detail)).hexdigest()
+    return hashlib.sha256(_payload(None, prev, at, login, profile, page, action, filters, export, detail,
+                                   reads)).hexdigest()
 
 
 def line_mac(key: bytes, line_id: int, prev: str, at: str, login: str | None, profile: str, page: str,
-             action: str, filters: str, export: int, detail: str | None) -> str:
-    return hmac.new(key, _payload(line_id, prev, at, login, profile, page, action, filters, export, detail),
+             action: str, filters: str, export: int, detail: str | None, reads: str | None = None) -> str:
+    return hmac.new(key, _payload(line_id, prev, at, login, profile, page, action, filters, export, detail, reads),
                     hashlib.sha256).hexdigest()
 
 
@@ -150,7 +159,7 @@ def rechain(con: sqlite3.Connection, first_id: int) -> str:
     r = con.execute("SELECT row_hash FROM access_log WHERE id < ? ORDER BY id DESC LIMIT 1", (first_id,)).fetchone()
     prev = r[0] if r else GENESIS
     for r in con.execute("SELECT * FROM access_log WHERE id >= ? ORDER BY id", (first_id,)).fetchall():
-        fields = (r["at"], r["login"], r["profile"], r["page"], r["action"], r["filters"], r["export"], r["detail"])
+        fields = line_fields(r)
         h = (line_mac(key, int(r["id"]), prev, *fields) if keyed_from is not None and int(r["id"]) >= keyed_from
              else legacy_hash(prev, *fields))
         con.execute("UPDATE access_log SET prev_hash = ?, row_hash = ? WHERE id = ?", (prev, h, r["id"]))
@@ -266,7 +275,7 @@ def verify(con: sqlite3.Connection, heads: list[dict] | None = None) -> Verifica
         if expected_id is not None and line_id != expected_id:
             broken(expected_id, f"lignes {expected_id} à {line_id - 1} absentes (suppression)")
         expected_id = line_id + 1
-        fields = (r["at"], r["login"], r["profile"], r["page"], r["action"], r["filters"], r["export"], r["detail"])
+        fields = line_fields(r)
         if keyed_from is not None and line_id >= keyed_from:
             expect = line_mac(key, line_id, prev, *fields)
         else:

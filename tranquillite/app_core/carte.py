@@ -22,36 +22,17 @@ from tranquillite import geo
 from tranquillite.app_core.queries import (Catalog, NotAvailable, export_forbidden_conventions,
                                            export_refusal_reason, export_rows, scoped_query)
 from tranquillite.app_core.rights import Principal, Scope
+from tranquillite import sources as S
 from tranquillite.contracts import load_contracts
 from tranquillite.settings import settings
 
 EVENTS = "clean.events"
 
-FACT_SOURCES = ("interventions", "alertes_videoprotection", "signalements", "incidents")
-PLANNED_SOURCES = ("manifestation_deambulatoire", "manifestation_statique", "operation_programmee",
-                   "visite_officielle", "evenements_publics")
-SOURCE_LABELS = {
-    "interventions": "Interventions de la Police Municipale",
-    "alertes_videoprotection": "Alertes vidéoprotection (CSU)",
-    "signalements": "Signalements",
-    "incidents": "Incidents",
-    "manifestation_deambulatoire": "Manifestations déambulatoires",
-    "manifestation_statique": "Manifestations statiques",
-    "operation_programmee": "Opérations programmées",
-    "visite_officielle": "Visites officielles",
-    "evenements_publics": "Événements publics",
-}
-SOURCE_COLORS = {  # RGBA, colour-blind friendly (Okabe-Ito)
-    "interventions": [0, 114, 178, 200],
-    "alertes_videoprotection": [213, 94, 0, 200],
-    "signalements": [0, 158, 115, 200],
-    "incidents": [86, 180, 233, 200],
-    "manifestation_deambulatoire": [204, 121, 167, 230],
-    "manifestation_statique": [230, 159, 0, 120],
-    "operation_programmee": [55, 55, 55, 220],
-    "visite_officielle": [240, 228, 66, 240],
-    "evenements_publics": [120, 94, 240, 230],
-}
+# what each source is comes from its data contract (`tranquillite.sources`): nothing to edit here
+FACT_SOURCES = S.fact_sources()
+PLANNED_SOURCES = S.planned_sources()
+SOURCE_LABELS = S.labels()
+SOURCE_COLORS = S.colours()  # RGBA, colour-blind friendly (Okabe-Ito) for the shipped sources
 DETAIL_MODES = {"auto": "Automatique (selon le volume)", "points": "Points", "hexagones": "Hexagones H3"}
 H3_RESOLUTIONS = {9: "fine (~0,1 km²)", 8: "moyenne (~0,7 km²)", 7: "large (~5 km²)"}
 

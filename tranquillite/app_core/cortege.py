@@ -192,7 +192,30 @@ def explain(c: Contract, reason: str, entry: dict[str, Any]) -> str:
                   "téléphone, courriel ni plaque.")
     if code == "identifiant_duplique":
         return "Cette version de l'entrée existe déjà."
-    return f"Entrée refusée ({reason})."
+    if code == "date_hors_bornes":
+        b = c.bounds
+        window = (f" (de {b.days_before_export} jours avant à {b.days_after_export} jours après le jour de saisie)"
+                  if b.days_before_export is not None and b.days_after_export is not None else "")
+        return f"{label}: date hors de la période plausible{window} — vérifiez l'année et le mois."
+    if code == "valeur_hors_bornes":
+        f = c.field(arg)
+        lo, hi = getattr(f, "min", None), getattr(f, "max", None)
+        span = (f" (entre {_number(lo)} et {_number(hi)})" if lo is not None and hi is not None
+                else f" (au moins {_number(lo)})" if lo is not None else f" (au plus {_number(hi)})" if hi is not None
+                else "")
+        return f"{label}: valeur hors des bornes plausibles{span}."
+    if code == "champ_trop_long":
+        n = c.bounds.text_max_length
+        return f"{label}: texte trop long" + (f" (au plus {n:,} caractères).".replace(",", "\u202f") if n else ".")
+    if code == "type_entree_inconnu":
+        return "Type d'entrée inconnu: choisissez manifestation, opération programmée ou visite officielle."
+    if code == "entree_non_objet":
+        return "Entrée illisible: un objet JSON (champ: valeur) est attendu."
+    return f"Entrée refusée pour une raison technique ({reason}): signalez-la à l'équipe données."
+
+
+def _number(v: float) -> str:
+    return f"{v:,.0f}".replace(",", "\u202f") if float(v).is_integer() else f"{v:,.2f}".replace(",", "\u202f").replace(".", ",")
 
 
 class SaveError(RuntimeError):

@@ -42,6 +42,15 @@ only the folders of the published tables' Parquet files, external access is off 
 configuration is locked (`harden`), so `read_csv('/etc/passwd')`, `ATTACH`, `COPY … TO` or a
 view over `raw.*` fail even on a direct cursor.
 
+Forecast sets (`models.forecast`, `models.forecast_history`: `variant`, `variant_conventions`):
+a profile that sees every convention of an origin's `complete` set gets it, any other profile the
+`internal` set (the City's data only) — never both, so no cell is shown twice (`variant_predicate`).
+
+What was read (issue 11, T4): when a collector is open (`app_core.reads`: the app opens one per
+page run, the CLI per command), each read records the table, the conventions of the rows it
+returned (`returned_conventions`: one DISTINCT query on the same predicate) and the row count —
+never the rows — for the access log.
+
 Exports (`export_rows`) are the gateway's too: the `exporter` action, the conventions of the
 rows (each must allow use outside the platform, `use_outside_platform` in `conventions.yaml`,
 C5), formulas neutralised (OWASP CSV injection), one access-log line with the conventions and
@@ -61,7 +70,7 @@ from typing import TYPE_CHECKING, Any, Literal, Sequence
 import duckdb
 import polars as pl
 
-from tranquillite.app_core import sqlguard
+from tranquillite.app_core import reads, sqlguard
 from tranquillite.app_core.rights import Scope, all_conventions, sources_of_conventions
 from tranquillite.contracts import load_contracts, load_conventions
 from tranquillite.settings import paths
@@ -75,7 +84,9 @@ MASK_LABEL = "<11"
 # published tables, by schema; None = every table of the schema (indicators.* appear over time)
 PUBLISHED: dict[str, set[str] | None] = {
     "clean": {"events"},
-    "governance": {"data_quality", "quarantine_reasons", "convention_alerts"},  # convention_alerts: #12
+    # convention_alerts: #12; convention_lineage: per convention, the tables, partitions and models holding
+    # its data (the auditors' Traçabilité page, issue 11)
+    "governance": {"data_quality", "quarantine_reasons", "convention_alerts", "convention_lineage"},
     "models": {"forecast", "backtest", "backtest_scores"},
     "indicators": None,
 }
@@ -91,6 +102,11 @@ AGGREGATE_ONLY_TABLES = frozenset({"clean.events", "indicators.values_public"})
 CONVENTIONS_LIST_PREDICATE = ("(len(conventions) > 0 AND list_count(conventions) = len(conventions) "
                               "AND list_has_all(?::VARCHAR[], conventions))")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+# forecast sets (`models.forecast`, `models.forecast_history`): a `variant` and the conventions of the
+# whole set (`variant_conventions`). The rule (issue 11): a profile that sees every convention of the
+# `complete` set of an origin gets that set, any other the `internal` one (the City's data only) —
+# never both, so no cell is shown twice. The names are the pipeline's (models.forecast's description).
+VARIANT_COMPLETE, VARIANT_INTERNAL = "complete", "internal"
 
 
 class Forbidden(PermissionError):
@@ -114,6 +130,7 @@ class Catalog:
     version: int
     _tables: set[str] | None = field(default=None, repr=False)
     _columns: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _variants: dict[str, list[tuple]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, path: Path | None = None) -> "Catalog":
@@ -154,6 +171,15 @@ class Catalog:
                 "AND table_name = ? ORDER BY ordinal_position", [ATTACHED, schema, name]).fetchall()
             self._columns[table] = [r[0] for r in rows]
         return self._columns[table]
+
+    def variant_sets(self, table: str) -> list[tuple]:
+        """(origin or None, variant, variant_conventions) of every forecast set of the table (a few rows)."""
+        if table not in self._variants:
+            schema, name = table.split(".", 1)
+            origin = "origin" if "origin" in self.columns(table) else "NULL"
+            self._variants[table] = [tuple(r) for r in self.cursor().execute(
+                f'SELECT DISTINCT {origin}, variant, variant_conventions FROM "{schema}"."{name}"').fetchall()]
+        return self._variants[table]
 
     def close(self) -> None:
         if self.con is not None:
@@ -266,12 +292,59 @@ def complete_conventions(conventions: Sequence[str], sources: Sequence[str]) -> 
     return sorted(c for c in conventions if set(sources_of_conventions((c,))) <= seen)
 
 
+def _sees_all(conventions, visible: Sequence[str]) -> bool:
+    """The list is known (non-empty, no NULL) and every element is visible (= CONVENTIONS_LIST_PREDICATE)."""
+    return bool(conventions) and all(c is not None and c in visible for c in conventions)
+
+
+def complete_set_origins(sets: Sequence[tuple], visible: Sequence[str]) -> list:
+    """The origins whose `complete` forecast set the profile sees in full (it gets that set there)."""
+    return sorted({o for o, v, vc in sets if v == VARIANT_COMPLETE and _sees_all(vc, visible)},
+                  key=lambda o: (o is None, o))
+
+
+def served_variant(sets: Sequence[tuple], visible: Sequence[str], origin=None) -> str:
+    """The forecast set a profile seeing `visible` gets for one origin: `complete` if it sees every
+    convention of that set, else `internal` (which the conventions predicate may still refuse)."""
+    full = complete_set_origins([s for s in sets if s[0] == origin], visible)
+    return VARIANT_COMPLETE if full else VARIANT_INTERNAL
+
+
+def variant_predicate(sets: Sequence[tuple], visible: Sequence[str], has_origin: bool) -> tuple[str, list]:
+    """WHERE fragment of the variant rule: the complete rows of the sets the profile sees in full, the
+    internal rows of the other origins; nothing of an unknown variant."""
+    full = complete_set_origins(sets, visible)
+    complete = (f"(variant = '{VARIANT_COMPLETE}' AND len(variant_conventions) > 0 "
+                "AND list_count(variant_conventions) = len(variant_conventions) "
+                "AND list_has_all(?::VARCHAR[], variant_conventions))")
+    if has_origin:
+        internal = f"(variant = '{VARIANT_INTERNAL}' AND NOT list_contains(?::TIMESTAMP[], origin))"
+        return f"({complete} OR {internal})", [list(visible), [o for o in full if o is not None]]
+    internal = f"(variant = '{VARIANT_INTERNAL}' AND ?)"
+    return f"({complete} OR {internal})", [list(visible), not full]
+
+
+def visible_conventions(scope: Scope, columns: Sequence[str], level: Literal["rows", "aggregate"]) -> list[str]:
+    """The conventions whose rows of a derived table (`conventions` list) the scope may see."""
+    sources = list(scope.row_sources if level == "rows" else scope.aggregate_sources)
+    return list(scope.conventions) if "source" in columns else complete_conventions(scope.conventions, sources)
+
+
 def scope_predicate(scope: Scope, columns: Sequence[str], table: str,
-                    level: Literal["rows", "aggregate"]) -> tuple[str, list]:
-    """The WHERE fragment (and its parameters) restricting a table to what the scope may see."""
+                    level: Literal["rows", "aggregate"], variant_sets: Sequence[tuple] | None = None
+                    ) -> tuple[str, list]:
+    """The WHERE fragment (and its parameters) restricting a table to what the scope may see.
+
+    `variant_sets`: for a forecast table (`variant`, `variant_conventions`), its sets
+    (`Catalog.variant_sets`): the variant rule is added (one set per origin and profile)."""
     sources = list(scope.row_sources if level == "rows" else scope.aggregate_sources)
     parts: list[str] = []
     params: list = []
+    if "variant" in columns and "variant_conventions" in columns:
+        frag, frag_params = variant_predicate(variant_sets or [], visible_conventions(scope, columns, level),
+                                              "origin" in columns)
+        parts.append(frag)
+        params += frag_params
     if scope.own_entries is not None:  # the person's own entries only (Cortège agents)
         if "record_id" in columns:
             parts.append("list_contains(?::VARCHAR[], record_id)")
@@ -310,7 +383,8 @@ def _guarded(cat: Catalog, scope: Scope, table: str, *, select: str, where: str 
         sqlguard.check_fragments(cols, select, where, group_by, order_by)
     except sqlguard.FragmentError as exc:
         raise Forbidden(f"requête refusée par la passerelle — {exc}") from None
-    pred, pred_params = scope_predicate(scope, cols, table, level)
+    sets = cat.variant_sets(table) if "variant" in cols and "variant_conventions" in cols else None
+    pred, pred_params = scope_predicate(scope, cols, table, level, sets)
     schema, name = table.split(".")
     sql = f'SELECT {select} FROM "{schema}"."{name}" WHERE ({pred})'
     all_params = list(pred_params)
@@ -325,7 +399,104 @@ def _guarded(cat: Catalog, scope: Scope, table: str, *, select: str, where: str 
         sql += " LIMIT ?"
         all_params.append(int(limit))
     df = pl.from_arrow(cat.cursor().sql(sql, params=all_params).to_arrow_table())
-    return df.to_frame() if isinstance(df, pl.Series) else df
+    df = df.to_frame() if isinstance(df, pl.Series) else df
+    if reads.active():  # what was read: the table, its rows' conventions, how many rows (never the rows)
+        reads.record(table, returned_conventions(cat, table, cols, pred, pred_params, where, params, group_by,
+                                                 order_by, limit, df.height), df.height)
+    return df
+
+
+def _source_conventions(table: str) -> dict[str, set[str]]:
+    """Value of a `source` column → its conventions (governance tables name the landing source)."""
+    contracts = load_contracts()
+    if table.startswith("governance."):
+        out: dict[str, set[str]] = {}
+        for c in contracts.values():
+            out.setdefault(c.source, set()).add(c.convention)
+        return out
+    return {c.name: {c.convention} for c in contracts.values()}
+
+
+def default_conventions(table: str) -> tuple[str, ...]:
+    """The conventions of a table whose rows do not name theirs (see the module docstring)."""
+    if table.split(".", 1)[0] in DERIVED_FROM_EVERY_CONVENTION:
+        return all_conventions()
+    return (TABLE_CONVENTION_DEFAULT,)
+
+
+def table_reads(con: duckdb.DuckDBPyConnection) -> list[reads.Read]:
+    """Per table of a catalog connection (the CLI's `summary`, which counts every table): its row count
+    and the conventions of its rows — as the gateway attributes them (raw and quarantine tables by
+    the landing source or contract of their records)."""
+    out = []
+    tables = con.execute("SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN "
+                         "('information_schema', 'main', 'pg_catalog') ORDER BY 1, 2").fetchall()
+    by_name = {**_source_conventions("governance.x"), **_source_conventions("clean.x")}
+    for schema, name in tables:
+        if not (_IDENT.match(schema) and _IDENT.match(name)):
+            continue
+        table = f"{schema}.{name}"
+        cols = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
+                                          "AND table_name = ?", [schema, name]).fetchall()]
+        n = con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchall()[0][0]
+        expr = next((c for c in ("convention", "conventions", "source", "_source") if c in cols), None)
+        convs: set[str] = set()
+        if n and expr is None:
+            convs = set(default_conventions(table))
+        elif n:
+            for (v,) in con.execute(f'SELECT DISTINCT "{expr}" FROM "{schema}"."{name}"').fetchall():
+                if v is None:
+                    continue
+                if expr == "conventions":
+                    convs.update(c for c in v if c is not None)
+                elif expr == "convention":
+                    convs.add(v)
+                else:
+                    convs.update(by_name.get(v, ()))
+        out.append(reads.Read(table, tuple(sorted(convs)), int(n)))
+    return out
+
+
+def returned_conventions(cat: Catalog, table: str, cols: Sequence[str], pred: str, pred_params: Sequence,
+                         where: str | None, params: Sequence, group_by: str | None, order_by: str | None,
+                         limit: int | None, n_returned: int) -> list[str]:
+    """The union of the conventions of the rows a read returned (or aggregated): one DISTINCT query on
+    the same predicate, with the same LIMIT when the read was a limited row read."""
+    if n_returned == 0:
+        return []
+    if "convention" in cols:
+        expr = "convention"
+    elif "conventions" in cols:
+        expr = "conventions"
+    elif "source" in cols:
+        expr = "source"
+    else:
+        return sorted(default_conventions(table))
+    schema, name = table.split(".")
+    inner = f'SELECT {expr} AS c FROM "{schema}"."{name}" WHERE ({pred})'
+    all_params = list(pred_params)
+    if where:
+        inner += f" AND ({where})"
+        all_params += list(params)
+    tail, tail_params = "", []
+    if limit is not None and not group_by:
+        tail, tail_params = (f" ORDER BY {order_by}" if order_by else "") + " LIMIT ?", [int(limit)]
+    try:
+        values = cat.cursor().execute(f"SELECT DISTINCT c FROM ({inner}{tail})", all_params + tail_params).fetchall()
+    except duckdb.Error:  # an ORDER BY naming an alias of the read's own select: every matching row
+        values = cat.cursor().execute(f"SELECT DISTINCT c FROM ({inner})", all_params).fetchall()
+    out: set[str] = set()
+    mapping = _source_conventions(table) if expr == "source" else None
+    for (v,) in values:
+        if v is None:
+            continue
+        if expr == "conventions":
+            out.update(c for c in v if c is not None)
+        elif mapping is not None:
+            out.update(mapping.get(v, ()))
+        else:
+            out.add(v)
+    return sorted(out)
 
 
 def scoped_query(cat: Catalog, scope: Scope, table: str, *, select: str, where: str | None = None,
@@ -437,13 +608,15 @@ def export_rows(cat: Catalog, principal: "Principal", parts: Sequence[dict[str, 
     if not principal.can("exporter"):
         raise Forbidden("export non autorisé pour ce profil")
     frames, conventions = [], {}
-    for part in parts:
-        kw = dict(part)
-        table = kw.pop("table")
-        df = scoped_query(cat, principal.scope, table, level="rows", **kw)
-        for c, n in _row_conventions(cat, table, df).items():
-            conventions[c] = conventions.get(c, 0) + n
-        frames.append(df)
+    with reads.collecting() as got:  # the export's reads go on its own line, not on the page's
+        for part in parts:
+            kw = dict(part)
+            table = kw.pop("table")
+            df = scoped_query(cat, principal.scope, table, level="rows", **kw)
+            for c, n in _row_conventions(cat, table, df).items():
+                conventions[c] = conventions.get(c, 0) + n
+            frames.append(df)
+    read_json = reads.to_json(got.reads)
     df = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
     forbidden = export_forbidden_conventions(list(conventions))
     with store.connect() as con:
@@ -451,10 +624,10 @@ def export_rows(cat: Catalog, principal: "Principal", parts: Sequence[dict[str, 
             store.log_access(con, login=principal.login, profile=principal.profile, page=page,
                              action="export_refuse", filters=filters,
                              detail=json.dumps({"conventions": conventions, "refusees": forbidden},
-                                               ensure_ascii=False, sort_keys=True))
+                                               ensure_ascii=False, sort_keys=True), reads=read_json)
             raise Forbidden(export_refusal_reason(forbidden))
         store.log_access(con, login=principal.login, profile=principal.profile, page=page, action="export_csv",
                          filters=filters, export=True,
                          detail=json.dumps({"lignes": df.height, "conventions": conventions},
-                                           ensure_ascii=False, sort_keys=True))
+                                           ensure_ascii=False, sort_keys=True), reads=read_json)
     return neutralise_formulas(df)

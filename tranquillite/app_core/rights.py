@@ -36,6 +36,9 @@ PAGES: dict[str, dict[str, str]] = {
                       "description": "Utilisateurs, profils, natures d'activité, conventions, liste Préfecture (T3, C6, C7)"},
     "journal": {"title": "Journal d'accès", "icon": ":material/history:",
                 "description": "Qui a vu quoi, avec quels filtres, quels exports (T4)"},
+    "tracabilite": {"title": "Traçabilité", "icon": ":material/account_tree:",
+                    "description": "Par convention: sources, tables et partitions, modèles, fichiers reçus, "
+                                   "lectures et exports, habilitations (C5–C8, T4)"},
     "quarantaine": {"title": "Quarantaine", "icon": ":material/policy:",
                     "description": "Enregistrements rejetés (données personnelles masquées), durée de conservation "
                                    "et purges (C2)"},
@@ -142,8 +145,8 @@ PROFILES: tuple[ProfileSeed, ...] = (
         "et registre des habilitations en lecture, aucune donnée détaillée; le DPO suit la quarantaine "
         "(données personnelles masquées) et fixe sa durée de conservation (C2), suit les conventions, leurs "
         "destructions et les remises aux prestataires (C8, C9).",
-        ("accueil_public", "journal", "habilitations", "qualite", "quarantaine", "conventions", "destruction",
-         "prestataires", "nature_donnees", "compte"), ("reconnaitre_changement_nature",)),
+        ("accueil_public", "journal", "tracabilite", "habilitations", "qualite", "quarantaine", "conventions",
+         "destruction", "prestataires", "nature_donnees", "compte"), ("reconnaitre_changement_nature",)),
     ProfileSeed(
         "agent_cortege", "Agent de saisie Cortège (Préfecture)",
         "Les agents habilités de la Préfecture saisissent leurs entrées dans Cortège et ne consultent et "
@@ -153,8 +156,8 @@ PROFILES: tuple[ProfileSeed, ...] = (
     ProfileSeed(
         "lecteur_prefecture", "Lecteur Préfecture (lecture seule)",
         "La Préfecture consulte la plateforme en lecture seule (C7), pour les données qu'elle transmet "
-        "au titre de la convention.",
-        ("accueil_public", "carte", "compte"), organisation_kind="prefecture"),
+        "au titre de la convention, et reçoit le rapport de traçabilité de sa seule convention (C7).",
+        ("accueil_public", "carte", "tracabilite", "compte"), organisation_kind="prefecture"),
     ProfileSeed(
         "partenaire", "Partenaire",
         "Un partenaire sous convention ne voit que des agrégats (petits effectifs masqués) et le détail "

@@ -122,7 +122,8 @@ CREATE TABLE IF NOT EXISTS access_log (
     export INTEGER NOT NULL DEFAULT 0,
     detail TEXT,
     prev_hash TEXT NOT NULL,
-    row_hash TEXT NOT NULL
+    row_hash TEXT NOT NULL,
+    reads TEXT                -- what was read (issue 11): JSON [{table, conventions, rows, lectures}], never rows
 );
 CREATE INDEX IF NOT EXISTS access_log_at ON access_log (at);
 CREATE TRIGGER IF NOT EXISTS access_log_no_update BEFORE UPDATE ON access_log
@@ -263,6 +264,7 @@ def init_store(path: Path | None = None) -> Path:
             if seeded is None:
                 _seed(con)
                 con.execute("INSERT INTO meta VALUES ('seeded_at', ?)", (iso(now_utc()),))
+                con.execute("INSERT OR IGNORE INTO meta VALUES ('granted_tracabilite', ?)", (iso(now_utc()),))
                 con.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         conventions_schema.install(con)  # the conventions' tables (#12)
     finally:
@@ -287,6 +289,20 @@ def _migrate(con: sqlite3.Connection) -> None:
             # Cortège agents read only their own entries, in the gateway too (issue #10)
             con.execute("ALTER TABLE profiles ADD COLUMN own_entries_only INTEGER NOT NULL DEFAULT 0")
             con.execute("UPDATE profiles SET own_entries_only = 1 WHERE code = 'agent_cortege'")
+        if "access_log" in tables and "reads" not in _columns(con, "access_log"):
+            # what each line read (issue 11); earlier lines keep NULL, and their MAC without it
+            con.execute("ALTER TABLE access_log ADD COLUMN reads TEXT")
+        if "profile_pages" in tables and "pages" in tables and not con.execute(
+                "SELECT 1 FROM meta WHERE key = 'granted_tracabilite'").fetchone():
+            # the Traçabilité page (issue 11), granted once to the profiles of the seed that have it;
+            # from then on the City administers it like any page
+            con.execute("INSERT OR IGNORE INTO pages VALUES (?, ?, ?)",
+                        ("tracabilite", R.PAGES["tracabilite"]["title"], R.PAGES["tracabilite"]["description"]))
+            for prof in R.PROFILES:
+                if "tracabilite" in prof.pages:
+                    con.execute("INSERT INTO profile_pages SELECT ?, 'tracabilite' WHERE EXISTS "
+                                "(SELECT 1 FROM profiles WHERE code = ?) ON CONFLICT DO NOTHING", (prof.code, prof.code))
+            con.execute("INSERT INTO meta VALUES ('granted_tracabilite', ?)", (iso(now_utc()),))
 
 
 def _sync_catalogue(con: sqlite3.Connection) -> None:
@@ -327,10 +343,12 @@ def _seed(con: sqlite3.Connection) -> None:
 # --------------------------------------------------------------------------- access log
 def log_access(con: sqlite3.Connection, *, login: str | None, profile: str, page: str,
                action: str = "consultation", filters: dict[str, Any] | None = None, export: bool = False,
-               detail: str | None = None, at: datetime | None = None) -> int:
+               detail: str | None = None, at: datetime | None = None, reads: str | None = None) -> int:
     """Append one line to the access log (the only write path: there is no update or delete).
 
-    The line's hash is an HMAC of its id, the previous hash and its fields (`audit`)."""
+    `reads`: what the line's view, query or export read (`app_core.reads.to_json`: per table, the
+    conventions of the rows returned and their count — never rows). The line's hash is an HMAC of
+    its id, the previous hash and its fields, `reads` included when given (`audit`)."""
     stamp = iso(at or now_utc())
     f = json.dumps(filters or {}, ensure_ascii=False, sort_keys=True, default=str)
     with transaction(con):
@@ -339,11 +357,11 @@ def log_access(con: sqlite3.Connection, *, login: str | None, profile: str, page
         seq = con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'access_log'").fetchone()
         line_id = max(last[0] if last else 0, seq[0] if seq else 0) + 1
         prev = last[1] if last else GENESIS
-        h = audit.line_mac(key, line_id, prev, stamp, login, profile, page, action, f, int(export), detail)
+        h = audit.line_mac(key, line_id, prev, stamp, login, profile, page, action, f, int(export), detail, reads)
         con.execute(
             "INSERT INTO access_log (id, at, login, profile, page, action, filters, export, detail, prev_hash, "
-            "row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (line_id, stamp, login, profile, page, action, f, int(export), detail, prev, h))
+            "row_hash, reads) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (line_id, stamp, login, profile, page, action, f, int(export), detail, prev, h, reads))
         return line_id
 
 
@@ -376,6 +394,6 @@ def access_log(con: sqlite3.Connection, *, since: str | None = None, until: str 
     if exports_only:
         where.append("export = 1")
     params.append(int(limit))
-    sql = ("SELECT id, at, login, profile, page, action, filters, export, detail FROM access_log WHERE "
+    sql = ("SELECT id, at, login, profile, page, action, filters, export, detail, reads FROM access_log WHERE "
            + " AND ".join(where) + " ORDER BY id DESC LIMIT ?")
     return [dict(r) for r in con.execute(sql, params)]

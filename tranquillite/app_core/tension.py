@@ -63,11 +63,11 @@ DAY_ABBR = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
 SHIFTS_SELECT = ("slot, min(slot_start) AS slot_start, min(slot_end) AS slot_end, min(shift) AS shift, "
                  "count(*) AS n_cells, count(*) FILTER (WHERE \"index\" > 0) AS n_tense, "
                  "max(\"index\") AS max_index, max(as_of) AS as_of")
-CELL_COLUMNS = ("h3_cell, arrondissement, quartier, slot, slot_start, slot_end, \"index\", level, "
+CELL_COLUMNS = ("h3_cell, arrondissement, quartier, slot, slot_start, slot_end, \"index\", level, \"rank\", "
                 + ", ".join(f"c_{c}" for c in COMPONENTS) + ", "
                 + ", ".join(f"contribution_{c}" for c in COMPONENTS)
                 + ", emerging_class, n_events, explanation")
-CELL_ORDER = "\"index\" DESC, h3_cell"
+CELL_ORDER = "rank, h3_cell"  # the pipeline breaks the ties of the index
 ALERT_COLUMNS = ("alert_id, kind, kind_label, severity, area_level, area, h3_cell, arrondissement, category, "
                  "starts_at, ends_at, explanation, n_records, as_of")
 ALERT_ORDER = f"starts_at DESC, {SEVERITY_ORDER}, alert_id"

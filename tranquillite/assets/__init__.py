@@ -1,4 +1,10 @@
-"""The asset graph, by layer: raw → clean (+ quarantine) → events → governance."""
+"""The asset graph, by layer: raw → clean (+ quarantine) → events → governance → features → models →
+indicators.
+
+Importing this package is cheap: `tranquillite.assets.constants` (keys, owners, tags) is what the
+sensors, jobs and tests need, and it must not pay for LightGBM, Presidio or spaCy. The assets
+themselves are in `tranquillite.assets.graph`, loaded on first use of `ALL_ASSETS` (PEP 562).
+"""
 
 import warnings
 
@@ -7,14 +13,9 @@ import dagster as dg
 # single-run backfill policies are marked beta in Dagster 1.13; we rely on them deliberately
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
-from tranquillite.assets.clean import CLEAN_ASSETS  # noqa: E402
-from tranquillite.assets.purge import PURGE_ASSETS  # noqa: E402
-from tranquillite.assets.events import events  # noqa: E402
-from tranquillite.assets.governance import GOVERNANCE_ASSETS  # noqa: E402
-from tranquillite.assets.raw import RAW_ASSETS  # noqa: E402
-from tranquillite.assets.features import FEATURE_ASSETS  # noqa: E402
-from tranquillite.assets.models import MODEL_ASSETS  # noqa: E402
-from tranquillite.assets.indicators import INDICATOR_ASSETS  # noqa: E402
 
-ALL_ASSETS = [*RAW_ASSETS, *CLEAN_ASSETS, events, *GOVERNANCE_ASSETS, *PURGE_ASSETS, *FEATURE_ASSETS, *MODEL_ASSETS,
-              *INDICATOR_ASSETS]
+def __getattr__(name: str):
+    if name == "ALL_ASSETS":
+        from tranquillite.assets.graph import ALL_ASSETS
+        return ALL_ASSETS
+    raise AttributeError(f"module 'tranquillite.assets' has no attribute {name!r}")

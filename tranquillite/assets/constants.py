@@ -18,6 +18,7 @@ QUALITY_KEY = dg.AssetKey([GOVERNANCE, "data_quality"])
 CONVENTION_ALERTS_KEY = dg.AssetKey([GOVERNANCE, "convention_alerts"])
 ACCESS_LOG_KEY = dg.AssetKey([GOVERNANCE, "app_access_log"])
 QUARANTINE_REASONS_KEY = dg.AssetKey([GOVERNANCE, "quarantine_reasons"])
+CONVENTION_LINEAGE_KEY = dg.AssetKey([GOVERNANCE, "convention_lineage"])  # the Traçabilité page's facts (issue 11)
 
 CHECK_NOTHING_LOST = "aucune_perte"
 CHECK_SCHEMA = "schema_du_contrat"
@@ -112,3 +113,16 @@ BACKTEST_PLANNED_KEY = dg.AssetKey([MODELS, "backtest_evenements"])
 FORECAST_KEY = dg.AssetKey([MODELS, "forecast"])
 FORECAST_HISTORY_KEY = dg.AssetKey([MODELS, "forecast_history"])
 MODEL_REGISTRY_KEY = dg.AssetKey([MODELS, "model_registry"])
+
+# --------------------------------------------------------------------------- indicators (issue #4)
+INDICATORS = "indicators"
+FOOTPRINTS_KEY = dg.AssetKey([INDICATORS, "planned_footprints"])
+HOTSPOTS_KEY = dg.AssetKey([INDICATORS, "hotspots"])
+EMERGING_KEY = dg.AssetKey([INDICATORS, "emerging_hotspots"])
+TENSION_KEY = dg.AssetKey([INDICATORS, "tension"])
+VALUES_KEY = dg.AssetKey([INDICATORS, "values"])
+PUBLIC_KEY = dg.AssetKey([INDICATORS, "values_public"])
+ALERTS_KEY = dg.AssetKey([INDICATORS, "alerts"])
+GRID_KEY = dg.AssetKey([INDICATORS, "grid"])
+CATALOGUE_KEY = dg.AssetKey([INDICATORS, "catalogue"])
+PUBLIC_CONVENTIONS = frozenset({"internal"})   # the public restitution: the City's data only (C5)

@@ -104,7 +104,7 @@ def extract_for_contractor(context: dg.OpExecutionContext, config: ExtractionCon
         try:
             m = contractors.extract(con, paths().home, config.remise, login=config.par, profile="gestionnaire_habilitations")
         except contractors.HandoverError as exc:
-            raise dg.Failure(str(exc))
+            raise dg.Failure(str(exc)) from exc
     return dg.Output(m["reference"], metadata={"reference": m["reference"], "fichiers": len(m["fichiers"]),
                                                "lignes": sum(f["lignes"] for f in m["fichiers"])})
 

@@ -118,7 +118,7 @@ def data_quality(warehouse: Warehouse):
                  "jamais bloquée par une matérialisation."),
     # last of the graph: it republishes every table, forecasts and indicators included
     deps=[K.EVENTS_KEY, K.QUALITY_KEY, K.QUARANTINE_REASONS_KEY, K.FORECAST_KEY, K.FORECAST_HISTORY_KEY, K.BACKTEST_KEY,
-          K.MODEL_REGISTRY_KEY,
+          K.MODEL_REGISTRY_KEY, K.CONVENTION_LINEAGE_KEY,
           *[dg.AssetKey(["indicators", t]) for t in ("grid", "hotspots", "emerging_hotspots", "tension", "values",
                                                      "catalogue", "values_public", "alerts")]],
     kinds={"duckdb"},

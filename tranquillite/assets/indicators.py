@@ -39,30 +39,23 @@ from tranquillite.indicators.grid import build_grid, disk_weights, locate, zones
 from tranquillite.indicators.hotspots import HOTSPOT_SCHEMA, hotspot_table
 from tranquillite.indicators.periods import Shifts
 from tranquillite.indicators.planned import active_slots, collisions, footprints, known_at
-from tranquillite.indicators.tension import COMPONENTS, tension_index
+from tranquillite.indicators.tension import COMPONENTS, TENSION_SCHEMA, tension_index
 from tranquillite.resources import Warehouse
 
-INDICATORS = "indicators"
-FOOTPRINTS_KEY = dg.AssetKey([INDICATORS, "planned_footprints"])
-HOTSPOTS_KEY = dg.AssetKey([INDICATORS, "hotspots"])
-EMERGING_KEY = dg.AssetKey([INDICATORS, "emerging_hotspots"])
-TENSION_KEY = dg.AssetKey([INDICATORS, "tension"])
-VALUES_KEY = dg.AssetKey([INDICATORS, "values"])
-PUBLIC_KEY = dg.AssetKey([INDICATORS, "values_public"])
-ALERTS_KEY = dg.AssetKey([INDICATORS, "alerts"])
-GRID_KEY = dg.AssetKey([INDICATORS, "grid"])
-CATALOGUE_KEY = dg.AssetKey([INDICATORS, "catalogue"])
+INDICATORS = K.INDICATORS
+FOOTPRINTS_KEY, HOTSPOTS_KEY, EMERGING_KEY = K.FOOTPRINTS_KEY, K.HOTSPOTS_KEY, K.EMERGING_KEY
+TENSION_KEY, VALUES_KEY, PUBLIC_KEY, ALERTS_KEY = K.TENSION_KEY, K.VALUES_KEY, K.PUBLIC_KEY, K.ALERTS_KEY
+GRID_KEY, CATALOGUE_KEY = K.GRID_KEY, K.CATALOGUE_KEY
 # published by other layers when present
 STUDY_GRID_KEY = K.STUDY_GRID_KEY  # produced by the forecasting layer, used when present
 FORECAST_KEY = K.FORECAST_KEY
 BACKTEST_KEY = K.BACKTEST_KEY
 
-KEPT_PUBLIC = {"internal"}   # the public restitution: the City's data only (C5)
+KEPT_PUBLIC = set(K.PUBLIC_CONVENTIONS)
 CHECK_DENSE = "carte_complete"
 CHECK_INDEX = "indice_coherent"
 CHECK_SUPPRESSION = "secret_statistique"
 LEDGER_TABLE = "ingestion_ledger"
-ALERT_SENSOR = "alertes_indicateurs"
 
 
 
@@ -162,6 +155,19 @@ def _union(df: pl.DataFrame | None, column: str = "conventions") -> list[str]:
     if column in df.columns:
         return sorted(CVF.union_of(df, column))
     return sorted(set(df["convention"].drop_nulls())) if "convention" in df.columns else []
+
+
+NO_FACT = "aucun fait constaté dans clean.events (tout en quarantaine, ou rien reçu): rien à analyser"
+
+
+def _nothing_to_analyse(warehouse: Warehouse, table: str, empty: pl.DataFrame, t0: float,
+                        check: str) -> dg.MaterializeResult:
+    """No fact to date the analysis: publish the table empty (same schema) and say why, rather than
+    fail the run and leave the previous day's zones and alerts on the map."""
+    warehouse.write(INDICATORS, table, empty)
+    return dg.MaterializeResult(
+        metadata=base_metadata(empty, time.perf_counter() - t0, instant_analyse="aucun", motif=NO_FACT),
+        check_results=[dg.AssetCheckResult(check_name=check, passed=True, metadata={"lignes": 0, "motif": NO_FACT})])
 
 
 def _latest_complete(hot: pl.DataFrame, level: str, category: str) -> pl.DataFrame:
@@ -325,7 +331,7 @@ def tension(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.Materiali
     shifts = Shifts(tp.shift_hours)
     as_of = resolve_as_of(indicators, warehouse, cat)
     if as_of is None:
-        raise dg.Failure("aucun fait dans clean.events: instant d'analyse indéterminé")
+        return _nothing_to_analyse(warehouse, "tension", pl.DataFrame(schema=TENSION_SCHEMA), t0, CHECK_INDEX)
     grid = read_grid(warehouse)
     hot = warehouse.read(INDICATORS, "hotspots")
     em = _optional(warehouse, INDICATORS, "emerging_hotspots")
@@ -503,7 +509,7 @@ def alerts(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.Materializ
     shifts = Shifts(tuple(indicators.shift_hours))
     as_of = resolve_as_of(indicators, warehouse, cat)
     if as_of is None:
-        raise dg.Failure("aucun fait dans clean.events: instant d'analyse indéterminé")
+        return _nothing_to_analyse(warehouse, "alerts", pl.DataFrame(schema=A.ALERT_SCHEMA), t0, K.CHECK_UNIQUE_IDS)
     facts = read_facts(warehouse, cat, as_of)
     grid = read_grid(warehouse)
     frames = []
@@ -535,43 +541,4 @@ INDICATOR_ASSETS = [planned_footprints, hotspots, emerging_hotspots, tension, va
 INDICATOR_KEYS = [k for a in INDICATOR_ASSETS for k in a.keys]
 
 
-# --------------------------------------------------------------------------- sensor
-_PARTNER_ALERT = "{} — alerte tirée de données sous convention partenaire: détail dans l'application."
-@dg.sensor(
-    name=ALERT_SENSOR,
-    minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description=("Lève chaque nouvelle alerte de indicators.alerts une seule fois: une observation de l'asset "
-                 "indicators/alerts par alerte (visible dans le catalogue d'assets), la plus grave d'abord."),
-)
-def alerts_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse,
-                  indicators: IndicatorSettings) -> dg.SensorResult:
-    table = warehouse.read(INDICATORS, "alerts") if warehouse.exists(INDICATORS, "alerts") else None
-    fresh, cursor = A.new_alerts(table, context.cursor, indicators.sensor_max_per_tick)
-    # Dagster's event log is readable by whoever runs the UI: an alert drawn from a partner's data
-    # is raised with its id, kind, severity, place and conventions, never its explanation or records
-    city = pl.col("conventions").list.eval(pl.element().is_in(sorted(KEPT_PUBLIC))).list.all() \
-        if "conventions" in fresh.columns else pl.lit(False)
-    fresh = fresh.with_columns(city.fill_null(False).alias("_city"))
-    events = [dg.AssetObservation(
-        asset_key=ALERTS_KEY,
-        description=r["explanation"] if r["_city"] else _PARTNER_ALERT.format(r["kind_label"]),
-        metadata={
-            "alert_id": r["alert_id"], "type": r["kind"], "libelle": r["kind_label"], "gravite": r["severity"],
-            "zone": f"{r['area_level']} {r['area']}", "debut": str(r["starts_at"]), "fin": str(r["ends_at"]),
-            "conventions": dg.MetadataValue.json(r.get("conventions") or []),
-            **({"explication": dg.MetadataValue.text(r["explanation"]),
-                "enregistrements": dg.MetadataValue.json(r["event_ids"] or [])} if r["_city"] else {}),
-        },
-        tags={"tranquillite/alerte": r["kind"], "tranquillite/gravite": r["severity"]},
-    ) for r in fresh.iter_rows(named=True)]
-    for r in fresh.head(20).iter_rows(named=True):
-        context.log.info(f"[{r['severity']}] " + (r["explanation"] if r["_city"] else
-                                                  _PARTNER_ALERT.format(r["kind_label"])))
-    if fresh.height > 20:
-        context.log.info(f"… et {fresh.height - 20} autres alertes (observations de indicators/alerts)")
-    return dg.SensorResult(asset_events=events, cursor=cursor,
-                           skip_reason=None if events else "aucune nouvelle alerte")
-
-
-__all__ = ["INDICATOR_ASSETS", "alerts_sensor", "IndicatorSettings", "EMERGING_CLASSES"]
+__all__ = ["INDICATOR_ASSETS", "IndicatorSettings", "EMERGING_CLASSES"]

@@ -41,7 +41,7 @@ GLOSSARY = {
     "known_slot": "Créneau à partir duquel l'événement est connu",
     "origin": "Origine de la prévision", "lead": "Écart à l'origine (créneaux)", "expected": "Nombre attendu",
     "lower_80": "Borne basse 80 %", "upper_80": "Borne haute 80 %", "lower_95": "Borne basse 95 %",
-    "upper_95": "Borne haute 95 %", "rank": "Rang (densité attendue)", "model": "Modèle",
+    "upper_95": "Borne haute 95 %", "rank": "Rang dans le créneau (1 = en tête: densité attendue des prévisions, indice des zones de tension, égalités départagées)", "model": "Modèle",
     "model_version": "Version du modèle",
     "variant": "Jeu de prévision (complete: toutes conventions; internal: données de la Ville)",
     "variant_conventions": "Conventions de l'ensemble du jeu de prévision",
@@ -112,6 +112,13 @@ GLOSSARY = {
     "areas": "Zones", "periods": "Périodes", "trends": "Évolutions calculées", "owner": "Responsable",
     "profiles": "Profils autorisés", "public": "Public", "public_threshold": "Seuil de publication",
     "status": "Statut",
+    # traçabilité par convention (governance.convention_lineage, issue 11)
+    "lineage_kind": "Nature de la ligne (table, modèle, fichiers reçus)", "table_name": "Table",
+    "asset_key": "Asset Dagster", "tagged": "Étiquetée avec la convention (dérivation du graphe)",
+    "rows": "Lignes de la convention", "total_rows": "Lignes de la table", "n_files": "Nombre de fichiers",
+    "first_date": "Première date", "last_date": "Dernière date",
+    "attribution": "Attribution des lignes (liste de conventions, convention, source, table entière)",
+    "model_group": "Groupe du modèle", "landing_source": "Source d'atterrissage (dépôt)",
 }
 _PATTERNS = [
     (r"^(.+)_lag1$", "Faits « {} » au créneau précédent"), (r"^(.+)_1d$", "Faits « {} » sur le dernier jour"),

@@ -35,6 +35,7 @@ from scipy import stats
 from tranquillite.indicators.config import AlertParams
 from tranquillite.indicators.emerging import EMERGING_CLASSES
 from tranquillite.indicators.periods import Shifts
+from tranquillite import sources as S
 from tranquillite.indicators.planned import DEMONSTRATIONS, SOURCE_LABELS
 
 ALERT_KINDS = {
@@ -44,8 +45,8 @@ ALERT_KINDS = {
     "chevauchement_evenements": "Événements prévus simultanés sur les mêmes cellules",
 }
 SEVERITY_RANK = {"elevee": 0, "moyenne": 1, "faible": 2}
-GROUP_LABELS = {"all": "tous faits", "interventions": "interventions", "alertes_videoprotection": "alertes CSU",
-                "signalements": "signalements", "incidents": "incidents"}
+GROUP_LABELS = {"all": "tous faits", **{code: label[:1].lower() + label[1:] for code, label in S.labels().items()
+                                        if code in S.fact_sources()}}
 ALERT_SCHEMA = {
     "alert_id": pl.Utf8, "kind": pl.Utf8, "kind_label": pl.Utf8, "severity": pl.Utf8, "area_level": pl.Utf8,
     "area": pl.Utf8, "h3_cell": pl.Utf8, "arrondissement": pl.Utf8, "category": pl.Utf8,

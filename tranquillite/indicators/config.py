@@ -225,8 +225,8 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
         _check_access(i, aggregate_access, where)
     return Catalogue(
         city=d.get("city", "Marseille"), profiles=dict(d.get("profiles") or {}), aggregate_access=aggregate_access,
-        public_release=release, fact_sources=tuple(d.get("fact_sources") or ()),
-        planned_sources=tuple(d.get("planned_sources") or ()), all_category=(allc["code"], allc["label"]),
+        public_release=release, fact_sources=_sources(d, "fact_sources", where),
+        planned_sources=_sources(d, "planned_sources", where), all_category=(allc["code"], allc["label"]),
         categories=tuple(cats), indicators=tuple(inds), path=str(p),
     )
 
@@ -374,3 +374,18 @@ class IndicatorSettings(dg.ConfigurableResource):
                            min_count_cell=self.exceedance_min_count_cell,
                            min_count_area=self.exceedance_min_count_area, baseline_weeks=self.baseline_weeks,
                            quiet_periods=self.new_hotspot_quiet_periods, max_records=self.alert_max_records)
+
+
+def _sources(d: dict, key: str, where: str) -> tuple[str, ...]:
+    """The fact or planned sources: every contract declaring `kind: fait` / `prevu`
+    (`tranquillite.sources`), or, if the catalogue names them, that subset (each must exist)."""
+    from tranquillite import sources as S
+
+    known = S.fact_sources() if key == "fact_sources" else S.planned_sources()
+    if d.get(key) is None:
+        return known
+    unknown = sorted(set(d[key]) - set(known))
+    if unknown:
+        raise CatalogueError(f"{where}: {key} {unknown} ne sont pas des sources "
+                             f"{'de faits' if key == 'fact_sources' else 'd’événements prévus'} des contrats")
+    return tuple(d[key])

@@ -87,6 +87,7 @@ def disk_weights(cells: list[str] | pl.Series, k: int) -> sps.csr_matrix:
     n = cells.len()
     idx = pl.DataFrame({"h3_cell": cells, "i": np.arange(n, dtype=np.int64)})
     pairs = (idx.with_columns(plh3.grid_disk("h3_cell", k).alias("nb")).explode("nb")
+             .with_columns(pl.col("nb").cast(pl.Utf8))          # an empty grid gives a null-typed column
              .join(idx.rename({"h3_cell": "nb", "i": "j"}), on="nb", how="inner"))
     return sps.csr_matrix((np.ones(pairs.height), (pairs["i"].to_numpy(), pairs["j"].to_numpy())), shape=(n, n))
 

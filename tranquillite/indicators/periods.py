@@ -41,16 +41,6 @@ def period_label(start: pl.Expr, level: str) -> pl.Expr:
     return start.dt.strftime(PERIOD_LABEL[level])
 
 
-def shift_back(start: pl.Expr, level: str, what: str) -> pl.Expr:
-    """Start of the previous period (`what='precedente'`) or of the same period a year before
-    (`'annee_precedente'`: 52 weeks back for days and weeks — same weekday —, 12 months for months)."""
-    if what == "precedente":
-        return {"jour": start.dt.offset_by("-1d"), "semaine": start.dt.offset_by("-1w"),
-                "mois": start.dt.offset_by("-1mo")}[level]
-    return {"jour": start.dt.offset_by("-364d"), "semaine": start.dt.offset_by("-52w"),
-            "mois": start.dt.offset_by("-12mo")}[level]
-
-
 def complete_periods(first_day: date, last_day: date, level: str) -> list[date]:
     """Starts of the periods entirely inside [first_day, last_day]."""
     s = pl.select(pl.date_range(first_day, last_day, "1d").alias("d")).select(

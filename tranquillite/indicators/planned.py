@@ -27,17 +27,12 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry import mapping
 
+from tranquillite import sources as S
 from tranquillite.indicators.config import Footprints
 from tranquillite.indicators.periods import Shifts
 
-SOURCE_LABELS = {
-    "manifestation_deambulatoire": "Manifestation déambulatoire",
-    "manifestation_statique": "Manifestation statique",
-    "operation_programmee": "Opération programmée",
-    "visite_officielle": "Visite officielle",
-    "evenements_publics": "Événement public",
-}
-DEMONSTRATIONS = ("manifestation_deambulatoire", "manifestation_statique")
+SOURCE_LABELS = S.items()              # one record's French name, from its contract
+DEMONSTRATIONS = S.demonstrations()    # planned sources declared `demonstration: true`
 MAX_DURATION = timedelta(days=7)
 FOOTPRINT_SCHEMA = {
     "event_id": pl.Utf8, "source": pl.Utf8, "subcategory": pl.Utf8, "convention": pl.Utf8,

@@ -15,7 +15,9 @@ Five components, each in [0, 1], for cell c and shift s:
 * `concurrence` — min(1, (number of distinct events − 1) / 2): two events 0.5, three or more 1.
 
 index = 100 × Σ w_k × component_k / Σ w_k over the available components (without a published
-forecast, `prevision` and its weight are left out). Each row keeps the components, their
+forecast, `prevision` and its weight are left out). Components are capped at 1, so several cells
+can share the top value: `rank` orders the cells of each shift without ties, by the index and then
+the uncapped numbers behind it (z-score, forecast bound and expectation, planned events). Each row keeps the components, their
 contributions (points of index), the underlying numbers (z, q, class, forecast, event ids) and a
 French sentence saying why the cell is tense.
 """
@@ -37,7 +39,7 @@ LEVELS = ("faible", "moderee", "elevee", "tres_elevee")
 TENSION_SCHEMA = {
     "h3_cell": pl.Utf8, "arrondissement": pl.Utf8, "quartier": pl.Utf8, "slot": pl.Int64,
     "slot_start": pl.Datetime("us"), "slot_end": pl.Datetime("us"), "day": pl.Date, "shift": pl.Utf8,
-    "index": pl.Float64, "level": pl.Utf8,
+    "index": pl.Float64, "level": pl.Utf8, "rank": pl.Int32,
     **{f"c_{c}": pl.Float64 for c in COMPONENTS},
     **{f"contribution_{c}": pl.Float64 for c in COMPONENTS},
     "hotspot_period": pl.Utf8, "z": pl.Float64, "q": pl.Float64, "emerging_class": pl.Utf8,
@@ -158,7 +160,22 @@ def tension_index(grid: pl.DataFrame, slots: list[int], shifts: Shifts, p: Tensi
         _explanation().alias("explanation"),
         pl.lit(as_of, dtype=pl.Datetime("us")).alias("as_of"),
     )
-    return base.select([pl.col(k).cast(v) for k, v in TENSION_SCHEMA.items()]).sort("slot", "h3_cell")
+    return rank_within_slot(base).select([pl.col(k).cast(v) for k, v in TENSION_SCHEMA.items()]).sort("slot", "h3_cell")
+
+
+# ties of the index (components capped at 1: several cells at the same value) are broken by the
+# uncapped numbers behind the components, most telling first
+TIE_BREAK = (("index", True), ("z", True), ("forecast_upper_95", True), ("forecast_expected", True),
+             ("n_events", True), ("h3_cell", False))
+
+
+def rank_within_slot(df: pl.DataFrame) -> pl.DataFrame:
+    """`rank`: 1 for the most tense cell of each shift, no two cells of a shift sharing a rank —
+    by index, then the Gi* z-score, the forecast's upper bound, its expectation, the number of
+    planned events (a missing number ranks last), the cell id last for a stable order."""
+    cols = [c for c, _ in TIE_BREAK]
+    ordered = df.sort(["slot", *cols], descending=[False, *[d for _, d in TIE_BREAK]], nulls_last=True)
+    return ordered.with_columns(pl.int_range(1, pl.len() + 1).over("slot").cast(pl.Int32).alias("rank"))
 
 
 def _explanation() -> pl.Expr:

@@ -86,13 +86,13 @@ ACRONYMS = {
     "CGT", "CFDT", "FO", "FSU", "SUD", "UNSA", "CNT", "FNSEA", "ONU", "UE", "USA", "GPS", "SMS", "MMS",
     "URGENT", "ATTENTION", "NB", "OK", "KO", "RDV", "DDN", "NIR", "IBAN", "RIB", "BIC", "CNI",
     "ID", "TEL", "FAX", "MAIL", "ADRESSE", "NOM", "PRENOM", "PRÉNOM", "SIRET", "SIREN", "TVA", "KM",
-    "BD", "AV", "RUE", "RD", "RN", "A7", "A50", "A55", "L2", "CMA", "CGM", "CMA-CGM", "MUCEM", "FRAC",
+    "BD", "AV", "RUE", "RD", "A7", "A50", "A55", "L2", "CMA", "CGM", "CMA-CGM", "MUCEM", "FRAC",
     "IUT", "IUFM", "INSERM", "CNRS", "CEA", "AMU", "ESPE", "INSPE", "DRH", "DGS", "DGA", "DGST",
     "CSE", "CHSCT", "NRJ", "RMC", "BFM", "TF1", "FR3", "M6", "ZAD", "AG", "CA", "CE", "RSA", "APL",
     "AAH", "ALLO", "ALLÔ", "FM", "MDPH", "PMI", "CMU", "AME", "OQTF", "ASVP", "CCTV", "PTZ", "DAB",
     "GAB", "WC", "TAG", "TAGS", "LED", "USB", "ADN", "SOS", "SPA", "JO", "HT", "TTC", "SA", "SAS",
     "SARL", "SCI", "EURL", "ONG", "AOC", "BTP", "EPS", "CM", "CP", "CE1", "CE2", "CM1", "CM2",
-    "STOP", "INFO", "INFOS", "POLICE", "MAIRIE", "VILLE", "MARSEILLE", "FRANCE", "NORD", "SUD", "EST",
+    "STOP", "INFO", "INFOS", "POLICE", "MAIRIE", "VILLE", "MARSEILLE", "FRANCE", "NORD", "EST",
     "OUEST", "CENTRE", "NEANT", "NÉANT", "VOIR", "IDEM", "SANS", "SUITE", "FIN", "DEBUT", "DÉBUT",
 }
 

@@ -25,6 +25,7 @@ from typing import Iterator
 
 import dagster as dg
 import duckdb
+from dagster_duckdb import DuckDBResource
 import polars as pl
 
 UNPARTITIONED = "data"
@@ -107,12 +108,9 @@ class Warehouse(dg.ConfigurableResource):
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """An in-memory DuckDB session with one view per table (`layer.table`): no file lock."""
-        con = duckdb.connect(":memory:")
-        try:
+        with DuckDBResource(database=":memory:").get_connection() as con:
             _create_views(con, self)
             yield con
-        finally:
-            con.close()
 
     def publish_catalog(self) -> Path:
         """Rebuild `catalog.duckdb` (views only) and swap it in atomically."""
@@ -121,10 +119,9 @@ class Warehouse(dg.ConfigurableResource):
         os.close(fd)
         os.unlink(tmp)  # DuckDB must create the file itself
         try:
-            con = duckdb.connect(tmp)
-            con.execute(f"SET file_search_path = '{_literal(self.path.resolve())}'")
-            _create_views(con, self, relative=True)
-            con.close()
+            with DuckDBResource(database=tmp).get_connection() as con:
+                con.execute(f"SET file_search_path = '{_literal(self.path.resolve())}'")
+                _create_views(con, self, relative=True)
             os.replace(tmp, self.catalog_path)
         finally:
             for p in (tmp, tmp + ".wal"):

@@ -74,7 +74,7 @@ def scan(landing: LandingZone, cursor: dict[str, str], reported: dict[str, str] 
                 continue  # touched, same content
             changed.setdefault((source, assignment.partition), []).append(digest)
     requests = []
-    for (source, partition), digests in sorted(changed.items()):
+    for (source, partition), _digests in sorted(changed.items()):
         all_digests = sorted(new_cursor[p].rsplit(":", 1)[1] for p in new_cursor
                              if p.startswith(source + "/")
                              and landing_io.assign(Path(p), first, last).partition == partition)

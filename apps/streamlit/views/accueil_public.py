@@ -30,6 +30,7 @@ names = carte.arrondissement_names()
 families = [s for s in carte.FACT_SOURCES if s in df.get_column("source").unique().to_list()]
 family = st.selectbox("Famille de faits", families, format_func=lambda s: carte.SOURCE_LABELS.get(s, s),
                       key="famille", bind="query-params")
+app_ui.log_choices(p, "accueil_public", {"famille": carte.SOURCE_LABELS.get(family, family)})
 months = sorted(df.get_column("mois").unique().to_list())
 table = (df.filter(pl.col("source") == family)
          .with_columns(pl.col("arrondissement").replace_strict(names, default=pl.col("arrondissement"))

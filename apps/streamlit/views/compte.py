@@ -3,7 +3,7 @@
 import streamlit as st
 
 import app_ui
-from tranquillite.app_core import auth, store
+from tranquillite.app_core import auth, habilitations, store
 from tranquillite.app_core.rights import ACTIONS, PAGES
 
 p = app_ui.require("compte")
@@ -13,8 +13,12 @@ app_ui.log_view(p, "compte")
 if p.must_change_password:
     st.warning("Votre mot de passe est provisoire: choisissez-en un nouveau pour accéder à la plateforme.")
 
+with store.connect() as con:
+    org_label = {o["code"]: o["label"] for o in habilitations.organisations(con)}.get(p.organisation or "")
+    nature_label = {n["code"]: n["label"] for n in habilitations.natures(con)}.get(p.activity_nature or "")
 st.markdown(f"**{p.display_name}** (`{p.login}`)  \nProfil: **{p.profile_label}**  \n"
-            f"Organisation: {p.organisation or '—'} — nature d'activité: {p.activity_nature or '—'}  \n"
+            f"Organisation: {org_label or p.organisation or '—'} — nature d'activité: "
+            f"{nature_label or p.activity_nature or '—'}  \n"
             f"Connexion: {'compte local' if p.auth_method == 'local' else 'fournisseur d’identité (OIDC)'}")
 if not p.must_change_password:
     with st.expander("Mes droits"):

@@ -72,12 +72,17 @@ if full:
                 email = a.text_input("Courriel (identité OIDC)")
                 org = b.selectbox("Organisation", [o for o in org_labels if org_kind[o] in ("ville", "partenaire")],
                                   format_func=org_labels.get)
+                # nothing pre-selected: the least privilege is a deliberate choice, not a default
                 prof = a.selectbox("Profil", [c for c in profile_codes
                                               if next(x for x in profiles if x["code"] == c)["organisation_kind"]
-                                              in ("ville", "partenaire")], format_func=profile_labels.get)
-                nat = b.selectbox("Nature d'activité", list(nature_labels), format_func=nature_labels.get)
+                                              in ("ville", "partenaire")], format_func=profile_labels.get,
+                                   index=None, placeholder="Choisir un profil", key="hab_nouveau_profil")
+                nat = b.selectbox("Nature d'activité", list(nature_labels), format_func=nature_labels.get,
+                                  index=None, placeholder="Choisir une nature d'activité", key="hab_nouvelle_nature")
                 go = st.form_submit_button("Habiliter")
-            if go:
+            if go and (prof is None or nat is None):
+                st.error("Choisissez le profil et la nature d'activité de la personne.")
+            elif go:
                 temp, err = run(H.create_user, login=login, display_name=name, email=email or None, profile=prof,
                                 organisation=org, activity_nature=nat)
                 if err:
@@ -171,7 +176,8 @@ with tabs["Liste Préfecture"]:
             email = b.text_input("Courriel (facultatif)")
             pref_profiles = [c for c in profile_codes
                              if next(x for x in profiles if x["code"] == c)["organisation_kind"] == "prefecture"]
-            prof = a.selectbox("Profil (ajout, modification)", pref_profiles, format_func=profile_labels.get)
+            prof = a.selectbox("Profil (ajout, modification)", pref_profiles, format_func=profile_labels.get,
+                               index=None, placeholder="Choisir un profil")
             comment = b.text_input("Commentaire")
             go = st.form_submit_button("Déposer la demande")
         if go:

@@ -1,12 +1,13 @@
 """Journal d'accès (T4): who saw what, with which filters, which exports — append-only, hash-chained."""
 
+import json
 from datetime import datetime, time, timedelta
 
 import polars as pl
 import streamlit as st
 
 import app_ui
-from tranquillite.app_core import audit, auth, store
+from tranquillite.app_core import audit, auth, store, tracabilite
 from tranquillite.app_core.rights import PAGES
 
 p = app_ui.require("journal")
@@ -49,8 +50,26 @@ with store.connect() as con:
 if not rows:
     st.info("Aucune ligne pour ces filtres.")
     st.stop()
-df = pl.DataFrame(rows).with_columns(pl.col("at").map_elements(app_ui.fmt_ts, return_dtype=pl.Utf8))
+
+
+def read_text(value: str | None) -> str:
+    """« Événements unifiés (données propres): 34 lignes — conventions: … » for the `reads` field."""
+    if not value:
+        return ""
+    try:
+        items = json.loads(value)
+    except ValueError:
+        return value
+    return " ; ".join(f"{tracabilite.table_label(r.get('table'))}: {r.get('rows')} ligne(s) — "
+                      + ", ".join(tracabilite.convention_title(c) for c in r.get("conventions", []))
+                      for r in items if isinstance(r, dict))
+
+
+df = pl.DataFrame(rows, infer_schema_length=None).with_columns(
+    pl.col("at").map_elements(app_ui.fmt_ts, return_dtype=pl.Utf8),
+    pl.col("reads").map_elements(read_text, return_dtype=pl.Utf8, skip_nulls=False))
 df = df.rename({"id": "N°", "at": "Horodatage (Paris)", "login": "Utilisateur", "profile": "Profil", "page": "Page",
-                "action": "Action", "filters": "Filtres", "export": "Export", "detail": "Détail"})
+                "action": "Action", "filters": "Filtres", "export": "Export", "detail": "Détail",
+                "reads": "Lectures (tables, lignes, conventions)"})
 st.dataframe(df, hide_index=True, width="stretch", height=520)
 st.caption(f"{df.height} ligne(s), les plus récentes d'abord (5 000 au plus).")

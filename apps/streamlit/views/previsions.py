@@ -49,7 +49,7 @@ TOOLTIP = {"html": "<b>{titre}</b><br/>{quand}<br/>{lieu}<br/>Intervalle 80 %: {
 
 
 # ----------------------------------------------------------------------------- cached queries
-@st.cache_data(show_spinner=False, ttl=600, max_entries=16)
+@app_ui.cached_read(show_spinner=False, ttl=600, max_entries=16)
 def forecast_slots(_cat, catalog_version: int, scope) -> pl.DataFrame:
     """One row per category × shift: times, champion, version (84 rows, one aggregate query)."""
     return scoped_query(_cat, scope, FORECAST,
@@ -59,14 +59,14 @@ def forecast_slots(_cat, catalog_version: int, scope) -> pl.DataFrame:
                         group_by="category, slot", order_by="slot, category")
 
 
-@st.cache_data(show_spinner=False, ttl=600, max_entries=64)
+@app_ui.cached_read(show_spinner=False, ttl=600, max_entries=64)
 def forecast_cells(_cat, catalog_version: int, scope, category: str, slot: int) -> pl.DataFrame:
     """Every cell of one category × shift, best first."""
     return scoped_query(_cat, scope, FORECAST, select=CELL_COLUMNS, where="category = ? AND slot = ?",
                         params=[category, int(slot)], order_by="rank")
 
 
-@st.cache_data(show_spinner=False, ttl=600, max_entries=16)
+@app_ui.cached_read(show_spinner=False, ttl=600, max_entries=16)
 def backtest_summary(_cat, catalog_version: int, scope) -> pl.DataFrame:
     """Mean over the backtest origins, per model × category × coverage, at the next-day horizon."""
     return scoped_query(_cat, scope, BACKTEST,
@@ -75,7 +75,7 @@ def backtest_summary(_cat, catalog_version: int, scope) -> pl.DataFrame:
                         where="horizon = ?", params=[HORIZON], group_by="model, category, coverage")
 
 
-@st.cache_data(show_spinner=False, ttl=600, max_entries=16)
+@app_ui.cached_read(show_spinner=False, ttl=600, max_entries=16)
 def interval_scores(_cat, catalog_version: int, scope) -> pl.DataFrame:
     """Mean interval coverage over the backtest origins, per model × category, next-day horizon."""
     return scoped_query(_cat, scope, SCORES,
@@ -234,6 +234,9 @@ share = c3.selectbox("Zone signalée", SHARES, index=SHARES.index(0.05), key="pr
                           "attendue est la plus forte (comptée en cellules H3, de surfaces presque égales).")
 if category not in categories or slot not in slot_labels:
     st.stop()
+app_ui.log_choices(p, "previsions", {"categorie": CATEGORY_LABELS.get(category, category),
+                                     "creneau": slot_labels[slot], "zone_signalee": pct(share),
+                                     "horizon_evaluation": "lendemain"})
 
 meta = slots.filter((pl.col("category") == category) & (pl.col("slot") == slot))
 champion = meta.get_column("model")[0] if meta.height else None

@@ -27,22 +27,22 @@ TOOLTIP = {"html": "<b>{titre}</b><br/>{quand}<br/>{lieu}<br/>{composantes}<br/>
 
 
 # ----------------------------------------------------------------------------- cached queries
-@st.cache_data(show_spinner=False, ttl=600, max_entries=16)
+@app_ui.cached_read(show_spinner=False, ttl=600, max_entries=16)
 def tension_shifts(_cat, catalog_version: int, scope) -> pl.DataFrame:
     return T.shifts(_cat, scope)
 
 
-@st.cache_data(show_spinner=False, ttl=600, max_entries=64)
+@app_ui.cached_read(show_spinner=False, ttl=600, max_entries=64)
 def tension_cells(_cat, catalog_version: int, scope, slot: int) -> pl.DataFrame:
     return T.cells(_cat, scope, slot)
 
 
-@st.cache_data(show_spinner=False, ttl=600, max_entries=16)
+@app_ui.cached_read(show_spinner=False, ttl=600, max_entries=16)
 def current_alerts(_cat, catalog_version: int, scope) -> pl.DataFrame:
     return T.alerts(_cat, scope)
 
 
-@st.cache_data(show_spinner=False, ttl=600, max_entries=16)
+@app_ui.cached_read(show_spinner=False, ttl=600, max_entries=16)
 def cell_classes(_cat, catalog_version: int, scope, cells: tuple[str, ...]) -> pl.DataFrame:
     return T.emerging_classes(_cat, scope, cells)
 
@@ -61,6 +61,7 @@ elif slots is not None:
     slot = st.selectbox("Créneau", list(slot_labels), index=0, key="tension_creneau", format_func=slot_labels.get,
                         help="Les créneaux des jours à venir, à partir de l'instant d'analyse.")
     if slot in slot_labels:
+        app_ui.log_choices(p, "tension", {"creneau": slot_labels[slot]})
         meta = slots.filter(pl.col("slot") == slot).row(0, named=True)
         when = slot_labels[slot]
         cells = tension_cells(cat, cat.version, p.scope, slot)

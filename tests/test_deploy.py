@@ -1,0 +1,124 @@
+"""The deployment files of docs/deploiement.md are read and checked, so that they cannot drift from
+the code: systemd units start commands that exist, the environment template names only real
+settings (and validates once its placeholders are filled), the production instance and the
+multiprocess run configuration pass Dagster's own schemas, the Helm values mount the warehouse
+where the settings put it."""
+
+from __future__ import annotations
+
+import configparser
+import importlib.util
+import re
+import shlex
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+from tranquillite.settings import ENV, settings
+
+REPO = Path(__file__).resolve().parents[1]
+DEPLOY = REPO / "deploy"
+UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
+FILLED = {"<mot de passe>": "s3cret", "<64 caractères: openssl rand -hex 32>": "a" * 64}
+
+
+def env_template() -> dict[str, str]:
+    text = (DEPLOY / "tranquillite.env.example").read_text(encoding="utf-8")
+    for placeholder, value in FILLED.items():
+        text = text.replace(placeholder, value)
+    pairs = dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    assert not any("<" in v for v in pairs.values()), "un champ à remplacer n'est pas connu du test"
+    return pairs
+
+
+def unit(path: Path) -> configparser.ConfigParser:
+    cp = configparser.ConfigParser(interpolation=None, strict=True)
+    cp.optionxform = str
+    cp.read(path, encoding="utf-8")
+    return cp
+
+
+def test_the_environment_template_names_real_settings_and_validates():
+    env = env_template()
+    unknown = {k for k in env if k.startswith("TRANQUILLITE_") and k not in ENV}
+    assert not unknown
+    s = settings(env)
+    assert s.is_production and s.behind_tls_proxy and s.dagster_pg_url is not None
+    assert env["DAGSTER_HOME"] == str(Path(env["TRANQUILLITE_HOME"]) / "dagster")
+
+
+@pytest.mark.parametrize("path", UNITS, ids=[p.name for p in UNITS])
+def test_every_unit_starts_a_command_that_exists(path):
+    cp = unit(path)
+    service = cp["Service"]
+    assert service["EnvironmentFile"] == "/etc/tranquillite/tranquillite.env"
+    assert service["UMask"] == "0077" and service["User"] == "tranquillite"
+    assert service["ReadWritePaths"].split()[0] == env_template()["TRANQUILLITE_HOME"]
+    cmd = shlex.split(service["ExecStart"])
+    if cmd[0] == "/bin/sh":                                  # a dated backup folder
+        cmd = shlex.split(cmd[2].removeprefix("exec "))
+    program = Path(cmd[0]).name
+    assert (Path(sys.executable).parent / program).exists(), program
+    if "-m" in cmd:
+        module = cmd[cmd.index("-m") + 1]
+        assert importlib.util.find_spec(module) is not None, module
+    if "-w" in cmd:
+        assert Path(cmd[cmd.index("-w") + 1]).name == "workspace.yaml" and (REPO / "workspace.yaml").exists()
+    if "--server.address" in cmd:                            # behind the proxy: loopback only
+        assert cmd[cmd.index("--server.address") + 1] == "127.0.0.1"
+
+
+def test_the_backup_timer_runs_the_backup_service_daily():
+    timer = unit(DEPLOY / "systemd" / "tranquillite-sauvegarde.timer")
+    assert re.fullmatch(r"\*-\*-\* \d\d:\d\d:00 Europe/Paris", timer["Timer"]["OnCalendar"])
+    assert (DEPLOY / "systemd" / "tranquillite-sauvegarde.service").exists()
+
+
+def test_the_production_instance_passes_dagsters_schema(tmp_path):
+    from dagster._core.instance.config import dagster_instance_config
+
+    (tmp_path / "dagster.yaml").write_text((DEPLOY / "dagster.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    config, _ = dagster_instance_config(str(tmp_path))
+    assert "postgres" in config["storage"]
+    assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    assert config["concurrency"]["pools"]["default_limit"] == 1
+
+
+def test_the_multiprocess_run_config_is_valid_for_every_job():
+    from tranquillite.definitions import build_defs
+
+    run_config = yaml.safe_load((DEPLOY / "scaling" / "multiprocess.yaml").read_text(encoding="utf-8"))
+    jobs = [j for j in build_defs().resolve_all_job_defs() if not j.name.startswith("__")]
+    assert jobs
+    def execution_errors(job, config) -> list[str]:
+        """Errors of `config` about the executor (a job's own required op config is not this file's)."""
+        try:
+            dg.validate_run_config(job, config)
+        except dg.DagsterInvalidConfigError as exc:
+            return [e.message for e in exc.errors if "execution" in e.message
+                    or any(getattr(entry, "field_name", None) == "execution" for entry in e.stack.entries)]
+        return []
+
+    for job in jobs:
+        assert execution_errors(job, run_config) == [], job.name
+    bad = {"execution": {"config": {"multiprocess": {"max_concurrent": "beaucoup"}}}}
+    assert all(execution_errors(job, bad) for job in jobs)
+
+
+def test_the_helm_values_share_the_warehouse_and_load_the_code_location():
+    values = yaml.safe_load((DEPLOY / "scaling" / "helm-values.yaml").read_text(encoding="utf-8"))
+    home = env_template()["TRANQUILLITE_HOME"]
+    assert values["postgresql"]["enabled"] is False                    # the City's PostgreSQL
+    assert values["runLauncher"]["type"] == "K8sRunLauncher"
+    assert values["dagsterDaemon"]["runCoordinator"]["type"] == "QueuedRunCoordinator"
+    launcher = values["runLauncher"]["config"]["k8sRunLauncher"]
+    deployment, = values["dagster-user-deployments"]["deployments"]
+    for where in (launcher, deployment):
+        assert [m["mountPath"] for m in where["volumeMounts"]] == [home]
+        assert where["volumes"][0]["persistentVolumeClaim"]["claimName"] == "tranquillite-entrepot"
+    args = deployment["dagsterApiGrpcArgs"]
+    module = args[args.index("--module-name") + 1]
+    assert module == "tranquillite.definitions" and importlib.util.find_spec(module) is not None
