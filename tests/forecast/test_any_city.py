@@ -43,7 +43,7 @@ def incidents(seed=5) -> pl.DataFrame:
     pick = rng.random(n)
     lon = rng.uniform(4.80, 4.86, n)
     lat = rng.uniform(45.74, 45.775, n)
-    for (x, y, sigma, share), lo, hi in zip(HOTSPOTS, (0.0, 0.45), (0.45, 0.75)):
+    for (x, y, sigma, _share), lo, hi in zip(HOTSPOTS, (0.0, 0.45), (0.45, 0.75)):
         m = (pick >= lo) & (pick < hi)
         lon[m] = x + rng.normal(0, sigma / 78_000, m.sum())
         lat[m] = y + rng.normal(0, sigma / 111_000, m.sum())

@@ -133,7 +133,7 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
         try:
             raw = warehouse.read(K.RAW, source, keys)
         except FileNotFoundError:
-            raise dg.Failure(f"raw/{source}: partitions {keys[0]}…{keys[-1]} non matérialisées")
+            raise dg.Failure(f"raw/{source}: partitions {keys[0]}…{keys[-1]} non matérialisées") from None
         for col in source_columns(source) + LINEAGE_COLUMNS:
             if col not in raw.columns:
                 raw = raw.with_columns(pl.lit(None, dtype=pl.Utf8).alias(col))
