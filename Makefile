@@ -8,7 +8,7 @@ export DAGSTER_HOME := $(TRANQUILLITE_HOME)/dagster
 # test workers (2 cores on CI)
 WORKERS ?= 2
 
-.PHONY: install demo test check ui app browser postgres lock clean-data help bench-forecast bench-map bench-pii bench-destruction
+.PHONY: install demo test check ui app browser postgres lock clean-data help bench-forecast bench-map bench-pii bench-destruction bench-real
 
 help:
 	@echo "make demo   — installe, génère un an de données synthétiques, matérialise tout le graphe"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench-map      — banc d'essai des requêtes de la carte (après 'make demo')"
 	@echo "make bench-pii      — détecteur de données personnelles: précision/rappel par type vs ancien garde, débit"
 	@echo "make bench-destruction — durée de destruction des données de la Préfecture sur une année (copie du home)"
+	@echo "make bench-real FILE=… TIMEZONE=… [AREA=…] [SINCE=…] — banc d'essai des prévisions sur des données réelles, de bout en bout"
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -98,3 +99,10 @@ lock:
 
 clean-data:
 	rm -rf $(TRANQUILLITE_HOME)
+
+# Real-data benchmark through the product (issue #13): FILE (CSV/Parquet: id, occurred_at, category,
+# lon, lat), TIMEZONE (IANA), optional AREA (boundary file), SINCE (AAAA-MM-JJ) or YEARS, ORIGINS
+bench-real: install
+	$(BIN)/python scripts/bench_real.py --file "$(FILE)" --timezone "$(TIMEZONE)" \
+	  $(if $(AREA),--area "$(AREA)") $(if $(SINCE),--since $(SINCE)) $(if $(YEARS),--years $(YEARS)) \
+	  $(if $(ORIGINS),--origins $(ORIGINS)) $(if $(HOLIDAYS),--holidays $(HOLIDAYS))

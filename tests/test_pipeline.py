@@ -61,8 +61,13 @@ def test_whole_graph_materialises_and_every_check_passes(materialized):
     checks = _checks(defs, instance)
     ran = {k: v for k, v in checks.items() if v is not None}
     assert ran and all(ran.values()), {k: v for k, v in ran.items() if not v}
-    # every check of the graph ran: ingestion, publication, forecasting and indicators
-    assert not [k for k, v in checks.items() if v is None], [k for k, v in checks.items() if v is None]
+    # every check of the graph ran: ingestion, publication, forecasting and indicators — except
+    # those of the sources with no landing file, left out of the ingestion run (#13)
+    from tranquillite.jobs import source_selection
+    idle = {"alertes_videoprotection", "evenements_publics", "incidents"}
+    skipped = {k.to_user_string() for s in idle for k in source_selection(s)}
+    assert {k for k, v in checks.items() if v is None} == {k for k in checks if k.split(":")[0] in skipped}
+    assert not (paths().warehouse / "raw" / "incidents").exists()
     assert checks["quarantine/interventions:aucune_perte"] is True
     with open_catalog(paths().warehouse / "catalog.duckdb") as con:
         per_source = dict(con.execute("SELECT source, count(*) FROM clean.events GROUP BY 1").fetchall())

@@ -37,6 +37,23 @@ def landing_range(report=None) -> tuple[date, date] | None:
     return date.fromisoformat(min(days)), date.fromisoformat(max(days))
 
 
+def files_before(first: date) -> list[date]:
+    """The days before `first` (the first partition) that landing files are dated with."""
+    from tranquillite import landing
+    from tranquillite.contracts import sources
+    days = []
+    for s in sources():
+        for path in landing.source_files(paths().landing, s):
+            key = landing.partition_of(path.relative_to(paths().landing))
+            try:
+                d = date.fromisoformat(key) if key else None
+            except ValueError:
+                d = None
+            if d is not None and d < first:
+                days.append(d)
+    return days
+
+
 def cmd_generate(a: argparse.Namespace) -> int:
     from tranquillite.synthetic import generate
     report = generate(paths().home, start=a.start, days=a.days, seed=a.seed, scale=a.scale)
@@ -50,6 +67,7 @@ def cmd_materialize(a: argparse.Namespace) -> int:
     defs = build_defs()
     from tranquillite.settings import partitions_start
     start, end = a.from_, a.to
+    explicit = start is not None
     if (start is None) != (end is None):
         print("erreur: --from et --to vont ensemble", file=sys.stderr)
         return 2
@@ -61,6 +79,9 @@ def cmd_materialize(a: argparse.Namespace) -> int:
             print(f"attention: {rel} non ingéré — {why}", file=sys.stderr)
 
         rng = landing_range(report)
+        before = files_before(date.fromisoformat(partitions_start()))
+        if rng is None and before:
+            rng = (min(before), max(before))   # refused below, naming the setting
         if rng is None:
             what = "aucun fichier avec un jour d'export valide" if skipped else "aucun fichier"
             print(f"erreur: {what} dans {paths().landing} (lancer `tranquillite generate` "
@@ -68,9 +89,17 @@ def cmd_materialize(a: argparse.Namespace) -> int:
             return 2
         start, end = rng
     first = date.fromisoformat(partitions_start())
-    if start < first:
-        print(f"attention: partitions avant {first} ignorées (TRANQUILLITE_PARTITIONS_START)", file=sys.stderr)
-        start = first
+    # never an empty range nor a silent cut: say which setting to change and to what (#13)
+    before = [] if explicit else files_before(first)
+    if start < first:   # an explicit range before the partitions, or only files before them
+        print(f"erreur: des données commencent le {min([start, *before])}, avant la première partition "
+              f"{first} (réglage TRANQUILLITE_PARTITIONS_START={first}): rien n'a été ingéré. Définir "
+              f"TRANQUILLITE_PARTITIONS_START={min([start, *before])} (ou plus tôt) puis relancer.", file=sys.stderr)
+        return 2
+    if before:          # the other days are ingested; the earlier files are recorded, not read
+        print(f"attention: {len(before)} fichier(s) datés du {min(before)} au {max(before)}, avant la première "
+              f"partition {first}, ne sont pas ingérés: définir TRANQUILLITE_PARTITIONS_START={min(before)} "
+              "pour les ingérer", file=sys.stderr)
     if end > date.today():
         end = date.today()
     if start > end:

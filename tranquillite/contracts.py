@@ -143,6 +143,10 @@ def load_contract(path: Path) -> Contract:
             raise ContractError(f"{where}: missing key {key!r}")
     known = {"name", "title", "source", "format", "convention", "id_field", "fields", "envelope",
              "record_type", "event", "bounds"}
+    fmt = d.get("date_format")
+    if fmt is not None and not (isinstance(fmt, str) or (isinstance(fmt, list) and fmt
+                                                          and all(isinstance(x, str) for x in fmt))):
+        raise ContractError(f"{where}: date_format must be a strftime format or a list of them, got {fmt!r}")
     return Contract(
         name=d["name"], title=d["title"], source=d["source"], format=d["format"],
         convention=d["convention"], id_field=d["id_field"],

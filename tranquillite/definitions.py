@@ -40,7 +40,7 @@ def build_defs(p: Paths | None = None) -> dg.Definitions:
         resources={
             "landing": LandingZone(root=str(p.landing)),
             "warehouse": Warehouse(root=str(p.warehouse)),
-            "study_area": StudyArea(),
+            "study_area": StudyArea.from_settings(home_paths=p),   # TRANQUILLITE_AREA and the others
             "model_store": LocalModelStore(root=str(p.home / "models")),
             "indicators": IndicatorSettings(),
         },

@@ -112,19 +112,58 @@ def marseille() -> Area:
     )
 
 
-def area_from_file(path: Path, code_property: str, name_property: str | None = None,
+class AreaFileError(ValueError):
+    """A boundary file that cannot be used as a study area (French message)."""
+
+
+@lru_cache(maxsize=8)
+def _area_from_file(path: str, mtime: float, code_property: str | None, name_property: str | None,
+                    name: str) -> Area:
+    import geopandas as gpd
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:  # noqa: BLE001 - any reader error is a bad file for the analyst
+        raise AreaFileError(f"fichier de contour illisible {path}: {exc}") from None
+    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    if gdf.empty:
+        raise AreaFileError(f"fichier de contour sans géométrie: {path}")
+    if gdf.crs is None:
+        raise AreaFileError(f"fichier de contour sans système de coordonnées: {path}")
+    gdf = gdf.to_crs("EPSG:4326")
+    gdf = gdf[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if gdf.empty:
+        raise AreaFileError(f"fichier de contour sans polygone: {path}")
+    columns = [c for c in gdf.columns if c != gdf.geometry.name]
+    if code_property is None:
+        code_property = "insee_arm" if "insee_arm" in columns else (columns[0] if columns else None)
+    elif code_property not in columns:
+        raise AreaFileError(f"propriété de zone « {code_property} » absente de {path} "
+                            f"(propriétés: {', '.join(columns) or 'aucune'}; TRANQUILLITE_AREA_ZONE_PROPERTY)")
+    geoms = np.array(shapely.make_valid(np.asarray(gdf.geometry.values, dtype=object)), dtype=object)
+    codes = gdf[code_property].astype(str).to_numpy(dtype=object) if code_property else \
+        np.array([str(i + 1) for i in range(len(gdf))], dtype=object)
+    names_col = name_property if name_property in columns else ("nom" if "nom" in columns else code_property)
+    names = gdf[names_col].astype(str).to_numpy(dtype=object) if names_col else codes
+    return Area(name=name, outline=shapely.union_all(geoms), zone_codes=codes, zone_names=names, zone_geoms=geoms)
+
+
+def area_from_file(path: Path, code_property: str | None = None, name_property: str | None = None,
                    name: str = "zone d'étude") -> Area:
-    """Any city: a GeoJSON of subdivisions; the outline is their union."""
-    feats = _read_geojson(path)
-    geoms = np.array([shape(f["geometry"]) for f in feats], dtype=object)
-    return Area(
-        name=name,
-        outline=shapely.union_all(geoms),
-        zone_codes=np.array([str(f["properties"][code_property]) for f in feats], dtype=object),
-        zone_names=np.array([str(f["properties"].get(name_property or code_property)) for f in feats],
-                            dtype=object),
-        zone_geoms=geoms,
-    )
+    """Any city: a file of its zones (GeoJSON, GeoPackage, shapefile… in any CRS, read with
+    geopandas and brought to WGS84); the outline is their union. `code_property`: the zones'
+    code (default `insee_arm` if present, else the first property)."""
+    path = Path(path).resolve()
+    return _area_from_file(str(path), path.stat().st_mtime, code_property, name_property, name)
+
+
+def cells_geojson(cells: list[str], code: str = "donnees", name: str = "zone d'étude") -> str:
+    """A GeoJSON of one zone: the union of H3 cells (the study area of `TRANQUILLITE_AREA=donnees`)."""
+    import h3
+    polys = [shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in cells]
+    outline = shapely.union_all(np.array(polys, dtype=object), grid_size=1e-9)
+    return json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"code": code, "nom": name},
+        "geometry": json.loads(shapely.to_geojson(outline))}]})
 
 
 @lru_cache(maxsize=1)

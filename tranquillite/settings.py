@@ -24,7 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator, model_validator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GEO_DIR = Path(__file__).resolve().parent / "data" / "geo"
@@ -46,6 +46,24 @@ class Settings(BaseModel):
     home: Path
     contracts: Path = REPO_ROOT / "data_contracts"
     partitions_start: date = date.fromisoformat(DEFAULT_PARTITIONS_START)
+    # ------------------------------------------------------------------ study area (any city, #13)
+    # `marseille` (default), `donnees` (no boundary: the H3 cells of the events; coordinates are
+    # only checked to be valid WGS84) or the path of a boundary file of the area's zones (GeoJSON,
+    # GeoPackage, shapefile…, any CRS: read with geopandas)
+    area: str = "marseille"
+    area_name: str | None = None              # default: "Marseille", the file's stem, "zone d'étude"
+    area_zone_property: str | None = None     # the zones' code property (default: insee_arm, else the first)
+    # unset: Marseille's (Europe/Paris, FR, Zone B); another area needs its time zone and has no
+    # holidays unless given
+    timezone: str | None = None               # IANA time zone of the area (naive timestamps are in it)
+    holidays_country: str | None = None       # public holidays (`holidays` package code); `aucun`: none
+    school_holidays: str | None = None        # school-holiday subdivision (e.g. `Zone B`); `aucune`: none
+    shift_hours: tuple[int, ...] = (6, 14, 22)
+    h3_resolution: int = 9
+    # fact sources forecast, and planned-event sources (default: the City's three and the
+    # Préfecture's with Marseille, `incidents` and none elsewhere); `aucune`: none
+    sources: tuple[str, ...] | None = None
+    planned_sources: tuple[str, ...] | None = None
     # ------------------------------------------------------------------ deployment
     env: Literal["development", "production"] = "development"
     behind_tls_proxy: bool = False
@@ -97,6 +115,98 @@ class Settings(BaseModel):
         if s in FALSE_WORDS:
             return False
         raise ValueError(f"oui/non attendu (1, 0, true, false), reçu {v!r}")
+
+    @field_validator("area", mode="before")
+    @classmethod
+    def _area(cls, v) -> str:
+        v = str(v).strip()
+        if v.lower() in {"", "marseille"}:
+            return "marseille"
+        if v.lower() in {"donnees", "données", "data"}:
+            return "donnees"
+        path = Path(v).expanduser()
+        if not path.exists():
+            raise ValueError("`marseille`, `donnees` ou le chemin d'un fichier de contour existant "
+                             f"(GeoJSON, GeoPackage, shapefile) est attendu; {v} n'existe pas")
+        return str(path.resolve())
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("un fuseau horaire IANA est attendu (ex. Europe/Paris, America/Toronto)") from None
+        return v
+
+    @field_validator("holidays_country", mode="before")
+    @classmethod
+    def _country(cls, v) -> str | None:
+        if v is None:
+            return None
+        v = str(v).strip()
+        if v.lower() in {"", "aucun", "aucune", "none", "non"}:
+            return ""
+        import holidays
+        if v.upper() not in holidays.list_supported_countries():
+            raise ValueError("un code de pays du paquet `holidays` est attendu (ex. FR, CA, US) ou `aucun`")
+        return v.upper()
+
+    @field_validator("area_name", "area_zone_property", mode="before")
+    @classmethod
+    def _none_word(cls, v):
+        if v is None:
+            return None
+        v = str(v).strip()
+        return None if v.lower() in {"", "aucun", "aucune", "none", "non"} else v
+
+    @field_validator("school_holidays", mode="before")
+    @classmethod
+    def _school(cls, v):
+        if v is None:
+            return None
+        v = str(v).strip()
+        return "" if v.lower() in {"", "aucun", "aucune", "none", "non"} else v
+
+    @model_validator(mode="after")
+    def _area_time_zone(self):
+        if self.area != "marseille" and self.timezone is None:
+            raise ValueError("TRANQUILLITE_TIMEZONE: le fuseau horaire de la zone d'étude est requis hors de "
+                             "Marseille (ex. America/Toronto): les heures sans décalage y sont lues")
+        return self
+
+    @field_validator("shift_hours", mode="before")
+    @classmethod
+    def _shifts(cls, v):
+        if isinstance(v, str):
+            try:
+                v = tuple(int(x) for x in v.replace(";", ",").split(",") if x.strip())
+            except ValueError:
+                raise ValueError("des heures entières séparées par des virgules sont attendues (ex. 6,14,22)") from None
+        v = tuple(v)
+        if not v or list(v) != sorted(set(v)) or not all(0 <= h <= 23 for h in v):
+            raise ValueError("des heures croissantes entre 0 et 23 sont attendues (ex. 6,14,22)")
+        return v
+
+    @field_validator("h3_resolution")
+    @classmethod
+    def _res(cls, v: int) -> int:
+        if not 5 <= v <= 11:
+            raise ValueError("une résolution H3 entre 5 et 11 est attendue")
+        return v
+
+    @field_validator("sources", "planned_sources", mode="before")
+    @classmethod
+    def _sources(cls, v):
+        if v is None or isinstance(v, tuple):
+            return v
+        v = str(v).strip()
+        if v.lower() in {"aucun", "aucune", "none"}:
+            return ()
+        return tuple(x.strip() for x in v.split(",") if x.strip())
 
     @field_validator("fond_de_carte", mode="before")
     @classmethod
@@ -173,6 +283,10 @@ class Settings(BaseModel):
     def is_production(self) -> bool:
         return self.env == "production"
 
+    @property
+    def is_marseille(self) -> bool:
+        return self.area == "marseille"
+
 
 SECRET_FIELDS = frozenset({"access_log_key", "dagster_pg_url"})  # never echoed in an error message
 # variable → field (the only names the platform reads)
@@ -193,6 +307,9 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
         for err in exc.errors():
             name = str(err["loc"][0]) if err["loc"] else "?"
             msg = err["msg"].removeprefix("Value error, ")
+            if not err["loc"]:   # a rule across fields names its variable itself
+                problems.append(msg)
+                continue
             shown = "(secret non affiché)" if name in SECRET_FIELDS else repr(values.get(name))
             problems.append(f"TRANQUILLITE_{name.upper()}={shown}: {msg}")
         raise SettingsError("réglage invalide — " + "; ".join(problems)) from None

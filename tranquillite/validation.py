@@ -20,7 +20,9 @@ Set by the contract's rules:
 date outside the contract's window around the export day, e.g. year 9999), `valeur_invalide`
 (not a number, NaN, inf, not an integer), `valeur_hors_bornes` (outside the field's `min`/`max`),
 `champ_trop_long` (longer than the contract's `text_max_length`), `valeur_hors_enumeration`,
-`format_invalide`, `fin_avant_debut`, `hors_zone`, `adresse_inconnue`, `crs_inconnu` (projected
+`format_invalide`, `fin_avant_debut`, `hors_zone` (outside the configured study area),
+`coordonnees_invalides` (no study-area boundary, `TRANQUILLITE_AREA=donnees`: not a WGS84
+position, or 0,0), `adresse_inconnue`, `crs_inconnu` (projected
 coordinates in a coordinate system PROJ does not know), `geometrie_invalide`,
 `identifiant_duplique`, `donnee_personnelle`. A reason is written `code:field` (or `code:kind`
 for personal data).
@@ -50,15 +52,29 @@ _FROM_L93 = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
 
 
 # --------------------------------------------------------------------------- typing
-def parse_datetime(e: pl.Expr) -> pl.Expr:
-    """French export formats and ISO 8601 (with offset → Europe/Paris wall clock)."""
+FRENCH_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")
+ISO_NAIVE = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S%.f",
+             "%Y-%m-%d %H:%M:%S%.f")
+ISO_AWARE = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d %H:%M:%S%z",
+             "%Y-%m-%d %H:%M%z")
+
+
+def date_formats(c: Contract | None) -> tuple[str, ...]:
+    """The naive formats of a contract's dates: its `date_format` (one format or a list, e.g.
+    `"%m/%d/%Y %H:%M"` for a US export) — then `03/04/2015` is 4 March — else the French
+    day-first ones; ISO 8601 is always read."""
+    given = (c.meta.get("date_format") if c is not None else None) or ()
+    given = (given,) if isinstance(given, str) else tuple(given)
+    return (*given, *ISO_NAIVE) if given else (*FRENCH_FORMATS, *ISO_NAIVE)
+
+
+def parse_datetime(e: pl.Expr, tz: str = LOCAL_TZ, formats: tuple[str, ...] | None = None) -> pl.Expr:
+    """Local wall-clock time of the study area (`tz`): naive formats are read as local time, an
+    ISO 8601 time with an offset keeps its instant and is shown in `tz`."""
     s = e.str.strip_chars()
-    naive = [s.str.strptime(pl.Datetime("us"), fmt, strict=False) for fmt in (
-        "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S%.f")]
+    naive = [s.str.strptime(pl.Datetime("us"), fmt, strict=False) for fmt in (formats or date_formats(None))]
     aware = [s.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False)
-             .dt.convert_time_zone(LOCAL_TZ).dt.replace_time_zone(None)
-             for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z")]
+             .dt.convert_time_zone(tz).dt.replace_time_zone(None) for fmt in ISO_AWARE]
     return pl.coalesce(*aware, *naive)
 
 
@@ -66,9 +82,9 @@ def _number(e: pl.Expr) -> pl.Expr:
     return e.str.strip_chars().str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
 
 
-def typed(f: Field, e: pl.Expr) -> pl.Expr:
+def typed(f: Field, e: pl.Expr, c: Contract | None = None, tz: str = LOCAL_TZ) -> pl.Expr:
     if f.type == "datetime":
-        return parse_datetime(e)
+        return parse_datetime(e, tz, date_formats(c))
     if f.type == "integer":
         return _number(e).cast(pl.Int64, strict=False)
     if f.type in {"number", "longitude", "latitude"}:
@@ -82,14 +98,14 @@ def _present(e: pl.Expr) -> pl.Expr:
     return e.is_not_null() & (e.str.strip_chars() != "") & (e.str.strip_chars() != "[]")
 
 
-def field_reasons(c: Contract, f: Field) -> list[pl.Expr]:
+def field_reasons(c: Contract, f: Field, tz: str = LOCAL_TZ) -> list[pl.Expr]:
     """One expression per rule of the field, each giving a reason string or null."""
     raw = pl.col(f.header)
     present = _present(raw)
     rules: list[pl.Expr] = []
     if f.required:
         rules.append(pl.when(~present).then(pl.lit(f"champ_obligatoire_manquant:{f.name}")))
-    v = typed(f, raw)
+    v = typed(f, raw, c, tz)
     if f.type == "datetime":
         rules.append(pl.when(present & v.is_null()).then(pl.lit(f"date_invalide:{f.name}")))
         rules.append(_date_window(c, f, v))
@@ -115,7 +131,7 @@ def field_reasons(c: Contract, f: Field) -> list[pl.Expr]:
                      .then(pl.lit(f"format_invalide:{f.name}")))
     if f.after:
         start = c.field(f.after)
-        rules.append(pl.when(typed(f, raw) < typed(start, pl.col(start.header)))
+        rules.append(pl.when(typed(f, raw, c, tz) < typed(start, pl.col(start.header), c, tz))
                      .then(pl.lit("fin_avant_debut")))
     if c.bounds.text_max_length is not None:
         rules.append(pl.when(raw.str.len_chars() > c.bounds.text_max_length)
@@ -161,11 +177,27 @@ def _transformer(code: str) -> Transformer | None:
         return None
 
 
-def _in_area(lon: np.ndarray, lat: np.ndarray, area: geo.Area) -> np.ndarray:
+ANYWHERE_ZONE = "donnees"   # the zone of every record when the area is the data's (no boundary)
+
+
+def _in_area(lon: np.ndarray, lat: np.ndarray, area: geo.Area | None) -> np.ndarray:
+    if area is None:
+        return valid_wgs84(lon, lat)
     return area.contains(lon, lat, tolerance_deg=AREA_TOLERANCE_DEG)
 
 
-def _points_location(df: pl.DataFrame, c: Contract, area: geo.Area) -> pl.DataFrame:
+def valid_wgs84(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """A position on Earth in WGS84 degrees, and not 0,0 (a default of many exports)."""
+    lon, lat = np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64")
+    ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+    return ok & ~((lon == 0) & (lat == 0))
+
+
+def _outside_reason(area: geo.Area | None) -> str:
+    return "coordonnees_invalides" if area is None else "hors_zone"
+
+
+def _points_location(df: pl.DataFrame, c: Contract, area: geo.Area | None) -> pl.DataFrame:
     """lon/lat from the record, from projected x/y + CRS, or geocoded from the address."""
     types = {f.type: f for f in c.fields}
     n = df.height
@@ -191,8 +223,12 @@ def _points_location(df: pl.DataFrame, c: Contract, area: geo.Area) -> pl.DataFr
             if to_wgs84 is None:  # unknown to PROJ: those records only, with their reason
                 unknown_crs[sel] = True
                 continue
-            tx, ty = to_wgs84.transform(x[sel], y[sel])
-            lon[sel], lat[sel] = tx, ty
+            try:
+                tx, ty = to_wgs84.transform(x[sel], y[sel], errcheck=False)
+            except Exception:  # noqa: BLE001 - PROJ cannot use it: those records only, with their reason
+                unknown_crs[sel] = True
+                continue
+            lon[sel], lat[sel] = np.asarray(tx, dtype="float64"), np.asarray(ty, dtype="float64")
             precision[sel] = "coordonnees_projetees"
     addr = next((f for f in c.fields if f.type == "address"), None)
     reasons = np.full(n, None, dtype=object)
@@ -205,7 +241,7 @@ def _points_location(df: pl.DataFrame, c: Contract, area: geo.Area) -> pl.DataFr
     have = np.isfinite(lon) & np.isfinite(lat)
     reasons[~have] = f"adresse_inconnue:{addr.name}" if addr is not None else "champ_obligatoire_manquant:coordonnees"
     outside = have & ~_in_area(np.nan_to_num(lon), np.nan_to_num(lat), area)
-    reasons[outside] = "hors_zone"
+    reasons[outside] = _outside_reason(area)
     if unknown_crs.any():
         reasons[unknown_crs & ~have] = f"crs_inconnu:{crs_field}"
     geometry = shapely.to_geojson(shapely.points(lon, lat))
@@ -244,7 +280,7 @@ def _buffer_m(points: np.ndarray, radius_m: float) -> np.ndarray:
     return shapely.transform(buf, lambda xy: np.column_stack(_FROM_L93.transform(xy[:, 0], xy[:, 1])))
 
 
-def _shape_location(df: pl.DataFrame, c: Contract, area: geo.Area) -> pl.DataFrame:
+def _shape_location(df: pl.DataFrame, c: Contract, area: geo.Area | None) -> pl.DataFrame:
     """Préfecture geometries: route (LineString), footprint (Polygon) or address points."""
     n = df.height
     gfield = c.field(c.event["geometry"])
@@ -288,10 +324,13 @@ def _shape_location(df: pl.DataFrame, c: Contract, area: geo.Area) -> pl.DataFra
                             dtype=object)
         geoms[idx] = made
     have = np.array([g is not None for g in geoms], dtype=bool)
-    outline = area.buffered(AREA_TOLERANCE_DEG)
     inside = np.zeros(n, dtype=bool)
-    inside[have] = shapely.within(geoms[have].astype(object), outline)
-    reasons[have & ~inside & (reasons == None)] = "hors_zone"  # noqa: E711
+    if area is None:
+        b = shapely.bounds(geoms[have].astype(object)).reshape(-1, 4)
+        inside[have] = valid_wgs84(b[:, 0], b[:, 1]) & valid_wgs84(b[:, 2], b[:, 3])
+    else:
+        inside[have] = shapely.within(geoms[have].astype(object), area.buffered(AREA_TOLERANCE_DEG))
+    reasons[have & ~inside & (reasons == None)] = _outside_reason(area)  # noqa: E711
     rep = np.full(n, None, dtype=object)
     rep[have] = shapely.point_on_surface(geoms[have].astype(object))
     lon = np.where(have, shapely.get_x(rep.astype(object)) if have.any() else np.nan, np.nan)
@@ -307,7 +346,8 @@ def _shape_location(df: pl.DataFrame, c: Contract, area: geo.Area) -> pl.DataFra
     return _located(lon.astype(float), lat.astype(float), precision, gj, gtype, reasons)
 
 
-def locate(df: pl.DataFrame, c: Contract, area: geo.Area) -> pl.DataFrame:
+def locate(df: pl.DataFrame, c: Contract, area: geo.Area | None) -> pl.DataFrame:
+    """Location columns of the records; `area` None: no boundary (`TRANQUILLITE_AREA=donnees`)."""
     if c.event.get("geometry") == "point":
         return _points_location(df, c, area)
     return _shape_location(df, c, area)
@@ -397,10 +437,11 @@ def clean_schema(c: Contract) -> dict[str, pl.DataType]:
     return schema
 
 
-def _validate_contract(df: pl.DataFrame, c: Contract, area: geo.Area, h3_resolution: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _validate_contract(df: pl.DataFrame, c: Contract, area: geo.Area | None, h3_resolution: int,
+                       tz: str = LOCAL_TZ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`df` carries the reasons found before (e.g. duplicate id); the contract's rules add theirs."""
     df = with_kinds(df, c.all_fields)
-    rules = [r for f in c.all_fields for r in field_reasons(c, f)]
+    rules = [r for f in c.all_fields for r in field_reasons(c, f, tz)]
     df = df.with_columns(pl.col(REASONS).list.concat(
         pl.concat_list([r.alias(f"_r{i}") for i, r in enumerate(rules)]).list.drop_nulls()).alias(REASONS))
     loc = locate(df, c, area)
@@ -411,10 +452,11 @@ def _validate_contract(df: pl.DataFrame, c: Contract, area: geo.Area, h3_resolut
     bad = df.filter(pl.col(REASONS).list.len() > 0)
     good = df.filter(pl.col(REASONS).list.len() == 0)
     good = geo.h3_cells(good, lon="_loc_lon", lat="_loc_lat", resolution=h3_resolution, out="_loc_h3_cell")
-    good = good.with_columns(pl.Series("_loc_arrondissement", area.zone_of(
-        good.get_column("_loc_lon").to_numpy(), good.get_column("_loc_lat").to_numpy()).tolist(), dtype=pl.Utf8))
+    zones = (np.full(good.height, ANYWHERE_ZONE, dtype=object) if area is None else area.zone_of(
+        good.get_column("_loc_lon").to_numpy(), good.get_column("_loc_lat").to_numpy()))
+    good = good.with_columns(pl.Series("_loc_arrondissement", zones.tolist(), dtype=pl.Utf8))
     schema = clean_schema(c)
-    typed_cols = [typed(f, pl.col(f.header)).cast(schema[f.name]).alias(f.name) for f in c.all_fields]
+    typed_cols = [typed(f, pl.col(f.header), c, tz).cast(schema[f.name]).alias(f.name) for f in c.all_fields]
     loc = set(LOCATED) | {"h3_cell", "arrondissement"}
     rest = [(pl.col(f"_loc_{k}") if k in loc else pl.col(k)).cast(v).alias(k)
             for k, v in schema.items() if k not in {f.name for f in c.all_fields}]
@@ -423,9 +465,12 @@ def _validate_contract(df: pl.DataFrame, c: Contract, area: geo.Area, h3_resolut
 
 
 def validate(raw: pl.DataFrame, contracts: list[Contract], area: geo.Area | None = None,
-             h3_resolution: int = geo.H3_RESOLUTION) -> Outcome:
-    """Validate a batch of raw records of one source against its contract(s)."""
-    area = area or geo.marseille()
+             h3_resolution: int = geo.H3_RESOLUTION, timezone: str = LOCAL_TZ, anywhere: bool = False) -> Outcome:
+    """Validate a batch of raw records of one source against its contract(s).
+
+    `area`: the study area (default Marseille); `anywhere`: no boundary (`TRANQUILLITE_AREA=donnees`),
+    a location is only checked to be a valid WGS84 position. `timezone`: the area's local time."""
+    area = None if anywhere else (area or geo.marseille())
     source = contracts[0].source
     read = raw.height
     read_by_partition = dict(raw.group_by("_partition").len().iter_rows()) if read else {}
@@ -464,7 +509,7 @@ def validate(raw: pl.DataFrame, contracts: list[Contract], area: geo.Area | None
         groups = {c.name: raw.filter(pl.col("type") == c.record_type) for c in contracts}
     by_name = {c.name: c for c in contracts}
     for name, part in groups.items():
-        good, bad = _validate_contract(part, by_name[name], area, h3_resolution)
+        good, bad = _validate_contract(part, by_name[name], area, h3_resolution, timezone)
         clean[name] = good
         quarantined.append(bad)
     q = pl.concat([x.cast(QUARANTINE_SCHEMA) for x in quarantined]).sort("partition", "file", "line")

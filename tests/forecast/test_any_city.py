@@ -2,8 +2,9 @@
 made-up town near Lyon, chosen by configuration only (a GeoJSON of two zones, the generic
 `incidents` source, no planned events).
 
-The ingestion layer is Marseille-bound (its location checks use Marseille's outline), so the
-synthetic incidents are fed to the forecasting functions directly, shaped like `clean.events`.
+Here the synthetic incidents are fed to the forecasting functions directly, shaped like
+`clean.events`; `test_any_city_e2e.py` runs another city through the landing files, the contract
+and the Dagster jobs, its area set by settings.
 """
 
 import json
@@ -42,7 +43,7 @@ def incidents(seed=5) -> pl.DataFrame:
     pick = rng.random(n)
     lon = rng.uniform(4.80, 4.86, n)
     lat = rng.uniform(45.74, 45.775, n)
-    for (x, y, sigma, share), lo, hi in zip(HOTSPOTS, (0.0, 0.45), (0.45, 0.75)):
+    for (x, y, sigma, _share), lo, hi in zip(HOTSPOTS, (0.0, 0.45), (0.45, 0.75)):
         m = (pick >= lo) & (pick < hi)
         lon[m] = x + rng.normal(0, sigma / 78_000, m.sum())
         lat[m] = y + rng.normal(0, sigma / 111_000, m.sum())
@@ -116,3 +117,14 @@ def test_any_champion_can_publish_the_forecast(run, champion):
         assert all(len(json.loads(e)) == 3 for e in top)
     else:
         assert set(top) == {"[]"}
+
+
+def test_no_fact_in_the_area_is_a_clear_error_not_a_type_error(tmp_path):
+    """Facts all outside the grid (e.g. another city's data on Marseille's area): a French message
+    naming the settings to check, not `int() argument must be … not 'NoneType'`."""
+    from tranquillite.forecasting.pipeline import NoFactsError
+    spec = StudyArea(name="Villeneuve-sur-Test", boundary_path=str(town(tmp_path)), zone_property="code",
+                     sources=["incidents"], planned_sources=[], school_holidays_subdivision=None).spec()
+    far = incidents().head(50).with_columns(pl.col("lon") - 80.0)
+    with pytest.raises(NoFactsError, match="TRANQUILLITE_AREA"):
+        from_events(far, spec, first_day=FIRST)

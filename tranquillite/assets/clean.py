@@ -15,12 +15,12 @@ import time
 import dagster as dg
 import polars as pl
 
-from tranquillite import geo
 from tranquillite.assets import constants as K
 from tranquillite.assets.metadata import base_metadata, table_schema
 from tranquillite.assets.partitions import DAILY
 from tranquillite.contracts import Contract, contracts_for_source
 from tranquillite.file_versions import FILES_TABLE
+from tranquillite.forecasting.study_area import StudyArea
 from tranquillite.landing import LINEAGE_COLUMNS, source_columns
 from tranquillite.pii.columns import count_with_pii
 from tranquillite.resources import Warehouse
@@ -81,7 +81,7 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
             key=K.clean_key(c.name), group_name=K.CLEAN, deps=[K.raw_key(source)],
             description=(f"{c.title}: enregistrements valides selon le contrat `data_contracts/{c.name}.yaml`, "
                          "typés, dédoublonnés, géolocalisés (géométrie GeoJSON, point représentatif, "
-                         "cellule H3, arrondissement). Aucune donnée personnelle (C2)."),
+                         "cellule H3, arrondissement ou zone de la zone d'étude configurée). Aucune donnée personnelle (C2)."),
             kinds={"parquet", "polars"}, owners=[K.OWNER_DATA], tags=K.contract_tags(c.name),
             metadata={"contrat": f"data_contracts/{c.name}.yaml",
                       "dagster/column_schema": table_schema(clean_schema(c))},
@@ -127,17 +127,21 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool="warehouse_writer",
     )
-    def _clean(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    def _clean(context: dg.AssetExecutionContext, warehouse: Warehouse, study_area: StudyArea):
         t0 = time.perf_counter()
         keys = list(context.partition_keys)
         try:
             raw = warehouse.read(K.RAW, source, keys)
         except FileNotFoundError:
-            raise dg.Failure(f"raw/{source}: partitions {keys[0]}…{keys[-1]} non matérialisées")
+            raise dg.Failure(f"raw/{source}: partitions {keys[0]}…{keys[-1]} non matérialisées") from None
         for col in source_columns(source) + LINEAGE_COLUMNS:
             if col not in raw.columns:
                 raw = raw.with_columns(pl.lit(None, dtype=pl.Utf8).alias(col))
-        outcome = validate(raw, contracts, area=geo.marseille())
+        # locations are checked against the configured study area (TRANQUILLITE_AREA), dates read
+        # in its time zone; `donnees`: no boundary, only valid WGS84 positions
+        spec = study_area.spec()
+        outcome = validate(raw, contracts, area=None if spec.from_data else spec.area(),
+                           h3_resolution=spec.h3_resolution, timezone=spec.timezone, anywhere=spec.from_data)
         counted = counted_records(warehouse, source, keys)
         ledger = outcome.ledger(keys, counted)
         for k, part in _split(ledger, "partition", keys, dict(ledger.schema)).items():

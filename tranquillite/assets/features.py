@@ -14,6 +14,7 @@ Study area, resolution, sources and shifts come from the `study_area` resource, 
 
 import time
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -84,6 +85,26 @@ def _days(context: dg.AssetExecutionContext) -> list[date]:
     return sorted(date.fromisoformat(k) for k in context.partition_keys)
 
 
+def write_data_area(warehouse: Warehouse, spec) -> None:
+    """The study area of `TRANQUILLITE_AREA=donnees`: the union of the H3 cells holding a fact of the
+    forecast sources in `clean.events`, written as a GeoJSON where `spec.area()` reads it."""
+    from tranquillite import geo
+    cells: list[str] = []
+    if warehouse.exists(K.CLEAN, "events") and spec.groups:
+        with warehouse.connect() as con:
+            cells = [r[0] for r in con.execute(
+                "SELECT DISTINCT h3_cell FROM clean.events WHERE list_contains(?::VARCHAR[], source) "
+                "AND h3_cell IS NOT NULL ORDER BY 1", [list(spec.groups)]).fetchall()]
+    if not cells:
+        raise dg.Failure("zone d'étude issue des données (TRANQUILLITE_AREA=donnees): aucun fait publié des "
+                         f"sources {', '.join(spec.groups)} — ingérer et publier avant la prévision")
+    path = Path(spec.boundary_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(geo.cells_geojson(cells, name=spec.name), encoding="utf-8")
+    tmp.replace(path)
+
+
 @dg.asset(
     key=K.STUDY_GRID_KEY,
     group_name=K.FEATURES,
@@ -103,6 +124,8 @@ def _days(context: dg.AssetExecutionContext) -> list[date]:
 def study_grid(warehouse: Warehouse, study_area: StudyArea) -> dg.MaterializeResult:
     t0 = time.perf_counter()
     spec = study_area.spec()
+    if spec.from_data:   # TRANQUILLITE_AREA=donnees: the area is the H3 cells of the published facts
+        write_data_area(warehouse, spec)
     area = spec.area()
     grid = build_grid(area, spec.h3_resolution).with_columns(CV.lit([CV.REFERENCE]).alias("conventions"))
     warehouse.write(K.FEATURES, "study_grid", grid)

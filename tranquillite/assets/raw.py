@@ -36,6 +36,16 @@ def _id_columns(source: str) -> list[str]:
     return [c.field(c.id_field).header] + (["version"] if c.envelope else [])
 
 
+def nothing_to_read(source: str, keys: list[str], landing: LandingZone, warehouse: Warehouse) -> bool:
+    """No landing file of the source (dated or not) and no raw partition of the range already
+    written (a file withdrawn after ingestion must still empty its partition): nothing to do."""
+    if landing.files(source):
+        return False
+    if _history(warehouse, f"{source}_{V.UNASSIGNED_PART}") is not None:
+        return False
+    return not any(warehouse.file(K.RAW, source, k).exists() for k in keys)
+
+
 def build_raw_asset(source: str) -> dg.AssetsDefinition:
     contracts = contracts_for_source(source)
     titles = ", ".join(c.title for c in contracts)
@@ -71,6 +81,11 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
     )
     def _raw(context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse):
         if ingestion_refused(source, context):  # convention ended: files kept unread until destroyed (#12)
+            return
+        if nothing_to_read(source, list(context.partition_keys), landing, warehouse):
+            # a source with no landing file and nothing ingested before in the range (the sources a
+            # city does not use): nothing is written, its clean and governance steps are skipped
+            context.log.info(f"{source}: aucun fichier déposé ni déjà ingéré sur la plage — source ignorée")
             return
         t0 = time.perf_counter()
         now = datetime.now(timezone.utc)

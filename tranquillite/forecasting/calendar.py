@@ -22,12 +22,14 @@ CALENDAR_COLUMNS = ["kind", "weekday", "month", "ferie", "veille_ferie", "vacanc
 
 @lru_cache(maxsize=16)
 def public_holidays(country: str, years: tuple[int, ...]) -> frozenset[date]:
+    if not country:   # no holiday calendar configured (TRANQUILLITE_HOLIDAYS_COUNTRY=aucun)
+        return frozenset()
     return frozenset(holidays.country_holidays(country, years=list(years)).keys())
 
 
 @lru_cache(maxsize=16)
 def school_holidays(country: str, subdivision: str | None, years: tuple[int, ...]) -> frozenset[date]:
-    if not subdivision:
+    if not subdivision or not country:
         return frozenset()
     try:
         h = holidays.country_holidays(country, subdiv=subdivision, years=list(years), categories=("school",))

@@ -27,8 +27,16 @@ def distance_matrix(cells: list[str], k: int = 2) -> sps.csr_matrix:
                           shape=(len(cells), len(cells)))
 
 
+class NoFactsError(ValueError):
+    """No fact of the forecast sources in the study area: nothing to learn from (French message)."""
+
+
 def data_bounds(counts: pl.DataFrame, scheme: SlotScheme, first_day: date | None = None) -> tuple[int, int]:
     """(first slot covered, first slot not fully observed = the latest fact's slot)."""
+    if counts.height == 0 or counts["slot"].max() is None:
+        raise NoFactsError("aucun fait des sources prévues dans la zone d'étude (grille vide, sources sans "
+                           "données, ou faits hors zone): vérifier TRANQUILLITE_AREA, TRANQUILLITE_SOURCES et "
+                           "la quarantaine")
     start = scheme.first_slot(first_day) if first_day else int(counts["slot"].min()) // scheme.n * scheme.n
     return start, int(counts["slot"].max())
 

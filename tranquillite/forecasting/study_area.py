@@ -6,6 +6,11 @@ three fact sources and the Préfecture's and the City's planned events). Another
 a GeoJSON of its zones (`boundary_path`, `zone_property`) and point facts under the generic
 `incidents` contract: `StudyArea(boundary_path="ville.geojson", zone_property="code",
 sources=["incidents"], planned_sources=[])`.
+
+The code location binds `StudyArea.from_settings()`: the area is chosen by the settings
+(`TRANQUILLITE_AREA`: `marseille`, a boundary file in any format and CRS, or `donnees` — the H3
+cells of the events —, `TRANQUILLITE_TIMEZONE`, `TRANQUILLITE_HOLIDAYS_COUNTRY`,
+`TRANQUILLITE_SCHOOL_HOLIDAYS`, `TRANQUILLITE_SHIFT_HOURS`, `TRANQUILLITE_SOURCES`…), never by code.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ FACT_SOURCES = ("interventions", "alertes_videoprotection", "signalements")
 PLANNED_SOURCES = ("manifestation_deambulatoire", "manifestation_statique", "operation_programmee",
                    "visite_officielle", "evenements_publics")
 ALL = "all"
+DATA_AREA_FILE = "zone_d_etude.geojson"   # the area of `TRANQUILLITE_AREA=donnees`, under warehouse/features
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,10 @@ class AreaSpec:
 
     name: str = "Marseille"
     boundary_path: str | None = None       # None: Marseille's arrondissements (geo.marseille())
-    zone_property: str = "insee_arm"
+    zone_property: str | None = "insee_arm"
+    # no boundary: the area is the H3 cells of the events (`TRANQUILLITE_AREA=donnees`), written
+    # by `features.study_grid` to `boundary_path` (a GeoJSON) from the clean events
+    from_data: bool = False
     h3_resolution: int = 9
     sources: tuple[str, ...] = FACT_SOURCES
     planned_sources: tuple[str, ...] = PLANNED_SOURCES
@@ -65,7 +74,15 @@ class AreaSpec:
     def area(self) -> geo.Area:
         if self.boundary_path is None:
             return geo.marseille()
-        return geo.area_from_file(Path(self.boundary_path), self.zone_property, name=self.name)
+        path = Path(self.boundary_path)
+        if self.from_data and not path.exists():
+            raise FileNotFoundError(f"zone d'étude issue des données ({path}) pas encore calculée: "
+                                    "matérialiser features/study_grid après la publication des événements")
+        return geo.area_from_file(path, self.zone_property or None, name=self.name)
+
+    @property
+    def is_marseille(self) -> bool:
+        return self.boundary_path is None and not self.from_data
 
 
 def slug(text: str) -> str:
@@ -91,7 +108,8 @@ class StudyArea(dg.ConfigurableResource):
 
     name: str = "Marseille"
     boundary_path: str | None = None
-    zone_property: str = "insee_arm"
+    zone_property: str | None = "insee_arm"
+    from_data: bool = False
     h3_resolution: int = 9
     sources: list[str] = list(FACT_SOURCES)
     planned_sources: list[str] = list(PLANNED_SOURCES)
@@ -102,9 +120,38 @@ class StudyArea(dg.ConfigurableResource):
     route_buffer_m: float = 100.0
     kinds_by_subcategory: list[str] = ["evenements_publics"]
 
+    @classmethod
+    def from_settings(cls, s=None, home_paths=None) -> "StudyArea":
+        """The study area the settings choose (`TRANQUILLITE_AREA` and the others, see settings.py):
+        Marseille's defaults, or another city's with its own time zone, holidays and sources."""
+        from tranquillite.settings import paths, settings
+        s = s or settings()
+        kw: dict = {"h3_resolution": s.h3_resolution, "shift_hours": list(s.shift_hours)}
+        if s.area == "marseille":
+            kw |= {"name": s.area_name or "Marseille", "timezone": s.timezone or "Europe/Paris",
+                   "holidays_country": "FR" if s.holidays_country is None else s.holidays_country,
+                   "school_holidays_subdivision": "Zone B" if s.school_holidays is None else (s.school_holidays or None)}
+            if s.area_zone_property:
+                kw["zone_property"] = s.area_zone_property
+        else:
+            kw |= {"timezone": s.timezone, "holidays_country": s.holidays_country or "",
+                   "school_holidays_subdivision": s.school_holidays or None,
+                   "sources": ["incidents"], "planned_sources": [],
+                   "zone_property": s.area_zone_property or ""}   # "": `insee_arm` if present, else the first
+            if s.area == "donnees":
+                kw |= {"name": s.area_name or "zone d'étude", "from_data": True, "zone_property": "code",
+                       "boundary_path": str((home_paths or paths()).warehouse / "features" / DATA_AREA_FILE)}
+            else:
+                kw |= {"name": s.area_name or Path(s.area).stem, "boundary_path": s.area}
+        if s.sources is not None:
+            kw["sources"] = list(s.sources)
+        if s.planned_sources is not None:
+            kw["planned_sources"] = list(s.planned_sources)
+        return cls(**kw)
+
     def spec(self) -> AreaSpec:
         return AreaSpec(name=self.name, boundary_path=self.boundary_path, zone_property=self.zone_property,
-                        h3_resolution=self.h3_resolution, sources=tuple(self.sources),
+                        from_data=self.from_data, h3_resolution=self.h3_resolution, sources=tuple(self.sources),
                         planned_sources=tuple(_in_force(self.planned_sources)), shift_hours=tuple(self.shift_hours),
                         timezone=self.timezone, holidays_country=self.holidays_country,
                         school_holidays_subdivision=self.school_holidays_subdivision,
