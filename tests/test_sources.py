@@ -55,6 +55,7 @@ def test_every_contract_with_events_declares_what_its_source_is():
 def test_every_consumer_knows_every_source():
     """Fails when a contract's source is missing from any consumer."""
     from tranquillite.app_core import carte
+    from tranquillite.forecasting.study_area import FACT_SOURCES, PLANNED_SOURCES
     from tranquillite.indicators import alerts, planned
     from tranquillite.indicators.config import load_catalogue
 
@@ -64,9 +65,11 @@ def test_every_consumer_knows_every_source():
         if s.is_fact:
             assert s.code in carte.FACT_SOURCES and s.code in cat.fact_sources, s.code
             assert s.code in alerts.GROUP_LABELS, s.code
+            assert (s.code in FACT_SOURCES) == s.forecast, s.code
         else:
             assert s.code in carte.PLANNED_SOURCES and s.code in cat.planned_sources, s.code
             assert s.code in planned.SOURCE_LABELS, s.code
+            assert (s.code in PLANNED_SOURCES) == s.forecast, s.code
 
 
 def _contracts_with(tmp_path: Path, name: str, text: str) -> Path:
@@ -76,16 +79,17 @@ def _contracts_with(tmp_path: Path, name: str, text: str) -> Path:
     return root
 
 
-def test_a_new_contract_reaches_the_map_the_indicators_and_the_alerts_with_no_other_edit(tmp_path):
+def test_a_new_contract_reaches_the_map_the_indicators_the_alerts_and_the_forecasts_with_no_other_edit(tmp_path):
     root = _contracts_with(tmp_path, "fourriere", FOURRIERE)
     code = ("import json\n"
             "from tranquillite.app_core import carte\n"
             "from tranquillite.indicators import alerts\n"
             "from tranquillite.indicators.config import load_catalogue\n"
+            "from tranquillite.forecasting.study_area import StudyArea\n"
             "c = load_catalogue()\n"
             "print(json.dumps({'carte': list(carte.FACT_SOURCES), 'label': carte.SOURCE_LABELS['fourriere'],"
             " 'colour': carte.SOURCE_COLORS['fourriere'], 'indicateurs': list(c.fact_sources),"
-            " 'alertes': alerts.GROUP_LABELS['fourriere']}))\n")
+            " 'alertes': alerts.GROUP_LABELS['fourriere'], 'prevision': list(StudyArea().spec().sources)}))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True,
                          env={"PATH": "/usr/bin:/bin", "TRANQUILLITE_CONTRACTS": str(root),
                               "TRANQUILLITE_HOME": str(tmp_path / "home")})
@@ -94,6 +98,7 @@ def test_a_new_contract_reaches_the_map_the_indicators_and_the_alerts_with_no_ot
     assert got["carte"].index("fourriere") == got["carte"].index("signalements") + 1   # its declared order
     assert got["label"] == "Enlèvements de véhicules" and got["colour"] == [100, 100, 100, 200]
     assert got["alertes"] == "enlèvements de véhicules"
+    assert "fourriere" in got["prevision"]                       # forecast: true → a forecast target
 
 
 @pytest.mark.parametrize("change,message", [

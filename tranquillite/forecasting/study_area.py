@@ -23,10 +23,11 @@ from pathlib import Path
 import dagster as dg
 
 from tranquillite import geo
+from tranquillite import sources as S
 
-FACT_SOURCES = ("interventions", "alertes_videoprotection", "signalements")
-PLANNED_SOURCES = ("manifestation_deambulatoire", "manifestation_statique", "operation_programmee",
-                   "visite_officielle", "evenements_publics")
+# the default forecast sources: those whose contract declares `forecast: true` (tranquillite/sources.py)
+FACT_SOURCES = S.forecast_facts()
+PLANNED_SOURCES = S.forecast_planned()
 ALL = "all"
 DATA_AREA_FILE = "zone_d_etude.geojson"   # the area of `TRANQUILLITE_AREA=donnees`, under warehouse/features
 
