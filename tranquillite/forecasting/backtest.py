@@ -695,7 +695,7 @@ def make_forecast(data: ForecastData, champion: str, cfg: BacktestConfig, origin
     ex = np.full((G + 1, N, H), "[]", dtype=object)
     row_conv = CV.lit(data.fact_conventions())
     with threadpool_limits(limits=1, user_api="blas"):
-        if champion in LEARNED:
+        if champion in LEARNED and champion != MS.NAME:
             fc, fitted, Xp, conv = _learned_forecasts(data, Y, o, cfg, (champion,))
             mu, a = fc[champion]
             model_conv, rows = conv[champion]
