@@ -6,7 +6,13 @@ register of every trained model (issue #3).
 a stable table the app and auditors read — with `models.backtest_scores`: deviance and interval
 coverage, and `models.backtest_evenements`: the slots with planned events). Every trained model
 goes to the model store with its training window, features, parameters, data version and scores;
-the champion (best hit rate at 5 % of the area, next day, all facts) is recorded there.
+the champion — by the honest rule of `forecasting.champion`: the best baseline (trailing counts,
+hot spots, SEPP…) unless a learned model beats it beyond noise, paired test over the origins — is
+recorded there, per horizon (next shift, next day, next week; the forecast's shifts use the
+next-day one). The backtest rows say which predictor is champion and why (`champion`,
+`champion_pourquoi`), for the Prévisions page. The check that the champion does at least as well
+as every reference is blocking: a losing predictor (imposed by `predicteur_impose`) is neither
+recorded as champion nor published.
 
 `models/forecast` retrains the champion on everything known and forecasts every cell × shift of
 the next 7 days with 80 % / 95 % intervals and the top 3 explanations.

@@ -5,7 +5,11 @@ horizon is fully observed) every model is trained again on what was known at `o`
 before `o`, features at an earlier origin (a random lead per row, so the models learn how
 information ages), planned events known at that origin — and forecasts the 21 shifts `o ..
 o + 20`. Baselines only look at facts before `o`. Scores per model × group × horizon:
-`creneau_suivant` (lead 0), `jour_suivant` (leads 0–2), `7_jours` (leads 0–20). On synthetic
+`creneau_suivant` (lead 0), `jour_suivant` (leads 0–2), `7_jours` (leads 0–20, each shift's map
+on its shift), `semaine_suivante` (one map: the week's expected facts per cell against the
+week's facts). The champion is chosen per horizon by the honest rule of `forecasting.champion`
+(a learned model must beat the best baseline beyond noise, paired test over the origins); the
+published forecast's shifts come from the champion at `champion_metric` (next day). On synthetic
 data the generator's true intensity (background + excitation, the part knowable at each slot
 start) is scored the same way (`oracle`).
 
