@@ -109,7 +109,8 @@ def forecast_data(events: pl.DataFrame, spec: AreaSpec, states_weeks: int) -> Fo
 
 
 def table(bt: pl.DataFrame, horizon: str, category: str, models: list[str]) -> pl.DataFrame:
-    b = bt.filter((pl.col("horizon") == horizon) & (pl.col("category") == category))
+    # origins where the category had no fact in the horizon have no hit rate (NaN): left out
+    b = bt.filter((pl.col("horizon") == horizon) & (pl.col("category") == category) & pl.col("hit_rate").is_not_nan())
     hr = (b.group_by("model", "coverage").agg(pl.col("hit_rate").mean(), pl.col("pei").mean(),
                                               (pl.col("hit_rate") / pl.col("pei")).mean().alias("foresight")))
     wide = hr.pivot(on="coverage", index="model", values="hit_rate").rename(
@@ -133,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"prédicteurs (parmi {', '.join(BASELINES + LEARNED)})")
     ap.add_argument("--train-weeks", type=int, default=16, help="fenêtre des anciens modèles appris (créneaux)")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--save", type=Path, default=None, help="écrire le backtest (Parquet) dans ce fichier")
     ap.add_argument("--categories", action=argparse.BooleanOptionalAction, default=True,
                     help="aussi chaque catégorie (sinon: toutes catégories, une source)")
     a = ap.parse_args(argv)
@@ -160,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     res = run_backtest(data, cfg)
     t_bt = time.perf_counter() - t1
     bt = res.backtest
+    if a.save:
+        bt.write_parquet(a.save)
     origins = sorted(set(bt["origin"].to_list()))
     print(f"backtest: {len(origins)} origines ({origins[0]:%Y-%m-%d} → {origins[-1]:%Y-%m-%d}): {t_bt:.0f} s, "
           f"par prédicteur: {json.dumps(res.timings['par_modele_s'])}")
