@@ -8,7 +8,7 @@ export DAGSTER_HOME := $(TRANQUILLITE_HOME)/dagster
 # test workers (2 cores on CI)
 WORKERS ?= 2
 
-.PHONY: install demo test check ui app browser postgres lock clean-data help bench-forecast bench-map bench-pii bench-destruction bench-real
+.PHONY: install demo test check ui app browser postgres lock clean-data help bench-forecast bench-map bench-pii bench-destruction bench-real bench-models
 
 help:
 	@echo "make demo   — installe, génère un an de données synthétiques, matérialise tout le graphe"
@@ -17,6 +17,7 @@ help:
 	@echo "make app    — l'application Streamlit seule"
 	@echo "make bench-forecast — banc d'essai des prévisions sur l'année de démonstration (réutilise 'make demo')"
 	@echo "make bench-map      — banc d'essai des requêtes de la carte (après 'make demo')"
+	@echo "make bench-models   — prédicteurs sur des faits réels (FILE=…, Toronto par défaut): semaine et jour suivants"
 	@echo "make bench-pii      — détecteur de données personnelles: précision/rappel par type vs ancien garde, débit"
 	@echo "make bench-destruction — durée de destruction des données de la Préfecture sur une année (copie du home)"
 	@echo "make bench-real FILE=… TIMEZONE=… [AREA=…] [SINCE=…] — banc d'essai des prévisions sur des données réelles, de bout en bout"
@@ -36,7 +37,7 @@ demo: install
 	$(BIN)/tranquillite summary && \
 	echo && echo "make demo: $$(( $$(date +%s) - start )) s — données dans $(TRANQUILLITE_HOME); 'make ui' pour les voir dans Dagster"
 
-test: install browser postgres
+test: install browser postgres check
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile -q
 
 # lint (ruff: pyflakes, pycodestyle errors, bugbear) and the code location loaded as Dagster loads it
@@ -80,6 +81,10 @@ postgres:
 # else generates and ingests the demo year into a temporary directory first (not timed).
 bench-forecast: install
 	$(BIN)/python scripts/bench_forecast.py
+
+# Real-data forecasting benchmark (#13): every predictor vs the trailing 52-week count, champion rule
+bench-models: install
+	$(BIN)/python scripts/bench_models.py $(if $(FILE),--file $(FILE),)
 
 bench-map: install
 	$(BIN)/python apps/streamlit/bench_map.py

@@ -73,3 +73,19 @@ def test_baselines_never_read_the_future():
               lambda y: B.retrospective_hotspot(y, O, 21, K, 168),
               lambda y: B.prospective_hotspot(y, O, 21, W, 183, PER_WEEK)):
         assert np.array_equal(f(Y), f(Z))
+
+
+def test_trailing_count_over_52_weeks_and_all_history():
+    Y = history()
+    Y[2, 3] = 4                           # an old fact: in all history, outside a 100-slot window
+    p52 = B.trailing_count(Y, O, 3, 100)
+    # window = slots 100 .. 199: cell 0 has 2 facts, cell 1 has 2, cell 2 has 1 → per slot / 100
+    assert np.allclose(p52, np.array([[2, 2, 2], [2, 2, 2], [1, 1, 1]]) / 100)
+    pall = B.trailing_count(Y, O, 3, None)
+    assert np.allclose(pall[:, 0], np.array([2, 2, 5]) / 200)
+    # the future (Y[:, O:] = 9) is never read; days not received are left out of the rate
+    seen = np.ones(260, dtype=bool)
+    seen[180:200] = False                 # the 20 latest slots not received: cells 1 and 2 facts unknown
+    ps = B.trailing_count(Y, O, 1, 100, seen)
+    assert np.allclose(ps[:, 0], np.array([2, 0, 0]) / 80)
+    assert B.trailing_count(Y, 0, 2, 100).tolist() == [[0, 0]] * 3

@@ -144,3 +144,31 @@ def test_the_daily_schedule_run_refreshes_the_last_two_days_and_the_forecast(mat
     with open_catalog(wh / "catalog.duckdb") as con:
         first_slot = con.execute("SELECT min(slot_start) FROM models.forecast").fetchall()[0][0]
     assert first_slot.date() == LAST + timedelta(days=1)
+
+
+def test_a_predictor_that_loses_to_a_reference_is_not_published(materialized):
+    """The check `champion_bat_les_references` is blocking: a predictor imposed by configuration
+    that does worse than a reference (the last shift's count, against the trailing counts and hot
+    spots) fails it, and the forecast is not published (nor does it become the one in service)."""
+    home, defs, instance, _, _ = materialized
+    wh = paths().warehouse
+    forecast_file = next((wh / "models" / "forecast").glob("*.parquet"))
+    mtime = forecast_file.stat().st_mtime_ns
+    in_service = json.loads((home / "models" / "champion.json").read_text(encoding="utf-8"))["model"]
+    bad = {**SMALL, "predicteur_impose": "derniere_periode"}
+    job = defs.resolve_job_def(PREVISION_JOB)
+    sel = dg.AssetSelection.assets(K.BACKTEST_KEY, K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY, K.FORECAST_KEY,
+                                   K.MODEL_REGISTRY_KEY)
+    res = job.get_subset(asset_selection=set(sel.resolve(defs.resolve_asset_graph()))).execute_in_process(
+        instance=instance, raise_on_error=False,
+        run_config={"ops": {"backtest": {"config": bad}, "forecast": {"config": bad}}, "loggers": RUN_CONFIG["loggers"]})
+    checks = {e.check_name: e for e in res.get_asset_check_evaluations()}
+    assert checks["champion_bat_les_references"].passed is False
+    done = {e.asset_key for e in res.get_asset_materialization_events()}
+    assert K.BACKTEST_KEY in done and K.FORECAST_KEY not in done
+    assert forecast_file.stat().st_mtime_ns == mtime
+    assert json.loads((home / "models" / "champion.json").read_text(encoding="utf-8"))["model"] == in_service
+    # the published backtest says which predictor was imposed and why
+    bt = pl.read_parquet(wh / "models" / "backtest" / "*.parquet")
+    why = bt.filter(pl.col("champion") & (pl.col("category") == "all"))["champion_pourquoi"].unique().to_list()
+    assert why and all("imposé" in w for w in why)

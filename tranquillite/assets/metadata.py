@@ -78,6 +78,8 @@ GLOSSARY = {
     # models
     "hits": "Faits dans les cellules signalées", "max_hits": "Maximum atteignable", "oracle_hit_rate": "Taux de l'oracle",
     "hit_rate_vs_oracle": "Taux rapporté à l'oracle", "poisson_deviance": "Déviance de Poisson",
+    "champion": "Prédicteur en service à cet horizon (règle du champion)",
+    "champion_pourquoi": "Pourquoi ce prédicteur est en service",
     "interval_coverage_80": "Couverture de l'intervalle 80 %", "interval_coverage_95": "Couverture de l'intervalle 95 %",
     "strict_coverage_80": "Couverture stricte 80 %", "strict_coverage_95": "Couverture stricte 95 %",
     "observed": "Faits observés", "n_cells": "Nombre de cellules", "n_slots": "Nombre de créneaux",

@@ -6,7 +6,13 @@ register of every trained model (issue #3).
 a stable table the app and auditors read — with `models.backtest_scores`: deviance and interval
 coverage, and `models.backtest_evenements`: the slots with planned events). Every trained model
 goes to the model store with its training window, features, parameters, data version and scores;
-the champion (best hit rate at 5 % of the area, next day, all facts) is recorded there.
+the champion — by the honest rule of `forecasting.champion`: the best baseline (trailing counts,
+hot spots, SEPP…) unless a learned model beats it beyond noise, paired test over the origins — is
+recorded there, per horizon (next shift, next day, next week; the forecast's shifts use the
+next-day one). The backtest rows say which predictor is champion and why (`champion`,
+`champion_pourquoi`), for the Prévisions page. The check that the champion does at least as well
+as every reference is blocking: a losing predictor (imposed by `predicteur_impose`) is neither
+recorded as champion nor published.
 
 `models/forecast` retrains the champion on everything known and forecasts every cell × shift of
 the next 7 days with 80 % / 95 % intervals and the top 3 explanations.
@@ -25,9 +31,10 @@ import polars as pl
 from tranquillite.assets import constants as K
 from tranquillite.assets.metadata import base_metadata
 from tranquillite.assets.partitions import DAILY
-from tranquillite.forecasting.backtest import (BASELINES, EVENT_AWARE, EVENT_BLIND, FALLBACK, LEARNED, ORACLE,
-                                               BacktestConfig, ForecastData, make_forecast, model_conventions,
-                                               run_backtest, summary)
+from tranquillite.forecasting import champion as CH
+from tranquillite.forecasting.backtest import (BASELINES, CHAMPION_HORIZONS, EVENT_AWARE, EVENT_BLIND, FALLBACK,
+                                               LEARNED, ORACLE, BacktestConfig, ForecastData, make_forecast,
+                                               model_conventions, run_backtest, summary)
 from tranquillite.forecasting.conventions import union_of
 from tranquillite.forecasting.features import state_columns
 from tranquillite.forecasting.gaps import describe
@@ -56,11 +63,14 @@ class ForecastSettings(dg.Config):
     threads: int = 0
     workers: int = 0
     models: list[str] = list(BASELINES + LEARNED)
+    # a predictor imposed instead of the champion rule (a comparison, a test): the blocking check
+    # `champion_bat_les_references` then stops the publication if it loses to a reference
+    predicteur_impose: str | None = None
 
     def backtest_config(self) -> BacktestConfig:
         return BacktestConfig(n_origins=self.n_origins, train_weeks=self.train_weeks,
                               horizon_days=self.horizon_days, lgbm_rounds=self.lgbm_rounds, threads=self.threads,
-                              workers=self.workers, models=tuple(self.models))
+                              workers=self.workers, models=tuple(self.models), imposed=self.predicteur_impose)
 
 
 def load_data(warehouse: Warehouse, spec: AreaSpec) -> ForecastData:
@@ -123,6 +133,21 @@ def _md(df: pl.DataFrame) -> dg.MetadataValue:
         return dg.MetadataValue.md(str(df))
 
 
+def _beats_references(backtest: pl.DataFrame, table: pl.DataFrame, cfg: BacktestConfig) -> tuple[bool, dict]:
+    """The predictor in service at each champion horizon (all facts, 5 %) against every
+    reference scored (`forecasting.champion.beats_references`)."""
+    refs = [b for b in BASELINES if b in set(backtest["model"].unique().to_list())]
+    ok, out = True, {}
+    for r in table.filter(pl.col("category") == ALL).iter_rows(named=True):
+        if r["predictor"] is None or r["horizon"] not in CHAMPION_HORIZONS or r["n_origins"] == 0:
+            continue
+        passed, detail = CH.beats_references(backtest, r["predictor"], r["horizon"], ALL, cfg.champion_metric[2],
+                                             refs, cfg.alpha)
+        ok &= passed
+        out[r["horizon"]] = {"predicteur": r["predictor"], "ok": passed, "references": detail}
+    return bool(ok), out
+
+
 _FEATURE_DEPS = [K.STUDY_GRID_KEY, K.OBSERVED_COUNTS_KEY, K.CELL_SLOT_KEY, K.PLANNED_EXPOSURE_KEY]
 
 
@@ -149,8 +174,11 @@ _FEATURE_DEPS = [K.STUDY_GRID_KEY, K.OBSERVED_COUNTS_KEY, K.CELL_SLOT_KEY, K.PLA
     check_specs=[
         dg.AssetCheckSpec(CHECK_STABLE_COLUMNS, asset=K.BACKTEST_KEY, blocking=True,
                           description="Les colonnes lues par l'application et les auditeurs sont présentes."),
-        dg.AssetCheckSpec(CHECK_CHAMPION_BEATS_BASELINES, asset=K.BACKTEST_KEY,
-                          description="Le champion bat chaque modèle de référence (5 %, jour suivant, tous faits)."),
+        dg.AssetCheckSpec(CHECK_CHAMPION_BEATS_BASELINES, asset=K.BACKTEST_KEY, blocking=True,
+                          description=("Le prédicteur en service fait au moins aussi bien que chaque référence "
+                                       "(comptes sur 52 semaines et tout l'historique, points chauds, SEPP…), à 5 % "
+                                       "de la surface, tous faits, au créneau suivant, au jour suivant et à la "
+                                       "semaine suivante: sinon la prévision n'est pas publiée.")),
     ],
     pool="warehouse_writer",
 )
@@ -173,19 +201,23 @@ def backtest(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
     summ = summary(res.backtest)
     champ_row = summ.filter((pl.col("model") == res.champion) & (pl.col("category") == ALL))
     champ_hr = float(champ_row["hit_rate_pooled"][0]) if champ_row.height else float("nan")
-    base = summ.filter(pl.col("model").is_in(list(BASELINES)) & (pl.col("category") == ALL))
-    beats = bool(base.height == 0 or (champ_hr > base["hit_rate_pooled"]).all())
+    beats, against = _beats_references(res.backtest, res.champions, cfg)
     conv = model_conventions(res.backtest)
     internal_row = summ.filter((pl.col("model") == res.champion_internal) & (pl.col("category") == ALL))
-    model_store.set_champion({"model": res.champion, "conventions": conv.get(res.champion, data.fact_conventions()),
-                              "run_id": context.run.run_id, "data_version": dv,
-                              "metric": "hit_rate jour_suivant 5% all", "value": champ_hr,
-                              "internal": {"model": res.champion_internal,
-                                           "conventions": conv.get(res.champion_internal, data.fact_conventions()),
-                                           "value": float(internal_row["hit_rate_pooled"][0])
-                                           if internal_row.height else None},
-                              "origins": sorted({o.isoformat() for o in res.backtest["origin"].to_list()}),
-                              "settings": config.model_dump()})
+    if beats:   # a predictor that loses to a reference never becomes the one in service
+        model_store.set_champion({"model": res.champion, "conventions": conv.get(res.champion, data.fact_conventions()),
+                                  "run_id": context.run.run_id, "data_version": dv,
+                                  "metric": "hit_rate jour_suivant 5% all", "value": champ_hr,
+                                  "internal": {"model": res.champion_internal,
+                                               "conventions": conv.get(res.champion_internal, data.fact_conventions()),
+                                               "value": float(internal_row["hit_rate_pooled"][0])
+                                               if internal_row.height else None},
+                                  "origins": sorted({o.isoformat() for o in res.backtest["origin"].to_list()}),
+                                  "par_horizon": [{k: r[k] for k in ("horizon", "predictor", "hit_rate", "p_value",
+                                                                     "ratio_vs_reference", "pourquoi")}
+                                                  for r in res.champions.filter(pl.col("category") == ALL)
+                                                  .iter_rows(named=True)],
+                                  "settings": config.model_dump()})
     planned = (res.planned.filter(pl.col("model").is_in([EVENT_AWARE, EVENT_BLIND, ORACLE]))
                .group_by("model", "category").agg(pl.col("hit_rate_5").mean(), pl.col("hit_rate_5_exposed").mean(),
                                                   pl.col("poisson_deviance_exposed").mean())
@@ -197,6 +229,9 @@ def backtest(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
         asset_key=K.BACKTEST_KEY,
         metadata=base_metadata(res.backtest, time.perf_counter() - t0, champion=res.champion,
                                champion_sans_partenaires=res.champion_internal,
+                               champions_par_horizon=_md(res.champions.select(
+                                   "horizon", "category", "predictor", "hit_rate", "best_baseline",
+                                   "best_learned", "gain_vs_baseline", "p_value", "ratio_vs_reference")),
                                conventions_par_modele=dg.MetadataValue.json(conv),
                                resume_jour_suivant_5pct=_md(summ), evenements_prevus=_md(planned),
                                durees=dg.MetadataValue.json(timings), version_des_donnees=dv,
@@ -205,7 +240,8 @@ def backtest(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
             dg.AssetCheckResult(asset_key=K.BACKTEST_KEY, check_name=CHECK_STABLE_COLUMNS, passed=not missing,
                                 metadata={"manquantes": dg.MetadataValue.json(missing)}),
             dg.AssetCheckResult(asset_key=K.BACKTEST_KEY, check_name=CHECK_CHAMPION_BEATS_BASELINES, passed=beats,
-                                metadata={"champion": res.champion, "taux_champion": round(champ_hr, 4)}),
+                                metadata={"champion": res.champion, "taux_champion": round(champ_hr, 4),
+                                          "comparaisons": dg.MetadataValue.json(against)}),
         ],
     )
     yield dg.MaterializeResult(asset_key=K.BACKTEST_SCORES_KEY, metadata=base_metadata(res.scores, 0.0))

@@ -5,7 +5,11 @@ horizon is fully observed) every model is trained again on what was known at `o`
 before `o`, features at an earlier origin (a random lead per row, so the models learn how
 information ages), planned events known at that origin — and forecasts the 21 shifts `o ..
 o + 20`. Baselines only look at facts before `o`. Scores per model × group × horizon:
-`creneau_suivant` (lead 0), `jour_suivant` (leads 0–2), `7_jours` (leads 0–20). On synthetic
+`creneau_suivant` (lead 0), `jour_suivant` (leads 0–2), `7_jours` (leads 0–20, each shift's map
+on its shift), `semaine_suivante` (one map: the week's expected facts per cell against the
+week's facts). The champion is chosen per horizon by the honest rule of `forecasting.champion`
+(a learned model must beat the best baseline beyond noise, paired test over the origins); the
+published forecast's shifts come from the champion at `champion_metric` (next day). On synthetic
 data the generator's true intensity (background + excitation, the part knowable at each slot
 start) is scored the same way (`oracle`).
 
@@ -27,7 +31,10 @@ import numpy as np
 import polars as pl
 
 from tranquillite.forecasting import baselines as B
+from tranquillite.forecasting import champion as CH
 from tranquillite.forecasting import conventions as CV
+from tranquillite.forecasting import multiscale as MS
+from tranquillite.forecasting import sepp as SP
 from tranquillite.forecasting.counts import dense
 from tranquillite.forecasting.features import FeatureStore, model_feature_columns, state_features
 from tranquillite.forecasting.metrics import (COVERAGES, aggregate_hits, jittered_interval, per_slot_hits,
@@ -36,15 +43,22 @@ from tranquillite.forecasting.models import LGBM_ROUNDS, FittedModel, combine_al
 from tranquillite.forecasting.slots import SlotScheme
 from tranquillite.forecasting.study_area import ALL, AreaSpec
 
-BASELINES = ("derniere_periode", "moyenne_saisonniere", "hotspot_retrospectif", "hotspot_prospectif")
-LEARNED = ("glm_poisson", "lgbm_sans_evenements", "lgbm_avec_evenements")
+BASELINES = ("compte_52_semaines", "compte_historique", "derniere_periode", "moyenne_saisonniere",
+             "hotspot_retrospectif", "hotspot_prospectif", "sepp")       # simplest first (the champion's ties)
+LEARNED = ("glm_poisson", "lgbm_sans_evenements", "lgbm_avec_evenements", MS.NAME)
 ORACLE = "oracle"
 EVENT_AWARE, EVENT_BLIND = "lgbm_avec_evenements", "lgbm_sans_evenements"
 EVENT_MODELS = ("glm_poisson", EVENT_AWARE)      # the learned models that read planned-event exposure
 FALLBACK = "moyenne_saisonniere"                 # champion when no model could be scored (facts only)
 
 
+WEEKLY = "semaine_suivante"                     # one map for the whole next week (not 21 shift maps)
+HORIZONS = ("creneau_suivant", "jour_suivant", "7_jours", WEEKLY)
+CHAMPION_HORIZONS = ("creneau_suivant", "jour_suivant", WEEKLY)
+
+
 def horizon_slots(scheme: SlotScheme) -> dict[str, int]:
+    """Per-shift horizons: the first `h` shifts' maps, each scored on its own shift."""
     return {"creneau_suivant": 1, "jour_suivant": scheme.n, "7_jours": 7 * scheme.n}
 
 
@@ -67,6 +81,12 @@ class BacktestConfig:
     models: tuple[str, ...] = BASELINES + LEARNED
     seed: int = 42
     champion_metric: tuple[str, str, float] = ("jour_suivant", ALL, 0.05)
+    trailing_weeks: int = 52             # compte_52_semaines
+    sepp_weeks: int = 104                # the SEPP is fitted on the last 2 years before each origin
+    sepp_iterations: int = 60
+    multiscale: MS.MultiScaleConfig = field(default_factory=MS.MultiScaleConfig)
+    imposed: str | None = None           # a predictor imposed by configuration (else: the champion rule)
+    alpha: float = CH.ALPHA              # level of the champion rule's paired test
 
 
 @dataclass
@@ -145,6 +165,7 @@ class BacktestResult:
     models: list[tuple[FittedModel, dict]]
     timings: dict
     champion_internal: str = FALLBACK    # the best among the models trained on the City's data only
+    champions: pl.DataFrame | None = None  # the champion rule per horizon × category (forecasting.champion)
 
 
 def origins(data: ForecastData, cfg: BacktestConfig) -> list[int]:
@@ -234,10 +255,49 @@ def uses_events(name: str, spec: AreaSpec) -> bool:
     return name in EVENT_MODELS and bool(spec.planned_sources)
 
 
+def _days_before(Yg: np.ndarray, o_idx: int, n: int, days: int | None, seen: np.ndarray | None):
+    """Daily counts (cells × days) of the whole days before slot `o_idx` (the last `days` of
+    them), and which days were received (None: all)."""
+    hi = o_idx - o_idx % n
+    lo = 0 if days is None else max(0, hi - days * n)
+    lo += (hi - lo) % n
+    D = (hi - lo) // n
+    Yd = np.asarray(Yg[:, lo:hi], dtype=np.float64).reshape(Yg.shape[0], D, n).sum(axis=2)
+    got = None if seen is None else np.asarray(seen[lo:hi], dtype=bool).reshape(D, n).any(axis=1)
+    return Yd, got
+
+
+def sepp_fit(Yg: np.ndarray, o_idx: int, data: ForecastData, cfg: BacktestConfig) -> SP.SEPPFit:
+    """The grid SEPP fitted by EM on the daily counts of the last `sepp_weeks` weeks before the
+    origin (days received; time bins of a day: the facts' times within a day are too coarse in
+    most records — unknown hours default to midnight or noon — and a day bin is 3× cheaper)."""
+    seen = None if data.observed is None else data.seen(data.data_start, data.data_start + Yg.shape[1])
+    Yd, got = _days_before(Yg, o_idx, data.scheme.n, cfg.sepp_weeks * 7, seen)
+    return SP.fit(Yd, got, iterations=cfg.sepp_iterations)
+
+
+def sepp_forecast(Yg: np.ndarray, o_idx: int, H: int, n: int, fit: SP.SEPPFit, seen: np.ndarray | None) -> np.ndarray:
+    """Per slot: the SEPP's expected facts of the slot's day (from the whole days before the
+    origin), shared equally among the day's slots (the ranking of cells is the day's)."""
+    Yd, got = _days_before(Yg, o_idx, n, None, seen)
+    start = o_idx - o_idx % n
+    leads = np.arange(o_idx, o_idx + H) - start           # slots from the last day start
+    days = leads // n + 1
+    daily = SP.forecast(Yd, Yd.shape[1], int(days.max()), fit, got)
+    return daily[:, days - 1] / n
+
+
 def baseline_forecast(name: str, Yg: np.ndarray, o_idx: int, H: int, data: ForecastData, cfg: BacktestConfig,
-                      kernels: dict) -> np.ndarray:
+                      kernels: dict, fit: SP.SEPPFit | None = None) -> np.ndarray:
     sch = data.scheme
     seen = None if data.observed is None else data.seen(data.data_start, data.data_start + Yg.shape[1])
+    if name == "compte_52_semaines":
+        return B.trailing_count(Yg, o_idx, H, cfg.trailing_weeks * sch.per_week, seen)
+    if name == "compte_historique":
+        return B.trailing_count(Yg, o_idx, H, None, seen)
+    if name == "sepp":
+        fit = fit or sepp_fit(Yg, o_idx, data, cfg)
+        return sepp_forecast(Yg, o_idx, H, sch.n, fit, seen)
     if name == "derniere_periode":
         return B.last_period(Yg, o_idx, H, seen)
     if name == "moyenne_saisonniere":
@@ -249,9 +309,23 @@ def baseline_forecast(name: str, Yg: np.ndarray, o_idx: int, H: int, data: Forec
     raise KeyError(name)
 
 
-def kernels_for(data: ForecastData, cfg: BacktestConfig) -> dict:
-    return {"quartic": B.quartic_kernel(data.xy, cfg.retro_bandwidth_m),
-            "bjp": B.bjp_spatial_weights(data.xy, data.grid_distance, cfg.bjp_bandwidth_m)}
+def kernels_for(data: ForecastData, cfg: BacktestConfig, Y: np.ndarray | None = None) -> dict:
+    out = {"quartic": B.quartic_kernel(data.xy, cfg.retro_bandwidth_m),
+           "bjp": B.bjp_spatial_weights(data.xy, data.grid_distance, cfg.bjp_bandwidth_m)}
+    if Y is not None and MS.NAME in cfg.models:
+        seen = None if data.observed is None else data.seen(data.data_start, data.data_start + Y.shape[2])
+        out["multi"] = MS.context([*Y, Y.sum(axis=0)], seen, data.scheme.n, data.grid["h3_cell"].to_list(), data.xy)
+    return out
+
+
+def multiscale_forecast(data: ForecastData, Y: np.ndarray, o_idx: int, H: int, cfg: BacktestConfig, kernels: dict,
+                        fits: list | None, threads: int = 1):
+    """The multi-scale model at `o_idx` (see `forecasting.multiscale`): mu, weekly map, models."""
+    if "multi" not in kernels:
+        kernels["multi"] = kernels_for(data, replace(cfg, models=(MS.NAME,)), Y)["multi"]
+    names = [*data.spec.groups, ALL]
+    return MS.forecast(kernels["multi"], o_idx, H, data.area, cfg.multiscale, max(1, threads), fits,
+                       kernels.get("multi_settings"), names=names)
 
 
 def truth_block(data: ForecastData, o: int, H: int) -> np.ndarray | None:
@@ -346,18 +420,33 @@ def forecasts_at(data: ForecastData, Y: np.ndarray, o: int, cfg: BacktestConfig,
     o_idx = o - data.data_start
     G = len(spec.groups)
     forecasts, fitted = {}, []
-    learned = tuple(m for m in cfg.models if m in LEARNED)
+    learned = tuple(m for m in cfg.models if m in LEARNED and m != MS.NAME)
     facts = data.fact_conventions()
     if learned:
         fc, fitted, _, conv = _learned_forecasts(data, Y, o, cfg, learned)
         forecasts = {name: (*v, _conventions_of(conv[name])) for name, v in fc.items()}
     Yall = Y.sum(axis=0)
+    cats = [*(Y[gi] for gi in range(G)), Yall]
+    fits = None
+    if "sepp" in cfg.models or MS.NAME in cfg.models:
+        t0 = time.perf_counter()
+        fits = [sepp_fit(Yc, o_idx, data, cfg) for Yc in cats]
+        fitted.append((None, {"model": "sepp", "seconds": time.perf_counter() - t0}))
     for name in (m for m in cfg.models if m in BASELINES):
         t0 = time.perf_counter()
-        mu = np.stack([baseline_forecast(name, Y[gi], o_idx, H, data, cfg, kernels) for gi in range(G)]
-                      + [baseline_forecast(name, Yall, o_idx, H, data, cfg, kernels)])
+        mu = np.stack([baseline_forecast(name, Yc, o_idx, H, data, cfg, kernels, fits[ci] if fits else None)
+                       for ci, Yc in enumerate(cats)])
         forecasts[name] = (mu, np.zeros(G + 1), facts)           # baselines only look at the facts
         fitted.append((None, {"model": name, "seconds": time.perf_counter() - t0}))
+    if MS.NAME in cfg.models:
+        t0 = time.perf_counter()
+        try:
+            mu, week, models, _ = multiscale_forecast(data, Y, o_idx, H, cfg, kernels, fits, cfg.threads or 1)
+        except ValueError:   # too few past origins to learn from: the model is not scored at this origin
+            models = None
+        if models is not None:
+            forecasts[MS.NAME] = (mu, np.zeros(G + 1), facts, week)
+            fitted.append((None, {"model": MS.NAME, "seconds": time.perf_counter() - t0}))
     truth = truth_block(data, o, H)
     if truth is not None:
         forecasts[ORACLE] = (np.concatenate([truth, truth.sum(axis=0)[None]]), np.zeros(G + 1), facts)
@@ -389,7 +478,8 @@ def score_origin(data: ForecastData, o: int, forecasts: dict, y_obs: np.ndarray,
     rows, score_rows, planned_rows = [], [], []
     masks = _mask_conventions(data, o, H)
     for name in ([ORACLE] if ORACLE in forecasts else []) + [m for m in forecasts if m != ORACLE]:
-        mu, alpha, conv = forecasts[name]
+        mu, alpha, conv = forecasts[name][:3]
+        week = forecasts[name][3] if len(forecasts[name]) > 3 else None
         conv_planned = sorted(set(conv) | set(masks))
         for ci, cat in enumerate(cats):
             a = alpha[ci] if np.ndim(alpha) > 1 else np.full(mu[ci].shape, alpha[ci])
@@ -411,6 +501,19 @@ def score_origin(data: ForecastData, o: int, forecasts: dict, y_obs: np.ndarray,
                                    pit_coverage_from(fl, fh, 0.80), pit_coverage_from(fl, fh, 0.95),
                                    strict_coverage_from(fl, fh, 0.80), strict_coverage_from(fl, fh, 0.95),
                                    float(m_[:, :h].sum()), float(y_[:, :h].sum()), N, h, conv))
+            # the week as one map: the expected facts of the week per cell against the week's facts
+            if H >= 7 * sch.n:
+                wm = week[ci] if week is not None else m_[:, :7 * sch.n].sum(axis=1)
+                wy = y_[:, :7 * sch.n].sum(axis=1)
+                sc = aggregate_hits(*per_slot_hits(wm, wy, area))
+                for k, c in enumerate(COVERAGES):
+                    hr = float(sc["hit_rate"][k])
+                    if name == ORACLE:
+                        oracle_hr[(cat, WEEKLY, c)] = hr
+                    ref = oracle_hr.get((cat, WEEKLY, c))
+                    rows.append((name, cat, WEEKLY, origin_dt, c, hr, float(sc["pai"][k]), float(sc["pei"][k]),
+                                 int(sc["n_events"]), float(sc["hits"][k]), float(sc["max_hits"][k]),
+                                 ref, (hr / ref) if ref else None, conv))
             # slots with planned events, and the cells they touch
             sc = aggregate_hits(hits[psl], best[psl], nev[psl]) if psl.any() else \
                 {"hit_rate": [np.nan] * len(COVERAGES), "n_events": 0.0}
@@ -428,7 +531,9 @@ def score_origin(data: ForecastData, o: int, forecasts: dict, y_obs: np.ndarray,
 BACKTEST_SCHEMA = {"model": pl.Utf8, "category": pl.Utf8, "horizon": pl.Utf8, "origin": pl.Datetime("us"),
                    "coverage": pl.Float64, "hit_rate": pl.Float64, "pai": pl.Float64, "pei": pl.Float64,
                    "n_events": pl.Int64, "hits": pl.Float64, "max_hits": pl.Float64, "oracle_hit_rate": pl.Float64,
-                   "hit_rate_vs_oracle": pl.Float64, "conventions": pl.List(pl.Utf8)}
+                   "hit_rate_vs_oracle": pl.Float64, "conventions": pl.List(pl.Utf8),
+                   "champion": pl.Boolean, "champion_pourquoi": pl.Utf8}
+_ROW_SCHEMA = {k: v for k, v in BACKTEST_SCHEMA.items() if k not in ("champion", "champion_pourquoi")}
 SCORES_SCHEMA = {"model": pl.Utf8, "category": pl.Utf8, "horizon": pl.Utf8, "origin": pl.Datetime("us"),
                  "poisson_deviance": pl.Float64, "interval_coverage_80": pl.Float64,
                  "interval_coverage_95": pl.Float64, "strict_coverage_80": pl.Float64,
@@ -451,8 +556,13 @@ def run_backtest(data: ForecastData, cfg: BacktestConfig = BacktestConfig()) -> 
     t0 = time.perf_counter()
     H = cfg.horizon_days * data.scheme.n
     Y = data.Y()
-    kernels = kernels_for(data, cfg)
+    kernels = kernels_for(data, cfg, Y)
     work = origins(data, cfg)
+    if MS.NAME in cfg.models and work:   # its hyper-parameters: time-ordered CV at the earliest origin
+        t_cv = time.perf_counter()
+        kernels["multi_settings"], kernels["multi_cv"] = MS.choose_settings(
+            kernels["multi"], work[0] - data.data_start, data.area, cfg.multiscale, max(1, cfg.threads or 1))
+        kernels["multi_cv_s"] = time.perf_counter() - t_cv
     workers = max(1, min(cfg.workers or (os.cpu_count() or 1), len(work) or 1))
     if workers > 1 and cfg.threads == 0:
         cfg = replace(cfg, threads=1)
@@ -478,13 +588,21 @@ def run_backtest(data: ForecastData, cfg: BacktestConfig = BacktestConfig()) -> 
             per_model[name] = per_model.get(name, 0.0) + (m.info.get("fit_s", 0.0) if m is not None
                                                           else meta["seconds"])
     fitted = [f for _, fs in results for f in fs if f[0] is not None]
-    backtest = pl.DataFrame(rows, schema=BACKTEST_SCHEMA, orient="row")
+    backtest = pl.DataFrame(rows, schema=_ROW_SCHEMA, orient="row")
     scores = pl.DataFrame(score_rows, schema=SCORES_SCHEMA, orient="row")
     planned = pl.DataFrame(planned_rows, schema=PLANNED_SCHEMA, orient="row")
+    if "multi_cv_s" in kernels:
+        per_model[MS.NAME] = per_model.get(MS.NAME, 0.0) + kernels["multi_cv_s"]
     timings = {"backtest_s": time.perf_counter() - t0, "origines": len(work), "workers": workers,
                "par_modele_s": {k: round(v, 2) for k, v in per_model.items()}}
-    return BacktestResult(backtest, scores, planned, choose_champion(backtest, scores, cfg), fitted, timings,
-                          choose_champion(backtest, scores, cfg, within=set(data.fact_conventions())))
+    if "multi_settings" in kernels:
+        cats = [*data.spec.groups, ALL]
+        timings["multi_echelle_reglages"] = {f"{cats[ci]}:{hz}": v for (ci, hz), v in kernels["multi_settings"].items()}
+        timings["multi_echelle_validation"] = kernels["multi_cv"]
+    table = champions(backtest, cfg, [*data.spec.groups, ALL])
+    return BacktestResult(mark_champions(backtest, table), scores, planned, choose_champion(backtest, scores, cfg),
+                          fitted, timings, choose_champion(backtest, scores, cfg, within=set(data.fact_conventions())),
+                          table)
 
 
 def summary(backtest: pl.DataFrame, horizon: str = "jour_suivant", coverage: float = 0.05) -> pl.DataFrame:
@@ -508,22 +626,50 @@ def model_conventions(backtest: pl.DataFrame) -> dict[str, list[str]]:
     return {m: list(v) for m, v in c.iter_rows()}
 
 
-def choose_champion(backtest: pl.DataFrame, scores: pl.DataFrame, cfg: BacktestConfig,
-                    within: set[str] | None = None) -> str:
-    """The best model (pooled hit rate at the champion metric, then deviance), among those trained
-    only on data of the conventions `within` when given (the seasonal average when none can be)."""
-    horizon, cat, cov = cfg.champion_metric
-    s = summary(backtest, horizon, cov).filter((pl.col("category") == cat) & (pl.col("model") != ORACLE))
+def _candidates(backtest: pl.DataFrame, within: set[str] | None) -> tuple[list[str], list[str]]:
+    present = set(backtest["model"].unique().to_list()) if backtest.height else set()
     if within is not None:
         conv = model_conventions(backtest)
-        s = s.filter(pl.col("model").is_in([m for m, c in conv.items() if set(c) <= within]))
-    if s.height == 0:
+        present = {m for m in present if set(conv.get(m, [])) <= within}
+    return [m for m in BASELINES if m in present], [m for m in LEARNED if m in present]
+
+
+def choose_champion(backtest: pl.DataFrame, scores: pl.DataFrame, cfg: BacktestConfig,
+                    within: set[str] | None = None) -> str:
+    """The champion at the champion metric by the honest rule (`forecasting.champion`): the best
+    baseline unless a learned model beats it by more than noise (paired test over the origins),
+    among the models trained only on data of the conventions `within` when given (the seasonal
+    average when none can be scored). An imposed predictor (`cfg.imposed`) is returned as is."""
+    if cfg.imposed:
+        return cfg.imposed
+    horizon, cat, cov = cfg.champion_metric
+    bl, le = _candidates(backtest, within)
+    if not bl and not le:
         return FALLBACK  # no origin could be scored (too little data), or no model qualifies
-    dev = (scores.filter((pl.col("horizon") == horizon) & (pl.col("category") == cat))
-           .group_by("model").agg(pl.col("poisson_deviance").mean()))
-    s = s.join(dev, on="model", how="left").sort(["hit_rate_pooled", "poisson_deviance"],
-                                                  descending=[True, False], nulls_last=True)
-    return s["model"][0]
+    row = CH.decide(backtest, horizon, cat, cov, bl, le, cfg.alpha)
+    return row["predictor"] or FALLBACK
+
+
+def mark_champions(backtest: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """The backtest with `champion` (this model is the champion of its horizon × category, by
+    the champion rule) and `champion_pourquoi` (why, in French, on the champion's rows) — what
+    the app reads to say which predictor is in use and why."""
+    t = table.filter(pl.col("predictor").is_not_null()).select(
+        pl.col("predictor").alias("model"), "horizon", "category", pl.lit(True).alias("champion"),
+        pl.col("pourquoi").alias("champion_pourquoi"))
+    out = backtest.drop("champion", "champion_pourquoi", strict=False).join(
+        t, on=["model", "horizon", "category"], how="left")
+    return out.with_columns(pl.col("champion").fill_null(False)).select(list(BACKTEST_SCHEMA)).cast(BACKTEST_SCHEMA)
+
+
+def champions(backtest: pl.DataFrame, cfg: BacktestConfig, categories: list[str],
+              horizons: tuple[str, ...] = CHAMPION_HORIZONS, labels: dict | None = None) -> pl.DataFrame:
+    """The champion rule at each horizon (next shift, next day, next week) × category, at the
+    champion metric's coverage: predictor, hit rates, p-value, why (`forecasting.champion`)."""
+    bl, le = _candidates(backtest, None)
+    present = set(backtest["horizon"].unique().to_list()) if backtest.height else set()
+    return CH.champion_table(backtest, [h for h in horizons if h in present] or list(horizons), categories,
+                             cfg.champion_metric[2], bl, le, cfg.alpha, cfg.imposed, labels)
 
 
 # --------------------------------------------------------------------------- the published forecast
@@ -553,7 +699,7 @@ def make_forecast(data: ForecastData, champion: str, cfg: BacktestConfig, origin
     ex = np.full((G + 1, N, H), "[]", dtype=object)
     row_conv = CV.lit(data.fact_conventions())
     with threadpool_limits(limits=1, user_api="blas"):
-        if champion in LEARNED:
+        if champion in LEARNED and champion != MS.NAME:
             fc, fitted, Xp, conv = _learned_forecasts(data, Y, o, cfg, (champion,))
             mu, a = fc[champion]
             model_conv, rows = conv[champion]
@@ -578,6 +724,13 @@ def make_forecast(data: ForecastData, champion: str, cfg: BacktestConfig, origin
                 ex[gi].ravel()[rows] = text
                 mine = (top[G] & (lead_group == gi)).ravel()[rows]
                 ex[G].ravel()[rows[mine]] = text[mine]
+        elif champion == MS.NAME:
+            o_idx = min(o, data.data_end) - data.data_start
+            o_idx -= o_idx % sch.n                       # its features are daily: the last day fully known
+            mu_, *_ = multiscale_forecast(data, Y, o_idx, H + (o - data.data_start - o_idx), cfg, {},
+                                                    None, cfg.threads or 1)
+            mu = mu_[:, :, -H:]
+            a = np.zeros_like(mu)
         else:
             o_idx = min(o, data.data_end) - data.data_start
             kernels = kernels_for(data, cfg)

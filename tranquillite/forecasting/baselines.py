@@ -12,6 +12,13 @@ return expected counts for the `H` slots `o .. o + H - 1` (cells × H).
   crime mapping?" (Brit. J. Criminol. 44(5)): every fact of the last `days` days (2 months) adds
   1/(1 + d) × 1/(1 + w) to the cells within `bandwidth_m` (400 m), d being the distance in cells
   and w the number of whole weeks since the fact.
+* `trailing_count`: the facts of each cell over the last `window` slots (52 weeks), or over all
+  the history (`window=None`), per slot received — the naive count every forecast is measured
+  against in the field (e.g. Mohler et al. 2015, "Randomized controlled field trials of
+  predictive policing", JASA 110(512): the analysts' long-term hot spots). No smoothing, no
+  decay: cells are ranked by their raw past count.
+* the grid self-exciting point process (`forecasting.sepp`): per-cell background rate and
+  exponential triggering, fitted by EM.
 
 `seen` (optional, one flag per column of `Y`): whether the slot's day was received; the
 baselines only look at received slots (a day with no data received is unknown, not zero).
@@ -114,3 +121,16 @@ def prospective_hotspot(Y: np.ndarray, o: int, H: int, weights: sps.spmatrix, wi
     per_cell = recent @ time_w                              # Σ facts × 1/(1+w), per source cell
     risk = weights.T @ per_cell                             # spread with 1/(1+d)
     return np.repeat(_rescale(risk, recent.sum() / n_seen)[:, None], H, axis=1)
+
+
+def trailing_count(Y: np.ndarray, o: int, H: int, window: int | None, seen: np.ndarray | None = None) -> np.ndarray:
+    """Facts of each cell in the last `window` slots before `o` (all of them when None), divided
+    by the slots received in that window: the expected count per slot, the same for every
+    target slot."""
+    lo = 0 if window is None else max(0, o - window)
+    n_seen = _slots_seen(seen, lo, o)
+    if o <= lo or n_seen == 0:
+        return np.zeros((Y.shape[0], H))
+    cols = Y[:, lo:o] if seen is None else Y[:, lo:o] * _received(seen, lo, o)
+    rate = cols.sum(axis=1, dtype=np.float64) / n_seen
+    return np.repeat(rate[:, None], H, axis=1)

@@ -10,6 +10,7 @@ slot = ?` and cached too. Changing the share of the area only re-filters in Pola
 import json
 import math
 
+import duckdb
 import polars as pl
 import pydeck as pdk
 import streamlit as st
@@ -37,6 +38,10 @@ MODEL_LABELS = {
     "hotspot_prospectif": "Points chauds prospectifs",
     "glm_poisson": "Régression de Poisson (GLM)",
     "lgbm_sans_evenements": "LightGBM sans les événements prévus",
+    "compte_52_semaines": "Compte des 52 dernières semaines",
+    "compte_historique": "Compte de tout l'historique",
+    "sepp": "Processus auto-excitant (SEPP)",
+    "multi_echelle": "LightGBM multi-échelle (court et long terme)",
     "lgbm_avec_evenements": "LightGBM avec les événements prévus",
     ORACLE: "Oracle (intensité vraie, données synthétiques)",
 }
@@ -82,6 +87,17 @@ def interval_scores(_cat, catalog_version: int, scope) -> pl.DataFrame:
                         select="model, category, avg(interval_coverage_80) AS cov80, "
                                "avg(interval_coverage_95) AS cov95, count(DISTINCT origin) AS n_origins",
                         where="horizon = ?", params=[HORIZON], group_by="model, category")
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=16)
+def champion_choice(_cat, catalog_version: int, scope) -> pl.DataFrame:
+    """The champion rule's choice per horizon × category and why (`champion`, `champion_pourquoi`);
+    empty for a backtest published before the champion rule (no such columns) — cached too."""
+    try:
+        return scoped_query(_cat, scope, BACKTEST, where="champion", group_by="horizon, category, model",
+                            select="horizon, category, model, max(champion_pourquoi) AS pourquoi")
+    except duckdb.Error:
+        return pl.DataFrame(schema={"horizon": pl.Utf8, "category": pl.Utf8, "model": pl.Utf8, "pourquoi": pl.Utf8})
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -314,6 +330,20 @@ if summary is not None:
                    "PAI: ce taux divisé par la part de surface (1 = pas mieux que le hasard). Oracle (données "
                    "synthétiques seulement): la carte de l'intensité vraie du générateur, le meilleur score "
                    "atteignable; le rapport à l'oracle est la part de ce maximum atteinte.")
+
+# which predictor is in service, per horizon, and why (the champion rule, forecasting.champion)
+try:
+    choice = champion_choice(cat, cat.version, p.scope).filter(pl.col("category") == category)
+except (NotAvailable, Forbidden):
+    choice = None
+if choice is not None and choice.height:
+    st.markdown("**Prédicteur en service et pourquoi** (règle du champion: un modèle appris ne remplace un "
+                "compte simple que s'il fait mieux au-delà du bruit, test apparié sur les origines du rétro-test)")
+    for hz, label in (("creneau_suivant", "Créneau suivant"), ("jour_suivant", "Jour suivant"),
+                      ("semaine_suivante", "Semaine suivante (une carte)")):
+        r = choice.filter(pl.col("horizon") == hz)
+        if r.height:
+            st.markdown(f"- {label}: **{MODEL_LABELS.get(r['model'][0], r['model'][0])}** — {r['pourquoi'][0]}")
 
 if is_published(SCORES) and champion:
     try:
