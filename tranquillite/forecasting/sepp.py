@@ -87,7 +87,7 @@ def fit(Y: np.ndarray, seen: np.ndarray | None = None, iterations: int = 60, tol
     all_obs = bool(obs.all())
     left = (T - 1 - np.arange(T)).astype(np.float64)
     facts_per_bin = Y.sum(axis=0)
-    for it in range(1, iterations + 1):
+    for _ in range(iterations):
         A = _lagged(Y, r)
         k = theta * (1.0 - r)
         a_o = A[rows, cols]
