@@ -89,14 +89,15 @@ def interval_scores(_cat, catalog_version: int, scope) -> pl.DataFrame:
                         where="horizon = ?", params=[HORIZON], group_by="model, category")
 
 
-@st.cache_data(show_spinner=False, ttl=600, max_entries=16)
+@app_ui.cached_read(show_spinner=False, ttl=600, max_entries=16)
 def champion_choice(_cat, catalog_version: int, scope) -> pl.DataFrame:
     """The champion rule's choice per horizon × category and why (`champion`, `champion_pourquoi`);
-    empty for a backtest published before the champion rule (no such columns) — cached too."""
+    empty for a backtest published before the champion rule (no such columns: the gateway refuses
+    the query) — cached too, so that a widget change does not ask again."""
     try:
         return scoped_query(_cat, scope, BACKTEST, where="champion", group_by="horizon, category, model",
                             select="horizon, category, model, max(champion_pourquoi) AS pourquoi")
-    except duckdb.Error:
+    except (duckdb.Error, Forbidden):
         return pl.DataFrame(schema={"horizon": pl.Utf8, "category": pl.Utf8, "model": pl.Utf8, "pourquoi": pl.Utf8})
 
 
