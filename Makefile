@@ -44,7 +44,7 @@ test: install browser postgres check
 check: install
 	$(BIN)/ruff check .
 	@mkdir -p $(DAGSTER_HOME)
-	$(BIN)/dg check defs
+	DAGSTER_DISABLE_TELEMETRY=1 $(BIN)/dg check defs
 
 # Dagster UI + daemon (sensors, automation) and the restitution app, stopped together by Ctrl-C
 ui: install
