@@ -18,13 +18,14 @@ import pytest
 from filelock import FileLock
 from streamlit import config as st_config
 
-# as apps/streamlit/.streamlit/config.toml (which AppTest, run from the repository root, does not
-# read): no magic, whose ast.parse races in CPython 3.11 when two script threads compile at once
-st_config.set_option("runner.magicEnabled", False)
 
 from tests.factories import VALID, VALID_CORTEGE, write_csv, write_json
 
 from tests.app.helpers import DAYS, N_INTERVENTIONS
+
+# as apps/streamlit/.streamlit/config.toml (which AppTest, run from the repository root, does not
+# read): no magic, whose ast.parse races in CPython 3.11 when two script threads compile at once
+st_config.set_option("runner.magicEnabled", False)
 
 
 def _landing(landing: Path) -> None:
