@@ -8,7 +8,7 @@ export DAGSTER_HOME := $(TRANQUILLITE_HOME)/dagster
 # test workers (2 cores on CI)
 WORKERS ?= 2
 
-.PHONY: install demo test check ui app browser postgres lock clean-data help bench-forecast bench-map bench-pii bench-destruction bench-real bench-models
+.PHONY: install demo test check ui app browser postgres proxy lock clean-data help bench-forecast bench-map bench-pii bench-destruction bench-real bench-models
 
 help:
 	@echo "make demo   — installe, génère un an de données synthétiques, matérialise tout le graphe"
@@ -37,7 +37,7 @@ demo: install
 	$(BIN)/tranquillite summary && \
 	echo && echo "make demo: $$(( $$(date +%s) - start )) s — données dans $(TRANQUILLITE_HOME); 'make ui' pour les voir dans Dagster"
 
-test: install browser postgres check
+test: install browser postgres proxy check
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile -q
 
 # lint (ruff: pyflakes, pycodestyle errors, bugbear) and the code location loaded as Dagster loads it
@@ -74,6 +74,16 @@ postgres:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
 	      || echo "postgresql non installé: les tests PostgreSQL seront ignorés"; \
 	  else echo "postgresql absent (installer le paquet Debian postgresql)"; fi; \
+	fi
+
+# Debian's nginx for the live TLS-proxy test (tests/app/test_sec_transport.py serves the app through
+# deploy/nginx.conf); installed when running as root, otherwise that test is skipped
+proxy:
+	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null) \
+	      || echo "nginx non installé: le test du mandataire TLS sera ignoré"; \
+	  else echo "nginx absent (installer le paquet Debian nginx-light)"; fi; \
 	fi
 
 # Forecasting benchmark: every model's next-day hit rate at 5 % of the area vs the oracle, timings,
