@@ -20,7 +20,8 @@ from tranquillite.app_core import queries, store
 
 PAGE = "views/previsions.py"
 CATS = ["all", "interventions", "alertes_videoprotection", "signalements"]
-CAT_LABELS = ["Tous les faits", "Interventions", "Alertes vidéoprotection", "Signalements"]
+CAT_LABELS = ["Tous les faits", "Interventions de la Police Municipale", "Alertes vidéoprotection (CSU)",
+              "Signalements"]  # the contracts' names of the sources
 SLOTS = [60468, 60469, 60470]  # 2025-03-09, the 3 shifts
 SLOT_LABELS = ["dim. 09/03 06h–14h", "dim. 09/03 14h–22h", "dim. 09/03 22h–06h"]
 ORIGIN = datetime(2025, 3, 9, 6)
@@ -237,7 +238,8 @@ def test_categories_follow_the_scope(models_home):
         admin = load_principal(con, "demo.habilitations")
         habilitations.update_user(con, admin, "demo.analyste", activity_nature="supervision_videoprotection")
     at = open_page("analyste")
-    assert at.selectbox(key="prev_categorie").options == ["Interventions", "Alertes vidéoprotection"]
+    assert at.selectbox(key="prev_categorie").options == ["Interventions de la Police Municipale",
+                                                           "Alertes vidéoprotection (CSU)"]
     assert cells_table(at)["Cellule H3"].to_list() == top_cells("interventions", SLOTS[0], 2)
 
 

@@ -17,6 +17,7 @@ import streamlit as st
 
 import app_ui
 from tranquillite.app_core import deck
+from tranquillite.app_core import carte
 from tranquillite.app_core.carte import arrondissement_names
 from tranquillite.app_core.queries import Forbidden, NotAvailable, is_published, scoped_query
 
@@ -26,8 +27,8 @@ app_ui.log_view(p, "previsions")
 cat = app_ui.catalog()
 
 ALL = "all"
-CATEGORY_LABELS = {ALL: "Tous les faits", "interventions": "Interventions",
-                   "alertes_videoprotection": "Alertes vidéoprotection", "signalements": "Signalements"}
+# the sources' French names come from their contracts (app_core.carte reads tranquillite.sources)
+CATEGORY_LABELS = {ALL: "Tous les faits", **{s: carte.SOURCE_LABELS[s] for s in carte.FACT_SOURCES}}
 SHARES = (0.01, 0.05, 0.10, 0.20)  # = the backtest's coverages
 HORIZON = "jour_suivant"
 ORACLE = "oracle"
