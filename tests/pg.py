@@ -5,7 +5,6 @@ as the `postgres` system user, which PostgreSQL requires."""
 
 from __future__ import annotations
 
-import glob
 import os
 import pwd
 import shutil
@@ -18,15 +17,17 @@ from typing import Iterator
 
 import pytest
 
+from tranquillite.backup import BackupError, pg_tool
+
 ROLE = "tranquillite"
 
 
 def pg_bin() -> Path | None:
-    found = shutil.which("initdb")
-    if found:
-        return Path(found).resolve().parent
-    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(versions[-1]).parent if versions else None
+    """The folder of the server's programs (the one `tranquillite.backup` finds its tools in)."""
+    try:
+        return Path(pg_tool("initdb")).resolve().parent
+    except BackupError:
+        return None
 
 
 def _free_port() -> int:

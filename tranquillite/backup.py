@@ -47,7 +47,8 @@ def _libpq_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _pg_tool(name: str) -> str:
+def pg_tool(name: str) -> str:
+    """A PostgreSQL program: on the PATH, else the newest of Debian's /usr/lib/postgresql/*/bin."""
     found = shutil.which(name)
     if found:
         return found
@@ -58,11 +59,8 @@ def _pg_tool(name: str) -> str:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _pg_url() -> str | None:
@@ -81,7 +79,7 @@ def backup(dest: Path, home: Path | None = None) -> dict:
     dest.mkdir(parents=True, exist_ok=True, mode=0o700)
     url = _pg_url()
     if url:
-        out = subprocess.run([_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--file",
+        out = subprocess.run([pg_tool("pg_dump"), "--format=custom", "--no-owner", "--file",
                               str(dest / "dagster.dump"), "--dbname", _libpq_url(url)], capture_output=True, text=True)
         if out.returncode:
             raise BackupError(f"pg_dump a échoué: {out.stderr.strip()}")
@@ -146,7 +144,7 @@ def restore(src: Path, home: Path | None = None) -> dict:
         (home / STORE).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src / "platform.sqlite", home / STORE)
     if manifest["base_dagster"]:
-        out = subprocess.run([_pg_tool("pg_restore"), "--no-owner", "--exit-on-error", "--dbname", _libpq_url(url),
+        out = subprocess.run([pg_tool("pg_restore"), "--no-owner", "--exit-on-error", "--dbname", _libpq_url(url),
                               str(src / "dagster.dump")], capture_output=True, text=True)
         if out.returncode:
             raise BackupError(f"pg_restore a échoué: {out.stderr.strip()}")

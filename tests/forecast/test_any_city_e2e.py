@@ -48,15 +48,8 @@ def incidents(seed=3) -> list[dict]:
             for i, (m, x, y) in enumerate(zip(minutes, np.clip(lon, W, E), np.clip(lat, S, N)))]
 
 
-@pytest.fixture(scope="module")
-def town(tmp_path_factory):
-    home = tmp_path_factory.mktemp("ville")
-    area = zones_geojson(home / "quartiers.geojson")
-    rows = incidents()
-    # one record outside the town, one with an offset (its instant is kept, in the town's time)
-    rows.append({"id": "T-hors", "timestamp": "2025-09-10 12:00:00", "category": "vol", "lon": "5.37", "lat": "43.29"})
-    rows.append({"id": "T-offset", "timestamp": "2025-09-10T23:30:00-05:00", "category": "vol",
-                 "lon": f"{HOT[0]}", "lat": f"{HOT[1]}"})
+def land(home, rows: list[dict]) -> None:
+    """The rows as an analyst would drop them: one `;` CSV of the five columns per day."""
     by_day: dict[str, list[dict]] = {}
     for r in rows:
         by_day.setdefault(r["timestamp"][:10], []).append(r)
@@ -67,6 +60,18 @@ def town(tmp_path_factory):
             w = csv.DictWriter(f, fieldnames=["id", "timestamp", "category", "lon", "lat"], delimiter=";")
             w.writeheader()
             w.writerows(part)
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory):
+    home = tmp_path_factory.mktemp("ville")
+    area = zones_geojson(home / "quartiers.geojson")
+    rows = incidents()
+    # one record outside the town, one with an offset (its instant is kept, in the town's time)
+    rows.append({"id": "T-hors", "timestamp": "2025-09-10 12:00:00", "category": "vol", "lon": "5.37", "lat": "43.29"})
+    rows.append({"id": "T-offset", "timestamp": "2025-09-10T23:30:00-05:00", "category": "vol",
+                 "lon": f"{HOT[0]}", "lat": f"{HOT[1]}"})
+    land(home, rows)
     mp = pytest.MonkeyPatch()
     for k, v in {"TRANQUILLITE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"),
                  "TRANQUILLITE_AREA": str(area), "TRANQUILLITE_AREA_ZONE_PROPERTY": "quartier",
@@ -138,16 +143,7 @@ def data_town(tmp_path_factory):
     home = tmp_path_factory.mktemp("donnees")
     rows = incidents(seed=4)[:900]
     rows.append({"id": "T-zero", "timestamp": "2025-09-10 12:00:00", "category": "vol", "lon": "0", "lat": "0"})
-    by_day: dict[str, list[dict]] = {}
-    for r in rows:
-        by_day.setdefault(r["timestamp"][:10], []).append(r)
-    for day, part in by_day.items():
-        path = home / "landing" / "incidents" / f"incidents_{day}.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", newline="", encoding="utf-8") as f:
-            w = csv.DictWriter(f, fieldnames=["id", "timestamp", "category", "lon", "lat"], delimiter=";")
-            w.writeheader()
-            w.writerows(part)
+    land(home, rows)
     mp = pytest.MonkeyPatch()
     for k, v in {"TRANQUILLITE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"), "TRANQUILLITE_AREA": "donnees",
                  "TRANQUILLITE_TIMEZONE": "America/Toronto"}.items():

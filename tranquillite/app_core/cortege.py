@@ -199,14 +199,14 @@ def explain(c: Contract, reason: str, entry: dict[str, Any]) -> str:
         return f"{label}: date hors de la période plausible{window} — vérifiez l'année et le mois."
     if code == "valeur_hors_bornes":
         f = c.field(arg)
-        lo, hi = getattr(f, "min", None), getattr(f, "max", None)
+        lo, hi = f.min, f.max
         span = (f" (entre {_number(lo)} et {_number(hi)})" if lo is not None and hi is not None
                 else f" (au moins {_number(lo)})" if lo is not None else f" (au plus {_number(hi)})" if hi is not None
                 else "")
         return f"{label}: valeur hors des bornes plausibles{span}."
     if code == "champ_trop_long":
         n = c.bounds.text_max_length
-        return f"{label}: texte trop long" + (f" (au plus {n:,} caractères).".replace(",", "\u202f") if n else ".")
+        return f"{label}: texte trop long" + (f" (au plus {_number(n)} caractères)." if n else ".")
     if code == "type_entree_inconnu":
         return "Type d'entrée inconnu: choisissez manifestation, opération programmée ou visite officielle."
     if code == "entree_non_objet":

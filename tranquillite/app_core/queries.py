@@ -385,12 +385,7 @@ def _guarded(cat: Catalog, scope: Scope, table: str, *, select: str, where: str 
         raise Forbidden(f"requête refusée par la passerelle — {exc}") from None
     sets = cat.variant_sets(table) if "variant" in cols and "variant_conventions" in cols else None
     pred, pred_params = scope_predicate(scope, cols, table, level, sets)
-    schema, name = table.split(".")
-    sql = f'SELECT {select} FROM "{schema}"."{name}" WHERE ({pred})'
-    all_params = list(pred_params)
-    if where:
-        sql += f" AND ({where})"
-        all_params += list(params)
+    sql, all_params = _scoped_select(select, table, pred, pred_params, where, params)
     if group_by:
         sql += f" GROUP BY {group_by}"
     if order_by:
@@ -404,6 +399,34 @@ def _guarded(cat: Catalog, scope: Scope, table: str, *, select: str, where: str 
         reads.record(table, returned_conventions(cat, table, cols, pred, pred_params, where, params, group_by,
                                                  order_by, limit, df.height), df.height)
     return df
+
+
+def _scoped_select(select: str, table: str, pred: str, pred_params: Sequence, where: str | None,
+                   params: Sequence) -> tuple[str, list]:
+    """`SELECT … FROM table WHERE (scope predicate) [AND (where)]` and its parameters, in order."""
+    schema, name = table.split(".")
+    sql = f'SELECT {select} FROM "{schema}"."{name}" WHERE ({pred})'
+    all_params = list(pred_params)
+    if where:
+        sql += f" AND ({where})"
+        all_params += list(params)
+    return sql, all_params
+
+
+def _fold_conventions(values: Sequence[tuple], expr: str, by_source: dict[str, set[str]] | None) -> set[str]:
+    """The conventions named by DISTINCT values of a `conventions` list, a `convention`, or a source
+    column (through `by_source`)."""
+    out: set[str] = set()
+    for (v,) in values:
+        if v is None:
+            continue
+        if expr == "conventions":
+            out.update(c for c in v if c is not None)
+        elif by_source is not None:
+            out.update(by_source.get(v, ()))
+        else:
+            out.add(v)
+    return out
 
 
 def _source_conventions(table: str) -> dict[str, set[str]]:
@@ -444,15 +467,8 @@ def table_reads(con: duckdb.DuckDBPyConnection) -> list[reads.Read]:
         if n and expr is None:
             convs = set(default_conventions(table))
         elif n:
-            for (v,) in con.execute(f'SELECT DISTINCT "{expr}" FROM "{schema}"."{name}"').fetchall():
-                if v is None:
-                    continue
-                if expr == "conventions":
-                    convs.update(c for c in v if c is not None)
-                elif expr == "convention":
-                    convs.add(v)
-                else:
-                    convs.update(by_name.get(v, ()))
+            values = con.execute(f'SELECT DISTINCT "{expr}" FROM "{schema}"."{name}"').fetchall()
+            convs = _fold_conventions(values, expr, by_name if expr in ("source", "_source") else None)
         out.append(reads.Read(table, tuple(sorted(convs)), int(n)))
     return out
 
@@ -472,12 +488,7 @@ def returned_conventions(cat: Catalog, table: str, cols: Sequence[str], pred: st
         expr = "source"
     else:
         return sorted(default_conventions(table))
-    schema, name = table.split(".")
-    inner = f'SELECT {expr} AS c FROM "{schema}"."{name}" WHERE ({pred})'
-    all_params = list(pred_params)
-    if where:
-        inner += f" AND ({where})"
-        all_params += list(params)
+    inner, all_params = _scoped_select(f"{expr} AS c", table, pred, pred_params, where, params)
     tail, tail_params = "", []
     if limit is not None and not group_by:
         tail, tail_params = (f" ORDER BY {order_by}" if order_by else "") + " LIMIT ?", [int(limit)]
@@ -485,18 +496,7 @@ def returned_conventions(cat: Catalog, table: str, cols: Sequence[str], pred: st
         values = cat.cursor().execute(f"SELECT DISTINCT c FROM ({inner}{tail})", all_params + tail_params).fetchall()
     except duckdb.Error:  # an ORDER BY naming an alias of the read's own select: every matching row
         values = cat.cursor().execute(f"SELECT DISTINCT c FROM ({inner})", all_params).fetchall()
-    out: set[str] = set()
-    mapping = _source_conventions(table) if expr == "source" else None
-    for (v,) in values:
-        if v is None:
-            continue
-        if expr == "conventions":
-            out.update(c for c in v if c is not None)
-        elif mapping is not None:
-            out.update(mapping.get(v, ()))
-        else:
-            out.add(v)
-    return sorted(out)
+    return sorted(_fold_conventions(values, expr, _source_conventions(table) if expr == "source" else None))
 
 
 def scoped_query(cat: Catalog, scope: Scope, table: str, *, select: str, where: str | None = None,

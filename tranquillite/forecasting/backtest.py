@@ -463,6 +463,21 @@ def _mask_conventions(data: ForecastData, o: int, H: int) -> list[str]:
     return sorted(set(hit["convention"].drop_nulls().unique().to_list()))
 
 
+def _hit_rows(sc: dict, name: str, cat: str, horizon: str, origin_dt, conv, oracle_hr: dict) -> list[tuple]:
+    """One backtest row per coverage of a predictor's scores, with its ratio to the oracle's (the
+    oracle is scored first and recorded in `oracle_hr`)."""
+    out = []
+    for k, c in enumerate(COVERAGES):
+        hr = float(sc["hit_rate"][k])
+        if name == ORACLE:
+            oracle_hr[(cat, horizon, c)] = hr
+        ref = oracle_hr.get((cat, horizon, c))
+        out.append((name, cat, horizon, origin_dt, c, hr, float(sc["pai"][k]), float(sc["pei"][k]),
+                    int(sc["n_events"]), float(sc["hits"][k]), float(sc["max_hits"][k]),
+                    ref, (hr / ref) if ref else None, conv))
+    return out
+
+
 def score_origin(data: ForecastData, o: int, forecasts: dict, y_obs: np.ndarray, cfg: BacktestConfig):
     """Rows of the three backtest tables for one origin."""
     spec, sch, N = data.spec, data.scheme, data.n_cells
@@ -488,14 +503,7 @@ def score_origin(data: ForecastData, o: int, forecasts: dict, y_obs: np.ndarray,
             f_lo, f_hi = pit_steps(m_, a, y_)
             for hname, h in hz.items():
                 sc = aggregate_hits(hits[:h], best[:h], nev[:h])
-                for k, c in enumerate(COVERAGES):
-                    hr = float(sc["hit_rate"][k])
-                    if name == ORACLE:
-                        oracle_hr[(cat, hname, c)] = hr
-                    ref = oracle_hr.get((cat, hname, c))
-                    rows.append((name, cat, hname, origin_dt, c, hr, float(sc["pai"][k]), float(sc["pei"][k]),
-                                 int(sc["n_events"]), float(sc["hits"][k]), float(sc["max_hits"][k]),
-                                 ref, (hr / ref) if ref else None, conv))
+                rows.extend(_hit_rows(sc, name, cat, hname, origin_dt, conv, oracle_hr))
                 fl, fh = f_lo[:, :h], f_hi[:, :h]
                 score_rows.append((name, cat, hname, origin_dt, poisson_deviance(m_[:, :h], y_[:, :h]),
                                    pit_coverage_from(fl, fh, 0.80), pit_coverage_from(fl, fh, 0.95),
@@ -506,14 +514,7 @@ def score_origin(data: ForecastData, o: int, forecasts: dict, y_obs: np.ndarray,
                 wm = week[ci] if week is not None else m_[:, :7 * sch.n].sum(axis=1)
                 wy = y_[:, :7 * sch.n].sum(axis=1)
                 sc = aggregate_hits(*per_slot_hits(wm, wy, area))
-                for k, c in enumerate(COVERAGES):
-                    hr = float(sc["hit_rate"][k])
-                    if name == ORACLE:
-                        oracle_hr[(cat, WEEKLY, c)] = hr
-                    ref = oracle_hr.get((cat, WEEKLY, c))
-                    rows.append((name, cat, WEEKLY, origin_dt, c, hr, float(sc["pai"][k]), float(sc["pei"][k]),
-                                 int(sc["n_events"]), float(sc["hits"][k]), float(sc["max_hits"][k]),
-                                 ref, (hr / ref) if ref else None, conv))
+                rows.extend(_hit_rows(sc, name, cat, WEEKLY, origin_dt, conv, oracle_hr))
             # slots with planned events, and the cells they touch
             sc = aggregate_hits(hits[psl], best[psl], nev[psl]) if psl.any() else \
                 {"hit_rate": [np.nan] * len(COVERAGES), "n_events": 0.0}

@@ -45,8 +45,8 @@ ALERT_KINDS = {
     "chevauchement_evenements": "Événements prévus simultanés sur les mêmes cellules",
 }
 SEVERITY_RANK = {"elevee": 0, "moyenne": 1, "faible": 2}
-GROUP_LABELS = {"all": "tous faits", **{code: label[:1].lower() + label[1:] for code, label in S.labels().items()
-                                        if code in S.fact_sources()}}
+GROUP_LABELS = {"all": "tous faits", **{code: S.labels()[code][:1].lower() + S.labels()[code][1:]
+                                        for code in S.fact_sources()}}
 ALERT_SCHEMA = {
     "alert_id": pl.Utf8, "kind": pl.Utf8, "kind_label": pl.Utf8, "severity": pl.Utf8, "area_level": pl.Utf8,
     "area": pl.Utf8, "h3_cell": pl.Utf8, "arrondissement": pl.Utf8, "category": pl.Utf8,

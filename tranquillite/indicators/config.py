@@ -25,6 +25,7 @@ import polars as pl
 import yaml
 from pydantic import Field
 
+from tranquillite import sources as S
 from tranquillite.settings import CONTRACTS_DIR
 
 AREA_LEVELS = ("ville", "arrondissement", "quartier", "cellule")
@@ -379,8 +380,6 @@ class IndicatorSettings(dg.ConfigurableResource):
 def _sources(d: dict, key: str, where: str) -> tuple[str, ...]:
     """The fact or planned sources: every contract declaring `kind: fait` / `prevu`
     (`tranquillite.sources`), or, if the catalogue names them, that subset (each must exist)."""
-    from tranquillite import sources as S
-
     known = S.fact_sources() if key == "fact_sources" else S.planned_sources()
     if d.get(key) is None:
         return known
