@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS profile_pages (
 CREATE TABLE IF NOT EXISTS profile_actions (
     profile TEXT NOT NULL REFERENCES profiles(code), action TEXT NOT NULL REFERENCES actions(code),
     PRIMARY KEY (profile, action));
+-- profile_sources, organisation_sources: no longer read nor written (issue 16: rights follow conventions)
 CREATE TABLE IF NOT EXISTS profile_sources (
     profile TEXT NOT NULL REFERENCES profiles(code), source TEXT NOT NULL, PRIMARY KEY (profile, source));
 CREATE TABLE IF NOT EXISTS profile_conventions (
@@ -317,9 +318,6 @@ def _sync_catalogue(con: sqlite3.Connection) -> None:
 def _seed(con: sqlite3.Connection) -> None:
     for o in R.ORGANISATIONS:
         con.execute("INSERT OR IGNORE INTO organisations VALUES (?, ?, ?)", (o["code"], o["label"], o["kind"]))
-    for org, sources in R.ORGANISATION_SOURCES.items():
-        for src in sources:
-            con.execute("INSERT OR IGNORE INTO organisation_sources VALUES (?, ?)", (org, src))
     for n in R.ACTIVITY_NATURES:
         con.execute("INSERT OR IGNORE INTO activity_natures VALUES (?, ?)", (n["code"], n["label"]))
         for s in n["sources"]:
@@ -333,11 +331,8 @@ def _seed(con: sqlite3.Connection) -> None:
             con.execute("INSERT OR IGNORE INTO profile_pages VALUES (?, ?)", (p.code, page))
         for a in p.actions:
             con.execute("INSERT OR IGNORE INTO profile_actions VALUES (?, ?)", (p.code, a))
-        convs = R.seed_conventions(p)
-        for c in convs:
+        for c in R.seed_conventions(p):  # its sources follow (rights.sources_of_conventions, issue 16)
             con.execute("INSERT OR IGNORE INTO profile_conventions VALUES (?, ?)", (p.code, c))
-        for s in R.sources_of_conventions(convs):
-            con.execute("INSERT OR IGNORE INTO profile_sources VALUES (?, ?)", (p.code, s))
 
 
 # --------------------------------------------------------------------------- access log
