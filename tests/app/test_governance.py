@@ -119,8 +119,8 @@ def test_habilitations_page_workflow_in_the_app(app_home, con):
 
     at = login_as("gestionnaire_habilitations")
     at.switch_page("views/habilitations.py").run()
-    assert [t.label for t in at.tabs] == ["Utilisateurs", "Liste Préfecture", "Profils", "Natures d'activité",
-                                          "Conventions"]
+    assert [t.label for t in at.tabs] == ["Utilisateurs", "Liste Préfecture", "Organisations", "Profils",
+                                          "Natures d'activité", "Conventions"]
     next(b for b in at.button if b.label == "Habiliter" and b.key == "dec_validee_prefecture_True").click()
     at.run()
     assert any("validateur de la Préfecture" in s.value for s in at.success)
