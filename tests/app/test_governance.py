@@ -171,3 +171,6 @@ def test_my_account_names_my_organisation_and_activity_in_words(app_home):
     text = " ".join(m.value for m in at.markdown)
     assert "Ville de Marseille — DGSEC (Police Municipale)" in text
     assert "ville_dgsec" not in text and "Pilotage et encadrement opérationnel" in text
+    # its rights too: sources and conventions by their names, not their codes
+    assert "Interventions" in text and "Données propres de la Ville de Marseille" in text
+    assert "interventions," not in text and "internal" not in text
