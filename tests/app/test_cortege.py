@@ -60,7 +60,8 @@ def test_forms_are_generated_from_the_contracts(app_home):
         assert not at.exception
         labels = _labels(at)
         for f in c.fields:
-            assert f.label in labels, (c.name, f.label)  # every field, its label verbatim
+            shown = f"{f.label} *" if f.required else f.label   # every field, its label verbatim, « * » if required
+            assert shown in labels, (c.name, shown)
             if f.type == "enum":
                 assert at.selectbox(key=_k(c.record_type, f.name)).options == list(f.values)
 
