@@ -100,8 +100,8 @@ def indicators_home(app_home, monkeypatch):
     return catalog_home(app_home, "home_indicators", {
         ("indicators", "tension"): tension_frame(), ("indicators", "alerts"): alerts_frame(),
         ("indicators", "emerging_hotspots"): emerging_frame(),
-        ("indicators", "values"): pl.DataFrame({"indicator_id": ["x"], "n": [50], "conventions": [[INTERNAL]]}),
-        ("indicators", "values_public"): pl.DataFrame({"indicator_id": ["x"], "value": [50.0],
+        ("indicators", "values"): pl.DataFrame({"indicator_id": ["faits_par_categorie"], "n": [50], "conventions": [[INTERNAL]]}),
+        ("indicators", "values_public"): pl.DataFrame({"indicator_id": ["faits_par_categorie"], "value": [50.0],
                                                        "value_display": ["50"]})}, monkeypatch)
 
 
@@ -168,7 +168,7 @@ def test_aggregate_only_profiles_reach_only_the_public_values(cat, con):
         # indicators.values_public: public indicators, masked (and secondarily suppressed) by the pipeline
         df = queries.scoped_query(cat, p.scope, "indicators.values_public", select="indicator_id, value_display",
                                   level="aggregate")
-        assert df.to_dicts() == [{"indicator_id": "x", "value_display": "50"}]
+        assert df.to_dicts() == [{"indicator_id": "faits_par_categorie", "value_display": "50"}]
         with pytest.raises(queries.Forbidden):  # and still no row-level read
             queries.scoped_query(cat, p.scope, "indicators.values_public", select="*")
 
