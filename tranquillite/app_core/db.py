@@ -78,8 +78,17 @@ def _pg_connect(dbapi_con, _record) -> None:
     psycopg2.extensions.register_type(numeric, dbapi_con)
 
 
+def normalise(url: str) -> str:
+    """The URL with the driver the store uses (psycopg2, the pinned one, for PostgreSQL)."""
+    u = make_url(url)
+    if u.get_backend_name() == "postgresql" and u.drivername != "postgresql+psycopg2":
+        return u.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+    return url
+
+
 def engine(url: str) -> sa.Engine:
     """One engine per URL and process (a pool of connections for PostgreSQL, none for SQLite)."""
+    url = normalise(url)
     with _ENGINES_LOCK:
         eng = _ENGINES.get(url)
         if eng is None:
@@ -89,7 +98,6 @@ def engine(url: str) -> sa.Engine:
                                        connect_args={"timeout": 10, "check_same_thread": False})
                 sa.event.listen(eng, "connect", _sqlite_connect)
             else:
-                u = u.set(drivername="postgresql+psycopg2")  # the driver of the pinned dependencies
                 eng = sa.create_engine(u, isolation_level="AUTOCOMMIT", pool_pre_ping=True, pool_size=5,
                                        max_overflow=10)
                 sa.event.listen(eng, "connect", _pg_connect)
@@ -130,6 +138,19 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
                 node.set("conflict", exp.OnConflict(action=exp.var("DO NOTHING")))
         elif alt:
             raise ValueError(f"INSERT OR {alt} n'a pas d'équivalent PostgreSQL: écrire ON CONFLICT …")
+        conflict = node.args.get("conflict")
+        if conflict is not None:
+            # SQLite reads an unqualified column of DO UPDATE as the target row's; PostgreSQL calls it
+            # ambiguous (the target or `excluded`): name the target (not on the left of SET)
+            table = node.this.this if isinstance(node.this, exp.Schema) else node.this
+            name = exp.to_identifier(table.alias_or_name)
+            parts = [eq.expression for eq in conflict.expressions or [] if isinstance(eq, exp.EQ)]
+            if conflict.args.get("where") is not None:
+                parts.append(conflict.args["where"])
+            for part in parts:
+                for col in list(part.find_all(exp.Column)):
+                    if not col.table:
+                        col.set("table", name.copy())
     elif isinstance(node, exp.OnConflict) and node.args.get("conflict_keys"):
         # sqlglot writes SQLite's null ordering as `NULLS FIRST`, which ON CONFLICT refuses
         node.set("conflict_keys", [k.this if isinstance(k, exp.Ordered) else k for k in node.args["conflict_keys"]])
