@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from tranquillite.app_core import audit, db
 from tranquillite.app_core import rights as R
@@ -263,7 +264,15 @@ def init_store(path: Path | str | None = None) -> Path | str:
         finally:
             con.close()
     if revision(path) != head_revision():
-        migrate(path)
+        try:
+            migrate(path)
+        except (*db.DatabaseError, DBAPIError) as exc:  # the driver's, or SQLAlchemy's around Alembic's DDL
+            if f is not None or "permission denied" not in str(exc):
+                raise
+            raise StoreMisconfigured(
+                f"le rôle de l'application ne peut pas migrer le schéma du magasin ({str(exc).splitlines()[0]}): "
+                "donner TRANQUILLITE_APP_DB_OWNER_URL (le rôle propriétaire) ou lancer `tranquillite magasin "
+                "migrer` avec le rôle propriétaire — voir docs/deploiement.md") from None
     con = db.open_connection(target)
     try:
         with transaction(con):
