@@ -69,6 +69,26 @@ def schema_of(con: db.Connection) -> dict[str, list[str]]:
     return out
 
 
+# --------------------------------------------------------------------------- the setting
+def test_the_store_url_is_a_validated_secret_required_in_production(env, monkeypatch):
+    from tranquillite.settings import SettingsError, settings
+    s = settings({"TRANQUILLITE_APP_DB_URL": "postgresql://app:s3cret@db.ville.fr:5432/tranquillite"})
+    assert s.app_db_url.get_secret_value() == "postgresql+psycopg2://app:s3cret@db.ville.fr:5432/tranquillite"
+    assert settings({"TRANQUILLITE_APP_DB_URL": ""}).app_db_url is None          # empty: the SQLite file
+    for bad in ("mysql://app:s3cret@h/db", "postgresql://app:s3cret@h:5432"):
+        with pytest.raises(SettingsError, match="TRANQUILLITE_APP_DB_URL") as e:
+            settings({"TRANQUILLITE_APP_DB_URL": bad})
+        assert "s3cret" not in str(e.value)
+    with pytest.raises(SettingsError, match="TRANQUILLITE_APP_DB_OWNER_URL sans"):
+        settings({"TRANQUILLITE_APP_DB_OWNER_URL": "postgresql://o:p@h:5432/db"})
+    assert store.url() == f"sqlite:///{env / 'app' / 'platform.sqlite'}" and not store.is_postgresql()
+    monkeypatch.setenv("TRANQUILLITE_ENV", "production")
+    with pytest.raises(store.StoreMisconfigured, match="TRANQUILLITE_APP_DB_URL"):
+        store.url()
+    monkeypatch.setenv("TRANQUILLITE_APP_DB_URL", "postgresql://app:s3cret@db.ville.fr:5432/tranquillite")
+    assert store.is_postgresql() and store.describe() == "postgresql+psycopg2://app:***@db.ville.fr:5432/tranquillite"
+
+
 # --------------------------------------------------------------------------- migrations
 def test_an_empty_sqlite_store_is_migrated_to_the_head(env):
     path = store.init_store()
