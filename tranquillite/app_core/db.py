@@ -33,10 +33,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
 import sqlalchemy as sa
-import sqlglot
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
-from sqlglot import exp
 
 try:  # the PostgreSQL driver (a dependency; imported lazily elsewhere by dagster-postgres)
     import psycopg2
@@ -129,7 +127,9 @@ class Statement:
     hide_rowid: bool = False    # a `SELECT *` over a table whose emulated rowid must not show
 
 
-def _rewrite(node: exp.Expression) -> exp.Expression:
+def _rewrite(node):
+    from sqlglot import exp  # sqlglot only where PostgreSQL is used (0.1 s of import)
+
     if isinstance(node, exp.Insert):
         alt = (node.args.get("alternative") or "").upper()
         if alt == "IGNORE":
@@ -166,6 +166,9 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
 @functools.lru_cache(maxsize=4096)
 def to_postgres(sql: str) -> Statement:
     """The PostgreSQL form of one statement written in SQLite's dialect (cached per statement)."""
+    import sqlglot
+    from sqlglot import exp
+
     if sql.lstrip()[:6].upper() == "PRAGMA":
         return Statement("", noop=True)
     tree = sqlglot.parse_one(sql, read="sqlite")
