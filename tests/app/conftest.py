@@ -88,24 +88,23 @@ def catalog_home(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_app_template(catalog_home: Path):
+def pg_app_template(catalog_home: Path, pg_server: str):
     """A real PostgreSQL server (tests/pg.py) holding `app_template`: a store migrated and seeded
     with the demo accounts (same access-log key as the SQLite template), copied for each test."""
-    from tests.pg import create_database, postgres_server
+    from tests.pg import create_database
     from tranquillite.app_core import db
     from tranquillite.app_core.seed_demo import seed_demo
 
-    with postgres_server() as server:
-        template = create_database(server, "app_template")
-        with pytest.MonkeyPatch.context() as mp:
-            for k in ("TRANQUILLITE_ENV", "TRANQUILLITE_ACCESS_LOG_KEY", "TRANQUILLITE_ACCESS_LOG_KEY_FILE",
-                      "TRANQUILLITE_APP_DB_OWNER_URL"):
-                mp.delenv(k, raising=False)
-            mp.setenv("TRANQUILLITE_HOME", str(catalog_home))
-            mp.setenv("TRANQUILLITE_APP_DB_URL", template)
-            seed_demo()
-        db.engine(template).dispose()  # a template database copies only with no one connected
-        yield server
+    template = create_database(pg_server, "app_template")
+    with pytest.MonkeyPatch.context() as mp:
+        for k in ("TRANQUILLITE_ENV", "TRANQUILLITE_ACCESS_LOG_KEY", "TRANQUILLITE_ACCESS_LOG_KEY_FILE",
+                  "TRANQUILLITE_APP_DB_OWNER_URL"):
+            mp.delenv(k, raising=False)
+        mp.setenv("TRANQUILLITE_HOME", str(catalog_home))
+        mp.setenv("TRANQUILLITE_APP_DB_URL", template)
+        seed_demo()
+    db.engine(template).dispose()  # a template database copies only with no one connected
+    return pg_server
 
 
 @pytest.fixture

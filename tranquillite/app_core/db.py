@@ -158,6 +158,10 @@ def _rewrite(node):
         # `SELECT value FROM json_each(?)` over a JSON array: the same column name on PostgreSQL
         return exp.Anonymous(this="JSON_ARRAY_ELEMENTS_TEXT",
                              expressions=[exp.Cast(this=node.expressions[0], to=exp.DataType.build("json"))])
+    elif isinstance(node, exp.Where) and (isinstance(node.this, exp.Column)
+                                          or (isinstance(node.this, exp.Literal) and not node.this.is_string)):
+        # SQLite's integer truth (`WHERE 0`, `WHERE active`): PostgreSQL wants a boolean
+        node.set("this", exp.NEQ(this=node.this, expression=exp.Literal.number(0)))
     elif isinstance(node, exp.Literal) and node.is_string and "%" in node.this:
         node.set("this", node.this.replace("%", "%%"))  # psycopg2 reads % as its own placeholders
     return node
