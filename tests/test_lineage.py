@@ -218,15 +218,12 @@ def _app_store():
     import streamlit as st
 
     from tranquillite.app_core import store
-    from tranquillite.app_core.rights import sources_of_conventions
     from tranquillite.app_core.seed_demo import seed_demo
     path = paths().home / "app" / "platform.sqlite"
     if not path.exists():
         seed_demo(path)
         with store.connect() as con:
             con.execute("DELETE FROM profile_conventions WHERE profile = 'encadrement_pm' AND convention = ?", (PREF,))
-            for s in sources_of_conventions((PREF,)):
-                con.execute("DELETE FROM profile_sources WHERE profile = 'encadrement_pm' AND source = ?", (s,))
     st.cache_data.clear()
     st.cache_resource.clear()
 

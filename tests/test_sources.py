@@ -122,3 +122,42 @@ def test_contracts_sharing_a_category_must_agree(tmp_path):
     root = _contracts_with(tmp_path, "manifestation_statique_bis", yaml.safe_dump(d, allow_unicode=True))
     with pytest.raises(ContractError, match="share the event category 'manifestation_statique'"):
         S.event_sources(str(root))
+
+
+def test_the_synthetic_generator_feeds_a_new_contract_from_its_declaration(tmp_path):
+    """A contract with a volume and no simulation of its own (fourriere, the RTM's works) gets landing
+    files in its own format from `tranquillite generate`, every record accepted by its contract."""
+    from tests.partner import SOURCE, contracts_with
+    text = FOURRIERE.replace("bounds:", "volume: {per_year: 3650}\nbounds:")
+    root = contracts_with(tmp_path / "contrats2", extra={"fourriere": text})
+    rtm = (root / f"{SOURCE}.yaml").read_text(encoding="utf-8")
+    (root / f"{SOURCE}.yaml").write_text(rtm.replace("bounds:", "volume: {per_year: 365}\nbounds:"), encoding="utf-8")
+    code = ("import json, sys\n"
+            "from datetime import date\n"
+            "from pathlib import Path\n"
+            "from tranquillite import landing, validation\n"
+            "from tranquillite.contracts import contracts_for_source\n"
+            "from tranquillite.synthetic import generate\n"
+            "home = Path(sys.argv[1])\n"
+            "rep = generate(home, start=date(2025, 3, 1), days=14, scale=1.0)\n"
+            "out = {'rows': rep.rows_per_source}\n"
+            "for s in ('fourriere', sys.argv[2]):\n"
+            "    files = sorted((home / 'landing' / s).glob('*.csv'))\n"
+            "    parts = sorted({f.stem.rsplit('_', 1)[1] for f in files})\n"
+            "    import polars as pl\n"
+            "    raw = pl.concat([landing.read_partition(home / 'landing', s, p)[0] for p in parts])\n"
+            "    o = validation.validate(raw, contracts_for_source(s))\n"
+            "    q = o.quarantine.height if o.quarantine is not None else 0\n"
+            "    out[s] = {'files': len(files), 'read': o.read, 'clean': sum(d.height for d in o.clean.values()),"
+            " 'quarantine': q}\n"
+            "print(json.dumps(out))\n")
+    res = subprocess.run([sys.executable, "-c", code, str(tmp_path / "home"), SOURCE], cwd=REPO, capture_output=True,
+                         text=True, env={"PATH": "/usr/bin:/bin", "TRANQUILLITE_CONTRACTS": str(root),
+                                         "TRANQUILLITE_HOME": str(tmp_path / "home")})
+    assert res.returncode == 0, res.stderr[-3000:]
+    got = json.loads(res.stdout.strip().splitlines()[-1])
+    assert 100 < got["rows"]["fourriere"] < 180            # 10 a day over 14 days (Poisson)
+    assert got["fourriere"]["files"] == 14
+    for s in ("fourriere", SOURCE):
+        assert got[s]["read"] == got["rows"][s] > 0 and got[s]["clean"] == got[s]["read"], (s, got[s])
+        assert got[s]["quarantine"] == 0, (s, got[s])

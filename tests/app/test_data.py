@@ -9,7 +9,7 @@ import pytest
 
 from tests.app.helpers import catalog_home, demo, login, login_as, new_app
 from tranquillite.app_core import carte, habilitations, queries
-from tranquillite.app_core.rights import load_principal, public_principal
+from tranquillite.app_core.rights import load_principal, public_principal, sources_of_conventions
 
 MARCH = carte.MapFilters(start=date(2025, 3, 7), end=date(2025, 3, 8))
 PREFECTURE_SOURCES = {"manifestation_deambulatoire", "manifestation_statique", "operation_programmee",
@@ -91,15 +91,20 @@ def test_activity_nature_restricts_the_sources(cat, con):
 def test_rights_are_data_a_profile_change_applies_at_once(cat, con):
     tech = load_principal(con, "demo.admin")
     habilitations.set_profile_rights(con, tech, "encadrement_pm", pages=["accueil_public", "carte", "compte"],
-                                     actions=[], sources=["signalements"], conventions=["internal"])
+                                     actions=[], conventions=[])
     manager = load_principal(con, "demo.encadrement")
-    assert _sources(cat, manager.scope) == {"signalements"}
+    assert _sources(cat, manager.scope) == set()
+    habilitations.set_profile_rights(con, tech, "encadrement_pm", pages=["accueil_public", "carte", "compte"],
+                                     actions=[], conventions=["internal"])
+    manager = load_principal(con, "demo.encadrement")
+    everything = _sources(cat, load_principal(con, "demo.analyste").scope)
+    assert _sources(cat, manager.scope) == everything & set(sources_of_conventions(("internal",))) != set()
     assert "previsions" not in manager.pages and not manager.can("exporter")
     with pytest.raises(habilitations.RightsError):
-        habilitations.set_profile_rights(con, tech, "public", pages=["carte"], actions=[], sources=[], conventions=[])
+        habilitations.set_profile_rights(con, tech, "public", pages=["carte"], actions=[], conventions=[])
     with pytest.raises(habilitations.RightsError):
         habilitations.set_profile_rights(con, load_principal(con, "demo.habilitations"), "analyste", pages=[],
-                                         actions=[], sources=[], conventions=[])
+                                         actions=[], conventions=[])
 
 
 def test_filters_are_sql_parameters(cat, con):

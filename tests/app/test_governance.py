@@ -123,8 +123,8 @@ def test_habilitations_page_workflow_in_the_app(app_home, con):
 
     at = login_as("gestionnaire_habilitations")
     at.switch_page("views/habilitations.py").run()
-    assert [t.label for t in at.tabs] == ["Utilisateurs", "Liste Préfecture", "Profils", "Natures d'activité",
-                                          "Conventions"]
+    assert [t.label for t in at.tabs] == ["Utilisateurs", "Liste Préfecture", "Organisations", "Profils",
+                                          "Natures d'activité", "Conventions"]
     next(b for b in at.button if b.label == "Habiliter" and b.key == "dec_validee_prefecture_True").click()
     at.run()
     assert any("validateur de la Préfecture" in s.value for s in at.success)
@@ -176,3 +176,6 @@ def test_my_account_names_my_organisation_and_activity_in_words(app_home):
     text = " ".join(m.value for m in at.markdown)
     assert "Ville de Marseille — DGSEC (Police Municipale)" in text
     assert "ville_dgsec" not in text and "Pilotage et encadrement opérationnel" in text
+    # its rights too: sources and conventions by their names, not their codes
+    assert "Interventions" in text and "Données propres de la Ville de Marseille" in text
+    assert "interventions," not in text and "internal" not in text

@@ -128,9 +128,7 @@ def test_models_without_conventions_are_derived_from_every_convention(app_home, 
     with store.connect() as c:  # the case: encadrement_pm set to the City's convention only
         habilitations.set_profile_rights(c, load_principal(c, "demo.admin"), "encadrement_pm",
                                          pages=["accueil_public", "carte", "previsions", "compte"],
-                                         actions=["exporter"],
-                                         sources=list(load_principal(c, "demo.encadrement").scope.row_sources),
-                                         conventions=["internal"])
+                                         actions=["exporter"], conventions=["internal"])
         internal_only = load_principal(c, "demo.encadrement")
         analyst = load_principal(c, "demo.analyste")
         reader = load_principal(c, "demo.prefecture")

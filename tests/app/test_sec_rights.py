@@ -28,7 +28,7 @@ def test_the_gestionnaire_cannot_give_itself_administrer_nor_data(con):
                            (["accueil_public", "habilitations", "journal", "compte"], ["habiliter", "exporter"])):
         with pytest.raises(H.RightsError, match="aucune donnée"):
             H.set_profile_rights(con, admin, "gestionnaire_habilitations", pages=pages, actions=actions,
-                                 sources=[], conventions=[])
+                                 conventions=[])
     # nor to anyone who holds 'habiliter' individually
     with pytest.raises(H.RightsError):
         H.set_user_actions(con, gest, "demo.analyste", ["habiliter"])
@@ -47,10 +47,10 @@ def test_the_technical_administrator_never_habilitates(con):
     with pytest.raises(H.RightsError):  # the issue: through the API, admin_technique gave itself 'habiliter'
         H.set_profile_rights(con, admin, "admin_technique",
                              pages=["accueil_public", "carte", "habilitations", "compte"],
-                             actions=["administrer", "habiliter"], sources=[], conventions=["internal"])
+                             actions=["administrer", "habiliter"], conventions=["internal"])
     with pytest.raises(H.RightsError, match="habilit"):  # not even on another profile: the two duties never meet
         H.set_profile_rights(con, admin, "analyste", pages=["accueil_public", "compte"],
-                             actions=["administrer", "habiliter"], sources=[], conventions=[])
+                             actions=["administrer", "habiliter"], conventions=[])
     with pytest.raises(H.RightsError):
         H.create_user(con, admin, login="x.y", display_name="X", email=None, profile="analyste",
                       organisation="ville_dgsec")
@@ -72,7 +72,7 @@ def test_nobody_changes_their_own_rights_or_their_own_profile(con):
                  lambda: H.reset_password(con, gest, "demo.habilitations"),
                  lambda: H.unlock_user(con, gest, "demo.habilitations"),
                  lambda: H.set_profile_rights(con, admin, "admin_technique", pages=["accueil_public", "compte"],
-                                              actions=["administrer"], sources=[], conventions=[]),
+                                              actions=["administrer"], conventions=[]),
                  lambda: H.set_nature(con, admin, "exploitation_technique", "Exploitation", ["interventions"])):
         with pytest.raises(H.RightsError, match="propre|vous-même"):
             call()
@@ -108,18 +108,16 @@ def test_prefecture_accounts_only_through_the_validated_list_and_never_beyond_re
         H.reset_password(con, gest, "demo.cortege")
     with pytest.raises(H.RightsError):  # exporter (or any write/admin action) to a Préfecture person
         H.set_user_actions(con, gest, "demo.prefecture", ["valider_liste_prefecture", "exporter"])
-    for pages, actions, convs, sources in (
-            (["accueil_public", "carte", "compte"], ["exporter"], ["prefecture_police_13"], []),
-            (["accueil_public", "carte", "previsions", "compte"], [], ["prefecture_police_13"], []),
-            (["accueil_public", "carte", "journal", "compte"], [], ["prefecture_police_13"], []),
-            (["accueil_public", "carte", "compte"], [], ["prefecture_police_13", "internal"], []),
-            (["accueil_public", "carte", "compte"], [], ["prefecture_police_13"], ["interventions"])):
+    for pages, actions, convs in (
+            (["accueil_public", "carte", "compte"], ["exporter"], ["prefecture_police_13"]),
+            (["accueil_public", "carte", "previsions", "compte"], [], ["prefecture_police_13"]),
+            (["accueil_public", "carte", "journal", "compte"], [], ["prefecture_police_13"]),
+            (["accueil_public", "carte", "compte"], [], ["prefecture_police_13", "internal"])):
         with pytest.raises(H.RightsError, match="Préfecture"):
-            H.set_profile_rights(con, admin, "lecteur_prefecture", pages=pages, actions=actions,
-                                 conventions=convs, sources=sources)
+            H.set_profile_rights(con, admin, "lecteur_prefecture", pages=pages, actions=actions, conventions=convs)
     # within the ceiling, the profile is still administered
     H.set_profile_rights(con, admin, "lecteur_prefecture", pages=["accueil_public", "carte", "compte"], actions=[],
-                         conventions=["prefecture_police_13"], sources=["manifestation_statique"])
+                         conventions=["prefecture_police_13"])
     # the provisional password of a Préfecture person is the Préfecture's to hand over, never the City's
     (pending,) = [r for r in H.requests(con) if r["status"] == "demandee"]
     validator = _who(con, "demo.prefecture")
@@ -149,11 +147,11 @@ def test_every_change_of_rights_is_logged_with_who_whom_before_and_after(con):
     d = json.loads(store.access_log(con, login="demo.habilitations", page="habilitations")[0]["detail"])
     assert d["pour"] == "demo.analyste" and d["avant"]["actions"] == [] and d["apres"]["actions"] == ["exporter"]
     H.set_profile_rights(con, admin, "analyste", pages=["accueil_public", "carte", "compte"], actions=["exporter"],
-                         sources=["interventions"], conventions=["internal"])
+                         conventions=["internal"])
     d = json.loads(store.access_log(con, login="demo.admin", page="habilitations")[0]["detail"])
     assert d["qui"] == "demo.admin" and d["pour"] == "profil:analyste"
     assert "qualite" in d["avant"]["pages"] and d["apres"]["pages"] == ["accueil_public", "carte", "compte"]
-    assert d["apres"]["sources"] == ["interventions"] and "signalements" in d["avant"]["sources"]
+    assert d["apres"]["conventions"] == ["internal"] and "prefecture_police_13" in d["avant"]["conventions"]
     H.reset_password(con, gest, "demo.encadrement")
     d = json.loads(store.access_log(con, login="demo.habilitations", page="habilitations")[0]["detail"])
     assert d["pour"] == "demo.encadrement" and d["apres"] == {"mot_de_passe": "provisoire"}

@@ -18,7 +18,7 @@ import pytest
 from tests.app.helpers import catalog_home, count_queries, login_as, run_page_as
 from tranquillite.app_core import habilitations, queries, store
 from tranquillite.app_core import tension as T
-from tranquillite.app_core.rights import load_principal, public_principal, sources_of_conventions
+from tranquillite.app_core.rights import load_principal, public_principal
 
 PAGE = "views/tension.py"
 INTERNAL, PREF = "internal", "prefecture_police_13"
@@ -135,8 +135,7 @@ def test_a_row_is_visible_only_if_every_convention_it_derives_from_is(cat, con):
     # an internal-only profile: never a row that also derives from the Préfecture's data
     tech = load_principal(con, "demo.admin")
     habilitations.set_profile_rights(con, tech, "encadrement_pm", pages=["accueil_public", "tension", "compte"],
-                                     actions=[], sources=list(sources_of_conventions((INTERNAL,))),
-                                     conventions=[INTERNAL])
+                                     actions=[], conventions=[INTERNAL])
     manager = load_principal(con, "demo.encadrement")
     assert visible_cells(cat, manager.scope) == VISIBLE["internal_only"]
     assert visible_cells(cat, manager.scope, "indicators.alerts") == VISIBLE["internal_only"]
@@ -249,7 +248,7 @@ def test_an_internal_only_profile_sees_only_internal_cells_on_the_page(indicator
     with store.connect() as con:
         habilitations.set_profile_rights(con, load_principal(con, "demo.admin"), "encadrement_pm",
                                          pages=["accueil_public", "tension", "compte"], actions=[],
-                                         sources=list(sources_of_conventions((INTERNAL,))), conventions=[INTERNAL])
+                                         conventions=[INTERNAL])
     at = open_page("encadrement_pm")
     assert set(frame(at, "tension_cellules")["Cellule H3"]) == {CELLS[i] for i in VISIBLE["internal_only"]}
     assert set(frame(at, "tension_alertes")["Identifiant"]) == {f"A{i}" for i in VISIBLE["internal_only"]}
@@ -288,7 +287,6 @@ def test_a_store_seeded_before_the_page_learns_it_at_start_then_it_can_be_grante
     store.init_store()  # what `serve` and `tranquillite-accounts init` run at start
     habilitations.set_profile_rights(con, load_principal(con, "demo.admin"), "encadrement_pm",
                                      pages=["accueil_public", "carte", "tension", "compte"], actions=["exporter"],
-                                     sources=list(sources_of_conventions((INTERNAL, PREF))),
                                      conventions=[INTERNAL, PREF])
     assert "tension" in load_principal(con, "demo.encadrement").pages
 

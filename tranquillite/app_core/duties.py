@@ -23,7 +23,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Iterable
 
-from tranquillite.app_core.rights import ORGANISATION_SOURCES, Principal, sources_of_conventions
+from tranquillite.app_core.rights import Principal, organisation_sources, sources_of_conventions
 
 PREFECTURE_ORG = "prefecture_police_13"
 # pages and actions that read or carry data out (the gestionnaire never holds them)
@@ -52,14 +52,12 @@ def not_own_profile(actor: Principal, profile: str) -> None:
                           "autre profil doit le faire (séparation des tâches).")
 
 
-def prefecture_profile_ceiling(pages: Iterable[str], actions: Iterable[str], sources: Iterable[str],
-                               conventions: Iterable[str]) -> None:
-    own = set(ORGANISATION_SOURCES.get(PREFECTURE_ORG, ()))
+def prefecture_profile_ceiling(pages: Iterable[str], actions: Iterable[str], conventions: Iterable[str]) -> None:
+    own = set(organisation_sources(PREFECTURE_ORG))
     extra_pages = set(pages) - PREFECTURE_PAGES
     extra_actions = set(actions) - PREFECTURE_PROFILE_ACTIONS
     foreign_convs = {c for c in conventions if not set(sources_of_conventions((c,))) <= own
                      or not sources_of_conventions((c,))}
-    foreign_sources = set(sources) - own
     problems = []
     if extra_pages:
         problems.append(f"pages {sorted(extra_pages)}")
@@ -67,8 +65,6 @@ def prefecture_profile_ceiling(pages: Iterable[str], actions: Iterable[str], sou
         problems.append(f"actions {sorted(extra_actions)}")
     if foreign_convs:
         problems.append(f"conventions {sorted(foreign_convs)}")
-    if foreign_sources:
-        problems.append(f"sources {sorted(foreign_sources)}")
     if problems:
         raise RightsError("Un profil de la Préfecture est limité à la consultation en lecture seule des données "
                           "de la Préfecture (C7): refusé — " + ", ".join(problems) + ".")
@@ -109,11 +105,11 @@ def check_person(con: sqlite3.Connection, login: str, profile: str, individual: 
 
 
 def check_profile(con: sqlite3.Connection, profile: str, organisation_kind: str, pages: Iterable[str],
-                  actions: Iterable[str], sources: Iterable[str], conventions: Iterable[str]) -> None:
+                  actions: Iterable[str], conventions: Iterable[str]) -> None:
     """A profile's new rights pass the rules, for the profile and for every member's individual actions."""
     pages, actions = set(pages), set(actions)
     duties_apart(actions, pages, f"profil {profile}")
     if organisation_kind == "prefecture":
-        prefecture_profile_ceiling(pages, actions, sources, conventions)
+        prefecture_profile_ceiling(pages, actions, conventions)
     for (login,) in con.execute("SELECT login FROM users WHERE profile = ?", (profile,)).fetchall():
         duties_apart(actions | user_actions(con, login), pages, f"profil {profile} ({login})")

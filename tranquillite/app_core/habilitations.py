@@ -2,8 +2,10 @@
 
 * Users (habiliter): create, change profile / activity nature, deactivate, reset password. A
   profile only goes to a person of the matching kind of organisation (City, Préfecture, partner).
-* Profiles (administrer): pages, actions, sources and conventions of each profile; activity
-  natures and the sources they restrict to.
+* Profiles (administrer): create a profile; its pages, actions and conventions (its sources are
+  those of its conventions' contracts: `rights.sources_of_conventions`, issue 16); activity natures
+  and the sources they restrict to.
+* Organisations (habiliter): create the organisation of a new partner before habilitating its persons.
 * Préfecture list (C7): the Préfecture sends the nominative list of persons to habilitate; each
   request (ajout / modification / retrait) goes `demandee` → `validee_prefecture` (by a
   Préfecture validator: action `valider_liste_prefecture`) → `habilitee` (by the gestionnaire:
@@ -29,7 +31,8 @@ from typing import Any, Iterator
 
 from tranquillite.app_core import auth, duties, store
 from tranquillite.app_core.duties import PREFECTURE_ORG, RightsError
-from tranquillite.app_core.rights import ACTIONS, PAGES, Principal
+from tranquillite.app_core.rights import ACTIONS, ORGANISATION_KINDS, PAGES, Principal, sources_of_conventions
+from tranquillite.contracts import load_conventions
 
 STATUS_LABELS = {
     "demandee": "Demandée",
@@ -92,12 +95,9 @@ def users(con: sqlite3.Connection) -> list[dict]:
 def profiles(con: sqlite3.Connection) -> list[dict]:
     out = []
     for p in con.execute("SELECT * FROM profiles ORDER BY rowid"):
-        d = dict(p)
-        for key, table, col in (("pages", "profile_pages", "page"), ("actions", "profile_actions", "action"),
-                                ("sources", "profile_sources", "source"),
-                                ("conventions", "profile_conventions", "convention")):
-            d[key] = sorted(r[0] for r in con.execute(f"SELECT {col} FROM {table} WHERE profile = ?", (p["code"],)))
+        d = {**dict(p), **_profile_state(con, p["code"])}
         d["pages"] = [x for x in PAGES if x in d["pages"]]
+        d["sources"] = list(sources_of_conventions(tuple(d["conventions"])))  # they follow its conventions
         out.append(d)
     return out
 
@@ -288,25 +288,31 @@ GUARDED = {("gestionnaire_habilitations", "page", "habilitations"), ("gestionnai
 AGGREGATE_PAGES = {"accueil_public", "compte"}
 
 
+PROFILE_RIGHTS = (("pages", "profile_pages", "page"), ("actions", "profile_actions", "action"),
+                  ("conventions", "profile_conventions", "convention"))
+
+
 def _profile_state(con: sqlite3.Connection, profile: str) -> dict[str, list[str]]:
     out = {}
-    for key, table, col in (("pages", "profile_pages", "page"), ("actions", "profile_actions", "action"),
-                            ("sources", "profile_sources", "source"),
-                            ("conventions", "profile_conventions", "convention")):
+    for key, table, col in PROFILE_RIGHTS:
         out[key] = sorted(r[0] for r in con.execute(f"SELECT {col} FROM {table} WHERE profile = ?", (profile,)))
     return out
 
 
 def set_profile_rights(con: sqlite3.Connection, actor: Principal, profile: str, *, pages: list[str],
-                       actions: list[str], sources: list[str], conventions: list[str]) -> None:
+                       actions: list[str], conventions: list[str]) -> None:
+    """A profile's pages, actions and conventions; it then sees every source of those conventions
+    (a new contract of one of them with no further edit), narrowed by its members' activity natures."""
     _require(actor, "administrer")
     prof = con.execute("SELECT * FROM profiles WHERE code = ?", (profile,)).fetchone()
     if prof is None:
         raise LookupError(f"Profil inconnu: {profile}")
     if set(pages) - set(PAGES) or set(actions) - set(ACTIONS):
         raise ValueError("Page ou action inconnue.")
-    after = {"pages": sorted(set(pages)), "actions": sorted(set(actions)), "sources": sorted(set(sources)),
-             "conventions": sorted(set(conventions))}
+    unknown = set(conventions) - set(load_conventions())
+    if unknown:
+        raise ValueError(f"Convention inconnue du registre (data_contracts/conventions.yaml): {sorted(unknown)}.")
+    after = {"pages": sorted(set(pages)), "actions": sorted(set(actions)), "conventions": sorted(set(conventions))}
     with _guarded(con, actor, "profil", f"profil:{profile}", after):
         duties.not_own_profile(actor, profile)
         if prof["aggregated_only"] and set(pages) - AGGREGATE_PAGES:
@@ -316,16 +322,66 @@ def set_profile_rights(con: sqlite3.Connection, actor: Principal, profile: str, 
             if p == profile and value not in (pages if kind == "page" else actions):
                 raise RightsError(f"« {value} » ne peut pas être retiré au profil {profile} (sinon plus personne "
                                   "ne peut habiliter).")
-        duties.check_profile(con, profile, prof["organisation_kind"], pages, actions, sources, conventions)
+        duties.check_profile(con, profile, prof["organisation_kind"], pages, actions, conventions)
     before = _profile_state(con, profile)
     with store.transaction(con):
-        for table, col, vals in (("profile_pages", "page", pages), ("profile_actions", "action", actions),
-                                 ("profile_sources", "source", sources),
-                                 ("profile_conventions", "convention", conventions)):
+        for key, table, col in PROFILE_RIGHTS:
             con.execute(f"DELETE FROM {table} WHERE profile = ?", (profile,))
-            for v in sorted(set(vals)):
+            for v in sorted(set(after[key])):
                 con.execute(f"INSERT INTO {table} (profile, {col}) VALUES (?, ?)", (profile, v))
     _log(con, actor, "profil_modifie", f"profil:{profile}", before, after)
+
+
+def _new_code(code: str, what: str) -> str:
+    code = (code or "").strip().lower()
+    if not code or not set(code) <= LOGIN_CHARS or len(code) > 64:
+        raise ValueError(f"Code de {what} invalide: lettres minuscules, chiffres, « . », « _ », « - ».")
+    return code
+
+
+def create_profile(con: sqlite3.Connection, actor: Principal, *, code: str, label: str, reason: str,
+                   organisation_kind: str, aggregated_only: bool = False, own_data_only: bool = False) -> str:
+    """A new profile (administrer), opening only « Mon compte »: its pages, actions and conventions
+    are then set with `set_profile_rights`, under the same rules. A profile of the Préfecture or of
+    a partner reads only its organisation's own data row by row (`own_data_only`)."""
+    _require(actor, "administrer")
+    code = _new_code(code, "profil")
+    if organisation_kind not in ORGANISATION_KINDS or organisation_kind == "public":
+        raise ValueError(f"Type d'organisation invalide: {organisation_kind} (ville, prefecture ou partenaire).")
+    if not label.strip() or not reason.strip():
+        raise ValueError("Un profil nouveau a un libellé et une raison d'être.")
+    own = own_data_only or organisation_kind in ("prefecture", "partenaire")
+    after = {"libelle": label.strip(), "raison": reason.strip(), "organisation_kind": organisation_kind,
+             "aggregated_only": bool(aggregated_only), "own_data_only": bool(own)}
+    with _guarded(con, actor, "profil_cree", f"profil:{code}", after):
+        if con.execute("SELECT 1 FROM profiles WHERE code = ?", (code,)).fetchone():
+            raise RightsError(f"Le profil {code} existe déjà: ses droits se modifient, il ne se recrée pas.")
+    with store.transaction(con):
+        con.execute("INSERT INTO profiles (code, label, reason, organisation_kind, aggregated_only, own_data_only, "
+                    "requires_login, own_entries_only) VALUES (?, ?, ?, ?, ?, ?, 1, 0)",
+                    (code, after["libelle"], after["raison"], organisation_kind, int(aggregated_only), int(own)))
+        con.execute("INSERT INTO profile_pages (profile, page) VALUES (?, 'compte')", (code,))
+    _log(con, actor, "profil_cree", f"profil:{code}", None, after)
+    return code
+
+
+def create_organisation(con: sqlite3.Connection, actor: Principal, *, code: str, label: str, kind: str) -> str:
+    """A new organisation (habiliter: the gestionnaire habilitates its persons). Its own data are the
+    sources of the conventions naming it (`organisations:` in conventions.yaml)."""
+    _require(actor, "habiliter")
+    code = _new_code(code, "organisation")
+    if kind not in ORGANISATION_KINDS or kind == "public":
+        raise ValueError(f"Type d'organisation invalide: {kind} (ville, prefecture ou partenaire).")
+    if not label.strip():
+        raise ValueError("Une organisation a un nom.")
+    after = {"libelle": label.strip(), "kind": kind}
+    with _guarded(con, actor, "organisation_creee", f"organisation:{code}", after):
+        if con.execute("SELECT 1 FROM organisations WHERE code = ?", (code,)).fetchone():
+            raise RightsError(f"L'organisation {code} existe déjà.")
+    with store.transaction(con):
+        con.execute("INSERT INTO organisations (code, label, kind) VALUES (?, ?, ?)", (code, after["libelle"], kind))
+    _log(con, actor, "organisation_creee", f"organisation:{code}", None, after)
+    return code
 
 
 def set_nature(con: sqlite3.Connection, actor: Principal, code: str, label: str, sources: list[str]) -> None:

@@ -5,6 +5,12 @@ time the store is created. From then on the City administers them in the app (pa
 *Habilitations*) and the store is the only source of truth; nothing here is read at request
 time except through `load_principal`.
 
+Rights follow conventions, not lists of sources (issue 16): a profile is granted conventions, and
+it sees every source whose contract names one of them — a new contract of a granted convention
+reaches it with no edit, a source of a new convention reaches nobody until the City grants that
+convention. An activity nature may still narrow the sources. An organisation's own data are the
+sources of the conventions that name it in their `organisations:` list.
+
 The convention scopes of the seed come from `data_contracts/conventions.yaml` (`access:` lists);
 `public` and `partenaire` see the City's own data only as aggregates with small counts masked.
 """
@@ -80,13 +86,6 @@ ORGANISATIONS: list[dict[str, str]] = [
     {"code": "prefecture_police_13", "label": "Préfecture de Police des Bouches-du-Rhône", "kind": "prefecture"},
     {"code": "partenaire_demo", "label": "Partenaire sous convention (démonstration)", "kind": "partenaire"},
 ]
-
-# data an organisation owns (its "own data": row-level for its own_data_only profiles)
-ORGANISATION_SOURCES: dict[str, tuple[str, ...]] = {
-    "prefecture_police_13": ("manifestation_deambulatoire", "manifestation_statique", "operation_programmee",
-                             "visite_officielle"),
-    "partenaire_demo": (),
-}
 
 ACTIVITY_NATURES: list[dict] = [
     # `sources`: empty = no restriction beyond the profile; else the only sources this activity may see
@@ -184,6 +183,15 @@ def sources_of_conventions(conventions: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(c.name for c in load_contracts().values() if c.convention in conventions))
 
 
+def organisation_sources(organisation: str | None) -> tuple[str, ...]:
+    """The data an organisation owns (row-level for its own_data_only profiles): the sources of the
+    conventions naming it in their `organisations:` list."""
+    if not organisation:
+        return ()
+    convs = tuple(code for code, c in load_conventions().items() if organisation in (c.get("organisations") or []))
+    return sources_of_conventions(convs)
+
+
 def all_sources() -> tuple[str, ...]:
     return tuple(sorted(c.name for c in load_contracts().values()))
 
@@ -250,14 +258,15 @@ class Principal:
 
 
 def _profile_rights(con: sqlite3.Connection, profile: str) -> tuple[sqlite3.Row, set, set, set, set]:
+    """The profile's row, pages, actions, sources and conventions — its sources are those of its
+    conventions' contracts, read now (never a stored list that a new contract would miss)."""
     row = con.execute("SELECT * FROM profiles WHERE code = ?", (profile,)).fetchone()
     if row is None:
         raise LookupError(f"profil inconnu: {profile}")
     pages = {r[0] for r in con.execute("SELECT page FROM profile_pages WHERE profile = ?", (profile,))}
     actions = {r[0] for r in con.execute("SELECT action FROM profile_actions WHERE profile = ?", (profile,))}
-    sources = {r[0] for r in con.execute("SELECT source FROM profile_sources WHERE profile = ?", (profile,))}
     convs = {r[0] for r in con.execute("SELECT convention FROM profile_conventions WHERE profile = ?", (profile,))}
-    return row, pages, actions, sources, convs
+    return row, pages, actions, set(sources_of_conventions(tuple(sorted(convs)))), convs
 
 
 def own_entries(con: sqlite3.Connection, login: str) -> tuple[str, ...]:
@@ -277,9 +286,7 @@ def _scope(con: sqlite3.Connection, prof: sqlite3.Row, sources: set, convs: set,
             sources = sources & restricted
     aggregate = tuple(sorted(sources))
     if prof["own_data_only"] or prof["aggregated_only"]:
-        own = {r[0] for r in con.execute(
-            "SELECT source FROM organisation_sources WHERE organisation = ?", (organisation or "",))}
-        rows = tuple(sorted(sources & own)) if prof["own_data_only"] else ()
+        rows = tuple(sorted(sources & set(organisation_sources(organisation)))) if prof["own_data_only"] else ()
     else:
         rows = aggregate
     mine = own_entries(con, login or "") if prof["own_entries_only"] else None

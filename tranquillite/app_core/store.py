@@ -323,9 +323,6 @@ def _sync_catalogue(con: db.Connection) -> None:
 def _seed(con: db.Connection) -> None:
     for o in R.ORGANISATIONS:
         con.execute("INSERT OR IGNORE INTO organisations VALUES (?, ?, ?)", (o["code"], o["label"], o["kind"]))
-    for org, sources in R.ORGANISATION_SOURCES.items():
-        for src in sources:
-            con.execute("INSERT OR IGNORE INTO organisation_sources VALUES (?, ?)", (org, src))
     for n in R.ACTIVITY_NATURES:
         con.execute("INSERT OR IGNORE INTO activity_natures VALUES (?, ?)", (n["code"], n["label"]))
         for s in n["sources"]:
@@ -339,11 +336,8 @@ def _seed(con: db.Connection) -> None:
             con.execute("INSERT OR IGNORE INTO profile_pages VALUES (?, ?)", (p.code, page))
         for a in p.actions:
             con.execute("INSERT OR IGNORE INTO profile_actions VALUES (?, ?)", (p.code, a))
-        convs = R.seed_conventions(p)
-        for c in convs:
+        for c in R.seed_conventions(p):  # its sources follow (rights.sources_of_conventions, issue 16)
             con.execute("INSERT OR IGNORE INTO profile_conventions VALUES (?, ?)", (p.code, c))
-        for s in R.sources_of_conventions(convs):
-            con.execute("INSERT OR IGNORE INTO profile_sources VALUES (?, ?)", (p.code, s))
 
 
 # --------------------------------------------------------------------------- access log

@@ -54,6 +54,7 @@ from tranquillite.synthetic.prefecture import build_entries
 from tranquillite.synthetic.records import agenda_records, incident_records
 from tranquillite.synthetic.space import cameras, space
 from tranquillite.synthetic.timeprofile import PARIS, TimeGrid
+from tranquillite.synthetic import generic
 from tranquillite.synthetic.writers import (OWNED_SOURCES, clean_landing, csv_path, json_path, write_cortege,
                                             write_csv_source)
 
@@ -141,6 +142,10 @@ def generate(home: Path, start: date = date(2025, 1, 1), days: int = 365, seed: 
     for source in ("interventions", "alertes_videoprotection", "signalements", "evenements_publics"):
         files += write_csv_source(home, contracts[source], records[source], day_list)
         rows_per_source[source] = records[source].height
+    for k, c in enumerate(generic.unmodelled(contracts)):  # a source the generator has no model of (issue 16)
+        rec = generic.records(c, grid, sp, scale, rng(60 + k))
+        files += write_csv_source(home, c, rec, day_list)
+        rows_per_source[c.source] = rec.height
     by_day: dict[str, list] = {}
     for e, doc in cortege_docs:
         by_day.setdefault(e.saisi_le.astimezone(PARIS).date().isoformat(), []).append(doc)

@@ -4,7 +4,9 @@ import streamlit as st
 
 import app_ui
 from tranquillite.app_core import auth, habilitations, store
+from tranquillite.app_core.carte import SOURCE_LABELS
 from tranquillite.app_core.rights import ACTIONS, PAGES
+from tranquillite.contracts import load_conventions
 
 p = app_ui.require("compte")
 st.title("Mon compte")
@@ -24,8 +26,10 @@ if not p.must_change_password:
     with st.expander("Mes droits"):
         st.markdown("Pages: " + ", ".join(PAGES[x]["title"] for x in p.ordered_pages()))
         st.markdown("Actions: " + (", ".join(ACTIONS[a] for a in sorted(p.actions)) or "consultation seule"))
-        st.markdown("Sources visibles ligne à ligne: " + (", ".join(p.scope.row_sources) or "aucune")
-                    + "  \nConventions: " + ", ".join(p.scope.conventions))
+        titles = {code: c.get("title", code) for code, c in load_conventions().items()}
+        st.markdown("Sources visibles ligne à ligne: "
+                    + (", ".join(SOURCE_LABELS.get(s, s) for s in p.scope.row_sources) or "aucune")
+                    + "  \nConventions: " + (", ".join(titles.get(c, c) for c in p.scope.conventions) or "aucune"))
 
 if p.auth_method == "local":
     st.subheader("Changer de mot de passe")

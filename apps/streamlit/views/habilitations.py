@@ -6,7 +6,8 @@ import streamlit as st
 import app_ui
 from tranquillite.app_core import habilitations as H
 from tranquillite.app_core import store
-from tranquillite.app_core.rights import ACTIONS, PAGES, all_conventions, all_sources
+from tranquillite.app_core.rights import ACTIONS, PAGES, all_conventions, all_sources, organisation_sources
+from tranquillite.app_core.carte import SOURCE_LABELS
 from tranquillite.contracts import load_conventions
 
 p = app_ui.require("habilitations")
@@ -47,8 +48,15 @@ def run(action, *args, **kwargs):
         return None, str(exc)
 
 
-tab_names = (["Utilisateurs", "Liste Préfecture", "Profils", "Natures d'activité", "Conventions"] if full
-             else ["Liste Préfecture"])
+tab_names = (["Utilisateurs", "Liste Préfecture", "Organisations", "Profils", "Natures d'activité", "Conventions"]
+             if full else ["Liste Préfecture"])
+KIND_LABELS = {"ville": "Ville", "prefecture": "Préfecture", "partenaire": "Partenaire sous convention",
+               "public": "Public"}
+convention_titles = {code: c.get("title", code) for code, c in load_conventions().items()}
+
+
+def source_names(codes) -> str:
+    return ", ".join(SOURCE_LABELS.get(s, s) for s in codes) or "aucune"
 tabs = dict(zip(tab_names, st.tabs(tab_names)))
 
 # ----------------------------------------------------------------------------- users
@@ -236,14 +244,62 @@ with tabs["Liste Préfecture"]:
 if not full:
     st.stop()
 
+# ----------------------------------------------------------------------------- organisations
+with tabs["Organisations"]:
+    st.dataframe(pl.DataFrame([{
+        "Organisation": o["label"], "Type": KIND_LABELS.get(o["kind"], o["kind"]),
+        "Données propres (ses conventions)": source_names(organisation_sources(o["code"]))} for o in orgs]),
+        hide_index=True, width="stretch")
+    if can_grant:
+        st.subheader("Nouvelle organisation")
+        st.caption("Avant d'habiliter les personnes d'un nouveau partenaire. Ses données propres sont les sources "
+                   "des conventions qui la nomment (data_contracts/conventions.yaml, « organisations »).")
+        with st.form("organisation", clear_on_submit=True):
+            a, b = st.columns(2)
+            o_code = a.text_input("Code (ex. rtm_travaux)")
+            o_kind = b.selectbox("Type", ["partenaire", "ville"], format_func=KIND_LABELS.get)
+            o_label = st.text_input("Nom de l'organisation")
+            go = st.form_submit_button("Créer l'organisation")
+        if go:
+            _, err = run(H.create_organisation, code=o_code, label=o_label, kind=o_kind)
+            if err:
+                st.error(err)
+            else:
+                app_ui.flash("success", f"Organisation « {o_label.strip()} » créée.")
+                st.rerun()
+
 # ----------------------------------------------------------------------------- profiles
 with tabs["Profils"]:
+    st.caption("Un profil reçoit des conventions: il voit toutes les sources de ces conventions, y compris une "
+               "source ajoutée plus tard; la nature d'activité d'une personne peut les restreindre.")
     st.dataframe(pl.DataFrame([{
-        "Profil": x["code"], "Libellé": x["label"], "Raison d'être": x["reason"],
-        "Pages": ", ".join(PAGES[pg]["title"] for pg in x["pages"]), "Actions": ", ".join(x["actions"]),
-        "Conventions": ", ".join(x["conventions"]), "Sources": ", ".join(x["sources"]),
+        "Profil": x["label"], "Raison d'être": x["reason"],
+        "Pages": ", ".join(PAGES[pg]["title"] for pg in x["pages"]),
+        "Actions": ", ".join(ACTIONS.get(a, a) for a in x["actions"]),
+        "Conventions": ", ".join(convention_titles.get(c, c) for c in x["conventions"]) or "aucune",
+        "Sources (par ses conventions)": source_names(x["sources"]),
         "Agrégats seulement": bool(x["aggregated_only"])} for x in profiles]), hide_index=True, width="stretch")
     if can_admin:
+        st.subheader("Nouveau profil")
+        with st.form("nouveau_profil", clear_on_submit=True):
+            a, b = st.columns(2)
+            n_code = a.text_input("Code (ex. partenaire_rtm)")
+            n_kind = b.selectbox("Personnes de", ["ville", "partenaire", "prefecture"], format_func=KIND_LABELS.get,
+                                 index=None, placeholder="Choisir un type d'organisation")
+            n_label = st.text_input("Libellé du profil")
+            n_reason = st.text_area("Raison d'être (pourquoi ce profil voit ce qu'il voit)")
+            n_agg = st.checkbox("Données agrégées seulement (petits effectifs masqués)")
+            go = st.form_submit_button("Créer le profil")
+        if go and n_kind is None:
+            st.error("Choisissez le type d'organisation des personnes de ce profil.")
+        elif go:
+            _, err = run(H.create_profile, code=n_code, label=n_label, reason=n_reason, organisation_kind=n_kind,
+                         aggregated_only=n_agg)
+            if err:
+                st.error(err)
+            else:
+                app_ui.flash("success", f"Profil « {n_label.strip()} » créé: donnez-lui ses pages et ses conventions.")
+                st.rerun()
         st.subheader("Modifier un profil")
         st.caption("Votre propre profil se modifie par une autre personne; le gestionnaire des habilitations "
                    "n'accède à aucune donnée et les profils de la Préfecture restent en lecture seule sur ses données.")
@@ -253,11 +309,11 @@ with tabs["Profils"]:
         with st.form("profil"):
             pages = st.multiselect("Pages", list(PAGES), default=x["pages"], format_func=lambda c: PAGES[c]["title"])
             actions = st.multiselect("Actions", list(ACTIONS), default=x["actions"], format_func=ACTIONS.get)
-            convs = st.multiselect("Conventions", list(all_conventions()), default=x["conventions"])
-            sources = st.multiselect("Sources", list(all_sources()), default=x["sources"])
+            convs = st.multiselect("Conventions", list(all_conventions()), default=x["conventions"],
+                                   format_func=lambda c: convention_titles.get(c, c))
             go = st.form_submit_button("Enregistrer le profil")
         if go:
-            _, err = run(H.set_profile_rights, code, pages=pages, actions=actions, sources=sources, conventions=convs)
+            _, err = run(H.set_profile_rights, code, pages=pages, actions=actions, conventions=convs)
             if err:
                 st.error(err)
             else:
@@ -275,7 +331,8 @@ with tabs["Natures d'activité"]:
             a, b = st.columns(2)
             code = a.text_input("Code")
             label = b.text_input("Libellé")
-            srcs = st.multiselect("Sources autorisées (vide: pas de restriction)", list(all_sources()))
+            srcs = st.multiselect("Sources autorisées (vide: pas de restriction)", list(all_sources()),
+                                  format_func=lambda c: SOURCE_LABELS.get(c, c))
             go = st.form_submit_button("Enregistrer la nature d'activité")
         if go:
             _, err = run(H.set_nature, code, label, srcs)

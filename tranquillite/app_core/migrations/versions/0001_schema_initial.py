@@ -20,6 +20,8 @@ their append-only rules.
   `activity_natures` and `organisations`, and `sqlite_sequence` for the access log (the highest id
   ever given, so that `audit.verify` still detects lines removed at the end).
   Privileges: nothing for PUBLIC; the app's role is granted by `store.grant_app_role`.
+`profile_sources` and `organisation_sources` are part of that schema, though no longer read nor
+written since rights follow conventions (issue 16): a later revision may drop them.
 """
 
 from __future__ import annotations
