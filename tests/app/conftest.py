@@ -126,9 +126,11 @@ def app_home(catalog_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         import uuid
 
         from tests.pg import create_database
+        from tranquillite.app_core import db
         server = request.getfixturevalue("pg_app_template")
-        monkeypatch.setenv("TRANQUILLITE_APP_DB_URL",
-                           create_database(server, f"app_{uuid.uuid4().hex[:12]}", template="app_template"))
+        url = create_database(server, f"app_{uuid.uuid4().hex[:12]}", template="app_template")
+        monkeypatch.setenv("TRANQUILLITE_APP_DB_URL", url)
+        request.addfinalizer(lambda: db.engine(url).dispose())  # its pooled connections, closed after the test
     else:
         shutil.copy(catalog_home / "store_template" / "platform.sqlite", home / "app" / "platform.sqlite")
     if (catalog_home / "secrets").exists():  # the access log's HMAC key goes with its store
