@@ -46,7 +46,7 @@ def measure(label: str, n: int) -> dict:
     out = {}
     t = time.perf_counter()
     store.init_store()
-    out["creation (s)"] = time.perf_counter() - t
+    out["création (s)"] = time.perf_counter() - t
     seed_demo()
     with store.connect() as con:
         t = time.perf_counter()
