@@ -60,7 +60,8 @@ def test_forms_are_generated_from_the_contracts(app_home):
         assert not at.exception
         labels = _labels(at)
         for f in c.fields:
-            assert f.label in labels, (c.name, f.label)  # every field, its label verbatim
+            shown = f"{f.label} *" if f.required else f.label   # every field, its label verbatim, « * » if required
+            assert shown in labels, (c.name, shown)
             if f.type == "enum":
                 assert at.selectbox(key=_k(c.record_type, f.name)).options == list(f.values)
 
@@ -271,3 +272,15 @@ def test_every_ingestion_reason_is_told_in_french(reason, expected):
     if field_name and code != "code_futur":
         assert c.field(field_name).label in text          # the field's contract label, not its code
         assert field_name not in text
+
+
+def test_the_preview_fits_the_whole_route_in_its_frame():
+    """A route across the city is seen whole, not zoomed on the mean of its addresses (issue 15)."""
+    from tranquillite.app_core import deck
+    route = [(5.3650, 43.2950), (5.3810, 43.2960), (5.4050, 43.3100)]     # Vieux-Port → la Belle de Mai
+    v = deck.fit_view(route)
+    assert v["zoom"] <= 13 and 5.365 < v["longitude"] < 5.405 and 43.295 < v["latitude"] < 43.310
+    one = deck.fit_view([(5.3810, 43.2960)])
+    assert one == {"longitude": 5.3810, "latitude": 43.2960, "zoom": 16}
+    d = deck.preview_deck({"type": "LineString", "coordinates": [list(p) for p in route]}, route[:1])
+    assert d.initial_view_state.zoom == v["zoom"]

@@ -19,6 +19,7 @@ from tests.app.helpers import ALL_PAGES, REPO
 from tranquillite.app_core import carte, habilitations, queries, store
 from tranquillite.app_core.rights import load_principal, public_principal, sources_of_conventions
 from tranquillite.contracts import load_contracts, load_conventions
+from tranquillite.indicators.config import load_catalogue
 from tranquillite.resources.warehouse import open_catalog
 
 ORACLE_PUBLISHED = {"clean.events", "governance.data_quality", "governance.quarantine_reasons", "models.forecast",
@@ -62,7 +63,7 @@ def _landing(sources) -> set[str]:
     return {contracts[s].source for s in sources if s in contracts}
 
 
-def oracle_mask(df: pl.DataFrame, table: str, scope, level: str) -> pl.Series:
+def oracle_mask(df: pl.DataFrame, table: str, scope, level: str, profile: str) -> pl.Series:
     """Row by row, what this scope may see — the rules of the issue, written apart from the gateway."""
     sources = set(scope.row_sources if level == "rows" else scope.aggregate_sources)
     convs = set(scope.conventions)
@@ -77,6 +78,9 @@ def oracle_mask(df: pl.DataFrame, table: str, scope, level: str) -> pl.Series:
 
     if scope.own_entries is not None:
         ok = both(inside("record_id", set(scope.own_entries)) if "record_id" in cols else [False] * df.height)
+    if "indicator_id" in cols and "value" in cols:  # an indicator's values: the profiles its catalogue entry names
+        allowed_ids = {i.id for i in load_catalogue().indicators if profile in i.profiles}
+        ok = both(inside("indicator_id", allowed_ids))
     if "conventions" in cols:
         allowed = convs if "source" in cols else _complete(convs, sources)
         ok = both([bool(v) and all(x is not None and x in allowed for x in v) for v in df["conventions"].to_list()])
@@ -148,7 +152,7 @@ def test_every_principal_every_table_through_the_gateway(world):
                     unauthorised += 1
                     print("UNAUTHORISED table", name, table, level)
                     continue
-                visible = full.filter(oracle_mask(full, table, p.scope, level))
+                visible = full.filter(oracle_mask(full, table, p.scope, level, p.profile))
                 if level == "aggregate":
                     n = got["n"][0]
                     if n is not None and n > visible.height:
@@ -235,7 +239,7 @@ def test_every_principal_every_page_through_the_pages(world, monkeypatch):
                     continue
                 keys = [c for c in ID_COLUMNS if c in df.columns]
                 if keys and table in full:
-                    visible = full[table].filter(oracle_mask(full[table], table, who.scope, level))
+                    visible = full[table].filter(oracle_mask(full[table], table, who.scope, level, who.profile))
                     seen = set(visible.select(keys).unique().iter_rows())
                     bad = sum(1 for r in df.select(keys).iter_rows() if r not in seen)
                     if bad:

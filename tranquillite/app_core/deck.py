@@ -115,7 +115,22 @@ def preview_deck(geometry: dict | None, points: list[tuple[float, float]]) -> pd
                                       for i, (lo, la) in enumerate(points)],
                                 get_position=["lon", "lat"], get_fill_color=[0, 0, 0, 230], radius_min_pixels=6,
                                 pickable=True))
-        lon = sum(p[0] for p in points) / len(points)
-        lat = sum(p[1] for p in points) / len(points)
-        view.update(longitude=lon, latitude=lat, zoom=14)
+    view.update(fit_view([*points, *_coordinates(geometry)]))
     return build_deck(layers, view)
+
+
+def _coordinates(geometry: dict | None) -> list[tuple[float, float]]:
+    if not geometry:
+        return []
+    coords = geometry["coordinates"][0] if geometry.get("type") == "Polygon" else geometry.get("coordinates") or []
+    return [(float(c[0]), float(c[1])) for c in coords]
+
+
+def fit_view(points: list[tuple[float, float]], max_zoom: int = 16) -> dict:
+    """Centre and zoom so that every point is in the frame (a long route as a single address)."""
+    if not points:
+        return {}
+    if len(set(points)) == 1:
+        return {"longitude": points[0][0], "latitude": points[0][1], "zoom": max_zoom}
+    v = pdk.data_utils.compute_view([list(p) for p in points], view_proportion=1)
+    return {"longitude": v.longitude, "latitude": v.latitude, "zoom": min(int(v.zoom), max_zoom)}

@@ -27,7 +27,7 @@ from tranquillite.app_core.rights import Principal, organisation_sources, source
 
 PREFECTURE_ORG = "prefecture_police_13"
 # pages and actions that read or carry data out (the gestionnaire never holds them)
-DATA_PAGES = frozenset({"carte", "previsions", "tension", "qualite", "cortege"})
+DATA_PAGES = frozenset({"carte", "previsions", "tension", "indicateurs", "qualite", "cortege"})
 DATA_ACTIONS = frozenset({"exporter", "saisir"})
 EXCLUSIVE_ACTIONS = ("administrer", "habiliter")
 # the ceiling of a Préfecture profile: read-only consultation of its own data (+ Cortège entry, C3)

@@ -351,6 +351,10 @@ def scope_predicate(scope: Scope, columns: Sequence[str], table: str,
             params.append(list(scope.own_entries))
         else:
             parts.append("FALSE")
+    if scope.indicators is not None and "indicator_id" in columns and "value" in columns:
+        # an indicator's values reach only the profiles its catalogue entry names (T7)
+        parts.append("list_contains(?::VARCHAR[], indicator_id)")
+        params.append(list(scope.indicators))
     if "conventions" in columns:  # derived rows: every convention they come from must be visible
         convs = list(scope.conventions) if "source" in columns else complete_conventions(scope.conventions, sources)
         parts.append(CONVENTIONS_LIST_PREDICATE)
@@ -598,7 +602,7 @@ def _row_conventions(cat: Catalog, table: str, df: pl.DataFrame) -> dict[str, in
 
 
 def export_rows(cat: Catalog, principal: "Principal", parts: Sequence[dict[str, Any]], *, page: str,
-                filters: dict | None = None) -> pl.DataFrame:
+                filters: dict | None = None, action: str = "export_csv") -> pl.DataFrame:
     """The rows of an export (one or more scoped reads, concatenated), checked and logged once.
 
     `parts`: keyword arguments of `scoped_query` (table, select, where, params, order_by, limit).
@@ -617,7 +621,7 @@ def export_rows(cat: Catalog, principal: "Principal", parts: Sequence[dict[str, 
                 conventions[c] = conventions.get(c, 0) + n
             frames.append(df)
     read_json = reads.to_json(got.reads)
-    df = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+    df = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
     forbidden = export_forbidden_conventions(list(conventions))
     with store.connect() as con:
         if forbidden:
@@ -626,7 +630,7 @@ def export_rows(cat: Catalog, principal: "Principal", parts: Sequence[dict[str, 
                              detail=json.dumps({"conventions": conventions, "refusees": forbidden},
                                                ensure_ascii=False, sort_keys=True), reads=read_json)
             raise Forbidden(export_refusal_reason(forbidden))
-        store.log_access(con, login=principal.login, profile=principal.profile, page=page, action="export_csv",
+        store.log_access(con, login=principal.login, profile=principal.profile, page=page, action=action,
                          filters=filters, export=True,
                          detail=json.dumps({"lignes": df.height, "conventions": conventions},
                                            ensure_ascii=False, sort_keys=True), reads=read_json)

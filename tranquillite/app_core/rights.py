@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from tranquillite.contracts import load_contracts, load_conventions
 from tranquillite.conventions.usage import scope_in_force
@@ -34,6 +35,9 @@ PAGES: dict[str, dict[str, str]] = {
                    "description": "Prévisions et évaluation des modèles"},
     "tension": {"title": "Zones de tension", "icon": ":material/local_fire_department:",
                 "description": "Indice de tension anticipé par cellule et par créneau, alertes en cours (C4)"},
+    "indicateurs": {"title": "Indicateurs", "icon": ":material/query_stats:",
+                    "description": "Catalogue des indicateurs, valeurs par arrondissement, évolutions et note "
+                                   "hebdomadaire (T7)"},
     "qualite": {"title": "Qualité des données", "icon": ":material/fact_check:",
                 "description": "Complétude et quarantaine par source (T8)"},
     "cortege": {"title": "Saisie Cortège", "icon": ":material/edit_note:",
@@ -121,7 +125,8 @@ PROFILES: tuple[ProfileSeed, ...] = (
         "admin_technique", "Administrateur technique (DGANSI)",
         "La DGANSI exploite la plateforme: elle suit les données publiées et paramètre les profils, "
         "sans attribuer elle-même les habilitations.",
-        ("accueil_public", "carte", "previsions", "tension", "qualite", "habilitations", "compte"), ("administrer",)),
+        ("accueil_public", "carte", "previsions", "tension", "indicateurs", "qualite", "habilitations", "compte"),
+        ("administrer",)),
     ProfileSeed(
         "gestionnaire_habilitations", "Gestionnaire des habilitations (DGA Sécurité)",
         "Chaque personne est habilitée par le DGA Sécurité (C6): ce profil attribue et retire les "
@@ -132,12 +137,12 @@ PROFILES: tuple[ProfileSeed, ...] = (
         "encadrement_pm", "Encadrement de la Police Municipale (DGSEC)",
         "Les cadres de la Police Municipale décident sur la carte de tout ce qui affecte l'espace public, "
         "des zones de tension et des prévisions (C4).",
-        ("accueil_public", "carte", "previsions", "tension", "compte"), ("exporter",)),
+        ("accueil_public", "carte", "previsions", "tension", "indicateurs", "compte"), ("exporter",)),
     ProfileSeed(
         "analyste", "Analyste",
         "Les analystes comparent les modèles, définissent les indicateurs et suivent la qualité des "
         "données; ils exportent pour l'analyse.",
-        ("accueil_public", "carte", "previsions", "tension", "qualite", "compte"), ("exporter",)),
+        ("accueil_public", "carte", "previsions", "tension", "indicateurs", "qualite", "compte"), ("exporter",)),
     ProfileSeed(
         "auditeur_dpo", "Auditeur / DPO",
         "L'auditeur et le DPO tracent qui a vu quoi et qui est habilité, par convention (T4, C8): journal "
@@ -208,7 +213,9 @@ class Scope:
     `row_sources`: sources visible row by row; `aggregate_sources`: visible as aggregates (a
     superset); `conventions`: conventions whose rows may be read at all. `aggregated_only`
     profiles get masked small counts. `own_entries`: None, or the only records (`record_id`) the
-    person may read — the entries they made themselves (Cortège agents, C3).
+    person may read — the entries they made themselves (Cortège agents, C3). `indicators`: None (a
+    tool of the platform, no restriction), or the catalogue's indicators whose `profiles` list the
+    principal's profile — the only ones whose values it reads (T7).
     """
 
     row_sources: tuple[str, ...]
@@ -216,14 +223,27 @@ class Scope:
     conventions: tuple[str, ...]
     aggregated_only: bool
     own_entries: tuple[str, ...] | None = None
+    indicators: tuple[str, ...] | None = None
 
     @property
     def key(self) -> tuple:
         """Cache key: two principals with the same scope may share cached query results."""
-        return (self.row_sources, self.aggregate_sources, self.conventions, self.aggregated_only, self.own_entries)
+        return (self.row_sources, self.aggregate_sources, self.conventions, self.aggregated_only, self.own_entries,
+                self.indicators)
 
 
-NO_DATA = Scope(row_sources=(), aggregate_sources=(), conventions=(), aggregated_only=True)
+NO_DATA = Scope(row_sources=(), aggregate_sources=(), conventions=(), aggregated_only=True, indicators=())
+
+
+@lru_cache(maxsize=1)
+def _indicator_profiles() -> dict[str, tuple[str, ...]]:
+    from tranquillite.indicators.config import load_catalogue
+    return {ind.id: tuple(ind.profiles) for ind in load_catalogue().indicators}
+
+
+def indicators_of(profile: str) -> tuple[str, ...]:
+    """The indicators whose values a profile may read: those whose `profiles` (indicators.yaml) name it."""
+    return tuple(sorted(i for i, profs in _indicator_profiles().items() if profile in profs))
 
 
 @dataclass(frozen=True)
@@ -291,7 +311,8 @@ def _scope(con: sqlite3.Connection, prof: sqlite3.Row, sources: set, convs: set,
         rows = aggregate
     mine = own_entries(con, login or "") if prof["own_entries_only"] else None
     return Scope(row_sources=rows, aggregate_sources=aggregate, conventions=tuple(sorted(convs)),
-                 aggregated_only=bool(prof["aggregated_only"]), own_entries=mine)
+                 aggregated_only=bool(prof["aggregated_only"]), own_entries=mine,
+                 indicators=indicators_of(prof["code"]))
 
 
 def public_principal(con: sqlite3.Connection) -> Principal:

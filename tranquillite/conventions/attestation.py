@@ -113,11 +113,13 @@ _LATIN1 = {"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2014":
            "\u202f": " ", "\u20ac": "EUR"}
 
 
-def _t(s: Any) -> str:
+def latin1(s: Any) -> str:
+    """A text the PDF core fonts can print (Latin-1): typographic signs replaced, the rest as '?'."""
     text = str(s)
     for a, b in _LATIN1.items():
         text = text.replace(a, b)
     return text.encode("latin-1", "replace").decode("latin-1")
+
 
 
 def render_pdf(m: dict) -> bytes:
@@ -126,14 +128,14 @@ def render_pdf(m: dict) -> bytes:
 
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(True, margin=15)
-    pdf.set_title(_t(f"Attestation de destruction - {m['convention']['code']}"))
+    pdf.set_title(latin1(f"Attestation de destruction - {m['convention']['code']}"))
     pdf.set_author("Ville de Marseille - plateforme Big Data de la Tranquillité Publique")
     pdf.add_page()
     w = pdf.w - pdf.l_margin - pdf.r_margin
 
     def line(text: str, size: float = 10, style: str = "", h: float = 5) -> None:
         pdf.set_font("Helvetica", style, size)
-        pdf.multi_cell(w, h, _t(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(w, h, latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def title(text: str) -> None:
         pdf.ln(3)

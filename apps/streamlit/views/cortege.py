@@ -109,29 +109,36 @@ else:
 
 contract = types[record_type]
 st.subheader(contract.title)
+st.caption("Les champs marqués « * » sont obligatoires.")
+
+
+def required_label(f: Field) -> str:
+    return f"{f.label} *" if f.required else f.label
 
 
 def render(f: Field) -> object:
-    """One widget per contract field, chosen by the field's type; the label is the contract's, verbatim."""
+    """One widget per contract field, chosen by the field's type; the label is the contract's, verbatim,
+    followed by « * » when the field is required."""
     k = wkey(record_type, f.name)
     help_ = "Champ obligatoire." if f.required else None
+    label = required_label(f)
     if f.type == "text":
-        return st.text_area(f.label, key=k, help=help_, height=68 if f.name == "objet" else 100)
+        return st.text_area(label, key=k, help=help_, height=68 if f.name == "objet" else 100)
     if f.type == "string":
-        return st.text_input(f.label, key=k, help=help_)
+        return st.text_input(label, key=k, help=help_)
     if f.type == "integer":
-        return st.number_input(f.label, min_value=int(f.min) if f.min is not None else None, value=None, step=1,
+        return st.number_input(label, min_value=int(f.min) if f.min is not None else None, value=None, step=1,
                                format="%d", key=k, help=help_)
     if f.type == "enum":
-        return st.selectbox(f.label, list(f.values), index=None, placeholder="Choisir…", key=k, help=help_)
+        return st.selectbox(label, list(f.values), index=None, placeholder="Choisir…", key=k, help=help_)
     if f.type == "address":
-        return st.text_input(f.label, key=k, help=help_, placeholder="ex. La Canebière, 13001 Marseille")
+        return st.text_input(label, key=k, help=help_, placeholder="ex. La Canebière, 13001 Marseille")
     if f.type == "address_list":
-        return st.text_area(f.label, key=k, height=100, placeholder="Une adresse par ligne, dans l'ordre",
+        return st.text_area(label, key=k, height=100, placeholder="Une adresse par ligne, dans l'ordre",
                             help=("Champ obligatoire. " if f.required else "") + "Une adresse par ligne, dans l'ordre.")
     if f.type == "datetime":
         a, b = st.columns(2)
-        d = a.date_input(f.label, value=None, format="DD/MM/YYYY", key=wkey(record_type, f.name, "_date"), help=help_)
+        d = a.date_input(label, value=None, format="DD/MM/YYYY", key=wkey(record_type, f.name, "_date"), help=help_)
         t = b.time_input(f"{f.label} (heure)", value=None, step=300, key=wkey(record_type, f.name, "_heure"))
         return C.to_iso(d, t)
     if f.type == "geometry":
@@ -139,7 +146,7 @@ def render(f: Field) -> object:
                                 if f.geometry_type == "LineString" else
                                 f"Disque autour de l'adresse (rayon par défaut {int(f.default_radius_m or 50)} m)"),
                    "geojson": f"GeoJSON collé ({f.geometry_type})"}
-        how = st.radio(f.label, list(options), format_func=options.get, key=wkey(record_type, f.name, "_mode"),
+        how = st.radio(label, list(options), format_func=options.get, key=wkey(record_type, f.name, "_mode"),
                        horizontal=True)
         if how == "geojson":
             text = st.text_area(f"{f.label} — GeoJSON", key=wkey(record_type, f.name, "_geojson"), height=120,
@@ -155,7 +162,7 @@ def render(f: Field) -> object:
                                      value=int(f.default_radius_m or 50), key=wkey(record_type, f.name, "_rayon"))
             return {"_rayon": radius}
         return None
-    return st.text_input(f.label, key=k, help=help_)
+    return st.text_input(label, key=k, help=help_)
 
 
 values: dict = {}
