@@ -8,7 +8,7 @@ export DAGSTER_HOME := $(TRANQUILLITE_HOME)/dagster
 # test workers (2 cores on CI)
 WORKERS ?= 2
 
-.PHONY: install demo test check ui app browser postgres proxy lock clean-data help bench-forecast bench-map bench-pii bench-destruction bench-real bench-models
+.PHONY: install demo test check ui app browser postgres proxy lock clean-data help bench-forecast bench-map bench-pii bench-destruction bench-real bench-models bench-store
 
 help:
 	@echo "make demo   — installe, génère un an de données synthétiques, matérialise tout le graphe"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench-models   — prédicteurs sur des faits réels (FILE=…, Toronto par défaut): semaine et jour suivants"
 	@echo "make bench-pii      — détecteur de données personnelles: précision/rappel par type vs ancien garde, débit"
 	@echo "make bench-destruction — durée de destruction des données de la Préfecture sur une année (copie du home)"
+	@echo "make bench-store    — magasin de l'application: SQLite et PostgreSQL (journal d'accès, 1 et 2 processus)"
 	@echo "make bench-real FILE=… TIMEZONE=… [AREA=…] [SINCE=…] — banc d'essai des prévisions sur des données réelles, de bout en bout"
 
 $(BIN)/.installed: pyproject.toml constraints.txt
@@ -108,6 +109,10 @@ bench-pii: install
 # when `make demo` filled it, else on a demo year generated in a temporary directory
 bench-destruction: install
 	$(BIN)/python scripts/bench_destruction.py
+
+# App store (issue 14): the same code on SQLite (baseline, same run) and on a real PostgreSQL server
+bench-store: install postgres
+	$(BIN)/python scripts/bench_app_store.py
 
 lock:
 	$(BIN)/pip freeze --exclude-editable | { echo "# Pinned dependency versions (pip constraints), Python 3.11. Regenerate: make lock"; cat; } > constraints.txt

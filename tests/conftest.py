@@ -15,6 +15,14 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server for the session (tests/pg.py); yields its `postgres` database's URL."""
+    from tests.pg import postgres_server
+    with postgres_server() as url:
+        yield url
+
+
 @pytest.fixture
 def landing(home: Path) -> Path:
     return home / "landing"

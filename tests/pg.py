@@ -72,14 +72,17 @@ def postgres_server() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def create_database(url: str, name: str) -> str:
-    """A new database on the server of `url`; returns its URL."""
+def create_database(url: str, name: str, template: str | None = None) -> str:
+    """A new database on the server of `url` (a copy of `template` if given); returns its URL."""
     import psycopg2
     from psycopg2 import sql
 
     con = psycopg2.connect(url)
     con.autocommit = True
     with con.cursor() as cur:
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        if template:
+            cur.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+        else:
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     con.close()
     return url.rsplit("/", 1)[0] + "/" + name

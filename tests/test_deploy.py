@@ -47,6 +47,7 @@ def test_the_environment_template_names_real_settings_and_validates():
     assert not unknown
     s = settings(env)
     assert s.is_production and s.behind_tls_proxy and s.dagster_pg_url is not None
+    assert s.app_db_url is not None and s.app_db_owner_url is not None   # the app's store on PostgreSQL
     assert env["DAGSTER_HOME"] == str(Path(env["TRANQUILLITE_HOME"]) / "dagster")
 
 

@@ -3,8 +3,10 @@
 A backup is a folder holding:
 * `dagster.dump` — the Dagster database (runs, event log, schedules), `pg_dump --format=custom`,
   in production (PostgreSQL); in development the SQLite files of `dagster/` are copied instead;
-* `platform.sqlite` — the app's store (accounts, rights, access log, Cortège registry), copied with
-  SQLite's online backup API (consistent while the app writes);
+* the app's store (accounts, rights, access log, Cortège registry, conventions): `application.dump`,
+  `pg_dump --format=custom` of its PostgreSQL database (`TRANQUILLITE_APP_DB_URL`, dumped with the
+  owner's role when one is given), or `platform.sqlite`, the SQLite file copied with SQLite's online
+  backup API (consistent while the app writes);
 * `home/` — the warehouse (Parquet, DuckDB catalog, models), the landing files, the quarantine,
   the access-log key and its published heads: every file of `$TRANQUILLITE_HOME` but the store
   and the instance's own files;
@@ -68,6 +70,40 @@ def _pg_url() -> str | None:
     return s.dagster_pg_url.get_secret_value() if s.is_production and s.dagster_pg_url else None
 
 
+def _app_pg_url() -> str | None:
+    """The app store's PostgreSQL URL (the owner's role when given), None when it is the SQLite file."""
+    s = settings()
+    if s.app_db_url is None:
+        return None
+    return (s.app_db_owner_url or s.app_db_url).get_secret_value()
+
+
+def _pg_dump(url: str, target: Path) -> None:
+    out = subprocess.run([pg_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), "--dbname",
+                          _libpq_url(url)], capture_output=True, text=True)
+    if out.returncode:
+        raise BackupError(f"pg_dump a échoué: {out.stderr.strip()}")
+
+
+def _pg_restore(url: str, dump: Path, privileges: bool = True) -> None:
+    cmd = [pg_tool("pg_restore"), "--no-owner", "--exit-on-error", "--dbname", _libpq_url(url), str(dump)]
+    if not privileges:
+        cmd.insert(2, "--no-privileges")
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode:
+        raise BackupError(f"pg_restore a échoué: {out.stderr.strip()}")
+
+
+def _has_tables(url: str) -> bool:
+    import psycopg2
+
+    with psycopg2.connect(_libpq_url(url)) as con, con.cursor() as cur:
+        cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()")
+        n = cur.fetchone()[0]
+    con.close()
+    return n > 0
+
+
 def backup(dest: Path, home: Path | None = None) -> dict:
     """Write a backup of `home` (default: this deployment's) into the new folder `dest`."""
     home = (home or paths().home).resolve()
@@ -77,14 +113,13 @@ def backup(dest: Path, home: Path | None = None) -> dict:
     if dest.is_relative_to(home):
         raise BackupError(f"{dest} est dans le dossier sauvegardé {home}")
     dest.mkdir(parents=True, exist_ok=True, mode=0o700)
-    url = _pg_url()
+    url, app_url = _pg_url(), _app_pg_url()
     if url:
-        out = subprocess.run([pg_tool("pg_dump"), "--format=custom", "--no-owner", "--file",
-                              str(dest / "dagster.dump"), "--dbname", _libpq_url(url)], capture_output=True, text=True)
-        if out.returncode:
-            raise BackupError(f"pg_dump a échoué: {out.stderr.strip()}")
+        _pg_dump(url, dest / "dagster.dump")
     store = home / STORE
-    if store.exists():
+    if app_url:
+        _pg_dump(app_url, dest / "application.dump")
+    elif store.exists():
         src, dst = sqlite3.connect(store), sqlite3.connect(dest / "platform.sqlite")
         with dst:
             src.backup(dst)
@@ -101,7 +136,7 @@ def backup(dest: Path, home: Path | None = None) -> dict:
     files = {str(p.relative_to(dest)): {"octets": p.stat().st_size, "sha256": _sha256(p)}
              for p in sorted(dest.rglob("*")) if p.is_file()}
     manifest = {"cree_le": datetime.now(timezone.utc).isoformat(timespec="seconds"), "base_dagster": bool(url),
-                "fichiers": files}
+                "base_application": bool(app_url), "fichiers": files}
     (dest / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     return manifest
 
@@ -130,10 +165,16 @@ def restore(src: Path, home: Path | None = None) -> dict:
     manifest = verify(src)
     if home.exists() and any(p.is_file() for p in home.rglob("*")):
         raise BackupError(f"{home} contient déjà des fichiers: restaurer dans un dossier vide")
-    url = _pg_url()
+    url, app_url = _pg_url(), _app_pg_url()
     if manifest["base_dagster"] and not url:
         raise BackupError("cette sauvegarde contient la base Dagster: TRANQUILLITE_ENV=production et "
                           "TRANQUILLITE_DAGSTER_PG_URL (base vide) sont nécessaires pour la restaurer")
+    if manifest.get("base_application") and not app_url:
+        raise BackupError("cette sauvegarde contient la base du magasin de l'application: TRANQUILLITE_APP_DB_URL "
+                          "(base vide) est nécessaire pour la restaurer")
+    if manifest.get("base_application") and _has_tables(app_url):
+        raise BackupError("la base du magasin de l'application (TRANQUILLITE_APP_DB_URL) n'est pas vide: "
+                          "restaurer dans une base neuve")
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     for path in sorted((src / "home").rglob("*")) if (src / "home").exists() else []:
         if path.is_file():
@@ -144,10 +185,15 @@ def restore(src: Path, home: Path | None = None) -> dict:
         (home / STORE).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src / "platform.sqlite", home / STORE)
     if manifest["base_dagster"]:
-        out = subprocess.run([pg_tool("pg_restore"), "--no-owner", "--exit-on-error", "--dbname", _libpq_url(url),
-                              str(src / "dagster.dump")], capture_output=True, text=True)
-        if out.returncode:
-            raise BackupError(f"pg_restore a échoué: {out.stderr.strip()}")
+        _pg_restore(url, src / "dagster.dump")
+    if manifest.get("base_application"):
+        # the privileges are given again to this deployment's app role (its name may differ)
+        _pg_restore(app_url, src / "application.dump", privileges=False)
+        s = settings()
+        app_role = make_url(s.app_db_url.get_secret_value()).username
+        if make_url(app_url).username != app_role:
+            from tranquillite.app_core import store
+            store.grant_app_role(app_role, app_url)
     return manifest
 
 
@@ -172,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     size = sum(f["octets"] for f in m["fichiers"].values())
     print(f"{a.cmd}: {len(m['fichiers'])} fichiers, {size / 1e6:.1f} Mo"
-          + (", base Dagster comprise" if m["base_dagster"] else ""))
+          + (", base Dagster comprise" if m["base_dagster"] else "")
+          + (", base du magasin de l'application comprise" if m.get("base_application") else ""))
     return 0
 
 

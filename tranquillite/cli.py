@@ -289,6 +289,32 @@ def cmd_attestation_verifier(a: argparse.Namespace) -> int:
     return 0 if v.ok or (a.sans_controle and v.signature_ok and v.platform_key and v.pdf_ok is not False) else 1
 
 
+def cmd_magasin_migrer(a) -> int:
+    """The store's schema to its head (with the owner's role on PostgreSQL), then the app's role granted."""
+    from tranquillite.app_core import store
+    try:
+        out = store.migrate()
+        store.init_store()
+    except store.StoreMisconfigured as exc:
+        print(f"erreur: {exc}", file=sys.stderr)
+        return 2
+    before = out["avant"] or ("magasin d'avant Alembic" if out["ancien_magasin"] else "vide")
+    print(f"magasin {store.describe()}: révision {out['apres']} (avant: {before})")
+    return 0
+
+
+def cmd_magasin_droits(a) -> int:
+    """GRANT the app's PostgreSQL role its rights (INSERT/SELECT only on the append-only records)."""
+    from tranquillite.app_core import store
+    try:
+        stmts = store.grant_app_role(a.role)
+    except store.StoreMisconfigured as exc:
+        print(f"erreur: {exc}", file=sys.stderr)
+        return 2
+    print(f"rôle {a.role}: {len(stmts)} instructions GRANT/REVOKE appliquées")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from tranquillite.settings import SettingsError, check
     try:
@@ -350,6 +376,12 @@ def main(argv: list[str] | None = None) -> int:
     vf.add_argument("fichier", type=__import__("pathlib").Path)
     vf.add_argument("--sans-controle", action="store_true", help="signature seulement")
     vf.set_defaults(fn=cmd_attestation_verifier)
+    mg = sub.add_parser("magasin", help="magasin de l'application (SQLite ou PostgreSQL): migrations, rôles")
+    mgs = mg.add_subparsers(dest="magasin_cmd", required=True)
+    mgs.add_parser("migrer", help="amène le schéma à sa dernière révision (Alembic)").set_defaults(fn=cmd_magasin_migrer)
+    dr = mgs.add_parser("droits", help="PostgreSQL: droits du rôle de l'application (journal d'accès en ajout seul)")
+    dr.add_argument("--role", required=True, help="le rôle PostgreSQL de l'application (ex. tranquillite_app)")
+    dr.set_defaults(fn=cmd_magasin_droits)
     a = p.parse_args(argv)
     return a.fn(a)
 

@@ -1,7 +1,7 @@
 """How long quarantined records holding personal data are kept (C2), and which were purged.
 
-The DPO sets the retention in the app (page *Quarantaine*); it is stored in the app's SQLite store
-(`$TRANQUILLITE_HOME/app/platform.sqlite`, table `quarantine_retention`, append-only: every change
+The DPO sets the retention in the app (page *Quarantaine*); it is stored in the app's store
+(`app_core.store`: the SQLite file `$TRANQUILLITE_HOME/app/platform.sqlite` or PostgreSQL, table `quarantine_retention`, append-only: every change
 is a new line, who and when) and read by the purge asset `governance/quarantine_purge`, which
 removes the quarantine rows with a `donnee_personnelle` reason whose partition day is older than
 the retention. What a purge removed is recorded without any content: the purge log
@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from tranquillite.app_core.db import OperationalError
+
 DEFAULT_DAYS = 30
 MIN_DAYS, MAX_DAYS = 1, 3650
 PARIS = ZoneInfo("Europe/Paris")
@@ -27,19 +29,7 @@ PII_REASON = "donnee_personnelle"
 PURGES_TABLE = "quarantine_purges"
 PURGED_TABLE = "quarantine_purged"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS quarantine_retention (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    days INTEGER NOT NULL CHECK (days BETWEEN 1 AND 3650),
-    set_by TEXT NOT NULL,
-    set_at TEXT NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS quarantine_retention_no_update BEFORE UPDATE ON quarantine_retention
-BEGIN SELECT RAISE(ABORT, 'durée de conservation: historique en ajout seul'); END;
-CREATE TRIGGER IF NOT EXISTS quarantine_retention_no_delete BEFORE DELETE ON quarantine_retention
-BEGIN SELECT RAISE(ABORT, 'durée de conservation: historique en ajout seul'); END;
-"""
-
+# the table `quarantine_retention` (append-only) is created by the store's migrations
 PURGES_SCHEMA = {"purged_at": pl.Utf8, "source": pl.Utf8, "partition": pl.Utf8, "records": pl.Int64,
                  "retention_days": pl.Int64, "cutoff": pl.Utf8}
 PURGED_SCHEMA = {"source": pl.Utf8, "partition": pl.Utf8, "file": pl.Utf8, "line": pl.Int64,
@@ -48,11 +38,6 @@ PURGED_SCHEMA = {"source": pl.Utf8, "partition": pl.Utf8, "file": pl.Utf8, "line
 
 class RetentionError(ValueError):
     """A retention the platform refuses (French message)."""
-
-
-def init_schema(con: sqlite3.Connection) -> None:
-    """The module's own tables in the app store (called by `app_core.store.init_store`)."""
-    con.executescript(SCHEMA)
 
 
 def store_file(home: Path | None = None) -> Path:
@@ -66,7 +51,7 @@ def current(con: sqlite3.Connection) -> dict:
     """The retention in force: {'days', 'set_by', 'set_at'} (the default when never set)."""
     try:
         row = con.execute("SELECT days, set_by, set_at FROM quarantine_retention ORDER BY id DESC LIMIT 1").fetchone()
-    except sqlite3.OperationalError:  # a store created before this module
+    except OperationalError:  # a store created before this module (read-only, never migrated)
         row = None
     if row is None:
         return {"days": DEFAULT_DAYS, "set_by": None, "set_at": None}
@@ -76,7 +61,7 @@ def current(con: sqlite3.Connection) -> dict:
 def history(con: sqlite3.Connection) -> list[dict]:
     try:
         rows = con.execute("SELECT days, set_by, set_at FROM quarantine_retention ORDER BY id DESC").fetchall()
-    except sqlite3.OperationalError:
+    except OperationalError:
         return []
     return [{"days": int(r[0]), "set_by": r[1], "set_at": r[2]} for r in rows]
 
@@ -86,7 +71,6 @@ def set_days(con: sqlite3.Connection, days: int, login: str) -> dict:
     if isinstance(days, bool) or not isinstance(days, int) or not MIN_DAYS <= days <= MAX_DAYS:
         raise RetentionError(f"durée de conservation invalide: {days!r} (un nombre entier de jours entre "
                              f"{MIN_DAYS} et {MAX_DAYS} est attendu)")
-    init_schema(con)
     at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     con.execute("INSERT INTO quarantine_retention (days, set_by, set_at) VALUES (?, ?, ?)", (days, login, at))
     return current(con)
@@ -94,6 +78,10 @@ def set_days(con: sqlite3.Connection, days: int, login: str) -> dict:
 
 def retention_days(home: Path | None = None) -> int:
     """The retention the purge applies, read from the app store (read-only; default when absent)."""
+    from tranquillite.app_core import store
+    if home is None and store.is_postgresql():
+        with store.connect() as c:
+            return current(c)["days"]
     path = store_file(home)
     if not path.exists():
         return DEFAULT_DAYS

@@ -71,6 +71,13 @@ class Settings(BaseModel):
     # `postgresql+psycopg2://user:password@host:5432/dagster` (read by `deploy/dagster.yaml` from the
     # environment; a plain `postgresql://` is given the psycopg2 driver)
     dagster_pg_url: SecretStr | None = None
+    # the app's store (accounts, rights, access log, Cortège registry, conventions): unset, the SQLite
+    # file `$TRANQUILLITE_HOME/app/platform.sqlite` (development, `make demo`); required in production:
+    # `postgresql://tranquillite_app:motdepasse@hôte:5432/tranquillite`, the app's role (INSERT/SELECT only
+    # on the access log); `app_db_owner_url`, the role owning the schema (migrations, a destruction's
+    # purge), if it is another
+    app_db_url: SecretStr | None = None
+    app_db_owner_url: SecretStr | None = None
     # ------------------------------------------------------------------ app
     session_idle_minutes: float = 30.0
     carte_max_points: int = 5000
@@ -172,6 +179,13 @@ class Settings(BaseModel):
         return "" if v.lower() in {"", "aucun", "aucune", "none", "non"} else v
 
     @model_validator(mode="after")
+    def _owner_needs_app_url(self):
+        if self.app_db_owner_url is not None and self.app_db_url is None:
+            raise ValueError("TRANQUILLITE_APP_DB_OWNER_URL sans TRANQUILLITE_APP_DB_URL: le magasin de "
+                             "l'application serait le fichier SQLite, l'URL du propriétaire ne servirait pas")
+        return self
+
+    @model_validator(mode="after")
     def _area_time_zone(self):
         if self.area != "marseille" and self.timezone is None:
             raise ValueError("TRANQUILLITE_TIMEZONE: le fuseau horaire de la zone d'étude est requis hors de "
@@ -251,7 +265,12 @@ class Settings(BaseModel):
             raise ValueError("une clé d'au moins 32 caractères est attendue (ex. `openssl rand -hex 32`)")
         return v
 
-    @field_validator("dagster_pg_url", mode="after")
+    @field_validator("dagster_pg_url", "app_db_url", "app_db_owner_url", mode="before")
+    @classmethod
+    def _empty_url(cls, v):
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("dagster_pg_url", "app_db_url", "app_db_owner_url", mode="after")
     @classmethod
     def _pg_url(cls, v: SecretStr | None) -> SecretStr | None:
         if v is None:
@@ -267,7 +286,7 @@ class Settings(BaseModel):
                 "psycopg2", "psycopg"):
             raise ValueError("une URL postgresql+psycopg2://utilisateur:motdepasse@hôte:5432/base est attendue")
         if "+" not in url.drivername:
-            # SQLAlchemy 2.1's default PostgreSQL driver is psycopg 3; dagster-postgres ships psycopg2
+            # SQLAlchemy 2.1's default PostgreSQL driver is psycopg 3; dagster-postgres (and the store) use psycopg2
             url = url.set(drivername="postgresql+psycopg2")
             return SecretStr(url.render_as_string(hide_password=False))
         return v
@@ -288,7 +307,7 @@ class Settings(BaseModel):
         return self.area == "marseille"
 
 
-SECRET_FIELDS = frozenset({"access_log_key", "dagster_pg_url"})  # never echoed in an error message
+SECRET_FIELDS = frozenset({"access_log_key", "dagster_pg_url", "app_db_url", "app_db_owner_url"})  # never echoed in an error message
 # variable → field (the only names the platform reads)
 ENV = {f"TRANQUILLITE_{name.upper()}": name for name in Settings.model_fields}
 

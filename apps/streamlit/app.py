@@ -41,6 +41,13 @@ if problem:
     st.error(problem)
     st.stop()
 
+from tranquillite.app_core import store  # noqa: E402
+try:
+    store.url()  # production: the store on PostgreSQL (TRANQUILLITE_APP_DB_URL) or nothing
+except store.StoreMisconfigured as exc:
+    st.error(f"{exc}. L'application ne peut pas démarrer.")
+    st.stop()
+
 import app_ui  # noqa: E402
 from tranquillite.app_core import reads  # noqa: E402
 from tranquillite.app_core.rights import PAGES, default_page  # noqa: E402

@@ -87,9 +87,31 @@ def catalog_home(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def pg_app_template(catalog_home: Path, pg_server: str):
+    """A real PostgreSQL server (tests/pg.py) holding `app_template`: a store migrated and seeded
+    with the demo accounts (same access-log key as the SQLite template), copied for each test."""
+    from tests.pg import create_database
+    from tranquillite.app_core import db
+    from tranquillite.app_core.seed_demo import seed_demo
+
+    template = create_database(pg_server, "app_template")
+    with pytest.MonkeyPatch.context() as mp:
+        for k in ("TRANQUILLITE_ENV", "TRANQUILLITE_ACCESS_LOG_KEY", "TRANQUILLITE_ACCESS_LOG_KEY_FILE",
+                  "TRANQUILLITE_APP_DB_OWNER_URL"):
+            mp.delenv(k, raising=False)
+        mp.setenv("TRANQUILLITE_HOME", str(catalog_home))
+        mp.setenv("TRANQUILLITE_APP_DB_URL", template)
+        seed_demo()
+    db.engine(template).dispose()  # a template database copies only with no one connected
+    return pg_server
+
+
 @pytest.fixture
-def app_home(catalog_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh home: the shared catalog, an empty landing zone, a store with the demo accounts."""
+def app_home(catalog_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request) -> Path:
+    """A fresh home: the shared catalog, an empty landing zone, a store with the demo accounts —
+    the SQLite file (default) or, with the indirect parameter "postgresql", a PostgreSQL database."""
+    kind = getattr(request, "param", "sqlite")
     home = tmp_path / "home"
     home.mkdir()
     (home / "warehouse").symlink_to(catalog_home / "warehouse", target_is_directory=True)
@@ -97,10 +119,20 @@ def app_home(catalog_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("TRANQUILLITE_HOME", str(home))
     for k in ("TRANQUILLITE_ENV", "TRANQUILLITE_BEHIND_TLS_PROXY", "TRANQUILLITE_SESSION_IDLE_MINUTES",
               "TRANQUILLITE_ACCESS_LOG_KEY", "TRANQUILLITE_ACCESS_LOG_KEY_FILE", "TRANQUILLITE_ACCESS_LOG_HEADS_FILE",
-              "TRANQUILLITE_ALLOW_PUBLIC_BIND"):
+              "TRANQUILLITE_ALLOW_PUBLIC_BIND", "TRANQUILLITE_APP_DB_URL", "TRANQUILLITE_APP_DB_OWNER_URL"):
         monkeypatch.delenv(k, raising=False)
     (home / "app").mkdir()
-    shutil.copy(catalog_home / "store_template" / "platform.sqlite", home / "app" / "platform.sqlite")
+    if kind == "postgresql":
+        import uuid
+
+        from tests.pg import create_database
+        from tranquillite.app_core import db
+        server = request.getfixturevalue("pg_app_template")
+        url = create_database(server, f"app_{uuid.uuid4().hex[:12]}", template="app_template")
+        monkeypatch.setenv("TRANQUILLITE_APP_DB_URL", url)
+        request.addfinalizer(lambda: db.engine(url).dispose())  # its pooled connections, closed after the test
+    else:
+        shutil.copy(catalog_home / "store_template" / "platform.sqlite", home / "app" / "platform.sqlite")
     if (catalog_home / "secrets").exists():  # the access log's HMAC key goes with its store
         shutil.copytree(catalog_home / "secrets", home / "secrets")
     import streamlit as st

@@ -7,6 +7,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "apps" / "streamlit" / "app.py"
 DAYS = ["2025-03-07", "2025-03-08"]
+# the tests that run on both stores: `@BOTH_STORES` (the `app_home` fixture's indirect parameter)
+STORES = ["sqlite", "postgresql"]
 N_INTERVENTIONS = {"2025-03-07": 4, "2025-03-08": 14}  # 13001: 18 in March → shown; the rest is small
 
 # expected pages per profile (the seed of tranquillite/app_core/rights.py), in navigation order
@@ -25,6 +27,12 @@ PROFILE_PAGES = {
 }
 ALL_PAGES = ["accueil_public", "carte", "previsions", "tension", "indicateurs", "qualite", "cortege", "habilitations", "journal",
              "tracabilite", "quarantaine", "conventions", "destruction", "prestataires", "nature_donnees", "compte"]
+
+
+def both_stores(test):
+    """Run the test on the SQLite store and on a PostgreSQL one (tests/pg.py's real server)."""
+    import pytest
+    return pytest.mark.parametrize("app_home", STORES, indirect=True)(test)
 
 
 def new_app():

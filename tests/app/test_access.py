@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.app.helpers import ALL_PAGES, PROFILE_PAGES, REPO, demo, login, login_as, new_app, run_page_as, texts
+from tests.app.helpers import both_stores, ALL_PAGES, PROFILE_PAGES, REPO, demo, login, login_as, new_app, run_page_as, texts
 from tranquillite.app_core import auth, habilitations, store
 from tranquillite.app_core.rights import load_principal
 
@@ -22,6 +22,7 @@ def test_anonymous_visitor_gets_only_the_public_page(app_home):
         at.switch_page("views/carte.py")
 
 
+@both_stores
 def test_login_success_opens_the_profile_home(app_home):
     at = login_as("analyste")
     assert not at.exception
@@ -30,6 +31,7 @@ def test_login_success_opens_the_profile_home(app_home):
     assert "Démo — Analyste" in "\n".join(c.value for c in at.sidebar.caption)
 
 
+@both_stores
 def test_login_failure_is_refused_with_a_generic_message(app_home, con):
     at = login(new_app(), "demo.analyste", "mauvais mot de passe")
     assert [e.value for e in at.error] == [auth.GENERIC_FAILURE]
@@ -40,6 +42,7 @@ def test_login_failure_is_refused_with_a_generic_message(app_home, con):
     assert actions.count("connexion_echouee") == 2
 
 
+@both_stores
 def test_lockout_after_five_failures_for_fifteen_minutes(app_home, con):
     at = new_app()
     for _ in range(5):  # the same words every time: the screen never tells a locked account (issue #10)
@@ -93,6 +96,7 @@ def test_page_guard_refuses_a_page_outside_the_profile(app_home, con):
     assert store.access_log(con, page="journal")[0]["action"] == "acces_refuse"
 
 
+@both_stores
 def test_idle_session_expires(app_home, monkeypatch):
     at = login_as("analyste")
     assert at.session_state["tq_pages"] == PROFILE_PAGES["analyste"]
@@ -107,6 +111,7 @@ def test_idle_session_expires(app_home, monkeypatch):
     assert at.session_state["tq_pages"] == ["accueil_public"]
 
 
+@both_stores
 def test_logout(app_home, con):
     at = login_as("encadrement_pm")
     next(b for b in at.sidebar.button if b.label == "Se déconnecter").click()
@@ -157,6 +162,7 @@ def test_oidc_button_only_when_auth_is_configured(app_home):
     assert "Se connecter avec le compte de la Ville" in [b.label for b in at.button]
 
 
+@pytest.mark.parametrize("app_home", ["postgresql"], indirect=True)  # production: the store on PostgreSQL
 def test_production_refuses_to_start_without_tls(app_home, monkeypatch, tmp_path):
     monkeypatch.setenv("TRANQUILLITE_ENV", "production")
     at = new_app().run()
@@ -172,6 +178,19 @@ def test_production_refuses_to_start_without_tls(app_home, monkeypatch, tmp_path
     monkeypatch.setenv("TRANQUILLITE_BEHIND_TLS_PROXY", "1")
     at = new_app().run()
     assert not at.error and at.title[0].value.startswith("Tranquillité publique")
+
+
+def test_production_refuses_to_start_without_its_postgresql_store(app_home, monkeypatch, tmp_path):
+    monkeypatch.setenv("TRANQUILLITE_ENV", "production")
+    monkeypatch.setenv("TRANQUILLITE_BEHIND_TLS_PROXY", "1")
+    at = new_app().run()
+    assert "TRANQUILLITE_APP_DB_URL" in at.error[0].value and "ne peut pas démarrer" in at.error[0].value
+    assert not at.title and not at.text_input
+    env = {"TRANQUILLITE_ENV": "production", "TRANQUILLITE_BEHIND_TLS_PROXY": "1", "TRANQUILLITE_HOME": str(app_home),
+           "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-m", "tranquillite.app_core.serve", "--server.port", "1"], env=env,
+                       capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 2 and "TRANQUILLITE_APP_DB_URL" in r.stderr
 
 
 def test_tls_rules():

@@ -8,7 +8,7 @@ from datetime import date, time
 import dagster as dg
 import pytest
 
-from tests.app.helpers import login_as
+from tests.app.helpers import both_stores, login_as
 from tranquillite import landing
 from tranquillite.app_core import cortege as C
 from tranquillite.app_core import store
@@ -185,6 +185,7 @@ def test_saves_never_overwrite_and_only_the_author_amends(app_home, con, tmp_pat
     assert load_principal(con, "demo.cortege").can("saisir")
 
 
+@both_stores
 def test_two_agents_saving_at_once_get_two_ids(app_home, con):
     """The issue: both got the same new id, one an uncaught sqlite3.IntegrityError."""
     import threading

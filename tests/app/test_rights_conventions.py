@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.app.helpers import REPO, run_page_as, texts
+from tests.app.helpers import REPO, both_stores, run_page_as, texts
 from tests.partner import CONVENTION, ORGANISATION, SOURCE, contracts_with
 from tests.test_sources import FOURRIERE
 from tranquillite.app_core import habilitations as H
@@ -100,6 +100,7 @@ def _last(con, login: str) -> dict:
     return {"action": line["action"], **json.loads(line["detail"])}
 
 
+@both_stores
 def test_organisations_and_profiles_are_created_in_the_app_with_separation_of_duties(con):
     admin, gest = load_principal(con, "demo.admin"), load_principal(con, "demo.habilitations")
     with pytest.raises(H.RightsError):      # the technical administrator configures, it does not habilitate
@@ -139,6 +140,7 @@ def test_organisations_and_profiles_are_created_in_the_app_with_separation_of_du
     assert p.scope.conventions == () or "internal" in p.scope.conventions
 
 
+@both_stores
 def test_the_habilitations_page_creates_an_organisation_and_a_profile(con):
     at = run_page_as("demo.habilitations", "habilitations.py")
     assert not at.exception, at.exception

@@ -8,6 +8,7 @@ import sqlite3
 import dagster as dg
 import pytest
 
+from tests.app.helpers import both_stores
 from tranquillite.app_core import audit, store
 
 
@@ -103,6 +104,7 @@ def test_published_heads_catch_truncation_and_restores(app_home, con):
     assert not v.intact and any("non signée" in p for p in v.problems)
 
 
+@both_stores
 def test_a_replayed_line_is_detected(con):
     """An old line copied at the end (with a new id and the chain recomputed unkeyed) does not verify."""
     _lines(con, 4)

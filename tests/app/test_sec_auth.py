@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.app.helpers import login, new_app
+from tests.app.helpers import both_stores, login, new_app
 from tranquillite.app_core import auth, habilitations as H, store
 from tranquillite.app_core.rights import load_principal
 
@@ -41,6 +41,7 @@ def _hash_of(con, login):
     return con.execute("SELECT password_hash FROM users WHERE login = ?", (login,)).fetchone()[0]
 
 
+@both_stores
 def test_parallel_wrong_passwords_lock_the_account_after_five_verified(app_home, con, verified):
     real_hash = _hash_of(con, "demo.encadrement")
     results = []

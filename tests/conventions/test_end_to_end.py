@@ -39,7 +39,8 @@ def _city_counts(home: Path) -> dict[str, int]:
 
 
 @pytest.mark.slow
-def test_terminate_destroy_and_prove(home: Path, tmp_path_factory, monkeypatch):
+@pytest.mark.parametrize("app_store", ["sqlite", "postgresql"])
+def test_terminate_destroy_and_prove(home: Path, tmp_path_factory, monkeypatch, request, app_store):
     from tranquillite.app_core import cortege, store
     from tranquillite.app_core.rights import load_principal
     from tranquillite.app_core.seed_demo import seed_demo
@@ -47,6 +48,9 @@ def test_terminate_destroy_and_prove(home: Path, tmp_path_factory, monkeypatch):
     from tranquillite.definitions import build_defs
     from tranquillite.synthetic import generate
 
+    if app_store == "postgresql":  # the app's store (accounts, Cortège, access log) on a real PostgreSQL server
+        from tests.pg import create_database
+        monkeypatch.setenv("TRANQUILLITE_APP_DB_URL", create_database(request.getfixturevalue("pg_server"), "e2e_store"))
     generate(home, start=date(2025, 1, 1), days=21, scale=0.2)
     defs = build_defs()
     inst = runner.instance()

@@ -31,11 +31,13 @@ def _install(home):
     shutil.copy(runner.PRODUCTION_INSTANCE, home / "dagster" / "dagster.yaml")
 
 
-def _production(mp: pytest.MonkeyPatch, home, url) -> None:
+def _production(mp: pytest.MonkeyPatch, home, url, app_url: str | None = None) -> None:
     mp.setenv("TRANQUILLITE_HOME", str(home))
     mp.setenv("DAGSTER_HOME", str(home / "dagster"))
     mp.setenv("TRANQUILLITE_ENV", "production")
     mp.setenv("TRANQUILLITE_DAGSTER_PG_URL", url)
+    if app_url:  # the app's store on PostgreSQL too (required in production)
+        mp.setenv("TRANQUILLITE_APP_DB_URL", app_url)
 
 
 def _runs(url: str) -> list[tuple]:
@@ -51,15 +53,16 @@ def deployed(server, tmp_path_factory):
     from tranquillite.definitions import build_defs
 
     home, url = tmp_path_factory.mktemp("prod"), create_database(server, "dagster_prod")
+    app_url = create_database(server, "app_prod")
     with pytest.MonkeyPatch.context() as mp:
-        _production(mp, home, url)
+        _production(mp, home, url, app_url)
         _install(home)
         generate(home, start=FIRST, days=2, seed=3, scale=0.2)
         inst = runner.instance()
         outcomes = runner.materialize(build_defs(), FIRST, date(2025, 3, 4), instance_=inst, forecast=False)
         with store.connect() as con:
             store.log_access(con, login="admin", profile="administrateur", page="carte")
-        yield {"home": home, "url": url, "instance": inst, "outcomes": outcomes, "server": server}
+        yield {"home": home, "url": url, "app_url": app_url, "instance": inst, "outcomes": outcomes, "server": server}
 
 
 def test_production_refuses_a_missing_or_local_instance(tmp_path, server, monkeypatch):
@@ -97,9 +100,12 @@ def test_a_backup_restores_into_a_new_home_and_database(deployed, tmp_path, monk
 
     home, url = deployed["home"], deployed["url"]
     with monkeypatch.context() as mp:
-        _production(mp, home, url)
+        _production(mp, home, url, deployed["app_url"])
         manifest = backup.backup(tmp_path / "sauvegarde")
     assert manifest["base_dagster"] and "dagster.dump" in manifest["fichiers"]
+    # the app's store is its PostgreSQL database's dump, no SQLite file anywhere
+    assert manifest["base_application"] and "application.dump" in manifest["fichiers"]
+    assert not any(f.endswith(".sqlite") for f in manifest["fichiers"])
     assert any(f.startswith("home/warehouse/") for f in manifest["fichiers"])
     # a tampered backup is refused before anything is restored
     parquet = next(f for f in manifest["fichiers"] if f.endswith(".parquet"))
@@ -112,6 +118,13 @@ def test_a_backup_restores_into_a_new_home_and_database(deployed, tmp_path, monk
 
     new_home, new_url = tmp_path / "restaure", create_database(deployed["server"], "dagster_restaure")
     _production(monkeypatch, new_home, new_url)
+    monkeypatch.delenv("TRANQUILLITE_APP_DB_URL")
+    with pytest.raises(backup.BackupError, match="TRANQUILLITE_APP_DB_URL"):   # the app's database is needed
+        backup.restore(tmp_path / "sauvegarde")
+    _production(monkeypatch, new_home, new_url, deployed["app_url"])
+    with pytest.raises(backup.BackupError, match="pas vide"):                  # and it must be a new one
+        backup.restore(tmp_path / "sauvegarde")
+    _production(monkeypatch, new_home, new_url, create_database(deployed["server"], "app_restaure"))
     backup.restore(tmp_path / "sauvegarde")
     assert _runs(new_url) == _runs(url)
     warehouse = sorted(p.relative_to(home) for p in (home / "warehouse").rglob("*") if p.is_file())

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     path = store.init_store()
     with store.connect(path) as con:
         if a.cmd == "init":
-            print(f"magasin prêt: {path}")
+            print(f"magasin prêt: {store.describe()}")
         elif a.cmd == "create":
             pw = getpass.getpass("Mot de passe (12 caractères au moins): ")
             if pw != getpass.getpass("Confirmation: "):

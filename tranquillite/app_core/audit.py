@@ -17,7 +17,7 @@
   `access_log_reanchors`. A head published before it, at or after its first line, is superseded:
   it must still be in the log (no truncation), its hash is no longer compared.
 * `verify` checks the triggers (a dropped trigger is reported), the ids (no gap: a deletion),
-  the chain (edits, replays), SQLite's own sequence (lines removed at the end) and every
+  the chain (edits, replays), the table's sequence (lines removed at the end) and every
   published head (truncation, or the restore of an older copy of the store).
 """
 
@@ -28,11 +28,13 @@ import hmac
 import json
 import os
 import secrets
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tranquillite.app_core.db import Connection
 from tranquillite.settings import paths, settings
+
+Row = tuple  # a store row (`db.Connection` rows: by name, by position)
 
 GENESIS = "0" * 64
 KEY_ID_LABEL = b"tranquillite access log key id"
@@ -102,7 +104,7 @@ def _payload(line_id: int | None, prev: str, at: str, login: str | None, profile
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def line_fields(r: sqlite3.Row) -> tuple:
+def line_fields(r: Row) -> tuple:
     """The MACed fields of a stored line (after `prev`), `reads` included when the store has it."""
     reads = r["reads"] if "reads" in r.keys() else None
     return (r["at"], r["login"], r["profile"], r["page"], r["action"], r["filters"], r["export"], r["detail"], reads)
@@ -121,12 +123,12 @@ def line_mac(key: bytes, line_id: int, prev: str, at: str, login: str | None, pr
                     hashlib.sha256).hexdigest()
 
 
-def meta(con: sqlite3.Connection, key: str) -> str | None:
+def meta(con: Connection, key: str) -> str | None:
     r = con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return r[0] if r else None
 
 
-def writing_key(con: sqlite3.Connection) -> bytes:
+def writing_key(con: Connection) -> bytes:
     """The key to write the next line with (inside the caller's write transaction).
 
     The first keyed line records where keyed lines start and the key's fingerprint; a store
@@ -137,8 +139,8 @@ def writing_key(con: sqlite3.Connection) -> bytes:
         raise AuditKeyError("Clé du journal d'accès introuvable (TRANQUILLITE_ACCESS_LOG_KEY ou "
                             f"{key_file()}): le journal ne peut pas être écrit.")
     if sealed is None:
-        first = con.execute("SELECT max(coalesce((SELECT max(id) FROM access_log), 0), coalesce((SELECT seq FROM "
-                            "sqlite_sequence WHERE name = 'access_log'), 0)) + 1").fetchone()[0]
+        first = max(con.execute("SELECT coalesce(max(id), 0) FROM access_log").fetchone()[0],
+                    con.sequence("access_log") or 0) + 1
         con.execute("INSERT INTO meta VALUES ('access_log_key_id', ?)", (key_id(key),))
         con.execute("INSERT INTO meta VALUES ('access_log_keyed_from', ?)", (str(first),))
     elif sealed != key_id(key):
@@ -148,7 +150,7 @@ def writing_key(con: sqlite3.Connection) -> bytes:
 
 
 # --------------------------------------------------------------------------- re-anchoring (C9)
-def rechain(con: sqlite3.Connection, first_id: int) -> str:
+def rechain(con: Connection, first_id: int) -> str:
     """Recompute `prev_hash`/`row_hash` from line `first_id` on, by the same rules as `verify`
     (inside the caller's write transaction, under the destruction's exemption); the new head."""
     sealed = meta(con, "access_log_key_id")
@@ -173,9 +175,9 @@ def reanchor_mac(key: bytes, purge_id: int, at: str, first_id: int, old_head: st
     return hmac.new(key, b"reanchor|" + msg, hashlib.sha256).hexdigest()
 
 
-def _reanchors(con: sqlite3.Connection, key: bytes | None, problems: list[str]) -> list[tuple[str, int]]:
+def _reanchors(con: Connection, key: bytes | None, problems: list[str]) -> list[tuple[str, int]]:
     """The valid re-anchors (at, first line); an unsigned or altered one is a problem."""
-    if not con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'access_log_reanchors'").fetchone():
+    if not con.has_table("access_log_reanchors"):
         return []
     out = []
     for r in con.execute("SELECT * FROM access_log_reanchors ORDER BY id"):
@@ -190,7 +192,7 @@ def _reanchors(con: sqlite3.Connection, key: bytes | None, problems: list[str]) 
 
 
 # --------------------------------------------------------------------------- heads
-def head(con: sqlite3.Connection) -> dict:
+def head(con: Connection) -> dict:
     r = con.execute("SELECT id, row_hash FROM access_log ORDER BY id DESC LIMIT 1").fetchone()
     n = con.execute("SELECT count(*) FROM access_log").fetchone()[0]
     return {"id": int(r[0]) if r else 0, "row_hash": r[1] if r else GENESIS, "count": int(n)}
@@ -201,7 +203,7 @@ def _head_mac(key: bytes, h: dict) -> str:
     return hmac.new(key, b"head|" + msg, hashlib.sha256).hexdigest()
 
 
-def publish_head(con: sqlite3.Connection, at: str, path: Path | None = None) -> dict:
+def publish_head(con: Connection, at: str, path: Path | None = None) -> dict:
     """Append the current head, signed, to the heads file (O_APPEND: earlier lines are never rewritten).
 
     Called by the Dagster sensor `access_log_heads`, which also records it in Dagster's event log."""
@@ -244,7 +246,7 @@ class Verification:
     heads_checked: int = 0
 
 
-def verify(con: sqlite3.Connection, heads: list[dict] | None = None) -> Verification:
+def verify(con: Connection, heads: list[dict] | None = None) -> Verification:
     """Every check of the access log's integrity, with French reasons."""
     problems: list[str] = []
     first_broken: int | None = None
@@ -255,11 +257,10 @@ def verify(con: sqlite3.Connection, heads: list[dict] | None = None) -> Verifica
             first_broken = line_id
         problems.append(f"ligne {line_id}: {why}")
 
-    present = {r[0]: (r[1] or "") for r in con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")}
+    present = con.triggers()
     for name, table in TRIGGERS.items():
         sql = present.get(name, "")
-        if table == "access_log" or con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                                (table,)).fetchone():
+        if table == "access_log" or con.has_table(table):
             if "RAISE" not in sql.upper():
                 problems.append(f"déclencheur d'ajout seul absent ou modifié: {name} ({table})")
     key = load_key(create=False)
@@ -286,9 +287,9 @@ def verify(con: sqlite3.Connection, heads: list[dict] | None = None) -> Verifica
     last = expected_id - 1 if expected_id else 0
     if n and con.execute("SELECT 1 FROM access_log WHERE id = 1").fetchone() is None:
         broken(1, "premières lignes absentes (suppression)")
-    seq = con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'access_log'").fetchone()
-    if seq is not None and int(seq[0]) > last:
-        problems.append(f"lignes {last + 1} à {int(seq[0])} absentes en fin de journal (troncature)")
+    seq = con.sequence("access_log")
+    if seq is not None and seq > last:
+        problems.append(f"lignes {last + 1} à {seq} absentes en fin de journal (troncature)")
     anchors = _reanchors(con, key, problems)
     checked = 0
     for h in (published_heads() if heads is None else heads):

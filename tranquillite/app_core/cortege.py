@@ -362,7 +362,7 @@ def save_entry(con: sqlite3.Connection, landing_root: Path, entry: dict[str, Any
                         (entry_id, version, entry["type"], login, store.iso(store.now_utc()),
                          target.relative_to(landing_root).as_posix(), digest))
             _write_new(target, data, entry_id, version)
-    except sqlite3.IntegrityError:
+    except store.IntegrityError:
         raise SaveError("Une autre saisie vient d'enregistrer cette version: rechargez l'entrée avant de la "
                         "modifier.") from None
     return target

@@ -86,7 +86,7 @@ def main() -> int:
     except RuntimeError as exc:
         print(f"erreur: {exc}", file=sys.stderr)
         return 2
-    print(f"Comptes de démonstration dans {store.store_path()} (mots de passe de DÉMONSTRATION uniquement):")
+    print(f"Comptes de démonstration dans {store.describe()} (mots de passe de DÉMONSTRATION uniquement):")
     for u in users:
         print(f"  {u.login:<20} {u.profile:<28} {u.password}")
     return 0

@@ -62,7 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     from tranquillite.filemodes import private_home
     private_home()  # umask 077, home 0700 (inherited by the Streamlit server)
     from tranquillite.app_core import store
-    store.init_store()  # an existing store learns the pages of this version (once, before serving)
+    try:
+        store.init_store()  # migrated to this version's schema, learns its pages (once, before serving)
+    except store.StoreMisconfigured as exc:
+        print(f"tranquillite: {exc}", file=sys.stderr)
+        return 2
     from streamlit.web import cli
     sys.argv = ["streamlit", "run", str(SERVER), *argv]
     return cli.main()

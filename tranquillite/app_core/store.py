@@ -1,198 +1,58 @@
-"""The app's own store: `$TRANQUILLITE_HOME/app/platform.sqlite` (stdlib sqlite3, WAL).
+"""The app's own store: accounts, rights, the access log, the Cortège registry, the conventions.
+
+Where: the SQLite file `$TRANQUILLITE_HOME/app/platform.sqlite` (the default, `make demo`), or a
+PostgreSQL database (`TRANQUILLITE_APP_DB_URL`, required with `TRANQUILLITE_ENV=production`),
+both through SQLAlchemy (`app_core.db`: the call sites keep their sqlite3-like interface and
+their SQL written once in SQLite's dialect).
 
 Holds what the City administers in the app — profiles and what each may open, see and do,
 activity natures, organisations, users — and the append-only records: the access log, the
 history of the Préfecture list requests and the registry of Cortège saves. Append-only is
-enforced by SQLite triggers that RAISE on UPDATE, DELETE and on an INSERT that reuses a key
-(INSERT OR REPLACE would otherwise delete the old row silently), and the access log is an HMAC
-chain with a key outside the database (`audit`), its head published by Dagster, so that an
-edit made outside SQLite's rules — or a truncation, a replay — is detected too.
+enforced by triggers that refuse UPDATE, DELETE and an INSERT that reuses a key (SQLite's
+INSERT OR REPLACE would otherwise delete the old row silently) — and on PostgreSQL also by the
+privileges of the app's role (INSERT and SELECT only, `grant_app_role`) — and the access log is
+an HMAC chain with a key outside the database (`audit`), its head published by Dagster, so that
+an edit made outside those rules — or a truncation, a replay — is detected too.
 
-One short-lived connection per operation: safe under Streamlit's threads, and WAL lets the
-readers run while one writer appends.
+The schema is Alembic's (`app_core/migrations`), brought to its head by `init_store` on first use
+in each process: revision 0001 is the schema of the hand-written store (SCHEMA_VERSION 1), and a
+SQLite store created by that code (no `alembic_version`) is brought up and stamped. The
+conventions' tables and the DPO's retention are in the same migrations; what `init_store` then
+writes (the pages and actions of the code, the seed of rights, the conventions' registry) is
+data, written by the app's role.
+
+One short-lived connection per operation (pooled on PostgreSQL): safe under Streamlit's threads;
+on SQLite, WAL lets the readers run while one writer appends.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from tranquillite import retention
-from tranquillite.app_core import audit
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from tranquillite.app_core import audit, db
 from tranquillite.app_core import rights as R
+from tranquillite.app_core.db import DatabaseError, IntegrityError, OperationalError  # noqa: F401 - for the call sites
 from tranquillite.conventions import schema as conventions_schema
-from tranquillite.settings import paths
+from tranquillite.settings import SettingsError, paths, settings
 
-SCHEMA_VERSION = 1
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-
-CREATE TABLE IF NOT EXISTS pages (code TEXT PRIMARY KEY, title TEXT NOT NULL, description TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS actions (code TEXT PRIMARY KEY, label TEXT NOT NULL);
-
-CREATE TABLE IF NOT EXISTS profiles (
-    code TEXT PRIMARY KEY,
-    label TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    organisation_kind TEXT NOT NULL CHECK (organisation_kind IN ('ville','prefecture','partenaire','public')),
-    aggregated_only INTEGER NOT NULL DEFAULT 0,
-    own_data_only INTEGER NOT NULL DEFAULT 0,
-    requires_login INTEGER NOT NULL DEFAULT 1,
-    own_entries_only INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS profile_pages (
-    profile TEXT NOT NULL REFERENCES profiles(code), page TEXT NOT NULL REFERENCES pages(code),
-    PRIMARY KEY (profile, page));
-CREATE TABLE IF NOT EXISTS profile_actions (
-    profile TEXT NOT NULL REFERENCES profiles(code), action TEXT NOT NULL REFERENCES actions(code),
-    PRIMARY KEY (profile, action));
--- profile_sources, organisation_sources: no longer read nor written (issue 16: rights follow conventions)
-CREATE TABLE IF NOT EXISTS profile_sources (
-    profile TEXT NOT NULL REFERENCES profiles(code), source TEXT NOT NULL, PRIMARY KEY (profile, source));
-CREATE TABLE IF NOT EXISTS profile_conventions (
-    profile TEXT NOT NULL REFERENCES profiles(code), convention TEXT NOT NULL,
-    PRIMARY KEY (profile, convention));
-
-CREATE TABLE IF NOT EXISTS activity_natures (code TEXT PRIMARY KEY, label TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS activity_nature_sources (
-    nature TEXT NOT NULL REFERENCES activity_natures(code), source TEXT NOT NULL, PRIMARY KEY (nature, source));
-
-CREATE TABLE IF NOT EXISTS organisations (
-    code TEXT PRIMARY KEY, label TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('ville','prefecture','partenaire','public')));
-CREATE TABLE IF NOT EXISTS organisation_sources (
-    organisation TEXT NOT NULL REFERENCES organisations(code), source TEXT NOT NULL,
-    PRIMARY KEY (organisation, source));
-
-CREATE TABLE IF NOT EXISTS users (
-    login TEXT PRIMARY KEY,
-    display_name TEXT NOT NULL,
-    email TEXT UNIQUE,
-    profile TEXT NOT NULL REFERENCES profiles(code),
-    activity_nature TEXT REFERENCES activity_natures(code),
-    organisation TEXT NOT NULL REFERENCES organisations(code),
-    active INTEGER NOT NULL DEFAULT 1,
-    password_hash TEXT,
-    must_change_password INTEGER NOT NULL DEFAULT 0,
-    failed_attempts INTEGER NOT NULL DEFAULT 0,
-    locked_until TEXT,
-    demo INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS user_actions (
-    login TEXT NOT NULL REFERENCES users(login), action TEXT NOT NULL REFERENCES actions(code),
-    PRIMARY KEY (login, action));
-
-CREATE TABLE IF NOT EXISTS auth_throttle (
-    key TEXT PRIMARY KEY,            -- 'login:' or 'client:' + SHA-256 of the value (never a typed secret)
-    window_start TEXT NOT NULL,
-    attempts INTEGER NOT NULL
-);
-
--- server-side sessions of local accounts (app_core.sessions): the only mutable security table
-CREATE TABLE IF NOT EXISTS sessions (
-    ref TEXT PRIMARY KEY,             -- not secret: names the session for the tab that opened it
-    login TEXT NOT NULL REFERENCES users(login),
-    method TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    last_seen TEXT NOT NULL,
-    expires_at TEXT NOT NULL,
-    bind_hash TEXT UNIQUE,            -- SHA-256 of the one-time binding code (cleared once used)
-    bind_expires TEXT,
-    token_hash TEXT UNIQUE,           -- SHA-256 of the cookie's token
-    revoked_at TEXT,
-    revoked_why TEXT
-);
-CREATE INDEX IF NOT EXISTS sessions_login ON sessions (login);
-
-CREATE TABLE IF NOT EXISTS access_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    login TEXT,
-    profile TEXT NOT NULL,
-    page TEXT NOT NULL,
-    action TEXT NOT NULL,
-    filters TEXT NOT NULL DEFAULT '{}',
-    export INTEGER NOT NULL DEFAULT 0,
-    detail TEXT,
-    prev_hash TEXT NOT NULL,
-    row_hash TEXT NOT NULL,
-    reads TEXT                -- what was read (issue 11): JSON [{table, conventions, rows, lectures}], never rows
-);
-CREATE INDEX IF NOT EXISTS access_log_at ON access_log (at);
-CREATE TRIGGER IF NOT EXISTS access_log_no_update BEFORE UPDATE ON access_log
-BEGIN SELECT RAISE(ABORT, 'journal d''accès en ajout seul: modification interdite'); END;
-CREATE TRIGGER IF NOT EXISTS access_log_no_delete BEFORE DELETE ON access_log
-BEGIN SELECT RAISE(ABORT, 'journal d''accès en ajout seul: suppression interdite'); END;
--- INSERT OR REPLACE deletes the old row without firing the DELETE trigger: refuse an existing id
-CREATE TRIGGER IF NOT EXISTS access_log_no_replace BEFORE INSERT ON access_log
-WHEN EXISTS (SELECT 1 FROM access_log WHERE id = NEW.id)
-BEGIN SELECT RAISE(ABORT, 'journal d''accès en ajout seul: réécriture interdite'); END;
-
-CREATE TABLE IF NOT EXISTS habilitation_requests (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL CHECK (kind IN ('ajout','modification','retrait')),
-    login TEXT NOT NULL,
-    display_name TEXT,
-    email TEXT,
-    organisation TEXT NOT NULL REFERENCES organisations(code),
-    profile TEXT REFERENCES profiles(code),
-    activity_nature TEXT REFERENCES activity_natures(code),
-    requested_by TEXT NOT NULL,
-    requested_at TEXT NOT NULL,
-    comment TEXT
-);
-CREATE TABLE IF NOT EXISTS habilitation_request_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    request_id INTEGER NOT NULL REFERENCES habilitation_requests(id),
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('demandee','validee_prefecture','rejetee_prefecture',
-                                            'habilitee','refusee')),
-    comment TEXT
-);
-CREATE TRIGGER IF NOT EXISTS habilitation_requests_no_update BEFORE UPDATE ON habilitation_requests
-BEGIN SELECT RAISE(ABORT, 'demande d''habilitation: historique en ajout seul'); END;
-CREATE TRIGGER IF NOT EXISTS habilitation_requests_no_delete BEFORE DELETE ON habilitation_requests
-BEGIN SELECT RAISE(ABORT, 'demande d''habilitation: historique en ajout seul'); END;
-CREATE TRIGGER IF NOT EXISTS habilitation_events_no_update BEFORE UPDATE ON habilitation_request_events
-BEGIN SELECT RAISE(ABORT, 'demande d''habilitation: historique en ajout seul'); END;
-CREATE TRIGGER IF NOT EXISTS habilitation_events_no_delete BEFORE DELETE ON habilitation_request_events
-BEGIN SELECT RAISE(ABORT, 'demande d''habilitation: historique en ajout seul'); END;
-CREATE TRIGGER IF NOT EXISTS habilitation_requests_no_replace BEFORE INSERT ON habilitation_requests
-WHEN EXISTS (SELECT 1 FROM habilitation_requests WHERE id = NEW.id)
-BEGIN SELECT RAISE(ABORT, 'demande d''habilitation: historique en ajout seul'); END;
-CREATE TRIGGER IF NOT EXISTS habilitation_events_no_replace BEFORE INSERT ON habilitation_request_events
-WHEN EXISTS (SELECT 1 FROM habilitation_request_events WHERE id = NEW.id)
-BEGIN SELECT RAISE(ABORT, 'demande d''habilitation: historique en ajout seul'); END;
-
-CREATE TABLE IF NOT EXISTS cortege_entries (
-    entry_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    record_type TEXT NOT NULL,
-    login TEXT NOT NULL,
-    saved_at TEXT NOT NULL,
-    path TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    PRIMARY KEY (entry_id, version)
-);
-CREATE TRIGGER IF NOT EXISTS cortege_entries_no_update BEFORE UPDATE ON cortege_entries
-BEGIN SELECT RAISE(ABORT, 'registre Cortège en ajout seul'); END;
-CREATE TRIGGER IF NOT EXISTS cortege_entries_no_delete BEFORE DELETE ON cortege_entries
-BEGIN SELECT RAISE(ABORT, 'registre Cortège en ajout seul'); END;
-CREATE TRIGGER IF NOT EXISTS cortege_entries_no_replace BEFORE INSERT ON cortege_entries
-WHEN EXISTS (SELECT 1 FROM cortege_entries WHERE entry_id = NEW.entry_id AND version = NEW.version)
-BEGIN SELECT RAISE(ABORT, 'registre Cortège en ajout seul'); END;
-"""
+SCHEMA_VERSION = 1  # the hand-written store's version (meta 'schema_version'); the schema is Alembic's now
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK = 0x7472616E6D  # PostgreSQL advisory lock: one process migrates at a time
 
 GENESIS = audit.GENESIS
+Connection = db.Connection
+
+
+class StoreMisconfigured(SettingsError):
+    """The store cannot be reached as configured (French message)."""
 
 
 def now_utc() -> datetime:
@@ -204,30 +64,77 @@ def iso(dt: datetime) -> str:
 
 
 def store_path() -> Path:
+    """The SQLite file of the store (the default when TRANQUILLITE_APP_DB_URL is unset)."""
     return paths().home / "app" / "platform.sqlite"
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    con = sqlite3.connect(path, timeout=10, isolation_level=None)  # autocommit; explicit BEGIN
-    con.row_factory = sqlite3.Row
-    con.execute("PRAGMA foreign_keys = ON")
-    con.execute("PRAGMA busy_timeout = 10000")
-    return con
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
 
 
-_READY: set[str] = set()  # stores brought up to this schema by this process
+def url(target: Path | str | None = None, owner: bool = False) -> str:
+    """The store's SQLAlchemy URL: `target` (a SQLite file or a URL) or the settings'.
+
+    `owner`: the role that owns the schema (migrations, a destruction's purge), when the
+    deployment gives one (`TRANQUILLITE_APP_DB_OWNER_URL`); else the app's."""
+    if target is not None:
+        t = str(target)
+        return t if "://" in t else _sqlite_url(Path(t))
+    s = settings()
+    if s.app_db_url is not None:
+        if owner and s.app_db_owner_url is not None:
+            return s.app_db_owner_url.get_secret_value()
+        return s.app_db_url.get_secret_value()
+    if s.is_production:
+        raise StoreMisconfigured("TRANQUILLITE_ENV=production: TRANQUILLITE_APP_DB_URL (l'URL de la base PostgreSQL "
+                                 "du magasin de l'application) est obligatoire — voir docs/deploiement.md")
+    return _sqlite_url(store_path())
+
+
+def is_postgresql(target: Path | str | None = None) -> bool:
+    return make_url(url(target)).get_backend_name() == "postgresql"
+
+
+def _sqlite_file(u: str) -> Path | None:
+    parsed = make_url(u)
+    return Path(parsed.database) if parsed.get_backend_name() == "sqlite" else None
+
+
+def exists(target: Path | str | None = None) -> bool:
+    """Is there a store to read (a SQLite file that exists; a configured PostgreSQL database)?"""
+    f = _sqlite_file(url(target))
+    return f is None or f.exists()
+
+
+def describe(target: Path | str | None = None) -> str:
+    """Where the store is, for a message (never the password)."""
+    u = url(target)
+    f = _sqlite_file(u)
+    return str(f) if f is not None else make_url(u).render_as_string(hide_password=True)
+
+
+_READY: set[str] = set()  # stores brought up to this schema by this process (SQLite file or URL)
 _INIT = threading.Lock()
 
 
+def _ready_key(u: str) -> str:
+    f = _sqlite_file(u)
+    return str(f) if f is not None else u
+
+
 @contextmanager
-def connect(path: Path | None = None) -> Iterator[sqlite3.Connection]:
-    """A connection to an initialised store (created and seeded on first use, migrated once per process)."""
-    path = Path(path) if path else store_path()
-    if not path.exists() or str(path) not in _READY:
+def connect(path: Path | str | None = None, owner: bool = False) -> Iterator[db.Connection]:
+    """A connection to an initialised store (created and seeded on first use, migrated once per process).
+
+    `path`: a SQLite file or a URL (default: the settings'); `owner`: the schema owner's role
+    (a destruction's purge on PostgreSQL, where the app's role may not rewrite the append-only tables)."""
+    target = url(path)
+    f, key = _sqlite_file(target), _ready_key(target)
+    if key not in _READY or (f is not None and not f.exists()):
         with _INIT:  # the first requests of a process arrive together
-            if not path.exists() or str(path) not in _READY:
+            if key not in _READY or (f is not None and not f.exists()):
                 init_store(path)
-    con = _connect(path)
+    con = db.open_connection(url(path, owner=True) if owner and path is None else target)
     try:
         yield con
     finally:
@@ -235,78 +142,176 @@ def connect(path: Path | None = None) -> Iterator[sqlite3.Connection]:
 
 
 @contextmanager
-def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE: one writer at a time, serialised by SQLite itself."""
-    con.execute("BEGIN IMMEDIATE")
-    try:
+def transaction(con: db.Connection) -> Iterator[db.Connection]:
+    """The write transaction: one writer at a time (SQLite's BEGIN IMMEDIATE; on PostgreSQL an
+    advisory lock taken at BEGIN), committed at the end, rolled back on any error."""
+    with con.transaction():
         yield con
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    else:
-        con.execute("COMMIT")
 
 
-def init_store(path: Path | None = None) -> Path:
-    """Create the schema (idempotent), bring the pages and actions the code knows up to date
+# --------------------------------------------------------------------------- migrations
+def _alembic_config(sa_con):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = sa_con
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
+
+
+def revision(target: Path | str | None = None) -> str | None:
+    """The store's Alembic revision (None: empty, or created before Alembic)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with db.engine(url(target)).connect() as sa_con:
+        return MigrationContext.configure(sa_con).get_current_revision()
+
+
+def migrate(target: Path | str | None = None) -> dict:
+    """Bring the store's schema to the head revision, under a lock (two processes never both
+    migrate). On PostgreSQL it runs as the owner's role, then grants the app's role its rights.
+    Returns {'avant': revision, 'apres': revision, 'ancien_magasin': created by the previous code}."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
+    app_url = url(target)
+    owner_url = url(target, owner=True) if target is None else app_url
+    head = head_revision()
+    eng = db.engine(owner_url)
+    with eng.connect() as sa_con:
+        if eng.dialect.name == "sqlite":
+            sa_con.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            sa_con.exec_driver_sql("BEGIN")
+            sa_con.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        try:
+            before = MigrationContext.configure(sa_con).get_current_revision()
+            legacy = before is None and db.Connection(sa_con).has_table("meta")
+            if before != head:
+                command.upgrade(_alembic_config(sa_con), "head")
+        except BaseException:
+            sa_con.exec_driver_sql("ROLLBACK")
+            raise
+        if eng.dialect.name != "sqlite" or sa_con.connection.dbapi_connection.in_transaction:
+            sa_con.exec_driver_sql("COMMIT")
+    if eng.dialect.name == "postgresql" and before != head and make_url(owner_url).username != make_url(
+            app_url).username:
+        grant_app_role(make_url(app_url).username, owner_url)
+    return {"avant": before, "apres": head, "ancien_magasin": legacy}
+
+
+# what the app's role may do on PostgreSQL: the append-only records are INSERT and SELECT only
+APPEND_ONLY_TABLES = ("access_log", "habilitation_requests", "habilitation_request_events", "cortege_entries",
+                      "quarantine_retention", "convention_history", "access_log_reanchors", "contract_fingerprints",
+                      "contractor_events")
+MUTABLE_TABLES = ("meta", "pages", "actions", "profiles", "profile_pages", "profile_actions", "profile_sources",
+                  "profile_conventions", "activity_natures", "activity_nature_sources", "organisations",
+                  "organisation_sources", "users", "user_actions", "auth_throttle", "sessions",
+                  "convention_registry", "convention_purge_open")
+# a purge is opened and closed by the app's code (its rows: no DELETE; triggers: only the closing)
+INSERT_UPDATE_TABLES = ("convention_purges", "contractor_handovers")
+READ_ONLY_TABLES = ("alembic_version", "autoincrement_sequences")
+
+
+def grant_app_role(role: str, owner_url: str | None = None) -> list[str]:
+    """GRANT the app's PostgreSQL role what it may do (run as the schema's owner); the statements run."""
+    from sqlalchemy import text
+
+    q = '"' + role.replace('"', '""') + '"'
+    stmts = [f"GRANT USAGE ON SCHEMA {{schema}} TO {q}"]
+    stmts += [f"REVOKE ALL ON {t} FROM {q}" for t in (*APPEND_ONLY_TABLES, *MUTABLE_TABLES, *INSERT_UPDATE_TABLES,
+                                                         *READ_ONLY_TABLES)]
+    stmts += [f"GRANT SELECT, INSERT ON {t} TO {q}" for t in APPEND_ONLY_TABLES]
+    stmts += [f"GRANT SELECT, INSERT, UPDATE, DELETE ON {t} TO {q}" for t in MUTABLE_TABLES]
+    stmts += [f"GRANT SELECT, INSERT, UPDATE ON {t} TO {q}" for t in INSERT_UPDATE_TABLES]
+    stmts += [f"GRANT SELECT ON {t} TO {q}" for t in READ_ONLY_TABLES]
+    stmts += [f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {{schema}} TO {q}"]
+    eng = db.engine(owner_url or url(owner=True))
+    if eng.dialect.name != "postgresql":
+        raise StoreMisconfigured("les rôles ne concernent que le magasin sur PostgreSQL (TRANQUILLITE_APP_DB_URL)")
+    with eng.connect() as sa_con:
+        schema = sa_con.execute(text("SELECT current_schema()")).scalar()
+        qs = '"' + schema.replace('"', '""') + '"'
+        stmts = [s.replace("{schema}", qs) for s in stmts]
+        sa_con.exec_driver_sql("BEGIN")
+        try:
+            for s in stmts:
+                sa_con.exec_driver_sql(s)
+        except BaseException:
+            sa_con.exec_driver_sql("ROLLBACK")
+            raise
+        sa_con.exec_driver_sql("COMMIT")
+    return stmts
+
+
+def init_store(path: Path | str | None = None) -> Path | str:
+    """Migrate the schema to its head, bring the pages and actions the code knows up to date
     (a store created before a page existed learns it here, not granted to any profile), and
-    write the seed of rights once."""
-    path = Path(path) if path else store_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = _connect(path)
+    write the seed of rights once. Returns the SQLite file, or the URL on PostgreSQL."""
+    target = url(path)
+    f = _sqlite_file(target)
+    if f is not None:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        con = db.open_connection(target)
+        try:
+            con.execute("PRAGMA journal_mode = WAL")  # a setting of the file, outside any transaction
+        finally:
+            con.close()
+    if revision(path) != head_revision():
+        try:
+            migrate(path)
+        except (*db.DatabaseError, DBAPIError) as exc:  # the driver's, or SQLAlchemy's around Alembic's DDL
+            if f is not None or "permission denied" not in str(exc):
+                raise
+            raise StoreMisconfigured(
+                f"le rôle de l'application ne peut pas migrer le schéma du magasin ({str(exc).splitlines()[0]}): "
+                "donner TRANQUILLITE_APP_DB_OWNER_URL (le rôle propriétaire) ou lancer `tranquillite magasin "
+                "migrer` avec le rôle propriétaire — voir docs/deploiement.md") from None
+    con = db.open_connection(target)
     try:
-        con.execute("PRAGMA journal_mode = WAL")
-        _migrate(con)
-        con.executescript(SCHEMA)
-        retention.init_schema(con)  # the DPO's retention of quarantined personal data (its own DDL)
         with transaction(con):
-            _sync_catalogue(con)
             seeded = con.execute("SELECT value FROM meta WHERE key = 'seeded_at'").fetchone()
+            if seeded is not None:
+                _grant_tracabilite_once(con)
+            _sync_catalogue(con)
             if seeded is None:
                 _seed(con)
                 con.execute("INSERT INTO meta VALUES ('seeded_at', ?)", (iso(now_utc()),))
                 con.execute("INSERT OR IGNORE INTO meta VALUES ('granted_tracabilite', ?)", (iso(now_utc()),))
                 con.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        conventions_schema.install(con)  # the conventions' tables (#12)
+        conventions_schema.install(con)  # the conventions' registry (#12): seeded from conventions.yaml
     finally:
         con.close()
-    try:
-        path.chmod(0o600)
-    except OSError:
-        pass
-    _READY.add(str(path))
-    return path
+    if f is not None:
+        try:
+            f.chmod(0o600)
+        except OSError:
+            pass
+    _READY.add(_ready_key(target))
+    return f if f is not None else target
 
 
-def _columns(con: sqlite3.Connection, table: str) -> set[str]:
-    return {r[1] for r in con.execute(f"PRAGMA table_info({table})")}  # our own table names
+def _grant_tracabilite_once(con: db.Connection) -> None:
+    """The Traçabilité page (issue 11), granted once to the profiles of the seed that have it, in
+    a store seeded before the page existed; from then on the City administers it like any page."""
+    if con.execute("SELECT 1 FROM meta WHERE key = 'granted_tracabilite'").fetchone():
+        return
+    con.execute("INSERT OR IGNORE INTO pages VALUES (?, ?, ?)",
+                ("tracabilite", R.PAGES["tracabilite"]["title"], R.PAGES["tracabilite"]["description"]))
+    for prof in R.PROFILES:
+        if "tracabilite" in prof.pages:
+            con.execute("INSERT INTO profile_pages SELECT ?, 'tracabilite' WHERE EXISTS "
+                        "(SELECT 1 FROM profiles WHERE code = ?) ON CONFLICT DO NOTHING", (prof.code, prof.code))
+    con.execute("INSERT INTO meta VALUES ('granted_tracabilite', ?)", (iso(now_utc()),))
 
 
-def _migrate(con: sqlite3.Connection) -> None:
-    """Bring a store created by an earlier version up to this schema (idempotent)."""
-    with transaction(con):  # checked under the write lock: two processes never both migrate
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "profiles" in tables and "own_entries_only" not in _columns(con, "profiles"):
-            # Cortège agents read only their own entries, in the gateway too (issue #10)
-            con.execute("ALTER TABLE profiles ADD COLUMN own_entries_only INTEGER NOT NULL DEFAULT 0")
-            con.execute("UPDATE profiles SET own_entries_only = 1 WHERE code = 'agent_cortege'")
-        if "access_log" in tables and "reads" not in _columns(con, "access_log"):
-            # what each line read (issue 11); earlier lines keep NULL, and their MAC without it
-            con.execute("ALTER TABLE access_log ADD COLUMN reads TEXT")
-        if "profile_pages" in tables and "pages" in tables and not con.execute(
-                "SELECT 1 FROM meta WHERE key = 'granted_tracabilite'").fetchone():
-            # the Traçabilité page (issue 11), granted once to the profiles of the seed that have it;
-            # from then on the City administers it like any page
-            con.execute("INSERT OR IGNORE INTO pages VALUES (?, ?, ?)",
-                        ("tracabilite", R.PAGES["tracabilite"]["title"], R.PAGES["tracabilite"]["description"]))
-            for prof in R.PROFILES:
-                if "tracabilite" in prof.pages:
-                    con.execute("INSERT INTO profile_pages SELECT ?, 'tracabilite' WHERE EXISTS "
-                                "(SELECT 1 FROM profiles WHERE code = ?) ON CONFLICT DO NOTHING", (prof.code, prof.code))
-            con.execute("INSERT INTO meta VALUES ('granted_tracabilite', ?)", (iso(now_utc()),))
-
-
-def _sync_catalogue(con: sqlite3.Connection) -> None:
+def _sync_catalogue(con: db.Connection) -> None:
     """The pages and actions of the code (reference data, not rights)."""
     con.executemany("INSERT INTO pages VALUES (?, ?, ?) ON CONFLICT (code) DO UPDATE SET title = excluded.title, "
                     "description = excluded.description",
@@ -315,7 +320,7 @@ def _sync_catalogue(con: sqlite3.Connection) -> None:
                     list(R.ACTIONS.items()))
 
 
-def _seed(con: sqlite3.Connection) -> None:
+def _seed(con: db.Connection) -> None:
     for o in R.ORGANISATIONS:
         con.execute("INSERT OR IGNORE INTO organisations VALUES (?, ?, ?)", (o["code"], o["label"], o["kind"]))
     for n in R.ACTIVITY_NATURES:
@@ -336,7 +341,7 @@ def _seed(con: sqlite3.Connection) -> None:
 
 
 # --------------------------------------------------------------------------- access log
-def log_access(con: sqlite3.Connection, *, login: str | None, profile: str, page: str,
+def log_access(con: db.Connection, *, login: str | None, profile: str, page: str,
                action: str = "consultation", filters: dict[str, Any] | None = None, export: bool = False,
                detail: str | None = None, at: datetime | None = None, reads: str | None = None) -> int:
     """Append one line to the access log (the only write path: there is no update or delete).
@@ -349,8 +354,7 @@ def log_access(con: sqlite3.Connection, *, login: str | None, profile: str, page
     with transaction(con):
         key = audit.writing_key(con)
         last = con.execute("SELECT id, row_hash FROM access_log ORDER BY id DESC LIMIT 1").fetchone()
-        seq = con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'access_log'").fetchone()
-        line_id = max(last[0] if last else 0, seq[0] if seq else 0) + 1
+        line_id = max(last[0] if last else 0, con.sequence("access_log") or 0) + 1
         prev = last[1] if last else GENESIS
         h = audit.line_mac(key, line_id, prev, stamp, login, profile, page, action, f, int(export), detail, reads)
         con.execute(
@@ -360,13 +364,13 @@ def log_access(con: sqlite3.Connection, *, login: str | None, profile: str, page
         return line_id
 
 
-def verify_access_log(con: sqlite3.Connection) -> tuple[bool, int | None]:
+def verify_access_log(con: db.Connection) -> tuple[bool, int | None]:
     """(intact, id of the first broken line): the full verification is `audit.verify`."""
     v = audit.verify(con)
     return v.intact, v.first_broken
 
 
-def access_log(con: sqlite3.Connection, *, since: str | None = None, until: str | None = None,
+def access_log(con: db.Connection, *, since: str | None = None, until: str | None = None,
                login: str | None = None, profile: str | None = None, page: str | None = None,
                exports_only: bool = False, limit: int = 5000) -> list[dict]:
     """Filtered read of the access log, newest first (parameters only, no string building of values)."""

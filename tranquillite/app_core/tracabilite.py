@@ -189,12 +189,41 @@ WHERE reads IS NULL AND (export = 1 OR action = 'export_refuse') AND json_valid(
   AND json_type(detail, '$.conventions.' || ?) IS NOT NULL
 ORDER BY id
 """
+# the same two reads on PostgreSQL (its JSON functions; `tq_jsonb` is json_valid's counterpart: NULL
+# for a text that is not JSON, from the store's migrations)
+READS_SQL_PG = """
+SELECT a.id, a.at, a.login, a.profile, a.page, a.action, a.export,
+       j.value ->> 'table' AS tbl, (j.value ->> 'rows')::bigint AS n
+FROM access_log a,
+     jsonb_array_elements(CASE WHEN jsonb_typeof(tq_jsonb(a.reads)) = 'array' THEN tq_jsonb(a.reads)
+                               ELSE '[]'::jsonb END) j
+WHERE a.reads IS NOT NULL
+  AND jsonb_typeof(j.value -> 'conventions') = 'array'
+  AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(j.value -> 'conventions') k WHERE k = %s)
+ORDER BY a.id
+"""
+OLD_EXPORTS_SQL_PG = """
+SELECT id, at, login, profile, page, action, export, NULL AS tbl,
+       coalesce(tq_jsonb(detail) ->> 'lignes', tq_jsonb(detail) -> 'conventions' ->> %s)::bigint AS n
+FROM access_log
+WHERE reads IS NULL AND (export = 1 OR action = 'export_refuse')
+  AND jsonb_typeof(tq_jsonb(detail)) = 'object' AND tq_jsonb(detail) -> 'conventions' -> %s IS NOT NULL
+ORDER BY id
+"""
+
+
+def _reads_rows(con, convention: str) -> list[dict]:
+    """The lines that read the convention's rows (JSON in SQL: one statement per dialect, here only)."""
+    if con.dialect == "postgresql":
+        return ([dict(r) for r in con.execute_native(READS_SQL_PG, (convention,))]
+                + [dict(r) for r in con.execute_native(OLD_EXPORTS_SQL_PG, (convention, convention))])
+    return ([dict(r) for r in con.execute(READS_SQL, (convention,))]
+            + [dict(r) for r in con.execute(OLD_EXPORTS_SQL, (convention, convention))])
 
 
 def reads_of(con: sqlite3.Connection, convention: str) -> pl.DataFrame:
     """Every access-log line that read rows carrying the convention: who, when, page, tables, rows."""
-    rows = [dict(r) for r in con.execute(READS_SQL, (convention,))]
-    rows += [dict(r) for r in con.execute(OLD_EXPORTS_SQL, (convention, convention))]
+    rows = _reads_rows(con, convention)
     schema = {"id": pl.Int64, "at": pl.Utf8, "login": pl.Utf8, "profile": pl.Utf8, "page": pl.Utf8,
               "action": pl.Utf8, "export": pl.Int64, "tbl": pl.Utf8, "n": pl.Int64}
     df = pl.DataFrame(rows, schema=schema)

@@ -550,6 +550,40 @@ def redact_sqlite(path: Path, red: Redactor, skip_tables: Iterable[str] = (),
     return counts
 
 
+def redact_store_tables(con, red: Redactor, skip_tables: Iterable[str] = ()) -> dict[str, int]:
+    """`redact_sqlite` for the app store on PostgreSQL: every text cell naming the records, in every
+    table of the store's schema but `skip_tables`, redacted in one transaction (the caller's role
+    must own the schema: the app's role may not rewrite the append-only tables)."""
+    counts = {"lignes_supprimees": 0, "cellules_expurgees": 0}
+    cols: dict[str, list[str]] = {}
+    for t, c in con.execute_native(
+            "SELECT c.table_name, c.column_name FROM information_schema.columns c JOIN information_schema.tables t "
+            "ON t.table_schema = c.table_schema AND t.table_name = c.table_name WHERE c.table_schema = current_schema() "
+            "AND t.table_type = 'BASE TABLE' AND c.data_type IN ('text', 'character varying') "
+            "ORDER BY c.table_name, c.ordinal_position"):
+        if t not in skip_tables and t != "alembic_version":
+            cols.setdefault(t, []).append(c)
+    from tranquillite.app_core import store
+    with store.transaction(con):
+        for t, names in cols.items():
+            q = ", ".join(f'"{c}"' for c in names)  # names from the database's own catalog
+            pending = []
+            for ctid, *vals in con.execute_native(f'SELECT ctid::text, {q} FROM "{t}"'):
+                changes = {}
+                for c, v in zip(names, vals):
+                    if isinstance(v, str) and v:
+                        nv, n = red.redact(v)
+                        if n:
+                            changes[c] = nv if isinstance(nv, str) else json.dumps(nv, ensure_ascii=False)
+                if changes:
+                    pending.append((ctid, changes))
+            for ctid, changes in pending:
+                sets = ", ".join(f'"{c}" = %s' for c in changes)
+                con.execute_native(f'UPDATE "{t}" SET {sets} WHERE ctid = %s::tid', (*changes.values(), ctid))
+                counts["cellules_expurgees"] += len(changes)
+    return counts
+
+
 def redact_text_file(path: Path, red: Redactor) -> int:
     """A log or compute-log file: lines naming the records are replaced by the marker."""
     lines = path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
@@ -617,7 +651,8 @@ def close_purge(con: sqlite3.Connection, purge_id: int, status: str, summary: di
 def purge_app_store(con: sqlite3.Connection, path: Path, target: Target, red: Redactor, purge_id: int,
                     sign: Callable[[bytes], str], rep: Report) -> None:
     """Cortège registry rows deleted and access-log lines redacted under the purge exemption, the
-    chain re-anchored and signed; then the whole file VACUUMed (secure_delete)."""
+    chain re-anchored and signed; then the other tables redacted and, on SQLite, the whole file
+    VACUUMed (secure_delete). On PostgreSQL `con` must be the schema owner's (`store.connect(owner=True)`)."""
     from tranquillite.app_core import audit, store
     types = json.dumps(sorted(target.record_types))
     n_entries = con.execute("SELECT count(*) FROM cortege_entries WHERE record_type IN (SELECT value FROM json_each(?))",
@@ -659,8 +694,12 @@ def purge_app_store(con: sqlite3.Connection, path: Path, target: Target, red: Re
         con.execute("DELETE FROM convention_purge_open WHERE purge_id = ?", (purge_id,))
     if redactions and audit.load_key(create=False):  # the re-anchored head, published at once (Dagster's job)
         audit.publish_head(con, at=store.iso(store.now_utc()))
-    other = redact_sqlite(path, red, skip_tables=("access_log", "cortege_entries", "access_log_reanchors",
-                                                  "convention_purges", "convention_history", "convention_purge_open"))
+    skip = ("access_log", "cortege_entries", "access_log_reanchors", "convention_purges", "convention_history",
+            "convention_purge_open")
+    if con.dialect == "sqlite":
+        other = redact_sqlite(path, red, skip_tables=skip)  # then VACUUMed with secure_delete
+    else:  # PostgreSQL: through the connection (its VACUUM is the server's autovacuum)
+        other = redact_store_tables(con, red, skip_tables=(*skip, "autoincrement_sequences"))
     rep.add("magasin de l'application", "registre Cortège (cortege_entries)", "entrées supprimées",
             lignes=int(n_entries), empreinte=entry_digest)
     rep.add("magasin de l'application", "journal d'accès (access_log)",

@@ -143,10 +143,9 @@ def gate_status(source: str, contracts_dir: Path | None = None) -> dict:
     """For the blocking check: the source's status (a fresh home without a store passes: nothing
     has been acknowledged against, the baseline is the contracts in force)."""
     from tranquillite.app_core import store
-    path = store.store_path()
-    if not Path(path).exists():
+    if not store.exists():
         return {"ok": True, "fingerprint": current(source, contracts_dir)[0], "acknowledged": None, "changes": []}
-    with store.connect(path) as con:
+    with store.connect() as con:
         from tranquillite.conventions import schema
         schema.install(con)
         return status(con, source, contracts_dir)

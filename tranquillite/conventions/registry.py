@@ -79,13 +79,11 @@ def lifecycles(con: sqlite3.Connection | None = None) -> dict[str, Lifecycle]:
     """Every managed convention's lifecycle: from the store (or the YAML when there is no store)."""
     if con is None:
         store = _store()
-        path = store.store_path()
-        if not Path(path).exists():
+        if not store.exists():
             return lifecycles_from_yaml()
-        with store.connect(path) as c:
+        with store.connect() as c:
             return lifecycles(c)
-    have = con.execute("SELECT 1 FROM sqlite_master WHERE name = 'convention_registry'").fetchone()
-    if have is None:
+    if not con.has_table("convention_registry"):
         return lifecycles_from_yaml()
     out = {r["convention"]: _lifecycle(r) for r in con.execute("SELECT * FROM convention_registry")}
     return out or lifecycles_from_yaml()

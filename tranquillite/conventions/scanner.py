@@ -287,5 +287,25 @@ def scan(home: Path, fp: Fingerprints, exclude: Iterable[Path] = ()) -> ScanResu
                 m.raw_bytes(data, where)
         except Exception as exc:  # noqa: BLE001 - an unreadable structure is scanned as bytes, never skipped
             m.raw_bytes(data, f"{where} [octets après {type(exc).__name__}]")
+    from tranquillite.app_core import store as app_store
+    if app_store.is_postgresql():  # the app's store is not a file of the home: its tables, read here
+        with app_store.connect() as con:
+            res.files["magasin de l'application"] = res.files.get("magasin de l'application", 0) + 1
+            _postgresql(m, con)
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def _postgresql(m: _Matcher, con) -> None:
+    """Every text cell of every table of the app store on PostgreSQL."""
+    cols: dict[str, list[str]] = {}
+    for t, c in con.execute_native(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND data_type IN ('text', 'character varying') ORDER BY table_name, ordinal_position"):
+        cols.setdefault(t, []).append(c)
+    for t, names in cols.items():
+        where = f"magasin de l'application (PostgreSQL) [table {t}]"
+        for row in con.execute_native("SELECT " + ", ".join(f'"{c}"' for c in names) + f' FROM "{t}"'):
+            for v in row:  # names from the database's own catalog
+                if isinstance(v, str):
+                    m.check(v, where)

@@ -25,10 +25,9 @@ ACCESS_LOG = dg.AssetSpec(
 @dg.sensor(name="access_log_heads", minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Publie la tête signée du journal d'accès (fichier en ajout seul + observation Dagster).")
 def access_log_heads_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-    path = store.store_path()
-    if not path.exists():
+    if not store.exists():
         return dg.SkipReason("pas encore de magasin de l'application")
-    with store.connect(path) as con:
+    with store.connect() as con:
         v = audit.verify(con)
         try:
             h = audit.publish_head(con, at=store.iso(store.now_utc()))

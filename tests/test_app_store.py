@@ -1,0 +1,342 @@
+"""The app store on both databases (issue 14): Alembic migrations from an empty database (SQLite and a
+real PostgreSQL server, tests/pg.py) and from a store of the previous code (its DDL kept as a fixture),
+the same schema on both, every literal statement of the code valid on both, the app's PostgreSQL role
+refused UPDATE/DELETE on the access log by PostgreSQL itself, and two app processes writing the access
+log at once with one unbroken chain."""
+
+from __future__ import annotations
+
+import ast
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import psycopg2
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from tests.pg import create_database, postgres_server
+from tranquillite.app_core import audit, db, store
+
+REPO = Path(__file__).resolve().parents[1]
+OLD_DDL = Path(__file__).parent / "fixtures" / "app_store_v1.sql"
+KEY = "k" * 64
+
+
+@pytest.fixture(scope="module")
+def server():
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRANQUILLITE_HOME", str(tmp_path))
+    monkeypatch.setenv("TRANQUILLITE_ACCESS_LOG_KEY", KEY)
+    for k in ("TRANQUILLITE_ENV", "TRANQUILLITE_APP_DB_URL", "TRANQUILLITE_APP_DB_OWNER_URL",
+              "TRANQUILLITE_ACCESS_LOG_KEY_FILE", "TRANQUILLITE_ACCESS_LOG_HEADS_FILE"):
+        monkeypatch.delenv(k, raising=False)
+    return tmp_path
+
+
+_N = 0
+
+
+def pg_store(server, monkeypatch, name: str | None = None) -> str:
+    global _N
+    _N += 1
+    url = create_database(server, name or f"store_{os.getpid()}_{_N}")
+    monkeypatch.setenv("TRANQUILLITE_APP_DB_URL", url)
+    return url
+
+
+def schema_of(con: db.Connection) -> dict[str, list[str]]:
+    """Table → its columns, from the database's own catalog (PostgreSQL's emulated rowid left out)."""
+    if con.dialect == "sqlite":
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                            "AND name NOT LIKE 'sqlite_%'")]
+        return {t: [r[1] for r in con.execute(f"PRAGMA table_info({t})")] for t in tables}
+    rows = con.execute_native("SELECT table_name, column_name FROM information_schema.columns "
+                              "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position")
+    out: dict[str, list[str]] = {}
+    for t, c in rows:
+        if c != "rowid":
+            out.setdefault(t, []).append(c)
+    return out
+
+
+# --------------------------------------------------------------------------- the setting
+def test_the_store_url_is_a_validated_secret_required_in_production(env, monkeypatch):
+    from tranquillite.settings import SettingsError, settings
+    s = settings({"TRANQUILLITE_APP_DB_URL": "postgresql://app:s3cret@db.ville.fr:5432/tranquillite"})
+    assert s.app_db_url.get_secret_value() == "postgresql+psycopg2://app:s3cret@db.ville.fr:5432/tranquillite"
+    assert settings({"TRANQUILLITE_APP_DB_URL": ""}).app_db_url is None          # empty: the SQLite file
+    for bad in ("mysql://app:s3cret@h/db", "postgresql://app:s3cret@h:5432"):
+        with pytest.raises(SettingsError, match="TRANQUILLITE_APP_DB_URL") as e:
+            settings({"TRANQUILLITE_APP_DB_URL": bad})
+        assert "s3cret" not in str(e.value)
+    with pytest.raises(SettingsError, match="TRANQUILLITE_APP_DB_OWNER_URL sans"):
+        settings({"TRANQUILLITE_APP_DB_OWNER_URL": "postgresql://o:p@h:5432/db"})
+    assert store.url() == f"sqlite:///{env / 'app' / 'platform.sqlite'}" and not store.is_postgresql()
+    monkeypatch.setenv("TRANQUILLITE_ENV", "production")
+    with pytest.raises(store.StoreMisconfigured, match="TRANQUILLITE_APP_DB_URL"):
+        store.url()
+    monkeypatch.setenv("TRANQUILLITE_APP_DB_URL", "postgresql://app:s3cret@db.ville.fr:5432/tranquillite")
+    assert store.is_postgresql() and store.describe() == "postgresql+psycopg2://app:***@db.ville.fr:5432/tranquillite"
+
+
+# --------------------------------------------------------------------------- migrations
+def test_an_empty_sqlite_store_is_migrated_to_the_head(env):
+    path = store.init_store()
+    assert path == env / "app" / "platform.sqlite" and store.revision() == store.head_revision() == "0001"
+    with store.connect() as con:
+        tables = schema_of(con)
+        assert {"access_log", "users", "convention_registry", "quarantine_retention", "alembic_version"} <= set(tables)
+        assert set(audit.TRIGGERS) <= set(con.triggers())
+        assert con.execute("SELECT count(*) FROM profiles").fetchone()[0] > 0      # seeded
+        store.log_access(con, login="a", profile="analyste", page="carte")
+        assert audit.verify(con).intact
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_an_empty_postgresql_store_gets_the_same_schema(env, server, monkeypatch):
+    with store.connect(env / "ref.sqlite") as con:
+        sqlite_schema = schema_of(con)
+        sqlite_triggers = set(con.triggers())
+    pg_store(server, monkeypatch)
+    assert store.init_store().startswith("postgresql") and store.revision() == "0001"
+    with store.connect() as con:
+        pg_schema = schema_of(con)
+        # the same tables with the same columns in the same order; PostgreSQL adds the emulation of
+        # SQLite's sqlite_sequence
+        assert set(pg_schema) - set(sqlite_schema) == {"autoincrement_sequences"}
+        assert {t: pg_schema[t] for t in sqlite_schema} == sqlite_schema
+        # every SQLite trigger has its PostgreSQL counterpart of the same name (plus TRUNCATE and the sequence)
+        assert sqlite_triggers <= set(con.triggers())
+        assert all("RAISE" in con.triggers()[t].upper() for t in audit.TRIGGERS)
+        assert con.execute("SELECT count(*) FROM profiles").fetchone()[0] > 0
+        # SQLite's insertion order (rowid) is kept and hidden from SELECT *
+        orgs = con.execute("SELECT * FROM organisations ORDER BY rowid").fetchall()
+        assert "rowid" not in orgs[0].keys() and orgs[0]["code"] == "ville_dgsec"
+        for i in range(3):
+            store.log_access(con, login="a", profile="analyste", page="carte", filters={"i": i})
+        assert audit.verify(con).intact and con.sequence("access_log") == 3
+    # a second process start finds the head: nothing to migrate
+    assert store.migrate()["avant"] == "0001"
+
+
+def _old_store(path: Path, *, before_reads: bool) -> None:
+    """A store as the previous code left it: its DDL, its seed, lines of the access log (keyed)."""
+    con = sqlite3.connect(path, isolation_level=None)
+    con.executescript(OLD_DDL.read_text(encoding="utf-8"))
+    con.execute("INSERT INTO meta VALUES ('seeded_at', '2025-01-01T00:00:00+00:00')")
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    con.execute("INSERT INTO meta VALUES ('conventions_schema_version', '1')")
+    con.execute("INSERT INTO organisations VALUES ('ville_dgsec', 'Ville — DGSEC', 'ville')")
+    con.execute("INSERT INTO profiles (code, label, reason, organisation_kind) VALUES "
+                "('agent_cortege', 'Agent Cortège', 'saisie', 'prefecture')")
+    if before_reads:  # a store older than issues 10 and 11
+        con.execute("ALTER TABLE access_log DROP COLUMN reads")
+        con.execute("ALTER TABLE profiles DROP COLUMN own_entries_only")
+    key = KEY.encode()
+    con.execute("INSERT INTO meta VALUES ('access_log_key_id', ?)", (audit.key_id(key),))
+    con.execute("INSERT INTO meta VALUES ('access_log_keyed_from', '1')")
+    prev = audit.GENESIS
+    for i in range(1, 4):
+        fields = (f"2025-01-0{i}T10:00:00+00:00", "demo.analyste", "analyste", "carte", "consultation", "{}", 0, None)
+        h = audit.line_mac(key, i, prev, *fields)
+        con.execute("INSERT INTO access_log (id, at, login, profile, page, action, filters, export, detail, prev_hash, "
+                    "row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (i, *fields, prev, h))
+        prev = h
+    con.close()
+
+
+@pytest.mark.parametrize("before_reads", [False, True], ids=["version_1", "avant_issue_11"])
+def test_a_store_of_the_previous_code_is_brought_up_and_stamped(env, before_reads):
+    path = env / "app" / "platform.sqlite"
+    path.parent.mkdir()
+    _old_store(path, before_reads=before_reads)
+    assert store.revision() is None
+    out = store.migrate()
+    assert out == {"avant": None, "apres": "0001", "ancien_magasin": True}
+    store.init_store()
+    with store.connect() as con, store.connect(env / "fresh.sqlite") as fresh:
+        assert schema_of(con) == schema_of(fresh)                        # the missing columns added
+        assert con.triggers() == fresh.triggers()                         # the same append-only rules
+        # the step of issue 10 ran where the column was missing (the fixture's row left it at its default)
+        own = con.execute("SELECT own_entries_only FROM profiles WHERE code = 'agent_cortege'").fetchone()[0]
+        assert own == (1 if before_reads else 0)
+        assert con.execute("SELECT value FROM meta WHERE key = 'seeded_at'").fetchone()[0].startswith("2025-01-01")
+        v = audit.verify(con)
+        assert v.intact and v.lines == 3                                  # the old lines verify as written
+        store.log_access(con, login="demo.analyste", profile="analyste", page="journal")
+        assert audit.verify(con).intact and audit.verify(con).lines == 4
+        with pytest.raises(sqlite3.IntegrityError, match="ajout seul"):
+            con.execute("DELETE FROM access_log")
+
+
+# --------------------------------------------------------------------------- every statement on both
+STORE_CODE = ["tranquillite", "apps"]
+
+
+def _literal_statements() -> set[str]:
+    """Every SQL string literal passed to `.execute`/`.executemany` in the code (module constants too)."""
+    found: set[str] = set()
+    for root in STORE_CODE:
+        for path in (REPO / root).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            consts = {t.id: n.value.value for n in ast.walk(tree) if isinstance(n, ast.Assign)
+                      for t in n.targets if isinstance(t, ast.Name) and isinstance(n.value, ast.Constant)
+                      and isinstance(n.value.value, str)}
+            for n in ast.walk(tree):
+                if (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                        and n.func.attr in ("execute", "executemany") and n.args):
+                    a = n.args[0]
+                    if isinstance(a, ast.Constant) and isinstance(a.value, str):
+                        found.add(a.value)
+                    elif isinstance(a, ast.Name) and a.id in consts:
+                        found.add(consts[a.id])
+    return found
+
+
+def _store_statements(tables: set[str]) -> list[str]:
+    """The literal statements that read or write the store's tables only (not DuckDB's, not PRAGMAs)."""
+    out = []
+    for sql in sorted(_literal_statements()):
+        if sql.lstrip()[:6].upper() in ("PRAGMA", "BEGIN", "COMMIT", "ROLLB") or "?" not in sql and "FROM" not in sql.upper():
+            continue
+        try:
+            tree = sqlglot.parse_one(sql, read="sqlite")
+        except sqlglot.errors.ParseError:
+            continue
+        names = {t.name for t in tree.find_all(exp.Table) if t.name}
+        ctes = {c.alias for c in tree.find_all(exp.CTE)}
+        if names - ctes and (names - ctes) <= tables:
+            out.append(sql)
+    return out
+
+
+# SQL in one dialect on purpose (a branch on con.dialect at its call site: `execute_native` on PostgreSQL)
+SQLITE_ONLY = {"READS_SQL", "OLD_EXPORTS_SQL"}
+
+
+def test_every_literal_statement_of_the_code_is_valid_on_both_databases(env, server, monkeypatch):
+    from tranquillite.app_core import tracabilite
+    sqlite_only = {getattr(tracabilite, n) for n in SQLITE_ONLY}
+    with store.connect(env / "s.sqlite") as lite:
+        tables = set(schema_of(lite)) | {"sqlite_master", "sqlite_sequence"}
+        statements = _store_statements(tables)
+        assert len(statements) > 100, len(statements)   # the store's statements were found
+        for sql in statements:
+            n = sql.count("?") if ":" not in sql else 0
+            params = {k: None for k in _named(sql)} if ":" in sql and not n else (None,) * n
+            lite.execute("EXPLAIN " + sql, params)     # SQLite prepares it: tables, columns, syntax
+    pg_store(server, monkeypatch)
+    problems = []
+    with store.connect() as con:
+        for sql in statements:
+            if sql in sqlite_only or "sqlite_master" in sql or "sqlite_sequence" in sql:
+                continue
+            n = sql.count("?") if ":" not in sql else 0
+            params = {k: None for k in _named(sql)} if ":" in sql and not n else (None,) * n
+            try:
+                with store.transaction(con):                 # EXPLAIN plans, never runs, the statement
+                    con.execute_native("EXPLAIN " + db.to_postgres(sql).sql, params)
+            except Exception as exc:  # noqa: BLE001 - collected, all shown at once
+                problems.append(f"{sql[:100]!r}: {str(exc).splitlines()[0]}")
+    assert not problems, "\n".join(problems)
+    print(f"{len(statements)} instructions du magasin valides sur SQLite et PostgreSQL")
+
+
+def _named(sql: str) -> list[str]:
+    import re
+    return re.findall(r"(?<!:):([a-z_]+)", sql)
+
+
+# --------------------------------------------------------------------------- the app's role
+def test_the_app_role_may_only_append_to_the_access_log(env, server, monkeypatch):
+    owner_url = pg_store(server, monkeypatch, "store_roles")
+    with psycopg2.connect(owner_url) as c, c.cursor() as cur:
+        cur.execute("CREATE ROLE tq_app LOGIN")
+    app_url = owner_url.replace("://tranquillite@", "://tq_app@")
+    monkeypatch.setenv("TRANQUILLITE_APP_DB_URL", app_url)
+    monkeypatch.setenv("TRANQUILLITE_APP_DB_OWNER_URL", owner_url)
+    store.init_store()                                          # migrated by the owner, then granted
+    with store.connect() as con:
+        assert con.execute("SELECT current_user").fetchone()[0] == "tq_app"
+        for i in range(3):
+            store.log_access(con, login="demo.analyste", profile="analyste", page="carte", filters={"i": i})
+        assert audit.verify(con).intact
+    # the owner removes the trigger: PostgreSQL's privileges still refuse the app's role
+    with psycopg2.connect(owner_url) as c, c.cursor() as cur:
+        cur.execute("DROP TRIGGER access_log_no_update ON access_log")
+        cur.execute("DROP TRIGGER access_log_no_delete ON access_log")
+        cur.execute("DROP TRIGGER access_log_no_truncate ON access_log")
+    with store.connect() as con:
+        for sql in ("UPDATE access_log SET login = 'quelqu.un'", "DELETE FROM access_log",
+                    "UPDATE autoincrement_sequences SET seq = 0", "DELETE FROM habilitation_request_events",
+                    "UPDATE cortege_entries SET login = 'x'"):
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege, match="permission denied"):
+                con.execute(sql)
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            con.execute_native("TRUNCATE access_log")
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            con.execute_native("DROP TRIGGER access_log_no_replace ON access_log")
+        assert con.execute("SELECT count(*) FROM access_log").fetchone()[0] == 3
+        # what the app administers stays writable
+        con.execute("UPDATE users SET active = active")
+        con.execute("INSERT INTO auth_throttle VALUES ('k', 'x', 1)")
+        con.execute("DELETE FROM auth_throttle WHERE key = 'k'")
+
+
+def test_without_an_owner_url_the_app_role_cannot_migrate_and_says_so(env, server, monkeypatch):
+    owner_url = pg_store(server, monkeypatch, "store_no_owner")
+    with psycopg2.connect(owner_url) as c, c.cursor() as cur:
+        cur.execute("CREATE ROLE tq_app2 LOGIN")
+        cur.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    monkeypatch.setenv("TRANQUILLITE_APP_DB_URL", owner_url.replace("://tranquillite@", "://tq_app2@"))
+    with pytest.raises(store.StoreMisconfigured, match="tranquillite magasin migrer"):
+        store.init_store()
+
+
+# --------------------------------------------------------------------------- two processes at once
+WRITER = textwrap.dedent("""
+    import sys, time
+    from tranquillite.app_core import store
+    n, start = int(sys.argv[1]), float(sys.argv[2])
+    with store.connect() as con:
+        con.execute("SELECT 1").fetchone()
+        while time.time() < start:
+            time.sleep(0.001)
+        for i in range(n):
+            store.log_access(con, login=sys.argv[3], profile="analyste", page="carte", filters={"i": i})
+""")
+
+
+def test_two_app_processes_write_the_access_log_at_once_into_one_chain(env, server, monkeypatch):
+    import time
+    pg_store(server, monkeypatch, "store_two_processes")
+    store.init_store()
+    n = 150
+    start = time.time() + 4
+    environ = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(n), str(start), f"agent.{k}"], env=environ,
+                              stderr=subprocess.PIPE, text=True) for k in range(2)]
+    errs = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errs
+    with store.connect() as con:
+        rows = con.execute("SELECT id, login FROM access_log ORDER BY id").fetchall()
+        assert [r["id"] for r in rows] == list(range(1, 2 * n + 1))      # every line, no gap
+        by = {}
+        for r in rows:
+            by[r["login"]] = by.get(r["login"], 0) + 1
+        assert by == {"agent.0": n, "agent.1": n}
+        logins = [r["login"] for r in rows]
+        switches = sum(a != b for a, b in zip(logins, logins[1:]))
+        assert switches > 2, "les deux processus n'ont pas écrit en même temps"
+        v = audit.verify(con)
+        assert v.intact and v.lines == 2 * n, v.problems
