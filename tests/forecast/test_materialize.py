@@ -144,6 +144,29 @@ def test_a_new_day_updates_only_its_partition(materialized):
     assert other.stat().st_mtime_ns == mtime                    # the other days are not recomputed
 
 
+def test_a_long_range_is_computed_by_periods_with_the_same_features(materialized, monkeypatch):
+    """cell_slot computes a range by periods (memory: a period and its year of history, not the
+    range): the same features as in one go."""
+    from tranquillite.assets import features as features_mod
+    home, defs, instance, *_ = materialized
+    wh = paths().warehouse
+    days = [(FIRST + timedelta(days=i)).isoformat() for i in range(DAYS)]
+    before = {d: pl.read_parquet(wh / "features" / "cell_slot" / f"{d}.parquet") for d in days}
+    monkeypatch.setattr(features_mod, "CHUNK_DAYS", 10)
+    job = defs.resolve_job_def(PREVISION_JOB)
+    res = job.get_subset(asset_selection={K.CELL_SLOT_KEY}).execute_in_process(
+        instance=instance, tags={runner.RANGE_START_TAG: days[0], runner.RANGE_END_TAG: days[-1]},
+        run_config={"loggers": QUIET})
+    assert res.success
+    mats = res.get_asset_materialization_events()
+    assert {m.partition for m in mats} == set(days)
+    meta = mats[0].materialization.metadata
+    assert meta["periodes_calculees"].value == 3 and meta["dagster/row_count"].value == sum(
+        f.height for f in before.values())
+    for d in days:
+        assert pl.read_parquet(wh / "features" / "cell_slot" / f"{d}.parquet").equals(before[d]), d
+
+
 def test_the_daily_schedule_run_refreshes_the_last_two_days_and_the_forecast_without_training(materialized):
     """The daily run is features + forecast by the champion in service: the backtest is not rerun,
     no model is trained or stored, the forecast says which stored versions made it."""
