@@ -8,13 +8,14 @@ export DAGSTER_HOME := $(TRANQUILLITE_HOME)/dagster
 # test workers (2 cores on CI)
 WORKERS ?= 2
 
-.PHONY: install demo test check ui app browser postgres proxy lock clean-data help bench-forecast bench-map bench-pii bench-destruction bench-real bench-models bench-store
+.PHONY: install demo test check ui app browser postgres proxy lock clean-data help bench bench-forecast bench-map bench-pii bench-destruction bench-real bench-models bench-store
 
 help:
 	@echo "make demo   — installe, génère un an de données synthétiques, matérialise tout le graphe"
 	@echo "make test   — toute la suite de tests"
 	@echo "make ui     — Dagster (http://127.0.0.1:3000) et l'application (http://127.0.0.1:8501)"
 	@echo "make app    — l'application Streamlit seule"
+	@echo "make bench          — objectifs de l'issue 14 (cycle quotidien, année publiée, démo, imports, carte; BENCH_YEARS=8: 8 ans) contre le plancher"
 	@echo "make bench-forecast — banc d'essai des prévisions sur l'année de démonstration (réutilise 'make demo')"
 	@echo "make bench-map      — banc d'essai des requêtes de la carte (après 'make demo')"
 	@echo "make bench-models   — prédicteurs sur des faits réels (FILE=…, Toronto par défaut): semaine et jour suivants"
@@ -86,6 +87,11 @@ proxy:
 	      || echo "nginx non installé: le test du mandataire TLS sera ignoré"; \
 	  else echo "nginx absent (installer le paquet Debian nginx-light)"; fi; \
 	fi
+
+# Issue 14's targets, each against its figure and the floor measured in the same run (a temporary
+# home; BENCH_YEARS=8 adds eight years, long)
+bench: install
+	$(BIN)/python scripts/bench.py
 
 # Forecasting benchmark: every model's next-day hit rate at 5 % of the area vs the oracle, timings,
 # peak memory and the targets of issue #3. Reuses $(TRANQUILLITE_HOME) when `make demo` filled it,

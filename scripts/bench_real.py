@@ -9,7 +9,7 @@ temporary home:
    geopandas reads) or, by default, the H3 cells with any event in the training years (before the
    first evaluation origin) written as a GeoJSON; `TRANQUILLITE_TIMEZONE`, no holidays unless
    HOLIDAYS= is given; `TRANQUILLITE_PARTITIONS_START` = the first day of the data;
-3. runs the jobs `ingestion_quotidienne`, `publication` and `prevision` through the runner the CLI
+3. runs the jobs `ingestion_quotidienne`, `publication`, `entrainement_hebdomadaire` and `prevision` through the runner the CLI
    uses (`tranquillite.runner`), each in its own process, timed, with its peak memory;
 4. prints every predictor's hit rate at 1/5/10/20 % of the area and PEI, next day and next week
    (the backtest's 26 weekly origins at the end of the span, all categories), beside a trailing
@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 COVERAGES = (0.01, 0.05, 0.10, 0.20)
-STAGES = ("ingestion_quotidienne", "publication", "prevision")
+STAGES = ("ingestion_quotidienne", "publication", "entrainement_hebdomadaire", "prevision")
 
 
 def peak_mb() -> float:
@@ -214,8 +214,9 @@ def main() -> int:
     settings = {"n_origins": a.origins, "train_weeks": a.train_weeks, "workers": 1}
     stages = []
     for job in STAGES:
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--stage", job, first_day.isoformat(),
-               last_day.isoformat(), json.dumps(settings)]
+        # the daily forecast after the training: the features of its last day only
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--stage", job,
+               (last_day if job == "prevision" else first_day).isoformat(), last_day.isoformat(), json.dumps(settings)]
         res = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
         line = next((ln for ln in res.stdout.splitlines() if ln.startswith("STAGE ")), None)
         if line is None:

@@ -15,7 +15,7 @@ def test_materialize_range_then_status_json(landing, capsys):
     assert main(["materialize", "--from", "2025-03-07", "--to", "2025-03-08", "--sans-prevision"]) == 0
     out = capsys.readouterr().out
     assert "ingestion_quotidienne: succès" in out and "publication: succès" in out
-    assert "prevision" not in out and "indicateurs: succès" in out
+    assert "prevision" not in out and "entrainement" not in out and "indicateurs: succès" in out
     assert main(["status", "--json"]) == 0
     rows = {r["asset"]: r for r in json.loads(capsys.readouterr().out)}
     clean = rows["clean/interventions"]

@@ -56,7 +56,8 @@ def materialized(home, landing):
 
 def test_whole_graph_materialises_and_every_check_passes(materialized):
     defs, instance, outcomes = materialized
-    assert [o.job for o in outcomes] == ["ingestion_quotidienne", "publication", "prevision", "indicateurs"]
+    assert [o.job for o in outcomes] == ["ingestion_quotidienne", "publication", "entrainement_hebdomadaire",
+                                         "prevision", "indicateurs"]
     assert all(o.success for o in outcomes), outcomes
     checks = _checks(defs, instance)
     ran = {k: v for k, v in checks.items() if v is not None}
@@ -169,7 +170,8 @@ def test_blocking_check_stops_publication_when_a_record_is_lost(home, landing, m
     outcomes = runner.materialize(defs, date(2025, 3, 7), date(2025, 3, 9), instance)
     ran = [o.job for o in outcomes if not o.skipped]
     assert ran == ["ingestion_quotidienne"]                       # nothing published after the failure
-    assert [o.job for o in outcomes if o.skipped] == ["publication", "prevision", "indicateurs"]
+    assert [o.job for o in outcomes if o.skipped] == ["publication", "entrainement_hebdomadaire", "prevision",
+                                                      "indicateurs"]
     assert not outcomes[0].success
     assert "quarantine/interventions:aucune_perte" in outcomes[0].failed_checks
     assert not (paths().warehouse / "catalog.duckdb").exists()

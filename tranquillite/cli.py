@@ -109,7 +109,7 @@ def cmd_materialize(a: argparse.Namespace) -> int:
     try:
         for swept in runner.sweep_instance():
             print(f"attention: {swept.message()}", file=sys.stderr)
-        outcomes = runner.materialize(defs, start, end, forecast=not a.no_forecast)
+        outcomes = runner.materialize(defs, start, end, forecast=not a.no_forecast, train=True if a.train else None)
     except KeyboardInterrupt:
         print("interrompu: signal d'arrêt reçu, rien n'a été lancé après", file=sys.stderr)
         return 130
@@ -338,7 +338,10 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--from", dest="from_", type=_date, help="premier jour de la plage")
     m.add_argument("--to", type=_date, help="dernier jour de la plage")
     m.add_argument("--sans-prevision", dest="no_forecast", action="store_true",
-                   help="ne pas relancer le job prevision (caractéristiques, backtest, prévision)")
+                   help="ne pas relancer l'entraînement ni la prévision (caractéristiques, backtest, prévision)")
+    m.add_argument("--entrainer", dest="train", action="store_true",
+                   help=("relancer l'entraînement (backtest, champion, modèles en service) avant la prévision; "
+                         "sans cette option il n'a lieu que si aucun modèle n'est en service"))
     m.set_defaults(fn=cmd_materialize)
     s = sub.add_parser("status", help="état de chaque asset: dernière matérialisation, lignes, partitions, contrôles")
     s.add_argument("--json", action="store_true", help="sortie JSON")

@@ -11,13 +11,13 @@ from tranquillite.assets.destruction import destruction_job
 from tranquillite.sensors.alerts import alerts_sensor
 from tranquillite.forecasting.study_area import StudyArea
 from tranquillite.indicators import IndicatorSettings
-from tranquillite.jobs import indicators_job, ingest_job, prevision_job, publish_job, purge_job
+from tranquillite.jobs import indicators_job, ingest_job, prevision_job, publish_job, purge_job, training_job
 from tranquillite.resources import LandingZone, Warehouse
 from tranquillite.resources.model_store import LocalModelStore
 from tranquillite.sensors.landing import landing_sensor
 from tranquillite.sensors.access_log import ACCESS_LOG, access_log_heads_sensor
 from tranquillite.sensors.conventions import CONVENTION_JOBS, CONVENTION_SCHEDULES, CONVENTION_SENSORS
-from tranquillite.sensors.schedules import prevision_schedule, purge_schedule
+from tranquillite.sensors.schedules import prevision_schedule, purge_schedule, training_schedule
 from tranquillite.filemodes import private_home
 from tranquillite.settings import Paths, paths
 
@@ -31,9 +31,9 @@ def build_defs(p: Paths | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=with_conventions([*ALL_ASSETS, *CONVENTION_ASSETS, ACCESS_LOG]),
         asset_checks=nature_checks(),
-        jobs=[ingest_job, publish_job, prevision_job, indicators_job, purge_job, destruction_job, extraction_job,
+        jobs=[ingest_job, publish_job, training_job, prevision_job, indicators_job, purge_job, destruction_job, extraction_job,
               *CONVENTION_JOBS],
-        schedules=[prevision_schedule(), purge_schedule(), *CONVENTION_SCHEDULES],
+        schedules=[prevision_schedule(), training_schedule(), purge_schedule(), *CONVENTION_SCHEDULES],
         sensors=[landing_sensor, alerts_sensor, access_log_heads_sensor, dg.AutomationConditionSensorDefinition(
             "automatisation_publication", target=dg.AssetSelection.groups("clean", "governance", "indicators"),
             default_status=dg.DefaultSensorStatus.RUNNING), *CONVENTION_SENSORS],

@@ -24,7 +24,6 @@ from shapely.geometry import shape
 from tranquillite.settings import GEO_DIR
 
 H3_RESOLUTION = 9
-MARSEILLE_BBOX = (5.228734, 43.169626, 5.532543, 43.391057)
 
 
 def normalize_name(text: str) -> str:

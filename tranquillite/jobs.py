@@ -1,5 +1,6 @@
 """Jobs: daily ingestion (partitioned: raw → clean + quarantine), publication (unpartitioned),
-forecasting and indicators — and which of them a later one needs (`REQUIRES`)."""
+weekly training (backtest, champion, models in service), daily forecasting and indicators — and
+which of them a later one needs (`REQUIRES`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ patch_pool_wait()
 INGEST_JOB = "ingestion_quotidienne"
 PUBLISH_JOB = "publication"
 PREVISION_JOB = "prevision"
+TRAINING_JOB = "entrainement_hebdomadaire"
 INDICATORS_JOB = "indicateurs"
 PURGE_JOB = "purge_quarantaine"
 
@@ -28,12 +30,16 @@ PURGE_KEY = dg.AssetKey([K.GOVERNANCE, "quarantine_purge"])
 # use the latest forecast and backtest if there are any (and drop the forecast's weight
 # otherwise), so a failed `prevision` does not stop them (`OPTIONAL_UPSTREAM`, checked against
 # the asset graph by tests/runs/test_chain.py).
+# The daily forecast reads the models last put in service by the training job (an optional input:
+# a failed training leaves the previous champion in service; none at all is a clear error).
 REQUIRES: dict[str, tuple[str, ...]] = {
     PUBLISH_JOB: (INGEST_JOB,),
+    TRAINING_JOB: (PUBLISH_JOB,),
     PREVISION_JOB: (PUBLISH_JOB,),
     INDICATORS_JOB: (PUBLISH_JOB,),
 }
-OPTIONAL_UPSTREAM: dict[str, tuple[str, ...]] = {INDICATORS_JOB: (PREVISION_JOB,)}
+OPTIONAL_UPSTREAM: dict[str, tuple[str, ...]] = {INDICATORS_JOB: (TRAINING_JOB, PREVISION_JOB),
+                                                 PREVISION_JOB: (TRAINING_JOB,)}
 
 ingest_selection = (dg.AssetSelection.groups(K.RAW, K.CLEAN, K.GOVERNANCE)
                     - dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.QUARANTINE_REASONS_KEY, K.CATALOG_KEY,
@@ -43,7 +49,11 @@ publish_selection = dg.AssetSelection.assets(K.EVENTS_KEY, K.QUALITY_KEY, K.QUAR
                                              K.CONVENTION_LINEAGE_KEY, K.CATALOG_KEY)
 indicators_selection = dg.AssetSelection.groups("indicators") | dg.AssetSelection.assets(K.CONVENTION_LINEAGE_KEY,
                                                                                          K.CATALOG_KEY)
-prevision_selection = dg.AssetSelection.groups(K.FEATURES, K.MODELS)
+# the features of the run's range (partitions, incremental) in both; the training job alone runs
+# the backtest and trains, the daily forecast only predicts with the models in service
+training_selection = dg.AssetSelection.groups(K.FEATURES) | dg.AssetSelection.assets(
+    K.BACKTEST_KEY, K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY, K.MODEL_REGISTRY_KEY)
+prevision_selection = dg.AssetSelection.groups(K.FEATURES) | dg.AssetSelection.assets(K.FORECAST_KEY)
 
 ingest_job = dg.define_asset_job(
     INGEST_JOB, selection=ingest_selection,
@@ -53,10 +63,17 @@ publish_job = dg.define_asset_job(
     PUBLISH_JOB, selection=publish_selection,
     description="Table unifiée des événements, bilan qualité et catalogue DuckDB en lecture seule.",
 )
+training_job = dg.define_asset_job(
+    TRAINING_JOB, selection=training_selection,
+    description=("Entraînement hebdomadaire: grille H3, caractéristiques de la plage de jours, backtest à origine "
+                 "glissante, choix du champion (contrôle bloquant: il bat chaque référence), champion réentraîné "
+                 "et rangé dans le magasin de modèles avec le registre. La prévision quotidienne s'en sert."),
+)
 prevision_job = dg.define_asset_job(
     PREVISION_JOB, selection=prevision_selection,
-    description=("Grille H3, caractéristiques (plage de jours, exécution unique), backtest, champion et prévision "
-                 "des 7 prochains jours. À lancer après la publication, avec la plage de partitions."),
+    description=("Prévision quotidienne: caractéristiques des derniers jours et prévision des 7 prochains jours "
+                 "par le champion en service et ses modèles entraînés (ni backtest ni entraînement: le job "
+                 f"{TRAINING_JOB} les fait). À lancer après la publication, avec la plage de partitions."),
 )
 
 indicators_job = dg.define_asset_job(

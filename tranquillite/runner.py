@@ -1,9 +1,12 @@
 """Run the graph through the persistent Dagster instance, as the CLI and `make demo` do.
 
 A date range is one run of the ingestion job (single-run backfill: the range's partitions are
-processed at once), followed by one run of the publication job, one run of the forecasting job
-(`prevision`: features of the same range in a single run, backtest, champion, forecast) and one
-run of the indicators job (which republishes the catalog). Every run, its materialisations and
+processed at once), followed by one run of the publication job, one run of the training job when
+no model is in service yet (`entrainement_hebdomadaire`: features of the same range in a single
+run, backtest, champion, the champion trained and stored; its weekly schedule does it afterwards),
+one run of the daily forecasting job (`prevision`: the features of the new days, the forecast by
+the models in service — nothing retrained) and one run of the indicators job (which republishes
+the catalog). Every run, its materialisations and
 check results are recorded in `$TRANQUILLITE_HOME/dagster`, so that `make ui` shows them.
 
 The instance's configuration is the committed template `tranquillite/dagster_instance.yaml`
@@ -29,7 +32,7 @@ from dagster._core.utils import make_new_run_id
 from sqlalchemy import event
 
 from tranquillite.jobs import (INDICATORS_JOB, INGEST_JOB, PREVISION_JOB, PUBLISH_JOB, RANGE_END_TAG,  # noqa: F401
-                               RANGE_START_TAG, REQUIRES)
+                               RANGE_START_TAG, REQUIRES, TRAINING_JOB)
 from tranquillite.run_guard import (HOST_TAG, PID_TAG, PROCESS_TAG, PoolWaitExpired, RunWatch,  # noqa: F401
                                     SweptRun, free_after_run, process_tags, sweep)
 from tranquillite.settings import SettingsError, paths, settings
@@ -226,10 +229,22 @@ def _run(defs: dg.Definitions, name: str, inst: dg.DagsterInstance, tags: dict |
     return out
 
 
-def forecast_run_config(settings: dict) -> dict:
-    """Run configuration of the `prevision` job giving both models assets the same settings
-    (`ForecastSettings` fields: n_origins, train_weeks, lgbm_rounds, workers…)."""
-    return {"ops": {op: {"config": dict(settings)} for op in ("backtest", "forecast")}}
+FORECAST_OPS = {TRAINING_JOB: ("backtest", "model_registry"), PREVISION_JOB: ("forecast",)}
+
+
+def forecast_run_config(settings: dict, job: str | None = None) -> dict:
+    """Run configuration giving the models assets of a job (training: the backtest and the models
+    in service; `prevision`: the forecast; None: all three) the same settings (`ForecastSettings`
+    fields: n_origins, train_weeks, lgbm_rounds, workers…)."""
+    ops = FORECAST_OPS[job] if job else tuple(op for v in FORECAST_OPS.values() for op in v)
+    return {"ops": {op: {"config": dict(settings)} for op in ops}}
+
+
+def models_in_service(defs: dg.Definitions) -> bool:
+    """Whether a training run already put a champion's models in service (the model store's)."""
+    store = (defs.resources or {}).get("model_store")
+    champ = store.champion() if store is not None else None
+    return bool(champ and champ.get("service"))
 
 
 def sweep_instance(instance_: dg.DagsterInstance | None = None) -> list[SweptRun]:
@@ -240,20 +255,27 @@ def sweep_instance(instance_: dg.DagsterInstance | None = None) -> list[SweptRun
 def materialize(defs: dg.Definitions, start: date | None, end: date | None,
                 instance_: dg.DagsterInstance | None = None, publish: bool = True,
                 forecast: bool = True, forecast_settings: dict | None = None,
-                wait_seconds: float | None = None) -> list[RunOutcome]:
-    """Ingest [start, end] (when given), publish, forecast, compute the indicators.
+                wait_seconds: float | None = None, train: bool | None = None) -> list[RunOutcome]:
+    """Ingest [start, end] (when given), publish, train (when asked, or when no model is in
+    service: `train=None`), forecast, compute the indicators.
 
     A job runs only if the jobs it needs (`jobs.REQUIRES`) succeeded: a failed ingestion stops
     everything, a failed forecast does not stop the indicators (they use the last published
-    forecast, or none). An interruption (SIGTERM) stops the chain. The forecasting features are
-    computed for the same range (one run); without a range (publication only), the forecast is
-    not refreshed."""
+    forecast, or none), a failed training leaves the previous models in service. An interruption
+    (SIGTERM) stops the chain. The features are computed for the same range (one run: the
+    training's when it runs, then the forecast recomputes only the last day); without a range
+    (publication only), the forecast is not refreshed."""
     inst = instance_ or instance()
     sweep(inst)
     tags = {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()} if start and end else None
     plan = ([(INGEST_JOB, tags, None)] if tags else []) + ([(PUBLISH_JOB, None, None)] if publish else [])
     if publish and forecast and tags:
-        plan.append((PREVISION_JOB, tags, forecast_run_config(forecast_settings or {})))
+        fs = forecast_settings or {}
+        training = train if train is not None else not models_in_service(defs)
+        if training:
+            plan.append((TRAINING_JOB, tags, forecast_run_config(fs, TRAINING_JOB)))
+        daily = {RANGE_START_TAG: end.isoformat(), RANGE_END_TAG: end.isoformat()} if training else tags
+        plan.append((PREVISION_JOB, daily, forecast_run_config(fs, PREVISION_JOB)))
     if publish:
         plan.append((INDICATORS_JOB, None, None))
     outcomes: list[RunOutcome] = []
@@ -273,10 +295,11 @@ def materialize(defs: dg.Definitions, start: date | None, end: date | None,
 def run_job(defs: dg.Definitions, name: str, start: date | None = None, end: date | None = None,
             instance_: dg.DagsterInstance | None = None, forecast_settings: dict | None = None,
             wait_seconds: float | None = None) -> RunOutcome:
-    """One job of the chain, as `materialize` runs it (range tags for the ingestion and the
-    forecast, the forecast settings for `prevision`): for benchmarks timing each stage apart."""
+    """One job of the chain, as `materialize` runs it (range tags for the ingestion, the training
+    and the forecast, the forecast settings for the last two): for benchmarks timing each stage apart."""
     inst = instance_ or instance()
     sweep(inst)
     tags = {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()} if start and end else None
-    cfg = forecast_run_config(forecast_settings or {}) if name == PREVISION_JOB else None
-    return _run(defs, name, inst, tags if name in (INGEST_JOB, PREVISION_JOB) else None, cfg, wait_seconds)
+    cfg = forecast_run_config(forecast_settings or {}, name) if name in FORECAST_OPS else None
+    return _run(defs, name, inst, tags if name in (INGEST_JOB, PREVISION_JOB, TRAINING_JOB) else None, cfg,
+                wait_seconds)

@@ -95,7 +95,8 @@ def test_the_area_comes_from_the_settings(town):
 
 def test_ingestion_validates_against_the_configured_area(town):
     home, _, _, outcomes, n = town
-    assert [o.job for o in outcomes][:3] == ["ingestion_quotidienne", "publication", "prevision"]
+    assert [o.job for o in outcomes][:4] == ["ingestion_quotidienne", "publication", "entrainement_hebdomadaire",
+                                             "prevision"]
     assert all(o.success for o in outcomes), [(o.job, o.reason) for o in outcomes]
     ingest = outcomes[0]
     assert ingest.failed_checks == []

@@ -1,7 +1,10 @@
 """A real Dagster materialisation of the features and models assets, in a temporary instance, on
 a small generated Marseille (4 weeks at 20 % volume), as `tranquillite materialize` runs it:
-ingestion, publication, the `prevision` job over the same range (single run, small settings
-passed through the runner), indicators; then one day again (incremental)."""
+ingestion, publication, the training job over the same range (single run, small settings
+passed through the runner: features, backtest, champion, models in service), the daily
+`prevision` job (the last day's features, the forecast by the models in service), indicators;
+then one day again (incremental), the daily schedule's run (nothing retrained), and the daily
+forecast with no model in service (a clear error)."""
 
 import json
 from datetime import date, datetime, timedelta
@@ -15,7 +18,7 @@ from tranquillite import runner
 from tranquillite.assets import constants as K
 from tranquillite.assets.models import BACKTEST_COLUMNS
 from tranquillite.definitions import build_defs
-from tranquillite.jobs import PREVISION_JOB
+from tranquillite.jobs import PREVISION_JOB, TRAINING_JOB
 from tranquillite.resources.warehouse import open_catalog
 from tranquillite.sensors.schedules import PREVISION_SCHEDULE
 from tranquillite.settings import paths
@@ -24,8 +27,18 @@ from tranquillite.synthetic import generate
 FIRST, DAYS = date(2025, 3, 3), 28
 LAST = FIRST + timedelta(days=DAYS - 1)
 SMALL = {"n_origins": 2, "train_weeks": 2, "lgbm_rounds": 20, "workers": 1, "threads": 1}
-RUN_CONFIG = {"ops": {"backtest": {"config": SMALL}, "forecast": {"config": SMALL}},
-              "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+QUIET = {"console": {"config": {"log_level": "WARNING"}}}
+TRAIN_CONFIG = {"ops": {"backtest": {"config": SMALL}, "model_registry": {"config": SMALL}}, "loggers": QUIET}
+DAILY_CONFIG = {"ops": {"forecast": {"config": SMALL}}, "loggers": QUIET}
+
+
+def _materialized_keys(instance, run_id) -> set:
+    return {e.dagster_event.asset_key for e in instance.all_logs(run_id)
+            if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"}
+
+
+def _stored_versions(home) -> set:
+    return {p.parent for p in (home / "models").glob("*/*/*/meta.json")}
 
 
 @pytest.fixture(scope="module")
@@ -38,35 +51,42 @@ def materialized(tmp_path_factory):
     defs = build_defs()
     instance = runner.instance()
     outcomes = runner.materialize(defs, FIRST, LAST, instance, forecast_settings=SMALL)
+    (training,) = [o for o in outcomes if o.job == TRAINING_JOB]
     (prevision,) = [o for o in outcomes if o.job == PREVISION_JOB]
-    yield home, defs, instance, outcomes, prevision
+    yield home, defs, instance, outcomes, training, prevision
     mp.undo()
 
 
-def test_the_prevision_job_materialises_every_asset(materialized):
-    home, defs, instance, outcomes, prevision = materialized
-    assert [o.job for o in outcomes] == ["ingestion_quotidienne", "publication", PREVISION_JOB, "indicateurs"]
+def test_the_training_then_the_daily_forecast_materialise_every_asset(materialized):
+    home, defs, instance, outcomes, training, prevision = materialized
+    assert [o.job for o in outcomes] == ["ingestion_quotidienne", "publication", TRAINING_JOB, PREVISION_JOB,
+                                         "indicateurs"]
     assert all(o.success for o in outcomes), outcomes
-    events = instance.all_logs(prevision.run_id)
-    keys = {e.dagster_event.asset_key for e in events
-            if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"}
-    assert keys == {K.STUDY_GRID_KEY, K.PLANNED_EXPOSURE_KEY, K.OBSERVED_COUNTS_KEY, K.CELL_SLOT_KEY, K.BACKTEST_KEY,
-                    K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY, K.FORECAST_KEY, K.FORECAST_HISTORY_KEY,
-                    K.MODEL_REGISTRY_KEY}
+    features = {K.STUDY_GRID_KEY, K.PLANNED_EXPOSURE_KEY, K.OBSERVED_COUNTS_KEY, K.CELL_SLOT_KEY}
+    assert _materialized_keys(instance, training.run_id) == features | {
+        K.BACKTEST_KEY, K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY, K.MODEL_REGISTRY_KEY}
+    # the daily forecast: the features of its last day and the forecast, never the backtest nor a training
+    assert _materialized_keys(instance, prevision.run_id) == features | {K.FORECAST_KEY, K.FORECAST_HISTORY_KEY}
     assert instance.get_materialized_partitions(K.CELL_SLOT_KEY) == {
         (FIRST + timedelta(days=i)).isoformat() for i in range(DAYS)}
+    daily_days = {e.dagster_event.partition for e in instance.all_logs(prevision.run_id)
+                  if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"
+                  and e.dagster_event.asset_key == K.CELL_SLOT_KEY}
+    assert daily_days == {LAST.isoformat()}       # the training computed the range's features once
     # the forecast history is a partitioned asset: the partition of the forecast's origin day
     assert instance.get_materialized_partitions(K.FORECAST_HISTORY_KEY) == {(LAST + timedelta(days=1)).isoformat()}
-    runs = instance.get_runs(dg.RunsFilter(job_name=PREVISION_JOB))
+    runs = instance.get_runs(dg.RunsFilter(job_name=TRAINING_JOB))
     assert len(runs) == 1                                            # the range is one run
+    events = [*instance.all_logs(training.run_id), *instance.all_logs(prevision.run_id)]
     checks = {e.dagster_event.event_specific_data.check_name: e.dagster_event.event_specific_data.passed
               for e in events if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"}
-    # the runner passed the small settings to both models assets
-    run = instance.get_run_by_id(prevision.run_id)
+    # the runner passed the small settings to the models assets of each job
+    run = instance.get_run_by_id(training.run_id)
     assert run.run_config["ops"]["backtest"]["config"]["n_origins"] == 2
-    assert run.run_config["ops"]["forecast"]["config"]["train_weeks"] == 2
-    for name in ("surface_de_la_grille", "panel_complet", "colonnes_stables", "prevision_complete",
-                 "intervalles_coherents", "connu_avant_usage"):
+    assert run.run_config["ops"]["model_registry"]["config"]["train_weeks"] == 2
+    assert instance.get_run_by_id(prevision.run_id).run_config["ops"]["forecast"]["config"]["train_weeks"] == 2
+    for name in ("surface_de_la_grille", "panel_complet", "colonnes_stables", "champion_bat_les_references",
+                 "prevision_complete", "intervalles_coherents", "connu_avant_usage"):
         assert checks[name] is True, name
 
 
@@ -109,7 +129,7 @@ def test_published_tables(materialized):
 
 
 def test_a_new_day_updates_only_its_partition(materialized):
-    home, defs, instance, _, _ = materialized
+    home, defs, instance, *_ = materialized
     wh = paths().warehouse
     path = wh / "features" / "cell_slot" / f"{LAST.isoformat()}.parquet"
     before = pl.read_parquet(path)
@@ -118,14 +138,39 @@ def test_a_new_day_updates_only_its_partition(materialized):
     job = defs.resolve_job_def(PREVISION_JOB)
     sel = dg.AssetSelection.assets(K.OBSERVED_COUNTS_KEY, K.CELL_SLOT_KEY)
     res = job.get_subset(asset_selection=set(sel.resolve(defs.resolve_asset_graph()))).execute_in_process(
-        instance=instance, partition_key=LAST.isoformat(), run_config={"loggers": RUN_CONFIG["loggers"]})
+        instance=instance, partition_key=LAST.isoformat(), run_config={"loggers": QUIET})
     assert res.success
     assert pl.read_parquet(path).equals(before)                 # the incremental day = the backfilled one
     assert other.stat().st_mtime_ns == mtime                    # the other days are not recomputed
 
 
-def test_the_daily_schedule_run_refreshes_the_last_two_days_and_the_forecast(materialized):
-    home, defs, instance, _, _ = materialized
+def test_a_long_range_is_computed_by_periods_with_the_same_features(materialized, monkeypatch):
+    """cell_slot computes a range by periods (memory: a period and its year of history, not the
+    range): the same features as in one go."""
+    from tranquillite.assets import features as features_mod
+    home, defs, instance, *_ = materialized
+    wh = paths().warehouse
+    days = [(FIRST + timedelta(days=i)).isoformat() for i in range(DAYS)]
+    before = {d: pl.read_parquet(wh / "features" / "cell_slot" / f"{d}.parquet") for d in days}
+    monkeypatch.setattr(features_mod, "CHUNK_DAYS", 10)
+    job = defs.resolve_job_def(PREVISION_JOB)
+    res = job.get_subset(asset_selection={K.CELL_SLOT_KEY}).execute_in_process(
+        instance=instance, tags={runner.RANGE_START_TAG: days[0], runner.RANGE_END_TAG: days[-1]},
+        run_config={"loggers": QUIET})
+    assert res.success
+    mats = res.get_asset_materialization_events()
+    assert {m.partition for m in mats} == set(days)
+    meta = mats[0].materialization.metadata
+    assert meta["periodes_calculees"].value == 3 and meta["dagster/row_count"].value == sum(
+        f.height for f in before.values())
+    for d in days:
+        assert pl.read_parquet(wh / "features" / "cell_slot" / f"{d}.parquet").equals(before[d]), d
+
+
+def test_the_daily_schedule_run_refreshes_the_last_two_days_and_the_forecast_without_training(materialized):
+    """The daily run is features + forecast by the champion in service: the backtest is not rerun,
+    no model is trained or stored, the forecast says which stored versions made it."""
+    home, defs, instance, *_ = materialized
     wh = paths().warehouse
     sched = defs.resolve_schedule_def(PREVISION_SCHEDULE)
     morning = datetime.combine(LAST + timedelta(days=1), datetime.min.time()).replace(hour=5, minute=30,
@@ -134,41 +179,86 @@ def test_the_daily_schedule_run_refreshes_the_last_two_days_and_the_forecast(mat
         (req,) = sched.evaluate_tick(ctx).run_requests
     untouched = wh / "features" / "cell_slot" / f"{FIRST.isoformat()}.parquet"
     mtime = untouched.stat().st_mtime_ns
+    backtest_file = next((wh / "models" / "backtest").glob("*.parquet"))
+    backtest_mtime = backtest_file.stat().st_mtime_ns
+    stored = _stored_versions(home)
+    service = json.loads((home / "models" / "champion.json").read_text(encoding="utf-8"))["service"]
     res = defs.resolve_job_def(PREVISION_JOB).execute_in_process(
-        instance=instance, tags=req.tags, run_config=RUN_CONFIG, raise_on_error=False)
+        instance=instance, tags=req.tags, run_config=DAILY_CONFIG, raise_on_error=False)
     assert res.success
     done = {(e.asset_key, e.partition) for e in res.get_asset_materialization_events()}
     assert {p for k, p in done if k == K.CELL_SLOT_KEY} == {(LAST - timedelta(days=1)).isoformat(), LAST.isoformat()}
-    assert (K.FORECAST_KEY, None) in done and (K.BACKTEST_KEY, None) in done
+    assert (K.FORECAST_KEY, None) in done
+    assert not {k for k, _ in done} & {K.BACKTEST_KEY, K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY,
+                                       K.MODEL_REGISTRY_KEY}
     assert untouched.stat().st_mtime_ns == mtime
+    assert backtest_file.stat().st_mtime_ns == backtest_mtime     # the backtest is not rerun
+    assert _stored_versions(home) == stored                       # nothing trained, nothing stored
     with open_catalog(wh / "catalog.duckdb") as con:
         first_slot = con.execute("SELECT min(slot_start) FROM models.forecast").fetchall()[0][0]
+        used = con.execute("SELECT variant, list(DISTINCT model), list(DISTINCT model_version) FROM models.forecast "
+                           "GROUP BY variant").fetchall()
     assert first_slot.date() == LAST + timedelta(days=1)
+    for variant, models, versions in used:
+        rec = service[variant]
+        assert models == [rec["model"]]                           # the champion in service
+        in_store = {m["version"] for m in rec["models"]}
+        # its stored versions (the count rules store none: they read the facts when forecasting)
+        assert {v for vs in versions if vs for v in vs.split("+")} <= in_store
+        assert bool(in_store) == any(versions)
 
 
-def test_a_predictor_that_loses_to_a_reference_is_not_published(materialized):
-    """The check `champion_bat_les_references` is blocking: a predictor imposed by configuration
-    that does worse than a reference (the last shift's count, against the trailing counts and hot
-    spots) fails it, and the forecast is not published (nor does it become the one in service)."""
-    home, defs, instance, _, _ = materialized
+def test_the_daily_forecast_without_a_model_in_service_says_which_job_to_run(materialized):
+    home, defs, instance, *_ = materialized
     wh = paths().warehouse
+    path = home / "models" / "champion.json"
+    kept = path.read_text(encoding="utf-8")
     forecast_file = next((wh / "models" / "forecast").glob("*.parquet"))
     mtime = forecast_file.stat().st_mtime_ns
-    in_service = json.loads((home / "models" / "champion.json").read_text(encoding="utf-8"))["model"]
+    try:
+        path.write_text(json.dumps({k: v for k, v in json.loads(kept).items() if k != "service"}), encoding="utf-8")
+        (out,) = [o for o in runner.materialize(defs, LAST, LAST, instance, forecast_settings=SMALL, train=False)
+                  if o.job == PREVISION_JOB]
+        assert not out.success
+        assert "aucun modèle en service" in out.reason and TRAINING_JOB in out.reason, out.reason
+        assert forecast_file.stat().st_mtime_ns == mtime          # the last forecast stays published
+        path.unlink()                                             # a home never trained at all
+        res = defs.resolve_job_def(PREVISION_JOB).execute_in_process(
+            instance=instance, partition_key=LAST.isoformat(), run_config=DAILY_CONFIG, raise_on_error=False)
+        assert not res.success
+        (failure,) = [e for e in res.all_events if e.event_type_value == "STEP_FAILURE"]
+        assert TRAINING_JOB in failure.event_specific_data.error.message
+    finally:
+        path.write_text(kept, encoding="utf-8")
+
+
+def test_a_predictor_that_loses_to_a_reference_is_not_put_in_service(materialized):
+    """The check `champion_bat_les_references` is blocking: a predictor imposed by configuration
+    that does worse than a reference (the last shift's count, against the trailing counts and hot
+    spots) fails it, and it is neither trained for service nor recorded as champion; the next daily
+    forecast still uses the champion in service."""
+    home, defs, instance, *_ = materialized
+    wh = paths().warehouse
+    before = json.loads((home / "models" / "champion.json").read_text(encoding="utf-8"))
     bad = {**SMALL, "predicteur_impose": "derniere_periode"}
-    job = defs.resolve_job_def(PREVISION_JOB)
-    sel = dg.AssetSelection.assets(K.BACKTEST_KEY, K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY, K.FORECAST_KEY,
-                                   K.MODEL_REGISTRY_KEY)
+    job = defs.resolve_job_def(TRAINING_JOB)
+    sel = dg.AssetSelection.assets(K.BACKTEST_KEY, K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY, K.MODEL_REGISTRY_KEY)
     res = job.get_subset(asset_selection=set(sel.resolve(defs.resolve_asset_graph()))).execute_in_process(
         instance=instance, raise_on_error=False,
-        run_config={"ops": {"backtest": {"config": bad}, "forecast": {"config": bad}}, "loggers": RUN_CONFIG["loggers"]})
+        run_config={"ops": {"backtest": {"config": bad}, "model_registry": {"config": bad}}, "loggers": QUIET})
     checks = {e.check_name: e for e in res.get_asset_check_evaluations()}
     assert checks["champion_bat_les_references"].passed is False
     done = {e.asset_key for e in res.get_asset_materialization_events()}
-    assert K.BACKTEST_KEY in done and K.FORECAST_KEY not in done
-    assert forecast_file.stat().st_mtime_ns == mtime
-    assert json.loads((home / "models" / "champion.json").read_text(encoding="utf-8"))["model"] == in_service
+    assert K.BACKTEST_KEY in done and K.MODEL_REGISTRY_KEY not in done
+    after = json.loads((home / "models" / "champion.json").read_text(encoding="utf-8"))
+    assert after["model"] == before["model"] and after["service"] == before["service"]
     # the published backtest says which predictor was imposed and why
     bt = pl.read_parquet(wh / "models" / "backtest" / "*.parquet")
     why = bt.filter(pl.col("champion") & (pl.col("category") == "all"))["champion_pourquoi"].unique().to_list()
     assert why and all("imposé" in w for w in why)
+    daily = defs.resolve_job_def(PREVISION_JOB).execute_in_process(
+        instance=instance, partition_key=LAST.isoformat(), run_config=DAILY_CONFIG, raise_on_error=False)
+    assert daily.success
+    fc = pl.read_parquet(wh / "models" / "forecast" / "*.parquet")
+    assert fc["model"].unique().to_list() != ["derniere_periode"]
+    assert set(fc.filter(pl.col("variant") == "complete")["model"].unique()) == {before["service"]["complete"]["model"]}

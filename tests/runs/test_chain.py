@@ -1,6 +1,6 @@
 """Which job of a `materialize` chain needs which (`jobs.REQUIRES`) follows the asset graph: every
 asset a job reads from another job is produced by a job it requires, or is an input it may read
-as last published (`jobs.OPTIONAL_UPSTREAM`: the indicators and the forecast)."""
+as last published (`jobs.OPTIONAL_UPSTREAM`: the indicators, the forecast, the models in service)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from tranquillite.assets import constants as K
 from tranquillite.definitions import build_defs
 
 SELECTIONS = {jobs.INGEST_JOB: jobs.ingest_selection, jobs.PUBLISH_JOB: jobs.publish_selection,
-              jobs.PREVISION_JOB: jobs.prevision_selection, jobs.INDICATORS_JOB: jobs.indicators_selection}
+              jobs.TRAINING_JOB: jobs.training_selection, jobs.PREVISION_JOB: jobs.prevision_selection, jobs.INDICATORS_JOB: jobs.indicators_selection}
 
 
 def test_required_jobs_follow_the_asset_graph(home):
@@ -29,3 +29,6 @@ def test_required_jobs_follow_the_asset_graph(home):
         assert set(jobs.REQUIRES.get(job, ())) <= feeding, job     # a required job does feed it
     # the forecast is an optional input of the indicators: a failed forecast does not stop them
     assert jobs.PREVISION_JOB not in jobs.REQUIRES[jobs.INDICATORS_JOB]
+    # the daily forecast reads the models in service: a failed training leaves the previous ones
+    assert jobs.TRAINING_JOB in jobs.OPTIONAL_UPSTREAM[jobs.PREVISION_JOB]
+    assert jobs.TRAINING_JOB not in jobs.REQUIRES[jobs.PREVISION_JOB]

@@ -1,7 +1,8 @@
 """Gaps are normal: three weeks of exports, then nothing for seven weeks, then one isolated day (an
 export that arrived alone). Through the real runner: the forecasting job handles the gap (days
 with no data received are unknown, not days without facts, and said so in the metadata), and the
-indicators run. Then a forecasting job that fails (a damaged feature file) does not stop the
+indicators run. Then a training that fails (a damaged feature file in its window) stops neither
+the daily forecast (the models in service still serve, it reads no old features) nor the
 indicators, and the CLI says so with its exit code.
 
 One generated home for the module (a small Marseille: 3 weeks at 20 % volume)."""
@@ -87,8 +88,9 @@ def test_days_without_data_are_unknown_and_said_so(gap):
     cells = _materialization(instance, prevision.run_id, K.CELL_SLOT_KEY)
     assert cells["jours_sans_donnees"] == GAP
     assert cells["periodes_sans_donnees"] == [f"{LAST + timedelta(days=1)} → {LATE - timedelta(days=1)} ({GAP} j)"]
-    bt = _materialization(instance, prevision.run_id, K.BACKTEST_KEY)
-    assert bt["jours_sans_donnees"] == GAP
+    # the daily forecast (models in service, nothing retrained) says so too
+    fc = _materialization(instance, prevision.run_id, K.FORECAST_KEY)
+    assert fc["jours_sans_donnees"] == GAP
     # the first shift of the isolated day: every window reaching into the gap is unknown (null),
     # never 0; the yearly rate is the rate over the days that were received
     part = pl.read_parquet(wh / "features" / "cell_slot" / f"{LATE.isoformat()}.parquet")
@@ -120,17 +122,19 @@ def test_the_indicators_do_not_read_the_gap_as_weeks_without_facts(gap):
     assert meta["jours_sans_donnees"] == GAP
 
 
-def test_a_failed_forecast_does_not_stop_the_indicators(gap, capsys):
+def test_a_failed_training_stops_neither_the_daily_forecast_nor_the_indicators(gap, capsys):
     home, defs, instance, _ = gap
     # the features of a day that WAS received are lost (a partial restore): a defect, not a gap —
-    # the forecasting job fails and says which day; the indicators do not need it and run
+    # the training job fails and says which day; the daily forecast (the models in service, the
+    # features of its origin only) and the indicators do not need it and run
     lost = FIRST + timedelta(days=7)
     (paths().warehouse / "features" / "cell_slot" / f"{lost.isoformat()}.parquet").unlink()
-    code = main(["materialize", "--from", LATE.isoformat(), "--to", LATE.isoformat()])
+    code = main(["materialize", "--from", LATE.isoformat(), "--to", LATE.isoformat(), "--entrainer"])
     out = capsys.readouterr().out
     assert code == 1
-    line = next(ln for ln in out.splitlines() if ln.startswith("prevision:"))
+    line = next(ln for ln in out.splitlines() if ln.startswith("entrainement_hebdomadaire:"))
     assert "ÉCHEC" in line and "étape backtest" in line and "jours reçus" in line and lost.isoformat() in line
+    assert "prevision: succès" in out                                        # the models in service
     assert "indicateurs: succès" in out                                      # ran all the same
     runs = instance.get_runs(dg.RunsFilter(job_name=INDICATORS_JOB))
     assert runs[0].status == dg.DagsterRunStatus.SUCCESS

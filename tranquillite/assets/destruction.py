@@ -161,9 +161,10 @@ def destruction_job():
 
 def recompute_without_ended(defs, instance,
                             forecast_settings=None) -> list:
-    """After the end: publish, forecast and indicators again over the features' range — the
+    """After the end: publish, train, forecast and indicators again over the features' range — the
     planned sources of ended conventions are left out (`usage.in_force_sources`), so features,
-    models, forecasts and indicators no longer carry them. Returns the runner's outcomes."""
+    models (retrained: none in service keeps the ended convention's data), forecasts and
+    indicators no longer carry them. Returns the runner's outcomes."""
     from tranquillite import runner
     from tranquillite.resources.warehouse import Warehouse
     from tranquillite.settings import paths
@@ -172,7 +173,11 @@ def recompute_without_ended(defs, instance,
     outcomes = [runner._run(defs, runner.PUBLISH_JOB, instance)]
     if days and outcomes[-1].success:
         tags = {runner.RANGE_START_TAG: days[0], runner.RANGE_END_TAG: days[-1]}
-        outcomes.append(runner._run(defs, runner.PREVISION_JOB, instance, tags, runner.forecast_run_config(forecast_settings or {})))
+        for job in (runner.TRAINING_JOB, runner.PREVISION_JOB):
+            outcomes.append(runner._run(defs, job, instance, tags, runner.forecast_run_config(forecast_settings or {},
+                                                                                              job)))
+            if not outcomes[-1].success:
+                break
     if outcomes[-1].success:
         outcomes.append(runner._run(defs, runner.INDICATORS_JOB, instance))
     return outcomes

@@ -20,7 +20,7 @@ import dagster as dg
 import polars as pl
 
 from tranquillite.assets import constants as K
-from tranquillite.assets.metadata import base_metadata
+from tranquillite.assets.metadata import base_metadata, conventions_count
 from tranquillite.assets.partitions import DAILY
 from tranquillite.forecasting import conventions as CV
 from tranquillite.forecasting.counts import COUNT_SCHEMA, fact_counts
@@ -36,6 +36,7 @@ CHECK_GRID_AREA = "surface_de_la_grille"
 CHECK_GRID_ZONES = "cellules_rattachees_a_une_zone"
 CHECK_PANEL = "panel_complet"
 CHECK_KNOWN_BEFORE = "connu_avant_usage"
+CHUNK_DAYS = 366     # cell_slot computes a long range by periods of a year (each with its year of history)
 
 EVENT_COLUMNS = ["event_id", "source", "subcategory", "start", "end", "geometry", "geometry_type", "lon", "lat", "h3_cell",
                  "attendance", "convention", "entered_at", "_partition"]
@@ -257,29 +258,39 @@ def cell_slot(context: dg.AssetExecutionContext, warehouse: Warehouse, study_are
     if not available:
         raise dg.Failure("features/observed_counts n'est pas matérialisé")
     data_start = date.fromisoformat(available[0])
-    lo = (days[0] - timedelta(days=HISTORY_DAYS)).isoformat()
-    need = [p for p in available if lo <= p <= days[-1].isoformat()]
-    counts = warehouse.read(K.FEATURES, "observed_counts", need) if need else pl.DataFrame(schema=COUNT_SCHEMA)
     nb = neighbour_matrix(disk_pairs(grid["h3_cell"].to_list(), 1), grid.height)
     s_data = sch.first_slot(data_start)
     observed = observed_slots(available, sch, s_data, sch.first_slot(days[-1]) + sch.n - s_data)
-    states = state_features(counts, grid.height, spec.groups, sch, sch.first_slot(days[0]),
-                            sch.first_slot(days[-1]) + sch.n - 1, s_data, nb, observed)
-    out = stored_features(states, spec, sch, exposure, grid)
-    out = out.with_columns(sch.day_expr(pl.col("slot")).alias("_day"))
-    sizes = []
-    for d in days:
-        part = out.filter(pl.col("_day") == d).drop("_day")
-        sizes.append(part.height)
-        warehouse.write(K.FEATURES, "cell_slot", part, partition=d.isoformat())
     expected = grid.height * sch.n
+    sizes, rows, schema, per_convention = [], 0, None, {}
+    # by periods of CHUNK_DAYS: the memory is one period and its year of history, whatever the range
+    for k in range(0, len(days), CHUNK_DAYS):
+        chunk = days[k:k + CHUNK_DAYS]
+        lo = (chunk[0] - timedelta(days=HISTORY_DAYS)).isoformat()
+        need = [p for p in available if lo <= p <= chunk[-1].isoformat()]
+        counts = warehouse.read(K.FEATURES, "observed_counts", need) if need else pl.DataFrame(schema=COUNT_SCHEMA)
+        states = state_features(counts, grid.height, spec.groups, sch, sch.first_slot(chunk[0]),
+                                sch.first_slot(chunk[-1]) + sch.n - 1, s_data, nb, observed)
+        out = stored_features(states, spec, sch, exposure, grid)
+        del states
+        out = out.with_columns(sch.day_expr(pl.col("slot")).alias("_day"))
+        for d in chunk:
+            part = out.filter(pl.col("_day") == d).drop("_day")
+            sizes.append(part.height)
+            warehouse.write(K.FEATURES, "cell_slot", part, partition=d.isoformat())
+        rows += out.height
+        for c, n in conventions_count(out).items():
+            per_convention[c] = per_convention.get(c, 0) + n
+        schema = out.drop("_day").head(0) if schema is None else schema
+        del out
     bad = sum(1 for s in sizes if s != expected)
-    out = out.drop("_day")
     return dg.MaterializeResult(
-        metadata=base_metadata(out, time.perf_counter() - t0, partitions=len(days),
-                               colonnes=len(out.columns),
-                               debut_des_donnees=data_start.isoformat(),
-                               **gap_metadata(available, data_start, days[-1])),
+        metadata={**base_metadata(schema, time.perf_counter() - t0, partitions=len(days),
+                                  colonnes=len(schema.columns), periodes_calculees=-(-len(days) // CHUNK_DAYS),
+                                  debut_des_donnees=data_start.isoformat(),
+                                  **gap_metadata(available, data_start, days[-1])),
+                  "dagster/row_count": dg.MetadataValue.int(rows),
+                  **({"lignes_par_convention": dg.MetadataValue.json(per_convention)} if per_convention else {})},
         check_results=[dg.AssetCheckResult(check_name=CHECK_PANEL, passed=bad == 0,
                                            metadata={"partitions_incompletes": bad,
                                                      "lignes_attendues_par_jour": expected,

@@ -28,6 +28,7 @@ import dagster as dg
 import polars as pl
 
 from tranquillite.assets import constants as K
+from tranquillite.assets.clean import LEDGER_TABLE
 from tranquillite.assets.features import gap_metadata, received_days
 from tranquillite.assets.metadata import base_metadata
 from tranquillite.forecasting import conventions as CVF
@@ -55,7 +56,6 @@ KEPT_PUBLIC = set(K.PUBLIC_CONVENTIONS)
 CHECK_DENSE = "carte_complete"
 CHECK_INDEX = "indice_coherent"
 CHECK_SUPPRESSION = "secret_statistique"
-LEDGER_TABLE = "ingestion_ledger"
 
 
 

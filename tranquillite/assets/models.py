@@ -14,14 +14,23 @@ next-day one). The backtest rows say which predictor is champion and why (`champ
 as every reference is blocking: a losing predictor (imposed by `predicteur_impose`) is neither
 recorded as champion nor published.
 
-`models/forecast` retrains the champion on everything known and forecasts every cell × shift of
-the next 7 days with 80 % / 95 % intervals and the top 3 explanations.
+`models/model_registry` (the weekly training job, after the backtest and its blocking check)
+retrains the champion on what is known at the latest fact — the learned models, the multi-scale
+boosters, the SEPP fits; the count rules learn nothing — stores them and records them as the
+models in service (`champion.json` → `service`, per variant), then publishes the register.
+
+`models/forecast` (the daily job) forecasts every cell × shift of the next 7 days with 80 % /
+95 % intervals and the top 3 explanations, by the models in service and the facts and planned
+events known now: it never reruns the backtest nor trains; with no model in service it fails
+saying which job to run. The backtest and the training read the feature states of their window
+only (`training_days`), the daily forecast those of its origin: memory grows with the training
+window, not with the history.
 """
 
 
 import hashlib
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Iterator
 
@@ -33,8 +42,8 @@ from tranquillite.assets.metadata import base_metadata
 from tranquillite.assets.partitions import DAILY
 from tranquillite.forecasting import champion as CH
 from tranquillite.forecasting.backtest import (BASELINES, CHAMPION_HORIZONS, EVENT_AWARE, EVENT_BLIND, FALLBACK,
-                                               LEARNED, ORACLE, BacktestConfig, ForecastData, make_forecast,
-                                               model_conventions, run_backtest, summary)
+                                               LEARNED, ORACLE, BacktestConfig, ForecastData, forecast_from,
+                                               model_conventions, run_backtest, summary, train_service)
 from tranquillite.forecasting.conventions import union_of
 from tranquillite.forecasting.features import state_columns
 from tranquillite.forecasting.gaps import describe
@@ -73,15 +82,33 @@ class ForecastSettings(dg.Config):
                               workers=self.workers, models=tuple(self.models), imposed=self.predicteur_impose)
 
 
-def load_data(warehouse: Warehouse, spec: AreaSpec) -> ForecastData:
-    """The published feature tables (and, on synthetic data, the generator's true intensity)."""
+def training_days(cfg: BacktestConfig) -> int:
+    """Days of feature states the backtest and the training read before the latest fact: the
+    backtest's origins, each one's training window and the longest lead, a week of margin. The
+    memory of the `models` assets grows with this window, not with the history."""
+    return 7 * (cfg.n_origins + cfg.train_weeks + 2) + 2 * cfg.horizon_days
+
+
+FORECAST_STATE_DAYS = 2     # the daily forecast reads the states of its origin only (the last days)
+
+
+def load_data(warehouse: Warehouse, spec: AreaSpec, state_days: int | None = None) -> ForecastData:
+    """The published feature tables (and, on synthetic data, the generator's true intensity).
+
+    `state_days`: the feature states of only the last days before the latest fact (the training
+    window; the daily forecast needs its origin's); None: every day. The counts are always whole
+    (the count rules and the multi-scale model read the whole history: cells × days, small)."""
     sch = SlotScheme(spec.shift_hours)
     days = warehouse.partitions(K.FEATURES, "observed_counts")
     if not days or not warehouse.exists(K.FEATURES, "cell_slot"):
         raise dg.Failure("les caractéristiques (features/*) ne sont pas matérialisées")
     grid = warehouse.read(K.FEATURES, "study_grid")
     counts = warehouse.read(K.FEATURES, "observed_counts")
-    parts = [p for p in warehouse.partitions(K.FEATURES, "cell_slot") if p >= days[0]]
+    first = days[0]
+    if state_days is not None and counts.height and counts["slot"].max() is not None:
+        last_fact = sch.day(int(counts["slot"].max()))
+        first = max(first, (last_fact - timedelta(days=state_days)).isoformat())
+    parts = [p for p in warehouse.partitions(K.FEATURES, "cell_slot") if p >= first]
     states = (warehouse.scan(K.FEATURES, "cell_slot", parts)
               .select("cell_idx", "slot", *state_columns(spec.groups, sch.n)).collect())
     exposure = warehouse.read(K.FEATURES, "planned_exposure")
@@ -89,7 +116,8 @@ def load_data(warehouse: Warehouse, spec: AreaSpec) -> ForecastData:
     intensity = pl.read_parquet(truth_path) if truth_path.exists() else None
     try:   # days without an observed_counts partition had no data received: unknown (forecasting.gaps)
         return from_tables(spec, grid, counts, states, exposure, date.fromisoformat(days[0]), intensity,
-                           received=[date.fromisoformat(d) for d in days])
+                           received=[date.fromisoformat(d) for d in days],
+                           states_from=date.fromisoformat(parts[0]) if parts else None)
     except ValueError as exc:
         raise dg.Failure(str(exc)) from exc
 
@@ -187,7 +215,7 @@ def backtest(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
     t0 = time.perf_counter()
     spec = study_area.spec()
     cfg = config.backtest_config()
-    data = load_data(warehouse, spec)
+    data = load_data(warehouse, spec, training_days(cfg))
     t_load = time.perf_counter() - t0
     res = run_backtest(data, cfg)
     dv = data_version(data)
@@ -205,7 +233,9 @@ def backtest(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
     conv = model_conventions(res.backtest)
     internal_row = summ.filter((pl.col("model") == res.champion_internal) & (pl.col("category") == ALL))
     if beats:   # a predictor that loses to a reference never becomes the one in service
-        model_store.set_champion({"model": res.champion, "conventions": conv.get(res.champion, data.fact_conventions()),
+        # the models in service stay until the training (models/model_registry) replaces them
+        kept = {"service": s} if (s := (model_store.champion() or {}).get("service")) else {}
+        model_store.set_champion({**kept, "model": res.champion, "conventions": conv.get(res.champion, data.fact_conventions()),
                                   "run_id": context.run.run_id, "data_version": dv,
                                   "metric": "hit_rate jour_suivant 5% all", "value": champ_hr,
                                   "internal": {"model": res.champion_internal,
@@ -248,12 +278,105 @@ def backtest(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
     yield dg.MaterializeResult(asset_key=K.BACKTEST_PLANNED_KEY, metadata=base_metadata(res.planned, 0.0))
 
 
+TRAINING_JOB_NAME = "entrainement_hebdomadaire"     # jobs.TRAINING_JOB (the assets do not import the jobs)
+VARIANTS = ("complete", "internal")
+
+
+class NoModelInService(dg.Failure):
+    """The daily forecast before any training: which job to run."""
+
+
+def _service_record(model_store: ModelStore, variant: str, model: str, trained: list[tuple[FittedModel, dict]],
+                    data: ForecastData, dv: str) -> dict:
+    versions = [{"name": m.name, "group": m.group,
+                 "version": model_store.save(m, _model_meta(m, {**meta, "variant": variant}, data, dv, {}))}
+                for m, meta in trained]
+    conv = sorted({c for _, meta in trained for c in meta["conventions"]} or set(data.fact_conventions()))
+    return {"model": model, "models": versions, "conventions": conv}
+
+
 @dg.multi_asset(
+    name="model_registry",
+    specs=[dg.AssetSpec(K.MODEL_REGISTRY_KEY, deps=[K.BACKTEST_KEY, *_FEATURE_DEPS], group_name=K.MODELS,
+                        kinds={"lightgbm", "parquet"}, owners=[K.OWNER_DATA],
+                        description=("Modèles en service et registre des modèles (magasin de modèles). "
+                                     "L'entraînement hebdomadaire réentraîne le champion du dernier backtest sur "
+                                     "tout ce qui est connu (fenêtre d'apprentissage, pas tout l'historique) et "
+                                     "le range avec ses versions: la prévision quotidienne le lit sans rien "
+                                     "réentraîner. Quand le champion a appris sur des données partenaires, le "
+                                     "meilleur modèle appris sur les seules données de la Ville est entraîné "
+                                     "aussi (jeu `internal`). Le registre: fenêtre d'apprentissage, variables, "
+                                     "paramètres, version des données, scores, et les conventions des données "
+                                     "sur lesquelles chaque modèle a été appris (`conventions`)."))],
+    pool="warehouse_writer",
+)
+def model_registry(context: dg.AssetExecutionContext, config: ForecastSettings, warehouse: Warehouse,
+                   study_area: StudyArea, model_store: ModelStore) -> dg.MaterializeResult:
+    t0 = time.perf_counter()
+    spec = study_area.spec()
+    cfg = config.backtest_config()
+    champ = model_store.champion()
+    if not champ:
+        raise dg.Failure("aucun champion: le backtest n'a désigné aucun prédicteur (contrôle "
+                         f"{CHECK_CHAMPION_BEATS_BASELINES} en échec?) — rien n'est mis en service")
+    data = load_data(warehouse, spec, training_days(cfg))
+    dv = data_version(data)
+    city = set(data.fact_conventions())
+    champion = champ.get("model", FALLBACK)
+    complete = train_service(data, champion, cfg)
+    service = {"complete": _service_record(model_store, "complete", champion, complete, data, dv)}
+    if set(service["complete"]["conventions"]) <= city:
+        # trained on the City's data only: the same models serve the City's own forecast (only the
+        # planned records it reads differ)
+        service["internal"] = {**service["complete"]}
+    else:
+        internal = (champ.get("internal") or {}).get("model", FALLBACK)
+        service["internal"] = _service_record(model_store, "internal", internal,
+                                              train_service(data.restricted(city), internal, cfg), data, dv)
+    origin = data.scheme.start(data.data_end + 1)
+    model_store.set_champion({**champ, "service": {**service, "origin": origin.isoformat(), "data_version": dv,
+                                                   "run_id": context.run.run_id,
+                                                   "settings": config.model_dump()}})
+    registry = model_store.registry()
+    warehouse.write(K.MODELS, "model_registry", registry)
+    warehouse.publish_catalog()
+    return dg.MaterializeResult(metadata=base_metadata(
+        registry, time.perf_counter() - t0, champion=champion,
+        en_service=dg.MetadataValue.json({v: {"modele": r["model"], "versions": [m["version"] for m in r["models"]]}
+                                          for v, r in service.items() if v in VARIANTS}),
+        origine_d_apprentissage=origin.isoformat(), version_des_donnees=dv,
+        jours_de_caracteristiques_lus=training_days(cfg), **_gap_metadata(data)))
+
+
+def in_service(model_store: ModelStore) -> dict:
+    """The champion's models in service (`champion.json` → service), or a clear error naming the
+    job that trains them."""
+    champ = model_store.champion() or {}
+    service = champ.get("service")
+    if not service or not all(v in service for v in VARIANTS):
+        raise NoModelInService(
+            "aucun modèle en service: la prévision quotidienne utilise le champion et ses modèles entraînés, "
+            f"lancer d'abord le job {TRAINING_JOB_NAME} (backtest, champion, entraînement; "
+            "`tranquillite materialize` le lance quand aucun modèle n'est en service)")
+    return service
+
+
+def _load_service(model_store: ModelStore, record: dict) -> list[FittedModel]:
+    try:
+        return [model_store.load(m["name"], m["group"], m["version"]) for m in record["models"]]
+    except FileNotFoundError as exc:
+        raise NoModelInService(f"modèle en service introuvable ({exc}): relancer le job {TRAINING_JOB_NAME}") from exc
+
+
+@dg.multi_asset(
+    name="forecast",
     specs=[
-        dg.AssetSpec(K.FORECAST_KEY, deps=[K.BACKTEST_KEY, *_FEATURE_DEPS], group_name=K.MODELS,
+        dg.AssetSpec(K.FORECAST_KEY, deps=[K.MODEL_REGISTRY_KEY, *_FEATURE_DEPS], group_name=K.MODELS,
                      kinds={"lightgbm", "parquet"}, owners=[K.OWNER_SECURITY],
-                     description=("Prévision des 7 prochains jours par créneau et cellule H3, par le champion du "
-                                  "dernier backtest réentraîné sur tout l'historique: nombre attendu, intervalles "
+                     description=("Prévision des 7 prochains jours par créneau et cellule H3, par le champion en "
+                                  "service et ses modèles déjà entraînés (models/model_registry: rien n'est "
+                                  "réentraîné ici), à partir des faits et des événements prévus connus au "
+                                  "dernier fait: nombre attendu, intervalles "
                                   "80 % et 95 % (du compte lissé Y + U: bornes fractionnaires, la partie entière "
                                   "donne l'intervalle d'entiers; un compte n dépasse la borne haute ssi n > "
                                   "partie entière), rang, et les 3 contributions principales (explications). "
@@ -263,11 +386,6 @@ def backtest(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
                                   "est calculée sur les seules données de la Ville, pour les profils qui ne voient pas "
                                   "ces conventions. Lecture: le jeu `complete` si le profil voit toutes ses "
                                   "conventions (`variant_conventions`), sinon le jeu `internal`.")),
-        dg.AssetSpec(K.MODEL_REGISTRY_KEY, deps=[K.BACKTEST_KEY], group_name=K.MODELS, kinds={"parquet"},
-                     owners=[K.OWNER_DATA],
-                     description=("Registre des modèles entraînés (magasin de modèles): fenêtre d'apprentissage, "
-                                  "variables, paramètres, version des données, scores, et les conventions des "
-                                  "données sur lesquelles chacun a été appris (`conventions`).")),
     ],
     check_specs=[dg.AssetCheckSpec(CHECK_FORECAST_COMPLETE, asset=K.FORECAST_KEY, blocking=True),
                  dg.AssetCheckSpec(CHECK_INTERVALS, asset=K.FORECAST_KEY)],
@@ -278,50 +396,50 @@ def forecast(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
     t0 = time.perf_counter()
     spec = study_area.spec()
     cfg = config.backtest_config()
-    champ = model_store.champion() or {}
-    champion = champ.get("model", FALLBACK)
-    internal_champion = (champ.get("internal") or {}).get("model", FALLBACK)
-    data = load_data(warehouse, spec)
+    service = in_service(model_store)
+    data = load_data(warehouse, spec, FORECAST_STATE_DAYS)
     dv = data_version(data)
     city = set(data.fact_conventions())
-    frames, trained = [], {}
+    t_load = time.perf_counter() - t0
 
-    def publish(variant: str, model: str, d: ForecastData) -> pl.DataFrame:
+    def publish(variant: str, d: ForecastData) -> pl.DataFrame:
+        rec = service[variant]
+        models = _load_service(model_store, rec)
         versions: dict[str, str] = {}
-
-        def keep(m: FittedModel, meta: dict) -> None:
-            versions[m.group] = model_store.save(m, _model_meta(m, {**meta, "variant": variant}, data, dv, {}))
-            trained[variant] = set(meta["conventions"])
-
-        fc = make_forecast(d, model, cfg, on_model=keep)
+        for m, v in zip(models, rec["models"]):
+            versions.setdefault(m.group, v["version"])
+        try:
+            fc = forecast_from(d, rec["model"], models, cfg, rec.get("conventions"))
+        except ValueError as exc:
+            raise dg.Failure(str(exc)) from exc
         return fc.with_columns(pl.col("category").replace_strict(
-            {**versions, ALL: "+".join(versions[g] for g in spec.groups if g in versions)} if versions else {},
-            default=None, return_dtype=pl.Utf8).alias("model_version"), pl.lit(variant).alias("variant"),
+            {**versions, ALL: versions.get(ALL) or "+".join(versions[g] for g in spec.groups if g in versions)}
+            if versions else {}, default=None, return_dtype=pl.Utf8).alias("model_version"),
+            pl.lit(variant).alias("variant"),
             pl.lit(sorted(union_of(fc)), dtype=pl.List(pl.Utf8)).alias("variant_conventions"))
 
-    frames.append(publish("complete", champion, data))
+    frames = [publish("complete", data)]
     if not union_of(frames[0]) <= city:
         # a partner's data are in it: the City's own forecast too, for whoever does not see them —
         # by the champion itself if it was not trained on them (only the planned records it reads
-        # differ), else by the best model trained without them
-        model = champion if trained.get("complete", city) <= city else internal_champion
-        frames.append(publish("internal", model, data.restricted(city)))
+        # differ), else by the best model trained without them (both trained by the weekly job)
+        frames.append(publish("internal", data.restricted(city)))
     fc = pl.concat(frames)
     warehouse.write(K.MODELS, "forecast", fc)
     history = fc.filter(pl.col("lead") < data.scheme.n).drop("explanations")   # the next service day
     history_part = fc["origin"][0].date().isoformat() if fc.height else None
     if history_part:
         warehouse.write(K.MODELS, "forecast_history", history, partition=history_part)
-    registry = model_store.registry()
-    warehouse.write(K.MODELS, "model_registry", registry)
     warehouse.publish_catalog()  # the app sees the new tables at once
     n_expected = data.n_cells * cfg.horizon_days * data.scheme.n * (len(spec.groups) + 1) * len(frames)
     bad = fc.filter(~((pl.col("lower_95") <= pl.col("lower_80")) & (pl.col("lower_80") <= pl.col("upper_80"))
                       & (pl.col("upper_80") <= pl.col("upper_95")) & (pl.col("expected") >= 0))).height
     yield dg.MaterializeResult(
         asset_key=K.FORECAST_KEY,
-        metadata=base_metadata(fc, time.perf_counter() - t0, champion=champion, origine=str(fc["origin"][0]),
+        metadata=base_metadata(fc, time.perf_counter() - t0, champion=service["complete"]["model"],
+                               origine=str(fc["origin"][0]),
                                jeux=dg.MetadataValue.json({f["variant"][0]: f["model"][0] for f in frames}),
+                               modeles_entraines_le=service.get("origin"), chargement_s=round(t_load, 2),
                                version_des_donnees=dv, **_gap_metadata(data)),
         check_results=[
             dg.AssetCheckResult(asset_key=K.FORECAST_KEY, check_name=CHECK_FORECAST_COMPLETE,
@@ -336,7 +454,6 @@ def forecast(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
             asset_key=K.FORECAST_HISTORY_KEY, partition=history_part,
             metadata=base_metadata(history, 0.0, origines_conservees=len(warehouse.partitions(
                 K.MODELS, "forecast_history")))))
-    yield dg.MaterializeResult(asset_key=K.MODEL_REGISTRY_KEY, metadata=base_metadata(registry, 0.0))
 
 
 forecast_history = dg.AssetSpec(
@@ -347,4 +464,4 @@ forecast_history = dg.AssetSpec(
                  "(alertes de dépassement, suivi de la précision). Écrit par models/forecast à chaque prévision "
                  "(la partition du jour de son origine): il ne se matérialise pas seul."))
 
-MODEL_ASSETS = [backtest, forecast, forecast_history]
+MODEL_ASSETS = [backtest, model_registry, forecast, forecast_history]

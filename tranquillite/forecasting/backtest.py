@@ -370,13 +370,10 @@ def exposed_cells(data: ForecastData, o: int, H: int) -> np.ndarray:
     return out
 
 
-def _learned_forecasts(data: ForecastData, Y: np.ndarray, o: int, cfg: BacktestConfig, names: tuple[str, ...]):
-    """Train the learned models at origin `o` and forecast the H slots from `o`.
-
-    Returns the forecasts, the fitted models (their meta holds the conventions of their training
-    rows), the prediction rows and, per model, the conventions of each prediction row (cell-major:
-    row = cell × H + lead)."""
-    spec, N, H = data.spec, data.n_cells, cfg.horizon_days * data.scheme.n
+def _fit_learned(data: ForecastData, Y: np.ndarray, o: int, cfg: BacktestConfig, names: tuple[str, ...]):
+    """Train the learned models at origin `o` (target slots before it): ({name: group models},
+    [(model, meta)] — the meta holds the conventions of its training rows)."""
+    spec = data.spec
     rng = np.random.default_rng([cfg.seed, o])          # same draws whatever the order of the origins
     cell, target, orig, yg, w_blind, w_events = training_rows(Y, data, o, cfg, rng)
     events = bool(spec.planned_sources)
@@ -385,24 +382,48 @@ def _learned_forecasts(data: ForecastData, Y: np.ndarray, o: int, cfg: BacktestC
     X = X.drop("ev_conventions", strict=False)
     models = fit_models(data, X, yg, w_blind, w_events, cfg, names)
     del X
+    base = set(data.fact_conventions())
+    fitted = []
+    for name, ms in models.items():
+        model_conv = sorted(base | (trained_on if uses_events(name, spec) else set()))
+        fitted += [(m, {"origin": o, "train_targets": [int(target.min()), int(target.max())],
+                        "n_rows": int(target.size), "alpha": m.alpha, "conventions": model_conv}) for m in ms]
+    return models, fitted
+
+
+def _predict_learned(data: ForecastData, o: int, cfg: BacktestConfig, models: dict[str, list[FittedModel]],
+                     trained_conv: dict[str, list[str]]):
+    """Forecast the H slots from `o` with learned models already trained: the forecasts, the
+    prediction rows and, per model, the conventions of each prediction row (cell-major: row =
+    cell × H + lead)."""
+    spec, N, H = data.spec, data.n_cells, cfg.horizon_days * data.scheme.n
+    events = bool(spec.planned_sources)
     pc = np.repeat(np.arange(N), H)
     pt = np.tile(np.arange(o, o + H), N)
     Xp = data.features.rows(pc, pt, np.full(pc.size, o), with_events=events, with_conventions=True)
     ev_rows = Xp.get_column("ev_conventions") if "ev_conventions" in Xp.columns else None
     Xp = Xp.drop("ev_conventions", strict=False)
-    base = set(data.fact_conventions())
-    out, fitted, conv = {}, [], {}
+    out, conv = {}, {}
     for name, ms in models.items():
         mu, alpha = _predict_group_models(ms, Xp, N, H)
         out[name] = (np.concatenate([mu, mu.sum(axis=0)[None]]),         # 'all' = the sum of the groups
                      np.concatenate([np.broadcast_to(alpha[:, None, None], mu.shape), combine_alpha(mu, alpha)[None]]))
-        model_conv = sorted(base | (trained_on if uses_events(name, spec) else set()))
+        model_conv = trained_conv[name]
         rows = CV.union_rows(ev_rows.to_frame(), [ev_rows.name], model_conv) \
             if uses_events(name, spec) and ev_rows is not None else None
         conv[name] = (model_conv, rows)
-        fitted += [(m, {"origin": o, "train_targets": [int(target.min()), int(target.max())],
-                        "n_rows": int(target.size), "alpha": m.alpha, "conventions": model_conv}) for m in ms]
-    return out, fitted, Xp, conv
+    return out, Xp, conv
+
+
+def _learned_forecasts(data: ForecastData, Y: np.ndarray, o: int, cfg: BacktestConfig, names: tuple[str, ...]):
+    """Train the learned models at origin `o` and forecast the H slots from `o` (`_fit_learned`,
+    `_predict_learned`): the forecasts, the fitted models, the prediction rows, the conventions."""
+    models, fitted = _fit_learned(data, Y, o, cfg, names)
+    conv = {}
+    for m, meta in fitted:
+        conv[m.name] = meta["conventions"]
+    out, Xp, rows = _predict_learned(data, o, cfg, models, conv)
+    return out, fitted, Xp, rows
 
 
 def _conventions_of(conv: tuple[list[str], pl.Series | None]) -> list[str]:
@@ -674,10 +695,84 @@ def champions(backtest: pl.DataFrame, cfg: BacktestConfig, categories: list[str]
 
 
 # --------------------------------------------------------------------------- the published forecast
-def make_forecast(data: ForecastData, champion: str, cfg: BacktestConfig, origin: int | None = None,
-                  on_model: Callable[[FittedModel, dict], None] | None = None) -> pl.DataFrame:
+SEPP_KIND = "sepp"                               # a stored SEPP fit (background, θ, ω) of one category
+MS_SEPP = f"{MS.NAME}_sepp"                      # the SEPP fits the multi-scale model's features read
+
+
+def _one_thread(cfg: BacktestConfig) -> BacktestConfig:
+    # one LightGBM thread: OpenMP threads on a busy 2-core host ran 4× slower
+    return replace(cfg, threads=1) if cfg.threads == 0 else cfg
+
+
+def _sepp_model(name: str, group: str, fit: SP.SEPPFit, cfg: BacktestConfig) -> FittedModel:
+    return FittedModel(name, SEPP_KIND, group, [], {"iterations": cfg.sepp_iterations, "weeks": cfg.sepp_weeks},
+                       obj=fit, info={"theta": fit.theta, "omega_par_jour": fit.omega, "loglik": fit.loglik})
+
+
+def forecast_origin(data: ForecastData, origin: int | None = None) -> int:
+    """The forecast's first shift: the one after the latest fact (default)."""
+    return data.data_end + 1 if origin is None else origin
+
+
+def _day_index(data: ForecastData, o: int) -> int:
+    """Index (from the data's first slot) of the start of the last day fully known at `o`."""
+    o_idx = min(o, data.data_end) - data.data_start
+    return o_idx - o_idx % data.scheme.n
+
+
+def train_service(data: ForecastData, champion: str, cfg: BacktestConfig,
+                  origin: int | None = None) -> list[tuple[FittedModel, dict]]:
+    """The models the daily forecast of `champion` reads, trained on everything known before
+    `origin` (default: the shift after the latest fact), with their meta (origin, training
+    window, rows, conventions of the training data): the learned models one per group, the
+    multi-scale boosters per category × horizon and their SEPP fits, the SEPP fit per category.
+    The count rules and hot spots learn nothing: they read the facts when forecasting (empty list).
+    The weekly training job stores them; the daily forecast (`forecast_from`) never retrains."""
+    from threadpoolctl import threadpool_limits
+
+    sch, spec = data.scheme, data.spec
+    o = forecast_origin(data, origin)
+    cfg = _one_thread(cfg)
+    facts = data.fact_conventions()
+    cats = [*spec.groups, ALL]
+    with threadpool_limits(limits=1, user_api="blas"):
+        if champion in LEARNED and champion != MS.NAME:
+            Y = data.Y()
+            return [(m, {**meta, "usage": "prevision"}) for m, meta in _fit_learned(data, Y, o, cfg, (champion,))[1]]
+        if champion == MS.NAME:
+            Y = data.Y()
+            o_idx = _day_index(data, o)
+            ctx = kernels_for(data, replace(cfg, models=(MS.NAME,)), Y)["multi"]
+            boosters, metas, fits, _ = MS.train(ctx, o_idx, data.area, cfg.multiscale, cfg.threads or 1,
+                                                names=cats)
+            out = []
+            for (ci, hz), m in boosters.items():
+                d = metas[(ci, hz)]
+                out.append((m, {"usage": "prevision", "origin": o, "n_rows": d["n_rows"], "conventions": facts,
+                                "train_targets": [data.data_start + d["train_days"][0] * sch.n,
+                                                  data.data_start + (d["train_days"][1] + 7) * sch.n - 1]}))
+            lo = max(data.data_start, data.data_start + o_idx - 7 * 104 * sch.n)
+            return out + [(_sepp_model(MS_SEPP, c, f, cfg), {"usage": "prevision", "origin": o, "n_rows": 0,
+                                                             "conventions": facts, "train_targets": [lo, o - 1]})
+                          for c, f in zip(cats, fits)]
+        if champion == "sepp":
+            Y = data.Y()
+            o_idx = min(o, data.data_end) - data.data_start
+            lo = max(data.data_start, o - cfg.sepp_weeks * sch.per_week)
+            return [(_sepp_model("sepp", c, sepp_fit(Yc, o_idx, data, cfg), cfg),
+                     {"usage": "prevision", "origin": o, "n_rows": 0, "conventions": facts,
+                      "train_targets": [lo, o - 1]})
+                    for c, Yc in zip(cats, [*Y, Y.sum(axis=0)])]
+    return []
+
+
+def forecast_from(data: ForecastData, champion: str, models: list[FittedModel], cfg: BacktestConfig,
+                  conventions: list[str] | None = None, origin: int | None = None) -> pl.DataFrame:
     """The next `horizon_days` days, per shift and cell, for each group and `all`, from the
-    champion retrained at `origin` (default: the first shift after the latest fact).
+    champion's models already trained (`train_service`, stored by the weekly training job) and
+    the facts and planned events known at `origin` (default: the first shift after the latest
+    fact). Nothing is trained here. `conventions`: those of the models' training data (default:
+    the facts').
 
     Explanations (top 3 contributions to log(expected count), TreeSHAP for LightGBM) are computed
     for the cells in the top `explain_share` of the area of each shift in any category — the
@@ -692,22 +787,29 @@ def make_forecast(data: ForecastData, champion: str, cfg: BacktestConfig, origin
     sch, spec = data.scheme, data.spec
     H = cfg.horizon_days * sch.n
     G, N = len(spec.groups), data.n_cells
-    o = data.data_end + 1 if origin is None else origin
-    if cfg.threads == 0:   # one LightGBM thread: OpenMP threads on a busy 2-core host ran 4× slower
-        cfg = replace(cfg, threads=1)
+    o = forecast_origin(data, origin)
+    cfg = _one_thread(cfg)
     data.ensure_states(o)
-    Y = data.Y()
     ex = np.full((G + 1, N, H), "[]", dtype=object)
-    row_conv = CV.lit(data.fact_conventions())
+    trained_conv = sorted(conventions or data.fact_conventions())
+    row_conv = CV.lit(trained_conv)
+    cats = [*spec.groups, ALL]
+    by = {(m.name, m.group): m for m in models}
+
+    def need(name: str, groups: list[str]) -> list[FittedModel]:
+        missing = [g for g in groups if (name, g) not in by]
+        if missing:
+            raise ValueError(f"{champion}: modèle(s) {name} absent(s) du magasin pour {', '.join(missing)} — "
+                             "relancer l'entraînement hebdomadaire")
+        return [by[(name, g)] for g in groups]
+
     with threadpool_limits(limits=1, user_api="blas"):
         if champion in LEARNED and champion != MS.NAME:
-            fc, fitted, Xp, conv = _learned_forecasts(data, Y, o, cfg, (champion,))
+            group_models = need(champion, list(spec.groups))
+            fc, Xp, conv = _predict_learned(data, o, cfg, {champion: group_models}, {champion: trained_conv})
             mu, a = fc[champion]
             model_conv, rows = conv[champion]
             row_conv = pl.lit(rows) if rows is not None else CV.lit(model_conv)
-            for m, meta in fitted:
-                if on_model:
-                    on_model(m, {**meta, "usage": "prevision"})
             # explanations for the hotspot cells of each slot: a group's model explains its own top
             # cells, and the top cells of 'all' where that group is the leading one
             dens = mu / data.area[None, :, None]
@@ -717,7 +819,7 @@ def make_forecast(data: ForecastData, champion: str, cfg: BacktestConfig, origin
                 idx = np.argpartition(-dens[ci], k - 1, axis=0)[:k]          # k best cells of each slot
                 top[ci, idx, np.arange(H)[None, :]] = True
             lead_group = mu[:G].argmax(axis=0)
-            for gi, (m, _) in enumerate(fitted):
+            for gi, m in enumerate(group_models):
                 rows = np.flatnonzero((top[gi] | (top[G] & (lead_group == gi))).ravel())   # row = cell * H + lead
                 if rows.size == 0:
                     continue
@@ -726,18 +828,21 @@ def make_forecast(data: ForecastData, champion: str, cfg: BacktestConfig, origin
                 mine = (top[G] & (lead_group == gi)).ravel()[rows]
                 ex[G].ravel()[rows[mine]] = text[mine]
         elif champion == MS.NAME:
-            o_idx = min(o, data.data_end) - data.data_start
-            o_idx -= o_idx % sch.n                       # its features are daily: the last day fully known
-            mu_, *_ = multiscale_forecast(data, Y, o_idx, H + (o - data.data_start - o_idx), cfg, {},
-                                                    None, cfg.threads or 1)
+            o_idx = _day_index(data, o)                  # its features are daily: the last day fully known
+            ctx = kernels_for(data, replace(cfg, models=(MS.NAME,)), data.Y())["multi"]
+            boosters = {(ci, hz): m for hz in MS.HORIZONS
+                        for ci, m in enumerate(need(f"{MS.NAME}_{hz}", cats))}
+            mu_, _ = MS.predict(ctx, o_idx, H + (o - data.data_start - o_idx), boosters,
+                                [m.obj for m in need(MS_SEPP, cats)], cfg.threads or 1)
             mu = mu_[:, :, -H:]
             a = np.zeros_like(mu)
         else:
             o_idx = min(o, data.data_end) - data.data_start
             kernels = kernels_for(data, cfg)
-            Yall = Y.sum(axis=0)
-            mu = np.stack([baseline_forecast(champion, Y[gi], o_idx, H, data, cfg, kernels) for gi in range(G)]
-                          + [baseline_forecast(champion, Yall, o_idx, H, data, cfg, kernels)])
+            Y = data.Y()
+            fits = [m.obj for m in need("sepp", cats)] if champion == "sepp" else [None] * (G + 1)
+            mu = np.stack([baseline_forecast(champion, Yc, o_idx, H, data, cfg, kernels, fit)
+                           for Yc, fit in zip([*Y, Y.sum(axis=0)], fits)])
             a = np.zeros_like(mu)
     slots = np.arange(o, o + H, dtype=np.int64)
     frames = []
@@ -763,3 +868,16 @@ def make_forecast(data: ForecastData, champion: str, cfg: BacktestConfig, origin
     return out.select(pl.lit(sch.start(o)).alias("origin"), "slot", "slot_start", "slot_end", "lead", "category",
                       "h3_cell", "zone", "expected", "lower_80", "upper_80", "lower_95", "upper_95", "rank",
                       "explanations", pl.lit(champion).alias("model"), "conventions").sort("category", "slot", "rank")
+
+
+def make_forecast(data: ForecastData, champion: str, cfg: BacktestConfig, origin: int | None = None,
+                  on_model: Callable[[FittedModel, dict], None] | None = None) -> pl.DataFrame:
+    """Train the champion at `origin` (`train_service`) and forecast from it (`forecast_from`) in
+    one go — what the benchmarks and the domain tests do; the platform splits the two (weekly
+    training job, daily forecast)."""
+    trained = train_service(data, champion, cfg, origin)
+    for m, meta in trained:
+        if on_model:
+            on_model(m, meta)
+    conv = sorted({c for _, meta in trained for c in meta["conventions"]}) or None
+    return forecast_from(data, champion, [m for m, _ in trained], cfg, conv, origin)

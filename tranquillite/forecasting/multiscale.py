@@ -232,30 +232,23 @@ def choose_setting(ctx: Context, ci: int, days: list[int], horizon: str, exc: np
     return dict(cfg.grid[best]), {str(cfg.grid[i]): round(v, 4) for i, v in scores.items()}
 
 
-def forecast(ctx: Context, o_idx: int, H: int, area: np.ndarray, cfg: MultiScaleConfig, threads: int = 1,
-             fits: list[SP.SEPPFit] | None = None, settings: dict | None = None, names: list[str] | None = None):
-    """The forecast issued at slot `o_idx` (a day start, index from the data's first slot) for
-    the H slots from it, per category: (mu categories × cells × H, weekly map categories ×
-    cells, fitted models, info). `fits`: a SEPP fit per category (from the facts before the
-    origin); `settings`: {(category index, horizon): LightGBM setting} to skip the
-    cross-validation (it is run and returned otherwise)."""
-    n = ctx.n
-    d0 = o_idx // n
-    C, N = len(ctx.cum), ctx.cum[0].shape[0]
+def train(ctx: Context, o_idx: int, area: np.ndarray, cfg: MultiScaleConfig, threads: int = 1,
+          fits: list[SP.SEPPFit] | None = None, settings: dict | None = None, names: list[str] | None = None):
+    """The boosters of every category × horizon trained at slot `o_idx` (a day start, index from
+    the data's first slot) on the weekly origins before it: ({(category index, horizon): fitted
+    model}, their meta, the SEPP fits, the cross-validation scores). `fits`: a SEPP fit per
+    category (from the facts before the origin); `settings`: {(category index, horizon): LightGBM
+    setting} to skip the cross-validation (it is run and returned otherwise)."""
+    d0 = o_idx // ctx.n
+    C = len(ctx.cum)
     days = training_days(ctx, d0, cfg)
     if len(days) < cfg.min_origins:
         raise ValueError(f"{NAME}: {len(days)} origines d'apprentissage (il en faut {cfg.min_origins})")
-    mu = np.zeros((C, N, H))
-    week = np.zeros((C, N))
-    models, chosen, cv = [], dict(settings or {}), {}
+    fits = fits or sepp_fits(ctx, d0)
+    boosters, meta, chosen, cv = {}, {}, dict(settings or {}), {}
     for ci in range(C):
-        Yc = ctx.slots[ci]
-        fit = fits[ci] if fits else sepp_fits(ctx, d0)[ci]
+        fit = fits[ci]
         exc = _excitations(ctx, ci, fit)
-        hist = Yc[:, :o_idx].sum(axis=0)
-        share = np.bincount(np.arange(o_idx) % n, weights=hist, minlength=n)
-        share = share / share.sum() if share.sum() > 0 else np.full(n, 1.0 / n)
-        pred = {}
         for hz in HORIZONS:
             t0 = time.perf_counter()
             key = (ci, hz)
@@ -265,17 +258,44 @@ def forecast(ctx: Context, o_idx: int, H: int, area: np.ndarray, cfg: MultiScale
             X, y, w = _rows(ctx, ci, days, hz, exc, rng, cfg.zeros_per_fact)
             fn = feature_names(ci != C - 1)
             b = _train(X, y, w, chosen[key], cfg.rounds, threads, fn)
-            pred[hz] = np.maximum(b.predict(features(ctx, ci, d0, exc[:, d0]),
-                                            num_threads=threads), 0.0)
             group = (names or [str(i) for i in range(C)])[ci]
-            models.append((FittedModel(f"{NAME}_{hz}", "lightgbm", group, fn,
-                                       {**BASE_PARAMS, **chosen[key], "rounds": cfg.rounds}, obj=b,
-                                       info={"fit_s": time.perf_counter() - t0, "cv": cv.get(key, {}),
-                                             "sepp": {"theta": fit.theta, "omega_par_jour": fit.omega}}),
-                           {"origin_day": d0, "train_days": [min(days), max(days)], "n_rows": int(y.size)}))
+            boosters[key] = FittedModel(f"{NAME}_{hz}", "lightgbm", group, fn,
+                                        {**BASE_PARAMS, **chosen[key], "rounds": cfg.rounds}, obj=b,
+                                        info={"fit_s": time.perf_counter() - t0, "cv": cv.get(key, {}),
+                                              "sepp": {"theta": fit.theta, "omega_par_jour": fit.omega}})
+            meta[key] = {"origin_day": d0, "train_days": [min(days), max(days)], "n_rows": int(y.size)}
+    return boosters, meta, fits, {"settings": chosen, "cv": {f"{k[0]}:{k[1]}": v for k, v in cv.items() if v}}
+
+
+def predict(ctx: Context, o_idx: int, H: int, boosters: dict, fits: list[SP.SEPPFit], threads: int = 1):
+    """The forecast issued at slot `o_idx` (a day start) for the H slots from it, per category,
+    by boosters already trained (`train`, or the model store's): (mu categories × cells × H, weekly
+    map categories × cells). The features are those of the facts before the origin, the SEPP
+    excitation from the stored fits."""
+    n = ctx.n
+    d0 = o_idx // n
+    C, N = len(ctx.cum), ctx.cum[0].shape[0]
+    mu = np.zeros((C, N, H))
+    week = np.zeros((C, N))
+    for ci in range(C):
+        exc = _excitations(ctx, ci, fits[ci])
+        hist = ctx.slots[ci][:, :o_idx].sum(axis=0)
+        share = np.bincount(np.arange(o_idx) % n, weights=hist, minlength=n)
+        share = share / share.sum() if share.sum() > 0 else np.full(n, 1.0 / n)
+        pred = {hz: np.maximum(boosters[(ci, hz)].obj.predict(features(ctx, ci, d0, exc[:, d0]), num_threads=threads),
+                               0.0) for hz in HORIZONS}
         lead_shift = (o_idx + np.arange(H)) % n
         day_of = np.arange(H) // n
         per_slot = np.where(day_of[None, :] == 0, pred["jour"][:, None], pred["semaine"][:, None] / 7.0)
         mu[ci] = per_slot * share[lead_shift][None, :] * n
         week[ci] = pred["semaine"]
-    return mu, week, models, {"settings": chosen, "cv": {f"{k[0]}:{k[1]}": v for k, v in cv.items() if v}}
+    return mu, week
+
+
+def forecast(ctx: Context, o_idx: int, H: int, area: np.ndarray, cfg: MultiScaleConfig, threads: int = 1,
+             fits: list[SP.SEPPFit] | None = None, settings: dict | None = None, names: list[str] | None = None):
+    """Train at slot `o_idx` (`train`) and forecast the H slots from it (`predict`): (mu
+    categories × cells × H, weekly map categories × cells, fitted models with their meta, info)."""
+    boosters, meta, fits, info = train(ctx, o_idx, area, cfg, threads, fits, settings, names)
+    mu, week = predict(ctx, o_idx, H, boosters, fits, threads)
+    return mu, week, [(boosters[k], meta[k]) for k in boosters], info

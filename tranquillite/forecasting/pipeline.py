@@ -76,11 +76,12 @@ def from_events(events: pl.DataFrame, spec: AreaSpec, grid: pl.DataFrame | None 
 
 def from_tables(spec: AreaSpec, grid: pl.DataFrame, counts: pl.DataFrame, states: pl.DataFrame,
                 exposure: pl.DataFrame, first_day: date, intensity: pl.DataFrame | None = None,
-                received: list[date] | None = None) -> ForecastData:
+                received: list[date] | None = None, states_from: date | None = None) -> ForecastData:
     """From the published tables `features.study_grid`, `observed_counts`, `cell_slot` and
     `planned_exposure` (what the models assets read). `received`: the days with data received
     (the partitions of `observed_counts`; None: every day) — the others are unknown, and their
-    missing feature rows are filled with nulls (`forecasting.gaps`)."""
+    missing feature rows are filled with nulls (`forecasting.gaps`). `states_from`: the first day
+    of the states read (a training window, or the forecast's origin: default, the data's first)."""
     sch = SlotScheme(spec.shift_hours)
     area = spec.area()
     grid = grid.sort("cell_idx")
@@ -91,7 +92,7 @@ def from_tables(spec: AreaSpec, grid: pl.DataFrame, counts: pl.DataFrame, states
     observed, gaps = None, []
     if received is not None:
         last_received = sch.first_slot(max(as_dates(received))) + sch.n - 1 if received else start
-        st, _ = complete_panel(st, grid.height, sch, received, sch.first_slot(first_day),
+        st, _ = complete_panel(st, grid.height, sch, received, sch.first_slot(max(first_day, states_from or first_day)),
                                max(int(st["slot"].max()) if st.height else start, last_received))
         observed = observed_slots(received, sch, start, end - start + 1)
         gaps = missing_days(received, sch.day(start), sch.day(end))

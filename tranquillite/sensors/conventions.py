@@ -27,7 +27,8 @@ from tranquillite.assets import constants as K
 from tranquillite.assets.convention_lifecycle import ALERTS_KEY
 from tranquillite.assets.destruction import DESTRUCTION_JOB, destruction_job
 from tranquillite.settings import settings
-from tranquillite.jobs import RANGE_END_TAG, RANGE_START_TAG, indicators_selection, prevision_selection, publish_selection
+from tranquillite.jobs import (RANGE_END_TAG, RANGE_START_TAG, indicators_selection, prevision_selection, publish_selection,
+                               training_selection)
 
 ALERTS_JOB = "rappels_conventions"
 RECOMPUTE_JOB = "recalcul_sans_convention"
@@ -35,9 +36,9 @@ RECOMPUTE_JOB = "recalcul_sans_convention"
 alerts_job = dg.define_asset_job(ALERTS_JOB, selection=dg.AssetSelection.assets(ALERTS_KEY),
                                  description="Recalcule les rappels et alertes des conventions.")
 recompute_job = dg.define_asset_job(
-    RECOMPUTE_JOB, selection=publish_selection | prevision_selection | indicators_selection,
-    description=("Après la fin d'une convention: publication, caractéristiques, modèles, prévisions et indicateurs "
-                 "recalculés sans ses données (ses sources prévues sont écartées)."))
+    RECOMPUTE_JOB, selection=publish_selection | training_selection | prevision_selection | indicators_selection,
+    description=("Après la fin d'une convention: publication, caractéristiques, backtest, modèles réentraînés, "
+                 "prévisions et indicateurs recalculés sans ses données (ses sources prévues sont écartées)."))
 
 
 def _digest(rows: list[dict]) -> str:

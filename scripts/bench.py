@@ -1,0 +1,290 @@
+"""`make bench`: every target of issue 14 against its figure measured now, with the floor measured
+in the same run (same machine, same load).
+
+    python scripts/bench.py                  # the demo year (+ one new day), in a temporary home
+    BENCH_YEARS=8 python scripts/bench.py    # also 8 years (`generate --days 2920`), long
+
+The floor: DuckDB reading the year's landing CSVs of the fact sources, H3 indexing of every fact
+and a trailing-count ranking of every cell for each shift — the least any platform must do.
+
+Rows (each stage in its own process, through `tranquillite.runner` as the CLI runs it, with the
+process's peak memory):
+
+* a year from raw to published (ingestion + publication) — ≤ 10 × the floor;
+* the whole demo (generation + the chain: ingestion, publication, weekly training, daily
+  forecast, indicators) — ≤ 90 s;
+* the daily cycle: one new day of landing files → clean → published → forecast by the champion
+  in service → indicators and alerts (`runner.materialize` of that day) — ≤ 30 s;
+* the import budget: `import tranquillite.assets.constants` and the landing sensor's module, each
+  in a fresh interpreter — < 0.5 s;
+* the map query over 30 days, p95 (`apps/streamlit/bench_map.measure`) — ≤ 100 ms;
+* with BENCH_YEARS=8: eight years at Marseille's volume end to end — ≤ 10 min, ≤ 4 GB peak.
+
+"Avant" is the figure issue 14 recorded before this work (same kind of 2-core shared machine).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+START = date(2025, 1, 1)
+FACT_CSV = {   # landing source → (time column, longitude, latitude) of the fact sources' exports
+    "interventions": ("Début", "Longitude", "Latitude"),
+    "signalements": ("Date et heure", "Longitude", "Latitude"),
+    "alertes_videoprotection": ("Date et heure", "Longitude", "Latitude"),
+}
+# what issue 14 measured before (s, MB): the demo year, and one day rerun
+BEFORE = {"annee_publiee": 68 + 3, "demo": 340.0, "cycle": 6 + 14 + 505 + 54, "import": 4.0, "carte": 203.0,
+          "huit_ans": None}
+CHAIN = ("ingestion_quotidienne", "publication", "entrainement_hebdomadaire", "prevision", "indicateurs")
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child(args: list[str], env: dict) -> dict:
+    res = subprocess.run([sys.executable, str(Path(__file__).resolve()), *args], env=env, cwd=ROOT,
+                         capture_output=True, text=True)
+    line = next((ln for ln in res.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if line is None:
+        print(res.stdout[-3000:], res.stderr[-5000:], sep="\n", file=sys.stderr)
+        sys.exit(f"erreur: l'étape {' '.join(args)} s'est arrêtée (code {res.returncode})")
+    return json.loads(line[7:])
+
+
+def _result(**kw) -> None:
+    print("RESULT " + json.dumps({**kw, "peak_mb": round(peak_mb())}, default=str), flush=True)
+
+
+# --------------------------------------------------------------------------- children
+def child_floor(landing: str, last: str) -> None:
+    """DuckDB reads the fact CSVs up to `last`, H3 indexes them, ranks every cell per shift by its
+    trailing count."""
+    import duckdb
+    import polars as pl
+
+    from tranquillite.geo import h3_cells
+    t0 = time.perf_counter()
+    con = duckdb.connect()
+    frames = []
+    for source, (t, lon, lat) in FACT_CSV.items():
+        files = sorted(str(p) for p in (Path(landing) / source).glob("*.csv") if p.stem[-10:] <= last)
+        if not files:
+            continue
+        rel = con.execute(
+            f'SELECT try_strptime("{t}", \'%d/%m/%Y %H:%M\') AS t, TRY_CAST("{lon}" AS DOUBLE) AS lon, '
+            f'TRY_CAST("{lat}" AS DOUBLE) AS lat FROM read_csv(?, delim=\';\', header=true, all_varchar=true)',
+            [files])
+        frames.append(pl.from_arrow(rel.to_arrow_table()))
+    facts = pl.concat(frames).filter(pl.col("t").is_not_null() & pl.col("lon").is_not_null()
+                                     & pl.col("lat").is_not_null())
+    facts = h3_cells(facts)
+    shift = ((pl.col("t").dt.hour() - 6) % 24 // 8).alias("shift")
+    ranked = (facts.group_by("h3_cell", shift).len()
+              .with_columns(pl.col("len").rank("ordinal", descending=True).over("shift").alias("rank")))
+    _result(seconds=round(time.perf_counter() - t0, 2), facts=facts.height, cells=ranked["h3_cell"].n_unique(),
+            rows=ranked.height)
+
+
+def child_job(job: str, start: str, end: str) -> None:
+    from tranquillite import runner
+    from tranquillite.definitions import build_defs
+    t0 = time.perf_counter()
+    out = runner.run_job(build_defs(), job, date.fromisoformat(start), date.fromisoformat(end))
+    _result(job=job, success=out.success, reason=out.reason, failed=out.failed_checks,
+            seconds=round(time.perf_counter() - t0, 1))
+
+
+def child_cycle(day: str) -> None:
+    """`tranquillite materialize --from day --to day`, models in service: no training."""
+    from tranquillite import runner
+    from tranquillite.definitions import build_defs
+    t0 = time.perf_counter()
+    inst = runner.instance()
+    outs = runner.materialize(build_defs(), date.fromisoformat(day), date.fromisoformat(day), inst)
+    per = {}
+    for o in outs:
+        stats = inst.get_run_stats(o.run_id) if o.run_id else None
+        per[o.job] = {"success": o.success, "reason": o.reason,
+                      "seconds": round(stats.end_time - stats.start_time, 1) if stats and stats.end_time else None}
+    _result(seconds=round(time.perf_counter() - t0, 1), jobs=per, success=all(o.success for o in outs))
+
+
+def child_generate(home: str, days: int) -> None:
+    from tranquillite.synthetic import generate
+    t0 = time.perf_counter()
+    generate(Path(home), start=START, days=days)
+    _result(seconds=round(time.perf_counter() - t0, 1))
+
+
+def child_map() -> None:
+    sys.path.insert(0, str(ROOT / "apps" / "streamlit"))
+    from bench_map import measure
+    m = measure(30)
+    _result(**{str(k): v for k, v in (m or {}).items() if k != "last"})
+
+
+# --------------------------------------------------------------------------- the run
+def _env(home: Path) -> dict:
+    env = {**os.environ, "TRANQUILLITE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"),
+           "TRANQUILLITE_PARTITIONS_START": START.isoformat()}
+    env.pop("TRANQUILLITE_ENV", None)
+    return env
+
+
+def import_time(module: str, env: dict, n: int = 3) -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    runs = [float(subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
+                                 check=True).stdout.strip()) for _ in range(n)]
+    return statistics.median(runs)
+
+
+def copy_landing(stage: Path, home: Path, upto: date | None = None, day: date | None = None) -> int:
+    """The staging landing files of the days ≤ `upto` (or of `day` only) into the home."""
+    n = 0
+    for p in (stage / "landing").rglob("*"):
+        if not p.is_file():
+            continue
+        d = date.fromisoformat(p.stem[-10:])
+        if (upto is not None and d <= upto) or (day is not None and d == day):
+            dst = home / "landing" / p.relative_to(stage / "landing")
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(p, dst)
+            n += 1
+    return n
+
+
+def chain(env: dict, first: date, last: date, label: str) -> list[dict]:
+    out = []
+    for job in CHAIN:
+        # the daily forecast after the training: its last day's features only (as runner.materialize)
+        lo = last if job == "prevision" else first
+        st = _child(["--job", job, lo.isoformat(), last.isoformat()], env)
+        out.append(st)
+        print(f"  {label} {job}: {'succès' if st['success'] else 'ÉCHEC'} en {st['seconds']} s, "
+              f"pic {st['peak_mb']} Mo" + (f" — {st['reason']}" if st["reason"] else "")
+              + (f" — contrôles en échec: {', '.join(st['failed'])}" if st["failed"] else ""), flush=True)
+        if not st["success"] and job in ("ingestion_quotidienne", "publication"):
+            break
+    return out
+
+
+def _n(x: float, digits: int = 0) -> str:
+    """French number format: thin spaces between thousands, a decimal comma."""
+    return f"{x:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+
+
+def row(name: str, value: float | None, target: str, ok: bool | None, before=None, unit: str = "s") -> None:
+    v = "—" if value is None else f"{_n(value, 2)} {unit}"
+    b = "" if before is None else f"{_n(before)} {unit}"
+    state = "—" if ok is None else ("atteint" if ok else "NON ATTEINT")
+    print(f"{name:<44} {v:>14} {b:>10}  {target:<28} {state}")
+
+
+def main() -> int:
+    days = int(os.environ.get("BENCH_DAYS", "365"))
+    years = int(os.environ.get("BENCH_YEARS", "0") or 0)
+    base = Path(tempfile.mkdtemp(prefix="tranquillite-bench-"))
+    stage, home = base / "generation", base / "home"
+    home.mkdir()
+    env = _env(home)
+    last = START + timedelta(days=days - 1)
+    new_day = last + timedelta(days=1)
+    print(f"banc d'essai (issue 14) dans {base}: {days} jours du {START} au {last}, puis le {new_day}", flush=True)
+    gen = _child(["--generate", str(stage), str(days + 1)], _env(stage))
+    gen_s = gen["seconds"] * days / (days + 1)      # the demo generates `days` days
+    copy_landing(stage, home, upto=last)
+    if (stage / "synthetic_truth").exists():
+        shutil.copytree(stage / "synthetic_truth", home / "synthetic_truth")
+    print(f"  génération: {gen['seconds']} s ({days + 1} jours), pic {gen['peak_mb']} Mo", flush=True)
+    floor = _child(["--floor", str(home / "landing"), last.isoformat()], env)
+    print(f"  plancher: {floor['seconds']} s — {_n(floor['facts'])} faits, {_n(floor['cells'])} cellules, "
+          f"{_n(floor['rows'])} rangs cellule × créneau", flush=True)
+    stages = chain(env, START, last, "année")
+    by = {s["job"]: s for s in stages}
+    published = by["ingestion_quotidienne"]["seconds"] + by["publication"]["seconds"]
+    demo = gen_s + sum(s["seconds"] for s in stages)
+    copy_landing(stage, home, day=new_day)
+    cycle = _child(["--cycle", new_day.isoformat()], env)
+    print("  cycle quotidien: " + ", ".join(f"{j} {v['seconds']} s{'' if v['success'] else ' ÉCHEC'}"
+                                              for j, v in cycle["jobs"].items())
+          + f"; total {cycle['seconds']} s, pic {cycle['peak_mb']} Mo", flush=True)
+    imports = {m: import_time(m, env) for m in ("dagster", "tranquillite.assets.constants",
+                                                 "tranquillite.sensors.landing")}
+    carte = _child(["--map"], env)
+    p95 = max(carte["30"]["p95"], carte["30"]["logged_p95"]) if "30" in carte else None
+    eight = None
+    if years:
+        eight = eight_years(base, years)
+    print()
+    print(f"{'objectif':<44} {'mesuré':>14} {'avant':>10}  {'cible':<28} état")
+    row("plancher (CSV → H3 → classement)", floor["seconds"], "mesuré dans la même exécution", None)
+    row("année brut → publié (ingestion + publication)", published, f"≤ 10 × plancher = {_n(10 * floor['seconds'], 1)} s",
+        published <= 10 * floor["seconds"], BEFORE["annee_publiee"])
+    print(f"{'':<44} {'':>14} {'':>10}  ratio {_n(published / floor['seconds'], 1)} × le plancher")
+    row("démo (génération + chaîne)", demo, "≤ 90 s", demo <= 90, BEFORE["demo"])
+    row("cycle quotidien (un jour nouveau)", cycle["seconds"], "≤ 30 s", cycle["seconds"] <= 30 and cycle["success"],
+        BEFORE["cycle"])
+    row("import dagster (référence)", imports["dagster"], "mesuré dans la même exécution", None)
+    for m, t in imports.items():
+        if m != "dagster":
+            row(f"import {m}", t, "< 0,5 s", t < 0.5, BEFORE["import"] if m.endswith("constants") else None)
+            print(f"{'':<44} {'':>14} {'':>10}  au-delà de dagster: {_n(t - imports['dagster'], 2)} s")
+    row("carte, 30 jours, p95", p95, "≤ 100 ms", p95 is not None and p95 <= 100, BEFORE["carte"], "ms")
+    if eight:
+        row(f"{years} ans de bout en bout", eight["seconds"], "≤ 600 s", eight["seconds"] <= 600 and eight["success"])
+        row(f"{years} ans, pic mémoire d'une étape", eight["peak_mb"], "≤ 4 096 Mo", eight["peak_mb"] <= 4096,
+            unit="Mo")
+    else:
+        print(f"{'8 ans (BENCH_YEARS=8)':<44} {'non mesuré':>14}")
+    print()
+    print("pic mémoire par étape (processus de l'étape):")
+    for s in [gen | {"job": "generation"}, floor | {"job": "plancher"}, *stages, cycle | {"job": "cycle quotidien"},
+              carte | {"job": "carte"}]:
+        print(f"  {s['job']:<28} {_n(s['peak_mb']):>8} Mo")
+    print(json.dumps({"plancher_s": floor["seconds"], "annee_publiee_s": published, "demo_s": round(demo, 1),
+                      "cycle_s": cycle["seconds"], "cycle_jobs": cycle["jobs"], "imports_s": imports, "carte_p95_ms": p95,
+                      "etapes": {s["job"]: {"s": s["seconds"], "mo": s["peak_mb"]} for s in stages},
+                      "huit_ans": eight}, default=str))
+    if not os.environ.get("BENCH_KEEP"):
+        shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+def eight_years(base: Path, years: int) -> dict:
+    days = 365 * years
+    home = base / f"{years}ans"
+    home.mkdir()
+    env = _env(home)
+    first, last = START, START + timedelta(days=days - 1)
+    print(f"{years} ans: génération de {days} jours", flush=True)
+    t0 = time.perf_counter()
+    gen = _child(["--generate", str(home), str(days)], env)
+    print(f"  génération: {gen['seconds']} s, pic {gen['peak_mb']} Mo", flush=True)
+    stages = chain(env, first, last, f"{years} ans")
+    return {"seconds": round(time.perf_counter() - t0, 1), "success": all(s["success"] for s in stages),
+            "peak_mb": max([gen["peak_mb"], *(s["peak_mb"] for s in stages)]),
+            "etapes": {s["job"]: {"s": s["seconds"], "mo": s["peak_mb"]} for s in stages}}
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1].startswith("--"):
+        flag, rest = sys.argv[1], sys.argv[2:]
+        {"--floor": child_floor, "--job": child_job, "--cycle": child_cycle, "--generate":
+         lambda h, d: child_generate(h, int(d)), "--map": child_map}[flag](*rest)
+        sys.exit(0)
+    sys.exit(main())
