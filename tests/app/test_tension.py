@@ -331,3 +331,16 @@ def test_tension_page_on_the_pipeline_catalog(app_home, profile):
         assert frame(at, "tension_alertes")["Identifiant"].to_list() == alerts and alerts
     finally:
         cat.close()
+
+
+def test_the_legend_is_the_index_scale_the_cells_are_drawn_with(indicators_home):
+    import re
+    at = open_page("analyste")
+    for d in map_data(at):  # each cell in the colour of its index on the fixed 0–100 scale
+        i = CELLS.index(d["h3"])
+        assert d["couleur"] == T.INDEX_SCALE.rgba([index_value(i, 0)])[0].tolist()
+    legend = next(m.value for m in at.markdown if "tq-legende" in m.value and "Indice de tension" in m.value)
+    swatches = re.findall(r"data-legende='([0-9,]+)'.*?</span> ([0-9]+)</span>", legend)
+    assert [v for _, v in swatches] == ["0", "25", "50", "75", "100"]
+    assert [tuple(int(x) for x in c.split(",")) for c, _ in swatches] == [c for _, c in T.INDEX_SCALE.legend()]
+    assert [tuple(c) for c in T.INDEX_SCALE.rgba([0, 25, 50, 75, 100]).tolist()] == [c for _, c in T.INDEX_SCALE.legend()]

@@ -9,7 +9,6 @@ come back with their geometry — routes, footprints, markers.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time as dtime, timedelta
@@ -19,6 +18,8 @@ import h3
 import polars as pl
 
 from tranquillite import geo
+from tranquillite.app_core import formats as F
+from tranquillite.app_core.colours import ColourScale
 from tranquillite.app_core.queries import (Catalog, NotAvailable, export_forbidden_conventions,
                                            export_refusal_reason, export_rows, scoped_query)
 from tranquillite.app_core.rights import Principal, Scope
@@ -155,6 +156,14 @@ class MapData:
     markers: list[dict] = field(default_factory=list)
     per_source: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    hex_scale: ColourScale | None = None  # the hexagons' colours and their legend
+
+
+def hexagon_scale(top: int) -> ColourScale:
+    """Facts per hexagon, log scale from 1 to the densest hexagon of the view: the city centre does
+    not wash out every other district."""
+    return ColourScale(name="Faits par hexagone H3", unit="nombre de faits, échelle logarithmique",
+                       top=float(max(top, 1)), bottom=1.0, transform="log", alpha=(70, 220))
 
 
 def _fmt(ts: datetime | None) -> str:
@@ -235,13 +244,14 @@ def map_data(cat: Catalog, scope: Scope, f: MapFilters) -> MapData:
             df = (df.with_columns(pl.col("h3_cell").replace_strict(parents, return_dtype=pl.Utf8))
                   .group_by("h3_cell").agg(pl.col("n").sum(), pl.col("principale").mode().first(),
                                            pl.col("arrondissement").mode().first()))
-        top = math.log1p(max(int(df.get_column("n").max() or 1), 1))
-        data.hexagons = [{  # log scale: the city centre does not wash out every other district
-            "h3": r["h3_cell"], "n": int(r["n"]), "poids": round(math.log1p(int(r["n"])) / top, 4),
-            "titre": f"{int(r['n'])} fait(s)", "quand": f"{f.start:%d/%m/%Y} → {f.end:%d/%m/%Y}",
+        data.hex_scale = hexagon_scale(int(df.get_column("n").max() or 1))
+        colours = data.hex_scale.rgba(df.get_column("n").to_numpy()).tolist()
+        data.hexagons = [{
+            "h3": r["h3_cell"], "n": int(r["n"]), "couleur": colour,
+            "titre": F.plural(int(r["n"]), "fait"), "quand": f"{f.start:%d/%m/%Y} → {f.end:%d/%m/%Y}",
             "lieu": names.get(r["arrondissement"] or "", ""),
             "info": f"Catégorie principale: {r['principale'] or 'n.c.'}",
-        } for r in df.iter_rows(named=True)]
+        } for r, colour in zip(df.iter_rows(named=True), colours)]
     pwhere, pparams = _planned_where(f)
     planned = scoped_query(cat, scope, EVENTS,
                            select='event_id, source, subcategory, start, "end", geometry, lon, lat, '

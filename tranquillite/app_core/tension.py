@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from tranquillite.app_core import queries
+from tranquillite.app_core.colours import ColourScale
 from tranquillite.app_core.rights import Scope
 
 TENSION, ALERTS, EMERGING = "indicators.tension", "indicators.alerts", "indicators.emerging_hotspots"
@@ -71,9 +72,9 @@ CELL_ORDER = "rank, h3_cell"  # the pipeline breaks the ties of the index
 ALERT_COLUMNS = ("alert_id, kind, kind_label, severity, area_level, area, h3_cell, arrondissement, category, "
                  "starts_at, ends_at, explanation, n_records, as_of")
 ALERT_ORDER = f"starts_at DESC, {SEVERITY_ORDER}, alert_id"
-# colour ramp of the index (ColorBrewer YlOrRd), fixed on 0–100 so that two shifts compare
-RAMP_STOPS = np.array([0.0, 25.0, 50.0, 75.0, 100.0])
-RAMP_RGB = np.array([[255, 255, 204], [254, 217, 118], [253, 141, 60], [227, 26, 28], [128, 0, 38]], dtype=float)
+# colour of the index (ColorBrewer YlOrRd), fixed on 0–100 so that two shifts compare; its legend is the same object
+INDEX_SCALE = ColourScale(name="Indice de tension", unit="de 0 à 100, échelle fixe d'un créneau à l'autre",
+                          top=100.0, alpha=(70, 230), note="Cellules à indice nul non dessinées.")
 
 
 # --------------------------------------------------------------------------- queries (one table each)
@@ -117,11 +118,8 @@ def emerging_label(code: str | None) -> str:
 
 
 def index_colours(index: np.ndarray) -> np.ndarray:
-    """RGBA per index (0–100): the YlOrRd ramp, more opaque as the index rises."""
-    x = np.clip(np.nan_to_num(index.astype(float)), 0.0, 100.0)
-    rgb = np.column_stack([np.interp(x, RAMP_STOPS, RAMP_RGB[:, k]) for k in range(3)])
-    alpha = 70 + 1.6 * x
-    return np.rint(np.column_stack([rgb, alpha])).astype(int)
+    """RGBA per index (0–100): `INDEX_SCALE`, the colours its legend shows."""
+    return INDEX_SCALE.rgba(index)
 
 
 def components_text() -> pl.Expr:

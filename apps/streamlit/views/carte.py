@@ -7,6 +7,7 @@ import streamlit as st
 
 import app_ui
 from tranquillite.app_core import carte, deck
+from tranquillite.app_core import formats as F
 from tranquillite.app_core.queries import NotAvailable
 
 p = app_ui.require("carte")
@@ -76,7 +77,7 @@ h_to = c3.selectbox("À (incluse)", hours, index=23, format_func=hour_to_label, 
                     bind="query-params", help="Une plage qui traverse minuit (22 h → 05 h) est acceptée.")
 sources = c4.multiselect("Sources", visible_sources, default=[], format_func=source_label,
                          key="sources", bind="query-params", placeholder="Toutes les sources de votre périmètre")
-c5, c6, c7, c8 = st.columns([3, 2, 1.6, 1.2])
+c5, c6, c7, c8 = st.columns([2.8, 2.2, 2.4, 1.6])  # wide enough for « Automatique (selon le volume) »
 cats = c5.multiselect("Catégories", cat_options, default=[], key="cat", bind="query-params",
                       format_func=category_label, placeholder="Toutes les catégories")
 arrs = c6.multiselect("Arrondissements", list(names), default=[], format_func=lambda a: names.get(a, a),
@@ -99,22 +100,16 @@ data = app_ui.map_data(cat, cat.version, p.scope, filters)
 # ----------------------------------------------------------------------------- summary
 n_demos = len({r["event_id"] for r in data.routes + data.footprints})
 n_planned = len({r["event_id"] for r in data.markers})
-n_facts = f"{data.n_facts:,}".replace(",", "\u202f")
+n_facts = F.integer(data.n_facts)
 st.markdown(f"**{n_facts}** faits ({'points' if data.facts_mode == 'points' else 'hexagones H3'}) · "
             f"**{n_demos}** manifestations · **{n_planned}** opérations, visites et événements publics",
-            help=f"Au-delà de {carte.point_limit():,} faits, l'affichage automatique agrège en hexagones H3 "
+            help=f"Au-delà de {F.integer(carte.point_limit())} faits, l'affichage automatique agrège en hexagones H3 "
                  "(couleur: nombre de faits, échelle logarithmique).")
 
 # ----------------------------------------------------------------------------- map
 event = st.pydeck_chart(deck.build_deck(deck.map_layers(data)), on_select="rerun", selection_mode="single-object",
                         key="carte_deck", height=620)
-st.caption("Parcours des manifestations déambulatoires (lignes), emprises des manifestations statiques "
-           "(polygones), opérations, visites officielles et événements publics (repères cerclés de blanc), "
-           "faits en points ou en hexagones H3. Contours: arrondissements (IGN ADMIN EXPRESS).")
-
-legend = [f"<span style='color:rgb({c[0]},{c[1]},{c[2]})'>&#9632;</span> {carte.SOURCE_LABELS[s]}: "
-          f"{data.per_source.get(s, 0)}" for s, c in carte.SOURCE_COLORS.items() if s in p.scope.row_sources]
-st.markdown(" &nbsp; ".join(legend), unsafe_allow_html=True)
+st.markdown(deck.map_legend(data), unsafe_allow_html=True)  # from the drawn layers' own colours
 
 # ----------------------------------------------------------------------------- details panel
 selected = None

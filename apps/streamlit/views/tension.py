@@ -81,9 +81,9 @@ elif slots is not None:
             get_line_color=[255, 255, 255, 90], line_width_min_pixels=0.5, auto_highlight=True)
         st.pydeck_chart(deck.build_deck([deck.arrondissements_layer(), layer], tooltip=TOOLTIP), height=560,
                         key="tension_carte")
-        st.caption("Couleur: indice de tension de la cellule H3 (≈ 0,1 km²), du jaune pâle (faible) au rouge "
-                   "foncé (100), échelle fixe d'un créneau à l'autre; cellules à indice nul non dessinées. "
-                   "Survolez une cellule pour ses composantes et l'explication.")
+        st.markdown(T.INDEX_SCALE.legend_html(), unsafe_allow_html=True)  # the colours the layer is drawn with
+        st.caption("Indice de tension de chaque cellule H3 (≈ 0,1 km²). Survolez une cellule pour ses composantes "
+                   "et l'explication.")
 
         st.subheader("Cellules les plus tendues")
         top = T.top_cells(df)
