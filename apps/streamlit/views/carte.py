@@ -95,7 +95,8 @@ filters = carte.MapFilters(start=period[0], end=period[1], hours=(h_from, h_to),
                            resolution=resolution)
 app_ui.log_view(p, "carte", filters.as_log())
 
-data = app_ui.map_data(cat, cat.version, p.scope, filters)
+with st.spinner("Chargement de la carte…"):
+    data = app_ui.map_data(cat, cat.version, p.scope, filters)
 
 # ----------------------------------------------------------------------------- summary
 n_demos = len({r["event_id"] for r in data.routes + data.footprints})

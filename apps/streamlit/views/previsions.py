@@ -235,8 +235,9 @@ def confidence_chart(conf: pl.DataFrame) -> alt.Chart:
 
 
 # ----------------------------------------------------------------------------- the forecast
-slots = app_ui.read_or_explain(forecast_slots, cat, cat.version, p.scope, missing=(
-    "Prévisions pas encore disponibles: la table `models.forecast` n'a pas encore été matérialisée."))
+with st.spinner("Chargement des prévisions…"):
+    slots = app_ui.read_or_explain(forecast_slots, cat, cat.version, p.scope, missing=(
+        "Prévisions pas encore disponibles: la table `models.forecast` n'a pas encore été matérialisée."))
 if slots is None:
     st.stop()
 if slots.height == 0:
@@ -276,7 +277,8 @@ champion = meta.get_column("model")[0] if meta.height else None
 version = meta.get_column("model_version")[0] if meta.height else None
 origin = meta.get_column("origin")[0] if meta.height else None
 
-cells = forecast_cells(cat, cat.version, p.scope, category, slot)
+with st.spinner("Chargement des cellules du créneau…"):
+    cells = forecast_cells(cat, cat.version, p.scope, category, slot)
 if cells.height == 0:
     st.info("Aucune prévision pour ce créneau dans votre périmètre.")
     st.stop()
@@ -325,8 +327,9 @@ else:
 
 # ----------------------------------------------------------------------------- trust
 st.subheader("Confiance")
-summary = app_ui.read_or_explain(backtest_summary, cat, cat.version, p.scope,
-                                 missing="Évaluation des modèles pas encore disponible (table `models.backtest`).")
+with st.spinner("Chargement des rétro-tests…"):
+    summary = app_ui.read_or_explain(backtest_summary, cat, cat.version, p.scope,
+                                     missing="Évaluation des modèles pas encore disponible (table `models.backtest`).")
 if summary is not None:
     conf = confidence_table(summary, category, share, champion)
     if conf.height == 0:
