@@ -88,3 +88,73 @@ def test_every_drawn_layer_is_named_in_the_legend(app_home, vue):
     for layer_id, data in layers(at).items():
         if layer_id == "arrondissements" or data:
             assert LAYER_NAMES[layer_id] in sections, layer_id
+
+
+# ----------------------------------------------------------------------------- when: by day, weekday × hour
+def chart_rows(at, key_index: int) -> list[dict]:
+    import pyarrow as pa
+    proto = at.get("vega_lite_chart")[key_index].proto
+    return pa.ipc.open_stream(proto.datasets[0].data.data).read_all().to_pylist()
+
+
+def direct(sql: str, params: list) -> list[tuple]:
+    from tranquillite.app_core import queries
+    cat = queries.Catalog.open()
+    try:
+        return cat.cursor().execute(sql, params).fetchall()
+    finally:
+        cat.close()
+
+
+FACTS = list(carte.FACT_SOURCES)
+
+
+def test_when_charts_follow_the_filters(app_home):
+    at = open_map("analyste")
+    by_day, by_hour = chart_rows(at, 0), chart_rows(at, 1)
+    want = dict(((d.isoformat(), s), n) for d, s, n in direct(
+        "SELECT CAST(start AS DATE), source, count(*) FROM clean.events WHERE list_contains(?, source) "
+        "AND start >= '2025-03-07' AND start < '2025-03-09' GROUP BY ALL", [FACTS]))
+    got = {(str(r["jour"])[:10], r["source"]): r["n"] for r in by_day if r["n"]}
+    assert got == want and sum(want.values()) > 0
+    hours = {(r["Jour"], r["heure"]): r["n"] for r in by_hour if r["n"]}
+    want_h = {(carte.WEEKDAYS[d - 1], h): n for d, h, n in direct(
+        "SELECT isodow(start), hour(start), count(*) FROM clean.events WHERE list_contains(?, source) "
+        "AND start >= '2025-03-07' AND start < '2025-03-09' GROUP BY ALL", [FACTS])}
+    assert hours == want_h
+    assert len(by_hour) == 7 * 24  # every hour of the week, zeros included
+    # a filter narrows the charts too: interventions only, from 22 h to 05 h
+    at.multiselect(key="sources").set_value(["interventions"])
+    at.selectbox(key="de").set_value(22)
+    at.selectbox(key="a").set_value(5).run()
+    assert not at.exception
+    night = {(r["Jour"], r["heure"]): r["n"] for r in chart_rows(at, 1) if r["n"]}
+    assert night and all(h >= 22 or h <= 5 for _, h in night)
+    assert {r["source"] for r in chart_rows(at, 0)} == {"interventions"}
+    assert sum(night.values()) == direct(
+        "SELECT count(*) FROM clean.events WHERE source = 'interventions' AND start >= '2025-03-07' "
+        "AND start < '2025-03-09' AND (hour(start) >= 22 OR hour(start) <= 5)", [])[0][0]
+    # the previous period of the same length holds no fact: no percentage out of nothing
+    text = next(m.value for m in at.markdown if "contre" in m.value)
+    assert "du 05/03/2025 au 06/03/2025" in text and "trop peu de faits" in text and "%" not in text
+
+
+def test_when_charts_respect_the_scope(app_home):
+    at = open_map("lecteur_prefecture")  # no City facts in its conventions
+    assert not at.get("vega_lite_chart")
+    assert any("Aucun fait sélectionné" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("current, previous, words", [
+    (5, 3, ["5 faits contre 3", "trop peu de faits"]),
+    (30, 9, ["30 faits contre 9", "trop peu de faits"]),
+    (30, 20, ["**+50\u202f%**", "compatible avec le hasard"]),
+    (100, 50, ["**+100\u202f%**", "au-delà du hasard", "p < 0,001"]),
+    (1200, 1500, ["**\u221220\u202f%**", "1\u202f200 faits contre 1\u202f500", "au-delà du hasard"]),
+])
+def test_period_comparison_handles_small_counts_honestly(current, previous, words):
+    text = carte.comparison_text(current, previous, (date(2025, 3, 1), date(2025, 3, 6)))
+    for w in words:
+        assert w in text, (w, text)
+    if "trop peu" in text:
+        assert "%" not in text

@@ -288,6 +288,71 @@ def map_data(cat: Catalog, scope: Scope, f: MapFilters) -> MapData:
     return data
 
 
+# --------------------------------------------------------------------------- when: by day, weekday × hour
+WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+COMPARISON_MIN = 10  # below this many facts in either period, no percentage: the counts are shown as they are
+COMPARISON_ALPHA = 0.05
+
+
+@dataclass
+class WhenData:
+    """When the facts of the view happened, aggregated in SQL through the gateway (the map's filters and scope)."""
+    by_day: pl.DataFrame        # jour (date), source, n — every day of the period, 0 included
+    by_hour: pl.DataFrame       # jour_semaine (1 = lundi … 7), heure (0–23), n — every cell of the week
+    current: int
+    previous: int
+    previous_period: tuple[date, date]
+
+
+def previous_period(f: MapFilters) -> tuple[date, date]:
+    """The period of the same length just before the filters' one."""
+    days = (f.end - f.start).days + 1
+    return f.start - timedelta(days=days), f.start - timedelta(days=1)
+
+
+def when_data(cat: Catalog, scope: Scope, f: MapFilters) -> WhenData:
+    """Facts of the view by day and source, by weekday × hour, and their count over the previous period of
+    the same length (same hours, sources, categories, arrondissements): three aggregate queries, all scoped."""
+    where, params = _facts_where(f)
+    day = scoped_query(cat, scope, EVENTS, select="CAST(start AS DATE) AS jour, source, count(*) AS n",
+                       where=where, params=params, group_by="jour, source", level="rows")
+    hour = scoped_query(cat, scope, EVENTS, select="isodow(start) AS jour_semaine, hour(start) AS heure, count(*) AS n",
+                        where=where, params=params, group_by="jour_semaine, heure", level="rows")
+    p0, p1 = previous_period(f)
+    pwhere, pparams = _facts_where(replace(f, start=p0, end=p1))
+    prev = scoped_query(cat, scope, EVENTS, select="count(*) AS n", where=pwhere, params=pparams, level="rows")
+    sources = sorted(set(day.get_column("source").to_list())) if day.height else []
+    days = pl.DataFrame({"jour": pl.date_range(f.start, f.end, "1d", eager=True)})
+    by_day = (days.join(pl.DataFrame({"source": sources}, schema={"source": pl.Utf8}), how="cross")
+              .join(day.with_columns(pl.col("jour").cast(pl.Date), pl.col("n").cast(pl.Int64)),
+                    on=["jour", "source"], how="left").with_columns(pl.col("n").fill_null(0)))
+    grid = pl.DataFrame({"jour_semaine": list(range(1, 8))}, schema={"jour_semaine": pl.Int64}).join(
+        pl.DataFrame({"heure": list(range(24))}, schema={"heure": pl.Int64}), how="cross")
+    by_hour = grid.join(hour.with_columns(pl.col("jour_semaine").cast(pl.Int64), pl.col("heure").cast(pl.Int64),
+                                          pl.col("n").cast(pl.Int64)), on=["jour_semaine", "heure"], how="left") \
+        .with_columns(pl.col("n").fill_null(0))
+    current = int(day.get_column("n").sum()) if day.height else 0
+    return WhenData(by_day=by_day, by_hour=by_hour, current=current,
+                    previous=int(prev.item() or 0) if prev.height else 0, previous_period=(p0, p1))
+
+
+def comparison_text(current: int, previous: int, previous_period: tuple[date, date]) -> str:
+    """This period against the previous one of the same length, in words: a percentage only when both counts
+    reach COMPARISON_MIN, and said to be within chance when an exact test cannot tell them apart (under equal
+    rates, the current count given the total is binomial(total, ½))."""
+    from scipy.stats import binomtest
+    since = f"du {previous_period[0]:%d/%m/%Y} au {previous_period[1]:%d/%m/%Y}"
+    counts = f"{F.plural(current, 'fait')} contre {F.integer(previous)} {since}"
+    if current < COMPARISON_MIN or previous < COMPARISON_MIN:
+        return (f"{counts}: trop peu de faits pour parler d'évolution en pourcentage "
+                f"(moins de {COMPARISON_MIN} sur l'une des deux périodes).")
+    change = current / previous - 1
+    p = binomtest(current, current + previous, 0.5).pvalue
+    verdict = ("écart compatible avec le hasard (test exact, p = " + F.number(p, 2) + ")" if p >= COMPARISON_ALPHA
+               else "écart au-delà du hasard (test exact, p " + ("< 0,001" if p < 0.001 else "= " + F.number(p, 3)) + ")")
+    return f"**{F.signed_percent(change)}** par rapport à la période précédente de même durée ({counts}); {verdict}."
+
+
 DETAIL_FIELDS = {
     "event_id": "Identifiant", "source": "Source", "category": "Catégorie", "subcategory": "Sous-catégorie",
     "start": "Début", "end": "Fin", "arrondissement": "Arrondissement", "attendance": "Personnes attendues",
@@ -377,6 +442,6 @@ def with_filters(f: MapFilters, **changes) -> MapFilters:
     return replace(f, **changes)
 
 
-__all__ = ["MapFilters", "MapData", "map_data", "event_detail", "date_bounds", "default_period",
+__all__ = ["MapFilters", "MapData", "map_data", "WhenData", "when_data", "comparison_text", "previous_period", "event_detail", "date_bounds", "default_period",
            "category_options", "export_facts", "export_csv", "export_refusal", "public_indicators", "NotAvailable", "FACT_SOURCES",
            "PLANNED_SOURCES", "SOURCE_LABELS", "SOURCE_COLORS", "arrondissement_names"]

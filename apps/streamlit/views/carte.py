@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+import altair as alt
 import polars as pl
 import streamlit as st
 
@@ -111,6 +112,59 @@ st.markdown(f"**{n_facts}** faits ({'points' if data.facts_mode == 'points' else
 event = st.pydeck_chart(deck.build_deck(deck.map_layers(data)), on_select="rerun", selection_mode="single-object",
                         key="carte_deck", height=620)
 st.markdown(deck.map_legend(data), unsafe_allow_html=True)  # from the drawn layers' own colours
+
+# ----------------------------------------------------------------------------- when
+def hexa(rgba) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgba[:3])
+
+
+def day_chart(by_day: pl.DataFrame) -> alt.Chart:
+    """Facts per day, stacked by source in the sources' map colours."""
+    d = by_day.with_columns(pl.col("source").replace_strict(carte.SOURCE_LABELS, default=pl.col("source"),
+                                                            return_dtype=pl.Utf8).alias("Source"),
+                            pl.col("jour").dt.strftime("%d/%m/%Y").alias("Jour")).to_pandas()
+    present = [s for s in carte.SOURCE_COLORS if s in set(by_day.get_column("source").to_list())]
+    colour = alt.Color("Source:N", title=None, legend=alt.Legend(orient="bottom"), scale=alt.Scale(
+        domain=[carte.SOURCE_LABELS[s] for s in present], range=[hexa(carte.SOURCE_COLORS[s]) for s in present]))
+    return alt.Chart(d).mark_bar().encode(
+        x=alt.X("jour:T", title=None, axis=alt.Axis(format="%d/%m", labelAngle=0)),
+        y=alt.Y("sum(n):Q", title="Faits par jour", axis=alt.Axis(format="d")),
+        color=colour, tooltip=[alt.Tooltip("Jour:N"), alt.Tooltip("Source:N"), alt.Tooltip("n:Q", title="Faits")],
+    ).properties(height=220)
+
+
+def hour_chart(by_hour: pl.DataFrame) -> alt.Chart:
+    """Facts by weekday × hour (a heatmap, YlOrRd like the hexagons)."""
+    d = by_hour.with_columns(
+        pl.col("jour_semaine").replace_strict({i + 1: w for i, w in enumerate(carte.WEEKDAYS)},
+                                              return_dtype=pl.Utf8).alias("Jour"),
+        pl.format("{} h", pl.col("heure").cast(pl.Utf8).str.zfill(2)).alias("Heure")).to_pandas()
+    return alt.Chart(d).mark_rect().encode(
+        x=alt.X("Heure:O", title="Heure de début", sort=[f"{h:02d} h" for h in range(24)]),
+        y=alt.Y("Jour:O", title=None, sort=list(carte.WEEKDAYS)),
+        color=alt.Color("n:Q", title="Faits", scale=alt.Scale(scheme="yelloworangered"),
+                        legend=alt.Legend(format="d")),
+        tooltip=[alt.Tooltip("Jour:N"), alt.Tooltip("Heure:N"), alt.Tooltip("n:Q", title="Faits")],
+    ).properties(height=230)
+
+
+@app_ui.cached_read(show_spinner=False, ttl=600, max_entries=64)
+def when_data(_cat, catalog_version: int, scope, f: carte.MapFilters) -> carte.WhenData:
+    return carte.when_data(_cat, scope, f)
+
+
+st.subheader("Quand")
+with st.spinner("Chargement des faits par jour et par heure…"):
+    when = when_data(cat, cat.version, p.scope, filters)
+if when.current == 0:
+    st.info("Aucun fait sélectionné sur la période: rien à répartir par jour ou par heure.")
+else:
+    w1, w2 = st.columns(2)
+    w1.markdown("**Faits sélectionnés par jour**")
+    w1.altair_chart(day_chart(when.by_day), width="stretch", key="carte_par_jour")
+    w2.markdown("**Par jour de la semaine et heure**")
+    w2.altair_chart(hour_chart(when.by_hour), width="stretch", key="carte_par_heure")
+st.markdown(carte.comparison_text(when.current, when.previous, when.previous_period))
 
 # ----------------------------------------------------------------------------- details panel
 selected = None
