@@ -47,7 +47,7 @@ def arrondissements_geojson() -> dict:
         g = shapely.simplify(shape(f["geometry"]), 0.0002, preserve_topology=True)
         code = f["properties"]["insee_arm"]
         feats.append({"type": "Feature", "geometry": mapping(g), "properties": {
-            "titre": names.get(code, code), "quand": "", "lieu": f["properties"]["nom"],
+            "code": code, "titre": names.get(code, code), "quand": "", "lieu": f["properties"]["nom"],
             "info": f"{f['properties']['population']:,} habitants".replace(",", "\u202f")}})
     return {"type": "FeatureCollection", "features": feats}
 
@@ -55,6 +55,21 @@ def arrondissements_geojson() -> dict:
 def arrondissements_layer() -> pdk.Layer:
     return pdk.Layer("GeoJsonLayer", id="arrondissements", data=arrondissements_geojson(), stroked=True,
                      filled=False, get_line_color=[60, 60, 60, 160], line_width_min_pixels=1, pickable=False)
+
+
+MASKED_COLOUR = [170, 170, 170, 110]  # a masked value (« <11 », « secret »): grey, never a colour of the scale
+
+
+def choropleth_layer(colours: dict[str, list[int]], texts: dict[str, str], when: str) -> pdk.Layer:
+    """The arrondissements filled with the colour of their value (`colours`, code → RGBA; missing: masked
+    grey), the value's text in the tooltip."""
+    base = arrondissements_geojson()
+    feats = [{**f, "properties": {**f["properties"], "couleur": colours.get(f["properties"]["code"], MASKED_COLOUR),
+                                  "quand": when, "info": texts.get(f["properties"]["code"], "")}}
+             for f in base["features"]]
+    return pdk.Layer("GeoJsonLayer", id="choroplethe", data={"type": "FeatureCollection", "features": feats},
+                     stroked=True, filled=True, get_fill_color="properties.couleur",
+                     get_line_color=[60, 60, 60, 200], line_width_min_pixels=1, pickable=True, auto_highlight=True)
 
 
 def map_layers(d: MapData) -> list[pdk.Layer]:
