@@ -381,7 +381,7 @@ def event_detail(cat: Catalog, scope: Scope, event_id: str) -> dict[str, str] | 
         elif isinstance(v, datetime):
             v = _fmt(v)
         elif isinstance(v, float):
-            v = f"{v:.5f}"
+            v = F.number(v, 5)
         out[label] = str(v)
     return out
 

@@ -16,6 +16,7 @@ import shapely
 from shapely.geometry import mapping, shape
 
 from tranquillite.app_core.carte import SOURCE_LABELS, MapData, arrondissement_names
+from tranquillite.app_core import formats as F
 from tranquillite.app_core.colours import swatch_html
 from tranquillite.settings import GEO_DIR, settings
 
@@ -48,7 +49,7 @@ def arrondissements_geojson() -> dict:
         code = f["properties"]["insee_arm"]
         feats.append({"type": "Feature", "geometry": mapping(g), "properties": {
             "code": code, "titre": names.get(code, code), "quand": "", "lieu": f["properties"]["nom"],
-            "info": f"{f['properties']['population']:,} habitants".replace(",", "\u202f")}})
+            "info": f"{F.integer(f['properties']['population'])} habitants"}})
     return {"type": "FeatureCollection", "features": feats}
 
 

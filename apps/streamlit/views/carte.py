@@ -207,4 +207,4 @@ elif p.can("exporter"):
     st.download_button("Exporter la vue (CSV)", data=lambda: carte.export_csv(cat, p, filters),
                        file_name="tranquillite_carte.csv", mime="text/csv", icon=":material/download:",
                        on_click="ignore")
-st.caption(f"Requêtes DuckDB: {data.seconds * 1000:.0f} ms — catalogue en lecture seule, périmètre de votre profil.")
+st.caption(f"Requêtes DuckDB: {F.integer(data.seconds * 1000)} ms — catalogue en lecture seule, périmètre de votre profil.")

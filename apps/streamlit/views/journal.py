@@ -19,7 +19,7 @@ st.caption("Chaque consultation, chaque filtre, chaque export et chaque connexio
            "empreintes HMAC-SHA256 (clé hors de la base) et sa tête est publiée toutes les 5 minutes hors "
            "de l'application: modification, suppression, troncature ou rejeu sont détectés.")
 
-with store.connect() as con:
+with st.spinner("Vérification de l'intégrité du journal…"), store.connect() as con:
     check = audit.verify(con)
     logins = [r[0] for r in con.execute("SELECT DISTINCT login FROM access_log WHERE login IS NOT NULL ORDER BY 1")]
     profile_labels = dict(con.execute("SELECT code, label FROM profiles ORDER BY rowid").fetchall())

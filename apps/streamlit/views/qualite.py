@@ -29,7 +29,8 @@ def show(df, columns: list[str]) -> None:
 
 
 try:
-    dq = scoped_query(cat, p.scope, "governance.data_quality", select="*", order_by="1")
+    with st.spinner("Chargement du bilan des sources…"):
+        dq = scoped_query(cat, p.scope, "governance.data_quality", select="*", order_by="1")
 except NotAvailable:
     dq = None
     st.subheader("Bilan par source")
