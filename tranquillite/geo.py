@@ -111,6 +111,19 @@ def marseille() -> Area:
     )
 
 
+@lru_cache(maxsize=1)
+def quartiers() -> Area:
+    """Marseille's 111 quartiers (code « 1320101 », name « Belsunce »), as zones of an Area."""
+    feats = _read_geojson(GEO_DIR / "marseille_quartiers.geojson")
+    return Area(
+        name="Marseille (quartiers)",
+        outline=marseille().outline,
+        zone_codes=np.array([str(f["properties"]["code_qua"]) for f in feats], dtype=object),
+        zone_names=np.array([f["properties"]["nom"] for f in feats], dtype=object),
+        zone_geoms=np.array([shape(f["geometry"]) for f in feats], dtype=object),
+    )
+
+
 class AreaFileError(ValueError):
     """A boundary file that cannot be used as a study area (French message)."""
 

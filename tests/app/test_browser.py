@@ -127,3 +127,42 @@ def test_three_browsers_at_once_cannot_bypass_the_lockout(app_home):
         submit_login(a, url, "demo.analyste", "Demo-analyste-2025", timeout=120)  # the right one, too late
         time.sleep(5)
         assert "Carte des événements" not in a.find_element("tag name", "body").text
+
+
+PAGES_TO_CAPTURE = [  # (login, password, url path, title): every page issue 15 changed, as its users see it
+    (None, None, "", "Tranquillité publique à Marseille"),
+    ("demo.analyste", "Demo-analyste-2025", "carte", "Carte des événements"),
+    ("demo.analyste", "Demo-analyste-2025", "previsions", "Prévisions"),
+    ("demo.analyste", "Demo-analyste-2025", "tension", "Zones de tension"),
+    ("demo.analyste", "Demo-analyste-2025", "qualite", "Qualité des données"),
+    ("demo.dpo", "Demo-auditeur_dpo-2025", "journal", "Journal d'accès"),
+]
+
+
+def test_every_changed_page_renders_in_chromium_and_is_captured(app_home, tmp_path):
+    """Screenshots of the pages for reviewers: into apps/streamlit/docs/ when TQ_DOCS_SCREENSHOTS=1
+    (refreshing the documentation), else into a temporary folder; each page must render without error."""
+    _need_browser()
+    from selenium.webdriver.common.by import By
+    from tests.app.browser import submit_login, wait_for_h1
+    from tests.app.helpers import REPO
+    docs = REPO / "apps" / "streamlit" / "docs" if os.environ.get("TQ_DOCS_SCREENSHOTS") == "1" else tmp_path
+    # one browser per account: log in once, then open each page by its URL (the session survives a reload)
+    with streamlit_server(app_home) as url:
+        for login in dict.fromkeys(p[0] for p in PAGES_TO_CAPTURE):
+            with browser() as d:
+                if login:
+                    password = next(p[1] for p in PAGES_TO_CAPTURE if p[0] == login)
+                    submit_login(d, url, login, password)
+                    time.sleep(3)
+                for _, _, path, title in [p for p in PAGES_TO_CAPTURE if p[0] == login]:
+                    d.get(f"{url}/{path}")
+                    wait_for_h1(d, title)
+                    deadline = time.time() + 20  # deck.gl draws after the page's script: wait for its canvas
+                    while (time.time() < deadline and path in ("", "carte", "previsions", "tension")
+                           and not d.find_elements(By.CSS_SELECTOR, "[data-testid='stDeckGlJsonChart'] canvas")):
+                        time.sleep(0.5)
+                    time.sleep(6)
+                    assert not d.find_elements(By.CSS_SELECTOR, "[data-testid='stException']"), path
+                    out = screenshot(d, docs / f"{path or 'accueil_public'}.png")
+                    assert out.stat().st_size > 10_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import polars as pl
@@ -165,9 +166,10 @@ def test_map_details_panel_then_the_forecast_page(app_home, con):
     assert not at.exception
     assert not any("pas encore disponible" in i.value for i in at.info)
     assert at.selectbox(key="prev_categorie").value == "all"
-    cells = at.dataframe[0].value
-    assert list(cells.columns[:3]) == ["Rang", "Arrondissement", "Cellule H3"]
-    assert cells["Rang"].to_list() == list(range(1, len(cells) + 1)) and len(cells) > 0
+    # two days of data: the published forecast expects nothing anywhere, so no cell is a hot spot
+    assert any("Aucune cellule signalée" in i.value for i in at.info)
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    assert [layer["id"] for layer in spec["layers"]] == ["arrondissements", "prevision"]
 
 
 def test_forecast_page_reads_the_model_tables_once_published(app_home, monkeypatch):
@@ -200,9 +202,10 @@ def test_forecast_page_reads_the_model_tables_once_published(app_home, monkeypat
     top = at.dataframe[0].value  # 5 % of 2 cells: the best one, with its integer interval bounds
     assert top["Cellule H3"].to_list() == ["89396815307ffff"] and top["Intervalle 80 %"].to_list() == ["1–4"]
     conf = at.dataframe[1].value
-    assert conf["Code"].to_list() == ["lgbm_avec_evenements", "moyenne_saisonniere", "oracle"]
+    assert conf["Modèle"].to_list() == ["LightGBM avec les événements prévus", "Moyenne saisonnière",
+                                        "Oracle (intensité vraie, données synthétiques)"]
     assert conf["Rôle"].to_list()[0].startswith("★ champion")
-    assert conf["Rapport à l'oracle"].to_list() == pytest.approx([0.76, 0.62, 1.0])
+    assert conf["Rapport à l'oracle"].to_list() == ["76\u202f%", "62\u202f%", "100\u202f%"]
     assert len(at.dataframe) == 2 and not at.metric  # no models.backtest_scores in this catalog
     # the Préfecture reader gets no forecast: they derive from the City's data (convention internal)
     from tranquillite.app_core import store

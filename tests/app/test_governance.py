@@ -66,7 +66,32 @@ def test_auditor_reads_the_journal_filtered(app_home):
     assert "Intégrité du journal vérifiée" in texts(at)
     at.selectbox(key="j_login").set_value("demo.analyste").run()
     df = at.dataframe[0].value
-    assert set(df["Utilisateur"]) == {"demo.analyste"} and "carte" in set(df["Page"])
+    assert set(df["Utilisateur"]) == {"demo.analyste"} and "Carte" in set(df["Page"])  # the page's title
+
+
+def test_the_journal_speaks_in_words(app_home, con):
+    """Issue 15: actions in words, no « None » cell, JSON details as readable fields."""
+    at = login_as("analyste")
+    at.switch_page("views/previsions.py").run()
+    admin = load_principal(con, "demo.habilitations")
+    H.update_user(con, admin, "demo.analyste", activity_nature="supervision_videoprotection")
+    login(new_app(), "demo.analyste", "mauvais mot de passe")
+    at = login_as("auditeur_dpo")
+    at.switch_page("views/journal.py").run()
+    assert not at.exception
+    df = at.dataframe[0].value
+    cells = [str(v) for v in df.astype(str).to_numpy().ravel()]
+    assert "None" not in cells and "nan" not in cells and "null" not in " ".join(cells)
+    actions = set(df["Action"])
+    assert {"Consultation de la page", "Connexion réussie", "Connexion échouée", "Habilitation modifiée"} <= actions
+    assert not any("_" in a for a in actions)  # no code left
+    assert "Analyste" in " ".join(df["Profil"]) and "analyste" not in set(df["Profil"])
+    change = df[df["Action"] == "Habilitation modifiée"].iloc[0]
+    assert change["Détail"].startswith("Après : nature d'activité Supervision vidéoprotection (CSU)")
+    assert "Par : demo.habilitations" in change["Détail"] and "Pour : demo.analyste" in change["Détail"]
+    assert "{" not in change["Détail"]
+    view = df[(df["Page"] == "Prévisions") & (df["Filtres"] != "")].iloc[0]
+    assert "Catégorie : Tous les faits" in view["Filtres"] and "{" not in view["Filtres"]
 
 
 @both_stores

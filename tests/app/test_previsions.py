@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import datetime, timedelta
 
 import h3
@@ -19,6 +20,9 @@ from tests.app.helpers import catalog_home, count_queries, login_as, run_page_as
 from tranquillite.app_core import queries, store
 
 PAGE = "views/previsions.py"
+MODEL_LABELS = {"derniere_periode": "Dernière période", "moyenne_saisonniere": "Moyenne saisonnière",
+                "lgbm_avec_evenements": "LightGBM avec les événements prévus",
+                "oracle": "Oracle (intensité vraie, données synthétiques)"}
 CATS = ["all", "interventions", "alertes_videoprotection", "signalements"]
 CAT_LABELS = ["Tous les faits", "Interventions de la Police Municipale", "Alertes vidéoprotection (CSU)",
               "Signalements"]  # the contracts' names of the sources
@@ -27,7 +31,12 @@ SLOT_LABELS = ["dim. 09/03 06h–14h", "dim. 09/03 14h–22h", "dim. 09/03 22h�
 ORIGIN = datetime(2025, 3, 9, 6)
 CELLS = sorted(h3.grid_disk(h3.latlng_to_cell(43.2965, 5.3700, 9), 4))[:40]
 CHAMPION = "lgbm_avec_evenements"
-EXPLAINED = '[{"feature": "faits_7j", "contribution": 0.25, "value": 3}]'
+EXPLAINED = ('[{"feature": "alertes_videoprotection_28d_same", "contribution": 0.25, "value": 66}, '
+             '{"feature": "faits_7j", "contribution": -0.7, "value": 3}, '
+             '{"feature": "interventions_nb_7d", "contribution": 9.3, "value": 1234}]')
+EXPLAINED_TEXT = ("66 alertes de vidéoprotection sur ce créneau horaire les 4 dernières semaines (×1,28) ; "
+                  "faits_7j = 3 (÷2,01) ; 1\u202f234 interventions dans les cellules voisines les 7 derniers jours "
+                  "(×plus de 10)")  # words from the feature names; a name no pattern knows stays as it is
 RAW_TEXT = "texte libre, pas du JSON"
 # mean next-day hit rates over the two origins, per (category, coverage): model -> per-origin values
 HIT_RATES = {
@@ -115,8 +124,18 @@ def cells_table(at) -> pl.DataFrame:
 
 
 def confidence(at) -> dict[str, dict]:
-    df = pl.from_pandas(at.dataframe[1].value.reset_index(drop=True))
-    return {r["Code"]: r for r in df.to_dicts()}
+    """The figures under the confidence chart (French text), by model name."""
+    df = pl.from_pandas(at.dataframe[-1].value.reset_index(drop=True))
+    assert "Taux de détection" in df.columns
+    return {r["Modèle"]: r for r in df.to_dicts()}
+
+
+def confidence_chart(at) -> list[dict]:
+    """The rows of the confidence chart's dataset (Arrow, as Streamlit sends it to the browser)."""
+    import pyarrow as pa
+    proto = at.get("vega_lite_chart")[0].proto
+    assert json.loads(proto.spec)["layer"][0]["mark"]["type"] == "bar"
+    return pa.ipc.open_stream(proto.datasets[0].data.data).read_all().to_pylist()
 
 
 def map_data(at) -> list[dict]:
@@ -144,11 +163,11 @@ def test_hotspot_table_follows_category_shift_and_share(models_home):
     t = cells_table(at)
     assert t["Rang"].to_list() == [1, 2]
     assert t["Cellule H3"].to_list() == top_cells("all", SLOTS[0], 2)
-    assert t["Attendus"].to_list() == [3.9, 3.8]
+    assert t["Attendus"].to_list() == ["3,90", "3,80"]  # French decimals
     # integer bounds of the jittered intervals: floor(lower)–floor(upper)
     assert t["Intervalle 80 %"].to_list() == ["2–6", "2–6"]
     assert t["Intervalle 95 %"].to_list() == ["1–9", "1–9"]
-    assert t["Explications"].to_list() == ["faits_7j = 3 (×1,28)", RAW_TEXT]  # JSON parsed, other text as is
+    assert t["Explications"].to_list() == [EXPLAINED_TEXT, RAW_TEXT]  # JSON in words, other text as is
     assert "**78,0** faits attendus" in markdown(at, "faits attendus")
     assert "**7,7** (10\u202f%)" in markdown(at, "faits attendus")  # 3.9 + 3.8 of the 78 in the hotspot
 
@@ -176,25 +195,33 @@ def test_map_colours_every_cell_and_outlines_the_hotspot(models_home):
     assert sorted(d["h3"] for d in hot) == sorted(top_cells("all", SLOTS[0], 2))
     first = next(d for d in data if d["h3"] == top_cells("all", SLOTS[0], 1)[0])
     assert first["titre"].startswith("Rang 1 · 3,90 fait(s) attendu(s)")
-    assert first["ic80"] == "2–6" and first["ic95"] == "1–9" and first["info"] == "faits_7j = 3 (×1,28)"
+    assert first["ic80"] == "2–6" and first["ic95"] == "1–9" and first["info"] == EXPLAINED_TEXT
     assert first["quand"] == SLOT_LABELS[0] and first["lieu"].endswith(first["h3"])
     # colour by expected count: the best cell is the most opaque
     assert first["couleur"][3] == max(d["couleur"][3] for d in data)
 
 
-def test_confidence_table_from_known_backtest_numbers(models_home):
+def test_confidence_chart_and_figures_from_known_backtest_numbers(models_home):
     at = open_page("analyste")
     conf = confidence(at)
-    assert list(conf) == [CHAMPION, "moyenne_saisonniere", "derniere_periode", "oracle"]  # oracle last
-    champ = conf[CHAMPION]
+    L = MODEL_LABELS
+    assert list(conf) == [L[CHAMPION], L["moyenne_saisonniere"], L["derniere_periode"], L["oracle"]]  # oracle last
+    champ = conf[L[CHAMPION]]
     assert champ["Rôle"].startswith("★ champion") and champ["Modèle"] == "LightGBM avec les événements prévus"
-    assert champ["Taux de détection"] == pytest.approx(0.35)  # mean over origins, next day only
-    assert champ["PAI"] == pytest.approx(7.0)
-    assert champ["Rapport à l'oracle"] == pytest.approx(0.7)  # 0.35 / 0.50
-    assert conf["derniere_periode"]["Rapport à l'oracle"] == pytest.approx(0.38)
-    assert conf["oracle"]["Rapport à l'oracle"] == pytest.approx(1.0)
-    assert conf["oracle"]["Rôle"].startswith("référence")
-    assert champ["Dates testées"] == 2 and champ["Faits"] == 200
+    assert champ["Taux de détection"] == "35,0\u202f%"  # mean over origins, next day only, in French
+    assert champ["PAI"] == "7,0"
+    assert champ["Rapport à l'oracle"] == "70\u202f%"  # 0.35 / 0.50
+    assert conf[L["derniere_periode"]]["Rapport à l'oracle"] == "38\u202f%"
+    assert conf[L["oracle"]]["Rapport à l'oracle"] == "100\u202f%"
+    assert conf[L["oracle"]]["Rôle"].startswith("référence")
+    assert champ["Dates testées"] == "2" and champ["Faits"] == "200"
+    # the chart: one bar per model, in the same order, labelled in French, the champion marked
+    bars = confidence_chart(at)
+    assert [b["Modèle"] for b in bars] == list(conf)
+    assert [b["taux"] for b in bars] == pytest.approx([0.35, 0.20, 0.19, 0.50])
+    assert [b["etiquette"] for b in bars] == ["35,0\u202f%", "20,0\u202f%", "19,0\u202f%", "50,0\u202f%"]
+    assert [b["role"] for b in bars] == ["Champion (carte ci-dessus)", "Autre modèle", "Autre modèle",
+                                         "Oracle (référence)"]
     summary = markdown(at, "rétro-tests")
     assert "**35\u202f%**" in summary and "**70\u202f%**" in summary
     assert metrics(at) == {"Couverture de l'intervalle à 95 %": "95\u202f%",
@@ -202,18 +229,18 @@ def test_confidence_table_from_known_backtest_numbers(models_home):
 
     at.selectbox(key="prev_part").set_value(0.20).run()  # the backtest's coverage follows the hotspot share
     conf = confidence(at)
-    assert conf[CHAMPION]["Rapport à l'oracle"] == pytest.approx(0.75)
-    assert conf[CHAMPION]["PAI"] == pytest.approx(3.0)
+    assert conf[L[CHAMPION]]["Rapport à l'oracle"] == "75\u202f%"
+    assert conf[L[CHAMPION]]["PAI"] == "3,0"
 
     at.selectbox(key="prev_part").set_value(0.05)
     at.selectbox(key="prev_categorie").set_value("interventions").run()
     conf = confidence(at)
-    assert list(conf) == [CHAMPION, "oracle"]
-    assert conf[CHAMPION]["Rapport à l'oracle"] == pytest.approx(0.5)
+    assert list(conf) == [L[CHAMPION], L["oracle"]]
+    assert conf[L[CHAMPION]]["Rapport à l'oracle"] == "50\u202f%"
     assert metrics(at)["Couverture de l'intervalle à 95 %"] == "90\u202f%"
 
     at.selectbox(key="prev_categorie").set_value("signalements").run()  # no evaluation for it
-    assert len(at.dataframe) == 1
+    assert len(at.dataframe) == 1 and not at.get("vega_lite_chart")
     assert any("Aucune évaluation" in i.value for i in at.info) and not at.metric
 
 
@@ -274,13 +301,47 @@ def test_forecast_page_on_the_pipeline_catalog(app_home, profile):
                                  [first]).fetchone()[0]
         k = math.ceil(0.05 * n)
         want = [r[0] for r in cat.cursor().execute(
-            "SELECT h3_cell FROM models.forecast WHERE category = 'all' AND slot = ? ORDER BY rank LIMIT ?",
-            [first, k]).fetchall()]
+            "SELECT h3_cell FROM models.forecast WHERE category = 'all' AND slot = ? "
+            "AND (round(expected, 2) > 0 OR floor(upper_95) >= 1) ORDER BY rank LIMIT ?", [first, k]).fetchall()]
     finally:
         cat.close()
     assert at.selectbox(key="prev_creneau").value == first and len(at.selectbox(key="prev_creneau").options) == 21
-    t = cells_table(at)
-    assert t["Rang"].to_list() == list(range(1, k + 1)) and t["Cellule H3"].to_list() == want
     assert "Prévisions" in at.title[0].value
+    if want:
+        t = cells_table(at)
+        assert t["Rang"].to_list() == list(range(1, len(want) + 1)) and t["Cellule H3"].to_list() == want
+    else:  # two days of data: every cell expects 0,00 (interval 0–0), none is a hot spot
+        assert any("Aucune cellule signalée" in i.value for i in at.info)
+        assert "les **0** cellules signalées" in markdown(at, "faits attendus")
     # the pipeline's backtest has no scored origin on two days of data
     assert any("Aucune évaluation" in i.value for i in at.info)
+
+
+def test_a_cell_expecting_nothing_is_not_a_hot_spot(app_home, monkeypatch):
+    """Issue 15: a cell forecasting 0,00 with interval 0–0 was ranked sixth among the hot spots."""
+    f = forecast_frame().with_columns(
+        *[pl.when(pl.col("rank") > 3).then(0.0).otherwise(pl.col(c)).alias(c)
+          for c in ("expected", "lower_80", "upper_80", "lower_95", "upper_95")])
+    catalog_home(app_home, "home_zero", {("models", "forecast"): f, ("models", "backtest"): backtest_frame()},
+                 monkeypatch)
+    at = open_page("analyste")
+    at.selectbox(key="prev_part").set_value(0.20).run()  # 8 cells of 40 asked, 3 expect something
+    t = cells_table(at)
+    assert t["Rang"].to_list() == [1, 2, 3]
+    assert "0,00" not in t["Attendus"].to_list()
+    assert "les **3** cellules signalées" in markdown(at, "faits attendus")
+    outlined = [d["h3"] for d in map_data(at) if d["contour"][3] > 0]
+    assert sorted(outlined) == sorted(top_cells("all", SLOTS[0], 3))
+
+
+def test_forecast_legend_is_the_scale_of_the_cells(models_home):
+    at = open_page("analyste")
+    data = map_data(at)
+    legend = next(m.value for m in at.markdown if "tq-legende" in m.value)
+    assert "Faits attendus par cellule" in legend
+    swatches = re.findall(r"data-legende='([0-9,]+)'.*?</span> ([0-9,]+)</span>", legend)
+    assert swatches[-1][1] == "3,90" and swatches[0][1] == "0,00"  # up to the shift's highest expectation
+    best = next(d for d in data if d["titre"].startswith("Rang 1 "))
+    assert tuple(int(v) for v in swatches[-1][0].split(",")) == tuple(best["couleur"])
+    values = [float(v.replace(",", ".")) for _, v in swatches]
+    assert values == sorted(values) and len(values) == 5

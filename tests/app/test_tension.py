@@ -32,6 +32,7 @@ VISIBLE = {  # cell positions whose rows the scope gets
     "none": set(),
 }
 SLOTS = [60468, 60469, 60470]
+QUARTIERS = ["1320606", "1320101"]  # Vauban (6e), Belsunce (1er): the grid's quartier codes
 START = datetime(2025, 3, 9, 6)
 AS_OF = START
 
@@ -50,7 +51,8 @@ def tension_frame() -> pl.DataFrame:
             contrib = {"significativite": idx * 0.4, "tendance": idx * 0.1, "prevision": idx * 0.3,
                        "evenements": idx * 0.2, "concurrence": 0.0}
             rows.append({
-                "h3_cell": cell, "arrondissement": "13201" if i % 2 else "13206", "quartier": f"q{i}", "slot": s,
+                "h3_cell": cell, "arrondissement": "13201" if i % 2 else "13206",
+                "quartier": QUARTIERS[i % 2], "slot": s,
                 "slot_start": START + timedelta(hours=8 * sj), "slot_end": START + timedelta(hours=8 * (sj + 1)),
                 "day": (START + timedelta(hours=8 * sj)).date(), "shift": ["06h-14h", "14h-22h", "22h-06h"][sj],
                 "index": idx, "level": "elevee" if idx >= 40 else "moderee",
@@ -78,6 +80,25 @@ def alerts_frame() -> pl.DataFrame:
     return pl.DataFrame(rows, schema=ALERT_SCHEMA)
 
 
+GI_CLASSES = ["point_chaud_99", "point_chaud_95", "point_chaud_90", "non_significatif", "point_froid_95",
+              "point_chaud_90", "point_chaud_99", "point_froid_99"]
+
+
+def hotspots_frame() -> pl.DataFrame:
+    """Weekly Gi* classes of the cells: the latest week (W10) as GI_CLASSES, an older week all hot."""
+    from tranquillite.indicators.hotspots import HOTSPOT_SCHEMA
+    rows = []
+    for week, classes in (("2025-W09", ["point_chaud_99"] * len(CELLS)), ("2025-W10", GI_CLASSES)):
+        for i, cell in enumerate(CELLS):
+            rows.append({"h3_cell": cell, "arrondissement": "13201", "category": "toutes", "period_level": "semaine",
+                         "period": week, "n": 3 + i, "z": 1.5 + i / 2, "class": classes[i],
+                         "conventions": CONVENTIONS[i]})
+    df = pl.DataFrame(rows, infer_schema_length=None)
+    return df.with_columns(*[pl.lit(None, dtype).alias(c) for c, dtype in HOTSPOT_SCHEMA.items()
+                             if c not in df.columns]).select(
+        [pl.col(c).cast(t) for c, t in HOTSPOT_SCHEMA.items()] + ["conventions"])
+
+
 def emerging_frame() -> pl.DataFrame:
     from tranquillite.indicators.emerging import EMERGING_SCHEMA
     rows = [
@@ -99,8 +120,9 @@ def indicators_home(app_home, monkeypatch):
     """A home whose catalog holds hand-built `indicators.*` tables with known conventions."""
     return catalog_home(app_home, "home_indicators", {
         ("indicators", "tension"): tension_frame(), ("indicators", "alerts"): alerts_frame(),
-        ("indicators", "emerging_hotspots"): emerging_frame(),
-        ("indicators", "values"): pl.DataFrame({"indicator_id": ["faits_par_categorie"], "n": [50], "conventions": [[INTERNAL]]}),
+        ("indicators", "emerging_hotspots"): emerging_frame(), ("indicators", "hotspots"): hotspots_frame(),
+        ("indicators", "values"): pl.DataFrame({"indicator_id": ["faits_par_categorie"], "n": [50],
+                                                "conventions": [[INTERNAL]]}),
         ("indicators", "values_public"): pl.DataFrame({"indicator_id": ["faits_par_categorie"], "value": [50.0],
                                                        "value_display": ["50"]})}, monkeypatch)
 
@@ -241,7 +263,9 @@ def test_alerts_most_recent_first_with_the_emerging_class(indicators_home):
     assert by_id["A0"]["Tendance de la cellule"] == "Point chaud persistant"  # weekly, not the monthly class
     assert by_id["A1"]["Tendance de la cellule"] == "Point chaud sporadique"  # the alert's own category first
     assert by_id["A2"]["Tendance de la cellule"] == ""  # only a class of another category: none shown
-    assert by_id["A0"]["Zone"] == f"Cellule {CELLS[0]} (1er arrondissement)"
+    # zones in words: the quartier the alert's cell lies in, with that quartier's arrondissement
+    assert by_id["A0"]["Zone"] == "Les Grands-Carmes (2e arrondissement)" and by_id["A0"]["Cellule H3"] == CELLS[0]
+    assert not any(z.startswith("Cellule") for z in a["Zone"].to_list())
 
 
 def test_an_internal_only_profile_sees_only_internal_cells_on_the_page(indicators_home):
@@ -329,3 +353,79 @@ def test_tension_page_on_the_pipeline_catalog(app_home, profile):
         assert frame(at, "tension_alertes")["Identifiant"].to_list() == alerts and alerts
     finally:
         cat.close()
+
+
+def test_the_legend_is_the_index_scale_the_cells_are_drawn_with(indicators_home):
+    import re
+    at = open_page("analyste")
+    for d in map_data(at):  # each cell in the colour of its index on the fixed 0–100 scale
+        i = CELLS.index(d["h3"])
+        assert d["couleur"] == T.INDEX_SCALE.rgba([index_value(i, 0)])[0].tolist()
+    legend = next(m.value for m in at.markdown if "tq-legende" in m.value and "Indice de tension" in m.value)
+    swatches = re.findall(r"data-legende='([0-9,]+)'.*?</span> ([0-9]+)</span>", legend)
+    assert [v for _, v in swatches] == ["0", "25", "50", "75", "100"]
+    assert [tuple(int(x) for x in c.split(",")) for c, _ in swatches] == [c for _, c in T.INDEX_SCALE.legend()]
+    assert [tuple(c) for c in T.INDEX_SCALE.rgba([0, 25, 50, 75, 100]).tolist()] == [c for _, c in T.INDEX_SCALE.legend()]
+
+
+def test_quartiers_by_name_and_how_the_index_is_built(indicators_home):
+    at = open_page("analyste")
+    t = frame(at, "tension_cellules")
+    assert set(t["Quartier"]) == {"Vauban", "Belsunce"}  # names, not the codes 1320606 / 1320101
+    by_cell = {r["Cellule H3"]: r for r in t.to_dicts()}
+    assert by_cell[CELLS[1]]["Quartier"] == "Belsunce" and by_cell[CELLS[1]]["Arrondissement"] == "1er arrondissement"
+    lieu = {d["h3"]: d["lieu"] for d in map_data(at)}
+    assert lieu[CELLS[0]] == f"Vauban (6e arrondissement) · cellule {CELLS[0]}"
+    recipe = next(m.value for m in at.markdown if "additionne cinq composantes" in m.value)
+    # the weights measured on the published rows (contribution ÷ component): 100 points each here
+    assert "**Significativité** (jusqu'à 100 points)" in recipe
+    assert "**Concurrence** (aucune cellule concernée sur ce créneau)" in recipe
+    assert "départagées par le z de Gi*" in recipe
+
+
+def test_index_recipe_states_the_weights_the_rows_were_built_with():
+    weights = {"significativite": 30, "tendance": 15, "prevision": 25, "evenements": 20, "concurrence": 10}
+    comps = {"significativite": [1.0, 0.5], "tendance": [0.8, 0.0], "prevision": [0.2, 1.0], "evenements": [0.0, 0.0],
+             "concurrence": [0.0, 0.5]}
+    df = pl.DataFrame({**{f"c_{k}": v for k, v in comps.items()},
+                       **{f"contribution_{k}": [x * weights[k] for x in v] for k, v in comps.items()}})
+    assert T.component_points(df) == {**{k: pytest.approx(w) for k, w in weights.items()}, "evenements": None}
+    text = T.index_recipe(df)
+    assert "**Prévision** (jusqu'à 25 points)" in text and "**Tendance** (jusqu'à 15 points)" in text
+    assert "**Événements prévus** (aucune cellule concernée sur ce créneau)" in text
+
+
+@pytest.mark.parametrize("layer", ["gi", "emergent"])
+def test_hot_spot_classes_are_their_own_layer_with_a_legend(indicators_home, layer):
+    import re
+    at = open_page("analyste")
+    at.radio(key="tension_couche").set_value(layer).run()
+    assert not at.exception
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    assert [x["id"] for x in spec["layers"]] == ["arrondissements", f"classes_{layer}"]
+    data = spec["layers"][1]["data"]
+    if layer == "gi":  # the latest week only, significant cells only, of the cells the scope sees
+        want = {CELLS[i]: T.GI_LABELS[GI_CLASSES[i]] for i in VISIBLE["both"] if GI_CLASSES[i] != "non_significatif"}
+        colours = {T.GI_LABELS[k]: c for k, c in T.GI_COLOURS.items()}
+    else:  # the weekly emerging classes of every category « toutes » (aucun_motif: not drawn)
+        want = {CELLS[0]: "Point chaud persistant", CELLS[1]: "Nouveau point chaud"}
+        colours = {T.EMERGING_LABELS[k]: c for k, c in T.EMERGING_COLOURS.items()}
+    assert {d["h3"]: d["titre"] for d in data} == want
+    assert all(d["couleur"] == colours[d["titre"]] for d in data)
+    legend = next(m.value for m in at.markdown if T.LAYERS[layer] in m.value)
+    swatches = {text.split(" : ")[0]: (tuple(int(x) for x in c.split(",")), int(text.split(" : ")[1]))
+                for c, text in re.findall(r"data-legende='([0-9,]+)'.*?</span> ([^<]*)</span>", legend)}
+    assert swatches == {label: (tuple(colours[label]), list(want.values()).count(label)) for label in set(want.values())}
+
+
+def test_alert_zones_are_named_by_their_places():
+    al = alerts_frame().head(3).with_columns(
+        pl.Series("area_level", ["cellule", "arrondissement", "ville"]),
+        pl.Series("area", [CELLS[0], "13206", "plusieurs"]),
+        pl.Series("h3_cell", [CELLS[0], None, CELLS[1]]),
+        pl.Series("arrondissement", ["13202", "13206", "13201"]))
+    zones = T.alerts_table(al, None, {}).get_column("Zone").to_list()
+    q1 = T.places.place(T.places.cell_quartiers([CELLS[1]])[CELLS[1]])
+    assert zones == ["Les Grands-Carmes (2e arrondissement)", "6e arrondissement",
+                     f"Plusieurs arrondissements, dont {q1}"]
+    assert "plusieurs" not in " ".join(zones).lower().replace("plusieurs arrondissements", "")

@@ -60,8 +60,8 @@ def test_each_page_view_logs_the_tables_conventions_and_row_counts_it_read(app_h
 
     at.switch_page("views/accueil_public.py").run()
     line = last_lines(con, "accueil_public")[0]
-    assert json.loads(line["filters"])["famille"] == "Interventions de la Police Municipale"
-    assert reads_of(line)["clean.events"]["conventions"] == [CITY]     # the public figures: the City's only
+    assert json.loads(line["filters"])["indicateur"] == "Faits par catégorie"
+    assert reads_of(line)["indicators.values_public"]["conventions"] == [CITY]  # the public figures: the City's only
     assert audit.verify(con).intact                                      # `reads` is MACed and verifies
 
 

@@ -9,7 +9,6 @@ come back with their geometry — routes, footprints, markers.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time as dtime, timedelta
@@ -19,6 +18,8 @@ import h3
 import polars as pl
 
 from tranquillite import geo
+from tranquillite.app_core import formats as F
+from tranquillite.app_core.colours import ColourScale
 from tranquillite.app_core.queries import (Catalog, NotAvailable, export_forbidden_conventions,
                                            export_refusal_reason, export_rows, scoped_query)
 from tranquillite.app_core.rights import Principal, Scope
@@ -155,6 +156,14 @@ class MapData:
     markers: list[dict] = field(default_factory=list)
     per_source: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    hex_scale: ColourScale | None = None  # the hexagons' colours and their legend
+
+
+def hexagon_scale(top: int) -> ColourScale:
+    """Facts per hexagon, log scale from 1 to the densest hexagon of the view: the city centre does
+    not wash out every other district."""
+    return ColourScale(name="Faits par hexagone H3", unit="nombre de faits, échelle logarithmique",
+                       top=float(max(top, 1)), bottom=1.0, transform="log", alpha=(70, 220))
 
 
 def _fmt(ts: datetime | None) -> str:
@@ -235,13 +244,14 @@ def map_data(cat: Catalog, scope: Scope, f: MapFilters) -> MapData:
             df = (df.with_columns(pl.col("h3_cell").replace_strict(parents, return_dtype=pl.Utf8))
                   .group_by("h3_cell").agg(pl.col("n").sum(), pl.col("principale").mode().first(),
                                            pl.col("arrondissement").mode().first()))
-        top = math.log1p(max(int(df.get_column("n").max() or 1), 1))
-        data.hexagons = [{  # log scale: the city centre does not wash out every other district
-            "h3": r["h3_cell"], "n": int(r["n"]), "poids": round(math.log1p(int(r["n"])) / top, 4),
-            "titre": f"{int(r['n'])} fait(s)", "quand": f"{f.start:%d/%m/%Y} → {f.end:%d/%m/%Y}",
+        data.hex_scale = hexagon_scale(int(df.get_column("n").max() or 1))
+        colours = data.hex_scale.rgba(df.get_column("n").to_numpy()).tolist()
+        data.hexagons = [{
+            "h3": r["h3_cell"], "n": int(r["n"]), "couleur": colour,
+            "titre": F.plural(int(r["n"]), "fait"), "quand": f"{f.start:%d/%m/%Y} → {f.end:%d/%m/%Y}",
             "lieu": names.get(r["arrondissement"] or "", ""),
             "info": f"Catégorie principale: {r['principale'] or 'n.c.'}",
-        } for r in df.iter_rows(named=True)]
+        } for r, colour in zip(df.iter_rows(named=True), colours)]
     pwhere, pparams = _planned_where(f)
     planned = scoped_query(cat, scope, EVENTS,
                            select='event_id, source, subcategory, start, "end", geometry, lon, lat, '
@@ -278,6 +288,71 @@ def map_data(cat: Catalog, scope: Scope, f: MapFilters) -> MapData:
     return data
 
 
+# --------------------------------------------------------------------------- when: by day, weekday × hour
+WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+COMPARISON_MIN = 10  # below this many facts in either period, no percentage: the counts are shown as they are
+COMPARISON_ALPHA = 0.05
+
+
+@dataclass
+class WhenData:
+    """When the facts of the view happened, aggregated in SQL through the gateway (the map's filters and scope)."""
+    by_day: pl.DataFrame        # jour (date), source, n — every day of the period, 0 included
+    by_hour: pl.DataFrame       # jour_semaine (1 = lundi … 7), heure (0–23), n — every cell of the week
+    current: int
+    previous: int
+    previous_period: tuple[date, date]
+
+
+def previous_period(f: MapFilters) -> tuple[date, date]:
+    """The period of the same length just before the filters' one."""
+    days = (f.end - f.start).days + 1
+    return f.start - timedelta(days=days), f.start - timedelta(days=1)
+
+
+def when_data(cat: Catalog, scope: Scope, f: MapFilters) -> WhenData:
+    """Facts of the view by day and source, by weekday × hour, and their count over the previous period of
+    the same length (same hours, sources, categories, arrondissements): three aggregate queries, all scoped."""
+    where, params = _facts_where(f)
+    day = scoped_query(cat, scope, EVENTS, select="CAST(start AS DATE) AS jour, source, count(*) AS n",
+                       where=where, params=params, group_by="jour, source", level="rows")
+    hour = scoped_query(cat, scope, EVENTS, select="isodow(start) AS jour_semaine, hour(start) AS heure, count(*) AS n",
+                        where=where, params=params, group_by="jour_semaine, heure", level="rows")
+    p0, p1 = previous_period(f)
+    pwhere, pparams = _facts_where(replace(f, start=p0, end=p1))
+    prev = scoped_query(cat, scope, EVENTS, select="count(*) AS n", where=pwhere, params=pparams, level="rows")
+    sources = sorted(set(day.get_column("source").to_list())) if day.height else []
+    days = pl.DataFrame({"jour": pl.date_range(f.start, f.end, "1d", eager=True)})
+    by_day = (days.join(pl.DataFrame({"source": sources}, schema={"source": pl.Utf8}), how="cross")
+              .join(day.with_columns(pl.col("jour").cast(pl.Date), pl.col("n").cast(pl.Int64)),
+                    on=["jour", "source"], how="left").with_columns(pl.col("n").fill_null(0)))
+    grid = pl.DataFrame({"jour_semaine": list(range(1, 8))}, schema={"jour_semaine": pl.Int64}).join(
+        pl.DataFrame({"heure": list(range(24))}, schema={"heure": pl.Int64}), how="cross")
+    by_hour = grid.join(hour.with_columns(pl.col("jour_semaine").cast(pl.Int64), pl.col("heure").cast(pl.Int64),
+                                          pl.col("n").cast(pl.Int64)), on=["jour_semaine", "heure"], how="left") \
+        .with_columns(pl.col("n").fill_null(0))
+    current = int(day.get_column("n").sum()) if day.height else 0
+    return WhenData(by_day=by_day, by_hour=by_hour, current=current,
+                    previous=int(prev.item() or 0) if prev.height else 0, previous_period=(p0, p1))
+
+
+def comparison_text(current: int, previous: int, previous_period: tuple[date, date]) -> str:
+    """This period against the previous one of the same length, in words: a percentage only when both counts
+    reach COMPARISON_MIN, and said to be within chance when an exact test cannot tell them apart (under equal
+    rates, the current count given the total is binomial(total, ½))."""
+    from scipy.stats import binomtest
+    since = f"du {previous_period[0]:%d/%m/%Y} au {previous_period[1]:%d/%m/%Y}"
+    counts = f"{F.plural(current, 'fait')} contre {F.integer(previous)} {since}"
+    if current < COMPARISON_MIN or previous < COMPARISON_MIN:
+        return (f"{counts}: trop peu de faits pour parler d'évolution en pourcentage "
+                f"(moins de {COMPARISON_MIN} sur l'une des deux périodes).")
+    change = current / previous - 1
+    p = binomtest(current, current + previous, 0.5).pvalue
+    verdict = ("écart compatible avec le hasard (test exact, p = " + F.number(p, 2) + ")" if p >= COMPARISON_ALPHA
+               else "écart au-delà du hasard (test exact, p " + ("< 0,001" if p < 0.001 else "= " + F.number(p, 3)) + ")")
+    return f"**{F.signed_percent(change)}** par rapport à la période précédente de même durée ({counts}); {verdict}."
+
+
 DETAIL_FIELDS = {
     "event_id": "Identifiant", "source": "Source", "category": "Catégorie", "subcategory": "Sous-catégorie",
     "start": "Début", "end": "Fin", "arrondissement": "Arrondissement", "attendance": "Personnes attendues",
@@ -306,7 +381,7 @@ def event_detail(cat: Catalog, scope: Scope, event_id: str) -> dict[str, str] | 
         elif isinstance(v, datetime):
             v = _fmt(v)
         elif isinstance(v, float):
-            v = f"{v:.5f}"
+            v = F.number(v, 5)
         out[label] = str(v)
     return out
 
@@ -367,6 +442,6 @@ def with_filters(f: MapFilters, **changes) -> MapFilters:
     return replace(f, **changes)
 
 
-__all__ = ["MapFilters", "MapData", "map_data", "event_detail", "date_bounds", "default_period",
+__all__ = ["MapFilters", "MapData", "map_data", "WhenData", "when_data", "comparison_text", "previous_period", "event_detail", "date_bounds", "default_period",
            "category_options", "export_facts", "export_csv", "export_refusal", "public_indicators", "NotAvailable", "FACT_SOURCES",
            "PLANNED_SOURCES", "SOURCE_LABELS", "SOURCE_COLORS", "arrondissement_names"]

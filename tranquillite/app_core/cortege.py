@@ -36,6 +36,7 @@ import polars as pl
 import shapely
 from pyproj import Transformer
 
+from tranquillite.app_core import formats as F
 from tranquillite import geo, landing
 from tranquillite.app_core import store
 from tranquillite.contracts import Contract, Field, contracts_for_source
@@ -215,7 +216,7 @@ def explain(c: Contract, reason: str, entry: dict[str, Any]) -> str:
 
 
 def _number(v: float) -> str:
-    return f"{v:,.0f}".replace(",", "\u202f") if float(v).is_integer() else f"{v:,.2f}".replace(",", "\u202f").replace(".", ",")
+    return F.integer(v) if float(v).is_integer() else F.number(v, 2)
 
 
 class SaveError(RuntimeError):

@@ -15,7 +15,9 @@ import pydeck as pdk
 import shapely
 from shapely.geometry import mapping, shape
 
-from tranquillite.app_core.carte import MapData, arrondissement_names
+from tranquillite.app_core.carte import SOURCE_LABELS, MapData, arrondissement_names
+from tranquillite.app_core import formats as F
+from tranquillite.app_core.colours import swatch_html
 from tranquillite.settings import GEO_DIR, settings
 
 MARSEILLE_VIEW = {"latitude": 43.2965, "longitude": 5.3900, "zoom": 11.3, "pitch": 0}
@@ -24,6 +26,16 @@ TOOLTIP = {
     "style": {"backgroundColor": "#1f2937", "color": "white", "fontSize": "12px"},
 }
 LAYER_IDS = ("arrondissements", "faits_points", "faits_h3", "parcours", "emprises", "reperes", "apercu")
+# every layer's name, in words: the legends' entries
+LAYER_NAMES = {
+    "arrondissements": "Contours des arrondissements",
+    "faits_points": "Faits (un point par fait, couleur de sa source)",
+    "faits_h3": "Faits par hexagone H3",
+    "parcours": "Parcours des manifestations déambulatoires",
+    "emprises": "Emprises des manifestations statiques",
+    "reperes": "Opérations, visites officielles et événements publics (repères cerclés de blanc)",
+    "apercu": "Saisie en cours",
+}
 
 
 @lru_cache(maxsize=1)
@@ -36,8 +48,8 @@ def arrondissements_geojson() -> dict:
         g = shapely.simplify(shape(f["geometry"]), 0.0002, preserve_topology=True)
         code = f["properties"]["insee_arm"]
         feats.append({"type": "Feature", "geometry": mapping(g), "properties": {
-            "titre": names.get(code, code), "quand": "", "lieu": f["properties"]["nom"],
-            "info": f"{f['properties']['population']:,} habitants".replace(",", "\u202f")}})
+            "code": code, "titre": names.get(code, code), "quand": "", "lieu": f["properties"]["nom"],
+            "info": f"{F.integer(f['properties']['population'])} habitants"}})
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -46,13 +58,28 @@ def arrondissements_layer() -> pdk.Layer:
                      filled=False, get_line_color=[60, 60, 60, 160], line_width_min_pixels=1, pickable=False)
 
 
+MASKED_COLOUR = [170, 170, 170, 110]  # a masked value (« <11 », « secret »): grey, never a colour of the scale
+
+
+def choropleth_layer(colours: dict[str, list[int]], texts: dict[str, str], when: str) -> pdk.Layer:
+    """The arrondissements filled with the colour of their value (`colours`, code → RGBA; missing: masked
+    grey), the value's text in the tooltip."""
+    base = arrondissements_geojson()
+    feats = [{**f, "properties": {**f["properties"], "couleur": colours.get(f["properties"]["code"], MASKED_COLOUR),
+                                  "quand": when, "info": texts.get(f["properties"]["code"], "")}}
+             for f in base["features"]]
+    return pdk.Layer("GeoJsonLayer", id="choroplethe", data={"type": "FeatureCollection", "features": feats},
+                     stroked=True, filled=True, get_fill_color="properties.couleur",
+                     get_line_color=[60, 60, 60, 200], line_width_min_pixels=1, pickable=True, auto_highlight=True)
+
+
 def map_layers(d: MapData) -> list[pdk.Layer]:
     layers = [arrondissements_layer()]
     if d.hexagons:
         layers.append(pdk.Layer(
             "H3HexagonLayer", id="faits_h3", data=d.hexagons, get_hexagon="h3", pickable=True, extruded=False,
             filled=True, stroked=True, get_line_color=[255, 255, 255, 80], line_width_min_pixels=0.5,
-            get_fill_color="[255 - 66 * poids, 237 - 237 * poids, 160 - 122 * poids, 70 + 150 * poids]", auto_highlight=True))
+            get_fill_color="couleur", auto_highlight=True))
     if d.points:
         layers.append(pdk.Layer(
             "ScatterplotLayer", id="faits_points", data=d.points, get_position=["lon", "lat"],
@@ -73,6 +100,31 @@ def map_layers(d: MapData) -> list[pdk.Layer]:
             get_line_color=[255, 255, 255, 255], stroked=True, line_width_min_pixels=2, get_radius=60,
             radius_min_pixels=6, radius_max_pixels=14, pickable=True, auto_highlight=True))
     return layers
+
+
+def map_legend(d: MapData) -> str:
+    """The Carte's legend, from what `map_layers(d)` draws: the hexagons' colour scale (the same
+    `ColourScale` that coloured them), and for points and planned events one swatch per source
+    present in those layers, with the source's colour (the same `couleur` of the drawn objects)
+    and its count in the view."""
+    lines = []
+    if d.hexagons and d.hex_scale is not None:
+        lines.append(d.hex_scale.legend_html())
+    sections = (("faits_points", d.points, "circle"), ("parcours", d.routes, "line"),
+                ("emprises", d.footprints, "square"), ("reperes", d.markers, "circle"))
+    for layer_id, objects, shape_ in sections:
+        if not objects:
+            continue
+        drawn: dict[str, list[int]] = {}
+        for o in objects:
+            drawn.setdefault(o["source"], o["couleur"])
+        swatches = [swatch_html(SOURCE_LABELS.get(s, s), c, d.per_source.get(s, 0), shape_)
+                    for s, c in sorted(drawn.items(), key=lambda sc: list(SOURCE_LABELS).index(sc[0])
+                                       if sc[0] in SOURCE_LABELS else 99)]
+        lines.append(f"<div class='tq-legende'><b>{LAYER_NAMES[layer_id]}</b>: " + "".join(swatches) + "</div>")
+    lines.append(f"<div class='tq-legende'><b>{LAYER_NAMES['arrondissements']}</b> (IGN ADMIN EXPRESS): "
+                 + swatch_html("limite", [60, 60, 60, 160], shape="line") + "</div>")
+    return "".join(lines)
 
 
 def build_deck(layers: list[pdk.Layer], view: dict | None = None, tooltip: dict | bool = True) -> pdk.Deck:

@@ -196,8 +196,9 @@ def published_directories(con: duckdb.DuckDBPyConnection, catalog: Path) -> list
     rows = con.execute("SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal "
                        "AND database_name = ?", [ATTACHED]).fetchall()
     for schema, name, sql in rows:
-        # the published tables, and the quarantine that only `quarantine_query` (DPO page) may read
-        if not (is_published(f"{schema}.{name}") or f"{schema}.{name}" in QUARANTINE_TABLES):
+        # the published tables, the quarantine that only `quarantine_query` (DPO page) may read and the
+        # ledger and landing files whose day aggregates only the data sheets read (`ledger_by_day`, `arrivals_by_day`)
+        if not (is_published(f"{schema}.{name}") or f"{schema}.{name}" in QUARANTINE_TABLES | SHEET_TABLES):
             continue
         for raw in _PARQUET_PATH.findall(sql or ""):
             glob = raw.replace("''", "'")
@@ -635,3 +636,30 @@ def export_rows(cat: Catalog, principal: "Principal", parts: Sequence[dict[str, 
                          detail=json.dumps({"lignes": df.height, "conventions": conventions},
                                            ensure_ascii=False, sort_keys=True), reads=read_json)
     return neutralise_formulas(df)
+
+
+# =========================================================================== data sheets (T8, issue 15)
+# The per-source data sheet measures the ledger and the arrival of the files, which are NOT published
+# (`PUBLISHED`: the file names and paths stay out of the application). These two reads return day
+# aggregates only — no file name, no path, no record — with the same fragment guard and scope predicate
+# as `scoped_query` (the scope's landing sources and conventions), and are logged as reads like any other.
+SHEET_TABLES = frozenset({"governance.ingestion_ledger", "governance.landing_files"})
+
+
+def ledger_by_day(cat: Catalog, scope: Scope) -> pl.DataFrame:
+    """Per landing source × export day: records counted, clean, quarantined, exact duplicates, balanced."""
+    table = "governance.ingestion_ledger"
+    if not cat.has(table):
+        raise NotAvailable(f"{table}: pas encore disponible")
+    return _guarded(cat, scope, table, select="source, partition, read, clean, quarantined, duplicates, balanced",
+                    where=None, params=(), group_by=None, order_by="source, partition", limit=None, level="rows")
+
+
+def arrivals_by_day(cat: Catalog, scope: Scope) -> pl.DataFrame:
+    """Per landing source × export day: when its current files first arrived (UTC) and how many there are."""
+    table = "governance.landing_files"
+    if not cat.has(table):
+        raise NotAvailable(f"{table}: pas encore disponible")
+    return _guarded(cat, scope, table, select="source, partition, min(first_seen) AS arrivee, count(*) AS fichiers",
+                    where="current AND partition IS NOT NULL", params=(), group_by="source, partition",
+                    order_by="source, partition", limit=None, level="rows")

@@ -23,7 +23,9 @@ from datetime import datetime
 import numpy as np
 import polars as pl
 
-from tranquillite.app_core import queries
+from tranquillite.app_core import formats as F
+from tranquillite.app_core import places, queries
+from tranquillite.app_core.colours import ColourScale, swatch_html
 from tranquillite.app_core.rights import Scope
 
 TENSION, ALERTS, EMERGING = "indicators.tension", "indicators.alerts", "indicators.emerging_hotspots"
@@ -33,7 +35,6 @@ COMPONENT_LABELS = {"significativite": "Significativité", "tendance": "Tendance
 LEVEL_LABELS = {"faible": "faible", "moderee": "modérée", "elevee": "élevée", "tres_elevee": "très élevée"}
 SEVERITY_LABELS = {"elevee": "Élevée", "moyenne": "Moyenne", "faible": "Faible"}
 SEVERITY_ORDER = "CASE severity WHEN 'elevee' THEN 0 WHEN 'moyenne' THEN 1 WHEN 'faible' THEN 2 ELSE 3 END"
-AREA_LABELS = {"cellule": "Cellule", "arrondissement": "Arrondissement", "ville": "Ville"}
 # = tranquillite.indicators.emerging.EMERGING_CLASSES (labels; not imported: that module pulls SciPy in)
 EMERGING_LABELS = {
     "point_chaud_nouveau": "Nouveau point chaud",
@@ -55,6 +56,34 @@ EMERGING_LABELS = {
     "aucun_motif": "Aucun motif détecté",
 }
 EMERGING_PERIOD = "semaine"  # the tension index's own trend level
+HOTSPOTS = "indicators.hotspots"
+# = tranquillite.indicators.hotspots.HOTSPOT_CLASSES (labels; not imported: that module pulls SciPy in)
+GI_LABELS = {
+    "point_chaud_99": "Point chaud (confiance 99 %)",
+    "point_chaud_95": "Point chaud (confiance 95 %)",
+    "point_chaud_90": "Point chaud (confiance 90 %)",
+    "point_froid_90": "Point froid (confiance 90 %)",
+    "point_froid_95": "Point froid (confiance 95 %)",
+    "point_froid_99": "Point froid (confiance 99 %)",
+}
+# the usual hot-spot palette (red = hot, blue = cold; paler = less confident)
+GI_COLOURS = {
+    "point_chaud_99": [215, 48, 39, 210], "point_chaud_95": [244, 109, 67, 190], "point_chaud_90": [253, 174, 97, 180],
+    "point_froid_90": [171, 217, 233, 180], "point_froid_95": [116, 173, 209, 190], "point_froid_99": [69, 117, 180, 210],
+}
+# emerging classes: hot families in reds/oranges/purples, cold ones in blues (aucun_motif: not drawn)
+EMERGING_COLOURS = {
+    "point_chaud_nouveau": [255, 196, 0, 200], "point_chaud_consecutif": [253, 141, 60, 200],
+    "point_chaud_intensification": [165, 0, 38, 220], "point_chaud_persistant": [227, 26, 28, 210],
+    "point_chaud_diminution": [252, 187, 161, 200], "point_chaud_sporadique": [231, 41, 138, 190],
+    "point_chaud_oscillant": [152, 78, 163, 200], "point_chaud_historique": [140, 81, 10, 190],
+    "point_froid_nouveau": [158, 202, 225, 200], "point_froid_consecutif": [107, 174, 214, 200],
+    "point_froid_intensification": [8, 48, 107, 220], "point_froid_persistant": [33, 113, 181, 210],
+    "point_froid_diminution": [198, 219, 239, 200], "point_froid_sporadique": [65, 182, 196, 190],
+    "point_froid_oscillant": [128, 125, 186, 200], "point_froid_historique": [115, 115, 115, 190],
+}
+LAYERS = {"indice": "Indice de tension", "gi": "Points chauds observés (Gi*, dernière semaine)",
+          "emergent": "Tendance: points chauds émergents (semaines)"}
 ALL_CATEGORY = "toutes"
 TOP_N = 20
 ALERTS_LIMIT = 500
@@ -71,9 +100,9 @@ CELL_ORDER = "rank, h3_cell"  # the pipeline breaks the ties of the index
 ALERT_COLUMNS = ("alert_id, kind, kind_label, severity, area_level, area, h3_cell, arrondissement, category, "
                  "starts_at, ends_at, explanation, n_records, as_of")
 ALERT_ORDER = f"starts_at DESC, {SEVERITY_ORDER}, alert_id"
-# colour ramp of the index (ColorBrewer YlOrRd), fixed on 0–100 so that two shifts compare
-RAMP_STOPS = np.array([0.0, 25.0, 50.0, 75.0, 100.0])
-RAMP_RGB = np.array([[255, 255, 204], [254, 217, 118], [253, 141, 60], [227, 26, 28], [128, 0, 38]], dtype=float)
+# colour of the index (ColorBrewer YlOrRd), fixed on 0–100 so that two shifts compare; its legend is the same object
+INDEX_SCALE = ColourScale(name="Indice de tension", unit="de 0 à 100, échelle fixe d'un créneau à l'autre",
+                          top=100.0, alpha=(70, 230), note="Cellules à indice nul non dessinées.")
 
 
 # --------------------------------------------------------------------------- queries (one table each)
@@ -102,6 +131,23 @@ def emerging_classes(cat: queries.Catalog, scope: Scope, h3_cells: tuple[str, ..
                                 params=[EMERGING_PERIOD, sorted(h3_cells)])
 
 
+def hotspot_classes(cat: queries.Catalog, scope: Scope, category: str = ALL_CATEGORY) -> pl.DataFrame:
+    """The significant cells (Gi*, weekly, all facts) of the latest week published, with their class."""
+    df = queries.scoped_query(cat, scope, HOTSPOTS, select="h3_cell, arrondissement, period, class, z, n",
+                              where="period_level = ? AND category = ? AND class <> 'non_significatif'",
+                              params=[EMERGING_PERIOD, category])
+    if df.height == 0:
+        return df
+    return df.filter(pl.col("period") == df.get_column("period").max())
+
+
+def emerging_layer(cat: queries.Catalog, scope: Scope, category: str = ALL_CATEGORY) -> pl.DataFrame:
+    """Every cell with an emerging hot- or cold-spot pattern (weekly, all facts)."""
+    return queries.scoped_query(cat, scope, EMERGING, select="h3_cell, arrondissement, class_code, n_periods",
+                                where="period_level = ? AND category = ? AND class_code <> 'aucun_motif'",
+                                params=[EMERGING_PERIOD, category])
+
+
 # --------------------------------------------------------------------------- formatting
 def slot_label(start: datetime, end: datetime) -> str:
     """« lun. 10/03 06h–14h » (as the Prévisions page)."""
@@ -109,7 +155,7 @@ def slot_label(start: datetime, end: datetime) -> str:
 
 
 def fr(x: float | None, digits: int = 0) -> str:
-    return "" if x is None else f"{x:.{digits}f}".replace(".", ",")
+    return F.number(x, digits)
 
 
 def emerging_label(code: str | None) -> str:
@@ -117,11 +163,8 @@ def emerging_label(code: str | None) -> str:
 
 
 def index_colours(index: np.ndarray) -> np.ndarray:
-    """RGBA per index (0–100): the YlOrRd ramp, more opaque as the index rises."""
-    x = np.clip(np.nan_to_num(index.astype(float)), 0.0, 100.0)
-    rgb = np.column_stack([np.interp(x, RAMP_STOPS, RAMP_RGB[:, k]) for k in range(3)])
-    alpha = 70 + 1.6 * x
-    return np.rint(np.column_stack([rgb, alpha])).astype(int)
+    """RGBA per index (0–100): `INDEX_SCALE`, the colours its legend shows."""
+    return INDEX_SCALE.rgba(index)
 
 
 def components_text() -> pl.Expr:
@@ -140,7 +183,11 @@ def prepare_cells(df: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:
     return df.with_columns(
         pl.col("arrondissement").replace_strict(names, default=pl.col("arrondissement"), return_dtype=pl.Utf8)
         .fill_null("").alias("arrondissement_nom"),
-        pl.col("quartier").fill_null(""),
+        pl.col("quartier").replace_strict(places.quartier_names(), default=pl.col("quartier"), return_dtype=pl.Utf8)
+        .fill_null("").alias("quartier_nom"),
+        pl.struct("quartier", "arrondissement").map_elements(
+            lambda r: places.place(r["quartier"], r["arrondissement"]), return_dtype=pl.Utf8).fill_null("")
+        .alias("zone"),
         pl.col("level").replace_strict(LEVEL_LABELS, default=pl.col("level"), return_dtype=pl.Utf8)
         .fill_null("").alias("niveau"),
         pl.col("emerging_class").replace_strict(EMERGING_LABELS, default=pl.col("emerging_class"),
@@ -162,7 +209,7 @@ def map_rows(df: pl.DataFrame, when: str) -> list[dict]:
         pl.format("Indice {}/100 · tension {}", pl.col("index").round(0).cast(pl.Int64), pl.col("niveau"))
         .alias("titre"),
         pl.lit(when).alias("quand"),
-        pl.concat_list(pl.col("arrondissement_nom"), pl.col("quartier"), pl.col("h3_cell"))
+        pl.concat_list(pl.col("zone"), pl.format("cellule {}", pl.col("h3_cell")))
         .list.eval(pl.element().filter(pl.element() != "")).list.join(" · ").alias("lieu"),
         "composantes",
         pl.when(pl.col("tendance") != "").then(pl.format("Tendance (point chaud émergent) : {}", pl.col("tendance")))
@@ -179,18 +226,108 @@ def top_cells(df: pl.DataFrame, n: int = TOP_N) -> pl.DataFrame:
         pl.int_range(1, top.height + 1, dtype=pl.Int64).alias("Rang"),
         pl.col("index").alias("Indice"),
         pl.col("niveau").alias("Niveau"),
+        pl.col("quartier_nom").alias("Quartier"),
         pl.col("arrondissement_nom").alias("Arrondissement"),
-        pl.col("quartier").alias("Quartier"),
         pl.col("h3_cell").alias("Cellule H3"),
-        *[pl.col(f"contribution_{c}").alias(f"{COMPONENT_LABELS[c]} (pts)") for c in COMPONENTS],
+        *[pl.col(f"contribution_{c}").map_elements(lambda x: F.number(x, 1), return_dtype=pl.Utf8).fill_null("")
+          .alias(f"{COMPONENT_LABELS[c]} (pts)") for c in COMPONENTS],
         pl.col("tendance").alias("Tendance (point chaud émergent)"),
         pl.col("n_events").alias("Nombre d'événements prévus"),
         pl.col("explanation").alias("Explication"),
     )
 
 
+COMPONENT_RECIPES = {
+    "significativite": "la significativité du point chaud observé la dernière semaine complète (statistique Gi*, "
+                       "toutes catégories de faits)",
+    "tendance": "sa tendance sur les semaines (classe de point chaud émergent: en intensification, nouveau, "
+                "persistant…)",
+    "prevision": "la prévision du créneau (borne haute à 95 % du nombre de faits attendus, rapportée aux plus "
+                 "fortes de la ville)",
+    "evenements": "les événements prévus sur la cellule pendant le créneau (selon leur source et leur fréquentation)",
+    "concurrence": "la concurrence de plusieurs événements prévus au même moment",
+}
+
+
+def component_points(df: pl.DataFrame) -> dict[str, float | None]:
+    """The points of index each component brings at its maximum (= 100 × its weight / Σ weights), measured
+    on the published rows (contribution ÷ component where the component is not 0); None when no cell of
+    the shift has that component."""
+    out: dict[str, float | None] = {}
+    for c in COMPONENTS:
+        ratio = df.filter(pl.col(f"c_{c}") > 1e-9).select(
+            (pl.col(f"contribution_{c}") / pl.col(f"c_{c}")).median()).item() if df.height else None
+        out[c] = None if ratio is None else float(ratio)
+    return out
+
+
+def index_recipe(df: pl.DataFrame) -> str:
+    """How the index is built, with the weights this shift's rows were computed with."""
+    pts = component_points(df)
+    parts = []
+    for c in COMPONENTS:
+        weight = (f"jusqu'à {fr(pts[c])} points" if pts[c] is not None
+                  else "aucune cellule concernée sur ce créneau")
+        parts.append(f"- **{COMPONENT_LABELS[c]}** ({weight}): {COMPONENT_RECIPES[c]};")
+    parts[-1] = parts[-1].rstrip(";") + "."
+    return ("L'indice de tension (0 à 100) additionne cinq composantes, chacune notée de 0 à 1 puis pondérée:\n"
+            + "\n".join(parts)
+            + "\n\nIl ne retient rien de postérieur à l'instant d'analyse. Deux cellules au même indice sont "
+              "départagées par le z de Gi* non plafonné, puis la prévision, puis les événements prévus "
+              "(colonne « Rang »).")
+
+
+def class_rows(df: pl.DataFrame, layer: str, when: str) -> list[dict]:
+    """The cells of the Gi* (`gi`: column `class`) or emerging (`emergent`: `class_code`) layer, coloured by class."""
+    col, colours, labels = (("class", GI_COLOURS, GI_LABELS) if layer == "gi"
+                            else ("class_code", EMERGING_COLOURS, EMERGING_LABELS))
+    d = df.filter(pl.col(col).is_in(list(colours)))
+    if d.height == 0:
+        return []
+    quartiers = places.cell_quartiers(d.get_column("h3_cell").to_list())
+    detail = (pl.format("z = {} · {} fait(s) la semaine {}", pl.col("z").round(1), pl.col("n"), pl.col("period"))
+              if layer == "gi" else pl.format("sur {} semaines", pl.col("n_periods")))
+    return d.select(
+        pl.col("h3_cell").alias("h3"),
+        pl.col(col).replace_strict(colours, return_dtype=pl.List(pl.Int64)).alias("couleur"),
+        pl.col(col).replace_strict(labels, default=pl.col(col), return_dtype=pl.Utf8).alias("titre"),
+        pl.lit(when).alias("quand"),
+        pl.struct("h3_cell", "arrondissement").map_elements(
+            lambda r: " · ".join(x for x in (places.place(quartiers.get(r["h3_cell"]), r["arrondissement"]),
+                                             f"cellule {r['h3_cell']}") if x), return_dtype=pl.Utf8).alias("lieu"),
+        pl.lit("").alias("composantes"), pl.lit("").alias("tendance"),
+        detail.alias("info"),
+    ).to_dicts()
+
+
+def class_legend(layer: str, rows: list[dict]) -> str:
+    """The legend of a class layer: one swatch per class drawn, in its drawn colour, with its count of cells."""
+    colours, labels = (GI_COLOURS, GI_LABELS) if layer == "gi" else (EMERGING_COLOURS, EMERGING_LABELS)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["titre"]] = counts.get(r["titre"], 0) + 1
+    items = [swatch_html(labels[k], colours[k], counts[labels[k]]) for k in colours if labels[k] in counts]
+    return (f"<div class='tq-legende'><b>{LAYERS[layer]}</b> (nombre de cellules): "
+            + ("".join(items) if items else "aucune cellule") + "</div>")
+
+
 def alert_cells(al: pl.DataFrame) -> tuple[str, ...]:
     return tuple(sorted(set(al.get_column("h3_cell").drop_nulls().to_list()))) if al.height else ()
+
+
+def _zone_name(r: dict) -> str:
+    """An alert's zone in words: its cell's quartier, its arrondissement, or the arrondissements it spans."""
+    level, area = r["area_level"], r["area"]
+    if level == "cellule":
+        return places.place(r["_q"], r["arrondissement"]) or "Cellule hors des quartiers connus"
+    if level == "arrondissement":
+        return places.arrondissement_name(area)
+    if level == "quartier":
+        return places.place(area)
+    if area == "plusieurs":
+        where = places.place(r["_q"], r["arrondissement"])
+        return "Plusieurs arrondissements" + (f", dont {where}" if where else "")
+    return "Toute la ville"
 
 
 def alerts_table(al: pl.DataFrame, em: pl.DataFrame | None, names: dict[str, str]) -> pl.DataFrame:
@@ -204,15 +341,9 @@ def alerts_table(al: pl.DataFrame, em: pl.DataFrame | None, names: dict[str, str
     else:
         a = a.with_columns(pl.lit(None, pl.Utf8).alias("_class"))
     a = a.sort("_i")
-    arr = pl.col("arrondissement").replace_strict(names, default=pl.col("arrondissement"), return_dtype=pl.Utf8)
-    level = pl.col("area_level").replace_strict(AREA_LABELS, default=pl.col("area_level"), return_dtype=pl.Utf8)
-    zone = (pl.when(pl.col("area_level") == "arrondissement")
-            .then(pl.col("area").replace_strict(names, default=pl.col("area"), return_dtype=pl.Utf8))
-            .when(pl.col("area_level") == "cellule")
-            .then(pl.concat_str([pl.lit("Cellule "), pl.col("h3_cell").fill_null(pl.col("area")),
-                                 pl.when(arr.is_not_null()).then(pl.format(" ({})", arr)).otherwise(pl.lit(""))]))
-            .otherwise(pl.concat_str([level.fill_null(""), pl.col("area").fill_null("")], separator=" "))
-            .str.strip_chars())
+    quartiers = places.cell_quartiers(alert_cells(al))
+    a = a.with_columns(pl.col("h3_cell").replace_strict(quartiers, default=None, return_dtype=pl.Utf8).alias("_q"))
+    zone = pl.struct("area_level", "area", "arrondissement", "_q").map_elements(_zone_name, return_dtype=pl.Utf8)
     return a.select(
         pl.col("starts_at").alias("Début"),
         pl.col("ends_at").alias("Fin"),
@@ -220,6 +351,7 @@ def alerts_table(al: pl.DataFrame, em: pl.DataFrame | None, names: dict[str, str
         .alias("Gravité"),
         pl.col("kind_label").alias("Type"),
         zone.fill_null("").alias("Zone"),
+        pl.col("h3_cell").fill_null("").alias("Cellule H3"),
         pl.col("_class").replace_strict(EMERGING_LABELS, default=pl.col("_class"), return_dtype=pl.Utf8)
         .fill_null("").alias("Tendance de la cellule"),
         pl.col("explanation").alias("Explication"),

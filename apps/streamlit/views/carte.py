@@ -2,11 +2,13 @@
 
 from datetime import date, timedelta
 
+import altair as alt
 import polars as pl
 import streamlit as st
 
 import app_ui
 from tranquillite.app_core import carte, deck
+from tranquillite.app_core import formats as F
 from tranquillite.app_core.queries import NotAvailable
 
 p = app_ui.require("carte")
@@ -76,7 +78,7 @@ h_to = c3.selectbox("À (incluse)", hours, index=23, format_func=hour_to_label, 
                     bind="query-params", help="Une plage qui traverse minuit (22 h → 05 h) est acceptée.")
 sources = c4.multiselect("Sources", visible_sources, default=[], format_func=source_label,
                          key="sources", bind="query-params", placeholder="Toutes les sources de votre périmètre")
-c5, c6, c7, c8 = st.columns([3, 2, 1.6, 1.2])
+c5, c6, c7, c8 = st.columns([2.8, 2.2, 2.4, 1.6])  # wide enough for « Automatique (selon le volume) »
 cats = c5.multiselect("Catégories", cat_options, default=[], key="cat", bind="query-params",
                       format_func=category_label, placeholder="Toutes les catégories")
 arrs = c6.multiselect("Arrondissements", list(names), default=[], format_func=lambda a: names.get(a, a),
@@ -94,27 +96,75 @@ filters = carte.MapFilters(start=period[0], end=period[1], hours=(h_from, h_to),
                            resolution=resolution)
 app_ui.log_view(p, "carte", filters.as_log())
 
-data = app_ui.map_data(cat, cat.version, p.scope, filters)
+with st.spinner("Chargement de la carte…"):
+    data = app_ui.map_data(cat, cat.version, p.scope, filters)
 
 # ----------------------------------------------------------------------------- summary
 n_demos = len({r["event_id"] for r in data.routes + data.footprints})
 n_planned = len({r["event_id"] for r in data.markers})
-n_facts = f"{data.n_facts:,}".replace(",", "\u202f")
+n_facts = F.integer(data.n_facts)
 st.markdown(f"**{n_facts}** faits ({'points' if data.facts_mode == 'points' else 'hexagones H3'}) · "
             f"**{n_demos}** manifestations · **{n_planned}** opérations, visites et événements publics",
-            help=f"Au-delà de {carte.point_limit():,} faits, l'affichage automatique agrège en hexagones H3 "
+            help=f"Au-delà de {F.integer(carte.point_limit())} faits, l'affichage automatique agrège en hexagones H3 "
                  "(couleur: nombre de faits, échelle logarithmique).")
 
 # ----------------------------------------------------------------------------- map
 event = st.pydeck_chart(deck.build_deck(deck.map_layers(data)), on_select="rerun", selection_mode="single-object",
                         key="carte_deck", height=620)
-st.caption("Parcours des manifestations déambulatoires (lignes), emprises des manifestations statiques "
-           "(polygones), opérations, visites officielles et événements publics (repères cerclés de blanc), "
-           "faits en points ou en hexagones H3. Contours: arrondissements (IGN ADMIN EXPRESS).")
+st.markdown(deck.map_legend(data), unsafe_allow_html=True)  # from the drawn layers' own colours
 
-legend = [f"<span style='color:rgb({c[0]},{c[1]},{c[2]})'>&#9632;</span> {carte.SOURCE_LABELS[s]}: "
-          f"{data.per_source.get(s, 0)}" for s, c in carte.SOURCE_COLORS.items() if s in p.scope.row_sources]
-st.markdown(" &nbsp; ".join(legend), unsafe_allow_html=True)
+# ----------------------------------------------------------------------------- when
+def hexa(rgba) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgba[:3])
+
+
+def day_chart(by_day: pl.DataFrame) -> alt.Chart:
+    """Facts per day, stacked by source in the sources' map colours."""
+    d = by_day.with_columns(pl.col("source").replace_strict(carte.SOURCE_LABELS, default=pl.col("source"),
+                                                            return_dtype=pl.Utf8).alias("Source"),
+                            pl.col("jour").dt.strftime("%d/%m/%Y").alias("Jour")).to_pandas()
+    present = [s for s in carte.SOURCE_COLORS if s in set(by_day.get_column("source").to_list())]
+    colour = alt.Color("Source:N", title=None, legend=alt.Legend(orient="bottom"), scale=alt.Scale(
+        domain=[carte.SOURCE_LABELS[s] for s in present], range=[hexa(carte.SOURCE_COLORS[s]) for s in present]))
+    return alt.Chart(d).mark_bar().encode(
+        x=alt.X("jour:T", title=None, axis=alt.Axis(format="%d/%m", labelAngle=0)),
+        y=alt.Y("sum(n):Q", title="Faits par jour", axis=alt.Axis(format="d")),
+        color=colour, tooltip=[alt.Tooltip("Jour:N"), alt.Tooltip("Source:N"), alt.Tooltip("n:Q", title="Faits")],
+    ).properties(height=220)
+
+
+def hour_chart(by_hour: pl.DataFrame) -> alt.Chart:
+    """Facts by weekday × hour (a heatmap, YlOrRd like the hexagons)."""
+    d = by_hour.with_columns(
+        pl.col("jour_semaine").replace_strict({i + 1: w for i, w in enumerate(carte.WEEKDAYS)},
+                                              return_dtype=pl.Utf8).alias("Jour"),
+        pl.format("{} h", pl.col("heure").cast(pl.Utf8).str.zfill(2)).alias("Heure")).to_pandas()
+    return alt.Chart(d).mark_rect().encode(
+        x=alt.X("Heure:O", title="Heure de début", sort=[f"{h:02d} h" for h in range(24)]),
+        y=alt.Y("Jour:O", title=None, sort=list(carte.WEEKDAYS)),
+        color=alt.Color("n:Q", title="Faits", scale=alt.Scale(scheme="yelloworangered"),
+                        legend=alt.Legend(format="d")),
+        tooltip=[alt.Tooltip("Jour:N"), alt.Tooltip("Heure:N"), alt.Tooltip("n:Q", title="Faits")],
+    ).properties(height=230)
+
+
+@app_ui.cached_read(show_spinner=False, ttl=600, max_entries=64)
+def when_data(_cat, catalog_version: int, scope, f: carte.MapFilters) -> carte.WhenData:
+    return carte.when_data(_cat, scope, f)
+
+
+st.subheader("Quand")
+with st.spinner("Chargement des faits par jour et par heure…"):
+    when = when_data(cat, cat.version, p.scope, filters)
+if when.current == 0:
+    st.info("Aucun fait sélectionné sur la période: rien à répartir par jour ou par heure.")
+else:
+    w1, w2 = st.columns(2)
+    w1.markdown("**Faits sélectionnés par jour**")
+    w1.altair_chart(day_chart(when.by_day), width="stretch", key="carte_par_jour")
+    w2.markdown("**Par jour de la semaine et heure**")
+    w2.altair_chart(hour_chart(when.by_hour), width="stretch", key="carte_par_heure")
+st.markdown(carte.comparison_text(when.current, when.previous, when.previous_period))
 
 # ----------------------------------------------------------------------------- details panel
 selected = None
@@ -157,4 +207,4 @@ elif p.can("exporter"):
     st.download_button("Exporter la vue (CSV)", data=lambda: carte.export_csv(cat, p, filters),
                        file_name="tranquillite_carte.csv", mime="text/csv", icon=":material/download:",
                        on_click="ignore")
-st.caption(f"Requêtes DuckDB: {data.seconds * 1000:.0f} ms — catalogue en lecture seule, périmètre de votre profil.")
+st.caption(f"Requêtes DuckDB: {F.integer(data.seconds * 1000)} ms — catalogue en lecture seule, périmètre de votre profil.")

@@ -8,6 +8,8 @@ import streamlit as st
 
 import app_ui
 from tranquillite.app_core import audit, auth, store, tracabilite
+from tranquillite.app_core import formats as F
+from tranquillite.app_core import journal as J
 from tranquillite.app_core.rights import PAGES
 
 p = app_ui.require("journal")
@@ -17,10 +19,12 @@ st.caption("Chaque consultation, chaque filtre, chaque export et chaque connexio
            "empreintes HMAC-SHA256 (clé hors de la base) et sa tête est publiée toutes les 5 minutes hors "
            "de l'application: modification, suppression, troncature ou rejeu sont détectés.")
 
-with store.connect() as con:
+with st.spinner("Vérification de l'intégrité du journal…"), store.connect() as con:
     check = audit.verify(con)
     logins = [r[0] for r in con.execute("SELECT DISTINCT login FROM access_log WHERE login IS NOT NULL ORDER BY 1")]
-    profiles = [r[0] for r in con.execute("SELECT code FROM profiles ORDER BY rowid")]
+    profile_labels = dict(con.execute("SELECT code, label FROM profiles ORDER BY rowid").fetchall())
+profiles = list(profile_labels)
+PAGE_TITLES = {**{k: v["title"] for k, v in PAGES.items()}, "connexion": "Connexion", "console": "Console (ligne de commande)"}
 if check.intact:
     st.success(f"Intégrité du journal vérifiée ({check.lines} lignes, {check.heads_checked} tête(s) publiée(s) "
                "comparée(s)).")
@@ -32,9 +36,11 @@ c1, c2, c3, c4, c5 = st.columns([2, 1.5, 1.5, 1.5, 1])
 today = datetime.now(auth.PARIS).date()  # the Paris day (the server may run in UTC)
 period = c1.date_input("Période", value=(today - timedelta(days=30), today), format="DD/MM/YYYY", key="j_periode")
 login = c2.selectbox("Utilisateur", logins, index=None, placeholder="Tous", key="j_login")
-profile = c3.selectbox("Profil", profiles, index=None, placeholder="Tous", key="j_profil")
+profile = c3.selectbox("Profil", profiles, index=None, placeholder="Tous", key="j_profil",
+                       format_func=lambda c: profile_labels.get(c, c))
 pages = [*PAGES, "connexion", "console"]
-page = c4.selectbox("Page", pages, index=None, placeholder="Toutes", key="j_page")
+page = c4.selectbox("Page", pages, index=None, placeholder="Toutes", key="j_page",
+                    format_func=lambda c: PAGE_TITLES.get(c, c))
 exports = c5.checkbox("Exports seulement", key="j_exports")
 
 since = until = None
@@ -60,16 +66,29 @@ def read_text(value: str | None) -> str:
         items = json.loads(value)
     except ValueError:
         return value
-    return " ; ".join(f"{tracabilite.table_label(r.get('table'))}: {r.get('rows')} ligne(s) — "
+    return " ; ".join(f"{tracabilite.table_label(r.get('table'))}: {F.integer(r.get('rows'))} ligne(s) — "
                       + ", ".join(tracabilite.convention_title(c) for c in r.get("conventions", []))
                       for r in items if isinstance(r, dict))
 
 
-df = pl.DataFrame(rows, infer_schema_length=None).with_columns(
-    pl.col("at").map_elements(app_ui.fmt_ts, return_dtype=pl.Utf8),
-    pl.col("reads").map_elements(read_text, return_dtype=pl.Utf8, skip_nulls=False))
-df = df.rename({"id": "N°", "at": "Horodatage (Paris)", "login": "Utilisateur", "profile": "Profil", "page": "Page",
-                "action": "Action", "filters": "Filtres", "export": "Export", "detail": "Détail",
-                "reads": "Lectures (tables, lignes, conventions)"})
+NAMES = {**J.value_labels(), **profile_labels,
+         **{c: tracabilite.convention_title(c) for c in tracabilite.load_conventions()}}
+
+
+def words(col: str, fn) -> pl.Expr:
+    return pl.col(col).map_elements(fn, return_dtype=pl.Utf8, skip_nulls=False).fill_null("")
+
+
+df = pl.DataFrame(rows, infer_schema_length=None).select(
+    pl.col("id").alias("N°"),
+    words("at", app_ui.fmt_ts).alias("Horodatage (Paris)"),
+    pl.col("login").fill_null("(anonyme)").alias("Utilisateur"),
+    words("profile", lambda c: profile_labels.get(c, c) if c else "").alias("Profil"),
+    words("page", lambda c: PAGE_TITLES.get(c, c) if c else "").alias("Page"),
+    words("action", J.action_label).alias("Action"),
+    words("filters", lambda t: J.fields(t, NAMES)).alias("Filtres"),
+    words("export", lambda e: "oui" if e else "").alias("Export"),
+    words("detail", lambda t: J.fields(t, NAMES)).alias("Détail"),
+    words("reads", read_text).alias("Lectures (tables, lignes, conventions)"))
 st.dataframe(df, hide_index=True, width="stretch", height=520)
-st.caption(f"{df.height} ligne(s), les plus récentes d'abord (5 000 au plus).")
+st.caption(f"{F.integer(df.height)} ligne(s), les plus récentes d'abord (5 000 au plus).")

@@ -7,17 +7,19 @@ scope; the cells of one category × shift (~2,600 rows) are read with `WHERE cat
 slot = ?` and cached too. Changing the share of the area only re-filters in Polars.
 """
 
-import json
 import math
 
+import altair as alt
 import duckdb
 import polars as pl
 import pydeck as pdk
 import streamlit as st
 
 import app_ui
-from tranquillite.app_core import deck
-from tranquillite.app_core import carte
+from tranquillite.app_core import carte, deck
+from tranquillite.app_core import formats as F
+from tranquillite.app_core.colours import ColourScale
+from tranquillite.app_core.explanations import explain
 from tranquillite.app_core.carte import arrondissement_names
 from tranquillite.app_core.queries import Forbidden, NotAvailable, is_published, scoped_query
 
@@ -108,39 +110,8 @@ def slot_label(start, end) -> str:
     return f"{DAY_ABBR[start.weekday()]} {start:%d/%m} {start:%H}h–{end:%H}h"
 
 
-def fr_number(x: float, digits: int = 2) -> str:
-    return f"{x:.{digits}f}".replace(".", ",")
-
-
 def pct(x: float) -> str:
-    return f"{x * 100:.0f}\u202f%"
-
-
-def explain(text: str | None) -> str:
-    """The published explanations, readable: parsed when valid JSON, printed as they are otherwise."""
-    if text is None or not text.strip() or text.strip() == "[]":
-        return ""
-    try:
-        items = json.loads(text)
-    except ValueError:
-        return text
-    if not isinstance(items, list):
-        return text
-    parts = []
-    for it in items:
-        if isinstance(it, dict) and "feature" in it:
-            s = str(it["feature"])
-            v, c = it.get("value"), it.get("contribution")
-            if isinstance(v, (int, float)):
-                s += f" = {v:g}".replace(".", ",")
-            elif v is not None:
-                s += f" = {v}"
-            if isinstance(c, (int, float)) and math.isfinite(c) and abs(c) < 50:
-                s += f" (×{fr_number(math.exp(c))})"
-            parts.append(s)
-        else:
-            parts.append(json.dumps(it, ensure_ascii=False))
-    return " ; ".join(parts)
+    return F.percent(x)
 
 
 def interval(lower: str, upper: str) -> pl.Expr:
@@ -149,19 +120,24 @@ def interval(lower: str, upper: str) -> pl.Expr:
 
 
 def expected_text() -> pl.Expr:
-    cents = (pl.col("expected") * 100).round().cast(pl.Int64)
-    return pl.format("{},{}", cents // 100, (cents % 100).cast(pl.Utf8).str.zfill(2))
+    """« 3,90 »: the expected count with two decimals, French."""
+    return pl.col("expected").map_elements(lambda x: F.number(x, 2), return_dtype=pl.Utf8)
 
 
 def hotspot_count(share: float, n_cells: int) -> int:
     return max(1, math.ceil(round(share * n_cells, 9))) if n_cells else 0
 
 
+def worth_flagging() -> pl.Expr:
+    """A cell can be a hot spot only if something is expected there: not a forecast of 0,00 whose
+    integer interval is 0–0 (ranked among the first only because every cell ties at zero)."""
+    return (pl.col("expected").round(2) > 0) | (pl.col("upper_95").floor() >= 1)
+
+
 def prepare_cells(cells: pl.DataFrame, k: int, names: dict[str, str]) -> pl.DataFrame:
     """Display columns of one category × shift (vectorised; explanations parsed once per distinct text)."""
     texts = cells.get_column("explanations").drop_nulls().unique().to_list()
-    mx = float(cells.get_column("expected").max() or 0.0)
-    poids = (pl.col("expected").clip(lower_bound=0.0) / mx).sqrt() if mx > 0 else pl.lit(0.0)
+    scale = forecast_scale(float(cells.get_column("expected").max() or 0.0))
     return cells.with_columns(
         pl.col("zone").replace_strict(names, default=pl.col("zone"), return_dtype=pl.Utf8).fill_null("")
         .alias("arrondissement"),
@@ -169,22 +145,25 @@ def prepare_cells(cells: pl.DataFrame, k: int, names: dict[str, str]) -> pl.Data
         interval("lower_95", "upper_95").alias("ic95"),
         pl.col("explanations").replace_strict({t: explain(t) for t in texts}, default="",
                                               return_dtype=pl.Utf8).fill_null("").alias("explications"),
-        (pl.col("rank") <= k).alias("signalee"),
-        poids.alias("poids"),
+        ((pl.col("rank") <= k) & worth_flagging()).alias("signalee"),
+        pl.Series("couleur", scale.rgba(cells.get_column("expected").to_numpy()).tolist(), dtype=pl.List(pl.Int64)),
         expected_text().alias("attendus_txt"),
     )
 
 
+def forecast_scale(top: float) -> ColourScale:
+    """Expected facts per cell, square-root scale up to the shift's highest expectation."""
+    return ColourScale(name="Faits attendus par cellule", unit="échelle racine carrée",
+                       top=max(top, 0.01), transform="sqrt", digits=2, alpha=(40, 235),
+                       note="Contour foncé: cellule de la zone signalée.")
+
+
 def map_rows(df: pl.DataFrame, when: str) -> list[dict]:
     """The cells drawn (expected > 0, or in the hotspot), colour by expected count, hotspots outlined."""
-    w = pl.col("poids")
     hot = pl.col("signalee")
     d = df.filter((pl.col("expected") > 0) | hot).select(
         pl.col("h3_cell").alias("h3"),
-        pl.concat_list((255 - 66 * w).round().cast(pl.Int64), (237 - 237 * w).round().cast(pl.Int64),
-                       (160 - 122 * w).round().cast(pl.Int64),
-                       pl.when(hot).then(110 + 130 * w).otherwise(25 + 130 * w).round().cast(pl.Int64)
-                       ).alias("couleur"),
+        "couleur",
         pl.when(hot).then(pl.lit([20, 20, 20, 230])).otherwise(pl.lit([255, 255, 255, 0])).alias("contour"),
         pl.format("Rang {} · {} fait(s) attendu(s){}", pl.col("rank"), pl.col("attendus_txt"),
                   pl.when(hot).then(pl.lit(" · zone signalée")).otherwise(pl.lit(""))).alias("titre"),
@@ -219,9 +198,46 @@ def confidence_table(summary: pl.DataFrame, category: str, coverage: float, cham
     )
 
 
+def confidence_text(conf: pl.DataFrame) -> pl.DataFrame:
+    """The confidence table as shown: French figures."""
+    def txt(col: str, fn) -> pl.Expr:
+        return pl.col(col).map_elements(fn, return_dtype=pl.Utf8).fill_null("")
+    return conf.select(
+        "Modèle", "Rôle",
+        txt("Taux de détection", lambda x: F.percent(x, 1)),
+        txt("PAI", lambda x: F.number(x, 1)),
+        txt("Rapport à l'oracle", lambda x: F.percent(x, 0)),
+        txt("Dates testées", F.integer), txt("Faits", F.integer))
+
+
+def confidence_chart(conf: pl.DataFrame) -> alt.Chart:
+    """Hit rate of each model, one bar each, best first; the champion in orange, the oracle in grey."""
+    d = conf.select(
+        "Modèle", "Code",
+        pl.col("Taux de détection").fill_null(0.0).alias("taux"),
+        pl.col("Taux de détection").map_elements(lambda x: F.percent(x, 1), return_dtype=pl.Utf8)
+        .fill_null("").alias("etiquette"),
+        pl.when(pl.col("Rôle").str.starts_with("★")).then(pl.lit("Champion (carte ci-dessus)"))
+        .when(pl.col("Code") == ORACLE).then(pl.lit("Oracle (référence)"))
+        .otherwise(pl.lit("Autre modèle")).alias("role"),
+    ).to_pandas()
+    order = d["Modèle"].tolist()
+    colour = alt.Color("role:N", title=None, scale=alt.Scale(
+        domain=["Champion (carte ci-dessus)", "Autre modèle", "Oracle (référence)"],
+        range=["#E69F00", "#56B4E9", "#999999"]), legend=alt.Legend(orient="bottom"))
+    y = alt.Y("Modèle:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
+    bars = alt.Chart(d).mark_bar().encode(
+        x=alt.X("taux:Q", title="Taux de détection (part des faits du lendemain dans la zone signalée)",
+                axis=alt.Axis(labels=False, ticks=False), scale=alt.Scale(domain=[0, max(1e-9, d["taux"].max()) * 1.15])),
+        y=y, color=colour, tooltip=[alt.Tooltip("Modèle:N"), alt.Tooltip("etiquette:N", title="Taux de détection")])
+    labels = alt.Chart(d).mark_text(align="left", dx=4).encode(x="taux:Q", y=y, text="etiquette:N")
+    return (bars + labels).properties(height=max(120, 28 * len(order)))
+
+
 # ----------------------------------------------------------------------------- the forecast
-slots = app_ui.read_or_explain(forecast_slots, cat, cat.version, p.scope, missing=(
-    "Prévisions pas encore disponibles: la table `models.forecast` n'a pas encore été matérialisée."))
+with st.spinner("Chargement des prévisions…"):
+    slots = app_ui.read_or_explain(forecast_slots, cat, cat.version, p.scope, missing=(
+        "Prévisions pas encore disponibles: la table `models.forecast` n'a pas encore été matérialisée."))
 if slots is None:
     st.stop()
 if slots.height == 0:
@@ -261,25 +277,28 @@ champion = meta.get_column("model")[0] if meta.height else None
 version = meta.get_column("model_version")[0] if meta.height else None
 origin = meta.get_column("origin")[0] if meta.height else None
 
-cells = forecast_cells(cat, cat.version, p.scope, category, slot)
+with st.spinner("Chargement des cellules du créneau…"):
+    cells = forecast_cells(cat, cat.version, p.scope, category, slot)
 if cells.height == 0:
     st.info("Aucune prévision pour ce créneau dans votre périmètre.")
     st.stop()
 
 k = hotspot_count(share, cells.height)
 df = prepare_cells(cells, k, arrondissement_names())
+flagged = int(df.get_column("signalee").sum())
 total = float(df.get_column("expected").sum())
 in_hot = float(df.filter(pl.col("signalee")).get_column("expected").sum())
 when = slot_labels[slot]
 
-st.markdown(f"**{CATEGORY_LABELS.get(category, category)}**, {when}: **{fr_number(total, 1)}** faits attendus "
-            f"dans la ville; les **{k}** cellules signalées ({pct(share)} des {cells.height} cellules) en "
-            f"concentrent **{fr_number(in_hot, 1)}** ({pct(in_hot / total if total > 0 else 0)}).")
+st.markdown(f"**{CATEGORY_LABELS.get(category, category)}**, {when}: **{F.number(total, 1)}** faits attendus "
+            f"dans la ville; les **{F.integer(flagged)}** cellules signalées ({pct(share)} des "
+            f"{F.integer(cells.height)} cellules au plus) en concentrent **{F.number(in_hot, 1)}** "
+            f"({pct(in_hot / total if total > 0 else 0)}).")
 st.caption(f"Modèle: {MODEL_LABELS.get(champion, champion)}"
            + (f" (version {version})" if version else "")
            + (f" — prévision établie pour les créneaux à partir du {origin:%d/%m/%Y %H}h" if origin else "")
            + ". Intervalles: nombres de faits entre lesquels le nombre observé dans la cellule a au moins "
-             "80 % (ou 95 %) de chances de se trouver, si le modèle est juste.")
+             "80\u202f% (ou 95\u202f%) de chances de se trouver, si le modèle est juste.")
 if total <= 0:
     st.info("Aucun fait attendu sur ce créneau pour cette catégorie: la zone signalée n'a pas de sens.")
 
@@ -289,24 +308,28 @@ layer = pdk.Layer(
     auto_highlight=True)
 st.pydeck_chart(deck.build_deck([deck.arrondissements_layer(), layer], tooltip=TOOLTIP), height=560,
                 key="prev_carte")
-st.caption("Couleur: nombre de faits attendus par cellule H3 (≈ 0,1 km²), du jaune pâle au rouge; contour "
-           "foncé: zone signalée. Survolez une cellule pour l'intervalle et les explications.")
+st.markdown(forecast_scale(float(cells.get_column("expected").max() or 0.0)).legend_html(),
+            unsafe_allow_html=True)  # the scale that coloured the cells
+st.caption("Cellules H3 d'environ 0,1 km². Survolez une cellule pour l'intervalle et les explications.")
 
 st.subheader("Cellules signalées")
-top = df.filter(pl.col("signalee")).select(
-    pl.col("rank").alias("Rang"), pl.col("arrondissement").alias("Arrondissement"),
-    pl.col("h3_cell").alias("Cellule H3"), pl.col("expected").round(2).alias("Attendus"),
-    pl.col("ic80").alias("Intervalle 80 %"), pl.col("ic95").alias("Intervalle 95 %"),
-    pl.col("explications").alias("Explications"))
-st.dataframe(top, hide_index=True, width="stretch", key="prev_cellules",
-             column_config={"Attendus": st.column_config.NumberColumn(format="%.2f")})
-st.caption("Explications: les variables qui pèsent le plus sur la prévision de la cellule, avec leur valeur et "
-           "le facteur par lequel elles multiplient le nombre attendu (cellules les plus denses seulement).")
+if flagged == 0:
+    st.info("Aucune cellule signalée: aucune n'attend de fait sur ce créneau (prévision 0,00, intervalle 0–0).")
+else:
+    top = df.filter(pl.col("signalee")).select(
+        pl.col("rank").alias("Rang"), pl.col("arrondissement").alias("Arrondissement"),
+        pl.col("h3_cell").alias("Cellule H3"), pl.col("attendus_txt").alias("Attendus"),
+        pl.col("ic80").alias("Intervalle 80 %"), pl.col("ic95").alias("Intervalle 95 %"),
+        pl.col("explications").alias("Explications"))
+    st.dataframe(top, hide_index=True, width="stretch", key="prev_cellules")
+    st.caption("Explications: ce qui pèse le plus sur la prévision de la cellule, et le facteur par lequel cela "
+               "multiplie (×) ou divise (÷) le nombre attendu (cellules les plus denses seulement).")
 
 # ----------------------------------------------------------------------------- trust
 st.subheader("Confiance")
-summary = app_ui.read_or_explain(backtest_summary, cat, cat.version, p.scope,
-                                 missing="Évaluation des modèles pas encore disponible (table `models.backtest`).")
+with st.spinner("Chargement des rétro-tests…"):
+    summary = app_ui.read_or_explain(backtest_summary, cat, cat.version, p.scope,
+                                     missing="Évaluation des modèles pas encore disponible (table `models.backtest`).")
 if summary is not None:
     conf = confidence_table(summary, category, share, champion)
     if conf.height == 0:
@@ -320,13 +343,9 @@ if summary is not None:
                         f"contenu en moyenne **{pct(r['Taux de détection'])}** des faits du lendemain"
                         + (f", soit **{pct(ratio)}** de ce que la meilleure carte possible aurait capté"
                            if ratio is not None else "") + ".")
-        styled = conf.to_pandas().style.apply(
-            lambda row: ["background-color: #fff3c4; font-weight: bold" if row["Code"] == champion else ""
-                         for _ in row], axis=1)
-        st.dataframe(styled, hide_index=True, width="stretch", key="prev_confiance", column_config={
-            "Taux de détection": st.column_config.NumberColumn(format="percent"),
-            "PAI": st.column_config.NumberColumn(format="%.1f"),
-            "Rapport à l'oracle": st.column_config.NumberColumn(format="percent")})
+        st.altair_chart(confidence_chart(conf), width="stretch", key="prev_confiance_graphique")
+        with st.expander("Les chiffres du graphique"):
+            st.dataframe(confidence_text(conf), hide_index=True, width="stretch", key="prev_confiance")
         st.caption("Rétro-test: chaque modèle est réentraîné à plusieurs dates passées et sa carte comparée aux "
                    "faits du lendemain. Taux de détection: part de ces faits tombés dans la zone signalée. "
                    "PAI: ce taux divisé par la part de surface (1 = pas mieux que le hasard). Oracle (données "

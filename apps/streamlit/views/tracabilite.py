@@ -10,6 +10,7 @@ import polars as pl
 import streamlit as st
 
 import app_ui
+from tranquillite.app_core import formats as F
 from tranquillite.app_core import store
 from tranquillite.app_core import tracabilite as T
 from tranquillite.app_core.queries import Forbidden
@@ -31,7 +32,7 @@ app_ui.log_choices(p, T.PAGE, {"convention": T.convention_title(convention)})
 
 cat = app_ui.catalog()
 try:
-    with store.connect() as con:
+    with st.spinner("Recherche des données de la convention…"), store.connect() as con:
         rep = T.report(cat, con, p, convention)
 except Forbidden as exc:
     st.warning(str(exc))
@@ -54,8 +55,8 @@ if not rep.lineage_available:
             "elle l'est à chaque publication du catalogue.")
 else:
     n_rows = int(rep.tables["Lignes de la convention"].sum() or 0) if rep.tables.height else 0
-    st.markdown(f"**{rep.tables.height}** table(s) contiennent **{n_rows:,}** ligne(s) issues de cette convention."
-                .replace(",", "\u202f"))
+    st.markdown(f"**{F.integer(rep.tables.height)}** table(s) contiennent **{F.integer(n_rows)}** ligne(s) issues de "
+                "cette convention.")
     show(rep.tables, "Aucune table ne contient de lignes de cette convention.", "trace_tables",
          hide=("Nom technique",))
     with st.expander(f"Partitions ({rep.partitions.height})"):
