@@ -112,8 +112,7 @@ def test_no_evolution_in_percent_on_a_handful_of_facts():
     # a year before the data began is unknown, not zero
     r = I.cumulative(COUNTS, rows.slice(1)).table.row(0, named=True)
     assert r["28j"] == 3 and r["28j_an"] is None and r["evolution_28j"] is None
-    assert I.fr_evolution(None).startswith("non interprétable") and I.fr_evolution(12.34) == "+12,3 %"
-    assert I.fr_number(1234567.0) == "1\u202f234\u202f567"
+    assert I.fr_evolution(None).startswith("non interprétable") and I.fr_evolution(12.34) == "+12,3\u202f%"
 
 
 def test_the_page_lists_the_catalogue_shows_trends_and_exports_the_briefing(home):
@@ -130,7 +129,7 @@ def test_the_page_lists_the_catalogue_shows_trends_and_exports_the_briefing(home
     trend = at.dataframe[1].value
     assert trend["Territoire"][0] == "Ville de Marseille"
     row = trend[trend["Territoire"] == "1er arrondissement"].iloc[0]
-    assert row["28 derniers jours"] == "56" and row["Évolution (28 jours)"] == "+100,0 %"
+    assert row["28 derniers jours"] == "56" and row["Évolution (28 jours)"] == "+100,0\u202f%"
     next(b for b in at.button if b.label == "Préparer la note (PDF)").click()
     at.run()
     assert not at.exception, at.exception

@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from tranquillite.app_core import formats
 from tranquillite.app_core.queries import Catalog, export_rows, scoped_query
 from tranquillite.app_core.rights import Principal, Scope
 
@@ -119,17 +120,11 @@ def trends(cat: Catalog, scope: Scope, indicator: str, unit: str) -> Trends:
 
 
 # --------------------------------------------------------------------------- the weekly briefing
-def fr_number(x: float | None, digits: int = 0) -> str:
-    if x is None:
-        return "—"
-    s = f"{x:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
-    return s
-
-
 def fr_evolution(pct: float | None) -> str:
+    """An evolution in % (« +12,3 % »), or why there is none."""
     if pct is None:
         return "non interprétable (effectifs faibles ou inconnus)"
-    return ("+" if pct > 0 else "") + fr_number(pct, 1) + " %"
+    return formats.signed_percent(pct / 100.0, 1)
 
 
 def briefing_pdf(cat: Catalog, principal: Principal, indicators: list[dict], names: dict[str, str]) -> bytes:
@@ -172,9 +167,9 @@ def briefing_pdf(cat: Catalog, principal: Principal, indicators: list[dict], nam
         for r in t.table.iter_rows(named=True):
             where = "Ville" if r["area_level"] == "ville" else names.get(r["area"], r["area"])
             if kind == CUMUL:
-                line(f"{where}: 28 derniers jours {fr_number(r['28j'])} ({fr_evolution(r['evolution_28j'])} sur un an); "
-                     f"depuis le 1er janvier {fr_number(r['ytd'])} ({fr_evolution(r['evolution_ytd'])}).", 9)
+                line(f"{where}: 28 derniers jours {formats.integer(r['28j'], '—')} ({fr_evolution(r['evolution_28j'])} sur un an); "
+                     f"depuis le 1er janvier {formats.integer(r['ytd'], '—')} ({fr_evolution(r['evolution_ytd'])}).", 9)
             else:
-                line(f"{where}: {r['period']} {fr_number(r['value'], 1)} {ind['unit']} "
+                line(f"{where}: {r['period']} {formats.number(r['value'], 1, '—')} {ind['unit']} "
                      f"({fr_evolution(r['evolution_ly_pct'])} sur un an).", 9)
     return bytes(pdf.output())

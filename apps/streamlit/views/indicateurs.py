@@ -6,6 +6,7 @@ import streamlit as st
 
 import app_ui
 from tranquillite.app_core import habilitations, store
+from tranquillite.app_core import formats
 from tranquillite.app_core import indicateurs as I
 from tranquillite.app_core.carte import SOURCE_LABELS, arrondissement_names
 from tranquillite.app_core.queries import Forbidden, NotAvailable
@@ -60,7 +61,7 @@ if t.as_of is None:
 else:
     area = pl.when(pl.col("area_level") == "ville").then(pl.lit("Ville de Marseille")).otherwise(
         pl.col("area").replace_strict(names, default=pl.col("area"))).alias("Territoire")
-    num = lambda c, d=0: pl.col(c).map_elements(lambda x: I.fr_number(x, d), return_dtype=pl.Utf8)  # noqa: E731
+    num = lambda c, d=0: pl.col(c).map_elements(lambda x: formats.number(x, d, "—"), return_dtype=pl.Utf8)  # noqa: E731
     evo = lambda c: pl.col(c).map_elements(I.fr_evolution, return_dtype=pl.Utf8, skip_nulls=False)  # noqa: E731
     if t.kind == I.CUMUL:
         last = t.as_of.fromordinal(t.as_of.toordinal() - 1)
