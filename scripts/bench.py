@@ -184,8 +184,13 @@ def chain(env: dict, first: date, last: date, label: str) -> list[dict]:
 
 
 def _n(x: float, digits: int = 0) -> str:
-    """French number format: thin spaces between thousands, a decimal comma."""
-    return f"{x:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+    from tranquillite.app_core.formats import number
+    return number(x, digits)
+
+
+ROWS: list[tuple[str, str, str, str, str]] = []   # what `row` printed, for docs/criteres_de_reussite.md
+DOC = ROOT / "docs" / "criteres_de_reussite.md"
+DOC_START, DOC_END = "<!-- make bench: début -->", "<!-- make bench: fin -->"
 
 
 def row(name: str, value: float | None, target: str, ok: bool | None, before=None, unit: str = "s") -> None:
@@ -193,6 +198,20 @@ def row(name: str, value: float | None, target: str, ok: bool | None, before=Non
     b = "" if before is None else f"{_n(before)} {unit}"
     state = "—" if ok is None else ("atteint" if ok else "NON ATTEINT")
     print(f"{name:<44} {v:>14} {b:>10}  {target:<28} {state}")
+    ROWS.append((name, v, b or "—", target, state))
+
+
+def write_doc(context: str) -> None:
+    """The performance section of docs/criteres_de_reussite.md, between its markers, from this run."""
+    text = DOC.read_text(encoding="utf-8")
+    if DOC_START not in text or DOC_END not in text:
+        raise SystemExit(f"{DOC}: marqueurs {DOC_START} / {DOC_END} introuvables")
+    table = ["| objectif | mesuré | avant (issue 14) | cible | état |", "|---|---|---|---|---|",
+             *[f"| {' | '.join(r)} |" for r in ROWS]]
+    body = "\n".join([DOC_START, f"Mesuré par `make bench` le {date.today():%d/%m/%Y} ({context}).", "", *table, DOC_END])
+    head, rest = text.split(DOC_START, 1)
+    DOC.write_text(head + body + rest.split(DOC_END, 1)[1], encoding="utf-8")
+    print(f"{DOC.relative_to(ROOT)}: section des performances réécrite")
 
 
 def main() -> int:
@@ -256,6 +275,8 @@ def main() -> int:
     for s in [gen | {"job": "generation"}, floor | {"job": "plancher"}, *stages, cycle | {"job": "cycle quotidien"},
               carte | {"job": "carte"}]:
         print(f"  {s['job']:<28} {_n(s['peak_mb']):>8} Mo")
+    if os.environ.get("BENCH_DOC", "1") != "0":
+        write_doc(f"{days} jours synthétiques, {os.cpu_count()} cœurs, charge moyenne {os.getloadavg()[0]:.1f}")
     print(json.dumps({"plancher_s": floor["seconds"], "annee_publiee_s": published, "demo_s": round(demo, 1),
                       "cycle_s": cycle["seconds"], "cycle_jobs": cycle["jobs"], "imports_s": imports, "carte_p95_ms": p95,
                       "etapes": {s["job"]: {"s": s["seconds"], "mo": s["peak_mb"]} for s in stages},
