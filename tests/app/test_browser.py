@@ -135,6 +135,8 @@ PAGES_TO_CAPTURE = [  # (login, password, url path, title): every page issue 15 
     ("demo.analyste", "Demo-analyste-2025", "previsions", "Prévisions"),
     ("demo.analyste", "Demo-analyste-2025", "tension", "Zones de tension"),
     ("demo.analyste", "Demo-analyste-2025", "qualite", "Qualité des données"),
+    ("demo.analyste", "Demo-analyste-2025", "indicateurs", "Indicateurs"),
+    ("demo.admin", "Demo-admin_technique-2025", "habilitations", "Habilitations"),
     ("demo.dpo", "Demo-auditeur_dpo-2025", "journal", "Journal d'accès"),
 ]
 
