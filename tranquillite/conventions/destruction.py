@@ -495,6 +495,27 @@ def vacuum(path: Path) -> None:
         con.close()
 
 
+def _redacted_cells(cols: list[str], vals, red: Redactor) -> dict:
+    """The cells of one row that name the destroyed records, redacted: {column: new value}. Texts
+    (a JSON value redacted is dumped back), and zlib-compressed texts (Dagster's SQLite blobs)
+    recompressed; any other value is left as is."""
+    changes = {}
+    for c, v in zip(cols, vals):
+        if isinstance(v, str) and v:
+            nv, n = red.redact(v)
+            if n:
+                changes[c] = nv if isinstance(nv, str) else json.dumps(nv, ensure_ascii=False)
+        elif isinstance(v, bytes) and v:
+            try:
+                text = zlib.decompress(v).decode("utf-8")
+            except Exception:  # noqa: BLE001 - not a compressed text: left as is
+                continue
+            nv, n = red.redact(text)
+            if n:
+                changes[c] = zlib.compress((nv if isinstance(nv, str) else json.dumps(nv)).encode("utf-8"))
+    return changes
+
+
 def redact_sqlite(path: Path, red: Redactor, skip_tables: Iterable[str] = (),
                   delete_asset_keys: Iterable[str] = ()) -> dict[str, int]:
     """In one SQLite file: delete the rows of `delete_asset_keys` (tables with an `asset_key`
@@ -517,25 +538,8 @@ def redact_sqlite(path: Path, red: Redactor, skip_tables: Iterable[str] = (),
                     cur = con.execute(f'DELETE FROM "{t}" WHERE asset_key IN (SELECT value FROM json_each(?))',
                                       (json.dumps(keys),))
                     counts["lignes_supprimees"] += max(cur.rowcount, 0)
-                pending = []
-                for rowid, *vals in con.execute(f'SELECT rowid, * FROM "{t}"'):
-                    changes = {}
-                    for c, v in zip(cols, vals):
-                        if isinstance(v, str) and v:
-                            nv, n = red.redact(v)
-                            if n:
-                                changes[c] = nv if isinstance(nv, str) else json.dumps(nv, ensure_ascii=False)
-                        elif isinstance(v, bytes) and v:
-                            try:
-                                text = zlib.decompress(v).decode("utf-8")
-                            except Exception:  # noqa: BLE001 - not a compressed text: left as is
-                                continue
-                            nv, n = red.redact(text)
-                            if n:
-                                changes[c] = zlib.compress(
-                                    (nv if isinstance(nv, str) else json.dumps(nv)).encode("utf-8"))
-                    if changes:
-                        pending.append((rowid, changes))
+                pending = [(rowid, ch) for rowid, *vals in con.execute(f'SELECT rowid, * FROM "{t}"')
+                           if (ch := _redacted_cells(cols, vals, red))]
                 for rowid, changes in pending:
                     sets = ", ".join(f'"{c}" = ?' for c in changes)
                     con.execute(f'UPDATE "{t}" SET {sets} WHERE rowid = ?', (*changes.values(), rowid))
@@ -567,16 +571,8 @@ def redact_store_tables(con, red: Redactor, skip_tables: Iterable[str] = ()) -> 
     with store.transaction(con):
         for t, names in cols.items():
             q = ", ".join(f'"{c}"' for c in names)  # names from the database's own catalog
-            pending = []
-            for ctid, *vals in con.execute_native(f'SELECT ctid::text, {q} FROM "{t}"'):
-                changes = {}
-                for c, v in zip(names, vals):
-                    if isinstance(v, str) and v:
-                        nv, n = red.redact(v)
-                        if n:
-                            changes[c] = nv if isinstance(nv, str) else json.dumps(nv, ensure_ascii=False)
-                if changes:
-                    pending.append((ctid, changes))
+            pending = [(ctid, ch) for ctid, *vals in con.execute_native(f'SELECT ctid::text, {q} FROM "{t}"')
+                       if (ch := _redacted_cells(names, vals, red))]
             for ctid, changes in pending:
                 sets = ", ".join(f'"{c}" = %s' for c in changes)
                 con.execute_native(f'UPDATE "{t}" SET {sets} WHERE ctid = %s::tid', (*changes.values(), ctid))
