@@ -19,50 +19,45 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from tranquillite.jobs import (PREVISION_JOB, RANGE_END_TAG, RANGE_START_TAG, TRAINING_JOB, prevision_job, purge_job,
-                               training_job)
+from tranquillite.jobs import RANGE_END_TAG, RANGE_START_TAG, prevision_job, purge_job, training_job
 from tranquillite.settings import settings
 
 PREVISION_SCHEDULE = "prevision_quotidienne"
 TIMEZONE = "Europe/Paris"
 
 
-def prevision_schedule() -> dg.ScheduleDefinition:
+def _range_schedule(job: dg.JobDefinition, name: str, cron: str, days: int,
+                    description: str) -> dg.ScheduleDefinition:
+    """A schedule of `job` over the `days` service days that ended before its tick (range tags, one
+    run per tick: the run key is the day), on when `TRANQUILLITE_PREVISION_AUTO` says so."""
     on = settings().prevision_auto
 
-    @dg.schedule(job=prevision_job, name=PREVISION_SCHEDULE, cron_schedule="30 5 * * *",
-                 execution_timezone=TIMEZONE,
-                 default_status=dg.DefaultScheduleStatus.RUNNING if on else dg.DefaultScheduleStatus.STOPPED,
-                 description=("Prévision du jour avant la relève de 06 h: caractéristiques des deux derniers "
-                              "jours de service, prévision des 7 jours par le champion en service (sans "
-                              "backtest ni entraînement)."))
-    def prevision_quotidienne(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    @dg.schedule(job=job, name=name, cron_schedule=cron, execution_timezone=TIMEZONE, description=description,
+                 default_status=dg.DefaultScheduleStatus.RUNNING if on else dg.DefaultScheduleStatus.STOPPED)
+    def _tick(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         today = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE)).date()
-        first, last = (today - timedelta(days=2)).isoformat(), (today - timedelta(days=1)).isoformat()
-        return dg.RunRequest(run_key=f"{PREVISION_JOB}:{today.isoformat()}",
+        first, last = (today - timedelta(days=days)).isoformat(), (today - timedelta(days=1)).isoformat()
+        return dg.RunRequest(run_key=f"{job.name}:{today.isoformat()}",
                              tags={RANGE_START_TAG: first, RANGE_END_TAG: last})
 
-    return prevision_quotidienne
+    return _tick
+
+
+def prevision_schedule() -> dg.ScheduleDefinition:
+    return _range_schedule(
+        prevision_job, PREVISION_SCHEDULE, "30 5 * * *", 2,
+        "Prévision du jour avant la relève de 06 h: caractéristiques des deux derniers jours de service, "
+        "prévision des 7 jours par le champion en service (sans backtest ni entraînement).")
 
 
 TRAINING_SCHEDULE = "entrainement_hebdomadaire"
 
 
 def training_schedule() -> dg.ScheduleDefinition:
-    on = settings().prevision_auto
-
-    @dg.schedule(job=training_job, name=TRAINING_SCHEDULE, cron_schedule="30 3 * * 1",
-                 execution_timezone=TIMEZONE,
-                 default_status=dg.DefaultScheduleStatus.RUNNING if on else dg.DefaultScheduleStatus.STOPPED,
-                 description=("Entraînement du lundi: caractéristiques de la semaine écoulée, backtest, champion, "
-                              "champion réentraîné et mis en service pour les prévisions quotidiennes."))
-    def entrainement_hebdomadaire(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        today = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE)).date()
-        first, last = (today - timedelta(days=7)).isoformat(), (today - timedelta(days=1)).isoformat()
-        return dg.RunRequest(run_key=f"{TRAINING_JOB}:{today.isoformat()}",
-                             tags={RANGE_START_TAG: first, RANGE_END_TAG: last})
-
-    return entrainement_hebdomadaire
+    return _range_schedule(
+        training_job, TRAINING_SCHEDULE, "30 3 * * 1", 7,
+        "Entraînement du lundi: caractéristiques de la semaine écoulée, backtest, champion, champion réentraîné "
+        "et mis en service pour les prévisions quotidiennes.")
 
 
 PURGE_SCHEDULE = "purge_quarantaine_quotidienne"
