@@ -19,6 +19,7 @@ import polars as pl
 from tranquillite.app_core import formats
 from tranquillite.app_core.queries import Catalog, export_rows, scoped_query
 from tranquillite.app_core.rights import Principal, Scope
+from tranquillite.pdfdoc import TextPdf
 
 CATALOGUE, VALUES = "indicators.catalogue", "indicators.values"
 SMALL_COUNT = 10
@@ -131,33 +132,19 @@ def briefing_pdf(cat: Catalog, principal: Principal, indicators: list[dict], nam
     """The weekly briefing for the managers' meeting: for each indicator the profile may read, the city
     and its arrondissements over the last 28 days and the year to date (or the last month) against a
     year before. An export: checked and logged once by the gateway (`export_rows`)."""
-    from fpdf import FPDF
-    from fpdf.enums import XPos, YPos
-
-    from tranquillite.conventions.attestation import latin1
-
     plans = []
     for ind in indicators:
         kind, read = _read(ind["indicator_id"], ind["unit"], *_dimension(cat, principal.scope, ind["indicator_id"]))
         plans.append((ind, kind, read))
     rows = export_rows(cat, principal, [read for _, _, read in plans], page="indicateurs",
                        filters={"briefing": [i["indicator_id"] for i in indicators]}, action="export_pdf")
-    pdf = FPDF(format="A4")
-    pdf.set_auto_page_break(True, margin=15)
-    pdf.set_title(latin1("Note hebdomadaire des indicateurs"))
-    pdf.add_page()
-    w = pdf.w - pdf.l_margin - pdf.r_margin
-
-    def line(text: str, size: float = 10, style: str = "", h: float = 5) -> None:
-        pdf.set_font("Helvetica", style, size)
-        pdf.multi_cell(w, h, latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-
+    doc = TextPdf("Note hebdomadaire des indicateurs")
+    line = doc.line
     line("Ville de Marseille - Plateforme Big Data de la Tranquillité Publique", 9)
     line("Note hebdomadaire des indicateurs", 16, "B", 9)
     line(f"Établie le {date.today():%d/%m/%Y} pour {principal.display_name} ({principal.profile_label}).", 9)
     for ind, kind, _ in plans:
-        pdf.ln(3)
-        line(ind["name"], 12, "B", 7)
+        doc.title(ind["name"])
         line(ind["definition"], 9)
         mine = rows.filter(pl.col("indicator_id") == ind["indicator_id"]) if rows.height else rows
         t = (cumulative if kind == CUMUL else monthly)(ind["indicator_id"], mine)
@@ -172,4 +159,4 @@ def briefing_pdf(cat: Catalog, principal: Principal, indicators: list[dict], nam
             else:
                 line(f"{where}: {r['period']} {formats.number(r['value'], 1, '—')} {ind['unit']} "
                      f"({fr_evolution(r['evolution_ly_pct'])} sur un an).", 9)
-    return bytes(pdf.output())
+    return doc.output()

@@ -19,10 +19,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tranquillite.conventions import keys
 from tranquillite.conventions import scanner
+from tranquillite.pdfdoc import TextPdf
 
 FORMAT = "tranquillite/attestation-de-destruction/1"
 
@@ -108,38 +108,10 @@ def verify(path: Path, home: Path, rescan: bool = True) -> Verification:
 
 
 # --------------------------------------------------------------------------- PDF
-_LATIN1 = {"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2014": "-", "\u2013": "-",
-           "\u2026": "...", "\u0153": "oe", "\u0152": "OE", "\u00a0": " ", "\u2192": "->", "\u2265": ">=",
-           "\u202f": " ", "\u20ac": "EUR"}
-
-
-def latin1(s: Any) -> str:
-    """A text the PDF core fonts can print (Latin-1): typographic signs replaced, the rest as '?'."""
-    text = str(s)
-    for a, b in _LATIN1.items():
-        text = text.replace(a, b)
-    return text.encode("latin-1", "replace").decode("latin-1")
-
-
-
 def render_pdf(m: dict) -> bytes:
-    from fpdf import FPDF
-    from fpdf.enums import XPos, YPos
-
-    pdf = FPDF(format="A4")
-    pdf.set_auto_page_break(True, margin=15)
-    pdf.set_title(latin1(f"Attestation de destruction - {m['convention']['code']}"))
-    pdf.set_author("Ville de Marseille - plateforme Big Data de la Tranquillité Publique")
-    pdf.add_page()
-    w = pdf.w - pdf.l_margin - pdf.r_margin
-
-    def line(text: str, size: float = 10, style: str = "", h: float = 5) -> None:
-        pdf.set_font("Helvetica", style, size)
-        pdf.multi_cell(w, h, latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-
-    def title(text: str) -> None:
-        pdf.ln(3)
-        line(text, 12, "B", 7)
+    doc = TextPdf(f"Attestation de destruction - {m['convention']['code']}",
+                  "Ville de Marseille - plateforme Big Data de la Tranquillité Publique")
+    line, title = doc.line, doc.title
 
     c = m["convention"]
     line("Ville de Marseille - Plateforme Big Data de la Tranquillité Publique", 9)
@@ -182,4 +154,4 @@ def render_pdf(m: dict) -> bytes:
     title("Signature")
     line("Le manifeste JSON joint (même numéro) est signé Ed25519 par la clé de la plateforme; "
          "`tranquillite attestation verifier FICHIER` vérifie la signature et refait le contrôle.", 9)
-    return bytes(pdf.output())
+    return doc.output()
