@@ -509,9 +509,12 @@ def _read_safely(path: Path, landing: Path, source: str) -> FileRead:
         return _unreadable(path, landing, source, exc)
 
 
-def read_partition(landing: Path, source: str, partition: str) -> tuple[pl.DataFrame, list[FileRead]]:
-    """Every record of every landing file of one source and day, plus the per-file reports."""
-    files = files_by_partition(landing, source).get(partition, [])
+def read_partition(landing: Path, source: str, partition: str,
+                   by_partition: dict[str, list[Path]] | None = None) -> tuple[pl.DataFrame, list[FileRead]]:
+    """Every record of every landing file of one source and day, plus the per-file reports.
+    `by_partition`: the source's files by day already listed (`files_by_partition`), for a range:
+    the landing folder is then walked once per run, not once per day."""
+    files = (files_by_partition(landing, source) if by_partition is None else by_partition).get(partition, [])
     reads = [_read_safely(p, landing, source) for p in files]
     frames = [r.records for r in reads]
     if not frames:

@@ -91,10 +91,11 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
         now = datetime.now(timezone.utc)
         id_cols = _id_columns(source)
         frames, histories, issues = [], [], []
+        by_partition, unassigned = landing.inventory(source)  # the landing folder walked once per run
         for key in context.partition_keys:
             old = warehouse.file(K.RAW, source, key)
             old_raw = pl.read_parquet(old) if old.exists() else None
-            df, reads = landing.read_partition(source, key)
+            df, reads = landing.read_partition(source, key, by_partition)
             part = f"{source}_{key}"
             files = V.merge(source, key, _history(warehouse, part), reads, old_raw, id_cols, now)
             warehouse.write(K.RAW, source, df, key)
@@ -103,7 +104,6 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
             histories.append(files.with_columns(pl.lit(key).alias("_run_partition")))
             issues.extend(f"{i.file} — {i.kind}: {i.message}" for r in reads for i in r.issues)
         # files without a valid day: recorded with their reason, never blocking the others
-        _, unassigned = landing.inventory(source)
         part = f"{source}_{V.UNASSIGNED_PART}"
         rows = V.unassigned(source, [(p, a, *landing.fingerprint(p, source)) for p, a in unassigned],
                             _history(warehouse, part), landing.path, now)

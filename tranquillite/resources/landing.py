@@ -38,5 +38,6 @@ class LandingZone(dg.ConfigurableResource):
         data = path.read_bytes()
         return hashlib.sha256(data).hexdigest(), len(data), landing.count_file(path, source)
 
-    def read_partition(self, source: str, partition: str) -> tuple[pl.DataFrame, list[landing.FileRead]]:
-        return landing.read_partition(self.path, source, partition)
+    def read_partition(self, source: str, partition: str, by_partition: dict[str, list[Path]] | None = None
+                       ) -> tuple[pl.DataFrame, list[landing.FileRead]]:
+        return landing.read_partition(self.path, source, partition, by_partition)
