@@ -109,3 +109,16 @@ def test_jittered_intervals_cover_their_level_on_sparse_counts():
     lo80, hi80 = jittered_interval(m, 0.8, 0.80)
     assert np.all((lo <= lo80) & (lo80 <= hi80) & (hi80 <= hi))
     assert jittered_coverage(lo80, hi80, y, np.random.default_rng(5)) == pytest.approx(0.80, abs=0.004)
+
+
+def test_count_quantile_is_the_least_count_whose_cdf_reaches_p():
+    """SciPy's ppf agrees with the definition q(p) = min{k : F(k) >= p} on this module's own cdf
+    (Poisson and NB2, sparse and large means, tails and centre)."""
+    from tranquillite.forecasting.metrics import count_quantile
+    rng = np.random.default_rng(7)
+    mu = np.concatenate([rng.gamma(0.3, 2.0, 3000), rng.uniform(0.0, 60.0, 1000), [0.0, 1e-9, 1.0, 2.0]])
+    alpha = np.where(rng.random(mu.size) < 0.5, 0.0, rng.gamma(1.0, 0.5, mu.size))
+    for p in (0.025, 0.1, 0.5, 0.9, 0.975):
+        q = count_quantile(p, mu, alpha)
+        assert (cdf(q, mu, alpha) >= p).all()
+        assert (cdf(q - 1, mu, alpha) < p).all()   # and not one less (cdf(-1) = 0)

@@ -29,7 +29,7 @@ slots of a horizon:
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
+from scipy import special, stats
 
 COVERAGES = (0.01, 0.05, 0.10, 0.20)
 MU_FLOOR = 1e-6
@@ -121,18 +121,17 @@ def cdf(k: np.ndarray, mu: np.ndarray, alpha) -> np.ndarray:
 
 
 def count_quantile(p: float, mu: np.ndarray, alpha) -> np.ndarray:
-    """q(p) = min{k : P(Y <= k) >= p}, elementwise (k grows until every element is placed)."""
-    mu = np.asarray(mu, dtype=np.float64)
+    """q(p) = min{k : P(Y <= k) >= p}, elementwise: SciPy's `poisson.ppf` and `nbinom.ppf` (the
+    NB2 of `cdf`: n = 1/alpha, success probability n / (n + mu))."""
+    mu = np.maximum(np.asarray(mu, dtype=np.float64), MU_FLOOR)
     alpha = np.broadcast_to(np.asarray(alpha, dtype=np.float64), mu.shape)
-    q = np.full(mu.shape, -1, dtype=np.int64)
-    k = 0
-    while (q < 0).any():
-        todo = q < 0
-        f = cdf(np.full(int(todo.sum()), k), mu[todo], alpha[todo])
-        q_ = q[todo]
-        q_[f >= p] = k
-        q[todo] = q_
-        k += 1
+    q = np.zeros(mu.shape, dtype=np.int64)
+    nb = alpha > 1e-8
+    if (~nb).any():
+        q[~nb] = stats.poisson.ppf(p, mu[~nb])
+    if nb.any():
+        r = 1.0 / alpha[nb]
+        q[nb] = stats.nbinom.ppf(p, r, r / (r + mu[nb]))
     return q
 
 
