@@ -21,8 +21,7 @@ import dagster as dg
 from tranquillite import landing as landing_io
 from tranquillite.assets import constants as K
 from tranquillite.jobs import INGEST_JOB, source_selection
-from tranquillite.resources import LandingZone
-from tranquillite.resources.landing import partition_bounds
+from tranquillite.resources.landing import LandingZone, partition_bounds
 
 
 def _sha(path: Path) -> str:
