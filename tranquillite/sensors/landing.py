@@ -25,11 +25,8 @@ from tranquillite.resources.landing import LandingZone, partition_bounds
 
 
 def _sha(path: Path) -> str:
-    h = hashlib.sha256()
     with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _load(cursor: str | None) -> tuple[dict[str, str], dict[str, str]]:

@@ -22,9 +22,10 @@ import dagster as dg
 from tranquillite.jobs import (PREVISION_JOB, RANGE_END_TAG, RANGE_START_TAG, TRAINING_JOB, prevision_job, purge_job,
                                training_job)
 from tranquillite.settings import settings
+from tranquillite.timezones import PARIS_NAME
 
 PREVISION_SCHEDULE = "prevision_quotidienne"
-TIMEZONE = "Europe/Paris"
+TIMEZONE = PARIS_NAME
 
 
 def prevision_schedule() -> dg.ScheduleDefinition:
