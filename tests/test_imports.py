@@ -2,8 +2,11 @@
 libraries (LightGBM, Presidio/spaCy, statsmodels, geopandas), which cost seconds at every import
 of the sensor's code location. Structural, not timed: timings belong to a benchmark."""
 
+import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -27,3 +30,44 @@ def test_the_whole_graph_is_still_reachable_from_the_package():
     assert assets.ALL_ASSETS is ALL_ASSETS and len(ALL_ASSETS) > 20
     with pytest.raises(AttributeError):
         assets.NO_SUCH_THING  # noqa: B018
+
+
+# --------------------------------------------------------------------------- below the 0.5 s budget
+# reading a constant loads neither dagster nor a data library; the landing sensor needs dagster (its
+# floor, ~0.45 s) and nothing else heavy
+LIGHT_BUDGET = ("dagster", "polars", "duckdb", "lightgbm", "pandas", "presidio_analyzer", "spacy")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _loaded_after(module: str, tmp_path: Path) -> set[str]:
+    code = (f"import sys, json; import {module}; "
+            f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TRANQUILLITE_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    return set(json.loads(out.strip().splitlines()[-1]))
+
+
+def test_constants_load_no_dagster_nor_data_library(tmp_path):
+    loaded = _loaded_after("tranquillite.assets.constants", tmp_path)
+    assert not loaded & set(LIGHT_BUDGET), loaded & set(LIGHT_BUDGET)
+
+
+@pytest.mark.parametrize("module", ["tranquillite.sensors.landing"])
+def test_landing_sensor_loads_dagster_only(module, tmp_path):
+    loaded = _loaded_after(module, tmp_path)
+    assert "dagster" in loaded                 # a sensor is a Dagster object: its floor
+    assert not loaded & (set(LIGHT_BUDGET) - {"dagster"}), loaded & set(LIGHT_BUDGET)
+
+
+def test_lazy_asset_keys_are_dagster_keys():
+    import dagster as dg
+
+    from tranquillite.assets import constants as K
+
+    assert K.EVENTS_KEY == dg.AssetKey(["clean", "events"])
+    assert K.ALERTS_KEY is K.ALERTS_KEY      # built once, then a plain module attribute
+    assert K.raw_key("signalements") == dg.AssetKey(["raw", "signalements"])
+    assert "HOTSPOTS_KEY" in dir(K)
+    with pytest.raises(AttributeError):
+        K.NO_SUCH_KEY  # noqa: B018

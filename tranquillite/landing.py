@@ -24,14 +24,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from tranquillite import record_count
 from tranquillite.contracts import Contract, contracts_for_source
 
 DATE_IN_PATH = re.compile(r"(\d{4}-\d{2}-\d{2})")
 CSV_SEPARATOR = ";"
+if TYPE_CHECKING:
+    import polars as pl
+
 LINEAGE_COLUMNS = ["_source", "_partition", "_file", "_line", "_raw", "_parse_error", "_digest"]
 CSV_FIELD_LIMIT = csv.field_size_limit()
 
@@ -147,6 +149,8 @@ def _digest(text: str) -> str:
 
 
 def _frame(rows: list[dict], columns: list[str], source: str, partition: str, file: str) -> pl.DataFrame:
+    import polars as pl  # lazily: the landing sensor only assigns paths to days (import budget, issue 14)
+
     schema = {c: pl.Utf8 for c in columns} | {
         "_source": pl.Utf8, "_partition": pl.Utf8, "_file": pl.Utf8, "_line": pl.Int64,
         "_raw": pl.Utf8, "_parse_error": pl.Utf8, "_digest": pl.Utf8}
@@ -519,4 +523,6 @@ def read_partition(landing: Path, source: str, partition: str,
     frames = [r.records for r in reads]
     if not frames:
         return _frame([], source_columns(source), source, partition, ""), []
+    import polars as pl
+
     return pl.concat(frames, how="vertical"), reads

@@ -16,15 +16,14 @@ from __future__ import annotations
 import sqlite3
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from tranquillite.app_core.db import OperationalError
+from tranquillite.timezones import PARIS
 
 DEFAULT_DAYS = 30
 MIN_DAYS, MAX_DAYS = 1, 3650
-PARIS = ZoneInfo("Europe/Paris")
 PII_REASON = "donnee_personnelle"
 PURGES_TABLE = "quarantine_purges"
 PURGED_TABLE = "quarantine_purged"

@@ -42,9 +42,10 @@ from pyproj.exceptions import CRSError
 from tranquillite import geo
 from tranquillite.contracts import Contract, Field
 from tranquillite.pii.columns import kind_column, with_kinds
+from tranquillite.timezones import PARIS_NAME
 
 AREA_TOLERANCE_DEG = 0.004  # ~300 m: quays and breakwaters just off the outline are kept
-LOCAL_TZ = "Europe/Paris"
+LOCAL_TZ = PARIS_NAME
 REASONS = "_reasons"
 
 _TO_L93 = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)

@@ -293,3 +293,58 @@ def test_the_prefecture_reader_receives_only_its_own_conventions_report(app_home
     # other profiles do not get the page, even when it is run directly
     at = run_page_as("demo.analyste", "tracabilite.py")
     assert "n'est pas ouverte" in texts(at) and not at.dataframe
+
+
+# --------------------------------------------------------------------------- one scan per read (issue 14)
+FOLD_READS = [  # (table, select, where, group_by, order_by, limit): every shape a page sends
+    ("clean.events", "source, count(*) AS n", "start IS NOT NULL", "source", None, None),
+    ("clean.events", "h3_cell, count(*) AS n, mode(subcategory) AS p", "h3_cell IS NOT NULL", "h3_cell", None, None),
+    ("clean.events", "count(*) AS n", "start >= ?", None, None, None),
+    ("clean.events", "count(*) AS n", "start < ?", None, None, None),                   # nothing matches
+    ("clean.events", 'event_id, source, start', "start >= ?", None, "start, event_id", 7),
+    ("indicators.hotspots", "*", None, None, None, 50),
+    ("indicators.values", "indicator_id, count(*) AS n", None, "indicator_id", None, None),
+    ("governance.data_quality", "source, count(*) AS n", None, "source", None, None),
+]
+
+
+def _scope_all() -> Scope:
+    from tranquillite.app_core.rights import all_conventions, all_sources
+    return Scope(row_sources=all_sources(), aggregate_sources=all_sources(), conventions=all_conventions(),
+                 aggregated_only=False)
+
+
+@pytest.mark.parametrize("table, select, where, group_by, order_by, limit", FOLD_READS)
+def test_a_read_records_its_conventions_in_the_same_query(app_home, monkeypatch, table, select, where, group_by,
+                                                          order_by, limit):
+    """The access log's conventions come with the rows (no second DISTINCT scan), and are those the
+    separate DISTINCT query gives on the same predicate; the page never sees the gateway's column."""
+    scope, cat = _scope_all(), queries.Catalog.open()
+    params = [] if where is None or "?" not in where else [datetime(2025, 3, 1) if ">" in where else datetime(2000, 1, 1)]
+    statements = []
+    cursor = queries.Catalog.cursor
+
+    def counting(self):
+        statements.append(1)
+        return cursor(self)
+
+    try:
+        if not cat.has(table):
+            pytest.skip(f"{table} absent du catalogue de test")
+        plain = queries.scoped_query(cat, scope, table, select=select, where=where, params=params,
+                                     group_by=group_by, order_by=order_by, limit=limit)
+        monkeypatch.setattr(queries.Catalog, "cursor", counting)
+        with reads.collecting() as run:
+            df = queries.scoped_query(cat, scope, table, select=select, where=where, params=params,
+                                      group_by=group_by, order_by=order_by, limit=limit)
+        monkeypatch.setattr(queries.Catalog, "cursor", cursor)
+        cols = cat.columns(table)
+        pred, pred_params = queries.scope_predicate(scope, cols, table, "rows", None)
+        expected = queries.returned_conventions(cat, table, cols, pred, pred_params, where, params, group_by,
+                                                order_by, limit, df.height)
+    finally:
+        cat.close()
+    assert df.columns == plain.columns and df.height == plain.height
+    assert bool(expected) == (where != "start < ?")          # only the empty read names no convention
+    assert len(statements) == 1
+    assert [(r.table, list(r.conventions), r.rows) for r in run.reads] == [(table, expected, df.height)]

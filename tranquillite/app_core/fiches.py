@@ -21,6 +21,7 @@ from tranquillite.app_core import queries
 from tranquillite.app_core.rights import Scope
 from tranquillite.contracts import Contract, load_contracts, load_conventions
 from tranquillite.settings import settings
+from tranquillite.timezones import PARIS_NAME
 
 EVENTS = "clean.events"
 
@@ -92,7 +93,7 @@ def measure(cat: queries.Catalog, scope: Scope) -> dict[str, Measures]:
     except queries.NotAvailable:
         arrivals = pl.DataFrame(schema={"source": pl.Utf8, "partition": pl.Utf8,
                                         "arrivee": pl.Datetime("us", "UTC"), "fichiers": pl.Int64})
-    tz = settings().timezone or "Europe/Paris"
+    tz = settings().timezone or PARIS_NAME
     if arrivals.height:
         arrivals = arrivals.with_columns(pl.col("arrivee").dt.convert_time_zone(tz).dt.replace_time_zone(None)
                                          .cast(pl.Datetime("us")).alias("arrivee_locale"))

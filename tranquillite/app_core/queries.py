@@ -390,7 +390,9 @@ def _guarded(cat: Catalog, scope: Scope, table: str, *, select: str, where: str 
         raise Forbidden(f"requête refusée par la passerelle — {exc}") from None
     sets = cat.variant_sets(table) if "variant" in cols and "variant_conventions" in cols else None
     pred, pred_params = scope_predicate(scope, cols, table, level, sets)
-    sql, all_params = _scoped_select(select, table, pred, pred_params, where, params)
+    folded = _folded_conventions(cols, select, group_by, limit) if reads.active() else None
+    sql, all_params = _scoped_select(select + (f", {folded[1]} AS {FOLDED}" if folded else ""), table, pred,
+                                     pred_params, where, params)
     if group_by:
         sql += f" GROUP BY {group_by}"
     if order_by:
@@ -400,10 +402,42 @@ def _guarded(cat: Catalog, scope: Scope, table: str, *, select: str, where: str 
         all_params.append(int(limit))
     df = pl.from_arrow(cat.cursor().sql(sql, params=all_params).to_arrow_table())
     df = df.to_frame() if isinstance(df, pl.Series) else df
-    if reads.active():  # what was read: the table, its rows' conventions, how many rows (never the rows)
+    if folded:  # the conventions came with the rows: one scan instead of two (issue 14)
+        values = df.get_column(FOLDED)
+        df = df.drop(FOLDED)
+        if folded[2]:
+            values = values.explode()
+        scalar = "source" if folded[0] == "source" else "convention"   # lists exploded: one name a value
+        convs = sorted(_fold_conventions([(v,) for v in values.unique().to_list()], scalar,
+                                         _source_conventions(table) if scalar == "source" else None)) \
+            if df.height else []
+        reads.record(table, convs, df.height)
+    elif reads.active():  # what was read: the table, its rows' conventions, how many rows (never the rows)
         reads.record(table, returned_conventions(cat, table, cols, pred, pred_params, where, params, group_by,
                                                  order_by, limit, df.height), df.height)
     return df
+
+
+FOLDED = "__conventions_lues"  # the gateway's own column, dropped before the page sees the rows
+
+
+def _folded_conventions(cols: Sequence[str], select: str, group_by: str | None, limit: int | None
+                        ) -> tuple[str, str, bool] | None:
+    """How a read returns its rows' conventions in the same query, for the access log: (the column
+    they come from, the SQL added to the select list, whether it yields lists); None when a second
+    DISTINCT query is needed (`returned_conventions`: SELECT DISTINCT, a limited grouped read, or a
+    table whose rows do not name their conventions)."""
+    expr = next((c for c in ("convention", "conventions", "source") if c in cols), None)
+    if expr is None:
+        return None
+    shape = sqlguard.select_shape(select)
+    if shape == "distinct" or (group_by and limit is not None):
+        return None
+    column = f'"{expr}"'
+    if shape == "aggregate" or group_by:
+        agg = f"flatten(list(DISTINCT {column}))" if expr == "conventions" else f"list(DISTINCT {column})"
+        return expr, agg, True
+    return expr, column, expr == "conventions"
 
 
 def _scoped_select(select: str, table: str, pred: str, pred_params: Sequence, where: str | None,

@@ -154,6 +154,17 @@ def _check(select: str, where: str | None, group_by: str | None, order_by: str |
             _check_tree(e, columns, aliases, "order_by", aggregates=True)
 
 
+@lru_cache(maxsize=4096)
+def select_shape(select: str) -> str:
+    """"aggregate" (the select list aggregates: one row per group), "distinct" (SELECT DISTINCT …) or
+    "rows" — for the gateway, which reads the returned rows' conventions in the same query (issue 14).
+    Call after `check_fragments`."""
+    tree = _parse(f"SELECT {_neutral_params(select)} FROM __t")
+    if tree.args.get("distinct"):
+        return "distinct"
+    return "aggregate" if any(isinstance(n, exp.AggFunc) for n in tree.walk()) else "rows"
+
+
 def check_fragments(columns: Iterable[str], select: str, where: str | None = None, group_by: str | None = None,
                     order_by: str | None = None) -> None:
     """Raise `FragmentError` unless every fragment is an allowed expression over these columns."""

@@ -8,10 +8,12 @@ themselves are in `tranquillite.assets.graph`, loaded on first use of `ALL_ASSET
 
 import warnings
 
-import dagster as dg
+# dagster's own warning class (`dg.BetaWarning` is this class), from the light `dagster_shared`
+# package: importing dagster here would cost every reader of a constant ~0.6 s (issue 14)
+from dagster_shared.utils.warnings import BetaWarning
 
 # single-run backfill policies are marked beta in Dagster 1.13; we rely on them deliberately
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
+warnings.filterwarnings("ignore", category=BetaWarning)
 
 
 def __getattr__(name: str):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import dagster as dg
+from typing import TYPE_CHECKING
 
 from tranquillite.contracts import Contract, contracts_for_source, load_contracts, sources
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 OWNER_DATA = "team:dgansi-donnees"
 OWNER_SECURITY = "team:dgsec-police-municipale"
@@ -12,13 +15,13 @@ OWNER_DPO = "team:dpo"
 
 RAW, CLEAN, QUARANTINE, GOVERNANCE = "raw", "clean", "quarantine", "governance"
 
-EVENTS_KEY = dg.AssetKey([CLEAN, "events"])
-CATALOG_KEY = dg.AssetKey([GOVERNANCE, "warehouse_catalog"])
-QUALITY_KEY = dg.AssetKey([GOVERNANCE, "data_quality"])
-CONVENTION_ALERTS_KEY = dg.AssetKey([GOVERNANCE, "convention_alerts"])
-ACCESS_LOG_KEY = dg.AssetKey([GOVERNANCE, "app_access_log"])
-QUARANTINE_REASONS_KEY = dg.AssetKey([GOVERNANCE, "quarantine_reasons"])
-CONVENTION_LINEAGE_KEY = dg.AssetKey([GOVERNANCE, "convention_lineage"])  # the Traçabilité page's facts (issue 11)
+EVENTS_KEY_PATH = (CLEAN, "events",)
+CATALOG_KEY_PATH = (GOVERNANCE, "warehouse_catalog",)
+QUALITY_KEY_PATH = (GOVERNANCE, "data_quality",)
+CONVENTION_ALERTS_KEY_PATH = (GOVERNANCE, "convention_alerts",)
+ACCESS_LOG_KEY_PATH = (GOVERNANCE, "app_access_log",)
+QUARANTINE_REASONS_KEY_PATH = (GOVERNANCE, "quarantine_reasons",)
+CONVENTION_LINEAGE_KEY_PATH = (GOVERNANCE, "convention_lineage",)  # the Traçabilité page's facts (issue 11)
 
 CHECK_NOTHING_LOST = "aucune_perte"
 CHECK_SCHEMA = "schema_du_contrat"
@@ -28,15 +31,15 @@ CHECK_NO_PII = "sans_donnee_personnelle"
 
 
 def raw_key(source: str) -> dg.AssetKey:
-    return dg.AssetKey([RAW, source])
+    return _asset_key([RAW, source])
 
 
 def clean_key(contract: str) -> dg.AssetKey:
-    return dg.AssetKey([CLEAN, contract])
+    return _asset_key([CLEAN, contract])
 
 
 def quarantine_key(source: str) -> dg.AssetKey:
-    return dg.AssetKey([QUARANTINE, source])
+    return _asset_key([QUARANTINE, source])
 
 
 CONVENTION_TAG_PREFIX = "convention/"
@@ -50,12 +53,12 @@ KEEP_METADATA = "tranquillite/conventions_retenues"  # a derived asset that keep
 
 def landing_files_key(source: str) -> dg.AssetKey:
     """`governance.landing_files` rows of one source (one asset per source, one table)."""
-    return dg.AssetKey([GOVERNANCE, "landing_files", source])
+    return _asset_key([GOVERNANCE, "landing_files", source])
 
 
 def ledger_key(source: str) -> dg.AssetKey:
     """`governance.ingestion_ledger` rows of one source (one asset per source, one table)."""
-    return dg.AssetKey([GOVERNANCE, "ingestion_ledger", source])
+    return _asset_key([GOVERNANCE, "ingestion_ledger", source])
 
 
 def convention_tags(conventions: set[str] | list[str]) -> dict[str, str]:
@@ -103,26 +106,50 @@ SOURCES = sources()
 
 # --------------------------------------------------------------------------- forecasting (issue #3)
 FEATURES, MODELS = "features", "models"
-STUDY_GRID_KEY = dg.AssetKey([FEATURES, "study_grid"])
-PLANNED_EXPOSURE_KEY = dg.AssetKey([FEATURES, "planned_exposure"])
-OBSERVED_COUNTS_KEY = dg.AssetKey([FEATURES, "observed_counts"])
-CELL_SLOT_KEY = dg.AssetKey([FEATURES, "cell_slot"])
-BACKTEST_KEY = dg.AssetKey([MODELS, "backtest"])
-BACKTEST_SCORES_KEY = dg.AssetKey([MODELS, "backtest_scores"])
-BACKTEST_PLANNED_KEY = dg.AssetKey([MODELS, "backtest_evenements"])
-FORECAST_KEY = dg.AssetKey([MODELS, "forecast"])
-FORECAST_HISTORY_KEY = dg.AssetKey([MODELS, "forecast_history"])
-MODEL_REGISTRY_KEY = dg.AssetKey([MODELS, "model_registry"])
+STUDY_GRID_KEY_PATH = (FEATURES, "study_grid",)
+PLANNED_EXPOSURE_KEY_PATH = (FEATURES, "planned_exposure",)
+OBSERVED_COUNTS_KEY_PATH = (FEATURES, "observed_counts",)
+CELL_SLOT_KEY_PATH = (FEATURES, "cell_slot",)
+BACKTEST_KEY_PATH = (MODELS, "backtest",)
+BACKTEST_SCORES_KEY_PATH = (MODELS, "backtest_scores",)
+BACKTEST_PLANNED_KEY_PATH = (MODELS, "backtest_evenements",)
+FORECAST_KEY_PATH = (MODELS, "forecast",)
+FORECAST_HISTORY_KEY_PATH = (MODELS, "forecast_history",)
+MODEL_REGISTRY_KEY_PATH = (MODELS, "model_registry",)
 
 # --------------------------------------------------------------------------- indicators (issue #4)
 INDICATORS = "indicators"
-FOOTPRINTS_KEY = dg.AssetKey([INDICATORS, "planned_footprints"])
-HOTSPOTS_KEY = dg.AssetKey([INDICATORS, "hotspots"])
-EMERGING_KEY = dg.AssetKey([INDICATORS, "emerging_hotspots"])
-TENSION_KEY = dg.AssetKey([INDICATORS, "tension"])
-VALUES_KEY = dg.AssetKey([INDICATORS, "values"])
-PUBLIC_KEY = dg.AssetKey([INDICATORS, "values_public"])
-ALERTS_KEY = dg.AssetKey([INDICATORS, "alerts"])
-GRID_KEY = dg.AssetKey([INDICATORS, "grid"])
-CATALOGUE_KEY = dg.AssetKey([INDICATORS, "catalogue"])
+FOOTPRINTS_KEY_PATH = (INDICATORS, "planned_footprints",)
+HOTSPOTS_KEY_PATH = (INDICATORS, "hotspots",)
+EMERGING_KEY_PATH = (INDICATORS, "emerging_hotspots",)
+TENSION_KEY_PATH = (INDICATORS, "tension",)
+VALUES_KEY_PATH = (INDICATORS, "values",)
+PUBLIC_KEY_PATH = (INDICATORS, "values_public",)
+ALERTS_KEY_PATH = (INDICATORS, "alerts",)
+GRID_KEY_PATH = (INDICATORS, "grid",)
+CATALOGUE_KEY_PATH = (INDICATORS, "catalogue",)
 PUBLIC_CONVENTIONS = frozenset({"internal"})   # the public restitution: the City's data only (C5)
+
+
+# --------------------------------------------------------------------------- lazy asset keys (issue 14)
+# `dg.AssetKey` needs dagster (~0.6 s to import): the keys above are declared as paths and built on
+# first access (PEP 562), so that reading a tag, an owner or a layer name costs no dagster import.
+_KEY_PATHS = {name[: -len("_PATH")]: path for name, path in globals().items()
+              if name.endswith("_KEY_PATH")}
+
+
+def _asset_key(path: list[str] | tuple[str, ...]) -> dg.AssetKey:
+    import dagster as dg
+
+    return dg.AssetKey(list(path))
+
+
+def __getattr__(name: str):
+    if name in _KEY_PATHS:
+        key = globals()[name] = _asset_key(_KEY_PATHS[name])
+        return key
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_KEY_PATHS])

@@ -93,11 +93,8 @@ def trained_on(meta: dict, target: Target) -> bool:
 
 # --------------------------------------------------------------------------- helpers
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
     with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def digest_of(items: Iterable[str]) -> str:

@@ -24,6 +24,7 @@ import dagster as dg
 
 from tranquillite import geo
 from tranquillite import sources as S
+from tranquillite.timezones import PARIS_NAME
 
 # the default forecast sources: those whose contract declares `forecast: true` (tranquillite/sources.py)
 FACT_SOURCES = S.forecast_facts()
@@ -46,7 +47,7 @@ class AreaSpec:
     sources: tuple[str, ...] = FACT_SOURCES
     planned_sources: tuple[str, ...] = PLANNED_SOURCES
     shift_hours: tuple[int, ...] = (6, 14, 22)
-    timezone: str = "Europe/Paris"
+    timezone: str = PARIS_NAME
     holidays_country: str = "FR"
     school_holidays_subdivision: str | None = "Zone B"
     route_buffer_m: float = 100.0          # a marching route touches the cells within this distance
@@ -115,7 +116,7 @@ class StudyArea(dg.ConfigurableResource):
     sources: list[str] = list(FACT_SOURCES)
     planned_sources: list[str] = list(PLANNED_SOURCES)
     shift_hours: list[int] = [6, 14, 22]
-    timezone: str = "Europe/Paris"
+    timezone: str = PARIS_NAME
     holidays_country: str = "FR"
     school_holidays_subdivision: str | None = "Zone B"
     route_buffer_m: float = 100.0
@@ -129,7 +130,7 @@ class StudyArea(dg.ConfigurableResource):
         s = s or settings()
         kw: dict = {"h3_resolution": s.h3_resolution, "shift_hours": list(s.shift_hours)}
         if s.area == "marseille":
-            kw |= {"name": s.area_name or "Marseille", "timezone": s.timezone or "Europe/Paris",
+            kw |= {"name": s.area_name or "Marseille", "timezone": s.timezone or PARIS_NAME,
                    "holidays_country": "FR" if s.holidays_country is None else s.holidays_country,
                    "school_holidays_subdivision": "Zone B" if s.school_holidays is None else (s.school_holidays or None)}
             if s.area_zone_property:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import polars as pl
 
 from tranquillite import landing
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def partition_bounds() -> tuple[str, str]:

@@ -27,6 +27,7 @@ from tranquillite.assets import constants as K
 from tranquillite.assets.convention_lifecycle import ALERTS_KEY
 from tranquillite.assets.destruction import DESTRUCTION_JOB, destruction_job
 from tranquillite.settings import settings
+from tranquillite.timezones import PARIS_NAME
 from tranquillite.jobs import (RANGE_END_TAG, RANGE_START_TAG, indicators_selection, prevision_selection, publish_selection,
                                training_selection)
 
@@ -110,7 +111,7 @@ def destruction_due_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResu
 
 
 @dg.schedule(job=alerts_job, name="rappels_conventions_quotidiens", cron_schedule="0 7 * * *",
-             execution_timezone="Europe/Paris", default_status=dg.DefaultScheduleStatus.RUNNING,
+             execution_timezone=PARIS_NAME, default_status=dg.DefaultScheduleStatus.RUNNING,
              description="Chaque matin, les rappels et alertes des conventions.")
 def conventions_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return dg.RunRequest(run_key=f"{ALERTS_JOB}:{context.scheduled_execution_time.date().isoformat()}")

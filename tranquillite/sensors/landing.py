@@ -21,16 +21,12 @@ import dagster as dg
 from tranquillite import landing as landing_io
 from tranquillite.assets import constants as K
 from tranquillite.jobs import INGEST_JOB, source_selection
-from tranquillite.resources import LandingZone
-from tranquillite.resources.landing import partition_bounds
+from tranquillite.resources.landing import LandingZone, partition_bounds
 
 
 def _sha(path: Path) -> str:
-    h = hashlib.sha256()
     with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _load(cursor: str | None) -> tuple[dict[str, str], dict[str, str]]:

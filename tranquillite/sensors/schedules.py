@@ -21,9 +21,10 @@ import dagster as dg
 
 from tranquillite.jobs import RANGE_END_TAG, RANGE_START_TAG, prevision_job, purge_job, training_job
 from tranquillite.settings import settings
+from tranquillite.timezones import PARIS_NAME
 
 PREVISION_SCHEDULE = "prevision_quotidienne"
-TIMEZONE = "Europe/Paris"
+TIMEZONE = PARIS_NAME
 
 
 def _range_schedule(job: dg.JobDefinition, name: str, cron: str, days: int,

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tranquillite.timezones import PARIS_NAME
+
 GENERATOR_VERSION = "1.0"
-TIMEZONE = "Europe/Paris"
+TIMEZONE = PARIS_NAME
 
 # --------------------------------------------------------------------------- volumes
 #: expected records per year at scale 1 (offspring and surges included).

@@ -19,6 +19,7 @@ from tranquillite.contracts import Contract
 from tranquillite.synthetic.space import Space
 from tranquillite.synthetic.timeprofile import TimeGrid
 from tranquillite.synthetic.writers import OWNED_SOURCES
+from tranquillite.timezones import PARIS_NAME
 
 FMT = "%d/%m/%Y %H:%M"
 PLANNED_LEAD_DAYS = 14
@@ -47,7 +48,7 @@ def records(c: Contract, grid: TimeGrid, sp: Space, scale: float, rng: np.random
     frame = pl.DataFrame({"_m": start, "_len": pl.Series(length_h * 60 + rng.integers(0, 60, size=n), dtype=pl.Int64),
                           "_p": point})
     begin = t0 + pl.duration(minutes=pl.col("_m"))
-    local = lambda e: e.dt.convert_time_zone("Europe/Paris")  # noqa: E731 — the landing files' wall-clock time
+    local = lambda e: e.dt.convert_time_zone(PARIS_NAME)  # noqa: E731 — the landing files' wall-clock time
     export = (local(begin).dt.date() - pl.duration(days=PLANNED_LEAD_DAYS if planned else 0)).clip(
         grid.start, grid.start + timedelta(days=grid.days - 1))
     frame = frame.with_columns(local(begin).alias("_begin"),
