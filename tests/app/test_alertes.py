@@ -1,0 +1,186 @@
+"""Alerts followed up (issue 15): their life with separation of rights, the thresholds, the badge, the inbox page.
+
+On a hand-built `indicators.*` catalog (the alerts of test_tension, whose conventions decide who
+sees them, and a few `indicators.values` rows), with the demo accounts' store.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import polars as pl
+import pytest
+
+from tests.app.helpers import catalog_home, run_page_as
+from tests.app.test_tension import INTERNAL, PREF, alerts_frame
+from tranquillite.app_core import alertes as AL
+from tranquillite.app_core import habilitations, queries, store
+from tranquillite.app_core.duties import RightsError
+from tranquillite.app_core.rights import load_principal
+
+IND = "faits_par_categorie"
+
+
+def values_frame() -> pl.DataFrame:
+    """Monthly values: the 1er's latest month (March) at 40, the 6e's at 12 (the City's data only),
+    the whole city's at 90; an older month higher everywhere (only the latest period counts)."""
+    rows = []
+    for month, (v1, v6, vc) in ((2, (99.0, 99.0, 300.0)), (3, (40.0, 12.0, 90.0))):
+        for level, area, v in (("arrondissement", "13201", v1), ("arrondissement", "13206", v6), ("ville", "ville", vc)):
+            rows.append({"indicator_id": IND, "area_level": level, "area": area, "period_level": "mois",
+                         "period": f"2025-0{month}", "period_start": date(2025, month, 1),
+                         "period_end": date(2025, month, 28), "complete": True, "dimension": "toutes",
+                         "value": v, "n": int(v), "conventions": [INTERNAL] if area != "13206" else [INTERNAL, PREF]})
+    return pl.DataFrame(rows)
+
+
+@pytest.fixture
+def home(app_home, monkeypatch):
+    return catalog_home(app_home, "home_alertes", {
+        ("indicators", "alerts"): alerts_frame(), ("indicators", "values"): values_frame(),
+        ("indicators", "tension"): pl.DataFrame({"h3_cell": ["x"], "conventions": [[INTERNAL]]}),
+    }, monkeypatch)
+
+
+@pytest.fixture
+def cat(home):
+    c = queries.Catalog.open()
+    yield c
+    c.close()
+
+
+def who(con, login):
+    return load_principal(con, login)
+
+
+def log_lines(con, action_prefix: str) -> list[dict]:
+    return [r for r in store.access_log(con, page="alertes") if r["action"].startswith(action_prefix)]
+
+
+# ----------------------------------------------------------------------------- the life of an alert
+def test_lifecycle_logged_in_history_and_access_log(cat, con):
+    manager, analyst = who(con, "demo.encadrement"), who(con, "demo.analyste")
+    assert {r["alert_id"] for r in AL.visible_alerts(cat, manager.scope, con)} == {"A0", "A1", "A2", "A3", "A4", "A7"}
+    AL.acknowledge(cat, con, manager, "A0", "vu en réunion")
+    assert "demo.analyste" in AL.assignable(cat, con, "A0")
+    AL.assign(cat, con, manager, "A0", "demo.analyste")
+    AL.add_comment(cat, con, analyst, "A0", "patrouille demandée")
+    AL.close(cat, con, analyst, "A0", "Patrouille renforcée samedi soir")
+    row = next(r for r in AL.visible_alerts(cat, manager.scope, con) if r["alert_id"] == "A0")
+    assert (row["state"], row["assignee"], row["action_taken"]) == ("close", "demo.analyste",
+                                                                    "Patrouille renforcée samedi soir")
+    h = AL.history(con, "A0")
+    assert [(e["login"], e["what"], e["state_before"], e["state_after"]) for e in h] == [
+        ("demo.encadrement", "prise_en_compte", "nouvelle", "prise_en_compte"),
+        ("demo.encadrement", "assignation", "prise_en_compte", "assignee"),
+        ("demo.analyste", "commentaire", "assignee", "assignee"),
+        ("demo.analyste", "cloture", "assignee", "close")]
+    assert json.loads(h[1]["detail"])["assignee_apres"] == "demo.analyste"
+    assert all(e["at"] for e in h)
+    logged = log_lines(con, "alerte_")
+    assert [r["action"] for r in reversed(logged)] == ["alerte_prise_en_compte", "alerte_assignation",
+                                                      "alerte_commentaire", "alerte_cloture"]
+    assert json.loads(logged[0]["detail"]) == {"alerte": "A0", "avant": "assignee", "apres": "close",
+                                               "action": "Patrouille renforcée samedi soir"}
+    # a closed alert is not closed twice; the history is append-only
+    with pytest.raises(RightsError, match="Close"):
+        AL.close(cat, con, manager, "A0", "encore")
+    with pytest.raises(store.IntegrityError, match="ajout seul"):
+        con.execute("UPDATE alert_events SET login = 'quelqu.un'")
+
+
+def test_a_profile_without_the_action_is_refused_in_french_and_logged(cat, con):
+    tech = who(con, "demo.admin")                       # sees Zones de tension, does not plan
+    assert not tech.can(AL.FOLLOW) and not tech.can(AL.THRESHOLDS)
+    with pytest.raises(RightsError, match="« Prendre en compte, assigner.*non autorisée"):
+        AL.acknowledge(cat, con, tech, "A0")
+    with pytest.raises(RightsError, match="Fixer les seuils.*non autorisée"):
+        AL.set_threshold(con, tech, IND, "13201", 10)
+    analyst = who(con, "demo.analyste")                 # follows alerts, does not set thresholds
+    with pytest.raises(RightsError, match="non autorisée"):
+        AL.set_threshold(con, analyst, IND, "13201", 10)
+    assert len(log_lines(con, "action_refusee")) == 3
+    assert AL.history(con, "A0") == [] and AL.thresholds(con) == []
+
+
+def test_scope_decides_what_one_may_follow_and_to_whom_it_is_assigned(cat, con):
+    tech = who(con, "demo.admin")
+    habilitations.set_profile_rights(con, tech, "analyste", pages=["accueil_public", "alertes", "compte"],
+                                     actions=["suivre_alertes"], conventions=[INTERNAL])
+    analyst, manager = who(con, "demo.analyste"), who(con, "demo.encadrement")
+    assert {r["alert_id"] for r in AL.visible_alerts(cat, analyst.scope, con)} == {"A0", "A1"}
+    with pytest.raises(RightsError, match="introuvable dans votre périmètre"):
+        AL.acknowledge(cat, con, analyst, "A4")          # a Préfecture-only alert
+    with pytest.raises(RightsError, match="ne peut pas suivre cette alerte"):
+        AL.assign(cat, con, manager, "A4", "demo.analyste")
+    assert "demo.analyste" not in AL.assignable(cat, con, "A4")
+    assert AL.history(con, "A4") == []
+
+
+# ----------------------------------------------------------------------------- thresholds
+def test_a_threshold_crossed_by_the_latest_period_is_an_alert_in_scope(cat, con):
+    manager = who(con, "demo.encadrement")
+    AL.set_threshold(con, manager, IND, "13201", 30)      # March 40 > 30: crossed
+    AL.set_threshold(con, manager, IND, "13206", 50)      # March 12: not crossed (February's 99 does not count)
+    AL.set_threshold(con, manager, IND, AL.CITY, 80)      # March 90 > 80
+    got = {r["area"]: r for r in AL.visible_alerts(cat, manager.scope, con) if r["kind"] == AL.THRESHOLD_KIND}
+    assert set(got) == {"13201", "ville"}
+    assert got["13201"]["alert_id"] == AL.threshold_alert_id(IND, "13201", "2025-03")
+    assert "40" in got["13201"]["explanation"] and "30" in got["13201"]["explanation"]
+    # the 6e row mixes the Préfecture's data: once its threshold is crossed, an internal-only scope does not see it
+    AL.set_threshold(con, manager, IND, "13206", 5)
+    assert "13206" in {r["area"] for r in AL.visible_alerts(cat, manager.scope, con) if r["kind"] == AL.THRESHOLD_KIND}
+    tech = who(con, "demo.admin")
+    habilitations.set_profile_rights(con, tech, "analyste", pages=["accueil_public", "alertes", "compte"],
+                                     actions=["suivre_alertes"], conventions=[INTERNAL])
+    analyst = who(con, "demo.analyste")
+    seen = {r["area"] for r in AL.visible_alerts(cat, analyst.scope, con) if r["kind"] == AL.THRESHOLD_KIND}
+    assert seen == {"13201", "ville"}
+    # a threshold alert has a life like the others; lowering a threshold is logged with before/after
+    AL.acknowledge(cat, con, manager, got["13201"]["alert_id"])
+    assert json.loads(log_lines(con, "seuil_alerte")[0]["detail"]) == {
+        "indicateur": IND, "zone": "13206", "avant": 50.0, "apres": 5}
+    with pytest.raises(RightsError, match="Indicateur inconnu"):
+        AL.set_threshold(con, manager, "pas_un_indicateur", "13201", 1)
+
+
+# ----------------------------------------------------------------------------- badge
+def test_badge_counts_visible_alerts_neither_read_nor_closed(cat, con):
+    manager, analyst = who(con, "demo.encadrement"), who(con, "demo.analyste")
+    ids = [r["alert_id"] for r in AL.visible_alerts(cat, manager.scope, con)]
+    assert AL.unread_count(con, "demo.encadrement", ids) == 6
+    AL.mark_read(con, "demo.encadrement", "A1")
+    AL.mark_read(con, "demo.encadrement", "A1")
+    AL.close(cat, con, analyst, "A2", "Rien à signaler après passage")
+    assert AL.unread_count(con, "demo.encadrement", ids) == 4
+    assert AL.unread_count(con, "demo.analyste", ids) == 5      # reads are per person
+
+
+# ----------------------------------------------------------------------------- the page
+def test_inbox_page_acknowledges_and_shows_history(home):
+    at = run_page_as("demo.encadrement", "alertes.py")
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Alertes"
+    inbox = at.dataframe[0].value
+    assert len(inbox) == 6 and set(inbox["État"]) == {"Nouvelle"}
+    box = at.selectbox(key="alerte_choisie")
+    box.select_index(next(i for i, o in enumerate(box.options) if o.endswith("(A0)"))).run()
+    at.button(key="prendre_en_compte").click().run()
+    assert not at.exception, at.exception
+    with store.connect() as con:
+        assert [e["what"] for e in AL.history(con, "A0")] == ["prise_en_compte"]
+    history = at.dataframe[1].value                          # the chosen alert's history, shown after the rerun
+    assert list(history["Étape"]) == ["Prise en compte"] and list(history["Qui"]) == ["demo.encadrement"]
+    assert "Prise en compte" in set(at.dataframe[0].value["État"])
+
+
+def test_inbox_page_without_the_action_shows_no_forms(home):
+    with store.connect() as con:
+        tech = load_principal(con, "demo.admin")
+        habilitations.set_profile_rights(con, tech, "analyste", pages=["accueil_public", "alertes", "compte"],
+                                         actions=[], conventions=[INTERNAL, PREF])
+    at = run_page_as("demo.analyste", "alertes.py")
+    assert not at.exception, at.exception
+    assert not [b for b in at.button if b.key == "prendre_en_compte"]
+    assert any("ne permet pas de suivre" in str(i.value) for i in at.info)
