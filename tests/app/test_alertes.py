@@ -7,6 +7,7 @@ sees them, and a few `indicators.values` rows), with the demo accounts' store.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import polars as pl
@@ -184,3 +185,71 @@ def test_inbox_page_without_the_action_shows_no_forms(home):
     assert not at.exception, at.exception
     assert not [b for b in at.button if b.key == "prendre_en_compte"]
     assert any("ne permet pas de suivre" in str(i.value) for i in at.info)
+
+
+# ----------------------------------------------------------------------------- e-mail
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on the loopback (aiosmtpd), collecting what it receives."""
+    from aiosmtpd.controller import Controller
+
+    class Collect:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append((tuple(envelope.rcpt_tos), envelope.content.decode("utf-8", "replace")))
+            return "250 OK"
+
+    import socket
+    with socket.socket() as s:                            # a free port of the loopback
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handler = Collect()
+    ctl = Controller(handler, hostname="127.0.0.1", port=port)
+    ctl.start()
+    yield ctl, handler
+    ctl.stop()
+
+
+def test_new_alerts_mailed_once_per_recipient_without_partner_detail(home, smtp_server, monkeypatch):
+    import email
+    from email.policy import default
+
+    import dagster as dg
+    from tranquillite.sensors.alert_mail import SmtpResource, alert_mail_sensor
+
+    ctl, got = smtp_server
+    port = ctl.port
+    with store.connect() as con:
+        tech = load_principal(con, "demo.admin")        # the analyst sees the City's alerts only (A0, A1)
+        habilitations.set_profile_rights(con, tech, "analyste", pages=["accueil_public", "alertes", "compte"],
+                                         actions=["suivre_alertes"], conventions=[INTERNAL])
+    smtp = SmtpResource(host="127.0.0.1", port=port, sender="alertes@ville.invalid", starttls=False,
+                        app_url="https://tranquillite.ville.invalid")
+    ctx = dg.build_sensor_context(resources={"smtp": smtp})
+    first = alert_mail_sensor(ctx)
+    assert "8 courriel(s) d'alerte envoyé(s)" in str(first)
+    by_rcpt: dict[str, list] = {}
+    for rcpts, raw in got.messages:
+        msg = email.message_from_string(raw, policy=default)
+        for r in rcpts:
+            by_rcpt.setdefault(r, []).append(msg)
+    # the manager sees six alerts (both conventions), the internal-only analyst two; nobody else follows alerts
+    assert {r: len(m) for r, m in by_rcpt.items()} == {"demo.encadrement@demo.invalid": 6,
+                                                       "demo.analyste@demo.invalid": 2}
+    for msgs in by_rcpt.values():
+        for m in msgs:
+            body = m.get_content()
+            assert m["Subject"].startswith("Nouvelle alerte — Nouveau point chaud significatif — 1er arrondissement")
+            assert "gravité:" in body and "https://tranquillite.ville.invalid/alertes" in body
+            assert not re.search(r"alerte \d", body)                       # never the explanation ("alerte 4"…)
+            assert "demo." not in body                                     # nor a person
+    with store.connect() as con:
+        assert con.execute("SELECT count(*) FROM alert_notifications").fetchone()[0] == 8
+    # the second tick sends nothing
+    second = alert_mail_sensor(dg.build_sensor_context(resources={"smtp": smtp}))
+    assert len(got.messages) == 8 and "aucune nouvelle alerte" in str(second)
+    # without a host, no e-mail and a clear reason
+    off = alert_mail_sensor(dg.build_sensor_context(resources={"smtp": SmtpResource()}))
+    assert "non configuré" in str(off)
