@@ -86,8 +86,10 @@ for section, codes in SECTIONS.items():
         meta = PAGES[code]
         if code in principal.pages:
             title = meta["title"]
-            if code == "alertes" and (new := app_ui.alert_badge(principal)):
-                title = f"{title} ({new})"  # the new alerts: in scope, not opened, not closed
+            if code == "alertes":
+                st.session_state["tq_alert_badge"] = new = app_ui.alert_badge(principal)  # for tests and diagnostics
+                if new:
+                    title = f"{title} ({new})"  # the new alerts: in scope, not opened, not closed
             nav.setdefault(section, []).append(st.Page(
                 HERE / "views" / f"{code}.py", title=title, icon=meta["icon"],
                 url_path=code.replace("_", "-")))

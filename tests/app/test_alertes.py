@@ -13,7 +13,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from tests.app.helpers import catalog_home, run_page_as
+from tests.app.helpers import catalog_home, login_as, run_page_as
 from tests.app.test_tension import INTERNAL, PREF, alerts_frame
 from tranquillite.app_core import alertes as AL
 from tranquillite.app_core import habilitations, queries, store
@@ -159,6 +159,17 @@ def test_badge_counts_visible_alerts_neither_read_nor_closed(cat, con):
 
 
 # ----------------------------------------------------------------------------- the page
+def test_the_navigation_title_carries_the_badge(home):
+    at = login_as("encadrement_pm")
+    assert not at.exception, at.exception
+    assert at.session_state["tq_alert_badge"] == 6
+    at.switch_page("views/alertes.py").run()                 # opening the page reads its first alert
+    assert not at.exception, at.exception
+    at.run()
+    assert at.session_state["tq_alert_badge"] == 5
+    assert "tq_alert_badge" not in login_as("partenaire").session_state   # no page, no badge
+
+
 def test_inbox_page_acknowledges_and_shows_history(home):
     at = run_page_as("demo.encadrement", "alertes.py")
     assert not at.exception, at.exception
@@ -253,3 +264,17 @@ def test_new_alerts_mailed_once_per_recipient_without_partner_detail(home, smtp_
     # without a host, no e-mail and a clear reason
     off = alert_mail_sensor(dg.build_sensor_context(resources={"smtp": SmtpResource()}))
     assert "non configuré" in str(off)
+
+
+def test_smtp_settings_are_validated_and_the_password_never_shown():
+    from tranquillite.settings import SettingsError, settings
+    assert settings({"TRANQUILLITE_SMTP_HOST": " "}).smtp_host is None          # empty host: no e-mail
+    ok = settings({"TRANQUILLITE_SMTP_HOST": "smtp.ville.invalid", "TRANQUILLITE_SMTP_FROM": "a@ville.invalid",
+                   "TRANQUILLITE_SMTP_USER": "u", "TRANQUILLITE_SMTP_PASSWORD": "s3cret-smtp",
+                   "TRANQUILLITE_SMTP_STARTTLS": "false", "TRANQUILLITE_SMTP_PORT": "25"})
+    assert (ok.smtp_port, ok.smtp_starttls, ok.smtp_password.get_secret_value()) == (25, False, "s3cret-smtp")
+    with pytest.raises(SettingsError, match="TRANQUILLITE_SMTP_FROM"):
+        settings({"TRANQUILLITE_SMTP_HOST": "smtp.ville.invalid"})
+    with pytest.raises(SettingsError, match="TRANQUILLITE_SMTP_PORT") as e:
+        settings({"TRANQUILLITE_SMTP_PORT": "70000", "TRANQUILLITE_SMTP_PASSWORD": "s3cret-smtp"})
+    assert "s3cret" not in str(e.value)
