@@ -13,7 +13,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from tests.app.helpers import catalog_home, login_as, run_page_as
+from tests.app.helpers import both_stores, catalog_home, login_as, run_page_as
 from tests.app.test_tension import INTERNAL, PREF, alerts_frame
 from tranquillite.app_core import alertes as AL
 from tranquillite.app_core import habilitations, queries, store
@@ -36,12 +36,29 @@ def values_frame() -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
+TABLES = {("indicators", "alerts"): alerts_frame, ("indicators", "values"): values_frame,
+          ("indicators", "tension"): lambda: pl.DataFrame({"h3_cell": ["x"], "conventions": [[INTERNAL]]})}
+
+
 @pytest.fixture
 def home(app_home, monkeypatch):
-    return catalog_home(app_home, "home_alertes", {
-        ("indicators", "alerts"): alerts_frame(), ("indicators", "values"): values_frame(),
-        ("indicators", "tension"): pl.DataFrame({"h3_cell": ["x"], "conventions": [[INTERNAL]]}),
-    }, monkeypatch)
+    """A catalog of hand-built alerts and values beside `app_home`'s store (SQLite file or PostgreSQL)."""
+    tables = {k: f() for k, f in TABLES.items()}
+    if not (app_home / "app" / "platform.sqlite").exists():   # the PostgreSQL store: only the catalog moves
+        import shutil
+
+        from tranquillite.resources.warehouse import Warehouse
+        h = app_home.parent / "home_alertes"
+        (h / "app").mkdir(parents=True)
+        if (app_home / "secrets").exists():
+            shutil.copytree(app_home / "secrets", h / "secrets")
+        wh = Warehouse(root=str(h / "warehouse"))
+        for (layer, table), df in tables.items():
+            wh.write(layer, table, df)
+        wh.publish_catalog()
+        monkeypatch.setenv("TRANQUILLITE_HOME", str(h))
+        return h
+    return catalog_home(app_home, "home_alertes", tables, monkeypatch)
 
 
 @pytest.fixture
@@ -60,6 +77,7 @@ def log_lines(con, action_prefix: str) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------- the life of an alert
+@both_stores
 def test_lifecycle_logged_in_history_and_access_log(cat, con):
     manager, analyst = who(con, "demo.encadrement"), who(con, "demo.analyste")
     assert {r["alert_id"] for r in AL.visible_alerts(cat, manager.scope, con)} == {"A0", "A1", "A2", "A3", "A4", "A7"}
@@ -120,6 +138,7 @@ def test_scope_decides_what_one_may_follow_and_to_whom_it_is_assigned(cat, con):
 
 
 # ----------------------------------------------------------------------------- thresholds
+@both_stores
 def test_a_threshold_crossed_by_the_latest_period_is_an_alert_in_scope(cat, con):
     manager = who(con, "demo.encadrement")
     AL.set_threshold(con, manager, IND, "13201", 30)      # March 40 > 30: crossed
@@ -147,6 +166,7 @@ def test_a_threshold_crossed_by_the_latest_period_is_an_alert_in_scope(cat, con)
 
 
 # ----------------------------------------------------------------------------- badge
+@both_stores
 def test_badge_counts_visible_alerts_neither_read_nor_closed(cat, con):
     manager, analyst = who(con, "demo.encadrement"), who(con, "demo.analyste")
     ids = [r["alert_id"] for r in AL.visible_alerts(cat, manager.scope, con)]
