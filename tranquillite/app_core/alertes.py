@@ -288,16 +288,24 @@ def assign(cat, con, actor: Principal, alert_id: str, assignee: str, comment: st
     return _step(cat, con, actor, alert_id, "assignation", assignee=assignee, comment=comment)
 
 
-def assignable(cat, con, alert_id: str) -> list[str]:
-    """The active persons who follow alerts and see this one (the assignment form's choices)."""
+def followers(con) -> list[str]:
+    """The active persons who follow alerts (the assignment form's choices: read from the store only;
+    whether the chosen one's scope shows the alert is checked by `assign`, at the assignment)."""
     out = []
     for (login,) in con.execute("SELECT login FROM users WHERE active = 1 ORDER BY login"):
         p = load_principal(con, login)
-        if p is not None and p.can(FOLLOW) and _visible(cat, p.scope, con, alert_id) is not None:
+        if p is not None and p.can(FOLLOW):
             out.append(login)
     return out
 
 
+def assignable(cat, con, alert_id: str) -> list[str]:
+    """The followers whose own scope shows this alert (reads with each one's scope: a rights check, not
+    for a page)."""
+    return [login for login in followers(con)
+            if _visible(cat, load_principal(con, login).scope, con, alert_id) is not None]
+
+
 __all__ = ["acknowledge", "assign", "add_comment", "close", "set_threshold", "thresholds", "threshold_alerts",
-           "visible_alerts", "history", "unread_count", "mark_read", "assignable", "threshold_alert_id",
+           "visible_alerts", "history", "unread_count", "mark_read", "assignable", "followers", "threshold_alert_id",
            "STATE_LABELS", "WHAT_LABELS", "CITY"]

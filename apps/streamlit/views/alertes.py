@@ -89,11 +89,11 @@ with inbox_tab:
                 run(AL.acknowledge, note or None)
             if c2.button("Commenter", key="commenter"):
                 run(AL.add_comment, note)
-            with store.connect() as con:
-                people = AL.assignable(cat, con, chosen)
+            with store.connect() as con:  # the assignee's scope is checked at the assignment (app_core.alertes)
+                people = [x for x in AL.followers(con) if x != p.login] + [p.login]
             with st.form("assigner"):
                 person = st.selectbox("Assigner à", people, key="alerte_assignee", index=None,
-                                      placeholder="Choisir une personne habilitée à la voir")
+                                      placeholder="Choisir une personne qui suit les alertes")
                 if st.form_submit_button("Assigner") and person:
                     run(AL.assign, person)
             with st.form("clore"):
