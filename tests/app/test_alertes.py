@@ -298,3 +298,22 @@ def test_smtp_settings_are_validated_and_the_password_never_shown():
     with pytest.raises(SettingsError, match="TRANQUILLITE_SMTP_PORT") as e:
         settings({"TRANQUILLITE_SMTP_PORT": "70000", "TRANQUILLITE_SMTP_PASSWORD": "s3cret-smtp"})
     assert "s3cret" not in str(e.value)
+
+
+def test_inbox_page_assigns_and_closes_with_the_action_taken(home):
+    at = run_page_as("demo.encadrement", "alertes.py")
+    box = at.selectbox(key="alerte_choisie")
+    box.select_index(next(i for i, o in enumerate(box.options) if o.endswith("(A1)"))).run()
+    at.selectbox(key="alerte_assignee").set_value("demo.analyste")       # in a form: sent with its button
+    at.button(key="FormSubmitter:assigner-Assigner").click().run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    at.text_area(key="alerte_action").input("Médiation avec les commerçants")
+    at.button(key="FormSubmitter:clore-Clôturer l'alerte").click().run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    with store.connect() as con:
+        assert [(e["what"], e["state_after"]) for e in AL.history(con, "A1")] == [("assignation", "assignee"),
+                                                                                   ("cloture", "close")]
+    inbox = at.dataframe[0].value
+    row = inbox[inbox["Identifiant"] == "A1"]
+    assert list(row["État"]) == ["Close"] and list(row["Action menée"]) == ["Médiation avec les commerçants"]
+    assert list(row["Assignée à"]) == ["demo.analyste"]
