@@ -97,6 +97,10 @@ def threshold_alerts(cat: queries.Catalog, scope: Scope, rules: list[dict]) -> p
     """The thresholds crossed by the latest published period, in the scope (one scoped read per indicator)."""
     from tranquillite.app_core.indicateurs import _dimension
 
+    from tranquillite.app_core import formats as F
+    from tranquillite.indicators.config import load_catalogue
+
+    labels = {i.id: i.name for i in load_catalogue().indicators}
     out = []
     by_indicator: dict[str, list[dict]] = {}
     for r in rules:
@@ -127,8 +131,8 @@ def threshold_alerts(cat: queries.Catalog, scope: Scope, rules: list[dict]) -> p
                     "area_level": "ville" if r["zone"] == CITY else "arrondissement", "area": r["zone"],
                     "arrondissement": None if r["zone"] == CITY else r["zone"],
                     "starts_at": v["period_start"], "ends_at": v["period_end"],
-                    "explanation": f"{ind}: {v['value']:g} sur la période {v['period']}, au-dessus du seuil "
-                                   f"de {r['threshold']:g} fixé par {r['set_by']}",
+                    "explanation": f"{labels.get(ind, ind)}: {F.compact(v['value'])} sur la période {v['period']}, "
+                                   f"au-dessus du seuil de {F.compact(r['threshold'])}",
                     "n_records": v["n"], "indicator_id": ind, "value": v["value"], "threshold": r["threshold"]})
     return pl.DataFrame(out, infer_schema_length=None) if out else pl.DataFrame()
 
