@@ -317,3 +317,21 @@ def test_inbox_page_assigns_and_closes_with_the_action_taken(home):
     row = inbox[inbox["Identifiant"] == "A1"]
     assert list(row["État"]) == ["Close"] and list(row["Action menée"]) == ["Médiation avec les commerçants"]
     assert list(row["Assignée à"]) == ["demo.analyste"]
+
+
+def test_a_store_seeded_before_the_page_gets_it_and_its_actions_once(app_home, con):
+    # as a store seeded by the previous code: no Alertes page nor follow-up actions, no grant recorded
+    with store.transaction(con):
+        con.execute("DELETE FROM profile_pages WHERE page = 'alertes'")
+        con.execute("DELETE FROM profile_actions WHERE action IN ('suivre_alertes', 'fixer_seuils')")
+        con.execute("DELETE FROM meta WHERE key = 'granted_alertes'")
+    assert not load_principal(con, "demo.encadrement").may_open("alertes")
+    store.init_store()
+    manager, analyst = load_principal(con, "demo.encadrement"), load_principal(con, "demo.analyste")
+    assert manager.may_open("alertes") and manager.can("suivre_alertes") and manager.can("fixer_seuils")
+    assert analyst.may_open("alertes") and analyst.can("suivre_alertes") and not analyst.can("fixer_seuils")
+    # once: the City may then withdraw it, a later start does not grant it again
+    with store.transaction(con):
+        con.execute("DELETE FROM profile_pages WHERE page = 'alertes' AND profile = 'analyste'")
+    store.init_store()
+    assert not load_principal(con, "demo.analyste").may_open("alertes")
