@@ -92,10 +92,11 @@ def test_the_store_url_is_a_validated_secret_required_in_production(env, monkeyp
 # --------------------------------------------------------------------------- migrations
 def test_an_empty_sqlite_store_is_migrated_to_the_head(env):
     path = store.init_store()
-    assert path == env / "app" / "platform.sqlite" and store.revision() == store.head_revision() == "0001"
+    assert path == env / "app" / "platform.sqlite" and store.revision() == store.head_revision() == "0002"
     with store.connect() as con:
         tables = schema_of(con)
-        assert {"access_log", "users", "convention_registry", "quarantine_retention", "alembic_version"} <= set(tables)
+        assert {"access_log", "users", "convention_registry", "quarantine_retention", "alembic_version",
+                "alert_followups", "alert_events", "alert_thresholds", "alert_reads", "alert_notifications"} <= set(tables)
         assert set(audit.TRIGGERS) <= set(con.triggers())
         assert con.execute("SELECT count(*) FROM profiles").fetchone()[0] > 0      # seeded
         store.log_access(con, login="a", profile="analyste", page="carte")
@@ -108,7 +109,7 @@ def test_an_empty_postgresql_store_gets_the_same_schema(env, server, monkeypatch
         sqlite_schema = schema_of(con)
         sqlite_triggers = set(con.triggers())
     pg_store(server, monkeypatch)
-    assert store.init_store().startswith("postgresql") and store.revision() == "0001"
+    assert store.init_store().startswith("postgresql") and store.revision() == "0002"
     with store.connect() as con:
         pg_schema = schema_of(con)
         # the same tables with the same columns in the same order; PostgreSQL adds the emulation of
@@ -126,7 +127,7 @@ def test_an_empty_postgresql_store_gets_the_same_schema(env, server, monkeypatch
             store.log_access(con, login="a", profile="analyste", page="carte", filters={"i": i})
         assert audit.verify(con).intact and con.sequence("access_log") == 3
     # a second process start finds the head: nothing to migrate
-    assert store.migrate()["avant"] == "0001"
+    assert store.migrate()["avant"] == "0002"
 
 
 def _old_store(path: Path, *, before_reads: bool) -> None:
@@ -162,7 +163,7 @@ def test_a_store_of_the_previous_code_is_brought_up_and_stamped(env, before_read
     _old_store(path, before_reads=before_reads)
     assert store.revision() is None
     out = store.migrate()
-    assert out == {"avant": None, "apres": "0001", "ancien_magasin": True}
+    assert out == {"avant": None, "apres": "0002", "ancien_magasin": True}
     store.init_store()
     with store.connect() as con, store.connect(env / "fresh.sqlite") as fresh:
         assert schema_of(con) == schema_of(fresh)                        # the missing columns added

@@ -8,6 +8,7 @@ from tranquillite.assets import ALL_ASSETS
 from tranquillite.assets.conventions import with_conventions
 from tranquillite.assets.convention_lifecycle import CONVENTION_ASSETS, extraction_job, nature_checks
 from tranquillite.assets.destruction import destruction_job
+from tranquillite.sensors.alert_mail import SmtpResource, alert_mail_sensor
 from tranquillite.sensors.alerts import alerts_sensor
 from tranquillite.forecasting.study_area import StudyArea
 from tranquillite.indicators import IndicatorSettings
@@ -34,7 +35,7 @@ def build_defs(p: Paths | None = None) -> dg.Definitions:
         jobs=[ingest_job, publish_job, training_job, prevision_job, indicators_job, purge_job, destruction_job, extraction_job,
               *CONVENTION_JOBS],
         schedules=[prevision_schedule(), training_schedule(), purge_schedule(), *CONVENTION_SCHEDULES],
-        sensors=[landing_sensor, alerts_sensor, access_log_heads_sensor, dg.AutomationConditionSensorDefinition(
+        sensors=[landing_sensor, alerts_sensor, alert_mail_sensor, access_log_heads_sensor, dg.AutomationConditionSensorDefinition(
             "automatisation_publication", target=dg.AssetSelection.groups("clean", "governance", "indicators"),
             default_status=dg.DefaultSensorStatus.RUNNING), *CONVENTION_SENSORS],
         resources={
@@ -43,6 +44,7 @@ def build_defs(p: Paths | None = None) -> dg.Definitions:
             "study_area": StudyArea.from_settings(home_paths=p),   # TRANQUILLITE_AREA and the others
             "model_store": LocalModelStore(root=str(p.home / "models")),
             "indicators": IndicatorSettings(),
+            "smtp": SmtpResource.from_settings(),                 # TRANQUILLITE_SMTP_* (empty host: no e-mail)
         },
     )
 

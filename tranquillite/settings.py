@@ -104,6 +104,14 @@ class Settings(BaseModel):
     # who the `tranquillite` CLI writes in the access log for the reads of its commands (issue 11);
     # unset: the operating system's user running it
     cli_login: str | None = None
+    # --- e-mail of the alerts (issue 15): the City's SMTP server; empty host = no e-mail
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_from: str | None = None              # the sender address (required with a host)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    app_url: str = "http://localhost:8501"    # the app's address, in the e-mails' links
 
     @field_validator("env", mode="before")
     @classmethod
@@ -177,6 +185,32 @@ class Settings(BaseModel):
             return None
         v = str(v).strip()
         return "" if v.lower() in {"", "aucun", "aucune", "none", "non"} else v
+
+    @field_validator("smtp_host", "smtp_from", "smtp_user", mode="before")
+    @classmethod
+    def _empty_text(cls, v):
+        return None if v is None or not str(v).strip() else str(v).strip()
+
+    @field_validator("smtp_password", mode="before")
+    @classmethod
+    def _empty_password(cls, v):
+        return None if v is None or not str(v if not isinstance(v, SecretStr) else v.get_secret_value()) else v
+
+    @field_validator("smtp_port", mode="after")
+    @classmethod
+    def _port(cls, v: int) -> int:
+        if not 0 < v < 65536:
+            raise ValueError("un port TCP entre 1 et 65535 est attendu")
+        return v
+
+    @model_validator(mode="after")
+    def _smtp_complete(self):
+        if self.smtp_host is not None and (self.smtp_from is None or "@" not in self.smtp_from):
+            raise ValueError("TRANQUILLITE_SMTP_HOST sans TRANQUILLITE_SMTP_FROM (l'adresse d'expédition des "
+                             "alertes): donner une adresse, ou laisser l'hôte vide (pas de courriel)")
+        if self.smtp_user is not None and self.smtp_password is None:
+            raise ValueError("TRANQUILLITE_SMTP_USER sans TRANQUILLITE_SMTP_PASSWORD")
+        return self
 
     @model_validator(mode="after")
     def _owner_needs_app_url(self):
@@ -307,7 +341,7 @@ class Settings(BaseModel):
         return self.area == "marseille"
 
 
-SECRET_FIELDS = frozenset({"access_log_key", "dagster_pg_url", "app_db_url", "app_db_owner_url"})  # never echoed in an error message
+SECRET_FIELDS = frozenset({"access_log_key", "dagster_pg_url", "app_db_url", "app_db_owner_url", "smtp_password"})  # never echoed in an error message
 # variable → field (the only names the platform reads)
 ENV = {f"TRANQUILLITE_{name.upper()}": name for name in Settings.model_fields}
 

@@ -53,7 +53,7 @@ from tranquillite.app_core import reads  # noqa: E402
 from tranquillite.app_core.rights import PAGES, default_page  # noqa: E402
 
 SECTIONS = {
-    "Consultation": ("accueil_public", "carte", "previsions", "tension", "indicateurs", "qualite"),
+    "Consultation": ("accueil_public", "carte", "previsions", "tension", "alertes", "indicateurs", "qualite"),
     "Saisie": ("cortege",),
     "Administration": ("habilitations", "journal", "tracabilite", "quarantaine"),
     "Conventions": ("conventions", "destruction", "prestataires", "nature_donnees"),
@@ -85,8 +85,13 @@ for section, codes in SECTIONS.items():
     for code in codes:
         meta = PAGES[code]
         if code in principal.pages:
+            title = meta["title"]
+            if code == "alertes":
+                st.session_state["tq_alert_badge"] = new = app_ui.alert_badge(principal)  # for tests and diagnostics
+                if new:
+                    title = f"{title} ({new})"  # the new alerts: in scope, not opened, not closed
             nav.setdefault(section, []).append(st.Page(
-                HERE / "views" / f"{code}.py", title=meta["title"], icon=meta["icon"],
+                HERE / "views" / f"{code}.py", title=title, icon=meta["icon"],
                 url_path=code.replace("_", "-")))
         else:  # its URL answers in French that the page is not open, and never runs the page itself
             refused.append(st.Page(HERE / "views" / "refus.py", title=meta["title"], url_path=code.replace("_", "-"),

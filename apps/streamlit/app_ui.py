@@ -342,3 +342,23 @@ def fmt_ts(iso_ts: str | None) -> str:
     if not iso_ts:
         return ""
     return datetime.fromisoformat(iso_ts).astimezone(auth.PARIS).strftime("%d/%m/%Y %H:%M:%S")
+
+
+# --------------------------------------------------------------------------- the alerts' badge (issue 15)
+@cached_read(show_spinner=False, ttl=300, max_entries=32)
+def alert_ids(_cat: queries.Catalog, catalog_version: int, scope, rules: tuple) -> tuple[str, ...]:
+    """The ids of the alerts a scope sees (the pipeline's and the thresholds crossed), cached per
+    catalog version × scope × thresholds: the badge then costs one store query."""
+    from tranquillite.app_core import alertes
+    return tuple(r["alert_id"] for r in alertes.alert_rows(_cat, scope, rules))
+
+
+def alert_badge(p: Principal) -> int:
+    """New alerts for this person: visible, not opened by them, not closed (the navigation's « Alertes (n) »)."""
+    from tranquillite.app_core import alertes
+    if p.is_public or not p.may_open(alertes.PAGE):
+        return 0
+    cat = catalog()
+    with store.connect() as con:
+        ids = alert_ids(cat, cat.version, p.scope, alertes.rules_key(con))
+        return alertes.unread_count(con, p.login, list(ids))

@@ -16,8 +16,8 @@ PROFILE_PAGES = {
     "admin_technique": ["accueil_public", "carte", "previsions", "tension", "indicateurs", "qualite", "habilitations",
                         "compte"],
     "gestionnaire_habilitations": ["accueil_public", "habilitations", "journal", "conventions", "prestataires", "compte"],
-    "encadrement_pm": ["accueil_public", "carte", "previsions", "tension", "indicateurs", "compte"],
-    "analyste": ["accueil_public", "carte", "previsions", "tension", "indicateurs", "qualite", "compte"],
+    "encadrement_pm": ["accueil_public", "carte", "previsions", "tension", "alertes", "indicateurs", "compte"],
+    "analyste": ["accueil_public", "carte", "previsions", "tension", "alertes", "indicateurs", "qualite", "compte"],
     "auditeur_dpo": ["accueil_public", "qualite", "habilitations", "journal", "tracabilite", "quarantaine",
                      "conventions", "destruction", "prestataires", "nature_donnees", "compte"],
     "agent_cortege": ["cortege", "compte"],
@@ -25,7 +25,7 @@ PROFILE_PAGES = {
     "lecteur_prefecture": ["accueil_public", "carte", "habilitations", "tracabilite", "compte"],
     "partenaire": ["accueil_public", "compte"],
 }
-ALL_PAGES = ["accueil_public", "carte", "previsions", "tension", "indicateurs", "qualite", "cortege", "habilitations", "journal",
+ALL_PAGES = ["accueil_public", "carte", "previsions", "tension", "alertes", "indicateurs", "qualite", "cortege", "habilitations", "journal",
              "tracabilite", "quarantaine", "conventions", "destruction", "prestataires", "nature_donnees", "compte"]
 
 

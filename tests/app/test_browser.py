@@ -134,6 +134,7 @@ PAGES_TO_CAPTURE = [  # (login, password, url path, title): every page issue 15 
     ("demo.analyste", "Demo-analyste-2025", "carte", "Carte des événements"),
     ("demo.analyste", "Demo-analyste-2025", "previsions", "Prévisions"),
     ("demo.analyste", "Demo-analyste-2025", "tension", "Zones de tension"),
+    ("demo.encadrement", "Demo-encadrement_pm-2025", "alertes", "Alertes"),
     ("demo.analyste", "Demo-analyste-2025", "qualite", "Qualité des données"),
     ("demo.analyste", "Demo-analyste-2025", "indicateurs", "Indicateurs"),
     ("demo.admin", "Demo-admin_technique-2025", "habilitations", "Habilitations"),

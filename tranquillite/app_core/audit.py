@@ -50,6 +50,10 @@ TRIGGERS = {
     "habilitation_events_no_replace": "habilitation_request_events",
     "cortege_entries_no_update": "cortege_entries", "cortege_entries_no_delete": "cortege_entries",
     "cortege_entries_no_replace": "cortege_entries",
+    # the history of the alerts followed up and their e-mails (issue 15, migration 0002)
+    "alert_events_no_update": "alert_events", "alert_events_no_delete": "alert_events",
+    "alert_events_no_replace": "alert_events",
+    "alert_notifications_no_update": "alert_notifications", "alert_notifications_no_delete": "alert_notifications",
 }
 
 

@@ -35,6 +35,9 @@ PAGES: dict[str, dict[str, str]] = {
                    "description": "Prévisions et évaluation des modèles"},
     "tension": {"title": "Zones de tension", "icon": ":material/local_fire_department:",
                 "description": "Indice de tension anticipé par cellule et par créneau, alertes en cours (C4)"},
+    "alertes": {"title": "Alertes", "icon": ":material/notifications:",
+                "description": "Boîte des alertes de son périmètre: prise en compte, assignation, commentaires, "
+                               "clôture; seuils par indicateur et par zone"},
     "indicateurs": {"title": "Indicateurs", "icon": ":material/query_stats:",
                     "description": "Catalogue des indicateurs, valeurs par arrondissement, évolutions et note "
                                    "hebdomadaire (T7)"},
@@ -75,6 +78,9 @@ ACTIONS: dict[str, str] = {
     "gerer_conventions": "Saisir les dates des conventions, leur dénonciation et ordonner la destruction (C9)",
     "gerer_prestataires": "Enregistrer les remises aux prestataires et leurs justificatifs de destruction (C8)",
     "reconnaitre_changement_nature": "Enregistrer l'information des DPO et l'étude d'impact d'un changement (C2)",
+    # --- alerts followed up (#15)
+    "suivre_alertes": "Prendre en compte, assigner, commenter et clôturer les alertes de son périmètre",
+    "fixer_seuils": "Fixer les seuils d'alerte par indicateur et par zone",
 }
 
 # an individual grant can open a page the profile does not (only the part of it that the action concerns)
@@ -137,12 +143,14 @@ PROFILES: tuple[ProfileSeed, ...] = (
         "encadrement_pm", "Encadrement de la Police Municipale (DGSEC)",
         "Les cadres de la Police Municipale décident sur la carte de tout ce qui affecte l'espace public, "
         "des zones de tension et des prévisions (C4).",
-        ("accueil_public", "carte", "previsions", "tension", "indicateurs", "compte"), ("exporter",)),
+        ("accueil_public", "carte", "previsions", "tension", "alertes", "indicateurs", "compte"),
+        ("exporter", "suivre_alertes", "fixer_seuils")),
     ProfileSeed(
         "analyste", "Analyste",
         "Les analystes comparent les modèles, définissent les indicateurs et suivent la qualité des "
         "données; ils exportent pour l'analyse.",
-        ("accueil_public", "carte", "previsions", "tension", "indicateurs", "qualite", "compte"), ("exporter",)),
+        ("accueil_public", "carte", "previsions", "tension", "alertes", "indicateurs", "qualite", "compte"),
+        ("exporter", "suivre_alertes")),
     ProfileSeed(
         "auditeur_dpo", "Auditeur / DPO",
         "L'auditeur et le DPO tracent qui a vu quoi et qui est habilité, par convention (T4, C8): journal "

@@ -209,11 +209,12 @@ def migrate(target: Path | str | None = None) -> dict:
 # what the app's role may do on PostgreSQL: the append-only records are INSERT and SELECT only
 APPEND_ONLY_TABLES = ("access_log", "habilitation_requests", "habilitation_request_events", "cortege_entries",
                       "quarantine_retention", "convention_history", "access_log_reanchors", "contract_fingerprints",
-                      "contractor_events")
+                      "contractor_events", "alert_events", "alert_notifications")
 MUTABLE_TABLES = ("meta", "pages", "actions", "profiles", "profile_pages", "profile_actions", "profile_sources",
                   "profile_conventions", "activity_natures", "activity_nature_sources", "organisations",
                   "organisation_sources", "users", "user_actions", "auth_throttle", "sessions",
-                  "convention_registry", "convention_purge_open")
+                  "convention_registry", "convention_purge_open", "alert_followups", "alert_thresholds",
+                  "alert_reads")
 # a purge is opened and closed by the app's code (its rows: no DELETE; triggers: only the closing)
 INSERT_UPDATE_TABLES = ("convention_purges", "contractor_handovers")
 READ_ONLY_TABLES = ("alembic_version", "autoincrement_sequences")
@@ -279,11 +280,13 @@ def init_store(path: Path | str | None = None) -> Path | str:
             seeded = con.execute("SELECT value FROM meta WHERE key = 'seeded_at'").fetchone()
             if seeded is not None:
                 _grant_tracabilite_once(con)
+                _grant_alertes_once(con)
             _sync_catalogue(con)
             if seeded is None:
                 _seed(con)
                 con.execute("INSERT INTO meta VALUES ('seeded_at', ?)", (iso(now_utc()),))
                 con.execute("INSERT OR IGNORE INTO meta VALUES ('granted_tracabilite', ?)", (iso(now_utc()),))
+                con.execute("INSERT OR IGNORE INTO meta VALUES ('granted_alertes', ?)", (iso(now_utc()),))
                 con.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         conventions_schema.install(con)  # the conventions' registry (#12): seeded from conventions.yaml
     finally:
@@ -309,6 +312,21 @@ def _grant_tracabilite_once(con: db.Connection) -> None:
             con.execute("INSERT INTO profile_pages SELECT ?, 'tracabilite' WHERE EXISTS "
                         "(SELECT 1 FROM profiles WHERE code = ?) ON CONFLICT DO NOTHING", (prof.code, prof.code))
     con.execute("INSERT INTO meta VALUES ('granted_tracabilite', ?)", (iso(now_utc()),))
+
+
+def _grant_alertes_once(con: db.Connection) -> None:
+    """The Alertes page and its actions (issue 15), granted once to the profiles of the seed that
+    have them, in a store seeded before they existed; then administered by the City like any right."""
+    if con.execute("SELECT 1 FROM meta WHERE key = 'granted_alertes'").fetchone():
+        return
+    for prof in R.PROFILES:
+        if "alertes" in prof.pages:
+            con.execute("INSERT INTO profile_pages SELECT ?, 'alertes' WHERE EXISTS "
+                        "(SELECT 1 FROM profiles WHERE code = ?) ON CONFLICT DO NOTHING", (prof.code, prof.code))
+        for a in set(prof.actions) & {"suivre_alertes", "fixer_seuils"}:
+            con.execute("INSERT INTO profile_actions SELECT ?, ? WHERE EXISTS "
+                        "(SELECT 1 FROM profiles WHERE code = ?) ON CONFLICT DO NOTHING", (prof.code, a, prof.code))
+    con.execute("INSERT INTO meta VALUES ('granted_alertes', ?)", (iso(now_utc()),))
 
 
 def _sync_catalogue(con: db.Connection) -> None:
