@@ -94,6 +94,22 @@ def test_backfill_of_a_range_is_a_single_run(materialized):
     assert runs[0].tags["dagster/asset_partition_range_start"] == "2025-03-07"
     done = instance.get_materialized_partitions(K.clean_key("interventions"))
     assert done == set(DAYS)
+    # the UI lists it under Backfills (not as a "Manually launched" run): one backfill per chain
+    # step covering partitions, with its range, its status and its run (issue 15)
+    from dagster._core.execution.backfill import BulkActionStatus
+    bfs = {b.tags["tranquillite/job"]: b for b in instance.get_backfills()}
+    assert set(bfs) == {"ingestion_quotidienne", "entrainement_hebdomadaire", "prevision"}
+    ingest = bfs["ingestion_quotidienne"]
+    assert runs[0].tags["dagster/backfill"] == ingest.backfill_id
+    assert ingest.status == BulkActionStatus.COMPLETED_SUCCESS and ingest.is_asset_backfill
+    parts = ingest.asset_backfill_data.target_subset.get_partitions_subset(K.clean_key("interventions"))
+    assert sorted(parts.get_partition_keys()) == DAYS
+    assert ingest.asset_backfill_data.materialized_subset == ingest.asset_backfill_data.target_subset
+    assert [r.run_id for r in instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": ingest.backfill_id}))] \
+        == [runs[0].run_id]
+    assert "2025-03-07" in ingest.title and "2025-03-09" in ingest.title
+    forecast = bfs["prevision"].asset_backfill_data.target_subset.get_partitions_subset(K.OBSERVED_COUNTS_KEY)
+    assert sorted(forecast.get_partition_keys()) == ["2025-03-09"]
 
 
 def test_rerun_is_idempotent(materialized):
