@@ -5,6 +5,11 @@ from pathlib import Path
 
 import pytest
 
+# the partitions of the test process are those of the first home it imports the assets with: up to
+# today, as before, rather than the last export day of whichever landing zone is current then
+# (`TRANQUILLITE_PARTITIONS_END=donnees` is tested through `partitions.daily_partitions`)
+os.environ.setdefault("TRANQUILLITE_PARTITIONS_END", "aujourdhui")
+
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -100,8 +100,13 @@ def cmd_materialize(a: argparse.Namespace) -> int:
         print(f"attention: {len(before)} fichier(s) datés du {min(before)} au {max(before)}, avant la première "
               f"partition {first}, ne sont pas ingérés: définir TRANQUILLITE_PARTITIONS_START={min(before)} "
               "pour les ingérer", file=sys.stderr)
-    if end > date.today():
-        end = date.today()
+    from tranquillite.resources.landing import partition_bounds
+    last = date.fromisoformat(partition_bounds()[1])   # the last export day of the data, or today
+    if end > last:
+        if explicit and end <= date.today():
+            print(f"attention: aucune donnée après le {last} (dernière partition, TRANQUILLITE_PARTITIONS_END): "
+                  f"plage ramenée à {start} → {last}", file=sys.stderr)
+        end = last
     if start > end:
         print(f"erreur: plage vide {start} → {end}", file=sys.stderr)
         return 2

@@ -46,6 +46,10 @@ class Settings(BaseModel):
     home: Path
     contracts: Path = REPO_ROOT / "data_contracts"
     partitions_start: date = date.fromisoformat(DEFAULT_PARTITIONS_START)
+    # last daily partition: `donnees` (default: the last export day found in the landing zone, so
+    # that the Dagster UI shows no missing day after the data; today when it is empty),
+    # `aujourdhui` (today, Europe/Paris: a live feed) or a date AAAA-MM-JJ (issue 15)
+    partitions_end: str = "donnees"
     # ------------------------------------------------------------------ study area (any city, #13)
     # `marseille` (default), `donnees` (no boundary: the H3 cells of the events; coordinates are
     # only checked to be valid WGS84) or the path of a boundary file of the area's zones (GeoJSON,
@@ -204,6 +208,18 @@ class Settings(BaseModel):
         if not v or list(v) != sorted(set(v)) or not all(0 <= h <= 23 for h in v):
             raise ValueError("des heures croissantes entre 0 et 23 sont attendues (ex. 6,14,22)")
         return v
+
+    @field_validator("partitions_end", mode="before")
+    @classmethod
+    def _partitions_end(cls, v) -> str:
+        s = str(v).strip().lower().replace("'", "").replace("’", "")
+        s = {"": "donnees", "données": "donnees", "data": "donnees", "today": "aujourdhui"}.get(s, s)
+        if s in ("donnees", "aujourdhui"):
+            return s
+        try:
+            return date.fromisoformat(s).isoformat()
+        except ValueError:
+            raise ValueError(f"`donnees`, `aujourdhui` ou une date AAAA-MM-JJ attendu, reçu {v!r}") from None
 
     @field_validator("h3_resolution")
     @classmethod
