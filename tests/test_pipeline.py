@@ -85,6 +85,42 @@ def test_whole_graph_materialises_and_every_check_passes(materialized):
             ("interventions", d, f"INT-{d}-bad", ["date_invalide:debut"]) for d in DAYS]
         conv = dict(con.execute("SELECT source, any_value(convention) FROM clean.events GROUP BY 1").fetchall())
         assert conv["interventions"] == "internal" and conv["visite_officielle"] == "prefecture_police_13"
+    _assert_columns_described(defs, instance)
+
+
+def _parquet_columns(defs, key: dg.AssetKey) -> list[str] | None:
+    """Columns of the Parquet file(s) of an asset (`warehouse/<group>/<name>[.parquet|/…]`, or its
+    declared `table` shared by several assets), if any."""
+    table = defs.resolve_asset_graph().get(key).metadata.get("table")
+    base = paths().warehouse.joinpath(*(table.split(".") if isinstance(table, str) else key.path))
+    files = [base.with_suffix(".parquet")] if base.with_suffix(".parquet").is_file() else (
+        sorted(base.rglob("*.parquet")) if base.is_dir() else [])
+    if not files:
+        return None
+    return list(pl.read_parquet_schema(files[-1]))
+
+
+def _assert_columns_described(defs, instance) -> None:
+    """The UI shows each table's columns with a readable type and a French description, matching
+    the Parquet file's columns (issue 15) — never rows of data."""
+    checked, missing, undescribed, mismatched = 0, [], [], []
+    for key in defs.resolve_asset_graph().materializable_asset_keys:
+        ev = instance.get_latest_materialization_event(key)
+        if ev is None or key == K.CATALOG_KEY:   # the catalog is the DuckDB file of views: its tables listed
+            continue
+        md = ev.asset_materialization.metadata
+        if "dagster/column_schema" not in md:
+            missing.append(key.to_user_string())
+            continue
+        cols = md["dagster/column_schema"].schema.columns
+        undescribed += [f"{key.to_user_string()}.{c.name}" for c in cols if not (c.description and c.type)]
+        on_disk = _parquet_columns(defs, key)
+        if on_disk is not None:
+            checked += 1
+            if sorted(c.name for c in cols) != sorted(on_disk):
+                mismatched.append(key.to_user_string())
+    assert (missing, undescribed, mismatched) == ([], [], [])
+    assert checked >= 10, checked
 
 
 def test_backfill_of_a_range_is_a_single_run(materialized):
