@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-# the partitions of the test process are those of the first home it imports the assets with: up to
-# today, as before, rather than the last export day of whichever landing zone is current then
-# (`TRANQUILLITE_PARTITIONS_END=donnees` is tested through `partitions.daily_partitions`)
+# the partitions of the test process are those of the first home it imports the assets with: from
+# 2025-01-01 up to today, as before, rather than the export days of whichever landing zone is
+# current then (the partitions following the data are tested through `partitions.daily_partitions`)
+os.environ.setdefault("TRANQUILLITE_PARTITIONS_START", "2025-01-01")
 os.environ.setdefault("TRANQUILLITE_PARTITIONS_END", "aujourdhui")
 
 

@@ -34,6 +34,14 @@ def test_partitions_end_at_the_last_export_day_and_grow_with_a_new_day(home, lan
     assert abs(last - date.today()) <= timedelta(days=1)
 
 
+def test_unset_the_partitions_start_with_the_data(home, landing, monkeypatch):
+    monkeypatch.delenv("TRANQUILLITE_PARTITIONS_START", raising=False)
+    monkeypatch.setenv("TRANQUILLITE_PARTITIONS_END", "donnees")
+    for day in ("2024-11-03", "2024-11-05"):
+        _day(landing, day)
+    assert daily_partitions().get_partition_keys() == ["2024-11-03", "2024-11-04", "2024-11-05"]
+
+
 def test_the_partitions_end_can_be_today_or_a_date(home, monkeypatch):
     monkeypatch.setenv("TRANQUILLITE_PARTITIONS_START", "2025-03-01")
     _day(home / "landing", "2025-03-04")

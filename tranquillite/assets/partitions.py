@@ -1,6 +1,7 @@
-"""Daily partitions: one per export day of the landing files, from `TRANQUILLITE_PARTITIONS_START`
-to the last export day found in the landing zone (`TRANQUILLITE_PARTITIONS_END=donnees`, the
-default), so that the Dagster UI does not show hundreds of missing days after the data end.
+"""Daily partitions: one per export day of the landing files, from the first export day found in
+the landing zone (or `TRANQUILLITE_PARTITIONS_START` when set) to the last one
+(`TRANQUILLITE_PARTITIONS_END=donnees`, the default), so that the Dagster UI does not show
+hundreds of missing days before or after the data.
 
 The end is read when the definitions load (each CLI command; `make ui` at start and at each
 "Reload definitions"): a file of a new day is then a new partition. Until a running code server
@@ -16,24 +17,32 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from tranquillite.settings import partitions_start, paths, settings
+from tranquillite.settings import DEFAULT_PARTITIONS_START, partitions_start, paths, settings
 
 TZ = "Europe/Paris"
 
 
-def last_export_day(landing: Path, first: str, today: str) -> str | None:
-    """The last valid export day among the landing files (dated between `first` and `today`)."""
+def export_days(landing: Path, first: str, today: str) -> tuple[str, str] | None:
+    """(first, last) valid export days among the landing files dated between `first` and `today`."""
     from tranquillite import landing as landing_io
     from tranquillite.assets.constants import SOURCES
     days = [a.partition for s in SOURCES for f in landing_io.source_files(landing, s)
             if (a := landing_io.assign(f.relative_to(landing), first, today)).partition]
-    return max(days) if days else None
+    return (min(days), max(days)) if days else None
+
+
+def last_export_day(landing: Path, first: str, today: str) -> str | None:
+    days = export_days(landing, first, today)
+    return days[1] if days else None
 
 
 def daily_partitions() -> dg.DailyPartitionsDefinition:
     """The daily partitions of the settings (and, by default, of the landing zone's data)."""
     first, end = partitions_start(), settings().partitions_end
     today = datetime.now(ZoneInfo(TZ)).date().isoformat()
+    if first is None:   # unset: the data's first day
+        days = export_days(paths().landing, "0001-01-01", today)
+        first = days[0] if days else DEFAULT_PARTITIONS_START
     last = (last_export_day(paths().landing, first, today) if end == "donnees"
             else None if end == "aujourdhui" else max(first, min(end, today)))
     if last is None:   # a live feed, or no data yet: up to today
