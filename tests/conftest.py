@@ -5,6 +5,12 @@ from pathlib import Path
 
 import pytest
 
+# the partitions of the test process are those of the first home it imports the assets with: from
+# 2025-01-01 up to today, as before, rather than the export days of whichever landing zone is
+# current then (the partitions following the data are tested through `partitions.daily_partitions`)
+os.environ.setdefault("TRANQUILLITE_PARTITIONS_START", "2025-01-01")
+os.environ.setdefault("TRANQUILLITE_PARTITIONS_END", "aujourdhui")
+
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

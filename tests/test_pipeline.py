@@ -85,6 +85,42 @@ def test_whole_graph_materialises_and_every_check_passes(materialized):
             ("interventions", d, f"INT-{d}-bad", ["date_invalide:debut"]) for d in DAYS]
         conv = dict(con.execute("SELECT source, any_value(convention) FROM clean.events GROUP BY 1").fetchall())
         assert conv["interventions"] == "internal" and conv["visite_officielle"] == "prefecture_police_13"
+    _assert_columns_described(defs, instance)
+
+
+def _parquet_columns(defs, key: dg.AssetKey) -> list[str] | None:
+    """Columns of the Parquet file(s) of an asset (`warehouse/<group>/<name>[.parquet|/…]`, or its
+    declared `table` shared by several assets), if any."""
+    table = defs.resolve_asset_graph().get(key).metadata.get("table")
+    base = paths().warehouse.joinpath(*(table.split(".") if isinstance(table, str) else key.path))
+    files = [base.with_suffix(".parquet")] if base.with_suffix(".parquet").is_file() else (
+        sorted(base.rglob("*.parquet")) if base.is_dir() else [])
+    if not files:
+        return None
+    return list(pl.read_parquet_schema(files[-1]))
+
+
+def _assert_columns_described(defs, instance) -> None:
+    """The UI shows each table's columns with a readable type and a French description, matching
+    the Parquet file's columns (issue 15) — never rows of data."""
+    checked, missing, undescribed, mismatched = 0, [], [], []
+    for key in defs.resolve_asset_graph().materializable_asset_keys:
+        ev = instance.get_latest_materialization_event(key)
+        if ev is None or key == K.CATALOG_KEY:   # the catalog is the DuckDB file of views: its tables listed
+            continue
+        md = ev.asset_materialization.metadata
+        if "dagster/column_schema" not in md:
+            missing.append(key.to_user_string())
+            continue
+        cols = md["dagster/column_schema"].schema.columns
+        undescribed += [f"{key.to_user_string()}.{c.name}" for c in cols if not (c.description and c.type)]
+        on_disk = _parquet_columns(defs, key)
+        if on_disk is not None:
+            checked += 1
+            if sorted(c.name for c in cols) != sorted(on_disk):
+                mismatched.append(key.to_user_string())
+    assert (missing, undescribed, mismatched) == ([], [], [])
+    assert checked >= 10, checked
 
 
 def test_backfill_of_a_range_is_a_single_run(materialized):
@@ -94,6 +130,22 @@ def test_backfill_of_a_range_is_a_single_run(materialized):
     assert runs[0].tags["dagster/asset_partition_range_start"] == "2025-03-07"
     done = instance.get_materialized_partitions(K.clean_key("interventions"))
     assert done == set(DAYS)
+    # the UI lists it under Backfills (not as a "Manually launched" run): one backfill per chain
+    # step covering partitions, with its range, its status and its run (issue 15)
+    from dagster._core.execution.backfill import BulkActionStatus
+    bfs = {b.tags["tranquillite/job"]: b for b in instance.get_backfills()}
+    assert set(bfs) == {"ingestion_quotidienne", "entrainement_hebdomadaire", "prevision"}
+    ingest = bfs["ingestion_quotidienne"]
+    assert runs[0].tags["dagster/backfill"] == ingest.backfill_id
+    assert ingest.status == BulkActionStatus.COMPLETED_SUCCESS and ingest.is_asset_backfill
+    parts = ingest.asset_backfill_data.target_subset.get_partitions_subset(K.clean_key("interventions"))
+    assert sorted(parts.get_partition_keys()) == DAYS
+    assert ingest.asset_backfill_data.materialized_subset == ingest.asset_backfill_data.target_subset
+    assert [r.run_id for r in instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": ingest.backfill_id}))] \
+        == [runs[0].run_id]
+    assert "2025-03-07" in ingest.title and "2025-03-09" in ingest.title
+    forecast = bfs["prevision"].asset_backfill_data.target_subset.get_partitions_subset(K.OBSERVED_COUNTS_KEY)
+    assert sorted(forecast.get_partition_keys()) == ["2025-03-09"]
 
 
 def test_rerun_is_idempotent(materialized):

@@ -120,3 +120,20 @@ def test_cursor_of_an_older_version_is_understood(landing):
     old_style = json.dumps(json.loads(cursor)["files"])  # the flat map of earlier versions
     requests, _ = _tick(landing, old_style)
     assert requests == [] and path.exists()
+
+
+def test_file_dated_before_the_data_waits_when_the_partitions_start_with_the_data(landing):
+    """Partitions following the data (issue 15): an older export is requested once the definitions
+    reload with its day, not remembered as never assignable."""
+    from tranquillite.sensors.landing import scan
+    zone = LandingZone(root=str(landing))
+    write_csv(landing_file(landing, "interventions", "2025-03-01"), "interventions", [VALID["interventions"]])
+    requests, cursor, skipped, reported = scan(zone, {}, {}, bounds=("2025-03-05", "2025-03-08"),
+                                               start_follows_data=True)
+    assert requests == [] and len(skipped) == 1 and "avant la première partition" in skipped[0]
+    (req,), _, skipped, _ = scan(zone, cursor, reported, bounds=("2025-03-01", "2025-03-08"),
+                                 start_follows_data=True)
+    assert req.partition_key == "2025-03-01" and skipped == []
+    # with TRANQUILLITE_PARTITIONS_START set, such a file is never ingested (reported once)
+    requests, cursor, _, _ = scan(zone, {}, {}, bounds=("2025-03-05", "2025-03-08"), start_follows_data=False)
+    assert requests == [] and "interventions/interventions_2025-03-01.csv" in cursor

@@ -65,6 +65,7 @@ def cmd_materialize(a: argparse.Namespace) -> int:
     from tranquillite import runner
     from tranquillite.definitions import build_defs
     defs = build_defs()
+    from tranquillite.resources.landing import partition_bounds
     from tranquillite.settings import partitions_start
     start, end = a.from_, a.to
     explicit = start is not None
@@ -79,7 +80,7 @@ def cmd_materialize(a: argparse.Namespace) -> int:
             print(f"attention: {rel} non ingéré — {why}", file=sys.stderr)
 
         rng = landing_range(report)
-        before = files_before(date.fromisoformat(partitions_start()))
+        before = files_before(date.fromisoformat(partition_bounds()[0]))
         if rng is None and before:
             rng = (min(before), max(before))   # refused below, naming the setting
         if rng is None:
@@ -88,7 +89,11 @@ def cmd_materialize(a: argparse.Namespace) -> int:
                   "ou déposer des exports)", file=sys.stderr)
             return 2
         start, end = rng
-    first = date.fromisoformat(partitions_start())
+    first = date.fromisoformat(partition_bounds()[0])
+    if start < first and partitions_start() is None:   # the partitions start with the data
+        print(f"attention: aucune donnée avant le {first} (première partition): plage ramenée à {first} → {end}",
+              file=sys.stderr)
+        start = first
     # never an empty range nor a silent cut: say which setting to change and to what (#13)
     before = [] if explicit else files_before(first)
     if start < first:   # an explicit range before the partitions, or only files before them
@@ -100,8 +105,12 @@ def cmd_materialize(a: argparse.Namespace) -> int:
         print(f"attention: {len(before)} fichier(s) datés du {min(before)} au {max(before)}, avant la première "
               f"partition {first}, ne sont pas ingérés: définir TRANQUILLITE_PARTITIONS_START={min(before)} "
               "pour les ingérer", file=sys.stderr)
-    if end > date.today():
-        end = date.today()
+    last = date.fromisoformat(partition_bounds()[1])   # the last export day of the data, or today
+    if end > last:
+        if explicit and end <= date.today():
+            print(f"attention: aucune donnée après le {last} (dernière partition, TRANQUILLITE_PARTITIONS_END): "
+                  f"plage ramenée à {start} → {last}", file=sys.stderr)
+        end = last
     if start > end:
         print(f"erreur: plage vide {start} → {end}", file=sys.stderr)
         return 2

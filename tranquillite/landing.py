@@ -91,8 +91,8 @@ def assign(rel: Path, first: str, last: str) -> Assignment:
         return Assignment(None, f"date {key} avant la première partition ({first}, "
                                 "TRANQUILLITE_PARTITIONS_START)")
     if key > last:
-        return Assignment(None, f"date {key} après la dernière partition ({last}, aujourd'hui): "
-                                "fichier ingéré le jour venu", later=True)
+        return Assignment(None, f"date {key} après la dernière partition ({last}): "
+                                "fichier ingéré quand ce jour est une partition", later=True)
     return Assignment(key)
 
 

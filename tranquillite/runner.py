@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -31,6 +32,7 @@ import yaml
 from dagster._core.utils import make_new_run_id
 from sqlalchemy import event
 
+from tranquillite import backfills
 from tranquillite.jobs import (INDICATORS_JOB, INGEST_JOB, PREVISION_JOB, PUBLISH_JOB, RANGE_END_TAG,  # noqa: F401
                                RANGE_START_TAG, REQUIRES, TRAINING_JOB)
 from tranquillite.run_guard import (HOST_TAG, PID_TAG, PROCESS_TAG, PoolWaitExpired, RunWatch,  # noqa: F401
@@ -202,6 +204,11 @@ def _run(defs: dg.Definitions, name: str, inst: dg.DagsterInstance, tags: dict |
     run_id = make_new_run_id()
     job = defs.resolve_job_def(name)
     selection = ingest_selection(job) if name == INGEST_JOB else None
+    # a range of partitions: a backfill in the UI (its record is written once the run ended)
+    backfill = backfills.new_backfill_id() if tags and RANGE_START_TAG in tags else None
+    if backfill:
+        tags = {**tags, backfills.BACKFILL_TAG: backfill}
+    started = time.time()
     wait = settings().pool_wait_seconds if wait_seconds is None else wait_seconds
     result, stopped = None, None
     with RunWatch(inst, run_id, wait) as watch:
@@ -218,11 +225,20 @@ def _run(defs: dg.Definitions, name: str, inst: dg.DagsterInstance, tags: dict |
     interrupted = watch.interrupted or isinstance(stopped, (dg.DagsterExecutionInterruptedError, KeyboardInterrupt))
     free_after_run(inst, run_id, watch.reason or ("Exécution interrompue (signal d'arrêt)." if interrupted
                                                   else "Exécution arrêtée avant sa fin."))
+    def _record(success: bool) -> None:
+        if backfill:
+            assets = selection or sorted(job.asset_layer.executable_asset_keys, key=lambda k: k.to_user_string())
+            backfills.record_range_backfill(inst, defs, backfill, name, assets,
+                                            date.fromisoformat(tags[RANGE_START_TAG]),
+                                            date.fromisoformat(tags[RANGE_END_TAG]), run_id, success, started)
+
     if result is None:
+        _record(False)
         return RunOutcome(name, run_id, False, [], reason=watch.reason or "interrompu", interrupted=interrupted,
                           swept=watch.swept)
     out = _outcome(name, result)
     out.interrupted |= interrupted
+    _record(out.success)
     out.swept = watch.swept
     if watch.reason:
         out.reason = watch.reason

@@ -45,7 +45,13 @@ class Settings(BaseModel):
     # ------------------------------------------------------------------ where data live
     home: Path
     contracts: Path = REPO_ROOT / "data_contracts"
-    partitions_start: date = date.fromisoformat(DEFAULT_PARTITIONS_START)
+    # first daily partition; unset: the first export day found in the landing zone (2025-01-01
+    # when it is empty), so that the Dagster UI shows no missing day before the data (issue 15)
+    partitions_start: date | None = None
+    # last daily partition: `donnees` (default: the last export day found in the landing zone, so
+    # that the Dagster UI shows no missing day after the data; today when it is empty),
+    # `aujourdhui` (today, Europe/Paris: a live feed) or a date AAAA-MM-JJ (issue 15)
+    partitions_end: str = "donnees"
     # ------------------------------------------------------------------ study area (any city, #13)
     # `marseille` (default), `donnees` (no boundary: the H3 cells of the events; coordinates are
     # only checked to be valid WGS84) or the path of a boundary file of the area's zones (GeoJSON,
@@ -239,6 +245,23 @@ class Settings(BaseModel):
             raise ValueError("des heures croissantes entre 0 et 23 sont attendues (ex. 6,14,22)")
         return v
 
+    @field_validator("partitions_start", mode="before")
+    @classmethod
+    def _partitions_start(cls, v):
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("partitions_end", mode="before")
+    @classmethod
+    def _partitions_end(cls, v) -> str:
+        s = str(v).strip().lower().replace("'", "").replace("’", "")
+        s = {"": "donnees", "données": "donnees", "data": "donnees", "today": "aujourdhui"}.get(s, s)
+        if s in ("donnees", "aujourdhui"):
+            return s
+        try:
+            return date.fromisoformat(s).isoformat()
+        except ValueError:
+            raise ValueError(f"`donnees`, `aujourdhui` ou une date AAAA-MM-JJ attendu, reçu {v!r}") from None
+
     @field_validator("h3_resolution")
     @classmethod
     def _res(cls, v: int) -> int:
@@ -403,8 +426,10 @@ def paths() -> Paths:
     return Paths(home())
 
 
-def partitions_start() -> str:
-    return settings().partitions_start.isoformat()
+def partitions_start() -> str | None:
+    """`TRANQUILLITE_PARTITIONS_START` when set (None: the data's first day, `assets/partitions.py`)."""
+    first = settings().partitions_start
+    return first.isoformat() if first is not None else None
 
 
 # the contracts folder is fixed for the life of the process (contracts are cached by path)

@@ -181,6 +181,7 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
         yield dg.MaterializeResult(
             asset_key=K.ledger_key(source),
             metadata={"dagster/row_count": dg.MetadataValue.int(ledger.height),
+                      "dagster/column_schema": table_schema(dict(ledger.schema)),
                       "duree_s": dg.MetadataValue.float(round(elapsed, 3)), "partitions": len(keys),
                       "partitions_desequilibrees": dg.MetadataValue.int(unbalanced.height), **figures})
 

@@ -1,10 +1,55 @@
-"""Daily partitions: one per export day of the landing files."""
+"""Daily partitions: one per export day of the landing files, from the first export day found in
+the landing zone (or `TRANQUILLITE_PARTITIONS_START` when set) to the last one
+(`TRANQUILLITE_PARTITIONS_END=donnees`, the default), so that the Dagster UI does not show
+hundreds of missing days before or after the data.
+
+The end is read when the definitions load (each CLI command; `make ui` at start and at each
+"Reload definitions"): a file of a new day is then a new partition. Until a running code server
+reloads, the landing sensor keeps such a file aside and requests it once its day exists.
+`aujourdhui` (a live feed: today, Europe/Paris) or a fixed date are the other choices.
+"""
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
 import dagster as dg
 
-from tranquillite.settings import partitions_start
+from tranquillite.settings import DEFAULT_PARTITIONS_START, partitions_start, paths, settings
 
-DAILY = dg.DailyPartitionsDefinition(start_date=partitions_start(), timezone="Europe/Paris",
-                                     end_offset=1)
+TZ = "Europe/Paris"
+
+
+def export_days(landing: Path, first: str, today: str) -> tuple[str, str] | None:
+    """(first, last) valid export days among the landing files dated between `first` and `today`."""
+    from tranquillite import landing as landing_io
+    from tranquillite.assets.constants import SOURCES
+    days = [a.partition for s in SOURCES for f in landing_io.source_files(landing, s)
+            if (a := landing_io.assign(f.relative_to(landing), first, today)).partition]
+    return (min(days), max(days)) if days else None
+
+
+def last_export_day(landing: Path, first: str, today: str) -> str | None:
+    days = export_days(landing, first, today)
+    return days[1] if days else None
+
+
+def daily_partitions() -> dg.DailyPartitionsDefinition:
+    """The daily partitions of the settings (and, by default, of the landing zone's data)."""
+    first, end = partitions_start(), settings().partitions_end
+    today = datetime.now(ZoneInfo(TZ)).date().isoformat()
+    if first is None:   # unset: the data's first day
+        days = export_days(paths().landing, "0001-01-01", today)
+        first = days[0] if days else DEFAULT_PARTITIONS_START
+    last = (last_export_day(paths().landing, first, today) if end == "donnees"
+            else None if end == "aujourdhui" else max(first, min(end, today)))
+    if last is None:   # a live feed, or no data yet: up to today
+        return dg.DailyPartitionsDefinition(start_date=first, timezone=TZ, end_offset=1)
+    # end_date is exclusive: the day after the last one
+    return dg.DailyPartitionsDefinition(start_date=first, timezone=TZ,
+                                        end_date=(date.fromisoformat(last) + timedelta(days=1)).isoformat())
+
+
+DAILY = daily_partitions()

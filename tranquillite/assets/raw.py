@@ -135,6 +135,7 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
             **counts))
         yield dg.MaterializeResult(asset_key=K.landing_files_key(source), metadata={
             "dagster/row_count": dg.MetadataValue.int(files.height + rows.height),
+            "dagster/column_schema": table_schema(V.FILES_SCHEMA),
             "duree_s": dg.MetadataValue.float(round(elapsed, 3)),
             "partitions": dg.MetadataValue.int(len(context.partition_keys)), **counts})
 

@@ -22,6 +22,7 @@ from tranquillite import landing as landing_io
 from tranquillite.assets import constants as K
 from tranquillite.jobs import INGEST_JOB, source_selection
 from tranquillite.resources.landing import LandingZone, partition_bounds
+from tranquillite.settings import partitions_start
 
 
 def _sha(path: Path) -> str:
@@ -38,11 +39,15 @@ def _load(cursor: str | None) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def scan(landing: LandingZone, cursor: dict[str, str], reported: dict[str, str] | None = None,
-         bounds: tuple[str, str] | None = None
+         bounds: tuple[str, str] | None = None, start_follows_data: bool | None = None
          ) -> tuple[list[dg.RunRequest], dict[str, str], list[str], dict[str, str]]:
     """Pure function behind the sensor: (run requests, new cursor, files skipped with reason — new
-    reports only —, files reported)."""
+    reports only —, files reported). When the partitions start with the data (no
+    `TRANQUILLITE_PARTITIONS_START`), a file dated before the first day waits, like a later one,
+    for the definitions to load with its day."""
     first, last = bounds or partition_bounds()
+    if start_follows_data is None:
+        start_follows_data = partitions_start() is None
     new_cursor = dict(cursor)
     reported = dict(reported or {})
     changed: dict[tuple[str, str], list[str]] = {}
@@ -61,7 +66,8 @@ def scan(landing: LandingZone, cursor: dict[str, str], reported: dict[str, str] 
                 if reported.get(rel) != digest:
                     skipped.append(f"{rel}: non ingéré — {assignment.reason}")
                     reported[rel] = digest
-                if not assignment.later:  # never assignable: remembered like an ingested file
+                earlier = start_follows_data and (landing_io.partition_of(Path(rel)) or "9") < first
+                if not (assignment.later or earlier):  # never assignable: remembered like an ingested file
                     new_cursor[rel] = f"{stamp}:{digest}"
                 continue
             reported.pop(rel, None)
