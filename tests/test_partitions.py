@@ -50,6 +50,12 @@ def test_the_partitions_end_can_be_today_or_a_date(home, monkeypatch):
     monkeypatch.setenv("TRANQUILLITE_PARTITIONS_END", "aujourd'hui")
     last = date.fromisoformat(daily_partitions().get_last_partition_key())
     assert abs(last - date.today()) <= timedelta(days=1)
+    # unset in production: a live feed (the daemon's definitions must already hold the new day)
+    monkeypatch.delenv("TRANQUILLITE_PARTITIONS_END")
+    monkeypatch.setenv("TRANQUILLITE_ENV", "production")
+    assert settings().partitions_end_mode == "aujourdhui"
+    monkeypatch.setenv("TRANQUILLITE_ENV", "development")
+    assert settings().partitions_end_mode == "donnees"
     monkeypatch.setenv("TRANQUILLITE_PARTITIONS_END", "demain")
     with pytest.raises(SettingsError, match="TRANQUILLITE_PARTITIONS_END"):
         settings()

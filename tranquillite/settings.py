@@ -48,10 +48,13 @@ class Settings(BaseModel):
     # first daily partition; unset: the first export day found in the landing zone (2025-01-01
     # when it is empty), so that the Dagster UI shows no missing day before the data (issue 15)
     partitions_start: date | None = None
-    # last daily partition: `donnees` (default: the last export day found in the landing zone, so
+    # last daily partition: `donnees` (the last export day found in the landing zone, so
     # that the Dagster UI shows no missing day after the data; today when it is empty),
     # `aujourdhui` (today, Europe/Paris: a live feed) or a date AAAA-MM-JJ (issue 15)
-    partitions_end: str = "donnees"
+    # unset: `donnees` in development (the demo's data end long before today), `aujourdhui` in production
+    # (a running daemon does not reload its definitions by itself: a live feed's new day must already be
+    # a partition when it arrives)
+    partitions_end: str | None = None
     # ------------------------------------------------------------------ study area (any city, #13)
     # `marseille` (default), `donnees` (no boundary: the H3 cells of the events; coordinates are
     # only checked to be valid WGS84) or the path of a boundary file of the area's zones (GeoJSON,
@@ -252,9 +255,11 @@ class Settings(BaseModel):
 
     @field_validator("partitions_end", mode="before")
     @classmethod
-    def _partitions_end(cls, v) -> str:
+    def _partitions_end(cls, v) -> str | None:
         s = str(v).strip().lower().replace("'", "").replace("’", "")
-        s = {"": "donnees", "données": "donnees", "data": "donnees", "today": "aujourdhui"}.get(s, s)
+        if s == "":
+            return None
+        s = {"données": "donnees", "data": "donnees", "today": "aujourdhui"}.get(s, s)
         if s in ("donnees", "aujourdhui"):
             return s
         try:
@@ -358,6 +363,11 @@ class Settings(BaseModel):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def partitions_end_mode(self) -> str:
+        """`donnees`, `aujourdhui` or a date: the setting, else by environment (see `partitions_end`)."""
+        return self.partitions_end or ("aujourdhui" if self.is_production else "donnees")
 
     @property
     def is_marseille(self) -> bool:

@@ -1,7 +1,9 @@
 """Daily partitions: one per export day of the landing files, from the first export day found in
 the landing zone (or `TRANQUILLITE_PARTITIONS_START` when set) to the last one
-(`TRANQUILLITE_PARTITIONS_END=donnees`, the default), so that the Dagster UI does not show
-hundreds of missing days before or after the data.
+(`TRANQUILLITE_PARTITIONS_END=donnees`, the default in development), so that the Dagster UI does not
+show hundreds of missing days before or after the data. In production the default is `aujourdhui`:
+a running daemon does not reload its definitions by itself, and a live feed's new day must already
+be a partition when its files arrive.
 
 The end is read when the definitions load (each CLI command; `make ui` at start and at each
 "Reload definitions"): a file of a new day is then a new partition. Until a running code server
@@ -38,7 +40,7 @@ def last_export_day(landing: Path, first: str, today: str) -> str | None:
 
 def daily_partitions() -> dg.DailyPartitionsDefinition:
     """The daily partitions of the settings (and, by default, of the landing zone's data)."""
-    first, end = partitions_start(), settings().partitions_end
+    first, end = partitions_start(), settings().partitions_end_mode
     today = datetime.now(ZoneInfo(TZ)).date().isoformat()
     if first is None:   # unset: the data's first day
         days = export_days(paths().landing, "0001-01-01", today)
