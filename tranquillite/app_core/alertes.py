@@ -41,7 +41,7 @@ STATE_LABELS = {"nouvelle": "Nouvelle", "prise_en_compte": "Prise en compte", "a
 WHAT_LABELS = {"prise_en_compte": "Prise en compte", "assignation": "Assignation", "commentaire": "Commentaire",
                "cloture": "Clôture"}
 PERIOD_PREFERENCE = ("mois", "semaine", "jour")
-COLUMNS = ("alert_id", "kind", "kind_label", "severity", "area_level", "area", "arrondissement", "starts_at",
+COLUMNS = ("alert_id", "kind", "kind_label", "severity", "area_level", "area", "h3_cell", "arrondissement", "starts_at",
            "ends_at", "explanation", "n_records")
 
 

@@ -12,6 +12,7 @@ import app_ui
 from tranquillite.app_core import alertes as AL
 from tranquillite.app_core import formats as F
 from tranquillite.app_core import store
+from tranquillite.app_core import places
 from tranquillite.app_core import tension as T
 from tranquillite.app_core.carte import arrondissement_names
 from tranquillite.app_core.duties import RightsError
@@ -27,7 +28,11 @@ def zone(r: dict) -> str:
     if r["area_level"] == "ville" or r["area"] == AL.CITY:
         return "Toute la ville"
     arr = r.get("arrondissement")
-    return names.get(arr, arr) if arr else "Cellule du " + str(r["area"])[:6]
+    if r["area_level"] == "cellule":   # the cell's quartier, in words
+        cell = r.get("h3_cell") or r["area"]
+        q = places.cell_quartiers([cell]).get(cell)
+        return places.place(q, arr) or "Cellule hors des quartiers connus"
+    return names.get(arr, arr) if arr else "Plusieurs arrondissements"
 
 
 def when(v) -> str:
