@@ -247,8 +247,10 @@ def test_confidence_chart_and_figures_from_known_backtest_numbers(models_home):
 def test_one_query_per_widget_change(models_home, monkeypatch):
     calls = count_queries(monkeypatch)
     at = open_page("analyste")
-    assert sorted(calls) == ["models.backtest", "models.backtest", "models.backtest_scores", "models.forecast",
-                             "models.forecast"]   # the backtest's summary and the champion's choice
+    # the backtest's summary and the champion's choice; + the badge of the Alertes page in the navigation
+    # (issue 15): its alerts once, cached per catalog × scope
+    assert sorted(calls) == ["indicators.alerts", "models.backtest", "models.backtest", "models.backtest_scores",
+                             "models.forecast", "models.forecast"]
     for key, value, n in (("prev_creneau", SLOTS[1], 1), ("prev_part", 0.10, 0), ("prev_categorie", "signalements", 1),
                           ("prev_categorie", "all", 0), ("prev_creneau", SLOTS[0], 0)):
         calls.clear()
