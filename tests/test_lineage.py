@@ -206,6 +206,37 @@ def test_the_lineage_report_lists_per_convention_the_tables_rows_and_models(run)
         rows["clean.events"].rows
 
 
+def test_the_per_file_counts_kept_between_runs_give_the_same_report_and_follow_a_changed_file(run, tmp_path):
+    """The daily run reads only the files that changed (`lineage.per_file_memo`): with its cache the report
+    is the uncached one; a rewritten file is counted again, the others come from the cache."""
+    import shutil
+
+    from tranquillite import lineage as L
+    defs, wh = run
+    plain = lineage_table(convention_lineage(defs, wh))
+    cache = tmp_path / "cache"
+    assert lineage_table(convention_lineage(defs, wh, cache=cache)).equals(plain)   # first: all computed
+    seen: list[int] = []
+    real = L._counts
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(L, "_counts", lambda con, files, *a: seen.append(len(files)) or real(con, files, *a))
+        assert lineage_table(convention_lineage(defs, wh, cache=cache)).equals(plain)
+        assert sum(seen) == 0                                                      # nothing read again
+        # a rewritten partition of clean.interventions (one row fewer): only that file is read again
+        copy = tmp_path / "wh"
+        shutil.copytree(wh, copy)
+        before = lineage_table(convention_lineage(defs, copy, cache=tmp_path / "cache2"))
+        f = sorted((copy / "clean" / "interventions").glob("*.parquet"))[-1]
+        df = pl.read_parquet(f)
+        df.head(df.height - 1).write_parquet(f)
+        seen.clear()
+        after = lineage_table(convention_lineage(defs, copy, cache=tmp_path / "cache2"))
+    assert [n for n in seen if n] == [1]                                           # the one rewritten file
+    assert after.equals(lineage_table(convention_lineage(defs, copy)))           # = computed from scratch
+    rows = lambda t: t.filter(pl.col("table") == "clean.interventions")["rows"].sum()   # noqa: E731
+    assert rows(after) == rows(before) - 1
+
+
 def test_every_table_of_the_warehouse_is_an_asset(run):
     defs, wh = run
     assert untracked_tables(defs, wh) == []

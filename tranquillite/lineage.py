@@ -21,6 +21,7 @@ reported with `asset` = None (`untracked_tables`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import os
 from pathlib import Path
 from typing import Iterable
 
@@ -100,11 +101,80 @@ def _source_conventions(value: str) -> set[str]:
     return {c.convention for c in contracts_for_source(value)}
 
 
-def _per_file(con: duckdb.DuckDBPyConnection, files: list[Path], asset_conv: set[str]) -> tuple[pl.DataFrame, str]:
-    """(file, convention, rows) of one table's files, and how the rows were attributed."""
-    paths = [str(f) for f in files]
-    cols = {r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?, union_by_name = true)",
+def cache_dir(warehouse_root: Path) -> Path:
+    """Where the per-file counts are kept between runs: `$TRANQUILLITE_HOME/cache/lineage` (counts and
+    file names only, never rows; safe to delete: everything is recomputed)."""
+    return Path(warehouse_root).parent / "cache" / "lineage"
+
+
+def per_file_memo(files: list[Path], compute, name: str, cache: Path | None) -> pl.DataFrame:
+    """`compute(files)` — a frame of per-file aggregates with a `file` column — for the files that are new
+    or changed (size or mtime) since the last call of this `name`; the others' rows come from the cache.
+    A daily run then reads the day's files, not the whole history. Without `cache`, everything is computed."""
+    if cache is None or not files:
+        return compute(files)
+    keys = pl.DataFrame({"file": [str(f) for f in files],
+                         "_size": [f.stat().st_size for f in files],
+                         "_mtime": [f.stat().st_mtime_ns for f in files]},
+                        schema={"file": pl.Utf8, "_size": pl.Int64, "_mtime": pl.Int64})
+    path = cache / f"{name}.parquet"
+    old = None
+    if path.exists():
+        try:
+            old = pl.read_parquet(path)
+        except Exception:  # noqa: BLE001 - a damaged cache is recomputed, never trusted
+            old = None
+    kept = (old.join(keys, on=["file", "_size", "_mtime"], how="semi") if old is not None else None)
+    done = set(kept["file"].unique().to_list()) if kept is not None else set()
+    todo = [f for f in files if str(f) not in done]
+    fresh = compute(todo) if todo else compute([])
+    # a file that gave no row (an empty partition) is remembered too, by a marker row
+    empty = sorted({str(f) for f in todo} - set(fresh["file"].to_list()))
+    fresh = pl.concat([fresh.with_columns(pl.lit(False).alias("_empty")),
+                       pl.DataFrame({"file": empty, "_empty": [True] * len(empty)},
+                                    schema={"file": pl.Utf8, "_empty": pl.Boolean})], how="diagonal_relaxed")
+    fresh = fresh.join(keys, on="file", how="left")
+    out = pl.concat([f for f in (kept, fresh) if f is not None], how="diagonal_relaxed")
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    out.write_parquet(tmp)
+    os.replace(tmp, path)
+    return out.filter(~pl.col("_empty")).drop("_size", "_mtime", "_empty")
+
+
+def _attribution(con: duckdb.DuckDBPyConnection, paths: list[str]) -> set[str]:
+    """The columns of a table's files (their footers only)."""
+    return {r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?, union_by_name = true)",
                                       [paths]).fetchall()}
+
+
+def _per_file(con: duckdb.DuckDBPyConnection, files: list[Path], asset_conv: set[str],
+              cache: Path | None = None, name: str = "") -> tuple[pl.DataFrame, str]:
+    """(file, convention, rows) of one table's files, and how the rows were attributed (the counts of
+    unchanged files from `cache`: `per_file_memo`)."""
+    cols = _attribution(con, [str(f) for f in files])
+    how = ("conventions" if "conventions" in cols else "convention" if "convention" in cols
+           else "source" if "source" in cols else "table")
+    df = per_file_memo(files, lambda fs: _counts(con, fs, how, asset_conv), memo_name(name, how, asset_conv), cache)
+    return df, how
+
+
+def memo_name(table: str, how: str, whole) -> str:
+    """A cache name that changes when what the counts depend on changes: the attribution, the conventions
+    a whole table goes to, and the contracts' source → convention map."""
+    import hashlib
+    import json as _json
+    contracts = sorted((c.name, c.source, c.convention) for c in load_contracts().values())
+    digest = hashlib.sha256(_json.dumps([how, sorted(whole), contracts]).encode()).hexdigest()[:12]
+    return f"{table}.{how}.{digest}"
+
+
+def _counts(con: duckdb.DuckDBPyConnection, files: list[Path], how: str, asset_conv: set[str]) -> pl.DataFrame:
+    if not files:
+        return pl.DataFrame(schema={"file": pl.Utf8, "convention": pl.Utf8, "n": pl.Int64})
+    paths = [str(f) for f in files]
+    cols = {"conventions"} if how == "conventions" else {"convention"} if how == "convention" \
+        else {"source"} if how == "source" else set()
     if "conventions" in cols:
         q = ("SELECT filename, conventions, count(*) AS n FROM read_parquet(?, union_by_name = true, "
              "filename = true) GROUP BY ALL")
@@ -130,7 +200,7 @@ def _per_file(con: duckdb.DuckDBPyConnection, files: list[Path], asset_conv: set
         df = counts.join(pl.DataFrame({"convention": sorted(asset_conv)}, schema={"convention": pl.Utf8}),
                          how="cross")
         how = "table"
-    return df.select(pl.col("filename").alias("file"), "convention", pl.col("n").cast(pl.Int64)), how
+    return df.select(pl.col("filename").alias("file"), pl.col("convention").cast(pl.Utf8), pl.col("n").cast(pl.Int64))
 
 
 def _registry(root: Path, registry: pl.DataFrame | None) -> pl.DataFrame | None:
@@ -143,8 +213,11 @@ def _registry(root: Path, registry: pl.DataFrame | None) -> pl.DataFrame | None:
 
 def convention_lineage(defs: dg.Definitions, warehouse_root: Path | str,
                        conventions: Iterable[str] | None = None,
-                       registry: pl.DataFrame | None = None) -> dict[str, ConventionLineage]:
-    """Per convention (all of `conventions.yaml` by default): contracts, assets, table rows, models."""
+                       registry: pl.DataFrame | None = None,
+                       cache: Path | None = None) -> dict[str, ConventionLineage]:
+    """Per convention (all of `conventions.yaml` by default): contracts, assets, table rows, models.
+    `cache`: a folder keeping the per-file counts between calls (`cache_dir`), so that unchanged files
+    are not read again."""
     root = Path(warehouse_root)
     titles = load_conventions()
     wanted = sorted(conventions) if conventions is not None else sorted(titles)
@@ -155,7 +228,7 @@ def convention_lineage(defs: dg.Definitions, warehouse_root: Path | str,
         for layer, table in warehouse_tables(root):
             files = sorted((root / layer / table).glob("*.parquet"))
             asset = f"{layer}/{table}" if f"{layer}/{table}" in by_asset else None
-            df, how = _per_file(con, files, by_asset.get(asset or "", set()))
+            df, how = _per_file(con, files, by_asset.get(asset or "", set()), cache, f"{layer}.{table}")
             total = con.execute("SELECT count(*) FROM read_parquet(?, union_by_name = true)",
                                 [[str(f) for f in files]]).fetchall()[0][0]
             per_table[f"{layer}.{table}"] = (df, how, total, asset)

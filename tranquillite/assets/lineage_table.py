@@ -27,7 +27,7 @@ import polars as pl
 from tranquillite.assets import constants as K
 from tranquillite.assets.metadata import base_metadata
 from tranquillite.contracts import contracts_for_source, load_contracts, load_conventions
-from tranquillite.lineage import UNPARTITIONED, convention_lineage, warehouse_tables
+from tranquillite.lineage import UNPARTITIONED, cache_dir, convention_lineage, memo_name, per_file_memo, warehouse_tables
 from tranquillite.resources import Warehouse
 
 TABLE = "convention_lineage"
@@ -49,12 +49,23 @@ def _source_conventions(value: str) -> list[str]:
     return sorted({c.convention for c in contracts_for_source(value)})
 
 
-def _dated_rows(con: duckdb.DuckDBPyConnection, files: list[Path], how: str, whole: list[str]) -> pl.DataFrame:
-    """(file, convention, n, first, last) of one table, attributed as `tranquillite.lineage` does."""
-    paths = [str(f) for f in files]
+def _dated_rows(con: duckdb.DuckDBPyConnection, files: list[Path], how: str, whole: list[str],
+                cache: Path | None = None, name: str = "") -> pl.DataFrame:
+    """(file, convention, n, first, last) of one table, attributed as `tranquillite.lineage` does; the
+    rows of files unchanged since the last run from `cache` (`lineage.per_file_memo`)."""
     cols = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "
-                            "read_parquet(?, union_by_name = true))", [paths]).fetchall())
+                            "read_parquet(?, union_by_name = true))", [[str(f) for f in files]]).fetchall())
     dc = next((c for c in DATE_COLUMNS if c in cols), None)
+    return per_file_memo(files, lambda fs: _dated_counts(con, fs, how, whole, dc),
+                         "dates." + memo_name(f"{name}.{dc}", how, whole), cache)
+
+
+def _dated_counts(con: duckdb.DuckDBPyConnection, files: list[Path], how: str, whole: list[str],
+                  dc: str | None) -> pl.DataFrame:
+    if not files:
+        return pl.DataFrame(schema={"file": pl.Utf8, "convention": pl.Utf8, "n": pl.Int64, "a": pl.Utf8,
+                                    "b": pl.Utf8})
+    paths = [str(f) for f in files]
     d = f'CAST(min("{dc}") AS VARCHAR) AS a, CAST(max("{dc}") AS VARCHAR) AS b' if dc else "NULL AS a, NULL AS b"
     src = "read_parquet(?, union_by_name = true, filename = true)"
     if how == "conventions":
@@ -79,7 +90,8 @@ def _dated_rows(con: duckdb.DuckDBPyConnection, files: list[Path], how: str, who
 def lineage_rows(defs, root: Path, registry: pl.DataFrame | None = None) -> pl.DataFrame:
     """The rows of `governance.convention_lineage` for the warehouse at `root` (its own table excluded)."""
     root = Path(root)
-    report = convention_lineage(defs, root, registry=registry)
+    cache = cache_dir(root)
+    report = convention_lineage(defs, root, registry=registry, cache=cache)
     info = {(c, t.table): t for c, cl in report.items() for t in cl.tables}
     known = set(load_conventions())
     out: list[pl.DataFrame] = []
@@ -95,7 +107,7 @@ def lineage_rows(defs, root: Path, registry: pl.DataFrame | None = None) -> pl.D
             how = facts[0].attribution
             whole = sorted(c for (c, n), t in info.items() if n == name and t.rows)  # a table attributed whole
             files = sorted((root / layer / table).glob("*.parquet"))
-            df = _dated_rows(con, files, how, whole).filter(pl.col("convention").is_in(sorted(known)) & (pl.col("n") > 0))
+            df = _dated_rows(con, files, how, whole, cache, name).filter(pl.col("convention").is_in(sorted(known)) & (pl.col("n") > 0))
             if df.height == 0:
                 continue
             sizes = {str(f): f.stat().st_size for f in files}
