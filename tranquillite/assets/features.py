@@ -44,6 +44,9 @@ EVENTS_SQL = ('SELECT event_id, source, subcategory, start, "end", geometry, geo
               "convention, entered_at, _partition FROM clean.events WHERE list_contains(?::VARCHAR[], source)")
 
 
+EVENTS_TABLE = f"{K.CLEAN}.events"   # the only view these readers need
+
+
 def read_events(warehouse: Warehouse, sources: list[str], start: datetime | None = None,
                 end: datetime | None = None) -> pl.DataFrame:
     """Rows of `clean.events` of some sources, optionally with start in [start, end)."""
@@ -59,7 +62,7 @@ def read_events(warehouse: Warehouse, sources: list[str], start: datetime | None
     if end is not None:
         sql += " AND start < ?"
         params.append(end)
-    with warehouse.connect() as con:
+    with warehouse.connect(tables=[EVENTS_TABLE]) as con:
         return pl.from_arrow(con.sql(sql + " ORDER BY start, event_id", params=params).to_arrow_table())
 
 
@@ -71,7 +74,7 @@ def received_days(warehouse: Warehouse, sources: list[str], first: date, last: d
     sql = ("SELECT DISTINCT d FROM (SELECT _partition AS d FROM clean.events WHERE list_contains(?::VARCHAR[], source) "
            "UNION ALL SELECT strftime(CAST(start AS DATE), '%Y-%m-%d') FROM clean.events "
            "WHERE list_contains(?::VARCHAR[], source)) WHERE d BETWEEN ? AND ?")
-    with warehouse.connect() as con:
+    with warehouse.connect(tables=[EVENTS_TABLE]) as con:
         rows = con.execute(sql, [list(sources), list(sources), first.isoformat(), last.isoformat()]).fetchall()
     return {date.fromisoformat(r[0]) for r in rows if r[0]}
 
@@ -92,7 +95,7 @@ def write_data_area(warehouse: Warehouse, spec) -> None:
     from tranquillite import geo
     cells: list[str] = []
     if warehouse.exists(K.CLEAN, "events") and spec.groups:
-        with warehouse.connect() as con:
+        with warehouse.connect(tables=[EVENTS_TABLE]) as con:
             cells = [r[0] for r in con.execute(
                 "SELECT DISTINCT h3_cell FROM clean.events WHERE list_contains(?::VARCHAR[], source) "
                 "AND h3_cell IS NOT NULL ORDER BY 1", [list(spec.groups)]).fetchall()]

@@ -21,7 +21,7 @@ import re
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import dagster as dg
 import duckdb
@@ -106,10 +106,12 @@ class Warehouse(dg.ConfigurableResource):
                       and any(d.glob("*.parquet")))
 
     @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """An in-memory DuckDB session with one view per table (`layer.table`): no file lock."""
+    def connect(self, tables: Iterable[str] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """An in-memory DuckDB session with one view per table (`layer.table`): no file lock.
+        `tables`: only these views (DuckDB binds a view when it is created, reading the footer of every
+        file of its table: a step that reads one table need not pay for the whole warehouse)."""
         with DuckDBResource(database=":memory:").get_connection() as con:
-            _create_views(con, self)
+            _create_views(con, self, only=None if tables is None else set(tables))
             yield con
 
     def publish_catalog(self) -> Path:
@@ -151,14 +153,17 @@ def _view(con: duckdb.DuckDBPyConnection, schema: str, name: str, glob: str) -> 
                 f"SELECT * FROM read_parquet('{path}', union_by_name = true)")
 
 
-def _create_views(con: duckdb.DuckDBPyConnection, wh: Warehouse, relative: bool = False) -> None:
-    """One view per table; `relative`: file paths relative to the warehouse folder (the catalog)."""
+def _create_views(con: duckdb.DuckDBPyConnection, wh: Warehouse, relative: bool = False,
+                  only: set[str] | None = None) -> None:
+    """One view per table (or per table of `only`, `layer.table`); `relative`: file paths relative to
+    the warehouse folder (the catalog)."""
     def where(*parts: str) -> str:
         return "/".join(parts) if relative else str(wh.path.joinpath(*parts))
     for layer, table in wh.tables():
-        _view(con, layer, table, where(layer, table, "*.parquet"))
+        if only is None or f"{layer}.{table}" in only:
+            _view(con, layer, table, where(layer, table, "*.parquet"))
     for schema, name, layer in UNION_VIEWS:
-        if any((wh.path / layer).glob("*/*.parquet")):
+        if (only is None or f"{schema}.{name}" in only) and any((wh.path / layer).glob("*/*.parquet")):
             _view(con, schema, name, where(layer, "*", "*.parquet"))
 
 
