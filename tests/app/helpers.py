@@ -94,7 +94,8 @@ def catalog_home(app_home: Path, name: str, tables: dict, monkeypatch) -> Path:
     from tranquillite.resources.warehouse import Warehouse
     home = app_home.parent / name
     (home / "app").mkdir(parents=True)
-    shutil.copy(app_home / "app" / "platform.sqlite", home / "app" / "platform.sqlite")
+    if (app_home / "app" / "platform.sqlite").exists():  # on PostgreSQL the store stays app_home's database
+        shutil.copy(app_home / "app" / "platform.sqlite", home / "app" / "platform.sqlite")
     if (app_home / "secrets").exists():  # the access log's key goes with its store
         shutil.copytree(app_home / "secrets", home / "secrets")
     wh = Warehouse(root=str(home / "warehouse"))

@@ -42,22 +42,9 @@ TABLES = {("indicators", "alerts"): alerts_frame, ("indicators", "values"): valu
 
 @pytest.fixture
 def home(app_home, monkeypatch):
-    """A catalog of hand-built alerts and values beside `app_home`'s store (SQLite file or PostgreSQL)."""
+    """A catalog of hand-built alerts and values beside `app_home`'s store (SQLite file or PostgreSQL:
+    `catalog_home` copies the SQLite file, a PostgreSQL store stays where it is)."""
     tables = {k: f() for k, f in TABLES.items()}
-    if not (app_home / "app" / "platform.sqlite").exists():   # the PostgreSQL store: only the catalog moves
-        import shutil
-
-        from tranquillite.resources.warehouse import Warehouse
-        h = app_home.parent / "home_alertes"
-        (h / "app").mkdir(parents=True)
-        if (app_home / "secrets").exists():
-            shutil.copytree(app_home / "secrets", h / "secrets")
-        wh = Warehouse(root=str(h / "warehouse"))
-        for (layer, table), df in tables.items():
-            wh.write(layer, table, df)
-        wh.publish_catalog()
-        monkeypatch.setenv("TRANQUILLITE_HOME", str(h))
-        return h
     return catalog_home(app_home, "home_alertes", tables, monkeypatch)
 
 
