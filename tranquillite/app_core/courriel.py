@@ -13,6 +13,8 @@ detail, an e-mail leaves the platform), never personal data. Standard library `s
 
 from __future__ import annotations
 
+import json
+
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -90,7 +92,10 @@ def pending(cat: queries.Catalog, con) -> list[tuple[str, dict]]:
         people.append((u["email"], p.scope.key))
     ids = sorted({r["alert_id"] for rows in by_scope.values() for r in rows})
     followed = AL.followups(con, ids)
-    sent = {(r[0], r[1]) for r in con.execute("SELECT recipient, alert_id FROM alert_notifications")}
+    # only the current alerts' notifications: the table grows with every alert ever mailed
+    sent = {(r[0], r[1]) for r in con.execute(
+        "SELECT recipient, alert_id FROM alert_notifications WHERE alert_id IN (SELECT value FROM json_each(?))",
+        (json.dumps(ids),))}
     out = []
     for email, key in people:
         for r in by_scope[key]:
