@@ -177,6 +177,26 @@ def test_the_navigation_title_carries_the_badge(home):
     assert "tq_alert_badge" not in login_as("partenaire").session_state   # no page, no badge
 
 
+def test_the_badge_reads_are_in_the_access_log_line_of_the_page(home):
+    """The badge reads indicators.alerts (and indicators.values for the thresholds) through the gateway
+    on every page run, with the person's scope: those reads are in the page's line — the conventions
+    of the alerts counted — on the first run and when the badge is served from the cache."""
+    with store.connect() as con:
+        AL.set_threshold(con, who(con, "demo.encadrement"), IND, "13201", 30)
+    at = login_as("encadrement_pm")
+    for _ in range(2):                                        # computed, then served from the cache
+        at.switch_page("views/compte.py").run()
+        assert not at.exception, at.exception
+        assert at.session_state["tq_alert_badge"] == 7
+        with store.connect() as con:
+            line = store.access_log(con, login="demo.encadrement", page="compte")[0]
+        got = {r["table"]: r for r in json.loads(line["reads"])}
+        assert got["indicators.alerts"]["rows"] == 6
+        assert got["indicators.alerts"]["conventions"] == [INTERNAL, PREF]
+        assert "indicators.values" in got
+        at.switch_page("views/carte.py").run()                # another page between: a new line each time
+
+
 def test_inbox_page_acknowledges_and_shows_history(home):
     at = run_page_as("demo.encadrement", "alertes.py")
     assert not at.exception, at.exception
