@@ -285,9 +285,24 @@ def test_new_alerts_mailed_once_per_recipient_without_partner_detail(home, smtp_
             assert "demo." not in body                                     # nor a person
     with store.connect() as con:
         assert con.execute("SELECT count(*) FROM alert_notifications").fetchone()[0] == 8
-    # the second tick sends nothing
+    # its reads are in the access log: a system actor reading on behalf of each recipient, with the
+    # recipient's scope — for whom, and the conventions of what it read (T4)
+    def sensor_lines():
+        with store.connect() as con:
+            return {json.loads(r["detail"])["pour"]: r for r in store.access_log(con, page="courriels_alertes")}
+    lines = sensor_lines()
+    assert set(lines) == {"demo.encadrement", "demo.analyste"}
+    for who_, conventions in (("demo.encadrement", [INTERNAL, PREF]), ("demo.analyste", [INTERNAL])):
+        line = lines[who_]
+        assert (line["login"], line["profile"], line["action"]) == ("systeme.courriels_alertes", "systeme",
+                                                                    "lecture_pour_envoi")
+        got_reads = {r["table"]: r for r in json.loads(line["reads"])}
+        assert got_reads["indicators.alerts"]["conventions"] == conventions
+    # the second tick sends nothing (and reads the same: no new line)
     second = alert_mail_sensor(dg.build_sensor_context(resources={"smtp": smtp}))
     assert len(got.messages) == 8 and "aucune nouvelle alerte" in str(second)
+    with store.connect() as con:
+        assert len(store.access_log(con, page="courriels_alertes")) == 2
     # without a host, no e-mail and a clear reason
     off = alert_mail_sensor(dg.build_sensor_context(resources={"smtp": SmtpResource()}))
     assert "non configuré" in str(off)
