@@ -92,7 +92,7 @@ def test_the_store_url_is_a_validated_secret_required_in_production(env, monkeyp
 # --------------------------------------------------------------------------- migrations
 def test_an_empty_sqlite_store_is_migrated_to_the_head(env):
     path = store.init_store()
-    assert path == env / "app" / "platform.sqlite" and store.revision() == store.head_revision() == "0002"
+    assert path == env / "app" / "platform.sqlite" and store.revision() == store.head_revision() == "0003"
     with store.connect() as con:
         tables = schema_of(con)
         assert {"access_log", "users", "convention_registry", "quarantine_retention", "alembic_version",
@@ -109,7 +109,7 @@ def test_an_empty_postgresql_store_gets_the_same_schema(env, server, monkeypatch
         sqlite_schema = schema_of(con)
         sqlite_triggers = set(con.triggers())
     pg_store(server, monkeypatch)
-    assert store.init_store().startswith("postgresql") and store.revision() == "0002"
+    assert store.init_store().startswith("postgresql") and store.revision() == "0003"
     with store.connect() as con:
         pg_schema = schema_of(con)
         # the same tables with the same columns in the same order; PostgreSQL adds the emulation of
@@ -127,7 +127,7 @@ def test_an_empty_postgresql_store_gets_the_same_schema(env, server, monkeypatch
             store.log_access(con, login="a", profile="analyste", page="carte", filters={"i": i})
         assert audit.verify(con).intact and con.sequence("access_log") == 3
     # a second process start finds the head: nothing to migrate
-    assert store.migrate()["avant"] == "0002"
+    assert store.migrate()["avant"] == "0003"
 
 
 def _old_store(path: Path, *, before_reads: bool) -> None:
@@ -163,10 +163,11 @@ def test_a_store_of_the_previous_code_is_brought_up_and_stamped(env, before_read
     _old_store(path, before_reads=before_reads)
     assert store.revision() is None
     out = store.migrate()
-    assert out == {"avant": None, "apres": "0002", "ancien_magasin": True}
+    assert out == {"avant": None, "apres": "0003", "ancien_magasin": True}
     store.init_store()
     with store.connect() as con, store.connect(env / "fresh.sqlite") as fresh:
         assert schema_of(con) == schema_of(fresh)                        # the missing columns added
+        assert not {"profile_sources", "organisation_sources"} & set(schema_of(con))   # dropped by 0003
         assert con.triggers() == fresh.triggers()                         # the same append-only rules
         # the step of issue 10 ran where the column was missing (the fixture's row left it at its default)
         own = con.execute("SELECT own_entries_only FROM profiles WHERE code = 'agent_cortege'").fetchone()[0]
@@ -178,6 +179,85 @@ def test_a_store_of_the_previous_code_is_brought_up_and_stamped(env, before_read
         assert audit.verify(con).intact and audit.verify(con).lines == 4
         with pytest.raises(sqlite3.IntegrityError, match="ajout seul"):
             con.execute("DELETE FROM access_log")
+
+
+def _migrate_to(revision: str) -> None:
+    """The store brought to an older revision (a store in service before the latest ones)."""
+    from alembic import command
+    (Path(os.environ["TRANQUILLITE_HOME"]) / "app").mkdir(exist_ok=True)
+    eng = db.engine(store.url())
+    with eng.connect() as sa_con:
+        sa_con.exec_driver_sql("BEGIN IMMEDIATE" if eng.dialect.name == "sqlite" else "BEGIN")
+        command.upgrade(store._alembic_config(sa_con), revision)
+        sa_con.exec_driver_sql("COMMIT")
+    eng.dispose()
+
+
+def _purge_open(con, tables: tuple[str, ...]) -> int:
+    with store.transaction(con):
+        cur = con.execute("INSERT INTO convention_purges (convention, ordered_by, run_by, started_at, status) "
+                          "VALUES ('prefecture_police_13', 'x', 'y', ?, 'en_cours')", (store.iso(store.now_utc()),))
+        pid = int(cur.lastrowid)
+        con.executemany("INSERT INTO convention_purge_open VALUES (?, ?)", [(t, pid) for t in tables])
+    return pid
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_store_at_0002_is_brought_to_0003(env, server, monkeypatch, kind):
+    """Revision 0003: the lists of sources dropped, the alerts' history and e-mails open to a
+    destruction's purge exemption only — their rows kept, `audit.verify` intact."""
+    if kind == "postgresql":
+        pg_store(server, monkeypatch)
+    _migrate_to("0002")
+    con = db.open_connection(store.url())
+    try:
+        assert {"profile_sources", "organisation_sources"} <= set(schema_of(con))
+        with store.transaction(con):
+            con.execute("INSERT INTO profiles (code, label, reason, organisation_kind) VALUES "
+                        "('analyste', 'Analyste', 'r', 'ville')")
+            con.execute("INSERT INTO profile_sources VALUES ('analyste', 'interventions')")
+            con.execute("INSERT INTO alert_events (alert_id, at, login, what, comment) VALUES "
+                        "('A0', '2025-01-01T00:00:00+00:00', 'demo.analyste', 'commentaire', 'vu')")
+            con.execute("INSERT INTO alert_notifications VALUES ('a@ville.fr', 'A0', '2025-01-01T00:00:00+00:00')")
+        pid = _purge_open(con, ("alert_events", "alert_notifications"))
+        with pytest.raises(store.IntegrityError, match="ajout seul"):     # 0002: no exemption
+            con.execute("UPDATE alert_events SET comment = '[supprimé]'")
+        with store.transaction(con):
+            con.execute("DELETE FROM convention_purge_open WHERE purge_id = ?", (pid,))
+    finally:
+        con.close()
+    assert store.migrate() == {"avant": "0002", "apres": "0003", "ancien_magasin": False}
+    store.init_store()
+    with store.connect() as con, store.connect(env / "fresh.sqlite") as fresh:
+        schema = schema_of(con)
+        assert "profile_sources" not in schema and "organisation_sources" not in schema
+        assert {t: schema[t] for t in schema_of(fresh)} == schema_of(fresh)
+        assert set(audit.TRIGGERS) <= set(con.triggers())
+        if kind == "sqlite":
+            assert con.triggers() == fresh.triggers()
+        assert audit.verify(con).intact
+        assert con.execute("SELECT comment FROM alert_events").fetchone()[0] == "vu"       # rows kept
+        # outside a destruction: append-only as before
+        for sql in ("UPDATE alert_events SET comment = 'x'", "DELETE FROM alert_events",
+                    "DELETE FROM alert_notifications", "UPDATE alert_notifications SET mailed_at = 'x'"):
+            with pytest.raises(store.IntegrityError, match="ajout seul"):
+                con.execute(sql)
+        # under a destruction's exemption: the texts of a line redacted, the e-mail records deleted
+        pid = _purge_open(con, ("alert_events", "alert_notifications"))
+        for sql in ("UPDATE alert_events SET login = 'quelqu.un'", "UPDATE alert_events SET what = 'cloture'",
+                    "UPDATE alert_events SET at = 'x'", "DELETE FROM alert_events",
+                    "UPDATE alert_notifications SET mailed_at = 'x'"):
+            with pytest.raises(store.IntegrityError, match="ajout seul"):          # never who, when, what
+                con.execute(sql)
+        with store.transaction(con):
+            con.execute("UPDATE alert_events SET comment = '[supprimé]', detail = '{}'")
+            con.execute("DELETE FROM alert_notifications")
+        with store.transaction(con):
+            con.execute("DELETE FROM convention_purge_open WHERE purge_id = ?", (pid,))
+        assert con.execute("SELECT comment FROM alert_events").fetchone()[0] == "[supprimé]"
+        assert con.execute("SELECT count(*) FROM alert_notifications").fetchone()[0] == 0
+        with pytest.raises(store.IntegrityError, match="ajout seul"):
+            con.execute("UPDATE alert_events SET comment = 'x'")
 
 
 # --------------------------------------------------------------------------- every statement on both

@@ -62,3 +62,23 @@ def test_the_dagster_database_url_gets_the_driver_dagster_postgres_ships():
     s = settings({"TRANQUILLITE_DAGSTER_PG_URL": "postgresql://dagster:s3cret@db.ville.fr:5432/dagster"})
     assert s.dagster_pg_url.get_secret_value() == "postgresql+psycopg2://dagster:s3cret@db.ville.fr:5432/dagster"
     assert "s3cret" not in repr(s)
+
+
+def test_the_paris_time_zone_is_named_once():
+    """Marseille's time zone is `tranquillite.timezones` (PARIS, PARIS_NAME): no module of the code
+    names "Europe/Paris" itself in a string of its code (docstrings and comments aside)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    found = []
+    for path in [*(root / "tranquillite").rglob("*.py"), *(root / "apps").rglob("*.py")]:
+        if path.name == "timezones.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docs = {id(n.body[0].value) for n in ast.walk(tree)
+                if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and n.body
+                and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        found += [f"{path.relative_to(root)}:{n.lineno}" for n in ast.walk(tree)
+                  if isinstance(n, ast.Constant) and n.value == "Europe/Paris" and id(n) not in docs]
+    assert not found, found

@@ -81,13 +81,15 @@ st.session_state["tq_pages"] = principal.ordered_pages()  # for tests and diagno
 home = default_page(principal)
 nav: dict[str, list[st.Page]] = {}
 refused: list[st.Page] = []
+badge_reads = reads.Collector()
 for section, codes in SECTIONS.items():
     for code in codes:
         meta = PAGES[code]
         if code in principal.pages:
             title = meta["title"]
             if code == "alertes":
-                st.session_state["tq_alert_badge"] = new = app_ui.alert_badge(principal)  # for tests and diagnostics
+                with reads.collecting() as badge_reads:  # its gateway reads go into the page's line (T4)
+                    st.session_state["tq_alert_badge"] = new = app_ui.alert_badge(principal)  # tests, diagnostics
                 if new:
                     title = f"{title} ({new})"  # the new alerts: in scope, not opened, not closed
             nav.setdefault(section, []).append(st.Page(
@@ -128,6 +130,7 @@ page = st.navigation(nav)
 st.session_state[app_ui.REQUESTED_PAGE] = page.url_path
 # every read of the page through the gateway is collected and written with the page's log line (T4)
 with reads.collecting() as run:
+    reads.replay(badge_reads.reads)  # what the navigation's badge read, with the page's own reads
     try:
         page.run()
     finally:

@@ -177,6 +177,26 @@ def test_the_navigation_title_carries_the_badge(home):
     assert "tq_alert_badge" not in login_as("partenaire").session_state   # no page, no badge
 
 
+def test_the_badge_reads_are_in_the_access_log_line_of_the_page(home):
+    """The badge reads indicators.alerts (and indicators.values for the thresholds) through the gateway
+    on every page run, with the person's scope: those reads are in the page's line — the conventions
+    of the alerts counted — on the first run and when the badge is served from the cache."""
+    with store.connect() as con:
+        AL.set_threshold(con, who(con, "demo.encadrement"), IND, "13201", 30)
+    at = login_as("encadrement_pm")
+    for _ in range(2):                                        # computed, then served from the cache
+        at.switch_page("views/compte.py").run()
+        assert not at.exception, at.exception
+        assert at.session_state["tq_alert_badge"] == 7
+        with store.connect() as con:
+            line = store.access_log(con, login="demo.encadrement", page="compte")[0]
+        got = {r["table"]: r for r in json.loads(line["reads"])}
+        assert got["indicators.alerts"]["rows"] == 6
+        assert got["indicators.alerts"]["conventions"] == [INTERNAL, PREF]
+        assert "indicators.values" in got
+        at.switch_page("views/carte.py").run()                # another page between: a new line each time
+
+
 def test_inbox_page_acknowledges_and_shows_history(home):
     at = run_page_as("demo.encadrement", "alertes.py")
     assert not at.exception, at.exception
@@ -265,9 +285,24 @@ def test_new_alerts_mailed_once_per_recipient_without_partner_detail(home, smtp_
             assert "demo." not in body                                     # nor a person
     with store.connect() as con:
         assert con.execute("SELECT count(*) FROM alert_notifications").fetchone()[0] == 8
-    # the second tick sends nothing
+    # its reads are in the access log: a system actor reading on behalf of each recipient, with the
+    # recipient's scope — for whom, and the conventions of what it read (T4)
+    def sensor_lines():
+        with store.connect() as con:
+            return {json.loads(r["detail"])["pour"]: r for r in store.access_log(con, page="courriels_alertes")}
+    lines = sensor_lines()
+    assert set(lines) == {"demo.encadrement", "demo.analyste"}
+    for who_, conventions in (("demo.encadrement", [INTERNAL, PREF]), ("demo.analyste", [INTERNAL])):
+        line = lines[who_]
+        assert (line["login"], line["profile"], line["action"]) == ("systeme.courriels_alertes", "systeme",
+                                                                    "lecture_pour_envoi")
+        got_reads = {r["table"]: r for r in json.loads(line["reads"])}
+        assert got_reads["indicators.alerts"]["conventions"] == conventions
+    # the second tick sends nothing (and reads the same: no new line)
     second = alert_mail_sensor(dg.build_sensor_context(resources={"smtp": smtp}))
     assert len(got.messages) == 8 and "aucune nouvelle alerte" in str(second)
+    with store.connect() as con:
+        assert len(store.access_log(con, page="courriels_alertes")) == 2
     # without a host, no e-mail and a clear reason
     off = alert_mail_sensor(dg.build_sensor_context(resources={"smtp": SmtpResource()}))
     assert "non configuré" in str(off)

@@ -17,6 +17,7 @@ from tests.test_sources import FOURRIERE
 from tranquillite.app_core import habilitations as H
 from tranquillite.app_core import queries, store
 from tranquillite.app_core.rights import load_principal
+from tranquillite.contracts import load_contracts
 
 SCRIPT = """
 import json, sys
@@ -76,23 +77,60 @@ def test_a_store_created_before_a_contract_opens_it_to_its_conventions_holders_o
         assert SOURCE not in who["rows"] + who["aggregates"]
 
 
-def test_derived_tables_do_not_vanish_for_a_profile_whose_stored_sources_lack_one(cat, con):
+def _old_store_from_v1(app_home, missing: tuple[str, str]) -> None:
+    """The test store rebuilt as the previous code left it: the frozen DDL of SCHEMA_VERSION 1
+    (`tests/fixtures/app_store_v1.sql`, which still has `profile_sources`), the demo accounts'
+    rows, and each profile's stored list of sources — one of them missing (a contract added since)."""
+    import sqlite3
+
+    from tests.test_app_store import OLD_DDL
+    path = app_home / "app" / "platform.sqlite"
+    demo = path.with_name("demo.sqlite")
+    path.rename(demo)
+    old = sqlite3.connect(path, isolation_level=None)
+    try:
+        old.executescript(OLD_DDL.read_text(encoding="utf-8"))
+        old.execute("ATTACH DATABASE ? AS demo", (str(demo),))
+        tables = [r[0] for r in old.execute("SELECT name FROM main.sqlite_master WHERE type = 'table' "
+                                            "AND name NOT LIKE 'sqlite_%' AND name IN "
+                                            "(SELECT name FROM demo.sqlite_master WHERE type = 'table')")]
+        for t in tables:
+            cols = ", ".join(r[1] for r in old.execute(f"PRAGMA main.table_info({t})"))  # the fixture's own names
+            old.execute(f"INSERT INTO main.{t} ({cols}) SELECT {cols} FROM demo.{t}")
+        old.execute("DELETE FROM main.meta WHERE key = 'schema_version'")
+        old.execute("INSERT INTO main.meta VALUES ('schema_version', '1')")
+        sources = sorted({c.source for c in load_contracts().values()} | {c.name for c in load_contracts().values()})
+        old.executemany("INSERT INTO profile_sources VALUES (?, ?)",
+                        [(p, s) for (p,) in old.execute("SELECT code FROM profiles").fetchall() for s in sources
+                         if (p, s) != missing])
+        old.execute("DETACH DATABASE demo")
+    finally:
+        old.close()
+    demo.unlink()
+
+
+def test_derived_tables_do_not_vanish_for_a_profile_whose_stored_sources_lack_one(app_home, cat):
     """A store written by an earlier version listed each profile's sources; one missing (a contract
     added since) made every derived row of its convention vanish (tension rows of encadrement_pm:
-    44,919 → 0). The sources now follow the conventions: the stored list is not read."""
-    manager = load_principal(con, "demo.encadrement")
-    before = queries.scoped_query(cat, manager.scope, "indicators.tension", select="count(*) AS n").item()
+    44,919 → 0). The sources now follow the conventions: that store, brought up to the head, loses
+    its lists (revision 0003) and the profile sees its derived rows."""
+    with store.connect() as con:
+        before = queries.scoped_query(cat, load_principal(con, "demo.encadrement").scope, "indicators.tension",
+                                      select="count(*) AS n").item()
     assert before > 0
-    with store.transaction(con):
-        con.execute("DELETE FROM profile_sources WHERE profile = 'encadrement_pm' AND source = 'interventions'")
-    manager = load_principal(con, "demo.encadrement")
-    assert "interventions" in manager.scope.row_sources
-    assert queries.scoped_query(cat, manager.scope, "indicators.tension", select="count(*) AS n").item() == before
-    # an activity nature still narrows the sources (and with them the derived rows)
-    H.update_user(con, load_principal(con, "demo.habilitations"), "demo.encadrement",
-                  activity_nature="supervision_videoprotection")
-    csu = load_principal(con, "demo.encadrement")
-    assert set(csu.scope.row_sources) == {"alertes_videoprotection", "interventions"}
+    _old_store_from_v1(app_home, missing=("encadrement_pm", "interventions"))
+    assert store.revision() is None
+    assert store.migrate()["apres"] == store.head_revision()
+    with store.connect() as con:
+        assert not con.has_table("profile_sources") and not con.has_table("organisation_sources")
+        manager = load_principal(con, "demo.encadrement")
+        assert "interventions" in manager.scope.row_sources
+        assert queries.scoped_query(cat, manager.scope, "indicators.tension", select="count(*) AS n").item() == before
+        # an activity nature still narrows the sources (and with them the derived rows)
+        H.update_user(con, load_principal(con, "demo.habilitations"), "demo.encadrement",
+                      activity_nature="supervision_videoprotection")
+        csu = load_principal(con, "demo.encadrement")
+        assert set(csu.scope.row_sources) == {"alertes_videoprotection", "interventions"}
 
 
 def _last(con, login: str) -> dict:

@@ -35,7 +35,8 @@ def test_each_page_view_logs_the_tables_conventions_and_row_counts_it_read(app_h
     assert not at.exception, at.exception
     carte_line = next(r for r in last_lines(con, "carte") if r["action"] == "consultation")
     got = reads_of(carte_line)
-    assert set(got) == {"clean.events"}, got
+    # the map's events, and the alerts the navigation's badge counted (« Alertes (n) », issue 15)
+    assert set(got) == {"clean.events", "indicators.alerts"}, got
     assert got["clean.events"]["conventions"] == [CITY, PREF] and got["clean.events"]["rows"] > 0
     assert json.loads(carte_line["filters"])                             # the choices, as before
     # never rows: only table names, conventions, counts

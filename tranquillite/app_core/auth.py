@@ -27,7 +27,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable
-from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -35,6 +34,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from tranquillite.app_core import store, strength
 from tranquillite.app_core.transport import is_production
 from tranquillite.settings import settings
+from tranquillite.timezones import PARIS
 
 MIN_PASSWORD_LENGTH = strength.MIN_LENGTH
 MAX_PASSWORD_LENGTH = strength.MAX_LENGTH
@@ -45,7 +45,6 @@ LOGIN_LIMIT = 10    # attempts per login (known or not) per window
 CLIENT_LIMIT = 30   # attempts per client address per window
 RESPONSE_FLOOR = 0.4  # seconds: no refusal answers faster (argon2id takes ~0.1–0.3 s here)
 DEFAULT_IDLE_MINUTES = 30
-PARIS = ZoneInfo("Europe/Paris")
 GENERIC_FAILURE = ("Identifiant ou mot de passe incorrect, ou compte indisponible. Après plusieurs échecs, "
                    "l'accès est suspendu 15 minutes; en cas de besoin, contactez le gestionnaire des habilitations.")
 

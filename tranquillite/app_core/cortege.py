@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
@@ -43,9 +42,9 @@ from tranquillite.contracts import Contract, Field, contracts_for_source
 from tranquillite.conventions.usage import refuse_if_closed
 from tranquillite.pii import find_pii
 from tranquillite.validation import validate
+from tranquillite.timezones import PARIS
 
 SOURCE = "cortege"
-PARIS = ZoneInfo("Europe/Paris")
 ID_PREFIX = "CTG"  # entries made in the app; the Préfecture's own exports use PP-…
 ENVELOPE_FIELDS = ("id", "type", "version", "saisi_le")
 PII_LABELS = {"telephone": "numéro de téléphone", "email": "adresse électronique",

@@ -4,7 +4,9 @@ Each alert visible in the published catalog is mailed once to each recipient —
 with an e-mail address, the action `suivre_alertes`, and a scope that shows it (read through the
 scoped gateway with that person's scope: one read per distinct scope) — and the sending is
 recorded in the append-only `alert_notifications`, so that it is never mailed twice. Alerts
-already followed up (taken into account, assigned, closed) are not mailed.
+already followed up (taken into account, assigned, closed) are not mailed. Those reads are in the
+access log (`log_reads`): the system actor `systeme.courriels_alertes` reading on behalf of each
+recipient — for whom, and the tables and conventions read with that person's scope.
 
 The message says the kind, the severity, the place and the time in words and a link to the app;
 never the explanation nor the records (an alert drawn from partner data carries no partner
@@ -21,7 +23,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from tranquillite.app_core import alertes as AL
-from tranquillite.app_core import queries, store
+from tranquillite.app_core import queries, reads, store
 from tranquillite.app_core import tension as T
 from tranquillite.app_core.rights import load_principal
 
@@ -82,14 +84,19 @@ def pending(cat: queries.Catalog, con) -> list[tuple[str, dict]]:
     """(recipient e-mail, alert) not mailed yet: new alerts in each follower's scope."""
     rules = AL.thresholds(con)
     by_scope: dict[tuple, list[dict]] = {}
+    scope_reads: dict[tuple, list[reads.Read]] = {}
     people = []
     for u in con.execute("SELECT login, email FROM users WHERE active = 1 AND email IS NOT NULL ORDER BY login"):
         p = load_principal(con, u["login"])
         if p is None or not p.can(AL.FOLLOW) or not u["email"]:
             continue
         if p.scope.key not in by_scope:
-            by_scope[p.scope.key] = AL.alert_rows(cat, p.scope, rules)
-        people.append((u["email"], p.scope.key))
+            with reads.collecting() as got:
+                by_scope[p.scope.key] = AL.alert_rows(cat, p.scope, rules)
+            scope_reads[p.scope.key] = got.reads
+        people.append((u["email"], p.scope.key, p))
+    log_reads(con, [(p, by_scope[key], scope_reads[key]) for _, key, p in people])
+    people = [(email, key) for email, key, _ in people]
     ids = sorted({r["alert_id"] for rows in by_scope.values() for r in rows})
     followed = AL.followups(con, ids)
     # only the current alerts' notifications: the table grows with every alert ever mailed
@@ -102,6 +109,34 @@ def pending(cat: queries.Catalog, con) -> list[tuple[str, dict]]:
             if r["alert_id"] not in followed and (email, r["alert_id"]) not in sent:
                 out.append((email, r))
     return out
+
+
+SYSTEM_LOGIN, SYSTEM_PROFILE, PAGE = "systeme.courriels_alertes", "systeme", "courriels_alertes"
+
+
+def log_reads(con, done: list[tuple]) -> int:
+    """The sensor's reads in the access log (T4): it reads as a system actor on behalf of each
+    recipient, with that person's scope — one line per recipient saying for whom (`pour`, its
+    profile) and what was read (tables, conventions, rows); a line identical to the last one for
+    that recipient is not repeated (the sensor runs every few minutes). Returns the lines written."""
+    last: dict[str, tuple] = {}
+    for line in store.access_log(con, login=SYSTEM_LOGIN, page=PAGE, limit=max(50, 4 * len(done))):
+        try:
+            who = json.loads(line["detail"] or "{}").get("pour")
+        except ValueError:
+            continue
+        last.setdefault(who, (line["detail"], line["reads"]))
+    n = 0
+    for p, rows, got in done:
+        detail = json.dumps({"pour": p.login, "profil": p.profile, "alertes": len(rows)}, ensure_ascii=False,
+                            sort_keys=True)
+        summary = reads.to_json(got)
+        if summary is None or last.get(p.login) == (detail, summary):
+            continue
+        store.log_access(con, login=SYSTEM_LOGIN, profile=SYSTEM_PROFILE, page=PAGE, action="lecture_pour_envoi",
+                         detail=detail, reads=summary)
+        n += 1
+    return n
 
 
 def send_new_alerts(cat: queries.Catalog, con, cfg: SmtpConfig, names: dict[str, str] | None = None) -> int:

@@ -210,11 +210,10 @@ def migrate(target: Path | str | None = None) -> dict:
 APPEND_ONLY_TABLES = ("access_log", "habilitation_requests", "habilitation_request_events", "cortege_entries",
                       "quarantine_retention", "convention_history", "access_log_reanchors", "contract_fingerprints",
                       "contractor_events", "alert_events", "alert_notifications")
-MUTABLE_TABLES = ("meta", "pages", "actions", "profiles", "profile_pages", "profile_actions", "profile_sources",
-                  "profile_conventions", "activity_natures", "activity_nature_sources", "organisations",
-                  "organisation_sources", "users", "user_actions", "auth_throttle", "sessions",
-                  "convention_registry", "convention_purge_open", "alert_followups", "alert_thresholds",
-                  "alert_reads")
+MUTABLE_TABLES = ("meta", "pages", "actions", "profiles", "profile_pages", "profile_actions",
+                  "profile_conventions", "activity_natures", "activity_nature_sources", "organisations", "users",
+                  "user_actions", "auth_throttle", "sessions", "convention_registry", "convention_purge_open",
+                  "alert_followups", "alert_thresholds", "alert_reads")
 # a purge is opened and closed by the app's code (its rows: no DELETE; triggers: only the closing)
 INSERT_UPDATE_TABLES = ("convention_purges", "contractor_handovers")
 READ_ONLY_TABLES = ("alembic_version", "autoincrement_sequences")

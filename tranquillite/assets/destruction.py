@@ -104,7 +104,8 @@ def destroy_convention(context: dg.OpExecutionContext, config: DestructionConfig
             D.purge_temporary(home, rep)
             Warehouse(root=str(paths().warehouse)).publish_catalog()
             rep.add("entrepôt", "catalog.duckdb", "catalogue reconstruit (vues seulement)")
-            D.purge_app_store(con, store.store_path(), target, red, purge_id, lambda b: keys.sign(home, b), rep)
+            D.purge_app_store(con, store.store_path(), target, red, purge_id, lambda b: keys.sign(home, b), rep,
+                              alert_ids=collected.alert_ids)
             only = assets_holding_only(conv)
             context.instance.wipe_assets([dg.AssetKey(k) for k in only])
             run_db = [p for p in paths().dagster_home.rglob(f"{context.run_id}.db")]

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 from tranquillite.settings import DEFAULT_PARTITIONS_START, partitions_start, paths, settings
+from tranquillite.timezones import PARIS, PARIS_NAME
 
-TZ = "Europe/Paris"
+TZ = PARIS_NAME
 
 
 def export_days(landing: Path, first: str, today: str) -> tuple[str, str] | None:
@@ -41,7 +41,7 @@ def last_export_day(landing: Path, first: str, today: str) -> str | None:
 def daily_partitions() -> dg.DailyPartitionsDefinition:
     """The daily partitions of the settings (and, by default, of the landing zone's data)."""
     first, end = partitions_start(), settings().partitions_end_mode
-    today = datetime.now(ZoneInfo(TZ)).date().isoformat()
+    today = datetime.now(PARIS).date().isoformat()
     if first is None:   # unset: the data's first day
         days = export_days(paths().landing, "0001-01-01", today)
         first = days[0] if days else DEFAULT_PARTITIONS_START

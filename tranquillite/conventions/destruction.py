@@ -50,6 +50,13 @@ SOURCE_LEVEL_LAYERS = ("raw", "clean", "quarantine")
 TEXT_TYPES = ("text", "string", "address", "address_list", "geometry")
 MODEL_REF_COLUMNS = ("model_version", "version")
 TEMP_PATTERNS = (".tmp-*", "*.part", ".catalog-*")
+ALERTS_TABLE = ("indicators", "alerts")   # the published alerts (their ids are the app store's alert_id)
+# the alerts' tables of the app store (migration 0003): the history redacted (comment, detail),
+# the e-mail records of the alerts drawn from the data deleted, under the purge exemption
+ALERT_EVENTS, ALERT_NOTIFICATIONS = "alert_events", "alert_notifications"
+ALERT_STATE_TABLES = ("alert_followups", "alert_reads")
+ALERTS_PAGE = "alertes"
+ALERT_FREE_TEXTS = ("action", "comment", "commentaire")   # free texts of an alert's step (app_core/alertes.py)
 
 
 # --------------------------------------------------------------------------- what the convention is
@@ -131,6 +138,7 @@ class Collected:
     landing_files: list[Path] = field(default_factory=list)
     file_sha256: dict[str, str] = field(default_factory=dict)   # relative path → sha256 of destroyed files
     destroyed_models: set[str] = field(default_factory=set)
+    alert_ids: set[str] = field(default_factory=set)             # published alerts drawn from its data
 
     def max_id_tokens(self) -> int:
         return max((len(k.split(F.TOKEN_SEP)) for k in (F.id_key(i) for i in self.ids) if k), default=1)
@@ -217,7 +225,25 @@ def collect(home: Path, target: Target, store_con: sqlite3.Connection | None = N
             values -= common
     out.ids = ids
     out.values = values
+    out.alert_ids = _alerts_of(wh, target)
     return out
+
+
+def _alerts_of(wh: Path, target: Target) -> set[str]:
+    """The published alerts drawn from the convention's data (their lineage holds it): what the app
+    store holds about them (follow-up, history, e-mails) goes with them."""
+    d = wh.joinpath(*ALERTS_TABLE)
+    files = sorted(d.glob("*.parquet")) if d.exists() else []
+    if not files:
+        return set()
+    lf = pl.scan_parquet([str(f) for f in files])
+    schema = lf.collect_schema()
+    if "alert_id" not in schema:
+        return set()
+    expr, _ = _remove_expr(dict(schema), target, set())
+    if expr is None:
+        return set()
+    return set(lf.filter(expr).select("alert_id").collect().get_column("alert_id").drop_nulls().to_list())
 
 
 def fingerprints(collected: Collected, salt: bytes) -> dict[str, Any]:
@@ -641,34 +667,93 @@ def close_purge(con: sqlite3.Connection, purge_id: int, status: str, summary: di
                                        ensure_ascii=False, sort_keys=True))
 
 
+def _free_texts(detail: str | None, marker: str) -> str | None:
+    """A JSON detail of an alert's step with its free texts (the action taken, a comment) replaced by
+    the marker; None when it has none (or is not a JSON object)."""
+    try:
+        d = json.loads(detail or "")
+    except ValueError:
+        return None
+    if not isinstance(d, dict):
+        return None
+    texts = {k: marker for k in ALERT_FREE_TEXTS if isinstance(d.get(k), str) and d[k] and d[k] != marker}
+    return json.dumps({**d, **texts}, ensure_ascii=False, sort_keys=True) if texts else None
+
+
+def _redact_alert_texts(detail: str, alert_ids: set[str], marker: str) -> str | None:
+    """An access-log line of the Alertes page about an alert drawn from the data: its free texts
+    replaced by the marker; None when the line is not such a one."""
+    try:
+        about = json.loads(detail).get("alerte")
+    except (ValueError, AttributeError):
+        return None
+    return _free_texts(detail, marker) if about in alert_ids else None
+
+
+def _alert_event_redactions(con, red: Redactor, alert_ids: set[str]) -> list[tuple[int, dict[str, str]]]:
+    """The lines of the alerts' history to redact: of an alert drawn from the data, every text
+    (comment, free texts of the detail); of any other, the texts naming the records."""
+    out = []
+    for r in con.execute(f"SELECT id, alert_id, comment, detail FROM {ALERT_EVENTS} ORDER BY id"):
+        ch: dict[str, str] = {}
+        if r["alert_id"] in alert_ids:
+            if r["comment"] and r["comment"] != red.marker:
+                ch["comment"] = red.marker
+            if (d := _free_texts(r["detail"], red.marker)) is not None:
+                ch["detail"] = d
+        for col in ("comment", "detail"):
+            v = ch.get(col, r[col])
+            if v:
+                nv, n = red.redact(v)
+                if n:
+                    ch[col] = nv if isinstance(nv, str) else json.dumps(nv, ensure_ascii=False, sort_keys=True)
+        if ch:
+            out.append((int(r["id"]), ch))
+    return out
+
+
 def purge_app_store(con: sqlite3.Connection, path: Path, target: Target, red: Redactor, purge_id: int,
-                    sign: Callable[[bytes], str], rep: Report) -> None:
-    """Cortège registry rows deleted and access-log lines redacted under the purge exemption, the
-    chain re-anchored and signed; then the other tables redacted and, on SQLite, the whole file
-    VACUUMed (secure_delete). On PostgreSQL `con` must be the schema owner's (`store.connect(owner=True)`)."""
+                    sign: Callable[[bytes], str], rep: Report, alert_ids: Iterable[str] = ()) -> None:
+    """Cortège registry rows deleted, access-log lines and the alerts' history redacted under the
+    purge exemption (the chain re-anchored and signed), the e-mail records, reads and follow-up of
+    the alerts drawn from the data (`alert_ids`, `Collected.alert_ids`) deleted; then the other
+    tables redacted and, on SQLite, the whole file VACUUMed (secure_delete). On PostgreSQL `con`
+    must be the schema owner's (`store.connect(owner=True)`)."""
     from tranquillite.app_core import audit, store
     types = json.dumps(sorted(target.record_types))
     n_entries = con.execute("SELECT count(*) FROM cortege_entries WHERE record_type IN (SELECT value FROM json_each(?))",
                             (types,)).fetchone()[0]
     entry_digest = digest_of(r[0] for r in con.execute(
         "SELECT sha256 FROM cortege_entries WHERE record_type IN (SELECT value FROM json_each(?))", (types,)))
+    alert_ids = set(alert_ids)
     redactions: dict[int, dict[str, str]] = {}
-    for r in con.execute("SELECT id, filters, detail FROM access_log ORDER BY id"):
+    for r in con.execute("SELECT id, page, filters, detail FROM access_log ORDER BY id"):
         ch = {}
         for col in ("filters", "detail"):
             v = r[col]
             if v:
+                if col == "detail" and r["page"] == ALERTS_PAGE and alert_ids:
+                    v = _redact_alert_texts(v, alert_ids, red.marker) or v
                 nv, n = red.redact(v)
-                if n:
+                if n or v != r[col]:
                     ch[col] = nv if isinstance(nv, str) else json.dumps(nv, ensure_ascii=False, sort_keys=True)
         if ch:
             redactions[int(r["id"])] = ch
+    events = _alert_event_redactions(con, red, alert_ids)
     old_head = (con.execute("SELECT row_hash FROM access_log ORDER BY id DESC LIMIT 1").fetchone() or [store.GENESIS])[0]
     con.execute("PRAGMA secure_delete = ON")
     with store.transaction(con):
         con.executemany("INSERT INTO convention_purge_open VALUES (?, ?)",
-                        [("cortege_entries", purge_id), ("access_log", purge_id)])
+                        [(t, purge_id) for t in ("cortege_entries", "access_log", ALERT_EVENTS, ALERT_NOTIFICATIONS)])
         con.execute("DELETE FROM cortege_entries WHERE record_type IN (SELECT value FROM json_each(?))", (types,))
+        for event_id, ch in events:
+            sets = ", ".join(f"{c} = ?" for c in ch)  # column names: comment, detail (migration 0003's only ones)
+            con.execute(f"UPDATE {ALERT_EVENTS} SET {sets} WHERE id = ?", (*ch.values(), event_id))
+        ids_json = json.dumps(sorted(alert_ids))
+        mailed = con.execute(f"DELETE FROM {ALERT_NOTIFICATIONS} WHERE alert_id IN (SELECT value FROM json_each(?))",
+                             (ids_json,)).rowcount
+        for t in ALERT_STATE_TABLES:  # mutable: the state of an alert that no longer exists
+            con.execute(f"DELETE FROM {t} WHERE alert_id IN (SELECT value FROM json_each(?))", (ids_json,))
         new_head = old_head
         if redactions:
             first = min(redactions)
@@ -688,7 +773,7 @@ def purge_app_store(con: sqlite3.Connection, path: Path, target: Target, red: Re
     if redactions and audit.load_key(create=False):  # the re-anchored head, published at once (Dagster's job)
         audit.publish_head(con, at=store.iso(store.now_utc()))
     skip = ("access_log", "cortege_entries", "access_log_reanchors", "convention_purges", "convention_history",
-            "convention_purge_open")
+            "convention_purge_open", ALERT_EVENTS, ALERT_NOTIFICATIONS)
     if con.dialect == "sqlite":
         other = redact_sqlite(path, red, skip_tables=skip)  # then VACUUMed with secure_delete
     else:  # PostgreSQL: through the connection (its VACUUM is the server's autovacuum)
@@ -698,6 +783,11 @@ def purge_app_store(con: sqlite3.Connection, path: Path, target: Target, red: Re
     rep.add("magasin de l'application", "journal d'accès (access_log)",
             "lignes expurgées (qui, quand, page, action conservés), chaîne réancrée et signée",
             lignes=len(redactions), ancienne_tete=old_head[:16], nouvelle_tete=new_head[:16])
+    rep.add("magasin de l'application", f"suivi des alertes ({ALERT_EVENTS}, {ALERT_NOTIFICATIONS}, "
+            f"{', '.join(ALERT_STATE_TABLES)})",
+            "historique expurgé (qui, quand, quoi, états conservés); envois, lectures et suivi des alertes "
+            "tirées de ses données effacés", alertes=len(alert_ids), evenements_expurges=len(events),
+            envois_effaces=max(int(mailed or 0), 0))
     if other["cellules_expurgees"]:
         rep.add("magasin de l'application", "autres tables", "valeurs expurgées", lignes=other["cellules_expurgees"])
 
