@@ -277,6 +277,8 @@ def test_the_training_audits_the_feedback_loop(materialized):
     assert set(per_origin["stream"].unique().to_list()) == set(F.STREAMS)
     assert "cell_idx" not in per_origin.columns and "cell_idx" not in zones.columns
     assert zones["zone"].n_unique() == 16
+    # only the City's sources are read: their rows carry the City's convention alone
+    assert set(per_origin["conventions"].explode().to_list()) == {"internal"}
     for (_o, _s), g in zones.group_by("origin", "stream"):
         assert g["population_share"].sum() == pytest.approx(1.0)
         assert g["flagged_share"].sum() == pytest.approx(1.0) or g["flagged_share"].sum() == 0

@@ -72,6 +72,10 @@ def audit_boucle(context: dg.AssetExecutionContext, warehouse: Warehouse, study_
     cols = [c for c in ("source", "subcategory", "start", "lon", "lat", "h3_cell") if c in ev.columns]
     located = locate(ev.select(cols), grid.select("h3_cell", "cell_idx"), spec.h3_resolution)
     per_origin, per_zone, summ = F.audit(located, grid, zone_population(spec, grid), origins, cfg)
+    # the conventions of the facts read (the City's sources): the app's gateway filters on them
+    conv = pl.lit(sorted(set(ev["convention"].drop_nulls().unique().to_list())) or ["internal"],
+                  dtype=pl.List(pl.Utf8)).alias("conventions")
+    per_origin, per_zone = per_origin.with_columns(conv), per_zone.with_columns(conv)
     warehouse.write(K.MODELS, "audit_boucle", per_origin)
     warehouse.write(K.MODELS, "audit_boucle_zones", per_zone)
     warehouse.publish_catalog()
