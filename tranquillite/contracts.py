@@ -160,11 +160,11 @@ def load_contract(path: Path) -> Contract:
 
 @lru_cache(maxsize=4)
 def load_contracts(directory: str | None = None) -> dict[str, Contract]:
-    """Every contract of the directory, by name (conventions.yaml and indicators are not contracts)."""
+    """Every contract of the directory, by name (conventions.yaml, indicators and audit_boucle are not contracts)."""
     root = Path(directory) if directory else CONTRACTS_DIR
     out: dict[str, Contract] = {}
     for path in sorted(root.glob("*.yaml")):
-        if path.stem in {"conventions", "indicators"}:
+        if path.stem in {"conventions", "indicators", "audit_boucle"}:
             continue
         c = load_contract(path)
         out[c.name] = c

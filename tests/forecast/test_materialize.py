@@ -64,7 +64,7 @@ def test_the_training_then_the_daily_forecast_materialise_every_asset(materializ
     assert all(o.success for o in outcomes), outcomes
     features = {K.STUDY_GRID_KEY, K.PLANNED_EXPOSURE_KEY, K.OBSERVED_COUNTS_KEY, K.CELL_SLOT_KEY}
     assert _materialized_keys(instance, training.run_id) == features | {
-        K.BACKTEST_KEY, K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY, K.MODEL_REGISTRY_KEY}
+        K.BACKTEST_KEY, K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY, K.MODEL_REGISTRY_KEY, K.AUDIT_LOOP_KEY}
     # the daily forecast: the features of its last day and the forecast, never the backtest nor a training
     assert _materialized_keys(instance, prevision.run_id) == features | {K.FORECAST_KEY, K.FORECAST_HISTORY_KEY}
     assert instance.get_materialized_partitions(K.CELL_SLOT_KEY) == {
@@ -262,3 +262,35 @@ def test_a_predictor_that_loses_to_a_reference_is_not_put_in_service(materialize
     fc = pl.read_parquet(wh / "models" / "forecast" / "*.parquet")
     assert fc["model"].unique().to_list() != ["derniere_periode"]
     assert set(fc.filter(pl.col("variant") == "complete")["model"].unique()) == {before["service"]["complete"]["model"]}
+
+
+def test_the_training_audits_the_feedback_loop(materialized):
+    """models/audit_boucle: aggregate tables per origin × training stream and per arrondissement,
+    its figures in the metadata (never a row), its non-blocking drift check evaluated."""
+    from tranquillite.assets.models_audit import CHECK_DRIFT
+    from tranquillite.forecasting import feedback as F
+    home, defs, instance, outcomes, training, prevision = materialized
+    per_origin = pl.read_parquet(paths().warehouse / K.MODELS / "audit_boucle" / "data.parquet")
+    zones = pl.read_parquet(paths().warehouse / K.MODELS / "audit_boucle_zones" / "data.parquet")
+    cfg = F.AuditConfig.load()
+    assert per_origin["origin"].n_unique() == cfg.n_origins
+    assert set(per_origin["stream"].unique().to_list()) == set(F.STREAMS)
+    assert "cell_idx" not in per_origin.columns and "cell_idx" not in zones.columns
+    assert zones["zone"].n_unique() == 16
+    # only the City's sources are read: their rows carry the City's convention alone
+    assert set(per_origin["conventions"].explode().to_list()) == {"internal"}
+    for (_o, _s), g in zones.group_by("origin", "stream"):
+        assert g["population_share"].sum() == pytest.approx(1.0)
+        assert g["flagged_share"].sum() == pytest.approx(1.0) or g["flagged_share"].sum() == 0
+    assert per_origin["dissimilarity_vs_reports"].is_between(0, 1).all()
+    mat = instance.get_latest_materialization_event(K.AUDIT_LOOP_KEY).asset_materialization
+    md = mat.metadata
+    assert md["origines"].value == cfg.n_origins
+    assert md["dagster/row_count"].value == per_origin.height
+    conc = md["concentration"].value
+    expected = F.summarise(per_origin, cfg)
+    assert conc[F.POLICE] == expected[F.POLICE]
+    checks = [e for e in instance.all_logs(training.run_id)
+              if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
+              and e.dagster_event.event_specific_data.check_name == CHECK_DRIFT]
+    assert len(checks) == 1

@@ -116,6 +116,7 @@ BACKTEST_PLANNED_KEY_PATH = (MODELS, "backtest_evenements",)
 FORECAST_KEY_PATH = (MODELS, "forecast",)
 FORECAST_HISTORY_KEY_PATH = (MODELS, "forecast_history",)
 MODEL_REGISTRY_KEY_PATH = (MODELS, "model_registry",)
+AUDIT_LOOP_KEY_PATH = (MODELS, "audit_boucle",)   # the feedback-loop audit (issue 13)
 
 # --------------------------------------------------------------------------- indicators (issue #4)
 INDICATORS = "indicators"
