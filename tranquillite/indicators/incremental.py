@@ -50,10 +50,10 @@ def day_digests(df: pl.DataFrame, day: pl.Expr) -> dict[str, list[int]]:
     """{day (ISO): [rows, Σ high halves, Σ low halves]} of the rows' hashes, per `day`."""
     if df.height == 0:
         return {}
-    h = df.hash_rows(seed=7, seed_1=11, seed_2=13, seed_3=17)
+    h = df.hash_rows(seed=7)
     d = pl.DataFrame({"_d": df.select(day.cast(pl.Date)).to_series(), "_h": h})
-    agg = d.group_by("_d").agg(pl.len().alias("n"), (pl.col("_h") >> 32).cast(pl.Int64).sum().alias("hi"),
-                              (pl.col("_h") & 0xFFFFFFFF).cast(pl.Int64).sum().alias("lo"))
+    agg = d.group_by("_d").agg(pl.len().alias("n"), (pl.col("_h") // 4294967296).cast(pl.Int64).sum().alias("hi"),
+                              (pl.col("_h") % 4294967296).cast(pl.Int64).sum().alias("lo"))
     return {str(r[0]): [int(r[1]), int(r[2]), int(r[3])] for r in agg.iter_rows()}
 
 
@@ -61,9 +61,9 @@ def frame_digest(df: pl.DataFrame) -> list[int]:
     """[rows, Σ high halves, Σ low halves] of a frame's row hashes (order-independent)."""
     if df.height == 0:
         return [0, 0, 0]
-    h = pl.DataFrame({"_h": df.hash_rows(seed=7, seed_1=11, seed_2=13, seed_3=17)})
-    return list(h.select(pl.len(), (pl.col("_h") >> 32).cast(pl.Int64).sum(),
-                         (pl.col("_h") & 0xFFFFFFFF).cast(pl.Int64).sum()).row(0))
+    h = pl.DataFrame({"_h": df.hash_rows(seed=7)})
+    return list(h.select(pl.len(), (pl.col("_h") // 4294967296).cast(pl.Int64).sum(),
+                         (pl.col("_h") % 4294967296).cast(pl.Int64).sum()).row(0))
 
 
 def changed_days(old: dict[str, list[int]], new: dict[str, list[int]]) -> set[date]:
