@@ -195,7 +195,7 @@ def map_digests(facts: pl.DataFrame, *, categories: list[str], all_code: str, fi
             "period_start", "category", "cell_idx", "len")
         h = d.with_columns(pl.Series("_h", d.select("category", "cell_idx", "len").hash_rows(seed=3)))
         agg = {r[0]: [r[1], r[2], r[3]] for r in h.group_by("period_start").agg(
-            pl.len(), (pl.col("_h") // 4294967296).cast(pl.Int64).sum(), (pl.col("_h") % 4294967296).cast(pl.Int64).sum())
+            pl.len(), (pl.col("_h") // 4294967296).cast(pl.Int64).sum().alias("hi"), (pl.col("_h") % 4294967296).cast(pl.Int64).sum().alias("lo"))
             .iter_rows()}
         out["maps"][level] = {str(s): [*agg.get(s, [0, 0, 0]), bool(c)]
                               for s, c in meta.select("period_start", "complete").iter_rows()}

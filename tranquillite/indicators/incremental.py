@@ -62,8 +62,8 @@ def frame_digest(df: pl.DataFrame) -> list[int]:
     if df.height == 0:
         return [0, 0, 0]
     h = pl.DataFrame({"_h": df.hash_rows(seed=7)})
-    return list(h.select(pl.len(), (pl.col("_h") // 4294967296).cast(pl.Int64).sum(),
-                         (pl.col("_h") % 4294967296).cast(pl.Int64).sum()).row(0))
+    return list(h.select(pl.len(), (pl.col("_h") // 4294967296).cast(pl.Int64).sum().alias("hi"),
+                         (pl.col("_h") % 4294967296).cast(pl.Int64).sum().alias("lo")).row(0))
 
 
 def changed_days(old: dict[str, list[int]], new: dict[str, list[int]]) -> set[date]:
