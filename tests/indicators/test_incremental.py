@@ -68,7 +68,7 @@ def test_the_new_day_recomputes_only_what_it_touches(runs):
 def test_incremental_tables_equal_a_full_recompute(runs, table):
     *_, incremental, recomputed = runs
     a, b = incremental[table], recomputed[table]
-    assert a.height > 0 or table == "alerts"
+    assert a.height > 0 or table in ("alerts", "emerging_hotspots")   # too few weeks to classify
     assert_frame_equal(a, b, check_exact=True)
 
 

@@ -9,9 +9,12 @@ clean/events ─┬─► indicators/planned_footprints ─┬──────
 features/study_grid, models/forecast (+ models/forecast_history), models/backtest, governance/data_quality: used when published
 ```
 
-Every asset recomputes from the whole history (unpartitioned, a few seconds for a year) as of
-one instant (`IndicatorSettings.as_of`, default: the shift after the latest fact), so all the
-tables of one materialisation agree. The optional inputs are read only when they exist
+Every asset is computed over the whole history (unpartitioned) as of one instant
+(`IndicatorSettings.as_of`, default: the shift after the latest fact), so all the tables of one
+materialisation agree. `values` and `hotspots` recompute only the periods (maps) whose input rows
+changed since their last run and keep the others (`indicators.incremental`: the result is the full
+recompute's, tested table for table); a run tagged `incremental.FULL_TAG` (the recompute after a
+convention's end) recomputes everything. The optional inputs are read only when they exist
 (`warehouse.exists`): without `features.study_grid` the grid is derived from the event cells,
 without `models.forecast` the tension index has no forecast component and exceedance alerts use
 the platform's reference (same shift over the previous weeks).
