@@ -180,5 +180,7 @@ def recompute_without_ended(defs, instance,
             if not outcomes[-1].success:
                 break
     if outcomes[-1].success:
-        outcomes.append(runner._run(defs, runner.INDICATORS_JOB, instance))
+        # every indicator table whole, not only the periods whose rows changed (indicators.incremental)
+        from tranquillite.indicators.incremental import FULL_TAG
+        outcomes.append(runner._run(defs, runner.INDICATORS_JOB, instance, {FULL_TAG: "oui"}))
     return outcomes

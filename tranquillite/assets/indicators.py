@@ -9,9 +9,12 @@ clean/events ─┬─► indicators/planned_footprints ─┬──────
 features/study_grid, models/forecast (+ models/forecast_history), models/backtest, governance/data_quality: used when published
 ```
 
-Every asset recomputes from the whole history (unpartitioned, a few seconds for a year) as of
-one instant (`IndicatorSettings.as_of`, default: the shift after the latest fact), so all the
-tables of one materialisation agree. The optional inputs are read only when they exist
+Every asset is computed over the whole history (unpartitioned) as of one instant
+(`IndicatorSettings.as_of`, default: the shift after the latest fact), so all the tables of one
+materialisation agree. `values` and `hotspots` recompute only the periods (maps) whose input rows
+changed since their last run and keep the others (`indicators.incremental`: the result is the full
+recompute's, tested table for table); a run tagged `incremental.FULL_TAG` (the recompute after a
+convention's end) recomputes everything. The optional inputs are read only when they exist
 (`warehouse.exists`): without `features.study_grid` the grid is derived from the event cells,
 without `models.forecast` the tension index has no forecast component and exceedance alerts use
 the platform's reference (same shift over the previous weeks).
@@ -34,10 +37,11 @@ from tranquillite.assets.metadata import base_metadata
 from tranquillite.forecasting import conventions as CVF
 from tranquillite.indicators import alerts as A
 from tranquillite.indicators import catalogue as C
+from tranquillite.indicators import incremental as inc
 from tranquillite.indicators.config import Catalogue, IndicatorSettings
 from tranquillite.indicators.emerging import EMERGING_CLASSES, emerging_table
 from tranquillite.indicators.grid import build_grid, disk_weights, locate, zones_of
-from tranquillite.indicators.hotspots import HOTSPOT_SCHEMA, hotspot_table
+from tranquillite.indicators.hotspots import HOTSPOT_SCHEMA, hotspot_table, map_digests
 from tranquillite.indicators.periods import Shifts
 from tranquillite.indicators.planned import active_slots, collisions, footprints, known_at
 from tranquillite.indicators.tension import COMPONENTS, TENSION_SCHEMA, tension_index
@@ -57,6 +61,12 @@ CHECK_DENSE = "carte_complete"
 CHECK_INDEX = "indice_coherent"
 CHECK_SUPPRESSION = "secret_statistique"
 
+
+
+def full_run(context) -> bool:
+    """A run that must recompute every indicator table whole (`incremental.FULL_TAG`: the
+    recompute after a convention's end)."""
+    return bool(context.run.tags.get(inc.FULL_TAG))
 
 
 # --------------------------------------------------------------------------- inputs
@@ -224,7 +234,7 @@ def planned_footprints(warehouse: Warehouse, indicators: IndicatorSettings) -> d
     check_specs=[dg.AssetCheckSpec(CHECK_DENSE, asset=HOTSPOTS_KEY,
                                    description="Chaque carte couvre toute la grille; aucun z, p ou q manquant.")],
 )
-def hotspots(warehouse: Warehouse, indicators: IndicatorSettings) -> Iterator[dg.MaterializeResult]:
+def hotspots(context, warehouse: Warehouse, indicators: IndicatorSettings) -> Iterator[dg.MaterializeResult]:
     t0 = time.perf_counter()
     cat = indicators.catalogue()
     hp = indicators.hotspot_params()
@@ -245,16 +255,23 @@ def hotspots(warehouse: Warehouse, indicators: IndicatorSettings) -> Iterator[dg
     facts = locate(facts, grid)
     hot = pl.DataFrame(schema=HOTSPOT_SCHEMA)
     gaps: dict = {}
+    done: dict = {"mode": "complet", "motif": "aucun fait"}
     if facts.height:
         first = facts["start"].min().date()
         last = (as_of - timedelta(microseconds=1)).date() if as_of else facts["start"].max().date()
         received = received_days(warehouse, list(cat.fact_sources), first, last)  # a gap is no week without facts
         gaps = gap_metadata(received, first, min(last, max(received, default=first)))
-        hot = hotspot_table(facts, grid, W, categories=cat.category_codes, all_code=cat.all_category[0],
-                            first_day=first, last_day=last, fdr_alpha=hp.fdr_alpha, received=received)
+        hot, done = _hotspot_maps(context, warehouse, facts, grid, W, cat, hp, first, last, received)
     hot = hot.with_columns(CVF.lit(sorted(set(grid_conv) | set(facts["convention"].drop_nulls()))).alias("conventions"))
+    state = inc.State(inc.cache_dir(warehouse.path), "hotspots")
     warehouse.write(INDICATORS, "grid", grid)
     warehouse.write(INDICATORS, "hotspots", hot)
+    if done.get("_doc") is not None:
+        state.save_doc(done.pop("_key"), {**done.pop("_doc"), "rows": hot.height})
+    else:
+        done.pop("_doc", None)
+        done.pop("_key", None)
+        state.clear()
     maps = hot.group_by("period_level", "category", "period").len()
     dense = maps.height == 0 or bool((maps["len"] == grid.height).all())
     nan = hot.select(pl.any_horizontal(pl.col("z", "p", "q").is_nan() | pl.col("z", "p", "q").is_null()).sum()).item()
@@ -267,12 +284,55 @@ def hotspots(warehouse: Warehouse, indicators: IndicatorSettings) -> Iterator[dg
         metadata=base_metadata(
             hot, time.perf_counter() - t0, cellules=grid.height, k=hp.k, alpha_fdr=hp.fdr_alpha,
             grille="features.study_grid" if study is not None else "cellules des événements + anneau k",
-            instant_analyse=str(as_of), cartes=maps.height, **gaps,
+            instant_analyse=str(as_of), cartes=maps.height, **gaps, calcul=dg.MetadataValue.json(done),
             derniere_semaine=dg.MetadataValue.json({
                 f"{c}/{'chaud' if h else 'froid'}": n for c, h, n in sig.sort("category").iter_rows()})),
         check_results=[dg.AssetCheckResult(asset_key=HOTSPOTS_KEY, check_name=CHECK_DENSE, passed=dense and nan == 0,
                                            metadata={"cartes": maps.height, "valeurs_manquantes": nan})],
     )
+
+
+def _hotspot_maps(context, warehouse: Warehouse, facts: pl.DataFrame, grid: pl.DataFrame, W, cat: Catalogue,
+                  hp, first, last, received) -> tuple[pl.DataFrame, dict]:
+    """The hot-spot maps: those whose counts (or completeness) changed since the last run, the others
+    kept from the published table (each map is computed alone, so the rows are those of a full run);
+    every map on a first or forced full run, or when the grid, the parameters or the first day
+    changed. Returns the table (without conventions) and what was computed (with the state to keep)."""
+    kw = dict(categories=cat.category_codes, all_code=cat.all_category[0], first_day=first, last_day=last)
+    digests = map_digests(facts, received=received, **kw)
+    key = inc.config_key(hp, cat.category_codes, cat.all_category[0], first.isoformat(),
+                         inc.frame_digest(grid.select("cell_idx", "h3_cell", "arrondissement")))
+    state = inc.State(inc.cache_dir(warehouse.path), "hotspots")
+    prev = None if full_run(context) else state.load_doc(key)
+    old = None
+    if prev is not None and prev.get("categories") == digests["categories"] and warehouse.exists(INDICATORS, "hotspots"):
+        old = warehouse.read(INDICATORS, "hotspots")
+        if old.height != prev.get("rows"):
+            old = None   # the table was changed behind our back (a destruction purges rows)
+    if old is None:
+        hot = hotspot_table(facts, grid, W, fdr_alpha=hp.fdr_alpha, received=received, **kw)
+        return hot, {"mode": "complet", "motif": "premier calcul ou paramètres changés" if prev is None
+                     else "catégories ou table changées", "_doc": digests, "_key": key}
+    only: dict = {}
+    drop = pl.lit(False)
+    for level, maps in digests["maps"].items():
+        before = prev["maps"].get(level, {})
+        changed = {s for s in set(maps) | set(before) if maps.get(s) != before.get(s)}
+        only[level] = {date_of(s) for s in changed if s in maps}
+        if changed:
+            drop = drop | ((pl.col("period_level") == level)
+                           & pl.col("period_start").is_in(pl.Series(sorted(date_of(s) for s in changed),
+                                                                   dtype=pl.Date).implode()))
+    fresh = hotspot_table(facts, grid, W, fdr_alpha=hp.fdr_alpha, received=received, only=only, **kw)
+    kept = old.filter(~drop).select(list(HOTSPOT_SCHEMA))
+    hot = pl.concat([kept, fresh.select(list(HOTSPOT_SCHEMA))]).sort("period_level", "category", "period_start",
+                                                                    "h3_cell")
+    return hot, {"mode": "incrémental", "cartes_recalculees": {lv: len(v) for lv, v in only.items()},
+                 "_doc": digests, "_key": key}
+
+
+def date_of(iso: str):
+    return datetime.fromisoformat(iso).date()
 
 
 @dg.asset(
@@ -383,19 +443,28 @@ def tension(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.Materiali
     ],
     pool="warehouse_writer",
 )
-def values(warehouse: Warehouse, indicators: IndicatorSettings) -> Iterator[dg.MaterializeResult]:
+def values(context, warehouse: Warehouse,
+           indicators: IndicatorSettings) -> Iterator[dg.MaterializeResult]:
     t0 = time.perf_counter()
     cat = indicators.catalogue()
     as_of = resolve_as_of(indicators, warehouse, cat)
     rel = build_relations(warehouse, indicators, cat, as_of)
-    vals, skipped = C.materialise(cat, rel)
+    t_rel = time.perf_counter() - t0
+    # only the periods whose rows changed since the last run (everything on a forced full run)
+    state = inc.State(inc.cache_dir(warehouse.path), "values")
+    key = inc.config_key(cat)
+    previous = None if full_run(context) else state.load(key)
+    state.clear()   # a run that fails below must not leave a state that no longer matches the table
+    vals, skipped, doc, keep, done = C.materialise_incremental(cat, rel, previous)
     warehouse.write(INDICATORS, "values", vals)
+    state.save(key, doc, keep)
     catalogue = C.catalogue_table(cat, skipped).with_columns(CVF.lit([CVF.REFERENCE]).alias("conventions"))
     warehouse.write(INDICATORS, "catalogue", catalogue)
     per = vals.group_by("indicator_id").len()
     yield dg.MaterializeResult(asset_key=CATALOGUE_KEY, metadata=base_metadata(catalogue, time.perf_counter() - t0))
     yield dg.MaterializeResult(asset_key=VALUES_KEY, metadata=base_metadata(
         vals, time.perf_counter() - t0, catalogue=cat.path, instant_analyse=str(as_of),
+        relations_s=round(t_rel, 2), calcul=dg.MetadataValue.json(done),
         lignes_par_indicateur=dg.MetadataValue.json({i: n for i, n in per.sort("indicator_id").iter_rows()}),
         non_calcules=dg.MetadataValue.json(skipped)))
 

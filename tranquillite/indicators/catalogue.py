@@ -30,7 +30,9 @@ from datetime import date, datetime, timedelta
 import duckdb
 import polars as pl
 
+from tranquillite.indicators import incremental as inc
 from tranquillite.indicators.config import Catalogue, Indicator
+from tranquillite.indicators.periods import period_start
 
 AREA_SQL = {"ville": "?", "arrondissement": "arrondissement", "quartier": "quartier", "cellule": "cellule"}
 PERIOD_SQL = {  # start of the period, its length, its label
@@ -76,9 +78,9 @@ PUBLIC_SCHEMA = {
 
 
 # --------------------------------------------------------------------------- the SQL of one indicator
-def indicator_sql(ind: Indicator, area: str, period: str) -> str:
-    """The query of one indicator at one area and period level. Parameters, in order: the city
-    (for `ville`), coverage start, coverage end (exclusive)."""
+def indicator_sql(ind: Indicator, area: str, period: str, source: str | None = None) -> str:
+    """The query of one indicator at one area and period level (over the view `source`, default its
+    relation). Parameters, in order: the city (for `ville`), coverage start, coverage end (exclusive)."""
     start, step, label = PERIOD_SQL[period]
     dim = ind.breakdown or "NULL"
     keys = "_zone, _debut, _fin, _jours, _couverture_debut, _couverture_fin"
@@ -95,7 +97,7 @@ def indicator_sql(ind: Indicator, area: str, period: str) -> str:
     return f"""
         WITH b1 AS (
             SELECT *, CAST({AREA_SQL[area]} AS VARCHAR) AS _zone, {start} AS _debut
-            FROM "{ind.relation}" WHERE ({ind.filter or 'TRUE'})
+            FROM "{source or ind.relation}" WHERE ({ind.filter or 'TRUE'})
         ), b2 AS (
             SELECT *, CAST(_debut + INTERVAL '{step}' AS DATE) AS _fin,
                    CAST(? AS DATE) AS _couverture_debut, CAST(? AS DATE) AS _couverture_fin
@@ -130,17 +132,50 @@ def materialise(cat: Catalogue, relations: dict[str, pl.DataFrame | None],
     """Every indicator of the catalogue (or `only` these ids) at every granularity it declares.
 
     Returns the long table (with trends) and, for indicators not computed, the reason."""
+    base, skipped, _ = base_values(cat, relations, only)
+    return finish(base, cat), skipped
+
+
+BASE_CASTS = {"period_start": pl.Date, "period_end": pl.Date, "value": pl.Float64, "n": pl.Int64,
+              "coverage_start": pl.Date, "coverage_end": pl.Date}
+
+
+def base_values(cat: Catalogue, relations: dict[str, pl.DataFrame | None], only: list[str] | None = None,
+                touched: dict | None = None) -> tuple[pl.DataFrame | None, dict[str, str], dict]:
+    """The values of every indicator before trends (None when nothing is computed), the reasons of
+    the indicators not computed, and each relation's coverage (first day, last day + 1).
+
+    `touched` ({relation: `incremental.Touched`}): only the periods it names are computed for the
+    relations it holds (from their rows in those periods: a period's value depends on its rows and
+    the relation's coverage alone); an empty `Touched` computes nothing for its relation."""
     skipped: dict[str, str] = {}
     frames: list[pl.DataFrame] = []
+    covers: dict = {}
     con = duckdb.connect(":memory:")
     try:
-        covers = {}
+        frames_of: dict[str, pl.DataFrame] = {}
         for name, df in relations.items():
             if df is not None:
                 if "conventions" not in df.columns:   # a relation with one convention code per row
                     df = df.with_columns(pl.concat_list("convention").list.drop_nulls().alias("conventions"))
-                con.register(name, df.to_arrow())
                 covers[name] = _coverage(df)
+                t = (touched or {}).get(name)
+                if t is None:
+                    con.register(name, df.to_arrow())
+                    continue
+                frames_of[name] = df
+        # a touched relation: one view per period level, of the rows of its touched periods
+        views: dict[tuple[str, str], str | None] = {}
+        for name, df in frames_of.items():
+            t = touched[name]
+            for level in PERIOD_SQL:
+                if t.empty:
+                    views[(name, level)] = None
+                    continue
+                keep = df.filter(t.expr(period_start(pl.col("t"), level), level))
+                view = f"{name}__{level}"
+                con.register(view, keep.to_arrow())
+                views[(name, level)] = view
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
         for ind in cat.indicators:
@@ -153,7 +188,12 @@ def materialise(cat: Catalogue, relations: dict[str, pl.DataFrame | None],
                 continue
             for area in ind.areas:
                 for period in ind.periods:
-                    sql = indicator_sql(ind, area, period)
+                    source = ind.relation
+                    if ind.relation in frames_of:
+                        source = views[(ind.relation, period)]
+                        if source is None:
+                            continue
+                    sql = indicator_sql(ind, area, period, source)
                     params = ([cat.city] if area == "ville" else []) + [cov[0], cov[1]]
                     try:
                         df = pl.from_arrow(con.sql(sql, params=params).to_arrow_table())
@@ -166,13 +206,73 @@ def materialise(cat: Catalogue, relations: dict[str, pl.DataFrame | None],
     finally:
         con.close()
     if not frames:
-        return pl.DataFrame(schema=VALUES_SCHEMA), skipped
-    base = pl.concat([f.cast({"period_start": pl.Date, "period_end": pl.Date, "value": pl.Float64, "n": pl.Int64,
-                              "coverage_start": pl.Date, "coverage_end": pl.Date}) for f in frames],
-                     how="diagonal_relaxed")
+        return None, skipped, covers
+    base = pl.concat([f.cast(BASE_CASTS) for f in frames], how="diagonal_relaxed")
+    return base, skipped, covers
+
+
+def finish(base: pl.DataFrame | None, cat: Catalogue) -> pl.DataFrame:
+    """The values table from the values before trends: `complete` and the trends."""
+    if base is None or base.height == 0:
+        return pl.DataFrame(schema=VALUES_SCHEMA)
     base = base.with_columns(((pl.col("period_start") >= pl.col("coverage_start"))
                               & (pl.col("period_end") <= pl.col("coverage_end"))).alias("complete"))
-    return add_trends(base, cat), skipped
+    return add_trends(base, cat)
+
+
+def materialise_incremental(cat: Catalogue, relations: dict[str, pl.DataFrame | None],
+                            previous: tuple[dict, pl.DataFrame] | None):
+    """`materialise`, recomputing only the periods whose rows changed since `previous` (the state
+    `(document, values before trends)` of the last run, or None: everything).
+
+    Returns (values, skipped, state document, values before trends to keep, what was recomputed)."""
+    digests = {name: inc.day_digests(df, pl.col("t")) for name, df in relations.items()
+               if df is not None and df.height}
+    touched = None
+    why = "premier calcul" if previous is None else None
+    if previous is not None:
+        doc, old = previous
+        if set(doc.get("digests", {})) != set(digests):
+            why = "relations différentes"
+        else:
+            touched = {}
+            for name, d in digests.items():
+                t = inc.touched(doc["digests"][name], d, inc.cover_of(doc["covers"].get(name)),
+                                _coverage(relations[name]))
+                if any(x is None for x in t.days) or "None" in d or "None" in doc["digests"][name]:
+                    touched, why = None, "dates manquantes"
+                    break
+                touched[name] = t
+    base, skipped, covers = base_values(cat, relations, touched=touched)
+    if touched is not None and skipped != previous[0].get("skipped"):
+        base, skipped, covers = base_values(cat, relations)
+        touched, why = None, "indicateurs calculés différents"
+    done: dict = {"mode": "complet", "motif": why}
+    if touched is not None:
+        doc, old = previous
+        relation_of = {i.id: i.relation for i in cat.indicators}
+        rel = pl.col("indicator_id").replace_strict(relation_of, default=None, return_dtype=pl.Utf8)
+        drop = pl.lit(False)
+        for name, t in touched.items():
+            for level in PERIOD_SQL:
+                if not t.empty:
+                    drop = drop | ((rel == name) & (pl.col("period_level") == level)
+                                   & t.expr(pl.col("period_start"), level))
+        kept = old.filter(~drop)
+        c0 = {i: covers[r][0] for i, r in relation_of.items() if covers.get(r)}
+        c1 = {i: covers[r][1] for i, r in relation_of.items() if covers.get(r)}
+        kept = kept.with_columns(pl.col("indicator_id").replace_strict(c0, default=None, return_dtype=pl.Date)
+                                 .alias("coverage_start"),
+                                 pl.col("indicator_id").replace_strict(c1, default=None, return_dtype=pl.Date)
+                                 .alias("coverage_end"))
+        parts = [kept] + ([base] if base is not None else [])
+        base = pl.concat([p.cast(BASE_CASTS) for p in parts], how="diagonal_relaxed")
+        done = {"mode": "incrémental", "lignes_recalculees": old.height - kept.height,
+                "jours_modifies": {n: len(t.days) for n, t in touched.items() if t.days}}
+    values = finish(base, cat)
+    doc = {"digests": digests, "covers": {n: inc.iso_cover(c) for n, c in covers.items()}, "skipped": skipped}
+    keep = base if base is not None else pl.DataFrame(schema={k: VALUES_SCHEMA[k] for k in ("indicator_id",)})
+    return values, skipped, doc, keep, done
 
 
 _BACK = {"precedente": {"jour": "-1d", "semaine": "-1w", "mois": "-1mo"},

@@ -148,56 +148,109 @@ def period_starts(first_day: date, last_day: date, level: str) -> list[date]:
             .select(period_start(pl.col("d"), level).unique().sort())).to_series().to_list()
 
 
+def _level_counts(f: pl.DataFrame, level: str, first_day: date, last_day: date, all_code: str,
+                  received: set[date] | None) -> tuple[list[date], pl.DataFrame, pl.DataFrame] | None:
+    """Of one period level: the period starts, the counts (category, cell_idx, t, len) and the
+    periods' meta (t, period_start, period, complete)."""
+    starts = period_starts(first_day, last_day, level)
+    if not starts:
+        return None
+    pidx = {s: t for t, s in enumerate(starts)}
+    fl = f.with_columns(period_start(pl.col("start"), level).alias("ps"))
+    per_cat = fl.group_by("category", "cell_idx", "ps").len()
+    per_all = fl.group_by("cell_idx", "ps").len().with_columns(pl.lit(all_code).alias("category"))
+    counts = pl.concat([per_cat, per_all.select(per_cat.columns)])
+    counts = counts.with_columns(pl.col("ps").replace_strict(pidx, return_dtype=pl.Int64).alias("t"))
+    inside = ((pl.col("period_start") >= first_day)
+              & (period_end(pl.col("period_start"), level) <= pl.lit(last_day).dt.offset_by("1d")))
+    if received is not None:
+        got = pl.Series(sorted(received), dtype=pl.Date).implode()
+        inside = inside & pl.date_ranges(pl.col("period_start"), period_end(pl.col("period_start"), level)
+                                         .dt.offset_by("-1d"), "1d").list.eval(pl.element().is_in(got)).list.all()
+    meta = pl.DataFrame({"period_start": starts}).with_columns(
+        period_label(pl.col("period_start"), level).alias("period"), inside.alias("complete"))
+    return starts, counts, meta.with_row_index("t").with_columns(pl.col("t").cast(pl.Int64))
+
+
+def _in_range(facts: pl.DataFrame, first_day: date, last_day: date) -> pl.DataFrame:
+    return facts.filter(pl.col("cell_idx").is_not_null()
+                        & pl.col("start").cast(pl.Date).is_between(first_day, last_day))
+
+
+def map_digests(facts: pl.DataFrame, *, categories: list[str], all_code: str, first_day: date, last_day: date,
+                levels: tuple[str, ...] = ("semaine", "mois"), received: set[date] | None = None) -> dict:
+    """What each map of `hotspot_table` is computed from, as a digest per level and period start
+    (its counts per category and cell, and whether it is complete), and which categories have
+    maps: two runs with equal digests give that map equal rows (each map is computed alone)."""
+    f = _in_range(facts, first_day, last_day)
+    out: dict = {"maps": {}, "categories": []}
+    present = set(f["category"].unique().drop_nulls().to_list()) if f.height else set()
+    out["categories"] = sorted(c for c in categories if c in present)
+    for level in levels:
+        lc = _level_counts(f, level, first_day, last_day, all_code, received)
+        if lc is None:
+            continue
+        starts, counts, meta = lc
+        d = counts.join(meta.select("t", "period_start"), on="t").select(
+            "period_start", "category", "cell_idx", "len")
+        h = d.with_columns(pl.Series("_h", d.select("category", "cell_idx", "len").hash_rows(seed=3)))
+        agg = {r[0]: [r[1], r[2], r[3]] for r in h.group_by("period_start").agg(
+            pl.len(), (pl.col("_h") // 4294967296).cast(pl.Int64).sum().alias("hi"), (pl.col("_h") % 4294967296).cast(pl.Int64).sum().alias("lo"))
+            .iter_rows()}
+        out["maps"][level] = {str(s): [*agg.get(s, [0, 0, 0]), bool(c)]
+                              for s, c in meta.select("period_start", "complete").iter_rows()}
+    return out
+
+
 def hotspot_table(facts: pl.DataFrame, grid: pl.DataFrame, W: sps.spmatrix, *, categories: list[str],
                   all_code: str, first_day: date, last_day: date, levels: tuple[str, ...] = ("semaine", "mois"),
-                  fdr_alpha: float = 0.05, received: set[date] | None = None) -> pl.DataFrame:
+                  fdr_alpha: float = 0.05, received: set[date] | None = None,
+                  only: dict[str, set[date]] | None = None) -> pl.DataFrame:
     """Gi* of every grid cell × category (and `all_code`) × period of each level.
 
     `facts`: one row per fact with `cell_idx` (grid index), `category` and `start`; only facts
     within [first_day, last_day] are counted. A period is `complete` when it lies wholly inside
     and, if `received` (the days with data received) is given, every one of its days was
     received: a week of a gap is not a week without facts.
+
+    `only` ({level: period starts}): the maps of those periods alone (each map is computed from
+    its own counts: the rows are those of the whole table's for the same periods).
     """
     n = grid.height
     frames = []
-    f = facts.filter(pl.col("cell_idx").is_not_null()
-                     & pl.col("start").cast(pl.Date).is_between(first_day, last_day))
+    f = _in_range(facts, first_day, last_day)
+    present = set(f["category"].unique().drop_nulls().to_list()) if f.height else set()
     for level in levels:
-        starts = period_starts(first_day, last_day, level)
-        if not starts:
+        lc = _level_counts(f, level, first_day, last_day, all_code, received)
+        if lc is None:
             continue
-        T = len(starts)
-        pidx = {s: t for t, s in enumerate(starts)}
-        fl = f.with_columns(period_start(pl.col("start"), level).alias("ps"))
-        per_cat = fl.group_by("category", "cell_idx", "ps").len()
-        per_all = fl.group_by("cell_idx", "ps").len().with_columns(pl.lit(all_code).alias("category"))
-        counts = pl.concat([per_cat, per_all.select(per_cat.columns)])
-        counts = counts.with_columns(pl.col("ps").replace_strict(pidx, return_dtype=pl.Int64).alias("t"))
-        inside = ((pl.col("period_start") >= first_day)
-                  & (period_end(pl.col("period_start"), level) <= pl.lit(last_day).dt.offset_by("1d")))
-        if received is not None:
-            got = pl.Series(sorted(received), dtype=pl.Date).implode()
-            inside = inside & pl.date_ranges(pl.col("period_start"), period_end(pl.col("period_start"), level)
-                                             .dt.offset_by("-1d"), "1d").list.eval(pl.element().is_in(got)).list.all()
-        meta = pl.DataFrame({"period_start": starts}).with_columns(
-            period_label(pl.col("period_start"), level).alias("period"), inside.alias("complete"))
+        starts, counts, meta = lc
+        cols = np.arange(len(starts)) if only is None else \
+            np.array([t for t, s in enumerate(starts) if s in only.get(level, set())], dtype=np.int64)
+        if cols.size == 0:
+            continue
+        T = cols.size
+        remap = np.full(len(starts), -1, dtype=np.int64)
+        remap[cols] = np.arange(T)
         for cat in [*categories, all_code]:
+            if cat != all_code and cat not in present:
+                continue  # a category absent from the data: no map
             c = counts.filter(pl.col("category") == cat)
             X = np.zeros((n, T))
             if c.height:
-                X[c["cell_idx"].to_numpy(), c["t"].to_numpy()] = c["len"].to_numpy()
-            if cat != all_code and X.sum() == 0:
-                continue  # a category absent from the data: no map
+                t = remap[c["t"].to_numpy()]
+                sel = t >= 0
+                X[c["cell_idx"].to_numpy()[sel], t[sel]] = c["len"].to_numpy()[sel]
             g = gi_star(X, W)
             q = bh_qvalues(g.p)
             frames.append(pl.DataFrame({
                 "cell_idx": np.repeat(np.arange(n, dtype=np.int32), T),
-                "t": np.tile(np.arange(T), n),
+                "t": np.tile(cols, n),
                 "category": cat, "period_level": level,
                 "n": X.ravel().astype(np.int32), "local_sum": g.local.ravel(), "expected": g.expected.ravel(),
                 "z": g.z.ravel(), "p": g.p.ravel(), "p_normale": g.p_normal.ravel(), "q": q.ravel(),
                 "significant": (q < fdr_alpha).ravel(), "class": classify(g.z, q).ravel().tolist(),
-            }).join(meta.with_row_index("t").with_columns(pl.col("t").cast(pl.Int64)), on="t", how="left"))
+            }).join(meta, on="t", how="left"))
     if not frames:
         return pl.DataFrame(schema=HOTSPOT_SCHEMA)
     out = pl.concat(frames).join(grid.select("cell_idx", "h3_cell", "arrondissement"), on="cell_idx", how="left")

@@ -28,6 +28,7 @@ from tranquillite.assets.convention_lifecycle import ALERTS_KEY
 from tranquillite.assets.destruction import DESTRUCTION_JOB, destruction_job
 from tranquillite.settings import settings
 from tranquillite.timezones import PARIS_NAME
+from tranquillite.indicators.incremental import FULL_TAG
 from tranquillite.jobs import (RANGE_END_TAG, RANGE_START_TAG, indicators_selection, prevision_selection, publish_selection,
                                training_selection)
 
@@ -38,6 +39,7 @@ alerts_job = dg.define_asset_job(ALERTS_JOB, selection=dg.AssetSelection.assets(
                                  description="Recalcule les rappels et alertes des conventions.")
 recompute_job = dg.define_asset_job(
     RECOMPUTE_JOB, selection=publish_selection | training_selection | prevision_selection | indicators_selection,
+    tags={FULL_TAG: "oui"},   # every indicator table whole (indicators.incremental)
     description=("Après la fin d'une convention: publication, caractéristiques, backtest, modèles réentraînés, "
                  "prévisions et indicateurs recalculés sans ses données (ses sources prévues sont écartées)."))
 
