@@ -335,6 +335,24 @@ def test_persistent_hotspots(medium):
     assert counts.head(top).sum() / ev.height >= 0.30
 
 
+def test_hot_spots_appear_and_fade(medium):
+    """Issue 13: part of the background comes from transient hot spots, so the true hot cells of
+    the first three weeks are not those of the last three (a static world kept ~99 % of them)."""
+    home, _ = medium
+    ev = _events(home, "interventions")
+    assert 0.15 < (ev["cause"] == "transient").mean() < 0.35
+    it = pl.read_parquet(home / "synthetic_truth" / "intensity.parquet").filter(
+        pl.col("source") == "interventions").with_columns(pl.col("slot_start").dt.date().alias("d"))
+    k = int(np.ceil(0.05 * it["h3_cell"].n_unique()))
+
+    def top(frame: pl.DataFrame) -> set[str]:
+        agg = frame.group_by("h3_cell").agg(pl.col("background").sum())
+        return set(agg.sort(["background", "h3_cell"], descending=[True, False]).head(k)["h3_cell"].to_list())
+
+    early, late = top(it.filter(pl.col("d") < date(2025, 1, 22))), top(it.filter(pl.col("d") >= date(2025, 2, 8)))
+    assert len(early & late) / k < 0.85
+
+
 def test_weekend_nights_busier_than_weekday_mornings(medium):
     home, _ = medium
     ev = _events(home, "interventions")
