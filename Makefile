@@ -8,7 +8,7 @@ export DAGSTER_HOME := $(TRANQUILLITE_HOME)/dagster
 # test workers (2 cores on CI)
 WORKERS ?= 2
 
-.PHONY: install demo test check ui app browser postgres proxy lock clean-data help bench bench-forecast bench-map bench-pii bench-destruction bench-real bench-models bench-store
+.PHONY: install demo test check ui app browser postgres proxy lock clean-data help bench bench-forecast bench-map bench-pii bench-destruction bench-real bench-models bench-store bench-calibration
 
 help:
 	@echo "make demo   — installe, génère un an de données synthétiques, matérialise tout le graphe"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench-forecast — banc d'essai des prévisions sur l'année de démonstration (réutilise 'make demo')"
 	@echo "make bench-map      — banc d'essai des requêtes de la carte (après 'make demo')"
 	@echo "make bench-models   — prédicteurs sur des faits réels (FILE=…, Toronto par défaut): semaine et jour suivants"
+	@echo "make bench-calibration — monde synthétique contre données réelles (Toronto par défaut, FILE=…): concentration, stabilité, Knox, avance de l'oracle"
 	@echo "make bench-pii      — détecteur de données personnelles: précision/rappel par type vs ancien garde, débit"
 	@echo "make bench-destruction — durée de destruction des données de la Préfecture sur une année (copie du home)"
 	@echo "make bench-store    — magasin de l'application: SQLite et PostgreSQL (journal d'accès, 1 et 2 processus)"
@@ -102,6 +103,10 @@ bench-forecast: install
 # Real-data forecasting benchmark (#13): every predictor vs the trailing 52-week count, champion rule
 bench-models: install
 	$(BIN)/python scripts/bench_models.py $(if $(FILE),--file $(FILE),)
+
+# Calibration of the synthetic world (#13): the generator's demo year vs real events, measure by measure
+bench-calibration: install
+	$(BIN)/python scripts/bench_calibration.py $(if $(FILE),--file $(FILE),)
 
 bench-map: install
 	$(BIN)/python apps/streamlit/bench_map.py

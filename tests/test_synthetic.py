@@ -24,10 +24,14 @@ VELODROME = (5.395049, 43.269554)
 
 
 # --------------------------------------------------------------------------- fixtures
+#: 14 days at this scale give ~70 expected citizens' reports (0.05 gave ~49, under the 50 rows the
+#: defect test needs: it passed only by the luck of the draw)
+SMALL_SCALE = 0.07
+
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> tuple[Path, GenerationReport]:
     home = tmp_path_factory.mktemp("small")
-    return home, generate(home, start=date(2025, 1, 1), days=14, seed=42, scale=0.05)
+    return home, generate(home, start=date(2025, 1, 1), days=14, seed=42, scale=SMALL_SCALE)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +65,7 @@ def _events(home: Path, source: str) -> pl.DataFrame:
 # --------------------------------------------------------------------------- determinism
 def test_same_arguments_give_identical_files(small, tmp_path):
     home, _ = small
-    generate(tmp_path, start=date(2025, 1, 1), days=14, seed=42, scale=0.05)
+    generate(tmp_path, start=date(2025, 1, 1), days=14, seed=42, scale=SMALL_SCALE)
     a, b = _files(home), _files(tmp_path)
     assert a.keys() == b.keys()
     assert [k for k in a if a[k] != b[k]] == []
@@ -69,7 +73,7 @@ def test_same_arguments_give_identical_files(small, tmp_path):
 
 def test_different_seed_gives_different_files(small, tmp_path):
     home, _ = small
-    generate(tmp_path, start=date(2025, 1, 1), days=14, seed=43, scale=0.05)
+    generate(tmp_path, start=date(2025, 1, 1), days=14, seed=43, scale=SMALL_SCALE)
     f = "landing/interventions/interventions_2025-01-05.csv"
     assert (home / f).read_bytes() != (tmp_path / f).read_bytes()
 
@@ -329,6 +333,24 @@ def test_persistent_hotspots(medium):
     counts = ev.group_by("h3_cell").len().sort("len", descending=True)["len"]
     top = int(np.ceil(0.05 * n_cells))
     assert counts.head(top).sum() / ev.height >= 0.30
+
+
+def test_hot_spots_appear_and_fade(medium):
+    """Issue 13: part of the background comes from transient hot spots, so the true hot cells of
+    the first three weeks are not those of the last three (a static world kept ~99 % of them)."""
+    home, _ = medium
+    ev = _events(home, "interventions")
+    assert 0.15 < (ev["cause"] == "transient").mean() < 0.35
+    it = pl.read_parquet(home / "synthetic_truth" / "intensity.parquet").filter(
+        pl.col("source") == "interventions").with_columns(pl.col("slot_start").dt.date().alias("d"))
+    k = int(np.ceil(0.05 * it["h3_cell"].n_unique()))
+
+    def top(frame: pl.DataFrame) -> set[str]:
+        agg = frame.group_by("h3_cell").agg(pl.col("background").sum())
+        return set(agg.sort(["background", "h3_cell"], descending=[True, False]).head(k)["h3_cell"].to_list())
+
+    early, late = top(it.filter(pl.col("d") < date(2025, 1, 22))), top(it.filter(pl.col("d") >= date(2025, 2, 8)))
+    assert len(early & late) / k < 0.85
 
 
 def test_weekend_nights_busier_than_weekday_mornings(medium):

@@ -16,8 +16,8 @@ Ground truth (zstd Parquet):
 
 * `intensity.parquet` — one row per source × H3 res-9 cell (every cell with non-zero weight) ×
   8-hour shift (`slot_start` at 06:00, 14:00, 22:00 Europe/Paris, the first one being 22:00 the
-  day before the span start): `background` = expected count from the background and the planned
-  events' surges; `excitation` = expected near-repeat offspring in the slot from events that
+  day before the span start): `background` = expected count from the background, the transient
+  hot spots and the planned events' surges; `excitation` = expected near-repeat offspring in the slot from events that
   happened before the slot start (the part a forecaster can know at the slot start);
   `excitation_intra` = expected offspring in the slot from parents inside the same slot. The
   three columns add up to the integrated true conditional intensity: their sum over the span
@@ -25,7 +25,8 @@ Ground truth (zstd Parquet):
   alone is ~14 % lower for interventions and alerts (α = 0.3, mean delay 6 h).
 * `events.parquet` — every true event: source, record_id, timestamp (Europe/Paris), lon, lat
   (true location, even when the export omits it), h3_cell, category, parent_id, generation,
-  cause (background / surge / offspring), surge_event_id (EVT-… or PP-… of the planned event).
+  cause (background / surge / offspring / transient: a hot spot that appears and fades),
+  surge_event_id (EVT-… or PP-… of the planned event).
 * `defects.parquet` — `GenerationReport.defects`; `manifest.json` — arguments, counts, version.
 
 `scale` multiplies the volumes of the three incident sources; the planned calendar (public events,
@@ -178,6 +179,8 @@ def generate(home: Path, start: date = date(2025, 1, 1), days: int = 365, seed: 
         "parameters": {
             "alpha": C.ALPHA, "delay_mean_h": C.DELAY_MEAN_H, "delay_max_h": C.DELAY_MAX_H,
             "neighbour_radius_m": C.NEIGHBOUR_RADIUS_M, "max_generation": C.MAX_GENERATION,
+            "transient": C.TRANSIENT, "transient_life_weeks": list(C.TRANSIENT_LIFE_WEEKS),
+            "transient_sigma_m": list(C.TRANSIENT_SIGMA_M), "hotspot_strength": C.HOTSPOT_STRENGTH,
             "per_year_scale_1": C.PER_YEAR, "slots": "8-hour shifts starting 06:00, 14:00, 22:00 Europe/Paris",
         },
         "files": {

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from tranquillite.timezones import PARIS_NAME
 
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "1.1"
 TIMEZONE = PARIS_NAME
 
 # --------------------------------------------------------------------------- volumes
@@ -38,6 +38,27 @@ DELAY_MEAN_H = 6.0
 DELAY_MAX_H = 72.0
 NEIGHBOUR_RADIUS_M = 300.0
 MAX_GENERATION = 6  # generation 0 = background; offspring of generation MAX_GENERATION are not drawn
+
+# --------------------------------------------------------------------------- transient hot spots
+#: Hot spots that appear and fade (a Cox component of the background, issue #13): a share of each
+#: source's background volume is carried by short-lived "foyers" — a burglary spree in a few
+#: streets, a squat, a dealing point that moves, a run of rodéos —, each of one category, a
+#: Gaussian bump around a street point whose intensity rises and fades (sin²) over its life.
+#: Calibrated with `make bench-calibration` against real data (Toronto 2014–2021): without them
+#: the synthetic world was too static (the trailing count came within 7 % of perfect foresight).
+TRANSIENT = {
+    # share of the background volume, foyers started per year
+    "interventions": {"share": 0.30, "per_year": 600},
+    "alertes_videoprotection": {"share": 0.30, "per_year": 200},
+    "signalements": {"share": 0.30, "per_year": 600},
+}
+TRANSIENT_LIFE_WEEKS = (2.0, 16.0)      # life uniform on a log scale between these bounds
+TRANSIENT_SIGMA_M = (150.0, 350.0)      # spatial spread, uniform on a log scale
+TRANSIENT_SIZE_SIGMA = 0.5              # log-normal spread of a foyer's size (expected events per week of life)
+TRANSIENT_NEW_PLACES = 0.5              # share of foyers centred by population alone (not at the usual hot spots)
+#: strength of the static hot spots (multiplies the hot-spot terms of every category's mix, issue #13:
+#: 1.0 put 47 % of the events in the top 5 % of cells, real cities ~33-35 %)
+HOTSPOT_STRENGTH = 0.55
 
 # --------------------------------------------------------------------------- spatial hotspots
 #: (label, lon, lat, sigma_m, amplitude) grouped by the kind of activity they attract.

@@ -8,6 +8,11 @@ festivals, demonstrations) on the points near them during their hours. Every eve
 Poisson(α) offspring (near-repeat, Hawkes-like), generation by generation, with truncated
 exponential delays at street points within 300 m.
 
+A share of every category's background is carried by transient hot spots that appear and fade
+(`config.TRANSIENT`): each is a Gaussian bump around a street point, of one category, whose
+intensity rises and fades as sin² over a life of 1 to 12 weeks (a Cox component: it is part of the
+true `background`, unknown to a forecaster until it shows in the counts).
+
 The ground truth (expected counts per H3 cell and 8-hour slot) is computed from the same
 quantities (see `SourceSim.truth`).
 """
@@ -20,6 +25,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sps
 import shapely
+from scipy.spatial import cKDTree
 
 from tranquillite.synthetic import config as C
 from tranquillite.synthetic.agenda import PlannedEvent, surge_factor
@@ -27,7 +33,7 @@ from tranquillite.synthetic.prefecture import Entry
 from tranquillite.synthetic.space import Space, beach_weights, category_weights, neighbours, to_metric
 from tranquillite.synthetic.timeprofile import TimeGrid
 
-CAUSES = ("background", "surge", "offspring")
+CAUSES = ("background", "surge", "offspring", "transient")
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,7 @@ class SourceSim:
     WB: np.ndarray | None               # m, beach weights (None if no beach in the support)
     HB: np.ndarray                      # n_cat x n_hours, expected beach counts
     alpha: float
+    HT: np.ndarray = field(default=None)           # n_cat x n_hours, expected counts of the transient hot spots
     cells: np.ndarray = field(default=None)       # support cells (Space cell indices), sorted
     cell_of_pos: np.ndarray = field(default=None)  # support position -> row of `cells`
     events: dict[str, np.ndarray] = field(default_factory=dict)
@@ -122,6 +129,7 @@ def simulate(source: str, grid: TimeGrid, sp: Space, support: np.ndarray, surges
     wb = beach_weights(sp)[support]
     WB = wb / wb.sum() if wb.sum() > 0 else None
     per_hour = C.PER_YEAR[source] * scale * (1.0 - alpha) / (365.25 * 24.0) * _BG_ADJUST[source]
+    transient = C.TRANSIENT.get(source, {"share": 0.0})["share"]
     H = np.zeros((len(cats), grid.n_hours))
     HB = np.zeros((len(cats), grid.n_hours))
     beach_profile = grid.profile("plage", "flat", "plage", holidays_matter=False)
@@ -130,9 +138,11 @@ def simulate(source: str, grid: TimeGrid, sp: Space, support: np.ndarray, surges
         H[i] = per_hour * c.share * (1.0 - c.beach) * r
         if WB is not None and c.beach > 0:
             HB[i] = per_hour * c.share * c.beach * beach_profile
+    HT = H * transient
+    H = H - HT
     cells, cell_of_pos = np.unique(sp.cell[support], return_inverse=True)
-    sim = SourceSim(source, support, cats, W, H, WB, HB, alpha, cells, cell_of_pos)
-    _sample(sim, grid, surges, rng)
+    sim = SourceSim(source, support, cats, W, H, WB, HB, alpha, HT, cells, cell_of_pos)
+    _sample(sim, grid, sp, surges, rng)
     return sim
 
 
@@ -149,7 +159,80 @@ def _draw_component(H_row: np.ndarray, W_row: np.ndarray, rng) -> tuple[np.ndarr
     return t, pos
 
 
-def _sample(sim: SourceSim, grid: TimeGrid, surges: list[Surge], rng: np.random.Generator) -> None:
+def _transient(sim: SourceSim, grid: TimeGrid, sp: Space, rng: np.random.Generator, B: np.ndarray
+               ) -> tuple[list, list, list]:
+    """Sample the transient hot spots of a source and add their exact expected counts to `B`
+    (cells x slots). Returns the lists (t, pos, cat) of their events."""
+    T, P, K = [], [], []
+    par = C.TRANSIENT.get(sim.source)
+    if sim.HT is None or par is None or not sim.HT.any():
+        return T, P, K
+    n_h = grid.n_hours
+    lo_w, hi_w = C.TRANSIENT_LIFE_WEEKS
+    life_max = int(hi_w * 168)
+    n = int(rng.poisson(par["per_year"] * (n_h + life_max) / (365.25 * 24.0)))
+    birth = rng.integers(-life_max, n_h, n)
+    life = np.maximum(24, np.round(168.0 * np.exp(rng.uniform(np.log(lo_w), np.log(hi_w), n)))).astype(np.int64)
+    live = birth + life > 0
+    birth, life = birth[live], life[live]
+    n = birth.size
+    totals = sim.HT.sum(axis=1)
+    cat = rng.choice(totals.size, size=n, p=totals / totals.sum())
+    size = rng.lognormal(0.0, C.TRANSIENT_SIZE_SIGMA, n)
+    sigma = np.exp(rng.uniform(*np.log(C.TRANSIENT_SIGMA_M), n))
+    base = sp.base[sim.support]
+    new_place = rng.random(n) < C.TRANSIENT_NEW_PLACES
+    u = rng.random(n)
+    cum_base = np.cumsum(base) / base.sum()
+    cum_w = np.cumsum(sim.W, axis=1)
+    cum_w /= cum_w[:, -1:]
+    centre = np.where(new_place, np.searchsorted(cum_base, u),
+                      np.array([np.searchsorted(cum_w[c], x) for c, x in zip(cat, u)], dtype=np.int64))
+    centre = np.minimum(centre, sim.support.size - 1)
+    xs, ys = sp.x[sim.support], sp.y[sim.support]
+    tree = cKDTree(np.column_stack([xs, ys]))
+    prof = sim.HT / np.maximum(sim.HT.mean(axis=1, keepdims=True), 1e-300)   # hourly shape of each category
+    # raw hourly rates (size x rise-and-fade envelope x the category's hourly shape), then scaled per
+    # category so that the expected transient volume of a category is exactly its share of the background
+    hours, raw = [], np.zeros(n)
+    for f in range(n):
+        h = np.arange(max(0, birth[f]), min(n_h, birth[f] + life[f]))
+        env = np.sin(np.pi * (h - birth[f] + 0.5) / life[f]) ** 2
+        rate = size[f] * env * prof[cat[f], h]
+        hours.append((h, rate))
+        raw[f] = rate.sum()
+    scale_cat = np.zeros(totals.size)
+    raw_cat = np.bincount(cat, weights=raw, minlength=totals.size)
+    has = raw_cat > 0
+    scale_cat[has] = totals[has] / raw_cat[has]
+    for i in np.flatnonzero(~has):        # a category without any foyer keeps its volume in the background
+        B += np.outer(np.bincount(sim.cell_of_pos, weights=sim.W[i], minlength=B.shape[0]),
+                      np.bincount(grid.hour_slot, weights=sim.HT[i], minlength=B.shape[1]))
+        t, pos = _draw_component(sim.HT[i], sim.W[i], rng)
+        T.append(t); P.append(pos); K.append(np.full(t.size, i))
+    for f in range(n):
+        h, rate = hours[f]
+        if h.size == 0:
+            continue
+        rate = rate * scale_cat[cat[f]]
+        pts = np.sort(np.asarray(tree.query_ball_point([xs[centre[f]], ys[centre[f]]], r=3.0 * sigma[f]),
+                                 dtype=np.int64))
+        w = np.exp(-((xs[pts] - xs[centre[f]]) ** 2 + (ys[pts] - ys[centre[f]]) ** 2) / (2.0 * sigma[f] ** 2))
+        w /= w.sum()
+        counts = rng.poisson(rate)
+        m = int(counts.sum())
+        if m:
+            T.append(np.repeat(h, counts) * 60 + rng.integers(0, 60, m))
+            P.append(pts[rng.choice(pts.size, size=m, p=w)])
+            K.append(np.full(m, cat[f]))
+        ucells, cinv = np.unique(sim.cell_of_pos[pts], return_inverse=True)
+        uslots, sinv = np.unique(grid.hour_slot[h], return_inverse=True)
+        B[np.ix_(ucells, uslots)] += np.outer(np.bincount(cinv, weights=w, minlength=ucells.size),
+                                              np.bincount(sinv, weights=rate, minlength=uslots.size))
+    return T, P, K
+
+
+def _sample(sim: SourceSim, grid: TimeGrid, sp: Space, surges: list[Surge], rng: np.random.Generator) -> None:
     n_cat = len(sim.cats)
     n_cells, n_slots = sim.cells.size, grid.n_slots
     hour_slot = grid.hour_slot
@@ -175,6 +258,12 @@ def _sample(sim: SourceSim, grid: TimeGrid, surges: list[Surge], rng: np.random.
             SURGE.append(np.full(t.size, -1))
         B += np.outer(beach_cells, np.bincount(hour_slot, weights=sim.HB.sum(axis=0), minlength=n_slots))
 
+    # ---------------------------------------------------------------- transient hot spots
+    tt, tp, tk = _transient(sim, grid, sp, rng, B)
+    for t, pos, k in zip(tt, tp, tk):
+        T.append(t); P.append(pos); K.append(k); CAUSE.append(np.full(t.size, 3, np.int8))
+        SURGE.append(np.full(t.size, -1))
+
     # ---------------------------------------------------------------- surges
     pos_of_point = np.full(int(sim.support.max()) + 1 if sim.support.size else 1, -1, dtype=np.int64)
     pos_of_point[sim.support] = np.arange(sim.support.size)
@@ -192,7 +281,7 @@ def _sample(sim: SourceSim, grid: TimeGrid, surges: list[Surge], rng: np.random.
         frac = (hi - lo) / 60.0
         mult = np.array([s.k * src_f * c.surge.get(s.kind, 1.0) for c in sim.cats])
         Wp = sim.W[:, pos]                         # n_cat x |P|
-        Ht = sim.H[:, hours] * frac                # n_cat x |T|
+        Ht = (sim.H[:, hours] + sim.HT[:, hours]) * frac  # n_cat x |T|: a surge scales the usual level of the place
         expected = mult * Wp.sum(axis=1) * Ht.sum(axis=1)
         counts = rng.poisson(expected)
         for i in np.flatnonzero(counts):

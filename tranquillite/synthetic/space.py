@@ -117,7 +117,7 @@ def category_weights(sp: Space, mix: dict[str, float]) -> np.ndarray:
     kern = np.full(sp.n, mix.get("base", 1.0))
     for group, a in mix.items():
         if group != "base":
-            kern = kern + a * _group_kernel(group)
+            kern = kern + C.HOTSPOT_STRENGTH * a * _group_kernel(group)
     w = sp.base * kern
     return w / w.sum()
 
