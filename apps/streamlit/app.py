@@ -53,7 +53,7 @@ from tranquillite.app_core import reads  # noqa: E402
 from tranquillite.app_core.rights import PAGES, default_page  # noqa: E402
 
 SECTIONS = {
-    "Consultation": ("accueil_public", "carte", "previsions", "tension", "alertes", "indicateurs", "qualite"),
+    "Consultation": ("accueil_public", "carte", "previsions", "fiche_modele", "tension", "alertes", "indicateurs", "qualite"),
     "Saisie": ("cortege",),
     "Administration": ("habilitations", "journal", "tracabilite", "quarantaine"),
     "Conventions": ("conventions", "destruction", "prestataires", "nature_donnees"),

@@ -13,19 +13,19 @@ N_INTERVENTIONS = {"2025-03-07": 4, "2025-03-08": 14}  # 13001: 18 in March → 
 
 # expected pages per profile (the seed of tranquillite/app_core/rights.py), in navigation order
 PROFILE_PAGES = {
-    "admin_technique": ["accueil_public", "carte", "previsions", "tension", "indicateurs", "qualite", "habilitations",
+    "admin_technique": ["accueil_public", "carte", "previsions", "fiche_modele", "tension", "indicateurs", "qualite", "habilitations",
                         "compte"],
     "gestionnaire_habilitations": ["accueil_public", "habilitations", "journal", "conventions", "prestataires", "compte"],
-    "encadrement_pm": ["accueil_public", "carte", "previsions", "tension", "alertes", "indicateurs", "compte"],
-    "analyste": ["accueil_public", "carte", "previsions", "tension", "alertes", "indicateurs", "qualite", "compte"],
+    "encadrement_pm": ["accueil_public", "carte", "previsions", "fiche_modele", "tension", "alertes", "indicateurs", "compte"],
+    "analyste": ["accueil_public", "carte", "previsions", "fiche_modele", "tension", "alertes", "indicateurs", "qualite", "compte"],
     "auditeur_dpo": ["accueil_public", "qualite", "habilitations", "journal", "tracabilite", "quarantaine",
                      "conventions", "destruction", "prestataires", "nature_donnees", "compte"],
     "agent_cortege": ["cortege", "compte"],
     # + habilitations through the individual grant valider_liste_prefecture of the demo account
     "lecteur_prefecture": ["accueil_public", "carte", "habilitations", "tracabilite", "compte"],
-    "partenaire": ["accueil_public", "compte"],
+    "partenaire": ["accueil_public", "fiche_modele", "compte"],
 }
-ALL_PAGES = ["accueil_public", "carte", "previsions", "tension", "alertes", "indicateurs", "qualite", "cortege", "habilitations", "journal",
+ALL_PAGES = ["accueil_public", "carte", "previsions", "fiche_modele", "tension", "alertes", "indicateurs", "qualite", "cortege", "habilitations", "journal",
              "tracabilite", "quarantaine", "conventions", "destruction", "prestataires", "nature_donnees", "compte"]
 
 

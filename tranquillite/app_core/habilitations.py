@@ -285,7 +285,7 @@ def set_user_actions(con: sqlite3.Connection, actor: Principal, login: str, acti
 
 # --------------------------------------------------------------------------- profiles (administrer)
 GUARDED = {("gestionnaire_habilitations", "page", "habilitations"), ("gestionnaire_habilitations", "action", "habiliter")}
-AGGREGATE_PAGES = {"accueil_public", "compte"}
+AGGREGATE_PAGES = {"accueil_public", "fiche_modele", "compte"}
 
 
 PROFILE_RIGHTS = (("pages", "profile_pages", "page"), ("actions", "profile_actions", "action"),

@@ -33,6 +33,9 @@ PAGES: dict[str, dict[str, str]] = {
               "description": "Tous les événements et faits affectant l'espace public (C4)"},
     "previsions": {"title": "Prévisions", "icon": ":material/trending_up:",
                    "description": "Prévisions et évaluation des modèles"},
+    "fiche_modele": {"title": "Fiche du modèle", "icon": ":material/description:",
+                     "description": "Ce que la prévision utilise et n'utilise jamais, ses résultats face aux "
+                                    "références, l'audit de la boucle de rétroaction, ses limites et son usage"},
     "tension": {"title": "Zones de tension", "icon": ":material/local_fire_department:",
                 "description": "Indice de tension anticipé par cellule et par créneau, alertes en cours (C4)"},
     "alertes": {"title": "Alertes", "icon": ":material/notifications:",
@@ -131,7 +134,7 @@ PROFILES: tuple[ProfileSeed, ...] = (
         "admin_technique", "Administrateur technique (DGANSI)",
         "La DGANSI exploite la plateforme: elle suit les données publiées et paramètre les profils, "
         "sans attribuer elle-même les habilitations.",
-        ("accueil_public", "carte", "previsions", "tension", "indicateurs", "qualite", "habilitations", "compte"),
+        ("accueil_public", "fiche_modele", "carte", "previsions", "tension", "indicateurs", "qualite", "habilitations", "compte"),
         ("administrer",)),
     ProfileSeed(
         "gestionnaire_habilitations", "Gestionnaire des habilitations (DGA Sécurité)",
@@ -143,13 +146,13 @@ PROFILES: tuple[ProfileSeed, ...] = (
         "encadrement_pm", "Encadrement de la Police Municipale (DGSEC)",
         "Les cadres de la Police Municipale décident sur la carte de tout ce qui affecte l'espace public, "
         "des zones de tension et des prévisions (C4).",
-        ("accueil_public", "carte", "previsions", "tension", "alertes", "indicateurs", "compte"),
+        ("accueil_public", "fiche_modele", "carte", "previsions", "tension", "alertes", "indicateurs", "compte"),
         ("exporter", "suivre_alertes", "fixer_seuils")),
     ProfileSeed(
         "analyste", "Analyste",
         "Les analystes comparent les modèles, définissent les indicateurs et suivent la qualité des "
         "données; ils exportent pour l'analyse.",
-        ("accueil_public", "carte", "previsions", "tension", "alertes", "indicateurs", "qualite", "compte"),
+        ("accueil_public", "fiche_modele", "carte", "previsions", "tension", "alertes", "indicateurs", "qualite", "compte"),
         ("exporter", "suivre_alertes")),
     ProfileSeed(
         "auditeur_dpo", "Auditeur / DPO",
@@ -174,13 +177,13 @@ PROFILES: tuple[ProfileSeed, ...] = (
         "partenaire", "Partenaire",
         "Un partenaire sous convention ne voit que des agrégats (petits effectifs masqués) et le détail "
         "de ses seules propres données.",
-        ("accueil_public", "compte"), organisation_kind="partenaire", aggregated_only=True,
+        ("accueil_public", "fiche_modele", "compte"), organisation_kind="partenaire", aggregated_only=True,
         own_data_only=True, conventions=("internal",)),
     ProfileSeed(
         "public", "Public (sans compte)",
         "Les citoyens consultent sans compte des indicateurs agrégés par arrondissement et par mois, "
         "effectifs inférieurs à 11 masqués.",
-        ("accueil_public",), organisation_kind="public", aggregated_only=True, requires_login=False,
+        ("accueil_public", "fiche_modele",), organisation_kind="public", aggregated_only=True, requires_login=False,
         conventions=("internal",)),
 )
 

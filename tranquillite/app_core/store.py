@@ -281,11 +281,14 @@ def init_store(path: Path | str | None = None) -> Path | str:
                 _grant_tracabilite_once(con)
                 _grant_alertes_once(con)
             _sync_catalogue(con)
+            if seeded is not None:
+                _grant_page_once(con, "fiche_modele")
             if seeded is None:
                 _seed(con)
                 con.execute("INSERT INTO meta VALUES ('seeded_at', ?)", (iso(now_utc()),))
                 con.execute("INSERT OR IGNORE INTO meta VALUES ('granted_tracabilite', ?)", (iso(now_utc()),))
                 con.execute("INSERT OR IGNORE INTO meta VALUES ('granted_alertes', ?)", (iso(now_utc()),))
+                con.execute("INSERT OR IGNORE INTO meta VALUES ('granted_fiche_modele', ?)", (iso(now_utc()),))
                 con.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         conventions_schema.install(con)  # the conventions' registry (#12): seeded from conventions.yaml
     finally:
@@ -311,6 +314,19 @@ def _grant_tracabilite_once(con: db.Connection) -> None:
             con.execute("INSERT INTO profile_pages SELECT ?, 'tracabilite' WHERE EXISTS "
                         "(SELECT 1 FROM profiles WHERE code = ?) ON CONFLICT DO NOTHING", (prof.code, prof.code))
     con.execute("INSERT INTO meta VALUES ('granted_tracabilite', ?)", (iso(now_utc()),))
+
+
+def _grant_page_once(con: db.Connection, page: str) -> None:
+    """A page added after a store was seeded, granted once to the profiles of the seed that have it;
+    from then on the City administers it like any page (the catalogue of pages is synced before)."""
+    key = f"granted_{page}"
+    if con.execute("SELECT 1 FROM meta WHERE key = ?", (key,)).fetchone():
+        return
+    for prof in R.PROFILES:
+        if page in prof.pages:
+            con.execute("INSERT INTO profile_pages SELECT ?, ? WHERE EXISTS "
+                        "(SELECT 1 FROM profiles WHERE code = ?) ON CONFLICT DO NOTHING", (prof.code, page, prof.code))
+    con.execute("INSERT INTO meta VALUES (?, ?)", (key, iso(now_utc())))
 
 
 def _grant_alertes_once(con: db.Connection) -> None:

@@ -16,6 +16,7 @@ import pydeck as pdk
 import streamlit as st
 
 import app_ui
+from tranquillite.app_core import fiche_modele as FM
 from tranquillite.app_core import carte, deck
 from tranquillite.app_core import formats as F
 from tranquillite.app_core.colours import ColourScale
@@ -33,21 +34,8 @@ ALL = "all"
 CATEGORY_LABELS = {ALL: "Tous les faits", **{s: carte.SOURCE_LABELS[s] for s in carte.FACT_SOURCES}}
 SHARES = (0.01, 0.05, 0.10, 0.20)  # = the backtest's coverages
 HORIZON = "jour_suivant"
-ORACLE = "oracle"
-MODEL_LABELS = {
-    "derniere_periode": "Dernière période",
-    "moyenne_saisonniere": "Moyenne saisonnière",
-    "hotspot_retrospectif": "Points chauds rétrospectifs",
-    "hotspot_prospectif": "Points chauds prospectifs",
-    "glm_poisson": "Régression de Poisson (GLM)",
-    "lgbm_sans_evenements": "LightGBM sans les événements prévus",
-    "compte_52_semaines": "Compte des 52 dernières semaines",
-    "compte_historique": "Compte de tout l'historique",
-    "sepp": "Processus auto-excitant (SEPP)",
-    "multi_echelle": "LightGBM multi-échelle (court et long terme)",
-    "lgbm_avec_evenements": "LightGBM avec les événements prévus",
-    ORACLE: "Oracle (intensité vraie, données synthétiques)",
-}
+ORACLE = FM.ORACLE
+MODEL_LABELS = FM.MODEL_LABELS  # one list of the predictors' French names (app_core.fiche_modele)
 DAY_ABBR = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
 FORECAST, BACKTEST, SCORES = "models.forecast", "models.backtest", "models.backtest_scores"
 CELL_COLUMNS = "rank, zone, h3_cell, expected, lower_80, upper_80, lower_95, upper_95, explanations"
