@@ -25,6 +25,8 @@ PROFILE_PAGES = {
     "lecteur_prefecture": ["accueil_public", "carte", "habilitations", "tracabilite", "compte"],
     "partenaire": ["accueil_public", "fiche_modele", "compte"],
 }
+# what a visitor without an account sees (the seed's `public` profile)
+PUBLIC_PAGES = ["accueil_public", "fiche_modele"]
 ALL_PAGES = ["accueil_public", "carte", "previsions", "fiche_modele", "tension", "alertes", "indicateurs", "qualite", "cortege", "habilitations", "journal",
              "tracabilite", "quarantaine", "conventions", "destruction", "prestataires", "nature_donnees", "compte"]
 

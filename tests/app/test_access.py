@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.app.helpers import both_stores, ALL_PAGES, PROFILE_PAGES, REPO, demo, login, login_as, new_app, run_page_as, texts
+from tests.app.helpers import both_stores, ALL_PAGES, PROFILE_PAGES, PUBLIC_PAGES, REPO, demo, login, login_as, new_app, run_page_as, texts
 from tranquillite.app_core import auth, habilitations, store
 from tranquillite.app_core.rights import load_principal
 
@@ -16,7 +16,7 @@ from tranquillite.app_core.rights import load_principal
 def test_anonymous_visitor_gets_only_the_public_page(app_home):
     at = new_app().run()
     assert not at.exception
-    assert at.session_state["tq_pages"] == ["accueil_public"]
+    assert at.session_state["tq_pages"] == PUBLIC_PAGES
     assert at.title[0].value.startswith("Tranquillité publique à Marseille")
     with pytest.raises(ValueError):
         at.switch_page("views/carte.py")
@@ -35,7 +35,7 @@ def test_login_success_opens_the_profile_home(app_home):
 def test_login_failure_is_refused_with_a_generic_message(app_home, con):
     at = login(new_app(), "demo.analyste", "mauvais mot de passe")
     assert [e.value for e in at.error] == [auth.GENERIC_FAILURE]
-    assert at.session_state["tq_pages"] == ["accueil_public"]
+    assert at.session_state["tq_pages"] == PUBLIC_PAGES
     at = login(new_app(), "personne.inconnue", "Demo-analyste-2025")
     assert [e.value for e in at.error] == [auth.GENERIC_FAILURE]
     actions = [r["action"] for r in store.access_log(con, page="connexion")]
@@ -52,7 +52,7 @@ def test_lockout_after_five_failures_for_fifteen_minutes(app_home, con):
     at = login(at, "demo.encadrement", "Demo-encadrement_pm-2025")  # the right password, too late
     assert at.error[0].value == auth.GENERIC_FAILURE
     assert store.access_log(con, login="demo.encadrement")[0]["detail"] == "compte verrouillé"
-    assert at.session_state["tq_pages"] == ["accueil_public"]
+    assert at.session_state["tq_pages"] == PUBLIC_PAGES
     locked = con.execute("SELECT locked_until FROM users WHERE login = 'demo.encadrement'").fetchone()[0]
     later = store.now_utc() + timedelta(minutes=16)
     assert auth.authenticate(con, "demo.encadrement", "Demo-encadrement_pm-2025", now=later).ok
@@ -102,13 +102,13 @@ def test_idle_session_expires(app_home, monkeypatch):
     assert at.session_state["tq_pages"] == PROFILE_PAGES["analyste"]
     at.session_state["tq_session"]["last_seen"] = store.now_utc() - timedelta(minutes=31)
     at.run()
-    assert at.session_state["tq_pages"] == ["accueil_public"]
+    assert at.session_state["tq_pages"] == PUBLIC_PAGES
     assert any("Session expirée" in w.value for w in at.warning)
     monkeypatch.setenv("TRANQUILLITE_SESSION_IDLE_MINUTES", "5")
     at = login_as("analyste")
     at.session_state["tq_session"]["last_seen"] = store.now_utc() - timedelta(minutes=6)
     at.run()
-    assert at.session_state["tq_pages"] == ["accueil_public"]
+    assert at.session_state["tq_pages"] == PUBLIC_PAGES
 
 
 @both_stores
@@ -116,7 +116,7 @@ def test_logout(app_home, con):
     at = login_as("encadrement_pm")
     next(b for b in at.sidebar.button if b.label == "Se déconnecter").click()
     at.run()
-    assert at.session_state["tq_pages"] == ["accueil_public"]
+    assert at.session_state["tq_pages"] == PUBLIC_PAGES
     assert any("déconnecté" in s.value for s in at.success)
     assert store.access_log(con, login="demo.encadrement", page="connexion")[0]["action"] == "deconnexion"
 
@@ -126,7 +126,7 @@ def test_deactivated_user_loses_access_at_the_next_click(app_home, con):
     admin = load_principal(con, "demo.habilitations")
     habilitations.update_user(con, admin, "demo.encadrement", active=False)
     at.run()
-    assert at.session_state["tq_pages"] == ["accueil_public"]
+    assert at.session_state["tq_pages"] == PUBLIC_PAGES
     assert any("plus active" in e.value for e in at.error)
 
 

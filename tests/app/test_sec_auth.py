@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.app.helpers import both_stores, login, new_app
+from tests.app.helpers import PUBLIC_PAGES, both_stores, login, new_app
 from tranquillite.app_core import auth, habilitations as H, store
 from tranquillite.app_core.rights import load_principal
 
@@ -103,7 +103,7 @@ def test_the_app_says_the_same_for_a_locked_account(app_home):
         assert [e.value for e in at.error] == [auth.GENERIC_FAILURE]
     at = login(at, "demo.encadrement", RIGHT)
     assert [e.value for e in at.error] == [auth.GENERIC_FAILURE]
-    assert at.session_state["tq_pages"] == ["accueil_public"]
+    assert at.session_state["tq_pages"] == PUBLIC_PAGES
 
 
 def test_per_client_and_per_login_rate_limits(app_home, con, verified, monkeypatch):

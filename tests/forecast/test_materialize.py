@@ -64,7 +64,8 @@ def test_the_training_then_the_daily_forecast_materialise_every_asset(materializ
     assert all(o.success for o in outcomes), outcomes
     features = {K.STUDY_GRID_KEY, K.PLANNED_EXPOSURE_KEY, K.OBSERVED_COUNTS_KEY, K.CELL_SLOT_KEY}
     assert _materialized_keys(instance, training.run_id) == features | {
-        K.BACKTEST_KEY, K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY, K.MODEL_REGISTRY_KEY, K.AUDIT_LOOP_KEY}
+        K.BACKTEST_KEY, K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY, K.MODEL_REGISTRY_KEY, K.AUDIT_LOOP_KEY,
+        K.AUDIT_LOOP_ZONES_KEY}
     # the daily forecast: the features of its last day and the forecast, never the backtest nor a training
     assert _materialized_keys(instance, prevision.run_id) == features | {K.FORECAST_KEY, K.FORECAST_HISTORY_KEY}
     assert instance.get_materialized_partitions(K.CELL_SLOT_KEY) == {

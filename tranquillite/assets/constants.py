@@ -117,6 +117,7 @@ FORECAST_KEY_PATH = (MODELS, "forecast",)
 FORECAST_HISTORY_KEY_PATH = (MODELS, "forecast_history",)
 MODEL_REGISTRY_KEY_PATH = (MODELS, "model_registry",)
 AUDIT_LOOP_KEY_PATH = (MODELS, "audit_boucle",)   # the feedback-loop audit (issue 13)
+AUDIT_LOOP_ZONES_KEY_PATH = (MODELS, "audit_boucle_zones",)   # its shares per arrondissement
 
 # --------------------------------------------------------------------------- indicators (issue #4)
 INDICATORS = "indicators"

@@ -22,6 +22,18 @@ _SIMPLE = {pl.Utf8: "string", pl.Categorical: "string", pl.Boolean: "bool", pl.D
 
 # the platform's own columns (the contracts' fields are described by their labels)
 GLOSSARY = {
+    # the feedback-loop audit (models/audit_boucle, models/audit_boucle_zones; issue 13)
+    "stream": "Faits sur lesquels la prévision auditée est apprise (signalés, interventions…)",
+    "flagged_cells": "Cellules désignées (part de la surface de l'audit)",
+    "jaccard_vs_signale": "Recouvrement (Jaccard) avec la zone désignée par la prévision apprise sur les faits signalés",
+    "jaccard_vs_police": "Recouvrement (Jaccard) avec la zone désignée par la prévision apprise sur les interventions",
+    "dissimilarity_vs_reports": "Indice de dissimilarité: zone désignée par arrondissement contre sa part des signalements",
+    "dissimilarity_vs_population": "Indice de dissimilarité: zone désignée par arrondissement contre sa population",
+    "gini_per_inhabitant": "Indice de Gini des cellules désignées par habitant, entre arrondissements",
+    "flagged_share": "Part de la zone désignée dans l'arrondissement",
+    "report_share": "Part des signalements de l'arrondissement",
+    "population_share": "Part de la population de l'arrondissement",
+    "ratio_flagged_vs_reports": "Part de la zone désignée rapportée à la part des signalements",
     "conventions": "Conventions des données dont la ligne est issue",
     "convention": "Convention d'origine de l'enregistrement",
     "event_id": "Identifiant de l'événement (source:identifiant)", "record_id": "Identifiant dans la source",

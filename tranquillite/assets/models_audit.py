@@ -39,17 +39,26 @@ def zone_population(spec, grid: pl.DataFrame) -> dict[str, float]:
     return {z: 1.0 for z in grid["zone"].drop_nulls().unique().to_list()}
 
 
-@dg.asset(
-    key=K.AUDIT_LOOP_KEY, deps=[K.EVENTS_KEY, K.STUDY_GRID_KEY], group_name=K.MODELS, kinds={"parquet"},
-    owners=[K.OWNER_DATA],
-    description=("Audit de la boucle de rétroaction des prévisions: à chaque origine hebdomadaire de la fenêtre du "
-                 "backtest, les cellules signalées (5 % de la surface) par un compte glissant appris sur les faits "
-                 "signalés (signalements, alertes CSU) et par le même appris sur les interventions de la Police "
-                 "Municipale (toutes, catégories d'initiative policière seules, sans elles): recouvrement "
-                 "(Jaccard), part de la surface signalée par arrondissement face à sa population et à sa part "
-                 "des signalements (rapport, indice de dissimilarité, Gini par habitant) et dérive de cette "
-                 "concentration au fil des origines. Tables agrégées (origine × apprentissage, et par "
-                 "arrondissement), jamais une cellule ni un fait."),
+AUDIT_DESCRIPTION = (
+    "Audit de la boucle de rétroaction des prévisions: à chaque origine hebdomadaire de la fenêtre du "
+    "backtest, les cellules signalées (5 % de la surface) par un compte glissant appris sur les faits "
+    "signalés (signalements, alertes CSU) et par le même appris sur les interventions de la Police "
+    "Municipale (toutes, catégories d'initiative policière seules, sans elles): recouvrement "
+    "(Jaccard), part de la surface signalée par arrondissement face à sa population et à sa part "
+    "des signalements (rapport, indice de dissimilarité, Gini par habitant) et dérive de cette "
+    "concentration au fil des origines. Tables agrégées (origine × apprentissage, et par "
+    "arrondissement), jamais une cellule ni un fait.")
+
+
+@dg.multi_asset(
+    name="audit_boucle",
+    specs=[dg.AssetSpec(K.AUDIT_LOOP_KEY, deps=[K.EVENTS_KEY, K.STUDY_GRID_KEY], group_name=K.MODELS,
+                        kinds={"parquet"}, owners=[K.OWNER_DATA], description=AUDIT_DESCRIPTION),
+           dg.AssetSpec(K.AUDIT_LOOP_ZONES_KEY, deps=[K.EVENTS_KEY, K.STUDY_GRID_KEY], group_name=K.MODELS,
+                        kinds={"parquet"}, owners=[K.OWNER_DATA],
+                        description=("Audit de la boucle de rétroaction, par arrondissement: part de la zone "
+                                     "désignée, part des signalements et de la population, à chaque origine et "
+                                     "pour chaque apprentissage (agrégats, jamais une cellule ni un fait)."))],
     check_specs=[dg.AssetCheckSpec(CHECK_DRIFT, asset=K.AUDIT_LOOP_KEY, blocking=False,
                                    description=("La concentration de la surface signalée par le modèle appris sur "
                                                 "les interventions ne dérive pas au-delà du seuil configuré "
@@ -64,8 +73,18 @@ def audit_boucle(context: dg.AssetExecutionContext, warehouse: Warehouse, study_
         raise dg.Failure("la grille d'étude (features/study_grid) n'est pas matérialisée")
     grid = warehouse.read(K.FEATURES, "study_grid").select("h3_cell", "cell_idx", "zone")
     ev = read_events(warehouse, cfg.sources)
-    if ev.height == 0:
-        raise dg.Failure("aucun fait des sources de l'audit dans clean.events: rien à auditer")
+    if ev.height == 0:   # a city whose sources are not the audit's (e.g. one `incidents` export): nothing to audit
+        per_origin, per_zone = F.empty_tables()
+        warehouse.write(K.MODELS, "audit_boucle", per_origin)
+        warehouse.write(K.MODELS, "audit_boucle_zones", per_zone)
+        warehouse.publish_catalog()
+        motif = f"aucun fait des sources de l'audit ({', '.join(cfg.sources)}) dans clean.events: rien à auditer"
+        yield dg.MaterializeResult(asset_key=K.AUDIT_LOOP_ZONES_KEY,
+                                   metadata=base_metadata(per_zone, time.perf_counter() - t0, motif=motif))
+        yield dg.MaterializeResult(
+            asset_key=K.AUDIT_LOOP_KEY, metadata=base_metadata(per_origin, time.perf_counter() - t0, motif=motif),
+            check_results=[dg.AssetCheckResult(check_name=CHECK_DRIFT, passed=True, metadata={"motif": motif})])
+        return
     last = ev["start"].max()
     origins = F.weekly_origins(last, cfg.n_origins)
     ev = ev.filter(pl.col("start") >= origins[0] - timedelta(weeks=cfg.window_weeks))
@@ -80,9 +99,11 @@ def audit_boucle(context: dg.AssetExecutionContext, warehouse: Warehouse, study_
     warehouse.write(K.MODELS, "audit_boucle_zones", per_zone)
     warehouse.publish_catalog()
     drift = summ["derive_police"] or 0.0
-    return dg.MaterializeResult(
-        metadata=base_metadata(per_origin, time.perf_counter() - t0, origines=summ["origines"],
-                               faits_lus=ev.height,
+    yield dg.MaterializeResult(asset_key=K.AUDIT_LOOP_ZONES_KEY,
+                               metadata=base_metadata(per_zone, time.perf_counter() - t0))
+    yield dg.MaterializeResult(
+        asset_key=K.AUDIT_LOOP_KEY,
+        metadata=base_metadata(per_origin, time.perf_counter() - t0, origines=summ["origines"], faits_lus=ev.height,
                                jaccard_moyen_police_vs_signale=summ[F.POLICE]["jaccard_moyen_vs_signale"],
                                concentration=dg.MetadataValue.json({s: summ[s] for s in F.STREAMS}),
                                derive_police=drift, categories_d_initiative_exclues=cfg.exclude_enforcement),

@@ -142,6 +142,20 @@ def zone_shares(mask: np.ndarray, zone_idx: np.ndarray, n_zones: int) -> np.ndar
     return n / n.sum() if n.sum() else n
 
 
+PER_ORIGIN_SCHEMA = {"origin": pl.Datetime("us"), "stream": pl.Utf8, "flagged_cells": pl.Int64,
+                     "jaccard_vs_signale": pl.Float64, "jaccard_vs_police": pl.Float64,
+                     "dissimilarity_vs_reports": pl.Float64, "dissimilarity_vs_population": pl.Float64,
+                     "gini_per_inhabitant": pl.Float64}
+PER_ZONE_SCHEMA = {"origin": pl.Datetime("us"), "stream": pl.Utf8, "zone": pl.Utf8, "flagged_share": pl.Float64,
+                   "report_share": pl.Float64, "population_share": pl.Float64, "ratio_flagged_vs_reports": pl.Float64}
+
+
+def empty_tables() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The audit's two tables with no row (no fact of the audit's sources), with their `conventions`."""
+    conv = {"conventions": pl.List(pl.Utf8)}
+    return pl.DataFrame(schema={**PER_ORIGIN_SCHEMA, **conv}), pl.DataFrame(schema={**PER_ZONE_SCHEMA, **conv})
+
+
 def audit(events: pl.DataFrame, grid: pl.DataFrame, population: dict[str, float], origins: list[datetime],
           cfg: AuditConfig) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     """The audit at each origin. `events`: rows with cell_idx, start, source, subcategory;
@@ -183,16 +197,9 @@ def audit(events: pl.DataFrame, grid: pl.DataFrame, population: dict[str, float]
                                        "flagged_share": fs, "report_share": rep_share, "population_share": pop_share,
                                        "ratio_flagged_vs_reports": np.where(rep_share > 0, fs / np.where(
                                            rep_share > 0, rep_share, 1.0), np.nan)}))
-    per_origin = pl.DataFrame(rows, schema={"origin": pl.Datetime("us"), "stream": pl.Utf8, "flagged_cells": pl.Int64,
-                                            "jaccard_vs_signale": pl.Float64, "jaccard_vs_police": pl.Float64,
-                                            "dissimilarity_vs_reports": pl.Float64,
-                                            "dissimilarity_vs_population": pl.Float64,
-                                            "gini_per_inhabitant": pl.Float64}).sort("origin", "stream")
+    per_origin = pl.DataFrame(rows, schema=PER_ORIGIN_SCHEMA).sort("origin", "stream")
     per_zone = (pl.concat(zrows).with_columns(pl.col("origin").cast(pl.Datetime("us")))
-                if zrows else pl.DataFrame(schema={"origin": pl.Datetime("us"), "stream": pl.Utf8, "zone": pl.Utf8,
-                                                   "flagged_share": pl.Float64, "report_share": pl.Float64,
-                                                   "population_share": pl.Float64,
-                                                   "ratio_flagged_vs_reports": pl.Float64}))
+                if zrows else pl.DataFrame(schema=PER_ZONE_SCHEMA))
     return per_origin, per_zone, summarise(per_origin, cfg)
 
 
