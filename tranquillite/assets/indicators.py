@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Iterator
 
 import dagster as dg
@@ -256,21 +256,20 @@ def hotspots(context, warehouse: Warehouse, indicators: IndicatorSettings) -> It
     hot = pl.DataFrame(schema=HOTSPOT_SCHEMA)
     gaps: dict = {}
     done: dict = {"mode": "complet", "motif": "aucun fait"}
+    saved = None   # (key, document) of the maps' state to keep for the next run
     if facts.height:
         first = facts["start"].min().date()
         last = (as_of - timedelta(microseconds=1)).date() if as_of else facts["start"].max().date()
         received = received_days(warehouse, list(cat.fact_sources), first, last)  # a gap is no week without facts
         gaps = gap_metadata(received, first, min(last, max(received, default=first)))
-        hot, done = _hotspot_maps(context, warehouse, facts, grid, W, cat, hp, first, last, received)
+        hot, done, saved = _hotspot_maps(context, warehouse, facts, grid, W, cat, hp, first, last, received)
     hot = hot.with_columns(CVF.lit(sorted(set(grid_conv) | set(facts["convention"].drop_nulls()))).alias("conventions"))
     state = inc.State(inc.cache_dir(warehouse.path), "hotspots")
     warehouse.write(INDICATORS, "grid", grid)
     warehouse.write(INDICATORS, "hotspots", hot)
-    if done.get("_doc") is not None:
-        state.save_doc(done.pop("_key"), {**done.pop("_doc"), "rows": hot.height})
+    if saved is not None:
+        state.save_doc(saved[0], {**saved[1], "rows": hot.height})
     else:
-        done.pop("_doc", None)
-        done.pop("_key", None)
         state.clear()
     maps = hot.group_by("period_level", "category", "period").len()
     dense = maps.height == 0 or bool((maps["len"] == grid.height).all())
@@ -293,11 +292,12 @@ def hotspots(context, warehouse: Warehouse, indicators: IndicatorSettings) -> It
 
 
 def _hotspot_maps(context, warehouse: Warehouse, facts: pl.DataFrame, grid: pl.DataFrame, W, cat: Catalogue,
-                  hp, first, last, received) -> tuple[pl.DataFrame, dict]:
+                  hp, first, last, received) -> tuple[pl.DataFrame, dict, tuple[str, dict]]:
     """The hot-spot maps: those whose counts (or completeness) changed since the last run, the others
     kept from the published table (each map is computed alone, so the rows are those of a full run);
     every map on a first or forced full run, or when the grid, the parameters or the first day
-    changed. Returns the table (without conventions) and what was computed (with the state to keep)."""
+    changed. Returns the table (without conventions), what was computed, and the state to keep
+    (its key and document)."""
     kw = dict(categories=cat.category_codes, all_code=cat.all_category[0], first_day=first, last_day=last)
     digests = map_digests(facts, received=received, **kw)
     key = inc.config_key(hp, cat.category_codes, cat.all_category[0], first.isoformat(),
@@ -312,7 +312,7 @@ def _hotspot_maps(context, warehouse: Warehouse, facts: pl.DataFrame, grid: pl.D
     if old is None:
         hot = hotspot_table(facts, grid, W, fdr_alpha=hp.fdr_alpha, received=received, **kw)
         return hot, {"mode": "complet", "motif": "premier calcul ou paramètres changés" if prev is None
-                     else "catégories ou table changées", "_doc": digests, "_key": key}
+                     else "catégories ou table changées"}, (key, digests)
     only: dict = {}
     drop = pl.lit(False)
     for level, maps in digests["maps"].items():
@@ -327,12 +327,11 @@ def _hotspot_maps(context, warehouse: Warehouse, facts: pl.DataFrame, grid: pl.D
     kept = old.filter(~drop).select(list(HOTSPOT_SCHEMA))
     hot = pl.concat([kept, fresh.select(list(HOTSPOT_SCHEMA))]).sort("period_level", "category", "period_start",
                                                                     "h3_cell")
-    return hot, {"mode": "incrémental", "cartes_recalculees": {lv: len(v) for lv, v in only.items()},
-                 "_doc": digests, "_key": key}
+    return hot, {"mode": "incrémental", "cartes_recalculees": {lv: len(v) for lv, v in only.items()}}, (key, digests)
 
 
-def date_of(iso: str):
-    return datetime.fromisoformat(iso).date()
+def date_of(iso: str) -> date:
+    return date.fromisoformat(iso)
 
 
 @dg.asset(

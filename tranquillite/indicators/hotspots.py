@@ -41,6 +41,7 @@ import polars as pl
 import scipy.sparse as sps
 from scipy import stats
 
+from tranquillite.indicators.incremental import grouped_digests
 from tranquillite.indicators.periods import period_end, period_label, period_start
 
 HOTSPOT_CLASSES = {
@@ -193,10 +194,8 @@ def map_digests(facts: pl.DataFrame, *, categories: list[str], all_code: str, fi
         starts, counts, meta = lc
         d = counts.join(meta.select("t", "period_start"), on="t").select(
             "period_start", "category", "cell_idx", "len")
-        h = d.with_columns(pl.Series("_h", d.select("category", "cell_idx", "len").hash_rows(seed=3)))
-        agg = {r[0]: [r[1], r[2], r[3]] for r in h.group_by("period_start").agg(
-            pl.len(), (pl.col("_h") // 4294967296).cast(pl.Int64).sum().alias("hi"), (pl.col("_h") % 4294967296).cast(pl.Int64).sum().alias("lo"))
-            .iter_rows()}
+        g = grouped_digests(d.select("period_start"), d.select("category", "cell_idx", "len"), seed=3)
+        agg = {r[0]: [r[1], r[2], r[3]] for r in g.select("period_start", "n", "hi", "lo").iter_rows()}
         out["maps"][level] = {str(s): [*agg.get(s, [0, 0, 0]), bool(c)]
                               for s, c in meta.select("period_start", "complete").iter_rows()}
     return out

@@ -46,24 +46,29 @@ def config_key(*parts) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def grouped_digests(keys: pl.DataFrame, rows: pl.DataFrame, seed: int = 7) -> pl.DataFrame:
+    """Per value of `keys`' columns: the count and the sums of the high and low 32-bit halves of
+    `rows`' 64-bit row hashes (`n`, `hi`, `lo`): order-free, and the sums cannot overflow."""
+    h = pl.col("_h")
+    return (keys.with_columns(rows.hash_rows(seed=seed).alias("_h")).group_by(keys.columns)
+            .agg(pl.len().alias("n"), (h // 4294967296).cast(pl.Int64).sum().alias("hi"),
+                 (h % 4294967296).cast(pl.Int64).sum().alias("lo")))
+
+
 def day_digests(df: pl.DataFrame, day: pl.Expr) -> dict[str, list[int]]:
     """{day (ISO): [rows, Σ high halves, Σ low halves]} of the rows' hashes, per `day`."""
     if df.height == 0:
         return {}
-    h = df.hash_rows(seed=7)
-    d = pl.DataFrame({"_d": df.select(day.cast(pl.Date)).to_series(), "_h": h})
-    agg = d.group_by("_d").agg(pl.len().alias("n"), (pl.col("_h") // 4294967296).cast(pl.Int64).sum().alias("hi"),
-                              (pl.col("_h") % 4294967296).cast(pl.Int64).sum().alias("lo"))
-    return {str(r[0]): [int(r[1]), int(r[2]), int(r[3])] for r in agg.iter_rows()}
+    agg = grouped_digests(df.select(day.cast(pl.Date).alias("_d")), df)
+    return {str(d): [int(n), int(hi), int(lo)] for d, n, hi, lo in agg.select("_d", "n", "hi", "lo").iter_rows()}
 
 
 def frame_digest(df: pl.DataFrame) -> list[int]:
     """[rows, Σ high halves, Σ low halves] of a frame's row hashes (order-independent)."""
     if df.height == 0:
         return [0, 0, 0]
-    h = pl.DataFrame({"_h": df.hash_rows(seed=7)})
-    return list(h.select(pl.len(), (pl.col("_h") // 4294967296).cast(pl.Int64).sum().alias("hi"),
-                         (pl.col("_h") % 4294967296).cast(pl.Int64).sum().alias("lo")).row(0))
+    agg = grouped_digests(pl.DataFrame({"_all": [0] * df.height}), df)
+    return [int(x) for x in agg.select("n", "hi", "lo").row(0)]
 
 
 def changed_days(old: dict[str, list[int]], new: dict[str, list[int]]) -> set[date]:
