@@ -124,10 +124,10 @@ def child_cycle(day: str) -> None:
     _result(seconds=round(time.perf_counter() - t0, 1), jobs=per, success=all(o.success for o in outs))
 
 
-def child_generate(home: str, days: int) -> None:
+def child_generate(home: str, days: int, start: date = START) -> None:
     from tranquillite.synthetic import generate
     t0 = time.perf_counter()
-    generate(Path(home), start=START, days=days)
+    generate(Path(home), start=start, days=days)
     _result(seconds=round(time.perf_counter() - t0, 1))
 
 
@@ -139,9 +139,9 @@ def child_map() -> None:
 
 
 # --------------------------------------------------------------------------- the run
-def _env(home: Path) -> dict:
+def _env(home: Path, start: date = START) -> dict:
     env = {**os.environ, "TRANQUILLITE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"),
-           "TRANQUILLITE_PARTITIONS_START": START.isoformat()}
+           "TRANQUILLITE_PARTITIONS_START": start.isoformat()}
     env.pop("TRANQUILLITE_ENV", None)
     return env
 
@@ -290,11 +290,14 @@ def eight_years(base: Path, years: int) -> dict:
     days = 365 * years
     home = base / f"{years}ans"
     home.mkdir()
-    env = _env(home)
-    first, last = START, START + timedelta(days=days - 1)
-    print(f"{years} ans: génération de {days} jours", flush=True)
+    # the years END on the demo's last day: the partitions stop at tomorrow, so years starting on the demo's
+    # first day would run into the future
+    last = START + timedelta(days=364)
+    first = last - timedelta(days=days - 1)
+    env = _env(home, first)
+    print(f"{years} ans: génération de {days} jours ({first} → {last})", flush=True)
     t0 = time.perf_counter()
-    gen = _child(["--generate", str(home), str(days)], env)
+    gen = _child(["--generate", str(home), str(days), first.isoformat()], env)
     print(f"  génération: {gen['seconds']} s, pic {gen['peak_mb']} Mo", flush=True)
     stages = chain(env, first, last, f"{years} ans")
     return {"seconds": round(time.perf_counter() - t0, 1), "success": all(s["success"] for s in stages),
@@ -306,6 +309,6 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1].startswith("--"):
         flag, rest = sys.argv[1], sys.argv[2:]
         {"--floor": child_floor, "--job": child_job, "--cycle": child_cycle, "--generate":
-         lambda h, d: child_generate(h, int(d)), "--map": child_map}[flag](*rest)
+         lambda h, d, *s: child_generate(h, int(d), *(date.fromisoformat(x) for x in s)), "--map": child_map}[flag](*rest)
         sys.exit(0)
     sys.exit(main())
