@@ -219,7 +219,7 @@ def test_the_public_visitor_sees_the_citys_backtest_on_the_model_card(materializ
         for k in (1, 5, 10, 20):
             want = {m: round(100 * v, 1) for m, v in exp.filter((pl.col("coverage") - k / 100).abs() < 1e-9)
                     .select("model", "h").iter_rows()}
-            got = dict(zip(models, table[f"Faits dans {k} % de la surface (%)"]))
+            got = dict(zip(models, table[f"{k} %"]))     # share of the facts (%) in k % of the area
             assert got == pytest.approx(want, abs=0.051), (h, k)
         n = dict(exp.filter((pl.col("coverage") - 0.05).abs() < 1e-9).select("model", "n").iter_rows())
         assert dict(zip(models, table["Origines"])) == n

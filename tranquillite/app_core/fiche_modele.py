@@ -19,8 +19,7 @@ MODEL_LABELS, HORIZON_LABELS = L.MODEL_LABELS, L.HORIZON_LABELS   # one list of 
 BACKTEST, AUDIT = "models.backtest", "models.audit_boucle"
 BACKTEST_PUBLIC = "models.backtest_public"
 ORACLE = "oracle"
-KIND_LABELS = {"reference": "Méthode simple (référence)", "appris": "Modèle appris",
-               "oracle": "Oracle (données synthétiques)"}
+KIND_LABELS = {"reference": "Méthode simple", "appris": "Modèle appris", "oracle": "Oracle"}
 STREAM_LABELS = {"signale": "Faits signalés (signalements, alertes du CSU)",
                  "police": "Interventions de la Police Municipale (toutes)",
                  "police_initiative": "Interventions d'initiative policière seules",

@@ -74,15 +74,15 @@ elif pub is not None and pub.height:
         "la surface (1, 5, 10 ou 20 %); on mesure la part des faits de la période suivante qui y sont tombés, en "
         "moyenne sur les origines. Les méthodes qui lisent des données partenaires (événements déclarés à la "
         "Préfecture) n'y figurent pas. Le **champion** est la meilleure de ces méthodes; un modèle appris ne l'est "
-        "que s'il bat la meilleure méthode simple de façon significative.")
+        "que s'il bat la meilleure méthode simple de façon significative. Colonnes « 1 % » à « 20 % »: part des "
+        "faits (en %) tombés dans cette part de la surface désignée par la méthode.")
     for horizon, rows in pub.group_by("horizon", maintain_order=True):
         h = horizon[0]
         table = rows.select(
             _method(),
             pl.col("predictor_kind").replace_strict(FM.KIND_LABELS, default=pl.col("predictor_kind"),
                                                     return_dtype=pl.Utf8).alias("Nature"),
-            *[(pl.col(f"hit_rate_{k}") * 100).round(1).alias(f"Faits dans {k} % de la surface (%)")
-              for k in (1, 5, 10, 20)],
+            *[(pl.col(f"hit_rate_{k}") * 100).round(1).alias(f"{k} %") for k in (1, 5, 10, 20)],
             pl.col("n_origins").alias("Origines"), _champion_mark("★ champion"))
         st.markdown(f"**{FM.HORIZON_LABELS.get(h, h)}**")
         st.dataframe(table, hide_index=True, width="stretch")
