@@ -52,8 +52,8 @@ indicators_selection = dg.AssetSelection.groups("indicators") | dg.AssetSelectio
 # the features of the run's range (partitions, incremental) in both; the training job alone runs
 # the backtest and trains, the daily forecast only predicts with the models in service
 training_selection = dg.AssetSelection.groups(K.FEATURES) | dg.AssetSelection.assets(
-    K.BACKTEST_KEY, K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY, K.MODEL_REGISTRY_KEY, K.AUDIT_LOOP_KEY,
-    K.AUDIT_LOOP_ZONES_KEY)
+    K.BACKTEST_KEY, K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY, K.BACKTEST_PUBLIC_KEY, K.MODEL_REGISTRY_KEY,
+    K.AUDIT_LOOP_KEY, K.AUDIT_LOOP_ZONES_KEY)
 prevision_selection = dg.AssetSelection.groups(K.FEATURES) | dg.AssetSelection.assets(K.FORECAST_KEY)
 
 ingest_job = dg.define_asset_job(

@@ -169,3 +169,52 @@ def test_every_changed_page_renders_in_chromium_and_is_captured(app_home, tmp_pa
                     assert not d.find_elements(By.CSS_SELECTOR, "[data-testid='stException']"), path
                     out = screenshot(d, docs / f"{path or 'accueil_public'}.png")
                     assert out.stat().st_size > 10_000
+
+
+@pytest.fixture(scope="module")
+def card_home(tmp_path_factory):
+    """A small generated Marseille materialised as `tranquillite materialize` runs it (the settings of
+    tests/forecast/test_materialize.py: 4 weeks, 2 backtest origins), with the demo accounts: a real
+    backtest for the Fiche du modèle (the app tests' two-day catalog holds no origin)."""
+    from tests.forecast.test_materialize import FIRST, LAST, SMALL
+    from tranquillite import runner
+    from tranquillite.app_core.seed_demo import seed_demo
+    from tranquillite.definitions import build_defs
+    from tranquillite.synthetic import generate
+    home = tmp_path_factory.mktemp("fiche_modele")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TRANQUILLITE_HOME", str(home))
+    mp.setenv("DAGSTER_HOME", str(home / "dagster"))
+    for k in ("TRANQUILLITE_ENV", "TRANQUILLITE_APP_DB_URL", "TRANQUILLITE_APP_DB_OWNER_URL"):
+        mp.delenv(k, raising=False)
+    generate(home, start=FIRST, days=(LAST - FIRST).days + 1, seed=11, scale=0.2)
+    outcomes = runner.materialize(build_defs(), FIRST, LAST, runner.instance(), forecast_settings=SMALL)
+    assert all(o.success for o in outcomes), outcomes
+    seed_demo()
+    yield home
+    mp.undo()
+
+
+def test_every_changed_page_the_model_card_shows_the_public_its_backtest_in_chromium(card_home, tmp_path):
+    """The Fiche du modèle as a visitor without an account sees it (issue 13), on a real backtest: the
+    City-only table renders in Chromium, captured at its section (into apps/streamlit/docs/ when
+    TQ_DOCS_SCREENSHOTS=1, like the pages above)."""
+    _need_browser()
+    from selenium.webdriver.common.by import By
+    from tests.app.browser import wait_for_h1
+    from tests.app.helpers import REPO
+    docs = REPO / "apps" / "streamlit" / "docs" if os.environ.get("TQ_DOCS_SCREENSHOTS") == "1" else tmp_path
+    with streamlit_server(card_home) as url, browser() as d:
+        d.get(f"{url}/fiche-modele")        # url_path: the page code with dashes (app.py)
+        wait_for_h1(d, "Fiche du modèle de prévision")
+        time.sleep(6)
+        assert not d.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")
+        body = d.find_element("tag name", "body").text
+        assert "seules données de la Ville" in body and "réservée aux agents" not in body
+        grids = d.find_elements(By.CSS_SELECTOR, "[data-testid='stDataFrame']")
+        assert len(grids) >= 4                           # one per horizon, then the audit's
+        section = d.find_element(By.XPATH, "//h3[contains(., 'face aux références')]")
+        d.execute_script("arguments[0].scrollIntoView({block: 'start'});", section)
+        time.sleep(2)
+        out = screenshot(d, docs / "fiche_modele.png")
+        assert out.stat().st_size > 10_000

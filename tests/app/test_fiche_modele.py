@@ -1,5 +1,6 @@
-"""Fiche du modèle (issue 13): public, in the app; the audit's aggregates for everyone, the
-backtest for the profiles whose scope reads it; the drift summary computed from the audit rows."""
+"""Fiche du modèle (issue 13): public, in the app; the audit's and the backtest's City-only aggregates
+for everyone, the fuller backtest for the profiles whose scope reads it; the drift summary computed
+from the audit rows. The figures on a real backtest: tests/forecast/test_materialize.py."""
 
 from __future__ import annotations
 
@@ -22,14 +23,15 @@ def test_the_public_reads_the_model_card_without_an_account(app_home):
     assert "Fiche du modèle de prévision" in t and "un agent décide" in t
     assert "aucune donnée personnelle" in t
     assert "Interventions de la Police Municipale" in t      # the sources, in words
-    # the backtest is not open to the public's aggregate-only scope; the audit is (City-only aggregates)
-    assert "réservée aux agents de la Ville" in t
+    # the public reads the backtest's City-only aggregate (empty: the test catalog's two days hold no
+    # backtest origin) and the audit's; never the fuller backtest
+    assert "réservée aux agents de la Ville" not in t and "Pas encore d'évaluation" in t
     cat = queries.Catalog.open()
     try:
-        audit_published = cat.has(FM.AUDIT)
+        audit_published, public_published = cat.has(FM.AUDIT), cat.has(FM.BACKTEST_PUBLIC)
     finally:
         cat.close()
-    assert audit_published
+    assert audit_published and public_published
     audit = at.dataframe[0].value
     assert "Prévision apprise sur" in audit.columns
     assert set(audit["Prévision apprise sur"]) <= set(FM.STREAM_LABELS.values()) and len(audit) >= 2
@@ -64,6 +66,7 @@ def test_the_public_scope_may_not_read_the_backtest(app_home):
         with pytest.raises(queries.Forbidden):
             queries.scoped_query(cat, scope, FM.BACKTEST, select="model", level="aggregate", group_by="model")
         assert FM.backtest_table(cat, scope) is None
+        assert FM.public_backtest_table(cat, scope) is not None    # its City-only aggregate is open to it
         with store.connect() as con:
             from tranquillite.app_core.rights import load_principal
             analyst = next(load_principal(con, r["login"]) for r in con.execute("SELECT login, profile FROM users")

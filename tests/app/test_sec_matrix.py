@@ -24,8 +24,9 @@ from tranquillite.resources.warehouse import open_catalog
 
 ORACLE_PUBLISHED = {"clean.events", "governance.data_quality", "governance.quarantine_reasons", "models.forecast",
                     "models.backtest", "models.backtest_scores", "governance.convention_lineage",
-                    "models.audit_boucle", "models.audit_boucle_zones"}
-AGGREGATE_TABLES = {"clean.events", "indicators.values_public", "models.audit_boucle", "models.audit_boucle_zones"}
+                    "models.audit_boucle", "models.audit_boucle_zones", "models.backtest_public"}
+AGGREGATE_TABLES = {"clean.events", "indicators.values_public", "models.audit_boucle", "models.audit_boucle_zones",
+                    "models.backtest_public"}
 ID_COLUMNS = ("source", "convention", "record_id")
 RESULTS: dict[str, int] = {}
 

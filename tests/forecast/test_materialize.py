@@ -64,8 +64,8 @@ def test_the_training_then_the_daily_forecast_materialise_every_asset(materializ
     assert all(o.success for o in outcomes), outcomes
     features = {K.STUDY_GRID_KEY, K.PLANNED_EXPOSURE_KEY, K.OBSERVED_COUNTS_KEY, K.CELL_SLOT_KEY}
     assert _materialized_keys(instance, training.run_id) == features | {
-        K.BACKTEST_KEY, K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY, K.MODEL_REGISTRY_KEY, K.AUDIT_LOOP_KEY,
-        K.AUDIT_LOOP_ZONES_KEY}
+        K.BACKTEST_KEY, K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY, K.BACKTEST_PUBLIC_KEY, K.MODEL_REGISTRY_KEY,
+        K.AUDIT_LOOP_KEY, K.AUDIT_LOOP_ZONES_KEY}
     # the daily forecast: the features of its last day and the forecast, never the backtest nor a training
     assert _materialized_keys(instance, prevision.run_id) == features | {K.FORECAST_KEY, K.FORECAST_HISTORY_KEY}
     assert instance.get_materialized_partitions(K.CELL_SLOT_KEY) == {
@@ -87,7 +87,7 @@ def test_the_training_then_the_daily_forecast_materialise_every_asset(materializ
     assert run.run_config["ops"]["model_registry"]["config"]["train_weeks"] == 2
     assert instance.get_run_by_id(prevision.run_id).run_config["ops"]["forecast"]["config"]["train_weeks"] == 2
     for name in ("surface_de_la_grille", "panel_complet", "colonnes_stables", "champion_bat_les_references",
-                 "prevision_complete", "intervalles_coherents", "connu_avant_usage"):
+                 "prevision_complete", "intervalles_coherents", "connu_avant_usage", "conventions_de_la_ville_seules"):
         assert checks[name] is True, name
 
 
@@ -127,6 +127,126 @@ def test_published_tables(materialized):
     assert champion["model"] in models
     # the best model trained on the City's data only, for the profiles that do not see the Préfecture's
     assert champion["internal"]["conventions"] == ["internal"] and champion["internal"]["model"] in models
+
+
+def _foreign_models(bt: pl.DataFrame) -> dict[str, set[str]]:
+    """Per predictor, the conventions other than the City's its backtest rows name (read from the rows)."""
+    city = {"internal"}
+    out: dict[str, set[str]] = {}
+    for m, convs in bt.select("model", "conventions").iter_rows():
+        bad = {c for c in (convs or [None]) if c not in city}
+        if bad:
+            out.setdefault(m, set()).update(str(c) for c in bad)
+    return out
+
+
+def test_the_public_backtest_holds_nothing_drawn_from_the_prefecture(materialized):
+    """models/backtest_public (issue 13): every predictor whose backtest rows read a Préfecture record is
+    absent, every other one is there; each row names the City's convention only; no origin, cell nor
+    category; the asset's convention tags, derived through the graph, name only the City's convention
+    (its parent's name the Préfecture's too), and its blocking check passed."""
+    from tranquillite.assets.conventions import conventions_of_tags
+    from tranquillite.assets.models_public import CHECK_CITY_ONLY
+    from tranquillite.contracts import load_conventions
+    home, defs, instance, outcomes, training, prevision = materialized
+    wh = paths().warehouse
+    bt = pl.read_parquet(wh / "models" / "backtest" / "*.parquet")
+    pub = pl.read_parquet(wh / "models" / "backtest_public" / "*.parquet")
+    foreign = _foreign_models(bt)
+    prefecture = {c for c in load_conventions() if c != "internal"}
+    assert "lgbm_avec_evenements" in foreign and set().union(*foreign.values()) <= prefecture   # not vacuous
+    assert set(pub["model"]) == set(bt["model"]) - set(foreign)
+    assert not set(pub["model"]) & set(foreign)
+    assert set(pub["conventions"].explode().to_list()) == {"internal"}
+    assert {"origin", "category", "coverage", "cell_idx"}.isdisjoint(pub.columns)
+    assert pub.select("model", "horizon").is_unique().all()
+    graph = defs.resolve_asset_graph()
+    assert conventions_of_tags(graph.get(K.BACKTEST_PUBLIC_KEY).tags) == {"internal"}
+    assert prefecture & conventions_of_tags(graph.get(K.BACKTEST_KEY).tags)
+    evals = [e.dagster_event.event_specific_data for e in instance.all_logs(training.run_id)
+             if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
+             and e.dagster_event.event_specific_data.check_name == CHECK_CITY_ONLY]
+    assert len(evals) == 1 and evals[0].passed
+    md = instance.get_latest_materialization_event(K.BACKTEST_PUBLIC_KEY).asset_materialization.metadata
+    assert md["dagster/row_count"].value == pub.height and set(md["exclus"].value) == set(foreign)
+
+
+def _public_app(home):
+    import streamlit as st
+    from streamlit import config as st_config
+
+    from tranquillite.app_core.seed_demo import seed_demo
+    st_config.set_option("runner.magicEnabled", False)   # as apps/streamlit/.streamlit/config.toml
+    if not (home / "app" / "platform.sqlite").exists():
+        seed_demo()
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def test_the_public_visitor_sees_the_citys_backtest_on_the_model_card(materialized):
+    """The Fiche du modèle, as a visitor without an account (AppTest): one table per horizon of the
+    City's predictors, in words, with the mean hit rates over the origins computed here from the
+    materialised models.backtest (DuckDB, not the asset's code); no predictor that read the
+    Préfecture's records; the next-day champion is the one the backtest chose on the City's data
+    alone (champion.json → internal), with its reason."""
+    import duckdb
+
+    from tests.app.helpers import new_app, texts
+    from tranquillite.app_core import fiche_modele as FM
+    home = materialized[0]
+    _public_app(home)
+    wh = paths().warehouse
+    bt = pl.read_parquet(wh / "models" / "backtest" / "*.parquet")
+    foreign = sorted(_foreign_models(bt))
+    expected = pl.from_arrow(duckdb.sql(
+        "SELECT model, horizon, coverage, avg(hit_rate) AS h, count(DISTINCT origin) AS n "
+        "FROM read_parquet(?) WHERE category = 'all' AND NOT isnan(hit_rate) AND NOT list_contains(?, model) "
+        "GROUP BY ALL", params=[str(wh / "models" / "backtest" / "*.parquet"), foreign]).to_arrow_table())
+    at = new_app().run()
+    at.switch_page("views/fiche_modele.py").run()
+    assert not at.exception, at.exception
+    t = texts(at)
+    assert "réservée aux agents" not in t and "seules données de la Ville" in t
+    tables = [d.value for d in at.dataframe if "Méthode" in d.value.columns]
+    horizons = [h for h in FM.HORIZON_LABELS if h in set(expected["horizon"])]
+    assert len(tables) == len(horizons) >= 3
+    label_to_model = {v: k for k, v in FM.MODEL_LABELS.items()}
+    for h, table in zip(horizons, tables):
+        assert f"**{FM.HORIZON_LABELS[h]}**" in t
+        models = [label_to_model[m] for m in table["Méthode"]]          # every predictor in words
+        exp = expected.filter(pl.col("horizon") == h)
+        assert set(models) == set(exp["model"]) and not set(models) & set(foreign)
+        for k in (1, 5, 10, 20):
+            want = {m: round(100 * v, 1) for m, v in exp.filter((pl.col("coverage") - k / 100).abs() < 1e-9)
+                    .select("model", "h").iter_rows()}
+            got = dict(zip(models, table[f"{k} %"]))     # share of the facts (%) in k % of the area
+            assert got == pytest.approx(want, abs=0.051), (h, k)
+        n = dict(exp.filter((pl.col("coverage") - 0.05).abs() < 1e-9).select("model", "n").iter_rows())
+        assert dict(zip(models, table["Origines"])) == n
+        stars = [m for m, c in zip(models, table["Champion"]) if c]
+        assert len(stars) == (1 if h in ("creneau_suivant", "jour_suivant", "semaine_suivante") else 0), h
+        assert set(table["Nature"]) <= set(FM.KIND_LABELS.values())
+        if h == "jour_suivant":
+            champion = json.loads((home / "models" / "champion.json").read_text(encoding="utf-8"))
+            assert stars == [champion["internal"]["model"]]
+            why = [c.value for c in at.caption if c.value.startswith("Pourquoi:")]
+            assert any(FM.MODEL_LABELS[stars[0]] in w for w in why), why   # the reason, in words
+    assert FM.MODEL_LABELS["lgbm_avec_evenements"] not in "".join(str(tb["Méthode"].tolist()) for tb in tables)
+
+
+def test_the_analyst_keeps_the_fuller_backtest_on_the_model_card(materialized):
+    """A profile whose scope reads models.backtest keeps its view: every predictor it may see, the
+    Préfecture-reading one included, and the champion in service."""
+    from tests.app.helpers import login_as
+    from tranquillite.app_core import fiche_modele as FM
+    _public_app(materialized[0])
+    at = login_as("analyste")
+    at.switch_page("views/fiche_modele.py").run()
+    assert not at.exception, at.exception
+    tables = [d.value for d in at.dataframe if "Méthode" in d.value.columns]
+    assert tables and any(FM.MODEL_LABELS["lgbm_avec_evenements"] in list(tb["Méthode"]) for tb in tables)
+    assert any("★ en service" in list(tb["Champion"]) for tb in tables)
+    assert all("Nature" not in tb.columns for tb in tables)
 
 
 def test_a_new_day_updates_only_its_partition(materialized):

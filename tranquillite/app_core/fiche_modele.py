@@ -1,8 +1,9 @@
 """Fiche du modèle (issue 13): what the forecast uses and never uses, how it compares with the
 baselines on the City's own data, what the feedback-loop audit says, and how a manager is expected
 to use it. Read through the scoped gateway only: the public reads the audit's aggregates
-(`models.audit_boucle`, City-only conventions); the backtest is shown to the profiles whose scope
-reads `models.backtest`.
+(`models.audit_boucle`) and the backtest's (`models.backtest_public`: per predictor × horizon, the
+predictors of the City's data only), both from City-only conventions; the profiles whose scope
+reads `models.backtest` get its fuller view (every predictor, the champion in service).
 """
 
 from __future__ import annotations
@@ -11,25 +12,14 @@ import polars as pl
 
 from tranquillite import sources as S
 from tranquillite.app_core.queries import Catalog, Forbidden, NotAvailable, Scope, scoped_query
+from tranquillite.forecasting import labels as L
+
+MODEL_LABELS, HORIZON_LABELS = L.MODEL_LABELS, L.HORIZON_LABELS   # one list of French names (forecasting.labels)
 
 BACKTEST, AUDIT = "models.backtest", "models.audit_boucle"
+BACKTEST_PUBLIC = "models.backtest_public"
 ORACLE = "oracle"
-MODEL_LABELS = {
-    "derniere_periode": "Dernière période",
-    "moyenne_saisonniere": "Moyenne saisonnière",
-    "hotspot_retrospectif": "Points chauds rétrospectifs",
-    "hotspot_prospectif": "Points chauds prospectifs",
-    "glm_poisson": "Régression de Poisson (GLM)",
-    "lgbm_sans_evenements": "LightGBM sans les événements prévus",
-    "compte_52_semaines": "Compte des 52 dernières semaines",
-    "compte_historique": "Compte de tout l'historique",
-    "sepp": "Processus auto-excitant (SEPP)",
-    "multi_echelle": "LightGBM multi-échelle (court et long terme)",
-    "lgbm_avec_evenements": "LightGBM avec les événements prévus",
-    ORACLE: "Oracle (intensité vraie, données synthétiques)",
-}
-HORIZON_LABELS = {"creneau_suivant": "Créneau suivant", "jour_suivant": "Jour suivant",
-                  "7_jours": "Sept jours (par créneau)", "semaine_suivante": "Semaine suivante (une carte)"}
+KIND_LABELS = {"reference": "Méthode simple", "appris": "Modèle appris", "oracle": "Oracle"}
 STREAM_LABELS = {"signale": "Faits signalés (signalements, alertes du CSU)",
                  "police": "Interventions de la Police Municipale (toutes)",
                  "police_initiative": "Interventions d'initiative policière seules",
@@ -56,6 +46,23 @@ def backtest_table(cat: Catalog, scope: Scope) -> pl.DataFrame | None:
     except (Forbidden, NotAvailable):
         return None
     return df.sort(["horizon", "hit_rate"], descending=[False, True])
+
+
+def public_backtest_table(cat: Catalog, scope: Scope) -> pl.DataFrame | None:
+    """Per horizon × predictor of the City's data only (all facts): the mean share of the next
+    period's facts in 1, 5, 10 and 20 % of the area over the origins, the champion among them and
+    why. None when the scope does not read it or it is not published."""
+    try:
+        df = scoped_query(cat, scope, BACKTEST_PUBLIC,
+                          select="horizon, model, predictor_kind, hit_rate_1, hit_rate_5, hit_rate_10, hit_rate_20, "
+                                 "n_origins, first_origin, last_origin, champion, champion_pourquoi AS pourquoi",
+                          level="aggregate")
+    except (Forbidden, NotAvailable):
+        return None
+    order = {h: i for i, h in enumerate(HORIZON_LABELS)}
+    return (df.with_columns(pl.col("horizon").replace_strict(order, default=len(order), return_dtype=pl.Int64)
+                            .alias("_h"))
+            .sort(["_h", "hit_rate_5", "model"], descending=[False, True, False]).drop("_h"))
 
 
 def audit_rows(cat: Catalog, scope: Scope) -> pl.DataFrame | None:

@@ -87,7 +87,7 @@ PUBLISHED: dict[str, set[str] | None] = {
     # convention_alerts: #12; convention_lineage: per convention, the tables, partitions and models holding
     # its data (the auditors' Traçabilité page, issue 11)
     "governance": {"data_quality", "quarantine_reasons", "convention_alerts", "convention_lineage"},
-    "models": {"forecast", "backtest", "backtest_scores", "audit_boucle", "audit_boucle_zones"},
+    "models": {"forecast", "backtest", "backtest_scores", "backtest_public", "audit_boucle", "audit_boucle_zones"},
     "indicators": None,
 }
 # tables without a `convention` (or `conventions`) column: the convention their rows derive from
@@ -96,9 +96,10 @@ TABLE_CONVENTION_DEFAULT = "internal"
 # use the planned-events features, i.e. the Préfecture's data too)
 DERIVED_FROM_EVERY_CONVENTION = frozenset({"models"})
 # the only tables aggregate-only profiles (public, partenaire) may query, at any level
-# (models.audit_boucle*: aggregates per origin and arrondissement, the City's conventions only — issue 13)
+# (models.audit_boucle*: aggregates per origin and arrondissement; models.backtest_public: per predictor ×
+# horizon, mean over the origins — the City's conventions only, proved by their assets — issue 13)
 AGGREGATE_ONLY_TABLES = frozenset({"clean.events", "indicators.values_public", "models.audit_boucle",
-                                   "models.audit_boucle_zones"})
+                                   "models.audit_boucle_zones", "models.backtest_public"})
 # a row of a table with a `conventions` list is visible iff the list is non-empty, has no NULL and
 # every element is in the bound list (DuckDB's list_has_all ignores NULLs and is TRUE on [])
 CONVENTIONS_LIST_PREDICATE = ("(len(conventions) > 0 AND list_count(conventions) = len(conventions) "

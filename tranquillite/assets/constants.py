@@ -118,6 +118,7 @@ FORECAST_HISTORY_KEY_PATH = (MODELS, "forecast_history",)
 MODEL_REGISTRY_KEY_PATH = (MODELS, "model_registry",)
 AUDIT_LOOP_KEY_PATH = (MODELS, "audit_boucle",)   # the feedback-loop audit (issue 13)
 AUDIT_LOOP_ZONES_KEY_PATH = (MODELS, "audit_boucle_zones",)   # its shares per arrondissement
+BACKTEST_PUBLIC_KEY_PATH = (MODELS, "backtest_public",)   # the backtest the public reads (City-only, issue 13)
 
 # --------------------------------------------------------------------------- indicators (issue #4)
 INDICATORS = "indicators"

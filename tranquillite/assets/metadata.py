@@ -96,6 +96,12 @@ GLOSSARY = {
     "strict_coverage_80": "Couverture stricte 80 %", "strict_coverage_95": "Couverture stricte 95 %",
     "observed": "Faits observés", "n_cells": "Nombre de cellules", "n_slots": "Nombre de créneaux",
     "planned_slots": "Créneaux avec événement prévu", "hit_rate_5": "Taux de réussite à 5 % de la surface",
+    # the backtest the public reads (models/backtest_public, issue 13)
+    "hit_rate_1": "Taux de réussite à 1 % de la surface (moyenne sur les origines)",
+    "hit_rate_10": "Taux de réussite à 10 % de la surface (moyenne sur les origines)",
+    "hit_rate_20": "Taux de réussite à 20 % de la surface (moyenne sur les origines)",
+    "predictor_kind": "Nature du prédicteur (référence, modèle appris, oracle)",
+    "n_origins": "Nombre d'origines évaluées", "first_origin": "Première origine", "last_origin": "Dernière origine",
     "n_events_exposed": "Faits dans les cellules exposées", "hit_rate_5_exposed": "Taux à 5 %, cellules exposées",
     "exposed_cell_slots": "Cellules × créneaux exposés", "poisson_deviance_exposed": "Déviance, cellules exposées",
     "expected_exposed": "Attendus, cellules exposées", "observed_exposed": "Observés, cellules exposées",

@@ -1,5 +1,6 @@
 """Fiche du modèle (issue 13): a public model card — what the forecast uses and never uses, its
-backtest against the baselines on the City's own data (for the profiles whose scope reads it), the
+backtest against the baselines on the City's own data (the public aggregate of the City-only
+predictors, `models.backtest_public`; the fuller table for the profiles whose scope reads it), the
 latest figures of the feedback-loop audit, its limits, and how a manager is expected to use it.
 Reads through the scoped gateway only (app_core.fiche_modele)."""
 
@@ -34,12 +35,25 @@ st.markdown(
 st.subheader("Ce qu'elle vaut face aux références")
 with st.spinner("Chargement de l'évaluation…"):
     bt = FM.backtest_table(cat, p.scope)
-if bt is None:
-    st.info("L'évaluation détaillée (rétro-test) est réservée aux agents de la Ville habilités aux prévisions.")
-elif bt.height == 0:
-    st.info("Pas encore d'évaluation: le rétro-test demande plusieurs semaines de données (entraînement "
-            "hebdomadaire).")
-else:
+    pub = FM.public_backtest_table(cat, p.scope) if bt is None else None
+
+
+def _champion_mark(label: str) -> pl.Expr:
+    return pl.when(pl.col("champion").fill_null(False)).then(pl.lit(label)).otherwise(pl.lit("")).alias("Champion")
+
+
+def _method() -> pl.Expr:
+    return pl.col("model").replace_strict(FM.MODEL_LABELS, default=pl.col("model"), return_dtype=pl.Utf8).alias(
+        "Méthode")
+
+
+def _why(rows: pl.DataFrame) -> None:
+    why = rows.filter(pl.col("champion").fill_null(False))["pourquoi"].drop_nulls()
+    if why.len():
+        st.caption(f"Pourquoi: {why[0]}")
+
+
+if bt is not None and bt.height:
     st.markdown(
         f"Rétro-test sur les données de la Ville: à chaque origine passée, chaque méthode désigne {pct(FM.COVERAGE)} "
         "de la surface; on mesure la part des faits de la période suivante qui y sont tombés. Le **champion** est "
@@ -47,17 +61,37 @@ else:
     for horizon, rows in bt.group_by("horizon", maintain_order=True):
         h = horizon[0]
         table = rows.select(
-            pl.col("model").replace_strict(FM.MODEL_LABELS, default=pl.col("model"), return_dtype=pl.Utf8)
-            .alias("Méthode"),
-            (pl.col("hit_rate") * 100).round(1).alias(f"Faits dans les {pct(FM.COVERAGE)} désignés (%)"),
-            pl.col("n_origins").alias("Origines"),
-            pl.when(pl.col("champion").fill_null(False)).then(pl.lit("★ en service")).otherwise(pl.lit(""))
-            .alias("Champion"))
+            _method(), (pl.col("hit_rate") * 100).round(1).alias(f"Faits dans les {pct(FM.COVERAGE)} désignés (%)"),
+            pl.col("n_origins").alias("Origines"), _champion_mark("★ en service"))
         st.markdown(f"**{FM.HORIZON_LABELS.get(h, h)}**")
         st.dataframe(table, hide_index=True, width="stretch")
-        why = rows.filter(pl.col("champion").fill_null(False))["pourquoi"].drop_nulls()
-        if why.len():
-            st.caption(f"Pourquoi: {why[0]}")
+        _why(rows)
+elif pub is not None and pub.height:
+    first, last = pub["first_origin"].min(), pub["last_origin"].max()
+    st.markdown(
+        f"Rétro-test sur les seules données de la Ville, à {int(pub['n_origins'].max())} origines passées "
+        f"(du {first:%d/%m/%Y} au {last:%d/%m/%Y}): à chaque origine, chaque méthode désigne une part de "
+        "la surface (1, 5, 10 ou 20 %); on mesure la part des faits de la période suivante qui y sont tombés, en "
+        "moyenne sur les origines. Les méthodes qui lisent des données partenaires (événements déclarés à la "
+        "Préfecture) n'y figurent pas. Le **champion** est la meilleure de ces méthodes; un modèle appris ne l'est "
+        "que s'il bat la meilleure méthode simple de façon significative. Colonnes « 1 % » à « 20 % »: part des "
+        "faits (en %) tombés dans cette part de la surface désignée par la méthode.")
+    for horizon, rows in pub.group_by("horizon", maintain_order=True):
+        h = horizon[0]
+        table = rows.select(
+            _method(),
+            pl.col("predictor_kind").replace_strict(FM.KIND_LABELS, default=pl.col("predictor_kind"),
+                                                    return_dtype=pl.Utf8).alias("Nature"),
+            *[(pl.col(f"hit_rate_{k}") * 100).round(1).alias(f"{k} %") for k in (1, 5, 10, 20)],
+            pl.col("n_origins").alias("Origines"), _champion_mark("★ champion"))
+        st.markdown(f"**{FM.HORIZON_LABELS.get(h, h)}**")
+        st.dataframe(table, hide_index=True, width="stretch")
+        _why(rows)
+elif bt is None and pub is None:
+    st.info("L'évaluation (rétro-test) n'est pas encore publiée: elle est calculée par l'entraînement hebdomadaire.")
+else:
+    st.info("Pas encore d'évaluation: le rétro-test demande plusieurs semaines de données (entraînement "
+            "hebdomadaire).")
 
 st.subheader("Audit de la boucle de rétroaction")
 st.markdown(
