@@ -2,6 +2,7 @@
 by a paired comparison over the origins; a learned model is champion only if the paired test
 says its gain over the best baseline is not noise."""
 
+import re
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -99,3 +100,14 @@ def test_beats_references_fails_for_a_predictor_that_loses():
     imposed = CH.decide(bt, "jour_suivant", "all", 0.05, ["compte_52_semaines", "derniere_periode"], [],
                         imposed="derniere_periode")
     assert imposed["predictor"] == "derniere_periode" and imposed["imposed"] and "imposé" in imposed["pourquoi"]
+
+
+def test_the_published_reason_names_predictors_in_french_with_a_decimal_comma():
+    """The champion's reason is shown to managers on Prévisions and the Fiche du modèle: words, not codes."""
+    noise = RNG.normal(0, 0.02, len(ORIGINS))
+    bt = backtest({"compte_52_semaines": BASE, "hotspot_retrospectif": BASE - 0.02,
+                   "lgbm_sans_evenements": BASE + 0.003 + noise - noise.mean()})
+    why = champions(bt, BacktestConfig(), ["all"])["pourquoi"].to_list()
+    assert why and all("Compte des 52 dernières semaines" in w for w in why)
+    assert not any(code in w for w in why for code in ("compte_52_semaines", "lgbm_sans_evenements"))
+    assert all(re.search(r"\d,\d %", w) and not re.search(r"\d\.\d %", w) for w in why)

@@ -37,6 +37,7 @@ from tranquillite.forecasting import multiscale as MS
 from tranquillite.forecasting import sepp as SP
 from tranquillite.forecasting.counts import dense
 from tranquillite.forecasting.features import FeatureStore, model_feature_columns, state_features
+from tranquillite.forecasting.labels import MODEL_LABELS
 from tranquillite.forecasting.metrics import (COVERAGES, aggregate_hits, jittered_interval, per_slot_hits,
                                               pit_coverage_from, pit_steps, poisson_deviance, strict_coverage_from)
 from tranquillite.forecasting.models import LGBM_ROUNDS, FittedModel, combine_alpha, fit_glm, fit_lightgbm_groups
@@ -687,11 +688,12 @@ def mark_champions(backtest: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
 def champions(backtest: pl.DataFrame, cfg: BacktestConfig, categories: list[str],
               horizons: tuple[str, ...] = CHAMPION_HORIZONS, labels: dict | None = None) -> pl.DataFrame:
     """The champion rule at each horizon (next shift, next day, next week) × category, at the
-    champion metric's coverage: predictor, hit rates, p-value, why (`forecasting.champion`)."""
+    champion metric's coverage: predictor, hit rates, p-value, why (`forecasting.champion`, in French
+    words: the reason is published in `models.backtest` and shown on Prévisions and the model card)."""
     bl, le = _candidates(backtest, None)
     present = set(backtest["horizon"].unique().to_list()) if backtest.height else set()
     return CH.champion_table(backtest, [h for h in horizons if h in present] or list(horizons), categories,
-                             cfg.champion_metric[2], bl, le, cfg.alpha, cfg.imposed, labels)
+                             cfg.champion_metric[2], bl, le, cfg.alpha, cfg.imposed, labels or MODEL_LABELS)
 
 
 # --------------------------------------------------------------------------- the published forecast

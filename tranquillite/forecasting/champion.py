@@ -58,7 +58,12 @@ def paired_p(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _pct(x: float) -> str:
-    return "—" if x is None or not math.isfinite(x) else f"{100 * x:.1f} %"
+    return "—" if x is None or not math.isfinite(x) else f"{100 * x:.1f} %".replace(".", ",")
+
+
+def _num(x: float) -> str:
+    """A p-value or threshold as the French write it (decimal comma)."""
+    return f"{x:.3f}".replace(".", ",") if x >= 0.01 or x == 0 else f"{x:.1e}".replace(".", ",")
 
 
 def decide(backtest: pl.DataFrame, horizon: str, category: str, coverage: float, baselines: list[str],
@@ -97,7 +102,7 @@ def decide(backtest: pl.DataFrame, horizon: str, category: str, coverage: float,
         champ = best_l
         why = (f"{name(best_l)} capte {_pct(mean[best_l])} des faits dans {_pct(coverage)} de la surface contre "
                f"{_pct(mean[best_b])} pour la meilleure référence ({name(best_b)}), sur {H.shape[1]} origines: "
-               f"un gain que le test apparié juge réel (p = {p:.3f} < {alpha:.2f}).")
+               f"un gain que le test apparié juge réel (p = {_num(p)} < {_num(alpha)}).")
     else:
         champ = best_b
         if best_l is None:
@@ -108,7 +113,7 @@ def decide(backtest: pl.DataFrame, horizon: str, category: str, coverage: float,
         else:
             why = (f"{name(best_l)} fait un peu mieux ({_pct(mean[best_l])} contre {_pct(mean[best_b])}) mais le "
                    f"test apparié sur {H.shape[1]} origines ne distingue pas ce gain du bruit "
-                   f"(p = {p:.3f} ≥ {alpha:.2f}): {name(best_b)}, plus simple, reste en service.")
+                   f"(p = {_num(p)} ≥ {_num(alpha)}): {name(best_b)}, plus simple, reste en service.")
     hr = mean.get(champ)
     row |= {"predictor": champ, "predictor_kind": "reference" if champ in baselines else "appris",
             "hit_rate": hr, "ratio_vs_reference": (hr / ref) if hr is not None and ref else None, "pourquoi": why}
