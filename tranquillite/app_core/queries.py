@@ -8,7 +8,8 @@ Every page reads the warehouse through `scoped_query`. It
    activity nature) may see, `convention` in its conventions — so a query can only return rows
    the profile may see, whatever the page asked;
 3. refuses row-level reads to aggregate-only profiles (public, partenaire without own data) and
-   masks small counts (< 11) in their aggregates; whatever the level, these profiles reach only
+   masks small counts (< 11) in their aggregates (a masked read may not use `GROUPING SETS`: a
+   masked part would follow from its total); whatever the level, these profiles reach only
    the tables built for them (`AGGREGATE_ONLY_TABLES`: `clean.events`, counted and masked here,
    and `indicators.values_public`, masked and secondarily suppressed by the pipeline — never
    `indicators.values`, which holds non-public indicators, cells and Préfecture-derived rows).
@@ -133,6 +134,7 @@ class Catalog:
     _tables: set[str] | None = field(default=None, repr=False)
     _columns: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _variants: dict[str, list[tuple]] = field(default_factory=dict, repr=False)
+    _spans: dict[tuple, int] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, path: Path | None = None) -> "Catalog":
@@ -182,6 +184,24 @@ class Catalog:
             self._variants[table] = [tuple(r) for r in self.cursor().execute(
                 f'SELECT DISTINCT {origin}, variant, variant_conventions FROM "{schema}"."{name}"').fetchall()]
         return self._variants[table]
+
+    def longest_span_us(self, table: str, sources: Sequence[str]) -> int:
+        """The longest `coalesce(end, start) - start` (microseconds, 0 if none) of the rows of these sources.
+
+        A pruning bound only, never shown: a row ending at or after t0 starts at or after t0 minus it, so an
+        overlap filter can add `start >= t0 - span` and DuckDB skips the row groups before (the table is
+        sorted by `start`; issue 14). The same for every scope, as the result of the filter does not change;
+        computed once, the catalog being immutable once opened (republished = new file)."""
+        key = (table, tuple(sorted(sources)))
+        if not is_published(table):
+            raise Forbidden(f"table non publiée pour l'application: {table}")
+        if key not in self._spans:
+            schema, name = table.split(".", 1)
+            rows = self.cursor().execute(
+                f'SELECT max(epoch_us(coalesce("end", start)) - epoch_us(start)) FROM "{schema}"."{name}" '
+                "WHERE list_contains(?::VARCHAR[], source)", [list(key[1])]).fetchall()
+            self._spans[key] = max(int(rows[0][0] or 0), 0)
+        return self._spans[key]
 
     def close(self) -> None:
         if self.con is not None:
@@ -553,11 +573,22 @@ def scoped_query(cat: Catalog, scope: Scope, table: str, *, select: str, where: 
         raise Forbidden(f"profil limité aux données agrégées: {table} ne lui est pas ouverte")
     if not cat.has(table):
         raise NotAvailable(f"{table}: pas encore disponible")
+    masked = level == "aggregate" and (mask or scope.aggregated_only)
+    if masked and group_by is not None and _grouping_sets(group_by):
+        raise Forbidden("requête refusée par la passerelle — pas de GROUPING SETS sur des effectifs masqués "
+                        "(un petit effectif se déduirait d'un total)")
     df = _guarded(cat, scope, table, select=select, where=where, params=params, group_by=group_by,
                   order_by=order_by, limit=limit, level=level)
-    if level == "aggregate" and (mask or scope.aggregated_only):
+    if masked:
         df = mask_small_counts(df, count_columns)
     return df
+
+
+def _grouping_sets(group_by: str) -> bool:
+    try:
+        return sqlguard.has_grouping_sets(group_by)
+    except sqlguard.FragmentError as exc:
+        raise Forbidden(f"requête refusée par la passerelle — {exc}") from None
 
 
 def mask_small_counts(df: pl.DataFrame, count_columns: Sequence[str] = ("n",),
