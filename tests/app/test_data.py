@@ -240,9 +240,9 @@ def test_time_of_day_overlap_is_exact():
             assert got == want, (a, b)
 
 
-def test_map_counts_and_cells_in_one_scan_match_the_separate_reads(cat, con, monkeypatch):
-    """The facts' counts per source and per H3 cell come from one GROUPING SETS read (issue 14), and say
-    what two plain reads of the same filters say."""
+def test_map_counts_and_cells_in_one_read_match_the_separate_reads(cat, con, monkeypatch):
+    """The facts' counts per source and per H3 cell, and each cell's main category, come from one grouped
+    read (issue 14), and say what plain reads of the same filters say."""
     from tests.app.helpers import count_queries
     analyst = load_principal(con, "demo.analyste")
     f = carte.with_filters(MARCH, detail="hexagones")
@@ -251,14 +251,21 @@ def test_map_counts_and_cells_in_one_scan_match_the_separate_reads(cat, con, mon
                                      where=where, params=params, group_by="source")
     by_cell = queries.scoped_query(cat, analyst.scope, "clean.events", select="h3_cell, count(*) AS n",
                                    where=where + " AND h3_cell IS NOT NULL", params=params, group_by="h3_cell")
+    by_category = queries.scoped_query(cat, analyst.scope, "clean.events",
+                                       select="h3_cell, subcategory, count(*) AS n",
+                                       where=where + " AND h3_cell IS NOT NULL AND subcategory IS NOT NULL",
+                                       params=params, group_by="h3_cell, subcategory")
     calls = count_queries(monkeypatch)
     monkeypatch.setattr(carte, "scoped_query", queries.scoped_query)
     d = carte.map_data(cat, analyst.scope, f)
-    assert calls == ["clean.events", "clean.events"]  # facts (counts and cells at once), planned events
+    assert calls == ["clean.events", "clean.events"]  # the facts (counts and cells at once), the planned events
     facts = {s: n for s, n in d.per_source.items() if s in carte.FACT_SOURCES}
     assert facts == dict(by_source.iter_rows()) and d.n_facts == by_source.get_column("n").sum() > 0
     assert {h["h3"]: h["n"] for h in d.hexagons} == dict(by_cell.iter_rows())
     assert all(h["titre"] == ("1 fait" if h["n"] == 1 else f"{h['n']} faits") for h in d.hexagons)
+    for h in d.hexagons:  # the main category: the most counted (the first in alphabetical order on a tie)
+        ranked = sorted(((-n, sub) for c, sub, n in by_category.iter_rows() if c == h["h3"]))
+        assert h["info"] == "Catégorie principale: " + (ranked[0][1] if ranked else "n.c.")
 
 
 def test_a_long_planned_event_stays_on_the_map_of_its_last_days(app_home, cat, con, monkeypatch):

@@ -80,8 +80,6 @@ def test_the_select_list_accepts_only_columns_and_allowed_aggregates(cat, con, s
     {"where": "EXISTS (SELECT 1 FROM raw.cortege)"},
     {"order_by": "(SELECT 1)"},
     {"group_by": "source, (SELECT 1)"},
-    {"group_by": "GROUPING SETS ((source), ((SELECT 1)))"},
-    {"group_by": "GROUPING SETS ((source), (read_csv('/etc/passwd')))"},
     {"where": "source IN (SELECT column0 FROM read_csv('/etc/passwd'))"},
 ])
 def test_the_other_fragments_refuse_subqueries_and_table_functions(cat, con, kw):
@@ -99,28 +97,6 @@ def test_the_pages_fragments_are_still_accepted(cat, con):
                               params=[["interventions"], date(2025, 3, 1)], group_by="source, mois",
                               order_by="n DESC, source")
     assert df.row(0, named=True)["source"] == "interventions" and df.row(0, named=True)["n"] == 20
-
-
-def test_grouping_sets_serve_row_readers_never_masked_counts(cat, con):
-    """GROUPING SETS (the map's counts per source and per cell in one scan, issue 14) are accepted for a
-    profile that reads rows, refused whenever the counts are masked: a masked part would follow from
-    its total by difference."""
-    from tranquillite.app_core.rights import public_principal
-    analyst = load_principal(con, "demo.analyste")
-    groups = "GROUPING SETS ((source), (source, arrondissement))"
-    df = queries.scoped_query(cat, analyst.scope, "clean.events", select="source, arrondissement, count(*) AS n",
-                              group_by=groups)
-    totals = df.filter(pl.col("arrondissement").is_null() & pl.col("source").is_not_null())
-    parts = df.filter(pl.col("arrondissement").is_not_null()).group_by("source").agg(pl.col("n").sum())
-    assert dict(totals.select("source", "n").iter_rows()) == dict(parts.iter_rows()) != {}
-    for scope, kw in ((analyst.scope, {"mask": True}), (public_principal(con).scope, {})):
-        for g in (groups, "ROLLUP (source, arrondissement)", "CUBE (source, arrondissement)"):
-            with pytest.raises(queries.Forbidden):
-                queries.scoped_query(cat, scope, "clean.events", select="source, arrondissement, count(*) AS n",
-                                     group_by=g, level="aggregate", **kw)
-    # the plain grouping of the same masked read is still served
-    assert queries.scoped_query(cat, public_principal(con).scope, "clean.events", select="source, count(*) AS n",
-                                group_by="source", level="aggregate").height > 0
 
 
 def test_the_app_duckdb_connection_has_no_external_access(cat):

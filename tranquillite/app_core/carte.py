@@ -209,11 +209,9 @@ def category_options(cat: Catalog, scope: Scope) -> dict[str, list[str]]:
 
 
 GREY = [90, 90, 90, 200]
-# per-source counts and per-cell aggregates of the facts in ONE scan (issue 14): the rows of the
-# `(source)` set have a source, those of the `(h3_cell)` set none (a fact always has one)
-FACTS_BOTH_SELECT = ("source, h3_cell, count(*) AS n, mode(subcategory) AS principale, "
-                     "mode(arrondissement) AS arrondissement")
-FACTS_BOTH_GROUPS = "GROUPING SETS ((source), (h3_cell))"
+# the facts counted per source, H3 cell, sub-category and arrondissement in ONE read (issue 14): the
+# counts per source, the cells and their main category and arrondissement all follow, in Polars
+FACTS_GROUPS = "source, h3_cell, subcategory, arrondissement"
 
 
 def _label(col: str = "source") -> pl.Expr:
@@ -241,6 +239,23 @@ def _period_expr(start: str = "start", end: str = "end") -> pl.Expr:
             .when(e.is_null() | (e == s)).then(first)
             .when(e.dt.date() == s.dt.date()).then(first + pl.lit("–") + e.dt.strftime("%H:%M"))
             .otherwise(first + pl.lit(" → ") + e.dt.strftime("%d/%m/%Y %H:%M")))
+
+
+def _most_counted(groups: pl.DataFrame, col: str) -> pl.DataFrame:
+    """Per cell, the value of `col` counting the most facts (NULLs aside, as SQL's `mode`; a tie goes to
+    the first value in alphabetical order)."""
+    return (groups.filter(pl.col(col).is_not_null()).group_by("h3_cell", col).agg(pl.col("n").sum().alias("k"))
+            .sort(["h3_cell", "k", col], descending=[False, True, False])
+            .unique("h3_cell", keep="first", maintain_order=True).select("h3_cell", col))
+
+
+def _cells(groups: pl.DataFrame) -> pl.DataFrame:
+    """h3_cell, n, principale, arrondissement of the cells, from the grouped facts."""
+    g = groups.filter(pl.col("h3_cell").is_not_null())
+    return (g.group_by("h3_cell").agg(pl.col("n").sum())
+            .join(_most_counted(g, "subcategory").rename({"subcategory": "principale"}), on="h3_cell", how="left")
+            .join(_most_counted(g, "arrondissement"), on="h3_cell", how="left")
+            .select("h3_cell", "n", "principale", "arrondissement"))
 
 
 def _point_rows(df: pl.DataFrame, names: dict[str, str]) -> list[dict]:
@@ -281,20 +296,15 @@ def _planned_rows(df: pl.DataFrame, names: dict[str, str]) -> list[dict]:
 
 
 def map_data(cat: Catalog, scope: Scope, f: MapFilters) -> MapData:
-    """All the data of the map page for these filters: 2–3 SQL queries, all scoped — the facts' counts
-    per source and per H3 cell in one scan (GROUPING SETS), their rows when shown as points, the
-    planned events (with a bound on `start` that skips the earlier row groups)."""
+    """All the data of the map page for these filters: 2–3 SQL queries, all scoped — the facts counted
+    per source, cell, sub-category and arrondissement in one read (the counts per source and the cells
+    follow in Polars), their rows when shown as points, the planned events (with a bound on `start`
+    that skips the earlier row groups)."""
     t0 = time.perf_counter()
     where, params = _facts_where(f)
-    cells = None
-    if f.detail == "points":
-        counts = scoped_query(cat, scope, EVENTS, select="source, count(*) AS n", where=where, params=params,
-                              group_by="source", level="rows")
-    else:
-        both = scoped_query(cat, scope, EVENTS, select=FACTS_BOTH_SELECT, where=where, params=params,
-                            group_by=FACTS_BOTH_GROUPS, level="rows")
-        counts = both.filter(pl.col("source").is_not_null()).select("source", "n")
-        cells = both.filter(pl.col("source").is_null() & pl.col("h3_cell").is_not_null()).drop("source")
+    groups = scoped_query(cat, scope, EVENTS, select=FACTS_GROUPS + ", count(*) AS n", where=where, params=params,
+                          group_by=FACTS_GROUPS, level="rows")
+    counts = groups.group_by("source", maintain_order=True).agg(pl.col("n").sum()).sort("source")
     per_source = {s: int(n) for s, n in counts.iter_rows()}
     n_facts = sum(per_source.values())
     mode = f.detail if f.detail != "auto" else ("points" if n_facts <= point_limit() else "hexagones")
@@ -305,8 +315,8 @@ def map_data(cat: Catalog, scope: Scope, f: MapFilters) -> MapData:
                           select='event_id, source, subcategory, start, "end", lon, lat, arrondissement',
                           where=where, params=params, order_by="start", limit=max(point_limit(), 20000))
         data.points = _point_rows(df, names)
-    elif n_facts and cells is not None:
-        df = cells.select("h3_cell", "n", "principale", "arrondissement")
+    elif n_facts:
+        df = _cells(groups)
         if f.resolution < 9:
             parents = {c: h3.cell_to_parent(c, f.resolution) for c in df.get_column("h3_cell").to_list()}
             df = (df.with_columns(pl.col("h3_cell").replace_strict(parents, return_dtype=pl.Utf8))

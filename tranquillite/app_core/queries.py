@@ -8,8 +8,7 @@ Every page reads the warehouse through `scoped_query`. It
    activity nature) may see, `convention` in its conventions — so a query can only return rows
    the profile may see, whatever the page asked;
 3. refuses row-level reads to aggregate-only profiles (public, partenaire without own data) and
-   masks small counts (< 11) in their aggregates (a masked read may not use `GROUPING SETS`: a
-   masked part would follow from its total); whatever the level, these profiles reach only
+   masks small counts (< 11) in their aggregates; whatever the level, these profiles reach only
    the tables built for them (`AGGREGATE_ONLY_TABLES`: `clean.events`, counted and masked here,
    and `indicators.values_public`, masked and secondarily suppressed by the pipeline — never
    `indicators.values`, which holds non-public indicators, cells and Préfecture-derived rows).
@@ -573,22 +572,11 @@ def scoped_query(cat: Catalog, scope: Scope, table: str, *, select: str, where: 
         raise Forbidden(f"profil limité aux données agrégées: {table} ne lui est pas ouverte")
     if not cat.has(table):
         raise NotAvailable(f"{table}: pas encore disponible")
-    masked = level == "aggregate" and (mask or scope.aggregated_only)
-    if masked and group_by is not None and _grouping_sets(group_by):
-        raise Forbidden("requête refusée par la passerelle — pas de GROUPING SETS sur des effectifs masqués "
-                        "(un petit effectif se déduirait d'un total)")
     df = _guarded(cat, scope, table, select=select, where=where, params=params, group_by=group_by,
                   order_by=order_by, limit=limit, level=level)
-    if masked:
+    if level == "aggregate" and (mask or scope.aggregated_only):
         df = mask_small_counts(df, count_columns)
     return df
-
-
-def _grouping_sets(group_by: str) -> bool:
-    try:
-        return sqlguard.has_grouping_sets(group_by)
-    except sqlguard.FragmentError as exc:
-        raise Forbidden(f"requête refusée par la passerelle — {exc}") from None
 
 
 def mask_small_counts(df: pl.DataFrame, count_columns: Sequence[str] = ("n",),

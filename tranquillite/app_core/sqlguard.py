@@ -9,8 +9,7 @@ Each fragment is parsed with sqlglot (DuckDB dialect) and accepted only if
 * it is one expression list of ONE statement: no `;`, no comment, parentheses balanced inside the
   fragment (so `1 = 1) OR (1 = 1` cannot close the scope's parenthesis);
 * every node is a column of THIS table (unqualified) or an alias of the select list, a literal,
-  a parameter, an operator, `CASE`, `CAST`, `DISTINCT`, `FILTER (WHERE …)`, `GROUPING SETS` (never
-  on a masked read: `queries.scoped_query`) — or a function of
+  a parameter, an operator, `CASE`, `CAST`, `DISTINCT`, `FILTER (WHERE …)` — or a function of
   the allow-lists below (aggregates and a few scalar functions). Subqueries, table functions
   (`read_csv`, `glob`, `query`…), settings and environment functions are refused.
 
@@ -52,7 +51,7 @@ STRUCTURE = (
     exp.Like, exp.ILike, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Neg, exp.Case, exp.Cast,
     exp.DataType, exp.Distinct, exp.Filter, exp.Where, exp.Ordered, exp.Placeholder, exp.Interval, exp.Var,
     exp.Array, exp.Tuple, exp.Bracket, exp.DPipe, exp.IntDiv, exp.TryCast, exp.NullSafeEQ, exp.NullSafeNEQ,
-    exp.DataTypeParam, exp.Group, exp.GroupingSets,
+    exp.DataTypeParam, exp.Group,
 )
 
 
@@ -164,17 +163,6 @@ def select_shape(select: str) -> str:
     if tree.args.get("distinct"):
         return "distinct"
     return "aggregate" if any(isinstance(n, exp.AggFunc) for n in tree.walk()) else "rows"
-
-
-@lru_cache(maxsize=1024)
-def has_grouping_sets(group_by: str | None) -> bool:
-    """Whether a GROUP BY fragment groups more than once (`GROUPING SETS`): totals next to their parts,
-    which the gateway refuses on a masked read — a masked part could be told by difference (issue 14).
-    Call after `check_fragments`."""
-    if not group_by:
-        return False
-    g = _parse(f"SELECT 1 FROM __t GROUP BY {_neutral_params(group_by)}").args["group"]
-    return any(isinstance(n, (exp.GroupingSets, exp.Rollup, exp.Cube)) for n in g.walk())
 
 
 def check_fragments(columns: Iterable[str], select: str, where: str | None = None, group_by: str | None = None,
