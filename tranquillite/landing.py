@@ -26,7 +26,6 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tranquillite import record_count
 from tranquillite.contracts import Contract, contracts_for_source
 
 DATE_IN_PATH = re.compile(r"(\d{4}-\d{2}-\d{2})")
@@ -34,8 +33,17 @@ CSV_SEPARATOR = ";"
 if TYPE_CHECKING:
     import polars as pl
 
+    from tranquillite import record_count
+
 LINEAGE_COLUMNS = ["_source", "_partition", "_file", "_line", "_raw", "_parse_error", "_digest"]
 CSV_FIELD_LIMIT = csv.field_size_limit()
+
+
+def _counter():
+    """`tranquillite.record_count` (numpy), imported when a file is read or counted: the landing sensor,
+    which only dates file names, does not load numpy (issue 14, import budget)."""
+    from tranquillite import record_count
+    return record_count
 
 
 class LandingError(ValueError):
@@ -236,7 +244,7 @@ def read_csv_file(path: Path, source: str, partition: str, file_label: str) -> F
     issues: list[FileIssue] = []
     columns = source_columns(source)
     meta = _meta(path, partition, data, file_label)
-    count = record_count.count_csv(data)
+    count = _counter().count_csv(data)
     if not data.strip():
         issues.append(FileIssue(file_label, "fichier_vide", "fichier vide: aucun enregistrement"))
         return FileRead(records=_frame([], columns, source, partition, file_label), issues=issues, **meta)
@@ -433,7 +441,7 @@ def read_json_file(path: Path, source: str, partition: str, file_label: str) -> 
     issues: list[FileIssue] = []
     columns = source_columns(source)
     meta = _meta(path, partition, data, file_label)
-    count = record_count.count_json(data)
+    count = _counter().count_json(data)
     if not data.strip():
         issues.append(FileIssue(file_label, "fichier_vide", "fichier vide: aucune entrée"))
         return FileRead(records=_frame([], columns, source, partition, file_label), issues=issues, **meta)
@@ -482,7 +490,7 @@ def read_file(path: Path, landing: Path, source: str) -> FileRead:
 
 def count_file(path: Path, source: str) -> int:
     """Records of a file by the independent counter alone (files that are not ingested)."""
-    return record_count.count(path.read_bytes(), source_format(source)).records
+    return _counter().count(path.read_bytes(), source_format(source)).records
 
 
 def _unreadable(path: Path, landing: Path, source: str, exc: Exception) -> FileRead:
@@ -492,10 +500,10 @@ def _unreadable(path: Path, landing: Path, source: str, exc: Exception) -> FileR
     partition = partition_of(path.relative_to(landing)) or ""
     data = path.read_bytes()
     try:
-        counted = record_count.count(data, source_format(source)).records
+        counted = _counter().count(data, source_format(source)).records
     except Exception:  # noqa: BLE001 - the counter failing too is reported, never fatal
         counted = 1
-    text = record_count.to_utf8(data)[0].decode("utf-8", errors="replace")
+    text = _counter().to_utf8(data)[0].decode("utf-8", errors="replace")
     row = {c: None for c in source_columns(source)} | {
         "_line": 1, "_raw": text, "_parse_error": "lecture_invalide", "_digest": _digest(text)}
     issue = FileIssue(label, "lecture_impossible", f"le lecteur a échoué ({type(exc).__name__}: {exc}): "

@@ -40,7 +40,7 @@ class SettingsError(ValueError):
 class Settings(BaseModel):
     """The validated settings. Field names are the variables without `TRANQUILLITE_`, lower case."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     # ------------------------------------------------------------------ where data live
     home: Path

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from datetime import date
 
 import polars as pl
@@ -236,3 +238,77 @@ def test_time_of_day_overlap_is_exact():
                 if d >= 24 * 60 or hours & window:
                     want.add((s, d))
             assert got == want, (a, b)
+
+
+def test_map_counts_and_cells_in_one_read_match_the_separate_reads(cat, con, monkeypatch):
+    """The facts' counts per source and per H3 cell, and each cell's main category, come from one grouped
+    read (issue 14), and say what plain reads of the same filters say."""
+    from tests.app.helpers import count_queries
+    analyst = load_principal(con, "demo.analyste")
+    f = carte.with_filters(MARCH, detail="hexagones")
+    where, params = carte._facts_where(f)
+    by_source = queries.scoped_query(cat, analyst.scope, "clean.events", select="source, count(*) AS n",
+                                     where=where, params=params, group_by="source")
+    by_cell = queries.scoped_query(cat, analyst.scope, "clean.events", select="h3_cell, count(*) AS n",
+                                   where=where + " AND h3_cell IS NOT NULL", params=params, group_by="h3_cell")
+    by_category = queries.scoped_query(cat, analyst.scope, "clean.events",
+                                       select="h3_cell, subcategory, count(*) AS n",
+                                       where=where + " AND h3_cell IS NOT NULL AND subcategory IS NOT NULL",
+                                       params=params, group_by="h3_cell, subcategory")
+    calls = count_queries(monkeypatch)
+    monkeypatch.setattr(carte, "scoped_query", queries.scoped_query)
+    d = carte.map_data(cat, analyst.scope, f)
+    assert calls == ["clean.events", "clean.events"]  # the facts (counts and cells at once), the planned events
+    facts = {s: n for s, n in d.per_source.items() if s in carte.FACT_SOURCES}
+    assert facts == dict(by_source.iter_rows()) and d.n_facts == by_source.get_column("n").sum() > 0
+    assert {h["h3"]: h["n"] for h in d.hexagons} == dict(by_cell.iter_rows())
+    assert all(h["titre"] == ("1 fait" if h["n"] == 1 else f"{h['n']} faits") for h in d.hexagons)
+    for h in d.hexagons:  # the main category: the most counted (the first in alphabetical order on a tie)
+        ranked = sorted(((-n, sub) for c, sub, n in by_category.iter_rows() if c == h["h3"]))
+        assert h["info"] == "Catégorie principale: " + (ranked[0][1] if ranked else "n.c.")
+
+
+def test_a_long_planned_event_stays_on_the_map_of_its_last_days(app_home, cat, con, monkeypatch):
+    """The planned events' read adds `start >= first day - longest event` so that DuckDB skips the earlier
+    row groups (issue 14): an event begun weeks before the period is still drawn, the same events as
+    without the bound, and the row groups of the autumn before are not read."""
+    from datetime import datetime, timedelta
+
+    from tranquillite.resources.warehouse import Warehouse
+    events = pl.from_arrow(cat.cursor().sql("SELECT * FROM clean.events").to_arrow_table())
+    base = events.filter(pl.col("source") == "evenements_publics").row(0, named=True)
+
+    def event(code: str, start: datetime, end: datetime) -> dict:
+        return {**base, "event_id": f"evenements_publics:{code}", "record_id": code, "start": start, "end": end,
+                "geometry": None}
+    long = event("LONGUE", datetime(2025, 2, 20, 8), datetime(2025, 3, 7, 20))    # a fortnight's fair
+    added = [long, event("VEILLE", datetime(2025, 3, 6, 8), datetime(2025, 3, 6, 20))]  # over the day before
+    added += [event(f"AUTOMNE{i}", datetime(2024, 11, 1 + i, 8), datetime(2024, 11, 1 + i, 20)) for i in range(8)]
+    home = app_home.parent / "home_longue"
+    shutil.copytree(app_home / "app", home / "app")
+    if (app_home / "secrets").exists():
+        shutil.copytree(app_home / "secrets", home / "secrets")
+    wh = Warehouse(root=str(home / "warehouse"))
+    table = pl.concat([events, pl.DataFrame(added, schema=events.schema)]).sort("start")
+    wh.write("clean", "events", table, row_group_size=4)  # small row groups: the bound lets DuckDB skip some
+    wh.publish_catalog()
+    monkeypatch.setenv("TRANQUILLITE_HOME", str(home))
+    c = queries.Catalog.open()
+    try:
+        analyst = load_principal(con, "demo.analyste")
+        longest = c.longest_span_us("clean.events", carte.PLANNED_SOURCES)
+        assert longest == (long["end"] - long["start"]) // timedelta(microseconds=1)
+        d = carte.map_data(c, analyst.scope, MARCH)
+        drawn = {r["event_id"] for r in d.routes + d.footprints + d.markers}
+        assert "evenements_publics:LONGUE" in drawn and "evenements_publics:VEILLE" not in drawn
+        unbounded, params = carte._planned_where(MARCH)
+        every = queries.scoped_query(c, analyst.scope, "clean.events", select="event_id", where=unbounded,
+                                     params=params)
+        assert drawn == set(every.get_column("event_id").to_list())
+        bounded, params = carte._planned_where(MARCH, longest)
+        plan = c.cursor().execute(f"EXPLAIN ANALYZE SELECT event_id FROM clean.events WHERE {bounded}",
+                                  params).fetchall()[0][1]
+        scanned, total = map(int, re.search(r"Row Groups Scanned: (\d+) / (\d+)", plan).groups())
+        assert scanned < total
+    finally:
+        c.close()

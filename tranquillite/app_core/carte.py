@@ -134,14 +134,22 @@ def planned_hours_sql(a: int, b: int) -> tuple[str, list]:
     return f"""(date_diff('hour', start, coalesce("end", start)) >= 24 OR {one} OR {two})""", p1 + p2
 
 
-def _planned_where(f: MapFilters) -> tuple[str, list]:
-    """Planned events overlapping the dates, and whose hours overlap the time-of-day window."""
+def _planned_where(f: MapFilters, longest_us: int | None = None) -> tuple[str, list]:
+    """Planned events overlapping the dates, and whose hours overlap the time-of-day window.
+
+    `longest_us`: the longest duration of a planned event of the catalog (`Catalog.longest_span_us`):
+    the events ending on or after the first day then start on or after it minus that, a redundant
+    bound that lets DuckDB skip the row groups of the earlier months (same rows)."""
     where, params = _common_where(f, PLANNED_SOURCES)
     t0 = datetime.combine(f.start, dtime(0))
     t1 = datetime.combine(f.end + timedelta(days=1), dtime(0))
     hours, hour_params = planned_hours_sql(*f.hours)
     where += ' AND start < ? AND coalesce("end", start) >= ? AND ' + hours
-    return where, params + [t1, t0] + hour_params
+    params = params + [t1, t0] + hour_params
+    if longest_us is not None:
+        where += " AND start >= ?"
+        params.append(t0 - timedelta(microseconds=longest_us))
+    return where, params
 
 
 # --------------------------------------------------------------------------- data
@@ -168,16 +176,6 @@ def hexagon_scale(top: int) -> ColourScale:
 
 def _fmt(ts: datetime | None) -> str:
     return ts.strftime("%d/%m/%Y %H:%M") if ts else ""
-
-
-def _period(start: datetime | None, end: datetime | None) -> str:
-    if not start:
-        return ""
-    if not end or end == start:
-        return _fmt(start)
-    if end.date() == start.date():
-        return f"{_fmt(start)}–{end.strftime('%H:%M')}"
-    return f"{_fmt(start)} → {_fmt(end)}"
 
 
 def date_bounds(cat: Catalog, scope: Scope) -> tuple[date, date] | None:
@@ -210,12 +208,103 @@ def category_options(cat: Catalog, scope: Scope) -> dict[str, list[str]]:
     return out
 
 
+GREY = [90, 90, 90, 200]
+# the facts counted per source, H3 cell, sub-category and arrondissement in ONE read (issue 14): the
+# counts per source, the cells and their main category and arrondissement all follow, in Polars
+FACTS_GROUPS = "source, h3_cell, subcategory, arrondissement"
+
+
+def _label(col: str = "source") -> pl.Expr:
+    return pl.col(col).replace(SOURCE_LABELS)
+
+
+def _colour(col: str = "source") -> pl.Expr:
+    return pl.col(col).replace_strict(SOURCE_COLORS, default=GREY, return_dtype=pl.List(pl.Int64))
+
+
+def _place(names: dict[str, str], col: str = "arrondissement") -> pl.Expr:
+    return pl.col(col).replace_strict(names, default="", return_dtype=pl.Utf8)
+
+
+def _blank(col: str) -> pl.Expr:
+    return pl.col(col).is_null() | (pl.col(col).cast(pl.Utf8) == "")
+
+
+def _period_expr(start: str = "start", end: str = "end") -> pl.Expr:
+    """When an event happens, in words: « 02/12/2025 14:00 », « …–16:30 » ending the same day,
+    « … → 03/12/2025 09:00 » a later day (Polars, no loop over the rows)."""
+    s, e = pl.col(start), pl.col(end)
+    first = s.dt.strftime("%d/%m/%Y %H:%M")
+    return (pl.when(s.is_null()).then(pl.lit(""))
+            .when(e.is_null() | (e == s)).then(first)
+            .when(e.dt.date() == s.dt.date()).then(first + pl.lit("–") + e.dt.strftime("%H:%M"))
+            .otherwise(first + pl.lit(" → ") + e.dt.strftime("%d/%m/%Y %H:%M")))
+
+
+def _most_counted(groups: pl.DataFrame, col: str) -> pl.DataFrame:
+    """Per cell, the value of `col` counting the most facts (NULLs aside, as SQL's `mode`; a tie goes to
+    the first value in alphabetical order)."""
+    return (groups.filter(pl.col(col).is_not_null()).group_by("h3_cell", col).agg(pl.col("n").sum().alias("k"))
+            .sort(["h3_cell", "k", col], descending=[False, True, False])
+            .unique("h3_cell", keep="first", maintain_order=True).select("h3_cell", col))
+
+
+def _cells(groups: pl.DataFrame) -> pl.DataFrame:
+    """h3_cell, n, principale, arrondissement of the cells, from the grouped facts."""
+    g = groups.filter(pl.col("h3_cell").is_not_null())
+    return (g.group_by("h3_cell").agg(pl.col("n").sum())
+            .join(_most_counted(g, "subcategory").rename({"subcategory": "principale"}), on="h3_cell", how="left")
+            .join(_most_counted(g, "arrondissement"), on="h3_cell", how="left")
+            .select("h3_cell", "n", "principale", "arrondissement"))
+
+
+def _point_rows(df: pl.DataFrame, names: dict[str, str]) -> list[dict]:
+    """The facts as points, labels joined in Polars (no loop over the rows)."""
+    return df.select(
+        "event_id", "source", "lon", "lat", _colour().alias("couleur"),
+        pl.when(_blank("subcategory")).then(_label()).otherwise(pl.col("subcategory")).alias("titre"),
+        _period_expr().alias("quand"), _place(names).alias("lieu"), _label().alias("info"),
+    ).to_dicts()
+
+
+def _hexagon_rows(df: pl.DataFrame, f: MapFilters, scale: ColourScale, names: dict[str, str]) -> list[dict]:
+    """The H3 cells (h3_cell, n, principale, arrondissement), labels joined in Polars; « 3 faits » is
+    formatted once per distinct count (`formats.plural`, the one French form)."""
+    counts = df.get_column("n").cast(pl.Int64)
+    titles = {int(n): F.plural(int(n), "fait") for n in counts.unique().to_list()}
+    colours = pl.Series("couleur", scale.rgba(counts.to_numpy()).astype("int64")).cast(pl.List(pl.Int64))
+    return df.select(
+        pl.col("h3_cell").alias("h3"), counts.alias("n"), colours,
+        counts.replace_strict(titles, return_dtype=pl.Utf8).alias("titre"),
+        pl.lit(f"{f.start:%d/%m/%Y} → {f.end:%d/%m/%Y}").alias("quand"), _place(names).alias("lieu"),
+        (pl.lit("Catégorie principale: ")
+         + pl.when(_blank("principale")).then(pl.lit("n.c.")).otherwise(pl.col("principale"))).alias("info"),
+    ).to_dicts()
+
+
+def _planned_rows(df: pl.DataFrame, names: dict[str, str]) -> list[dict]:
+    """The planned events with their labels (Polars) and their geometry (parsed per event)."""
+    return df.select(
+        "event_id", "source", _colour().alias("couleur"),
+        (_label() + pl.when(_blank("subcategory")).then(pl.lit(""))
+         .otherwise(pl.lit(" — ") + pl.col("subcategory"))).alias("titre"),
+        _period_expr().alias("quand"), _place(names).alias("lieu"),
+        pl.when(pl.col("attendance").is_null() | (pl.col("attendance") == 0)).then(pl.lit(""))
+        .otherwise(pl.col("attendance").cast(pl.Utf8) + pl.lit(" personnes attendues")).alias("info"),
+        "geometry", "lon", "lat",
+    ).to_dicts()
+
+
 def map_data(cat: Catalog, scope: Scope, f: MapFilters) -> MapData:
-    """All the data of the map page for these filters: 2–4 SQL queries, all scoped."""
+    """All the data of the map page for these filters: 2–3 SQL queries, all scoped — the facts counted
+    per source, cell, sub-category and arrondissement in one read (the counts per source and the cells
+    follow in Polars), their rows when shown as points, the planned events (with a bound on `start`
+    that skips the earlier row groups)."""
     t0 = time.perf_counter()
     where, params = _facts_where(f)
-    counts = scoped_query(cat, scope, EVENTS, select="source, count(*) AS n", where=where, params=params,
-                          group_by="source", level="rows")
+    groups = scoped_query(cat, scope, EVENTS, select=FACTS_GROUPS + ", count(*) AS n", where=where, params=params,
+                          group_by=FACTS_GROUPS, level="rows")
+    counts = groups.group_by("source", maintain_order=True).agg(pl.col("n").sum()).sort("source")
     per_source = {s: int(n) for s, n in counts.iter_rows()}
     n_facts = sum(per_source.values())
     mode = f.detail if f.detail != "auto" else ("points" if n_facts <= point_limit() else "hexagones")
@@ -225,65 +314,41 @@ def map_data(cat: Catalog, scope: Scope, f: MapFilters) -> MapData:
         df = scoped_query(cat, scope, EVENTS,
                           select='event_id, source, subcategory, start, "end", lon, lat, arrondissement',
                           where=where, params=params, order_by="start", limit=max(point_limit(), 20000))
-        data.points = [{
-            "event_id": r["event_id"], "source": r["source"], "lon": r["lon"], "lat": r["lat"],
-            "couleur": SOURCE_COLORS.get(r["source"], [90, 90, 90, 200]),
-            "titre": r["subcategory"] or SOURCE_LABELS.get(r["source"], r["source"]),
-            "quand": _period(r["start"], r["end"]),
-            "lieu": names.get(r["arrondissement"] or "", ""),
-            "info": SOURCE_LABELS.get(r["source"], r["source"]),
-        } for r in df.iter_rows(named=True)]
+        data.points = _point_rows(df, names)
     elif n_facts:
-        df = scoped_query(cat, scope, EVENTS,
-                          select="h3_cell, count(*) AS n, mode(subcategory) AS principale, "
-                                 "mode(arrondissement) AS arrondissement",
-                          where=where + " AND h3_cell IS NOT NULL", params=params, group_by="h3_cell",
-                          level="rows")
+        df = _cells(groups)
         if f.resolution < 9:
             parents = {c: h3.cell_to_parent(c, f.resolution) for c in df.get_column("h3_cell").to_list()}
             df = (df.with_columns(pl.col("h3_cell").replace_strict(parents, return_dtype=pl.Utf8))
                   .group_by("h3_cell").agg(pl.col("n").sum(), pl.col("principale").mode().first(),
                                            pl.col("arrondissement").mode().first()))
         data.hex_scale = hexagon_scale(int(df.get_column("n").max() or 1))
-        colours = data.hex_scale.rgba(df.get_column("n").to_numpy()).tolist()
-        data.hexagons = [{
-            "h3": r["h3_cell"], "n": int(r["n"]), "couleur": colour,
-            "titre": F.plural(int(r["n"]), "fait"), "quand": f"{f.start:%d/%m/%Y} → {f.end:%d/%m/%Y}",
-            "lieu": names.get(r["arrondissement"] or "", ""),
-            "info": f"Catégorie principale: {r['principale'] or 'n.c.'}",
-        } for r, colour in zip(df.iter_rows(named=True), colours)]
-    pwhere, pparams = _planned_where(f)
+        data.hexagons = _hexagon_rows(df, f, data.hex_scale, names)
+    pwhere, pparams = _planned_where(f, cat.longest_span_us(EVENTS, PLANNED_SOURCES))
     planned = scoped_query(cat, scope, EVENTS,
                            select='event_id, source, subcategory, start, "end", geometry, lon, lat, '
                                   'arrondissement, attendance',
                            where=pwhere, params=pparams, order_by="start", limit=5000)
-    for r in planned.iter_rows(named=True):
-        base = {
-            "event_id": r["event_id"], "source": r["source"],
-            "couleur": SOURCE_COLORS.get(r["source"], [90, 90, 90, 200]),
-            "titre": SOURCE_LABELS.get(r["source"], r["source"]) + (f" — {r['subcategory']}" if r["subcategory"] else ""),
-            "quand": _period(r["start"], r["end"]),
-            "lieu": names.get(r["arrondissement"] or "", ""),
-            "info": f"{r['attendance']} personnes attendues" if r["attendance"] else "",
-        }
+    for r in _planned_rows(planned, names):
+        geometry, lon, lat = r.pop("geometry"), r.pop("lon"), r.pop("lat")
         data.per_source[r["source"]] = data.per_source.get(r["source"], 0) + 1
         try:
-            g = json.loads(r["geometry"]) if r["geometry"] else None
+            g = json.loads(geometry) if geometry else None
         except json.JSONDecodeError:
             g = None
         gtype = (g or {}).get("type")
         if gtype == "LineString":
-            data.routes.append({**base, "chemin": g["coordinates"]})
+            data.routes.append({**r, "chemin": g["coordinates"]})
         elif gtype == "Polygon":
-            data.footprints.append({**base, "contour": g["coordinates"][0]})
+            data.footprints.append({**r, "contour": g["coordinates"][0]})
         elif gtype == "MultiPolygon":
             for poly in g["coordinates"]:
-                data.footprints.append({**base, "contour": poly[0]})
+                data.footprints.append({**r, "contour": poly[0]})
         elif gtype == "MultiPoint":
-            for lon, lat, *_ in g["coordinates"]:
-                data.markers.append({**base, "lon": lon, "lat": lat})
-        elif r["lon"] is not None and r["lat"] is not None:
-            data.markers.append({**base, "lon": r["lon"], "lat": r["lat"]})
+            for lon_, lat_, *_ in g["coordinates"]:
+                data.markers.append({**r, "lon": lon_, "lat": lat_})
+        elif lon is not None and lat is not None:
+            data.markers.append({**r, "lon": lon, "lat": lat})
     data.seconds = time.perf_counter() - t0
     return data
 

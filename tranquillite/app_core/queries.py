@@ -134,6 +134,7 @@ class Catalog:
     _tables: set[str] | None = field(default=None, repr=False)
     _columns: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _variants: dict[str, list[tuple]] = field(default_factory=dict, repr=False)
+    _spans: dict[tuple, int] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, path: Path | None = None) -> "Catalog":
@@ -183,6 +184,24 @@ class Catalog:
             self._variants[table] = [tuple(r) for r in self.cursor().execute(
                 f'SELECT DISTINCT {origin}, variant, variant_conventions FROM "{schema}"."{name}"').fetchall()]
         return self._variants[table]
+
+    def longest_span_us(self, table: str, sources: Sequence[str]) -> int:
+        """The longest `coalesce(end, start) - start` (microseconds, 0 if none) of the rows of these sources.
+
+        A pruning bound only, never shown: a row ending at or after t0 starts at or after t0 minus it, so an
+        overlap filter can add `start >= t0 - span` and DuckDB skips the row groups before (the table is
+        sorted by `start`; issue 14). The same for every scope, as the result of the filter does not change;
+        computed once, the catalog being immutable once opened (republished = new file)."""
+        key = (table, tuple(sorted(sources)))
+        if not is_published(table):
+            raise Forbidden(f"table non publiée pour l'application: {table}")
+        if key not in self._spans:
+            schema, name = table.split(".", 1)
+            rows = self.cursor().execute(
+                f'SELECT max(epoch_us(coalesce("end", start)) - epoch_us(start)) FROM "{schema}"."{name}" '
+                "WHERE list_contains(?::VARCHAR[], source)", [list(key[1])]).fetchall()
+            self._spans[key] = max(int(rows[0][0] or 0), 0)
+        return self._spans[key]
 
     def close(self) -> None:
         if self.con is not None:

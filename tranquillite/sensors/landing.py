@@ -9,20 +9,27 @@ first partition or after today) is reported once per content by a log line and s
 other files of the evaluation are requested as usual (a single such file used to make every
 evaluation fail). A file dated after today is looked at again, and requested when its day comes.
 The run itself records such files in `governance.landing_files`.
+
+Import budget (issue 14): importing this module loads neither dagster nor a data library (numpy,
+polars, duckdb); the Dagster sensor `landing_sensor` is built on first access (PEP 562), and `scan`
+imports dagster when it builds its run requests. (No `from __future__ import annotations` here: Dagster
+reads the sensor function's annotations to inject its resource.)
 """
 
 
 import hashlib
 import json
 from pathlib import Path
-
-import dagster as dg
+from typing import TYPE_CHECKING
 
 from tranquillite import landing as landing_io
 from tranquillite.assets import constants as K
-from tranquillite.jobs import INGEST_JOB, source_selection
-from tranquillite.resources.landing import LandingZone, partition_bounds
 from tranquillite.settings import partitions_start
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+    from tranquillite.resources.landing import LandingZone
 
 
 def _sha(path: Path) -> str:
@@ -38,13 +45,17 @@ def _load(cursor: str | None) -> tuple[dict[str, str], dict[str, str]]:
     return d, {}
 
 
-def scan(landing: LandingZone, cursor: dict[str, str], reported: dict[str, str] | None = None,
+def scan(landing: "LandingZone", cursor: dict[str, str], reported: dict[str, str] | None = None,
          bounds: tuple[str, str] | None = None, start_follows_data: bool | None = None
-         ) -> tuple[list[dg.RunRequest], dict[str, str], list[str], dict[str, str]]:
+         ) -> "tuple[list[dg.RunRequest], dict[str, str], list[str], dict[str, str]]":
     """Pure function behind the sensor: (run requests, new cursor, files skipped with reason — new
     reports only —, files reported). When the partitions start with the data (no
     `TRANQUILLITE_PARTITIONS_START`), a file dated before the first day waits, like a later one,
     for the definitions to load with its day."""
+    import dagster as dg
+
+    from tranquillite.jobs import source_selection
+    from tranquillite.resources.landing import partition_bounds
     first, last = bounds or partition_bounds()
     if start_follows_data is None:
         start_follows_data = partitions_start() is None
@@ -90,19 +101,34 @@ def scan(landing: LandingZone, cursor: dict[str, str], reported: dict[str, str] 
     return requests, new_cursor, skipped, reported
 
 
-@dg.sensor(
-    name="landing_sensor",
-    job_name=INGEST_JOB,
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description=("Demande l'ingestion de chaque fichier nouveau ou modifié de la zone d'atterrissage (une seule "
-                 "fois par contenu); signale sans bloquer les fichiers sans jour d'export valide."),
-)
-def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZone) -> dg.SensorResult:
-    cursor, reported = _load(context.cursor)
-    requests, new_cursor, skipped, reported = scan(landing, cursor, reported)
-    for msg in skipped:
-        context.log.warning(msg)
-    return dg.SensorResult(run_requests=requests,
-                           cursor=json.dumps({"files": new_cursor, "reported": reported}, sort_keys=True),
-                           skip_reason=None if requests else "aucun fichier nouveau ou modifié")
+def _build_sensor():
+    import dagster as dg
+
+    from tranquillite.jobs import INGEST_JOB
+    from tranquillite.resources.landing import LandingZone
+
+    @dg.sensor(
+        name="landing_sensor",
+        job_name=INGEST_JOB,
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=("Demande l'ingestion de chaque fichier nouveau ou modifié de la zone d'atterrissage (une seule "
+                     "fois par contenu); signale sans bloquer les fichiers sans jour d'export valide."),
+    )
+    def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZone) -> dg.SensorResult:
+        cursor, reported = _load(context.cursor)
+        requests, new_cursor, skipped, reported = scan(landing, cursor, reported)
+        for msg in skipped:
+            context.log.warning(msg)
+        return dg.SensorResult(run_requests=requests,
+                               cursor=json.dumps({"files": new_cursor, "reported": reported}, sort_keys=True),
+                               skip_reason=None if requests else "aucun fichier nouveau ou modifié")
+
+    return landing_sensor
+
+
+def __getattr__(name: str):
+    if name == "landing_sensor":  # the Dagster definition, built once on first access
+        sensor = globals()["landing_sensor"] = _build_sensor()
+        return sensor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
