@@ -32,6 +32,7 @@ import polars as pl
 
 from tranquillite.indicators import incremental as inc
 from tranquillite.indicators.config import Catalogue, Indicator
+from tranquillite.indicators.lists import sorted_set
 from tranquillite.indicators.periods import period_start
 
 AREA_SQL = {"ville": "?", "arrondissement": "arrondissement", "quartier": "quartier", "cellule": "cellule"}
@@ -308,7 +309,7 @@ def add_trends(values: pl.DataFrame, cat: Catalogue) -> pl.DataFrame:
             .alias(f"evolution_{suffix}_pct"),
             # a value shown with its trend is computed from the reference period's rows too
             pl.when(on & pl.col("_ref_conv").is_not_null())
-            .then(pl.concat_list("conventions", "_ref_conv").list.unique().list.sort())
+            .then(sorted_set(pl.concat_list("conventions", "_ref_conv")))
             .otherwise(pl.col("conventions")).alias("conventions")).drop("_ref", "_ref_conv")
     return out.select([pl.col(k).cast(v) for k, v in VALUES_SCHEMA.items()]).sort(
         "indicator_id", "area_level", "period_level", "period_start", "area", "dimension")
@@ -411,8 +412,8 @@ def facts_relation(facts: pl.DataFrame, hot_weekly: pl.DataFrame | None = None) 
         f = f.join(hw, on=["cellule", "_w"], how="left")
         if "conventions" in hot_weekly.columns:   # `en_zone_tension` is read from the hot spots
             hot = sorted(set(hot_weekly["conventions"].explode().drop_nulls()))
-            f = f.with_columns(pl.concat_list("conventions", pl.lit(hot, dtype=pl.List(pl.Utf8)))
-                               .list.unique().list.sort().alias("conventions"))
+            f = f.with_columns(sorted_set(pl.concat_list("conventions", pl.lit(hot, dtype=pl.List(pl.Utf8))))
+                               .alias("conventions"))
     else:
         f = f.with_columns(pl.lit(None, pl.Boolean).alias("en_zone_tension"))
     return f.with_columns(pl.col("en_zone_tension").fill_null(False)).drop("_w")
@@ -442,7 +443,7 @@ def pairs_relation(pairs: pl.DataFrame, fp: pl.DataFrame, zones: pl.DataFrame) -
         pl.col("day").cast(pl.Datetime("us")).alias("t"), "arrondissement", "quartier",
         pl.col("h3_cell").alias("cellule"),
         pl.when(pl.col("conv_a") == "internal").then(pl.col("conv_b")).otherwise(pl.col("conv_a")).alias("convention"),
-        pl.concat_list("conv_a", "conv_b").list.drop_nulls().list.unique().list.sort().alias("conventions"))
+        sorted_set(pl.concat_list("conv_a", "conv_b").list.drop_nulls()).alias("conventions"))
 
 
 def hotspots_relation(hot: pl.DataFrame, zones: pl.DataFrame) -> pl.DataFrame:
