@@ -40,7 +40,7 @@ from tranquillite.indicators import catalogue as C
 from tranquillite.indicators import incremental as inc
 from tranquillite.indicators.config import Catalogue, IndicatorSettings
 from tranquillite.indicators.emerging import EMERGING_CLASSES, emerging_table
-from tranquillite.indicators.grid import build_grid, disk_weights, locate, zones_of
+from tranquillite.indicators.grid import ZoneCache, build_grid, disk_weights, locate, zones_of
 from tranquillite.indicators.hotspots import HOTSPOT_SCHEMA, hotspot_table, map_digests
 from tranquillite.indicators.periods import Shifts
 from tranquillite.indicators.planned import active_slots, collisions, footprints, known_at
@@ -243,7 +243,8 @@ def hotspots(context, warehouse: Warehouse, indicators: IndicatorSettings) -> It
     study = _optional(warehouse, "features", "study_grid")
     planned = read_planned(warehouse, cat)
     cells = pl.concat([facts["h3_cell"], planned["h3_cell"]]) if planned is not None else facts["h3_cell"]
-    grid = build_grid(cells, study_grid=study, k=hp.k)
+    grid = build_grid(cells, study_grid=study, k=hp.k,
+                      zones=ZoneCache(inc.cache_dir(warehouse.path), "zones_grille", reuse=not full_run(context)))
     # the grid is one object: its conventions are those of what formed it (the study grid, or the
     # records whose cells it is), and every Gi* is standardised over the whole grid
     grid_conv = _union(study, "conventions") if study is not None else \
@@ -447,14 +448,18 @@ def values(context, warehouse: Warehouse,
     t0 = time.perf_counter()
     cat = indicators.catalogue()
     as_of = resolve_as_of(indicators, warehouse, cat)
-    rel = build_relations(warehouse, indicators, cat, as_of)
+    located = ZoneCache(inc.cache_dir(warehouse.path), "zones_faits", reuse=not full_run(context))
+    rel = build_relations(warehouse, indicators, cat, as_of, zones=located)
     t_rel = time.perf_counter() - t0
     # only the periods whose rows changed since the last run (everything on a forced full run)
     state = inc.State(inc.cache_dir(warehouse.path), "values")
     key = inc.config_key(cat)
     previous = None if full_run(context) else state.load(key)
+    # the published table: the trends of the rows whose periods did not change are kept from it
+    old_values = warehouse.read(INDICATORS, "values") \
+        if previous is not None and warehouse.exists(INDICATORS, "values") else None
     state.clear()   # a run that fails below must not leave a state that no longer matches the table
-    vals, skipped, doc, keep, done = C.materialise_incremental(cat, rel, previous)
+    vals, skipped, doc, keep, done = C.materialise_incremental(cat, rel, previous, old_values)
     warehouse.write(INDICATORS, "values", vals)
     state.save(key, doc, keep)
     catalogue = C.catalogue_table(cat, skipped).with_columns(CVF.lit([CVF.REFERENCE]).alias("conventions"))
@@ -464,15 +469,18 @@ def values(context, warehouse: Warehouse,
     yield dg.MaterializeResult(asset_key=VALUES_KEY, metadata=base_metadata(
         vals, time.perf_counter() - t0, catalogue=cat.path, instant_analyse=str(as_of),
         relations_s=round(t_rel, 2), calcul=dg.MetadataValue.json(done),
+        localisation=dg.MetadataValue.json(located.info),
         lignes_par_indicateur=dg.MetadataValue.json({i: n for i, n in per.sort("indicator_id").iter_rows()}),
         non_calcules=dg.MetadataValue.json(skipped)))
 
 
 def build_relations(warehouse: Warehouse, settings: IndicatorSettings, cat: Catalogue,
-                    as_of: datetime | None) -> dict[str, pl.DataFrame | None]:
-    """The catalogue's base relations from the warehouse (None when the source is not published)."""
+                    as_of: datetime | None, zones: ZoneCache | None = None) -> dict[str, pl.DataFrame | None]:
+    """The catalogue's base relations from the warehouse (None when the source is not published).
+    `zones`: locates the facts remembering the last run's points (else every fact is located)."""
     facts = read_facts(warehouse, cat, as_of)
-    arr, qua = zones_of(facts["lon"].to_numpy(), facts["lat"].to_numpy()) if facts.height else ([], [])
+    locate_zones = zones.zones_of if zones is not None else zones_of
+    arr, qua = locate_zones(facts["lon"].to_numpy(), facts["lat"].to_numpy()) if facts.height else ([], [])
     facts = facts.with_columns(pl.Series("quartier", list(qua), dtype=pl.Utf8),
                                pl.coalesce("arrondissement", pl.Series("_a", list(arr), dtype=pl.Utf8))
                                .alias("arrondissement"))
