@@ -217,14 +217,15 @@ def finish(base: pl.DataFrame | None, cat: Catalogue, only: pl.Expr | None = Non
     `only` selects, their references read from the whole `base`)."""
     if base is None or base.height == 0:
         return pl.DataFrame(schema=VALUES_SCHEMA)
-    base = base.with_columns(((pl.col("period_start") >= pl.col("coverage_start"))
+    rows = base if only is None else base.filter(only)
+    rows = rows.with_columns(((pl.col("period_start") >= pl.col("coverage_start"))
                               & (pl.col("period_end") <= pl.col("coverage_end"))).alias("complete"))
-    return add_trends(base, cat, None if only is None else base.filter(only))
+    return add_trends(base, cat, rows)
 
 
-def _back(start: pl.Expr, what: str) -> pl.Expr:
-    """The start of a period's reference period (`precedente`, `annee_precedente`)."""
-    return start.dt.offset_by(pl.col("period_level").replace_strict(_BACK[what], return_dtype=pl.Utf8))
+
+
+_PERIOD_KEYS = ["indicator_id", "period_level", "period_start"]
 
 
 def _redo(touched: dict, relation_of: dict[str, str]) -> pl.Expr:
@@ -236,8 +237,9 @@ def _redo(touched: dict, relation_of: dict[str, str]) -> pl.Expr:
         if t.empty:
             continue
         for level in PERIOD_SQL:
-            starts = [pl.col("period_start"), _back(pl.col("period_start"), "precedente"),
-                      _back(pl.col("period_start"), "annee_precedente")]
+            # a constant offset per level (a per-row offset string is parsed row by row: seconds)
+            starts = [pl.col("period_start"), pl.col("period_start").dt.offset_by(_BACK["precedente"][level]),
+                      pl.col("period_start").dt.offset_by(_BACK["annee_precedente"][level])]
             hit = pl.any_horizontal([t.expr(s, level) for s in starts])
             out = out | ((rel == name) & (pl.col("period_level") == level) & hit)
     return out
@@ -299,12 +301,18 @@ def materialise_incremental(cat: Catalogue, relations: dict[str, pl.DataFrame | 
                            and inc.cover_of(doc["covers"].get(n))[0] != covers[n][0] for n in touched)
         if (old_values is not None and not firsts_moved and old_values.height == doc.get("values_rows")
                 and list(old_values.schema.items()) == list(VALUES_SCHEMA.items())):
-            redo = _redo(touched, relation_of)
+            # the rule is applied to the frames' distinct (indicator, level, period) only, then
+            # matched row by row (the rule over 900k rows costs seconds)
+            keys = pl.concat([f.select(_PERIOD_KEYS) for f in (base, old_values)]).unique()
+            hit = keys.filter(_redo(touched, relation_of)).select(pl.struct(_PERIOD_KEYS)).to_series()
+            redo = pl.struct(_PERIOD_KEYS).is_in(hit.implode())
             fresh = finish(base, cat, only=redo)
             kept_values = old_values.filter(~redo).with_columns(
                 pl.col("indicator_id").replace_strict(c0, default=None, return_dtype=pl.Date).alias("coverage_start"),
                 pl.col("indicator_id").replace_strict(c1, default=None, return_dtype=pl.Date).alias("coverage_end"))
-            values = pl.concat([kept_values, fresh]).sort(*_ORDER)
+            # both parts are in the table's order and a period is in one part only: a stable sort
+            # without the (costly) area and dimension strings gives the full sort's order
+            values = pl.concat([kept_values, fresh]).sort(*_ORDER[:4], maintain_order=True)
             done["tendances_recalculees"] = fresh.height
         else:
             values = finish(base, cat)
