@@ -49,12 +49,14 @@ def runs(tmp_path_factory):
         assert all(o.success for o in daily), [(o.job, o.reason) for o in daily]
         daily_mode = {k: _calcul(instance, k) for k in (K.VALUES_KEY, K.HOTSPOTS_KEY)}
         daily_mode["localisation"] = _located(instance)
+        daily_mode["emergents"] = _calcul(instance, K.EMERGING_KEY)
         wh = Warehouse(root=str(paths().warehouse))
         incremental = {t: wh.read(INDICATORS, t) for t in TABLES}
         full = runner._run(build_defs(), runner.INDICATORS_JOB, instance, {FULL_TAG: "oui"})
         assert full.success, full.reason
         full_mode = {k: _calcul(instance, k) for k in (K.VALUES_KEY, K.HOTSPOTS_KEY)}
         full_mode["localisation"] = _located(instance)
+        full_mode["emergents"] = _calcul(instance, K.EMERGING_KEY)
         recomputed = {t: wh.read(INDICATORS, t) for t in TABLES}
         yield first_mode, daily_mode, full_mode, incremental, recomputed
 
@@ -67,6 +69,8 @@ def test_the_new_day_recomputes_only_what_it_touches(runs):
     located = daily_mode["localisation"]
     assert 0 < located["localises"] < located["points"] / 5, located
     assert full_mode["localisation"]["localises"] == full_mode["localisation"]["points"]
+    # no period completed by the new day: the emerging classes are kept, not computed again
+    assert daily_mode["emergents"]["mode"] == "conservé" and full_mode["emergents"]["mode"] == "complet"
     assert values["mode"] == "incrémental" and values["jours_modifies"]["faits"] >= 1
     assert hot["mode"] == "incrémental"
     # the new day's week and month (and a week it completes): not the whole history
