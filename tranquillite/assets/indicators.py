@@ -13,7 +13,10 @@ Every asset is computed over the whole history (unpartitioned) as of one instant
 (`IndicatorSettings.as_of`, default: the shift after the latest fact), so all the tables of one
 materialisation agree. `values` and `hotspots` recompute only the periods (maps) whose input rows
 changed since their last run and keep the others (`indicators.incremental`: the result is the full
-recompute's, tested table for table); a run tagged `incremental.FULL_TAG` (the recompute after a
+recompute's, tested table for table); `values` also keeps the trends of the rows whose periods
+and reference periods did not change, `emerging_hotspots` its classes while no complete map
+changed, and the facts' and grid cells' zones are located once (`grid.ZoneCache`: only the
+points the last run did not see). A run tagged `incremental.FULL_TAG` (the recompute after a
 convention's end) recomputes everything. The optional inputs are read only when they exist
 (`warehouse.exists`): without `features.study_grid` the grid is derived from the event cells,
 without `models.forecast` the tension index has no forecast component and exceedance alerts use
