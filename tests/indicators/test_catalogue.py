@@ -221,8 +221,10 @@ def _sorted(v: pl.DataFrame) -> pl.DataFrame:
 
 
 def _incremental_run(cat, facts, previous):
-    vals, skipped, doc, keep, done = C.materialise_incremental(cat, {"faits": facts}, previous)
-    return vals, skipped, (doc, keep), done
+    """One run; `previous`: the last run's (document, values before trends, published values)."""
+    prev, old_values = (previous[:2], previous[2]) if previous is not None else (None, None)
+    vals, skipped, doc, keep, done = C.materialise_incremental(cat, {"faits": facts}, prev, old_values)
+    return vals, skipped, (doc, keep, vals), done
 
 
 def test_incremental_values_equal_a_full_recompute_day_after_day():
@@ -245,24 +247,47 @@ def test_incremental_values_equal_a_full_recompute_day_after_day():
     changed = pl.concat([facts, new_day, late]).with_columns(
         pl.when(pl.col("event_id").str.ends_with("-13202-0")).then(pl.lit("violences"))
         .otherwise(pl.col("categorie")).alias("categorie"))                                 # a row edited
-    for step in (pl.concat([facts, new_day]), changed,
-                 changed.filter(pl.col("t").dt.date() != datetime(2025, 1, 7).date()),       # a day removed
-                 changed.filter(pl.col("t") >= datetime(2025, 1, 1))):                      # history cut
+    removed = changed.filter(pl.col("t").dt.date() != datetime(2025, 1, 7).date())           # a day removed
+    purged = removed.filter(~pl.col("event_id").str.ends_with("-13202-0"))                  # rows purged
+    steps = (pl.concat([facts, new_day]), changed, removed, purged,
+             purged.filter(pl.col("t") >= datetime(2025, 1, 1)))                            # history cut
+    for k, step in enumerate(steps):
         got, skipped, state, done = _incremental_run(cat, step, state)
         want, want_skipped = C.materialise(cat, {"faits": step})
         assert done["mode"] == "incrémental"
         assert 0 < done["lignes_recalculees"] < want.height   # some periods kept, not all
+        if k < len(steps) - 1:   # the trends of the periods (and references) a change touches only
+            assert 0 < done["tendances_recalculees"] < want.height, done
+        else:                    # the first day moved: every trend (the zero of an unobserved reference)
+            assert "tendances_recalculees" not in done
         assert skipped == want_skipped
-        assert _sorted(got).equals(_sorted(want)), done
+        assert got.equals(want), done   # row for row, in the published order
 
 
 def test_an_incremental_state_made_otherwise_is_not_trusted():
     cat = load_catalogue()
     facts = _facts()
-    _, _, (doc, keep), _ = _incremental_run(cat, facts, None)
+    _, _, (doc, keep, _), _ = _incremental_run(cat, facts, None)
     # another set of relations than the state's: recomputed whole
     got, *_ , done = C.materialise_incremental(cat, {"faits": facts, "signalements": None}, (doc, keep))
     assert done["mode"] == "incrémental"       # a relation with no rows has no digest: same set
     doc2 = {**doc, "digests": {**doc["digests"], "autre": {}}}
     *_, done = C.materialise_incremental(cat, {"faits": facts}, (doc2, keep))
     assert done["mode"] == "complet" and done["motif"] == "relations différentes"
+
+
+def test_a_published_values_table_changed_behind_the_state_is_not_trusted_for_the_trends():
+    """The trends kept between runs come from the published table only when it has the rows the
+    state recorded (a destruction purges rows): otherwise every trend is computed again."""
+    cat = load_catalogue()
+    facts = _facts()
+    _, _, (doc, keep, vals), _ = _incremental_run(cat, facts, None)
+    step = pl.concat([facts, facts.filter(pl.col("t").dt.date() == datetime(2025, 1, 19).date()).with_columns(
+        pl.col("t") + timedelta(days=1), pl.col("event_id") + "-j20")])
+    want, _ = C.materialise(cat, {"faits": step})
+    for published in (vals.head(vals.height - 1), vals.drop("value_ly"), None):
+        got, *_, done = C.materialise_incremental(cat, {"faits": step}, (doc, keep), published)
+        assert done["mode"] == "incrémental" and "tendances_recalculees" not in done
+        assert got.equals(want)
+    got, *_, done = C.materialise_incremental(cat, {"faits": step}, (doc, keep), vals)
+    assert done["tendances_recalculees"] < want.height and got.equals(want)

@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 from tranquillite import runner
 from tranquillite.assets.indicators import INDICATORS
 from tranquillite.definitions import build_defs
-from tranquillite.indicators.incremental import FULL_TAG
+from tranquillite.indicators.incremental import FULL_TAG, cache_dir
 from tranquillite.resources import Warehouse
 from tranquillite.settings import paths
 from tranquillite.synthetic import generate
@@ -21,6 +21,11 @@ from tranquillite.assets import constants as K
 START, DAYS = date(2025, 1, 1), 24
 TABLES = ("grid", "planned_footprints", "hotspots", "emerging_hotspots", "tension", "values", "values_public",
           "catalogue", "alerts")
+
+
+def _located(instance) -> dict:
+    ev = instance.get_latest_materialization_event(K.VALUES_KEY)
+    return ev.asset_materialization.metadata["localisation"].data
 
 
 def _calcul(instance, key) -> dict:
@@ -43,11 +48,15 @@ def runs(tmp_path_factory):
         daily = runner.materialize(build_defs(), last, last, instance)   # one new day
         assert all(o.success for o in daily), [(o.job, o.reason) for o in daily]
         daily_mode = {k: _calcul(instance, k) for k in (K.VALUES_KEY, K.HOTSPOTS_KEY)}
+        daily_mode["localisation"] = _located(instance)
+        daily_mode["emergents"] = _calcul(instance, K.EMERGING_KEY)
         wh = Warehouse(root=str(paths().warehouse))
         incremental = {t: wh.read(INDICATORS, t) for t in TABLES}
         full = runner._run(build_defs(), runner.INDICATORS_JOB, instance, {FULL_TAG: "oui"})
         assert full.success, full.reason
         full_mode = {k: _calcul(instance, k) for k in (K.VALUES_KEY, K.HOTSPOTS_KEY)}
+        full_mode["localisation"] = _located(instance)
+        full_mode["emergents"] = _calcul(instance, K.EMERGING_KEY)
         recomputed = {t: wh.read(INDICATORS, t) for t in TABLES}
         yield first_mode, daily_mode, full_mode, incremental, recomputed
 
@@ -56,12 +65,18 @@ def test_the_new_day_recomputes_only_what_it_touches(runs):
     first_mode, daily_mode, full_mode, _, _ = runs
     assert {m["mode"] for m in first_mode.values()} == {"complet"}
     values, hot = daily_mode[K.VALUES_KEY], daily_mode[K.HOTSPOTS_KEY]
+    # the facts located by the day before are not located again: only the new day's points
+    located = daily_mode["localisation"]
+    assert 0 < located["localises"] < located["points"] / 5, located
+    assert full_mode["localisation"]["localises"] == full_mode["localisation"]["points"]
+    # no period completed by the new day: the emerging classes are kept, not computed again
+    assert daily_mode["emergents"]["mode"] == "conservé" and full_mode["emergents"]["mode"] == "complet"
     assert values["mode"] == "incrémental" and values["jours_modifies"]["faits"] >= 1
     assert hot["mode"] == "incrémental"
     # the new day's week and month (and a week it completes): not the whole history
     assert 1 <= hot["cartes_recalculees"]["semaine"] <= 2 and hot["cartes_recalculees"]["mois"] == 1
     # the forced full run (a convention's end) recomputes everything
-    assert {m["mode"] for m in full_mode.values()} == {"complet"}
+    assert {full_mode[k]["mode"] for k in (K.VALUES_KEY, K.HOTSPOTS_KEY)} == {"complet"}
 
 
 @pytest.mark.parametrize("table", TABLES)
@@ -70,6 +85,28 @@ def test_incremental_tables_equal_a_full_recompute(runs, table):
     a, b = incremental[table], recomputed[table]
     assert a.height > 0 or table in ("alerts", "emerging_hotspots")   # too few weeks to classify
     assert_frame_equal(a, b, check_exact=True)
+
+
+@pytest.fixture(scope="module")
+def damaged(runs):
+    """After the runs: every kept state damaged (truncated frames, garbled documents), and one
+    more daily run."""
+    *_, recomputed = runs
+    root = cache_dir(paths().warehouse)
+    files = sorted(root.glob("*"))
+    assert any(p.name.startswith("zones") for p in files)
+    for p in files:
+        p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2])
+    out = runner._run(build_defs(), runner.INDICATORS_JOB, runner.instance())
+    assert out.success, out.reason
+    wh = Warehouse(root=str(paths().warehouse))
+    return {t: wh.read(INDICATORS, t) for t in TABLES}, recomputed
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_a_damaged_cache_gives_the_full_recompute_never_a_wrong_table(damaged, table):
+    got, recomputed = damaged
+    assert_frame_equal(got[table], recomputed[table], check_exact=True)
 
 
 def test_only_the_touched_periods_differ_from_the_day_before(runs):
@@ -81,3 +118,67 @@ def test_only_the_touched_periods_differ_from_the_day_before(runs):
     day = v.filter((pl.col("period_level") == "jour") & (pl.col("period_start") == last)
                    & (pl.col("indicator_id") == "faits_par_categorie"))
     assert day.height > 0
+
+
+# --------------------------------------------------------------------------- located facts kept between runs
+def _points(n: int, seed: int) -> tuple:
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    lon, lat = rng.uniform(5.30, 5.55, n), rng.uniform(43.19, 43.40, n)   # Marseille, sea and beyond
+    lon[:3], lat[3:5] = np.nan, np.nan                                      # unlocated facts
+    return lon, lat
+
+
+def test_the_zone_cache_locates_only_new_points_and_equals_zones_of(tmp_path):
+    import numpy as np
+    from tranquillite.indicators.grid import ZoneCache, zones_of
+    lon, lat = _points(3000, 1)
+    first = ZoneCache(tmp_path, "z")
+    arr, qua = first.zones_of(lon, lat)
+    want = zones_of(lon, lat)
+    assert list(arr) == list(want[0]) and list(qua) == list(want[1])
+    assert first.info["localises"] == first.info["points"] > 0
+    # the next day: the same points and 200 new ones, in another order
+    lon2, lat2 = _points(200, 2)
+    lon2, lat2 = np.concatenate([lon2, lon[::-1]]), np.concatenate([lat2, lat[::-1]])
+    nxt = ZoneCache(tmp_path, "z")
+    arr, qua = nxt.zones_of(lon2, lat2)
+    want = zones_of(lon2, lat2)
+    assert list(arr) == list(want[0]) and list(qua) == list(want[1])
+    assert 0 < nxt.info["localises"] <= 200 < nxt.info["points"]
+
+
+def test_a_damaged_foreign_or_bypassed_zone_cache_locates_everything(tmp_path):
+    import polars as pl
+    from tranquillite.indicators.grid import ZoneCache, zones_of
+    lon, lat = _points(2000, 3)
+    want = zones_of(lon, lat)
+    ZoneCache(tmp_path, "z").zones_of(lon, lat)
+    frame = tmp_path / "z.parquet"
+    # a row's zone edited behind the cache's back (same row count): not trusted
+    df = pl.read_parquet(frame)
+    df.with_columns(pl.when(pl.int_range(pl.len()) == 10).then(pl.lit("13299")).otherwise(pl.col("_arr"))
+                    .alias("_arr")).write_parquet(frame)
+    for damage in ("edited", "truncated", "foreign", "full run"):
+        if damage == "truncated":
+            frame.write_bytes(frame.read_bytes()[:100])
+        if damage == "foreign":
+            doc = (tmp_path / "z.json").read_text().replace('"key": "', '"key": "x')
+            (tmp_path / "z.json").write_text(doc)
+        zc = ZoneCache(tmp_path, "z", reuse=damage != "full run")
+        arr, qua = zc.zones_of(lon, lat)
+        assert zc.info["localises"] == zc.info["points"], damage
+        assert list(arr) == list(want[0]) and list(qua) == list(want[1]), damage
+
+
+def test_the_zone_cache_keeps_only_the_points_of_its_latest_call(tmp_path):
+    """A purged fact's point does not outlive the next run in the cache."""
+    import polars as pl
+    from tranquillite.indicators.grid import ZoneCache
+    lon, lat = _points(1000, 4)
+    ZoneCache(tmp_path, "z").zones_of(lon, lat)
+    ZoneCache(tmp_path, "z").zones_of(lon[500:], lat[500:])
+    kept = pl.read_parquet(tmp_path / "z.parquet")
+    gone = pl.DataFrame({"lon": lon[5:500], "lat": lat[5:500]}).join(kept, on=["lon", "lat"], how="semi")
+    assert kept.height == pl.DataFrame({"lon": lon[500:], "lat": lat[500:]}).unique().height
+    assert gone.height == 0

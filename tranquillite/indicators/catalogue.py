@@ -32,6 +32,7 @@ import polars as pl
 
 from tranquillite.indicators import incremental as inc
 from tranquillite.indicators.config import Catalogue, Indicator
+from tranquillite.indicators.lists import sorted_set
 from tranquillite.indicators.periods import period_start
 
 AREA_SQL = {"ville": "?", "arrondissement": "arrondissement", "quartier": "quartier", "cellule": "cellule"}
@@ -211,19 +212,46 @@ def base_values(cat: Catalogue, relations: dict[str, pl.DataFrame | None], only:
     return base, skipped, covers
 
 
-def finish(base: pl.DataFrame | None, cat: Catalogue) -> pl.DataFrame:
-    """The values table from the values before trends: `complete` and the trends."""
+def finish(base: pl.DataFrame | None, cat: Catalogue, only: pl.Expr | None = None) -> pl.DataFrame:
+    """The values table from the values before trends: `complete` and the trends (of the rows
+    `only` selects, their references read from the whole `base`)."""
     if base is None or base.height == 0:
         return pl.DataFrame(schema=VALUES_SCHEMA)
-    base = base.with_columns(((pl.col("period_start") >= pl.col("coverage_start"))
+    rows = base if only is None else base.filter(only)
+    rows = rows.with_columns(((pl.col("period_start") >= pl.col("coverage_start"))
                               & (pl.col("period_end") <= pl.col("coverage_end"))).alias("complete"))
-    return add_trends(base, cat)
+    return add_trends(base, cat, rows)
+
+
+
+
+_PERIOD_KEYS = ["indicator_id", "period_level", "period_start"]
+
+
+def _redo(touched: dict, relation_of: dict[str, str]) -> pl.Expr:
+    """Rows whose value or trends a change touches: those of a touched period, and those whose
+    previous period or same period a year before is touched."""
+    rel = pl.col("indicator_id").replace_strict(relation_of, default=None, return_dtype=pl.Utf8)
+    out = pl.lit(False)
+    for name, t in touched.items():
+        if t.empty:
+            continue
+        for level in PERIOD_SQL:
+            # a constant offset per level (a per-row offset string is parsed row by row: seconds)
+            starts = [pl.col("period_start"), pl.col("period_start").dt.offset_by(_BACK["precedente"][level]),
+                      pl.col("period_start").dt.offset_by(_BACK["annee_precedente"][level])]
+            hit = pl.any_horizontal([t.expr(s, level) for s in starts])
+            out = out | ((rel == name) & (pl.col("period_level") == level) & hit)
+    return out
 
 
 def materialise_incremental(cat: Catalogue, relations: dict[str, pl.DataFrame | None],
-                            previous: tuple[dict, pl.DataFrame] | None):
+                            previous: tuple[dict, pl.DataFrame] | None, old_values: pl.DataFrame | None = None):
     """`materialise`, recomputing only the periods whose rows changed since `previous` (the state
-    `(document, values before trends)` of the last run, or None: everything).
+    `(document, values before trends)` of the last run, or None: everything). `old_values`: the
+    values table that run published; with it, only the trends of the rows whose period or
+    reference periods changed are computed again, the others kept (unless a relation's first day
+    moved: every trend). It is trusted only with the row count the state recorded.
 
     Returns (values, skipped, state document, values before trends to keep, what was recomputed)."""
     digests = {name: inc.day_digests(df, pl.col("t")) for name, df in relations.items()
@@ -269,8 +297,29 @@ def materialise_incremental(cat: Catalogue, relations: dict[str, pl.DataFrame | 
         base = pl.concat([p.cast(BASE_CASTS) for p in parts], how="diagonal_relaxed")
         done = {"mode": "incrémental", "lignes_recalculees": old.height - kept.height,
                 "jours_modifies": {n: len(t.days) for n, t in touched.items() if t.days}}
-    values = finish(base, cat)
-    doc = {"digests": digests, "covers": {n: inc.iso_cover(c) for n, c in covers.items()}, "skipped": skipped}
+        firsts_moved = any(inc.cover_of(doc["covers"].get(n)) is not None and covers.get(n) is not None
+                           and inc.cover_of(doc["covers"].get(n))[0] != covers[n][0] for n in touched)
+        if (old_values is not None and not firsts_moved and old_values.height == doc.get("values_rows")
+                and list(old_values.schema.items()) == list(VALUES_SCHEMA.items())):
+            # the rule is applied to the frames' distinct (indicator, level, period) only, then
+            # matched row by row (the rule over 900k rows costs seconds)
+            keys = pl.concat([f.select(_PERIOD_KEYS) for f in (base, old_values)]).unique()
+            hit = keys.filter(_redo(touched, relation_of)).select(pl.struct(_PERIOD_KEYS)).to_series()
+            redo = pl.struct(_PERIOD_KEYS).is_in(hit.implode())
+            fresh = finish(base, cat, only=redo)
+            kept_values = old_values.filter(~redo).with_columns(
+                pl.col("indicator_id").replace_strict(c0, default=None, return_dtype=pl.Date).alias("coverage_start"),
+                pl.col("indicator_id").replace_strict(c1, default=None, return_dtype=pl.Date).alias("coverage_end"))
+            # both parts are in the table's order and a period is in one part only: a stable sort
+            # without the (costly) area and dimension strings gives the full sort's order
+            values = pl.concat([kept_values, fresh]).sort(*_ORDER[:4], maintain_order=True)
+            done["tendances_recalculees"] = fresh.height
+        else:
+            values = finish(base, cat)
+    else:
+        values = finish(base, cat)
+    doc = {"digests": digests, "covers": {n: inc.iso_cover(c) for n, c in covers.items()}, "skipped": skipped,
+           "values_rows": values.height}
     keep = base if base is not None else pl.DataFrame(schema={k: VALUES_SCHEMA[k] for k in ("indicator_id",)})
     return values, skipped, doc, keep, done
 
@@ -280,12 +329,16 @@ _BACK = {"precedente": {"jour": "-1d", "semaine": "-1w", "mois": "-1mo"},
 _KEYS = ["indicator_id", "area_level", "area", "period_level", "dimension"]
 
 
-def add_trends(values: pl.DataFrame, cat: Catalogue) -> pl.DataFrame:
-    """value_prev / value_ly (+ their n and relative evolution in %) for indicators with `trends`."""
+_ORDER = ("indicator_id", "area_level", "period_level", "period_start", "area", "dimension")
+
+
+def add_trends(values: pl.DataFrame, cat: Catalogue, rows: pl.DataFrame | None = None) -> pl.DataFrame:
+    """value_prev / value_ly (+ their n and relative evolution in %) for indicators with `trends`
+    (of `rows` of `values`, default all of them)."""
     with_trend = [i.id for i in cat.indicators if i.trends]
     zero = [i.id for i in cat.indicators if i.zero_if_absent]
     ref = values.select(*_KEYS, "period_start", "value", "n", "conventions")
-    out = values
+    out = values if rows is None else rows
     for what, suffix in (("precedente", "prev"), ("annee_precedente", "ly")):
         by = pl.col("period_level").replace_strict(_BACK[what], return_dtype=pl.Utf8)
         out = out.with_columns(pl.col("period_start").dt.offset_by(by).alias("_ref"))
@@ -308,10 +361,9 @@ def add_trends(values: pl.DataFrame, cat: Catalogue) -> pl.DataFrame:
             .alias(f"evolution_{suffix}_pct"),
             # a value shown with its trend is computed from the reference period's rows too
             pl.when(on & pl.col("_ref_conv").is_not_null())
-            .then(pl.concat_list("conventions", "_ref_conv").list.unique().list.sort())
+            .then(sorted_set(pl.concat_list("conventions", "_ref_conv")))
             .otherwise(pl.col("conventions")).alias("conventions")).drop("_ref", "_ref_conv")
-    return out.select([pl.col(k).cast(v) for k, v in VALUES_SCHEMA.items()]).sort(
-        "indicator_id", "area_level", "period_level", "period_start", "area", "dimension")
+    return out.select([pl.col(k).cast(v) for k, v in VALUES_SCHEMA.items()]).sort(*_ORDER)
 
 
 # --------------------------------------------------------------------------- public release
@@ -411,8 +463,8 @@ def facts_relation(facts: pl.DataFrame, hot_weekly: pl.DataFrame | None = None) 
         f = f.join(hw, on=["cellule", "_w"], how="left")
         if "conventions" in hot_weekly.columns:   # `en_zone_tension` is read from the hot spots
             hot = sorted(set(hot_weekly["conventions"].explode().drop_nulls()))
-            f = f.with_columns(pl.concat_list("conventions", pl.lit(hot, dtype=pl.List(pl.Utf8)))
-                               .list.unique().list.sort().alias("conventions"))
+            f = f.with_columns(sorted_set(pl.concat_list("conventions", pl.lit(hot, dtype=pl.List(pl.Utf8))))
+                               .alias("conventions"))
     else:
         f = f.with_columns(pl.lit(None, pl.Boolean).alias("en_zone_tension"))
     return f.with_columns(pl.col("en_zone_tension").fill_null(False)).drop("_w")
@@ -442,7 +494,7 @@ def pairs_relation(pairs: pl.DataFrame, fp: pl.DataFrame, zones: pl.DataFrame) -
         pl.col("day").cast(pl.Datetime("us")).alias("t"), "arrondissement", "quartier",
         pl.col("h3_cell").alias("cellule"),
         pl.when(pl.col("conv_a") == "internal").then(pl.col("conv_b")).otherwise(pl.col("conv_a")).alias("convention"),
-        pl.concat_list("conv_a", "conv_b").list.drop_nulls().list.unique().list.sort().alias("conventions"))
+        sorted_set(pl.concat_list("conv_a", "conv_b").list.drop_nulls()).alias("conventions"))
 
 
 def hotspots_relation(hot: pl.DataFrame, zones: pl.DataFrame) -> pl.DataFrame:

@@ -7,7 +7,9 @@ reach), keeping the ring cells that fall in the area. Zones come from the cell c
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -15,6 +17,7 @@ import polars_h3 as plh3
 import scipy.sparse as sps
 
 from tranquillite import geo
+from tranquillite.indicators import incremental as inc
 from tranquillite.settings import GEO_DIR
 
 GRID_SCHEMA = {"h3_cell": pl.Utf8, "cell_idx": pl.Int32, "arrondissement": pl.Utf8, "quartier": pl.Utf8,
@@ -37,12 +40,81 @@ def zones_of(lon: np.ndarray, lat: np.ndarray, area: geo.Area | None = None,
     return arr, qua
 
 
+# the files `zones_of` reads for the default area (Marseille): a change relocates every point
+ZONE_FILES = ("marseille_arrondissements.geojson", "marseille_commune.geojson", "marseille_quartiers.geojson")
+ZONES_VERSION = 1
+
+
+@lru_cache(maxsize=1)
+def geography_key() -> str:
+    """A key of the default area's geography (the bytes of its files)."""
+    h = hashlib.sha256()
+    for name in ZONE_FILES:
+        h.update(name.encode())
+        h.update((GEO_DIR / name).read_bytes())
+    return inc.config_key("zones", ZONES_VERSION, h.hexdigest())
+
+
+class ZoneCache:
+    """`zones_of` for the default area, remembering the points located by the last run.
+
+    A point's zones depend on its coordinates and the geography alone, so the located points
+    (lon, lat → arrondissement, quartier) are kept under `root` (`$TRANQUILLITE_HOME/cache/
+    indicators/<name>.*`) and only the points not seen by the last run are located (the facts of
+    the new day). The kept frame holds the points of the latest call only (a purged fact's point
+    is gone after the next run), coordinates and zone codes, no identifier. A missing, damaged
+    (row count or digest) or foreign (geography, version) cache, or `reuse=False` (a forced full
+    run), locates every point; the result is `zones_of`'s, point for point."""
+
+    SCHEMA = {"lon": pl.Float64, "lat": pl.Float64, "_arr": pl.Utf8, "_qua": pl.Utf8}
+
+    def __init__(self, root: Path, name: str = "zones", reuse: bool = True):
+        self.state = inc.State(root, name)
+        self.reuse = reuse
+        self.info: dict = {}
+
+    def _known(self, key: str) -> pl.DataFrame | None:
+        prev = self.state.load(key) if self.reuse else None
+        if prev is None:
+            return None
+        doc, frame = prev
+        if list(frame.schema.items()) != list(self.SCHEMA.items()) or inc.frame_digest(frame) != doc.get("digest"):
+            return None
+        return frame
+
+    def zones_of(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(arrondissement, quartier) codes of points, as `zones_of(lon, lat)`."""
+        key = geography_key()
+        pts = pl.DataFrame({"lon": np.asarray(lon, dtype="float64"), "lat": np.asarray(lat, dtype="float64")},
+                           nan_to_null=True)
+        distinct = pts.unique(maintain_order=True)
+        known = self._known(key)
+        if known is None:
+            hit, miss = pl.DataFrame(schema=self.SCHEMA), distinct
+            why = "premier calcul, cache absent ou invalide" if self.reuse else "recalcul complet demandé"
+        else:
+            hit = known.join(distinct, on=["lon", "lat"], how="semi", nulls_equal=True)
+            miss = distinct.join(known, on=["lon", "lat"], how="anti", nulls_equal=True)
+            why = None
+        arr, qua = zones_of(miss["lon"].to_numpy(), miss["lat"].to_numpy()) if miss.height else ([], [])
+        located = miss.with_columns(pl.Series("_arr", _as_str(arr), dtype=pl.Utf8),
+                                    pl.Series("_qua", _as_str(qua), dtype=pl.Utf8))
+        table = pl.concat([hit, located]).select(list(self.SCHEMA))
+        try:
+            self.state.save(key, {"digest": inc.frame_digest(table)}, table)
+        except OSError:   # a read-only home: the next run locates again
+            self.state.clear()
+        self.info = {"points": distinct.height, "localises": miss.height, **({"motif": why} if why else {})}
+        out = pts.join(table, on=["lon", "lat"], how="left", nulls_equal=True, maintain_order="left")
+        return out["_arr"].to_numpy(), out["_qua"].to_numpy()
+
+
 def _as_str(a: np.ndarray) -> list[str | None]:
     return [None if v is None else str(v) for v in a]
 
 
 def build_grid(cells: list[str] | pl.Series, *, study_grid: pl.DataFrame | None = None, k: int = 2,
-               area: geo.Area | None = None) -> pl.DataFrame:
+               area: geo.Area | None = None, zones: ZoneCache | None = None) -> pl.DataFrame:
     """One row per cell, sorted, `cell_idx` = 0..n-1: h3_cell, cell_idx, arrondissement, quartier,
     lon, lat.
 
@@ -70,7 +142,8 @@ def build_grid(cells: list[str] | pl.Series, *, study_grid: pl.DataFrame | None 
         return pl.DataFrame(schema=GRID_SCHEMA)
     df = pl.DataFrame({"h3_cell": all_cells}).with_columns(
         plh3.cell_to_lat("h3_cell").alias("lat"), plh3.cell_to_lng("h3_cell").alias("lon"))
-    arr, qua = zones_of(df["lon"].to_numpy(), df["lat"].to_numpy(), area)
+    arr, qua = zones.zones_of(df["lon"].to_numpy(), df["lat"].to_numpy()) if zones is not None and area is None \
+        else zones_of(df["lon"].to_numpy(), df["lat"].to_numpy(), area)
     df = df.with_columns(pl.Series("arrondissement", _as_str(arr), dtype=pl.Utf8),
                          pl.Series("quartier", _as_str(qua), dtype=pl.Utf8))
     if g is not None:  # the study grid's own zone wins
