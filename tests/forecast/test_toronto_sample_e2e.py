@@ -14,15 +14,20 @@ service) and the daily forecast through the runner the CLI uses. Nothing in the 
 """
 
 import csv
+import json
+import os
 import re
+import subprocess
+import sys
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
+import dagster as dg
 import polars as pl
 import pytest
 
-from tranquillite import runner
 from tranquillite.assets import constants as K
 from tranquillite.settings import paths
 
@@ -39,6 +44,21 @@ def fixture_rows() -> list[dict]:
         return list(csv.DictReader(f, delimiter=";"))
 
 
+# The materialisation runs in a fresh process, as each CLI command does: the daily partitions are
+# read from the settings when the definitions are first imported, and a pytest worker has imported
+# them already with the suite's settings (a Marseille start in 2025: the range would be refused).
+RUN = """
+import dataclasses, json, sys
+from datetime import date
+from tranquillite import runner
+from tranquillite.definitions import build_defs
+out = runner.materialize(build_defs(), date.fromisoformat(sys.argv[1]), date.fromisoformat(sys.argv[2]),
+                         runner.instance(), forecast_settings=json.loads(sys.argv[3]))
+open(sys.argv[4], "w").write(json.dumps([dataclasses.asdict(o) for o in out]))
+"""
+ROOT = Path(__file__).resolve().parents[2]
+
+
 @pytest.fixture(scope="module")
 def toronto(tmp_path_factory):
     home = tmp_path_factory.mktemp("toronto")
@@ -53,17 +73,19 @@ def toronto(tmp_path_factory):
             w = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter=";")
             w.writeheader()
             w.writerows(part)
-    mp = pytest.MonkeyPatch()
-    for k, v in {"TRANQUILLITE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"),
-                 "TRANQUILLITE_AREA": "donnees", "TRANQUILLITE_TIMEZONE": "America/Toronto",
-                 "TRANQUILLITE_HOLIDAYS_COUNTRY": "CA",
-                 "TRANQUILLITE_PARTITIONS_START": FIRST.isoformat()}.items():
-        mp.setenv(k, v)
-    from tranquillite.definitions import build_defs
-    inst = runner.instance()
-    outcomes = runner.materialize(build_defs(), FIRST, LAST, inst, forecast_settings=SETTINGS)
-    yield rows, sorted(by_day), inst, outcomes
-    mp.undo()
+    env = {"TRANQUILLITE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"),
+           "TRANQUILLITE_AREA": "donnees", "TRANQUILLITE_TIMEZONE": "America/Toronto",
+           "TRANQUILLITE_HOLIDAYS_COUNTRY": "CA", "TRANQUILLITE_PARTITIONS_START": FIRST.isoformat()}
+    result = home / "outcomes.json"
+    run = subprocess.run([sys.executable, "-c", RUN, FIRST.isoformat(), LAST.isoformat(), json.dumps(SETTINGS),
+                          str(result)], env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-4000:]
+    outcomes = [SimpleNamespace(**o) for o in json.loads(result.read_text())]
+    with pytest.MonkeyPatch.context() as mp:    # restored whatever the tests do: later tests keep the suite's
+        for k, v in env.items():
+            mp.setenv(k, v)
+        yield rows, sorted(by_day), dg.DagsterInstance.from_config(str(home / "dagster")), outcomes
 
 
 def test_two_real_years_go_through_every_job(toronto):
