@@ -48,16 +48,6 @@ def of_sources(sources: Iterable[str]) -> list[str]:
     return sorted({contract_conventions().get(s, REFERENCE) for s in sources})
 
 
-def normalise(expr: pl.Expr) -> pl.Expr:
-    """A list column made a sorted list of distinct, non-null conventions."""
-    return expr.list.drop_nulls().list.unique().list.sort()
-
-
-def union(*exprs: pl.Expr) -> pl.Expr:
-    """The sorted union of list (or literal-list) expressions."""
-    return normalise(pl.concat_list(list(exprs)))
-
-
 def union_rows(df: pl.DataFrame, columns: Iterable[str], base: Iterable[str] = ()) -> pl.Series:
     """Per row, the sorted union of `base` and the lists of `columns` — computed once per distinct
     combination (a handful) and joined back: list operations on every row of a large table
