@@ -26,6 +26,24 @@ from tranquillite.resources import LandingZone, Warehouse
 FILES_TABLE = V.FILES_TABLE
 
 
+
+def issue_lines(issues: list) -> list[str]:
+    """One line per kind of file issue and message, naming how many files and the first ones: an
+    optional column absent from each of 2,922 daily exports is one warning, not 2,922 (every file's
+    issues stay in `governance.landing_files`)."""
+    files: dict[tuple[str, str], list[str]] = {}
+    for i in issues:
+        files.setdefault((i.kind, i.message), []).append(i.file)
+    lines = []
+    for (kind, message), names in files.items():
+        names = sorted(set(names))
+        if len(names) == 1:
+            lines.append(f"{names[0]} — {kind}: {message}")
+        else:
+            more = ", …" if len(names) > 3 else ""
+            lines.append(f"{kind}: {message} — {len(names)} fichiers ({', '.join(names[:3])}{more})")
+    return lines
+
 def _history(warehouse: Warehouse, part: str) -> pl.DataFrame | None:
     path = warehouse.file(K.GOVERNANCE, FILES_TABLE, part)
     return pl.read_parquet(path) if path.exists() else None
@@ -102,7 +120,7 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
             warehouse.write(K.GOVERNANCE, FILES_TABLE, files, part)
             frames.append(df)
             histories.append(files.with_columns(pl.lit(key).alias("_run_partition")))
-            issues.extend(f"{i.file} — {i.kind}: {i.message}" for r in reads for i in r.issues)
+            issues.extend(i for r in reads for i in r.issues)
         # files without a valid day: recorded with their reason, never blocking the others
         part = f"{source}_{V.UNASSIGNED_PART}"
         rows = V.unassigned(source, [(p, a, *landing.fingerprint(p, source)) for p, a in unassigned],
@@ -110,6 +128,7 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
         warehouse.write(K.GOVERNANCE, FILES_TABLE, rows, part)
         for r in rows.iter_rows(named=True):
             context.log.warning(f"{r['file']}: non ingéré — {r['unassigned_reason']}")
+        issues = issue_lines(issues)
         for msg in issues:
             context.log.warning(msg)
         df = pl.concat(frames) if frames else pl.DataFrame()
