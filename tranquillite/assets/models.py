@@ -30,7 +30,7 @@ window, not with the history.
 
 import hashlib
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Iterator
 
@@ -92,8 +92,24 @@ def training_days(cfg: BacktestConfig) -> int:
 FORECAST_STATE_DAYS = 2     # the daily forecast reads the states of its origin only (the last days)
 
 
-def load_data(warehouse: Warehouse, spec: AreaSpec, state_days: int | None = None) -> ForecastData:
-    """The published feature tables (and, on synthetic data, the generator's true intensity).
+def read_truth(warehouse: Warehouse, first_day: str) -> pl.DataFrame | None:
+    """The synthetic generator's true intensity (the backtest's perfect foresight) from `first_day`
+    on (a day before, for the night shift that starts the evening before): one row per source ×
+    cell × shift, 3.7 M rows a year at Marseille's volume — read whole, 8 years held GBs for
+    nothing but the origins' weeks. None on real data (no such file)."""
+    path = Path(warehouse.root).parent / TRUTH_FILE
+    if not path.exists():
+        return None
+    lf = pl.scan_parquet(path)
+    tz = lf.collect_schema()["slot_start"].time_zone
+    bound = pl.lit(datetime.combine(date.fromisoformat(first_day) - timedelta(days=1), datetime.min.time()))
+    return lf.filter(pl.col("slot_start") >= (bound.dt.replace_time_zone(tz) if tz else bound)).collect()
+
+
+def load_data(warehouse: Warehouse, spec: AreaSpec, state_days: int | None = None,
+              truth: bool = False) -> ForecastData:
+    """The published feature tables (and, with `truth`, on synthetic data, the generator's true
+    intensity over the same window: only the backtest scores perfect foresight).
 
     `state_days`: the feature states of only the last days before the latest fact (the training
     window; the daily forecast needs its origin's); None: every day. The counts are always whole
@@ -112,8 +128,7 @@ def load_data(warehouse: Warehouse, spec: AreaSpec, state_days: int | None = Non
     states = (warehouse.scan(K.FEATURES, "cell_slot", parts)
               .select("cell_idx", "slot", *state_columns(spec.groups, sch.n)).collect())
     exposure = warehouse.read(K.FEATURES, "planned_exposure")
-    truth_path = Path(warehouse.root).parent / TRUTH_FILE
-    intensity = pl.read_parquet(truth_path) if truth_path.exists() else None
+    intensity = read_truth(warehouse, first) if truth else None
     try:   # days without an observed_counts partition had no data received: unknown (forecasting.gaps)
         return from_tables(spec, grid, counts, states, exposure, date.fromisoformat(days[0]), intensity,
                            received=[date.fromisoformat(d) for d in days],
@@ -215,7 +230,7 @@ def backtest(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
     t0 = time.perf_counter()
     spec = study_area.spec()
     cfg = config.backtest_config()
-    data = load_data(warehouse, spec, training_days(cfg))
+    data = load_data(warehouse, spec, training_days(cfg), truth=True)
     t_load = time.perf_counter() - t0
     res = run_backtest(data, cfg)
     dv = data_version(data)
