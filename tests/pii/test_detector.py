@@ -154,3 +154,22 @@ def test_model_is_a_package_loaded_without_network():
     res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=REPO)
     assert res.returncode == 0, res.stderr[-2000:]
     assert json.loads(res.stdout.strip().splitlines()[-1]) == ["telephone", "email", "nom_de_personne"]
+
+
+def test_the_model_is_loaded_only_when_a_text_needs_it():
+    """A day whose texts hold no capitalised word the model could keep (most days of a partner's
+    export) is checked by the recognisers alone: the spaCy model (3–4 s to load at each ingestion
+    run) is not loaded; the first text that needs it loads it, and the results are the model's."""
+    script = (
+        "from tranquillite.pii import detect\n"
+        "from tranquillite.pii.engine import MODEL, analyzer\n"
+        "plain = detect(['tapage nocturne signalé, rappel au 06 12 34 56 78', 'véhicule mal garé'])\n"
+        "loaded_plain = analyzer(MODEL).nlp_engine.nlp is not None\n"
+        "named = detect(['Jean Dupont a été légèrement blessé'])[0]\n"
+        "import json; print(json.dumps([loaded_plain, [d.kinds for d in plain], named.kinds,\n"
+        "                               analyzer(MODEL).nlp_engine.nlp is not None]))\n")
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert res.returncode == 0, res.stderr[-2000:]
+    loaded_plain, plain, named, loaded_after = json.loads(res.stdout.strip().splitlines()[-1])
+    assert plain == [["telephone"], []] and named == ["nom_de_personne"]
+    assert (loaded_plain, loaded_after) == (False, True)

@@ -68,14 +68,40 @@ class FrenchSpacyEngine(SpacyNlpEngine):
                 labels_to_ignore=["LOC", "ORG", "MISC"], default_score=0.85))
 
     def load(self) -> None:
+        """Check the package is installed (a clear error at once); the model itself is loaded at the
+        first text that needs it (`_model`): most days' texts are settled by the recognisers alone,
+        and loading it cost 3–4 s at each ingestion run."""
         import spacy
         model = self.models[0]["model_name"]
         if not spacy.util.is_package(model):
             raise ModelMissing(f"modèle spaCy « {model} » absent: installer le paquet {model.replace('_', '-')} "
                                "(make install); il n'est jamais téléchargé à l'exécution")
-        nlp = spacy.load(model, exclude=["parser", "senter", "lemmatizer", "morphologizer", "attribute_ruler",
-                                         "tagger"])
-        self.nlp = {LANG: nlp}
+        self._checked = True
+
+    def is_loaded(self) -> bool:
+        return getattr(self, "_checked", False)
+
+    def get_supported_languages(self) -> list[str]:
+        return [LANG]
+
+    def _model(self) -> None:
+        if self.nlp is None:
+            import spacy
+            nlp = spacy.load(self.models[0]["model_name"],
+                             exclude=["parser", "senter", "lemmatizer", "morphologizer", "attribute_ruler", "tagger"])
+            self.nlp = {LANG: nlp}
+
+    def process_text(self, text: str, language: str) -> NlpArtifacts:
+        self._model()
+        return super().process_text(text, language)
+
+    def process_batch(self, texts, language: str, batch_size: int = 1, n_process: int = 1, **kwargs):
+        self._model()
+        return super().process_batch(texts, language, batch_size=batch_size, n_process=n_process, **kwargs)
+
+    def get_nlp(self, language: str):
+        self._model()
+        return super().get_nlp(language)
 
     def is_stopword(self, word: str, language: str) -> bool:
         return False
