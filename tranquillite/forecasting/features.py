@@ -83,10 +83,11 @@ def _unknown_windows(observed: np.ndarray | None, data_start_slot: int, start: i
                            for name in UNKNOWN_WINDOWS}}
 
 
-def _cumsum(a: np.ndarray) -> np.ndarray:
-    """Cumulative sums along the last axis with a leading 0 (float64: exact on counts)."""
-    out = np.zeros(a.shape[:-1] + (a.shape[-1] + 1,), dtype=np.float64)
-    np.cumsum(a, axis=-1, dtype=np.float64, out=out[..., 1:])
+def _cumsum(a: np.ndarray, pad: int) -> np.ndarray:
+    """Cumulative sums along the last axis after `pad` + 1 zeros (float64: exact on counts): the
+    sum of the first x values is at `pad + x`, 0 down to x = -pad."""
+    out = np.zeros(a.shape[:-1] + (pad + a.shape[-1] + 1,), dtype=np.float64)
+    np.cumsum(a, axis=-1, dtype=np.float64, out=out[..., pad + 1:])
     return out
 
 
@@ -114,56 +115,66 @@ def state_features(counts: pl.DataFrame, n_cells: int, groups: list[str], scheme
     if T <= 0 or n_cells == 0:
         return pl.DataFrame(schema={"cell_idx": pl.Int32, "slot": pl.Int64})
     cols = state_columns(groups, n)
-    i = np.arange(first_slot - start, T, dtype=np.int64)          # the panel positions of the slots asked
-    out_slots = start + i
+    i0 = first_slot - start                      # the slots asked are the panel positions i0 .. T - 1
+    n_out = max(0, T - i0)
+    i = np.arange(i0, i0 + n_out, dtype=np.int64)
+    win = windows(n)
+    pad = max(0, max(w + s - 1 for w, s in win.values()) - i0)   # zeros before the panel: every window's start
     Y = dense(counts, groups, n_cells, start, T)
     kind = np.arange(start, start + T, dtype=np.int64) % n
     unknown = _unknown_windows(observed, int(data_start_slot), start, T, n)
-    win = windows(n)
 
-    def bounds(name: str, clipped: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(lo, hi, valid) of a window at the slots asked: its sum is C[hi] - C[lo]; a window that
-        starts before the panel is unknown, or (`clipped`, the yearly rate) over the panel's part."""
+    def at(C: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The cumulative sums at the end and at the start of a window, at the slots asked (views:
+        the window sum is their difference; before the panel, the sum is 0)."""
         w, s = win[name]
-        hi, lo = i - s + 1, i - s - w + 1
-        valid = hi >= 1 if clipped else lo >= 0
-        return np.clip(lo, 0, None), np.clip(hi, 0, None), valid
+        hi = pad + i0 - s + 1
+        return C[..., hi:hi + n_out], C[..., hi - w:hi - w + n_out]
 
-    B = {name: bounds(name) for name in UNKNOWN_WINDOWS}
-    mask = {name: valid & ~unknown[name][i] if unknown else valid for name, (_, _, valid) in B.items()}
-    ylo, yhi, yvalid = bounds("year", clipped=True)
+    # a window that starts before the panel is unknown (the yearly rate: over the panel's part),
+    # as is one reaching a slot not received
+    mask = {name: i - win[name][1] - win[name][0] + 1 >= 0 for name in UNKNOWN_WINDOWS}
+    if unknown:
+        mask = {name: m & ~unknown[name][i] for name, m in mask.items()}
+    year_valid = i - win["year"][1] >= 0
     received = unknown["obs"] if unknown else np.ones(T, dtype=bool)
-    seen = [_cumsum(((kind == k) & received).astype(np.float64)) for k in range(n)]   # kind-k slots received
+    seen = [_cumsum(((kind == k) & received).astype(np.float64), pad) for k in range(n)]   # kind-k slots received
     data: dict[str, np.ndarray | pl.Series] = {}
 
     def put(name: str, C: np.ndarray, window: str) -> None:
-        lo, hi, _ = B[window]
-        v = (C[:, hi] - C[:, lo]).astype(np.float32)
-        data[name] = np.where(mask[window][None, :], v, np.nan).ravel()
+        v = np.empty((n_cells, n_out), dtype=np.float32)
+        np.subtract(*at(C, window), out=v, casting="same_kind")
+        bad = ~mask[window]
+        if bad.any():
+            v[:, bad] = np.nan
+        data[name] = v.ravel()
 
     for g_i, g in enumerate(groups):
-        C = _cumsum(Y[g_i])
+        C = _cumsum(Y[g_i], pad)
         for name in ("lag1", "1d", "7d", "28d", "ly"):
             put(f"{g}_{name}", C, name)
+        del C
         for k in range(n):
-            Ck = _cumsum(np.where((kind == k)[None, :], Y[g_i], 0.0))
+            Ck = _cumsum(np.where((kind == k)[None, :], Y[g_i], 0.0), pad)
             put(f"{g}_28d_k{k}", Ck, "28d")
             put(f"{g}_84d_k{k}", Ck, "84d")
-            den = seen[k][yhi] - seen[k][ylo]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                rate = ((Ck[:, yhi] - Ck[:, ylo]) / den[None, :]).astype(np.float32)
+            hi, lo = at(seen[k], "year")
+            den = hi - lo
+            rate = np.empty((n_cells, n_out), dtype=np.float32)
+            with np.errstate(divide="ignore", invalid="ignore"):   # 0 / 0: NaN, as before
+                np.divide(np.subtract(*at(Ck, "year")), den[None, :], out=rate, casting="same_kind")
             # no window yet (the first slot) or, with days not received, no received slot of that kind: unknown
-            ok = yvalid & (den > 0) if unknown else yvalid
+            ok = year_valid & (den > 0) if unknown else year_valid
             data[f"{g}_rate_k{k}"] = pl.Series(rate.ravel()) if ok.all() else \
                 pl.select(pl.when(pl.Series(np.tile(ok, n_cells))).then(pl.Series(rate.ravel()))).to_series()
             del Ck
-        C = _cumsum(neighbours @ Y[g_i])
+        C = _cumsum(neighbours @ Y[g_i], pad)
         for name, window in (("nb_1d", "1d"), ("nb_7d", "7d"), ("nb_84d", "84d")):
             put(f"{g}_{name}", C, window)
         del C
     del Y
-    frame = pl.DataFrame({"cell_idx": np.repeat(np.arange(n_cells, dtype=np.int32), i.size),
-                          "slot": np.tile(out_slots, n_cells),
+    frame = pl.DataFrame({"cell_idx": np.repeat(np.arange(n_cells, dtype=np.int32), n_out),
+                          "slot": np.tile(start + i, n_cells),
                           **{c: data[c] if isinstance(data[c], pl.Series) else pl.Series(data[c], nan_to_null=True)
                              for c in cols}})
     casts = [pl.col(c).cast(pl.Float32) if "_rate_" in c else pl.col(c).cast(pl.UInt16) for c in cols]
