@@ -219,3 +219,33 @@ def test_empty_and_degenerate_ranges():
     empty = COUNTS.head(0)
     new, ref = both(empty, None, **CASES["last_day"])
     assert_frame_equal(new, ref, check_exact=True)
+
+
+def test_truth_from_the_first_state_slot_is_the_whole_truth_there():
+    """`from_tables` keeps the generator's intensity from the first slot of the states read (the
+    backtest's origins are all after it; the daily forecast reads none): the same rows as the
+    whole truth from that slot on, across a change of time (Paris, 26 October 2025)."""
+    import h3
+
+    from tranquillite.forecasting.pipeline import truth_counts
+    from tranquillite.forecasting.study_area import AreaSpec
+
+    spec = AreaSpec(sources=("a", "b"), planned_sources=())
+    cells = [h3.latlng_to_cell(43.30 + 0.004 * k, 5.37, 9) for k in range(4)]
+    grid = pl.DataFrame({"cell_idx": np.arange(4, dtype=np.int32), "h3_cell": cells})
+    rng = np.random.default_rng(1)
+    hours = pl.datetime_range(pl.datetime(2025, 10, 20, 6, time_zone="Europe/Paris"),
+                              pl.datetime(2025, 11, 2, 5, time_zone="Europe/Paris"), "1h", eager=True)
+    rows = pl.DataFrame({"slot_start": hours}).join(pl.DataFrame({"h3_cell": cells + ["8928308280fffff"]}),
+                                                    how="cross").join(pl.DataFrame({"source": ["a", "b", "c"]}),
+                                                                      how="cross")
+    rows = rows.with_columns(pl.Series("background", rng.uniform(0, 1, rows.height)),
+                             pl.Series("excitation", rng.uniform(0, 0.2, rows.height)))
+    whole = truth_counts(rows, grid, spec, SCH)
+    for d in (date(2025, 10, 21), date(2025, 10, 26), date(2025, 10, 27)):
+        for extra in (0, 1, 2):
+            s = SCH.first_slot(d) + extra
+            cut = truth_counts(rows, grid, spec, SCH, s)
+            assert cut.height > 0 and int(cut["slot"].min()) == s
+            assert_frame_equal(cut.sort("group", "cell_idx", "slot"),
+                               whole.filter(pl.col("slot") >= s).sort("group", "cell_idx", "slot"), check_exact=True)
