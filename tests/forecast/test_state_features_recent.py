@@ -164,7 +164,7 @@ def both(counts, observed, **kw):
 
 
 @pytest.mark.parametrize("case", list(CASES))
-@pytest.mark.parametrize("gaps", ["none", "observed_all", "gaps", "gaps_short_observed"])
+@pytest.mark.parametrize("gaps", ["none", "observed_all", "gaps", "gaps_short_observed", "gaps_counts_kept"])
 def test_identical_to_the_rolling_windows(case, gaps):
     kw = CASES[case]
     counts, observed = COUNTS, None
@@ -174,6 +174,8 @@ def test_identical_to_the_rolling_windows(case, gaps):
         counts, observed = without_gaps(COUNTS, OBSERVED), OBSERVED
     elif gaps == "gaps_short_observed":   # `observed` ends before the range: the slots after it are received
         counts, observed = without_gaps(COUNTS, OBSERVED), OBSERVED[: (DAYS - 20) * SCH.n]
+    elif gaps == "gaps_counts_kept":      # facts on days said not received (`from_events` callers)
+        observed = OBSERVED
     new, ref = both(counts, observed, **kw)
     assert new.columns == ref.columns and new.schema == ref.schema
     assert new.height == ref.height > 0

@@ -1,7 +1,9 @@
 """Features per cell × slot, and the rows the models learn from.
 
 **State features** (`state_features`) describe a cell at the *start* of a slot, from the facts
-strictly before it — computed with Polars rolling windows over a complete cell × slot panel:
+strictly before it — each window's sum a difference of cumulative sums over the counts, taken at
+the slots asked only (the daily forecast's last slots, or a training range), with a year of
+history before them (`HISTORY_DAYS`, derived from the windows):
 
 * `{g}_lag1`, `{g}_1d`, `{g}_7d`, `{g}_28d`: facts of group g in the last shift, day, week,
   4 weeks;
