@@ -1,7 +1,9 @@
 """Features per cell × slot, and the rows the models learn from.
 
 **State features** (`state_features`) describe a cell at the *start* of a slot, from the facts
-strictly before it — computed with Polars rolling windows over a complete cell × slot panel:
+strictly before it — each window's sum a difference of cumulative sums over the counts, taken at
+the slots asked only (the daily forecast's last slots, or a training range), with a year of
+history before them (`HISTORY_DAYS`, derived from the windows):
 
 * `{g}_lag1`, `{g}_1d`, `{g}_7d`, `{g}_28d`: facts of group g in the last shift, day, week,
   4 weeks;
@@ -35,7 +37,18 @@ from tranquillite.forecasting.gaps import missing_in_window
 from tranquillite.forecasting.slots import SlotScheme
 from tranquillite.forecasting.study_area import AreaSpec
 
-HISTORY_DAYS = 371  # longest look-back: the same week last year
+def windows(n: int) -> dict[str, tuple[int, int]]:
+    """The windows of the state features for `n` shifts a day: name → (length, shift) in slots,
+    the window of slot i covering the slots i - shift - length + 1 .. i - shift."""
+    return {"lag1": (1, 1), "1d": (n, 1), "7d": (7 * n, 1), "28d": (28 * n, 1), "84d": (84 * n, 1),
+            "ly": (7 * n, 357 * n + 1), "year": (364 * n, 1)}
+
+
+# the longest look-back of a window, in days (the same week last year and the yearly rate: 364);
+# every window but the last shift's scales with the shifts a day, so one shift a day tells it
+LOOKBACK_DAYS = max(w + s - 1 for w, s in windows(1).values())
+HISTORY_DAYS = LOOKBACK_DAYS + 7   # the history read before a slot: the longest window, a week of margin
+UNKNOWN_WINDOWS = ("lag1", "1d", "7d", "28d", "84d", "ly")   # the yearly rate is over the received slots
 
 
 def state_columns(groups: list[str], n_kinds: int) -> list[str]:
@@ -67,9 +80,17 @@ def _unknown_windows(observed: np.ndarray | None, data_start_slot: int, start: i
     if obs.all():
         return {}
     miss = ~obs
-    win = {"lag1": (1, 1), "1d": (n, 1), "7d": (7 * n, 1), "28d": (28 * n, 1), "84d": (84 * n, 1),
-           "ly": (364 * n, 357 * n + 1)}
-    return {"obs": obs, **{name: missing_in_window(miss, a, b) > 0 for name, (a, b) in win.items()}}
+    win = windows(n)
+    return {"obs": obs, **{name: missing_in_window(miss, win[name][0] + win[name][1] - 1, win[name][1]) > 0
+                           for name in UNKNOWN_WINDOWS}}
+
+
+def _cumsum(a: np.ndarray, pad: int) -> np.ndarray:
+    """Cumulative sums along the last axis after `pad` + 1 zeros (float64: exact on counts): the
+    sum of the first x values is at `pad + x`, 0 down to x = -pad."""
+    out = np.zeros(a.shape[:-1] + (pad + a.shape[-1] + 1,), dtype=np.float64)
+    np.cumsum(a, axis=-1, dtype=np.float64, out=out[..., pad + 1:])
+    return out
 
 
 def state_features(counts: pl.DataFrame, n_cells: int, groups: list[str], scheme: SlotScheme,
@@ -82,7 +103,12 @@ def state_features(counts: pl.DataFrame, n_cells: int, groups: list[str], scheme
     `neighbours`: `neighbour_matrix(...)`;
     `observed`: for the slots from `data_start_slot` on, whether their day was received
     (`forecasting.gaps.observed_slots`; None or slots past its end: received).
-    """
+
+    Each window sum is a difference of two cumulative sums over the history (`HISTORY_DAYS`
+    before `first_slot`, from the data start at the earliest), taken at the slots asked only: the
+    daily forecast's few slots cost one pass over a year of counts, the training's whole range
+    one pass over its own. A window starting before the history read is unknown (null), as is
+    one reaching a slot not received (`_unknown_windows`)."""
     n = scheme.n
     hist = HISTORY_DAYS * n
     start = max(int(data_start_slot), int(first_slot) - hist)
@@ -90,54 +116,71 @@ def state_features(counts: pl.DataFrame, n_cells: int, groups: list[str], scheme
     T = int(last_slot) - start + 1
     if T <= 0 or n_cells == 0:
         return pl.DataFrame(schema={"cell_idx": pl.Int32, "slot": pl.Int64})
-    Y = dense(counts, groups, n_cells, start, T)
-    slots = np.arange(start, start + T, dtype=np.int64)
-    kind = slots % n
-    data = {"cell_idx": np.repeat(np.arange(n_cells, dtype=np.int32), T), "slot": np.tile(slots, n_cells)}
-    for i, g in enumerate(groups):
-        data[f"_c_{g}"] = Y[i].ravel()
-        data[f"_nb_{g}"] = (neighbours @ Y[i]).ravel()
-    panel = pl.DataFrame(data)
-    del Y, data
-    kind_col = pl.Series("_kind", np.tile(kind, n_cells).astype(np.int8))
-    panel = panel.with_columns(kind_col)
-    unknown = _unknown_windows(observed, int(data_start_slot), start, T, n)
-    if unknown:   # slots of days not received: their counts are unknown, windows over them null
-        panel = panel.with_columns([pl.Series(f"_u_{k}", np.tile(v, n_cells)) for k, v in unknown.items()])
-    # rolling windows per cell (the panel is cell-major, complete, sorted by slot)
-    def win(col: pl.Expr, w: int, shift: int = 1, min_samples: int | None = None) -> pl.Expr:
-        return col.rolling_sum(w, min_samples=w if min_samples is None else min_samples).shift(shift).over("cell_idx")
-
-    def known(e: pl.Expr, window: str) -> pl.Expr:
-        return pl.when(pl.col(f"_u_{window}")).then(None).otherwise(e) if unknown else e
-
-    exprs = []
-    year = 364 * n
-    received = pl.col("_u_obs") if unknown else pl.lit(True)
-    for g in groups:
-        c, nb = pl.col(f"_c_{g}"), pl.col(f"_nb_{g}")
-        exprs += [
-            known(c.shift(1).over("cell_idx"), "lag1").alias(f"{g}_lag1"),
-            known(win(c, n), "1d").alias(f"{g}_1d"),
-            known(win(c, 7 * n), "7d").alias(f"{g}_7d"),
-            known(win(c, 28 * n), "28d").alias(f"{g}_28d"),
-            known(win(c, 7 * n, shift=357 * n + 1), "ly").alias(f"{g}_ly"),
-        ]
-        for k in range(n):
-            ck = pl.when(pl.col("_kind") == k).then(c).otherwise(0.0)
-            exprs += [known(win(ck, 28 * n), "28d").alias(f"{g}_28d_k{k}"),
-                      known(win(ck, 84 * n), "84d").alias(f"{g}_84d_k{k}")]
-            seen = pl.when((pl.col("_kind") == k) & received).then(1.0).otherwise(0.0)
-            rate = win(ck, year, min_samples=1) / win(seen, year, min_samples=1)
-            if unknown:   # over the received slots only; no received slot of that kind: unknown
-                rate = pl.when(win(seen, year, min_samples=1) > 0).then(rate)
-            exprs.append(rate.alias(f"{g}_rate_k{k}"))
-        exprs += [known(win(nb, n), "1d").alias(f"{g}_nb_1d"), known(win(nb, 7 * n), "7d").alias(f"{g}_nb_7d"),
-                  known(win(nb, 84 * n), "84d").alias(f"{g}_nb_84d")]
-    out = panel.with_columns(exprs).filter(pl.col("slot") >= first_slot)
     cols = state_columns(groups, n)
+    i0 = first_slot - start                      # the slots asked are the panel positions i0 .. T - 1
+    n_out = max(0, T - i0)
+    i = np.arange(i0, i0 + n_out, dtype=np.int64)
+    win = windows(n)
+    pad = max(0, max(w + s - 1 for w, s in win.values()) - i0)   # zeros before the panel: every window's start
+    Y = dense(counts, groups, n_cells, start, T)
+    kind = np.arange(start, start + T, dtype=np.int64) % n
+    unknown = _unknown_windows(observed, int(data_start_slot), start, T, n)
+
+    def at(C: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The cumulative sums at the end and at the start of a window, at the slots asked (views:
+        the window sum is their difference; before the panel, the sum is 0)."""
+        w, s = win[name]
+        hi = pad + i0 - s + 1
+        return C[..., hi:hi + n_out], C[..., hi - w:hi - w + n_out]
+
+    # a window that starts before the panel is unknown (the yearly rate: over the panel's part),
+    # as is one reaching a slot not received
+    mask = {name: i - win[name][1] - win[name][0] + 1 >= 0 for name in UNKNOWN_WINDOWS}
+    if unknown:
+        mask = {name: m & ~unknown[name][i] for name, m in mask.items()}
+    year_valid = i - win["year"][1] >= 0
+    received = unknown["obs"] if unknown else np.ones(T, dtype=bool)
+    seen = [_cumsum(((kind == k) & received).astype(np.float64), pad) for k in range(n)]   # kind-k slots received
+    data: dict[str, np.ndarray | pl.Series] = {}
+
+    def put(name: str, C: np.ndarray, window: str) -> None:
+        v = np.empty((n_cells, n_out), dtype=np.float32)
+        np.subtract(*at(C, window), out=v, casting="same_kind")
+        bad = ~mask[window]
+        if bad.any():
+            v[:, bad] = np.nan
+        data[name] = v.ravel()
+
+    for g_i, g in enumerate(groups):
+        C = _cumsum(Y[g_i], pad)
+        for name in ("lag1", "1d", "7d", "28d", "ly"):
+            put(f"{g}_{name}", C, name)
+        del C
+        for k in range(n):
+            Ck = _cumsum(np.where((kind == k)[None, :], Y[g_i], 0.0), pad)
+            put(f"{g}_28d_k{k}", Ck, "28d")
+            put(f"{g}_84d_k{k}", Ck, "84d")
+            hi, lo = at(seen[k], "year")
+            den = hi - lo
+            rate = np.empty((n_cells, n_out), dtype=np.float32)
+            with np.errstate(divide="ignore", invalid="ignore"):   # 0 / 0: NaN, as before
+                np.divide(np.subtract(*at(Ck, "year")), den[None, :], out=rate, casting="same_kind")
+            # no window yet (the first slot) or, with days not received, no received slot of that kind: unknown
+            ok = year_valid & (den > 0) if unknown else year_valid
+            data[f"{g}_rate_k{k}"] = pl.Series(rate.ravel()) if ok.all() else \
+                pl.select(pl.when(pl.Series(np.tile(ok, n_cells))).then(pl.Series(rate.ravel()))).to_series()
+            del Ck
+        C = _cumsum(neighbours @ Y[g_i], pad)
+        for name, window in (("nb_1d", "1d"), ("nb_7d", "7d"), ("nb_84d", "84d")):
+            put(f"{g}_{name}", C, window)
+        del C
+    del Y
+    frame = pl.DataFrame({"cell_idx": np.repeat(np.arange(n_cells, dtype=np.int32), n_out),
+                          "slot": np.tile(start + i, n_cells),
+                          **{c: data[c] if isinstance(data[c], pl.Series) else pl.Series(data[c], nan_to_null=True)
+                             for c in cols}})
     casts = [pl.col(c).cast(pl.Float32) if "_rate_" in c else pl.col(c).cast(pl.UInt16) for c in cols]
-    return out.select("cell_idx", "slot", *casts)
+    return frame.select("cell_idx", "slot", *casts)
 
 
 def model_feature_columns(spec: AreaSpec, scheme: SlotScheme, with_events: bool) -> list[str]:

@@ -41,16 +41,20 @@ def data_bounds(counts: pl.DataFrame, scheme: SlotScheme, first_day: date | None
     return start, int(counts["slot"].max())
 
 
-def truth_counts(intensity: pl.DataFrame, grid: pl.DataFrame, spec: AreaSpec, scheme: SlotScheme) -> pl.DataFrame:
-    """The generator's true expected counts (background + excitation) per group × cell × slot."""
+def truth_counts(intensity: pl.DataFrame, grid: pl.DataFrame, spec: AreaSpec, scheme: SlotScheme,
+                 first_slot: int | None = None) -> pl.DataFrame:
+    """The generator's true expected counts (background + excitation) per group × cell × slot
+    (from `first_slot` on, when given)."""
     t = intensity.filter(pl.col("source").is_in(spec.groups))
     if t.height == 0:
         return pl.DataFrame(schema=TRUTH_SCHEMA)
     ts = pl.col("slot_start")
     if t.schema["slot_start"].time_zone:  # type: ignore[union-attr]
         ts = ts.dt.convert_time_zone(spec.timezone).dt.replace_time_zone(None)
-    t = locate(t.select("source", "h3_cell", ts.alias("slot_start"),
-                        (pl.col("background") + pl.col("excitation")).alias("mu")), grid, spec.h3_resolution)
+    t = t.select("source", "h3_cell", ts.alias("slot_start"), (pl.col("background") + pl.col("excitation")).alias("mu"))
+    if first_slot is not None:   # a slot's start is the earliest time of that slot: the slots from first_slot on
+        t = t.filter(pl.col("slot_start") >= scheme.start(first_slot))
+    t = locate(t, grid, spec.h3_resolution)
     return (t.filter(pl.col("cell_idx").is_not_null())
             .group_by(pl.col("source").alias("group"), "cell_idx", scheme.slot_expr(pl.col("slot_start")).alias("slot"))
             .agg(pl.col("mu").sum()).cast(TRUTH_SCHEMA))
@@ -98,7 +102,9 @@ def from_tables(spec: AreaSpec, grid: pl.DataFrame, counts: pl.DataFrame, states
         gaps = missing_days(received, sch.day(start), sch.day(end))
         if observed.all():
             observed = None
-    return ForecastData(spec, sch, grid, counts, FeatureStore(st, grid.height, spec, sch, exposure),
-                        centroid_metric(grid, area), distance_matrix(cells), start, end,
-                        truth_counts(intensity, grid, spec, sch) if intensity is not None else None,
+    store = FeatureStore(st, grid.height, spec, sch, exposure)
+    # the truth scores the backtest's forecasts from its origins on, all within the states read (the
+    # daily forecast's origin: none): the generator's intensity before them is never read
+    return ForecastData(spec, sch, grid, counts, store, centroid_metric(grid, area), distance_matrix(cells), start, end,
+                        truth_counts(intensity, grid, spec, sch, store.s0) if intensity is not None else None,
                         neighbour_matrix(disk_pairs(cells, 1), grid.height), observed, gaps)
