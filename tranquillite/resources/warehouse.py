@@ -125,19 +125,21 @@ class Warehouse(dg.ConfigurableResource):
         return self.path.parent / "cache" / "catalog" / "catalog.json"
 
     def catalog_signatures(self) -> dict[str, str]:
-        """Per view of the catalog (`schema.view`): a digest of what its content in the catalog depends on —
-        its SQL, the files its glob resolves to and their schemas (DuckDB binds a view when it is created:
-        the catalog keeps its columns, which `information_schema` shows). The footers are memoised
-        (`tranquillite.file_memo`), so this reads only new or changed files."""
+        """Per view of the catalog (`schema.view`): a digest of what the catalog holds of it — its SQL and
+        the schemas of the files its glob resolves to (DuckDB binds a view when it is created and keeps
+        its columns, which `information_schema` shows). Not the files themselves: a view's glob is
+        resolved when it is queried, so a new or rewritten partition of the same schema is read through
+        the catalog as it is. The footers are memoised (`tranquillite.file_memo`): only new or changed
+        files are opened."""
         specs = _view_specs(self, relative=True)
-        files = {key: sorted(self.path.glob(glob)) for key, (_, _, glob) in specs.items()}
+        files = {key: _resolve(self.path, glob) for key, (_, _, glob) in specs.items()}
         foot = file_memo.footers([f for fs in files.values() for f in fs], _footer_cache(self.path), self.path)
         schema_of = dict(zip(foot["file"].to_list(), foot["columns"].to_list()))
         out = {}
         for key, (schema, name, glob) in specs.items():
-            rel = file_memo.relative([str(f) for f in files[key]], self.path)
-            schemas = list(dict.fromkeys(schema_of[str(f)] for f in files[key]))  # in order of first appearance
-            out[key] = hashlib.sha256(json.dumps([CATALOG_FORMAT, _view_sql(schema, name, glob), rel, schemas])
+            # distinct schemas in the order the files give them: what a union by name binds
+            schemas = list(dict.fromkeys(schema_of[f] for f in files[key]))
+            out[key] = hashlib.sha256(json.dumps([CATALOG_FORMAT, _view_sql(schema, name, glob), schemas])
                                       .encode()).hexdigest()
         return out
 
@@ -243,6 +245,18 @@ def _create_views(con: duckdb.DuckDBPyConnection, wh: Warehouse, relative: bool 
 
 # bump when the way the catalog's views are built changes: every catalog is then rebuilt whole
 CATALOG_FORMAT = "1"
+
+
+def _resolve(root: Path, glob: str) -> list[str]:
+    """The files (sorted paths) a view's relative glob `<a>/<b>/*.parquet` resolves to, `*` in `<a>` or `<b>`
+    too (listed without pathlib: the catalog's signature lists every file of the warehouse at each call)."""
+    dirs = [str(root)]
+    for part in glob.split("/")[:-1]:
+        if part == "*":
+            dirs = [e.path for d in dirs for e in os.scandir(d) if e.is_dir()]
+        else:
+            dirs = [os.path.join(d, part) for d in dirs if os.path.isdir(os.path.join(d, part))]
+    return sorted(e.path for d in dirs for e in os.scandir(d) if e.name.endswith(".parquet") and e.is_file())
 
 
 def _footer_cache(warehouse_root: Path) -> Path:
