@@ -80,28 +80,27 @@ def memo(files: Sequence[Path], compute: Callable[[list[Path]], pl.DataFrame], c
     """`compute(files)` — a frame with a `file` column (`str` of the path given) and any number of rows
     per file — for the new or changed files, the cached rows for the others; rows in `file` order of
     neither. `cache`: the memo's Parquet file (None: compute everything, remember nothing)."""
-    files = [f if isinstance(f, Path) else Path(f) for f in files]
     if cache is None or not files:
-        return compute(files)
+        return compute([f if isinstance(f, Path) else Path(f) for f in files])
     root = Path(root)
     stamp = json.dumps({"version": VERSION, "tag": tag})
     names = [str(f) for f in files]
     keys = _keys(names, root)
     relnames = keys["_file"].to_list()
+    both = pl.DataFrame({"file": names, "_file": relnames}, schema={"file": pl.Utf8, "_file": pl.Utf8})
     old = _load(Path(cache), stamp)
     kept = old.join(keys, on=list(_KEY), how="semi") if old is not None else None
     done = set(kept["_file"].to_list()) if kept is not None else set()
-    todo = [f for f, k in zip(files, relnames) if k not in done]
+    todo_rel = [k for k in relnames if k not in done]
+    todo = [Path(n) for n, k in zip(names, relnames) if k not in done]
     fresh = compute(todo)
     if kept is not None and set(fresh.columns) - {"file"} != set(kept.columns) - set(_KEY) - {"_empty"}:
         # the cached payload is not what compute gives now (foreign): read everything
-        kept, todo = None, files
-        fresh = compute(files)
-    rel = dict(zip(names, relnames))
-    fresh = fresh.with_columns(pl.col("file").replace_strict(rel, default=None, return_dtype=pl.Utf8).alias("_file"),
-                               pl.lit(False).alias("_empty")).drop("file")
+        kept, todo, todo_rel = None, [Path(n) for n in names], relnames
+        fresh = compute(todo)
+    fresh = fresh.join(both, on="file", how="left").drop("file").with_columns(pl.lit(False).alias("_empty"))
     # a file that gave no row (an empty partition) is remembered too, by a marker row
-    empty = sorted({rel[str(f)] for f in todo} - set(fresh["_file"].to_list()))
+    empty = sorted(set(todo_rel) - set(fresh["_file"].to_list()))
     fresh = pl.concat([fresh, pl.DataFrame({"_file": empty, "_empty": [True] * len(empty)},
                                            schema={"_file": pl.Utf8, "_empty": pl.Boolean})], how="diagonal_relaxed")
     fresh = fresh.join(keys, on="_file", how="left")
@@ -109,10 +108,7 @@ def memo(files: Sequence[Path], compute: Callable[[list[Path]], pl.DataFrame], c
     out = pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
     if todo or old is None or kept is None or kept.height != old.height:
         _save(Path(cache), out.select(sorted(out.columns)), stamp)
-    back = dict(zip(relnames, names))
-    return (out.filter(~pl.col("_empty"))
-            .with_columns(pl.col("_file").replace_strict(back, return_dtype=pl.Utf8).alias("file"))
-            .drop(*_KEY, "_empty"))
+    return out.filter(~pl.col("_empty")).join(both, on="_file", how="inner").drop(*_KEY, "_empty")
 
 
 def _footer_facts(files: list[Path]) -> pl.DataFrame:
