@@ -161,18 +161,18 @@ class Warehouse(dg.ConfigurableResource):
         if base is not None and base["views"] == sigs:
             return self.catalog_path
         try:
-            self._swap_catalog(sigs, base)
+            swapped = self._swap_catalog(sigs, base)
         except duckdb.Error:
             if base is None:
                 raise
-            self._swap_catalog(sigs, None)  # the current catalog cannot be updated: rebuilt whole
-        _write_record(self.catalog_record_path, {"format": CATALOG_FORMAT, "views": sigs,
-                                                 "catalog": _identity(self.catalog_path)})
+            swapped = self._swap_catalog(sigs, None)  # the current catalog cannot be updated: rebuilt whole
+        _write_record(self.catalog_record_path, {"format": CATALOG_FORMAT, "views": sigs, "catalog": swapped})
         return self.catalog_path
 
-    def _swap_catalog(self, sigs: dict[str, str], base: dict | None) -> None:
+    def _swap_catalog(self, sigs: dict[str, str], base: dict | None) -> list[int] | None:
         """Build the catalog in a temporary file — a copy of the current one with the views whose signature
-        changed since `base` replaced, or (no `base`) from nothing — and rename it into place."""
+        changed since `base` replaced, or (no `base`) from nothing — and rename it into place; its identity
+        (taken before the rename, which keeps it: another writer's catalog is never recorded as ours)."""
         fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".catalog-", suffix=".duckdb")
         os.close(fd)
         os.unlink(tmp)  # DuckDB must create the file itself (or open a copy of the current catalog)
@@ -191,7 +191,9 @@ class Warehouse(dg.ConfigurableResource):
                 for schema in sorted({k.split(".", 1)[0] for k in dropped} - {k.split(".", 1)[0] for k in sigs}):
                     con.execute(f'DROP SCHEMA IF EXISTS "{schema}"')
                 _create_views(con, self, relative=True, only=changed)
+            swapped = _identity(Path(tmp))
             os.replace(tmp, self.catalog_path)
+            return swapped
         finally:
             for p in (tmp, tmp + ".wal"):
                 if os.path.exists(p):
