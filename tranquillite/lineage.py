@@ -21,7 +21,7 @@ reported with `asset` = None (`untracked_tables`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-import os
+import json
 from pathlib import Path
 from typing import Iterable
 
@@ -29,6 +29,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 
+from tranquillite import file_memo
 from tranquillite.contracts import contracts_for_source, load_contracts, load_conventions
 
 UNPARTITIONED = "data"
@@ -107,55 +108,34 @@ def cache_dir(warehouse_root: Path) -> Path:
     return Path(warehouse_root).parent / "cache" / "lineage"
 
 
-def per_file_memo(files: list[Path], compute, name: str, cache: Path | None) -> pl.DataFrame:
+def per_file_memo(files: list[Path], compute, name: str, cache: Path | None, root: Path) -> pl.DataFrame:
     """`compute(files)` — a frame of per-file aggregates with a `file` column — for the files that are new
-    or changed (size or mtime) since the last call of this `name`; the others' rows come from the cache.
+    or changed (size or mtime) since the last call of this `name`; the others' rows come from the cache
+    (`tranquillite.file_memo`, one Parquet per name under `cache`, keyed by the path relative to `root`).
     A daily run then reads the day's files, not the whole history. Without `cache`, everything is computed."""
-    if cache is None or not files:
-        return compute(files)
-    keys = pl.DataFrame({"file": [str(f) for f in files],
-                         "_size": [f.stat().st_size for f in files],
-                         "_mtime": [f.stat().st_mtime_ns for f in files]},
-                        schema={"file": pl.Utf8, "_size": pl.Int64, "_mtime": pl.Int64})
-    path = cache / f"{name}.parquet"
-    old = None
-    if path.exists():
-        try:
-            old = pl.read_parquet(path)
-        except Exception:  # noqa: BLE001 - a damaged cache is recomputed, never trusted
-            old = None
-    kept = (old.join(keys, on=["file", "_size", "_mtime"], how="semi") if old is not None else None)
-    done = set(kept["file"].unique().to_list()) if kept is not None else set()
-    todo = [f for f in files if str(f) not in done]
-    fresh = compute(todo) if todo else compute([])
-    # a file that gave no row (an empty partition) is remembered too, by a marker row
-    empty = sorted({str(f) for f in todo} - set(fresh["file"].to_list()))
-    fresh = pl.concat([fresh.with_columns(pl.lit(False).alias("_empty")),
-                       pl.DataFrame({"file": empty, "_empty": [True] * len(empty)},
-                                    schema={"file": pl.Utf8, "_empty": pl.Boolean})], how="diagonal_relaxed")
-    fresh = fresh.join(keys, on="file", how="left")
-    out = pl.concat([f for f in (kept, fresh) if f is not None], how="diagonal_relaxed")
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    out.write_parquet(tmp)
-    os.replace(tmp, path)
-    return out.filter(~pl.col("_empty")).drop("_size", "_mtime", "_empty")
+    return file_memo.memo(files, compute, None if cache is None else cache / f"{name}.parquet", root, tag=name)
 
 
-def _attribution(con: duckdb.DuckDBPyConnection, paths: list[str]) -> set[str]:
-    """The columns of a table's files (their footers only)."""
-    return {r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?, union_by_name = true)",
-                                      [paths]).fetchall()}
+def table_footers(files: list[Path], cache: Path | None, root: Path) -> dict[str, tuple[int, set[str]]]:
+    """Per file (`str` of its path): its row count and column names, from its footer (memoised in `cache`)."""
+    foot = file_memo.footers(files, None if cache is None else cache / "footers.parquet", root)
+    names = {cols: {c for c, _ in json.loads(cols)} for cols in foot["columns"].unique().to_list()}
+    return {f: (n, names[cols]) for f, n, cols in foot.select("file", "num_rows", "columns").iter_rows()}
 
 
-def _per_file(con: duckdb.DuckDBPyConnection, files: list[Path], asset_conv: set[str],
-              cache: Path | None = None, name: str = "") -> tuple[pl.DataFrame, str]:
+def attribution_of(cols: set[str]) -> str:
+    """How a table's rows are attributed to conventions, from its columns."""
+    return ("conventions" if "conventions" in cols else "convention" if "convention" in cols
+            else "source" if "source" in cols else "table")
+
+
+def _per_file(con: duckdb.DuckDBPyConnection, files: list[Path], asset_conv: set[str], cols: set[str],
+              cache: Path | None, name: str, root: Path) -> tuple[pl.DataFrame, str]:
     """(file, convention, rows) of one table's files, and how the rows were attributed (the counts of
     unchanged files from `cache`: `per_file_memo`)."""
-    cols = _attribution(con, [str(f) for f in files])
-    how = ("conventions" if "conventions" in cols else "convention" if "convention" in cols
-           else "source" if "source" in cols else "table")
-    df = per_file_memo(files, lambda fs: _counts(con, fs, how, asset_conv), memo_name(name, how, asset_conv), cache)
+    how = attribution_of(cols)
+    df = per_file_memo(files, lambda fs: _counts(con, fs, how, asset_conv), memo_name(name, how, asset_conv), cache,
+                       root)
     return df, how
 
 
@@ -223,14 +203,15 @@ def convention_lineage(defs: dg.Definitions, warehouse_root: Path | str,
     wanted = sorted(conventions) if conventions is not None else sorted(titles)
     by_asset = _asset_conventions(defs)
     per_table: dict[str, tuple[pl.DataFrame, str, int, str | None]] = {}
+    listed = {(layer, table): sorted((root / layer / table).glob("*.parquet")) for layer, table in warehouse_tables(root)}
+    footer = table_footers([f for fs in listed.values() for f in fs], cache, root)
     con = duckdb.connect(":memory:")
     try:
-        for layer, table in warehouse_tables(root):
-            files = sorted((root / layer / table).glob("*.parquet"))
+        for (layer, table), files in listed.items():
             asset = f"{layer}/{table}" if f"{layer}/{table}" in by_asset else None
-            df, how = _per_file(con, files, by_asset.get(asset or "", set()), cache, f"{layer}.{table}")
-            total = con.execute("SELECT count(*) FROM read_parquet(?, union_by_name = true)",
-                                [[str(f) for f in files]]).fetchall()[0][0]
+            cols = set().union(*(footer[str(f)][1] for f in files))
+            df, how = _per_file(con, files, by_asset.get(asset or "", set()), cols, cache, f"{layer}.{table}", root)
+            total = sum(footer[str(f)][0] for f in files)
             per_table[f"{layer}.{table}"] = (df, how, total, asset)
     finally:
         con.close()

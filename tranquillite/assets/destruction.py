@@ -102,7 +102,8 @@ def destroy_convention(context: dg.OpExecutionContext, config: DestructionConfig
             D.purge_landing(home, target, collected, rep)
             D.purge_parquet(home, target, collected, rep)
             D.purge_temporary(home, rep)
-            Warehouse(root=str(paths().warehouse)).publish_catalog()
+            # files deleted and rewritten: the catalog rebuilt whole, whatever its record says
+            Warehouse(root=str(paths().warehouse)).publish_catalog(force=True)
             rep.add("entrepôt", "catalog.duckdb", "catalogue reconstruit (vues seulement)")
             D.purge_app_store(con, store.store_path(), target, red, purge_id, lambda b: keys.sign(home, b), rep,
                               alert_ids=collected.alert_ids)

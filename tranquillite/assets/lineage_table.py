@@ -27,7 +27,8 @@ import polars as pl
 from tranquillite.assets import constants as K
 from tranquillite.assets.metadata import base_metadata
 from tranquillite.contracts import contracts_for_source, load_contracts, load_conventions
-from tranquillite.lineage import UNPARTITIONED, cache_dir, convention_lineage, memo_name, per_file_memo, warehouse_tables
+from tranquillite.lineage import (UNPARTITIONED, cache_dir, convention_lineage, memo_name, per_file_memo, table_footers,
+                                  warehouse_tables)
 from tranquillite.resources import Warehouse
 
 TABLE = "convention_lineage"
@@ -49,15 +50,14 @@ def _source_conventions(value: str) -> list[str]:
     return sorted({c.convention for c in contracts_for_source(value)})
 
 
-def _dated_rows(con: duckdb.DuckDBPyConnection, files: list[Path], how: str, whole: list[str],
-                cache: Path | None = None, name: str = "") -> pl.DataFrame:
-    """(file, convention, n, first, last) of one table, attributed as `tranquillite.lineage` does; the
-    rows of files unchanged since the last run from `cache` (`lineage.per_file_memo`)."""
-    cols = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "
-                            "read_parquet(?, union_by_name = true))", [[str(f) for f in files]]).fetchall())
+def _dated_rows(con: duckdb.DuckDBPyConnection, files: list[Path], how: str, whole: list[str], cols: set[str],
+                cache: Path | None, name: str, root: Path) -> pl.DataFrame:
+    """(file, convention, n, first, last) of one table (`cols`: its columns), attributed as
+    `tranquillite.lineage` does; the rows of files unchanged since the last run from `cache`
+    (`lineage.per_file_memo`)."""
     dc = next((c for c in DATE_COLUMNS if c in cols), None)
     return per_file_memo(files, lambda fs: _dated_counts(con, fs, how, whole, dc),
-                         "dates." + memo_name(f"{name}.{dc}", how, whole), cache)
+                         "dates." + memo_name(f"{name}.{dc}", how, whole), cache, root)
 
 
 def _dated_counts(con: duckdb.DuckDBPyConnection, files: list[Path], how: str, whole: list[str],
@@ -95,19 +95,20 @@ def lineage_rows(defs, root: Path, registry: pl.DataFrame | None = None) -> pl.D
     info = {(c, t.table): t for c, cl in report.items() for t in cl.tables}
     known = set(load_conventions())
     out: list[pl.DataFrame] = []
+    listed = {(layer, table): sorted((root / layer / table).glob("*.parquet")) for layer, table in warehouse_tables(root)
+              if f"{layer}.{table}" != f"{K.GOVERNANCE}.{TABLE}"}
+    footer = table_footers([f for fs in listed.values() for f in fs], cache, root)
     con = duckdb.connect(":memory:")
     try:
-        for layer, table in warehouse_tables(root):
+        for (layer, table), files in listed.items():
             name = f"{layer}.{table}"
-            if name == f"{K.GOVERNANCE}.{TABLE}":
-                continue
             facts = [t for (c, n), t in info.items() if n == name]
             if not facts:
                 continue
             how = facts[0].attribution
             whole = sorted(c for (c, n), t in info.items() if n == name and t.rows)  # a table attributed whole
-            files = sorted((root / layer / table).glob("*.parquet"))
-            df = _dated_rows(con, files, how, whole, cache, name).filter(pl.col("convention").is_in(sorted(known)) & (pl.col("n") > 0))
+            cols = set().union(*(footer[str(f)][1] for f in files))
+            df = _dated_rows(con, files, how, whole, cols, cache, name, root).filter(pl.col("convention").is_in(sorted(known)) & (pl.col("n") > 0))
             if df.height == 0:
                 continue
             sizes = {str(f): f.stat().st_size for f in files}
@@ -127,7 +128,7 @@ def lineage_rows(defs, root: Path, registry: pl.DataFrame | None = None) -> pl.D
                                         "total_rows": pl.Int64, "attribution": pl.Utf8})
             out.append(per.join(meta, on="convention", how="left").with_columns(
                 pl.lit("table").alias("lineage_kind"), pl.lit(name).alias("table_name")))
-        out += _landing_rows(con, root)
+        out += _landing_rows(con, root, cache)
     finally:
         con.close()
     models = [{"convention": c, "model": m.get("model"), "model_group": m.get("group"),
@@ -144,15 +145,35 @@ def lineage_rows(defs, root: Path, registry: pl.DataFrame | None = None) -> pl.D
         "convention", "lineage_kind", "table_name", "partition", "model", nulls_last=True)
 
 
-def _landing_rows(con: duckdb.DuckDBPyConnection, root: Path) -> list[pl.DataFrame]:
-    """Files received per convention × landing source × day: counts, bytes, records, first/last reception."""
+LANDING_COUNTS = {"file": pl.Utf8, "source": pl.Utf8, "partition": pl.Utf8, "n_files": pl.Int64, "bytes": pl.Int64,
+                  "records": pl.Int64, "a": pl.Datetime("us", "UTC"), "b": pl.Datetime("us", "UTC")}
+
+
+def _landing_counts(con: duckdb.DuckDBPyConnection, files: list[Path]) -> pl.DataFrame:
+    """Per file of `governance.landing_files` and (source, day): files, bytes, records, first/last reception."""
+    if not files:
+        return pl.DataFrame(schema=LANDING_COUNTS)
+    q = ("SELECT filename AS file, source, partition, count(*) AS n_files, sum(bytes) AS bytes, "
+         "sum(records) AS records, min(first_seen) AS a, max(first_seen) AS b "
+         "FROM read_parquet(?, union_by_name = true, filename = true) GROUP BY ALL")
+    df = pl.from_arrow(con.sql(q, params=[[str(f) for f in files]]).to_arrow_table())
+    return df.select([pl.col(k).cast(t) for k, t in LANDING_COUNTS.items()])
+
+
+def _landing_rows(con: duckdb.DuckDBPyConnection, root: Path, cache: Path | None = None) -> list[pl.DataFrame]:
+    """Files received per convention × landing source × day: counts, bytes, records, first/last reception
+    (the per-file sums of files unchanged since the last run from `cache`)."""
     files = sorted((root / K.GOVERNANCE / "landing_files").glob("*.parquet"))
     if not files:
         return []
-    q = ("SELECT source, partition, count(*) AS n_files, sum(bytes) AS bytes, sum(records) AS records, "
-         "CAST(min(first_seen) AS VARCHAR) AS first_date, CAST(max(first_seen) AS VARCHAR) AS last_date "
-         "FROM read_parquet(?, union_by_name = true) GROUP BY ALL")
-    df = pl.from_arrow(con.sql(q, params=[[str(f) for f in files]]).to_arrow_table())
+    per_file = per_file_memo(files, lambda fs: _landing_counts(con, fs), "landing_files.received", cache, root)
+    q = ("SELECT source, partition, sum(n_files) AS n_files, sum(bytes) AS bytes, sum(records) AS records, "
+         "CAST(min(a) AS VARCHAR) AS first_date, CAST(max(b) AS VARCHAR) AS last_date FROM per_file GROUP BY ALL")
+    con.register("per_file", per_file.to_arrow())
+    try:
+        df = pl.from_arrow(con.sql(q).to_arrow_table())
+    finally:
+        con.unregister("per_file")
     mapping = {s: _source_conventions(s) for s in df["source"].drop_nulls().unique().to_list()}
     df = df.with_columns(pl.col("source").replace_strict(mapping, default=None, return_dtype=pl.List(pl.Utf8))
                          .alias("convention")).explode("convention").filter(pl.col("convention").is_not_null())

@@ -16,8 +16,11 @@ paths) for another folder is refused (`CatalogMoved`) until the next publication
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +30,8 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 import polars as pl
+
+from tranquillite import file_memo
 
 UNPARTITIONED = "data"
 
@@ -114,22 +119,85 @@ class Warehouse(dg.ConfigurableResource):
             _create_views(con, self, only=None if tables is None else set(tables))
             yield con
 
-    def publish_catalog(self) -> Path:
-        """Rebuild `catalog.duckdb` (views only) and swap it in atomically."""
+    @property
+    def catalog_record_path(self) -> Path:
+        """What the last publication built: `$TRANQUILLITE_HOME/cache/catalog/catalog.json` (safe to delete)."""
+        return self.path.parent / "cache" / "catalog" / "catalog.json"
+
+    def catalog_signatures(self) -> dict[str, str]:
+        """Per view of the catalog (`schema.view`): a digest of what the catalog holds of it — its SQL and
+        the schemas of the files its glob resolves to (DuckDB binds a view when it is created and keeps
+        its columns, which `information_schema` shows). Not the files themselves: a view's glob is
+        resolved when it is queried, so a new or rewritten partition of the same schema is read through
+        the catalog as it is. The footers are memoised (`tranquillite.file_memo`): only new or changed
+        files are opened."""
+        specs = _view_specs(self, relative=True)
+        files = {key: _resolve(self.path, glob) for key, (_, _, glob) in specs.items()}
+        foot = file_memo.footers([f for fs in files.values() for f in fs], _footer_cache(self.path), self.path)
+        schema_of = dict(zip(foot["file"].to_list(), foot["columns"].to_list()))
+        out = {}
+        for key, (schema, name, glob) in specs.items():
+            # distinct schemas in the order the files give them: what a union by name binds
+            schemas = list(dict.fromkeys(schema_of[f] for f in files[key]))
+            out[key] = hashlib.sha256(json.dumps([CATALOG_FORMAT, _view_sql(schema, name, glob), schemas])
+                                      .encode()).hexdigest()
+        return out
+
+    def publish_catalog(self, force: bool = False) -> Path:
+        """Publish `catalog.duckdb` (views only), swapped in atomically — only when its views changed.
+
+        The views' signatures (`catalog_signatures`) are compared with those recorded by the last
+        publication: all equal, and the catalog file the very one it swapped in (inode, size, mtime), the
+        catalog is left untouched; otherwise a copy of it gets the changed views replaced and the
+        vanished ones dropped, and is swapped in. A missing catalog, a missing or foreign record, or
+        `force` (whatever deleted data: the destruction of a convention's data) rebuild it whole.
+        The record is written only after a successful swap."""
         self.path.mkdir(parents=True, exist_ok=True)
+        sigs = self.catalog_signatures()
+        record = _read_record(self.catalog_record_path)
+        base = None if force else record
+        if base is not None and base.get("catalog") != _identity(self.catalog_path):
+            base = None
+        if base is not None and base["views"] == sigs:
+            return self.catalog_path
+        try:
+            swapped = self._swap_catalog(sigs, base)
+        except duckdb.Error:
+            if base is None:
+                raise
+            swapped = self._swap_catalog(sigs, None)  # the current catalog cannot be updated: rebuilt whole
+        _write_record(self.catalog_record_path, {"format": CATALOG_FORMAT, "views": sigs, "catalog": swapped})
+        return self.catalog_path
+
+    def _swap_catalog(self, sigs: dict[str, str], base: dict | None) -> list[int] | None:
+        """Build the catalog in a temporary file — a copy of the current one with the views whose signature
+        changed since `base` replaced, or (no `base`) from nothing — and rename it into place; its identity
+        (taken before the rename, which keeps it: another writer's catalog is never recorded as ours)."""
         fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".catalog-", suffix=".duckdb")
         os.close(fd)
-        os.unlink(tmp)  # DuckDB must create the file itself
+        os.unlink(tmp)  # DuckDB must create the file itself (or open a copy of the current catalog)
         try:
+            if base is not None:
+                shutil.copyfile(self.catalog_path, tmp)
+                changed = {k for k, v in sigs.items() if base["views"].get(k) != v}
+                dropped = set(base["views"]) - set(sigs)
+            else:
+                changed, dropped = set(sigs), set()
             with DuckDBResource(database=tmp).get_connection() as con:
                 con.execute(f"SET file_search_path = '{_literal(self.path.resolve())}'")
-                _create_views(con, self, relative=True)
+                for key in sorted(dropped):
+                    schema, name = key.split(".", 1)
+                    con.execute(f'DROP VIEW IF EXISTS "{schema}"."{name}"')
+                for schema in sorted({k.split(".", 1)[0] for k in dropped} - {k.split(".", 1)[0] for k in sigs}):
+                    con.execute(f'DROP SCHEMA IF EXISTS "{schema}"')
+                _create_views(con, self, relative=True, only=changed)
+            swapped = _identity(Path(tmp))
             os.replace(tmp, self.catalog_path)
+            return swapped
         finally:
             for p in (tmp, tmp + ".wal"):
                 if os.path.exists(p):
                     os.unlink(p)
-        return self.catalog_path
 
 
 # union views over a whole layer: (schema, view, layer folder)
@@ -144,27 +212,84 @@ def _literal(text) -> str:
     return str(text).replace("'", "''")
 
 
-def _view(con: duckdb.DuckDBPyConnection, schema: str, name: str, glob: str) -> None:
+def _view_sql(schema: str, name: str, glob: str) -> str:
     # identifiers come from our own folder names; DuckDB cannot bind a view's file path as a
     # parameter, so the path literal is escaped
-    path = _literal(glob)
+    return (f'CREATE OR REPLACE VIEW "{schema}"."{name}" AS '
+            f"SELECT * FROM read_parquet('{_literal(glob)}', union_by_name = true)")
+
+
+def _view(con: duckdb.DuckDBPyConnection, schema: str, name: str, glob: str) -> None:
     con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-    con.execute(f'CREATE OR REPLACE VIEW "{schema}"."{name}" AS '
-                f"SELECT * FROM read_parquet('{path}', union_by_name = true)")
+    con.execute(_view_sql(schema, name, glob))
+
+
+def _view_specs(wh: Warehouse, relative: bool = False) -> dict[str, tuple[str, str, str]]:
+    """The views a catalog of this warehouse has: `schema.view` → (schema, view, glob); `relative`: file
+    paths relative to the warehouse folder (the catalog)."""
+    def where(*parts: str) -> str:
+        return "/".join(parts) if relative else str(wh.path.joinpath(*parts))
+    out = {f"{layer}.{table}": (layer, table, where(layer, table, "*.parquet")) for layer, table in wh.tables()}
+    for schema, name, layer in UNION_VIEWS:
+        if any((wh.path / layer).glob("*/*.parquet")):
+            out[f"{schema}.{name}"] = (schema, name, where(layer, "*", "*.parquet"))
+    return out
 
 
 def _create_views(con: duckdb.DuckDBPyConnection, wh: Warehouse, relative: bool = False,
                   only: set[str] | None = None) -> None:
     """One view per table (or per table of `only`, `layer.table`); `relative`: file paths relative to
     the warehouse folder (the catalog)."""
-    def where(*parts: str) -> str:
-        return "/".join(parts) if relative else str(wh.path.joinpath(*parts))
-    for layer, table in wh.tables():
-        if only is None or f"{layer}.{table}" in only:
-            _view(con, layer, table, where(layer, table, "*.parquet"))
-    for schema, name, layer in UNION_VIEWS:
-        if (only is None or f"{schema}.{name}" in only) and any((wh.path / layer).glob("*/*.parquet")):
-            _view(con, schema, name, where(layer, "*", "*.parquet"))
+    for key, (schema, name, glob) in _view_specs(wh, relative).items():
+        if only is None or key in only:
+            _view(con, schema, name, glob)
+
+
+# bump when the way the catalog's views are built changes: every catalog is then rebuilt whole
+CATALOG_FORMAT = "1"
+
+
+def _resolve(root: Path, glob: str) -> list[str]:
+    """The files (sorted paths) a view's relative glob `<a>/<b>/*.parquet` resolves to, `*` in `<a>` or `<b>`
+    too (listed without pathlib: the catalog's signature lists every file of the warehouse at each call)."""
+    dirs = [str(root)]
+    for part in glob.split("/")[:-1]:
+        if part == "*":
+            dirs = [e.path for d in dirs for e in os.scandir(d) if e.is_dir()]
+        else:
+            dirs = [os.path.join(d, part) for d in dirs if os.path.isdir(os.path.join(d, part))]
+    return sorted(e.path for d in dirs for e in os.scandir(d) if e.name.endswith(".parquet") and e.is_file())
+
+
+def _footer_cache(warehouse_root: Path) -> Path:
+    return Path(warehouse_root).parent / "cache" / "catalog" / "footers.parquet"
+
+
+def _identity(path: Path) -> list[int] | None:
+    """The catalog file as swapped in: (inode, size, mtime_ns); None when there is none."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def _read_record(path: Path) -> dict | None:
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(rec, dict) or rec.get("format") != CATALOG_FORMAT or not isinstance(rec.get("views"), dict):
+        return None
+    return rec
+
+
+def _write_record(path: Path, record: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(record, f)
+    os.replace(tmp, path)
 
 
 _VIEW_FILE = re.compile(r"read_parquet\('((?:[^']|'')*)'")
