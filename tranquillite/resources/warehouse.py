@@ -125,12 +125,13 @@ class Warehouse(dg.ConfigurableResource):
         return self.path.parent / "cache" / "catalog" / "catalog.json"
 
     def catalog_signatures(self) -> dict[str, str]:
-        """Per view of the catalog (`schema.view`): a digest of what the catalog holds of it — its SQL and
-        the schemas of the files its glob resolves to (DuckDB binds a view when it is created and keeps
-        its columns, which `information_schema` shows). Not the files themselves: a view's glob is
-        resolved when it is queried, so a new or rewritten partition of the same schema is read through
-        the catalog as it is. The footers are memoised (`tranquillite.file_memo`): only new or changed
-        files are opened."""
+        """Per view of the catalog (`schema.view`): a digest of its SQL, the schemas of the files its glob
+        resolves to (DuckDB binds a view when it is created and keeps its columns, which
+        `information_schema` shows) and those files' identities (relative path, size, mtime_ns). A view's
+        glob is resolved when it is queried, so the untouched catalog would read a new partition too — but
+        the catalog file is the app's version of the data (the app caches its reads per catalog mtime):
+        any change to a view's files swaps a new catalog in (only the changed views rebuilt). The footers
+        are memoised (`tranquillite.file_memo`): only new or changed files are opened."""
         specs = _view_specs(self, relative=True)
         files = {key: _resolve(self.path, glob) for key, (_, _, glob) in specs.items()}
         foot = file_memo.footers([f for fs in files.values() for f in fs], _footer_cache(self.path), self.path)
@@ -139,8 +140,8 @@ class Warehouse(dg.ConfigurableResource):
         for key, (schema, name, glob) in specs.items():
             # distinct schemas in the order the files give them: what a union by name binds
             schemas = list(dict.fromkeys(schema_of[f] for f in files[key]))
-            out[key] = hashlib.sha256(json.dumps([CATALOG_FORMAT, _view_sql(schema, name, glob), schemas])
-                                      .encode()).hexdigest()
+            out[key] = hashlib.sha256(json.dumps([CATALOG_FORMAT, _view_sql(schema, name, glob), schemas,
+                                                  _identities(files[key], self.path)]).encode()).hexdigest()
         return out
 
     def publish_catalog(self, force: bool = False) -> Path:
@@ -259,6 +260,16 @@ def _resolve(root: Path, glob: str) -> list[str]:
         else:
             dirs = [os.path.join(d, part) for d in dirs if os.path.isdir(os.path.join(d, part))]
     return sorted(e.path for d in dirs for e in os.scandir(d) if e.name.endswith(".parquet") and e.is_file())
+
+
+def _identities(files: list[str], root: Path) -> list[list]:
+    """(path relative to `root`, size, mtime_ns) of each file: files are written by renaming a complete
+    temporary file into place, so a rewrite changes the mtime even when the size stays."""
+    out = []
+    for f, rel in zip(files, file_memo.relative(files, root)):
+        st = os.stat(f)
+        out.append([rel, st.st_size, st.st_mtime_ns])
+    return out
 
 
 def _footer_cache(warehouse_root: Path) -> Path:
