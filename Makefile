@@ -41,7 +41,7 @@ demo: install
 	echo && echo "make demo: $$(( $$(date +%s) - start )) s — données dans $(TRANQUILLITE_HOME); 'make ui' pour les voir dans Dagster"
 
 test: install browser postgres proxy check
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile -q
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile -q --durations=25
 
 # lint (ruff: pyflakes, pycodestyle errors, bugbear) and the code location loaded as Dagster loads it
 check: install
