@@ -117,8 +117,9 @@ def per_file_memo(files: list[Path], compute, name: str, cache: Path | None, roo
 
 
 def table_footers(files: list[Path], cache: Path | None, root: Path) -> dict[str, tuple[int, set[str]]]:
-    """Per file (`str` of its path): its row count and column names, from its footer (memoised in `cache`)."""
-    foot = file_memo.footers(files, None if cache is None else cache / "footers.parquet", root)
+    """Per file (`str` of its path): its row count and column names, from its footer (memoised, unless
+    `cache` is None, in the warehouse's single footers memo, which the catalog's signature reads too)."""
+    foot = file_memo.footers(files, None if cache is None else file_memo.footer_cache(root), root)
     names = {cols: {c for c, _ in json.loads(cols)} for cols in foot["columns"].unique().to_list()}
     return {f: (n, names[cols]) for f, n, cols in foot.select("file", "num_rows", "columns").iter_rows()}
 

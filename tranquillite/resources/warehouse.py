@@ -134,7 +134,7 @@ class Warehouse(dg.ConfigurableResource):
         are memoised (`tranquillite.file_memo`): only new or changed files are opened."""
         specs = _view_specs(self, relative=True)
         files = {key: _resolve(self.path, glob) for key, (_, _, glob) in specs.items()}
-        foot = file_memo.footers([f for fs in files.values() for f in fs], _footer_cache(self.path), self.path)
+        foot = file_memo.footers([f for fs in files.values() for f in fs], file_memo.footer_cache(self.path), self.path)
         schema_of = dict(zip(foot["file"].to_list(), foot["columns"].to_list()))
         out = {}
         for key, (schema, name, glob) in specs.items():
@@ -270,10 +270,6 @@ def _identities(files: list[str], root: Path) -> list[list]:
         st = os.stat(f)
         out.append([rel, st.st_size, st.st_mtime_ns])
     return out
-
-
-def _footer_cache(warehouse_root: Path) -> Path:
-    return Path(warehouse_root).parent / "cache" / "catalog" / "footers.parquet"
 
 
 def _identity(path: Path) -> list[int] | None:
