@@ -10,12 +10,13 @@ does not allow. The counts are printed (`-s`) for the closing note of the issue.
 from __future__ import annotations
 
 import json
+import sys
 
 import duckdb
 import polars as pl
 import pytest
 
-from tests.app.helpers import ALL_PAGES, REPO
+from tests.app.helpers import ALL_PAGES, REPO, path_head
 from tranquillite.app_core import carte, habilitations, queries, store
 from tranquillite.app_core.rights import load_principal, public_principal, sources_of_conventions
 from tranquillite.contracts import load_contracts, load_conventions
@@ -179,8 +180,7 @@ def test_every_principal_every_table_through_the_gateway(world):
 
 
 PAGE_SCRIPT = """
-import sys
-sys.path[:0] = [{app!r}, {repo!r}]
+{head}
 import streamlit as st
 from tranquillite.app_core import store
 from tranquillite.app_core.rights import load_principal, public_principal
@@ -210,12 +210,13 @@ def test_every_principal_every_page_through_the_pages(world, monkeypatch):
     monkeypatch.setattr(queries, "scoped_query", watching)
     monkeypatch.setattr(carte, "scoped_query", watching)
     attempted = unauthorised = opened = refused = 0
+    path_before = list(sys.path)
     for name, p in principals.items():
         login = "public" if name == "public" else p.login
         for page in ALL_PAGES:
             current["name"] = name
             before = len(calls)
-            script = PAGE_SCRIPT.format(app=str(REPO / "apps" / "streamlit"), repo=str(REPO), login=login,
+            script = PAGE_SCRIPT.format(head=path_head(), login=login,
                                         view=str(REPO / "apps" / "streamlit" / "views" / f"{page}.py"))
             at = AppTest.from_string(script, default_timeout=60).run()
             assert not at.exception, (name, page, at.exception)
@@ -247,6 +248,7 @@ def test_every_principal_every_page_through_the_pages(world, monkeypatch):
                     if bad:
                         unauthorised += bad
                         print("UNAUTHORISED page rows", name, page, table, bad)
+    assert len(sys.path) <= len(path_before) + 2, "each page run must not grow sys.path"
     RESULTS.update(page_principals=len(principals), pages=len(ALL_PAGES), page_runs=len(principals) * len(ALL_PAGES),
                    page_opened=opened, page_refused=refused, page_reads=attempted, page_unauthorised=unauthorised)
     print(f"\nPAGES: {len(principals)} principaux × {len(ALL_PAGES)} pages = {len(principals) * len(ALL_PAGES)} "
