@@ -130,13 +130,31 @@ def attribution_of(cols: set[str]) -> str:
             else "source" if "source" in cols else "table")
 
 
+# the first of these columns a table has dates its rows (unpartitioned tables; partitioned ones: the day)
+DATE_COLUMNS = ("start", "slot_start", "origin", "starts_at", "day", "period_start", "first_seen", "trained_at")
+COUNTS = {"file": pl.Utf8, "convention": pl.Utf8, "n": pl.Int64, "a": pl.Utf8, "b": pl.Utf8}
+
+
+@dataclass(frozen=True)
+class TableCounts:
+    """One table's per-file counts: (file, convention, n, a, b) — rows per file and convention, and the
+    first and last value of its date column (`DATE_COLUMNS`; None without one) — how its rows were
+    attributed, its total rows (footers) and its asset."""
+    counts: pl.DataFrame
+    how: str
+    total: int
+    asset: str | None
+
+
 def _per_file(con: duckdb.DuckDBPyConnection, files: list[Path], asset_conv: set[str], cols: set[str],
               cache: Path | None, name: str, root: Path) -> tuple[pl.DataFrame, str]:
-    """(file, convention, rows) of one table's files, and how the rows were attributed (the counts of
-    unchanged files from `cache`: `per_file_memo`)."""
+    """(file, convention, n, a, b) of one table's files, and how the rows were attributed (the counts of
+    unchanged files from `cache`: `per_file_memo`). One pass serves the report (rows per convention)
+    and the published lineage (rows and dates per partition)."""
     how = attribution_of(cols)
-    df = per_file_memo(files, lambda fs: _counts(con, fs, how, asset_conv), memo_name(name, how, asset_conv), cache,
-                       root)
+    dc = next((c for c in DATE_COLUMNS if c in cols), None)
+    df = per_file_memo(files, lambda fs: _counts(con, fs, how, asset_conv, dc),
+                       memo_name(f"{name}.{dc}", how, asset_conv), cache, root)
     return df, how
 
 
@@ -150,38 +168,52 @@ def memo_name(table: str, how: str, whole) -> str:
     return f"{table}.{how}.{digest}"
 
 
-def _counts(con: duckdb.DuckDBPyConnection, files: list[Path], how: str, asset_conv: set[str]) -> pl.DataFrame:
+def _counts(con: duckdb.DuckDBPyConnection, files: list[Path], how: str, asset_conv: set[str],
+            dc: str | None) -> pl.DataFrame:
     if not files:
-        return pl.DataFrame(schema={"file": pl.Utf8, "convention": pl.Utf8, "n": pl.Int64})
+        return pl.DataFrame(schema=COUNTS)
     paths = [str(f) for f in files]
-    cols = {"conventions"} if how == "conventions" else {"convention"} if how == "convention" \
-        else {"source"} if how == "source" else set()
-    if "conventions" in cols:
-        q = ("SELECT filename, conventions, count(*) AS n FROM read_parquet(?, union_by_name = true, "
-             "filename = true) GROUP BY ALL")
-        df = pl.from_arrow(con.sql(q, params=[paths]).to_arrow_table())
-        df = df.explode("conventions").rename({"conventions": "convention"})
-        how = "conventions"
-    elif "convention" in cols:
-        q = ("SELECT filename, convention, count(*) AS n FROM read_parquet(?, union_by_name = true, "
-             "filename = true) GROUP BY ALL")
-        df, how = pl.from_arrow(con.sql(q, params=[paths]).to_arrow_table()), "convention"
-    elif "source" in cols:
-        q = ("SELECT filename, source, count(*) AS n FROM read_parquet(?, union_by_name = true, "
-             "filename = true) GROUP BY ALL")
-        src = pl.from_arrow(con.sql(q, params=[paths]).to_arrow_table())
-        mapping = {s: sorted(_source_conventions(s)) for s in src["source"].drop_nulls().unique().to_list()}
-        df = src.with_columns(pl.col("source").replace_strict(mapping, default=None, return_dtype=pl.List(pl.Utf8))
-                              .alias("convention")).explode("convention").drop("source")
-        how = "source"
+    d = f'CAST(min("{dc}") AS VARCHAR) AS a, CAST(max("{dc}") AS VARCHAR) AS b' if dc else "NULL AS a, NULL AS b"
+    src = "read_parquet(?, union_by_name = true, filename = true)"
+    if how == "conventions":
+        q = (f"SELECT filename, c AS convention, count(*) AS n, {d} "
+             f"FROM (SELECT *, unnest(conventions) AS c FROM {src}) GROUP BY ALL")
+    elif how == "convention":
+        q = f"SELECT filename, convention, count(*) AS n, {d} FROM {src} GROUP BY ALL"
+    elif how == "source":
+        q = f"SELECT filename, source, count(*) AS n, {d} FROM {src} GROUP BY ALL"
     else:
-        q = "SELECT filename, count(*) AS n FROM read_parquet(?, union_by_name = true, filename = true) GROUP BY ALL"
-        counts = pl.from_arrow(con.sql(q, params=[paths]).to_arrow_table())
-        # a table without row-level lineage: whole, under each convention of its asset
-        df = counts.join(pl.DataFrame({"convention": sorted(asset_conv)}, schema={"convention": pl.Utf8}),
-                         how="cross")
-        how = "table"
-    return df.select(pl.col("filename").alias("file"), pl.col("convention").cast(pl.Utf8), pl.col("n").cast(pl.Int64))
+        q = f"SELECT filename, count(*) AS n, {d} FROM {src} GROUP BY ALL"
+    df = pl.from_arrow(con.sql(q, params=[paths]).to_arrow_table())
+    if how == "source":
+        mapping = {s: sorted(_source_conventions(s)) for s in df["source"].drop_nulls().unique().to_list()}
+        df = df.with_columns(pl.col("source").replace_strict(mapping, default=None, return_dtype=pl.List(pl.Utf8))
+                             .alias("convention")).explode("convention").drop("source")
+    elif how == "table":   # a table without row-level lineage: whole, under each convention of its asset
+        df = df.join(pl.DataFrame({"convention": sorted(asset_conv)}, schema={"convention": pl.Utf8}), how="cross")
+    return df.select(pl.col("filename").alias("file"), pl.col("convention").cast(pl.Utf8), pl.col("n").cast(pl.Int64),
+                     pl.col("a").cast(pl.Utf8), pl.col("b").cast(pl.Utf8))
+
+
+def table_counts(defs: dg.Definitions, warehouse_root: Path | str,
+                 cache: Path | None = None) -> dict[str, TableCounts]:
+    """Per warehouse table (`layer.table`): its per-file counts (`TableCounts`), the files unchanged since
+    the last call read from `cache` (`cache_dir`)."""
+    root = Path(warehouse_root)
+    by_asset = _asset_conventions(defs)
+    listed = {(layer, table): sorted((root / layer / table).glob("*.parquet")) for layer, table in warehouse_tables(root)}
+    footer = table_footers([f for fs in listed.values() for f in fs], cache, root)
+    out: dict[str, TableCounts] = {}
+    con = duckdb.connect(":memory:")
+    try:
+        for (layer, table), files in listed.items():
+            asset = f"{layer}/{table}" if f"{layer}/{table}" in by_asset else None
+            cols = set().union(*(footer[str(f)][1] for f in files))
+            df, how = _per_file(con, files, by_asset.get(asset or "", set()), cols, cache, f"{layer}.{table}", root)
+            out[f"{layer}.{table}"] = TableCounts(df, how, sum(footer[str(f)][0] for f in files), asset)
+    finally:
+        con.close()
+    return out
 
 
 def _registry(root: Path, registry: pl.DataFrame | None) -> pl.DataFrame | None:
@@ -195,34 +227,24 @@ def _registry(root: Path, registry: pl.DataFrame | None) -> pl.DataFrame | None:
 def convention_lineage(defs: dg.Definitions, warehouse_root: Path | str,
                        conventions: Iterable[str] | None = None,
                        registry: pl.DataFrame | None = None,
-                       cache: Path | None = None) -> dict[str, ConventionLineage]:
+                       cache: Path | None = None,
+                       counts: dict[str, TableCounts] | None = None) -> dict[str, ConventionLineage]:
     """Per convention (all of `conventions.yaml` by default): contracts, assets, table rows, models.
     `cache`: a folder keeping the per-file counts between calls (`cache_dir`), so that unchanged files
-    are not read again."""
+    are not read again; `counts`: the per-file counts already taken (`table_counts`)."""
     root = Path(warehouse_root)
     titles = load_conventions()
     wanted = sorted(conventions) if conventions is not None else sorted(titles)
     by_asset = _asset_conventions(defs)
-    per_table: dict[str, tuple[pl.DataFrame, str, int, str | None]] = {}
-    listed = {(layer, table): sorted((root / layer / table).glob("*.parquet")) for layer, table in warehouse_tables(root)}
-    footer = table_footers([f for fs in listed.values() for f in fs], cache, root)
-    con = duckdb.connect(":memory:")
-    try:
-        for (layer, table), files in listed.items():
-            asset = f"{layer}/{table}" if f"{layer}/{table}" in by_asset else None
-            cols = set().union(*(footer[str(f)][1] for f in files))
-            df, how = _per_file(con, files, by_asset.get(asset or "", set()), cols, cache, f"{layer}.{table}", root)
-            total = sum(footer[str(f)][0] for f in files)
-            per_table[f"{layer}.{table}"] = (df, how, total, asset)
-    finally:
-        con.close()
+    per_table = counts if counts is not None else table_counts(defs, root, cache)
     reg = _registry(root, registry)
     out: dict[str, ConventionLineage] = {}
     for c in wanted:
         contracts = sorted(n for n, k in load_contracts().items() if k.convention == c)
         sources = sorted({load_contracts()[n].source for n in contracts})
         tables = []
-        for name, (df, how, total, asset) in per_table.items():
+        for name, tc in per_table.items():
+            df, how, total, asset = tc.counts, tc.how, tc.total, tc.asset
             mine = df.filter(pl.col("convention") == c)
             files = [Path(f) for f in mine.filter(pl.col("n") > 0)["file"].unique().sort().to_list()]
             parts = sorted(f.stem for f in files if f.stem != UNPARTITIONED)

@@ -27,13 +27,10 @@ import polars as pl
 from tranquillite.assets import constants as K
 from tranquillite.assets.metadata import base_metadata
 from tranquillite.contracts import contracts_for_source, load_contracts, load_conventions
-from tranquillite.lineage import (UNPARTITIONED, cache_dir, convention_lineage, memo_name, per_file_memo, table_footers,
-                                  warehouse_tables)
+from tranquillite.lineage import UNPARTITIONED, cache_dir, convention_lineage, per_file_memo, table_counts
 from tranquillite.resources import Warehouse
 
 TABLE = "convention_lineage"
-# the first of these columns a table has dates its rows (unpartitioned tables; partitioned ones: the day)
-DATE_COLUMNS = ("start", "slot_start", "origin", "starts_at", "day", "period_start", "first_seen", "trained_at")
 SCHEMA = {
     "lineage_kind": pl.Utf8, "convention": pl.Utf8, "table_name": pl.Utf8, "asset_key": pl.Utf8, "tagged": pl.Boolean,
     "partition": pl.Utf8, "rows": pl.Int64, "total_rows": pl.Int64, "n_files": pl.Int64, "bytes": pl.Int64,
@@ -50,71 +47,28 @@ def _source_conventions(value: str) -> list[str]:
     return sorted({c.convention for c in contracts_for_source(value)})
 
 
-def _dated_rows(con: duckdb.DuckDBPyConnection, files: list[Path], how: str, whole: list[str], cols: set[str],
-                cache: Path | None, name: str, root: Path) -> pl.DataFrame:
-    """(file, convention, n, first, last) of one table (`cols`: its columns), attributed as
-    `tranquillite.lineage` does; the rows of files unchanged since the last run from `cache`
-    (`lineage.per_file_memo`)."""
-    dc = next((c for c in DATE_COLUMNS if c in cols), None)
-    return per_file_memo(files, lambda fs: _dated_counts(con, fs, how, whole, dc),
-                         "dates." + memo_name(f"{name}.{dc}", how, whole), cache, root)
-
-
-def _dated_counts(con: duckdb.DuckDBPyConnection, files: list[Path], how: str, whole: list[str],
-                  dc: str | None) -> pl.DataFrame:
-    if not files:
-        return pl.DataFrame(schema={"file": pl.Utf8, "convention": pl.Utf8, "n": pl.Int64, "a": pl.Utf8,
-                                    "b": pl.Utf8})
-    paths = [str(f) for f in files]
-    d = f'CAST(min("{dc}") AS VARCHAR) AS a, CAST(max("{dc}") AS VARCHAR) AS b' if dc else "NULL AS a, NULL AS b"
-    src = "read_parquet(?, union_by_name = true, filename = true)"
-    if how == "conventions":
-        q = f"SELECT filename, c AS convention, count(*) AS n, {d} FROM (SELECT *, unnest(conventions) AS c FROM {src}) GROUP BY ALL"
-    elif how == "convention":
-        q = f"SELECT filename, convention, count(*) AS n, {d} FROM {src} GROUP BY ALL"
-    elif how == "source":
-        q = f"SELECT filename, source, count(*) AS n, {d} FROM {src} GROUP BY ALL"
-    else:
-        q = f"SELECT filename, count(*) AS n, {d} FROM {src} GROUP BY ALL"
-    df = pl.from_arrow(con.sql(q, params=[paths]).to_arrow_table())
-    if how == "source":
-        mapping = {s: _source_conventions(s) for s in df["source"].drop_nulls().unique().to_list()}
-        df = df.with_columns(pl.col("source").replace_strict(mapping, default=None, return_dtype=pl.List(pl.Utf8))
-                             .alias("convention")).explode("convention").drop("source")
-    elif how == "table":
-        df = df.join(pl.DataFrame({"convention": whole}, schema={"convention": pl.Utf8}), how="cross")
-    return df.select(pl.col("filename").alias("file"), pl.col("convention").cast(pl.Utf8), pl.col("n").cast(pl.Int64),
-                     pl.col("a").cast(pl.Utf8), pl.col("b").cast(pl.Utf8))
-
-
 def lineage_rows(defs, root: Path, registry: pl.DataFrame | None = None) -> pl.DataFrame:
     """The rows of `governance.convention_lineage` for the warehouse at `root` (its own table excluded)."""
     root = Path(root)
     cache = cache_dir(root)
-    report = convention_lineage(defs, root, registry=registry, cache=cache)
+    counts = table_counts(defs, root, cache)    # one pass over the changed files: the report and the rows below
+    report = convention_lineage(defs, root, registry=registry, counts=counts)
     info = {(c, t.table): t for c, cl in report.items() for t in cl.tables}
-    known = set(load_conventions())
+    known = sorted(load_conventions())
     out: list[pl.DataFrame] = []
-    listed = {(layer, table): sorted((root / layer / table).glob("*.parquet")) for layer, table in warehouse_tables(root)
-              if f"{layer}.{table}" != f"{K.GOVERNANCE}.{TABLE}"}
-    footer = table_footers([f for fs in listed.values() for f in fs], cache, root)
     con = duckdb.connect(":memory:")
     try:
-        for (layer, table), files in listed.items():
-            name = f"{layer}.{table}"
-            facts = [t for (c, n), t in info.items() if n == name]
-            if not facts:
+        for name, tc in counts.items():
+            if name == f"{K.GOVERNANCE}.{TABLE}" or not any(n == name for (_, n) in info):
                 continue
-            how = facts[0].attribution
-            whole = sorted(c for (c, n), t in info.items() if n == name and t.rows)  # a table attributed whole
-            cols = set().union(*(footer[str(f)][1] for f in files))
-            df = _dated_rows(con, files, how, whole, cols, cache, name, root).filter(pl.col("convention").is_in(sorted(known)) & (pl.col("n") > 0))
+            df = tc.counts.filter(pl.col("convention").is_in(known) & (pl.col("n") > 0))
             if df.height == 0:
                 continue
+            files = [Path(f) for f in df["file"].unique().to_list()]
             sizes = {str(f): f.stat().st_size for f in files}
             df = df.with_columns(
                 pl.col("file").replace_strict(sizes, default=0, return_dtype=pl.Int64).alias("bytes"),
-                pl.col("file").map_elements(lambda f: Path(f).stem, return_dtype=pl.Utf8).alias("stem"))
+                pl.col("file").str.extract(r"([^/\\]+)\.parquet$").alias("stem"))
             df = df.with_columns(
                 pl.when(pl.col("stem") == UNPARTITIONED).then(None).otherwise(pl.col("stem")).alias("partition"))
             per = df.group_by("convention", "partition").agg(
