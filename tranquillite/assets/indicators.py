@@ -46,7 +46,7 @@ from tranquillite.indicators.emerging import EMERGING_CLASSES, EMERGING_SCHEMA, 
 from tranquillite.indicators.grid import ZoneCache, build_grid, disk_weights, locate, zones_of
 from tranquillite.indicators.hotspots import HOTSPOT_SCHEMA, hotspot_table, map_digests
 from tranquillite.indicators.periods import Shifts
-from tranquillite.indicators.planned import active_slots, collisions, footprints, known_at
+from tranquillite.indicators.planned import FootprintMemo, active_slots, collisions, footprints, known_at
 from tranquillite.indicators.tension import COMPONENTS, TENSION_SCHEMA, tension_index
 from tranquillite.resources import Warehouse
 
@@ -204,16 +204,19 @@ def _latest_complete(hot: pl.DataFrame, level: str, category: str) -> pl.DataFra
     automation_condition=dg.AutomationCondition.eager(),
     pool="warehouse_writer",
 )
-def planned_footprints(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.MaterializeResult:
+def planned_footprints(context, warehouse: Warehouse,
+                       indicators: IndicatorSettings) -> dg.MaterializeResult:
     t0 = time.perf_counter()
     cat = indicators.catalogue()
     planned = read_planned(warehouse, cat)
+    memo = FootprintMemo(inc.cache_dir(warehouse.path), reuse=not full_run(context))
     fp = footprints(planned if planned is not None else pl.DataFrame(schema={"start": pl.Datetime("us")}),
-                    indicators.footprints())
+                    indicators.footprints(), memo=memo)
     warehouse.write(INDICATORS, "planned_footprints", fp)
     per_shape = fp.group_by("source", "shape").agg(pl.col("event_id").n_unique().alias("n"))
     return dg.MaterializeResult(metadata=base_metadata(
         fp, time.perf_counter() - t0, enregistrements=fp["event_id"].n_unique() if fp.height else 0,
+        calcul=dg.MetadataValue.json(memo.info),
         par_source=dg.MetadataValue.json({f"{s}/{k}": n for s, k, n in per_shape.iter_rows()})))
 
 

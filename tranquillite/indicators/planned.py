@@ -19,6 +19,7 @@ Buffers are computed in metres in an azimuthal equidistant projection centred on
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import h3
 import numpy as np
@@ -28,6 +29,7 @@ from pyproj import CRS, Transformer
 from shapely.geometry import mapping
 
 from tranquillite import sources as S
+from tranquillite.indicators import incremental as inc
 from tranquillite.indicators.config import Footprints
 from tranquillite.indicators.periods import Shifts
 
@@ -65,50 +67,116 @@ def _cells(poly, resolution: int) -> list[str]:
     return sorted(set(cells))
 
 
-def footprints(planned: pl.DataFrame, fp: Footprints, resolution: int = 9) -> pl.DataFrame:
+def _footprint(g, lon: float, lat: float, ok_ll: bool, source: str, att, fp: Footprints, resolution: int,
+               fwd: Transformer, inv: Transformer) -> tuple[list[str], str | None, float | None]:
+    """(cells, shape, radius) of one record."""
+    if g is None or shapely.is_empty(g):
+        g = shapely.Point(lon, lat) if ok_ll else None
+    if g is None:
+        return [], None, None
+    kind = g.geom_type
+    if kind in ("Polygon", "MultiPolygon"):
+        poly, shape, r = g, "emprise", 0.0
+    elif kind in ("LineString", "MultiLineString"):
+        r = fp.route_buffer_m
+        poly, shape = _apply(shapely.buffer(_apply(g, fwd), r), inv), "parcours"
+    else:  # points (and anything else: its points)
+        if source == "evenements_publics":
+            a = att if att is not None and np.isfinite(att) else 0.0
+            r = min(fp.perimeter_max_m, fp.perimeter_base_m + fp.perimeter_per_sqrt_person_m * np.sqrt(max(a, 0.0)))
+            shape = "perimetre"
+        else:
+            r, shape = fp.point_buffer_m, "points"
+        pts = shapely.multipoints(shapely.get_coordinates(g))
+        poly = _apply(shapely.buffer(_apply(pts, fwd), max(r, 1.0)), inv)
+    return _cells(poly, resolution), shape, float(r)
+
+
+# what a record's footprint depends on (besides the parameters): its key in the memo
+FOOTPRINT_INPUTS = ("geometry", "lon", "lat", "source", "attendance")
+MEMO_SCHEMA = {"_k": pl.UInt64, "source": pl.Utf8, "convention": pl.Utf8, "shape": pl.Utf8,
+               "radius_m": pl.Float64, "cells": pl.List(pl.Utf8)}
+MEMO_VERSION = 1
+
+
+class FootprintMemo:
+    """The footprints of the planned records kept between runs: an H3 polyfill per record costs ~0.5 ms
+    (a year of Préfecture records and public events: ~1 s each run, eight years ~8 s), and a record's
+    cells depend on its geometry, coordinates, source and attendance alone (and the parameters).
+
+    Kept under `root` (`$TRANQUILLITE_HOME/cache/indicators/<name>.*`): per record, a 64-bit hash of
+    those inputs (Polars' hash, stable within one version: the version is in the key), its source and
+    convention (so that a convention's destruction purges its rows, which invalidates the memo: the
+    next run computes every footprint) and its cells, shape and radius — no identifier, no text. Only
+    the records of the latest call are kept. A missing, damaged or foreign memo (parameters,
+    resolution, version), or `reuse=False` (a forced full run), computes every footprint; the result
+    is the same record for record."""
+
+    def __init__(self, root: Path, name: str = "emprises", reuse: bool = True):
+        self.state = inc.State(root, name)
+        self.reuse = reuse
+        self.info: dict = {}
+
+    def lookup(self, key: str, keys: pl.Series) -> pl.DataFrame:
+        """The memo's rows of these record keys (those it holds)."""
+        prev = self.state.load(key) if self.reuse else None
+        if prev is None or list(prev[1].schema.items()) != list(MEMO_SCHEMA.items()):
+            self.info = {"motif": "premier calcul, cache absent ou invalide" if self.reuse
+                         else "recalcul complet demandé"}
+            return pl.DataFrame(schema=MEMO_SCHEMA)
+        return prev[1].filter(pl.col("_k").is_in(keys.implode()))
+
+    def keep(self, key: str, table: pl.DataFrame) -> None:
+        try:
+            self.state.save(key, {"version": MEMO_VERSION}, table.unique("_k", keep="first").sort("_k"))
+        except OSError:   # a read-only home: the next run computes again
+            self.state.clear()
+
+
+def _record_keys(p: pl.DataFrame) -> pl.Series:
+    cols = [pl.col(c) if c in p.columns else pl.lit(None).alias(c) for c in FOOTPRINT_INPUTS]
+    return p.select(pl.struct(cols).hash(seed=11).alias("_k"))["_k"]
+
+
+def footprints(planned: pl.DataFrame, fp: Footprints, resolution: int = 9,
+               memo: FootprintMemo | None = None) -> pl.DataFrame:
     """One row per planned record × touched cell (columns of FOOTPRINT_SCHEMA).
 
     `planned`: rows shaped like `clean.events` (event_id, source, subcategory, start, end,
-    geometry [GeoJSON], lon, lat, attendance, convention, entered_at)."""
+    geometry [GeoJSON], lon, lat, attendance, convention, entered_at). With `memo`, only the records
+    it does not hold are computed (`FootprintMemo`)."""
     p = planned.filter(pl.col("start").is_not_null())
     if p.height == 0:
         return pl.DataFrame(schema=FOOTPRINT_SCHEMA)
-    geoms = shapely.from_geojson(p["geometry"].fill_null("null").to_list(), on_invalid="ignore") \
-        if "geometry" in p.columns else np.full(p.height, None, dtype=object)
+    keys = _record_keys(p)
     lon, lat = p["lon"].to_numpy(), p["lat"].to_numpy()
     ok_ll = np.isfinite(lon) & np.isfinite(lat)
-    lon0 = float(np.nanmean(lon)) if ok_ll.any() else 5.38
-    lat0 = float(np.nanmean(lat)) if ok_ll.any() else 43.30
+    # the projection's centre: the records' mean, rounded to 0.01° (~1 km) so that it stays put from
+    # one day to the next; it is part of the memo's key (a new centre computes every footprint)
+    lon0 = round(float(np.nanmean(lon)), 2) if ok_ll.any() else 5.38
+    lat0 = round(float(np.nanmean(lat)), 2) if ok_ll.any() else 43.30
+    memo_key = inc.config_key("emprises", MEMO_VERSION, fp, resolution, lon0, lat0)
+    known = memo.lookup(memo_key, keys) if memo is not None else pl.DataFrame(schema=MEMO_SCHEMA)
+    todo = np.flatnonzero(~keys.is_in(known["_k"].implode()).to_numpy())
     fwd, inv = _transformers(lon0, lat0)
+    geoms = shapely.from_geojson(p["geometry"].gather(todo).fill_null("null").to_list(), on_invalid="ignore") \
+        if "geometry" in p.columns else np.full(todo.size, None, dtype=object)
     att = p["attendance"].to_numpy() if "attendance" in p.columns else np.full(p.height, np.nan)
     sources = p["source"].to_list()
-    cells, shapes, radii = [], [], []
-    for i, g in enumerate(geoms):
-        if g is None or shapely.is_empty(g):
-            g = shapely.Point(lon[i], lat[i]) if ok_ll[i] else None
-        if g is None:
-            cells.append([])
-            shapes.append(None)
-            radii.append(None)
-            continue
-        kind = g.geom_type
-        if kind in ("Polygon", "MultiPolygon"):
-            poly, shape, r = g, "emprise", 0.0
-        elif kind in ("LineString", "MultiLineString"):
-            r = fp.route_buffer_m
-            poly, shape = _apply(shapely.buffer(_apply(g, fwd), r), inv), "parcours"
-        else:  # points (and anything else: its points)
-            if sources[i] == "evenements_publics":
-                a = att[i] if att[i] is not None and np.isfinite(att[i]) else 0.0
-                r = min(fp.perimeter_max_m, fp.perimeter_base_m + fp.perimeter_per_sqrt_person_m * np.sqrt(max(a, 0.0)))
-                shape = "perimetre"
-            else:
-                r, shape = fp.point_buffer_m, "points"
-            pts = shapely.multipoints(shapely.get_coordinates(g))
-            poly = _apply(shapely.buffer(_apply(pts, fwd), max(r, 1.0)), inv)
-        cells.append(_cells(poly, resolution))
-        shapes.append(shape)
-        radii.append(float(r))
+    computed = [_footprint(g, lon[i], lat[i], ok_ll[i], sources[i], att[i], fp, resolution, fwd, inv)
+                for g, i in zip(geoms, todo)]
+    conv = p["convention"] if "convention" in p.columns else pl.Series([None] * p.height, dtype=pl.Utf8)
+    fresh = pl.DataFrame({"_k": keys.gather(todo), "source": p["source"].gather(todo),
+                          "convention": conv.gather(todo).cast(pl.Utf8),
+                          "shape": [c[1] for c in computed], "radius_m": [c[2] for c in computed],
+                          "cells": [c[0] for c in computed]}, schema=MEMO_SCHEMA)
+    table = pl.concat([known, fresh])
+    if memo is not None:
+        memo.keep(memo_key, table)
+        memo.info = {**memo.info, "enregistrements": p.height, "emprises_calculees": int(todo.size)}
+    got = pl.DataFrame({"_k": keys}).join(table.unique("_k", keep="first"), on="_k", how="left",
+                                          maintain_order="left")
+    shapes, radii, cells = got["shape"], got["radius_m"], got["cells"]
     margin = timedelta(hours=fp.margin_h)
     end = pl.coalesce(pl.col("end"), pl.col("start"))
     end = pl.when(end < pl.col("start")).then(pl.col("start")) \
@@ -121,8 +189,7 @@ def footprints(planned: pl.DataFrame, fp: Footprints, resolution: int = 9) -> pl
         (pl.col("start") - margin).alias("active_from"), (end + margin).alias("active_to"),
         (pl.col("attendance") if "attendance" in p.columns else pl.lit(None, pl.Int64)).alias("attendance"),
         (pl.col("entered_at") if "entered_at" in p.columns else pl.lit(None, pl.Datetime("us"))).alias("entered_at"),
-    ).with_columns(pl.Series("shape", shapes, dtype=pl.Utf8), pl.Series("radius_m", radii, dtype=pl.Float64),
-                   pl.Series("h3_cell", cells, dtype=pl.List(pl.Utf8)))
+    ).with_columns(shapes.alias("shape"), radii.alias("radius_m"), cells.alias("h3_cell"))
     out = out.with_columns(pl.col("h3_cell").list.len().cast(pl.Int32).alias("n_cells"),
                            pl.concat_list(pl.col("convention")).list.drop_nulls().alias("conventions")) \
         .filter(pl.col("n_cells") > 0)
