@@ -95,7 +95,8 @@ def warehouse_tables(root: Path) -> list[tuple[str, str]]:
     return sorted((d.parent.name, d.name) for d in root.glob("*/*") if d.is_dir() and any(d.glob("*.parquet")))
 
 
-def _source_conventions(value: str) -> set[str]:
+def source_conventions(value: str) -> set[str]:
+    """The conventions of a contract's name or of a landing source's contracts."""
     contracts = load_contracts()
     if value in contracts:
         return {contracts[value].convention}
@@ -186,7 +187,7 @@ def _counts(con: duckdb.DuckDBPyConnection, files: list[Path], how: str, asset_c
         q = f"SELECT filename, count(*) AS n, {d} FROM {src} GROUP BY ALL"
     df = pl.from_arrow(con.sql(q, params=[paths]).to_arrow_table())
     if how == "source":
-        mapping = {s: sorted(_source_conventions(s)) for s in df["source"].drop_nulls().unique().to_list()}
+        mapping = {s: sorted(source_conventions(s)) for s in df["source"].drop_nulls().unique().to_list()}
         df = df.with_columns(pl.col("source").replace_strict(mapping, default=None, return_dtype=pl.List(pl.Utf8))
                              .alias("convention")).explode("convention").drop("source")
     elif how == "table":   # a table without row-level lineage: whole, under each convention of its asset

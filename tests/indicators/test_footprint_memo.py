@@ -61,6 +61,12 @@ def test_a_new_day_computes_only_its_records_and_gives_the_full_table(memo_dir):
     assert memo.info == {"enregistrements": 85, "emprises_calculees": 5}
     assert_frame_equal(got, footprints(day2, fp))
     assert got["event_id"].n_unique() == 85
+    # a run with nothing new leaves the memo untouched (no rewrite of the same rows)
+    stamp = (memo_dir / "emprises.parquet").stat().st_mtime_ns
+    memo = FootprintMemo(memo_dir)
+    assert_frame_equal(footprints(day2, fp, memo=memo), got)
+    assert memo.info == {"enregistrements": 85, "emprises_calculees": 0}
+    assert (memo_dir / "emprises.parquet").stat().st_mtime_ns == stamp
 
 
 def test_a_changed_record_is_computed_again(memo_dir):

@@ -26,8 +26,8 @@ import polars as pl
 
 from tranquillite.assets import constants as K
 from tranquillite.assets.metadata import base_metadata
-from tranquillite.contracts import contracts_for_source, load_contracts, load_conventions
-from tranquillite.lineage import UNPARTITIONED, cache_dir, convention_lineage, per_file_memo, table_counts
+from tranquillite.contracts import load_conventions
+from tranquillite.lineage import UNPARTITIONED, cache_dir, convention_lineage, per_file_memo, source_conventions, table_counts
 from tranquillite.resources import Warehouse
 
 TABLE = "convention_lineage"
@@ -40,13 +40,6 @@ SCHEMA = {
 }
 
 
-def _source_conventions(value: str) -> list[str]:
-    contracts = load_contracts()
-    if value in contracts:
-        return [contracts[value].convention]
-    return sorted({c.convention for c in contracts_for_source(value)})
-
-
 def lineage_rows(defs, root: Path, registry: pl.DataFrame | None = None) -> pl.DataFrame:
     """The rows of `governance.convention_lineage` for the warehouse at `root` (its own table excluded)."""
     root = Path(root)
@@ -54,12 +47,13 @@ def lineage_rows(defs, root: Path, registry: pl.DataFrame | None = None) -> pl.D
     counts = table_counts(defs, root, cache)    # one pass over the changed files: the report and the rows below
     report = convention_lineage(defs, root, registry=registry, counts=counts)
     info = {(c, t.table): t for c, cl in report.items() for t in cl.tables}
+    reported = {n for (_, n) in info}
     known = sorted(load_conventions())
     out: list[pl.DataFrame] = []
     con = duckdb.connect(":memory:")
     try:
         for name, tc in counts.items():
-            if name == f"{K.GOVERNANCE}.{TABLE}" or not any(n == name for (_, n) in info):
+            if name == f"{K.GOVERNANCE}.{TABLE}" or name not in reported:
                 continue
             df = tc.counts.filter(pl.col("convention").is_in(known) & (pl.col("n") > 0))
             if df.height == 0:
@@ -128,7 +122,7 @@ def _landing_rows(con: duckdb.DuckDBPyConnection, root: Path, cache: Path | None
         df = pl.from_arrow(con.sql(q).to_arrow_table())
     finally:
         con.unregister("per_file")
-    mapping = {s: _source_conventions(s) for s in df["source"].drop_nulls().unique().to_list()}
+    mapping = {s: sorted(source_conventions(s)) for s in df["source"].drop_nulls().unique().to_list()}
     df = df.with_columns(pl.col("source").replace_strict(mapping, default=None, return_dtype=pl.List(pl.Utf8))
                          .alias("convention")).explode("convention").filter(pl.col("convention").is_not_null())
     return [df.rename({"source": "landing_source"}).with_columns(pl.lit("fichiers").alias("lineage_kind"),

@@ -116,19 +116,27 @@ class FootprintMemo:
         self.state = inc.State(root, name)
         self.reuse = reuse
         self.info: dict = {}
+        self._held: int | None = None   # rows of the memo read by `lookup`
 
     def lookup(self, key: str, keys: pl.Series) -> pl.DataFrame:
         """The memo's rows of these record keys (those it holds)."""
         prev = self.state.load(key) if self.reuse else None
+        self._held = None
         if prev is None or list(prev[1].schema.items()) != list(MEMO_SCHEMA.items()):
             self.info = {"motif": "premier calcul, cache absent ou invalide" if self.reuse
                          else "recalcul complet demandé"}
             return pl.DataFrame(schema=MEMO_SCHEMA)
+        self._held = prev[1].height
         return prev[1].filter(pl.col("_k").is_in(keys.implode()))
 
-    def keep(self, key: str, table: pl.DataFrame) -> None:
+    def keep(self, key: str, known: pl.DataFrame, fresh: pl.DataFrame) -> None:
+        """Keeps the records of this call: those the memo held (`known`) and those just computed.
+        Nothing is written when nothing changed (no new record, none dropped)."""
+        if fresh.height == 0 and self._held == known.height:
+            return
         try:
-            self.state.save(key, {"version": MEMO_VERSION}, table.unique("_k", keep="first").sort("_k"))
+            table = pl.concat([known, fresh]).unique("_k", keep="first").sort("_k")
+            self.state.save(key, {"version": MEMO_VERSION}, table)
         except OSError:   # a read-only home: the next run computes again
             self.state.clear()
 
@@ -172,7 +180,7 @@ def footprints(planned: pl.DataFrame, fp: Footprints, resolution: int = 9,
                           "cells": [c[0] for c in computed]}, schema=MEMO_SCHEMA)
     table = pl.concat([known, fresh])
     if memo is not None:
-        memo.keep(memo_key, table)
+        memo.keep(memo_key, known, fresh)
         memo.info = {**memo.info, "enregistrements": p.height, "emprises_calculees": int(todo.size)}
     got = pl.DataFrame({"_k": keys}).join(table.unique("_k", keep="first"), on="_k", how="left",
                                           maintain_order="left")
