@@ -18,7 +18,7 @@ from tranquillite.settings import paths
 from tranquillite.synthetic import generate
 from tranquillite.assets import constants as K
 
-START, DAYS = date(2025, 1, 1), 24
+START, DAYS = date(2025, 12, 20), 24   # two years: indicators.hotspots is kept as one file per year
 TABLES = ("grid", "planned_footprints", "hotspots", "emerging_hotspots", "tension", "values", "values_public",
           "catalogue", "alerts")
 
@@ -45,9 +45,13 @@ def runs(tmp_path_factory):
         first = runner.materialize(build_defs(), START, last - timedelta(days=1), instance)
         assert all(o.success for o in first), [(o.job, o.reason) for o in first]
         first_mode = {k: _calcul(instance, k) for k in (K.VALUES_KEY, K.HOTSPOTS_KEY)}
+        hot_files = paths().warehouse / INDICATORS / "hotspots"
+        stamps = {p.name: p.stat().st_mtime_ns for p in hot_files.glob("*.parquet")}
         daily = runner.materialize(build_defs(), last, last, instance)   # one new day
         assert all(o.success for o in daily), [(o.job, o.reason) for o in daily]
         daily_mode = {k: _calcul(instance, k) for k in (K.VALUES_KEY, K.HOTSPOTS_KEY)}
+        daily_mode["fichiers"] = {p.name: p.stat().st_mtime_ns != stamps.get(p.name)
+                                  for p in hot_files.glob("*.parquet")}
         daily_mode["localisation"] = _located(instance)
         daily_mode["emergents"] = _calcul(instance, K.EMERGING_KEY)
         wh = Warehouse(root=str(paths().warehouse))
@@ -75,6 +79,9 @@ def test_the_new_day_recomputes_only_what_it_touches(runs):
     assert hot["mode"] == "incrémental"
     # the new day's week and month (and a week it completes): not the whole history
     assert 1 <= hot["cartes_recalculees"]["semaine"] <= 2 and hot["cartes_recalculees"]["mois"] == 1
+    # one file per year of the maps: the new day rewrites its year's file only, the year before is untouched
+    assert daily_mode["fichiers"] == {"2025.parquet": False, "2026.parquet": True}
+    assert hot["annees_conservees"] == 1
     # the forced full run (a convention's end) recomputes everything
     assert {full_mode[k]["mode"] for k in (K.VALUES_KEY, K.HOTSPOTS_KEY)} == {"complet"}
 

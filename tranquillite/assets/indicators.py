@@ -260,30 +260,36 @@ def hotspots(context, warehouse: Warehouse, indicators: IndicatorSettings) -> It
     grid = grid.with_columns(CVF.lit(grid_conv).alias("conventions"))
     W = disk_weights(grid["h3_cell"], hp.k)
     facts = locate(facts, grid)
-    hot = pl.DataFrame(schema=HOTSPOT_SCHEMA)
-    gaps: dict = {}
+    conventions = sorted(set(grid_conv) | set(facts["convention"].drop_nulls()))
     done: dict = {"mode": "complet", "motif": "aucun fait"}
     saved = None   # (key, document) of the maps' state to keep for the next run
+    gaps: dict = {}
+    state = inc.State(inc.cache_dir(warehouse.path), "hotspots")
+    warehouse.write(INDICATORS, "grid", grid)
     if facts.height:
         first = facts["start"].min().date()
         last = (as_of - timedelta(microseconds=1)).date() if as_of else facts["start"].max().date()
         received = received_days(warehouse, list(cat.fact_sources), first, last)  # a gap is no week without facts
         gaps = gap_metadata(received, first, min(last, max(received, default=first)))
-        hot, done, saved = _hotspot_maps(context, warehouse, facts, grid, W, cat, hp, first, last, received)
-    hot = hot.with_columns(CVF.lit(sorted(set(grid_conv) | set(facts["convention"].drop_nulls()))).alias("conventions"))
-    state = inc.State(inc.cache_dir(warehouse.path), "hotspots")
-    warehouse.write(INDICATORS, "grid", grid)
-    warehouse.write(INDICATORS, "hotspots", hot)
-    if saved is not None:
-        state.save_doc(saved[0], {**saved[1], "rows": hot.height})
+        done, saved = _hotspot_maps(context, warehouse, facts, grid, W, cat, hp, first, last, received, conventions)
     else:
         state.clear()
-    maps = hot.group_by("period_level", "category", "period").len()
+        _publish_empty(warehouse, conventions)
+    if saved is not None:
+        state.save_doc(*saved)
+    # the check and the metadata read the published files (every year's), a few columns at a time
+    hot = warehouse.scan(INDICATORS, "hotspots")
+    maps = (hot.group_by("period_level", "category", "period")
+            .agg(pl.len().alias("len"),
+                 pl.any_horizontal(pl.col("z", "p", "q").is_nan() | pl.col("z", "p", "q").is_null()).sum().alias("nan"))
+            .collect(engine="streaming"))
     dense = maps.height == 0 or bool((maps["len"] == grid.height).all())
-    nan = hot.select(pl.any_horizontal(pl.col("z", "p", "q").is_nan() | pl.col("z", "p", "q").is_null()).sum()).item()
-    latest = hot.filter(pl.col("complete") & (pl.col("period_level") == "semaine"))
-    latest = latest.filter(pl.col("period_start") == latest["period_start"].max()) if latest.height else latest
-    sig = latest.filter(pl.col("significant")).group_by("category", pl.col("z") > 0).len()
+    nan = int(maps["nan"].sum()) if maps.height else 0
+    weekly = hot.filter(pl.col("complete") & (pl.col("period_level") == "semaine"))
+    latest = weekly.select(pl.col("period_start").max()).collect().item()
+    sig = (weekly.filter((pl.col("period_start") == latest) & pl.col("significant"))
+           .group_by("category", pl.col("z") > 0).len().collect()) if latest is not None else \
+        pl.DataFrame(schema={"category": pl.Utf8, "z": pl.Boolean, "len": pl.UInt32})
     yield dg.MaterializeResult(asset_key=GRID_KEY, metadata=base_metadata(grid, time.perf_counter() - t0))
     yield dg.MaterializeResult(
         asset_key=HOTSPOTS_KEY,
@@ -291,6 +297,7 @@ def hotspots(context, warehouse: Warehouse, indicators: IndicatorSettings) -> It
             hot, time.perf_counter() - t0, cellules=grid.height, k=hp.k, alpha_fdr=hp.fdr_alpha,
             grille="features.study_grid" if study is not None else "cellules des événements + anneau k",
             instant_analyse=str(as_of), cartes=maps.height, **gaps, calcul=dg.MetadataValue.json(done),
+            fichiers=len(warehouse.partitions(INDICATORS, "hotspots")),
             derniere_semaine=dg.MetadataValue.json({
                 f"{c}/{'chaud' if h else 'froid'}": n for c, h, n in sig.sort("category").iter_rows()})),
         check_results=[dg.AssetCheckResult(asset_key=HOTSPOTS_KEY, check_name=CHECK_DENSE, passed=dense and nan == 0,
@@ -298,45 +305,100 @@ def hotspots(context, warehouse: Warehouse, indicators: IndicatorSettings) -> It
     )
 
 
+# `indicators.hotspots` is kept as one file per year of its maps' starts (`2024.parquet`…): a run
+# computes and writes one year at a time (memory grows with a year's maps, not with the history),
+# and a daily run rewrites only the years whose maps changed
+EMPTY_PART = "vide"   # the file of a table without any map (no fact yet)
+
+
+def _year(d: date) -> str:
+    return f"{d.year:04d}"
+
+
+def _with_conventions(hot: pl.DataFrame, conventions: list[str]) -> pl.DataFrame:
+    return hot.select(list(HOTSPOT_SCHEMA)).with_columns(CVF.lit(conventions).alias("conventions"))
+
+
+def _publish_empty(warehouse: Warehouse, conventions: list[str]) -> None:
+    """No map: the table is one empty file (same schema)."""
+    for part in warehouse.partitions(INDICATORS, "hotspots"):
+        warehouse.drop_partition(INDICATORS, "hotspots", part)
+    warehouse.write(INDICATORS, "hotspots", _with_conventions(pl.DataFrame(schema=HOTSPOT_SCHEMA), conventions),
+                    partition=EMPTY_PART)
+
+
+def _file_rows(warehouse: Warehouse, part: str) -> int:
+    return warehouse.scan(INDICATORS, "hotspots", [part]).select(pl.len()).collect().item()
+
+
 def _hotspot_maps(context, warehouse: Warehouse, facts: pl.DataFrame, grid: pl.DataFrame, W, cat: Catalogue,
-                  hp, first, last, received) -> tuple[pl.DataFrame, dict, tuple[str, dict]]:
-    """The hot-spot maps: those whose counts (or completeness) changed since the last run, the others
-    kept from the published table (each map is computed alone, so the rows are those of a full run);
-    every map on a first or forced full run, or when the grid, the parameters or the first day
-    changed. Returns the table (without conventions), what was computed, and the state to keep
-    (its key and document)."""
+                  hp, first, last, received, conventions: list[str]) -> tuple[dict, tuple[str, dict]]:
+    """Writes the hot-spot maps, year by year: of a year whose maps' counts (or completeness) changed
+    since the last run, those maps are computed and the others kept from its file (each map is
+    computed alone, so the rows are those of a full run); a year with no changed map keeps its file
+    untouched; every map is computed on a first or forced full run, or when the grid, the parameters,
+    the first day or the table's conventions changed, or a year's file is not the one the last run
+    wrote (a destruction purges rows). Returns what was computed, and the state to keep (its key and
+    document)."""
     kw = dict(categories=cat.category_codes, all_code=cat.all_category[0], first_day=first, last_day=last)
     digests = map_digests(facts, received=received, **kw)
-    key = inc.config_key(hp, cat.category_codes, cat.all_category[0], first.isoformat(),
+    key = inc.config_key(hp, cat.category_codes, cat.all_category[0], first.isoformat(), conventions,
                          inc.frame_digest(grid.select("cell_idx", "h3_cell", "arrondissement")))
     state = inc.State(inc.cache_dir(warehouse.path), "hotspots")
     prev = None if full_run(context) else state.load_doc(key)
-    old = None
-    if prev is not None and prev.get("categories") == digests["categories"] and warehouse.exists(INDICATORS, "hotspots"):
-        old = warehouse.read(INDICATORS, "hotspots")
-        if old.height != prev.get("rows"):
-            old = None   # the table was changed behind our back (a destruction purges rows)
-    if old is None:
-        hot = hotspot_table(facts, grid, W, fdr_alpha=hp.fdr_alpha, received=received, **kw)
-        return hot, {"mode": "complet", "motif": "premier calcul ou paramètres changés" if prev is None
-                     else "catégories ou table changées"}, (key, digests)
-    only: dict = {}
-    drop = pl.lit(False)
+    state.clear()   # a run that fails below must not leave a state that no longer matches the table
+    if prev is not None and (prev.get("categories") != digests["categories"] or not isinstance(prev.get("rows"), dict)):
+        prev = None
+    held = set(warehouse.partitions(INDICATORS, "hotspots"))
+    years: dict[str, dict[str, set[date]]] = {}
     for level, maps in digests["maps"].items():
-        before = prev["maps"].get(level, {})
-        changed = {s for s in set(maps) | set(before) if maps.get(s) != before.get(s)}
-        only[level] = {date_of(s) for s in changed if s in maps}
-        if changed:
-            drop = drop | ((pl.col("period_level") == level)
-                           & pl.col("period_start").is_in(pl.Series(sorted(date_of(s) for s in changed),
-                                                                   dtype=pl.Date).implode()))
-    fresh = hotspot_table(facts, grid, W, fdr_alpha=hp.fdr_alpha, received=received, only=only, **kw)
-    kept = old.filter(~drop).select(list(HOTSPOT_SCHEMA))
-    # both parts are sorted by (map, h3_cell) and a map is in one part only: a stable sort on the map
-    # gives the full sort's order (the cell strings are the costly key: 1.1 s → 0.3 s on 2.2 M rows)
-    hot = pl.concat([kept, fresh.select(list(HOTSPOT_SCHEMA))]).sort("period_level", "category", "period_start",
-                                                                    maintain_order=True)
-    return hot, {"mode": "incrémental", "cartes_recalculees": {lv: len(v) for lv, v in only.items()}}, (key, digests)
+        for s in maps:
+            years.setdefault(_year(date_of(s)), {}).setdefault(level, set()).add(date_of(s))
+    rows: dict[str, int] = {}
+    recomputed = {level: 0 for level in digests["maps"]}
+    kept_years = 0
+    for year, starts in sorted(years.items()):
+        only = starts
+        old = None
+        if prev is not None and year in held and prev["rows"].get(year) == _file_rows(warehouse, year):
+            only = {}
+            for level, maps in digests["maps"].items():
+                before = prev["maps"].get(level, {})
+                changed = {s for s in set(maps) | set(before) if _year(date_of(s)) == year
+                           and maps.get(s) != before.get(s)}
+                if changed:
+                    only[level] = {date_of(s) for s in changed if s in maps}
+            if not only:
+                rows[year] = prev["rows"][year]
+                kept_years += 1
+                continue
+            old = warehouse.read(INDICATORS, "hotspots", [year])
+        fresh = hotspot_table(facts, grid, W, fdr_alpha=hp.fdr_alpha, received=received, only=only, **kw)
+        for level, ss in only.items():
+            recomputed[level] = recomputed.get(level, 0) + len(ss)
+        if old is not None:
+            drop = pl.lit(False)
+            for level, ss in only.items():
+                drop = drop | ((pl.col("period_level") == level)
+                               & pl.col("period_start").is_in(pl.Series(sorted(ss), dtype=pl.Date).implode()))
+            # both parts are sorted by (map, h3_cell) and a map is in one part only: a stable sort on the
+            # map gives the full sort's order (the cell strings are the costly key)
+            fresh = pl.concat([old.filter(~drop).select(list(HOTSPOT_SCHEMA)), fresh.select(list(HOTSPOT_SCHEMA))]) \
+                .sort("period_level", "category", "period_start", maintain_order=True)
+        out = _with_conventions(fresh, conventions)
+        warehouse.write(INDICATORS, "hotspots", out, partition=year)
+        rows[year] = out.height
+        del fresh, out, old
+    for part in held - set(years):
+        warehouse.drop_partition(INDICATORS, "hotspots", part)
+    if not years:
+        _publish_empty(warehouse, conventions)
+    if prev is None:
+        done = {"mode": "complet", "motif": "premier calcul ou paramètres changés" if not full_run(context)
+                else "recalcul complet demandé", "annees": len(years)}
+    else:
+        done = {"mode": "incrémental", "cartes_recalculees": recomputed, "annees_conservees": kept_years}
+    return done, (key, {**digests, "rows": rows})
 
 
 def date_of(iso: str) -> date:
@@ -359,9 +421,10 @@ def date_of(iso: str) -> date:
 def emerging_hotspots(context, warehouse: Warehouse, indicators: IndicatorSettings) -> dg.MaterializeResult:
     t0 = time.perf_counter()
     hp = indicators.hotspot_params()
-    hot = warehouse.read(INDICATORS, "hotspots")
+    hot = warehouse.scan(INDICATORS, "hotspots")
     em, done, saved = _emerging(context, warehouse, hot, hp)
-    em = em.with_columns(CVF.lit(_union(hot, "conventions") or [CVF.REFERENCE]).alias("conventions"))
+    conventions = hot.select(pl.col("conventions").explode().drop_nulls().unique()).collect(engine="streaming")
+    em = em.with_columns(CVF.lit(sorted(conventions.to_series().to_list()) or [CVF.REFERENCE]).alias("conventions"))
     warehouse.write(INDICATORS, "emerging_hotspots", em)
     inc.State(inc.cache_dir(warehouse.path), "emerging").save_doc(saved[0], {**saved[1], "rows": em.height})
     weekly = em.filter(pl.col("period_level") == "semaine")
@@ -379,24 +442,48 @@ EMERGING_INPUT = ["period_level", "category", "period_start", "period", "h3_cell
                   "significant"]
 
 
-def _emerging(context, warehouse: Warehouse, hot: pl.DataFrame, hp) -> tuple[pl.DataFrame, dict, tuple[str, dict]]:
-    """The emerging classes (without conventions): kept from the published table when the complete
-    maps they are computed from did not change (six days a week: no period completed), else
-    computed. Returns the table, what was done, and the state to keep (key, document)."""
+def _emerging(context, warehouse: Warehouse, hot: pl.LazyFrame, hp) -> tuple[pl.DataFrame, dict, tuple[str, dict]]:
+    """The emerging classes (without conventions), one series at a time (period level × category:
+    the complete maps of one series are read, never the whole history of every map): a series whose
+    complete maps did not change since the last run (six days a week: no period completed) keeps its
+    classes from the published table, the others are computed. Returns the table, what was done,
+    and the state to keep (key, document)."""
     key = inc.config_key("emerging", hp.trend_alpha, hp.share, hp.min_periods)
-    digest = inc.frame_digest(hot.filter(pl.col("complete")).select(EMERGING_INPUT))
     state = inc.State(inc.cache_dir(warehouse.path), "emerging")
     prev = None if full_run(context) else state.load_doc(key)
     state.clear()   # a run that fails below must not leave a state that no longer matches the table
-    if prev is not None and prev.get("digest") == digest and warehouse.exists(INDICATORS, "emerging_hotspots"):
+    old = None
+    if prev is not None and isinstance(prev.get("digests"), dict) and warehouse.exists(INDICATORS, "emerging_hotspots"):
         old = warehouse.read(INDICATORS, "emerging_hotspots")
-        if old.height == prev.get("rows") and list(old.drop("conventions", strict=False).schema.items()) \
-                == list(EMERGING_SCHEMA.items()):
-            return old.drop("conventions"), {"mode": "conservé", "motif": "cartes complètes inchangées"}, \
-                (key, {"digest": digest})
-    em = emerging_table(hot, trend_alpha=hp.trend_alpha, share=hp.share, min_periods=hp.min_periods)
-    why = "premier calcul ou paramètres changés" if prev is None else "cartes complètes ou table changées"
-    return em, {"mode": "complet", "motif": why}, (key, {"digest": digest})
+        if old.height != prev.get("rows") or list(old.drop("conventions", strict=False).schema.items()) \
+                != list(EMERGING_SCHEMA.items()):
+            old = None   # the table was changed behind our back (a destruction purges rows)
+    complete = hot.filter(pl.col("complete"))
+    series = complete.select("period_level", "category").unique().collect().sort("period_level", "category")
+    digests: dict[str, list[int]] = {}
+    frames, computed = [], 0
+    for level, category in series.iter_rows():
+        rows = complete.filter((pl.col("period_level") == level) & (pl.col("category") == category)) \
+            .select(*EMERGING_INPUT, "complete").collect()
+        name = f"{level}/{category}"
+        digests[name] = inc.frame_digest(rows.select(EMERGING_INPUT))
+        if old is not None and prev["digests"].get(name) == digests[name]:
+            frames.append(old.filter((pl.col("period_level") == level) & (pl.col("category") == category))
+                          .drop("conventions", strict=False))
+            continue
+        frames.append(emerging_table(rows, trend_alpha=hp.trend_alpha, share=hp.share, min_periods=hp.min_periods))
+        computed += 1
+        del rows
+    em = pl.concat(frames).sort("period_level", "category", "h3_cell") if frames else \
+        pl.DataFrame(schema=EMERGING_SCHEMA)
+    if old is None:
+        why = "premier calcul ou paramètres changés" if prev is None else "table changée"
+        done = {"mode": "complet", "motif": why, "series": computed}
+    elif computed == 0 and set(digests) == set(prev["digests"]):
+        done = {"mode": "conservé", "motif": "cartes complètes inchangées"}
+    else:
+        done = {"mode": "incrémental", "series_recalculees": computed, "series": len(digests)}
+    return em, done, (key, {"digests": digests})
 
 
 @dg.asset(
@@ -629,7 +716,7 @@ def alerts(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.Materializ
     facts = read_facts(warehouse, cat, as_of)
     grid = read_grid(warehouse)
     frames = []
-    hot = warehouse.read(INDICATORS, "hotspots")
+    hot = A.hotspot_rows_read(warehouse.scan(INDICATORS, "hotspots"), ap)
     em = _optional(warehouse, INDICATORS, "emerging_hotspots")
     frames.append(A.new_hotspot_alerts(hot, em, facts, k=hp.k, params=ap, category_labels=cat.category_labels,
                                        all_code=cat.all_category[0], as_of=as_of))

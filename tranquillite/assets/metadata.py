@@ -209,22 +209,28 @@ def contract_column_schema(contract: Contract) -> dg.TableSchema:
     return table_schema(clean_schema(contract), contract)
 
 
-def conventions_count(df: pl.DataFrame) -> dict[str, int]:
-    """Rows per convention (a row counts once for each convention of its list)."""
-    if "conventions" in df.columns and df.height:
-        c = df.select(pl.col("conventions").explode().alias("c")).group_by("c").len()
-    elif "convention" in df.columns and df.height:
-        c = df.group_by(pl.col("convention").alias("c")).len()
+def conventions_count(df: pl.DataFrame | pl.LazyFrame) -> dict[str, int]:
+    """Rows per convention (a row counts once for each convention of its list); a LazyFrame (a
+    table of several files) is counted without being held in memory."""
+    lf = df.lazy()
+    names = lf.collect_schema().names()
+    if "conventions" in names:
+        c = lf.select(pl.col("conventions").explode().alias("c")).group_by("c").len()
+    elif "convention" in names:
+        c = lf.group_by(pl.col("convention").alias("c")).len()
     else:
         return {}
+    c = c.collect(engine="streaming")
     return {k: int(n) for k, n in c.sort("c").iter_rows() if k is not None}
 
 
-def base_metadata(df: pl.DataFrame, seconds: float, **extra) -> dict:
-    """Row count, schema, timing and rows per convention: never a row of the data."""
+def base_metadata(df: pl.DataFrame | pl.LazyFrame, seconds: float, **extra) -> dict:
+    """Row count, schema, timing and rows per convention: never a row of the data (of a LazyFrame:
+    the published files, read a column at a time)."""
+    rows = df.select(pl.len()).collect().item() if isinstance(df, pl.LazyFrame) else df.height
     out = {
-        "dagster/row_count": dg.MetadataValue.int(df.height),
-        "dagster/column_schema": table_schema(dict(df.schema)),
+        "dagster/row_count": dg.MetadataValue.int(rows),
+        "dagster/column_schema": table_schema(dict(df.collect_schema())),
         "duree_s": dg.MetadataValue.float(round(seconds, 3)),
     }
     per = conventions_count(df)

@@ -85,6 +85,14 @@ def _fr_dt(expr: pl.Expr) -> pl.Expr:
 
 
 # --------------------------------------------------------------------------- new hot spots
+def hotspot_rows_read(hot: pl.LazyFrame, params: AlertParams) -> pl.DataFrame:
+    """The rows of `indicators.hotspots` that `new_hotspot_alerts` reads: the complete weekly maps of
+    the latest week and of the `quiet_periods` weeks before (not every map of the history)."""
+    weekly = hot.filter((pl.col("period_level") == "semaine") & pl.col("complete"))
+    weeks = weekly.select(pl.col("period_start").unique()).collect().to_series().sort()
+    return weekly.filter(pl.col("period_start").is_in(weeks.tail(params.quiet_periods + 1).implode())).collect()
+
+
 def new_hotspot_alerts(hot: pl.DataFrame, emerging: pl.DataFrame | None, facts: pl.DataFrame, *, k: int,
                        params: AlertParams, category_labels: dict[str, str], all_code: str,
                        as_of: datetime | None = None) -> pl.DataFrame:
