@@ -420,6 +420,23 @@ def test_intensity_covers_the_span(medium):
         assert (sub["background"] >= 0).all() and (sub["background"].sum() > 0)
 
 
+def test_the_ground_truth_is_written_a_source_at_a_time(tmp_path):
+    """`ParquetStream`: the file appears whole on `close` only and reads back as the frames' concatenation."""
+    from tranquillite.synthetic.writers import ParquetStream
+    frames = [pl.DataFrame({"source": [s] * 3, "slot_start": [datetime(2025, 1, 1, h) for h in (6, 14, 22)],
+                            "background": [0.5, 1.0, 1.5]}).with_columns(
+                                pl.col("slot_start").dt.replace_time_zone("Europe/Paris")) for s in ("a", "b")]
+    out = ParquetStream(tmp_path / "intensity.parquet")
+    for f in frames:
+        out.write(f)
+        assert not (tmp_path / "intensity.parquet").exists()
+    out.close()
+    assert pl.read_parquet(tmp_path / "intensity.parquet").equals(pl.concat(frames))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["intensity.parquet"]
+    with pytest.raises(ValueError, match="aucune ligne"):
+        ParquetStream(tmp_path / "vide.parquet").close()
+
+
 def test_intensity_matches_generated_counts(medium):
     home, report = medium
     it = pl.read_parquet(home / "synthetic_truth" / "intensity.parquet")

@@ -56,7 +56,7 @@ from tranquillite.synthetic.records import agenda_records, incident_records
 from tranquillite.synthetic.space import cameras, space
 from tranquillite.synthetic.timeprofile import PARIS, TimeGrid
 from tranquillite.synthetic import generic
-from tranquillite.synthetic.writers import (OWNED_SOURCES, clean_landing, csv_path, json_path, write_cortege,
+from tranquillite.synthetic.writers import (OWNED_SOURCES, ParquetStream, clean_landing, csv_path, json_path, write_cortege,
                                             write_csv_source)
 
 __all__ = ["generate", "GenerationReport", "INCIDENT_SOURCES", "OWNED_SOURCES"]
@@ -115,13 +115,21 @@ def generate(home: Path, start: date = date(2025, 1, 1), days: int = 365, seed: 
     supports = {"interventions": np.arange(sp.n), "alertes_videoprotection": np.sort(cams.point),
                 "signalements": np.arange(sp.n)}
     records: dict[str, pl.DataFrame] = {}
-    truth_events, truth_intensity = [], []
+    truth_events = []
+    truth = home / TRUTH_DIR
+    if truth.is_dir():
+        shutil.rmtree(truth)
+    truth.mkdir(parents=True)
+    # the intensities (every cell × slot: ~30 M rows for eight years) are written a source at a time
+    intensity = ParquetStream(truth / "intensity.parquet")
     for k, source in enumerate(INCIDENT_SOURCES):
         sim = simulate(source, grid, sp, supports[source], surges, scale, rng(10 + k))
         rec, ev = incident_records(sim, grid, sp, cams, rng(20 + k))
         records[source] = rec
         truth_events.append(ev)
-        truth_intensity.append(truth_frame(sim, grid, sp))
+        intensity.write(truth_frame(sim, grid, sp))
+        del sim
+    intensity.close()
     records["evenements_publics"] = agenda_records(agenda, rng(25))
 
     # ------------------------------------------------------------------ defects
@@ -153,14 +161,8 @@ def generate(home: Path, start: date = date(2025, 1, 1), days: int = 365, seed: 
     files += write_cortege(home, by_day, day_list)
     rows_per_source["cortege"] = len(cortege_docs)
 
-    truth = home / TRUTH_DIR
-    if truth.is_dir():
-        shutil.rmtree(truth)
-    truth.mkdir(parents=True)
     events = pl.concat(truth_events).sort(["source", "timestamp", "record_id"])
-    intensity = pl.concat(truth_intensity)
     events.write_parquet(truth / "events.parquet", compression="zstd", statistics=False)
-    intensity.write_parquet(truth / "intensity.parquet", compression="zstd", statistics=False)
     defects.write_parquet(truth / "defects.parquet", compression="zstd", statistics=False)
     counted = dict(events.group_by("source").len().iter_rows())
     events_per_source = {s: int(counted.get(s, 0)) for s in INCIDENT_SOURCES}

@@ -392,9 +392,11 @@ def _excitation_truth(sim: SourceSim, grid: TimeGrid, indptr: np.ndarray, indice
 def truth_frame(sim: SourceSim, grid: TimeGrid, sp: Space) -> pl.DataFrame:
     """intensity rows of one source: every support cell × every slot of the span."""
     n_cells, n_slots = sim.cells.size, grid.n_slots
+    cells = pl.Series(sp.cells[sim.cells].astype(str), dtype=pl.Utf8)
+    rows = pl.Series(np.repeat(np.arange(n_cells, dtype=np.int64), n_slots))
     return pl.DataFrame({
-        "source": pl.Series([sim.source] * (n_cells * n_slots), dtype=pl.Utf8),
-        "h3_cell": pl.Series(np.repeat(sp.cells[sim.cells], n_slots).astype(str), dtype=pl.Utf8),
+        "source": pl.repeat(sim.source, n_cells * n_slots, dtype=pl.Utf8, eager=True),
+        "h3_cell": cells.gather(rows),   # not an array of n_cells × n_slots strings built in numpy
         "slot_start": pl.concat([grid.slot_start_local] * n_cells),
         "background": sim.background.ravel(),
         "excitation": sim.excitation.ravel(),
