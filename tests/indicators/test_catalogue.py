@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+from polars.testing import assert_frame_equal
 import pytest
 import yaml
 
@@ -206,6 +207,18 @@ def test_public_release_masks_small_counts_and_their_complement():
     assert r["13201"]["value"] == 50 and r["Marseille"]["value"] == 95 and r["13201"]["suppressed"] is None
 
 
+def test_the_public_release_reads_only_the_rows_it_may_publish():
+    """`public_rows`: values_public reads those rows alone; the release is the same as from the whole table."""
+    cat = load_catalogue()
+    v = _values_for_release()
+    public = v.with_columns(pl.lit("signalements_par_categorie").alias("indicator_id"))   # another public one
+    for table in (v, public, pl.concat([v, public])):
+        read = table.filter(C.public_rows(cat))
+        assert read.height < table.height              # no quartier, no indicator the public profile does not see
+        assert_frame_equal(C.public_values(read, cat), C.public_values(table, cat))
+    assert C.public_values(v.filter(C.public_rows(cat)), cat).height == 4   # the city and 3 arrondissements
+
+
 def test_public_trends_are_masked_when_the_reference_is_small():
     v = _values_for_release().with_columns(
         pl.when(pl.col("area") == "13201").then(pl.lit(9, pl.Int64)).otherwise(pl.col("n_prev")).alias("n_prev"),
@@ -223,7 +236,8 @@ def _sorted(v: pl.DataFrame) -> pl.DataFrame:
 def _incremental_run(cat, facts, previous):
     """One run; `previous`: the last run's (document, values before trends, published values)."""
     prev, old_values = (previous[:2], previous[2]) if previous is not None else (None, None)
-    vals, skipped, doc, keep, done = C.materialise_incremental(cat, {"faits": facts}, prev, old_values)
+    vals, skipped, doc, keep, done = C.materialise_incremental(cat, {"faits": facts}, lambda: prev,
+                                                               lambda: old_values)
     return vals, skipped, (doc, keep, vals), done
 
 
@@ -269,10 +283,10 @@ def test_an_incremental_state_made_otherwise_is_not_trusted():
     facts = _facts()
     _, _, (doc, keep, _), _ = _incremental_run(cat, facts, None)
     # another set of relations than the state's: recomputed whole
-    got, *_ , done = C.materialise_incremental(cat, {"faits": facts, "signalements": None}, (doc, keep))
+    got, *_ , done = C.materialise_incremental(cat, {"faits": facts, "signalements": None}, lambda: (doc, keep))
     assert done["mode"] == "incrémental"       # a relation with no rows has no digest: same set
     doc2 = {**doc, "digests": {**doc["digests"], "autre": {}}}
-    *_, done = C.materialise_incremental(cat, {"faits": facts}, (doc2, keep))
+    *_, done = C.materialise_incremental(cat, {"faits": facts}, lambda: (doc2, keep))
     assert done["mode"] == "complet" and done["motif"] == "relations différentes"
 
 
@@ -286,8 +300,29 @@ def test_a_published_values_table_changed_behind_the_state_is_not_trusted_for_th
         pl.col("t") + timedelta(days=1), pl.col("event_id") + "-j20")])
     want, _ = C.materialise(cat, {"faits": step})
     for published in (vals.head(vals.height - 1), vals.drop("value_ly"), None):
-        got, *_, done = C.materialise_incremental(cat, {"faits": step}, (doc, keep), published)
+        got, *_, done = C.materialise_incremental(cat, {"faits": step}, lambda: (doc, keep),
+                                                  lambda: published)
         assert done["mode"] == "incrémental" and "tendances_recalculees" not in done
         assert got.equals(want)
-    got, *_, done = C.materialise_incremental(cat, {"faits": step}, (doc, keep), vals)
+    got, *_, done = C.materialise_incremental(cat, {"faits": step}, lambda: (doc, keep), lambda: vals)
     assert done["tendances_recalculees"] < want.height and got.equals(want)
+
+
+def test_the_last_runs_tables_are_read_only_when_they_serve():
+    """The published values (millions of rows over eight years) are read only when the state is
+    trusted: not on a first or full run, nor when the state was made otherwise."""
+    cat = load_catalogue()
+    facts = _facts()
+    reads = []
+
+    def published():
+        reads.append(1)
+        return vals
+
+    vals, _, doc, keep, done = C.materialise_incremental(cat, {"faits": facts}, lambda: None, published)
+    assert done["mode"] == "complet" and reads == []
+    doc2 = {**doc, "digests": {**doc["digests"], "autre": {}}}
+    *_, done = C.materialise_incremental(cat, {"faits": facts}, lambda: (doc2, keep), published)
+    assert done["mode"] == "complet" and reads == []
+    *_, done = C.materialise_incremental(cat, {"faits": facts}, lambda: (doc, keep), published)
+    assert done["mode"] == "incrémental" and reads == [1]

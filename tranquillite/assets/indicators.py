@@ -578,12 +578,13 @@ def values(context, warehouse: Warehouse,
     # only the periods whose rows changed since the last run (everything on a forced full run)
     state = inc.State(inc.cache_dir(warehouse.path), "values")
     key = inc.config_key(cat)
-    previous = None if full_run(context) else state.load(key)
-    # the published table: the trends of the rows whose periods did not change are kept from it
-    old_values = warehouse.read(INDICATORS, "values") \
-        if previous is not None and warehouse.exists(INDICATORS, "values") else None
-    state.clear()   # a run that fails below must not leave a state that no longer matches the table
-    vals, skipped, doc, keep, done = C.materialise_incremental(cat, rel, previous, old_values)
+    reuse = not full_run(context)
+    # loaders, not frames: the last run's tables (millions of rows over eight years) are held only
+    # while they are read; the published table gives the trends of the rows whose periods did not change
+    vals, skipped, doc, keep, done = C.materialise_incremental(
+        cat, rel, lambda: state.load(key) if reuse else None,
+        lambda: warehouse.read(INDICATORS, "values") if warehouse.exists(INDICATORS, "values") else None)
+    state.clear()   # a failure below must not leave a state that no longer matches the table
     warehouse.write(INDICATORS, "values", vals)
     state.save(key, doc, keep)
     catalogue = C.catalogue_table(cat, skipped).with_columns(CVF.lit([CVF.REFERENCE]).alias("conventions"))
@@ -669,7 +670,7 @@ def _cell_zones(df: pl.DataFrame) -> pl.DataFrame:
 def values_public(warehouse: Warehouse, indicators: IndicatorSettings) -> dg.MaterializeResult:
     t0 = time.perf_counter()
     cat = indicators.catalogue()
-    vals = warehouse.read(INDICATORS, "values")
+    vals = warehouse.scan(INDICATORS, "values").filter(C.public_rows(cat)).collect()   # what may be published
     pub = C.public_values(vals, cat, KEPT_PUBLIC)
     warehouse.write(INDICATORS, "values_public", pub)
     # check against the unmasked values: every published value has n ≥ its threshold
