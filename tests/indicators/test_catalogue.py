@@ -301,7 +301,7 @@ def test_a_published_values_table_changed_behind_the_state_is_not_trusted_for_th
     want, _ = C.materialise(cat, {"faits": step})
     for published in (vals.head(vals.height - 1), vals.drop("value_ly"), None):
         got, *_, done = C.materialise_incremental(cat, {"faits": step}, lambda: (doc, keep),
-                                                  lambda: published)
+                                                  lambda p=published: p)
         assert done["mode"] == "incrémental" and "tendances_recalculees" not in done
         assert got.equals(want)
     got, *_, done = C.materialise_incremental(cat, {"faits": step}, lambda: (doc, keep), lambda: vals)
