@@ -3,7 +3,7 @@ of a full recompute, table for table (real materialisations in a temporary insta
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import polars as pl
 import pytest
@@ -189,3 +189,67 @@ def test_the_zone_cache_keeps_only_the_points_of_its_latest_call(tmp_path):
     gone = pl.DataFrame({"lon": lon[5:500], "lat": lat[5:500]}).join(kept, on=["lon", "lat"], how="semi")
     assert kept.height == pl.DataFrame({"lon": lon[500:], "lat": lat[500:]}).unique().height
     assert gone.height == 0
+
+
+# --------------------------------------------------------------------------- maps that vanish, the old layout
+def _tables() -> dict:
+    wh = Warehouse(root=str(paths().warehouse))
+    return {t: wh.read(INDICATORS, t) for t in TABLES}
+
+
+@pytest.fixture(scope="module")
+def moved_back(damaged):
+    """After the other runs: the last day's facts withdrawn (a corrected export) — the analysis instant
+    moves back a day, and the last day's week (a Monday's: that day alone) has no map any more."""
+    last = START + timedelta(days=DAYS - 1)
+    events = paths().warehouse / "clean" / "events" / "data.parquet"
+    cut = datetime.combine(last, time()) - timedelta(hours=6)   # the shift after the latest fact ends the day before
+    ev = pl.read_parquet(events)
+    kept = ev.filter(pl.col("start").is_null() | (pl.col("start") < cut))
+    assert kept.height < ev.height
+    kept.write_parquet(events)
+    out = runner._run(build_defs(), runner.INDICATORS_JOB, runner.instance())
+    assert out.success, out.reason
+    incremental = _tables()
+    full = runner._run(build_defs(), runner.INDICATORS_JOB, runner.instance(), {FULL_TAG: "oui"})
+    assert full.success, full.reason
+    return incremental, _tables(), last
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_a_map_that_vanishes_is_removed_as_a_full_recompute_would(moved_back, table):
+    incremental, recomputed, last = moved_back
+    assert_frame_equal(incremental[table], recomputed[table], check_exact=True)
+    if table == "hotspots":
+        weeks = incremental[table].filter(pl.col("period_level") == "semaine")["period_start"].unique()
+        assert last not in weeks.to_list() and (last - timedelta(days=7)) in weeks.to_list()
+
+
+def test_the_old_single_file_is_replaced_and_never_read_twice(moved_back, monkeypatch):
+    """A table of the previous layout (`hotspots/data.parquet`) beside a foreign state: the first run
+    removes it before writing any year, so that even a run failing half-way never shows a map twice."""
+    *_, recomputed, _ = moved_back
+    folder = paths().warehouse / INDICATORS / "hotspots"
+    recomputed["hotspots"].write_parquet(folder / "data.parquet")
+    for p in cache_dir(paths().warehouse).glob("hotspots.*"):
+        p.unlink()
+    import tranquillite.assets.indicators as assets
+    real, calls = assets.hotspot_table, []
+
+    def failing(*args, **kwargs):   # the second year fails
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("panne au milieu du calcul")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(assets, "hotspot_table", failing)
+    out = runner._run(build_defs(), runner.INDICATORS_JOB, runner.instance())
+    assert not out.success
+    assert not (folder / "data.parquet").exists()             # gone before the first year was written
+    hot = pl.read_parquet(folder / "*.parquet")
+    assert hot.height == hot.select("period_level", "category", "period_start", "h3_cell").n_unique()
+    monkeypatch.setattr(assets, "hotspot_table", real)
+    out = runner._run(build_defs(), runner.INDICATORS_JOB, runner.instance())
+    assert out.success, out.reason
+    assert sorted(p.name for p in folder.glob("*.parquet")) == ["2025.parquet", "2026.parquet"]
+    assert_frame_equal(_tables()["hotspots"], recomputed["hotspots"], check_exact=True)

@@ -265,7 +265,6 @@ def hotspots(context, warehouse: Warehouse, indicators: IndicatorSettings) -> It
     saved = None   # (key, document) of the maps' state to keep for the next run
     gaps: dict = {}
     state = inc.State(inc.cache_dir(warehouse.path), "hotspots")
-    warehouse.write(INDICATORS, "grid", grid)
     if facts.height:
         first = facts["start"].min().date()
         last = (as_of - timedelta(microseconds=1)).date() if as_of else facts["start"].max().date()
@@ -275,6 +274,7 @@ def hotspots(context, warehouse: Warehouse, indicators: IndicatorSettings) -> It
     else:
         state.clear()
         _publish_empty(warehouse, conventions)
+    warehouse.write(INDICATORS, "grid", grid)   # after the maps: a failed run changes neither
     if saved is not None:
         state.save_doc(*saved)
     # the check and the metadata read the published files (every year's), a few columns at a time
@@ -357,40 +357,45 @@ def _hotspot_maps(context, warehouse: Warehouse, facts: pl.DataFrame, grid: pl.D
     rows: dict[str, int] = {}
     recomputed = {level: 0 for level in digests["maps"]}
     kept_years = 0
+    # the files of years without any map (the old single file, `vide`, a year the first day left) go
+    # first: a reader never sees a map twice, in the old file and in its year's
+    for part in held - set(years):
+        warehouse.drop_partition(INDICATORS, "hotspots", part)
+    levels = sorted(set(digests["maps"]) | set(prev["maps"] if prev is not None else {}))
     for year, starts in sorted(years.items()):
         only = starts
-        old = None
+        drop = None
         if prev is not None and year in held and prev["rows"].get(year) == _file_rows(warehouse, year):
-            only = {}
-            for level, maps in digests["maps"].items():
-                before = prev["maps"].get(level, {})
-                changed = {s for s in set(maps) | set(before) if _year(date_of(s)) == year
-                           and maps.get(s) != before.get(s)}
-                if changed:
-                    only[level] = {date_of(s) for s in changed if s in maps}
-            if not only:
+            # the year's maps whose digest changed, those that vanished (an earlier last day) included
+            changed: dict[str, set[date]] = {}
+            for level in levels:
+                maps, before = digests["maps"].get(level, {}), prev["maps"].get(level, {})
+                moved = {s for s in set(maps) | set(before) if _year(date_of(s)) == year and maps.get(s) != before.get(s)}
+                if moved:
+                    changed[level] = {date_of(s) for s in moved}
+            if not changed:
                 rows[year] = prev["rows"][year]
                 kept_years += 1
                 continue
-            old = warehouse.read(INDICATORS, "hotspots", [year])
+            only = {level: {d for d in ds if d in starts.get(level, set())} for level, ds in changed.items()}
+            drop = pl.lit(False)
+            for level, ds in changed.items():
+                drop = drop | ((pl.col("period_level") == level)
+                               & pl.col("period_start").is_in(pl.Series(sorted(ds), dtype=pl.Date).implode()))
         fresh = hotspot_table(facts, grid, W, fdr_alpha=hp.fdr_alpha, received=received, only=only, **kw)
         for level, ss in only.items():
             recomputed[level] = recomputed.get(level, 0) + len(ss)
-        if old is not None:
-            drop = pl.lit(False)
-            for level, ss in only.items():
-                drop = drop | ((pl.col("period_level") == level)
-                               & pl.col("period_start").is_in(pl.Series(sorted(ss), dtype=pl.Date).implode()))
+        if drop is not None:
+            old = warehouse.read(INDICATORS, "hotspots", [year]).filter(~drop).select(list(HOTSPOT_SCHEMA))
             # both parts are sorted by (map, h3_cell) and a map is in one part only: a stable sort on the
             # map gives the full sort's order (the cell strings are the costly key)
-            fresh = pl.concat([old.filter(~drop).select(list(HOTSPOT_SCHEMA)), fresh.select(list(HOTSPOT_SCHEMA))]) \
+            fresh = pl.concat([old, fresh.select(list(HOTSPOT_SCHEMA))]) \
                 .sort("period_level", "category", "period_start", maintain_order=True)
+            del old
         out = _with_conventions(fresh, conventions)
         warehouse.write(INDICATORS, "hotspots", out, partition=year)
         rows[year] = out.height
-        del fresh, out, old
-    for part in held - set(years):
-        warehouse.drop_partition(INDICATORS, "hotspots", part)
+        del fresh, out
     if not years:
         _publish_empty(warehouse, conventions)
     if prev is None:
