@@ -435,6 +435,12 @@ def test_the_ground_truth_is_written_a_source_at_a_time(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["intensity.parquet"]
     with pytest.raises(ValueError, match="aucune ligne"):
         ParquetStream(tmp_path / "vide.parquet").close()
+    # a failure while writing leaves the previous file as it was and no temporary file
+    with pytest.raises(RuntimeError), ParquetStream(tmp_path / "intensity.parquet") as again:
+        again.write(frames[0])
+        raise RuntimeError("simulation interrompue")
+    assert pl.read_parquet(tmp_path / "intensity.parquet").equals(pl.concat(frames))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["intensity.parquet"]
 
 
 def test_intensity_matches_generated_counts(medium):

@@ -121,15 +121,14 @@ def generate(home: Path, start: date = date(2025, 1, 1), days: int = 365, seed: 
         shutil.rmtree(truth)
     truth.mkdir(parents=True)
     # the intensities (every cell × slot: ~30 M rows for eight years) are written a source at a time
-    intensity = ParquetStream(truth / "intensity.parquet")
-    for k, source in enumerate(INCIDENT_SOURCES):
-        sim = simulate(source, grid, sp, supports[source], surges, scale, rng(10 + k))
-        rec, ev = incident_records(sim, grid, sp, cams, rng(20 + k))
-        records[source] = rec
-        truth_events.append(ev)
-        intensity.write(truth_frame(sim, grid, sp))
-        del sim
-    intensity.close()
+    with ParquetStream(truth / "intensity.parquet") as intensity:   # no half-written file on a failure
+        for k, source in enumerate(INCIDENT_SOURCES):
+            sim = simulate(source, grid, sp, supports[source], surges, scale, rng(10 + k))
+            rec, ev = incident_records(sim, grid, sp, cams, rng(20 + k))
+            records[source] = rec
+            truth_events.append(ev)
+            intensity.write(truth_frame(sim, grid, sp))
+            del sim
     records["evenements_publics"] = agenda_records(agenda, rng(25))
 
     # ------------------------------------------------------------------ defects

@@ -95,3 +95,18 @@ class ParquetStream:
             raise ValueError(f"{self.path.name}: aucune ligne écrite")
         self._writer.close()
         os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        """Closes and removes the unfinished file (the path is left as it was)."""
+        if self._writer is not None:
+            self._writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> "ParquetStream":
+        return self
+
+    def __exit__(self, kind, *_) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
