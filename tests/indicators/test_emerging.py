@@ -115,3 +115,55 @@ def test_emerging_table_from_a_hotspot_table():
     assert a["n_periods"] == 12 and a["n_hot"] == 12 and a["trend_tau"] == pytest.approx(1.0)
     assert a["last_period"] == weeks[-1].strftime("%G-W%V")
     assert emerging_table(pl.DataFrame(rows), min_periods=13).height == 0  # too few periods: no class
+
+
+# --------------------------------------------------------------------------- the asset, one series at a time
+def _published_hotspots(shift: float = 0.0) -> pl.DataFrame:
+    """A dense `indicators.hotspots` of 2 categories × 14 complete weeks × 6 cells (+ an incomplete week)."""
+    from tranquillite.indicators.hotspots import HOTSPOT_SCHEMA
+    rng = np.random.default_rng(5)
+    rows = []
+    for cat in ("toutes", "vols"):
+        for w in range(15):
+            start = date(2025, 1, 6) + timedelta(weeks=w)
+            for c in range(6):
+                z = float(rng.normal(0.5 * c * w / 14, 1.0)) + (shift if cat == "vols" and w == 13 else 0.0)
+                rows.append({"h3_cell": f"89396{c:010d}", "arrondissement": "13201", "category": cat,
+                             "period_level": "semaine", "period": f"2025-S{w + 2:02d}", "period_start": start,
+                             "complete": w < 14, "n": 1, "local_sum": 1.0, "expected": 1.0, "z": z, "p": 0.5,
+                             "p_normale": 0.5, "q": 0.5, "significant": abs(z) > 1.96,
+                             "class": "non_significatif", "conventions": ["internal"]})
+    df = pl.DataFrame(rows)
+    return df.select([pl.col(k).cast(v) for k, v in {**HOTSPOT_SCHEMA, "conventions": pl.List(pl.Utf8)}.items()])
+
+
+def test_the_asset_keeps_the_series_whose_complete_maps_did_not_change(tmp_path):
+    """`emerging_hotspots` reads one series (level × category) at a time: a change of one category's
+    complete maps recomputes that series only, and the table is the one of a whole computation."""
+    import dagster as dg
+
+    from tranquillite.assets.indicators import emerging_hotspots
+    from tranquillite.indicators.config import IndicatorSettings
+    from tranquillite.resources import Warehouse
+
+    wh = Warehouse(root=str(tmp_path / "warehouse"))
+    settings = IndicatorSettings()
+    hp = settings.hotspot_params()
+
+    def run(hot: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+        wh.write("indicators", "hotspots", hot, partition="2025")
+        res = dg.materialize([emerging_hotspots], resources={"warehouse": wh, "indicators": settings},
+                             instance=dg.DagsterInstance.ephemeral())
+        assert res.success
+        mat = res.asset_materializations_for_node(res.all_node_events[0].node_name)[0]
+        want = emerging_table(hot, trend_alpha=hp.trend_alpha, share=hp.share, min_periods=hp.min_periods)
+        got = wh.read("indicators", "emerging_hotspots")
+        assert got.height == 12 and got.drop("conventions").equals(want)
+        return got, mat.metadata["calcul"].data
+
+    _, first = run(_published_hotspots())
+    assert first["mode"] == "complet"
+    _, same = run(_published_hotspots())
+    assert same == {"mode": "conservé", "motif": "cartes complètes inchangées"}
+    _, one = run(_published_hotspots(shift=4.0))           # one complete map of « vols » changed
+    assert one == {"mode": "incrémental", "series_recalculees": 1, "series": 2}
