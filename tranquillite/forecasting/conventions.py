@@ -71,8 +71,10 @@ def lit(conventions: Iterable[str]) -> pl.Expr:
     return pl.lit(sorted(set(conventions)), dtype=LIST)
 
 
-def union_of(df: pl.DataFrame, column: str = CONVENTIONS) -> set[str]:
-    """Every convention of a list column."""
-    if df.height == 0 or column not in df.columns:
+def union_of(df: pl.DataFrame | pl.LazyFrame, column: str = CONVENTIONS) -> set[str]:
+    """Every convention of a list column (of a LazyFrame: read that column alone, streaming)."""
+    lf = df.lazy()
+    if column not in lf.collect_schema().names():
         return set()
-    return set(df.select(pl.col(column).explode().drop_nulls().unique()).to_series().to_list())
+    return set(lf.select(pl.col(column).explode().drop_nulls().unique()).collect(engine="streaming")
+               .to_series().to_list())

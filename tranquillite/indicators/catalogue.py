@@ -298,12 +298,11 @@ def materialise_incremental(cat: Catalogue, relations: dict[str, pl.DataFrame | 
         kept = old.filter(~drop).with_columns(
             pl.col("indicator_id").replace_strict(c0, default=None, return_dtype=pl.Date).alias("coverage_start"),
             pl.col("indicator_id").replace_strict(c1, default=None, return_dtype=pl.Date).alias("coverage_end"))
-        del old
+        del old   # the last run's values before trends: freed before its published table is read
         dropped = old_rows - kept.height
-        parts = [kept] + ([base] if base is not None else [])
+        base = pl.concat([p.cast(BASE_CASTS) for p in [kept] + ([base] if base is not None else [])],
+                         how="diagonal_relaxed")
         del kept
-        base = pl.concat([p.cast(BASE_CASTS) for p in parts], how="diagonal_relaxed")
-        del parts
         done = {"mode": "incrémental", "lignes_recalculees": dropped,
                 "jours_modifies": {n: len(t.days) for n, t in touched.items() if t.days}}
         firsts_moved = any(inc.cover_of(doc["covers"].get(n)) is not None and covers.get(n) is not None
@@ -324,15 +323,10 @@ def materialise_incremental(cat: Catalogue, relations: dict[str, pl.DataFrame | 
             done["tendances_recalculees"] = fresh.height
             # both parts are in the table's order and a period is in one part only: a stable sort
             # without the (costly) area and dimension strings gives the full sort's order
-            parts = [kept_values, fresh]
-            del kept_values, fresh
-            values = pl.concat(parts).sort(*_ORDER[:4], maintain_order=True)
-            del parts
+            values = pl.concat([kept_values, fresh]).sort(*_ORDER[:4], maintain_order=True)
         else:
-            del old_values
             values = finish(base, cat)
     else:
-        del old
         values = finish(base, cat)
     doc = {"digests": digests, "covers": {n: inc.iso_cover(c) for n, c in covers.items()}, "skipped": skipped,
            "values_rows": values.height}
@@ -437,9 +431,10 @@ def public_rows(cat: Catalogue) -> pl.Expr:
     """The rows of the values table `public_values` may publish (public indicators, areas and
     periods): a filter to read them alone (not the cells' and days' millions of rows)."""
     pr = cat.public_release
-    inds = sorted(i.id for i in cat.indicators if pr.profile in i.profiles)
-    return (pl.col("indicator_id").is_in(inds) & pl.col("area_level").is_in(list(pr.areas))
-            & pl.col("period_level").is_in(list(pr.periods)))
+    pairs = [(i.id, a) for i in cat.indicators if pr.profile in i.profiles for a in i.areas if a in pr.areas]
+    area = pl.any_horizontal([(pl.col("indicator_id") == i) & (pl.col("area_level") == a) for i, a in pairs]) \
+        if pairs else pl.lit(False)
+    return area & pl.col("period_level").is_in(list(pr.periods))
 
 
 def public_values(values: pl.DataFrame, cat: Catalogue, conventions: set[str] | None = None) -> pl.DataFrame:
@@ -450,13 +445,10 @@ def public_values(values: pl.DataFrame, cat: Catalogue, conventions: set[str] | 
     if not inds or values.height == 0:
         return pl.DataFrame(schema=PUBLIC_SCHEMA)
     thr = {i: (ind.public_threshold or pr.threshold) for i, ind in inds.items()}
-    allowed = pl.DataFrame([(i, a) for i, ind in inds.items() for a in ind.areas if a in pr.areas],
-                           schema={"indicator_id": pl.Utf8, "area_level": pl.Utf8}, orient="row")
     if conventions is not None:
         values = values.filter((pl.col("conventions").list.len() > 0)
                                & pl.col("conventions").list.eval(pl.element().is_in(sorted(conventions))).list.all())
-    v = values.filter(pl.col("period_level").is_in(list(pr.periods))).join(
-        allowed, on=["indicator_id", "area_level"], how="semi")
+    v = values.filter(public_rows(cat))
     t = pl.col("indicator_id").replace_strict(thr, return_dtype=pl.Int64)
     v = v.with_columns(pl.when(pl.col("n") < t).then(pl.lit("primaire")).otherwise(None).alias("suppressed"))
     if pr.secondary_suppression and v.height:
