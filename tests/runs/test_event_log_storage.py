@@ -1,0 +1,131 @@
+"""The local instance's event log (tranquillite/dagster_storage.py): Dagster's SQLite event log with
+its connections kept open. A range run records one materialisation per asset and day; Dagster's
+own storage opened four SQLite connections for each (issue 14: three quarters of a year's
+ingestion). Same files, same records: Dagster's own storage reads what it wrote."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import dagster as dg
+import pytest
+import sqlalchemy
+from dagster._check import CheckError
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from sqlalchemy import event
+
+from tranquillite import runner
+from tranquillite.dagster_storage import ENGINES_KEPT, LocalSqliteEventLogStorage
+
+DAYS = dg.DailyPartitionsDefinition(start_date="2025-01-01", end_date="2025-02-01")
+
+
+@dg.asset(partitions_def=DAYS, backfill_policy=dg.BackfillPolicy.single_run())
+def days_seen(context) -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"partitions": len(context.partition_keys)})
+
+
+@dg.asset(partitions_def=DAYS, backfill_policy=dg.BackfillPolicy.single_run(), deps=[days_seen])
+def days_kept(context) -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"partitions": len(context.partition_keys)})
+
+
+class _Connections:
+    """SQLite connections opened to the files under `root` while the block runs."""
+
+    def __init__(self, root: str):
+        self.root, self.opened = root, 0
+
+    def _on_connect(self, dbapi_con, _record):  # noqa: ANN001 - SQLAlchemy callback
+        if type(dbapi_con).__module__.startswith("sqlite3"):
+            if dbapi_con.execute("PRAGMA database_list").fetchall()[0][2].startswith(self.root):
+                self.opened += 1
+
+    def __enter__(self):
+        event.listen(sqlalchemy.engine.Engine, "connect", self._on_connect)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(sqlalchemy.engine.Engine, "connect", self._on_connect)
+
+
+def _materialise(assets, instance: dg.DagsterInstance, first: str, last: str) -> dg.ExecuteInProcessResult:
+    """One run over a range of days (the tags `tranquillite materialize` gives its runs)."""
+    return dg.materialize(assets, instance=instance, tags={"dagster/asset_partition_range_start": first,
+                                                           "dagster/asset_partition_range_end": last})
+
+
+def _materialise_january(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    return _materialise([days_seen, days_kept], instance, "2025-01-01", "2025-01-31")
+
+
+def test_the_local_instance_keeps_its_history_where_dagster_does(home):
+    inst = runner.instance()
+    storage = inst.event_log_storage
+    assert isinstance(storage, LocalSqliteEventLogStorage)
+    assert storage._base_dir == str(home / "dagster" / "history" / "runs")
+    assert inst.event_log_storage.get_pool_config().default_pool_limit == 1   # pools: still the template's
+
+
+def test_a_range_run_opens_a_few_connections_not_four_per_partition(home):
+    inst = runner.instance()
+    with _Connections(str(home / "dagster")) as seen:
+        assert _materialise_january(inst).success
+    # 2 assets × 31 days = 62 materialisations: Dagster's own storage opened ~4 connections for
+    # each (≥ 248); this one opens each shard's connection once (+ the creation of new shards)
+    assert seen.opened < 40, seen.opened
+    keys = inst.get_materialized_partitions(days_kept.key)
+    assert len(keys) == 31
+
+
+def test_dagster_reads_what_it_wrote_and_another_process_sees_each_write_at_once(home):
+    inst = runner.instance()
+    base = inst.event_log_storage._base_dir
+    assert _materialise_january(inst).success
+    plain = SqliteEventLogStorage(base)       # Dagster's own class, as an older install would read
+    for key in (days_seen.key, days_kept.key):
+        mine = inst.event_log_storage.fetch_materializations(key, limit=100).records
+        theirs = plain.fetch_materializations(key, limit=100).records
+        assert len(mine) == 31
+        assert [(r.storage_id, r.partition_key) for r in mine] == [(r.storage_id, r.partition_key) for r in theirs]
+        assert theirs[0].asset_materialization.metadata["partitions"] == dg.IntMetadataValue(31)
+    # a second writer (another process's storage) on the same files, then the first one reads: its
+    # kept connection sees the new rows (no stale snapshot)
+    inst.event_log_storage.fetch_materializations(days_seen.key, limit=1)
+    other = dg.DagsterInstance.get()
+    assert other.event_log_storage is not inst.event_log_storage
+    assert _materialise([days_seen], other, "2025-01-05", "2025-01-06").success
+    assert len(inst.event_log_storage.fetch_materializations(days_seen.key, limit=100).records) == 33
+    plain.dispose()
+
+
+def test_it_keeps_a_bounded_number_of_open_databases_and_threads_take_turns(home):
+    storage = LocalSqliteEventLogStorage(str(home / "events"))
+    runs = [f"run{i}" for i in range(ENGINES_KEPT * 3)]
+
+    def write(run_ids):
+        for run_id in run_ids:
+            storage.store_event(dg.EventLogEntry(
+                error_info=None, level="INFO", user_message="un message", run_id=run_id, timestamp=1.0,
+                step_key=None, job_name="j", dagster_event=None))
+
+    threads = [threading.Thread(target=write, args=(runs[i::3],)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(storage._engines) <= ENGINES_KEPT
+    assert {r: len(storage.get_logs_for_run(r)) for r in runs} == dict.fromkeys(runs, 1)
+    storage.wipe()                            # files unlinked: no connection left on them
+    assert not [f for f in os.listdir(home / "events") if f.startswith("run")]
+    write(["after"])
+    assert len(storage.get_logs_for_run("after")) == 1
+    storage.dispose()
+    assert storage._engines == {}
+
+
+def test_without_dagster_home_the_storage_says_what_is_missing(monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    with pytest.raises(CheckError, match="DAGSTER_HOME"):
+        LocalSqliteEventLogStorage()
