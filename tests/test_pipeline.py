@@ -104,15 +104,19 @@ def _assert_columns_described(defs, instance) -> None:
     """The UI shows each table's columns with a readable type and a French description, matching
     the Parquet file's columns (issue 15) — never rows of data."""
     checked, missing, undescribed, mismatched = 0, [], [], []
-    for key in defs.resolve_asset_graph().materializable_asset_keys:
+    graph = defs.resolve_asset_graph()
+    for key in graph.materializable_asset_keys:
         ev = instance.get_latest_materialization_event(key)
         if ev is None or key == K.CATALOG_KEY:   # the catalog is the DuckDB file of views: its tables listed
             continue
-        md = ev.asset_materialization.metadata
-        if "dagster/column_schema" not in md:
+        # the materialisation's schema, or the definition's when the table has exactly its columns
+        # (a daily-partitioned asset's result is not repeated on each day's event)
+        schema = (ev.asset_materialization.metadata.get("dagster/column_schema")
+                  or graph.get(key).metadata.get("dagster/column_schema"))
+        if schema is None:
             missing.append(key.to_user_string())
             continue
-        cols = md["dagster/column_schema"].schema.columns
+        cols = getattr(schema, "schema", schema).columns   # a metadata value, or the definition's TableSchema
         undescribed += [f"{key.to_user_string()}.{c.name}" for c in cols if not (c.description and c.type)]
         on_disk = _parquet_columns(defs, key)
         if on_disk is not None:

@@ -93,6 +93,7 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
                      "physique et toutes ses raisons. Accès restreint (peut contenir des données personnelles "
                      "détectées)."),
         kinds={"parquet"}, owners=[K.OWNER_DPO],
+        metadata={"dagster/column_schema": table_schema(QUARANTINE_SCHEMA)},
     ), dg.AssetSpec(
         key=K.ledger_key(source), group_name=K.GOVERNANCE, deps=[K.raw_key(source), K.landing_files_key(source)],
         description=(f"Journal d'ingestion de la source « {source} » (table `governance.ingestion_ledger`): "
@@ -118,6 +119,11 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
             dg.AssetCheckSpec(K.CHECK_NO_PII, asset=K.clean_key(c.name), blocking=True,
                               description="Aucun texte libre ne contient de donnée personnelle (C2)."),
         ]
+
+    # the column schemas of the definitions: a result repeats one only if its table differs
+    declared = {c.name: table_schema(clean_schema(c)) for c in contracts}
+    declared[K.QUARANTINE] = table_schema(QUARANTINE_SCHEMA)
+    declared[LEDGER_TABLE] = table_schema({**LEDGER_SCHEMA, "balanced": pl.Boolean})
 
     @dg.multi_asset(
         name=f"clean_{source}",
@@ -156,7 +162,7 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
                 warehouse.write(K.CLEAN, c.name, part, k)
             yield dg.MaterializeResult(
                 asset_key=K.clean_key(c.name),
-                metadata=base_metadata(df, elapsed, partitions=len(keys)),
+                metadata=base_metadata(df, elapsed, declared[c.name], partitions=len(keys)),
                 check_results=contract_checks(c, df),
             )
         by_reason = (q.select(pl.col("reasons").list.eval(pl.element().str.split(":").list.first()))
@@ -168,7 +174,7 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
                    "doublons_exacts": outcome.duplicates}
         yield dg.MaterializeResult(
             asset_key=K.quarantine_key(source),
-            metadata=base_metadata(q, elapsed, partitions=len(keys), **figures,
+            metadata=base_metadata(q, elapsed, declared[K.QUARANTINE], partitions=len(keys), **figures,
                                    raisons=dg.MetadataValue.json({r: n for r, n in by_reason.iter_rows()})),
             check_results=[dg.AssetCheckResult(
                 asset_key=K.quarantine_key(source), check_name=K.CHECK_NOTHING_LOST,
@@ -180,10 +186,8 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
         )
         yield dg.MaterializeResult(
             asset_key=K.ledger_key(source),
-            metadata={"dagster/row_count": dg.MetadataValue.int(ledger.height),
-                      "dagster/column_schema": table_schema(dict(ledger.schema)),
-                      "duree_s": dg.MetadataValue.float(round(elapsed, 3)), "partitions": len(keys),
-                      "partitions_desequilibrees": dg.MetadataValue.int(unbalanced.height), **figures})
+            metadata=base_metadata(ledger, elapsed, declared[LEDGER_TABLE], partitions=len(keys),
+                                   partitions_desequilibrees=dg.MetadataValue.int(unbalanced.height), **figures))
 
     return _clean
 

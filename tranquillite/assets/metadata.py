@@ -224,15 +224,20 @@ def conventions_count(df: pl.DataFrame | pl.LazyFrame) -> dict[str, int]:
     return {k: int(n) for k, n in c.sort("c").iter_rows() if k is not None}
 
 
-def base_metadata(df: pl.DataFrame | pl.LazyFrame, seconds: float, **extra) -> dict:
+def base_metadata(df: pl.DataFrame | pl.LazyFrame, seconds: float, declared: dg.TableSchema | None = None,
+                  **extra) -> dict:
     """Row count, schema, timing and rows per convention: never a row of the data (of a LazyFrame:
-    the published files, read a column at a time)."""
+    the published files, read a column at a time).
+
+    `declared`: the column schema on the asset's definition. A daily-partitioned asset's result is
+    recorded once per day of its run (365 copies for a year), so its schema is written there only
+    when the table's columns are not the declared ones; the UI shows the definition's otherwise."""
     rows = df.select(pl.len()).collect().item() if isinstance(df, pl.LazyFrame) else df.height
-    out = {
-        "dagster/row_count": dg.MetadataValue.int(rows),
-        "dagster/column_schema": table_schema(dict(df.collect_schema())),
-        "duree_s": dg.MetadataValue.float(round(seconds, 3)),
-    }
+    schema = table_schema(dict(df.collect_schema()))
+    out = {"dagster/row_count": dg.MetadataValue.int(rows)}
+    if declared is None or schema != declared:
+        out["dagster/column_schema"] = schema
+    out["duree_s"] = dg.MetadataValue.float(round(seconds, 3))
     per = conventions_count(df)
     if per:
         out["lignes_par_convention"] = dg.MetadataValue.json(per)

@@ -21,6 +21,7 @@ from tranquillite.assets.metadata import base_metadata, table_schema
 from tranquillite.assets.partitions import DAILY
 from tranquillite.contracts import contracts_for_source
 from tranquillite.conventions.guard import ingestion_refused
+from tranquillite.landing import LINEAGE_COLUMNS, source_columns
 from tranquillite.resources import LandingZone, Warehouse
 
 FILES_TABLE = V.FILES_TABLE
@@ -64,11 +65,19 @@ def nothing_to_read(source: str, keys: list[str], landing: LandingZone, warehous
     return not any(warehouse.file(K.RAW, source, k).exists() for k in keys)
 
 
+def raw_columns(source: str) -> dict[str, pl.DataType]:
+    """The raw table's columns when every landing header is present: the headers as text, then the
+    lineage columns (`_line`, the first physical line, is a number)."""
+    return {**{h: pl.String for h in source_columns(source)},
+            **{c: pl.Int64 if c == "_line" else pl.String for c in LINEAGE_COLUMNS}}
+
+
 def build_raw_asset(source: str) -> dg.AssetsDefinition:
     contracts = contracts_for_source(source)
     titles = ", ".join(c.title for c in contracts)
     provider = contracts[0].meta.get("provider", "")
     tags = K.source_tags(source)  # conventions: those of the source's contracts (derived)
+    raw_schema = table_schema(raw_columns(source))
     specs = [
         dg.AssetSpec(
             key=K.raw_key(source), group_name=K.RAW,
@@ -77,6 +86,7 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
                          "d'origine de l'enregistrement (`_raw`, ses lignes physiques exactes), le fichier "
                          "et le numéro de sa première ligne physique (`_line`)."),
             kinds={"parquet", "polars"}, owners=[K.OWNER_DATA], tags=tags,
+            metadata={"dagster/column_schema": raw_schema},
             skippable=True),  # a source whose convention has ended yields nothing: downstream is skipped
         dg.AssetSpec(
             key=K.landing_files_key(source), group_name=K.GOVERNANCE,
@@ -148,13 +158,12 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
         )
         elapsed = time.perf_counter() - t0
         yield dg.MaterializeResult(asset_key=K.raw_key(source), metadata=base_metadata(
-            df, elapsed, partitions=dg.MetadataValue.int(len(context.partition_keys)),
+            df, elapsed, raw_schema, partitions=dg.MetadataValue.int(len(context.partition_keys)),
             octets=dg.MetadataValue.int(int(current.get_column("bytes").sum() or 0)),
             anomalies_fichiers=dg.MetadataValue.md("\n".join(f"- {m}" for m in issues) or "aucune"),
             **counts))
         yield dg.MaterializeResult(asset_key=K.landing_files_key(source), metadata={
             "dagster/row_count": dg.MetadataValue.int(files.height + rows.height),
-            "dagster/column_schema": table_schema(V.FILES_SCHEMA),
             "duree_s": dg.MetadataValue.float(round(elapsed, 3)),
             "partitions": dg.MetadataValue.int(len(context.partition_keys)), **counts})
 
