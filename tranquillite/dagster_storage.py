@@ -1,14 +1,20 @@
-"""Dagster's SQLite event log with its connections kept open (the local instance's storage).
+"""Dagster's SQLite event log with its index connection kept open (the local instance's storage).
 
 Dagster's `SqliteEventLogStorage` builds a new SQLAlchemy engine for every statement it runs: a
 new `sqlite3` connection, and every INSERT compiled again (the compiled cache belongs to the
 engine). A partitioned run records one materialisation per asset and day — 10,220 for a year of
 ingestion, four connections each — so a year's ingestion spent three quarters of its time there.
-This storage keeps one engine per database file (the index and the few runs being written), each
-with one open connection, and so compiles each statement once. Behaviour is otherwise Dagster's:
-same files (`history/runs/*.db`), same schema, same locking.
+This storage keeps one engine with one open connection per database file (the index, written
+for every asset event, and the few runs being written), so each statement is compiled once.
+Two things Dagster's relied on are kept:
 
-Production keeps its history in PostgreSQL (`deploy/dagster.yaml`), where Dagster pools itself.
+* the UI follows a run's log by watching `<run>.db`, which Dagster's closing of each connection
+  updated (the WAL written back): after a write to a run's file, its WAL is checkpointed;
+* no connection outlives its file: a file deleted or replaced (`wipe`, a restore, another
+  process) is noticed by its inode, and the file created again as Dagster would.
+
+Behaviour is otherwise Dagster's: same files (`history/runs/*.db`), schema and lock. Production
+keeps its history in PostgreSQL (`deploy/dagster.yaml`).
 """
 from __future__ import annotations
 
@@ -19,12 +25,12 @@ from contextlib import contextmanager
 
 import dagster._check as check
 from dagster import Field, StringSource
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import NullPool, QueuePool
+from sqlalchemy.pool import NullPool, StaticPool
 
-ENGINES_KEPT = 4          # the index shard and the runs being written (a run writes to one shard)
+ENGINES_KEPT = 4          # the index and the runs being written (a run writes to its own file)
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
 
@@ -37,11 +43,12 @@ def _events_directory() -> str:
 
 
 class LocalSqliteEventLogStorage(SqliteEventLogStorage):
-    """`SqliteEventLogStorage` that reuses one engine (one connection) per shard."""
+    """`SqliteEventLogStorage` that reuses one engine per file, the index's connection kept open."""
 
     def __init__(self, base_dir: str | None = None, inst_data=None):  # noqa: ANN001 - Dagster's type
-        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._engines: OrderedDict[str, tuple[Engine, int | None]] = OrderedDict()   # shard → engine, inode
         self._tables: set[str] = set()      # index tables seen: a table, once created, stays
+        self._inherited: list[OrderedDict] = []
         self._pid = os.getpid()
         super().__init__(base_dir or _events_directory(), inst_data=inst_data)
 
@@ -53,31 +60,45 @@ class LocalSqliteEventLogStorage(SqliteEventLogStorage):
     def from_config_value(cls, inst_data, config_value) -> LocalSqliteEventLogStorage:  # noqa: ANN001
         return cls(inst_data=inst_data, **dict(config_value or {}))
 
+    def _inode(self, shard: str) -> int | None:
+        try:
+            return os.stat(self.path_for_shard(shard)).st_ino
+        except FileNotFoundError:
+            return None
+
     def _engine(self, shard: str) -> Engine:
-        if self._pid != os.getpid():          # a forked child: its parent's connections are not its own
-            self._engines.clear()
-            self._pid = os.getpid()
-        engine = self._engines.get(shard)
-        if engine is None:
-            engine = create_engine(
-                self.conn_string_for_shard(shard),
-                poolclass=QueuePool, pool_size=1, max_overflow=0,
-                # the storage's lock serialises the connections; threads take turns on the one connection
-                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
-            )
-            self._engines[shard] = engine
-            while len(self._engines) > ENGINES_KEPT:
-                _, old = self._engines.popitem(last=False)
-                old.dispose()
-        else:
+        kept = self._engines.get(shard)
+        if kept is not None:
             self._engines.move_to_end(shard)
+            return kept[0]
+        # one connection, kept; the storage's lock makes threads take turns on it
+        engine = create_engine(self.conn_string_for_shard(shard), poolclass=StaticPool,
+                               connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
+        self._engines[shard] = (engine, self._inode(shard))
+        while len(self._engines) > ENGINES_KEPT:
+            oldest = next(k for k in self._engines if k != INDEX_SHARD_NAME)
+            self._engines.pop(oldest)[0].dispose()
         return engine
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
         with self._db_lock:
             check.str_param(shard, "shard")
-            if shard not in self._initialized_dbs:
+            if self._pid != os.getpid():
+                # a forked child: the parent's connections are not its own, and closing them here
+                # would close the parent's; they are left alone (kept referenced, never used)
+                self._inherited.append(self._engines)
+                self._engines = OrderedDict()
+                self._pid = os.getpid()
+            kept = self._engines.get(shard)
+            if kept is not None and kept[1] != self._inode(shard):
+                # the file was deleted or replaced under the connection (a wipe, a restore, another
+                # process): forget the connection, and create the file again as Dagster would
+                self._engines.pop(shard)[0].dispose()
+                self._initialized_dbs.discard(shard)
+            if shard not in self._initialized_dbs:     # first use, or after a wipe
+                if shard in self._engines:
+                    self._engines.pop(shard)[0].dispose()
                 # Dagster's own creation (nested connections: not on the one-connection engine)
                 init = create_engine(self.conn_string_for_shard(shard), poolclass=NullPool,
                                      connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
@@ -86,8 +107,14 @@ class LocalSqliteEventLogStorage(SqliteEventLogStorage):
                 self._initialized_dbs.add(shard)
             engine = self._engine(shard)
             with engine.connect() as conn:
+                raw = conn.connection.dbapi_connection
+                changes = raw.total_changes
                 with conn.begin():
                     yield conn
+                if shard != INDEX_SHARD_NAME and raw.total_changes != changes:
+                    # the UI's watcher of a run's log is woken by `<run>.db` (Dagster closed its
+                    # connection, which wrote the WAL back): the committed write is copied there now
+                    raw.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def has_table(self, table_name: str) -> bool:
         """Dagster asks, on every materialisation, whether the index has its optional tables
@@ -102,12 +129,13 @@ class LocalSqliteEventLogStorage(SqliteEventLogStorage):
     def _close_all(self) -> None:
         with self._db_lock:
             while self._engines:
-                self._engines.popitem()[1].dispose()
+                self._engines.popitem()[1][0].dispose()
 
     def wipe(self) -> None:
-        self._close_all()          # the files are unlinked: no connection may keep them alive
+        self._close_all()
         super().wipe()
 
     def dispose(self) -> None:
         self._close_all()
         super().dispose()
+
