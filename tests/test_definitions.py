@@ -135,3 +135,26 @@ def test_materialisation_metadata_has_no_row_preview():
     assert "Rassemblement" not in text
     # the conventions of the rows, counted (not shown)
     assert meta["lignes_par_convention"].value == {PREF: 1}
+
+
+def test_a_daily_result_repeats_its_column_schema_only_when_the_table_is_not_the_declared_one(defs):
+    """A range run's result is recorded once per day: the schema is on the definition, and a
+    result carries one only when its columns or types differ (what was written stays visible)."""
+    graph = defs.resolve_asset_graph()
+    c = load_contracts()["manifestation_statique"]
+    declared = graph.get(K.clean_key(c.name)).metadata["dagster/column_schema"]
+    from tranquillite.validation import clean_schema
+    same = pl.DataFrame(schema=clean_schema(c))
+    assert "dagster/column_schema" not in base_metadata(same, 0.1, declared)
+    assert base_metadata(same, 0.1, declared)["dagster/row_count"].value == 0
+    extra = same.with_columns(pl.lit(None, dtype=pl.Utf8).alias("colonne_inattendue"))
+    written = base_metadata(extra, 0.1, declared)["dagster/column_schema"]
+    assert [col.name for col in written.columns][-1] == "colonne_inattendue"
+    retyped = same.with_columns(pl.col(same.columns[0]).cast(pl.Int64))
+    assert "dagster/column_schema" in base_metadata(retyped, 0.1, declared)
+    assert "dagster/column_schema" in base_metadata(same, 0.1)            # no declared schema: always
+    # every daily-partitioned asset of the graph declares its schema on its definition
+    daily = [k for k in graph.materializable_asset_keys if graph.get(k).partitions_def is not None
+             and k.path[0] in (K.RAW, K.CLEAN, K.QUARANTINE, K.GOVERNANCE)]
+    assert len(daily) >= 28, len(daily)
+    assert [k for k in daily if "dagster/column_schema" not in graph.get(k).metadata] == []

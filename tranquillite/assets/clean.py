@@ -16,7 +16,7 @@ import dagster as dg
 import polars as pl
 
 from tranquillite.assets import constants as K
-from tranquillite.assets.metadata import base_metadata, table_schema
+from tranquillite.assets.metadata import base_metadata, contract_column_schema, table_schema
 from tranquillite.assets.partitions import DAILY
 from tranquillite.contracts import Contract, contracts_for_source
 from tranquillite.file_versions import FILES_TABLE
@@ -84,7 +84,7 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
                          "cellule H3, arrondissement ou zone de la zone d'étude configurée). Aucune donnée personnelle (C2)."),
             kinds={"parquet", "polars"}, owners=[K.OWNER_DATA], tags=K.contract_tags(c.name),
             metadata={"contrat": f"data_contracts/{c.name}.yaml",
-                      "dagster/column_schema": table_schema(clean_schema(c))},
+                      "dagster/column_schema": contract_column_schema(c)},
         ) for c in contracts
     ] + [dg.AssetSpec(
         key=K.quarantine_key(source), group_name=K.GOVERNANCE, deps=[K.raw_key(source), K.landing_files_key(source)],
@@ -121,7 +121,7 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
         ]
 
     # the column schemas of the definitions: a result repeats one only if its table differs
-    declared = {c.name: table_schema(clean_schema(c)) for c in contracts}
+    declared = {c.name: contract_column_schema(c) for c in contracts}   # as lineage puts on the specs
     declared[K.QUARANTINE] = table_schema(QUARANTINE_SCHEMA)
     declared[LEDGER_TABLE] = table_schema({**LEDGER_SCHEMA, "balanced": pl.Boolean})
 

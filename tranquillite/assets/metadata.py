@@ -224,6 +224,11 @@ def conventions_count(df: pl.DataFrame | pl.LazyFrame) -> dict[str, int]:
     return {k: int(n) for k, n in c.sort("c").iter_rows() if k is not None}
 
 
+def _shape(schema: dg.TableSchema) -> list[tuple[str, str]]:
+    """Columns and types, in order (what a table is; the descriptions are the definition's)."""
+    return [(c.name, c.type) for c in schema.columns]
+
+
 def base_metadata(df: pl.DataFrame | pl.LazyFrame, seconds: float, declared: dg.TableSchema | None = None,
                   **extra) -> dict:
     """Row count, schema, timing and rows per convention: never a row of the data (of a LazyFrame:
@@ -231,11 +236,12 @@ def base_metadata(df: pl.DataFrame | pl.LazyFrame, seconds: float, declared: dg.
 
     `declared`: the column schema on the asset's definition. A daily-partitioned asset's result is
     recorded once per day of its run (365 copies for a year), so its schema is written there only
-    when the table's columns are not the declared ones; the UI shows the definition's otherwise."""
+    when the table's columns or types are not the declared ones; the UI shows the definition's
+    otherwise."""
     rows = df.select(pl.len()).collect().item() if isinstance(df, pl.LazyFrame) else df.height
     schema = table_schema(dict(df.collect_schema()))
     out = {"dagster/row_count": dg.MetadataValue.int(rows)}
-    if declared is None or schema != declared:
+    if declared is None or _shape(schema) != _shape(declared):
         out["dagster/column_schema"] = schema
     out["duree_s"] = dg.MetadataValue.float(round(seconds, 3))
     per = conventions_count(df)
