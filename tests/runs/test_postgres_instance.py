@@ -85,6 +85,8 @@ def test_a_materialisation_is_recorded_in_postgresql(deployed):
     assert type(inst.event_log_storage).__module__.startswith("dagster_postgres")
     assert type(inst.schedule_storage).__module__.startswith("dagster_postgres")
     assert isinstance(inst.run_coordinator, dg.QueuedRunCoordinator)
+    # the event log keeps its connection (dagster-postgres' default opens one per statement)
+    assert type(inst.event_log_storage._engine.pool).__name__ == "QueuePool"
     assert outcomes and all(o.success for o in outcomes), [(o.job, o.reason, o.failed_checks) for o in outcomes]
     # the runs and their materialisations are rows of the PostgreSQL database, not SQLite files
     assert [s for _, s in _runs(deployed["url"])] == ["SUCCESS"] * len(outcomes)
