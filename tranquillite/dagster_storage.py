@@ -91,14 +91,12 @@ class LocalSqliteEventLogStorage(SqliteEventLogStorage):
                 self._engines = OrderedDict()
                 self._pid = os.getpid()
             kept = self._engines.get(shard)
-            if kept is not None and kept[1] != self._inode(shard):
-                # the file was deleted or replaced under the connection (a wipe, a restore, another
+            if kept is not None and (shard not in self._initialized_dbs or kept[1] != self._inode(shard)):
+                # wiped, or the file deleted or replaced under the connection (a restore, another
                 # process): forget the connection, and create the file again as Dagster would
                 self._engines.pop(shard)[0].dispose()
                 self._initialized_dbs.discard(shard)
             if shard not in self._initialized_dbs:     # first use, or after a wipe
-                if shard in self._engines:
-                    self._engines.pop(shard)[0].dispose()
                 # Dagster's own creation (nested connections: not on the one-connection engine)
                 init = create_engine(self.conn_string_for_shard(shard), poolclass=NullPool,
                                      connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})

@@ -76,6 +76,10 @@ def contract_checks(c: Contract, df: pl.DataFrame) -> list[dg.AssetCheckResult]:
 
 def build_clean_assets(source: str) -> dg.AssetsDefinition:
     contracts = contracts_for_source(source)
+    # the column schemas of the definitions: a day's result repeats one only if its table differs
+    declared = {c.name: contract_column_schema(c) for c in contracts}
+    declared[K.QUARANTINE] = table_schema(QUARANTINE_SCHEMA)
+    declared[LEDGER_TABLE] = table_schema({**LEDGER_SCHEMA, "balanced": pl.Boolean})
     specs = [
         dg.AssetSpec(
             key=K.clean_key(c.name), group_name=K.CLEAN, deps=[K.raw_key(source)],
@@ -84,7 +88,7 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
                          "cellule H3, arrondissement ou zone de la zone d'étude configurée). Aucune donnée personnelle (C2)."),
             kinds={"parquet", "polars"}, owners=[K.OWNER_DATA], tags=K.contract_tags(c.name),
             metadata={"contrat": f"data_contracts/{c.name}.yaml",
-                      "dagster/column_schema": contract_column_schema(c)},
+                      "dagster/column_schema": declared[c.name]},
         ) for c in contracts
     ] + [dg.AssetSpec(
         key=K.quarantine_key(source), group_name=K.GOVERNANCE, deps=[K.raw_key(source), K.landing_files_key(source)],
@@ -93,7 +97,7 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
                      "physique et toutes ses raisons. Accès restreint (peut contenir des données personnelles "
                      "détectées)."),
         kinds={"parquet"}, owners=[K.OWNER_DPO],
-        metadata={"dagster/column_schema": table_schema(QUARANTINE_SCHEMA)},
+        metadata={"dagster/column_schema": declared[K.QUARANTINE]},
     ), dg.AssetSpec(
         key=K.ledger_key(source), group_name=K.GOVERNANCE, deps=[K.raw_key(source), K.landing_files_key(source)],
         description=(f"Journal d'ingestion de la source « {source} » (table `governance.ingestion_ledger`): "
@@ -102,7 +106,7 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
                      "doublons exacts, et si le jour est équilibré."),
         kinds={"parquet"}, owners=[K.OWNER_DPO],
         metadata={"table": f"{K.GOVERNANCE}.{LEDGER_TABLE}",
-                  "dagster/column_schema": table_schema({**LEDGER_SCHEMA, "balanced": pl.Boolean})},
+                  "dagster/column_schema": declared[LEDGER_TABLE]},
     )]
     checks = [dg.AssetCheckSpec(K.CHECK_NOTHING_LOST, asset=K.quarantine_key(source), blocking=True,
                                 description=("Pour chaque partition: enregistrements comptés dans les fichiers "
@@ -119,11 +123,6 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
             dg.AssetCheckSpec(K.CHECK_NO_PII, asset=K.clean_key(c.name), blocking=True,
                               description="Aucun texte libre ne contient de donnée personnelle (C2)."),
         ]
-
-    # the column schemas of the definitions: a result repeats one only if its table differs
-    declared = {c.name: contract_column_schema(c) for c in contracts}   # as lineage puts on the specs
-    declared[K.QUARANTINE] = table_schema(QUARANTINE_SCHEMA)
-    declared[LEDGER_TABLE] = table_schema({**LEDGER_SCHEMA, "balanced": pl.Boolean})
 
     @dg.multi_asset(
         name=f"clean_{source}",

@@ -160,11 +160,8 @@ def _provenance(spec: dg.AssetSpec) -> str:
 
 
 def _with(spec: dg.AssetSpec, conventions: frozenset[str]) -> dg.AssetSpec:
-    from tranquillite.assets.metadata import contract_column_schema
     base = (spec.description or "").split(CONVENTIONS_SECTION)[0]
     metadata = {"conventions": sorted(conventions)}
-    if K.CONTRACT_TAG in (spec.tags or {}):
-        metadata["dagster/column_schema"] = contract_column_schema(load_contracts()[spec.tags[K.CONTRACT_TAG]])
     return spec.merge_attributes(tags=K.convention_tags(conventions), metadata=metadata).replace_attributes(
         description=base + CONVENTIONS_SECTION + describe(conventions) + _provenance(spec) + ".")
 
