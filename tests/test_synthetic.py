@@ -422,7 +422,7 @@ def test_intensity_covers_the_span(medium):
 
 def test_the_ground_truth_is_written_a_source_at_a_time(tmp_path):
     """`ParquetStream`: the file appears whole on `close` only and reads back as the frames' concatenation."""
-    from tranquillite.synthetic.writers import ParquetStream
+    from tranquillite.parquet_stream import ParquetStream
     frames = [pl.DataFrame({"source": [s] * 3, "slot_start": [datetime(2025, 1, 1, h) for h in (6, 14, 22)],
                             "background": [0.5, 1.0, 1.5]}).with_columns(
                                 pl.col("slot_start").dt.replace_time_zone("Europe/Paris")) for s in ("a", "b")]

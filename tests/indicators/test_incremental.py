@@ -253,3 +253,36 @@ def test_the_old_single_file_is_replaced_and_never_read_twice(moved_back, monkey
     assert out.success, out.reason
     assert sorted(p.name for p in folder.glob("*.parquet")) == ["2025.parquet", "2026.parquet"]
     assert_frame_equal(_tables()["hotspots"], recomputed["hotspots"], check_exact=True)
+
+
+def test_values_are_written_a_chunk_at_a_time_and_a_failure_keeps_the_last_table(moved_back, monkeypatch):
+    """`indicators.values` goes from the last run's files to the new ones one (indicator, area,
+    period level) at a time (each its own row groups: never the whole table in memory); a run
+    failing half-way leaves the published table and its state as they were, and no partial file."""
+    import pyarrow.parquet as pq
+    from tranquillite.indicators import catalogue as C
+    *_, recomputed, _ = moved_back
+    table = paths().warehouse / INDICATORS / "values" / "data.parquet"
+    v = recomputed["values"]
+    assert pq.ParquetFile(table).num_row_groups == v.select("indicator_id", "area_level", "period_level").n_unique()
+    state = sorted(cache_dir(paths().warehouse).glob("values.*"))
+    assert [p.name for p in state] == ["values.json", "values.parquet"]
+    before = {p: p.read_bytes() for p in [table, *state]}
+    real, calls = C.IncrementalRun._chunk, []
+
+    def failing(self, chunk):   # the fifth chunk fails
+        calls.append(chunk)
+        if len(calls) == 5:
+            raise RuntimeError("panne au milieu des indicateurs")
+        return real(self, chunk)
+
+    monkeypatch.setattr(C.IncrementalRun, "_chunk", failing)
+    out = runner._run(build_defs(), runner.INDICATORS_JOB, runner.instance())
+    assert not out.success and len(calls) == 5
+    assert {p: p.read_bytes() for p in before} == before
+    assert not list(table.parent.glob("*.part")) and not list(cache_dir(paths().warehouse).glob("*.part"))
+    monkeypatch.setattr(C.IncrementalRun, "_chunk", real)
+    out = runner._run(build_defs(), runner.INDICATORS_JOB, runner.instance())
+    assert out.success, out.reason
+    assert _calcul(runner.instance(), K.VALUES_KEY)["mode"] == "incrémental"
+    assert_frame_equal(_tables()["values"], v, check_exact=True)

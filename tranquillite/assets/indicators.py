@@ -583,17 +583,28 @@ def values(context, warehouse: Warehouse,
     state = inc.State(inc.cache_dir(warehouse.path), "values")
     key = inc.config_key(cat)
     reuse = not full_run(context)
-    # loaders, not frames: the last run's tables (millions of rows over eight years) are held only
-    # while they are read; the published table gives the trends of the rows whose periods did not change
-    vals, skipped, doc, keep, done = C.materialise_incremental(
-        cat, rel, lambda: state.load(key) if reuse else None,
-        lambda: warehouse.read(INDICATORS, "values") if warehouse.exists(INDICATORS, "values") else None)
+    # one (indicator, area level, period level) at a time, from the last run's files to the new
+    # ones: neither table is ever whole in memory (eight years: 7 M rows)
+    run = C.IncrementalRun(cat, rel, lambda: state.scan(key) if reuse else None,
+                           lambda: warehouse.scan(INDICATORS, "values") if warehouse.exists(INDICATORS, "values")
+                           else None)
+    out, kept = warehouse.stream(INDICATORS, "values", C.VALUES_SCHEMA), state.stream(C.BASE_SCHEMA)
+    try:
+        for chunk_values, chunk_base in run:
+            out.write(chunk_values)
+            kept.write(chunk_base)
+    except BaseException:
+        out.abort()
+        kept.abort()
+        raise
     state.clear()   # a failure below must not leave a state that no longer matches the table
-    warehouse.write(INDICATORS, "values", vals)
-    state.save(key, doc, keep)
+    out.close()
+    state.commit(key, run.doc, kept)
+    skipped, done = run.skipped, run.done
+    vals = warehouse.scan(INDICATORS, "values")
     catalogue = C.catalogue_table(cat, skipped).with_columns(CVF.lit([CVF.REFERENCE]).alias("conventions"))
     warehouse.write(INDICATORS, "catalogue", catalogue)
-    per = vals.group_by("indicator_id").len()
+    per = vals.group_by("indicator_id").len().collect()
     yield dg.MaterializeResult(asset_key=CATALOGUE_KEY, metadata=base_metadata(catalogue, time.perf_counter() - t0))
     yield dg.MaterializeResult(asset_key=VALUES_KEY, metadata=base_metadata(
         vals, time.perf_counter() - t0, catalogue=cat.path, instant_analyse=str(as_of),

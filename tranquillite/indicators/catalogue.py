@@ -24,7 +24,7 @@ Outputs:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -140,77 +140,113 @@ def materialise(cat: Catalogue, relations: dict[str, pl.DataFrame | None],
 
 BASE_CASTS = {"period_start": pl.Date, "period_end": pl.Date, "value": pl.Float64, "n": pl.Int64,
               "coverage_start": pl.Date, "coverage_end": pl.Date}
+# the values before trends (what the state keeps between runs): the table's columns but the trends
+BASE_SCHEMA = {k: VALUES_SCHEMA[k] for k in (
+    "area", "period_start", "period_end", "period", "dimension", "value", "n", "conventions", "indicator_id",
+    "area_level", "period_level", "coverage_start", "coverage_end")}
+Chunk = tuple[str, str, str]   # (indicator_id, area_level, period_level): its rows' trends need no other
+
+
+class BaseSession:
+    """The catalogue's SQL session over the relations: the values before trends of one (indicator,
+    area level, period level) at a time, on demand — over eight years, the whole table before
+    trends is millions of rows.
+
+    `touched` ({relation: `incremental.Touched`}): only the periods it names are computed for the
+    relations it holds (from their rows in those periods: a period's value depends on its rows and
+    the relation's coverage alone); an empty `Touched` computes nothing for its relation.
+    `skipped` (the indicators not computed, with the reason) and `covers` (each relation's first
+    day, last day + 1) are known before any query."""
+
+    def __init__(self, cat: Catalogue, relations: dict[str, pl.DataFrame | None], only: list[str] | None = None,
+                 touched: dict | None = None):
+        self.cat, self.skipped, self.covers = cat, {}, {}
+        self._views: dict[tuple[str, str], str | None] = {}
+        self.con = duckdb.connect(":memory:")
+        try:
+            self._register(relations, touched or {})
+        except BaseException:
+            self.con.close()
+            raise
+        self.indicators = {}
+        for ind in cat.indicators:
+            if only is not None and ind.id not in only:
+                continue
+            if self.covers.get(ind.relation) is None:
+                self.skipped[ind.id] = (f"relation « {ind.relation} » absente ou vide"
+                                        if relations.get(ind.relation) is None else
+                                        f"relation « {ind.relation} » vide")
+                continue
+            self.indicators[ind.id] = ind
+
+    def _register(self, relations: dict[str, pl.DataFrame | None], touched: dict) -> None:
+        for name, df in relations.items():
+            if df is None:
+                continue
+            if "conventions" not in df.columns:   # a relation with one convention code per row
+                df = df.with_columns(pl.concat_list("convention").list.drop_nulls().alias("conventions"))
+            self.covers[name] = _coverage(df)
+            t = touched.get(name)
+            if t is None:
+                self.con.register(name, df.to_arrow())
+                continue
+            # a touched relation: one view per period level, of the rows of its touched periods
+            for level in PERIOD_SQL:
+                if t.empty:
+                    self._views[(name, level)] = None
+                    continue
+                view = f"{name}__{level}"
+                self.con.register(view, df.filter(t.expr(period_start(pl.col("t"), level), level)).to_arrow())
+                self._views[(name, level)] = view
+        self.con.execute("SET enable_external_access = false")
+        self.con.execute("SET lock_configuration = true")
+
+    def chunks(self, ordered: bool = True) -> list[Chunk]:
+        """Every (indicator, area, period) computed: in the table's order (`ordered`) or the catalogue's."""
+        out = [(i, a, p) for i, ind in self.indicators.items() for a in ind.areas for p in ind.periods]
+        return sorted(out) if ordered else out
+
+    def relation(self, indicator_id: str) -> str:
+        return self.indicators[indicator_id].relation
+
+    def frame(self, chunk: Chunk) -> pl.DataFrame | None:
+        """The values before trends of `chunk` (None: none of its periods is touched)."""
+        ind, area, period = self.indicators[chunk[0]], chunk[1], chunk[2]
+        source = ind.relation
+        if (ind.relation, period) in self._views:
+            source = self._views[(ind.relation, period)]
+            if source is None:
+                return None
+        cov = self.covers[ind.relation]
+        params = ([self.cat.city] if area == "ville" else []) + [cov[0], cov[1]]
+        try:
+            df = pl.from_arrow(self.con.sql(indicator_sql(ind, area, period, source), params=params).to_arrow_table())
+        except duckdb.Error as exc:
+            raise ValueError(f"indicateur {ind.id} ({area} × {period}): {exc}") from exc
+        return df.with_columns(
+            pl.lit(ind.id).alias("indicator_id"), pl.lit(area).alias("area_level"), pl.lit(period).alias("period_level"),
+            pl.lit(cov[0]).alias("coverage_start"), pl.lit(cov[1]).alias("coverage_end")).cast(BASE_CASTS)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "BaseSession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def base_values(cat: Catalogue, relations: dict[str, pl.DataFrame | None], only: list[str] | None = None,
                 touched: dict | None = None) -> tuple[pl.DataFrame | None, dict[str, str], dict]:
     """The values of every indicator before trends (None when nothing is computed), the reasons of
-    the indicators not computed, and each relation's coverage (first day, last day + 1).
-
-    `touched` ({relation: `incremental.Touched`}): only the periods it names are computed for the
-    relations it holds (from their rows in those periods: a period's value depends on its rows and
-    the relation's coverage alone); an empty `Touched` computes nothing for its relation."""
-    skipped: dict[str, str] = {}
-    frames: list[pl.DataFrame] = []
-    covers: dict = {}
-    con = duckdb.connect(":memory:")
-    try:
-        frames_of: dict[str, pl.DataFrame] = {}
-        for name, df in relations.items():
-            if df is not None:
-                if "conventions" not in df.columns:   # a relation with one convention code per row
-                    df = df.with_columns(pl.concat_list("convention").list.drop_nulls().alias("conventions"))
-                covers[name] = _coverage(df)
-                t = (touched or {}).get(name)
-                if t is None:
-                    con.register(name, df.to_arrow())
-                    continue
-                frames_of[name] = df
-        # a touched relation: one view per period level, of the rows of its touched periods
-        views: dict[tuple[str, str], str | None] = {}
-        for name, df in frames_of.items():
-            t = touched[name]
-            for level in PERIOD_SQL:
-                if t.empty:
-                    views[(name, level)] = None
-                    continue
-                keep = df.filter(t.expr(period_start(pl.col("t"), level), level))
-                view = f"{name}__{level}"
-                con.register(view, keep.to_arrow())
-                views[(name, level)] = view
-        con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
-        for ind in cat.indicators:
-            if only is not None and ind.id not in only:
-                continue
-            cov = covers.get(ind.relation)
-            if cov is None:
-                skipped[ind.id] = (f"relation « {ind.relation} » absente ou vide"
-                                   if relations.get(ind.relation) is None else f"relation « {ind.relation} » vide")
-                continue
-            for area in ind.areas:
-                for period in ind.periods:
-                    source = ind.relation
-                    if ind.relation in frames_of:
-                        source = views[(ind.relation, period)]
-                        if source is None:
-                            continue
-                    sql = indicator_sql(ind, area, period, source)
-                    params = ([cat.city] if area == "ville" else []) + [cov[0], cov[1]]
-                    try:
-                        df = pl.from_arrow(con.sql(sql, params=params).to_arrow_table())
-                    except duckdb.Error as exc:
-                        raise ValueError(f"indicateur {ind.id} ({area} × {period}): {exc}") from exc
-                    frames.append(df.with_columns(
-                        pl.lit(ind.id).alias("indicator_id"), pl.lit(area).alias("area_level"),
-                        pl.lit(period).alias("period_level"), pl.lit(cov[0]).alias("coverage_start"),
-                        pl.lit(cov[1]).alias("coverage_end")))
-    finally:
-        con.close()
+    the indicators not computed, and each relation's coverage (first day, last day + 1); `touched`:
+    as `BaseSession`."""
+    with BaseSession(cat, relations, only, touched) as s:
+        frames = [f for f in (s.frame(c) for c in s.chunks(ordered=False)) if f is not None]
     if not frames:
-        return None, skipped, covers
-    base = pl.concat([f.cast(BASE_CASTS) for f in frames], how="diagonal_relaxed")
-    return base, skipped, covers
+        return None, s.skipped, s.covers
+    return pl.concat(frames, how="diagonal_relaxed"), s.skipped, s.covers
 
 
 def finish(base: pl.DataFrame | None, cat: Catalogue, only: pl.Expr | None = None) -> pl.DataFrame:
@@ -246,92 +282,148 @@ def _redo(touched: dict, relation_of: dict[str, str]) -> pl.Expr:
     return out
 
 
-def materialise_incremental(cat: Catalogue, relations: dict[str, pl.DataFrame | None],
-                            load_previous: Callable[[], tuple[dict, pl.DataFrame] | None],
-                            load_old_values: Callable[[], pl.DataFrame | None] = lambda: None):
-    """`materialise`, recomputing only the periods whose rows changed since the last run.
+def _of_chunk(chunk: Chunk) -> pl.Expr:
+    return ((pl.col("indicator_id") == chunk[0]) & (pl.col("area_level") == chunk[1])
+            & (pl.col("period_level") == chunk[2]))
+
+
+def _lazy(frame: pl.DataFrame | pl.LazyFrame | None) -> pl.LazyFrame | None:
+    return frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+
+
+class IncrementalRun:
+    """`materialise`, recomputing only the periods whose rows changed since the last run, one
+    (indicator, area level, period level) at a time: iterating yields each chunk's values (in the
+    table's order) and values before trends (for the next run's state), so neither table is ever
+    whole in memory (eight years: 7 M rows; the whole tables held 6 GB).
 
     `load_previous()`: that run's state `(document, values before trends)`, or None (everything is
     computed); `load_old_values()`: the values table it published — with it, only the trends of the
     rows whose period or reference periods changed are computed again, the others kept (unless a
-    relation's first day moved: every trend); it is trusted only with the row count the state
-    recorded. Loaders rather than frames: each is read when needed and freed as soon as used (over
-    eight years both are millions of rows).
+    relation's first day moved: every trend); it is trusted only with the row count and the
+    schema the state recorded. Either may be a DataFrame or a LazyFrame (the files, each chunk read
+    alone). After the iteration, `doc` is the state document for the next run and `done` says what
+    was recomputed; `skipped` (the indicators not computed, with the reason) is known at once."""
 
-    Returns (values, skipped, state document, values before trends to keep, what was recomputed)."""
-    digests = {name: inc.day_digests(df, pl.col("t")) for name, df in relations.items()
-               if df is not None and df.height}
-    touched = None
-    previous = load_previous()
-    why = "premier calcul" if previous is None else None
-    doc, old = previous if previous is not None else ({}, None)
-    del previous
-    if old is not None:
-        if set(doc.get("digests", {})) != set(digests):
-            why = "relations différentes"
+    def __init__(self, cat: Catalogue, relations: dict[str, pl.DataFrame | None],
+                 load_previous: Callable[[], tuple[dict, pl.DataFrame | pl.LazyFrame] | None],
+                 load_old_values: Callable[[], pl.DataFrame | pl.LazyFrame | None] = lambda: None):
+        self.cat, self.relations = cat, relations
+        self.digests = {name: inc.day_digests(df, pl.col("t")) for name, df in relations.items()
+                        if df is not None and df.height}
+        self.touched, why, self.state, self.old = None, None, {}, None
+        previous = load_previous()
+        if previous is None:
+            why = "premier calcul"
         else:
-            touched = {}
-            for name, d in digests.items():
-                t = inc.touched(doc["digests"][name], d, inc.cover_of(doc["covers"].get(name)),
-                                _coverage(relations[name]))
-                if any(x is None for x in t.days) or "None" in d or "None" in doc["digests"][name]:
-                    touched, why = None, "dates manquantes"
-                    break
-                touched[name] = t
-    base, skipped, covers = base_values(cat, relations, touched=touched)
-    if touched is not None and skipped != doc.get("skipped"):
-        base, skipped, covers = base_values(cat, relations)
-        touched, why = None, "indicateurs calculés différents"
-    done: dict = {"mode": "complet", "motif": why}
-    if touched is not None:
-        relation_of = {i.id: i.relation for i in cat.indicators}
-        rel = pl.col("indicator_id").replace_strict(relation_of, default=None, return_dtype=pl.Utf8)
-        drop = pl.lit(False)
-        for name, t in touched.items():
-            for level in PERIOD_SQL:
-                if not t.empty:
-                    drop = drop | ((rel == name) & (pl.col("period_level") == level)
-                                   & t.expr(pl.col("period_start"), level))
-        c0 = {i: covers[r][0] for i, r in relation_of.items() if covers.get(r)}
-        c1 = {i: covers[r][1] for i, r in relation_of.items() if covers.get(r)}
-        old_rows = old.height
-        kept = old.filter(~drop).with_columns(
-            pl.col("indicator_id").replace_strict(c0, default=None, return_dtype=pl.Date).alias("coverage_start"),
-            pl.col("indicator_id").replace_strict(c1, default=None, return_dtype=pl.Date).alias("coverage_end"))
-        del old   # the last run's values before trends: freed before its published table is read
-        dropped = old_rows - kept.height
-        base = pl.concat([p.cast(BASE_CASTS) for p in [kept] + ([base] if base is not None else [])],
-                         how="diagonal_relaxed")
-        del kept
-        done = {"mode": "incrémental", "lignes_recalculees": dropped,
-                "jours_modifies": {n: len(t.days) for n, t in touched.items() if t.days}}
-        firsts_moved = any(inc.cover_of(doc["covers"].get(n)) is not None and covers.get(n) is not None
-                           and inc.cover_of(doc["covers"].get(n))[0] != covers[n][0] for n in touched)
-        old_values = None if firsts_moved else load_old_values()
-        if (old_values is not None and old_values.height == doc.get("values_rows")
-                and list(old_values.schema.items()) == list(VALUES_SCHEMA.items())):
-            # the rule is applied to the frames' distinct (indicator, level, period) only, then
-            # matched row by row (the rule over 900k rows costs seconds)
-            keys = pl.concat([f.select(_PERIOD_KEYS).unique() for f in (base, old_values)]).unique()
-            hit = keys.filter(_redo(touched, relation_of)).select(pl.struct(_PERIOD_KEYS)).to_series()
-            redo = pl.struct(_PERIOD_KEYS).is_in(hit.implode())
-            fresh = finish(base, cat, only=redo)
-            kept_values = old_values.filter(~redo).with_columns(
-                pl.col("indicator_id").replace_strict(c0, default=None, return_dtype=pl.Date).alias("coverage_start"),
-                pl.col("indicator_id").replace_strict(c1, default=None, return_dtype=pl.Date).alias("coverage_end"))
-            del old_values
-            done["tendances_recalculees"] = fresh.height
-            # both parts are in the table's order and a period is in one part only: a stable sort
-            # without the (costly) area and dimension strings gives the full sort's order
-            values = pl.concat([kept_values, fresh]).sort(*_ORDER[:4], maintain_order=True)
-        else:
-            values = finish(base, cat)
-    else:
-        values = finish(base, cat)
-    doc = {"digests": digests, "covers": {n: inc.iso_cover(c) for n, c in covers.items()}, "skipped": skipped,
-           "values_rows": values.height}
-    keep = base if base is not None else pl.DataFrame(schema={k: VALUES_SCHEMA[k] for k in ("indicator_id",)})
-    return values, skipped, doc, keep, done
+            self.state, self.old = previous[0], _lazy(previous[1])
+            why = self._find_touched()
+        self.session = BaseSession(cat, relations, touched=self.touched)
+        if self.touched is not None and self.session.skipped != self.state.get("skipped"):
+            self.session.close()
+            self.session = BaseSession(cat, relations)
+            self.touched, why = None, "indicateurs calculés différents"
+        self.skipped, self.covers = self.session.skipped, self.session.covers
+        self.done: dict = {"mode": "complet", "motif": why}
+        self.old_values = None
+        if self.touched is not None:
+            self.done = {"mode": "incrémental", "lignes_recalculees": 0,
+                         "jours_modifies": {n: len(t.days) for n, t in self.touched.items() if t.days}}
+            self.old_values = self._trusted_old_values(load_old_values)
+            if self.old_values is not None:
+                self.done["tendances_recalculees"] = 0
+        self.doc: dict | None = None
+
+    def _find_touched(self) -> str | None:
+        """The touched periods of every relation (`self.touched`), or the reason to compute all."""
+        if set(self.state.get("digests", {})) != set(self.digests):
+            return "relations différentes"
+        touched = {}
+        for name, d in self.digests.items():
+            t = inc.touched(self.state["digests"][name], d, inc.cover_of(self.state["covers"].get(name)),
+                            _coverage(self.relations[name]))
+            if any(x is None for x in t.days) or "None" in d or "None" in self.state["digests"][name]:
+                return "dates manquantes"
+            touched[name] = t
+        self.touched = touched
+        return None
+
+    def _trusted_old_values(self, load_old_values) -> pl.LazyFrame | None:
+        covers, before = self.covers, self.state.get("covers", {})
+        if any(inc.cover_of(before.get(n)) is not None and covers.get(n) is not None
+               and inc.cover_of(before.get(n))[0] != covers[n][0] for n in self.touched):
+            return None    # a relation's first day moved: every trend
+        old_values = _lazy(load_old_values())
+        if old_values is None or list(old_values.collect_schema().items()) != list(VALUES_SCHEMA.items()):
+            return None
+        if old_values.select(pl.len()).collect().item() != self.state.get("values_rows"):
+            return None    # rows changed behind the state (a destruction purges rows)
+        return old_values
+
+    def __iter__(self) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+        rows = 0
+        try:
+            for chunk in self.session.chunks():
+                values, base = self._chunk(chunk)
+                rows += values.height
+                if values.height or base.height:
+                    yield values, base
+        finally:
+            self.session.close()
+        self.doc = {"digests": self.digests, "covers": {n: inc.iso_cover(c) for n, c in self.covers.items()},
+                    "skipped": self.skipped, "values_rows": rows}
+
+    def _chunk(self, chunk: Chunk) -> tuple[pl.DataFrame, pl.DataFrame]:
+        new = self.session.frame(chunk)
+        if self.touched is None:
+            base = _base(new)
+            return finish(base, self.cat), base
+        # the last run's rows of the chunk but its touched periods, with the relation's coverage now
+        relation = self.session.relation(chunk[0])
+        t, level = self.touched.get(relation), chunk[2]
+        cover = self.covers[relation]
+        # (a relation without digests is computed whole: none of its old rows is kept)
+        fresh_periods = pl.lit(True) if t is None else pl.lit(False) if t.empty else t.expr(pl.col("period_start"), level)
+        old = self.old.filter(_of_chunk(chunk)).collect()
+        kept = old.filter(~fresh_periods).with_columns(pl.lit(cover[0]).alias("coverage_start"),
+                                                       pl.lit(cover[1]).alias("coverage_end"))
+        self.done["lignes_recalculees"] += old.height - kept.height
+        del old
+        base = _base(pl.concat([_base(kept), *([new] if new is not None else [])], how="diagonal_relaxed"))
+        if self.old_values is None:
+            return finish(base, self.cat), base
+        old_values = self.old_values.filter(_of_chunk(chunk)).collect()
+        # the rule is applied to the chunk's distinct periods only, then matched row by row
+        keys = pl.concat([f.select(_PERIOD_KEYS).unique() for f in (base, old_values)]).unique()
+        relation_of = {chunk[0]: relation}
+        hit = keys.filter(_redo(self.touched, relation_of)).select(pl.struct(_PERIOD_KEYS)).to_series()
+        redo = pl.struct(_PERIOD_KEYS).is_in(hit.implode())
+        fresh = finish(base, self.cat, only=redo)
+        self.done["tendances_recalculees"] += fresh.height
+        kept_values = old_values.filter(~redo).with_columns(pl.lit(cover[0]).alias("coverage_start"),
+                                                            pl.lit(cover[1]).alias("coverage_end"))
+        # both parts are in the table's order and a period is in one part only: a stable sort on
+        # the period start gives the full sort's order
+        values = pl.concat([kept_values.select(list(VALUES_SCHEMA)), fresh]).sort("period_start", maintain_order=True)
+        return values, base
+
+
+def _base(frame: pl.DataFrame | None) -> pl.DataFrame:
+    if frame is None:
+        return pl.DataFrame(schema=BASE_SCHEMA)
+    return frame.select([pl.col(k).cast(v) for k, v in BASE_SCHEMA.items()])
+
+
+def materialise_incremental(cat: Catalogue, relations: dict[str, pl.DataFrame | None],
+                            load_previous: Callable[[], tuple[dict, pl.DataFrame | pl.LazyFrame] | None],
+                            load_old_values: Callable[[], pl.DataFrame | pl.LazyFrame | None] = lambda: None):
+    """`IncrementalRun` gathered in memory: (values, skipped, state document, values before
+    trends to keep, what was recomputed)."""
+    run = IncrementalRun(cat, relations, load_previous, load_old_values)
+    parts = list(run)
+    values = pl.concat([v for v, _ in parts]) if parts else pl.DataFrame(schema=VALUES_SCHEMA)
+    keep = pl.concat([b for _, b in parts]) if parts else pl.DataFrame(schema=BASE_SCHEMA)
+    return values, run.skipped, run.doc, keep, run.done
 
 
 _BACK = {"precedente": {"jour": "-1d", "semaine": "-1w", "mois": "-1mo"},

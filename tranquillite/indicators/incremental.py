@@ -28,6 +28,7 @@ from pathlib import Path
 import polars as pl
 
 from tranquillite.indicators.periods import period_end, period_start
+from tranquillite.parquet_stream import ParquetStream
 
 VERSION = 1
 # a run tagged with it recomputes every indicator table whole (the recompute after a convention's end)
@@ -136,6 +137,30 @@ class State:
         if frame.height != doc.get("rows"):
             return None   # the frame was changed behind our back (a destruction purges rows)
         return doc, frame
+
+    def scan(self, key: str) -> tuple[dict, pl.LazyFrame] | None:
+        """`load`, the frame left on disk (read a chunk at a time by its user)."""
+        try:
+            doc = json.loads(self.json.read_text(encoding="utf-8"))
+            if doc.get("key") != key:
+                return None
+            frame = pl.scan_parquet(self.frame)
+            rows = frame.select(pl.len()).collect().item()
+        except Exception:  # noqa: BLE001 - a missing or damaged state is recomputed, never trusted
+            return None
+        if rows != doc.get("rows"):
+            return None   # the frame was changed behind our back (a destruction purges rows)
+        return doc, frame
+
+    def stream(self, schema: dict) -> ParquetStream:
+        """The next frame, written a chunk at a time; `commit` puts it in place with its document."""
+        return ParquetStream(self.frame, schema=schema, statistics=True)
+
+    def commit(self, key: str, doc: dict, frame: ParquetStream) -> None:
+        """`save` of a streamed frame: the frame renamed into place, then the document."""
+        self.json.unlink(missing_ok=True)
+        frame.close()
+        self.json.write_text(json.dumps({**doc, "key": key, "rows": frame.rows}, default=str), encoding="utf-8")
 
     def load_doc(self, key: str) -> dict | None:
         """The document alone (a state whose frame is the published table itself)."""

@@ -32,6 +32,7 @@ from dagster_duckdb import DuckDBResource
 import polars as pl
 
 from tranquillite import file_memo
+from tranquillite.parquet_stream import ParquetStream
 
 UNPARTITIONED = "data"
 
@@ -73,6 +74,11 @@ class Warehouse(dg.ConfigurableResource):
             if os.path.exists(tmp):
                 os.unlink(tmp)
         return target
+
+    def stream(self, layer: str, table: str, schema: dict, partition: str | None = None) -> ParquetStream:
+        """A table written a chunk at a time (`ParquetStream`), replacing the partition (or the whole
+        unpartitioned table) when closed: each chunk its own row groups, with their statistics."""
+        return ParquetStream(self.file(layer, table, partition), schema=schema, statistics=True)
 
     def drop_partition(self, layer: str, table: str, partition: str) -> bool:
         """Remove one partition (a day that no longer has data); True if there was one."""

@@ -56,7 +56,8 @@ from tranquillite.synthetic.records import agenda_records, incident_records
 from tranquillite.synthetic.space import cameras, space
 from tranquillite.synthetic.timeprofile import PARIS, TimeGrid
 from tranquillite.synthetic import generic
-from tranquillite.synthetic.writers import (OWNED_SOURCES, ParquetStream, clean_landing, csv_path, json_path, write_cortege,
+from tranquillite.parquet_stream import ParquetStream
+from tranquillite.synthetic.writers import (OWNED_SOURCES, clean_landing, csv_path, json_path, write_cortege,
                                             write_csv_source)
 
 __all__ = ["generate", "GenerationReport", "INCIDENT_SOURCES", "OWNED_SOURCES"]

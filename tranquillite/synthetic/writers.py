@@ -9,7 +9,6 @@ array of the entries entered that day.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -74,39 +73,3 @@ def write_cortege(home: Path, docs_by_day: dict[str, list[dict[str, Any]]], days
     return files
 
 
-class ParquetStream:
-    """One Parquet file written a frame at a time (each frame its own row groups) and renamed into
-    place on `close`: a generation of eight years never holds the whole ground truth in memory."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.tmp = self.path.with_name(self.path.name + ".part")
-        self._writer = None
-
-    def write(self, df: pl.DataFrame) -> None:
-        import pyarrow.parquet as pq
-        table = df.to_arrow()
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd", write_statistics=False)
-        self._writer.write_table(table)
-
-    def close(self) -> None:
-        if self._writer is None:
-            raise ValueError(f"{self.path.name}: aucune ligne écrite")
-        self._writer.close()
-        os.replace(self.tmp, self.path)
-
-    def abort(self) -> None:
-        """Closes and removes the unfinished file (the path is left as it was)."""
-        if self._writer is not None:
-            self._writer.close()
-        self.tmp.unlink(missing_ok=True)
-
-    def __enter__(self) -> "ParquetStream":
-        return self
-
-    def __exit__(self, kind, *_) -> None:
-        if kind is None:
-            self.close()
-        else:
-            self.abort()
