@@ -274,6 +274,7 @@ def test_a_long_range_is_computed_by_periods_with_the_same_features(materialized
     days = [(FIRST + timedelta(days=i)).isoformat() for i in range(DAYS)]
     before = {d: pl.read_parquet(wh / "features" / "cell_slot" / f"{d}.parquet") for d in days}
     monkeypatch.setattr(features_mod, "CHUNK_DAYS", 10)
+    monkeypatch.setattr(features_mod, "ONE_PIECE_DAYS", 0)
     job = defs.resolve_job_def(PREVISION_JOB)
     res = job.get_subset(asset_selection={K.CELL_SLOT_KEY}).execute_in_process(
         instance=instance, tags={runner.RANGE_START_TAG: days[0], runner.RANGE_END_TAG: days[-1]},

@@ -36,7 +36,9 @@ CHECK_GRID_AREA = "surface_de_la_grille"
 CHECK_GRID_ZONES = "cellules_rattachees_a_une_zone"
 CHECK_PANEL = "panel_complet"
 CHECK_KNOWN_BEFORE = "connu_avant_usage"
-CHUNK_DAYS = 92      # cell_slot computes a long range by quarters (each with its year of history): 8 years in 1.8 GB
+# cell_slot computes a range of up to a year in one piece, a longer one by quarters, each with its
+# year of history: 8 years in 1.8 GB (by years: 4.0 GB), a year as fast as before
+CHUNK_DAYS, ONE_PIECE_DAYS = 92, 366
 
 EVENT_COLUMNS = ["event_id", "source", "subcategory", "start", "end", "geometry", "geometry_type", "lon", "lat", "h3_cell",
                  "attendance", "convention", "entered_at", "_partition"]
@@ -267,8 +269,9 @@ def cell_slot(context: dg.AssetExecutionContext, warehouse: Warehouse, study_are
     expected = grid.height * sch.n
     sizes, rows, schema, per_convention = [], 0, None, {}
     # by periods of CHUNK_DAYS: the memory is one period and its year of history, whatever the range
-    for k in range(0, len(days), CHUNK_DAYS):
-        chunk = days[k:k + CHUNK_DAYS]
+    step = len(days) if len(days) <= ONE_PIECE_DAYS else CHUNK_DAYS
+    for k in range(0, len(days), step):
+        chunk = days[k:k + step]
         lo = (chunk[0] - timedelta(days=HISTORY_DAYS)).isoformat()
         need = [p for p in available if lo <= p <= chunk[-1].isoformat()]
         counts = warehouse.read(K.FEATURES, "observed_counts", need) if need else pl.DataFrame(schema=COUNT_SCHEMA)
@@ -289,7 +292,7 @@ def cell_slot(context: dg.AssetExecutionContext, warehouse: Warehouse, study_are
     bad = sum(1 for s in sizes if s != expected)
     return dg.MaterializeResult(
         metadata={**base_metadata(schema, time.perf_counter() - t0, partitions=len(days),
-                                  colonnes=len(schema.columns), periodes_calculees=-(-len(days) // CHUNK_DAYS),
+                                  colonnes=len(schema.columns), periodes_calculees=-(-len(days) // step),
                                   debut_des_donnees=data_start.isoformat(),
                                   **gap_metadata(available, data_start, days[-1])),
                   "dagster/row_count": dg.MetadataValue.int(rows),
