@@ -25,7 +25,10 @@ from contextlib import contextmanager
 
 import dagster._check as check
 from dagster import Field, StringSource
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
+from dagster._serdes import serialize_value
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool, StaticPool
@@ -113,6 +116,20 @@ class LocalSqliteEventLogStorage(SqliteEventLogStorage):
                     # the UI's watcher of a run's log is woken by `<run>.db` (Dagster closed its
                     # connection, which wrote the WAL back): the committed write is copied there now
                     raw.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _store_asset_check_evaluation_planned(self, event, event_id: int | None) -> None:  # noqa: ANN001
+        """Dagster's rows (one per planned partition), with the event serialised once for all of
+        them and inserted as one `executemany`: Dagster serialises the same event again for every
+        day of the range (a year of `clean_cortege`, 17 checks × 365 days: 3.5 s of its 47)."""
+        planned = check.not_none(event.dagster_event).event_specific_data
+        keys = planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
+        row = {"asset_key": planned.asset_key.to_string(), "check_name": planned.check_name, "run_id": event.run_id,
+               "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+               "evaluation_event": serialize_value(event),
+               "evaluation_event_timestamp": self._event_insert_timestamp(event),
+               "evaluation_event_storage_id": event_id}
+        with self.index_connection() as conn:
+            conn.execute(AssetCheckExecutionsTable.insert(), [{**row, "partition": k} for k in keys])
 
     def has_table(self, table_name: str) -> bool:
         """Dagster asks, on every materialisation, whether the index has its optional tables

@@ -180,3 +180,54 @@ def test_a_run_being_written_streams_to_a_watcher_in_another_process(home):
         reader.end_watch("r1", next(iter(reader._watchers["r1"]), None))
         reader.dispose()
         writer.dispose()
+
+
+@dg.asset_check(asset=days_seen, blocking=True)
+def days_seen_counted() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
+def _planned_rows(storage) -> list[tuple]:
+    from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable as T
+    with storage.index_connection() as conn:
+        rows = conn.execute(sqlalchemy.select(T.c.asset_key, T.c.check_name, T.c.partition, T.c.run_id,
+                                              T.c.execution_status, T.c.evaluation_event,
+                                              T.c.evaluation_event_timestamp)
+                            .where(T.c.execution_status == "PLANNED")).fetchall()
+    return sorted(tuple(r) for r in rows)
+
+
+def test_a_planned_check_of_a_range_is_serialised_once_and_stored_as_dagster_does(home, monkeypatch):
+    """A check of a daily asset run over a range: one row per day, as Dagster's own storage writes
+    them, but the event serialised once (Dagster serialises it again for each day)."""
+    import dagster._core.storage.event_log.sql_event_log as dagster_sql
+    import tranquillite.dagster_storage as local
+    inst = runner.instance()
+    result = _materialise([days_seen, days_seen_counted], inst, "2025-01-01", "2025-01-31")
+    assert result.success
+    planned = [e for e in inst.all_logs(result.run_id)
+               if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION_PLANNED"]
+    assert len(planned) == 1
+    assert [r[2] for r in _planned_rows(inst.event_log_storage)] == [f"2025-01-{d:02d}" for d in range(1, 32)]
+    calls = []
+
+    def counting(real):
+        def serialize(value, *args, **kwargs):
+            calls.append(type(value).__name__)
+            return real(value, *args, **kwargs)
+        return serialize
+
+    monkeypatch.setattr(local, "serialize_value", counting(dagster_sql.serialize_value), raising=False)
+    monkeypatch.setattr(dagster_sql, "serialize_value", counting(dagster_sql.serialize_value))
+    stores = {"plateforme": LocalSqliteEventLogStorage(str(home / "events_local")),
+              "dagster": SqliteEventLogStorage(str(home / "events_dagster"))}
+    rows, serialised = {}, {}
+    for name, storage in stores.items():
+        calls.clear()
+        storage.store_event(planned[0])
+        serialised[name] = calls.count("EventLogEntry")
+        rows[name] = _planned_rows(storage)
+        storage.dispose()
+    assert len(rows["plateforme"]) == 31 and rows["plateforme"] == rows["dagster"]
+    # the event log's own row, and the planned rows' shared copy: not one more per day
+    assert serialised["plateforme"] <= 2 and serialised["dagster"] > 31, serialised
