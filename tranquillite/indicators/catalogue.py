@@ -389,7 +389,7 @@ class IncrementalRun:
                                                        pl.lit(cover[1]).alias("coverage_end"))
         self.done["lignes_recalculees"] += old.height - kept.height
         del old
-        base = _base(pl.concat([_base(kept), *([new] if new is not None else [])], how="diagonal_relaxed"))
+        base = _base(pl.concat([kept, *([new] if new is not None else [])], how="diagonal_relaxed"))
         if self.old_values is None:
             return finish(base, self.cat), base
         old_values = self.old_values.filter(_of_chunk(chunk)).collect()

@@ -127,23 +127,20 @@ class State:
 
     def load(self, key: str) -> tuple[dict, pl.DataFrame] | None:
         """(document, frame) of the last run if it was made with `key` and is intact, else None."""
-        try:
-            doc = json.loads(self.json.read_text(encoding="utf-8"))
-            if doc.get("key") != key:
-                return None
-            frame = pl.read_parquet(self.frame)
-        except Exception:  # noqa: BLE001 - a missing or damaged state is recomputed, never trusted
+        kept = self.scan(key)
+        if kept is None:
             return None
-        if frame.height != doc.get("rows"):
-            return None   # the frame was changed behind our back (a destruction purges rows)
-        return doc, frame
+        try:
+            return kept[0], kept[1].collect()
+        except Exception:  # noqa: BLE001 - a damaged state is recomputed, never trusted
+            return None
 
     def scan(self, key: str) -> tuple[dict, pl.LazyFrame] | None:
         """`load`, the frame left on disk (read a chunk at a time by its user)."""
+        doc = self.load_doc(key)
+        if doc is None:
+            return None
         try:
-            doc = json.loads(self.json.read_text(encoding="utf-8"))
-            if doc.get("key") != key:
-                return None
             frame = pl.scan_parquet(self.frame)
             rows = frame.select(pl.len()).collect().item()
         except Exception:  # noqa: BLE001 - a missing or damaged state is recomputed, never trusted
@@ -152,12 +149,12 @@ class State:
             return None   # the frame was changed behind our back (a destruction purges rows)
         return doc, frame
 
-    def stream(self, schema: dict) -> ParquetStream:
+    def stream(self, schema: dict | None = None) -> ParquetStream:
         """The next frame, written a chunk at a time; `commit` puts it in place with its document."""
         return ParquetStream(self.frame, schema=schema, statistics=True)
 
     def commit(self, key: str, doc: dict, frame: ParquetStream) -> None:
-        """`save` of a streamed frame: the frame renamed into place, then the document."""
+        """The streamed frame renamed into place, then its document (none until the frame is whole)."""
         self.json.unlink(missing_ok=True)
         frame.close()
         self.json.write_text(json.dumps({**doc, "key": key, "rows": frame.rows}, default=str), encoding="utf-8")
@@ -177,13 +174,13 @@ class State:
         tmp.replace(self.json)
 
     def save(self, key: str, doc: dict, frame: pl.DataFrame) -> None:
-        self.json.parent.mkdir(parents=True, exist_ok=True)
-        for p in (self.json, self.frame):
-            p.unlink(missing_ok=True)
-        tmp = self.frame.with_suffix(".parquet.part")
-        frame.write_parquet(tmp, compression="zstd")
-        tmp.replace(self.frame)
-        self.json.write_text(json.dumps({**doc, "key": key, "rows": frame.height}, default=str), encoding="utf-8")
+        out = self.stream()
+        try:
+            out.write(frame)
+        except BaseException:
+            out.abort()
+            raise
+        self.commit(key, doc, out)
 
     def clear(self) -> None:
         for p in (self.json, self.frame):
