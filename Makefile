@@ -49,7 +49,10 @@ check: install
 	@mkdir -p $(DAGSTER_HOME)
 	DAGSTER_DISABLE_TELEMETRY=1 $(BIN)/dg check defs
 
-# Dagster UI + daemon (sensors, automation) and the restitution app, stopped together by Ctrl-C
+# Dagster UI + daemon (sensors, automation) and the restitution app, stopped together by Ctrl-C;
+# runs launched there record a range as `tranquillite materialize` does (tranquillite/runner.py)
+ui: export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS = 1
+ui: export DAGSTER_EVENT_BATCH_SIZE = 1000
 ui: install
 	umask 077; mkdir -p $(DAGSTER_HOME)
 	umask 077; trap 'kill 0' INT TERM EXIT; \

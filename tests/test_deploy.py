@@ -41,6 +41,17 @@ def unit(path: Path) -> configparser.ConfigParser:
     return cp
 
 
+def test_the_services_and_make_ui_record_a_range_as_the_cli_does():
+    """Runs launched by the daemon or `make ui` record a range of days with Dagster's switches set
+    as `tranquillite materialize` sets them (one planned event per asset, materialisations in batches)."""
+    from tranquillite import runner
+    switches = {runner.PLANNED_SUBSET_ENV: "1", runner.EVENT_BATCH_ENV: runner.EVENT_BATCH_SIZE}
+    assert {k: env_template().get(k) for k in switches} == switches
+    make = (REPO / "Makefile").read_text(encoding="utf-8")
+    for name, value in switches.items():
+        assert f"ui: export {name} = {value}\n" in make, name
+
+
 def test_the_environment_template_names_real_settings_and_validates():
     env = env_template()
     unknown = {k for k in env if k.startswith("TRANQUILLITE_") and k not in ENV}

@@ -13,6 +13,11 @@ Two things Dagster's relied on are kept:
 * no connection outlives its file: a file deleted or replaced (`wipe`, a restore, another
   process) is noticed by its inode, and the file created again as Dagster would.
 
+A range run's materialisations of one output (one per day) reach the storage as one batch when
+`DAGSTER_EVENT_BATCH_SIZE` is set (`runner.instance` sets it): Dagster's SQLite storage then still
+wrote them one by one, two transactions each and the asset's entry serialised again each time; here
+a batch is one transaction per file, the entry updated once (same rows, tested).
+
 Behaviour is otherwise Dagster's: same files (`history/runs/*.db`), schema and lock. Production
 keeps its history in PostgreSQL (`deploy/dagster.yaml`).
 """
@@ -26,7 +31,8 @@ from contextlib import contextmanager
 import dagster._check as check
 from dagster import Field, StringSource
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
-from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
+from dagster._core.events import DagsterEventType
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._serdes import serialize_value
 from sqlalchemy import create_engine
@@ -35,6 +41,14 @@ from sqlalchemy.pool import NullPool, StaticPool
 
 ENGINES_KEPT = 4          # the index and the runs being written (a run writes to its own file)
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+_BATCHED = frozenset({DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_OBSERVATION,
+                      DagsterEventType.ASSET_MATERIALIZATION_PLANNED})
+
+
+def _batched(event) -> bool:  # noqa: ANN001 - Dagster's type
+    return event.is_dagster_event and event.dagster_event_type in _BATCHED and event.dagster_event.asset_key is not None
 
 
 def _events_directory() -> str:
@@ -130,6 +144,49 @@ class LocalSqliteEventLogStorage(SqliteEventLogStorage):
                "evaluation_event_storage_id": event_id}
         with self.index_connection() as conn:
             conn.execute(AssetCheckExecutionsTable.insert(), [{**row, "partition": k} for k in keys])
+
+    def store_event_batch(self, events) -> None:  # noqa: ANN001 - Dagster's type
+        """A batch Dagster hands over (the materialisations of one output over a range of days, the
+        planned events of a run; `DAGSTER_EVENT_BATCH_SIZE`) written in one transaction per file
+        instead of two per event; events that are not asset events are stored one by one, in order."""
+        i = 0
+        while i < len(events):
+            j = i
+            while j < len(events) and _batched(events[j]) and events[j].run_id == events[i].run_id:
+                j += 1
+            if j == i:
+                self.store_event(events[i])
+                i += 1
+            else:
+                self._store_asset_events(events[i:j])
+                i = j
+
+    def _store_asset_events(self, events) -> None:  # noqa: ANN001 - Dagster's type
+        """What `store_event` does for each asset event, for a run's consecutive asset events at
+        once: the rows inserted together in the run's file and mirrored in the index, their tags,
+        and the asset's entry updated by the last event of each kind (each update overwrites the
+        previous one's columns, so the last of each kind, in order, leaves the same entry)."""
+        rows = [self._event_to_row(e) for e in events]
+        table = SqlEventLogStorageTable
+        insert = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+        run_id = events[0].run_id
+        with self.run_connection(run_id) as conn:
+            in_run = [r[0] for r in conn.execute(insert, rows)]
+        try:
+            with self.index_transaction() as conn:
+                ids = [r[0] for r in conn.execute(insert, rows)]
+                self._store_asset_event_tags(conn, events, ids)
+                last: dict = {}
+                for n, (e, event_id) in enumerate(zip(events, ids)):
+                    last[(e.dagster_event.asset_key, e.dagster_event_type)] = (n, e, event_id)
+                for _, e, event_id in sorted(last.values(), key=lambda t: t[0]):
+                    self._store_asset_event(conn, e, event_id)
+        except Exception:
+            # Dagster stores a failed batch again event by event: the run's rows go first (the
+            # index's transaction was rolled back), or they would be there twice
+            with self.run_connection(run_id) as conn:
+                conn.execute(table.delete().where(table.c.id.in_(in_run)))
+            raise
 
     def has_table(self, table_name: str) -> bool:
         """Dagster asks, on every materialisation, whether the index has its optional tables

@@ -231,3 +231,89 @@ def test_a_planned_check_of_a_range_is_serialised_once_and_stored_as_dagster_doe
     assert len(rows["plateforme"]) == 31 and rows["plateforme"] == rows["dagster"]
     # the event log's own row, and the planned rows' shared copy: not one more per day
     assert serialised["plateforme"] <= 2 and serialised["dagster"] > 31, serialised
+
+
+def _table_rows(storage, shard: str, table: str) -> list[tuple]:
+    """Every row of one table of one of the storage's files (`index` or a run id), in id order,
+    without the database's own clock (`create_timestamp`: when the row was written)."""
+    connect = storage.index_connection if shard == "index" else lambda: storage.run_connection(shard)
+    with connect() as conn:
+        t = sqlalchemy.Table(table, sqlalchemy.MetaData(), autoload_with=conn)
+        columns = [c for c in t.c if c.name != "create_timestamp"]
+        order = [t.c.id] if "id" in t.c else columns
+        return [tuple(r) for r in conn.execute(sqlalchemy.select(*columns).order_by(*order)).fetchall()]
+
+
+class _Commits:
+    """Transactions committed on the SQLite files under `root` while the block runs, per file."""
+
+    def __init__(self, root: str):
+        self.root, self.count = root, Counter()
+
+    def _on_commit(self, conn):  # noqa: ANN001 - SQLAlchemy callback
+        raw = conn.connection.dbapi_connection
+        if type(raw).__module__.startswith("sqlite3"):
+            path = raw.execute("PRAGMA database_list").fetchall()[0][2]
+            if path.startswith(self.root):
+                self.count[os.path.basename(path)] += 1
+
+    def __enter__(self):
+        event.listen(sqlalchemy.engine.Engine, "commit", self._on_commit)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(sqlalchemy.engine.Engine, "commit", self._on_commit)
+
+
+def test_a_range_runs_materialisations_are_written_as_one_batch_with_dagsters_rows(home):
+    """A range run hands Dagster's event log the materialisations of an output over its days (and
+    its planned events) as batches: one transaction per file instead of two per day, and the same
+    rows as Dagster's own storage storing each event on its own."""
+    inst = runner.instance()
+    commits = {}
+    for last in ("2025-01-03", "2025-01-31"):
+        with _Commits(str(home / "dagster")) as seen:
+            result = _materialise([days_seen, days_kept, days_seen_counted], inst, "2025-01-01", last)
+        assert result.success
+        commits[last] = (seen.count["index.db"], seen.count[f"{result.run_id}.db"])
+    logs = inst.all_logs(result.run_id)
+    materialised = [e for e in logs if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"]
+    assert len(materialised) == 62
+    # Dagster's loop: a transaction on the index and one on the run's file per asset and day (3 →
+    # 31 days: +56 each); here the transactions do not grow with the days
+    (index_3, run_3), (index_31, run_31) = commits.values()
+    assert index_31 - index_3 <= 4 and run_31 - run_3 <= 4, commits
+    theirs = SqliteEventLogStorage(str(home / "events_dagster"))
+    for run in reversed(inst.get_runs()):       # both runs, in order, each event on its own
+        for entry in inst.all_logs(run.run_id):
+            theirs.store_event(entry)
+    mine = inst.event_log_storage
+    for shard, table in [(result.run_id, "event_logs"), ("index", "event_logs"), ("index", "asset_keys"),
+                         ("index", "asset_event_tags"), ("index", "asset_check_executions")]:
+        assert _table_rows(mine, shard, table) == _table_rows(theirs, shard, table), (shard, table)
+    assert len(inst.get_materialized_partitions(days_kept.key)) == 31
+    theirs.dispose()
+
+
+def test_a_batch_whose_index_write_fails_leaves_nothing_behind_for_dagsters_retry(home, monkeypatch):
+    """Dagster stores a failed batch again event by event: the run's file must not keep the
+    batch's rows written before the index failed (they would be there twice)."""
+    inst = runner.instance()
+    result = _materialise([days_seen], inst, "2025-01-01", "2025-01-03")
+    batch = [e for e in inst.all_logs(result.run_id)
+             if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"]
+    storage = LocalSqliteEventLogStorage(str(home / "events"))
+
+    def failing(*_args, **_kwargs):
+        raise sqlalchemy.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(storage, "_store_asset_event_tags", failing)
+    with pytest.raises(sqlalchemy.exc.OperationalError):
+        storage.store_event_batch(batch)
+    assert storage.get_logs_for_run(result.run_id) == []
+    assert _table_rows(storage, "index", "event_logs") == []
+    monkeypatch.undo()
+    storage.store_event_batch(batch)
+    assert len(storage.get_logs_for_run(result.run_id)) == 3
+    assert len(storage.get_materialized_partitions(days_seen.key)) == 3
+    storage.dispose()
