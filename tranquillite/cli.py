@@ -167,22 +167,24 @@ def dg_key(user_string: str):
 
 
 def cmd_summary(a: argparse.Namespace) -> int:
+    from tranquillite.app_core import reads
     from tranquillite.summary import summary
-    print(summary(paths()))
-    _log_summary_reads()
+    got = _summary_reads()
+    print(summary(paths(), {r.table: r.rows for r in got}))   # each table counted once, for both
+    if got:
+        reads.log_cli("summary", got)
     return 0
 
 
-def _log_summary_reads() -> None:
+def _summary_reads() -> list:
     """`summary` counts the rows of every table: the access log records which (issue 11, T4)."""
-    from tranquillite.app_core import queries, reads
+    from tranquillite.app_core import queries
     from tranquillite.resources.warehouse import open_catalog
     cat = paths().warehouse / "catalog.duckdb"
     if not cat.exists():
-        return
+        return []
     with open_catalog(cat) as con:
-        got = queries.table_reads(con)
-    reads.log_cli("summary", got)
+        return queries.table_reads(con)
 
 
 # --------------------------------------------------------------------------- conventions (C9)

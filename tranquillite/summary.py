@@ -55,7 +55,9 @@ def _landing_files(con, tables) -> pl.DataFrame:
                                  "WHERE unassigned_reason IS NOT NULL ORDER BY file").to_arrow_table())
 
 
-def summary(p: Paths) -> str:
+def summary(p: Paths, counts: dict[str, int] | None = None) -> str:
+    """The summary text; `counts` (table → rows) are row counts already made (the CLI's, which it logs)."""
+    counts = counts or {}
     cat = p.warehouse / "catalog.duckdb"
     if not cat.exists():
         return f"aucun catalogue publié dans {cat}: lancer `tranquillite materialize`"
@@ -64,7 +66,9 @@ def summary(p: Paths) -> str:
         tables = con.sql("SELECT table_schema, table_name FROM information_schema.tables "
                          "WHERE table_schema NOT IN ('information_schema', 'main') ORDER BY 1, 2").fetchall()
         for schema, table in tables:
-            n = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchall()[0][0]
+            n = counts.get(f"{schema}.{table}")
+            if n is None:
+                n = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchall()[0][0]
             lines.append(f"  {schema}.{table:34} {n:>10,}".replace(",", " "))
         dq = pl.from_arrow(con.sql("SELECT * FROM governance.data_quality ORDER BY source").to_arrow_table())
         files = _landing_files(con, tables)
