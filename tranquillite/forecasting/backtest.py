@@ -40,7 +40,8 @@ from tranquillite.forecasting.features import FeatureStore, model_feature_column
 from tranquillite.forecasting.labels import MODEL_LABELS
 from tranquillite.forecasting.metrics import (COVERAGES, aggregate_hits, jittered_interval, per_slot_hits,
                                               pit_coverage_from, pit_steps, poisson_deviance, strict_coverage_from)
-from tranquillite.forecasting.models import LGBM_ROUNDS, FittedModel, combine_alpha, fit_glm, fit_lightgbm_groups
+from tranquillite.forecasting.models import (LGBM_ROUNDS, FittedModel, combine_alpha, fit_glm, fit_lightgbm_groups,
+                                             heap_frozen)
 from tranquillite.forecasting.slots import SlotScheme
 from tranquillite.forecasting.study_area import ALL, AreaSpec
 
@@ -595,7 +596,7 @@ def run_backtest(data: ForecastData, cfg: BacktestConfig = BacktestConfig()) -> 
         o_idx = o - data.data_start
         return score_origin(data, o, forecasts, Y[:, :, o_idx:o_idx + H], cfg), fitted
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=1, user_api="blas"), heap_frozen():
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 results = list(pool.map(one, work))
@@ -743,7 +744,7 @@ def train_service(data: ForecastData, champion: str, cfg: BacktestConfig,
     cfg = _one_thread(cfg)
     facts = data.fact_conventions()
     cats = [*spec.groups, ALL]
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=1, user_api="blas"), heap_frozen():
         if champion in LEARNED and champion != MS.NAME:
             Y = data.Y()
             return [(m, {**meta, "usage": "prevision"}) for m, meta in _fit_learned(data, Y, o, cfg, (champion,))[1]]

@@ -23,6 +23,8 @@ import gc
 import json
 import pickle
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -247,6 +249,23 @@ def glm_design(X: pl.DataFrame, group: str, spec: AreaSpec, with_events: bool) -
     return Z.to_numpy(), Z.columns
 
 
+@contextmanager
+def heap_frozen() -> Iterator[None]:
+    """The objects alive when the fits start (a Dagster run's ~350k: its definitions, the loaded
+    data) set aside from the garbage collector while they run (`gc.freeze`), then handed back:
+    `fit_glm`'s full collection then walks only what the fits made — 0.24 s each otherwise, most of
+    it spent on objects that were never garbage. Nested uses leave the outer one's freeze alone."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def fit_glm(name: str, group: str, X: pl.DataFrame, y: np.ndarray, w: np.ndarray, spec: AreaSpec,
             with_events: bool, max_rows: int = GLM_MAX_ROWS, seed: int = 0) -> FittedModel:
     """Poisson GLM by IRLS; above `max_rows` rows, a uniform subsample (weights scaled up)."""
@@ -270,7 +289,8 @@ def fit_glm(name: str, group: str, X: pl.DataFrame, y: np.ndarray, w: np.ndarray
         coef_k = np.asarray(res.params)
     del res
     # statsmodels' models and results refer to each other: every IRLS step's arrays stay in memory
-    # until a full collection, which allocation counts seldom trigger (8 years: +1 GB per origin)
+    # until a full collection, which allocation counts seldom trigger (8 years: +1 GB per origin);
+    # cheap under `heap_frozen` (the backtest and the training)
     gc.collect()
     coef = np.zeros(Z.shape[1])
     coef[keep] = coef_k
