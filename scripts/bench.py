@@ -154,7 +154,9 @@ def child_event_log(storage: str, days: str) -> None:
     home = tempfile.mkdtemp(prefix="tranquillite-journal-")
     os.environ["DAGSTER_HOME"] = home
     cfg = "telemetry:\n  enabled: false\n"
-    if storage == "tranquillite":
+    if storage == "tranquillite":   # the platform's storage, with the batches `runner.instance` asks for
+        from tranquillite.runner import EVENT_BATCH_ENV, EVENT_BATCH_SIZE
+        os.environ[EVENT_BATCH_ENV] = EVENT_BATCH_SIZE
         cfg += "event_log_storage:\n  module: tranquillite.dagster_storage\n  class: LocalSqliteEventLogStorage\n"
     Path(home, "dagster.yaml").write_text(cfg, encoding="utf-8")
     inst = dg.DagsterInstance.get()
