@@ -27,6 +27,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import groupby
 
 import dagster._check as check
 from dagster import Field, StringSource
@@ -149,17 +150,12 @@ class LocalSqliteEventLogStorage(SqliteEventLogStorage):
         """A batch Dagster hands over (the materialisations of one output over a range of days, the
         planned events of a run; `DAGSTER_EVENT_BATCH_SIZE`) written in one transaction per file
         instead of two per event; events that are not asset events are stored one by one, in order."""
-        i = 0
-        while i < len(events):
-            j = i
-            while j < len(events) and _batched(events[j]) and events[j].run_id == events[i].run_id:
-                j += 1
-            if j == i:
-                self.store_event(events[i])
-                i += 1
+        for (batched, _), run in groupby(events, key=lambda e: (_batched(e), e.run_id)):
+            if batched:
+                self._store_asset_events(list(run))
             else:
-                self._store_asset_events(events[i:j])
-                i = j
+                for event in run:
+                    self.store_event(event)
 
     def _store_asset_events(self, events) -> None:  # noqa: ANN001 - Dagster's type
         """What `store_event` does for each asset event, for a run's consecutive asset events at

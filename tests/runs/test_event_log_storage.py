@@ -33,24 +33,26 @@ def days_kept(context) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"partitions": len(context.partition_keys)})
 
 
-class _Connections:
-    """SQLite connections opened to the files under `root` while the block runs, per file name."""
+class _PerFile:
+    """SQLAlchemy's `connect` or `commit` events on the SQLite files under `root` while the block
+    runs, per file name: the connections opened, or the transactions committed."""
 
-    def __init__(self, root: str):
-        self.root, self.opened = root, Counter()
+    def __init__(self, root: str, what: str):
+        self.root, self.what, self.count = root, what, Counter()
 
-    def _on_connect(self, dbapi_con, _record):  # noqa: ANN001 - SQLAlchemy callback
-        if type(dbapi_con).__module__.startswith("sqlite3"):
-            path = dbapi_con.execute("PRAGMA database_list").fetchall()[0][2]
+    def _on(self, first, *_):  # noqa: ANN001 - SQLAlchemy callback: (DBAPI connection, record) or (Connection)
+        raw = first if self.what == "connect" else first.connection.dbapi_connection
+        if type(raw).__module__.startswith("sqlite3"):
+            path = raw.execute("PRAGMA database_list").fetchall()[0][2]
             if path.startswith(self.root):
-                self.opened[os.path.basename(path)] += 1
+                self.count[os.path.basename(path)] += 1
 
     def __enter__(self):
-        event.listen(sqlalchemy.engine.Engine, "connect", self._on_connect)
+        event.listen(sqlalchemy.engine.Engine, self.what, self._on)
         return self
 
     def __exit__(self, *exc):
-        event.remove(sqlalchemy.engine.Engine, "connect", self._on_connect)
+        event.remove(sqlalchemy.engine.Engine, self.what, self._on)
 
 
 def _materialise(assets, instance: dg.DagsterInstance, first: str, last: str) -> dg.ExecuteInProcessResult:
@@ -73,13 +75,13 @@ def test_the_local_instance_keeps_its_history_where_dagster_does(home):
 
 def test_a_range_run_opens_a_few_connections_not_four_per_partition(home):
     inst = runner.instance()
-    with _Connections(str(home / "dagster")) as seen:
+    with _PerFile(str(home / "dagster"), "connect") as seen:
         assert _materialise_january(inst).success
     # 2 assets × 31 days = 62 materialisations: Dagster's own storage opened 357 connections (the
     # index ~4 times for each); this one opens each file's once (+ Dagster's creation of a new file)
-    assert seen.opened["index.db"] <= 3, seen.opened
-    events = {f: n for f, n in seen.opened.items() if f != "runs.db"}      # runs.db: the run storage
-    assert sum(events.values()) < 20, seen.opened
+    assert seen.count["index.db"] <= 3, seen.count
+    events = {f: n for f, n in seen.count.items() if f != "runs.db"}      # runs.db: the run storage
+    assert sum(events.values()) < 20, seen.count
     keys = inst.get_materialized_partitions(days_kept.key)
     assert len(keys) == 31
 
@@ -244,27 +246,6 @@ def _table_rows(storage, shard: str, table: str) -> list[tuple]:
         return [tuple(r) for r in conn.execute(sqlalchemy.select(*columns).order_by(*order)).fetchall()]
 
 
-class _Commits:
-    """Transactions committed on the SQLite files under `root` while the block runs, per file."""
-
-    def __init__(self, root: str):
-        self.root, self.count = root, Counter()
-
-    def _on_commit(self, conn):  # noqa: ANN001 - SQLAlchemy callback
-        raw = conn.connection.dbapi_connection
-        if type(raw).__module__.startswith("sqlite3"):
-            path = raw.execute("PRAGMA database_list").fetchall()[0][2]
-            if path.startswith(self.root):
-                self.count[os.path.basename(path)] += 1
-
-    def __enter__(self):
-        event.listen(sqlalchemy.engine.Engine, "commit", self._on_commit)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(sqlalchemy.engine.Engine, "commit", self._on_commit)
-
-
 def test_a_range_runs_materialisations_are_written_as_one_batch_with_dagsters_rows(home):
     """A range run hands Dagster's event log the materialisations of an output over its days (and
     its planned events) as batches: one transaction per file instead of two per day, and the same
@@ -272,7 +253,7 @@ def test_a_range_runs_materialisations_are_written_as_one_batch_with_dagsters_ro
     inst = runner.instance()
     commits = {}
     for last in ("2025-01-03", "2025-01-31"):
-        with _Commits(str(home / "dagster")) as seen:
+        with _PerFile(str(home / "dagster"), "commit") as seen:
             result = _materialise([days_seen, days_kept, days_seen_counted], inst, "2025-01-01", last)
         assert result.success
         commits[last] = (seen.count["index.db"], seen.count[f"{result.run_id}.db"])

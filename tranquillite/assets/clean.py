@@ -17,7 +17,7 @@ import polars as pl
 
 from tranquillite.assets import constants as K
 from tranquillite.assets.metadata import base_metadata, contract_column_schema, table_schema
-from tranquillite.assets.partitions import DAILY
+from tranquillite.assets.partitions import DAILY, rows_by_partition
 from tranquillite.contracts import Contract, contracts_for_source
 from tranquillite.file_versions import FILES_TABLE
 from tranquillite.forecasting.study_area import StudyArea
@@ -27,12 +27,6 @@ from tranquillite.resources import Warehouse
 from tranquillite.validation import LEDGER_SCHEMA, QUARANTINE_SCHEMA, clean_schema, reason_code, validate
 
 LEDGER_TABLE = "ingestion_ledger"
-
-
-def _split(df: pl.DataFrame, col: str, keys: list[str], schema: dict) -> dict[str, pl.DataFrame]:
-    parts = df.partition_by(col, as_dict=True) if df.height else {}
-    parts = {k[0] if isinstance(k, tuple) else k: v for k, v in parts.items()}
-    return {k: parts.get(k, pl.DataFrame(schema=schema)) for k in keys}
 
 
 def counted_records(warehouse: Warehouse, source: str, keys: list[str]) -> dict[str, int]:
@@ -149,15 +143,15 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
                            h3_resolution=spec.h3_resolution, timezone=spec.timezone, anywhere=spec.from_data)
         counted = counted_records(warehouse, source, keys)
         ledger = outcome.ledger(keys, counted)
-        for k, part in _split(ledger, "partition", keys, dict(ledger.schema)).items():
+        for k, part in rows_by_partition(ledger, "partition", keys, dict(ledger.schema)).items():
             warehouse.write(K.GOVERNANCE, LEDGER_TABLE, part, f"{source}_{k}")
         q = outcome.quarantine
-        for k, part in _split(q, "partition", keys, QUARANTINE_SCHEMA).items():
+        for k, part in rows_by_partition(q, "partition", keys, QUARANTINE_SCHEMA).items():
             warehouse.write(K.QUARANTINE, source, part, k)
         elapsed = time.perf_counter() - t0
         for c in contracts:
             df = outcome.clean[c.name]
-            for k, part in _split(df, "_partition", keys, clean_schema(c)).items():
+            for k, part in rows_by_partition(df, "_partition", keys, clean_schema(c)).items():
                 warehouse.write(K.CLEAN, c.name, part, k)
             yield dg.MaterializeResult(
                 asset_key=K.clean_key(c.name),

@@ -21,7 +21,7 @@ import polars as pl
 
 from tranquillite.assets import constants as K
 from tranquillite.assets.metadata import base_metadata, conventions_count
-from tranquillite.assets.partitions import DAILY
+from tranquillite.assets.partitions import DAILY, rows_by_partition
 from tranquillite.forecasting import conventions as CV
 from tranquillite.forecasting.counts import COUNT_SCHEMA, fact_counts
 from tranquillite.forecasting.exposure import exposure_table
@@ -187,16 +187,6 @@ def planned_exposure(warehouse: Warehouse, study_area: StudyArea) -> dg.Material
     )
 
 
-def _split_days(df: pl.DataFrame) -> tuple[dict[date, pl.DataFrame], pl.DataFrame]:
-    """The rows of each day (`_day`, dropped), in their order, in one pass — and the empty frame of a
-    day without rows. A filter per day read the whole range again for each day (a year of
-    `cell_slot`: 365 filters of 2.8 M rows, 8 s; one pass: 0.04 s)."""
-    none = df.head(0).drop("_day")
-    if not df.height:
-        return {}, none
-    return {k[0]: v.drop("_day") for k, v in df.partition_by("_day", as_dict=True, maintain_order=True).items()}, none
-
-
 @dg.asset(
     key=K.OBSERVED_COUNTS_KEY,
     group_name=K.FEATURES,
@@ -225,10 +215,10 @@ def observed_counts(context: dg.AssetExecutionContext, warehouse: Warehouse,
     counts, outside = fact_counts(events, grid, spec.groups, sch, spec.h3_resolution)
     counts = counts.with_columns(sch.day_expr(pl.col("slot")).alias("_day"))
     received = received_days(warehouse, spec.groups, days[0], days[-1])
-    per_day, none = _split_days(counts)
+    per_day = rows_by_partition(counts, "_day", days, keep_key=False)
     for d in days:
         if d in received:
-            warehouse.write(K.FEATURES, "observed_counts", per_day.get(d, none).cast(COUNT_SCHEMA),
+            warehouse.write(K.FEATURES, "observed_counts", per_day[d].cast(COUNT_SCHEMA),
                             partition=d.isoformat())
         else:   # no data received: unknown, not "no fact" (an earlier partition of it no longer holds)
             warehouse.drop_partition(K.FEATURES, "observed_counts", d.isoformat())
@@ -291,9 +281,9 @@ def cell_slot(context: dg.AssetExecutionContext, warehouse: Warehouse, study_are
         out = stored_features(states, spec, sch, exposure, grid)
         del states
         out = out.with_columns(sch.day_expr(pl.col("slot")).alias("_day"))
-        per_day, none = _split_days(out)
+        per_day = rows_by_partition(out, "_day", chunk, keep_key=False)
         for d in chunk:
-            part = per_day.pop(d, none)
+            part = per_day.pop(d)
             sizes.append(part.height)
             warehouse.write(K.FEATURES, "cell_slot", part, partition=d.isoformat())
         rows += out.height

@@ -24,6 +24,17 @@ from tranquillite.timezones import PARIS, PARIS_NAME
 TZ = PARIS_NAME
 
 
+def rows_by_partition(df, col: str, keys: list, schema: dict | None = None, keep_key: bool = True) -> dict:
+    """Each key's rows of `df` (by the value of `col`), in their order, in one pass — a filter per key
+    would read the whole range again for each (a year of `features.cell_slot`: 8 s instead of 0.04 s).
+    A key without rows gets an empty frame (of `schema`, default the frame's); `keep_key=False` drops `col`."""
+    import polars as pl
+    parts = df.partition_by(col, as_dict=True, include_key=keep_key) if df.height else {}
+    parts = {k[0] if isinstance(k, tuple) else k: v for k, v in parts.items()}
+    empty = pl.DataFrame(schema=schema) if schema is not None else df.clear() if keep_key else df.clear().drop(col)
+    return {k: parts.get(k, empty) for k in keys}
+
+
 def export_days(landing: Path, first: str, today: str) -> tuple[str, str] | None:
     """(first, last) valid export days among the landing files dated between `first` and `today`."""
     from tranquillite import landing as landing_io
