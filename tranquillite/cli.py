@@ -125,10 +125,11 @@ def cmd_materialize(a: argparse.Namespace) -> int:
     for o in outcomes:
         for swept in o.swept:
             print(f"attention: {swept.message()}", file=sys.stderr)
+        job = f"{o.job} ({o.scope})" if o.scope else o.job
         if o.skipped:
-            print(f"{o.job}: non lancé — {o.reason}")
+            print(f"{job}: non lancé — {o.reason}")
             continue
-        print(f"{o.job}: {'succès' if o.success else 'ÉCHEC'} (run {o.run_id})"
+        print(f"{job}: {'succès' if o.success else 'ÉCHEC'} (run {o.run_id})"
               + (f" — contrôles en échec: {', '.join(o.failed_checks)}" if o.failed_checks else "")
               + (f" — {o.reason}" if o.reason and not o.success else ""))
     if any(o.interrupted for o in outcomes):

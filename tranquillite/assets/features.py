@@ -7,7 +7,9 @@ state windows over it are null, and the metadata list such days (`forecasting.ga
 
 The daily-partitioned assets are incremental: a new day writes its own partition (a rerun
 replaces it, atomically), reading only the history its windows need (371 days back); a range is
-one run (single-run backfill policy). The grid and the exposure table are small and rebuilt whole.
+one run (single-run backfill policy). Over a range longer than the training window, the runner
+computes `observed_counts` for the whole range and `cell_slot` for the window only
+(`runner.training_runs`): only the models read `cell_slot`, and only their window. The grid and the exposure table are small and rebuilt whole.
 Study area, resolution, sources and shifts come from the `study_area` resource, never from code.
 """
 
@@ -241,7 +243,9 @@ def observed_counts(context: dg.AssetExecutionContext, warehouse: Warehouse,
                  "par type de créneau sur 4 et 12 semaines, taux annuel), voisinage H3 k=1 (effets de "
                  "répétition), calendrier (créneau, jour, mois, jours fériés, vacances scolaires zone B) et "
                  "exposition aux événements prévus connus à ce moment-là. Chaque ligne porte les conventions "
-                 "des faits comptés et de la grille, et celles des événements prévus qui la touchent."),
+                 "des faits comptés et de la grille, et celles des événements prévus qui la touchent. Sur une "
+                 "longue plage, l'entraînement ne les calcule que pour sa fenêtre (les jours que le backtest et "
+                 "les modèles lisent), les comptes observés pour toute la plage."),
     deps=[dg.AssetDep(K.OBSERVED_COUNTS_KEY, partition_mapping=dg.TimeWindowPartitionMapping(
               start_offset=-HISTORY_DAYS, end_offset=0, allow_nonexistent_upstream_partitions=True)),
           K.STUDY_GRID_KEY, K.PLANNED_EXPOSURE_KEY],
