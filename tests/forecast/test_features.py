@@ -2,7 +2,7 @@
 same week last year, neighbourhood, calendar, planned-event exposure."""
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import h3
 import numpy as np
@@ -159,6 +159,31 @@ def test_exposure_cells_slots_and_knowledge_time(marseille_grid):
     assert match.filter(pl.col("ring") == 1).height == 6 * 2                     # 6 neighbours × 2 slots
     assert match.filter(pl.col("ring") == 4)["cell_idx"].n_unique() == 61 - 7
     assert match["known_slot"].unique().to_list() == [SCH.first_slot(date(2025, 2, 11))]  # published 10 Feb
+
+
+def test_records_sharing_a_geometry_touch_the_cells_each_touches_alone(marseille_grid):
+    # the cells are computed once per distinct (geometry, lon, lat): a recurring route, the same
+    # venue, a record without geometry (its point) or without either (nothing) stay what they are alone
+    g, base = marseille_grid, planned()
+    again = base.with_columns(pl.col("event_id") + "-bis", pl.col("start") + timedelta(days=7),
+                              pl.col("end") + timedelta(days=7))
+    no_geometry = base.slice(2, 1).with_columns(pl.lit("evenements_publics:EVT-2").alias("event_id"),
+                                                pl.lit(None, dtype=pl.Utf8).alias("geometry"))
+    nowhere = no_geometry.with_columns(pl.lit("evenements_publics:EVT-3").alias("event_id"),
+                                       pl.lit(None, dtype=pl.Float64).alias("lon"))
+    both = pl.concat([base, again, no_geometry, nowhere])
+    ex = exposure_table(both, g, SPEC, SCH, geo.marseille().outline)
+
+    def cells(frame, event_id):
+        return sorted(frame.filter(pl.col("event_id") == event_id).select("cell_idx", "ring").unique().rows())
+
+    for event_id in base["event_id"]:
+        alone = exposure_table(base.filter(pl.col("event_id") == event_id), g, SPEC, SCH, geo.marseille().outline)
+        assert cells(ex, event_id) == cells(alone, event_id) == cells(ex, event_id + "-bis")
+        assert cells(ex, event_id)                      # each touches some cells
+    # the venue's point alone gives the venue's cells; a record with neither touches nothing
+    assert cells(ex, "evenements_publics:EVT-2") == cells(ex, "evenements_publics:EVT-1")
+    assert ex.filter(pl.col("event_id") == "evenements_publics:EVT-3").height == 0
 
 
 def test_exposure_features_only_count_what_is_known(marseille_grid):
