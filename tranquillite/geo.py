@@ -42,13 +42,19 @@ class Area:
     outline: shapely.Geometry
     zone_codes: np.ndarray  # e.g. "13201"
     zone_names: np.ndarray
-    zone_geoms: np.ndarray  # shapely geometries
+    zone_geoms: np.ndarray  # shapely geometries (prepared for fast predicates when the area is made)
+
+    def __post_init__(self):
+        shapely.prepare(self.zone_geoms)
 
     def zone_of(self, lon: np.ndarray, lat: np.ndarray, nearest_within_deg: float = 0.004) -> np.ndarray:
         """Vectorised point-in-polygon: the zone code of each point.
 
-        A point just outside every zone (quays, breakwaters: up to `nearest_within_deg`, about
-        300 m) gets the nearest zone, as the gazetteer does; farther points get None.
+        Each zone (prepared) tests the points in its bounding box not yet placed; a point on
+        the border of two zones goes to the first in the file's order. A point just outside every
+        zone (quays, breakwaters: up to `nearest_within_deg`, about 300 m) gets the nearest zone,
+        as the gazetteer does; farther points get None. 856,000 points: 0.5 s for Marseille's 16
+        arrondissements, 2 s for its 111 quartiers (a query of the zones' tree per point: 8-9 s).
         """
         lon = np.asarray(lon, dtype="float64")
         lat = np.asarray(lat, dtype="float64")
@@ -56,19 +62,21 @@ class Area:
         ok = np.isfinite(lon) & np.isfinite(lat)
         if not ok.any():
             return out
-        pts = shapely.points(lon[ok], lat[ok])
-        tree = shapely.STRtree(self.zone_geoms)
-        pt_idx, zone_idx = tree.query(pts, predicate="intersects")
-        sub = np.full(pts.shape[0], None, dtype=object)
-        # first match wins (zones do not overlap)
-        order = np.argsort(pt_idx, kind="stable")
-        pt_idx, zone_idx = pt_idx[order], zone_idx[order]
-        first = np.unique(pt_idx, return_index=True)[1]
-        sub[pt_idx[first]] = self.zone_codes[zone_idx[first]]
-        missing = np.flatnonzero(sub == None)  # noqa: E711 (element-wise on an object array)
+        x, y = lon[ok], lat[ok]
+        found = np.full(x.shape[0], -1, dtype=np.int64)
+        for i, (x0, y0, x1, y1) in enumerate(shapely.bounds(self.zone_geoms)):
+            cand = np.flatnonzero((found < 0) & (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+            if cand.size:
+                found[cand[shapely.intersects_xy(self.zone_geoms[i], x[cand], y[cand])]] = i
+        missing = np.flatnonzero(found < 0)
         if missing.size and nearest_within_deg > 0:
-            idx = tree.query_nearest(pts[missing], max_distance=nearest_within_deg, all_matches=False)
-            sub[missing[idx[0]]] = self.zone_codes[idx[1]]
+            tree = shapely.STRtree(self.zone_geoms)
+            idx = tree.query_nearest(shapely.points(x[missing], y[missing]), max_distance=nearest_within_deg,
+                                     all_matches=False)
+            found[missing[idx[0]]] = idx[1]
+        sub = np.full(x.shape[0], None, dtype=object)
+        placed = found >= 0
+        sub[placed] = self.zone_codes[found[placed]]
         out[np.flatnonzero(ok)] = sub
         return out
 
