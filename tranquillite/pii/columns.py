@@ -17,16 +17,21 @@ def kind_column(field_name: str) -> str:
     return PREFIX + field_name
 
 
-def _texts(df: pl.DataFrame, column: str) -> list[str | None]:
+def _texts(df: pl.DataFrame, column: str) -> pl.Series:
     col = df.get_column(column)
     if isinstance(col.dtype, pl.List):  # typed address lists: one text per record
         col = col.list.join(", ")
-    return col.cast(pl.Utf8).to_list()
+    return col.cast(pl.Utf8)
 
 
 def kinds(df: pl.DataFrame, column: str, scope: str) -> pl.Series:
-    """First kind of personal data of each value of `column` (null: none)."""
-    return pl.Series(column, [d.kind for d in detect(_texts(df, column), scope)], dtype=pl.Utf8)
+    """First kind of personal data of each value of `column` (null: none). Each distinct text is
+    analysed once and its kind mapped back to the rows in Polars (8 years of interventions: 1.4 M
+    rows, the distinct texts a fraction)."""
+    texts = _texts(df, column)
+    distinct = texts.drop_nulls().unique(maintain_order=True)
+    found = pl.Series([d.kind for d in detect(distinct.to_list(), scope)], dtype=pl.Utf8)
+    return texts.replace_strict(distinct, found, default=None, return_dtype=pl.Utf8).alias(column)
 
 
 def with_kinds(df: pl.DataFrame, fields: Iterable, header: bool = True) -> pl.DataFrame:
