@@ -47,6 +47,7 @@ from tranquillite.timezones import PARIS_NAME
 AREA_TOLERANCE_DEG = 0.004  # ~300 m: quays and breakwaters just off the outline are kept
 LOCAL_TZ = PARIS_NAME
 REASONS = "_reasons"
+PARSED = "_parsed_"       # a field's typed value, computed once per batch (`_validate_contract`)
 
 _TO_L93 = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
 _FROM_L93 = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
@@ -99,14 +100,21 @@ def _present(e: pl.Expr) -> pl.Expr:
     return e.is_not_null() & (e.str.strip_chars() != "") & (e.str.strip_chars() != "[]")
 
 
-def field_reasons(c: Contract, f: Field, tz: str = LOCAL_TZ) -> list[pl.Expr]:
-    """One expression per rule of the field, each giving a reason string or null."""
+def field_reasons(c: Contract, f: Field, tz: str = LOCAL_TZ, parsed: dict[str, pl.Expr] | None = None) -> list[pl.Expr]:
+    """One expression per rule of the field, each giving a reason string or null. `parsed`: the
+    typed value of fields already computed (field name → expression, e.g. a column: the dates,
+    parsed once — a date is tried against a dozen formats — not once per rule that reads it)."""
+    parsed = parsed or {}
+
+    def value(g: Field) -> pl.Expr:
+        return parsed[g.name] if g.name in parsed else typed(g, pl.col(g.header), c, tz)
+
     raw = pl.col(f.header)
     present = _present(raw)
     rules: list[pl.Expr] = []
     if f.required:
         rules.append(pl.when(~present).then(pl.lit(f"champ_obligatoire_manquant:{f.name}")))
-    v = typed(f, raw, c, tz)
+    v = value(f)
     if f.type == "datetime":
         rules.append(pl.when(present & v.is_null()).then(pl.lit(f"date_invalide:{f.name}")))
         rules.append(_date_window(c, f, v))
@@ -132,7 +140,7 @@ def field_reasons(c: Contract, f: Field, tz: str = LOCAL_TZ) -> list[pl.Expr]:
                      .then(pl.lit(f"format_invalide:{f.name}")))
     if f.after:
         start = c.field(f.after)
-        rules.append(pl.when(typed(f, raw, c, tz) < typed(start, pl.col(start.header), c, tz))
+        rules.append(pl.when(value(f) < value(start))
                      .then(pl.lit("fin_avant_debut")))
     if c.bounds.text_max_length is not None:
         rules.append(pl.when(raw.str.len_chars() > c.bounds.text_max_length)
@@ -442,7 +450,11 @@ def _validate_contract(df: pl.DataFrame, c: Contract, area: geo.Area | None, h3_
                        tz: str = LOCAL_TZ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`df` carries the reasons found before (e.g. duplicate id); the contract's rules add theirs."""
     df = with_kinds(df, c.all_fields)
-    rules = [r for f in c.all_fields for r in field_reasons(c, f, tz)]
+    # the dates parsed once, read by their rules and by the typed table
+    dates = [f for f in c.all_fields if f.type == "datetime"]
+    df = df.with_columns(typed(f, pl.col(f.header), c, tz).alias(PARSED + f.name) for f in dates)
+    parsed = {f.name: pl.col(PARSED + f.name) for f in dates}
+    rules = [r for f in c.all_fields for r in field_reasons(c, f, tz, parsed)]
     df = df.with_columns(pl.col(REASONS).list.concat(
         pl.concat_list([r.alias(f"_r{i}") for i, r in enumerate(rules)]).list.drop_nulls()).alias(REASONS))
     loc = locate(df, c, area)
@@ -457,7 +469,8 @@ def _validate_contract(df: pl.DataFrame, c: Contract, area: geo.Area | None, h3_
         good.get_column("_loc_lon").to_numpy(), good.get_column("_loc_lat").to_numpy()))
     good = good.with_columns(pl.Series("_loc_arrondissement", zones.tolist(), dtype=pl.Utf8))
     schema = clean_schema(c)
-    typed_cols = [typed(f, pl.col(f.header), c, tz).cast(schema[f.name]).alias(f.name) for f in c.all_fields]
+    typed_cols = [(parsed[f.name] if f.name in parsed else typed(f, pl.col(f.header), c, tz))
+                  .cast(schema[f.name]).alias(f.name) for f in c.all_fields]
     loc = set(LOCATED) | {"h3_cell", "arrondissement"}
     rest = [(pl.col(f"_loc_{k}") if k in loc else pl.col(k)).cast(v).alias(k)
             for k, v in schema.items() if k not in {f.name for f in c.all_fields}]
