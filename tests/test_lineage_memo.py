@@ -154,7 +154,7 @@ def _reads(monkeypatch) -> list[int]:
     real = L._counts
     monkeypatch.setattr(L, "_counts", lambda con, files, *a: seen.append(len(files)) or real(con, files, *a))
     real_landing = LT._landing_counts
-    monkeypatch.setattr(LT, "_landing_counts", lambda con, files: seen.append(len(files)) or real_landing(con, files))
+    monkeypatch.setattr(LT, "_landing_counts", lambda con, files, *a: seen.append(len(files)) or real_landing(con, files, *a))
     return seen
 
 
@@ -209,3 +209,30 @@ def test_a_damaged_lineage_cache_gives_the_full_lineage(published, tmp_path, mon
         else:
             c.unlink()
     assert _sorted(LT.lineage_rows(defs, root)).equals(_full(defs, root, monkeypatch))
+
+
+def test_a_table_whose_files_differ_in_schema_is_read_by_name_one_schema_from_its_first_file(tmp_path):
+    # the per-file counts read files of one schema without a union by name (bound from the first file);
+    # files that gained a column, or hold their columns in another order, are read by name
+    wh = Warehouse(root=str(tmp_path / "warehouse"))
+    day = lambda k: f"2025-01-{k:02d}"  # noqa: E731
+    for k in (1, 2):
+        wh.write("clean", "same", pl.DataFrame({"source": ["interventions"] * k, "start": [date(2025, 1, k)] * k}), day(k))
+    wh.write("clean", "mixed", pl.DataFrame({"source": ["interventions"], "start": [date(2025, 1, 1)]}), day(1))
+    wh.write("clean", "mixed", pl.DataFrame({"start": [date(2025, 1, 2)] * 2, "extra": [1, 2],
+                                             "source": ["signalements", "interventions"]}), day(2))
+    counts = L.table_counts(build_defs(), wh.path, cache=tmp_path / "cache")
+    same, mixed = counts["clean.same"], counts["clean.mixed"]
+    assert (same.uniform, mixed.uniform) == (True, False)
+    assert (same.total, mixed.total) == (3, 3)
+
+    def rows(tc):
+        return sorted((Path(f).stem, c, n, a, b) for f, c, n, a, b in
+                      tc.counts.select("file", "convention", "n", "a", "b").iter_rows())
+
+    assert rows(same) == [("2025-01-01", "internal", 1, "2025-01-01", "2025-01-01"),
+                          ("2025-01-02", "internal", 2, "2025-01-02", "2025-01-02")]
+    # one row per file and source (both sources are the City's)
+    assert rows(mixed) == [("2025-01-01", "internal", 1, "2025-01-01", "2025-01-01"),
+                           ("2025-01-02", "internal", 1, "2025-01-02", "2025-01-02"),
+                           ("2025-01-02", "internal", 1, "2025-01-02", "2025-01-02")]

@@ -27,7 +27,8 @@ import polars as pl
 from tranquillite.assets import constants as K
 from tranquillite.assets.metadata import base_metadata
 from tranquillite.contracts import load_conventions
-from tranquillite.lineage import UNPARTITIONED, cache_dir, convention_lineage, per_file_memo, source_conventions, table_counts
+from tranquillite.lineage import (UNPARTITIONED, cache_dir, convention_lineage, per_file_memo, read_parquet_sql,
+                                  source_conventions, table_counts)
 from tranquillite.resources import Warehouse
 
 TABLE = "convention_lineage"
@@ -76,7 +77,8 @@ def lineage_rows(defs, root: Path, registry: pl.DataFrame | None = None) -> pl.D
                                         "total_rows": pl.Int64, "attribution": pl.Utf8})
             out.append(per.join(meta, on="convention", how="left").with_columns(
                 pl.lit("table").alias("lineage_kind"), pl.lit(name).alias("table_name")))
-        out += _landing_rows(con, root, cache)
+        landing = counts.get(f"{K.GOVERNANCE}.landing_files")
+        out += _landing_rows(con, root, cache, landing is not None and landing.uniform)
     finally:
         con.close()
     models = [{"convention": c, "model": m.get("model"), "model_group": m.get("group"),
@@ -97,24 +99,26 @@ LANDING_COUNTS = {"file": pl.Utf8, "source": pl.Utf8, "partition": pl.Utf8, "n_f
                   "records": pl.Int64, "a": pl.Datetime("us", "UTC"), "b": pl.Datetime("us", "UTC")}
 
 
-def _landing_counts(con: duckdb.DuckDBPyConnection, files: list[Path]) -> pl.DataFrame:
+def _landing_counts(con: duckdb.DuckDBPyConnection, files: list[Path], uniform: bool) -> pl.DataFrame:
     """Per file of `governance.landing_files` and (source, day): files, bytes, records, first/last reception."""
     if not files:
         return pl.DataFrame(schema=LANDING_COUNTS)
     q = ("SELECT filename AS file, source, partition, count(*) AS n_files, sum(bytes) AS bytes, "
-         "sum(records) AS records, min(first_seen) AS a, max(first_seen) AS b "
-         "FROM read_parquet(?, union_by_name = true, filename = true) GROUP BY ALL")
+         f"sum(records) AS records, min(first_seen) AS a, max(first_seen) AS b FROM "
+         f"{read_parquet_sql(uniform)} GROUP BY ALL")
     df = pl.from_arrow(con.sql(q, params=[[str(f) for f in files]]).to_arrow_table())
     return df.select([pl.col(k).cast(t) for k, t in LANDING_COUNTS.items()])
 
 
-def _landing_rows(con: duckdb.DuckDBPyConnection, root: Path, cache: Path | None = None) -> list[pl.DataFrame]:
+def _landing_rows(con: duckdb.DuckDBPyConnection, root: Path, cache: Path | None = None,
+                  uniform: bool = False) -> list[pl.DataFrame]:
     """Files received per convention × landing source × day: counts, bytes, records, first/last reception
-    (the per-file sums of files unchanged since the last run from `cache`)."""
+    (the per-file sums of files unchanged since the last run from `cache`; `uniform`: the files share one
+    schema, `TableCounts.uniform`)."""
     files = sorted((root / K.GOVERNANCE / "landing_files").glob("*.parquet"))
     if not files:
         return []
-    per_file = per_file_memo(files, lambda fs: _landing_counts(con, fs), "landing_files.received", cache, root)
+    per_file = per_file_memo(files, lambda fs: _landing_counts(con, fs, uniform), "landing_files.received", cache, root)
     q = ("SELECT source, partition, sum(n_files) AS n_files, sum(bytes) AS bytes, sum(records) AS records, "
          "CAST(min(a) AS VARCHAR) AS first_date, CAST(max(b) AS VARCHAR) AS last_date FROM per_file GROUP BY ALL")
     con.register("per_file", per_file.to_arrow())
