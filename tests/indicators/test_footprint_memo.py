@@ -115,3 +115,22 @@ def test_the_memo_keeps_no_identifier_nor_text_and_only_the_latest_records(memo_
     kept = pl.read_parquet(memo_dir / "emprises.parquet")
     assert list(kept.columns) == list(MEMO_SCHEMA) and kept.height == 12
     assert not any(c in kept.columns for c in ("event_id", "geometry", "subcategory", "lon", "lat"))
+
+
+def test_records_of_the_same_inputs_are_computed_once_and_get_the_same_cells(memo_dir):
+    # a route walked again next week, an event at the same venue with the same attendance
+    fp = Footprints()
+    base = _records(12, seed=5)
+    again = base.with_columns(pl.col("event_id") + "-bis", pl.col("start") + timedelta(days=7),
+                              pl.col("end") + timedelta(days=7), pl.col("entered_at") + timedelta(days=7))
+    memo = FootprintMemo(memo_dir)
+    got = footprints(pl.concat([base, again]), fp, memo=memo)
+    assert memo.info["emprises_calculees"] == 12 and memo.info["enregistrements"] == 24
+
+    def cells(frame, suffix=""):
+        return {e.removesuffix(suffix): sorted(c) for e, c in
+                frame.group_by("event_id").agg("h3_cell").iter_rows() if e.endswith(suffix)}
+
+    alone = cells(footprints(base, fp))
+    assert cells(got.filter(~pl.col("event_id").str.ends_with("-bis"))) == alone
+    assert cells(got.filter(pl.col("event_id").str.ends_with("-bis")), "-bis") == alone
