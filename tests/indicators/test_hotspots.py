@@ -188,3 +188,21 @@ def test_hotspot_table_is_dense_per_map_and_labels_periods():
     assert centre["significant"].all() and (centre["class"] == "point_chaud_99").all()
     assert hot.filter(pl.col("category") == "toutes")["n"].sum() == hot.filter(
         pl.col("category") != "toutes")["n"].sum()
+    # rows in the table's order (map, then cell string), whatever the grid's indexing of its cells
+    assert hot.equals(hot.sort("period_level", "category", "period_start", "h3_cell"))
+    n = grid.height
+    grid2 = grid.with_columns((n - 1 - pl.col("cell_idx")).alias("cell_idx")).sort("cell_idx")
+    facts2 = facts.drop("cell_idx").join(grid2.select("h3_cell", "cell_idx"), on="h3_cell")
+    hot2 = hotspot_table(facts2, grid2, disk_weights(grid2["h3_cell"], 2), categories=["vols", "violences"],
+                         all_code="toutes", first_day=date(2025, 1, 6), last_day=date(2025, 2, 2))
+    assert hot2.equals(hot)
+    counts = facts.filter(pl.col("category") == "vols").with_columns(pl.col("start").dt.truncate("1w").alias("w"))
+    week3 = counts.filter(pl.col("w") == datetime(2025, 1, 13)).group_by("h3_cell").len()
+    got = hot.filter((pl.col("period") == "2025-W03") & (pl.col("category") == "vols") & (pl.col("n") > 0))
+    assert sorted(got.select("h3_cell", pl.col("n").cast(pl.UInt32)).rows()) == sorted(week3.rows())
+    # the maps of some periods alone: the full table's rows of those periods
+    only = hotspot_table(facts, grid, W, categories=["vols", "violences"], all_code="toutes",
+                         first_day=date(2025, 1, 6), last_day=date(2025, 2, 2),
+                         only={"semaine": {date(2025, 1, 13), date(2025, 1, 27)}})
+    assert only.equals(hot.filter((pl.col("period_level") == "semaine")
+                                  & pl.col("period").is_in(["2025-W03", "2025-W05"])))

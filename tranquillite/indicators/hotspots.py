@@ -216,7 +216,12 @@ def hotspot_table(facts: pl.DataFrame, grid: pl.DataFrame, W: sps.spmatrix, *, c
     its own counts: the rows are those of the whole table's for the same periods).
     """
     n = grid.height
-    frames = []
+    # the rows come out in the table's order — map (level, category, period start), then cell string —
+    # without sorting 17 M rows: each map's block is laid out period by period (the starts ascend),
+    # its cells in their strings' order, and the blocks are concatenated in (level, category) order
+    cells = grid.select("cell_idx", "h3_cell", "arrondissement").sort("h3_cell")
+    order = cells["cell_idx"].to_numpy()
+    blocks: list[tuple[tuple[str, str], pl.DataFrame]] = []
     f = _in_range(facts, first_day, last_day)
     present = set(f["category"].unique().drop_nulls().to_list()) if f.height else set()
     for level in levels:
@@ -231,6 +236,8 @@ def hotspot_table(facts: pl.DataFrame, grid: pl.DataFrame, W: sps.spmatrix, *, c
         T = cols.size
         remap = np.full(len(starts), -1, dtype=np.int64)
         remap[cols] = np.arange(T)
+        rows_meta = meta.select("period_start", "period", "complete")[np.repeat(cols, n)]
+        rows_cells = cells.select("h3_cell", "arrondissement")[np.tile(np.arange(n), T)]
         for cat in [*categories, all_code]:
             if cat != all_code and cat not in present:
                 continue  # a category absent from the data: no map
@@ -242,16 +249,17 @@ def hotspot_table(facts: pl.DataFrame, grid: pl.DataFrame, W: sps.spmatrix, *, c
                 X[c["cell_idx"].to_numpy()[sel], t[sel]] = c["len"].to_numpy()[sel]
             g = gi_star(X, W)
             q = bh_qvalues(g.p)
-            frames.append(pl.DataFrame({
-                "cell_idx": np.repeat(np.arange(n, dtype=np.int32), T),
-                "t": np.tile(cols, n),
-                "category": cat, "period_level": level,
-                "n": X.ravel().astype(np.int32), "local_sum": g.local.ravel(), "expected": g.expected.ravel(),
-                "z": g.z.ravel(), "p": g.p.ravel(), "p_normale": g.p_normal.ravel(), "q": q.ravel(),
-                "significant": (q < fdr_alpha).ravel(), "class": classify(g.z, q).ravel().tolist(),
-            }).join(meta, on="t", how="left"))
-    if not frames:
+
+            def laid(a: np.ndarray) -> np.ndarray:   # cells × periods → period-major, cells in string order
+                return a[order].ravel(order="F")
+
+            blocks.append(((level, cat), pl.concat([rows_cells, rows_meta, pl.DataFrame({
+                "n": laid(X).astype(np.int32), "local_sum": laid(g.local), "expected": laid(g.expected),
+                "z": laid(g.z), "p": laid(g.p), "p_normale": laid(g.p_normal), "q": laid(q),
+                "significant": laid(q < fdr_alpha), "class": laid(classify(g.z, q)).tolist(),
+            })], how="horizontal").with_columns(pl.lit(cat, dtype=pl.Utf8).alias("category"),
+                                                pl.lit(level, dtype=pl.Utf8).alias("period_level"))))
+    if not blocks:
         return pl.DataFrame(schema=HOTSPOT_SCHEMA)
-    out = pl.concat(frames).join(grid.select("cell_idx", "h3_cell", "arrondissement"), on="cell_idx", how="left")
-    return out.select([pl.col(k).cast(v) for k, v in HOTSPOT_SCHEMA.items()]).sort(
-        "period_level", "category", "period_start", "h3_cell")
+    out = pl.concat([b for _, b in sorted(blocks, key=lambda kb: kb[0])])
+    return out.select([pl.col(k).cast(v) for k, v in HOTSPOT_SCHEMA.items()])
