@@ -90,8 +90,12 @@ def toronto(tmp_path_factory):
 
 def test_two_real_years_go_through_every_job(toronto):
     rows, days, inst, outcomes = toronto
-    assert [o.job for o in outcomes][:4] == ["ingestion_quotidienne", "publication", "entrainement_hebdomadaire",
-                                             "prevision"]
+    # two years are longer than the training's window: the training runs in two parts (`runner.training_runs`),
+    # the grid and the counts of every day, then the features and the models of the window only
+    assert [o.job for o in outcomes] == ["ingestion_quotidienne", "publication", "entrainement_hebdomadaire",
+                                         "entrainement_hebdomadaire", "prevision", "indicateurs"]
+    counts, window = (o for o in outcomes if o.job == "entrainement_hebdomadaire")
+    assert counts.scope.startswith("grille et comptes") and window.scope.startswith("caractéristiques et modèles")
     assert all(o.success for o in outcomes), [(o.job, o.reason) for o in outcomes]
     assert all(o.failed_checks == [] for o in outcomes), [(o.job, o.failed_checks) for o in outcomes]
     # one partition per day of the range, from the data's first day (days without a file too: a day with no
