@@ -43,9 +43,11 @@ demo: install
 test: install browser postgres proxy check
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile -q --durations=25
 
-# lint (ruff: pyflakes, pycodestyle errors, bugbear) and the code location loaded as Dagster loads it
+# lint (ruff: pyflakes, pycodestyle errors, bugbear), the format (`ruff format .` rewrites what it
+# refuses) and the code location loaded as Dagster loads it
 check: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	@mkdir -p $(DAGSTER_HOME)
 	DAGSTER_DISABLE_TELEMETRY=1 $(BIN)/dg check defs
 

@@ -42,15 +42,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 START = date(2025, 1, 1)
-FACT_CSV = {   # landing source → (time column, longitude, latitude) of the fact sources' exports
+FACT_CSV = {  # landing source → (time column, longitude, latitude) of the fact sources' exports
     "interventions": ("Début", "Longitude", "Latitude"),
     "signalements": ("Date et heure", "Longitude", "Latitude"),
     "alertes_videoprotection": ("Date et heure", "Longitude", "Latitude"),
 }
 # what issue 14 measured before (s, MB): the demo year, and one day rerun
-BEFORE = {"annee_publiee": 68 + 3, "demo": 340.0, "cycle": 6 + 14 + 505 + 54, "import": 4.0, "carte": 203.0,
-          # eight years: the first `BENCH_YEARS=8 make bench` (03/12/2026; the issue's real city failed in `prevision`)
-          "huit_ans": 1326.0, "huit_ans_mo": 8461.0, "cycle_publication": 12.6}
+BEFORE = {
+    "annee_publiee": 68 + 3,
+    "demo": 340.0,
+    "cycle": 6 + 14 + 505 + 54,
+    "import": 4.0,
+    "carte": 203.0,
+    # eight years: the first `BENCH_YEARS=8 make bench` (03/12/2026; the issue's real city failed in `prevision`)
+    "huit_ans": 1326.0,
+    "huit_ans_mo": 8461.0,
+    "cycle_publication": 12.6,
+}
 CHAIN = ("ingestion_quotidienne", "publication", "entrainement_hebdomadaire", "prevision", "indicateurs")
 
 
@@ -59,8 +67,9 @@ def peak_mb() -> float:
 
 
 def _child(args: list[str], env: dict) -> dict:
-    res = subprocess.run([sys.executable, str(Path(__file__).resolve()), *args], env=env, cwd=ROOT,
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), *args], env=env, cwd=ROOT, capture_output=True, text=True
+    )
     line = next((ln for ln in res.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if line is None:
         print(res.stdout[-3000:], res.stderr[-5000:], sep="\n", file=sys.stderr)
@@ -80,6 +89,7 @@ def child_floor(landing: str, last: str) -> None:
     import polars as pl
 
     from tranquillite.geo import h3_cells
+
     t0 = time.perf_counter()
     con = duckdb.connect()
     frames = []
@@ -89,45 +99,65 @@ def child_floor(landing: str, last: str) -> None:
             continue
         rel = con.execute(
             f'SELECT try_strptime("{t}", \'%d/%m/%Y %H:%M\') AS t, TRY_CAST("{lon}" AS DOUBLE) AS lon, '
-            f'TRY_CAST("{lat}" AS DOUBLE) AS lat FROM read_csv(?, delim=\';\', header=true, all_varchar=true)',
-            [files])
+            f"TRY_CAST(\"{lat}\" AS DOUBLE) AS lat FROM read_csv(?, delim=';', header=true, all_varchar=true)",
+            [files],
+        )
         frames.append(pl.from_arrow(rel.to_arrow_table()))
-    facts = pl.concat(frames).filter(pl.col("t").is_not_null() & pl.col("lon").is_not_null()
-                                     & pl.col("lat").is_not_null())
+    facts = pl.concat(frames).filter(
+        pl.col("t").is_not_null() & pl.col("lon").is_not_null() & pl.col("lat").is_not_null()
+    )
     facts = h3_cells(facts)
     shift = ((pl.col("t").dt.hour() - 6) % 24 // 8).alias("shift")
-    ranked = (facts.group_by("h3_cell", shift).len()
-              .with_columns(pl.col("len").rank("ordinal", descending=True).over("shift").alias("rank")))
-    _result(seconds=round(time.perf_counter() - t0, 2), facts=facts.height, cells=ranked["h3_cell"].n_unique(),
-            rows=ranked.height)
+    ranked = (
+        facts.group_by("h3_cell", shift)
+        .len()
+        .with_columns(pl.col("len").rank("ordinal", descending=True).over("shift").alias("rank"))
+    )
+    _result(
+        seconds=round(time.perf_counter() - t0, 2),
+        facts=facts.height,
+        cells=ranked["h3_cell"].n_unique(),
+        rows=ranked.height,
+    )
 
 
 def child_job(job: str, start: str, end: str) -> None:
     from tranquillite import runner
     from tranquillite.definitions import build_defs
+
     t0 = time.perf_counter()
     out = runner.run_job(build_defs(), job, date.fromisoformat(start), date.fromisoformat(end))
-    _result(job=job, success=out.success, reason=out.reason, failed=out.failed_checks,
-            seconds=round(time.perf_counter() - t0, 1))
+    _result(
+        job=job,
+        success=out.success,
+        reason=out.reason,
+        failed=out.failed_checks,
+        seconds=round(time.perf_counter() - t0, 1),
+    )
 
 
 def child_cycle(day: str) -> None:
     """`tranquillite materialize --from day --to day`, models in service: no training."""
     from tranquillite import runner
     from tranquillite.definitions import build_defs
+
     t0 = time.perf_counter()
     inst = runner.instance()
     outs = runner.materialize(build_defs(), date.fromisoformat(day), date.fromisoformat(day), inst)
     per = {}
     for o in outs:
         stats = inst.get_run_stats(o.run_id) if o.run_id else None
-        per[o.job] = {"success": o.success, "reason": o.reason,
-                      "seconds": round(stats.end_time - stats.start_time, 1) if stats and stats.end_time else None}
+        per[o.job] = {
+            "success": o.success,
+            "reason": o.reason,
+            "seconds": round(stats.end_time - stats.start_time, 1) if stats and stats.end_time else None,
+        }
     _result(seconds=round(time.perf_counter() - t0, 1), jobs=per, success=all(o.success for o in outs))
 
 
 def child_generate(home: str, days: int, start: date = START) -> None:
     from tranquillite.synthetic import generate
+
     t0 = time.perf_counter()
     generate(Path(home), start=start, days=days)
     _result(seconds=round(time.perf_counter() - t0, 1))
@@ -139,6 +169,7 @@ def child_event_log(storage: str, days: str) -> None:
     import logging
 
     import dagster as dg
+
     logging.disable(logging.INFO)
     n = int(days)
     part = dg.DailyPartitionsDefinition(start_date=START.isoformat(), end_date=(START + timedelta(days=n)).isoformat())
@@ -154,16 +185,22 @@ def child_event_log(storage: str, days: str) -> None:
     home = tempfile.mkdtemp(prefix="tranquillite-journal-")
     os.environ["DAGSTER_HOME"] = home
     cfg = "telemetry:\n  enabled: false\n"
-    if storage == "tranquillite":   # the platform's storage, with the batches `runner.instance` asks for
+    if storage == "tranquillite":  # the platform's storage, with the batches `runner.instance` asks for
         from tranquillite.runner import EVENT_BATCH_ENV, EVENT_BATCH_SIZE
+
         os.environ[EVENT_BATCH_ENV] = EVENT_BATCH_SIZE
         cfg += "event_log_storage:\n  module: tranquillite.dagster_storage\n  class: LocalSqliteEventLogStorage\n"
     Path(home, "dagster.yaml").write_text(cfg, encoding="utf-8")
     inst = dg.DagsterInstance.get()
     t0 = time.perf_counter()
-    res = dg.materialize([lu, publie], instance=inst, tags={
-        "dagster/asset_partition_range_start": START.isoformat(),
-        "dagster/asset_partition_range_end": (START + timedelta(days=n - 1)).isoformat()})
+    res = dg.materialize(
+        [lu, publie],
+        instance=inst,
+        tags={
+            "dagster/asset_partition_range_start": START.isoformat(),
+            "dagster/asset_partition_range_end": (START + timedelta(days=n - 1)).isoformat(),
+        },
+    )
     seconds = time.perf_counter() - t0
     shutil.rmtree(home, ignore_errors=True)
     _result(seconds=round(seconds, 2), success=res.success, materialisations=2 * n)
@@ -172,14 +209,19 @@ def child_event_log(storage: str, days: str) -> None:
 def child_map() -> None:
     sys.path.insert(0, str(ROOT / "apps" / "streamlit"))
     from bench_map import measure
+
     m = measure(30)
     _result(**{str(k): v for k, v in (m or {}).items() if k != "last"})
 
 
 # --------------------------------------------------------------------------- the run
 def _env(home: Path, start: date = START) -> dict:
-    env = {**os.environ, "TRANQUILLITE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"),
-           "TRANQUILLITE_PARTITIONS_START": start.isoformat()}
+    env = {
+        **os.environ,
+        "TRANQUILLITE_HOME": str(home),
+        "DAGSTER_HOME": str(home / "dagster"),
+        "TRANQUILLITE_PARTITIONS_START": start.isoformat(),
+    }
     env.pop("TRANQUILLITE_ENV", None)
     return env
 
@@ -194,8 +236,14 @@ def import_time(module: str, env: dict, n: int = 3) -> float:
     """Median over `n` fresh interpreters of `import module` (or of a `from … import …` statement)."""
     stmt = module if module.startswith("from ") else f"import {module}"
     code = f"import time; t = time.perf_counter(); {stmt}; print(time.perf_counter() - t)"
-    runs = [float(subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
-                                 check=True).stdout.strip()) for _ in range(n)]
+    runs = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+            ).stdout.strip()
+        )
+        for _ in range(n)
+    ]
     return statistics.median(runs)
 
 
@@ -221,9 +269,13 @@ def chain(env: dict, first: date, last: date, label: str) -> list[dict]:
         lo = last if job == "prevision" else first
         st = _child(["--job", job, lo.isoformat(), last.isoformat()], env)
         out.append(st)
-        print(f"  {label} {job}: {'succès' if st['success'] else 'ÉCHEC'} en {st['seconds']} s, "
-              f"pic {st['peak_mb']} Mo" + (f" — {st['reason']}" if st["reason"] else "")
-              + (f" — contrôles en échec: {', '.join(st['failed'])}" if st["failed"] else ""), flush=True)
+        print(
+            f"  {label} {job}: {'succès' if st['success'] else 'ÉCHEC'} en {st['seconds']} s, "
+            f"pic {st['peak_mb']} Mo"
+            + (f" — {st['reason']}" if st["reason"] else "")
+            + (f" — contrôles en échec: {', '.join(st['failed'])}" if st["failed"] else ""),
+            flush=True,
+        )
         if not st["success"] and job in ("ingestion_quotidienne", "publication"):
             break
     return out
@@ -231,10 +283,11 @@ def chain(env: dict, first: date, last: date, label: str) -> list[dict]:
 
 def _n(x: float, digits: int = 0) -> str:
     from tranquillite.app_core.formats import number
+
     return number(x, digits)
 
 
-ROWS: list[tuple[str, str, str, str, str]] = []   # what `row` printed, for docs/criteres_de_reussite.md
+ROWS: list[tuple[str, str, str, str, str]] = []  # what `row` printed, for docs/criteres_de_reussite.md
 DOC = ROOT / "docs" / "criteres_de_reussite.md"
 DOC_START, DOC_END = "<!-- make bench: début -->", "<!-- make bench: fin -->"
 
@@ -252,9 +305,14 @@ def write_doc(context: str) -> None:
     text = DOC.read_text(encoding="utf-8")
     if DOC_START not in text or DOC_END not in text:
         raise SystemExit(f"{DOC}: marqueurs {DOC_START} / {DOC_END} introuvables")
-    table = ["| objectif | mesuré | avant (issue 14) | cible | état |", "|---|---|---|---|---|",
-             *[f"| {' | '.join(r)} |" for r in ROWS]]
-    body = "\n".join([DOC_START, f"Mesuré par `make bench` le {date.today():%d/%m/%Y} ({context}).", "", *table, DOC_END])
+    table = [
+        "| objectif | mesuré | avant (issue 14) | cible | état |",
+        "|---|---|---|---|---|",
+        *[f"| {' | '.join(r)} |" for r in ROWS],
+    ]
+    body = "\n".join(
+        [DOC_START, f"Mesuré par `make bench` le {date.today():%d/%m/%Y} ({context}).", "", *table, DOC_END]
+    )
     head, rest = text.split(DOC_START, 1)
     DOC.write_text(head + body + rest.split(DOC_END, 1)[1], encoding="utf-8")
     print(f"{DOC.relative_to(ROOT)}: section des performances réécrite")
@@ -271,23 +329,29 @@ def main() -> int:
     new_day = last + timedelta(days=1)
     print(f"banc d'essai (issue 14) dans {base}: {days} jours du {START} au {last}, puis le {new_day}", flush=True)
     gen = _child(["--generate", str(stage), str(days + 1)], _env(stage))
-    gen_s = gen["seconds"] * days / (days + 1)      # the demo generates `days` days
+    gen_s = gen["seconds"] * days / (days + 1)  # the demo generates `days` days
     copy_landing(stage, home, upto=last)
     if (stage / "synthetic_truth").exists():
         shutil.copytree(stage / "synthetic_truth", home / "synthetic_truth")
     print(f"  génération: {gen['seconds']} s ({days + 1} jours), pic {gen['peak_mb']} Mo", flush=True)
     floor = _child(["--floor", str(home / "landing"), last.isoformat()], env)
-    print(f"  plancher: {floor['seconds']} s — {_n(floor['facts'])} faits, {_n(floor['cells'])} cellules, "
-          f"{_n(floor['rows'])} rangs cellule × créneau", flush=True)
+    print(
+        f"  plancher: {floor['seconds']} s — {_n(floor['facts'])} faits, {_n(floor['cells'])} cellules, "
+        f"{_n(floor['rows'])} rangs cellule × créneau",
+        flush=True,
+    )
     stages = chain(env, START, last, "année")
     by = {s["job"]: s for s in stages}
     published = by["ingestion_quotidienne"]["seconds"] + by["publication"]["seconds"]
     demo = gen_s + sum(s["seconds"] for s in stages)
     copy_landing(stage, home, day=new_day)
     cycle = _child(["--cycle", new_day.isoformat()], env)
-    print("  cycle quotidien: " + ", ".join(f"{j} {v['seconds']} s{'' if v['success'] else ' ÉCHEC'}"
-                                              for j, v in cycle["jobs"].items())
-          + f"; total {cycle['seconds']} s, pic {cycle['peak_mb']} Mo", flush=True)
+    print(
+        "  cycle quotidien: "
+        + ", ".join(f"{j} {v['seconds']} s{'' if v['success'] else ' ÉCHEC'}" for j, v in cycle["jobs"].items())
+        + f"; total {cycle['seconds']} s, pic {cycle['peak_mb']} Mo",
+        flush=True,
+    )
     imports, carte, p95 = imports_and_map(env)
     journal = {k: _child(["--journal", k, "365"], env) for k in ("dagster", "tranquillite")}
     eight = None
@@ -296,43 +360,93 @@ def main() -> int:
     print()
     print(f"{'objectif':<44} {'mesuré':>14} {'avant':>10}  {'cible':<28} état")
     row("plancher (CSV → H3 → classement)", floor["seconds"], "mesuré dans la même exécution", None)
-    row("année brut → publié (ingestion + publication)", published, f"≤ 10 × plancher = {_n(10 * floor['seconds'], 1)} s",
-        published <= 10 * floor["seconds"], BEFORE["annee_publiee"])
+    row(
+        "année brut → publié (ingestion + publication)",
+        published,
+        f"≤ 10 × plancher = {_n(10 * floor['seconds'], 1)} s",
+        published <= 10 * floor["seconds"],
+        BEFORE["annee_publiee"],
+    )
     print(f"{'':<44} {'':>14} {'':>10}  ratio {_n(published / floor['seconds'], 1)} × le plancher")
     row("démo (génération + chaîne)", demo, "≤ 90 s", demo <= 90, BEFORE["demo"])
-    row("cycle quotidien (un jour nouveau)", cycle["seconds"], "≤ 30 s", cycle["seconds"] <= 30 and cycle["success"],
-        BEFORE["cycle"])
+    row(
+        "cycle quotidien (un jour nouveau)",
+        cycle["seconds"],
+        "≤ 30 s",
+        cycle["seconds"] <= 30 and cycle["success"],
+        BEFORE["cycle"],
+    )
     # the publication job of the cycle: the lineage and the catalog open only new or changed files
-    row("cycle quotidien: publication", cycle["jobs"].get("publication", {}).get("seconds"),
-        "mesuré dans la même exécution", None, BEFORE["cycle_publication"])
+    row(
+        "cycle quotidien: publication",
+        cycle["jobs"].get("publication", {}).get("seconds"),
+        "mesuré dans la même exécution",
+        None,
+        BEFORE["cycle_publication"],
+    )
     import_rows(imports)
     row("carte, 30 jours, p95", p95, "≤ 100 ms", p95 is not None and p95 <= 100, BEFORE["carte"], "ms")
     # the Dagster event log of a range run (one materialisation per asset and day): Dagster's own
     # SQLite storage measured in the same run as the reference
-    row("journal Dagster: 730 matérialisations (référence Dagster)", journal["dagster"]["seconds"],
-        "mesuré dans la même exécution", None)
-    row("journal Dagster: 730 matérialisations (plateforme)", journal["tranquillite"]["seconds"],
+    row(
+        "journal Dagster: 730 matérialisations (référence Dagster)",
+        journal["dagster"]["seconds"],
+        "mesuré dans la même exécution",
+        None,
+    )
+    row(
+        "journal Dagster: 730 matérialisations (plateforme)",
+        journal["tranquillite"]["seconds"],
         f"< la référence ({_n(journal['dagster']['seconds'] / journal['tranquillite']['seconds'], 1)} × plus rapide)",
-        journal["tranquillite"]["seconds"] < journal["dagster"]["seconds"])
+        journal["tranquillite"]["seconds"] < journal["dagster"]["seconds"],
+    )
     if eight:
-        row(f"{years} ans de bout en bout", eight["seconds"], "≤ 600 s", eight["seconds"] <= 600 and eight["success"],
-            BEFORE["huit_ans"])
-        row(f"{years} ans, pic mémoire d'une étape", eight["peak_mb"], "≤ 4 096 Mo", eight["peak_mb"] <= 4096,
-            BEFORE["huit_ans_mo"], unit="Mo")
+        row(
+            f"{years} ans de bout en bout",
+            eight["seconds"],
+            "≤ 600 s",
+            eight["seconds"] <= 600 and eight["success"],
+            BEFORE["huit_ans"],
+        )
+        row(
+            f"{years} ans, pic mémoire d'une étape",
+            eight["peak_mb"],
+            "≤ 4 096 Mo",
+            eight["peak_mb"] <= 4096,
+            BEFORE["huit_ans_mo"],
+            unit="Mo",
+        )
     else:
         print(f"{'8 ans (BENCH_YEARS=8)':<44} {'non mesuré':>14}")
     print()
     print("pic mémoire par étape (processus de l'étape):")
-    for s in [gen | {"job": "generation"}, floor | {"job": "plancher"}, *stages, cycle | {"job": "cycle quotidien"},
-              carte | {"job": "carte"}]:
+    for s in [
+        gen | {"job": "generation"},
+        floor | {"job": "plancher"},
+        *stages,
+        cycle | {"job": "cycle quotidien"},
+        carte | {"job": "carte"},
+    ]:
         print(f"  {s['job']:<28} {_n(s['peak_mb']):>8} Mo")
     if os.environ.get("BENCH_DOC", "1") != "0":
         write_doc(f"{days} jours synthétiques, {os.cpu_count()} cœurs, charge moyenne {os.getloadavg()[0]:.1f}")
-    print(json.dumps({"plancher_s": floor["seconds"], "annee_publiee_s": published, "demo_s": round(demo, 1),
-                      "cycle_s": cycle["seconds"], "cycle_jobs": cycle["jobs"], "imports_s": imports, "carte_p95_ms": p95,
-                      "journal_s": {k: v["seconds"] for k, v in journal.items()},
-                      "etapes": {s["job"]: {"s": s["seconds"], "mo": s["peak_mb"]} for s in stages},
-                      "huit_ans": eight}, default=str))
+    print(
+        json.dumps(
+            {
+                "plancher_s": floor["seconds"],
+                "annee_publiee_s": published,
+                "demo_s": round(demo, 1),
+                "cycle_s": cycle["seconds"],
+                "cycle_jobs": cycle["jobs"],
+                "imports_s": imports,
+                "carte_p95_ms": p95,
+                "journal_s": {k: v["seconds"] for k, v in journal.items()},
+                "etapes": {s["job"]: {"s": s["seconds"], "mo": s["peak_mb"]} for s in stages},
+                "huit_ans": eight,
+            },
+            default=str,
+        )
+    )
     if not os.environ.get("BENCH_KEEP"):
         shutil.rmtree(base, ignore_errors=True)
     return 0
@@ -363,8 +477,13 @@ def imports_and_map_only() -> int:
     import_rows(imports)
     row("carte, 30 jours, p95", p95, "≤ 100 ms", p95 is not None and p95 <= 100, BEFORE["carte"], "ms")
     print(json.dumps({"imports_s": imports, "carte_p95_ms": p95}))
-    return 0 if p95 is not None and p95 <= 100 and all(
-        t < 0.5 for m, t in imports.items() if m not in ("dagster", SENSOR_OBJECT)) else 1
+    return (
+        0
+        if p95 is not None
+        and p95 <= 100
+        and all(t < 0.5 for m, t in imports.items() if m not in ("dagster", SENSOR_OBJECT))
+        else 1
+    )
 
 
 def eight_years(base: Path, years: int) -> dict:
@@ -381,9 +500,12 @@ def eight_years(base: Path, years: int) -> dict:
     gen = _child(["--generate", str(home), str(days), first.isoformat()], env)
     print(f"  génération: {gen['seconds']} s, pic {gen['peak_mb']} Mo", flush=True)
     stages = chain(env, first, last, f"{years} ans")
-    return {"seconds": round(time.perf_counter() - t0, 1), "success": all(s["success"] for s in stages),
-            "peak_mb": max([gen["peak_mb"], *(s["peak_mb"] for s in stages)]),
-            "etapes": {s["job"]: {"s": s["seconds"], "mo": s["peak_mb"]} for s in stages}}
+    return {
+        "seconds": round(time.perf_counter() - t0, 1),
+        "success": all(s["success"] for s in stages),
+        "peak_mb": max([gen["peak_mb"], *(s["peak_mb"] for s in stages)]),
+        "etapes": {s["job"]: {"s": s["seconds"], "mo": s["peak_mb"]} for s in stages},
+    }
 
 
 if __name__ == "__main__":
@@ -391,8 +513,13 @@ if __name__ == "__main__":
         sys.exit(imports_and_map_only())
     if len(sys.argv) > 1 and sys.argv[1].startswith("--"):
         flag, rest = sys.argv[1], sys.argv[2:]
-        {"--floor": child_floor, "--job": child_job, "--cycle": child_cycle, "--generate":
-         lambda h, d, *s: child_generate(h, int(d), *(date.fromisoformat(x) for x in s)), "--map": child_map,
-         "--journal": child_event_log}[flag](*rest)
+        {
+            "--floor": child_floor,
+            "--job": child_job,
+            "--cycle": child_cycle,
+            "--generate": lambda h, d, *s: child_generate(h, int(d), *(date.fromisoformat(x) for x in s)),
+            "--map": child_map,
+            "--journal": child_event_log,
+        }[flag](*rest)
         sys.exit(0)
     sys.exit(main())

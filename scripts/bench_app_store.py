@@ -55,8 +55,10 @@ def measure(label: str, n: int) -> dict:
         out["journal, 1 processus (lignes/s)"] = n / (time.perf_counter() - t)
     start = time.time() + 3
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(n // 2), str(start), f"agent.{k}"], env=env)
-             for k in range(2)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(n // 2), str(start), f"agent.{k}"], env=env)
+        for k in range(2)
+    ]
     for p in procs:
         p.wait()
     end = time.time()
@@ -72,8 +74,10 @@ def measure(label: str, n: int) -> dict:
         out["principal (ms)"] = (time.perf_counter() - t) * 10
     if label == "PostgreSQL":
         db.to_postgres.cache_clear()
-        sql = ("INSERT INTO auth_throttle (key, window_start, attempts) VALUES (?, ?, 1) ON CONFLICT (key) DO UPDATE "
-               "SET attempts = CASE WHEN window_start <= ? THEN 1 ELSE attempts + 1 END RETURNING attempts")
+        sql = (
+            "INSERT INTO auth_throttle (key, window_start, attempts) VALUES (?, ?, 1) ON CONFLICT (key) DO UPDATE "
+            "SET attempts = CASE WHEN window_start <= ? THEN 1 ELSE attempts + 1 END RETURNING attempts"
+        )
         t = time.perf_counter()
         db.to_postgres(sql)
         out["traduction, 1re fois (ms)"] = (time.perf_counter() - t) * 1000
@@ -101,6 +105,7 @@ def main() -> int:
                     os.environ["TRANQUILLITE_APP_DB_URL"] = create_database(server, "bench_store")
                     results[label] = measure(label, a.lignes)
                     from tranquillite.app_core import db
+
                     db.dispose_all()
             else:
                 results[label] = measure(label, a.lignes)

@@ -44,11 +44,18 @@ from tranquillite import geo  # noqa: E402
 from tranquillite.forecasting import calibration as K  # noqa: E402
 
 #: `../shared/data/real/toronto/` of the checkout (looked up in its parents, so a git worktree finds it too)
-TORONTO = next((p / "shared/data/real/toronto/events.parquet" for p in Path(__file__).resolve().parents[1:]
-                if (p / "shared/data/real/toronto/events.parquet").is_file()),
-               Path(__file__).resolve().parents[2] / "shared/data/real/toronto/events.parquet")
-TORONTO_ATTRIBUTION = ("Contains information licensed under the Open Government Licence – Toronto. Source: "
-                       "Toronto Police Service, Public Safety Data Portal, \"Major Crime Indicators\".")
+TORONTO = next(
+    (
+        p / "shared/data/real/toronto/events.parquet"
+        for p in Path(__file__).resolve().parents[1:]
+        if (p / "shared/data/real/toronto/events.parquet").is_file()
+    ),
+    Path(__file__).resolve().parents[2] / "shared/data/real/toronto/events.parquet",
+)
+TORONTO_ATTRIBUTION = (
+    "Contains information licensed under the Open Government Licence – Toronto. Source: "
+    'Toronto Police Service, Public Safety Data Portal, "Major Crime Indicators".'
+)
 INCIDENTS = ("interventions", "alertes_videoprotection", "signalements")
 
 ROWS = [  # (key, label, format)
@@ -74,16 +81,23 @@ def peak_mb() -> float:
 
 def read_real(path: Path) -> pl.DataFrame:
     """Point events (id, occurred_at, category, lon, lat) → h3_cell + timestamp (local, naive)."""
-    df = pl.read_parquet(path) if path.suffix.lower() in {".parquet", ".pq"} else \
-        pl.read_csv(path, infer_schema_length=0)
+    df = (
+        pl.read_parquet(path)
+        if path.suffix.lower() in {".parquet", ".pq"}
+        else pl.read_csv(path, infer_schema_length=0)
+    )
     missing = {"id", "occurred_at", "category", "lon", "lat"} - set(df.columns)
     if missing:
         raise SystemExit(f"colonnes manquantes dans {path}: {sorted(missing)}")
     ts = pl.col("occurred_at")
     if df.schema["occurred_at"] == pl.Utf8:
         ts = ts.str.to_datetime(strict=False)
-    df = df.select(ts.cast(pl.Datetime("us")).alias("timestamp"), pl.col("category").cast(pl.Utf8),
-                   pl.col("lon").cast(pl.Float64), pl.col("lat").cast(pl.Float64)).drop_nulls()
+    df = df.select(
+        ts.cast(pl.Datetime("us")).alias("timestamp"),
+        pl.col("category").cast(pl.Utf8),
+        pl.col("lon").cast(pl.Float64),
+        pl.col("lat").cast(pl.Float64),
+    ).drop_nulls()
     return geo.h3_cells(df).drop_nulls("h3_cell")
 
 
@@ -112,19 +126,27 @@ def main() -> None:
     name = a.file.parent.name if a.file.name == "events.parquet" else a.file.stem
     t0 = time.perf_counter()
     cols: dict[str, dict[str, float]] = {}
-    cols[f"{name} {last_year}"] = K.measures(real.filter(pl.col("timestamp").dt.year() == last_year),
-                                             permutations=a.permutations)
+    cols[f"{name} {last_year}"] = K.measures(
+        real.filter(pl.col("timestamp").dt.year() == last_year), permutations=a.permutations
+    )
     span, turnover = K.oracle_lead(real), K.hotspot_turnover(real)
     y0, y1 = real["timestamp"].dt.year().min(), real["timestamp"].dt.year().max()
-    cols[f"{name} {y0}–{y1}"] = {"events": float(real.height), "oracle_hit5": span.oracle, "count_hit5": span.count,
-                                 "oracle_lead": span.lead, "history_weeks": float(span.history_weeks),
-                                 "top5_share": K.concentration(real).get(last_year, float("nan")),
-                                 "quarter_persistence": turnover.persistence, "quarter_births": turnover.births}
+    cols[f"{name} {y0}–{y1}"] = {
+        "events": float(real.height),
+        "oracle_hit5": span.oracle,
+        "count_hit5": span.count,
+        "oracle_lead": span.lead,
+        "history_weeks": float(span.history_weeks),
+        "top5_share": K.concentration(real).get(last_year, float("nan")),
+        "quarter_persistence": turnover.persistence,
+        "quarter_births": turnover.births,
+    }
     real_s = time.perf_counter() - t0
 
     gen_s = None
     if a.home is None:
         from tranquillite.synthetic import generate
+
         home = Path(tempfile.mkdtemp(prefix="bench_calibration_"))
         t0 = time.perf_counter()
         rep = generate(home, start=date(2025, 1, 1), days=365, seed=a.seed, scale=1.0)
@@ -153,15 +175,19 @@ def main() -> None:
     for key, label, f in ROWS:
         vals = [fmt(f, cols[n].get(key, float("nan"))).rjust(len(n)) for n in names]
         print(f"{label.ljust(width)} | " + " | ".join(vals))
-    print(f"\ndurées: lecture et mesures des données réelles {real_s:.1f} s, "
-          + (f"génération de l'année synthétique {gen_s:.1f} s, " if gen_s is not None else "")
-          + f"mesures synthétiques {syn_s:.1f} s, total {time.perf_counter() - t_all:.1f} s, "
-            f"pic mémoire {peak_mb():.0f} Mo")
+    print(
+        f"\ndurées: lecture et mesures des données réelles {real_s:.1f} s, "
+        + (f"génération de l'année synthétique {gen_s:.1f} s, " if gen_s is not None else "")
+        + f"mesures synthétiques {syn_s:.1f} s, total {time.perf_counter() - t_all:.1f} s, "
+        f"pic mémoire {peak_mb():.0f} Mo"
+    )
     if "toronto" in str(a.file).lower():
         print(f"attribution des données réelles: {TORONTO_ATTRIBUTION}")
     s, r = cols["synthétique (3 sources)"], cols[f"{name} {last_year}"]
-    print(f"oracle_lead real {r['oracle_lead']:.2f} synthetic {s['oracle_lead']:.2f} "
-          f"interventions {cols['interventions']['oracle_lead']:.2f}")
+    print(
+        f"oracle_lead real {r['oracle_lead']:.2f} synthetic {s['oracle_lead']:.2f} "
+        f"interventions {cols['interventions']['oracle_lead']:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -36,27 +36,38 @@ def _env(home: Path) -> dict:
 def _use(home: Path):
     os.environ.update({"TRANQUILLITE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")})
     from tranquillite import runner
+
     return runner.instance()
 
 
 def _cli(home: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tranquillite.cli", "materialize", *args], cwd=REPO,
-                            env=_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tranquillite.cli", "materialize", *args],
+        cwd=REPO,
+        env=_env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _first_wait(instance, run_id: str) -> float:
     import dagster as dg
+
     logs = instance.all_logs(run_id)
-    start = next(e.timestamp for e in logs if e.dagster_event and
-                 e.dagster_event.event_type == dg.DagsterEventType.RUN_START)
-    step = next(e.timestamp for e in logs if e.dagster_event and
-                e.dagster_event.event_type == dg.DagsterEventType.STEP_START)
+    start = next(
+        e.timestamp for e in logs if e.dagster_event and e.dagster_event.event_type == dg.DagsterEventType.RUN_START
+    )
+    step = next(
+        e.timestamp for e in logs if e.dagster_event and e.dagster_event.event_type == dg.DagsterEventType.STEP_START
+    )
     return step - start
 
 
 def crash(root: Path) -> None:
     import dagster as dg
     from tranquillite.synthetic import generate
+
     src = root / "landing_src"
     generate(src, start=date(2025, 3, 3), days=7, seed=5, scale=0.3)
     homes = {}
@@ -85,18 +96,23 @@ def crash(root: Path) -> None:
     failed_at = next(e.timestamp for e in inst.all_logs(dead, of_type=dg.DagsterEventType.RUN_FAILURE))
     run = inst.get_runs(dg.RunsFilter(job_name="ingestion_quotidienne"))[0].run_id
     print("kill -9 while holding warehouse_writer, then the next materialize (7 days, --sans-prevision):")
-    print(f"  dead run failed and slot freed  {failed_at - t0:6.1f} s after the next process started "
-          "(start-up: imports, definitions)")
+    print(
+        f"  dead run failed and slot freed  {failed_at - t0:6.1f} s after the next process started "
+        "(start-up: imports, definitions)"
+    )
     print(f"  first step's wait for a slot     {_first_wait(inst, run):6.2f} s   (undisturbed run: {base_wait:.2f} s)")
     print(f"  whole chain                      {crash_s:6.1f} s   (undisturbed run: {base_s:.1f} s)")
-    print("  before this change: the next run waited forever (a core at 100 %); now bounded by "
-          "TRANQUILLITE_POOL_WAIT_SECONDS even for a live holder")
+    print(
+        "  before this change: the next run waited forever (a core at 100 %); now bounded by "
+        "TRANQUILLITE_POOL_WAIT_SECONDS even for a live holder"
+    )
 
 
 def gap(root: Path) -> None:
     from tranquillite import runner
     from tranquillite.definitions import build_defs
     from tranquillite.synthetic import generate
+
     small = {"n_origins": 2, "train_weeks": 2, "lgbm_rounds": 20, "workers": 1, "threads": 1}
     first, days = date(2025, 3, 3), 28
     out = {}

@@ -30,6 +30,7 @@ def _build(home: Path, days: int, scale: float) -> None:
     from tranquillite import runner
     from tranquillite.definitions import build_defs
     from tranquillite.synthetic import generate
+
     start = date(2025, 1, 1)
     generate(home, start=start, days=days, scale=scale)
     out = runner.materialize(build_defs(), start, start + timedelta(days=days - 1), runner.instance())
@@ -76,13 +77,22 @@ def main() -> int:
         from tranquillite.conventions import registry, usage
         from tranquillite.conventions.lifecycle import add_months
         from tranquillite.definitions import build_defs
+
         seed_demo()
         n_files, n_bytes, t_read = _read_all(home)
-        print(f"référence: lecture de tous les fichiers du home — {n_files} fichiers, {n_bytes / 1e6:.0f} Mo en "
-              f"{t_read:.1f} s")
+        print(
+            f"référence: lecture de tous les fichiers du home — {n_files} fichiers, {n_bytes / 1e6:.0f} Mo en "
+            f"{t_read:.1f} s"
+        )
         with store.connect() as con:
-            registry.give_notice(con, PREF, add_months(date.today(), -2) - timedelta(days=1), "partenaire",
-                                 login="bench", profile="console")
+            registry.give_notice(
+                con,
+                PREF,
+                add_months(date.today(), -2) - timedelta(days=1),
+                "partenaire",
+                login="bench",
+                profile="console",
+            )
             usage.apply_end_effects(con, PREF)
             registry.order_destruction(con, PREF, login="bench", profile="console")
         inst = runner.instance()
@@ -91,24 +101,35 @@ def main() -> int:
             out = recompute_without_ended(build_defs(), inst)
             print(f"recalcul sans la convention: {time.perf_counter() - t:.1f} s ({[o.success for o in out]})")
         t = time.perf_counter()
-        res = destruction_job.execute_in_process(instance=inst, run_config={
-            **runner.QUIET, "ops": {"detruire_convention": {"config": {"convention": PREF, "executee_par": "bench"}}}})
+        res = destruction_job.execute_in_process(
+            instance=inst,
+            run_config={
+                **runner.QUIET,
+                "ops": {"detruire_convention": {"config": {"convention": PREF, "executee_par": "bench"}}},
+            },
+        )
         t_job = time.perf_counter() - t
         m = json.loads(Path(res.output_for_node("detruire_convention")).read_text())["manifest"]
         scan = m["verification"]["resultat"]
         t_scan = scan["duree_s"]
-        print(f"destruction (job complet): {t_job:.1f} s — dont contrôle indépendant {t_scan:.1f} s, "
-              f"inventaire + purge {t_job - t_scan:.1f} s")
-        print(f"  = {t_job / t_read:.1f} × la lecture de référence; objectif < {TARGET_S:.0f} s: "
-              f"{'atteint' if t_job < TARGET_S else 'NON ATTEINT'} ({t_job / TARGET_S:.1%} de l'objectif)")
+        print(
+            f"destruction (job complet): {t_job:.1f} s — dont contrôle indépendant {t_scan:.1f} s, "
+            f"inventaire + purge {t_job - t_scan:.1f} s"
+        )
+        print(
+            f"  = {t_job / t_read:.1f} × la lecture de référence; objectif < {TARGET_S:.0f} s: "
+            f"{'atteint' if t_job < TARGET_S else 'NON ATTEINT'} ({t_job / TARGET_S:.1%} de l'objectif)"
+        )
         print("détruit, par magasin:")
         for store_name, counts in m["totaux"].items():
             print(f"  {store_name:<26} " + ", ".join(f"{k}={v}" for k, v in counts.items()))
         fp = m["verification"]["fingerprints"]
-        print(f"contrôle: {len(fp['identifiants'])} identifiants, {len(fp['valeurs'])} valeurs, "
-              f"{len(fp['fichiers_sha256'])} fichiers recherchés; {scan['fichiers_total']} fichiers, "
-              f"{scan['octets_examines'] / 1e6:.0f} Mo, {scan['chaines_examinees']} chaînes examinés; "
-              f"traces: {scan['traces_trouvees']}")
+        print(
+            f"contrôle: {len(fp['identifiants'])} identifiants, {len(fp['valeurs'])} valeurs, "
+            f"{len(fp['fichiers_sha256'])} fichiers recherchés; {scan['fichiers_total']} fichiers, "
+            f"{scan['octets_examines'] / 1e6:.0f} Mo, {scan['chaines_examinees']} chaînes examinés; "
+            f"traces: {scan['traces_trouvees']}"
+        )
         print(f"tables non traçables: {', '.join(t['table'] for t in m['non_tracable']) or 'aucune'}")
         return 0 if scan["traces_trouvees"] == 0 else 1
     finally:

@@ -25,8 +25,16 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tranquillite.forecasting.backtest import (BASELINES, EVENT_AWARE, EVENT_BLIND, ORACLE, BacktestConfig,  # noqa: E402
-                                               make_forecast, run_backtest, summary)
+from tranquillite.forecasting.backtest import (
+    BASELINES,
+    EVENT_AWARE,
+    EVENT_BLIND,
+    ORACLE,
+    BacktestConfig,  # noqa: E402
+    make_forecast,
+    run_backtest,
+    summary,
+)
 from tranquillite.forecasting.pipeline import from_events  # noqa: E402
 from tranquillite.forecasting.study_area import ALL, AreaSpec  # noqa: E402
 
@@ -53,10 +61,12 @@ def prepare(home: Path | None, days: int, scale: float, start: date) -> Path:
     from tranquillite import runner
     from tranquillite.definitions import build_defs
     from tranquillite.synthetic import generate
+
     c = Clock()
     print(generate(home, start=start, days=days, seed=42, scale=scale).summary())
-    outcomes = runner.materialize(build_defs(), start, start + timedelta(days=days - 1), runner.instance(),
-                                  forecast=False)  # the forecasting work is what this script times
+    outcomes = runner.materialize(
+        build_defs(), start, start + timedelta(days=days - 1), runner.instance(), forecast=False
+    )  # the forecasting work is what this script times
     if not all(o.success for o in outcomes):
         raise SystemExit(f"ingestion en échec: {outcomes}")
     print(f"génération + ingestion + publication (hors budget prévision): {c()[0]:.0f} s")
@@ -65,8 +75,11 @@ def prepare(home: Path | None, days: int, scale: float, start: date) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--home", type=Path, default=Path(os.environ["TRANQUILLITE_HOME"])
-                    if os.environ.get("TRANQUILLITE_HOME") else None)
+    ap.add_argument(
+        "--home",
+        type=Path,
+        default=Path(os.environ["TRANQUILLITE_HOME"]) if os.environ.get("TRANQUILLITE_HOME") else None,
+    )
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--start", type=date.fromisoformat, default=date(2025, 1, 1))
@@ -85,37 +98,54 @@ def main(argv: list[str] | None = None) -> int:
     c = Clock()
     data = from_events(events, spec, first_day=first_day, intensity=truth)
     t_feat = c()
-    print(f"faits: {int(data.counts['n'].sum()):,} sur {data.n_cells:,} cellules H3 (rés. {spec.h3_resolution}); "
-          f"caractéristiques: {t_feat[0]:.1f} s (CPU {t_feat[1]:.1f} s)")
+    print(
+        f"faits: {int(data.counts['n'].sum()):,} sur {data.n_cells:,} cellules H3 (rés. {spec.h3_resolution}); "
+        f"caractéristiques: {t_feat[0]:.1f} s (CPU {t_feat[1]:.1f} s)"
+    )
 
     cfg = BacktestConfig(n_origins=a.origins, train_weeks=a.train_weeks, workers=a.workers)
     c = Clock()
     res = run_backtest(data, cfg)
     t_bt = c()
     origins = sorted(set(res.backtest["origin"].to_list()))
-    print(f"backtest: {len(origins)} origines ({origins[0]:%Y-%m-%d} → {origins[-1]:%Y-%m-%d}), "
-          f"{res.timings['workers']} en parallèle: {t_bt[0]:.0f} s (CPU {t_bt[1]:.0f} s)")
+    print(
+        f"backtest: {len(origins)} origines ({origins[0]:%Y-%m-%d} → {origins[-1]:%Y-%m-%d}), "
+        f"{res.timings['workers']} en parallèle: {t_bt[0]:.0f} s (CPU {t_bt[1]:.0f} s)"
+    )
 
     c = Clock()
     fc = make_forecast(data, res.champion, cfg)
     t_fc = c()
-    print(f"prévision du champion ({res.champion}, réentraîné, explications): {t_fc[0]:.0f} s (CPU {t_fc[1]:.0f} s), "
-          f"{fc.height:,} lignes")
+    print(
+        f"prévision du champion ({res.champion}, réentraîné, explications): {t_fc[0]:.0f} s (CPU {t_fc[1]:.0f} s), "
+        f"{fc.height:,} lignes"
+    )
 
     # ------------------------------------------------------------------ hit rates
     s = summary(res.backtest, "jour_suivant", 0.05)
     wide = s.pivot(on="category", index="model", values="hit_rate_pooled")
     ratio = s.filter(pl.col("category") == ALL).select("model", pl.col("ratio_oracle").alias("ratio_oracle_all"))
     per = res.timings["par_modele_s"]
-    table = (wide.join(ratio, on="model", how="left")
-             .with_columns(pl.col("model").replace_strict(per, default=None, return_dtype=pl.Float64)
-                           .alias("temps_backtest_s"))
-             .sort(ALL, descending=True))
+    table = (
+        wide.join(ratio, on="model", how="left")
+        .with_columns(
+            pl.col("model").replace_strict(per, default=None, return_dtype=pl.Float64).alias("temps_backtest_s")
+        )
+        .sort(ALL, descending=True)
+    )
     cols = ["model", ALL, "ratio_oracle_all", *spec.groups, "temps_backtest_s"]
-    print("\nTaux de réussite à 5 % de la surface, prévisions du jour suivant (3 créneaux), "
-          f"{len(origins)} origines — et rapport à l'oracle:")
-    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True,
-                   float_precision=3, tbl_width_chars=160):
+    print(
+        "\nTaux de réussite à 5 % de la surface, prévisions du jour suivant (3 créneaux), "
+        f"{len(origins)} origines — et rapport à l'oracle:"
+    )
+    with pl.Config(
+        tbl_rows=-1,
+        tbl_cols=-1,
+        tbl_hide_column_data_types=True,
+        tbl_hide_dataframe_shape=True,
+        float_precision=3,
+        tbl_width_chars=160,
+    ):
         print(table.select([c for c in cols if c in table.columns]))
 
     # ------------------------------------------------------------------ targets
@@ -124,49 +154,82 @@ def main(argv: list[str] | None = None) -> int:
     champ = res.champion
     best_base = max((hr[b], b) for b in BASELINES if b in hr)
     ratio_champ = hr[champ] / hr[ORACLE] if ORACLE in hr else float("nan")
-    sc = (res.scores.filter((pl.col("model") == champ) & (pl.col("horizon") == "jour_suivant"))
-          .group_by("category").agg(pl.col("interval_coverage_80", "interval_coverage_95", "strict_coverage_80",
-                                           "strict_coverage_95").mean()).sort("category"))
+    sc = (
+        res.scores.filter((pl.col("model") == champ) & (pl.col("horizon") == "jour_suivant"))
+        .group_by("category")
+        .agg(pl.col("interval_coverage_80", "interval_coverage_95", "strict_coverage_80", "strict_coverage_95").mean())
+        .sort("category")
+    )
     cov = sc.filter(pl.col("category") == ALL).row(0, named=True)
-    pl_ = (res.planned.filter(pl.col("model").is_in([EVENT_AWARE, EVENT_BLIND, ORACLE]) & (pl.col("planned_slots") > 0))
-           .group_by("model", "category")
-           .agg((pl.col("hit_rate_5") * pl.col("n_events")).sum() / pl.col("n_events").sum(),
-                pl.col("poisson_deviance_exposed").mean(),
-                ((pl.col("hit_rate_5_exposed") * pl.col("n_events_exposed")).sum()
-                 / pl.col("n_events_exposed").sum()).alias("taux_5pct_faits_cellules_exposees"),
-                pl.col("n_events_exposed").sum(), pl.col("planned_slots").sum())
-           .sort("category", "model"))
+    pl_ = (
+        res.planned.filter(pl.col("model").is_in([EVENT_AWARE, EVENT_BLIND, ORACLE]) & (pl.col("planned_slots") > 0))
+        .group_by("model", "category")
+        .agg(
+            (pl.col("hit_rate_5") * pl.col("n_events")).sum() / pl.col("n_events").sum(),
+            pl.col("poisson_deviance_exposed").mean(),
+            (
+                (pl.col("hit_rate_5_exposed") * pl.col("n_events_exposed")).sum() / pl.col("n_events_exposed").sum()
+            ).alias("taux_5pct_faits_cellules_exposees"),
+            pl.col("n_events_exposed").sum(),
+            pl.col("planned_slots").sum(),
+        )
+        .sort("category", "model")
+    )
     pa = {(m, c): (h, d, e) for m, c, h, d, e, *_ in pl_.iter_rows()}
     aw, bl = pa.get((EVENT_AWARE, ALL), (float("nan"),) * 3), pa.get((EVENT_BLIND, ALL), (float("nan"),) * 3)
-    paired = (res.planned.filter((pl.col("category") == ALL) & pl.col("model").is_in([EVENT_AWARE, EVENT_BLIND]))
-              .pivot(on="model", index="origin", values="poisson_deviance_exposed"))
+    paired = res.planned.filter((pl.col("category") == ALL) & pl.col("model").is_in([EVENT_AWARE, EVENT_BLIND])).pivot(
+        on="model", index="origin", values="poisson_deviance_exposed"
+    )
     wins = int((paired[EVENT_AWARE] < paired[EVENT_BLIND]).sum()) if paired.height else 0
-    print("\nValeur des événements prévus (Préfecture, calendrier): les deux LightGBM partagent le même arbre "
-          "d'historique; le modèle avec événements y ajoute les multiplicateurs appris par type × anneau.")
-    print(f"Créneaux avec un événement prévu (≥ 1 000 personnes attendues, connu à l'origine): "
-          f"{int(pl_['planned_slots'].max() or 0)} créneaux sur {len(origins) * 21}")
+    print(
+        "\nValeur des événements prévus (Préfecture, calendrier): les deux LightGBM partagent le même arbre "
+        "d'historique; le modèle avec événements y ajoute les multiplicateurs appris par type × anneau."
+    )
+    print(
+        f"Créneaux avec un événement prévu (≥ 1 000 personnes attendues, connu à l'origine): "
+        f"{int(pl_['planned_slots'].max() or 0)} créneaux sur {len(origins) * 21}"
+    )
     with pl.Config(tbl_rows=-1, tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True, float_precision=4):
-        print(pl_.rename({"hit_rate_5": "taux_5pct_creneaux_evenement",
-                          "poisson_deviance_exposed": "deviance_cellules_exposees"}))
-        print("\nIntervalles du champion (jour suivant). Publiés: intervalles du compte lissé Y + U (bornes "
-              "fractionnaires), couverture = interval_coverage (PIT); pour information, intervalles d'entiers "
-              "(strict_coverage), qui sur-couvrent par construction (~97 % des créneaux × cellules valent 0):")
+        print(
+            pl_.rename(
+                {"hit_rate_5": "taux_5pct_creneaux_evenement", "poisson_deviance_exposed": "deviance_cellules_exposees"}
+            )
+        )
+        print(
+            "\nIntervalles du champion (jour suivant). Publiés: intervalles du compte lissé Y + U (bornes "
+            "fractionnaires), couverture = interval_coverage (PIT); pour information, intervalles d'entiers "
+            "(strict_coverage), qui sur-couvrent par construction (~97 % des créneaux × cellules valent 0):"
+        )
         print(sc)
     total = t_bt[0] + t_fc[0] + t_feat[0]
     checks = [
-        (f"le champion ({champ}) bat chaque référence: {hr[champ]:.3f} > {best_base[0]:.3f} ({best_base[1]})",
-         hr[champ] > best_base[0]),
+        (
+            f"le champion ({champ}) bat chaque référence: {hr[champ]:.3f} > {best_base[0]:.3f} ({best_base[1]})",
+            hr[champ] > best_base[0],
+        ),
         (f"champion ≥ 0,9 × oracle: {ratio_champ:.3f}", ratio_champ >= 0.9),
         (f"avec événements > sans, créneaux avec événements (taux 5 %): {aw[0]:.4f} vs {bl[0]:.4f}", aw[0] > bl[0]),
-        (f"avec événements < sans, déviance des cellules exposées: {aw[1]:.4f} vs {bl[1]:.4f} "
-         f"(meilleur à {wins} origines sur {paired.height})", aw[1] < bl[1]),
-        (f"avec événements > sans, faits des cellules touchées par un événement pris dans les 5 %: "
-         f"{aw[2]:.4f} vs {bl[2]:.4f}", aw[2] > bl[2]),
-        (f"intervalles 95 % publiés couvrent 93–97 % des résultats: {cov['interval_coverage_95']:.3f} "
-         f"(80 %: {cov['interval_coverage_80']:.3f}; intervalles d'entiers, pour information: "
-         f"{cov['strict_coverage_95']:.3f})", 0.93 <= cov["interval_coverage_95"] <= 0.97),
-        (f"caractéristiques + apprentissage + backtest + prévision < 5 min: {total:.0f} s "
-         f"(CPU {t_feat[1] + t_bt[1] + t_fc[1]:.0f} s, {os.cpu_count()} cœurs)", total < 300),
+        (
+            f"avec événements < sans, déviance des cellules exposées: {aw[1]:.4f} vs {bl[1]:.4f} "
+            f"(meilleur à {wins} origines sur {paired.height})",
+            aw[1] < bl[1],
+        ),
+        (
+            f"avec événements > sans, faits des cellules touchées par un événement pris dans les 5 %: "
+            f"{aw[2]:.4f} vs {bl[2]:.4f}",
+            aw[2] > bl[2],
+        ),
+        (
+            f"intervalles 95 % publiés couvrent 93–97 % des résultats: {cov['interval_coverage_95']:.3f} "
+            f"(80 %: {cov['interval_coverage_80']:.3f}; intervalles d'entiers, pour information: "
+            f"{cov['strict_coverage_95']:.3f})",
+            0.93 <= cov["interval_coverage_95"] <= 0.97,
+        ),
+        (
+            f"caractéristiques + apprentissage + backtest + prévision < 5 min: {total:.0f} s "
+            f"(CPU {t_feat[1] + t_bt[1] + t_fc[1]:.0f} s, {os.cpu_count()} cœurs)",
+            total < 300,
+        ),
     ]
     print("\nObjectifs:")
     for text, ok in checks:

@@ -36,6 +36,7 @@ def child_cycle(day: str) -> None:
 
     from tranquillite import runner
     from tranquillite.definitions import build_defs
+
     t0 = time.perf_counter()
     inst = runner.instance()
     outs = runner.materialize(build_defs(), date.fromisoformat(day), date.fromisoformat(day), inst)
@@ -43,8 +44,18 @@ def child_cycle(day: str) -> None:
     for o in outs:
         st = inst.get_run_stats(o.run_id) if o.run_id else None
         jobs[o.job] = round(st.end_time - st.start_time, 2) if st and st.end_time else None
-    print("RESULT " + json.dumps({"success": all(o.success for o in outs), "reason": None,
-                                  "seconds": round(time.perf_counter() - t0, 2), "steps": jobs}), flush=True)
+    print(
+        "RESULT "
+        + json.dumps(
+            {
+                "success": all(o.success for o in outs),
+                "reason": None,
+                "seconds": round(time.perf_counter() - t0, 2),
+                "steps": jobs,
+            }
+        ),
+        flush=True,
+    )
 
 
 def child(day: str, profile: str | None) -> None:
@@ -52,9 +63,11 @@ def child(day: str, profile: str | None) -> None:
 
     from tranquillite import runner
     from tranquillite.definitions import build_defs
+
     prof = None
     if profile:
         from pyinstrument import Profiler
+
         prof = Profiler(interval=0.005)
         prof.start()
     t0 = time.perf_counter()
@@ -73,16 +86,31 @@ def child(day: str, profile: str | None) -> None:
             steps[ev.step_key] = [ev.timestamp, None]
         elif d.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and ev.step_key in steps:
             steps[ev.step_key][1] = ev.timestamp
-    print("RESULT " + json.dumps({"success": out.success, "reason": out.reason, "seconds": round(seconds, 2),
-                                  "steps": {k: round(b - a, 2) for k, (a, b) in steps.items() if b}}), flush=True)
+    print(
+        "RESULT "
+        + json.dumps(
+            {
+                "success": out.success,
+                "reason": out.reason,
+                "seconds": round(seconds, 2),
+                "steps": {k: round(b - a, 2) for k, (a, b) in steps.items() if b},
+            }
+        ),
+        flush=True,
+    )
 
 
-def run_tree(tree: Path, home: Path, base: Path, label: str, day: str, profile: bool,
-             cycle: bool = False) -> tuple[dict, Path]:
+def run_tree(
+    tree: Path, home: Path, base: Path, label: str, day: str, profile: bool, cycle: bool = False
+) -> tuple[dict, Path]:
     copy = Path(tempfile.mkdtemp(prefix=f"{label}-", dir=base)) / "home"
     subprocess.run(["cp", "-a", str(home), str(copy)], check=True)
-    env = {**os.environ, "TRANQUILLITE_HOME": str(copy), "DAGSTER_HOME": str(copy / "dagster"),
-           "PYTHONPATH": os.pathsep.join([str(tree), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    env = {
+        **os.environ,
+        "TRANQUILLITE_HOME": str(copy),
+        "DAGSTER_HOME": str(copy / "dagster"),
+        "PYTHONPATH": os.pathsep.join([str(tree), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
     env.pop("TRANQUILLITE_ENV", None)
     args = [sys.executable, str(Path(__file__).resolve()), "--child-cycle" if cycle else "--child", day]
     if profile and not cycle:
@@ -98,9 +126,12 @@ def run_tree(tree: Path, home: Path, base: Path, label: str, day: str, profile: 
 def same_tables(a: Path, b: Path, day: str) -> dict:
     import polars as pl
     from polars.testing import assert_frame_equal
+
     out = {}
-    for name, rel in (("cell_slot", f"warehouse/features/cell_slot/{day}.parquet"),
-                      ("forecast", "warehouse/models/forecast")):
+    for name, rel in (
+        ("cell_slot", f"warehouse/features/cell_slot/{day}.parquet"),
+        ("forecast", "warehouse/models/forecast"),
+    ):
         fa, fb = a / rel, b / rel
         read = (lambda p: pl.read_parquet(p)) if fa.suffix else (lambda p: pl.read_parquet(p / "*.parquet"))
         try:
@@ -109,7 +140,7 @@ def same_tables(a: Path, b: Path, day: str) -> dict:
             ta, tb = (t.sort(sort) if sort else t for t in (ta, tb))
             assert_frame_equal(ta, tb, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
             out[name] = f"identiques ({ta.height} lignes)"
-        except Exception as exc:   # noqa: BLE001 - reported, not hidden
+        except Exception as exc:  # noqa: BLE001 - reported, not hidden
             out[name] = f"DIFFÉRENTS: {str(exc).splitlines()[0][:200]}"
     return out
 
@@ -140,21 +171,27 @@ def main() -> int:
     copies: dict[str, Path] = {}
     print(f"prevision du {a.day} sur des copies de {home} (dans {base})", flush=True)
     for r in range(a.repetitions):
-        for label, tree in trees.items():   # back to back, alternating
+        for label, tree in trees.items():  # back to back, alternating
             res, copy = run_tree(tree, home, base, label, a.day, a.profil)
             runs[label].append(res)
-            print(f"  {label} #{r + 1}: {'succès' if res['success'] else 'ÉCHEC ' + str(res['reason'])} en "
-                  f"{res['seconds']} s — étapes " + ", ".join(f"{k} {v} s" for k, v in res["steps"].items()),
-                  flush=True)
+            print(
+                f"  {label} #{r + 1}: {'succès' if res['success'] else 'ÉCHEC ' + str(res['reason'])} en "
+                f"{res['seconds']} s — étapes " + ", ".join(f"{k} {v} s" for k, v in res["steps"].items()),
+                flush=True,
+            )
             if label in copies:
                 shutil.rmtree(copy.parent)
             else:
                 copies[label] = copy
     med = {k: statistics.median(x["seconds"] for x in v) for k, v in runs.items()}
-    step = {k: {s: statistics.median(x["steps"].get(s, 0) for x in v) for s in ("features__cell_slot", "forecast")}
-            for k, v in runs.items()}
-    print(f"prevision (médiane de {a.repetitions}): avant {med['avant']:.2f} s → après {med['apres']:.2f} s "
-          f"(× {med['avant'] / med['apres']:.1f})")
+    step = {
+        k: {s: statistics.median(x["steps"].get(s, 0) for x in v) for s in ("features__cell_slot", "forecast")}
+        for k, v in runs.items()
+    }
+    print(
+        f"prevision (médiane de {a.repetitions}): avant {med['avant']:.2f} s → après {med['apres']:.2f} s "
+        f"(× {med['avant'] / med['apres']:.1f})"
+    )
     for s in ("features__cell_slot", "forecast"):
         print(f"  étape {s}: avant {step['avant'][s]:.2f} s → après {step['apres'][s]:.2f} s")
     for name, verdict in same_tables(copies["avant"], copies["apres"], a.day).items():
@@ -166,8 +203,11 @@ def main() -> int:
                 res, copy = run_tree(tree, home, base, label, a.day, False, cycle=True)
                 cyc[label].append(res)
                 shutil.rmtree(copy.parent)
-                print(f"  cycle {label} #{r + 1}: {'succès' if res['success'] else 'ÉCHEC'} en {res['seconds']} s — "
-                      + ", ".join(f"{k} {v} s" for k, v in res["steps"].items()), flush=True)
+                print(
+                    f"  cycle {label} #{r + 1}: {'succès' if res['success'] else 'ÉCHEC'} en {res['seconds']} s — "
+                    + ", ".join(f"{k} {v} s" for k, v in res["steps"].items()),
+                    flush=True,
+                )
         med = {k: statistics.median(x["seconds"] for x in v) for k, v in cyc.items()}
         print(f"cycle quotidien (médiane de {a.repetitions}): avant {med['avant']:.2f} s → après {med['apres']:.2f} s")
     if a.profil:

@@ -57,27 +57,48 @@ def run_stage(job: str, start: str, end: str, settings_json: str) -> None:
     """Child process: one job of the chain through the runner, then its figures as one JSON line."""
     from tranquillite import runner
     from tranquillite.definitions import build_defs
+
     t0 = time.perf_counter()
     defs = build_defs()
-    out = runner.run_job(defs, job, date.fromisoformat(start), date.fromisoformat(end),
-                         forecast_settings=json.loads(settings_json))
-    print("STAGE " + json.dumps({"job": job, "success": out.success, "reason": out.reason,
-                                 "failed_checks": out.failed_checks, "seconds": round(time.perf_counter() - t0, 1),
-                                 "peak_mb": round(peak_mb())}), flush=True)
+    out = runner.run_job(
+        defs, job, date.fromisoformat(start), date.fromisoformat(end), forecast_settings=json.loads(settings_json)
+    )
+    print(
+        "STAGE "
+        + json.dumps(
+            {
+                "job": job,
+                "success": out.success,
+                "reason": out.reason,
+                "failed_checks": out.failed_checks,
+                "seconds": round(time.perf_counter() - t0, 1),
+                "peak_mb": round(peak_mb()),
+            }
+        ),
+        flush=True,
+    )
 
 
 # --------------------------------------------------------------------------- input
 def read_events(path: Path, since: date | None) -> pl.DataFrame:
-    df = pl.read_parquet(path) if path.suffix.lower() in {".parquet", ".pq"} else \
-        pl.read_csv(path, infer_schema_length=0, separator=_separator(path))
+    df = (
+        pl.read_parquet(path)
+        if path.suffix.lower() in {".parquet", ".pq"}
+        else pl.read_csv(path, infer_schema_length=0, separator=_separator(path))
+    )
     missing = {"id", "occurred_at", "category", "lon", "lat"} - set(df.columns)
     if missing:
         sys.exit(f"erreur: colonnes manquantes dans {path}: {', '.join(sorted(missing))}")
     t = pl.col("occurred_at")
     if df.schema["occurred_at"] == pl.Utf8:
         t = t.str.to_datetime(strict=False)
-    df = df.select(pl.col("id").cast(pl.Utf8), t.alias("occurred_at"), pl.col("category").cast(pl.Utf8),
-                   pl.col("lon").cast(pl.Float64), pl.col("lat").cast(pl.Float64))
+    df = df.select(
+        pl.col("id").cast(pl.Utf8),
+        t.alias("occurred_at"),
+        pl.col("category").cast(pl.Utf8),
+        pl.col("lon").cast(pl.Float64),
+        pl.col("lat").cast(pl.Float64),
+    )
     df = df.filter(pl.col("occurred_at").is_not_null())
     if since:
         df = df.filter(pl.col("occurred_at") >= datetime.combine(since, datetime.min.time()))
@@ -93,9 +114,14 @@ def write_landing(df: pl.DataFrame, landing: Path) -> int:
     """One `;` CSV per day, as the `incidents` contract's landing layout expects."""
     folder = landing / "incidents"
     folder.mkdir(parents=True, exist_ok=True)
-    out = df.select("id", pl.col("occurred_at").dt.strftime("%Y-%m-%d %H:%M:%S").alias("timestamp"), "category",
-                    pl.col("lon").round(7).cast(pl.Utf8).alias("lon"), pl.col("lat").round(7).cast(pl.Utf8).alias("lat"),
-                    pl.col("occurred_at").dt.date().alias("_day"))
+    out = df.select(
+        "id",
+        pl.col("occurred_at").dt.strftime("%Y-%m-%d %H:%M:%S").alias("timestamp"),
+        "category",
+        pl.col("lon").round(7).cast(pl.Utf8).alias("lon"),
+        pl.col("lat").round(7).cast(pl.Utf8).alias("lat"),
+        pl.col("occurred_at").dt.date().alias("_day"),
+    )
     n = 0
     for (day,), part in out.partition_by("_day", as_dict=True, maintain_order=True).items():
         part.drop("_day").write_csv(folder / f"incidents_{day.isoformat()}.csv", separator=";")
@@ -106,6 +132,7 @@ def write_landing(df: pl.DataFrame, landing: Path) -> int:
 def data_area(df: pl.DataFrame, until: datetime, resolution: int, path: Path) -> int:
     """Default area: the H3 cells with any event before `until` (the training years), as a GeoJSON."""
     from tranquillite import geo
+
     cells = geo.h3_cells(df.filter(pl.col("occurred_at") < until), resolution=resolution)
     cells = sorted(cells["h3_cell"].drop_nulls().unique().to_list())
     path.write_text(geo.cells_geojson(cells, name="cellules des années d'apprentissage"), encoding="utf-8")
@@ -119,12 +146,13 @@ def reference_rows(warehouse: Path, origins: list[datetime], shift_hours: tuple[
     from tranquillite.forecasting.backtest import WEEKLY
     from tranquillite.forecasting.metrics import aggregate_hits, per_slot_hits
     from tranquillite.forecasting.slots import SlotScheme
+
     sch = SlotScheme(shift_hours)
     grid = pl.read_parquet(warehouse / "features" / "study_grid" / "data.parquet").sort("cell_idx")
     area = grid["area_m2"].to_numpy()
     N = grid.height
     counts = pl.read_parquet(warehouse / "features" / "observed_counts" / "*.parquet")
-    counts = counts.group_by("cell_idx", "slot").agg(pl.col("n").sum())   # all categories
+    counts = counts.group_by("cell_idx", "slot").agg(pl.col("n").sum())  # all categories
     rows = []
     for o_dt in origins:
         o = sch.slot_of(o_dt)
@@ -136,16 +164,32 @@ def reference_rows(warehouse: Path, origins: list[datetime], shift_hours: tuple[
             np.add.at(Y, (fut["cell_idx"].to_numpy(), (fut["slot"].to_numpy() - o)), fut["n"].to_numpy())
             for name, pred in (("comptage_52_semaines", np.repeat(naive[:, None], H, axis=1)), ("oracle_parfait", Y)):
                 a = aggregate_hits(*per_slot_hits(pred, Y, area, COVERAGES), COVERAGES)
-                rows += [{"model": name, "horizon": horizon, "origin": o_dt, "coverage": c,
-                          "hit_rate": float(a["hit_rate"][i]), "pei": float(a["pei"][i])}
-                         for i, c in enumerate(COVERAGES)]
-            if horizon == "7_jours":   # one map for the whole week
+                rows += [
+                    {
+                        "model": name,
+                        "horizon": horizon,
+                        "origin": o_dt,
+                        "coverage": c,
+                        "hit_rate": float(a["hit_rate"][i]),
+                        "pei": float(a["pei"][i]),
+                    }
+                    for i, c in enumerate(COVERAGES)
+                ]
+            if horizon == "7_jours":  # one map for the whole week
                 y = Y.sum(axis=1)
                 for name, pred in (("comptage_52_semaines", naive), ("oracle_parfait", y)):
                     a = aggregate_hits(*per_slot_hits(pred, y, area, COVERAGES), COVERAGES)
-                    rows += [{"model": name, "horizon": WEEKLY, "origin": o_dt, "coverage": c,
-                              "hit_rate": float(a["hit_rate"][i]), "pei": float(a["pei"][i])}
-                             for i, c in enumerate(COVERAGES)]
+                    rows += [
+                        {
+                            "model": name,
+                            "horizon": WEEKLY,
+                            "origin": o_dt,
+                            "coverage": c,
+                            "hit_rate": float(a["hit_rate"][i]),
+                            "pei": float(a["pei"][i]),
+                        }
+                        for i, c in enumerate(COVERAGES)
+                    ]
     return pl.DataFrame(rows)
 
 
@@ -153,10 +197,14 @@ def table(df: pl.DataFrame, horizon: str) -> pl.DataFrame:
     """Mean over origins of the hit rate at each coverage, and the PEI at 5 %, per predictor."""
     b = df.filter(pl.col("horizon") == horizon)
     near = lambda c: (pl.col("coverage") - c).abs() < 1e-9  # noqa: E731
-    return (b.group_by("model").agg(
-        *[pl.col("hit_rate").filter(near(c)).mean().alias(f"{round(c * 100)} %") for c in COVERAGES],
-        pl.col("pei").filter(near(0.05)).mean().alias("PEI 5 %"))
-        .sort("5 %", descending=True))
+    return (
+        b.group_by("model")
+        .agg(
+            *[pl.col("hit_rate").filter(near(c)).mean().alias(f"{round(c * 100)} %") for c in COVERAGES],
+            pl.col("pei").filter(near(0.05)).mean().alias("PEI 5 %"),
+        )
+        .sort("5 %", descending=True)
+    )
 
 
 # --------------------------------------------------------------------------- main
@@ -179,8 +227,10 @@ def main() -> int:
     if not a.file:
         sys.exit("erreur: FILE=… (CSV ou Parquet: id, occurred_at, category, lon, lat) est requis")
     if not a.timezone:
-        sys.exit("erreur: TIMEZONE=… (fuseau IANA de la ville, ex. America/Toronto) est requis: les heures "
-                 "locales du fichier y sont lues (TRANQUILLITE_TIMEZONE)")
+        sys.exit(
+            "erreur: TIMEZONE=… (fuseau IANA de la ville, ex. America/Toronto) est requis: les heures "
+            "locales du fichier y sont lues (TRANQUILLITE_TIMEZONE)"
+        )
     t_all = time.perf_counter()
     src = Path(a.file).resolve()
     df = read_events(src, a.since)
@@ -191,9 +241,15 @@ def main() -> int:
         sys.exit("erreur: aucun événement à traiter")
     first_day, last_day = df["occurred_at"].min().date(), df["occurred_at"].max().date()
     home = Path(a.home or tempfile.mkdtemp(prefix="bench_real_"))
-    env = {**os.environ, "TRANQUILLITE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"),
-           "TRANQUILLITE_PARTITIONS_START": first_day.isoformat(), "TRANQUILLITE_TIMEZONE": a.timezone,
-           "TRANQUILLITE_HOLIDAYS_COUNTRY": a.holidays, "TRANQUILLITE_PREVISION_AUTO": "0"}
+    env = {
+        **os.environ,
+        "TRANQUILLITE_HOME": str(home),
+        "DAGSTER_HOME": str(home / "dagster"),
+        "TRANQUILLITE_PARTITIONS_START": first_day.isoformat(),
+        "TRANQUILLITE_TIMEZONE": a.timezone,
+        "TRANQUILLITE_HOLIDAYS_COUNTRY": a.holidays,
+        "TRANQUILLITE_PREVISION_AUTO": "0",
+    }
     print(f"fichier: {src.name} — {df.height:,} événements du {first_day} au {last_day}".replace(",", " "))
     print(f"home temporaire: {home}")
     t0 = time.perf_counter()
@@ -215,8 +271,15 @@ def main() -> int:
     stages = []
     for job in STAGES:
         # the daily forecast after the training: the features of its last day only
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--stage", job,
-               (last_day if job == "prevision" else first_day).isoformat(), last_day.isoformat(), json.dumps(settings)]
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--stage",
+            job,
+            (last_day if job == "prevision" else first_day).isoformat(),
+            last_day.isoformat(),
+            json.dumps(settings),
+        ]
         res = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
         line = next((ln for ln in res.stdout.splitlines() if ln.startswith("STAGE ")), None)
         if line is None:
@@ -224,35 +287,55 @@ def main() -> int:
             sys.exit(f"erreur: l'étape {job} s'est arrêtée (code {res.returncode})")
         st = json.loads(line[6:])
         stages.append(st)
-        print(f"{job}: {'succès' if st['success'] else 'ÉCHEC'} en {st['seconds']} s, pic mémoire {st['peak_mb']} Mo"
-              + (f" — contrôles en échec: {', '.join(st['failed_checks'])}" if st["failed_checks"] else "")
-              + (f" — {st['reason']}" if st["reason"] else ""))
+        print(
+            f"{job}: {'succès' if st['success'] else 'ÉCHEC'} en {st['seconds']} s, pic mémoire {st['peak_mb']} Mo"
+            + (f" — contrôles en échec: {', '.join(st['failed_checks'])}" if st["failed_checks"] else "")
+            + (f" — {st['reason']}" if st["reason"] else "")
+        )
         if not st["success"]:
             return 1
     wh = home / "warehouse"
-    q = pl.read_parquet(wh / "quarantine" / "incidents" / "*.parquet") if (wh / "quarantine" / "incidents").exists() \
+    q = (
+        pl.read_parquet(wh / "quarantine" / "incidents" / "*.parquet")
+        if (wh / "quarantine" / "incidents").exists()
         else pl.DataFrame({"reasons": []})
+    )
     clean_n = pl.scan_parquet(wh / "clean" / "incidents" / "*.parquet").select(pl.len()).collect().item()
-    reasons = (q.select(pl.col("reasons").list.first().str.split(":").list.first()).to_series().value_counts()
-               .sort("count", descending=True).iter_rows() if q.height else [])
-    print(f"propres: {clean_n:,} — quarantaine: {q.height:,} ".replace(",", " ")
-          + (f"({', '.join(f'{r}: {n}' for r, n in reasons)})" if q.height else ""))
+    reasons = (
+        q.select(pl.col("reasons").list.first().str.split(":").list.first())
+        .to_series()
+        .value_counts()
+        .sort("count", descending=True)
+        .iter_rows()
+        if q.height
+        else []
+    )
+    print(
+        f"propres: {clean_n:,} — quarantaine: {q.height:,} ".replace(",", " ")
+        + (f"({', '.join(f'{r}: {n}' for r, n in reasons)})" if q.height else "")
+    )
     bt = pl.read_parquet(wh / "models" / "backtest" / "*.parquet").filter(pl.col("category") == "all")
     origins = sorted(bt["origin"].unique().to_list())
     from tranquillite.forecasting.backtest import WEEKLY
     from tranquillite.settings import settings as read_settings
+
     shifts = read_settings(env).shift_hours
     ref = reference_rows(wh, origins, shifts)
     cols = ["model", "horizon", "origin", "coverage", "hit_rate", "pei"]
     both = pl.concat([bt.filter(pl.col("model") != "oracle").select(cols), ref.select(cols)])
     champion = _champion(home, env)
-    print(f"\n{len(origins)} origines hebdomadaires, du {origins[0].date()} au {origins[-1].date()}; "
-          f"{pl.read_parquet(wh / 'features' / 'study_grid' / 'data.parquet').height} cellules; champion: {champion}")
-    with pl.Config(tbl_rows=40, tbl_cols=10, float_precision=3, tbl_hide_dataframe_shape=True,
-                   tbl_hide_column_data_types=True):
-        for horizon, label in (("jour_suivant", "jour suivant (3 cartes par créneau)"),
-                               ("7_jours", "semaine suivante (21 cartes par créneau)"),
-                               (WEEKLY, "semaine suivante, une carte pour la semaine")):
+    print(
+        f"\n{len(origins)} origines hebdomadaires, du {origins[0].date()} au {origins[-1].date()}; "
+        f"{pl.read_parquet(wh / 'features' / 'study_grid' / 'data.parquet').height} cellules; champion: {champion}"
+    )
+    with pl.Config(
+        tbl_rows=40, tbl_cols=10, float_precision=3, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True
+    ):
+        for horizon, label in (
+            ("jour_suivant", "jour suivant (3 cartes par créneau)"),
+            ("7_jours", "semaine suivante (21 cartes par créneau)"),
+            (WEEKLY, "semaine suivante, une carte pour la semaine"),
+        ):
             print(f"\ntaux de réussite moyen sur les origines — {label}, toutes catégories")
             print(table(both, horizon))
     print("\nétape | durée (s) | pic mémoire (Mo)")
@@ -274,8 +357,10 @@ def main() -> int:
         if hit is None or not naive:
             print(f"{horizon}: champion {champ} sans score à 5 %")
             continue
-        print(f"{horizon}: champion {champ} hit5 {hit:.3f} naive52 {naive:.3f} ratio {hit / naive:.2f} "
-              f"(cible {target:.2f}: {'atteinte' if hit / naive >= target else 'non atteinte'})")
+        print(
+            f"{horizon}: champion {champ} hit5 {hit:.3f} naive52 {naive:.3f} ratio {hit / naive:.2f} "
+            f"(cible {target:.2f}: {'atteinte' if hit / naive >= target else 'non atteinte'})"
+        )
     return 0
 
 
@@ -296,6 +381,7 @@ def _champion(home: Path, env: dict) -> str:
     os.environ.update({k: env[k] for k in ("TRANQUILLITE_HOME", "DAGSTER_HOME")})
     import dagster as dg
     from tranquillite.assets import constants as K
+
     inst = dg.DagsterInstance.from_config(str(home / "dagster"))
     ev = inst.get_latest_materialization_event(K.BACKTEST_KEY)
     return ev.asset_materialization.metadata["champion"].value

@@ -32,12 +32,17 @@ def _best(fn, repeat: int = 3) -> float:
 
 
 def main(n: int = 100_000) -> None:
-    header = "N° intervention;Catégorie;Début;Fin;Adresse;Code postal;Longitude;Latitude;Unité;Suite donnée;Observations"
-    row = ('INT-{i};Rixe / violences;08/03/2025 23:10;09/03/2025 00:05;"La Canebière; 13001 Marseille";13001;'
-           '5.379177;43.296909;Brigade de nuit;Rappel à la loi;"Témoin: ""rixe"" rue de Rome"')
+    header = (
+        "N° intervention;Catégorie;Début;Fin;Adresse;Code postal;Longitude;Latitude;Unité;Suite donnée;Observations"
+    )
+    row = (
+        'INT-{i};Rixe / violences;08/03/2025 23:10;09/03/2025 00:05;"La Canebière; 13001 Marseille";13001;'
+        '5.379177;43.296909;Brigade de nuit;Rappel à la loi;"Témoin: ""rixe"" rue de Rome"'
+    )
     data = (header + "\n" + "\n".join(row.format(i=i) for i in range(n)) + "\n").encode()
-    entries = [{"id": f"PP-{i}", "type": "visite_officielle", "objet": "Visite [officielle], \"ministre\""}
-               for i in range(n)]
+    entries = [
+        {"id": f"PP-{i}", "type": "visite_officielle", "objet": 'Visite [officielle], "ministre"'} for i in range(n)
+    ]
     jdata = json.dumps(entries, ensure_ascii=False, indent=1).encode()
     counter_csv = _best(lambda: record_count.count_csv(data))
     parser_csv = _best(lambda: sum(1 for _ in csv.reader(io.StringIO(data.decode()), delimiter=";")))

@@ -28,15 +28,26 @@ def main() -> None:
     report = convention_lineage(defs, paths().warehouse)
     seconds = time.perf_counter() - t0
     flat = lineage_table(report)
-    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, tbl_hide_dataframe_shape=True,
-                   tbl_formatting="MARKDOWN", tbl_hide_column_data_types=True):
+    with pl.Config(
+        tbl_rows=-1,
+        tbl_cols=-1,
+        tbl_width_chars=200,
+        tbl_hide_dataframe_shape=True,
+        tbl_formatting="MARKDOWN",
+        tbl_hide_column_data_types=True,
+    ):
         for c in report.values():
             print(f"\n## {c.convention} — {c.title}")
-            print(f"contrats: {', '.join(c.contracts)} · sources: {', '.join(c.sources)} · "
-                  f"assets étiquetés: {len(c.assets)} · modèles appris: {len(c.models)}")
+            print(
+                f"contrats: {', '.join(c.contracts)} · sources: {', '.join(c.sources)} · "
+                f"assets étiquetés: {len(c.assets)} · modèles appris: {len(c.models)}"
+            )
             t = flat.filter((pl.col("convention") == c.convention) & (pl.col("rows") > 0))
-            print(t.select("table", "rows", "total_rows", "files", "bytes", "first_partition", "last_partition",
-                           "attribution"))
+            print(
+                t.select(
+                    "table", "rows", "total_rows", "files", "bytes", "first_partition", "last_partition", "attribution"
+                )
+            )
             empty = flat.filter((pl.col("convention") == c.convention) & (pl.col("rows") == 0) & pl.col("tagged"))
             if empty.height:
                 print("étiquetés sans ligne: " + ", ".join(empty["table"].to_list()))

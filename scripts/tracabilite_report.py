@@ -31,11 +31,21 @@ def main() -> int:
         print(f"aucun catalogue dans {cat.path}: lancer `tranquillite materialize`", file=sys.stderr)
         return 2
     # the figures of every convention (an auditor's scope over every source and convention)
-    scope = Scope(row_sources=all_sources(), aggregate_sources=all_sources(), conventions=all_conventions(),
-                  aggregated_only=False)
+    scope = Scope(
+        row_sources=all_sources(), aggregate_sources=all_sources(), conventions=all_conventions(), aggregated_only=False
+    )
     out = {}
-    with store.connect() as con, pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, tbl_formatting="MARKDOWN",
-                                           tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+    with (
+        store.connect() as con,
+        pl.Config(
+            tbl_rows=-1,
+            tbl_cols=-1,
+            tbl_width_chars=200,
+            tbl_formatting="MARKDOWN",
+            tbl_hide_dataframe_shape=True,
+            tbl_hide_column_data_types=True,
+        ),
+    ):
         for c in all_conventions():
             t0 = time.perf_counter()
             lin = T._lineage(cat, _Auditor(scope), c)
@@ -45,18 +55,36 @@ def main() -> int:
             reads = T.reads_of(con, c)
             seconds = time.perf_counter() - t0
             print(f"\n## {c} — {T.convention_title(c)}")
-            print(f"tables: {tables.height} · lignes: {int(tables['Lignes de la convention'].sum() or 0)} · "
-                  f"octets: {int(tables['Octets'].sum() or 0)} · modèles: {models.height} · fichiers reçus: "
-                  f"{int(landing['Fichiers'].sum() or 0)} · lectures: {reads.height} (dont exports "
-                  f"{int(reads['Export'].sum() or 0)}, {reads['Utilisateur'].n_unique()} utilisateurs, "
-                  f"{int(reads['Lignes'].sum() or 0)} lignes lues) · calculé en {seconds:.2f} s")
-            print(tables.select("Nom technique", "Lignes de la convention", "Lignes de la table", "Partitions",
-                                "Octets", "Première date", "Dernière date"))
+            print(
+                f"tables: {tables.height} · lignes: {int(tables['Lignes de la convention'].sum() or 0)} · "
+                f"octets: {int(tables['Octets'].sum() or 0)} · modèles: {models.height} · fichiers reçus: "
+                f"{int(landing['Fichiers'].sum() or 0)} · lectures: {reads.height} (dont exports "
+                f"{int(reads['Export'].sum() or 0)}, {reads['Utilisateur'].n_unique()} utilisateurs, "
+                f"{int(reads['Lignes'].sum() or 0)} lignes lues) · calculé en {seconds:.2f} s"
+            )
+            print(
+                tables.select(
+                    "Nom technique",
+                    "Lignes de la convention",
+                    "Lignes de la table",
+                    "Partitions",
+                    "Octets",
+                    "Première date",
+                    "Dernière date",
+                )
+            )
             if reads.height:
-                print(reads.group_by("Utilisateur", "Page").agg(pl.len().alias("lectures"), pl.col("Lignes").sum())
-                      .sort("Utilisateur", "Page"))
-            out[c] = {"tables": tables.to_dicts(), "modeles": models.to_dicts(), "fichiers": landing.to_dicts(),
-                      "lectures": reads.to_dicts()}
+                print(
+                    reads.group_by("Utilisateur", "Page")
+                    .agg(pl.len().alias("lectures"), pl.col("Lignes").sum())
+                    .sort("Utilisateur", "Page")
+                )
+            out[c] = {
+                "tables": tables.to_dicts(),
+                "modeles": models.to_dicts(),
+                "fichiers": landing.to_dicts(),
+                "lectures": reads.to_dicts(),
+            }
     if args.json:
         Path(args.json).write_text(json.dumps(out, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     return 0

@@ -25,6 +25,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def pg_server():
     """A real PostgreSQL server for the session (tests/pg.py); yields its `postgres` database's URL."""
     from tests.pg import postgres_server
+
     with postgres_server() as url:
         yield url
 

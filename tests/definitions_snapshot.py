@@ -36,8 +36,9 @@ def snapshot(defs: dg.Definitions) -> dict:
         if job.name.startswith("__ASSET_JOB"):
             continue
         jobs[job.name] = sorted(k.to_user_string() for k in job.asset_layer.selected_asset_keys)
-    schedules = {s.name: {"cron": s.cron_schedule, "job": s.job_name}
-                 for s in sorted(defs.schedules or [], key=lambda s: s.name)}
+    schedules = {
+        s.name: {"cron": s.cron_schedule, "job": s.job_name} for s in sorted(defs.schedules or [], key=lambda s: s.name)
+    }
     sensors = sorted(s.name for s in (defs.sensors or []))
     return {"actifs": assets, "controles": checks, "jobs": jobs, "planifications": schedules, "capteurs": sensors}
 
@@ -46,8 +47,9 @@ def main() -> None:
     from tranquillite.definitions import build_defs
 
     SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
-    SNAPSHOT.write_text(json.dumps(snapshot(build_defs()), ensure_ascii=False, indent=1, sort_keys=True) + "\n",
-                        encoding="utf-8")
+    SNAPSHOT.write_text(
+        json.dumps(snapshot(build_defs()), ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
     print(f"écrit {SNAPSHOT}")
 
 

@@ -19,7 +19,7 @@ PARTNER_CONVENTION = {
     "title": "Convention d'échange des chantiers de la RTM",
     "parties": ["Ville de Marseille", "Régie des transports métropolitains (RTM)"],
     "legal_basis": "Convention d'échange de données, article 4",
-    "start_date": None,                 # notified in the app by the gestionnaire (page « Conventions »)
+    "start_date": None,  # notified in the app by the gestionnaire (page « Conventions »)
     "initial_term_months": 12,
     "renewal": "tacit_yearly",
     "max_total_years": 3,
@@ -29,7 +29,7 @@ PARTNER_CONVENTION = {
     "personal_data": "none",
     "use_outside_platform": False,
     "temporary_handover": False,
-    "access": [],                       # nobody until the City grants it
+    "access": [],  # nobody until the City grants it
     "organisations": [ORGANISATION],
     "party_label": "Régie des transports métropolitains",
     "outside_platform": [{"what": "Sauvegardes de la plateforme", "who": "Exploitant de la plateforme (DGANSI)"}],
@@ -65,8 +65,9 @@ def contracts_with(root: Path, *, partner: bool = True, extra: dict[str, str] | 
     if partner:
         reg = yaml.safe_load((root / "conventions.yaml").read_text(encoding="utf-8"))
         reg["conventions"][CONVENTION] = PARTNER_CONVENTION
-        (root / "conventions.yaml").write_text(yaml.safe_dump(reg, allow_unicode=True, sort_keys=False),
-                                               encoding="utf-8")
+        (root / "conventions.yaml").write_text(
+            yaml.safe_dump(reg, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
         (root / f"{SOURCE}.yaml").write_text(TRAVAUX, encoding="utf-8")
     for name, text in (extra or {}).items():
         (root / f"{name}.yaml").write_text(text, encoding="utf-8")

@@ -57,18 +57,39 @@ def postgres_server() -> Iterator[str]:
     def run(*cmd: str) -> None:
         out = subprocess.run([*prefix, *cmd], capture_output=True, text=True)
         if out.returncode:
-            raise RuntimeError(f"{' '.join(cmd)}: {out.stdout}{out.stderr}"
-                               f"{log.read_text() if log.exists() else ''}")
+            raise RuntimeError(f"{' '.join(cmd)}: {out.stdout}{out.stderr}{log.read_text() if log.exists() else ''}")
 
-    run(str(bindir / "initdb"), "-D", str(data), "-U", ROLE, "--auth=trust", "-E", "UTF8", "--no-sync",
-        "--no-instructions")
-    run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o",
-        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off", "start")
+    run(
+        str(bindir / "initdb"),
+        "-D",
+        str(data),
+        "-U",
+        ROLE,
+        "--auth=trust",
+        "-E",
+        "UTF8",
+        "--no-sync",
+        "--no-instructions",
+    )
+    run(
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-l",
+        str(log),
+        "-w",
+        "-t",
+        "60",
+        "-o",
+        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off",
+        "start",
+    )
     try:
         yield f"postgresql://{ROLE}@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                       capture_output=True)
+        subprocess.run(
+            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], capture_output=True
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -81,7 +102,9 @@ def create_database(url: str, name: str, template: str | None = None) -> str:
     con.autocommit = True
     with con.cursor() as cur:
         if template:
-            cur.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+            cur.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
+            )
         else:
             cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     con.close()

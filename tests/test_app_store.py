@@ -37,8 +37,13 @@ def server():
 def env(tmp_path, monkeypatch):
     monkeypatch.setenv("TRANQUILLITE_HOME", str(tmp_path))
     monkeypatch.setenv("TRANQUILLITE_ACCESS_LOG_KEY", KEY)
-    for k in ("TRANQUILLITE_ENV", "TRANQUILLITE_APP_DB_URL", "TRANQUILLITE_APP_DB_OWNER_URL",
-              "TRANQUILLITE_ACCESS_LOG_KEY_FILE", "TRANQUILLITE_ACCESS_LOG_HEADS_FILE"):
+    for k in (
+        "TRANQUILLITE_ENV",
+        "TRANQUILLITE_APP_DB_URL",
+        "TRANQUILLITE_APP_DB_OWNER_URL",
+        "TRANQUILLITE_ACCESS_LOG_KEY_FILE",
+        "TRANQUILLITE_ACCESS_LOG_HEADS_FILE",
+    ):
         monkeypatch.delenv(k, raising=False)
     return tmp_path
 
@@ -57,11 +62,15 @@ def pg_store(server, monkeypatch, name: str | None = None) -> str:
 def schema_of(con: db.Connection) -> dict[str, list[str]]:
     """Table → its columns, from the database's own catalog (PostgreSQL's emulated rowid left out)."""
     if con.dialect == "sqlite":
-        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                            "AND name NOT LIKE 'sqlite_%'")]
+        tables = [
+            r[0]
+            for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        ]
         return {t: [r[1] for r in con.execute(f"PRAGMA table_info({t})")] for t in tables}
-    rows = con.execute_native("SELECT table_name, column_name FROM information_schema.columns "
-                              "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position")
+    rows = con.execute_native(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+    )
     out: dict[str, list[str]] = {}
     for t, c in rows:
         if c != "rowid":
@@ -72,9 +81,10 @@ def schema_of(con: db.Connection) -> dict[str, list[str]]:
 # --------------------------------------------------------------------------- the setting
 def test_the_store_url_is_a_validated_secret_required_in_production(env, monkeypatch):
     from tranquillite.settings import SettingsError, settings
+
     s = settings({"TRANQUILLITE_APP_DB_URL": "postgresql://app:s3cret@db.ville.fr:5432/tranquillite"})
     assert s.app_db_url.get_secret_value() == "postgresql+psycopg2://app:s3cret@db.ville.fr:5432/tranquillite"
-    assert settings({"TRANQUILLITE_APP_DB_URL": ""}).app_db_url is None          # empty: the SQLite file
+    assert settings({"TRANQUILLITE_APP_DB_URL": ""}).app_db_url is None  # empty: the SQLite file
     for bad in ("mysql://app:s3cret@h/db", "postgresql://app:s3cret@h:5432"):
         with pytest.raises(SettingsError, match="TRANQUILLITE_APP_DB_URL") as e:
             settings({"TRANQUILLITE_APP_DB_URL": bad})
@@ -95,10 +105,20 @@ def test_an_empty_sqlite_store_is_migrated_to_the_head(env):
     assert path == env / "app" / "platform.sqlite" and store.revision() == store.head_revision() == "0003"
     with store.connect() as con:
         tables = schema_of(con)
-        assert {"access_log", "users", "convention_registry", "quarantine_retention", "alembic_version",
-                "alert_followups", "alert_events", "alert_thresholds", "alert_reads", "alert_notifications"} <= set(tables)
+        assert {
+            "access_log",
+            "users",
+            "convention_registry",
+            "quarantine_retention",
+            "alembic_version",
+            "alert_followups",
+            "alert_events",
+            "alert_thresholds",
+            "alert_reads",
+            "alert_notifications",
+        } <= set(tables)
         assert set(audit.TRIGGERS) <= set(con.triggers())
-        assert con.execute("SELECT count(*) FROM profiles").fetchone()[0] > 0      # seeded
+        assert con.execute("SELECT count(*) FROM profiles").fetchone()[0] > 0  # seeded
         store.log_access(con, login="a", profile="analyste", page="carte")
         assert audit.verify(con).intact
     assert oct(path.stat().st_mode & 0o777) == "0o600"
@@ -138,8 +158,10 @@ def _old_store(path: Path, *, before_reads: bool) -> None:
     con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
     con.execute("INSERT INTO meta VALUES ('conventions_schema_version', '1')")
     con.execute("INSERT INTO organisations VALUES ('ville_dgsec', 'Ville — DGSEC', 'ville')")
-    con.execute("INSERT INTO profiles (code, label, reason, organisation_kind) VALUES "
-                "('agent_cortege', 'Agent Cortège', 'saisie', 'prefecture')")
+    con.execute(
+        "INSERT INTO profiles (code, label, reason, organisation_kind) VALUES "
+        "('agent_cortege', 'Agent Cortège', 'saisie', 'prefecture')"
+    )
     if before_reads:  # a store older than issues 10 and 11
         con.execute("ALTER TABLE access_log DROP COLUMN reads")
         con.execute("ALTER TABLE profiles DROP COLUMN own_entries_only")
@@ -150,8 +172,11 @@ def _old_store(path: Path, *, before_reads: bool) -> None:
     for i in range(1, 4):
         fields = (f"2025-01-0{i}T10:00:00+00:00", "demo.analyste", "analyste", "carte", "consultation", "{}", 0, None)
         h = audit.line_mac(key, i, prev, *fields)
-        con.execute("INSERT INTO access_log (id, at, login, profile, page, action, filters, export, detail, prev_hash, "
-                    "row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (i, *fields, prev, h))
+        con.execute(
+            "INSERT INTO access_log (id, at, login, profile, page, action, filters, export, detail, prev_hash, "
+            "row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (i, *fields, prev, h),
+        )
         prev = h
     con.close()
 
@@ -166,15 +191,15 @@ def test_a_store_of_the_previous_code_is_brought_up_and_stamped(env, before_read
     assert out == {"avant": None, "apres": "0003", "ancien_magasin": True}
     store.init_store()
     with store.connect() as con, store.connect(env / "fresh.sqlite") as fresh:
-        assert schema_of(con) == schema_of(fresh)                        # the missing columns added
-        assert not {"profile_sources", "organisation_sources"} & set(schema_of(con))   # dropped by 0003
-        assert con.triggers() == fresh.triggers()                         # the same append-only rules
+        assert schema_of(con) == schema_of(fresh)  # the missing columns added
+        assert not {"profile_sources", "organisation_sources"} & set(schema_of(con))  # dropped by 0003
+        assert con.triggers() == fresh.triggers()  # the same append-only rules
         # the step of issue 10 ran where the column was missing (the fixture's row left it at its default)
         own = con.execute("SELECT own_entries_only FROM profiles WHERE code = 'agent_cortege'").fetchone()[0]
         assert own == (1 if before_reads else 0)
         assert con.execute("SELECT value FROM meta WHERE key = 'seeded_at'").fetchone()[0].startswith("2025-01-01")
         v = audit.verify(con)
-        assert v.intact and v.lines == 3                                  # the old lines verify as written
+        assert v.intact and v.lines == 3  # the old lines verify as written
         store.log_access(con, login="demo.analyste", profile="analyste", page="journal")
         assert audit.verify(con).intact and audit.verify(con).lines == 4
         with pytest.raises(sqlite3.IntegrityError, match="ajout seul"):
@@ -184,6 +209,7 @@ def test_a_store_of_the_previous_code_is_brought_up_and_stamped(env, before_read
 def _migrate_to(revision: str) -> None:
     """The store brought to an older revision (a store in service before the latest ones)."""
     from alembic import command
+
     (Path(os.environ["TRANQUILLITE_HOME"]) / "app").mkdir(exist_ok=True)
     eng = db.engine(store.url())
     with eng.connect() as sa_con:
@@ -195,8 +221,11 @@ def _migrate_to(revision: str) -> None:
 
 def _purge_open(con, tables: tuple[str, ...]) -> int:
     with store.transaction(con):
-        cur = con.execute("INSERT INTO convention_purges (convention, ordered_by, run_by, started_at, status) "
-                          "VALUES ('prefecture_police_13', 'x', 'y', ?, 'en_cours')", (store.iso(store.now_utc()),))
+        cur = con.execute(
+            "INSERT INTO convention_purges (convention, ordered_by, run_by, started_at, status) "
+            "VALUES ('prefecture_police_13', 'x', 'y', ?, 'en_cours')",
+            (store.iso(store.now_utc()),),
+        )
         pid = int(cur.lastrowid)
         con.executemany("INSERT INTO convention_purge_open VALUES (?, ?)", [(t, pid) for t in tables])
     return pid
@@ -213,14 +242,18 @@ def test_a_store_at_0002_is_brought_to_0003(env, server, monkeypatch, kind):
     try:
         assert {"profile_sources", "organisation_sources"} <= set(schema_of(con))
         with store.transaction(con):
-            con.execute("INSERT INTO profiles (code, label, reason, organisation_kind) VALUES "
-                        "('analyste', 'Analyste', 'r', 'ville')")
+            con.execute(
+                "INSERT INTO profiles (code, label, reason, organisation_kind) VALUES "
+                "('analyste', 'Analyste', 'r', 'ville')"
+            )
             con.execute("INSERT INTO profile_sources VALUES ('analyste', 'interventions')")
-            con.execute("INSERT INTO alert_events (alert_id, at, login, what, comment) VALUES "
-                        "('A0', '2025-01-01T00:00:00+00:00', 'demo.analyste', 'commentaire', 'vu')")
+            con.execute(
+                "INSERT INTO alert_events (alert_id, at, login, what, comment) VALUES "
+                "('A0', '2025-01-01T00:00:00+00:00', 'demo.analyste', 'commentaire', 'vu')"
+            )
             con.execute("INSERT INTO alert_notifications VALUES ('a@ville.fr', 'A0', '2025-01-01T00:00:00+00:00')")
         pid = _purge_open(con, ("alert_events", "alert_notifications"))
-        with pytest.raises(store.IntegrityError, match="ajout seul"):     # 0002: no exemption
+        with pytest.raises(store.IntegrityError, match="ajout seul"):  # 0002: no exemption
             con.execute("UPDATE alert_events SET comment = '[supprimé]'")
         with store.transaction(con):
             con.execute("DELETE FROM convention_purge_open WHERE purge_id = ?", (pid,))
@@ -236,18 +269,26 @@ def test_a_store_at_0002_is_brought_to_0003(env, server, monkeypatch, kind):
         if kind == "sqlite":
             assert con.triggers() == fresh.triggers()
         assert audit.verify(con).intact
-        assert con.execute("SELECT comment FROM alert_events").fetchone()[0] == "vu"       # rows kept
+        assert con.execute("SELECT comment FROM alert_events").fetchone()[0] == "vu"  # rows kept
         # outside a destruction: append-only as before
-        for sql in ("UPDATE alert_events SET comment = 'x'", "DELETE FROM alert_events",
-                    "DELETE FROM alert_notifications", "UPDATE alert_notifications SET mailed_at = 'x'"):
+        for sql in (
+            "UPDATE alert_events SET comment = 'x'",
+            "DELETE FROM alert_events",
+            "DELETE FROM alert_notifications",
+            "UPDATE alert_notifications SET mailed_at = 'x'",
+        ):
             with pytest.raises(store.IntegrityError, match="ajout seul"):
                 con.execute(sql)
         # under a destruction's exemption: the texts of a line redacted, the e-mail records deleted
         pid = _purge_open(con, ("alert_events", "alert_notifications"))
-        for sql in ("UPDATE alert_events SET login = 'quelqu.un'", "UPDATE alert_events SET what = 'cloture'",
-                    "UPDATE alert_events SET at = 'x'", "DELETE FROM alert_events",
-                    "UPDATE alert_notifications SET mailed_at = 'x'"):
-            with pytest.raises(store.IntegrityError, match="ajout seul"):          # never who, when, what
+        for sql in (
+            "UPDATE alert_events SET login = 'quelqu.un'",
+            "UPDATE alert_events SET what = 'cloture'",
+            "UPDATE alert_events SET at = 'x'",
+            "DELETE FROM alert_events",
+            "UPDATE alert_notifications SET mailed_at = 'x'",
+        ):
+            with pytest.raises(store.IntegrityError, match="ajout seul"):  # never who, when, what
                 con.execute(sql)
         with store.transaction(con):
             con.execute("UPDATE alert_events SET comment = '[supprimé]', detail = '{}'")
@@ -270,12 +311,20 @@ def _literal_statements() -> set[str]:
     for root in STORE_CODE:
         for path in (REPO / root).rglob("*.py"):
             tree = ast.parse(path.read_text(encoding="utf-8"))
-            consts = {t.id: n.value.value for n in ast.walk(tree) if isinstance(n, ast.Assign)
-                      for t in n.targets if isinstance(t, ast.Name) and isinstance(n.value, ast.Constant)
-                      and isinstance(n.value.value, str)}
+            consts = {
+                t.id: n.value.value
+                for n in ast.walk(tree)
+                if isinstance(n, ast.Assign)
+                for t in n.targets
+                if isinstance(t, ast.Name) and isinstance(n.value, ast.Constant) and isinstance(n.value.value, str)
+            }
             for n in ast.walk(tree):
-                if (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-                        and n.func.attr in ("execute", "executemany") and n.args):
+                if (
+                    isinstance(n, ast.Call)
+                    and isinstance(n.func, ast.Attribute)
+                    and n.func.attr in ("execute", "executemany")
+                    and n.args
+                ):
                     a = n.args[0]
                     if isinstance(a, ast.Constant) and isinstance(a.value, str):
                         found.add(a.value)
@@ -288,7 +337,11 @@ def _store_statements(tables: set[str]) -> list[str]:
     """The literal statements that read or write the store's tables only (not DuckDB's, not PRAGMAs)."""
     out = []
     for sql in sorted(_literal_statements()):
-        if sql.lstrip()[:6].upper() in ("PRAGMA", "BEGIN", "COMMIT", "ROLLB") or "?" not in sql and "FROM" not in sql.upper():
+        if (
+            sql.lstrip()[:6].upper() in ("PRAGMA", "BEGIN", "COMMIT", "ROLLB")
+            or "?" not in sql
+            and "FROM" not in sql.upper()
+        ):
             continue
         try:
             tree = sqlglot.parse_one(sql, read="sqlite")
@@ -307,15 +360,16 @@ SQLITE_ONLY = {"READS_SQL", "OLD_EXPORTS_SQL"}
 
 def test_every_literal_statement_of_the_code_is_valid_on_both_databases(env, server, monkeypatch):
     from tranquillite.app_core import tracabilite
+
     sqlite_only = {getattr(tracabilite, n) for n in SQLITE_ONLY}
     with store.connect(env / "s.sqlite") as lite:
         tables = set(schema_of(lite)) | {"sqlite_master", "sqlite_sequence"}
         statements = _store_statements(tables)
-        assert len(statements) > 100, len(statements)   # the store's statements were found
+        assert len(statements) > 100, len(statements)  # the store's statements were found
         for sql in statements:
             n = sql.count("?") if ":" not in sql else 0
             params = {k: None for k in _named(sql)} if ":" in sql and not n else (None,) * n
-            lite.execute("EXPLAIN " + sql, params)     # SQLite prepares it: tables, columns, syntax
+            lite.execute("EXPLAIN " + sql, params)  # SQLite prepares it: tables, columns, syntax
     pg_store(server, monkeypatch)
     problems = []
     with store.connect() as con:
@@ -325,7 +379,7 @@ def test_every_literal_statement_of_the_code_is_valid_on_both_databases(env, ser
             n = sql.count("?") if ":" not in sql else 0
             params = {k: None for k in _named(sql)} if ":" in sql and not n else (None,) * n
             try:
-                with store.transaction(con):                 # EXPLAIN plans, never runs, the statement
+                with store.transaction(con):  # EXPLAIN plans, never runs, the statement
                     con.execute_native("EXPLAIN " + db.to_postgres(sql).sql, params)
             except Exception as exc:  # noqa: BLE001 - collected, all shown at once
                 problems.append(f"{sql[:100]!r}: {str(exc).splitlines()[0]}")
@@ -335,6 +389,7 @@ def test_every_literal_statement_of_the_code_is_valid_on_both_databases(env, ser
 
 def _named(sql: str) -> list[str]:
     import re
+
     return re.findall(r"(?<!:):([a-z_]+)", sql)
 
 
@@ -346,7 +401,7 @@ def test_the_app_role_may_only_append_to_the_access_log(env, server, monkeypatch
     app_url = owner_url.replace("://tranquillite@", "://tq_app@")
     monkeypatch.setenv("TRANQUILLITE_APP_DB_URL", app_url)
     monkeypatch.setenv("TRANQUILLITE_APP_DB_OWNER_URL", owner_url)
-    store.init_store()                                          # migrated by the owner, then granted
+    store.init_store()  # migrated by the owner, then granted
     with store.connect() as con:
         assert con.execute("SELECT current_user").fetchone()[0] == "tq_app"
         for i in range(3):
@@ -358,9 +413,13 @@ def test_the_app_role_may_only_append_to_the_access_log(env, server, monkeypatch
         cur.execute("DROP TRIGGER access_log_no_delete ON access_log")
         cur.execute("DROP TRIGGER access_log_no_truncate ON access_log")
     with store.connect() as con:
-        for sql in ("UPDATE access_log SET login = 'quelqu.un'", "DELETE FROM access_log",
-                    "UPDATE autoincrement_sequences SET seq = 0", "DELETE FROM habilitation_request_events",
-                    "UPDATE cortege_entries SET login = 'x'"):
+        for sql in (
+            "UPDATE access_log SET login = 'quelqu.un'",
+            "DELETE FROM access_log",
+            "UPDATE autoincrement_sequences SET seq = 0",
+            "DELETE FROM habilitation_request_events",
+            "UPDATE cortege_entries SET login = 'x'",
+        ):
             with pytest.raises(psycopg2.errors.InsufficientPrivilege, match="permission denied"):
                 con.execute(sql)
         with pytest.raises(psycopg2.errors.InsufficientPrivilege):
@@ -400,18 +459,26 @@ WRITER = textwrap.dedent("""
 
 def test_two_app_processes_write_the_access_log_at_once_into_one_chain(env, server, monkeypatch):
     import time
+
     pg_store(server, monkeypatch, "store_two_processes")
     store.init_store()
     n = 150
     start = time.time() + 4
     environ = {**os.environ, "PYTHONPATH": str(REPO)}
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(n), str(start), f"agent.{k}"], env=environ,
-                              stderr=subprocess.PIPE, text=True) for k in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(n), str(start), f"agent.{k}"],
+            env=environ,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for k in range(2)
+    ]
     errs = [p.communicate(timeout=300)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errs
     with store.connect() as con:
         rows = con.execute("SELECT id, login FROM access_log ORDER BY id").fetchall()
-        assert [r["id"] for r in rows] == list(range(1, 2 * n + 1))      # every line, no gap
+        assert [r["id"] for r in rows] == list(range(1, 2 * n + 1))  # every line, no gap
         by = {}
         for r in rows:
             by[r["login"]] = by.get(r["login"], 0) + 1

@@ -10,8 +10,11 @@ from tranquillite.cli import main
 
 def test_materialize_range_then_status_json(landing, capsys):
     for day in ("2025-03-07", "2025-03-08"):
-        write_csv(landing_file(landing, "interventions", day), "interventions",
-                  [{**VALID["interventions"], "N° intervention": f"INT-{day}"}])
+        write_csv(
+            landing_file(landing, "interventions", day),
+            "interventions",
+            [{**VALID["interventions"], "N° intervention": f"INT-{day}"}],
+        )
     assert main(["materialize", "--from", "2025-03-07", "--to", "2025-03-08", "--sans-prevision"]) == 0
     out = capsys.readouterr().out
     assert "ingestion_quotidienne: succès" in out and "publication: succès" in out
@@ -21,8 +24,11 @@ def test_materialize_range_then_status_json(landing, capsys):
     clean = rows["clean/interventions"]
     assert clean["partitions"]["done"] == 2 and clean["rows"] == 2
     assert {c["name"]: c["status"] for c in clean["checks"]} == {
-        "identifiants_uniques": "SUCCEEDED", "localise_dans_la_zone": "SUCCEEDED",
-        "sans_donnee_personnelle": "SUCCEEDED", "schema_du_contrat": "SUCCEEDED"}
+        "identifiants_uniques": "SUCCEEDED",
+        "localise_dans_la_zone": "SUCCEEDED",
+        "sans_donnee_personnelle": "SUCCEEDED",
+        "schema_du_contrat": "SUCCEEDED",
+    }
     assert rows["clean/events"]["rows"] == 2 and rows["clean/events"]["last_materialization"]
     assert main(["status"]) == 0
     assert "clean/interventions" in capsys.readouterr().out

@@ -10,18 +10,48 @@ from tranquillite.contracts import load_contracts, load_conventions
 # PDF extraction of "Date et heure de fin")
 ANNEXE_I = {
     "manifestation_deambulatoire": [
-        "Objet", "Description / observations", "Adresse de départ", "Adresses des points de passage",
-        "Adresse d’arrivée", "Date et heure de début", "Date et heure de fin", "Nombre de personnes attendues",
-        "Nombre de personnes déclarées", "Nombre de voitures attendues", "Nombre de voitures déclarées",
-        "Statut de l’organisateur", "Tracé du parcours de la manifestation"],
+        "Objet",
+        "Description / observations",
+        "Adresse de départ",
+        "Adresses des points de passage",
+        "Adresse d’arrivée",
+        "Date et heure de début",
+        "Date et heure de fin",
+        "Nombre de personnes attendues",
+        "Nombre de personnes déclarées",
+        "Nombre de voitures attendues",
+        "Nombre de voitures déclarées",
+        "Statut de l’organisateur",
+        "Tracé du parcours de la manifestation",
+    ],
     "manifestation_statique": [
-        "Objet", "Description / observations", "Adresse", "Date et heure de début", "Date et heure de fin",
-        "Nombre de personnes attendues", "Nombre de personnes déclarées", "Nombre de voitures attendues",
-        "Nombre de voitures déclarées", "Statut de l’organisateur", "Emprise de la manifestation"],
-    "operation_programmee": ["Objet", "Description / observations", "Adresses", "Date et heure de début",
-                             "Date et heure de fin", "Thème"],
-    "visite_officielle": ["Objet", "Description / observations", "Adresses", "Date et heure de début",
-                          "Date et heure de fin"],
+        "Objet",
+        "Description / observations",
+        "Adresse",
+        "Date et heure de début",
+        "Date et heure de fin",
+        "Nombre de personnes attendues",
+        "Nombre de personnes déclarées",
+        "Nombre de voitures attendues",
+        "Nombre de voitures déclarées",
+        "Statut de l’organisateur",
+        "Emprise de la manifestation",
+    ],
+    "operation_programmee": [
+        "Objet",
+        "Description / observations",
+        "Adresses",
+        "Date et heure de début",
+        "Date et heure de fin",
+        "Thème",
+    ],
+    "visite_officielle": [
+        "Objet",
+        "Description / observations",
+        "Adresses",
+        "Date et heure de début",
+        "Date et heure de fin",
+    ],
 }
 
 
@@ -37,7 +67,13 @@ def test_enumerations_are_exactly_those_of_annexe_i():
     for name in ("manifestation_deambulatoire", "manifestation_statique"):
         assert cs[name].field("statut_organisateur").values == ("Syndicat", "association", "Parti Politique", "Autres")
     assert cs["operation_programmee"].field("theme").values == (
-        "PSQ Transports", "PSQ QRR", "Sécurité Routière", "CODAF", "Marché aux Puces", "MIN")
+        "PSQ Transports",
+        "PSQ QRR",
+        "Sécurité Routière",
+        "CODAF",
+        "Marché aux Puces",
+        "MIN",
+    )
 
 
 def test_geometry_types_follow_the_convention():

@@ -40,7 +40,7 @@ def test_the_definitions_load_and_every_asset_has_its_derived_conventions(defs):
     assert tags[K.clean_key("manifestation_statique")] == {PREF}
     assert tags[K.clean_key("interventions")] == {CITY}
     assert tags[K.EVENTS_KEY] == {CITY, PREF}
-    assert tags[K.STUDY_GRID_KEY] == {CITY}                       # the study area: the City's reference data
+    assert tags[K.STUDY_GRID_KEY] == {CITY}  # the study area: the City's reference data
     assert tags[K.CELL_SLOT_KEY] == tags[K.FORECAST_KEY] == {CITY, PREF}
     assert tags[K.FORECAST_HISTORY_KEY] == {CITY, PREF}
     # the tables written as by-products are assets too; the forecast history is partitioned by origin day
@@ -60,7 +60,7 @@ def test_the_definitions_load_and_every_asset_has_its_derived_conventions(defs):
 def test_no_derived_asset_carries_a_hand_typed_convention_tag():
     """Only the asset graph says which conventions a derived asset holds."""
     for a in ALL_ASSETS:
-        for spec in (a.specs if isinstance(a, dg.AssetsDefinition) else [a]):
+        for spec in a.specs if isinstance(a, dg.AssetsDefinition) else [a]:
             typed = CV.conventions_of_tags(spec.tags or {})
             assert not typed, f"{spec.key.to_user_string()}: étiquettes de convention tapées à la main {typed}"
 
@@ -69,9 +69,18 @@ def _retag(assets, key: dg.AssetKey, conventions: set[str]):
     out = []
     for a in assets:
         if isinstance(a, dg.AssetsDefinition) and key in a.keys:
-            a = a.map_asset_specs(lambda s: s.replace_attributes(tags={
-                **{k: v for k, v in s.tags.items() if not k.startswith("convention/")},
-                **K.convention_tags(conventions)}) if s.key == key else s)
+            a = a.map_asset_specs(
+                lambda s: (
+                    s.replace_attributes(
+                        tags={
+                            **{k: v for k, v in s.tags.items() if not k.startswith("convention/")},
+                            **K.convention_tags(conventions),
+                        }
+                    )
+                    if s.key == key
+                    else s
+                )
+            )
         out.append(a)
     return out
 
@@ -83,11 +92,14 @@ def test_a_hand_typed_convention_that_disagrees_is_refused_at_load_time(defs):
         CV.with_conventions(lying)
     # a tag that agrees with the derivation is accepted
     honest = _retag(ALL_ASSETS, TENSION_KEY, {CITY, PREF})
-    assert CV.conventions_of_tags(dg.Definitions(assets=CV.with_conventions(honest), resources=defs.resources).resolve_asset_graph()
-                                  .get(TENSION_KEY).tags) == {CITY, PREF}
+    assert CV.conventions_of_tags(
+        dg.Definitions(assets=CV.with_conventions(honest), resources=defs.resources)
+        .resolve_asset_graph()
+        .get(TENSION_KEY)
+        .tags
+    ) == {CITY, PREF}
     # and the check finds a disagreement in any Definitions, e.g. one assembled without the derivation
-    bare = dg.Definitions(assets=_retag(CV.with_conventions(ALL_ASSETS), TENSION_KEY, {CITY}),
-                          resources=defs.resources)
+    bare = dg.Definitions(assets=_retag(CV.with_conventions(ALL_ASSETS), TENSION_KEY, {CITY}), resources=defs.resources)
     assert [d.split(":")[0] for d in CV.disagreements(bare)] == ["indicators/tension"]
 
 
@@ -119,11 +131,16 @@ def test_column_schemas_use_readable_types_and_the_contracts_french_labels(defs)
     assert cols["date_debut"].type == "datetime"
     assert all("(" not in col.type for col in schema.columns), [col.type for col in schema.columns]
     # at run time too, with the platform's own columns described in French
-    df = pl.DataFrame({"h3_cell": ["89396"], "conventions": [[CITY]], "slot_start": [None]},
-                      schema={"h3_cell": pl.Utf8, "conventions": pl.List(pl.Utf8), "slot_start": pl.Datetime("us")})
+    df = pl.DataFrame(
+        {"h3_cell": ["89396"], "conventions": [[CITY]], "slot_start": [None]},
+        schema={"h3_cell": pl.Utf8, "conventions": pl.List(pl.Utf8), "slot_start": pl.Datetime("us")},
+    )
     ts = table_schema(dict(df.schema))
-    assert {c.name: c.type for c in ts.columns} == {"h3_cell": "string", "conventions": "list<string>",
-                                                    "slot_start": "datetime"}
+    assert {c.name: c.type for c in ts.columns} == {
+        "h3_cell": "string",
+        "conventions": "list<string>",
+        "slot_start": "datetime",
+    }
     assert all(c.description for c in ts.columns)
 
 
@@ -144,6 +161,7 @@ def test_a_daily_result_repeats_its_column_schema_only_when_the_table_is_not_the
     c = load_contracts()["manifestation_statique"]
     declared = graph.get(K.clean_key(c.name)).metadata["dagster/column_schema"]
     from tranquillite.validation import clean_schema
+
     same = pl.DataFrame(schema=clean_schema(c))
     assert "dagster/column_schema" not in base_metadata(same, 0.1, declared)
     assert base_metadata(same, 0.1, declared)["dagster/row_count"].value == 0
@@ -152,9 +170,12 @@ def test_a_daily_result_repeats_its_column_schema_only_when_the_table_is_not_the
     assert [col.name for col in written.columns][-1] == "colonne_inattendue"
     retyped = same.with_columns(pl.col(same.columns[0]).cast(pl.Int64))
     assert "dagster/column_schema" in base_metadata(retyped, 0.1, declared)
-    assert "dagster/column_schema" in base_metadata(same, 0.1)            # no declared schema: always
+    assert "dagster/column_schema" in base_metadata(same, 0.1)  # no declared schema: always
     # every daily-partitioned asset of the graph declares its schema on its definition
-    daily = [k for k in graph.materializable_asset_keys if graph.get(k).partitions_def is not None
-             and k.path[0] in (K.RAW, K.CLEAN, K.QUARANTINE, K.GOVERNANCE)]
+    daily = [
+        k
+        for k in graph.materializable_asset_keys
+        if graph.get(k).partitions_def is not None and k.path[0] in (K.RAW, K.CLEAN, K.QUARANTINE, K.GOVERNANCE)
+    ]
     assert len(daily) >= 28, len(daily)
     assert [k for k in daily if "dagster/column_schema" not in graph.get(k).metadata] == []

@@ -13,9 +13,13 @@ def test_the_definitions_match_their_snapshot():
     for part in ("actifs", "controles", "jobs", "planifications", "capteurs"):
         added = sorted(set(current[part]) - set(committed[part]))
         removed = sorted(set(committed[part]) - set(current[part]))
-        assert not added and not removed, (f"{part}: ajoutés {added}, retirés {removed} — "
-                                           "après un changement voulu: python -m tests.definitions_snapshot")
-    assert current == committed, "un actif, contrôle, job ou planification a changé — python -m tests.definitions_snapshot"
+        assert not added and not removed, (
+            f"{part}: ajoutés {added}, retirés {removed} — "
+            "après un changement voulu: python -m tests.definitions_snapshot"
+        )
+    assert current == committed, (
+        "un actif, contrôle, job ou planification a changé — python -m tests.definitions_snapshot"
+    )
 
 
 def test_the_snapshot_sees_what_matters():

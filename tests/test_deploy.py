@@ -45,6 +45,7 @@ def test_the_services_and_make_ui_record_a_range_as_the_cli_does():
     """Runs launched by the daemon or `make ui` record a range of days with Dagster's switches set
     as `tranquillite materialize` sets them (one planned event per asset, materialisations in batches)."""
     from tranquillite import runner
+
     switches = {runner.PLANNED_SUBSET_ENV: "1", runner.EVENT_BATCH_ENV: runner.EVENT_BATCH_SIZE}
     assert {k: env_template().get(k) for k in switches} == switches
     make = (REPO / "Makefile").read_text(encoding="utf-8")
@@ -58,7 +59,7 @@ def test_the_environment_template_names_real_settings_and_validates():
     assert not unknown
     s = settings(env)
     assert s.is_production and s.behind_tls_proxy and s.dagster_pg_url is not None
-    assert s.app_db_url is not None and s.app_db_owner_url is not None   # the app's store on PostgreSQL
+    assert s.app_db_url is not None and s.app_db_owner_url is not None  # the app's store on PostgreSQL
     assert env["DAGSTER_HOME"] == str(Path(env["TRANQUILLITE_HOME"]) / "dagster")
 
 
@@ -70,7 +71,7 @@ def test_every_unit_starts_a_command_that_exists(path):
     assert service["UMask"] == "0077" and service["User"] == "tranquillite"
     assert service["ReadWritePaths"].split()[0] == env_template()["TRANQUILLITE_HOME"]
     cmd = shlex.split(service["ExecStart"])
-    if cmd[0] == "/bin/sh":                                  # a dated backup folder
+    if cmd[0] == "/bin/sh":  # a dated backup folder
         cmd = shlex.split(cmd[2].removeprefix("exec "))
     program = Path(cmd[0]).name
     assert (Path(sys.executable).parent / program).exists(), program
@@ -79,7 +80,7 @@ def test_every_unit_starts_a_command_that_exists(path):
         assert importlib.util.find_spec(module) is not None, module
     if "-w" in cmd:
         assert Path(cmd[cmd.index("-w") + 1]).name == "workspace.yaml" and (REPO / "workspace.yaml").exists()
-    if "--server.address" in cmd:                            # behind the proxy: loopback only
+    if "--server.address" in cmd:  # behind the proxy: loopback only
         assert cmd[cmd.index("--server.address") + 1] == "127.0.0.1"
 
 
@@ -105,13 +106,18 @@ def test_the_multiprocess_run_config_is_valid_for_every_job():
     run_config = yaml.safe_load((DEPLOY / "scaling" / "multiprocess.yaml").read_text(encoding="utf-8"))
     jobs = [j for j in build_defs().resolve_all_job_defs() if not j.name.startswith("__")]
     assert jobs
+
     def execution_errors(job, config) -> list[str]:
         """Errors of `config` about the executor (a job's own required op config is not this file's)."""
         try:
             dg.validate_run_config(job, config)
         except dg.DagsterInvalidConfigError as exc:
-            return [e.message for e in exc.errors if "execution" in e.message
-                    or any(getattr(entry, "field_name", None) == "execution" for entry in e.stack.entries)]
+            return [
+                e.message
+                for e in exc.errors
+                if "execution" in e.message
+                or any(getattr(entry, "field_name", None) == "execution" for entry in e.stack.entries)
+            ]
         return []
 
     for job in jobs:
@@ -123,11 +129,11 @@ def test_the_multiprocess_run_config_is_valid_for_every_job():
 def test_the_helm_values_share_the_warehouse_and_load_the_code_location():
     values = yaml.safe_load((DEPLOY / "scaling" / "helm-values.yaml").read_text(encoding="utf-8"))
     home = env_template()["TRANQUILLITE_HOME"]
-    assert values["postgresql"]["enabled"] is False                    # the City's PostgreSQL
+    assert values["postgresql"]["enabled"] is False  # the City's PostgreSQL
     assert values["runLauncher"]["type"] == "K8sRunLauncher"
     assert values["dagsterDaemon"]["runCoordinator"]["type"] == "QueuedRunCoordinator"
     launcher = values["runLauncher"]["config"]["k8sRunLauncher"]
-    deployment, = values["dagster-user-deployments"]["deployments"]
+    (deployment,) = values["dagster-user-deployments"]["deployments"]
     for where in (launcher, deployment):
         assert [m["mountPath"] for m in where["volumeMounts"]] == [home]
         assert where["volumes"][0]["persistentVolumeClaim"]["claimName"] == "tranquillite-entrepot"

@@ -9,8 +9,13 @@ from tranquillite import geo
 def two_squares() -> geo.Area:
     west = shapely.box(0.0, 0.0, 1.0, 1.0)
     east = shapely.box(1.0, 0.0, 2.0, 1.0)
-    return geo.Area("test", shapely.union(west, east), np.array(["W", "E"]), np.array(["Ouest", "Est"]),
-                    np.array([west, east], dtype=object))
+    return geo.Area(
+        "test",
+        shapely.union(west, east),
+        np.array(["W", "E"]),
+        np.array(["Ouest", "Est"]),
+        np.array([west, east], dtype=object),
+    )
 
 
 def test_inside_on_the_border_just_outside_and_far():
@@ -30,7 +35,9 @@ def test_every_point_in_the_zone_that_contains_it():
     lon, lat = rng.uniform(x0, x1, 20_000), rng.uniform(y0, y1, 20_000)
     got = area.zone_of(lon, lat, nearest_within_deg=0)
     # one point at a time, with no tree and no bounding box
-    expected = [next((c for c, g in zip(area.zone_codes, area.zone_geoms) if g.intersects(shapely.Point(x, y))), None)
-                for x, y in zip(lon, lat)]
+    expected = [
+        next((c for c, g in zip(area.zone_codes, area.zone_geoms) if g.intersects(shapely.Point(x, y))), None)
+        for x, y in zip(lon, lat)
+    ]
     assert got.tolist() == expected
-    assert 1_000 < sum(e is not None for e in expected) < 20_000      # points inside and outside
+    assert 1_000 < sum(e is not None for e in expected) < 20_000  # points inside and outside

@@ -13,12 +13,18 @@ import pytest
 HEAVY = ("lightgbm", "presidio_analyzer", "spacy", "statsmodels", "geopandas", "sklearn")
 
 
-@pytest.mark.parametrize("module", ["tranquillite.assets.constants", "tranquillite.sensors.landing",
-                                    "tranquillite.jobs", "tranquillite.settings",
-                                    "tranquillite.sensors.alerts"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "tranquillite.assets.constants",
+        "tranquillite.sensors.landing",
+        "tranquillite.jobs",
+        "tranquillite.settings",
+        "tranquillite.sensors.alerts",
+    ],
+)
 def test_light_modules_do_not_load_heavy_libraries(module):
-    code = (f"import sys, {module}\n"
-            f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
+    code = f"import sys, {module}\nprint(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"{module} loads {out.stdout.strip()}"
 
@@ -40,11 +46,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _loaded_after(statement: str, tmp_path: Path) -> set[str]:
-    code = (f"import sys, json; {statement}; "
-            f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))")
+    code = f"import sys, json; {statement}; print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TRANQUILLITE_HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
     return set(json.loads(out.strip().splitlines()[-1]))
 
 
@@ -56,7 +62,7 @@ def test_light_modules_load_no_dagster_nor_data_library(module, tmp_path):
 
 def test_the_landing_sensor_object_loads_dagster_only(tmp_path):
     loaded = _loaded_after("from tranquillite.sensors.landing import landing_sensor", tmp_path)
-    assert "dagster" in loaded                 # a sensor is a Dagster object: its floor
+    assert "dagster" in loaded  # a sensor is a Dagster object: its floor
     assert not loaded & (set(LIGHT_BUDGET) - {"dagster"}), loaded & set(LIGHT_BUDGET)
 
 
@@ -79,7 +85,7 @@ def test_lazy_asset_keys_are_dagster_keys():
     from tranquillite.assets import constants as K
 
     assert K.EVENTS_KEY == dg.AssetKey(["clean", "events"])
-    assert K.ALERTS_KEY is K.ALERTS_KEY      # built once, then a plain module attribute
+    assert K.ALERTS_KEY is K.ALERTS_KEY  # built once, then a plain module attribute
     assert K.raw_key("signalements") == dg.AssetKey(["raw", "signalements"])
     assert "HOTSPOTS_KEY" in dir(K)
     with pytest.raises(AttributeError):

@@ -72,15 +72,19 @@ def test_ragged_csv_row_is_quarantined(landing):
         f.write("INT-9;Dégradation;08/03/2025 10:00\n")
     outcome, _ = _outcome(landing, "interventions")
     assert outcome.n_clean == 1
-    assert [reason_code(r) for r in outcome.quarantine.row(0, named=True)["reasons"]] == ["nombre_de_colonnes_incorrect"]
+    assert [reason_code(r) for r in outcome.quarantine.row(0, named=True)["reasons"]] == [
+        "nombre_de_colonnes_incorrect"
+    ]
 
 
 def test_extra_and_missing_columns_are_reported(landing):
     path = landing_file(landing, "alertes_videoprotection", DAY)
     path.parent.mkdir(parents=True)
-    path.write_text("Identifiant alerte;Caméra;Catégorie;Date et heure;Adresse;Longitude;Latitude;Opérateur\n"
-                    "ALR-1;CAM-0001;Regroupement;08/03/2025 10:00;La Canebière, 13001 Marseille;5.379;43.2969;op7\n",
-                    encoding="utf-8")
+    path.write_text(
+        "Identifiant alerte;Caméra;Catégorie;Date et heure;Adresse;Longitude;Latitude;Opérateur\n"
+        "ALR-1;CAM-0001;Regroupement;08/03/2025 10:00;La Canebière, 13001 Marseille;5.379;43.2969;op7\n",
+        encoding="utf-8",
+    )
     raw, reads = landing_io.read_partition(landing, "alertes_videoprotection", DAY)
     kinds = {i.kind for i in reads[0].issues}
     assert kinds == {"colonnes_manquantes", "colonnes_inattendues"}
@@ -106,16 +110,20 @@ def test_file_without_date_cannot_be_assigned(landing):
         landing_io.read_file(path, landing, "interventions")
 
 
-@pytest.mark.parametrize("rel,partition,words", [
-    ("interventions/interventions_2025-03-08.csv", "2025-03-08", None),
-    ("cortege/2025-03-08/PP-1_v2.json", "2025-03-08", None),
-    ("interventions/export_sans_date.csv", None, "aucune date AAAA-MM-JJ"),
-    ("interventions/interventions_2026-02-31.csv", None, "date impossible « 2026-02-31 »"),
-    ("interventions/interventions_2024-12-31.csv", None, "avant la première partition (2025-01-01"),
-    ("cortege/prefecture_2099-01-01.json", None, "après la dernière partition (2025-12-31"),
-])
+@pytest.mark.parametrize(
+    "rel,partition,words",
+    [
+        ("interventions/interventions_2025-03-08.csv", "2025-03-08", None),
+        ("cortege/2025-03-08/PP-1_v2.json", "2025-03-08", None),
+        ("interventions/export_sans_date.csv", None, "aucune date AAAA-MM-JJ"),
+        ("interventions/interventions_2026-02-31.csv", None, "date impossible « 2026-02-31 »"),
+        ("interventions/interventions_2024-12-31.csv", None, "avant la première partition (2025-01-01"),
+        ("cortege/prefecture_2099-01-01.json", None, "après la dernière partition (2025-12-31"),
+    ],
+)
 def test_every_file_gets_a_partition_or_a_french_reason(rel, partition, words):
     from pathlib import Path
+
     a = landing_io.assign(Path(rel), "2025-01-01", "2025-12-31")
     assert a.partition == partition
     assert (a.reason is None) if words is None else words in a.reason
@@ -135,8 +143,11 @@ def test_inventory_keeps_unassignable_files_apart(landing):
 def test_a_reader_failure_keeps_the_file_whole_and_the_other_files(landing, monkeypatch):
     """A defect of the reader on one file: that file is quarantined whole, counted by the counter
     (so the ledger shows the gap), the day's other files are read."""
-    write_csv(landing_file(landing, "interventions", DAY), "interventions",
-              [{**VALID["interventions"], "N° intervention": f"INT-{i}"} for i in range(3)])
+    write_csv(
+        landing_file(landing, "interventions", DAY),
+        "interventions",
+        [{**VALID["interventions"], "N° intervention": f"INT-{i}"} for i in range(3)],
+    )
     other = write_csv(landing / "interventions" / f"autre_{DAY}.csv", "interventions", [VALID["interventions"]])
     real = landing_io.read_csv_file
 

@@ -29,28 +29,57 @@ FIRST, DAYS = date(2025, 3, 3), 28
 LAST = FIRST + timedelta(days=DAYS - 1)
 PREF, CITY = "prefecture_police_13", "internal"
 # the event model alone: its forecast uses the Préfecture's records, so the City's own one is published too
-SMALL = {"n_origins": 2, "train_weeks": 2, "lgbm_rounds": 20, "workers": 1, "threads": 1,
-         "models": ["lgbm_avec_evenements"]}
+SMALL = {
+    "n_origins": 2,
+    "train_weeks": 2,
+    "lgbm_rounds": 20,
+    "workers": 1,
+    "threads": 1,
+    "models": ["lgbm_avec_evenements"],
+}
 PAST, COMING = "PP-TRACE-PASSE", "PP-TRACE-AVENIR"
 # the ingestion stream makes these tables assets (issue 11): until then they are the only untracked ones
 
 
 def _entry(ident: str, entered: str, start: str, end: str) -> dict:
     lon, lat = 5.3803, 43.2902
-    square = [[lon - 0.0006, lat - 0.0004], [lon + 0.0006, lat - 0.0004], [lon + 0.0006, lat + 0.0004],
-              [lon - 0.0006, lat + 0.0004], [lon - 0.0006, lat - 0.0004]]
-    return {"id": ident, "type": "manifestation_statique", "version": 1, "saisi_le": entered,
-            "objet": "Rassemblement pour le suivi du lignage", "description_observations": None,
-            "adresse": PREFECTURE, "date_debut": start, "date_fin": end, "nombre_personnes_attendues": 5000,
-            "nombre_personnes_declarees": None, "nombre_voitures_attendues": None, "nombre_voitures_declarees": None,
-            "statut_organisateur": "association", "emprise": {"type": "Polygon", "coordinates": [square]}}
+    square = [
+        [lon - 0.0006, lat - 0.0004],
+        [lon + 0.0006, lat - 0.0004],
+        [lon + 0.0006, lat + 0.0004],
+        [lon - 0.0006, lat + 0.0004],
+        [lon - 0.0006, lat - 0.0004],
+    ]
+    return {
+        "id": ident,
+        "type": "manifestation_statique",
+        "version": 1,
+        "saisi_le": entered,
+        "objet": "Rassemblement pour le suivi du lignage",
+        "description_observations": None,
+        "adresse": PREFECTURE,
+        "date_debut": start,
+        "date_fin": end,
+        "nombre_personnes_attendues": 5000,
+        "nombre_personnes_declarees": None,
+        "nombre_voitures_attendues": None,
+        "nombre_voitures_declarees": None,
+        "statut_organisateur": "association",
+        "emprise": {"type": "Polygon", "coordinates": [square]},
+    }
 
 
 def _seed(home: Path) -> None:
-    for day, entry in (("2025-03-14", _entry(PAST, "2025-03-14T10:00:00+01:00", "2025-03-20T14:00:00+01:00",
-                                             "2025-03-20T16:00:00+01:00")),
-                       ("2025-03-28", _entry(COMING, "2025-03-28T10:00:00+01:00", "2025-04-01T15:00:00+02:00",
-                                             "2025-04-01T17:00:00+02:00"))):
+    for day, entry in (
+        (
+            "2025-03-14",
+            _entry(PAST, "2025-03-14T10:00:00+01:00", "2025-03-20T14:00:00+01:00", "2025-03-20T16:00:00+01:00"),
+        ),
+        (
+            "2025-03-28",
+            _entry(COMING, "2025-03-28T10:00:00+01:00", "2025-04-01T15:00:00+02:00", "2025-04-01T17:00:00+02:00"),
+        ),
+    ):
         path = home / "landing" / "cortege" / f"prefecture_{day}.json"
         docs = json.loads(path.read_text(encoding="utf-8"))
         path.write_text(json.dumps([*docs, entry], ensure_ascii=False), encoding="utf-8")
@@ -85,15 +114,19 @@ def test_every_published_row_says_which_conventions_it_comes_from(run):
         for d in sorted((wh / layer).iterdir()):
             df = read(wh, layer, d.name)
             if layer == "clean" and d.name != "events":
-                continue        # one contract per table: its convention is the table's (asset tags)
+                continue  # one contract per table: its convention is the table's (asset tags)
             assert "conventions" in df.columns, d
-            bad = df.filter(pl.col("conventions").is_null() | (pl.col("conventions").list.len() == 0)
-                            | (pl.col("conventions") != pl.col("conventions").list.unique().list.sort()))
+            bad = df.filter(
+                pl.col("conventions").is_null()
+                | (pl.col("conventions").list.len() == 0)
+                | (pl.col("conventions") != pl.col("conventions").list.unique().list.sort())
+            )
             assert bad.height == 0, (d, bad.head(3))
 
 
 def test_every_column_of_every_table_is_described_in_french_with_a_readable_type(run):
     from tranquillite.assets.metadata import table_schema
+
     _, wh = run
     for d in sorted(wh.glob("*/*")):
         files = sorted(d.glob("*.parquet"))
@@ -118,8 +151,10 @@ def test_the_seeded_record_is_followed_through_events_features_forecasts_and_ind
     hit = cs.join(past.select("cell_idx", "slot").unique(), on=["cell_idx", "slot"], how="semi")
     assert hit.height and hit.filter(~_pref(hit)).height == 0
     # the City-only rows: counts always, feature rows no Préfecture record touched
-    assert read(wh, "features", "observed_counts")["conventions"].to_list() == \
-        [[CITY]] * read(wh, "features", "observed_counts").height
+    assert (
+        read(wh, "features", "observed_counts")["conventions"].to_list()
+        == [[CITY]] * read(wh, "features", "observed_counts").height
+    )
     touched = ex.filter((pl.col("convention") == PREF) & (pl.col("known_slot") <= pl.col("slot")))
     untouched = cs.join(touched.select("cell_idx", "slot").unique(), on=["cell_idx", "slot"], how="anti")
     assert untouched.height > 0.5 * cs.height
@@ -138,31 +173,47 @@ def test_the_seeded_record_is_followed_through_events_features_forecasts_and_ind
     assert set(map(tuple, hist.filter(pl.col("variant") == "internal")["conventions"].to_list())) == {(CITY,)}
     # indicators: its footprint, the tension rows of its cells while it is on, the values of its day
     fp = read(wh, "indicators", "planned_footprints")
-    assert fp.filter(pl.col("event_id").is_in(ids))["conventions"].to_list() == \
-        [[PREF]] * fp.filter(pl.col("event_id").is_in(ids)).height
+    assert (
+        fp.filter(pl.col("event_id").is_in(ids))["conventions"].to_list()
+        == [[PREF]] * fp.filter(pl.col("event_id").is_in(ids)).height
+    )
     ten = read(wh, "indicators", "tension")
     with_it = ten.filter(pl.col("event_ids").list.contains(f"manifestation_statique:{COMING}"))
     assert with_it.height and with_it.filter(~_pref(with_it)).height == 0
     # a tension row carries the Préfecture's convention only if one of its records is active on it
-    no_pref_event = ten.filter(~pl.col("event_ids").list.eval(pl.element().str.starts_with("manifestation")
-                                                              | pl.element().str.starts_with("operation")
-                                                              | pl.element().str.starts_with("visite")).list.any())
+    no_pref_event = ten.filter(
+        ~pl.col("event_ids")
+        .list.eval(
+            pl.element().str.starts_with("manifestation")
+            | pl.element().str.starts_with("operation")
+            | pl.element().str.starts_with("visite")
+        )
+        .list.any()
+    )
     assert no_pref_event.height > 0.5 * ten.height
     assert no_pref_event.filter(_pref(no_pref_event)).height == 0
     vals = read(wh, "indicators", "values")
     assert vals.filter(_pref(vals)).height > 0 and vals.filter(~_pref(vals)).height > 0
     assert read(wh, "indicators", "values_public").filter(_pref(read(wh, "indicators", "values_public"))).height == 0
     al = read(wh, "indicators", "alerts")
-    pref_ids = al.filter(pl.col("event_ids").list.eval(pl.element().is_in(
-        ev.filter(pl.col("convention") == PREF)["event_id"].to_list())).list.any())
+    pref_ids = al.filter(
+        pl.col("event_ids")
+        .list.eval(pl.element().is_in(ev.filter(pl.col("convention") == PREF)["event_id"].to_list()))
+        .list.any()
+    )
     assert pref_ids.filter(~_pref(pref_ids)).height == 0
-    assert al.filter(pl.col("kind") == "depassement_prevision").filter(_pref(al.filter(
-        pl.col("kind") == "depassement_prevision"))).height == 0
+    assert (
+        al.filter(pl.col("kind") == "depassement_prevision")
+        .filter(_pref(al.filter(pl.col("kind") == "depassement_prevision")))
+        .height
+        == 0
+    )
 
 
 def test_an_internal_only_scope_gets_the_citys_forecast_through_the_gateway(run):
     from tranquillite.app_core import queries
     from tranquillite.app_core.rights import Scope, sources_of_conventions
+
     _, wh = run
     city = sources_of_conventions((CITY,))
     scope = Scope(row_sources=city, aggregate_sources=city, conventions=(CITY,), aggregated_only=False)
@@ -171,24 +222,39 @@ def test_an_internal_only_scope_gets_the_citys_forecast_through_the_gateway(run)
         got = queries.scoped_query(cat, scope, "models.forecast", select="variant, count(*) AS n", group_by="variant")
     finally:
         cat.close()
-    assert dict(got.iter_rows()) == {"internal": read(wh, "models", "forecast")
-                                     .filter(pl.col("variant") == "internal").height}
+    assert dict(got.iter_rows()) == {
+        "internal": read(wh, "models", "forecast").filter(pl.col("variant") == "internal").height
+    }
 
 
 def test_the_lineage_report_lists_per_convention_the_tables_rows_and_models(run):
     defs, wh = run
     report = convention_lineage(defs, wh)
     pref, city = report[PREF], report[CITY]
-    assert pref.contracts == ["manifestation_deambulatoire", "manifestation_statique", "operation_programmee",
-                              "visite_officielle"] and pref.sources == ["cortege"]
+    assert pref.contracts == [
+        "manifestation_deambulatoire",
+        "manifestation_statique",
+        "operation_programmee",
+        "visite_officielle",
+    ] and pref.sources == ["cortege"]
     assert "features/observed_counts" in pref.assets and "indicators/values_public" not in pref.assets
     rows = {t.table: t for t in pref.tables}
     ev = read(wh, "clean", "events")
     assert rows["clean.events"].rows == ev.filter(pl.col("convention") == PREF).height > 0
     assert rows["clean.events"].total_rows == ev.height
-    for t in ("raw.cortege", "clean.manifestation_statique", "features.planned_exposure", "features.cell_slot",
-              "models.forecast", "models.forecast_history", "models.backtest", "models.model_registry",
-              "indicators.planned_footprints", "indicators.tension", "indicators.values"):
+    for t in (
+        "raw.cortege",
+        "clean.manifestation_statique",
+        "features.planned_exposure",
+        "features.cell_slot",
+        "models.forecast",
+        "models.forecast_history",
+        "models.backtest",
+        "models.model_registry",
+        "indicators.planned_footprints",
+        "indicators.tension",
+        "indicators.values",
+    ):
         assert rows[t].rows > 0 and rows[t].bytes > 0 and rows[t].files > 0, t
     assert rows["features.cell_slot"].first_partition >= FIRST.isoformat()
     assert rows["features.cell_slot"].last_partition <= LAST.isoformat()
@@ -197,13 +263,19 @@ def test_the_lineage_report_lists_per_convention_the_tables_rows_and_models(run)
     # tagged (it may hold the Préfecture's data) but holding none: the City's fact counts
     assert rows["features.observed_counts"].tagged and rows["features.observed_counts"].rows == 0
     assert rows["indicators.values_public"].rows == 0 and not rows["indicators.values_public"].tagged
-    assert {t.table for t in city.holding} >= {"features.observed_counts", "indicators.values_public",
-                                                "clean.interventions", "models.forecast"}
+    assert {t.table for t in city.holding} >= {
+        "features.observed_counts",
+        "indicators.values_public",
+        "clean.interventions",
+        "models.forecast",
+    }
     assert {m["model"] for m in pref.models} == {"lgbm_avec_evenements"}
     assert all(m["model"] != "lgbm_avec_evenements" or m["variant"] == "complete" for m in pref.models)
     flat = lineage_table(report)
-    assert flat.filter((pl.col("convention") == PREF) & (pl.col("table") == "clean.events"))["rows"][0] == \
-        rows["clean.events"].rows
+    assert (
+        flat.filter((pl.col("convention") == PREF) & (pl.col("table") == "clean.events"))["rows"][0]
+        == rows["clean.events"].rows
+    )
 
 
 def test_the_per_file_counts_kept_between_runs_give_the_same_report_and_follow_a_changed_file(run, tmp_path):
@@ -212,16 +284,17 @@ def test_the_per_file_counts_kept_between_runs_give_the_same_report_and_follow_a
     import shutil
 
     from tranquillite import lineage as L
+
     defs, wh = run
     plain = lineage_table(convention_lineage(defs, wh))
     cache = tmp_path / "cache"
-    assert lineage_table(convention_lineage(defs, wh, cache=cache)).equals(plain)   # first: all computed
+    assert lineage_table(convention_lineage(defs, wh, cache=cache)).equals(plain)  # first: all computed
     seen: list[int] = []
     real = L._counts
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(L, "_counts", lambda con, files, *a: seen.append(len(files)) or real(con, files, *a))
         assert lineage_table(convention_lineage(defs, wh, cache=cache)).equals(plain)
-        assert sum(seen) == 0                                                      # nothing read again
+        assert sum(seen) == 0  # nothing read again
         # a rewritten partition of clean.interventions (one row fewer): only that file is read again
         copy = tmp_path / "wh"
         shutil.copytree(wh, copy)
@@ -231,9 +304,9 @@ def test_the_per_file_counts_kept_between_runs_give_the_same_report_and_follow_a
         df.head(df.height - 1).write_parquet(f)
         seen.clear()
         after = lineage_table(convention_lineage(defs, copy, cache=tmp_path / "cache2"))
-    assert [n for n in seen if n] == [1]                                           # the one rewritten file
-    assert after.equals(lineage_table(convention_lineage(defs, copy)))           # = computed from scratch
-    rows = lambda t: t.filter(pl.col("table") == "clean.interventions")["rows"].sum()   # noqa: E731
+    assert [n for n in seen if n] == [1]  # the one rewritten file
+    assert after.equals(lineage_table(convention_lineage(defs, copy)))  # = computed from scratch
+    rows = lambda t: t.filter(pl.col("table") == "clean.interventions")["rows"].sum()  # noqa: E731
     assert rows(after) == rows(before) - 1
 
 
@@ -250,6 +323,7 @@ def _app_store():
 
     from tranquillite.app_core import store
     from tranquillite.app_core.seed_demo import seed_demo
+
     path = paths().home / "app" / "platform.sqlite"
     if not path.exists():
         seed_demo(path)
@@ -262,6 +336,7 @@ def _app_store():
 def _visit(profile: str, period: tuple[date, date]) -> None:
     """Every page the profile may open, the Carte over the seeded records' days."""
     from tests.app.helpers import demo, login, new_app
+
     u = demo(profile)
     at = login(new_app(), u.login, u.password)
     assert not at.exception, at.exception
@@ -278,11 +353,12 @@ def test_the_record_is_never_read_by_an_internal_only_profile_and_the_tracabilit
     from tranquillite.app_core import queries, store
     from tranquillite.app_core import tracabilite as T
     from tranquillite.app_core.rights import load_principal
+
     _, wh = run
     _app_store()
     period = (FIRST, LAST + timedelta(days=7))
-    _visit("encadrement_pm", period)      # internal-only: Carte, Prévisions, Zones de tension, Accueil
-    _visit("analyste", period)            # sees the Préfecture's convention: reads the record
+    _visit("encadrement_pm", period)  # internal-only: Carte, Prévisions, Zones de tension, Accueil
+    _visit("analyste", period)  # sees the Préfecture's convention: reads the record
     with store.connect() as con:
         lines = store.access_log(con, login="demo.encadrement")
         seen = [json.loads(line["reads"]) for line in lines if line["reads"]]
@@ -305,8 +381,9 @@ def test_the_record_is_never_read_by_an_internal_only_profile_and_the_tracabilit
                         assert not got["conventions"].list.contains(PREF).any(), table
                     if "record_id" in got.columns:
                         assert not got["record_id"].is_in([PAST, COMING]).any(), table
-            assert queries.scoped_query(cat, manager.scope, "models.forecast", select="variant")["variant"] \
-                .unique().to_list() == ["internal"]
+            assert queries.scoped_query(cat, manager.scope, "models.forecast", select="variant")[
+                "variant"
+            ].unique().to_list() == ["internal"]
         finally:
             cat.close()
     # the auditor's Traçabilité page: every table holding the record, every read of it by the test user
@@ -319,14 +396,25 @@ def test_the_record_is_never_read_by_an_internal_only_profile_and_the_tracabilit
     tables = next(f for f in frames if "Lignes de la convention" in f.columns and "Partitions" in f.columns)
     with store.connect() as con:
         rep = T.report(queries.Catalog.open(), con, load_principal(con, "demo.dpo"), PREF)
-    holding = {"raw.cortege", "clean.manifestation_statique", "clean.events", "features.planned_exposure",
-               "features.cell_slot", "models.forecast", "models.forecast_history", "indicators.planned_footprints",
-               "indicators.tension", "indicators.values"}
+    holding = {
+        "raw.cortege",
+        "clean.manifestation_statique",
+        "clean.events",
+        "features.planned_exposure",
+        "features.cell_slot",
+        "models.forecast",
+        "models.forecast_history",
+        "indicators.planned_footprints",
+        "indicators.tension",
+        "indicators.values",
+    }
     assert holding <= set(rep.tables["Nom technique"]), holding - set(rep.tables["Nom technique"])
     assert tables.height == rep.tables.height
     ev = read(wh, "clean", "events")
-    assert rep.tables.filter(pl.col("Nom technique") == "clean.events")["Lignes de la convention"][0] == \
-        ev.filter(pl.col("convention") == PREF).height
+    assert (
+        rep.tables.filter(pl.col("Nom technique") == "clean.events")["Lignes de la convention"][0]
+        == ev.filter(pl.col("convention") == PREF).height
+    )
     assert "lgbm_avec_evenements" in set(rep.models["Modèle"])
     lectures = next(f for f in frames if "Utilisateur" in f.columns and "Tables lues" in f.columns)
     analyst = lectures.filter(pl.col("Utilisateur") == "demo.analyste")

@@ -34,6 +34,7 @@ def _counter(seen: list[list[str]]):
         seen.append(sorted(f.name for f in files))
         rows = [(str(f), pl.read_parquet(f).height) for f in files]
         return pl.DataFrame(rows, schema={"file": pl.Utf8, "n": pl.Int64}, orient="row")
+
     return compute
 
 
@@ -53,9 +54,9 @@ def test_the_memo_reads_only_new_and_changed_files_and_drops_removed_ones(tmp_pa
     files = _files(wh, 3)
     assert _memo(files, compute, cache, wh.path) == _truth(files) and seen == [[f.name for f in files]]
     seen.clear()
-    assert _memo(files, compute, cache, wh.path) == _truth(files) and seen == [[]]        # nothing read
+    assert _memo(files, compute, cache, wh.path) == _truth(files) and seen == [[]]  # nothing read
     mtime = cache.stat().st_mtime_ns
-    assert _memo(files, compute, cache, wh.path) and cache.stat().st_mtime_ns == mtime    # nor rewritten
+    assert _memo(files, compute, cache, wh.path) and cache.stat().st_mtime_ns == mtime  # nor rewritten
     # a new file, a changed one (same name, rewritten with another size), a removed one
     wh.write("clean", "t", pl.DataFrame({"x": [1, 2, 3, 4, 5, 6, 7]}), "2025-01-09")
     wh.write("clean", "t", pl.DataFrame({"x": [9] * 10}), "2025-01-02")
@@ -64,8 +65,11 @@ def test_the_memo_reads_only_new_and_changed_files_and_drops_removed_ones(tmp_pa
     seen.clear()
     got = _memo(files, compute, cache, wh.path)
     assert got == _truth(files) and seen == [["2025-01-02.parquet", "2025-01-09.parquet"]]
-    assert set(pl.read_parquet(cache)["_file"]) == {"clean/t/2025-01-02.parquet", "clean/t/2025-01-03.parquet",
-                                                    "clean/t/2025-01-09.parquet"}       # the removed file dropped
+    assert set(pl.read_parquet(cache)["_file"]) == {
+        "clean/t/2025-01-02.parquet",
+        "clean/t/2025-01-03.parquet",
+        "clean/t/2025-01-09.parquet",
+    }  # the removed file dropped
 
 
 def test_a_file_rewritten_with_the_same_size_is_read_again(tmp_path):
@@ -75,7 +79,7 @@ def test_a_file_rewritten_with_the_same_size_is_read_again(tmp_path):
     files = _files(wh, 2)
     _memo(files, _counter(seen), cache, wh.path)
     size = files[0].stat().st_size
-    wh.write("clean", "t", pl.DataFrame({"x": [7]}), "2025-01-01")     # one row again: the same size
+    wh.write("clean", "t", pl.DataFrame({"x": [7]}), "2025-01-01")  # one row again: the same size
     assert files[0].stat().st_size == size
     seen.clear()
     assert _memo(files, _counter(seen), cache, wh.path) == _truth(files) and seen == [["2025-01-01.parquet"]]
@@ -96,24 +100,26 @@ def test_a_damaged_or_foreign_cache_means_every_file_is_read(tmp_path, damage):
     elif damage == "other_version":
         # what the memo wrote, but under another format version: its rows would be wrong (n doubled)
         old.with_columns(pl.col("n") * 2).write_parquet(
-            cache, metadata={file_memo.META_KEY: '{"version": "0", "tag": "t"}'})
+            cache, metadata={file_memo.META_KEY: '{"version": "0", "tag": "t"}'}
+        )
     elif damage == "other_tag":
         old.with_columns(pl.col("n") * 2).write_parquet(
-            cache, metadata={file_memo.META_KEY: '{"version": "%s", "tag": "u"}' % file_memo.VERSION})
+            cache, metadata={file_memo.META_KEY: '{"version": "%s", "tag": "u"}' % file_memo.VERSION}
+        )
     else:  # the right stamp, another payload
         old.rename({"n": "m"}).write_parquet(cache, metadata=pl.read_parquet_metadata(cache))
     seen.clear()
     assert _memo(files, _counter(seen), cache, wh.path) == _truth(files)
-    assert [f for s in seen for f in s] == [f.name for f in files]                       # each read once
+    assert [f for s in seen for f in s] == [f.name for f in files]  # each read once
     seen.clear()
-    assert _memo(files, _counter(seen), cache, wh.path) == _truth(files) and seen == [[]]   # rewritten, sound
+    assert _memo(files, _counter(seen), cache, wh.path) == _truth(files) and seen == [[]]  # rewritten, sound
 
 
 def test_the_memo_keys_files_relative_to_the_home_a_copied_home_keeps_its_cache(tmp_path):
     wh = Warehouse(root=str(tmp_path / "a" / "warehouse"))
     files = _files(wh, 3)
     _memo(files, _counter([]), tmp_path / "a" / "memo.parquet", wh.path)
-    shutil.copytree(tmp_path / "a", tmp_path / "b", copy_function=shutil.copy2)   # sizes and mtimes kept
+    shutil.copytree(tmp_path / "a", tmp_path / "b", copy_function=shutil.copy2)  # sizes and mtimes kept
     root = tmp_path / "b" / "warehouse"
     moved = sorted((root / "clean" / "t").glob("*.parquet"))
     seen: list[list[str]] = []
@@ -154,7 +160,9 @@ def _reads(monkeypatch) -> list[int]:
     real = L._counts
     monkeypatch.setattr(L, "_counts", lambda con, files, *a: seen.append(len(files)) or real(con, files, *a))
     real_landing = LT._landing_counts
-    monkeypatch.setattr(LT, "_landing_counts", lambda con, files, *a: seen.append(len(files)) or real_landing(con, files, *a))
+    monkeypatch.setattr(
+        LT, "_landing_counts", lambda con, files, *a: seen.append(len(files)) or real_landing(con, files, *a)
+    )
     return seen
 
 
@@ -165,23 +173,22 @@ def test_the_published_lineage_is_the_one_computed_from_every_file(published, mo
     assert table.equals(_full(defs, wh, monkeypatch))
 
 
-def test_a_new_a_changed_and_a_removed_file_give_the_full_lineage_reading_only_them(published, tmp_path,
-                                                                                     monkeypatch):
+def test_a_new_a_changed_and_a_removed_file_give_the_full_lineage_reading_only_them(published, tmp_path, monkeypatch):
     defs, wh = published
     home = tmp_path / "home"
     shutil.copytree(wh.parent / "warehouse", home / "warehouse", copy_function=shutil.copy2)
     shutil.copytree(wh.parent / "cache", home / "cache", copy_function=shutil.copy2)
     root = home / "warehouse"
-    assert _sorted(LT.lineage_rows(defs, root)).equals(_full(defs, root, monkeypatch))   # the copy: from its cache
+    assert _sorted(LT.lineage_rows(defs, root)).equals(_full(defs, root, monkeypatch))  # the copy: from its cache
     seen = _reads(monkeypatch)
     LT.lineage_rows(defs, root)
-    assert sum(seen) == 0                                               # nothing new: no file read
+    assert sum(seen) == 0  # nothing new: no file read
     w = Warehouse(root=str(root))
     ms = sorted((root / "clean" / "manifestation_statique").glob("*.parquet"))
     new_day = (LAST + timedelta(days=1)).isoformat()
-    w.write("clean", "manifestation_statique", pl.read_parquet(ms[-1]), new_day)                         # new
-    w.write("clean", "manifestation_statique", pl.read_parquet(ms[0]).head(1), ms[0].stem)               # changed
-    ms[1].unlink()                                                                                        # removed
+    w.write("clean", "manifestation_statique", pl.read_parquet(ms[-1]), new_day)  # new
+    w.write("clean", "manifestation_statique", pl.read_parquet(ms[0]).head(1), ms[0].stem)  # changed
+    ms[1].unlink()  # removed
     lf = sorted((root / "governance" / "landing_files").glob("interventions_*.parquet"))[0]
     w.write("governance", "landing_files", pl.read_parquet(lf).with_columns(pl.col("bytes") + 1), lf.stem)  # changed
     seen.clear()
@@ -217,22 +224,34 @@ def test_a_table_whose_files_differ_in_schema_is_read_by_name_one_schema_from_it
     wh = Warehouse(root=str(tmp_path / "warehouse"))
     day = lambda k: f"2025-01-{k:02d}"  # noqa: E731
     for k in (1, 2):
-        wh.write("clean", "same", pl.DataFrame({"source": ["interventions"] * k, "start": [date(2025, 1, k)] * k}), day(k))
+        wh.write(
+            "clean", "same", pl.DataFrame({"source": ["interventions"] * k, "start": [date(2025, 1, k)] * k}), day(k)
+        )
     wh.write("clean", "mixed", pl.DataFrame({"source": ["interventions"], "start": [date(2025, 1, 1)]}), day(1))
-    wh.write("clean", "mixed", pl.DataFrame({"start": [date(2025, 1, 2)] * 2, "extra": [1, 2],
-                                             "source": ["signalements", "interventions"]}), day(2))
+    wh.write(
+        "clean",
+        "mixed",
+        pl.DataFrame({"start": [date(2025, 1, 2)] * 2, "extra": [1, 2], "source": ["signalements", "interventions"]}),
+        day(2),
+    )
     counts = L.table_counts(build_defs(), wh.path, cache=tmp_path / "cache")
     same, mixed = counts["clean.same"], counts["clean.mixed"]
     assert (same.uniform, mixed.uniform) == (True, False)
     assert (same.total, mixed.total) == (3, 3)
 
     def rows(tc):
-        return sorted((Path(f).stem, c, n, a, b) for f, c, n, a, b in
-                      tc.counts.select("file", "convention", "n", "a", "b").iter_rows())
+        return sorted(
+            (Path(f).stem, c, n, a, b)
+            for f, c, n, a, b in tc.counts.select("file", "convention", "n", "a", "b").iter_rows()
+        )
 
-    assert rows(same) == [("2025-01-01", "internal", 1, "2025-01-01", "2025-01-01"),
-                          ("2025-01-02", "internal", 2, "2025-01-02", "2025-01-02")]
+    assert rows(same) == [
+        ("2025-01-01", "internal", 1, "2025-01-01", "2025-01-01"),
+        ("2025-01-02", "internal", 2, "2025-01-02", "2025-01-02"),
+    ]
     # one row per file and source (both sources are the City's)
-    assert rows(mixed) == [("2025-01-01", "internal", 1, "2025-01-01", "2025-01-01"),
-                           ("2025-01-02", "internal", 1, "2025-01-02", "2025-01-02"),
-                           ("2025-01-02", "internal", 1, "2025-01-02", "2025-01-02")]
+    assert rows(mixed) == [
+        ("2025-01-01", "internal", 1, "2025-01-01", "2025-01-01"),
+        ("2025-01-02", "internal", 1, "2025-01-02", "2025-01-02"),
+        ("2025-01-02", "internal", 1, "2025-01-02", "2025-01-02"),
+    ]

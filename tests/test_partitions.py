@@ -12,18 +12,21 @@ from tranquillite.settings import SettingsError, settings
 
 
 def _day(landing, day: str) -> None:
-    write_csv(landing_file(landing, "interventions", day), "interventions",
-              [{**VALID["interventions"], "N° intervention": f"INT-{day}"}])
+    write_csv(
+        landing_file(landing, "interventions", day),
+        "interventions",
+        [{**VALID["interventions"], "N° intervention": f"INT-{day}"}],
+    )
 
 
 def test_partitions_end_at_the_last_export_day_and_grow_with_a_new_day(home, landing, monkeypatch):
     monkeypatch.setenv("TRANQUILLITE_PARTITIONS_START", "2025-03-01")
     monkeypatch.setenv("TRANQUILLITE_PARTITIONS_END", "donnees")
-    for day in ("2025-03-01", "2025-03-02", "2025-03-04"):   # a day without file inside the range is a day
+    for day in ("2025-03-01", "2025-03-02", "2025-03-04"):  # a day without file inside the range is a day
         _day(landing, day)
     keys = daily_partitions().get_partition_keys()
     assert keys == ["2025-03-01", "2025-03-02", "2025-03-03", "2025-03-04"]
-    _day(landing, "2025-03-05")                              # a new day arrives: one more partition
+    _day(landing, "2025-03-05")  # a new day arrives: one more partition
     assert daily_partitions().get_partition_keys() == [*keys, "2025-03-05"]
     # a file dated in the future is no partition; an empty landing zone: up to today (Europe/Paris)
     write_csv(landing / "interventions" / "interventions_2099-01-01.csv", "interventions", [VALID["interventions"]])

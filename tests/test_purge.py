@@ -26,10 +26,15 @@ DAYS = ["2025-03-07", "2025-03-08"]
 @pytest.fixture
 def ingested(home, landing):
     for day in DAYS:
-        rows = [{**VALID["interventions"], "N° intervention": f"INT-{day}-ok"},
-                {**VALID["interventions"], "N° intervention": f"INT-{day}-pii",
-                 "Observations": "Rappeler Mme Martin au 06 12 34 56 78"},
-                {**VALID["interventions"], "N° intervention": f"INT-{day}-date", "Début": "hier soir"}]
+        rows = [
+            {**VALID["interventions"], "N° intervention": f"INT-{day}-ok"},
+            {
+                **VALID["interventions"],
+                "N° intervention": f"INT-{day}-pii",
+                "Observations": "Rappeler Mme Martin au 06 12 34 56 78",
+            },
+            {**VALID["interventions"], "N° intervention": f"INT-{day}-date", "Début": "hier soir"},
+        ]
         write_csv(landing_file(landing, "interventions", day), "interventions", rows)
     defs = build_defs()
     instance = runner.instance()
@@ -39,8 +44,9 @@ def ingested(home, landing):
 
 
 def _purge(defs, instance) -> dg.ExecuteInProcessResult:
-    res = defs.resolve_job_def(PURGE_JOB).execute_in_process(instance=instance, run_config=runner.QUIET,
-                                                             raise_on_error=False)
+    res = defs.resolve_job_def(PURGE_JOB).execute_in_process(
+        instance=instance, run_config=runner.QUIET, raise_on_error=False
+    )
     assert res.success
     return res
 
@@ -62,25 +68,36 @@ def test_personal_data_past_the_retention_is_purged_and_recorded(ingested):
     assert after.get_column("record_id").sort().to_list() == ["INT-2025-03-07-date", "INT-2025-03-08-date"]
     assert not any("06 12 34 56 78" in r for r in after.get_column("raw").to_list())
     with open_catalog(paths().warehouse / "catalog.duckdb") as con:
-        log = con.execute("SELECT source, partition, records, retention_days FROM governance.quarantine_purges "
-                          "ORDER BY partition").fetchall()
-        cols = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
-                                          "WHERE table_name = 'quarantine_purges'").fetchall()]
+        log = con.execute(
+            "SELECT source, partition, records, retention_days FROM governance.quarantine_purges ORDER BY partition"
+        ).fetchall()
+        cols = [
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'quarantine_purges'"
+            ).fetchall()
+        ]
         reasons = dict(con.execute("SELECT reason, records FROM governance.quarantine_reasons").fetchall())
         ledger_ok = con.execute("SELECT sum(unbalanced_partitions) FROM governance.data_quality").fetchall()[0][0]
     assert log == [("interventions", d, 1, 30) for d in DAYS]
     assert "raw" not in cols and "reasons" not in cols  # when, where, how many: never the content
     assert reasons == {"date_invalide": 2}
     assert ledger_ok == 0
-    checks = {ck.name: instance.get_latest_asset_check_evaluation_record(ck)
-              for ck in defs.resolve_asset_graph().asset_check_keys if ck.asset_key.path == ["governance", "data_quality"]}
+    checks = {
+        ck.name: instance.get_latest_asset_check_evaluation_record(ck)
+        for ck in defs.resolve_asset_graph().asset_check_keys
+        if ck.asset_key.path == ["governance", "data_quality"]
+    }
     assert checks["aucune_perte"].status.value == "SUCCEEDED"
     # the ledger stays explainable: the purged records are counted, once, by their identity
     purged = pl.read_parquet(paths().warehouse / "governance" / R.PURGED_TABLE / "data.parquet")
     assert R.purged_counts(purged).rows() == [("interventions", d, 1) for d in DAYS]
     found = quarantine_vs_injected(paths())
-    assert dict(found.select("kind", "found").iter_rows()) == {"date_invalide": 2, "doublon_exact": 0,
-                                                               "donnee_personnelle": 2}
+    assert dict(found.select("kind", "found").iter_rows()) == {
+        "date_invalide": 2,
+        "doublon_exact": 0,
+        "donnee_personnelle": 2,
+    }
     # a second purge finds nothing new and counts nothing twice
     _purge(defs, instance)
     purged = pl.read_parquet(paths().warehouse / "governance" / R.PURGED_TABLE / "data.parquet")

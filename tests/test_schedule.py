@@ -32,7 +32,7 @@ def test_the_weekly_training_targets_the_week_that_ended(home):
     assert sched.job_name == TRAINING_JOB
     assert sched.cron_schedule == "30 3 * * 1" and sched.execution_timezone == "Europe/Paris"
     assert sched.default_status == dg.DefaultScheduleStatus.STOPPED
-    when = datetime(2026, 3, 9, 3, 30, tzinfo=ZoneInfo("Europe/Paris"))        # a Monday
+    when = datetime(2026, 3, 9, 3, 30, tzinfo=ZoneInfo("Europe/Paris"))  # a Monday
     with dg.build_schedule_context(scheduled_execution_time=when) as ctx:
         (req,) = sched.evaluate_tick(ctx).run_requests
     assert req.tags[runner.RANGE_START_TAG] == "2026-03-02" and req.tags[runner.RANGE_END_TAG] == "2026-03-08"

@@ -14,8 +14,9 @@ from tranquillite.sensors.landing import landing_sensor
 
 
 def _tick(landing, cursor=None):
-    ctx = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), cursor=cursor,
-                                  resources={"landing": LandingZone(root=str(landing))})
+    ctx = dg.build_sensor_context(
+        instance=dg.DagsterInstance.ephemeral(), cursor=cursor, resources={"landing": LandingZone(root=str(landing))}
+    )
     result = landing_sensor(ctx)
     return result.run_requests, result.cursor
 
@@ -25,12 +26,21 @@ def test_new_file_requests_one_partition_run(landing):
     requests, cursor = _tick(landing)
     (req,) = requests
     assert req.partition_key == "2025-03-08"
-    assert set(req.asset_selection) == {K.raw_key("cortege"), K.quarantine_key("cortege"),
-                                        K.landing_files_key("cortege"), K.ledger_key("cortege"),
-                                        *[K.clean_key(c) for c in ("manifestation_deambulatoire",
-                                                                   "manifestation_statique",
-                                                                   "operation_programmee",
-                                                                   "visite_officielle")]}
+    assert set(req.asset_selection) == {
+        K.raw_key("cortege"),
+        K.quarantine_key("cortege"),
+        K.landing_files_key("cortege"),
+        K.ledger_key("cortege"),
+        *[
+            K.clean_key(c)
+            for c in (
+                "manifestation_deambulatoire",
+                "manifestation_statique",
+                "operation_programmee",
+                "visite_officielle",
+            )
+        ],
+    }
     assert req.run_key.startswith("cortege:2025-03-08:")
     assert "cortege/prefecture_2025-03-08.json" in json.loads(cursor)["files"]
 
@@ -74,13 +84,22 @@ def _evaluate(landing, cursor=None):
     """A real evaluation, as the daemon does it: run requests are resolved against the job's
     partitions (an unknown partition key used to fail the whole evaluation)."""
     from tranquillite.definitions import build_defs
-    ctx = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), cursor=cursor, definitions=build_defs(),
-                                  resources={"landing": LandingZone(root=str(landing))})
+
+    ctx = dg.build_sensor_context(
+        instance=dg.DagsterInstance.ephemeral(),
+        cursor=cursor,
+        definitions=build_defs(),
+        resources={"landing": LandingZone(root=str(landing))},
+    )
     return landing_sensor.evaluate_tick(ctx)
 
 
-BAD_NAMES = ["interventions/interventions_2026-02-31.csv", "cortege/prefecture_2099-01-01.json",
-             "signalements/signalements_2024-12-31.csv", "interventions/export_sans_date.csv"]
+BAD_NAMES = [
+    "interventions/interventions_2026-02-31.csv",
+    "cortege/prefecture_2099-01-01.json",
+    "signalements/signalements_2024-12-31.csv",
+    "interventions/export_sans_date.csv",
+]
 
 
 def test_unassignable_files_are_reported_and_the_others_requested(landing, capfd):
@@ -91,7 +110,9 @@ def test_unassignable_files_are_reported_and_the_others_requested(landing, capfd
     write_json(landing_file(landing, "cortege", "2025-03-09"), [VALID_CORTEGE["visite_officielle"]])
     data = _evaluate(landing)
     assert sorted((r.partition_key, r.tags["tranquillite/source"]) for r in data.run_requests) == [
-        ("2025-03-08", "interventions"), ("2025-03-09", "cortege")]
+        ("2025-03-08", "interventions"),
+        ("2025-03-09", "cortege"),
+    ]
     log = capfd.readouterr().err
     assert "interventions/interventions_2026-02-31.csv: non ingéré — date impossible" in log
     assert "cortege/prefecture_2099-01-01.json: non ingéré — date 2099-01-01 après la dernière partition" in log
@@ -104,6 +125,7 @@ def test_unassignable_files_are_reported_and_the_others_requested(landing, capfd
 
 def test_file_dated_after_today_is_requested_when_its_day_comes(landing):
     from tranquillite.sensors.landing import scan
+
     zone = LandingZone(root=str(landing))
     write_csv(landing_file(landing, "interventions", "2025-03-09"), "interventions", [VALID["interventions"]])
     requests, cursor, skipped, reported = scan(zone, {}, {}, bounds=("2025-01-01", "2025-03-08"))
@@ -126,13 +148,14 @@ def test_file_dated_before_the_data_waits_when_the_partitions_start_with_the_dat
     """Partitions following the data (issue 15): an older export is requested once the definitions
     reload with its day, not remembered as never assignable."""
     from tranquillite.sensors.landing import scan
+
     zone = LandingZone(root=str(landing))
     write_csv(landing_file(landing, "interventions", "2025-03-01"), "interventions", [VALID["interventions"]])
-    requests, cursor, skipped, reported = scan(zone, {}, {}, bounds=("2025-03-05", "2025-03-08"),
-                                               start_follows_data=True)
+    requests, cursor, skipped, reported = scan(
+        zone, {}, {}, bounds=("2025-03-05", "2025-03-08"), start_follows_data=True
+    )
     assert requests == [] and len(skipped) == 1 and "avant la première partition" in skipped[0]
-    (req,), _, skipped, _ = scan(zone, cursor, reported, bounds=("2025-03-01", "2025-03-08"),
-                                 start_follows_data=True)
+    (req,), _, skipped, _ = scan(zone, cursor, reported, bounds=("2025-03-01", "2025-03-08"), start_follows_data=True)
     assert req.partition_key == "2025-03-01" and skipped == []
     # with TRANQUILLITE_PARTITIONS_START set, such a file is never ingested (reported once)
     requests, cursor, _, _ = scan(zone, {}, {}, bounds=("2025-03-05", "2025-03-08"), start_follows_data=False)

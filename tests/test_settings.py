@@ -18,9 +18,15 @@ def test_idle_minutes_must_be_finite_and_plausible(value):
 
 
 def test_defaults_and_parsing(tmp_path):
-    s = settings({"TRANQUILLITE_HOME": str(tmp_path), "TRANQUILLITE_ENV": "prod",
-                  "TRANQUILLITE_BEHIND_TLS_PROXY": "oui", "TRANQUILLITE_SESSION_IDLE_MINUTES": "12.5",
-                  "TRANQUILLITE_PARTITIONS_START": "2016-01-01"})
+    s = settings(
+        {
+            "TRANQUILLITE_HOME": str(tmp_path),
+            "TRANQUILLITE_ENV": "prod",
+            "TRANQUILLITE_BEHIND_TLS_PROXY": "oui",
+            "TRANQUILLITE_SESSION_IDLE_MINUTES": "12.5",
+            "TRANQUILLITE_PARTITIONS_START": "2016-01-01",
+        }
+    )
     assert s.home == tmp_path.resolve()
     assert s.is_production and s.behind_tls_proxy
     assert s.session_idle_minutes == 12.5
@@ -28,11 +34,16 @@ def test_defaults_and_parsing(tmp_path):
     assert not settings({}).is_production
 
 
-@pytest.mark.parametrize("var,value", [("TRANQUILLITE_ENV", "staging"),
-                                       ("TRANQUILLITE_PARTITIONS_START", "2026-02-31"),
-                                       ("TRANQUILLITE_BEHIND_TLS_PROXY", "peut-être"),
-                                       ("TRANQUILLITE_CARTE_MAX_POINTS", "-1"),
-                                       ("TRANQUILLITE_FOND_DE_CARTE", "google")])
+@pytest.mark.parametrize(
+    "var,value",
+    [
+        ("TRANQUILLITE_ENV", "staging"),
+        ("TRANQUILLITE_PARTITIONS_START", "2026-02-31"),
+        ("TRANQUILLITE_BEHIND_TLS_PROXY", "peut-être"),
+        ("TRANQUILLITE_CARTE_MAX_POINTS", "-1"),
+        ("TRANQUILLITE_FOND_DE_CARTE", "google"),
+    ],
+)
 def test_every_bad_value_names_its_variable(var, value):
     with pytest.raises(SettingsError, match=var):
         settings({var: value})
@@ -44,14 +55,21 @@ def test_every_field_has_its_variable():
 
 def test_cli_refuses_to_start_with_a_bad_setting(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "TRANQUILLITE_HOME": str(tmp_path), "TRANQUILLITE_SESSION_IDLE_MINUTES": "nan"}
-    res = subprocess.run([sys.executable, "-m", "tranquillite.cli", "status"], env=env, cwd=REPO,
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-m", "tranquillite.cli", "status"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 2
     assert "TRANQUILLITE_SESSION_IDLE_MINUTES" in res.stderr and "Traceback" not in res.stderr
 
 
-@pytest.mark.parametrize("value", ["mysql://u:p@h/db", "postgresql://u:p@h:5432", "pas une url",
-                                   "postgresql+asyncpg://u:p@h/db"])
+@pytest.mark.parametrize(
+    "value", ["mysql://u:p@h/db", "postgresql://u:p@h:5432", "pas une url", "postgresql+asyncpg://u:p@h/db"]
+)
 def test_a_bad_dagster_database_url_is_refused_without_echoing_it(value):
     with pytest.raises(SettingsError, match="TRANQUILLITE_DAGSTER_PG_URL") as err:
         settings({"TRANQUILLITE_DAGSTER_PG_URL": value})
@@ -76,9 +94,17 @@ def test_the_paris_time_zone_is_named_once():
         if path.name == "timezones.py":
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        docs = {id(n.body[0].value) for n in ast.walk(tree)
-                if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and n.body
-                and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
-        found += [f"{path.relative_to(root)}:{n.lineno}" for n in ast.walk(tree)
-                  if isinstance(n, ast.Constant) and n.value == "Europe/Paris" and id(n) not in docs]
+        docs = {
+            id(n.body[0].value)
+            for n in ast.walk(tree)
+            if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and n.body
+            and isinstance(n.body[0], ast.Expr)
+            and isinstance(n.body[0].value, ast.Constant)
+        }
+        found += [
+            f"{path.relative_to(root)}:{n.lineno}"
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and n.value == "Europe/Paris" and id(n) not in docs
+        ]
     assert not found, found

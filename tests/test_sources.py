@@ -81,32 +81,42 @@ def _contracts_with(tmp_path: Path, name: str, text: str) -> Path:
 
 def test_a_new_contract_reaches_the_map_the_indicators_the_alerts_and_the_forecasts_with_no_other_edit(tmp_path):
     root = _contracts_with(tmp_path, "fourriere", FOURRIERE)
-    code = ("import json\n"
-            "from tranquillite.app_core import carte\n"
-            "from tranquillite.indicators import alerts\n"
-            "from tranquillite.indicators.config import load_catalogue\n"
-            "from tranquillite.forecasting.study_area import StudyArea\n"
-            "c = load_catalogue()\n"
-            "print(json.dumps({'carte': list(carte.FACT_SOURCES), 'label': carte.SOURCE_LABELS['fourriere'],"
-            " 'colour': carte.SOURCE_COLORS['fourriere'], 'indicateurs': list(c.fact_sources),"
-            " 'alertes': alerts.GROUP_LABELS['fourriere'], 'prevision': list(StudyArea().spec().sources)}))\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True,
-                         env={"PATH": "/usr/bin:/bin", "TRANQUILLITE_CONTRACTS": str(root),
-                              "TRANQUILLITE_HOME": str(tmp_path / "home")})
+    code = (
+        "import json\n"
+        "from tranquillite.app_core import carte\n"
+        "from tranquillite.indicators import alerts\n"
+        "from tranquillite.indicators.config import load_catalogue\n"
+        "from tranquillite.forecasting.study_area import StudyArea\n"
+        "c = load_catalogue()\n"
+        "print(json.dumps({'carte': list(carte.FACT_SOURCES), 'label': carte.SOURCE_LABELS['fourriere'],"
+        " 'colour': carte.SOURCE_COLORS['fourriere'], 'indicateurs': list(c.fact_sources),"
+        " 'alertes': alerts.GROUP_LABELS['fourriere'], 'prevision': list(StudyArea().spec().sources)}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "TRANQUILLITE_CONTRACTS": str(root), "TRANQUILLITE_HOME": str(tmp_path / "home")},
+    )
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert "fourriere" in got["carte"] and "fourriere" in got["indicateurs"]
-    assert got["carte"].index("fourriere") == got["carte"].index("signalements") + 1   # its declared order
+    assert got["carte"].index("fourriere") == got["carte"].index("signalements") + 1  # its declared order
     assert got["label"] == "Enlèvements de véhicules" and got["colour"] == [100, 100, 100, 200]
     assert got["alertes"] == "enlèvements de véhicules"
-    assert "fourriere" in got["prevision"]                       # forecast: true → a forecast target
+    assert "fourriere" in got["prevision"]  # forecast: true → a forecast target
 
 
-@pytest.mark.parametrize("change,message", [
-    (lambda e: e.pop("kind"), "lacks \\['kind'\\]"),
-    (lambda e: e.update(kind="observe"), "fait or prevu"),
-    (lambda e: e.update(colour=[0, 0, 300, 1]), "RGBA"),
-    (lambda e: e.update(demonstration=True), "only a planned source"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda e: e.pop("kind"), "lacks \\['kind'\\]"),
+        (lambda e: e.update(kind="observe"), "fait or prevu"),
+        (lambda e: e.update(colour=[0, 0, 300, 1]), "RGBA"),
+        (lambda e: e.update(demonstration=True), "only a planned source"),
+    ],
+)
 def test_an_incomplete_declaration_is_refused_with_its_file(tmp_path, change, message):
     d = yaml.safe_load(FOURRIERE)
     change(d["event"])
@@ -128,35 +138,42 @@ def test_the_synthetic_generator_feeds_a_new_contract_from_its_declaration(tmp_p
     """A contract with a volume and no simulation of its own (fourriere, the RTM's works) gets landing
     files in its own format from `tranquillite generate`, every record accepted by its contract."""
     from tests.partner import SOURCE, contracts_with
+
     text = FOURRIERE.replace("bounds:", "volume: {per_year: 3650}\nbounds:")
     root = contracts_with(tmp_path / "contrats2", extra={"fourriere": text})
     rtm = (root / f"{SOURCE}.yaml").read_text(encoding="utf-8")
     (root / f"{SOURCE}.yaml").write_text(rtm.replace("bounds:", "volume: {per_year: 365}\nbounds:"), encoding="utf-8")
-    code = ("import json, sys\n"
-            "from datetime import date\n"
-            "from pathlib import Path\n"
-            "from tranquillite import landing, validation\n"
-            "from tranquillite.contracts import contracts_for_source\n"
-            "from tranquillite.synthetic import generate\n"
-            "home = Path(sys.argv[1])\n"
-            "rep = generate(home, start=date(2025, 3, 1), days=14, scale=1.0)\n"
-            "out = {'rows': rep.rows_per_source}\n"
-            "for s in ('fourriere', sys.argv[2]):\n"
-            "    files = sorted((home / 'landing' / s).glob('*.csv'))\n"
-            "    parts = sorted({f.stem.rsplit('_', 1)[1] for f in files})\n"
-            "    import polars as pl\n"
-            "    raw = pl.concat([landing.read_partition(home / 'landing', s, p)[0] for p in parts])\n"
-            "    o = validation.validate(raw, contracts_for_source(s))\n"
-            "    q = o.quarantine.height if o.quarantine is not None else 0\n"
-            "    out[s] = {'files': len(files), 'read': o.read, 'clean': sum(d.height for d in o.clean.values()),"
-            " 'quarantine': q}\n"
-            "print(json.dumps(out))\n")
-    res = subprocess.run([sys.executable, "-c", code, str(tmp_path / "home"), SOURCE], cwd=REPO, capture_output=True,
-                         text=True, env={"PATH": "/usr/bin:/bin", "TRANQUILLITE_CONTRACTS": str(root),
-                                         "TRANQUILLITE_HOME": str(tmp_path / "home")})
+    code = (
+        "import json, sys\n"
+        "from datetime import date\n"
+        "from pathlib import Path\n"
+        "from tranquillite import landing, validation\n"
+        "from tranquillite.contracts import contracts_for_source\n"
+        "from tranquillite.synthetic import generate\n"
+        "home = Path(sys.argv[1])\n"
+        "rep = generate(home, start=date(2025, 3, 1), days=14, scale=1.0)\n"
+        "out = {'rows': rep.rows_per_source}\n"
+        "for s in ('fourriere', sys.argv[2]):\n"
+        "    files = sorted((home / 'landing' / s).glob('*.csv'))\n"
+        "    parts = sorted({f.stem.rsplit('_', 1)[1] for f in files})\n"
+        "    import polars as pl\n"
+        "    raw = pl.concat([landing.read_partition(home / 'landing', s, p)[0] for p in parts])\n"
+        "    o = validation.validate(raw, contracts_for_source(s))\n"
+        "    q = o.quarantine.height if o.quarantine is not None else 0\n"
+        "    out[s] = {'files': len(files), 'read': o.read, 'clean': sum(d.height for d in o.clean.values()),"
+        " 'quarantine': q}\n"
+        "print(json.dumps(out))\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "home"), SOURCE],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "TRANQUILLITE_CONTRACTS": str(root), "TRANQUILLITE_HOME": str(tmp_path / "home")},
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     got = json.loads(res.stdout.strip().splitlines()[-1])
-    assert 100 < got["rows"]["fourriere"] < 180            # 10 a day over 14 days (Poisson)
+    assert 100 < got["rows"]["fourriere"] < 180  # 10 a day over 14 days (Poisson)
     assert got["fourriere"]["files"] == 14
     for s in ("fourriere", SOURCE):
         assert got[s]["read"] == got["rows"][s] > 0 and got[s]["clean"] == got[s]["read"], (s, got[s])

@@ -28,6 +28,7 @@ VELODROME = (5.395049, 43.269554)
 #: defect test needs: it passed only by the luck of the draw)
 SMALL_SCALE = 0.07
 
+
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> tuple[Path, GenerationReport]:
     home = tmp_path_factory.mktemp("small")
@@ -45,9 +46,12 @@ def _files(home: Path) -> dict[str, bytes]:
 
 
 def _read_source(home: Path, source: str) -> pl.DataFrame:
-    frames = [pl.read_csv(p, separator=";", infer_schema=False).with_columns(
-        pl.lit(f"landing/{source}/{p.name}").alias("_file"))
-        for p in sorted((home / "landing" / source).glob("*.csv"))]
+    frames = [
+        pl.read_csv(p, separator=";", infer_schema=False).with_columns(
+            pl.lit(f"landing/{source}/{p.name}").alias("_file")
+        )
+        for p in sorted((home / "landing" / source).glob("*.csv"))
+    ]
     return pl.concat(frames)
 
 
@@ -122,8 +126,12 @@ def test_one_file_per_day_with_contract_headers(small):
 def test_csv_value_formats(small):
     home, report = small
     bad = set(report.defects["record_id"].to_list())
-    for source, start in [("interventions", "Début"), ("alertes_videoprotection", "Date et heure"),
-                          ("signalements", "Date et heure"), ("evenements_publics", "Début")]:
+    for source, start in [
+        ("interventions", "Début"),
+        ("alertes_videoprotection", "Date et heure"),
+        ("signalements", "Date et heure"),
+        ("evenements_publics", "Début"),
+    ]:
         df = _read_source(home, source)
         df = df.filter(~pl.col(df.columns[0]).is_in(sorted(bad)))
         assert df[start].str.contains(CSV_DATE.pattern).all()
@@ -191,14 +199,19 @@ def _csv_problems(contract, df: pl.DataFrame) -> list[tuple[int, str]]:
         if f.required and f.type != "id":
             out += [(i, "champ_obligatoire_manquant") for i in np.flatnonzero(empty)]
         if f.type == "enum":
-            out += [(i, "valeur_hors_enumeration") for i in np.flatnonzero(~empty & ~col.is_in(list(f.values)).fill_null(True).to_numpy())]
+            out += [
+                (i, "valeur_hors_enumeration")
+                for i in np.flatnonzero(~empty & ~col.is_in(list(f.values)).fill_null(True).to_numpy())
+            ]
         if f.type == "datetime":
             parsed = col.str.strptime(pl.Datetime, "%d/%m/%Y %H:%M", strict=False).is_null().to_numpy()
             out += [(i, "date_invalide") for i in np.flatnonzero(~empty & parsed)]
         if f.free_text:  # the platform's guard: every free-text field, in its scope
             out += [(i, "donnee_personnelle") for i, d in enumerate(detect(col.to_list(), f.free_text_scope)) if d]
         if f.pattern:
-            out += [(i, "pattern") for i in np.flatnonzero(~empty & ~col.str.contains(f.pattern).fill_null(True).to_numpy())]
+            out += [
+                (i, "pattern") for i in np.flatnonzero(~empty & ~col.str.contains(f.pattern).fill_null(True).to_numpy())
+            ]
         if f.type == "address":
             prec = geo.geocode(col.fill_null(""))["precision"].is_null().to_numpy()
             out += [(i, "adresse_non_geocodee") for i in np.flatnonzero(~empty & prec)]
@@ -231,8 +244,10 @@ def _entry_problems(contract, d: dict) -> list[str]:
                 datetime.fromisoformat(v)
             except ValueError:
                 out.append("date_invalide")
-        if f.free_text and detect([v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)],
-                                  f.free_text_scope)[0]:
+        if (
+            f.free_text
+            and detect([v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)], f.free_text_scope)[0]
+        ):
             out.append("donnee_personnelle")
         if f.type == "geometry":
             c = np.array(v["coordinates"][0] if v["type"] == "Polygon" else v["coordinates"])
@@ -300,17 +315,53 @@ def test_every_record_valid_except_declared_defects(medium):
 def test_each_defect_kind_for_each_source(small):
     home, report = small
     expected = {
-        "interventions": {"date_invalide", "fin_avant_debut", "hors_zone", "champ_obligatoire_manquant",
-                          "valeur_hors_enumeration", "identifiant_duplique", "donnee_personnelle", "doublon_exact"},
-        "alertes_videoprotection": {"date_invalide", "hors_zone", "champ_obligatoire_manquant",
-                                    "valeur_hors_enumeration", "identifiant_duplique", "donnee_personnelle",
-                                    "doublon_exact"},
-        "signalements": {"date_invalide", "hors_zone", "champ_obligatoire_manquant", "valeur_hors_enumeration",
-                         "identifiant_duplique", "donnee_personnelle", "doublon_exact"},
-        "evenements_publics": {"date_invalide", "fin_avant_debut", "hors_zone", "champ_obligatoire_manquant",
-                               "valeur_hors_enumeration", "identifiant_duplique", "doublon_exact"},
-        "cortege": {"date_invalide", "fin_avant_debut", "hors_zone", "champ_obligatoire_manquant",
-                    "valeur_hors_enumeration", "identifiant_duplique", "donnee_personnelle", "doublon_exact"},
+        "interventions": {
+            "date_invalide",
+            "fin_avant_debut",
+            "hors_zone",
+            "champ_obligatoire_manquant",
+            "valeur_hors_enumeration",
+            "identifiant_duplique",
+            "donnee_personnelle",
+            "doublon_exact",
+        },
+        "alertes_videoprotection": {
+            "date_invalide",
+            "hors_zone",
+            "champ_obligatoire_manquant",
+            "valeur_hors_enumeration",
+            "identifiant_duplique",
+            "donnee_personnelle",
+            "doublon_exact",
+        },
+        "signalements": {
+            "date_invalide",
+            "hors_zone",
+            "champ_obligatoire_manquant",
+            "valeur_hors_enumeration",
+            "identifiant_duplique",
+            "donnee_personnelle",
+            "doublon_exact",
+        },
+        "evenements_publics": {
+            "date_invalide",
+            "fin_avant_debut",
+            "hors_zone",
+            "champ_obligatoire_manquant",
+            "valeur_hors_enumeration",
+            "identifiant_duplique",
+            "doublon_exact",
+        },
+        "cortege": {
+            "date_invalide",
+            "fin_avant_debut",
+            "hors_zone",
+            "champ_obligatoire_manquant",
+            "valeur_hors_enumeration",
+            "identifiant_duplique",
+            "donnee_personnelle",
+            "doublon_exact",
+        },
     }
     d = report.defects
     for source, kinds in expected.items():
@@ -328,8 +379,11 @@ def test_each_defect_kind_for_each_source(small):
 def test_persistent_hotspots(medium):
     home, _ = medium
     ev = _events(home, "interventions")
-    n_cells = pl.read_parquet(home / "synthetic_truth" / "intensity.parquet").filter(
-        pl.col("source") == "interventions")["h3_cell"].n_unique()
+    n_cells = (
+        pl.read_parquet(home / "synthetic_truth" / "intensity.parquet")
+        .filter(pl.col("source") == "interventions")["h3_cell"]
+        .n_unique()
+    )
     counts = ev.group_by("h3_cell").len().sort("len", descending=True)["len"]
     top = int(np.ceil(0.05 * n_cells))
     assert counts.head(top).sum() / ev.height >= 0.30
@@ -341,8 +395,11 @@ def test_hot_spots_appear_and_fade(medium):
     home, _ = medium
     ev = _events(home, "interventions")
     assert 0.15 < (ev["cause"] == "transient").mean() < 0.35
-    it = pl.read_parquet(home / "synthetic_truth" / "intensity.parquet").filter(
-        pl.col("source") == "interventions").with_columns(pl.col("slot_start").dt.date().alias("d"))
+    it = (
+        pl.read_parquet(home / "synthetic_truth" / "intensity.parquet")
+        .filter(pl.col("source") == "interventions")
+        .with_columns(pl.col("slot_start").dt.date().alias("d"))
+    )
     k = int(np.ceil(0.05 * it["h3_cell"].n_unique()))
 
     def top(frame: pl.DataFrame) -> set[str]:
@@ -368,12 +425,18 @@ def test_weekend_nights_busier_than_weekday_mornings(medium):
 def test_velodrome_surge_on_match_days(medium):
     home, _ = medium
     cal = _read_source(home, "evenements_publics").filter(pl.col("Type") == "Match de football")
-    cal = cal.unique("Identifiant").select(
-        pl.col("Début").str.strptime(pl.Datetime, "%d/%m/%Y %H:%M", strict=False).alias("d"),
-        pl.col("Fin").str.strptime(pl.Datetime, "%d/%m/%Y %H:%M", strict=False).alias("f")).drop_nulls()
+    cal = (
+        cal.unique("Identifiant")
+        .select(
+            pl.col("Début").str.strptime(pl.Datetime, "%d/%m/%Y %H:%M", strict=False).alias("d"),
+            pl.col("Fin").str.strptime(pl.Datetime, "%d/%m/%Y %H:%M", strict=False).alias("f"),
+        )
+        .drop_nulls()
+    )
     ev = _events(home, "interventions").with_columns(pl.col("timestamp").dt.replace_time_zone(None).alias("ts"))
-    near = ev.filter(((pl.col("lon") - VELODROME[0]) * 81_000) ** 2
-                     + ((pl.col("lat") - VELODROME[1]) * 111_000) ** 2 < 800 ** 2)["ts"].to_numpy()
+    near = ev.filter(
+        ((pl.col("lon") - VELODROME[0]) * 81_000) ** 2 + ((pl.col("lat") - VELODROME[1]) * 111_000) ** 2 < 800**2
+    )["ts"].to_numpy()
     end = datetime(2025, 3, 2)
     match, control, windows = 0, 0.0, 0
     for d, f in cal.iter_rows():
@@ -393,8 +456,12 @@ def test_offspring_near_parents(medium):
     home, _ = medium
     ev = _events(home, "interventions")
     off = ev.filter(pl.col("parent_id").is_not_null()).join(
-        ev.select("record_id", pl.col("lon").alias("plon"), pl.col("lat").alias("plat"), pl.col("timestamp").alias("pt")),
-        left_on="parent_id", right_on="record_id")
+        ev.select(
+            "record_id", pl.col("lon").alias("plon"), pl.col("lat").alias("plat"), pl.col("timestamp").alias("pt")
+        ),
+        left_on="parent_id",
+        right_on="record_id",
+    )
     assert off.height > 0.15 * ev.height
     assert (off["generation"] >= 1).all()
     dist = np.hypot((off["lon"] - off["plon"]).to_numpy() * 81_000, (off["lat"] - off["plat"]).to_numpy() * 111_000)
@@ -423,9 +490,17 @@ def test_intensity_covers_the_span(medium):
 def test_the_ground_truth_is_written_a_source_at_a_time(tmp_path):
     """`ParquetStream`: the file appears whole on `close` only and reads back as the frames' concatenation."""
     from tranquillite.parquet_stream import ParquetStream
-    frames = [pl.DataFrame({"source": [s] * 3, "slot_start": [datetime(2025, 1, 1, h) for h in (6, 14, 22)],
-                            "background": [0.5, 1.0, 1.5]}).with_columns(
-                                pl.col("slot_start").dt.replace_time_zone("Europe/Paris")) for s in ("a", "b")]
+
+    frames = [
+        pl.DataFrame(
+            {
+                "source": [s] * 3,
+                "slot_start": [datetime(2025, 1, 1, h) for h in (6, 14, 22)],
+                "background": [0.5, 1.0, 1.5],
+            }
+        ).with_columns(pl.col("slot_start").dt.replace_time_zone("Europe/Paris"))
+        for s in ("a", "b")
+    ]
     out = ParquetStream(tmp_path / "intensity.parquet")
     for f in frames:
         out.write(f)
@@ -450,12 +525,15 @@ def test_intensity_matches_generated_counts(medium):
         n = _events(home, src).height
         sub = it.filter(pl.col("source") == src)
         b, x, xi = (sub[c].sum() for c in ("background", "excitation", "excitation_intra"))
-        assert abs(b + x + xi - n) / n < 0.10, src                      # full compensator
-        assert 0.75 * n < b + x <= 1.02 * n, src                        # forecastable at slot start
+        assert abs(b + x + xi - n) / n < 0.10, src  # full compensator
+        assert 0.75 * n < b + x <= 1.02 * n, src  # forecastable at slot start
     # per cell: the truth ranks cells like the counts
     ev = _events(home, "interventions").group_by("h3_cell").len()
-    tr = it.filter(pl.col("source") == "interventions").group_by("h3_cell").agg(
-        (pl.col("background") + pl.col("excitation") + pl.col("excitation_intra")).sum().alias("mu"))
+    tr = (
+        it.filter(pl.col("source") == "interventions")
+        .group_by("h3_cell")
+        .agg((pl.col("background") + pl.col("excitation") + pl.col("excitation_intra")).sum().alias("mu"))
+    )
     j = tr.join(ev, on="h3_cell", how="left").fill_null(0)
     assert np.corrcoef(j["mu"].to_numpy(), j["len"].to_numpy())[0, 1] > 0.9
 
@@ -478,8 +556,8 @@ def test_cameras_layout(medium):
     assert cams.ids.size == 1600 and np.unique(cams.point).size == 1600
     assert cams.ids[0] == "CAM-0001" and cams.ids[-1] == "CAM-1600"
     arr = np.array([int(i[-2:]) for i in sp.insee[cams.point]])
-    assert set(arr.tolist()) == set(range(1, 17))          # every arrondissement
-    assert (arr <= 7).mean() > 0.5                         # denser in the 1st-7th
+    assert set(arr.tolist()) == set(range(1, 17))  # every arrondissement
+    assert (arr <= 7).mean() > 0.5  # denser in the 1st-7th
     home, _ = medium
     alerts = _read_source(home, "alertes_videoprotection")
     assert alerts["Caméra"].drop_nulls().str.contains(r"^CAM-\d{4}$").all()

@@ -27,8 +27,9 @@ def codes(outcome) -> list[list[str]]:
     return [sorted({reason_code(r) for r in rs}) for rs in outcome.quarantine.get_column("reasons").to_list()]
 
 
-@pytest.mark.parametrize("source", ["interventions", "alertes_videoprotection", "signalements",
-                                    "evenements_publics", "incidents"])
+@pytest.mark.parametrize(
+    "source", ["interventions", "alertes_videoprotection", "signalements", "evenements_publics", "incidents"]
+)
 def test_valid_csv_record_is_clean_typed_and_located(landing, source):
     outcome, _ = run(landing, source, [VALID[source]])
     assert outcome.n_quarantined == 0, outcome.quarantine.to_dicts()
@@ -54,8 +55,9 @@ def test_valid_cortege_entries_get_their_geometry(landing):
     assert got["operation_programmee"]["geometry_type"] == "MultiPoint"
     assert got["visite_officielle"]["geometry_type"] == "Point"
     assert got["manifestation_deambulatoire"]["date_debut"].isoformat() == "2025-03-08T10:30:00"
-    assert got["manifestation_deambulatoire"]["adresses_points_passage"] == [VALID_CORTEGE[
-        "manifestation_deambulatoire"]["adresses_points_passage"][0]]
+    assert got["manifestation_deambulatoire"]["adresses_points_passage"] == [
+        VALID_CORTEGE["manifestation_deambulatoire"]["adresses_points_passage"][0]
+    ]
 
 
 def test_static_footprint_is_derived_from_address_when_absent(landing):
@@ -115,8 +117,16 @@ def test_duplicate_id_and_exact_duplicate(landing):
     assert outcome.n_clean == 1 and codes(outcome) == [["identifiant_duplique"]]
     assert outcome.balanced
     ledger = outcome.ledger([DAY])
-    assert ledger.row(0, named=True) == {"source": "interventions", "partition": DAY, "read": 3, "parsed": 3,
-                                         "clean": 1, "quarantined": 1, "duplicates": 1, "balanced": True}
+    assert ledger.row(0, named=True) == {
+        "source": "interventions",
+        "partition": DAY,
+        "read": 3,
+        "parsed": 3,
+        "clean": 1,
+        "quarantined": 1,
+        "duplicates": 1,
+        "balanced": True,
+    }
 
 
 def test_several_reasons_are_all_kept(landing):
@@ -130,10 +140,22 @@ CORTEGE_DEFECTS = [
     ("manifestation_deambulatoire", "fin_avant_debut", {"date_fin": "2025-03-08T09:00:00+01:00"}),
     ("manifestation_deambulatoire", "valeur_hors_enumeration", {"statut_organisateur": "syndicat"}),
     ("manifestation_deambulatoire", "champ_obligatoire_manquant", {"adresse_depart": None}),
-    ("manifestation_deambulatoire", "hors_zone", {"trace_parcours": {"type": "LineString", "coordinates": [[5.44, 43.52], [5.45, 43.53]]}}),
-    ("manifestation_deambulatoire", "geometrie_invalide", {"trace_parcours": {"type": "Point", "coordinates": [5.37, 43.29]}}),
+    (
+        "manifestation_deambulatoire",
+        "hors_zone",
+        {"trace_parcours": {"type": "LineString", "coordinates": [[5.44, 43.52], [5.45, 43.53]]}},
+    ),
+    (
+        "manifestation_deambulatoire",
+        "geometrie_invalide",
+        {"trace_parcours": {"type": "Point", "coordinates": [5.37, 43.29]}},
+    ),
     ("manifestation_statique", "valeur_hors_bornes", {"nombre_personnes_attendues": -5}),
-    ("manifestation_statique", "donnee_personnelle", {"description_observations": "organisateur joignable au +33 6 12 34 56 78"}),
+    (
+        "manifestation_statique",
+        "donnee_personnelle",
+        {"description_observations": "organisateur joignable au +33 6 12 34 56 78"},
+    ),
     ("operation_programmee", "valeur_hors_enumeration", {"theme": "Sécurité routière"}),
     ("operation_programmee", "adresse_inconnue", {"adresses": ["Avenue Imaginaire, 13015 Marseille"]}),
     ("operation_programmee", "champ_obligatoire_manquant", {"adresses": []}),
@@ -142,8 +164,7 @@ CORTEGE_DEFECTS = [
 ]
 
 
-@pytest.mark.parametrize("contract,kind,change", CORTEGE_DEFECTS,
-                         ids=[f"{c}-{k}" for c, k, _ in CORTEGE_DEFECTS])
+@pytest.mark.parametrize("contract,kind,change", CORTEGE_DEFECTS, ids=[f"{c}-{k}" for c, k, _ in CORTEGE_DEFECTS])
 def test_each_cortege_defect_is_quarantined_with_its_reason(landing, contract, kind, change):
     bad = {**copy.deepcopy(VALID_CORTEGE[contract]), **change, "id": "PP-2025-999999"}
     others = [e for name, e in VALID_CORTEGE.items() if name != contract]
@@ -176,7 +197,7 @@ BOUND_DEFECTS = [
     ("valeur_hors_bornes", {"Longitude": "500"}),
     ("date_hors_bornes", {"Début": "31/12/9999 23:00", "Fin": ""}),
     ("date_hors_bornes", {"Début": "01/01/1900 10:00", "Fin": ""}),
-    ("date_hors_bornes", {"Fin": "09/03/2027 00:05"}),           # two years after the export day
+    ("date_hors_bornes", {"Fin": "09/03/2027 00:05"}),  # two years after the export day
     ("champ_trop_long", {"Observations": "x" * 10_001}),
 ]
 
@@ -193,15 +214,20 @@ def test_implausible_values_are_quarantined(landing, kind, change):
 
 
 def test_dates_near_the_export_day_are_kept(landing):
-    rows = [{**VALID["interventions"], "N° intervention": f"INT-{i}", "Début": d, "Fin": ""}
-            for i, d in enumerate(["08/03/2024 10:00", "10/03/2025 10:00", "08/03/2025 23:59"])]
+    rows = [
+        {**VALID["interventions"], "N° intervention": f"INT-{i}", "Début": d, "Fin": ""}
+        for i, d in enumerate(["08/03/2024 10:00", "10/03/2025 10:00", "08/03/2025 23:59"])
+    ]
     outcome, _ = run(landing, "interventions", rows)
     assert outcome.n_quarantined == 0, outcome.quarantine.to_dicts()
 
 
 def test_unknown_crs_quarantines_its_records_only(landing):
-    rows = [{**VALID["incidents"], "id": "X-1"}, {**VALID["incidents"], "id": "X-2", "crs": "EPSG:99999"},
-            {**VALID["incidents"], "id": "X-3", "crs": "EPSG:3857", "x": "598800", "y": "5358300"}]
+    rows = [
+        {**VALID["incidents"], "id": "X-1"},
+        {**VALID["incidents"], "id": "X-2", "crs": "EPSG:99999"},
+        {**VALID["incidents"], "id": "X-3", "crs": "EPSG:3857", "x": "598800", "y": "5358300"},
+    ]
     outcome, _ = run(landing, "incidents", rows)
     assert outcome.quarantine.get_column("record_id").to_list() == ["X-2"]
     assert codes(outcome) == [["crs_inconnu"]]

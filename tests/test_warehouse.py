@@ -8,8 +8,10 @@ from tranquillite.resources.warehouse import Warehouse
 
 
 def _views(con) -> set[str]:
-    return {f"{s}.{n}" for s, n in con.execute(
-        "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    return {
+        f"{s}.{n}"
+        for s, n in con.execute("SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+    }
 
 
 def test_a_session_binds_only_the_views_it_is_asked_for(tmp_path):
@@ -18,8 +20,12 @@ def test_a_session_binds_only_the_views_it_is_asked_for(tmp_path):
     wh.write("clean", "interventions", pl.DataFrame({"id": ["1"]}), "2025-03-08")
     wh.write("quarantine", "interventions", pl.DataFrame({"id": ["2"]}), "2025-03-08")
     with wh.connect() as con:
-        assert _views(con) == {"clean.events", "clean.interventions", "quarantine.interventions",
-                               "governance.quarantine"}
+        assert _views(con) == {
+            "clean.events",
+            "clean.interventions",
+            "quarantine.interventions",
+            "governance.quarantine",
+        }
     with wh.connect(tables=["clean.events"]) as con:
         assert _views(con) == {"clean.events"}
         assert con.execute("SELECT count(*) FROM clean.events").fetchall() == [(2,)]

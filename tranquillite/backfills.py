@@ -27,43 +27,69 @@ from dagster._core.definitions.events import AssetKeyPartitionKey
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from dagster._core.utils import make_new_backfill_id
 
-BACKFILL_TAG = "dagster/backfill"        # dagster._core.storage.tags.BACKFILL_ID_TAG
+BACKFILL_TAG = "dagster/backfill"  # dagster._core.storage.tags.BACKFILL_ID_TAG
 new_backfill_id = make_new_backfill_id
 
 
 def _materialized(inst: dg.DagsterInstance, run_id: str, graph) -> AssetGraphSubset:
     """What the run actually materialised (asset × partition)."""
     done = set()
-    for rec in inst.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION,
-                                        limit=1_000_000).records:
+    for rec in inst.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, limit=1_000_000
+    ).records:
         mat = rec.event_log_entry.asset_materialization
         if mat is not None and graph.has(mat.asset_key):
             done.add(AssetKeyPartitionKey(mat.asset_key, mat.partition))
     return AssetGraphSubset.from_asset_partition_set(done, graph)
 
 
-def record_range_backfill(inst: dg.DagsterInstance, defs: dg.Definitions, backfill_id: str,
-                          job_name: str, assets: list[dg.AssetKey], start: date, end: date,
-                          run_id: str, success: bool, started: float) -> PartitionBackfill:
+def record_range_backfill(
+    inst: dg.DagsterInstance,
+    defs: dg.Definitions,
+    backfill_id: str,
+    job_name: str,
+    assets: list[dg.AssetKey],
+    start: date,
+    end: date,
+    run_id: str,
+    success: bool,
+    started: float,
+) -> PartitionBackfill:
     """Record the ended run `run_id` (tagged `dagster/backfill=backfill_id`) as a completed
     backfill of the partitions [start, end] of `assets`."""
     from tranquillite.assets.partitions import DAILY
+
     graph = defs.resolve_asset_graph()
     keys = DAILY.get_partition_keys_in_range(dg.PartitionKeyRange(start.isoformat(), end.isoformat()))
     bf = PartitionBackfill.from_asset_partitions(
-        backfill_id=backfill_id, asset_graph=graph, partition_names=keys, asset_selection=assets,
-        backfill_timestamp=started, tags={"tranquillite/job": job_name}, dynamic_partitions_store=inst,
-        all_partitions=False, title=f"{job_name} du {start.isoformat()} au {end.isoformat()}",
-        description=("Plage de jours exécutée en une seule exécution par la ligne de commande "
-                     f"(tranquillite materialize, exécution {run_id})."),
-        run_config=None)
+        backfill_id=backfill_id,
+        asset_graph=graph,
+        partition_names=keys,
+        asset_selection=assets,
+        backfill_timestamp=started,
+        tags={"tranquillite/job": job_name},
+        dynamic_partitions_store=inst,
+        all_partitions=False,
+        title=f"{job_name} du {start.isoformat()} au {end.isoformat()}",
+        description=(
+            "Plage de jours exécutée en une seule exécution par la ligne de commande "
+            f"(tranquillite materialize, exécution {run_id})."
+        ),
+        run_config=None,
+    )
     data = bf.asset_backfill_data
     target = data.target_subset
     done = target if success else (_materialized(inst, run_id, graph) & target)
-    data = data._replace(requested_subset=target, materialized_subset=done,
-                         failed_and_downstream_subset=target - done, requested_runs_for_target_roots=True)
-    bf = bf._replace(asset_backfill_data=data,
-                     status=BulkActionStatus.COMPLETED_SUCCESS if success else BulkActionStatus.COMPLETED_FAILED,
-                     backfill_end_timestamp=time.time())
+    data = data._replace(
+        requested_subset=target,
+        materialized_subset=done,
+        failed_and_downstream_subset=target - done,
+        requested_runs_for_target_roots=True,
+    )
+    bf = bf._replace(
+        asset_backfill_data=data,
+        status=BulkActionStatus.COMPLETED_SUCCESS if success else BulkActionStatus.COMPLETED_FAILED,
+        backfill_end_timestamp=time.time(),
+    )
     inst.add_backfill(bf)
     return bf

@@ -79,8 +79,11 @@ def _app_pg_url() -> str | None:
 
 
 def _pg_dump(url: str, target: Path) -> None:
-    out = subprocess.run([pg_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), "--dbname",
-                          _libpq_url(url)], capture_output=True, text=True)
+    out = subprocess.run(
+        [pg_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), "--dbname", _libpq_url(url)],
+        capture_output=True,
+        text=True,
+    )
     if out.returncode:
         raise BackupError(f"pg_dump a échoué: {out.stderr.strip()}")
 
@@ -133,10 +136,17 @@ def backup(dest: Path, home: Path | None = None) -> dict:
         target = dest / "home" / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
-    files = {str(p.relative_to(dest)): {"octets": p.stat().st_size, "sha256": _sha256(p)}
-             for p in sorted(dest.rglob("*")) if p.is_file()}
-    manifest = {"cree_le": datetime.now(timezone.utc).isoformat(timespec="seconds"), "base_dagster": bool(url),
-                "base_application": bool(app_url), "fichiers": files}
+    files = {
+        str(p.relative_to(dest)): {"octets": p.stat().st_size, "sha256": _sha256(p)}
+        for p in sorted(dest.rglob("*"))
+        if p.is_file()
+    }
+    manifest = {
+        "cree_le": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "base_dagster": bool(url),
+        "base_application": bool(app_url),
+        "fichiers": files,
+    }
     (dest / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     return manifest
 
@@ -153,9 +163,18 @@ def verify(src: Path) -> dict:
     extra = sorted(present - set(manifest["fichiers"]))
     bad = sorted(f for f, m in manifest["fichiers"].items() if f in present and _sha256(src / f) != m["sha256"])
     if missing or extra or bad:
-        raise BackupError("sauvegarde altérée — " + "; ".join(
-            part for part in (f"manquants: {missing[:5]}" if missing else "", f"en trop: {extra[:5]}" if extra else "",
-                              f"modifiés: {bad[:5]}" if bad else "") if part))
+        raise BackupError(
+            "sauvegarde altérée — "
+            + "; ".join(
+                part
+                for part in (
+                    f"manquants: {missing[:5]}" if missing else "",
+                    f"en trop: {extra[:5]}" if extra else "",
+                    f"modifiés: {bad[:5]}" if bad else "",
+                )
+                if part
+            )
+        )
     return manifest
 
 
@@ -167,14 +186,20 @@ def restore(src: Path, home: Path | None = None) -> dict:
         raise BackupError(f"{home} contient déjà des fichiers: restaurer dans un dossier vide")
     url, app_url = _pg_url(), _app_pg_url()
     if manifest["base_dagster"] and not url:
-        raise BackupError("cette sauvegarde contient la base Dagster: TRANQUILLITE_ENV=production et "
-                          "TRANQUILLITE_DAGSTER_PG_URL (base vide) sont nécessaires pour la restaurer")
+        raise BackupError(
+            "cette sauvegarde contient la base Dagster: TRANQUILLITE_ENV=production et "
+            "TRANQUILLITE_DAGSTER_PG_URL (base vide) sont nécessaires pour la restaurer"
+        )
     if manifest.get("base_application") and not app_url:
-        raise BackupError("cette sauvegarde contient la base du magasin de l'application: TRANQUILLITE_APP_DB_URL "
-                          "(base vide) est nécessaire pour la restaurer")
+        raise BackupError(
+            "cette sauvegarde contient la base du magasin de l'application: TRANQUILLITE_APP_DB_URL "
+            "(base vide) est nécessaire pour la restaurer"
+        )
     if manifest.get("base_application") and _has_tables(app_url):
-        raise BackupError("la base du magasin de l'application (TRANQUILLITE_APP_DB_URL) n'est pas vide: "
-                          "restaurer dans une base neuve")
+        raise BackupError(
+            "la base du magasin de l'application (TRANQUILLITE_APP_DB_URL) n'est pas vide: "
+            "restaurer dans une base neuve"
+        )
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     for path in sorted((src / "home").rglob("*")) if (src / "home").exists() else []:
         if path.is_file():
@@ -193,6 +218,7 @@ def restore(src: Path, home: Path | None = None) -> dict:
         app_role = make_url(s.app_db_url.get_secret_value()).username
         if make_url(app_url).username != app_role:
             from tranquillite.app_core import store
+
             store.grant_app_role(app_role, app_url)
     return manifest
 
@@ -217,9 +243,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"erreur: {exc}", file=sys.stderr)
         return 2
     size = sum(f["octets"] for f in m["fichiers"].values())
-    print(f"{a.cmd}: {len(m['fichiers'])} fichiers, {size / 1e6:.1f} Mo"
-          + (", base Dagster comprise" if m["base_dagster"] else "")
-          + (", base du magasin de l'application comprise" if m.get("base_application") else ""))
+    print(
+        f"{a.cmd}: {len(m['fichiers'])} fichiers, {size / 1e6:.1f} Mo"
+        + (", base Dagster comprise" if m["base_dagster"] else "")
+        + (", base du magasin de l'application comprise" if m.get("base_application") else "")
+    )
     return 0
 
 

@@ -24,6 +24,7 @@ def landing_range(report=None) -> tuple[date, date] | None:
     from tranquillite import landing
     from tranquillite.contracts import sources
     from tranquillite.resources.landing import partition_bounds
+
     first, last = partition_bounds()
     days: list[str] = []
     for s in sources():
@@ -41,6 +42,7 @@ def files_before(first: date) -> list[date]:
     """The days before `first` (the first partition) that landing files are dated with."""
     from tranquillite import landing
     from tranquillite.contracts import sources
+
     days = []
     for s in sources():
         for path in landing.source_files(paths().landing, s):
@@ -56,6 +58,7 @@ def files_before(first: date) -> list[date]:
 
 def cmd_generate(a: argparse.Namespace) -> int:
     from tranquillite.synthetic import generate
+
     report = generate(paths().home, start=a.start, days=a.days, seed=a.seed, scale=a.scale)
     print(report.summary())
     return 0
@@ -64,9 +67,11 @@ def cmd_generate(a: argparse.Namespace) -> int:
 def cmd_materialize(a: argparse.Namespace) -> int:
     from tranquillite import runner
     from tranquillite.definitions import build_defs
+
     defs = build_defs()
     from tranquillite.resources.landing import partition_bounds
     from tranquillite.settings import partitions_start
+
     start, end = a.from_, a.to
     explicit = start is not None
     if (start is None) != (end is None):
@@ -82,34 +87,47 @@ def cmd_materialize(a: argparse.Namespace) -> int:
         rng = landing_range(report)
         before = files_before(date.fromisoformat(partition_bounds()[0]))
         if rng is None and before:
-            rng = (min(before), max(before))   # refused below, naming the setting
+            rng = (min(before), max(before))  # refused below, naming the setting
         if rng is None:
             what = "aucun fichier avec un jour d'export valide" if skipped else "aucun fichier"
-            print(f"erreur: {what} dans {paths().landing} (lancer `tranquillite generate` "
-                  "ou déposer des exports)", file=sys.stderr)
+            print(
+                f"erreur: {what} dans {paths().landing} (lancer `tranquillite generate` ou déposer des exports)",
+                file=sys.stderr,
+            )
             return 2
         start, end = rng
     first = date.fromisoformat(partition_bounds()[0])
-    if start < first and partitions_start() is None:   # the partitions start with the data
-        print(f"attention: aucune donnée avant le {first} (première partition): plage ramenée à {first} → {end}",
-              file=sys.stderr)
+    if start < first and partitions_start() is None:  # the partitions start with the data
+        print(
+            f"attention: aucune donnée avant le {first} (première partition): plage ramenée à {first} → {end}",
+            file=sys.stderr,
+        )
         start = first
     # never an empty range nor a silent cut: say which setting to change and to what (#13)
     before = [] if explicit else files_before(first)
-    if start < first:   # an explicit range before the partitions, or only files before them
-        print(f"erreur: des données commencent le {min([start, *before])}, avant la première partition "
-              f"{first} (réglage TRANQUILLITE_PARTITIONS_START={first}): rien n'a été ingéré. Définir "
-              f"TRANQUILLITE_PARTITIONS_START={min([start, *before])} (ou plus tôt) puis relancer.", file=sys.stderr)
+    if start < first:  # an explicit range before the partitions, or only files before them
+        print(
+            f"erreur: des données commencent le {min([start, *before])}, avant la première partition "
+            f"{first} (réglage TRANQUILLITE_PARTITIONS_START={first}): rien n'a été ingéré. Définir "
+            f"TRANQUILLITE_PARTITIONS_START={min([start, *before])} (ou plus tôt) puis relancer.",
+            file=sys.stderr,
+        )
         return 2
-    if before:          # the other days are ingested; the earlier files are recorded, not read
-        print(f"attention: {len(before)} fichier(s) datés du {min(before)} au {max(before)}, avant la première "
-              f"partition {first}, ne sont pas ingérés: définir TRANQUILLITE_PARTITIONS_START={min(before)} "
-              "pour les ingérer", file=sys.stderr)
-    last = date.fromisoformat(partition_bounds()[1])   # the last export day of the data, or today
+    if before:  # the other days are ingested; the earlier files are recorded, not read
+        print(
+            f"attention: {len(before)} fichier(s) datés du {min(before)} au {max(before)}, avant la première "
+            f"partition {first}, ne sont pas ingérés: définir TRANQUILLITE_PARTITIONS_START={min(before)} "
+            "pour les ingérer",
+            file=sys.stderr,
+        )
+    last = date.fromisoformat(partition_bounds()[1])  # the last export day of the data, or today
     if end > last:
         if explicit and end <= date.today():
-            print(f"attention: aucune donnée après le {last} (dernière partition, TRANQUILLITE_PARTITIONS_END): "
-                  f"plage ramenée à {start} → {last}", file=sys.stderr)
+            print(
+                f"attention: aucune donnée après le {last} (dernière partition, TRANQUILLITE_PARTITIONS_END): "
+                f"plage ramenée à {start} → {last}",
+                file=sys.stderr,
+            )
         end = last
     if start > end:
         print(f"erreur: plage vide {start} → {end}", file=sys.stderr)
@@ -129,23 +147,29 @@ def cmd_materialize(a: argparse.Namespace) -> int:
         if o.skipped:
             print(f"{job}: non lancé — {o.reason}")
             continue
-        print(f"{job}: {'succès' if o.success else 'ÉCHEC'} (run {o.run_id})"
-              + (f" — contrôles en échec: {', '.join(o.failed_checks)}" if o.failed_checks else "")
-              + (f" — {o.reason}" if o.reason and not o.success else ""))
+        print(
+            f"{job}: {'succès' if o.success else 'ÉCHEC'} (run {o.run_id})"
+            + (f" — contrôles en échec: {', '.join(o.failed_checks)}" if o.failed_checks else "")
+            + (f" — {o.reason}" if o.reason and not o.success else "")
+        )
     if any(o.interrupted for o in outcomes):
         print("interrompu: signal d'arrêt reçu, la chaîne s'est arrêtée", file=sys.stderr)
         return 130
     ok = all(o.success for o in outcomes)
-    print(f"plage {start} → {end} matérialisée en {time.perf_counter() - t0:.1f} s"
-          + ("" if ok else " — avec des échecs (voir ci-dessus)"))
+    print(
+        f"plage {start} → {end} matérialisée en {time.perf_counter() - t0:.1f} s"
+        + ("" if ok else " — avec des échecs (voir ci-dessus)")
+    )
     return 0 if ok else 1
 
 
 def cmd_status(a: argparse.Namespace) -> int:
     from tranquillite import runner
     from tranquillite.definitions import build_defs
+
     defs = build_defs()
     from tranquillite.status import asset_status, format_status
+
     rows = asset_status(defs, runner.instance())
     print(json.dumps(rows, ensure_ascii=False, indent=2) if a.json else format_status(rows))
     _log_status_reads(defs, rows)
@@ -156,22 +180,28 @@ def _log_status_reads(defs, rows: list[dict]) -> None:
     """`status` shows each asset's row count (Dagster's metadata): logged with the asset's conventions."""
     from tranquillite.app_core import reads
     from tranquillite.assets.conventions import conventions_of_tags
+
     graph = defs.resolve_asset_graph()
-    got = [reads.Read(r["asset"], tuple(sorted(conventions_of_tags(graph.get(dg_key(r["asset"])).tags))),
-                      int(r["rows"])) for r in rows if r.get("rows")]
+    got = [
+        reads.Read(r["asset"], tuple(sorted(conventions_of_tags(graph.get(dg_key(r["asset"])).tags))), int(r["rows"]))
+        for r in rows
+        if r.get("rows")
+    ]
     reads.log_cli("status", got)
 
 
 def dg_key(user_string: str):
     import dagster as dg
+
     return dg.AssetKey.from_user_string(user_string)
 
 
 def cmd_summary(a: argparse.Namespace) -> int:
     from tranquillite.app_core import reads
     from tranquillite.summary import summary
+
     got = _summary_reads()
-    print(summary(paths(), {r.table: r.rows for r in got}))   # each table counted once, for both
+    print(summary(paths(), {r.table: r.rows for r in got}))  # each table counted once, for both
     if got:
         reads.log_cli("summary", got)
     return 0
@@ -181,6 +211,7 @@ def _summary_reads() -> list:
     """`summary` counts the rows of every table: the access log records which (issue 11, T4)."""
     from tranquillite.app_core import queries
     from tranquillite.resources.warehouse import open_catalog
+
     cat = paths().warehouse / "catalog.duckdb"
     if not cat.exists():
         return []
@@ -192,12 +223,14 @@ def _summary_reads() -> list:
 def _runner_defs():
     from tranquillite import runner
     from tranquillite.definitions import build_defs
+
     return runner, build_defs()
 
 
 def cmd_convention_etat(a: argparse.Namespace) -> int:
     from tranquillite.app_core import store
     from tranquillite.conventions import registry
+
     with store.connect() as con:
         for code, lc in registry.lifecycles(con).items():
             if a.id and code != a.id:
@@ -212,21 +245,25 @@ def cmd_convention_resilier(a: argparse.Namespace) -> int:
     from tranquillite.assets.destruction import recompute_without_ended
     from tranquillite.conventions import registry, usage
     from tranquillite.conventions.lifecycle import LifecycleError, fr
+
     with store.connect() as con:
         try:
-            lc = registry.give_notice(con, a.id, a.date, a.par, login=a.login, profile="console",
-                                      reference=a.reference)
+            lc = registry.give_notice(con, a.id, a.date, a.par, login=a.login, profile="console", reference=a.reference)
         except (LifecycleError, LookupError) as exc:
             print(f"erreur: {exc}", file=sys.stderr)
             return 2
-        print(f"{a.id}: dénoncée le {fr(a.date)} par {a.par}; fin effective le {fr(lc.end())}; "
-              f"destruction au plus tard le {fr(lc.destruction_deadline)}")
+        print(
+            f"{a.id}: dénoncée le {fr(a.date)} par {a.par}; fin effective le {fr(lc.end())}; "
+            f"destruction au plus tard le {fr(lc.destruction_deadline)}"
+        )
         if lc.in_force(date.today()):
             print("préavis en cours: les effets s'appliqueront à la fin effective (capteur des conventions)")
             return 0
         effects = usage.apply_end_effects(con, a.id)
-    print(f"fin appliquée: {effects.get('comptes_desactives', 0)} compte(s) désactivé(s); Cortège fermé; "
-          "données masquées dans l'application")
+    print(
+        f"fin appliquée: {effects.get('comptes_desactives', 0)} compte(s) désactivé(s); Cortège fermé; "
+        "données masquées dans l'application"
+    )
     if a.sans_recalcul:
         return 0
     runner, defs = _runner_defs()
@@ -241,6 +278,7 @@ def cmd_convention_detruire(a: argparse.Namespace) -> int:
     from tranquillite.assets.destruction import destruction_job, recompute_without_ended
     from tranquillite.conventions import attestation, registry
     from tranquillite.conventions.lifecycle import LifecycleError
+
     with store.connect() as con:
         try:
             row = registry.get(con, a.id)
@@ -256,9 +294,17 @@ def cmd_convention_detruire(a: argparse.Namespace) -> int:
             print(f"{o.job}: {'succès' if o.success else 'ÉCHEC'} (run {o.run_id})")
     t0 = time.perf_counter()
     res = destruction_job.execute_in_process(
-        instance=inst, raise_on_error=False,
-        run_config={**runner.QUIET, "ops": {"detruire_convention": {"config": {
-            "convention": a.id, "executee_par": a.execute_par, "ordonnee_par": a.ordonne_par or ""}}}})
+        instance=inst,
+        raise_on_error=False,
+        run_config={
+            **runner.QUIET,
+            "ops": {
+                "detruire_convention": {
+                    "config": {"convention": a.id, "executee_par": a.execute_par, "ordonnee_par": a.ordonne_par or ""}
+                }
+            },
+        },
+    )
     if not res.success:
         for ev in res.all_events:
             if ev.is_failure and ev.event_specific_data is not None:
@@ -269,13 +315,16 @@ def cmd_convention_detruire(a: argparse.Namespace) -> int:
     v = attestation.verify(__import__("pathlib").Path(path), paths().home)
     scan = v.scan.summary() if v.scan else {}
     print(f"destruction terminée en {time.perf_counter() - t0:.1f} s — attestation {path} (+ .pdf)")
-    print(f"contrôle indépendant: {scan.get('traces_trouvees')} trace(s), {scan.get('fichiers_total')} fichiers examinés")
+    print(
+        f"contrôle indépendant: {scan.get('traces_trouvees')} trace(s), {scan.get('fichiers_total')} fichiers examinés"
+    )
     return 0 if v.ok else 1
 
 
 def cmd_convention_confirmer(a: argparse.Namespace) -> int:
     from tranquillite.app_core import store
     from tranquillite.conventions import registry
+
     with store.connect() as con:
         try:
             registry.confirm_outside(con, a.id, a.element, login=a.par, profile="console")
@@ -288,12 +337,17 @@ def cmd_convention_confirmer(a: argparse.Namespace) -> int:
 
 def cmd_attestation_verifier(a: argparse.Namespace) -> int:
     from tranquillite.conventions import attestation
+
     v = attestation.verify(a.fichier, paths().home, rescan=not a.sans_controle)
-    print(f"signature: {'valide' if v.signature_ok else 'INVALIDE'}; clé de la plateforme: "
-          f"{'oui' if v.platform_key else 'NON'}; PDF: {({True: 'conforme', False: 'NON CONFORME', None: 'absent'})[v.pdf_ok]}")
+    print(
+        f"signature: {'valide' if v.signature_ok else 'INVALIDE'}; clé de la plateforme: "
+        f"{'oui' if v.platform_key else 'NON'}; PDF: {({True: 'conforme', False: 'NON CONFORME', None: 'absent'})[v.pdf_ok]}"
+    )
     if v.scan is not None:
         s = v.scan.summary()
-        print(f"contrôle: {s['traces_trouvees']} trace(s) dans {s['fichiers_total']} fichiers ({s['octets_examines']} octets)")
+        print(
+            f"contrôle: {s['traces_trouvees']} trace(s) dans {s['fichiers_total']} fichiers ({s['octets_examines']} octets)"
+        )
         for h in s["traces"][:20]:
             print(f"  trace: {h['fichier']} ({h['type']})")
     for p in v.problems:
@@ -304,6 +358,7 @@ def cmd_attestation_verifier(a: argparse.Namespace) -> int:
 def cmd_magasin_migrer(a) -> int:
     """The store's schema to its head (with the owner's role on PostgreSQL), then the app's role granted."""
     from tranquillite.app_core import store
+
     try:
         out = store.migrate()
         store.init_store()
@@ -318,6 +373,7 @@ def cmd_magasin_migrer(a) -> int:
 def cmd_magasin_droits(a) -> int:
     """GRANT the app's PostgreSQL role its rights (INSERT/SELECT only on the append-only records)."""
     from tranquillite.app_core import store
+
     try:
         stmts = store.grant_app_role(a.role)
     except store.StoreMisconfigured as exc:
@@ -329,16 +385,22 @@ def cmd_magasin_droits(a) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     from tranquillite.settings import SettingsError, check
+
     try:
         check()
     except SettingsError as exc:
         print(f"erreur: {exc}", file=sys.stderr)
         return 2
     from tranquillite.filemodes import private_home
+
     private_home()  # umask 077, home 0700: files readable by the service user only
-    p = argparse.ArgumentParser(prog="tranquillite", description=(
-        "Plateforme Big Data de la Tranquillité Publique. Données dans $TRANQUILLITE_HOME "
-        f"(actuellement {paths().home})."))
+    p = argparse.ArgumentParser(
+        prog="tranquillite",
+        description=(
+            "Plateforme Big Data de la Tranquillité Publique. Données dans $TRANQUILLITE_HOME "
+            f"(actuellement {paths().home})."
+        ),
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
     g = sub.add_parser("generate", help="génère des données synthétiques de Marseille dans la zone d'atterrissage")
     g.add_argument("--start", type=_date, default=date(2025, 1, 1), help="premier jour (AAAA-MM-JJ)")
@@ -349,11 +411,21 @@ def main(argv: list[str] | None = None) -> int:
     m = sub.add_parser("materialize", help="matérialise le graphe (ou une plage de partitions) dans l'instance Dagster")
     m.add_argument("--from", dest="from_", type=_date, help="premier jour de la plage")
     m.add_argument("--to", type=_date, help="dernier jour de la plage")
-    m.add_argument("--sans-prevision", dest="no_forecast", action="store_true",
-                   help="ne pas relancer l'entraînement ni la prévision (caractéristiques, backtest, prévision)")
-    m.add_argument("--entrainer", dest="train", action="store_true",
-                   help=("relancer l'entraînement (backtest, champion, modèles en service) avant la prévision; "
-                         "sans cette option il n'a lieu que si aucun modèle n'est en service"))
+    m.add_argument(
+        "--sans-prevision",
+        dest="no_forecast",
+        action="store_true",
+        help="ne pas relancer l'entraînement ni la prévision (caractéristiques, backtest, prévision)",
+    )
+    m.add_argument(
+        "--entrainer",
+        dest="train",
+        action="store_true",
+        help=(
+            "relancer l'entraînement (backtest, champion, modèles en service) avant la prévision; "
+            "sans cette option il n'a lieu que si aucun modèle n'est en service"
+        ),
+    )
     m.set_defaults(fn=cmd_materialize)
     s = sub.add_parser("status", help="état de chaque asset: dernière matérialisation, lignes, partitions, contrôles")
     s.add_argument("--json", action="store_true", help="sortie JSON")
@@ -374,7 +446,9 @@ def main(argv: list[str] | None = None) -> int:
     rs.add_argument("--login", default="console", help="qui enregistre (journal)")
     rs.add_argument("--sans-recalcul", action="store_true", help="ne pas recalculer les prévisions sans ses données")
     rs.set_defaults(fn=cmd_convention_resilier)
-    dt = cvs.add_parser("detruire", help="détruit ses données et écrit l'attestation sous $TRANQUILLITE_HOME/attestations/")
+    dt = cvs.add_parser(
+        "detruire", help="détruit ses données et écrit l'attestation sous $TRANQUILLITE_HOME/attestations/"
+    )
     dt.add_argument("id")
     dt.add_argument("--ordonne-par", default="", help="qui ordonne (si l'ordre n'est pas déjà enregistré)")
     dt.add_argument("--execute-par", default="exploitant", help="qui exécute")
@@ -387,13 +461,17 @@ def main(argv: list[str] | None = None) -> int:
     cf.set_defaults(fn=cmd_convention_confirmer)
     at = sub.add_parser("attestation", help="attestations de destruction")
     ats = at.add_subparsers(dest="attestation_cmd", required=True)
-    vf = ats.add_parser("verifier", help="vérifie la signature et refait le contrôle (code 0 seulement si tout va bien)")
+    vf = ats.add_parser(
+        "verifier", help="vérifie la signature et refait le contrôle (code 0 seulement si tout va bien)"
+    )
     vf.add_argument("fichier", type=__import__("pathlib").Path)
     vf.add_argument("--sans-controle", action="store_true", help="signature seulement")
     vf.set_defaults(fn=cmd_attestation_verifier)
     mg = sub.add_parser("magasin", help="magasin de l'application (SQLite ou PostgreSQL): migrations, rôles")
     mgs = mg.add_subparsers(dest="magasin_cmd", required=True)
-    mgs.add_parser("migrer", help="amène le schéma à sa dernière révision (Alembic)").set_defaults(fn=cmd_magasin_migrer)
+    mgs.add_parser("migrer", help="amène le schéma à sa dernière révision (Alembic)").set_defaults(
+        fn=cmd_magasin_migrer
+    )
     dr = mgs.add_parser("droits", help="PostgreSQL: droits du rôle de l'application (journal d'accès en ajout seul)")
     dr.add_argument("--role", required=True, help="le rôle PostgreSQL de l'application (ex. tranquillite_app)")
     dr.set_defaults(fn=cmd_magasin_droits)

@@ -12,8 +12,18 @@ import yaml
 from tranquillite.settings import CONTRACTS_DIR
 
 FIELD_TYPES = {
-    "id", "string", "text", "integer", "number", "datetime", "enum", "address",
-    "address_list", "geometry", "longitude", "latitude",
+    "id",
+    "string",
+    "text",
+    "integer",
+    "number",
+    "datetime",
+    "enum",
+    "address",
+    "address_list",
+    "geometry",
+    "longitude",
+    "latitude",
 }
 
 
@@ -126,11 +136,20 @@ def _field(d: dict[str, Any], where: str) -> Field:
     if lo is not None and hi is not None and lo > hi:
         raise ContractError(f"{where}: field {d['name']!r} has min {lo} > max {hi}")
     return Field(
-        name=d["name"], label=d["label"], type=d["type"], required=bool(d.get("required", False)),
-        column=d.get("column"), values=tuple(d.get("values") or ()), min=lo, max=hi,
-        pattern=d.get("pattern"), after=d.get("after"), free_text=bool(free),
+        name=d["name"],
+        label=d["label"],
+        type=d["type"],
+        required=bool(d.get("required", False)),
+        column=d.get("column"),
+        values=tuple(d.get("values") or ()),
+        min=lo,
+        max=hi,
+        pattern=d.get("pattern"),
+        after=d.get("after"),
+        free_text=bool(free),
         free_text_scope=FREE_TEXT_SCOPES.get(free) if free else None,
-        geometry_type=d.get("geometry_type"), derived_from=tuple(d.get("derived_from") or ()),
+        geometry_type=d.get("geometry_type"),
+        derived_from=tuple(d.get("derived_from") or ()),
         default_radius_m=d.get("default_radius_m"),
     )
 
@@ -151,18 +170,35 @@ def load_contract(path: Path) -> Contract:
     for key in ("name", "title", "source", "format", "convention", "id_field", "fields"):
         if key not in d:
             raise ContractError(f"{where}: missing key {key!r}")
-    known = {"name", "title", "source", "format", "convention", "id_field", "fields", "envelope",
-             "record_type", "event", "bounds"}
+    known = {
+        "name",
+        "title",
+        "source",
+        "format",
+        "convention",
+        "id_field",
+        "fields",
+        "envelope",
+        "record_type",
+        "event",
+        "bounds",
+    }
     fmt = d.get("date_format")
-    if fmt is not None and not (isinstance(fmt, str) or (isinstance(fmt, list) and fmt
-                                                          and all(isinstance(x, str) for x in fmt))):
+    if fmt is not None and not (
+        isinstance(fmt, str) or (isinstance(fmt, list) and fmt and all(isinstance(x, str) for x in fmt))
+    ):
         raise ContractError(f"{where}: date_format must be a strftime format or a list of them, got {fmt!r}")
     return Contract(
-        name=d["name"], title=d["title"], source=d["source"], format=d["format"],
-        convention=d["convention"], id_field=d["id_field"],
+        name=d["name"],
+        title=d["title"],
+        source=d["source"],
+        format=d["format"],
+        convention=d["convention"],
+        id_field=d["id_field"],
         fields=tuple(_field(f, where) for f in d["fields"]),
         envelope=tuple(_field(f, where) for f in d.get("envelope") or ()),
-        record_type=d.get("record_type"), event=d.get("event") or {},
+        record_type=d.get("record_type"),
+        event=d.get("event") or {},
         meta={k: v for k, v in d.items() if k not in known},
         bounds=_bounds(d.get("bounds"), where),
     )

@@ -21,6 +21,7 @@ a batch is one transaction per file, the entry updated once (same rows, tested).
 Behaviour is otherwise Dagster's: same files (`history/runs/*.db`), schema and lock. Production
 keeps its history in PostgreSQL (`deploy/dagster.yaml`).
 """
+
 from __future__ import annotations
 
 import os
@@ -40,12 +41,17 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool, StaticPool
 
-ENGINES_KEPT = 4          # the index and the runs being written (a run writes to its own file)
+ENGINES_KEPT = 4  # the index and the runs being written (a run writes to its own file)
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
 
-_BATCHED = frozenset({DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_OBSERVATION,
-                      DagsterEventType.ASSET_MATERIALIZATION_PLANNED})
+_BATCHED = frozenset(
+    {
+        DagsterEventType.ASSET_MATERIALIZATION,
+        DagsterEventType.ASSET_OBSERVATION,
+        DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
+    }
+)
 
 
 def _batched(event) -> bool:  # noqa: ANN001 - Dagster's type
@@ -64,8 +70,8 @@ class LocalSqliteEventLogStorage(SqliteEventLogStorage):
     """`SqliteEventLogStorage` that reuses one engine per file, the index's connection kept open."""
 
     def __init__(self, base_dir: str | None = None, inst_data=None):  # noqa: ANN001 - Dagster's type
-        self._engines: OrderedDict[str, tuple[Engine, int | None]] = OrderedDict()   # shard → engine, inode
-        self._tables: set[str] = set()      # index tables seen: a table, once created, stays
+        self._engines: OrderedDict[str, tuple[Engine, int | None]] = OrderedDict()  # shard → engine, inode
+        self._tables: set[str] = set()  # index tables seen: a table, once created, stays
         self._inherited: list[OrderedDict] = []
         self._pid = os.getpid()
         super().__init__(base_dir or _events_directory(), inst_data=inst_data)
@@ -90,8 +96,11 @@ class LocalSqliteEventLogStorage(SqliteEventLogStorage):
             self._engines.move_to_end(shard)
             return kept[0]
         # one connection, kept; the storage's lock makes threads take turns on it
-        engine = create_engine(self.conn_string_for_shard(shard), poolclass=StaticPool,
-                               connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
+        engine = create_engine(
+            self.conn_string_for_shard(shard),
+            poolclass=StaticPool,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        )
         self._engines[shard] = (engine, self._inode(shard))
         while len(self._engines) > ENGINES_KEPT:
             oldest = next(k for k in self._engines if k != INDEX_SHARD_NAME)
@@ -114,10 +123,13 @@ class LocalSqliteEventLogStorage(SqliteEventLogStorage):
                 # process): forget the connection, and create the file again as Dagster would
                 self._engines.pop(shard)[0].dispose()
                 self._initialized_dbs.discard(shard)
-            if shard not in self._initialized_dbs:     # first use, or after a wipe
+            if shard not in self._initialized_dbs:  # first use, or after a wipe
                 # Dagster's own creation (nested connections: not on the one-connection engine)
-                init = create_engine(self.conn_string_for_shard(shard), poolclass=NullPool,
-                                     connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+                init = create_engine(
+                    self.conn_string_for_shard(shard),
+                    poolclass=NullPool,
+                    connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+                )
                 self._initdb(init)
                 init.dispose()
                 self._initialized_dbs.add(shard)
@@ -138,11 +150,15 @@ class LocalSqliteEventLogStorage(SqliteEventLogStorage):
         day of the range (a year of `clean_cortege`, 17 checks × 365 days: 3.5 s of its 47)."""
         planned = check.not_none(event.dagster_event).event_specific_data
         keys = planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
-        row = {"asset_key": planned.asset_key.to_string(), "check_name": planned.check_name, "run_id": event.run_id,
-               "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
-               "evaluation_event": serialize_value(event),
-               "evaluation_event_timestamp": self._event_insert_timestamp(event),
-               "evaluation_event_storage_id": event_id}
+        row = {
+            "asset_key": planned.asset_key.to_string(),
+            "check_name": planned.check_name,
+            "run_id": event.run_id,
+            "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+            "evaluation_event": serialize_value(event),
+            "evaluation_event_timestamp": self._event_insert_timestamp(event),
+            "evaluation_event_storage_id": event_id,
+        }
         with self.index_connection() as conn:
             conn.execute(AssetCheckExecutionsTable.insert(), [{**row, "partition": k} for k in keys])
 
@@ -206,4 +222,3 @@ class LocalSqliteEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         self._close_all()
         super().dispose()
-

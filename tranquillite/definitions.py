@@ -32,19 +32,37 @@ def build_defs(p: Paths | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=with_conventions([*ALL_ASSETS, *CONVENTION_ASSETS, ACCESS_LOG]),
         asset_checks=nature_checks(),
-        jobs=[ingest_job, publish_job, training_job, prevision_job, indicators_job, purge_job, destruction_job, extraction_job,
-              *CONVENTION_JOBS],
+        jobs=[
+            ingest_job,
+            publish_job,
+            training_job,
+            prevision_job,
+            indicators_job,
+            purge_job,
+            destruction_job,
+            extraction_job,
+            *CONVENTION_JOBS,
+        ],
         schedules=[prevision_schedule(), training_schedule(), purge_schedule(), *CONVENTION_SCHEDULES],
-        sensors=[landing_sensor, alerts_sensor, alert_mail_sensor, access_log_heads_sensor, dg.AutomationConditionSensorDefinition(
-            "automatisation_publication", target=dg.AssetSelection.groups("clean", "governance", "indicators"),
-            default_status=dg.DefaultSensorStatus.RUNNING), *CONVENTION_SENSORS],
+        sensors=[
+            landing_sensor,
+            alerts_sensor,
+            alert_mail_sensor,
+            access_log_heads_sensor,
+            dg.AutomationConditionSensorDefinition(
+                "automatisation_publication",
+                target=dg.AssetSelection.groups("clean", "governance", "indicators"),
+                default_status=dg.DefaultSensorStatus.RUNNING,
+            ),
+            *CONVENTION_SENSORS,
+        ],
         resources={
             "landing": LandingZone(root=str(p.landing)),
             "warehouse": Warehouse(root=str(p.warehouse)),
-            "study_area": StudyArea.from_settings(home_paths=p),   # TRANQUILLITE_AREA and the others
+            "study_area": StudyArea.from_settings(home_paths=p),  # TRANQUILLITE_AREA and the others
             "model_store": LocalModelStore(root=str(p.home / "models")),
             "indicators": IndicatorSettings(),
-            "smtp": SmtpResource.from_settings(),                 # TRANQUILLITE_SMTP_* (empty host: no e-mail)
+            "smtp": SmtpResource.from_settings(),  # TRANQUILLITE_SMTP_* (empty host: no e-mail)
         },
     )
 

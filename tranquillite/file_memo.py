@@ -35,7 +35,7 @@ _KEY = ("_file", "_size", "_mtime_ns")
 def relative(names: list[str], root: Path) -> list[str]:
     """The paths `names` relative to `root`."""
     prefix = os.path.join(os.path.abspath(root), "")
-    return [n[len(prefix):] if n.startswith(prefix) else os.path.relpath(n, root) for n in names]
+    return [n[len(prefix) :] if n.startswith(prefix) else os.path.relpath(n, root) for n in names]
 
 
 def _keys(names: list[str], root: Path) -> pl.DataFrame:
@@ -44,8 +44,10 @@ def _keys(names: list[str], root: Path) -> pl.DataFrame:
         st = os.stat(n)
         sizes.append(st.st_size)
         mtimes.append(st.st_mtime_ns)
-    return pl.DataFrame({"_file": relative(names, root), "_size": sizes, "_mtime_ns": mtimes},
-                        schema={"_file": pl.Utf8, "_size": pl.Int64, "_mtime_ns": pl.Int64})
+    return pl.DataFrame(
+        {"_file": relative(names, root), "_size": sizes, "_mtime_ns": mtimes},
+        schema={"_file": pl.Utf8, "_size": pl.Int64, "_mtime_ns": pl.Int64},
+    )
 
 
 def _load(path: Path, stamp: str) -> pl.DataFrame | None:
@@ -75,8 +77,9 @@ def _save(path: Path, df: pl.DataFrame, stamp: str) -> None:
             os.unlink(tmp)
 
 
-def memo(files: Sequence[Path], compute: Callable[[list[Path]], pl.DataFrame], cache: Path | None,
-         root: Path, tag: str = "") -> pl.DataFrame:
+def memo(
+    files: Sequence[Path], compute: Callable[[list[Path]], pl.DataFrame], cache: Path | None, root: Path, tag: str = ""
+) -> pl.DataFrame:
     """`compute(files)` — a frame with a `file` column (`str` of the path given) and any number of rows
     per file — for the new or changed files, the cached rows for the others; rows in `file` order of
     neither. `cache`: the memo's Parquet file (None: compute everything, remember nothing)."""
@@ -101,8 +104,15 @@ def memo(files: Sequence[Path], compute: Callable[[list[Path]], pl.DataFrame], c
     fresh = fresh.join(both, on="file", how="left").drop("file").with_columns(pl.lit(False).alias("_empty"))
     # a file that gave no row (an empty partition) is remembered too, by a marker row
     empty = sorted(set(todo_rel) - set(fresh["_file"].to_list()))
-    fresh = pl.concat([fresh, pl.DataFrame({"_file": empty, "_empty": [True] * len(empty)},
-                                           schema={"_file": pl.Utf8, "_empty": pl.Boolean})], how="diagonal_relaxed")
+    fresh = pl.concat(
+        [
+            fresh,
+            pl.DataFrame(
+                {"_file": empty, "_empty": [True] * len(empty)}, schema={"_file": pl.Utf8, "_empty": pl.Boolean}
+            ),
+        ],
+        how="diagonal_relaxed",
+    )
     fresh = fresh.join(keys, on="_file", how="left")
     parts = [f for f in (kept, fresh) if f is not None]
     out = pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
@@ -113,18 +123,24 @@ def memo(files: Sequence[Path], compute: Callable[[list[Path]], pl.DataFrame], c
 
 def _footer_facts(files: list[Path]) -> pl.DataFrame:
     import duckdb
+
     schema = {"file": pl.Utf8, "num_rows": pl.Int64, "columns": pl.Utf8}
     if not files:
         return pl.DataFrame(schema=schema)
     paths = [str(f) for f in files]
     con = duckdb.connect(":memory:")
     try:
-        counts = dict(con.execute("SELECT file_name, sum(num_rows) FROM parquet_file_metadata(?) GROUP BY ALL",
-                                  [paths]).fetchall())
+        counts = dict(
+            con.execute(
+                "SELECT file_name, sum(num_rows) FROM parquet_file_metadata(?) GROUP BY ALL", [paths]
+            ).fetchall()
+        )
     finally:
         con.close()
-    rows = [(p, int(counts.get(p) or 0), json.dumps([[n, str(t)] for n, t in pl.read_parquet_schema(p).items()]))
-            for p in paths]
+    rows = [
+        (p, int(counts.get(p) or 0), json.dumps([[n, str(t)] for n, t in pl.read_parquet_schema(p).items()]))
+        for p in paths
+    ]
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 

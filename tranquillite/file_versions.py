@@ -24,10 +24,22 @@ UNASSIGNED_PART = "non_assignes"
 CURRENT, REPLACED, DELETED, UNASSIGNED = "courante", "remplacee", "supprimee", "non_assignee"
 
 FILES_SCHEMA = {
-    "source": pl.Utf8, "partition": pl.Utf8, "file": pl.Utf8, "path": pl.Utf8, "version": pl.Int64,
-    "sha256": pl.Utf8, "bytes": pl.Int64, "records": pl.Int64, "records_parsed": pl.Int64,
-    "first_seen": pl.Datetime("us", "UTC"), "current": pl.Boolean, "status": pl.Utf8,
-    "added": pl.Int64, "removed": pl.Int64, "modified": pl.Int64, "issues": pl.List(pl.Utf8),
+    "source": pl.Utf8,
+    "partition": pl.Utf8,
+    "file": pl.Utf8,
+    "path": pl.Utf8,
+    "version": pl.Int64,
+    "sha256": pl.Utf8,
+    "bytes": pl.Int64,
+    "records": pl.Int64,
+    "records_parsed": pl.Int64,
+    "first_seen": pl.Datetime("us", "UTC"),
+    "current": pl.Boolean,
+    "status": pl.Utf8,
+    "added": pl.Int64,
+    "removed": pl.Int64,
+    "modified": pl.Int64,
+    "issues": pl.List(pl.Utf8),
     "unassigned_reason": pl.Utf8,
 }
 
@@ -37,9 +49,17 @@ def normalise(history: pl.DataFrame | None) -> pl.DataFrame:
     versions: each was the current and first version)."""
     if history is None or history.height == 0:
         return pl.DataFrame(schema=FILES_SCHEMA)
-    defaults = {"version": pl.lit(1), "records_parsed": pl.col("records"), "current": pl.lit(True),
-                "status": pl.lit(CURRENT), "first_seen": pl.lit(None), "added": pl.lit(None),
-                "removed": pl.lit(None), "modified": pl.lit(None), "unassigned_reason": pl.lit(None)}
+    defaults = {
+        "version": pl.lit(1),
+        "records_parsed": pl.col("records"),
+        "current": pl.lit(True),
+        "status": pl.lit(CURRENT),
+        "first_seen": pl.lit(None),
+        "added": pl.lit(None),
+        "removed": pl.lit(None),
+        "modified": pl.lit(None),
+        "unassigned_reason": pl.lit(None),
+    }
     missing = [expr.alias(k) for k, expr in defaults.items() if k not in history.columns]
     return history.with_columns(missing).select([pl.col(k).cast(t) for k, t in FILES_SCHEMA.items()])
 
@@ -48,8 +68,11 @@ def _keyed(df: pl.DataFrame, id_cols: list[str]) -> pl.DataFrame:
     """(record key, content digest) of raw records: the id (and version) when present."""
     if df.height == 0:
         return pl.DataFrame(schema={"key": pl.Utf8, "digest": pl.Utf8})
-    digest = (pl.coalesce("_digest", pl.col("_raw").hash().cast(pl.Utf8)) if "_digest" in df.columns
-              else pl.col("_raw").hash().cast(pl.Utf8))
+    digest = (
+        pl.coalesce("_digest", pl.col("_raw").hash().cast(pl.Utf8))
+        if "_digest" in df.columns
+        else pl.col("_raw").hash().cast(pl.Utf8)
+    )
     cols = [c for c in id_cols if c in df.columns]
     key = pl.concat_str([pl.col(c) for c in cols], separator="\x1f") if cols else pl.lit(None, dtype=pl.Utf8)
     return df.select(key.alias("key"), digest.alias("digest"))
@@ -70,15 +93,36 @@ def diff(old: pl.DataFrame, new: pl.DataFrame, id_cols: list[str]) -> tuple[int,
 
 
 def _row(source: str, r: FileRead, version: int, now: datetime, **kw) -> dict:
-    return {"source": source, "partition": r.partition, "file": r.label, "path": str(r.path), "version": version,
-            "sha256": r.sha256, "bytes": r.bytes, "records": r.counted, "records_parsed": r.records.height,
-            "first_seen": now, "current": True, "status": CURRENT, "added": None, "removed": None,
-            "modified": None, "issues": [f"{i.kind}: {i.message}" for i in r.issues],
-            "unassigned_reason": None} | kw
+    return {
+        "source": source,
+        "partition": r.partition,
+        "file": r.label,
+        "path": str(r.path),
+        "version": version,
+        "sha256": r.sha256,
+        "bytes": r.bytes,
+        "records": r.counted,
+        "records_parsed": r.records.height,
+        "first_seen": now,
+        "current": True,
+        "status": CURRENT,
+        "added": None,
+        "removed": None,
+        "modified": None,
+        "issues": [f"{i.kind}: {i.message}" for i in r.issues],
+        "unassigned_reason": None,
+    } | kw
 
 
-def merge(source: str, partition: str, history: pl.DataFrame | None, reads: list[FileRead],
-          old_raw: pl.DataFrame | None, id_cols: list[str], now: datetime) -> pl.DataFrame:
+def merge(
+    source: str,
+    partition: str,
+    history: pl.DataFrame | None,
+    reads: list[FileRead],
+    old_raw: pl.DataFrame | None,
+    id_cols: list[str],
+    now: datetime,
+) -> pl.DataFrame:
     """The history of one source and day after reading its files again (`reads`)."""
     past = normalise(history).to_dicts()
     old_raw = old_raw if old_raw is not None else pl.DataFrame(schema={"_file": pl.Utf8, "_raw": pl.Utf8})
@@ -90,8 +134,12 @@ def merge(source: str, partition: str, history: pl.DataFrame | None, reads: list
     for r in reads:
         known = latest.get(r.label)
         if known is not None and known["sha256"] == r.sha256:  # same bytes: refresh the figures only
-            known.update(records=r.counted, records_parsed=r.records.height, path=str(r.path),
-                         issues=[f"{i.kind}: {i.message}" for i in r.issues])
+            known.update(
+                records=r.counted,
+                records_parsed=r.records.height,
+                path=str(r.path),
+                issues=[f"{i.kind}: {i.message}" for i in r.issues],
+            )
             continue
         change = {}
         if known is not None:  # changed after ingestion: a new version, compared to the previous one
@@ -104,25 +152,60 @@ def merge(source: str, partition: str, history: pl.DataFrame | None, reads: list
         if label not in present:  # the file was removed from the landing zone
             known.update(current=False, status=REPLACED)
             gone = old_raw.filter(pl.col("_file") == label).height
-            rows.append({**known, "version": top[label] + 1, "sha256": None, "bytes": None, "records": 0,
-                         "records_parsed": 0, "first_seen": now, "current": False, "status": DELETED,
-                         "added": 0, "removed": gone, "modified": 0, "issues": []})
+            rows.append(
+                {
+                    **known,
+                    "version": top[label] + 1,
+                    "sha256": None,
+                    "bytes": None,
+                    "records": 0,
+                    "records_parsed": 0,
+                    "first_seen": now,
+                    "current": False,
+                    "status": DELETED,
+                    "added": 0,
+                    "removed": gone,
+                    "modified": 0,
+                    "issues": [],
+                }
+            )
     out = pl.DataFrame(rows, schema=FILES_SCHEMA) if rows else pl.DataFrame(schema=FILES_SCHEMA)
     return out.sort("file", "version")
 
 
-def unassigned(source: str, files: list[tuple[Path, Assignment, str, int, int]], previous: pl.DataFrame | None,
-               landing: Path, now: datetime) -> pl.DataFrame:
+def unassigned(
+    source: str,
+    files: list[tuple[Path, Assignment, str, int, int]],
+    previous: pl.DataFrame | None,
+    landing: Path,
+    now: datetime,
+) -> pl.DataFrame:
     """Files of a source without a partition: (path, assignment, sha256, bytes, records counted)."""
     seen = {(r["file"], r["sha256"]): r["first_seen"] for r in normalise(previous).to_dicts()}
     rows = []
     for path, a, sha, size, counted in files:
         label = path.relative_to(landing).as_posix()
-        rows.append({"source": source, "partition": None, "file": label, "path": str(path), "version": 1,
-                     "sha256": sha, "bytes": size, "records": counted, "records_parsed": None,
-                     "first_seen": seen.get((label, sha), now), "current": True, "status": UNASSIGNED,
-                     "added": None, "removed": None, "modified": None, "issues": [],
-                     "unassigned_reason": a.reason})
+        rows.append(
+            {
+                "source": source,
+                "partition": None,
+                "file": label,
+                "path": str(path),
+                "version": 1,
+                "sha256": sha,
+                "bytes": size,
+                "records": counted,
+                "records_parsed": None,
+                "first_seen": seen.get((label, sha), now),
+                "current": True,
+                "status": UNASSIGNED,
+                "added": None,
+                "removed": None,
+                "modified": None,
+                "issues": [],
+                "unassigned_reason": a.reason,
+            }
+        )
     return pl.DataFrame(rows, schema=FILES_SCHEMA) if rows else pl.DataFrame(schema=FILES_SCHEMA)
 
 

@@ -20,6 +20,7 @@ def private_home(home: Path | None = None) -> Path:
     os.umask(PRIVATE_UMASK)
     if home is None:
         from tranquillite.settings import paths
+
         home = paths().home
     home = Path(home)
     home.mkdir(mode=0o700, parents=True, exist_ok=True)

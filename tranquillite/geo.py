@@ -71,8 +71,9 @@ class Area:
         missing = np.flatnonzero(found < 0)
         if missing.size and nearest_within_deg > 0:
             tree = shapely.STRtree(self.zone_geoms)
-            idx = tree.query_nearest(shapely.points(x[missing], y[missing]), max_distance=nearest_within_deg,
-                                     all_matches=False)
+            idx = tree.query_nearest(
+                shapely.points(x[missing], y[missing]), max_distance=nearest_within_deg, all_matches=False
+            )
             found[missing[idx[0]]] = idx[1]
         sub = np.full(x.shape[0], None, dtype=object)
         placed = found >= 0
@@ -137,9 +138,9 @@ class AreaFileError(ValueError):
 
 
 @lru_cache(maxsize=8)
-def _area_from_file(path: str, mtime: float, code_property: str | None, name_property: str | None,
-                    name: str) -> Area:
+def _area_from_file(path: str, mtime: float, code_property: str | None, name_property: str | None, name: str) -> Area:
     import geopandas as gpd
+
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:  # noqa: BLE001 - any reader error is a bad file for the analyst
@@ -157,18 +158,24 @@ def _area_from_file(path: str, mtime: float, code_property: str | None, name_pro
     if code_property is None:
         code_property = "insee_arm" if "insee_arm" in columns else (columns[0] if columns else None)
     elif code_property not in columns:
-        raise AreaFileError(f"propriété de zone « {code_property} » absente de {path} "
-                            f"(propriétés: {', '.join(columns) or 'aucune'}; TRANQUILLITE_AREA_ZONE_PROPERTY)")
+        raise AreaFileError(
+            f"propriété de zone « {code_property} » absente de {path} "
+            f"(propriétés: {', '.join(columns) or 'aucune'}; TRANQUILLITE_AREA_ZONE_PROPERTY)"
+        )
     geoms = np.array(shapely.make_valid(np.asarray(gdf.geometry.values, dtype=object)), dtype=object)
-    codes = gdf[code_property].astype(str).to_numpy(dtype=object) if code_property else \
-        np.array([str(i + 1) for i in range(len(gdf))], dtype=object)
+    codes = (
+        gdf[code_property].astype(str).to_numpy(dtype=object)
+        if code_property
+        else np.array([str(i + 1) for i in range(len(gdf))], dtype=object)
+    )
     names_col = name_property if name_property in columns else ("nom" if "nom" in columns else code_property)
     names = gdf[names_col].astype(str).to_numpy(dtype=object) if names_col else codes
     return Area(name=name, outline=shapely.union_all(geoms), zone_codes=codes, zone_names=names, zone_geoms=geoms)
 
 
-def area_from_file(path: Path, code_property: str | None = None, name_property: str | None = None,
-                   name: str = "zone d'étude") -> Area:
+def area_from_file(
+    path: Path, code_property: str | None = None, name_property: str | None = None, name: str = "zone d'étude"
+) -> Area:
     """Any city: a file of its zones (GeoJSON, GeoPackage, shapefile… in any CRS, read with
     geopandas and brought to WGS84); the outline is their union. `code_property`: the zones'
     code (default `insee_arm` if present, else the first property)."""
@@ -179,58 +186,90 @@ def area_from_file(path: Path, code_property: str | None = None, name_property: 
 def cells_geojson(cells: list[str], code: str = "donnees", name: str = "zone d'étude") -> str:
     """A GeoJSON of one zone: the union of H3 cells (the study area of `TRANQUILLITE_AREA=donnees`)."""
     import h3
+
     polys = [shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in cells]
     outline = shapely.union_all(np.array(polys, dtype=object), grid_size=1e-9)
-    return json.dumps({"type": "FeatureCollection", "features": [{
-        "type": "Feature", "properties": {"code": code, "nom": name},
-        "geometry": json.loads(shapely.to_geojson(outline))}]})
+    return json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"code": code, "nom": name},
+                    "geometry": json.loads(shapely.to_geojson(outline)),
+                }
+            ],
+        }
+    )
 
 
 @lru_cache(maxsize=1)
 def arrondissements() -> pl.DataFrame:
     feats = _read_geojson(GEO_DIR / "marseille_arrondissements.geojson")
-    return pl.DataFrame([{k: f["properties"][k] for k in ("insee_arm", "nom", "arr_num", "population",
-                                                          "area_km2")} for f in feats])
+    return pl.DataFrame(
+        [{k: f["properties"][k] for k in ("insee_arm", "nom", "arr_num", "population", "area_km2")} for f in feats]
+    )
 
 
 @lru_cache(maxsize=1)
 def street_points() -> pl.DataFrame:
     """19 420 OSM street points: name, normalized_name, arrondissement_insee, quartier_code, lon, lat."""
-    return pl.read_csv(GEO_DIR / "marseille_voies_points.csv.gz",
-                       schema_overrides={"arrondissement_insee": pl.Utf8, "quartier_code": pl.Utf8,
-                                         "versions": pl.Utf8})
+    return pl.read_csv(
+        GEO_DIR / "marseille_voies_points.csv.gz",
+        schema_overrides={"arrondissement_insee": pl.Utf8, "quartier_code": pl.Utf8, "versions": pl.Utf8},
+    )
 
 
 @lru_cache(maxsize=1)
 def streets() -> pl.DataFrame:
     """One representative point per street name and arrondissement (OSM, ODbL)."""
-    return pl.read_csv(GEO_DIR / "marseille_voies.csv",
-                       schema_overrides={"arrondissement_insee": pl.Utf8, "postcode": pl.Utf8,
-                                         "quartier_code": pl.Utf8})
+    return pl.read_csv(
+        GEO_DIR / "marseille_voies.csv",
+        schema_overrides={"arrondissement_insee": pl.Utf8, "postcode": pl.Utf8, "quartier_code": pl.Utf8},
+    )
 
 
 @lru_cache(maxsize=1)
 def places() -> pl.DataFrame:
     """Notable places (monuments), quartiers and arrondissements with a point each."""
-    return pl.read_csv(GEO_DIR / "marseille_lieux.csv",
-                       schema_overrides={"arrondissement_insee": pl.Utf8, "postcode": pl.Utf8,
-                                         "quartier_code": pl.Utf8})
-
-
-def h3_cells(df: pl.DataFrame | pl.LazyFrame, lon: str = "lon", lat: str = "lat",
-             resolution: int = H3_RESOLUTION, out: str = "h3_cell"):
-    """Attach the H3 cell (hex string) of each point, vectorised (polars-h3)."""
-    return df.with_columns(
-        plh3.latlng_to_cell(pl.col(lat), pl.col(lon), resolution, return_dtype=pl.Utf8).alias(out)
+    return pl.read_csv(
+        GEO_DIR / "marseille_lieux.csv",
+        schema_overrides={"arrondissement_insee": pl.Utf8, "postcode": pl.Utf8, "quartier_code": pl.Utf8},
     )
+
+
+def h3_cells(
+    df: pl.DataFrame | pl.LazyFrame,
+    lon: str = "lon",
+    lat: str = "lat",
+    resolution: int = H3_RESOLUTION,
+    out: str = "h3_cell",
+):
+    """Attach the H3 cell (hex string) of each point, vectorised (polars-h3)."""
+    return df.with_columns(plh3.latlng_to_cell(pl.col(lat), pl.col(lon), resolution, return_dtype=pl.Utf8).alias(out))
 
 
 # --------------------------------------------------------------------------- geocoding
 _ABBREVIATIONS = {
-    "bd": "boulevard", "bld": "boulevard", "av": "avenue", "ave": "avenue", "pl": "place",
-    "tra": "traverse", "trav": "traverse", "ch": "chemin", "che": "chemin", "imp": "impasse",
-    "crs": "cours", "mte": "montee", "sq": "square", "all": "allee", "rte": "route",
-    "st": "saint", "ste": "sainte", "r": "rue", "qu": "quai",
+    "bd": "boulevard",
+    "bld": "boulevard",
+    "av": "avenue",
+    "ave": "avenue",
+    "pl": "place",
+    "tra": "traverse",
+    "trav": "traverse",
+    "ch": "chemin",
+    "che": "chemin",
+    "imp": "impasse",
+    "crs": "cours",
+    "mte": "montee",
+    "sq": "square",
+    "all": "allee",
+    "rte": "route",
+    "st": "saint",
+    "ste": "sainte",
+    "r": "rue",
+    "qu": "quai",
 }
 _POSTCODE = re.compile(r"\b(130(?:0[1-9]|1[0-6]))\b")
 _HOUSE_NUMBER = re.compile(r"^\s*\d+\s*(?:bis|ter|b|t)?\s*,?\s*", re.IGNORECASE)
@@ -254,10 +293,8 @@ def parse_address(address: str) -> tuple[str, str | None]:
 
 @lru_cache(maxsize=1)
 def _gazetteer() -> pl.DataFrame:
-    s = streets().select("normalized_name", "arrondissement_insee", "name", "lon", "lat",
-                         pl.lit(0).alias("rank"))
-    p = places().select("normalized_name", "arrondissement_insee", "name", "lon", "lat",
-                        pl.lit(1).alias("rank"))
+    s = streets().select("normalized_name", "arrondissement_insee", "name", "lon", "lat", pl.lit(0).alias("rank"))
+    p = places().select("normalized_name", "arrondissement_insee", "name", "lon", "lat", pl.lit(1).alias("rank"))
     return pl.concat([s, p])
 
 
@@ -269,31 +306,50 @@ def geocode(addresses: pl.Series) -> pl.DataFrame:
     """
     # parse each distinct address once (bounded by the number of streets), then join back
     distinct = addresses.drop_nulls().unique().to_list()
-    parsed = pl.DataFrame({
-        "address": distinct,
-        "street_key": [parse_address(a)[0] for a in distinct],
-        "insee": [parse_address(a)[1] for a in distinct],
-    }, schema={"address": pl.Utf8, "street_key": pl.Utf8, "insee": pl.Utf8})
+    parsed = pl.DataFrame(
+        {
+            "address": distinct,
+            "street_key": [parse_address(a)[0] for a in distinct],
+            "insee": [parse_address(a)[1] for a in distinct],
+        },
+        schema={"address": pl.Utf8, "street_key": pl.Utf8, "insee": pl.Utf8},
+    )
     q = pl.DataFrame({"_i": np.arange(len(addresses)), "address": addresses.cast(pl.Utf8)}).join(
-        parsed, on="address", how="left")
+        parsed, on="address", how="left"
+    )
     gaz = _gazetteer()
-    exact = gaz.filter(pl.col("rank") == 0).group_by("normalized_name", "arrondissement_insee").agg(
-        pl.col("lon").first(), pl.col("lat").first(), pl.col("name").first())
-    by_name = gaz.sort("rank").group_by("normalized_name", maintain_order=True).agg(
-        pl.col("lon").first().alias("lon_any"), pl.col("lat").first().alias("lat_any"),
-        pl.col("name").first().alias("name_any"), pl.col("rank").first().alias("rank_any"))
-    j = q.join(exact, left_on=["street_key", "insee"],
-               right_on=["normalized_name", "arrondissement_insee"], how="left")
+    exact = (
+        gaz.filter(pl.col("rank") == 0)
+        .group_by("normalized_name", "arrondissement_insee")
+        .agg(pl.col("lon").first(), pl.col("lat").first(), pl.col("name").first())
+    )
+    by_name = (
+        gaz.sort("rank")
+        .group_by("normalized_name", maintain_order=True)
+        .agg(
+            pl.col("lon").first().alias("lon_any"),
+            pl.col("lat").first().alias("lat_any"),
+            pl.col("name").first().alias("name_any"),
+            pl.col("rank").first().alias("rank_any"),
+        )
+    )
+    j = q.join(exact, left_on=["street_key", "insee"], right_on=["normalized_name", "arrondissement_insee"], how="left")
     j = j.join(by_name, left_on="street_key", right_on="normalized_name", how="left")
     return j.sort("_i").select(
-        "address", "street_key", "insee",
+        "address",
+        "street_key",
+        "insee",
         pl.coalesce("lon", "lon_any").alias("lon"),
         pl.coalesce("lat", "lat_any").alias("lat"),
         pl.coalesce("name", "name_any").alias("matched_name"),
-        pl.when(pl.col("lon").is_not_null()).then(pl.lit("voie+arrondissement"))
-        .when(pl.col("rank_any") == 0).then(pl.lit("voie"))
-        .when(pl.col("rank_any") == 1).then(pl.lit("lieu"))
-        .otherwise(None).alias("precision"),
+        pl.when(pl.col("lon").is_not_null())
+        .then(pl.lit("voie+arrondissement"))
+        .when(pl.col("rank_any") == 0)
+        .then(pl.lit("voie"))
+        .when(pl.col("rank_any") == 1)
+        .then(pl.lit("lieu"))
+        .otherwise(None)
+        .alias("precision"),
     )
 
 

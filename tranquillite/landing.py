@@ -43,6 +43,7 @@ def _counter():
     """`tranquillite.record_count` (numpy), imported when a file is read or counted: the landing sensor,
     which only dates file names, does not load numpy (issue 14, import budget)."""
     from tranquillite import record_count
+
     return record_count
 
 
@@ -65,8 +66,8 @@ class FileRead:
     bytes: int
     records: pl.DataFrame
     issues: list[FileIssue] = field(default_factory=list)
-    counted: int = 0        # records found by the independent counter
-    label: str = ""         # path relative to the landing zone (`_file` of the records)
+    counted: int = 0  # records found by the independent counter
+    label: str = ""  # path relative to the landing zone (`_file` of the records)
 
 
 # --------------------------------------------------------------------------- partitions
@@ -89,18 +90,19 @@ def assign(rel: Path, first: str, last: str) -> Assignment:
     """Partition of a file (path relative to the landing zone) among the days [first, last]."""
     key = partition_of(rel)
     if key is None:
-        return Assignment(None, "aucune date AAAA-MM-JJ dans le nom ou le chemin du fichier: "
-                                "jour d'export inconnu")
+        return Assignment(None, "aucune date AAAA-MM-JJ dans le nom ou le chemin du fichier: jour d'export inconnu")
     try:
         date.fromisoformat(key)
     except ValueError:
         return Assignment(None, f"date impossible « {key} » dans le nom du fichier")
     if key < first:
-        return Assignment(None, f"date {key} avant la première partition ({first}, "
-                                "TRANQUILLITE_PARTITIONS_START)")
+        return Assignment(None, f"date {key} avant la première partition ({first}, TRANQUILLITE_PARTITIONS_START)")
     if key > last:
-        return Assignment(None, f"date {key} après la dernière partition ({last}): "
-                                "fichier ingéré quand ce jour est une partition", later=True)
+        return Assignment(
+            None,
+            f"date {key} après la dernière partition ({last}): fichier ingéré quand ce jour est une partition",
+            later=True,
+        )
     return Assignment(key)
 
 
@@ -111,8 +113,9 @@ def source_files(landing: Path, source: str) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith((".", "~")))
 
 
-def inventory(landing: Path, source: str, first: str, last: str
-              ) -> tuple[dict[str, list[Path]], list[tuple[Path, Assignment]]]:
+def inventory(
+    landing: Path, source: str, first: str, last: str
+) -> tuple[dict[str, list[Path]], list[tuple[Path, Assignment]]]:
     """Files of a source by partition, and the files that cannot be assigned (with why)."""
     by_partition: dict[str, list[Path]] = {}
     unassigned: list[tuple[Path, Assignment]] = []
@@ -125,8 +128,9 @@ def inventory(landing: Path, source: str, first: str, last: str
     return by_partition, unassigned
 
 
-def files_by_partition(landing: Path, source: str, first: str = "0000-00-00",
-                       last: str = "9999-12-31") -> dict[str, list[Path]]:
+def files_by_partition(
+    landing: Path, source: str, first: str = "0000-00-00", last: str = "9999-12-31"
+) -> dict[str, list[Path]]:
     return inventory(landing, source, first, last)[0]
 
 
@@ -160,8 +164,14 @@ def _frame(rows: list[dict], columns: list[str], source: str, partition: str, fi
     import polars as pl  # lazily: the landing sensor only assigns paths to days (import budget, issue 14)
 
     schema = {c: pl.Utf8 for c in columns} | {
-        "_source": pl.Utf8, "_partition": pl.Utf8, "_file": pl.Utf8, "_line": pl.Int64,
-        "_raw": pl.Utf8, "_parse_error": pl.Utf8, "_digest": pl.Utf8}
+        "_source": pl.Utf8,
+        "_partition": pl.Utf8,
+        "_file": pl.Utf8,
+        "_line": pl.Int64,
+        "_raw": pl.Utf8,
+        "_parse_error": pl.Utf8,
+        "_digest": pl.Utf8,
+    }
     if not rows:
         return pl.DataFrame(schema=schema)
     df = pl.DataFrame(rows, schema=schema)
@@ -169,8 +179,7 @@ def _frame(rows: list[dict], columns: list[str], source: str, partition: str, fi
 
 
 def _meta(path: Path, partition: str, data: bytes, label: str) -> dict:
-    return dict(path=path, partition=partition, sha256=hashlib.sha256(data).hexdigest(), bytes=len(data),
-                label=label)
+    return dict(path=path, partition=partition, sha256=hashlib.sha256(data).hexdigest(), bytes=len(data), label=label)
 
 
 def _wide_issue(enc: str | None, label: str, issues: list[FileIssue]) -> None:
@@ -197,8 +206,13 @@ def _decode_lines(data: bytes, file: str, issues: list[FileIssue]) -> tuple[list
             out.append(raw.decode("cp1252", errors="replace"))
             bad.append(True)
     if any(bad):
-        issues.append(FileIssue(file, "encodage_invalide",
-                                f"{sum(bad)} ligne(s) non UTF-8, lues en Windows-1252 et mises en quarantaine"))
+        issues.append(
+            FileIssue(
+                file,
+                "encodage_invalide",
+                f"{sum(bad)} ligne(s) non UTF-8, lues en Windows-1252 et mises en quarantaine",
+            )
+        )
     return out, bad
 
 
@@ -252,23 +266,29 @@ def read_csv_file(path: Path, source: str, partition: str, file_label: str) -> F
     lines, bad = _decode_lines(count.data, file_label, issues)
     header = [h.strip() for h in next(csv.reader([lines[0].rstrip("\r")], delimiter=CSV_SEPARATOR), [])]
     if bad[0]:
-        issues.append(FileIssue(file_label, "entete_illisible", "en-tête non UTF-8: colonnes reconnues après décodage Windows-1252"))
+        issues.append(
+            FileIssue(
+                file_label, "entete_illisible", "en-tête non UTF-8: colonnes reconnues après décodage Windows-1252"
+            )
+        )
     missing = [c for c in columns if c not in header]
     extra = [h for h in header if h not in columns]
     if missing:
         issues.append(FileIssue(file_label, "colonnes_manquantes", f"colonnes absentes: {missing}"))
     if extra:
-        issues.append(FileIssue(file_label, "colonnes_inattendues", f"colonnes ignorées (conservées dans _raw): {extra}"))
+        issues.append(
+            FileIssue(file_label, "colonnes_inattendues", f"colonnes ignorées (conservées dans _raw): {extra}")
+        )
     parsed, error = _csv_parse(lines[1:])
     rows: list[dict] = []
     reread = suspect = too_long = 0
     for start, stop, line in count.spans.tolist():
-        first = line - 1                           # 0-based physical line
+        first = line - 1  # 0-based physical line
         last = first + count.data.count(b"\n", start, stop)
-        seg = lines[first:last + 1]
+        seg = lines[first : last + 1]
         seg[-1] = seg[-1].rstrip("\r")
         raw_text = "\n".join(seg)
-        got = parsed.get(first - 1)                # body lines are numbered from the header's next
+        got = parsed.get(first - 1)  # body lines are numbered from the header's next
         err = None
         if got is not None and got[0] == last - 1:
             values = got[1]
@@ -280,7 +300,7 @@ def read_csv_file(path: Path, source: str, partition: str, file_label: str) -> F
                 err = "guillemet_non_ferme" if _unclosed_quote(raw_text) else "lecture_divergente"
                 suspect += 1
             too_long += err == "champ_trop_long"
-        if err is None and any(bad[first:last + 1]):
+        if err is None and any(bad[first : last + 1]):
             err = "encodage_invalide"
         if err is None and len(values) != len(header):
             err = f"nombre_de_colonnes_incorrect:{len(values)}/{len(header)}"
@@ -291,16 +311,27 @@ def read_csv_file(path: Path, source: str, partition: str, file_label: str) -> F
     if reread:
         got_n = sum(1 for _, values in parsed.values() if any(v.strip() for v in values))
         why = f" (le lecteur CSV s'est arrêté: {error})" if error is not None else ""
-        issues.append(FileIssue(file_label, "lecture_divergente",
-                                f"le lecteur CSV a lu {got_n} enregistrement(s), le compteur indépendant "
-                                f"{count.records}{why}: {reread} enregistrement(s) relu(s) un par un, "
-                                f"{suspect} suspect(s) mis en quarantaine"))
+        issues.append(
+            FileIssue(
+                file_label,
+                "lecture_divergente",
+                f"le lecteur CSV a lu {got_n} enregistrement(s), le compteur indépendant "
+                f"{count.records}{why}: {reread} enregistrement(s) relu(s) un par un, "
+                f"{suspect} suspect(s) mis en quarantaine",
+            )
+        )
     if too_long:
-        issues.append(FileIssue(file_label, "champ_trop_long",
-                                f"{too_long} enregistrement(s) avec un champ de plus de {CSV_FIELD_LIMIT} "
-                                "caractères, mis en quarantaine"))
-    return FileRead(records=_frame(rows, columns, source, partition, file_label), issues=issues,
-                    counted=count.records, **meta)
+        issues.append(
+            FileIssue(
+                file_label,
+                "champ_trop_long",
+                f"{too_long} enregistrement(s) avec un champ de plus de {CSV_FIELD_LIMIT} "
+                "caractères, mis en quarantaine",
+            )
+        )
+    return FileRead(
+        records=_frame(rows, columns, source, partition, file_label), issues=issues, counted=count.records, **meta
+    )
 
 
 # --------------------------------------------------------------------------- JSON
@@ -390,8 +421,13 @@ def _json_items(text: str, label: str, issues: list[FileIssue]) -> list[tuple[ob
             if doc is None:
                 end = None
         elif at is not None and doc is not None:
-            issues.append(FileIssue(label, "entrees_non_liste",
-                                    "« entries » n'est pas une liste d'entrées: le document est mis en quarantaine"))
+            issues.append(
+                FileIssue(
+                    label,
+                    "entrees_non_liste",
+                    "« entries » n'est pas une liste d'entrées: le document est mis en quarantaine",
+                )
+            )
             return [(None, s, end, "entrees_non_liste")] + _json_tail(text, end, label, issues)
         else:
             items = [(doc, s, end if doc is not None else -1)]
@@ -407,9 +443,14 @@ def _json_items(text: str, label: str, issues: list[FileIssue]) -> list[tuple[ob
     if error is not None:
         complete = sum(1 for *_, e in out if e != "json_invalide")
         broken = len(out) - complete
-        issues.append(FileIssue(label, "json_invalide",
-                                f"JSON invalide ({error}): {complete} entrée(s) complète(s) récupérée(s)"
-                                + (f", {broken} partie(s) illisible(s) en quarantaine" if broken else "")))
+        issues.append(
+            FileIssue(
+                label,
+                "json_invalide",
+                f"JSON invalide ({error}): {complete} entrée(s) complète(s) récupérée(s)"
+                + (f", {broken} partie(s) illisible(s) en quarantaine" if broken else ""),
+            )
+        )
     elif end is not None:
         out += _json_tail(text, end, label, issues)
     return out
@@ -460,9 +501,14 @@ def read_json_file(path: Path, source: str, partition: str, file_label: str) -> 
         at = a
         found.append((value, line, (text[a:b] if b >= 0 else text[a:]).rstrip(), err))
     if [ln for _, ln, _, _ in found] != count.spans[:, 2].tolist():
-        issues.append(FileIssue(file_label, "lecture_divergente",
-                                f"le lecteur JSON a lu {len(found)} entrée(s), le compteur indépendant "
-                                f"{count.records}: entrées relues une par une"))
+        issues.append(
+            FileIssue(
+                file_label,
+                "lecture_divergente",
+                f"le lecteur JSON a lu {len(found)} entrée(s), le compteur indépendant "
+                f"{count.records}: entrées relues une par une",
+            )
+        )
         found = _json_fallback(count, lambda i: count.text(i, encoding))
     rows: list[dict] = []
     for value, ln, raw, err in found:
@@ -474,8 +520,9 @@ def read_json_file(path: Path, source: str, partition: str, file_label: str) -> 
             digest = _digest(raw)
         row.update(_line=ln, _raw=raw, _parse_error=err, _digest=digest)
         rows.append(row)
-    return FileRead(records=_frame(rows, columns, source, partition, file_label), issues=issues,
-                    counted=count.records, **meta)
+    return FileRead(
+        records=_frame(rows, columns, source, partition, file_label), issues=issues, counted=count.records, **meta
+    )
 
 
 # --------------------------------------------------------------------------- files
@@ -505,11 +552,22 @@ def _unreadable(path: Path, landing: Path, source: str, exc: Exception) -> FileR
         counted = 1
     text = _counter().to_utf8(data)[0].decode("utf-8", errors="replace")
     row = {c: None for c in source_columns(source)} | {
-        "_line": 1, "_raw": text, "_parse_error": "lecture_invalide", "_digest": _digest(text)}
-    issue = FileIssue(label, "lecture_impossible", f"le lecteur a échoué ({type(exc).__name__}: {exc}): "
-                                                   "fichier mis en quarantaine entier")
-    return FileRead(records=_frame([row], source_columns(source), source, partition, label), issues=[issue],
-                    counted=counted, **_meta(path, partition, data, label))
+        "_line": 1,
+        "_raw": text,
+        "_parse_error": "lecture_invalide",
+        "_digest": _digest(text),
+    }
+    issue = FileIssue(
+        label,
+        "lecture_impossible",
+        f"le lecteur a échoué ({type(exc).__name__}: {exc}): fichier mis en quarantaine entier",
+    )
+    return FileRead(
+        records=_frame([row], source_columns(source), source, partition, label),
+        issues=[issue],
+        counted=counted,
+        **_meta(path, partition, data, label),
+    )
 
 
 def _read_safely(path: Path, landing: Path, source: str) -> FileRead:
@@ -521,8 +579,9 @@ def _read_safely(path: Path, landing: Path, source: str) -> FileRead:
         return _unreadable(path, landing, source, exc)
 
 
-def read_partition(landing: Path, source: str, partition: str,
-                   by_partition: dict[str, list[Path]] | None = None) -> tuple[pl.DataFrame, list[FileRead]]:
+def read_partition(
+    landing: Path, source: str, partition: str, by_partition: dict[str, list[Path]] | None = None
+) -> tuple[pl.DataFrame, list[FileRead]]:
     """Every record of every landing file of one source and day, plus the per-file reports.
     `by_partition`: the source's files by day already listed (`files_by_partition`), for a range:
     the landing folder is then walked once per run, not once per day."""

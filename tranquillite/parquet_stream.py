@@ -27,13 +27,15 @@ class ParquetStream:
 
     def write(self, df: pl.DataFrame) -> None:
         import pyarrow.parquet as pq
+
         if self.schema is not None:
             df = df.select([pl.col(k).cast(v) for k, v in self.schema.items()])
         table = df.to_arrow()
         if self._writer is None:
             self.tmp.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd",
-                                            write_statistics=self.statistics)
+            self._writer = pq.ParquetWriter(
+                self.tmp, table.schema, compression="zstd", write_statistics=self.statistics
+            )
         self._writer.write_table(table)
         self.rows += df.height
 

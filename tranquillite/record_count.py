@@ -40,8 +40,13 @@ _WS = np.zeros(256, dtype=bool)
 _WS[[0x20, 0x09, CR, NL]] = True
 _STRUCTURAL = np.zeros(256, dtype=bool)
 _STRUCTURAL[list(b"[]{},:")] = True
-_BOMS = [(codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
-         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")]
+_BOMS = [
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+]
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,7 @@ class Count:
 
     data: bytes
     spans: np.ndarray
-    encoding: str | None = None   # 'utf-16' / 'utf-32' when the file was transcoded
+    encoding: str | None = None  # 'utf-16' / 'utf-32' when the file was transcoded
 
     @property
     def records(self) -> int:
@@ -87,7 +92,7 @@ def to_utf8(data: bytes) -> tuple[bytes, str | None]:
     if enc is not None:
         return data.decode(enc, errors="replace").lstrip("\ufeff").encode("utf-8"), enc
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):], None
+        return data[len(codecs.BOM_UTF8) :], None
     return data, None
 
 
@@ -170,8 +175,9 @@ def _structure(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return pos, b[pos]
 
 
-def _element_spans(b: np.ndarray, pos: np.ndarray, ch: np.ndarray, depth: np.ndarray, open_at: int,
-                   level: int) -> list[tuple[int, int]]:
+def _element_spans(
+    b: np.ndarray, pos: np.ndarray, ch: np.ndarray, depth: np.ndarray, open_at: int, level: int
+) -> list[tuple[int, int]]:
     """Elements of the array opened at byte `open_at`, whose elements sit at `level` (vectorised)."""
     after = pos > open_at
     closing = after & (depth == level - 1) & ((ch == ord("]")) | (ch == ord("}")))
@@ -179,7 +185,7 @@ def _element_spans(b: np.ndarray, pos: np.ndarray, ch: np.ndarray, depth: np.nda
     commas = pos[after & (pos < stop) & (depth == level) & (ch == ord(","))]
     bounds = np.concatenate([[open_at], commas, [stop]])
     starts, ends = bounds[:-1] + 1, bounds[1:]
-    filled = np.flatnonzero(~_WS[b])                    # first and last non-blank byte of each element
+    filled = np.flatnonzero(~_WS[b])  # first and last non-blank byte of each element
     i = np.searchsorted(filled, starts, side="left")
     j = np.searchsorted(filled, ends, side="left") - 1
     ok = (i <= j) & (i < filled.size)
@@ -196,7 +202,7 @@ def json_spans(data: bytes) -> np.ndarray:
     first, last = int(nonblank[0]), int(nonblank[-1]) + 1
     pos, ch = _structure(b)
     delta = np.where((ch == ord("[")) | (ch == ord("{")), 1, np.where((ch == ord("]")) | (ch == ord("}")), -1, 0))
-    depth_after = np.cumsum(delta)            # depth once the character is read
+    depth_after = np.cumsum(delta)  # depth once the character is read
     depth = depth_after - np.maximum(delta, 0)  # depth of the character itself ('[' at its outer level)
     closers = (depth_after == 0) & ((ch == ord("]")) | (ch == ord("}")))
     top_end = int(pos[np.argmax(closers)]) + 1 if b[first] in b"[{" and closers.any() else None
@@ -206,9 +212,9 @@ def json_spans(data: bytes) -> np.ndarray:
     elif b[first] == ord("{"):
         colons = pos[(depth == 1) & (ch == ord(":"))]
         for colon in colons:  # members of the envelope: the key is the string just before ':'
-            head = data[max(first, int(colon) - 64):int(colon)].rstrip()
+            head = data[max(first, int(colon) - 64) : int(colon)].rstrip()
             if head.endswith(b'"entries"'):
-                value = np.flatnonzero(~_WS[b[colon + 1:]])
+                value = np.flatnonzero(~_WS[b[colon + 1 :]])
                 if value.size and b[colon + 1 + value[0]] == ord("["):
                     spans = _element_spans(b, pos, ch, depth_after, int(colon + 1 + value[0]), 2)
                 break

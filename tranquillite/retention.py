@@ -29,10 +29,22 @@ PURGES_TABLE = "quarantine_purges"
 PURGED_TABLE = "quarantine_purged"
 
 # the table `quarantine_retention` (append-only) is created by the store's migrations
-PURGES_SCHEMA = {"purged_at": pl.Utf8, "source": pl.Utf8, "partition": pl.Utf8, "records": pl.Int64,
-                 "retention_days": pl.Int64, "cutoff": pl.Utf8}
-PURGED_SCHEMA = {"source": pl.Utf8, "partition": pl.Utf8, "file": pl.Utf8, "line": pl.Int64,
-                 "record_id": pl.Utf8, "purged_at": pl.Utf8}
+PURGES_SCHEMA = {
+    "purged_at": pl.Utf8,
+    "source": pl.Utf8,
+    "partition": pl.Utf8,
+    "records": pl.Int64,
+    "retention_days": pl.Int64,
+    "cutoff": pl.Utf8,
+}
+PURGED_SCHEMA = {
+    "source": pl.Utf8,
+    "partition": pl.Utf8,
+    "file": pl.Utf8,
+    "line": pl.Int64,
+    "record_id": pl.Utf8,
+    "purged_at": pl.Utf8,
+}
 
 
 class RetentionError(ValueError):
@@ -42,6 +54,7 @@ class RetentionError(ValueError):
 def store_file(home: Path | None = None) -> Path:
     if home is None:
         from tranquillite.settings import paths
+
         home = paths().home
     return Path(home) / "app" / "platform.sqlite"
 
@@ -68,8 +81,10 @@ def history(con: sqlite3.Connection) -> list[dict]:
 def set_days(con: sqlite3.Connection, days: int, login: str) -> dict:
     """Record a new retention (the caller logs the change to the access log)."""
     if isinstance(days, bool) or not isinstance(days, int) or not MIN_DAYS <= days <= MAX_DAYS:
-        raise RetentionError(f"durée de conservation invalide: {days!r} (un nombre entier de jours entre "
-                             f"{MIN_DAYS} et {MAX_DAYS} est attendu)")
+        raise RetentionError(
+            f"durée de conservation invalide: {days!r} (un nombre entier de jours entre "
+            f"{MIN_DAYS} et {MAX_DAYS} est attendu)"
+        )
     at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     con.execute("INSERT INTO quarantine_retention (days, set_by, set_at) VALUES (?, ?, ?)", (days, login, at))
     return current(con)
@@ -78,6 +93,7 @@ def set_days(con: sqlite3.Connection, days: int, login: str) -> dict:
 def retention_days(home: Path | None = None) -> int:
     """The retention the purge applies, read from the app store (read-only; default when absent)."""
     from tranquillite.app_core import store
+
     if home is None and store.is_postgresql():
         with store.connect() as c:
             return current(c)["days"]
@@ -105,5 +121,10 @@ def purged_counts(purged: pl.DataFrame) -> pl.DataFrame:
     """Distinct purged records per source and partition (what the ledger adds to the quarantine)."""
     if purged.is_empty():
         return pl.DataFrame(schema={"source": pl.Utf8, "partition": pl.Utf8, "purged": pl.UInt32})
-    return (purged.unique(subset=["source", "partition", "file", "line"])
-            .group_by("source", "partition").len().rename({"len": "purged"}).sort("source", "partition"))
+    return (
+        purged.unique(subset=["source", "partition", "file", "line"])
+        .group_by("source", "partition")
+        .len()
+        .rename({"len": "purged"})
+        .sort("source", "partition")
+    )

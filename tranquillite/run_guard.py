@@ -33,10 +33,14 @@ from dagster._core.storage.dagster_run import FINISHED_STATUSES
 
 PID_TAG = "tranquillite/pid"
 HOST_TAG = "tranquillite/host"
-PROCESS_TAG = "tranquillite/process"       # '<boot id>:<start time in clock ticks>' (Linux)
+PROCESS_TAG = "tranquillite/process"  # '<boot id>:<start time in clock ticks>' (Linux)
 
-IN_PROGRESS = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
-               dg.DagsterRunStatus.CANCELING]
+IN_PROGRESS = [
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 _PROC = Path("/proc")
 
 
@@ -47,7 +51,7 @@ def _proc_stat(pid: int) -> tuple[str, str] | None:
         text = (_PROC / str(pid) / "stat").read_text()
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
-    fields = text.rsplit(")", 1)[1].split()      # after 'pid (comm)': state is field 3, starttime 22
+    fields = text.rsplit(")", 1)[1].split()  # after 'pid (comm)': state is field 3, starttime 22
     return fields[0], fields[19]
 
 
@@ -73,7 +77,7 @@ def is_alive(pid: int, identity: str = "") -> bool:
     """Is process `pid` (with this identity, when known) still running on this host?"""
     if _PROC.is_dir():
         stat = _proc_stat(pid)
-        if stat is None or stat[0] in ("Z", "X"):    # gone, or a zombie waiting for its parent
+        if stat is None or stat[0] in ("Z", "X"):  # gone, or a zombie waiting for its parent
             return False
         return not identity or identity == f"{_boot_id()}:{stat[1]}"
     try:
@@ -115,16 +119,21 @@ class SweptRun:
     pid: int | None
     host: str
     slots: tuple[str, ...]
-    dead: bool                 # False: the run had finished, only its slots were freed
+    dead: bool  # False: the run had finished, only its slots were freed
 
     def message(self) -> str:
-        slots = (f"{len(self.slots)} créneau(x) {', '.join(sorted(set(self.slots)))} libéré(s)" if self.slots
-                 else "aucun créneau tenu")
+        slots = (
+            f"{len(self.slots)} créneau(x) {', '.join(sorted(set(self.slots)))} libéré(s)"
+            if self.slots
+            else "aucun créneau tenu"
+        )
         if not self.dead:
             return f"Run {self.run_id[:8]} ({self.job}) terminé mais tenant encore des créneaux: {slots}."
-        return (f"Run {self.run_id[:8]} ({self.job}) interrompu sans se terminer: le processus {self.pid} sur "
-                f"{self.host} n'existe plus (arrêt brutal, kill -9 ou panne). Marqué en échec par tranquillite; "
-                f"{slots}.")
+        return (
+            f"Run {self.run_id[:8]} ({self.job}) interrompu sans se terminer: le processus {self.pid} sur "
+            f"{self.host} n'existe plus (arrêt brutal, kill -9 ou panne). Marqué en échec par tranquillite; "
+            f"{slots}."
+        )
 
 
 def _logged_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
@@ -212,6 +221,7 @@ def _async_raise(thread_id: int, exc_type: type[BaseException]) -> None:
 def _with_message(base: type[Exception], message: str) -> type[Exception]:
     def __init__(self, *args):  # noqa: N807 - raised by class, without arguments
         base.__init__(self, message)
+
     return type(base.__name__, (base,), {"__init__": __init__, "__module__": base.__module__})
 
 
@@ -238,8 +248,8 @@ class RunWatch:
     run_id: str
     wait_seconds: float
     tick: float = 0.25
-    pool_every: int = 4                     # pools checked every `tick * pool_every` s
-    sweep_every: float = 5.0                # while waiting, dead holders looked for every … s
+    pool_every: int = 4  # pools checked every `tick * pool_every` s
+    sweep_every: float = 5.0  # while waiting, dead holders looked for every … s
     reason: str | None = None
     interrupted: bool = False
     swept: list[SweptRun] = field(default_factory=list)
@@ -268,11 +278,13 @@ class RunWatch:
         self._thread.join(timeout=10)
 
     def _loop(self) -> None:
-        try:   # the flag Dagster sets for a signal received outside a step (private API, 1.13)
+        try:  # the flag Dagster sets for a signal received outside a step (private API, 1.13)
             from dagster._utils.interrupts import check_captured_interrupt
         except ImportError:  # pragma: no cover - a later Dagster: signals only act inside steps
+
             def check_captured_interrupt() -> bool:
                 return False
+
         signalled, n = 0, 0
         while not self._stop.wait(self.tick):
             n += 1
@@ -281,8 +293,10 @@ class RunWatch:
                 signalled = signalled + 1 if check_captured_interrupt() else 0
                 if signalled >= 2:
                     self.interrupted = True
-                    self._stop_run("Signal d'arrêt reçu pendant l'attente d'un créneau: exécution interrompue.",
-                                   dg.DagsterExecutionInterruptedError)
+                    self._stop_run(
+                        "Signal d'arrêt reçu pendant l'attente d'un créneau: exécution interrompue.",
+                        dg.DagsterExecutionInterruptedError,
+                    )
                     return
                 if n % self.pool_every == 0 and self._check_pools():
                     return
@@ -291,13 +305,17 @@ class RunWatch:
 
     def _check_pools(self) -> bool:
         usage = pool_usage(self.instance)
-        mine = {(pool, p.step_key) for pool, info in usage.items() for p in info.pending_steps
-                if p.run_id == self.run_id and p.assigned_timestamp is None}
+        mine = {
+            (pool, p.step_key)
+            for pool, info in usage.items()
+            for p in info.pending_steps
+            if p.run_id == self.run_id and p.assigned_timestamp is None
+        }
         now = time.monotonic()
         self._since = {k: self._since.get(k, now) for k in mine}
         if not mine:
             return False
-        if now - self._swept_at >= self.sweep_every:   # a holder that dies while we wait is found
+        if now - self._swept_at >= self.sweep_every:  # a holder that dies while we wait is found
             self._swept_at = now
             self.swept += sweep(self.instance)
         (pool, step), since = min(self._since.items(), key=lambda kv: kv[1])
@@ -308,7 +326,9 @@ class RunWatch:
         self._stop_run(
             f"Le créneau d'écriture « {pool} » est occupé depuis {waited:.0f} s par {holder}: abandon de l'étape "
             f"{step}. Relancer une fois ce run terminé, ou allonger l'attente (TRANQUILLITE_POOL_WAIT_SECONDS, "
-            f"actuellement {self.wait_seconds:g} s).", PoolWaitExpired)
+            f"actuellement {self.wait_seconds:g} s).",
+            PoolWaitExpired,
+        )
         return True
 
     def _stop_run(self, message: str, exc: type[BaseException]) -> None:

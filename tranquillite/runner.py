@@ -35,10 +35,27 @@ from sqlalchemy import event
 
 from tranquillite import backfills
 from tranquillite.assets import constants as K
-from tranquillite.jobs import (INDICATORS_JOB, INGEST_JOB, PREVISION_JOB, PUBLISH_JOB, RANGE_END_TAG,  # noqa: F401
-                               RANGE_START_TAG, REQUIRES, TRAINING_JOB)
-from tranquillite.run_guard import (HOST_TAG, PID_TAG, PROCESS_TAG, PoolWaitExpired, RunWatch,  # noqa: F401
-                                    SweptRun, free_after_run, process_tags, sweep)
+from tranquillite.jobs import (
+    INDICATORS_JOB,
+    INGEST_JOB,
+    PREVISION_JOB,
+    PUBLISH_JOB,
+    RANGE_END_TAG,  # noqa: F401
+    RANGE_START_TAG,
+    REQUIRES,
+    TRAINING_JOB,
+)
+from tranquillite.run_guard import (
+    HOST_TAG,  # noqa: F401
+    PID_TAG,  # noqa: F401
+    PROCESS_TAG,  # noqa: F401
+    PoolWaitExpired,
+    RunWatch,  # noqa: F401
+    SweptRun,
+    free_after_run,
+    process_tags,
+    sweep,
+)
 from tranquillite.settings import SettingsError, paths, settings
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -50,10 +67,10 @@ LEGACY_CONFIG = "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    defau
 
 
 _FAST_SQLITE: set[str] = set()
-PG_POOL_RECYCLE_SECONDS = 3600      # a kept PostgreSQL connection is renewed after an hour
-PG_POOL_OVERFLOW = 4                # connections beyond the kept one, closed when returned
-PLANNED_SUBSET_ENV = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"   # Dagster's switch
-EVENT_BATCH_ENV, EVENT_BATCH_SIZE = "DAGSTER_EVENT_BATCH_SIZE", "1000"      # Dagster's switch and its batch
+PG_POOL_RECYCLE_SECONDS = 3600  # a kept PostgreSQL connection is renewed after an hour
+PG_POOL_OVERFLOW = 4  # connections beyond the kept one, closed when returned
+PLANNED_SUBSET_ENV = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"  # Dagster's switch
+EVENT_BATCH_ENV, EVENT_BATCH_SIZE = "DAGSTER_EVENT_BATCH_SIZE", "1000"  # Dagster's switch and its batch
 
 
 def _fast_local_sqlite(home: str) -> None:
@@ -99,15 +116,21 @@ def check_production_instance(dagster_home: Path) -> Path:
     `deploy/dagster.yaml`: never written here, and it must keep Dagster's history in PostgreSQL."""
     cfg = dagster_home / "dagster.yaml"
     if settings().dagster_pg_url is None:
-        raise InstanceMisconfigured("TRANQUILLITE_ENV=production: TRANQUILLITE_DAGSTER_PG_URL (l'URL de la base "
-                                    "PostgreSQL de Dagster) est obligatoire — voir docs/deploiement.md")
+        raise InstanceMisconfigured(
+            "TRANQUILLITE_ENV=production: TRANQUILLITE_DAGSTER_PG_URL (l'URL de la base "
+            "PostgreSQL de Dagster) est obligatoire — voir docs/deploiement.md"
+        )
     if not cfg.exists():
-        raise InstanceMisconfigured(f"TRANQUILLITE_ENV=production: {cfg} manque — copier {PRODUCTION_INSTANCE.name} "
-                                    "du dossier deploy/ (docs/deploiement.md)")
+        raise InstanceMisconfigured(
+            f"TRANQUILLITE_ENV=production: {cfg} manque — copier {PRODUCTION_INSTANCE.name} "
+            "du dossier deploy/ (docs/deploiement.md)"
+        )
     config = yaml.safe_load(cfg.read_text(encoding="utf-8")) or {}
     if "postgres" not in (config.get("storage") or {}):
-        raise InstanceMisconfigured(f"TRANQUILLITE_ENV=production: {cfg} ne range pas l'historique dans PostgreSQL "
-                                    "(section storage: postgres: attendue, voir deploy/dagster.yaml)")
+        raise InstanceMisconfigured(
+            f"TRANQUILLITE_ENV=production: {cfg} ne range pas l'historique dans PostgreSQL "
+            "(section storage: postgres: attendue, voir deploy/dagster.yaml)"
+        )
     return cfg
 
 
@@ -132,8 +155,9 @@ def instance() -> dg.DagsterInstance:
         # dagster-postgres opens a new connection for every statement unless asked to keep one (as
         # its webserver does): a range run records a materialisation per asset and day, ~40 ms
         # each without the kept connection. No statement timeout (0): a run's writes are small.
-        inst.optimize_for_webserver(statement_timeout=0, pool_recycle=PG_POOL_RECYCLE_SECONDS,
-                                    max_overflow=PG_POOL_OVERFLOW)
+        inst.optimize_for_webserver(
+            statement_timeout=0, pool_recycle=PG_POOL_RECYCLE_SECONDS, max_overflow=PG_POOL_OVERFLOW
+        )
         return inst
     install_instance_config(home)
     _fast_local_sqlite(str(home))
@@ -146,11 +170,11 @@ class RunOutcome:
     run_id: str
     success: bool
     failed_checks: list[str]
-    reason: str = ""              # why it failed or was not run (French)
-    skipped: bool = False         # not run: a job it needs failed
-    interrupted: bool = False     # stopped by SIGTERM/SIGINT
-    scope: str = ""               # which part of the job, when it ran in parts (French; `training_runs`)
-    swept: list[SweptRun] = field(default_factory=list)   # dead runs found while it waited
+    reason: str = ""  # why it failed or was not run (French)
+    skipped: bool = False  # not run: a job it needs failed
+    interrupted: bool = False  # stopped by SIGTERM/SIGINT
+    scope: str = ""  # which part of the job, when it ran in parts (French; `training_runs`)
+    swept: list[SweptRun] = field(default_factory=list)  # dead runs found while it waited
 
 
 def _errors(err):
@@ -175,7 +199,7 @@ def _failure_reason(result) -> tuple[str, bool]:
             text = (inner.message or "").strip().splitlines()
             msg = text[0] if text else inner.cls_name or "erreur"
             if inner.cls_name and msg.startswith(f"{inner.cls_name}: "):
-                msg = msg[len(inner.cls_name) + 2:]
+                msg = msg[len(inner.cls_name) + 2 :]
             if msg.startswith("dagster._core.definitions.events.Failure: "):
                 msg = msg.split(": ", 1)[1]
             reasons.append(f"étape {ev.step_key}: {msg}")
@@ -199,14 +223,15 @@ def idle_sources() -> list[str]:
     the ingestion run: neither planned nor executed."""
     from tranquillite import landing
     from tranquillite.assets import constants as K
+
     p = paths()
-    return [s for s in K.SOURCES
-            if not landing.source_files(p.landing, s) and not (p.warehouse / K.RAW / s).exists()]
+    return [s for s in K.SOURCES if not landing.source_files(p.landing, s) and not (p.warehouse / K.RAW / s).exists()]
 
 
 def ingest_selection(job: dg.JobDefinition) -> list[dg.AssetKey] | None:
     """The ingestion job's assets without those of the idle sources (None: all of them)."""
     from tranquillite.jobs import source_selection
+
     idle = {k for s in idle_sources() for k in source_selection(s)}
     keys = set(job.asset_layer.executable_asset_keys)
     if not idle & keys:
@@ -214,9 +239,16 @@ def ingest_selection(job: dg.JobDefinition) -> list[dg.AssetKey] | None:
     return sorted(keys - idle, key=lambda k: k.to_user_string())
 
 
-def _run(defs: dg.Definitions, name: str, inst: dg.DagsterInstance, tags: dict | None = None,
-         run_config: dict | None = None, wait_seconds: float | None = None,
-         selection: list[dg.AssetKey] | None = None, scope: str = "") -> RunOutcome:
+def _run(
+    defs: dg.Definitions,
+    name: str,
+    inst: dg.DagsterInstance,
+    tags: dict | None = None,
+    run_config: dict | None = None,
+    wait_seconds: float | None = None,
+    selection: list[dg.AssetKey] | None = None,
+    scope: str = "",
+) -> RunOutcome:
     run_id = make_new_run_id()
     job = defs.resolve_job_def(name)
     if selection is None and name == INGEST_JOB:
@@ -231,28 +263,54 @@ def _run(defs: dg.Definitions, name: str, inst: dg.DagsterInstance, tags: dict |
     with RunWatch(inst, run_id, wait) as watch:
         try:
             try:
-                result = job.execute_in_process(instance=inst, run_id=run_id, raise_on_error=False,
-                                                asset_selection=selection,
-                                                tags={**process_tags(), **(tags or {})},
-                                                run_config={**QUIET, **(run_config or {})})
+                result = job.execute_in_process(
+                    instance=inst,
+                    run_id=run_id,
+                    raise_on_error=False,
+                    asset_selection=selection,
+                    tags={**process_tags(), **(tags or {})},
+                    run_config={**QUIET, **(run_config or {})},
+                )
             finally:
                 watch.finish()
         except (PoolWaitExpired, dg.DagsterExecutionInterruptedError, KeyboardInterrupt) as exc:
-            stopped = exc          # raised outside Dagster's own handling: the run is closed below
+            stopped = exc  # raised outside Dagster's own handling: the run is closed below
     interrupted = watch.interrupted or isinstance(stopped, (dg.DagsterExecutionInterruptedError, KeyboardInterrupt))
-    free_after_run(inst, run_id, watch.reason or ("Exécution interrompue (signal d'arrêt)." if interrupted
-                                                  else "Exécution arrêtée avant sa fin."))
+    free_after_run(
+        inst,
+        run_id,
+        watch.reason
+        or ("Exécution interrompue (signal d'arrêt)." if interrupted else "Exécution arrêtée avant sa fin."),
+    )
+
     def _record(success: bool) -> None:
         if backfill:
             assets = selection or sorted(job.asset_layer.executable_asset_keys, key=lambda k: k.to_user_string())
-            backfills.record_range_backfill(inst, defs, backfill, name, assets,
-                                            date.fromisoformat(tags[RANGE_START_TAG]),
-                                            date.fromisoformat(tags[RANGE_END_TAG]), run_id, success, started)
+            backfills.record_range_backfill(
+                inst,
+                defs,
+                backfill,
+                name,
+                assets,
+                date.fromisoformat(tags[RANGE_START_TAG]),
+                date.fromisoformat(tags[RANGE_END_TAG]),
+                run_id,
+                success,
+                started,
+            )
 
     if result is None:
         _record(False)
-        return RunOutcome(name, run_id, False, [], reason=watch.reason or "interrompu", interrupted=interrupted,
-                          swept=watch.swept, scope=scope)
+        return RunOutcome(
+            name,
+            run_id,
+            False,
+            [],
+            reason=watch.reason or "interrompu",
+            interrupted=interrupted,
+            swept=watch.swept,
+            scope=scope,
+        )
     out = _outcome(name, result)
     out.interrupted |= interrupted
     out.scope = scope
@@ -283,6 +341,7 @@ WINDOW_MARGIN_DAYS = 7
 @dataclass(frozen=True)
 class TrainingRun:
     """One run of the training job: its range, its assets (None: the whole job), what it is (French)."""
+
     start: date
     end: date
     selection: list[dg.AssetKey] | None = None
@@ -300,15 +359,22 @@ def training_runs(defs: dg.Definitions, start: date, end: date, settings_: dict 
     the backtest, the models in service) over the training window only: the features of the
     earlier days were computed for nothing (8 years: 2,920 days of `cell_slot` for 196 read)."""
     from tranquillite.assets.models import ForecastSettings, training_days
+
     days = training_days(ForecastSettings(**(settings_ or {})).backtest_config()) + WINDOW_MARGIN_DAYS
     first = end - timedelta(days=days)
     if first <= start:
         return [TrainingRun(start, end)]
     keys = defs.resolve_job_def(TRAINING_JOB).asset_layer.executable_asset_keys
     rest = sorted(set(keys) - set(HISTORY_KEYS), key=lambda k: k.to_user_string())
-    return [TrainingRun(start, end, list(HISTORY_KEYS), "grille et comptes observés de toute la plage"),
-            TrainingRun(first, end, rest, f"caractéristiques et modèles de la fenêtre d'entraînement "
-                                          f"({first.isoformat()} → {end.isoformat()})")]
+    return [
+        TrainingRun(start, end, list(HISTORY_KEYS), "grille et comptes observés de toute la plage"),
+        TrainingRun(
+            first,
+            end,
+            rest,
+            f"caractéristiques et modèles de la fenêtre d'entraînement ({first.isoformat()} → {end.isoformat()})",
+        ),
+    ]
 
 
 def models_in_service(defs: dg.Definitions) -> bool:
@@ -323,10 +389,17 @@ def sweep_instance(instance_: dg.DagsterInstance | None = None) -> list[SweptRun
     return sweep(instance_ or instance())
 
 
-def materialize(defs: dg.Definitions, start: date | None, end: date | None,
-                instance_: dg.DagsterInstance | None = None, publish: bool = True,
-                forecast: bool = True, forecast_settings: dict | None = None,
-                wait_seconds: float | None = None, train: bool | None = None) -> list[RunOutcome]:
+def materialize(
+    defs: dg.Definitions,
+    start: date | None,
+    end: date | None,
+    instance_: dg.DagsterInstance | None = None,
+    publish: bool = True,
+    forecast: bool = True,
+    forecast_settings: dict | None = None,
+    wait_seconds: float | None = None,
+    train: bool | None = None,
+) -> list[RunOutcome]:
     """Ingest [start, end] (when given), publish, train (when asked, or when no model is in
     service: `train=None`), forecast, compute the indicators.
 
@@ -341,14 +414,17 @@ def materialize(defs: dg.Definitions, start: date | None, end: date | None,
     sweep(inst)
     tags = {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()} if start and end else None
     # (job, range tags, run configuration, assets (None: the job's), what it is)
-    plan = ([(INGEST_JOB, tags, None, None, "")] if tags else []) + ([(PUBLISH_JOB, None, None, None, "")]
-                                                                      if publish else [])
+    plan = ([(INGEST_JOB, tags, None, None, "")] if tags else []) + (
+        [(PUBLISH_JOB, None, None, None, "")] if publish else []
+    )
     if publish and forecast and tags:
         fs = forecast_settings or {}
         training = train if train is not None else not models_in_service(defs)
         if training:
-            plan += [(TRAINING_JOB, r.tags(), forecast_run_config(fs, TRAINING_JOB), r.selection, r.scope)
-                     for r in training_runs(defs, start, end, fs)]
+            plan += [
+                (TRAINING_JOB, r.tags(), forecast_run_config(fs, TRAINING_JOB), r.selection, r.scope)
+                for r in training_runs(defs, start, end, fs)
+            ]
         daily = {RANGE_START_TAG: end.isoformat(), RANGE_END_TAG: end.isoformat()} if training else tags
         plan.append((PREVISION_JOB, daily, forecast_run_config(fs, PREVISION_JOB), None, ""))
     if publish:
@@ -357,11 +433,20 @@ def materialize(defs: dg.Definitions, start: date | None, end: date | None,
     for name, t, cfg, selection, scope in plan:
         bad = [o.job for o in outcomes if o.job in REQUIRES.get(name, ()) and not o.success]
         if scope and outcomes and outcomes[-1].job == name and not outcomes[-1].success:
-            bad.append(name)           # a job's second part needs its first
+            bad.append(name)  # a job's second part needs its first
         if bad:
             state = {o.job: "non lancé" if o.skipped else "en échec" for o in outcomes}
-            outcomes.append(RunOutcome(name, "", False, [], skipped=True, scope=scope,
-                                       reason="dépend de " + ", ".join(f"{j} ({state[j]})" for j in bad)))
+            outcomes.append(
+                RunOutcome(
+                    name,
+                    "",
+                    False,
+                    [],
+                    skipped=True,
+                    scope=scope,
+                    reason="dépend de " + ", ".join(f"{j} ({state[j]})" for j in bad),
+                )
+            )
             continue
         outcomes.append(_run(defs, name, inst, t, cfg, wait_seconds, selection, scope))
         if outcomes[-1].interrupted:
@@ -369,9 +454,15 @@ def materialize(defs: dg.Definitions, start: date | None, end: date | None,
     return outcomes
 
 
-def run_job(defs: dg.Definitions, name: str, start: date | None = None, end: date | None = None,
-            instance_: dg.DagsterInstance | None = None, forecast_settings: dict | None = None,
-            wait_seconds: float | None = None) -> RunOutcome:
+def run_job(
+    defs: dg.Definitions,
+    name: str,
+    start: date | None = None,
+    end: date | None = None,
+    instance_: dg.DagsterInstance | None = None,
+    forecast_settings: dict | None = None,
+    wait_seconds: float | None = None,
+) -> RunOutcome:
     """One job of the chain, as `materialize` runs it (range tags for the ingestion, the training
     and the forecast, the forecast settings for the last two): for benchmarks timing each stage apart."""
     inst = instance_ or instance()

@@ -60,13 +60,13 @@ class Settings(BaseModel):
     # only checked to be valid WGS84) or the path of a boundary file of the area's zones (GeoJSON,
     # GeoPackage, shapefile…, any CRS: read with geopandas)
     area: str = "marseille"
-    area_name: str | None = None              # default: "Marseille", the file's stem, "zone d'étude"
-    area_zone_property: str | None = None     # the zones' code property (default: insee_arm, else the first)
+    area_name: str | None = None  # default: "Marseille", the file's stem, "zone d'étude"
+    area_zone_property: str | None = None  # the zones' code property (default: insee_arm, else the first)
     # unset: Marseille's (Europe/Paris, FR, Zone B); another area needs its time zone and has no
     # holidays unless given
-    timezone: str | None = None               # IANA time zone of the area (naive timestamps are in it)
-    holidays_country: str | None = None       # public holidays (`holidays` package code); `aucun`: none
-    school_holidays: str | None = None        # school-holiday subdivision (e.g. `Zone B`); `aucune`: none
+    timezone: str | None = None  # IANA time zone of the area (naive timestamps are in it)
+    holidays_country: str | None = None  # public holidays (`holidays` package code); `aucun`: none
+    school_holidays: str | None = None  # school-holiday subdivision (e.g. `Zone B`); `aucune`: none
     shift_hours: tuple[int, ...] = (6, 14, 22)
     h3_resolution: int = 9
     # fact sources forecast, and planned-event sources (default: the City's three and the
@@ -94,7 +94,7 @@ class Settings(BaseModel):
     # ------------------------------------------------------------------ pipeline
     prevision_auto: bool = False
     # --- conventions (#12)
-    destruction_auto: bool = False   # the sensor `destruction_a_echeance` starts switched on
+    destruction_auto: bool = False  # the sensor `destruction_a_echeance` starts switched on
     # --- runs
     # how long a run waits for a concurrency slot (`warehouse_writer`) held by another live run
     # before it gives up (seconds)
@@ -116,11 +116,11 @@ class Settings(BaseModel):
     # --- e-mail of the alerts (issue 15): the City's SMTP server; empty host = no e-mail
     smtp_host: str | None = None
     smtp_port: int = 587
-    smtp_from: str | None = None              # the sender address (required with a host)
+    smtp_from: str | None = None  # the sender address (required with a host)
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = True
-    app_url: str = "http://localhost:8501"    # the app's address, in the e-mails' links
+    app_url: str = "http://localhost:8501"  # the app's address, in the e-mails' links
 
     @field_validator("env", mode="before")
     @classmethod
@@ -150,8 +150,10 @@ class Settings(BaseModel):
             return "donnees"
         path = Path(v).expanduser()
         if not path.exists():
-            raise ValueError("`marseille`, `donnees` ou le chemin d'un fichier de contour existant "
-                             f"(GeoJSON, GeoPackage, shapefile) est attendu; {v} n'existe pas")
+            raise ValueError(
+                "`marseille`, `donnees` ou le chemin d'un fichier de contour existant "
+                f"(GeoJSON, GeoPackage, shapefile) est attendu; {v} n'existe pas"
+            )
         return str(path.resolve())
 
     @field_validator("timezone")
@@ -160,6 +162,7 @@ class Settings(BaseModel):
         if v is None:
             return None
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
@@ -175,6 +178,7 @@ class Settings(BaseModel):
         if v.lower() in {"", "aucun", "aucune", "none", "non"}:
             return ""
         import holidays
+
         if v.upper() not in holidays.list_supported_countries():
             raise ValueError("un code de pays du paquet `holidays` est attendu (ex. FR, CA, US) ou `aucun`")
         return v.upper()
@@ -215,8 +219,10 @@ class Settings(BaseModel):
     @model_validator(mode="after")
     def _smtp_complete(self):
         if self.smtp_host is not None and (self.smtp_from is None or "@" not in self.smtp_from):
-            raise ValueError("TRANQUILLITE_SMTP_HOST sans TRANQUILLITE_SMTP_FROM (l'adresse d'expédition des "
-                             "alertes): donner une adresse, ou laisser l'hôte vide (pas de courriel)")
+            raise ValueError(
+                "TRANQUILLITE_SMTP_HOST sans TRANQUILLITE_SMTP_FROM (l'adresse d'expédition des "
+                "alertes): donner une adresse, ou laisser l'hôte vide (pas de courriel)"
+            )
         if self.smtp_user is not None and self.smtp_password is None:
             raise ValueError("TRANQUILLITE_SMTP_USER sans TRANQUILLITE_SMTP_PASSWORD")
         return self
@@ -224,15 +230,19 @@ class Settings(BaseModel):
     @model_validator(mode="after")
     def _owner_needs_app_url(self):
         if self.app_db_owner_url is not None and self.app_db_url is None:
-            raise ValueError("TRANQUILLITE_APP_DB_OWNER_URL sans TRANQUILLITE_APP_DB_URL: le magasin de "
-                             "l'application serait le fichier SQLite, l'URL du propriétaire ne servirait pas")
+            raise ValueError(
+                "TRANQUILLITE_APP_DB_OWNER_URL sans TRANQUILLITE_APP_DB_URL: le magasin de "
+                "l'application serait le fichier SQLite, l'URL du propriétaire ne servirait pas"
+            )
         return self
 
     @model_validator(mode="after")
     def _area_time_zone(self):
         if self.area != "marseille" and self.timezone is None:
-            raise ValueError("TRANQUILLITE_TIMEZONE: le fuseau horaire de la zone d'étude est requis hors de "
-                             "Marseille (ex. America/Toronto): les heures sans décalage y sont lues")
+            raise ValueError(
+                "TRANQUILLITE_TIMEZONE: le fuseau horaire de la zone d'étude est requis hors de "
+                "Marseille (ex. America/Toronto): les heures sans décalage y sont lues"
+            )
         return self
 
     @field_validator("shift_hours", mode="before")
@@ -344,8 +354,11 @@ class Settings(BaseModel):
             url = make_url(v.get_secret_value().strip())
         except ArgumentError:
             raise ValueError("une URL postgresql://utilisateur:motdepasse@hôte:5432/base est attendue") from None
-        if url.get_backend_name() != "postgresql" or not url.database or url.get_driver_name() not in (
-                "psycopg2", "psycopg"):
+        if (
+            url.get_backend_name() != "postgresql"
+            or not url.database
+            or url.get_driver_name() not in ("psycopg2", "psycopg")
+        ):
             raise ValueError("une URL postgresql+psycopg2://utilisateur:motdepasse@hôte:5432/base est attendue")
         if "+" not in url.drivername:
             # SQLAlchemy 2.1's default PostgreSQL driver is psycopg 3; dagster-postgres (and the store) use psycopg2
@@ -374,7 +387,9 @@ class Settings(BaseModel):
         return self.area == "marseille"
 
 
-SECRET_FIELDS = frozenset({"access_log_key", "dagster_pg_url", "app_db_url", "app_db_owner_url", "smtp_password"})  # never echoed in an error message
+SECRET_FIELDS = frozenset(
+    {"access_log_key", "dagster_pg_url", "app_db_url", "app_db_owner_url", "smtp_password"}
+)  # never echoed in an error message
 # variable → field (the only names the platform reads)
 ENV = {f"TRANQUILLITE_{name.upper()}": name for name in Settings.model_fields}
 
@@ -393,7 +408,7 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
         for err in exc.errors():
             name = str(err["loc"][0]) if err["loc"] else "?"
             msg = err["msg"].removeprefix("Value error, ")
-            if not err["loc"]:   # a rule across fields names its variable itself
+            if not err["loc"]:  # a rule across fields names its variable itself
                 problems.append(msg)
                 continue
             shown = "(secret non affiché)" if name in SECRET_FIELDS else repr(values.get(name))

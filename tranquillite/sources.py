@@ -33,7 +33,7 @@ REQUIRED = ("category", "kind", "label", "item", "colour")
 
 @dataclass(frozen=True)
 class EventSource:
-    code: str                                  # clean.events.source
+    code: str  # clean.events.source
     kind: Literal["fait", "prevu"]
     label: str
     item: str
@@ -58,8 +58,11 @@ def _declared(c: Contract) -> dict:
     if e["kind"] not in KINDS:
         raise ContractError(f"{where}.kind is {e['kind']!r}: fait or prevu expected")
     colour = e["colour"]
-    if (not isinstance(colour, list) or len(colour) != 4
-            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in colour)):
+    if (
+        not isinstance(colour, list)
+        or len(colour) != 4
+        or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in colour)
+    ):
         raise ContractError(f"{where}.colour is {colour!r}: four integers 0–255 (RGBA) expected")
     for k in ("forecast", "demonstration"):
         if not isinstance(e.get(k, False), bool):
@@ -68,9 +71,15 @@ def _declared(c: Contract) -> dict:
         raise ContractError(f"{where}: only a planned source (kind: prevu) can be a demonstration")
     if not isinstance(e.get("order", 1000), int):
         raise ContractError(f"{where}.order is {e.get('order')!r}: an integer expected")
-    return {"kind": e["kind"], "label": str(e["label"]), "item": str(e["item"]), "colour": tuple(colour),
-            "forecast": bool(e.get("forecast", False)), "demonstration": bool(e.get("demonstration", False)),
-            "order": int(e.get("order", 1000))}
+    return {
+        "kind": e["kind"],
+        "label": str(e["label"]),
+        "item": str(e["item"]),
+        "colour": tuple(colour),
+        "forecast": bool(e.get("forecast", False)),
+        "demonstration": bool(e.get("demonstration", False)),
+        "order": int(e.get("order", 1000)),
+    }
 
 
 @lru_cache(maxsize=8)
@@ -84,13 +93,21 @@ def _registry(directory: str | None) -> tuple[EventSource, ...]:
         code = str(c.event["category"])
         if code in by_code and by_code[code] != d:
             first = members[code][0].name
-            raise ContractError(f"{c.name}.yaml and {first}.yaml share the event category {code!r} but "
-                                "declare it differently (kind, label, item, colour, forecast, demonstration, order)")
+            raise ContractError(
+                f"{c.name}.yaml and {first}.yaml share the event category {code!r} but "
+                "declare it differently (kind, label, item, colour, forecast, demonstration, order)"
+            )
         by_code[code] = d
         members.setdefault(code, []).append(c)
-    out = [EventSource(code=code, contracts=tuple(sorted(m.name for m in members[code])),
-                       conventions=tuple(sorted({m.convention for m in members[code]})), **d)
-           for code, d in by_code.items()]
+    out = [
+        EventSource(
+            code=code,
+            contracts=tuple(sorted(m.name for m in members[code])),
+            conventions=tuple(sorted({m.convention for m in members[code]})),
+            **d,
+        )
+        for code, d in by_code.items()
+    ]
     return tuple(sorted(out, key=lambda s: (s.order, s.code)))
 
 

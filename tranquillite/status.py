@@ -29,24 +29,34 @@ def asset_status(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[dic
         files = None
         if mat is not None and FILE_FIGURES[0] in mat.metadata:
             files = {k: mat.metadata[k].value for k in FILE_FIGURES if k in mat.metadata}
-        out.append({
-            "asset": key.to_user_string(),
-            "files": files,
-            "group": node.group_name,
-            "last_materialization": (datetime.fromtimestamp(ev.timestamp, tz=timezone.utc).isoformat()
-                                     if ev else None),
-            "run_id": ev.run_id if ev else None,
-            "rows": rows,
-            "partitions": partitions,
-            "checks": checks,
-        })
+        out.append(
+            {
+                "asset": key.to_user_string(),
+                "files": files,
+                "group": node.group_name,
+                "last_materialization": (
+                    datetime.fromtimestamp(ev.timestamp, tz=timezone.utc).isoformat() if ev else None
+                ),
+                "run_id": ev.run_id if ev else None,
+                "rows": rows,
+                "partitions": partitions,
+                "checks": checks,
+            }
+        )
     return out
 
 
 # figures of the landing files, in the metadata of raw/<source> and governance/landing_files/<source>
-FILE_FIGURES = ("fichiers", "enregistrements_comptes", "enregistrements_lus", "versions_nouvelles_apres_ingestion",
-                "enregistrements_ajoutes", "enregistrements_supprimes", "enregistrements_modifies",
-                "fichiers_non_assignes")
+FILE_FIGURES = (
+    "fichiers",
+    "enregistrements_comptes",
+    "enregistrements_lus",
+    "versions_nouvelles_apres_ingestion",
+    "enregistrements_ajoutes",
+    "enregistrements_supprimes",
+    "enregistrements_modifies",
+    "fichiers_non_assignes",
+)
 
 
 def format_files(rows: list[dict]) -> list[str]:
@@ -58,10 +68,12 @@ def format_files(rows: list[dict]) -> list[str]:
             continue
         source = r["asset"].rsplit("/", 1)[1]
         n = {k: f.get(k, 0) for k in FILE_FIGURES}
-        lines.append(f"  {source:26} fichiers {n['fichiers']:>5}  comptés {n['enregistrements_comptes']:>7}"
-                     f"  modifiés après ingestion {n['versions_nouvelles_apres_ingestion']:>3}"
-                     f" (+{n['enregistrements_ajoutes']} −{n['enregistrements_supprimes']}"
-                     f" ~{n['enregistrements_modifies']})  sans jour valide {n['fichiers_non_assignes']:>3}")
+        lines.append(
+            f"  {source:26} fichiers {n['fichiers']:>5}  comptés {n['enregistrements_comptes']:>7}"
+            f"  modifiés après ingestion {n['versions_nouvelles_apres_ingestion']:>3}"
+            f" (+{n['enregistrements_ajoutes']} −{n['enregistrements_supprimes']}"
+            f" ~{n['enregistrements_modifies']})  sans jour valide {n['fichiers_non_assignes']:>3}"
+        )
     return (["", "Fichiers déposés (dernière ingestion de chaque source):"] + lines) if lines else []
 
 

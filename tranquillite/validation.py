@@ -47,7 +47,7 @@ from tranquillite.timezones import PARIS_NAME
 AREA_TOLERANCE_DEG = 0.004  # ~300 m: quays and breakwaters just off the outline are kept
 LOCAL_TZ = PARIS_NAME
 REASONS = "_reasons"
-PARSED = "_parsed_"       # a field's typed value, computed once per batch (`_validate_contract`)
+PARSED = "_parsed_"  # a field's typed value, computed once per batch (`_validate_contract`)
 
 _TO_L93 = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
 _FROM_L93 = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
@@ -55,10 +55,21 @@ _FROM_L93 = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
 
 # --------------------------------------------------------------------------- typing
 FRENCH_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")
-ISO_NAIVE = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S%.f",
-             "%Y-%m-%d %H:%M:%S%.f")
-ISO_AWARE = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d %H:%M:%S%z",
-             "%Y-%m-%d %H:%M%z")
+ISO_NAIVE = (
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+)
+ISO_AWARE = (
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S%.f%z",
+    "%Y-%m-%dT%H:%M%z",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y-%m-%d %H:%M%z",
+)
 
 
 def date_formats(c: Contract | None) -> tuple[str, ...]:
@@ -75,8 +86,10 @@ def parse_datetime(e: pl.Expr, tz: str = LOCAL_TZ, formats: tuple[str, ...] | No
     ISO 8601 time with an offset keeps its instant and is shown in `tz`."""
     s = e.str.strip_chars()
     naive = [s.str.strptime(pl.Datetime("us"), fmt, strict=False) for fmt in (formats or date_formats(None))]
-    aware = [s.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False)
-             .dt.convert_time_zone(tz).dt.replace_time_zone(None) for fmt in ISO_AWARE]
+    aware = [
+        s.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False).dt.convert_time_zone(tz).dt.replace_time_zone(None)
+        for fmt in ISO_AWARE
+    ]
     return pl.coalesce(*aware, *naive)
 
 
@@ -130,21 +143,23 @@ def field_reasons(c: Contract, f: Field, tz: str = LOCAL_TZ, parsed: dict[str, p
             out = out | (v > f.max)
         rules.append(pl.when(present & ~bad & out).then(pl.lit(f"valeur_hors_bornes:{f.name}")))
     elif f.type == "enum":
-        rules.append(pl.when(present & ~raw.str.strip_chars().is_in(list(f.values)))
-                     .then(pl.lit(f"valeur_hors_enumeration:{f.name}")))
+        rules.append(
+            pl.when(present & ~raw.str.strip_chars().is_in(list(f.values))).then(
+                pl.lit(f"valeur_hors_enumeration:{f.name}")
+            )
+        )
     elif f.type == "address_list":
         decoded = raw.str.json_decode(pl.List(pl.Utf8))
         rules.append(pl.when(present & decoded.is_null()).then(pl.lit(f"valeur_invalide:{f.name}")))
     if f.pattern:
-        rules.append(pl.when(present & ~raw.str.strip_chars().str.contains(f.pattern))
-                     .then(pl.lit(f"format_invalide:{f.name}")))
+        rules.append(
+            pl.when(present & ~raw.str.strip_chars().str.contains(f.pattern)).then(pl.lit(f"format_invalide:{f.name}"))
+        )
     if f.after:
         start = c.field(f.after)
-        rules.append(pl.when(value(f) < value(start))
-                     .then(pl.lit("fin_avant_debut")))
+        rules.append(pl.when(value(f) < value(start)).then(pl.lit("fin_avant_debut")))
     if c.bounds.text_max_length is not None:
-        rules.append(pl.when(raw.str.len_chars() > c.bounds.text_max_length)
-                     .then(pl.lit(f"champ_trop_long:{f.name}")))
+        rules.append(pl.when(raw.str.len_chars() > c.bounds.text_max_length).then(pl.lit(f"champ_trop_long:{f.name}")))
     if f.free_text:  # kinds computed once per batch by `with_kinds` (Presidio, see tranquillite.pii)
         kind = pl.col(kind_column(f.name))
         rules.append(pl.when(present & kind.is_not_null()).then(pl.lit("donnee_personnelle:") + kind))
@@ -186,7 +201,7 @@ def _transformer(code: str) -> Transformer | None:
         return None
 
 
-ANYWHERE_ZONE = "donnees"   # the zone of every record when the area is the data's (no boundary)
+ANYWHERE_ZONE = "donnees"  # the zone of every record when the area is the data's (no boundary)
 
 
 def _in_area(lon: np.ndarray, lat: np.ndarray, area: geo.Area | None) -> np.ndarray:
@@ -263,18 +278,23 @@ def _geocoded_lists(df: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     parts = []
     for order, name in enumerate(names):
         col = pl.col(name)
-        as_list = pl.when(col.str.starts_with("[")).then(col.str.json_decode(pl.List(pl.Utf8))) \
-            .otherwise(pl.concat_list(col))
-        parts.append(df.select(pl.int_range(pl.len()).alias("_row"), as_list.alias("a"))
-                     .explode("a").with_columns(pl.lit(order).alias("_f"))
-                     .with_columns(pl.int_range(pl.len()).over("_row").alias("_k")))
+        as_list = (
+            pl.when(col.str.starts_with("[")).then(col.str.json_decode(pl.List(pl.Utf8))).otherwise(pl.concat_list(col))
+        )
+        parts.append(
+            df.select(pl.int_range(pl.len()).alias("_row"), as_list.alias("a"))
+            .explode("a")
+            .with_columns(pl.lit(order).alias("_f"))
+            .with_columns(pl.int_range(pl.len()).over("_row").alias("_k"))
+        )
     long = pl.concat(parts).filter(pl.col("a").is_not_null() & (pl.col("a").str.strip_chars() != ""))
     long = long.sort("_row", "_f", "_k")
     g = geo.geocode(long.get_column("a"))
-    long = long.with_columns(lon=g.get_column("lon"), lat=g.get_column("lat"),
-                             precision=g.get_column("precision"))
+    long = long.with_columns(lon=g.get_column("lon"), lat=g.get_column("lat"), precision=g.get_column("precision"))
     agg = long.group_by("_row").agg(
-        pl.col("lon"), pl.col("lat"), pl.col("a").alias("addresses"),
+        pl.col("lon"),
+        pl.col("lat"),
+        pl.col("a").alias("addresses"),
         pl.col("lon").is_null().sum().alias("n_unknown"),
         pl.col("precision").drop_nulls().first().alias("precision"),
         pl.col("a").filter(pl.col("lon").is_null()).first().alias("first_unknown"),
@@ -318,19 +338,22 @@ def _shape_location(df: pl.DataFrame, c: Contract, area: geo.Area | None) -> pl.
     unknown = derive & ((n_unknown > 0) | (n_addr == 0))
     reasons[unknown & (reasons == None)] = [  # noqa: E711
         f"adresse_inconnue:{v}" if v else f"champ_obligatoire_manquant:{addr_fields[0]}"
-        for v in first_unknown[unknown & (reasons == None)]]  # noqa: E711
+        for v in first_unknown[unknown & (reasons == None)]  # noqa: E711
+    ]
     can = derive & ~unknown
     idx = np.flatnonzero(can)
     if idx.size:
         coords = [np.column_stack([lons[i], lats[i]]) for i in idx]  # few hundred entries a year
         if gfield.type == "geometry" and gfield.geometry_type == "LineString":
-            made = np.array([shapely.linestrings(xy) if len(xy) >= 2 else shapely.points(xy[0]) for xy in coords],
-                            dtype=object)
+            made = np.array(
+                [shapely.linestrings(xy) if len(xy) >= 2 else shapely.points(xy[0]) for xy in coords], dtype=object
+            )
         elif gfield.type == "geometry" and gfield.geometry_type == "Polygon":
             made = _buffer_m(shapely.points(np.array([xy[0] for xy in coords])), gfield.default_radius_m or 50.0)
         else:
-            made = np.array([shapely.points(xy[0]) if len(xy) == 1 else shapely.multipoints(xy) for xy in coords],
-                            dtype=object)
+            made = np.array(
+                [shapely.points(xy[0]) if len(xy) == 1 else shapely.multipoints(xy) for xy in coords], dtype=object
+            )
         geoms[idx] = made
     have = np.array([g is not None for g in geoms], dtype=bool)
     inside = np.zeros(n, dtype=bool)
@@ -363,8 +386,15 @@ def locate(df: pl.DataFrame, c: Contract, area: geo.Area | None) -> pl.DataFrame
 
 
 # --------------------------------------------------------------------------- outcome
-LEDGER_SCHEMA = {"source": pl.Utf8, "partition": pl.Utf8, "read": pl.Int64, "parsed": pl.Int64,
-                 "clean": pl.Int64, "quarantined": pl.Int64, "duplicates": pl.Int64}
+LEDGER_SCHEMA = {
+    "source": pl.Utf8,
+    "partition": pl.Utf8,
+    "read": pl.Int64,
+    "parsed": pl.Int64,
+    "clean": pl.Int64,
+    "quarantined": pl.Int64,
+    "duplicates": pl.Int64,
+}
 
 
 @dataclass
@@ -385,23 +415,33 @@ class Outcome:
         `read` is the independent counter's figure when `counted` is given (the landing files'
         records, `governance.landing_files`), else the records the parser produced; `parsed` is
         always the latter. A parser that loses or invents records unbalances the partition."""
+
         def counts(df: pl.DataFrame | None, col: str) -> dict[str, int]:
             if df is None or df.height == 0:
                 return {}
             return dict(df.group_by(col).len().iter_rows())
+
         clean = [counts(df, "_partition") for df in self.clean.values()]
         quar = counts(self.quarantine, "partition")
         rows = []
         for k in partitions:
             n_clean = sum(c.get(k, 0) for c in clean)
             parsed = self.read_by_partition.get(k, 0)
-            rows.append({"source": self.source, "partition": k,
-                         "read": parsed if counted is None else counted.get(k, 0), "parsed": parsed,
-                         "clean": n_clean, "quarantined": quar.get(k, 0),
-                         "duplicates": self.duplicates_by_partition.get(k, 0)})
+            rows.append(
+                {
+                    "source": self.source,
+                    "partition": k,
+                    "read": parsed if counted is None else counted.get(k, 0),
+                    "parsed": parsed,
+                    "clean": n_clean,
+                    "quarantined": quar.get(k, 0),
+                    "duplicates": self.duplicates_by_partition.get(k, 0),
+                }
+            )
         df = pl.DataFrame(rows, schema=LEDGER_SCHEMA)
-        return df.with_columns(balanced=pl.col("read") == pl.col("clean") + pl.col("quarantined")
-                               + pl.col("duplicates"))
+        return df.with_columns(
+            balanced=pl.col("read") == pl.col("clean") + pl.col("quarantined") + pl.col("duplicates")
+        )
 
     @property
     def n_clean(self) -> int:
@@ -417,8 +457,14 @@ class Outcome:
 
 
 QUARANTINE_SCHEMA = {
-    "source": pl.Utf8, "contract": pl.Utf8, "partition": pl.Utf8, "file": pl.Utf8, "line": pl.Int64,
-    "record_id": pl.Utf8, "reasons": pl.List(pl.Utf8), "raw": pl.Utf8,
+    "source": pl.Utf8,
+    "contract": pl.Utf8,
+    "partition": pl.Utf8,
+    "file": pl.Utf8,
+    "line": pl.Int64,
+    "record_id": pl.Utf8,
+    "reasons": pl.List(pl.Utf8),
+    "raw": pl.Utf8,
 }
 
 
@@ -437,17 +483,33 @@ def _quarantine_rows(df: pl.DataFrame, contract: str | None, id_col: str | None)
 
 def clean_schema(c: Contract) -> dict[str, pl.DataType]:
     """The clean table's schema, derived from the contract (used by checks and the catalog)."""
-    py = {"datetime": pl.Datetime("us"), "integer": pl.Int64, "number": pl.Float64,
-          "longitude": pl.Float64, "latitude": pl.Float64, "address_list": pl.List(pl.Utf8)}
+    py = {
+        "datetime": pl.Datetime("us"),
+        "integer": pl.Int64,
+        "number": pl.Float64,
+        "longitude": pl.Float64,
+        "latitude": pl.Float64,
+        "address_list": pl.List(pl.Utf8),
+    }
     schema: dict[str, pl.DataType] = {f.name: py.get(f.type, pl.Utf8) for f in c.all_fields}
-    schema |= {"lon": pl.Float64, "lat": pl.Float64, "geocode_precision": pl.Utf8, "geometry": pl.Utf8,
-               "geometry_type": pl.Utf8, "h3_cell": pl.Utf8, "arrondissement": pl.Utf8,
-               "_partition": pl.Utf8, "_file": pl.Utf8, "_line": pl.Int64}
+    schema |= {
+        "lon": pl.Float64,
+        "lat": pl.Float64,
+        "geocode_precision": pl.Utf8,
+        "geometry": pl.Utf8,
+        "geometry_type": pl.Utf8,
+        "h3_cell": pl.Utf8,
+        "arrondissement": pl.Utf8,
+        "_partition": pl.Utf8,
+        "_file": pl.Utf8,
+        "_line": pl.Int64,
+    }
     return schema
 
 
-def _validate_contract(df: pl.DataFrame, c: Contract, area: geo.Area | None, h3_resolution: int,
-                       tz: str = LOCAL_TZ) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _validate_contract(
+    df: pl.DataFrame, c: Contract, area: geo.Area | None, h3_resolution: int, tz: str = LOCAL_TZ
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`df` carries the reasons found before (e.g. duplicate id); the contract's rules add theirs."""
     df = with_kinds(df, c.all_fields)
     # the dates parsed once, read by their rules and by the typed table
@@ -455,31 +517,51 @@ def _validate_contract(df: pl.DataFrame, c: Contract, area: geo.Area | None, h3_
     df = df.with_columns(typed(f, pl.col(f.header), c, tz).alias(PARSED + f.name) for f in dates)
     parsed = {f.name: pl.col(PARSED + f.name) for f in dates}
     rules = [r for f in c.all_fields for r in field_reasons(c, f, tz, parsed)]
-    df = df.with_columns(pl.col(REASONS).list.concat(
-        pl.concat_list([r.alias(f"_r{i}") for i, r in enumerate(rules)]).list.drop_nulls()).alias(REASONS))
+    df = df.with_columns(
+        pl.col(REASONS)
+        .list.concat(pl.concat_list([r.alias(f"_r{i}") for i, r in enumerate(rules)]).list.drop_nulls())
+        .alias(REASONS)
+    )
     loc = locate(df, c, area)
     df = pl.concat([df, loc], how="horizontal").with_columns(
         pl.when(pl.col("_loc_reason").is_not_null())
         .then(pl.col(REASONS).list.concat(pl.concat_list(pl.col("_loc_reason"))))
-        .otherwise(pl.col(REASONS)).list.unique(maintain_order=True).alias(REASONS))
+        .otherwise(pl.col(REASONS))
+        .list.unique(maintain_order=True)
+        .alias(REASONS)
+    )
     bad = df.filter(pl.col(REASONS).list.len() > 0)
     good = df.filter(pl.col(REASONS).list.len() == 0)
     good = geo.h3_cells(good, lon="_loc_lon", lat="_loc_lat", resolution=h3_resolution, out="_loc_h3_cell")
-    zones = (np.full(good.height, ANYWHERE_ZONE, dtype=object) if area is None else area.zone_of(
-        good.get_column("_loc_lon").to_numpy(), good.get_column("_loc_lat").to_numpy()))
+    zones = (
+        np.full(good.height, ANYWHERE_ZONE, dtype=object)
+        if area is None
+        else area.zone_of(good.get_column("_loc_lon").to_numpy(), good.get_column("_loc_lat").to_numpy())
+    )
     good = good.with_columns(pl.Series("_loc_arrondissement", zones.tolist(), dtype=pl.Utf8))
     schema = clean_schema(c)
-    typed_cols = [(parsed[f.name] if f.name in parsed else typed(f, pl.col(f.header), c, tz))
-                  .cast(schema[f.name]).alias(f.name) for f in c.all_fields]
+    typed_cols = [
+        (parsed[f.name] if f.name in parsed else typed(f, pl.col(f.header), c, tz)).cast(schema[f.name]).alias(f.name)
+        for f in c.all_fields
+    ]
     loc = set(LOCATED) | {"h3_cell", "arrondissement"}
-    rest = [(pl.col(f"_loc_{k}") if k in loc else pl.col(k)).cast(v).alias(k)
-            for k, v in schema.items() if k not in {f.name for f in c.all_fields}]
+    rest = [
+        (pl.col(f"_loc_{k}") if k in loc else pl.col(k)).cast(v).alias(k)
+        for k, v in schema.items()
+        if k not in {f.name for f in c.all_fields}
+    ]
     good = good.select(*typed_cols, *rest).sort("_partition", "_file", "_line")
     return good, _quarantine_rows(bad, c.name, c.field(c.id_field).header)
 
 
-def validate(raw: pl.DataFrame, contracts: list[Contract], area: geo.Area | None = None,
-             h3_resolution: int = geo.H3_RESOLUTION, timezone: str = LOCAL_TZ, anywhere: bool = False) -> Outcome:
+def validate(
+    raw: pl.DataFrame,
+    contracts: list[Contract],
+    area: geo.Area | None = None,
+    h3_resolution: int = geo.H3_RESOLUTION,
+    timezone: str = LOCAL_TZ,
+    anywhere: bool = False,
+) -> Outcome:
     """Validate a batch of raw records of one source against its contract(s).
 
     `area`: the study area (default Marseille); `anywhere`: no boundary (`TRANQUILLITE_AREA=donnees`),
@@ -491,14 +573,19 @@ def validate(raw: pl.DataFrame, contracts: list[Contract], area: geo.Area | None
     raw = raw.with_columns(pl.lit([], dtype=pl.List(pl.Utf8)).alias(REASONS))
     # 1. records that could not even be read
     unreadable = raw.filter(pl.col("_parse_error").is_not_null()).with_columns(
-        pl.concat_list(pl.col("_parse_error")).alias(REASONS))
+        pl.concat_list(pl.col("_parse_error")).alias(REASONS)
+    )
     raw = raw.filter(pl.col("_parse_error").is_null())
     # 2. exact duplicates (an export repeated): counted, not kept twice
     before = raw.height
     raw_before = raw
     content = pl.coalesce("_digest", "_raw") if "_digest" in raw.columns else pl.col("_raw")
-    raw = (raw.with_columns(content.alias("_content")).sort("_partition", "_file", "_line")
-           .unique(subset=["_partition", "_content"], keep="first", maintain_order=True).drop("_content"))
+    raw = (
+        raw.with_columns(content.alias("_content"))
+        .sort("_partition", "_file", "_line")
+        .unique(subset=["_partition", "_content"], keep="first", maintain_order=True)
+        .drop("_content")
+    )
     duplicates = before - raw.height
     after = dict(raw.group_by("_partition").len().iter_rows()) if raw.height else {}
     before_by = dict(raw_before.group_by("_partition").len().iter_rows()) if before else {}
@@ -509,7 +596,9 @@ def validate(raw: pl.DataFrame, contracts: list[Contract], area: geo.Area | None
     raw = raw.with_columns(
         pl.when(pl.col(id_field.header).is_not_null() & (pl.int_range(pl.len()).over(key) > 0))
         .then(pl.concat_list(pl.lit(f"identifiant_duplique:{id_field.name}")))
-        .otherwise(pl.col(REASONS)).alias(REASONS))
+        .otherwise(pl.col(REASONS))
+        .alias(REASONS)
+    )
     quarantined = [_quarantine_rows(unreadable, None, id_field.header)]
     clean: dict[str, pl.DataFrame] = {}
     if len(contracts) == 1:
@@ -517,9 +606,15 @@ def validate(raw: pl.DataFrame, contracts: list[Contract], area: geo.Area | None
     else:  # Préfecture: dispatch on the entry type
         by_type = {c.record_type: c for c in contracts}
         unknown = raw.filter(~pl.col("type").is_in(list(by_type)) | pl.col("type").is_null())
-        quarantined.append(_quarantine_rows(unknown.with_columns(
-            pl.col(REASONS).list.concat(pl.concat_list(pl.lit("type_entree_inconnu:type"))).alias(REASONS)),
-            None, id_field.header))
+        quarantined.append(
+            _quarantine_rows(
+                unknown.with_columns(
+                    pl.col(REASONS).list.concat(pl.concat_list(pl.lit("type_entree_inconnu:type"))).alias(REASONS)
+                ),
+                None,
+                id_field.header,
+            )
+        )
         groups = {c.name: raw.filter(pl.col("type") == c.record_type) for c in contracts}
     by_name = {c.name: c for c in contracts}
     for name, part in groups.items():
@@ -527,8 +622,15 @@ def validate(raw: pl.DataFrame, contracts: list[Contract], area: geo.Area | None
         clean[name] = good
         quarantined.append(bad)
     q = pl.concat([x.cast(QUARANTINE_SCHEMA) for x in quarantined]).sort("partition", "file", "line")
-    return Outcome(source=source, read=read, duplicates=duplicates, clean=clean, quarantine=q,
-                   read_by_partition=read_by_partition, duplicates_by_partition=duplicates_by_partition)
+    return Outcome(
+        source=source,
+        read=read,
+        duplicates=duplicates,
+        clean=clean,
+        quarantine=q,
+        read_by_partition=read_by_partition,
+        duplicates_by_partition=duplicates_by_partition,
+    )
 
 
 def reason_code(reason: str) -> str:

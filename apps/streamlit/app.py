@@ -22,8 +22,11 @@ import streamlit as st  # noqa: E402
 from tranquillite import settings  # noqa: E402
 from tranquillite.app_core import transport  # noqa: E402
 
-st.set_page_config(page_title="Tranquillité publique — Marseille", page_icon="🛡️",  # an emoji: no icon fetched from a third party
-                   layout="wide")
+st.set_page_config(
+    page_title="Tranquillité publique — Marseille",
+    page_icon="🛡️",  # an emoji: no icon fetched from a third party
+    layout="wide",
+)
 
 try:
     settings.check()
@@ -32,16 +35,19 @@ except settings.SettingsError as exc:  # a bad TRANQUILLITE_* value: say which, 
     st.stop()
 
 from tranquillite.filemodes import private_home  # noqa: E402
+
 private_home()  # umask 077, home 0700: the store and exports are readable by the service user only
 
 address = transport.streamlit_address()  # unset in-process (tests): serve.py checks the launch itself
-problem = (transport.tls_problem(None, *transport.streamlit_tls_files())
-           or (transport.bind_problem(address) if address else None))
+problem = transport.tls_problem(None, *transport.streamlit_tls_files()) or (
+    transport.bind_problem(address) if address else None
+)
 if problem:
     st.error(problem)
     st.stop()
 
 from tranquillite.app_core import store  # noqa: E402
+
 try:
     store.url()  # production: the store on PostgreSQL (TRANQUILLITE_APP_DB_URL) or nothing
 except store.StoreMisconfigured as exc:
@@ -53,7 +59,16 @@ from tranquillite.app_core import reads  # noqa: E402
 from tranquillite.app_core.rights import PAGES, default_page  # noqa: E402
 
 SECTIONS = {
-    "Consultation": ("accueil_public", "carte", "previsions", "fiche_modele", "tension", "alertes", "indicateurs", "qualite"),
+    "Consultation": (
+        "accueil_public",
+        "carte",
+        "previsions",
+        "fiche_modele",
+        "tension",
+        "alertes",
+        "indicateurs",
+        "qualite",
+    ),
     "Saisie": ("cortege",),
     "Administration": ("habilitations", "journal", "tracabilite", "quarantaine"),
     "Conventions": ("conventions", "destruction", "prestataires", "nature_donnees"),
@@ -63,13 +78,17 @@ SECTIONS = {
 principal = app_ui.resolve_principal()
 
 if principal is None:  # an OIDC identity that is not habilitated: nothing at all
+
     def refused() -> None:
         st.title("Accès refusé")
-        st.error("Votre identité est authentifiée mais n'est pas habilitée sur la plateforme. "
-                 "Adressez-vous au gestionnaire des habilitations (DGA Sécurité).")
+        st.error(
+            "Votre identité est authentifiée mais n'est pas habilitée sur la plateforme. "
+            "Adressez-vous au gestionnaire des habilitations (DGA Sécurité)."
+        )
         if st.button("Se déconnecter"):
             st.session_state.pop(app_ui.OIDC_REFUSED, None)
             st.logout()
+
     st.session_state.pop(app_ui.PRINCIPAL, None)
     st.navigation([st.Page(refused, title="Accès refusé", url_path="acces-refuse")], position="hidden").run()
     st.stop()
@@ -92,22 +111,31 @@ for section, codes in SECTIONS.items():
                     st.session_state["tq_alert_badge"] = new = app_ui.alert_badge(principal)  # tests, diagnostics
                 if new:
                     title = f"{title} ({new})"  # the new alerts: in scope, not opened, not closed
-            nav.setdefault(section, []).append(st.Page(
-                HERE / "views" / f"{code}.py", title=title, icon=meta["icon"],
-                url_path=code.replace("_", "-")))
+            nav.setdefault(section, []).append(
+                st.Page(HERE / "views" / f"{code}.py", title=title, icon=meta["icon"], url_path=code.replace("_", "-"))
+            )
         else:  # its URL answers in French that the page is not open, and never runs the page itself
-            refused.append(st.Page(HERE / "views" / "refus.py", title=meta["title"], url_path=code.replace("_", "-"),
-                                   visibility="hidden"))
+            refused.append(
+                st.Page(
+                    HERE / "views" / "refus.py",
+                    title=meta["title"],
+                    url_path=code.replace("_", "-"),
+                    visibility="hidden",
+                )
+            )
 if principal.is_public:
-    nav.setdefault("Compte", []).append(st.Page(HERE / "views" / "connexion.py", title="Connexion",
-                                                icon=":material/login:", url_path="connexion"))
+    nav.setdefault("Compte", []).append(
+        st.Page(HERE / "views" / "connexion.py", title="Connexion", icon=":material/login:", url_path="connexion")
+    )
 else:  # /connexion once signed in (right after the login, or a bookmark): the home page, not "Page not found"
-    refused.append(st.Page(HERE / "views" / f"{home}.py", title=PAGES[home]["title"], url_path="connexion",
-                           visibility="hidden"))
+    refused.append(
+        st.Page(HERE / "views" / f"{home}.py", title=PAGES[home]["title"], url_path="connexion", visibility="hidden")
+    )
 # the page at "/" is the profile's home, registered apart: Streamlit answers "Page not found" to the
 # default page's own URL, so the home keeps its URL (/carte…) as a normal page
-start = st.Page(HERE / "views" / f"{home}.py", title=PAGES[home]["title"], url_path="demarrage", default=True,
-                visibility="hidden")
+start = st.Page(
+    HERE / "views" / f"{home}.py", title=PAGES[home]["title"], url_path="demarrage", default=True, visibility="hidden"
+)
 refused.insert(0, start)
 nav.setdefault("Compte", []).extend(refused)
 url_pages = {code.replace("_", "-"): code for code in PAGES} | {"demarrage": home}

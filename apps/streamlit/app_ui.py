@@ -59,6 +59,7 @@ def client_address() -> str | None:
     """The client's address for the login rate limit: behind the TLS proxy, the `X-Real-IP` it sets
     (deploy/nginx.conf overwrites any value the client sent); else the connection's address."""
     from tranquillite.settings import settings
+
     try:
         ip = st.context.headers.get("X-Real-IP") if settings().behind_tls_proxy else st.context.ip_address
     except Exception:  # no client context (bare mode)
@@ -121,8 +122,9 @@ def end_session(reason: str = "deconnexion") -> None:
             if sess.get("ref"):
                 sessions.revoke(con, sess["ref"], reason)
                 st.session_state[COOKIE_JS] = ("logout", None)
-            store.log_access(con, login=sess["login"], profile=p.profile if p else "inconnu", page="connexion",
-                             action=reason)
+            store.log_access(
+                con, login=sess["login"], profile=p.profile if p else "inconnu", page="connexion", action=reason
+            )
 
 
 def session_cookie() -> str | None:
@@ -158,17 +160,28 @@ def resolve_principal() -> Principal | None:
                 return None
             start_session(login, "oidc")
             sess = st.session_state[SESSION]
-            store.log_access(con, login=login, profile=con.execute(
-                "SELECT profile FROM users WHERE login = ?", (login,)).fetchone()[0], page="connexion",
-                action="connexion_reussie", detail="OIDC")
+            store.log_access(
+                con,
+                login=login,
+                profile=con.execute("SELECT profile FROM users WHERE login = ?", (login,)).fetchone()[0],
+                page="connexion",
+                action="connexion_reussie",
+                detail="OIDC",
+            )
         if sess is None:  # a reload or a new tab: the store's session of the cookie, if any
             token = session_cookie()
             resumed = sessions.resume(con, token) if token else None
             if resumed:
                 sess = st.session_state[SESSION] = {**resumed, "last_seen": now}
                 row = con.execute("SELECT profile FROM users WHERE login = ?", (resumed["login"],)).fetchone()
-                store.log_access(con, login=resumed["login"], profile=row[0] if row else "inconnu", page="connexion",
-                                 action="session_reprise", detail="cookie de session")
+                store.log_access(
+                    con,
+                    login=resumed["login"],
+                    profile=row[0] if row else "inconnu",
+                    page="connexion",
+                    action="session_reprise",
+                    detail="cookie de session",
+                )
         if sess:
             if sess.get("ref") and not sessions.alive(con, sess["ref"]):  # logged out in another tab
                 st.session_state.pop(SESSION, None)
@@ -218,8 +231,14 @@ def require(page: str) -> Principal:
     return p
 
 
-def log_view(p: Principal, page: str, filters: dict | None = None, action: str = "consultation",
-             export: bool = False, detail: str | None = None) -> None:
+def log_view(
+    p: Principal,
+    page: str,
+    filters: dict | None = None,
+    action: str = "consultation",
+    export: bool = False,
+    detail: str | None = None,
+) -> None:
     """Append to the access log — once per distinct (page, filters, action, reads) in a row for a session.
 
     Inside a page run (`page_run`) the line waits for the end of the run, so that it carries what
@@ -252,15 +271,24 @@ def _write_views(p: Principal, views: list[tuple[dict, list]]) -> None:
     with store.connect() as con:
         for view, got in views:
             summary = reads.summarise(got)
-            key = json.dumps([view["page"], view["filters"], view["action"], view["detail"], summary],
-                             sort_keys=True, default=str)
+            key = json.dumps(
+                [view["page"], view["filters"], view["action"], view["detail"], summary], sort_keys=True, default=str
+            )
             if not view["export"]:
                 keys.append(key)
                 if key in previous:
                     continue
-            store.log_access(con, login=p.login, profile=p.profile, page=view["page"], action=view["action"],
-                             filters=view["filters"], export=view["export"], detail=view["detail"],
-                             reads=reads.to_json(got))
+            store.log_access(
+                con,
+                login=p.login,
+                profile=p.profile,
+                page=view["page"],
+                action=view["action"],
+                filters=view["filters"],
+                export=view["export"],
+                detail=view["detail"],
+                reads=reads.to_json(got),
+            )
     st.session_state[LAST_LOG] = keys
 
 
@@ -271,16 +299,18 @@ def flush_run(p: Principal | None, page: str, run: reads.Collector) -> None:
         return
     if not run.views:
         if run.reads:
-            _write_views(p, [({"page": page, "filters": {}, "action": "lecture", "export": False,
-                               "detail": None}, run.reads)])
+            _write_views(
+                p, [({"page": page, "filters": {}, "action": "lecture", "export": False, "detail": None}, run.reads)]
+            )
         return
     starts = [0] + [i for i, _ in run.views[1:]] + [len(run.reads)]
-    _write_views(p, [(view, run.reads[starts[k]:starts[k + 1]]) for k, (_, view) in enumerate(run.views)])
+    _write_views(p, [(view, run.reads[starts[k] : starts[k + 1]]) for k, (_, view) in enumerate(run.views)])
 
 
 def cached_read(**cache_kwargs):
     """`st.cache_data` for a function that reads through the gateway: the reads it made are kept
     with the cached value and count again in every run served from the cache (access log, T4)."""
+
     def decorate(fn):
         @st.cache_data(**cache_kwargs)
         @functools.wraps(fn)
@@ -294,8 +324,10 @@ def cached_read(**cache_kwargs):
             value, got = compute(*args, **kwargs)
             reads.replay(got)
             return value
+
         read.clear = compute.clear
         return read
+
     return decorate
 
 
@@ -350,12 +382,14 @@ def alert_ids(_cat: queries.Catalog, catalog_version: int, scope, rules: tuple) 
     """The ids of the alerts a scope sees (the pipeline's and the thresholds crossed), cached per
     catalog version × scope × thresholds: the badge then costs one store query."""
     from tranquillite.app_core import alertes
+
     return tuple(r["alert_id"] for r in alertes.alert_rows(_cat, scope, rules))
 
 
 def alert_badge(p: Principal) -> int:
     """New alerts for this person: visible, not opened by them, not closed (the navigation's « Alertes (n) »)."""
     from tranquillite.app_core import alertes
+
     if p.is_public or not p.may_open(alertes.PAGE):
         return 0
     cat = catalog()

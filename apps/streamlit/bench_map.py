@@ -35,6 +35,7 @@ def _generate(days: int) -> Path:
     from tranquillite import runner
     from tranquillite.definitions import build_defs
     from tranquillite.synthetic import generate
+
     start = date(2025, 1, 1)
     t0 = time.perf_counter()
     generate(home, start=start, days=days)
@@ -60,8 +61,9 @@ def measure(repetitions: int = 30) -> dict | None:
     cat = Catalog.open()
     if not cat.available:
         return None
-    scope = Scope(row_sources=all_sources(), aggregate_sources=all_sources(), conventions=all_conventions(),
-                  aggregated_only=False)
+    scope = Scope(
+        row_sources=all_sources(), aggregate_sources=all_sources(), conventions=all_conventions(), aggregated_only=False
+    )
     bounds = carte.date_bounds(cat, scope)
     if bounds is None:
         return None
@@ -82,10 +84,15 @@ def measure(repetitions: int = 30) -> dict | None:
                 t0 = time.perf_counter()
                 carte.map_data(cat, scope, f)
                 logged.append((time.perf_counter() - t0) * 1000)
-        out[days] = {"n_facts": d.n_facts, "mode": d.facts_mode,
-                     "objects": len(d.points) + len(d.hexagons) + len(d.routes) + len(d.footprints) + len(d.markers),
-                     "median": statistics.median(times), "p95": _percentile(times, 0.95),
-                     "logged_median": statistics.median(logged), "logged_p95": _percentile(logged, 0.95)}
+        out[days] = {
+            "n_facts": d.n_facts,
+            "mode": d.facts_mode,
+            "objects": len(d.points) + len(d.hexagons) + len(d.routes) + len(d.footprints) + len(d.markers),
+            "median": statistics.median(times),
+            "p95": _percentile(times, 0.95),
+            "logged_median": statistics.median(logged),
+            "logged_p95": _percentile(logged, 0.95),
+        }
     return out
 
 
@@ -104,9 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     for days in (1, 30):
         r = m[days]
-        print(f"{days:>2} jour(s): {r['n_facts']:>6} faits ({r['mode']}), {r['objects']:>5} objets sur la carte — "
-              f"médiane {r['median']:6.1f} ms, p95 {r['p95']:6.1f} ms; lectures journalisées: médiane "
-              f"{r['logged_median']:6.1f} ms, p95 {r['logged_p95']:6.1f} ms (×{r['logged_median'] / r['median']:.2f})")
+        print(
+            f"{days:>2} jour(s): {r['n_facts']:>6} faits ({r['mode']}), {r['objects']:>5} objets sur la carte — "
+            f"médiane {r['median']:6.1f} ms, p95 {r['p95']:6.1f} ms; lectures journalisées: médiane "
+            f"{r['logged_median']:6.1f} ms, p95 {r['logged_p95']:6.1f} ms (×{r['logged_median'] / r['median']:.2f})"
+        )
         if days == 30 and max(r["p95"], r["logged_p95"]) > TARGET_P95_MS:
             ok = False
     print(f"objectif p95 ≤ {TARGET_P95_MS:.0f} ms sur 30 jours: " + ("atteint" if ok else "NON ATTEINT"))

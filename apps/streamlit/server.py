@@ -114,8 +114,12 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-app = st.App(str(HERE / "app.py"),
-             routes=[Route("/api/session.js", session_js, methods=["GET"]),
-                     Route("/api/session", bind_session, methods=["POST"]),
-                     Route("/api/logout", end_session, methods=["POST"])],
-             middleware=[Middleware(SecurityHeaders)])
+app = st.App(
+    str(HERE / "app.py"),
+    routes=[
+        Route("/api/session.js", session_js, methods=["GET"]),
+        Route("/api/session", bind_session, methods=["POST"]),
+        Route("/api/logout", end_session, methods=["POST"]),
+    ],
+    middleware=[Middleware(SecurityHeaders)],
+)

@@ -23,8 +23,16 @@ from typing import Iterator
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "apps" / "streamlit" / "app.py"
 SERVER = REPO / "apps" / "streamlit" / "server.py"  # st.App: the app + its session routes and headers
-CHROME_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+CHROME_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 def chromium() -> tuple[str | None, str | None]:
@@ -42,13 +50,35 @@ def streamlit_server(home: Path, extra_env: dict[str, str] | None = None, timeou
     """`streamlit run apps/streamlit/server.py` (the app, its session routes and security headers) on
     127.0.0.1 (a free port), for this home; yields the URL."""
     port = free_port()
-    env = {**os.environ, "TRANQUILLITE_HOME": str(home), "PYTHONPATH": str(REPO),
-           "TRANQUILLITE_FOND_DE_CARTE": "aucun", **(extra_env or {})}
+    env = {
+        **os.environ,
+        "TRANQUILLITE_HOME": str(home),
+        "PYTHONPATH": str(REPO),
+        "TRANQUILLITE_FOND_DE_CARTE": "aucun",
+        **(extra_env or {}),
+    }
     log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(SERVER), "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO))
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(SERVER),
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=str(REPO),
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -80,6 +110,7 @@ def streamlit_server(home: Path, extra_env: dict[str, str] | None = None, timeou
 def browser(width: int = 1440, height: int = 1400) -> Iterator[object]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+
     binary, driver = chromium()
     opts = webdriver.ChromeOptions()
     opts.binary_location = binary
@@ -99,9 +130,11 @@ def submit_login(d, url: str, login: str, password: str, timeout: float = 45) ->
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
+
     d.get(url + "/connexion")
-    field = WebDriverWait(d, timeout).until(EC.presence_of_element_located(
-        (By.CSS_SELECTOR, "input[aria-label='Identifiant']")))
+    field = WebDriverWait(d, timeout).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, "input[aria-label='Identifiant']"))
+    )
     field.send_keys(login)
     d.find_element(By.CSS_SELECTOR, "input[aria-label='Mot de passe']").send_keys(password)
     d.find_element(By.XPATH, "//button[.//p[text()='Se connecter']]").click()
@@ -111,8 +144,8 @@ def wait_for_h1(d, text: str, timeout: float = 45):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
-    return WebDriverWait(d, timeout).until(EC.presence_of_element_located(
-        (By.XPATH, f"//h1[contains(., {text!r})]")))
+
+    return WebDriverWait(d, timeout).until(EC.presence_of_element_located((By.XPATH, f"//h1[contains(., {text!r})]")))
 
 
 def csp_violations(d) -> list[str]:
@@ -125,6 +158,7 @@ def login_and_open_map(d, url: str, login: str, password: str, timeout: float = 
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
+
     wait = WebDriverWait(d, timeout)
     submit_login(d, url, login, password, timeout)
     wait.until(EC.presence_of_element_located((By.XPATH, "//h1[contains(., 'Carte des événements')]")))
@@ -135,6 +169,7 @@ def login_and_open_map(d, url: str, login: str, password: str, timeout: float = 
 def screenshot(d, out: Path, max_bytes: int = 500_000) -> Path:
     """A PNG of the page, quantised if needed to stay under `max_bytes` (documentation)."""
     from PIL import Image
+
     out.parent.mkdir(parents=True, exist_ok=True)
     d.save_screenshot(str(out))
     if out.stat().st_size > max_bytes:

@@ -32,22 +32,56 @@ def _landing(landing: Path) -> None:
     """Small deterministic data in the real landing formats (distinct file names, `T-` ids)."""
     for i, day in enumerate(DAYS):
         d, m, y = day[8:], day[5:7], day[:4]
-        rows = [{**VALID["interventions"], "N° intervention": f"T-INT-{day}-{k}",
-                 "Début": f"{d}/{m}/{y} {10 + k % 12:02d}:15", "Fin": f"{d}/{m}/{y} {10 + k % 12:02d}:45"}
-                for k in range(N_INTERVENTIONS[day])]
-        rows.append({**VALID["interventions"], "N° intervention": f"T-INT-{day}-nuit",
-                     "Début": f"{d}/{m}/{y} 23:10", "Fin": f"{d}/{m}/{y} 23:50",
-                     "Adresse": "Rue de Rome, 13006 Marseille", "Code postal": "13006",
-                     "Longitude": "5.3800", "Latitude": "43.2890"})
+        rows = [
+            {
+                **VALID["interventions"],
+                "N° intervention": f"T-INT-{day}-{k}",
+                "Début": f"{d}/{m}/{y} {10 + k % 12:02d}:15",
+                "Fin": f"{d}/{m}/{y} {10 + k % 12:02d}:45",
+            }
+            for k in range(N_INTERVENTIONS[day])
+        ]
+        rows.append(
+            {
+                **VALID["interventions"],
+                "N° intervention": f"T-INT-{day}-nuit",
+                "Début": f"{d}/{m}/{y} 23:10",
+                "Fin": f"{d}/{m}/{y} 23:50",
+                "Adresse": "Rue de Rome, 13006 Marseille",
+                "Code postal": "13006",
+                "Longitude": "5.3800",
+                "Latitude": "43.2890",
+            }
+        )
         write_csv(landing / "interventions" / f"tests_interventions_{day}.csv", "interventions", rows)
-        write_csv(landing / "signalements" / f"tests_signalements_{day}.csv", "signalements",
-                  [{**VALID["signalements"], "N° signalement": f"T-SIG-{day}"}])
-        write_csv(landing / "alertes_videoprotection" / f"tests_alertes_{day}.csv", "alertes_videoprotection",
-                  [{**VALID["alertes_videoprotection"], "Identifiant alerte": f"T-ALR-{day}",
-                    "Date et heure": f"{d}/{m}/{y} 22:15"}])
-        write_csv(landing / "evenements_publics" / f"tests_evenements_{day}.csv", "evenements_publics",
-                  [{**VALID["evenements_publics"], "Identifiant": f"T-EVT-{day}",
-                    "Début": f"{d}/{m}/{y} 21:00", "Fin": f"{d}/{m}/{y} 23:00"}])
+        write_csv(
+            landing / "signalements" / f"tests_signalements_{day}.csv",
+            "signalements",
+            [{**VALID["signalements"], "N° signalement": f"T-SIG-{day}"}],
+        )
+        write_csv(
+            landing / "alertes_videoprotection" / f"tests_alertes_{day}.csv",
+            "alertes_videoprotection",
+            [
+                {
+                    **VALID["alertes_videoprotection"],
+                    "Identifiant alerte": f"T-ALR-{day}",
+                    "Date et heure": f"{d}/{m}/{y} 22:15",
+                }
+            ],
+        )
+        write_csv(
+            landing / "evenements_publics" / f"tests_evenements_{day}.csv",
+            "evenements_publics",
+            [
+                {
+                    **VALID["evenements_publics"],
+                    "Identifiant": f"T-EVT-{day}",
+                    "Début": f"{d}/{m}/{y} 21:00",
+                    "Fin": f"{d}/{m}/{y} 23:00",
+                }
+            ],
+        )
         entries = []
         for e in VALID_CORTEGE.values():
             e = {**e, "id": f"T-{e['id']}-{i}"}
@@ -68,6 +102,7 @@ def catalog_home(tmp_path_factory) -> Path:
         if not (root / "warehouse" / "catalog.duckdb").exists():
             from tranquillite import runner
             from tranquillite.definitions import build_defs
+
             saved = {k: os.environ.get(k) for k in ("TRANQUILLITE_HOME", "DAGSTER_HOME")}
             os.environ["TRANQUILLITE_HOME"] = str(root)
             os.environ["DAGSTER_HOME"] = str(root / "dagster")
@@ -77,6 +112,7 @@ def catalog_home(tmp_path_factory) -> Path:
                 outcomes = runner.materialize(build_defs(), date(2025, 3, 7), date(2025, 3, 8), runner.instance())
                 assert all(o.success for o in outcomes), outcomes
                 from tranquillite.app_core.seed_demo import seed_demo
+
                 seed_demo(root / "store_template" / "platform.sqlite")  # argon2 hashing once, copied per test
             finally:
                 for k, v in saved.items():
@@ -97,8 +133,12 @@ def pg_app_template(catalog_home: Path, pg_server: str):
 
     template = create_database(pg_server, "app_template")
     with pytest.MonkeyPatch.context() as mp:
-        for k in ("TRANQUILLITE_ENV", "TRANQUILLITE_ACCESS_LOG_KEY", "TRANQUILLITE_ACCESS_LOG_KEY_FILE",
-                  "TRANQUILLITE_APP_DB_OWNER_URL"):
+        for k in (
+            "TRANQUILLITE_ENV",
+            "TRANQUILLITE_ACCESS_LOG_KEY",
+            "TRANQUILLITE_ACCESS_LOG_KEY_FILE",
+            "TRANQUILLITE_APP_DB_OWNER_URL",
+        ):
             mp.delenv(k, raising=False)
         mp.setenv("TRANQUILLITE_HOME", str(catalog_home))
         mp.setenv("TRANQUILLITE_APP_DB_URL", template)
@@ -117,9 +157,17 @@ def app_home(catalog_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     (home / "warehouse").symlink_to(catalog_home / "warehouse", target_is_directory=True)
     (home / "landing").mkdir()
     monkeypatch.setenv("TRANQUILLITE_HOME", str(home))
-    for k in ("TRANQUILLITE_ENV", "TRANQUILLITE_BEHIND_TLS_PROXY", "TRANQUILLITE_SESSION_IDLE_MINUTES",
-              "TRANQUILLITE_ACCESS_LOG_KEY", "TRANQUILLITE_ACCESS_LOG_KEY_FILE", "TRANQUILLITE_ACCESS_LOG_HEADS_FILE",
-              "TRANQUILLITE_ALLOW_PUBLIC_BIND", "TRANQUILLITE_APP_DB_URL", "TRANQUILLITE_APP_DB_OWNER_URL"):
+    for k in (
+        "TRANQUILLITE_ENV",
+        "TRANQUILLITE_BEHIND_TLS_PROXY",
+        "TRANQUILLITE_SESSION_IDLE_MINUTES",
+        "TRANQUILLITE_ACCESS_LOG_KEY",
+        "TRANQUILLITE_ACCESS_LOG_KEY_FILE",
+        "TRANQUILLITE_ACCESS_LOG_HEADS_FILE",
+        "TRANQUILLITE_ALLOW_PUBLIC_BIND",
+        "TRANQUILLITE_APP_DB_URL",
+        "TRANQUILLITE_APP_DB_OWNER_URL",
+    ):
         monkeypatch.delenv(k, raising=False)
     (home / "app").mkdir()
     if kind == "postgresql":
@@ -127,6 +175,7 @@ def app_home(catalog_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
         from tests.pg import create_database
         from tranquillite.app_core import db
+
         server = request.getfixturevalue("pg_app_template")
         url = create_database(server, f"app_{uuid.uuid4().hex[:12]}", template="app_template")
         monkeypatch.setenv("TRANQUILLITE_APP_DB_URL", url)
@@ -136,6 +185,7 @@ def app_home(catalog_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     if (catalog_home / "secrets").exists():  # the access log's HMAC key goes with its store
         shutil.copytree(catalog_home / "secrets", home / "secrets")
     import streamlit as st
+
     st.cache_data.clear()
     st.cache_resource.clear()
     return home
@@ -144,5 +194,6 @@ def app_home(catalog_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 @pytest.fixture
 def con(app_home):
     from tranquillite.app_core import store
+
     with store.connect() as c:
         yield c

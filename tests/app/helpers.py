@@ -13,13 +13,59 @@ N_INTERVENTIONS = {"2025-03-07": 4, "2025-03-08": 14}  # 13001: 18 in March → 
 
 # expected pages per profile (the seed of tranquillite/app_core/rights.py), in navigation order
 PROFILE_PAGES = {
-    "admin_technique": ["accueil_public", "carte", "previsions", "fiche_modele", "tension", "indicateurs", "qualite", "habilitations",
-                        "compte"],
-    "gestionnaire_habilitations": ["accueil_public", "habilitations", "journal", "conventions", "prestataires", "compte"],
-    "encadrement_pm": ["accueil_public", "carte", "previsions", "fiche_modele", "tension", "alertes", "indicateurs", "compte"],
-    "analyste": ["accueil_public", "carte", "previsions", "fiche_modele", "tension", "alertes", "indicateurs", "qualite", "compte"],
-    "auditeur_dpo": ["accueil_public", "qualite", "habilitations", "journal", "tracabilite", "quarantaine",
-                     "conventions", "destruction", "prestataires", "nature_donnees", "compte"],
+    "admin_technique": [
+        "accueil_public",
+        "carte",
+        "previsions",
+        "fiche_modele",
+        "tension",
+        "indicateurs",
+        "qualite",
+        "habilitations",
+        "compte",
+    ],
+    "gestionnaire_habilitations": [
+        "accueil_public",
+        "habilitations",
+        "journal",
+        "conventions",
+        "prestataires",
+        "compte",
+    ],
+    "encadrement_pm": [
+        "accueil_public",
+        "carte",
+        "previsions",
+        "fiche_modele",
+        "tension",
+        "alertes",
+        "indicateurs",
+        "compte",
+    ],
+    "analyste": [
+        "accueil_public",
+        "carte",
+        "previsions",
+        "fiche_modele",
+        "tension",
+        "alertes",
+        "indicateurs",
+        "qualite",
+        "compte",
+    ],
+    "auditeur_dpo": [
+        "accueil_public",
+        "qualite",
+        "habilitations",
+        "journal",
+        "tracabilite",
+        "quarantaine",
+        "conventions",
+        "destruction",
+        "prestataires",
+        "nature_donnees",
+        "compte",
+    ],
     "agent_cortege": ["cortege", "compte"],
     # + habilitations through the individual grant valider_liste_prefecture of the demo account
     "lecteur_prefecture": ["accueil_public", "carte", "habilitations", "tracabilite", "compte"],
@@ -27,23 +73,44 @@ PROFILE_PAGES = {
 }
 # what a visitor without an account sees (the seed's `public` profile)
 PUBLIC_PAGES = ["accueil_public", "fiche_modele"]
-ALL_PAGES = ["accueil_public", "carte", "previsions", "fiche_modele", "tension", "alertes", "indicateurs", "qualite", "cortege", "habilitations", "journal",
-             "tracabilite", "quarantaine", "conventions", "destruction", "prestataires", "nature_donnees", "compte"]
+ALL_PAGES = [
+    "accueil_public",
+    "carte",
+    "previsions",
+    "fiche_modele",
+    "tension",
+    "alertes",
+    "indicateurs",
+    "qualite",
+    "cortege",
+    "habilitations",
+    "journal",
+    "tracabilite",
+    "quarantaine",
+    "conventions",
+    "destruction",
+    "prestataires",
+    "nature_donnees",
+    "compte",
+]
 
 
 def both_stores(test):
     """Run the test on the SQLite store and on a PostgreSQL one (tests/pg.py's real server)."""
     import pytest
+
     return pytest.mark.parametrize("app_home", STORES, indirect=True)(test)
 
 
 def new_app():
     from streamlit.testing.v1 import AppTest
+
     return AppTest.from_file(str(APP), default_timeout=60)
 
 
 def demo(profile: str):
     from tranquillite.app_core.seed_demo import DEMO_USERS
+
     return next(u for u in DEMO_USERS if u.profile == profile)
 
 
@@ -84,6 +151,7 @@ def run_page_as(login_id: str, view: str):
     """Run one page script directly for a principal (no navigation): the page's own server-side
     guard is all that stands between that principal and the page."""
     from streamlit.testing.v1 import AppTest
+
     script = f"""
 {path_head()}
 import streamlit as st
@@ -91,7 +159,7 @@ from tranquillite.app_core import store
 from tranquillite.app_core.rights import load_principal
 with store.connect() as con:
     st.session_state["tq_principal"] = load_principal(con, {login_id!r})
-exec(open({str(REPO / 'apps' / 'streamlit' / 'views' / view)!r}).read())
+exec(open({str(REPO / "apps" / "streamlit" / "views" / view)!r}).read())
 """
     return AppTest.from_string(script, default_timeout=30).run()
 
@@ -102,6 +170,7 @@ def catalog_home(app_home: Path, name: str, tables: dict, monkeypatch) -> Path:
     import shutil
 
     from tranquillite.resources.warehouse import Warehouse
+
     home = app_home.parent / name
     (home / "app").mkdir(parents=True)
     if (app_home / "app" / "platform.sqlite").exists():  # on PostgreSQL the store stays app_home's database
@@ -119,6 +188,7 @@ def catalog_home(app_home: Path, name: str, tables: dict, monkeypatch) -> Path:
 def count_queries(monkeypatch) -> list[str]:
     """The tables of every `scoped_query` call from now on (appended as they are made)."""
     from tranquillite.app_core import queries
+
     calls: list[str] = []
     real = queries.scoped_query
 

@@ -8,7 +8,19 @@ from datetime import timedelta
 
 import pytest
 
-from tests.app.helpers import both_stores, ALL_PAGES, PROFILE_PAGES, PUBLIC_PAGES, REPO, demo, login, login_as, new_app, run_page_as, texts
+from tests.app.helpers import (
+    both_stores,
+    ALL_PAGES,
+    PROFILE_PAGES,
+    PUBLIC_PAGES,
+    REPO,
+    demo,
+    login,
+    login_as,
+    new_app,
+    run_page_as,
+    texts,
+)
 from tranquillite.app_core import auth, habilitations, store
 from tranquillite.app_core.rights import load_principal
 
@@ -132,9 +144,13 @@ def test_deactivated_user_loses_access_at_the_next_click(app_home, con):
 
 def test_oidc_identity_is_mapped_to_a_habilitated_user_only(app_home, con):
     at = new_app()
-    at.secrets["auth"] = {"redirect_uri": "https://tranquillite.example/oauth2callback", "cookie_secret": "x" * 32,
-                          "client_id": "tranquillite", "client_secret": "secret",
-                          "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}
+    at.secrets["auth"] = {
+        "redirect_uri": "https://tranquillite.example/oauth2callback",
+        "cookie_secret": "x" * 32,
+        "client_id": "tranquillite",
+        "client_secret": "secret",
+        "server_metadata_url": "https://idp.example/.well-known/openid-configuration",
+    }
     at.user = {"is_logged_in": True, "email": "inconnu@marseille.fr"}
     at.run()
     assert at.title[0].value == "Accès refusé"
@@ -169,10 +185,21 @@ def test_production_refuses_to_start_without_tls(app_home, monkeypatch, tmp_path
     assert "refuse de démarrer" in at.error[0].value
     assert not at.title and not at.text_input
     # the launcher refuses before starting any server
-    env = {"TRANQUILLITE_ENV": "production", "TRANQUILLITE_HOME": str(app_home), "PATH": "/usr/bin:/bin",
-           "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
-    r = subprocess.run([sys.executable, "-m", "tranquillite.app_core.serve", "--server.port", "1"], env=env,
-                       capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    env = {
+        "TRANQUILLITE_ENV": "production",
+        "TRANQUILLITE_HOME": str(app_home),
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(REPO),
+        "HOME": str(tmp_path),
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "tranquillite.app_core.serve", "--server.port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert r.returncode == 2 and "refuse de démarrer" in r.stderr
     # a declared TLS reverse proxy, or certificate files, are accepted
     monkeypatch.setenv("TRANQUILLITE_BEHIND_TLS_PROXY", "1")
@@ -186,15 +213,28 @@ def test_production_refuses_to_start_without_its_postgresql_store(app_home, monk
     at = new_app().run()
     assert "TRANQUILLITE_APP_DB_URL" in at.error[0].value and "ne peut pas démarrer" in at.error[0].value
     assert not at.title and not at.text_input
-    env = {"TRANQUILLITE_ENV": "production", "TRANQUILLITE_BEHIND_TLS_PROXY": "1", "TRANQUILLITE_HOME": str(app_home),
-           "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
-    r = subprocess.run([sys.executable, "-m", "tranquillite.app_core.serve", "--server.port", "1"], env=env,
-                       capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    env = {
+        "TRANQUILLITE_ENV": "production",
+        "TRANQUILLITE_BEHIND_TLS_PROXY": "1",
+        "TRANQUILLITE_HOME": str(app_home),
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(REPO),
+        "HOME": str(tmp_path),
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "tranquillite.app_core.serve", "--server.port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert r.returncode == 2 and "TRANQUILLITE_APP_DB_URL" in r.stderr
 
 
 def test_tls_rules():
     from tranquillite.app_core.transport import tls_problem
+
     assert tls_problem({}) is None  # development
     assert "refuse de démarrer" in tls_problem({"TRANQUILLITE_ENV": "production"})
     assert tls_problem({"TRANQUILLITE_ENV": "production", "TRANQUILLITE_BEHIND_TLS_PROXY": "1"}) is None
@@ -216,14 +256,23 @@ def test_demo_accounts_are_refused_in_production(app_home, con, monkeypatch):
     assert not r.ok and r.message == auth.GENERIC_FAILURE
     assert store.access_log(con, login="demo.analyste")[0]["detail"] == "compte de démonstration en production"
     from tranquillite.app_core.seed_demo import seed_demo
+
     with pytest.raises(RuntimeError):
         seed_demo()
 
 
 def test_provisional_password_opens_only_the_account_page(app_home, con):
     admin = load_principal(con, "demo.habilitations")
-    temp = habilitations.create_user(con, admin, login="nouvel.agent", display_name="Nouvel agent", email=None,
-                                     profile="encadrement_pm", organisation="ville_dgsec", activity_nature="pilotage")
+    temp = habilitations.create_user(
+        con,
+        admin,
+        login="nouvel.agent",
+        display_name="Nouvel agent",
+        email=None,
+        profile="encadrement_pm",
+        organisation="ville_dgsec",
+        activity_nature="pilotage",
+    )
     at = login(new_app(), "nouvel.agent", temp)
     assert at.session_state["tq_pages"] == ["compte"]
     assert "provisoire" in texts(at)

@@ -25,8 +25,8 @@ from tranquillite.conventions import destruction as D
 from tranquillite.conventions import keys
 
 PREF = "prefecture_police_13"
-RECORD = VALID_CORTEGE["manifestation_deambulatoire"]          # PP-2025-000001
-OBJET = RECORD["objet"]                                         # « Manifestation intersyndicale … »
+RECORD = VALID_CORTEGE["manifestation_deambulatoire"]  # PP-2025-000001
+OBJET = RECORD["objet"]  # « Manifestation intersyndicale … »
 ALERT_TABLES = ("alert_events", "alert_notifications", "alert_followups", "alert_reads")
 
 
@@ -46,8 +46,9 @@ def _destroy(root) -> D.Report:
         pid = D.open_purge(con, PREF, "demo.habilitations", "exploitant")
         D.purge_landing(root, target, collected, rep)
         D.purge_parquet(root, target, collected, rep)
-        D.purge_app_store(con, store.store_path(), target, red, pid, lambda b: keys.sign(root, b), rep,
-                          alert_ids=collected.alert_ids)
+        D.purge_app_store(
+            con, store.store_path(), target, red, pid, lambda b: keys.sign(root, b), rep, alert_ids=collected.alert_ids
+        )
         D.close_purge(con, pid, "terminee", {"magasins": rep.totals()})
     return rep
 
@@ -66,10 +67,16 @@ def test_destruction_redacts_the_alerts_history_and_erases_what_its_alerts_left(
     AL.mark_read(con, "demo.encadrement", "A0")
     with store.transaction(con):
         for alert_id in ("A0", "A4"):
-            con.execute("INSERT INTO alert_notifications VALUES (?, ?, ?)",
-                        ("encadrement@ville-marseille.fr", alert_id, "2025-03-08T10:00:00+00:00"))
-    events_before = [dict(r) for r in con.execute("SELECT id, alert_id, at, login, what, state_before, state_after "
-                                                  "FROM alert_events ORDER BY id")]
+            con.execute(
+                "INSERT INTO alert_notifications VALUES (?, ?, ?)",
+                ("encadrement@ville-marseille.fr", alert_id, "2025-03-08T10:00:00+00:00"),
+            )
+    events_before = [
+        dict(r)
+        for r in con.execute(
+            "SELECT id, alert_id, at, login, what, state_before, state_after FROM alert_events ORDER BY id"
+        )
+    ]
     alerts = pl.read_parquet(home / "warehouse" / "indicators" / "alerts" / "*.parquet")
     assert "A4" in alerts["alert_id"].to_list()
 
@@ -81,8 +88,8 @@ def test_destruction_redacts_the_alerts_history_and_erases_what_its_alerts_left(
     by = {(e["alert_id"], e["what"]): e for e in events}
     marker = D.REDACTED.format(convention=PREF)
     assert by[("A0", "prise_en_compte")]["comment"] == marker
-    assert by[("A0", "commentaire")]["comment"] == "patrouille demandée"     # the City's own words stay
-    assert by[("A4", "prise_en_compte")]["comment"] == marker                # an alert of its data: all its texts
+    assert by[("A0", "commentaire")]["comment"] == "patrouille demandée"  # the City's own words stay
+    assert by[("A4", "prise_en_compte")]["comment"] == marker  # an alert of its data: all its texts
     assert by[("A4", "cloture")]["comment"] == marker and marker in by[("A4", "cloture")]["detail"]
     # its e-mails, reads and follow-up are gone; the City alert's stay
     assert [r["alert_id"] for r in con.execute("SELECT alert_id FROM alert_notifications")] == ["A0"]

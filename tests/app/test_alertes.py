@@ -28,16 +28,35 @@ def values_frame() -> pl.DataFrame:
     the whole city's at 90; an older month higher everywhere (only the latest period counts)."""
     rows = []
     for month, (v1, v6, vc) in ((2, (99.0, 99.0, 300.0)), (3, (40.0, 12.0, 90.0))):
-        for level, area, v in (("arrondissement", "13201", v1), ("arrondissement", "13206", v6), ("ville", "ville", vc)):
-            rows.append({"indicator_id": IND, "area_level": level, "area": area, "period_level": "mois",
-                         "period": f"2025-0{month}", "period_start": date(2025, month, 1),
-                         "period_end": date(2025, month, 28), "complete": True, "dimension": "toutes",
-                         "value": v, "n": int(v), "conventions": [INTERNAL] if area != "13206" else [INTERNAL, PREF]})
+        for level, area, v in (
+            ("arrondissement", "13201", v1),
+            ("arrondissement", "13206", v6),
+            ("ville", "ville", vc),
+        ):
+            rows.append(
+                {
+                    "indicator_id": IND,
+                    "area_level": level,
+                    "area": area,
+                    "period_level": "mois",
+                    "period": f"2025-0{month}",
+                    "period_start": date(2025, month, 1),
+                    "period_end": date(2025, month, 28),
+                    "complete": True,
+                    "dimension": "toutes",
+                    "value": v,
+                    "n": int(v),
+                    "conventions": [INTERNAL] if area != "13206" else [INTERNAL, PREF],
+                }
+            )
     return pl.DataFrame(rows)
 
 
-TABLES = {("indicators", "alerts"): alerts_frame, ("indicators", "values"): values_frame,
-          ("indicators", "tension"): lambda: pl.DataFrame({"h3_cell": ["x"], "conventions": [[INTERNAL]]})}
+TABLES = {
+    ("indicators", "alerts"): alerts_frame,
+    ("indicators", "values"): values_frame,
+    ("indicators", "tension"): lambda: pl.DataFrame({"h3_cell": ["x"], "conventions": [[INTERNAL]]}),
+}
 
 
 @pytest.fixture
@@ -74,21 +93,33 @@ def test_lifecycle_logged_in_history_and_access_log(cat, con):
     AL.add_comment(cat, con, analyst, "A0", "patrouille demandée")
     AL.close(cat, con, analyst, "A0", "Patrouille renforcée samedi soir")
     row = next(r for r in AL.visible_alerts(cat, manager.scope, con) if r["alert_id"] == "A0")
-    assert (row["state"], row["assignee"], row["action_taken"]) == ("close", "demo.analyste",
-                                                                    "Patrouille renforcée samedi soir")
+    assert (row["state"], row["assignee"], row["action_taken"]) == (
+        "close",
+        "demo.analyste",
+        "Patrouille renforcée samedi soir",
+    )
     h = AL.history(con, "A0")
     assert [(e["login"], e["what"], e["state_before"], e["state_after"]) for e in h] == [
         ("demo.encadrement", "prise_en_compte", "nouvelle", "prise_en_compte"),
         ("demo.encadrement", "assignation", "prise_en_compte", "assignee"),
         ("demo.analyste", "commentaire", "assignee", "assignee"),
-        ("demo.analyste", "cloture", "assignee", "close")]
+        ("demo.analyste", "cloture", "assignee", "close"),
+    ]
     assert json.loads(h[1]["detail"])["assignee_apres"] == "demo.analyste"
     assert all(e["at"] for e in h)
     logged = log_lines(con, "alerte_")
-    assert [r["action"] for r in reversed(logged)] == ["alerte_prise_en_compte", "alerte_assignation",
-                                                      "alerte_commentaire", "alerte_cloture"]
-    assert json.loads(logged[0]["detail"]) == {"alerte": "A0", "avant": "assignee", "apres": "close",
-                                               "action": "Patrouille renforcée samedi soir"}
+    assert [r["action"] for r in reversed(logged)] == [
+        "alerte_prise_en_compte",
+        "alerte_assignation",
+        "alerte_commentaire",
+        "alerte_cloture",
+    ]
+    assert json.loads(logged[0]["detail"]) == {
+        "alerte": "A0",
+        "avant": "assignee",
+        "apres": "close",
+        "action": "Patrouille renforcée samedi soir",
+    }
     # a closed alert is not closed twice; the history is append-only
     with pytest.raises(RightsError, match="Close"):
         AL.close(cat, con, manager, "A0", "encore")
@@ -97,13 +128,13 @@ def test_lifecycle_logged_in_history_and_access_log(cat, con):
 
 
 def test_a_profile_without_the_action_is_refused_in_french_and_logged(cat, con):
-    tech = who(con, "demo.admin")                       # sees Zones de tension, does not plan
+    tech = who(con, "demo.admin")  # sees Zones de tension, does not plan
     assert not tech.can(AL.FOLLOW) and not tech.can(AL.THRESHOLDS)
     with pytest.raises(RightsError, match="« Prendre en compte, assigner.*non autorisée"):
         AL.acknowledge(cat, con, tech, "A0")
     with pytest.raises(RightsError, match="Fixer les seuils.*non autorisée"):
         AL.set_threshold(con, tech, IND, "13201", 10)
-    analyst = who(con, "demo.analyste")                 # follows alerts, does not set thresholds
+    analyst = who(con, "demo.analyste")  # follows alerts, does not set thresholds
     with pytest.raises(RightsError, match="non autorisée"):
         AL.set_threshold(con, analyst, IND, "13201", 10)
     assert len(log_lines(con, "action_refusee")) == 3
@@ -112,12 +143,18 @@ def test_a_profile_without_the_action_is_refused_in_french_and_logged(cat, con):
 
 def test_scope_decides_what_one_may_follow_and_to_whom_it_is_assigned(cat, con):
     tech = who(con, "demo.admin")
-    habilitations.set_profile_rights(con, tech, "analyste", pages=["accueil_public", "alertes", "compte"],
-                                     actions=["suivre_alertes"], conventions=[INTERNAL])
+    habilitations.set_profile_rights(
+        con,
+        tech,
+        "analyste",
+        pages=["accueil_public", "alertes", "compte"],
+        actions=["suivre_alertes"],
+        conventions=[INTERNAL],
+    )
     analyst, manager = who(con, "demo.analyste"), who(con, "demo.encadrement")
     assert {r["alert_id"] for r in AL.visible_alerts(cat, analyst.scope, con)} == {"A0", "A1"}
     with pytest.raises(RightsError, match="introuvable dans votre périmètre"):
-        AL.acknowledge(cat, con, analyst, "A4")          # a Préfecture-only alert
+        AL.acknowledge(cat, con, analyst, "A4")  # a Préfecture-only alert
     with pytest.raises(RightsError, match="ne peut pas suivre cette alerte"):
         AL.assign(cat, con, manager, "A4", "demo.analyste")
     assert "demo.analyste" not in AL.assignable(cat, con, "A4")
@@ -128,9 +165,9 @@ def test_scope_decides_what_one_may_follow_and_to_whom_it_is_assigned(cat, con):
 @both_stores
 def test_a_threshold_crossed_by_the_latest_period_is_an_alert_in_scope(cat, con):
     manager = who(con, "demo.encadrement")
-    AL.set_threshold(con, manager, IND, "13201", 30)      # March 40 > 30: crossed
-    AL.set_threshold(con, manager, IND, "13206", 50)      # March 12: not crossed (February's 99 does not count)
-    AL.set_threshold(con, manager, IND, AL.CITY, 80)      # March 90 > 80
+    AL.set_threshold(con, manager, IND, "13201", 30)  # March 40 > 30: crossed
+    AL.set_threshold(con, manager, IND, "13206", 50)  # March 12: not crossed (February's 99 does not count)
+    AL.set_threshold(con, manager, IND, AL.CITY, 80)  # March 90 > 80
     got = {r["area"]: r for r in AL.visible_alerts(cat, manager.scope, con) if r["kind"] == AL.THRESHOLD_KIND}
     assert set(got) == {"13201", "ville"}
     assert got["13201"]["alert_id"] == AL.threshold_alert_id(IND, "13201", "2025-03")
@@ -139,15 +176,25 @@ def test_a_threshold_crossed_by_the_latest_period_is_an_alert_in_scope(cat, con)
     AL.set_threshold(con, manager, IND, "13206", 5)
     assert "13206" in {r["area"] for r in AL.visible_alerts(cat, manager.scope, con) if r["kind"] == AL.THRESHOLD_KIND}
     tech = who(con, "demo.admin")
-    habilitations.set_profile_rights(con, tech, "analyste", pages=["accueil_public", "alertes", "compte"],
-                                     actions=["suivre_alertes"], conventions=[INTERNAL])
+    habilitations.set_profile_rights(
+        con,
+        tech,
+        "analyste",
+        pages=["accueil_public", "alertes", "compte"],
+        actions=["suivre_alertes"],
+        conventions=[INTERNAL],
+    )
     analyst = who(con, "demo.analyste")
     seen = {r["area"] for r in AL.visible_alerts(cat, analyst.scope, con) if r["kind"] == AL.THRESHOLD_KIND}
     assert seen == {"13201", "ville"}
     # a threshold alert has a life like the others; lowering a threshold is logged with before/after
     AL.acknowledge(cat, con, manager, got["13201"]["alert_id"])
     assert json.loads(log_lines(con, "seuil_alerte")[0]["detail"]) == {
-        "indicateur": IND, "zone": "13206", "avant": 50.0, "apres": 5}
+        "indicateur": IND,
+        "zone": "13206",
+        "avant": 50.0,
+        "apres": 5,
+    }
     with pytest.raises(RightsError, match="Indicateur inconnu"):
         AL.set_threshold(con, manager, "pas_un_indicateur", "13201", 1)
 
@@ -162,7 +209,7 @@ def test_badge_counts_visible_alerts_neither_read_nor_closed(cat, con):
     AL.mark_read(con, "demo.encadrement", "A1")
     AL.close(cat, con, analyst, "A2", "Rien à signaler après passage")
     assert AL.unread_count(con, "demo.encadrement", ids) == 4
-    assert AL.unread_count(con, "demo.analyste", ids) == 5      # reads are per person
+    assert AL.unread_count(con, "demo.analyste", ids) == 5  # reads are per person
 
 
 # ----------------------------------------------------------------------------- the page
@@ -170,11 +217,11 @@ def test_the_navigation_title_carries_the_badge(home):
     at = login_as("encadrement_pm")
     assert not at.exception, at.exception
     assert at.session_state["tq_alert_badge"] == 6
-    at.switch_page("views/alertes.py").run()                 # opening the page reads its first alert
+    at.switch_page("views/alertes.py").run()  # opening the page reads its first alert
     assert not at.exception, at.exception
     at.run()
     assert at.session_state["tq_alert_badge"] == 5
-    assert "tq_alert_badge" not in login_as("partenaire").session_state   # no page, no badge
+    assert "tq_alert_badge" not in login_as("partenaire").session_state  # no page, no badge
 
 
 def test_the_badge_reads_are_in_the_access_log_line_of_the_page(home):
@@ -184,7 +231,7 @@ def test_the_badge_reads_are_in_the_access_log_line_of_the_page(home):
     with store.connect() as con:
         AL.set_threshold(con, who(con, "demo.encadrement"), IND, "13201", 30)
     at = login_as("encadrement_pm")
-    for _ in range(2):                                        # computed, then served from the cache
+    for _ in range(2):  # computed, then served from the cache
         at.switch_page("views/compte.py").run()
         assert not at.exception, at.exception
         assert at.session_state["tq_alert_badge"] == 7
@@ -194,7 +241,7 @@ def test_the_badge_reads_are_in_the_access_log_line_of_the_page(home):
         assert got["indicators.alerts"]["rows"] == 6
         assert got["indicators.alerts"]["conventions"] == [INTERNAL, PREF]
         assert "indicators.values" in got
-        at.switch_page("views/carte.py").run()                # another page between: a new line each time
+        at.switch_page("views/carte.py").run()  # another page between: a new line each time
 
 
 def test_inbox_page_acknowledges_and_shows_history(home):
@@ -209,7 +256,7 @@ def test_inbox_page_acknowledges_and_shows_history(home):
     assert not at.exception, at.exception
     with store.connect() as con:
         assert [e["what"] for e in AL.history(con, "A0")] == ["prise_en_compte"]
-    history = at.dataframe[1].value                          # the chosen alert's history, shown after the rerun
+    history = at.dataframe[1].value  # the chosen alert's history, shown after the rerun
     assert list(history["Étape"]) == ["Prise en compte"] and list(history["Qui"]) == ["demo.encadrement"]
     assert "Prise en compte" in set(at.dataframe[0].value["État"])
 
@@ -217,8 +264,14 @@ def test_inbox_page_acknowledges_and_shows_history(home):
 def test_inbox_page_without_the_action_shows_no_forms(home):
     with store.connect() as con:
         tech = load_principal(con, "demo.admin")
-        habilitations.set_profile_rights(con, tech, "analyste", pages=["accueil_public", "alertes", "compte"],
-                                         actions=[], conventions=[INTERNAL, PREF])
+        habilitations.set_profile_rights(
+            con,
+            tech,
+            "analyste",
+            pages=["accueil_public", "alertes", "compte"],
+            actions=[],
+            conventions=[INTERNAL, PREF],
+        )
     at = run_page_as("demo.analyste", "alertes.py")
     assert not at.exception, at.exception
     assert not [b for b in at.button if b.key == "prendre_en_compte"]
@@ -240,7 +293,8 @@ def smtp_server():
             return "250 OK"
 
     import socket
-    with socket.socket() as s:                            # a free port of the loopback
+
+    with socket.socket() as s:  # a free port of the loopback
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     handler = Collect()
@@ -260,11 +314,22 @@ def test_new_alerts_mailed_once_per_recipient_without_partner_detail(home, smtp_
     ctl, got = smtp_server
     port = ctl.port
     with store.connect() as con:
-        tech = load_principal(con, "demo.admin")        # the analyst sees the City's alerts only (A0, A1)
-        habilitations.set_profile_rights(con, tech, "analyste", pages=["accueil_public", "alertes", "compte"],
-                                         actions=["suivre_alertes"], conventions=[INTERNAL])
-    smtp = SmtpResource(host="127.0.0.1", port=port, sender="alertes@ville.invalid", starttls=False,
-                        app_url="https://tranquillite.ville.invalid")
+        tech = load_principal(con, "demo.admin")  # the analyst sees the City's alerts only (A0, A1)
+        habilitations.set_profile_rights(
+            con,
+            tech,
+            "analyste",
+            pages=["accueil_public", "alertes", "compte"],
+            actions=["suivre_alertes"],
+            conventions=[INTERNAL],
+        )
+    smtp = SmtpResource(
+        host="127.0.0.1",
+        port=port,
+        sender="alertes@ville.invalid",
+        starttls=False,
+        app_url="https://tranquillite.ville.invalid",
+    )
     ctx = dg.build_sensor_context(resources={"smtp": smtp})
     first = alert_mail_sensor(ctx)
     assert "8 courriel(s) d'alerte envoyé(s)" in str(first)
@@ -274,28 +339,35 @@ def test_new_alerts_mailed_once_per_recipient_without_partner_detail(home, smtp_
         for r in rcpts:
             by_rcpt.setdefault(r, []).append(msg)
     # the manager sees six alerts (both conventions), the internal-only analyst two; nobody else follows alerts
-    assert {r: len(m) for r, m in by_rcpt.items()} == {"demo.encadrement@demo.invalid": 6,
-                                                       "demo.analyste@demo.invalid": 2}
+    assert {r: len(m) for r, m in by_rcpt.items()} == {
+        "demo.encadrement@demo.invalid": 6,
+        "demo.analyste@demo.invalid": 2,
+    }
     for msgs in by_rcpt.values():
         for m in msgs:
             body = m.get_content()
             assert m["Subject"].startswith("Nouvelle alerte — Nouveau point chaud significatif — 1er arrondissement")
             assert "gravité:" in body and "https://tranquillite.ville.invalid/alertes" in body
-            assert not re.search(r"alerte \d", body)                       # never the explanation ("alerte 4"…)
-            assert "demo." not in body                                     # nor a person
+            assert not re.search(r"alerte \d", body)  # never the explanation ("alerte 4"…)
+            assert "demo." not in body  # nor a person
     with store.connect() as con:
         assert con.execute("SELECT count(*) FROM alert_notifications").fetchone()[0] == 8
+
     # its reads are in the access log: a system actor reading on behalf of each recipient, with the
     # recipient's scope — for whom, and the conventions of what it read (T4)
     def sensor_lines():
         with store.connect() as con:
             return {json.loads(r["detail"])["pour"]: r for r in store.access_log(con, page="courriels_alertes")}
+
     lines = sensor_lines()
     assert set(lines) == {"demo.encadrement", "demo.analyste"}
     for who_, conventions in (("demo.encadrement", [INTERNAL, PREF]), ("demo.analyste", [INTERNAL])):
         line = lines[who_]
-        assert (line["login"], line["profile"], line["action"]) == ("systeme.courriels_alertes", "systeme",
-                                                                    "lecture_pour_envoi")
+        assert (line["login"], line["profile"], line["action"]) == (
+            "systeme.courriels_alertes",
+            "systeme",
+            "lecture_pour_envoi",
+        )
         got_reads = {r["table"]: r for r in json.loads(line["reads"])}
         assert got_reads["indicators.alerts"]["conventions"] == conventions
     # the second tick sends nothing (and reads the same: no new line)
@@ -310,10 +382,18 @@ def test_new_alerts_mailed_once_per_recipient_without_partner_detail(home, smtp_
 
 def test_smtp_settings_are_validated_and_the_password_never_shown():
     from tranquillite.settings import SettingsError, settings
-    assert settings({"TRANQUILLITE_SMTP_HOST": " "}).smtp_host is None          # empty host: no e-mail
-    ok = settings({"TRANQUILLITE_SMTP_HOST": "smtp.ville.invalid", "TRANQUILLITE_SMTP_FROM": "a@ville.invalid",
-                   "TRANQUILLITE_SMTP_USER": "u", "TRANQUILLITE_SMTP_PASSWORD": "s3cret-smtp",
-                   "TRANQUILLITE_SMTP_STARTTLS": "false", "TRANQUILLITE_SMTP_PORT": "25"})
+
+    assert settings({"TRANQUILLITE_SMTP_HOST": " "}).smtp_host is None  # empty host: no e-mail
+    ok = settings(
+        {
+            "TRANQUILLITE_SMTP_HOST": "smtp.ville.invalid",
+            "TRANQUILLITE_SMTP_FROM": "a@ville.invalid",
+            "TRANQUILLITE_SMTP_USER": "u",
+            "TRANQUILLITE_SMTP_PASSWORD": "s3cret-smtp",
+            "TRANQUILLITE_SMTP_STARTTLS": "false",
+            "TRANQUILLITE_SMTP_PORT": "25",
+        }
+    )
     assert (ok.smtp_port, ok.smtp_starttls, ok.smtp_password.get_secret_value()) == (25, False, "s3cret-smtp")
     with pytest.raises(SettingsError, match="TRANQUILLITE_SMTP_FROM"):
         settings({"TRANQUILLITE_SMTP_HOST": "smtp.ville.invalid"})
@@ -326,15 +406,17 @@ def test_inbox_page_assigns_and_closes_with_the_action_taken(home):
     at = run_page_as("demo.encadrement", "alertes.py")
     box = at.selectbox(key="alerte_choisie")
     box.select_index(next(i for i, o in enumerate(box.options) if o.endswith("(A1)"))).run()
-    at.selectbox(key="alerte_assignee").set_value("demo.analyste")       # in a form: sent with its button
+    at.selectbox(key="alerte_assignee").set_value("demo.analyste")  # in a form: sent with its button
     at.button(key="FormSubmitter:assigner-Assigner").click().run()
     assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
     at.text_area(key="alerte_action").input("Médiation avec les commerçants")
     at.button(key="FormSubmitter:clore-Clôturer l'alerte").click().run()
     assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
     with store.connect() as con:
-        assert [(e["what"], e["state_after"]) for e in AL.history(con, "A1")] == [("assignation", "assignee"),
-                                                                                   ("cloture", "close")]
+        assert [(e["what"], e["state_after"]) for e in AL.history(con, "A1")] == [
+            ("assignation", "assignee"),
+            ("cloture", "close"),
+        ]
     inbox = at.dataframe[0].value
     row = inbox[inbox["Identifiant"] == "A1"]
     assert list(row["État"]) == ["Close"] and list(row["Action menée"]) == ["Médiation avec les commerçants"]

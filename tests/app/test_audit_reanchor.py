@@ -13,8 +13,11 @@ PII_ID = "PP-2025-000042"
 
 def _open_purge(con) -> int:
     with store.transaction(con):
-        cur = con.execute("INSERT INTO convention_purges (convention, ordered_by, run_by, started_at, status) "
-                          "VALUES ('prefecture_police_13', 'x', 'y', ?, 'en_cours')", (store.iso(store.now_utc()),))
+        cur = con.execute(
+            "INSERT INTO convention_purges (convention, ordered_by, run_by, started_at, status) "
+            "VALUES ('prefecture_police_13', 'x', 'y', ?, 'en_cours')",
+            (store.iso(store.now_utc()),),
+        )
     return int(cur.lastrowid)
 
 
@@ -28,16 +31,24 @@ def _redact(con, purge_id: int, forge: bool = False) -> None:
         new = audit.rechain(con, min(lines))
         at, ids = store.iso(store.now_utc()), json.dumps(lines)
         mac = "0" * 64 if forge else audit.reanchor_mac(audit.load_key(), purge_id, at, min(lines), old, new, ids)
-        con.execute("INSERT INTO access_log_reanchors (purge_id, at, first_id, lines_redacted, old_head, new_head, "
-                    "redacted_ids, signature, mac) VALUES (?, ?, ?, ?, ?, ?, ?, 'sig', ?)",
-                    (purge_id, at, min(lines), len(lines), old, new, ids, mac))
+        con.execute(
+            "INSERT INTO access_log_reanchors (purge_id, at, first_id, lines_redacted, old_head, new_head, "
+            "redacted_ids, signature, mac) VALUES (?, ?, ?, ?, ?, ?, ?, 'sig', ?)",
+            (purge_id, at, min(lines), len(lines), old, new, ids, mac),
+        )
         con.execute("DELETE FROM convention_purge_open WHERE purge_id = ?", (purge_id,))
 
 
 def _history(con) -> None:
     for i in range(6):
-        store.log_access(con, login="demo.cortege", profile="agent_cortege", page="cortege", action="saisie",
-                         detail=json.dumps({"entree": PII_ID if i in (2, 4) else f"PP-2025-00000{i}"}))
+        store.log_access(
+            con,
+            login="demo.cortege",
+            profile="agent_cortege",
+            page="cortege",
+            action="saisie",
+            detail=json.dumps({"entree": PII_ID if i in (2, 4) else f"PP-2025-00000{i}"}),
+        )
     audit.publish_head(con, at=store.iso(store.now_utc()))
     store.log_access(con, login="demo.analyste", profile="analyste", page="carte")
 

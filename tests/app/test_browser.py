@@ -55,6 +55,7 @@ def test_the_session_survives_a_reload_and_a_new_tab_and_refusals_are_in_french(
     _need_browser()
     from selenium.webdriver.common.by import By
     from tests.app.browser import csp_violations, submit_login, wait_for_h1
+
     with streamlit_server(app_home) as url, browser() as d:
         submit_login(d, url, "demo.encadrement", "Demo-encadrement_pm-2025")
         wait_for_h1(d, "Carte des événements")
@@ -96,12 +97,14 @@ def test_three_browsers_at_once_cannot_bypass_the_lockout(app_home):
     _need_browser()
     import threading
     from tests.app.browser import submit_login
+
     with streamlit_server(app_home) as url, browser() as a, browser() as b, browser() as c:
         barrier = threading.Barrier(3, timeout=120)
         errors = []
 
         def attack(d):
             from selenium.webdriver.common.by import By
+
             try:
                 submit_login(d, url, "demo.analyste", "mauvais mot de passe", timeout=120)  # round 1
                 for _ in range(3):  # the form keeps its values: the same submission again, all at once
@@ -119,10 +122,15 @@ def test_three_browsers_at_once_cannot_bypass_the_lockout(app_home):
         assert not errors, errors
         time.sleep(2)
         with store.connect() as con:
-            row = con.execute("SELECT failed_attempts, locked_until FROM users WHERE login = 'demo.analyste'").fetchone()
+            row = con.execute(
+                "SELECT failed_attempts, locked_until FROM users WHERE login = 'demo.analyste'"
+            ).fetchone()
             assert row["failed_attempts"] >= 5 and row["locked_until"] is not None
-            checked = [r for r in store.access_log(con, login="demo.analyste") if r["action"] in
-                       ("connexion_echouee", "verrouillage")]
+            checked = [
+                r
+                for r in store.access_log(con, login="demo.analyste")
+                if r["action"] in ("connexion_echouee", "verrouillage")
+            ]
             assert len(checked) <= 5  # at most five passwords were even checked
         submit_login(a, url, "demo.analyste", "Demo-analyste-2025", timeout=120)  # the right one, too late
         time.sleep(5)
@@ -149,6 +157,7 @@ def test_every_changed_page_renders_in_chromium_and_is_captured(app_home, tmp_pa
     from selenium.webdriver.common.by import By
     from tests.app.browser import submit_login, wait_for_h1
     from tests.app.helpers import REPO
+
     docs = REPO / "apps" / "streamlit" / "docs" if os.environ.get("TQ_DOCS_SCREENSHOTS") == "1" else tmp_path
     # one browser per account: log in once, then open each page by its URL (the session survives a reload)
     with streamlit_server(app_home) as url:
@@ -162,8 +171,11 @@ def test_every_changed_page_renders_in_chromium_and_is_captured(app_home, tmp_pa
                     d.get(f"{url}/{path}")
                     wait_for_h1(d, title)
                     deadline = time.time() + 20  # deck.gl draws after the page's script: wait for its canvas
-                    while (time.time() < deadline and path in ("", "carte", "previsions", "tension")
-                           and not d.find_elements(By.CSS_SELECTOR, "[data-testid='stDeckGlJsonChart'] canvas")):
+                    while (
+                        time.time() < deadline
+                        and path in ("", "carte", "previsions", "tension")
+                        and not d.find_elements(By.CSS_SELECTOR, "[data-testid='stDeckGlJsonChart'] canvas")
+                    ):
                         time.sleep(0.5)
                     time.sleep(6)
                     assert not d.find_elements(By.CSS_SELECTOR, "[data-testid='stException']"), path
@@ -181,6 +193,7 @@ def card_home(tmp_path_factory):
     from tranquillite.app_core.seed_demo import seed_demo
     from tranquillite.definitions import build_defs
     from tranquillite.synthetic import generate
+
     home = tmp_path_factory.mktemp("fiche_modele")
     mp = pytest.MonkeyPatch()
     mp.setenv("TRANQUILLITE_HOME", str(home))
@@ -203,16 +216,17 @@ def test_every_changed_page_the_model_card_shows_the_public_its_backtest_in_chro
     from selenium.webdriver.common.by import By
     from tests.app.browser import wait_for_h1
     from tests.app.helpers import REPO
+
     docs = REPO / "apps" / "streamlit" / "docs" if os.environ.get("TQ_DOCS_SCREENSHOTS") == "1" else tmp_path
     with streamlit_server(card_home) as url, browser() as d:
-        d.get(f"{url}/fiche-modele")        # url_path: the page code with dashes (app.py)
+        d.get(f"{url}/fiche-modele")  # url_path: the page code with dashes (app.py)
         wait_for_h1(d, "Fiche du modèle de prévision")
         time.sleep(6)
         assert not d.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")
         body = d.find_element("tag name", "body").text
         assert "seules données de la Ville" in body and "réservée aux agents" not in body
         grids = d.find_elements(By.CSS_SELECTOR, "[data-testid='stDataFrame']")
-        assert len(grids) >= 4                           # one per horizon, then the audit's
+        assert len(grids) >= 4  # one per horizon, then the audit's
         section = d.find_element(By.XPATH, "//h3[contains(., 'face aux références')]")
         d.execute_script("arguments[0].scrollIntoView({block: 'start'});", section)
         time.sleep(2)

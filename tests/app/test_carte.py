@@ -39,8 +39,10 @@ def legend_sections(at) -> dict[str, list[tuple[tuple[int, ...], str]]]:
     out = {}
     for block in re.findall(r"<div class='tq-legende'>(.*?)</div>", legend(at)):
         name = re.match(r"<b>(.*?)</b>", block).group(1)
-        out[name] = [(tuple(int(v) for v in c.split(",")), text.strip())
-                     for c, text in re.findall(r"data-legende='([0-9,]+)'.*?</span>([^<]*)</span>", block)]
+        out[name] = [
+            (tuple(int(v) for v in c.split(",")), text.strip())
+            for c, text in re.findall(r"data-legende='([0-9,]+)'.*?</span>([^<]*)</span>", block)
+        ]
     return out
 
 
@@ -54,10 +56,13 @@ def test_points_legend_lists_the_drawn_sources_in_their_drawn_colours(app_home):
     got = {text.split(" : ")[0]: colour for colour, text in sections[LAYER_NAMES["faits_points"]]}
     assert got == want  # every source drawn, nothing else, and the colour it is drawn with
     counts = {text.split(" : ")[0]: int(text.split(" : ")[1]) for _, text in sections[LAYER_NAMES["faits_points"]]}
-    assert counts == {carte.SOURCE_LABELS[s]: sum(p["source"] == s for p in points) for s in {p["source"] for p in points}}
+    assert counts == {
+        carte.SOURCE_LABELS[s]: sum(p["source"] == s for p in points) for s in {p["source"] for p in points}
+    }
     routes = drawn.get("parcours") or []
-    assert {text.split(" : ")[0]: c for c, text in sections[LAYER_NAMES["parcours"]]} == \
-        {carte.SOURCE_LABELS[r["source"]]: tuple(r["couleur"]) for r in routes}
+    assert {text.split(" : ")[0]: c for c, text in sections[LAYER_NAMES["parcours"]]} == {
+        carte.SOURCE_LABELS[r["source"]]: tuple(r["couleur"]) for r in routes
+    }
     assert "faits_h3" not in drawn and LAYER_NAMES["faits_h3"] not in sections
     assert LAYER_NAMES["arrondissements"] in sections
 
@@ -93,12 +98,14 @@ def test_every_drawn_layer_is_named_in_the_legend(app_home, vue):
 # ----------------------------------------------------------------------------- when: by day, weekday × hour
 def chart_rows(at, key_index: int) -> list[dict]:
     import pyarrow as pa
+
     proto = at.get("vega_lite_chart")[key_index].proto
     return pa.ipc.open_stream(proto.datasets[0].data.data).read_all().to_pylist()
 
 
 def direct(sql: str, params: list) -> list[tuple]:
     from tranquillite.app_core import queries
+
     cat = queries.Catalog.open()
     try:
         return cat.cursor().execute(sql, params).fetchall()
@@ -112,15 +119,25 @@ FACTS = list(carte.FACT_SOURCES)
 def test_when_charts_follow_the_filters(app_home):
     at = open_map("analyste")
     by_day, by_hour = chart_rows(at, 0), chart_rows(at, 1)
-    want = dict(((d.isoformat(), s), n) for d, s, n in direct(
-        "SELECT CAST(start AS DATE), source, count(*) FROM clean.events WHERE list_contains(?, source) "
-        "AND start >= '2025-03-07' AND start < '2025-03-09' GROUP BY ALL", [FACTS]))
+    want = dict(
+        ((d.isoformat(), s), n)
+        for d, s, n in direct(
+            "SELECT CAST(start AS DATE), source, count(*) FROM clean.events WHERE list_contains(?, source) "
+            "AND start >= '2025-03-07' AND start < '2025-03-09' GROUP BY ALL",
+            [FACTS],
+        )
+    )
     got = {(str(r["jour"])[:10], r["source"]): r["n"] for r in by_day if r["n"]}
     assert got == want and sum(want.values()) > 0
     hours = {(r["Jour"], r["heure"]): r["n"] for r in by_hour if r["n"]}
-    want_h = {(carte.WEEKDAYS[d - 1], h): n for d, h, n in direct(
-        "SELECT isodow(start), hour(start), count(*) FROM clean.events WHERE list_contains(?, source) "
-        "AND start >= '2025-03-07' AND start < '2025-03-09' GROUP BY ALL", [FACTS])}
+    want_h = {
+        (carte.WEEKDAYS[d - 1], h): n
+        for d, h, n in direct(
+            "SELECT isodow(start), hour(start), count(*) FROM clean.events WHERE list_contains(?, source) "
+            "AND start >= '2025-03-07' AND start < '2025-03-09' GROUP BY ALL",
+            [FACTS],
+        )
+    }
     assert hours == want_h
     assert len(by_hour) == 7 * 24  # every hour of the week, zeros included
     # a filter narrows the charts too: interventions only, from 22 h to 05 h
@@ -131,9 +148,14 @@ def test_when_charts_follow_the_filters(app_home):
     night = {(r["Jour"], r["heure"]): r["n"] for r in chart_rows(at, 1) if r["n"]}
     assert night and all(h >= 22 or h <= 5 for _, h in night)
     assert {r["source"] for r in chart_rows(at, 0)} == {"interventions"}
-    assert sum(night.values()) == direct(
-        "SELECT count(*) FROM clean.events WHERE source = 'interventions' AND start >= '2025-03-07' "
-        "AND start < '2025-03-09' AND (hour(start) >= 22 OR hour(start) <= 5)", [])[0][0]
+    assert (
+        sum(night.values())
+        == direct(
+            "SELECT count(*) FROM clean.events WHERE source = 'interventions' AND start >= '2025-03-07' "
+            "AND start < '2025-03-09' AND (hour(start) >= 22 OR hour(start) <= 5)",
+            [],
+        )[0][0]
+    )
     # the previous period of the same length holds no fact: no percentage out of nothing
     text = next(m.value for m in at.markdown if "contre" in m.value)
     assert "du 05/03/2025 au 06/03/2025" in text and "trop peu de faits" in text and "%" not in text
@@ -145,13 +167,16 @@ def test_when_charts_respect_the_scope(app_home):
     assert any("Aucun fait sélectionné" in i.value for i in at.info)
 
 
-@pytest.mark.parametrize("current, previous, words", [
-    (5, 3, ["5 faits contre 3", "trop peu de faits"]),
-    (30, 9, ["30 faits contre 9", "trop peu de faits"]),
-    (30, 20, ["**+50\u202f%**", "compatible avec le hasard"]),
-    (100, 50, ["**+100\u202f%**", "au-delà du hasard", "p < 0,001"]),
-    (1200, 1500, ["**\u221220\u202f%**", "1\u202f200 faits contre 1\u202f500", "au-delà du hasard"]),
-])
+@pytest.mark.parametrize(
+    "current, previous, words",
+    [
+        (5, 3, ["5 faits contre 3", "trop peu de faits"]),
+        (30, 9, ["30 faits contre 9", "trop peu de faits"]),
+        (30, 20, ["**+50\u202f%**", "compatible avec le hasard"]),
+        (100, 50, ["**+100\u202f%**", "au-delà du hasard", "p < 0,001"]),
+        (1200, 1500, ["**\u221220\u202f%**", "1\u202f200 faits contre 1\u202f500", "au-delà du hasard"]),
+    ],
+)
 def test_period_comparison_handles_small_counts_honestly(current, previous, words):
     text = carte.comparison_text(current, previous, (date(2025, 3, 1), date(2025, 3, 6)))
     for w in words:

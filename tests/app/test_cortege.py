@@ -60,7 +60,7 @@ def test_forms_are_generated_from_the_contracts(app_home):
         assert not at.exception
         labels = _labels(at)
         for f in c.fields:
-            shown = f"{f.label} *" if f.required else f.label   # every field, its label verbatim, « * » if required
+            shown = f"{f.label} *" if f.required else f.label  # every field, its label verbatim, « * » if required
             assert shown in labels, (c.name, shown)
             if f.type == "enum":
                 assert at.selectbox(key=_k(c.record_type, f.name)).options == list(f.values)
@@ -80,10 +80,12 @@ def test_validation_messages_are_those_of_ingestion_in_french(app_home):
     at = _click(at, "Enregistrer")
     assert not at.exception
     message = at.error[0].value
-    for expected in ("« Adresse de départ » est obligatoire.",
-                     "« Statut de l’organisateur » est obligatoire.",
-                     "La date et heure de fin est antérieure à la date et heure de début.",
-                     "Donnée personnelle détectée (numéro de téléphone) dans « Objet »"):
+    for expected in (
+        "« Adresse de départ » est obligatoire.",
+        "« Statut de l’organisateur » est obligatoire.",
+        "La date et heure de fin est antérieure à la date et heure de début.",
+        "Donnée personnelle détectée (numéro de téléphone) dans « Objet »",
+    ):
         assert expected in message, message
     assert _files(app_home) == []  # nothing reaches the landing zone
 
@@ -133,8 +135,9 @@ def test_a_valid_entry_is_written_as_a_new_version_and_amended_as_the_next(app_h
     assert [r["action"] for r in log if r["action"].startswith("saisie")] == ["saisie_enregistree"] * 2
 
     # the landing sensor requests the ingestion of the new files, automatically (C3)
-    ctx = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(),
-                                  resources={"landing": LandingZone(root=str(app_home / "landing"))})
+    ctx = dg.build_sensor_context(
+        instance=dg.DagsterInstance.ephemeral(), resources={"landing": LandingZone(root=str(app_home / "landing"))}
+    )
     requests = landing_sensor(ctx).run_requests
     assert [r.partition_key for r in requests] == sorted({f.split("/")[1] for f in files})
 
@@ -165,8 +168,12 @@ def test_pasted_geojson_route(app_home):
 
 def test_saves_never_overwrite_and_only_the_author_amends(app_home, con, tmp_path):
     root = app_home / "landing"
-    values = {"objet": "Visite du ministre", "adresses": "Quai du Port, 13002 Marseille",
-              "date_debut": "2025-03-08T11:00:00+01:00", "date_fin": "2025-03-08T12:00:00+01:00"}
+    values = {
+        "objet": "Visite du ministre",
+        "adresses": "Quai du Port, 13002 Marseille",
+        "date_debut": "2025-03-08T11:00:00+01:00",
+        "date_fin": "2025-03-08T12:00:00+01:00",
+    }
     eid = C.next_entry_id(con, root, 2025)
     assert eid == "CTG-2025-000001"
     e1 = C.build_entry("visite_officielle", values, eid, 1)
@@ -189,9 +196,14 @@ def test_saves_never_overwrite_and_only_the_author_amends(app_home, con, tmp_pat
 def test_two_agents_saving_at_once_get_two_ids(app_home, con):
     """The issue: both got the same new id, one an uncaught sqlite3.IntegrityError."""
     import threading
+
     root = app_home / "landing"
-    values = {"objet": "Visite du ministre", "adresses": "Quai du Port, 13002 Marseille",
-              "date_debut": "2025-03-08T11:00:00+01:00", "date_fin": "2025-03-08T12:00:00+01:00"}
+    values = {
+        "objet": "Visite du ministre",
+        "adresses": "Quai du Port, 13002 Marseille",
+        "date_debut": "2025-03-08T11:00:00+01:00",
+        "date_fin": "2025-03-08T12:00:00+01:00",
+    }
     eid = C.next_entry_id(con, root)  # what each page computed before its agent clicked
     entry = C.build_entry("visite_officielle", values, eid, 1)
     assert C.check_entry(entry).ok
@@ -236,12 +248,17 @@ def test_two_agents_saving_at_once_get_two_ids(app_home, con):
     assert sorted(type(r).__name__ for r in results) == ["PosixPath", "SaveError"]
 
 
-@pytest.mark.parametrize("bad", ["../../../tmp/evil", "..", "a/b", "CTG-2025-1/../../x", "", "x" * 200,
-                                 "nul\x00", ".cache"])
+@pytest.mark.parametrize(
+    "bad", ["../../../tmp/evil", "..", "a/b", "CTG-2025-1/../../x", "", "x" * 200, "nul\x00", ".cache"]
+)
 def test_paths_built_from_an_id_stay_in_their_folder(app_home, con, bad, tmp_path):
     root = app_home / "landing"
-    values = {"objet": "Visite", "adresses": "Quai du Port, 13002 Marseille",
-              "date_debut": "2025-03-08T11:00:00+01:00", "date_fin": "2025-03-08T12:00:00+01:00"}
+    values = {
+        "objet": "Visite",
+        "adresses": "Quai du Port, 13002 Marseille",
+        "date_debut": "2025-03-08T11:00:00+01:00",
+        "date_fin": "2025-03-08T12:00:00+01:00",
+    }
     entry = C.build_entry("visite_officielle", values, bad, 1)
     before = set(tmp_path.parent.rglob("*.json")) | set((app_home).rglob("*.json"))
     check = C.check_entry(entry)
@@ -256,28 +273,32 @@ def test_paths_built_from_an_id_stay_in_their_folder(app_home, con, bad, tmp_pat
         C.load_entry(root, "../app/platform.sqlite")
 
 
-@pytest.mark.parametrize("reason,expected", [
-    ("date_hors_bornes:date_debut", "date hors de la période plausible (de "),
-    ("valeur_hors_bornes:nombre_personnes_attendues", "valeur hors des bornes plausibles"),
-    ("champ_trop_long:objet", "texte trop long"),
-    ("type_entree_inconnu", "Type d'entrée inconnu"),
-    ("entree_non_objet", "un objet JSON"),
-    ("code_futur:objet", "raison technique (code_futur:objet)"),
-])
+@pytest.mark.parametrize(
+    "reason,expected",
+    [
+        ("date_hors_bornes:date_debut", "date hors de la période plausible (de "),
+        ("valeur_hors_bornes:nombre_personnes_attendues", "valeur hors des bornes plausibles"),
+        ("champ_trop_long:objet", "texte trop long"),
+        ("type_entree_inconnu", "Type d'entrée inconnu"),
+        ("entree_non_objet", "un objet JSON"),
+        ("code_futur:objet", "raison technique (code_futur:objet)"),
+    ],
+)
 def test_every_ingestion_reason_is_told_in_french(reason, expected):
     c = next(c for c in contracts_for_source("cortege") if c.record_type == "manifestation_statique")
     text = C.explain(c, reason, {})
     assert expected in text, text
     code, _, field_name = reason.partition(":")
     if field_name and code != "code_futur":
-        assert c.field(field_name).label in text          # the field's contract label, not its code
+        assert c.field(field_name).label in text  # the field's contract label, not its code
         assert field_name not in text
 
 
 def test_the_preview_fits_the_whole_route_in_its_frame():
     """A route across the city is seen whole, not zoomed on the mean of its addresses (issue 15)."""
     from tranquillite.app_core import deck
-    route = [(5.3650, 43.2950), (5.3810, 43.2960), (5.4050, 43.3100)]     # Vieux-Port → la Belle de Mai
+
+    route = [(5.3650, 43.2950), (5.3810, 43.2960), (5.4050, 43.3100)]  # Vieux-Port → la Belle de Mai
     v = deck.fit_view(route)
     assert v["zoom"] <= 13 and 5.365 < v["longitude"] < 5.405 and 43.295 < v["latitude"] < 43.310
     one = deck.fit_view([(5.3810, 43.2960)])

@@ -15,8 +15,12 @@ from tranquillite.app_core import carte, habilitations, queries
 from tranquillite.app_core.rights import load_principal, public_principal, sources_of_conventions
 
 MARCH = carte.MapFilters(start=date(2025, 3, 7), end=date(2025, 3, 8))
-PREFECTURE_SOURCES = {"manifestation_deambulatoire", "manifestation_statique", "operation_programmee",
-                      "visite_officielle"}
+PREFECTURE_SOURCES = {
+    "manifestation_deambulatoire",
+    "manifestation_statique",
+    "operation_programmee",
+    "visite_officielle",
+}
 
 
 @pytest.fixture
@@ -34,8 +38,12 @@ def _sources(cat, scope) -> set[str]:
 def test_analyst_sees_every_source_prefecture_reader_only_the_convention(cat, con):
     analyst = load_principal(con, "demo.analyste")
     reader = load_principal(con, "demo.prefecture")
-    assert _sources(cat, analyst.scope) == PREFECTURE_SOURCES | {"interventions", "signalements",
-                                                                  "alertes_videoprotection", "evenements_publics"}
+    assert _sources(cat, analyst.scope) == PREFECTURE_SOURCES | {
+        "interventions",
+        "signalements",
+        "alertes_videoprotection",
+        "evenements_publics",
+    }
     assert _sources(cat, reader.scope) == PREFECTURE_SOURCES
     d = carte.map_data(cat, reader.scope, MARCH)
     assert d.n_facts == 0 and set(d.per_source) <= PREFECTURE_SOURCES
@@ -47,8 +55,10 @@ def test_analyst_sees_every_source_prefecture_reader_only_the_convention(cat, co
     assert asked.n_facts == 0
     # an event outside the scope has no details for this profile
     assert carte.event_detail(cat, reader.scope, "interventions:T-INT-2025-03-08-0") is None
-    assert carte.event_detail(cat, analyst.scope, "interventions:T-INT-2025-03-08-0")["Source"] == \
-        "Interventions de la Police Municipale"
+    assert (
+        carte.event_detail(cat, analyst.scope, "interventions:T-INT-2025-03-08-0")["Source"]
+        == "Interventions de la Police Municipale"
+    )
 
 
 def test_public_and_partner_get_aggregates_only(cat, con):
@@ -71,8 +81,14 @@ def test_public_and_partner_get_aggregates_only(cat, con):
 
 def test_unpublished_tables_are_refused(cat, con):
     analyst = load_principal(con, "demo.analyste")
-    for table in ("raw.interventions", "quarantine.cortege", "governance.landing_files", "main.x",
-                  "clean.events; DROP TABLE x", "clean.interventions"):
+    for table in (
+        "raw.interventions",
+        "quarantine.cortege",
+        "governance.landing_files",
+        "main.x",
+        "clean.events; DROP TABLE x",
+        "clean.interventions",
+    ):
         with pytest.raises(queries.Forbidden):
             queries.scoped_query(cat, analyst.scope, table, select="*")
     # the models' internals stay out of the app; their evaluation tables are published
@@ -93,12 +109,14 @@ def test_activity_nature_restricts_the_sources(cat, con):
 
 def test_rights_are_data_a_profile_change_applies_at_once(cat, con):
     tech = load_principal(con, "demo.admin")
-    habilitations.set_profile_rights(con, tech, "encadrement_pm", pages=["accueil_public", "carte", "compte"],
-                                     actions=[], conventions=[])
+    habilitations.set_profile_rights(
+        con, tech, "encadrement_pm", pages=["accueil_public", "carte", "compte"], actions=[], conventions=[]
+    )
     manager = load_principal(con, "demo.encadrement")
     assert _sources(cat, manager.scope) == set()
-    habilitations.set_profile_rights(con, tech, "encadrement_pm", pages=["accueil_public", "carte", "compte"],
-                                     actions=[], conventions=["internal"])
+    habilitations.set_profile_rights(
+        con, tech, "encadrement_pm", pages=["accueil_public", "carte", "compte"], actions=[], conventions=["internal"]
+    )
     manager = load_principal(con, "demo.encadrement")
     everything = _sources(cat, load_principal(con, "demo.analyste").scope)
     assert _sources(cat, manager.scope) == everything & set(sources_of_conventions(("internal",))) != set()
@@ -106,8 +124,9 @@ def test_rights_are_data_a_profile_change_applies_at_once(cat, con):
     with pytest.raises(habilitations.RightsError):
         habilitations.set_profile_rights(con, tech, "public", pages=["carte"], actions=[], conventions=[])
     with pytest.raises(habilitations.RightsError):
-        habilitations.set_profile_rights(con, load_principal(con, "demo.habilitations"), "analyste", pages=[],
-                                         actions=[], conventions=[])
+        habilitations.set_profile_rights(
+            con, load_principal(con, "demo.habilitations"), "analyste", pages=[], actions=[], conventions=[]
+        )
 
 
 def test_filters_are_sql_parameters(cat, con):
@@ -130,8 +149,11 @@ def test_filters_are_sql_parameters(cat, con):
 def test_map_page_renders_with_filters_from_the_url(app_home):
     at = new_app()  # a shared link opened in a new session: log in, land on the map with the link's filters
     # bound widgets write their displayed labels in the URL: links are readable
-    at.query_params = {"periode": ["2025-03-07", "2025-03-08"], "sources": ["Interventions de la Police Municipale"],
-                       "arr": ["6e arrondissement"]}
+    at.query_params = {
+        "periode": ["2025-03-07", "2025-03-08"],
+        "sources": ["Interventions de la Police Municipale"],
+        "arr": ["6e arrondissement"],
+    }
     at.run()  # anonymous: the map is not open to the public (Streamlit says "page not found")
     at.query_params = {}  # the browser drops the query string when the visitor goes to Connexion
     u = demo("encadrement_pm")
@@ -162,6 +184,7 @@ def test_map_details_panel_then_the_forecast_page(app_home, con):
     assert details["Valeur"].to_list()[0] == "manifestation_deambulatoire:T-PP-2025-000001-0"
     assert "Personnes attendues" in details["Champ"].to_list()
     from tranquillite.app_core import store
+
     assert store.access_log(con, login="demo.analyste", page="carte")[0]["action"] == "detail"
     # the pipeline now publishes the forecast: the page shows it, not a placeholder
     at.switch_page("views/previsions.py").run()
@@ -179,23 +202,48 @@ def test_forecast_page_reads_the_model_tables_once_published(app_home, monkeypat
     from datetime import datetime
 
     origin = datetime(2025, 3, 1, 6)
-    backtest = pl.DataFrame({
-        "model": ["moyenne_saisonniere", "lgbm_avec_evenements", "oracle"], "category": ["all"] * 3,
-        "horizon": ["jour_suivant"] * 3, "origin": [origin] * 3, "coverage": [0.05] * 3,
-        "hit_rate": [0.31, 0.38, 0.5], "pai": [6.2, 7.6, 10.0], "pei": [0.55, 0.67, 0.9], "n_events": [812] * 3,
-        "hits": [251.7, 308.6, 406.0], "max_hits": [456.0] * 3, "oracle_hit_rate": [0.5] * 3,
-        "hit_rate_vs_oracle": [0.62, 0.76, 1.0]})
+    backtest = pl.DataFrame(
+        {
+            "model": ["moyenne_saisonniere", "lgbm_avec_evenements", "oracle"],
+            "category": ["all"] * 3,
+            "horizon": ["jour_suivant"] * 3,
+            "origin": [origin] * 3,
+            "coverage": [0.05] * 3,
+            "hit_rate": [0.31, 0.38, 0.5],
+            "pai": [6.2, 7.6, 10.0],
+            "pei": [0.55, 0.67, 0.9],
+            "n_events": [812] * 3,
+            "hits": [251.7, 308.6, 406.0],
+            "max_hits": [456.0] * 3,
+            "oracle_hit_rate": [0.5] * 3,
+            "hit_rate_vs_oracle": [0.62, 0.76, 1.0],
+        }
+    )
     cells = ["89396815307ffff", "89396802d13ffff"]
-    forecast = pl.DataFrame({
-        "origin": [origin] * 4, "slot": [60444] * 4, "slot_start": [origin] * 4,
-        "slot_end": [datetime(2025, 3, 1, 14)] * 4, "lead": pl.Series([0] * 4, dtype=pl.Int16),
-        "category": ["all", "all", "interventions", "interventions"], "h3_cell": cells * 2,
-        "zone": ["13201", "13206"] * 2, "expected": [2.5, 0.4, 2.0, 0.3], "lower_80": [1.2, 0.05, 0.9, 0.04],
-        "upper_80": [4.6, 1.7, 3.9, 1.5], "lower_95": [0.6, 0.01, 0.4, 0.01], "upper_95": [5.9, 2.6, 5.1, 2.3],
-        "rank": pl.Series([1, 2, 1, 2], dtype=pl.Int32), "explanations": ["[]"] * 4,
-        "model": ["lgbm_avec_evenements"] * 4, "model_version": ["v1+v2+v3", "v1+v2+v3", "v1", "v1"]})
-    catalog_home(app_home, "home_models", {("models", "backtest"): backtest, ("models", "forecast"): forecast},
-                 monkeypatch)
+    forecast = pl.DataFrame(
+        {
+            "origin": [origin] * 4,
+            "slot": [60444] * 4,
+            "slot_start": [origin] * 4,
+            "slot_end": [datetime(2025, 3, 1, 14)] * 4,
+            "lead": pl.Series([0] * 4, dtype=pl.Int16),
+            "category": ["all", "all", "interventions", "interventions"],
+            "h3_cell": cells * 2,
+            "zone": ["13201", "13206"] * 2,
+            "expected": [2.5, 0.4, 2.0, 0.3],
+            "lower_80": [1.2, 0.05, 0.9, 0.04],
+            "upper_80": [4.6, 1.7, 3.9, 1.5],
+            "lower_95": [0.6, 0.01, 0.4, 0.01],
+            "upper_95": [5.9, 2.6, 5.1, 2.3],
+            "rank": pl.Series([1, 2, 1, 2], dtype=pl.Int32),
+            "explanations": ["[]"] * 4,
+            "model": ["lgbm_avec_evenements"] * 4,
+            "model_version": ["v1+v2+v3", "v1+v2+v3", "v1", "v1"],
+        }
+    )
+    catalog_home(
+        app_home, "home_models", {("models", "backtest"): backtest, ("models", "forecast"): forecast}, monkeypatch
+    )
     at = login_as("analyste")
     assert any("Aucune donnée publiée" in i.value for i in at.info)  # no clean.events in this catalog
     at.switch_page("views/previsions.py").run()
@@ -204,13 +252,17 @@ def test_forecast_page_reads_the_model_tables_once_published(app_home, monkeypat
     top = at.dataframe[0].value  # 5 % of 2 cells: the best one, with its integer interval bounds
     assert top["Cellule H3"].to_list() == ["89396815307ffff"] and top["Intervalle 80 %"].to_list() == ["1–4"]
     conf = at.dataframe[1].value
-    assert conf["Modèle"].to_list() == ["LightGBM avec les événements prévus", "Moyenne saisonnière",
-                                        "Oracle (intensité vraie, données synthétiques)"]
+    assert conf["Modèle"].to_list() == [
+        "LightGBM avec les événements prévus",
+        "Moyenne saisonnière",
+        "Oracle (intensité vraie, données synthétiques)",
+    ]
     assert conf["Rôle"].to_list()[0].startswith("★ champion")
     assert conf["Rapport à l'oracle"].to_list() == ["76\u202f%", "62\u202f%", "100\u202f%"]
     assert len(at.dataframe) == 2 and not at.metric  # no models.backtest_scores in this catalog
     # the Préfecture reader gets no forecast: they derive from the City's data (convention internal)
     from tranquillite.app_core import store
+
     with store.connect() as c:
         reader = load_principal(c, "demo.prefecture")
     cat = queries.Catalog.open()
@@ -222,10 +274,13 @@ def test_forecast_page_reads_the_model_tables_once_published(app_home, monkeypat
 def test_time_of_day_overlap_is_exact():
     """The scalar SQL of the planned events' hour overlap equals set intersection, for every case."""
     import duckdb
+
     con = duckdb.connect()
-    con.execute('CREATE TABLE t AS SELECT TIMESTAMP \'2025-03-08 00:00\' + to_hours(s) AS start, '
-                'TIMESTAMP \'2025-03-08 00:00\' + to_hours(s) + to_minutes(d) AS "end", s, d '
-                'FROM range(24) r(s), (VALUES (0), (30), (150), (600), (1400), (1500)) v(d)')
+    con.execute(
+        "CREATE TABLE t AS SELECT TIMESTAMP '2025-03-08 00:00' + to_hours(s) AS start, "
+        "TIMESTAMP '2025-03-08 00:00' + to_hours(s) + to_minutes(d) AS \"end\", s, d "
+        "FROM range(24) r(s), (VALUES (0), (30), (150), (600), (1400), (1500)) v(d)"
+    )
     for a in range(24):
         for b in range(24):
             window = set(range(a, b + 1)) if a <= b else set(range(a, 24)) | set(range(0, b + 1))
@@ -244,17 +299,37 @@ def test_map_counts_and_cells_in_one_read_match_the_separate_reads(cat, con, mon
     """The facts' counts per source and per H3 cell, and each cell's main category, come from one grouped
     read (issue 14), and say what plain reads of the same filters say."""
     from tests.app.helpers import count_queries
+
     analyst = load_principal(con, "demo.analyste")
     f = carte.with_filters(MARCH, detail="hexagones")
     where, params = carte._facts_where(f)
-    by_source = queries.scoped_query(cat, analyst.scope, "clean.events", select="source, count(*) AS n",
-                                     where=where, params=params, group_by="source")
-    by_cell = queries.scoped_query(cat, analyst.scope, "clean.events", select="h3_cell, count(*) AS n",
-                                   where=where + " AND h3_cell IS NOT NULL", params=params, group_by="h3_cell")
-    by_category = queries.scoped_query(cat, analyst.scope, "clean.events",
-                                       select="h3_cell, subcategory, count(*) AS n",
-                                       where=where + " AND h3_cell IS NOT NULL AND subcategory IS NOT NULL",
-                                       params=params, group_by="h3_cell, subcategory")
+    by_source = queries.scoped_query(
+        cat,
+        analyst.scope,
+        "clean.events",
+        select="source, count(*) AS n",
+        where=where,
+        params=params,
+        group_by="source",
+    )
+    by_cell = queries.scoped_query(
+        cat,
+        analyst.scope,
+        "clean.events",
+        select="h3_cell, count(*) AS n",
+        where=where + " AND h3_cell IS NOT NULL",
+        params=params,
+        group_by="h3_cell",
+    )
+    by_category = queries.scoped_query(
+        cat,
+        analyst.scope,
+        "clean.events",
+        select="h3_cell, subcategory, count(*) AS n",
+        where=where + " AND h3_cell IS NOT NULL AND subcategory IS NOT NULL",
+        params=params,
+        group_by="h3_cell, subcategory",
+    )
     calls = count_queries(monkeypatch)
     monkeypatch.setattr(carte, "scoped_query", queries.scoped_query)
     d = carte.map_data(cat, analyst.scope, f)
@@ -275,13 +350,21 @@ def test_a_long_planned_event_stays_on_the_map_of_its_last_days(app_home, cat, c
     from datetime import datetime, timedelta
 
     from tranquillite.resources.warehouse import Warehouse
+
     events = pl.from_arrow(cat.cursor().sql("SELECT * FROM clean.events").to_arrow_table())
     base = events.filter(pl.col("source") == "evenements_publics").row(0, named=True)
 
     def event(code: str, start: datetime, end: datetime) -> dict:
-        return {**base, "event_id": f"evenements_publics:{code}", "record_id": code, "start": start, "end": end,
-                "geometry": None}
-    long = event("LONGUE", datetime(2025, 2, 20, 8), datetime(2025, 3, 7, 20))    # a fortnight's fair
+        return {
+            **base,
+            "event_id": f"evenements_publics:{code}",
+            "record_id": code,
+            "start": start,
+            "end": end,
+            "geometry": None,
+        }
+
+    long = event("LONGUE", datetime(2025, 2, 20, 8), datetime(2025, 3, 7, 20))  # a fortnight's fair
     added = [long, event("VEILLE", datetime(2025, 3, 6, 8), datetime(2025, 3, 6, 20))]  # over the day before
     added += [event(f"AUTOMNE{i}", datetime(2024, 11, 1 + i, 8), datetime(2024, 11, 1 + i, 20)) for i in range(8)]
     home = app_home.parent / "home_longue"
@@ -302,12 +385,16 @@ def test_a_long_planned_event_stays_on_the_map_of_its_last_days(app_home, cat, c
         drawn = {r["event_id"] for r in d.routes + d.footprints + d.markers}
         assert "evenements_publics:LONGUE" in drawn and "evenements_publics:VEILLE" not in drawn
         unbounded, params = carte._planned_where(MARCH)
-        every = queries.scoped_query(c, analyst.scope, "clean.events", select="event_id", where=unbounded,
-                                     params=params)
+        every = queries.scoped_query(
+            c, analyst.scope, "clean.events", select="event_id", where=unbounded, params=params
+        )
         assert drawn == set(every.get_column("event_id").to_list())
         bounded, params = carte._planned_where(MARCH, longest)
-        plan = c.cursor().execute(f"EXPLAIN ANALYZE SELECT event_id FROM clean.events WHERE {bounded}",
-                                  params).fetchall()[0][1]
+        plan = (
+            c.cursor()
+            .execute(f"EXPLAIN ANALYZE SELECT event_id FROM clean.events WHERE {bounded}", params)
+            .fetchall()[0][1]
+        )
         scanned, total = map(int, re.search(r"Row Groups Scanned: (\d+) / (\d+)", plan).groups())
         assert scanned < total
     finally:

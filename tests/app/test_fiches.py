@@ -44,18 +44,21 @@ def test_the_sheet_states_the_contract_and_measures_the_data(app_home):
     assert "convention" in stated["Confidentialité"] and contract.meta["personal_data"] in stated["Confidentialité"]
     measured = sheet(at, "mesure")
     n = direct("SELECT count(*) FROM clean.events WHERE source = 'interventions'")[0][0]
-    days, read, quarantined = direct("SELECT count(*), sum(read), sum(quarantined) FROM governance.ingestion_ledger "
-                                     "WHERE source = 'interventions'")[0]
+    days, read, quarantined = direct(
+        "SELECT count(*), sum(read), sum(quarantined) FROM governance.ingestion_ledger WHERE source = 'interventions'"
+    )[0]
     assert measured["Volume"].startswith(f"{n} enregistrements valides, du 07/03/2025 au 08/03/2025")
     per_day = f"{n / days:.1f}".replace(".", ",")
     assert measured["Enregistrements par jour"].startswith(f"{per_day} en moyenne par jour d'export reçu")
     assert measured["Complétude"].startswith(f"{days} jour(s) d'export reçus sur 2 (100\u202f%)")
     assert measured["Part en quarantaine"].startswith(
-        f"{100 * quarantined / read:.1f}".replace(".", ",") + f"\u202f% ({quarantined} sur {read}")
+        f"{100 * quarantined / read:.1f}".replace(".", ",") + f"\u202f% ({quarantined} sur {read}"
+    )
     assert "Délai d'arrivée" in measured and measured["Délai d'arrivée"].startswith("médiane ")
     # no file name reaches the page (the landing files stay in the warehouse)
-    assert "tests_interventions_" not in texts(at) + " ".join(" ".join(map(str, d.value.to_numpy().ravel()))
-                                                             for d in at.dataframe)
+    assert "tests_interventions_" not in texts(at) + " ".join(
+        " ".join(map(str, d.value.to_numpy().ravel())) for d in at.dataframe
+    )
 
 
 def test_the_arrival_delay_is_measured_from_the_files_first_arrival(app_home):
@@ -66,10 +69,12 @@ def test_the_arrival_delay_is_measured_from_the_files_first_arrival(app_home):
         m = fiches.measure(cat, analyst.scope)["interventions"]
     finally:
         cat.close()
-    rows = direct("SELECT epoch(timezone('Europe/Paris', f.first_seen)::TIMESTAMP - e.start) / 3600.0 "
-                  "FROM clean.events e JOIN (SELECT source, partition, min(first_seen) AS first_seen "
-                  "FROM governance.landing_files WHERE current GROUP BY ALL) f "
-                  "ON f.source = 'interventions' AND f.partition = e._partition WHERE e.source = 'interventions'")
+    rows = direct(
+        "SELECT epoch(timezone('Europe/Paris', f.first_seen)::TIMESTAMP - e.start) / 3600.0 "
+        "FROM clean.events e JOIN (SELECT source, partition, min(first_seen) AS first_seen "
+        "FROM governance.landing_files WHERE current GROUP BY ALL) f "
+        "ON f.source = 'interventions' AND f.partition = e._partition WHERE e.source = 'interventions'"
+    )
     delays = [r[0] for r in rows]
     assert m.delay_records == len(delays) > 0
     assert m.delay_median_h == pytest.approx(statistics.median(delays), abs=1.0)  # at the hour

@@ -32,8 +32,9 @@ def test_page_views_filters_and_exports_are_logged(app_home, con):
     exp = store.access_log(con, exports_only=True)
     assert len(exp) == 1 and exp[0]["login"] == "demo.encadrement" and exp[0]["action"] == "export_csv"
     with pytest.raises(queries.Forbidden):
-        carte.export_csv(cat, load_principal(con, "demo.prefecture"), carte.MapFilters(date(2025, 3, 7),
-                                                                                        date(2025, 3, 8)))
+        carte.export_csv(
+            cat, load_principal(con, "demo.prefecture"), carte.MapFilters(date(2025, 3, 7), date(2025, 3, 8))
+        )
     # a profile without the action gets no export button
     at = login_as("lecteur_prefecture")
     assert not at.get("download_button")
@@ -114,13 +115,21 @@ def test_prefecture_list_workflow(app_home, con):
     assert agent.profile == "agent_cortege" and agent.must_change_password
     # direct creation or modification of a Préfecture account is refused; deactivation is allowed
     with pytest.raises(H.RightsError):
-        H.create_user(con, manager, login="x.y", display_name="X", email=None, profile="lecteur_prefecture",
-                      organisation="prefecture_police_13")
+        H.create_user(
+            con,
+            manager,
+            login="x.y",
+            display_name="X",
+            email=None,
+            profile="lecteur_prefecture",
+            organisation="prefecture_police_13",
+        )
     with pytest.raises(H.RightsError):
         H.update_user(con, manager, "agent.cortege2", profile="lecteur_prefecture")
     with pytest.raises(ValueError):  # a profile only for persons of the matching organisation
-        H.create_user(con, manager, login="x.y", display_name="X", email=None, profile="agent_cortege",
-                      organisation="ville_dgsec")
+        H.create_user(
+            con, manager, login="x.y", display_name="X", email=None, profile="agent_cortege", organisation="ville_dgsec"
+        )
     # removal: request → validation → habilitation; the person loses access
     rid = H.create_request(con, validator, kind="retrait", login="agent.cortege2", comment="mutation")
     H.validate_request(con, validator, rid, True)
@@ -131,8 +140,13 @@ def test_prefecture_list_workflow(app_home, con):
     with pytest.raises(store.DatabaseError, match="ajout seul"):
         con.execute("UPDATE habilitation_request_events SET status = 'refusee'")
     actions = {r["action"] for r in store.access_log(con, page="habilitations")}
-    assert {"liste_prefecture_demande", "liste_prefecture_validation", "liste_prefecture_habilitation",
-            "habilitation_creee", "habilitation_modifiee"} <= actions
+    assert {
+        "liste_prefecture_demande",
+        "liste_prefecture_validation",
+        "liste_prefecture_habilitation",
+        "habilitation_creee",
+        "habilitation_modifiee",
+    } <= actions
 
 
 @both_stores
@@ -148,8 +162,14 @@ def test_habilitations_page_workflow_in_the_app(app_home, con):
 
     at = login_as("gestionnaire_habilitations")
     at.switch_page("views/habilitations.py").run()
-    assert [t.label for t in at.tabs] == ["Utilisateurs", "Liste Préfecture", "Organisations", "Profils",
-                                          "Natures d'activité", "Conventions"]
+    assert [t.label for t in at.tabs] == [
+        "Utilisateurs",
+        "Liste Préfecture",
+        "Organisations",
+        "Profils",
+        "Natures d'activité",
+        "Conventions",
+    ]
     next(b for b in at.button if b.label == "Habiliter" and b.key == "dec_validee_prefecture_True").click()
     at.run()
     assert any("validateur de la Préfecture" in s.value for s in at.success)
@@ -178,7 +198,7 @@ def test_city_user_created_in_the_app_can_log_in(app_home, con):
     form_inputs[0].input("claire.martin")
     next(w for w in at.text_input if w.label == "Nom affiché").input("Claire Martin")
     prof = next(w for w in at.selectbox if w.label == "Profil")
-    assert prof.value is None                      # the most privileged profile is not pre-selected
+    assert prof.value is None  # the most privileged profile is not pre-selected
     next(b for b in at.button if b.label == "Habiliter").click()
     at.run()
     assert "Choisissez le profil" in at.error[0].value and not at.success

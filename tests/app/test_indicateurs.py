@@ -14,8 +14,8 @@ from tranquillite.app_core import indicateurs as I
 from tranquillite.app_core import queries, store
 from tranquillite.app_core.rights import load_principal
 
-COUNTS, SHARE = "faits_par_categorie", "completude_source"   # profiles: … encadrement_pm … / analyste, dpo
-DAYS = [date(2024, 1, 1) + timedelta(days=i) for i in range(700)]   # 2024-01-01 → 2025-11-30
+COUNTS, SHARE = "faits_par_categorie", "completude_source"  # profiles: … encadrement_pm … / analyste, dpo
+DAYS = [date(2024, 1, 1) + timedelta(days=i) for i in range(700)]  # 2024-01-01 → 2025-11-30
 LAST = DAYS[-1]
 
 
@@ -23,46 +23,101 @@ def _values() -> pl.DataFrame:
     rows = []
     for d in DAYS:
         this_year = d.year == 2025
-        for area, v in (("13201", 2.0 if this_year else 1.0),      # doubled in a year
-                        ("13202", 1.0 if d.toordinal() % 7 == 0 else 0.0)):   # 4 facts in 28 days: no % evolution
-            rows.append({"indicator_id": COUNTS, "area_level": "arrondissement", "area": area, "period_level": "jour",
-                         "period_start": d, "value": v, "n": int(v)})
-        rows.append({"indicator_id": COUNTS, "area_level": "ville", "area": "13", "period_level": "jour",
-                     "period_start": d, "value": (2.0 if this_year else 1.0) + 0.1, "n": 3})
+        for area, v in (
+            ("13201", 2.0 if this_year else 1.0),  # doubled in a year
+            ("13202", 1.0 if d.toordinal() % 7 == 0 else 0.0),
+        ):  # 4 facts in 28 days: no % evolution
+            rows.append(
+                {
+                    "indicator_id": COUNTS,
+                    "area_level": "arrondissement",
+                    "area": area,
+                    "period_level": "jour",
+                    "period_start": d,
+                    "value": v,
+                    "n": int(v),
+                }
+            )
+        rows.append(
+            {
+                "indicator_id": COUNTS,
+                "area_level": "ville",
+                "area": "13",
+                "period_level": "jour",
+                "period_start": d,
+                "value": (2.0 if this_year else 1.0) + 0.1,
+                "n": 3,
+            }
+        )
     for m in range(1, 13):
         for year, share in ((2024, 90.0), (2025, 95.0)):
-            rows.append({"indicator_id": SHARE, "area_level": "ville", "area": "13", "period_level": "mois",
-                         "period_start": date(year, m, 1), "value": share, "n": 1000})
+            rows.append(
+                {
+                    "indicator_id": SHARE,
+                    "area_level": "ville",
+                    "area": "13",
+                    "period_level": "mois",
+                    "period_start": date(year, m, 1),
+                    "value": share,
+                    "n": 1000,
+                }
+            )
     df = pl.DataFrame(rows).with_columns(
-        pl.lit("toutes").alias("dimension"), pl.col("period_start").cast(pl.Utf8).alias("period"),
-        (pl.col("period_start") + pl.duration(days=1)).alias("period_end"), pl.lit(True).alias("complete"),
-        pl.lit(["internal"]).alias("conventions"))
+        pl.lit("toutes").alias("dimension"),
+        pl.col("period_start").cast(pl.Utf8).alias("period"),
+        (pl.col("period_start") + pl.duration(days=1)).alias("period_end"),
+        pl.lit(True).alias("complete"),
+        pl.lit(["internal"]).alias("conventions"),
+    )
     ly = df.filter(pl.col("period_level") == "mois").select(
-        "indicator_id", "area", (pl.col("period_start").dt.offset_by("1y")).alias("period_start"),
-        pl.col("value").alias("value_ly"), pl.col("n").alias("n_ly"))
+        "indicator_id",
+        "area",
+        (pl.col("period_start").dt.offset_by("1y")).alias("period_start"),
+        pl.col("value").alias("value_ly"),
+        pl.col("n").alias("n_ly"),
+    )
     return df.join(ly, on=["indicator_id", "area", "period_start"], how="left").with_columns(
-        ((pl.col("value") / pl.col("value_ly") - 1) * 100).alias("evolution_ly_pct"))
+        ((pl.col("value") / pl.col("value_ly") - 1) * 100).alias("evolution_ly_pct")
+    )
 
 
 def _catalogue() -> pl.DataFrame:
-    return pl.DataFrame({
-        "indicator_id": [COUNTS, SHARE], "name": ["Faits constatés par catégorie", "Complétude des sources"],
-        "definition": ["Nombre de faits constatés.", "Part des enregistrements valides."],
-        "formula": ["count(*)", "propres / lus"], "unit": ["faits", "%"],
-        "sources": [["interventions", "signalements"], ["interventions"]], "relation": ["faits", "qualite"],
-        "value_sql": ["count(*)", "x"], "filter_sql": [None, None], "breakdown_sql": [None, None],
-        "areas": [["arrondissement", "ville"], ["ville"]], "periods": [["jour", "mois"], ["mois"]],
-        "trends": [True, True], "owner": ["DGSEC", "DGANSI"],
-        "profiles": [["admin_technique", "encadrement_pm", "analyste", "partenaire", "public"],
-                     ["admin_technique", "analyste", "auditeur_dpo"]],
-        "public": [True, False], "public_threshold": [11, 11], "status": ["calcule", "calcule"],
-        "conventions": [["internal"], ["internal"]]})
+    return pl.DataFrame(
+        {
+            "indicator_id": [COUNTS, SHARE],
+            "name": ["Faits constatés par catégorie", "Complétude des sources"],
+            "definition": ["Nombre de faits constatés.", "Part des enregistrements valides."],
+            "formula": ["count(*)", "propres / lus"],
+            "unit": ["faits", "%"],
+            "sources": [["interventions", "signalements"], ["interventions"]],
+            "relation": ["faits", "qualite"],
+            "value_sql": ["count(*)", "x"],
+            "filter_sql": [None, None],
+            "breakdown_sql": [None, None],
+            "areas": [["arrondissement", "ville"], ["ville"]],
+            "periods": [["jour", "mois"], ["mois"]],
+            "trends": [True, True],
+            "owner": ["DGSEC", "DGANSI"],
+            "profiles": [
+                ["admin_technique", "encadrement_pm", "analyste", "partenaire", "public"],
+                ["admin_technique", "analyste", "auditeur_dpo"],
+            ],
+            "public": [True, False],
+            "public_threshold": [11, 11],
+            "status": ["calcule", "calcule"],
+            "conventions": [["internal"], ["internal"]],
+        }
+    )
 
 
 @pytest.fixture
 def home(app_home, monkeypatch):
-    return catalog_home(app_home, "home_indicateurs", {("indicators", "values"): _values(),
-                                                        ("indicators", "catalogue"): _catalogue()}, monkeypatch)
+    return catalog_home(
+        app_home,
+        "home_indicateurs",
+        {("indicators", "values"): _values(), ("indicators", "catalogue"): _catalogue()},
+        monkeypatch,
+    )
 
 
 def _ids(scope) -> set[str]:
@@ -78,7 +133,7 @@ def test_an_indicators_values_reach_only_the_profiles_it_names(home):
     with store.connect() as con:
         manager, analyst = load_principal(con, "demo.encadrement"), load_principal(con, "demo.analyste")
     assert SHARE not in manager.scope.indicators and COUNTS in manager.scope.indicators
-    assert _ids(manager.scope) == {COUNTS}              # the gateway, whatever the page asks
+    assert _ids(manager.scope) == {COUNTS}  # the gateway, whatever the page asks
     assert _ids(analyst.scope) == {COUNTS, SHARE}
 
 
@@ -95,7 +150,7 @@ def test_trends_over_28_days_and_the_year_with_small_counts_said(home):
     rows = {r["area"]: r for r in t.table.iter_rows(named=True)}
     assert rows["13201"]["28j"] == 56 and rows["13201"]["28j_an"] == 28
     assert rows["13201"]["evolution_28j"] == pytest.approx(100.0)
-    assert rows["13201"]["ytd"] == 2 * 334 and rows["13201"]["ytd_an"] == 334   # Jan 1st → Nov 30th, a year apart
+    assert rows["13201"]["ytd"] == 2 * 334 and rows["13201"]["ytd_an"] == 334  # Jan 1st → Nov 30th, a year apart
     assert rows["13201"]["evolution_ytd"] == pytest.approx(100.0)
     assert rows["13202"]["n_28j"] == 4 and rows["13202"]["28j_an"] == 4 and rows["13202"]["evolution_28j"] is None
     assert t.table["area_level"][0] == "ville"
@@ -104,11 +159,17 @@ def test_trends_over_28_days_and_the_year_with_small_counts_said(home):
 
 
 def test_no_evolution_in_percent_on_a_handful_of_facts():
-    rows = pl.DataFrame({"area_level": ["arrondissement"] * 3, "area": ["13202"] * 3,
-                         "period_start": [date(2024, 1, 1), date(2024, 12, 20), date(2025, 12, 20)],
-                         "value": [0.0, 1.0, 3.0], "n": [0, 1, 3]})
+    rows = pl.DataFrame(
+        {
+            "area_level": ["arrondissement"] * 3,
+            "area": ["13202"] * 3,
+            "period_start": [date(2024, 1, 1), date(2024, 12, 20), date(2025, 12, 20)],
+            "value": [0.0, 1.0, 3.0],
+            "n": [0, 1, 3],
+        }
+    )
     r = I.cumulative(COUNTS, rows).table.row(0, named=True)
-    assert r["28j"] == 3 and r["28j_an"] == 1 and r["evolution_28j"] is None   # +200 % on 1 → 3 means nothing
+    assert r["28j"] == 3 and r["28j_an"] == 1 and r["evolution_28j"] is None  # +200 % on 1 → 3 means nothing
     # a year before the data began is unknown, not zero
     r = I.cumulative(COUNTS, rows.slice(1)).table.row(0, named=True)
     assert r["28j"] == 3 and r["28j_an"] is None and r["evolution_28j"] is None

@@ -20,30 +20,49 @@ from tests.app.helpers import catalog_home, count_queries, login_as, run_page_as
 from tranquillite.app_core import queries, store
 
 PAGE = "views/previsions.py"
-MODEL_LABELS = {"derniere_periode": "Dernière période", "moyenne_saisonniere": "Moyenne saisonnière",
-                "lgbm_avec_evenements": "LightGBM avec les événements prévus",
-                "oracle": "Oracle (intensité vraie, données synthétiques)"}
+MODEL_LABELS = {
+    "derniere_periode": "Dernière période",
+    "moyenne_saisonniere": "Moyenne saisonnière",
+    "lgbm_avec_evenements": "LightGBM avec les événements prévus",
+    "oracle": "Oracle (intensité vraie, données synthétiques)",
+}
 CATS = ["all", "interventions", "alertes_videoprotection", "signalements"]
-CAT_LABELS = ["Tous les faits", "Interventions de la Police Municipale", "Alertes vidéoprotection (CSU)",
-              "Signalements"]  # the contracts' names of the sources
+CAT_LABELS = [
+    "Tous les faits",
+    "Interventions de la Police Municipale",
+    "Alertes vidéoprotection (CSU)",
+    "Signalements",
+]  # the contracts' names of the sources
 SLOTS = [60468, 60469, 60470]  # 2025-03-09, the 3 shifts
 SLOT_LABELS = ["dim. 09/03 06h–14h", "dim. 09/03 14h–22h", "dim. 09/03 22h–06h"]
 ORIGIN = datetime(2025, 3, 9, 6)
 CELLS = sorted(h3.grid_disk(h3.latlng_to_cell(43.2965, 5.3700, 9), 4))[:40]
 CHAMPION = "lgbm_avec_evenements"
-EXPLAINED = ('[{"feature": "alertes_videoprotection_28d_same", "contribution": 0.25, "value": 66}, '
-             '{"feature": "faits_7j", "contribution": -0.7, "value": 3}, '
-             '{"feature": "interventions_nb_7d", "contribution": 9.3, "value": 1234}]')
-EXPLAINED_TEXT = ("66 alertes de vidéoprotection sur ce créneau horaire les 4 dernières semaines (×1,28) ; "
-                  "faits_7j = 3 (÷2,01) ; 1\u202f234 interventions dans les cellules voisines les 7 derniers jours "
-                  "(×plus de 10)")  # words from the feature names; a name no pattern knows stays as it is
+EXPLAINED = (
+    '[{"feature": "alertes_videoprotection_28d_same", "contribution": 0.25, "value": 66}, '
+    '{"feature": "faits_7j", "contribution": -0.7, "value": 3}, '
+    '{"feature": "interventions_nb_7d", "contribution": 9.3, "value": 1234}]'
+)
+EXPLAINED_TEXT = (
+    "66 alertes de vidéoprotection sur ce créneau horaire les 4 dernières semaines (×1,28) ; "
+    "faits_7j = 3 (÷2,01) ; 1\u202f234 interventions dans les cellules voisines les 7 derniers jours "
+    "(×plus de 10)"
+)  # words from the feature names; a name no pattern knows stays as it is
 RAW_TEXT = "texte libre, pas du JSON"
 # mean next-day hit rates over the two origins, per (category, coverage): model -> per-origin values
 HIT_RATES = {
-    ("all", 0.05): {"derniere_periode": [0.10, 0.28], "moyenne_saisonniere": [0.20, 0.20],
-                    CHAMPION: [0.30, 0.40], "oracle": [0.50, 0.50]},
-    ("all", 0.20): {"derniere_periode": [0.30, 0.30], "moyenne_saisonniere": [0.40, 0.40],
-                    CHAMPION: [0.60, 0.60], "oracle": [0.80, 0.80]},
+    ("all", 0.05): {
+        "derniere_periode": [0.10, 0.28],
+        "moyenne_saisonniere": [0.20, 0.20],
+        CHAMPION: [0.30, 0.40],
+        "oracle": [0.50, 0.50],
+    },
+    ("all", 0.20): {
+        "derniere_periode": [0.30, 0.30],
+        "moyenne_saisonniere": [0.40, 0.40],
+        CHAMPION: [0.60, 0.60],
+        "oracle": [0.80, 0.80],
+    },
     ("interventions", 0.05): {CHAMPION: [0.20, 0.20], "oracle": [0.40, 0.40]},
 }
 
@@ -65,16 +84,30 @@ def forecast_frame() -> pl.DataFrame:
             for i, cell in enumerate(CELLS):
                 e = expected_value(ci, sj, i)
                 rank = 40 - round(e * 10)
-                rows.append({
-                    "origin": ORIGIN, "slot": s, "slot_start": ORIGIN + timedelta(hours=8 * sj),
-                    "slot_end": ORIGIN + timedelta(hours=8 * (sj + 1)), "lead": sj, "category": c,
-                    "h3_cell": cell, "zone": "13201" if i % 2 else "13206", "expected": e,
-                    "lower_80": e * 0.5 + 0.25, "upper_80": e * 1.5 + 0.9, "lower_95": e * 0.25 + 0.1,
-                    "upper_95": e * 2 + 1.45, "rank": rank,
-                    "explanations": EXPLAINED if rank == 1 else RAW_TEXT if rank == 2 else "[]",
-                    "model": CHAMPION, "model_version": "v1" if c != "all" else None})
-    return pl.DataFrame(rows, infer_schema_length=None).with_columns(pl.col("lead").cast(pl.Int16),
-                                                                   pl.col("rank").cast(pl.Int32))
+                rows.append(
+                    {
+                        "origin": ORIGIN,
+                        "slot": s,
+                        "slot_start": ORIGIN + timedelta(hours=8 * sj),
+                        "slot_end": ORIGIN + timedelta(hours=8 * (sj + 1)),
+                        "lead": sj,
+                        "category": c,
+                        "h3_cell": cell,
+                        "zone": "13201" if i % 2 else "13206",
+                        "expected": e,
+                        "lower_80": e * 0.5 + 0.25,
+                        "upper_80": e * 1.5 + 0.9,
+                        "lower_95": e * 0.25 + 0.1,
+                        "upper_95": e * 2 + 1.45,
+                        "rank": rank,
+                        "explanations": EXPLAINED if rank == 1 else RAW_TEXT if rank == 2 else "[]",
+                        "model": CHAMPION,
+                        "model_version": "v1" if c != "all" else None,
+                    }
+                )
+    return pl.DataFrame(rows, infer_schema_length=None).with_columns(
+        pl.col("lead").cast(pl.Int16), pl.col("rank").cast(pl.Int32)
+    )
 
 
 def backtest_frame() -> pl.DataFrame:
@@ -85,9 +118,23 @@ def backtest_frame() -> pl.DataFrame:
             ref = models["oracle"][k]
             for m, hrs in models.items():
                 for horizon, hr in (("jour_suivant", hrs[k]), ("7_jours", 0.99), ("creneau_suivant", 0.01)):
-                    rows.append({"model": m, "category": c, "horizon": horizon, "origin": o, "coverage": cov,
-                                 "hit_rate": hr, "pai": hr / cov, "pei": hr, "n_events": 100, "hits": hr * 100,
-                                 "max_hits": 100.0, "oracle_hit_rate": ref, "hit_rate_vs_oracle": hr / ref})
+                    rows.append(
+                        {
+                            "model": m,
+                            "category": c,
+                            "horizon": horizon,
+                            "origin": o,
+                            "coverage": cov,
+                            "hit_rate": hr,
+                            "pai": hr / cov,
+                            "pei": hr,
+                            "n_events": 100,
+                            "hits": hr * 100,
+                            "max_hits": 100.0,
+                            "oracle_hit_rate": ref,
+                            "hit_rate_vs_oracle": hr / ref,
+                        }
+                    )
     return pl.DataFrame(rows)
 
 
@@ -96,20 +143,39 @@ def scores_frame() -> pl.DataFrame:
     for c, cov95, cov80 in (("all", [0.94, 0.96], [0.78, 0.80]), ("interventions", [0.90, 0.90], [0.70, 0.70])):
         for k, o in enumerate([datetime(2025, 2, 2, 6), datetime(2025, 2, 9, 6)]):
             for horizon, f in (("jour_suivant", 1.0), ("7_jours", 0.5)):
-                rows.append({"model": CHAMPION, "category": c, "horizon": horizon, "origin": o,
-                             "poisson_deviance": 0.3, "interval_coverage_80": cov80[k] * f,
-                             "interval_coverage_95": cov95[k] * f, "strict_coverage_80": 0.9,
-                             "strict_coverage_95": 0.99, "expected": 10.0, "observed": 11.0, "n_cells": 40,
-                             "n_slots": 3})
+                rows.append(
+                    {
+                        "model": CHAMPION,
+                        "category": c,
+                        "horizon": horizon,
+                        "origin": o,
+                        "poisson_deviance": 0.3,
+                        "interval_coverage_80": cov80[k] * f,
+                        "interval_coverage_95": cov95[k] * f,
+                        "strict_coverage_80": 0.9,
+                        "strict_coverage_95": 0.99,
+                        "expected": 10.0,
+                        "observed": 11.0,
+                        "n_cells": 40,
+                        "n_slots": 3,
+                    }
+                )
     return pl.DataFrame(rows)
 
 
 @pytest.fixture
 def models_home(app_home, monkeypatch):
     """A home whose catalog holds hand-built `models.*` tables with known values."""
-    return catalog_home(app_home, "home_models", {("models", "forecast"): forecast_frame(),
-                                                  ("models", "backtest"): backtest_frame(),
-                                                  ("models", "backtest_scores"): scores_frame()}, monkeypatch)
+    return catalog_home(
+        app_home,
+        "home_models",
+        {
+            ("models", "forecast"): forecast_frame(),
+            ("models", "backtest"): backtest_frame(),
+            ("models", "backtest_scores"): scores_frame(),
+        },
+        monkeypatch,
+    )
 
 
 def open_page(profile: str = "analyste"):
@@ -133,6 +199,7 @@ def confidence(at) -> dict[str, dict]:
 def confidence_chart(at) -> list[dict]:
     """The rows of the confidence chart's dataset (Arrow, as Streamlit sends it to the browser)."""
     import pyarrow as pa
+
     proto = at.get("vega_lite_chart")[0].proto
     assert json.loads(proto.spec)["layer"][0]["mark"]["type"] == "bar"
     return pa.ipc.open_stream(proto.datasets[0].data.data).read_all().to_pylist()
@@ -220,12 +287,18 @@ def test_confidence_chart_and_figures_from_known_backtest_numbers(models_home):
     assert [b["Modèle"] for b in bars] == list(conf)
     assert [b["taux"] for b in bars] == pytest.approx([0.35, 0.20, 0.19, 0.50])
     assert [b["etiquette"] for b in bars] == ["35,0\u202f%", "20,0\u202f%", "19,0\u202f%", "50,0\u202f%"]
-    assert [b["role"] for b in bars] == ["Champion (carte ci-dessus)", "Autre modèle", "Autre modèle",
-                                         "Oracle (référence)"]
+    assert [b["role"] for b in bars] == [
+        "Champion (carte ci-dessus)",
+        "Autre modèle",
+        "Autre modèle",
+        "Oracle (référence)",
+    ]
     summary = markdown(at, "rétro-tests")
     assert "**35\u202f%**" in summary and "**70\u202f%**" in summary
-    assert metrics(at) == {"Couverture de l'intervalle à 95 %": "95\u202f%",
-                           "Couverture de l'intervalle à 80 %": "79\u202f%"}
+    assert metrics(at) == {
+        "Couverture de l'intervalle à 95 %": "95\u202f%",
+        "Couverture de l'intervalle à 80 %": "79\u202f%",
+    }
 
     at.selectbox(key="prev_part").set_value(0.20).run()  # the backtest's coverage follows the hotspot share
     conf = confidence(at)
@@ -249,10 +322,21 @@ def test_one_query_per_widget_change(models_home, monkeypatch):
     at = open_page("analyste")
     # the backtest's summary and the champion's choice; + the badge of the Alertes page in the navigation
     # (issue 15): its alerts once, cached per catalog × scope
-    assert sorted(calls) == ["indicators.alerts", "models.backtest", "models.backtest", "models.backtest_scores",
-                             "models.forecast", "models.forecast"]
-    for key, value, n in (("prev_creneau", SLOTS[1], 1), ("prev_part", 0.10, 0), ("prev_categorie", "signalements", 1),
-                          ("prev_categorie", "all", 0), ("prev_creneau", SLOTS[0], 0)):
+    assert sorted(calls) == [
+        "indicators.alerts",
+        "models.backtest",
+        "models.backtest",
+        "models.backtest_scores",
+        "models.forecast",
+        "models.forecast",
+    ]
+    for key, value, n in (
+        ("prev_creneau", SLOTS[1], 1),
+        ("prev_part", 0.10, 0),
+        ("prev_categorie", "signalements", 1),
+        ("prev_categorie", "all", 0),
+        ("prev_creneau", SLOTS[0], 0),
+    ):
         calls.clear()
         at.selectbox(key=key).set_value(value).run()
         assert not at.exception
@@ -263,12 +347,15 @@ def test_categories_follow_the_scope(models_home):
     """A CSU supervisor sees interventions and alerts only: neither reports nor the total of all facts."""
     from tranquillite.app_core import habilitations
     from tranquillite.app_core.rights import load_principal
+
     with store.connect() as con:
         admin = load_principal(con, "demo.habilitations")
         habilitations.update_user(con, admin, "demo.analyste", activity_nature="supervision_videoprotection")
     at = open_page("analyste")
-    assert at.selectbox(key="prev_categorie").options == ["Interventions de la Police Municipale",
-                                                           "Alertes vidéoprotection (CSU)"]
+    assert at.selectbox(key="prev_categorie").options == [
+        "Interventions de la Police Municipale",
+        "Alertes vidéoprotection (CSU)",
+    ]
     assert cells_table(at)["Cellule H3"].to_list() == top_cells("interventions", SLOTS[0], 2)
 
 
@@ -283,6 +370,7 @@ def test_prefecture_reader_gets_no_forecast(models_home):
     with store.connect() as con:
         assert store.access_log(con, page="previsions")[0]["action"] == "acces_refuse"
         from tranquillite.app_core.rights import load_principal
+
         reader = load_principal(con, "demo.prefecture")
     cat = queries.Catalog.open()  # and its scope gets no row of the models tables (convention internal)
     try:
@@ -299,12 +387,22 @@ def test_forecast_page_on_the_pipeline_catalog(app_home, profile):
     cat = queries.Catalog.open()
     try:
         first = cat.cursor().execute("SELECT min(slot) FROM models.forecast").fetchone()[0]
-        n = cat.cursor().execute("SELECT count(*) FROM models.forecast WHERE category = 'all' AND slot = ?",
-                                 [first]).fetchone()[0]
+        n = (
+            cat.cursor()
+            .execute("SELECT count(*) FROM models.forecast WHERE category = 'all' AND slot = ?", [first])
+            .fetchone()[0]
+        )
         k = math.ceil(0.05 * n)
-        want = [r[0] for r in cat.cursor().execute(
-            "SELECT h3_cell FROM models.forecast WHERE category = 'all' AND slot = ? "
-            "AND (round(expected, 2) > 0 OR floor(upper_95) >= 1) ORDER BY rank LIMIT ?", [first, k]).fetchall()]
+        want = [
+            r[0]
+            for r in cat.cursor()
+            .execute(
+                "SELECT h3_cell FROM models.forecast WHERE category = 'all' AND slot = ? "
+                "AND (round(expected, 2) > 0 OR floor(upper_95) >= 1) ORDER BY rank LIMIT ?",
+                [first, k],
+            )
+            .fetchall()
+        ]
     finally:
         cat.close()
     assert at.selectbox(key="prev_creneau").value == first and len(at.selectbox(key="prev_creneau").options) == 21
@@ -322,10 +420,14 @@ def test_forecast_page_on_the_pipeline_catalog(app_home, profile):
 def test_a_cell_expecting_nothing_is_not_a_hot_spot(app_home, monkeypatch):
     """Issue 15: a cell forecasting 0,00 with interval 0–0 was ranked sixth among the hot spots."""
     f = forecast_frame().with_columns(
-        *[pl.when(pl.col("rank") > 3).then(0.0).otherwise(pl.col(c)).alias(c)
-          for c in ("expected", "lower_80", "upper_80", "lower_95", "upper_95")])
-    catalog_home(app_home, "home_zero", {("models", "forecast"): f, ("models", "backtest"): backtest_frame()},
-                 monkeypatch)
+        *[
+            pl.when(pl.col("rank") > 3).then(0.0).otherwise(pl.col(c)).alias(c)
+            for c in ("expected", "lower_80", "upper_80", "lower_95", "upper_95")
+        ]
+    )
+    catalog_home(
+        app_home, "home_zero", {("models", "forecast"): f, ("models", "backtest"): backtest_frame()}, monkeypatch
+    )
     at = open_page("analyste")
     at.selectbox(key="prev_part").set_value(0.20).run()  # 8 cells of 40 asked, 3 expect something
     t = cells_table(at)

@@ -42,9 +42,13 @@ def test_public_page_shows_the_published_values_masks_included(app_home):
     assert at.selectbox(key="categorie_publique").value == "toutes"
     t = table(at)
     names = carte.arrondissement_names()
-    rows = dict(((a, p), (v, d)) for a, p, v, d in published(
-        "SELECT area, period, value, value_display FROM indicators.values_public WHERE indicator_id = "
-        "'faits_par_categorie' AND dimension = 'toutes' AND area_level = 'arrondissement'"))
+    rows = dict(
+        ((a, p), (v, d))
+        for a, p, v, d in published(
+            "SELECT area, period, value, value_display FROM indicators.values_public WHERE indicator_id = "
+            "'faits_par_categorie' AND dimension = 'toutes' AND area_level = 'arrondissement'"
+        )
+    )
     assert rows, "the test catalog publishes arrondissement values"
     month_col = "mars 2025"
     for (code, period), (value, shown) in rows.items():
@@ -52,8 +56,10 @@ def test_public_page_shows_the_published_values_masks_included(app_home):
         assert t[names[code]][month_col] == (shown if value is None else str(int(value)))
     assert t[names["13201"]][month_col] == "secret" and t[names["13206"]][month_col] == "<11"
     # no row: no fact — and the city's value of the month is published (24), so 0 discloses nothing
-    city = published("SELECT value FROM indicators.values_public WHERE indicator_id = 'faits_par_categorie' "
-                     "AND dimension = 'toutes' AND area_level = 'ville'")[0][0]
+    city = published(
+        "SELECT value FROM indicators.values_public WHERE indicator_id = 'faits_par_categorie' "
+        "AND dimension = 'toutes' AND area_level = 'ville'"
+    )[0][0]
     assert t["Marseille (ville)"][month_col] == str(int(city))
     assert t[names["13203"]][month_col] == "0"
     assert len(t) == len(names) + 1
@@ -86,4 +92,5 @@ def test_the_choropleth_colours_only_published_values(app_home):
 @pytest.mark.parametrize("value, expected", [(12.0, "12"), (0.35, "0,35"), (1234.5, "1\u202f234,5")])
 def test_public_values_in_french(value, expected):
     from tranquillite.app_core.public import display
+
     assert display(value, str(value)) == expected

@@ -18,18 +18,42 @@ PHONE = "06 12 34 56 78"
 
 
 def _quarantine_home(app_home, monkeypatch):
-    raw = json.dumps({"N° intervention": "INT-9", "Adresse": "Place Victor Hugo, 13003 Marseille",
-                      "Observations": f"Rappeler Mme Martin au {PHONE}"}, ensure_ascii=False)
-    q = pl.DataFrame({"source": ["interventions", "interventions"], "contract": ["interventions"] * 2,
-                      "partition": ["2025-03-08", "2025-03-07"], "file": ["interventions/x.csv"] * 2,
-                      "line": [3, 5], "record_id": ["INT-9", "INT-4"],
-                      "reasons": [["donnee_personnelle:telephone"], ["date_invalide:debut"]],
-                      "raw": [raw, json.dumps({"N° intervention": "INT-4", "Début": "hier soir"})]})
-    purges = pl.DataFrame({"purged_at": ["2025-04-09T01:15:00+00:00"], "source": ["interventions"],
-                           "partition": ["2025-03-01"], "records": [2], "retention_days": [30],
-                           "cutoff": ["2025-03-10"]})
-    return catalog_home(app_home, "quarantaine", {("quarantine", "interventions"): q,
-                                                 ("governance", "quarantine_purges"): purges}, monkeypatch)
+    raw = json.dumps(
+        {
+            "N° intervention": "INT-9",
+            "Adresse": "Place Victor Hugo, 13003 Marseille",
+            "Observations": f"Rappeler Mme Martin au {PHONE}",
+        },
+        ensure_ascii=False,
+    )
+    q = pl.DataFrame(
+        {
+            "source": ["interventions", "interventions"],
+            "contract": ["interventions"] * 2,
+            "partition": ["2025-03-08", "2025-03-07"],
+            "file": ["interventions/x.csv"] * 2,
+            "line": [3, 5],
+            "record_id": ["INT-9", "INT-4"],
+            "reasons": [["donnee_personnelle:telephone"], ["date_invalide:debut"]],
+            "raw": [raw, json.dumps({"N° intervention": "INT-4", "Début": "hier soir"})],
+        }
+    )
+    purges = pl.DataFrame(
+        {
+            "purged_at": ["2025-04-09T01:15:00+00:00"],
+            "source": ["interventions"],
+            "partition": ["2025-03-01"],
+            "records": [2],
+            "retention_days": [30],
+            "cutoff": ["2025-03-10"],
+        }
+    )
+    return catalog_home(
+        app_home,
+        "quarantaine",
+        {("quarantine", "interventions"): q, ("governance", "quarantine_purges"): purges},
+        monkeypatch,
+    )
 
 
 def test_dpo_sees_records_with_personal_data_masked(app_home, monkeypatch):

@@ -62,18 +62,18 @@ def test_a_store_created_before_a_contract_opens_it_to_its_conventions_holders_o
     """The issue's case: on an existing deployment, `fourriere.yaml` (the City's convention) and a
     partner's contract (a convention of its own) are added; no profile is edited."""
     home = tmp_path / "home"
-    _run(home, None, "seed")                                  # the store of the shipped contracts
+    _run(home, None, "seed")  # the store of the shipped contracts
     root = contracts_with(tmp_path / "contrats", extra={"fourriere": FOURRIERE})
     got = _run(home, root, "scopes")
     for login in ("demo.encadrement", "demo.analyste", "demo.admin"):
-        assert "fourriere" in got[login]["rows"], login       # granted `internal`: sees its new source
-        assert "internal" in got[login]["derived"], login      # derived tables of the City's data stay
+        assert "fourriere" in got[login]["rows"], login  # granted `internal`: sees its new source
+        assert "internal" in got[login]["derived"], login  # derived tables of the City's data stay
         assert SOURCE not in got[login]["rows"] + got[login]["aggregates"], login
         assert CONVENTION not in got[login]["conventions"], login
     assert "fourriere" in got["public"]["aggregates"] and got["public"]["rows"] == []
     assert "fourriere" in got["demo.partenaire"]["aggregates"] and got["demo.partenaire"]["rows"] == []
     assert "fourriere" not in got["demo.prefecture"]["rows"] + got["demo.prefecture"]["aggregates"]
-    for who in got.values():                                  # the new convention: nobody until granted
+    for who in got.values():  # the new convention: nobody until granted
         assert SOURCE not in who["rows"] + who["aggregates"]
 
 
@@ -84,6 +84,7 @@ def _old_store_from_v1(app_home, missing: tuple[str, str]) -> None:
     import sqlite3
 
     from tests.test_app_store import OLD_DDL
+
     path = app_home / "app" / "platform.sqlite"
     demo = path.with_name("demo.sqlite")
     path.rename(demo)
@@ -91,18 +92,29 @@ def _old_store_from_v1(app_home, missing: tuple[str, str]) -> None:
     try:
         old.executescript(OLD_DDL.read_text(encoding="utf-8"))
         old.execute("ATTACH DATABASE ? AS demo", (str(demo),))
-        tables = [r[0] for r in old.execute("SELECT name FROM main.sqlite_master WHERE type = 'table' "
-                                            "AND name NOT LIKE 'sqlite_%' AND name IN "
-                                            "(SELECT name FROM demo.sqlite_master WHERE type = 'table')")]
+        tables = [
+            r[0]
+            for r in old.execute(
+                "SELECT name FROM main.sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite_%' AND name IN "
+                "(SELECT name FROM demo.sqlite_master WHERE type = 'table')"
+            )
+        ]
         for t in tables:
             cols = ", ".join(r[1] for r in old.execute(f"PRAGMA main.table_info({t})"))  # the fixture's own names
             old.execute(f"INSERT INTO main.{t} ({cols}) SELECT {cols} FROM demo.{t}")
         old.execute("DELETE FROM main.meta WHERE key = 'schema_version'")
         old.execute("INSERT INTO main.meta VALUES ('schema_version', '1')")
         sources = sorted({c.source for c in load_contracts().values()} | {c.name for c in load_contracts().values()})
-        old.executemany("INSERT INTO profile_sources VALUES (?, ?)",
-                        [(p, s) for (p,) in old.execute("SELECT code FROM profiles").fetchall() for s in sources
-                         if (p, s) != missing])
+        old.executemany(
+            "INSERT INTO profile_sources VALUES (?, ?)",
+            [
+                (p, s)
+                for (p,) in old.execute("SELECT code FROM profiles").fetchall()
+                for s in sources
+                if (p, s) != missing
+            ],
+        )
         old.execute("DETACH DATABASE demo")
     finally:
         old.close()
@@ -115,8 +127,9 @@ def test_derived_tables_do_not_vanish_for_a_profile_whose_stored_sources_lack_on
     44,919 → 0). The sources now follow the conventions: that store, brought up to the head, loses
     its lists (revision 0003) and the profile sees its derived rows."""
     with store.connect() as con:
-        before = queries.scoped_query(cat, load_principal(con, "demo.encadrement").scope, "indicators.tension",
-                                      select="count(*) AS n").item()
+        before = queries.scoped_query(
+            cat, load_principal(con, "demo.encadrement").scope, "indicators.tension", select="count(*) AS n"
+        ).item()
     assert before > 0
     _old_store_from_v1(app_home, missing=("encadrement_pm", "interventions"))
     assert store.revision() is None
@@ -127,8 +140,12 @@ def test_derived_tables_do_not_vanish_for_a_profile_whose_stored_sources_lack_on
         assert "interventions" in manager.scope.row_sources
         assert queries.scoped_query(cat, manager.scope, "indicators.tension", select="count(*) AS n").item() == before
         # an activity nature still narrows the sources (and with them the derived rows)
-        H.update_user(con, load_principal(con, "demo.habilitations"), "demo.encadrement",
-                      activity_nature="supervision_videoprotection")
+        H.update_user(
+            con,
+            load_principal(con, "demo.habilitations"),
+            "demo.encadrement",
+            activity_nature="supervision_videoprotection",
+        )
         csu = load_principal(con, "demo.encadrement")
         assert set(csu.scope.row_sources) == {"alertes_videoprotection", "interventions"}
 
@@ -141,38 +158,67 @@ def _last(con, login: str) -> dict:
 @both_stores
 def test_organisations_and_profiles_are_created_in_the_app_with_separation_of_duties(con):
     admin, gest = load_principal(con, "demo.admin"), load_principal(con, "demo.habilitations")
-    with pytest.raises(H.RightsError):      # the technical administrator configures, it does not habilitate
+    with pytest.raises(H.RightsError):  # the technical administrator configures, it does not habilitate
         H.create_organisation(con, admin, code=ORGANISATION, label="RTM", kind="partenaire")
     assert ORGANISATION not in {o["code"] for o in H.organisations(con)}
     H.create_organisation(con, gest, code="RTM ", label="Régie des transports métropolitains", kind="partenaire")
-    assert _last(con, "demo.habilitations") == {"action": "organisation_creee", "qui": "demo.habilitations",
-                                                "pour": f"organisation:{ORGANISATION}", "avant": None,
-                                                "apres": {"libelle": "Régie des transports métropolitains",
-                                                          "kind": "partenaire"}}
+    assert _last(con, "demo.habilitations") == {
+        "action": "organisation_creee",
+        "qui": "demo.habilitations",
+        "pour": f"organisation:{ORGANISATION}",
+        "avant": None,
+        "apres": {"libelle": "Régie des transports métropolitains", "kind": "partenaire"},
+    }
     with pytest.raises(H.RightsError, match="existe déjà"):
         H.create_organisation(con, gest, code=ORGANISATION, label="Autre", kind="partenaire")
     assert _last(con, "demo.habilitations")["action"] == "modification_refusee"
     with pytest.raises(ValueError):
         H.create_organisation(con, gest, code="x", label="Le public", kind="public")
 
-    with pytest.raises(H.RightsError):      # the gestionnaire habilitates, it does not configure profiles
+    with pytest.raises(H.RightsError):  # the gestionnaire habilitates, it does not configure profiles
         H.create_profile(con, gest, code="partenaire_rtm", label="RTM", reason="r", organisation_kind="partenaire")
-    H.create_profile(con, admin, code="partenaire_rtm", label="Agent de la RTM",
-                     reason="La RTM suit ses chantiers sur la carte.", organisation_kind="partenaire")
+    H.create_profile(
+        con,
+        admin,
+        code="partenaire_rtm",
+        label="Agent de la RTM",
+        reason="La RTM suit ses chantiers sur la carte.",
+        organisation_kind="partenaire",
+    )
     prof = next(x for x in H.profiles(con) if x["code"] == "partenaire_rtm")
     assert prof["pages"] == ["compte"] and prof["conventions"] == [] and prof["own_data_only"] == 1
     assert _last(con, "demo.admin")["action"] == "profil_cree"
     # its rights are then administered like any profile's, under the same rules
     with pytest.raises(H.RightsError):
-        H.set_profile_rights(con, admin, "partenaire_rtm", pages=["carte", "compte"],
-                             actions=["administrer", "habiliter"], conventions=[])
+        H.set_profile_rights(
+            con,
+            admin,
+            "partenaire_rtm",
+            pages=["carte", "compte"],
+            actions=["administrer", "habiliter"],
+            conventions=[],
+        )
     with pytest.raises(ValueError, match="inconnue"):
-        H.set_profile_rights(con, admin, "partenaire_rtm", pages=["carte", "compte"], actions=[],
-                             conventions=["une_convention_qui_n_existe_pas"])
+        H.set_profile_rights(
+            con,
+            admin,
+            "partenaire_rtm",
+            pages=["carte", "compte"],
+            actions=[],
+            conventions=["une_convention_qui_n_existe_pas"],
+        )
     H.set_profile_rights(con, admin, "partenaire_rtm", pages=["carte", "compte"], actions=[], conventions=["internal"])
     # and a person of the new organisation is habilitated with it
-    temp = H.create_user(con, gest, login="agent.rtm", display_name="Agent RTM", email=None,
-                         profile="partenaire_rtm", organisation=ORGANISATION, activity_nature="partenariat")
+    temp = H.create_user(
+        con,
+        gest,
+        login="agent.rtm",
+        display_name="Agent RTM",
+        email=None,
+        profile="partenaire_rtm",
+        organisation=ORGANISATION,
+        activity_nature="partenariat",
+    )
     p = load_principal(con, "agent.rtm")
     assert temp and p.organisation == ORGANISATION and p.pages == {"compte"}  # provisional password first
     assert p.scope.conventions == () or "internal" in p.scope.conventions

@@ -19,15 +19,15 @@ def _lines(con, n=12):
 
 REPLACES = {
     "access_log": "INSERT OR REPLACE INTO access_log (id, at, login, profile, page, action, filters, export, detail, "
-                  "prev_hash, row_hash) SELECT id, at, 'quelqu.un', profile, page, action, filters, export, detail, "
-                  "prev_hash, row_hash FROM access_log WHERE id = 2",
+    "prev_hash, row_hash) SELECT id, at, 'quelqu.un', profile, page, action, filters, export, detail, "
+    "prev_hash, row_hash FROM access_log WHERE id = 2",
     "cortege_entries": "REPLACE INTO cortege_entries VALUES ('CTG-2025-000001', 1, 'visite_officielle', 'autre', "
-                       "'2025-01-01', 'cortege/x.json', 'x')",
+    "'2025-01-01', 'cortege/x.json', 'x')",
     "habilitation_requests": "INSERT OR REPLACE INTO habilitation_requests (id, kind, login, organisation, "
-                             "requested_by, requested_at) VALUES (1, 'retrait', 'demo.cortege', "
-                             "'prefecture_police_13', 'quelqu.un', '2025-01-01')",
+    "requested_by, requested_at) VALUES (1, 'retrait', 'demo.cortege', "
+    "'prefecture_police_13', 'quelqu.un', '2025-01-01')",
     "habilitation_request_events": "INSERT OR REPLACE INTO habilitation_request_events (id, request_id, at, actor, "
-                                   "status) VALUES (1, 1, '2025-01-01', 'quelqu.un', 'refusee')",
+    "status) VALUES (1, 1, '2025-01-01', 'quelqu.un', 'refusee')",
 }
 
 
@@ -35,8 +35,10 @@ REPLACES = {
 def test_insert_or_replace_cannot_rewrite_append_only_tables(con, table):
     _lines(con, 3)
     with store.transaction(con):
-        con.execute("INSERT INTO cortege_entries VALUES ('CTG-2025-000001', 1, 'visite_officielle', 'demo.cortege', "
-                    "'2025-01-01', 'cortege/2025-01-01/CTG-2025-000001_v1.json', 'abc')")
+        con.execute(
+            "INSERT INTO cortege_entries VALUES ('CTG-2025-000001', 1, 'visite_officielle', 'demo.cortege', "
+            "'2025-01-01', 'cortege/2025-01-01/CTG-2025-000001_v1.json', 'abc')"
+        )
     before = [tuple(r) for r in con.execute(f"SELECT * FROM {table}")]
     with pytest.raises(sqlite3.DatabaseError, match="ajout seul"):
         con.execute(REPLACES[table])
@@ -44,8 +46,10 @@ def test_insert_or_replace_cannot_rewrite_append_only_tables(con, table):
     # ON CONFLICT DO UPDATE is an update: refused as well
     if table == "access_log":
         with pytest.raises(sqlite3.DatabaseError, match="ajout seul"):
-            con.execute("INSERT INTO access_log (id, at, profile, page, action, prev_hash, row_hash) "
-                        "VALUES (2, 'x', 'x', 'x', 'x', 'x', 'x') ON CONFLICT (id) DO UPDATE SET login = 'x'")
+            con.execute(
+                "INSERT INTO access_log (id, at, profile, page, action, prev_hash, row_hash) "
+                "VALUES (2, 'x', 'x', 'x', 'x', 'x', 'x') ON CONFLICT (id) DO UPDATE SET login = 'x'"
+            )
 
 
 def test_the_chain_is_keyed_with_a_key_outside_the_database(app_home, con):
@@ -61,10 +65,12 @@ def test_the_chain_is_keyed_with_a_key_outside_the_database(app_home, con):
     prev = con.execute("SELECT row_hash FROM access_log WHERE id = 4").fetchone()[0]
     for r in rows:
         login = "quelqu.un" if r["id"] == 5 else r["login"]
-        h = audit.legacy_hash(prev, r["at"], login, r["profile"], r["page"], r["action"], r["filters"], r["export"],
-                              r["detail"])
-        con.execute("UPDATE access_log SET login = ?, prev_hash = ?, row_hash = ? WHERE id = ?",
-                    (login, prev, h, r["id"]))
+        h = audit.legacy_hash(
+            prev, r["at"], login, r["profile"], r["page"], r["action"], r["filters"], r["export"], r["detail"]
+        )
+        con.execute(
+            "UPDATE access_log SET login = ?, prev_hash = ?, row_hash = ? WHERE id = ?", (login, prev, h, r["id"])
+        )
         prev = h
     v = audit.verify(con)
     assert not v.intact and v.first_broken == 5
@@ -110,10 +116,23 @@ def test_a_replayed_line_is_detected(con):
     _lines(con, 4)
     r = con.execute("SELECT * FROM access_log WHERE id = 2").fetchone()
     last = con.execute("SELECT id, row_hash FROM access_log ORDER BY id DESC LIMIT 1").fetchone()
-    con.execute("INSERT INTO access_log (id, at, login, profile, page, action, filters, export, detail, prev_hash, "
-                "row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (last[0] + 1, r["at"], r["login"], r["profile"], r["page"], r["action"], r["filters"], r["export"],
-                 r["detail"], last[1], r["row_hash"]))
+    con.execute(
+        "INSERT INTO access_log (id, at, login, profile, page, action, filters, export, detail, prev_hash, "
+        "row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            last[0] + 1,
+            r["at"],
+            r["login"],
+            r["profile"],
+            r["page"],
+            r["action"],
+            r["filters"],
+            r["export"],
+            r["detail"],
+            last[1],
+            r["row_hash"],
+        ),
+    )
     v = audit.verify(con)
     assert not v.intact and v.first_broken == last[0] + 1
 
@@ -142,6 +161,7 @@ def test_the_key_from_the_settings(app_home, con, monkeypatch, tmp_path):
 
 def test_dagster_publishes_the_head_as_an_observation(app_home, con):
     from tranquillite.sensors.access_log import access_log_heads_sensor
+
     _lines(con, 3)
     instance = dg.DagsterInstance.ephemeral()
     result = access_log_heads_sensor(dg.build_sensor_context(instance=instance))
@@ -153,6 +173,7 @@ def test_dagster_publishes_the_head_as_an_observation(app_home, con):
     (line,) = audit.published_heads()
     assert line["id"] == last[0] and line["row_hash"] == last[1]
     from tranquillite.definitions import build_defs
+
     defs = build_defs()
     assert "access_log_heads" in {s.name for s in defs.sensors}
     assert dg.AssetKey(["governance", "app_access_log"]) in {s.key for s in defs.resolve_all_asset_specs()}
@@ -160,6 +181,7 @@ def test_dagster_publishes_the_head_as_an_observation(app_home, con):
 
 def test_the_journal_page_shows_the_problems(app_home, con):
     from tests.app.helpers import login_as, texts
+
     at = login_as("auditeur_dpo")
     at.switch_page("views/journal.py").run()
     assert "Intégrité du journal vérifiée" in texts(at)

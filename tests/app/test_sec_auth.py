@@ -93,7 +93,9 @@ def test_every_refusal_says_the_same_words_with_the_same_work(app_home, con, ver
         assert statistics.median(ts) > 0.5 * wrong, (name, statistics.median(ts), wrong)
     # the reason is in the access log, not on the screen
     details = {r["detail"] for r in store.access_log(con, page="connexion")}
-    assert {"compte verrouillé", "habilitation inactive", "identifiant inconnu"} <= {d.split(" (")[0] for d in details if d}
+    assert {"compte verrouillé", "habilitation inactive", "identifiant inconnu"} <= {
+        d.split(" (")[0] for d in details if d
+    }
 
 
 def test_the_app_says_the_same_for_a_locked_account(app_home):
@@ -126,9 +128,21 @@ def test_per_client_and_per_login_rate_limits(app_home, con, verified, monkeypat
     assert auth.authenticate(con, "demo.analyste", "Demo-analyste-2025", client="203.0.113.7", now=later).ok
 
 
-@pytest.mark.parametrize("password", ["123456789012", "motdepasse12", "Password1234", "azertyuiopqs",
-                                      "marseille2025", "Tranquillite1", "tranquillité13", "prefecture2025!",
-                                      "soleil-marseille", "Cortege-2025"])
+@pytest.mark.parametrize(
+    "password",
+    [
+        "123456789012",
+        "motdepasse12",
+        "Password1234",
+        "azertyuiopqs",
+        "marseille2025",
+        "Tranquillite1",
+        "tranquillité13",
+        "prefecture2025!",
+        "soleil-marseille",
+        "Cortege-2025",
+    ],
+)
 def test_weak_passwords_are_refused(password):
     problems = auth.password_problems(password, "jean.dupont")
     assert problems and all(p and p[0].isupper() for p in problems), problems

@@ -23,11 +23,25 @@ from tranquillite.contracts import load_contracts, load_conventions
 from tranquillite.indicators.config import load_catalogue
 from tranquillite.resources.warehouse import open_catalog
 
-ORACLE_PUBLISHED = {"clean.events", "governance.data_quality", "governance.quarantine_reasons", "models.forecast",
-                    "models.backtest", "models.backtest_scores", "governance.convention_lineage",
-                    "models.audit_boucle", "models.audit_boucle_zones", "models.backtest_public"}
-AGGREGATE_TABLES = {"clean.events", "indicators.values_public", "models.audit_boucle", "models.audit_boucle_zones",
-                    "models.backtest_public"}
+ORACLE_PUBLISHED = {
+    "clean.events",
+    "governance.data_quality",
+    "governance.quarantine_reasons",
+    "models.forecast",
+    "models.backtest",
+    "models.backtest_scores",
+    "governance.convention_lineage",
+    "models.audit_boucle",
+    "models.audit_boucle_zones",
+    "models.backtest_public",
+}
+AGGREGATE_TABLES = {
+    "clean.events",
+    "indicators.values_public",
+    "models.audit_boucle",
+    "models.audit_boucle_zones",
+    "models.backtest_public",
+}
 ID_COLUMNS = ("source", "convention", "record_id")
 RESULTS: dict[str, int] = {}
 
@@ -38,20 +52,40 @@ def _published(table: str) -> bool:
 
 def _principals(con) -> dict[str, object]:
     gest = load_principal(con, "demo.habilitations")
-    habilitations.create_user(con, gest, login="csu.superviseur", display_name="Superviseur CSU", email=None,
-                              profile="encadrement_pm", organisation="ville_dgsec",
-                              activity_nature="supervision_videoprotection", password="une phrase de passe solide")
+    habilitations.create_user(
+        con,
+        gest,
+        login="csu.superviseur",
+        display_name="Superviseur CSU",
+        email=None,
+        profile="encadrement_pm",
+        organisation="ville_dgsec",
+        activity_nature="supervision_videoprotection",
+        password="une phrase de passe solide",
+    )
     own = "T-PP-2025-000002-0"  # a Préfecture record of the catalog, entered by demo.cortege
     from tests.factories import VALID_CORTEGE
+
     rel = f"cortege/2025-03-08/{own}_v1.json"
     path = store.store_path().parent.parent / "landing" / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({**VALID_CORTEGE["manifestation_statique"], "id": own}), encoding="utf-8")
     with store.transaction(con):
-        con.execute("INSERT INTO cortege_entries VALUES (?, 1, 'manifestation_statique', 'demo.cortege', ?, ?, 'x')",
-                    (own, store.iso(store.now_utc()), rel))
-    logins = ["demo.admin", "demo.habilitations", "demo.encadrement", "demo.analyste", "demo.dpo", "demo.cortege",
-              "demo.prefecture", "demo.partenaire", "csu.superviseur"]
+        con.execute(
+            "INSERT INTO cortege_entries VALUES (?, 1, 'manifestation_statique', 'demo.cortege', ?, ?, 'x')",
+            (own, store.iso(store.now_utc()), rel),
+        )
+    logins = [
+        "demo.admin",
+        "demo.habilitations",
+        "demo.encadrement",
+        "demo.analyste",
+        "demo.dpo",
+        "demo.cortege",
+        "demo.prefecture",
+        "demo.partenaire",
+        "csu.superviseur",
+    ]
     out = {"public": public_principal(con)}
     out.update({lg: load_principal(con, lg) for lg in logins})
     return out
@@ -95,10 +129,16 @@ def oracle_mask(df: pl.DataFrame, table: str, scope, level: str, profile: str) -
     if "variant" in cols and "variant_conventions" in cols:  # forecast sets: one per origin, never both (#11)
         allowed = convs if "source" in cols else _complete(convs, sources)
         origins = df["origin"].to_list() if "origin" in cols else [None] * df.height
-        seen_all = [bool(vc) and all(x is not None and x in allowed for x in vc) for vc in df["variant_conventions"].to_list()]
+        seen_all = [
+            bool(vc) and all(x is not None and x in allowed for x in vc) for vc in df["variant_conventions"].to_list()
+        ]
         full_sets = {o for o, v, a in zip(origins, df["variant"].to_list(), seen_all) if v == "complete" and a}
-        ok = both([(v == "complete" and a) or (v == "internal" and o not in full_sets)
-                   for o, v, a in zip(origins, df["variant"].to_list(), seen_all)])
+        ok = both(
+            [
+                (v == "complete" and a) or (v == "internal" and o not in full_sets)
+                for o, v, a in zip(origins, df["variant"].to_list(), seen_all)
+            ]
+        )
     if "source" in cols:
         ok = both(inside("source", _landing(sources) if table.startswith("governance.") else sources))
     elif not sources:
@@ -125,8 +165,9 @@ def world(app_home, con):
     principals = _principals(con)
     cat = queries.Catalog.open()
     raw = open_catalog(app_home / "warehouse" / "catalog.duckdb")  # relative views: resolved in its folder
-    tables = sorted(r[0] for r in raw.execute(
-        "SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall())
+    tables = sorted(
+        r[0] for r in raw.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()
+    )
     yield principals, cat, raw, tables
     cat.close()
     raw.close()
@@ -142,8 +183,9 @@ def test_every_principal_every_table_through_the_gateway(world):
             for level in ("rows", "aggregate"):
                 attempted += 1
                 try:
-                    got = queries.scoped_query(cat, p.scope, table, select="*" if level == "rows" else "count(*) AS n",
-                                               level=level)
+                    got = queries.scoped_query(
+                        cat, p.scope, table, select="*" if level == "rows" else "count(*) AS n", level=level
+                    )
                 except queries.Forbidden:
                     refused += 1
                     continue
@@ -172,10 +214,17 @@ def test_every_principal_every_table_through_the_gateway(world):
                     unauthorised += extra
                     print("UNAUTHORISED rows", name, table, extra)
                 assert got.height == visible.height, (name, table, got.height, visible.height)
-    RESULTS.update(gateway_principals=len(principals), gateway_tables=len(tables), gateway_reads=attempted,
-                   gateway_refused=refused, gateway_unauthorised=unauthorised)
-    print(f"\nPASSERELLE: {len(principals)} principaux × {len(tables)} tables × 2 niveaux = {attempted} lectures, "
-          f"{refused} refusées, {unauthorised} non autorisées")
+    RESULTS.update(
+        gateway_principals=len(principals),
+        gateway_tables=len(tables),
+        gateway_reads=attempted,
+        gateway_refused=refused,
+        gateway_unauthorised=unauthorised,
+    )
+    print(
+        f"\nPASSERELLE: {len(principals)} principaux × {len(tables)} tables × 2 niveaux = {attempted} lectures, "
+        f"{refused} refusées, {unauthorised} non autorisées"
+    )
     assert unauthorised == 0
 
 
@@ -194,6 +243,7 @@ exec(open({view!r}).read())
 def test_every_principal_every_page_through_the_pages(world, monkeypatch):
     principals, cat, raw, tables = world
     from streamlit.testing.v1 import AppTest
+
     full = {t: _full(raw, t) for t in tables if _published(t)}
     calls: list[tuple[str, str, str, pl.DataFrame]] = []
     current = {"name": None}
@@ -216,8 +266,9 @@ def test_every_principal_every_page_through_the_pages(world, monkeypatch):
         for page in ALL_PAGES:
             current["name"] = name
             before = len(calls)
-            script = PAGE_SCRIPT.format(head=path_head(), login=login,
-                                        view=str(REPO / "apps" / "streamlit" / "views" / f"{page}.py"))
+            script = PAGE_SCRIPT.format(
+                head=path_head(), login=login, view=str(REPO / "apps" / "streamlit" / "views" / f"{page}.py")
+            )
             at = AppTest.from_string(script, default_timeout=60).run()
             assert not at.exception, (name, page, at.exception)
             made = calls[before:]
@@ -249,8 +300,17 @@ def test_every_principal_every_page_through_the_pages(world, monkeypatch):
                         unauthorised += bad
                         print("UNAUTHORISED page rows", name, page, table, bad)
     assert len(sys.path) <= len(path_before) + 2, "each page run must not grow sys.path"
-    RESULTS.update(page_principals=len(principals), pages=len(ALL_PAGES), page_runs=len(principals) * len(ALL_PAGES),
-                   page_opened=opened, page_refused=refused, page_reads=attempted, page_unauthorised=unauthorised)
-    print(f"\nPAGES: {len(principals)} principaux × {len(ALL_PAGES)} pages = {len(principals) * len(ALL_PAGES)} "
-          f"exécutions ({opened} ouvertes, {refused} refusées), {attempted} lectures, {unauthorised} non autorisées")
+    RESULTS.update(
+        page_principals=len(principals),
+        pages=len(ALL_PAGES),
+        page_runs=len(principals) * len(ALL_PAGES),
+        page_opened=opened,
+        page_refused=refused,
+        page_reads=attempted,
+        page_unauthorised=unauthorised,
+    )
+    print(
+        f"\nPAGES: {len(principals)} principaux × {len(ALL_PAGES)} pages = {len(principals) * len(ALL_PAGES)} "
+        f"exécutions ({opened} ouvertes, {refused} refusées), {attempted} lectures, {unauthorised} non autorisées"
+    )
     assert unauthorised == 0 and attempted > 0

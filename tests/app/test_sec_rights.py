@@ -23,12 +23,13 @@ def test_the_gestionnaire_cannot_give_itself_administrer_nor_data(con):
     assert not _who(con, "demo.habilitations").can("administrer")
     # nobody, not even the technical administrator, opens a data page or action to the gestionnaire's profile
     admin = _who(con, "demo.admin")
-    for pages, actions in ((["accueil_public", "habilitations", "journal", "compte", "carte"], ["habiliter"]),
-                           (["accueil_public", "habilitations", "journal", "compte", "previsions"], ["habiliter"]),
-                           (["accueil_public", "habilitations", "journal", "compte"], ["habiliter", "exporter"])):
+    for pages, actions in (
+        (["accueil_public", "habilitations", "journal", "compte", "carte"], ["habiliter"]),
+        (["accueil_public", "habilitations", "journal", "compte", "previsions"], ["habiliter"]),
+        (["accueil_public", "habilitations", "journal", "compte"], ["habiliter", "exporter"]),
+    ):
         with pytest.raises(H.RightsError, match="aucune donnée"):
-            H.set_profile_rights(con, admin, "gestionnaire_habilitations", pages=pages, actions=actions,
-                                 conventions=[])
+            H.set_profile_rights(con, admin, "gestionnaire_habilitations", pages=pages, actions=actions, conventions=[])
     # nor to anyone who holds 'habiliter' individually
     with pytest.raises(H.RightsError):
         H.set_user_actions(con, gest, "demo.analyste", ["habiliter"])
@@ -45,15 +46,27 @@ def test_the_gestionnaire_cannot_give_itself_administrer_nor_data(con):
 def test_the_technical_administrator_never_habilitates(con):
     admin = _who(con, "demo.admin")
     with pytest.raises(H.RightsError):  # the issue: through the API, admin_technique gave itself 'habiliter'
-        H.set_profile_rights(con, admin, "admin_technique",
-                             pages=["accueil_public", "carte", "habilitations", "compte"],
-                             actions=["administrer", "habiliter"], conventions=["internal"])
+        H.set_profile_rights(
+            con,
+            admin,
+            "admin_technique",
+            pages=["accueil_public", "carte", "habilitations", "compte"],
+            actions=["administrer", "habiliter"],
+            conventions=["internal"],
+        )
     with pytest.raises(H.RightsError, match="habilit"):  # not even on another profile: the two duties never meet
-        H.set_profile_rights(con, admin, "analyste", pages=["accueil_public", "compte"],
-                             actions=["administrer", "habiliter"], conventions=[])
+        H.set_profile_rights(
+            con,
+            admin,
+            "analyste",
+            pages=["accueil_public", "compte"],
+            actions=["administrer", "habiliter"],
+            conventions=[],
+        )
     with pytest.raises(H.RightsError):
-        H.create_user(con, admin, login="x.y", display_name="X", email=None, profile="analyste",
-                      organisation="ville_dgsec")
+        H.create_user(
+            con, admin, login="x.y", display_name="X", email=None, profile="analyste", organisation="ville_dgsec"
+        )
     gest = _who(con, "demo.habilitations")
     with pytest.raises(H.RightsError):  # the gestionnaire cannot hand 'habiliter' to the administrator either
         H.set_user_actions(con, gest, "demo.admin", ["habiliter"])
@@ -66,20 +79,30 @@ def test_the_technical_administrator_never_habilitates(con):
 def test_nobody_changes_their_own_rights_or_their_own_profile(con):
     gest = _who(con, "demo.habilitations")
     admin = _who(con, "demo.admin")
-    for call in (lambda: H.update_user(con, gest, "demo.habilitations", activity_nature="pilotage"),
-                 lambda: H.update_user(con, gest, "demo.habilitations", email="autre@demo.invalid"),
-                 lambda: H.set_user_actions(con, gest, "demo.habilitations", []),
-                 lambda: H.reset_password(con, gest, "demo.habilitations"),
-                 lambda: H.unlock_user(con, gest, "demo.habilitations"),
-                 lambda: H.set_profile_rights(con, admin, "admin_technique", pages=["accueil_public", "compte"],
-                                              actions=["administrer"], conventions=[]),
-                 lambda: H.set_nature(con, admin, "exploitation_technique", "Exploitation", ["interventions"])):
+    for call in (
+        lambda: H.update_user(con, gest, "demo.habilitations", activity_nature="pilotage"),
+        lambda: H.update_user(con, gest, "demo.habilitations", email="autre@demo.invalid"),
+        lambda: H.set_user_actions(con, gest, "demo.habilitations", []),
+        lambda: H.reset_password(con, gest, "demo.habilitations"),
+        lambda: H.unlock_user(con, gest, "demo.habilitations"),
+        lambda: H.set_profile_rights(
+            con, admin, "admin_technique", pages=["accueil_public", "compte"], actions=["administrer"], conventions=[]
+        ),
+        lambda: H.set_nature(con, admin, "exploitation_technique", "Exploitation", ["interventions"]),
+    ):
         with pytest.raises(H.RightsError, match="propre|vous-même"):
             call()
     # a second gestionnaire may change the first one's habilitation: a different person grants
-    temp = H.create_user(con, gest, login="second.gestionnaire", display_name="Second", email=None,
-                         profile="gestionnaire_habilitations", organisation="ville_dga_securite",
-                         activity_nature="gestion_habilitations")
+    temp = H.create_user(
+        con,
+        gest,
+        login="second.gestionnaire",
+        display_name="Second",
+        email=None,
+        profile="gestionnaire_habilitations",
+        organisation="ville_dga_securite",
+        activity_nature="gestion_habilitations",
+    )
     assert temp
     with store.transaction(con):
         con.execute("UPDATE users SET must_change_password = 0 WHERE login = 'second.gestionnaire'")
@@ -91,8 +114,9 @@ def test_granting_needs_a_person_other_than_the_beneficiary(con):
     validator = _who(con, "demo.prefecture")
     gest = _who(con, "demo.habilitations")
     # the Préfecture validator files a change of its own habilitation: it cannot validate it itself
-    rid = H.create_request(con, validator, kind="modification", login="demo.prefecture",
-                           display_name="Démo", profile="agent_cortege")
+    rid = H.create_request(
+        con, validator, kind="modification", login="demo.prefecture", display_name="Démo", profile="agent_cortege"
+    )
     with pytest.raises(H.RightsError):
         H.validate_request(con, validator, rid, True)
     # nor can a gestionnaire habilitate a request about itself (it is no Préfecture person anyway)
@@ -109,15 +133,22 @@ def test_prefecture_accounts_only_through_the_validated_list_and_never_beyond_re
     with pytest.raises(H.RightsError):  # exporter (or any write/admin action) to a Préfecture person
         H.set_user_actions(con, gest, "demo.prefecture", ["valider_liste_prefecture", "exporter"])
     for pages, actions, convs in (
-            (["accueil_public", "carte", "compte"], ["exporter"], ["prefecture_police_13"]),
-            (["accueil_public", "carte", "previsions", "compte"], [], ["prefecture_police_13"]),
-            (["accueil_public", "carte", "journal", "compte"], [], ["prefecture_police_13"]),
-            (["accueil_public", "carte", "compte"], [], ["prefecture_police_13", "internal"])):
+        (["accueil_public", "carte", "compte"], ["exporter"], ["prefecture_police_13"]),
+        (["accueil_public", "carte", "previsions", "compte"], [], ["prefecture_police_13"]),
+        (["accueil_public", "carte", "journal", "compte"], [], ["prefecture_police_13"]),
+        (["accueil_public", "carte", "compte"], [], ["prefecture_police_13", "internal"]),
+    ):
         with pytest.raises(H.RightsError, match="Préfecture"):
             H.set_profile_rights(con, admin, "lecteur_prefecture", pages=pages, actions=actions, conventions=convs)
     # within the ceiling, the profile is still administered
-    H.set_profile_rights(con, admin, "lecteur_prefecture", pages=["accueil_public", "carte", "compte"], actions=[],
-                         conventions=["prefecture_police_13"])
+    H.set_profile_rights(
+        con,
+        admin,
+        "lecteur_prefecture",
+        pages=["accueil_public", "carte", "compte"],
+        actions=[],
+        conventions=["prefecture_police_13"],
+    )
     # the provisional password of a Préfecture person is the Préfecture's to hand over, never the City's
     (pending,) = [r for r in H.requests(con) if r["status"] == "demandee"]
     validator = _who(con, "demo.prefecture")
@@ -142,12 +173,22 @@ def test_every_change_of_rights_is_logged_with_who_whom_before_and_after(con):
     line = store.access_log(con, login="demo.habilitations", page="habilitations")[0]
     d = json.loads(line["detail"])
     assert line["action"] == "habilitation_modifiee" and d["qui"] == "demo.habilitations"
-    assert d["pour"] == "demo.analyste" and d["avant"]["profile"] == "analyste" and d["apres"]["profile"] == "encadrement_pm"
+    assert (
+        d["pour"] == "demo.analyste"
+        and d["avant"]["profile"] == "analyste"
+        and d["apres"]["profile"] == "encadrement_pm"
+    )
     H.set_user_actions(con, gest, "demo.analyste", ["exporter"])
     d = json.loads(store.access_log(con, login="demo.habilitations", page="habilitations")[0]["detail"])
     assert d["pour"] == "demo.analyste" and d["avant"]["actions"] == [] and d["apres"]["actions"] == ["exporter"]
-    H.set_profile_rights(con, admin, "analyste", pages=["accueil_public", "carte", "compte"], actions=["exporter"],
-                         conventions=["internal"])
+    H.set_profile_rights(
+        con,
+        admin,
+        "analyste",
+        pages=["accueil_public", "carte", "compte"],
+        actions=["exporter"],
+        conventions=["internal"],
+    )
     d = json.loads(store.access_log(con, login="demo.admin", page="habilitations")[0]["detail"])
     assert d["qui"] == "demo.admin" and d["pour"] == "profil:analyste"
     assert "qualite" in d["avant"]["pages"] and d["apres"]["pages"] == ["accueil_public", "carte", "compte"]
@@ -166,6 +207,14 @@ def test_every_change_of_rights_is_logged_with_who_whom_before_and_after(con):
 def test_weak_or_reused_passwords_do_not_reach_the_provisional_path(con):
     """A gestionnaire choosing a password for someone else would know it: accounts get a random provisional one."""
     gest = _who(con, "demo.habilitations")
-    temp = H.create_user(con, gest, login="jean.dupont", display_name="Jean Dupont", email=None,
-                         profile="analyste", organisation="ville_dgsec", activity_nature="analyse")
+    temp = H.create_user(
+        con,
+        gest,
+        login="jean.dupont",
+        display_name="Jean Dupont",
+        email=None,
+        profile="analyste",
+        organisation="ville_dgsec",
+        activity_nature="analyse",
+    )
     assert temp and not auth.password_problems(temp)

@@ -34,20 +34,42 @@ def test_behind_the_proxy_only_loopback_unless_explicitly_allowed():
 
 def test_serve_refuses_0000_behind_the_proxy(app_home, tmp_path):
     """The issue: production + proxy + --server.address 0.0.0.0 served plain HTTP on every interface."""
-    env = {**PROD_PROXY, "TRANQUILLITE_HOME": str(app_home), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO),
-           "HOME": str(tmp_path)}
-    r = subprocess.run([sys.executable, "-m", "tranquillite.app_core.serve", "--server.address", "0.0.0.0",
-                        "--server.port", "1"], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    env = {
+        **PROD_PROXY,
+        "TRANQUILLITE_HOME": str(app_home),
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(REPO),
+        "HOME": str(tmp_path),
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "tranquillite.app_core.serve", "--server.address", "0.0.0.0", "--server.port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert r.returncode == 2 and "127.0.0.1" in r.stderr and "refuse de démarrer" in r.stderr
     from tranquillite.app_core import serve
-    code = ("import sys; from tranquillite.app_core import serve; "
-            "print(serve.check(sys.argv[1:]) or 'OK')")
-    ok = subprocess.run([sys.executable, "-c", code, "--server.port", "1"], env=env, capture_output=True,
-                        text=True, timeout=60, cwd=tmp_path)
+
+    code = "import sys; from tranquillite.app_core import serve; print(serve.check(sys.argv[1:]) or 'OK')"
+    ok = subprocess.run(
+        [sys.executable, "-c", code, "--server.port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert ok.stdout.strip().endswith("OK"), ok.stderr  # config.toml: 127.0.0.1
-    allowed = subprocess.run([sys.executable, "-c", code, "--server.address", "0.0.0.0"],
-                             env={**env, "TRANQUILLITE_ALLOW_PUBLIC_BIND": "1"}, capture_output=True, text=True,
-                             timeout=60, cwd=tmp_path)
+    allowed = subprocess.run(
+        [sys.executable, "-c", code, "--server.address", "0.0.0.0"],
+        env={**env, "TRANQUILLITE_ALLOW_PUBLIC_BIND": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert allowed.stdout.strip().endswith("OK"), allowed.stderr
     assert serve.SERVER.name == "server.py"
 
@@ -95,20 +117,43 @@ def test_nginx_serves_the_app_over_https_with_the_headers(app_home, tmp_path):
     if nginx is None:
         pytest.skip("nginx absent: apt-get install -y nginx-light (test du mandataire ignoré)")
     from tests.app.browser import streamlit_server
+
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-                    "/CN=localhost", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     https, http = _free_port(), _free_port()
     with streamlit_server(app_home) as app_url:
         app_port = app_url.rsplit(":", 1)[1]
-        conf = (NGINX_CONF.read_text(encoding="utf-8")
-                .replace("/etc/tranquillite/tls/fullchain.pem", str(cert))
-                .replace("/etc/tranquillite/tls/privkey.pem", str(key))
-                .replace("pid /run/nginx-tranquillite.pid;", f"pid {tmp_path}/nginx.pid;")
-                .replace("listen 443 ssl;", f"listen 127.0.0.1:{https} ssl;").replace("listen [::]:443 ssl;", "")
-                .replace("listen 80;", f"listen 127.0.0.1:{http};").replace("listen [::]:80;", "")
-                .replace("server 127.0.0.1:8501;", f"server 127.0.0.1:{app_port};")
-                .replace("worker_processes auto;", "worker_processes 1;"))
+        conf = (
+            NGINX_CONF.read_text(encoding="utf-8")
+            .replace("/etc/tranquillite/tls/fullchain.pem", str(cert))
+            .replace("/etc/tranquillite/tls/privkey.pem", str(key))
+            .replace("pid /run/nginx-tranquillite.pid;", f"pid {tmp_path}/nginx.pid;")
+            .replace("listen 443 ssl;", f"listen 127.0.0.1:{https} ssl;")
+            .replace("listen [::]:443 ssl;", "")
+            .replace("listen 80;", f"listen 127.0.0.1:{http};")
+            .replace("listen [::]:80;", "")
+            .replace("server 127.0.0.1:8501;", f"server 127.0.0.1:{app_port};")
+            .replace("worker_processes auto;", "worker_processes 1;")
+        )
         (tmp_path / "logs").mkdir()
         conf_path = tmp_path / "nginx.conf"
         conf_path.write_text(conf, encoding="utf-8")
@@ -125,8 +170,9 @@ def test_nginx_serves_the_app_over_https_with_the_headers(app_home, tmp_path):
                     break
                 except (urllib.error.URLError, ConnectionError):
                     import time
+
                     time.sleep(0.2)
-            assert r.status == 200 and b"<div id=\"root\">" in r.read()
+            assert r.status == 200 and b'<div id="root">' in r.read()
             h = r.headers
             assert "max-age=63072000" in h["Strict-Transport-Security"]
             assert h["Content-Security-Policy"] == security_headers.CSP and h.get_all("X-Frame-Options") == ["DENY"]
@@ -137,6 +183,7 @@ def test_nginx_serves_the_app_over_https_with_the_headers(app_home, tmp_path):
             class NoRedirect(urllib.request.HTTPRedirectHandler):
                 def redirect_request(self, *a, **k):
                     return None
+
             with pytest.raises(urllib.error.HTTPError) as plain:
                 urllib.request.build_opener(NoRedirect).open(f"http://127.0.0.1:{http}/carte", timeout=5)
             assert plain.value.code == 301 and plain.value.headers["Location"].startswith("https://")

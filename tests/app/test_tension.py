@@ -44,63 +44,120 @@ def index_value(i: int, sj: int) -> float:
 
 def tension_frame() -> pl.DataFrame:
     from tranquillite.indicators.tension import TENSION_SCHEMA, rank_within_slot
+
     rows = []
     for sj, s in enumerate(SLOTS):
         for i, cell in enumerate(CELLS):
             idx = index_value(i, sj)
-            contrib = {"significativite": idx * 0.4, "tendance": idx * 0.1, "prevision": idx * 0.3,
-                       "evenements": idx * 0.2, "concurrence": 0.0}
-            rows.append({
-                "h3_cell": cell, "arrondissement": "13201" if i % 2 else "13206",
-                "quartier": QUARTIERS[i % 2], "slot": s,
-                "slot_start": START + timedelta(hours=8 * sj), "slot_end": START + timedelta(hours=8 * (sj + 1)),
-                "day": (START + timedelta(hours=8 * sj)).date(), "shift": ["06h-14h", "14h-22h", "22h-06h"][sj],
-                "index": idx, "level": "elevee" if idx >= 40 else "moderee",
-                **{f"c_{k}": v / 100 for k, v in contrib.items()},
-                **{f"contribution_{k}": v for k, v in contrib.items()},
-                "hotspot_period": "2025-W10", "z": 3.0, "q": 0.01,
-                "emerging_class": "point_chaud_intensification" if i == 0 else None,
-                "forecast_expected": 1.0, "forecast_upper_95": 3.0, "n_events": i % 3, "event_ids": [],
-                "conventions": CONVENTIONS[i], "explanation": f"Indice {idx:.0f}/100 : cellule {i}",
-                "as_of": AS_OF})
+            contrib = {
+                "significativite": idx * 0.4,
+                "tendance": idx * 0.1,
+                "prevision": idx * 0.3,
+                "evenements": idx * 0.2,
+                "concurrence": 0.0,
+            }
+            rows.append(
+                {
+                    "h3_cell": cell,
+                    "arrondissement": "13201" if i % 2 else "13206",
+                    "quartier": QUARTIERS[i % 2],
+                    "slot": s,
+                    "slot_start": START + timedelta(hours=8 * sj),
+                    "slot_end": START + timedelta(hours=8 * (sj + 1)),
+                    "day": (START + timedelta(hours=8 * sj)).date(),
+                    "shift": ["06h-14h", "14h-22h", "22h-06h"][sj],
+                    "index": idx,
+                    "level": "elevee" if idx >= 40 else "moderee",
+                    **{f"c_{k}": v / 100 for k, v in contrib.items()},
+                    **{f"contribution_{k}": v for k, v in contrib.items()},
+                    "hotspot_period": "2025-W10",
+                    "z": 3.0,
+                    "q": 0.01,
+                    "emerging_class": "point_chaud_intensification" if i == 0 else None,
+                    "forecast_expected": 1.0,
+                    "forecast_upper_95": 3.0,
+                    "n_events": i % 3,
+                    "event_ids": [],
+                    "conventions": CONVENTIONS[i],
+                    "explanation": f"Indice {idx:.0f}/100 : cellule {i}",
+                    "as_of": AS_OF,
+                }
+            )
     return rank_within_slot(pl.DataFrame(rows, schema=TENSION_SCHEMA)).select(list(TENSION_SCHEMA))
 
 
 def alerts_frame() -> pl.DataFrame:
     from tranquillite.indicators.alerts import ALERT_SCHEMA
+
     rows = []
     for i, cell in enumerate(CELLS):
-        rows.append({
-            "alert_id": f"A{i}", "kind": "nouveau_point_chaud", "kind_label": "Nouveau point chaud significatif",
-            "severity": ["elevee", "moyenne", "faible"][i % 3], "area_level": "cellule", "area": cell,
-            "h3_cell": cell, "arrondissement": "13201", "category": "violences" if i == 1 else "toutes",
-            "starts_at": datetime(2025, 3, 1 + i // 2), "ends_at": datetime(2025, 3, 8),
-            "reference": None, "value": None, "threshold": None, "explanation": f"alerte {i}", "event_ids": [],
-            "n_records": 1, "conventions": CONVENTIONS[i], "as_of": AS_OF})
+        rows.append(
+            {
+                "alert_id": f"A{i}",
+                "kind": "nouveau_point_chaud",
+                "kind_label": "Nouveau point chaud significatif",
+                "severity": ["elevee", "moyenne", "faible"][i % 3],
+                "area_level": "cellule",
+                "area": cell,
+                "h3_cell": cell,
+                "arrondissement": "13201",
+                "category": "violences" if i == 1 else "toutes",
+                "starts_at": datetime(2025, 3, 1 + i // 2),
+                "ends_at": datetime(2025, 3, 8),
+                "reference": None,
+                "value": None,
+                "threshold": None,
+                "explanation": f"alerte {i}",
+                "event_ids": [],
+                "n_records": 1,
+                "conventions": CONVENTIONS[i],
+                "as_of": AS_OF,
+            }
+        )
     return pl.DataFrame(rows, schema=ALERT_SCHEMA)
 
 
-GI_CLASSES = ["point_chaud_99", "point_chaud_95", "point_chaud_90", "non_significatif", "point_froid_95",
-              "point_chaud_90", "point_chaud_99", "point_froid_99"]
+GI_CLASSES = [
+    "point_chaud_99",
+    "point_chaud_95",
+    "point_chaud_90",
+    "non_significatif",
+    "point_froid_95",
+    "point_chaud_90",
+    "point_chaud_99",
+    "point_froid_99",
+]
 
 
 def hotspots_frame() -> pl.DataFrame:
     """Weekly Gi* classes of the cells: the latest week (W10) as GI_CLASSES, an older week all hot."""
     from tranquillite.indicators.hotspots import HOTSPOT_SCHEMA
+
     rows = []
     for week, classes in (("2025-W09", ["point_chaud_99"] * len(CELLS)), ("2025-W10", GI_CLASSES)):
         for i, cell in enumerate(CELLS):
-            rows.append({"h3_cell": cell, "arrondissement": "13201", "category": "toutes", "period_level": "semaine",
-                         "period": week, "n": 3 + i, "z": 1.5 + i / 2, "class": classes[i],
-                         "conventions": CONVENTIONS[i]})
+            rows.append(
+                {
+                    "h3_cell": cell,
+                    "arrondissement": "13201",
+                    "category": "toutes",
+                    "period_level": "semaine",
+                    "period": week,
+                    "n": 3 + i,
+                    "z": 1.5 + i / 2,
+                    "class": classes[i],
+                    "conventions": CONVENTIONS[i],
+                }
+            )
     df = pl.DataFrame(rows, infer_schema_length=None)
-    return df.with_columns(*[pl.lit(None, dtype).alias(c) for c, dtype in HOTSPOT_SCHEMA.items()
-                             if c not in df.columns]).select(
-        [pl.col(c).cast(t) for c, t in HOTSPOT_SCHEMA.items()] + ["conventions"])
+    return df.with_columns(
+        *[pl.lit(None, dtype).alias(c) for c, dtype in HOTSPOT_SCHEMA.items() if c not in df.columns]
+    ).select([pl.col(c).cast(t) for c, t in HOTSPOT_SCHEMA.items()] + ["conventions"])
 
 
 def emerging_frame() -> pl.DataFrame:
     from tranquillite.indicators.emerging import EMERGING_SCHEMA
+
     rows = [
         {"h3_cell": CELLS[0], "category": "toutes", "class_code": "point_chaud_persistant"},
         {"h3_cell": CELLS[1], "category": "toutes", "class_code": "point_chaud_nouveau"},
@@ -108,23 +165,35 @@ def emerging_frame() -> pl.DataFrame:
         {"h3_cell": CELLS[2], "category": "violences", "class_code": "point_chaud_oscillant"},  # not its category
         {"h3_cell": CELLS[0], "category": "toutes", "class_code": "aucun_motif", "period_level": "mois"},
     ]
-    df = pl.DataFrame([{"period_level": "semaine", "arrondissement": "13201", "n_periods": 12, **r} for r in rows],
-                      infer_schema_length=None)
-    return df.with_columns(*[pl.lit(None, dtype).alias(c) for c, dtype in EMERGING_SCHEMA.items()
-                             if c not in df.columns]).select(
-        [pl.col(c).cast(t) for c, t in EMERGING_SCHEMA.items()])
+    df = pl.DataFrame(
+        [{"period_level": "semaine", "arrondissement": "13201", "n_periods": 12, **r} for r in rows],
+        infer_schema_length=None,
+    )
+    return df.with_columns(
+        *[pl.lit(None, dtype).alias(c) for c, dtype in EMERGING_SCHEMA.items() if c not in df.columns]
+    ).select([pl.col(c).cast(t) for c, t in EMERGING_SCHEMA.items()])
 
 
 @pytest.fixture
 def indicators_home(app_home, monkeypatch):
     """A home whose catalog holds hand-built `indicators.*` tables with known conventions."""
-    return catalog_home(app_home, "home_indicators", {
-        ("indicators", "tension"): tension_frame(), ("indicators", "alerts"): alerts_frame(),
-        ("indicators", "emerging_hotspots"): emerging_frame(), ("indicators", "hotspots"): hotspots_frame(),
-        ("indicators", "values"): pl.DataFrame({"indicator_id": ["faits_par_categorie"], "n": [50],
-                                                "conventions": [[INTERNAL]]}),
-        ("indicators", "values_public"): pl.DataFrame({"indicator_id": ["faits_par_categorie"], "value": [50.0],
-                                                       "value_display": ["50"]})}, monkeypatch)
+    return catalog_home(
+        app_home,
+        "home_indicators",
+        {
+            ("indicators", "tension"): tension_frame(),
+            ("indicators", "alerts"): alerts_frame(),
+            ("indicators", "emerging_hotspots"): emerging_frame(),
+            ("indicators", "hotspots"): hotspots_frame(),
+            ("indicators", "values"): pl.DataFrame(
+                {"indicator_id": ["faits_par_categorie"], "n": [50], "conventions": [[INTERNAL]]}
+            ),
+            ("indicators", "values_public"): pl.DataFrame(
+                {"indicator_id": ["faits_par_categorie"], "value": [50.0], "value_display": ["50"]}
+            ),
+        },
+        monkeypatch,
+    )
 
 
 @pytest.fixture
@@ -146,8 +215,9 @@ def visible_cells(cat, scope, table: str = "indicators.tension") -> set[int]:
 
 # ----------------------------------------------------------------------------- the conventions filter
 def test_a_row_is_visible_only_if_every_convention_it_derives_from_is(cat, con):
-    analyst, manager, dpo, reader = (load_principal(con, u) for u in
-                                     ("demo.analyste", "demo.encadrement", "demo.dpo", "demo.prefecture"))
+    analyst, manager, dpo, reader = (
+        load_principal(con, u) for u in ("demo.analyste", "demo.encadrement", "demo.dpo", "demo.prefecture")
+    )
     assert set(analyst.scope.conventions) == {INTERNAL, PREF} and reader.scope.conventions == (PREF,)
     for table in ("indicators.tension", "indicators.alerts"):
         for p in (analyst, manager, dpo):
@@ -156,8 +226,9 @@ def test_a_row_is_visible_only_if_every_convention_it_derives_from_is(cat, con):
         assert visible_cells(cat, reader.scope, table) == VISIBLE["prefecture_only"], table
     # an internal-only profile: never a row that also derives from the Préfecture's data
     tech = load_principal(con, "demo.admin")
-    habilitations.set_profile_rights(con, tech, "encadrement_pm", pages=["accueil_public", "tension", "compte"],
-                                     actions=[], conventions=[INTERNAL])
+    habilitations.set_profile_rights(
+        con, tech, "encadrement_pm", pages=["accueil_public", "tension", "compte"], actions=[], conventions=[INTERNAL]
+    )
     manager = load_principal(con, "demo.encadrement")
     assert visible_cells(cat, manager.scope) == VISIBLE["internal_only"]
     assert visible_cells(cat, manager.scope, "indicators.alerts") == VISIBLE["internal_only"]
@@ -188,8 +259,9 @@ def test_aggregate_only_profiles_reach_only_the_public_values(cat, con):
                 with pytest.raises(queries.Forbidden):
                     queries.scoped_query(cat, p.scope, table, select="count(*) AS n", level=level)
         # indicators.values_public: public indicators, masked (and secondarily suppressed) by the pipeline
-        df = queries.scoped_query(cat, p.scope, "indicators.values_public", select="indicator_id, value_display",
-                                  level="aggregate")
+        df = queries.scoped_query(
+            cat, p.scope, "indicators.values_public", select="indicator_id, value_display", level="aggregate"
+        )
         assert df.to_dicts() == [{"indicator_id": "faits_par_categorie", "value_display": "50"}]
         with pytest.raises(queries.Forbidden):  # and still no row-level read
             queries.scoped_query(cat, p.scope, "indicators.values_public", select="*")
@@ -270,9 +342,14 @@ def test_alerts_most_recent_first_with_the_emerging_class(indicators_home):
 
 def test_an_internal_only_profile_sees_only_internal_cells_on_the_page(indicators_home):
     with store.connect() as con:
-        habilitations.set_profile_rights(con, load_principal(con, "demo.admin"), "encadrement_pm",
-                                         pages=["accueil_public", "tension", "compte"], actions=[],
-                                         conventions=[INTERNAL])
+        habilitations.set_profile_rights(
+            con,
+            load_principal(con, "demo.admin"),
+            "encadrement_pm",
+            pages=["accueil_public", "tension", "compte"],
+            actions=[],
+            conventions=[INTERNAL],
+        )
     at = open_page("encadrement_pm")
     assert set(frame(at, "tension_cellules")["Cellule H3"]) == {CELLS[i] for i in VISIBLE["internal_only"]}
     assert set(frame(at, "tension_alertes")["Identifiant"]) == {f"A{i}" for i in VISIBLE["internal_only"]}
@@ -282,8 +359,13 @@ def test_one_query_per_widget_change(indicators_home, monkeypatch):
     calls = count_queries(monkeypatch)
     at = open_page("analyste")
     # + the badge of the Alertes page in the navigation (issue 15): its alerts once, cached per catalog × scope
-    assert sorted(calls) == ["indicators.alerts", "indicators.alerts", "indicators.emerging_hotspots",
-                             "indicators.tension", "indicators.tension"]
+    assert sorted(calls) == [
+        "indicators.alerts",
+        "indicators.alerts",
+        "indicators.emerging_hotspots",
+        "indicators.tension",
+        "indicators.tension",
+    ]
     for value, n in ((SLOTS[1], 1), (SLOTS[2], 1), (SLOTS[0], 0), (SLOTS[1], 0)):
         calls.clear()
         at.selectbox(key="tension_creneau").set_value(value).run()
@@ -310,16 +392,23 @@ def test_a_store_seeded_before_the_page_learns_it_at_start_then_it_can_be_grante
     con.execute("DELETE FROM pages WHERE code = 'tension'")
     assert "tension" not in load_principal(con, "demo.encadrement").pages
     store.init_store()  # what `serve` and `tranquillite-accounts init` run at start
-    habilitations.set_profile_rights(con, load_principal(con, "demo.admin"), "encadrement_pm",
-                                     pages=["accueil_public", "carte", "tension", "compte"], actions=["exporter"],
-                                     conventions=[INTERNAL, PREF])
+    habilitations.set_profile_rights(
+        con,
+        load_principal(con, "demo.admin"),
+        "encadrement_pm",
+        pages=["accueil_public", "carte", "tension", "compte"],
+        actions=["exporter"],
+        conventions=[INTERNAL, PREF],
+    )
     assert "tension" in load_principal(con, "demo.encadrement").pages
 
 
 def test_emerging_labels_match_the_indicators_layer():
     from tranquillite.indicators.emerging import EMERGING_CLASSES
+
     assert T.EMERGING_LABELS == {k: v[0] for k, v in EMERGING_CLASSES.items()}
     from tranquillite.indicators.tension import COMPONENTS
+
     assert T.COMPONENTS == COMPONENTS
 
 
@@ -331,15 +420,22 @@ def test_tension_page_on_the_pipeline_catalog(app_home, profile):
     cat = queries.Catalog.open()  # direct DuckDB queries of the published tables, no gateway
 
     def direct(slot: int) -> pl.DataFrame:
-        return pl.from_arrow(cat.cursor().sql(
-            'SELECT h3_cell, "index", explanation FROM indicators.tension WHERE slot = ? AND "index" > 0 '
-            'ORDER BY "index" DESC, h3_cell LIMIT ?', params=[slot, T.TOP_N]).to_arrow_table())
+        return pl.from_arrow(
+            cat.cursor()
+            .sql(
+                'SELECT h3_cell, "index", explanation FROM indicators.tension WHERE slot = ? AND "index" > 0 '
+                'ORDER BY "index" DESC, h3_cell LIMIT ?',
+                params=[slot, T.TOP_N],
+            )
+            .to_arrow_table()
+        )
 
     try:
         cur = cat.cursor()
         slots = [r[0] for r in cur.execute("SELECT DISTINCT slot FROM indicators.tension ORDER BY slot").fetchall()]
-        alerts = [r[0] for r in cur.execute(
-            f"SELECT alert_id FROM indicators.alerts ORDER BY {T.ALERT_ORDER}").fetchall()]
+        alerts = [
+            r[0] for r in cur.execute(f"SELECT alert_id FROM indicators.alerts ORDER BY {T.ALERT_ORDER}").fetchall()
+        ]
         box = at.selectbox(key="tension_creneau")
         assert box.value == slots[0] and len(box.options) == len(slots) == 21
         for slot in (slots[0], slots[5], slots[-1]):
@@ -358,6 +454,7 @@ def test_tension_page_on_the_pipeline_catalog(app_home, profile):
 
 def test_the_legend_is_the_index_scale_the_cells_are_drawn_with(indicators_home):
     import re
+
     at = open_page("analyste")
     for d in map_data(at):  # each cell in the colour of its index on the fixed 0–100 scale
         i = CELLS.index(d["h3"])
@@ -366,7 +463,9 @@ def test_the_legend_is_the_index_scale_the_cells_are_drawn_with(indicators_home)
     swatches = re.findall(r"data-legende='([0-9,]+)'.*?</span> ([0-9]+)</span>", legend)
     assert [v for _, v in swatches] == ["0", "25", "50", "75", "100"]
     assert [tuple(int(x) for x in c.split(",")) for c, _ in swatches] == [c for _, c in T.INDEX_SCALE.legend()]
-    assert [tuple(c) for c in T.INDEX_SCALE.rgba([0, 25, 50, 75, 100]).tolist()] == [c for _, c in T.INDEX_SCALE.legend()]
+    assert [tuple(c) for c in T.INDEX_SCALE.rgba([0, 25, 50, 75, 100]).tolist()] == [
+        c for _, c in T.INDEX_SCALE.legend()
+    ]
 
 
 def test_quartiers_by_name_and_how_the_index_is_built(indicators_home):
@@ -386,10 +485,19 @@ def test_quartiers_by_name_and_how_the_index_is_built(indicators_home):
 
 def test_index_recipe_states_the_weights_the_rows_were_built_with():
     weights = {"significativite": 30, "tendance": 15, "prevision": 25, "evenements": 20, "concurrence": 10}
-    comps = {"significativite": [1.0, 0.5], "tendance": [0.8, 0.0], "prevision": [0.2, 1.0], "evenements": [0.0, 0.0],
-             "concurrence": [0.0, 0.5]}
-    df = pl.DataFrame({**{f"c_{k}": v for k, v in comps.items()},
-                       **{f"contribution_{k}": [x * weights[k] for x in v] for k, v in comps.items()}})
+    comps = {
+        "significativite": [1.0, 0.5],
+        "tendance": [0.8, 0.0],
+        "prevision": [0.2, 1.0],
+        "evenements": [0.0, 0.0],
+        "concurrence": [0.0, 0.5],
+    }
+    df = pl.DataFrame(
+        {
+            **{f"c_{k}": v for k, v in comps.items()},
+            **{f"contribution_{k}": [x * weights[k] for x in v] for k, v in comps.items()},
+        }
+    )
     assert T.component_points(df) == {**{k: pytest.approx(w) for k, w in weights.items()}, "evenements": None}
     text = T.index_recipe(df)
     assert "**Prévision** (jusqu'à 25 points)" in text and "**Tendance** (jusqu'à 15 points)" in text
@@ -399,6 +507,7 @@ def test_index_recipe_states_the_weights_the_rows_were_built_with():
 @pytest.mark.parametrize("layer", ["gi", "emergent"])
 def test_hot_spot_classes_are_their_own_layer_with_a_legend(indicators_home, layer):
     import re
+
     at = open_page("analyste")
     at.radio(key="tension_couche").set_value(layer).run()
     assert not at.exception
@@ -414,19 +523,31 @@ def test_hot_spot_classes_are_their_own_layer_with_a_legend(indicators_home, lay
     assert {d["h3"]: d["titre"] for d in data} == want
     assert all(d["couleur"] == colours[d["titre"]] for d in data)
     legend = next(m.value for m in at.markdown if T.LAYERS[layer] in m.value)
-    swatches = {text.split(" : ")[0]: (tuple(int(x) for x in c.split(",")), int(text.split(" : ")[1]))
-                for c, text in re.findall(r"data-legende='([0-9,]+)'.*?</span> ([^<]*)</span>", legend)}
-    assert swatches == {label: (tuple(colours[label]), list(want.values()).count(label)) for label in set(want.values())}
+    swatches = {
+        text.split(" : ")[0]: (tuple(int(x) for x in c.split(",")), int(text.split(" : ")[1]))
+        for c, text in re.findall(r"data-legende='([0-9,]+)'.*?</span> ([^<]*)</span>", legend)
+    }
+    assert swatches == {
+        label: (tuple(colours[label]), list(want.values()).count(label)) for label in set(want.values())
+    }
 
 
 def test_alert_zones_are_named_by_their_places():
-    al = alerts_frame().head(3).with_columns(
-        pl.Series("area_level", ["cellule", "arrondissement", "ville"]),
-        pl.Series("area", [CELLS[0], "13206", "plusieurs"]),
-        pl.Series("h3_cell", [CELLS[0], None, CELLS[1]]),
-        pl.Series("arrondissement", ["13202", "13206", "13201"]))
+    al = (
+        alerts_frame()
+        .head(3)
+        .with_columns(
+            pl.Series("area_level", ["cellule", "arrondissement", "ville"]),
+            pl.Series("area", [CELLS[0], "13206", "plusieurs"]),
+            pl.Series("h3_cell", [CELLS[0], None, CELLS[1]]),
+            pl.Series("arrondissement", ["13202", "13206", "13201"]),
+        )
+    )
     zones = T.alerts_table(al, None, {}).get_column("Zone").to_list()
     q1 = T.places.place(T.places.cell_quartiers([CELLS[1]])[CELLS[1]])
-    assert zones == ["Les Grands-Carmes (2e arrondissement)", "6e arrondissement",
-                     f"Plusieurs arrondissements, dont {q1}"]
+    assert zones == [
+        "Les Grands-Carmes (2e arrondissement)",
+        "6e arrondissement",
+        f"Plusieurs arrondissements, dont {q1}",
+    ]
     assert "plusieurs" not in " ".join(zones).lower().replace("plusieurs arrondissements", "")

@@ -31,14 +31,14 @@ def reads_of(line: dict) -> dict[str, dict]:
 
 # ----------------------------------------------------------------------------- what was read
 def test_each_page_view_logs_the_tables_conventions_and_row_counts_it_read(app_home, con):
-    at = login_as("analyste")          # home: the Carte, over the City's and the Préfecture's events
+    at = login_as("analyste")  # home: the Carte, over the City's and the Préfecture's events
     assert not at.exception, at.exception
     carte_line = next(r for r in last_lines(con, "carte") if r["action"] == "consultation")
     got = reads_of(carte_line)
     # the map's events, and the alerts the navigation's badge counted (« Alertes (n) », issue 15)
     assert set(got) == {"clean.events", "indicators.alerts"}, got
     assert got["clean.events"]["conventions"] == [CITY, PREF] and got["clean.events"]["rows"] > 0
-    assert json.loads(carte_line["filters"])                             # the choices, as before
+    assert json.loads(carte_line["filters"])  # the choices, as before
     # never rows: only table names, conventions, counts
     assert set(got["clean.events"]) == {"table", "conventions", "rows", "lectures"}
 
@@ -48,7 +48,7 @@ def test_each_page_view_logs_the_tables_conventions_and_row_counts_it_read(app_h
     got = reads_of(line)
     assert {"models.forecast", "models.backtest"} <= set(got), got
     assert got["models.forecast"]["rows"] > 0 and got["models.forecast"]["conventions"] == [CITY]
-    f = json.loads(line["filters"])     # Prévisions logs the choices made, like the Carte
+    f = json.loads(line["filters"])  # Prévisions logs the choices made, like the Carte
     assert f["categorie"] == "Tous les faits" and f["zone_signalee"] == "5\u202f%" and f["creneau"].startswith("dim.")
     at.selectbox(key="prev_part").select(0.10).run()
     f2 = json.loads(last_lines(con, "previsions")[0]["filters"])
@@ -63,11 +63,11 @@ def test_each_page_view_logs_the_tables_conventions_and_row_counts_it_read(app_h
     line = last_lines(con, "accueil_public")[0]
     assert json.loads(line["filters"])["indicateur"] == "Faits par catégorie"
     assert reads_of(line)["indicators.values_public"]["conventions"] == [CITY]  # the public figures: the City's only
-    assert audit.verify(con).intact                                      # `reads` is MACed and verifies
+    assert audit.verify(con).intact  # `reads` is MACed and verifies
 
 
 def test_a_page_served_from_the_cache_logs_its_reads_all_the_same(app_home, con):
-    for _ in range(2):                  # two sessions: the second one's queries come from st.cache_data
+    for _ in range(2):  # two sessions: the second one's queries come from st.cache_data
         at = login_as("analyste")
         at.switch_page("views/previsions.py").run()
         assert not at.exception
@@ -88,21 +88,30 @@ def test_an_export_logs_its_own_reads_and_the_page_does_not_count_them_twice(app
     assert page_run.reads == []
     line = store.access_log(con, exports_only=True)[0]
     got = reads_of(line)
-    assert got["clean.events"]["conventions"] == [CITY] and got["clean.events"]["rows"] == json.loads(
-        line["detail"])["lignes"] > 0
+    assert (
+        got["clean.events"]["conventions"] == [CITY]
+        and got["clean.events"]["rows"] == json.loads(line["detail"])["lignes"] > 0
+    )
 
 
 def test_the_reads_field_is_covered_by_the_line_mac(app_home, con):
-    store.log_access(con, login="demo.analyste", profile="analyste", page="carte")             # no reads: old format
-    store.log_access(con, login="demo.analyste", profile="analyste", page="carte",
-                     reads=reads.to_json([reads.Read("clean.events", (CITY,), 3)]))
+    store.log_access(con, login="demo.analyste", profile="analyste", page="carte")  # no reads: old format
+    store.log_access(
+        con,
+        login="demo.analyste",
+        profile="analyste",
+        page="carte",
+        reads=reads.to_json([reads.Read("clean.events", (CITY,), 3)]),
+    )
     store.log_access(con, login="demo.analyste", profile="analyste", page="carte")
     assert audit.verify(con).intact
     target = con.execute("SELECT max(id) - 1 FROM access_log").fetchone()[0]
     sql = con.execute("SELECT sql FROM sqlite_master WHERE name = 'access_log_no_update'").fetchone()[0]
-    con.execute("DROP TRIGGER access_log_no_update")    # an intruder hiding that Préfecture rows were read
-    con.execute("UPDATE access_log SET reads = ? WHERE id = ?",
-                (reads.to_json([reads.Read("clean.events", (CITY,), 3)]).replace("3", "1"), target))
+    con.execute("DROP TRIGGER access_log_no_update")  # an intruder hiding that Préfecture rows were read
+    con.execute(
+        "UPDATE access_log SET reads = ? WHERE id = ?",
+        (reads.to_json([reads.Read("clean.events", (CITY,), 3)]).replace("3", "1"), target),
+    )
     con.execute(sql)
     v = audit.verify(con)
     assert not v.intact and v.first_broken == target
@@ -113,16 +122,21 @@ def test_a_store_of_the_previous_version_gets_the_field_and_its_lines_still_veri
     with store.connect(path) as c:
         for i in range(3):
             store.log_access(c, login="x", profile="analyste", page="carte", filters={"i": i})
-        c.execute("ALTER TABLE access_log DROP COLUMN reads")          # the store as version 1 left it
-        c.execute("DROP TABLE alembic_version")                        # (created before Alembic)
+        c.execute("ALTER TABLE access_log DROP COLUMN reads")  # the store as version 1 left it
+        c.execute("DROP TABLE alembic_version")  # (created before Alembic)
         c.execute("DELETE FROM meta WHERE key = 'granted_tracabilite'")
         c.execute("DELETE FROM profile_pages WHERE page = 'tracabilite'")
         c.execute("DELETE FROM pages WHERE code = 'tracabilite'")
     store._READY.discard(str(path))
     with store.connect(path) as c:
         assert "reads" in {r[1] for r in c.execute("PRAGMA table_info(access_log)")}
-        store.log_access(c, login="x", profile="analyste", page="carte",
-                         reads=reads.to_json([reads.Read("clean.events", (PREF,), 2)]))
+        store.log_access(
+            c,
+            login="x",
+            profile="analyste",
+            page="carte",
+            reads=reads.to_json([reads.Read("clean.events", (PREF,), 2)]),
+        )
         assert audit.verify(c).intact and audit.verify(c).lines == 4
         granted = {r[0] for r in c.execute("SELECT profile FROM profile_pages WHERE page = 'tracabilite'")}
         assert granted == {"auditeur_dpo", "lecteur_prefecture"}
@@ -130,6 +144,7 @@ def test_a_store_of_the_previous_version_gets_the_field_and_its_lines_still_veri
 
 def test_cli_summary_logs_what_it_counted(app_home, con, monkeypatch, capsys):
     from tranquillite import cli
+
     monkeypatch.setenv("TRANQUILLITE_CLI_LOGIN", "exploitant.dgansi")
     assert cli.main(["summary"]) == 0
     line = last_lines(con, "console")[0]
@@ -140,6 +155,7 @@ def test_cli_summary_logs_what_it_counted(app_home, con, monkeypatch, capsys):
     assert got["clean.events"]["rows"] == 34
     monkeypatch.delenv("TRANQUILLITE_CLI_LOGIN")
     import getpass
+
     assert cli.main(["summary"]) == 0
     assert last_lines(con, "console")[0]["login"] == getpass.getuser()
 
@@ -155,16 +171,34 @@ def two_variant_forecast() -> pl.DataFrame:
         for slot in (60468, 60469):
             for i, cell in enumerate(CELLS):
                 e = float(i + (1 if variant == "complete" else 0))
-                rows.append({"origin": ORIGIN, "slot": slot, "slot_start": ORIGIN + timedelta(hours=8 * (slot - 60468)),
-                             "slot_end": ORIGIN + timedelta(hours=8 * (slot - 60467)), "lead": slot - 60468,
-                             "category": "all", "h3_cell": cell, "zone": "13201", "expected": e, "lower_80": 0.0,
-                             "upper_80": e + 1, "lower_95": 0.0, "upper_95": e + 2, "rank": 6 - i, "explanations": "[]",
-                             "model": "lgbm_avec_evenements" if variant == "complete" else "lgbm_sans_evenements",
-                             "model_version": "v1", "variant": variant, "variant_conventions": convs,
-                             # a complete row far from any Préfecture record names only the City's data
-                             "conventions": convs if i % 2 == 0 else [CITY]})
-    return pl.DataFrame(rows, infer_schema_length=None).with_columns(pl.col("lead").cast(pl.Int16),
-                                                                   pl.col("rank").cast(pl.Int32))
+                rows.append(
+                    {
+                        "origin": ORIGIN,
+                        "slot": slot,
+                        "slot_start": ORIGIN + timedelta(hours=8 * (slot - 60468)),
+                        "slot_end": ORIGIN + timedelta(hours=8 * (slot - 60467)),
+                        "lead": slot - 60468,
+                        "category": "all",
+                        "h3_cell": cell,
+                        "zone": "13201",
+                        "expected": e,
+                        "lower_80": 0.0,
+                        "upper_80": e + 1,
+                        "lower_95": 0.0,
+                        "upper_95": e + 2,
+                        "rank": 6 - i,
+                        "explanations": "[]",
+                        "model": "lgbm_avec_evenements" if variant == "complete" else "lgbm_sans_evenements",
+                        "model_version": "v1",
+                        "variant": variant,
+                        "variant_conventions": convs,
+                        # a complete row far from any Préfecture record names only the City's data
+                        "conventions": convs if i % 2 == 0 else [CITY],
+                    }
+                )
+    return pl.DataFrame(rows, infer_schema_length=None).with_columns(
+        pl.col("lead").cast(pl.Int16), pl.col("rank").cast(pl.Int32)
+    )
 
 
 @pytest.fixture
@@ -184,10 +218,12 @@ def test_each_profile_gets_one_forecast_set_never_both(variants_home, con):
         assert queries.served_variant(sets, [CITY, PREF], ORIGIN) == "complete"
         assert queries.served_variant(sets, [CITY], ORIGIN) == "internal"
         for convs, variant in (((CITY, PREF), "complete"), ((CITY,), "internal")):
-            got = queries.scoped_query(cat, _scope(convs), "models.forecast", select="variant, h3_cell, slot, conventions")
+            got = queries.scoped_query(
+                cat, _scope(convs), "models.forecast", select="variant, h3_cell, slot, conventions"
+            )
             assert got.height == len(CELLS) * 2, (convs, got)
             assert set(got["variant"]) == {variant}
-            assert got.select("h3_cell", "slot").is_unique().all()       # no cell twice
+            assert got.select("h3_cell", "slot").is_unique().all()  # no cell twice
             if PREF not in convs:
                 assert not got["conventions"].list.contains(PREF).any()
         # a Préfecture-only scope sees no complete set in full (it mixes the City's data) nor the City's set
@@ -220,7 +256,7 @@ def test_the_previsions_page_shows_each_cell_once_and_internal_only_profiles_the
 
 # ----------------------------------------------------------------------------- Traçabilité
 def test_the_tracabilite_page_lists_tables_models_files_reads_and_habilitations(app_home, con):
-    login_as("analyste")                 # a test user reads the Préfecture's rows on the Carte
+    login_as("analyste")  # a test user reads the Préfecture's rows on the Carte
     at = login_as("auditeur_dpo")
     at.switch_page("views/tracabilite.py").run()
     assert not at.exception, at.exception
@@ -233,12 +269,14 @@ def test_the_tracabilite_page_lists_tables_models_files_reads_and_habilitations(
     assert "Tables et partitions" in page and "Lectures et exports" in page
     tables = next(f for f in frames.values() if "Lignes de la convention" in f.columns and "Partitions" in f.columns)
     assert "Données brutes (Données brutes)" not in set(tables["Table"])
-    assert {"clean.events", "raw.cortege", "clean.manifestation_statique", "features.cell_slot"} <= \
-        set(T.report(queries.Catalog.open(), con, load_principal(con, "demo.dpo"), PREF).tables["Nom technique"])
+    assert {"clean.events", "raw.cortege", "clean.manifestation_statique", "features.cell_slot"} <= set(
+        T.report(queries.Catalog.open(), con, load_principal(con, "demo.dpo"), PREF).tables["Nom technique"]
+    )
     cat = queries.Catalog.open()
     try:
-        truth = pl.from_arrow(cat.cursor().sql(
-            "SELECT count(*) FROM clean.events WHERE convention = ?", params=[PREF]).to_arrow_table()).item()
+        truth = pl.from_arrow(
+            cat.cursor().sql("SELECT count(*) FROM clean.events WHERE convention = ?", params=[PREF]).to_arrow_table()
+        ).item()
     finally:
         cat.close()
     ev = tables.filter(pl.col("Table").str.starts_with("Événements unifiés"))
@@ -262,7 +300,11 @@ def test_the_report_downloads_are_the_same_facts_as_csv_and_json(app_home, con):
         cat.close()
     doc = json.loads(T.report_json(rep))
     assert doc["convention"] == PREF
-    assert {t["Nom technique"] for t in doc["Tables"]} >= {"clean.events", "raw.cortege", "clean.manifestation_statique"}
+    assert {t["Nom technique"] for t in doc["Tables"]} >= {
+        "clean.events",
+        "raw.cortege",
+        "clean.manifestation_statique",
+    }
     assert any(r["Utilisateur"] == "demo.analyste" for r in doc["Lectures et exports"])
     csv = pl.read_csv(T.report_csv(rep).encode(), infer_schema_length=0)
     assert set(csv["Rubrique"]) >= {"Sources et contrats", "Tables", "Lectures et exports", "Habilitations ouvertes"}
@@ -282,8 +324,12 @@ def test_the_prefecture_reader_receives_only_its_own_conventions_report(app_home
         rep = T.report(cat, con, reader, PREF)
         assert rep.tables.height > 0
         # the gateway, not the page, keeps the City's lineage from it
-        assert queries.scoped_query(cat, reader.scope, T.LINEAGE, select="convention", where="convention = ?",
-                                    params=[CITY]).height == 0
+        assert (
+            queries.scoped_query(
+                cat, reader.scope, T.LINEAGE, select="convention", where="convention = ?", params=[CITY]
+            ).height
+            == 0
+        )
     finally:
         cat.close()
     u = demo("lecteur_prefecture")
@@ -301,8 +347,8 @@ FOLD_READS = [  # (table, select, where, group_by, order_by, limit): every shape
     ("clean.events", "source, count(*) AS n", "start IS NOT NULL", "source", None, None),
     ("clean.events", "h3_cell, count(*) AS n, mode(subcategory) AS p", "h3_cell IS NOT NULL", "h3_cell", None, None),
     ("clean.events", "count(*) AS n", "start >= ?", None, None, None),
-    ("clean.events", "count(*) AS n", "start < ?", None, None, None),                   # nothing matches
-    ("clean.events", 'event_id, source, start', "start >= ?", None, "start, event_id", 7),
+    ("clean.events", "count(*) AS n", "start < ?", None, None, None),  # nothing matches
+    ("clean.events", "event_id, source, start", "start >= ?", None, "start, event_id", 7),
     ("indicators.hotspots", "*", None, None, None, 50),
     ("indicators.values", "indicator_id, count(*) AS n", None, "indicator_id", None, None),
     ("governance.data_quality", "source, count(*) AS n", None, "source", None, None),
@@ -311,17 +357,22 @@ FOLD_READS = [  # (table, select, where, group_by, order_by, limit): every shape
 
 def _scope_all() -> Scope:
     from tranquillite.app_core.rights import all_conventions, all_sources
-    return Scope(row_sources=all_sources(), aggregate_sources=all_sources(), conventions=all_conventions(),
-                 aggregated_only=False)
+
+    return Scope(
+        row_sources=all_sources(), aggregate_sources=all_sources(), conventions=all_conventions(), aggregated_only=False
+    )
 
 
 @pytest.mark.parametrize("table, select, where, group_by, order_by, limit", FOLD_READS)
-def test_a_read_records_its_conventions_in_the_same_query(app_home, monkeypatch, table, select, where, group_by,
-                                                          order_by, limit):
+def test_a_read_records_its_conventions_in_the_same_query(
+    app_home, monkeypatch, table, select, where, group_by, order_by, limit
+):
     """The access log's conventions come with the rows (no second DISTINCT scan), and are those the
     separate DISTINCT query gives on the same predicate; the page never sees the gateway's column."""
     scope, cat = _scope_all(), queries.Catalog.open()
-    params = [] if where is None or "?" not in where else [datetime(2025, 3, 1) if ">" in where else datetime(2000, 1, 1)]
+    params = (
+        [] if where is None or "?" not in where else [datetime(2025, 3, 1) if ">" in where else datetime(2000, 1, 1)]
+    )
     statements = []
     cursor = queries.Catalog.cursor
 
@@ -332,20 +383,39 @@ def test_a_read_records_its_conventions_in_the_same_query(app_home, monkeypatch,
     try:
         if not cat.has(table):
             pytest.skip(f"{table} absent du catalogue de test")
-        plain = queries.scoped_query(cat, scope, table, select=select, where=where, params=params,
-                                     group_by=group_by, order_by=order_by, limit=limit)
+        plain = queries.scoped_query(
+            cat,
+            scope,
+            table,
+            select=select,
+            where=where,
+            params=params,
+            group_by=group_by,
+            order_by=order_by,
+            limit=limit,
+        )
         monkeypatch.setattr(queries.Catalog, "cursor", counting)
         with reads.collecting() as run:
-            df = queries.scoped_query(cat, scope, table, select=select, where=where, params=params,
-                                      group_by=group_by, order_by=order_by, limit=limit)
+            df = queries.scoped_query(
+                cat,
+                scope,
+                table,
+                select=select,
+                where=where,
+                params=params,
+                group_by=group_by,
+                order_by=order_by,
+                limit=limit,
+            )
         monkeypatch.setattr(queries.Catalog, "cursor", cursor)
         cols = cat.columns(table)
         pred, pred_params = queries.scope_predicate(scope, cols, table, "rows", None)
-        expected = queries.returned_conventions(cat, table, cols, pred, pred_params, where, params, group_by,
-                                                order_by, limit, df.height)
+        expected = queries.returned_conventions(
+            cat, table, cols, pred, pred_params, where, params, group_by, order_by, limit, df.height
+        )
     finally:
         cat.close()
     assert df.columns == plain.columns and df.height == plain.height
-    assert bool(expected) == (where != "start < ?")          # only the empty read names no convention
+    assert bool(expected) == (where != "start < ?")  # only the empty read names no convention
     assert len(statements) == 1
     assert [(r.table, list(r.conventions), r.rows) for r in run.reads] == [(table, expected, df.height)]

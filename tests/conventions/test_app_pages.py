@@ -19,12 +19,13 @@ def test_dpo_sees_the_pages_and_nothing_to_destroy_while_in_force(app_home):  # 
     assert not at.exception and "conformes" in texts(at)
     at.switch_page("views/conventions.py").run()
     assert not at.exception and "En vigueur" in texts(at)
-    assert not [b for b in at.button if b.label == "Enregistrer la dénonciation"]   # read-only for the DPO
+    assert not [b for b in at.button if b.label == "Enregistrer la dénonciation"]  # read-only for the DPO
 
 
 def test_gestionnaire_records_a_notice_and_the_dpo_sees_what_to_destroy(app_home, con):  # noqa: F811
     from tranquillite.app_core.rights import load_principal
     from tranquillite.conventions import registry
+
     at = login_as("gestionnaire_habilitations")
     at.switch_page("views/conventions.py").run()
     assert not at.exception
@@ -35,7 +36,7 @@ def test_gestionnaire_records_a_notice_and_the_dpo_sees_what_to_destroy(app_home
     assert "Dénonciation enregistrée" in texts(at)
     lc = registry.lifecycles(con)[PREF]
     assert lc.notice_on == date.today() - timedelta(days=70) and lc.ended(date.today())
-    assert load_principal(con, "demo.prefecture") is None            # Préfecture accounts deactivated
+    assert load_principal(con, "demo.prefecture") is None  # Préfecture accounts deactivated
     assert PREF not in load_principal(con, "demo.encadrement").scope.conventions
     next(b for b in at.button if b.label == "Ordonner la destruction des données").click()
     at.run()

@@ -6,8 +6,18 @@ from datetime import date
 
 import pytest
 
-from tranquillite.conventions.lifecycle import (DESTROYED, EXPIRED, IN_FORCE, NOT_NOTIFIED, NOTICE, TERMINATED,
-                                                Lifecycle, LifecycleError, Terms, add_months)
+from tranquillite.conventions.lifecycle import (
+    DESTROYED,
+    EXPIRED,
+    IN_FORCE,
+    NOT_NOTIFIED,
+    NOTICE,
+    TERMINATED,
+    Lifecycle,
+    LifecycleError,
+    Terms,
+    add_months,
+)
 
 T = Terms()  # 12 months, tacit yearly, 4 years, 2 months' notice, 15 days
 
@@ -16,25 +26,32 @@ def lc(start: str | None, **kw) -> Lifecycle:
     return Lifecycle("prefecture_police_13", kw.pop("terms", T), date.fromisoformat(start) if start else None, **kw)
 
 
-@pytest.mark.parametrize("d, n, expected", [
-    ("2025-01-31", 1, "2025-02-28"),      # no 31 February: last day of the month
-    ("2024-01-31", 1, "2024-02-29"),      # leap year
-    ("2024-02-29", 12, "2025-02-28"),     # a year from 29 February
-    ("2024-02-29", 48, "2028-02-29"),     # four years later: a leap year again
-    ("2025-10-31", 2, "2025-12-31"),
-    ("2025-12-31", 2, "2026-02-28"),
-    ("2025-11-30", 3, "2026-02-28"),
-    ("2025-03-15", -3, "2024-12-15"),
-    ("2025-03-15", 0, "2025-03-15"),
-])
+@pytest.mark.parametrize(
+    "d, n, expected",
+    [
+        ("2025-01-31", 1, "2025-02-28"),  # no 31 February: last day of the month
+        ("2024-01-31", 1, "2024-02-29"),  # leap year
+        ("2024-02-29", 12, "2025-02-28"),  # a year from 29 February
+        ("2024-02-29", 48, "2028-02-29"),  # four years later: a leap year again
+        ("2025-10-31", 2, "2025-12-31"),
+        ("2025-12-31", 2, "2026-02-28"),
+        ("2025-11-30", 3, "2026-02-28"),
+        ("2025-03-15", -3, "2024-12-15"),
+        ("2025-03-15", 0, "2025-03-15"),
+    ],
+)
 def test_add_months_keeps_the_day_or_takes_the_last_of_the_month(d, n, expected):
     assert add_months(date.fromisoformat(d), n) == date.fromisoformat(expected)
 
 
 def test_terms_renew_each_year_from_the_original_date_up_to_four_years():
     c = lc("2024-01-31")
-    assert [c.term_end(k) for k in range(1, 5)] == [date(2025, 1, 31), date(2026, 1, 31), date(2027, 1, 31),
-                                                   date(2028, 1, 31)]
+    assert [c.term_end(k) for k in range(1, 5)] == [
+        date(2025, 1, 31),
+        date(2026, 1, 31),
+        date(2027, 1, 31),
+        date(2028, 1, 31),
+    ]
     assert c.max_terms == 4
     assert c.last_possible_end == date(2028, 1, 31)
     # the day of notification belongs to the first year, its anniversary ends it (dies a quo)
@@ -49,7 +66,7 @@ def test_terms_renew_each_year_from_the_original_date_up_to_four_years():
 def test_a_start_on_the_31st_does_not_drift_through_short_months():
     c = lc("2024-08-31", terms=Terms(initial_term_months=1, renewal="tacit_yearly"))
     assert c.term_end(1) == date(2024, 9, 30)
-    assert c.term_end(2) == date(2025, 9, 30)   # 1 + 12 months from the 31 August, clamped once
+    assert c.term_end(2) == date(2025, 9, 30)  # 1 + 12 months from the 31 August, clamped once
 
 
 def test_leap_day_start():
@@ -74,7 +91,7 @@ def test_states_without_notice_and_expiry_is_flagged_as_not_in_force():
 
 def test_notice_gives_the_effective_end_two_months_later_and_the_deadline_15_days_after():
     c = lc("2024-12-02").with_notice(date(2025, 12, 31), "partenaire")
-    assert c.effective_end == date(2026, 2, 28)          # 31 December + 2 months: end of February
+    assert c.effective_end == date(2026, 2, 28)  # 31 December + 2 months: end of February
     assert c.end() == date(2026, 2, 28)
     assert c.destruction_deadline == date(2026, 3, 15)
     assert c.state(date(2025, 12, 30)) == IN_FORCE

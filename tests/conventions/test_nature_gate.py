@@ -21,7 +21,9 @@ def _changed_contracts(tmp: Path) -> Path:
     p = d / "manifestation_statique.yaml"
     text = p.read_text(encoding="utf-8")
     assert "label: Objet," in text
-    p.write_text(text.replace("label: Objet,", "label: Objet et revendications des organisateurs,", 1), encoding="utf-8")
+    p.write_text(
+        text.replace("label: Objet,", "label: Objet et revendications des organisateurs,", 1), encoding="utf-8"
+    )
     return d
 
 
@@ -39,9 +41,10 @@ def test_changed_contract_blocks_the_source_until_the_dpo_acknowledges(home, lan
     from tranquillite.app_core import store
     from tranquillite.definitions import build_defs
     from tranquillite.jobs import INGEST_JOB
+
     write_csv(landing_file(landing, "interventions", DAY), "interventions", [VALID["interventions"]])
     write_json(landing_file(landing, "cortege", DAY), list(VALID_CORTEGE.values()))
-    store.init_store()                                # the baseline: today's contracts
+    store.init_store()  # the baseline: today's contracts
     changed = _changed_contracts(tmp_path)
     monkeypatch.setenv("TRANQUILLITE_CONTRACTS", str(changed))
     defs, inst = build_defs(), runner.instance()
@@ -49,18 +52,35 @@ def test_changed_contract_blocks_the_source_until_the_dpo_acknowledges(home, lan
 
     res = job.execute_in_process(instance=inst, partition_key=DAY, raise_on_error=False)
     wh = home / "warehouse"
-    ev = [e for e in res.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
-          and e.event_specific_data.check_name == "nature_des_donnees"]
+    ev = [
+        e
+        for e in res.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.event_specific_data.check_name == "nature_des_donnees"
+    ]
     assert [e.event_specific_data.passed for e in ev] == [False]
-    assert not (wh / "clean" / "manifestation_statique" / f"{DAY}.parquet").exists()   # blocked
-    assert (wh / "clean" / "interventions" / f"{DAY}.parquet").exists()                # the City's data flow on
+    assert not (wh / "clean" / "manifestation_statique" / f"{DAY}.parquet").exists()  # blocked
+    assert (wh / "clean" / "interventions" / f"{DAY}.parquet").exists()  # the City's data flow on
 
     with store.connect() as con:
         with pytest.raises(ValueError, match="étude d'impact"):
-            nature.acknowledge(con, "cortege", login="demo.dpo", profile="auditeur_dpo",
-                               dpo_informed_on=date(2025, 3, 1), impact_study_ref=" ", contracts_dir=changed)
-        nature.acknowledge(con, "cortege", login="demo.dpo", profile="auditeur_dpo", dpo_informed_on=date(2025, 3, 1),
-                           impact_study_ref="AIPD-2025-07", contracts_dir=changed)
+            nature.acknowledge(
+                con,
+                "cortege",
+                login="demo.dpo",
+                profile="auditeur_dpo",
+                dpo_informed_on=date(2025, 3, 1),
+                impact_study_ref=" ",
+                contracts_dir=changed,
+            )
+        nature.acknowledge(
+            con,
+            "cortege",
+            login="demo.dpo",
+            profile="auditeur_dpo",
+            dpo_informed_on=date(2025, 3, 1),
+            impact_study_ref="AIPD-2025-07",
+            contracts_dir=changed,
+        )
         assert nature.status(con, "cortege", changed)["ok"]
         logged = con.execute("SELECT detail FROM access_log WHERE action = 'changement_nature_reconnu'").fetchone()[0]
         assert "AIPD-2025-07" in logged

@@ -21,8 +21,26 @@ def test_partner_onboarding_end_to_end(tmp_path: Path):
     root = contracts_with(tmp_path / "contrats")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRANQUILLITE_", "DAGSTER_HOME", "PYTEST_"))}
     env["TRANQUILLITE_CONTRACTS"] = str(root)
-    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p", "no:xdist",
-                          "--basetemp", str(tmp_path / "run"), "tests/conventions/partner_scenario.py"],
-                         cwd=REPO, capture_output=True, text=True, env=env, timeout=1500)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-x",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "--basetemp",
+            str(tmp_path / "run"),
+            "tests/conventions/partner_scenario.py",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1500,
+    )
     assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-3000:]
     assert "1 passed" in out.stdout

@@ -36,7 +36,7 @@ def test_found_in_parquet_json_markdown_gzip_and_paths(tmp_path):
     (tmp_path / "c.json").write_text(json.dumps({"event": {"metadata": {"apercu": f"| {VALUE} | 3 |"}}}))
     (tmp_path / "d.log.gz").write_bytes(gzip.compress(f"lecture de cortege/{ID}_v2.json\n".encode()))
     (tmp_path / f"{ID}_v1.txt").write_text("rien")
-    (tmp_path / "e.json").write_text(json.dumps({"_raw": json.dumps({"id": ID})}))   # JSON inside a string
+    (tmp_path / "e.json").write_text(json.dumps({"_raw": json.dumps({"id": ID})}))  # JSON inside a string
     found = hits(tmp_path)
     assert {f for f, _ in found} == {"a.parquet", "b.parquet", "c.json", "d.log.gz", f"{ID}_v1.txt", "e.json"}
     assert ("b.parquet", "valeur") in found and ("a.parquet", "identifiant") in found
@@ -45,7 +45,7 @@ def test_found_in_parquet_json_markdown_gzip_and_paths(tmp_path):
 def test_a_deleted_sqlite_row_lingers_until_vacuum(tmp_path):
     db = tmp_path / "s.sqlite"
     con = sqlite3.connect(db)
-    con.execute("PRAGMA secure_delete = OFF")   # the default of most builds: deleted bytes stay in the page
+    con.execute("PRAGMA secure_delete = OFF")  # the default of most builds: deleted bytes stay in the page
     con.execute("CREATE TABLE t (a TEXT)")
     con.executemany("INSERT INTO t VALUES (?)", [(f"ligne {i} " + "x" * 200,) for i in range(50)] + [(f"entrée {ID}",)])
     con.commit()
@@ -53,7 +53,7 @@ def test_a_deleted_sqlite_row_lingers_until_vacuum(tmp_path):
     con.commit()
     assert con.execute("SELECT count(*) FROM t WHERE a LIKE '%PP-%'").fetchone()[0] == 0
     found = hits(tmp_path)
-    assert found == {("s.sqlite", "identifiant")}        # still in the file's free pages
+    assert found == {("s.sqlite", "identifiant")}  # still in the file's free pages
     con.execute("VACUUM")
     con.close()
     assert hits(tmp_path) == set()
@@ -61,6 +61,8 @@ def test_a_deleted_sqlite_row_lingers_until_vacuum(tmp_path):
 
 def test_a_restored_file_is_recognised_by_its_hash(tmp_path):
     import hashlib
+
     (tmp_path / "x.bin").write_bytes(b"\x00\x01binaire sans texte")
     assert hits(tmp_path, files=[hashlib.sha256(b"\x00\x01binaire sans texte").hexdigest()]) == {
-        ("x.bin", "fichier détruit restauré")}
+        ("x.bin", "fichier détruit restauré")
+    }

@@ -24,13 +24,27 @@ HOTSPOTS = [(4.815, 45.765, 350.0, 1.0), (4.848, 45.752, 250.0, 0.7)]
 
 
 def town(tmp_path):
-    zones = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"code": "V1", "nom": "Ouest"},
-         "geometry": {"type": "Polygon", "coordinates": [[[4.80, 45.74], [4.83, 45.74], [4.83, 45.78],
-                                                          [4.80, 45.78], [4.80, 45.74]]]}},
-        {"type": "Feature", "properties": {"code": "V2", "nom": "Est"},
-         "geometry": {"type": "Polygon", "coordinates": [[[4.83, 45.74], [4.86, 45.74], [4.86, 45.775],
-                                                          [4.83, 45.775], [4.83, 45.74]]]}}]}
+    zones = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": "V1", "nom": "Ouest"},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[4.80, 45.74], [4.83, 45.74], [4.83, 45.78], [4.80, 45.78], [4.80, 45.74]]],
+                },
+            },
+            {
+                "type": "Feature",
+                "properties": {"code": "V2", "nom": "Est"},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[4.83, 45.74], [4.86, 45.74], [4.86, 45.775], [4.83, 45.775], [4.83, 45.74]]],
+                },
+            },
+        ],
+    }
     path = tmp_path / "ville.geojson"
     path.write_text(json.dumps(zones), encoding="utf-8")
     return path
@@ -49,18 +63,31 @@ def incidents(seed=5) -> pl.DataFrame:
         lat[m] = y + rng.normal(0, sigma / 111_000, m.sum())
     minutes = rng.integers(0, DAYS * 24 * 60, n)
     start = [datetime.combine(FIRST, datetime.min.time()) + timedelta(minutes=int(m)) for m in minutes]
-    df = pl.DataFrame({"event_id": [f"incidents:X-{i}" for i in range(n)], "source": "incidents", "start": start,
-                       "lon": lon, "lat": lat}).with_columns(pl.col("start").cast(pl.Datetime("us")))
+    df = pl.DataFrame(
+        {
+            "event_id": [f"incidents:X-{i}" for i in range(n)],
+            "source": "incidents",
+            "start": start,
+            "lon": lon,
+            "lat": lat,
+        }
+    ).with_columns(pl.col("start").cast(pl.Datetime("us")))
     night = (pl.col("start").dt.hour() >= 22) | (pl.col("start").dt.hour() < 6)
-    keep = pl.when(night).then(1.0).otherwise(0.5)   # thin the daytime facts: a time profile
+    keep = pl.when(night).then(1.0).otherwise(0.5)  # thin the daytime facts: a time profile
     return df.filter(pl.Series(rng.random(n)) < df.select(keep).to_series())
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     path = town(tmp_path_factory.mktemp("ville"))
-    spec = StudyArea(name="Villeneuve-sur-Test", boundary_path=str(path), zone_property="code",
-                     sources=["incidents"], planned_sources=[], school_holidays_subdivision=None).spec()
+    spec = StudyArea(
+        name="Villeneuve-sur-Test",
+        boundary_path=str(path),
+        zone_property="code",
+        sources=["incidents"],
+        planned_sources=[],
+        school_holidays_subdivision=None,
+    ).spec()
     data = from_events(incidents(), spec, first_day=FIRST)
     cfg = BacktestConfig(n_origins=2, train_weeks=4, lgbm_rounds=40, workers=1, threads=1)
     res = run_backtest(data, cfg)
@@ -72,7 +99,7 @@ def test_grid_and_features_of_another_city(run):
     spec, data, _, _ = run
     assert spec.groups == ["incidents"] and spec.area().name == "Villeneuve-sur-Test"
     assert set(data.grid["zone"].to_list()) == {"V1", "V2"}
-    assert 150 < data.n_cells < 300                                       # ~19 km² at resolution 9
+    assert 150 < data.n_cells < 300  # ~19 km² at resolution 9
     assert data.counts["n"].sum() > 5000
     assert "incidents_28d_k2" in data.features.states.columns
 
@@ -83,10 +110,18 @@ def test_backtest_of_another_city(run):
     assert dict(b.schema) == BACKTEST_SCHEMA
     assert set(b["category"].unique().to_list()) == {"incidents", "all"}
     # the field's baselines run beside the project's; the multi-scale model needs more weeks than 9
-    assert set(b["model"].unique().to_list()) == {"derniere_periode", "moyenne_saisonniere", "hotspot_retrospectif",
-                                                 "hotspot_prospectif", "compte_52_semaines", "compte_historique",
-                                                 "sepp", "glm_poisson", "lgbm_sans_evenements",
-                                                 "lgbm_avec_evenements"}
+    assert set(b["model"].unique().to_list()) == {
+        "derniere_periode",
+        "moyenne_saisonniere",
+        "hotspot_retrospectif",
+        "hotspot_prospectif",
+        "compte_52_semaines",
+        "compte_historique",
+        "sepp",
+        "glm_poisson",
+        "lgbm_sans_evenements",
+        "lgbm_avec_evenements",
+    }
     assert b["origin"].n_unique() == 2 and set(b["coverage"].unique().to_list()) == {0.01, 0.05, 0.1, 0.2}
     s = summary(b, "7_jours", 0.20).filter(pl.col("category") == "incidents")
     best = dict(zip(s["model"].to_list(), s["hit_rate"].to_list()))
@@ -125,8 +160,15 @@ def test_no_fact_in_the_area_is_a_clear_error_not_a_type_error(tmp_path):
     """Facts all outside the grid (e.g. another city's data on Marseille's area): a French message
     naming the settings to check, not `int() argument must be … not 'NoneType'`."""
     from tranquillite.forecasting.pipeline import NoFactsError
-    spec = StudyArea(name="Villeneuve-sur-Test", boundary_path=str(town(tmp_path)), zone_property="code",
-                     sources=["incidents"], planned_sources=[], school_holidays_subdivision=None).spec()
+
+    spec = StudyArea(
+        name="Villeneuve-sur-Test",
+        boundary_path=str(town(tmp_path)),
+        zone_property="code",
+        sources=["incidents"],
+        planned_sources=[],
+        school_holidays_subdivision=None,
+    ).spec()
     far = incidents().head(50).with_columns(pl.col("lon") - 80.0)
     with pytest.raises(NoFactsError, match="TRANQUILLITE_AREA"):
         from_events(far, spec, first_day=FIRST)

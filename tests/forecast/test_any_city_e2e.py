@@ -22,16 +22,25 @@ from tranquillite.settings import paths
 FIRST, DAYS = date(2025, 9, 1), 35
 LAST = FIRST + timedelta(days=DAYS - 1)
 SMALL = {"n_origins": 1, "train_weeks": 2, "lgbm_rounds": 10, "workers": 1, "threads": 1}
-W, E, S, N, MID = -79.42, -79.36, 43.64, 43.68, -79.39   # a town by a lake, not Marseille
+W, E, S, N, MID = -79.42, -79.36, 43.64, 43.68, -79.39  # a town by a lake, not Marseille
 HOT = (-79.405, 43.655)
 
 
 def zones_geojson(path):
     def box(x0, x1):
         return {"type": "Polygon", "coordinates": [[[x0, S], [x1, S], [x1, N], [x0, N], [x0, S]]]}
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"quartier": "Q1", "nom": "Ouest"}, "geometry": box(W, MID)},
-        {"type": "Feature", "properties": {"quartier": "Q2", "nom": "Est"}, "geometry": box(MID, E)}]}))
+
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {"type": "Feature", "properties": {"quartier": "Q1", "nom": "Ouest"}, "geometry": box(W, MID)},
+                    {"type": "Feature", "properties": {"quartier": "Q2", "nom": "Est"}, "geometry": box(MID, E)},
+                ],
+            }
+        )
+    )
     return path
 
 
@@ -43,9 +52,16 @@ def incidents(seed=3) -> list[dict]:
     lat = np.where(hot, HOT[1] + rng.normal(0, 0.0015, n), rng.uniform(S + 0.001, N - 0.001, n))
     minutes = np.sort(rng.integers(0, DAYS * 24 * 60, n))
     t0 = datetime.combine(FIRST, datetime.min.time())
-    return [{"id": f"T-{i}", "timestamp": (t0 + timedelta(minutes=int(m))).strftime("%Y-%m-%d %H:%M:%S"),
-             "category": "vol" if i % 3 else "agression", "lon": f"{x:.6f}", "lat": f"{y:.6f}"}
-            for i, (m, x, y) in enumerate(zip(minutes, np.clip(lon, W, E), np.clip(lat, S, N)))]
+    return [
+        {
+            "id": f"T-{i}",
+            "timestamp": (t0 + timedelta(minutes=int(m))).strftime("%Y-%m-%d %H:%M:%S"),
+            "category": "vol" if i % 3 else "agression",
+            "lon": f"{x:.6f}",
+            "lat": f"{y:.6f}",
+        }
+        for i, (m, x, y) in enumerate(zip(minutes, np.clip(lon, W, E), np.clip(lat, S, N)))
+    ]
 
 
 def land(home, rows: list[dict]) -> None:
@@ -69,15 +85,28 @@ def town(tmp_path_factory):
     rows = incidents()
     # one record outside the town, one with an offset (its instant is kept, in the town's time)
     rows.append({"id": "T-hors", "timestamp": "2025-09-10 12:00:00", "category": "vol", "lon": "5.37", "lat": "43.29"})
-    rows.append({"id": "T-offset", "timestamp": "2025-09-10T23:30:00-05:00", "category": "vol",
-                 "lon": f"{HOT[0]}", "lat": f"{HOT[1]}"})
+    rows.append(
+        {
+            "id": "T-offset",
+            "timestamp": "2025-09-10T23:30:00-05:00",
+            "category": "vol",
+            "lon": f"{HOT[0]}",
+            "lat": f"{HOT[1]}",
+        }
+    )
     land(home, rows)
     mp = pytest.MonkeyPatch()
-    for k, v in {"TRANQUILLITE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"),
-                 "TRANQUILLITE_AREA": str(area), "TRANQUILLITE_AREA_ZONE_PROPERTY": "quartier",
-                 "TRANQUILLITE_TIMEZONE": "America/Toronto", "TRANQUILLITE_HOLIDAYS_COUNTRY": "CA"}.items():
+    for k, v in {
+        "TRANQUILLITE_HOME": str(home),
+        "DAGSTER_HOME": str(home / "dagster"),
+        "TRANQUILLITE_AREA": str(area),
+        "TRANQUILLITE_AREA_ZONE_PROPERTY": "quartier",
+        "TRANQUILLITE_TIMEZONE": "America/Toronto",
+        "TRANQUILLITE_HOLIDAYS_COUNTRY": "CA",
+    }.items():
         mp.setenv(k, v)
     from tranquillite.definitions import build_defs
+
     defs = build_defs()
     inst = runner.instance()
     outcomes = runner.materialize(defs, FIRST, LAST, inst, forecast_settings=SMALL)
@@ -95,8 +124,12 @@ def test_the_area_comes_from_the_settings(town):
 
 def test_ingestion_validates_against_the_configured_area(town):
     home, _, _, outcomes, n = town
-    assert [o.job for o in outcomes][:4] == ["ingestion_quotidienne", "publication", "entrainement_hebdomadaire",
-                                             "prevision"]
+    assert [o.job for o in outcomes][:4] == [
+        "ingestion_quotidienne",
+        "publication",
+        "entrainement_hebdomadaire",
+        "prevision",
+    ]
     assert all(o.success for o in outcomes), [(o.job, o.reason) for o in outcomes]
     ingest = outcomes[0]
     assert ingest.failed_checks == []
@@ -146,10 +179,15 @@ def data_town(tmp_path_factory):
     rows.append({"id": "T-zero", "timestamp": "2025-09-10 12:00:00", "category": "vol", "lon": "0", "lat": "0"})
     land(home, rows)
     mp = pytest.MonkeyPatch()
-    for k, v in {"TRANQUILLITE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"), "TRANQUILLITE_AREA": "donnees",
-                 "TRANQUILLITE_TIMEZONE": "America/Toronto"}.items():
+    for k, v in {
+        "TRANQUILLITE_HOME": str(home),
+        "DAGSTER_HOME": str(home / "dagster"),
+        "TRANQUILLITE_AREA": "donnees",
+        "TRANQUILLITE_TIMEZONE": "America/Toronto",
+    }.items():
         mp.setenv(k, v)
     from tranquillite.definitions import build_defs
+
     outcomes = runner.materialize(build_defs(), FIRST, LAST, runner.instance(), forecast_settings=SMALL)
     yield home, outcomes, rows
     mp.undo()

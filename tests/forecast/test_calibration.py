@@ -11,20 +11,21 @@ import pytest
 
 from tranquillite.forecasting import calibration as K
 
-C0 = h3.latlng_to_cell(43.2948, 5.3742, 9)              # Vieux-Port
+C0 = h3.latlng_to_cell(43.2948, 5.3742, 9)  # Vieux-Port
 RING1 = sorted(h3.grid_ring(C0, 1))
-FAR = h3.latlng_to_cell(43.35, 5.42, 9)                 # ~7 km away
+FAR = h3.latlng_to_cell(43.35, 5.42, 9)  # ~7 km away
 #: 20 cells → the top 5 % is exactly one cell
 CELLS = sorted({C0, FAR, *RING1, *sorted(h3.grid_ring(C0, 2))[:12]})[:20]
 A, B = CELLS[0], CELLS[1]
-DAY0 = datetime(2025, 1, 6, 10)                         # a Monday
+DAY0 = datetime(2025, 1, 6, 10)  # a Monday
 
 
 def table(rows: list[tuple[str, int]]) -> pl.DataFrame:
     """(cell, day offset) rows → an events table."""
-    return pl.DataFrame({"h3_cell": [c for c, _ in rows],
-                         "timestamp": [DAY0 + timedelta(days=d) for _, d in rows]},
-                        schema={"h3_cell": pl.Utf8, "timestamp": pl.Datetime("us")})
+    return pl.DataFrame(
+        {"h3_cell": [c for c, _ in rows], "timestamp": [DAY0 + timedelta(days=d) for _, d in rows]},
+        schema={"h3_cell": pl.Utf8, "timestamp": pl.Datetime("us")},
+    )
 
 
 def test_cells_are_twenty():
@@ -45,10 +46,14 @@ def test_concentration_per_year():
 
 def test_rank_stability_identical_then_reversed_weeks():
     cells = CELLS[:3]
-    week = [[1, 2, 3], [1, 2, 3], [3, 2, 1]]   # counts of cells 0..2 in weeks 0..2
+    week = [[1, 2, 3], [1, 2, 3], [3, 2, 1]]  # counts of cells 0..2 in weeks 0..2
     # weeks are 7-day blocks from the table's first day: one event on day 0, the others on day 6 of their week
-    rows = [(cells[i], 7 * w + (0 if (w, i, j) == (0, 0, 0) else 6)) for w, counts in enumerate(week)
-            for i, n in enumerate(counts) for j in range(n)]
+    rows = [
+        (cells[i], 7 * w + (0 if (w, i, j) == (0, 0, 0) else 6))
+        for w, counts in enumerate(week)
+        for i, n in enumerate(counts)
+        for j in range(n)
+    ]
     # Spearman(week0, week1) = 1, Spearman(week1, week2) = -1 → mean 0
     assert K.rank_stability(table(rows), cells) == pytest.approx(0.0)
     rows2 = [r for r in rows if r[1] < 14]
@@ -93,8 +98,9 @@ def test_knox_detects_clustered_bursts():
     rng = np.random.default_rng(0)
     cells = CELLS
     rows = [(cells[int(rng.integers(20))], int(rng.integers(365))) for _ in range(300)]
-    bursts = [(cells[i], d0 + int(rng.integers(3))) for i, d0 in zip(range(0, 20, 2), range(10, 360, 36))
-              for _ in range(8)]
+    bursts = [
+        (cells[i], d0 + int(rng.integers(3))) for i, d0 in zip(range(0, 20, 2), range(10, 360, 36)) for _ in range(8)
+    ]
     kx = K.knox(table(rows + bursts), rings=0, days=3, permutations=99)
     assert kx.ratio > 1.5 and kx.p_monte_carlo == pytest.approx(0.01)
     flat = K.knox(table(rows), rings=0, days=3, permutations=99)
@@ -103,7 +109,7 @@ def test_knox_detects_clustered_bursts():
 
 def test_rings_for_distance():
     assert K.rings_for_distance(100) == 0
-    assert K.rings_for_distance(400) == 1          # res-9 centres are ~350 m apart
+    assert K.rings_for_distance(400) == 1  # res-9 centres are ~350 m apart
     assert K.rings_for_distance(700) == 2
 
 
@@ -130,7 +136,7 @@ def test_oracle_lead_next_week():
 def test_oracle_lead_history_window():
     # A busy long ago, B busy in the last 2 weeks: a 2-week count picks B, a 52-week one picks A
     rows = [(A, 7 * w) for w in range(13) for _ in range(3)] + [(B, 7 * w + 1) for w in (13, 14)] * 2
-    rows += [(B, 107), (A, 108), (B, 109), (B, 110), (A, 111)]      # week 15: B 3, A 2
+    rows += [(B, 107), (A, 108), (B, 109), (B, 110), (A, 111)]  # week 15: B 3, A 2
     short = K.oracle_lead(table(rows), CELLS, origins=1, history_weeks=2)
     long_ = K.oracle_lead(table(rows), CELLS, origins=1, history_weeks=52)
     assert short.count == pytest.approx(3 / 5) and long_.count == pytest.approx(2 / 5)

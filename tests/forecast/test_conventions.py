@@ -9,8 +9,15 @@ import polars as pl
 import pytest
 
 from tests.forecast.conftest import facts_from_truth, planned_records
-from tranquillite.forecasting.backtest import (BacktestConfig, forecasts_at, kernels_for, make_forecast,
-                                               model_conventions, run_backtest, training_rows)
+from tranquillite.forecasting.backtest import (
+    BacktestConfig,
+    forecasts_at,
+    kernels_for,
+    make_forecast,
+    model_conventions,
+    run_backtest,
+    training_rows,
+)
 from tranquillite.forecasting.features import stored_features
 from tranquillite.forecasting.pipeline import from_events
 from tranquillite.forecasting.study_area import AreaSpec
@@ -19,13 +26,20 @@ from tranquillite.synthetic import generate
 FIRST, DAYS = date(2025, 1, 1), 35
 SPEC = AreaSpec()
 PREF, CITY = "prefecture_police_13", "internal"
-CFG = BacktestConfig(n_origins=1, train_weeks=2, lgbm_rounds=15, workers=1, threads=1,
-                     models=("moyenne_saisonniere", "lgbm_sans_evenements", "lgbm_avec_evenements"))
+CFG = BacktestConfig(
+    n_origins=1,
+    train_weeks=2,
+    lgbm_rounds=15,
+    workers=1,
+    threads=1,
+    models=("moyenne_saisonniere", "lgbm_sans_evenements", "lgbm_avec_evenements"),
+)
 
 
 @pytest.fixture(scope="module")
 def grid():
     from tranquillite.forecasting.grid import build_grid
+
     return build_grid(SPEC.area(), SPEC.h3_resolution)
 
 
@@ -44,11 +58,12 @@ def data(events, grid):
 @pytest.fixture(scope="module")
 def origin():
     from tranquillite.forecasting.slots import SlotScheme
+
     return SlotScheme(SPEC.shift_hours).first_slot(FIRST + timedelta(days=24))
 
 
 def test_counts_and_exposures_carry_their_records_conventions(data):
-    assert data.counts["conventions"].to_list() == [[CITY]] * data.counts.height   # the City's facts
+    assert data.counts["conventions"].to_list() == [[CITY]] * data.counts.height  # the City's facts
     ex = data.features.exposure
     by_source = ex.group_by("source").agg(pl.col("conventions").explode().unique())
     got = {s: sorted(c) for s, c in by_source.iter_rows()}
@@ -59,8 +74,12 @@ def test_feature_rows_carry_the_conventions_of_the_planned_records_known_at_thei
     fs = data.features
     out = stored_features(fs.states, SPEC, data.scheme, fs.exposure, grid)
     pref = fs.exposure.filter(pl.col("convention") == PREF)
-    touched = (pref.filter(pl.col("known_slot") <= pl.col("slot")).select("cell_idx", "slot").unique()
-               .with_columns(pl.lit(True).alias("_t")))
+    touched = (
+        pref.filter(pl.col("known_slot") <= pl.col("slot"))
+        .select("cell_idx", "slot")
+        .unique()
+        .with_columns(pl.lit(True).alias("_t"))
+    )
     assert touched.height > 0
     out = out.join(touched, on=["cell_idx", "slot"], how="left").with_columns(pl.col("_t").fill_null(False))
     with_pref = out.filter(pl.col("_t"))
@@ -74,8 +93,9 @@ def test_the_event_blind_models_owe_nothing_to_the_prefecture(events, grid, data
     """Without any Préfecture record, the event-blind LightGBM and the baselines forecast exactly the
     same; the event model does not. (Before, the blind model's training rows were chosen with the
     planned events: its forecast changed with the Préfecture's records.)"""
-    without = from_events(events.filter(~pl.col("source").str.starts_with("manifestation")), SPEC, grid=grid,
-                          first_day=FIRST)
+    without = from_events(
+        events.filter(~pl.col("source").str.starts_with("manifestation")), SPEC, grid=grid, first_day=FIRST
+    )
     fa, _ = forecasts_at(data, data.Y(), origin, CFG, kernels_for(data, CFG))
     fb, _ = forecasts_at(without, without.Y(), origin, CFG, kernels_for(without, CFG))
     for name in ("moyenne_saisonniere", "lgbm_sans_evenements"):
@@ -95,8 +115,7 @@ def test_the_event_blind_models_owe_nothing_to_the_prefecture(events, grid, data
 def test_champions_and_forecast_rows(data):
     res = run_backtest(data, CFG)
     conv = model_conventions(res.backtest)
-    assert conv == {"moyenne_saisonniere": [CITY], "lgbm_sans_evenements": [CITY],
-                    "lgbm_avec_evenements": [CITY, PREF]}
+    assert conv == {"moyenne_saisonniere": [CITY], "lgbm_sans_evenements": [CITY], "lgbm_avec_evenements": [CITY, PREF]}
     assert res.champion_internal in ("moyenne_saisonniere", "lgbm_sans_evenements")
     planned = res.planned.filter(pl.col("model") == "moyenne_saisonniere")
     assert planned["conventions"].to_list() == [[CITY, PREF]] * planned.height  # its slots: chosen by the records

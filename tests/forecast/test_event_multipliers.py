@@ -44,14 +44,16 @@ def test_sampling_weights_keep_the_estimate_unbiased():
 def test_aware_twin_reuses_the_blind_booster_and_round_trips(tmp_path):
     rng = np.random.default_rng(3)
     n = 20_000
-    X = pl.DataFrame({"a_28d": rng.integers(0, 5, n).astype(np.float64),
-                      "ev_match_r0": np.where(rng.random(n) < 0.05, 10.0, 0.0)})
+    X = pl.DataFrame(
+        {"a_28d": rng.integers(0, 5, n).astype(np.float64), "ev_match_r0": np.where(rng.random(n) < 0.05, 10.0, 0.0)}
+    )
     mu = 0.1 + 0.2 * X["a_28d"].to_numpy()
     y = rng.poisson(mu * np.exp(0.5 * np.log1p(X["ev_match_r0"].to_numpy())))[None].astype(np.float64)
     w = np.ones(n)
     (blind,) = fit_lightgbm_groups("lgbm_sans_evenements", ["a"], X.select("a_28d"), y, w, rounds=30, threads=1)
-    (aware,) = fit_lightgbm_groups("lgbm_avec_evenements", ["a"], X, y, w, rounds=30, threads=1,
-                                   event_columns=["ev_match_r0"], boosters=[blind])
+    (aware,) = fit_lightgbm_groups(
+        "lgbm_avec_evenements", ["a"], X, y, w, rounds=30, threads=1, event_columns=["ev_match_r0"], boosters=[blind]
+    )
     assert aware.obj is blind.obj and aware.features == ["a_28d", "ev_match_r0"]
     beta = aware.events["coef"][0]
     assert beta == pytest.approx(0.5, abs=0.1)
@@ -65,8 +67,18 @@ def test_aware_twin_reuses_the_blind_booster_and_round_trips(tmp_path):
     assert ex[0]["feature"] == "ev_match_r0"
     # the model store keeps the multipliers with the booster
     store = LocalModelStore(root=str(tmp_path / "models"))
-    v = store.save(aware, {"usage": "backtest", "origin_start": "2025-12-01T06:00:00",
-                           "train_start": "2025-08-11T06:00:00", "train_end": "2025-12-01T06:00:00",
-                           "n_rows": n, "data_version": "x", "metrics": {}, "conventions": ["internal"]})
+    v = store.save(
+        aware,
+        {
+            "usage": "backtest",
+            "origin_start": "2025-12-01T06:00:00",
+            "train_start": "2025-08-11T06:00:00",
+            "train_end": "2025-12-01T06:00:00",
+            "n_rows": n,
+            "data_version": "x",
+            "metrics": {},
+            "conventions": ["internal"],
+        },
+    )
     back = store.load("lgbm_avec_evenements", "a", v)
     assert back.events == aware.events and np.allclose(back.predict(X), aware.predict(X))

@@ -45,8 +45,11 @@ def _world_events(seed=0):
             rows += [(c, when, "interventions", "Rixe / violences")] * int(rng.poisson(3))
             if c < 10:
                 rows += [(c, when, "interventions", "Vente à la sauvette")] * int(rng.poisson(8))
-    ev = pl.DataFrame(rows, schema={"cell_idx": pl.Int32, "start": pl.Datetime("us"), "source": pl.Utf8,
-                                    "subcategory": pl.Utf8}, orient="row")
+    ev = pl.DataFrame(
+        rows,
+        schema={"cell_idx": pl.Int32, "start": pl.Datetime("us"), "source": pl.Utf8, "subcategory": pl.Utf8},
+        orient="row",
+    )
     grid = pl.DataFrame({"cell_idx": np.arange(20, dtype=np.int32), "zone": ["A"] * 10 + ["B"] * 10})
     return ev, grid, [t0 + timedelta(weeks=w) for w in (6, 8, 10, 12)]
 
@@ -69,9 +72,13 @@ def test_police_flags_concentrate_where_reports_do_not():
     assert summ["origines"] == len(origins)
     assert summ[F.POLICE]["gini_par_habitant_moyen"] > summ[F.REPORTED]["gini_par_habitant_moyen"]
     # the mitigation switched off: the "without enforcement" stream is all the police's records
-    off = F.audit(ev, grid, {"A": 1000, "B": 1000}, origins,
-                  F.AuditConfig(enforcement_categories=cfg.enforcement_categories, coverage=0.5,
-                                exclude_enforcement=False))[0]
+    off = F.audit(
+        ev,
+        grid,
+        {"A": 1000, "B": 1000},
+        origins,
+        F.AuditConfig(enforcement_categories=cfg.enforcement_categories, coverage=0.5, exclude_enforcement=False),
+    )[0]
     a = off.filter(pl.col("stream") == F.POLICE_MITIGATED)["dissimilarity_vs_reports"].to_list()
     assert a == pol["dissimilarity_vs_reports"].to_list()
 

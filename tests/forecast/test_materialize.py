@@ -33,8 +33,11 @@ DAILY_CONFIG = {"ops": {"forecast": {"config": SMALL}}, "loggers": QUIET}
 
 
 def _materialized_keys(instance, run_id) -> set:
-    return {e.dagster_event.asset_key for e in instance.all_logs(run_id)
-            if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"}
+    return {
+        e.dagster_event.asset_key
+        for e in instance.all_logs(run_id)
+        if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"
+    }
 
 
 def _stored_versions(home) -> set:
@@ -59,35 +62,62 @@ def materialized(tmp_path_factory):
 
 def test_the_training_then_the_daily_forecast_materialise_every_asset(materialized):
     home, defs, instance, outcomes, training, prevision = materialized
-    assert [o.job for o in outcomes] == ["ingestion_quotidienne", "publication", TRAINING_JOB, PREVISION_JOB,
-                                         "indicateurs"]
+    assert [o.job for o in outcomes] == [
+        "ingestion_quotidienne",
+        "publication",
+        TRAINING_JOB,
+        PREVISION_JOB,
+        "indicateurs",
+    ]
     assert all(o.success for o in outcomes), outcomes
     features = {K.STUDY_GRID_KEY, K.PLANNED_EXPOSURE_KEY, K.OBSERVED_COUNTS_KEY, K.CELL_SLOT_KEY}
     assert _materialized_keys(instance, training.run_id) == features | {
-        K.BACKTEST_KEY, K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY, K.BACKTEST_PUBLIC_KEY, K.MODEL_REGISTRY_KEY,
-        K.AUDIT_LOOP_KEY, K.AUDIT_LOOP_ZONES_KEY}
+        K.BACKTEST_KEY,
+        K.BACKTEST_SCORES_KEY,
+        K.BACKTEST_PLANNED_KEY,
+        K.BACKTEST_PUBLIC_KEY,
+        K.MODEL_REGISTRY_KEY,
+        K.AUDIT_LOOP_KEY,
+        K.AUDIT_LOOP_ZONES_KEY,
+    }
     # the daily forecast: the features of its last day and the forecast, never the backtest nor a training
     assert _materialized_keys(instance, prevision.run_id) == features | {K.FORECAST_KEY, K.FORECAST_HISTORY_KEY}
     assert instance.get_materialized_partitions(K.CELL_SLOT_KEY) == {
-        (FIRST + timedelta(days=i)).isoformat() for i in range(DAYS)}
-    daily_days = {e.dagster_event.partition for e in instance.all_logs(prevision.run_id)
-                  if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"
-                  and e.dagster_event.asset_key == K.CELL_SLOT_KEY}
-    assert daily_days == {LAST.isoformat()}       # the training computed the range's features once
+        (FIRST + timedelta(days=i)).isoformat() for i in range(DAYS)
+    }
+    daily_days = {
+        e.dagster_event.partition
+        for e in instance.all_logs(prevision.run_id)
+        if e.dagster_event
+        and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"
+        and e.dagster_event.asset_key == K.CELL_SLOT_KEY
+    }
+    assert daily_days == {LAST.isoformat()}  # the training computed the range's features once
     # the forecast history is a partitioned asset: the partition of the forecast's origin day
     assert instance.get_materialized_partitions(K.FORECAST_HISTORY_KEY) == {(LAST + timedelta(days=1)).isoformat()}
     runs = instance.get_runs(dg.RunsFilter(job_name=TRAINING_JOB))
-    assert len(runs) == 1                                            # the range is one run
+    assert len(runs) == 1  # the range is one run
     events = [*instance.all_logs(training.run_id), *instance.all_logs(prevision.run_id)]
-    checks = {e.dagster_event.event_specific_data.check_name: e.dagster_event.event_specific_data.passed
-              for e in events if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"}
+    checks = {
+        e.dagster_event.event_specific_data.check_name: e.dagster_event.event_specific_data.passed
+        for e in events
+        if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
     # the runner passed the small settings to the models assets of each job
     run = instance.get_run_by_id(training.run_id)
     assert run.run_config["ops"]["backtest"]["config"]["n_origins"] == 2
     assert run.run_config["ops"]["model_registry"]["config"]["train_weeks"] == 2
     assert instance.get_run_by_id(prevision.run_id).run_config["ops"]["forecast"]["config"]["train_weeks"] == 2
-    for name in ("surface_de_la_grille", "panel_complet", "colonnes_stables", "champion_bat_les_references",
-                 "prevision_complete", "intervalles_coherents", "connu_avant_usage", "conventions_de_la_ville_seules"):
+    for name in (
+        "surface_de_la_grille",
+        "panel_complet",
+        "colonnes_stables",
+        "champion_bat_les_references",
+        "prevision_complete",
+        "intervalles_coherents",
+        "connu_avant_usage",
+        "conventions_de_la_ville_seules",
+    ):
         assert checks[name] is True, name
 
 
@@ -100,29 +130,38 @@ def test_published_tables(materialized):
     assert cells.height == grid.height * 3
     with open_catalog(wh / "catalog.duckdb") as con:
         cols = [r[0] for r in con.execute("DESCRIBE models.backtest").fetchall()]
-        assert cols[:len(BACKTEST_COLUMNS)] == BACKTEST_COLUMNS
+        assert cols[: len(BACKTEST_COLUMNS)] == BACKTEST_COLUMNS
         models = {r[0] for r in con.execute("SELECT DISTINCT model FROM models.backtest").fetchall()}
         assert {"oracle", "lgbm_avec_evenements", "hotspot_prospectif"} <= models
         n_origins = con.execute("SELECT count(DISTINCT origin) FROM models.backtest").fetchall()[0][0]
         assert n_origins == 2
-        fc = con.execute("SELECT count(*), count(DISTINCT category), min(slot_start), count(DISTINCT variant) "
-                         "FROM models.forecast").fetchall()[0]
-        variants = fc[3]                                         # the City's own forecast too, when needed
+        fc = con.execute(
+            "SELECT count(*), count(DISTINCT category), min(slot_start), count(DISTINCT variant) FROM models.forecast"
+        ).fetchall()[0]
+        variants = fc[3]  # the City's own forecast too, when needed
         assert fc[0] == grid.height * 21 * 4 * variants and fc[1] == 4
         assert fc[2].date() == LAST + timedelta(days=1)
         # every row says which conventions it was computed from; the City's forecast holds none of a partner's
-        bad = con.execute("SELECT count(*) FROM models.forecast WHERE len(conventions) = 0 "
-                          "OR conventions <> list_sort(list_distinct(conventions))").fetchall()[0][0]
+        bad = con.execute(
+            "SELECT count(*) FROM models.forecast WHERE len(conventions) = 0 "
+            "OR conventions <> list_sort(list_distinct(conventions))"
+        ).fetchall()[0][0]
         assert bad == 0
-        per_variant = dict(con.execute("SELECT variant, list_sort(list_distinct(flatten(list(conventions)))) "
-                                       "FROM models.forecast GROUP BY variant").fetchall())
+        per_variant = dict(
+            con.execute(
+                "SELECT variant, list_sort(list_distinct(flatten(list(conventions)))) "
+                "FROM models.forecast GROUP BY variant"
+            ).fetchall()
+        )
         assert per_variant.get("internal", ["internal"]) == ["internal"]
         assert (variants == 2) == (per_variant["complete"] != ["internal"])
         # the next-day part of the forecast is kept, one file per origin day
-        hist = con.execute("SELECT count(*), count(DISTINCT slot), min(origin) FROM models.forecast_history").fetchall()[0]
+        hist = con.execute(
+            "SELECT count(*), count(DISTINCT slot), min(origin) FROM models.forecast_history"
+        ).fetchall()[0]
         assert hist[0] == grid.height * 3 * 4 * variants and hist[1] == 3 and hist[2].date() == LAST + timedelta(days=1)
         reg = con.execute("SELECT count(*) FROM models.model_registry").fetchall()[0][0]
-        assert reg >= 2 * 9                                     # 2 origins × 3 learned models × 3 groups
+        assert reg >= 2 * 9  # 2 origins × 3 learned models × 3 groups
     champion = json.loads((home / "models" / "champion.json").read_text(encoding="utf-8"))
     assert champion["model"] in models
     # the best model trained on the City's data only, for the profiles that do not see the Préfecture's
@@ -148,13 +187,14 @@ def test_the_public_backtest_holds_nothing_drawn_from_the_prefecture(materialize
     from tranquillite.assets.conventions import conventions_of_tags
     from tranquillite.assets.models_public import CHECK_CITY_ONLY
     from tranquillite.contracts import load_conventions
+
     home, defs, instance, outcomes, training, prevision = materialized
     wh = paths().warehouse
     bt = pl.read_parquet(wh / "models" / "backtest" / "*.parquet")
     pub = pl.read_parquet(wh / "models" / "backtest_public" / "*.parquet")
     foreign = _foreign_models(bt)
     prefecture = {c for c in load_conventions() if c != "internal"}
-    assert "lgbm_avec_evenements" in foreign and set().union(*foreign.values()) <= prefecture   # not vacuous
+    assert "lgbm_avec_evenements" in foreign and set().union(*foreign.values()) <= prefecture  # not vacuous
     assert set(pub["model"]) == set(bt["model"]) - set(foreign)
     assert not set(pub["model"]) & set(foreign)
     assert set(pub["conventions"].explode().to_list()) == {"internal"}
@@ -163,9 +203,13 @@ def test_the_public_backtest_holds_nothing_drawn_from_the_prefecture(materialize
     graph = defs.resolve_asset_graph()
     assert conventions_of_tags(graph.get(K.BACKTEST_PUBLIC_KEY).tags) == {"internal"}
     assert prefecture & conventions_of_tags(graph.get(K.BACKTEST_KEY).tags)
-    evals = [e.dagster_event.event_specific_data for e in instance.all_logs(training.run_id)
-             if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
-             and e.dagster_event.event_specific_data.check_name == CHECK_CITY_ONLY]
+    evals = [
+        e.dagster_event.event_specific_data
+        for e in instance.all_logs(training.run_id)
+        if e.dagster_event
+        and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.dagster_event.event_specific_data.check_name == CHECK_CITY_ONLY
+    ]
     assert len(evals) == 1 and evals[0].passed
     md = instance.get_latest_materialization_event(K.BACKTEST_PUBLIC_KEY).asset_materialization.metadata
     assert md["dagster/row_count"].value == pub.height and set(md["exclus"].value) == set(foreign)
@@ -176,7 +220,8 @@ def _public_app(home):
     from streamlit import config as st_config
 
     from tranquillite.app_core.seed_demo import seed_demo
-    st_config.set_option("runner.magicEnabled", False)   # as apps/streamlit/.streamlit/config.toml
+
+    st_config.set_option("runner.magicEnabled", False)  # as apps/streamlit/.streamlit/config.toml
     if not (home / "app" / "platform.sqlite").exists():
         seed_demo()
     st.cache_data.clear()
@@ -193,15 +238,20 @@ def test_the_public_visitor_sees_the_citys_backtest_on_the_model_card(materializ
 
     from tests.app.helpers import new_app, texts
     from tranquillite.app_core import fiche_modele as FM
+
     home = materialized[0]
     _public_app(home)
     wh = paths().warehouse
     bt = pl.read_parquet(wh / "models" / "backtest" / "*.parquet")
     foreign = sorted(_foreign_models(bt))
-    expected = pl.from_arrow(duckdb.sql(
-        "SELECT model, horizon, coverage, avg(hit_rate) AS h, count(DISTINCT origin) AS n "
-        "FROM read_parquet(?) WHERE category = 'all' AND NOT isnan(hit_rate) AND NOT list_contains(?, model) "
-        "GROUP BY ALL", params=[str(wh / "models" / "backtest" / "*.parquet"), foreign]).to_arrow_table())
+    expected = pl.from_arrow(
+        duckdb.sql(
+            "SELECT model, horizon, coverage, avg(hit_rate) AS h, count(DISTINCT origin) AS n "
+            "FROM read_parquet(?) WHERE category = 'all' AND NOT isnan(hit_rate) AND NOT list_contains(?, model) "
+            "GROUP BY ALL",
+            params=[str(wh / "models" / "backtest" / "*.parquet"), foreign],
+        ).to_arrow_table()
+    )
     at = new_app().run()
     at.switch_page("views/fiche_modele.py").run()
     assert not at.exception, at.exception
@@ -213,13 +263,15 @@ def test_the_public_visitor_sees_the_citys_backtest_on_the_model_card(materializ
     label_to_model = {v: k for k, v in FM.MODEL_LABELS.items()}
     for h, table in zip(horizons, tables):
         assert f"**{FM.HORIZON_LABELS[h]}**" in t
-        models = [label_to_model[m] for m in table["Méthode"]]          # every predictor in words
+        models = [label_to_model[m] for m in table["Méthode"]]  # every predictor in words
         exp = expected.filter(pl.col("horizon") == h)
         assert set(models) == set(exp["model"]) and not set(models) & set(foreign)
         for k in (1, 5, 10, 20):
-            want = {m: round(100 * v, 1) for m, v in exp.filter((pl.col("coverage") - k / 100).abs() < 1e-9)
-                    .select("model", "h").iter_rows()}
-            got = dict(zip(models, table[f"{k} %"]))     # share of the facts (%) in k % of the area
+            want = {
+                m: round(100 * v, 1)
+                for m, v in exp.filter((pl.col("coverage") - k / 100).abs() < 1e-9).select("model", "h").iter_rows()
+            }
+            got = dict(zip(models, table[f"{k} %"]))  # share of the facts (%) in k % of the area
             assert got == pytest.approx(want, abs=0.051), (h, k)
         n = dict(exp.filter((pl.col("coverage") - 0.05).abs() < 1e-9).select("model", "n").iter_rows())
         assert dict(zip(models, table["Origines"])) == n
@@ -230,7 +282,7 @@ def test_the_public_visitor_sees_the_citys_backtest_on_the_model_card(materializ
             champion = json.loads((home / "models" / "champion.json").read_text(encoding="utf-8"))
             assert stars == [champion["internal"]["model"]]
             why = [c.value for c in at.caption if c.value.startswith("Pourquoi:")]
-            assert any(FM.MODEL_LABELS[stars[0]] in w for w in why), why   # the reason, in words
+            assert any(FM.MODEL_LABELS[stars[0]] in w for w in why), why  # the reason, in words
     assert FM.MODEL_LABELS["lgbm_avec_evenements"] not in "".join(str(tb["Méthode"].tolist()) for tb in tables)
 
 
@@ -239,6 +291,7 @@ def test_the_analyst_keeps_the_fuller_backtest_on_the_model_card(materialized):
     Préfecture-reading one included, and the champion in service."""
     from tests.app.helpers import login_as
     from tranquillite.app_core import fiche_modele as FM
+
     _public_app(materialized[0])
     at = login_as("analyste")
     at.switch_page("views/fiche_modele.py").run()
@@ -259,16 +312,18 @@ def test_a_new_day_updates_only_its_partition(materialized):
     job = defs.resolve_job_def(PREVISION_JOB)
     sel = dg.AssetSelection.assets(K.OBSERVED_COUNTS_KEY, K.CELL_SLOT_KEY)
     res = job.get_subset(asset_selection=set(sel.resolve(defs.resolve_asset_graph()))).execute_in_process(
-        instance=instance, partition_key=LAST.isoformat(), run_config={"loggers": QUIET})
+        instance=instance, partition_key=LAST.isoformat(), run_config={"loggers": QUIET}
+    )
     assert res.success
-    assert pl.read_parquet(path).equals(before)                 # the incremental day = the backfilled one
-    assert other.stat().st_mtime_ns == mtime                    # the other days are not recomputed
+    assert pl.read_parquet(path).equals(before)  # the incremental day = the backfilled one
+    assert other.stat().st_mtime_ns == mtime  # the other days are not recomputed
 
 
 def test_a_long_range_is_computed_by_periods_with_the_same_features(materialized, monkeypatch):
     """cell_slot computes a range by periods (memory: a period and its year of history, not the
     range): the same features as in one go."""
     from tranquillite.assets import features as features_mod
+
     home, defs, instance, *_ = materialized
     wh = paths().warehouse
     days = [(FIRST + timedelta(days=i)).isoformat() for i in range(DAYS)]
@@ -277,14 +332,17 @@ def test_a_long_range_is_computed_by_periods_with_the_same_features(materialized
     monkeypatch.setattr(features_mod, "ONE_PIECE_DAYS", 0)
     job = defs.resolve_job_def(PREVISION_JOB)
     res = job.get_subset(asset_selection={K.CELL_SLOT_KEY}).execute_in_process(
-        instance=instance, tags={runner.RANGE_START_TAG: days[0], runner.RANGE_END_TAG: days[-1]},
-        run_config={"loggers": QUIET})
+        instance=instance,
+        tags={runner.RANGE_START_TAG: days[0], runner.RANGE_END_TAG: days[-1]},
+        run_config={"loggers": QUIET},
+    )
     assert res.success
     mats = res.get_asset_materialization_events()
     assert {m.partition for m in mats} == set(days)
     meta = mats[0].materialization.metadata
     assert meta["periodes_calculees"].value == 3 and meta["dagster/row_count"].value == sum(
-        f.height for f in before.values())
+        f.height for f in before.values()
+    )
     for d in days:
         assert pl.read_parquet(wh / "features" / "cell_slot" / f"{d}.parquet").equals(before[d]), d
 
@@ -295,8 +353,9 @@ def test_the_daily_schedule_run_refreshes_the_last_two_days_and_the_forecast_wit
     home, defs, instance, *_ = materialized
     wh = paths().warehouse
     sched = defs.resolve_schedule_def(PREVISION_SCHEDULE)
-    morning = datetime.combine(LAST + timedelta(days=1), datetime.min.time()).replace(hour=5, minute=30,
-                                                                                        tzinfo=ZoneInfo("Europe/Paris"))
+    morning = datetime.combine(LAST + timedelta(days=1), datetime.min.time()).replace(
+        hour=5, minute=30, tzinfo=ZoneInfo("Europe/Paris")
+    )
     with dg.build_schedule_context(instance=instance, scheduled_execution_time=morning) as ctx:
         (req,) = sched.evaluate_tick(ctx).run_requests
     untouched = wh / "features" / "cell_slot" / f"{FIRST.isoformat()}.parquet"
@@ -306,24 +365,30 @@ def test_the_daily_schedule_run_refreshes_the_last_two_days_and_the_forecast_wit
     stored = _stored_versions(home)
     service = json.loads((home / "models" / "champion.json").read_text(encoding="utf-8"))["service"]
     res = defs.resolve_job_def(PREVISION_JOB).execute_in_process(
-        instance=instance, tags=req.tags, run_config=DAILY_CONFIG, raise_on_error=False)
+        instance=instance, tags=req.tags, run_config=DAILY_CONFIG, raise_on_error=False
+    )
     assert res.success
     done = {(e.asset_key, e.partition) for e in res.get_asset_materialization_events()}
     assert {p for k, p in done if k == K.CELL_SLOT_KEY} == {(LAST - timedelta(days=1)).isoformat(), LAST.isoformat()}
     assert (K.FORECAST_KEY, None) in done
-    assert not {k for k, _ in done} & {K.BACKTEST_KEY, K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY,
-                                       K.MODEL_REGISTRY_KEY}
+    assert not {k for k, _ in done} & {
+        K.BACKTEST_KEY,
+        K.BACKTEST_SCORES_KEY,
+        K.BACKTEST_PLANNED_KEY,
+        K.MODEL_REGISTRY_KEY,
+    }
     assert untouched.stat().st_mtime_ns == mtime
-    assert backtest_file.stat().st_mtime_ns == backtest_mtime     # the backtest is not rerun
-    assert _stored_versions(home) == stored                       # nothing trained, nothing stored
+    assert backtest_file.stat().st_mtime_ns == backtest_mtime  # the backtest is not rerun
+    assert _stored_versions(home) == stored  # nothing trained, nothing stored
     with open_catalog(wh / "catalog.duckdb") as con:
         first_slot = con.execute("SELECT min(slot_start) FROM models.forecast").fetchall()[0][0]
-        used = con.execute("SELECT variant, list(DISTINCT model), list(DISTINCT model_version) FROM models.forecast "
-                           "GROUP BY variant").fetchall()
+        used = con.execute(
+            "SELECT variant, list(DISTINCT model), list(DISTINCT model_version) FROM models.forecast GROUP BY variant"
+        ).fetchall()
     assert first_slot.date() == LAST + timedelta(days=1)
     for variant, models, versions in used:
         rec = service[variant]
-        assert models == [rec["model"]]                           # the champion in service
+        assert models == [rec["model"]]  # the champion in service
         in_store = {m["version"] for m in rec["models"]}
         # its stored versions (the count rules store none: they read the facts when forecasting)
         assert {v for vs in versions if vs for v in vs.split("+")} <= in_store
@@ -339,14 +404,18 @@ def test_the_daily_forecast_without_a_model_in_service_says_which_job_to_run(mat
     mtime = forecast_file.stat().st_mtime_ns
     try:
         path.write_text(json.dumps({k: v for k, v in json.loads(kept).items() if k != "service"}), encoding="utf-8")
-        (out,) = [o for o in runner.materialize(defs, LAST, LAST, instance, forecast_settings=SMALL, train=False)
-                  if o.job == PREVISION_JOB]
+        (out,) = [
+            o
+            for o in runner.materialize(defs, LAST, LAST, instance, forecast_settings=SMALL, train=False)
+            if o.job == PREVISION_JOB
+        ]
         assert not out.success
         assert "aucun modèle en service" in out.reason and TRAINING_JOB in out.reason, out.reason
-        assert forecast_file.stat().st_mtime_ns == mtime          # the last forecast stays published
-        path.unlink()                                             # a home never trained at all
+        assert forecast_file.stat().st_mtime_ns == mtime  # the last forecast stays published
+        path.unlink()  # a home never trained at all
         res = defs.resolve_job_def(PREVISION_JOB).execute_in_process(
-            instance=instance, partition_key=LAST.isoformat(), run_config=DAILY_CONFIG, raise_on_error=False)
+            instance=instance, partition_key=LAST.isoformat(), run_config=DAILY_CONFIG, raise_on_error=False
+        )
         assert not res.success
         (failure,) = [e for e in res.all_events if e.event_type_value == "STEP_FAILURE"]
         assert TRAINING_JOB in failure.event_specific_data.error.message
@@ -366,8 +435,10 @@ def test_a_predictor_that_loses_to_a_reference_is_not_put_in_service(materialize
     job = defs.resolve_job_def(TRAINING_JOB)
     sel = dg.AssetSelection.assets(K.BACKTEST_KEY, K.BACKTEST_SCORES_KEY, K.BACKTEST_PLANNED_KEY, K.MODEL_REGISTRY_KEY)
     res = job.get_subset(asset_selection=set(sel.resolve(defs.resolve_asset_graph()))).execute_in_process(
-        instance=instance, raise_on_error=False,
-        run_config={"ops": {"backtest": {"config": bad}, "model_registry": {"config": bad}}, "loggers": QUIET})
+        instance=instance,
+        raise_on_error=False,
+        run_config={"ops": {"backtest": {"config": bad}, "model_registry": {"config": bad}}, "loggers": QUIET},
+    )
     checks = {e.check_name: e for e in res.get_asset_check_evaluations()}
     assert checks["champion_bat_les_references"].passed is False
     done = {e.asset_key for e in res.get_asset_materialization_events()}
@@ -379,7 +450,8 @@ def test_a_predictor_that_loses_to_a_reference_is_not_put_in_service(materialize
     why = bt.filter(pl.col("champion") & (pl.col("category") == "all"))["champion_pourquoi"].unique().to_list()
     assert why and all("imposé" in w for w in why)
     daily = defs.resolve_job_def(PREVISION_JOB).execute_in_process(
-        instance=instance, partition_key=LAST.isoformat(), run_config=DAILY_CONFIG, raise_on_error=False)
+        instance=instance, partition_key=LAST.isoformat(), run_config=DAILY_CONFIG, raise_on_error=False
+    )
     assert daily.success
     fc = pl.read_parquet(wh / "models" / "forecast" / "*.parquet")
     assert fc["model"].unique().to_list() != ["derniere_periode"]
@@ -391,6 +463,7 @@ def test_the_training_audits_the_feedback_loop(materialized):
     its figures in the metadata (never a row), its non-blocking drift check evaluated."""
     from tranquillite.assets.models_audit import CHECK_DRIFT
     from tranquillite.forecasting import feedback as F
+
     home, defs, instance, outcomes, training, prevision = materialized
     per_origin = pl.read_parquet(paths().warehouse / K.MODELS / "audit_boucle" / "data.parquet")
     zones = pl.read_parquet(paths().warehouse / K.MODELS / "audit_boucle_zones" / "data.parquet")
@@ -412,7 +485,11 @@ def test_the_training_audits_the_feedback_loop(materialized):
     conc = md["concentration"].value
     expected = F.summarise(per_origin, cfg)
     assert conc[F.POLICE] == expected[F.POLICE]
-    checks = [e for e in instance.all_logs(training.run_id)
-              if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
-              and e.dagster_event.event_specific_data.check_name == CHECK_DRIFT]
+    checks = [
+        e
+        for e in instance.all_logs(training.run_id)
+        if e.dagster_event
+        and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.dagster_event.event_specific_data.check_name == CHECK_DRIFT
+    ]
     assert len(checks) == 1

@@ -5,12 +5,22 @@ import math
 import numpy as np
 import pytest
 
-from tranquillite.forecasting.metrics import (cdf, dispersion, hotspot_scores, interval, jittered_coverage,
-                                              jittered_interval, jittered_quantile, pit_coverage,
-                                              poisson_deviance, selection_hits, strict_coverage)
+from tranquillite.forecasting.metrics import (
+    cdf,
+    dispersion,
+    hotspot_scores,
+    interval,
+    jittered_coverage,
+    jittered_interval,
+    jittered_quantile,
+    pit_coverage,
+    poisson_deviance,
+    selection_hits,
+    strict_coverage,
+)
 
 AREA = np.array([1.0, 1.0, 2.0, 1.0])  # total 5
-Y = np.array([2.0, 1.0, 3.0, 0.0])     # 6 facts
+Y = np.array([2.0, 1.0, 3.0, 0.0])  # 6 facts
 
 
 def test_hit_rate_pai_pei_hand_computed():
@@ -52,7 +62,8 @@ def test_hit_rate_adds_up_over_slots():
 
 def test_poisson_deviance_hand_computed():
     assert poisson_deviance(np.array([1.0, 2.0]), np.array([0.0, 3.0])) == pytest.approx(
-        (2.0 + 2.0 * (3 * math.log(1.5) - 1.0)) / 2)
+        (2.0 + 2.0 * (3 * math.log(1.5) - 1.0)) / 2
+    )
     assert poisson_deviance(np.array([2.0, 3.0]), np.array([2.0, 3.0])) == pytest.approx(0.0)
 
 
@@ -71,6 +82,7 @@ def test_interval_coverage_hand_computed():
 
 def test_negative_binomial_cdf_and_calibration():
     from scipy import stats
+
     mu, a = np.array([3.0]), 1.2
     assert cdf(np.array([4]), mu, a)[0] == pytest.approx(stats.nbinom(1 / a, 1 / (1 + a * 3.0)).cdf(4))
     rng = np.random.default_rng(1)
@@ -85,7 +97,7 @@ def test_jittered_quantile_hand_computed():
     # Poisson(0.5): F(0) = e^-0.5 ≈ 0.607, F(1) ≈ 0.910, F(2) ≈ 0.986
     mu = np.array([0.5])
     f0, f1 = math.exp(-0.5), math.exp(-0.5) * 1.5
-    assert jittered_quantile(0.1, mu, 0.0)[0] == pytest.approx(0.1 / f0)            # k = 0
+    assert jittered_quantile(0.1, mu, 0.0)[0] == pytest.approx(0.1 / f0)  # k = 0
     assert jittered_quantile(0.9, mu, 0.0)[0] == pytest.approx(1 + (0.9 - f0) / (f1 - f0))  # k = 1
     lo, hi = jittered_interval(mu, 0.0, 0.80)
     assert (lo[0], hi[0]) == pytest.approx((0.1 / f0, 1 + (0.9 - f0) / (f1 - f0)))
@@ -99,7 +111,7 @@ def test_jittered_intervals_cover_their_level_on_sparse_counts():
     """On sparse counts (most outcomes 0) the integer 95 % interval over-covers, while the jittered
     one covers 95 % — directly counted, and equal to the PIT coverage."""
     rng = np.random.default_rng(3)
-    m = rng.gamma(0.5, 0.1, 200_000)                   # mean 0.05: ~95 % zeros
+    m = rng.gamma(0.5, 0.1, 200_000)  # mean 0.05: ~95 % zeros
     y = rng.negative_binomial(1 / 0.8, 1 / (1 + 0.8 * m))
     lo, hi = jittered_interval(m, 0.8, 0.95)
     direct = jittered_coverage(lo, hi, y, np.random.default_rng(4))
@@ -115,10 +127,11 @@ def test_count_quantile_is_the_least_count_whose_cdf_reaches_p():
     """SciPy's ppf agrees with the definition q(p) = min{k : F(k) >= p} on this module's own cdf
     (Poisson and NB2, sparse and large means, tails and centre)."""
     from tranquillite.forecasting.metrics import count_quantile
+
     rng = np.random.default_rng(7)
     mu = np.concatenate([rng.gamma(0.3, 2.0, 3000), rng.uniform(0.0, 60.0, 1000), [0.0, 1e-9, 1.0, 2.0]])
     alpha = np.where(rng.random(mu.size) < 0.5, 0.0, rng.gamma(1.0, 0.5, mu.size))
     for p in (0.025, 0.1, 0.5, 0.9, 0.975):
         q = count_quantile(p, mu, alpha)
         assert (cdf(q, mu, alpha) >= p).all()
-        assert (cdf(q - 1, mu, alpha) < p).all()   # and not one less (cdf(-1) = 0)
+        assert (cdf(q - 1, mu, alpha) < p).all()  # and not one less (cdf(-1) = 0)

@@ -29,7 +29,7 @@ def test_a_glm_fit_leaves_no_statsmodels_results_awaiting_collection():
     X, y = rows(n=4000)
     gc.collect()
     before = _glm_objects()
-    gc.disable()          # as between two of the interpreter's rare full collections
+    gc.disable()  # as between two of the interpreter's rare full collections
     try:
         model = fit_glm("glm_poisson", "a", X, y, np.ones_like(y), SPEC, with_events=True)
         left = _glm_objects() - before
@@ -62,12 +62,12 @@ def test_objects_alive_before_the_fits_are_set_aside_from_the_collector_then_han
     assert gc.get_freeze_count() == 0
     with heap_frozen():
         frozen = gc.get_freeze_count()
-        with heap_frozen():                      # nested: the outer freeze is left alone
+        with heap_frozen():  # nested: the outer freeze is left alone
             assert gc.get_freeze_count() == frozen
         fit_glm("glm_poisson", "a", X, y, np.ones_like(y), SPEC, with_events=True)
-        assert gc.get_freeze_count() <= frozen   # the fit's own objects were collected, not frozen
+        assert gc.get_freeze_count() <= frozen  # the fit's own objects were collected, not frozen
     assert frozen >= 0.9 * alive
-    assert gc.get_freeze_count() == 0            # handed back: collectable again
+    assert gc.get_freeze_count() == 0  # handed back: collectable again
 
 
 def test_the_backtest_and_the_training_collect_with_the_older_objects_set_aside(data, monkeypatch):  # noqa: F811
@@ -83,7 +83,7 @@ def test_the_backtest_and_the_training_collect_with_the_older_objects_set_aside(
     res = run_backtest(data, cfg)
     assert res.backtest.height and "glm_poisson" in res.backtest["model"].unique().to_list()
     in_backtest = len(seen)
-    assert in_backtest >= 3 and all(seen[1:]), seen          # every GLM's collection: heap frozen
+    assert in_backtest >= 3 and all(seen[1:]), seen  # every GLM's collection: heap frozen
     service = train_service(data, "glm_poisson", cfg)
-    assert service and len(seen) > in_backtest + 1 and all(seen[in_backtest + 1:]), seen
+    assert service and len(seen) > in_backtest + 1 and all(seen[in_backtest + 1 :]), seen
     assert gc.get_freeze_count() == 0

@@ -16,6 +16,7 @@ SPEC = AreaSpec(sources=("a",), planned_sources=())
 def rows(n=3000, seed=0) -> tuple[pl.DataFrame, np.ndarray]:
     from tranquillite.forecasting.features import model_feature_columns
     from tranquillite.forecasting.slots import SlotScheme
+
     rng = np.random.default_rng(seed)
     cols = model_feature_columns(SPEC, SlotScheme(), with_events=True)
     X = pl.DataFrame({c: rng.integers(0, 5, n).astype(np.float64) for c in cols})
@@ -29,10 +30,16 @@ def test_save_load_register_and_champion(tmp_path):
     w = np.ones_like(y)
     lg = fit_lightgbm("lgbm_avec_evenements", "a", X, y, w, rounds=20, threads=1)
     gl = fit_glm("glm_poisson", "a", X, y, w, SPEC, with_events=True)
-    meta = {"usage": "backtest", "origin_start": "2025-12-01T06:00:00", "train_start": "2025-08-11T06:00:00",
-            "train_end": "2025-12-01T06:00:00", "n_rows": 3000, "data_version": "abc123",
-            "metrics": {"hit_rate_jour_suivant_5pct": 0.5}}
-    with pytest.raises(ValueError, match="conventions"):     # a model must say what it was trained on
+    meta = {
+        "usage": "backtest",
+        "origin_start": "2025-12-01T06:00:00",
+        "train_start": "2025-08-11T06:00:00",
+        "train_end": "2025-12-01T06:00:00",
+        "n_rows": 3000,
+        "data_version": "abc123",
+        "metrics": {"hit_rate_jour_suivant_5pct": 0.5},
+    }
+    with pytest.raises(ValueError, match="conventions"):  # a model must say what it was trained on
         store.save(lg, meta)
     v1 = store.save(lg, {**meta, "conventions": ["internal", "prefecture_police_13"]})
     v2 = store.save(gl, {**meta, "conventions": ["internal"]})

@@ -17,11 +17,23 @@ MODELS = ("compte_52_semaines", "compte_historique", "derniere_periode", "sepp",
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     path = town(tmp_path_factory.mktemp("ville"))
-    spec = StudyArea(name="Villeneuve-sur-Test", boundary_path=str(path), zone_property="code",
-                     sources=["incidents"], planned_sources=[], school_holidays_subdivision=None).spec()
+    spec = StudyArea(
+        name="Villeneuve-sur-Test",
+        boundary_path=str(path),
+        zone_property="code",
+        sources=["incidents"],
+        planned_sources=[],
+        school_holidays_subdivision=None,
+    ).spec()
     data = from_events(incidents(), spec, first_day=FIRST)
-    cfg = BacktestConfig(n_origins=2, train_weeks=4, workers=1, threads=1, models=MODELS,
-                         multiscale=MS.MultiScaleConfig(rounds=30, cv_origins=2, min_origins=2))
+    cfg = BacktestConfig(
+        n_origins=2,
+        train_weeks=4,
+        workers=1,
+        threads=1,
+        models=MODELS,
+        multiscale=MS.MultiScaleConfig(rounds=30, cv_origins=2, min_origins=2),
+    )
     return data, cfg, run_backtest(data, cfg)
 
 
@@ -60,7 +72,7 @@ def test_multiscale_features_do_not_read_the_future(run):
     ctx = MS.context([Y[0], Y.sum(axis=0)], None, data.scheme.n, data.grid["h3_cell"].to_list(), data.xy)
     d = 40
     Z = Y.copy()
-    Z[:, :, d * data.scheme.n:] = 0                 # erase everything from day d on
+    Z[:, :, d * data.scheme.n :] = 0  # erase everything from day d on
     ctz = MS.context([Z[0], Z.sum(axis=0)], None, data.scheme.n, data.grid["h3_cell"].to_list(), data.xy)
     fit = MS.sepp_fits(ctx, d)[0]
     a = MS.features(ctx, 0, d, MS._excitations(ctx, 0, fit)[:, d])

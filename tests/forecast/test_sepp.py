@@ -16,7 +16,7 @@ def test_em_recovers_known_parameters():
     assert abs(fit.r - 0.8) < 0.04
     assert np.corrcoef(fit.mu, mu)[0, 1] > 0.95
     assert abs(fit.mu.sum() / mu.sum() - 1) < 0.1
-    assert fit.loglik > SP.fit(Y, iterations=1).loglik   # EM climbs
+    assert fit.loglik > SP.fit(Y, iterations=1).loglik  # EM climbs
 
 
 def test_em_finds_no_excitation_in_a_poisson_process():
@@ -31,9 +31,9 @@ def test_em_finds_no_excitation_in_a_poisson_process():
 def test_forecast_by_hand():
     fit = SP.SEPPFit(mu=np.array([0.1, 0.0]), theta=0.5, r=0.5, iterations=0, loglik=0.0)
     Y = np.zeros((2, 10))
-    Y[0, 8] = 1          # k = 2 bins before the origin 10
-    Y[1, 9] = 2          # k = 1
-    Y[1, 10:] = 99       # the future is not read
+    Y[0, 8] = 1  # k = 2 bins before the origin 10
+    Y[1, 9] = 2  # k = 1
+    Y[1, 10:] = 99  # the future is not read
     f = SP.forecast(Y, 10, 2, fit)
     # θ (1 − r) r^{k−1} per fact, then × r per lead
     assert np.allclose(f[:, 0], [0.1 + 0.25 * 0.5, 0.25 * 2])
@@ -48,7 +48,7 @@ def test_unreceived_bins_are_left_out():
     Y = rng.poisson(0.1, (50, 2000)).astype(float)
     seen = np.ones(2000, dtype=bool)
     seen[1000:1500] = False
-    Y[:, 1000:1500] = 0                    # nothing received: not "no fact"
+    Y[:, 1000:1500] = 0  # nothing received: not "no fact"
     fit = SP.fit(Y, seen)
     assert abs(fit.mu.mean() - 0.1) < 0.01 and fit.theta < 0.05
     assert SP.fit(np.zeros((3, 10))).theta == 0.0

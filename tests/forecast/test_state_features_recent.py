@@ -24,8 +24,9 @@ SCH = SlotScheme((6, 14, 22))
 N_CELLS = 5
 GROUPS = ["a", "b"]
 # cells 0-1-2-3 in a line, 4 next to 1 and 2
-NB = sps.csr_matrix(np.array([[0, 1, 0, 0, 0], [1, 0, 1, 0, 1], [0, 1, 0, 1, 1], [0, 0, 1, 0, 0], [0, 1, 1, 0, 0]],
-                             dtype=np.float32))
+NB = sps.csr_matrix(
+    np.array([[0, 1, 0, 0, 0], [1, 0, 1, 0, 1], [0, 1, 0, 1, 1], [0, 0, 1, 0, 0], [0, 1, 1, 0, 0]], dtype=np.float32)
+)
 
 
 # --------------------------------------------------------------------------- the former code
@@ -34,17 +35,24 @@ def _reference_unknown_windows(observed, data_start_slot, start, T, n):
         return {}
     obs = np.ones(T, dtype=bool)
     k = min(T, max(0, observed.size - (start - data_start_slot)))
-    obs[:k] = observed[start - data_start_slot:start - data_start_slot + k]
+    obs[:k] = observed[start - data_start_slot : start - data_start_slot + k]
     if obs.all():
         return {}
     miss = ~obs
-    win = {"lag1": (1, 1), "1d": (n, 1), "7d": (7 * n, 1), "28d": (28 * n, 1), "84d": (84 * n, 1),
-           "ly": (364 * n, 357 * n + 1)}
+    win = {
+        "lag1": (1, 1),
+        "1d": (n, 1),
+        "7d": (7 * n, 1),
+        "28d": (28 * n, 1),
+        "84d": (84 * n, 1),
+        "ly": (364 * n, 357 * n + 1),
+    }
     return {"obs": obs, **{name: missing_in_window(miss, a, b) > 0 for name, (a, b) in win.items()}}
 
 
-def reference_state_features(counts, n_cells, groups, scheme, first_slot, last_slot, data_start_slot, neighbours,
-                             observed=None):
+def reference_state_features(
+    counts, n_cells, groups, scheme, first_slot, last_slot, data_start_slot, neighbours, observed=None
+):
     n = scheme.n
     hist = 371 * n
     start = max(int(data_start_slot), int(first_slot) - hist)
@@ -87,15 +95,20 @@ def reference_state_features(counts, n_cells, groups, scheme, first_slot, last_s
         ]
         for k in range(n):
             ck = pl.when(pl.col("_kind") == k).then(c).otherwise(0.0)
-            exprs += [known(win(ck, 28 * n), "28d").alias(f"{g}_28d_k{k}"),
-                      known(win(ck, 84 * n), "84d").alias(f"{g}_84d_k{k}")]
+            exprs += [
+                known(win(ck, 28 * n), "28d").alias(f"{g}_28d_k{k}"),
+                known(win(ck, 84 * n), "84d").alias(f"{g}_84d_k{k}"),
+            ]
             seen = pl.when((pl.col("_kind") == k) & received).then(1.0).otherwise(0.0)
             rate = win(ck, year, min_samples=1) / win(seen, year, min_samples=1)
             if unknown:
                 rate = pl.when(win(seen, year, min_samples=1) > 0).then(rate)
             exprs.append(rate.alias(f"{g}_rate_k{k}"))
-        exprs += [known(win(nb, n), "1d").alias(f"{g}_nb_1d"), known(win(nb, 7 * n), "7d").alias(f"{g}_nb_7d"),
-                  known(win(nb, 84 * n), "84d").alias(f"{g}_nb_84d")]
+        exprs += [
+            known(win(nb, n), "1d").alias(f"{g}_nb_1d"),
+            known(win(nb, 7 * n), "7d").alias(f"{g}_nb_7d"),
+            known(win(nb, 84 * n), "84d").alias(f"{g}_nb_84d"),
+        ]
     out = panel.with_columns(exprs).filter(pl.col("slot") >= first_slot)
     cols = F.state_columns(groups, n)
     casts = [pl.col(c).cast(pl.Float32) if "_rate_" in c else pl.col(c).cast(pl.UInt16) for c in cols]
@@ -104,7 +117,7 @@ def reference_state_features(counts, n_cells, groups, scheme, first_slot, last_s
 
 # --------------------------------------------------------------------------- synthetic history
 DAYS = 520
-S0 = SCH.first_slot(date(2024, 1, 3))          # the data start (a Wednesday)
+S0 = SCH.first_slot(date(2024, 1, 3))  # the data start (a Wednesday)
 LAST = S0 + DAYS * SCH.n - 1
 
 
@@ -122,8 +135,7 @@ def history(seed: int = 7) -> pl.DataFrame:
 
 def received_flags(missing_days: list[tuple[int, int]], n_days: int = DAYS) -> np.ndarray:
     """Per slot from S0: was its day received (runs of day offsets [a, b) not received)?"""
-    days = [date(2024, 1, 3).toordinal() + d for d in range(n_days)
-            if not any(a <= d < b for a, b in missing_days)]
+    days = [date(2024, 1, 3).toordinal() + d for d in range(n_days) if not any(a <= d < b for a, b in missing_days)]
     return observed_slots([date.fromordinal(d) for d in days], SCH, S0, n_days * SCH.n)
 
 
@@ -172,14 +184,14 @@ def test_identical_to_the_rolling_windows(case, gaps):
         observed = np.ones(DAYS * SCH.n, dtype=bool)
     elif gaps == "gaps":
         counts, observed = without_gaps(COUNTS, OBSERVED), OBSERVED
-    elif gaps == "gaps_short_observed":   # `observed` ends before the range: the slots after it are received
+    elif gaps == "gaps_short_observed":  # `observed` ends before the range: the slots after it are received
         counts, observed = without_gaps(COUNTS, OBSERVED), OBSERVED[: (DAYS - 20) * SCH.n]
-    elif gaps == "gaps_counts_kept":      # facts on days said not received (`from_events` callers)
+    elif gaps == "gaps_counts_kept":  # facts on days said not received (`from_events` callers)
         observed = OBSERVED
     new, ref = both(counts, observed, **kw)
     assert new.columns == ref.columns and new.schema == ref.schema
     assert new.height == ref.height > 0
-    assert_frame_equal(new, ref, check_exact=True)   # nulls at the same places, NaN where NaN
+    assert_frame_equal(new, ref, check_exact=True)  # nulls at the same places, NaN where NaN
 
 
 def test_the_cases_reach_unknown_windows_and_nan_rates():
@@ -193,8 +205,8 @@ def test_the_cases_reach_unknown_windows_and_nan_rates():
     row = new.filter((pl.col("cell_idx") == 1) & (pl.col("slot") == s))
     assert row["a_7d"].item() is None and row["a_1d"].item() is None and row["a_rate_k0"].item() is not None
     no_gap, _ = both(COUNTS, None, **CASES["first_slots"])
-    assert np.isnan(no_gap.filter(pl.col("slot") == S0 + 1)["a_rate_k1"].to_numpy()).all()   # 0 / 0
-    assert no_gap.filter(pl.col("slot") == S0)["a_rate_k0"].null_count() == N_CELLS          # no window yet
+    assert np.isnan(no_gap.filter(pl.col("slot") == S0 + 1)["a_rate_k1"].to_numpy()).all()  # 0 / 0
+    assert no_gap.filter(pl.col("slot") == S0)["a_rate_k0"].null_count() == N_CELLS  # no window yet
 
 
 def test_recent_slots_are_the_full_panel_rows():
@@ -236,18 +248,29 @@ def test_truth_from_the_first_state_slot_is_the_whole_truth_there():
     cells = [h3.latlng_to_cell(43.30 + 0.004 * k, 5.37, 9) for k in range(4)]
     grid = pl.DataFrame({"cell_idx": np.arange(4, dtype=np.int32), "h3_cell": cells})
     rng = np.random.default_rng(1)
-    hours = pl.datetime_range(pl.datetime(2025, 10, 20, 6, time_zone="Europe/Paris"),
-                              pl.datetime(2025, 11, 2, 5, time_zone="Europe/Paris"), "1h", eager=True)
-    rows = pl.DataFrame({"slot_start": hours}).join(pl.DataFrame({"h3_cell": cells + ["8928308280fffff"]}),
-                                                    how="cross").join(pl.DataFrame({"source": ["a", "b", "c"]}),
-                                                                      how="cross")
-    rows = rows.with_columns(pl.Series("background", rng.uniform(0, 1, rows.height)),
-                             pl.Series("excitation", rng.uniform(0, 0.2, rows.height)))
+    hours = pl.datetime_range(
+        pl.datetime(2025, 10, 20, 6, time_zone="Europe/Paris"),
+        pl.datetime(2025, 11, 2, 5, time_zone="Europe/Paris"),
+        "1h",
+        eager=True,
+    )
+    rows = (
+        pl.DataFrame({"slot_start": hours})
+        .join(pl.DataFrame({"h3_cell": cells + ["8928308280fffff"]}), how="cross")
+        .join(pl.DataFrame({"source": ["a", "b", "c"]}), how="cross")
+    )
+    rows = rows.with_columns(
+        pl.Series("background", rng.uniform(0, 1, rows.height)),
+        pl.Series("excitation", rng.uniform(0, 0.2, rows.height)),
+    )
     whole = truth_counts(rows, grid, spec, SCH)
     for d in (date(2025, 10, 21), date(2025, 10, 26), date(2025, 10, 27)):
         for extra in (0, 1, 2):
             s = SCH.first_slot(d) + extra
             cut = truth_counts(rows, grid, spec, SCH, s)
             assert cut.height > 0 and int(cut["slot"].min()) == s
-            assert_frame_equal(cut.sort("group", "cell_idx", "slot"),
-                               whole.filter(pl.col("slot") >= s).sort("group", "cell_idx", "slot"), check_exact=True)
+            assert_frame_equal(
+                cut.sort("group", "cell_idx", "slot"),
+                whole.filter(pl.col("slot") >= s).sort("group", "cell_idx", "slot"),
+                check_exact=True,
+            )

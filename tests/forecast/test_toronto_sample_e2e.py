@@ -73,16 +73,25 @@ def toronto(tmp_path_factory):
             w = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter=";")
             w.writeheader()
             w.writerows(part)
-    env = {"TRANQUILLITE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"),
-           "TRANQUILLITE_AREA": "donnees", "TRANQUILLITE_TIMEZONE": "America/Toronto",
-           "TRANQUILLITE_HOLIDAYS_COUNTRY": "CA", "TRANQUILLITE_PARTITIONS_START": FIRST.isoformat()}
+    env = {
+        "TRANQUILLITE_HOME": str(home),
+        "DAGSTER_HOME": str(home / "dagster"),
+        "TRANQUILLITE_AREA": "donnees",
+        "TRANQUILLITE_TIMEZONE": "America/Toronto",
+        "TRANQUILLITE_HOLIDAYS_COUNTRY": "CA",
+        "TRANQUILLITE_PARTITIONS_START": FIRST.isoformat(),
+    }
     result = home / "outcomes.json"
-    run = subprocess.run([sys.executable, "-c", RUN, FIRST.isoformat(), LAST.isoformat(), json.dumps(SETTINGS),
-                          str(result)], env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-c", RUN, FIRST.isoformat(), LAST.isoformat(), json.dumps(SETTINGS), str(result)],
+        env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr[-4000:]
     outcomes = [SimpleNamespace(**o) for o in json.loads(result.read_text())]
-    with pytest.MonkeyPatch.context() as mp:    # restored whatever the tests do: later tests keep the suite's
+    with pytest.MonkeyPatch.context() as mp:  # restored whatever the tests do: later tests keep the suite's
         for k, v in env.items():
             mp.setenv(k, v)
         yield rows, sorted(by_day), dg.DagsterInstance.from_config(str(home / "dagster")), outcomes
@@ -92,8 +101,14 @@ def test_two_real_years_go_through_every_job(toronto):
     rows, days, inst, outcomes = toronto
     # two years are longer than the training's window: the training runs in two parts (`runner.training_runs`),
     # the grid and the counts of every day, then the features and the models of the window only
-    assert [o.job for o in outcomes] == ["ingestion_quotidienne", "publication", "entrainement_hebdomadaire",
-                                         "entrainement_hebdomadaire", "prevision", "indicateurs"]
+    assert [o.job for o in outcomes] == [
+        "ingestion_quotidienne",
+        "publication",
+        "entrainement_hebdomadaire",
+        "entrainement_hebdomadaire",
+        "prevision",
+        "indicateurs",
+    ]
     counts, window = (o for o in outcomes if o.job == "entrainement_hebdomadaire")
     assert counts.scope.startswith("grille et comptes") and window.scope.startswith("caractéristiques et modèles")
     assert all(o.success for o in outcomes), [(o.job, o.reason) for o in outcomes]
@@ -109,14 +124,17 @@ def test_nothing_is_lost_and_local_times_are_kept(toronto):
     rows, *_ = toronto
     wh = paths().warehouse
     clean = pl.read_parquet(wh / "clean" / "incidents" / "*.parquet")
-    quarantined = (pl.read_parquet(wh / "quarantine" / "incidents" / "*.parquet")
-                   if (wh / "quarantine" / "incidents").exists() else pl.DataFrame({"record_id": []}))
+    quarantined = (
+        pl.read_parquet(wh / "quarantine" / "incidents" / "*.parquet")
+        if (wh / "quarantine" / "incidents").exists()
+        else pl.DataFrame({"record_id": []})
+    )
     ids = set(clean["id"].to_list()) | set(quarantined["record_id"].to_list())
     assert ids == {r["id"] for r in rows}
-    assert clean.height == len(rows)          # real, well-formed exports: nothing quarantined
+    assert clean.height == len(rows)  # real, well-formed exports: nothing quarantined
     want = {r["id"]: datetime.fromisoformat(r["timestamp"]) for r in rows}
     got = dict(zip(clean["id"].to_list(), clean["timestamp"].to_list()))
-    assert got == want                         # naive local time stays the city's wall-clock time
+    assert got == want  # naive local time stays the city's wall-clock time
     assert set(clean["arrondissement"].unique().to_list()) == {"donnees"}
 
 
@@ -125,8 +143,11 @@ def test_the_backtest_scores_the_baselines_on_real_data(toronto):
     bt = pl.read_parquet(wh / "models" / "backtest" / "*.parquet")
     assert set(bt["category"].unique().to_list()) >= {"incidents", "all"}
     assert BASELINES <= set(bt["model"].unique().to_list())
-    week = bt.filter((pl.col("horizon") == "semaine_suivante") & (pl.col("category") == "all")
-                     & ((pl.col("coverage") - 0.05).abs() < 1e-9))
+    week = bt.filter(
+        (pl.col("horizon") == "semaine_suivante")
+        & (pl.col("category") == "all")
+        & ((pl.col("coverage") - 0.05).abs() < 1e-9)
+    )
     assert week["origin"].n_unique() == SETTINGS["n_origins"]
     # real crime concentrates: a 52-week count's top 5 % of cells hold far more than 5 % of next week's facts
     naive = week.filter(pl.col("model") == "compte_52_semaines")["hit_rate"].mean()
@@ -135,8 +156,9 @@ def test_the_backtest_scores_the_baselines_on_real_data(toronto):
     assert {"jour_suivant", "semaine_suivante"} <= set(champions["horizon"].unique().to_list())
     assert champions["champion_pourquoi"].null_count() == 0
     codes = set(bt["model"].unique().to_list())
-    assert not any(re.search(rf"\b{c}\b", w) for w in champions["champion_pourquoi"].to_list() for c in codes), \
-        champions["champion_pourquoi"].to_list()          # words, not codes
+    assert not any(re.search(rf"\b{c}\b", w) for w in champions["champion_pourquoi"].to_list() for c in codes), (
+        champions["champion_pourquoi"].to_list()
+    )  # words, not codes
 
 
 def test_the_daily_forecast_covers_the_data_grid(toronto):

@@ -32,8 +32,11 @@ def _days(a: date, b: date) -> set[str]:
 
 
 def _materialized(instance, run_id) -> set:
-    return {e.dagster_event.asset_key for e in instance.all_logs(run_id)
-            if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"}
+    return {
+        e.dagster_event.asset_key
+        for e in instance.all_logs(run_id)
+        if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"
+    }
 
 
 @pytest.fixture(scope="module")
@@ -56,27 +59,38 @@ def test_a_range_within_the_window_is_one_run_of_the_whole_job():
     assert (run.start, run.end, run.selection, run.scope) == (LAST - timedelta(days=WINDOW), LAST, None, "")
     # the default settings' window (196 days and the margin): a year is two runs, the second over the window
     counts, rest = runner.training_runs(defs, date(2025, 1, 1), date(2025, 12, 31))
-    assert (counts.start, rest.start, rest.end) == (date(2025, 1, 1), date(2025, 12, 31) - timedelta(days=203),
-                                                   date(2025, 12, 31))
+    assert (counts.start, rest.start, rest.end) == (
+        date(2025, 1, 1),
+        date(2025, 12, 31) - timedelta(days=203),
+        date(2025, 12, 31),
+    )
     assert set(counts.selection) == set(runner.HISTORY_KEYS)
     job_keys = defs.resolve_job_def(TRAINING_JOB).asset_layer.executable_asset_keys
-    assert set(rest.selection) == set(job_keys) - set(runner.HISTORY_KEYS)     # every other asset, nothing twice
+    assert set(rest.selection) == set(job_keys) - set(runner.HISTORY_KEYS)  # every other asset, nothing twice
 
 
 def test_the_counts_cover_the_range_and_the_features_the_window(chain):
     defs, instance, outcomes = chain
     assert [(o.job, bool(o.scope)) for o in outcomes] == [
-        ("ingestion_quotidienne", False), ("publication", False), (TRAINING_JOB, True), (TRAINING_JOB, True),
-        (PREVISION_JOB, False), ("indicateurs", False)]
+        ("ingestion_quotidienne", False),
+        ("publication", False),
+        (TRAINING_JOB, True),
+        (TRAINING_JOB, True),
+        (PREVISION_JOB, False),
+        ("indicateurs", False),
+    ]
     assert all(o.success for o in outcomes), outcomes
     counts_run, window_run = (o for o in outcomes if o.job == TRAINING_JOB)
     assert "comptes" in counts_run.scope and WINDOW_FIRST.isoformat() in window_run.scope
     tags = [instance.get_run_by_id(o.run_id).tags for o in (counts_run, window_run)]
     assert [(t[runner.RANGE_START_TAG], t[runner.RANGE_END_TAG]) for t in tags] == [
-        (FIRST.isoformat(), LAST.isoformat()), (WINDOW_FIRST.isoformat(), LAST.isoformat())]
+        (FIRST.isoformat(), LAST.isoformat()),
+        (WINDOW_FIRST.isoformat(), LAST.isoformat()),
+    ]
     assert _materialized(instance, counts_run.run_id) == set(runner.HISTORY_KEYS)
-    assert {K.PLANNED_EXPOSURE_KEY, K.CELL_SLOT_KEY, K.BACKTEST_KEY, K.MODEL_REGISTRY_KEY} <= \
-        _materialized(instance, window_run.run_id)
+    assert {K.PLANNED_EXPOSURE_KEY, K.CELL_SLOT_KEY, K.BACKTEST_KEY, K.MODEL_REGISTRY_KEY} <= _materialized(
+        instance, window_run.run_id
+    )
     assert not _materialized(instance, window_run.run_id) & set(runner.HISTORY_KEYS)
     assert instance.get_materialized_partitions(K.OBSERVED_COUNTS_KEY) == _days(FIRST, LAST)
     assert instance.get_materialized_partitions(K.CELL_SLOT_KEY) == _days(WINDOW_FIRST, LAST)
@@ -92,9 +106,13 @@ def test_the_windows_features_equal_those_of_one_run_over_the_whole_range(chain)
     defs, instance, _ = chain
     folder = paths().warehouse / K.FEATURES / "cell_slot"
     windowed = {d: pl.read_parquet(folder / f"{d}.parquet") for d in sorted(_days(WINDOW_FIRST, LAST))}
-    whole = runner._run(defs, TRAINING_JOB, instance, {runner.RANGE_START_TAG: FIRST.isoformat(),
-                                                       runner.RANGE_END_TAG: LAST.isoformat()},
-                        selection=[K.CELL_SLOT_KEY])
+    whole = runner._run(
+        defs,
+        TRAINING_JOB,
+        instance,
+        {runner.RANGE_START_TAG: FIRST.isoformat(), runner.RANGE_END_TAG: LAST.isoformat()},
+        selection=[K.CELL_SLOT_KEY],
+    )
     assert whole.success, whole
     assert instance.get_materialized_partitions(K.CELL_SLOT_KEY) == _days(FIRST, LAST)
     for d, frame in windowed.items():
@@ -115,4 +133,4 @@ def test_a_failed_first_part_does_not_train_on_missing_counts(chain, monkeypatch
     training = [o for o in out if o.job == TRAINING_JOB]
     assert [(o.success, o.skipped) for o in training] == [(False, False), (False, True)]
     assert "entrainement_hebdomadaire (en échec)" in training[1].reason
-    assert len(instance.get_runs(dg.RunsFilter(job_name=TRAINING_JOB))) == before + 1   # the second never started
+    assert len(instance.get_runs(dg.RunsFilter(job_name=TRAINING_JOB))) == before + 1  # the second never started

@@ -14,10 +14,17 @@ from tranquillite.resources import Warehouse
 
 def _truth(home, tz: str | None = "Europe/Paris") -> pl.DataFrame:
     start = datetime(2025, 1, 1, 6)
-    slots = [start + timedelta(hours=8 * i) for i in range(3 * 10)]     # 10 days of three shifts
-    df = pl.DataFrame({"source": "interventions", "h3_cell": "89396800007ffff", "slot_start": slots,
-                       "background": [float(i) for i in range(len(slots))], "excitation": 0.0,
-                       "excitation_intra": 0.0})
+    slots = [start + timedelta(hours=8 * i) for i in range(3 * 10)]  # 10 days of three shifts
+    df = pl.DataFrame(
+        {
+            "source": "interventions",
+            "h3_cell": "89396800007ffff",
+            "slot_start": slots,
+            "background": [float(i) for i in range(len(slots))],
+            "excitation": 0.0,
+            "excitation_intra": 0.0,
+        }
+    )
     if tz:
         df = df.with_columns(pl.col("slot_start").dt.replace_time_zone(tz))
     path = home / TRUTH_FILE
@@ -28,7 +35,7 @@ def _truth(home, tz: str | None = "Europe/Paris") -> pl.DataFrame:
 
 def test_the_truth_is_read_from_the_day_before_the_window_on(tmp_path):
     wh = Warehouse(root=str(tmp_path / "warehouse"))
-    assert read_truth(wh, "2025-01-05") is None                           # real data: no truth file
+    assert read_truth(wh, "2025-01-05") is None  # real data: no truth file
     full = _truth(tmp_path)
     got = read_truth(wh, "2025-01-05")
     # from the evening before the window's first day (its night shift may start then), nothing earlier

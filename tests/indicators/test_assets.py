@@ -25,23 +25,37 @@ from tranquillite.settings import paths
 from tranquillite.synthetic import generate
 
 START, DAYS = date(2025, 1, 1), 28
-NIGHT = {"id": "faits_nocturnes", "name": "Faits nocturnes", "definition": "Faits entre 22 h et 6 h.",
-         "formula": "faits dont l'heure de début est ≥ 22 h ou < 6 h", "unit": "faits",
-         "sources": ["interventions", "alertes_videoprotection", "signalements"], "relation": "faits",
-         "value": "count(*)", "filter": "heure >= 22 OR heure < 6",
-         "granularity": {"areas": ["ville", "arrondissement"], "periods": ["semaine"]}, "trends": True,
-         "owner": "team:dgsec-police-municipale", "profiles": ["analyste", "encadrement_pm"]}
+NIGHT = {
+    "id": "faits_nocturnes",
+    "name": "Faits nocturnes",
+    "definition": "Faits entre 22 h et 6 h.",
+    "formula": "faits dont l'heure de début est ≥ 22 h ou < 6 h",
+    "unit": "faits",
+    "sources": ["interventions", "alertes_videoprotection", "signalements"],
+    "relation": "faits",
+    "value": "count(*)",
+    "filter": "heure >= 22 OR heure < 6",
+    "granularity": {"areas": ["ville", "arrondissement"], "periods": ["semaine"]},
+    "trends": True,
+    "owner": "team:dgsec-police-municipale",
+    "profiles": ["analyste", "encadrement_pm"],
+}
 
 
 def _definitions(catalogue: Path) -> dg.Definitions:
     base = build_defs()
     return dg.Definitions(
         assets=with_conventions(ALL_ASSETS),
-        jobs=[dg.define_asset_job("indicateurs", selection=dg.AssetSelection.groups(INDICATORS)
-                                  | dg.AssetSelection.assets(STUDY_GRID_KEY))],
+        jobs=[
+            dg.define_asset_job(
+                "indicateurs", selection=dg.AssetSelection.groups(INDICATORS) | dg.AssetSelection.assets(STUDY_GRID_KEY)
+            )
+        ],
         sensors=[alerts_sensor],
-        resources={**base.resources,
-                   "indicators": IndicatorSettings(catalogue_path=str(catalogue), emerging_min_periods=3)},
+        resources={
+            **base.resources,
+            "indicators": IndicatorSettings(catalogue_path=str(catalogue), emerging_min_periods=3),
+        },
     )
 
 
@@ -67,15 +81,25 @@ def layer(tmp_path_factory):
 def test_the_layer_materialises_and_every_check_passes(layer):
     defs, instance, result, wh = layer
     assert result.success
-    done = {e.asset_key for e in result.get_asset_materialization_events()
-            for e in [e.event_specific_data.materialization]}
+    done = {
+        e.asset_key for e in result.get_asset_materialization_events() for e in [e.event_specific_data.materialization]
+    }
     assert done >= set(INDICATOR_KEYS)
     checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     assert all(c.passed for c in checks), [(c.check_name, c.passed) for c in checks]
     mine = {c.check_name for c in checks if c.asset_key.path[0] == INDICATORS}
     assert mine == {"carte_complete", "indice_coherent", "secret_statistique", "identifiants_uniques"}
-    for table in ("grid", "planned_footprints", "hotspots", "emerging_hotspots", "tension", "values",
-                  "values_public", "catalogue", "alerts"):
+    for table in (
+        "grid",
+        "planned_footprints",
+        "hotspots",
+        "emerging_hotspots",
+        "tension",
+        "values",
+        "values_public",
+        "catalogue",
+        "alerts",
+    ):
         assert wh.exists(INDICATORS, table), table
 
 
@@ -101,13 +125,19 @@ def test_tables_are_consistent(layer):
     # of its values is the pooled 5 % hit rate of the backtest rows of its period and breakdown
     assert cat.filter(pl.col("indicator_id") == "precision_prevision")["status"][0] == "calculé"
     prec = vals.filter(pl.col("indicator_id") == "precision_prevision")
-    bt = (wh.read(K.MODELS, "backtest").filter((pl.col("coverage") - 0.05).abs() < 1e-9)
-          .with_columns(pl.col("origin").dt.date().alias("d"),
-                        pl.concat_str("model", "category", "horizon", separator=" · ").alias("dimension")))
+    bt = (
+        wh.read(K.MODELS, "backtest")
+        .filter((pl.col("coverage") - 0.05).abs() < 1e-9)
+        .with_columns(
+            pl.col("origin").dt.date().alias("d"),
+            pl.concat_str("model", "category", "horizon", separator=" · ").alias("dimension"),
+        )
+    )
     assert prec.height and bt.height
     for row in prec.iter_rows(named=True):
-        b = bt.filter((pl.col("dimension") == row["dimension"]) & pl.col("d").is_between(row["period_start"],
-                                                                                          row["period_end"]))
+        b = bt.filter(
+            (pl.col("dimension") == row["dimension"]) & pl.col("d").is_between(row["period_start"], row["period_end"])
+        )
         expected = 100.0 * float((b["hit_rate"] * b["n_events"]).sum()) / float(b["n_events"].sum())
         assert row["value"] == pytest.approx(expected, rel=1e-9, abs=1e-9), row
         assert row["n"] == b["n_events"].sum()

@@ -42,8 +42,16 @@ def _hot_series(pattern: str) -> tuple[np.ndarray, np.ndarray]:
     return z, sig
 
 
-PATTERNS = ["nouveau", "consecutif", "intensification", "persistant", "diminution", "sporadique", "oscillant",
-            "historique"]
+PATTERNS = [
+    "nouveau",
+    "consecutif",
+    "intensification",
+    "persistant",
+    "diminution",
+    "sporadique",
+    "oscillant",
+    "historique",
+]
 
 
 @pytest.mark.parametrize("kind", ["chaud", "froid"])
@@ -102,11 +110,29 @@ def test_emerging_table_from_a_hotspot_table():
         z, sig = _hot_series(pattern)
         z, sig = z[-12:], sig[-12:]
         for t, ws in enumerate(weeks):
-            rows.append({"h3_cell": cell, "arrondissement": "13201", "category": "vols", "period_level": "semaine",
-                         "period": ws.strftime("%G-W%V"), "period_start": ws, "complete": True,
-                         "z": float(z[t]), "significant": bool(sig[t])})
-    rows.append({**rows[-1], "period_start": weeks[-1] + timedelta(weeks=1), "period": "partielle",
-                 "complete": False, "z": -9.0, "significant": True})  # the partial week is ignored
+            rows.append(
+                {
+                    "h3_cell": cell,
+                    "arrondissement": "13201",
+                    "category": "vols",
+                    "period_level": "semaine",
+                    "period": ws.strftime("%G-W%V"),
+                    "period_start": ws,
+                    "complete": True,
+                    "z": float(z[t]),
+                    "significant": bool(sig[t]),
+                }
+            )
+    rows.append(
+        {
+            **rows[-1],
+            "period_start": weeks[-1] + timedelta(weeks=1),
+            "period": "partielle",
+            "complete": False,
+            "z": -9.0,
+            "significant": True,
+        }
+    )  # the partial week is ignored
     em = emerging_table(pl.DataFrame(rows), min_periods=10)
     got = dict(zip(em["h3_cell"], em["class_code"]))
     assert got == {"a": "point_chaud_intensification", "b": "point_chaud_nouveau", "c": "aucun_motif"}
@@ -121,6 +147,7 @@ def test_emerging_table_from_a_hotspot_table():
 def _published_hotspots(shift: float = 0.0) -> pl.DataFrame:
     """A dense `indicators.hotspots` of 2 categories × 14 complete weeks × 6 cells (+ an incomplete week)."""
     from tranquillite.indicators.hotspots import HOTSPOT_SCHEMA
+
     rng = np.random.default_rng(5)
     rows = []
     for cat in ("toutes", "vols"):
@@ -128,11 +155,27 @@ def _published_hotspots(shift: float = 0.0) -> pl.DataFrame:
             start = date(2025, 1, 6) + timedelta(weeks=w)
             for c in range(6):
                 z = float(rng.normal(0.5 * c * w / 14, 1.0)) + (shift if cat == "vols" and w == 13 else 0.0)
-                rows.append({"h3_cell": f"89396{c:010d}", "arrondissement": "13201", "category": cat,
-                             "period_level": "semaine", "period": f"2025-S{w + 2:02d}", "period_start": start,
-                             "complete": w < 14, "n": 1, "local_sum": 1.0, "expected": 1.0, "z": z, "p": 0.5,
-                             "p_normale": 0.5, "q": 0.5, "significant": abs(z) > 1.96,
-                             "class": "non_significatif", "conventions": ["internal"]})
+                rows.append(
+                    {
+                        "h3_cell": f"89396{c:010d}",
+                        "arrondissement": "13201",
+                        "category": cat,
+                        "period_level": "semaine",
+                        "period": f"2025-S{w + 2:02d}",
+                        "period_start": start,
+                        "complete": w < 14,
+                        "n": 1,
+                        "local_sum": 1.0,
+                        "expected": 1.0,
+                        "z": z,
+                        "p": 0.5,
+                        "p_normale": 0.5,
+                        "q": 0.5,
+                        "significant": abs(z) > 1.96,
+                        "class": "non_significatif",
+                        "conventions": ["internal"],
+                    }
+                )
     df = pl.DataFrame(rows)
     return df.select([pl.col(k).cast(v) for k, v in {**HOTSPOT_SCHEMA, "conventions": pl.List(pl.Utf8)}.items()])
 
@@ -152,8 +195,11 @@ def test_the_asset_keeps_the_series_whose_complete_maps_did_not_change(tmp_path)
 
     def run(hot: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
         wh.write("indicators", "hotspots", hot, partition="2025")
-        res = dg.materialize([emerging_hotspots], resources={"warehouse": wh, "indicators": settings},
-                             instance=dg.DagsterInstance.ephemeral())
+        res = dg.materialize(
+            [emerging_hotspots],
+            resources={"warehouse": wh, "indicators": settings},
+            instance=dg.DagsterInstance.ephemeral(),
+        )
         assert res.success
         mat = res.asset_materializations_for_node(res.all_node_events[0].node_name)[0]
         want = emerging_table(hot, trend_alpha=hp.trend_alpha, share=hp.share, min_periods=hp.min_periods)
@@ -165,5 +211,5 @@ def test_the_asset_keeps_the_series_whose_complete_maps_did_not_change(tmp_path)
     assert first["mode"] == "complet"
     _, same = run(_published_hotspots())
     assert same == {"mode": "conservé", "motif": "cartes complètes inchangées"}
-    _, one = run(_published_hotspots(shift=4.0))           # one complete map of « vols » changed
+    _, one = run(_published_hotspots(shift=4.0))  # one complete map of « vols » changed
     assert one == {"mode": "incrémental", "series_recalculees": 1, "series": 2}

@@ -14,7 +14,7 @@ DAY = "2025-03-08"
 
 
 def test_the_indicators_run_when_no_event_is_clean(home, landing):
-    bad = dict(VALID["interventions"], **{"Début": "31/02/2025 23:10"})     # no such day: quarantined
+    bad = dict(VALID["interventions"], **{"Début": "31/02/2025 23:10"})  # no such day: quarantined
     write_csv(landing_file(landing, "interventions", DAY), "interventions", [bad])
     day = date.fromisoformat(DAY)
     outcomes = runner.materialize(build_defs(), day, day, forecast=False)
@@ -26,4 +26,4 @@ def test_the_indicators_run_when_no_event_is_clean(home, landing):
     wh = Warehouse(root=str(paths().warehouse))
     assert wh.read("clean", "events").height == 0
     assert wh.read("indicators", "tension").height == 0 and wh.read("indicators", "alerts").height == 0
-    assert wh.catalog_path.exists()                                  # the catalog was republished
+    assert wh.catalog_path.exists()  # the catalog was republished

@@ -35,12 +35,34 @@ def _records(n: int, seed: int, first_id: int = 0) -> pl.DataFrame:
             geom = {"type": "Point", "coordinates": [lon, lat]}
         start = datetime(2025, 3, 1, 8) + timedelta(hours=int(rng.integers(0, 24 * 30)))
         conv = "internal" if src == "evenements_publics" else "prefecture_police_13"
-        rows.append((f"{src}:R-{first_id + i}", src, None, start, start + timedelta(hours=3), json.dumps(geom),
-                     lon, lat, int(rng.integers(100, 40000)) if src == "evenements_publics" else None, conv,
-                     None if conv == "internal" else start - timedelta(days=2)))
-    cols = {"event_id": pl.Utf8, "source": pl.Utf8, "subcategory": pl.Utf8, "start": pl.Datetime("us"),
-            "end": pl.Datetime("us"), "geometry": pl.Utf8, "lon": pl.Float64, "lat": pl.Float64,
-            "attendance": pl.Int64, "convention": pl.Utf8, "entered_at": pl.Datetime("us")}
+        rows.append(
+            (
+                f"{src}:R-{first_id + i}",
+                src,
+                None,
+                start,
+                start + timedelta(hours=3),
+                json.dumps(geom),
+                lon,
+                lat,
+                int(rng.integers(100, 40000)) if src == "evenements_publics" else None,
+                conv,
+                None if conv == "internal" else start - timedelta(days=2),
+            )
+        )
+    cols = {
+        "event_id": pl.Utf8,
+        "source": pl.Utf8,
+        "subcategory": pl.Utf8,
+        "start": pl.Datetime("us"),
+        "end": pl.Datetime("us"),
+        "geometry": pl.Utf8,
+        "lon": pl.Float64,
+        "lat": pl.Float64,
+        "attendance": pl.Int64,
+        "convention": pl.Utf8,
+        "entered_at": pl.Datetime("us"),
+    }
     return pl.DataFrame(rows, schema=cols, orient="row")
 
 
@@ -76,9 +98,14 @@ def test_a_changed_record_is_computed_again(memo_dir):
     # the Préfecture moves one route (west of the city) and a venue's attendance changes
     moved = day1.with_columns(
         pl.when(pl.col("event_id") == "manifestation_deambulatoire:R-0")
-        .then(pl.col("geometry").str.replace_all(r"\[5\.", "[5.01")).otherwise(pl.col("geometry")).alias("geometry"),
-        pl.when(pl.col("event_id") == "evenements_publics:R-3").then(60000).otherwise(pl.col("attendance"))
-        .alias("attendance"))
+        .then(pl.col("geometry").str.replace_all(r"\[5\.", "[5.01"))
+        .otherwise(pl.col("geometry"))
+        .alias("geometry"),
+        pl.when(pl.col("event_id") == "evenements_publics:R-3")
+        .then(60000)
+        .otherwise(pl.col("attendance"))
+        .alias("attendance"),
+    )
     memo = FootprintMemo(memo_dir)
     got = footprints(moved, fp, memo=memo)
     assert memo.info["emprises_calculees"] == 2
@@ -121,15 +148,22 @@ def test_records_of_the_same_inputs_are_computed_once_and_get_the_same_cells(mem
     # a route walked again next week, an event at the same venue with the same attendance
     fp = Footprints()
     base = _records(12, seed=5)
-    again = base.with_columns(pl.col("event_id") + "-bis", pl.col("start") + timedelta(days=7),
-                              pl.col("end") + timedelta(days=7), pl.col("entered_at") + timedelta(days=7))
+    again = base.with_columns(
+        pl.col("event_id") + "-bis",
+        pl.col("start") + timedelta(days=7),
+        pl.col("end") + timedelta(days=7),
+        pl.col("entered_at") + timedelta(days=7),
+    )
     memo = FootprintMemo(memo_dir)
     got = footprints(pl.concat([base, again]), fp, memo=memo)
     assert memo.info["emprises_calculees"] == 12 and memo.info["enregistrements"] == 24
 
     def cells(frame, suffix=""):
-        return {e.removesuffix(suffix): sorted(c) for e, c in
-                frame.group_by("event_id").agg("h3_cell").iter_rows() if e.endswith(suffix)}
+        return {
+            e.removesuffix(suffix): sorted(c)
+            for e, c in frame.group_by("event_id").agg("h3_cell").iter_rows()
+            if e.endswith(suffix)
+        }
 
     alone = cells(footprints(base, fp))
     assert cells(got.filter(~pl.col("event_id").str.ends_with("-bis"))) == alone

@@ -25,13 +25,13 @@ def _grid(radius: int) -> list[str]:
 def _gi_loop(x: np.ndarray, W: sps.csr_matrix) -> np.ndarray:
     """Ord & Getis (1995) Gi*, written literally, one cell at a time."""
     n = len(x)
-    xbar, s = x.mean(), np.sqrt((x ** 2).mean() - x.mean() ** 2)
+    xbar, s = x.mean(), np.sqrt((x**2).mean() - x.mean() ** 2)
     Wd = W.toarray()
     out = np.empty(n)
     for i in range(n):
         w = Wd[i]
         num = (w * x).sum() - xbar * w.sum()
-        den = s * np.sqrt((n * (w ** 2).sum() - w.sum() ** 2) / (n - 1))
+        den = s * np.sqrt((n * (w**2).sum() - w.sum() ** 2) / (n - 1))
         out[i] = num / den
     return out
 
@@ -50,8 +50,9 @@ def test_disk_weights_are_binary_with_the_cell_itself():
 
 def test_gi_star_matches_the_formula_on_a_tiny_case():
     # five cells on a line, neighbours = itself and the adjacent cells
-    W = sps.csr_matrix(np.array([[1, 1, 0, 0, 0], [1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 1, 1], [0, 0, 0, 1, 1]],
-                                dtype=float))
+    W = sps.csr_matrix(
+        np.array([[1, 1, 0, 0, 0], [1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 1, 1], [0, 0, 0, 1, 1]], dtype=float)
+    )
     x = np.array([0.0, 1.0, 6.0, 2.0, 1.0])
     g = gi_star(x, W)
     # cell 2: L = 9, x̄ = 2, S = √(42/5 − 4) = √4.4, Σw = 3: z = (9 − 6) / (√4.4 · √((15 − 9)/4))
@@ -63,6 +64,7 @@ def test_gi_star_matches_the_formula_on_a_tiny_case():
 def test_gi_star_matches_esda_on_an_h3_grid():
     esda = pytest.importorskip("esda")
     from libpysal.weights import W as PysalW
+
     cells = _grid(8)
     W = disk_weights(cells, 2)
     rng = np.random.default_rng(7)
@@ -105,6 +107,7 @@ def test_randomisation_p_values_match_a_permutation_test():
     esda = pytest.importorskip("esda")
     from libpysal.weights import W as PysalW
     from scipy.stats import spearmanr
+
     w = PysalW({i: list(W[i].indices) for i in range(len(cells))}, silence_warnings=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -145,9 +148,9 @@ def test_a_planted_hot_spot_is_found_and_only_there():
     g = gi_star(X, W)
     q = bh_qvalues(g.p)
     hot = (q < 0.05) & (g.z > 0)
-    assert hot[cells.index(target)].all()                   # found in every period
+    assert hot[cells.index(target)].all()  # found in every period
     near = np.array([h3.grid_distance(target, c) <= 3 for c in cells])
-    assert not hot[~near].any()                              # nothing far away
+    assert not hot[~near].any()  # nothing far away
     assert (classify(g.z, q)[cells.index(target)] == "point_chaud_99").all()
 
 
@@ -172,37 +175,70 @@ def test_hotspot_table_is_dense_per_map_and_labels_periods():
     for d in range(28):
         for _ in range(40):
             c = cells[rng.integers(len(cells))] if rng.random() < 0.5 else cluster[rng.integers(7)]
-            rows.append({"h3_cell": c, "category": "vols" if rng.random() < 0.5 else "violences",
-                         "start": start + timedelta(days=d, hours=int(rng.integers(24)))})
+            rows.append(
+                {
+                    "h3_cell": c,
+                    "category": "vols" if rng.random() < 0.5 else "violences",
+                    "start": start + timedelta(days=d, hours=int(rng.integers(24))),
+                }
+            )
     facts = pl.DataFrame(rows).join(grid.select("h3_cell", "cell_idx"), on="h3_cell")
-    hot = hotspot_table(facts, grid, W, categories=["vols", "violences"], all_code="toutes",
-                        first_day=date(2025, 1, 6), last_day=date(2025, 2, 2))
+    hot = hotspot_table(
+        facts,
+        grid,
+        W,
+        categories=["vols", "violences"],
+        all_code="toutes",
+        first_day=date(2025, 1, 6),
+        last_day=date(2025, 2, 2),
+    )
     maps = hot.group_by("period_level", "category", "period").len()
     assert (maps["len"] == grid.height).all()
-    assert set(hot.filter(pl.col("period_level") == "semaine")["period"]) == {"2025-W02", "2025-W03", "2025-W04",
-                                                                               "2025-W05"}
+    assert set(hot.filter(pl.col("period_level") == "semaine")["period"]) == {
+        "2025-W02",
+        "2025-W03",
+        "2025-W04",
+        "2025-W05",
+    }
     assert hot.filter(pl.col("period_level") == "semaine")["complete"].all()
     assert not hot.filter(pl.col("period") == "2025-02")["complete"].any()  # one day of February only
-    centre = hot.filter((pl.col("h3_cell") == CENTRE) & (pl.col("category") == "toutes")
-                        & (pl.col("period_level") == "semaine"))
+    centre = hot.filter(
+        (pl.col("h3_cell") == CENTRE) & (pl.col("category") == "toutes") & (pl.col("period_level") == "semaine")
+    )
     assert centre["significant"].all() and (centre["class"] == "point_chaud_99").all()
-    assert hot.filter(pl.col("category") == "toutes")["n"].sum() == hot.filter(
-        pl.col("category") != "toutes")["n"].sum()
+    assert (
+        hot.filter(pl.col("category") == "toutes")["n"].sum() == hot.filter(pl.col("category") != "toutes")["n"].sum()
+    )
     # rows in the table's order (map, then cell string), whatever the grid's indexing of its cells
     assert hot.equals(hot.sort("period_level", "category", "period_start", "h3_cell"))
     n = grid.height
     grid2 = grid.with_columns((n - 1 - pl.col("cell_idx")).alias("cell_idx")).sort("cell_idx")
     facts2 = facts.drop("cell_idx").join(grid2.select("h3_cell", "cell_idx"), on="h3_cell")
-    hot2 = hotspot_table(facts2, grid2, disk_weights(grid2["h3_cell"], 2), categories=["vols", "violences"],
-                         all_code="toutes", first_day=date(2025, 1, 6), last_day=date(2025, 2, 2))
+    hot2 = hotspot_table(
+        facts2,
+        grid2,
+        disk_weights(grid2["h3_cell"], 2),
+        categories=["vols", "violences"],
+        all_code="toutes",
+        first_day=date(2025, 1, 6),
+        last_day=date(2025, 2, 2),
+    )
     assert hot2.equals(hot)
     counts = facts.filter(pl.col("category") == "vols").with_columns(pl.col("start").dt.truncate("1w").alias("w"))
     week3 = counts.filter(pl.col("w") == datetime(2025, 1, 13)).group_by("h3_cell").len()
     got = hot.filter((pl.col("period") == "2025-W03") & (pl.col("category") == "vols") & (pl.col("n") > 0))
     assert sorted(got.select("h3_cell", pl.col("n").cast(pl.UInt32)).rows()) == sorted(week3.rows())
     # the maps of some periods alone: the full table's rows of those periods
-    only = hotspot_table(facts, grid, W, categories=["vols", "violences"], all_code="toutes",
-                         first_day=date(2025, 1, 6), last_day=date(2025, 2, 2),
-                         only={"semaine": {date(2025, 1, 13), date(2025, 1, 27)}})
-    assert only.equals(hot.filter((pl.col("period_level") == "semaine")
-                                  & pl.col("period").is_in(["2025-W03", "2025-W05"])))
+    only = hotspot_table(
+        facts,
+        grid,
+        W,
+        categories=["vols", "violences"],
+        all_code="toutes",
+        first_day=date(2025, 1, 6),
+        last_day=date(2025, 2, 2),
+        only={"semaine": {date(2025, 1, 13), date(2025, 1, 27)}},
+    )
+    assert only.equals(
+        hot.filter((pl.col("period_level") == "semaine") & pl.col("period").is_in(["2025-W03", "2025-W05"]))
+    )

@@ -18,9 +18,18 @@ from tranquillite.settings import paths
 from tranquillite.synthetic import generate
 from tranquillite.assets import constants as K
 
-START, DAYS = date(2025, 12, 20), 24   # two years: indicators.hotspots is kept as one file per year
-TABLES = ("grid", "planned_footprints", "hotspots", "emerging_hotspots", "tension", "values", "values_public",
-          "catalogue", "alerts")
+START, DAYS = date(2025, 12, 20), 24  # two years: indicators.hotspots is kept as one file per year
+TABLES = (
+    "grid",
+    "planned_footprints",
+    "hotspots",
+    "emerging_hotspots",
+    "tension",
+    "values",
+    "values_public",
+    "catalogue",
+    "alerts",
+)
 
 
 def _located(instance) -> dict:
@@ -47,11 +56,12 @@ def runs(tmp_path_factory):
         first_mode = {k: _calcul(instance, k) for k in (K.VALUES_KEY, K.HOTSPOTS_KEY)}
         hot_files = paths().warehouse / INDICATORS / "hotspots"
         stamps = {p.name: p.stat().st_mtime_ns for p in hot_files.glob("*.parquet")}
-        daily = runner.materialize(build_defs(), last, last, instance)   # one new day
+        daily = runner.materialize(build_defs(), last, last, instance)  # one new day
         assert all(o.success for o in daily), [(o.job, o.reason) for o in daily]
         daily_mode = {k: _calcul(instance, k) for k in (K.VALUES_KEY, K.HOTSPOTS_KEY)}
-        daily_mode["fichiers"] = {p.name: p.stat().st_mtime_ns != stamps.get(p.name)
-                                  for p in hot_files.glob("*.parquet")}
+        daily_mode["fichiers"] = {
+            p.name: p.stat().st_mtime_ns != stamps.get(p.name) for p in hot_files.glob("*.parquet")
+        }
         daily_mode["localisation"] = _located(instance)
         daily_mode["emergents"] = _calcul(instance, K.EMERGING_KEY)
         wh = Warehouse(root=str(paths().warehouse))
@@ -90,7 +100,7 @@ def test_the_new_day_recomputes_only_what_it_touches(runs):
 def test_incremental_tables_equal_a_full_recompute(runs, table):
     *_, incremental, recomputed = runs
     a, b = incremental[table], recomputed[table]
-    assert a.height > 0 or table in ("alerts", "emerging_hotspots")   # too few weeks to classify
+    assert a.height > 0 or table in ("alerts", "emerging_hotspots")  # too few weeks to classify
     assert_frame_equal(a, b, check_exact=True)
 
 
@@ -122,23 +132,28 @@ def test_only_the_touched_periods_differ_from_the_day_before(runs):
     *_, incremental, _ = runs
     v = incremental["values"]
     last = START + timedelta(days=DAYS - 1)
-    day = v.filter((pl.col("period_level") == "jour") & (pl.col("period_start") == last)
-                   & (pl.col("indicator_id") == "faits_par_categorie"))
+    day = v.filter(
+        (pl.col("period_level") == "jour")
+        & (pl.col("period_start") == last)
+        & (pl.col("indicator_id") == "faits_par_categorie")
+    )
     assert day.height > 0
 
 
 # --------------------------------------------------------------------------- located facts kept between runs
 def _points(n: int, seed: int) -> tuple:
     import numpy as np
+
     rng = np.random.default_rng(seed)
-    lon, lat = rng.uniform(5.30, 5.55, n), rng.uniform(43.19, 43.40, n)   # Marseille, sea and beyond
-    lon[:3], lat[3:5] = np.nan, np.nan                                      # unlocated facts
+    lon, lat = rng.uniform(5.30, 5.55, n), rng.uniform(43.19, 43.40, n)  # Marseille, sea and beyond
+    lon[:3], lat[3:5] = np.nan, np.nan  # unlocated facts
     return lon, lat
 
 
 def test_the_zone_cache_locates_only_new_points_and_equals_zones_of(tmp_path):
     import numpy as np
     from tranquillite.indicators.grid import ZoneCache, zones_of
+
     lon, lat = _points(3000, 1)
     first = ZoneCache(tmp_path, "z")
     arr, qua = first.zones_of(lon, lat)
@@ -158,14 +173,16 @@ def test_the_zone_cache_locates_only_new_points_and_equals_zones_of(tmp_path):
 def test_a_damaged_foreign_or_bypassed_zone_cache_locates_everything(tmp_path):
     import polars as pl
     from tranquillite.indicators.grid import ZoneCache, zones_of
+
     lon, lat = _points(2000, 3)
     want = zones_of(lon, lat)
     ZoneCache(tmp_path, "z").zones_of(lon, lat)
     frame = tmp_path / "z.parquet"
     # a row's zone edited behind the cache's back (same row count): not trusted
     df = pl.read_parquet(frame)
-    df.with_columns(pl.when(pl.int_range(pl.len()) == 10).then(pl.lit("13299")).otherwise(pl.col("_arr"))
-                    .alias("_arr")).write_parquet(frame)
+    df.with_columns(
+        pl.when(pl.int_range(pl.len()) == 10).then(pl.lit("13299")).otherwise(pl.col("_arr")).alias("_arr")
+    ).write_parquet(frame)
     for damage in ("edited", "truncated", "foreign", "full run"):
         if damage == "truncated":
             frame.write_bytes(frame.read_bytes()[:100])
@@ -182,6 +199,7 @@ def test_the_zone_cache_keeps_only_the_points_of_its_latest_call(tmp_path):
     """A purged fact's point does not outlive the next run in the cache."""
     import polars as pl
     from tranquillite.indicators.grid import ZoneCache
+
     lon, lat = _points(1000, 4)
     ZoneCache(tmp_path, "z").zones_of(lon, lat)
     ZoneCache(tmp_path, "z").zones_of(lon[500:], lat[500:])
@@ -203,7 +221,7 @@ def moved_back(damaged):
     moves back a day, and the last day's week (a Monday's: that day alone) has no map any more."""
     last = START + timedelta(days=DAYS - 1)
     events = paths().warehouse / "clean" / "events" / "data.parquet"
-    cut = datetime.combine(last, time()) - timedelta(hours=6)   # the shift after the latest fact ends the day before
+    cut = datetime.combine(last, time()) - timedelta(hours=6)  # the shift after the latest fact ends the day before
     ev = pl.read_parquet(events)
     kept = ev.filter(pl.col("start").is_null() | (pl.col("start") < cut))
     assert kept.height < ev.height
@@ -234,9 +252,10 @@ def test_the_old_single_file_is_replaced_and_never_read_twice(moved_back, monkey
     for p in cache_dir(paths().warehouse).glob("hotspots.*"):
         p.unlink()
     import tranquillite.assets.indicators as assets
+
     real, calls = assets.hotspot_table, []
 
-    def failing(*args, **kwargs):   # the second year fails
+    def failing(*args, **kwargs):  # the second year fails
         calls.append(1)
         if len(calls) == 2:
             raise RuntimeError("panne au milieu du calcul")
@@ -245,7 +264,7 @@ def test_the_old_single_file_is_replaced_and_never_read_twice(moved_back, monkey
     monkeypatch.setattr(assets, "hotspot_table", failing)
     out = runner._run(build_defs(), runner.INDICATORS_JOB, runner.instance())
     assert not out.success
-    assert not (folder / "data.parquet").exists()             # gone before the first year was written
+    assert not (folder / "data.parquet").exists()  # gone before the first year was written
     hot = pl.read_parquet(folder / "*.parquet")
     assert hot.height == hot.select("period_level", "category", "period_start", "h3_cell").n_unique()
     monkeypatch.setattr(assets, "hotspot_table", real)
@@ -261,6 +280,7 @@ def test_values_are_written_a_chunk_at_a_time_and_a_failure_keeps_the_last_table
     failing half-way leaves the published table and its state as they were, and no partial file."""
     import pyarrow.parquet as pq
     from tranquillite.indicators import catalogue as C
+
     *_, recomputed, _ = moved_back
     table = paths().warehouse / INDICATORS / "values" / "data.parquet"
     v = recomputed["values"]
@@ -270,7 +290,7 @@ def test_values_are_written_a_chunk_at_a_time_and_a_failure_keeps_the_last_table
     before = {p: p.read_bytes() for p in [table, *state]}
     real, calls = C.IncrementalRun._chunk, []
 
-    def failing(self, chunk):   # the fifth chunk fails
+    def failing(self, chunk):  # the fifth chunk fails
         calls.append(chunk)
         if len(calls) == 5:
             raise RuntimeError("panne au milieu des indicateurs")

@@ -31,8 +31,18 @@ def read(landing: Path, rows: list[dict], day: str = DAY) -> pl.DataFrame:
 
 
 def row(i: str, ts: str, **kw) -> dict:
-    return {"id": i, "timestamp": ts, "category": "vol", "lon": "", "lat": "", "x": "", "y": "", "crs": "",
-            **ST_LOUIS, **kw}
+    return {
+        "id": i,
+        "timestamp": ts,
+        "category": "vol",
+        "lon": "",
+        "lat": "",
+        "x": "",
+        "y": "",
+        "crs": "",
+        **ST_LOUIS,
+        **kw,
+    }
 
 
 def us_contract(tmp_path: Path, fmt="%m/%d/%Y %H:%M"):
@@ -76,10 +86,14 @@ def test_a_bad_date_format_is_refused_by_the_contract(tmp_path):
 
 def test_a_projected_crs_proj_knows_is_reprojected_and_an_unknown_one_quarantines(landing):
     # Missouri East state plane (US feet, ESRI:102696): St Louis downtown
-    raw = read(landing, [row("ok", "2015-10-25 10:00:00", lon="", lat="", x="896000", y="1021000", crs="ESRI:102696"),
-                         row("inconnu", "2015-10-25 10:00:00", lon="", lat="", x="896000", y="1021000",
-                             crs="EPSG:102696"),
-                         row("wgs", "2015-10-25 11:00:00")])
+    raw = read(
+        landing,
+        [
+            row("ok", "2015-10-25 10:00:00", lon="", lat="", x="896000", y="1021000", crs="ESRI:102696"),
+            row("inconnu", "2015-10-25 10:00:00", lon="", lat="", x="896000", y="1021000", crs="EPSG:102696"),
+            row("wgs", "2015-10-25 11:00:00"),
+        ],
+    )
     out = validate(raw, contracts_for_source("incidents"), anywhere=True, timezone="America/Chicago")
     assert reasons(out) == {"inconnu": ["crs_inconnu"]}
     clean = out.clean["incidents"].sort("id")
@@ -90,8 +104,14 @@ def test_a_projected_crs_proj_knows_is_reprojected_and_an_unknown_one_quarantine
 
 
 def test_without_a_boundary_positions_are_checked_not_marseille(landing):
-    raw = read(landing, [row("ok", "2015-10-25 10:00:00"), row("zero", "2015-10-25 10:00:00", lon="0", lat="0"),
-                         row("lat", "2015-10-25 10:00:00", lat="95")])
+    raw = read(
+        landing,
+        [
+            row("ok", "2015-10-25 10:00:00"),
+            row("zero", "2015-10-25 10:00:00", lon="0", lat="0"),
+            row("lat", "2015-10-25 10:00:00", lat="95"),
+        ],
+    )
     out = validate(raw, contracts_for_source("incidents"), anywhere=True, timezone="America/Chicago")
     got = reasons(out)
     assert got == {"zero": ["coordonnees_invalides"], "lat": ["coordonnees_invalides", "valeur_hors_bornes"]}
@@ -104,8 +124,12 @@ def test_without_a_boundary_positions_are_checked_not_marseille(landing):
 def test_a_boundary_file_in_another_format_and_crs(tmp_path):
     gpd = pytest.importorskip("geopandas")
     import shapely
-    zones = gpd.GeoDataFrame({"code": ["N", "S"]}, geometry=[shapely.box(-90.3, 38.63, -90.1, 38.7),
-                                                             shapely.box(-90.3, 38.55, -90.1, 38.63)], crs="EPSG:4326")
+
+    zones = gpd.GeoDataFrame(
+        {"code": ["N", "S"]},
+        geometry=[shapely.box(-90.3, 38.63, -90.1, 38.7), shapely.box(-90.3, 38.55, -90.1, 38.63)],
+        crs="EPSG:4326",
+    )
     path = tmp_path / "zones.gpkg"
     zones.to_crs("ESRI:102696").to_file(path, driver="GPKG")
     area = geo.area_from_file(path, "code", name="St Louis")
@@ -120,18 +144,32 @@ def test_area_settings_are_validated(tmp_path):
         settings({"TRANQUILLITE_AREA": str(tmp_path / "absent.geojson")})
     with pytest.raises(SettingsError, match="TRANQUILLITE_SHIFT_HOURS"):
         settings({"TRANQUILLITE_SHIFT_HOURS": "22,6"})
-    s = settings({"TRANQUILLITE_AREA": "donnees", "TRANQUILLITE_TIMEZONE": "America/Chicago",
-                  "TRANQUILLITE_HOLIDAYS_COUNTRY": "us", "TRANQUILLITE_SHIFT_HOURS": "7,15,23"})
+    s = settings(
+        {
+            "TRANQUILLITE_AREA": "donnees",
+            "TRANQUILLITE_TIMEZONE": "America/Chicago",
+            "TRANQUILLITE_HOLIDAYS_COUNTRY": "us",
+            "TRANQUILLITE_SHIFT_HOURS": "7,15,23",
+        }
+    )
     assert (s.area, s.holidays_country, s.shift_hours) == ("donnees", "US", (7, 15, 23))
 
 
 def test_the_study_area_resource_follows_the_settings(tmp_path, monkeypatch):
     from tranquillite.forecasting.study_area import StudyArea
-    assert StudyArea.from_settings(settings({})).spec() == StudyArea().spec()   # Marseille unchanged
+
+    assert StudyArea.from_settings(settings({})).spec() == StudyArea().spec()  # Marseille unchanged
     path = tmp_path / "ville.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
-    spec = StudyArea.from_settings(settings({"TRANQUILLITE_AREA": str(path), "TRANQUILLITE_TIMEZONE": "Asia/Tokyo",
-                                             "TRANQUILLITE_SCHOOL_HOLIDAYS": "aucune"})).spec()
+    spec = StudyArea.from_settings(
+        settings(
+            {
+                "TRANQUILLITE_AREA": str(path),
+                "TRANQUILLITE_TIMEZONE": "Asia/Tokyo",
+                "TRANQUILLITE_SCHOOL_HOLIDAYS": "aucune",
+            }
+        )
+    ).spec()
     assert spec.boundary_path == str(path.resolve()) and spec.timezone == "Asia/Tokyo"
     assert spec.holidays_country == "" and spec.school_holidays_subdivision is None
     assert spec.sources == ("incidents",) and spec.planned_sources == ()
@@ -140,9 +178,10 @@ def test_the_study_area_resource_follows_the_settings(tmp_path, monkeypatch):
 def test_data_before_the_partitions_start_is_a_clear_error_naming_the_setting(landing, capsys):
     """Files of 2015 with partitions starting in 2025: not `plage vide`, but which setting to change."""
     from tranquillite.cli import main
+
     write_csv(landing_file(landing, "incidents", "2015-11-01"), "incidents", [row("A", "2015-11-01 10:00:00")])
     write_csv(landing_file(landing, "incidents", "2015-11-02"), "incidents", [row("B", "2015-11-02 10:00:00")])
-    assert main(["materialize", "--sans-prevision"]) == 2    # only files before the partitions
+    assert main(["materialize", "--sans-prevision"]) == 2  # only files before the partitions
     err = capsys.readouterr().err
     assert "TRANQUILLITE_PARTITIONS_START=2015-11-01" in err and "plage vide" not in err
     assert main(["materialize", "--from", "2015-11-01", "--to", "2015-11-02", "--sans-prevision"]) == 2

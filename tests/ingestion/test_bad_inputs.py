@@ -40,28 +40,36 @@ class Catalogue:
         return pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed") if files else pl.DataFrame()
 
     def clean(self, source: str) -> pl.DataFrame:
-        frames = [self.table(K.CLEAN, c.name).select("_partition", "_file", "_line")
-                  for c in contracts_for_source(source)
-                  if (self.home / "warehouse" / K.CLEAN / c.name).exists()]
-        return pl.concat(frames) if frames else pl.DataFrame(schema={"_partition": pl.Utf8, "_file": pl.Utf8,
-                                                                     "_line": pl.Int64})
+        frames = [
+            self.table(K.CLEAN, c.name).select("_partition", "_file", "_line")
+            for c in contracts_for_source(source)
+            if (self.home / "warehouse" / K.CLEAN / c.name).exists()
+        ]
+        return (
+            pl.concat(frames)
+            if frames
+            else pl.DataFrame(schema={"_partition": pl.Utf8, "_file": pl.Utf8, "_line": pl.Int64})
+        )
 
 
 def _companion(landing: Path, case: Case, day: str) -> str:
     """A valid file of the same source and day: it must be ingested whatever the bad file holds."""
     if case.source == "cortege":
-        path = write_json(landing / "cortege" / f"complement_{day}.json",
-                          [{**VALID_CORTEGE["visite_officielle"], "id": f"OK-{day}"}])
+        path = write_json(
+            landing / "cortege" / f"complement_{day}.json", [{**VALID_CORTEGE["visite_officielle"], "id": f"OK-{day}"}]
+        )
     else:
         key = contracts_for_source(case.source)[0].field(contracts_for_source(case.source)[0].id_field).header
-        path = write_csv(landing / case.source / f"complement_{day}.csv", case.source,
-                         [{**VALID[case.source], key: f"OK-{day}"}])
+        path = write_csv(
+            landing / case.source / f"complement_{day}.csv", case.source, [{**VALID[case.source], key: f"OK-{day}"}]
+        )
     return path.relative_to(landing).as_posix()
 
 
 @pytest.fixture(scope="module")
 def catalogue(tmp_path_factory) -> Catalogue:
     from tranquillite.cli import main
+
     home = tmp_path_factory.mktemp("mauvais_depots")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TRANQUILLITE_HOME", str(home))
@@ -115,20 +123,27 @@ def test_bad_input_loses_nothing_and_is_quarantined_with_its_reason(catalogue, c
     clean = catalogue.clean(case.source).filter((pl.col("_partition") == day) & (pl.col("_file") == label))
     assert clean.height == case.clean
     # the ledger of the day balances against the counter (case file + the companion's record)
-    ledger = catalogue.table(K.GOVERNANCE, "ingestion_ledger").filter(
-        (pl.col("source") == case.source) & (pl.col("partition") == day)).to_dicts()
+    ledger = (
+        catalogue.table(K.GOVERNANCE, "ingestion_ledger")
+        .filter((pl.col("source") == case.source) & (pl.col("partition") == day))
+        .to_dicts()
+    )
     (led,) = ledger
     assert led["read"] == case.counted + 1, led
     assert led["read"] == led["clean"] + led["quarantined"] + led["duplicates"] and led["balanced"], led
     assert led["duplicates"] == case.duplicates
     # the other file of the day is ingested
     companion = catalogue.clean(case.source).filter(
-        (pl.col("_partition") == day) & pl.col("_file").str.starts_with(f"{case.source}/complement_"))
+        (pl.col("_partition") == day) & pl.col("_file").str.starts_with(f"{case.source}/complement_")
+    )
     assert companion.height == 1
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.make is None and c.counted],
-                         ids=[f"{c.source}/{c.name}" for c in CASES if c.make is None and c.counted])
+@pytest.mark.parametrize(
+    "case",
+    [c for c in CASES if c.make is None and c.counted],
+    ids=[f"{c.source}/{c.name}" for c in CASES if c.make is None and c.counted],
+)
 def test_raw_is_the_original_text_at_its_physical_line(catalogue, case):
     """`_raw` is the exact text of the record's physical lines; `_line` is its first line."""
     data = case.stored.read_bytes()
@@ -147,7 +162,7 @@ def test_raw_is_the_original_text_at_its_physical_line(catalogue, case):
     for rec in raw.iter_rows(named=True):
         first = rec["_line"] - 1
         n = rec["_raw"].count("\n") + 1
-        physical = "\n".join(lines[first:first + n])
+        physical = "\n".join(lines[first : first + n])
         if case.source == "cortege":  # a JSON entry starts on its line, after the indentation
             assert physical.lstrip().startswith(rec["_raw"].split("\n")[0].strip()), (rec["_line"], rec["_raw"][:80])
         else:
@@ -190,16 +205,19 @@ def test_blocking_check_proves_the_balance_against_the_counter(catalogue):
         mp.setenv("DAGSTER_HOME", str(catalogue.home / "dagster"))
         instance = dg.DagsterInstance.from_config(str(catalogue.home / "dagster"))
         files = catalogue.table(K.GOVERNANCE, "landing_files").filter(
-            pl.col("current") & pl.col("partition").is_not_null())
+            pl.col("current") & pl.col("partition").is_not_null()
+        )
         for source in sorted({c.source for c in CASES}):
             rec = instance.get_latest_asset_check_evaluation_record(
-                dg.AssetCheckKey(K.quarantine_key(source), K.CHECK_NOTHING_LOST))
+                dg.AssetCheckKey(K.quarantine_key(source), K.CHECK_NOTHING_LOST)
+            )
             assert rec is not None and rec.status.value == "SUCCEEDED", source
             meta = rec.event.dagster_event.event_specific_data.metadata
             counted = files.filter(pl.col("source") == source).get_column("records").sum()
             assert meta["lus"].value == counted, (source, meta["lus"].value, counted)
-            assert meta["lus"].value == (meta["propres"].value + meta["quarantaine"].value
-                                         + meta["doublons_exacts"].value)
+            assert meta["lus"].value == (
+                meta["propres"].value + meta["quarantaine"].value + meta["doublons_exacts"].value
+            )
 
 
 def test_quality_summary_counts_unassigned_files(catalogue):
@@ -208,8 +226,12 @@ def test_quality_summary_counts_unassigned_files(catalogue):
     assert dq["interventions"]["unbalanced_partitions"] == 0
     reasons = catalogue.table(K.GOVERNANCE, "quarantine_reasons")
     got = {(r["source"], r["reason"]) for r in reasons.to_dicts()}
-    assert {("interventions", "guillemet_non_ferme"), ("cortege", "entrees_non_liste"),
-            ("incidents", "crs_inconnu"), ("interventions", "date_hors_bornes")} <= got
+    assert {
+        ("interventions", "guillemet_non_ferme"),
+        ("cortege", "entrees_non_liste"),
+        ("incidents", "crs_inconnu"),
+        ("interventions", "date_hors_bornes"),
+    } <= got
     json.dumps(reasons.to_dicts())  # counts only: serialisable, no record content
 
 

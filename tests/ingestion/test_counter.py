@@ -21,20 +21,23 @@ def _csv(body: str) -> RC.Count:
     return RC.count_csv((HEADER + body).encode("utf-8"))
 
 
-@pytest.mark.parametrize("body,expected,lines", [
-    ("1;2;3\n4;5;6\n", 2, [2, 3]),
-    ("1;2;3\n4;5;6", 2, [2, 3]),                                  # no final newline
-    ('1;2;"x\ny"\n4;5;6\n', 2, [2, 4]),                            # a quoted field spans two lines
-    ('1;"a;""b""\nc";3\n4;5;6\n', 2, [2, 4]),                     # doubled quotes and ; inside
-    ('1;2;"jamais fermé\n4;5;6\n7;8;9\n', 3, [2, 3, 4]),           # unclosed quote swallows nothing
-    ('1;2;"ouvert\n4;5;6\n7;8;"x;y"\n10;11;12\n', 4, [2, 3, 4, 5]),  # … even with a quoted field after
-    ('1;2;"un\n4;5;"deux\n7;8;9\n', 3, [2, 3, 4]),                # two unclosed quotes
-    ('1;2 m" de haut;3\n4;5;6\n', 2, [2, 3]),                      # a literal quote inside a field
-    ("1;2;3\n\n   \n;;\n4;5;6\n", 2, [2, 6]),                      # blank and separator-only lines
-    ('1;2;3\n"";""\n', 2, [2, 3]),                                  # quoted empty fields: a record
-    ("1;2;3\r\n4;5;6\r\n", 2, [2, 3]),                             # CRLF
-    ("", 0, []),                                                   # header only
-])
+@pytest.mark.parametrize(
+    "body,expected,lines",
+    [
+        ("1;2;3\n4;5;6\n", 2, [2, 3]),
+        ("1;2;3\n4;5;6", 2, [2, 3]),  # no final newline
+        ('1;2;"x\ny"\n4;5;6\n', 2, [2, 4]),  # a quoted field spans two lines
+        ('1;"a;""b""\nc";3\n4;5;6\n', 2, [2, 4]),  # doubled quotes and ; inside
+        ('1;2;"jamais fermé\n4;5;6\n7;8;9\n', 3, [2, 3, 4]),  # unclosed quote swallows nothing
+        ('1;2;"ouvert\n4;5;6\n7;8;"x;y"\n10;11;12\n', 4, [2, 3, 4, 5]),  # … even with a quoted field after
+        ('1;2;"un\n4;5;"deux\n7;8;9\n', 3, [2, 3, 4]),  # two unclosed quotes
+        ('1;2 m" de haut;3\n4;5;6\n', 2, [2, 3]),  # a literal quote inside a field
+        ("1;2;3\n\n   \n;;\n4;5;6\n", 2, [2, 6]),  # blank and separator-only lines
+        ('1;2;3\n"";""\n', 2, [2, 3]),  # quoted empty fields: a record
+        ("1;2;3\r\n4;5;6\r\n", 2, [2, 3]),  # CRLF
+        ("", 0, []),  # header only
+    ],
+)
 def test_csv_records_are_physical_lines_outside_quoted_fields(body, expected, lines):
     c = _csv(body)
     assert c.records == expected
@@ -49,15 +52,19 @@ def test_csv_spans_are_the_exact_text_without_line_terminator():
 def test_csv_count_agrees_with_the_csv_module_on_well_formed_files():
     """Random well-formed exports (quotes, separators, newlines in fields): same count."""
     rng = random.Random(7)
-    alphabet = ['a', 'é', ' ', ';', '"', '\n', 'x', '1']
+    alphabet = ["a", "é", " ", ";", '"', "\n", "x", "1"]
     for _ in range(30):
         buf = io.StringIO()
         w = csv.writer(buf, delimiter=";", lineterminator=rng.choice(["\n", "\r\n"]))
         w.writerow(["h1", "h2", "h3"])
         n = rng.randint(0, 40)
         for _ in range(n):
-            w.writerow([rng.choice("aéx1") + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
-                        for _ in range(3)])
+            w.writerow(
+                [
+                    rng.choice("aéx1") + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+                    for _ in range(3)
+                ]
+            )
         data = buf.getvalue().encode("utf-8")
         assert RC.count_csv(data).records == n, data
 
@@ -69,37 +76,43 @@ def test_csv_count_of_a_large_file_is_vectorised():
     assert c.records == 100_000
 
 
-@pytest.mark.parametrize("doc,expected", [
-    ([{"id": 1}, {"id": 2}], 2),
-    ({"entries": [{"id": 1, "t": [1, 2, {"a": "]"}]}, {"id": 2}]}, 2),   # nested arrays, brackets in strings
-    ({"entries": "abc"}, 1),
-    ({"entries": 5}, 1),
-    ({"id": 1, "objet": "un, deux [trois]"}, 1),                          # one entry object
-    ([{"objet": 'il a dit \\"non\\", puis ]'}, {"id": 2}], 2),            # escaped quotes
-    ([], 0),
-    (42, 1),
-    ([{"id": 1}, 7, "x"], 3),
-])
+@pytest.mark.parametrize(
+    "doc,expected",
+    [
+        ([{"id": 1}, {"id": 2}], 2),
+        ({"entries": [{"id": 1, "t": [1, 2, {"a": "]"}]}, {"id": 2}]}, 2),  # nested arrays, brackets in strings
+        ({"entries": "abc"}, 1),
+        ({"entries": 5}, 1),
+        ({"id": 1, "objet": "un, deux [trois]"}, 1),  # one entry object
+        ([{"objet": 'il a dit \\"non\\", puis ]'}, {"id": 2}], 2),  # escaped quotes
+        ([], 0),
+        (42, 1),
+        ([{"id": 1}, 7, "x"], 3),
+    ],
+)
 def test_json_entries_are_counted_by_a_structural_scan(doc, expected):
     assert RC.count_json(json.dumps(doc, ensure_ascii=False, indent=1).encode()).records == expected
     assert RC.count_json(json.dumps(doc, ensure_ascii=False).encode()).records == expected
 
 
-@pytest.mark.parametrize("text,expected", [
-    ('[{"id": 1}, {"id": 2}] {"id": 3}', 3),       # something after the array
-    ('{"id": 1}\n{"id": 2}\n', 2),                 # two documents (JSON lines)
-    ('{"entries": [{"id": 1}]}}', 2),               # a stray closing brace
-    ('[{"id": 1},, {"id": 2},]', 2),                # empty elements are no entries
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ('[{"id": 1}, {"id": 2}] {"id": 3}', 3),  # something after the array
+        ('{"id": 1}\n{"id": 2}\n', 2),  # two documents (JSON lines)
+        ('{"entries": [{"id": 1}]}}', 2),  # a stray closing brace
+        ('[{"id": 1},, {"id": 2},]', 2),  # empty elements are no entries
+    ],
+)
 def test_json_content_after_the_document_is_a_record(text, expected):
     assert RC.count_json(text.encode()).records == expected
 
 
 def test_json_truncated_array_counts_the_cut_entry():
     text = json.dumps([{"id": i, "objet": "x"} for i in range(3)], indent=1)
-    assert RC.count_json(text[:text.rindex('"objet"')].encode()).records == 3
+    assert RC.count_json(text[: text.rindex('"objet"')].encode()).records == 3
     text = json.dumps({"entries": [{"id": i, "objet": "x"} for i in range(3)]}, indent=1)
-    assert RC.count_json(text[:text.rindex('"objet"')].encode()).records == 3
+    assert RC.count_json(text[: text.rindex('"objet"')].encode()).records == 3
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
@@ -139,13 +152,18 @@ def test_a_reader_that_loses_a_record_fails_the_blocking_check(home, landing, mo
     instance = runner.instance()
     day = date(2025, 3, 8).isoformat()
     res = defs.resolve_job_def(INGEST_JOB).execute_in_process(
-        instance=instance, raise_on_error=False, tags={RANGE_START_TAG: day, RANGE_END_TAG: day},
-        run_config=runner.QUIET)
+        instance=instance,
+        raise_on_error=False,
+        tags={RANGE_START_TAG: day, RANGE_END_TAG: day},
+        run_config=runner.QUIET,
+    )
     assert not res.success
     rec = instance.get_latest_asset_check_evaluation_record(
-        dg.AssetCheckKey(K.quarantine_key("interventions"), K.CHECK_NOTHING_LOST))
+        dg.AssetCheckKey(K.quarantine_key("interventions"), K.CHECK_NOTHING_LOST)
+    )
     assert rec.status.value == "FAILED"
     meta = rec.event.dagster_event.event_specific_data.metadata
     assert meta["lus"].value == 4 and meta["lus_par_le_lecteur"].value == 3
-    assert meta["partitions_desequilibrees"].value == {day: {"read": 4, "parsed": 3, "clean": 3,
-                                                             "quarantined": 0, "duplicates": 0}}
+    assert meta["partitions_desequilibrees"].value == {
+        day: {"read": 4, "parsed": 3, "clean": 3, "quarantined": 0, "duplicates": 0}
+    }

@@ -16,8 +16,15 @@ from tranquillite.landing import source_format
 
 pytestmark = pytest.mark.slow
 START, DAYS = date(2025, 1, 6), 3
-NEW_CODES = {"date_hors_bornes", "valeur_hors_bornes", "champ_trop_long", "guillemet_non_ferme",
-             "lecture_divergente", "entrees_non_liste", "crs_inconnu"}
+NEW_CODES = {
+    "date_hors_bornes",
+    "valeur_hors_bornes",
+    "champ_trop_long",
+    "guillemet_non_ferme",
+    "lecture_divergente",
+    "entrees_non_liste",
+    "crs_inconnu",
+}
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +33,7 @@ def demo(tmp_path_factory):
     from tranquillite.definitions import build_defs
     from tranquillite.jobs import INGEST_JOB, RANGE_END_TAG, RANGE_START_TAG
     from tranquillite.synthetic import generate
+
     home = tmp_path_factory.mktemp("demo")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TRANQUILLITE_HOME", str(home))
@@ -34,8 +42,11 @@ def demo(tmp_path_factory):
         defs, instance = build_defs(), runner.instance()
         last = date.fromordinal(START.toordinal() + DAYS - 1)
         res = defs.resolve_job_def(INGEST_JOB).execute_in_process(
-            instance=instance, raise_on_error=False, run_config=runner.QUIET,
-            tags={RANGE_START_TAG: START.isoformat(), RANGE_END_TAG: last.isoformat()})
+            instance=instance,
+            raise_on_error=False,
+            run_config=runner.QUIET,
+            tags={RANGE_START_TAG: START.isoformat(), RANGE_END_TAG: last.isoformat()},
+        )
         assert res.success
         yield home, report, instance
 
@@ -61,15 +72,17 @@ def test_every_day_balances_against_the_independent_counter(demo):
         data = open(r["path"], "rb").read()
         assert r["records"] == record_count.count(data, source_format(r["source"])).records
         recount[(r["source"], r["partition"])] = recount.get((r["source"], r["partition"]), 0) + r["records"]
-    assert {(s, p): n for s, p, n in ledger.select("source", "partition", "read").iter_rows() if n} == \
-        {k: v for k, v in recount.items() if v}
+    assert {(s, p): n for s, p, n in ledger.select("source", "partition", "read").iter_rows() if n} == {
+        k: v for k, v in recount.items() if v
+    }
     # … and what the generator wrote
     per_source = dict(ledger.group_by("source").agg(pl.col("read").sum()).iter_rows())
     for source, written in report.rows_per_source.items():
         assert per_source[source] == written, (source, per_source[source], written)
     for source in fed:
         rec = instance.get_latest_asset_check_evaluation_record(
-            dg.AssetCheckKey(K.quarantine_key(source), K.CHECK_NOTHING_LOST))
+            dg.AssetCheckKey(K.quarantine_key(source), K.CHECK_NOTHING_LOST)
+        )
         assert rec.status.value == "SUCCEEDED", source
 
 
@@ -85,9 +98,15 @@ def test_the_demo_meets_no_new_bound_by_accident(demo):
 def test_ledger_figures_per_source(demo, capsys):
     """Prints the per-source figures of the demo (read in the report): counted, clean, quarantined, duplicates."""
     home, _, _ = demo
-    ledger = _table(home, "ingestion_ledger").group_by("source").agg(
-        pl.col("read", "parsed", "clean", "quarantined", "duplicates").sum()).sort("source")
+    ledger = (
+        _table(home, "ingestion_ledger")
+        .group_by("source")
+        .agg(pl.col("read", "parsed", "clean", "quarantined", "duplicates").sum())
+        .sort("source")
+    )
     with capsys.disabled():
         print("\n" + str(ledger))
-    assert (ledger.get_column("read") == ledger.get_column("clean") + ledger.get_column("quarantined")
-            + ledger.get_column("duplicates")).all()
+    assert (
+        ledger.get_column("read")
+        == ledger.get_column("clean") + ledger.get_column("quarantined") + ledger.get_column("duplicates")
+    ).all()

@@ -19,8 +19,11 @@ pytestmark = pytest.mark.slow
 
 
 def _without_observations(path, day: str) -> None:
-    headers = [h for h in next(c for c in load_contracts().values() if c.source == "interventions").headers
-               if h != "Observations"]
+    headers = [
+        h
+        for h in next(c for c in load_contracts().values() if c.source == "interventions").headers
+        if h != "Observations"
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=headers, delimiter=";", lineterminator="\n", extrasaction="ignore")
@@ -31,6 +34,7 @@ def _without_observations(path, day: str) -> None:
 def test_an_issue_of_every_file_is_one_warning_naming_how_many_files(tmp_path):
     from tranquillite import runner
     from tranquillite.definitions import build_defs
+
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TRANQUILLITE_HOME", str(tmp_path))
         mp.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
@@ -40,8 +44,11 @@ def test_an_issue_of_every_file_is_one_warning_naming_how_many_files(tmp_path):
         outcomes = runner.materialize(build_defs(), date(2025, 3, 8), date(2025, 3, 10), instance, forecast=False)
         assert all(o.success for o in outcomes), outcomes
         ingestion = next(o for o in outcomes if o.job == "ingestion_quotidienne")
-        lines = [e.user_message for e in instance.all_logs(ingestion.run_id)
-                 if e.level >= 30 and "colonnes absentes" in (e.user_message or "")]
+        lines = [
+            e.user_message
+            for e in instance.all_logs(ingestion.run_id)
+            if e.level >= 30 and "colonnes absentes" in (e.user_message or "")
+        ]
         assert len(lines) == 1, lines
         assert "3 fichiers" in lines[0] and "Observations" in lines[0] and "interventions_2025-03-08.csv" in lines[0]
         # each file's own record keeps its issue

@@ -30,20 +30,36 @@ def versions(tmp_path_factory):
     """Ingest a day, then the partner's corrected re-export of the same file (one home per module)."""
     from tranquillite import runner
     from tranquillite.definitions import build_defs
+
     home = tmp_path_factory.mktemp("versions")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TRANQUILLITE_HOME", str(home))
         mp.setenv("DAGSTER_HOME", str(home / "dagster"))
         defs, instance = build_defs(), runner.instance()
         path = landing_file(home / "landing", "interventions", DAY)
-        write_csv(path, "interventions", _rows([("INT-1", "Dégradation"), ("INT-2", "Dégradation"),
-                                                ("INT-3", "Dégradation"), ("INT-4", "Dégradation")]))
+        write_csv(
+            path,
+            "interventions",
+            _rows(
+                [("INT-1", "Dégradation"), ("INT-2", "Dégradation"), ("INT-3", "Dégradation"), ("INT-4", "Dégradation")]
+            ),
+        )
         write_csv(landing_file(home / "landing", "signalements", DAY), "signalements", [VALID["signalements"]])
         first = runner.materialize(defs, date(2025, 3, 8), date(2025, 3, 8), instance, forecast=False)
         v1 = _files(home)
         # the partner re-exports the day: INT-2 deleted, INT-3 corrected, INT-5 added
-        write_csv(path, "interventions", _rows([("INT-1", "Dégradation"), ("INT-3", "Rixe / violences"),
-                                                ("INT-4", "Dégradation"), ("INT-5", "Dégradation")]))
+        write_csv(
+            path,
+            "interventions",
+            _rows(
+                [
+                    ("INT-1", "Dégradation"),
+                    ("INT-3", "Rixe / violences"),
+                    ("INT-4", "Dégradation"),
+                    ("INT-5", "Dégradation"),
+                ]
+            ),
+        )
         second = runner.materialize(defs, date(2025, 3, 8), date(2025, 3, 8), instance, forecast=False)
         assert all(o.success for o in first + second), first + second
         yield home, defs, instance, path, v1
@@ -70,13 +86,17 @@ def test_changes_are_in_the_raw_materialisation_metadata(versions):
     ev = instance.get_latest_materialization_event(K.raw_key("interventions"))
     meta = ev.asset_materialization.metadata
     assert meta["versions_nouvelles_apres_ingestion"].value == 1
-    assert (meta["enregistrements_ajoutes"].value, meta["enregistrements_supprimes"].value,
-            meta["enregistrements_modifies"].value) == (1, 1, 1)
+    assert (
+        meta["enregistrements_ajoutes"].value,
+        meta["enregistrements_supprimes"].value,
+        meta["enregistrements_modifies"].value,
+    ) == (1, 1, 1)
     assert meta["enregistrements_comptes"].value == 4
 
 
 def test_status_and_summary_show_the_changed_file(versions, capsys):
     from tranquillite.cli import main
+
     assert main(["status"]) == 0
     out = capsys.readouterr().out
     line = next(ln for ln in out.splitlines() if ln.strip().startswith("interventions") and "modifiés" in ln)
@@ -94,6 +114,7 @@ def test_quality_page_shows_the_counts_only(versions):
     home = versions[0]
     from tests.app.helpers import demo, run_page_as, texts
     from tranquillite.app_core.seed_demo import seed_demo
+
     seed_demo(home / "app" / "platform.sqlite")
     at = run_page_as(demo("analyste").login, "qualite.py")
     assert not at.exception, at.exception
@@ -112,6 +133,7 @@ def test_quality_page_shows_the_counts_only(versions):
 def test_removed_file_is_recorded_as_such(versions):
     """Last of the module: it removes the file."""
     from tranquillite import runner
+
     home, defs, instance, path, _ = versions
     path.unlink()
     outcomes = runner.materialize(defs, date(2025, 3, 8), date(2025, 3, 8), instance, forecast=False)

@@ -15,8 +15,15 @@ import re
 from pathlib import Path
 
 CORPUS = Path(__file__).with_name("corpus_fr.jsonl")
-KIND_CODES = {"T": "telephone", "E": "email", "P": "plaque", "N": "nom_de_personne", "S": "nir", "I": "iban",
-              "D": "date_de_naissance"}
+KIND_CODES = {
+    "T": "telephone",
+    "E": "email",
+    "P": "plaque",
+    "N": "nom_de_personne",
+    "S": "nir",
+    "I": "iban",
+    "D": "date_de_naissance",
+}
 _MARK = re.compile(r"\[\[(.+?)\|([A-Z])\]\]")
 
 
@@ -25,7 +32,7 @@ def from_markup(marked: str) -> tuple[str, list[dict]]:
     text, spans, pos = [], [], 0
     out_len = 0
     for m in _MARK.finditer(marked):
-        before = marked[pos:m.start()]
+        before = marked[pos : m.start()]
         text.append(before)
         out_len += len(before)
         value, code = m.group(1), m.group(2)

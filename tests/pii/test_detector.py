@@ -65,16 +65,18 @@ def test_street_names_titles_and_numbers_are_not_personal_data(text):
 
 def test_spans_are_masked_in_the_original_text():
     from tranquillite.pii import detect, mask
+
     text = "Rappeler Mme Martin au 06 12 34 56 78"
     assert mask(text, detect([text])[0].spans) == "Rappeler Mme ██████ au ██ ██ ██ ██ ██"
     disguised = "Мme Маrtin au ０６ １２ ３４ ５６ ７８"  # lookalikes: spans are those of the original
     d = detect([disguised])[0]
-    assert {disguised[s.start:s.end] for s in d.spans} == {"Маrtin", "０６ １２ ３４ ５６ ７８"}
+    assert {disguised[s.start : s.end] for s in d.spans} == {"Маrtin", "０６ １２ ３４ ５６ ７８"}
 
 
 def test_kinds_per_text_as_a_series_each_distinct_text_analysed_once(monkeypatch):
     import tranquillite.pii.engine as E
     from tranquillite.pii import first_kinds
+
     seen: list[str] = []
     real = E.detect_unique
 
@@ -84,8 +86,10 @@ def test_kinds_per_text_as_a_series_each_distinct_text_analysed_once(monkeypatch
 
     monkeypatch.setattr(E, "detect_unique", counting)
     monkeypatch.setattr(E, "_CACHE", {})
-    s = pl.Series("observations", ["appeler le 06 12 34 56 78", None, "", "RAS", "appeler le 06 12 34 56 78",
-                                   "témoin : M. Dupont"])
+    s = pl.Series(
+        "observations",
+        ["appeler le 06 12 34 56 78", None, "", "RAS", "appeler le 06 12 34 56 78", "témoin : M. Dupont"],
+    )
     out = first_kinds(s)
     assert out.to_list() == ["telephone", None, None, None, "telephone", "nom_de_personne"]
     assert sorted(seen) == sorted(["appeler le 06 12 34 56 78", "RAS", "témoin : M. Dupont"])
@@ -93,6 +97,7 @@ def test_kinds_per_text_as_a_series_each_distinct_text_analysed_once(monkeypatch
 
 def test_held_out_corpus():
     from tranquillite.pii import detect
+
     rows = load("test")
     assert len(rows) >= 100
     tp = fp = fn = 0
@@ -106,6 +111,7 @@ def test_held_out_corpus():
 
 def test_no_observation_without_personal_data_is_flagged():
     from tranquillite.pii import detect
+
     rows = [r for r in load() if not r["kinds"]]
     assert len(rows) >= 300
     flagged = []
@@ -119,16 +125,24 @@ def test_corpus_size_and_composition():
     rows = load()
     with_pii = [r for r in rows if r["kinds"]]
     assert len(rows) >= 300 and len(with_pii) >= len(rows) / 3
-    assert {k for r in with_pii for k in r["kinds"]} == {"telephone", "email", "plaque", "nom_de_personne", "nir",
-                                                         "iban", "date_de_naissance"}
+    assert {k for r in with_pii for k in r["kinds"]} == {
+        "telephone",
+        "email",
+        "plaque",
+        "nom_de_personne",
+        "nir",
+        "iban",
+        "date_de_naissance",
+    }
     for r in rows:  # spans are consistent with their text
-        assert all(r["text"][s["start"]:s["end"]] == s["value"] for s in r["spans"])
+        assert all(r["text"][s["start"] : s["end"]] == s["value"] for s in r["spans"])
 
 
 def test_no_street_or_place_of_marseille_is_flagged():
     from tranquillite.pii import detect
     from tranquillite import geo
     from tranquillite.pii.lexicon import STREET_TYPES
+
     streets = geo.streets()
     names = streets["name"].to_list()
     addresses = [f"{n}, {pc} Marseille" for n, pc in zip(names, streets["postcode"].to_list())]
@@ -150,7 +164,8 @@ def test_model_is_a_package_loaded_without_network():
         "socket.socket.connect = refuse\nsocket.create_connection = refuse\nsocket.getaddrinfo = refuse\n"
         "from tranquillite.pii import detect\n"
         "d = detect(['Jean Dupont, joignable au 06 12 34 56 78, écrire à jean(at)mail.fr'])[0]\n"
-        "import json; print(json.dumps(d.kinds))\n")
+        "import json; print(json.dumps(d.kinds))\n"
+    )
     res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=REPO)
     assert res.returncode == 0, res.stderr[-2000:]
     assert json.loads(res.stdout.strip().splitlines()[-1]) == ["telephone", "email", "nom_de_personne"]
@@ -167,7 +182,8 @@ def test_the_model_is_loaded_only_when_a_text_needs_it():
         "loaded_plain = analyzer(MODEL).nlp_engine.nlp is not None\n"
         "named = detect(['Jean Dupont a été légèrement blessé'])[0]\n"
         "import json; print(json.dumps([loaded_plain, [d.kinds for d in plain], named.kinds,\n"
-        "                               analyzer(MODEL).nlp_engine.nlp is not None]))\n")
+        "                               analyzer(MODEL).nlp_engine.nlp is not None]))\n"
+    )
     res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=REPO)
     assert res.returncode == 0, res.stderr[-2000:]
     loaded_plain, plain, named, loaded_after = json.loads(res.stdout.strip().splitlines()[-1])

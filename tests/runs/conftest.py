@@ -17,15 +17,23 @@ POOL = "warehouse_writer"
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRANQUILLITE_")}
-    env.update({"TRANQUILLITE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"),
-                "PYTHONUNBUFFERED": "1", **extra})
+    env.update(
+        {"TRANQUILLITE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"), "PYTHONUNBUFFERED": "1", **extra}
+    )
     return env
 
 
 def start_cli(home: Path, *args: str, **extra: str) -> subprocess.Popen:
     """`tranquillite <args>` in its own process (own session: signals reach it alone)."""
-    return subprocess.Popen([sys.executable, "-m", "tranquillite.cli", *args], cwd=REPO, env=cli_env(home, **extra),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tranquillite.cli", *args],
+        cwd=REPO,
+        env=cli_env(home, **extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def claimed_slots(instance: dg.DagsterInstance, pool: str = POOL) -> list[tuple[str, str]]:

@@ -8,8 +8,13 @@ from tranquillite import jobs
 from tranquillite.assets import constants as K
 from tranquillite.definitions import build_defs
 
-SELECTIONS = {jobs.INGEST_JOB: jobs.ingest_selection, jobs.PUBLISH_JOB: jobs.publish_selection,
-              jobs.TRAINING_JOB: jobs.training_selection, jobs.PREVISION_JOB: jobs.prevision_selection, jobs.INDICATORS_JOB: jobs.indicators_selection}
+SELECTIONS = {
+    jobs.INGEST_JOB: jobs.ingest_selection,
+    jobs.PUBLISH_JOB: jobs.publish_selection,
+    jobs.TRAINING_JOB: jobs.training_selection,
+    jobs.PREVISION_JOB: jobs.prevision_selection,
+    jobs.INDICATORS_JOB: jobs.indicators_selection,
+}
 
 
 def test_required_jobs_follow_the_asset_graph(home):
@@ -18,7 +23,7 @@ def test_required_jobs_follow_the_asset_graph(home):
     # over whatever tables exist: no input of them
     keys = {job: sel.resolve(graph) - {K.CATALOG_KEY, K.CONVENTION_LINEAGE_KEY} for job, sel in SELECTIONS.items()}
     producer = {}
-    for job in SELECTIONS:                       # a key selected by two jobs: the earlier one produces it
+    for job in SELECTIONS:  # a key selected by two jobs: the earlier one produces it
         for k in keys[job]:
             producer.setdefault(k, job)
     for job in SELECTIONS:
@@ -26,7 +31,7 @@ def test_required_jobs_follow_the_asset_graph(home):
         feeding = {producer[p] for p in upstream if p in producer and producer[p] != job}
         allowed = set(jobs.REQUIRES.get(job, ())) | set(jobs.OPTIONAL_UPSTREAM.get(job, ()))
         assert feeding <= allowed, (job, feeding - allowed)
-        assert set(jobs.REQUIRES.get(job, ())) <= feeding, job     # a required job does feed it
+        assert set(jobs.REQUIRES.get(job, ())) <= feeding, job  # a required job does feed it
     # the forecast is an optional input of the indicators: a failed forecast does not stop them
     assert jobs.PREVISION_JOB not in jobs.REQUIRES[jobs.INDICATORS_JOB]
     # the daily forecast reads the models in service: a failed training leaves the previous ones

@@ -36,6 +36,7 @@ def landing_template(tmp_path_factory) -> Path:
 @pytest.fixture
 def crash_home(home: Path, landing_template: Path) -> Path:
     import shutil
+
     shutil.rmtree(home / "landing")
     shutil.copytree(landing_template, home / "landing")
     return home
@@ -65,12 +66,18 @@ def test_a_run_killed_with_sigkill_is_swept_and_the_next_run_succeeds(crash_home
     else:
         pytest.fail("the killed run never held the slot at the moment of the kill")
     dead = instance.get_run_by_id(run_id)
-    assert dead.status == dg.DagsterRunStatus.STARTED          # what the crash leaves behind
+    assert dead.status == dg.DagsterRunStatus.STARTED  # what the crash leaves behind
     assert dead.tags[runner.PID_TAG] == str(proc.pid)
 
     t0 = time.monotonic()
-    res = subprocess.run([sys.executable, "-m", "tranquillite.cli", *MATERIALIZE], cwd=REPO, env=cli_env(crash_home),
-                         capture_output=True, text=True, timeout=240)
+    res = subprocess.run(
+        [sys.executable, "-m", "tranquillite.cli", *MATERIALIZE],
+        cwd=REPO,
+        env=cli_env(crash_home),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     elapsed = time.monotonic() - t0
     assert res.returncode == 0, res.stdout + res.stderr
     assert "ingestion_quotidienne: succès" in res.stdout and "indicateurs: succès" in res.stdout
@@ -88,32 +95,40 @@ def test_a_run_killed_with_sigkill_is_swept_and_the_next_run_succeeds(crash_home
 def test_a_waiting_run_obeys_sigterm_and_gives_up_after_the_bound(crash_home: Path):
     instance = runner.instance()
     holder, holder_run = _hold_slot(instance, crash_home)
-    os.kill(holder.pid, signal.SIGSTOP)                    # alive, holding the slot, making no progress
+    os.kill(holder.pid, signal.SIGSTOP)  # alive, holding the slot, making no progress
     waiter = None
     try:
         # 1. SIGTERM while waiting: the process stops at once and releases its place in the queue
         waiter = start_cli(crash_home, *MATERIALIZE, TRANQUILLITE_POOL_WAIT_SECONDS="600")
-        waiting_run, _ = wait_for(lambda: next(((r, s) for r, s in pending_steps(instance) if r != holder_run), None),
-                                  240, "the second run to wait for the slot", waiter)
+        waiting_run, _ = wait_for(
+            lambda: next(((r, s) for r, s in pending_steps(instance) if r != holder_run), None),
+            240,
+            "the second run to wait for the slot",
+            waiter,
+        )
         cpu0, t0 = _cpu_seconds(waiter.pid), time.monotonic()
         time.sleep(3)
         cpu = (_cpu_seconds(waiter.pid) - cpu0) / (time.monotonic() - t0)
-        assert cpu < 0.25, f"the waiting process burns {cpu:.0%} of a core"   # it sleeps, it does not spin
+        assert cpu < 0.25, f"the waiting process burns {cpu:.0%} of a core"  # it sleeps, it does not spin
         t0 = time.monotonic()
         waiter.send_signal(signal.SIGTERM)
         out, err = waiter.communicate(timeout=30)
         print(f"\nSIGTERM while waiting: exited in {time.monotonic() - t0:.1f} s; CPU while waiting {cpu:.0%}")
         assert waiter.returncode == 130, out + err
         assert "interrompu" in err and "Traceback" not in err
-        assert instance.get_run_by_id(waiting_run).status in (dg.DagsterRunStatus.FAILURE,
-                                                              dg.DagsterRunStatus.CANCELED)
+        assert instance.get_run_by_id(waiting_run).status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
         assert [r for r, _ in pending_steps(instance)] == []
 
         # 2. a bounded wait: a clear French message naming the run that holds the slot
         t0 = time.monotonic()
-        res = subprocess.run([sys.executable, "-m", "tranquillite.cli", *MATERIALIZE], cwd=REPO, timeout=240,
-                             env=cli_env(crash_home, TRANQUILLITE_POOL_WAIT_SECONDS="3"),
-                             capture_output=True, text=True)
+        res = subprocess.run(
+            [sys.executable, "-m", "tranquillite.cli", *MATERIALIZE],
+            cwd=REPO,
+            timeout=240,
+            env=cli_env(crash_home, TRANQUILLITE_POOL_WAIT_SECONDS="3"),
+            capture_output=True,
+            text=True,
+        )
         print(f"bounded wait (3 s): the run gave up, process ended after {time.monotonic() - t0:.1f} s")
         assert res.returncode == 1, res.stdout + res.stderr
         text = res.stdout + res.stderr
@@ -121,7 +136,7 @@ def test_a_waiting_run_obeys_sigterm_and_gives_up_after_the_bound(crash_home: Pa
         assert "warehouse_writer" in text and holder_run[:8] in text and "TRANQUILLITE_POOL_WAIT_SECONDS" in text
         print(res.stdout + res.stderr)
         assert "publication: non lancé — dépend de ingestion_quotidienne (en échec)" in res.stdout
-        assert "indicateurs: non lancé — dépend de publication (non lancé)" in res.stdout   # nothing ran on top
+        assert "indicateurs: non lancé — dépend de publication (non lancé)" in res.stdout  # nothing ran on top
         # the live holder was left alone
         assert instance.get_run_by_id(holder_run).status == dg.DagsterRunStatus.STARTED
         assert [r for r, _ in claimed_slots(instance)] == [holder_run]
@@ -131,5 +146,5 @@ def test_a_waiting_run_obeys_sigterm_and_gives_up_after_the_bound(crash_home: Pa
             waiter.wait()
         os.kill(holder.pid, signal.SIGCONT)
     out, err = holder.communicate(timeout=300)
-    assert holder.returncode == 0, out + err                 # and it finished its work afterwards
+    assert holder.returncode == 0, out + err  # and it finished its work afterwards
     assert instance.get_run_by_id(holder_run).status == dg.DagsterRunStatus.SUCCESS

@@ -57,8 +57,11 @@ class _PerFile:
 
 def _materialise(assets, instance: dg.DagsterInstance, first: str, last: str) -> dg.ExecuteInProcessResult:
     """One run over a range of days (the tags `tranquillite materialize` gives its runs)."""
-    return dg.materialize(assets, instance=instance, tags={"dagster/asset_partition_range_start": first,
-                                                           "dagster/asset_partition_range_end": last})
+    return dg.materialize(
+        assets,
+        instance=instance,
+        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
+    )
 
 
 def _materialise_january(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
@@ -70,7 +73,7 @@ def test_the_local_instance_keeps_its_history_where_dagster_does(home):
     storage = inst.event_log_storage
     assert isinstance(storage, LocalSqliteEventLogStorage)
     assert storage._base_dir == str(home / "dagster" / "history" / "runs")
-    assert inst.event_log_storage.get_pool_config().default_pool_limit == 1   # pools: still the template's
+    assert inst.event_log_storage.get_pool_config().default_pool_limit == 1  # pools: still the template's
 
 
 def test_a_range_run_opens_a_few_connections_not_four_per_partition(home):
@@ -80,7 +83,7 @@ def test_a_range_run_opens_a_few_connections_not_four_per_partition(home):
     # 2 assets × 31 days = 62 materialisations: Dagster's own storage opened 357 connections (the
     # index ~4 times for each); this one opens each file's once (+ Dagster's creation of a new file)
     assert seen.count["index.db"] <= 3, seen.count
-    events = {f: n for f, n in seen.count.items() if f != "runs.db"}      # runs.db: the run storage
+    events = {f: n for f, n in seen.count.items() if f != "runs.db"}  # runs.db: the run storage
     assert sum(events.values()) < 20, seen.count
     keys = inst.get_materialized_partitions(days_kept.key)
     assert len(keys) == 31
@@ -90,7 +93,7 @@ def test_dagster_reads_what_it_wrote_and_another_process_sees_each_write_at_once
     inst = runner.instance()
     base = inst.event_log_storage._base_dir
     assert _materialise_january(inst).success
-    plain = SqliteEventLogStorage(base)       # Dagster's own class, as an older install would read
+    plain = SqliteEventLogStorage(base)  # Dagster's own class, as an older install would read
     for key in (days_seen.key, days_kept.key):
         mine = inst.event_log_storage.fetch_materializations(key, limit=100).records
         theirs = plain.fetch_materializations(key, limit=100).records
@@ -113,9 +116,18 @@ def test_it_keeps_a_bounded_number_of_open_databases_and_threads_take_turns(home
 
     def write(run_ids):
         for run_id in run_ids:
-            storage.store_event(dg.EventLogEntry(
-                error_info=None, level="INFO", user_message="un message", run_id=run_id, timestamp=1.0,
-                step_key=None, job_name="j", dagster_event=None))
+            storage.store_event(
+                dg.EventLogEntry(
+                    error_info=None,
+                    level="INFO",
+                    user_message="un message",
+                    run_id=run_id,
+                    timestamp=1.0,
+                    step_key=None,
+                    job_name="j",
+                    dagster_event=None,
+                )
+            )
 
     threads = [threading.Thread(target=write, args=(runs[i::3],)) for i in range(3)]
     for t in threads:
@@ -124,7 +136,7 @@ def test_it_keeps_a_bounded_number_of_open_databases_and_threads_take_turns(home
         t.join()
     assert len(storage._engines) <= ENGINES_KEPT
     assert {r: len(storage.get_logs_for_run(r)) for r in runs} == dict.fromkeys(runs, 1)
-    storage.wipe()                            # files unlinked: no connection left on them
+    storage.wipe()  # files unlinked: no connection left on them
     assert not [f for f in os.listdir(home / "events") if f.startswith("run")]
     write(["after"])
     assert len(storage.get_logs_for_run("after")) == 1
@@ -139,8 +151,18 @@ def test_a_file_deleted_under_its_connection_is_created_again_not_written_in_the
     other = LocalSqliteEventLogStorage(str(home / "events"))
 
     def write(run_id: str, text: str) -> None:
-        mine.store_event(dg.EventLogEntry(error_info=None, level="INFO", user_message=text, run_id=run_id,
-                                          timestamp=time.time(), step_key=None, job_name="j", dagster_event=None))
+        mine.store_event(
+            dg.EventLogEntry(
+                error_info=None,
+                level="INFO",
+                user_message=text,
+                run_id=run_id,
+                timestamp=time.time(),
+                step_key=None,
+                job_name="j",
+                dagster_event=None,
+            )
+        )
 
     write("r1", "avant")
     other.wipe()
@@ -161,11 +183,19 @@ def test_a_run_being_written_streams_to_a_watcher_in_another_process(home):
     """The UI follows a run's log by watching its file: each committed write must reach `<run>.db`
     (Dagster closed its connection, which wrote the WAL back), not stay in `<run>.db-wal`."""
     writer = LocalSqliteEventLogStorage(str(home / "events"))
-    reader = LocalSqliteEventLogStorage(str(home / "events"))   # as the webserver's own storage
+    reader = LocalSqliteEventLogStorage(str(home / "events"))  # as the webserver's own storage
 
     def entry(i: int) -> dg.EventLogEntry:
-        return dg.EventLogEntry(error_info=None, level="INFO", user_message=f"m{i}", run_id="r1",
-                                timestamp=time.time(), step_key=None, job_name="j", dagster_event=None)
+        return dg.EventLogEntry(
+            error_info=None,
+            level="INFO",
+            user_message=f"m{i}",
+            run_id="r1",
+            timestamp=time.time(),
+            step_key=None,
+            job_name="j",
+            dagster_event=None,
+        )
 
     writer.store_event(entry(0))
     seen: list[str] = []
@@ -191,11 +221,19 @@ def days_seen_counted() -> dg.AssetCheckResult:
 
 def _planned_rows(storage) -> list[tuple]:
     from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable as T
+
     with storage.index_connection() as conn:
-        rows = conn.execute(sqlalchemy.select(T.c.asset_key, T.c.check_name, T.c.partition, T.c.run_id,
-                                              T.c.execution_status, T.c.evaluation_event,
-                                              T.c.evaluation_event_timestamp)
-                            .where(T.c.execution_status == "PLANNED")).fetchall()
+        rows = conn.execute(
+            sqlalchemy.select(
+                T.c.asset_key,
+                T.c.check_name,
+                T.c.partition,
+                T.c.run_id,
+                T.c.execution_status,
+                T.c.evaluation_event,
+                T.c.evaluation_event_timestamp,
+            ).where(T.c.execution_status == "PLANNED")
+        ).fetchall()
     return sorted(tuple(r) for r in rows)
 
 
@@ -204,11 +242,15 @@ def test_a_planned_check_of_a_range_is_serialised_once_and_stored_as_dagster_doe
     them, but the event serialised once (Dagster serialises it again for each day)."""
     import dagster._core.storage.event_log.sql_event_log as dagster_sql
     import tranquillite.dagster_storage as local
+
     inst = runner.instance()
     result = _materialise([days_seen, days_seen_counted], inst, "2025-01-01", "2025-01-31")
     assert result.success
-    planned = [e for e in inst.all_logs(result.run_id)
-               if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION_PLANNED"]
+    planned = [
+        e
+        for e in inst.all_logs(result.run_id)
+        if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION_PLANNED"
+    ]
     assert len(planned) == 1
     assert [r[2] for r in _planned_rows(inst.event_log_storage)] == [f"2025-01-{d:02d}" for d in range(1, 32)]
     calls = []
@@ -217,12 +259,15 @@ def test_a_planned_check_of_a_range_is_serialised_once_and_stored_as_dagster_doe
         def serialize(value, *args, **kwargs):
             calls.append(type(value).__name__)
             return real(value, *args, **kwargs)
+
         return serialize
 
     monkeypatch.setattr(local, "serialize_value", counting(dagster_sql.serialize_value), raising=False)
     monkeypatch.setattr(dagster_sql, "serialize_value", counting(dagster_sql.serialize_value))
-    stores = {"plateforme": LocalSqliteEventLogStorage(str(home / "events_local")),
-              "dagster": SqliteEventLogStorage(str(home / "events_dagster"))}
+    stores = {
+        "plateforme": LocalSqliteEventLogStorage(str(home / "events_local")),
+        "dagster": SqliteEventLogStorage(str(home / "events_dagster")),
+    }
     rows, serialised = {}, {}
     for name, storage in stores.items():
         calls.clear()
@@ -265,12 +310,17 @@ def test_a_range_runs_materialisations_are_written_as_one_batch_with_dagsters_ro
     (index_3, run_3), (index_31, run_31) = commits.values()
     assert index_31 - index_3 <= 4 and run_31 - run_3 <= 4, commits
     theirs = SqliteEventLogStorage(str(home / "events_dagster"))
-    for run in reversed(inst.get_runs()):       # both runs, in order, each event on its own
+    for run in reversed(inst.get_runs()):  # both runs, in order, each event on its own
         for entry in inst.all_logs(run.run_id):
             theirs.store_event(entry)
     mine = inst.event_log_storage
-    for shard, table in [(result.run_id, "event_logs"), ("index", "event_logs"), ("index", "asset_keys"),
-                         ("index", "asset_event_tags"), ("index", "asset_check_executions")]:
+    for shard, table in [
+        (result.run_id, "event_logs"),
+        ("index", "event_logs"),
+        ("index", "asset_keys"),
+        ("index", "asset_event_tags"),
+        ("index", "asset_check_executions"),
+    ]:
         assert _table_rows(mine, shard, table) == _table_rows(theirs, shard, table), (shard, table)
     assert len(inst.get_materialized_partitions(days_kept.key)) == 31
     theirs.dispose()
@@ -281,8 +331,11 @@ def test_a_batch_whose_index_write_fails_leaves_nothing_behind_for_dagsters_retr
     batch's rows written before the index failed (they would be there twice)."""
     inst = runner.instance()
     result = _materialise([days_seen], inst, "2025-01-01", "2025-01-03")
-    batch = [e for e in inst.all_logs(result.run_id)
-             if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"]
+    batch = [
+        e
+        for e in inst.all_logs(result.run_id)
+        if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"
+    ]
     storage = LocalSqliteEventLogStorage(str(home / "events"))
 
     def failing(*_args, **_kwargs):

@@ -26,8 +26,8 @@ from tranquillite.settings import paths
 from tranquillite.synthetic import generate
 
 FIRST, DAYS = date(2025, 3, 3), 21
-LAST = FIRST + timedelta(days=DAYS - 1)             # 2025-03-23, a Sunday
-LATE = date(2025, 5, 12)                            # 49 days without any export, then this one (a Monday)
+LAST = FIRST + timedelta(days=DAYS - 1)  # 2025-03-23, a Sunday
+LATE = date(2025, 5, 12)  # 49 days without any export, then this one (a Monday)
 GAP = (LATE - LAST).days - 1
 pytestmark = pytest.mark.slow
 SMALL = {"n_origins": 2, "train_weeks": 2, "lgbm_rounds": 20, "workers": 1, "threads": 1}
@@ -61,8 +61,10 @@ def gap(tmp_path_factory):
         t0 = time.perf_counter()
         isolated = runner.materialize(defs, LATE, LATE, instance, forecast_settings=SMALL)
         elapsed = time.perf_counter() - t0
-        print(f"\nisolated day after a {GAP}-day gap: {elapsed:.1f} s "
-              + ", ".join(f"{o.job} {'ok' if o.success else 'ÉCHEC'}" for o in isolated))
+        print(
+            f"\nisolated day after a {GAP}-day gap: {elapsed:.1f} s "
+            + ", ".join(f"{o.job} {'ok' if o.success else 'ÉCHEC'}" for o in isolated)
+        )
         yield home, defs, instance, isolated
 
 
@@ -74,7 +76,7 @@ def test_the_isolated_day_is_ingested_forecast_and_indicators_computed(gap):
     assert by_job[INDICATORS_JOB].success, by_job[INDICATORS_JOB].reason
     wh = paths().warehouse
     fc = pl.read_parquet(wh / "models" / "forecast" / "data.parquet")
-    assert fc["origin"][0].date() == LATE + timedelta(days=1)     # forecast from the isolated day on
+    assert fc["origin"][0].date() == LATE + timedelta(days=1)  # forecast from the isolated day on
     assert fc["slot_start"].min().date() == LATE + timedelta(days=1)
 
 
@@ -95,8 +97,14 @@ def test_days_without_data_are_unknown_and_said_so(gap):
     # never 0; the yearly rate is the rate over the days that were received
     part = pl.read_parquet(wh / "features" / "cell_slot" / f"{LATE.isoformat()}.parquet")
     first = part.filter(pl.col("slot") == part["slot"].min())
-    for col in ("interventions_lag1", "interventions_1d", "interventions_7d", "interventions_28d",
-                "interventions_nb_1d", "interventions_28d_k0"):
+    for col in (
+        "interventions_lag1",
+        "interventions_1d",
+        "interventions_7d",
+        "interventions_28d",
+        "interventions_nb_1d",
+        "interventions_28d_k0",
+    ):
         assert first[col].null_count() == first.height, col
     rate = first["interventions_rate_k0"]
     assert rate.null_count() == 0 and rate.is_nan().sum() == 0 and float(rate.sum()) > 0
@@ -111,12 +119,12 @@ def test_days_without_data_are_unknown_and_said_so(gap):
 
 def test_the_indicators_do_not_read_the_gap_as_weeks_without_facts(gap):
     home, defs, instance, outcomes = gap
-    hot = pl.read_parquet(paths().warehouse / "indicators" / "hotspots" / "*.parquet")   # one file per year
+    hot = pl.read_parquet(paths().warehouse / "indicators" / "hotspots" / "*.parquet")  # one file per year
     weeks = hot.filter(pl.col("period_level") == "semaine").select("period_start", "complete").unique()
     gap_weeks = weeks.filter(pl.col("period_start").is_between(LAST + timedelta(days=1), LATE - timedelta(days=7)))
-    assert gap_weeks.height == GAP // 7 and not gap_weeks["complete"].any()        # no week of the gap is "complete"
+    assert gap_weeks.height == GAP // 7 and not gap_weeks["complete"].any()  # no week of the gap is "complete"
     latest = weeks.filter(pl.col("complete"))["period_start"].max()
-    assert latest == LAST - timedelta(days=6)                                # the last week received
+    assert latest == LAST - timedelta(days=6)  # the last week received
     indicators = next(o for o in outcomes if o.job == INDICATORS_JOB)
     meta = _materialization(instance, indicators.run_id, dg.AssetKey(["indicators", "hotspots"]))
     assert meta["jours_sans_donnees"] == GAP
@@ -134,7 +142,7 @@ def test_a_failed_training_stops_neither_the_daily_forecast_nor_the_indicators(g
     assert code == 1
     line = next(ln for ln in out.splitlines() if ln.startswith("entrainement_hebdomadaire:"))
     assert "ÉCHEC" in line and "étape backtest" in line and "jours reçus" in line and lost.isoformat() in line
-    assert "prevision: succès" in out                                        # the models in service
-    assert "indicateurs: succès" in out                                      # ran all the same
+    assert "prevision: succès" in out  # the models in service
+    assert "indicateurs: succès" in out  # ran all the same
     runs = instance.get_runs(dg.RunsFilter(job_name=INDICATORS_JOB))
     assert runs[0].status == dg.DagsterRunStatus.SUCCESS

@@ -17,7 +17,7 @@ def test_the_instance_is_configured_from_the_committed_template(home):
     assert inst.run_monitoring_settings["free_slots_after_run_end_seconds"] > 0
     assert inst.run_monitoring_max_runtime_seconds > 0
     assert inst.event_log_storage.get_pool_config().default_pool_limit == 1
-    assert type(inst.run_storage).__name__ == "SqliteRunStorage"     # SQLite stays the default
+    assert type(inst.run_storage).__name__ == "SqliteRunStorage"  # SQLite stays the default
 
 
 def test_an_old_generated_config_is_upgraded_and_an_administrators_one_is_kept(home):

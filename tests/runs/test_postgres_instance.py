@@ -69,8 +69,8 @@ def test_production_refuses_a_missing_or_local_instance(tmp_path, server, monkey
     _production(monkeypatch, tmp_path, create_database(server, "dagster_refus"))
     with pytest.raises(runner.InstanceMisconfigured, match="dagster.yaml manque"):
         runner.instance()
-    assert not (tmp_path / "dagster" / "dagster.yaml").exists()        # never written in production
-    runner.install_instance_config(tmp_path / "dagster")               # the development (SQLite) template
+    assert not (tmp_path / "dagster" / "dagster.yaml").exists()  # never written in production
+    runner.install_instance_config(tmp_path / "dagster")  # the development (SQLite) template
     with pytest.raises(runner.InstanceMisconfigured, match="PostgreSQL"):
         runner.instance()
     _install(tmp_path)
@@ -121,17 +121,18 @@ def test_a_backup_restores_into_a_new_home_and_database(deployed, tmp_path, monk
     new_home, new_url = tmp_path / "restaure", create_database(deployed["server"], "dagster_restaure")
     _production(monkeypatch, new_home, new_url)
     monkeypatch.delenv("TRANQUILLITE_APP_DB_URL")
-    with pytest.raises(backup.BackupError, match="TRANQUILLITE_APP_DB_URL"):   # the app's database is needed
+    with pytest.raises(backup.BackupError, match="TRANQUILLITE_APP_DB_URL"):  # the app's database is needed
         backup.restore(tmp_path / "sauvegarde")
     _production(monkeypatch, new_home, new_url, deployed["app_url"])
-    with pytest.raises(backup.BackupError, match="pas vide"):                  # and it must be a new one
+    with pytest.raises(backup.BackupError, match="pas vide"):  # and it must be a new one
         backup.restore(tmp_path / "sauvegarde")
     _production(monkeypatch, new_home, new_url, create_database(deployed["server"], "app_restaure"))
     backup.restore(tmp_path / "sauvegarde")
     assert _runs(new_url) == _runs(url)
     warehouse = sorted(p.relative_to(home) for p in (home / "warehouse").rglob("*") if p.is_file())
-    assert warehouse and warehouse == sorted(p.relative_to(new_home) for p in (new_home / "warehouse").rglob("*")
-                                             if p.is_file())
+    assert warehouse and warehouse == sorted(
+        p.relative_to(new_home) for p in (new_home / "warehouse").rglob("*") if p.is_file()
+    )
     assert all((home / p).read_bytes() == (new_home / p).read_bytes() for p in warehouse)
     with store.connect() as con:
         assert [r["page"] for r in store.access_log(con, login="admin")] == ["carte"]

@@ -36,17 +36,27 @@ SPEC = AreaSpec(sources=("a",), planned_sources=())
 
 def _build(home: Path) -> None:
     for day in DAYS:
-        write_csv(landing_file(home / "landing", "interventions", day), "interventions",
-                  [{**VALID["interventions"], "N° intervention": f"INT-{day}-{k}"} for k in range(3)])
-    outcomes = runner.materialize(build_defs(), date.fromisoformat(DAYS[0]), date.fromisoformat(DAYS[1]),
-                                  runner.instance(), forecast=False)
+        write_csv(
+            landing_file(home / "landing", "interventions", day),
+            "interventions",
+            [{**VALID["interventions"], "N° intervention": f"INT-{day}-{k}"} for k in range(3)],
+        )
+    outcomes = runner.materialize(
+        build_defs(), date.fromisoformat(DAYS[0]), date.fromisoformat(DAYS[1]), runner.instance(), forecast=False
+    )
     assert all(o.success for o in outcomes), outcomes
     rng = np.random.default_rng(0)
-    X = pl.DataFrame({c: rng.integers(0, 5, 400).astype(np.float64)
-                      for c in model_feature_columns(SPEC, SlotScheme(), with_events=False)})
+    X = pl.DataFrame(
+        {
+            c: rng.integers(0, 5, 400).astype(np.float64)
+            for c in model_feature_columns(SPEC, SlotScheme(), with_events=False)
+        }
+    )
     y = rng.poisson(0.3, 400).astype(np.float64)
-    LocalModelStore(root=str(home / "models")).save(fit_glm("glm_poisson", "a", X, y, np.ones_like(y), SPEC,
-                                                            with_events=False), {"usage": "backtest", "conventions": ["internal"]})
+    LocalModelStore(root=str(home / "models")).save(
+        fit_glm("glm_poisson", "a", X, y, np.ones_like(y), SPEC, with_events=False),
+        {"usage": "backtest", "conventions": ["internal"]},
+    )
 
 
 @pytest.fixture
@@ -57,7 +67,7 @@ def moved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     monkeypatch.setenv("DAGSTER_HOME", str(old / "dagster"))
     _build(old)
     shutil.copytree(old, new, symlinks=True)
-    shutil.rmtree(old)                                    # any read of the old folder now fails
+    shutil.rmtree(old)  # any read of the old folder now fails
     monkeypatch.setenv("TRANQUILLITE_HOME", str(new))
     monkeypatch.setenv("DAGSTER_HOME", str(new / "dagster"))
     return old, new
@@ -98,7 +108,7 @@ def test_every_reader_works_on_the_moved_home(moved, capsys, tmp_path, monkeypat
         assert str(old) not in f.read_text(encoding="utf-8"), f
     with duckdb.connect(str(new / "warehouse" / "catalog.duckdb"), read_only=True) as con:
         sql = " ".join(r[0] for r in con.execute("SELECT sql FROM duckdb_views() WHERE NOT internal").fetchall())
-    assert str(old) not in sql and str(new) not in sql                   # relative paths
+    assert str(old) not in sql and str(new) not in sql  # relative paths
 
 
 def test_a_catalog_built_with_absolute_paths_elsewhere_is_refused(tmp_path):
@@ -107,7 +117,7 @@ def test_a_catalog_built_with_absolute_paths_elsewhere_is_refused(tmp_path):
     pl.DataFrame({"n": [1]}).write_parquet(data / "data.parquet")
     (tmp_path / "copy" / "warehouse").mkdir(parents=True)
     legacy = tmp_path / "copy" / "warehouse" / "catalog.duckdb"
-    with duckdb.connect(str(legacy)) as con:   # as earlier versions built it: absolute paths of the original
+    with duckdb.connect(str(legacy)) as con:  # as earlier versions built it: absolute paths of the original
         con.execute("CREATE SCHEMA clean")
         con.execute(f"CREATE VIEW clean.events AS SELECT * FROM read_parquet('{data}/*.parquet')")
     with pytest.raises(CatalogMoved, match="autre dossier"):

@@ -46,15 +46,23 @@ def main(argv: list[str] | None = None) -> int:
                 print("erreur: " + " ".join(problems), file=sys.stderr)
                 return 2
             habilitations._check_user_fields(con, a.login, a.profile, a.organisation, a.nature)
-            habilitations._insert_user(con, a.login, a.name, a.email, a.profile, a.nature, a.organisation, pw,
-                                       must_change=False)
-            store.log_access(con, login=None, profile="public", page="console", action="habilitation_creee",
-                             detail=f"{a.login} ({a.profile}) créé en ligne de commande")
+            habilitations._insert_user(
+                con, a.login, a.name, a.email, a.profile, a.nature, a.organisation, pw, must_change=False
+            )
+            store.log_access(
+                con,
+                login=None,
+                profile="public",
+                page="console",
+                action="habilitation_creee",
+                detail=f"{a.login} ({a.profile}) créé en ligne de commande",
+            )
             print(f"compte {a.login} créé ({a.profile})")
         else:
             auth.unlock(con, a.login)
-            store.log_access(con, login=None, profile="public", page="console", action="compte_deverrouille",
-                             detail=a.login)
+            store.log_access(
+                con, login=None, profile="public", page="console", action="compte_deverrouille", detail=a.login
+            )
             print(f"compte {a.login} déverrouillé")
     return 0
 

@@ -40,7 +40,8 @@ GENESIS = "0" * 64
 KEY_ID_LABEL = b"tranquillite access log key id"
 # the append-only triggers the store must hold (name → table)
 TRIGGERS = {
-    "access_log_no_update": "access_log", "access_log_no_delete": "access_log",
+    "access_log_no_update": "access_log",
+    "access_log_no_delete": "access_log",
     "access_log_no_replace": "access_log",
     "habilitation_requests_no_update": "habilitation_requests",
     "habilitation_requests_no_delete": "habilitation_requests",
@@ -48,12 +49,15 @@ TRIGGERS = {
     "habilitation_events_no_update": "habilitation_request_events",
     "habilitation_events_no_delete": "habilitation_request_events",
     "habilitation_events_no_replace": "habilitation_request_events",
-    "cortege_entries_no_update": "cortege_entries", "cortege_entries_no_delete": "cortege_entries",
+    "cortege_entries_no_update": "cortege_entries",
+    "cortege_entries_no_delete": "cortege_entries",
     "cortege_entries_no_replace": "cortege_entries",
     # the history of the alerts followed up and their e-mails (issue 15, migration 0002)
-    "alert_events_no_update": "alert_events", "alert_events_no_delete": "alert_events",
+    "alert_events_no_update": "alert_events",
+    "alert_events_no_delete": "alert_events",
     "alert_events_no_replace": "alert_events",
-    "alert_notifications_no_update": "alert_notifications", "alert_notifications_no_delete": "alert_notifications",
+    "alert_notifications_no_update": "alert_notifications",
+    "alert_notifications_no_delete": "alert_notifications",
 }
 
 
@@ -98,8 +102,19 @@ def key_id(key: bytes) -> str:
     return hmac.new(key, KEY_ID_LABEL, hashlib.sha256).hexdigest()[:16]
 
 
-def _payload(line_id: int | None, prev: str, at: str, login: str | None, profile: str, page: str, action: str,
-             filters: str, export: int, detail: str | None, reads: str | None = None) -> bytes:
+def _payload(
+    line_id: int | None,
+    prev: str,
+    at: str,
+    login: str | None,
+    profile: str,
+    page: str,
+    action: str,
+    filters: str,
+    export: int,
+    detail: str | None,
+    reads: str | None = None,
+) -> bytes:
     fields = [prev, at, login, profile, page, action, filters, export, detail]
     if reads is not None:  # what was read (issue 11): MACed only on the lines that carry it, so the
         fields.append(reads)  # lines written before the field existed verify as they were written
@@ -114,17 +129,41 @@ def line_fields(r: Row) -> tuple:
     return (r["at"], r["login"], r["profile"], r["page"], r["action"], r["filters"], r["export"], r["detail"], reads)
 
 
-def legacy_hash(prev: str, at: str, login: str | None, profile: str, page: str, action: str, filters: str,
-                export: int, detail: str | None, reads: str | None = None) -> str:
+def legacy_hash(
+    prev: str,
+    at: str,
+    login: str | None,
+    profile: str,
+    page: str,
+    action: str,
+    filters: str,
+    export: int,
+    detail: str | None,
+    reads: str | None = None,
+) -> str:
     """The unkeyed SHA-256 chain of the first version (lines written before the key existed)."""
-    return hashlib.sha256(_payload(None, prev, at, login, profile, page, action, filters, export, detail,
-                                   reads)).hexdigest()
+    return hashlib.sha256(
+        _payload(None, prev, at, login, profile, page, action, filters, export, detail, reads)
+    ).hexdigest()
 
 
-def line_mac(key: bytes, line_id: int, prev: str, at: str, login: str | None, profile: str, page: str,
-             action: str, filters: str, export: int, detail: str | None, reads: str | None = None) -> str:
-    return hmac.new(key, _payload(line_id, prev, at, login, profile, page, action, filters, export, detail, reads),
-                    hashlib.sha256).hexdigest()
+def line_mac(
+    key: bytes,
+    line_id: int,
+    prev: str,
+    at: str,
+    login: str | None,
+    profile: str,
+    page: str,
+    action: str,
+    filters: str,
+    export: int,
+    detail: str | None,
+    reads: str | None = None,
+) -> str:
+    return hmac.new(
+        key, _payload(line_id, prev, at, login, profile, page, action, filters, export, detail, reads), hashlib.sha256
+    ).hexdigest()
 
 
 def meta(con: Connection, key: str) -> str | None:
@@ -140,16 +179,24 @@ def writing_key(con: Connection) -> bytes:
     sealed = meta(con, "access_log_key_id")
     key = load_key(create=sealed is None)
     if key is None:
-        raise AuditKeyError("Clé du journal d'accès introuvable (TRANQUILLITE_ACCESS_LOG_KEY ou "
-                            f"{key_file()}): le journal ne peut pas être écrit.")
+        raise AuditKeyError(
+            "Clé du journal d'accès introuvable (TRANQUILLITE_ACCESS_LOG_KEY ou "
+            f"{key_file()}): le journal ne peut pas être écrit."
+        )
     if sealed is None:
-        first = max(con.execute("SELECT coalesce(max(id), 0) FROM access_log").fetchone()[0],
-                    con.sequence("access_log") or 0) + 1
+        first = (
+            max(
+                con.execute("SELECT coalesce(max(id), 0) FROM access_log").fetchone()[0],
+                con.sequence("access_log") or 0,
+            )
+            + 1
+        )
         con.execute("INSERT INTO meta VALUES ('access_log_key_id', ?)", (key_id(key),))
         con.execute("INSERT INTO meta VALUES ('access_log_keyed_from', ?)", (str(first),))
     elif sealed != key_id(key):
-        raise AuditKeyError("La clé du journal d'accès n'est pas celle qui l'a scellé: le journal ne peut pas "
-                            "être écrit.")
+        raise AuditKeyError(
+            "La clé du journal d'accès n'est pas celle qui l'a scellé: le journal ne peut pas être écrit."
+        )
     return key
 
 
@@ -166,15 +213,19 @@ def rechain(con: Connection, first_id: int) -> str:
     prev = r[0] if r else GENESIS
     for r in con.execute("SELECT * FROM access_log WHERE id >= ? ORDER BY id", (first_id,)).fetchall():
         fields = line_fields(r)
-        h = (line_mac(key, int(r["id"]), prev, *fields) if keyed_from is not None and int(r["id"]) >= keyed_from
-             else legacy_hash(prev, *fields))
+        h = (
+            line_mac(key, int(r["id"]), prev, *fields)
+            if keyed_from is not None and int(r["id"]) >= keyed_from
+            else legacy_hash(prev, *fields)
+        )
         con.execute("UPDATE access_log SET prev_hash = ?, row_hash = ? WHERE id = ?", (prev, h, r["id"]))
         prev = h
     return prev
 
 
-def reanchor_mac(key: bytes, purge_id: int, at: str, first_id: int, old_head: str, new_head: str,
-                 redacted_ids: str) -> str:
+def reanchor_mac(
+    key: bytes, purge_id: int, at: str, first_id: int, old_head: str, new_head: str, redacted_ids: str
+) -> str:
     msg = json.dumps([purge_id, at, first_id, old_head, new_head, redacted_ids], separators=(",", ":")).encode()
     return hmac.new(key, b"reanchor|" + msg, hashlib.sha256).hexdigest()
 
@@ -186,8 +237,11 @@ def _reanchors(con: Connection, key: bytes | None, problems: list[str]) -> list[
     out = []
     for r in con.execute("SELECT * FROM access_log_reanchors ORDER BY id"):
         ok = key is not None and hmac.compare_digest(
-            str(r["mac"] or ""), reanchor_mac(key, int(r["purge_id"]), r["at"], int(r["first_id"]), r["old_head"],
-                                              r["new_head"], r["redacted_ids"]))
+            str(r["mac"] or ""),
+            reanchor_mac(
+                key, int(r["purge_id"]), r["at"], int(r["first_id"]), r["old_head"], r["new_head"], r["redacted_ids"]
+            ),
+        )
         if ok:
             out.append((r["at"], int(r["first_id"])))
         else:
@@ -296,7 +350,7 @@ def verify(con: Connection, heads: list[dict] | None = None) -> Verification:
         problems.append(f"lignes {last + 1} à {seq} absentes en fin de journal (troncature)")
     anchors = _reanchors(con, key, problems)
     checked = 0
-    for h in (published_heads() if heads is None else heads):
+    for h in published_heads() if heads is None else heads:
         checked += 1
         if "illisible" in h or key is None or not hmac.compare_digest(str(h.get("mac", "")), _head_mac(key, h)):
             problems.append(f"tête publiée illisible ou non signée par la clé du journal ({h.get('at', '?')})")
@@ -305,8 +359,10 @@ def verify(con: Connection, heads: list[dict] | None = None) -> Verification:
             continue
         row = con.execute("SELECT row_hash FROM access_log WHERE id = ?", (h["id"],)).fetchone()
         if row is None:
-            problems.append(f"la tête publiée le {h['at']} (ligne {h['id']}) n'est plus dans le journal "
-                            "(troncature ou retour à une copie antérieure)")
+            problems.append(
+                f"la tête publiée le {h['at']} (ligne {h['id']}) n'est plus dans le journal "
+                "(troncature ou retour à une copie antérieure)"
+            )
         elif row[0] != h["row_hash"] and not any(first <= int(h["id"]) and str(h["at"]) < at for at, first in anchors):
             broken(int(h["id"]), f"diffère de la tête publiée le {h['at']}")
     return Verification(not problems, first_broken, problems, n, checked)

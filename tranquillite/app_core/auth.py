@@ -41,12 +41,14 @@ MAX_PASSWORD_LENGTH = strength.MAX_LENGTH
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 THROTTLE_WINDOW = timedelta(minutes=15)
-LOGIN_LIMIT = 10    # attempts per login (known or not) per window
-CLIENT_LIMIT = 30   # attempts per client address per window
+LOGIN_LIMIT = 10  # attempts per login (known or not) per window
+CLIENT_LIMIT = 30  # attempts per client address per window
 RESPONSE_FLOOR = 0.4  # seconds: no refusal answers faster (argon2id takes ~0.1–0.3 s here)
 DEFAULT_IDLE_MINUTES = 30
-GENERIC_FAILURE = ("Identifiant ou mot de passe incorrect, ou compte indisponible. Après plusieurs échecs, "
-                   "l'accès est suspendu 15 minutes; en cas de besoin, contactez le gestionnaire des habilitations.")
+GENERIC_FAILURE = (
+    "Identifiant ou mot de passe incorrect, ou compte indisponible. Après plusieurs échecs, "
+    "l'accès est suspendu 15 minutes; en cas de besoin, contactez le gestionnaire des habilitations."
+)
 
 _hasher = PasswordHasher()  # argon2id by default
 _DUMMY_HASH = _hasher.hash("mot de passe factice pour égaliser les temps de réponse")
@@ -56,8 +58,7 @@ def idle_timeout() -> timedelta:
     return timedelta(minutes=settings().session_idle_minutes)
 
 
-def session_expired(last_seen: datetime | None, now: datetime | None = None,
-                    timeout: timedelta | None = None) -> bool:
+def session_expired(last_seen: datetime | None, now: datetime | None = None, timeout: timedelta | None = None) -> bool:
     if last_seen is None:
         return True
     return (now or store.now_utc()) - last_seen > (timeout or idle_timeout())
@@ -101,12 +102,16 @@ def _key(kind: str, value: str) -> str:
 def _bump(con: sqlite3.Connection, key: str, now: datetime) -> int:
     """Count one attempt in the key's fixed window (atomic, inside the caller's transaction)."""
     cutoff = store.iso(now - THROTTLE_WINDOW)
-    return int(con.execute(
-        "INSERT INTO auth_throttle (key, window_start, attempts) VALUES (?, ?, 1) "
-        "ON CONFLICT (key) DO UPDATE SET "
-        "attempts = CASE WHEN window_start <= ? THEN 1 ELSE attempts + 1 END, "
-        "window_start = CASE WHEN window_start <= ? THEN excluded.window_start ELSE window_start END "
-        "RETURNING attempts", (key, store.iso(now), cutoff, cutoff)).fetchone()[0])
+    return int(
+        con.execute(
+            "INSERT INTO auth_throttle (key, window_start, attempts) VALUES (?, ?, 1) "
+            "ON CONFLICT (key) DO UPDATE SET "
+            "attempts = CASE WHEN window_start <= ? THEN 1 ELSE attempts + 1 END, "
+            "window_start = CASE WHEN window_start <= ? THEN excluded.window_start ELSE window_start END "
+            "RETURNING attempts",
+            (key, store.iso(now), cutoff, cutoff),
+        ).fetchone()[0]
+    )
 
 
 _COUNT_FAILURE = """
@@ -121,8 +126,9 @@ RETURNING failed_attempts, locked_until, password_hash, active, demo, profile
 """
 
 
-def _refuse(con: sqlite3.Connection, started: float, login: str | None, profile: str, action: str,
-            detail: str, now: datetime) -> LoginResult:
+def _refuse(
+    con: sqlite3.Connection, started: float, login: str | None, profile: str, action: str, detail: str, now: datetime
+) -> LoginResult:
     store.log_access(con, login=login, profile=profile, page="connexion", action=action, detail=detail, at=now)
     rest = RESPONSE_FLOOR - (time.perf_counter() - started)
     if rest > 0:
@@ -137,8 +143,9 @@ def _verify(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def authenticate(con: sqlite3.Connection, login: str, password: str, now: datetime | None = None,
-                 client: str | None = None) -> LoginResult:
+def authenticate(
+    con: sqlite3.Connection, login: str, password: str, now: datetime | None = None, client: str | None = None
+) -> LoginResult:
     """Check a local account's password, with lockout and rate limits; every outcome is logged.
 
     `client`: the client's address (None: unknown/local). Every refusal is the same message after
@@ -154,8 +161,15 @@ def authenticate(con: sqlite3.Connection, login: str, password: str, now: dateti
         u = con.execute(_COUNT_FAILURE, params).fetchone() if login and not throttled else None
     if throttled:
         _verify(None, password)  # the same work as a real check
-        return _refuse(con, started, None, "public", "connexion_refusee",
-                       f"limite de tentatives ({'identifiant' if n_login > LOGIN_LIMIT else 'poste client'})", now)
+        return _refuse(
+            con,
+            started,
+            None,
+            "public",
+            "connexion_refusee",
+            f"limite de tentatives ({'identifiant' if n_login > LOGIN_LIMIT else 'poste client'})",
+            now,
+        )
     if u is None:
         _verify(None, password)
         return _refuse(con, started, None, "public", "connexion_echouee", "identifiant inconnu", now)
@@ -165,20 +179,30 @@ def authenticate(con: sqlite3.Connection, login: str, password: str, now: dateti
         return _refuse(con, started, login, profile, "connexion_refusee", "compte verrouillé", now)
     if not _verify(u["password_hash"], password):
         locking = failures >= MAX_FAILURES
-        return _refuse(con, started, login, profile, "verrouillage" if locking else "connexion_echouee",
-                       f"échec {failures}/{MAX_FAILURES}" + (" (compte verrouillé 15 minutes)" if locking else ""), now)
+        return _refuse(
+            con,
+            started,
+            login,
+            profile,
+            "verrouillage" if locking else "connexion_echouee",
+            f"échec {failures}/{MAX_FAILURES}" + (" (compte verrouillé 15 minutes)" if locking else ""),
+            now,
+        )
     if not u["active"]:
         return _refuse(con, started, login, profile, "connexion_refusee", "habilitation inactive", now)
     if u["demo"] and is_production():
-        return _refuse(con, started, login, profile, "connexion_refusee", "compte de démonstration en production",
-                       now)
+        return _refuse(con, started, login, profile, "connexion_refusee", "compte de démonstration en production", now)
     new_hash = _hasher.hash(password) if _hasher.check_needs_rehash(u["password_hash"]) else u["password_hash"]
     with store.transaction(con):
-        con.execute("UPDATE users SET failed_attempts = 0, locked_until = NULL, password_hash = ?, updated_at = ? "
-                    "WHERE login = ?", (new_hash, store.iso(now), login))
+        con.execute(
+            "UPDATE users SET failed_attempts = 0, locked_until = NULL, password_hash = ?, updated_at = ? "
+            "WHERE login = ?",
+            (new_hash, store.iso(now), login),
+        )
         con.execute("UPDATE auth_throttle SET attempts = max(attempts - 1, 0) WHERE key IN (?, ?)", keys)
-    store.log_access(con, login=login, profile=profile, page="connexion", action="connexion_reussie",
-                     detail="compte local", at=now)
+    store.log_access(
+        con, login=login, profile=profile, page="connexion", action="connexion_reussie", detail="compte local", at=now
+    )
     return LoginResult(True, "Connexion réussie.", login)
 
 
@@ -186,20 +210,24 @@ def set_password(con: sqlite3.Connection, login: str, new_password: str, must_ch
     u = con.execute("SELECT display_name, email FROM users WHERE login = ?", (login,)).fetchone()
     h = hash_password(new_password, login, (u["display_name"], u["email"]) if u else ())
     with store.transaction(con):
-        cur = con.execute("UPDATE users SET password_hash = ?, must_change_password = ?, failed_attempts = 0, "
-                          "locked_until = NULL, updated_at = ? WHERE login = ?",
-                          (h, int(must_change), store.iso(store.now_utc()), login))
+        cur = con.execute(
+            "UPDATE users SET password_hash = ?, must_change_password = ?, failed_attempts = 0, "
+            "locked_until = NULL, updated_at = ? WHERE login = ?",
+            (h, int(must_change), store.iso(store.now_utc()), login),
+        )
         if cur.rowcount != 1:
             raise LookupError(f"utilisateur inconnu: {login}")
 
 
-def change_password(con: sqlite3.Connection, login: str, old: str, new: str, confirm: str,
-                    keep_session: str | None = None) -> list[str]:
+def change_password(
+    con: sqlite3.Connection, login: str, old: str, new: str, confirm: str, keep_session: str | None = None
+) -> list[str]:
     """The user changes their own password; returns the problems (empty: done).
 
     Every other session of the person is revoked (`keep_session`: the one in use)."""
-    u = con.execute("SELECT password_hash, profile, display_name, email FROM users WHERE login = ?",
-                    (login,)).fetchone()
+    u = con.execute(
+        "SELECT password_hash, profile, display_name, email FROM users WHERE login = ?", (login,)
+    ).fetchone()
     if u is None:
         return ["Utilisateur inconnu."]
     if not _verify(u["password_hash"], old):
@@ -213,9 +241,16 @@ def change_password(con: sqlite3.Connection, login: str, old: str, new: str, con
         return problems
     set_password(con, login, new, must_change=False)
     from tranquillite.app_core import sessions
+
     others = sessions.revoke_others(con, login, keep_session, "changement_mot_de_passe")
-    store.log_access(con, login=login, profile=u["profile"], page="compte", action="changement_mot_de_passe",
-                     detail=f"{others} autre(s) session(s) fermée(s)")
+    store.log_access(
+        con,
+        login=login,
+        profile=u["profile"],
+        page="compte",
+        action="changement_mot_de_passe",
+        detail=f"{others} autre(s) session(s) fermée(s)",
+    )
     return []
 
 
@@ -233,10 +268,17 @@ def oidc_login(con: sqlite3.Connection, email: str | None) -> str | None:
     """
     if not email:
         return None
-    u = con.execute("SELECT login, profile, active, demo FROM users WHERE lower(email) = lower(?)",
-                    (email.strip(),)).fetchone()
+    u = con.execute(
+        "SELECT login, profile, active, demo FROM users WHERE lower(email) = lower(?)", (email.strip(),)
+    ).fetchone()
     if u is None or not u["active"] or (u["demo"] and is_production()):
-        store.log_access(con, login=None, profile="public", page="connexion", action="oidc_refusee",
-                         detail="identité non habilitée" if u is None else "habilitation inactive")
+        store.log_access(
+            con,
+            login=None,
+            profile="public",
+            page="connexion",
+            action="oidc_refusee",
+            detail="identité non habilitée" if u is None else "habilitation inactive",
+        )
         return None
     return u["login"]

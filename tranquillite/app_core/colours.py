@@ -24,15 +24,15 @@ YLORRD = ((255, 255, 204), (254, 217, 118), (253, 141, 60), (227, 26, 28), (128,
 
 @dataclass(frozen=True)
 class ColourScale:
-    name: str                    # the layer's name, the legend's title
-    unit: str                    # what a value counts, in words (« faits », « points d'indice »)
-    top: float                   # the value drawn with the last colour of the ramp
-    transform: str = "linear"    # linear | log | sqrt
-    bottom: float = 0.0          # the value drawn with the first colour
-    digits: int = 0              # decimals of the legend's values
+    name: str  # the layer's name, the legend's title
+    unit: str  # what a value counts, in words (« faits », « points d'indice »)
+    top: float  # the value drawn with the last colour of the ramp
+    transform: str = "linear"  # linear | log | sqrt
+    bottom: float = 0.0  # the value drawn with the first colour
+    digits: int = 0  # decimals of the legend's values
     alpha: tuple[int, int] = (90, 230)  # opacity at the bottom and at the top
     ramp: tuple[tuple[int, int, int], ...] = YLORRD
-    note: str = ""               # one line under the legend (e.g. what the outline means)
+    note: str = ""  # one line under the legend (e.g. what the outline means)
 
     def _t(self, x: np.ndarray) -> np.ndarray:
         if self.transform == "log":
@@ -66,7 +66,7 @@ class ColourScale:
         if self.transform == "log":
             vals = np.expm1(pos)
         elif self.transform == "sqrt":
-            vals = pos ** 2
+            vals = pos**2
         else:
             vals = pos
         out: list[float] = []
@@ -86,13 +86,19 @@ class ColourScale:
         swatch per step with its value in French."""
         items = []
         for v, (r, g, b, a) in self.legend(n):
-            items.append(f"<span style='white-space:nowrap;margin-right:0.9em'>"
-                         f"<span data-legende='{r},{g},{b},{a}' style='display:inline-block;width:1.6em;"
-                         f"height:0.9em;vertical-align:middle;border:1px solid #999;"
-                         f"background:rgba({r},{g},{b},{a / 255:.2f})'></span> {F.number(v, self.digits)}</span>")
+            items.append(
+                f"<span style='white-space:nowrap;margin-right:0.9em'>"
+                f"<span data-legende='{r},{g},{b},{a}' style='display:inline-block;width:1.6em;"
+                f"height:0.9em;vertical-align:middle;border:1px solid #999;"
+                f"background:rgba({r},{g},{b},{a / 255:.2f})'></span> {F.number(v, self.digits)}</span>"
+            )
         note = f"<br/><small>{html.escape(self.note)}</small>" if self.note else ""
-        return (f"<div class='tq-legende'><b>{html.escape(self.name)}</b> ({html.escape(self.unit)}): "
-                + "".join(items) + note + "</div>")
+        return (
+            f"<div class='tq-legende'><b>{html.escape(self.name)}</b> ({html.escape(self.unit)}): "
+            + "".join(items)
+            + note
+            + "</div>"
+        )
 
 
 def swatch_html(label: str, rgba, count: int | None = None, shape: str = "square") -> str:
@@ -101,6 +107,8 @@ def swatch_html(label: str, rgba, count: int | None = None, shape: str = "square
     radius = "50%" if shape == "circle" else "2px"
     height = "0.35em" if shape == "line" else "0.9em"
     tail = f" : {F.integer(count)}" if count is not None else ""
-    return (f"<span style='white-space:nowrap;margin-right:0.9em'><span data-legende='{r},{g},{b},{a}' "
-            f"style='display:inline-block;width:1.2em;height:{height};vertical-align:middle;border-radius:{radius};"
-            f"background:rgba({r},{g},{b},{a / 255:.2f})'></span> {html.escape(label)}{tail}</span>")
+    return (
+        f"<span style='white-space:nowrap;margin-right:0.9em'><span data-legende='{r},{g},{b},{a}' "
+        f"style='display:inline-block;width:1.2em;height:{height};vertical-align:middle;border-radius:{radius};"
+        f"background:rgba({r},{g},{b},{a / 255:.2f})'></span> {html.escape(label)}{tail}</span>"
+    )

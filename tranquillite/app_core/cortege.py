@@ -47,8 +47,12 @@ from tranquillite.timezones import PARIS
 SOURCE = "cortege"
 ID_PREFIX = "CTG"  # entries made in the app; the Préfecture's own exports use PP-…
 ENVELOPE_FIELDS = ("id", "type", "version", "saisi_le")
-PII_LABELS = {"telephone": "numéro de téléphone", "email": "adresse électronique",
-              "plaque": "plaque d'immatriculation", "nom_de_personne": "nom de personne"}
+PII_LABELS = {
+    "telephone": "numéro de téléphone",
+    "email": "adresse électronique",
+    "plaque": "plaque d'immatriculation",
+    "nom_de_personne": "nom de personne",
+}
 _TO_L93 = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
 _FROM_L93 = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
 
@@ -94,12 +98,15 @@ def disc_geojson(lon: float, lat: float, radius_m: float) -> dict:
     return {"type": "Polygon", "coordinates": [[[round(float(a), 6), round(float(b), 6)] for a, b in zip(lo, la)]]}
 
 
-def build_entry(record_type: str, values: dict[str, Any], entry_id: str, version: int,
-                saisi_le: datetime | None = None) -> dict[str, Any]:
+def build_entry(
+    record_type: str, values: dict[str, Any], entry_id: str, version: int, saisi_le: datetime | None = None
+) -> dict[str, Any]:
     """The JSON entry (envelope + every contract field by name), as the Préfecture format."""
     c = record_types()[record_type]
     entry: dict[str, Any] = {
-        "id": entry_id, "type": record_type, "version": int(version),
+        "id": entry_id,
+        "type": record_type,
+        "version": int(version),
         "saisi_le": (saisi_le or datetime.now(PARIS)).astimezone(PARIS).isoformat(timespec="seconds"),
     }
     for f in c.fields:
@@ -176,33 +183,49 @@ def explain(c: Contract, reason: str, entry: dict[str, Any]) -> str:
     if code == "adresse_inconnue":
         known = {f.name for f in c.all_fields}
         what = label if arg in known else f"« {arg} »"
-        return (f"Adresse introuvable: {what} — vérifiez le nom de la voie et le code postal "
-                "(référentiel des voies de Marseille).")
+        return (
+            f"Adresse introuvable: {what} — vérifiez le nom de la voie et le code postal "
+            "(référentiel des voies de Marseille)."
+        )
     if code == "geometrie_invalide":
         f = c.field(arg)
         kind = {"LineString": "une ligne (LineString)", "Polygon": "un polygone (Polygon)"}.get(
-            f.geometry_type or "", f.geometry_type or "")
+            f.geometry_type or "", f.geometry_type or ""
+        )
         return f"{label}: géométrie invalide — GeoJSON attendu: {kind}, valide et lisible."
     if code == "donnee_personnelle":
-        where = [f.label for f in c.all_fields if f.free_text and entry.get(f.name)
-                 and find_pii([str(entry.get(f.name))])[0]]
+        where = [
+            f.label for f in c.all_fields if f.free_text and entry.get(f.name) and find_pii([str(entry.get(f.name))])[0]
+        ]
         kind = PII_LABELS.get(arg, arg)
-        return (f"Donnée personnelle détectée ({kind})" + (f" dans « {where[0]} »" if where else "")
-                + ": la convention interdit toute donnée personnelle (C2). Reformulez sans nom, "
-                  "téléphone, courriel ni plaque.")
+        return (
+            f"Donnée personnelle détectée ({kind})"
+            + (f" dans « {where[0]} »" if where else "")
+            + ": la convention interdit toute donnée personnelle (C2). Reformulez sans nom, "
+            "téléphone, courriel ni plaque."
+        )
     if code == "identifiant_duplique":
         return "Cette version de l'entrée existe déjà."
     if code == "date_hors_bornes":
         b = c.bounds
-        window = (f" (de {b.days_before_export} jours avant à {b.days_after_export} jours après le jour de saisie)"
-                  if b.days_before_export is not None and b.days_after_export is not None else "")
+        window = (
+            f" (de {b.days_before_export} jours avant à {b.days_after_export} jours après le jour de saisie)"
+            if b.days_before_export is not None and b.days_after_export is not None
+            else ""
+        )
         return f"{label}: date hors de la période plausible{window} — vérifiez l'année et le mois."
     if code == "valeur_hors_bornes":
         f = c.field(arg)
         lo, hi = f.min, f.max
-        span = (f" (entre {_number(lo)} et {_number(hi)})" if lo is not None and hi is not None
-                else f" (au moins {_number(lo)})" if lo is not None else f" (au plus {_number(hi)})" if hi is not None
-                else "")
+        span = (
+            f" (entre {_number(lo)} et {_number(hi)})"
+            if lo is not None and hi is not None
+            else f" (au moins {_number(lo)})"
+            if lo is not None
+            else f" (au plus {_number(hi)})"
+            if hi is not None
+            else ""
+        )
         return f"{label}: valeur hors des bornes plausibles{span}."
     if code == "champ_trop_long":
         n = c.bounds.text_max_length
@@ -224,8 +247,7 @@ class SaveError(RuntimeError):
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$")
 SAFE_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-BAD_ID = ("Identifiant d'entrée invalide: lettres, chiffres, « - » et « _ » seulement (80 au plus), "
-          "version entière.")
+BAD_ID = "Identifiant d'entrée invalide: lettres, chiffres, « - » et « _ » seulement (80 au plus), version entière."
 
 
 def _safe_version(v: Any) -> int | None:
@@ -234,10 +256,13 @@ def _safe_version(v: Any) -> int | None:
 
 def entry_file(root: Path, day: str, entry_id: Any, version: Any) -> Path:
     """`<root>/cortege/<day>/<id>_v<version>.json`, refused (SaveError) unless it stays in its folder."""
-    if not (isinstance(entry_id, str) and SAFE_ID.match(entry_id)) or _safe_version(version) is None \
-            or not SAFE_DAY.match(str(day)):
+    if (
+        not (isinstance(entry_id, str) and SAFE_ID.match(entry_id))
+        or _safe_version(version) is None
+        or not SAFE_DAY.match(str(day))
+    ):
         raise SaveError(BAD_ID)
-    folder = (root / SOURCE / day)
+    folder = root / SOURCE / day
     path = folder / f"{entry_id}_v{version}.json"
     if path.resolve().parent != folder.resolve():
         raise SaveError(BAD_ID)
@@ -307,15 +332,17 @@ def glob_escape(s: str) -> str:
 def next_entry_id(con: sqlite3.Connection, landing_root: Path, year: int | None = None) -> str:
     year = year or datetime.now(PARIS).year
     prefix = f"{ID_PREFIX}-{year}-"
-    seqs = [int(r[0][len(prefix):]) for r in con.execute(
-        "SELECT DISTINCT entry_id FROM cortege_entries WHERE entry_id LIKE ?", (prefix + "%",))
-        if r[0][len(prefix):].isdigit()]
+    seqs = [
+        int(r[0][len(prefix) :])
+        for r in con.execute("SELECT DISTINCT entry_id FROM cortege_entries WHERE entry_id LIKE ?", (prefix + "%",))
+        if r[0][len(prefix) :].isdigit()
+    ]
     root = landing_root / SOURCE
     if root.exists():
         for p in root.glob(f"*/{prefix}*_v*.json"):
             m = _VERSION_FILE.match(p.name)
-            if m and m.group("id")[len(prefix):].isdigit():
-                seqs.append(int(m.group("id")[len(prefix):]))
+            if m and m.group("id")[len(prefix) :].isdigit():
+                seqs.append(int(m.group("id")[len(prefix) :]))
     return f"{prefix}{max(seqs, default=0) + 1:06d}"
 
 
@@ -325,13 +352,15 @@ def next_version(con: sqlite3.Connection, landing_root: Path, entry_id: str) -> 
 
 
 def owner(con: sqlite3.Connection, entry_id: str) -> str | None:
-    r = con.execute("SELECT login FROM cortege_entries WHERE entry_id = ? ORDER BY version LIMIT 1",
-                    (entry_id,)).fetchone()
+    r = con.execute(
+        "SELECT login FROM cortege_entries WHERE entry_id = ? ORDER BY version LIMIT 1", (entry_id,)
+    ).fetchone()
     return r[0] if r else None
 
 
-def save_entry(con: sqlite3.Connection, landing_root: Path, entry: dict[str, Any], login: str,
-               new: bool = False) -> Path:
+def save_entry(
+    con: sqlite3.Connection, landing_root: Path, entry: dict[str, Any], login: str, new: bool = False
+) -> Path:
     """Write a NEW version file atomically; never overwrite. The entry must have passed `check_entry`.
 
     `new`: a new entry (version 1) — its id is taken now, inside the registry's write transaction,
@@ -344,27 +373,40 @@ def save_entry(con: sqlite3.Connection, landing_root: Path, entry: dict[str, Any
     try:
         with store.transaction(con):  # one writer at a time: the id and the version are taken here
             if new:
-                entry = {**entry, "id": next_entry_id(con, landing_root,
-                                                      datetime.fromisoformat(entry["saisi_le"]).year)}
+                entry = {
+                    **entry,
+                    "id": next_entry_id(con, landing_root, datetime.fromisoformat(entry["saisi_le"]).year),
+                }
             entry_id, version = entry["id"], int(entry["version"])
             first = owner(con, entry_id)
             if first is not None and first != login:
                 raise SaveError("Seul l'agent qui a créé cette entrée peut la modifier.")
             if version != next_version(con, landing_root, entry_id):
-                raise SaveError("Une version plus récente de cette entrée existe déjà: rechargez-la avant de la "
-                                "modifier.")
+                raise SaveError(
+                    "Une version plus récente de cette entrée existe déjà: rechargez-la avant de la modifier."
+                )
             target = entry_file(landing_root, day, entry_id, version)
             target.parent.mkdir(parents=True, exist_ok=True)
             data = json.dumps(entry, ensure_ascii=False, indent=1).encode("utf-8")
             digest = hashlib.sha256(data).hexdigest()
             # the primary key (entry_id, version) reserves the version: two agents cannot both take it
-            con.execute("INSERT INTO cortege_entries VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (entry_id, version, entry["type"], login, store.iso(store.now_utc()),
-                         target.relative_to(landing_root).as_posix(), digest))
+            con.execute(
+                "INSERT INTO cortege_entries VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    entry_id,
+                    version,
+                    entry["type"],
+                    login,
+                    store.iso(store.now_utc()),
+                    target.relative_to(landing_root).as_posix(),
+                    digest,
+                ),
+            )
             _write_new(target, data, entry_id, version)
     except store.IntegrityError:
-        raise SaveError("Une autre saisie vient d'enregistrer cette version: rechargez l'entrée avant de la "
-                        "modifier.") from None
+        raise SaveError(
+            "Une autre saisie vient d'enregistrer cette version: rechargez l'entrée avant de la modifier."
+        ) from None
     return target
 
 
@@ -393,7 +435,9 @@ def own_entries(con: sqlite3.Connection, login: str) -> list[dict[str, Any]]:
         "      (SELECT min(version) FROM cortege_entries f WHERE f.entry_id = cortege_entries.entry_id) "
         "      AND login = ?) mine USING (entry_id) "
         "WHERE e.version = (SELECT max(version) FROM cortege_entries g WHERE g.entry_id = e.entry_id) "
-        "ORDER BY e.saved_at DESC", (login,)).fetchall()
+        "ORDER BY e.saved_at DESC",
+        (login,),
+    ).fetchall()
     return [dict(r) for r in rows]
 
 

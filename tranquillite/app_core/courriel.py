@@ -43,12 +43,19 @@ class SmtpConfig:
     def from_settings(cls) -> SmtpConfig | None:
         """None when no SMTP host is configured (no e-mail)."""
         from tranquillite.settings import settings
+
         s = settings()
         if s.smtp_host is None:
             return None
-        return cls(host=s.smtp_host, port=s.smtp_port, sender=s.smtp_from, user=s.smtp_user,
-                   password=s.smtp_password.get_secret_value() if s.smtp_password else None,
-                   starttls=s.smtp_starttls, app_url=s.app_url)
+        return cls(
+            host=s.smtp_host,
+            port=s.smtp_port,
+            sender=s.smtp_from,
+            user=s.smtp_user,
+            password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+            starttls=s.smtp_starttls,
+            app_url=s.app_url,
+        )
 
 
 def _place(r: dict, names: dict[str, str]) -> str:
@@ -76,7 +83,8 @@ def message(r: dict, recipient: str, cfg: SmtpConfig, names: dict[str, str]) -> 
         f"  • à partir du {_when(r['starts_at'])}\n\n"
         f"Le détail, la prise en compte et l'assignation: {cfg.app_url.rstrip('/')}/alertes\n\n"
         "Ce message ne contient aucun détail des données: il ne reprend ni l'explication de l'alerte ni "
-        "ses enregistrements.\n— Plateforme de la tranquillité publique, Ville de Marseille\n")
+        "ses enregistrements.\n— Plateforme de la tranquillité publique, Ville de Marseille\n"
+    )
     return m
 
 
@@ -100,9 +108,13 @@ def pending(cat: queries.Catalog, con) -> list[tuple[str, dict]]:
     ids = sorted({r["alert_id"] for rows in by_scope.values() for r in rows})
     followed = AL.followups(con, ids)
     # only the current alerts' notifications: the table grows with every alert ever mailed
-    sent = {(r[0], r[1]) for r in con.execute(
-        "SELECT recipient, alert_id FROM alert_notifications WHERE alert_id IN (SELECT value FROM json_each(?))",
-        (json.dumps(ids),))}
+    sent = {
+        (r[0], r[1])
+        for r in con.execute(
+            "SELECT recipient, alert_id FROM alert_notifications WHERE alert_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(ids),),
+        )
+    }
     out = []
     for email, key in people:
         for r in by_scope[key]:
@@ -128,13 +140,21 @@ def log_reads(con, done: list[tuple]) -> int:
         last.setdefault(who, (line["detail"], line["reads"]))
     n = 0
     for p, rows, got in done:
-        detail = json.dumps({"pour": p.login, "profil": p.profile, "alertes": len(rows)}, ensure_ascii=False,
-                            sort_keys=True)
+        detail = json.dumps(
+            {"pour": p.login, "profil": p.profile, "alertes": len(rows)}, ensure_ascii=False, sort_keys=True
+        )
         summary = reads.to_json(got)
         if summary is None or last.get(p.login) == (detail, summary):
             continue
-        store.log_access(con, login=SYSTEM_LOGIN, profile=SYSTEM_PROFILE, page=PAGE, action="lecture_pour_envoi",
-                         detail=detail, reads=summary)
+        store.log_access(
+            con,
+            login=SYSTEM_LOGIN,
+            profile=SYSTEM_PROFILE,
+            page=PAGE,
+            action="lecture_pour_envoi",
+            detail=detail,
+            reads=summary,
+        )
         n += 1
     return n
 
@@ -146,6 +166,7 @@ def send_new_alerts(cat: queries.Catalog, con, cfg: SmtpConfig, names: dict[str,
         return 0
     if names is None:
         from tranquillite.app_core.carte import arrondissement_names
+
         names = arrondissement_names()
     with smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout) as smtp:
         if cfg.starttls:
@@ -155,6 +176,8 @@ def send_new_alerts(cat: queries.Catalog, con, cfg: SmtpConfig, names: dict[str,
         for email, r in todo:
             smtp.send_message(message(r, email, cfg, names))
             with store.transaction(con):
-                con.execute("INSERT INTO alert_notifications VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                            (email, r["alert_id"], store.iso(store.now_utc())))
+                con.execute(
+                    "INSERT INTO alert_notifications VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    (email, r["alert_id"], store.iso(store.now_utc())),
+                )
     return len(todo)

@@ -43,9 +43,12 @@ except ImportError:  # pragma: no cover - psycopg2-binary is pinned
     psycopg2 = None
 
 # errors the call sites catch, whichever the database (a trigger's refusal is an integrity error on both)
-IntegrityError: tuple[type[Exception], ...] = (sqlite3.IntegrityError,) + ((psycopg2.IntegrityError,) if psycopg2 else ())
+IntegrityError: tuple[type[Exception], ...] = (sqlite3.IntegrityError,) + (
+    (psycopg2.IntegrityError,) if psycopg2 else ()
+)
 OperationalError: tuple[type[Exception], ...] = (sqlite3.OperationalError,) + (
-    (psycopg2.OperationalError, psycopg2.ProgrammingError) if psycopg2 else ())
+    (psycopg2.OperationalError, psycopg2.ProgrammingError) if psycopg2 else ()
+)
 DatabaseError: tuple[type[Exception], ...] = (sqlite3.DatabaseError,) + ((psycopg2.DatabaseError,) if psycopg2 else ())
 
 # the key of PostgreSQL's transaction-level advisory lock taken by every write transaction
@@ -92,12 +95,17 @@ def engine(url: str) -> sa.Engine:
         if eng is None:
             u = make_url(url)
             if u.get_backend_name() == "sqlite":
-                eng = sa.create_engine(u, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT",
-                                       connect_args={"timeout": 10, "check_same_thread": False})
+                eng = sa.create_engine(
+                    u,
+                    poolclass=sa.pool.NullPool,
+                    isolation_level="AUTOCOMMIT",
+                    connect_args={"timeout": 10, "check_same_thread": False},
+                )
                 sa.event.listen(eng, "connect", _sqlite_connect)
             else:
-                eng = sa.create_engine(u, isolation_level="AUTOCOMMIT", pool_pre_ping=True, pool_size=5,
-                                       max_overflow=10)
+                eng = sa.create_engine(
+                    u, isolation_level="AUTOCOMMIT", pool_pre_ping=True, pool_size=5, max_overflow=10
+                )
                 sa.event.listen(eng, "connect", _pg_connect)
             _ENGINES[url] = eng
         return eng
@@ -123,8 +131,8 @@ os.register_at_fork(after_in_child=_after_fork)
 @dataclass(frozen=True)
 class Statement:
     sql: str
-    noop: bool = False          # nothing to run on this database (a PRAGMA on PostgreSQL)
-    hide_rowid: bool = False    # a `SELECT *` over a table whose emulated rowid must not show
+    noop: bool = False  # nothing to run on this database (a PRAGMA on PostgreSQL)
+    hide_rowid: bool = False  # a `SELECT *` over a table whose emulated rowid must not show
 
 
 def _rewrite(node):
@@ -156,10 +164,13 @@ def _rewrite(node):
         node.set("conflict_keys", [k.this if isinstance(k, exp.Ordered) else k for k in node.args["conflict_keys"]])
     elif isinstance(node, exp.Anonymous) and str(node.this).lower() == "json_each" and len(node.expressions) == 1:
         # `SELECT value FROM json_each(?)` over a JSON array: the same column name on PostgreSQL
-        return exp.Anonymous(this="JSON_ARRAY_ELEMENTS_TEXT",
-                             expressions=[exp.Cast(this=node.expressions[0], to=exp.DataType.build("json"))])
-    elif isinstance(node, exp.Where) and (isinstance(node.this, exp.Column)
-                                          or (isinstance(node.this, exp.Literal) and not node.this.is_string)):
+        return exp.Anonymous(
+            this="JSON_ARRAY_ELEMENTS_TEXT",
+            expressions=[exp.Cast(this=node.expressions[0], to=exp.DataType.build("json"))],
+        )
+    elif isinstance(node, exp.Where) and (
+        isinstance(node.this, exp.Column) or (isinstance(node.this, exp.Literal) and not node.this.is_string)
+    ):
         # SQLite's integer truth (`WHERE 0`, `WHERE active`): PostgreSQL wants a boolean
         node.set("this", exp.NEQ(this=node.this, expression=exp.Literal.number(0)))
     elif isinstance(node, exp.Literal) and node.is_string and "%" in node.this:
@@ -336,11 +347,15 @@ class Connection:
     def triggers(self) -> dict[str, str]:
         """Each trigger's name and its definition (with its function's body on PostgreSQL)."""
         if self.dialect == "sqlite":
-            return {r[0]: (r[1] or "") for r in self._run("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'",
-                                                           ())}
-        rows = self._run("SELECT t.tgname, pg_get_triggerdef(t.oid) || ' ' || p.prosrc FROM pg_trigger t "
-                         "JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_class c ON c.oid = t.tgrelid "
-                         "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace", ())
+            return {
+                r[0]: (r[1] or "") for r in self._run("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'", ())
+            }
+        rows = self._run(
+            "SELECT t.tgname, pg_get_triggerdef(t.oid) || ' ' || p.prosrc FROM pg_trigger t "
+            "JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace",
+            (),
+        )
         return {r[0]: r[1] or "" for r in rows}
 
     def sequence(self, table: str) -> int | None:

@@ -42,22 +42,26 @@ class RightsError(PermissionError):
 
 def not_self(actor: Principal, login: str, what: str = "ses propres droits") -> None:
     if actor.login is not None and login == actor.login:
-        raise RightsError(f"On ne modifie pas {what}: une autre personne habilitée doit le faire "
-                          "(séparation des tâches).")
+        raise RightsError(
+            f"On ne modifie pas {what}: une autre personne habilitée doit le faire (séparation des tâches)."
+        )
 
 
 def not_own_profile(actor: Principal, profile: str) -> None:
     if profile == actor.profile:
-        raise RightsError(f"On ne modifie pas les droits de son propre profil ({profile}): une personne d'un "
-                          "autre profil doit le faire (séparation des tâches).")
+        raise RightsError(
+            f"On ne modifie pas les droits de son propre profil ({profile}): une personne d'un "
+            "autre profil doit le faire (séparation des tâches)."
+        )
 
 
 def prefecture_profile_ceiling(pages: Iterable[str], actions: Iterable[str], conventions: Iterable[str]) -> None:
     own = set(organisation_sources(PREFECTURE_ORG))
     extra_pages = set(pages) - PREFECTURE_PAGES
     extra_actions = set(actions) - PREFECTURE_PROFILE_ACTIONS
-    foreign_convs = {c for c in conventions if not set(sources_of_conventions((c,))) <= own
-                     or not sources_of_conventions((c,))}
+    foreign_convs = {
+        c for c in conventions if not set(sources_of_conventions((c,))) <= own or not sources_of_conventions((c,))
+    }
     problems = []
     if extra_pages:
         problems.append(f"pages {sorted(extra_pages)}")
@@ -66,21 +70,26 @@ def prefecture_profile_ceiling(pages: Iterable[str], actions: Iterable[str], con
     if foreign_convs:
         problems.append(f"conventions {sorted(foreign_convs)}")
     if problems:
-        raise RightsError("Un profil de la Préfecture est limité à la consultation en lecture seule des données "
-                          "de la Préfecture (C7): refusé — " + ", ".join(problems) + ".")
+        raise RightsError(
+            "Un profil de la Préfecture est limité à la consultation en lecture seule des données "
+            "de la Préfecture (C7): refusé — " + ", ".join(problems) + "."
+        )
 
 
 def duties_apart(actions: Iterable[str], pages: Iterable[str], whose: str) -> None:
     """`administrer` and `habiliter` never together; `habiliter` never with data."""
     acts = set(actions)
     if set(EXCLUSIVE_ACTIONS) <= acts:
-        raise RightsError(f"{whose}: paramétrer les profils et attribuer les habilitations sont deux tâches "
-                          "séparées (l'administrateur technique n'habilite pas).")
+        raise RightsError(
+            f"{whose}: paramétrer les profils et attribuer les habilitations sont deux tâches "
+            "séparées (l'administrateur technique n'habilite pas)."
+        )
     if "habiliter" in acts:
         data = (set(pages) & DATA_PAGES) | (acts & DATA_ACTIONS)
         if data:
-            raise RightsError(f"{whose}: le gestionnaire des habilitations n'accède à aucune donnée — "
-                              f"refusé: {sorted(data)}.")
+            raise RightsError(
+                f"{whose}: le gestionnaire des habilitations n'accède à aucune donnée — refusé: {sorted(data)}."
+            )
 
 
 def user_actions(con: sqlite3.Connection, login: str) -> set[str]:
@@ -93,19 +102,28 @@ def profile_rights(con: sqlite3.Connection, profile: str) -> tuple[set[str], set
     return pages, actions
 
 
-def check_person(con: sqlite3.Connection, login: str, profile: str, individual: Iterable[str],
-                 organisation: str) -> None:
+def check_person(
+    con: sqlite3.Connection, login: str, profile: str, individual: Iterable[str], organisation: str
+) -> None:
     """The rights a person would hold (profile + individual actions) pass the rules."""
     pages, actions = profile_rights(con, profile)
     individual = set(individual)
     if organisation == PREFECTURE_ORG and individual - PREFECTURE_PERSON_ACTIONS:
-        raise RightsError("Une personne de la Préfecture ne reçoit individuellement que la validation de sa liste "
-                          f"nominative (C7): refusé — {sorted(individual - PREFECTURE_PERSON_ACTIONS)}.")
+        raise RightsError(
+            "Une personne de la Préfecture ne reçoit individuellement que la validation de sa liste "
+            f"nominative (C7): refusé — {sorted(individual - PREFECTURE_PERSON_ACTIONS)}."
+        )
     duties_apart(actions | individual, pages, login)
 
 
-def check_profile(con: sqlite3.Connection, profile: str, organisation_kind: str, pages: Iterable[str],
-                  actions: Iterable[str], conventions: Iterable[str]) -> None:
+def check_profile(
+    con: sqlite3.Connection,
+    profile: str,
+    organisation_kind: str,
+    pages: Iterable[str],
+    actions: Iterable[str],
+    conventions: Iterable[str],
+) -> None:
     """A profile's new rights pass the rules, for the profile and for every member's individual actions."""
     pages, actions = set(pages), set(actions)
     duties_apart(actions, pages, f"profil {profile}")

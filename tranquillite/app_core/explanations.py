@@ -33,8 +33,20 @@ WINDOWS = {  # state windows of features.py: the period in words
     "nb_84d": "dans les cellules voisines les 12 dernières semaines",
 }
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-          "novembre", "décembre")
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 FLAGS = {  # calendar flags: (when 1, when 0)
     "ferie": ("jour férié", "jour non férié"),
     "veille_ferie": ("veille de jour férié", "pas une veille de jour férié"),
@@ -67,7 +79,7 @@ def _kind_label(kind: str) -> str:
         return labels[kind].lower()
     for code in sorted(labels, key=len, reverse=True):
         if kind.startswith(code + "_"):
-            value = kind[len(code) + 1:].replace("_", " ")
+            value = kind[len(code) + 1 :].replace("_", " ")
             return f"{labels[code].lower()} « {'autre type' if value == 'autre' else value} »"
     return kind.replace("_", " ")
 
@@ -85,7 +97,7 @@ def feature_phrase(name: str, value) -> str | None:
     groups = sorted(S.fact_sources(), key=len, reverse=True)
     for g in groups:
         if name.startswith(g + "_"):
-            window = name[len(g) + 1:]
+            window = name[len(g) + 1 :]
             if window in WINDOWS and v is not None:
                 return f"{_count(v, g)} {WINDOWS[window]}"
             if window == "rate_same" and v is not None:
@@ -117,8 +129,10 @@ def feature_phrase(name: str, value) -> str | None:
         return f"{F.plural(v, 'fait')} par jour en moyenne dans la cellule sur tout l'historique"
     m = re.fullmatch(r"voisins_r(\d+)_(\d+)sem", name)
     if m:
-        return (f"{F.plural(v, 'fait')} par jour en moyenne dans les cellules à {F.plural(int(m.group(1)), 'cellule')} "
-                f"de distance {_weeks(int(m.group(2)))}")
+        return (
+            f"{F.plural(v, 'fait')} par jour en moyenne dans les cellules à {F.plural(int(m.group(1)), 'cellule')} "
+            f"de distance {_weeks(int(m.group(2)))}"
+        )
     m = re.fullmatch(r"densite_(\d+)m_(\d+)sem", name)
     if m:
         return f"densité des faits dans un rayon de {F.integer(int(m.group(1)))} m {_weeks(int(m.group(2)))} : {F.compact(v)}"
@@ -158,8 +172,9 @@ def explain(text: str | None) -> str:
             name, v = str(it["feature"]), it.get("value")
             phrase = feature_phrase(name, v)
             if phrase is None:
-                phrase = name + (f" = {F.compact(v, 3)}" if isinstance(v, (int, float)) else
-                                 f" = {v}" if v is not None else "")
+                phrase = name + (
+                    f" = {F.compact(v, 3)}" if isinstance(v, (int, float)) else f" = {v}" if v is not None else ""
+                )
             e = effect(it.get("contribution"))
             parts.append(f"{phrase} ({e})" if e else phrase)
         else:

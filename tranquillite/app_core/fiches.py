@@ -29,13 +29,14 @@ EVENTS = "clean.events"
 @dataclass
 class Measures:
     """What the ledger, the landing files and the clean events say of one contract's records."""
-    records: int = 0                  # clean events of the contract's category
+
+    records: int = 0  # clean events of the contract's category
     first_day: date | None = None
     last_day: date | None = None
-    days_received: int = 0            # export days with a ledger row
-    days_span: int = 0                # days from the first to the last export day
+    days_received: int = 0  # export days with a ledger row
+    days_span: int = 0  # days from the first to the last export day
     days_unbalanced: int = 0
-    read: int = 0                     # records counted in the files (the whole landing source)
+    read: int = 0  # records counted in the files (the whole landing source)
     quarantined: int = 0
     duplicates: int = 0
     delay_median_h: float | None = None
@@ -80,23 +81,44 @@ def measure(cat: queries.Catalog, scope: Scope) -> dict[str, Measures]:
         return {}
     by_cat = {c.event["category"]: c for c in contracts}
     events = queries.scoped_query(
-        cat, scope, EVENTS, select="source, _partition AS partition, date_trunc('hour', start) AS heure, count(*) AS n",
-        where="list_contains(?::VARCHAR[], source)", params=[sorted(by_cat)],
-        group_by="source, partition, heure", level="rows")
+        cat,
+        scope,
+        EVENTS,
+        select="source, _partition AS partition, date_trunc('hour', start) AS heure, count(*) AS n",
+        where="list_contains(?::VARCHAR[], source)",
+        params=[sorted(by_cat)],
+        group_by="source, partition, heure",
+        level="rows",
+    )
     try:
         ledger = queries.ledger_by_day(cat, scope)
     except queries.NotAvailable:
-        ledger = pl.DataFrame(schema={"source": pl.Utf8, "partition": pl.Utf8, "read": pl.Int64, "clean": pl.Int64,
-                                      "quarantined": pl.Int64, "duplicates": pl.Int64, "balanced": pl.Boolean})
+        ledger = pl.DataFrame(
+            schema={
+                "source": pl.Utf8,
+                "partition": pl.Utf8,
+                "read": pl.Int64,
+                "clean": pl.Int64,
+                "quarantined": pl.Int64,
+                "duplicates": pl.Int64,
+                "balanced": pl.Boolean,
+            }
+        )
     try:
         arrivals = queries.arrivals_by_day(cat, scope)
     except queries.NotAvailable:
-        arrivals = pl.DataFrame(schema={"source": pl.Utf8, "partition": pl.Utf8,
-                                        "arrivee": pl.Datetime("us", "UTC"), "fichiers": pl.Int64})
+        arrivals = pl.DataFrame(
+            schema={"source": pl.Utf8, "partition": pl.Utf8, "arrivee": pl.Datetime("us", "UTC"), "fichiers": pl.Int64}
+        )
     tz = settings().timezone or PARIS_NAME
     if arrivals.height:
-        arrivals = arrivals.with_columns(pl.col("arrivee").dt.convert_time_zone(tz).dt.replace_time_zone(None)
-                                         .cast(pl.Datetime("us")).alias("arrivee_locale"))
+        arrivals = arrivals.with_columns(
+            pl.col("arrivee")
+            .dt.convert_time_zone(tz)
+            .dt.replace_time_zone(None)
+            .cast(pl.Datetime("us"))
+            .alias("arrivee_locale")
+        )
     landing_of = {c.event["category"]: c.source for c in contracts}
     members: dict[str, list[str]] = {}
     for c in load_contracts().values():
@@ -120,8 +142,10 @@ def measure(cat: queries.Catalog, scope: Scope) -> dict[str, Measures]:
         arr = arrivals.filter(pl.col("source") == landing_of[category]) if arrivals.height else arrivals
         if ev.height and arr.height:
             d = ev.join(arr.select("partition", "arrivee_locale"), on="partition", how="inner").with_columns(
-                ((pl.col("arrivee_locale") - pl.col("heure").cast(pl.Datetime("us"))).dt.total_minutes() / 60.0
-                 - 0.5).alias("delai_h"))  # the event at mid-hour
+                (
+                    (pl.col("arrivee_locale") - pl.col("heure").cast(pl.Datetime("us"))).dt.total_minutes() / 60.0 - 0.5
+                ).alias("delai_h")
+            )  # the event at mid-hour
             if d.height:
                 m.delay_median_h = _weighted_quantile(d.get_column("delai_h"), d.get_column("n"), 0.5)
                 m.delay_p90_h = _weighted_quantile(d.get_column("delai_h"), d.get_column("n"), 0.9)
@@ -145,15 +169,22 @@ def stated(contract: Contract) -> dict[str, str]:
     meta = contract.meta
     convention = load_conventions().get(contract.convention) or {}
     volume = meta.get("volume") or {}
-    declared = (f"{F.integer(volume['per_year'])} par an" + (f" ({volume['note']})" if volume.get("note") else "")
-                if isinstance(volume, dict) and volume.get("per_year") else "non déclaré")
+    declared = (
+        f"{F.integer(volume['per_year'])} par an" + (f" ({volume['note']})" if volume.get("note") else "")
+        if isinstance(volume, dict) and volume.get("per_year")
+        else "non déclaré"
+    )
     return {
-        "Nature": contract.title + (f" — {S.event_sources()[contract.event['category']].label}"
-                                    if contract.event.get("category") in S.event_sources() else ""),
+        "Nature": contract.title
+        + (
+            f" — {S.event_sources()[contract.event['category']].label}"
+            if contract.event.get("category") in S.event_sources()
+            else ""
+        ),
         "Provenance": str(meta.get("provider") or "non déclarée") + f" (format {contract.format.upper()})",
         "Propriétaire": str(meta.get("owner") or "non déclaré"),
         "Confidentialité": f"convention « {convention.get('title', contract.convention)} »; "
-                           + str(meta.get("personal_data") or "données personnelles non déclarées"),
+        + str(meta.get("personal_data") or "données personnelles non déclarées"),
         "Fraîcheur annoncée": str(meta.get("timeliness") or "non déclarée"),
         "Fiabilité annoncée": str(meta.get("reliability") or "non déclarée"),
         "Volume annoncé": declared,
@@ -163,22 +194,38 @@ def stated(contract: Contract) -> dict[str, str]:
 
 def measured(m: Measures) -> dict[str, str]:
     """The measures, in the sheet's words."""
-    shared = (f" (dépôt commun avec {', '.join(m.shared_with)}: le registre d'ingestion compte leurs "
-              "enregistrements ensemble)" if m.shared_with else "")
-    period = (f"du {m.first_day:%d/%m/%Y} au {m.last_day:%d/%m/%Y}" if m.first_day and m.last_day else "aucun dépôt")
+    shared = (
+        f" (dépôt commun avec {', '.join(m.shared_with)}: le registre d'ingestion compte leurs "
+        "enregistrements ensemble)"
+        if m.shared_with
+        else ""
+    )
+    period = f"du {m.first_day:%d/%m/%Y} au {m.last_day:%d/%m/%Y}" if m.first_day and m.last_day else "aucun dépôt"
     return {
         "Volume": f"{F.plural(m.records, 'enregistrement')} valides, {period}",
-        "Enregistrements par jour": (f"{F.number(m.per_day, 1)} en moyenne par jour d'export reçu"
-                                     if m.per_day is not None else "non mesuré")
-                                    + (f" (soit ~{F.integer(m.per_day * 365)} par an)" if m.per_day else ""),
-        "Complétude": (f"{F.integer(m.days_received)} jour(s) d'export reçus sur {F.integer(m.days_span)} "
-                       f"({F.percent(m.completeness)}); {F.integer(m.days_unbalanced)} jour(s) dont les comptes "
-                       "ne s'équilibrent pas" if m.completeness is not None else "non mesurée"),
-        "Part en quarantaine": (f"{F.percent(m.quarantined_share, 1)} ({F.integer(m.quarantined)} sur "
-                                f"{F.integer(m.read)} comptés dans les fichiers; {F.integer(m.duplicates)} doublon(s) "
-                                f"exact(s)){shared}" if m.quarantined_share is not None else "non mesurée"),
-        "Délai d'arrivée": (f"médiane {duration(m.delay_median_h)}; 9 enregistrements sur 10 arrivés au plus tard "
-                            f"{duration(m.delay_p90_h)} — du début de l'événement à la première arrivée de son "
-                            f"fichier ({F.plural(m.delay_records, 'enregistrement')}, à l'heure près)"
-                            if m.delay_median_h is not None else "non mesuré"),
+        "Enregistrements par jour": (
+            f"{F.number(m.per_day, 1)} en moyenne par jour d'export reçu" if m.per_day is not None else "non mesuré"
+        )
+        + (f" (soit ~{F.integer(m.per_day * 365)} par an)" if m.per_day else ""),
+        "Complétude": (
+            f"{F.integer(m.days_received)} jour(s) d'export reçus sur {F.integer(m.days_span)} "
+            f"({F.percent(m.completeness)}); {F.integer(m.days_unbalanced)} jour(s) dont les comptes "
+            "ne s'équilibrent pas"
+            if m.completeness is not None
+            else "non mesurée"
+        ),
+        "Part en quarantaine": (
+            f"{F.percent(m.quarantined_share, 1)} ({F.integer(m.quarantined)} sur "
+            f"{F.integer(m.read)} comptés dans les fichiers; {F.integer(m.duplicates)} doublon(s) "
+            f"exact(s)){shared}"
+            if m.quarantined_share is not None
+            else "non mesurée"
+        ),
+        "Délai d'arrivée": (
+            f"médiane {duration(m.delay_median_h)}; 9 enregistrements sur 10 arrivés au plus tard "
+            f"{duration(m.delay_p90_h)} — du début de l'événement à la première arrivée de son "
+            f"fichier ({F.plural(m.delay_records, 'enregistrement')}, à l'heure près)"
+            if m.delay_median_h is not None
+            else "non mesuré"
+        ),
     }

@@ -60,11 +60,13 @@ def pluralise(noun_phrase: str) -> str:
     → « alertes de vidéoprotection », « opération programmée » → « opérations programmées »."""
     words = noun_phrase.split(" ")
     head = 1
-    while head < len(words) and words[head] not in {"de", "du", "des", "d'", "à", "au", "aux", "en"} \
-            and not words[head].startswith("d'"):
+    while (
+        head < len(words)
+        and words[head] not in {"de", "du", "des", "d'", "à", "au", "aux", "en"}
+        and not words[head].startswith("d'")
+    ):
         head += 1  # adjectives after the noun agree with it
     out = []
     for i, w in enumerate(words):
         out.append(w + "s" if i < head and w and w[-1] not in "sxz" else w)
     return " ".join(out)
-

@@ -50,12 +50,19 @@ def _require(actor: Principal, action: str) -> None:
         raise RightsError(f"Action « {ACTIONS.get(action, action)} » non autorisée pour le profil {actor.profile}.")
 
 
-def _log(con: sqlite3.Connection, actor: Principal, action: str, whom: str, before: Any, after: Any,
-         **extra: Any) -> None:
+def _log(
+    con: sqlite3.Connection, actor: Principal, action: str, whom: str, before: Any, after: Any, **extra: Any
+) -> None:
     """One line of the access log per change of rights: who, whom, before, after."""
     detail = {"qui": actor.login, "pour": whom, "avant": before, "apres": after, **extra}
-    store.log_access(con, login=actor.login, profile=actor.profile, page="habilitations", action=action,
-                     detail=json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str))
+    store.log_access(
+        con,
+        login=actor.login,
+        profile=actor.profile,
+        page="habilitations",
+        action=action,
+        detail=json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str),
+    )
 
 
 @contextmanager
@@ -64,10 +71,19 @@ def _guarded(con: sqlite3.Connection, actor: Principal, what: str, whom: str, as
     try:
         yield
     except RightsError as exc:
-        store.log_access(con, login=actor.login, profile=actor.profile, page="habilitations",
-                         action="modification_refusee",
-                         detail=json.dumps({"qui": actor.login, "pour": whom, "demande": what, "valeurs": asked,
-                                            "motif": str(exc)}, ensure_ascii=False, sort_keys=True, default=str))
+        store.log_access(
+            con,
+            login=actor.login,
+            profile=actor.profile,
+            page="habilitations",
+            action="modification_refusee",
+            detail=json.dumps(
+                {"qui": actor.login, "pour": whom, "demande": what, "valeurs": asked, "motif": str(exc)},
+                ensure_ascii=False,
+                sort_keys=True,
+                default=str,
+            ),
+        )
         raise
 
 
@@ -86,10 +102,14 @@ def temporary_password() -> str:
 
 # --------------------------------------------------------------------------- reads
 def users(con: sqlite3.Connection) -> list[dict]:
-    return [dict(r) for r in con.execute(
-        "SELECT u.login, u.display_name, u.email, u.profile, u.activity_nature, u.organisation, o.kind "
-        "AS organisation_kind, u.active, u.locked_until, u.must_change_password, u.demo, u.created_at, u.updated_at "
-        "FROM users u JOIN organisations o ON o.code = u.organisation ORDER BY u.organisation, u.login")]
+    return [
+        dict(r)
+        for r in con.execute(
+            "SELECT u.login, u.display_name, u.email, u.profile, u.activity_nature, u.organisation, o.kind "
+            "AS organisation_kind, u.active, u.locked_until, u.must_change_password, u.demo, u.created_at, u.updated_at "
+            "FROM users u JOIN organisations o ON o.code = u.organisation ORDER BY u.organisation, u.login"
+        )
+    ]
 
 
 def profiles(con: sqlite3.Connection) -> list[dict]:
@@ -106,8 +126,9 @@ def natures(con: sqlite3.Connection) -> list[dict]:
     out = []
     for n in con.execute("SELECT * FROM activity_natures ORDER BY rowid"):
         d = dict(n)
-        d["sources"] = sorted(r[0] for r in con.execute(
-            "SELECT source FROM activity_nature_sources WHERE nature = ?", (n["code"],)))
+        d["sources"] = sorted(
+            r[0] for r in con.execute("SELECT source FROM activity_nature_sources WHERE nature = ?", (n["code"],))
+        )
         out.append(d)
     return out
 
@@ -121,8 +142,9 @@ def user_actions(con: sqlite3.Connection, login: str) -> list[str]:
 
 
 # --------------------------------------------------------------------------- users
-def _check_user_fields(con: sqlite3.Connection, login: str, profile: str, organisation: str,
-                       nature: str | None) -> None:
+def _check_user_fields(
+    con: sqlite3.Connection, login: str, profile: str, organisation: str, nature: str | None
+) -> None:
     if not login or not set(login) <= LOGIN_CHARS or len(login) > 64:
         raise ValueError("Identifiant invalide: lettres minuscules, chiffres, « . », « _ », « - ».")
     prof = con.execute("SELECT organisation_kind, requires_login FROM profiles WHERE code = ?", (profile,)).fetchone()
@@ -132,28 +154,61 @@ def _check_user_fields(con: sqlite3.Connection, login: str, profile: str, organi
     if org is None:
         raise ValueError(f"Organisation inconnue: {organisation}")
     if org["kind"] != prof["organisation_kind"]:
-        raise ValueError(f"Le profil {profile} est réservé aux personnes d'une organisation de type "
-                         f"« {prof['organisation_kind']} ».")
+        raise ValueError(
+            f"Le profil {profile} est réservé aux personnes d'une organisation de type « {prof['organisation_kind']} »."
+        )
     if nature and con.execute("SELECT 1 FROM activity_natures WHERE code = ?", (nature,)).fetchone() is None:
         raise ValueError(f"Nature d'activité inconnue: {nature}")
 
 
-def _insert_user(con: sqlite3.Connection, login: str, display_name: str, email: str | None, profile: str,
-                 nature: str | None, organisation: str, password: str | None, must_change: bool,
-                 demo: bool = False) -> None:
+def _insert_user(
+    con: sqlite3.Connection,
+    login: str,
+    display_name: str,
+    email: str | None,
+    profile: str,
+    nature: str | None,
+    organisation: str,
+    password: str | None,
+    must_change: bool,
+    demo: bool = False,
+) -> None:
     now = store.iso(store.now_utc())
     h = auth.hash_password(password, login) if password else None
     with store.transaction(con):
-        con.execute("INSERT INTO users (login, display_name, email, profile, activity_nature, organisation, active, "
-                    "password_hash, must_change_password, demo, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
-                    (login, display_name, (email or None), profile, nature, organisation, h, int(must_change),
-                     int(demo), now, now))
+        con.execute(
+            "INSERT INTO users (login, display_name, email, profile, activity_nature, organisation, active, "
+            "password_hash, must_change_password, demo, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
+            (
+                login,
+                display_name,
+                (email or None),
+                profile,
+                nature,
+                organisation,
+                h,
+                int(must_change),
+                int(demo),
+                now,
+                now,
+            ),
+        )
 
 
-def create_user(con: sqlite3.Connection, actor: Principal, *, login: str, display_name: str, email: str | None,
-                profile: str, organisation: str, activity_nature: str | None = None,
-                password: str | None = None, _via_request: int | None = None) -> str | None:
+def create_user(
+    con: sqlite3.Connection,
+    actor: Principal,
+    *,
+    login: str,
+    display_name: str,
+    email: str | None,
+    profile: str,
+    organisation: str,
+    activity_nature: str | None = None,
+    password: str | None = None,
+    _via_request: int | None = None,
+) -> str | None:
     """Habilitate a City or partner person (Préfecture persons: through the list workflow).
 
     Returns the temporary password to hand over (the user must change it), or None when the
@@ -165,38 +220,78 @@ def create_user(con: sqlite3.Connection, actor: Principal, *, login: str, displa
     prefecture = _org_kind(con, organisation) == "prefecture"
     with _guarded(con, actor, "creation", login, {"profil": profile, "organisation": organisation}):
         if prefecture and _via_request is None:
-            raise RightsError("Les personnes de la Préfecture sont habilitées par la liste nominative validée "
-                              "par la Préfecture (onglet « Liste Préfecture »).")
+            raise RightsError(
+                "Les personnes de la Préfecture sont habilitées par la liste nominative validée "
+                "par la Préfecture (onglet « Liste Préfecture »)."
+            )
         duties.not_self(actor, login, "son propre compte")
-        if email and actor.login and con.execute("SELECT 1 FROM users WHERE login = ? AND lower(email) = lower(?)",
-                                                 (actor.login, email.strip())).fetchone():
+        if (
+            email
+            and actor.login
+            and con.execute(
+                "SELECT 1 FROM users WHERE login = ? AND lower(email) = lower(?)", (actor.login, email.strip())
+            ).fetchone()
+        ):
             raise RightsError("On ne crée pas de second compte pour soi-même (séparation des tâches).")
         duties.check_person(con, login, profile, (), organisation)
     if con.execute("SELECT 1 FROM users WHERE login = ?", (login,)).fetchone():
         raise ValueError(f"L'identifiant {login} existe déjà.")
     if prefecture:  # no password the City would know: the Préfecture's validator issues the first one
         temp = None
-        _insert_user(con, login, display_name.strip(), email, profile, activity_nature, organisation, None,
-                     must_change=True)
+        _insert_user(
+            con, login, display_name.strip(), email, profile, activity_nature, organisation, None, must_change=True
+        )
     else:
         temp = password or temporary_password()
-        _insert_user(con, login, display_name.strip(), email, profile, activity_nature, organisation, temp,
-                     must_change=password is None)
-    _log(con, actor, "habilitation_creee", login, None,
-         {"profile": profile, "organisation": organisation, "activity_nature": activity_nature},
-         demande=_via_request)
+        _insert_user(
+            con,
+            login,
+            display_name.strip(),
+            email,
+            profile,
+            activity_nature,
+            organisation,
+            temp,
+            must_change=password is None,
+        )
+    _log(
+        con,
+        actor,
+        "habilitation_creee",
+        login,
+        None,
+        {"profile": profile, "organisation": organisation, "activity_nature": activity_nature},
+        demande=_via_request,
+    )
     return None if (password or prefecture) else temp
 
 
-def update_user(con: sqlite3.Connection, actor: Principal, login: str, *, profile: str | None = None,
-                activity_nature: str | None = None, display_name: str | None = None, email: str | None = None,
-                active: bool | None = None, _via_request: int | None = None) -> None:
+def update_user(
+    con: sqlite3.Connection,
+    actor: Principal,
+    login: str,
+    *,
+    profile: str | None = None,
+    activity_nature: str | None = None,
+    display_name: str | None = None,
+    email: str | None = None,
+    active: bool | None = None,
+    _via_request: int | None = None,
+) -> None:
     _require(actor, "habiliter")
     u = con.execute("SELECT * FROM users WHERE login = ?", (login,)).fetchone()
     if u is None:
         raise LookupError(f"Utilisateur inconnu: {login}")
-    changes = {k: v for k, v in (("profile", profile), ("activity_nature", activity_nature),
-                                 ("display_name", display_name), ("email", email)) if v is not None and v != u[k]}
+    changes = {
+        k: v
+        for k, v in (
+            ("profile", profile),
+            ("activity_nature", activity_nature),
+            ("display_name", display_name),
+            ("email", email),
+        )
+        if v is not None and v != u[k]
+    }
     if active is not None and bool(active) != bool(u["active"]):
         changes["active"] = int(active)
     if not changes:
@@ -204,17 +299,26 @@ def update_user(con: sqlite3.Connection, actor: Principal, login: str, *, profil
     with _guarded(con, actor, "modification", login, changes):
         duties.not_self(actor, login, "sa propre habilitation")
         if _org_kind(con, u["organisation"]) == "prefecture" and _via_request is None and changes != {"active": 0}:
-            raise RightsError("Un compte de la Préfecture ne change que par une demande validée par la Préfecture; "
-                              "seule la désactivation immédiate est possible ici.")
+            raise RightsError(
+                "Un compte de la Préfecture ne change que par une demande validée par la Préfecture; "
+                "seule la désactivation immédiate est possible ici."
+            )
         if "profile" in changes:
             duties.check_person(con, login, changes["profile"], duties.user_actions(con, login), u["organisation"])
     if "profile" in changes or "activity_nature" in changes:
-        _check_user_fields(con, login, changes.get("profile", u["profile"]), u["organisation"],
-                           changes.get("activity_nature", u["activity_nature"]))
+        _check_user_fields(
+            con,
+            login,
+            changes.get("profile", u["profile"]),
+            u["organisation"],
+            changes.get("activity_nature", u["activity_nature"]),
+        )
     sets = ", ".join(f"{k} = ?" for k in changes)  # keys from the fixed list above
     with store.transaction(con):
-        con.execute(f"UPDATE users SET {sets}, updated_at = ? WHERE login = ?",
-                    (*changes.values(), store.iso(store.now_utc()), login))
+        con.execute(
+            f"UPDATE users SET {sets}, updated_at = ? WHERE login = ?",
+            (*changes.values(), store.iso(store.now_utc()), login),
+        )
     _log(con, actor, "habilitation_modifiee", login, {k: u[k] for k in changes}, changes, demande=_via_request)
 
 
@@ -227,9 +331,11 @@ def reset_password(con: sqlite3.Connection, actor: Principal, login: str) -> str
     with _guarded(con, actor, "reinitialisation_mot_de_passe", login, None):
         duties.not_self(actor, login, "son propre mot de passe ici (page « Mon compte »)")
         if _org_kind(con, u["organisation"]) == "prefecture":
-            raise RightsError("Le mot de passe d'une personne de la Préfecture n'est jamais fixé par la Ville: le "
-                              "validateur de la Préfecture lui remet un mot de passe provisoire (C7). Ici, seule "
-                              "la désactivation immédiate est possible.")
+            raise RightsError(
+                "Le mot de passe d'une personne de la Préfecture n'est jamais fixé par la Ville: le "
+                "validateur de la Préfecture lui remet un mot de passe provisoire (C7). Ici, seule "
+                "la désactivation immédiate est possible."
+            )
     temp = temporary_password()
     auth.set_password(con, login, temp, must_change=True)
     _log(con, actor, "mot_de_passe_reinitialise", login, None, {"mot_de_passe": "provisoire"})
@@ -284,12 +390,18 @@ def set_user_actions(con: sqlite3.Connection, actor: Principal, login: str, acti
 
 
 # --------------------------------------------------------------------------- profiles (administrer)
-GUARDED = {("gestionnaire_habilitations", "page", "habilitations"), ("gestionnaire_habilitations", "action", "habiliter")}
+GUARDED = {
+    ("gestionnaire_habilitations", "page", "habilitations"),
+    ("gestionnaire_habilitations", "action", "habiliter"),
+}
 AGGREGATE_PAGES = {"accueil_public", "fiche_modele", "compte"}
 
 
-PROFILE_RIGHTS = (("pages", "profile_pages", "page"), ("actions", "profile_actions", "action"),
-                  ("conventions", "profile_conventions", "convention"))
+PROFILE_RIGHTS = (
+    ("pages", "profile_pages", "page"),
+    ("actions", "profile_actions", "action"),
+    ("conventions", "profile_conventions", "convention"),
+)
 
 
 def _profile_state(con: sqlite3.Connection, profile: str) -> dict[str, list[str]]:
@@ -299,8 +411,15 @@ def _profile_state(con: sqlite3.Connection, profile: str) -> dict[str, list[str]
     return out
 
 
-def set_profile_rights(con: sqlite3.Connection, actor: Principal, profile: str, *, pages: list[str],
-                       actions: list[str], conventions: list[str]) -> None:
+def set_profile_rights(
+    con: sqlite3.Connection,
+    actor: Principal,
+    profile: str,
+    *,
+    pages: list[str],
+    actions: list[str],
+    conventions: list[str],
+) -> None:
     """A profile's pages, actions and conventions; it then sees every source of those conventions
     (a new contract of one of them with no further edit), narrowed by its members' activity natures."""
     _require(actor, "administrer")
@@ -316,12 +435,14 @@ def set_profile_rights(con: sqlite3.Connection, actor: Principal, profile: str, 
     with _guarded(con, actor, "profil", f"profil:{profile}", after):
         duties.not_own_profile(actor, profile)
         if prof["aggregated_only"] and set(pages) - AGGREGATE_PAGES:
-            raise RightsError(f"Le profil {profile} est limité aux données agrégées: pages possibles "
-                              f"{sorted(AGGREGATE_PAGES)}.")
-        for (p, kind, value) in GUARDED:
+            raise RightsError(
+                f"Le profil {profile} est limité aux données agrégées: pages possibles {sorted(AGGREGATE_PAGES)}."
+            )
+        for p, kind, value in GUARDED:
             if p == profile and value not in (pages if kind == "page" else actions):
-                raise RightsError(f"« {value} » ne peut pas être retiré au profil {profile} (sinon plus personne "
-                                  "ne peut habiliter).")
+                raise RightsError(
+                    f"« {value} » ne peut pas être retiré au profil {profile} (sinon plus personne ne peut habiliter)."
+                )
         duties.check_profile(con, profile, prof["organisation_kind"], pages, actions, conventions)
     before = _profile_state(con, profile)
     with store.transaction(con):
@@ -339,8 +460,17 @@ def _new_code(code: str, what: str) -> str:
     return code
 
 
-def create_profile(con: sqlite3.Connection, actor: Principal, *, code: str, label: str, reason: str,
-                   organisation_kind: str, aggregated_only: bool = False, own_data_only: bool = False) -> str:
+def create_profile(
+    con: sqlite3.Connection,
+    actor: Principal,
+    *,
+    code: str,
+    label: str,
+    reason: str,
+    organisation_kind: str,
+    aggregated_only: bool = False,
+    own_data_only: bool = False,
+) -> str:
     """A new profile (administrer), opening only « Mon compte »: its pages, actions and conventions
     are then set with `set_profile_rights`, under the same rules. A profile of the Préfecture or of
     a partner reads only its organisation's own data row by row (`own_data_only`)."""
@@ -351,15 +481,22 @@ def create_profile(con: sqlite3.Connection, actor: Principal, *, code: str, labe
     if not label.strip() or not reason.strip():
         raise ValueError("Un profil nouveau a un libellé et une raison d'être.")
     own = own_data_only or organisation_kind in ("prefecture", "partenaire")
-    after = {"libelle": label.strip(), "raison": reason.strip(), "organisation_kind": organisation_kind,
-             "aggregated_only": bool(aggregated_only), "own_data_only": bool(own)}
+    after = {
+        "libelle": label.strip(),
+        "raison": reason.strip(),
+        "organisation_kind": organisation_kind,
+        "aggregated_only": bool(aggregated_only),
+        "own_data_only": bool(own),
+    }
     with _guarded(con, actor, "profil_cree", f"profil:{code}", after):
         if con.execute("SELECT 1 FROM profiles WHERE code = ?", (code,)).fetchone():
             raise RightsError(f"Le profil {code} existe déjà: ses droits se modifient, il ne se recrée pas.")
     with store.transaction(con):
-        con.execute("INSERT INTO profiles (code, label, reason, organisation_kind, aggregated_only, own_data_only, "
-                    "requires_login, own_entries_only) VALUES (?, ?, ?, ?, ?, ?, 1, 0)",
-                    (code, after["libelle"], after["raison"], organisation_kind, int(aggregated_only), int(own)))
+        con.execute(
+            "INSERT INTO profiles (code, label, reason, organisation_kind, aggregated_only, own_data_only, "
+            "requires_login, own_entries_only) VALUES (?, ?, ?, ?, ?, ?, 1, 0)",
+            (code, after["libelle"], after["raison"], organisation_kind, int(aggregated_only), int(own)),
+        )
         con.execute("INSERT INTO profile_pages (profile, page) VALUES (?, 'compte')", (code,))
     _log(con, actor, "profil_cree", f"profil:{code}", None, after)
     return code
@@ -391,42 +528,74 @@ def set_nature(con: sqlite3.Connection, actor: Principal, code: str, label: str,
         raise ValueError("Code de nature d'activité invalide.")
     with _guarded(con, actor, "nature_activite", f"nature:{code}", sorted(sources)):
         if code == actor.activity_nature:
-            raise RightsError(f"On ne modifie pas sa propre nature d'activité ({code}): une autre personne doit "
-                              "le faire (séparation des tâches).")
+            raise RightsError(
+                f"On ne modifie pas sa propre nature d'activité ({code}): une autre personne doit "
+                "le faire (séparation des tâches)."
+            )
     old = con.execute("SELECT label FROM activity_natures WHERE code = ?", (code,)).fetchone()
-    before = None if old is None else {"libelle": old[0], "sources": sorted(r[0] for r in con.execute(
-        "SELECT source FROM activity_nature_sources WHERE nature = ?", (code,)))}
+    before = (
+        None
+        if old is None
+        else {
+            "libelle": old[0],
+            "sources": sorted(
+                r[0] for r in con.execute("SELECT source FROM activity_nature_sources WHERE nature = ?", (code,))
+            ),
+        }
+    )
     with store.transaction(con):
-        con.execute("INSERT INTO activity_natures VALUES (?, ?) ON CONFLICT (code) DO UPDATE SET label = excluded.label",
-                    (code, label.strip()))
+        con.execute(
+            "INSERT INTO activity_natures VALUES (?, ?) ON CONFLICT (code) DO UPDATE SET label = excluded.label",
+            (code, label.strip()),
+        )
         con.execute("DELETE FROM activity_nature_sources WHERE nature = ?", (code,))
         for s in sorted(set(sources)):
             con.execute("INSERT INTO activity_nature_sources VALUES (?, ?)", (code, s))
-    _log(con, actor, "nature_activite_modifiee", f"nature:{code}", before,
-         {"libelle": label.strip(), "sources": sorted(set(sources))})
+    _log(
+        con,
+        actor,
+        "nature_activite_modifiee",
+        f"nature:{code}",
+        before,
+        {"libelle": label.strip(), "sources": sorted(set(sources))},
+    )
 
 
 # --------------------------------------------------------------------------- Préfecture list (C7)
 def request_status(con: sqlite3.Connection, request_id: int) -> str:
-    r = con.execute("SELECT status FROM habilitation_request_events WHERE request_id = ? ORDER BY id DESC LIMIT 1",
-                    (request_id,)).fetchone()
+    r = con.execute(
+        "SELECT status FROM habilitation_request_events WHERE request_id = ? ORDER BY id DESC LIMIT 1", (request_id,)
+    ).fetchone()
     if r is None:
         raise LookupError(f"Demande inconnue: {request_id}")
     return r[0]
 
 
 def _event(con: sqlite3.Connection, request_id: int, actor: Principal, status: str, comment: str | None) -> None:
-    con.execute("INSERT INTO habilitation_request_events (request_id, at, actor, status, comment) "
-                "VALUES (?, ?, ?, ?, ?)", (request_id, store.iso(store.now_utc()), actor.login, status, comment))
+    con.execute(
+        "INSERT INTO habilitation_request_events (request_id, at, actor, status, comment) VALUES (?, ?, ?, ?, ?)",
+        (request_id, store.iso(store.now_utc()), actor.login, status, comment),
+    )
 
 
-def create_request(con: sqlite3.Connection, actor: Principal, *, kind: str, login: str,
-                   display_name: str | None = None, email: str | None = None, profile: str | None = None,
-                   activity_nature: str | None = "ordre_public_prefecture", comment: str | None = None) -> int:
+def create_request(
+    con: sqlite3.Connection,
+    actor: Principal,
+    *,
+    kind: str,
+    login: str,
+    display_name: str | None = None,
+    email: str | None = None,
+    profile: str | None = None,
+    activity_nature: str | None = "ordre_public_prefecture",
+    comment: str | None = None,
+) -> int:
     """A line of the Préfecture's nominative list: entered by the Préfecture validator or the gestionnaire."""
     if not (actor.can("valider_liste_prefecture") or actor.can("habiliter")):
-        raise RightsError("Seuls le validateur de la Préfecture et le gestionnaire des habilitations "
-                          "saisissent les demandes de la liste nominative.")
+        raise RightsError(
+            "Seuls le validateur de la Préfecture et le gestionnaire des habilitations "
+            "saisissent les demandes de la liste nominative."
+        )
     if kind not in KIND_LABELS:
         raise ValueError(f"Type de demande inconnu: {kind}")
     login = login.strip().lower()
@@ -444,24 +613,47 @@ def create_request(con: sqlite3.Connection, actor: Principal, *, kind: str, logi
             _check_user_fields(con, login, profile, PREFECTURE_ORG, activity_nature)
     open_ = con.execute(
         "SELECT r.id FROM habilitation_requests r WHERE r.login = ? AND (SELECT status FROM habilitation_request_events e "
-        "WHERE e.request_id = r.id ORDER BY e.id DESC LIMIT 1) IN ('demandee', 'validee_prefecture')", (login,)).fetchone()
+        "WHERE e.request_id = r.id ORDER BY e.id DESC LIMIT 1) IN ('demandee', 'validee_prefecture')",
+        (login,),
+    ).fetchone()
     if open_:
         raise ValueError(f"Une demande est déjà en cours pour {login} (n° {open_[0]}).")
     with store.transaction(con):
         cur = con.execute(
             "INSERT INTO habilitation_requests (kind, login, display_name, email, organisation, profile, "
             "activity_nature, requested_by, requested_at, comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (kind, login, display_name, email, PREFECTURE_ORG, profile, activity_nature, actor.login,
-             store.iso(store.now_utc()), comment))
+            (
+                kind,
+                login,
+                display_name,
+                email,
+                PREFECTURE_ORG,
+                profile,
+                activity_nature,
+                actor.login,
+                store.iso(store.now_utc()),
+                comment,
+            ),
+        )
         rid = int(cur.lastrowid)
         _event(con, rid, actor, "demandee", comment)
-    _log(con, actor, "liste_prefecture_demande", login, None, {"statut": "demandee"}, demande=rid, type=kind,
-         profil=profile)
+    _log(
+        con,
+        actor,
+        "liste_prefecture_demande",
+        login,
+        None,
+        {"statut": "demandee"},
+        demande=rid,
+        type=kind,
+        profil=profile,
+    )
     return rid
 
 
-def validate_request(con: sqlite3.Connection, actor: Principal, request_id: int, approve: bool,
-                     comment: str | None = None) -> str:
+def validate_request(
+    con: sqlite3.Connection, actor: Principal, request_id: int, approve: bool, comment: str | None = None
+) -> str:
     """Step 2: the Préfecture validates (or rejects) the change to its list."""
     _require(actor, "valider_liste_prefecture")
     if request_status(con, request_id) != "demandee":
@@ -472,13 +664,15 @@ def validate_request(con: sqlite3.Connection, actor: Principal, request_id: int,
     status = "validee_prefecture" if approve else "rejetee_prefecture"
     with store.transaction(con):
         _event(con, request_id, actor, status, comment)
-    _log(con, actor, "liste_prefecture_validation", whom, {"statut": "demandee"}, {"statut": status},
-         demande=request_id)
+    _log(
+        con, actor, "liste_prefecture_validation", whom, {"statut": "demandee"}, {"statut": status}, demande=request_id
+    )
     return status
 
 
-def habilitate_request(con: sqlite3.Connection, actor: Principal, request_id: int, approve: bool,
-                       comment: str | None = None) -> tuple[str, str | None]:
+def habilitate_request(
+    con: sqlite3.Connection, actor: Principal, request_id: int, approve: bool, comment: str | None = None
+) -> tuple[str, str | None]:
     """Step 3: the gestionnaire (DGA Sécurité) applies — or refuses — a validated request.
 
     Returns (status, None): a new Préfecture account has no password the City would know; the
@@ -493,19 +687,42 @@ def habilitate_request(con: sqlite3.Connection, actor: Principal, request_id: in
     temp = None
     if approve:
         if r["kind"] == "ajout":
-            temp = create_user(con, actor, login=r["login"], display_name=r["display_name"], email=r["email"],
-                               profile=r["profile"], organisation=PREFECTURE_ORG,
-                               activity_nature=r["activity_nature"], _via_request=request_id)
+            temp = create_user(
+                con,
+                actor,
+                login=r["login"],
+                display_name=r["display_name"],
+                email=r["email"],
+                profile=r["profile"],
+                organisation=PREFECTURE_ORG,
+                activity_nature=r["activity_nature"],
+                _via_request=request_id,
+            )
         elif r["kind"] == "modification":
-            update_user(con, actor, r["login"], profile=r["profile"], activity_nature=r["activity_nature"],
-                        display_name=r["display_name"], email=r["email"], _via_request=request_id)
+            update_user(
+                con,
+                actor,
+                r["login"],
+                profile=r["profile"],
+                activity_nature=r["activity_nature"],
+                display_name=r["display_name"],
+                email=r["email"],
+                _via_request=request_id,
+            )
         else:
             update_user(con, actor, r["login"], active=False, _via_request=request_id)
     status = "habilitee" if approve else "refusee"
     with store.transaction(con):
         _event(con, request_id, actor, status, comment)
-    _log(con, actor, "liste_prefecture_habilitation", r["login"], {"statut": "validee_prefecture"},
-         {"statut": status}, demande=request_id)
+    _log(
+        con,
+        actor,
+        "liste_prefecture_habilitation",
+        r["login"],
+        {"statut": "validee_prefecture"},
+        {"statut": status},
+        demande=request_id,
+    )
     return status, temp
 
 
@@ -514,9 +731,13 @@ def requests(con: sqlite3.Connection) -> list[dict]:
     out = []
     for r in con.execute("SELECT * FROM habilitation_requests ORDER BY id DESC"):
         d = dict(r)
-        d["history"] = [dict(e) for e in con.execute(
-            "SELECT at, actor, status, comment FROM habilitation_request_events WHERE request_id = ? ORDER BY id",
-            (r["id"],))]
+        d["history"] = [
+            dict(e)
+            for e in con.execute(
+                "SELECT at, actor, status, comment FROM habilitation_request_events WHERE request_id = ? ORDER BY id",
+                (r["id"],),
+            )
+        ]
         d["status"] = d["history"][-1]["status"] if d["history"] else "demandee"
         out.append(d)
     return out

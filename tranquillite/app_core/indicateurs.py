@@ -30,8 +30,14 @@ CUMUL, MONTH = "cumul", "dernier_mois"
 def catalogue(cat: Catalog, scope: Scope) -> pl.DataFrame:
     """Every indicator of the catalogue: definitions are not data, each profile sees them all (and
     which profiles may see each indicator's values)."""
-    return scoped_query(cat, scope, CATALOGUE, select="indicator_id, name, definition, formula, unit, sources, "
-                        "conventions, profiles, owner, areas, periods, status", order_by="indicator_id")
+    return scoped_query(
+        cat,
+        scope,
+        CATALOGUE,
+        select="indicator_id, name, definition, formula, unit, sources, "
+        "conventions, profiles, owner, areas, periods, status",
+        order_by="indicator_id",
+    )
 
 
 def additive(unit: str) -> bool:
@@ -43,15 +49,18 @@ def additive(unit: str) -> bool:
 @dataclass(frozen=True)
 class Trends:
     indicator: str
-    kind: str                     # CUMUL (28 days, year to date) or MONTH (last complete month)
-    as_of: date | None            # CUMUL: the day after the last day of data; MONTH: the month's first day
-    table: pl.DataFrame           # one row per area ('ville' first)
+    kind: str  # CUMUL (28 days, year to date) or MONTH (last complete month)
+    as_of: date | None  # CUMUL: the day after the last day of data; MONTH: the month's first day
+    table: pl.DataFrame  # one row per area ('ville' first)
 
 
 def _evolution(cur: str, ly: str, n_cur: str, n_ly: str) -> pl.Expr:
     small = (pl.col(n_cur).fill_null(0) < SMALL_COUNT) | (pl.col(n_ly).fill_null(0) < SMALL_COUNT)
-    return pl.when(small | pl.col(ly).is_null() | (pl.col(ly) == 0)).then(None).otherwise(
-        (pl.col(cur).fill_null(0) / pl.col(ly) - 1.0) * 100.0)
+    return (
+        pl.when(small | pl.col(ly).is_null() | (pl.col(ly) == 0))
+        .then(None)
+        .otherwise((pl.col(cur).fill_null(0) / pl.col(ly) - 1.0) * 100.0)
+    )
 
 
 def cumulative(indicator: str, rows: pl.DataFrame) -> Trends:
@@ -62,18 +71,29 @@ def cumulative(indicator: str, rows: pl.DataFrame) -> Trends:
     as_of = rows.get_column("period_start").max() + timedelta(days=1)
     jan1 = date((as_of - timedelta(days=1)).year, 1, 1)
     first = rows.get_column("period_start").min()
-    windows = {"28j": (as_of - timedelta(days=28), as_of), "28j_an": (as_of - timedelta(days=28) - YEAR, as_of - YEAR),
-               "ytd": (jan1, as_of), "ytd_an": (jan1 - YEAR, as_of - YEAR)}
+    windows = {
+        "28j": (as_of - timedelta(days=28), as_of),
+        "28j_an": (as_of - timedelta(days=28) - YEAR, as_of - YEAR),
+        "ytd": (jan1, as_of),
+        "ytd_an": (jan1 - YEAR, as_of - YEAR),
+    }
     d = pl.col("period_start")
     aggs = []
     for name, (a, b) in windows.items():
         inside = (d >= a) & (d < b)
         known = first <= a
-        aggs += [pl.col("value").filter(inside).sum().alias(name) if known else pl.lit(None, pl.Float64).alias(name),
-                 pl.col("n").filter(inside).sum().alias(f"n_{name}") if known else pl.lit(None, pl.Int64).alias(f"n_{name}")]
-    t = rows.group_by("area_level", "area").agg(aggs).with_columns(
-        _evolution("28j", "28j_an", "n_28j", "n_28j_an").alias("evolution_28j"),
-        _evolution("ytd", "ytd_an", "n_ytd", "n_ytd_an").alias("evolution_ytd"))
+        aggs += [
+            pl.col("value").filter(inside).sum().alias(name) if known else pl.lit(None, pl.Float64).alias(name),
+            pl.col("n").filter(inside).sum().alias(f"n_{name}") if known else pl.lit(None, pl.Int64).alias(f"n_{name}"),
+        ]
+    t = (
+        rows.group_by("area_level", "area")
+        .agg(aggs)
+        .with_columns(
+            _evolution("28j", "28j_an", "n_28j", "n_28j_an").alias("evolution_28j"),
+            _evolution("ytd", "ytd_an", "n_ytd", "n_ytd_an").alias("evolution_ytd"),
+        )
+    )
     return Trends(indicator, CUMUL, as_of, t.sort(pl.col("area_level") != "ville", "area"))
 
 
@@ -84,16 +104,27 @@ def monthly(indicator: str, rows: pl.DataFrame) -> Trends:
     last = rows.get_column("period_start").max()
     small = (pl.col("n").fill_null(0) < SMALL_COUNT) | (pl.col("n_ly").fill_null(0) < SMALL_COUNT)
     t = rows.filter(pl.col("period_start") == last).with_columns(
-        pl.when(small).then(None).otherwise(pl.col("evolution_ly_pct")).alias("evolution_ly_pct"))
+        pl.when(small).then(None).otherwise(pl.col("evolution_ly_pct")).alias("evolution_ly_pct")
+    )
     return Trends(indicator, MONTH, last, t.sort(pl.col("area_level") != "ville", "area"))
 
 
 def _dimension(cat: Catalog, scope: Scope, indicator: str) -> tuple[str, list, set]:
-    levels = scoped_query(cat, scope, VALUES, select="DISTINCT area_level, period_level, dimension",
-                          where="indicator_id = ?", params=[indicator], level="aggregate")
+    levels = scoped_query(
+        cat,
+        scope,
+        VALUES,
+        select="DISTINCT area_level, period_level, dimension",
+        where="indicator_id = ?",
+        params=[indicator],
+        level="aggregate",
+    )
     dims = [d for d in levels.get_column("dimension").unique().to_list() if d is not None] if levels.height else []
-    have = set(zip(levels.get_column("area_level").to_list(), levels.get_column("period_level").to_list())) \
-        if levels.height else set()
+    have = (
+        set(zip(levels.get_column("area_level").to_list(), levels.get_column("period_level").to_list()))
+        if levels.height
+        else set()
+    )
     if not dims:
         return "dimension IS NULL", [], have
     return "dimension = ?", ["toutes" if "toutes" in dims else sorted(dims)[0]], have
@@ -102,13 +133,20 @@ def _dimension(cat: Catalog, scope: Scope, indicator: str) -> tuple[str, list, s
 def _read(indicator: str, unit: str, dim_where: str, dim_params: list, have: set) -> tuple[str, dict[str, Any]]:
     """The kind of comparison and the scoped read (keyword arguments of `scoped_query`) it needs."""
     if additive(unit) and ("arrondissement", "jour") in have:
-        return CUMUL, dict(table=VALUES, select="indicator_id, area_level, area, period_start, value, n",
-                           where=f"indicator_id = ? AND period_level = 'jour' AND {dim_where} "
-                                 "AND area_level IN ('arrondissement', 'ville')", params=[indicator, *dim_params])
+        return CUMUL, dict(
+            table=VALUES,
+            select="indicator_id, area_level, area, period_start, value, n",
+            where=f"indicator_id = ? AND period_level = 'jour' AND {dim_where} "
+            "AND area_level IN ('arrondissement', 'ville')",
+            params=[indicator, *dim_params],
+        )
     level = "arrondissement" if ("arrondissement", "mois") in have else "ville"
-    return MONTH, dict(table=VALUES, select="indicator_id, area_level, area, period, period_start, value, n, value_ly, n_ly, "
-                       "evolution_ly_pct", where=f"indicator_id = ? AND period_level = 'mois' AND complete AND "
-                       f"{dim_where} AND area_level IN ('ville', ?)", params=[indicator, *dim_params, level])
+    return MONTH, dict(
+        table=VALUES,
+        select="indicator_id, area_level, area, period, period_start, value, n, value_ly, n_ly, evolution_ly_pct",
+        where=f"indicator_id = ? AND period_level = 'mois' AND complete AND {dim_where} AND area_level IN ('ville', ?)",
+        params=[indicator, *dim_params, level],
+    )
 
 
 def trends(cat: Catalog, scope: Scope, indicator: str, unit: str) -> Trends:
@@ -136,8 +174,14 @@ def briefing_pdf(cat: Catalog, principal: Principal, indicators: list[dict], nam
     for ind in indicators:
         kind, read = _read(ind["indicator_id"], ind["unit"], *_dimension(cat, principal.scope, ind["indicator_id"]))
         plans.append((ind, kind, read))
-    rows = export_rows(cat, principal, [read for _, _, read in plans], page="indicateurs",
-                       filters={"briefing": [i["indicator_id"] for i in indicators]}, action="export_pdf")
+    rows = export_rows(
+        cat,
+        principal,
+        [read for _, _, read in plans],
+        page="indicateurs",
+        filters={"briefing": [i["indicator_id"] for i in indicators]},
+        action="export_pdf",
+    )
     doc = TextPdf("Note hebdomadaire des indicateurs")
     line = doc.line
     line("Ville de Marseille - Plateforme Big Data de la Tranquillité Publique", 9)
@@ -154,9 +198,15 @@ def briefing_pdf(cat: Catalog, principal: Principal, indicators: list[dict], nam
         for r in t.table.iter_rows(named=True):
             where = "Ville" if r["area_level"] == "ville" else names.get(r["area"], r["area"])
             if kind == CUMUL:
-                line(f"{where}: 28 derniers jours {formats.integer(r['28j'], '—')} ({fr_evolution(r['evolution_28j'])} sur un an); "
-                     f"depuis le 1er janvier {formats.integer(r['ytd'], '—')} ({fr_evolution(r['evolution_ytd'])}).", 9)
+                line(
+                    f"{where}: 28 derniers jours {formats.integer(r['28j'], '—')} ({fr_evolution(r['evolution_28j'])} sur un an); "
+                    f"depuis le 1er janvier {formats.integer(r['ytd'], '—')} ({fr_evolution(r['evolution_ytd'])}).",
+                    9,
+                )
             else:
-                line(f"{where}: {r['period']} {formats.number(r['value'], 1, '—')} {ind['unit']} "
-                     f"({fr_evolution(r['evolution_ly_pct'])} sur un an).", 9)
+                line(
+                    f"{where}: {r['period']} {formats.number(r['value'], 1, '—')} {ind['unit']} "
+                    f"({fr_evolution(r['evolution_ly_pct'])} sur un an).",
+                    9,
+                )
     return doc.output()

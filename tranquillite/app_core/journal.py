@@ -54,22 +54,77 @@ PREFIXES = {  # action families: prefix → phrase before the rest, made readabl
     "remise_": "Remise à un prestataire",
     "destruction_": "Destruction",
 }
-ACCENTS = {"reussie": "réussie", "echouee": "échouée", "refusee": "refusée", "creee": "créée", "modifiee": "modifiée",
-           "enregistree": "enregistrée", "terminee": "terminée", "annulee": "annulée", "resiliee": "résiliée",
-           "detruire": "détruire", "resilier": "résilier", "commencee": "commencée", "reconduite": "reconduite",
-           "echec": "échec", "verifiee": "vérifiée", "restituee": "restituée", "donnees": "données",
-           "materialiser": "matérialiser", "demarree": "démarrée", "prevision": "prévision", "parametres": "paramètres",
-           "notifiee": "notifiée", "preavis": "préavis", "reussi": "réussi", "echoue": "échoué", "renouvelee": "renouvelée"}
+ACCENTS = {
+    "reussie": "réussie",
+    "echouee": "échouée",
+    "refusee": "refusée",
+    "creee": "créée",
+    "modifiee": "modifiée",
+    "enregistree": "enregistrée",
+    "terminee": "terminée",
+    "annulee": "annulée",
+    "resiliee": "résiliée",
+    "detruire": "détruire",
+    "resilier": "résilier",
+    "commencee": "commencée",
+    "reconduite": "reconduite",
+    "echec": "échec",
+    "verifiee": "vérifiée",
+    "restituee": "restituée",
+    "donnees": "données",
+    "materialiser": "matérialiser",
+    "demarree": "démarrée",
+    "prevision": "prévision",
+    "parametres": "paramètres",
+    "notifiee": "notifiée",
+    "preavis": "préavis",
+    "reussi": "réussi",
+    "echoue": "échoué",
+    "renouvelee": "renouvelée",
+}
 KEY_LABELS = {
-    "qui": "Par", "pour": "Pour", "avant": "Avant", "apres": "Après", "demande": "Demande", "valeurs": "Valeurs",
-    "conventions": "Conventions", "refusees": "Refusées", "lignes": "Lignes", "convention": "Convention",
-    "du": "Du", "au": "Au", "heures": "Heures", "sources": "Sources", "cat": "Catégories", "arr": "Arrondissements",
-    "vue": "Affichage", "h3": "Maille H3", "utilisateur": "Utilisateur", "profil": "Profil", "page": "Page",
-    "exports": "Exports seulement", "categorie": "Catégorie", "creneau": "Créneau", "zone_signalee": "Zone signalée",
-    "horizon_evaluation": "Horizon d'évaluation", "evenement": "Événement", "type": "Type", "indicateur": "Indicateur",
-    "mois": "Mois", "famille": "Famille", "profile": "Profil", "active": "Active", "activity_nature": "Nature d'activité",
-    "organisation": "Organisation", "pages": "Pages", "actions": "Actions", "mot_de_passe": "Mot de passe",
-    "verrouillage": "Verrouillage", "attestation": "Attestation", "prestataire": "Prestataire", "tables": "Tables",
+    "qui": "Par",
+    "pour": "Pour",
+    "avant": "Avant",
+    "apres": "Après",
+    "demande": "Demande",
+    "valeurs": "Valeurs",
+    "conventions": "Conventions",
+    "refusees": "Refusées",
+    "lignes": "Lignes",
+    "convention": "Convention",
+    "du": "Du",
+    "au": "Au",
+    "heures": "Heures",
+    "sources": "Sources",
+    "cat": "Catégories",
+    "arr": "Arrondissements",
+    "vue": "Affichage",
+    "h3": "Maille H3",
+    "utilisateur": "Utilisateur",
+    "profil": "Profil",
+    "page": "Page",
+    "exports": "Exports seulement",
+    "categorie": "Catégorie",
+    "creneau": "Créneau",
+    "zone_signalee": "Zone signalée",
+    "horizon_evaluation": "Horizon d'évaluation",
+    "evenement": "Événement",
+    "type": "Type",
+    "indicateur": "Indicateur",
+    "mois": "Mois",
+    "famille": "Famille",
+    "profile": "Profil",
+    "active": "Active",
+    "activity_nature": "Nature d'activité",
+    "organisation": "Organisation",
+    "pages": "Pages",
+    "actions": "Actions",
+    "mot_de_passe": "Mot de passe",
+    "verrouillage": "Verrouillage",
+    "attestation": "Attestation",
+    "prestataire": "Prestataire",
+    "tables": "Tables",
 }
 
 
@@ -86,7 +141,7 @@ def action_label(code: str | None) -> str:
         return ACTION_LABELS[code]
     for prefix, phrase in PREFIXES.items():
         if code.startswith(prefix):
-            return f"{phrase}: {readable(code[len(prefix):]).lower()}"
+            return f"{phrase}: {readable(code[len(prefix) :]).lower()}"
     return readable(code)
 
 
@@ -95,9 +150,15 @@ def value_labels() -> dict[str, str]:
     sources) → their names."""
     from tranquillite import sources as S
     from tranquillite.app_core.rights import ACTIONS, ACTIVITY_NATURES, ORGANISATIONS, PAGES, PROFILES
-    return {**S.labels(), **{k: v["title"] for k, v in PAGES.items()}, **ACTIONS,
-            **{o["code"]: o["label"] for o in ORGANISATIONS}, **{a["code"]: a["label"] for a in ACTIVITY_NATURES},
-            **{p.code: p.label for p in PROFILES}}
+
+    return {
+        **S.labels(),
+        **{k: v["title"] for k, v in PAGES.items()},
+        **ACTIONS,
+        **{o["code"]: o["label"] for o in ORGANISATIONS},
+        **{a["code"]: a["label"] for a in ACTIVITY_NATURES},
+        **{p.code: p.label for p in PROFILES},
+    }
 
 
 def _lower(text: str) -> str:

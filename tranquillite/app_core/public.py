@@ -39,11 +39,16 @@ def category_labels() -> dict[str, str]:
 
 def values(cat: Catalog, scope: Scope) -> pl.DataFrame:
     """Every public value by month, for the city and its arrondissements."""
-    return scoped_query(cat, scope, PUBLIC, level="aggregate",
-                        select="indicator_id, indicator_name, unit, area_level, area, period, dimension, value, "
-                               "value_display, suppressed",
-                        where="period_level = 'mois' AND area_level IN ('ville', 'arrondissement')",
-                        order_by="indicator_id, period, area_level, area, dimension")
+    return scoped_query(
+        cat,
+        scope,
+        PUBLIC,
+        level="aggregate",
+        select="indicator_id, indicator_name, unit, area_level, area, period, dimension, value, "
+        "value_display, suppressed",
+        where="period_level = 'mois' AND area_level IN ('ville', 'arrondissement')",
+        order_by="indicator_id, period, area_level, area, dimension",
+    )
 
 
 def display(value: float | None, shown: str | None) -> str:
@@ -60,8 +65,10 @@ def arrondissement_table(df: pl.DataFrame, indicator: str, dimension: str) -> pl
     d = df.filter((pl.col("indicator_id") == indicator) & (pl.col("dimension") == dimension))
     months = sorted(d.get_column("period").unique().to_list())
     city = {r["period"]: r for r in d.filter(pl.col("area_level") == "ville").iter_rows(named=True)}
-    cells = {(r["area"], r["period"]): display(r["value"], r["value_display"])
-             for r in d.filter(pl.col("area_level") == "arrondissement").iter_rows(named=True)}
+    cells = {
+        (r["area"], r["period"]): display(r["value"], r["value_display"])
+        for r in d.filter(pl.col("area_level") == "arrondissement").iter_rows(named=True)
+    }
     rows = []
     for code, name in names.items():
         row = {"Arrondissement": name}
@@ -83,6 +90,7 @@ def arrondissement_table(df: pl.DataFrame, indicator: str, dimension: str) -> pl
 def month_label(period: str) -> str:
     """« 2025-03 » → « mars 2025 »."""
     from tranquillite.app_core.explanations import MONTHS
+
     try:
         y, m = period.split("-")
         return f"{MONTHS[int(m) - 1]} {y}"

@@ -25,13 +25,24 @@ MAX_ROWS = 200
 def reasons(cat: queries.Catalog, principal) -> pl.DataFrame:
     """Records per source and reason code."""
     df = queries.quarantine_query(cat, principal, "governance.quarantine", select="source, reasons")
-    df = (df.with_row_index("_record").explode("reasons")
-          .with_columns(pl.col("reasons").str.split(":").list.first().alias("reason")))
+    df = (
+        df.with_row_index("_record")
+        .explode("reasons")
+        .with_columns(pl.col("reasons").str.split(":").list.first().alias("reason"))
+    )
     # a record counts once per reason code (`valeur_invalide:lon` and `:lat` are one record)
-    return (df.filter(pl.col("reason").is_not_null()).unique(subset=["_record", "reason"])
-            .group_by("source", "reason").len()
-            .rename({"len": "records"}).sort("source", "reason")) if df.height else \
-        pl.DataFrame(schema={"source": pl.Utf8, "reason": pl.Utf8, "records": pl.UInt32})
+    return (
+        (
+            df.filter(pl.col("reason").is_not_null())
+            .unique(subset=["_record", "reason"])
+            .group_by("source", "reason")
+            .len()
+            .rename({"len": "records"})
+            .sort("source", "reason")
+        )
+        if df.height
+        else pl.DataFrame(schema={"source": pl.Utf8, "reason": pl.Utf8, "records": pl.UInt32})
+    )
 
 
 def masked(raw: str | None) -> str:
@@ -53,8 +64,9 @@ def masked(raw: str | None) -> str:
     return " · ".join(parts)
 
 
-def records(cat: queries.Catalog, principal, source: str | None, reason: str | None,
-            limit: int = MAX_ROWS) -> pl.DataFrame:
+def records(
+    cat: queries.Catalog, principal, source: str | None, reason: str | None, limit: int = MAX_ROWS
+) -> pl.DataFrame:
     """The quarantined records of a source and reason, masked, most recent partitions first."""
     where, params = ["TRUE"], []
     if source:
@@ -64,10 +76,16 @@ def records(cat: queries.Catalog, principal, source: str | None, reason: str | N
         # a reason is `code` or `code:field`: match the code among the list's elements
         where.append("regexp_matches(array_to_string(reasons, '|'), ?)")
         params.append(r"(^|\|)" + re.escape(reason) + r"(:|\||$)")
-    df = queries.quarantine_query(cat, principal, "governance.quarantine",
-                                  select="source, partition, file, line, record_id, reasons, raw",
-                                  where=" AND ".join(where), params=params,
-                                  order_by="partition DESC, file, line", limit=limit)
+    df = queries.quarantine_query(
+        cat,
+        principal,
+        "governance.quarantine",
+        select="source, partition, file, line, record_id, reasons, raw",
+        where=" AND ".join(where),
+        params=params,
+        order_by="partition DESC, file, line",
+        limit=limit,
+    )
     return df.with_columns(
         pl.col("raw").map_elements(masked, return_dtype=pl.Utf8).alias("enregistrement"),
         pl.col("reasons").list.join(", ").alias("motifs"),
@@ -75,9 +93,13 @@ def records(cat: queries.Catalog, principal, source: str | None, reason: str | N
 
 
 def purges(cat: queries.Catalog, principal) -> pl.DataFrame:
-    return queries.quarantine_query(cat, principal, "governance.quarantine_purges",
-                                    select="purged_at, source, partition, records, retention_days, cutoff",
-                                    order_by="purged_at DESC, source, partition")
+    return queries.quarantine_query(
+        cat,
+        principal,
+        "governance.quarantine_purges",
+        select="purged_at, source, partition, records, retention_days, cutoff",
+        order_by="purged_at DESC, source, partition",
+    )
 
 
 def set_retention(principal, days: int) -> dict:
@@ -87,9 +109,15 @@ def set_retention(principal, days: int) -> dict:
     with store.connect() as con:
         before = retention.current(con)["days"]
         now = retention.set_days(con, days, principal.login or "")
-        store.log_access(con, login=principal.login, profile=principal.profile, page=PAGE,
-                         action="reglage_conservation", filters={"jours": days},
-                         detail=f"durée de conservation de la quarantaine: {before} → {days} jours")
+        store.log_access(
+            con,
+            login=principal.login,
+            profile=principal.profile,
+            page=PAGE,
+            action="reglage_conservation",
+            filters={"jours": days},
+            detail=f"durée de conservation de la quarantaine: {before} → {days} jours",
+        )
     return now
 
 

@@ -98,12 +98,20 @@ DERIVED_FROM_EVERY_CONVENTION = frozenset({"models"})
 # the only tables aggregate-only profiles (public, partenaire) may query, at any level
 # (models.audit_boucle*: aggregates per origin and arrondissement; models.backtest_public: per predictor ×
 # horizon, mean over the origins — the City's conventions only, proved by their assets — issue 13)
-AGGREGATE_ONLY_TABLES = frozenset({"clean.events", "indicators.values_public", "models.audit_boucle",
-                                   "models.audit_boucle_zones", "models.backtest_public"})
+AGGREGATE_ONLY_TABLES = frozenset(
+    {
+        "clean.events",
+        "indicators.values_public",
+        "models.audit_boucle",
+        "models.audit_boucle_zones",
+        "models.backtest_public",
+    }
+)
 # a row of a table with a `conventions` list is visible iff the list is non-empty, has no NULL and
 # every element is in the bound list (DuckDB's list_has_all ignores NULLs and is TRUE on [])
-CONVENTIONS_LIST_PREDICATE = ("(len(conventions) > 0 AND list_count(conventions) = len(conventions) "
-                              "AND list_has_all(?::VARCHAR[], conventions))")
+CONVENTIONS_LIST_PREDICATE = (
+    "(len(conventions) > 0 AND list_count(conventions) = len(conventions) AND list_has_all(?::VARCHAR[], conventions))"
+)
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 # forecast sets (`models.forecast`, `models.forecast_history`): a `variant` and the conventions of the
 # whole set (`variant_conventions`). The rule (issue 11): a profile that sees every convention of the
@@ -158,9 +166,14 @@ class Catalog:
         if self.con is None:
             return set()
         if self._tables is None:  # the catalog is immutable once opened (republished = new file)
-            rows = self.cursor().execute(
-                "SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_catalog = ?",
-                [ATTACHED]).fetchall()
+            rows = (
+                self.cursor()
+                .execute(
+                    "SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_catalog = ?",
+                    [ATTACHED],
+                )
+                .fetchall()
+            )
             self._tables = {r[0] for r in rows}
         return self._tables
 
@@ -170,9 +183,15 @@ class Catalog:
     def columns(self, table: str) -> list[str]:
         if table not in self._columns:
             schema, name = table.split(".", 1)
-            rows = self.cursor().execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? AND table_schema = ? "
-                "AND table_name = ? ORDER BY ordinal_position", [ATTACHED, schema, name]).fetchall()
+            rows = (
+                self.cursor()
+                .execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? AND table_schema = ? "
+                    "AND table_name = ? ORDER BY ordinal_position",
+                    [ATTACHED, schema, name],
+                )
+                .fetchall()
+            )
             self._columns[table] = [r[0] for r in rows]
         return self._columns[table]
 
@@ -181,8 +200,12 @@ class Catalog:
         if table not in self._variants:
             schema, name = table.split(".", 1)
             origin = "origin" if "origin" in self.columns(table) else "NULL"
-            self._variants[table] = [tuple(r) for r in self.cursor().execute(
-                f'SELECT DISTINCT {origin}, variant, variant_conventions FROM "{schema}"."{name}"').fetchall()]
+            self._variants[table] = [
+                tuple(r)
+                for r in self.cursor()
+                .execute(f'SELECT DISTINCT {origin}, variant, variant_conventions FROM "{schema}"."{name}"')
+                .fetchall()
+            ]
         return self._variants[table]
 
     def longest_span_us(self, table: str, sources: Sequence[str]) -> int:
@@ -197,9 +220,15 @@ class Catalog:
             raise Forbidden(f"table non publiée pour l'application: {table}")
         if key not in self._spans:
             schema, name = table.split(".", 1)
-            rows = self.cursor().execute(
-                f'SELECT max(epoch_us(coalesce("end", start)) - epoch_us(start)) FROM "{schema}"."{name}" '
-                "WHERE list_contains(?::VARCHAR[], source)", [list(key[1])]).fetchall()
+            rows = (
+                self.cursor()
+                .execute(
+                    f'SELECT max(epoch_us(coalesce("end", start)) - epoch_us(start)) FROM "{schema}"."{name}" '
+                    "WHERE list_contains(?::VARCHAR[], source)",
+                    [list(key[1])],
+                )
+                .fetchall()
+            )
             self._spans[key] = max(int(rows[0][0] or 0), 0)
         return self._spans[key]
 
@@ -215,8 +244,9 @@ _PARQUET_PATH = re.compile(r"read_parquet\(\s*'((?:[^']|'')*)'")
 def published_directories(con: duckdb.DuckDBPyConnection, catalog: Path) -> list[str]:
     """The folders holding the Parquet files of the published tables' views (and nothing else)."""
     out: set[str] = set()
-    rows = con.execute("SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal "
-                       "AND database_name = ?", [ATTACHED]).fetchall()
+    rows = con.execute(
+        "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal AND database_name = ?", [ATTACHED]
+    ).fetchall()
     for schema, name, sql in rows:
         # the published tables, the quarantine that only `quarantine_query` (DPO page) may read and the
         # ledger and landing files whose day aggregates only the data sheets read (`ledger_by_day`, `arrivals_by_day`)
@@ -247,8 +277,10 @@ def open_hardened(path: Path) -> duckdb.DuckDBPyConnection:
     path = Path(path).resolve()
     src = duckdb.connect(str(path), read_only=True)  # views only: never blocked by a materialisation
     try:
-        views = src.execute("SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal "
-                            "AND database_name = current_database()").fetchall()
+        views = src.execute(
+            "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal "
+            "AND database_name = current_database()"
+        ).fetchall()
     finally:
         src.close()
     con = duckdb.connect(":memory:")
@@ -267,14 +299,18 @@ def open_hardened(path: Path) -> duckdb.DuckDBPyConnection:
 
 def _absolute_paths(view_sql: str, root: Path) -> str:
     """The view's statement with each relative `read_parquet` path made absolute under `root`."""
+
     def absolute(m: re.Match) -> str:
         glob = m.group(1).replace("''", "'")
         if Path(glob).is_absolute() and not Path(glob).is_relative_to(root):
             # a catalog of an earlier version, built for another folder: never read that folder
-            raise NotAvailable(f"le catalogue {root / 'catalog.duckdb'} a été construit pour un autre dossier: "
-                               "relancer la publication (`tranquillite materialize`) pour le reconstruire ici")
+            raise NotAvailable(
+                f"le catalogue {root / 'catalog.duckdb'} a été construit pour un autre dossier: "
+                "relancer la publication (`tranquillite materialize`) pour le reconstruire ici"
+            )
         full = glob if Path(glob).is_absolute() else str(root / glob)
         return "read_parquet('" + full.replace("'", "''") + "'"
+
     return _PARQUET_PATH.sub(absolute, view_sql)
 
 
@@ -283,9 +319,13 @@ def harden(con: duckdb.DuckDBPyConnection, catalog: Path) -> None:
     dirs = published_directories(con, catalog)
     literal = "[" + ", ".join("'" + d.replace("'", "''") + "'" for d in dirs) + "]"
     con.execute(f"SET allowed_directories = {literal}")  # our own folder names, quoted
-    for sql in ("SET autoinstall_known_extensions = false", "SET autoload_known_extensions = false",
-                "SET allow_community_extensions = false", "SET enable_external_access = false",
-                "SET lock_configuration = true"):
+    for sql in (
+        "SET autoinstall_known_extensions = false",
+        "SET autoload_known_extensions = false",
+        "SET allow_community_extensions = false",
+        "SET enable_external_access = false",
+        "SET lock_configuration = true",
+    ):
         con.execute(sql)
 
 
@@ -322,8 +362,9 @@ def _sees_all(conventions, visible: Sequence[str]) -> bool:
 
 def complete_set_origins(sets: Sequence[tuple], visible: Sequence[str]) -> list:
     """The origins whose `complete` forecast set the profile sees in full (it gets that set there)."""
-    return sorted({o for o, v, vc in sets if v == VARIANT_COMPLETE and _sees_all(vc, visible)},
-                  key=lambda o: (o is None, o))
+    return sorted(
+        {o for o, v, vc in sets if v == VARIANT_COMPLETE and _sees_all(vc, visible)}, key=lambda o: (o is None, o)
+    )
 
 
 def served_variant(sets: Sequence[tuple], visible: Sequence[str], origin=None) -> str:
@@ -337,9 +378,11 @@ def variant_predicate(sets: Sequence[tuple], visible: Sequence[str], has_origin:
     """WHERE fragment of the variant rule: the complete rows of the sets the profile sees in full, the
     internal rows of the other origins; nothing of an unknown variant."""
     full = complete_set_origins(sets, visible)
-    complete = (f"(variant = '{VARIANT_COMPLETE}' AND len(variant_conventions) > 0 "
-                "AND list_count(variant_conventions) = len(variant_conventions) "
-                "AND list_has_all(?::VARCHAR[], variant_conventions))")
+    complete = (
+        f"(variant = '{VARIANT_COMPLETE}' AND len(variant_conventions) > 0 "
+        "AND list_count(variant_conventions) = len(variant_conventions) "
+        "AND list_has_all(?::VARCHAR[], variant_conventions))"
+    )
     if has_origin:
         internal = f"(variant = '{VARIANT_INTERNAL}' AND NOT list_contains(?::TIMESTAMP[], origin))"
         return f"({complete} OR {internal})", [list(visible), [o for o in full if o is not None]]
@@ -353,9 +396,13 @@ def visible_conventions(scope: Scope, columns: Sequence[str], level: Literal["ro
     return list(scope.conventions) if "source" in columns else complete_conventions(scope.conventions, sources)
 
 
-def scope_predicate(scope: Scope, columns: Sequence[str], table: str,
-                    level: Literal["rows", "aggregate"], variant_sets: Sequence[tuple] | None = None
-                    ) -> tuple[str, list]:
+def scope_predicate(
+    scope: Scope,
+    columns: Sequence[str],
+    table: str,
+    level: Literal["rows", "aggregate"],
+    variant_sets: Sequence[tuple] | None = None,
+) -> tuple[str, list]:
     """The WHERE fragment (and its parameters) restricting a table to what the scope may see.
 
     `variant_sets`: for a forecast table (`variant`, `variant_conventions`), its sets
@@ -364,8 +411,9 @@ def scope_predicate(scope: Scope, columns: Sequence[str], table: str,
     parts: list[str] = []
     params: list = []
     if "variant" in columns and "variant_conventions" in columns:
-        frag, frag_params = variant_predicate(variant_sets or [], visible_conventions(scope, columns, level),
-                                              "origin" in columns)
+        frag, frag_params = variant_predicate(
+            variant_sets or [], visible_conventions(scope, columns, level), "origin" in columns
+        )
         parts.append(frag)
         params += frag_params
     if scope.own_entries is not None:  # the person's own entries only (Cortège agents)
@@ -401,9 +449,19 @@ def scope_predicate(scope: Scope, columns: Sequence[str], table: str,
     return " AND ".join(parts) or "TRUE", params
 
 
-def _guarded(cat: Catalog, scope: Scope, table: str, *, select: str, where: str | None, params: Sequence,
-             group_by: str | None, order_by: str | None, limit: int | None,
-             level: Literal["rows", "aggregate"]) -> pl.DataFrame:
+def _guarded(
+    cat: Catalog,
+    scope: Scope,
+    table: str,
+    *,
+    select: str,
+    where: str | None,
+    params: Sequence,
+    group_by: str | None,
+    order_by: str | None,
+    limit: int | None,
+    level: Literal["rows", "aggregate"],
+) -> pl.DataFrame:
     """Parse the fragments (sqlguard), add the scope predicate, run with parameters only."""
     cols = cat.columns(table)
     try:
@@ -413,8 +471,9 @@ def _guarded(cat: Catalog, scope: Scope, table: str, *, select: str, where: str 
     sets = cat.variant_sets(table) if "variant" in cols and "variant_conventions" in cols else None
     pred, pred_params = scope_predicate(scope, cols, table, level, sets)
     folded = _folded_conventions(cols, select, group_by, limit) if reads.active() else None
-    sql, all_params = _scoped_select(select + (f", {folded[1]} AS {FOLDED}" if folded else ""), table, pred,
-                                     pred_params, where, params)
+    sql, all_params = _scoped_select(
+        select + (f", {folded[1]} AS {FOLDED}" if folded else ""), table, pred, pred_params, where, params
+    )
     if group_by:
         sql += f" GROUP BY {group_by}"
     if order_by:
@@ -429,22 +488,36 @@ def _guarded(cat: Catalog, scope: Scope, table: str, *, select: str, where: str 
         df = df.drop(FOLDED)
         if folded[2]:
             values = values.explode()
-        scalar = "source" if folded[0] == "source" else "convention"   # lists exploded: one name a value
-        convs = sorted(_fold_conventions([(v,) for v in values.unique().to_list()], scalar,
-                                         _source_conventions(table) if scalar == "source" else None)) \
-            if df.height else []
+        scalar = "source" if folded[0] == "source" else "convention"  # lists exploded: one name a value
+        convs = (
+            sorted(
+                _fold_conventions(
+                    [(v,) for v in values.unique().to_list()],
+                    scalar,
+                    _source_conventions(table) if scalar == "source" else None,
+                )
+            )
+            if df.height
+            else []
+        )
         reads.record(table, convs, df.height)
     elif reads.active():  # what was read: the table, its rows' conventions, how many rows (never the rows)
-        reads.record(table, returned_conventions(cat, table, cols, pred, pred_params, where, params, group_by,
-                                                 order_by, limit, df.height), df.height)
+        reads.record(
+            table,
+            returned_conventions(
+                cat, table, cols, pred, pred_params, where, params, group_by, order_by, limit, df.height
+            ),
+            df.height,
+        )
     return df
 
 
 FOLDED = "__conventions_lues"  # the gateway's own column, dropped before the page sees the rows
 
 
-def _folded_conventions(cols: Sequence[str], select: str, group_by: str | None, limit: int | None
-                        ) -> tuple[str, str, bool] | None:
+def _folded_conventions(
+    cols: Sequence[str], select: str, group_by: str | None, limit: int | None
+) -> tuple[str, str, bool] | None:
     """How a read returns its rows' conventions in the same query, for the access log: (the column
     they come from, the SQL added to the select list, whether it yields lists); None when a second
     DISTINCT query is needed (`returned_conventions`: SELECT DISTINCT, a limited grouped read, or a
@@ -462,8 +535,9 @@ def _folded_conventions(cols: Sequence[str], select: str, group_by: str | None, 
     return expr, column, expr == "conventions"
 
 
-def _scoped_select(select: str, table: str, pred: str, pred_params: Sequence, where: str | None,
-                   params: Sequence) -> tuple[str, list]:
+def _scoped_select(
+    select: str, table: str, pred: str, pred_params: Sequence, where: str | None, params: Sequence
+) -> tuple[str, list]:
     """`SELECT … FROM table WHERE (scope predicate) [AND (where)]` and its parameters, in order."""
     schema, name = table.split(".")
     sql = f'SELECT {select} FROM "{schema}"."{name}" WHERE ({pred})'
@@ -513,15 +587,22 @@ def table_reads(con: duckdb.DuckDBPyConnection) -> list[reads.Read]:
     and the conventions of its rows — as the gateway attributes them (raw and quarantine tables by
     the landing source or contract of their records)."""
     out = []
-    tables = con.execute("SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN "
-                         "('information_schema', 'main', 'pg_catalog') ORDER BY 1, 2").fetchall()
+    tables = con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN "
+        "('information_schema', 'main', 'pg_catalog') ORDER BY 1, 2"
+    ).fetchall()
     by_name = {**_source_conventions("governance.x"), **_source_conventions("clean.x")}
     for schema, name in tables:
         if not (_IDENT.match(schema) and _IDENT.match(name)):
             continue
         table = f"{schema}.{name}"
-        cols = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
-                                          "AND table_name = ?", [schema, name]).fetchall()]
+        cols = [
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+                [schema, name],
+            ).fetchall()
+        ]
         n = con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchall()[0][0]
         expr = next((c for c in ("convention", "conventions", "source", "_source") if c in cols), None)
         convs: set[str] = set()
@@ -534,9 +615,19 @@ def table_reads(con: duckdb.DuckDBPyConnection) -> list[reads.Read]:
     return out
 
 
-def returned_conventions(cat: Catalog, table: str, cols: Sequence[str], pred: str, pred_params: Sequence,
-                         where: str | None, params: Sequence, group_by: str | None, order_by: str | None,
-                         limit: int | None, n_returned: int) -> list[str]:
+def returned_conventions(
+    cat: Catalog,
+    table: str,
+    cols: Sequence[str],
+    pred: str,
+    pred_params: Sequence,
+    where: str | None,
+    params: Sequence,
+    group_by: str | None,
+    order_by: str | None,
+    limit: int | None,
+    n_returned: int,
+) -> list[str]:
     """The union of the conventions of the rows a read returned (or aggregated): one DISTINCT query on
     the same predicate, with the same LIMIT when the read was a limited row read."""
     if n_returned == 0:
@@ -560,10 +651,21 @@ def returned_conventions(cat: Catalog, table: str, cols: Sequence[str], pred: st
     return sorted(_fold_conventions(values, expr, _source_conventions(table) if expr == "source" else None))
 
 
-def scoped_query(cat: Catalog, scope: Scope, table: str, *, select: str, where: str | None = None,
-                 params: Sequence = (), group_by: str | None = None, order_by: str | None = None,
-                 limit: int | None = None, level: Literal["rows", "aggregate"] = "rows",
-                 count_columns: Sequence[str] = ("n",), mask: bool = False) -> pl.DataFrame:
+def scoped_query(
+    cat: Catalog,
+    scope: Scope,
+    table: str,
+    *,
+    select: str,
+    where: str | None = None,
+    params: Sequence = (),
+    group_by: str | None = None,
+    order_by: str | None = None,
+    limit: int | None = None,
+    level: Literal["rows", "aggregate"] = "rows",
+    count_columns: Sequence[str] = ("n",),
+    mask: bool = False,
+) -> pl.DataFrame:
     """Run a query on a published table, restricted to the scope. See the module docstring."""
     if not is_published(table):
         raise Forbidden(f"table non publiée pour l'application: {table}")
@@ -573,15 +675,26 @@ def scoped_query(cat: Catalog, scope: Scope, table: str, *, select: str, where: 
         raise Forbidden(f"profil limité aux données agrégées: {table} ne lui est pas ouverte")
     if not cat.has(table):
         raise NotAvailable(f"{table}: pas encore disponible")
-    df = _guarded(cat, scope, table, select=select, where=where, params=params, group_by=group_by,
-                  order_by=order_by, limit=limit, level=level)
+    df = _guarded(
+        cat,
+        scope,
+        table,
+        select=select,
+        where=where,
+        params=params,
+        group_by=group_by,
+        order_by=order_by,
+        limit=limit,
+        level=level,
+    )
     if level == "aggregate" and (mask or scope.aggregated_only):
         df = mask_small_counts(df, count_columns)
     return df
 
 
-def mask_small_counts(df: pl.DataFrame, count_columns: Sequence[str] = ("n",),
-                      threshold: int = SMALL_COUNT_THRESHOLD) -> pl.DataFrame:
+def mask_small_counts(
+    df: pl.DataFrame, count_columns: Sequence[str] = ("n",), threshold: int = SMALL_COUNT_THRESHOLD
+) -> pl.DataFrame:
     """Counts under the threshold become null, with a text column `<col>_affiche` ('<11' or the count)."""
     out = df
     for c in count_columns:
@@ -604,9 +717,18 @@ QUARANTINE_PAGE = "quarantaine"
 QUARANTINE_TABLES = frozenset({"governance.quarantine", "governance.quarantine_purges"})
 
 
-def quarantine_query(cat: Catalog, principal, table: str, *, select: str, where: str | None = None,
-                     params: Sequence = (), group_by: str | None = None, order_by: str | None = None,
-                     limit: int | None = None) -> pl.DataFrame:
+def quarantine_query(
+    cat: Catalog,
+    principal,
+    table: str,
+    *,
+    select: str,
+    where: str | None = None,
+    params: Sequence = (),
+    group_by: str | None = None,
+    order_by: str | None = None,
+    limit: int | None = None,
+) -> pl.DataFrame:
     """A read of the quarantine or of the purge log, for principals granted the quarantine page only
     (same fragment guard and scope predicate as `scoped_query`)."""
     if not principal.may_open(QUARANTINE_PAGE):
@@ -615,8 +737,18 @@ def quarantine_query(cat: Catalog, principal, table: str, *, select: str, where:
         raise Forbidden(f"table non ouverte à la page Quarantaine: {table}")
     if not cat.has(table):
         raise NotAvailable(f"{table}: pas encore disponible")
-    return _guarded(cat, principal.scope, table, select=select, where=where, params=params, group_by=group_by,
-                    order_by=order_by, limit=limit, level="rows")
+    return _guarded(
+        cat,
+        principal.scope,
+        table,
+        select=select,
+        where=where,
+        params=params,
+        group_by=group_by,
+        order_by=order_by,
+        limit=limit,
+        level="rows",
+    )
 
 
 # --------------------------------------------------------------------------- exports (C5)
@@ -627,9 +759,12 @@ def neutralise_formulas(df: pl.DataFrame) -> pl.DataFrame:
     """Text cells starting like a spreadsheet formula get a leading apostrophe (OWASP CSV injection)."""
     text = [c for c, t in df.schema.items() if t == pl.Utf8]
     pattern = "^[" + re.escape("".join(FORMULA_PREFIXES)) + "]"
-    return df.with_columns([
-        pl.when(pl.col(c).str.contains(pattern)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
-        for c in text])
+    return df.with_columns(
+        [
+            pl.when(pl.col(c).str.contains(pattern)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+            for c in text
+        ]
+    )
 
 
 def export_forbidden_conventions(conventions: Sequence[str]) -> list[str]:
@@ -641,9 +776,11 @@ def export_forbidden_conventions(conventions: Sequence[str]) -> list[str]:
 def export_refusal_reason(forbidden: Sequence[str]) -> str:
     registry = load_conventions()
     names = "; ".join(f"{registry.get(c, {}).get('title', c)} ({c})" for c in forbidden)
-    return ("Export refusé: la vue contient des lignes de données dont la convention n'autorise pas "
-            f"l'usage hors de la plateforme — {names}. Retirez ces sources du filtre pour exporter "
-            "les autres (données de la Préfecture: consultation dans la plateforme seulement, C5).")
+    return (
+        "Export refusé: la vue contient des lignes de données dont la convention n'autorise pas "
+        f"l'usage hors de la plateforme — {names}. Retirez ces sources du filtre pour exporter "
+        "les autres (données de la Préfecture: consultation dans la plateforme seulement, C5)."
+    )
 
 
 def _row_conventions(cat: Catalog, table: str, df: pl.DataFrame) -> dict[str, int]:
@@ -658,14 +795,22 @@ def _row_conventions(cat: Catalog, table: str, df: pl.DataFrame) -> dict[str, in
     return {c: df.height for c in every} if df.height else {}
 
 
-def export_rows(cat: Catalog, principal: "Principal", parts: Sequence[dict[str, Any]], *, page: str,
-                filters: dict | None = None, action: str = "export_csv") -> pl.DataFrame:
+def export_rows(
+    cat: Catalog,
+    principal: "Principal",
+    parts: Sequence[dict[str, Any]],
+    *,
+    page: str,
+    filters: dict | None = None,
+    action: str = "export_csv",
+) -> pl.DataFrame:
     """The rows of an export (one or more scoped reads, concatenated), checked and logged once.
 
     `parts`: keyword arguments of `scoped_query` (table, select, where, params, order_by, limit).
     Refused without `exporter`, or when a row's convention forbids use outside the platform.
     """
     from tranquillite.app_core import store
+
     if not principal.can("exporter"):
         raise Forbidden("export non autorisé pour ce profil")
     frames, conventions = [], {}
@@ -682,15 +827,30 @@ def export_rows(cat: Catalog, principal: "Principal", parts: Sequence[dict[str, 
     forbidden = export_forbidden_conventions(list(conventions))
     with store.connect() as con:
         if forbidden:
-            store.log_access(con, login=principal.login, profile=principal.profile, page=page,
-                             action="export_refuse", filters=filters,
-                             detail=json.dumps({"conventions": conventions, "refusees": forbidden},
-                                               ensure_ascii=False, sort_keys=True), reads=read_json)
+            store.log_access(
+                con,
+                login=principal.login,
+                profile=principal.profile,
+                page=page,
+                action="export_refuse",
+                filters=filters,
+                detail=json.dumps(
+                    {"conventions": conventions, "refusees": forbidden}, ensure_ascii=False, sort_keys=True
+                ),
+                reads=read_json,
+            )
             raise Forbidden(export_refusal_reason(forbidden))
-        store.log_access(con, login=principal.login, profile=principal.profile, page=page, action=action,
-                         filters=filters, export=True,
-                         detail=json.dumps({"lignes": df.height, "conventions": conventions},
-                                           ensure_ascii=False, sort_keys=True), reads=read_json)
+        store.log_access(
+            con,
+            login=principal.login,
+            profile=principal.profile,
+            page=page,
+            action=action,
+            filters=filters,
+            export=True,
+            detail=json.dumps({"lignes": df.height, "conventions": conventions}, ensure_ascii=False, sort_keys=True),
+            reads=read_json,
+        )
     return neutralise_formulas(df)
 
 
@@ -707,8 +867,18 @@ def ledger_by_day(cat: Catalog, scope: Scope) -> pl.DataFrame:
     table = "governance.ingestion_ledger"
     if not cat.has(table):
         raise NotAvailable(f"{table}: pas encore disponible")
-    return _guarded(cat, scope, table, select="source, partition, read, clean, quarantined, duplicates, balanced",
-                    where=None, params=(), group_by=None, order_by="source, partition", limit=None, level="rows")
+    return _guarded(
+        cat,
+        scope,
+        table,
+        select="source, partition, read, clean, quarantined, duplicates, balanced",
+        where=None,
+        params=(),
+        group_by=None,
+        order_by="source, partition",
+        limit=None,
+        level="rows",
+    )
 
 
 def arrivals_by_day(cat: Catalog, scope: Scope) -> pl.DataFrame:
@@ -716,6 +886,15 @@ def arrivals_by_day(cat: Catalog, scope: Scope) -> pl.DataFrame:
     table = "governance.landing_files"
     if not cat.has(table):
         raise NotAvailable(f"{table}: pas encore disponible")
-    return _guarded(cat, scope, table, select="source, partition, min(first_seen) AS arrivee, count(*) AS fichiers",
-                    where="current AND partition IS NOT NULL", params=(), group_by="source, partition",
-                    order_by="source, partition", limit=None, level="rows")
+    return _guarded(
+        cat,
+        scope,
+        table,
+        select="source, partition, min(first_seen) AS arrivee, count(*) AS fichiers",
+        where="current AND partition IS NOT NULL",
+        params=(),
+        group_by="source, partition",
+        order_by="source, partition",
+        limit=None,
+        level="rows",
+    )

@@ -98,6 +98,7 @@ def cli_login() -> str:
     import getpass
 
     from tranquillite.settings import settings
+
     configured = settings().cli_login
     if configured and configured.strip():
         return configured.strip()
@@ -105,6 +106,7 @@ def cli_login() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no user name for this uid (a container)
         import os
+
         return f"uid:{os.getuid()}"
 
 
@@ -117,9 +119,17 @@ def log_cli(command: str, got: Iterable[Read], filters: dict | None = None) -> i
     if not got:
         return None
     from tranquillite.app_core import store
+
     with store.connect() as con:
-        return store.log_access(con, login=cli_login(), profile=CLI_PROFILE, page="console", action=f"cli_{command}",
-                                filters=filters, reads=to_json(got))
+        return store.log_access(
+            con,
+            login=cli_login(),
+            profile=CLI_PROFILE,
+            page="console",
+            action=f"cli_{command}",
+            filters=filters,
+            reads=to_json(got),
+        )
 
 
 def conventions_of(summary: Iterable[dict]) -> list[str]:

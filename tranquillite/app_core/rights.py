@@ -27,48 +27,100 @@ from tranquillite.conventions.usage import scope_in_force
 # --------------------------------------------------------------------------- pages
 PAGES: dict[str, dict[str, str]] = {
     # code: title (French, shown in the navigation), icon, one-line description
-    "accueil_public": {"title": "Accueil — indicateurs publics", "icon": ":material/bar_chart:",
-                       "description": "Indicateurs agrégés par arrondissement et par mois, petits effectifs masqués"},
-    "carte": {"title": "Carte", "icon": ":material/map:",
-              "description": "Tous les événements et faits affectant l'espace public (C4)"},
-    "previsions": {"title": "Prévisions", "icon": ":material/trending_up:",
-                   "description": "Prévisions et évaluation des modèles"},
-    "fiche_modele": {"title": "Fiche du modèle", "icon": ":material/description:",
-                     "description": "Ce que la prévision utilise et n'utilise jamais, ses résultats face aux "
-                                    "références, l'audit de la boucle de rétroaction, ses limites et son usage"},
-    "tension": {"title": "Zones de tension", "icon": ":material/local_fire_department:",
-                "description": "Indice de tension anticipé par cellule et par créneau, alertes en cours (C4)"},
-    "alertes": {"title": "Alertes", "icon": ":material/notifications:",
-                "description": "Boîte des alertes de son périmètre: prise en compte, assignation, commentaires, "
-                               "clôture; seuils par indicateur et par zone"},
-    "indicateurs": {"title": "Indicateurs", "icon": ":material/query_stats:",
-                    "description": "Catalogue des indicateurs, valeurs par arrondissement, évolutions et note "
-                                   "hebdomadaire (T7)"},
-    "qualite": {"title": "Qualité des données", "icon": ":material/fact_check:",
-                "description": "Complétude et quarantaine par source (T8)"},
-    "cortege": {"title": "Saisie Cortège", "icon": ":material/edit_note:",
-                "description": "Saisie et consultation des entrées de la Préfecture (C3)"},
-    "habilitations": {"title": "Habilitations", "icon": ":material/admin_panel_settings:",
-                      "description": "Utilisateurs, profils, natures d'activité, conventions, liste Préfecture (T3, C6, C7)"},
-    "journal": {"title": "Journal d'accès", "icon": ":material/history:",
-                "description": "Qui a vu quoi, avec quels filtres, quels exports (T4)"},
-    "tracabilite": {"title": "Traçabilité", "icon": ":material/account_tree:",
-                    "description": "Par convention: sources, tables et partitions, modèles, fichiers reçus, "
-                                   "lectures et exports, habilitations (C5–C8, T4)"},
-    "quarantaine": {"title": "Quarantaine", "icon": ":material/policy:",
-                    "description": "Enregistrements rejetés (données personnelles masquées), durée de conservation "
-                                   "et purges (C2)"},
+    "accueil_public": {
+        "title": "Accueil — indicateurs publics",
+        "icon": ":material/bar_chart:",
+        "description": "Indicateurs agrégés par arrondissement et par mois, petits effectifs masqués",
+    },
+    "carte": {
+        "title": "Carte",
+        "icon": ":material/map:",
+        "description": "Tous les événements et faits affectant l'espace public (C4)",
+    },
+    "previsions": {
+        "title": "Prévisions",
+        "icon": ":material/trending_up:",
+        "description": "Prévisions et évaluation des modèles",
+    },
+    "fiche_modele": {
+        "title": "Fiche du modèle",
+        "icon": ":material/description:",
+        "description": "Ce que la prévision utilise et n'utilise jamais, ses résultats face aux "
+        "références, l'audit de la boucle de rétroaction, ses limites et son usage",
+    },
+    "tension": {
+        "title": "Zones de tension",
+        "icon": ":material/local_fire_department:",
+        "description": "Indice de tension anticipé par cellule et par créneau, alertes en cours (C4)",
+    },
+    "alertes": {
+        "title": "Alertes",
+        "icon": ":material/notifications:",
+        "description": "Boîte des alertes de son périmètre: prise en compte, assignation, commentaires, "
+        "clôture; seuils par indicateur et par zone",
+    },
+    "indicateurs": {
+        "title": "Indicateurs",
+        "icon": ":material/query_stats:",
+        "description": "Catalogue des indicateurs, valeurs par arrondissement, évolutions et note hebdomadaire (T7)",
+    },
+    "qualite": {
+        "title": "Qualité des données",
+        "icon": ":material/fact_check:",
+        "description": "Complétude et quarantaine par source (T8)",
+    },
+    "cortege": {
+        "title": "Saisie Cortège",
+        "icon": ":material/edit_note:",
+        "description": "Saisie et consultation des entrées de la Préfecture (C3)",
+    },
+    "habilitations": {
+        "title": "Habilitations",
+        "icon": ":material/admin_panel_settings:",
+        "description": "Utilisateurs, profils, natures d'activité, conventions, liste Préfecture (T3, C6, C7)",
+    },
+    "journal": {
+        "title": "Journal d'accès",
+        "icon": ":material/history:",
+        "description": "Qui a vu quoi, avec quels filtres, quels exports (T4)",
+    },
+    "tracabilite": {
+        "title": "Traçabilité",
+        "icon": ":material/account_tree:",
+        "description": "Par convention: sources, tables et partitions, modèles, fichiers reçus, "
+        "lectures et exports, habilitations (C5–C8, T4)",
+    },
+    "quarantaine": {
+        "title": "Quarantaine",
+        "icon": ":material/policy:",
+        "description": "Enregistrements rejetés (données personnelles masquées), durée de conservation et purges (C2)",
+    },
     # --- conventions (#12)
-    "conventions": {"title": "Conventions", "icon": ":material/contract:",
-                    "description": "Cycle de vie des conventions, échéances et alertes, dénonciation (C9)"},
-    "destruction": {"title": "Destruction des données", "icon": ":material/delete_forever:",
-                    "description": "Données à détruire, destructions effectuées et attestations signées (C9)"},
-    "prestataires": {"title": "Remises aux prestataires", "icon": ":material/handshake:",
-                     "description": "Remises temporaires, extraits et justificatifs de destruction (C8)"},
-    "nature_donnees": {"title": "Nature des données", "icon": ":material/rule:",
-                       "description": "Contrats modifiés: information des DPO et étude d'impact (C2)"},
-    "compte": {"title": "Mon compte", "icon": ":material/account_circle:",
-               "description": "Profil, droits et changement de mot de passe"},
+    "conventions": {
+        "title": "Conventions",
+        "icon": ":material/contract:",
+        "description": "Cycle de vie des conventions, échéances et alertes, dénonciation (C9)",
+    },
+    "destruction": {
+        "title": "Destruction des données",
+        "icon": ":material/delete_forever:",
+        "description": "Données à détruire, destructions effectuées et attestations signées (C9)",
+    },
+    "prestataires": {
+        "title": "Remises aux prestataires",
+        "icon": ":material/handshake:",
+        "description": "Remises temporaires, extraits et justificatifs de destruction (C8)",
+    },
+    "nature_donnees": {
+        "title": "Nature des données",
+        "icon": ":material/rule:",
+        "description": "Contrats modifiés: information des DPO et étude d'impact (C2)",
+    },
+    "compte": {
+        "title": "Mon compte",
+        "icon": ":material/account_circle:",
+        "description": "Profil, droits et changement de mot de passe",
+    },
 }
 
 ACTIONS: dict[str, str] = {
@@ -103,8 +155,11 @@ ORGANISATIONS: list[dict[str, str]] = [
 ACTIVITY_NATURES: list[dict] = [
     # `sources`: empty = no restriction beyond the profile; else the only sources this activity may see
     {"code": "pilotage", "label": "Pilotage et encadrement opérationnel", "sources": []},
-    {"code": "supervision_videoprotection", "label": "Supervision vidéoprotection (CSU)",
-     "sources": ["alertes_videoprotection", "interventions"]},
+    {
+        "code": "supervision_videoprotection",
+        "label": "Supervision vidéoprotection (CSU)",
+        "sources": ["alertes_videoprotection", "interventions"],
+    },
     {"code": "analyse", "label": "Analyse, études et modélisation", "sources": []},
     {"code": "exploitation_technique", "label": "Exploitation technique de la plateforme", "sources": []},
     {"code": "gestion_habilitations", "label": "Gestion des habilitations", "sources": []},
@@ -131,60 +186,123 @@ class ProfileSeed:
 
 PROFILES: tuple[ProfileSeed, ...] = (
     ProfileSeed(
-        "admin_technique", "Administrateur technique (DGANSI)",
+        "admin_technique",
+        "Administrateur technique (DGANSI)",
         "La DGANSI exploite la plateforme: elle suit les données publiées et paramètre les profils, "
         "sans attribuer elle-même les habilitations.",
-        ("accueil_public", "fiche_modele", "carte", "previsions", "tension", "indicateurs", "qualite", "habilitations", "compte"),
-        ("administrer",)),
+        (
+            "accueil_public",
+            "fiche_modele",
+            "carte",
+            "previsions",
+            "tension",
+            "indicateurs",
+            "qualite",
+            "habilitations",
+            "compte",
+        ),
+        ("administrer",),
+    ),
     ProfileSeed(
-        "gestionnaire_habilitations", "Gestionnaire des habilitations (DGA Sécurité)",
+        "gestionnaire_habilitations",
+        "Gestionnaire des habilitations (DGA Sécurité)",
         "Chaque personne est habilitée par le DGA Sécurité (C6): ce profil attribue et retire les "
         "habilitations et instruit la liste nominative de la Préfecture, sans accès aux données détaillées.",
         ("accueil_public", "habilitations", "journal", "conventions", "prestataires", "compte"),
-        ("habiliter", "gerer_conventions", "gerer_prestataires")),
+        ("habiliter", "gerer_conventions", "gerer_prestataires"),
+    ),
     ProfileSeed(
-        "encadrement_pm", "Encadrement de la Police Municipale (DGSEC)",
+        "encadrement_pm",
+        "Encadrement de la Police Municipale (DGSEC)",
         "Les cadres de la Police Municipale décident sur la carte de tout ce qui affecte l'espace public, "
         "des zones de tension et des prévisions (C4).",
         ("accueil_public", "fiche_modele", "carte", "previsions", "tension", "alertes", "indicateurs", "compte"),
-        ("exporter", "suivre_alertes", "fixer_seuils")),
+        ("exporter", "suivre_alertes", "fixer_seuils"),
+    ),
     ProfileSeed(
-        "analyste", "Analyste",
+        "analyste",
+        "Analyste",
         "Les analystes comparent les modèles, définissent les indicateurs et suivent la qualité des "
         "données; ils exportent pour l'analyse.",
-        ("accueil_public", "fiche_modele", "carte", "previsions", "tension", "alertes", "indicateurs", "qualite", "compte"),
-        ("exporter", "suivre_alertes")),
+        (
+            "accueil_public",
+            "fiche_modele",
+            "carte",
+            "previsions",
+            "tension",
+            "alertes",
+            "indicateurs",
+            "qualite",
+            "compte",
+        ),
+        ("exporter", "suivre_alertes"),
+    ),
     ProfileSeed(
-        "auditeur_dpo", "Auditeur / DPO",
+        "auditeur_dpo",
+        "Auditeur / DPO",
         "L'auditeur et le DPO tracent qui a vu quoi et qui est habilité, par convention (T4, C8): journal "
         "et registre des habilitations en lecture, aucune donnée détaillée; le DPO suit la quarantaine "
         "(données personnelles masquées) et fixe sa durée de conservation (C2), suit les conventions, leurs "
         "destructions et les remises aux prestataires (C8, C9).",
-        ("accueil_public", "journal", "tracabilite", "habilitations", "qualite", "quarantaine", "conventions",
-         "destruction", "prestataires", "nature_donnees", "compte"), ("reconnaitre_changement_nature",)),
+        (
+            "accueil_public",
+            "journal",
+            "tracabilite",
+            "habilitations",
+            "qualite",
+            "quarantaine",
+            "conventions",
+            "destruction",
+            "prestataires",
+            "nature_donnees",
+            "compte",
+        ),
+        ("reconnaitre_changement_nature",),
+    ),
     ProfileSeed(
-        "agent_cortege", "Agent de saisie Cortège (Préfecture)",
+        "agent_cortege",
+        "Agent de saisie Cortège (Préfecture)",
         "Les agents habilités de la Préfecture saisissent leurs entrées dans Cortège et ne consultent et "
         "ne modifient que les leurs (C3).",
-        ("cortege", "compte"), ("saisir",), organisation_kind="prefecture", own_data_only=True,
-        own_entries_only=True),
+        ("cortege", "compte"),
+        ("saisir",),
+        organisation_kind="prefecture",
+        own_data_only=True,
+        own_entries_only=True,
+    ),
     ProfileSeed(
-        "lecteur_prefecture", "Lecteur Préfecture (lecture seule)",
+        "lecteur_prefecture",
+        "Lecteur Préfecture (lecture seule)",
         "La Préfecture consulte la plateforme en lecture seule (C7), pour les données qu'elle transmet "
         "au titre de la convention, et reçoit le rapport de traçabilité de sa seule convention (C7).",
-        ("accueil_public", "carte", "tracabilite", "compte"), organisation_kind="prefecture"),
+        ("accueil_public", "carte", "tracabilite", "compte"),
+        organisation_kind="prefecture",
+    ),
     ProfileSeed(
-        "partenaire", "Partenaire",
+        "partenaire",
+        "Partenaire",
         "Un partenaire sous convention ne voit que des agrégats (petits effectifs masqués) et le détail "
         "de ses seules propres données.",
-        ("accueil_public", "fiche_modele", "compte"), organisation_kind="partenaire", aggregated_only=True,
-        own_data_only=True, conventions=("internal",)),
+        ("accueil_public", "fiche_modele", "compte"),
+        organisation_kind="partenaire",
+        aggregated_only=True,
+        own_data_only=True,
+        conventions=("internal",),
+    ),
     ProfileSeed(
-        "public", "Public (sans compte)",
+        "public",
+        "Public (sans compte)",
         "Les citoyens consultent sans compte des indicateurs agrégés par arrondissement et par mois, "
         "effectifs inférieurs à 11 masqués.",
-        ("accueil_public", "fiche_modele",), organisation_kind="public", aggregated_only=True, requires_login=False,
-        conventions=("internal",)),
+        (
+            "accueil_public",
+            "fiche_modele",
+        ),
+        organisation_kind="public",
+        aggregated_only=True,
+        requires_login=False,
+        conventions=("internal",),
+    ),
 )
 
 
@@ -239,8 +357,14 @@ class Scope:
     @property
     def key(self) -> tuple:
         """Cache key: two principals with the same scope may share cached query results."""
-        return (self.row_sources, self.aggregate_sources, self.conventions, self.aggregated_only, self.own_entries,
-                self.indicators)
+        return (
+            self.row_sources,
+            self.aggregate_sources,
+            self.conventions,
+            self.aggregated_only,
+            self.own_entries,
+            self.indicators,
+        )
 
 
 NO_DATA = Scope(row_sources=(), aggregate_sources=(), conventions=(), aggregated_only=True, indicators=())
@@ -249,6 +373,7 @@ NO_DATA = Scope(row_sources=(), aggregate_sources=(), conventions=(), aggregated
 @lru_cache(maxsize=1)
 def _indicator_profiles() -> dict[str, tuple[str, ...]]:
     from tranquillite.indicators.config import load_catalogue
+
     return {ind.id: tuple(ind.profiles) for ind in load_catalogue().indicators}
 
 
@@ -302,17 +427,32 @@ def _profile_rights(con: sqlite3.Connection, profile: str) -> tuple[sqlite3.Row,
 
 def own_entries(con: sqlite3.Connection, login: str) -> tuple[str, ...]:
     """The records this person entered (first version theirs: the registry of Cortège saves)."""
-    return tuple(sorted(r[0] for r in con.execute(
-        "SELECT entry_id FROM cortege_entries e WHERE login = ? AND version = "
-        "(SELECT min(version) FROM cortege_entries f WHERE f.entry_id = e.entry_id)", (login,))))
+    return tuple(
+        sorted(
+            r[0]
+            for r in con.execute(
+                "SELECT entry_id FROM cortege_entries e WHERE login = ? AND version = "
+                "(SELECT min(version) FROM cortege_entries f WHERE f.entry_id = e.entry_id)",
+                (login,),
+            )
+        )
+    )
 
 
-def _scope(con: sqlite3.Connection, prof: sqlite3.Row, sources: set, convs: set, nature: str | None,
-           organisation: str | None, login: str | None = None) -> Scope:
+def _scope(
+    con: sqlite3.Connection,
+    prof: sqlite3.Row,
+    sources: set,
+    convs: set,
+    nature: str | None,
+    organisation: str | None,
+    login: str | None = None,
+) -> Scope:
     convs, sources = scope_in_force(con, convs, sources, organisation)  # ended conventions reach nobody (C9, #12)
     if nature:
-        restricted = {r[0] for r in con.execute(
-            "SELECT source FROM activity_nature_sources WHERE nature = ?", (nature,))}
+        restricted = {
+            r[0] for r in con.execute("SELECT source FROM activity_nature_sources WHERE nature = ?", (nature,))
+        }
         if restricted:
             sources = sources & restricted
     aggregate = tuple(sorted(sources))
@@ -321,17 +461,31 @@ def _scope(con: sqlite3.Connection, prof: sqlite3.Row, sources: set, convs: set,
     else:
         rows = aggregate
     mine = own_entries(con, login or "") if prof["own_entries_only"] else None
-    return Scope(row_sources=rows, aggregate_sources=aggregate, conventions=tuple(sorted(convs)),
-                 aggregated_only=bool(prof["aggregated_only"]), own_entries=mine,
-                 indicators=indicators_of(prof["code"]))
+    return Scope(
+        row_sources=rows,
+        aggregate_sources=aggregate,
+        conventions=tuple(sorted(convs)),
+        aggregated_only=bool(prof["aggregated_only"]),
+        own_entries=mine,
+        indicators=indicators_of(prof["code"]),
+    )
 
 
 def public_principal(con: sqlite3.Connection) -> Principal:
     prof, pages, actions, sources, convs = _profile_rights(con, "public")
-    return Principal(login=None, display_name="Public", profile="public", profile_label=prof["label"],
-                     organisation=None, organisation_kind="public", activity_nature=None,
-                     pages=frozenset(pages), actions=frozenset(actions),
-                     scope=_scope(con, prof, sources, convs, None, None), profile_pages=frozenset(pages))
+    return Principal(
+        login=None,
+        display_name="Public",
+        profile="public",
+        profile_label=prof["label"],
+        organisation=None,
+        organisation_kind="public",
+        activity_nature=None,
+        pages=frozenset(pages),
+        actions=frozenset(actions),
+        scope=_scope(con, prof, sources, convs, None, None),
+        profile_pages=frozenset(pages),
+    )
 
 
 def load_principal(con: sqlite3.Connection, login: str, auth_method: str = "local") -> Principal | None:
@@ -352,13 +506,21 @@ def load_principal(con: sqlite3.Connection, login: str, auth_method: str = "loca
     scope = _scope(con, prof, sources, convs, u["activity_nature"], u["organisation"], u["login"])
     if "habiliter" in actions:  # separation of duties: who habilitates reads no data (C6)
         scope = NO_DATA
-    return Principal(login=u["login"], display_name=u["display_name"], profile=u["profile"],
-                     profile_label=prof["label"], organisation=u["organisation"],
-                     organisation_kind=org["kind"] if org else "ville", activity_nature=u["activity_nature"],
-                     pages=frozenset(pages), actions=frozenset(actions),
-                     scope=scope,
-                     must_change_password=must_change, auth_method=auth_method,
-                     profile_pages=frozenset() if must_change else profile_pages)
+    return Principal(
+        login=u["login"],
+        display_name=u["display_name"],
+        profile=u["profile"],
+        profile_label=prof["label"],
+        organisation=u["organisation"],
+        organisation_kind=org["kind"] if org else "ville",
+        activity_nature=u["activity_nature"],
+        pages=frozenset(pages),
+        actions=frozenset(actions),
+        scope=scope,
+        must_change_password=must_change,
+        auth_method=auth_method,
+        profile_pages=frozenset() if must_change else profile_pages,
+    )
 
 
 def default_page(p: Principal) -> str:

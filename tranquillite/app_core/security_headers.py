@@ -19,31 +19,36 @@ from pathlib import Path
 def _inline_script_hashes() -> list[str]:
     """CSP hashes of the inline scripts of Streamlit's own index.html (one flag), so no 'unsafe-inline'."""
     import streamlit
+
     index = Path(streamlit.__file__).parent / "static" / "index.html"
     try:
         html = index.read_text(encoding="utf-8")
     except OSError:
         return []
-    return [f"'sha256-{base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()}'"
-            for body in re.findall(r"<script>(.*?)</script>", html, flags=re.S)]
+    return [
+        f"'sha256-{base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()}'"
+        for body in re.findall(r"<script>(.*?)</script>", html, flags=re.S)
+    ]
 
 
 BASEMAP = "https://basemaps.cartocdn.com https://*.basemaps.cartocdn.com"
 
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self' " + " ".join(_inline_script_hashes()) + " 'unsafe-eval' blob:",
-    "worker-src 'self' blob:",
-    "style-src 'self' 'unsafe-inline'",
-    f"img-src 'self' data: blob: {BASEMAP}",
-    "font-src 'self' data:",
-    f"connect-src 'self' data: blob: {BASEMAP}",
-    "frame-src 'self'",
-    "frame-ancestors 'none'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-])
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' " + " ".join(_inline_script_hashes()) + " 'unsafe-eval' blob:",
+        "worker-src 'self' blob:",
+        "style-src 'self' 'unsafe-inline'",
+        f"img-src 'self' data: blob: {BASEMAP}",
+        "font-src 'self' data:",
+        f"connect-src 'self' data: blob: {BASEMAP}",
+        "frame-src 'self'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+    ]
+)
 
 HEADERS = {
     "Content-Security-Policy": CSP,

@@ -36,17 +36,34 @@ class DemoUser:
 
 
 DEMO_USERS: tuple[DemoUser, ...] = (
-    DemoUser("demo.admin", "Démo — Administration technique", "admin_technique", "ville_dgansi",
-             "exploitation_technique"),
-    DemoUser("demo.habilitations", "Démo — DGA Sécurité (habilitations)", "gestionnaire_habilitations",
-             "ville_dga_securite", "gestion_habilitations"),
+    DemoUser(
+        "demo.admin", "Démo — Administration technique", "admin_technique", "ville_dgansi", "exploitation_technique"
+    ),
+    DemoUser(
+        "demo.habilitations",
+        "Démo — DGA Sécurité (habilitations)",
+        "gestionnaire_habilitations",
+        "ville_dga_securite",
+        "gestion_habilitations",
+    ),
     DemoUser("demo.encadrement", "Démo — Encadrement Police Municipale", "encadrement_pm", "ville_dgsec", "pilotage"),
     DemoUser("demo.analyste", "Démo — Analyste", "analyste", "ville_dgsec", "analyse"),
     DemoUser("demo.dpo", "Démo — Auditeur / DPO", "auditeur_dpo", "ville_dpo", "controle"),
-    DemoUser("demo.cortege", "Démo — Agent Cortège (Préfecture)", "agent_cortege", "prefecture_police_13",
-             "ordre_public_prefecture"),
-    DemoUser("demo.prefecture", "Démo — Lecteur et validateur Préfecture", "lecteur_prefecture",
-             "prefecture_police_13", "ordre_public_prefecture", ("valider_liste_prefecture",)),
+    DemoUser(
+        "demo.cortege",
+        "Démo — Agent Cortège (Préfecture)",
+        "agent_cortege",
+        "prefecture_police_13",
+        "ordre_public_prefecture",
+    ),
+    DemoUser(
+        "demo.prefecture",
+        "Démo — Lecteur et validateur Préfecture",
+        "lecteur_prefecture",
+        "prefecture_police_13",
+        "ordre_public_prefecture",
+        ("valider_liste_prefecture",),
+    ),
     DemoUser("demo.partenaire", "Démo — Partenaire", "partenaire", "partenaire_demo", "partenariat"),
 )
 
@@ -59,14 +76,26 @@ def seed_demo(path: Path | None = None) -> list[DemoUser]:
     with store.connect(path) as con:
         for u in DEMO_USERS:
             if con.execute("SELECT 1 FROM users WHERE login = ?", (u.login,)).fetchone() is None:
-                habilitations._insert_user(con, u.login, u.display_name, u.email, u.profile, u.activity_nature,
-                                           u.organisation, u.password, must_change=False, demo=True)
+                habilitations._insert_user(
+                    con,
+                    u.login,
+                    u.display_name,
+                    u.email,
+                    u.profile,
+                    u.activity_nature,
+                    u.organisation,
+                    u.password,
+                    must_change=False,
+                    demo=True,
+                )
             else:
                 auth.set_password(con, u.login, u.password)
                 with store.transaction(con):
-                    con.execute("UPDATE users SET active = 1, profile = ?, organisation = ?, activity_nature = ?, "
-                                "demo = 1 WHERE login = ?",
-                                (u.profile, u.organisation, u.activity_nature, u.login))
+                    con.execute(
+                        "UPDATE users SET active = 1, profile = ?, organisation = ?, activity_nature = ?, "
+                        "demo = 1 WHERE login = ?",
+                        (u.profile, u.organisation, u.activity_nature, u.login),
+                    )
             with store.transaction(con):
                 con.execute("DELETE FROM user_actions WHERE login = ?", (u.login,))
                 for a in u.extra_actions:
@@ -74,9 +103,15 @@ def seed_demo(path: Path | None = None) -> list[DemoUser]:
         # one pending line of the Préfecture's list, so the workflow has something to show
         if con.execute("SELECT 1 FROM habilitation_requests").fetchone() is None:
             validator = load_principal(con, "demo.prefecture")
-            habilitations.create_request(con, validator, kind="ajout", login="agent.cortege2",
-                                         display_name="Agent Cortège n° 2 (démo)", profile="agent_cortege",
-                                         comment="Liste nominative transmise par la Préfecture (démo)")
+            habilitations.create_request(
+                con,
+                validator,
+                kind="ajout",
+                login="agent.cortege2",
+                display_name="Agent Cortège n° 2 (démo)",
+                profile="agent_cortege",
+                comment="Liste nominative transmise par la Préfecture (démo)",
+            )
     return list(DEMO_USERS)
 
 

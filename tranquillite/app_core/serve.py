@@ -40,17 +40,19 @@ def _flags(argv: list[str]) -> dict[str, str]:
 
 def check(argv: list[str]) -> str | None:
     from tranquillite.settings import SettingsError, check as check_settings
+
     try:
         check_settings()
     except SettingsError as exc:
         return str(exc)
     from streamlit import config
     from streamlit.web import bootstrap
+
     config._main_script_path = str(APP)  # script-level .streamlit/config.toml is read as by `streamlit run`
     bootstrap.load_config_options(flag_options=_flags(argv))
-    return (tls_problem(cert_file=config.get_option("server.sslCertFile"),
-                        key_file=config.get_option("server.sslKeyFile"))
-            or bind_problem(config.get_option("server.address")))
+    return tls_problem(
+        cert_file=config.get_option("server.sslCertFile"), key_file=config.get_option("server.sslKeyFile")
+    ) or bind_problem(config.get_option("server.address"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,14 +62,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tranquillite: {problem}", file=sys.stderr)
         return 2
     from tranquillite.filemodes import private_home
+
     private_home()  # umask 077, home 0700 (inherited by the Streamlit server)
     from tranquillite.app_core import store
+
     try:
         store.init_store()  # migrated to this version's schema, learns its pages (once, before serving)
     except store.StoreMisconfigured as exc:
         print(f"tranquillite: {exc}", file=sys.stderr)
         return 2
     from streamlit.web import cli
+
     sys.argv = ["streamlit", "run", str(SERVER), *argv]
     return cli.main()
 

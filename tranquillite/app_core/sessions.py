@@ -28,6 +28,7 @@ COOKIE = "tq_session"
 BIND_TTL = timedelta(seconds=60)
 TOUCH_EVERY = timedelta(seconds=30)
 
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
@@ -40,16 +41,27 @@ def lifetime() -> timedelta:
     return timedelta(hours=settings().session_max_hours)
 
 
-def open_session(con: sqlite3.Connection, login: str, method: str = "local",
-                 now: datetime | None = None) -> tuple[str, str]:
+def open_session(
+    con: sqlite3.Connection, login: str, method: str = "local", now: datetime | None = None
+) -> tuple[str, str]:
     """A new session for this person (a new id at every login: no fixation); returns (ref, binding code)."""
     now = now or store.now_utc()
     ref, code = secrets.token_urlsafe(16), secrets.token_urlsafe(32)
     with store.transaction(con):
-        con.execute("INSERT INTO sessions (ref, login, method, created_at, last_seen, expires_at, bind_hash, "
-                    "bind_expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (ref, login, method, store.iso(now), store.iso(now), store.iso(now + lifetime()), _digest(code),
-                     store.iso(now + BIND_TTL)))
+        con.execute(
+            "INSERT INTO sessions (ref, login, method, created_at, last_seen, expires_at, bind_hash, "
+            "bind_expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                ref,
+                login,
+                method,
+                store.iso(now),
+                store.iso(now),
+                store.iso(now + lifetime()),
+                _digest(code),
+                store.iso(now + BIND_TTL),
+            ),
+        )
     return ref, code
 
 
@@ -61,8 +73,9 @@ def bind(con: sqlite3.Connection, code: str, now: datetime | None = None) -> str
         row = con.execute(
             "UPDATE sessions SET token_hash = ?, bind_hash = NULL, bind_expires = NULL "
             "WHERE bind_hash = ? AND bind_expires > ? AND token_hash IS NULL AND revoked_at IS NULL "
-            "AND expires_at > ? RETURNING ref", (_digest(token), _digest(code or ""), store.iso(now),
-                                                 store.iso(now))).fetchone()
+            "AND expires_at > ? RETURNING ref",
+            (_digest(token), _digest(code or ""), store.iso(now), store.iso(now)),
+        ).fetchone()
     return token if row else None
 
 
@@ -71,8 +84,9 @@ def resume(con: sqlite3.Connection, token: str | None, now: datetime | None = No
     if not token:
         return None
     now = now or store.now_utc()
-    row = con.execute("SELECT * FROM sessions WHERE token_hash = ? AND revoked_at IS NULL",
-                      (_digest(token),)).fetchone()
+    row = con.execute(
+        "SELECT * FROM sessions WHERE token_hash = ? AND revoked_at IS NULL", (_digest(token),)
+    ).fetchone()
     if row is None:
         return None
     if row["expires_at"] <= store.iso(now) or row["last_seen"] <= store.iso(now - idle()):
@@ -95,21 +109,33 @@ def touch(con: sqlite3.Connection, ref: str, now: datetime | None = None, force:
         con.execute(f"UPDATE sessions SET last_seen = ? WHERE ref = ? AND revoked_at IS NULL{cond}", params)
 
 
-def revoke(con: sqlite3.Connection, ref: str | None = None, why: str = "deconnexion", now: datetime | None = None,
-           token: str | None = None) -> None:
+def revoke(
+    con: sqlite3.Connection,
+    ref: str | None = None,
+    why: str = "deconnexion",
+    now: datetime | None = None,
+    token: str | None = None,
+) -> None:
     now = now or store.now_utc()
     with store.transaction(con):
         if ref:
-            con.execute("UPDATE sessions SET revoked_at = ?, revoked_why = ? WHERE ref = ? AND revoked_at IS NULL",
-                        (store.iso(now), why, ref))
+            con.execute(
+                "UPDATE sessions SET revoked_at = ?, revoked_why = ? WHERE ref = ? AND revoked_at IS NULL",
+                (store.iso(now), why, ref),
+            )
         if token:
-            con.execute("UPDATE sessions SET revoked_at = ?, revoked_why = ? WHERE token_hash = ? "
-                        "AND revoked_at IS NULL", (store.iso(now), why, _digest(token)))
+            con.execute(
+                "UPDATE sessions SET revoked_at = ?, revoked_why = ? WHERE token_hash = ? AND revoked_at IS NULL",
+                (store.iso(now), why, _digest(token)),
+            )
 
 
 def revoke_others(con: sqlite3.Connection, login: str, keep: str | None, why: str) -> int:
     """Revoke every live session of this person but `keep` (e.g. after a password change)."""
     with store.transaction(con):
-        cur = con.execute("UPDATE sessions SET revoked_at = ?, revoked_why = ? WHERE login = ? AND revoked_at IS NULL "
-                          "AND ref IS NOT ?", (store.iso(store.now_utc()), why, login, keep))
+        cur = con.execute(
+            "UPDATE sessions SET revoked_at = ?, revoked_why = ? WHERE login = ? AND revoked_at IS NULL "
+            "AND ref IS NOT ?",
+            (store.iso(store.now_utc()), why, login, keep),
+        )
     return cur.rowcount

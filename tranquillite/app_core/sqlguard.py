@@ -27,31 +27,161 @@ from sqlglot.errors import SqlglotError
 from sqlglot.tokens import TokenType
 
 # aggregates the select list may use (sqlglot expression classes)
-AGGREGATES = frozenset({
-    "Count", "Sum", "Min", "Max", "Avg", "Median", "Mode", "Stddev", "StddevSamp", "StddevPop", "Variance",
-    "VariancePop", "AnyValue", "ApproxDistinct", "CountIf", "ArgMax", "ArgMin", "Quantile", "ApproxQuantile",
-    "PercentileCont", "PercentileDisc", "ArrayAgg", "BoolAnd", "BoolOr", "LogicalAnd", "LogicalOr",
-})
+AGGREGATES = frozenset(
+    {
+        "Count",
+        "Sum",
+        "Min",
+        "Max",
+        "Avg",
+        "Median",
+        "Mode",
+        "Stddev",
+        "StddevSamp",
+        "StddevPop",
+        "Variance",
+        "VariancePop",
+        "AnyValue",
+        "ApproxDistinct",
+        "CountIf",
+        "ArgMax",
+        "ArgMin",
+        "Quantile",
+        "ApproxQuantile",
+        "PercentileCont",
+        "PercentileDisc",
+        "ArrayAgg",
+        "BoolAnd",
+        "BoolOr",
+        "LogicalAnd",
+        "LogicalOr",
+    }
+)
 # scalar functions (dates, text, numbers, lists) — none reads a file, a setting or another table
-SCALARS = frozenset({
-    "ArrayToString", "RegexpLike",  # text of a list, a regular expression bound as a parameter
-    "TimeToStr", "TimestampTrunc", "DateTrunc", "Coalesce", "Round", "Abs", "Floor", "Ceil", "Greatest", "Least",
-    "Extract", "Year", "Month", "Day", "Hour", "Minute", "DayOfWeek", "DayOfWeekIso", "DayOfYear", "Week",
-    "Lower", "Upper", "Length", "Concat", "Substring", "StrPosition", "ArrayContains", "ArrayContainsAll",
-    "ArrayOverlaps", "ArraySize", "ArrayLength", "Nullif", "If", "Sign", "Ln", "Log", "Exp", "Sqrt", "Pow",
-    "DateDiff", "TimestampDiff", "Date", "DateAdd", "DateSub", "TsOrDsToDate", "StrToTime", "Trim",
-})
+SCALARS = frozenset(
+    {
+        "ArrayToString",
+        "RegexpLike",  # text of a list, a regular expression bound as a parameter
+        "TimeToStr",
+        "TimestampTrunc",
+        "DateTrunc",
+        "Coalesce",
+        "Round",
+        "Abs",
+        "Floor",
+        "Ceil",
+        "Greatest",
+        "Least",
+        "Extract",
+        "Year",
+        "Month",
+        "Day",
+        "Hour",
+        "Minute",
+        "DayOfWeek",
+        "DayOfWeekIso",
+        "DayOfYear",
+        "Week",
+        "Lower",
+        "Upper",
+        "Length",
+        "Concat",
+        "Substring",
+        "StrPosition",
+        "ArrayContains",
+        "ArrayContainsAll",
+        "ArrayOverlaps",
+        "ArraySize",
+        "ArrayLength",
+        "Nullif",
+        "If",
+        "Sign",
+        "Ln",
+        "Log",
+        "Exp",
+        "Sqrt",
+        "Pow",
+        "DateDiff",
+        "TimestampDiff",
+        "Date",
+        "DateAdd",
+        "DateSub",
+        "TsOrDsToDate",
+        "StrToTime",
+        "Trim",
+    }
+)
 # DuckDB functions sqlglot does not model (Anonymous nodes), by lower-case name
-ANONYMOUS = frozenset({"list_contains", "list_has_all", "list_has_any", "len", "list_count", "to_hours",
-                       "to_minutes", "date_part", "hour", "minute", "isodow", "dayofweek", "epoch", "mode",
-                       "strftime", "date_trunc", "h3_cell_to_parent"})
+ANONYMOUS = frozenset(
+    {
+        "list_contains",
+        "list_has_all",
+        "list_has_any",
+        "len",
+        "list_count",
+        "to_hours",
+        "to_minutes",
+        "date_part",
+        "hour",
+        "minute",
+        "isodow",
+        "dayofweek",
+        "epoch",
+        "mode",
+        "strftime",
+        "date_trunc",
+        "h3_cell_to_parent",
+    }
+)
 STRUCTURE = (
-    exp.Column, exp.Identifier, exp.Literal, exp.Null, exp.Boolean, exp.Star, exp.Alias, exp.Paren,
-    exp.And, exp.Or, exp.Not, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Is, exp.In, exp.Between,
-    exp.Like, exp.ILike, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Neg, exp.Case, exp.Cast,
-    exp.DataType, exp.Distinct, exp.Filter, exp.Where, exp.Ordered, exp.Placeholder, exp.Interval, exp.Var,
-    exp.Array, exp.Tuple, exp.Bracket, exp.DPipe, exp.IntDiv, exp.TryCast, exp.NullSafeEQ, exp.NullSafeNEQ,
-    exp.DataTypeParam, exp.Group,
+    exp.Column,
+    exp.Identifier,
+    exp.Literal,
+    exp.Null,
+    exp.Boolean,
+    exp.Star,
+    exp.Alias,
+    exp.Paren,
+    exp.And,
+    exp.Or,
+    exp.Not,
+    exp.EQ,
+    exp.NEQ,
+    exp.GT,
+    exp.GTE,
+    exp.LT,
+    exp.LTE,
+    exp.Is,
+    exp.In,
+    exp.Between,
+    exp.Like,
+    exp.ILike,
+    exp.Add,
+    exp.Sub,
+    exp.Mul,
+    exp.Div,
+    exp.Mod,
+    exp.Neg,
+    exp.Case,
+    exp.Cast,
+    exp.DataType,
+    exp.Distinct,
+    exp.Filter,
+    exp.Where,
+    exp.Ordered,
+    exp.Placeholder,
+    exp.Interval,
+    exp.Var,
+    exp.Array,
+    exp.Tuple,
+    exp.Bracket,
+    exp.DPipe,
+    exp.IntDiv,
+    exp.TryCast,
+    exp.NullSafeEQ,
+    exp.NullSafeNEQ,
+    exp.DataTypeParam,
+    exp.Group,
 )
 
 
@@ -93,8 +223,9 @@ def _parse(sql: str) -> exp.Select:
     return statements[0]
 
 
-def _check_tree(node: exp.Expression, columns: frozenset[str], aliases: frozenset[str], where: str,
-                aggregates: bool) -> None:
+def _check_tree(
+    node: exp.Expression, columns: frozenset[str], aliases: frozenset[str], where: str, aggregates: bool
+) -> None:
     for n in node.walk():
         if isinstance(n, exp.Column):
             if n.table or n.args.get("db") or n.args.get("catalog"):
@@ -124,8 +255,7 @@ def _neutral_params(fragment: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _check(select: str, where: str | None, group_by: str | None, order_by: str | None,
-           columns: frozenset[str]) -> None:
+def _check(select: str, where: str | None, group_by: str | None, order_by: str | None, columns: frozenset[str]) -> None:
     for name, fragment in (("select", select), ("where", where), ("group_by", group_by), ("order_by", order_by)):
         if fragment is not None:
             if not fragment.strip():
@@ -136,8 +266,13 @@ def _check(select: str, where: str | None, group_by: str | None, order_by: str |
     if any(tree.args.get(k) for k in extra):
         raise FragmentError("select: seule une liste de colonnes et d'agrégats est acceptée")
     src = tree.args.get("from_") or tree.args.get("from")
-    if src is None or not isinstance(src.this, exp.Table) or src.this.name != "__t" or src.this.args.get("db") \
-            or tree.args.get("joins"):
+    if (
+        src is None
+        or not isinstance(src.this, exp.Table)
+        or src.this.name != "__t"
+        or src.this.args.get("db")
+        or tree.args.get("joins")
+    ):
         raise FragmentError("select: seule une liste de colonnes et d'agrégats est acceptée")
     aliases = frozenset(e.alias for e in tree.expressions if isinstance(e, exp.Alias))
     for e in tree.expressions:
@@ -156,7 +291,7 @@ def _check(select: str, where: str | None, group_by: str | None, order_by: str |
 
 @lru_cache(maxsize=4096)
 def select_shape(select: str) -> str:
-    """"aggregate" (the select list aggregates: one row per group), "distinct" (SELECT DISTINCT …) or
+    """ "aggregate" (the select list aggregates: one row per group), "distinct" (SELECT DISTINCT …) or
     "rows" — for the gateway, which reads the returned rows' conventions in the same query (issue 14).
     Call after `check_fragments`."""
     tree = _parse(f"SELECT {_neutral_params(select)} FROM __t")
@@ -165,7 +300,12 @@ def select_shape(select: str) -> str:
     return "aggregate" if any(isinstance(n, exp.AggFunc) for n in tree.walk()) else "rows"
 
 
-def check_fragments(columns: Iterable[str], select: str, where: str | None = None, group_by: str | None = None,
-                    order_by: str | None = None) -> None:
+def check_fragments(
+    columns: Iterable[str],
+    select: str,
+    where: str | None = None,
+    group_by: str | None = None,
+    order_by: str | None = None,
+) -> None:
     """Raise `FragmentError` unless every fragment is an allowed expression over these columns."""
     _check(select, where, group_by, order_by, frozenset(columns))

@@ -86,8 +86,10 @@ def url(target: Path | str | None = None, owner: bool = False) -> str:
             return s.app_db_owner_url.get_secret_value()
         return s.app_db_url.get_secret_value()
     if s.is_production:
-        raise StoreMisconfigured("TRANQUILLITE_ENV=production: TRANQUILLITE_APP_DB_URL (l'URL de la base PostgreSQL "
-                                 "du magasin de l'application) est obligatoire — voir docs/deploiement.md")
+        raise StoreMisconfigured(
+            "TRANQUILLITE_ENV=production: TRANQUILLITE_APP_DB_URL (l'URL de la base PostgreSQL "
+            "du magasin de l'application) est obligatoire — voir docs/deploiement.md"
+        )
     return _sqlite_url(store_path())
 
 
@@ -200,20 +202,50 @@ def migrate(target: Path | str | None = None) -> dict:
             raise
         if eng.dialect.name != "sqlite" or sa_con.connection.dbapi_connection.in_transaction:
             sa_con.exec_driver_sql("COMMIT")
-    if eng.dialect.name == "postgresql" and before != head and make_url(owner_url).username != make_url(
-            app_url).username:
+    if (
+        eng.dialect.name == "postgresql"
+        and before != head
+        and make_url(owner_url).username != make_url(app_url).username
+    ):
         grant_app_role(make_url(app_url).username, owner_url)
     return {"avant": before, "apres": head, "ancien_magasin": legacy}
 
 
 # what the app's role may do on PostgreSQL: the append-only records are INSERT and SELECT only
-APPEND_ONLY_TABLES = ("access_log", "habilitation_requests", "habilitation_request_events", "cortege_entries",
-                      "quarantine_retention", "convention_history", "access_log_reanchors", "contract_fingerprints",
-                      "contractor_events", "alert_events", "alert_notifications")
-MUTABLE_TABLES = ("meta", "pages", "actions", "profiles", "profile_pages", "profile_actions",
-                  "profile_conventions", "activity_natures", "activity_nature_sources", "organisations", "users",
-                  "user_actions", "auth_throttle", "sessions", "convention_registry", "convention_purge_open",
-                  "alert_followups", "alert_thresholds", "alert_reads")
+APPEND_ONLY_TABLES = (
+    "access_log",
+    "habilitation_requests",
+    "habilitation_request_events",
+    "cortege_entries",
+    "quarantine_retention",
+    "convention_history",
+    "access_log_reanchors",
+    "contract_fingerprints",
+    "contractor_events",
+    "alert_events",
+    "alert_notifications",
+)
+MUTABLE_TABLES = (
+    "meta",
+    "pages",
+    "actions",
+    "profiles",
+    "profile_pages",
+    "profile_actions",
+    "profile_conventions",
+    "activity_natures",
+    "activity_nature_sources",
+    "organisations",
+    "users",
+    "user_actions",
+    "auth_throttle",
+    "sessions",
+    "convention_registry",
+    "convention_purge_open",
+    "alert_followups",
+    "alert_thresholds",
+    "alert_reads",
+)
 # a purge is opened and closed by the app's code (its rows: no DELETE; triggers: only the closing)
 INSERT_UPDATE_TABLES = ("convention_purges", "contractor_handovers")
 READ_ONLY_TABLES = ("alembic_version", "autoincrement_sequences")
@@ -225,8 +257,10 @@ def grant_app_role(role: str, owner_url: str | None = None) -> list[str]:
 
     q = '"' + role.replace('"', '""') + '"'
     stmts = [f"GRANT USAGE ON SCHEMA {{schema}} TO {q}"]
-    stmts += [f"REVOKE ALL ON {t} FROM {q}" for t in (*APPEND_ONLY_TABLES, *MUTABLE_TABLES, *INSERT_UPDATE_TABLES,
-                                                         *READ_ONLY_TABLES)]
+    stmts += [
+        f"REVOKE ALL ON {t} FROM {q}"
+        for t in (*APPEND_ONLY_TABLES, *MUTABLE_TABLES, *INSERT_UPDATE_TABLES, *READ_ONLY_TABLES)
+    ]
     stmts += [f"GRANT SELECT, INSERT ON {t} TO {q}" for t in APPEND_ONLY_TABLES]
     stmts += [f"GRANT SELECT, INSERT, UPDATE, DELETE ON {t} TO {q}" for t in MUTABLE_TABLES]
     stmts += [f"GRANT SELECT, INSERT, UPDATE ON {t} TO {q}" for t in INSERT_UPDATE_TABLES]
@@ -272,7 +306,8 @@ def init_store(path: Path | str | None = None) -> Path | str:
             raise StoreMisconfigured(
                 f"le rôle de l'application ne peut pas migrer le schéma du magasin ({str(exc).splitlines()[0]}): "
                 "donner TRANQUILLITE_APP_DB_OWNER_URL (le rôle propriétaire) ou lancer `tranquillite magasin "
-                "migrer` avec le rôle propriétaire — voir docs/deploiement.md") from None
+                "migrer` avec le rôle propriétaire — voir docs/deploiement.md"
+            ) from None
     con = db.open_connection(target)
     try:
         with transaction(con):
@@ -307,12 +342,17 @@ def _grant_tracabilite_once(con: db.Connection) -> None:
     a store seeded before the page existed; from then on the City administers it like any page."""
     if con.execute("SELECT 1 FROM meta WHERE key = 'granted_tracabilite'").fetchone():
         return
-    con.execute("INSERT OR IGNORE INTO pages VALUES (?, ?, ?)",
-                ("tracabilite", R.PAGES["tracabilite"]["title"], R.PAGES["tracabilite"]["description"]))
+    con.execute(
+        "INSERT OR IGNORE INTO pages VALUES (?, ?, ?)",
+        ("tracabilite", R.PAGES["tracabilite"]["title"], R.PAGES["tracabilite"]["description"]),
+    )
     for prof in R.PROFILES:
         if "tracabilite" in prof.pages:
-            con.execute("INSERT INTO profile_pages SELECT ?, 'tracabilite' WHERE EXISTS "
-                        "(SELECT 1 FROM profiles WHERE code = ?) ON CONFLICT DO NOTHING", (prof.code, prof.code))
+            con.execute(
+                "INSERT INTO profile_pages SELECT ?, 'tracabilite' WHERE EXISTS "
+                "(SELECT 1 FROM profiles WHERE code = ?) ON CONFLICT DO NOTHING",
+                (prof.code, prof.code),
+            )
     con.execute("INSERT INTO meta VALUES ('granted_tracabilite', ?)", (iso(now_utc()),))
 
 
@@ -324,8 +364,11 @@ def _grant_page_once(con: db.Connection, page: str) -> None:
         return
     for prof in R.PROFILES:
         if page in prof.pages:
-            con.execute("INSERT INTO profile_pages SELECT ?, ? WHERE EXISTS "
-                        "(SELECT 1 FROM profiles WHERE code = ?) ON CONFLICT DO NOTHING", (prof.code, page, prof.code))
+            con.execute(
+                "INSERT INTO profile_pages SELECT ?, ? WHERE EXISTS "
+                "(SELECT 1 FROM profiles WHERE code = ?) ON CONFLICT DO NOTHING",
+                (prof.code, page, prof.code),
+            )
     con.execute("INSERT INTO meta VALUES (?, ?)", (key, iso(now_utc())))
 
 
@@ -336,21 +379,31 @@ def _grant_alertes_once(con: db.Connection) -> None:
         return
     for prof in R.PROFILES:
         if "alertes" in prof.pages:
-            con.execute("INSERT INTO profile_pages SELECT ?, 'alertes' WHERE EXISTS "
-                        "(SELECT 1 FROM profiles WHERE code = ?) ON CONFLICT DO NOTHING", (prof.code, prof.code))
+            con.execute(
+                "INSERT INTO profile_pages SELECT ?, 'alertes' WHERE EXISTS "
+                "(SELECT 1 FROM profiles WHERE code = ?) ON CONFLICT DO NOTHING",
+                (prof.code, prof.code),
+            )
         for a in set(prof.actions) & {"suivre_alertes", "fixer_seuils"}:
-            con.execute("INSERT INTO profile_actions SELECT ?, ? WHERE EXISTS "
-                        "(SELECT 1 FROM profiles WHERE code = ?) ON CONFLICT DO NOTHING", (prof.code, a, prof.code))
+            con.execute(
+                "INSERT INTO profile_actions SELECT ?, ? WHERE EXISTS "
+                "(SELECT 1 FROM profiles WHERE code = ?) ON CONFLICT DO NOTHING",
+                (prof.code, a, prof.code),
+            )
     con.execute("INSERT INTO meta VALUES ('granted_alertes', ?)", (iso(now_utc()),))
 
 
 def _sync_catalogue(con: db.Connection) -> None:
     """The pages and actions of the code (reference data, not rights)."""
-    con.executemany("INSERT INTO pages VALUES (?, ?, ?) ON CONFLICT (code) DO UPDATE SET title = excluded.title, "
-                    "description = excluded.description",
-                    [(code, p["title"], p["description"]) for code, p in R.PAGES.items()])
-    con.executemany("INSERT INTO actions VALUES (?, ?) ON CONFLICT (code) DO UPDATE SET label = excluded.label",
-                    list(R.ACTIONS.items()))
+    con.executemany(
+        "INSERT INTO pages VALUES (?, ?, ?) ON CONFLICT (code) DO UPDATE SET title = excluded.title, "
+        "description = excluded.description",
+        [(code, p["title"], p["description"]) for code, p in R.PAGES.items()],
+    )
+    con.executemany(
+        "INSERT INTO actions VALUES (?, ?) ON CONFLICT (code) DO UPDATE SET label = excluded.label",
+        list(R.ACTIONS.items()),
+    )
 
 
 def _seed(con: db.Connection) -> None:
@@ -361,10 +414,20 @@ def _seed(con: db.Connection) -> None:
         for s in n["sources"]:
             con.execute("INSERT OR IGNORE INTO activity_nature_sources VALUES (?, ?)", (n["code"], s))
     for p in R.PROFILES:
-        con.execute("INSERT OR IGNORE INTO profiles (code, label, reason, organisation_kind, aggregated_only, "
-                    "own_data_only, requires_login, own_entries_only) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (p.code, p.label, p.reason, p.organisation_kind, int(p.aggregated_only),
-                     int(p.own_data_only), int(p.requires_login), int(p.own_entries_only)))
+        con.execute(
+            "INSERT OR IGNORE INTO profiles (code, label, reason, organisation_kind, aggregated_only, "
+            "own_data_only, requires_login, own_entries_only) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                p.code,
+                p.label,
+                p.reason,
+                p.organisation_kind,
+                int(p.aggregated_only),
+                int(p.own_data_only),
+                int(p.requires_login),
+                int(p.own_entries_only),
+            ),
+        )
         for page in p.pages:
             con.execute("INSERT OR IGNORE INTO profile_pages VALUES (?, ?)", (p.code, page))
         for a in p.actions:
@@ -374,9 +437,19 @@ def _seed(con: db.Connection) -> None:
 
 
 # --------------------------------------------------------------------------- access log
-def log_access(con: db.Connection, *, login: str | None, profile: str, page: str,
-               action: str = "consultation", filters: dict[str, Any] | None = None, export: bool = False,
-               detail: str | None = None, at: datetime | None = None, reads: str | None = None) -> int:
+def log_access(
+    con: db.Connection,
+    *,
+    login: str | None,
+    profile: str,
+    page: str,
+    action: str = "consultation",
+    filters: dict[str, Any] | None = None,
+    export: bool = False,
+    detail: str | None = None,
+    at: datetime | None = None,
+    reads: str | None = None,
+) -> int:
     """Append one line to the access log (the only write path: there is no update or delete).
 
     `reads`: what the line's view, query or export read (`app_core.reads.to_json`: per table, the
@@ -393,7 +466,8 @@ def log_access(con: db.Connection, *, login: str | None, profile: str, page: str
         con.execute(
             "INSERT INTO access_log (id, at, login, profile, page, action, filters, export, detail, prev_hash, "
             "row_hash, reads) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (line_id, stamp, login, profile, page, action, f, int(export), detail, prev, h, reads))
+            (line_id, stamp, login, profile, page, action, f, int(export), detail, prev, h, reads),
+        )
         return line_id
 
 
@@ -403,9 +477,17 @@ def verify_access_log(con: db.Connection) -> tuple[bool, int | None]:
     return v.intact, v.first_broken
 
 
-def access_log(con: db.Connection, *, since: str | None = None, until: str | None = None,
-               login: str | None = None, profile: str | None = None, page: str | None = None,
-               exports_only: bool = False, limit: int = 5000) -> list[dict]:
+def access_log(
+    con: db.Connection,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    login: str | None = None,
+    profile: str | None = None,
+    page: str | None = None,
+    exports_only: bool = False,
+    limit: int = 5000,
+) -> list[dict]:
     """Filtered read of the access log, newest first (parameters only, no string building of values)."""
     where, params = ["1 = 1"], []
     if since:
@@ -426,6 +508,9 @@ def access_log(con: db.Connection, *, since: str | None = None, until: str | Non
     if exports_only:
         where.append("export = 1")
     params.append(int(limit))
-    sql = ("SELECT id, at, login, profile, page, action, filters, export, detail, reads FROM access_log WHERE "
-           + " AND ".join(where) + " ORDER BY id DESC LIMIT ?")
+    sql = (
+        "SELECT id, at, login, profile, page, action, filters, export, detail, reads FROM access_log WHERE "
+        + " AND ".join(where)
+        + " ORDER BY id DESC LIMIT ?"
+    )
     return [dict(r) for r in con.execute(sql, params)]

@@ -27,18 +27,62 @@ MAX_LENGTH = 128
 MIN_GUESSES_LOG10 = 10.0
 FRENCH_WORDS = 50_000
 PLATFORM_WORDS = (
-    "tranquillite", "tranquillité", "tranquille", "marseille", "marseillais", "phoceen", "phocée", "massilia",
-    "prefecture", "préfecture", "police", "municipale", "cortege", "cortège", "plateforme", "bigdata",
-    "ville", "mairie", "securite", "sécurité", "habilitation", "habilitations", "dgsec", "dgansi", "csu",
-    "videoprotection", "vidéoprotection", "demo", "admin", "administrateur", "analyste", "encadrement",
-    "auditeur", "dpo", "agent", "lecteur", "partenaire", "gestionnaire", "bouches", "rhone", "provence",
-    "canebiere", "canebière", "vieuxport", "olympique", "om", "azerty", "motdepasse", "bonjour", "soleil",
+    "tranquillite",
+    "tranquillité",
+    "tranquille",
+    "marseille",
+    "marseillais",
+    "phoceen",
+    "phocée",
+    "massilia",
+    "prefecture",
+    "préfecture",
+    "police",
+    "municipale",
+    "cortege",
+    "cortège",
+    "plateforme",
+    "bigdata",
+    "ville",
+    "mairie",
+    "securite",
+    "sécurité",
+    "habilitation",
+    "habilitations",
+    "dgsec",
+    "dgansi",
+    "csu",
+    "videoprotection",
+    "vidéoprotection",
+    "demo",
+    "admin",
+    "administrateur",
+    "analyste",
+    "encadrement",
+    "auditeur",
+    "dpo",
+    "agent",
+    "lecteur",
+    "partenaire",
+    "gestionnaire",
+    "bouches",
+    "rhone",
+    "provence",
+    "canebiere",
+    "canebière",
+    "vieuxport",
+    "olympique",
+    "om",
+    "azerty",
+    "motdepasse",
+    "bonjour",
+    "soleil",
 )
 # zxcvbn's warnings, in French (anything else: the generic reason)
 WARNINGS = {
     "Straight rows of keys are easy to guess.": "les rangées de touches se devinent vite",
     "Short keyboard patterns are easy to guess.": "les motifs du clavier se devinent vite",
-    "Repeats like \"aaa\" are easy to guess.": "les répétitions se devinent vite",
+    'Repeats like "aaa" are easy to guess.': "les répétitions se devinent vite",
     "Sequences like abc or 6543 are easy to guess.": "les suites (abc, 6543) se devinent vite",
     "Recent years are easy to guess.": "les années récentes se devinent vite",
     "Dates are often easy to guess.": "les dates se devinent vite",
@@ -61,6 +105,7 @@ def _estimator():
     """zxcvbn with the French list registered once per process (~0.5 s)."""
     from wordfreq import top_n_list
     from zxcvbn import matching, zxcvbn
+
     words = [w for w in top_n_list("fr", FRENCH_WORDS) if len(w) >= 3 and w.isalpha()]
     ranked = list(dict.fromkeys([*words, *(_plain(w) for w in words)]))
     matching.add_frequency_lists({"francais": ranked})
@@ -92,7 +137,10 @@ def problems(password: str, personal: Iterable[str] = (), login: str | None = No
         result = _estimator()(password[:100], user_inputs=[*PLATFORM_WORDS, *personal])
         if result["guesses_log10"] < MIN_GUESSES_LOG10:
             why = WARNINGS.get(result["feedback"].get("warning") or "", "")
-            out.append("Mot de passe trop facile à deviner" + (f" ({why})" if why else "")
-                       + ": mots courants, prénoms, dates, suites, motifs du clavier, mots de la Ville ou de la "
-                         "plateforme se devinent vite. Préférez une phrase de plusieurs mots sans rapport avec vous.")
+            out.append(
+                "Mot de passe trop facile à deviner"
+                + (f" ({why})" if why else "")
+                + ": mots courants, prénoms, dates, suites, motifs du clavier, mots de la Ville ou de la "
+                "plateforme se devinent vite. Préférez une phrase de plusieurs mots sans rapport avec vous."
+            )
     return out

@@ -30,8 +30,13 @@ from tranquillite.app_core.rights import Scope
 
 TENSION, ALERTS, EMERGING = "indicators.tension", "indicators.alerts", "indicators.emerging_hotspots"
 COMPONENTS = ("significativite", "tendance", "prevision", "evenements", "concurrence")
-COMPONENT_LABELS = {"significativite": "Significativité", "tendance": "Tendance", "prevision": "Prévision",
-                    "evenements": "Événements prévus", "concurrence": "Concurrence"}
+COMPONENT_LABELS = {
+    "significativite": "Significativité",
+    "tendance": "Tendance",
+    "prevision": "Prévision",
+    "evenements": "Événements prévus",
+    "concurrence": "Concurrence",
+}
 LEVEL_LABELS = {"faible": "faible", "moderee": "modérée", "elevee": "élevée", "tres_elevee": "très élevée"}
 SEVERITY_LABELS = {"elevee": "Élevée", "moyenne": "Moyenne", "faible": "Faible"}
 SEVERITY_ORDER = "CASE severity WHEN 'elevee' THEN 0 WHEN 'moyenne' THEN 1 WHEN 'faible' THEN 2 ELSE 3 END"
@@ -68,41 +73,68 @@ GI_LABELS = {
 }
 # the usual hot-spot palette (red = hot, blue = cold; paler = less confident)
 GI_COLOURS = {
-    "point_chaud_99": [215, 48, 39, 210], "point_chaud_95": [244, 109, 67, 190], "point_chaud_90": [253, 174, 97, 180],
-    "point_froid_90": [171, 217, 233, 180], "point_froid_95": [116, 173, 209, 190], "point_froid_99": [69, 117, 180, 210],
+    "point_chaud_99": [215, 48, 39, 210],
+    "point_chaud_95": [244, 109, 67, 190],
+    "point_chaud_90": [253, 174, 97, 180],
+    "point_froid_90": [171, 217, 233, 180],
+    "point_froid_95": [116, 173, 209, 190],
+    "point_froid_99": [69, 117, 180, 210],
 }
 # emerging classes: hot families in reds/oranges/purples, cold ones in blues (aucun_motif: not drawn)
 EMERGING_COLOURS = {
-    "point_chaud_nouveau": [255, 196, 0, 200], "point_chaud_consecutif": [253, 141, 60, 200],
-    "point_chaud_intensification": [165, 0, 38, 220], "point_chaud_persistant": [227, 26, 28, 210],
-    "point_chaud_diminution": [252, 187, 161, 200], "point_chaud_sporadique": [231, 41, 138, 190],
-    "point_chaud_oscillant": [152, 78, 163, 200], "point_chaud_historique": [140, 81, 10, 190],
-    "point_froid_nouveau": [158, 202, 225, 200], "point_froid_consecutif": [107, 174, 214, 200],
-    "point_froid_intensification": [8, 48, 107, 220], "point_froid_persistant": [33, 113, 181, 210],
-    "point_froid_diminution": [198, 219, 239, 200], "point_froid_sporadique": [65, 182, 196, 190],
-    "point_froid_oscillant": [128, 125, 186, 200], "point_froid_historique": [115, 115, 115, 190],
+    "point_chaud_nouveau": [255, 196, 0, 200],
+    "point_chaud_consecutif": [253, 141, 60, 200],
+    "point_chaud_intensification": [165, 0, 38, 220],
+    "point_chaud_persistant": [227, 26, 28, 210],
+    "point_chaud_diminution": [252, 187, 161, 200],
+    "point_chaud_sporadique": [231, 41, 138, 190],
+    "point_chaud_oscillant": [152, 78, 163, 200],
+    "point_chaud_historique": [140, 81, 10, 190],
+    "point_froid_nouveau": [158, 202, 225, 200],
+    "point_froid_consecutif": [107, 174, 214, 200],
+    "point_froid_intensification": [8, 48, 107, 220],
+    "point_froid_persistant": [33, 113, 181, 210],
+    "point_froid_diminution": [198, 219, 239, 200],
+    "point_froid_sporadique": [65, 182, 196, 190],
+    "point_froid_oscillant": [128, 125, 186, 200],
+    "point_froid_historique": [115, 115, 115, 190],
 }
-LAYERS = {"indice": "Indice de tension", "gi": "Points chauds observés (Gi*, dernière semaine)",
-          "emergent": "Tendance: points chauds émergents (semaines)"}
+LAYERS = {
+    "indice": "Indice de tension",
+    "gi": "Points chauds observés (Gi*, dernière semaine)",
+    "emergent": "Tendance: points chauds émergents (semaines)",
+}
 ALL_CATEGORY = "toutes"
 TOP_N = 20
 ALERTS_LIMIT = 500
 DAY_ABBR = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
 
-SHIFTS_SELECT = ("slot, min(slot_start) AS slot_start, min(slot_end) AS slot_end, min(shift) AS shift, "
-                 "count(*) AS n_cells, count(*) FILTER (WHERE \"index\" > 0) AS n_tense, "
-                 "max(\"index\") AS max_index, max(as_of) AS as_of")
-CELL_COLUMNS = ("h3_cell, arrondissement, quartier, slot, slot_start, slot_end, \"index\", level, \"rank\", "
-                + ", ".join(f"c_{c}" for c in COMPONENTS) + ", "
-                + ", ".join(f"contribution_{c}" for c in COMPONENTS)
-                + ", emerging_class, n_events, explanation")
+SHIFTS_SELECT = (
+    "slot, min(slot_start) AS slot_start, min(slot_end) AS slot_end, min(shift) AS shift, "
+    'count(*) AS n_cells, count(*) FILTER (WHERE "index" > 0) AS n_tense, '
+    'max("index") AS max_index, max(as_of) AS as_of'
+)
+CELL_COLUMNS = (
+    'h3_cell, arrondissement, quartier, slot, slot_start, slot_end, "index", level, "rank", '
+    + ", ".join(f"c_{c}" for c in COMPONENTS)
+    + ", "
+    + ", ".join(f"contribution_{c}" for c in COMPONENTS)
+    + ", emerging_class, n_events, explanation"
+)
 CELL_ORDER = "rank, h3_cell"  # the pipeline breaks the ties of the index
-ALERT_COLUMNS = ("alert_id, kind, kind_label, severity, area_level, area, h3_cell, arrondissement, category, "
-                 "starts_at, ends_at, explanation, n_records, as_of")
+ALERT_COLUMNS = (
+    "alert_id, kind, kind_label, severity, area_level, area, h3_cell, arrondissement, category, "
+    "starts_at, ends_at, explanation, n_records, as_of"
+)
 ALERT_ORDER = f"starts_at DESC, {SEVERITY_ORDER}, alert_id"
 # colour of the index (ColorBrewer YlOrRd), fixed on 0–100 so that two shifts compare; its legend is the same object
-INDEX_SCALE = ColourScale(name="Indice de tension", unit="de 0 à 100, échelle fixe d'un créneau à l'autre",
-                          top=100.0, alpha=(70, 230), note="Cellules à indice nul non dessinées.")
+INDEX_SCALE = ColourScale(
+    name="Indice de tension",
+    unit="de 0 à 100, échelle fixe d'un créneau à l'autre",
+    top=100.0,
+    alpha=(70, 230),
+    note="Cellules à indice nul non dessinées.",
+)
 
 
 # --------------------------------------------------------------------------- queries (one table each)
@@ -113,8 +145,9 @@ def shifts(cat: queries.Catalog, scope: Scope) -> pl.DataFrame:
 
 def cells(cat: queries.Catalog, scope: Scope, slot: int) -> pl.DataFrame:
     """Every visible cell of one shift, the most tense first (ties: by cell)."""
-    return queries.scoped_query(cat, scope, TENSION, select=CELL_COLUMNS, where="slot = ?", params=[int(slot)],
-                                order_by=CELL_ORDER)
+    return queries.scoped_query(
+        cat, scope, TENSION, select=CELL_COLUMNS, where="slot = ?", params=[int(slot)], order_by=CELL_ORDER
+    )
 
 
 def alerts(cat: queries.Catalog, scope: Scope, limit: int = ALERTS_LIMIT) -> pl.DataFrame:
@@ -126,16 +159,26 @@ def emerging_classes(cat: queries.Catalog, scope: Scope, h3_cells: tuple[str, ..
     """Weekly emerging hot-spot class of these cells, per category."""
     if not h3_cells:
         return pl.DataFrame(schema={"h3_cell": pl.Utf8, "category": pl.Utf8, "class_code": pl.Utf8})
-    return queries.scoped_query(cat, scope, EMERGING, select="h3_cell, category, class_code",
-                                where="period_level = ? AND list_contains(?::VARCHAR[], h3_cell)",
-                                params=[EMERGING_PERIOD, sorted(h3_cells)])
+    return queries.scoped_query(
+        cat,
+        scope,
+        EMERGING,
+        select="h3_cell, category, class_code",
+        where="period_level = ? AND list_contains(?::VARCHAR[], h3_cell)",
+        params=[EMERGING_PERIOD, sorted(h3_cells)],
+    )
 
 
 def hotspot_classes(cat: queries.Catalog, scope: Scope, category: str = ALL_CATEGORY) -> pl.DataFrame:
     """The significant cells (Gi*, weekly, all facts) of the latest week published, with their class."""
-    df = queries.scoped_query(cat, scope, HOTSPOTS, select="h3_cell, arrondissement, period, class, z, n",
-                              where="period_level = ? AND category = ? AND class <> 'non_significatif'",
-                              params=[EMERGING_PERIOD, category])
+    df = queries.scoped_query(
+        cat,
+        scope,
+        HOTSPOTS,
+        select="h3_cell, arrondissement, period, class, z, n",
+        where="period_level = ? AND category = ? AND class <> 'non_significatif'",
+        params=[EMERGING_PERIOD, category],
+    )
     if df.height == 0:
         return df
     return df.filter(pl.col("period") == df.get_column("period").max())
@@ -143,9 +186,14 @@ def hotspot_classes(cat: queries.Catalog, scope: Scope, category: str = ALL_CATE
 
 def emerging_layer(cat: queries.Catalog, scope: Scope, category: str = ALL_CATEGORY) -> pl.DataFrame:
     """Every cell with an emerging hot- or cold-spot pattern (weekly, all facts)."""
-    return queries.scoped_query(cat, scope, EMERGING, select="h3_cell, arrondissement, class_code, n_periods",
-                                where="period_level = ? AND category = ? AND class_code <> 'aucun_motif'",
-                                params=[EMERGING_PERIOD, category])
+    return queries.scoped_query(
+        cat,
+        scope,
+        EMERGING,
+        select="h3_cell, arrondissement, class_code, n_periods",
+        where="period_level = ? AND category = ? AND class_code <> 'aucun_motif'",
+        params=[EMERGING_PERIOD, category],
+    )
 
 
 # --------------------------------------------------------------------------- formatting
@@ -170,28 +218,42 @@ def index_colours(index: np.ndarray) -> np.ndarray:
 def components_text() -> pl.Expr:
     """« Significativité 80 % → 24 pts · Tendance … »: each component (share of its maximum) and the
     points of index it contributes."""
+
     def one(c: str) -> pl.Expr:
         pts = pl.col(f"contribution_{c}").fill_null(0.0).round(0).cast(pl.Int64)
-        return pl.format(f"{COMPONENT_LABELS[c]} {{}}\u202f% → {{}} {{}}",
-                         (pl.col(f"c_{c}").fill_null(0.0) * 100).round(0).cast(pl.Int64), pts,
-                         pl.when(pts.abs() > 1).then(pl.lit("pts")).otherwise(pl.lit("pt")))
+        return pl.format(
+            f"{COMPONENT_LABELS[c]} {{}}\u202f% → {{}} {{}}",
+            (pl.col(f"c_{c}").fill_null(0.0) * 100).round(0).cast(pl.Int64),
+            pts,
+            pl.when(pts.abs() > 1).then(pl.lit("pts")).otherwise(pl.lit("pt")),
+        )
+
     return pl.concat_str([one(c) for c in COMPONENTS], separator=" · ")
 
 
 def prepare_cells(df: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:
     """Display columns of one shift's cells (vectorised)."""
     return df.with_columns(
-        pl.col("arrondissement").replace_strict(names, default=pl.col("arrondissement"), return_dtype=pl.Utf8)
-        .fill_null("").alias("arrondissement_nom"),
-        pl.col("quartier").replace_strict(places.quartier_names(), default=pl.col("quartier"), return_dtype=pl.Utf8)
-        .fill_null("").alias("quartier_nom"),
-        pl.struct("quartier", "arrondissement").map_elements(
-            lambda r: places.place(r["quartier"], r["arrondissement"]), return_dtype=pl.Utf8).fill_null("")
+        pl.col("arrondissement")
+        .replace_strict(names, default=pl.col("arrondissement"), return_dtype=pl.Utf8)
+        .fill_null("")
+        .alias("arrondissement_nom"),
+        pl.col("quartier")
+        .replace_strict(places.quartier_names(), default=pl.col("quartier"), return_dtype=pl.Utf8)
+        .fill_null("")
+        .alias("quartier_nom"),
+        pl.struct("quartier", "arrondissement")
+        .map_elements(lambda r: places.place(r["quartier"], r["arrondissement"]), return_dtype=pl.Utf8)
+        .fill_null("")
         .alias("zone"),
-        pl.col("level").replace_strict(LEVEL_LABELS, default=pl.col("level"), return_dtype=pl.Utf8)
-        .fill_null("").alias("niveau"),
-        pl.col("emerging_class").replace_strict(EMERGING_LABELS, default=pl.col("emerging_class"),
-                                                return_dtype=pl.Utf8).fill_null("").alias("tendance"),
+        pl.col("level")
+        .replace_strict(LEVEL_LABELS, default=pl.col("level"), return_dtype=pl.Utf8)
+        .fill_null("")
+        .alias("niveau"),
+        pl.col("emerging_class")
+        .replace_strict(EMERGING_LABELS, default=pl.col("emerging_class"), return_dtype=pl.Utf8)
+        .fill_null("")
+        .alias("tendance"),
         components_text().alias("composantes"),
         pl.col("explanation").fill_null(""),
     )
@@ -206,14 +268,19 @@ def map_rows(df: pl.DataFrame, when: str) -> list[dict]:
     d = d.select(
         pl.col("h3_cell").alias("h3"),
         pl.Series("couleur", colours.tolist(), dtype=pl.List(pl.Int64)),
-        pl.format("Indice {}/100 · tension {}", pl.col("index").round(0).cast(pl.Int64), pl.col("niveau"))
-        .alias("titre"),
+        pl.format("Indice {}/100 · tension {}", pl.col("index").round(0).cast(pl.Int64), pl.col("niveau")).alias(
+            "titre"
+        ),
         pl.lit(when).alias("quand"),
         pl.concat_list(pl.col("zone"), pl.format("cellule {}", pl.col("h3_cell")))
-        .list.eval(pl.element().filter(pl.element() != "")).list.join(" · ").alias("lieu"),
+        .list.eval(pl.element().filter(pl.element() != ""))
+        .list.join(" · ")
+        .alias("lieu"),
         "composantes",
-        pl.when(pl.col("tendance") != "").then(pl.format("Tendance (point chaud émergent) : {}", pl.col("tendance")))
-        .otherwise(pl.lit("")).alias("tendance"),
+        pl.when(pl.col("tendance") != "")
+        .then(pl.format("Tendance (point chaud émergent) : {}", pl.col("tendance")))
+        .otherwise(pl.lit(""))
+        .alias("tendance"),
         pl.col("explanation").alias("info"),
     )
     return d.to_dicts()
@@ -229,8 +296,13 @@ def top_cells(df: pl.DataFrame, n: int = TOP_N) -> pl.DataFrame:
         pl.col("quartier_nom").alias("Quartier"),
         pl.col("arrondissement_nom").alias("Arrondissement"),
         pl.col("h3_cell").alias("Cellule H3"),
-        *[pl.col(f"contribution_{c}").map_elements(lambda x: F.number(x, 1), return_dtype=pl.Utf8).fill_null("")
-          .alias(f"{COMPONENT_LABELS[c]} (pts)") for c in COMPONENTS],
+        *[
+            pl.col(f"contribution_{c}")
+            .map_elements(lambda x: F.number(x, 1), return_dtype=pl.Utf8)
+            .fill_null("")
+            .alias(f"{COMPONENT_LABELS[c]} (pts)")
+            for c in COMPONENTS
+        ],
         pl.col("tendance").alias("Tendance (point chaud émergent)"),
         pl.col("n_events").alias("Nombre d'événements prévus"),
         pl.col("explanation").alias("Explication"),
@@ -239,11 +311,11 @@ def top_cells(df: pl.DataFrame, n: int = TOP_N) -> pl.DataFrame:
 
 COMPONENT_RECIPES = {
     "significativite": "la significativité du point chaud observé la dernière semaine complète (statistique Gi*, "
-                       "toutes catégories de faits)",
+    "toutes catégories de faits)",
     "tendance": "sa tendance sur les semaines (classe de point chaud émergent: en intensification, nouveau, "
-                "persistant…)",
+    "persistant…)",
     "prevision": "la prévision du créneau (borne haute à 95 % du nombre de faits attendus, rapportée aux plus "
-                 "fortes de la ville)",
+    "fortes de la ville)",
     "evenements": "les événements prévus sur la cellule pendant le créneau (selon leur source et leur fréquentation)",
     "concurrence": "la concurrence de plusieurs événements prévus au même moment",
 }
@@ -255,8 +327,11 @@ def component_points(df: pl.DataFrame) -> dict[str, float | None]:
     the shift has that component."""
     out: dict[str, float | None] = {}
     for c in COMPONENTS:
-        ratio = df.filter(pl.col(f"c_{c}") > 1e-9).select(
-            (pl.col(f"contribution_{c}") / pl.col(f"c_{c}")).median()).item() if df.height else None
+        ratio = (
+            df.filter(pl.col(f"c_{c}") > 1e-9).select((pl.col(f"contribution_{c}") / pl.col(f"c_{c}")).median()).item()
+            if df.height
+            else None
+        )
         out[c] = None if ratio is None else float(ratio)
     return out
 
@@ -266,36 +341,49 @@ def index_recipe(df: pl.DataFrame) -> str:
     pts = component_points(df)
     parts = []
     for c in COMPONENTS:
-        weight = (f"jusqu'à {fr(pts[c])} points" if pts[c] is not None
-                  else "aucune cellule concernée sur ce créneau")
+        weight = f"jusqu'à {fr(pts[c])} points" if pts[c] is not None else "aucune cellule concernée sur ce créneau"
         parts.append(f"- **{COMPONENT_LABELS[c]}** ({weight}): {COMPONENT_RECIPES[c]};")
     parts[-1] = parts[-1].rstrip(";") + "."
-    return ("L'indice de tension (0 à 100) additionne cinq composantes, chacune notée de 0 à 1 puis pondérée:\n"
-            + "\n".join(parts)
-            + "\n\nIl ne retient rien de postérieur à l'instant d'analyse. Deux cellules au même indice sont "
-              "départagées par le z de Gi* non plafonné, puis la prévision, puis les événements prévus "
-              "(colonne « Rang »).")
+    return (
+        "L'indice de tension (0 à 100) additionne cinq composantes, chacune notée de 0 à 1 puis pondérée:\n"
+        + "\n".join(parts)
+        + "\n\nIl ne retient rien de postérieur à l'instant d'analyse. Deux cellules au même indice sont "
+        "départagées par le z de Gi* non plafonné, puis la prévision, puis les événements prévus "
+        "(colonne « Rang »)."
+    )
 
 
 def class_rows(df: pl.DataFrame, layer: str, when: str) -> list[dict]:
     """The cells of the Gi* (`gi`: column `class`) or emerging (`emergent`: `class_code`) layer, coloured by class."""
-    col, colours, labels = (("class", GI_COLOURS, GI_LABELS) if layer == "gi"
-                            else ("class_code", EMERGING_COLOURS, EMERGING_LABELS))
+    col, colours, labels = (
+        ("class", GI_COLOURS, GI_LABELS) if layer == "gi" else ("class_code", EMERGING_COLOURS, EMERGING_LABELS)
+    )
     d = df.filter(pl.col(col).is_in(list(colours)))
     if d.height == 0:
         return []
     quartiers = places.cell_quartiers(d.get_column("h3_cell").to_list())
-    detail = (pl.format("z = {} · {} fait(s) la semaine {}", pl.col("z").round(1), pl.col("n"), pl.col("period"))
-              if layer == "gi" else pl.format("sur {} semaines", pl.col("n_periods")))
+    detail = (
+        pl.format("z = {} · {} fait(s) la semaine {}", pl.col("z").round(1), pl.col("n"), pl.col("period"))
+        if layer == "gi"
+        else pl.format("sur {} semaines", pl.col("n_periods"))
+    )
     return d.select(
         pl.col("h3_cell").alias("h3"),
         pl.col(col).replace_strict(colours, return_dtype=pl.List(pl.Int64)).alias("couleur"),
         pl.col(col).replace_strict(labels, default=pl.col(col), return_dtype=pl.Utf8).alias("titre"),
         pl.lit(when).alias("quand"),
-        pl.struct("h3_cell", "arrondissement").map_elements(
-            lambda r: " · ".join(x for x in (places.place(quartiers.get(r["h3_cell"]), r["arrondissement"]),
-                                             f"cellule {r['h3_cell']}") if x), return_dtype=pl.Utf8).alias("lieu"),
-        pl.lit("").alias("composantes"), pl.lit("").alias("tendance"),
+        pl.struct("h3_cell", "arrondissement")
+        .map_elements(
+            lambda r: " · ".join(
+                x
+                for x in (places.place(quartiers.get(r["h3_cell"]), r["arrondissement"]), f"cellule {r['h3_cell']}")
+                if x
+            ),
+            return_dtype=pl.Utf8,
+        )
+        .alias("lieu"),
+        pl.lit("").alias("composantes"),
+        pl.lit("").alias("tendance"),
         detail.alias("info"),
     ).to_dicts()
 
@@ -307,8 +395,11 @@ def class_legend(layer: str, rows: list[dict]) -> str:
     for r in rows:
         counts[r["titre"]] = counts.get(r["titre"], 0) + 1
     items = [swatch_html(labels[k], colours[k], counts[labels[k]]) for k in colours if labels[k] in counts]
-    return (f"<div class='tq-legende'><b>{LAYERS[layer]}</b> (nombre de cellules): "
-            + ("".join(items) if items else "aucune cellule") + "</div>")
+    return (
+        f"<div class='tq-legende'><b>{LAYERS[layer]}</b> (nombre de cellules): "
+        + ("".join(items) if items else "aucune cellule")
+        + "</div>"
+    )
 
 
 def alert_cells(al: pl.DataFrame) -> tuple[str, ...]:
@@ -347,17 +438,33 @@ def alerts_table(al: pl.DataFrame, em: pl.DataFrame | None, names: dict[str, str
     return a.select(
         pl.col("starts_at").alias("Début"),
         pl.col("ends_at").alias("Fin"),
-        pl.col("severity").replace_strict(SEVERITY_LABELS, default=pl.col("severity"), return_dtype=pl.Utf8)
+        pl.col("severity")
+        .replace_strict(SEVERITY_LABELS, default=pl.col("severity"), return_dtype=pl.Utf8)
         .alias("Gravité"),
         pl.col("kind_label").alias("Type"),
         zone.fill_null("").alias("Zone"),
         pl.col("h3_cell").fill_null("").alias("Cellule H3"),
-        pl.col("_class").replace_strict(EMERGING_LABELS, default=pl.col("_class"), return_dtype=pl.Utf8)
-        .fill_null("").alias("Tendance de la cellule"),
+        pl.col("_class")
+        .replace_strict(EMERGING_LABELS, default=pl.col("_class"), return_dtype=pl.Utf8)
+        .fill_null("")
+        .alias("Tendance de la cellule"),
         pl.col("explanation").alias("Explication"),
         pl.col("alert_id").alias("Identifiant"),
     )
 
 
-__all__ = ["shifts", "cells", "alerts", "emerging_classes", "slot_label", "prepare_cells", "map_rows",
-           "top_cells", "alerts_table", "alert_cells", "COMPONENTS", "EMERGING_LABELS", "TOP_N"]
+__all__ = [
+    "shifts",
+    "cells",
+    "alerts",
+    "emerging_classes",
+    "slot_label",
+    "prepare_cells",
+    "map_rows",
+    "top_cells",
+    "alerts_table",
+    "alert_cells",
+    "COMPONENTS",
+    "EMERGING_LABELS",
+    "TOP_N",
+]

@@ -23,8 +23,9 @@ def is_production(env: Mapping[str, str] | None = None) -> bool:
     return settings(env).is_production
 
 
-def tls_problem(env: Mapping[str, str] | None = None, cert_file: str | None = None,
-                key_file: str | None = None) -> str | None:
+def tls_problem(
+    env: Mapping[str, str] | None = None, cert_file: str | None = None, key_file: str | None = None
+) -> str | None:
     """Why the app must refuse to serve (French message), or None when transport is acceptable."""
     s = settings(env)
     if not s.is_production:
@@ -35,22 +36,29 @@ def tls_problem(env: Mapping[str, str] | None = None, cert_file: str | None = No
         missing = [f for f in (cert_file, key_file) if not Path(f).is_file()]
         if not missing:
             return None
-        return ("Mode production: fichier(s) TLS introuvable(s): " + ", ".join(missing)
-                + ". L'application refuse de démarrer.")
-    return ("Mode production (TRANQUILLITE_ENV=production) sans chiffrement: configurez TLS "
-            "(server.sslCertFile et server.sslKeyFile) ou déclarez un mandataire inverse TLS "
-            "(TRANQUILLITE_BEHIND_TLS_PROXY=1). L'application refuse de démarrer.")
+        return (
+            "Mode production: fichier(s) TLS introuvable(s): "
+            + ", ".join(missing)
+            + ". L'application refuse de démarrer."
+        )
+    return (
+        "Mode production (TRANQUILLITE_ENV=production) sans chiffrement: configurez TLS "
+        "(server.sslCertFile et server.sslKeyFile) ou déclarez un mandataire inverse TLS "
+        "(TRANQUILLITE_BEHIND_TLS_PROXY=1). L'application refuse de démarrer."
+    )
 
 
 def streamlit_address() -> str | None:
     """The address the running Streamlit server listens on (`server.address`)."""
     from streamlit import config
+
     return config.get_option("server.address")
 
 
 def streamlit_tls_files() -> tuple[str | None, str | None]:
     """The TLS files of the running Streamlit server's configuration."""
     from streamlit import config
+
     return config.get_option("server.sslCertFile"), config.get_option("server.sslKeyFile")
 
 
@@ -76,7 +84,9 @@ def bind_problem(address: str | None, env: Mapping[str, str] | None = None) -> s
     if not (s.is_production and s.behind_tls_proxy) or is_loopback(address) or s.allow_public_bind:
         return None
     shown = address or "toutes les interfaces"
-    return (f"Mode production derrière un mandataire TLS: l'application écouterait sur {shown} en HTTP clair, "
-            "accessible sans passer par le mandataire. Liez-la à 127.0.0.1 (server.address) ou, si le mandataire "
-            "est sur un autre hôte d'un réseau protégé, déclarez-le avec TRANQUILLITE_ALLOW_PUBLIC_BIND=1. "
-            "L'application refuse de démarrer.")
+    return (
+        f"Mode production derrière un mandataire TLS: l'application écouterait sur {shown} en HTTP clair, "
+        "accessible sans passer par le mandataire. Liez-la à 127.0.0.1 (server.address) ou, si le mandataire "
+        "est sur un autre hôte d'un réseau protégé, déclarez-le avec TRANQUILLITE_ALLOW_PUBLIC_BIND=1. "
+        "L'application refuse de démarrer."
+    )

@@ -19,5 +19,6 @@ warnings.filterwarnings("ignore", category=BetaWarning)
 def __getattr__(name: str):
     if name == "ALL_ASSETS":
         from tranquillite.assets.graph import ALL_ASSETS
+
         return ALL_ASSETS
     raise AttributeError(f"module 'tranquillite.assets' has no attribute {name!r}")

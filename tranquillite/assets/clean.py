@@ -9,7 +9,6 @@ the landing files by the independent counter (`governance.landing_files`) = clea
 + exact duplicates.
 """
 
-
 import time
 
 import dagster as dg
@@ -53,18 +52,35 @@ def contract_checks(c: Contract, df: pl.DataFrame) -> list[dg.AssetCheckResult]:
     outside = df.filter(pl.col("h3_cell").is_null() | pl.col("arrondissement").is_null()).height
     pii = count_with_pii(df, c.all_fields)  # the same detector as the validation (tranquillite.pii)
     return [
-        dg.AssetCheckResult(asset_key=key, check_name=K.CHECK_SCHEMA, passed=schema_ok,
-                            metadata={"ecarts": dg.MetadataValue.text(
-                                "aucun" if schema_ok else str({k: (str(expected.get(k)), str(actual.get(k)))
-                                                               for k in set(expected) | set(actual)
-                                                               if expected.get(k) != actual.get(k)}))}),
-        dg.AssetCheckResult(asset_key=key, check_name=K.CHECK_UNIQUE_IDS, passed=dup == 0,
-                            metadata={"doublons": dup}),
-        dg.AssetCheckResult(asset_key=key, check_name=K.CHECK_IN_AREA, passed=outside == 0,
-                            metadata={"lignes_non_localisees": outside}),
-        dg.AssetCheckResult(asset_key=key, check_name=K.CHECK_NO_PII, passed=pii == 0,
-                            severity=dg.AssetCheckSeverity.ERROR,
-                            metadata={"textes_avec_donnee_personnelle": int(pii)}),
+        dg.AssetCheckResult(
+            asset_key=key,
+            check_name=K.CHECK_SCHEMA,
+            passed=schema_ok,
+            metadata={
+                "ecarts": dg.MetadataValue.text(
+                    "aucun"
+                    if schema_ok
+                    else str(
+                        {
+                            k: (str(expected.get(k)), str(actual.get(k)))
+                            for k in set(expected) | set(actual)
+                            if expected.get(k) != actual.get(k)
+                        }
+                    )
+                )
+            },
+        ),
+        dg.AssetCheckResult(asset_key=key, check_name=K.CHECK_UNIQUE_IDS, passed=dup == 0, metadata={"doublons": dup}),
+        dg.AssetCheckResult(
+            asset_key=key, check_name=K.CHECK_IN_AREA, passed=outside == 0, metadata={"lignes_non_localisees": outside}
+        ),
+        dg.AssetCheckResult(
+            asset_key=key,
+            check_name=K.CHECK_NO_PII,
+            passed=pii == 0,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"textes_avec_donnee_personnelle": int(pii)},
+        ),
     ]
 
 
@@ -76,46 +92,87 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
     declared[LEDGER_TABLE] = table_schema({**LEDGER_SCHEMA, "balanced": pl.Boolean})
     specs = [
         dg.AssetSpec(
-            key=K.clean_key(c.name), group_name=K.CLEAN, deps=[K.raw_key(source)],
-            description=(f"{c.title}: enregistrements valides selon le contrat `data_contracts/{c.name}.yaml`, "
-                         "typés, dédoublonnés, géolocalisés (géométrie GeoJSON, point représentatif, "
-                         "cellule H3, arrondissement ou zone de la zone d'étude configurée). Aucune donnée personnelle (C2)."),
-            kinds={"parquet", "polars"}, owners=[K.OWNER_DATA], tags=K.contract_tags(c.name),
-            metadata={"contrat": f"data_contracts/{c.name}.yaml",
-                      "dagster/column_schema": declared[c.name]},
-        ) for c in contracts
-    ] + [dg.AssetSpec(
-        key=K.quarantine_key(source), group_name=K.GOVERNANCE, deps=[K.raw_key(source), K.landing_files_key(source)],
-        description=(f"Quarantaine de la source « {source} »: chaque enregistrement rejeté, conservé "
-                     "entier (`raw`: son texte d'origine), avec sa partition, son fichier, sa première ligne "
-                     "physique et toutes ses raisons. Accès restreint (peut contenir des données personnelles "
-                     "détectées)."),
-        kinds={"parquet"}, owners=[K.OWNER_DPO],
-        metadata={"dagster/column_schema": declared[K.QUARANTINE]},
-    ), dg.AssetSpec(
-        key=K.ledger_key(source), group_name=K.GOVERNANCE, deps=[K.raw_key(source), K.landing_files_key(source)],
-        description=(f"Journal d'ingestion de la source « {source} » (table `governance.ingestion_ledger`): "
-                     "par jour, enregistrements comptés dans les fichiers déposés par le compteur "
-                     "indépendant (`read`), produits par le lecteur (`parsed`), propres, en quarantaine, "
-                     "doublons exacts, et si le jour est équilibré."),
-        kinds={"parquet"}, owners=[K.OWNER_DPO],
-        metadata={"table": f"{K.GOVERNANCE}.{LEDGER_TABLE}",
-                  "dagster/column_schema": declared[LEDGER_TABLE]},
-    )]
-    checks = [dg.AssetCheckSpec(K.CHECK_NOTHING_LOST, asset=K.quarantine_key(source), blocking=True,
-                                description=("Pour chaque partition: enregistrements comptés dans les fichiers "
-                                             "(compteur indépendant du lecteur) = propres + quarantaine + "
-                                             "doublons exacts."))]
+            key=K.clean_key(c.name),
+            group_name=K.CLEAN,
+            deps=[K.raw_key(source)],
+            description=(
+                f"{c.title}: enregistrements valides selon le contrat `data_contracts/{c.name}.yaml`, "
+                "typés, dédoublonnés, géolocalisés (géométrie GeoJSON, point représentatif, "
+                "cellule H3, arrondissement ou zone de la zone d'étude configurée). Aucune donnée personnelle (C2)."
+            ),
+            kinds={"parquet", "polars"},
+            owners=[K.OWNER_DATA],
+            tags=K.contract_tags(c.name),
+            metadata={"contrat": f"data_contracts/{c.name}.yaml", "dagster/column_schema": declared[c.name]},
+        )
+        for c in contracts
+    ] + [
+        dg.AssetSpec(
+            key=K.quarantine_key(source),
+            group_name=K.GOVERNANCE,
+            deps=[K.raw_key(source), K.landing_files_key(source)],
+            description=(
+                f"Quarantaine de la source « {source} »: chaque enregistrement rejeté, conservé "
+                "entier (`raw`: son texte d'origine), avec sa partition, son fichier, sa première ligne "
+                "physique et toutes ses raisons. Accès restreint (peut contenir des données personnelles "
+                "détectées)."
+            ),
+            kinds={"parquet"},
+            owners=[K.OWNER_DPO],
+            metadata={"dagster/column_schema": declared[K.QUARANTINE]},
+        ),
+        dg.AssetSpec(
+            key=K.ledger_key(source),
+            group_name=K.GOVERNANCE,
+            deps=[K.raw_key(source), K.landing_files_key(source)],
+            description=(
+                f"Journal d'ingestion de la source « {source} » (table `governance.ingestion_ledger`): "
+                "par jour, enregistrements comptés dans les fichiers déposés par le compteur "
+                "indépendant (`read`), produits par le lecteur (`parsed`), propres, en quarantaine, "
+                "doublons exacts, et si le jour est équilibré."
+            ),
+            kinds={"parquet"},
+            owners=[K.OWNER_DPO],
+            metadata={"table": f"{K.GOVERNANCE}.{LEDGER_TABLE}", "dagster/column_schema": declared[LEDGER_TABLE]},
+        ),
+    ]
+    checks = [
+        dg.AssetCheckSpec(
+            K.CHECK_NOTHING_LOST,
+            asset=K.quarantine_key(source),
+            blocking=True,
+            description=(
+                "Pour chaque partition: enregistrements comptés dans les fichiers "
+                "(compteur indépendant du lecteur) = propres + quarantaine + "
+                "doublons exacts."
+            ),
+        )
+    ]
     for c in contracts:
         checks += [
-            dg.AssetCheckSpec(K.CHECK_SCHEMA, asset=K.clean_key(c.name), blocking=True,
-                              description="Le schéma de la table est celui dérivé du contrat."),
-            dg.AssetCheckSpec(K.CHECK_UNIQUE_IDS, asset=K.clean_key(c.name), blocking=True,
-                              description="Identifiant (et version) unique par partition."),
-            dg.AssetCheckSpec(K.CHECK_IN_AREA, asset=K.clean_key(c.name),
-                              description="Chaque ligne a une cellule H3 et un arrondissement."),
-            dg.AssetCheckSpec(K.CHECK_NO_PII, asset=K.clean_key(c.name), blocking=True,
-                              description="Aucun texte libre ne contient de donnée personnelle (C2)."),
+            dg.AssetCheckSpec(
+                K.CHECK_SCHEMA,
+                asset=K.clean_key(c.name),
+                blocking=True,
+                description="Le schéma de la table est celui dérivé du contrat.",
+            ),
+            dg.AssetCheckSpec(
+                K.CHECK_UNIQUE_IDS,
+                asset=K.clean_key(c.name),
+                blocking=True,
+                description="Identifiant (et version) unique par partition.",
+            ),
+            dg.AssetCheckSpec(
+                K.CHECK_IN_AREA,
+                asset=K.clean_key(c.name),
+                description="Chaque ligne a une cellule H3 et un arrondissement.",
+            ),
+            dg.AssetCheckSpec(
+                K.CHECK_NO_PII,
+                asset=K.clean_key(c.name),
+                blocking=True,
+                description="Aucun texte libre ne contient de donnée personnelle (C2).",
+            ),
         ]
 
     @dg.multi_asset(
@@ -139,8 +196,14 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
         # locations are checked against the configured study area (TRANQUILLITE_AREA), dates read
         # in its time zone; `donnees`: no boundary, only valid WGS84 positions
         spec = study_area.spec()
-        outcome = validate(raw, contracts, area=None if spec.from_data else spec.area(),
-                           h3_resolution=spec.h3_resolution, timezone=spec.timezone, anywhere=spec.from_data)
+        outcome = validate(
+            raw,
+            contracts,
+            area=None if spec.from_data else spec.area(),
+            h3_resolution=spec.h3_resolution,
+            timezone=spec.timezone,
+            anywhere=spec.from_data,
+        )
         counted = counted_records(warehouse, source, keys)
         ledger = outcome.ledger(keys, counted)
         for k, part in rows_by_partition(ledger, "partition", keys, dict(ledger.schema)).items():
@@ -158,29 +221,63 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
                 metadata=base_metadata(df, elapsed, declared[c.name], partitions=len(keys)),
                 check_results=contract_checks(c, df),
             )
-        by_reason = (q.select(pl.col("reasons").list.eval(pl.element().str.split(":").list.first()))
-                     .explode("reasons").group_by("reasons").len().sort("len", descending=True)
-                     if q.height else pl.DataFrame({"reasons": [], "len": []}))
+        by_reason = (
+            q.select(pl.col("reasons").list.eval(pl.element().str.split(":").list.first()))
+            .explode("reasons")
+            .group_by("reasons")
+            .len()
+            .sort("len", descending=True)
+            if q.height
+            else pl.DataFrame({"reasons": [], "len": []})
+        )
         unbalanced = ledger.filter(~pl.col("balanced"))
-        figures = {"lus": int(ledger.get_column("read").sum()), "lus_par_le_lecteur": outcome.read,
-                   "propres": outcome.n_clean, "quarantaine": outcome.n_quarantined,
-                   "doublons_exacts": outcome.duplicates}
+        figures = {
+            "lus": int(ledger.get_column("read").sum()),
+            "lus_par_le_lecteur": outcome.read,
+            "propres": outcome.n_clean,
+            "quarantaine": outcome.n_quarantined,
+            "doublons_exacts": outcome.duplicates,
+        }
         yield dg.MaterializeResult(
             asset_key=K.quarantine_key(source),
-            metadata=base_metadata(q, elapsed, declared[K.QUARANTINE], partitions=len(keys), **figures,
-                                   raisons=dg.MetadataValue.json({r: n for r, n in by_reason.iter_rows()})),
-            check_results=[dg.AssetCheckResult(
-                asset_key=K.quarantine_key(source), check_name=K.CHECK_NOTHING_LOST,
-                passed=unbalanced.height == 0 and outcome.balanced,
-                metadata={**figures, "partitions_desequilibrees": dg.MetadataValue.json(
-                    {r["partition"]: {k: r[k] for k in ("read", "parsed", "clean", "quarantined", "duplicates")}
-                     for r in unbalanced.iter_rows(named=True)})},
-            )],
+            metadata=base_metadata(
+                q,
+                elapsed,
+                declared[K.QUARANTINE],
+                partitions=len(keys),
+                **figures,
+                raisons=dg.MetadataValue.json({r: n for r, n in by_reason.iter_rows()}),
+            ),
+            check_results=[
+                dg.AssetCheckResult(
+                    asset_key=K.quarantine_key(source),
+                    check_name=K.CHECK_NOTHING_LOST,
+                    passed=unbalanced.height == 0 and outcome.balanced,
+                    metadata={
+                        **figures,
+                        "partitions_desequilibrees": dg.MetadataValue.json(
+                            {
+                                r["partition"]: {
+                                    k: r[k] for k in ("read", "parsed", "clean", "quarantined", "duplicates")
+                                }
+                                for r in unbalanced.iter_rows(named=True)
+                            }
+                        ),
+                    },
+                )
+            ],
         )
         yield dg.MaterializeResult(
             asset_key=K.ledger_key(source),
-            metadata=base_metadata(ledger, elapsed, declared[LEDGER_TABLE], partitions=len(keys),
-                                   partitions_desequilibrees=dg.MetadataValue.int(unbalanced.height), **figures))
+            metadata=base_metadata(
+                ledger,
+                elapsed,
+                declared[LEDGER_TABLE],
+                partitions=len(keys),
+                partitions_desequilibrees=dg.MetadataValue.int(unbalanced.height),
+                **figures,
+            ),
+        )
 
     return _clean
 

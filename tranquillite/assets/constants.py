@@ -15,13 +15,34 @@ OWNER_DPO = "team:dpo"
 
 RAW, CLEAN, QUARANTINE, GOVERNANCE = "raw", "clean", "quarantine", "governance"
 
-EVENTS_KEY_PATH = (CLEAN, "events",)
-CATALOG_KEY_PATH = (GOVERNANCE, "warehouse_catalog",)
-QUALITY_KEY_PATH = (GOVERNANCE, "data_quality",)
-CONVENTION_ALERTS_KEY_PATH = (GOVERNANCE, "convention_alerts",)
-ACCESS_LOG_KEY_PATH = (GOVERNANCE, "app_access_log",)
-QUARANTINE_REASONS_KEY_PATH = (GOVERNANCE, "quarantine_reasons",)
-CONVENTION_LINEAGE_KEY_PATH = (GOVERNANCE, "convention_lineage",)  # the Traçabilité page's facts (issue 11)
+EVENTS_KEY_PATH = (
+    CLEAN,
+    "events",
+)
+CATALOG_KEY_PATH = (
+    GOVERNANCE,
+    "warehouse_catalog",
+)
+QUALITY_KEY_PATH = (
+    GOVERNANCE,
+    "data_quality",
+)
+CONVENTION_ALERTS_KEY_PATH = (
+    GOVERNANCE,
+    "convention_alerts",
+)
+ACCESS_LOG_KEY_PATH = (
+    GOVERNANCE,
+    "app_access_log",
+)
+QUARANTINE_REASONS_KEY_PATH = (
+    GOVERNANCE,
+    "quarantine_reasons",
+)
+CONVENTION_LINEAGE_KEY_PATH = (
+    GOVERNANCE,
+    "convention_lineage",
+)  # the Traçabilité page's facts (issue 11)
 
 CHECK_NOTHING_LOST = "aucune_perte"
 CHECK_SCHEMA = "schema_du_contrat"
@@ -45,9 +66,9 @@ def quarantine_key(source: str) -> dg.AssetKey:
 CONVENTION_TAG_PREFIX = "convention/"
 # the platform's reference data (study area outline, calendars, the indicator catalogue) are the City's
 REFERENCE_CONVENTION = "internal"
-SOURCE_TAG = "tranquillite/source"          # a raw asset: every record of one landing source
-CONTRACT_TAG = "tranquillite/contrat"       # a clean asset: the records of one data contract
-REFERENCE_TAG = "tranquillite/reference"    # a root asset built from the platform's reference data
+SOURCE_TAG = "tranquillite/source"  # a raw asset: every record of one landing source
+CONTRACT_TAG = "tranquillite/contrat"  # a clean asset: the records of one data contract
+REFERENCE_TAG = "tranquillite/reference"  # a root asset built from the platform's reference data
 KEEP_METADATA = "tranquillite/conventions_retenues"  # a derived asset that keeps only these conventions
 
 
@@ -106,39 +127,104 @@ SOURCES = sources()
 
 # --------------------------------------------------------------------------- forecasting (issue #3)
 FEATURES, MODELS = "features", "models"
-STUDY_GRID_KEY_PATH = (FEATURES, "study_grid",)
-PLANNED_EXPOSURE_KEY_PATH = (FEATURES, "planned_exposure",)
-OBSERVED_COUNTS_KEY_PATH = (FEATURES, "observed_counts",)
-CELL_SLOT_KEY_PATH = (FEATURES, "cell_slot",)
-BACKTEST_KEY_PATH = (MODELS, "backtest",)
-BACKTEST_SCORES_KEY_PATH = (MODELS, "backtest_scores",)
-BACKTEST_PLANNED_KEY_PATH = (MODELS, "backtest_evenements",)
-FORECAST_KEY_PATH = (MODELS, "forecast",)
-FORECAST_HISTORY_KEY_PATH = (MODELS, "forecast_history",)
-MODEL_REGISTRY_KEY_PATH = (MODELS, "model_registry",)
-AUDIT_LOOP_KEY_PATH = (MODELS, "audit_boucle",)   # the feedback-loop audit (issue 13)
-AUDIT_LOOP_ZONES_KEY_PATH = (MODELS, "audit_boucle_zones",)   # its shares per arrondissement
-BACKTEST_PUBLIC_KEY_PATH = (MODELS, "backtest_public",)   # the backtest the public reads (City-only, issue 13)
+STUDY_GRID_KEY_PATH = (
+    FEATURES,
+    "study_grid",
+)
+PLANNED_EXPOSURE_KEY_PATH = (
+    FEATURES,
+    "planned_exposure",
+)
+OBSERVED_COUNTS_KEY_PATH = (
+    FEATURES,
+    "observed_counts",
+)
+CELL_SLOT_KEY_PATH = (
+    FEATURES,
+    "cell_slot",
+)
+BACKTEST_KEY_PATH = (
+    MODELS,
+    "backtest",
+)
+BACKTEST_SCORES_KEY_PATH = (
+    MODELS,
+    "backtest_scores",
+)
+BACKTEST_PLANNED_KEY_PATH = (
+    MODELS,
+    "backtest_evenements",
+)
+FORECAST_KEY_PATH = (
+    MODELS,
+    "forecast",
+)
+FORECAST_HISTORY_KEY_PATH = (
+    MODELS,
+    "forecast_history",
+)
+MODEL_REGISTRY_KEY_PATH = (
+    MODELS,
+    "model_registry",
+)
+AUDIT_LOOP_KEY_PATH = (
+    MODELS,
+    "audit_boucle",
+)  # the feedback-loop audit (issue 13)
+AUDIT_LOOP_ZONES_KEY_PATH = (
+    MODELS,
+    "audit_boucle_zones",
+)  # its shares per arrondissement
+BACKTEST_PUBLIC_KEY_PATH = (
+    MODELS,
+    "backtest_public",
+)  # the backtest the public reads (City-only, issue 13)
 
 # --------------------------------------------------------------------------- indicators (issue #4)
 INDICATORS = "indicators"
-FOOTPRINTS_KEY_PATH = (INDICATORS, "planned_footprints",)
-HOTSPOTS_KEY_PATH = (INDICATORS, "hotspots",)
-EMERGING_KEY_PATH = (INDICATORS, "emerging_hotspots",)
-TENSION_KEY_PATH = (INDICATORS, "tension",)
-VALUES_KEY_PATH = (INDICATORS, "values",)
-PUBLIC_KEY_PATH = (INDICATORS, "values_public",)
-ALERTS_KEY_PATH = (INDICATORS, "alerts",)
-GRID_KEY_PATH = (INDICATORS, "grid",)
-CATALOGUE_KEY_PATH = (INDICATORS, "catalogue",)
-PUBLIC_CONVENTIONS = frozenset({"internal"})   # the public restitution: the City's data only (C5)
+FOOTPRINTS_KEY_PATH = (
+    INDICATORS,
+    "planned_footprints",
+)
+HOTSPOTS_KEY_PATH = (
+    INDICATORS,
+    "hotspots",
+)
+EMERGING_KEY_PATH = (
+    INDICATORS,
+    "emerging_hotspots",
+)
+TENSION_KEY_PATH = (
+    INDICATORS,
+    "tension",
+)
+VALUES_KEY_PATH = (
+    INDICATORS,
+    "values",
+)
+PUBLIC_KEY_PATH = (
+    INDICATORS,
+    "values_public",
+)
+ALERTS_KEY_PATH = (
+    INDICATORS,
+    "alerts",
+)
+GRID_KEY_PATH = (
+    INDICATORS,
+    "grid",
+)
+CATALOGUE_KEY_PATH = (
+    INDICATORS,
+    "catalogue",
+)
+PUBLIC_CONVENTIONS = frozenset({"internal"})  # the public restitution: the City's data only (C5)
 
 
 # --------------------------------------------------------------------------- lazy asset keys (issue 14)
 # `dg.AssetKey` needs dagster (~0.6 s to import): the keys above are declared as paths and built on
 # first access (PEP 562), so that reading a tag, an owner or a layer name costs no dagster import.
-_KEY_PATHS = {name[: -len("_PATH")]: path for name, path in globals().items()
-              if name.endswith("_KEY_PATH")}
+_KEY_PATHS = {name[: -len("_PATH")]: path for name, path in globals().items() if name.endswith("_KEY_PATH")}
 
 
 def _asset_key(path: list[str] | tuple[str, ...]) -> dg.AssetKey:

@@ -41,14 +41,14 @@ class Node:
 
 
 def conventions_of_tags(tags: Mapping[str, str] | None) -> set[str]:
-    return {k[len(K.CONVENTION_TAG_PREFIX):] for k in (tags or {}) if k.startswith(K.CONVENTION_TAG_PREFIX)}
+    return {k[len(K.CONVENTION_TAG_PREFIX) :] for k in (tags or {}) if k.startswith(K.CONVENTION_TAG_PREFIX)}
 
 
 def _kept(metadata: Mapping[str, object]) -> set[str] | None:
     v = metadata.get(K.KEEP_METADATA)
     if v is None:
         return None
-    v = getattr(v, "value", v)   # a MetadataValue once inside Definitions
+    v = getattr(v, "value", v)  # a MetadataValue once inside Definitions
     return set(v)
 
 
@@ -87,12 +87,15 @@ def derive(nodes: Mapping[dg.AssetKey, Node]) -> dict[dg.AssetKey, frozenset[str
         else:
             missing = [p for p in node.parents if p not in nodes]
             if missing:
-                errors.append(f"{key.to_user_string()}: dépend d'assets inconnus "
-                              f"{[m.to_user_string() for m in missing]}")
+                errors.append(
+                    f"{key.to_user_string()}: dépend d'assets inconnus {[m.to_user_string() for m in missing]}"
+                )
             parents = [visit(p, path + (key,)) for p in node.parents if p in nodes]
             if not parents:
-                errors.append(f"{key.to_user_string()}: asset racine sans source déclarée (contrat, source "
-                              "d'atterrissage ou donnée de référence: K.contract_tags, K.source_tags, K.reference_tags)")
+                errors.append(
+                    f"{key.to_user_string()}: asset racine sans source déclarée (contrat, source "
+                    "d'atterrissage ou donnée de référence: K.contract_tags, K.source_tags, K.reference_tags)"
+                )
             conv = frozenset().union(*parents)
             kept = _kept(node.metadata)
             if kept is not None:
@@ -110,16 +113,19 @@ def derive(nodes: Mapping[dg.AssetKey, Node]) -> dict[dg.AssetKey, frozenset[str
 def _spec_nodes(assets: Iterable[AssetLike]) -> dict[dg.AssetKey, Node]:
     nodes: dict[dg.AssetKey, Node] = {}
     for a in assets:
-        for spec in (a.specs if isinstance(a, dg.AssetsDefinition) else [a]):
-            nodes[spec.key] = Node(tuple(d.asset_key for d in spec.deps), dict(spec.tags or {}),
-                                   dict(spec.metadata or {}))
+        for spec in a.specs if isinstance(a, dg.AssetsDefinition) else [a]:
+            nodes[spec.key] = Node(
+                tuple(d.asset_key for d in spec.deps), dict(spec.tags or {}), dict(spec.metadata or {})
+            )
     return nodes
 
 
 def graph_nodes(defs: dg.Definitions) -> dict[dg.AssetKey, Node]:
     graph = defs.resolve_asset_graph()
-    return {k: Node(tuple(sorted(graph.get(k).parent_keys)), dict(graph.get(k).tags), dict(graph.get(k).metadata))
-            for k in graph.get_all_asset_keys()}
+    return {
+        k: Node(tuple(sorted(graph.get(k).parent_keys)), dict(graph.get(k).tags), dict(graph.get(k).metadata))
+        for k in graph.get_all_asset_keys()
+    }
 
 
 def _mismatches(nodes: Mapping[dg.AssetKey, Node], derived: Mapping[dg.AssetKey, frozenset[str]]) -> list[str]:
@@ -136,8 +142,11 @@ def disagreements(defs: dg.Definitions) -> list[str]:
     nodes = graph_nodes(defs)
     derived = derive(nodes)
     out = _mismatches(nodes, derived)
-    out += [f"{k.to_user_string()}: aucune étiquette de convention (dérivation {sorted(derived[k])})"
-            for k, n in sorted(nodes.items(), key=lambda kv: kv[0].to_user_string()) if not conventions_of_tags(n.tags)]
+    out += [
+        f"{k.to_user_string()}: aucune étiquette de convention (dérivation {sorted(derived[k])})"
+        for k, n in sorted(nodes.items(), key=lambda kv: kv[0].to_user_string())
+        if not conventions_of_tags(n.tags)
+    ]
     return out
 
 
@@ -163,7 +172,8 @@ def _with(spec: dg.AssetSpec, conventions: frozenset[str]) -> dg.AssetSpec:
     base = (spec.description or "").split(CONVENTIONS_SECTION)[0]
     metadata = {"conventions": sorted(conventions)}
     return spec.merge_attributes(tags=K.convention_tags(conventions), metadata=metadata).replace_attributes(
-        description=base + CONVENTIONS_SECTION + describe(conventions) + _provenance(spec) + ".")
+        description=base + CONVENTIONS_SECTION + describe(conventions) + _provenance(spec) + "."
+    )
 
 
 def with_conventions(assets: Sequence[AssetLike]) -> list[AssetLike]:
@@ -187,6 +197,15 @@ def conventions_by_asset(defs: dg.Definitions) -> dict[dg.AssetKey, frozenset[st
     return derive(graph_nodes(defs))
 
 
-__all__ = ["ConventionError", "conventions_by_asset", "conventions_of_tags", "declared_conventions", "derive",
-           "describe", "disagreements", "with_conventions", "KEEP_METADATA"]
+__all__ = [
+    "ConventionError",
+    "conventions_by_asset",
+    "conventions_of_tags",
+    "declared_conventions",
+    "derive",
+    "describe",
+    "disagreements",
+    "with_conventions",
+    "KEEP_METADATA",
+]
 KEEP_METADATA = K.KEEP_METADATA

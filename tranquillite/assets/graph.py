@@ -12,6 +12,16 @@ from tranquillite.assets.models_public import PUBLIC_MODEL_ASSETS
 from tranquillite.assets.purge import PURGE_ASSETS
 from tranquillite.assets.raw import RAW_ASSETS
 
-ALL_ASSETS = [*RAW_ASSETS, *CLEAN_ASSETS, events, *GOVERNANCE_ASSETS, *PURGE_ASSETS, *FEATURE_ASSETS, *MODEL_ASSETS, *PUBLIC_MODEL_ASSETS,
-              *AUDIT_ASSETS,
-              *INDICATOR_ASSETS, *LINEAGE_ASSETS]
+ALL_ASSETS = [
+    *RAW_ASSETS,
+    *CLEAN_ASSETS,
+    events,
+    *GOVERNANCE_ASSETS,
+    *PURGE_ASSETS,
+    *FEATURE_ASSETS,
+    *MODEL_ASSETS,
+    *PUBLIC_MODEL_ASSETS,
+    *AUDIT_ASSETS,
+    *INDICATOR_ASSETS,
+    *LINEAGE_ASSETS,
+]

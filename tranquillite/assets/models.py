@@ -27,7 +27,6 @@ only (`training_days`), the daily forecast those of its origin: memory grows wit
 window, not with the history.
 """
 
-
 import hashlib
 import time
 from datetime import date, datetime, timedelta
@@ -41,9 +40,22 @@ from tranquillite.assets import constants as K
 from tranquillite.assets.metadata import base_metadata
 from tranquillite.assets.partitions import DAILY
 from tranquillite.forecasting import champion as CH
-from tranquillite.forecasting.backtest import (BASELINES, CHAMPION_HORIZONS, EVENT_AWARE, EVENT_BLIND, FALLBACK,
-                                               LEARNED, ORACLE, BacktestConfig, ForecastData, forecast_from,
-                                               model_conventions, run_backtest, summary, train_service)
+from tranquillite.forecasting.backtest import (
+    BASELINES,
+    CHAMPION_HORIZONS,
+    EVENT_AWARE,
+    EVENT_BLIND,
+    FALLBACK,
+    LEARNED,
+    ORACLE,
+    BacktestConfig,
+    ForecastData,
+    forecast_from,
+    model_conventions,
+    run_backtest,
+    summary,
+    train_service,
+)
 from tranquillite.forecasting.conventions import union_of
 from tranquillite.forecasting.features import state_columns
 from tranquillite.forecasting.gaps import describe
@@ -77,9 +89,16 @@ class ForecastSettings(dg.Config):
     predicteur_impose: str | None = None
 
     def backtest_config(self) -> BacktestConfig:
-        return BacktestConfig(n_origins=self.n_origins, train_weeks=self.train_weeks,
-                              horizon_days=self.horizon_days, lgbm_rounds=self.lgbm_rounds, threads=self.threads,
-                              workers=self.workers, models=tuple(self.models), imposed=self.predicteur_impose)
+        return BacktestConfig(
+            n_origins=self.n_origins,
+            train_weeks=self.train_weeks,
+            horizon_days=self.horizon_days,
+            lgbm_rounds=self.lgbm_rounds,
+            threads=self.threads,
+            workers=self.workers,
+            models=tuple(self.models),
+            imposed=self.predicteur_impose,
+        )
 
 
 def training_days(cfg: BacktestConfig) -> int:
@@ -89,7 +108,7 @@ def training_days(cfg: BacktestConfig) -> int:
     return 7 * (cfg.n_origins + cfg.train_weeks + 2) + 2 * cfg.horizon_days
 
 
-FORECAST_STATE_DAYS = 2     # the daily forecast reads the states of its origin only (the last days)
+FORECAST_STATE_DAYS = 2  # the daily forecast reads the states of its origin only (the last days)
 
 
 def read_truth(warehouse: Warehouse, first_day: str) -> pl.DataFrame | None:
@@ -106,8 +125,7 @@ def read_truth(warehouse: Warehouse, first_day: str) -> pl.DataFrame | None:
     return lf.filter(pl.col("slot_start") >= (bound.dt.replace_time_zone(tz) if tz else bound)).collect()
 
 
-def load_data(warehouse: Warehouse, spec: AreaSpec, state_days: int | None = None,
-              truth: bool = False) -> ForecastData:
+def load_data(warehouse: Warehouse, spec: AreaSpec, state_days: int | None = None, truth: bool = False) -> ForecastData:
     """The published feature tables (and, with `truth`, on synthetic data, the generator's true
     intensity over the same window: only the backtest scores perfect foresight).
 
@@ -125,22 +143,35 @@ def load_data(warehouse: Warehouse, spec: AreaSpec, state_days: int | None = Non
         last_fact = sch.day(int(counts["slot"].max()))
         first = max(first, (last_fact - timedelta(days=state_days)).isoformat())
     parts = [p for p in warehouse.partitions(K.FEATURES, "cell_slot") if p >= first]
-    states = (warehouse.scan(K.FEATURES, "cell_slot", parts)
-              .select("cell_idx", "slot", *state_columns(spec.groups, sch.n)).collect())
+    states = (
+        warehouse.scan(K.FEATURES, "cell_slot", parts)
+        .select("cell_idx", "slot", *state_columns(spec.groups, sch.n))
+        .collect()
+    )
     exposure = warehouse.read(K.FEATURES, "planned_exposure")
     intensity = read_truth(warehouse, first) if truth else None
-    try:   # days without an observed_counts partition had no data received: unknown (forecasting.gaps)
-        return from_tables(spec, grid, counts, states, exposure, date.fromisoformat(days[0]), intensity,
-                           received=[date.fromisoformat(d) for d in days],
-                           states_from=date.fromisoformat(parts[0]) if parts else None)
+    try:  # days without an observed_counts partition had no data received: unknown (forecasting.gaps)
+        return from_tables(
+            spec,
+            grid,
+            counts,
+            states,
+            exposure,
+            date.fromisoformat(days[0]),
+            intensity,
+            received=[date.fromisoformat(d) for d in days],
+            states_from=date.fromisoformat(parts[0]) if parts else None,
+        )
     except ValueError as exc:
         raise dg.Failure(str(exc)) from exc
 
 
 def _gap_metadata(data: ForecastData) -> dict:
     """Days of the data's span with no data received (not days without facts)."""
-    return {"jours_sans_donnees": len(data.missing_days),
-            "periodes_sans_donnees": dg.MetadataValue.json(describe(data.missing_days))}
+    return {
+        "jours_sans_donnees": len(data.missing_days),
+        "periodes_sans_donnees": dg.MetadataValue.json(describe(data.missing_days)),
+    }
 
 
 def data_version(data: ForecastData) -> str:
@@ -152,27 +183,44 @@ def data_version(data: ForecastData) -> str:
 def _model_meta(m: FittedModel, meta: dict, data: ForecastData, dv: str, metrics: dict) -> dict:
     sch = data.scheme
     t0, t1 = meta["train_targets"]
-    return {"usage": meta.get("usage", "backtest"), "origin_start": sch.start(meta["origin"]).isoformat(),
-            "train_start": sch.start(t0).isoformat(), "train_end": sch.end(t1).isoformat(),
-            "n_rows": meta["n_rows"], "data_version": dv, "study_area": data.spec.name,
-            "h3_resolution": data.spec.h3_resolution, "metrics": metrics,
-            "conventions": list(meta["conventions"]), "variant": meta.get("variant", "complete")}
+    return {
+        "usage": meta.get("usage", "backtest"),
+        "origin_start": sch.start(meta["origin"]).isoformat(),
+        "train_start": sch.start(t0).isoformat(),
+        "train_end": sch.end(t1).isoformat(),
+        "n_rows": meta["n_rows"],
+        "data_version": dv,
+        "study_area": data.spec.name,
+        "h3_resolution": data.spec.h3_resolution,
+        "metrics": metrics,
+        "conventions": list(meta["conventions"]),
+        "variant": meta.get("variant", "complete"),
+    }
 
 
 def _metrics_for(backtest: pl.DataFrame, scores: pl.DataFrame, model: str, category: str, origin) -> dict:
     b = backtest.filter((pl.col("model") == model) & (pl.col("category") == category) & (pl.col("origin") == origin))
     s = scores.filter((pl.col("model") == model) & (pl.col("category") == category) & (pl.col("origin") == origin))
-    out = {f"hit_rate_{h}_{int(round(c * 100))}pct": round(v, 4)
-           for h, c, v in b.select("horizon", "coverage", "hit_rate").iter_rows()}
-    for h, dev, c80, c95 in s.select("horizon", "poisson_deviance", "interval_coverage_80",
-                                     "interval_coverage_95").iter_rows():
+    out = {
+        f"hit_rate_{h}_{int(round(c * 100))}pct": round(v, 4)
+        for h, c, v in b.select("horizon", "coverage", "hit_rate").iter_rows()
+    }
+    for h, dev, c80, c95 in s.select(
+        "horizon", "poisson_deviance", "interval_coverage_80", "interval_coverage_95"
+    ).iter_rows():
         out |= {f"deviance_{h}": round(dev, 5), f"coverage80_{h}": round(c80, 4), f"coverage95_{h}": round(c95, 4)}
     return out
 
 
 def _md(df: pl.DataFrame) -> dg.MetadataValue:
-    with pl.Config(tbl_formatting="MARKDOWN", tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True,
-                   tbl_cols=-1, tbl_rows=-1, float_precision=3):
+    with pl.Config(
+        tbl_formatting="MARKDOWN",
+        tbl_hide_column_data_types=True,
+        tbl_hide_dataframe_shape=True,
+        tbl_cols=-1,
+        tbl_rows=-1,
+        float_precision=3,
+    ):
         return dg.MetadataValue.md(str(df))
 
 
@@ -184,8 +232,9 @@ def _beats_references(backtest: pl.DataFrame, table: pl.DataFrame, cfg: Backtest
     for r in table.filter(pl.col("category") == ALL).iter_rows(named=True):
         if r["predictor"] is None or r["horizon"] not in CHAMPION_HORIZONS or r["n_origins"] == 0:
             continue
-        passed, detail = CH.beats_references(backtest, r["predictor"], r["horizon"], ALL, cfg.champion_metric[2],
-                                             refs, cfg.alpha)
+        passed, detail = CH.beats_references(
+            backtest, r["predictor"], r["horizon"], ALL, cfg.champion_metric[2], refs, cfg.alpha
+        )
         ok &= passed
         out[r["horizon"]] = {"predicteur": r["predictor"], "ok": passed, "references": detail}
     return bool(ok), out
@@ -196,37 +245,73 @@ _FEATURE_DEPS = [K.STUDY_GRID_KEY, K.OBSERVED_COUNTS_KEY, K.CELL_SLOT_KEY, K.PLA
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(K.BACKTEST_KEY, deps=_FEATURE_DEPS, group_name=K.MODELS, kinds={"lightgbm", "parquet"},
-                     owners=[K.OWNER_DATA],
-                     description=("Tableau de score du backtest à origine glissante (≥ 8 origines hebdomadaires): "
-                                  "taux de réussite, PAI, PEI par modèle × catégorie × horizon (créneau suivant, "
-                                  "jour suivant, 7 jours) × origine × part de surface (1, 5, 10, 20 %); l'oracle "
-                                  "(intensité vraie du générateur) quand elle existe. Chaque ligne porte les "
-                                  "conventions des données d'apprentissage du modèle (et des événements prévus "
-                                  "que ses prévisions ont lus). Désigne le champion et le champion sans données "
-                                  "partenaires (le meilleur des modèles appris sur les seules données de la Ville).")),
-        dg.AssetSpec(K.BACKTEST_SCORES_KEY, deps=_FEATURE_DEPS, group_name=K.MODELS, kinds={"parquet"},
-                     owners=[K.OWNER_DATA],
-                     description=("Déviance de Poisson et couverture des intervalles de prévision 80 % et 95 % "
-                                  "par modèle × catégorie × horizon × origine.")),
-        dg.AssetSpec(K.BACKTEST_PLANNED_KEY, deps=_FEATURE_DEPS, group_name=K.MODELS, kinds={"parquet"},
-                     owners=[K.OWNER_DATA],
-                     description=("Valeur des données de la Préfecture: scores sur les créneaux avec événement "
-                                  "prévu et sur les cellules exposées, modèle avec et sans ces données.")),
+        dg.AssetSpec(
+            K.BACKTEST_KEY,
+            deps=_FEATURE_DEPS,
+            group_name=K.MODELS,
+            kinds={"lightgbm", "parquet"},
+            owners=[K.OWNER_DATA],
+            description=(
+                "Tableau de score du backtest à origine glissante (≥ 8 origines hebdomadaires): "
+                "taux de réussite, PAI, PEI par modèle × catégorie × horizon (créneau suivant, "
+                "jour suivant, 7 jours) × origine × part de surface (1, 5, 10, 20 %); l'oracle "
+                "(intensité vraie du générateur) quand elle existe. Chaque ligne porte les "
+                "conventions des données d'apprentissage du modèle (et des événements prévus "
+                "que ses prévisions ont lus). Désigne le champion et le champion sans données "
+                "partenaires (le meilleur des modèles appris sur les seules données de la Ville)."
+            ),
+        ),
+        dg.AssetSpec(
+            K.BACKTEST_SCORES_KEY,
+            deps=_FEATURE_DEPS,
+            group_name=K.MODELS,
+            kinds={"parquet"},
+            owners=[K.OWNER_DATA],
+            description=(
+                "Déviance de Poisson et couverture des intervalles de prévision 80 % et 95 % "
+                "par modèle × catégorie × horizon × origine."
+            ),
+        ),
+        dg.AssetSpec(
+            K.BACKTEST_PLANNED_KEY,
+            deps=_FEATURE_DEPS,
+            group_name=K.MODELS,
+            kinds={"parquet"},
+            owners=[K.OWNER_DATA],
+            description=(
+                "Valeur des données de la Préfecture: scores sur les créneaux avec événement "
+                "prévu et sur les cellules exposées, modèle avec et sans ces données."
+            ),
+        ),
     ],
     check_specs=[
-        dg.AssetCheckSpec(CHECK_STABLE_COLUMNS, asset=K.BACKTEST_KEY, blocking=True,
-                          description="Les colonnes lues par l'application et les auditeurs sont présentes."),
-        dg.AssetCheckSpec(CHECK_CHAMPION_BEATS_BASELINES, asset=K.BACKTEST_KEY, blocking=True,
-                          description=("Le prédicteur en service fait au moins aussi bien que chaque référence "
-                                       "(comptes sur 52 semaines et tout l'historique, points chauds, SEPP…), à 5 % "
-                                       "de la surface, tous faits, au créneau suivant, au jour suivant et à la "
-                                       "semaine suivante: sinon la prévision n'est pas publiée.")),
+        dg.AssetCheckSpec(
+            CHECK_STABLE_COLUMNS,
+            asset=K.BACKTEST_KEY,
+            blocking=True,
+            description="Les colonnes lues par l'application et les auditeurs sont présentes.",
+        ),
+        dg.AssetCheckSpec(
+            CHECK_CHAMPION_BEATS_BASELINES,
+            asset=K.BACKTEST_KEY,
+            blocking=True,
+            description=(
+                "Le prédicteur en service fait au moins aussi bien que chaque référence "
+                "(comptes sur 52 semaines et tout l'historique, points chauds, SEPP…), à 5 % "
+                "de la surface, tous faits, au créneau suivant, au jour suivant et à la "
+                "semaine suivante: sinon la prévision n'est pas publiée."
+            ),
+        ),
     ],
     pool="warehouse_writer",
 )
-def backtest(context: dg.AssetExecutionContext, config: ForecastSettings, warehouse: Warehouse,
-             study_area: StudyArea, model_store: ModelStore) -> Iterator[dg.MaterializeResult]:
+def backtest(
+    context: dg.AssetExecutionContext,
+    config: ForecastSettings,
+    warehouse: Warehouse,
+    study_area: StudyArea,
+    model_store: ModelStore,
+) -> Iterator[dg.MaterializeResult]:
     t0 = time.perf_counter()
     spec = study_area.spec()
     cfg = config.backtest_config()
@@ -236,8 +321,9 @@ def backtest(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
     dv = data_version(data)
     for m, meta in res.models:
         origin = data.scheme.start(meta["origin"])
-        model_store.save(m, _model_meta(m, meta, data, dv, _metrics_for(res.backtest, res.scores, m.name, m.group,
-                                                                          origin)))
+        model_store.save(
+            m, _model_meta(m, meta, data, dv, _metrics_for(res.backtest, res.scores, m.name, m.group, origin))
+        )
     warehouse.write(K.MODELS, "backtest", res.backtest)
     warehouse.write(K.MODELS, "backtest_scores", res.scores)
     warehouse.write(K.MODELS, "backtest_evenements", res.planned)
@@ -247,53 +333,98 @@ def backtest(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
     beats, against = _beats_references(res.backtest, res.champions, cfg)
     conv = model_conventions(res.backtest)
     internal_row = summ.filter((pl.col("model") == res.champion_internal) & (pl.col("category") == ALL))
-    if beats:   # a predictor that loses to a reference never becomes the one in service
+    if beats:  # a predictor that loses to a reference never becomes the one in service
         # the models in service stay until the training (models/model_registry) replaces them
         kept = {"service": s} if (s := (model_store.champion() or {}).get("service")) else {}
-        model_store.set_champion({**kept, "model": res.champion, "conventions": conv.get(res.champion, data.fact_conventions()),
-                                  "run_id": context.run.run_id, "data_version": dv,
-                                  "metric": "hit_rate jour_suivant 5% all", "value": champ_hr,
-                                  "internal": {"model": res.champion_internal,
-                                               "conventions": conv.get(res.champion_internal, data.fact_conventions()),
-                                               "value": float(internal_row["hit_rate_pooled"][0])
-                                               if internal_row.height else None},
-                                  "origins": sorted({o.isoformat() for o in res.backtest["origin"].to_list()}),
-                                  "par_horizon": [{k: r[k] for k in ("horizon", "predictor", "hit_rate", "p_value",
-                                                                     "ratio_vs_reference", "pourquoi")}
-                                                  for r in res.champions.filter(pl.col("category") == ALL)
-                                                  .iter_rows(named=True)],
-                                  "settings": config.model_dump()})
-    planned = (res.planned.filter(pl.col("model").is_in([EVENT_AWARE, EVENT_BLIND, ORACLE]))
-               .group_by("model", "category").agg(pl.col("hit_rate_5").mean(), pl.col("hit_rate_5_exposed").mean(),
-                                                  pl.col("poisson_deviance_exposed").mean())
-               .sort("category", "model"))
-    timings = {**res.timings, "backtest_s": round(res.timings["backtest_s"], 1), "chargement_s": round(t_load, 1),
-               "total_s": round(time.perf_counter() - t0, 1)}
+        model_store.set_champion(
+            {
+                **kept,
+                "model": res.champion,
+                "conventions": conv.get(res.champion, data.fact_conventions()),
+                "run_id": context.run.run_id,
+                "data_version": dv,
+                "metric": "hit_rate jour_suivant 5% all",
+                "value": champ_hr,
+                "internal": {
+                    "model": res.champion_internal,
+                    "conventions": conv.get(res.champion_internal, data.fact_conventions()),
+                    "value": float(internal_row["hit_rate_pooled"][0]) if internal_row.height else None,
+                },
+                "origins": sorted({o.isoformat() for o in res.backtest["origin"].to_list()}),
+                "par_horizon": [
+                    {k: r[k] for k in ("horizon", "predictor", "hit_rate", "p_value", "ratio_vs_reference", "pourquoi")}
+                    for r in res.champions.filter(pl.col("category") == ALL).iter_rows(named=True)
+                ],
+                "settings": config.model_dump(),
+            }
+        )
+    planned = (
+        res.planned.filter(pl.col("model").is_in([EVENT_AWARE, EVENT_BLIND, ORACLE]))
+        .group_by("model", "category")
+        .agg(
+            pl.col("hit_rate_5").mean(), pl.col("hit_rate_5_exposed").mean(), pl.col("poisson_deviance_exposed").mean()
+        )
+        .sort("category", "model")
+    )
+    timings = {
+        **res.timings,
+        "backtest_s": round(res.timings["backtest_s"], 1),
+        "chargement_s": round(t_load, 1),
+        "total_s": round(time.perf_counter() - t0, 1),
+    }
     missing = [c for c in BACKTEST_COLUMNS if c not in res.backtest.columns]
     yield dg.MaterializeResult(
         asset_key=K.BACKTEST_KEY,
-        metadata=base_metadata(res.backtest, time.perf_counter() - t0, champion=res.champion,
-                               champion_sans_partenaires=res.champion_internal,
-                               champions_par_horizon=_md(res.champions.select(
-                                   "horizon", "category", "predictor", "hit_rate", "best_baseline",
-                                   "best_learned", "gain_vs_baseline", "p_value", "ratio_vs_reference")),
-                               conventions_par_modele=dg.MetadataValue.json(conv),
-                               resume_jour_suivant_5pct=_md(summ), evenements_prevus=_md(planned),
-                               durees=dg.MetadataValue.json(timings), version_des_donnees=dv,
-                               origines=len(set(res.backtest["origin"].to_list())), **_gap_metadata(data)),
+        metadata=base_metadata(
+            res.backtest,
+            time.perf_counter() - t0,
+            champion=res.champion,
+            champion_sans_partenaires=res.champion_internal,
+            champions_par_horizon=_md(
+                res.champions.select(
+                    "horizon",
+                    "category",
+                    "predictor",
+                    "hit_rate",
+                    "best_baseline",
+                    "best_learned",
+                    "gain_vs_baseline",
+                    "p_value",
+                    "ratio_vs_reference",
+                )
+            ),
+            conventions_par_modele=dg.MetadataValue.json(conv),
+            resume_jour_suivant_5pct=_md(summ),
+            evenements_prevus=_md(planned),
+            durees=dg.MetadataValue.json(timings),
+            version_des_donnees=dv,
+            origines=len(set(res.backtest["origin"].to_list())),
+            **_gap_metadata(data),
+        ),
         check_results=[
-            dg.AssetCheckResult(asset_key=K.BACKTEST_KEY, check_name=CHECK_STABLE_COLUMNS, passed=not missing,
-                                metadata={"manquantes": dg.MetadataValue.json(missing)}),
-            dg.AssetCheckResult(asset_key=K.BACKTEST_KEY, check_name=CHECK_CHAMPION_BEATS_BASELINES, passed=beats,
-                                metadata={"champion": res.champion, "taux_champion": round(champ_hr, 4),
-                                          "comparaisons": dg.MetadataValue.json(against)}),
+            dg.AssetCheckResult(
+                asset_key=K.BACKTEST_KEY,
+                check_name=CHECK_STABLE_COLUMNS,
+                passed=not missing,
+                metadata={"manquantes": dg.MetadataValue.json(missing)},
+            ),
+            dg.AssetCheckResult(
+                asset_key=K.BACKTEST_KEY,
+                check_name=CHECK_CHAMPION_BEATS_BASELINES,
+                passed=beats,
+                metadata={
+                    "champion": res.champion,
+                    "taux_champion": round(champ_hr, 4),
+                    "comparaisons": dg.MetadataValue.json(against),
+                },
+            ),
         ],
     )
     yield dg.MaterializeResult(asset_key=K.BACKTEST_SCORES_KEY, metadata=base_metadata(res.scores, 0.0))
     yield dg.MaterializeResult(asset_key=K.BACKTEST_PLANNED_KEY, metadata=base_metadata(res.planned, 0.0))
 
 
-TRAINING_JOB_NAME = "entrainement_hebdomadaire"     # jobs.TRAINING_JOB (the assets do not import the jobs)
+TRAINING_JOB_NAME = "entrainement_hebdomadaire"  # jobs.TRAINING_JOB (the assets do not import the jobs)
 VARIANTS = ("complete", "internal")
 
 
@@ -301,39 +432,66 @@ class NoModelInService(dg.Failure):
     """The daily forecast before any training: which job to run."""
 
 
-def _service_record(model_store: ModelStore, variant: str, model: str, trained: list[tuple[FittedModel, dict]],
-                    data: ForecastData, dv: str) -> dict:
-    versions = [{"name": m.name, "group": m.group,
-                 "version": model_store.save(m, _model_meta(m, {**meta, "variant": variant}, data, dv, {}))}
-                for m, meta in trained]
+def _service_record(
+    model_store: ModelStore,
+    variant: str,
+    model: str,
+    trained: list[tuple[FittedModel, dict]],
+    data: ForecastData,
+    dv: str,
+) -> dict:
+    versions = [
+        {
+            "name": m.name,
+            "group": m.group,
+            "version": model_store.save(m, _model_meta(m, {**meta, "variant": variant}, data, dv, {})),
+        }
+        for m, meta in trained
+    ]
     conv = sorted({c for _, meta in trained for c in meta["conventions"]} or set(data.fact_conventions()))
     return {"model": model, "models": versions, "conventions": conv}
 
 
 @dg.multi_asset(
     name="model_registry",
-    specs=[dg.AssetSpec(K.MODEL_REGISTRY_KEY, deps=[K.BACKTEST_KEY, *_FEATURE_DEPS], group_name=K.MODELS,
-                        kinds={"lightgbm", "parquet"}, owners=[K.OWNER_DATA],
-                        description=("Modèles en service et registre des modèles (magasin de modèles). "
-                                     "L'entraînement hebdomadaire réentraîne le champion du dernier backtest sur "
-                                     "tout ce qui est connu (fenêtre d'apprentissage, pas tout l'historique) et "
-                                     "le range avec ses versions: la prévision quotidienne le lit sans rien "
-                                     "réentraîner. Quand le champion a appris sur des données partenaires, le "
-                                     "meilleur modèle appris sur les seules données de la Ville est entraîné "
-                                     "aussi (jeu `internal`). Le registre: fenêtre d'apprentissage, variables, "
-                                     "paramètres, version des données, scores, et les conventions des données "
-                                     "sur lesquelles chaque modèle a été appris (`conventions`)."))],
+    specs=[
+        dg.AssetSpec(
+            K.MODEL_REGISTRY_KEY,
+            deps=[K.BACKTEST_KEY, *_FEATURE_DEPS],
+            group_name=K.MODELS,
+            kinds={"lightgbm", "parquet"},
+            owners=[K.OWNER_DATA],
+            description=(
+                "Modèles en service et registre des modèles (magasin de modèles). "
+                "L'entraînement hebdomadaire réentraîne le champion du dernier backtest sur "
+                "tout ce qui est connu (fenêtre d'apprentissage, pas tout l'historique) et "
+                "le range avec ses versions: la prévision quotidienne le lit sans rien "
+                "réentraîner. Quand le champion a appris sur des données partenaires, le "
+                "meilleur modèle appris sur les seules données de la Ville est entraîné "
+                "aussi (jeu `internal`). Le registre: fenêtre d'apprentissage, variables, "
+                "paramètres, version des données, scores, et les conventions des données "
+                "sur lesquelles chaque modèle a été appris (`conventions`)."
+            ),
+        )
+    ],
     pool="warehouse_writer",
 )
-def model_registry(context: dg.AssetExecutionContext, config: ForecastSettings, warehouse: Warehouse,
-                   study_area: StudyArea, model_store: ModelStore) -> dg.MaterializeResult:
+def model_registry(
+    context: dg.AssetExecutionContext,
+    config: ForecastSettings,
+    warehouse: Warehouse,
+    study_area: StudyArea,
+    model_store: ModelStore,
+) -> dg.MaterializeResult:
     t0 = time.perf_counter()
     spec = study_area.spec()
     cfg = config.backtest_config()
     champ = model_store.champion()
     if not champ:
-        raise dg.Failure("aucun champion: le backtest n'a désigné aucun prédicteur (contrôle "
-                         f"{CHECK_CHAMPION_BEATS_BASELINES} en échec?) — rien n'est mis en service")
+        raise dg.Failure(
+            "aucun champion: le backtest n'a désigné aucun prédicteur (contrôle "
+            f"{CHECK_CHAMPION_BEATS_BASELINES} en échec?) — rien n'est mis en service"
+        )
     data = load_data(warehouse, spec, training_days(cfg))
     dv = data_version(data)
     city = set(data.fact_conventions())
@@ -346,21 +504,43 @@ def model_registry(context: dg.AssetExecutionContext, config: ForecastSettings, 
         service["internal"] = {**service["complete"]}
     else:
         internal = (champ.get("internal") or {}).get("model", FALLBACK)
-        service["internal"] = _service_record(model_store, "internal", internal,
-                                              train_service(data.restricted(city), internal, cfg), data, dv)
+        service["internal"] = _service_record(
+            model_store, "internal", internal, train_service(data.restricted(city), internal, cfg), data, dv
+        )
     origin = data.scheme.start(data.data_end + 1)
-    model_store.set_champion({**champ, "service": {**service, "origin": origin.isoformat(), "data_version": dv,
-                                                   "run_id": context.run.run_id,
-                                                   "settings": config.model_dump()}})
+    model_store.set_champion(
+        {
+            **champ,
+            "service": {
+                **service,
+                "origin": origin.isoformat(),
+                "data_version": dv,
+                "run_id": context.run.run_id,
+                "settings": config.model_dump(),
+            },
+        }
+    )
     registry = model_store.registry()
     warehouse.write(K.MODELS, "model_registry", registry)
     warehouse.publish_catalog()
-    return dg.MaterializeResult(metadata=base_metadata(
-        registry, time.perf_counter() - t0, champion=champion,
-        en_service=dg.MetadataValue.json({v: {"modele": r["model"], "versions": [m["version"] for m in r["models"]]}
-                                          for v, r in service.items() if v in VARIANTS}),
-        origine_d_apprentissage=origin.isoformat(), version_des_donnees=dv,
-        jours_de_caracteristiques_lus=training_days(cfg), **_gap_metadata(data)))
+    return dg.MaterializeResult(
+        metadata=base_metadata(
+            registry,
+            time.perf_counter() - t0,
+            champion=champion,
+            en_service=dg.MetadataValue.json(
+                {
+                    v: {"modele": r["model"], "versions": [m["version"] for m in r["models"]]}
+                    for v, r in service.items()
+                    if v in VARIANTS
+                }
+            ),
+            origine_d_apprentissage=origin.isoformat(),
+            version_des_donnees=dv,
+            jours_de_caracteristiques_lus=training_days(cfg),
+            **_gap_metadata(data),
+        )
+    )
 
 
 def in_service(model_store: ModelStore) -> dict:
@@ -372,7 +552,8 @@ def in_service(model_store: ModelStore) -> dict:
         raise NoModelInService(
             "aucun modèle en service: la prévision quotidienne utilise le champion et ses modèles entraînés, "
             f"lancer d'abord le job {TRAINING_JOB_NAME} (backtest, champion, entraînement; "
-            "`tranquillite materialize` le lance quand aucun modèle n'est en service)")
+            "`tranquillite materialize` le lance quand aucun modèle n'est en service)"
+        )
     return service
 
 
@@ -386,28 +567,42 @@ def _load_service(model_store: ModelStore, record: dict) -> list[FittedModel]:
 @dg.multi_asset(
     name="forecast",
     specs=[
-        dg.AssetSpec(K.FORECAST_KEY, deps=[K.MODEL_REGISTRY_KEY, *_FEATURE_DEPS], group_name=K.MODELS,
-                     kinds={"lightgbm", "parquet"}, owners=[K.OWNER_SECURITY],
-                     description=("Prévision des 7 prochains jours par créneau et cellule H3, par le champion en "
-                                  "service et ses modèles déjà entraînés (models/model_registry: rien n'est "
-                                  "réentraîné ici), à partir des faits et des événements prévus connus au "
-                                  "dernier fait: nombre attendu, intervalles "
-                                  "80 % et 95 % (du compte lissé Y + U: bornes fractionnaires, la partie entière "
-                                  "donne l'intervalle d'entiers; un compte n dépasse la borne haute ssi n > "
-                                  "partie entière), rang, et les 3 contributions principales (explications). "
-                                  "Chaque ligne porte `conventions`: celles des données d'apprentissage de son modèle "
-                                  "et des événements prévus qu'elle lit. Quand le champion utilise des données "
-                                  "partenaires (`variant` = complete), une seconde prévision (`variant` = internal) "
-                                  "est calculée sur les seules données de la Ville, pour les profils qui ne voient pas "
-                                  "ces conventions. Lecture: le jeu `complete` si le profil voit toutes ses "
-                                  "conventions (`variant_conventions`), sinon le jeu `internal`.")),
+        dg.AssetSpec(
+            K.FORECAST_KEY,
+            deps=[K.MODEL_REGISTRY_KEY, *_FEATURE_DEPS],
+            group_name=K.MODELS,
+            kinds={"lightgbm", "parquet"},
+            owners=[K.OWNER_SECURITY],
+            description=(
+                "Prévision des 7 prochains jours par créneau et cellule H3, par le champion en "
+                "service et ses modèles déjà entraînés (models/model_registry: rien n'est "
+                "réentraîné ici), à partir des faits et des événements prévus connus au "
+                "dernier fait: nombre attendu, intervalles "
+                "80 % et 95 % (du compte lissé Y + U: bornes fractionnaires, la partie entière "
+                "donne l'intervalle d'entiers; un compte n dépasse la borne haute ssi n > "
+                "partie entière), rang, et les 3 contributions principales (explications). "
+                "Chaque ligne porte `conventions`: celles des données d'apprentissage de son modèle "
+                "et des événements prévus qu'elle lit. Quand le champion utilise des données "
+                "partenaires (`variant` = complete), une seconde prévision (`variant` = internal) "
+                "est calculée sur les seules données de la Ville, pour les profils qui ne voient pas "
+                "ces conventions. Lecture: le jeu `complete` si le profil voit toutes ses "
+                "conventions (`variant_conventions`), sinon le jeu `internal`."
+            ),
+        ),
     ],
-    check_specs=[dg.AssetCheckSpec(CHECK_FORECAST_COMPLETE, asset=K.FORECAST_KEY, blocking=True),
-                 dg.AssetCheckSpec(CHECK_INTERVALS, asset=K.FORECAST_KEY)],
+    check_specs=[
+        dg.AssetCheckSpec(CHECK_FORECAST_COMPLETE, asset=K.FORECAST_KEY, blocking=True),
+        dg.AssetCheckSpec(CHECK_INTERVALS, asset=K.FORECAST_KEY),
+    ],
     pool="warehouse_writer",
 )
-def forecast(context: dg.AssetExecutionContext, config: ForecastSettings, warehouse: Warehouse,
-             study_area: StudyArea, model_store: ModelStore) -> Iterator[dg.MaterializeResult]:
+def forecast(
+    context: dg.AssetExecutionContext,
+    config: ForecastSettings,
+    warehouse: Warehouse,
+    study_area: StudyArea,
+    model_store: ModelStore,
+) -> Iterator[dg.MaterializeResult]:
     t0 = time.perf_counter()
     spec = study_area.spec()
     cfg = config.backtest_config()
@@ -427,11 +622,19 @@ def forecast(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
             fc = forecast_from(d, rec["model"], models, cfg, rec.get("conventions"))
         except ValueError as exc:
             raise dg.Failure(str(exc)) from exc
-        return fc.with_columns(pl.col("category").replace_strict(
-            {**versions, ALL: versions.get(ALL) or "+".join(versions[g] for g in spec.groups if g in versions)}
-            if versions else {}, default=None, return_dtype=pl.Utf8).alias("model_version"),
+        return fc.with_columns(
+            pl.col("category")
+            .replace_strict(
+                {**versions, ALL: versions.get(ALL) or "+".join(versions[g] for g in spec.groups if g in versions)}
+                if versions
+                else {},
+                default=None,
+                return_dtype=pl.Utf8,
+            )
+            .alias("model_version"),
             pl.lit(variant).alias("variant"),
-            pl.lit(sorted(union_of(fc)), dtype=pl.List(pl.Utf8)).alias("variant_conventions"))
+            pl.lit(sorted(union_of(fc)), dtype=pl.List(pl.Utf8)).alias("variant_conventions"),
+        )
 
     frames = [publish("complete", data)]
     if not union_of(frames[0]) <= city:
@@ -441,42 +644,73 @@ def forecast(context: dg.AssetExecutionContext, config: ForecastSettings, wareho
         frames.append(publish("internal", data.restricted(city)))
     fc = pl.concat(frames)
     warehouse.write(K.MODELS, "forecast", fc)
-    history = fc.filter(pl.col("lead") < data.scheme.n).drop("explanations")   # the next service day
+    history = fc.filter(pl.col("lead") < data.scheme.n).drop("explanations")  # the next service day
     history_part = fc["origin"][0].date().isoformat() if fc.height else None
     if history_part:
         warehouse.write(K.MODELS, "forecast_history", history, partition=history_part)
     warehouse.publish_catalog()  # the app sees the new tables at once
     n_expected = data.n_cells * cfg.horizon_days * data.scheme.n * (len(spec.groups) + 1) * len(frames)
-    bad = fc.filter(~((pl.col("lower_95") <= pl.col("lower_80")) & (pl.col("lower_80") <= pl.col("upper_80"))
-                      & (pl.col("upper_80") <= pl.col("upper_95")) & (pl.col("expected") >= 0))).height
+    bad = fc.filter(
+        ~(
+            (pl.col("lower_95") <= pl.col("lower_80"))
+            & (pl.col("lower_80") <= pl.col("upper_80"))
+            & (pl.col("upper_80") <= pl.col("upper_95"))
+            & (pl.col("expected") >= 0)
+        )
+    ).height
     yield dg.MaterializeResult(
         asset_key=K.FORECAST_KEY,
-        metadata=base_metadata(fc, time.perf_counter() - t0, champion=service["complete"]["model"],
-                               origine=str(fc["origin"][0]),
-                               jeux=dg.MetadataValue.json({f["variant"][0]: f["model"][0] for f in frames}),
-                               modeles_entraines_le=service.get("origin"), chargement_s=round(t_load, 2),
-                               version_des_donnees=dv, **_gap_metadata(data)),
+        metadata=base_metadata(
+            fc,
+            time.perf_counter() - t0,
+            champion=service["complete"]["model"],
+            origine=str(fc["origin"][0]),
+            jeux=dg.MetadataValue.json({f["variant"][0]: f["model"][0] for f in frames}),
+            modeles_entraines_le=service.get("origin"),
+            chargement_s=round(t_load, 2),
+            version_des_donnees=dv,
+            **_gap_metadata(data),
+        ),
         check_results=[
-            dg.AssetCheckResult(asset_key=K.FORECAST_KEY, check_name=CHECK_FORECAST_COMPLETE,
-                                passed=fc.height == n_expected,
-                                metadata={"lignes": fc.height, "attendues": n_expected}),
-            dg.AssetCheckResult(asset_key=K.FORECAST_KEY, check_name=CHECK_INTERVALS, passed=bad == 0,
-                                metadata={"lignes_incoherentes": bad}),
+            dg.AssetCheckResult(
+                asset_key=K.FORECAST_KEY,
+                check_name=CHECK_FORECAST_COMPLETE,
+                passed=fc.height == n_expected,
+                metadata={"lignes": fc.height, "attendues": n_expected},
+            ),
+            dg.AssetCheckResult(
+                asset_key=K.FORECAST_KEY,
+                check_name=CHECK_INTERVALS,
+                passed=bad == 0,
+                metadata={"lignes_incoherentes": bad},
+            ),
         ],
     )
     if history_part:
-        context.log_event(dg.AssetMaterialization(
-            asset_key=K.FORECAST_HISTORY_KEY, partition=history_part,
-            metadata=base_metadata(history, 0.0, origines_conservees=len(warehouse.partitions(
-                K.MODELS, "forecast_history")))))
+        context.log_event(
+            dg.AssetMaterialization(
+                asset_key=K.FORECAST_HISTORY_KEY,
+                partition=history_part,
+                metadata=base_metadata(
+                    history, 0.0, origines_conservees=len(warehouse.partitions(K.MODELS, "forecast_history"))
+                ),
+            )
+        )
 
 
 forecast_history = dg.AssetSpec(
-    K.FORECAST_HISTORY_KEY, deps=[K.FORECAST_KEY], group_name=K.MODELS, kinds={"parquet"},
-    owners=[K.OWNER_SECURITY], partitions_def=DAILY,
-    description=("Historique des prévisions: la partie « jour suivant » (3 premiers créneaux) de chaque prévision "
-                 "publiée, une partition par jour d'origine, pour comparer après coup les faits à ce qui était prévu "
-                 "(alertes de dépassement, suivi de la précision). Écrit par models/forecast à chaque prévision "
-                 "(la partition du jour de son origine): il ne se matérialise pas seul."))
+    K.FORECAST_HISTORY_KEY,
+    deps=[K.FORECAST_KEY],
+    group_name=K.MODELS,
+    kinds={"parquet"},
+    owners=[K.OWNER_SECURITY],
+    partitions_def=DAILY,
+    description=(
+        "Historique des prévisions: la partie « jour suivant » (3 premiers créneaux) de chaque prévision "
+        "publiée, une partition par jour d'origine, pour comparer après coup les faits à ce qui était prévu "
+        "(alertes de dépassement, suivi de la précision). Écrit par models/forecast à chaque prévision "
+        "(la partition du jour de son origine): il ne se matérialise pas seul."
+    ),
+)
 
 MODEL_ASSETS = [backtest, model_registry, forecast, forecast_history]

@@ -47,22 +47,46 @@ AUDIT_DESCRIPTION = (
     "(Jaccard), part de la surface signalée par arrondissement face à sa population et à sa part "
     "des signalements (rapport, indice de dissimilarité, Gini par habitant) et dérive de cette "
     "concentration au fil des origines. Tables agrégées (origine × apprentissage, et par "
-    "arrondissement), jamais une cellule ni un fait.")
+    "arrondissement), jamais une cellule ni un fait."
+)
 
 
 @dg.multi_asset(
     name="audit_boucle",
-    specs=[dg.AssetSpec(K.AUDIT_LOOP_KEY, deps=[K.EVENTS_KEY, K.STUDY_GRID_KEY], group_name=K.MODELS,
-                        kinds={"parquet"}, owners=[K.OWNER_DATA], description=AUDIT_DESCRIPTION),
-           dg.AssetSpec(K.AUDIT_LOOP_ZONES_KEY, deps=[K.EVENTS_KEY, K.STUDY_GRID_KEY], group_name=K.MODELS,
-                        kinds={"parquet"}, owners=[K.OWNER_DATA],
-                        description=("Audit de la boucle de rétroaction, par arrondissement: part de la zone "
-                                     "désignée, part des signalements et de la population, à chaque origine et "
-                                     "pour chaque apprentissage (agrégats, jamais une cellule ni un fait)."))],
-    check_specs=[dg.AssetCheckSpec(CHECK_DRIFT, asset=K.AUDIT_LOOP_KEY, blocking=False,
-                                   description=("La concentration de la surface signalée par le modèle appris sur "
-                                                "les interventions ne dérive pas au-delà du seuil configuré "
-                                                "(data_contracts/audit_boucle.yaml: drift_threshold, par origine)."))],
+    specs=[
+        dg.AssetSpec(
+            K.AUDIT_LOOP_KEY,
+            deps=[K.EVENTS_KEY, K.STUDY_GRID_KEY],
+            group_name=K.MODELS,
+            kinds={"parquet"},
+            owners=[K.OWNER_DATA],
+            description=AUDIT_DESCRIPTION,
+        ),
+        dg.AssetSpec(
+            K.AUDIT_LOOP_ZONES_KEY,
+            deps=[K.EVENTS_KEY, K.STUDY_GRID_KEY],
+            group_name=K.MODELS,
+            kinds={"parquet"},
+            owners=[K.OWNER_DATA],
+            description=(
+                "Audit de la boucle de rétroaction, par arrondissement: part de la zone "
+                "désignée, part des signalements et de la population, à chaque origine et "
+                "pour chaque apprentissage (agrégats, jamais une cellule ni un fait)."
+            ),
+        ),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            CHECK_DRIFT,
+            asset=K.AUDIT_LOOP_KEY,
+            blocking=False,
+            description=(
+                "La concentration de la surface signalée par le modèle appris sur "
+                "les interventions ne dérive pas au-delà du seuil configuré "
+                "(data_contracts/audit_boucle.yaml: drift_threshold, par origine)."
+            ),
+        )
+    ],
     pool="warehouse_writer",
 )
 def audit_boucle(context: dg.AssetExecutionContext, warehouse: Warehouse, study_area: StudyArea):
@@ -73,17 +97,20 @@ def audit_boucle(context: dg.AssetExecutionContext, warehouse: Warehouse, study_
         raise dg.Failure("la grille d'étude (features/study_grid) n'est pas matérialisée")
     grid = warehouse.read(K.FEATURES, "study_grid").select("h3_cell", "cell_idx", "zone")
     ev = read_events(warehouse, cfg.sources)
-    if ev.height == 0:   # a city whose sources are not the audit's (e.g. one `incidents` export): nothing to audit
+    if ev.height == 0:  # a city whose sources are not the audit's (e.g. one `incidents` export): nothing to audit
         per_origin, per_zone = F.empty_tables()
         warehouse.write(K.MODELS, "audit_boucle", per_origin)
         warehouse.write(K.MODELS, "audit_boucle_zones", per_zone)
         warehouse.publish_catalog()
         motif = f"aucun fait des sources de l'audit ({', '.join(cfg.sources)}) dans clean.events: rien à auditer"
-        yield dg.MaterializeResult(asset_key=K.AUDIT_LOOP_ZONES_KEY,
-                                   metadata=base_metadata(per_zone, time.perf_counter() - t0, motif=motif))
         yield dg.MaterializeResult(
-            asset_key=K.AUDIT_LOOP_KEY, metadata=base_metadata(per_origin, time.perf_counter() - t0, motif=motif),
-            check_results=[dg.AssetCheckResult(check_name=CHECK_DRIFT, passed=True, metadata={"motif": motif})])
+            asset_key=K.AUDIT_LOOP_ZONES_KEY, metadata=base_metadata(per_zone, time.perf_counter() - t0, motif=motif)
+        )
+        yield dg.MaterializeResult(
+            asset_key=K.AUDIT_LOOP_KEY,
+            metadata=base_metadata(per_origin, time.perf_counter() - t0, motif=motif),
+            check_results=[dg.AssetCheckResult(check_name=CHECK_DRIFT, passed=True, metadata={"motif": motif})],
+        )
         return
     last = ev["start"].max()
     origins = F.weekly_origins(last, cfg.n_origins)
@@ -92,24 +119,37 @@ def audit_boucle(context: dg.AssetExecutionContext, warehouse: Warehouse, study_
     located = locate(ev.select(cols), grid.select("h3_cell", "cell_idx"), spec.h3_resolution)
     per_origin, per_zone, summ = F.audit(located, grid, zone_population(spec, grid), origins, cfg)
     # the conventions of the facts read (the City's sources): the app's gateway filters on them
-    conv = pl.lit(sorted(set(ev["convention"].drop_nulls().unique().to_list())) or ["internal"],
-                  dtype=pl.List(pl.Utf8)).alias("conventions")
+    conv = pl.lit(
+        sorted(set(ev["convention"].drop_nulls().unique().to_list())) or ["internal"], dtype=pl.List(pl.Utf8)
+    ).alias("conventions")
     per_origin, per_zone = per_origin.with_columns(conv), per_zone.with_columns(conv)
     warehouse.write(K.MODELS, "audit_boucle", per_origin)
     warehouse.write(K.MODELS, "audit_boucle_zones", per_zone)
     warehouse.publish_catalog()
     drift = summ["derive_police"] or 0.0
-    yield dg.MaterializeResult(asset_key=K.AUDIT_LOOP_ZONES_KEY,
-                               metadata=base_metadata(per_zone, time.perf_counter() - t0))
+    yield dg.MaterializeResult(
+        asset_key=K.AUDIT_LOOP_ZONES_KEY, metadata=base_metadata(per_zone, time.perf_counter() - t0)
+    )
     yield dg.MaterializeResult(
         asset_key=K.AUDIT_LOOP_KEY,
-        metadata=base_metadata(per_origin, time.perf_counter() - t0, origines=summ["origines"], faits_lus=ev.height,
-                               jaccard_moyen_police_vs_signale=summ[F.POLICE]["jaccard_moyen_vs_signale"],
-                               concentration=dg.MetadataValue.json({s: summ[s] for s in F.STREAMS}),
-                               derive_police=drift, categories_d_initiative_exclues=cfg.exclude_enforcement),
-        check_results=[dg.AssetCheckResult(check_name=CHECK_DRIFT, passed=not summ["derive_excessive"],
-                                           severity=dg.AssetCheckSeverity.WARN,
-                                           metadata={"derive_par_origine": drift, "seuil": cfg.drift_threshold})],
+        metadata=base_metadata(
+            per_origin,
+            time.perf_counter() - t0,
+            origines=summ["origines"],
+            faits_lus=ev.height,
+            jaccard_moyen_police_vs_signale=summ[F.POLICE]["jaccard_moyen_vs_signale"],
+            concentration=dg.MetadataValue.json({s: summ[s] for s in F.STREAMS}),
+            derive_police=drift,
+            categories_d_initiative_exclues=cfg.exclude_enforcement,
+        ),
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=CHECK_DRIFT,
+                passed=not summ["derive_excessive"],
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"derive_par_origine": drift, "seuil": cfg.drift_threshold},
+            )
+        ],
     )
 
 

@@ -32,7 +32,8 @@ DESCRIPTION = (
     "prédicteurs qui lisent les événements prévus de la Préfecture en sont exclus) et chaque horizon, "
     "tous faits confondus: taux de réussite moyen sur les origines à 1, 5, 10 et 20 % de la surface, "
     "nombre d'origines, champion parmi ces prédicteurs (règle honnête: test apparié sur les origines) "
-    "et pourquoi, en français. Aucune cellule, aucune origine, aucune catégorie.")
+    "et pourquoi, en français. Aucune cellule, aucune origine, aucune catégorie."
+)
 
 
 @dg.asset(
@@ -43,10 +44,18 @@ DESCRIPTION = (
     owners=[K.OWNER_DATA],
     description=DESCRIPTION,
     metadata=K.keeps_only(KEPT),
-    check_specs=[dg.AssetCheckSpec(CHECK_CITY_ONLY, asset=K.BACKTEST_PUBLIC_KEY, blocking=True,
-                                   description=("Chaque ligne ne vient que des conventions de la Ville "
-                                                f"({', '.join(KEPT)}): aucun prédicteur appris ou évalué sur "
-                                                "des données partenaires (Préfecture)."))],
+    check_specs=[
+        dg.AssetCheckSpec(
+            CHECK_CITY_ONLY,
+            asset=K.BACKTEST_PUBLIC_KEY,
+            blocking=True,
+            description=(
+                "Chaque ligne ne vient que des conventions de la Ville "
+                f"({', '.join(KEPT)}): aucun prédicteur appris ou évalué sur "
+                "des données partenaires (Préfecture)."
+            ),
+        )
+    ],
     pool="warehouse_writer",
 )
 def backtest_public(warehouse: Warehouse) -> dg.MaterializeResult:
@@ -60,13 +69,24 @@ def backtest_public(warehouse: Warehouse) -> dg.MaterializeResult:
     conv = model_conventions(bt)
     champions = {h: m for h, m in out.filter(pl.col("champion")).select("horizon", "model").iter_rows()}
     return dg.MaterializeResult(
-        metadata=base_metadata(out, time.perf_counter() - t0, predicteurs=out["model"].n_unique(),
-                               exclus=dg.MetadataValue.json({m: conv.get(m, []) for m in excluded}),
-                               champions=dg.MetadataValue.json(champions),
-                               origines=int(out["n_origins"].max() or 0) if out.height else 0),
-        check_results=[dg.AssetCheckResult(check_name=CHECK_CITY_ONLY, passed=foreign == 0,
-                                           metadata={"lignes_hors_conventions_de_la_ville": foreign,
-                                                     "conventions_retenues": dg.MetadataValue.json(KEPT)})],
+        metadata=base_metadata(
+            out,
+            time.perf_counter() - t0,
+            predicteurs=out["model"].n_unique(),
+            exclus=dg.MetadataValue.json({m: conv.get(m, []) for m in excluded}),
+            champions=dg.MetadataValue.json(champions),
+            origines=int(out["n_origins"].max() or 0) if out.height else 0,
+        ),
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=CHECK_CITY_ONLY,
+                passed=foreign == 0,
+                metadata={
+                    "lignes_hors_conventions_de_la_ville": foreign,
+                    "conventions_retenues": dg.MetadataValue.json(KEPT),
+                },
+            )
+        ],
     )
 
 

@@ -29,6 +29,7 @@ def rows_by_partition(df, col: str, keys: list, schema: dict | None = None, keep
     would read the whole range again for each (a year of `features.cell_slot`: 8 s instead of 0.04 s).
     A key without rows gets an empty frame (of `schema`, default the frame's); `keep_key=False` drops `col`."""
     import polars as pl
+
     parts = df.partition_by(col, as_dict=True, include_key=keep_key) if df.height else {}
     parts = {k[0] if isinstance(k, tuple) else k: v for k, v in parts.items()}
     empty = pl.DataFrame(schema=schema) if schema is not None else df.clear() if keep_key else df.clear().drop(col)
@@ -39,8 +40,13 @@ def export_days(landing: Path, first: str, today: str) -> tuple[str, str] | None
     """(first, last) valid export days among the landing files dated between `first` and `today`."""
     from tranquillite import landing as landing_io
     from tranquillite.assets.constants import SOURCES
-    days = [a.partition for s in SOURCES for f in landing_io.source_files(landing, s)
-            if (a := landing_io.assign(f.relative_to(landing), first, today)).partition]
+
+    days = [
+        a.partition
+        for s in SOURCES
+        for f in landing_io.source_files(landing, s)
+        if (a := landing_io.assign(f.relative_to(landing), first, today)).partition
+    ]
     return (min(days), max(days)) if days else None
 
 
@@ -53,16 +59,22 @@ def daily_partitions() -> dg.DailyPartitionsDefinition:
     """The daily partitions of the settings (and, by default, of the landing zone's data)."""
     first, end = partitions_start(), settings().partitions_end_mode
     today = datetime.now(PARIS).date().isoformat()
-    if first is None:   # unset: the data's first day
+    if first is None:  # unset: the data's first day
         days = export_days(paths().landing, "0001-01-01", today)
         first = days[0] if days else DEFAULT_PARTITIONS_START
-    last = (last_export_day(paths().landing, first, today) if end == "donnees"
-            else None if end == "aujourdhui" else max(first, min(end, today)))
-    if last is None:   # a live feed, or no data yet: up to today
+    last = (
+        last_export_day(paths().landing, first, today)
+        if end == "donnees"
+        else None
+        if end == "aujourdhui"
+        else max(first, min(end, today))
+    )
+    if last is None:  # a live feed, or no data yet: up to today
         return dg.DailyPartitionsDefinition(start_date=first, timezone=TZ, end_offset=1)
     # end_date is exclusive: the day after the last one
-    return dg.DailyPartitionsDefinition(start_date=first, timezone=TZ,
-                                        end_date=(date.fromisoformat(last) + timedelta(days=1)).isoformat())
+    return dg.DailyPartitionsDefinition(
+        start_date=first, timezone=TZ, end_date=(date.fromisoformat(last) + timedelta(days=1)).isoformat()
+    )
 
 
 DAILY = daily_partitions()

@@ -49,17 +49,35 @@ def purge(warehouse: Warehouse, days: int, today: date | None = None) -> tuple[p
             if pii.is_empty():
                 continue
             warehouse.write(K.QUARANTINE, source, q.filter(~R.holds_personal_data()), part)
-            log.append({"purged_at": stamp, "source": source, "partition": part, "records": pii.height,
-                        "retention_days": days, "cutoff": limit.isoformat()})
-            keys.append(pii.select(pl.lit(source).alias("source"), pl.lit(part).alias("partition"),
-                                   pl.col("file").cast(pl.Utf8), pl.col("line").cast(pl.Int64),
-                                   pl.col("record_id").cast(pl.Utf8),
-                                   pl.col("reasons").list.eval(pl.element().str.split(":").list.first())
-                                   .list.unique().alias("reasons"),
-                                   pl.lit(stamp).alias("purged_at")))
+            log.append(
+                {
+                    "purged_at": stamp,
+                    "source": source,
+                    "partition": part,
+                    "records": pii.height,
+                    "retention_days": days,
+                    "cutoff": limit.isoformat(),
+                }
+            )
+            keys.append(
+                pii.select(
+                    pl.lit(source).alias("source"),
+                    pl.lit(part).alias("partition"),
+                    pl.col("file").cast(pl.Utf8),
+                    pl.col("line").cast(pl.Int64),
+                    pl.col("record_id").cast(pl.Utf8),
+                    pl.col("reasons")
+                    .list.eval(pl.element().str.split(":").list.first())
+                    .list.unique()
+                    .alias("reasons"),
+                    pl.lit(stamp).alias("purged_at"),
+                )
+            )
     schema = {**R.PURGED_SCHEMA, "reasons": pl.List(pl.Utf8)}
-    return (pl.DataFrame(log, schema=R.PURGES_SCHEMA),
-            pl.concat(keys).select(list(schema)) if keys else pl.DataFrame(schema=schema))
+    return (
+        pl.DataFrame(log, schema=R.PURGES_SCHEMA),
+        pl.concat(keys).select(list(schema)) if keys else pl.DataFrame(schema=schema),
+    )
 
 
 def _append(warehouse: Warehouse, table: str, new: pl.DataFrame) -> pl.DataFrame:
@@ -72,12 +90,14 @@ def _append(warehouse: Warehouse, table: str, new: pl.DataFrame) -> pl.DataFrame
 @dg.asset(
     key=PURGE_KEY,
     group_name=K.GOVERNANCE,
-    description=("Purge de la quarantaine (C2): les enregistrements en quarantaine pour donnée personnelle sont "
-                 "supprimés des partitions plus anciennes que la durée de conservation fixée par le DPO "
-                 "(application, page Quarantaine; 30 jours par défaut). Chaque purge est journalisée sans aucun "
-                 "contenu dans `governance.quarantine_purges` (quand, quelle source, quelle partition, combien) "
-                 "et les identifiants des lignes purgées dans `governance/quarantine_purged`, pour que le bilan "
-                 "d'ingestion reste explicable: lus = propres + quarantaine + doublons + purgés."),
+    description=(
+        "Purge de la quarantaine (C2): les enregistrements en quarantaine pour donnée personnelle sont "
+        "supprimés des partitions plus anciennes que la durée de conservation fixée par le DPO "
+        "(application, page Quarantaine; 30 jours par défaut). Chaque purge est journalisée sans aucun "
+        "contenu dans `governance.quarantine_purges` (quand, quelle source, quelle partition, combien) "
+        "et les identifiants des lignes purgées dans `governance/quarantine_purged`, pour que le bilan "
+        "d'ingestion reste explicable: lus = propres + quarantaine + doublons + purgés."
+    ),
     deps=[K.quarantine_key(s) for s in K.SOURCES],  # it rewrites their partitions
     kinds={"parquet"},
     owners=[K.OWNER_DPO],
@@ -89,15 +109,18 @@ def quarantine_purge(warehouse: Warehouse) -> dg.MaterializeResult:
     log, keys = purge(warehouse, days)
     all_log = _append(warehouse, R.PURGES_TABLE, log)
     _append(warehouse, R.PURGED_TABLE, keys)
-    return dg.MaterializeResult(metadata={
-        "duree_de_conservation_jours": days,
-        "partitions_purgees": dg.MetadataValue.json(sorted({f"{s}/{p}" for s, p in log.select("source", "partition")
-                                                             .iter_rows()})),
-        "enregistrements_purges": int(log.get_column("records").sum() or 0),
-        "purges_journalisees": all_log.height,
-        "dagster/row_count": all_log.height,
-        "duree_s": round(time.perf_counter() - t0, 3),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "duree_de_conservation_jours": days,
+            "partitions_purgees": dg.MetadataValue.json(
+                sorted({f"{s}/{p}" for s, p in log.select("source", "partition").iter_rows()})
+            ),
+            "enregistrements_purges": int(log.get_column("records").sum() or 0),
+            "purges_journalisees": all_log.height,
+            "dagster/row_count": all_log.height,
+            "duree_s": round(time.perf_counter() - t0, 3),
+        }
+    )
 
 
 PURGE_ASSETS = [quarantine_purge]

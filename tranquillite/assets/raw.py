@@ -8,7 +8,6 @@ after ingestion — the records its new version adds, removes and modifies go to
 `governance.landing_files`. Files that cannot be given a day are listed there too, with why.
 """
 
-
 import time
 from datetime import datetime, timezone
 
@@ -27,7 +26,6 @@ from tranquillite.resources import LandingZone, Warehouse
 FILES_TABLE = V.FILES_TABLE
 
 
-
 def issue_lines(issues: list) -> list[str]:
     """One line per kind of file issue and message, naming how many files and the first ones: an
     optional column absent from each of 2,922 daily exports is one warning, not 2,922 (every file's
@@ -44,6 +42,7 @@ def issue_lines(issues: list) -> list[str]:
             more = ", …" if len(names) > 3 else ""
             lines.append(f"{kind}: {message} — {len(names)} fichiers ({', '.join(names[:3])}{more})")
     return lines
+
 
 def _history(warehouse: Warehouse, part: str) -> pl.DataFrame | None:
     path = warehouse.file(K.GOVERNANCE, FILES_TABLE, part)
@@ -68,8 +67,10 @@ def nothing_to_read(source: str, keys: list[str], landing: LandingZone, warehous
 def raw_columns(source: str) -> dict[str, pl.DataType]:
     """The raw table's columns when every landing header is present: the headers as text, then the
     lineage columns (`_line`, the first physical line, is a number)."""
-    return {**{h: pl.String for h in source_columns(source)},
-            **{c: pl.Int64 if c == "_line" else pl.String for c in LINEAGE_COLUMNS}}
+    return {
+        **{h: pl.String for h in source_columns(source)},
+        **{c: pl.Int64 if c == "_line" else pl.String for c in LINEAGE_COLUMNS},
+    }
 
 
 def build_raw_asset(source: str) -> dg.AssetsDefinition:
@@ -80,24 +81,36 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
     raw_schema = table_schema(raw_columns(source))
     specs = [
         dg.AssetSpec(
-            key=K.raw_key(source), group_name=K.RAW,
-            description=(f"Enregistrements bruts de la source « {source} » ({titles}), tels que déposés "
-                         f"dans `landing/{source}/` par {provider}. Tous les champs en texte, avec le texte "
-                         "d'origine de l'enregistrement (`_raw`, ses lignes physiques exactes), le fichier "
-                         "et le numéro de sa première ligne physique (`_line`)."),
-            kinds={"parquet", "polars"}, owners=[K.OWNER_DATA], tags=tags,
+            key=K.raw_key(source),
+            group_name=K.RAW,
+            description=(
+                f"Enregistrements bruts de la source « {source} » ({titles}), tels que déposés "
+                f"dans `landing/{source}/` par {provider}. Tous les champs en texte, avec le texte "
+                "d'origine de l'enregistrement (`_raw`, ses lignes physiques exactes), le fichier "
+                "et le numéro de sa première ligne physique (`_line`)."
+            ),
+            kinds={"parquet", "polars"},
+            owners=[K.OWNER_DATA],
+            tags=tags,
             metadata={"dagster/column_schema": raw_schema},
-            skippable=True),  # a source whose convention has ended yields nothing: downstream is skipped
+            skippable=True,
+        ),  # a source whose convention has ended yields nothing: downstream is skipped
         dg.AssetSpec(
-            key=K.landing_files_key(source), group_name=K.GOVERNANCE,
-            description=(f"Fichiers déposés de la source « {source} » (table `governance.landing_files`): "
-                         "une ligne par version de fichier — empreinte sha256, taille, première vue, "
-                         "enregistrements comptés par le compteur indépendant et par le lecteur, anomalies, "
-                         "et pour un fichier modifié après ingestion les enregistrements ajoutés, supprimés "
-                         "et modifiés. Les fichiers sans jour d'export valide y figurent avec leur raison."),
-            kinds={"parquet"}, owners=[K.OWNER_DATA], tags=tags, skippable=True,
-            metadata={"table": f"{K.GOVERNANCE}.{FILES_TABLE}",
-                      "dagster/column_schema": table_schema(V.FILES_SCHEMA)}),
+            key=K.landing_files_key(source),
+            group_name=K.GOVERNANCE,
+            description=(
+                f"Fichiers déposés de la source « {source} » (table `governance.landing_files`): "
+                "une ligne par version de fichier — empreinte sha256, taille, première vue, "
+                "enregistrements comptés par le compteur indépendant et par le lecteur, anomalies, "
+                "et pour un fichier modifié après ingestion les enregistrements ajoutés, supprimés "
+                "et modifiés. Les fichiers sans jour d'export valide y figurent avec leur raison."
+            ),
+            kinds={"parquet"},
+            owners=[K.OWNER_DATA],
+            tags=tags,
+            skippable=True,
+            metadata={"table": f"{K.GOVERNANCE}.{FILES_TABLE}", "dagster/column_schema": table_schema(V.FILES_SCHEMA)},
+        ),
     ]
 
     @dg.multi_asset(
@@ -133,8 +146,13 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
             issues.extend(i for r in reads for i in r.issues)
         # files without a valid day: recorded with their reason, never blocking the others
         part = f"{source}_{V.UNASSIGNED_PART}"
-        rows = V.unassigned(source, [(p, a, *landing.fingerprint(p, source)) for p, a in unassigned],
-                            _history(warehouse, part), landing.path, now)
+        rows = V.unassigned(
+            source,
+            [(p, a, *landing.fingerprint(p, source)) for p, a in unassigned],
+            _history(warehouse, part),
+            landing.path,
+            now,
+        )
         warehouse.write(K.GOVERNANCE, FILES_TABLE, rows, part)
         for r in rows.iter_rows(named=True):
             context.log.warning(f"{r['file']}: non ingéré — {r['unassigned_reason']}")
@@ -157,15 +175,27 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
             fichiers_non_assignes=dg.MetadataValue.int(rows.height),
         )
         elapsed = time.perf_counter() - t0
-        yield dg.MaterializeResult(asset_key=K.raw_key(source), metadata=base_metadata(
-            df, elapsed, raw_schema, partitions=dg.MetadataValue.int(len(context.partition_keys)),
-            octets=dg.MetadataValue.int(int(current.get_column("bytes").sum() or 0)),
-            anomalies_fichiers=dg.MetadataValue.md("\n".join(f"- {m}" for m in issues) or "aucune"),
-            **counts))
-        yield dg.MaterializeResult(asset_key=K.landing_files_key(source), metadata={
-            "dagster/row_count": dg.MetadataValue.int(files.height + rows.height),
-            "duree_s": dg.MetadataValue.float(round(elapsed, 3)),
-            "partitions": dg.MetadataValue.int(len(context.partition_keys)), **counts})
+        yield dg.MaterializeResult(
+            asset_key=K.raw_key(source),
+            metadata=base_metadata(
+                df,
+                elapsed,
+                raw_schema,
+                partitions=dg.MetadataValue.int(len(context.partition_keys)),
+                octets=dg.MetadataValue.int(int(current.get_column("bytes").sum() or 0)),
+                anomalies_fichiers=dg.MetadataValue.md("\n".join(f"- {m}" for m in issues) or "aucune"),
+                **counts,
+            ),
+        )
+        yield dg.MaterializeResult(
+            asset_key=K.landing_files_key(source),
+            metadata={
+                "dagster/row_count": dg.MetadataValue.int(files.height + rows.height),
+                "duree_s": dg.MetadataValue.float(round(elapsed, 3)),
+                "partitions": dg.MetadataValue.int(len(context.partition_keys)),
+                **counts,
+            },
+        )
 
     return _raw
 

@@ -40,9 +40,15 @@ def write(home: Path, manifest: dict) -> tuple[Path, Path]:
     pdf_path.write_bytes(render_pdf(manifest))
     manifest = {**manifest, "pdf_sha256": hashlib.sha256(pdf_path.read_bytes()).hexdigest()}
     pub = keys.public_key(home)
-    signed = {"manifest": manifest,
-              "signature": {"algorithme": "Ed25519", "cle_publique": keys.public_pem(pub),
-                            "identifiant_cle": keys.key_id(pub), "valeur": keys.sign(home, canonical(manifest))}}
+    signed = {
+        "manifest": manifest,
+        "signature": {
+            "algorithme": "Ed25519",
+            "cle_publique": keys.public_pem(pub),
+            "identifiant_cle": keys.key_id(pub),
+            "valeur": keys.sign(home, canonical(manifest)),
+        },
+    }
     json_path = out / f"{stem}.json"
     json_path.write_text(json.dumps(signed, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
     return json_path, pdf_path
@@ -58,8 +64,14 @@ class Verification:
 
     @property
     def ok(self) -> bool:
-        return self.signature_ok and self.platform_key and self.pdf_ok is not False and \
-            self.scan is not None and self.scan.n_hits == 0 and not self.problems
+        return (
+            self.signature_ok
+            and self.platform_key
+            and self.pdf_ok is not False
+            and self.scan is not None
+            and self.scan.n_hits == 0
+            and not self.problems
+        )
 
 
 def load(path: Path) -> dict:
@@ -100,8 +112,9 @@ def verify(path: Path, home: Path, rescan: bool = True) -> Verification:
             if hashlib.sha256(salt).hexdigest() != v["sel_sha256"]:
                 problems.append("le sel du contrôle ne correspond pas à l'attestation")
             else:
-                result = scanner.scan(home, scanner.Fingerprints.from_manifest(v, salt),
-                                      exclude=[path, path.with_suffix(".pdf")])
+                result = scanner.scan(
+                    home, scanner.Fingerprints.from_manifest(v, salt), exclude=[path, path.with_suffix(".pdf")]
+                )
                 if result.n_hits:
                     problems.append(f"{result.n_hits} trace(s) des données détruites retrouvée(s)")
     return Verification(sig_ok, platform, pdf_ok, result, problems)
@@ -109,8 +122,10 @@ def verify(path: Path, home: Path, rescan: bool = True) -> Verification:
 
 # --------------------------------------------------------------------------- PDF
 def render_pdf(m: dict) -> bytes:
-    doc = TextPdf(f"Attestation de destruction - {m['convention']['code']}",
-                  "Ville de Marseille - plateforme Big Data de la Tranquillité Publique")
+    doc = TextPdf(
+        f"Attestation de destruction - {m['convention']['code']}",
+        "Ville de Marseille - plateforme Big Data de la Tranquillité Publique",
+    )
     line, title = doc.line, doc.title
 
     c = m["convention"]
@@ -120,18 +135,25 @@ def render_pdf(m: dict) -> bytes:
     title("Convention")
     line(f"{c['titre']} ({c['code']})")
     line(f"Parties: {'; '.join(c.get('parties') or [])}")
-    line(f"Notifiée le {c.get('notifiee_le') or '-'}; dénoncée le {c.get('denoncee_le') or '-'} par "
-         f"{c.get('denoncee_par') or '-'}; fin effective le {c.get('fin') or '-'}; destruction due au plus tard le "
-         f"{c.get('destruction_avant') or '-'} (art. 9: 15 jours).")
+    line(
+        f"Notifiée le {c.get('notifiee_le') or '-'}; dénoncée le {c.get('denoncee_le') or '-'} par "
+        f"{c.get('denoncee_par') or '-'}; fin effective le {c.get('fin') or '-'}; destruction due au plus tard le "
+        f"{c.get('destruction_avant') or '-'} (art. 9: 15 jours)."
+    )
     title("Destruction")
     d = m["destruction"]
-    line(f"Ordonnée par {d['ordonnee_par']} le {d.get('ordonnee_le') or '-'}; exécutée par {d['executee_par']} "
-         f"du {d['debut']} au {d['fin']} (exécution Dagster {d.get('execution') or '-'}).")
+    line(
+        f"Ordonnée par {d['ordonnee_par']} le {d.get('ordonnee_le') or '-'}; exécutée par {d['executee_par']} "
+        f"du {d['debut']} au {d['fin']} (exécution Dagster {d.get('execution') or '-'})."
+    )
     line(f"Délai respecté: {'oui' if d.get('dans_le_delai') else 'NON'}.")
     title("Ce qui a été détruit, par magasin (comptes et empreintes, jamais le contenu)")
     for it in m["detruit"]:
-        counts = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in it.items()
-                           if k not in ("magasin", "element", "action", "empreinte"))
+        counts = ", ".join(
+            f"{k.replace('_', ' ')}: {v}"
+            for k, v in it.items()
+            if k not in ("magasin", "element", "action", "empreinte")
+        )
         line(f"- [{it['magasin']}] {it['element']}: {it['action']}" + (f" ({counts})" if counts else ""), 9)
         if it.get("empreinte"):
             line(f"    empreinte SHA-256: {it['empreinte']}", 7)
@@ -140,18 +162,29 @@ def render_pdf(m: dict) -> bytes:
         line(f"- {nt.get('magasin', '')} {nt['table']} {nt.get('raison', '')}", 9)
     title("Hors de la plateforme: à détruire et confirmer")
     for o in m["hors_plateforme"]:
-        conf = f"confirmé par {o['confirme_par']} le {o['confirme_le']}" if o.get("confirme_par") else "confirmation attendue"
+        conf = (
+            f"confirmé par {o['confirme_par']} le {o['confirme_le']}"
+            if o.get("confirme_par")
+            else "confirmation attendue"
+        )
         line(f"- {o['quoi']} - à confirmer par: {o['qui']} - {conf}", 9)
     title("Contrôle indépendant")
     v = m["verification"]
     s = v["resultat"]
-    line(f"Empreintes salées recherchées: {len(v['fingerprints']['identifiants'])} identifiants, "
-         f"{len(v['fingerprints']['valeurs'])} valeurs distinctives, {len(v['fingerprints']['fichiers_sha256'])} "
-         f"fichiers. Sel: SHA-256 {v['sel_sha256'][:16]}... (conservé sous keys/scans).")
-    line(f"Fichiers examinés: {s['fichiers_total']} ({', '.join(f'{k}: {n}' for k, n in s['fichiers_examines'].items())}); "
-         f"{s['octets_examines']} octets; {s['chaines_examinees']} chaînes.")
+    line(
+        f"Empreintes salées recherchées: {len(v['fingerprints']['identifiants'])} identifiants, "
+        f"{len(v['fingerprints']['valeurs'])} valeurs distinctives, {len(v['fingerprints']['fichiers_sha256'])} "
+        f"fichiers. Sel: SHA-256 {v['sel_sha256'][:16]}... (conservé sous keys/scans)."
+    )
+    line(
+        f"Fichiers examinés: {s['fichiers_total']} ({', '.join(f'{k}: {n}' for k, n in s['fichiers_examines'].items())}); "
+        f"{s['octets_examines']} octets; {s['chaines_examinees']} chaînes."
+    )
     line(f"Traces trouvées: {s['traces_trouvees']}.", 11, "B")
     title("Signature")
-    line("Le manifeste JSON joint (même numéro) est signé Ed25519 par la clé de la plateforme; "
-         "`tranquillite attestation verifier FICHIER` vérifie la signature et refait le contrôle.", 9)
+    line(
+        "Le manifeste JSON joint (même numéro) est signé Ed25519 par la clé de la plateforme; "
+        "`tranquillite attestation verifier FICHIER` vérifie la signature et refait le contrôle.",
+        9,
+    )
     return doc.output()

@@ -31,8 +31,12 @@ import polars as pl
 from tranquillite.contracts import load_conventions
 
 OPEN = ("enregistree", "extraite", "justificatif_refuse")
-STATUS_LABELS = {"enregistree": "Enregistrée", "extraite": "Extrait remis", "justifiee": "Destruction justifiée",
-                 "justificatif_refuse": "Justificatif refusé"}
+STATUS_LABELS = {
+    "enregistree": "Enregistrée",
+    "extraite": "Extrait remis",
+    "justifiee": "Destruction justifiée",
+    "justificatif_refuse": "Justificatif refusé",
+}
 REMIND_DAYS = 7
 
 
@@ -42,6 +46,7 @@ class HandoverError(ValueError):
 
 def _store():
     from tranquillite.app_core import store
+
     return store
 
 
@@ -49,20 +54,39 @@ def _event(con: sqlite3.Connection, hid: int, login: str, profile: str, event: s
     store = _store()
     text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
     with store.transaction(con):
-        con.execute("INSERT INTO contractor_events (handover_id, at, login, event, detail) VALUES (?, ?, ?, ?, ?)",
-                    (hid, store.iso(store.now_utc()), login, event, text))
-    store.log_access(con, login=login, profile=profile, page="prestataires", action=f"remise_{event}",
-                     detail=json.dumps({"remise": hid, **detail}, ensure_ascii=False, sort_keys=True, default=str))
+        con.execute(
+            "INSERT INTO contractor_events (handover_id, at, login, event, detail) VALUES (?, ?, ?, ?, ?)",
+            (hid, store.iso(store.now_utc()), login, event, text),
+        )
+    store.log_access(
+        con,
+        login=login,
+        profile=profile,
+        page="prestataires",
+        action=f"remise_{event}",
+        detail=json.dumps({"remise": hid, **detail}, ensure_ascii=False, sort_keys=True, default=str),
+    )
 
 
 def allowed_conventions(on: date | None = None) -> set[str]:
     from tranquillite.conventions import usage
+
     ended = usage.ended_conventions(None, on)
     return {k for k, v in load_conventions().items() if v.get("temporary_handover") and k not in ended}
 
 
-def register(con: sqlite3.Connection, *, contractor: str, work: str, tables: list[str], conventions: list[str],
-             due_on: date, login: str, profile: str, today: date | None = None) -> int:
+def register(
+    con: sqlite3.Connection,
+    *,
+    contractor: str,
+    work: str,
+    tables: list[str],
+    conventions: list[str],
+    due_on: date,
+    login: str,
+    profile: str,
+    today: date | None = None,
+) -> int:
     store = _store()
     today = today or date.today()
     if not contractor.strip() or not work.strip():
@@ -73,19 +97,42 @@ def register(con: sqlite3.Connection, *, contractor: str, work: str, tables: lis
         raise HandoverError("La date de fin de prestation doit être postérieure à aujourd'hui.")
     refused = sorted(set(conventions) - allowed_conventions(today))
     if refused or not conventions:
-        raise HandoverError("Remise temporaire interdite pour: " + ", ".join(refused or ["(aucune convention)"]) +
-                            " (la convention ne la permet pas, ou a pris fin).")
+        raise HandoverError(
+            "Remise temporaire interdite pour: "
+            + ", ".join(refused or ["(aucune convention)"])
+            + " (la convention ne la permet pas, ou a pris fin)."
+        )
     bad = [t for t in tables if not re.fullmatch(r"[a-z_]+\.[a-z_]+", t)]
     if bad:
         raise HandoverError(f"Tables inconnues: {bad}")
     with store.transaction(con):
-        cur = con.execute("INSERT INTO contractor_handovers (contractor, work, tables, conventions, due_on, created_by, "
-                          "created_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'enregistree')",
-                          (contractor.strip(), work.strip(), json.dumps(sorted(tables)), json.dumps(sorted(conventions)),
-                           due_on.isoformat(), login, store.iso(store.now_utc())))
+        cur = con.execute(
+            "INSERT INTO contractor_handovers (contractor, work, tables, conventions, due_on, created_by, "
+            "created_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'enregistree')",
+            (
+                contractor.strip(),
+                work.strip(),
+                json.dumps(sorted(tables)),
+                json.dumps(sorted(conventions)),
+                due_on.isoformat(),
+                login,
+                store.iso(store.now_utc()),
+            ),
+        )
         hid = int(cur.lastrowid)
-    _event(con, hid, login, profile, "enregistree", {"prestataire": contractor, "tables": sorted(tables),
-                                                     "conventions": sorted(conventions), "echeance": due_on.isoformat()})
+    _event(
+        con,
+        hid,
+        login,
+        profile,
+        "enregistree",
+        {
+            "prestataire": contractor,
+            "tables": sorted(tables),
+            "conventions": sorted(conventions),
+            "echeance": due_on.isoformat(),
+        },
+    )
     return hid
 
 
@@ -106,23 +153,29 @@ def events(con: sqlite3.Connection, hid: int) -> list[dict]:
 
 def open_for(con: sqlite3.Connection, convention: str) -> list[dict]:
     """Hand-overs of a convention's data not closed by an accepted proof (outside the platform)."""
-    return [h for h in handovers(con) if h["status"] in OPEN and convention in json.loads(h["conventions"])
-            and h["status"] != "enregistree"]
+    return [
+        h
+        for h in handovers(con)
+        if h["status"] in OPEN and convention in json.loads(h["conventions"]) and h["status"] != "enregistree"
+    ]
 
 
 def _rows_allowed(df: pl.DataFrame, conventions: list[str]) -> pl.DataFrame:
     if "convention" in df.columns:
         df = df.filter(pl.col("convention").is_in(conventions))
     if "conventions" in df.columns:
-        df = df.filter(pl.col("conventions").list.eval(pl.element().is_in(conventions)).list.all()
-                       & (pl.col("conventions").list.len() > 0))
+        df = df.filter(
+            pl.col("conventions").list.eval(pl.element().is_in(conventions)).list.all()
+            & (pl.col("conventions").list.len() > 0)
+        )
     if "convention" not in df.columns and "conventions" not in df.columns and "internal" not in conventions:
         return df.head(0)
     return df
 
 
-def extract(con: sqlite3.Connection, home: Path, hid: int, *, login: str, profile: str,
-            today: date | None = None) -> dict:
+def extract(
+    con: sqlite3.Connection, home: Path, hid: int, *, login: str, profile: str, today: date | None = None
+) -> dict:
     """Write the extract and its manifest (the job `extraction_prestataire` calls this)."""
     store = _store()
     h = get(con, hid)
@@ -144,18 +197,39 @@ def extract(con: sqlite3.Connection, home: Path, hid: int, *, login: str, profil
         df = _rows_allowed(pl.read_parquet(str(src / "*.parquet")), conventions)
         f = out / f"{layer}.{name}.parquet"
         df.write_parquet(f, compression="zstd")
-        files.append({"fichier": f.name, "table": table, "lignes": df.height,
-                      "sha256": hashlib.sha256(f.read_bytes()).hexdigest()})
-    body = {"remise": hid, "prestataire": h["contractor"], "prestation": h["work"], "conventions": conventions,
-            "echeance": h["due_on"], "fichiers": files}
+        files.append(
+            {
+                "fichier": f.name,
+                "table": table,
+                "lignes": df.height,
+                "sha256": hashlib.sha256(f.read_bytes()).hexdigest(),
+            }
+        )
+    body = {
+        "remise": hid,
+        "prestataire": h["contractor"],
+        "prestation": h["work"],
+        "conventions": conventions,
+        "echeance": h["due_on"],
+        "fichiers": files,
+    }
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     manifest = {**body, "reference": f"REM-{hid}-{digest[:12]}", "manifest_sha256": digest}
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     with store.transaction(con):
-        con.execute("UPDATE contractor_handovers SET status = 'extraite', extract_dir = ?, manifest_sha256 = ?, "
-                    "manifest = ? WHERE id = ?", (str(out), digest, json.dumps(manifest, ensure_ascii=False), hid))
-    _event(con, hid, login, profile, "extraite", {"reference": manifest["reference"], "fichiers": len(files),
-                                                  "lignes": sum(f["lignes"] for f in files)})
+        con.execute(
+            "UPDATE contractor_handovers SET status = 'extraite', extract_dir = ?, manifest_sha256 = ?, "
+            "manifest = ? WHERE id = ?",
+            (str(out), digest, json.dumps(manifest, ensure_ascii=False), hid),
+        )
+    _event(
+        con,
+        hid,
+        login,
+        profile,
+        "extraite",
+        {"reference": manifest["reference"], "fichiers": len(files), "lignes": sum(f["lignes"] for f in files)},
+    )
     return manifest
 
 
@@ -187,14 +261,29 @@ def record_proof(con: sqlite3.Connection, hid: int, name: str, data: bytes, *, l
     problems = check_proof(json.loads(h["manifest"]), proof_text(name, data))
     status = "justificatif_refuse" if problems else "justifiee"
     with store.transaction(con):
-        con.execute("UPDATE contractor_handovers SET status = ?, proof_name = ?, proof_sha256 = ?, proof_checked_at = ?, "
-                    "proof_problems = ? WHERE id = ?",
-                    (status, name, hashlib.sha256(data).hexdigest(), store.iso(store.now_utc()),
-                     json.dumps(problems, ensure_ascii=False), hid))
-    _event(con, hid, login, profile, "justificatif_" + ("refuse" if problems else "accepte"),
-           {"document": name, "sha256": hashlib.sha256(data).hexdigest()[:16], "problemes": problems})
+        con.execute(
+            "UPDATE contractor_handovers SET status = ?, proof_name = ?, proof_sha256 = ?, proof_checked_at = ?, "
+            "proof_problems = ? WHERE id = ?",
+            (
+                status,
+                name,
+                hashlib.sha256(data).hexdigest(),
+                store.iso(store.now_utc()),
+                json.dumps(problems, ensure_ascii=False),
+                hid,
+            ),
+        )
+    _event(
+        con,
+        hid,
+        login,
+        profile,
+        "justificatif_" + ("refuse" if problems else "accepte"),
+        {"document": name, "sha256": hashlib.sha256(data).hexdigest()[:16], "problemes": problems},
+    )
     if not problems and h["extract_dir"] and Path(h["extract_dir"]).exists():
         import shutil
+
         shutil.rmtree(h["extract_dir"])  # the platform's copy of the extract goes too
     return problems
 
@@ -209,12 +298,36 @@ def due_reminders(con: sqlite3.Connection, on: date | None = None) -> list[dict]
         days = (due - on).days
         subject = f"remise n° {h['id']} — {h['contractor']}"
         if days < 0:
-            out.append({"kind": "prestataire_en_retard", "level": "depasse", "due_on": due, "days_left": days,
-                        "subject": subject, "label": f"Justificatif de destruction en retard de {-days} jour(s) ({subject})"})
+            out.append(
+                {
+                    "kind": "prestataire_en_retard",
+                    "level": "depasse",
+                    "due_on": due,
+                    "days_left": days,
+                    "subject": subject,
+                    "label": f"Justificatif de destruction en retard de {-days} jour(s) ({subject})",
+                }
+            )
         elif days <= REMIND_DAYS:
-            out.append({"kind": "prestataire_echeance", "level": "avertissement", "due_on": due, "days_left": days,
-                        "subject": subject, "label": f"Fin de prestation dans {days} jour(s): destruction à justifier ({subject})"})
+            out.append(
+                {
+                    "kind": "prestataire_echeance",
+                    "level": "avertissement",
+                    "due_on": due,
+                    "days_left": days,
+                    "subject": subject,
+                    "label": f"Fin de prestation dans {days} jour(s): destruction à justifier ({subject})",
+                }
+            )
         if h["status"] == "justificatif_refuse":
-            out.append({"kind": "prestataire_justificatif_refuse", "level": "urgent", "due_on": due, "days_left": days,
-                        "subject": subject, "label": f"Justificatif refusé: {', '.join(json.loads(h['proof_problems']))}"})
+            out.append(
+                {
+                    "kind": "prestataire_justificatif_refuse",
+                    "level": "urgent",
+                    "due_on": due,
+                    "days_left": days,
+                    "subject": subject,
+                    "label": f"Justificatif refusé: {', '.join(json.loads(h['proof_problems']))}",
+                }
+            )
     return out

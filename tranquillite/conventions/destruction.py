@@ -50,13 +50,13 @@ SOURCE_LEVEL_LAYERS = ("raw", "clean", "quarantine")
 TEXT_TYPES = ("text", "string", "address", "address_list", "geometry")
 MODEL_REF_COLUMNS = ("model_version", "version")
 TEMP_PATTERNS = (".tmp-*", "*.part", ".catalog-*")
-ALERTS_TABLE = ("indicators", "alerts")   # the published alerts (their ids are the app store's alert_id)
+ALERTS_TABLE = ("indicators", "alerts")  # the published alerts (their ids are the app store's alert_id)
 # the alerts' tables of the app store (migration 0003): the history redacted (comment, detail),
 # the e-mail records of the alerts drawn from the data deleted, under the purge exemption
 ALERT_EVENTS, ALERT_NOTIFICATIONS = "alert_events", "alert_notifications"
 ALERT_STATE_TABLES = ("alert_followups", "alert_reads")
 ALERTS_PAGE = "alertes"
-ALERT_FREE_TEXTS = ("action", "comment", "commentaire")   # free texts of an alert's step (app_core/alertes.py)
+ALERT_FREE_TEXTS = ("action", "comment", "commentaire")  # free texts of an alert's step (app_core/alertes.py)
 
 
 # --------------------------------------------------------------------------- what the convention is
@@ -121,6 +121,7 @@ def _atomic_parquet(df: pl.DataFrame, target: Path) -> None:
 
 def _rows(path: Path) -> int:
     import pyarrow.parquet as pq
+
     return pq.ParquetFile(path).metadata.num_rows
 
 
@@ -136,9 +137,9 @@ class Collected:
     ids: set[str] = field(default_factory=set)
     values: set[str] = field(default_factory=set)
     landing_files: list[Path] = field(default_factory=list)
-    file_sha256: dict[str, str] = field(default_factory=dict)   # relative path → sha256 of destroyed files
+    file_sha256: dict[str, str] = field(default_factory=dict)  # relative path → sha256 of destroyed files
     destroyed_models: set[str] = field(default_factory=set)
-    alert_ids: set[str] = field(default_factory=set)             # published alerts drawn from its data
+    alert_ids: set[str] = field(default_factory=set)  # published alerts drawn from its data
 
     def max_id_tokens(self) -> int:
         return max((len(k.split(F.TOKEN_SEP)) for k in (F.id_key(i) for i in self.ids) if k), default=1)
@@ -202,9 +203,13 @@ def collect(home: Path, target: Target, store_con: sqlite3.Connection | None = N
                     values |= _strings(df, text_cols)
     if store_con is not None:
         types = sorted(target.record_types)
-        ids |= {r[0] for r in store_con.execute(
-            "SELECT entry_id FROM cortege_entries WHERE record_type IN (SELECT value FROM json_each(?))",
-            (json.dumps(types),))}
+        ids |= {
+            r[0]
+            for r in store_con.execute(
+                "SELECT entry_id FROM cortege_entries WHERE record_type IN (SELECT value FROM json_each(?))",
+                (json.dumps(types),),
+            )
+        }
     values = {v for v in values if len(F.normalise(v)) >= F.MIN_VALUE_CHARS}
     # not distinctive: the same string in another source's data (an address the City also has)
     others = [c for c in load_contracts().values() if c.convention != target.convention]
@@ -218,8 +223,9 @@ def collect(home: Path, target: Target, store_con: sqlite3.Connection | None = N
             if not cols:
                 continue
             cand = sorted(ids | values)
-            found = lf.select([pl.col(col).filter(pl.col(col).is_in(cand)).unique().implode().alias(col)
-                               for col in cols]).collect()
+            found = lf.select(
+                [pl.col(col).filter(pl.col(col).is_in(cand)).unique().implode().alias(col) for col in cols]
+            ).collect()
             common = {v for col in cols for v in (found.get_column(col).to_list()[0] or [])}
             ids -= common
             values -= common
@@ -274,7 +280,7 @@ class Redactor:
             if toks:
                 self.anchors.add(max(toks, key=len))
             else:
-                self.prefilter = False   # a value without any token: every string is checked in full
+                self.prefilter = False  # a value without any token: every string is checked in full
 
     def maybe(self, s: str) -> bool:
         return not self.prefilter or not self.anchors.isdisjoint(F.TOKEN.findall(s))
@@ -350,8 +356,14 @@ def purge_landing(home: Path, target: Target, collected: Collected, rep: Report)
         shas = [collected.file_sha256.get(p.relative_to(home).as_posix(), "") for p in allf]
         if root.exists():
             shutil.rmtree(root)
-        rep.add("zone d'atterrissage", f"landing/{src}/", "fichiers supprimés", fichiers=len(allf), octets=n_bytes,
-                empreinte=digest_of(shas))
+        rep.add(
+            "zone d'atterrissage",
+            f"landing/{src}/",
+            "fichiers supprimés",
+            fichiers=len(allf),
+            octets=n_bytes,
+            empreinte=digest_of(shas),
+        )
 
 
 def home_files(home: Path) -> list[Path]:
@@ -395,8 +407,13 @@ def _remove_expr(schema: dict, target: Target, destroyed_models: set[str]) -> tu
             used.append(col)
     for col in MODEL_REF_COLUMNS:
         if schema.get(col) in (pl.Utf8, pl.String) and destroyed_models:
-            exprs.append(pl.col(col).str.split("+").list.eval(pl.element().is_in(sorted(destroyed_models)))
-                         .list.any().fill_null(False))
+            exprs.append(
+                pl.col(col)
+                .str.split("+")
+                .list.eval(pl.element().is_in(sorted(destroyed_models)))
+                .list.any()
+                .fill_null(False)
+            )
             used.append(col)
     if not exprs:
         return None, used
@@ -411,17 +428,28 @@ def purge_parquet(home: Path, target: Target, collected: Collected, rep: Report)
     ids = sorted(collected.ids)
     for table, files in _parquet_tables(home).items():
         parts = table.split("/")
-        store = "entrepôt" if parts[0] == "warehouse" else {
-            "synthetic_truth": "vérité du générateur", "exports": "exports"}.get(parts[0], parts[0])
+        store = (
+            "entrepôt"
+            if parts[0] == "warehouse"
+            else {"synthetic_truth": "vérité du générateur", "exports": "exports"}.get(parts[0], parts[0])
+        )
         if parts[0] == "warehouse" and len(parts) == 3 and target.is_source_table(parts[1], parts[2]):
             import pyarrow.parquet as pq
+
             rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
             n_bytes = sum(f.stat().st_size for f in files)
             shas = [sha256_file(f) for f in files]
             collected.file_sha256.update({f.relative_to(home).as_posix(): s for f, s in zip(files, shas) if _rows(f)})
             shutil.rmtree(files[0].parent)
-            rep.add(store, f"{parts[1]}.{parts[2]}", "table supprimée (source de la convention)", partitions=len(files),
-                    lignes=rows, octets=n_bytes, empreinte=digest_of(shas))
+            rep.add(
+                store,
+                f"{parts[1]}.{parts[2]}",
+                "table supprimée (source de la convention)",
+                partitions=len(files),
+                lignes=rows,
+                octets=n_bytes,
+                empreinte=digest_of(shas),
+            )
             continue
         removed = emptied = refs = 0
         used: list[str] = []
@@ -449,16 +477,33 @@ def purge_parquet(home: Path, target: Target, collected: Collected, rep: Report)
             removed += n_rm
             refs += n_ref
         label = table.replace("warehouse/", "").replace("/", ".", 1) if parts[0] == "warehouse" else table
-        other_source = parts[0] == "warehouse" and len(parts) == 3 and parts[1] in SOURCE_LEVEL_LAYERS and \
-            parts[2] in _all_source_names()
+        other_source = (
+            parts[0] == "warehouse"
+            and len(parts) == 3
+            and parts[1] in SOURCE_LEVEL_LAYERS
+            and parts[2] in _all_source_names()
+        )
         if not used and not refs and not other_source:
-            rep.not_traceable.append({"magasin": store, "table": label,
-                                      "raison": "aucune colonne convention, conventions, source ni version de modèle"})
+            rep.not_traceable.append(
+                {
+                    "magasin": store,
+                    "table": label,
+                    "raison": "aucune colonne convention, conventions, source ni version de modèle",
+                }
+            )
             continue
         if removed or refs:
-            rep.add(store, label, "lignes supprimées" if removed else "références effacées", lignes=removed,
-                    references_effacees=refs, partitions_videes=emptied, partitions_reecrites=len(shas) - emptied,
-                    lignage=",".join(used), empreinte=digest_of(shas))
+            rep.add(
+                store,
+                label,
+                "lignes supprimées" if removed else "références effacées",
+                lignes=removed,
+                references_effacees=refs,
+                partitions_videes=emptied,
+                partitions_reecrites=len(shas) - emptied,
+                lignage=",".join(used),
+                empreinte=digest_of(shas),
+            )
         for d in {f.parent for f in files}:
             if d.exists() and not any(d.iterdir()) and parts[0] == "warehouse":
                 d.rmdir()
@@ -468,8 +513,9 @@ def _all_source_names() -> set[str]:
     return {x for c in load_contracts().values() for x in (c.source, c.name)}
 
 
-def purge_models(home: Path, target: Target, collected: Collected, rep: Report,
-                 trained: Callable[[dict, Target], bool] = trained_on) -> None:
+def purge_models(
+    home: Path, target: Target, collected: Collected, rep: Report, trained: Callable[[dict, Target], bool] = trained_on
+) -> None:
     root = Path(home) / "models"
     if not root.exists():
         return
@@ -487,14 +533,26 @@ def purge_models(home: Path, target: Target, collected: Collected, rep: Report,
     for d in sorted(root.glob("*/*"), reverse=True):
         if d.is_dir() and not any(d.iterdir()):
             d.rmdir()
-    rep.add("magasin de modèles", "models/", "modèles supprimés (entraînés sur ses données)",
-            modeles=len(collected.destroyed_models), fichiers=n_files, octets=n_bytes, empreinte=digest_of(shas))
+    rep.add(
+        "magasin de modèles",
+        "models/",
+        "modèles supprimés (entraînés sur ses données)",
+        modeles=len(collected.destroyed_models),
+        fichiers=n_files,
+        octets=n_bytes,
+        empreinte=digest_of(shas),
+    )
 
 
 def purge_temporary(home: Path, rep: Report) -> None:
     import fnmatch
-    found = {p for p in home_files(home) for pat in TEMP_PATTERNS
-             if fnmatch.fnmatch(p.name, pat) and p.relative_to(home).parts[0] != "dagster"}
+
+    found = {
+        p
+        for p in home_files(home)
+        for pat in TEMP_PATTERNS
+        if fnmatch.fnmatch(p.name, pat) and p.relative_to(home).parts[0] != "dagster"
+    }
     found |= {d for d in Path(home).glob("*/.tmp-*") if d.is_dir()} | {d for d in Path(home).glob("models/.tmp-*")}
     n_bytes = 0
     for p in sorted(found, key=lambda x: len(x.parts), reverse=True):
@@ -539,8 +597,9 @@ def _redacted_cells(cols: list[str], vals, red: Redactor) -> dict:
     return changes
 
 
-def redact_sqlite(path: Path, red: Redactor, skip_tables: Iterable[str] = (),
-                  delete_asset_keys: Iterable[str] = ()) -> dict[str, int]:
+def redact_sqlite(
+    path: Path, red: Redactor, skip_tables: Iterable[str] = (), delete_asset_keys: Iterable[str] = ()
+) -> dict[str, int]:
     """In one SQLite file: delete the rows of `delete_asset_keys` (tables with an `asset_key`
     column) and redact every text cell naming the records; VACUUM. Returns counts."""
     keys = sorted(delete_asset_keys)
@@ -549,8 +608,10 @@ def redact_sqlite(path: Path, red: Redactor, skip_tables: Iterable[str] = (),
     try:
         con.execute("PRAGMA busy_timeout = 60000")
         con.execute("PRAGMA secure_delete = ON")
-        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                            "AND name NOT LIKE 'sqlite_%'")]
+        tables = [
+            r[0]
+            for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        ]
         con.execute("BEGIN IMMEDIATE")
         try:
             for t in tables:
@@ -558,11 +619,15 @@ def redact_sqlite(path: Path, red: Redactor, skip_tables: Iterable[str] = (),
                     continue
                 cols = [r[1] for r in con.execute(f'PRAGMA table_info("{t}")')]  # names from the file's catalog
                 if keys and "asset_key" in cols:
-                    cur = con.execute(f'DELETE FROM "{t}" WHERE asset_key IN (SELECT value FROM json_each(?))',
-                                      (json.dumps(keys),))
+                    cur = con.execute(
+                        f'DELETE FROM "{t}" WHERE asset_key IN (SELECT value FROM json_each(?))', (json.dumps(keys),)
+                    )
                     counts["lignes_supprimees"] += max(cur.rowcount, 0)
-                pending = [(rowid, ch) for rowid, *vals in con.execute(f'SELECT rowid, * FROM "{t}"')
-                           if (ch := _redacted_cells(cols, vals, red))]
+                pending = [
+                    (rowid, ch)
+                    for rowid, *vals in con.execute(f'SELECT rowid, * FROM "{t}"')
+                    if (ch := _redacted_cells(cols, vals, red))
+                ]
                 for rowid, changes in pending:
                     sets = ", ".join(f'"{c}" = ?' for c in changes)
                     con.execute(f'UPDATE "{t}" SET {sets} WHERE rowid = ?', (*changes.values(), rowid))
@@ -584,18 +649,23 @@ def redact_store_tables(con, red: Redactor, skip_tables: Iterable[str] = ()) -> 
     counts = {"lignes_supprimees": 0, "cellules_expurgees": 0}
     cols: dict[str, list[str]] = {}
     for t, c in con.execute_native(
-            "SELECT c.table_name, c.column_name FROM information_schema.columns c JOIN information_schema.tables t "
-            "ON t.table_schema = c.table_schema AND t.table_name = c.table_name WHERE c.table_schema = current_schema() "
-            "AND t.table_type = 'BASE TABLE' AND c.data_type IN ('text', 'character varying') "
-            "ORDER BY c.table_name, c.ordinal_position"):
+        "SELECT c.table_name, c.column_name FROM information_schema.columns c JOIN information_schema.tables t "
+        "ON t.table_schema = c.table_schema AND t.table_name = c.table_name WHERE c.table_schema = current_schema() "
+        "AND t.table_type = 'BASE TABLE' AND c.data_type IN ('text', 'character varying') "
+        "ORDER BY c.table_name, c.ordinal_position"
+    ):
         if t not in skip_tables and t != "alembic_version":
             cols.setdefault(t, []).append(c)
     from tranquillite.app_core import store
+
     with store.transaction(con):
         for t, names in cols.items():
             q = ", ".join(f'"{c}"' for c in names)  # names from the database's own catalog
-            pending = [(ctid, ch) for ctid, *vals in con.execute_native(f'SELECT ctid::text, {q} FROM "{t}"')
-                       if (ch := _redacted_cells(names, vals, red))]
+            pending = [
+                (ctid, ch)
+                for ctid, *vals in con.execute_native(f'SELECT ctid::text, {q} FROM "{t}"')
+                if (ch := _redacted_cells(names, vals, red))
+            ]
             for ctid, changes in pending:
                 sets = ", ".join(f'"{c}" = %s' for c in changes)
                 con.execute_native(f'UPDATE "{t}" SET {sets} WHERE ctid = %s::tid', (*changes.values(), ctid))
@@ -619,8 +689,9 @@ def redact_text_file(path: Path, red: Redactor) -> int:
     return n
 
 
-def purge_dagster(dagster_home: Path, red: Redactor, asset_keys_only_its: list[list[str]], rep: Report,
-                  skip: Iterable[Path] = ()) -> None:
+def purge_dagster(
+    dagster_home: Path, red: Redactor, asset_keys_only_its: list[list[str]], rep: Report, skip: Iterable[Path] = ()
+) -> None:
     """Dagster's storage: every SQLite file (runs, event logs, schedules) and the compute logs."""
     skip = {Path(p).resolve() for p in skip}
     keys = [json.dumps(k) for k in asset_keys_only_its]
@@ -637,34 +708,59 @@ def purge_dagster(dagster_home: Path, red: Redactor, asset_keys_only_its: list[l
     logs = [p for p in Path(dagster_home).rglob("*") if p.is_file() and p.suffix in (".out", ".err", ".log")]
     for p in logs:
         lines += redact_text_file(p, red)
-    rep.add("stockage Dagster", "dagster/ (historique, journaux d'événements, planification)",
-            "entrées supprimées et expurgées", bases=len(dbs), entrees_supprimees=tot["lignes_supprimees"],
-            valeurs_expurgees=tot["cellules_expurgees"], lignes_de_journaux_expurgees=lines,
-            actifs_effaces=len(asset_keys_only_its))
+    rep.add(
+        "stockage Dagster",
+        "dagster/ (historique, journaux d'événements, planification)",
+        "entrées supprimées et expurgées",
+        bases=len(dbs),
+        entrees_supprimees=tot["lignes_supprimees"],
+        valeurs_expurgees=tot["cellules_expurgees"],
+        lignes_de_journaux_expurgees=lines,
+        actifs_effaces=len(asset_keys_only_its),
+    )
 
 
 # --------------------------------------------------------------------------- the app store
 def open_purge(con: sqlite3.Connection, convention: str, ordered_by: str, run_by: str) -> int:
     from tranquillite.app_core import store
+
     with store.transaction(con):
-        cur = con.execute("INSERT INTO convention_purges (convention, ordered_by, run_by, started_at, status) "
-                          "VALUES (?, ?, ?, ?, 'en_cours')", (convention, ordered_by, run_by, store.iso(store.now_utc())))
+        cur = con.execute(
+            "INSERT INTO convention_purges (convention, ordered_by, run_by, started_at, status) "
+            "VALUES (?, ?, ?, ?, 'en_cours')",
+            (convention, ordered_by, run_by, store.iso(store.now_utc())),
+        )
         pid = int(cur.lastrowid)
-    store.log_access(con, login=run_by, profile="public", page="destruction", action="destruction_commencee",
-                     detail=json.dumps({"convention": convention, "ordonnee_par": ordered_by, "destruction": pid}))
+    store.log_access(
+        con,
+        login=run_by,
+        profile="public",
+        page="destruction",
+        action="destruction_commencee",
+        detail=json.dumps({"convention": convention, "ordonnee_par": ordered_by, "destruction": pid}),
+    )
     return pid
 
 
 def close_purge(con: sqlite3.Connection, purge_id: int, status: str, summary: dict) -> None:
     from tranquillite.app_core import store
+
     with store.transaction(con):
-        con.execute("UPDATE convention_purges SET status = ?, finished_at = ?, summary = ? WHERE id = ?",
-                    (status, store.iso(store.now_utc()), json.dumps(summary, ensure_ascii=False, sort_keys=True),
-                     purge_id))
+        con.execute(
+            "UPDATE convention_purges SET status = ?, finished_at = ?, summary = ? WHERE id = ?",
+            (status, store.iso(store.now_utc()), json.dumps(summary, ensure_ascii=False, sort_keys=True), purge_id),
+        )
     row = con.execute("SELECT convention, run_by FROM convention_purges WHERE id = ?", (purge_id,)).fetchone()
-    store.log_access(con, login=row["run_by"], profile="public", page="destruction", action=f"destruction_{status}",
-                     detail=json.dumps({"convention": row["convention"], "destruction": purge_id, **summary},
-                                       ensure_ascii=False, sort_keys=True))
+    store.log_access(
+        con,
+        login=row["run_by"],
+        profile="public",
+        page="destruction",
+        action=f"destruction_{status}",
+        detail=json.dumps(
+            {"convention": row["convention"], "destruction": purge_id, **summary}, ensure_ascii=False, sort_keys=True
+        ),
+    )
 
 
 def _free_texts(detail: str | None, marker: str) -> str | None:
@@ -712,19 +808,33 @@ def _alert_event_redactions(con, red: Redactor, alert_ids: set[str]) -> list[tup
     return out
 
 
-def purge_app_store(con: sqlite3.Connection, path: Path, target: Target, red: Redactor, purge_id: int,
-                    sign: Callable[[bytes], str], rep: Report, alert_ids: Iterable[str] = ()) -> None:
+def purge_app_store(
+    con: sqlite3.Connection,
+    path: Path,
+    target: Target,
+    red: Redactor,
+    purge_id: int,
+    sign: Callable[[bytes], str],
+    rep: Report,
+    alert_ids: Iterable[str] = (),
+) -> None:
     """Cortège registry rows deleted, access-log lines and the alerts' history redacted under the
     purge exemption (the chain re-anchored and signed), the e-mail records, reads and follow-up of
     the alerts drawn from the data (`alert_ids`, `Collected.alert_ids`) deleted; then the other
     tables redacted and, on SQLite, the whole file VACUUMed (secure_delete). On PostgreSQL `con`
     must be the schema owner's (`store.connect(owner=True)`)."""
     from tranquillite.app_core import audit, store
+
     types = json.dumps(sorted(target.record_types))
-    n_entries = con.execute("SELECT count(*) FROM cortege_entries WHERE record_type IN (SELECT value FROM json_each(?))",
-                            (types,)).fetchone()[0]
-    entry_digest = digest_of(r[0] for r in con.execute(
-        "SELECT sha256 FROM cortege_entries WHERE record_type IN (SELECT value FROM json_each(?))", (types,)))
+    n_entries = con.execute(
+        "SELECT count(*) FROM cortege_entries WHERE record_type IN (SELECT value FROM json_each(?))", (types,)
+    ).fetchone()[0]
+    entry_digest = digest_of(
+        r[0]
+        for r in con.execute(
+            "SELECT sha256 FROM cortege_entries WHERE record_type IN (SELECT value FROM json_each(?))", (types,)
+        )
+    )
     alert_ids = set(alert_ids)
     redactions: dict[int, dict[str, str]] = {}
     for r in con.execute("SELECT id, page, filters, detail FROM access_log ORDER BY id"):
@@ -740,18 +850,23 @@ def purge_app_store(con: sqlite3.Connection, path: Path, target: Target, red: Re
         if ch:
             redactions[int(r["id"])] = ch
     events = _alert_event_redactions(con, red, alert_ids)
-    old_head = (con.execute("SELECT row_hash FROM access_log ORDER BY id DESC LIMIT 1").fetchone() or [store.GENESIS])[0]
+    old_head = (con.execute("SELECT row_hash FROM access_log ORDER BY id DESC LIMIT 1").fetchone() or [store.GENESIS])[
+        0
+    ]
     con.execute("PRAGMA secure_delete = ON")
     with store.transaction(con):
-        con.executemany("INSERT INTO convention_purge_open VALUES (?, ?)",
-                        [(t, purge_id) for t in ("cortege_entries", "access_log", ALERT_EVENTS, ALERT_NOTIFICATIONS)])
+        con.executemany(
+            "INSERT INTO convention_purge_open VALUES (?, ?)",
+            [(t, purge_id) for t in ("cortege_entries", "access_log", ALERT_EVENTS, ALERT_NOTIFICATIONS)],
+        )
         con.execute("DELETE FROM cortege_entries WHERE record_type IN (SELECT value FROM json_each(?))", (types,))
         for event_id, ch in events:
             sets = ", ".join(f"{c} = ?" for c in ch)  # column names: comment, detail (migration 0003's only ones)
             con.execute(f"UPDATE {ALERT_EVENTS} SET {sets} WHERE id = ?", (*ch.values(), event_id))
         ids_json = json.dumps(sorted(alert_ids))
-        mailed = con.execute(f"DELETE FROM {ALERT_NOTIFICATIONS} WHERE alert_id IN (SELECT value FROM json_each(?))",
-                             (ids_json,)).rowcount
+        mailed = con.execute(
+            f"DELETE FROM {ALERT_NOTIFICATIONS} WHERE alert_id IN (SELECT value FROM json_each(?))", (ids_json,)
+        ).rowcount
         for t in ALERT_STATE_TABLES:  # mutable: the state of an alert that no longer exists
             con.execute(f"DELETE FROM {t} WHERE alert_id IN (SELECT value FROM json_each(?))", (ids_json,))
         new_head = old_head
@@ -762,32 +877,64 @@ def purge_app_store(con: sqlite3.Connection, path: Path, target: Target, red: Re
                 con.execute(f"UPDATE access_log SET {sets} WHERE id = ?", (*ch.values(), col_changes_id))
             new_head = audit.rechain(con, first)  # the keyed chain's rules (tranquillite.app_core.audit)
             at, ids = store.iso(store.now_utc()), json.dumps(sorted(redactions))
-            payload = json.dumps({"destruction": purge_id, "premiere_ligne": first, "lignes": sorted(redactions),
-                                  "ancienne_tete": old_head, "nouvelle_tete": new_head}, sort_keys=True).encode()
+            payload = json.dumps(
+                {
+                    "destruction": purge_id,
+                    "premiere_ligne": first,
+                    "lignes": sorted(redactions),
+                    "ancienne_tete": old_head,
+                    "nouvelle_tete": new_head,
+                },
+                sort_keys=True,
+            ).encode()
             key = audit.load_key(create=False)
             mac = audit.reanchor_mac(key, purge_id, at, first, old_head, new_head, ids) if key else ""
-            con.execute("INSERT INTO access_log_reanchors (purge_id, at, first_id, lines_redacted, old_head, new_head, "
-                        "redacted_ids, signature, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (purge_id, at, first, len(redactions), old_head, new_head, ids, sign(payload), mac))
+            con.execute(
+                "INSERT INTO access_log_reanchors (purge_id, at, first_id, lines_redacted, old_head, new_head, "
+                "redacted_ids, signature, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (purge_id, at, first, len(redactions), old_head, new_head, ids, sign(payload), mac),
+            )
         con.execute("DELETE FROM convention_purge_open WHERE purge_id = ?", (purge_id,))
     if redactions and audit.load_key(create=False):  # the re-anchored head, published at once (Dagster's job)
         audit.publish_head(con, at=store.iso(store.now_utc()))
-    skip = ("access_log", "cortege_entries", "access_log_reanchors", "convention_purges", "convention_history",
-            "convention_purge_open", ALERT_EVENTS, ALERT_NOTIFICATIONS)
+    skip = (
+        "access_log",
+        "cortege_entries",
+        "access_log_reanchors",
+        "convention_purges",
+        "convention_history",
+        "convention_purge_open",
+        ALERT_EVENTS,
+        ALERT_NOTIFICATIONS,
+    )
     if con.dialect == "sqlite":
         other = redact_sqlite(path, red, skip_tables=skip)  # then VACUUMed with secure_delete
     else:  # PostgreSQL: through the connection (its VACUUM is the server's autovacuum)
         other = redact_store_tables(con, red, skip_tables=(*skip, "autoincrement_sequences"))
-    rep.add("magasin de l'application", "registre Cortège (cortege_entries)", "entrées supprimées",
-            lignes=int(n_entries), empreinte=entry_digest)
-    rep.add("magasin de l'application", "journal d'accès (access_log)",
-            "lignes expurgées (qui, quand, page, action conservés), chaîne réancrée et signée",
-            lignes=len(redactions), ancienne_tete=old_head[:16], nouvelle_tete=new_head[:16])
-    rep.add("magasin de l'application", f"suivi des alertes ({ALERT_EVENTS}, {ALERT_NOTIFICATIONS}, "
-            f"{', '.join(ALERT_STATE_TABLES)})",
-            "historique expurgé (qui, quand, quoi, états conservés); envois, lectures et suivi des alertes "
-            "tirées de ses données effacés", alertes=len(alert_ids), evenements_expurges=len(events),
-            envois_effaces=max(int(mailed or 0), 0))
+    rep.add(
+        "magasin de l'application",
+        "registre Cortège (cortege_entries)",
+        "entrées supprimées",
+        lignes=int(n_entries),
+        empreinte=entry_digest,
+    )
+    rep.add(
+        "magasin de l'application",
+        "journal d'accès (access_log)",
+        "lignes expurgées (qui, quand, page, action conservés), chaîne réancrée et signée",
+        lignes=len(redactions),
+        ancienne_tete=old_head[:16],
+        nouvelle_tete=new_head[:16],
+    )
+    rep.add(
+        "magasin de l'application",
+        f"suivi des alertes ({ALERT_EVENTS}, {ALERT_NOTIFICATIONS}, {', '.join(ALERT_STATE_TABLES)})",
+        "historique expurgé (qui, quand, quoi, états conservés); envois, lectures et suivi des alertes "
+        "tirées de ses données effacés",
+        alertes=len(alert_ids),
+        evenements_expurges=len(events),
+        envois_effaces=max(int(mailed or 0), 0),
+    )
     if other["cellules_expurgees"]:
         rep.add("magasin de l'application", "autres tables", "valeurs expurgées", lignes=other["cellules_expurgees"])
 
@@ -803,16 +950,25 @@ def inventory(home: Path, convention: str, store_con: sqlite3.Connection | None 
         root = home / "landing" / src
         files = [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
         if files:
-            out.append({"magasin": "zone d'atterrissage", "element": f"landing/{src}/", "fichiers": len(files),
-                        "lignes": None, "octets": sum(p.stat().st_size for p in files)})
+            out.append(
+                {
+                    "magasin": "zone d'atterrissage",
+                    "element": f"landing/{src}/",
+                    "fichiers": len(files),
+                    "lignes": None,
+                    "octets": sum(p.stat().st_size for p in files),
+                }
+            )
     models = 0
     for meta_path in (home / "models").glob("*/*/*/meta.json"):
         if trained_on(json.loads(meta_path.read_text(encoding="utf-8")), target):
             models += 1
     if models:
-        out.append({"magasin": "magasin de modèles", "element": "models/", "fichiers": models, "lignes": None,
-                    "octets": None})
+        out.append(
+            {"magasin": "magasin de modèles", "element": "models/", "fichiers": models, "lignes": None, "octets": None}
+        )
     import pyarrow.parquet as pq
+
     for table, files in _parquet_tables(home).items():
         parts = table.split("/")
         label = table.replace("warehouse/", "").replace("/", ".", 1) if parts[0] == "warehouse" else table
@@ -823,15 +979,36 @@ def inventory(home: Path, convention: str, store_con: sqlite3.Connection | None 
             expr, _ = _remove_expr(dict(schema), target, set())
             if expr is None:
                 continue
-            rows = pl.scan_parquet([str(f) for f in files], missing_columns="insert", extra_columns="ignore") \
-                .filter(expr).select(pl.len()).collect().item()
+            rows = (
+                pl.scan_parquet([str(f) for f in files], missing_columns="insert", extra_columns="ignore")
+                .filter(expr)
+                .select(pl.len())
+                .collect()
+                .item()
+            )
         if rows:
-            out.append({"magasin": "entrepôt" if parts[0] == "warehouse" else parts[0], "element": label,
-                        "fichiers": len(files), "lignes": int(rows), "octets": sum(f.stat().st_size for f in files)})
+            out.append(
+                {
+                    "magasin": "entrepôt" if parts[0] == "warehouse" else parts[0],
+                    "element": label,
+                    "fichiers": len(files),
+                    "lignes": int(rows),
+                    "octets": sum(f.stat().st_size for f in files),
+                }
+            )
     if store_con is not None:
-        n = store_con.execute("SELECT count(*) FROM cortege_entries WHERE record_type IN (SELECT value FROM json_each(?))",
-                              (json.dumps(sorted(target.record_types)),)).fetchone()[0]
+        n = store_con.execute(
+            "SELECT count(*) FROM cortege_entries WHERE record_type IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(target.record_types)),),
+        ).fetchone()[0]
         if n:
-            out.append({"magasin": "magasin de l'application", "element": "registre Cortège", "fichiers": None,
-                        "lignes": int(n), "octets": None})
+            out.append(
+                {
+                    "magasin": "magasin de l'application",
+                    "element": "registre Cortège",
+                    "fichiers": None,
+                    "lignes": int(n),
+                    "octets": None,
+                }
+            )
     return out

@@ -21,8 +21,8 @@ from typing import Iterable, Iterator
 TOKEN = re.compile(r"[0-9A-Za-z]+(?:-[0-9A-Za-z]+)*")
 PIECES = re.compile(r"[|\n\r\t;]+")
 TOKEN_SEP = "\x1f"
-MIN_ID_TOKEN_CHARS = 8      # shorter ids are only matched as whole values (a column cell)
-MIN_VALUE_CHARS = 12        # shorter field values are not distinctive enough to search
+MIN_ID_TOKEN_CHARS = 8  # shorter ids are only matched as whole values (a column cell)
+MIN_VALUE_CHARS = 12  # shorter field values are not distinctive enough to search
 MAX_ID_TOKENS = 4
 
 
@@ -57,7 +57,7 @@ def candidates(s: str, max_tokens: int = MAX_ID_TOKENS) -> Iterator[tuple[str, s
     toks = tokens(s)
     for n in range(1, max_tokens + 1):
         for i in range(len(toks) - n + 1):
-            yield "identifiant", TOKEN_SEP.join(toks[i:i + n])
+            yield "identifiant", TOKEN_SEP.join(toks[i : i + n])
 
 
 def fingerprint_set(salt: bytes, values: Iterable[str]) -> list[str]:

@@ -40,8 +40,12 @@ def private_key(home: Path) -> Ed25519PrivateKey:
     path = d / PRIVATE
     if not path.exists():
         key = Ed25519PrivateKey.generate()
-        _write_private(path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+        _write_private(
+            path,
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ),
+        )
         (d / PUBLIC).write_bytes(public_pem(key.public_key()).encode())
     return serialization.load_pem_private_key(path.read_bytes(), password=None)
 

@@ -36,7 +36,13 @@ from typing import Any
 
 # states, in the order of the lifecycle (codes in English, labels for the UI in French)
 NOT_NOTIFIED, IN_FORCE, NOTICE, TERMINATED, EXPIRED, DESTROYED = (
-    "a_notifier", "en_vigueur", "preavis", "resiliee", "expiree", "detruite")
+    "a_notifier",
+    "en_vigueur",
+    "preavis",
+    "resiliee",
+    "expiree",
+    "detruite",
+)
 STATE_LABELS = {
     NOT_NOTIFIED: "À notifier (date de notification à saisir)",
     IN_FORCE: "En vigueur",
@@ -72,9 +78,13 @@ class Terms:
 
     @classmethod
     def from_yaml(cls, c: dict[str, Any]) -> "Terms":
-        return cls(initial_term_months=int(c.get("initial_term_months", 12)), renewal=str(c.get("renewal", "tacit_yearly")),
-                   max_total_years=int(c.get("max_total_years", 4)), notice_months=int(c.get("notice_months", 2)),
-                   destruction_days=int(c.get("destruction_days_after_termination", 15)))
+        return cls(
+            initial_term_months=int(c.get("initial_term_months", 12)),
+            renewal=str(c.get("renewal", "tacit_yearly")),
+            max_total_years=int(c.get("max_total_years", 4)),
+            notice_months=int(c.get("notice_months", 2)),
+            destruction_days=int(c.get("destruction_days_after_termination", 15)),
+        )
 
     @property
     def renewal_months(self) -> int:
@@ -113,8 +123,11 @@ class Lifecycle:
     def last_possible_end(self) -> date:
         """Last day the convention may last, renewals included (art. 9: four years)."""
         self._require_start()
-        return add_months(self.notified_on, 12 * self.terms.max_total_years) if self.terms.renewal_months \
+        return (
+            add_months(self.notified_on, 12 * self.terms.max_total_years)
+            if self.terms.renewal_months
             else self.term_end(1)
+        )
 
     @property
     def effective_end(self) -> date | None:
@@ -187,25 +200,33 @@ class Lifecycle:
         if notice_on < self.notified_on:
             raise LifecycleError(f"dénonciation le {fr(notice_on)} avant la notification du {fr(self.notified_on)}")
         if notice_on > self.last_possible_end:
-            raise LifecycleError(f"dénonciation le {fr(notice_on)} après la fin de la durée maximale "
-                                 f"({fr(self.last_possible_end)})")
+            raise LifecycleError(
+                f"dénonciation le {fr(notice_on)} après la fin de la durée maximale ({fr(self.last_possible_end)})"
+            )
         if self.notice_on is not None:
             raise LifecycleError(f"la convention a déjà été dénoncée le {fr(self.notice_on)}")
         return Lifecycle(self.convention, self.terms, self.notified_on, notice_on, by, self.destroyed_on)
 
     def describe(self, on: date) -> dict[str, Any]:
         """Everything the app and the reminders show, at `on` (dates as ISO strings)."""
+
         def iso(d: date | None) -> str | None:
             return d.isoformat() if d else None
+
         started = self.notified_on is not None
         return {
-            "convention": self.convention, "state": self.state(on), "state_label": STATE_LABELS[self.state(on)],
-            "notified_on": iso(self.notified_on), "notice_on": iso(self.notice_on), "notice_by": self.notice_by,
+            "convention": self.convention,
+            "state": self.state(on),
+            "state_label": STATE_LABELS[self.state(on)],
+            "notified_on": iso(self.notified_on),
+            "notice_on": iso(self.notice_on),
+            "notice_by": self.notice_by,
             "term_number": self.term_number(on) if started else None,
             "renewals_done": self.renewals_done(on) if started else 0,
             "current_term_end": iso(self.current_term_end(on)) if started else None,
             "last_possible_end": iso(self.last_possible_end) if started else None,
-            "effective_end": iso(self.effective_end), "end": iso(self.end()),
+            "effective_end": iso(self.effective_end),
+            "end": iso(self.end()),
             "destruction_deadline": iso(self.destruction_deadline) if self.ended(on) else None,
             "destroyed_on": iso(self.destroyed_on),
         }

@@ -23,8 +23,19 @@ from pathlib import Path
 from tranquillite.contracts import Contract, load_contracts, load_conventions
 
 SEED_LOGIN = "amorcage"
-_FIELD_KEYS = ("name", "label", "type", "required", "values", "free_text", "geometry_type", "derived_from",
-               "pattern", "min", "column")
+_FIELD_KEYS = (
+    "name",
+    "label",
+    "type",
+    "required",
+    "values",
+    "free_text",
+    "geometry_type",
+    "derived_from",
+    "pattern",
+    "min",
+    "column",
+)
 
 
 def _field(f) -> dict:
@@ -36,9 +47,17 @@ def _field(f) -> dict:
 
 def describe(contracts: list[Contract]) -> dict:
     """What defines the nature of a source's data, canonically ordered."""
-    return {c.name: {"title": c.title, "record_type": c.record_type, "id_field": c.id_field, "format": c.format,
-                     "convention": c.convention, "fields": [_field(f) for f in c.all_fields]}
-            for c in sorted(contracts, key=lambda c: c.name)}
+    return {
+        c.name: {
+            "title": c.title,
+            "record_type": c.record_type,
+            "id_field": c.id_field,
+            "format": c.format,
+            "convention": c.convention,
+            "fields": [_field(f) for f in c.all_fields],
+        }
+        for c in sorted(contracts, key=lambda c: c.name)
+    }
 
 
 def fingerprint(description: dict) -> str:
@@ -60,21 +79,31 @@ def current(source: str, contracts_dir: Path | None = None) -> tuple[str, dict]:
 
 
 def acknowledged(con: sqlite3.Connection, source: str) -> dict | None:
-    r = con.execute("SELECT * FROM contract_fingerprints WHERE source = ? ORDER BY id DESC LIMIT 1",
-                    (source,)).fetchone()
+    r = con.execute(
+        "SELECT * FROM contract_fingerprints WHERE source = ? ORDER BY id DESC LIMIT 1", (source,)
+    ).fetchone()
     return dict(r) if r else None
 
 
 def seed(con: sqlite3.Connection) -> None:
     """The fingerprint of each fingerprinted source at the registry's creation (the baseline)."""
     from tranquillite.app_core import store
+
     for source, convention in fingerprinted_sources().items():
         if acknowledged(con, source) is None:
             fp, desc = current(source)
-            con.execute("INSERT INTO contract_fingerprints (convention, source, fingerprint, description, "
-                        "acknowledged_by, acknowledged_at) VALUES (?, ?, ?, ?, ?, ?)",
-                        (convention, source, fp, json.dumps(desc, ensure_ascii=False, sort_keys=True), SEED_LOGIN,
-                         store.iso(store.now_utc())))
+            con.execute(
+                "INSERT INTO contract_fingerprints (convention, source, fingerprint, description, "
+                "acknowledged_by, acknowledged_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    convention,
+                    source,
+                    fp,
+                    json.dumps(desc, ensure_ascii=False, sort_keys=True),
+                    SEED_LOGIN,
+                    store.iso(store.now_utc()),
+                ),
+            )
 
 
 def changes(old: dict, new: dict) -> list[str]:
@@ -108,14 +137,28 @@ def status(con: sqlite3.Connection, source: str, contracts_dir: Path | None = No
     if ack is None:
         return {"ok": False, "fingerprint": fp, "acknowledged": None, "changes": ["aucune empreinte reconnue"]}
     old = json.loads(ack["description"])
-    return {"ok": ack["fingerprint"] == fp, "fingerprint": fp, "acknowledged": ack["fingerprint"],
-            "changes": [] if ack["fingerprint"] == fp else changes(old, desc), "convention": ack["convention"]}
+    return {
+        "ok": ack["fingerprint"] == fp,
+        "fingerprint": fp,
+        "acknowledged": ack["fingerprint"],
+        "changes": [] if ack["fingerprint"] == fp else changes(old, desc),
+        "convention": ack["convention"],
+    }
 
 
-def acknowledge(con: sqlite3.Connection, source: str, *, login: str, profile: str, dpo_informed_on: date,
-                impact_study_ref: str, contracts_dir: Path | None = None) -> str:
+def acknowledge(
+    con: sqlite3.Connection,
+    source: str,
+    *,
+    login: str,
+    profile: str,
+    dpo_informed_on: date,
+    impact_study_ref: str,
+    contracts_dir: Path | None = None,
+) -> str:
     """The DPO records that the DPOs were informed and the impact study's reference."""
     from tranquillite.app_core import store
+
     ref = (impact_study_ref or "").strip()
     if not ref:
         raise ValueError("La référence de l'étude d'impact est obligatoire.")
@@ -126,16 +169,40 @@ def acknowledge(con: sqlite3.Connection, source: str, *, login: str, profile: st
         raise ValueError("Les contrats de cette source n'ont pas changé: rien à reconnaître.")
     fp, desc = current(source, contracts_dir)
     convention = fingerprinted_sources(load_contracts(str(contracts_dir) if contracts_dir else None)).get(
-        source, st.get("convention"))
+        source, st.get("convention")
+    )
     with store.transaction(con):
-        con.execute("INSERT INTO contract_fingerprints (convention, source, fingerprint, description, acknowledged_by, "
-                    "acknowledged_at, dpo_informed_on, impact_study_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (convention, source, fp, json.dumps(desc, ensure_ascii=False, sort_keys=True), login,
-                     store.iso(store.now_utc()), dpo_informed_on.isoformat(), ref))
-    store.log_access(con, login=login, profile=profile, page="nature_donnees", action="changement_nature_reconnu",
-                     detail=json.dumps({"source": source, "empreinte": fp[:16], "etude_impact": ref,
-                                        "dpo_informes_le": dpo_informed_on.isoformat(),
-                                        "changements": st["changes"]}, ensure_ascii=False))
+        con.execute(
+            "INSERT INTO contract_fingerprints (convention, source, fingerprint, description, acknowledged_by, "
+            "acknowledged_at, dpo_informed_on, impact_study_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                convention,
+                source,
+                fp,
+                json.dumps(desc, ensure_ascii=False, sort_keys=True),
+                login,
+                store.iso(store.now_utc()),
+                dpo_informed_on.isoformat(),
+                ref,
+            ),
+        )
+    store.log_access(
+        con,
+        login=login,
+        profile=profile,
+        page="nature_donnees",
+        action="changement_nature_reconnu",
+        detail=json.dumps(
+            {
+                "source": source,
+                "empreinte": fp[:16],
+                "etude_impact": ref,
+                "dpo_informes_le": dpo_informed_on.isoformat(),
+                "changements": st["changes"],
+            },
+            ensure_ascii=False,
+        ),
+    )
     return fp
 
 
@@ -143,9 +210,11 @@ def gate_status(source: str, contracts_dir: Path | None = None) -> dict:
     """For the blocking check: the source's status (a fresh home without a store passes: nothing
     has been acknowledged against, the baseline is the contracts in force)."""
     from tranquillite.app_core import store
+
     if not store.exists():
         return {"ok": True, "fingerprint": current(source, contracts_dir)[0], "acknowledged": None, "changes": []}
     with store.connect() as con:
         from tranquillite.conventions import schema
+
         schema.install(con)
         return status(con, source, contracts_dir)

@@ -49,13 +49,18 @@ class Fingerprints:
     @classmethod
     def from_manifest(cls, verification: dict, salt: bytes) -> "Fingerprints":
         fp = verification["fingerprints"]
-        return cls(salt, set(fp["identifiants"]), set(fp["valeurs"]), set(fp["fichiers_sha256"]),
-                   int(verification.get("max_id_tokens", 1)))
+        return cls(
+            salt,
+            set(fp["identifiants"]),
+            set(fp["valeurs"]),
+            set(fp["fichiers_sha256"]),
+            int(verification.get("max_id_tokens", 1)),
+        )
 
 
 @dataclass
 class ScanResult:
-    files: dict[str, int] = field(default_factory=dict)          # per kind of store
+    files: dict[str, int] = field(default_factory=dict)  # per kind of store
     bytes: int = 0
     strings: int = 0
     hits: list[dict] = field(default_factory=list)
@@ -66,9 +71,15 @@ class ScanResult:
         return len(self.hits)
 
     def summary(self) -> dict:
-        return {"fichiers_examines": dict(sorted(self.files.items())), "fichiers_total": sum(self.files.values()),
-                "octets_examines": self.bytes, "chaines_examinees": self.strings, "traces_trouvees": self.n_hits,
-                "traces": self.hits[:MAX_HITS], "duree_s": round(self.seconds, 2)}
+        return {
+            "fichiers_examines": dict(sorted(self.files.items())),
+            "fichiers_total": sum(self.files.values()),
+            "octets_examines": self.bytes,
+            "chaines_examinees": self.strings,
+            "traces_trouvees": self.n_hits,
+            "traces": self.hits[:MAX_HITS],
+            "duree_s": round(self.seconds, 2),
+        }
 
 
 class _Matcher:
@@ -146,15 +157,24 @@ def _kind(path: Path, head: bytes) -> str:
 
 def _store_of(rel: Path) -> str:
     top = rel.parts[0] if rel.parts else ""
-    return {"landing": "zone d'atterrissage", "warehouse": "entrepôt", "models": "magasin de modèles",
-            "app": "magasin de l'application", "dagster": "stockage Dagster", "exports": "exports",
-            "attestations": "attestations", "keys": "clés", "synthetic_truth": "vérité du générateur"}.get(top, "autre")
+    return {
+        "landing": "zone d'atterrissage",
+        "warehouse": "entrepôt",
+        "models": "magasin de modèles",
+        "app": "magasin de l'application",
+        "dagster": "stockage Dagster",
+        "exports": "exports",
+        "attestations": "attestations",
+        "keys": "clés",
+        "synthetic_truth": "vérité du générateur",
+    }.get(top, "autre")
 
 
 def _parquet(m: _Matcher, path: Path, where: str) -> None:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
+
     pf = pq.ParquetFile(path)
     for k, v in (pf.schema_arrow.metadata or {}).items():
         m.check(k.decode("utf-8", "replace"), where)
@@ -204,6 +224,7 @@ def _sqlite(m: _Matcher, path: Path, where: str) -> None:
 
 def _duckdb(m: _Matcher, path: Path, where: str) -> None:
     import duckdb
+
     try:
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error:
@@ -215,8 +236,11 @@ def _duckdb(m: _Matcher, path: Path, where: str) -> None:
             m.check(sql or "", f"{where} [vue]")
         tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
         for schema, name in tables:
-            cols = con.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
-                               "AND data_type = 'VARCHAR'", [schema, name]).fetchall()
+            cols = con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+                "AND data_type = 'VARCHAR'",
+                [schema, name],
+            ).fetchall()
             for (c,) in cols:
                 q = f'SELECT DISTINCT "{c}" FROM "{schema}"."{name}"'  # names from the file's own catalog
                 for (v,) in con.execute(q).fetchall():
@@ -245,7 +269,7 @@ def scan(home: Path, fp: Fingerprints, exclude: Iterable[Path] = ()) -> ScanResu
     res = ScanResult()
     m = _Matcher(fp, res)
     paths, seen = [], set()
-    for root, dirs, names in os.walk(home, followlinks=True):   # a symlinked folder is part of the home too
+    for root, dirs, names in os.walk(home, followlinks=True):  # a symlinked folder is part of the home too
         real = os.path.realpath(root)
         if real in seen:
             dirs[:] = []
@@ -288,6 +312,7 @@ def scan(home: Path, fp: Fingerprints, exclude: Iterable[Path] = ()) -> ScanResu
         except Exception as exc:  # noqa: BLE001 - an unreadable structure is scanned as bytes, never skipped
             m.raw_bytes(data, f"{where} [octets après {type(exc).__name__}]")
     from tranquillite.app_core import store as app_store
+
     if app_store.is_postgresql():  # the app's store is not a file of the home: its tables, read here
         with app_store.connect() as con:
             res.files["magasin de l'application"] = res.files.get("magasin de l'application", 0) + 1
@@ -300,8 +325,9 @@ def _postgresql(m: _Matcher, con) -> None:
     """Every text cell of every table of the app store on PostgreSQL."""
     cols: dict[str, list[str]] = {}
     for t, c in con.execute_native(
-            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() "
-            "AND data_type IN ('text', 'character varying') ORDER BY table_name, ordinal_position"):
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND data_type IN ('text', 'character varying') ORDER BY table_name, ordinal_position"
+    ):
         cols.setdefault(t, []).append(c)
     for t, names in cols.items():
         where = f"magasin de l'application (PostgreSQL) [table {t}]"

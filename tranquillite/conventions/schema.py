@@ -30,4 +30,5 @@ SCHEMA_VERSION = "1"
 def install(con) -> None:
     """Seed the registry from conventions.yaml (the tables exist: `store.init_store` migrated them)."""
     from tranquillite.conventions import registry
+
     registry.seed(con)

@@ -51,8 +51,9 @@ def in_force_sources(sources, on: date | None = None) -> list[str]:
     return [s for s in sources if s not in stopped]
 
 
-def scope_in_force(con: sqlite3.Connection, conventions: set[str], sources: set[str],
-                   organisation: str | None) -> tuple[set[str], set[str]]:
+def scope_in_force(
+    con: sqlite3.Connection, conventions: set[str], sources: set[str], organisation: str | None
+) -> tuple[set[str], set[str]]:
     """A profile's conventions and sources without the ended conventions; nothing at all for an
     account of an ended convention's partner organisation (C9: access stops)."""
     stopped = ended_conventions(con)
@@ -70,28 +71,42 @@ def refuse_if_closed(con: sqlite3.Connection, source: str, error: type[Exception
     if source in sources_of(stopped):
         code = next(c for c in stopped if source in sources_of({c}))
         lc = registry.lifecycles(con)[code]
-        raise error(f"Saisie fermée: la convention « {code} » a pris fin le {fr(lc.end())} (C9). "
-                    "Aucune nouvelle entrée n'est acceptée.")
+        raise error(
+            f"Saisie fermée: la convention « {code} » a pris fin le {fr(lc.end())} (C9). "
+            "Aucune nouvelle entrée n'est acceptée."
+        )
 
 
 def apply_end_effects(con: sqlite3.Connection, convention: str, on: date | None = None) -> dict:
     """At (or after) the end: deactivate the partner organisation's accounts; log; idempotent."""
     from tranquillite.app_core import store
+
     on = on or date.today()
     lc = registry.lifecycles(con)[convention]
     if lc.in_force(on):
         return {}
     orgs = list(load_conventions().get(convention, {}).get("organisations") or [])
-    logins = [r[0] for r in con.execute(
-        "SELECT login FROM users WHERE active = 1 AND organisation IN (SELECT value FROM json_each(?))",
-        (json.dumps(orgs),))]
+    logins = [
+        r[0]
+        for r in con.execute(
+            "SELECT login FROM users WHERE active = 1 AND organisation IN (SELECT value FROM json_each(?))",
+            (json.dumps(orgs),),
+        )
+    ]
     with store.transaction(con):
-        con.execute("UPDATE users SET active = 0, updated_at = ? WHERE login IN (SELECT value FROM json_each(?))",
-                    (store.iso(store.now_utc()), json.dumps(logins)))
+        con.execute(
+            "UPDATE users SET active = 0, updated_at = ? WHERE login IN (SELECT value FROM json_each(?))",
+            (store.iso(store.now_utc()), json.dumps(logins)),
+        )
     for login in logins:
-        store.log_access(con, login=None, profile="public", page="conventions", action="habilitation_desactivee",
-                         detail=json.dumps({"login": login, "motif": f"fin de la convention {convention}"},
-                                           ensure_ascii=False))
+        store.log_access(
+            con,
+            login=None,
+            profile="public",
+            page="conventions",
+            action="habilitation_desactivee",
+            detail=json.dumps({"login": login, "motif": f"fin de la convention {convention}"}, ensure_ascii=False),
+        )
     done = registry.get(con, convention)["effects_applied_at"]
     detail = {"comptes_desactives": len(logins), "fin": lc.end().isoformat()}
     if not done:

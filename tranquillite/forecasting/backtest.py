@@ -38,23 +38,44 @@ from tranquillite.forecasting import sepp as SP
 from tranquillite.forecasting.counts import dense
 from tranquillite.forecasting.features import FeatureStore, model_feature_columns, state_features
 from tranquillite.forecasting.labels import MODEL_LABELS
-from tranquillite.forecasting.metrics import (COVERAGES, aggregate_hits, jittered_interval, per_slot_hits,
-                                              pit_coverage_from, pit_steps, poisson_deviance, strict_coverage_from)
-from tranquillite.forecasting.models import (LGBM_ROUNDS, FittedModel, combine_alpha, fit_glm, fit_lightgbm_groups,
-                                             heap_frozen)
+from tranquillite.forecasting.metrics import (
+    COVERAGES,
+    aggregate_hits,
+    jittered_interval,
+    per_slot_hits,
+    pit_coverage_from,
+    pit_steps,
+    poisson_deviance,
+    strict_coverage_from,
+)
+from tranquillite.forecasting.models import (
+    LGBM_ROUNDS,
+    FittedModel,
+    combine_alpha,
+    fit_glm,
+    fit_lightgbm_groups,
+    heap_frozen,
+)
 from tranquillite.forecasting.slots import SlotScheme
 from tranquillite.forecasting.study_area import ALL, AreaSpec
 
-BASELINES = ("compte_52_semaines", "compte_historique", "derniere_periode", "moyenne_saisonniere",
-             "hotspot_retrospectif", "hotspot_prospectif", "sepp")       # simplest first (the champion's ties)
+BASELINES = (
+    "compte_52_semaines",
+    "compte_historique",
+    "derniere_periode",
+    "moyenne_saisonniere",
+    "hotspot_retrospectif",
+    "hotspot_prospectif",
+    "sepp",
+)  # simplest first (the champion's ties)
 LEARNED = ("glm_poisson", "lgbm_sans_evenements", "lgbm_avec_evenements", MS.NAME)
 ORACLE = "oracle"
 EVENT_AWARE, EVENT_BLIND = "lgbm_avec_evenements", "lgbm_sans_evenements"
-EVENT_MODELS = ("glm_poisson", EVENT_AWARE)      # the learned models that read planned-event exposure
-FALLBACK = "moyenne_saisonniere"                 # champion when no model could be scored (facts only)
+EVENT_MODELS = ("glm_poisson", EVENT_AWARE)  # the learned models that read planned-event exposure
+FALLBACK = "moyenne_saisonniere"  # champion when no model could be scored (facts only)
 
 
-WEEKLY = "semaine_suivante"                     # one map for the whole next week (not 21 shift maps)
+WEEKLY = "semaine_suivante"  # one map for the whole next week (not 21 shift maps)
 HORIZONS = ("creneau_suivant", "jour_suivant", "7_jours", WEEKLY)
 CHAMPION_HORIZONS = ("creneau_suivant", "jour_suivant", WEEKLY)
 
@@ -69,26 +90,26 @@ class BacktestConfig:
     n_origins: int = 8
     horizon_days: int = 7
     train_weeks: int = 16
-    zeros_per_fact: float = 2.0          # empty rows kept per row with a fact (then reweighted)
+    zeros_per_fact: float = 2.0  # empty rows kept per row with a fact (then reweighted)
     lgbm_rounds: int = LGBM_ROUNDS
     lgbm_params: dict = field(default_factory=dict)
-    threads: int = 0                     # LightGBM threads per model (0: all cores, or 1 with workers > 1)
-    workers: int = 0                     # origins trained at the same time (0: one per core)
-    explain_share: float = 0.05          # explanations for the cells of the top 5 % of the area of each shift
+    threads: int = 0  # LightGBM threads per model (0: all cores, or 1 with workers > 1)
+    workers: int = 0  # origins trained at the same time (0: one per core)
+    explain_share: float = 0.05  # explanations for the cells of the top 5 % of the area of each shift
     seasonal_weeks: int = 8
     retro_weeks: int = 8
     retro_bandwidth_m: float = 400.0
     bjp_bandwidth_m: float = 400.0
-    bjp_days: int = 61                   # 2 months
+    bjp_days: int = 61  # 2 months
     models: tuple[str, ...] = BASELINES + LEARNED
     seed: int = 42
     champion_metric: tuple[str, str, float] = ("jour_suivant", ALL, 0.05)
-    trailing_weeks: int = 52             # compte_52_semaines
-    sepp_weeks: int = 104                # the SEPP is fitted on the last 2 years before each origin
+    trailing_weeks: int = 52  # compte_52_semaines
+    sepp_weeks: int = 104  # the SEPP is fitted on the last 2 years before each origin
     sepp_iterations: int = 60
     multiscale: MS.MultiScaleConfig = field(default_factory=MS.MultiScaleConfig)
-    imposed: str | None = None           # a predictor imposed by configuration (else: the champion rule)
-    alpha: float = CH.ALPHA              # level of the champion rule's paired test
+    imposed: str | None = None  # a predictor imposed by configuration (else: the champion rule)
+    alpha: float = CH.ALPHA  # level of the champion rule's paired test
 
 
 @dataclass
@@ -97,17 +118,17 @@ class ForecastData:
 
     spec: AreaSpec
     scheme: SlotScheme
-    grid: pl.DataFrame            # sorted by cell_idx
-    counts: pl.DataFrame          # sparse (group, cell_idx, slot, n)
+    grid: pl.DataFrame  # sorted by cell_idx
+    counts: pl.DataFrame  # sparse (group, cell_idx, slot, n)
     features: FeatureStore
-    xy: np.ndarray                # cell centres, metres
-    grid_distance: object         # sparse cell × cell H3 distance (1..k) of near pairs
-    data_start: int               # first slot covered by the data
-    data_end: int                 # first slot not fully observed (the latest fact's slot)
-    truth: pl.DataFrame | None = None   # sparse (group, cell_idx, slot, mu) — synthetic only
-    neighbours: object = None     # adjacency (k = 1) for on-the-fly state features
+    xy: np.ndarray  # cell centres, metres
+    grid_distance: object  # sparse cell × cell H3 distance (1..k) of near pairs
+    data_start: int  # first slot covered by the data
+    data_end: int  # first slot not fully observed (the latest fact's slot)
+    truth: pl.DataFrame | None = None  # sparse (group, cell_idx, slot, mu) — synthetic only
+    neighbours: object = None  # adjacency (k = 1) for on-the-fly state features
     observed: np.ndarray | None = None  # per slot from data_start: was its day received? (None: all)
-    missing_days: list = field(default_factory=list)   # days of the data's span with no data received
+    missing_days: list = field(default_factory=list)  # days of the data's span with no data received
 
     def seen(self, lo: int, hi: int) -> np.ndarray:
         """Received flags of slots lo .. hi - 1 (slots past the data: received)."""
@@ -116,8 +137,8 @@ class ForecastData:
             return out
         a, b = max(lo, self.data_start), min(hi, self.data_start + self.observed.size)
         if b > a:
-            out[a - lo:b - lo] = self.observed[a - self.data_start:b - self.data_start]
-        out[:max(0, min(hi, self.data_start) - lo)] = False
+            out[a - lo : b - lo] = self.observed[a - self.data_start : b - self.data_start]
+        out[: max(0, min(hi, self.data_start) - lo)] = False
         return out
 
     @property
@@ -142,9 +163,15 @@ class ForecastData:
         not use another convention's data: e.g. the City's own, without the Préfecture's)."""
         fs = copy.copy(self.features)
         ex = fs.exposure
-        fs.exposure = ex.filter(pl.col("convention").is_in(sorted(conventions))) if "convention" in ex.columns \
-            else ex.filter(pl.col("source").replace_strict(CV.contract_conventions(), default=CV.REFERENCE)
-                           .is_in(sorted(conventions)))
+        fs.exposure = (
+            ex.filter(pl.col("convention").is_in(sorted(conventions)))
+            if "convention" in ex.columns
+            else ex.filter(
+                pl.col("source")
+                .replace_strict(CV.contract_conventions(), default=CV.REFERENCE)
+                .is_in(sorted(conventions))
+            )
+        )
         return replace(self, features=fs)
 
     def ensure_states(self, slot: int) -> None:
@@ -152,10 +179,20 @@ class ForecastData:
         fs = self.features
         if slot <= fs.s1:
             return
-        extra = state_features(self.counts.filter(pl.col("slot") < slot), self.n_cells, self.spec.groups,
-                               self.scheme, fs.s1 + 1, slot, self.data_start, self.neighbours, self.observed)
-        self.features = FeatureStore(pl.concat([fs.states, extra.select(fs.states.columns)]), self.n_cells,
-                                     self.spec, self.scheme, fs.exposure)
+        extra = state_features(
+            self.counts.filter(pl.col("slot") < slot),
+            self.n_cells,
+            self.spec.groups,
+            self.scheme,
+            fs.s1 + 1,
+            slot,
+            self.data_start,
+            self.neighbours,
+            self.observed,
+        )
+        self.features = FeatureStore(
+            pl.concat([fs.states, extra.select(fs.states.columns)]), self.n_cells, self.spec, self.scheme, fs.exposure
+        )
 
 
 @dataclass
@@ -166,7 +203,7 @@ class BacktestResult:
     champion: str
     models: list[tuple[FittedModel, dict]]
     timings: dict
-    champion_internal: str = FALLBACK    # the best among the models trained on the City's data only
+    champion_internal: str = FALLBACK  # the best among the models trained on the City's data only
     champions: pl.DataFrame | None = None  # the champion rule per horizon × category (forecasting.champion)
 
 
@@ -201,15 +238,15 @@ def training_rows(Y: np.ndarray, data: ForecastData, o: int, cfg: BacktestConfig
     fs = data.features
     H = cfg.horizon_days * data.scheme.n
     lo = max(o - cfg.train_weeks * data.scheme.per_week, fs.s0, data.data_start)
-    targets = np.arange(lo, min(o, data.data_end), dtype=np.int64)   # outcomes fully observed before o
-    targets = targets[data.seen(lo, lo + targets.size)]                # …on days received
+    targets = np.arange(lo, min(o, data.data_end), dtype=np.int64)  # outcomes fully observed before o
+    targets = targets[data.seen(lo, lo + targets.size)]  # …on days received
     if targets.size == 0:
         raise ValueError("aucune donnée d'apprentissage avant l'origine (aucun jour reçu dans la fenêtre)")
-    y = Y[:, :, targets - data.data_start]                              # G × N × S
+    y = Y[:, :, targets - data.data_start]  # G × N × S
     lead = rng.integers(0, H, size=y.shape[1:])
     origin = targets[None, :] - lead
     valid = origin >= fs.s0
-    if data.observed is not None:     # a state at an origin in a day not received is unknown
+    if data.observed is not None:  # a state at an origin in a day not received is unknown
         valid &= data.seen(fs.s0, fs.s1 + 1)[np.clip(origin - fs.s0, 0, fs.s1 - fs.s0)]
     fact = (y.sum(axis=0) > 0) & valid
     touched = np.zeros_like(fact)
@@ -229,8 +266,15 @@ def training_rows(Y: np.ndarray, data: ForecastData, o: int, cfg: BacktestConfig
     return cell, targets[col], origin[cell, col], np.ascontiguousarray(y[:, cell, col]), w_blind, w_events
 
 
-def fit_models(data: ForecastData, X: pl.DataFrame, yg: np.ndarray, w_blind: np.ndarray, w_events: np.ndarray,
-               cfg: BacktestConfig, names: tuple[str, ...]) -> dict[str, list[FittedModel]]:
+def fit_models(
+    data: ForecastData,
+    X: pl.DataFrame,
+    yg: np.ndarray,
+    w_blind: np.ndarray,
+    w_events: np.ndarray,
+    cfg: BacktestConfig,
+    names: tuple[str, ...],
+) -> dict[str, list[FittedModel]]:
     """The learned models on the same rows: the event-blind ones on the rows of `w_blind` > 0
     (chosen without the planned events), the event models on every row with `w_events`."""
     spec, sch = data.spec, data.scheme
@@ -239,17 +283,35 @@ def fit_models(data: ForecastData, X: pl.DataFrame, yg: np.ndarray, w_blind: np.
     out: dict[str, list[FittedModel]] = {}
     for name in names:
         if name == "glm_poisson":
-            out[name] = [fit_glm(name, g, X, yg[gi], w_events, spec, with_events=bool(spec.planned_sources),
-                                 seed=cfg.seed) for gi, g in enumerate(spec.groups)]
+            out[name] = [
+                fit_glm(name, g, X, yg[gi], w_events, spec, with_events=bool(spec.planned_sources), seed=cfg.seed)
+                for gi, g in enumerate(spec.groups)
+            ]
     if EVENT_BLIND in names or EVENT_AWARE in names:
         sel = w_blind > 0
-        out[EVENT_BLIND] = fit_lightgbm_groups(EVENT_BLIND, spec.groups, X.select(blind_cols).filter(pl.Series(sel)),
-                                               np.ascontiguousarray(yg[:, sel]), w_blind[sel], cfg.lgbm_params,
-                                               cfg.lgbm_rounds, cfg.threads)
-    if EVENT_AWARE in names:   # the blind twin's boosters × planned-event multipliers (see models.py)
-        out[EVENT_AWARE] = fit_lightgbm_groups(EVENT_AWARE, spec.groups, X, yg, w_events, cfg.lgbm_params,
-                                               cfg.lgbm_rounds, cfg.threads, event_columns=event_cols,
-                                               boosters=out[EVENT_BLIND])
+        out[EVENT_BLIND] = fit_lightgbm_groups(
+            EVENT_BLIND,
+            spec.groups,
+            X.select(blind_cols).filter(pl.Series(sel)),
+            np.ascontiguousarray(yg[:, sel]),
+            w_blind[sel],
+            cfg.lgbm_params,
+            cfg.lgbm_rounds,
+            cfg.threads,
+        )
+    if EVENT_AWARE in names:  # the blind twin's boosters × planned-event multipliers (see models.py)
+        out[EVENT_AWARE] = fit_lightgbm_groups(
+            EVENT_AWARE,
+            spec.groups,
+            X,
+            yg,
+            w_events,
+            cfg.lgbm_params,
+            cfg.lgbm_rounds,
+            cfg.threads,
+            event_columns=event_cols,
+            boosters=out[EVENT_BLIND],
+        )
     return {n: out[n] for n in names if n in out}
 
 
@@ -283,14 +345,22 @@ def sepp_forecast(Yg: np.ndarray, o_idx: int, H: int, n: int, fit: SP.SEPPFit, s
     origin), shared equally among the day's slots (the ranking of cells is the day's)."""
     Yd, got = _days_before(Yg, o_idx, n, None, seen)
     start = o_idx - o_idx % n
-    leads = np.arange(o_idx, o_idx + H) - start           # slots from the last day start
+    leads = np.arange(o_idx, o_idx + H) - start  # slots from the last day start
     days = leads // n + 1
     daily = SP.forecast(Yd, Yd.shape[1], int(days.max()), fit, got)
     return daily[:, days - 1] / n
 
 
-def baseline_forecast(name: str, Yg: np.ndarray, o_idx: int, H: int, data: ForecastData, cfg: BacktestConfig,
-                      kernels: dict, fit: SP.SEPPFit | None = None) -> np.ndarray:
+def baseline_forecast(
+    name: str,
+    Yg: np.ndarray,
+    o_idx: int,
+    H: int,
+    data: ForecastData,
+    cfg: BacktestConfig,
+    kernels: dict,
+    fit: SP.SEPPFit | None = None,
+) -> np.ndarray:
     sch = data.scheme
     seen = None if data.observed is None else data.seen(data.data_start, data.data_start + Yg.shape[1])
     if name == "compte_52_semaines":
@@ -312,22 +382,41 @@ def baseline_forecast(name: str, Yg: np.ndarray, o_idx: int, H: int, data: Forec
 
 
 def kernels_for(data: ForecastData, cfg: BacktestConfig, Y: np.ndarray | None = None) -> dict:
-    out = {"quartic": B.quartic_kernel(data.xy, cfg.retro_bandwidth_m),
-           "bjp": B.bjp_spatial_weights(data.xy, data.grid_distance, cfg.bjp_bandwidth_m)}
+    out = {
+        "quartic": B.quartic_kernel(data.xy, cfg.retro_bandwidth_m),
+        "bjp": B.bjp_spatial_weights(data.xy, data.grid_distance, cfg.bjp_bandwidth_m),
+    }
     if Y is not None and MS.NAME in cfg.models:
         seen = None if data.observed is None else data.seen(data.data_start, data.data_start + Y.shape[2])
         out["multi"] = MS.context([*Y, Y.sum(axis=0)], seen, data.scheme.n, data.grid["h3_cell"].to_list(), data.xy)
     return out
 
 
-def multiscale_forecast(data: ForecastData, Y: np.ndarray, o_idx: int, H: int, cfg: BacktestConfig, kernels: dict,
-                        fits: list | None, threads: int = 1):
+def multiscale_forecast(
+    data: ForecastData,
+    Y: np.ndarray,
+    o_idx: int,
+    H: int,
+    cfg: BacktestConfig,
+    kernels: dict,
+    fits: list | None,
+    threads: int = 1,
+):
     """The multi-scale model at `o_idx` (see `forecasting.multiscale`): mu, weekly map, models."""
     if "multi" not in kernels:
         kernels["multi"] = kernels_for(data, replace(cfg, models=(MS.NAME,)), Y)["multi"]
     names = [*data.spec.groups, ALL]
-    return MS.forecast(kernels["multi"], o_idx, H, data.area, cfg.multiscale, max(1, threads), fits,
-                       kernels.get("multi_settings"), names=names)
+    return MS.forecast(
+        kernels["multi"],
+        o_idx,
+        H,
+        data.area,
+        cfg.multiscale,
+        max(1, threads),
+        fits,
+        kernels.get("multi_settings"),
+        names=names,
+    )
 
 
 def truth_block(data: ForecastData, o: int, H: int) -> np.ndarray | None:
@@ -335,15 +424,18 @@ def truth_block(data: ForecastData, o: int, H: int) -> np.ndarray | None:
         return None
     t = data.truth.filter((pl.col("slot") >= o) & (pl.col("slot") < o + H))
     out = np.zeros((len(data.spec.groups), data.n_cells, H))
-    gi = t["group"].replace_strict({g: i for i, g in enumerate(data.spec.groups)}, default=-1,
-                                   return_dtype=pl.Int64).to_numpy()
+    gi = (
+        t["group"]
+        .replace_strict({g: i for i, g in enumerate(data.spec.groups)}, default=-1, return_dtype=pl.Int64)
+        .to_numpy()
+    )
     ok = gi >= 0
     np.add.at(out, (gi[ok], t["cell_idx"].to_numpy()[ok], t["slot"].to_numpy()[ok] - o), t["mu"].to_numpy()[ok])
     return out
 
 
 def _predict_group_models(models: list[FittedModel], X: pl.DataFrame, N: int, H: int) -> tuple[np.ndarray, np.ndarray]:
-    mu = np.stack([m.predict(X).reshape(N, H) for m in models])      # G × N × H
+    mu = np.stack([m.predict(X).reshape(N, H) for m in models])  # G × N × H
     alpha = np.array([m.alpha for m in models])
     return mu, alpha
 
@@ -354,8 +446,13 @@ def planned_slots(data: ForecastData, o: int, H: int, min_attendance: int = 1000
     ex = data.features.exposure
     if ex.height == 0:
         return np.zeros(H, dtype=bool)
-    hit = ex.filter((pl.col("slot") >= o) & (pl.col("slot") < o + H) & (pl.col("known_slot") <= o)
-                    & (pl.col("ring") == 0) & (pl.col("weight") >= float(np.log1p(min_attendance))))
+    hit = ex.filter(
+        (pl.col("slot") >= o)
+        & (pl.col("slot") < o + H)
+        & (pl.col("known_slot") <= o)
+        & (pl.col("ring") == 0)
+        & (pl.col("weight") >= float(np.log1p(min_attendance)))
+    )
     mask = np.zeros(H, dtype=bool)
     mask[np.unique(hit["slot"].to_numpy() - o)] = True
     return mask
@@ -366,8 +463,9 @@ def exposed_cells(data: ForecastData, o: int, H: int) -> np.ndarray:
     ex = data.features.exposure
     out = np.zeros((data.n_cells, H), dtype=bool)
     if ex.height:
-        hit = ex.filter((pl.col("slot") >= o) & (pl.col("slot") < o + H) & (pl.col("known_slot") <= o)
-                        & (pl.col("ring") <= 1))
+        hit = ex.filter(
+            (pl.col("slot") >= o) & (pl.col("slot") < o + H) & (pl.col("known_slot") <= o) & (pl.col("ring") <= 1)
+        )
         out[hit["cell_idx"].to_numpy(), hit["slot"].to_numpy() - o] = True
     return out
 
@@ -376,7 +474,7 @@ def _fit_learned(data: ForecastData, Y: np.ndarray, o: int, cfg: BacktestConfig,
     """Train the learned models at origin `o` (target slots before it): ({name: group models},
     [(model, meta)] — the meta holds the conventions of its training rows)."""
     spec = data.spec
-    rng = np.random.default_rng([cfg.seed, o])          # same draws whatever the order of the origins
+    rng = np.random.default_rng([cfg.seed, o])  # same draws whatever the order of the origins
     cell, target, orig, yg, w_blind, w_events = training_rows(Y, data, o, cfg, rng)
     events = bool(spec.planned_sources)
     X = data.features.rows(cell, target, orig, with_events=events, with_conventions=True)
@@ -388,13 +486,29 @@ def _fit_learned(data: ForecastData, Y: np.ndarray, o: int, cfg: BacktestConfig,
     fitted = []
     for name, ms in models.items():
         model_conv = sorted(base | (trained_on if uses_events(name, spec) else set()))
-        fitted += [(m, {"origin": o, "train_targets": [int(target.min()), int(target.max())],
-                        "n_rows": int(target.size), "alpha": m.alpha, "conventions": model_conv}) for m in ms]
+        fitted += [
+            (
+                m,
+                {
+                    "origin": o,
+                    "train_targets": [int(target.min()), int(target.max())],
+                    "n_rows": int(target.size),
+                    "alpha": m.alpha,
+                    "conventions": model_conv,
+                },
+            )
+            for m in ms
+        ]
     return models, fitted
 
 
-def _predict_learned(data: ForecastData, o: int, cfg: BacktestConfig, models: dict[str, list[FittedModel]],
-                     trained_conv: dict[str, list[str]]):
+def _predict_learned(
+    data: ForecastData,
+    o: int,
+    cfg: BacktestConfig,
+    models: dict[str, list[FittedModel]],
+    trained_conv: dict[str, list[str]],
+):
     """Forecast the H slots from `o` with learned models already trained: the forecasts, the
     prediction rows and, per model, the conventions of each prediction row (cell-major: row =
     cell × H + lead)."""
@@ -408,11 +522,16 @@ def _predict_learned(data: ForecastData, o: int, cfg: BacktestConfig, models: di
     out, conv = {}, {}
     for name, ms in models.items():
         mu, alpha = _predict_group_models(ms, Xp, N, H)
-        out[name] = (np.concatenate([mu, mu.sum(axis=0)[None]]),         # 'all' = the sum of the groups
-                     np.concatenate([np.broadcast_to(alpha[:, None, None], mu.shape), combine_alpha(mu, alpha)[None]]))
+        out[name] = (
+            np.concatenate([mu, mu.sum(axis=0)[None]]),  # 'all' = the sum of the groups
+            np.concatenate([np.broadcast_to(alpha[:, None, None], mu.shape), combine_alpha(mu, alpha)[None]]),
+        )
         model_conv = trained_conv[name]
-        rows = CV.union_rows(ev_rows.to_frame(), [ev_rows.name], model_conv) \
-            if uses_events(name, spec) and ev_rows is not None else None
+        rows = (
+            CV.union_rows(ev_rows.to_frame(), [ev_rows.name], model_conv)
+            if uses_events(name, spec) and ev_rows is not None
+            else None
+        )
         conv[name] = (model_conv, rows)
     return out, Xp, conv
 
@@ -457,15 +576,19 @@ def forecasts_at(data: ForecastData, Y: np.ndarray, o: int, cfg: BacktestConfig,
         fitted.append((None, {"model": "sepp", "seconds": time.perf_counter() - t0}))
     for name in (m for m in cfg.models if m in BASELINES):
         t0 = time.perf_counter()
-        mu = np.stack([baseline_forecast(name, Yc, o_idx, H, data, cfg, kernels, fits[ci] if fits else None)
-                       for ci, Yc in enumerate(cats)])
-        forecasts[name] = (mu, np.zeros(G + 1), facts)           # baselines only look at the facts
+        mu = np.stack(
+            [
+                baseline_forecast(name, Yc, o_idx, H, data, cfg, kernels, fits[ci] if fits else None)
+                for ci, Yc in enumerate(cats)
+            ]
+        )
+        forecasts[name] = (mu, np.zeros(G + 1), facts)  # baselines only look at the facts
         fitted.append((None, {"model": name, "seconds": time.perf_counter() - t0}))
     if MS.NAME in cfg.models:
         t0 = time.perf_counter()
         try:
             mu, week, models, _ = multiscale_forecast(data, Y, o_idx, H, cfg, kernels, fits, cfg.threads or 1)
-        except ValueError:   # too few past origins to learn from: the model is not scored at this origin
+        except ValueError:  # too few past origins to learn from: the model is not scored at this origin
             models = None
         if models is not None:
             forecasts[MS.NAME] = (mu, np.zeros(G + 1), facts, week)
@@ -481,8 +604,9 @@ def _mask_conventions(data: ForecastData, o: int, H: int) -> list[str]:
     ex = data.features.exposure
     if ex.height == 0 or "convention" not in ex.columns:
         return []
-    hit = ex.filter((pl.col("slot") >= o) & (pl.col("slot") < o + H) & (pl.col("known_slot") <= o)
-                    & (pl.col("ring") <= 1))
+    hit = ex.filter(
+        (pl.col("slot") >= o) & (pl.col("slot") < o + H) & (pl.col("known_slot") <= o) & (pl.col("ring") <= 1)
+    )
     return sorted(set(hit["convention"].drop_nulls().unique().to_list()))
 
 
@@ -495,9 +619,24 @@ def _hit_rows(sc: dict, name: str, cat: str, horizon: str, origin_dt, conv, orac
         if name == ORACLE:
             oracle_hr[(cat, horizon, c)] = hr
         ref = oracle_hr.get((cat, horizon, c))
-        out.append((name, cat, horizon, origin_dt, c, hr, float(sc["pai"][k]), float(sc["pei"][k]),
-                    int(sc["n_events"]), float(sc["hits"][k]), float(sc["max_hits"][k]),
-                    ref, (hr / ref) if ref else None, conv))
+        out.append(
+            (
+                name,
+                cat,
+                horizon,
+                origin_dt,
+                c,
+                hr,
+                float(sc["pai"][k]),
+                float(sc["pei"][k]),
+                int(sc["n_events"]),
+                float(sc["hits"][k]),
+                float(sc["max_hits"][k]),
+                ref,
+                (hr / ref) if ref else None,
+                conv,
+            )
+        )
     return out
 
 
@@ -528,46 +667,112 @@ def score_origin(data: ForecastData, o: int, forecasts: dict, y_obs: np.ndarray,
                 sc = aggregate_hits(hits[:h], best[:h], nev[:h])
                 rows.extend(_hit_rows(sc, name, cat, hname, origin_dt, conv, oracle_hr))
                 fl, fh = f_lo[:, :h], f_hi[:, :h]
-                score_rows.append((name, cat, hname, origin_dt, poisson_deviance(m_[:, :h], y_[:, :h]),
-                                   pit_coverage_from(fl, fh, 0.80), pit_coverage_from(fl, fh, 0.95),
-                                   strict_coverage_from(fl, fh, 0.80), strict_coverage_from(fl, fh, 0.95),
-                                   float(m_[:, :h].sum()), float(y_[:, :h].sum()), N, h, conv))
+                score_rows.append(
+                    (
+                        name,
+                        cat,
+                        hname,
+                        origin_dt,
+                        poisson_deviance(m_[:, :h], y_[:, :h]),
+                        pit_coverage_from(fl, fh, 0.80),
+                        pit_coverage_from(fl, fh, 0.95),
+                        strict_coverage_from(fl, fh, 0.80),
+                        strict_coverage_from(fl, fh, 0.95),
+                        float(m_[:, :h].sum()),
+                        float(y_[:, :h].sum()),
+                        N,
+                        h,
+                        conv,
+                    )
+                )
             # the week as one map: the expected facts of the week per cell against the week's facts
             if H >= 7 * sch.n:
-                wm = week[ci] if week is not None else m_[:, :7 * sch.n].sum(axis=1)
-                wy = y_[:, :7 * sch.n].sum(axis=1)
+                wm = week[ci] if week is not None else m_[:, : 7 * sch.n].sum(axis=1)
+                wy = y_[:, : 7 * sch.n].sum(axis=1)
                 sc = aggregate_hits(*per_slot_hits(wm, wy, area))
                 rows.extend(_hit_rows(sc, name, cat, WEEKLY, origin_dt, conv, oracle_hr))
             # slots with planned events, and the cells they touch
-            sc = aggregate_hits(hits[psl], best[psl], nev[psl]) if psl.any() else \
-                {"hit_rate": [np.nan] * len(COVERAGES), "n_events": 0.0}
+            sc = (
+                aggregate_hits(hits[psl], best[psl], nev[psl])
+                if psl.any()
+                else {"hit_rate": [np.nan] * len(COVERAGES), "n_events": 0.0}
+            )
             # the facts in the cells the planned events touch: does the map flag them?
-            se = aggregate_hits(*per_slot_hits(m_, y_ * ex, area)) if ex.any() else \
-                {"hit_rate": [np.nan] * len(COVERAGES), "n_events": 0.0}
-            planned_rows.append((name, cat, origin_dt, int(psl.sum()), int(sc["n_events"]),
-                                 float(sc["hit_rate"][COVERAGES.index(0.05)]), int(se["n_events"]),
-                                 float(se["hit_rate"][COVERAGES.index(0.05)]), int(ex.sum()),
-                                 poisson_deviance(m_[ex], y_[ex]) if ex.any() else None,
-                                 float(m_[ex].sum()), float(y_[ex].sum()), conv_planned))
+            se = (
+                aggregate_hits(*per_slot_hits(m_, y_ * ex, area))
+                if ex.any()
+                else {"hit_rate": [np.nan] * len(COVERAGES), "n_events": 0.0}
+            )
+            planned_rows.append(
+                (
+                    name,
+                    cat,
+                    origin_dt,
+                    int(psl.sum()),
+                    int(sc["n_events"]),
+                    float(sc["hit_rate"][COVERAGES.index(0.05)]),
+                    int(se["n_events"]),
+                    float(se["hit_rate"][COVERAGES.index(0.05)]),
+                    int(ex.sum()),
+                    poisson_deviance(m_[ex], y_[ex]) if ex.any() else None,
+                    float(m_[ex].sum()),
+                    float(y_[ex].sum()),
+                    conv_planned,
+                )
+            )
     return rows, score_rows, planned_rows
 
 
-BACKTEST_SCHEMA = {"model": pl.Utf8, "category": pl.Utf8, "horizon": pl.Utf8, "origin": pl.Datetime("us"),
-                   "coverage": pl.Float64, "hit_rate": pl.Float64, "pai": pl.Float64, "pei": pl.Float64,
-                   "n_events": pl.Int64, "hits": pl.Float64, "max_hits": pl.Float64, "oracle_hit_rate": pl.Float64,
-                   "hit_rate_vs_oracle": pl.Float64, "conventions": pl.List(pl.Utf8),
-                   "champion": pl.Boolean, "champion_pourquoi": pl.Utf8}
+BACKTEST_SCHEMA = {
+    "model": pl.Utf8,
+    "category": pl.Utf8,
+    "horizon": pl.Utf8,
+    "origin": pl.Datetime("us"),
+    "coverage": pl.Float64,
+    "hit_rate": pl.Float64,
+    "pai": pl.Float64,
+    "pei": pl.Float64,
+    "n_events": pl.Int64,
+    "hits": pl.Float64,
+    "max_hits": pl.Float64,
+    "oracle_hit_rate": pl.Float64,
+    "hit_rate_vs_oracle": pl.Float64,
+    "conventions": pl.List(pl.Utf8),
+    "champion": pl.Boolean,
+    "champion_pourquoi": pl.Utf8,
+}
 _ROW_SCHEMA = {k: v for k, v in BACKTEST_SCHEMA.items() if k not in ("champion", "champion_pourquoi")}
-SCORES_SCHEMA = {"model": pl.Utf8, "category": pl.Utf8, "horizon": pl.Utf8, "origin": pl.Datetime("us"),
-                 "poisson_deviance": pl.Float64, "interval_coverage_80": pl.Float64,
-                 "interval_coverage_95": pl.Float64, "strict_coverage_80": pl.Float64,
-                 "strict_coverage_95": pl.Float64, "expected": pl.Float64, "observed": pl.Float64,
-                 "n_cells": pl.Int64, "n_slots": pl.Int64, "conventions": pl.List(pl.Utf8)}
-PLANNED_SCHEMA = {"model": pl.Utf8, "category": pl.Utf8, "origin": pl.Datetime("us"), "planned_slots": pl.Int64,
-                  "n_events": pl.Int64, "hit_rate_5": pl.Float64, "n_events_exposed": pl.Int64,
-                  "hit_rate_5_exposed": pl.Float64, "exposed_cell_slots": pl.Int64,
-                  "poisson_deviance_exposed": pl.Float64, "expected_exposed": pl.Float64,
-                  "observed_exposed": pl.Float64, "conventions": pl.List(pl.Utf8)}
+SCORES_SCHEMA = {
+    "model": pl.Utf8,
+    "category": pl.Utf8,
+    "horizon": pl.Utf8,
+    "origin": pl.Datetime("us"),
+    "poisson_deviance": pl.Float64,
+    "interval_coverage_80": pl.Float64,
+    "interval_coverage_95": pl.Float64,
+    "strict_coverage_80": pl.Float64,
+    "strict_coverage_95": pl.Float64,
+    "expected": pl.Float64,
+    "observed": pl.Float64,
+    "n_cells": pl.Int64,
+    "n_slots": pl.Int64,
+    "conventions": pl.List(pl.Utf8),
+}
+PLANNED_SCHEMA = {
+    "model": pl.Utf8,
+    "category": pl.Utf8,
+    "origin": pl.Datetime("us"),
+    "planned_slots": pl.Int64,
+    "n_events": pl.Int64,
+    "hit_rate_5": pl.Float64,
+    "n_events_exposed": pl.Int64,
+    "hit_rate_5_exposed": pl.Float64,
+    "exposed_cell_slots": pl.Int64,
+    "poisson_deviance_exposed": pl.Float64,
+    "expected_exposed": pl.Float64,
+    "observed_exposed": pl.Float64,
+    "conventions": pl.List(pl.Utf8),
+}
 
 
 def run_backtest(data: ForecastData, cfg: BacktestConfig = BacktestConfig()) -> BacktestResult:
@@ -582,10 +787,11 @@ def run_backtest(data: ForecastData, cfg: BacktestConfig = BacktestConfig()) -> 
     Y = data.Y()
     kernels = kernels_for(data, cfg, Y)
     work = origins(data, cfg)
-    if MS.NAME in cfg.models and work:   # its hyper-parameters: time-ordered CV at the earliest origin
+    if MS.NAME in cfg.models and work:  # its hyper-parameters: time-ordered CV at the earliest origin
         t_cv = time.perf_counter()
         kernels["multi_settings"], kernels["multi_cv"] = MS.choose_settings(
-            kernels["multi"], work[0] - data.data_start, data.area, cfg.multiscale, max(1, cfg.threads or 1))
+            kernels["multi"], work[0] - data.data_start, data.area, cfg.multiscale, max(1, cfg.threads or 1)
+        )
         kernels["multi_cv_s"] = time.perf_counter() - t_cv
     workers = max(1, min(cfg.workers or (os.cpu_count() or 1), len(work) or 1))
     if workers > 1 and cfg.threads == 0:
@@ -594,7 +800,7 @@ def run_backtest(data: ForecastData, cfg: BacktestConfig = BacktestConfig()) -> 
     def one(o: int):
         forecasts, fitted = forecasts_at(data, Y, o, cfg, kernels)
         o_idx = o - data.data_start
-        return score_origin(data, o, forecasts, Y[:, :, o_idx:o_idx + H], cfg), fitted
+        return score_origin(data, o, forecasts, Y[:, :, o_idx : o_idx + H], cfg), fitted
 
     with threadpool_limits(limits=1, user_api="blas"), heap_frozen():
         if workers > 1:
@@ -609,44 +815,65 @@ def run_backtest(data: ForecastData, cfg: BacktestConfig = BacktestConfig()) -> 
     for _, fs in results:
         for m, meta in fs:
             name = m.name if m is not None else meta["model"]
-            per_model[name] = per_model.get(name, 0.0) + (m.info.get("fit_s", 0.0) if m is not None
-                                                          else meta["seconds"])
+            per_model[name] = per_model.get(name, 0.0) + (
+                m.info.get("fit_s", 0.0) if m is not None else meta["seconds"]
+            )
     fitted = [f for _, fs in results for f in fs if f[0] is not None]
     backtest = pl.DataFrame(rows, schema=_ROW_SCHEMA, orient="row")
     scores = pl.DataFrame(score_rows, schema=SCORES_SCHEMA, orient="row")
     planned = pl.DataFrame(planned_rows, schema=PLANNED_SCHEMA, orient="row")
     if "multi_cv_s" in kernels:
         per_model[MS.NAME] = per_model.get(MS.NAME, 0.0) + kernels["multi_cv_s"]
-    timings = {"backtest_s": time.perf_counter() - t0, "origines": len(work), "workers": workers,
-               "par_modele_s": {k: round(v, 2) for k, v in per_model.items()}}
+    timings = {
+        "backtest_s": time.perf_counter() - t0,
+        "origines": len(work),
+        "workers": workers,
+        "par_modele_s": {k: round(v, 2) for k, v in per_model.items()},
+    }
     if "multi_settings" in kernels:
         cats = [*data.spec.groups, ALL]
         timings["multi_echelle_reglages"] = {f"{cats[ci]}:{hz}": v for (ci, hz), v in kernels["multi_settings"].items()}
         timings["multi_echelle_validation"] = kernels["multi_cv"]
     table = champions(backtest, cfg, [*data.spec.groups, ALL])
-    return BacktestResult(mark_champions(backtest, table), scores, planned, choose_champion(backtest, scores, cfg),
-                          fitted, timings, choose_champion(backtest, scores, cfg, within=set(data.fact_conventions())),
-                          table)
+    return BacktestResult(
+        mark_champions(backtest, table),
+        scores,
+        planned,
+        choose_champion(backtest, scores, cfg),
+        fitted,
+        timings,
+        choose_champion(backtest, scores, cfg, within=set(data.fact_conventions())),
+        table,
+    )
 
 
 def summary(backtest: pl.DataFrame, horizon: str = "jour_suivant", coverage: float = 0.05) -> pl.DataFrame:
     """Mean hit rate per model × category at one horizon and coverage, with the ratio to the oracle."""
     b = backtest.filter((pl.col("horizon") == horizon) & ((pl.col("coverage") - coverage).abs() < 1e-9))
-    return (b.group_by("model", "category")
-            .agg(pl.col("hit_rate").mean(), pl.col("pai").mean(), pl.col("pei").mean(),
-                 (pl.col("hits").sum() / pl.col("n_events").sum()).alias("hit_rate_pooled"),
-                 (pl.col("hits").sum() / pl.col("oracle_hit_rate").mul(pl.col("n_events")).sum())
-                 .alias("ratio_oracle"),
-                 pl.col("n_events").sum())
-            .sort("category", "hit_rate", descending=[False, True]))
+    return (
+        b.group_by("model", "category")
+        .agg(
+            pl.col("hit_rate").mean(),
+            pl.col("pai").mean(),
+            pl.col("pei").mean(),
+            (pl.col("hits").sum() / pl.col("n_events").sum()).alias("hit_rate_pooled"),
+            (pl.col("hits").sum() / pl.col("oracle_hit_rate").mul(pl.col("n_events")).sum()).alias("ratio_oracle"),
+            pl.col("n_events").sum(),
+        )
+        .sort("category", "hit_rate", descending=[False, True])
+    )
 
 
 def model_conventions(backtest: pl.DataFrame) -> dict[str, list[str]]:
     """Every convention each model was trained on over the backtest's origins."""
     if backtest.height == 0 or "conventions" not in backtest.columns:
         return {}
-    c = backtest.select("model", pl.col("conventions")).explode("conventions").group_by("model").agg(
-        pl.col("conventions").drop_nulls().unique().sort())
+    c = (
+        backtest.select("model", pl.col("conventions"))
+        .explode("conventions")
+        .group_by("model")
+        .agg(pl.col("conventions").drop_nulls().unique().sort())
+    )
     return {m: list(v) for m, v in c.iter_rows()}
 
 
@@ -658,8 +885,9 @@ def _candidates(backtest: pl.DataFrame, within: set[str] | None) -> tuple[list[s
     return [m for m in BASELINES if m in present], [m for m in LEARNED if m in present]
 
 
-def choose_champion(backtest: pl.DataFrame, scores: pl.DataFrame, cfg: BacktestConfig,
-                    within: set[str] | None = None) -> str:
+def choose_champion(
+    backtest: pl.DataFrame, scores: pl.DataFrame, cfg: BacktestConfig, within: set[str] | None = None
+) -> str:
     """The champion at the champion metric by the honest rule (`forecasting.champion`): the best
     baseline unless a learned model beats it by more than noise (paired test over the origins),
     among the models trained only on data of the conventions `within` when given (the seasonal
@@ -679,27 +907,46 @@ def mark_champions(backtest: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     the champion rule) and `champion_pourquoi` (why, in French, on the champion's rows) — what
     the app reads to say which predictor is in use and why."""
     t = table.filter(pl.col("predictor").is_not_null()).select(
-        pl.col("predictor").alias("model"), "horizon", "category", pl.lit(True).alias("champion"),
-        pl.col("pourquoi").alias("champion_pourquoi"))
+        pl.col("predictor").alias("model"),
+        "horizon",
+        "category",
+        pl.lit(True).alias("champion"),
+        pl.col("pourquoi").alias("champion_pourquoi"),
+    )
     out = backtest.drop("champion", "champion_pourquoi", strict=False).join(
-        t, on=["model", "horizon", "category"], how="left")
+        t, on=["model", "horizon", "category"], how="left"
+    )
     return out.with_columns(pl.col("champion").fill_null(False)).select(list(BACKTEST_SCHEMA)).cast(BACKTEST_SCHEMA)
 
 
-def champions(backtest: pl.DataFrame, cfg: BacktestConfig, categories: list[str],
-              horizons: tuple[str, ...] = CHAMPION_HORIZONS, labels: dict | None = None) -> pl.DataFrame:
+def champions(
+    backtest: pl.DataFrame,
+    cfg: BacktestConfig,
+    categories: list[str],
+    horizons: tuple[str, ...] = CHAMPION_HORIZONS,
+    labels: dict | None = None,
+) -> pl.DataFrame:
     """The champion rule at each horizon (next shift, next day, next week) × category, at the
     champion metric's coverage: predictor, hit rates, p-value, why (`forecasting.champion`, in French
     words: the reason is published in `models.backtest` and shown on Prévisions and the model card)."""
     bl, le = _candidates(backtest, None)
     present = set(backtest["horizon"].unique().to_list()) if backtest.height else set()
-    return CH.champion_table(backtest, [h for h in horizons if h in present] or list(horizons), categories,
-                             cfg.champion_metric[2], bl, le, cfg.alpha, cfg.imposed, labels or MODEL_LABELS)
+    return CH.champion_table(
+        backtest,
+        [h for h in horizons if h in present] or list(horizons),
+        categories,
+        cfg.champion_metric[2],
+        bl,
+        le,
+        cfg.alpha,
+        cfg.imposed,
+        labels or MODEL_LABELS,
+    )
 
 
 # --------------------------------------------------------------------------- the published forecast
-SEPP_KIND = "sepp"                               # a stored SEPP fit (background, θ, ω) of one category
-MS_SEPP = f"{MS.NAME}_sepp"                      # the SEPP fits the multi-scale model's features read
+SEPP_KIND = "sepp"  # a stored SEPP fit (background, θ, ω) of one category
+MS_SEPP = f"{MS.NAME}_sepp"  # the SEPP fits the multi-scale model's features read
 
 
 def _one_thread(cfg: BacktestConfig) -> BacktestConfig:
@@ -714,8 +961,15 @@ def _explain_threads(cfg: BacktestConfig) -> int:
 
 
 def _sepp_model(name: str, group: str, fit: SP.SEPPFit, cfg: BacktestConfig) -> FittedModel:
-    return FittedModel(name, SEPP_KIND, group, [], {"iterations": cfg.sepp_iterations, "weeks": cfg.sepp_weeks},
-                       obj=fit, info={"theta": fit.theta, "omega_par_jour": fit.omega, "loglik": fit.loglik})
+    return FittedModel(
+        name,
+        SEPP_KIND,
+        group,
+        [],
+        {"iterations": cfg.sepp_iterations, "weeks": cfg.sepp_weeks},
+        obj=fit,
+        info={"theta": fit.theta, "omega_par_jour": fit.omega, "loglik": fit.loglik},
+    )
 
 
 def forecast_origin(data: ForecastData, origin: int | None = None) -> int:
@@ -729,8 +983,9 @@ def _day_index(data: ForecastData, o: int) -> int:
     return o_idx - o_idx % data.scheme.n
 
 
-def train_service(data: ForecastData, champion: str, cfg: BacktestConfig,
-                  origin: int | None = None) -> list[tuple[FittedModel, dict]]:
+def train_service(
+    data: ForecastData, champion: str, cfg: BacktestConfig, origin: int | None = None
+) -> list[tuple[FittedModel, dict]]:
     """The models the daily forecast of `champion` reads, trained on everything known before
     `origin` (default: the shift after the latest fact), with their meta (origin, training
     window, rows, conventions of the training data): the learned models one per group, the
@@ -752,31 +1007,67 @@ def train_service(data: ForecastData, champion: str, cfg: BacktestConfig,
             Y = data.Y()
             o_idx = _day_index(data, o)
             ctx = kernels_for(data, replace(cfg, models=(MS.NAME,)), Y)["multi"]
-            boosters, metas, fits, _ = MS.train(ctx, o_idx, data.area, cfg.multiscale, cfg.threads or 1,
-                                                names=cats)
+            boosters, metas, fits, _ = MS.train(ctx, o_idx, data.area, cfg.multiscale, cfg.threads or 1, names=cats)
             out = []
             for (ci, hz), m in boosters.items():
                 d = metas[(ci, hz)]
-                out.append((m, {"usage": "prevision", "origin": o, "n_rows": d["n_rows"], "conventions": facts,
-                                "train_targets": [data.data_start + d["train_days"][0] * sch.n,
-                                                  data.data_start + (d["train_days"][1] + 7) * sch.n - 1]}))
+                out.append(
+                    (
+                        m,
+                        {
+                            "usage": "prevision",
+                            "origin": o,
+                            "n_rows": d["n_rows"],
+                            "conventions": facts,
+                            "train_targets": [
+                                data.data_start + d["train_days"][0] * sch.n,
+                                data.data_start + (d["train_days"][1] + 7) * sch.n - 1,
+                            ],
+                        },
+                    )
+                )
             lo = max(data.data_start, data.data_start + o_idx - 7 * 104 * sch.n)
-            return out + [(_sepp_model(MS_SEPP, c, f, cfg), {"usage": "prevision", "origin": o, "n_rows": 0,
-                                                             "conventions": facts, "train_targets": [lo, o - 1]})
-                          for c, f in zip(cats, fits)]
+            return out + [
+                (
+                    _sepp_model(MS_SEPP, c, f, cfg),
+                    {
+                        "usage": "prevision",
+                        "origin": o,
+                        "n_rows": 0,
+                        "conventions": facts,
+                        "train_targets": [lo, o - 1],
+                    },
+                )
+                for c, f in zip(cats, fits)
+            ]
         if champion == "sepp":
             Y = data.Y()
             o_idx = min(o, data.data_end) - data.data_start
             lo = max(data.data_start, o - cfg.sepp_weeks * sch.per_week)
-            return [(_sepp_model("sepp", c, sepp_fit(Yc, o_idx, data, cfg), cfg),
-                     {"usage": "prevision", "origin": o, "n_rows": 0, "conventions": facts,
-                      "train_targets": [lo, o - 1]})
-                    for c, Yc in zip(cats, [*Y, Y.sum(axis=0)])]
+            return [
+                (
+                    _sepp_model("sepp", c, sepp_fit(Yc, o_idx, data, cfg), cfg),
+                    {
+                        "usage": "prevision",
+                        "origin": o,
+                        "n_rows": 0,
+                        "conventions": facts,
+                        "train_targets": [lo, o - 1],
+                    },
+                )
+                for c, Yc in zip(cats, [*Y, Y.sum(axis=0)])
+            ]
     return []
 
 
-def forecast_from(data: ForecastData, champion: str, models: list[FittedModel], cfg: BacktestConfig,
-                  conventions: list[str] | None = None, origin: int | None = None) -> pl.DataFrame:
+def forecast_from(
+    data: ForecastData,
+    champion: str,
+    models: list[FittedModel],
+    cfg: BacktestConfig,
+    conventions: list[str] | None = None,
+    origin: int | None = None,
+) -> pl.DataFrame:
     """The next `horizon_days` days, per shift and cell, for each group and `all`, from the
     champion's models already trained (`train_service`, stored by the weekly training job) and
     the facts and planned events known at `origin` (default: the first shift after the latest
@@ -809,8 +1100,10 @@ def forecast_from(data: ForecastData, champion: str, models: list[FittedModel], 
     def need(name: str, groups: list[str]) -> list[FittedModel]:
         missing = [g for g in groups if (name, g) not in by]
         if missing:
-            raise ValueError(f"{champion}: modèle(s) {name} absent(s) du magasin pour {', '.join(missing)} — "
-                             "relancer l'entraînement hebdomadaire")
+            raise ValueError(
+                f"{champion}: modèle(s) {name} absent(s) du magasin pour {', '.join(missing)} — "
+                "relancer l'entraînement hebdomadaire"
+            )
         return [by[(name, g)] for g in groups]
 
     with threadpool_limits(limits=1, user_api="blas"):
@@ -826,11 +1119,11 @@ def forecast_from(data: ForecastData, champion: str, models: list[FittedModel], 
             k = max(1, int(np.ceil(cfg.explain_share * N)))
             top = np.zeros((G + 1, N, H), dtype=bool)
             for ci in range(G + 1):
-                idx = np.argpartition(-dens[ci], k - 1, axis=0)[:k]          # k best cells of each slot
+                idx = np.argpartition(-dens[ci], k - 1, axis=0)[:k]  # k best cells of each slot
                 top[ci, idx, np.arange(H)[None, :]] = True
             lead_group = mu[:G].argmax(axis=0)
             for gi, m in enumerate(group_models):
-                rows = np.flatnonzero((top[gi] | (top[G] & (lead_group == gi))).ravel())   # row = cell * H + lead
+                rows = np.flatnonzero((top[gi] | (top[G] & (lead_group == gi))).ravel())  # row = cell * H + lead
                 if rows.size == 0:
                     continue
                 text = np.asarray(m.top_contributions(Xp[rows], 3, threads=explain_threads), dtype=object)
@@ -838,12 +1131,17 @@ def forecast_from(data: ForecastData, champion: str, models: list[FittedModel], 
                 mine = (top[G] & (lead_group == gi)).ravel()[rows]
                 ex[G].ravel()[rows[mine]] = text[mine]
         elif champion == MS.NAME:
-            o_idx = _day_index(data, o)                  # its features are daily: the last day fully known
+            o_idx = _day_index(data, o)  # its features are daily: the last day fully known
             ctx = kernels_for(data, replace(cfg, models=(MS.NAME,)), data.Y())["multi"]
-            boosters = {(ci, hz): m for hz in MS.HORIZONS
-                        for ci, m in enumerate(need(f"{MS.NAME}_{hz}", cats))}
-            mu_, _ = MS.predict(ctx, o_idx, H + (o - data.data_start - o_idx), boosters,
-                                [m.obj for m in need(MS_SEPP, cats)], cfg.threads or 1)
+            boosters = {(ci, hz): m for hz in MS.HORIZONS for ci, m in enumerate(need(f"{MS.NAME}_{hz}", cats))}
+            mu_, _ = MS.predict(
+                ctx,
+                o_idx,
+                H + (o - data.data_start - o_idx),
+                boosters,
+                [m.obj for m in need(MS_SEPP, cats)],
+                cfg.threads or 1,
+            )
             mu = mu_[:, :, -H:]
             a = np.zeros_like(mu)
         else:
@@ -851,37 +1149,71 @@ def forecast_from(data: ForecastData, champion: str, models: list[FittedModel], 
             kernels = kernels_for(data, cfg)
             Y = data.Y()
             fits = [m.obj for m in need("sepp", cats)] if champion == "sepp" else [None] * (G + 1)
-            mu = np.stack([baseline_forecast(champion, Yc, o_idx, H, data, cfg, kernels, fit)
-                           for Yc, fit in zip([*Y, Y.sum(axis=0)], fits)])
+            mu = np.stack(
+                [
+                    baseline_forecast(champion, Yc, o_idx, H, data, cfg, kernels, fit)
+                    for Yc, fit in zip([*Y, Y.sum(axis=0)], fits)
+                ]
+            )
             a = np.zeros_like(mu)
     slots = np.arange(o, o + H, dtype=np.int64)
     frames = []
     for ci, cat in enumerate([*spec.groups, ALL]):
         m, al = mu[ci], a[ci]
-        lo80, hi80 = jittered_interval(m, al, 0.80)      # fractional bounds: see metrics' docstring
+        lo80, hi80 = jittered_interval(m, al, 0.80)  # fractional bounds: see metrics' docstring
         lo95, hi95 = jittered_interval(m, al, 0.95)
         dens = m / data.area[:, None]
         rank = (-dens).argsort(axis=0, kind="stable").argsort(axis=0, kind="stable") + 1
-        frames.append(pl.DataFrame({
-            "category": cat,
-            "cell_idx": np.repeat(np.arange(N, dtype=np.int32), H),
-            "slot": np.tile(slots, N),
-            "lead": np.tile(np.arange(H, dtype=np.int16), N),
-            "expected": m.ravel(), "lower_80": lo80.ravel(), "upper_80": hi80.ravel(),
-            "lower_95": lo95.ravel(), "upper_95": hi95.ravel(),
-            "rank": rank.ravel().astype(np.int32), "explanations": ex[ci].ravel().tolist(),
-        }).with_columns(row_conv.alias("conventions")))
+        frames.append(
+            pl.DataFrame(
+                {
+                    "category": cat,
+                    "cell_idx": np.repeat(np.arange(N, dtype=np.int32), H),
+                    "slot": np.tile(slots, N),
+                    "lead": np.tile(np.arange(H, dtype=np.int16), N),
+                    "expected": m.ravel(),
+                    "lower_80": lo80.ravel(),
+                    "upper_80": hi80.ravel(),
+                    "lower_95": lo95.ravel(),
+                    "upper_95": hi95.ravel(),
+                    "rank": rank.ravel().astype(np.int32),
+                    "explanations": ex[ci].ravel().tolist(),
+                }
+            ).with_columns(row_conv.alias("conventions"))
+        )
     out = pl.concat(frames)
     times = pl.DataFrame({"slot": slots, "slot_start": sch.starts(slots), "slot_end": sch.starts(slots + 1)})
-    out = out.join(times, on="slot", how="left").join(data.grid.select("cell_idx", "h3_cell", "zone"),
-                                                      on="cell_idx", how="left")
-    return out.select(pl.lit(sch.start(o)).alias("origin"), "slot", "slot_start", "slot_end", "lead", "category",
-                      "h3_cell", "zone", "expected", "lower_80", "upper_80", "lower_95", "upper_95", "rank",
-                      "explanations", pl.lit(champion).alias("model"), "conventions").sort("category", "slot", "rank")
+    out = out.join(times, on="slot", how="left").join(
+        data.grid.select("cell_idx", "h3_cell", "zone"), on="cell_idx", how="left"
+    )
+    return out.select(
+        pl.lit(sch.start(o)).alias("origin"),
+        "slot",
+        "slot_start",
+        "slot_end",
+        "lead",
+        "category",
+        "h3_cell",
+        "zone",
+        "expected",
+        "lower_80",
+        "upper_80",
+        "lower_95",
+        "upper_95",
+        "rank",
+        "explanations",
+        pl.lit(champion).alias("model"),
+        "conventions",
+    ).sort("category", "slot", "rank")
 
 
-def make_forecast(data: ForecastData, champion: str, cfg: BacktestConfig, origin: int | None = None,
-                  on_model: Callable[[FittedModel, dict], None] | None = None) -> pl.DataFrame:
+def make_forecast(
+    data: ForecastData,
+    champion: str,
+    cfg: BacktestConfig,
+    origin: int | None = None,
+    on_model: Callable[[FittedModel, dict], None] | None = None,
+) -> pl.DataFrame:
     """Train the champion at `origin` (`train_service`) and forecast from it (`forecast_from`) in
     one go — what the benchmarks and the domain tests do; the platform splits the two (weekly
     training job, daily forecast)."""

@@ -39,16 +39,17 @@ def _received(seen: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
 
 
 def last_period(Y: np.ndarray, o: int, H: int, seen: np.ndarray | None = None) -> np.ndarray:
-    if seen is not None:   # the last received slot before the origin
+    if seen is not None:  # the last received slot before the origin
         got = np.flatnonzero(_received(seen, 0, o))
         o = int(got[-1]) + 1 if got.size else 0
     if o < 1:
         return np.zeros((Y.shape[0], H))
-    return np.repeat(Y[:, o - 1:o].astype(np.float64), H, axis=1)
+    return np.repeat(Y[:, o - 1 : o].astype(np.float64), H, axis=1)
 
 
-def seasonal_average(Y: np.ndarray, o: int, H: int, per_week: int, n_weeks: int = 8,
-                     seen: np.ndarray | None = None) -> np.ndarray:
+def seasonal_average(
+    Y: np.ndarray, o: int, H: int, per_week: int, n_weeks: int = 8, seen: np.ndarray | None = None
+) -> np.ndarray:
     out = np.zeros((Y.shape[0], H))
     for h in range(H):
         t = o + h
@@ -64,6 +65,7 @@ def seasonal_average(Y: np.ndarray, o: int, H: int, per_week: int, n_weeks: int 
 def quartic_kernel(xy: np.ndarray, bandwidth_m: float) -> sps.csr_matrix:
     """Row-normalised quartic kernel between cell centres: row i spreads one fact of cell i."""
     from scipy.spatial import cKDTree
+
     tree = cKDTree(xy)
     pairs = tree.query_pairs(bandwidth_m, output_type="ndarray")
     i = np.concatenate([pairs[:, 0], pairs[:, 1], np.arange(len(xy))])
@@ -95,8 +97,9 @@ def _slots_seen(seen: np.ndarray | None, lo: int, o: int) -> int:
     return o - lo if seen is None else int(_received(seen, lo, o).sum())
 
 
-def retrospective_hotspot(Y: np.ndarray, o: int, H: int, kernel: sps.spmatrix, window: int,
-                          seen: np.ndarray | None = None) -> np.ndarray:
+def retrospective_hotspot(
+    Y: np.ndarray, o: int, H: int, kernel: sps.spmatrix, window: int, seen: np.ndarray | None = None
+) -> np.ndarray:
     lo = max(0, o - window)
     n_seen = _slots_seen(seen, lo, o)
     if o <= lo or n_seen == 0:
@@ -107,19 +110,20 @@ def retrospective_hotspot(Y: np.ndarray, o: int, H: int, kernel: sps.spmatrix, w
     return np.repeat(_rescale(density, counts.sum() / n_seen)[:, None], H, axis=1)
 
 
-def prospective_hotspot(Y: np.ndarray, o: int, H: int, weights: sps.spmatrix, window: int,
-                        per_week: int, seen: np.ndarray | None = None) -> np.ndarray:
+def prospective_hotspot(
+    Y: np.ndarray, o: int, H: int, weights: sps.spmatrix, window: int, per_week: int, seen: np.ndarray | None = None
+) -> np.ndarray:
     lo = max(0, o - window)
     n_seen = _slots_seen(seen, lo, o)
     if o <= lo or n_seen == 0:
         return np.zeros((Y.shape[0], H))
-    ago = (o - 1 - np.arange(lo, o)) // per_week          # whole weeks since each slot
+    ago = (o - 1 - np.arange(lo, o)) // per_week  # whole weeks since each slot
     time_w = 1.0 / (1.0 + ago)
     recent = Y[:, lo:o].astype(np.float64)
     if seen is not None:
         recent = recent * _received(seen, lo, o)
-    per_cell = recent @ time_w                              # Σ facts × 1/(1+w), per source cell
-    risk = weights.T @ per_cell                             # spread with 1/(1+d)
+    per_cell = recent @ time_w  # Σ facts × 1/(1+w), per source cell
+    risk = weights.T @ per_cell  # spread with 1/(1+d)
     return np.repeat(_rescale(risk, recent.sum() / n_seen)[:, None], H, axis=1)
 
 

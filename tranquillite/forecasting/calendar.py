@@ -22,7 +22,7 @@ CALENDAR_COLUMNS = ["kind", "weekday", "month", "ferie", "veille_ferie", "vacanc
 
 @lru_cache(maxsize=16)
 def public_holidays(country: str, years: tuple[int, ...]) -> frozenset[date]:
-    if not country:   # no holiday calendar configured (TRANQUILLITE_HOLIDAYS_COUNTRY=aucun)
+    if not country:  # no holiday calendar configured (TRANQUILLITE_HOLIDAYS_COUNTRY=aucun)
         return frozenset()
     return frozenset(holidays.country_holidays(country, years=list(years)).keys())
 
@@ -38,24 +38,27 @@ def school_holidays(country: str, subdivision: str | None, years: tuple[int, ...
     return frozenset(h.keys())
 
 
-def calendar(slots: np.ndarray, scheme: SlotScheme, country: str = "FR",
-             school_subdivision: str | None = "Zone B") -> pl.DataFrame:
+def calendar(
+    slots: np.ndarray, scheme: SlotScheme, country: str = "FR", school_subdivision: str | None = "Zone B"
+) -> pl.DataFrame:
     """One row per slot: slot, slot_start, kind (shift index), weekday (0 = Monday, of the day the
     shift belongs to), month, ferie (that day is a public holiday), veille_ferie (the next day
     is: the night before a holiday), vacances (school holiday)."""
     slots = np.asarray(slots, dtype=np.int64)
     if slots.size == 0:
-        return pl.DataFrame(schema={"slot": pl.Int64, "slot_start": pl.Datetime("us"), **{
-            c: pl.Int8 for c in CALENDAR_COLUMNS}})
+        return pl.DataFrame(
+            schema={"slot": pl.Int64, "slot_start": pl.Datetime("us"), **{c: pl.Int8 for c in CALENDAR_COLUMNS}}
+        )
     df = pl.DataFrame({"slot": slots}).with_columns(
-        scheme.start_expr(pl.col("slot")).alias("slot_start"),
-        scheme.day_expr(pl.col("slot")).alias("_day"))
+        scheme.start_expr(pl.col("slot")).alias("slot_start"), scheme.day_expr(pl.col("slot")).alias("_day")
+    )
     d0, d1 = df["_day"].min(), df["_day"].max()
     years = tuple(range(d0.year - 1, d1.year + 2))
     pub = sorted(public_holidays(country, years))
     school = sorted(school_holidays(country, school_subdivision, years))
     return df.select(
-        "slot", "slot_start",
+        "slot",
+        "slot_start",
         (pl.col("slot") % scheme.n).cast(pl.Int8).alias("kind"),
         (pl.col("_day").dt.weekday() - 1).cast(pl.Int8).alias("weekday"),
         pl.col("_day").dt.month().cast(pl.Int8).alias("month"),

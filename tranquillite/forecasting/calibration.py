@@ -41,9 +41,9 @@ TOP_SHARE = 0.05
 class Indexed:
     """Events as integer indices: cell (into `cells`), day since `day0`."""
 
-    cells: np.ndarray        # sorted cell ids (str)
-    cell: np.ndarray         # per event, index into `cells`
-    day: np.ndarray          # per event, days since day0
+    cells: np.ndarray  # sorted cell ids (str)
+    cell: np.ndarray  # per event, index into `cells`
+    day: np.ndarray  # per event, days since day0
     day0: date
 
     @property
@@ -51,16 +51,16 @@ class Indexed:
         return int(self.cell.size)
 
 
-def index_events(events: pl.DataFrame, cells: list[str] | None = None, cell_col: str = "h3_cell",
-                 time_col: str = "timestamp") -> Indexed:
+def index_events(
+    events: pl.DataFrame, cells: list[str] | None = None, cell_col: str = "h3_cell", time_col: str = "timestamp"
+) -> Indexed:
     """Events (any frame with a cell and a timestamp column) → integer indices. Events outside
     `cells` (when given) or with a null cell / time are dropped."""
     t = pl.col(time_col)
     if isinstance(events.schema[time_col], pl.Datetime) and events.schema[time_col].time_zone:
         t = t.dt.replace_time_zone(None)  # wall-clock days of the city
     df = events.select(pl.col(cell_col).cast(pl.Utf8).alias("c"), t.dt.date().alias("d")).drop_nulls()
-    universe = np.array(sorted(set(cells) if cells is not None else set(df["c"].unique().to_list())),
-                        dtype=object)
+    universe = np.array(sorted(set(cells) if cells is not None else set(df["c"].unique().to_list())), dtype=object)
     c = df["c"].to_numpy().astype(object)
     pos = np.searchsorted(universe, c)
     pos = np.minimum(pos, max(universe.size - 1, 0))
@@ -144,12 +144,12 @@ class Knox:
     rings: int
     days: int
     n_events: int
-    pairs_space: float      # pairs close in space
-    pairs_time: float       # pairs close in time
-    observed: float         # pairs close in both
-    expected: float         # pairs_space × pairs_time / all pairs
-    p_analytic: float       # P(Poisson(expected) >= observed)
-    p_monte_carlo: float    # (1 + #permutations with >= observed) / (1 + permutations)
+    pairs_space: float  # pairs close in space
+    pairs_time: float  # pairs close in time
+    observed: float  # pairs close in both
+    expected: float  # pairs_space × pairs_time / all pairs
+    p_analytic: float  # P(Poisson(expected) >= observed)
+    p_monte_carlo: float  # (1 + #permutations with >= observed) / (1 + permutations)
     permutations: int
 
     @property
@@ -160,6 +160,7 @@ class Knox:
 def rings_for_distance(distance_m: float, resolution: int = 9) -> int:
     """H3 rings whose centres lie within `distance_m` (centre spacing = √3 × mean edge length)."""
     import h3
+
     spacing = math.sqrt(3.0) * h3.average_hexagon_edge_length(resolution, unit="m")
     return max(0, int(math.floor(distance_m / spacing + 1e-9)))
 
@@ -167,8 +168,11 @@ def rings_for_distance(distance_m: float, resolution: int = 9) -> int:
 def ring_adjacency(cells: np.ndarray, rings: int) -> sps.csr_matrix:
     """Symmetric 0/1 matrix of the cells within `rings` grid steps of each other (self included)."""
     n = cells.size
-    df = pl.DataFrame({"i": np.arange(n), "c": cells.astype(str)}).with_columns(
-        plh3.grid_disk(pl.col("c"), rings).alias("n")).explode("n")
+    df = (
+        pl.DataFrame({"i": np.arange(n), "c": cells.astype(str)})
+        .with_columns(plh3.grid_disk(pl.col("c"), rings).alias("n"))
+        .explode("n")
+    )
     df = df.with_columns(pl.col("n").cast(pl.Utf8))
     j = np.searchsorted(cells.astype(str), df["n"].to_numpy().astype(str))
     j = np.minimum(j, n - 1)
@@ -186,15 +190,20 @@ def _band(X: np.ndarray, days: int) -> np.ndarray:
     return c[:, hi] - c[:, lo]
 
 
-def _close_both(A: sps.csr_matrix, days: int, cell: np.ndarray, day: np.ndarray, n_cells: int, n_days: int
-                ) -> float:
+def _close_both(A: sps.csr_matrix, days: int, cell: np.ndarray, day: np.ndarray, n_cells: int, n_days: int) -> float:
     """Unordered pairs close in space (A) and in time (|Δday| <= days): (Σ X ∘ (A X T) − n) / 2."""
     X = np.bincount(cell * n_days + day, minlength=n_cells * n_days).reshape(n_cells, n_days).astype("float64")
     return float(((X * (A @ _band(X, days))).sum() - cell.size) / 2.0)
 
 
-def knox(events: pl.DataFrame, rings: int = 1, days: int = 7, permutations: int = 99, seed: int = 0,
-         cells: list[str] | None = None) -> Knox:
+def knox(
+    events: pl.DataFrame,
+    rings: int = 1,
+    days: int = 7,
+    permutations: int = 99,
+    seed: int = 0,
+    cells: list[str] | None = None,
+) -> Knox:
     """Knox test of space-time interaction (near-repeat). Close in space: same cell or within
     `rings` H3 rings; close in time: |Δ calendar day| <= `days`. Expected = close-in-space pairs ×
     close-in-time pairs / all pairs. Monte-Carlo: the days are permuted among the events
@@ -228,9 +237,9 @@ class Turnover:
 
     quarters: int
     top_cells: int
-    persistence: float      # mean share of a quarter's top cells still top the next quarter
-    births: float           # mean number of cells entering the top per quarter change
-    deaths: float           # mean number leaving it
+    persistence: float  # mean share of a quarter's top cells still top the next quarter
+    births: float  # mean number of cells entering the top per quarter change
+    deaths: float  # mean number leaving it
 
     @property
     def births_share(self) -> float:
@@ -262,7 +271,7 @@ class OracleLead:
     """Next-week hit rate at `share` of the cells: perfect foresight vs the trailing count."""
 
     origins: int
-    history_weeks: int      # weeks of history of the trailing count (at most 52, less if the table is shorter)
+    history_weeks: int  # weeks of history of the trailing count (at most 52, less if the table is shorter)
     oracle: float
     count: float
 
@@ -271,8 +280,14 @@ class OracleLead:
         return self.oracle / self.count if self.count > 0 else float("nan")
 
 
-def oracle_lead(events: pl.DataFrame, cells: list[str] | None = None, origins: int = 26,
-                history_weeks: int = 52, share: float = TOP_SHARE, min_history_weeks: int = 13) -> OracleLead:
+def oracle_lead(
+    events: pl.DataFrame,
+    cells: list[str] | None = None,
+    origins: int = 26,
+    history_weeks: int = 52,
+    share: float = TOP_SHARE,
+    min_history_weeks: int = 13,
+) -> OracleLead:
     """Weekly origins at the end of the table (7-day blocks from its first day): at each, the top
     `share` of the cells by the counts of the `history_weeks` before it (all weeks before when
     fewer, at least `min_history_weeks`) and by the week's own counts (perfect foresight); hit
@@ -307,12 +322,19 @@ def measures(events: pl.DataFrame, cells: list[str] | None = None, permutations:
     ix = index_events(events, cells)
     last = max(conc) if conc else None
     return {
-        "events": float(ix.n), "cells": float(ix.cells.size),
+        "events": float(ix.n),
+        "cells": float(ix.cells.size),
         "events_per_cell_week": ix.n / max(ix.cells.size, 1) / max((int(ix.day.max()) + 1) / 7.0, 1.0) if ix.n else 0.0,
         "top5_share": conc.get(last, float("nan")) if last is not None else float("nan"),
         "rank_stability": rank_stability(events, cells),
-        "knox_ratio": kx.ratio, "knox_p_analytic": kx.p_analytic, "knox_p_monte_carlo": kx.p_monte_carlo,
-        "quarter_persistence": to.persistence, "quarter_births": to.births, "quarter_births_share": to.births_share,
-        "oracle_hit5": ol.oracle, "count_hit5": ol.count, "oracle_lead": ol.lead,
+        "knox_ratio": kx.ratio,
+        "knox_p_analytic": kx.p_analytic,
+        "knox_p_monte_carlo": kx.p_monte_carlo,
+        "quarter_persistence": to.persistence,
+        "quarter_births": to.births,
+        "quarter_births_share": to.births_share,
+        "oracle_hit5": ol.oracle,
+        "count_hit5": ol.count,
+        "oracle_lead": ol.lead,
         "history_weeks": float(ol.history_weeks),
     }

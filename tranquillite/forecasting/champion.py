@@ -25,20 +25,38 @@ from scipy import stats
 REFERENCE = "compte_52_semaines"
 ALPHA = 0.05
 
-CHAMPION_SCHEMA = {"horizon": pl.Utf8, "category": pl.Utf8, "coverage": pl.Float64, "predictor": pl.Utf8,
-                   "predictor_kind": pl.Utf8, "hit_rate": pl.Float64, "best_baseline": pl.Utf8,
-                   "best_baseline_hit_rate": pl.Float64, "best_learned": pl.Utf8,
-                   "best_learned_hit_rate": pl.Float64, "gain_vs_baseline": pl.Float64, "p_value": pl.Float64,
-                   "reference_hit_rate": pl.Float64, "ratio_vs_reference": pl.Float64, "n_origins": pl.Int64,
-                   "imposed": pl.Boolean, "pourquoi": pl.Utf8}
+CHAMPION_SCHEMA = {
+    "horizon": pl.Utf8,
+    "category": pl.Utf8,
+    "coverage": pl.Float64,
+    "predictor": pl.Utf8,
+    "predictor_kind": pl.Utf8,
+    "hit_rate": pl.Float64,
+    "best_baseline": pl.Utf8,
+    "best_baseline_hit_rate": pl.Float64,
+    "best_learned": pl.Utf8,
+    "best_learned_hit_rate": pl.Float64,
+    "gain_vs_baseline": pl.Float64,
+    "p_value": pl.Float64,
+    "reference_hit_rate": pl.Float64,
+    "ratio_vs_reference": pl.Float64,
+    "n_origins": pl.Int64,
+    "imposed": pl.Boolean,
+    "pourquoi": pl.Utf8,
+}
 
 
-def per_origin(backtest: pl.DataFrame, horizon: str, category: str, coverage: float,
-               models: list[str]) -> tuple[list[str], np.ndarray]:
+def per_origin(
+    backtest: pl.DataFrame, horizon: str, category: str, coverage: float, models: list[str]
+) -> tuple[list[str], np.ndarray]:
     """Hit rates, models × origins, on the origins every model was scored at (sorted)."""
-    b = backtest.filter((pl.col("horizon") == horizon) & (pl.col("category") == category)
-                        & ((pl.col("coverage") - coverage).abs() < 1e-9) & pl.col("model").is_in(models)
-                        & pl.col("hit_rate").is_not_nan())
+    b = backtest.filter(
+        (pl.col("horizon") == horizon)
+        & (pl.col("category") == category)
+        & ((pl.col("coverage") - coverage).abs() < 1e-9)
+        & pl.col("model").is_in(models)
+        & pl.col("hit_rate").is_not_nan()
+    )
     if b.height == 0:
         return [], np.zeros((0, 0))
     wide = b.pivot(on="model", index="origin", values="hit_rate", aggregate_function="mean").drop_nulls().sort("origin")
@@ -66,20 +84,37 @@ def _num(x: float) -> str:
     return f"{x:.3f}".replace(".", ",") if x >= 0.01 or x == 0 else f"{x:.1e}".replace(".", ",")
 
 
-def decide(backtest: pl.DataFrame, horizon: str, category: str, coverage: float, baselines: list[str],
-           learned: list[str], alpha: float = ALPHA, imposed: str | None = None, labels: dict | None = None) -> dict:
+def decide(
+    backtest: pl.DataFrame,
+    horizon: str,
+    category: str,
+    coverage: float,
+    baselines: list[str],
+    learned: list[str],
+    alpha: float = ALPHA,
+    imposed: str | None = None,
+    labels: dict | None = None,
+) -> dict:
     """One row of the champion table (see the module docstring)."""
     lab = labels or {}
 
     def name(m: str) -> str:
         return lab.get(m, m)
+
     models, H = per_origin(backtest, horizon, category, coverage, [*baselines, *learned])
-    row = {k: None for k in CHAMPION_SCHEMA} | {"horizon": horizon, "category": category, "coverage": coverage,
-                                                "n_origins": int(H.shape[1]) if H.size else 0,
-                                                "imposed": imposed is not None}
+    row = {k: None for k in CHAMPION_SCHEMA} | {
+        "horizon": horizon,
+        "category": category,
+        "coverage": coverage,
+        "n_origins": int(H.shape[1]) if H.size else 0,
+        "imposed": imposed is not None,
+    }
     if not models:
-        row |= {"predictor": imposed, "predictor_kind": None,
-                "pourquoi": "Aucune origine évaluée: pas assez d'historique pour comparer les prévisions."}
+        row |= {
+            "predictor": imposed,
+            "predictor_kind": None,
+            "pourquoi": "Aucune origine évaluée: pas assez d'historique pour comparer les prévisions.",
+        }
         return row
     mean = dict(zip(models, H.mean(axis=1)))
     series = dict(zip(models, H))
@@ -88,8 +123,13 @@ def decide(backtest: pl.DataFrame, horizon: str, category: str, coverage: float,
     best_b = max(bl, key=lambda m: (mean[m], -bl.index(m))) if bl else None
     best_l = max(le, key=lambda m: (mean[m], -le.index(m))) if le else None
     ref = mean.get(REFERENCE)
-    row |= {"best_baseline": best_b, "best_baseline_hit_rate": mean.get(best_b),
-            "best_learned": best_l, "best_learned_hit_rate": mean.get(best_l), "reference_hit_rate": ref}
+    row |= {
+        "best_baseline": best_b,
+        "best_baseline_hit_rate": mean.get(best_b),
+        "best_learned": best_l,
+        "best_learned_hit_rate": mean.get(best_l),
+        "reference_hit_rate": ref,
+    }
     p = paired_p(series[best_l], series[best_b]) if best_l and best_b else float("nan")
     row["p_value"] = p
     if best_l and best_b:
@@ -100,36 +140,65 @@ def decide(backtest: pl.DataFrame, horizon: str, category: str, coverage: float,
         champ, why = best_l, f"{name(best_l)}: aucune référence évaluée, seul un modèle appris l'a été."
     elif best_l is not None and mean[best_l] > mean[best_b] and math.isfinite(p) and p < alpha:
         champ = best_l
-        why = (f"{name(best_l)} capte {_pct(mean[best_l])} des faits dans {_pct(coverage)} de la surface contre "
-               f"{_pct(mean[best_b])} pour la meilleure référence ({name(best_b)}), sur {H.shape[1]} origines: "
-               f"un gain que le test apparié juge réel (p = {_num(p)} < {_num(alpha)}).")
+        why = (
+            f"{name(best_l)} capte {_pct(mean[best_l])} des faits dans {_pct(coverage)} de la surface contre "
+            f"{_pct(mean[best_b])} pour la meilleure référence ({name(best_b)}), sur {H.shape[1]} origines: "
+            f"un gain que le test apparié juge réel (p = {_num(p)} < {_num(alpha)})."
+        )
     else:
         champ = best_b
         if best_l is None:
             why = f"{name(best_b)} est la meilleure des références évaluées ({_pct(mean[best_b])})."
         elif mean[best_l] <= mean[best_b]:
-            why = (f"{name(best_b)} fait au moins aussi bien ({_pct(mean[best_b])}) que le meilleur modèle appris "
-                   f"({name(best_l)}, {_pct(mean[best_l])}): la référence la plus simple reste en service.")
+            why = (
+                f"{name(best_b)} fait au moins aussi bien ({_pct(mean[best_b])}) que le meilleur modèle appris "
+                f"({name(best_l)}, {_pct(mean[best_l])}): la référence la plus simple reste en service."
+            )
         else:
-            why = (f"{name(best_l)} fait un peu mieux ({_pct(mean[best_l])} contre {_pct(mean[best_b])}) mais le "
-                   f"test apparié sur {H.shape[1]} origines ne distingue pas ce gain du bruit "
-                   f"(p = {_num(p)} ≥ {_num(alpha)}): {name(best_b)}, plus simple, reste en service.")
+            why = (
+                f"{name(best_l)} fait un peu mieux ({_pct(mean[best_l])} contre {_pct(mean[best_b])}) mais le "
+                f"test apparié sur {H.shape[1]} origines ne distingue pas ce gain du bruit "
+                f"(p = {_num(p)} ≥ {_num(alpha)}): {name(best_b)}, plus simple, reste en service."
+            )
     hr = mean.get(champ)
-    row |= {"predictor": champ, "predictor_kind": "reference" if champ in baselines else "appris",
-            "hit_rate": hr, "ratio_vs_reference": (hr / ref) if hr is not None and ref else None, "pourquoi": why}
+    row |= {
+        "predictor": champ,
+        "predictor_kind": "reference" if champ in baselines else "appris",
+        "hit_rate": hr,
+        "ratio_vs_reference": (hr / ref) if hr is not None and ref else None,
+        "pourquoi": why,
+    }
     return row
 
 
-def champion_table(backtest: pl.DataFrame, horizons: list[str], categories: list[str], coverage: float,
-                   baselines: list[str], learned: list[str], alpha: float = ALPHA, imposed: str | None = None,
-                   labels: dict | None = None) -> pl.DataFrame:
-    rows = [decide(backtest, h, c, coverage, baselines, learned, alpha, imposed, labels)
-            for h in horizons for c in categories]
+def champion_table(
+    backtest: pl.DataFrame,
+    horizons: list[str],
+    categories: list[str],
+    coverage: float,
+    baselines: list[str],
+    learned: list[str],
+    alpha: float = ALPHA,
+    imposed: str | None = None,
+    labels: dict | None = None,
+) -> pl.DataFrame:
+    rows = [
+        decide(backtest, h, c, coverage, baselines, learned, alpha, imposed, labels)
+        for h in horizons
+        for c in categories
+    ]
     return pl.DataFrame(rows, schema=CHAMPION_SCHEMA, orient="row")
 
 
-def beats_references(backtest: pl.DataFrame, champion: str, horizon: str, category: str, coverage: float,
-                     references: list[str], alpha: float = ALPHA) -> tuple[bool, dict]:
+def beats_references(
+    backtest: pl.DataFrame,
+    champion: str,
+    horizon: str,
+    category: str,
+    coverage: float,
+    references: list[str],
+    alpha: float = ALPHA,
+) -> tuple[bool, dict]:
     """Does the champion do at least as well as every reference (mean hit rate over the same
     origins), with no reference significantly better (one-sided paired t-test at `alpha`)?"""
     models, H = per_origin(backtest, horizon, category, coverage, list(dict.fromkeys([champion, *references])))
@@ -142,7 +211,10 @@ def beats_references(backtest: pl.DataFrame, champion: str, horizon: str, catego
             continue
         p = paired_p(s[r], s[champion])
         worse = bool(s[champion].mean() < s[r].mean() - 1e-12)
-        out[r] = {"taux_reference": round(float(s[r].mean()), 4), "taux_champion": round(float(s[champion].mean()), 4),
-                  "p_reference_meilleure": None if not math.isfinite(p) else round(p, 4)}
+        out[r] = {
+            "taux_reference": round(float(s[r].mean()), 4),
+            "taux_champion": round(float(s[champion].mean()), 4),
+            "p_reference_meilleure": None if not math.isfinite(p) else round(p, 4),
+        }
         ok &= not worse
     return ok, out

@@ -21,7 +21,7 @@ from typing import Iterable
 
 import polars as pl
 
-REFERENCE = "internal"   # the platform's reference data (study area, calendar) are the City's
+REFERENCE = "internal"  # the platform's reference data (study area, calendar) are the City's
 CONVENTIONS = "conventions"
 LIST = pl.List(pl.Utf8)
 
@@ -30,6 +30,7 @@ LIST = pl.List(pl.Utf8)
 def contract_conventions() -> dict[str, str]:
     """Contract name (= `clean.events.source`) → its convention."""
     from tranquillite.contracts import load_contracts
+
     return {c.name: c.convention for c in load_contracts().values()}
 
 
@@ -76,5 +77,6 @@ def union_of(df: pl.DataFrame | pl.LazyFrame, column: str = CONVENTIONS) -> set[
     lf = df.lazy()
     if column not in lf.collect_schema().names():
         return set()
-    return set(lf.select(pl.col(column).explode().drop_nulls().unique()).collect(engine="streaming")
-               .to_series().to_list())
+    return set(
+        lf.select(pl.col(column).explode().drop_nulls().unique()).collect(engine="streaming").to_series().to_list()
+    )

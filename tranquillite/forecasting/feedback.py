@@ -36,10 +36,12 @@ import yaml
 CONFIG_FILE = Path(__file__).resolve().parents[2] / "data_contracts" / "audit_boucle.yaml"
 REPORTED, POLICE, ENFORCEMENT, POLICE_MITIGATED = "signale", "police", "police_initiative", "police_sans_initiative"
 STREAMS = (REPORTED, POLICE, ENFORCEMENT, POLICE_MITIGATED)
-STREAM_LABELS = {REPORTED: "faits signalés (signalements, alertes CSU)",
-                 POLICE: "interventions de la police (toutes)",
-                 ENFORCEMENT: "interventions d'initiative policière seules",
-                 POLICE_MITIGATED: "interventions sans les catégories d'initiative policière"}
+STREAM_LABELS = {
+    REPORTED: "faits signalés (signalements, alertes CSU)",
+    POLICE: "interventions de la police (toutes)",
+    ENFORCEMENT: "interventions d'initiative policière seules",
+    POLICE_MITIGATED: "interventions sans les catégories d'initiative policière",
+}
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,16 @@ class AuditConfig:
     @classmethod
     def load(cls, path: Path | str | None = None) -> "AuditConfig":
         d = yaml.safe_load(Path(path or CONFIG_FILE).read_text(encoding="utf-8")) or {}
-        return cls(reported_sources=tuple(d.get("reported_sources", cls.reported_sources)),
-                   police_sources=tuple(d.get("police_sources", cls.police_sources)),
-                   enforcement_categories={k: tuple(v) for k, v in (d.get("enforcement_categories") or {}).items()},
-                   exclude_enforcement=bool(d.get("exclude_enforcement", True)),
-                   coverage=float(d.get("coverage", 0.05)), window_weeks=int(d.get("window_weeks", 52)),
-                   n_origins=int(d.get("n_origins", 8)), drift_threshold=float(d.get("drift_threshold", 0.01)))
+        return cls(
+            reported_sources=tuple(d.get("reported_sources", cls.reported_sources)),
+            police_sources=tuple(d.get("police_sources", cls.police_sources)),
+            enforcement_categories={k: tuple(v) for k, v in (d.get("enforcement_categories") or {}).items()},
+            exclude_enforcement=bool(d.get("exclude_enforcement", True)),
+            coverage=float(d.get("coverage", 0.05)),
+            window_weeks=int(d.get("window_weeks", 52)),
+            n_origins=int(d.get("n_origins", 8)),
+            drift_threshold=float(d.get("drift_threshold", 0.01)),
+        )
 
     @property
     def sources(self) -> list[str]:
@@ -80,17 +86,22 @@ def label_streams(events: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     enforcement category feeds `police` and `police_initiative`, any other one `police` and
     `police_sans_initiative` (when the mitigation is switched off, `police_sans_initiative` is all
     the police records)."""
-    ev = events.filter(pl.col("cell_idx").is_not_null() & pl.col("start").is_not_null()
-                       & pl.col("source").is_in(cfg.sources))
+    ev = events.filter(
+        pl.col("cell_idx").is_not_null() & pl.col("start").is_not_null() & pl.col("source").is_in(cfg.sources)
+    )
     if "subcategory" not in ev.columns:
         ev = ev.with_columns(pl.lit(None, dtype=pl.Utf8).alias("subcategory"))
     ev = ev.select("cell_idx", "start", "source", "subcategory").with_columns(_enforcement_expr(cfg).alias("_enf"))
     rep = ev.filter(pl.col("source").is_in(list(cfg.reported_sources))).with_columns(pl.lit(REPORTED).alias("stream"))
     pol = ev.filter(pl.col("source").is_in(list(cfg.police_sources)))
-    parts = [rep, pol.with_columns(pl.lit(POLICE).alias("stream")),
-             pol.filter(pl.col("_enf")).with_columns(pl.lit(ENFORCEMENT).alias("stream")),
-             (pol.filter(~pl.col("_enf")) if cfg.exclude_enforcement else pol)
-             .with_columns(pl.lit(POLICE_MITIGATED).alias("stream"))]
+    parts = [
+        rep,
+        pol.with_columns(pl.lit(POLICE).alias("stream")),
+        pol.filter(pl.col("_enf")).with_columns(pl.lit(ENFORCEMENT).alias("stream")),
+        (pol.filter(~pl.col("_enf")) if cfg.exclude_enforcement else pol).with_columns(
+            pl.lit(POLICE_MITIGATED).alias("stream")
+        ),
+    ]
     return pl.concat(parts).select(pl.col("cell_idx").cast(pl.Int32), "start", "stream")
 
 
@@ -142,12 +153,25 @@ def zone_shares(mask: np.ndarray, zone_idx: np.ndarray, n_zones: int) -> np.ndar
     return n / n.sum() if n.sum() else n
 
 
-PER_ORIGIN_SCHEMA = {"origin": pl.Datetime("us"), "stream": pl.Utf8, "flagged_cells": pl.Int64,
-                     "jaccard_vs_signale": pl.Float64, "jaccard_vs_police": pl.Float64,
-                     "dissimilarity_vs_reports": pl.Float64, "dissimilarity_vs_population": pl.Float64,
-                     "gini_per_inhabitant": pl.Float64}
-PER_ZONE_SCHEMA = {"origin": pl.Datetime("us"), "stream": pl.Utf8, "zone": pl.Utf8, "flagged_share": pl.Float64,
-                   "report_share": pl.Float64, "population_share": pl.Float64, "ratio_flagged_vs_reports": pl.Float64}
+PER_ORIGIN_SCHEMA = {
+    "origin": pl.Datetime("us"),
+    "stream": pl.Utf8,
+    "flagged_cells": pl.Int64,
+    "jaccard_vs_signale": pl.Float64,
+    "jaccard_vs_police": pl.Float64,
+    "dissimilarity_vs_reports": pl.Float64,
+    "dissimilarity_vs_population": pl.Float64,
+    "gini_per_inhabitant": pl.Float64,
+}
+PER_ZONE_SCHEMA = {
+    "origin": pl.Datetime("us"),
+    "stream": pl.Utf8,
+    "zone": pl.Utf8,
+    "flagged_share": pl.Float64,
+    "report_share": pl.Float64,
+    "population_share": pl.Float64,
+    "ratio_flagged_vs_reports": pl.Float64,
+}
 
 
 def empty_tables() -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -156,8 +180,9 @@ def empty_tables() -> tuple[pl.DataFrame, pl.DataFrame]:
     return pl.DataFrame(schema={**PER_ORIGIN_SCHEMA, **conv}), pl.DataFrame(schema={**PER_ZONE_SCHEMA, **conv})
 
 
-def audit(events: pl.DataFrame, grid: pl.DataFrame, population: dict[str, float], origins: list[datetime],
-          cfg: AuditConfig) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+def audit(
+    events: pl.DataFrame, grid: pl.DataFrame, population: dict[str, float], origins: list[datetime], cfg: AuditConfig
+) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     """The audit at each origin. `events`: rows with cell_idx, start, source, subcategory;
     `grid`: cell_idx, zone; `population`: inhabitants per zone. Returns (per origin × stream:
     flagged cells, Jaccard with the reported stream, D vs reports, D vs population, Gini per
@@ -187,19 +212,39 @@ def audit(events: pl.DataFrame, grid: pl.DataFrame, population: dict[str, float]
         for s in STREAMS:
             fs = zone_shares(masks[s], np.where(in_zone, cell_zone, 0), n_z)
             per_cap = np.bincount(cell_zone[masks[s]], minlength=n_z) / np.where(pop > 0, pop, 1.0)
-            rows.append({"origin": o, "stream": s, "flagged_cells": int(masks[s].sum()),
-                         "jaccard_vs_signale": jaccard(masks[s], masks[REPORTED]),
-                         "jaccard_vs_police": jaccard(masks[s], masks[POLICE]),
-                         "dissimilarity_vs_reports": dissimilarity(fs, rep_share),
-                         "dissimilarity_vs_population": dissimilarity(fs, pop_share),
-                         "gini_per_inhabitant": gini(per_cap, pop)})
-            zrows.append(pl.DataFrame({"origin": [o] * n_z, "stream": [s] * n_z, "zone": zones,
-                                       "flagged_share": fs, "report_share": rep_share, "population_share": pop_share,
-                                       "ratio_flagged_vs_reports": np.where(rep_share > 0, fs / np.where(
-                                           rep_share > 0, rep_share, 1.0), np.nan)}))
+            rows.append(
+                {
+                    "origin": o,
+                    "stream": s,
+                    "flagged_cells": int(masks[s].sum()),
+                    "jaccard_vs_signale": jaccard(masks[s], masks[REPORTED]),
+                    "jaccard_vs_police": jaccard(masks[s], masks[POLICE]),
+                    "dissimilarity_vs_reports": dissimilarity(fs, rep_share),
+                    "dissimilarity_vs_population": dissimilarity(fs, pop_share),
+                    "gini_per_inhabitant": gini(per_cap, pop),
+                }
+            )
+            zrows.append(
+                pl.DataFrame(
+                    {
+                        "origin": [o] * n_z,
+                        "stream": [s] * n_z,
+                        "zone": zones,
+                        "flagged_share": fs,
+                        "report_share": rep_share,
+                        "population_share": pop_share,
+                        "ratio_flagged_vs_reports": np.where(
+                            rep_share > 0, fs / np.where(rep_share > 0, rep_share, 1.0), np.nan
+                        ),
+                    }
+                )
+            )
     per_origin = pl.DataFrame(rows, schema=PER_ORIGIN_SCHEMA).sort("origin", "stream")
-    per_zone = (pl.concat(zrows).with_columns(pl.col("origin").cast(pl.Datetime("us")))
-                if zrows else pl.DataFrame(schema=PER_ZONE_SCHEMA))
+    per_zone = (
+        pl.concat(zrows).with_columns(pl.col("origin").cast(pl.Datetime("us")))
+        if zrows
+        else pl.DataFrame(schema=PER_ZONE_SCHEMA)
+    )
     return per_origin, per_zone, summarise(per_origin, cfg)
 
 
@@ -208,11 +253,13 @@ def summarise(per_origin: pl.DataFrame, cfg: AuditConfig) -> dict:
     for s in STREAMS:
         r = per_origin.filter(pl.col("stream") == s).sort("origin")
         d = r["dissimilarity_vs_reports"].to_list()
-        out[s] = {"jaccard_moyen_vs_signale": _r(np.nanmean(r["jaccard_vs_signale"].to_numpy()) if r.height else None),
-                  "dissimilarite_moyenne": _r(np.mean(d) if d else None),
-                  "dissimilarite_derniere": _r(d[-1] if d else None),
-                  "gini_par_habitant_moyen": _r(r["gini_per_inhabitant"].mean()),
-                  "derive_par_origine": _r(slope(d))}
+        out[s] = {
+            "jaccard_moyen_vs_signale": _r(np.nanmean(r["jaccard_vs_signale"].to_numpy()) if r.height else None),
+            "dissimilarite_moyenne": _r(np.mean(d) if d else None),
+            "dissimilarite_derniere": _r(d[-1] if d else None),
+            "gini_par_habitant_moyen": _r(r["gini_per_inhabitant"].mean()),
+            "derive_par_origine": _r(slope(d)),
+        }
     out["derive_police"] = out[POLICE]["derive_par_origine"]
     out["seuil_de_derive"] = cfg.drift_threshold
     out["derive_excessive"] = bool((out["derive_police"] or 0.0) > cfg.drift_threshold)

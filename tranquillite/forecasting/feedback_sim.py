@@ -29,9 +29,11 @@ import numpy as np
 from tranquillite.forecasting.feedback import dissimilarity, jaccard, slope, top_cells, zone_shares
 
 MODES = ("boucle", "signale", "sans_initiative")
-MODE_LABELS = {"boucle": "avec la boucle (tout ce qui est enregistré)",
-               "signale": "atténuation a: faits signalés seuls",
-               "sans_initiative": "atténuation b: sans catégories d'initiative policière"}
+MODE_LABELS = {
+    "boucle": "avec la boucle (tout ce qui est enregistré)",
+    "signale": "atténuation a: faits signalés seuls",
+    "sans_initiative": "atténuation b: sans catégories d'initiative policière",
+}
 
 
 @dataclass(frozen=True)
@@ -85,9 +87,17 @@ def simulate(world: World, mode: str) -> dict:
         prev = patrol
     tail = max(1, world.periods // 3)
     final = float(np.mean(d_rep[-tail:]))
-    return {"mode": mode, "dissimilarity": d_rep, "dissimilarity_vs_truth": d_true, "precision": precision,
-            "stability": stability, "final_dissimilarity": final, "drift": slope(d_rep),
-            "final_precision": float(np.mean(precision[-tail:])), "runaway": final > world.runaway_level}
+    return {
+        "mode": mode,
+        "dissimilarity": d_rep,
+        "dissimilarity_vs_truth": d_true,
+        "precision": precision,
+        "stability": stability,
+        "final_dissimilarity": final,
+        "drift": slope(d_rep),
+        "final_precision": float(np.mean(precision[-tail:])),
+        "runaway": final > world.runaway_level,
+    }
 
 
 def compare(world: World) -> dict[str, dict]:

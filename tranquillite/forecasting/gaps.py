@@ -73,8 +73,14 @@ def missing_in_window(missing: np.ndarray, back_from: int, back_to: int) -> np.n
     return np.where(hi > lo, cm[hi] - cm[lo], 0)
 
 
-def complete_panel(states: pl.DataFrame, n_cells: int, scheme: SlotScheme, received: Iterable[date | str],
-                   first_slot: int | None = None, last_slot: int | None = None) -> tuple[pl.DataFrame, list[date]]:
+def complete_panel(
+    states: pl.DataFrame,
+    n_cells: int,
+    scheme: SlotScheme,
+    received: Iterable[date | str],
+    first_slot: int | None = None,
+    last_slot: int | None = None,
+) -> tuple[pl.DataFrame, list[date]]:
     """The state panel with null rows for the days that were not received and have no features,
     so that it covers every slot of its range (`FeatureStore` needs a complete panel).
 
@@ -86,8 +92,7 @@ def complete_panel(states: pl.DataFrame, n_cells: int, scheme: SlotScheme, recei
     s0 = int(states["slot"].min()) if first_slot is None else first_slot
     s1 = int(states["slot"].max()) if last_slot is None else last_slot
     s0, s1 = s0 - s0 % scheme.n, s1 - s1 % scheme.n + scheme.n - 1
-    per_day = (states.filter(pl.col("slot").is_between(s0, s1))
-               .group_by((pl.col("slot") // scheme.n).alias("_d")).len())
+    per_day = states.filter(pl.col("slot").is_between(s0, s1)).group_by((pl.col("slot") // scheme.n).alias("_d")).len()
     rows = dict(per_day.iter_rows())
     first_day = s0 // scheme.n
     expected = n_cells * scheme.n
@@ -102,15 +107,23 @@ def complete_panel(states: pl.DataFrame, n_cells: int, scheme: SlotScheme, recei
         else:
             broken.append(f"{d} ({have}/{expected} lignes)")
     if broken:
-        raise ValueError("panel de caractéristiques incomplet pour des jours reçus (caractéristiques non calculées "
-                         "ou tronquées: relancer le job prevision sur ces jours): " + ", ".join(broken[:10])
-                         + (f" et {len(broken) - 10} autres" if len(broken) > 10 else ""))
+        raise ValueError(
+            "panel de caractéristiques incomplet pour des jours reçus (caractéristiques non calculées "
+            "ou tronquées: relancer le job prevision sur ces jours): "
+            + ", ".join(broken[:10])
+            + (f" et {len(broken) - 10} autres" if len(broken) > 10 else "")
+        )
     if not fill:
         return states, []
     slots = np.concatenate([np.arange(scheme.first_slot(d), scheme.first_slot(d) + scheme.n) for d in fill])
-    blank = pl.DataFrame({"cell_idx": np.repeat(np.arange(n_cells, dtype=np.int32), slots.size),
-                          "slot": np.tile(slots.astype(np.int64), n_cells)})
-    blank = blank.with_columns([pl.lit(None, dtype=t).alias(c) for c, t in states.schema.items()
-                                if c not in ("cell_idx", "slot")])
+    blank = pl.DataFrame(
+        {
+            "cell_idx": np.repeat(np.arange(n_cells, dtype=np.int32), slots.size),
+            "slot": np.tile(slots.astype(np.int64), n_cells),
+        }
+    )
+    blank = blank.with_columns(
+        [pl.lit(None, dtype=t).alias(c) for c, t in states.schema.items() if c not in ("cell_idx", "slot")]
+    )
     panel = pl.concat([states, blank.select(states.columns).cast(states.schema)])
     return panel, fill

@@ -16,8 +16,15 @@ from pyproj import CRS, Transformer
 
 from tranquillite import geo
 
-GRID_SCHEMA = {"h3_cell": pl.Utf8, "cell_idx": pl.Int32, "zone": pl.Utf8, "area_m2": pl.Float64,
-               "land_share": pl.Float64, "lon": pl.Float64, "lat": pl.Float64}
+GRID_SCHEMA = {
+    "h3_cell": pl.Utf8,
+    "cell_idx": pl.Int32,
+    "zone": pl.Utf8,
+    "area_m2": pl.Float64,
+    "land_share": pl.Float64,
+    "lon": pl.Float64,
+    "lat": pl.Float64,
+}
 MIN_LAND_M2 = 1.0
 
 
@@ -33,8 +40,7 @@ def to_metric(geom, tr: Transformer):
 
 
 def cell_polygons(cells: list[str]) -> np.ndarray:
-    return np.array([shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in cells],
-                    dtype=object)
+    return np.array([shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in cells], dtype=object)
 
 
 def build_grid(area: geo.Area, resolution: int = 9, min_land_m2: float = MIN_LAND_M2) -> pl.DataFrame:
@@ -71,14 +77,18 @@ def build_grid(area: geo.Area, resolution: int = 9, min_land_m2: float = MIN_LAN
             best[c], best_area[c] = z, a
     zone = np.where(best >= 0, area.zone_codes[np.maximum(best, 0)], None)
     latlng = np.array([h3.cell_to_latlng(c) for c in cells])
-    return pl.DataFrame({
-        "h3_cell": cells,
-        "cell_idx": np.arange(len(cells), dtype=np.int32),
-        "zone": [None if z is None else str(z) for z in zone],
-        "area_m2": land_area,
-        "land_share": land_area / shapely.area(polys),
-        "lon": latlng[:, 1], "lat": latlng[:, 0],
-    }, schema=GRID_SCHEMA)
+    return pl.DataFrame(
+        {
+            "h3_cell": cells,
+            "cell_idx": np.arange(len(cells), dtype=np.int32),
+            "zone": [None if z is None else str(z) for z in zone],
+            "area_m2": land_area,
+            "land_share": land_area / shapely.area(polys),
+            "lon": latlng[:, 1],
+            "lat": latlng[:, 0],
+        },
+        schema=GRID_SCHEMA,
+    )
 
 
 def disk_pairs(cells: list[str], k: int, include_self: bool = False) -> pl.DataFrame:
@@ -87,14 +97,15 @@ def disk_pairs(cells: list[str], k: int, include_self: bool = False) -> pl.DataF
     a, b, d = [], [], []
     for i, c in enumerate(cells):
         for dist in range(0 if include_self else 1, k + 1):
-            for n in (h3.grid_ring(c, dist) if dist else [c]):
+            for n in h3.grid_ring(c, dist) if dist else [c]:
                 j = index.get(n)
                 if j is not None:
                     a.append(i)
                     b.append(j)
                     d.append(dist)
-    return pl.DataFrame({"cell_idx": a, "nbr_idx": b, "dist": d},
-                        schema={"cell_idx": pl.Int32, "nbr_idx": pl.Int32, "dist": pl.Int32})
+    return pl.DataFrame(
+        {"cell_idx": a, "nbr_idx": b, "dist": d}, schema={"cell_idx": pl.Int32, "nbr_idx": pl.Int32, "dist": pl.Int32}
+    )
 
 
 def centroid_metric(grid: pl.DataFrame, area: geo.Area) -> np.ndarray:
@@ -113,13 +124,16 @@ def locate(df: pl.DataFrame, grid: pl.DataFrame, resolution: int) -> pl.DataFram
             df = df.with_columns(pl.coalesce("_cell", _at_resolution(pl.col("h3_cell"), resolution)).alias("_cell"))
     else:
         df = df.with_columns(_at_resolution(pl.col("h3_cell"), resolution).alias("_cell"))
-    return (df.join(grid.select(pl.col("h3_cell").alias("_cell"), "cell_idx"), on="_cell", how="left")
-            .drop("_cell"))
+    return df.join(grid.select(pl.col("h3_cell").alias("_cell"), "cell_idx"), on="_cell", how="left").drop("_cell")
 
 
 def _at_resolution(cell: pl.Expr, resolution: int) -> pl.Expr:
     import polars_h3 as plh3
-    return (pl.when(plh3.get_resolution(cell) == resolution).then(cell)
-            .when(plh3.get_resolution(cell) > resolution)
-            .then(plh3.cell_to_parent(cell, resolution))
-            .otherwise(None))
+
+    return (
+        pl.when(plh3.get_resolution(cell) == resolution)
+        .then(cell)
+        .when(plh3.get_resolution(cell) > resolution)
+        .then(plh3.cell_to_parent(cell, resolution))
+        .otherwise(None)
+    )

@@ -17,5 +17,9 @@ MODEL_LABELS = {
     "lgbm_avec_evenements": "LightGBM avec les événements prévus",
     "oracle": "Oracle (intensité vraie, données synthétiques)",
 }
-HORIZON_LABELS = {"creneau_suivant": "Créneau suivant", "jour_suivant": "Jour suivant",
-                  "7_jours": "Sept jours (par créneau)", "semaine_suivante": "Semaine suivante (une carte)"}
+HORIZON_LABELS = {
+    "creneau_suivant": "Créneau suivant",
+    "jour_suivant": "Jour suivant",
+    "7_jours": "Sept jours (par créneau)",
+    "semaine_suivante": "Semaine suivante (une carte)",
+}

@@ -85,8 +85,14 @@ def aggregate_hits(hits: np.ndarray, best: np.ndarray, n: np.ndarray, coverages=
     h, b, total = hits.sum(axis=0), best.sum(axis=0), float(n.sum())
     cov = np.asarray(coverages, dtype=np.float64)
     hr = h / total if total else np.full(len(coverages), np.nan)
-    return {"hits": h, "max_hits": b, "n_events": total, "hit_rate": hr, "pai": hr / cov,
-            "pei": np.where(b > 0, h / np.where(b > 0, b, 1), np.nan)}
+    return {
+        "hits": h,
+        "max_hits": b,
+        "n_events": total,
+        "hit_rate": hr,
+        "pai": hr / cov,
+        "pei": np.where(b > 0, h / np.where(b > 0, b, 1), np.nan),
+    }
 
 
 def hotspot_scores(pred: np.ndarray, y: np.ndarray, area: np.ndarray, coverages=COVERAGES) -> dict:
@@ -199,5 +205,5 @@ def dispersion(mu: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None)
     y = np.asarray(y, dtype=np.float64)
     w = np.ones_like(mu) if weights is None else np.asarray(weights, dtype=np.float64)
     num = np.sum(w * ((y - mu) ** 2 - mu))
-    den = np.sum(w * mu ** 2)
+    den = np.sum(w * mu**2)
     return float(max(0.0, num / den)) if den > 0 else 0.0

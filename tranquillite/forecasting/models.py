@@ -37,9 +37,19 @@ from tranquillite.forecasting.metrics import dispersion
 from tranquillite.forecasting.study_area import AreaSpec
 
 LGBM_PARAMS = {
-    "objective": "poisson", "learning_rate": 0.1, "num_leaves": 31, "min_data_in_leaf": 50,
-    "feature_fraction": 0.8, "bagging_fraction": 0.5, "bagging_freq": 1, "lambda_l2": 1.0,
-    "max_bin": 63, "verbose": -1, "deterministic": True, "force_row_wise": True, "seed": 2025,
+    "objective": "poisson",
+    "learning_rate": 0.1,
+    "num_leaves": 31,
+    "min_data_in_leaf": 50,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.5,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "max_bin": 63,
+    "verbose": -1,
+    "deterministic": True,
+    "force_row_wise": True,
+    "seed": 2025,
 }
 LGBM_ROUNDS = 150
 GLM_MAX_ROWS = 20_000
@@ -53,14 +63,14 @@ def _matrix(X: pl.DataFrame) -> np.ndarray:
 @dataclass
 class FittedModel:
     name: str
-    kind: str                     # "lightgbm" | "glm"
+    kind: str  # "lightgbm" | "glm"
     group: str
     features: list[str]
     params: dict
     alpha: float = 0.0
-    obj: object = None            # lgb.Booster or GLM coefficients (dict)
+    obj: object = None  # lgb.Booster or GLM coefficients (dict)
     info: dict = field(default_factory=dict)
-    events: dict | None = None    # event multipliers of the event-aware booster: {"columns", "coef"}
+    events: dict | None = None  # event multipliers of the event-aware booster: {"columns", "coef"}
 
     @property
     def booster_features(self) -> list[str]:
@@ -75,7 +85,9 @@ class FittedModel:
     # ------------------------------------------------------------------ prediction
     def predict(self, X: pl.DataFrame) -> np.ndarray:
         if self.kind == "lightgbm":
-            mu = self.obj.predict(_matrix(X.select(self.booster_features)), num_threads=self.params.get("num_threads", 0))
+            mu = self.obj.predict(
+                _matrix(X.select(self.booster_features)), num_threads=self.params.get("num_threads", 0)
+            )
             return mu * np.exp(self._event_terms(X).sum(axis=1)) if self.events else mu
         Z, _ = glm_design(X, self.group, self.obj["spec"], self.obj["with_events"])
         return np.exp(np.clip(Z @ self.obj["coef"], -30, 10))
@@ -105,9 +117,13 @@ class FittedModel:
             for j in top[i]:
                 n = names[j]
                 v = raw[n][i] if n in raw else None
-                items.append({"feature": n, "contribution": round(float(C[i, j]), 4),
-                              "value": None if v is None or (isinstance(v, float) and np.isnan(v)) else
-                              round(float(v), 3)})
+                items.append(
+                    {
+                        "feature": n,
+                        "contribution": round(float(C[i, j]), 4),
+                        "value": None if v is None or (isinstance(v, float) and np.isnan(v)) else round(float(v), 3),
+                    }
+                )
             out.append(json.dumps(items, ensure_ascii=False))
         return out
 
@@ -119,8 +135,13 @@ class FittedModel:
             self.obj.save_model(str(path))
             if self.events:
                 ev = folder / "event_multipliers.json"
-                ev.write_text(json.dumps({"columns": list(self.events["columns"]),
-                                          "coef": [float(c) for c in self.events["coef"]]}, indent=1), encoding="utf-8")
+                ev.write_text(
+                    json.dumps(
+                        {"columns": list(self.events["columns"]), "coef": [float(c) for c in self.events["coef"]]},
+                        indent=1,
+                    ),
+                    encoding="utf-8",
+                )
                 return [path, ev]
         else:
             path = folder / "model.pkl"
@@ -136,8 +157,17 @@ class FittedModel:
                 events = json.loads((folder / "event_multipliers.json").read_text(encoding="utf-8"))
         else:
             obj = pickle.loads((folder / "model.pkl").read_bytes())
-        return cls(meta["name"], meta["kind"], meta["group"], meta["features"], meta["params"],
-                   meta.get("alpha", 0.0), obj, meta.get("info", {}), events)
+        return cls(
+            meta["name"],
+            meta["kind"],
+            meta["group"],
+            meta["features"],
+            meta["params"],
+            meta.get("alpha", 0.0),
+            obj,
+            meta.get("info", {}),
+            events,
+        )
 
 
 # --------------------------------------------------------------------------- LightGBM
@@ -149,10 +179,18 @@ def _without_training_data(booster):
     return lgb.Booster(model_str=booster.model_to_string())
 
 
-def fit_lightgbm_groups(name: str, groups: list[str], X: pl.DataFrame, Y: np.ndarray, w: np.ndarray,
-                        params: dict | None = None, rounds: int = LGBM_ROUNDS, threads: int = 0,
-                        event_columns: list[str] | None = None,
-                        boosters: list["FittedModel"] | None = None) -> list[FittedModel]:
+def fit_lightgbm_groups(
+    name: str,
+    groups: list[str],
+    X: pl.DataFrame,
+    Y: np.ndarray,
+    w: np.ndarray,
+    params: dict | None = None,
+    rounds: int = LGBM_ROUNDS,
+    threads: int = 0,
+    event_columns: list[str] | None = None,
+    boosters: list["FittedModel"] | None = None,
+) -> list[FittedModel]:
     """One LightGBM per group on the same rows: the binned dataset is built once, relabelled.
 
     With `event_columns`, the booster is trained without them and each group's model gets event
@@ -173,8 +211,14 @@ def fit_lightgbm_groups(name: str, groups: list[str], X: pl.DataFrame, Y: np.nda
             booster = boosters[gi].obj
         else:
             if ds is None:
-                ds = lgb.Dataset(M, label=Y[gi], weight=w, feature_name=list(Xb.columns), free_raw_data=False,
-                                 params={k: p[k] for k in ("max_bin", "verbose", "min_data_in_leaf") if k in p})
+                ds = lgb.Dataset(
+                    M,
+                    label=Y[gi],
+                    weight=w,
+                    feature_name=list(Xb.columns),
+                    free_raw_data=False,
+                    params={k: p[k] for k in ("max_bin", "verbose", "min_data_in_leaf") if k in p},
+                )
             ds.set_label(Y[gi])
             booster = _without_training_data(lgb.train(p, ds, num_boost_round=rounds))
         m = FittedModel(name, "lightgbm", g, list(Xb.columns) + event_columns, {**p, "rounds": rounds}, obj=booster)
@@ -182,19 +226,21 @@ def fit_lightgbm_groups(name: str, groups: list[str], X: pl.DataFrame, Y: np.nda
             base = booster.predict(M, num_threads=threads)
             m.events = fit_event_multipliers(X.select(event_columns), Y[gi], w, base)
             m.info["event_fit_s"] = round(time.perf_counter() - t0, 3)
-        m.alpha = dispersion(m.predict(X[sub]) if event_columns else booster.predict(M[sub], num_threads=threads),
-                             Y[gi][sub], w[sub])
+        m.alpha = dispersion(
+            m.predict(X[sub]) if event_columns else booster.predict(M[sub], num_threads=threads), Y[gi][sub], w[sub]
+        )
         m.info["fit_s"] = round(time.perf_counter() - t0, 3)
         out.append(m)
     return out
 
 
-EVENT_RIDGE = 1.0      # L2 penalty on the event coefficients (per unit of weighted training rows: see below)
+EVENT_RIDGE = 1.0  # L2 penalty on the event coefficients (per unit of weighted training rows: see below)
 EVENT_COEF_BOUND = 3.0
 
 
-def fit_event_multipliers(E: pl.DataFrame, y: np.ndarray, w: np.ndarray, base: np.ndarray,
-                          ridge: float = EVENT_RIDGE, iterations: int = 25) -> dict:
+def fit_event_multipliers(
+    E: pl.DataFrame, y: np.ndarray, w: np.ndarray, base: np.ndarray, ridge: float = EVENT_RIDGE, iterations: int = 25
+) -> dict:
     """β maximising Σ w [y (o + z·β) − exp(o + z·β)] − ridge/2 |β|², with o = log(base) and
     z = log(1 + exposure), by Newton's method on the rows touched by an event (elsewhere z = 0:
     they carry no information on β). Columns never non-zero get β = 0."""
@@ -220,9 +266,17 @@ def fit_event_multipliers(E: pl.DataFrame, y: np.ndarray, w: np.ndarray, base: n
     return {"columns": list(cols), "coef": beta.tolist()}
 
 
-def fit_lightgbm(name: str, group: str, X: pl.DataFrame, y: np.ndarray, w: np.ndarray,
-                 params: dict | None = None, rounds: int = LGBM_ROUNDS, threads: int = 0,
-                 event_columns: list[str] | None = None) -> FittedModel:
+def fit_lightgbm(
+    name: str,
+    group: str,
+    X: pl.DataFrame,
+    y: np.ndarray,
+    w: np.ndarray,
+    params: dict | None = None,
+    rounds: int = LGBM_ROUNDS,
+    threads: int = 0,
+    event_columns: list[str] | None = None,
+) -> FittedModel:
     return fit_lightgbm_groups(name, [group], X, y[None], w, params, rounds, threads, event_columns)[0]
 
 
@@ -238,7 +292,9 @@ def glm_design(X: pl.DataFrame, group: str, spec: AreaSpec, with_events: bool) -
     cols.append(pl.col(f"{g}_84d_same").is_null().cast(pl.Float64).alias(f"{g}_84d_inconnu"))
     for other in spec.groups:
         if other != g:
-            cols.append(pl.col(f"{other}_28d_same").cast(pl.Float64).fill_null(0).log1p().alias(f"log_{other}_28d_same"))
+            cols.append(
+                pl.col(f"{other}_28d_same").cast(pl.Float64).fill_null(0).log1p().alias(f"log_{other}_28d_same")
+            )
     n_kinds = len(spec.shift_hours)
     cols += [(pl.col("kind") == k).cast(pl.Float64).alias(f"creneau_{k}") for k in range(1, n_kinds)]
     cols += [(pl.col("weekday") == d).cast(pl.Float64).alias(f"jour_{d}") for d in range(1, 7)]
@@ -266,17 +322,27 @@ def heap_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
-def fit_glm(name: str, group: str, X: pl.DataFrame, y: np.ndarray, w: np.ndarray, spec: AreaSpec,
-            with_events: bool, max_rows: int = GLM_MAX_ROWS, seed: int = 0) -> FittedModel:
+def fit_glm(
+    name: str,
+    group: str,
+    X: pl.DataFrame,
+    y: np.ndarray,
+    w: np.ndarray,
+    spec: AreaSpec,
+    with_events: bool,
+    max_rows: int = GLM_MAX_ROWS,
+    seed: int = 0,
+) -> FittedModel:
     """Poisson GLM by IRLS; above `max_rows` rows, a uniform subsample (weights scaled up)."""
     import statsmodels.api as sm
+
     t0 = time.perf_counter()
     if X.height > max_rows:
         q = max_rows / X.height
         pick = np.random.default_rng(seed).random(X.height) < q
         X, y, w = X.filter(pl.Series(pick)), y[pick], w[pick] / q
     Z, names = glm_design(X, group, spec, with_events)
-    keep = Z[:, 1:].std(axis=0) > 0          # constant columns (e.g. an exposure never seen) are dropped
+    keep = Z[:, 1:].std(axis=0) > 0  # constant columns (e.g. an exposure never seen) are dropped
     keep = np.r_[True, keep]
     fam = sm.families.Poisson()
     try:
@@ -296,8 +362,9 @@ def fit_glm(name: str, group: str, X: pl.DataFrame, y: np.ndarray, w: np.ndarray
     coef[keep] = coef_k
     mean = np.average(Z, axis=0, weights=w)
     obj = {"coef": coef, "mean": mean, "names": names, "spec": spec, "with_events": with_events}
-    m = FittedModel(name, "glm", group, list(X.columns), {"family": "poisson", "link": "log",
-                                                           "with_events": with_events}, obj=obj)
+    m = FittedModel(
+        name, "glm", group, list(X.columns), {"family": "poisson", "link": "log", "with_events": with_events}, obj=obj
+    )
     m.alpha = dispersion(m.predict(X), y, w)
     m.info["fit_s"] = round(time.perf_counter() - t0, 3)
     return m
@@ -306,5 +373,5 @@ def fit_glm(name: str, group: str, X: pl.DataFrame, y: np.ndarray, w: np.ndarray
 def combine_alpha(mu: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """NB2 dispersion of a sum of independent NB counts (moment match): groups on axis 0."""
     total = mu.sum(axis=0)
-    var_extra = (alpha[:, None, None] * mu ** 2).sum(axis=0) if alpha.ndim == 1 else (alpha * mu ** 2).sum(axis=0)
+    var_extra = (alpha[:, None, None] * mu**2).sum(axis=0) if alpha.ndim == 1 else (alpha * mu**2).sum(axis=0)
     return np.where(total > 0, var_extra / np.maximum(total, 1e-12) ** 2, 0.0)

@@ -42,18 +42,28 @@ WEEKS = (1, 4, 13, 52)
 RINGS = (1, 2, 3)
 BANDWIDTHS_M = (400.0, 800.0, 1600.0)
 HORIZONS = ("jour", "semaine")
-BASE_PARAMS = {"objective": "poisson", "learning_rate": 0.05, "feature_fraction": 0.8, "bagging_fraction": 0.7,
-               "bagging_freq": 1, "lambda_l2": 1.0, "max_bin": 63, "verbose": -1, "deterministic": True,
-               "force_row_wise": True, "seed": 2025}
+BASE_PARAMS = {
+    "objective": "poisson",
+    "learning_rate": 0.05,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.7,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "max_bin": 63,
+    "verbose": -1,
+    "deterministic": True,
+    "force_row_wise": True,
+    "seed": 2025,
+}
 GRID = ({"num_leaves": 7, "min_data_in_leaf": 200}, {"num_leaves": 31, "min_data_in_leaf": 100})
 
 
 @dataclass(frozen=True)
 class MultiScaleConfig:
-    train_origins: int = 52          # weekly origins of training (≥ a year where the data allow)
+    train_origins: int = 52  # weekly origins of training (≥ a year where the data allow)
     min_origins: int = 4
     rounds: int = 150
-    cv_origins: int = 8              # most recent training origins held out to choose the setting
+    cv_origins: int = 8  # most recent training origins held out to choose the setting
     zeros_per_fact: float = 2.0
     grid: tuple = GRID
     seed: int = 42
@@ -64,18 +74,19 @@ class Context:
     """What every origin reuses: daily counts and their cumulative sums per category, the ring
     and kernel matrices, the shift shares."""
 
-    cum: list[np.ndarray]            # per category: cells × (days + 1), facts before each day
-    seen_cum: np.ndarray             # days received before each day
-    slots: list[np.ndarray]          # per category: cells × slots (the originals)
+    cum: list[np.ndarray]  # per category: cells × (days + 1), facts before each day
+    seen_cum: np.ndarray  # days received before each day
+    slots: list[np.ndarray]  # per category: cells × slots (the originals)
     rings: list[sps.csr_matrix]
     kernels: list[sps.csr_matrix]
-    n: int                           # slots per day
+    n: int  # slots per day
     names: list[str] = field(default_factory=list)
 
 
 def ring_matrices(cells: list[str], rings=RINGS) -> list[sps.csr_matrix]:
     """Row-normalised adjacency of the cells at exactly H3 distance k, for each k."""
     from tranquillite.forecasting.grid import disk_pairs
+
     p = disk_pairs(cells, max(rings))
     N = len(cells)
     out = []
@@ -94,11 +105,11 @@ def context(Ycats: list[np.ndarray], seen: np.ndarray | None, n: int, cells: lis
     obs = np.ones(T, dtype=bool) if seen is None else np.asarray(seen[:T], dtype=bool)
     cum = []
     for Y in Ycats:
-        daily = (Y[:, :D * n] * obs[:D * n]).reshape(Y.shape[0], D, n).sum(axis=2, dtype=np.float64)
+        daily = (Y[:, : D * n] * obs[: D * n]).reshape(Y.shape[0], D, n).sum(axis=2, dtype=np.float64)
         c = np.zeros((Y.shape[0], D + 1), dtype=np.float64)
         np.cumsum(daily, axis=1, out=c[:, 1:])
         cum.append(c.astype(np.float32))
-    day_seen = obs[:D * n].reshape(D, n).any(axis=1)
+    day_seen = obs[: D * n].reshape(D, n).any(axis=1)
     seen_cum = np.concatenate([[0], np.cumsum(day_seen)]).astype(np.float64)
     return Context(cum, seen_cum, Ycats, ring_matrices(cells), [B.quartic_kernel(xy, b) for b in BANDWIDTHS_M], n)
 
@@ -174,8 +185,14 @@ def sepp_fits(ctx: Context, d0: int, weeks: int = 104) -> list[SP.SEPPFit]:
     return [SP.fit(daily(ctx, ci)[:, lo:d0], got) for ci in range(len(ctx.cum))]
 
 
-def choose_settings(ctx: Context, o_idx: int, area: np.ndarray, cfg: MultiScaleConfig, threads: int = 1,
-                    fits: list[SP.SEPPFit] | None = None) -> tuple[dict, dict]:
+def choose_settings(
+    ctx: Context,
+    o_idx: int,
+    area: np.ndarray,
+    cfg: MultiScaleConfig,
+    threads: int = 1,
+    fits: list[SP.SEPPFit] | None = None,
+) -> tuple[dict, dict]:
     """The setting of each category × horizon by time-ordered cross-validation at one origin
     (the backtest runs it at its earliest origin and keeps it: the grid is searched once)."""
     d0 = o_idx // ctx.n
@@ -189,8 +206,15 @@ def choose_settings(ctx: Context, o_idx: int, area: np.ndarray, cfg: MultiScaleC
     return chosen, cv
 
 
-def _rows(ctx: Context, ci: int, days: list[int], horizon: str, exc: np.ndarray, rng: np.random.Generator,
-          zeros_per_fact: float):
+def _rows(
+    ctx: Context,
+    ci: int,
+    days: list[int],
+    horizon: str,
+    exc: np.ndarray,
+    rng: np.random.Generator,
+    zeros_per_fact: float,
+):
     X = np.concatenate([features(ctx, ci, d, exc[:, d]) for d in days])
     y = np.concatenate([_target(ctx, ci, d, horizon) for d in days])
     fact = y > 0
@@ -202,8 +226,13 @@ def _rows(ctx: Context, ci: int, days: list[int], horizon: str, exc: np.ndarray,
 
 def _train(X, y, w, params: dict, rounds: int, threads: int, names: list[str]) -> lgb.Booster:
     p = {**BASE_PARAMS, **params, "num_threads": threads}
-    ds = lgb.Dataset(X, label=y, weight=w, feature_name=names,
-                     params={"max_bin": p["max_bin"], "verbose": -1, "min_data_in_leaf": p["min_data_in_leaf"]})
+    ds = lgb.Dataset(
+        X,
+        label=y,
+        weight=w,
+        feature_name=names,
+        params={"max_bin": p["max_bin"], "verbose": -1, "min_data_in_leaf": p["min_data_in_leaf"]},
+    )
     return lgb.train(p, ds, num_boost_round=rounds)
 
 
@@ -212,28 +241,46 @@ def _hit5(pred: np.ndarray, y: np.ndarray, area: np.ndarray) -> float:
     return float(selection_hits(pred, y, area, (0.05,))[0] / tot) if tot > 0 else np.nan
 
 
-def choose_setting(ctx: Context, ci: int, days: list[int], horizon: str, exc: np.ndarray, area: np.ndarray,
-                   cfg: MultiScaleConfig, threads: int) -> tuple[dict, dict]:
+def choose_setting(
+    ctx: Context,
+    ci: int,
+    days: list[int],
+    horizon: str,
+    exc: np.ndarray,
+    area: np.ndarray,
+    cfg: MultiScaleConfig,
+    threads: int,
+) -> tuple[dict, dict]:
     """Time-ordered cross-validation: train on the older origins, score the `cv_origins` most
     recent ones (mean hit rate at 5 %); returns the best setting and every setting's score."""
     if len(cfg.grid) == 1 or len(days) < cfg.cv_origins + cfg.min_origins:
         return dict(cfg.grid[0]), {}
-    valid, train = days[:cfg.cv_origins], days[cfg.cv_origins:]
+    valid, train = days[: cfg.cv_origins], days[cfg.cv_origins :]
     rng = np.random.default_rng([cfg.seed, ci, days[0]])
     X, y, w = _rows(ctx, ci, train, horizon, exc, rng, cfg.zeros_per_fact)
     names = feature_names(ci != len(ctx.cum) - 1)
     scores = {}
     for i, s in enumerate(cfg.grid):
         b = _train(X, y, w, s, cfg.rounds, threads, names)
-        hr = [_hit5(b.predict(features(ctx, ci, d, exc[:, d]), num_threads=threads), _target(ctx, ci, d, horizon),
-                    area) for d in valid]
+        hr = [
+            _hit5(b.predict(features(ctx, ci, d, exc[:, d]), num_threads=threads), _target(ctx, ci, d, horizon), area)
+            for d in valid
+        ]
         scores[i] = float(np.nanmean(hr)) if np.isfinite(hr).any() else -1.0
     best = max(scores, key=lambda i: (scores[i], -i))
     return dict(cfg.grid[best]), {str(cfg.grid[i]): round(v, 4) for i, v in scores.items()}
 
 
-def train(ctx: Context, o_idx: int, area: np.ndarray, cfg: MultiScaleConfig, threads: int = 1,
-          fits: list[SP.SEPPFit] | None = None, settings: dict | None = None, names: list[str] | None = None):
+def train(
+    ctx: Context,
+    o_idx: int,
+    area: np.ndarray,
+    cfg: MultiScaleConfig,
+    threads: int = 1,
+    fits: list[SP.SEPPFit] | None = None,
+    settings: dict | None = None,
+    names: list[str] | None = None,
+):
     """The boosters of every category × horizon trained at slot `o_idx` (a day start, index from
     the data's first slot) on the weekly origins before it: ({(category index, horizon): fitted
     model}, their meta, the SEPP fits, the cross-validation scores). `fits`: a SEPP fit per
@@ -259,10 +306,19 @@ def train(ctx: Context, o_idx: int, area: np.ndarray, cfg: MultiScaleConfig, thr
             fn = feature_names(ci != C - 1)
             b = _train(X, y, w, chosen[key], cfg.rounds, threads, fn)
             group = (names or [str(i) for i in range(C)])[ci]
-            boosters[key] = FittedModel(f"{NAME}_{hz}", "lightgbm", group, fn,
-                                        {**BASE_PARAMS, **chosen[key], "rounds": cfg.rounds}, obj=b,
-                                        info={"fit_s": time.perf_counter() - t0, "cv": cv.get(key, {}),
-                                              "sepp": {"theta": fit.theta, "omega_par_jour": fit.omega}})
+            boosters[key] = FittedModel(
+                f"{NAME}_{hz}",
+                "lightgbm",
+                group,
+                fn,
+                {**BASE_PARAMS, **chosen[key], "rounds": cfg.rounds},
+                obj=b,
+                info={
+                    "fit_s": time.perf_counter() - t0,
+                    "cv": cv.get(key, {}),
+                    "sepp": {"theta": fit.theta, "omega_par_jour": fit.omega},
+                },
+            )
             meta[key] = {"origin_day": d0, "train_days": [min(days), max(days)], "n_rows": int(y.size)}
     return boosters, meta, fits, {"settings": chosen, "cv": {f"{k[0]}:{k[1]}": v for k, v in cv.items() if v}}
 
@@ -282,8 +338,10 @@ def predict(ctx: Context, o_idx: int, H: int, boosters: dict, fits: list[SP.SEPP
         hist = ctx.slots[ci][:, :o_idx].sum(axis=0)
         share = np.bincount(np.arange(o_idx) % n, weights=hist, minlength=n)
         share = share / share.sum() if share.sum() > 0 else np.full(n, 1.0 / n)
-        pred = {hz: np.maximum(boosters[(ci, hz)].obj.predict(features(ctx, ci, d0, exc[:, d0]), num_threads=threads),
-                               0.0) for hz in HORIZONS}
+        pred = {
+            hz: np.maximum(boosters[(ci, hz)].obj.predict(features(ctx, ci, d0, exc[:, d0]), num_threads=threads), 0.0)
+            for hz in HORIZONS
+        }
         lead_shift = (o_idx + np.arange(H)) % n
         day_of = np.arange(H) // n
         per_slot = np.where(day_of[None, :] == 0, pred["jour"][:, None], pred["semaine"][:, None] / 7.0)
@@ -292,8 +350,17 @@ def predict(ctx: Context, o_idx: int, H: int, boosters: dict, fits: list[SP.SEPP
     return mu, week
 
 
-def forecast(ctx: Context, o_idx: int, H: int, area: np.ndarray, cfg: MultiScaleConfig, threads: int = 1,
-             fits: list[SP.SEPPFit] | None = None, settings: dict | None = None, names: list[str] | None = None):
+def forecast(
+    ctx: Context,
+    o_idx: int,
+    H: int,
+    area: np.ndarray,
+    cfg: MultiScaleConfig,
+    threads: int = 1,
+    fits: list[SP.SEPPFit] | None = None,
+    settings: dict | None = None,
+    names: list[str] | None = None,
+):
     """Train at slot `o_idx` (`train`) and forecast the H slots from it (`predict`): (mu
     categories × cells × H, weekly map categories × cells, fitted models with their meta, info)."""
     boosters, meta, fits, info = train(ctx, o_idx, area, cfg, threads, fits, settings, names)

@@ -30,15 +30,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import lfilter
 
-R_MIN, R_MAX = 1e-4, 0.9995        # the decay per bin stays in (0, 1): a delay from ~1 bin to ~2000 bins
-THETA_MAX = 0.95                   # sub-critical process (θ < 1)
+R_MIN, R_MAX = 1e-4, 0.9995  # the decay per bin stays in (0, 1): a delay from ~1 bin to ~2000 bins
+THETA_MAX = 0.95  # sub-critical process (θ < 1)
 
 
 @dataclass(frozen=True)
 class SEPPFit:
-    mu: np.ndarray                 # background rate per cell, facts per bin
-    theta: float                   # mean offspring per fact
-    r: float                       # kernel decay per bin (e^{−ω Δ})
+    mu: np.ndarray  # background rate per cell, facts per bin
+    theta: float  # mean offspring per fact
+    r: float  # kernel decay per bin (e^{−ω Δ})
     iterations: int
     loglik: float
 
@@ -58,8 +58,9 @@ def _lag_weighted(a: np.ndarray, r: float) -> np.ndarray:
     return lfilter([1.0], [1.0, -r], a, axis=-1)
 
 
-def fit(Y: np.ndarray, seen: np.ndarray | None = None, iterations: int = 60, tol: float = 1e-7,
-        init: SEPPFit | None = None) -> SEPPFit:
+def fit(
+    Y: np.ndarray, seen: np.ndarray | None = None, iterations: int = 60, tol: float = 1e-7, init: SEPPFit | None = None
+) -> SEPPFit:
     """Fit μ (per cell), θ and r on counts `Y` (cells × bins); `seen` flags the bins observed
     (the others are left out of the likelihood; their counts are taken as 0)."""
     Y = np.asarray(Y, dtype=np.float64)
@@ -67,9 +68,14 @@ def fit(Y: np.ndarray, seen: np.ndarray | None = None, iterations: int = 60, tol
     obs = np.ones(T, dtype=bool) if seen is None else np.asarray(seen, dtype=bool)
     Y = Y * obs
     active = Y.sum(axis=1) > 0
-    if 0 < active.sum() < N:     # cells without facts: μ = 0 and no excitation; fit on the others
-        sub = fit(Y[active], obs, iterations, tol,
-                  None if init is None else SEPPFit(init.mu[active], init.theta, init.r, 0, 0.0))
+    if 0 < active.sum() < N:  # cells without facts: μ = 0 and no excitation; fit on the others
+        sub = fit(
+            Y[active],
+            obs,
+            iterations,
+            tol,
+            None if init is None else SEPPFit(init.mu[active], init.theta, init.r, 0, 0.0),
+        )
         mu_all = np.zeros(N)
         mu_all[active] = sub.mu
         return SEPPFit(mu_all, sub.theta, sub.r, sub.iterations, sub.loglik)
@@ -82,7 +88,7 @@ def fit(Y: np.ndarray, seen: np.ndarray | None = None, iterations: int = 60, tol
     else:
         mu, theta, r = np.maximum(Y.sum(axis=1) / n_obs * 0.5, 1e-9), 0.5, 0.5
     ll_prev, it = -np.inf, 0
-    rows, cols = np.nonzero(Y)                     # only bins with facts carry responsibility
+    rows, cols = np.nonzero(Y)  # only bins with facts carry responsibility
     yv = Y[rows, cols]
     all_obs = bool(obs.all())
     left = (T - 1 - np.arange(T)).astype(np.float64)
@@ -95,7 +101,7 @@ def fit(Y: np.ndarray, seen: np.ndarray | None = None, iterations: int = 60, tol
         compensator = mu.sum() * n_obs + k * (A.sum() if all_obs else A[:, obs].sum())
         ll = float(np.sum(yv * np.log(lam_o)) - compensator)
         # E step
-        trig = k * a_o / lam_o                                  # triggered share of each count
+        trig = k * a_o / lam_o  # triggered share of each count
         bg = np.bincount(rows, weights=yv * (1.0 - trig), minlength=N)
         n_trig = float(np.sum(yv * trig))
         C = _lag_weighted(A, r)
@@ -105,7 +111,7 @@ def fit(Y: np.ndarray, seen: np.ndarray | None = None, iterations: int = 60, tol
         mean_lag = lag_sum / n_trig if n_trig > 0 else 1.0
         r = float(np.clip(1.0 - 1.0 / max(mean_lag, 1.0 + 1e-9), R_MIN, R_MAX))
         # parents: each fact's kernel mass inside the window (1 − r^{bins left after it})
-        parents = float(np.sum(facts_per_bin * (1.0 - r ** left)))
+        parents = float(np.sum(facts_per_bin * (1.0 - r**left)))
         theta = float(np.clip(n_trig / parents, 0.0, THETA_MAX)) if parents > 0 else 0.0
         if abs(ll - ll_prev) <= tol * max(1.0, abs(ll)):
             ll_prev = ll
@@ -129,7 +135,7 @@ def forecast(Y: np.ndarray, o: int, H: int, fitted: SEPPFit, seen: np.ndarray | 
         hist = hist * np.asarray(seen[:o], dtype=bool)
     if hist.shape[1] == 0:
         return np.repeat(fitted.mu[:, None], H, axis=1)
-    a = lfilter([1.0], [1.0, -fitted.r], hist, axis=-1)[:, -1]    # Σ_{k ≥ 1} r^{k−1} y(o − k)
+    a = lfilter([1.0], [1.0, -fitted.r], hist, axis=-1)[:, -1]  # Σ_{k ≥ 1} r^{k−1} y(o − k)
     decay = fitted.r ** np.arange(H)
     return fitted.mu[:, None] + fitted.theta * (1.0 - fitted.r) * a[:, None] * decay[None, :]
 
@@ -139,7 +145,7 @@ def simulate(mu: np.ndarray, theta: float, r: float, T: int, rng: np.random.Gene
     (a loop over bins, vectorised over cells; for tests and calibration)."""
     N = len(mu)
     Y = np.zeros((N, T))
-    a = np.zeros(N)                           # Σ_{k ≥ 1} r^{k−1} y(t − k)
+    a = np.zeros(N)  # Σ_{k ≥ 1} r^{k−1} y(t − k)
     for t in range(T):
         Y[:, t] = rng.poisson(mu + theta * (1.0 - r) * a)
         a = Y[:, t] + r * a

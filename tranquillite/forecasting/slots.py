@@ -77,8 +77,7 @@ class SlotScheme:
 
     def start(self, slot: int) -> datetime:
         day, k = divmod(int(slot), self.n)
-        return datetime.combine(EPOCH + timedelta(days=day), datetime.min.time()) + timedelta(
-            hours=self.shift_hours[k])
+        return datetime.combine(EPOCH + timedelta(days=day), datetime.min.time()) + timedelta(hours=self.shift_hours[k])
 
     def end(self, slot: int) -> datetime:
         return self.start(slot + 1)
@@ -100,5 +99,8 @@ class SlotScheme:
         return np.arange(self.first_slot(first), self.first_slot(last) + self.n, dtype=np.int64)
 
     def starts(self, slots) -> pl.Series:
-        return pl.DataFrame({"slot": np.asarray(slots, dtype=np.int64)}).select(
-            self.start_expr(pl.col("slot")).alias("slot_start")).to_series()
+        return (
+            pl.DataFrame({"slot": np.asarray(slots, dtype=np.int64)})
+            .select(self.start_expr(pl.col("slot")).alias("slot_start"))
+            .to_series()
+        )

@@ -30,7 +30,7 @@ from tranquillite.timezones import PARIS_NAME
 FACT_SOURCES = S.forecast_facts()
 PLANNED_SOURCES = S.forecast_planned()
 ALL = "all"
-DATA_AREA_FILE = "zone_d_etude.geojson"   # the area of `TRANQUILLITE_AREA=donnees`, under warehouse/features
+DATA_AREA_FILE = "zone_d_etude.geojson"  # the area of `TRANQUILLITE_AREA=donnees`, under warehouse/features
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class AreaSpec:
     """Everything the forecasting functions need to know about the study area."""
 
     name: str = "Marseille"
-    boundary_path: str | None = None       # None: Marseille's arrondissements (geo.marseille())
+    boundary_path: str | None = None  # None: Marseille's arrondissements (geo.marseille())
     zone_property: str | None = "insee_arm"
     # no boundary: the area is the H3 cells of the events (`TRANQUILLITE_AREA=donnees`), written
     # by `features.study_grid` to `boundary_path` (a GeoJSON) from the clean events
@@ -50,8 +50,8 @@ class AreaSpec:
     timezone: str = PARIS_NAME
     holidays_country: str = "FR"
     school_holidays_subdivision: str | None = "Zone B"
-    route_buffer_m: float = 100.0          # a marching route touches the cells within this distance
-    planned_margin_h: float = 1.0          # a planned event is "on" from start - margin to end + margin
+    route_buffer_m: float = 100.0  # a marching route touches the cells within this distance
+    planned_margin_h: float = 1.0  # a planned event is "on" from start - margin to end + margin
     exposure_rings: tuple[int, ...] = (1, 4)  # H3 rings around a planned event's cells (k)
     # planned sources whose records are told apart by their subcategory (its contract enumeration):
     # a match and a market of the same attendance do not weigh alike
@@ -78,8 +78,10 @@ class AreaSpec:
             return geo.marseille()
         path = Path(self.boundary_path)
         if self.from_data and not path.exists():
-            raise FileNotFoundError(f"zone d'étude issue des données ({path}) pas encore calculée: "
-                                    "matérialiser features/study_grid après la publication des événements")
+            raise FileNotFoundError(
+                f"zone d'étude issue des données ({path}) pas encore calculée: "
+                "matérialiser features/study_grid après la publication des événements"
+            )
         return geo.area_from_file(path, self.zone_property or None, name=self.name)
 
     @property
@@ -96,6 +98,7 @@ def slug(text: str) -> str:
 def subcategory_values(source: str) -> list[str]:
     """The enumeration of the field a source's contract maps to `subcategory` (empty if none)."""
     from tranquillite.contracts import load_contracts
+
     for c in load_contracts().values():
         if c.source != source or not c.event or not c.event.get("subcategory"):
             continue
@@ -127,22 +130,34 @@ class StudyArea(dg.ConfigurableResource):
         """The study area the settings choose (`TRANQUILLITE_AREA` and the others, see settings.py):
         Marseille's defaults, or another city's with its own time zone, holidays and sources."""
         from tranquillite.settings import paths, settings
+
         s = s or settings()
         kw: dict = {"h3_resolution": s.h3_resolution, "shift_hours": list(s.shift_hours)}
         if s.area == "marseille":
-            kw |= {"name": s.area_name or "Marseille", "timezone": s.timezone or PARIS_NAME,
-                   "holidays_country": "FR" if s.holidays_country is None else s.holidays_country,
-                   "school_holidays_subdivision": "Zone B" if s.school_holidays is None else (s.school_holidays or None)}
+            kw |= {
+                "name": s.area_name or "Marseille",
+                "timezone": s.timezone or PARIS_NAME,
+                "holidays_country": "FR" if s.holidays_country is None else s.holidays_country,
+                "school_holidays_subdivision": "Zone B" if s.school_holidays is None else (s.school_holidays or None),
+            }
             if s.area_zone_property:
                 kw["zone_property"] = s.area_zone_property
         else:
-            kw |= {"timezone": s.timezone, "holidays_country": s.holidays_country or "",
-                   "school_holidays_subdivision": s.school_holidays or None,
-                   "sources": ["incidents"], "planned_sources": [],
-                   "zone_property": s.area_zone_property or ""}   # "": `insee_arm` if present, else the first
+            kw |= {
+                "timezone": s.timezone,
+                "holidays_country": s.holidays_country or "",
+                "school_holidays_subdivision": s.school_holidays or None,
+                "sources": ["incidents"],
+                "planned_sources": [],
+                "zone_property": s.area_zone_property or "",
+            }  # "": `insee_arm` if present, else the first
             if s.area == "donnees":
-                kw |= {"name": s.area_name or "zone d'étude", "from_data": True, "zone_property": "code",
-                       "boundary_path": str((home_paths or paths()).warehouse / "features" / DATA_AREA_FILE)}
+                kw |= {
+                    "name": s.area_name or "zone d'étude",
+                    "from_data": True,
+                    "zone_property": "code",
+                    "boundary_path": str((home_paths or paths()).warehouse / "features" / DATA_AREA_FILE),
+                }
             else:
                 kw |= {"name": s.area_name or Path(s.area).stem, "boundary_path": s.area}
         if s.sources is not None:
@@ -152,16 +167,25 @@ class StudyArea(dg.ConfigurableResource):
         return cls(**kw)
 
     def spec(self) -> AreaSpec:
-        return AreaSpec(name=self.name, boundary_path=self.boundary_path, zone_property=self.zone_property,
-                        from_data=self.from_data, h3_resolution=self.h3_resolution, sources=tuple(self.sources),
-                        planned_sources=tuple(_in_force(self.planned_sources)), shift_hours=tuple(self.shift_hours),
-                        timezone=self.timezone, holidays_country=self.holidays_country,
-                        school_holidays_subdivision=self.school_holidays_subdivision,
-                        route_buffer_m=self.route_buffer_m,
-                        kinds_by_subcategory=tuple(self.kinds_by_subcategory))
+        return AreaSpec(
+            name=self.name,
+            boundary_path=self.boundary_path,
+            zone_property=self.zone_property,
+            from_data=self.from_data,
+            h3_resolution=self.h3_resolution,
+            sources=tuple(self.sources),
+            planned_sources=tuple(_in_force(self.planned_sources)),
+            shift_hours=tuple(self.shift_hours),
+            timezone=self.timezone,
+            holidays_country=self.holidays_country,
+            school_holidays_subdivision=self.school_holidays_subdivision,
+            route_buffer_m=self.route_buffer_m,
+            kinds_by_subcategory=tuple(self.kinds_by_subcategory),
+        )
 
 
 def _in_force(sources: list[str]) -> list[str]:
     """Planned sources without those of ended conventions (their data are no longer used, #12)."""
     from tranquillite.conventions.usage import in_force_sources
+
     return in_force_sources(sources)

@@ -60,10 +60,22 @@ EMERGING_CLASSES: dict[str, tuple[str, str]] = {
 }
 NO_PATTERN = "aucun_motif"
 EMERGING_SCHEMA = {
-    "h3_cell": pl.Utf8, "arrondissement": pl.Utf8, "category": pl.Utf8, "period_level": pl.Utf8,
-    "class_code": pl.Utf8, "class_label": pl.Utf8, "class_esri": pl.Utf8, "trend_tau": pl.Float64,
-    "trend_s": pl.Float64, "trend_z": pl.Float64, "trend_p": pl.Float64, "n_periods": pl.Int32,
-    "n_hot": pl.Int32, "n_cold": pl.Int32, "last_z": pl.Float64, "last_period": pl.Utf8,
+    "h3_cell": pl.Utf8,
+    "arrondissement": pl.Utf8,
+    "category": pl.Utf8,
+    "period_level": pl.Utf8,
+    "class_code": pl.Utf8,
+    "class_label": pl.Utf8,
+    "class_esri": pl.Utf8,
+    "trend_tau": pl.Float64,
+    "trend_s": pl.Float64,
+    "trend_z": pl.Float64,
+    "trend_p": pl.Float64,
+    "n_periods": pl.Int32,
+    "n_hot": pl.Int32,
+    "n_cold": pl.Int32,
+    "last_z": pl.Float64,
+    "last_period": pl.Utf8,
     "first_period": pl.Utf8,
 }
 
@@ -86,8 +98,10 @@ def _tie_sums(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     gid = np.cumsum(new, axis=1) - 1 + (np.arange(m) * n)[:, None]
     t = np.bincount(gid.ravel(), minlength=m * n).astype(np.float64)
     row = np.repeat(np.arange(m), n)
-    return (np.bincount(row, weights=t * (t - 1) * (2 * t + 5), minlength=m),
-            np.bincount(row, weights=t * (t - 1) / 2, minlength=m))
+    return (
+        np.bincount(row, weights=t * (t - 1) * (2 * t + 5), minlength=m),
+        np.bincount(row, weights=t * (t - 1) / 2, minlength=m),
+    )
 
 
 def mann_kendall(Y: np.ndarray) -> MannKendall:
@@ -112,8 +126,14 @@ def _trailing_run(B: np.ndarray) -> np.ndarray:
     return np.cumprod(B[:, ::-1], axis=1).sum(axis=1)
 
 
-def classify(z: np.ndarray, significant: np.ndarray, tau: np.ndarray, trend_p: np.ndarray,
-             trend_alpha: float = 0.05, share: float = 0.90) -> np.ndarray:
+def classify(
+    z: np.ndarray,
+    significant: np.ndarray,
+    tau: np.ndarray,
+    trend_p: np.ndarray,
+    trend_alpha: float = 0.05,
+    share: float = 0.90,
+) -> np.ndarray:
     """Emerging class code of each row (cells × periods, last column = most recent)."""
     z = np.asarray(z, dtype=np.float64)
     sig = np.asarray(significant, dtype=bool)
@@ -122,8 +142,7 @@ def classify(z: np.ndarray, significant: np.ndarray, tau: np.ndarray, trend_p: n
     if n == 0:
         return out
     trend = trend_p < trend_alpha
-    kinds = (("chaud", sig & (z > 0), sig & (z < 0), tau > 0),
-             ("froid", sig & (z < 0), sig & (z > 0), tau < 0))
+    kinds = (("chaud", sig & (z > 0), sig & (z < 0), tau > 0), ("froid", sig & (z < 0), sig & (z > 0), tau < 0))
     done = np.zeros(m, dtype=bool)
     historical = []
     for kind, B, other, up in kinds:
@@ -154,8 +173,9 @@ def classify(z: np.ndarray, significant: np.ndarray, tau: np.ndarray, trend_p: n
     return out
 
 
-def emerging_table(hotspots: pl.DataFrame, *, trend_alpha: float = 0.05, share: float = 0.90,
-                   min_periods: int = 10) -> pl.DataFrame:
+def emerging_table(
+    hotspots: pl.DataFrame, *, trend_alpha: float = 0.05, share: float = 0.90, min_periods: int = 10
+) -> pl.DataFrame:
     """One row per cell × category × period level from `indicators.hotspots` (complete periods).
 
     Groups with fewer than `min_periods` complete periods are skipped (ESRI requires 10)."""
@@ -175,17 +195,33 @@ def emerging_table(hotspots: pl.DataFrame, *, trend_alpha: float = 0.05, share: 
         mk = mann_kendall(Z)
         codes = classify(Z, S, mk.tau, mk.p, trend_alpha, share)
         labels = g["period"].gather(np.arange(T))
-        frames.append(pl.DataFrame({
-            "h3_cell": cells, "arrondissement": g["arrondissement"].gather(np.arange(cells.len()) * T),
-            "category": cat, "period_level": level, "class_code": codes.tolist(),
-            "trend_tau": mk.tau, "trend_s": mk.s, "trend_z": mk.z, "trend_p": mk.p,
-            "n_periods": T, "n_hot": (S & (Z > 0)).sum(axis=1), "n_cold": (S & (Z < 0)).sum(axis=1),
-            "last_z": Z[:, -1], "last_period": labels[-1], "first_period": labels[0],
-        }))
+        frames.append(
+            pl.DataFrame(
+                {
+                    "h3_cell": cells,
+                    "arrondissement": g["arrondissement"].gather(np.arange(cells.len()) * T),
+                    "category": cat,
+                    "period_level": level,
+                    "class_code": codes.tolist(),
+                    "trend_tau": mk.tau,
+                    "trend_s": mk.s,
+                    "trend_z": mk.z,
+                    "trend_p": mk.p,
+                    "n_periods": T,
+                    "n_hot": (S & (Z > 0)).sum(axis=1),
+                    "n_cold": (S & (Z < 0)).sum(axis=1),
+                    "last_z": Z[:, -1],
+                    "last_period": labels[-1],
+                    "first_period": labels[0],
+                }
+            )
+        )
     if not frames:
         return pl.DataFrame(schema=EMERGING_SCHEMA)
     out = pl.concat(frames, how="vertical_relaxed").with_columns(
         pl.col("class_code").replace_strict({k: v[0] for k, v in EMERGING_CLASSES.items()}).alias("class_label"),
-        pl.col("class_code").replace_strict({k: v[1] for k, v in EMERGING_CLASSES.items()}).alias("class_esri"))
+        pl.col("class_code").replace_strict({k: v[1] for k, v in EMERGING_CLASSES.items()}).alias("class_esri"),
+    )
     return out.select([pl.col(k).cast(v) for k, v in EMERGING_SCHEMA.items()]).sort(
-        "period_level", "category", "h3_cell")
+        "period_level", "category", "h3_cell"
+    )

@@ -20,8 +20,14 @@ from tranquillite import geo
 from tranquillite.indicators import incremental as inc
 from tranquillite.settings import GEO_DIR
 
-GRID_SCHEMA = {"h3_cell": pl.Utf8, "cell_idx": pl.Int32, "arrondissement": pl.Utf8, "quartier": pl.Utf8,
-               "lon": pl.Float64, "lat": pl.Float64}
+GRID_SCHEMA = {
+    "h3_cell": pl.Utf8,
+    "cell_idx": pl.Int32,
+    "arrondissement": pl.Utf8,
+    "quartier": pl.Utf8,
+    "lon": pl.Float64,
+    "lat": pl.Float64,
+}
 
 
 @lru_cache(maxsize=1)
@@ -30,13 +36,17 @@ def quartiers() -> geo.Area:
     return geo.area_from_file(GEO_DIR / "marseille_quartiers.geojson", "code_qua", "nom", name="quartiers")
 
 
-def zones_of(lon: np.ndarray, lat: np.ndarray, area: geo.Area | None = None,
-             with_quartier: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def zones_of(
+    lon: np.ndarray, lat: np.ndarray, area: geo.Area | None = None, with_quartier: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """(arrondissement, quartier) codes of points; None outside (beyond ~300 m of any zone)."""
     area = area or geo.marseille()
     arr = area.zone_of(lon, lat)
-    qua = quartiers().zone_of(lon, lat) if with_quartier and area.name == "Marseille" else \
-        np.full(len(arr), None, dtype=object)
+    qua = (
+        quartiers().zone_of(lon, lat)
+        if with_quartier and area.name == "Marseille"
+        else np.full(len(arr), None, dtype=object)
+    )
     return arr, qua
 
 
@@ -85,8 +95,9 @@ class ZoneCache:
     def zones_of(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(arrondissement, quartier) codes of points, as `zones_of(lon, lat)`."""
         key = geography_key()
-        pts = pl.DataFrame({"lon": np.asarray(lon, dtype="float64"), "lat": np.asarray(lat, dtype="float64")},
-                           nan_to_null=True)
+        pts = pl.DataFrame(
+            {"lon": np.asarray(lon, dtype="float64"), "lat": np.asarray(lat, dtype="float64")}, nan_to_null=True
+        )
         distinct = pts.unique(maintain_order=True)
         known = self._known(key)
         if known is None:
@@ -97,12 +108,13 @@ class ZoneCache:
             miss = distinct.join(known, on=["lon", "lat"], how="anti", nulls_equal=True)
             why = None
         arr, qua = zones_of(miss["lon"].to_numpy(), miss["lat"].to_numpy()) if miss.height else ([], [])
-        located = miss.with_columns(pl.Series("_arr", _as_str(arr), dtype=pl.Utf8),
-                                    pl.Series("_qua", _as_str(qua), dtype=pl.Utf8))
+        located = miss.with_columns(
+            pl.Series("_arr", _as_str(arr), dtype=pl.Utf8), pl.Series("_qua", _as_str(qua), dtype=pl.Utf8)
+        )
         table = pl.concat([hit, located]).select(list(self.SCHEMA))
         try:
             self.state.save(key, {"digest": inc.frame_digest(table)}, table)
-        except OSError:   # a read-only home: the next run locates again
+        except OSError:  # a read-only home: the next run locates again
             self.state.clear()
         self.info = {"points": distinct.height, "localises": miss.height, **({"motif": why} if why else {})}
         out = pts.join(table, on=["lon", "lat"], how="left", nulls_equal=True, maintain_order="left")
@@ -113,8 +125,14 @@ def _as_str(a: np.ndarray) -> list[str | None]:
     return [None if v is None else str(v) for v in a]
 
 
-def build_grid(cells: list[str] | pl.Series, *, study_grid: pl.DataFrame | None = None, k: int = 2,
-               area: geo.Area | None = None, zones: ZoneCache | None = None) -> pl.DataFrame:
+def build_grid(
+    cells: list[str] | pl.Series,
+    *,
+    study_grid: pl.DataFrame | None = None,
+    k: int = 2,
+    area: geo.Area | None = None,
+    zones: ZoneCache | None = None,
+) -> pl.DataFrame:
     """One row per cell, sorted, `cell_idx` = 0..n-1: h3_cell, cell_idx, arrondissement, quartier,
     lon, lat.
 
@@ -125,9 +143,10 @@ def build_grid(cells: list[str] | pl.Series, *, study_grid: pl.DataFrame | None 
     if study_grid is not None and study_grid.height:
         cell_col = "h3_cell" if "h3_cell" in study_grid.columns else "cell"
         zone_col = next((c for c in ("arrondissement", "zone") if c in study_grid.columns), None)
-        g = study_grid.select(pl.col(cell_col).cast(pl.Utf8).alias("h3_cell"),
-                              (pl.col(zone_col).cast(pl.Utf8) if zone_col else pl.lit(None, pl.Utf8))
-                              .alias("_zone")).unique("h3_cell")
+        g = study_grid.select(
+            pl.col(cell_col).cast(pl.Utf8).alias("h3_cell"),
+            (pl.col(zone_col).cast(pl.Utf8) if zone_col else pl.lit(None, pl.Utf8)).alias("_zone"),
+        ).unique("h3_cell")
         base = set(g["h3_cell"].to_list())
         ring: set[str] = set()
     else:
@@ -141,14 +160,22 @@ def build_grid(cells: list[str] | pl.Series, *, study_grid: pl.DataFrame | None 
     if not all_cells:
         return pl.DataFrame(schema=GRID_SCHEMA)
     df = pl.DataFrame({"h3_cell": all_cells}).with_columns(
-        plh3.cell_to_lat("h3_cell").alias("lat"), plh3.cell_to_lng("h3_cell").alias("lon"))
-    arr, qua = zones.zones_of(df["lon"].to_numpy(), df["lat"].to_numpy()) if zones is not None and area is None \
+        plh3.cell_to_lat("h3_cell").alias("lat"), plh3.cell_to_lng("h3_cell").alias("lon")
+    )
+    arr, qua = (
+        zones.zones_of(df["lon"].to_numpy(), df["lat"].to_numpy())
+        if zones is not None and area is None
         else zones_of(df["lon"].to_numpy(), df["lat"].to_numpy(), area)
-    df = df.with_columns(pl.Series("arrondissement", _as_str(arr), dtype=pl.Utf8),
-                         pl.Series("quartier", _as_str(qua), dtype=pl.Utf8))
+    )
+    df = df.with_columns(
+        pl.Series("arrondissement", _as_str(arr), dtype=pl.Utf8), pl.Series("quartier", _as_str(qua), dtype=pl.Utf8)
+    )
     if g is not None:  # the study grid's own zone wins
-        df = (df.join(g, on="h3_cell", how="left")
-              .with_columns(pl.coalesce("_zone", "arrondissement").alias("arrondissement")).drop("_zone"))
+        df = (
+            df.join(g, on="h3_cell", how="left")
+            .with_columns(pl.coalesce("_zone", "arrondissement").alias("arrondissement"))
+            .drop("_zone")
+        )
     elif ring:
         df = df.filter(pl.col("h3_cell").is_in(list(base)) | pl.col("arrondissement").is_not_null())
     return df.with_columns(pl.int_range(pl.len(), dtype=pl.Int32).alias("cell_idx")).select(list(GRID_SCHEMA))
@@ -159,9 +186,12 @@ def disk_weights(cells: list[str] | pl.Series, k: int) -> sps.csr_matrix:
     cells = pl.Series("h3_cell", cells, dtype=pl.Utf8)
     n = cells.len()
     idx = pl.DataFrame({"h3_cell": cells, "i": np.arange(n, dtype=np.int64)})
-    pairs = (idx.with_columns(plh3.grid_disk("h3_cell", k).alias("nb")).explode("nb")
-             .with_columns(pl.col("nb").cast(pl.Utf8))          # an empty grid gives a null-typed column
-             .join(idx.rename({"h3_cell": "nb", "i": "j"}), on="nb", how="inner"))
+    pairs = (
+        idx.with_columns(plh3.grid_disk("h3_cell", k).alias("nb"))
+        .explode("nb")
+        .with_columns(pl.col("nb").cast(pl.Utf8))  # an empty grid gives a null-typed column
+        .join(idx.rename({"h3_cell": "nb", "i": "j"}), on="nb", how="inner")
+    )
     return sps.csr_matrix((np.ones(pairs.height), (pairs["i"].to_numpy(), pairs["j"].to_numpy())), shape=(n, n))
 
 
@@ -172,8 +202,15 @@ def locate(df: pl.DataFrame, grid: pl.DataFrame, cell_col: str = "h3_cell") -> p
         return df.with_columns(pl.lit(None, dtype=pl.Int32).alias("cell_idx"))
     res = int(pl.select(plh3.get_resolution(pl.lit(grid["h3_cell"][0]))).item())
     c = pl.col(cell_col)
-    cell = (pl.when(plh3.get_resolution(c) == res).then(c)
-            .when(plh3.get_resolution(c) > res).then(plh3.cell_to_parent(c, res)).otherwise(None))
-    return (df.with_columns(cell.alias("_cell"))
-            .join(grid.select(pl.col("h3_cell").alias("_cell"), "cell_idx"), on="_cell", how="left")
-            .drop("_cell"))
+    cell = (
+        pl.when(plh3.get_resolution(c) == res)
+        .then(c)
+        .when(plh3.get_resolution(c) > res)
+        .then(plh3.cell_to_parent(c, res))
+        .otherwise(None)
+    )
+    return (
+        df.with_columns(cell.alias("_cell"))
+        .join(grid.select(pl.col("h3_cell").alias("_cell"), "cell_idx"), on="_cell", how="left")
+        .drop("_cell")
+    )

@@ -54,10 +54,22 @@ HOTSPOT_CLASSES = {
     "point_froid_99": "Point froid (confiance 99 %)",
 }
 HOTSPOT_SCHEMA = {
-    "h3_cell": pl.Utf8, "arrondissement": pl.Utf8, "category": pl.Utf8, "period_level": pl.Utf8,
-    "period": pl.Utf8, "period_start": pl.Date, "complete": pl.Boolean, "n": pl.Int32, "local_sum": pl.Float64,
-    "expected": pl.Float64, "z": pl.Float64, "p": pl.Float64, "p_normale": pl.Float64, "q": pl.Float64,
-    "significant": pl.Boolean, "class": pl.Utf8,
+    "h3_cell": pl.Utf8,
+    "arrondissement": pl.Utf8,
+    "category": pl.Utf8,
+    "period_level": pl.Utf8,
+    "period": pl.Utf8,
+    "period_start": pl.Date,
+    "complete": pl.Boolean,
+    "n": pl.Int32,
+    "local_sum": pl.Float64,
+    "expected": pl.Float64,
+    "z": pl.Float64,
+    "p": pl.Float64,
+    "p_normale": pl.Float64,
+    "q": pl.Float64,
+    "significant": pl.Boolean,
+    "class": pl.Utf8,
 }
 
 
@@ -66,11 +78,11 @@ class GiStar:
     """Gi* of every cell (rows) and period (columns)."""
 
     z: np.ndarray
-    local: np.ndarray      # L = Σ_j w_ij x_j
-    expected: np.ndarray   # E[L] under the null
-    variance: np.ndarray   # V[L] under the null
-    p: np.ndarray          # two-sided (count tail for counts, normal otherwise)
-    p_normal: np.ndarray   # two-sided normal
+    local: np.ndarray  # L = Σ_j w_ij x_j
+    expected: np.ndarray  # E[L] under the null
+    variance: np.ndarray  # V[L] under the null
+    p: np.ndarray  # two-sided (count tail for counts, normal otherwise)
+    p_normal: np.ndarray  # two-sided normal
 
 
 def gi_star(X: np.ndarray, W: sps.spmatrix, method: str = "auto") -> GiStar:
@@ -82,12 +94,12 @@ def gi_star(X: np.ndarray, W: sps.spmatrix, method: str = "auto") -> GiStar:
     W = sps.csr_matrix(W, dtype=np.float64)
     n = X.shape[0]
     xbar = X.mean(axis=0)
-    s2 = np.maximum((X ** 2).mean(axis=0) - xbar ** 2, 0.0)
+    s2 = np.maximum((X**2).mean(axis=0) - xbar**2, 0.0)
     sw = np.asarray(W.sum(axis=1)).ravel()
     sw2 = np.asarray(W.multiply(W).sum(axis=1)).ravel()
     L = np.asarray(W @ X)
     mu = sw[:, None] * xbar[None, :]
-    var = s2[None, :] * ((n * sw2 - sw ** 2) / (n - 1))[:, None]
+    var = s2[None, :] * ((n * sw2 - sw**2) / (n - 1))[:, None]
     sd = np.sqrt(var)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(sd > 0, (L - mu) / sd, 0.0)
@@ -145,12 +157,20 @@ def classify(z: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 def period_starts(first_day: date, last_day: date, level: str) -> list[date]:
     """Starts of every period overlapping [first_day, last_day]."""
-    return (pl.select(pl.date_range(first_day, last_day, "1d").alias("d"))
-            .select(period_start(pl.col("d"), level).unique().sort())).to_series().to_list()
+    return (
+        (
+            pl.select(pl.date_range(first_day, last_day, "1d").alias("d")).select(
+                period_start(pl.col("d"), level).unique().sort()
+            )
+        )
+        .to_series()
+        .to_list()
+    )
 
 
-def _level_counts(f: pl.DataFrame, level: str, first_day: date, last_day: date, all_code: str,
-                  received: set[date] | None) -> tuple[list[date], pl.DataFrame, pl.DataFrame] | None:
+def _level_counts(
+    f: pl.DataFrame, level: str, first_day: date, last_day: date, all_code: str, received: set[date] | None
+) -> tuple[list[date], pl.DataFrame, pl.DataFrame] | None:
     """Of one period level: the period starts, the counts (category, cell_idx, t, len) and the
     periods' meta (t, period_start, period, complete)."""
     starts = period_starts(first_day, last_day, level)
@@ -162,24 +182,41 @@ def _level_counts(f: pl.DataFrame, level: str, first_day: date, last_day: date, 
     per_all = fl.group_by("cell_idx", "ps").len().with_columns(pl.lit(all_code).alias("category"))
     counts = pl.concat([per_cat, per_all.select(per_cat.columns)])
     counts = counts.with_columns(pl.col("ps").replace_strict(pidx, return_dtype=pl.Int64).alias("t"))
-    inside = ((pl.col("period_start") >= first_day)
-              & (period_end(pl.col("period_start"), level) <= pl.lit(last_day).dt.offset_by("1d")))
+    inside = (pl.col("period_start") >= first_day) & (
+        period_end(pl.col("period_start"), level) <= pl.lit(last_day).dt.offset_by("1d")
+    )
     if received is not None:
         got = pl.Series(sorted(received), dtype=pl.Date).implode()
-        inside = inside & pl.date_ranges(pl.col("period_start"), period_end(pl.col("period_start"), level)
-                                         .dt.offset_by("-1d"), "1d").list.eval(pl.element().is_in(got)).list.all()
+        inside = (
+            inside
+            & pl.date_ranges(
+                pl.col("period_start"), period_end(pl.col("period_start"), level).dt.offset_by("-1d"), "1d"
+            )
+            .list.eval(pl.element().is_in(got))
+            .list.all()
+        )
     meta = pl.DataFrame({"period_start": starts}).with_columns(
-        period_label(pl.col("period_start"), level).alias("period"), inside.alias("complete"))
+        period_label(pl.col("period_start"), level).alias("period"), inside.alias("complete")
+    )
     return starts, counts, meta.with_row_index("t").with_columns(pl.col("t").cast(pl.Int64))
 
 
 def _in_range(facts: pl.DataFrame, first_day: date, last_day: date) -> pl.DataFrame:
-    return facts.filter(pl.col("cell_idx").is_not_null()
-                        & pl.col("start").cast(pl.Date).is_between(first_day, last_day))
+    return facts.filter(
+        pl.col("cell_idx").is_not_null() & pl.col("start").cast(pl.Date).is_between(first_day, last_day)
+    )
 
 
-def map_digests(facts: pl.DataFrame, *, categories: list[str], all_code: str, first_day: date, last_day: date,
-                levels: tuple[str, ...] = ("semaine", "mois"), received: set[date] | None = None) -> dict:
+def map_digests(
+    facts: pl.DataFrame,
+    *,
+    categories: list[str],
+    all_code: str,
+    first_day: date,
+    last_day: date,
+    levels: tuple[str, ...] = ("semaine", "mois"),
+    received: set[date] | None = None,
+) -> dict:
     """What each map of `hotspot_table` is computed from, as a digest per level and period start
     (its counts per category and cell, and whether it is complete), and which categories have
     maps: two runs with equal digests give that map equal rows (each map is computed alone)."""
@@ -192,19 +229,29 @@ def map_digests(facts: pl.DataFrame, *, categories: list[str], all_code: str, fi
         if lc is None:
             continue
         starts, counts, meta = lc
-        d = counts.join(meta.select("t", "period_start"), on="t").select(
-            "period_start", "category", "cell_idx", "len")
+        d = counts.join(meta.select("t", "period_start"), on="t").select("period_start", "category", "cell_idx", "len")
         g = grouped_digests(d.select("period_start"), d.select("category", "cell_idx", "len"), seed=3)
         agg = {r[0]: [r[1], r[2], r[3]] for r in g.select("period_start", "n", "hi", "lo").iter_rows()}
-        out["maps"][level] = {str(s): [*agg.get(s, [0, 0, 0]), bool(c)]
-                              for s, c in meta.select("period_start", "complete").iter_rows()}
+        out["maps"][level] = {
+            str(s): [*agg.get(s, [0, 0, 0]), bool(c)] for s, c in meta.select("period_start", "complete").iter_rows()
+        }
     return out
 
 
-def hotspot_table(facts: pl.DataFrame, grid: pl.DataFrame, W: sps.spmatrix, *, categories: list[str],
-                  all_code: str, first_day: date, last_day: date, levels: tuple[str, ...] = ("semaine", "mois"),
-                  fdr_alpha: float = 0.05, received: set[date] | None = None,
-                  only: dict[str, set[date]] | None = None) -> pl.DataFrame:
+def hotspot_table(
+    facts: pl.DataFrame,
+    grid: pl.DataFrame,
+    W: sps.spmatrix,
+    *,
+    categories: list[str],
+    all_code: str,
+    first_day: date,
+    last_day: date,
+    levels: tuple[str, ...] = ("semaine", "mois"),
+    fdr_alpha: float = 0.05,
+    received: set[date] | None = None,
+    only: dict[str, set[date]] | None = None,
+) -> pl.DataFrame:
     """Gi* of every grid cell × category (and `all_code`) × period of each level.
 
     `facts`: one row per fact with `cell_idx` (grid index), `category` and `start`; only facts
@@ -229,8 +276,11 @@ def hotspot_table(facts: pl.DataFrame, grid: pl.DataFrame, W: sps.spmatrix, *, c
         if lc is None:
             continue
         starts, counts, meta = lc
-        cols = np.arange(len(starts)) if only is None else \
-            np.array([t for t, s in enumerate(starts) if s in only.get(level, set())], dtype=np.int64)
+        cols = (
+            np.arange(len(starts))
+            if only is None
+            else np.array([t for t, s in enumerate(starts) if s in only.get(level, set())], dtype=np.int64)
+        )
         if cols.size == 0:
             continue
         T = cols.size
@@ -250,15 +300,36 @@ def hotspot_table(facts: pl.DataFrame, grid: pl.DataFrame, W: sps.spmatrix, *, c
             g = gi_star(X, W)
             q = bh_qvalues(g.p)
 
-            def laid(a: np.ndarray) -> np.ndarray:   # cells × periods → period-major, cells in string order
+            def laid(a: np.ndarray) -> np.ndarray:  # cells × periods → period-major, cells in string order
                 return a[order].ravel(order="F")
 
-            blocks.append(((level, cat), pl.concat([rows_cells, rows_meta, pl.DataFrame({
-                "n": laid(X).astype(np.int32), "local_sum": laid(g.local), "expected": laid(g.expected),
-                "z": laid(g.z), "p": laid(g.p), "p_normale": laid(g.p_normal), "q": laid(q),
-                "significant": laid(q < fdr_alpha), "class": laid(classify(g.z, q)).tolist(),
-            })], how="horizontal").with_columns(pl.lit(cat, dtype=pl.Utf8).alias("category"),
-                                                pl.lit(level, dtype=pl.Utf8).alias("period_level"))))
+            blocks.append(
+                (
+                    (level, cat),
+                    pl.concat(
+                        [
+                            rows_cells,
+                            rows_meta,
+                            pl.DataFrame(
+                                {
+                                    "n": laid(X).astype(np.int32),
+                                    "local_sum": laid(g.local),
+                                    "expected": laid(g.expected),
+                                    "z": laid(g.z),
+                                    "p": laid(g.p),
+                                    "p_normale": laid(g.p_normal),
+                                    "q": laid(q),
+                                    "significant": laid(q < fdr_alpha),
+                                    "class": laid(classify(g.z, q)).tolist(),
+                                }
+                            ),
+                        ],
+                        how="horizontal",
+                    ).with_columns(
+                        pl.lit(cat, dtype=pl.Utf8).alias("category"), pl.lit(level, dtype=pl.Utf8).alias("period_level")
+                    ),
+                )
+            )
     if not blocks:
         return pl.DataFrame(schema=HOTSPOT_SCHEMA)
     out = pl.concat([b for _, b in sorted(blocks, key=lambda kb: kb[0])])

@@ -51,9 +51,15 @@ def grouped_digests(keys: pl.DataFrame, rows: pl.DataFrame, seed: int = 7) -> pl
     """Per value of `keys`' columns: the count and the sums of the high and low 32-bit halves of
     `rows`' 64-bit row hashes (`n`, `hi`, `lo`): order-free, and the sums cannot overflow."""
     h = pl.col("_h")
-    return (keys.with_columns(rows.hash_rows(seed=seed).alias("_h")).group_by(keys.columns)
-            .agg(pl.len().alias("n"), (h // 4294967296).cast(pl.Int64).sum().alias("hi"),
-                 (h % 4294967296).cast(pl.Int64).sum().alias("lo")))
+    return (
+        keys.with_columns(rows.hash_rows(seed=seed).alias("_h"))
+        .group_by(keys.columns)
+        .agg(
+            pl.len().alias("n"),
+            (h // 4294967296).cast(pl.Int64).sum().alias("hi"),
+            (h % 4294967296).cast(pl.Int64).sum().alias("lo"),
+        )
+    )
 
 
 def day_digests(df: pl.DataFrame, day: pl.Expr) -> dict[str, list[int]]:
@@ -106,8 +112,9 @@ class Touched:
         return not self.days and self.edge_start is None and self.edge_end is None
 
 
-def touched(old_days: dict, new_days: dict, old_cover: tuple[date, date] | None,
-            new_cover: tuple[date, date] | None) -> Touched:
+def touched(
+    old_days: dict, new_days: dict, old_cover: tuple[date, date] | None, new_cover: tuple[date, date] | None
+) -> Touched:
     """The periods a change of one relation touches (coverage: (first day, last day + 1))."""
     t = Touched(days=changed_days(old_days, new_days))
     if old_cover != new_cover and old_cover is not None and new_cover is not None:
@@ -146,7 +153,7 @@ class State:
         except Exception:  # noqa: BLE001 - a missing or damaged state is recomputed, never trusted
             return None
         if rows != doc.get("rows"):
-            return None   # the frame was changed behind our back (a destruction purges rows)
+            return None  # the frame was changed behind our back (a destruction purges rows)
         return doc, frame
 
     def stream(self, schema: dict | None = None) -> ParquetStream:

@@ -33,8 +33,9 @@ def period_start(ts: pl.Expr, level: str) -> pl.Expr:
 
 def period_end(start: pl.Expr, level: str) -> pl.Expr:
     """Exclusive end date of the period starting at `start`."""
-    return {"jour": start.dt.offset_by("1d"), "semaine": start.dt.offset_by("1w"),
-            "mois": start.dt.offset_by("1mo")}[level]
+    return {"jour": start.dt.offset_by("1d"), "semaine": start.dt.offset_by("1w"), "mois": start.dt.offset_by("1mo")}[
+        level
+    ]
 
 
 def period_label(start: pl.Expr, level: str) -> pl.Expr:
@@ -44,7 +45,8 @@ def period_label(start: pl.Expr, level: str) -> pl.Expr:
 def complete_periods(first_day: date, last_day: date, level: str) -> list[date]:
     """Starts of the periods entirely inside [first_day, last_day]."""
     s = pl.select(pl.date_range(first_day, last_day, "1d").alias("d")).select(
-        period_start(pl.col("d"), level).unique().sort().alias("s"))
+        period_start(pl.col("d"), level).unique().sort().alias("s")
+    )
     s = s.with_columns(period_end(pl.col("s"), level).alias("e"))
     ok = s.filter((pl.col("s") >= first_day) & (pl.col("e") <= last_day + timedelta(days=1)))
     return ok["s"].to_list()
@@ -75,8 +77,11 @@ class Shifts:
         hours = pl.lit(self.hours[0], dtype=pl.Int64)
         for i, h in enumerate(self.hours[1:], start=1):
             hours = pl.when(slot % self.n == i).then(pl.lit(h, dtype=pl.Int64)).otherwise(hours)
-        return (pl.lit(datetime(1970, 1, 1)).cast(pl.Datetime("us")) + pl.duration(days=slot // self.n)
-                + pl.duration(hours=hours))
+        return (
+            pl.lit(datetime(1970, 1, 1)).cast(pl.Datetime("us"))
+            + pl.duration(days=slot // self.n)
+            + pl.duration(hours=hours)
+        )
 
     def slot_of(self, t: datetime) -> int:
         u = t - timedelta(hours=self.hours[0])

@@ -27,8 +27,20 @@ from tranquillite.pii.engine import KINDS, MODEL, NOTHING, SCOPES, Detection, Mo
 
 MASK = "█"
 
-__all__ = ["KINDS", "MODEL", "NOTHING", "SCOPES", "Detection", "ModelMissing", "Span", "detect", "first_kinds",
-           "find_pii", "mask", "mask_text"]
+__all__ = [
+    "KINDS",
+    "MODEL",
+    "NOTHING",
+    "SCOPES",
+    "Detection",
+    "ModelMissing",
+    "Span",
+    "detect",
+    "first_kinds",
+    "find_pii",
+    "mask",
+    "mask_text",
+]
 
 
 def first_kinds(texts: pl.Series | Sequence[str | None], scope: str = "texte") -> pl.Series:

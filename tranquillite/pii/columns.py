@@ -41,8 +41,11 @@ def with_kinds(df: pl.DataFrame, fields: Iterable, header: bool = True) -> pl.Da
         if not f.free_text:
             continue
         source = f.header if header else f.name
-        cols.append(kinds(df, source, f.free_text_scope).alias(kind_column(f.name)) if df.height
-                    else pl.Series(kind_column(f.name), [], dtype=pl.Utf8))
+        cols.append(
+            kinds(df, source, f.free_text_scope).alias(kind_column(f.name))
+            if df.height
+            else pl.Series(kind_column(f.name), [], dtype=pl.Utf8)
+        )
     return df.with_columns(cols) if cols else df
 
 

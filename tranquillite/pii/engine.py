@@ -63,19 +63,24 @@ class FrenchSpacyEngine(SpacyNlpEngine):
         super().__init__(
             models=[{"lang_code": LANG, "model_name": model}],
             ner_model_configuration=NerModelConfiguration(
-                model_to_presidio_entity_mapping={"PER": "nom_de_personne", "LOC": "LOC", "ORG": "ORG",
-                                                  "MISC": "MISC"},
-                labels_to_ignore=["LOC", "ORG", "MISC"], default_score=0.85))
+                model_to_presidio_entity_mapping={"PER": "nom_de_personne", "LOC": "LOC", "ORG": "ORG", "MISC": "MISC"},
+                labels_to_ignore=["LOC", "ORG", "MISC"],
+                default_score=0.85,
+            ),
+        )
 
     def load(self) -> None:
         """Check the package is installed (a clear error at once); the model itself is loaded at the
         first text that needs it (`_model`): most days' texts are settled by the recognisers alone,
         and loading it cost 3–4 s at each ingestion run."""
         import spacy
+
         model = self.models[0]["model_name"]
         if not spacy.util.is_package(model):
-            raise ModelMissing(f"modèle spaCy « {model} » absent: installer le paquet {model.replace('_', '-')} "
-                               "(make install); il n'est jamais téléchargé à l'exécution")
+            raise ModelMissing(
+                f"modèle spaCy « {model} » absent: installer le paquet {model.replace('_', '-')} "
+                "(make install); il n'est jamais téléchargé à l'exécution"
+            )
         self._checked = True
 
     def is_loaded(self) -> bool:
@@ -87,8 +92,11 @@ class FrenchSpacyEngine(SpacyNlpEngine):
     def _model(self) -> None:
         if self.nlp is None:
             import spacy
-            nlp = spacy.load(self.models[0]["model_name"],
-                             exclude=["parser", "senter", "lemmatizer", "morphologizer", "attribute_ruler", "tagger"])
+
+            nlp = spacy.load(
+                self.models[0]["model_name"],
+                exclude=["parser", "senter", "lemmatizer", "morphologizer", "attribute_ruler", "tagger"],
+            )
             self.nlp = {LANG: nlp}
 
     def process_text(self, text: str, language: str) -> NlpArtifacts:
@@ -114,8 +122,12 @@ class _NoContext(ContextAwareEnhancer):
     """Our recognisers score themselves; Presidio's lemma-based context boost needs a lemmatiser."""
 
     def __init__(self):
-        super().__init__(context_similarity_factor=0, min_score_with_context_similarity=0, context_prefix_count=0,
-                         context_suffix_count=0)
+        super().__init__(
+            context_similarity_factor=0,
+            min_score_with_context_similarity=0,
+            context_prefix_count=0,
+            context_suffix_count=0,
+        )
 
     def enhance_using_context(self, text, raw_results, nlp_artifacts, recognizers, context=None):
         return raw_results
@@ -125,8 +137,12 @@ class _NoContext(ContextAwareEnhancer):
 def analyzer(model: str = MODEL) -> AnalyzerEngine:
     """The analyzer (model loaded once per process)."""
     registry = RecognizerRegistry(recognizers=recognizers(), supported_languages=[LANG])
-    return AnalyzerEngine(registry=registry, nlp_engine=FrenchSpacyEngine(model), supported_languages=[LANG],
-                          context_aware_enhancer=_NoContext())
+    return AnalyzerEngine(
+        registry=registry,
+        nlp_engine=FrenchSpacyEngine(model),
+        supported_languages=[LANG],
+        context_aware_enhancer=_NoContext(),
+    )
 
 
 def _empty_artifacts() -> NlpArtifacts:
@@ -173,8 +189,8 @@ def needs_model(text: str) -> bool:
         low = word.lower()
         if word in L.ACRONYMS or low in _SKIP or low in L.TOPONYMS or placed(text, m.start()):
             continue
-        if _OPENS.search(text[max(0, m.start() - 3):m.start()]) or m.start() == 0:
-            nxt = _CAPITALISED.match(text, m.end() + 1) if text[m.end():m.end() + 1] == " " else None
+        if _OPENS.search(text[max(0, m.start() - 3) : m.start()]) or m.start() == 0:
+            nxt = _CAPITALISED.match(text, m.end() + 1) if text[m.end() : m.end() + 1] == " " else None
             if low not in L.FIRST_NAMES and not nxt and not word.isupper():
                 continue
         return True
@@ -215,8 +231,9 @@ def _clip(text: str) -> str:
     return text[:half] + " " * (len(text) - 2 * half) + text[-half:]
 
 
-def detect_unique(texts: Sequence[str], scope: str = "texte", model: str = MODEL,
-                  use_prefilter: bool = True) -> list[Detection]:
+def detect_unique(
+    texts: Sequence[str], scope: str = "texte", model: str = MODEL, use_prefilter: bool = True
+) -> list[Detection]:
     """Detections of distinct non-empty texts (the caller deduplicates). `use_prefilter=False`
     sends every text to the model (the benchmark measures what the cheap test costs in recall)."""
     if scope not in SCOPES:
@@ -226,8 +243,9 @@ def detect_unique(texts: Sequence[str], scope: str = "texte", model: str = MODEL
     # streets and places of the city are not personal data (blanked, same offsets)
     blank = blank_known_places if scope == "libelle" else blank_known_streets
     normed = [(blank(n), o) for n, o in normed]
-    with_model = [] if scope != "texte" else [i for i, (n, _) in enumerate(normed)
-                                              if not use_prefilter or needs_model(n)]
+    with_model = (
+        [] if scope != "texte" else [i for i, (n, _) in enumerate(normed) if not use_prefilter or needs_model(n)]
+    )
     artifacts: dict[int, NlpArtifacts] = {}
     if with_model:
         batch = eng.nlp_engine.process_batch([normed[i][0] for i in with_model], LANG, batch_size=BATCH)
@@ -236,8 +254,7 @@ def detect_unique(texts: Sequence[str], scope: str = "texte", model: str = MODEL
     empty = _empty_artifacts()
     out: list[Detection] = []
     for i, (text, (norm, origin)) in enumerate(zip(texts, normed)):
-        results = eng.analyze(text=norm, language=LANG, entities=_entities(norm),
-                              nlp_artifacts=artifacts.get(i, empty))
+        results = eng.analyze(text=norm, language=LANG, entities=_entities(norm), nlp_artifacts=artifacts.get(i, empty))
         if not results:
             out.append(NOTHING)
             continue

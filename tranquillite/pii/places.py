@@ -36,9 +36,12 @@ def _normal(words: list[str]) -> tuple[str, str]:
     return geo.parse_address(text)[0], geo.normalize_name(text)
 
 
-_TYPES = re.compile(r"(?<![\w'-])(?:" + "|".join(re.escape(w) for w in sorted(set(L.STREET_TYPES + L.VENUE_TYPES),
-                                                                                   key=len, reverse=True))
-                    + r")(?![\w'-])", re.IGNORECASE)
+_TYPES = re.compile(
+    r"(?<![\w'-])(?:"
+    + "|".join(re.escape(w) for w in sorted(set(L.STREET_TYPES + L.VENUE_TYPES), key=len, reverse=True))
+    + r")(?![\w'-])",
+    re.IGNORECASE,
+)
 
 
 def blank_known_streets(text: str) -> str:

@@ -22,8 +22,8 @@ from tranquillite.pii import lexicon as L
 LANG = "fr"
 UP = "A-ZÀ-ÖØ-Þ"
 LOW = "a-zà-öø-ÿœ"
-CAP = rf"[{UP}][{LOW}]+(?:[-'][{UP}{LOW}][{LOW}]+)*"           # Dupont, Jean-Pierre, Saint-Just
-CAPS = rf"[{UP}]{{2,}}(?:[-'][{UP}]{{2,}})*"                     # DUPONT, BEN-ALI
+CAP = rf"[{UP}][{LOW}]+(?:[-'][{UP}{LOW}][{LOW}]+)*"  # Dupont, Jean-Pierre, Saint-Just
+CAPS = rf"[{UP}]{{2,}}(?:[-'][{UP}]{{2,}})*"  # DUPONT, BEN-ALI
 WORD = rf"(?:{CAPS}|{CAP})"
 
 
@@ -52,18 +52,25 @@ def placed(text: str, start: int, window: int = 64, names: bool = True) -> bool:
     `names=False`: only linking words may stand between the type and the position (a civility
     right after "rue Consolat" starts a person's name)."""
     rx = _PLACE_NAMES_BEFORE if names else _PLACE_BEFORE
-    return rx.search(text[max(0, start - window):start]) is not None
+    return rx.search(text[max(0, start - window) : start]) is not None
 
 
 def on_street(text: str, start: int, window: int = 64) -> bool:
     """True when a civility at `start` is part of a street name ("rue du Docteur Escat")."""
-    return _STREET_BEFORE.search(text[max(0, start - window):start]) is not None
+    return _STREET_BEFORE.search(text[max(0, start - window) : start]) is not None
 
 
 def _result(kind: str, start: int, end: int, score: float, rec: EntityRecognizer) -> RecognizerResult:
-    return RecognizerResult(entity_type=kind, start=start, end=end, score=score,
-                            recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: rec.name,
-                                                  RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: rec.id})
+    return RecognizerResult(
+        entity_type=kind,
+        start=start,
+        end=end,
+        score=score,
+        recognition_metadata={
+            RecognizerResult.RECOGNIZER_NAME_KEY: rec.name,
+            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: rec.id,
+        },
+    )
 
 
 class _Recognizer(EntityRecognizer):
@@ -141,7 +148,8 @@ _PLATE_CONTEXT = re.compile(
     r"fourgons?|utilitaires?|camionnettes?|berlines?|citadines?|4x4|autos?|taxis?|suv|clio|peugeot|renault|"
     r"citro[eë]n|bmw|audi|mercedes|golf|twingo|kangoo|toyota|fiat|dacia|sandero|yamaha|tmax|t-max|"
     r"\b[23]0[08]\b|ford|opel|kia|hyundai|nissan|volkswagen|vw|seat|skoda|tesla|mini|smart)\W",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _DEPT = r"(?:0[1-9]|[1-8]\d|9[0-5]|2[AB]|97[1-6])"
 
 
@@ -155,7 +163,7 @@ class FrenchPlateRecognizer(_Recognizer):
     FNI = re.compile(rf"(?<![\w-])(\d{{1,4}})([\s-]?)([A-Z]{{1,3}})([\s-]?)({_DEPT})(?![\w-])")
 
     def _context(self, text: str, start: int, end: int) -> bool:
-        return _PLATE_CONTEXT.search(text[max(0, start - 60):start] + " " + text[end:end + 20] + " ") is not None
+        return _PLATE_CONTEXT.search(text[max(0, start - 60) : start] + " " + text[end : end + 20] + " ") is not None
 
     def spans(self, text):
         for m in self.SIV.finditer(text):
@@ -179,8 +187,11 @@ class NirRecognizer(_Recognizer):
     (97 − NIR mod 97; Corsica 2A/2B); 13 digits without key only after a word that names them."""
 
     KIND = "nir"
-    PATTERN = re.compile(r"(?<![\w])([1-478])[ .-]?(\d{2})[ .-]?(\d{2})[ .-]?(\d{2}|2[AB])[ .-]?(\d{3})[ .-]?(\d{3})"
-                         r"(?:[ .-]?(\d{2}))?(?![\w])", re.IGNORECASE)
+    PATTERN = re.compile(
+        r"(?<![\w])([1-478])[ .-]?(\d{2})[ .-]?(\d{2})[ .-]?(\d{2}|2[AB])[ .-]?(\d{3})[ .-]?(\d{3})"
+        r"(?:[ .-]?(\d{2}))?(?![\w])",
+        re.IGNORECASE,
+    )
     CONTEXT = re.compile(r"(?:s[ée]cu\w*|s[ée]curit[ée] sociale|\bnir\b|insee|vitale|\bss\b|n°\s*ss)", re.IGNORECASE)
 
     @staticmethod
@@ -194,7 +205,7 @@ class NirRecognizer(_Recognizer):
             if m.group(7):
                 if self.key_ok(body, m.group(7)):
                     yield m.start(), m.end(), 1.0
-            elif self.CONTEXT.search(text[max(0, m.start() - 40):m.start()]):
+            elif self.CONTEXT.search(text[max(0, m.start() - 40) : m.start()]):
                 yield m.start(), m.end(), 0.8
 
 
@@ -204,8 +215,22 @@ class IbanRecognizer(_Recognizer):
 
     KIND = "iban"
     PATTERN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]){11,30}(?![A-Za-z0-9])")
-    LENGTHS = {"FR": 27, "MC": 27, "BE": 16, "DE": 22, "ES": 24, "IT": 27, "CH": 21, "LU": 20, "PT": 25,
-               "NL": 18, "GB": 22, "MA": 28, "TN": 24, "DZ": 26}
+    LENGTHS = {
+        "FR": 27,
+        "MC": 27,
+        "BE": 16,
+        "DE": 22,
+        "ES": 24,
+        "IT": 27,
+        "CH": 21,
+        "LU": 20,
+        "PT": 25,
+        "NL": 18,
+        "GB": 22,
+        "MA": 28,
+        "TN": 24,
+        "DZ": 26,
+    }
 
     @staticmethod
     def checksum_ok(iban: str) -> bool:
@@ -228,8 +253,10 @@ class IbanRecognizer(_Recognizer):
 
 
 # --------------------------------------------------------------------------- date of birth
-_MONTHS = (r"(?:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|novembre|d[ée]cembre|"
-           r"janv|f[ée]vr?|avr|juil|sept|oct|nov|d[ée]c)\.?")
+_MONTHS = (
+    r"(?:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|novembre|d[ée]cembre|"
+    r"janv|f[ée]vr?|avr|juil|sept|oct|nov|d[ée]c)\.?"
+)
 _DATE = rf"(?:\d{{1,2}}\s?[/.-]\s?\d{{1,2}}\s?[/.-]\s?(?:\d{{4}}|\d{{2}})|\d{{1,2}}(?:er)?\s+{_MONTHS}\s+(?:\d{{4}}|\d{{2}})|\d{{8}})"
 
 
@@ -242,7 +269,8 @@ class BirthDateRecognizer(_Recognizer):
         rf"(?:\b(?:n[ée]e?|n[ée]\(e\))(?:\s+[àa]\s+[\w' -]{{2,30}}?)?\s+(?:le\s+)?(?P<d1>{_DATE})"
         rf"|\b(?:n[ée]e?|n[ée]\(e\))\s+en\s+(?P<d2>(?:19|20)\d{{2}})\b"
         rf"|(?:\bd\.?\s?d\.?\s?n\.?|\bdate\s+de\s+naissance|\bn[ée]e?\s+le|\bnaissance)\s*:?\s*(?:le\s+)?(?P<d3>{_DATE}))",
-        re.IGNORECASE)
+        re.IGNORECASE,
+    )
 
     def spans(self, text):
         for m in self.PATTERN.finditer(text):
@@ -251,9 +279,11 @@ class BirthDateRecognizer(_Recognizer):
 
 
 # --------------------------------------------------------------------------- names with a cue
-_CIV = (r"(?:(?:M\.|M(?=\s)|MM\.?|Mr\.?|Mrs\.?|Mme\.?|Mmes\.?|Mlle\.?|Mlles\.?|Melle\.?|Dr\.?|Pr\.?|Me\.|Me(?=\s)|Mgr\.?)"
-        r"|(?i:monsieur|madame|mademoiselle|messieurs|mesdames|docteure?|ma[iî]tre|professeure?|monseigneur"
-        r"|mme\.?|mlle\.?|melle\.?|mr\.?))")
+_CIV = (
+    r"(?:(?:M\.|M(?=\s)|MM\.?|Mr\.?|Mrs\.?|Mme\.?|Mmes\.?|Mlle\.?|Mlles\.?|Melle\.?|Dr\.?|Pr\.?|Me\.|Me(?=\s)|Mgr\.?)"
+    r"|(?i:monsieur|madame|mademoiselle|messieurs|mesdames|docteure?|ma[iî]tre|professeure?|monseigneur"
+    r"|mme\.?|mlle\.?|melle\.?|mr\.?))"
+)
 _PARTICLE = r"(?:(?:de|du|d'|ben|bel|el|al|van|von|di|da|dos|le|la)\s?)"
 
 
@@ -273,8 +303,12 @@ def _name_words(text: str, pos: int, allow_lower_first: bool = False) -> int:
     end = pos + m.end()
     for _ in range(2):
         nxt = re.match(rf"\s+({WORD})", text[end:])
-        if not nxt or nxt.group(1).lower() in _PLACE_WORDS or nxt.group(1).lower() in _TITLES \
-                or nxt.group(1) in L.ACRONYMS:
+        if (
+            not nxt
+            or nxt.group(1).lower() in _PLACE_WORDS
+            or nxt.group(1).lower() in _TITLES
+            or nxt.group(1) in L.ACRONYMS
+        ):
             break
         end += nxt.end()
     return end
@@ -294,7 +328,7 @@ class CivilityNameRecognizer(_Recognizer):
                 continue
             civ = m.group().strip()
             lower_ok = civ.lower().rstrip(".") in {"mme", "mlle", "melle", "mr", "monsieur", "madame", "mademoiselle"}
-            rest = text[m.end():]
+            rest = text[m.end() :]
             first = re.match(rf"([{LOW}]+)", rest)
             allow = lower_ok and first is not None and first.group(1) in _FIRST
             end = _name_words(text, m.end(), allow_lower_first=allow)
@@ -307,18 +341,27 @@ class CuedNameRecognizer(_Recognizer):
     Julien Roux, victime : Mme X, nom : dupont, identité : BENALI Karim, signalé par Jean Moreau."""
 
     KIND = "nom_de_personne"
-    STRONG = re.compile(r"\b(?:nomm[ée]e?|d[ée]nomm[ée]e?|pr[ée]nomm[ée]e?|se\s+nommant|se\s+nomme|s'appel(?:le|ant)|"
-                        r"identifi[ée]e?\s+comme|r[ée]pondant\s+au\s+nom\s+de|alias|surnomm[ée]e?|"
-                        r"(?:nom|pr[ée]nom|identit[ée]|nom\s+et\s+pr[ée]nom|nom\s*/\s*pr[ée]nom)\s*:)\s*", re.IGNORECASE)
-    ROLE = re.compile(r"\b(?:victime|t[ée]moin|requ[ée]rante?|mise?\s+en\s+cause|auteurs?|conducteur|conductrice|"
-                      r"propri[ée]taire|plaignante?|d[ée]clarante?|interpell[ée]e?|contact|appelante?|demandeu(?:r|se)|"
-                      r"locataire|gardien(?:ne)?|g[ée]rante?)\s*:\s*"
-                      r"|\b(?:signal[ée]e?\s+par|appel\s+de|plainte\s+de|d[ée]pos[ée]e?\s+par|accompagn[ée]e?\s+de|"
-                      r"fils\s+de|fille\s+de|[ée]pouse|[ée]poux|veuve|fr[èe]re\s+de|s[œo]e?ur\s+de)\s+", re.IGNORECASE)
+    STRONG = re.compile(
+        r"\b(?:nomm[ée]e?|d[ée]nomm[ée]e?|pr[ée]nomm[ée]e?|se\s+nommant|se\s+nomme|s'appel(?:le|ant)|"
+        r"identifi[ée]e?\s+comme|r[ée]pondant\s+au\s+nom\s+de|alias|surnomm[ée]e?|"
+        r"(?:nom|pr[ée]nom|identit[ée]|nom\s+et\s+pr[ée]nom|nom\s*/\s*pr[ée]nom)\s*:)\s*",
+        re.IGNORECASE,
+    )
+    ROLE = re.compile(
+        r"\b(?:victime|t[ée]moin|requ[ée]rante?|mise?\s+en\s+cause|auteurs?|conducteur|conductrice|"
+        r"propri[ée]taire|plaignante?|d[ée]clarante?|interpell[ée]e?|contact|appelante?|demandeu(?:r|se)|"
+        r"locataire|gardien(?:ne)?|g[ée]rante?)\s*:\s*"
+        r"|\b(?:signal[ée]e?\s+par|appel\s+de|plainte\s+de|d[ée]pos[ée]e?\s+par|accompagn[ée]e?\s+de|"
+        r"fils\s+de|fille\s+de|[ée]pouse|[ée]poux|veuve|fr[èe]re\s+de|s[œo]e?ur\s+de)\s+",
+        re.IGNORECASE,
+    )
 
-    RANK = re.compile(r"\b(?:commissaire|brigadier(?:-chef)?|lieutenant|capitaine|commandant|major|gardien\s+de\s+la\s+paix|"
-                      r"agent|agente|adjudant(?:-chef)?|sergent|officier|inspecteur|inspectrice|chef\s+de\s+poste|opj|apj|"
-                      r"policier|policière|adjoint|adjointe|gendarme)\s+", re.IGNORECASE)
+    RANK = re.compile(
+        r"\b(?:commissaire|brigadier(?:-chef)?|lieutenant|capitaine|commandant|major|gardien\s+de\s+la\s+paix|"
+        r"agent|agente|adjudant(?:-chef)?|sergent|officier|inspecteur|inspectrice|chef\s+de\s+poste|opj|apj|"
+        r"policier|policière|adjoint|adjointe|gendarme)\s+",
+        re.IGNORECASE,
+    )
 
     def spans(self, text):
         for rx, lower, strict in ((self.STRONG, True, True), (self.ROLE, False, False), (self.RANK, False, False)):
@@ -328,7 +371,7 @@ class CuedNameRecognizer(_Recognizer):
                 end = _name_words(text, m.end(), allow_lower_first=lower)
                 if end == m.end() or placed(text, m.start(), names=not strict) or placed(text, m.end(), names=False):
                     continue
-                name = text[m.end():end]
+                name = text[m.end() : end]
                 if name.lower() in _TOPONYMS or name.split()[0].lower() in _TOPONYMS:
                     continue
                 yield m.end(), end, 0.9
@@ -344,8 +387,27 @@ class CapitalisedNameRecognizer(_Recognizer):
     FIRST_NEXT = re.compile(rf"(?<![\w-])({CAP})\s+({CAPS}|{CAP}|[{UP}]\.)(?![\w-])")
     LONE_FIRST = re.compile(rf"(?<=[\w,;:] )({CAP})(?![\w-])")
     # first names that are also ordinary words written with a capital (a colour, the navy, a stone)
-    AMBIGUOUS = {"rose", "marine", "ambre", "jade", "olive", "victoire", "capucine", "pierre", "france", "grâce",
-                 "aurore", "prudence", "clémentine", "violette", "mercedes", "alma", "paris", "florence", "lorraine"}
+    AMBIGUOUS = {
+        "rose",
+        "marine",
+        "ambre",
+        "jade",
+        "olive",
+        "victoire",
+        "capucine",
+        "pierre",
+        "france",
+        "grâce",
+        "aurore",
+        "prudence",
+        "clémentine",
+        "violette",
+        "mercedes",
+        "alma",
+        "paris",
+        "florence",
+        "lorraine",
+    }
 
     def spans(self, text):
         for m in self.CAPS_FIRST.finditer(text):
@@ -375,8 +437,9 @@ class FrenchPersonNer(SpacyRecognizer):
     Marseille places and bare official titles."""
 
     def __init__(self):
-        super().__init__(supported_language=LANG, supported_entities=["nom_de_personne"],
-                         name="FrenchPersonNer", ner_strength=0.85)
+        super().__init__(
+            supported_language=LANG, supported_entities=["nom_de_personne"], name="FrenchPersonNer", ner_strength=0.85
+        )
 
     def analyze(self, text, entities, nlp_artifacts=None):
         out = []
@@ -422,6 +485,15 @@ def keep_person(text: str, start: int, end: int) -> bool:
 
 
 def recognizers() -> list[EntityRecognizer]:
-    return [FrenchPhoneRecognizer(), ObfuscatedEmailRecognizer(), FrenchPlateRecognizer(), NirRecognizer(),
-            IbanRecognizer(), BirthDateRecognizer(), CivilityNameRecognizer(), CuedNameRecognizer(),
-            CapitalisedNameRecognizer(), FrenchPersonNer()]
+    return [
+        FrenchPhoneRecognizer(),
+        ObfuscatedEmailRecognizer(),
+        FrenchPlateRecognizer(),
+        NirRecognizer(),
+        IbanRecognizer(),
+        BirthDateRecognizer(),
+        CivilityNameRecognizer(),
+        CuedNameRecognizer(),
+        CapitalisedNameRecognizer(),
+        FrenchPersonNer(),
+    ]

@@ -10,8 +10,10 @@ __all__ = ["LandingZone", "Warehouse"]
 def __getattr__(name: str):
     if name == "LandingZone":
         from tranquillite.resources.landing import LandingZone
+
         return LandingZone
     if name == "Warehouse":
         from tranquillite.resources.warehouse import Warehouse
+
         return Warehouse
     raise AttributeError(f"module 'tranquillite.resources' has no attribute {name!r}")

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 def partition_bounds() -> tuple[str, str]:
     """First and last daily partition keys (the last one is today, Europe/Paris)."""
     from tranquillite.assets.partitions import DAILY
+
     return DAILY.get_first_partition_key(), DAILY.get_last_partition_key()
 
 
@@ -41,6 +42,7 @@ class LandingZone(dg.ConfigurableResource):
         data = path.read_bytes()
         return hashlib.sha256(data).hexdigest(), len(data), landing.count_file(path, source)
 
-    def read_partition(self, source: str, partition: str, by_partition: dict[str, list[Path]] | None = None
-                       ) -> tuple[pl.DataFrame, list[landing.FileRead]]:
+    def read_partition(
+        self, source: str, partition: str, by_partition: dict[str, list[Path]] | None = None
+    ) -> tuple[pl.DataFrame, list[landing.FileRead]]:
         return landing.read_partition(self.path, source, partition, by_partition)

@@ -31,11 +31,26 @@ import polars as pl
 
 from tranquillite.forecasting.models import FittedModel
 
-REGISTRY_SCHEMA = {"model": pl.Utf8, "group": pl.Utf8, "version": pl.Utf8, "kind": pl.Utf8, "usage": pl.Utf8,
-                   "trained_at": pl.Utf8, "train_start": pl.Utf8, "train_end": pl.Utf8, "origin": pl.Utf8,
-                   "n_rows": pl.Int64, "data_version": pl.Utf8, "n_features": pl.Int64, "features": pl.Utf8,
-                   "params": pl.Utf8, "metrics": pl.Utf8, "path": pl.Utf8, "variant": pl.Utf8,
-                   "conventions": pl.List(pl.Utf8)}
+REGISTRY_SCHEMA = {
+    "model": pl.Utf8,
+    "group": pl.Utf8,
+    "version": pl.Utf8,
+    "kind": pl.Utf8,
+    "usage": pl.Utf8,
+    "trained_at": pl.Utf8,
+    "train_start": pl.Utf8,
+    "train_end": pl.Utf8,
+    "origin": pl.Utf8,
+    "n_rows": pl.Int64,
+    "data_version": pl.Utf8,
+    "n_features": pl.Int64,
+    "features": pl.Utf8,
+    "params": pl.Utf8,
+    "metrics": pl.Utf8,
+    "path": pl.Utf8,
+    "variant": pl.Utf8,
+    "conventions": pl.List(pl.Utf8),
+}
 
 
 class ModelStore(dg.ConfigurableResource):
@@ -63,6 +78,7 @@ class ModelStore(dg.ConfigurableResource):
 
 def _ALL_CONVENTIONS() -> list[str]:
     from tranquillite.contracts import load_contracts
+
     return sorted({c.convention for c in load_contracts().values()})
 
 
@@ -90,17 +106,27 @@ class LocalModelStore(ModelStore):
         if not meta.get("conventions"):
             raise ValueError(f"{model.name}/{model.group}: conventions des données d'apprentissage manquantes")
         now = datetime.now().astimezone()
-        digest = hashlib.sha256(json.dumps([model.name, model.group, meta], sort_keys=True, default=str)
-                                .encode()).hexdigest()[:8]
+        digest = hashlib.sha256(
+            json.dumps([model.name, model.group, meta], sort_keys=True, default=str).encode()
+        ).hexdigest()[:8]
         version = f"{now:%Y%m%dT%H%M%S%f}-{digest}"
         final = self._folder(model.name, model.group, version)
         self.path.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=self.path, prefix=".tmp-"))
         try:
             model.dump(tmp)
-            full = {"name": model.name, "kind": model.kind, "group": model.group, "version": version,
-                    "trained_at": now.isoformat(timespec="seconds"), "features": model.features,
-                    "params": model.params, "alpha": model.alpha, "info": model.info, **meta}
+            full = {
+                "name": model.name,
+                "kind": model.kind,
+                "group": model.group,
+                "version": version,
+                "trained_at": now.isoformat(timespec="seconds"),
+                "features": model.features,
+                "params": model.params,
+                "alpha": model.alpha,
+                "info": model.info,
+                **meta,
+            }
             _atomic_write(tmp / "meta.json", json.dumps(full, ensure_ascii=False, indent=1, default=str))
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, final)
@@ -126,19 +152,29 @@ class LocalModelStore(ModelStore):
         rows = []
         for meta_path in sorted(self.path.glob("*/*/*/meta.json")):
             m = json.loads(meta_path.read_text(encoding="utf-8"))
-            rows.append({
-                "model": m["name"], "group": m["group"], "version": m["version"], "kind": m["kind"],
-                "usage": m.get("usage"), "trained_at": m.get("trained_at"), "train_start": m.get("train_start"),
-                "train_end": m.get("train_end"), "origin": m.get("origin_start"), "n_rows": m.get("n_rows"),
-                "data_version": m.get("data_version"), "n_features": len(m.get("features", [])),
-                "features": json.dumps(m.get("features", []), ensure_ascii=False),
-                "params": json.dumps(m.get("params", {}), ensure_ascii=False, default=str),
-                "metrics": json.dumps(m.get("metrics", {}), ensure_ascii=False, default=str),
-                "path": meta_path.parent.relative_to(self.path).as_posix(),   # relative: the home may move
-                "variant": m.get("variant"),
-                # a model stored before lineage was recorded may hold any convention's data
-                "conventions": sorted(m.get("conventions") or _ALL_CONVENTIONS()),
-            })
+            rows.append(
+                {
+                    "model": m["name"],
+                    "group": m["group"],
+                    "version": m["version"],
+                    "kind": m["kind"],
+                    "usage": m.get("usage"),
+                    "trained_at": m.get("trained_at"),
+                    "train_start": m.get("train_start"),
+                    "train_end": m.get("train_end"),
+                    "origin": m.get("origin_start"),
+                    "n_rows": m.get("n_rows"),
+                    "data_version": m.get("data_version"),
+                    "n_features": len(m.get("features", [])),
+                    "features": json.dumps(m.get("features", []), ensure_ascii=False),
+                    "params": json.dumps(m.get("params", {}), ensure_ascii=False, default=str),
+                    "metrics": json.dumps(m.get("metrics", {}), ensure_ascii=False, default=str),
+                    "path": meta_path.parent.relative_to(self.path).as_posix(),  # relative: the home may move
+                    "variant": m.get("variant"),
+                    # a model stored before lineage was recorded may hold any convention's data
+                    "conventions": sorted(m.get("conventions") or _ALL_CONVENTIONS()),
+                }
+            )
         return pl.DataFrame(rows, schema=REGISTRY_SCHEMA)
 
     def set_champion(self, details: dict) -> None:

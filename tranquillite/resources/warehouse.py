@@ -56,8 +56,9 @@ class Warehouse(dg.ConfigurableResource):
     def file(self, layer: str, table: str, partition: str | None = None) -> Path:
         return self.table_dir(layer, table) / f"{partition or UNPARTITIONED}.parquet"
 
-    def write(self, layer: str, table: str, df: pl.DataFrame, partition: str | None = None,
-              row_group_size: int | None = None) -> Path:
+    def write(
+        self, layer: str, table: str, df: pl.DataFrame, partition: str | None = None, row_group_size: int | None = None
+    ) -> Path:
         """Atomically replace one partition (or the whole unpartitioned table).
 
         A table sorted on its usual filter column and written in small row groups lets DuckDB
@@ -113,8 +114,7 @@ class Warehouse(dg.ConfigurableResource):
     def tables(self) -> list[tuple[str, str]]:
         if not self.path.exists():
             return []
-        return sorted((d.parent.name, d.name) for d in self.path.glob("*/*") if d.is_dir()
-                      and any(d.glob("*.parquet")))
+        return sorted((d.parent.name, d.name) for d in self.path.glob("*/*") if d.is_dir() and any(d.glob("*.parquet")))
 
     @contextmanager
     def connect(self, tables: Iterable[str] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -146,8 +146,11 @@ class Warehouse(dg.ConfigurableResource):
         for key, (schema, name, glob) in specs.items():
             # distinct schemas in the order the files give them: what a union by name binds
             schemas = list(dict.fromkeys(schema_of[f] for f in files[key]))
-            out[key] = hashlib.sha256(json.dumps([CATALOG_FORMAT, _view_sql(schema, name, glob), schemas,
-                                                  _identities(files[key], self.path)]).encode()).hexdigest()
+            out[key] = hashlib.sha256(
+                json.dumps(
+                    [CATALOG_FORMAT, _view_sql(schema, name, glob), schemas, _identities(files[key], self.path)]
+                ).encode()
+            ).hexdigest()
         return out
 
     def publish_catalog(self, force: bool = False) -> Path:
@@ -222,8 +225,10 @@ def _literal(text) -> str:
 def _view_sql(schema: str, name: str, glob: str) -> str:
     # identifiers come from our own folder names; DuckDB cannot bind a view's file path as a
     # parameter, so the path literal is escaped
-    return (f'CREATE OR REPLACE VIEW "{schema}"."{name}" AS '
-            f"SELECT * FROM read_parquet('{_literal(glob)}', union_by_name = true)")
+    return (
+        f'CREATE OR REPLACE VIEW "{schema}"."{name}" AS '
+        f"SELECT * FROM read_parquet('{_literal(glob)}', union_by_name = true)"
+    )
 
 
 def _view(con: duckdb.DuckDBPyConnection, schema: str, name: str, glob: str) -> None:
@@ -234,8 +239,10 @@ def _view(con: duckdb.DuckDBPyConnection, schema: str, name: str, glob: str) -> 
 def _view_specs(wh: Warehouse, relative: bool = False) -> dict[str, tuple[str, str, str]]:
     """The views a catalog of this warehouse has: `schema.view` → (schema, view, glob); `relative`: file
     paths relative to the warehouse folder (the catalog)."""
+
     def where(*parts: str) -> str:
         return "/".join(parts) if relative else str(wh.path.joinpath(*parts))
+
     out = {f"{layer}.{table}": (layer, table, where(layer, table, "*.parquet")) for layer, table in wh.tables()}
     for schema, name, layer in UNION_VIEWS:
         if any((wh.path / layer).glob("*/*.parquet")):
@@ -243,8 +250,9 @@ def _view_specs(wh: Warehouse, relative: bool = False) -> dict[str, tuple[str, s
     return out
 
 
-def _create_views(con: duckdb.DuckDBPyConnection, wh: Warehouse, relative: bool = False,
-                  only: set[str] | None = None) -> None:
+def _create_views(
+    con: duckdb.DuckDBPyConnection, wh: Warehouse, relative: bool = False, only: set[str] | None = None
+) -> None:
     """One view per table (or per table of `only`, `layer.table`); `relative`: file paths relative to
     the warehouse folder (the catalog)."""
     for key, (schema, name, glob) in _view_specs(wh, relative).items():
@@ -334,6 +342,8 @@ def open_catalog(path: Path) -> duckdb.DuckDBPyConnection:
         raise
     if foreign:
         con.close()
-        raise CatalogMoved(f"le catalogue {path} a été construit pour un autre dossier ({foreign[0]}…): "
-                           "relancer la publication (`tranquillite materialize`) pour le reconstruire ici")
+        raise CatalogMoved(
+            f"le catalogue {path} a été construit pour un autre dossier ({foreign[0]}…): "
+            "relancer la publication (`tranquillite materialize`) pour le reconstruire ici"
+        )
     return con

@@ -15,15 +15,23 @@ from tranquillite.app_core import audit, store
 from tranquillite.assets import constants as K
 
 ACCESS_LOG = dg.AssetSpec(
-    K.ACCESS_LOG_KEY, group_name=K.GOVERNANCE, owners=[K.OWNER_DPO], kinds={"sqlite"},
+    K.ACCESS_LOG_KEY,
+    group_name=K.GOVERNANCE,
+    owners=[K.OWNER_DPO],
+    kinds={"sqlite"},
     # the app's own records (who saw what): the City's; conventions derived like every asset's
     tags=K.reference_tags("journal_d_acces"),
     description="Journal d'accès de l'application de restitution (ajout seul, chaîne HMAC): sa tête est "
-                "publiée ici toutes les 5 minutes par le capteur access_log_heads (T4).")
+    "publiée ici toutes les 5 minutes par le capteur access_log_heads (T4).",
+)
 
 
-@dg.sensor(name="access_log_heads", minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Publie la tête signée du journal d'accès (fichier en ajout seul + observation Dagster).")
+@dg.sensor(
+    name="access_log_heads",
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Publie la tête signée du journal d'accès (fichier en ajout seul + observation Dagster).",
+)
 def access_log_heads_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     if not store.exists():
         return dg.SkipReason("pas encore de magasin de l'application")
@@ -33,7 +41,17 @@ def access_log_heads_sensor(context: dg.SensorEvaluationContext) -> dg.SensorRes
             h = audit.publish_head(con, at=store.iso(store.now_utc()))
         except audit.AuditKeyError as exc:
             return dg.SkipReason(str(exc))
-    return dg.SensorResult(asset_events=[dg.AssetObservation(
-        asset_key=ACCESS_LOG.key,
-        metadata={"derniere_ligne": h["id"], "tete": h["row_hash"], "lignes": h["count"], "integre": v.intact,
-                  "problemes": len(v.problems)})])
+    return dg.SensorResult(
+        asset_events=[
+            dg.AssetObservation(
+                asset_key=ACCESS_LOG.key,
+                metadata={
+                    "derniere_ligne": h["id"],
+                    "tete": h["row_hash"],
+                    "lignes": h["count"],
+                    "integre": v.intact,
+                    "problemes": len(v.problems),
+                },
+            )
+        ]
+    )

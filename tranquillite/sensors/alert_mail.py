@@ -26,33 +26,51 @@ class SmtpResource(dg.ConfigurableResource):
     @classmethod
     def from_settings(cls) -> "SmtpResource":
         from tranquillite.settings import settings
+
         s = settings()
         if s.smtp_host is None:
             return cls()
-        return cls(host=s.smtp_host, port=s.smtp_port, sender=s.smtp_from or "", user=s.smtp_user or "",
-                   password=dg.EnvVar("TRANQUILLITE_SMTP_PASSWORD") if s.smtp_password else "",
-                   starttls=s.smtp_starttls, app_url=s.app_url)
+        return cls(
+            host=s.smtp_host,
+            port=s.smtp_port,
+            sender=s.smtp_from or "",
+            user=s.smtp_user or "",
+            password=dg.EnvVar("TRANQUILLITE_SMTP_PASSWORD") if s.smtp_password else "",
+            starttls=s.smtp_starttls,
+            app_url=s.app_url,
+        )
 
     def config(self):
         from tranquillite.app_core.courriel import SmtpConfig
+
         if not self.host:
             return None
-        return SmtpConfig(host=self.host, port=self.port, sender=self.sender, user=self.user or None,
-                          password=self.password or None, starttls=self.starttls, app_url=self.app_url)
+        return SmtpConfig(
+            host=self.host,
+            port=self.port,
+            sender=self.sender,
+            user=self.user or None,
+            password=self.password or None,
+            starttls=self.starttls,
+            app_url=self.app_url,
+        )
 
 
 @dg.sensor(
     name=ALERT_MAIL_SENSOR,
     minimum_interval_seconds=300,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description=("Envoie par courriel chaque nouvelle alerte, une seule fois, aux personnes qui suivent les "
-                 "alertes de leur périmètre (serveur SMTP de la Ville; sans hôte configuré, aucun envoi)."),
+    description=(
+        "Envoie par courriel chaque nouvelle alerte, une seule fois, aux personnes qui suivent les "
+        "alertes de leur périmètre (serveur SMTP de la Ville; sans hôte configuré, aucun envoi)."
+    ),
 )
 def alert_mail_sensor(context: dg.SensorEvaluationContext, smtp: SmtpResource) -> dg.SkipReason:
     cfg = smtp.config()
     if cfg is None:
         return dg.SkipReason("courriel non configuré (TRANQUILLITE_SMTP_HOST vide)")
     from tranquillite.app_core import courriel, queries, store
+
     if not queries.catalog_path().exists():
         return dg.SkipReason("catalogue pas encore publié")
     cat = queries.Catalog.open()

@@ -16,7 +16,6 @@ imports dagster when it builds its run requests. (No `from __future__ import ann
 reads the sensor function's annotations to inject its resource.)
 """
 
-
 import hashlib
 import json
 from pathlib import Path
@@ -45,9 +44,13 @@ def _load(cursor: str | None) -> tuple[dict[str, str], dict[str, str]]:
     return d, {}
 
 
-def scan(landing: "LandingZone", cursor: dict[str, str], reported: dict[str, str] | None = None,
-         bounds: tuple[str, str] | None = None, start_follows_data: bool | None = None
-         ) -> "tuple[list[dg.RunRequest], dict[str, str], list[str], dict[str, str]]":
+def scan(
+    landing: "LandingZone",
+    cursor: dict[str, str],
+    reported: dict[str, str] | None = None,
+    bounds: tuple[str, str] | None = None,
+    start_follows_data: bool | None = None,
+) -> "tuple[list[dg.RunRequest], dict[str, str], list[str], dict[str, str]]":
     """Pure function behind the sensor: (run requests, new cursor, files skipped with reason — new
     reports only —, files reported). When the partitions start with the data (no
     `TRANQUILLITE_PARTITIONS_START`), a file dated before the first day waits, like a later one,
@@ -56,6 +59,7 @@ def scan(landing: "LandingZone", cursor: dict[str, str], reported: dict[str, str
 
     from tranquillite.jobs import source_selection
     from tranquillite.resources.landing import partition_bounds
+
     first, last = bounds or partition_bounds()
     if start_follows_data is None:
         start_follows_data = partitions_start() is None
@@ -88,16 +92,20 @@ def scan(landing: "LandingZone", cursor: dict[str, str], reported: dict[str, str
             changed.setdefault((source, assignment.partition), []).append(digest)
     requests = []
     for (source, partition), _digests in sorted(changed.items()):
-        all_digests = sorted(new_cursor[p].rsplit(":", 1)[1] for p in new_cursor
-                             if p.startswith(source + "/")
-                             and landing_io.assign(Path(p), first, last).partition == partition)
+        all_digests = sorted(
+            new_cursor[p].rsplit(":", 1)[1]
+            for p in new_cursor
+            if p.startswith(source + "/") and landing_io.assign(Path(p), first, last).partition == partition
+        )
         key = hashlib.sha256("|".join(all_digests).encode()).hexdigest()[:16]
-        requests.append(dg.RunRequest(
-            run_key=f"{source}:{partition}:{key}",
-            partition_key=partition,
-            asset_selection=source_selection(source),
-            tags={"tranquillite/source": source, "tranquillite/declencheur": "depot_de_fichier"},
-        ))
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{source}:{partition}:{key}",
+                partition_key=partition,
+                asset_selection=source_selection(source),
+                tags={"tranquillite/source": source, "tranquillite/declencheur": "depot_de_fichier"},
+            )
+        )
     return requests, new_cursor, skipped, reported
 
 
@@ -112,17 +120,21 @@ def _build_sensor():
         job_name=INGEST_JOB,
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description=("Demande l'ingestion de chaque fichier nouveau ou modifié de la zone d'atterrissage (une seule "
-                     "fois par contenu); signale sans bloquer les fichiers sans jour d'export valide."),
+        description=(
+            "Demande l'ingestion de chaque fichier nouveau ou modifié de la zone d'atterrissage (une seule "
+            "fois par contenu); signale sans bloquer les fichiers sans jour d'export valide."
+        ),
     )
     def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZone) -> dg.SensorResult:
         cursor, reported = _load(context.cursor)
         requests, new_cursor, skipped, reported = scan(landing, cursor, reported)
         for msg in skipped:
             context.log.warning(msg)
-        return dg.SensorResult(run_requests=requests,
-                               cursor=json.dumps({"files": new_cursor, "reported": reported}, sort_keys=True),
-                               skip_reason=None if requests else "aucun fichier nouveau ou modifié")
+        return dg.SensorResult(
+            run_requests=requests,
+            cursor=json.dumps({"files": new_cursor, "reported": reported}, sort_keys=True),
+            skip_reason=None if requests else "aucun fichier nouveau ou modifié",
+        )
 
     return landing_sensor
 

@@ -27,28 +27,38 @@ PREVISION_SCHEDULE = "prevision_quotidienne"
 TIMEZONE = PARIS_NAME
 
 
-def _range_schedule(job: dg.JobDefinition, name: str, cron: str, days: int,
-                    description: str) -> dg.ScheduleDefinition:
+def _range_schedule(job: dg.JobDefinition, name: str, cron: str, days: int, description: str) -> dg.ScheduleDefinition:
     """A schedule of `job` over the `days` service days that ended before its tick (range tags, one
     run per tick: the run key is the day), on when `TRANQUILLITE_PREVISION_AUTO` says so."""
     on = settings().prevision_auto
 
-    @dg.schedule(job=job, name=name, cron_schedule=cron, execution_timezone=TIMEZONE, description=description,
-                 default_status=dg.DefaultScheduleStatus.RUNNING if on else dg.DefaultScheduleStatus.STOPPED)
+    @dg.schedule(
+        job=job,
+        name=name,
+        cron_schedule=cron,
+        execution_timezone=TIMEZONE,
+        description=description,
+        default_status=dg.DefaultScheduleStatus.RUNNING if on else dg.DefaultScheduleStatus.STOPPED,
+    )
     def _tick(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         today = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE)).date()
         first, last = (today - timedelta(days=days)).isoformat(), (today - timedelta(days=1)).isoformat()
-        return dg.RunRequest(run_key=f"{job.name}:{today.isoformat()}",
-                             tags={RANGE_START_TAG: first, RANGE_END_TAG: last})
+        return dg.RunRequest(
+            run_key=f"{job.name}:{today.isoformat()}", tags={RANGE_START_TAG: first, RANGE_END_TAG: last}
+        )
 
     return _tick
 
 
 def prevision_schedule() -> dg.ScheduleDefinition:
     return _range_schedule(
-        prevision_job, PREVISION_SCHEDULE, "30 5 * * *", 2,
+        prevision_job,
+        PREVISION_SCHEDULE,
+        "30 5 * * *",
+        2,
         "Prévision du jour avant la relève de 06 h: caractéristiques des deux derniers jours de service, "
-        "prévision des 7 jours par le champion en service (sans backtest ni entraînement).")
+        "prévision des 7 jours par le champion en service (sans backtest ni entraînement).",
+    )
 
 
 TRAINING_SCHEDULE = "entrainement_hebdomadaire"
@@ -56,9 +66,13 @@ TRAINING_SCHEDULE = "entrainement_hebdomadaire"
 
 def training_schedule() -> dg.ScheduleDefinition:
     return _range_schedule(
-        training_job, TRAINING_SCHEDULE, "30 3 * * 1", 7,
+        training_job,
+        TRAINING_SCHEDULE,
+        "30 3 * * 1",
+        7,
         "Entraînement du lundi: caractéristiques de la semaine écoulée, backtest, champion, champion réentraîné "
-        "et mis en service pour les prévisions quotidiennes.")
+        "et mis en service pour les prévisions quotidiennes.",
+    )
 
 
 PURGE_SCHEDULE = "purge_quarantaine_quotidienne"
@@ -67,7 +81,13 @@ PURGE_SCHEDULE = "purge_quarantaine_quotidienne"
 def purge_schedule() -> dg.ScheduleDefinition:
     """Every day at 03:15: the retention of quarantined personal data is an obligation, on by default."""
     return dg.ScheduleDefinition(
-        name=PURGE_SCHEDULE, job=purge_job, cron_schedule="15 3 * * *", execution_timezone=TIMEZONE,
+        name=PURGE_SCHEDULE,
+        job=purge_job,
+        cron_schedule="15 3 * * *",
+        execution_timezone=TIMEZONE,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description=("Purge quotidienne de la quarantaine: données personnelles conservées au-delà de la durée "
-                     "fixée par le DPO (C2)."))
+        description=(
+            "Purge quotidienne de la quarantaine: données personnelles conservées au-delà de la durée "
+            "fixée par le DPO (C2)."
+        ),
+    )

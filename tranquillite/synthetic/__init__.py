@@ -57,8 +57,14 @@ from tranquillite.synthetic.space import cameras, space
 from tranquillite.synthetic.timeprofile import PARIS, TimeGrid
 from tranquillite.synthetic import generic
 from tranquillite.parquet_stream import ParquetStream
-from tranquillite.synthetic.writers import (OWNED_SOURCES, clean_landing, csv_path, json_path, write_cortege,
-                                            write_csv_source)
+from tranquillite.synthetic.writers import (
+    OWNED_SOURCES,
+    clean_landing,
+    csv_path,
+    json_path,
+    write_cortege,
+    write_csv_source,
+)
 
 __all__ = ["generate", "GenerationReport", "INCIDENT_SOURCES", "OWNED_SOURCES"]
 
@@ -79,20 +85,22 @@ class GenerationReport:
 
     def summary(self) -> str:
         a = self.arguments
-        lines = [f"Synthetic Marseille: {a.get('start')} + {a.get('days')} days, seed {a.get('seed')}, "
-                 f"scale {a.get('scale')} — {len(self.files)} files in {self.seconds:.1f} s"]
+        lines = [
+            f"Synthetic Marseille: {a.get('start')} + {a.get('days')} days, seed {a.get('seed')}, "
+            f"scale {a.get('scale')} — {len(self.files)} files in {self.seconds:.1f} s"
+        ]
         for source, n in self.rows_per_source.items():
             ev = self.events_per_source.get(source)
             lines.append(f"  {source:<26} {n:>8} records" + (f" ({ev} true events)" if ev is not None else ""))
         if self.defects.height:
             counts = self.defects.group_by("kind").len().sort("kind")
-            lines.append(f"  defects: {self.defects.height} — " +
-                         ", ".join(f"{k} {v}" for k, v in counts.iter_rows()))
+            lines.append(f"  defects: {self.defects.height} — " + ", ".join(f"{k} {v}" for k, v in counts.iter_rows()))
         return "\n".join(lines)
 
 
-def generate(home: Path, start: date = date(2025, 1, 1), days: int = 365, seed: int = 42,
-             scale: float = 1.0) -> GenerationReport:
+def generate(
+    home: Path, start: date = date(2025, 1, 1), days: int = 365, seed: int = 42, scale: float = 1.0
+) -> GenerationReport:
     """Generate the synthetic landing files and ground truth under `home` (see module doc)."""
     t_start = time.perf_counter()
     home = Path(home)
@@ -113,8 +121,11 @@ def generate(home: Path, start: date = date(2025, 1, 1), days: int = 365, seed: 
     surges = build_surges(grid, sp, agenda, entries)
 
     # ------------------------------------------------------------------ incidents
-    supports = {"interventions": np.arange(sp.n), "alertes_videoprotection": np.sort(cams.point),
-                "signalements": np.arange(sp.n)}
+    supports = {
+        "interventions": np.arange(sp.n),
+        "alertes_videoprotection": np.sort(cams.point),
+        "signalements": np.arange(sp.n),
+    }
     records: dict[str, pl.DataFrame] = {}
     truth_events = []
     truth = home / TRUTH_DIR
@@ -122,7 +133,7 @@ def generate(home: Path, start: date = date(2025, 1, 1), days: int = 365, seed: 
         shutil.rmtree(truth)
     truth.mkdir(parents=True)
     # the intensities (every cell × slot: ~30 M rows for eight years) are written a source at a time
-    with ParquetStream(truth / "intensity.parquet") as intensity:   # no half-written file on a failure
+    with ParquetStream(truth / "intensity.parquet") as intensity:  # no half-written file on a failure
         for k, source in enumerate(INCIDENT_SOURCES):
             sim = simulate(source, grid, sp, supports[source], surges, scale, rng(10 + k))
             rec, ev = incident_records(sim, grid, sp, cams, rng(20 + k))
@@ -135,8 +146,9 @@ def generate(home: Path, start: date = date(2025, 1, 1), days: int = 365, seed: 
     # ------------------------------------------------------------------ defects
     defect_rows = []
     for k, source in enumerate(("interventions", "alertes_videoprotection", "signalements", "evenements_publics")):
-        records[source], rows = inject_csv(records[source], contracts[source], rng(30 + k),
-                                           lambda day, s=source: csv_path(s, day), variant=k)
+        records[source], rows = inject_csv(
+            records[source], contracts[source], rng(30 + k), lambda day, s=source: csv_path(s, day), variant=k
+        )
         defect_rows += rows
     file_of_entry = lambda e: json_path(e.saisi_le.astimezone(PARIS).date().isoformat())  # noqa: E731
     cortege_docs, rows = inject_cortege(entries, contracts, rng(40), file_of_entry, variant=3)
@@ -179,23 +191,32 @@ def generate(home: Path, start: date = date(2025, 1, 1), days: int = 365, seed: 
         "surges": dict(sorted(Counter(s.kind for s in surges).items())),
         "cameras": int(cams.ids.size),
         "parameters": {
-            "alpha": C.ALPHA, "delay_mean_h": C.DELAY_MEAN_H, "delay_max_h": C.DELAY_MAX_H,
-            "neighbour_radius_m": C.NEIGHBOUR_RADIUS_M, "max_generation": C.MAX_GENERATION,
-            "transient": C.TRANSIENT, "transient_life_weeks": list(C.TRANSIENT_LIFE_WEEKS),
-            "transient_sigma_m": list(C.TRANSIENT_SIGMA_M), "hotspot_strength": C.HOTSPOT_STRENGTH,
-            "per_year_scale_1": C.PER_YEAR, "slots": "8-hour shifts starting 06:00, 14:00, 22:00 Europe/Paris",
+            "alpha": C.ALPHA,
+            "delay_mean_h": C.DELAY_MEAN_H,
+            "delay_max_h": C.DELAY_MAX_H,
+            "neighbour_radius_m": C.NEIGHBOUR_RADIUS_M,
+            "max_generation": C.MAX_GENERATION,
+            "transient": C.TRANSIENT,
+            "transient_life_weeks": list(C.TRANSIENT_LIFE_WEEKS),
+            "transient_sigma_m": list(C.TRANSIENT_SIGMA_M),
+            "hotspot_strength": C.HOTSPOT_STRENGTH,
+            "per_year_scale_1": C.PER_YEAR,
+            "slots": "8-hour shifts starting 06:00, 14:00, 22:00 Europe/Paris",
         },
         "files": {
             "intensity.parquet": "source, h3_cell, slot_start, background, excitation, excitation_intra",
             "events.parquet": "source, record_id, timestamp, lon, lat, h3_cell, category, parent_id, "
-                              "generation, cause, surge_event_id",
+            "generation, cause, surge_event_id",
             "defects.parquet": "source, contract, file, record_id, kind, field, detail",
         },
     }
-    (truth / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
-                                         encoding="utf-8")
-    files += [truth / "events.parquet", truth / "intensity.parquet", truth / "defects.parquet",
-              truth / "manifest.json"]
-    return GenerationReport(files=sorted(files), rows_per_source=rows_per_source, defects=defects,
-                            seconds=time.perf_counter() - t_start, events_per_source=events_per_source,
-                            arguments=arguments)
+    (truth / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    files += [truth / "events.parquet", truth / "intensity.parquet", truth / "defects.parquet", truth / "manifest.json"]
+    return GenerationReport(
+        files=sorted(files),
+        rows_per_source=rows_per_source,
+        defects=defects,
+        seconds=time.perf_counter() - t_start,
+        events_per_source=events_per_source,
+        arguments=arguments,
+    )

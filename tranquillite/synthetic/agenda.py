@@ -28,11 +28,11 @@ class PlannedEvent:
     type_evenement: str
     lieu: str
     place: Place
-    start: datetime          # aware, Europe/Paris
+    start: datetime  # aware, Europe/Paris
     end: datetime
     attendance: int
     published: date
-    surge: str | None        # surge kind of config.SURGES, or None
+    surge: str | None  # surge kind of config.SURGES, or None
     id: str = ""
 
 
@@ -60,11 +60,36 @@ def _venues() -> dict[str, Place]:
     }
 
 
-CLUBS = ["Olympique Lyonnais", "Paris Saint-Germain", "AS Monaco", "OGC Nice", "LOSC Lille", "Stade Rennais FC",
-         "RC Lens", "Stade Brestois 29", "FC Nantes", "RC Strasbourg Alsace", "Toulouse FC", "Montpellier HSC",
-         "Stade de Reims", "AJ Auxerre", "Angers SCO", "Le Havre AC", "AS Saint-Étienne", "FC Lorient"]
-EURO_CLUBS = ["FC Porto", "Ajax Amsterdam", "Atalanta Bergame", "Villarreal CF", "Galatasaray", "Sporting CP",
-              "Eintracht Francfort", "Benfica Lisbonne"]
+CLUBS = [
+    "Olympique Lyonnais",
+    "Paris Saint-Germain",
+    "AS Monaco",
+    "OGC Nice",
+    "LOSC Lille",
+    "Stade Rennais FC",
+    "RC Lens",
+    "Stade Brestois 29",
+    "FC Nantes",
+    "RC Strasbourg Alsace",
+    "Toulouse FC",
+    "Montpellier HSC",
+    "Stade de Reims",
+    "AJ Auxerre",
+    "Angers SCO",
+    "Le Havre AC",
+    "AS Saint-Étienne",
+    "FC Lorient",
+]
+EURO_CLUBS = [
+    "FC Porto",
+    "Ajax Amsterdam",
+    "Atalanta Bergame",
+    "Villarreal CF",
+    "Galatasaray",
+    "Sporting CP",
+    "Eintracht Francfort",
+    "Benfica Lisbonne",
+]
 
 #: (label, venue, weekday 0=Mon, start hour, end hour, attendance range)
 MARKETS = [
@@ -78,13 +103,47 @@ MARKETS = [
     ("Marché de Saint-Antoine", "saint_antoine", 4, 7, 13, (600, 1500)),
 ]
 
-FETE_QUARTIERS = ["Belsunce", "Noailles", "Belle de Mai", "Saint-Lazare", "La Blancarde", "Les Chartreux",
-                  "Baille", "Le Camas", "La Conception", "Castellane", "Lodi", "Notre-Dame-du-Mont", "Vauban",
-                  "Endoume", "Saint-Victor", "Bonneveine", "La Pointe Rouge", "Mazargues", "Sainte-Marguerite",
-                  "La Capelette", "Saint-Loup", "La Timone", "Saint-Marcel", "La Valentine", "Saint-Barnabé",
-                  "Montolivet", "Château Gombert", "La Rose", "Saint-Just", "Le Canet", "Saint-Barthélemy",
-                  "Sainte-Marthe", "Saint-Louis", "La Viste", "Les Aygalades", "L'Estaque", "Saint-Henri",
-                  "Saint-Antoine", "Les Olives"]
+FETE_QUARTIERS = [
+    "Belsunce",
+    "Noailles",
+    "Belle de Mai",
+    "Saint-Lazare",
+    "La Blancarde",
+    "Les Chartreux",
+    "Baille",
+    "Le Camas",
+    "La Conception",
+    "Castellane",
+    "Lodi",
+    "Notre-Dame-du-Mont",
+    "Vauban",
+    "Endoume",
+    "Saint-Victor",
+    "Bonneveine",
+    "La Pointe Rouge",
+    "Mazargues",
+    "Sainte-Marguerite",
+    "La Capelette",
+    "Saint-Loup",
+    "La Timone",
+    "Saint-Marcel",
+    "La Valentine",
+    "Saint-Barnabé",
+    "Montolivet",
+    "Château Gombert",
+    "La Rose",
+    "Saint-Just",
+    "Le Canet",
+    "Saint-Barthélemy",
+    "Sainte-Marthe",
+    "Saint-Louis",
+    "La Viste",
+    "Les Aygalades",
+    "L'Estaque",
+    "Saint-Henri",
+    "Saint-Antoine",
+    "Les Olives",
+]
 
 
 def _at(d: date, h: float) -> datetime:
@@ -120,47 +179,148 @@ def build_agenda(grid: TimeGrid, rng: np.random.Generator) -> list[PlannedEvent]
             week = d.isocalendar()[1]
             if wd == 4 and (week + phase) % 2 == 0:  # decide the match of this weekend on Friday
                 day_off = int(rng.choice([0, 1, 2], p=[0.15, 0.45, 0.40]))
-                hour = {0: 20.75, 1: float(rng.choice([17.0, 21.0])), 2: float(rng.choice([15.0, 17.25, 20.75]))}[day_off]
+                hour = {0: 20.75, 1: float(rng.choice([17.0, 21.0])), 2: float(rng.choice([15.0, 17.25, 20.75]))}[
+                    day_off
+                ]
                 opp = CLUBS[int(rng.integers(len(CLUBS)))]
-                add(d + timedelta(days=day_off), hour, 2.0, f"Olympique de Marseille – {opp} (Ligue 1)",
-                    "Match de football", V["velodrome"], att=(42000, 65000), surge="match")
+                add(
+                    d + timedelta(days=day_off),
+                    hour,
+                    2.0,
+                    f"Olympique de Marseille – {opp} (Ligue 1)",
+                    "Match de football",
+                    V["velodrome"],
+                    att=(42000, 65000),
+                    surge="match",
+                )
             europe = (9, 15) <= md <= (12, 15) or (2, 10) <= md <= (3, 20)
             if wd == 2 and europe and rng.random() < 0.3:
                 opp = EURO_CLUBS[int(rng.integers(len(EURO_CLUBS)))]
-                add(d + timedelta(days=int(rng.choice([0, 1]))), 21.0, 2.0,
-                    f"Olympique de Marseille – {opp} (Coupe d'Europe)", "Match de football", V["velodrome"],
-                    att=(45000, 64000), surge="match")
+                add(
+                    d + timedelta(days=int(rng.choice([0, 1]))),
+                    21.0,
+                    2.0,
+                    f"Olympique de Marseille – {opp} (Coupe d'Europe)",
+                    "Match de football",
+                    V["velodrome"],
+                    att=(45000, 64000),
+                    surge="match",
+                )
             if wd == 2 and (1, 6) <= md <= (2, 28) and rng.random() < 0.12:
                 opp = CLUBS[int(rng.integers(len(CLUBS)))]
-                add(d, 21.0, 2.0, f"Olympique de Marseille – {opp} (Coupe de France)", "Match de football",
-                    V["velodrome"], att=(35000, 60000), surge="match")
+                add(
+                    d,
+                    21.0,
+                    2.0,
+                    f"Olympique de Marseille – {opp} (Coupe de France)",
+                    "Match de football",
+                    V["velodrome"],
+                    att=(35000, 60000),
+                    surge="match",
+                )
         # ---------------------------------------------------------- concerts
         summer = m in (7, 8)
         if (6, 1) <= md <= (7, 20) and wd in (4, 5) and rng.random() < 0.3:
-            add(d, 21.0, 2.5, str(rng.choice(["Concert — tournée des stades", "Grand concert pop au Vélodrome",
-                                               "Concert de rap français", "Concert rock international"])),
-                "Concert", V["velodrome"], att=(50000, 65000), surge="concert")
+            add(
+                d,
+                21.0,
+                2.5,
+                str(
+                    rng.choice(
+                        [
+                            "Concert — tournée des stades",
+                            "Grand concert pop au Vélodrome",
+                            "Concert de rap français",
+                            "Concert rock international",
+                        ]
+                    )
+                ),
+                "Concert",
+                V["velodrome"],
+                att=(50000, 65000),
+                surge="concert",
+            )
         if not summer and rng.random() < (0.12 if wd in (3, 4, 5) else 0.05):
-            add(d, 20.0, 3.0, str(rng.choice(["Concert de variété française", "Spectacle d'humour", "Concert de rap",
-                                               "Concert symphonique", "Spectacle musical"])),
-                "Concert", V["dome"], att=(4000, 8500), surge="concert")
+            add(
+                d,
+                20.0,
+                3.0,
+                str(
+                    rng.choice(
+                        [
+                            "Concert de variété française",
+                            "Spectacle d'humour",
+                            "Concert de rap",
+                            "Concert symphonique",
+                            "Spectacle musical",
+                        ]
+                    )
+                ),
+                "Concert",
+                V["dome"],
+                att=(4000, 8500),
+                surge="concert",
+            )
         if not summer and rng.random() < (0.08 if wd in (3, 4, 5) else 0.03):
-            add(d, 20.5, 2.5, str(rng.choice(["Concert jazz", "Concert électro", "Concert de chanson française",
-                                               "Spectacle de danse"])), "Concert", V["silo"], att=(1000, 2000))
+            add(
+                d,
+                20.5,
+                2.5,
+                str(
+                    rng.choice(
+                        ["Concert jazz", "Concert électro", "Concert de chanson française", "Spectacle de danse"]
+                    )
+                ),
+                "Concert",
+                V["silo"],
+                att=(1000, 2000),
+            )
         if wd in (3, 4, 5) and rng.random() < 0.32:
             venue = V[str(rng.choice(["espace_julien", "docks", "moulin", "friche"]))]
-            add(d, 20.5, 3.0, str(rng.choice(["Concert de musiques actuelles", "Soirée électro", "Concert reggae",
-                                               "Concert de rock", "Scène ouverte hip-hop"])), "Concert", venue,
-                att=(400, 1500))
+            add(
+                d,
+                20.5,
+                3.0,
+                str(
+                    rng.choice(
+                        [
+                            "Concert de musiques actuelles",
+                            "Soirée électro",
+                            "Concert reggae",
+                            "Concert de rock",
+                            "Scène ouverte hip-hop",
+                        ]
+                    )
+                ),
+                "Concert",
+                venue,
+                att=(400, 1500),
+            )
         # ---------------------------------------------------------- fixed-date festivals and big days
         if md == (6, 21):
             add(d, 18.0, 7.0, "Fête de la musique", "Festival", V["vieux_port"], att=(25000, 40000), surge="festival")
         if md == (7, 14):
-            add(d, 21.0, 2.5, "Feu d'artifice de la fête nationale", "Festival", V["vieux_port"],
-                att=(60000, 90000), surge="festival")
+            add(
+                d,
+                21.0,
+                2.5,
+                "Feu d'artifice de la fête nationale",
+                "Festival",
+                V["vieux_port"],
+                att=(60000, 90000),
+                surge="festival",
+            )
         if m == 7 and d.day <= 7 and wd in (5, 6):
-            add(d, 16.0, 10.0, f"Delta Festival — {'samedi' if wd == 5 else 'dimanche'}", "Festival", V["plages"],
-                att=(40000, 55000), surge="festival")
+            add(
+                d,
+                16.0,
+                10.0,
+                f"Delta Festival — {'samedi' if wd == 5 else 'dimanche'}",
+                "Festival",
+                V["plages"],
+                att=(40000, 55000),
+                surge="festival",
+            )
         if m == 6 and 12 <= d.day <= 18 and wd in (4, 5):
             add(d, 18.0, 8.0, "Festival Marsatac", "Festival", V["borely"], att=(12000, 18000), surge="festival")
         if m == 10 and 10 <= d.day <= 16 and wd in (4, 5):
@@ -170,24 +330,55 @@ def build_agenda(grid: TimeGrid, rng: np.random.Generator) -> list[PlannedEvent]
         if m == 6 and 14 <= d.day <= 20 and wd == 5:
             add(d, 10.0, 13.0, "Fête du Panier", "Fête de quartier", V["panier"], att=(6000, 9000), surge="festival")
         if (m == 3 and d.day >= 22 or m == 4 and d.day <= 5) and wd == 5:
-            add(d, 14.0, 4.0, "Carnaval de la Plaine", "Fête de quartier", V["plaine"], att=(4000, 7000),
-                surge="festival")
+            add(
+                d,
+                14.0,
+                4.0,
+                "Carnaval de la Plaine",
+                "Fête de quartier",
+                V["plaine"],
+                att=(4000, 7000),
+                surge="festival",
+            )
         if m == 7 and 1 <= d.day <= 9 and wd in (6, 0, 1, 2, 3) and d.day >= 3:
-            add(d, 9.0, 11.0, "Mondial La Marseillaise à pétanque", "Événement sportif", V["borely"],
-                att=(8000, 14000))
+            add(d, 9.0, 11.0, "Mondial La Marseillaise à pétanque", "Événement sportif", V["borely"], att=(8000, 14000))
         if (m == 3 and d.day >= 25 or m == 4 and d.day <= 7) and wd == 6:
             add(d, 7.5, 6.0, "Marathon de Marseille", "Événement sportif", V["prado"], att=(10000, 15000))
         if m in (1, 2, 3, 4, 5, 10, 11, 12) and wd in (4, 5) and rng.random() < 0.05:
-            add(d, 20.0, 3.0, str(rng.choice(["Match de handball", "Gala de boxe", "Tournoi de basket-ball"])),
-                "Événement sportif", V["omnisports"], att=(2000, 5000))
+            add(
+                d,
+                20.0,
+                3.0,
+                str(rng.choice(["Match de handball", "Gala de boxe", "Tournoi de basket-ball"])),
+                "Événement sportif",
+                V["omnisports"],
+                att=(2000, 5000),
+            )
         # ---------------------------------------------------------- salons at Parc Chanot
         foire_start = _last_weekday(date(d.year, 9, 30), 4)
         if foire_start <= d < foire_start + timedelta(days=11):
             add(d, 10.0, 10.0, "Foire internationale de Marseille", "Salon / foire", V["chanot"], att=(12000, 25000))
         elif not summer and wd in (5, 6) and rng.random() < 0.12:
-            add(d, 10.0, 9.0, str(rng.choice(["Salon de l'habitat", "Salon du chiot", "Salon de la gastronomie",
-                                               "Salon de l'étudiant", "Salon du mariage", "Salon des vins"])),
-                "Salon / foire", V["chanot"], att=(3000, 12000))
+            add(
+                d,
+                10.0,
+                9.0,
+                str(
+                    rng.choice(
+                        [
+                            "Salon de l'habitat",
+                            "Salon du chiot",
+                            "Salon de la gastronomie",
+                            "Salon de l'étudiant",
+                            "Salon du mariage",
+                            "Salon des vins",
+                        ]
+                    )
+                ),
+                "Salon / foire",
+                V["chanot"],
+                att=(3000, 12000),
+            )
         # ---------------------------------------------------------- weekly markets
         for label, venue, mwd, h0, h1, att in MARKETS:
             if wd == mwd:

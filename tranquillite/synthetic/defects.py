@@ -29,17 +29,36 @@ from tranquillite.synthetic import config as C
 from tranquillite.synthetic import texts as T
 from tranquillite.synthetic.prefecture import Entry, iso
 
-KINDS = ("date_invalide", "fin_avant_debut", "hors_zone", "champ_obligatoire_manquant",
-         "valeur_hors_enumeration", "identifiant_duplique", "donnee_personnelle", "doublon_exact")
+KINDS = (
+    "date_invalide",
+    "fin_avant_debut",
+    "hors_zone",
+    "champ_obligatoire_manquant",
+    "valeur_hors_enumeration",
+    "identifiant_duplique",
+    "donnee_personnelle",
+    "doublon_exact",
+)
 
-DEFECT_SCHEMA = {"source": pl.Utf8, "contract": pl.Utf8, "file": pl.Utf8, "record_id": pl.Utf8,
-                 "kind": pl.Utf8, "field": pl.Utf8, "detail": pl.Utf8}
+DEFECT_SCHEMA = {
+    "source": pl.Utf8,
+    "contract": pl.Utf8,
+    "file": pl.Utf8,
+    "record_id": pl.Utf8,
+    "kind": pl.Utf8,
+    "field": pl.Utf8,
+    "detail": pl.Utf8,
+}
 
 INVALID_DATES_CSV = ["31/02/{y} 25:61", "hier soir", "{y}-13-40T99:00", "32/13/{y} 10:00", "00/00/0000 00:00"]
 INVALID_DATES_ISO = ["{y}-13-40T99:00:00+01:00", "hier soir", "31/02/{y} 25:61", "{y}-02-30T25:61:00"]
 #: (label, lon, lat) of the out-of-area coordinates; "inversees" swaps lon and lat of the true point
-OUT_OF_AREA = [("Aix-en-Provence", 5.447427, 43.529746), ("mer au large", 5.200000, 43.200000),
-               ("inversees", None, None), ("Toulon", 5.928000, 43.124200)]
+OUT_OF_AREA = [
+    ("Aix-en-Provence", 5.447427, 43.529746),
+    ("mer au large", 5.200000, 43.200000),
+    ("inversees", None, None),
+    ("Toulon", 5.928000, 43.124200),
+]
 #: translations applied to a Cortège geometry to move it out of Marseille
 OUT_OF_AREA_SHIFT = [("Aix-en-Provence", 0.070, 0.235), ("Toulon", 0.548, -0.171)]
 
@@ -65,8 +84,12 @@ BAD_ENUM = {
     ("manifestation_statique", "statut_organisateur"): ["Collectif citoyen", "Coordination", "Intersyndicale"],
     ("operation_programmee", "theme"): ["Contrôle routier", "Vidéoverbalisation", "Opération anti-squat"],
 }
-START_FIELD = {"interventions": "debut", "alertes_videoprotection": "date_heure", "signalements": "date_heure",
-               "evenements_publics": "debut"}
+START_FIELD = {
+    "interventions": "debut",
+    "alertes_videoprotection": "date_heure",
+    "signalements": "date_heure",
+    "evenements_publics": "debut",
+}
 CSV_DATE_FMT = "%d/%m/%Y %H:%M"
 
 
@@ -94,8 +117,9 @@ def applicable_kinds(contract: Contract) -> list[str]:
 
 
 # --------------------------------------------------------------------------- CSV sources
-def inject_csv(df: pl.DataFrame, contract: Contract, rng: np.random.Generator,
-               file_of_day, variant: int = 0) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+def inject_csv(
+    df: pl.DataFrame, contract: Contract, rng: np.random.Generator, file_of_day, variant: int = 0
+) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
     """Inject the defects of a CSV source; returns the new records (duplicates appended) and the
     defect rows. `file_of_day(day)` gives the file path (relative to home) of a partition day;
     `variant` rotates the defect values so that small runs still show every variant across sources."""
@@ -106,7 +130,7 @@ def inject_csv(df: pl.DataFrame, contract: Contract, rng: np.random.Generator,
     total = sum(plan.values())
     if total == 0 or n == 0:
         return df, []
-    perm = rng.permutation(n)[:min(total, n)]
+    perm = rng.permutation(n)[: min(total, n)]
     cols = {c: np.array(df[c].to_list(), dtype=object) for c in df.columns}
     ids, days = cols["id"], cols["_day"]
     defects: list[dict[str, Any]] = []
@@ -115,7 +139,7 @@ def inject_csv(df: pl.DataFrame, contract: Contract, rng: np.random.Generator,
     start_f = START_FIELD[source]
     cursor = 0
     for kind in kinds:
-        rows = perm[cursor:cursor + plan[kind]]
+        rows = perm[cursor : cursor + plan[kind]]
         cursor += plan[kind]
         for j0, r in enumerate(rows.tolist()):
             j = j0 + variant
@@ -144,8 +168,11 @@ def inject_csv(df: pl.DataFrame, contract: Contract, rng: np.random.Generator,
             elif kind == "champ_obligatoire_manquant":
                 options = REQUIRED_TO_BLANK[source]
                 field = options[j % len(options)]
-                if field == "adresse" and "longitude" in cols and (cols["longitude"][r] is None
-                                                                   or cols["latitude"][r] is None):
+                if (
+                    field == "adresse"
+                    and "longitude" in cols
+                    and (cols["longitude"][r] is None or cols["latitude"][r] is None)
+                ):
                     # without coordinates nor address the record could not be located at all:
                     # that would be a second defect, so blank another required field
                     field = options[(j + 1) % len(options)]
@@ -175,15 +202,28 @@ def inject_csv(df: pl.DataFrame, contract: Contract, rng: np.random.Generator,
                     detail = "enregistrement répété à l'identique"
                 row["_dup"] = 1
                 extra_rows.append(row)
-            defects.append({"source": source, "contract": contract.name, "file": file_of_day(days[r]),
-                            "record_id": str(ids[r]), "kind": kind, "field": field, "detail": detail})
+            defects.append(
+                {
+                    "source": source,
+                    "contract": contract.name,
+                    "file": file_of_day(days[r]),
+                    "record_id": str(ids[r]),
+                    "kind": kind,
+                    "field": field,
+                    "detail": detail,
+                }
+            )
     out = pl.DataFrame({c: pl.Series(c, v.tolist(), dtype=df.schema[c], strict=False) for c, v in cols.items()})
     if extra_rows:
-        extra = pl.DataFrame({c: pl.Series(c, [row[c] for row in extra_rows], dtype=df.schema[c], strict=False)
-                              for c in df.columns})
+        extra = pl.DataFrame(
+            {c: pl.Series(c, [row[c] for row in extra_rows], dtype=df.schema[c], strict=False) for c in df.columns}
+        )
         out = pl.concat([out, extra])
-    out = out.with_columns(pl.col("longitude").fill_nan(None), pl.col("latitude").fill_nan(None)) \
-        if "longitude" in out.columns else out
+    out = (
+        out.with_columns(pl.col("longitude").fill_nan(None), pl.col("latitude").fill_nan(None))
+        if "longitude" in out.columns
+        else out
+    )
     return out, defects
 
 
@@ -197,8 +237,9 @@ def _donor(n: int, taken: set[int], rng: np.random.Generator) -> int:
 
 
 # --------------------------------------------------------------------------- Cortège entries
-def inject_cortege(entries: list[Entry], contracts: dict[str, Contract], rng: np.random.Generator,
-                   file_of_entry, variant: int = 0) -> tuple[list[tuple[Entry, dict[str, Any]]], list[dict[str, Any]]]:
+def inject_cortege(
+    entries: list[Entry], contracts: dict[str, Contract], rng: np.random.Generator, file_of_entry, variant: int = 0
+) -> tuple[list[tuple[Entry, dict[str, Any]]], list[dict[str, Any]]]:
     """Defects on the Préfecture entries. Returns [(entry, json dict)] in file order (duplicates
     right after their original) and the defect rows."""
     n = len(entries)
@@ -224,8 +265,11 @@ def inject_cortege(entries: list[Entry], contracts: dict[str, Contract], rng: np
         return "trace_parcours" in docs[i] or "emprise" in docs[i]
 
     def has_enum(i: int) -> bool:
-        return entries[i].record_type in ("manifestation_deambulatoire", "manifestation_statique",
-                                          "operation_programmee")
+        return entries[i].record_type in (
+            "manifestation_deambulatoire",
+            "manifestation_statique",
+            "operation_programmee",
+        )
 
     for kind in kinds:
         ok = has_geom if kind == "hors_zone" else has_enum if kind == "valeur_hors_enumeration" else (lambda i: True)
@@ -249,8 +293,11 @@ def inject_cortege(entries: list[Entry], contracts: dict[str, Contract], rng: np
             elif kind == "champ_obligatoire_manquant":
                 options = REQUIRED_TO_BLANK[e.record_type]
                 field = options[j % len(options)]
-                geom_of = {"adresse": "emprise", "adresse_depart": "trace_parcours",
-                           "adresse_arrivee": "trace_parcours"}
+                geom_of = {
+                    "adresse": "emprise",
+                    "adresse_depart": "trace_parcours",
+                    "adresse_arrivee": "trace_parcours",
+                }
                 if field in geom_of and geom_of[field] not in doc:
                     field = "objet"  # keep the entry locatable: only one defect per entry
                 mode = j % 3
@@ -282,8 +329,17 @@ def inject_cortege(entries: list[Entry], contracts: dict[str, Contract], rng: np
             elif kind == "doublon_exact":
                 extra[i] = copy.deepcopy(doc)
                 detail = "entrée répétée à l'identique"
-            defects.append({"source": "cortege", "contract": e.record_type, "file": file_of_entry(e),
-                            "record_id": e.id, "kind": kind, "field": field, "detail": detail})
+            defects.append(
+                {
+                    "source": "cortege",
+                    "contract": e.record_type,
+                    "file": file_of_entry(e),
+                    "record_id": e.id,
+                    "kind": kind,
+                    "field": field,
+                    "detail": detail,
+                }
+            )
     out: list[tuple[Entry, dict[str, Any]]] = []
     for i, (e, doc) in enumerate(zip(entries, docs)):
         out.append((e, doc))
@@ -297,6 +353,7 @@ def _shift(geom: dict, dx: float, dy: float) -> dict:
         if isinstance(c[0], (int, float)):
             return [round(c[0] + dx, 6), round(c[1] + dy, 6)]
         return [mv(x) for x in c]
+
     return {"type": geom["type"], "coordinates": mv(geom["coordinates"])}
 
 
@@ -304,8 +361,8 @@ def _other_objet(e: Entry, current: str, rng) -> str:
     pool = {
         "manifestation_deambulatoire": [o for v in T.DEMO_OBJETS.values() for o in v],
         "manifestation_statique": [o for v in T.STATIC_OBJETS.values() for o in v],
-        "operation_programmee": T.OPERATION_OBJETS.get(e.fields.get("theme"), []) or
-        [o for v in T.OPERATION_OBJETS.values() for o in v],
+        "operation_programmee": T.OPERATION_OBJETS.get(e.fields.get("theme"), [])
+        or [o for v in T.OPERATION_OBJETS.values() for o in v],
         "visite_officielle": T.VISIT_OBJETS,
     }[e.record_type]
     pool = [o for o in pool if o != current] or [current + " (modifiée)"]

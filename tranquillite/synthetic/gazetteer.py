@@ -18,7 +18,7 @@ from tranquillite import geo
 
 @dataclass(frozen=True)
 class Place:
-    label: str       # what the data call it ("Orange Vélodrome", "Préfecture des Bouches-du-Rhône")
+    label: str  # what the data call it ("Orange Vélodrome", "Préfecture des Bouches-du-Rhône")
     street: str
     insee: str
     lon: float
@@ -32,8 +32,10 @@ class Place:
 @lru_cache(maxsize=1)
 def _streets() -> dict[tuple[str, str], tuple[str, float, float]]:
     s = geo.streets()
-    return {(geo.normalize_name(n), i): (n, lo, la) for n, i, lo, la in
-            zip(s["name"], s["arrondissement_insee"], s["lon"], s["lat"])}
+    return {
+        (geo.normalize_name(n), i): (n, lo, la)
+        for n, i, lo, la in zip(s["name"], s["arrondissement_insee"], s["lon"], s["lat"])
+    }
 
 
 @lru_cache(maxsize=1)
@@ -59,8 +61,9 @@ def _geocodable_keys() -> frozenset[tuple[str, str]]:
     return frozenset((geo.normalize_name(n), i) for n, i in zip(s["name"], s["arrondissement_insee"]))
 
 
-def place(label: str, street_name: str, insee: str, monument: str | None = None,
-          lonlat: tuple[float, float] | None = None) -> Place:
+def place(
+    label: str, street_name: str, insee: str, monument: str | None = None, lonlat: tuple[float, float] | None = None
+) -> Place:
     """A place at a monument's point (or an explicit point, or the street's point)."""
     name, lon, lat = street(street_name, insee)
     if monument is not None:
@@ -88,8 +91,9 @@ def geocodable_streets() -> pl.DataFrame:
     s = geo.streets()
     addr = pl.Series([geo.format_address(n, i) for n, i in zip(s["name"], s["arrondissement_insee"])])
     g = geo.geocode(addr)
-    ok = ((g["precision"] == "voie+arrondissement").fill_null(False)
-          & (g["insee"] == s["arrondissement_insee"]).fill_null(False))
+    ok = (g["precision"] == "voie+arrondissement").fill_null(False) & (
+        g["insee"] == s["arrondissement_insee"]
+    ).fill_null(False)
     return s.filter(ok)
 
 

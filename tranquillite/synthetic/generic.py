@@ -32,8 +32,14 @@ def per_year(c: Contract) -> float:
 
 def unmodelled(contracts: dict[str, Contract]) -> list[Contract]:
     """The CSV contracts of event sources that no simulation owns and that declare a volume."""
-    return sorted((c for c in contracts.values() if c.event and c.format == "csv" and c.source not in OWNED_SOURCES
-                   and per_year(c) > 0), key=lambda c: c.name)
+    return sorted(
+        (
+            c
+            for c in contracts.values()
+            if c.event and c.format == "csv" and c.source not in OWNED_SOURCES and per_year(c) > 0
+        ),
+        key=lambda c: c.name,
+    )
 
 
 def records(c: Contract, grid: TimeGrid, sp: Space, scale: float, rng: np.random.Generator) -> pl.DataFrame:
@@ -45,24 +51,33 @@ def records(c: Contract, grid: TimeGrid, sp: Space, scale: float, rng: np.random
     start = pl.Series("start", minutes, dtype=pl.Int64)
     t0 = pl.lit(grid.t0).cast(pl.Datetime("us", "UTC"))
     length_h = rng.integers(2, 72, size=n) if planned else rng.integers(0, 3, size=n)
-    frame = pl.DataFrame({"_m": start, "_len": pl.Series(length_h * 60 + rng.integers(0, 60, size=n), dtype=pl.Int64),
-                          "_p": point})
+    frame = pl.DataFrame(
+        {"_m": start, "_len": pl.Series(length_h * 60 + rng.integers(0, 60, size=n), dtype=pl.Int64), "_p": point}
+    )
     begin = t0 + pl.duration(minutes=pl.col("_m"))
     local = lambda e: e.dt.convert_time_zone(PARIS_NAME)  # noqa: E731 — the landing files' wall-clock time
     export = (local(begin).dt.date() - pl.duration(days=PLANNED_LEAD_DAYS if planned else 0)).clip(
-        grid.start, grid.start + timedelta(days=grid.days - 1))
-    frame = frame.with_columns(local(begin).alias("_begin"),
-                               local(begin + pl.duration(minutes=pl.col("_len"))).alias("_end"),
-                               export.cast(pl.Utf8).alias("_day"))
+        grid.start, grid.start + timedelta(days=grid.days - 1)
+    )
+    frame = frame.with_columns(
+        local(begin).alias("_begin"),
+        local(begin + pl.duration(minutes=pl.col("_len"))).alias("_end"),
+        export.cast(pl.Utf8).alias("_day"),
+    )
     start_field = c.event.get("start")
     cols: dict[str, pl.Expr | pl.Series] = {}
     for f in c.fields:
         if f.type == "id":
-            cols[f.name] = pl.concat_str(pl.lit(c.source.upper()[:3] + "-"), pl.col("_day").str.replace_all("-", ""),
-                                         pl.lit("-"), pl.int_range(pl.len()).cast(pl.Utf8).str.zfill(6))
+            cols[f.name] = pl.concat_str(
+                pl.lit(c.source.upper()[:3] + "-"),
+                pl.col("_day").str.replace_all("-", ""),
+                pl.lit("-"),
+                pl.int_range(pl.len()).cast(pl.Utf8).str.zfill(6),
+            )
         elif f.type == "enum" and f.values:
-            cols[f.name] = pl.Series(f.name, np.asarray(f.values)[rng.integers(0, len(f.values), size=n)],
-                                     dtype=pl.Utf8)
+            cols[f.name] = pl.Series(
+                f.name, np.asarray(f.values)[rng.integers(0, len(f.values), size=n)], dtype=pl.Utf8
+            )
         elif f.type == "datetime":
             ends = f.name != start_field and (f.after is not None or f.name == c.event.get("end"))
             cols[f.name] = pl.col("_end" if ends else "_begin").dt.strftime(FMT)
@@ -78,4 +93,5 @@ def records(c: Contract, grid: TimeGrid, sp: Space, scale: float, rng: np.random
         else:
             cols[f.name] = pl.lit(None, pl.Utf8)
     return frame.with_columns(**cols).with_columns(
-        pl.col("_m").alias("_t"), pl.int_range(pl.len()).alias("_row"), pl.lit(0).alias("_dup"))
+        pl.col("_m").alias("_t"), pl.int_range(pl.len()).alias("_row"), pl.lit(0).alias("_dup")
+    )

@@ -42,9 +42,9 @@ class Surge:
 
     event_id: str
     kind: str
-    start: int            # minutes since span start (window, before/after included)
+    start: int  # minutes since span start (window, before/after included)
     end: int
-    points: np.ndarray    # Space point indices in the zone
+    points: np.ndarray  # Space point indices in the zone
     k: float
 
 
@@ -61,8 +61,16 @@ def build_surges(grid: TimeGrid, sp: Space, agenda: list[PlannedEvent], entries:
             continue
         s = grid.minutes_of(e.start) - int(p["before_h"] * 60)
         en = grid.minutes_of(e.end) + int(p["after_h"] * 60)
-        out.append(Surge(e.id, e.surge, max(0, s), min(grid.span_minutes, en),
-                         sp.near(e.place.lon, e.place.lat, p["radius_m"]), k))
+        out.append(
+            Surge(
+                e.id,
+                e.surge,
+                max(0, s),
+                min(grid.span_minutes, en),
+                sp.near(e.place.lon, e.place.lat, p["radius_m"]),
+                k,
+            )
+        )
     p = C.SURGES["manifestation"]
     pts_geom = _point_tree(sp)
     for e in entries:
@@ -102,25 +110,32 @@ class SourceSim:
     """Simulation of one source: its support, intensities, sampled events and ground truth."""
 
     source: str
-    support: np.ndarray                 # Space point indices where events of the source can happen
+    support: np.ndarray  # Space point indices where events of the source can happen
     cats: list
-    W: np.ndarray                       # n_cat x m, each row sums to 1
-    H: np.ndarray                       # n_cat x n_hours, expected background counts
-    WB: np.ndarray | None               # m, beach weights (None if no beach in the support)
-    HB: np.ndarray                      # n_cat x n_hours, expected beach counts
+    W: np.ndarray  # n_cat x m, each row sums to 1
+    H: np.ndarray  # n_cat x n_hours, expected background counts
+    WB: np.ndarray | None  # m, beach weights (None if no beach in the support)
+    HB: np.ndarray  # n_cat x n_hours, expected beach counts
     alpha: float
-    HT: np.ndarray = field(default=None)           # n_cat x n_hours, expected counts of the transient hot spots
-    cells: np.ndarray = field(default=None)       # support cells (Space cell indices), sorted
+    HT: np.ndarray = field(default=None)  # n_cat x n_hours, expected counts of the transient hot spots
+    cells: np.ndarray = field(default=None)  # support cells (Space cell indices), sorted
     cell_of_pos: np.ndarray = field(default=None)  # support position -> row of `cells`
     events: dict[str, np.ndarray] = field(default_factory=dict)
-    background: np.ndarray = field(default=None)   # n_cells x n_slots
+    background: np.ndarray = field(default=None)  # n_cells x n_slots
     excitation: np.ndarray = field(default=None)
     excitation_intra: np.ndarray = field(default=None)
     surge_ids: list[str] = field(default_factory=list)
 
 
-def simulate(source: str, grid: TimeGrid, sp: Space, support: np.ndarray, surges: list[Surge],
-             scale: float, rng: np.random.Generator) -> SourceSim:
+def simulate(
+    source: str,
+    grid: TimeGrid,
+    sp: Space,
+    support: np.ndarray,
+    surges: list[Surge],
+    scale: float,
+    rng: np.random.Generator,
+) -> SourceSim:
     """Build the intensities of a source on its support, then sample its events and truth."""
     cats = C.CATEGORIES[source]
     alpha = C.ALPHA[source]
@@ -159,8 +174,9 @@ def _draw_component(H_row: np.ndarray, W_row: np.ndarray, rng) -> tuple[np.ndarr
     return t, pos
 
 
-def _transient(sim: SourceSim, grid: TimeGrid, sp: Space, rng: np.random.Generator, B: np.ndarray
-               ) -> tuple[list, list, list]:
+def _transient(
+    sim: SourceSim, grid: TimeGrid, sp: Space, rng: np.random.Generator, B: np.ndarray
+) -> tuple[list, list, list]:
     """Sample the transient hot spots of a source and add their exact expected counts to `B`
     (cells x slots). Returns the lists (t, pos, cat) of their events."""
     T, P, K = [], [], []
@@ -186,12 +202,15 @@ def _transient(sim: SourceSim, grid: TimeGrid, sp: Space, rng: np.random.Generat
     cum_base = np.cumsum(base) / base.sum()
     cum_w = np.cumsum(sim.W, axis=1)
     cum_w /= cum_w[:, -1:]
-    centre = np.where(new_place, np.searchsorted(cum_base, u),
-                      np.array([np.searchsorted(cum_w[c], x) for c, x in zip(cat, u)], dtype=np.int64))
+    centre = np.where(
+        new_place,
+        np.searchsorted(cum_base, u),
+        np.array([np.searchsorted(cum_w[c], x) for c, x in zip(cat, u)], dtype=np.int64),
+    )
     centre = np.minimum(centre, sim.support.size - 1)
     xs, ys = sp.x[sim.support], sp.y[sim.support]
     tree = cKDTree(np.column_stack([xs, ys]))
-    prof = sim.HT / np.maximum(sim.HT.mean(axis=1, keepdims=True), 1e-300)   # hourly shape of each category
+    prof = sim.HT / np.maximum(sim.HT.mean(axis=1, keepdims=True), 1e-300)  # hourly shape of each category
     # raw hourly rates (size x rise-and-fade envelope x the category's hourly shape), then scaled per
     # category so that the expected transient volume of a category is exactly its share of the background
     hours, raw = [], np.zeros(n)
@@ -205,18 +224,23 @@ def _transient(sim: SourceSim, grid: TimeGrid, sp: Space, rng: np.random.Generat
     raw_cat = np.bincount(cat, weights=raw, minlength=totals.size)
     has = raw_cat > 0
     scale_cat[has] = totals[has] / raw_cat[has]
-    for i in np.flatnonzero(~has):        # a category without any foyer keeps its volume in the background
-        B += np.outer(np.bincount(sim.cell_of_pos, weights=sim.W[i], minlength=B.shape[0]),
-                      np.bincount(grid.hour_slot, weights=sim.HT[i], minlength=B.shape[1]))
+    for i in np.flatnonzero(~has):  # a category without any foyer keeps its volume in the background
+        B += np.outer(
+            np.bincount(sim.cell_of_pos, weights=sim.W[i], minlength=B.shape[0]),
+            np.bincount(grid.hour_slot, weights=sim.HT[i], minlength=B.shape[1]),
+        )
         t, pos = _draw_component(sim.HT[i], sim.W[i], rng)
-        T.append(t); P.append(pos); K.append(np.full(t.size, i))
+        T.append(t)
+        P.append(pos)
+        K.append(np.full(t.size, i))
     for f in range(n):
         h, rate = hours[f]
         if h.size == 0:
             continue
         rate = rate * scale_cat[cat[f]]
-        pts = np.sort(np.asarray(tree.query_ball_point([xs[centre[f]], ys[centre[f]]], r=3.0 * sigma[f]),
-                                 dtype=np.int64))
+        pts = np.sort(
+            np.asarray(tree.query_ball_point([xs[centre[f]], ys[centre[f]]], r=3.0 * sigma[f]), dtype=np.int64)
+        )
         w = np.exp(-((xs[pts] - xs[centre[f]]) ** 2 + (ys[pts] - ys[centre[f]]) ** 2) / (2.0 * sigma[f] ** 2))
         w /= w.sum()
         counts = rng.poisson(rate)
@@ -227,8 +251,9 @@ def _transient(sim: SourceSim, grid: TimeGrid, sp: Space, rng: np.random.Generat
             K.append(np.full(m, cat[f]))
         ucells, cinv = np.unique(sim.cell_of_pos[pts], return_inverse=True)
         uslots, sinv = np.unique(grid.hour_slot[h], return_inverse=True)
-        B[np.ix_(ucells, uslots)] += np.outer(np.bincount(cinv, weights=w, minlength=ucells.size),
-                                              np.bincount(sinv, weights=rate, minlength=uslots.size))
+        B[np.ix_(ucells, uslots)] += np.outer(
+            np.bincount(cinv, weights=w, minlength=ucells.size), np.bincount(sinv, weights=rate, minlength=uslots.size)
+        )
     return T, P, K
 
 
@@ -243,7 +268,10 @@ def _sample(sim: SourceSim, grid: TimeGrid, sp: Space, surges: list[Surge], rng:
     slot_h = np.zeros((n_cat, n_slots))
     for i in range(n_cat):
         t, pos = _draw_component(sim.H[i], sim.W[i], rng)
-        T.append(t); P.append(pos); K.append(np.full(t.size, i)); CAUSE.append(np.zeros(t.size, np.int8))
+        T.append(t)
+        P.append(pos)
+        K.append(np.full(t.size, i))
+        CAUSE.append(np.zeros(t.size, np.int8))
         SURGE.append(np.full(t.size, -1))
         cell_w[i] = np.bincount(sim.cell_of_pos, weights=sim.W[i], minlength=n_cells)
         slot_h[i] = np.bincount(hour_slot, weights=sim.H[i], minlength=n_slots)
@@ -254,14 +282,20 @@ def _sample(sim: SourceSim, grid: TimeGrid, sp: Space, surges: list[Surge], rng:
             if not sim.HB[i].any():
                 continue
             t, pos = _draw_component(sim.HB[i], sim.WB, rng)
-            T.append(t); P.append(pos); K.append(np.full(t.size, i)); CAUSE.append(np.zeros(t.size, np.int8))
+            T.append(t)
+            P.append(pos)
+            K.append(np.full(t.size, i))
+            CAUSE.append(np.zeros(t.size, np.int8))
             SURGE.append(np.full(t.size, -1))
         B += np.outer(beach_cells, np.bincount(hour_slot, weights=sim.HB.sum(axis=0), minlength=n_slots))
 
     # ---------------------------------------------------------------- transient hot spots
     tt, tp, tk = _transient(sim, grid, sp, rng, B)
     for t, pos, k in zip(tt, tp, tk):
-        T.append(t); P.append(pos); K.append(k); CAUSE.append(np.full(t.size, 3, np.int8))
+        T.append(t)
+        P.append(pos)
+        K.append(k)
+        CAUSE.append(np.full(t.size, 3, np.int8))
         SURGE.append(np.full(t.size, -1))
 
     # ---------------------------------------------------------------- surges
@@ -280,7 +314,7 @@ def _sample(sim: SourceSim, grid: TimeGrid, sp: Space, surges: list[Surge], rng:
         hi = np.minimum(hours * 60 + 60, s.end)
         frac = (hi - lo) / 60.0
         mult = np.array([s.k * src_f * c.surge.get(s.kind, 1.0) for c in sim.cats])
-        Wp = sim.W[:, pos]                         # n_cat x |P|
+        Wp = sim.W[:, pos]  # n_cat x |P|
         Ht = (sim.H[:, hours] + sim.HT[:, hours]) * frac  # n_cat x |T|: a surge scales the usual level of the place
         expected = mult * Wp.sum(axis=1) * Ht.sum(axis=1)
         counts = rng.poisson(expected)
@@ -290,8 +324,11 @@ def _sample(sim: SourceSim, grid: TimeGrid, sp: Space, surges: list[Surge], rng:
             hidx = rng.choice(hours.size, size=n, p=ph)
             t = lo[hidx] + (rng.random(n) * (hi[hidx] - lo[hidx])).astype(np.int64)
             pw = Wp[i] / Wp[i].sum()
-            T.append(t); P.append(pos[rng.choice(pos.size, size=n, p=pw)]); K.append(np.full(n, i))
-            CAUSE.append(np.ones(n, np.int8)); SURGE.append(np.full(n, si))
+            T.append(t)
+            P.append(pos[rng.choice(pos.size, size=n, p=pw)])
+            K.append(np.full(n, i))
+            CAUSE.append(np.ones(n, np.int8))
+            SURGE.append(np.full(n, si))
         # truth: exact expected surge counts per cell and slot
         ucells, cinv = np.unique(sim.cell_of_pos[pos], return_inverse=True)
         uslots, sinv = np.unique(hour_slot[hours], return_inverse=True)
@@ -330,7 +367,9 @@ def _sample(sim: SourceSim, grid: TimeGrid, sp: Space, surges: list[Surge], rng:
         keep = tc < grid.span_minutes
         par, tc, pc = par[keep], tc[keep], pc[keep]
         start = t.size
-        t = np.concatenate([t, tc]); pos = np.concatenate([pos, pc]); cat = np.concatenate([cat, cat[par]])
+        t = np.concatenate([t, tc])
+        pos = np.concatenate([pos, pc])
+        cat = np.concatenate([cat, cat[par]])
         cause = np.concatenate([cause, np.full(par.size, 2, np.int8)])
         surge = np.concatenate([surge, np.full(par.size, -1)])
         gen = np.concatenate([gen, np.full(par.size, g)])
@@ -343,13 +382,21 @@ def _sample(sim: SourceSim, grid: TimeGrid, sp: Space, surges: list[Surge], rng:
     inv[order] = np.arange(order.size)
     parent = parent[order]
     parent = np.where(parent >= 0, inv[np.maximum(parent, 0)], -1)
-    sim.events = {"t": t[order], "pos": pos[order], "cat": cat[order], "gen": gen[order],
-                  "parent": parent, "cause": cause[order], "surge": surge[order]}
+    sim.events = {
+        "t": t[order],
+        "pos": pos[order],
+        "cat": cat[order],
+        "gen": gen[order],
+        "parent": parent,
+        "cause": cause[order],
+        "surge": surge[order],
+    }
     sim.excitation, sim.excitation_intra = _excitation_truth(sim, grid, indptr, indices)
 
 
-def _excitation_truth(sim: SourceSim, grid: TimeGrid, indptr: np.ndarray, indices: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def _excitation_truth(
+    sim: SourceSim, grid: TimeGrid, indptr: np.ndarray, indices: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Expected offspring per cell and slot: from parents before the slot start (`excitation`)
     and from parents inside the slot (`excitation_intra`)."""
     ev = sim.events
@@ -375,15 +422,17 @@ def _excitation_truth(sim: SourceSim, grid: TimeGrid, indptr: np.ndarray, indice
         s_ok = s[ok]
         v = sim.alpha * (F(bounds[s_ok + 1] - t[ok]) - F(bounds[s_ok] - t[ok]))
         nz = v > 0
-        rows.append(pos[ok][nz]); cols.append(s_ok[nz]); vals.append(v[nz])
+        rows.append(pos[ok][nz])
+        cols.append(s_ok[nz])
+        vals.append(v[nz])
     m = sim.support.size
-    A_prior = sps.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                             shape=(m, n_slots))
+    A_prior = sps.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(m, n_slots))
     A_intra = sps.csr_matrix((intra, (pos, s0)), shape=(m, n_slots))
     # offspring place: uniform among the neighbours within 300 m -> cell distribution per parent place
     deg = np.diff(indptr)
-    Kmat = sps.csr_matrix((np.repeat(1.0 / deg, deg), (np.repeat(np.arange(m), deg),
-                                                         sim.cell_of_pos[indices])), shape=(m, sim.cells.size))
+    Kmat = sps.csr_matrix(
+        (np.repeat(1.0 / deg, deg), (np.repeat(np.arange(m), deg), sim.cell_of_pos[indices])), shape=(m, sim.cells.size)
+    )
     prior = (Kmat.T @ A_prior).toarray()
     intra_m = (Kmat.T @ A_intra).toarray()
     return prior, intra_m
@@ -394,11 +443,13 @@ def truth_frame(sim: SourceSim, grid: TimeGrid, sp: Space) -> pl.DataFrame:
     n_cells, n_slots = sim.cells.size, grid.n_slots
     cells = pl.Series(sp.cells[sim.cells].astype(str), dtype=pl.Utf8)
     rows = pl.Series(np.repeat(np.arange(n_cells, dtype=np.int64), n_slots))
-    return pl.DataFrame({
-        "source": pl.repeat(sim.source, n_cells * n_slots, dtype=pl.Utf8, eager=True),
-        "h3_cell": cells.gather(rows),   # not an array of n_cells × n_slots strings built in numpy
-        "slot_start": pl.concat([grid.slot_start_local] * n_cells),
-        "background": sim.background.ravel(),
-        "excitation": sim.excitation.ravel(),
-        "excitation_intra": sim.excitation_intra.ravel(),
-    })
+    return pl.DataFrame(
+        {
+            "source": pl.repeat(sim.source, n_cells * n_slots, dtype=pl.Utf8, eager=True),
+            "h3_cell": cells.gather(rows),  # not an array of n_cells × n_slots strings built in numpy
+            "slot_start": pl.concat([grid.slot_start_local] * n_cells),
+            "background": sim.background.ravel(),
+            "excitation": sim.excitation.ravel(),
+            "excitation_intra": sim.excitation_intra.ravel(),
+        }
+    )

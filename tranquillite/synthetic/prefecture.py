@@ -21,13 +21,19 @@ from tranquillite import geo
 from tranquillite.contracts import Contract
 from tranquillite.synthetic import config as C
 from tranquillite.synthetic import texts as T
-from tranquillite.synthetic.gazetteer import (Place, geocodable_streets, place, quartier_streets, street,
-                                              street_points_by_key)
+from tranquillite.synthetic.gazetteer import (
+    Place,
+    geocodable_streets,
+    place,
+    quartier_streets,
+    street,
+    street_points_by_key,
+)
 from tranquillite.synthetic.space import to_metric, to_wgs84
 from tranquillite.synthetic.timeprofile import PARIS, TimeGrid
 
 LOOKAHEAD_DAYS = 14
-ROUTE_CORRIDOR_M = 250.0   # a street's points farther than this from the leg are another part of it
+ROUTE_CORRIDOR_M = 250.0  # a street's points farther than this from the leg are another part of it
 ROUTE_STEP_M = 70.0
 
 
@@ -40,15 +46,14 @@ class Entry:
     start: datetime
     end: datetime
     fields: dict[str, Any]
-    attendance: int | None = None                 # true attendance (for surges)
-    line: np.ndarray | None = None                # (n, 2) lon/lat of the route (marching)
-    point: tuple[float, float] | None = None      # static demonstrations
+    attendance: int | None = None  # true attendance (for surges)
+    line: np.ndarray | None = None  # (n, 2) lon/lat of the route (marching)
+    point: tuple[float, float] | None = None  # static demonstrations
     id: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "type": self.record_type, "version": 1,
-                "saisi_le": iso(self.saisi_le), **self.fields}
+        return {"id": self.id, "type": self.record_type, "version": 1, "saisi_le": iso(self.saisi_le), **self.fields}
 
 
 def iso(dt: datetime) -> str:
@@ -61,8 +66,15 @@ def iso(dt: datetime) -> str:
 @lru_cache(maxsize=1)
 def static_places() -> list[tuple[Place, float]]:
     return [
-        (place("Préfecture des Bouches-du-Rhône", "Place Félix Baret", "13206",
-               monument="Préfecture des Bouches-du-Rhône"), 0.30),
+        (
+            place(
+                "Préfecture des Bouches-du-Rhône",
+                "Place Félix Baret",
+                "13206",
+                monument="Préfecture des Bouches-du-Rhône",
+            ),
+            0.30,
+        ),
         (place("Hôtel de Ville", "Place Villeneuve - Bargemon", "13202", monument="Hôtel de Ville"), 0.15),
         (place("Vieux-Port", "Quai des Belges", "13201", monument="Ombrière du Vieux-Port"), 0.15),
         (place("Place Castellane", "Place Castellane", "13206"), 0.07),
@@ -77,8 +89,9 @@ def static_places() -> list[tuple[Place, float]]:
 @lru_cache(maxsize=1)
 def visit_places() -> list[Place]:
     return [
-        place("Préfecture des Bouches-du-Rhône", "Place Félix Baret", "13206",
-              monument="Préfecture des Bouches-du-Rhône"),
+        place(
+            "Préfecture des Bouches-du-Rhône", "Place Félix Baret", "13206", monument="Préfecture des Bouches-du-Rhône"
+        ),
         place("Hôtel de Ville", "Place Villeneuve - Bargemon", "13202", monument="Hôtel de Ville"),
         place("Palais du Pharo", "Boulevard Charles Livon", "13207", monument="Palais du Pharo"),
         place("Mucem", "Promenade Robert Laffont", "13202", monument="Mucem"),
@@ -97,46 +110,140 @@ def operation_addresses() -> dict[str, list[str]]:
         return [geo.format_address(street(n, i)[0], i) for n, i in pairs]
 
     codaf = quartier_streets(["Noailles", "Belsunce"])
-    qrr = quartier_streets(["La Cabucelle", "Saint-Mauront", "Les Crottes", "Saint-Barthélemy", "La Rose",
-                            "Malpassé", "La Viste", "Saint-Antoine", "Verduron", "Saint-Louis", "Le Canet",
-                            "Sainte-Marthe"], kinds=("voie", "ensemble"))
+    qrr = quartier_streets(
+        [
+            "La Cabucelle",
+            "Saint-Mauront",
+            "Les Crottes",
+            "Saint-Barthélemy",
+            "La Rose",
+            "Malpassé",
+            "La Viste",
+            "Saint-Antoine",
+            "Verduron",
+            "Saint-Louis",
+            "Le Canet",
+            "Sainte-Marthe",
+        ],
+        kinds=("voie", "ensemble"),
+    )
     return {
         "PSQ Transports": metro_addr + addr(("Esplanade Saint-Charles", "13201"), ("Square Narvik", "13201")) * 3,
         "PSQ QRR": [geo.format_address(n, i) for n, i in zip(qrr["name"], qrr["arrondissement_insee"])],
         "Sécurité Routière": addr(
-            ("Avenue du Prado", "13208"), ("Corniche du Président John Fitzgerald Kennedy", "13207"),
-            ("Boulevard Michelet", "13208"), ("Boulevard Michelet", "13209"), ("Boulevard Rabatau", "13208"),
-            ("Boulevard Jean Moulin", "13205"), ("Avenue de Mazargues", "13208"), ("Boulevard de Plombières", "13203"),
-            ("Boulevard National", "13203"), ("Boulevard Sakakini", "13205"), ("Avenue de Toulon", "13206"),
-            ("Boulevard Mireille Lauze", "13210"), ("Avenue du Maréchal Foch", "13204"),
-            ("Chemin du Littoral", "13216"), ("Boulevard Françoise Duparc", "13204"), ("Avenue de la Capelette", "13210")),
+            ("Avenue du Prado", "13208"),
+            ("Corniche du Président John Fitzgerald Kennedy", "13207"),
+            ("Boulevard Michelet", "13208"),
+            ("Boulevard Michelet", "13209"),
+            ("Boulevard Rabatau", "13208"),
+            ("Boulevard Jean Moulin", "13205"),
+            ("Avenue de Mazargues", "13208"),
+            ("Boulevard de Plombières", "13203"),
+            ("Boulevard National", "13203"),
+            ("Boulevard Sakakini", "13205"),
+            ("Avenue de Toulon", "13206"),
+            ("Boulevard Mireille Lauze", "13210"),
+            ("Avenue du Maréchal Foch", "13204"),
+            ("Chemin du Littoral", "13216"),
+            ("Boulevard Françoise Duparc", "13204"),
+            ("Avenue de la Capelette", "13210"),
+        ),
         "CODAF": [geo.format_address(n, i) for n, i in zip(codaf["name"], codaf["arrondissement_insee"])],
-        "Marché aux Puces": addr(("Avenue du Cap Pinède", "13215"), ("Avenue du Cap Pinède", "13202"),
-                                 ("Chemin de la Madrague Ville", "13215"), ("Rue de Lyon", "13215")),
+        "Marché aux Puces": addr(
+            ("Avenue du Cap Pinède", "13215"),
+            ("Avenue du Cap Pinède", "13202"),
+            ("Chemin de la Madrague Ville", "13215"),
+            ("Rue de Lyon", "13215"),
+        ),
         "MIN": addr(("MIN Arnavaux", "13214"), ("Avenue des Arnavaux", "13214")),
     }
 
 
 #: marching routes: sequences of (street, arrondissement); True = may be walked in reverse
 ROUTES: list[tuple[list[tuple[str, str]], bool, float]] = [
-    ([("Quai du Port", "13202"), ("Quai des Belges", "13201"), ("La Canebière", "13201"),
-      ("Square Stalingrad", "13201")], True, 0.22),
-    ([("Place Castellane", "13206"), ("Rue de Rome", "13206"), ("Rue de Rome", "13201"), ("La Canebière", "13201"),
-      ("Quai des Belges", "13201")], True, 0.18),
-    ([("Place Jules Guesde", "13203"), ("Cours Belsunce", "13201"), ("La Canebière", "13201"),
-      ("Quai des Belges", "13201")], True, 0.12),
-    ([("Place Jean Jaurès", "13206"), ("Rue des Trois Mages", "13206"), ("Rue de Rome", "13206"),
-      ("Place Félix Baret", "13206")], False, 0.12),
-    ([("Esplanade Saint-Charles", "13201"), ("Boulevard d'Athènes", "13201"), ("La Canebière", "13201"),
-      ("Quai des Belges", "13201")], True, 0.10),
+    (
+        [
+            ("Quai du Port", "13202"),
+            ("Quai des Belges", "13201"),
+            ("La Canebière", "13201"),
+            ("Square Stalingrad", "13201"),
+        ],
+        True,
+        0.22,
+    ),
+    (
+        [
+            ("Place Castellane", "13206"),
+            ("Rue de Rome", "13206"),
+            ("Rue de Rome", "13201"),
+            ("La Canebière", "13201"),
+            ("Quai des Belges", "13201"),
+        ],
+        True,
+        0.18,
+    ),
+    (
+        [
+            ("Place Jules Guesde", "13203"),
+            ("Cours Belsunce", "13201"),
+            ("La Canebière", "13201"),
+            ("Quai des Belges", "13201"),
+        ],
+        True,
+        0.12,
+    ),
+    (
+        [
+            ("Place Jean Jaurès", "13206"),
+            ("Rue des Trois Mages", "13206"),
+            ("Rue de Rome", "13206"),
+            ("Place Félix Baret", "13206"),
+        ],
+        False,
+        0.12,
+    ),
+    (
+        [
+            ("Esplanade Saint-Charles", "13201"),
+            ("Boulevard d'Athènes", "13201"),
+            ("La Canebière", "13201"),
+            ("Quai des Belges", "13201"),
+        ],
+        True,
+        0.10,
+    ),
     ([("Quai des Belges", "13202"), ("Rue de la République", "13202"), ("Place de la Joliette", "13202")], True, 0.08),
-    ([("Place Castellane", "13206"), ("Avenue du Prado", "13206"), ("Avenue du Prado", "13208"),
-      ("Rond-Point du Prado", "13208")], True, 0.06),
-    ([("Place Sébastopol", "13204"), ("Boulevard de la Libération - Général de Monsabert", "13204"),
-      ("Boulevard de la Libération - Général de Monsabert", "13201"), ("La Canebière", "13201"),
-      ("Quai des Belges", "13201")], False, 0.07),
-    ([("Place Jules Guesde", "13202"), ("Rue de la République", "13202"), ("Quai du Port", "13202"),
-      ("Place Villeneuve - Bargemon", "13202")], False, 0.05),
+    (
+        [
+            ("Place Castellane", "13206"),
+            ("Avenue du Prado", "13206"),
+            ("Avenue du Prado", "13208"),
+            ("Rond-Point du Prado", "13208"),
+        ],
+        True,
+        0.06,
+    ),
+    (
+        [
+            ("Place Sébastopol", "13204"),
+            ("Boulevard de la Libération - Général de Monsabert", "13204"),
+            ("Boulevard de la Libération - Général de Monsabert", "13201"),
+            ("La Canebière", "13201"),
+            ("Quai des Belges", "13201"),
+        ],
+        False,
+        0.07,
+    ),
+    (
+        [
+            ("Place Jules Guesde", "13202"),
+            ("Rue de la République", "13202"),
+            ("Quai du Port", "13202"),
+            ("Place Villeneuve - Bargemon", "13202"),
+        ],
+        False,
+        0.05,
+    ),
 ]
 
 
@@ -166,10 +273,10 @@ def route_line(route_idx: int, reverse: bool) -> tuple[np.ndarray, tuple[str, ..
         L = float(np.sqrt(d @ d))
         if i == len(gx) - 1 or L < 1.0:
             dist = np.hypot(*(g - origin).T)
-            line.extend(g[np.argsort(dist, kind="stable")][:max(1, min(len(g), 3))])
+            line.extend(g[np.argsort(dist, kind="stable")][: max(1, min(len(g), 3))])
             continue
         u = d / L
-        t = (g - origin) @ u                       # metres along the leg
+        t = (g - origin) @ u  # metres along the leg
         lateral = np.abs((g - origin) @ np.array([-u[1], u[0]]))
         keep = lateral <= ROUTE_CORRIDOR_M
         if i > 0:
@@ -179,7 +286,7 @@ def route_line(route_idx: int, reverse: bool) -> tuple[np.ndarray, tuple[str, ..
             keep[np.argmin(lateral + np.abs(t - L / 2))] = True
         order = np.flatnonzero(keep)[np.argsort(t[keep], kind="stable")]
         last_t = -np.inf
-        for j in order:                            # thin out: one point every ROUTE_STEP_M along the leg
+        for j in order:  # thin out: one point every ROUTE_STEP_M along the leg
             if t[j] - last_t >= ROUTE_STEP_M:
                 line.append(g[j])
                 last_t = t[j]
@@ -251,8 +358,12 @@ def _counts(rng, attendance: int, motorised: bool) -> dict[str, int | None]:
         cars = int(rng.integers(0, 5))
         v_att = cars if rng.random() < 0.35 else None
         v_decl = int(rng.integers(0, 5)) if rng.random() < 0.2 else None
-    return {"nombre_personnes_attendues": att, "nombre_personnes_declarees": decl,
-            "nombre_voitures_attendues": v_att, "nombre_voitures_declarees": v_decl}
+    return {
+        "nombre_personnes_attendues": att,
+        "nombre_personnes_declarees": decl,
+        "nombre_voitures_attendues": v_att,
+        "nombre_voitures_declarees": v_decl,
+    }
 
 
 def build_entries(grid: TimeGrid, contracts: dict[str, Contract], rng: np.random.Generator) -> list[Entry]:
@@ -290,9 +401,14 @@ def build_entries(grid: TimeGrid, contracts: dict[str, Contract], rng: np.random
         for _ in range(int(rng.poisson(rate))):
             entries.append(_static(d, rng))
         # ------------------------------------------------ scheduled operations
-        for theme, per_year, days_ok in (("PSQ Transports", 225, range(7)), ("PSQ QRR", 200, range(7)),
-                                         ("Sécurité Routière", 200, range(7)), ("CODAF", 125, range(5)),
-                                         ("Marché aux Puces", 90, (5, 6)), ("MIN", 60, range(6))):
+        for theme, per_year, days_ok in (
+            ("PSQ Transports", 225, range(7)),
+            ("PSQ QRR", 200, range(7)),
+            ("Sécurité Routière", 200, range(7)),
+            ("CODAF", 125, range(5)),
+            ("Marché aux Puces", 90, (5, 6)),
+            ("MIN", 60, range(6)),
+        ):
             if wd not in days_ok:
                 continue
             rate = per_year / 365.0 * 7.0 / len(days_ok)
@@ -351,8 +467,11 @@ def _marching(d: date, rng, objet: str, statut: str, attendance: int, big: bool)
         ridx = int(rng.choice(len(ROUTES), p=weights / weights.sum()))
     reverse = bool(ROUTES[ridx][1] and rng.random() < 0.3)
     coords, addresses = route_line(ridx, reverse)
-    hour = float(rng.choice([14.0, 14.5, 15.0])) if d.weekday() >= 5 else \
-        float(rng.choice([10.0, 10.5, 11.0, 14.0, 17.5, 18.0]))
+    hour = (
+        float(rng.choice([14.0, 14.5, 15.0]))
+        if d.weekday() >= 5
+        else float(rng.choice([10.0, 10.5, 11.0, 14.0, 17.5, 18.0]))
+    )
     dur = float(rng.uniform(3.0, 5.0) if big else rng.uniform(1.5, 3.5))
     start = _at(d, hour)
     end = start + timedelta(minutes=int(round(dur * 4)) * 15)
@@ -372,8 +491,16 @@ def _marching(d: date, rng, objet: str, statut: str, attendance: int, big: bool)
         fields["nombre_personnes_attendues"] = _round_people(attendance)
     if rng.random() < 0.85:
         fields["trace_parcours"] = linestring(coords)
-    return Entry("manifestation_deambulatoire", start, start, end, fields, attendance=attendance, line=coords,
-                 meta={"route": ridx, "reverse": reverse})
+    return Entry(
+        "manifestation_deambulatoire",
+        start,
+        start,
+        end,
+        fields,
+        attendance=attendance,
+        line=coords,
+        meta={"route": ridx, "reverse": reverse},
+    )
 
 
 def _static(d: date, rng) -> Entry:
@@ -395,8 +522,16 @@ def _static(d: date, rng) -> Entry:
     }
     if rng.random() < 0.8:
         fields["emprise"] = emprise(pl_.lon, pl_.lat, float(rng.uniform(30.0, 80.0)))
-    return Entry("manifestation_statique", start, start, end, fields, attendance=attendance,
-                 point=(pl_.lon, pl_.lat), meta={"place": pl_.label})
+    return Entry(
+        "manifestation_statique",
+        start,
+        start,
+        end,
+        fields,
+        attendance=attendance,
+        point=(pl_.lon, pl_.lat),
+        meta={"place": pl_.label},
+    )
 
 
 _OP_SCHEDULE = {  # theme -> (start hours, duration range h)

@@ -44,13 +44,13 @@ class Space:
     lat: np.ndarray
     x: np.ndarray
     y: np.ndarray
-    street: np.ndarray        # display name of the street
-    insee: np.ndarray         # "132NN"
-    quartier: np.ndarray      # quartier code "132NNQQ"
-    address: np.ndarray       # "Rue de Rome, 13001 Marseille"
-    cell: np.ndarray          # int index into `cells`
-    cells: np.ndarray         # H3 res-9 cell ids (str), sorted
-    base: np.ndarray          # population-density weight (sums to 1)
+    street: np.ndarray  # display name of the street
+    insee: np.ndarray  # "132NN"
+    quartier: np.ndarray  # quartier code "132NNQQ"
+    address: np.ndarray  # "Rue de Rome, 13001 Marseille"
+    cell: np.ndarray  # int index into `cells`
+    cells: np.ndarray  # H3 res-9 cell ids (str), sorted
+    base: np.ndarray  # population-density weight (sums to 1)
     tree: cKDTree
 
     @property
@@ -78,16 +78,21 @@ def space() -> Space:
     sp = geo.street_points()
     kinds = geo.streets().select("normalized_name", "arrondissement_insee", "kind")
     sp = sp.join(kinds, on=["normalized_name", "arrondissement_insee"], how="left")
-    sp = sp.filter(pl.col("kind").is_in(["voie", "ensemble"])
-                   | pl.col("normalized_name").is_in(sorted(_WHITELIST_AUTRE)))
+    sp = sp.filter(
+        pl.col("kind").is_in(["voie", "ensemble"]) | pl.col("normalized_name").is_in(sorted(_WHITELIST_AUTRE))
+    )
     area = geo.marseille()
     sp = sp.filter(pl.Series(area.contains(sp["lon"].to_numpy(), sp["lat"].to_numpy())))
     # same string as geo.format_address(name, insee), vectorised
-    sp = sp.with_columns(pl.concat_str([pl.col("name"), pl.lit(", 130"), pl.col("arrondissement_insee").str.slice(-2),
-                                        pl.lit(" Marseille")]).alias("address"))
+    sp = sp.with_columns(
+        pl.concat_str(
+            [pl.col("name"), pl.lit(", 130"), pl.col("arrondissement_insee").str.slice(-2), pl.lit(" Marseille")]
+        ).alias("address")
+    )
     gc = geo.geocode(sp["address"])
-    ok = ((gc["precision"] == "voie+arrondissement").fill_null(False)
-          & (gc["insee"] == sp["arrondissement_insee"]).fill_null(False))
+    ok = (gc["precision"] == "voie+arrondissement").fill_null(False) & (
+        gc["insee"] == sp["arrondissement_insee"]
+    ).fill_null(False)
     sp = sp.filter(ok)
     sp = sp.unique(subset=["name", "arrondissement_insee", "lon", "lat"], keep="first")
     sp = geo.h3_cells(sp).sort(["h3_cell", "lon", "lat", "name"])
@@ -103,11 +108,17 @@ def space() -> Space:
     base = np.array([pop[i] / counts[i] for i in insee], dtype="float64")
     base /= base.sum()
     return Space(
-        lon=lon, lat=lat, x=x, y=y,
-        street=sp["name"].to_numpy().astype(object), insee=insee,
+        lon=lon,
+        lat=lat,
+        x=x,
+        y=y,
+        street=sp["name"].to_numpy().astype(object),
+        insee=insee,
         quartier=sp["quartier_code"].to_numpy().astype(object),
         address=sp["address"].to_numpy().astype(object),
-        cell=cell_idx.astype(np.int64), cells=cells, base=base,
+        cell=cell_idx.astype(np.int64),
+        cells=cells,
+        base=base,
         tree=cKDTree(np.column_stack([x, y])),
     )
 
@@ -140,8 +151,8 @@ def beach_weights(sp: Space) -> np.ndarray:
 class Cameras:
     """The CSU cameras: each one sits on a street point."""
 
-    ids: np.ndarray     # "CAM-0001"...
-    point: np.ndarray   # index into Space
+    ids: np.ndarray  # "CAM-0001"...
+    point: np.ndarray  # index into Space
 
 
 @lru_cache(maxsize=1)
@@ -190,8 +201,9 @@ def neighbours(candidates: np.ndarray, radius_m: float = C.NEIGHBOUR_RADIUS_M) -
     return indptr, indices
 
 
-def jitter(sp: Space, points: np.ndarray, rng: np.random.Generator, sigma_m: float = 6.0
-           ) -> tuple[np.ndarray, np.ndarray]:
+def jitter(
+    sp: Space, points: np.ndarray, rng: np.random.Generator, sigma_m: float = 6.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Street point + a few metres of noise, kept only if it stays inside the commune and in the
     point's own H3 cell (so that the truth per cell stays exact)."""
     dx = rng.normal(0.0, sigma_m, points.size)

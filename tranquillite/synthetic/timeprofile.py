@@ -58,25 +58,25 @@ class TimeGrid:
         """Minutes since span start → naive local datetimes (polars)."""
         base = int(self.t0.timestamp()) * 1_000_000
         us = base + np.asarray(minutes, dtype=np.int64) * 60_000_000
-        return (pl.Series("t", us, dtype=pl.Int64).cast(pl.Datetime("us", "UTC"))
-                .dt.convert_time_zone(C.TIMEZONE))
+        return pl.Series("t", us, dtype=pl.Int64).cast(pl.Datetime("us", "UTC")).dt.convert_time_zone(C.TIMEZONE)
 
     @cached_property
     def hours(self) -> pl.DataFrame:
         """One row per hour: local hour, weekday (0=Mon), month, date, night attributes."""
         t = self.local(np.arange(self.n_hours, dtype=np.int64) * 60)
         night = t - timedelta(hours=6)  # the night of day D runs from D 22:00 to D+1 05:59
-        df = pl.DataFrame({
-            "hour": t.dt.hour().cast(pl.Int32),
-            "weekday": (t.dt.weekday() - 1).cast(pl.Int32),
-            "month": t.dt.month().cast(pl.Int32),
-            "day": t.dt.date(),
-            "night_day": night.dt.date(),
-            "night_weekday": (night.dt.weekday() - 1).cast(pl.Int32),
-            "night_md": (night.dt.month().cast(pl.Int32) * 100 + night.dt.day().cast(pl.Int32)),
-        })
-        years = sorted({d.year for d in (self.start - timedelta(days=2),
-                                         self.start + timedelta(days=self.days + 2))})
+        df = pl.DataFrame(
+            {
+                "hour": t.dt.hour().cast(pl.Int32),
+                "weekday": (t.dt.weekday() - 1).cast(pl.Int32),
+                "month": t.dt.month().cast(pl.Int32),
+                "day": t.dt.date(),
+                "night_day": night.dt.date(),
+                "night_weekday": (night.dt.weekday() - 1).cast(pl.Int32),
+                "night_md": (night.dt.month().cast(pl.Int32) * 100 + night.dt.day().cast(pl.Int32)),
+            }
+        )
+        years = sorted({d.year for d in (self.start - timedelta(days=2), self.start + timedelta(days=self.days + 2))})
         fr = holidays.France(years=list(range(years[0], years[-1] + 1)))
         hol = sorted(fr.keys())
         eve = sorted(d - timedelta(days=1) for d in hol)
@@ -100,9 +100,9 @@ class TimeGrid:
                 break
             d += timedelta(days=1)
         b = np.array(out, dtype=np.int64)
-        first = np.flatnonzero(b <= 0)[-1]          # slot containing the span start
+        first = np.flatnonzero(b <= 0)[-1]  # slot containing the span start
         last = np.flatnonzero(b >= self.span_minutes)[0]  # end boundary of the last slot
-        return b[first:last + 1]
+        return b[first : last + 1]
 
     @property
     def n_slots(self) -> int:
@@ -129,7 +129,7 @@ class TimeGrid:
         month = h["month"].to_numpy()
         daily = np.asarray(C.HOURLY_SHAPES[shape], dtype="float64")
         rule = C.WEEKEND_RULES[weekend]
-        week = _week_matrix(daily, rule)             # 7 x 24, mean 1
+        week = _week_matrix(daily, rule)  # 7 x 24, mean 1
         r = week[wd, hour].copy()
         if holidays_matter:
             is_night = (hour >= 22) | (hour < 6)
@@ -155,7 +155,7 @@ def _week_matrix(daily: np.ndarray, rule: dict[str, float]) -> np.ndarray:
     """7 x 24 relative intensity (Mon..Sun x hour), weekend modulations applied, mean 1."""
     w = np.tile(daily, (7, 1))
     hours = np.arange(24)
-    night_late = hours < 6      # belongs to the night started the previous day
+    night_late = hours < 6  # belongs to the night started the previous day
     night_early = hours >= 22
     evening = (hours >= 18) & (hours < 22)
     day = (hours >= 6) & (hours < 18)

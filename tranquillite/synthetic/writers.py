@@ -71,5 +71,3 @@ def write_cortege(home: Path, docs_by_day: dict[str, list[dict[str, Any]]], days
         path.write_text(json.dumps(docs_by_day.get(day, []), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         files.append(path)
     return files
-
-

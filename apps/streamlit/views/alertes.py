@@ -28,7 +28,7 @@ def zone(r: dict) -> str:
     if r["area_level"] == "ville" or r["area"] == AL.CITY:
         return "Toute la ville"
     arr = r.get("arrondissement")
-    if r["area_level"] == "cellule":   # the cell's quartier, in words
+    if r["area_level"] == "cellule":  # the cell's quartier, in words
         cell = r.get("h3_cell") or r["area"]
         q = places.cell_quartiers([cell]).get(cell)
         return places.place(q, arr) or "Cellule hors des quartiers connus"
@@ -48,36 +48,65 @@ with inbox_tab:
         st.info("Aucune alerte dans votre périmètre.")
     else:
         st.caption(f"{F.integer(len(rows))} alertes dans votre périmètre, les plus récentes d'abord.")
-        table = pl.DataFrame([{
-            "Identifiant": r["alert_id"], "Type": r["kind_label"],
-            "Gravité": T.SEVERITY_LABELS.get(r["severity"], r["severity"]), "Lieu": zone(r),
-            "Début": when(r["starts_at"]), "État": AL.STATE_LABELS[r["state"]],
-            "Assignée à": r["assignee"] or "—", "Action menée": r["action_taken"] or "—",
-        } for r in rows])
+        table = pl.DataFrame(
+            [
+                {
+                    "Identifiant": r["alert_id"],
+                    "Type": r["kind_label"],
+                    "Gravité": T.SEVERITY_LABELS.get(r["severity"], r["severity"]),
+                    "Lieu": zone(r),
+                    "Début": when(r["starts_at"]),
+                    "État": AL.STATE_LABELS[r["state"]],
+                    "Assignée à": r["assignee"] or "—",
+                    "Action menée": r["action_taken"] or "—",
+                }
+                for r in rows
+            ]
+        )
         st.dataframe(table, hide_index=True, width="stretch")
         by_id = {r["alert_id"]: r for r in rows}
-        chosen = st.selectbox("Alerte", list(by_id), key="alerte_choisie",
-                              format_func=lambda i: f"{when(by_id[i]['starts_at'])} — {by_id[i]['kind_label']} — "
-                                                    f"{zone(by_id[i])} — {AL.STATE_LABELS[by_id[i]['state']]} ({i})")
+        chosen = st.selectbox(
+            "Alerte",
+            list(by_id),
+            key="alerte_choisie",
+            format_func=lambda i: (
+                f"{when(by_id[i]['starts_at'])} — {by_id[i]['kind_label']} — "
+                f"{zone(by_id[i])} — {AL.STATE_LABELS[by_id[i]['state']]} ({i})"
+            ),
+        )
         alert = by_id[chosen]
         with store.connect() as con:
             AL.mark_read(con, p.login, chosen)
             events = AL.history(con, chosen)
-        st.markdown(f"**{alert['kind_label']}** — {zone(alert)}, du {when(alert['starts_at'])} au "
-                    f"{when(alert['ends_at'])}  \n{alert['explanation'] or ''}")
+        st.markdown(
+            f"**{alert['kind_label']}** — {zone(alert)}, du {when(alert['starts_at'])} au "
+            f"{when(alert['ends_at'])}  \n{alert['explanation'] or ''}"
+        )
         st.subheader("Historique")
         if events:
-            st.dataframe(pl.DataFrame([{
-                "Quand": e["at"][:16].replace("T", " "), "Qui": e["login"], "Étape": AL.WHAT_LABELS[e["what"]],
-                "Commentaire": e["comment"] or "—",
-                "État": f"{AL.STATE_LABELS.get(e['state_before'], '—')} → {AL.STATE_LABELS.get(e['state_after'], '—')}",
-            } for e in events]), hide_index=True, width="stretch")
+            st.dataframe(
+                pl.DataFrame(
+                    [
+                        {
+                            "Quand": e["at"][:16].replace("T", " "),
+                            "Qui": e["login"],
+                            "Étape": AL.WHAT_LABELS[e["what"]],
+                            "Commentaire": e["comment"] or "—",
+                            "État": f"{AL.STATE_LABELS.get(e['state_before'], '—')} → {AL.STATE_LABELS.get(e['state_after'], '—')}",
+                        }
+                        for e in events
+                    ]
+                ),
+                hide_index=True,
+                width="stretch",
+            )
         else:
             st.caption("Aucune étape enregistrée: l'alerte est nouvelle.")
 
         if not p.can(AL.FOLLOW):
             st.info("Votre profil ne permet pas de suivre les alertes (prise en compte, assignation, clôture).")
         else:
+
             def run(step, *args) -> None:
                 try:
                     with store.connect() as con:
@@ -97,8 +126,13 @@ with inbox_tab:
             with store.connect() as con:  # the assignee's scope is checked at the assignment (app_core.alertes)
                 people = [x for x in AL.followers(con) if x != p.login] + [p.login]
             with st.form("assigner"):
-                person = st.selectbox("Assigner à", people, key="alerte_assignee", index=None,
-                                      placeholder="Choisir une personne qui suit les alertes")
+                person = st.selectbox(
+                    "Assigner à",
+                    people,
+                    key="alerte_assignee",
+                    index=None,
+                    placeholder="Choisir une personne qui suit les alertes",
+                )
                 if st.form_submit_button("Assigner") and person:
                     run(AL.assign, person)
             with st.form("clore"):
@@ -113,11 +147,22 @@ with seuils_tab:
         current = AL.thresholds(con)
     inds = {i.id: i.name for i in load_catalogue().indicators}
     if current:
-        st.dataframe(pl.DataFrame([{
-            "Indicateur": inds.get(t["indicator_id"], t["indicator_id"]),
-            "Zone": "Toute la ville" if t["zone"] == AL.CITY else names.get(t["zone"], t["zone"]),
-            "Seuil": F.number(t["threshold"]), "Fixé par": t["set_by"], "Le": t["set_at"][:10],
-        } for t in current]), hide_index=True, width="stretch")
+        st.dataframe(
+            pl.DataFrame(
+                [
+                    {
+                        "Indicateur": inds.get(t["indicator_id"], t["indicator_id"]),
+                        "Zone": "Toute la ville" if t["zone"] == AL.CITY else names.get(t["zone"], t["zone"]),
+                        "Seuil": F.number(t["threshold"]),
+                        "Fixé par": t["set_by"],
+                        "Le": t["set_at"][:10],
+                    }
+                    for t in current
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     else:
         st.caption("Aucun seuil fixé.")
     if not p.can(AL.THRESHOLDS):
@@ -126,10 +171,18 @@ with seuils_tab:
         with st.form("seuil"):
             ind = st.selectbox("Indicateur", list(inds), format_func=inds.get, key="seuil_indicateur")
             zones = [AL.CITY, *sorted(names)]
-            z = st.selectbox("Zone", zones, key="seuil_zone",
-                             format_func=lambda c: "Toute la ville" if c == AL.CITY else names.get(c, c))
-            value = st.number_input("Seuil (alerte quand la valeur de la dernière période le dépasse)",
-                                    min_value=0.0, step=1.0, key="seuil_valeur")
+            z = st.selectbox(
+                "Zone",
+                zones,
+                key="seuil_zone",
+                format_func=lambda c: "Toute la ville" if c == AL.CITY else names.get(c, c),
+            )
+            value = st.number_input(
+                "Seuil (alerte quand la valeur de la dernière période le dépasse)",
+                min_value=0.0,
+                step=1.0,
+                key="seuil_valeur",
+            )
             if st.form_submit_button("Enregistrer le seuil"):
                 try:
                     with store.connect() as con:

@@ -6,8 +6,10 @@ import app_ui
 from tranquillite.app_core import auth, store
 
 st.title("Connexion")
-st.caption("Accès réservé aux personnes habilitées par le DGA Sécurité de la Ville de Marseille. "
-           "Connexion chiffrée; toute consultation est journalisée.")
+st.caption(
+    "Accès réservé aux personnes habilitées par le DGA Sécurité de la Ville de Marseille. "
+    "Connexion chiffrée; toute consultation est journalisée."
+)
 
 if app_ui.oidc_configured():
     if st.button("Se connecter avec le compte de la Ville", icon=":material/key:", type="primary"):

@@ -13,9 +13,11 @@ from tranquillite.contracts import Field
 
 p = app_ui.require("cortege")
 st.title("Cortège — saisie des événements de la Préfecture")
-st.caption("Manifestations, opérations programmées et visites officielles (convention Ville – Préfecture de "
-           "Police, Annexe I). Aucune donnée personnelle: ni nom, ni téléphone, ni courriel, ni plaque. "
-           "Chaque enregistrement crée une nouvelle version, transmise automatiquement à la plateforme.")
+st.caption(
+    "Manifestations, opérations programmées et visites officielles (convention Ville – Préfecture de "
+    "Police, Annexe I). Aucune donnée personnelle: ni nom, ni téléphone, ni courriel, ni plaque. "
+    "Chaque enregistrement crée une nouvelle version, transmise automatiquement à la plateforme."
+)
 app_ui.log_view(p, "cortege")
 can_enter = p.can("saisir")
 types = C.record_types()
@@ -57,8 +59,14 @@ entries = {m["entry_id"]: m for m in mine}
 integrated: dict[str, int] = {}
 if mine:
     try:
-        df = scoped_query(app_ui.catalog(), p.scope, "clean.events", select="record_id, version",
-                          where="list_contains(?::VARCHAR[], record_id)", params=[list(entries)])
+        df = scoped_query(
+            app_ui.catalog(),
+            p.scope,
+            "clean.events",
+            select="record_id, version",
+            where="list_contains(?::VARCHAR[], record_id)",
+            params=[list(entries)],
+        )
         integrated = {r: v for r, v in df.iter_rows()}
     except (NotAvailable, Forbidden):
         integrated = {}
@@ -74,10 +82,17 @@ with st.expander(f"Mes entrées ({len(mine)})", expanded=False):
             except (C.SaveError, OSError, ValueError):  # a file moved or refused: the registry line still shows
                 e = {"objet": "(fichier introuvable)"}
             v_int = integrated.get(m["entry_id"])
-            rows.append({"Identifiant": m["entry_id"], "Type": types[m["record_type"]].title,
-                         "Version": m["version"], "Objet": e.get("objet"), "Début": e.get("date_debut"),
-                         "Enregistrée le": app_ui.fmt_ts(m["saved_at"]),
-                         "Sur la plateforme": ("oui (v%d)" % v_int) if v_int else "en attente d'intégration"})
+            rows.append(
+                {
+                    "Identifiant": m["entry_id"],
+                    "Type": types[m["record_type"]].title,
+                    "Version": m["version"],
+                    "Objet": e.get("objet"),
+                    "Début": e.get("date_debut"),
+                    "Enregistrée le": app_ui.fmt_ts(m["saved_at"]),
+                    "Sur la plateforme": ("oui (v%d)" % v_int) if v_int else "en attente d'intégration",
+                }
+            )
         st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch")
 
 if not can_enter:
@@ -85,23 +100,34 @@ if not can_enter:
     st.stop()
 
 # ----------------------------------------------------------------------------- new entry or amendment
-mode = st.radio("Action", ["nouvelle", "modifier"], horizontal=True, key="ctg_mode",
-                format_func={"nouvelle": "Nouvelle entrée", "modifier": "Modifier une de mes entrées"}.get)
+mode = st.radio(
+    "Action",
+    ["nouvelle", "modifier"],
+    horizontal=True,
+    key="ctg_mode",
+    format_func={"nouvelle": "Nouvelle entrée", "modifier": "Modifier une de mes entrées"}.get,
+)
 amend: dict | None = None
 if mode == "modifier":
     if not mine:
         st.info("Vous n'avez pas encore d'entrée à modifier.")
         st.stop()
-    chosen = st.selectbox("Entrée à modifier", list(entries), key="ctg_amend_id",
-                          format_func=lambda i: f"{i} (v{entries[i]['version']}) — {types[entries[i]['record_type']].title}")
+    chosen = st.selectbox(
+        "Entrée à modifier",
+        list(entries),
+        key="ctg_amend_id",
+        format_func=lambda i: f"{i} (v{entries[i]['version']}) — {types[entries[i]['record_type']].title}",
+    )
     amend = C.load_entry(landing_root, entries[chosen]["path"])
     loaded = f"{amend['id']}_v{amend['version']}"
     if st.session_state.get("ctg_loaded") != loaded:
         prefill(amend)
         st.session_state["ctg_loaded"] = loaded
     record_type = amend["type"]
-    st.caption(f"La modification créera la version {entries[chosen]['version'] + 1}; la version "
-               f"{entries[chosen]['version']} reste archivée.")
+    st.caption(
+        f"La modification créera la version {entries[chosen]['version'] + 1}; la version "
+        f"{entries[chosen]['version']} reste archivée."
+    )
 else:
     if st.session_state.get("ctg_loaded"):
         clear_form()
@@ -127,30 +153,51 @@ def render(f: Field) -> object:
     if f.type == "string":
         return st.text_input(label, key=k, help=help_)
     if f.type == "integer":
-        return st.number_input(label, min_value=int(f.min) if f.min is not None else None, value=None, step=1,
-                               format="%d", key=k, help=help_)
+        return st.number_input(
+            label,
+            min_value=int(f.min) if f.min is not None else None,
+            value=None,
+            step=1,
+            format="%d",
+            key=k,
+            help=help_,
+        )
     if f.type == "enum":
         return st.selectbox(label, list(f.values), index=None, placeholder="Choisir…", key=k, help=help_)
     if f.type == "address":
         return st.text_input(label, key=k, help=help_, placeholder="ex. La Canebière, 13001 Marseille")
     if f.type == "address_list":
-        return st.text_area(label, key=k, height=100, placeholder="Une adresse par ligne, dans l'ordre",
-                            help=("Champ obligatoire. " if f.required else "") + "Une adresse par ligne, dans l'ordre.")
+        return st.text_area(
+            label,
+            key=k,
+            height=100,
+            placeholder="Une adresse par ligne, dans l'ordre",
+            help=("Champ obligatoire. " if f.required else "") + "Une adresse par ligne, dans l'ordre.",
+        )
     if f.type == "datetime":
         a, b = st.columns(2)
         d = a.date_input(label, value=None, format="DD/MM/YYYY", key=wkey(record_type, f.name, "_date"), help=help_)
         t = b.time_input(f"{f.label} (heure)", value=None, step=300, key=wkey(record_type, f.name, "_heure"))
         return C.to_iso(d, t)
     if f.type == "geometry":
-        options = {"adresses": ("Tracé construit depuis les adresses (départ, points de passage, arrivée)"
-                                if f.geometry_type == "LineString" else
-                                f"Disque autour de l'adresse (rayon par défaut {int(f.default_radius_m or 50)} m)"),
-                   "geojson": f"GeoJSON collé ({f.geometry_type})"}
-        how = st.radio(label, list(options), format_func=options.get, key=wkey(record_type, f.name, "_mode"),
-                       horizontal=True)
+        options = {
+            "adresses": (
+                "Tracé construit depuis les adresses (départ, points de passage, arrivée)"
+                if f.geometry_type == "LineString"
+                else f"Disque autour de l'adresse (rayon par défaut {int(f.default_radius_m or 50)} m)"
+            ),
+            "geojson": f"GeoJSON collé ({f.geometry_type})",
+        }
+        how = st.radio(
+            label, list(options), format_func=options.get, key=wkey(record_type, f.name, "_mode"), horizontal=True
+        )
         if how == "geojson":
-            text = st.text_area(f"{f.label} — GeoJSON", key=wkey(record_type, f.name, "_geojson"), height=120,
-                                placeholder='{"type": "%s", "coordinates": …}' % f.geometry_type)
+            text = st.text_area(
+                f"{f.label} — GeoJSON",
+                key=wkey(record_type, f.name, "_geojson"),
+                height=120,
+                placeholder='{"type": "%s", "coordinates": …}' % f.geometry_type,
+            )
             if not text.strip():
                 return None
             try:
@@ -158,8 +205,14 @@ def render(f: Field) -> object:
             except json.JSONDecodeError:
                 return text  # the validation will say it is not a valid geometry
         if f.geometry_type == "Polygon":
-            radius = st.number_input("Rayon de l'emprise (m)", min_value=5, max_value=2000, step=5,
-                                     value=int(f.default_radius_m or 50), key=wkey(record_type, f.name, "_rayon"))
+            radius = st.number_input(
+                "Rayon de l'emprise (m)",
+                min_value=5,
+                max_value=2000,
+                step=5,
+                value=int(f.default_radius_m or 50),
+                key=wkey(record_type, f.name, "_rayon"),
+            )
             return {"_rayon": radius}
         return None
     return st.text_input(label, key=k, help=help_)
@@ -180,8 +233,11 @@ geocoded = C.geocode_preview(addresses)
 found = [(g["lon"], g["lat"]) for g in geocoded if g["lon"] is not None]
 
 # a radius other than the contract's default becomes an explicit footprint polygon
-if geometry_field is not None and isinstance(values.get(geometry_field.name), dict) \
-        and "_rayon" in values[geometry_field.name]:
+if (
+    geometry_field is not None
+    and isinstance(values.get(geometry_field.name), dict)
+    and "_rayon" in values[geometry_field.name]
+):
     radius = values[geometry_field.name]["_rayon"]
     values[geometry_field.name] = None
     if radius != (geometry_field.default_radius_m or 50) and found:
@@ -191,9 +247,20 @@ if geometry_field is not None and isinstance(values.get(geometry_field.name), di
 with st.container(border=True):
     st.markdown("**Aperçu de la localisation** (géocodage hors ligne sur le référentiel des voies de Marseille)")
     if geocoded:
-        st.dataframe(pl.DataFrame([{"Adresse saisie": g["address"], "Voie reconnue": g["matched_name"] or "introuvable",
-                                    "Précision": g["precision"] or "—"} for g in geocoded]),
-                     hide_index=True, width="stretch")
+        st.dataframe(
+            pl.DataFrame(
+                [
+                    {
+                        "Adresse saisie": g["address"],
+                        "Voie reconnue": g["matched_name"] or "introuvable",
+                        "Précision": g["precision"] or "—",
+                    }
+                    for g in geocoded
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     shape = values.get(geometry_field.name) if geometry_field else None
     if not isinstance(shape, dict):
         shape = None
@@ -220,8 +287,7 @@ if verify or save:
     check = C.check_entry(entry)
     if not check.ok:
         st.error("L'entrée ne peut pas être enregistrée:\n\n" + "\n".join(f"- {m}" for m in check.messages))
-        app_ui.log_view(p, "cortege", {"type": record_type}, action="saisie_refusee",
-                        detail=";".join(check.reasons))
+        app_ui.log_view(p, "cortege", {"type": record_type}, action="saisie_refusee", detail=";".join(check.reasons))
     elif verify:
         st.success("Entrée valide: elle sera acceptée par la plateforme.")
     else:
@@ -232,9 +298,16 @@ if verify or save:
             st.error(str(exc))
         else:
             entry_id = path.name.rsplit("_v", 1)[0]
-            app_ui.log_view(p, "cortege", {"type": record_type, "id": entry_id, "version": version},
-                            action="saisie_enregistree", detail=path.relative_to(landing_root).as_posix())
+            app_ui.log_view(
+                p,
+                "cortege",
+                {"type": record_type, "id": entry_id, "version": version},
+                action="saisie_enregistree",
+                detail=path.relative_to(landing_root).as_posix(),
+            )
             st.session_state["tq_cortege_reset"] = True  # emptied at the next run, before the widgets
-            app_ui.flash("success", f"Entrée {entry_id} version {version} enregistrée: elle est transmise "
-                                    "automatiquement à la plateforme.")
+            app_ui.flash(
+                "success",
+                f"Entrée {entry_id} version {version} enregistrée: elle est transmise automatiquement à la plateforme.",
+            )
             st.rerun()

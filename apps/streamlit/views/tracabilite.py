@@ -17,10 +17,12 @@ from tranquillite.app_core.queries import Forbidden
 
 p = app_ui.require(T.PAGE)
 st.title("Traçabilité")
-st.caption("Pour une convention: ses sources et contrats, chaque table et partition qui contient de ses lignes, "
-           "les modèles appris sur ses données, les fichiers reçus, qui a lu ses lignes (quand, sur quelle page, "
-           "combien de lignes) et chaque export, et les habilitations ouvertes. Tout est calculé depuis les "
-           "données et le journal d'accès, jamais depuis une liste tenue à la main.")
+st.caption(
+    "Pour une convention: ses sources et contrats, chaque table et partition qui contient de ses lignes, "
+    "les modèles appris sur ses données, les fichiers reçus, qui a lu ses lignes (quand, sur quelle page, "
+    "combien de lignes) et chaque export, et les habilitations ouvertes. Tout est calculé depuis les "
+    "données et le journal d'accès, jamais depuis une liste tenue à la main."
+)
 app_ui.log_view(p, T.PAGE)
 
 choices = T.report_conventions(p)
@@ -51,17 +53,24 @@ show(rep.contracts, "Aucun contrat de données ne relève de cette convention.",
 
 st.subheader("Tables et partitions")
 if not rep.lineage_available:
-    st.info("La traçabilité des tables n'est pas encore publiée (table « Traçabilité par convention »): "
-            "elle l'est à chaque publication du catalogue.")
+    st.info(
+        "La traçabilité des tables n'est pas encore publiée (table « Traçabilité par convention »): "
+        "elle l'est à chaque publication du catalogue."
+    )
 else:
     n_rows = int(rep.tables["Lignes de la convention"].sum() or 0) if rep.tables.height else 0
-    st.markdown(f"**{F.integer(rep.tables.height)}** table(s) contiennent **{F.integer(n_rows)}** ligne(s) issues de "
-                "cette convention.")
-    show(rep.tables, "Aucune table ne contient de lignes de cette convention.", "trace_tables",
-         hide=("Nom technique",))
+    st.markdown(
+        f"**{F.integer(rep.tables.height)}** table(s) contiennent **{F.integer(n_rows)}** ligne(s) issues de "
+        "cette convention."
+    )
+    show(rep.tables, "Aucune table ne contient de lignes de cette convention.", "trace_tables", hide=("Nom technique",))
     with st.expander(f"Partitions ({rep.partitions.height})"):
-        show(rep.partitions, "Aucune table partitionnée ne contient de ses lignes.", "trace_partitions",
-             hide=("Nom technique",))
+        show(
+            rep.partitions,
+            "Aucune table partitionnée ne contient de ses lignes.",
+            "trace_partitions",
+            hide=("Nom technique",),
+        )
 
 st.subheader("Modèles appris sur ses données")
 show(rep.models, "Aucun modèle n'a été appris sur les données de cette convention.", "trace_modeles")
@@ -72,8 +81,10 @@ show(rep.landing, "Aucun fichier reçu sous cette convention.", "trace_fichiers"
 st.subheader("Lectures et exports")
 reads = rep.reads.with_columns(pl.col("Horodatage").map_elements(app_ui.fmt_ts, return_dtype=pl.Utf8))
 exports = reads.filter(pl.col("Export"))
-st.markdown(f"**{reads.height}** consultation(s), requête(s) ou export(s) ont lu des lignes de cette convention, "
-            f"dont **{exports.height}** export(s).")
+st.markdown(
+    f"**{reads.height}** consultation(s), requête(s) ou export(s) ont lu des lignes de cette convention, "
+    f"dont **{exports.height}** export(s)."
+)
 show(reads, "Personne n'a encore lu de lignes de cette convention.", "trace_lectures", hide=("Noms techniques",))
 
 st.subheader("Habilitations ouvertes")
@@ -84,13 +95,33 @@ if rep.requests.height:
 
 st.subheader("Rapport")
 c1, c2 = st.columns(2)
-c1.download_button("Rapport (CSV)", T.report_csv(rep), file_name=f"tracabilite_{convention}.csv", mime="text/csv",
-                   icon=":material/download:", key="trace_csv",
-                   on_click=lambda: app_ui.log_view(p, T.PAGE, {"convention": T.convention_title(convention),
-                                                                 "format": "CSV"}, action="rapport_telecharge",
-                                                    export=True))
-c2.download_button("Rapport (JSON)", T.report_json(rep), file_name=f"tracabilite_{convention}.json",
-                   mime="application/json", icon=":material/download:", key="trace_json",
-                   on_click=lambda: app_ui.log_view(p, T.PAGE, {"convention": T.convention_title(convention),
-                                                                 "format": "JSON"}, action="rapport_telecharge",
-                                                    export=True))
+c1.download_button(
+    "Rapport (CSV)",
+    T.report_csv(rep),
+    file_name=f"tracabilite_{convention}.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    key="trace_csv",
+    on_click=lambda: app_ui.log_view(
+        p,
+        T.PAGE,
+        {"convention": T.convention_title(convention), "format": "CSV"},
+        action="rapport_telecharge",
+        export=True,
+    ),
+)
+c2.download_button(
+    "Rapport (JSON)",
+    T.report_json(rep),
+    file_name=f"tracabilite_{convention}.json",
+    mime="application/json",
+    icon=":material/download:",
+    key="trace_json",
+    on_click=lambda: app_ui.log_view(
+        p,
+        T.PAGE,
+        {"convention": T.convention_title(convention), "format": "JSON"},
+        action="rapport_telecharge",
+        export=True,
+    ),
+)

@@ -8,8 +8,10 @@ from alembic import context
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("migrations du magasin: lancées par tranquillite.app_core.store.init_store "
-                       "(ou `tranquillite magasin migrer`), pas par la commande alembic")
+    raise RuntimeError(
+        "migrations du magasin: lancées par tranquillite.app_core.store.init_store "
+        "(ou `tranquillite magasin migrer`), pas par la commande alembic"
+    )
 context.configure(connection=connection, target_metadata=None, transactional_ddl=True)
 with context.begin_transaction():
     context.run_migrations()

@@ -34,7 +34,7 @@ revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
-STORE = '''
+STORE = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 CREATE TABLE IF NOT EXISTS pages (code TEXT PRIMARY KEY, title TEXT NOT NULL, description TEXT NOT NULL);
@@ -193,9 +193,9 @@ BEGIN SELECT RAISE(ABORT, 'registre Cortège en ajout seul'); END;
 CREATE TRIGGER IF NOT EXISTS cortege_entries_no_replace BEFORE INSERT ON cortege_entries
 WHEN EXISTS (SELECT 1 FROM cortege_entries WHERE entry_id = NEW.entry_id AND version = NEW.version)
 BEGIN SELECT RAISE(ABORT, 'registre Cortège en ajout seul'); END;
-'''
+"""
 
-RETENTION = '''
+RETENTION = """
 CREATE TABLE IF NOT EXISTS quarantine_retention (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     days INTEGER NOT NULL CHECK (days BETWEEN 1 AND 3650),
@@ -206,9 +206,9 @@ CREATE TRIGGER IF NOT EXISTS quarantine_retention_no_update BEFORE UPDATE ON qua
 BEGIN SELECT RAISE(ABORT, 'durée de conservation: historique en ajout seul'); END;
 CREATE TRIGGER IF NOT EXISTS quarantine_retention_no_delete BEFORE DELETE ON quarantine_retention
 BEGIN SELECT RAISE(ABORT, 'durée de conservation: historique en ajout seul'); END;
-'''
+"""
 
-CONVENTIONS = '''
+CONVENTIONS = """
 CREATE TABLE IF NOT EXISTS convention_registry (
     convention TEXT PRIMARY KEY,
     title TEXT NOT NULL,
@@ -345,7 +345,7 @@ CREATE TRIGGER IF NOT EXISTS contractor_events_no_delete BEFORE DELETE ON contra
 BEGIN SELECT RAISE(ABORT, 'historique des remises en ajout seul'); END;
 CREATE TRIGGER IF NOT EXISTS contractor_handovers_no_delete BEFORE DELETE ON contractor_handovers
 BEGIN SELECT RAISE(ABORT, 'registre des remises: suppression interdite'); END;
-'''
+"""
 
 # --------------------------------------------------------------------------- PostgreSQL
 PG_TABLES = r"""
@@ -651,47 +651,116 @@ _HAB = "demande d''habilitation: historique en ajout seul"
 PG_TRIGGERS = [
     ("access_log_no_update", "access_log", "BEFORE UPDATE", "tq_access_log_no_update()"),
     ("access_log_no_delete", "access_log", "BEFORE DELETE", f"tq_refuse('{_LOG}: suppression interdite')"),
-    ("access_log_no_replace", "access_log", "BEFORE INSERT", f"tq_refuse_existing('{_LOG}: réécriture interdite', 'id')"),
+    (
+        "access_log_no_replace",
+        "access_log",
+        "BEFORE INSERT",
+        f"tq_refuse_existing('{_LOG}: réécriture interdite', 'id')",
+    ),
     ("access_log_sequence", "access_log", "AFTER INSERT", "tq_autoincrement()"),
     ("habilitation_requests_no_update", "habilitation_requests", "BEFORE UPDATE", f"tq_refuse('{_HAB}')"),
     ("habilitation_requests_no_delete", "habilitation_requests", "BEFORE DELETE", f"tq_refuse('{_HAB}')"),
-    ("habilitation_requests_no_replace", "habilitation_requests", "BEFORE INSERT",
-     f"tq_refuse_existing('{_HAB}', 'id')"),
+    (
+        "habilitation_requests_no_replace",
+        "habilitation_requests",
+        "BEFORE INSERT",
+        f"tq_refuse_existing('{_HAB}', 'id')",
+    ),
     ("habilitation_events_no_update", "habilitation_request_events", "BEFORE UPDATE", f"tq_refuse('{_HAB}')"),
     ("habilitation_events_no_delete", "habilitation_request_events", "BEFORE DELETE", f"tq_refuse('{_HAB}')"),
-    ("habilitation_events_no_replace", "habilitation_request_events", "BEFORE INSERT",
-     f"tq_refuse_existing('{_HAB}', 'id')"),
+    (
+        "habilitation_events_no_replace",
+        "habilitation_request_events",
+        "BEFORE INSERT",
+        f"tq_refuse_existing('{_HAB}', 'id')",
+    ),
     ("cortege_entries_no_update", "cortege_entries", "BEFORE UPDATE", "tq_refuse('registre Cortège en ajout seul')"),
     ("cortege_entries_no_delete", "cortege_entries", "BEFORE DELETE", "tq_cortege_entries_no_delete()"),
-    ("cortege_entries_no_replace", "cortege_entries", "BEFORE INSERT",
-     "tq_refuse_existing('registre Cortège en ajout seul', 'entry_id', 'version')"),
-    ("quarantine_retention_no_update", "quarantine_retention", "BEFORE UPDATE",
-     "tq_refuse('durée de conservation: historique en ajout seul')"),
-    ("quarantine_retention_no_delete", "quarantine_retention", "BEFORE DELETE",
-     "tq_refuse('durée de conservation: historique en ajout seul')"),
-    ("convention_history_no_update", "convention_history", "BEFORE UPDATE",
-     "tq_refuse('historique des conventions en ajout seul')"),
-    ("convention_history_no_delete", "convention_history", "BEFORE DELETE",
-     "tq_refuse('historique des conventions en ajout seul')"),
-    ("convention_purges_no_delete", "convention_purges", "BEFORE DELETE",
-     "tq_refuse('registre des destructions en ajout seul')"),
+    (
+        "cortege_entries_no_replace",
+        "cortege_entries",
+        "BEFORE INSERT",
+        "tq_refuse_existing('registre Cortège en ajout seul', 'entry_id', 'version')",
+    ),
+    (
+        "quarantine_retention_no_update",
+        "quarantine_retention",
+        "BEFORE UPDATE",
+        "tq_refuse('durée de conservation: historique en ajout seul')",
+    ),
+    (
+        "quarantine_retention_no_delete",
+        "quarantine_retention",
+        "BEFORE DELETE",
+        "tq_refuse('durée de conservation: historique en ajout seul')",
+    ),
+    (
+        "convention_history_no_update",
+        "convention_history",
+        "BEFORE UPDATE",
+        "tq_refuse('historique des conventions en ajout seul')",
+    ),
+    (
+        "convention_history_no_delete",
+        "convention_history",
+        "BEFORE DELETE",
+        "tq_refuse('historique des conventions en ajout seul')",
+    ),
+    (
+        "convention_purges_no_delete",
+        "convention_purges",
+        "BEFORE DELETE",
+        "tq_refuse('registre des destructions en ajout seul')",
+    ),
     ("convention_purges_close_only", "convention_purges", "BEFORE UPDATE", "tq_convention_purges_close_only()"),
-    ("convention_purge_open_needs_purge", "convention_purge_open", "BEFORE INSERT",
-     "tq_convention_purge_open_needs_purge()"),
-    ("access_log_reanchors_no_update", "access_log_reanchors", "BEFORE UPDATE",
-     "tq_refuse('réancrages du journal en ajout seul')"),
-    ("access_log_reanchors_no_delete", "access_log_reanchors", "BEFORE DELETE",
-     "tq_refuse('réancrages du journal en ajout seul')"),
-    ("contract_fingerprints_no_update", "contract_fingerprints", "BEFORE UPDATE",
-     "tq_refuse('empreintes des contrats en ajout seul')"),
-    ("contract_fingerprints_no_delete", "contract_fingerprints", "BEFORE DELETE",
-     "tq_refuse('empreintes des contrats en ajout seul')"),
-    ("contractor_events_no_update", "contractor_events", "BEFORE UPDATE",
-     "tq_refuse('historique des remises en ajout seul')"),
-    ("contractor_events_no_delete", "contractor_events", "BEFORE DELETE",
-     "tq_refuse('historique des remises en ajout seul')"),
-    ("contractor_handovers_no_delete", "contractor_handovers", "BEFORE DELETE",
-     "tq_refuse('registre des remises: suppression interdite')"),
+    (
+        "convention_purge_open_needs_purge",
+        "convention_purge_open",
+        "BEFORE INSERT",
+        "tq_convention_purge_open_needs_purge()",
+    ),
+    (
+        "access_log_reanchors_no_update",
+        "access_log_reanchors",
+        "BEFORE UPDATE",
+        "tq_refuse('réancrages du journal en ajout seul')",
+    ),
+    (
+        "access_log_reanchors_no_delete",
+        "access_log_reanchors",
+        "BEFORE DELETE",
+        "tq_refuse('réancrages du journal en ajout seul')",
+    ),
+    (
+        "contract_fingerprints_no_update",
+        "contract_fingerprints",
+        "BEFORE UPDATE",
+        "tq_refuse('empreintes des contrats en ajout seul')",
+    ),
+    (
+        "contract_fingerprints_no_delete",
+        "contract_fingerprints",
+        "BEFORE DELETE",
+        "tq_refuse('empreintes des contrats en ajout seul')",
+    ),
+    (
+        "contractor_events_no_update",
+        "contractor_events",
+        "BEFORE UPDATE",
+        "tq_refuse('historique des remises en ajout seul')",
+    ),
+    (
+        "contractor_events_no_delete",
+        "contractor_events",
+        "BEFORE DELETE",
+        "tq_refuse('historique des remises en ajout seul')",
+    ),
+    (
+        "contractor_handovers_no_delete",
+        "contractor_handovers",
+        "BEFORE DELETE",
+        "tq_refuse('registre des remises: suppression interdite')",
+    ),
 ]
 # TRUNCATE skips row triggers: refused on every table a row trigger protects
 PG_NO_TRUNCATE = sorted({table for _, table, _, _ in PG_TRIGGERS})
@@ -744,8 +813,10 @@ def _upgrade_postgresql() -> None:
     for name, table, when, call in PG_TRIGGERS:
         run(f"CREATE TRIGGER {name} {when} ON {table} FOR EACH ROW EXECUTE FUNCTION {call}")
     for table in PG_NO_TRUNCATE:
-        run(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT "
-            f"EXECUTE FUNCTION tq_refuse('{table}: vidage interdit')")
+        run(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT "
+            f"EXECUTE FUNCTION tq_refuse('{table}: vidage interdit')"
+        )
     # nothing for PUBLIC: the app's role is granted what it may do by `store.grant_app_role`
     run("REVOKE ALL ON ALL TABLES IN SCHEMA current_schema FROM PUBLIC".replace("current_schema", _schema(bind)))
     run("REVOKE ALL ON ALL SEQUENCES IN SCHEMA current_schema FROM PUBLIC".replace("current_schema", _schema(bind)))

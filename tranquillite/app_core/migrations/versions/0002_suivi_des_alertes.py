@@ -114,8 +114,10 @@ def upgrade() -> None:
     for name, table, when, call in PG_TRIGGERS:
         bind.exec_driver_sql(f"CREATE TRIGGER {name} {when} ON {table} FOR EACH ROW EXECUTE FUNCTION {call}")
     for table in sorted(set(TRIGGERS.values())):
-        bind.exec_driver_sql(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT "
-                             f"EXECUTE FUNCTION tq_refuse('{table}: vidage interdit')")
+        bind.exec_driver_sql(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT "
+            f"EXECUTE FUNCTION tq_refuse('{table}: vidage interdit')"
+        )
     for table in ("alert_followups", "alert_events", "alert_thresholds", "alert_reads", "alert_notifications"):
         bind.exec_driver_sql(f"REVOKE ALL ON {table} FROM PUBLIC")
 

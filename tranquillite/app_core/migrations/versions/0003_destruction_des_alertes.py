@@ -50,15 +50,20 @@ SQLITE = [
 PG_FUNCTIONS = [
     r"""CREATE FUNCTION tq_alert_events_no_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF NOT EXISTS (""" + _purge("alert_events") + ") OR "
-    + " OR ".join(f"NEW.{c} IS DISTINCT FROM OLD.{c}" for c in KEPT) + f""" THEN
+    IF NOT EXISTS ("""
+    + _purge("alert_events")
+    + ") OR "
+    + " OR ".join(f"NEW.{c} IS DISTINCT FROM OLD.{c}" for c in KEPT)
+    + f""" THEN
         RAISE EXCEPTION USING MESSAGE = '{_EV}', ERRCODE = 'integrity_constraint_violation';
     END IF;
     RETURN NEW;
 END $$""",
     r"""CREATE FUNCTION tq_alert_notifications_no_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF NOT EXISTS (""" + _purge("alert_notifications") + f""") THEN
+    IF NOT EXISTS ("""
+    + _purge("alert_notifications")
+    + f""") THEN
         RAISE EXCEPTION USING MESSAGE = '{_NOTIF}', ERRCODE = 'integrity_constraint_violation';
     END IF;
     RETURN OLD;
