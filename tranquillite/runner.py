@@ -346,9 +346,24 @@ class TrainingRun:
     end: date
     selection: list[dg.AssetKey] | None = None
     scope: str = ""
+    window_days: int = 0  # the second part of a long range: planned again after the first (`window_run`)
 
     def tags(self) -> dict:
         return {RANGE_START_TAG: self.start.isoformat(), RANGE_END_TAG: self.end.isoformat()}
+
+
+def latest_fact_day(defs: dg.Definitions) -> date | None:
+    """The day of the latest fact in the observed counts — what the models count their feature
+    states back from (`assets.models.load_data`); None before any count."""
+    import polars as pl
+
+    from tranquillite.forecasting.slots import SlotScheme
+
+    wh, area = (defs.resources or {}).get("warehouse"), (defs.resources or {}).get("study_area")
+    if wh is None or area is None or not wh.exists(K.FEATURES, "observed_counts"):
+        return None
+    top = wh.scan(K.FEATURES, "observed_counts").select(pl.col("slot").max()).collect().item()
+    return None if top is None else SlotScheme(area.spec().shift_hours).day(int(top))
 
 
 def training_runs(defs: dg.Definitions, start: date, end: date, settings_: dict | None = None) -> list[TrainingRun]:
@@ -357,24 +372,39 @@ def training_runs(defs: dg.Definitions, start: date, end: date, settings_: dict 
     the grid and the observed counts of every day of the range (the count rules, the SEPP and the
     multi-scale models read the whole history), then the rest of the job (the per-slot features,
     the backtest, the models in service) over the training window only: the features of the
-    earlier days were computed for nothing (8 years: 2,920 days of `cell_slot` for 196 read)."""
+    earlier days were computed for nothing (8 years: 2,920 days of `cell_slot` for 196 read).
+
+    The window counts back from the range's end, or from the latest fact already counted when the
+    data stop earlier (a feed that lags or stopped, a range asked up to today): the models read the
+    states of `training_days` before the latest fact, whatever the range. `materialize` and `run_job`
+    plan the window again once the first part has counted the range (`window_run`)."""
     from tranquillite.assets.models import ForecastSettings, training_days
 
     days = training_days(ForecastSettings(**(settings_ or {})).backtest_config()) + WINDOW_MARGIN_DAYS
-    first = end - timedelta(days=days)
-    if first <= start:
+    window = window_run(defs, start, end, days)
+    if window.start <= start:
         return [TrainingRun(start, end)]
+    return [TrainingRun(start, end, list(HISTORY_KEYS), "grille et comptes observés de toute la plage"), window]
+
+
+def window_run(defs: dg.Definitions, start: date, end: date, days: int) -> TrainingRun:
+    """The training's second part: every asset of the job but the grid and the counts, over the
+    `days` before the range's end or before the latest fact counted, whichever is earlier (never
+    before the range's start)."""
+    last = latest_fact_day(defs)
+    first = end - timedelta(days=days)
+    if last is not None and last < end:
+        first = min(first, last - timedelta(days=days))
+    first = max(first, start)
     keys = defs.resolve_job_def(TRAINING_JOB).asset_layer.executable_asset_keys
     rest = sorted(set(keys) - set(HISTORY_KEYS), key=lambda k: k.to_user_string())
-    return [
-        TrainingRun(start, end, list(HISTORY_KEYS), "grille et comptes observés de toute la plage"),
-        TrainingRun(
-            first,
-            end,
-            rest,
-            f"caractéristiques et modèles de la fenêtre d'entraînement ({first.isoformat()} → {end.isoformat()})",
-        ),
-    ]
+    return TrainingRun(
+        first,
+        end,
+        rest,
+        f"caractéristiques et modèles de la fenêtre d'entraînement ({first.isoformat()} → {end.isoformat()})",
+        days,
+    )
 
 
 def models_in_service(defs: dg.Definitions) -> bool:
@@ -413,24 +443,24 @@ def materialize(
     inst = instance_ or instance()
     sweep(inst)
     tags = {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()} if start and end else None
-    # (job, range tags, run configuration, assets (None: the job's), what it is)
-    plan = ([(INGEST_JOB, tags, None, None, "")] if tags else []) + (
-        [(PUBLISH_JOB, None, None, None, "")] if publish else []
+    plan = ([(INGEST_JOB, tags, None, None, "", 0)] if tags else []) + (
+        [(PUBLISH_JOB, None, None, None, "", 0)] if publish else []
     )
     if publish and forecast and tags:
         fs = forecast_settings or {}
         training = train if train is not None else not models_in_service(defs)
         if training:
             plan += [
-                (TRAINING_JOB, r.tags(), forecast_run_config(fs, TRAINING_JOB), r.selection, r.scope)
+                (TRAINING_JOB, r.tags(), forecast_run_config(fs, TRAINING_JOB), r.selection, r.scope, r.window_days)
                 for r in training_runs(defs, start, end, fs)
             ]
         daily = {RANGE_START_TAG: end.isoformat(), RANGE_END_TAG: end.isoformat()} if training else tags
-        plan.append((PREVISION_JOB, daily, forecast_run_config(fs, PREVISION_JOB), None, ""))
+        plan.append((PREVISION_JOB, daily, forecast_run_config(fs, PREVISION_JOB), None, "", 0))
     if publish:
-        plan.append((INDICATORS_JOB, None, None, None, ""))
+        plan.append((INDICATORS_JOB, None, None, None, "", 0))
     outcomes: list[RunOutcome] = []
-    for name, t, cfg, selection, scope in plan:
+    # (job, range tags, run configuration, assets (None: the job's), what it is, the training window's days)
+    for name, t, cfg, selection, scope, window_days in plan:
         bad = [o.job for o in outcomes if o.job in REQUIRES.get(name, ()) and not o.success]
         if scope and outcomes and outcomes[-1].job == name and not outcomes[-1].success:
             bad.append(name)  # a job's second part needs its first
@@ -448,6 +478,9 @@ def materialize(
                 )
             )
             continue
+        if window_days:  # the counts of the range are known now: the window from their latest fact
+            w = window_run(defs, start, end, window_days)
+            t, selection, scope = w.tags(), w.selection, w.scope
         outcomes.append(_run(defs, name, inst, t, cfg, wait_seconds, selection, scope))
         if outcomes[-1].interrupted:
             break
@@ -472,6 +505,8 @@ def run_job(
     if name == TRAINING_JOB and tags:
         out = None
         for r in training_runs(defs, start, end, forecast_settings):
+            if r.window_days:  # planned again once the first part counted the range
+                r = window_run(defs, start, end, r.window_days)
             out = _run(defs, name, inst, r.tags(), cfg, wait_seconds, r.selection, r.scope)
             if not out.success:
                 break

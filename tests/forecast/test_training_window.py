@@ -134,3 +134,20 @@ def test_a_failed_first_part_does_not_train_on_missing_counts(chain, monkeypatch
     assert [(o.success, o.skipped) for o in training] == [(False, False), (False, True)]
     assert "entrainement_hebdomadaire (en échec)" in training[1].reason
     assert len(instance.get_runs(dg.RunsFilter(job_name=TRAINING_JOB))) == before + 1  # the second never started
+
+
+def test_the_window_counts_back_from_the_latest_fact_when_the_data_stop_earlier(chain):
+    """A range that ends after the last data (a feed that lags or stopped, a range up to today): the
+    models read the states of `training_days` before the latest fact, so the window starts there, not
+    `WINDOW` days before the range's end (the states the backtest reads were never computed)."""
+    defs, *_ = chain
+    last = runner.latest_fact_day(defs)
+    assert LAST - timedelta(days=2) <= last <= LAST
+    late = LAST + timedelta(days=30)
+    counts, window = runner.training_runs(defs, FIRST, late, SMALL)
+    assert (counts.start, counts.end) == (FIRST, late)
+    assert (window.start, window.end) == (last - timedelta(days=WINDOW), late)
+    read_from = last - timedelta(days=training_days(ForecastSettings(**SMALL).backtest_config()))
+    assert window.start <= read_from  # every state the models read is computed by the window's run
+    # a range ending on the data's last day keeps its window from the end
+    assert runner.training_runs(defs, FIRST, LAST, SMALL)[1].start == WINDOW_FIRST
