@@ -78,3 +78,21 @@ def test_multiscale_features_do_not_read_the_future(run):
     a = MS.features(ctx, 0, d, MS._excitations(ctx, 0, fit)[:, d])
     b = MS.features(ctz, 0, d, MS._excitations(ctz, 0, fit)[:, d])
     assert a.shape[1] == len(MS.feature_names(True)) and np.allclose(a, b)
+
+
+def test_the_cross_validation_chooses_the_same_settings_on_two_threads_as_on_one(run):
+    """The grid search runs its category × horizon pairs two at a time (it ran on one core while
+    the other waited): same boosters, same scores, same choice."""
+    from dataclasses import replace
+
+    from tranquillite.forecasting.backtest import kernels_for, origins
+
+    data, cfg, _ = run
+    Y = data.Y()
+    ctx = kernels_for(data, cfg, Y)["multi"]
+    o_idx = max(origins(data, cfg)) - data.data_start  # the latest: enough past weeks to search the grid
+    ms = replace(cfg.multiscale, cv_origins=1, min_origins=2)  # the town's 63 days: 3 past weeks
+    one = MS.choose_settings(ctx, o_idx, data.area, ms, 1, workers=1)
+    two = MS.choose_settings(ctx, o_idx, data.area, ms, 1, workers=2)
+    assert any(one[1].values()), "the grid was not searched: the comparison would prove nothing"
+    assert one == two

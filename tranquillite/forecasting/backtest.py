@@ -787,15 +787,21 @@ def run_backtest(data: ForecastData, cfg: BacktestConfig = BacktestConfig()) -> 
     Y = data.Y()
     kernels = kernels_for(data, cfg, Y)
     work = origins(data, cfg)
-    if MS.NAME in cfg.models and work:  # its hyper-parameters: time-ordered CV at the earliest origin
-        t_cv = time.perf_counter()
-        kernels["multi_settings"], kernels["multi_cv"] = MS.choose_settings(
-            kernels["multi"], work[0] - data.data_start, data.area, cfg.multiscale, max(1, cfg.threads or 1)
-        )
-        kernels["multi_cv_s"] = time.perf_counter() - t_cv
     workers = max(1, min(cfg.workers or (os.cpu_count() or 1), len(work) or 1))
     if workers > 1 and cfg.threads == 0:
         cfg = replace(cfg, threads=1)
+    if MS.NAME in cfg.models and work:  # its hyper-parameters: time-ordered CV at the earliest origin
+        t_cv = time.perf_counter()
+        with threadpool_limits(limits=1, user_api="blas"):
+            kernels["multi_settings"], kernels["multi_cv"] = MS.choose_settings(
+                kernels["multi"],
+                work[0] - data.data_start,
+                data.area,
+                cfg.multiscale,
+                max(1, cfg.threads or 1),
+                workers=max(1, cfg.workers or (os.cpu_count() or 1)),
+            )
+        kernels["multi_cv_s"] = time.perf_counter() - t_cv
 
     def one(o: int):
         forecasts, fitted = forecasts_at(data, Y, o, cfg, kernels)

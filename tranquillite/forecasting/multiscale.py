@@ -192,17 +192,31 @@ def choose_settings(
     cfg: MultiScaleConfig,
     threads: int = 1,
     fits: list[SP.SEPPFit] | None = None,
+    workers: int = 1,
 ) -> tuple[dict, dict]:
     """The setting of each category × horizon by time-ordered cross-validation at one origin
-    (the backtest runs it at its earliest origin and keeps it: the grid is searched once)."""
+    (the backtest runs it at its earliest origin and keeps it: the grid is searched once). The
+    category × horizon pairs run `workers` at a time (threads: LightGBM releases the GIL); each
+    pair's boosters are the same whatever the order, so the choice is too."""
+    from concurrent.futures import ThreadPoolExecutor
+
     d0 = o_idx // ctx.n
     days = training_days(ctx, d0, cfg)
     fits = fits or sepp_fits(ctx, d0)
-    chosen, cv = {}, {}
-    for ci in range(len(ctx.cum)):
-        exc = _excitations(ctx, ci, fits[ci])
-        for hz in HORIZONS:
-            chosen[(ci, hz)], cv[f"{ci}:{hz}"] = choose_setting(ctx, ci, days, hz, exc, area, cfg, threads)
+    pairs = [(ci, hz) for ci in range(len(ctx.cum)) for hz in HORIZONS]
+    exc = {ci: _excitations(ctx, ci, fits[ci]) for ci in range(len(ctx.cum))}
+
+    def one(pair: tuple[int, str]) -> tuple[dict, dict]:
+        ci, hz = pair
+        return choose_setting(ctx, ci, days, hz, exc[ci], area, cfg, threads)
+
+    if workers > 1 and len(pairs) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(one, pairs))
+    else:
+        results = [one(p) for p in pairs]
+    chosen = {pair: r[0] for pair, r in zip(pairs, results)}
+    cv = {f"{ci}:{hz}": r[1] for (ci, hz), r in zip(pairs, results)}
     return chosen, cv
 
 
