@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -300,6 +301,22 @@ def row(name: str, value: float | None, target: str, ok: bool | None, before=Non
     ROWS.append((name, v, b or "—", target, state))
 
 
+def _multi_year_rows_kept(section: str) -> list[str]:
+    """The previous table's multi-year rows, dated, when this run measured none (BENCH_YEARS unset:
+    an hour-long run is not redone for every bench of the demo year)."""
+    if any(" ans de bout en bout" in r[0] for r in ROWS):
+        return []
+    dated = re.search(r"le (\d\d/\d\d/\d{4})", section)
+    kept = []
+    for line in section.splitlines():
+        if line.startswith("| ") and (" ans de bout en bout" in line or " ans, pic mémoire" in line):
+            cells = line.split(" | ")
+            if dated and "(banc du " not in cells[0]:
+                cells[0] += f" (banc du {dated.group(1)})"
+            kept.append(" | ".join(cells))
+    return kept
+
+
 def write_doc(context: str) -> None:
     """The performance section of docs/criteres_de_reussite.md, between its markers, from this run."""
     text = DOC.read_text(encoding="utf-8")
@@ -309,6 +326,7 @@ def write_doc(context: str) -> None:
         "| objectif | mesuré | avant (issue 14) | cible | état |",
         "|---|---|---|---|---|",
         *[f"| {' | '.join(r)} |" for r in ROWS],
+        *_multi_year_rows_kept(text.split(DOC_START, 1)[1].split(DOC_END, 1)[0]),
     ]
     body = "\n".join(
         [DOC_START, f"Mesuré par `make bench` le {date.today():%d/%m/%Y} ({context}).", "", *table, DOC_END]
