@@ -87,3 +87,18 @@ def test_the_backtest_and_the_training_collect_with_the_older_objects_set_aside(
     service = train_service(data, "glm_poisson", cfg)
     assert service and len(seen) > in_backtest + 1 and all(seen[in_backtest + 1 :]), seen
     assert gc.get_freeze_count() == 0
+
+
+def test_groups_trained_at_the_same_time_give_the_boosters_of_groups_trained_in_turn():
+    """The weekly training fits the champion's groups two at a time, each on its own dataset: the
+    bins, hence the trees, are those of the one dataset relabelled group after group."""
+    X, y = rows(n=3000)
+    Y = np.vstack([y, y[::-1], np.roll(y, 7)])
+    w = np.ones_like(y)
+    one = fit_lightgbm_groups("lgbm_sans_evenements", ["a", "b", "c"], X, Y, w, rounds=15, threads=1)
+    two = fit_lightgbm_groups("lgbm_sans_evenements", ["a", "b", "c"], X, Y, w, rounds=15, threads=1, workers=2)
+    assert [m.group for m in two] == ["a", "b", "c"]
+    for a, b in zip(one, two):
+        assert a.obj.model_to_string() == b.obj.model_to_string()
+        assert a.alpha == b.alpha
+    assert one[0].obj.model_to_string() != one[1].obj.model_to_string()  # three groups, three labels

@@ -96,3 +96,22 @@ def test_the_cross_validation_chooses_the_same_settings_on_two_threads_as_on_one
     two = MS.choose_settings(ctx, o_idx, data.area, ms, 1, workers=2)
     assert any(one[1].values()), "the grid was not searched: the comparison would prove nothing"
     assert one == two
+
+
+def test_the_service_training_of_the_pairs_on_two_threads_gives_the_same_boosters(run):
+    """The weekly training of the multi-scale champion trains its category × horizon boosters two
+    at a time: the same trees, settings and scores as one after the other."""
+    from dataclasses import replace
+
+    from tranquillite.forecasting.backtest import kernels_for, origins
+
+    data, cfg, _ = run
+    ctx = kernels_for(data, cfg, data.Y())["multi"]
+    o_idx = max(origins(data, cfg)) - data.data_start
+    ms = replace(cfg.multiscale, cv_origins=1, min_origins=2)
+    b1, m1, _, s1 = MS.train(ctx, o_idx, data.area, ms, 1, workers=1)
+    b2, m2, _, s2 = MS.train(ctx, o_idx, data.area, ms, 1, workers=2)
+    assert s1 == s2 and any(s1["cv"].values()) and m1 == m2
+    assert b1.keys() == b2.keys() and len(b1) == 2 * len(ctx.cum)
+    for k in b1:
+        assert b1[k].obj.model_to_string() == b2[k].obj.model_to_string(), k

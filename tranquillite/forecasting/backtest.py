@@ -274,9 +274,11 @@ def fit_models(
     w_events: np.ndarray,
     cfg: BacktestConfig,
     names: tuple[str, ...],
+    workers: int = 1,
 ) -> dict[str, list[FittedModel]]:
     """The learned models on the same rows: the event-blind ones on the rows of `w_blind` > 0
-    (chosen without the planned events), the event models on every row with `w_events`."""
+    (chosen without the planned events), the event models on every row with `w_events`;
+    `workers`: LightGBM's groups trained at the same time (`fit_lightgbm_groups`)."""
     spec, sch = data.spec, data.scheme
     blind_cols = model_feature_columns(spec, sch, with_events=False)
     event_cols = [c for c in X.columns if c not in set(blind_cols)]
@@ -298,6 +300,7 @@ def fit_models(
             cfg.lgbm_params,
             cfg.lgbm_rounds,
             cfg.threads,
+            workers=workers,
         )
     if EVENT_AWARE in names:  # the blind twin's boosters × planned-event multipliers (see models.py)
         out[EVENT_AWARE] = fit_lightgbm_groups(
@@ -470,7 +473,9 @@ def exposed_cells(data: ForecastData, o: int, H: int) -> np.ndarray:
     return out
 
 
-def _fit_learned(data: ForecastData, Y: np.ndarray, o: int, cfg: BacktestConfig, names: tuple[str, ...]):
+def _fit_learned(
+    data: ForecastData, Y: np.ndarray, o: int, cfg: BacktestConfig, names: tuple[str, ...], workers: int = 1
+):
     """Train the learned models at origin `o` (target slots before it): ({name: group models},
     [(model, meta)] — the meta holds the conventions of its training rows)."""
     spec = data.spec
@@ -480,7 +485,7 @@ def _fit_learned(data: ForecastData, Y: np.ndarray, o: int, cfg: BacktestConfig,
     X = data.features.rows(cell, target, orig, with_events=events, with_conventions=True)
     trained_on = CV.union_of(X.filter(pl.Series(w_events > 0)), "ev_conventions") if events else set()
     X = X.drop("ev_conventions", strict=False)
-    models = fit_models(data, X, yg, w_blind, w_events, cfg, names)
+    models = fit_models(data, X, yg, w_blind, w_events, cfg, names, workers)
     del X
     base = set(data.fact_conventions())
     fitted = []
@@ -1002,18 +1007,24 @@ def train_service(
 
     sch, spec = data.scheme, data.spec
     o = forecast_origin(data, origin)
+    workers = max(1, cfg.workers or (os.cpu_count() or 1))  # groups / category × horizon pairs at once
     cfg = _one_thread(cfg)
     facts = data.fact_conventions()
     cats = [*spec.groups, ALL]
     with threadpool_limits(limits=1, user_api="blas"), heap_frozen():
         if champion in LEARNED and champion != MS.NAME:
             Y = data.Y()
-            return [(m, {**meta, "usage": "prevision"}) for m, meta in _fit_learned(data, Y, o, cfg, (champion,))[1]]
+            return [
+                (m, {**meta, "usage": "prevision"})
+                for m, meta in _fit_learned(data, Y, o, cfg, (champion,), workers)[1]
+            ]
         if champion == MS.NAME:
             Y = data.Y()
             o_idx = _day_index(data, o)
             ctx = kernels_for(data, replace(cfg, models=(MS.NAME,)), Y)["multi"]
-            boosters, metas, fits, _ = MS.train(ctx, o_idx, data.area, cfg.multiscale, cfg.threads or 1, names=cats)
+            boosters, metas, fits, _ = MS.train(
+                ctx, o_idx, data.area, cfg.multiscale, cfg.threads or 1, names=cats, workers=workers
+            )
             out = []
             for (ci, hz), m in boosters.items():
                 d = metas[(ci, hz)]

@@ -191,8 +191,11 @@ def fit_lightgbm_groups(
     threads: int = 0,
     event_columns: list[str] | None = None,
     boosters: list["FittedModel"] | None = None,
+    workers: int = 1,
 ) -> list[FittedModel]:
-    """One LightGBM per group on the same rows: the binned dataset is built once, relabelled.
+    """One LightGBM per group on the same rows: the binned dataset is built once, relabelled; with
+    `workers` > 1 the groups train at the same time (threads), each on its own dataset of the same
+    bins — the same boosters (the backtest, whose origins already share the cores, runs one).
 
     With `event_columns`, the booster is trained without them and each group's model gets event
     multipliers fitted on them (`fit_event_multipliers`); `boosters` (the event-blind twins
@@ -204,22 +207,39 @@ def fit_lightgbm_groups(
     sub = np.arange(M.shape[0])
     if sub.size > DISPERSION_ROWS:  # dispersion from a subsample of the training rows
         sub = np.sort(np.random.default_rng(0).choice(sub, DISPERSION_ROWS, replace=False))
+
+    def dataset(label: np.ndarray) -> lgb.Dataset:
+        return lgb.Dataset(
+            M,
+            label=label,
+            weight=w,
+            feature_name=list(Xb.columns),
+            free_raw_data=False,
+            params={k: p[k] for k in ("max_bin", "verbose", "min_data_in_leaf") if k in p},
+        )
+
+    def train_alone(gi: int) -> tuple[lgb.Booster, float]:
+        t0 = time.perf_counter()
+        return _without_training_data(lgb.train(p, dataset(Y[gi]), num_boost_round=rounds)), time.perf_counter() - t0
+
+    trained = None
+    if boosters is None and workers > 1 and len(groups) > 1:  # each group's own dataset: the same bins
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            trained = list(pool.map(train_alone, range(len(groups))))
     ds = None
     out = []
     for gi, g in enumerate(groups):
         t0 = time.perf_counter()
         if boosters is not None:
             booster = boosters[gi].obj
+        elif trained is not None:
+            booster, seconds = trained[gi]
+            t0 -= seconds
         else:
             if ds is None:
-                ds = lgb.Dataset(
-                    M,
-                    label=Y[gi],
-                    weight=w,
-                    feature_name=list(Xb.columns),
-                    free_raw_data=False,
-                    params={k: p[k] for k in ("max_bin", "verbose", "min_data_in_leaf") if k in p},
-                )
+                ds = dataset(Y[gi])
             ds.set_label(Y[gi])
             booster = _without_training_data(lgb.train(p, ds, num_boost_round=rounds))
         m = FittedModel(name, "lightgbm", g, list(Xb.columns) + event_columns, {**p, "rounds": rounds}, obj=booster)

@@ -294,46 +294,63 @@ def train(
     fits: list[SP.SEPPFit] | None = None,
     settings: dict | None = None,
     names: list[str] | None = None,
+    workers: int = 1,
 ):
     """The boosters of every category × horizon trained at slot `o_idx` (a day start, index from
     the data's first slot) on the weekly origins before it: ({(category index, horizon): fitted
     model}, their meta, the SEPP fits, the cross-validation scores). `fits`: a SEPP fit per
     category (from the facts before the origin); `settings`: {(category index, horizon): LightGBM
-    setting} to skip the cross-validation (it is run and returned otherwise)."""
+    setting} to skip the cross-validation (it is run and returned otherwise). The pairs run
+    `workers` at a time (threads; the backtest, whose origins already share the cores, runs one)."""
     d0 = o_idx // ctx.n
     C = len(ctx.cum)
     days = training_days(ctx, d0, cfg)
     if len(days) < cfg.min_origins:
         raise ValueError(f"{NAME}: {len(days)} origines d'apprentissage (il en faut {cfg.min_origins})")
     fits = fits or sepp_fits(ctx, d0)
-    boosters, meta, chosen, cv = {}, {}, dict(settings or {}), {}
-    for ci in range(C):
-        fit = fits[ci]
-        exc = _excitations(ctx, ci, fit)
-        for hz in HORIZONS:
-            t0 = time.perf_counter()
-            key = (ci, hz)
-            if key not in chosen:
-                chosen[key], cv[key] = choose_setting(ctx, ci, days, hz, exc, area, cfg, threads)
-            rng = np.random.default_rng([cfg.seed, ci, d0, HORIZONS.index(hz)])
-            X, y, w = _rows(ctx, ci, days, hz, exc, rng, cfg.zeros_per_fact)
-            fn = feature_names(ci != C - 1)
-            b = _train(X, y, w, chosen[key], cfg.rounds, threads, fn)
-            group = (names or [str(i) for i in range(C)])[ci]
-            boosters[key] = FittedModel(
-                f"{NAME}_{hz}",
-                "lightgbm",
-                group,
-                fn,
-                {**BASE_PARAMS, **chosen[key], "rounds": cfg.rounds},
-                obj=b,
-                info={
-                    "fit_s": time.perf_counter() - t0,
-                    "cv": cv.get(key, {}),
-                    "sepp": {"theta": fit.theta, "omega_par_jour": fit.omega},
-                },
-            )
-            meta[key] = {"origin_day": d0, "train_days": [min(days), max(days)], "n_rows": int(y.size)}
+    chosen = dict(settings or {})
+    exc = {ci: _excitations(ctx, ci, fits[ci]) for ci in range(C)}
+
+    def one(key: tuple[int, str]) -> tuple[FittedModel, dict, dict, dict]:
+        ci, hz = key
+        t0 = time.perf_counter()
+        if key in chosen:
+            setting, scores = chosen[key], {}
+        else:
+            setting, scores = choose_setting(ctx, ci, days, hz, exc[ci], area, cfg, threads)
+        rng = np.random.default_rng([cfg.seed, ci, d0, HORIZONS.index(hz)])
+        X, y, w = _rows(ctx, ci, days, hz, exc[ci], rng, cfg.zeros_per_fact)
+        fn = feature_names(ci != C - 1)
+        b = _train(X, y, w, setting, cfg.rounds, threads, fn)
+        group = (names or [str(i) for i in range(C)])[ci]
+        model = FittedModel(
+            f"{NAME}_{hz}",
+            "lightgbm",
+            group,
+            fn,
+            {**BASE_PARAMS, **setting, "rounds": cfg.rounds},
+            obj=b,
+            info={
+                "fit_s": time.perf_counter() - t0,
+                "cv": scores,
+                "sepp": {"theta": fits[ci].theta, "omega_par_jour": fits[ci].omega},
+            },
+        )
+        meta = {"origin_day": d0, "train_days": [min(days), max(days)], "n_rows": int(y.size)}
+        return model, meta, setting, scores
+
+    keys = [(ci, hz) for ci in range(C) for hz in HORIZONS]
+    if workers > 1 and len(keys) > 1:  # each pair's booster is the same whatever the order
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(one, keys))
+    else:
+        results = [one(k) for k in keys]
+    boosters = {key: r[0] for key, r in zip(keys, results)}
+    meta = {key: r[1] for key, r in zip(keys, results)}
+    cv = {key: r[3] for key, r in zip(keys, results) if key not in chosen}
+    chosen |= {key: r[2] for key, r in zip(keys, results)}
     return boosters, meta, fits, {"settings": chosen, "cv": {f"{k[0]}:{k[1]}": v for k, v in cv.items() if v}}
 
 
