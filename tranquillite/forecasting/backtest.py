@@ -1007,7 +1007,8 @@ def train_service(
 
     sch, spec = data.scheme, data.spec
     o = forecast_origin(data, origin)
-    workers = max(1, cfg.workers or (os.cpu_count() or 1))  # groups / category × horizon pairs at once
+    # groups / category × horizon pairs at once, each on one thread (not with threads set per model)
+    workers = max(1, cfg.workers or (os.cpu_count() or 1)) if cfg.threads <= 1 else 1
     cfg = _one_thread(cfg)
     facts = data.fact_conventions()
     cats = [*spec.groups, ALL]
