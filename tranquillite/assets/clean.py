@@ -206,16 +206,18 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
         )
         counted = counted_records(warehouse, source, keys)
         ledger = outcome.ledger(keys, counted)
-        for k, part in rows_by_partition(ledger, "partition", keys, dict(ledger.schema)).items():
-            warehouse.write(K.GOVERNANCE, LEDGER_TABLE, part, f"{source}_{k}")
         q = outcome.quarantine
-        for k, part in rows_by_partition(q, "partition", keys, QUARANTINE_SCHEMA).items():
-            warehouse.write(K.QUARANTINE, source, part, k)
+        with warehouse.writer() as out:  # the day files, two at a time
+            for k, part in rows_by_partition(ledger, "partition", keys, dict(ledger.schema)).items():
+                out.write(K.GOVERNANCE, LEDGER_TABLE, part, f"{source}_{k}")
+            for k, part in rows_by_partition(q, "partition", keys, QUARANTINE_SCHEMA).items():
+                out.write(K.QUARANTINE, source, part, k)
+            for c in contracts:
+                for k, part in rows_by_partition(outcome.clean[c.name], "_partition", keys, clean_schema(c)).items():
+                    out.write(K.CLEAN, c.name, part, k)
         elapsed = time.perf_counter() - t0
         for c in contracts:
             df = outcome.clean[c.name]
-            for k, part in rows_by_partition(df, "_partition", keys, clean_schema(c)).items():
-                warehouse.write(K.CLEAN, c.name, part, k)
             yield dg.MaterializeResult(
                 asset_key=K.clean_key(c.name),
                 metadata=base_metadata(df, elapsed, declared[c.name], partitions=len(keys)),

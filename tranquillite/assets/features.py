@@ -282,11 +282,12 @@ def observed_counts(
     counts = counts.with_columns(sch.day_expr(pl.col("slot")).alias("_day"))
     received = received_days(warehouse, spec.groups, days[0], days[-1])
     per_day = rows_by_partition(counts, "_day", days, keep_key=False)
-    for d in days:
-        if d in received:
-            warehouse.write(K.FEATURES, "observed_counts", per_day[d].cast(COUNT_SCHEMA), partition=d.isoformat())
-        else:  # no data received: unknown, not "no fact" (an earlier partition of it no longer holds)
-            warehouse.drop_partition(K.FEATURES, "observed_counts", d.isoformat())
+    with warehouse.writer() as out:
+        for d in days:
+            if d in received:
+                out.write(K.FEATURES, "observed_counts", per_day[d].cast(COUNT_SCHEMA), partition=d.isoformat())
+            else:  # no data received: unknown, not "no fact" (an earlier partition of it no longer holds)
+                warehouse.drop_partition(K.FEATURES, "observed_counts", d.isoformat())
     counts = counts.filter(pl.col("_day").is_in(sorted(received))).drop("_day")
     if len(received) < len(days):
         context.log.warning(
@@ -383,10 +384,11 @@ def cell_slot(context: dg.AssetExecutionContext, warehouse: Warehouse, study_are
         del states
         out = out.with_columns(sch.day_expr(pl.col("slot")).alias("_day"))
         per_day = rows_by_partition(out, "_day", chunk, keep_key=False)
-        for d in chunk:
-            part = per_day.pop(d)
-            sizes.append(part.height)
-            warehouse.write(K.FEATURES, "cell_slot", part, partition=d.isoformat())
+        with warehouse.writer() as writer:
+            for d in chunk:
+                part = per_day.pop(d)
+                sizes.append(part.height)
+                writer.write(K.FEATURES, "cell_slot", part, partition=d.isoformat())
         rows += out.height
         for c, n in conventions_count(out).items():
             per_convention[c] = per_convention.get(c, 0) + n

@@ -133,17 +133,18 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
         id_cols = _id_columns(source)
         frames, histories, issues = [], [], []
         by_partition, unassigned = landing.inventory(source)  # the landing folder walked once per run
-        for key in context.partition_keys:
-            old = warehouse.file(K.RAW, source, key)
-            old_raw = pl.read_parquet(old) if old.exists() else None
-            df, reads = landing.read_partition(source, key, by_partition)
-            part = f"{source}_{key}"
-            files = V.merge(source, key, _history(warehouse, part), reads, old_raw, id_cols, now)
-            warehouse.write(K.RAW, source, df, key)
-            warehouse.write(K.GOVERNANCE, FILES_TABLE, files, part)
-            frames.append(df)
-            histories.append(files.with_columns(pl.lit(key).alias("_run_partition")))
-            issues.extend(i for r in reads for i in r.issues)
+        with warehouse.writer() as out:  # a day is written while the next one is read
+            for key in context.partition_keys:
+                old = warehouse.file(K.RAW, source, key)
+                old_raw = pl.read_parquet(old) if old.exists() else None
+                df, reads = landing.read_partition(source, key, by_partition)
+                part = f"{source}_{key}"
+                files = V.merge(source, key, _history(warehouse, part), reads, old_raw, id_cols, now)
+                out.write(K.RAW, source, df, key)
+                out.write(K.GOVERNANCE, FILES_TABLE, files, part)
+                frames.append(df)
+                histories.append(files.with_columns(pl.lit(key).alias("_run_partition")))
+                issues.extend(i for r in reads for i in r.issues)
         # files without a valid day: recorded with their reason, never blocking the others
         part = f"{source}_{V.UNASSIGNED_PART}"
         rows = V.unassigned(

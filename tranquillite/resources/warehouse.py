@@ -35,6 +35,41 @@ from tranquillite import file_memo
 from tranquillite.parquet_stream import ParquetStream
 
 UNPARTITIONED = "data"
+WRITER_THREADS = 2  # threads of `Warehouse.writer` (the City's servers and CI: 2 cores)
+WRITER_PENDING = 32  # writes queued at most before the caller waits (bounds the frames held)
+
+
+class PartitionWriter:
+    """`Warehouse.writer`'s handle: `write` has the signature of `Warehouse.write` and returns at
+    once (it waits only while `pending` writes are queued)."""
+
+    def __init__(self, warehouse: "Warehouse", workers: int, pending: int):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._warehouse, self._pending = warehouse, max(1, pending)
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="warehouse-write")
+        self._futures: list = []
+        self.written = 0
+
+    def write(
+        self, layer: str, table: str, df: pl.DataFrame, partition: str | None = None, row_group_size: int | None = None
+    ) -> None:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        if len(self._futures) >= self._pending:
+            done, rest = wait(self._futures, return_when=FIRST_COMPLETED)
+            for f in done:
+                f.result()  # a failed write stops the step here, not after the whole range
+            self._futures = list(rest)
+        self._futures.append(self._pool.submit(self._warehouse.write, layer, table, df, partition, row_group_size))
+        self.written += 1
+
+    def close(self, raise_errors: bool = True) -> None:
+        self._pool.shutdown(wait=True)
+        futures, self._futures = self._futures, []
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        if errors and raise_errors:
+            raise errors[0]
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -75,6 +110,20 @@ class Warehouse(dg.ConfigurableResource):
             if os.path.exists(tmp):
                 os.unlink(tmp)
         return target
+
+    @contextmanager
+    def writer(self, workers: int = WRITER_THREADS, pending: int = WRITER_PENDING) -> Iterator["PartitionWriter"]:
+        """Writes (`write`, each atomic) handed to `workers` threads while the caller goes on: Parquet
+        encoding and the file system release the GIL, so a step that reads and checks one partition
+        while the previous one is written uses the second core. Every write is done when the block
+        exits, and the first that failed raises there (after the others finished, as in turn)."""
+        w = PartitionWriter(self, workers, pending)
+        try:
+            yield w
+        except BaseException:
+            w.close(raise_errors=False)  # the step's own error is the one to tell
+            raise
+        w.close()
 
     def stream(self, layer: str, table: str, schema: dict, partition: str | None = None) -> ParquetStream:
         """A table written a chunk at a time (`ParquetStream`), replacing the partition (or the whole
