@@ -58,6 +58,7 @@ from tranquillite.forecasting.models import (
 )
 from tranquillite.forecasting.slots import SlotScheme
 from tranquillite.forecasting.study_area import ALL, AreaSpec
+from tranquillite.forecasting.threads import cores, map_in_threads
 
 BASELINES = (
     "compte_52_semaines",
@@ -783,8 +784,6 @@ PLANNED_SCHEMA = {
 def run_backtest(data: ForecastData, cfg: BacktestConfig = BacktestConfig()) -> BacktestResult:
     """Rolling-origin backtest; origins run `cfg.workers` at a time (threads: LightGBM, NumPy and
     Polars release the GIL), each LightGBM on one thread."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from threadpoolctl import threadpool_limits
 
     t0 = time.perf_counter()
@@ -792,7 +791,7 @@ def run_backtest(data: ForecastData, cfg: BacktestConfig = BacktestConfig()) -> 
     Y = data.Y()
     kernels = kernels_for(data, cfg, Y)
     work = origins(data, cfg)
-    workers = max(1, min(cfg.workers or (os.cpu_count() or 1), len(work) or 1))
+    workers = min(cores(cfg.workers), max(1, len(work)))
     if workers > 1 and cfg.threads == 0:
         cfg = replace(cfg, threads=1)
     if MS.NAME in cfg.models and work:  # its hyper-parameters: time-ordered CV at the earliest origin
@@ -804,7 +803,7 @@ def run_backtest(data: ForecastData, cfg: BacktestConfig = BacktestConfig()) -> 
                 data.area,
                 cfg.multiscale,
                 max(1, cfg.threads or 1),
-                workers=max(1, cfg.workers or (os.cpu_count() or 1)),
+                workers=cores(cfg.workers),
             )
         kernels["multi_cv_s"] = time.perf_counter() - t_cv
 
@@ -814,11 +813,7 @@ def run_backtest(data: ForecastData, cfg: BacktestConfig = BacktestConfig()) -> 
         return score_origin(data, o, forecasts, Y[:, :, o_idx : o_idx + H], cfg), fitted
 
     with threadpool_limits(limits=1, user_api="blas"), heap_frozen():
-        if workers > 1:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                results = list(pool.map(one, work))
-        else:
-            results = [one(o) for o in work]
+        results = map_in_threads(one, work, workers)
     rows = [r for (b, _, _), _ in results for r in b]
     score_rows = [r for (_, s, _), _ in results for r in s]
     planned_rows = [r for (_, _, p), _ in results for r in p]
@@ -1008,7 +1003,7 @@ def train_service(
     sch, spec = data.scheme, data.spec
     o = forecast_origin(data, origin)
     # groups / category × horizon pairs at once, each on one thread (not with threads set per model)
-    workers = max(1, cfg.workers or (os.cpu_count() or 1)) if cfg.threads <= 1 else 1
+    workers = cores(cfg.workers) if cfg.threads <= 1 else 1
     cfg = _one_thread(cfg)
     facts = data.fact_conventions()
     cats = [*spec.groups, ALL]

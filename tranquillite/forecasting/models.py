@@ -35,6 +35,7 @@ import polars as pl
 from tranquillite.forecasting.exposure import exposure_columns
 from tranquillite.forecasting.metrics import dispersion
 from tranquillite.forecasting.study_area import AreaSpec
+from tranquillite.forecasting.threads import map_in_threads
 
 LGBM_PARAMS = {
     "objective": "poisson",
@@ -224,10 +225,7 @@ def fit_lightgbm_groups(
 
     trained = None
     if boosters is None and workers > 1 and len(groups) > 1:  # each group's own dataset: the same bins
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            trained = list(pool.map(train_alone, range(len(groups))))
+        trained = map_in_threads(train_alone, range(len(groups)), workers)
     ds = None
     out = []
     for gi, g in enumerate(groups):
@@ -384,9 +382,9 @@ def fit_glm(
         warnings.simplefilter("always", ConvergenceWarning)
         res = glm.fit_regularized(alpha=penalty, L1_wt=0.0, start_params=start)
     coef_k = np.asarray(res.params)
-    converged = np.all(np.isfinite(coef_k)) and not any(issubclass(c.category, ConvergenceWarning) for c in caught)
     if not np.all(np.isfinite(coef_k)):  # never seen; a model that cannot predict must not be kept
         raise ValueError(f"GLM de Poisson non convergé (groupe {group})")
+    converged = not any(issubclass(c.category, ConvergenceWarning) for c in caught)
     del res, glm
     # statsmodels' models and results refer to each other: the fit's arrays stay in memory
     # until a full collection, which allocation counts seldom trigger (8 years: +1 GB per origin);

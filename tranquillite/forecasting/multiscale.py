@@ -36,6 +36,7 @@ from tranquillite.forecasting import baselines as B
 from tranquillite.forecasting import sepp as SP
 from tranquillite.forecasting.metrics import selection_hits
 from tranquillite.forecasting.models import FittedModel
+from tranquillite.forecasting.threads import map_in_threads
 
 NAME = "multi_echelle"
 WEEKS = (1, 4, 13, 52)
@@ -198,8 +199,6 @@ def choose_settings(
     (the backtest runs it at its earliest origin and keeps it: the grid is searched once). The
     category × horizon pairs run `workers` at a time (threads: LightGBM releases the GIL); each
     pair's boosters are the same whatever the order, so the choice is too."""
-    from concurrent.futures import ThreadPoolExecutor
-
     d0 = o_idx // ctx.n
     days = training_days(ctx, d0, cfg)
     fits = fits or sepp_fits(ctx, d0)
@@ -210,11 +209,7 @@ def choose_settings(
         ci, hz = pair
         return choose_setting(ctx, ci, days, hz, exc[ci], area, cfg, threads)
 
-    if workers > 1 and len(pairs) > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(one, pairs))
-    else:
-        results = [one(p) for p in pairs]
+    results = map_in_threads(one, pairs, workers)
     chosen = {pair: r[0] for pair, r in zip(pairs, results)}
     cv = {f"{ci}:{hz}": r[1] for (ci, hz), r in zip(pairs, results)}
     return chosen, cv
@@ -340,13 +335,7 @@ def train(
         return model, meta, setting, scores
 
     keys = [(ci, hz) for ci in range(C) for hz in HORIZONS]
-    if workers > 1 and len(keys) > 1:  # each pair's booster is the same whatever the order
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(one, keys))
-    else:
-        results = [one(k) for k in keys]
+    results = map_in_threads(one, keys, workers)  # each pair's booster is the same whatever the order
     boosters = {key: r[0] for key, r in zip(keys, results)}
     meta = {key: r[1] for key, r in zip(keys, results)}
     cv = {key: r[3] for key, r in zip(keys, results) if key not in chosen}
