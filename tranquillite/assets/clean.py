@@ -10,12 +10,13 @@ the landing files by the independent counter (`governance.landing_files`) = clea
 """
 
 import time
+from collections import Counter
 
 import dagster as dg
 import polars as pl
 
 from tranquillite.assets import constants as K
-from tranquillite.assets.metadata import base_metadata, contract_column_schema, table_schema
+from tranquillite.assets.metadata import RowTally, base_metadata, contract_column_schema, table_schema
 from tranquillite.assets.partitions import DAILY, rows_by_partition
 from tranquillite.contracts import Contract, contracts_for_source
 from tranquillite.file_versions import FILES_TABLE
@@ -41,47 +42,91 @@ def counted_records(warehouse: Warehouse, source: str, keys: list[str]) -> dict[
     return dict(files.group_by("partition").agg(pl.col("records").sum()).iter_rows())
 
 
-def contract_checks(c: Contract, df: pl.DataFrame) -> list[dg.AssetCheckResult]:
-    """Checks derived from the contract, on the rows this run wrote."""
-    key = K.clean_key(c.name)
-    expected = clean_schema(c)
-    actual = dict(df.schema)
-    schema_ok = actual == expected
+def contract_figures(c: Contract, df: pl.DataFrame) -> dict:
+    """What the contract's checks count on rows a run wrote: each is per row or per partition, so a
+    run's figures are the sums of its chunks' (`add_figures`)."""
+    expected, actual = clean_schema(c), dict(df.schema)
     id_cols = [c.id_field] + (["version"] if c.envelope else [])
-    dup = df.height - df.unique(subset=["_partition", *id_cols]).height if df.height else 0
-    outside = df.filter(pl.col("h3_cell").is_null() | pl.col("arrondissement").is_null()).height
-    pii = count_with_pii(df, c.all_fields)  # the same detector as the validation (tranquillite.pii)
+    return {
+        "ecarts": None
+        if actual == expected
+        else {
+            k: (str(expected.get(k)), str(actual.get(k)))
+            for k in set(expected) | set(actual)
+            if expected.get(k) != actual.get(k)
+        },
+        "doublons": df.height - df.unique(subset=["_partition", *id_cols]).height if df.height else 0,
+        "lignes_non_localisees": df.filter(pl.col("h3_cell").is_null() | pl.col("arrondissement").is_null()).height,
+        # the same detector as the validation (tranquillite.pii)
+        "textes_avec_donnee_personnelle": int(count_with_pii(df, c.all_fields)),
+    }
+
+
+def add_figures(a: dict | None, b: dict) -> dict:
+    """The figures of two chunks of a run together (the first schema difference met is kept)."""
+    if a is None:
+        return b
+    return {k: (a[k] or b[k]) if k == "ecarts" else a[k] + b[k] for k in b}
+
+
+def contract_check_results(c: Contract, f: dict) -> list[dg.AssetCheckResult]:
+    key = K.clean_key(c.name)
+    pii = f["textes_avec_donnee_personnelle"]
     return [
         dg.AssetCheckResult(
             asset_key=key,
             check_name=K.CHECK_SCHEMA,
-            passed=schema_ok,
-            metadata={
-                "ecarts": dg.MetadataValue.text(
-                    "aucun"
-                    if schema_ok
-                    else str(
-                        {
-                            k: (str(expected.get(k)), str(actual.get(k)))
-                            for k in set(expected) | set(actual)
-                            if expected.get(k) != actual.get(k)
-                        }
-                    )
-                )
-            },
+            passed=f["ecarts"] is None,
+            metadata={"ecarts": dg.MetadataValue.text("aucun" if f["ecarts"] is None else str(f["ecarts"]))},
         ),
-        dg.AssetCheckResult(asset_key=key, check_name=K.CHECK_UNIQUE_IDS, passed=dup == 0, metadata={"doublons": dup}),
         dg.AssetCheckResult(
-            asset_key=key, check_name=K.CHECK_IN_AREA, passed=outside == 0, metadata={"lignes_non_localisees": outside}
+            asset_key=key,
+            check_name=K.CHECK_UNIQUE_IDS,
+            passed=f["doublons"] == 0,
+            metadata={"doublons": f["doublons"]},
+        ),
+        dg.AssetCheckResult(
+            asset_key=key,
+            check_name=K.CHECK_IN_AREA,
+            passed=f["lignes_non_localisees"] == 0,
+            metadata={"lignes_non_localisees": f["lignes_non_localisees"]},
         ),
         dg.AssetCheckResult(
             asset_key=key,
             check_name=K.CHECK_NO_PII,
             passed=pii == 0,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"textes_avec_donnee_personnelle": int(pii)},
+            metadata={"textes_avec_donnee_personnelle": pii},
         ),
     ]
+
+
+def contract_checks(c: Contract, df: pl.DataFrame) -> list[dg.AssetCheckResult]:
+    """Checks derived from the contract, on the rows this run wrote."""
+    return contract_check_results(c, contract_figures(c, df))
+
+
+CHUNK_DAYS = 92  # days validated at once: a range's memory grows with a quarter, not with its years
+
+
+def raw_days(warehouse: Warehouse, source: str, days: list[str]) -> pl.DataFrame:
+    """The raw records of `days` (none for the days without a raw file), every raw column present."""
+    if any(warehouse.file(K.RAW, source, k).exists() for k in days):
+        raw = warehouse.read(K.RAW, source, days)
+    else:
+        raw = pl.DataFrame(schema={c: pl.Int64 if c == "_line" else pl.Utf8 for c in LINEAGE_COLUMNS})
+    for col in source_columns(source) + LINEAGE_COLUMNS:
+        if col not in raw.columns:
+            raw = raw.with_columns(pl.lit(None, dtype=pl.Utf8).alias(col))
+    return raw
+
+
+def reason_counts(q: pl.DataFrame) -> Counter:
+    """Quarantined records per reason code (a record counts once for each of its reasons)."""
+    if q.height == 0:
+        return Counter()
+    codes = q.select(pl.col("reasons").list.eval(pl.element().str.split(":").list.first())).explode("reasons")
+    return Counter(dict(codes.group_by("reasons").len().iter_rows()))
 
 
 def build_clean_assets(source: str) -> dg.AssetsDefinition:
@@ -186,75 +231,77 @@ def build_clean_assets(source: str) -> dg.AssetsDefinition:
     def _clean(context: dg.AssetExecutionContext, warehouse: Warehouse, study_area: StudyArea):
         t0 = time.perf_counter()
         keys = list(context.partition_keys)
-        try:
-            raw = warehouse.read(K.RAW, source, keys)
-        except FileNotFoundError:
-            raise dg.Failure(f"raw/{source}: partitions {keys[0]}…{keys[-1]} non matérialisées") from None
-        for col in source_columns(source) + LINEAGE_COLUMNS:
-            if col not in raw.columns:
-                raw = raw.with_columns(pl.lit(None, dtype=pl.Utf8).alias(col))
+        if not any(warehouse.file(K.RAW, source, k).exists() for k in keys):
+            raise dg.Failure(f"raw/{source}: partitions {keys[0]}…{keys[-1]} non matérialisées")
         # locations are checked against the configured study area (TRANQUILLITE_AREA), dates read
         # in its time zone; `donnees`: no boundary, only valid WGS84 positions
         spec = study_area.spec()
-        outcome = validate(
-            raw,
-            contracts,
-            area=None if spec.from_data else spec.area(),
-            h3_resolution=spec.h3_resolution,
-            timezone=spec.timezone,
-            anywhere=spec.from_data,
-        )
-        counted = counted_records(warehouse, source, keys)
-        ledger = outcome.ledger(keys, counted)
-        q = outcome.quarantine
+        area = None if spec.from_data else spec.area()
+        # a range (eight years of days) is validated CHUNK_DAYS at a time: every rule, the duplicates and
+        # the ledger are per record or per day, and what the results and checks say is summed
+        tally = {name: RowTally() for name in [*(c.name for c in contracts), K.QUARANTINE]}
+        checked: dict[str, dict | None] = {c.name: None for c in contracts}
+        ledgers, reasons, figures, balanced = [], Counter(), Counter(), True
         with warehouse.writer() as out:  # the day files, two at a time
-            for k, part in rows_by_partition(ledger, "partition", keys, dict(ledger.schema)).items():
-                out.write(K.GOVERNANCE, LEDGER_TABLE, part, f"{source}_{k}")
-            for k, part in rows_by_partition(q, "partition", keys, QUARANTINE_SCHEMA).items():
-                out.write(K.QUARANTINE, source, part, k)
-            for c in contracts:
-                for k, part in rows_by_partition(outcome.clean[c.name], "_partition", keys, clean_schema(c)).items():
-                    out.write(K.CLEAN, c.name, part, k)
+            for i in range(0, len(keys), CHUNK_DAYS):
+                days = keys[i : i + CHUNK_DAYS]
+                outcome = validate(
+                    raw_days(warehouse, source, days),
+                    contracts,
+                    area=area,
+                    h3_resolution=spec.h3_resolution,
+                    timezone=spec.timezone,
+                    anywhere=spec.from_data,
+                )
+                ledger = outcome.ledger(days, counted_records(warehouse, source, days))
+                q = outcome.quarantine
+                for k, part in rows_by_partition(ledger, "partition", days, dict(ledger.schema)).items():
+                    out.write(K.GOVERNANCE, LEDGER_TABLE, part, f"{source}_{k}")
+                for k, part in rows_by_partition(q, "partition", days, QUARANTINE_SCHEMA).items():
+                    out.write(K.QUARANTINE, source, part, k)
+                for c in contracts:
+                    df = outcome.clean[c.name]
+                    for k, part in rows_by_partition(df, "_partition", days, clean_schema(c)).items():
+                        out.write(K.CLEAN, c.name, part, k)
+                    tally[c.name].add(df)
+                    checked[c.name] = add_figures(checked[c.name], contract_figures(c, df))
+                tally[K.QUARANTINE].add(q)
+                ledgers.append(ledger)
+                reasons.update(reason_counts(q))
+                figures.update(
+                    {
+                        "lus_par_le_lecteur": outcome.read,
+                        "propres": outcome.n_clean,
+                        "quarantaine": outcome.n_quarantined,
+                        "doublons_exacts": outcome.duplicates,
+                    }
+                )  # `update` keeps the zeros (`+=` drops them)
+                balanced = balanced and outcome.balanced
+                del outcome, ledger, q, df  # the next chunk's records replace these
         elapsed = time.perf_counter() - t0
+        ledger = pl.concat(ledgers)
         for c in contracts:
-            df = outcome.clean[c.name]
             yield dg.MaterializeResult(
                 asset_key=K.clean_key(c.name),
-                metadata=base_metadata(df, elapsed, declared[c.name], partitions=len(keys)),
-                check_results=contract_checks(c, df),
+                metadata=tally[c.name].metadata(elapsed, declared[c.name], partitions=len(keys)),
+                check_results=contract_check_results(c, checked[c.name]),
             )
-        by_reason = (
-            q.select(pl.col("reasons").list.eval(pl.element().str.split(":").list.first()))
-            .explode("reasons")
-            .group_by("reasons")
-            .len()
-            .sort("len", descending=True)
-            if q.height
-            else pl.DataFrame({"reasons": [], "len": []})
-        )
         unbalanced = ledger.filter(~pl.col("balanced"))
-        figures = {
-            "lus": int(ledger.get_column("read").sum()),
-            "lus_par_le_lecteur": outcome.read,
-            "propres": outcome.n_clean,
-            "quarantaine": outcome.n_quarantined,
-            "doublons_exacts": outcome.duplicates,
-        }
+        figures = {"lus": int(ledger.get_column("read").sum()), **dict(figures)}
         yield dg.MaterializeResult(
             asset_key=K.quarantine_key(source),
-            metadata=base_metadata(
-                q,
+            metadata=tally[K.QUARANTINE].metadata(
                 elapsed,
                 declared[K.QUARANTINE],
                 partitions=len(keys),
                 **figures,
-                raisons=dg.MetadataValue.json({r: n for r, n in by_reason.iter_rows()}),
+                raisons=dg.MetadataValue.json(dict(sorted(reasons.items(), key=lambda r: (-r[1], r[0])))),
             ),
             check_results=[
                 dg.AssetCheckResult(
                     asset_key=K.quarantine_key(source),
                     check_name=K.CHECK_NOTHING_LOST,
-                    passed=unbalanced.height == 0 and outcome.balanced,
+                    passed=unbalanced.height == 0 and balanced,
                     metadata={
                         **figures,
                         "partitions_desequilibrees": dg.MetadataValue.json(

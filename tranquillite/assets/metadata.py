@@ -9,6 +9,7 @@ French (the contracts' labels for their fields, the platform's glossary for deri
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import dagster as dg
 import polars as pl
@@ -406,12 +407,32 @@ def base_metadata(
     when the table's columns or types are not the declared ones; the UI shows the definition's
     otherwise."""
     rows = df.select(pl.len()).collect().item() if isinstance(df, pl.LazyFrame) else df.height
-    schema = table_schema(dict(df.collect_schema()))
+    return _metadata(rows, dict(df.collect_schema()), conventions_count(df), seconds, declared, extra)
+
+
+def _metadata(rows: int, columns: dict, per: dict, seconds: float, declared: dg.TableSchema | None, extra) -> dict:
+    schema = table_schema(columns)
     out = {"dagster/row_count": dg.MetadataValue.int(rows)}
     if declared is None or _shape(schema) != _shape(declared):
         out["dagster/column_schema"] = schema
     out["duree_s"] = dg.MetadataValue.float(round(seconds, 3))
-    per = conventions_count(df)
     if per:
-        out["lignes_par_convention"] = dg.MetadataValue.json(per)
+        out["lignes_par_convention"] = dg.MetadataValue.json(dict(sorted(per.items())))
     return {**out, **extra}
+
+
+class RowTally:
+    """What `base_metadata` says of a table a step writes a chunk of days at a time — rows, schema
+    (the first chunk's: every chunk has the table's), rows per convention — without holding it."""
+
+    def __init__(self) -> None:
+        self.rows, self.columns, self.per = 0, None, Counter()
+
+    def add(self, df: pl.DataFrame) -> None:
+        self.rows += df.height
+        if self.columns is None:
+            self.columns = dict(df.schema)
+        self.per.update(conventions_count(df))
+
+    def metadata(self, seconds: float, declared: dg.TableSchema | None = None, **extra) -> dict:
+        return _metadata(self.rows, self.columns or {}, dict(self.per), seconds, declared, extra)

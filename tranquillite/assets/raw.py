@@ -16,7 +16,7 @@ import polars as pl
 
 from tranquillite import file_versions as V
 from tranquillite.assets import constants as K
-from tranquillite.assets.metadata import base_metadata, table_schema
+from tranquillite.assets.metadata import RowTally, table_schema
 from tranquillite.assets.partitions import DAILY
 from tranquillite.contracts import contracts_for_source
 from tranquillite.conventions.guard import ingestion_refused
@@ -131,7 +131,7 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
         t0 = time.perf_counter()
         now = datetime.now(timezone.utc)
         id_cols = _id_columns(source)
-        frames, histories, issues = [], [], []
+        histories, issues, read = [], [], RowTally()  # the records are not kept: eight years of days
         by_partition, unassigned = landing.inventory(source)  # the landing folder walked once per run
         with warehouse.writer() as out:  # a day is written while the next one is read
             for key in context.partition_keys:
@@ -142,7 +142,7 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
                 files = V.merge(source, key, _history(warehouse, part), reads, old_raw, id_cols, now)
                 out.write(K.RAW, source, df, key)
                 out.write(K.GOVERNANCE, FILES_TABLE, files, part)
-                frames.append(df)
+                read.add(df)
                 histories.append(files.with_columns(pl.lit(key).alias("_run_partition")))
                 issues.extend(i for r in reads for i in r.issues)
         # files without a valid day: recorded with their reason, never blocking the others
@@ -160,7 +160,6 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
         issues = issue_lines(issues)
         for msg in issues:
             context.log.warning(msg)
-        df = pl.concat(frames) if frames else pl.DataFrame()
         files = pl.concat(histories) if histories else pl.DataFrame(schema=V.FILES_SCHEMA)
         this_run = files.filter(pl.col("first_seen") == now)
         ch = V.changes(this_run)
@@ -168,7 +167,7 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
         counts = dict(
             fichiers=dg.MetadataValue.int(current.height),
             enregistrements_comptes=dg.MetadataValue.int(int(current.get_column("records").sum() or 0)),
-            enregistrements_lus=dg.MetadataValue.int(df.height),
+            enregistrements_lus=dg.MetadataValue.int(read.rows),
             versions_nouvelles_apres_ingestion=dg.MetadataValue.int(ch["new_versions"]),
             enregistrements_ajoutes=dg.MetadataValue.int(ch["rows_added"]),
             enregistrements_supprimes=dg.MetadataValue.int(ch["rows_removed"]),
@@ -178,8 +177,7 @@ def build_raw_asset(source: str) -> dg.AssetsDefinition:
         elapsed = time.perf_counter() - t0
         yield dg.MaterializeResult(
             asset_key=K.raw_key(source),
-            metadata=base_metadata(
-                df,
+            metadata=read.metadata(
                 elapsed,
                 raw_schema,
                 partitions=dg.MetadataValue.int(len(context.partition_keys)),
