@@ -18,6 +18,7 @@ import polars as pl
 from tranquillite.assets import constants as K
 from tranquillite.assets.metadata import RowTally, base_metadata, contract_column_schema, table_schema
 from tranquillite.assets.partitions import DAILY, rows_by_partition
+from tranquillite.assets.raw import raw_columns
 from tranquillite.contracts import Contract, contracts_for_source
 from tranquillite.file_versions import FILES_TABLE
 from tranquillite.forecasting.study_area import StudyArea
@@ -111,10 +112,10 @@ CHUNK_DAYS = 92  # days validated at once: a range's memory grows with a quarter
 
 def raw_days(warehouse: Warehouse, source: str, days: list[str]) -> pl.DataFrame:
     """The raw records of `days` (none for the days without a raw file), every raw column present."""
-    if any(warehouse.file(K.RAW, source, k).exists() for k in days):
+    try:
         raw = warehouse.read(K.RAW, source, days)
-    else:
-        raw = pl.DataFrame(schema={c: pl.Int64 if c == "_line" else pl.Utf8 for c in LINEAGE_COLUMNS})
+    except FileNotFoundError:  # none of these days has a raw file
+        raw = pl.DataFrame(schema=raw_columns(source))
     for col in source_columns(source) + LINEAGE_COLUMNS:
         if col not in raw.columns:
             raw = raw.with_columns(pl.lit(None, dtype=pl.Utf8).alias(col))

@@ -21,7 +21,7 @@ import dagster as dg
 import polars as pl
 
 from tranquillite.assets import constants as K
-from tranquillite.assets.metadata import base_metadata, conventions_count
+from tranquillite.assets.metadata import RowTally, base_metadata
 from tranquillite.assets.partitions import DAILY, rows_by_partition
 from tranquillite.forecasting import conventions as CV
 from tranquillite.forecasting.counts import COUNT_SCHEMA, fact_counts
@@ -361,7 +361,7 @@ def cell_slot(context: dg.AssetExecutionContext, warehouse: Warehouse, study_are
     s_data = sch.first_slot(data_start)
     observed = observed_slots(available, sch, s_data, sch.first_slot(days[-1]) + sch.n - s_data)
     expected = grid.height * sch.n
-    sizes, rows, schema, per_convention = [], 0, None, {}
+    sizes, tally = [], RowTally()
     # by periods of CHUNK_DAYS: the memory is one period and its year of history, whatever the range
     step = len(days) if len(days) <= ONE_PIECE_DAYS else CHUNK_DAYS
     for k in range(0, len(days), step):
@@ -389,26 +389,18 @@ def cell_slot(context: dg.AssetExecutionContext, warehouse: Warehouse, study_are
                 part = per_day.pop(d)
                 sizes.append(part.height)
                 writer.write(K.FEATURES, "cell_slot", part, partition=d.isoformat())
-        rows += out.height
-        for c, n in conventions_count(out).items():
-            per_convention[c] = per_convention.get(c, 0) + n
-        schema = out.drop("_day").head(0) if schema is None else schema
+        tally.add(out.drop("_day"))
         del out
     bad = sum(1 for s in sizes if s != expected)
     return dg.MaterializeResult(
-        metadata={
-            **base_metadata(
-                schema,
-                time.perf_counter() - t0,
-                partitions=len(days),
-                colonnes=len(schema.columns),
-                periodes_calculees=-(-len(days) // step),
-                debut_des_donnees=data_start.isoformat(),
-                **gap_metadata(available, data_start, days[-1]),
-            ),
-            "dagster/row_count": dg.MetadataValue.int(rows),
-            **({"lignes_par_convention": dg.MetadataValue.json(per_convention)} if per_convention else {}),
-        },
+        metadata=tally.metadata(
+            time.perf_counter() - t0,
+            partitions=len(days),
+            colonnes=len(tally.columns or {}),
+            periodes_calculees=-(-len(days) // step),
+            debut_des_donnees=data_start.isoformat(),
+            **gap_metadata(available, data_start, days[-1]),
+        ),
         check_results=[
             dg.AssetCheckResult(
                 check_name=CHECK_PANEL,
