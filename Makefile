@@ -15,7 +15,7 @@ help:
 	@echo "make test   — toute la suite de tests"
 	@echo "make ui     — Dagster (http://127.0.0.1:3000) et l'application (http://127.0.0.1:8501)"
 	@echo "make app    — l'application Streamlit seule"
-	@echo "make bench          — objectifs de l'issue 14 (cycle quotidien, année publiée, démo, imports, carte; BENCH_YEARS=8: 8 ans) contre le plancher"
+	@echo "make bench          — objectifs de l'issue 14 (cycle quotidien, année publiée, démo, imports, carte; BENCH_YEARS=8: 8 ans et la ville réelle) contre le plancher"
 	@echo "make bench-forecast — banc d'essai des prévisions sur l'année de démonstration (réutilise 'make demo')"
 	@echo "make bench-map      — banc d'essai des requêtes de la carte (après 'make demo')"
 	@echo "make bench-models   — prédicteurs sur des faits réels (FILE=…, Toronto par défaut): semaine et jour suivants"
