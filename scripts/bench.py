@@ -41,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -432,21 +432,7 @@ def main() -> int:
         journal["tranquillite"]["seconds"] < journal["dagster"]["seconds"],
     )
     if eight:
-        row(
-            f"{years} ans de bout en bout",
-            eight["seconds"],
-            "≤ 600 s",
-            eight["seconds"] <= 600 and eight["success"],
-            BEFORE["huit_ans"],
-        )
-        row(
-            f"{years} ans, pic mémoire d'une étape",
-            eight["peak_mb"],
-            "≤ 4 096 Mo",
-            eight["peak_mb"] <= 4096,
-            BEFORE["huit_ans_mo"],
-            unit="Mo",
-        )
+        long_run_rows(f"{years} ans", eight, BEFORE["huit_ans"], BEFORE["huit_ans_mo"], "pic mémoire d'une étape")
     if real:
         real_city_rows(real)
     if not eight:
@@ -520,13 +506,18 @@ def imports_and_map_only() -> int:
     )
 
 
+def long_run_rows(label: str, run: dict, before_s: float, before_mb: float, peak: str = "pic mémoire") -> bool:
+    """A long run's two rows (end to end ≤ 10 min and successful, a step's peak ≤ 4 GB): both met?"""
+    fast = run["seconds"] <= 600 and run["success"]
+    small = run["peak_mb"] <= 4096
+    row(f"{label} de bout en bout", run["seconds"], "≤ 600 s", fast, before_s)
+    row(f"{label}, {peak}", run["peak_mb"], "≤ 4 096 Mo", small, before_mb, unit="Mo")
+    return fast and small
+
+
 def real_city_rows(real: dict) -> bool:
     label = f"ville réelle ({real['name']}) {real['years']} ans"
-    fast = real["seconds"] <= 600 and real["success"]
-    small = real["peak_mb"] <= 4096
-    row(f"{label} de bout en bout", real["seconds"], "≤ 600 s", fast, BEFORE["ville_reelle"])
-    row(f"{label}, pic mémoire", real["peak_mb"], "≤ 4 096 Mo", small, BEFORE["ville_reelle_mo"], unit="Mo")
-    return fast and small
+    return long_run_rows(label, real, BEFORE["ville_reelle"], BEFORE["ville_reelle_mo"])
 
 
 def real_city_only() -> int:
@@ -598,13 +589,12 @@ def real_city(base: Path) -> dict | None:
     t0 = time.perf_counter()
     df = BR.read_events(path, None)
     first, last = df["occurred_at"].min().date(), df["occurred_at"].max().date()
-    until = datetime.combine(last - timedelta(days=7 * (BacktestConfig().n_origins + 1)), datetime.min.time())
-    cells = BR.data_area(df, until, read_settings({}).h3_resolution, home / "zone_apprentissage.geojson")
+    area, cells = BR.training_area(df, home, BacktestConfig().n_origins, read_settings({}).h3_resolution)
     files = BR.write_landing(df, home / "landing")
     env = _env(home, first) | {
         "TRANQUILLITE_TIMEZONE": tz,
         "TRANQUILLITE_HOLIDAYS_COUNTRY": "aucun",
-        "TRANQUILLITE_AREA": str(home / "zone_apprentissage.geojson"),
+        "TRANQUILLITE_AREA": str(area),
     }
     years = round((last - first).days / 365.25)
     print(

@@ -129,6 +129,19 @@ def write_landing(df: pl.DataFrame, landing: Path) -> int:
     return n
 
 
+def first_origin(last_day: date, origins: int) -> datetime:
+    """The backtest's first evaluation origin: `origins` weeks + one week of horizon before the end."""
+    return datetime.combine(last_day - timedelta(days=7 * (origins + 1)), datetime.min.time())
+
+
+def training_area(df: pl.DataFrame, home: Path, origins: int, resolution: int = 9) -> tuple[Path, int]:
+    """The default study area written in `home`: the cells with an event before the first origin of a
+    backtest of `origins` weeks (its path, its number of cells)."""
+    path = home / "zone_apprentissage.geojson"
+    home.mkdir(parents=True, exist_ok=True)
+    return path, data_area(df, first_origin(df["occurred_at"].max().date(), origins), resolution, path)
+
+
 def data_area(df: pl.DataFrame, until: datetime, resolution: int, path: Path) -> int:
     """Default area: the H3 cells with any event before `until` (the training years), as a GeoJSON."""
     from tranquillite import geo
@@ -253,17 +266,16 @@ def main() -> int:
     print(f"fichier: {src.name} — {df.height:,} événements du {first_day} au {last_day}".replace(",", " "))
     print(f"home temporaire: {home}")
     t0 = time.perf_counter()
-    # the first evaluation origin: `origins` weeks + one week of horizon before the end
-    first_origin = datetime.combine(last_day - timedelta(days=7 * (a.origins + 1)), datetime.min.time())
     if a.area:
         env["TRANQUILLITE_AREA"] = str(Path(a.area).resolve())
         print(f"zone d'étude: {a.area}")
     else:
-        path = home / "zone_apprentissage.geojson"
-        home.mkdir(parents=True, exist_ok=True)
-        n = data_area(df, first_origin, 9, path)
+        path, n = training_area(df, home, a.origins)
         env["TRANQUILLITE_AREA"] = str(path)
-        print(f"zone d'étude: {n} cellules H3 (rés. 9) avec au moins un événement avant le {first_origin.date()}")
+        print(
+            f"zone d'étude: {n} cellules H3 (rés. 9) avec au moins un événement avant le "
+            f"{first_origin(last_day, a.origins).date()}"
+        )
     files = write_landing(df, home / "landing")
     prep_s = time.perf_counter() - t0
     print(f"dépôt: {files} fichiers `incidents_AAAA-MM-JJ.csv` en {prep_s:.1f} s")
