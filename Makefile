@@ -56,7 +56,7 @@ check: install
 ui: export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS = 1
 ui: export DAGSTER_EVENT_BATCH_SIZE = 1000
 ui: install
-	umask 077; mkdir -p $(DAGSTER_HOME)
+	umask 077; $(BIN)/tranquillite instance
 	umask 077; trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/python -m tranquillite.app_core.serve --server.port 8501 & \
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000

@@ -10,6 +10,7 @@ import configparser
 import importlib.util
 import re
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -140,3 +141,48 @@ def test_the_helm_values_share_the_warehouse_and_load_the_code_location():
     args = deployment["dagsterApiGrpcArgs"]
     module = args[args.index("--module-name") + 1]
     assert module == "tranquillite.definitions" and importlib.util.find_spec(module) is not None
+
+
+# --------------------------------------------------------------------------- the instance before the services
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tranquillite.cli", *args],
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), **env},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_fresh_home_gets_the_committed_instance_before_dagster_starts(tmp_path):
+    """The issue: `make ui` on a fresh home ran `dagster dev` without the committed instance
+    (the writer pool, the run coordinator): only the CLI's runs wrote it."""
+    from tranquillite import runner
+
+    home = tmp_path / "home"
+    res = _cli("instance", env={"TRANQUILLITE_HOME": str(home)})
+    assert res.returncode == 0, res.stderr
+    cfg = home / "dagster" / "dagster.yaml"
+    assert cfg.read_text(encoding="utf-8") == runner.INSTANCE_TEMPLATE.read_text(encoding="utf-8")
+    assert str(cfg) in res.stdout and "SQLite" in res.stdout
+    make = (REPO / "Makefile").read_text(encoding="utf-8")
+    ui = make[make.index("\nui: install") :].split("\n\n")[0]
+    assert ui.index("$(BIN)/tranquillite instance") < ui.index("$(BIN)/dagster dev"), ui
+
+
+def test_production_services_check_their_instance_before_starting(tmp_path):
+    home = tmp_path / "home"
+    env = {
+        "TRANQUILLITE_HOME": str(home),
+        "TRANQUILLITE_ENV": "production",
+        "TRANQUILLITE_DAGSTER_PG_URL": "postgresql://u:p@127.0.0.1:1/dagster",
+        "TRANQUILLITE_APP_DB_URL": "postgresql://a:p@127.0.0.1:1/tranquillite",
+    }
+    res = _cli("instance", env=env)
+    assert res.returncode == 2 and "deploy" in res.stderr and "dagster.yaml" in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr
+    assert not (home / "dagster" / "dagster.yaml").exists()  # never written in production
+    for name in ("tranquillite-daemon.service", "tranquillite-webserver.service"):
+        pre = shlex.split(unit(DEPLOY / "systemd" / name)["Service"]["ExecStartPre"])
+        assert Path(pre[0]).name == "tranquillite" and pre[1:] == ["instance"], name

@@ -108,3 +108,56 @@ def test_the_paris_time_zone_is_named_once():
             if isinstance(n, ast.Constant) and n.value == "Europe/Paris" and id(n) not in docs
         ]
     assert not found, found
+
+
+# --------------------------------------------------------------------------- production at start (issue 14)
+def test_production_without_its_databases_is_refused_at_start_naming_both(tmp_path):
+    """TRANQUILLITE_ENV=production keeps Dagster's history and the app's store in PostgreSQL: the
+    CLI (pipelines, backups, accounts) refuses to start without both URLs, before any command."""
+    env = {"PATH": "/usr/bin:/bin", "TRANQUILLITE_HOME": str(tmp_path), "TRANQUILLITE_ENV": "production"}
+    res = subprocess.run(
+        [sys.executable, "-m", "tranquillite.cli", "status"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "TRANQUILLITE_DAGSTER_PG_URL" in res.stderr and "TRANQUILLITE_APP_DB_URL" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not (tmp_path / "dagster").exists()  # nothing was started, no SQLite instance written
+
+
+def test_the_start_check_names_only_what_production_lacks(tmp_path):
+    from tranquillite.settings import check
+
+    BOTH = ("dagster", "app")
+    base = {"TRANQUILLITE_HOME": str(tmp_path), "TRANQUILLITE_ENV": "production"}
+    with pytest.raises(SettingsError) as err:
+        check({**base, "TRANQUILLITE_DAGSTER_PG_URL": "postgresql://u:p@h:5432/dagster"}, stores=BOTH)
+    assert "TRANQUILLITE_APP_DB_URL" in str(err.value) and "TRANQUILLITE_DAGSTER_PG_URL" not in str(err.value)
+    s = check(
+        {
+            **base,
+            "TRANQUILLITE_DAGSTER_PG_URL": "postgresql://u:p@h:5432/dagster",
+            "TRANQUILLITE_APP_DB_URL": "postgresql://a:p@h:5432/tranquillite",
+        },
+        stores=BOTH,
+    )
+    assert s.is_production
+    assert not check({"TRANQUILLITE_HOME": str(tmp_path)}, stores=BOTH).is_production  # development needs neither
+    assert check(base).is_production  # an entry point using neither (the app's own guard is at its store)
+
+
+def test_a_production_backup_without_the_dagster_database_fails_instead_of_skipping_it(tmp_path, monkeypatch):
+    from tranquillite.backup import BackupError, backup
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("TRANQUILLITE_HOME", str(home))
+    monkeypatch.setenv("TRANQUILLITE_ENV", "production")
+    monkeypatch.delenv("TRANQUILLITE_DAGSTER_PG_URL", raising=False)
+    with pytest.raises(BackupError, match="TRANQUILLITE_DAGSTER_PG_URL"):
+        backup(tmp_path / "sauvegarde", home)
+    assert not any((tmp_path / "sauvegarde").glob("*"))  # no half backup left behind

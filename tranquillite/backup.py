@@ -66,8 +66,17 @@ def _sha256(path: Path) -> str:
 
 
 def _pg_url() -> str | None:
+    """Dagster's PostgreSQL URL in production (refused without it: a backup without Dagster's
+    history would look complete), None in development (its SQLite files are in the home)."""
     s = settings()
-    return s.dagster_pg_url.get_secret_value() if s.is_production and s.dagster_pg_url else None
+    if not s.is_production:
+        return None
+    if s.dagster_pg_url is None:
+        raise BackupError(
+            "TRANQUILLITE_ENV=production sans TRANQUILLITE_DAGSTER_PG_URL: la base de Dagster ne "
+            "serait pas sauvegardée (voir docs/deploiement.md)"
+        )
+    return s.dagster_pg_url.get_secret_value()
 
 
 def _app_pg_url() -> str | None:
@@ -115,8 +124,8 @@ def backup(dest: Path, home: Path | None = None) -> dict:
         raise BackupError(f"{dest} n'est pas vide: une sauvegarde va dans un dossier neuf")
     if dest.is_relative_to(home):
         raise BackupError(f"{dest} est dans le dossier sauvegardé {home}")
-    dest.mkdir(parents=True, exist_ok=True, mode=0o700)
     url, app_url = _pg_url(), _app_pg_url()
+    dest.mkdir(parents=True, exist_ok=True, mode=0o700)
     if url:
         _pg_dump(url, dest / "dagster.dump")
     store = home / STORE

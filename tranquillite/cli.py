@@ -163,6 +163,24 @@ def cmd_materialize(a: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_instance(a: argparse.Namespace) -> int:
+    """The Dagster instance the services and `make ui` start on: in development the committed
+    template written into a fresh home; in production the administrator's `dagster.yaml` checked
+    (PostgreSQL). Run before `dagster dev`, the daemon and the webserver."""
+    from tranquillite import runner
+    from tranquillite.settings import settings
+
+    try:
+        inst = runner.instance()
+    except runner.InstanceMisconfigured as exc:
+        print(f"erreur: {exc}", file=sys.stderr)
+        return 2
+    storage = "PostgreSQL" if settings().is_production else "SQLite"
+    print(f"instance Dagster: {paths().dagster_home / 'dagster.yaml'} (historique {storage})")
+    inst.dispose()
+    return 0
+
+
 def cmd_status(a: argparse.Namespace) -> int:
     from tranquillite import runner
     from tranquillite.definitions import build_defs
@@ -387,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     from tranquillite.settings import SettingsError, check
 
     try:
-        check()
+        check(stores=("dagster", "app"))
     except SettingsError as exc:
         print(f"erreur: {exc}", file=sys.stderr)
         return 2
@@ -430,6 +448,9 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("status", help="état de chaque asset: dernière matérialisation, lignes, partitions, contrôles")
     s.add_argument("--json", action="store_true", help="sortie JSON")
     s.set_defaults(fn=cmd_status)
+    sub.add_parser(
+        "instance", help="prépare (développement) ou vérifie (production) l'instance Dagster des services"
+    ).set_defaults(fn=cmd_instance)
     r = sub.add_parser("summary", help="bilan: lignes par table, quarantaine par raison, défauts injectés")
     r.set_defaults(fn=cmd_summary)
     # --- conventions (#12): termination, destruction, attestation

@@ -416,9 +416,31 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("réglage invalide — " + "; ".join(problems)) from None
 
 
-def check(env: Mapping[str, str] | None = None) -> Settings:
-    """Validate every setting at start (entry points call it); same as `settings()`."""
-    return settings(env)
+# what production keeps in PostgreSQL, by the variable giving its URL
+PRODUCTION_STORES = {
+    "dagster": ("dagster_pg_url", "l'historique de Dagster (exécutions, journal, planifications)"),
+    "app": ("app_db_url", "le magasin de l'application (comptes, droits, journal d'accès)"),
+}
+
+
+def check(env: Mapping[str, str] | None = None, *, stores: tuple[str, ...] = ()) -> Settings:
+    """Validate every setting at start (entry points call it). In production, the `stores` an entry
+    point uses (`dagster`, `app`: the CLI runs pipelines, backups and accounts, so both) must be
+    given their PostgreSQL URL: refused here, naming each, rather than at the first use."""
+    s = settings(env)
+    if s.is_production:
+        lacking = [
+            f"TRANQUILLITE_{field.upper()} ({what})"
+            for field, what in (PRODUCTION_STORES[name] for name in stores)
+            if getattr(s, field) is None
+        ]
+        if lacking:
+            raise SettingsError(
+                "TRANQUILLITE_ENV=production: URL PostgreSQL manquante — "
+                + "; ".join(lacking)
+                + " (voir docs/deploiement.md)"
+            )
+    return s
 
 
 @dataclass(frozen=True)
