@@ -488,3 +488,58 @@ def test_two_app_processes_write_the_access_log_at_once_into_one_chain(env, serv
         assert switches > 2, "les deux processus n'ont pas écrit en même temps"
         v = audit.verify(con)
         assert v.intact and v.lines == 2 * n, v.problems
+
+
+def test_the_committed_roles_script_sets_up_the_store_the_guide_describes(env, server, monkeypatch):
+    """deploy/app_store_roles.sql as docs/deploiement.md runs it (psql, the two passwords as
+    variables — one with a quote), then `tranquillite magasin migrer` and `magasin droits` as the
+    owner: the app's role appends to the access log and can do nothing else to it."""
+    from tests.pg import pg_bin
+    from tranquillite.cli import main as cli
+
+    script = REPO / "deploy" / "app_store_roles.sql"
+    out = subprocess.run(
+        [
+            str(pg_bin() / "psql"),
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-v",
+            "app_pw=mot de passe d'appli",
+            "-v",
+            "owner_pw=Pr0priétaire;--",
+            "-f",
+            str(script),
+            server,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    base = server.rsplit("@", 1)[1].rsplit("/", 1)[0]
+    owner_url, app_url = (
+        f"postgresql://{role}@{base}/tranquillite" for role in ("tranquillite_owner", "tranquillite_app")
+    )
+    with psycopg2.connect(server) as c, c.cursor() as cur:
+        cur.execute(
+            "SELECT rolname, rolpassword IS NOT NULL, rolsuper, rolcreatedb FROM pg_authid "
+            "WHERE rolname LIKE 'tranquillite\\_%' ORDER BY rolname"
+        )
+        assert cur.fetchall() == [("tranquillite_app", True, False, False), ("tranquillite_owner", True, False, False)]
+    monkeypatch.setenv("TRANQUILLITE_APP_DB_URL", app_url)
+    monkeypatch.setenv("TRANQUILLITE_APP_DB_OWNER_URL", owner_url)
+    assert cli(["magasin", "migrer"]) == 0
+    assert cli(["magasin", "droits", "--role", "tranquillite_app"]) == 0
+    with store.connect() as con:
+        assert con.execute("SELECT current_user").fetchone()[0] == "tranquillite_app"
+        store.log_access(con, login="demo.analyste", profile="analyste", page="carte", filters={})
+        assert audit.verify(con).intact
+        for sql in ("UPDATE access_log SET login = 'x'", "DELETE FROM access_log", "CREATE TABLE t (x int)"):
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                con.execute_native(sql)
+    with psycopg2.connect(owner_url) as c, c.cursor() as cur:
+        cur.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'access_log'")
+        assert cur.fetchone() == ("tranquillite_owner",)
+        cur.execute("SELECT count(*) FROM access_log")
+        assert cur.fetchone() == (1,)
