@@ -15,8 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-import pytest
-
+from tests.system import missing
 from tranquillite.backup import BackupError, pg_tool
 
 ROLE = "tranquillite"
@@ -41,14 +40,14 @@ def postgres_server() -> Iterator[str]:
     """A running server; yields the URL of its `postgres` database for the role `tranquillite`."""
     bindir = pg_bin()
     if bindir is None:
-        pytest.skip("PostgreSQL absent (paquet Debian postgresql: `make postgres`)")
+        missing("PostgreSQL", "paquet Debian postgresql: `make postgres`")
     prefix: list[str] = []
     root = tempfile.mkdtemp(prefix="tq-pg-")
     if os.geteuid() == 0:
         try:
             user = pwd.getpwnam("postgres")
         except KeyError:
-            pytest.skip("utilisateur système postgres absent")
+            missing("l'utilisateur système postgres", "paquet Debian postgresql: `make postgres`")
         os.chown(root, user.pw_uid, user.pw_gid)
         prefix = ["runuser", "-u", "postgres", "--"]
     data, log = Path(root) / "data", Path(root) / "server.log"

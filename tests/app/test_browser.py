@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tests.app.browser import browser, chromium, login_and_open_map, screenshot, streamlit_server
+from tests.system import missing
 from tranquillite.app_core import store
 
 pytestmark = pytest.mark.slow
@@ -17,10 +18,7 @@ pytestmark = pytest.mark.slow
 def test_map_page_renders_in_headless_chromium(app_home, tmp_path):
     binary, driver = chromium()
     if not (binary and driver):
-        if os.environ.get("CI"):  # CI installs chromium (make browser): its absence is a failure there
-            pytest.fail("chromium absent en CI: `make browser` aurait dû l'installer")
-        pytest.skip("chromium absent: apt-get install -y chromium chromium-driver (test navigateur ignoré)")
-    pytest.importorskip("selenium", reason="selenium absent: pip install selenium (test navigateur ignoré)")
+        missing("chromium", "paquets Debian chromium et chromium-driver: `make browser`")
     from PIL import Image
     from selenium.webdriver.common.by import By
 
@@ -43,10 +41,7 @@ def test_map_page_renders_in_headless_chromium(app_home, tmp_path):
 def _need_browser():
     binary, driver = chromium()
     if not (binary and driver):
-        if os.environ.get("CI"):
-            pytest.fail("chromium absent en CI: `make browser` aurait dû l'installer")
-        pytest.skip("chromium absent: apt-get install -y chromium chromium-driver (test navigateur ignoré)")
-    pytest.importorskip("selenium", reason="selenium absent (test navigateur ignoré)")
+        missing("chromium", "paquets Debian chromium et chromium-driver: `make browser`")
 
 
 def test_the_session_survives_a_reload_and_a_new_tab_and_refusals_are_in_french(app_home):

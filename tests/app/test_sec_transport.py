@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.app.helpers import REPO
+from tests.system import missing
 from tranquillite.app_core import security_headers
 from tranquillite.app_core.transport import bind_problem, is_loopback
 
@@ -79,7 +80,8 @@ def _directives(block, name):
 
 
 def test_the_proxy_example_parses_and_sets_tls_and_the_headers():
-    crossplane = pytest.importorskip("crossplane")
+    import crossplane
+
     parsed = crossplane.parse(str(NGINX_CONF), single=True, comments=False)
     assert parsed["status"] == "ok", parsed["errors"]
     (http,) = _directives(parsed["config"][0]["parsed"], "http")
@@ -115,7 +117,7 @@ def _free_port() -> int:
 def test_nginx_serves_the_app_over_https_with_the_headers(app_home, tmp_path):
     nginx = shutil.which("nginx") or (Path("/usr/sbin/nginx") if Path("/usr/sbin/nginx").exists() else None)
     if nginx is None:
-        pytest.skip("nginx absent: apt-get install -y nginx-light (test du mandataire ignoré)")
+        missing("nginx", "paquet Debian nginx-light: `make proxy`")
     from tests.app.browser import streamlit_server
 
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"

@@ -122,7 +122,7 @@ def test_without_a_boundary_positions_are_checked_not_marseille(landing):
 
 
 def test_a_boundary_file_in_another_format_and_crs(tmp_path):
-    gpd = pytest.importorskip("geopandas")
+    import geopandas as gpd
     import shapely
 
     zones = gpd.GeoDataFrame(
