@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from tranquillite.settings import CONTRACTS_DIR
+from tranquillite.settings import contracts_dir
 
 FIELD_TYPES = {
     "id",
@@ -204,10 +204,15 @@ def load_contract(path: Path) -> Contract:
     )
 
 
-@lru_cache(maxsize=4)
 def load_contracts(directory: str | None = None) -> dict[str, Contract]:
-    """Every contract of the directory, by name (conventions.yaml, indicators and audit_boucle are not contracts)."""
-    root = Path(directory) if directory else CONTRACTS_DIR
+    """Every contract of the directory (default: the settings' folder), by name (conventions.yaml,
+    indicators and audit_boucle are not contracts); read once per folder."""
+    return _load_contracts(str(Path(directory).resolve() if directory else contracts_dir()))
+
+
+@lru_cache(maxsize=4)
+def _load_contracts(directory: str) -> dict[str, Contract]:
+    root = Path(directory)
     out: dict[str, Contract] = {}
     for path in sorted(root.glob("*.yaml")):
         if path.stem in {"conventions", "indicators", "audit_boucle"}:
@@ -217,10 +222,14 @@ def load_contracts(directory: str | None = None) -> dict[str, Contract]:
     return out
 
 
-@lru_cache(maxsize=4)
 def load_conventions(directory: str | None = None) -> dict[str, dict[str, Any]]:
-    root = Path(directory) if directory else CONTRACTS_DIR
-    return safe_load((root / "conventions.yaml").read_text(encoding="utf-8"))["conventions"]
+    """The conventions of `conventions.yaml` in the directory (default: the settings' folder)."""
+    return _load_conventions(str(Path(directory).resolve() if directory else contracts_dir()))
+
+
+@lru_cache(maxsize=4)
+def _load_conventions(directory: str) -> dict[str, dict[str, Any]]:
+    return safe_load((Path(directory) / "conventions.yaml").read_text(encoding="utf-8"))["conventions"]
 
 
 def contracts_for_source(source: str) -> list[Contract]:

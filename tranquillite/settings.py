@@ -20,6 +20,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -479,5 +480,13 @@ def partitions_start() -> str | None:
     return first.isoformat() if first is not None else None
 
 
-# the contracts folder is fixed for the life of the process (contracts are cached by path)
-CONTRACTS_DIR = Path(os.environ.get("TRANQUILLITE_CONTRACTS", REPO_ROOT / "data_contracts")).expanduser().resolve()
+def contracts_dir() -> Path:
+    """The data contracts' folder (`TRANQUILLITE_CONTRACTS`, validated; default `data_contracts/` of
+    the repository). The contracts read from it are cached by folder (`contracts.load_contracts`),
+    and the folder by the variable's value: asked for every contract lookup, it must cost nothing."""
+    return _contracts_dir(os.environ.get("TRANQUILLITE_CONTRACTS"))
+
+
+@lru_cache(maxsize=8)
+def _contracts_dir(_raw: str | None) -> Path:
+    return settings().contracts

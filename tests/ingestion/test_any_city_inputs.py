@@ -17,7 +17,7 @@ from tests.factories import landing_file, write_csv
 from tranquillite import geo
 from tranquillite import landing as landing_io
 from tranquillite.contracts import ContractError, contracts_for_source, load_contract
-from tranquillite.settings import CONTRACTS_DIR, SettingsError, settings
+from tranquillite.settings import SettingsError, contracts_dir, settings
 from tranquillite.validation import reason_code, validate
 
 DAY = "2015-10-26"
@@ -46,7 +46,7 @@ def row(i: str, ts: str, **kw) -> dict:
 
 
 def us_contract(tmp_path: Path, fmt="%m/%d/%Y %H:%M"):
-    d = yaml.safe_load((CONTRACTS_DIR / "incidents.yaml").read_text(encoding="utf-8"))
+    d = yaml.safe_load((contracts_dir() / "incidents.yaml").read_text(encoding="utf-8"))
     d["date_format"] = fmt
     path = tmp_path / "incidents.yaml"
     path.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")

@@ -19,7 +19,7 @@ from tranquillite.app_core import formats as F
 from tranquillite.app_core.carte import arrondissement_names
 from tranquillite.app_core.queries import Catalog, scoped_query
 from tranquillite.app_core.rights import Scope
-from tranquillite.settings import CONTRACTS_DIR
+from tranquillite.settings import contracts_dir
 
 PUBLIC = "indicators.values_public"
 NO_DATA = "—"
@@ -29,7 +29,7 @@ SECRET = "secret"
 @lru_cache(maxsize=1)
 def category_labels() -> dict[str, str]:
     """The indicators' categories in words (`data_contracts/indicators.yaml`)."""
-    doc = yaml.safe_load((CONTRACTS_DIR / "indicators.yaml").read_text(encoding="utf-8")) or {}
+    doc = yaml.safe_load((contracts_dir() / "indicators.yaml").read_text(encoding="utf-8")) or {}
     out = {c["code"]: c["label"] for c in doc.get("categories") or [] if "code" in c and "label" in c}
     allc = doc.get("all_categories") or {}
     if "code" in allc:

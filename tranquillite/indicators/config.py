@@ -26,7 +26,7 @@ import yaml
 from pydantic import Field
 
 from tranquillite import sources as S
-from tranquillite.settings import CONTRACTS_DIR
+from tranquillite.settings import contracts_dir
 
 AREA_LEVELS = ("ville", "arrondissement", "quartier", "cellule")
 PERIOD_LEVELS = ("jour", "semaine", "mois")
@@ -57,7 +57,7 @@ class CatalogueError(ValueError):
 
 
 def default_catalogue_path() -> Path:
-    return CONTRACTS_DIR / "indicators.yaml"
+    return contracts_dir() / "indicators.yaml"
 
 
 @dataclass(frozen=True)
