@@ -90,3 +90,34 @@ def test_lazy_asset_keys_are_dagster_keys():
     assert "HOTSPOTS_KEY" in dir(K)
     with pytest.raises(AttributeError):
         K.NO_SUCH_KEY  # noqa: B018
+
+
+# --------------------------------------------------------------------------- a run's start-up
+# every Dagster run (a process of its own under the daemon), `tranquillite` command and code-server
+# load imports the definitions: the libraries only some steps use load with those steps
+RUN_START_HEAVY = ("lightgbm", "sklearn", "presidio_analyzer", "spacy", "scipy.stats", "scipy.signal")
+
+
+def test_a_runs_start_up_loads_the_model_and_text_libraries_only_when_used(tmp_path):
+    code = (
+        "import sys, json; import tranquillite.runner, tranquillite.definitions; "
+        f"print(json.dumps([m for m in {RUN_START_HEAVY!r} if m in sys.modules]))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TRANQUILLITE_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_lazily_loaded_engines_still_answer():
+    import numpy as np
+
+    import tranquillite.pii as pii
+    from tranquillite.forecasting.sepp import lfilter
+    from tranquillite.pii import detect
+
+    assert pii.KINDS[0] == "telephone" and pii.detect is detect
+    assert detect(["Rappeler au 06 12 34 56 78"])[0].kind == "telephone"
+    assert pii.mask_text("Rappeler au 06 12 34 56 78").endswith("██ ██ ██ ██ ██")
+    np.testing.assert_allclose(lfilter([0.0, 1.0], [1.0, -0.5], np.array([1.0, 0.0, 0.0])), [0.0, 1.0, 0.5])
+    with pytest.raises(AttributeError):
+        pii.NO_SUCH_NAME  # noqa: B018

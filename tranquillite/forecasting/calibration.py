@@ -31,7 +31,6 @@ import numpy as np
 import polars as pl
 import polars_h3 as plh3
 import scipy.sparse as sps
-from scipy import stats
 
 TOP_SHARE = 0.05
 
@@ -121,6 +120,8 @@ def _weeks(ix: Indexed) -> tuple[np.ndarray, int]:
 def rank_stability(events: pl.DataFrame, cells: list[str] | None = None) -> float:
     """Mean over consecutive complete weeks of the Spearman correlation of the cells' counts
     (average ranks for ties; weeks with constant counts are skipped)."""
+    from scipy import stats
+
     ix = index_events(events, cells)
     week, n_weeks = _weeks(ix)
     if n_weeks < 2:
@@ -208,6 +209,8 @@ def knox(
     `rings` H3 rings; close in time: |Δ calendar day| <= `days`. Expected = close-in-space pairs ×
     close-in-time pairs / all pairs. Monte-Carlo: the days are permuted among the events
     `permutations` times (seeded)."""
+    from scipy import stats
+
     ix = index_events(events, cells)
     n = ix.n
     if n < 2:

@@ -20,7 +20,6 @@ import math
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 REFERENCE = "compte_52_semaines"
 ALPHA = 0.05
@@ -67,6 +66,8 @@ def per_origin(
 def paired_p(a: np.ndarray, b: np.ndarray) -> float:
     """One-sided paired t-test p-value of mean(a − b) > 0 (nan with fewer than 2 origins; 1
     when every difference is zero or negative and constant)."""
+    from scipy import stats
+
     d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
     if d.size < 2:
         return float("nan")

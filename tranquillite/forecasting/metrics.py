@@ -29,7 +29,7 @@ slots of a horizon:
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 COVERAGES = (0.01, 0.05, 0.10, 0.20)
 MU_FLOOR = 1e-6
@@ -129,6 +129,8 @@ def cdf(k: np.ndarray, mu: np.ndarray, alpha) -> np.ndarray:
 def count_quantile(p: float, mu: np.ndarray, alpha) -> np.ndarray:
     """q(p) = min{k : P(Y <= k) >= p}, elementwise: SciPy's `poisson.ppf` and `nbinom.ppf` (the
     NB2 of `cdf`: n = 1/alpha, success probability n / (n + mu))."""
+    from scipy import stats
+
     mu = np.maximum(np.asarray(mu, dtype=np.float64), MU_FLOOR)
     alpha = np.broadcast_to(np.asarray(alpha, dtype=np.float64), mu.shape)
     q = np.zeros(mu.shape, dtype=np.int64)

@@ -19,6 +19,8 @@ scale of the expected count.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import gc
 import json
 import pickle
@@ -28,7 +30,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import lightgbm as lgb
 import numpy as np
 import polars as pl
 
@@ -36,6 +37,9 @@ from tranquillite.forecasting.exposure import exposure_columns
 from tranquillite.forecasting.metrics import dispersion
 from tranquillite.forecasting.study_area import AreaSpec
 from tranquillite.forecasting.threads import map_in_threads
+
+if TYPE_CHECKING:  # LightGBM (0.7 s with scikit-learn) loads where a model is fitted or read
+    import lightgbm as lgb
 
 LGBM_PARAMS = {
     "objective": "poisson",
@@ -154,6 +158,8 @@ class FittedModel:
     def load(cls, folder: Path, meta: dict) -> "FittedModel":
         events = None
         if meta["kind"] == "lightgbm":
+            import lightgbm as lgb
+
             obj = lgb.Booster(model_file=str(folder / "model.txt"))
             if (folder / "event_multipliers.json").exists():
                 events = json.loads((folder / "event_multipliers.json").read_text(encoding="utf-8"))
@@ -178,6 +184,8 @@ def _without_training_data(booster):
     on the C++ side, to its training data (scores, gradients, bins) for as long as it lives — the
     backtest keeps every origin's models (8 origins × 3 groups × several models): 8 years,
     +370 MB. The predictions are the same."""
+    import lightgbm as lgb
+
     return lgb.Booster(model_str=booster.model_to_string())
 
 
@@ -201,6 +209,8 @@ def fit_lightgbm_groups(
     With `event_columns`, the booster is trained without them and each group's model gets event
     multipliers fitted on them (`fit_event_multipliers`); `boosters` (the event-blind twins
     fitted on the same rows) are then reused instead of training the same boosters again."""
+    import lightgbm as lgb
+
     p = {**LGBM_PARAMS, **(params or {}), "num_threads": threads}
     event_columns = [c for c in (event_columns or []) if c in X.columns]
     Xb = X.drop(event_columns) if event_columns else X

@@ -25,10 +25,11 @@ shift), the other days of the week the next-week model (a seventh of it per day,
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import time
 from dataclasses import dataclass, field
 
-import lightgbm as lgb
 import numpy as np
 import scipy.sparse as sps
 
@@ -37,6 +38,9 @@ from tranquillite.forecasting import sepp as SP
 from tranquillite.forecasting.metrics import selection_hits
 from tranquillite.forecasting.models import FittedModel
 from tranquillite.forecasting.threads import map_in_threads
+
+if TYPE_CHECKING:  # LightGBM (0.7 s with scikit-learn) loads where a model is fitted or read
+    import lightgbm as lgb
 
 NAME = "multi_echelle"
 WEEKS = (1, 4, 13, 52)
@@ -234,6 +238,8 @@ def _rows(
 
 
 def _train(X, y, w, params: dict, rounds: int, threads: int, names: list[str]) -> lgb.Booster:
+    import lightgbm as lgb
+
     p = {**BASE_PARAMS, **params, "num_threads": threads}
     ds = lgb.Dataset(
         X,

@@ -28,7 +28,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import lfilter
 
 R_MIN, R_MAX = 1e-4, 0.9995  # the decay per bin stays in (0, 1): a delay from ~1 bin to ~2000 bins
 THETA_MAX = 0.95  # sub-critical process (θ < 1)
@@ -46,6 +45,14 @@ class SEPPFit:
     def omega(self) -> float:
         """Decay rate ω per bin (1 / mean delay in bins of the continuous kernel)."""
         return float(-np.log(self.r))
+
+
+def lfilter(b: list[float], a: list[float], x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """`scipy.signal.lfilter`, imported on first use: scipy.signal loads scipy.stats (0.7 s), which
+    every run's start-up would pay through the assets' imports."""
+    from scipy.signal import lfilter as recursion
+
+    return recursion(b, a, x, axis=axis)
 
 
 def _lagged(y: np.ndarray, r: float) -> np.ndarray:

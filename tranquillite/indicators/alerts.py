@@ -30,7 +30,6 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 import polars_h3 as plh3
-from scipy import stats
 
 from tranquillite.indicators.config import AlertParams
 from tranquillite.indicators.emerging import EMERGING_CLASSES
@@ -260,6 +259,8 @@ def exceedance_alerts(
     slot, expected, upper_95 (optional; with `conventions`, those of each forecast row).
     `cell_zone`: h3_cell → arrondissement for the forecast. An alert's conventions: those of the
     facts counted, plus those of the forecast rows it was compared with."""
+    from scipy import stats
+
     last_slot = shifts.slot_of(as_of - timedelta(microseconds=1))
     if shifts.start(last_slot + 1) > as_of:  # the shift in progress is not over
         last_slot -= 1

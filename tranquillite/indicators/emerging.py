@@ -36,7 +36,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 EMERGING_CLASSES: dict[str, tuple[str, str]] = {
     # code: (French label, ESRI name)
@@ -106,6 +105,8 @@ def _tie_sums(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def mann_kendall(Y: np.ndarray) -> MannKendall:
     """Mann–Kendall trend test of each row of Y (series in time order)."""
+    from scipy import stats
+
     Y = np.asarray(Y, dtype=np.float64)
     m, n = Y.shape
     s = np.zeros(m)

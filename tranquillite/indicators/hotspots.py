@@ -39,7 +39,6 @@ from datetime import date
 import numpy as np
 import polars as pl
 import scipy.sparse as sps
-from scipy import stats
 
 from tranquillite.indicators.incremental import grouped_digests
 from tranquillite.indicators.periods import period_end, period_label, period_start
@@ -88,6 +87,8 @@ class GiStar:
 def gi_star(X: np.ndarray, W: sps.spmatrix, method: str = "auto") -> GiStar:
     """Gi* for each column of X (n cells × T periods). `method`: 'auto' (count tail when X holds
     integers and W is binary), 'counts' or 'normal'."""
+    from scipy import stats
+
     X = np.asarray(X, dtype=np.float64)
     if X.ndim == 1:
         X = X[:, None]
@@ -143,6 +144,8 @@ def randomisation_pvalues(X: np.ndarray, L: np.ndarray, card: np.ndarray) -> np.
 def bh_qvalues(P: np.ndarray) -> np.ndarray:
     """Benjamini–Hochberg adjusted p-values (q-values) of each column of P (SciPy's
     `false_discovery_control`, the maintained implementation)."""
+    from scipy import stats
+
     return stats.false_discovery_control(np.asarray(P, dtype=np.float64), axis=0, method="bh")
 
 

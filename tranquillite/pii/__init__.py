@@ -19,13 +19,26 @@ introduces, not for bare proper names (a street or a stadium is named after some
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import polars as pl
 
-from tranquillite.pii.engine import KINDS, MODEL, NOTHING, SCOPES, Detection, ModelMissing, Span, detect
+if TYPE_CHECKING:
+    from tranquillite.pii.engine import Span
 
 MASK = "█"
+# the engine (Presidio, spaCy: 1 s to import) loads on first use, not with the package: every
+# Dagster run and CLI command imports the assets, which import this package
+_ENGINE_NAMES = ("KINDS", "MODEL", "NOTHING", "SCOPES", "Detection", "ModelMissing", "Span", "detect")
+
+
+def __getattr__(name: str):
+    if name in _ENGINE_NAMES:
+        from tranquillite.pii import engine
+
+        return getattr(engine, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "KINDS",
@@ -45,6 +58,8 @@ __all__ = [
 
 def first_kinds(texts: pl.Series | Sequence[str | None], scope: str = "texte") -> pl.Series:
     """The first kind of personal data of each text (null: none), as a Utf8 Series."""
+    from tranquillite.pii.engine import detect
+
     values = texts.to_list() if isinstance(texts, pl.Series) else list(texts)
     name = texts.name if isinstance(texts, pl.Series) else "kind"
     return pl.Series(name, [d.kind for d in detect(values, scope)], dtype=pl.Utf8)
@@ -52,6 +67,8 @@ def first_kinds(texts: pl.Series | Sequence[str | None], scope: str = "texte") -
 
 def find_pii(texts: Iterable[str | None], scope: str = "texte") -> list[str | None]:
     """The first kind found in each text (None when none)."""
+    from tranquillite.pii.engine import detect
+
     return [d.kind for d in detect(list(texts), scope)]
 
 
@@ -67,6 +84,8 @@ def mask(text: str, spans: Iterable[Span]) -> str:
 
 
 def mask_text(text: str | None, scope: str = "texte") -> str | None:
+    from tranquillite.pii.engine import detect
+
     if not text:
         return text
     return mask(text, detect([text], scope)[0].spans)

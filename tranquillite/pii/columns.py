@@ -7,8 +7,6 @@ from typing import Iterable
 
 import polars as pl
 
-from tranquillite.pii.engine import detect
-
 PREFIX = "_pii_"
 
 
@@ -27,7 +25,9 @@ def _texts(df: pl.DataFrame, column: str) -> pl.Series:
 def kinds(df: pl.DataFrame, column: str, scope: str) -> pl.Series:
     """First kind of personal data of each value of `column` (null: none). Each distinct text is
     analysed once and its kind mapped back to the rows in Polars (8 years of interventions: 1.4 M
-    rows, the distinct texts a fraction)."""
+    rows, the distinct texts a fraction). The engine is imported here, on first use (see `pii`)."""
+    from tranquillite.pii.engine import detect
+
     texts = _texts(df, column)
     distinct = texts.drop_nulls().unique(maintain_order=True)
     found = pl.Series([d.kind for d in detect(distinct.to_list(), scope)], dtype=pl.Utf8)
