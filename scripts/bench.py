@@ -13,8 +13,9 @@ Rows (each stage in its own process, through `tranquillite.runner` as the CLI ru
 process's peak memory):
 
 * a year from raw to published (ingestion + publication) — ≤ 10 × the floor;
-* the whole demo (generation + the chain: ingestion, publication, weekly training, daily
-  forecast, indicators) — ≤ 90 s;
+* the whole demo as `make demo` runs it (generation + the chain: ingestion, publication, weekly
+  training, daily forecast, indicators, each process's start-up included; then the demo accounts
+  and `tranquillite summary`) — ≤ 90 s;
 * the daily cycle: one new day of landing files → clean → published → forecast by the champion
   in service → indicators and alerts (`runner.materialize` of that day) — ≤ 30 s;
 * the import budget: `import tranquillite.assets.constants` and the landing sensor's module, each
@@ -59,6 +60,9 @@ BEFORE = {
     "demo": 340.0,
     "cycle": 6 + 14 + 505 + 54,
     "import": 4.0,
+    # `import tranquillite.definitions` before LightGBM, Presidio/spaCy and scipy.stats loaded lazily
+    # (07/12/2026, median of 3 fresh interpreters, same machine)
+    "definitions": 4.9,
     "carte": 203.0,
     # eight years: the first `BENCH_YEARS=8 make bench` (03/12/2026; the issue's real city failed in `prevision`)
     "huit_ans": 1326.0,
@@ -80,14 +84,29 @@ def peak_mb() -> float:
 
 
 def _child(args: list[str], env: dict) -> dict:
+    """A step in its own process; its figures, and `wall_s`: the process's life (start-up included)."""
+    t0 = time.perf_counter()
     res = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), *args], env=env, cwd=ROOT, capture_output=True, text=True
     )
+    wall = time.perf_counter() - t0
     line = next((ln for ln in res.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if line is None:
         print(res.stdout[-3000:], res.stderr[-5000:], sep="\n", file=sys.stderr)
         sys.exit(f"erreur: l'étape {' '.join(args)} s'est arrêtée (code {res.returncode})")
-    return json.loads(line[7:])
+    return json.loads(line[7:]) | {"wall_s": round(wall, 1)}
+
+
+def demo_tail(env: dict) -> float:
+    """What `make demo` runs after the chain — the demo accounts and `tranquillite summary` — timed
+    as processes (seconds)."""
+    t0 = time.perf_counter()
+    for cmd in (["-m", "tranquillite.app_core.seed_demo"], ["-m", "tranquillite.cli", "summary"]):
+        res = subprocess.run([sys.executable, *cmd], env=env, cwd=ROOT, capture_output=True, text=True)
+        if res.returncode:
+            print(res.stdout[-3000:], res.stderr[-5000:], sep="\n", file=sys.stderr)
+            sys.exit(f"erreur: {' '.join(cmd)} s'est arrêté (code {res.returncode})")
+    return time.perf_counter() - t0
 
 
 def _result(**kw) -> None:
@@ -242,7 +261,11 @@ def _env(home: Path, start: date = START) -> dict:
 # the import rows: the statement each fresh interpreter times (the Dagster sensor object, for reference:
 # the module is light, the object needs dagster)
 SENSOR_OBJECT = "from tranquillite.sensors.landing import landing_sensor"
-IMPORTS = ("dagster", "tranquillite.assets.constants", "tranquillite.sensors.landing", SENSOR_OBJECT)
+# a run's start-up: every Dagster run (its own process under the daemon) and CLI command imports the
+# definitions (no target in the issue: shown against dagster's own import)
+DEFINITIONS = "tranquillite.definitions"
+IMPORTS = ("dagster", "tranquillite.assets.constants", "tranquillite.sensors.landing", SENSOR_OBJECT, DEFINITIONS)
+NO_BUDGET = ("dagster", SENSOR_OBJECT, DEFINITIONS)
 
 
 def import_time(module: str, env: dict, n: int = 3) -> float:
@@ -373,7 +396,12 @@ def main() -> int:
     stages = chain(env, START, last, "année")
     by = {s["job"]: s for s in stages}
     published = by["ingestion_quotidienne"]["seconds"] + by["publication"]["seconds"]
-    demo = gen_s + sum(s["seconds"] for s in stages)
+    # the demo as `make demo` lives it: each process's life (start-ups, the generation's writes), then
+    # the demo accounts and the summary. The chain runs here as 5 processes where `tranquillite
+    # materialize` is one: 4 start-ups more than `make demo` pays (an upper bound, said below).
+    work = gen_s + sum(s["seconds"] for s in stages)
+    tail = demo_tail(env)
+    demo = gen["wall_s"] * days / (days + 1) + sum(s["wall_s"] for s in stages) + tail
     copy_landing(stage, home, day=new_day)
     cycle = _child(["--cycle", new_day.isoformat()], env)
     print(
@@ -399,7 +427,11 @@ def main() -> int:
         BEFORE["annee_publiee"],
     )
     print(f"{'':<44} {'':>14} {'':>10}  ratio {_n(published / floor['seconds'], 1)} × le plancher")
-    row("démo (génération + chaîne)", demo, "≤ 90 s", demo <= 90, BEFORE["demo"])
+    row("démo (comme make demo, processus compris)", demo, "≤ 90 s", demo <= 90, BEFORE["demo"])
+    print(
+        f"{'':<44} {'':>14} {'':>10}  dont travail des étapes {_n(work, 1)} s, comptes de démo et bilan "
+        f"{_n(tail, 1)} s, démarrages {_n(demo - work - tail, 1)} s (5 processus ici, 1 dans make demo)"
+    )
     row(
         "cycle quotidien (un jour nouveau)",
         cycle["seconds"],
@@ -455,6 +487,7 @@ def main() -> int:
                 "plancher_s": floor["seconds"],
                 "annee_publiee_s": published,
                 "demo_s": round(demo, 1),
+                "demo_travail_s": round(work, 1),
                 "cycle_s": cycle["seconds"],
                 "cycle_jobs": cycle["jobs"],
                 "imports_s": imports,
@@ -485,6 +518,8 @@ def import_rows(imports: dict) -> None:
         if m == SENSOR_OBJECT:  # the light modules do not import dagster: only the sensor object pays it
             row("objet Dagster landing_sensor (référence)", t, "dagster + le module", None)
             print(f"{'':<44} {'':>14} {'':>10}  au-delà de dagster: {_n(t - imports['dagster'], 2)} s")
+        elif m == DEFINITIONS:
+            row(f"import {m} (démarrage d'une exécution)", t, "référence: import dagster", None, BEFORE["definitions"])
         elif m != "dagster":
             row(f"import {m}", t, "< 0,5 s", t < 0.5, BEFORE["import"] if m.endswith("constants") else None)
 
@@ -497,13 +532,7 @@ def imports_and_map_only() -> int:
     import_rows(imports)
     row("carte, 30 jours, p95", p95, "≤ 100 ms", p95 is not None and p95 <= 100, BEFORE["carte"], "ms")
     print(json.dumps({"imports_s": imports, "carte_p95_ms": p95}))
-    return (
-        0
-        if p95 is not None
-        and p95 <= 100
-        and all(t < 0.5 for m, t in imports.items() if m not in ("dagster", SENSOR_OBJECT))
-        else 1
-    )
+    return 0 if p95 is not None and p95 <= 100 and all(t < 0.5 for m, t in imports.items() if m not in NO_BUDGET) else 1
 
 
 def long_run_rows(label: str, run: dict, before_s: float, before_mb: float, peak: str = "pic mémoire") -> bool:
