@@ -55,7 +55,7 @@ def test_every_contract_with_events_declares_what_its_source_is():
 def test_every_consumer_knows_every_source():
     """Fails when a contract's source is missing from any consumer."""
     from tranquillite.app_core import carte
-    from tranquillite.forecasting.study_area import FACT_SOURCES, PLANNED_SOURCES
+    from tranquillite.forecasting.study_area import FORECAST_FACTS, FORECAST_PLANNED
     from tranquillite.indicators import alerts, planned
     from tranquillite.indicators.config import load_catalogue
 
@@ -65,11 +65,11 @@ def test_every_consumer_knows_every_source():
         if s.is_fact:
             assert s.code in carte.FACT_SOURCES and s.code in cat.fact_sources, s.code
             assert s.code in alerts.GROUP_LABELS, s.code
-            assert (s.code in FACT_SOURCES) == s.forecast, s.code
+            assert (s.code in FORECAST_FACTS) == s.forecast, s.code
         else:
             assert s.code in carte.PLANNED_SOURCES and s.code in cat.planned_sources, s.code
-            assert s.code in planned.SOURCE_LABELS, s.code
-            assert (s.code in PLANNED_SOURCES) == s.forecast, s.code
+            assert s.code in planned.RECORD_NAMES, s.code
+            assert (s.code in FORECAST_PLANNED) == s.forecast, s.code
 
 
 def _contracts_with(tmp_path: Path, name: str, text: str) -> Path:

@@ -18,6 +18,7 @@ import streamlit as st
 from tranquillite.app_core import auth, carte, queries, reads, sessions, store
 from tranquillite.app_core.rights import PAGES, Principal, load_principal, public_principal
 from tranquillite.settings import paths
+from tranquillite.timezones import PARIS
 
 SESSION = "tq_session"  # {"login", "method", "last_seen", "ref"}
 COOKIE_JS = "tq_cookie_js"  # the session script to run once: ("bind", code) or ("logout", None)
@@ -373,7 +374,7 @@ def page_title(code: str) -> str:
 def fmt_ts(iso_ts: str | None) -> str:
     if not iso_ts:
         return ""
-    return datetime.fromisoformat(iso_ts).astimezone(auth.PARIS).strftime("%d/%m/%Y %H:%M:%S")
+    return datetime.fromisoformat(iso_ts).astimezone(PARIS).strftime("%d/%m/%Y %H:%M:%S")
 
 
 # --------------------------------------------------------------------------- the alerts' badge (issue 15)

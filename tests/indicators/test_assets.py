@@ -16,7 +16,7 @@ from tranquillite import runner
 from tranquillite.assets import ALL_ASSETS
 from tranquillite.assets import constants as K
 from tranquillite.assets.conventions import with_conventions
-from tranquillite.assets.indicators import ALERTS_KEY, INDICATOR_KEYS, INDICATORS, STUDY_GRID_KEY
+from tranquillite.assets.indicators import ALERTS_KEY, INDICATOR_KEYS, INDICATORS
 from tranquillite.sensors.alerts import alerts_sensor
 from tranquillite.definitions import build_defs
 from tranquillite.indicators.config import IndicatorSettings, default_catalogue_path
@@ -48,7 +48,8 @@ def _definitions(catalogue: Path) -> dg.Definitions:
         assets=with_conventions(ALL_ASSETS),
         jobs=[
             dg.define_asset_job(
-                "indicateurs", selection=dg.AssetSelection.groups(INDICATORS) | dg.AssetSelection.assets(STUDY_GRID_KEY)
+                "indicateurs",
+                selection=dg.AssetSelection.groups(INDICATORS) | dg.AssetSelection.assets(K.STUDY_GRID_KEY),
             )
         ],
         sensors=[alerts_sensor],

@@ -185,7 +185,7 @@ def test_the_asset_keeps_the_series_whose_complete_maps_did_not_change(tmp_path)
     complete maps recomputes that series only, and the table is the one of a whole computation."""
     import dagster as dg
 
-    from tranquillite.assets.indicators import emerging_hotspots
+    from tranquillite.assets.indicator_maps import emerging_hotspots
     from tranquillite.indicators.config import IndicatorSettings
     from tranquillite.resources import Warehouse
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-from tranquillite.assets.indicators import read_forecast
+from tranquillite.assets.indicator_inputs import read_forecast
 from tranquillite.indicators import alerts as A
 from tranquillite.indicators.config import AlertParams
 from tranquillite.indicators.periods import Shifts

@@ -251,7 +251,7 @@ def test_the_old_single_file_is_replaced_and_never_read_twice(moved_back, monkey
     recomputed["hotspots"].write_parquet(folder / "data.parquet")
     for p in cache_dir(paths().warehouse).glob("hotspots.*"):
         p.unlink()
-    import tranquillite.assets.indicators as assets
+    import tranquillite.assets.indicator_maps as assets
 
     real, calls = assets.hotspot_table, []
 

@@ -34,7 +34,6 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from tranquillite.app_core import store, strength
 from tranquillite.app_core.transport import is_production
 from tranquillite.settings import settings
-from tranquillite.timezones import PARIS
 
 MIN_PASSWORD_LENGTH = strength.MIN_LENGTH
 MAX_PASSWORD_LENGTH = strength.MAX_LENGTH
@@ -44,7 +43,6 @@ THROTTLE_WINDOW = timedelta(minutes=15)
 LOGIN_LIMIT = 10  # attempts per login (known or not) per window
 CLIENT_LIMIT = 30  # attempts per client address per window
 RESPONSE_FLOOR = 0.4  # seconds: no refusal answers faster (argon2id takes ~0.1–0.3 s here)
-DEFAULT_IDLE_MINUTES = 30
 GENERIC_FAILURE = (
     "Identifiant ou mot de passe incorrect, ou compte indisponible. Après plusieurs échecs, "
     "l'accès est suspendu 15 minutes; en cas de besoin, contactez le gestionnaire des habilitations."
@@ -87,11 +85,6 @@ class LoginResult:
     ok: bool
     message: str
     login: str | None = None
-    locked_until: datetime | None = None
-
-
-def _paris(dt: datetime) -> str:
-    return dt.astimezone(PARIS).strftime("%H:%M")
 
 
 def _key(kind: str, value: str) -> str:

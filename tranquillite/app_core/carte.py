@@ -61,10 +61,6 @@ class MapFilters:
     detail: str = "auto"
     resolution: int = 9
 
-    def hour_list(self) -> list[int]:
-        a, b = self.hours
-        return list(range(a, b + 1)) if a <= b else list(range(a, 24)) + list(range(0, b + 1))
-
     def to_query_params(self) -> dict[str, str | list[str]]:
         """Compact form with codes (access log). The page's URL is kept by the widgets themselves
         (`bind="query-params"`), which write the displayed labels."""
@@ -622,11 +618,6 @@ def _export_parts(f: MapFilters, limit: int) -> list[dict]:
     ]
 
 
-def export_facts(cat: Catalog, scope: Scope, f: MapFilters, limit: int = 200_000) -> pl.DataFrame:
-    """Rows of the current view (what an export would contain), read through the gateway."""
-    return pl.concat([scoped_query(cat, scope, **part) for part in _export_parts(f, limit)], how="vertical_relaxed")
-
-
 def export_refusal(per_source: dict[str, int]) -> str | None:
     """Why the current view cannot be exported (a convention forbids use outside the platform), or None.
 
@@ -694,7 +685,6 @@ __all__ = [
     "date_bounds",
     "default_period",
     "category_options",
-    "export_facts",
     "export_csv",
     "export_refusal",
     "public_indicators",

@@ -46,7 +46,6 @@ from tranquillite.timezones import PARIS
 
 SOURCE = "cortege"
 ID_PREFIX = "CTG"  # entries made in the app; the Préfecture's own exports use PP-…
-ENVELOPE_FIELDS = ("id", "type", "version", "saisi_le")
 PII_LABELS = {
     "telephone": "numéro de téléphone",
     "email": "adresse électronique",

@@ -289,15 +289,6 @@ class Cursor:
     def fetchall(self) -> list:
         return list(self)
 
-    def fetchmany(self, size: int = 1) -> list:
-        out = []
-        for _ in range(size):
-            r = self.fetchone()
-            if r is None:
-                break
-            out.append(r)
-        return out
-
 
 class Connection:
     """One connection to the store: the sqlite3-like interface of the call sites, on both databases."""

@@ -25,7 +25,6 @@ TOOLTIP = {
     "html": "<b>{titre}</b><br/>{quand}<br/>{lieu}<br/><i>{info}</i>",
     "style": {"backgroundColor": "#1f2937", "color": "white", "fontSize": "12px"},
 }
-LAYER_IDS = ("arrondissements", "faits_points", "faits_h3", "parcours", "emprises", "reperes", "apercu")
 # every layer's name, in words: the legends' entries
 LAYER_NAMES = {
     "arrondissements": "Contours des arrondissements",

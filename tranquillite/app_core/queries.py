@@ -339,10 +339,6 @@ def is_published(table: str) -> bool:
     return allowed is None or name in allowed
 
 
-def published_tables(cat: Catalog, schema: str) -> list[str]:
-    return sorted(t for t in cat.tables() if t.startswith(schema + ".") and is_published(t))
-
-
 def landing_sources(event_sources: Sequence[str]) -> list[str]:
     """Landing sources (folders: `cortege`, `interventions`…) of event sources (contract names)."""
     contracts = load_contracts()

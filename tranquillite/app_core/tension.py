@@ -206,10 +206,6 @@ def fr(x: float | None, digits: int = 0) -> str:
     return F.number(x, digits)
 
 
-def emerging_label(code: str | None) -> str:
-    return "" if code is None else EMERGING_LABELS.get(code, code)
-
-
 def index_colours(index: np.ndarray) -> np.ndarray:
     """RGBA per index (0–100): `INDEX_SCALE`, the colours its legend shows."""
     return INDEX_SCALE.rgba(index)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -150,7 +150,6 @@ class Report:
     habilitations: pl.DataFrame
     requests: pl.DataFrame
     lineage_available: bool = True
-    notes: list[str] = field(default_factory=list)
 
 
 def _contracts(convention: str) -> pl.DataFrame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tranquillite.contracts import Contract, contracts_for_source, load_contracts, sources
+from tranquillite.contracts import contracts_for_source, load_contracts, sources
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -117,10 +117,6 @@ def source_conventions(source: str) -> set[str]:
 
 def all_conventions() -> set[str]:
     return {c.convention for c in load_contracts().values()}
-
-
-def source_contracts(source: str) -> list[Contract]:
-    return contracts_for_source(source)
 
 
 SOURCES = sources()

@@ -20,7 +20,6 @@ from tranquillite.resources import Warehouse
 from tranquillite.settings import paths
 
 PURGE_KEY = dg.AssetKey([K.GOVERNANCE, "quarantine_purge"])
-PURGES_KEY_TABLE = R.PURGES_TABLE
 
 
 def _old_partitions(warehouse: Warehouse, source: str, before: date) -> list[str]:

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from tranquillite.contracts import load_contracts, load_conventions
+from tranquillite.contracts import load_conventions
 from tranquillite.conventions.lifecycle import PARTIES, Lifecycle, LifecycleError, Terms, fr
 
 SYSTEM = "plateforme"
@@ -259,9 +259,3 @@ def mark_destroyed(con: sqlite3.Connection, convention: str, on: date, attestati
         {"destroyed_on": on.isoformat(), "attestation": attestation},
         {"attestation": Path(attestation).name},
     )
-
-
-def convention_sources(convention: str) -> tuple[set[str], set[str]]:
-    """(landing sources, contract names) of a convention, from the contracts' `convention:` key."""
-    cs = [c for c in load_contracts().values() if c.convention == convention]
-    return {c.source for c in cs}, {c.name for c in cs}

@@ -21,10 +21,8 @@
 from __future__ import annotations
 
 # the tables and triggers are created by the store's migrations (`app_core/migrations`, revision
-# 0001, which holds the DDL this module used to run); a store migrated before Alembic recorded
-# this key in `meta`
-SCHEMA_KEY = "conventions_schema_version"
-SCHEMA_VERSION = "1"
+# 0001, which holds the DDL this module used to run); a store made before Alembic still holds
+# `conventions_schema_version` = 1 in `meta`, which nothing reads any more
 
 
 def install(con) -> None:

@@ -34,10 +34,6 @@ def contract_conventions() -> dict[str, str]:
     return {c.name: c.convention for c in load_contracts().values()}
 
 
-def source_convention(source: str) -> str | None:
-    return contract_conventions().get(source)
-
-
 def convention_expr(df: pl.DataFrame, source: str = "source") -> pl.Expr:
     """Each row's convention: its `convention` column (from `clean.events`), else its source's contract."""
     by_source = pl.col(source).replace_strict(contract_conventions(), default=None, return_dtype=pl.Utf8)

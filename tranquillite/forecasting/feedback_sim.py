@@ -29,11 +29,6 @@ import numpy as np
 from tranquillite.forecasting.feedback import dissimilarity, jaccard, slope, top_cells, zone_shares
 
 MODES = ("boucle", "signale", "sans_initiative")
-MODE_LABELS = {
-    "boucle": "avec la boucle (tout ce qui est enregistré)",
-    "signale": "atténuation a: faits signalés seuls",
-    "sans_initiative": "atténuation b: sans catégories d'initiative policière",
-}
 
 
 @dataclass(frozen=True)

@@ -37,9 +37,6 @@ class SlotScheme:
     def per_week(self) -> int:
         return 7 * self.n
 
-    def slots_per_days(self, days: float) -> int:
-        return int(round(days * self.n))
-
     # ------------------------------------------------------------------ Polars expressions
     def slot_expr(self, ts: pl.Expr) -> pl.Expr:
         """Naive local datetime → slot number (the shift containing the instant)."""

@@ -27,8 +27,8 @@ from tranquillite import sources as S
 from tranquillite.timezones import PARIS_NAME
 
 # the default forecast sources: those whose contract declares `forecast: true` (tranquillite/sources.py)
-FACT_SOURCES = S.forecast_facts()
-PLANNED_SOURCES = S.forecast_planned()
+FORECAST_FACTS = S.forecast_facts()
+FORECAST_PLANNED = S.forecast_planned()
 ALL = "all"
 DATA_AREA_FILE = "zone_d_etude.geojson"  # the area of `TRANQUILLITE_AREA=donnees`, under warehouse/features
 
@@ -44,8 +44,8 @@ class AreaSpec:
     # by `features.study_grid` to `boundary_path` (a GeoJSON) from the clean events
     from_data: bool = False
     h3_resolution: int = 9
-    sources: tuple[str, ...] = FACT_SOURCES
-    planned_sources: tuple[str, ...] = PLANNED_SOURCES
+    sources: tuple[str, ...] = FORECAST_FACTS
+    planned_sources: tuple[str, ...] = FORECAST_PLANNED
     shift_hours: tuple[int, ...] = (6, 14, 22)
     timezone: str = PARIS_NAME
     holidays_country: str = "FR"
@@ -116,8 +116,8 @@ class StudyArea(dg.ConfigurableResource):
     zone_property: str | None = "insee_arm"
     from_data: bool = False
     h3_resolution: int = 9
-    sources: list[str] = list(FACT_SOURCES)
-    planned_sources: list[str] = list(PLANNED_SOURCES)
+    sources: list[str] = list(FORECAST_FACTS)
+    planned_sources: list[str] = list(FORECAST_PLANNED)
     shift_hours: list[int] = [6, 14, 22]
     timezone: str = PARIS_NAME
     holidays_country: str = "FR"

@@ -1,7 +1,9 @@
 """Tension zones, the indicator catalogue and alerts (issue #5; C4, T7, T8).
 
 Plain, vectorised functions on Polars / NumPy / SciPy data, driven by tests and wrapped as
-assets by `tranquillite/assets/indicators.py`:
+assets by `tranquillite/assets/indicator_maps.py` (footprints, grid, hot spots, emerging hot
+spots) and `tranquillite/assets/indicators.py` (tension, values, alerts), which read the warehouse
+through `tranquillite/assets/indicator_inputs.py`:
 
 * `grid` — the analysis grid (H3 cells, arrondissement, quartier) and grid_disk(k) weights;
 * `hotspots` — Getis-Ord Gi* per category and period (week, month), exact count p-values,

@@ -35,7 +35,7 @@ from tranquillite.indicators.config import AlertParams
 from tranquillite.indicators.emerging import EMERGING_CLASSES
 from tranquillite.indicators.periods import Shifts
 from tranquillite import sources as S
-from tranquillite.indicators.planned import DEMONSTRATIONS, SOURCE_LABELS
+from tranquillite.indicators.planned import DEMONSTRATIONS, RECORD_NAMES
 
 ALERT_KINDS = {
     "depassement_prevision": "Dépassement de la prévision",
@@ -395,7 +395,7 @@ def collision_alerts(
         "start",
         "end",
         pl.concat_str(
-            pl.col("source").replace_strict(SOURCE_LABELS, default=pl.col("source")),
+            pl.col("source").replace_strict(RECORD_NAMES, default=pl.col("source")),
             pl.when(pl.col("subcategory").is_not_null())
             .then(pl.concat_str(pl.lit(" « "), pl.col("subcategory"), pl.lit(" »")))
             .otherwise(pl.lit("")),

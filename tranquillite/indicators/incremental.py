@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -202,6 +202,3 @@ def cover_of(doc_value) -> tuple[date, date] | None:
 
 def iso_cover(cover: tuple[date, date] | None) -> list[str] | None:
     return None if cover is None else [cover[0].isoformat(), cover[1].isoformat()]
-
-
-ONE_DAY = timedelta(days=1)

@@ -42,16 +42,6 @@ def period_label(start: pl.Expr, level: str) -> pl.Expr:
     return start.dt.strftime(PERIOD_LABEL[level])
 
 
-def complete_periods(first_day: date, last_day: date, level: str) -> list[date]:
-    """Starts of the periods entirely inside [first_day, last_day]."""
-    s = pl.select(pl.date_range(first_day, last_day, "1d").alias("d")).select(
-        period_start(pl.col("d"), level).unique().sort().alias("s")
-    )
-    s = s.with_columns(period_end(pl.col("s"), level).alias("e"))
-    ok = s.filter((pl.col("s") >= first_day) & (pl.col("e") <= last_day + timedelta(days=1)))
-    return ok["s"].to_list()
-
-
 class Shifts:
     """Police shifts starting at `hours` (local time); a slot is one shift of one day."""
 

@@ -33,7 +33,7 @@ from tranquillite.indicators import incremental as inc
 from tranquillite.indicators.config import Footprints
 from tranquillite.indicators.periods import Shifts
 
-SOURCE_LABELS = S.items()  # one record's French name, from its contract
+RECORD_NAMES = S.items()  # one record's French name, from its contract
 DEMONSTRATIONS = S.demonstrations()  # planned sources declared `demonstration: true`
 MAX_DURATION = timedelta(days=7)
 FOOTPRINT_SCHEMA = {

@@ -32,7 +32,7 @@ from tranquillite.indicators.alerts import fmt_q
 from tranquillite.indicators.config import TensionParams
 from tranquillite.indicators.emerging import EMERGING_CLASSES
 from tranquillite.indicators.periods import EPOCH, Shifts
-from tranquillite.indicators.planned import SOURCE_LABELS
+from tranquillite.indicators.planned import RECORD_NAMES
 
 COMPONENTS = ("significativite", "tendance", "prevision", "evenements", "concurrence")
 LEVELS = ("faible", "moderee", "elevee", "tres_elevee")
@@ -172,7 +172,7 @@ def tension_index(
                 * attendance_factor(pl.col("attendance"), p)
             ).alias("_score"),
             pl.concat_str(
-                pl.col("source").replace_strict(SOURCE_LABELS, default=pl.col("source")),
+                pl.col("source").replace_strict(RECORD_NAMES, default=pl.col("source")),
                 pl.when(pl.col("subcategory").is_not_null())
                 .then(pl.concat_str(pl.lit(" « "), pl.col("subcategory"), pl.lit(" »")))
                 .otherwise(pl.lit("")),

@@ -7,10 +7,11 @@ import polars as pl
 import streamlit as st
 
 import app_ui
-from tranquillite.app_core import audit, auth, store, tracabilite
+from tranquillite.app_core import audit, store, tracabilite
 from tranquillite.app_core import formats as F
 from tranquillite.app_core import journal as J
 from tranquillite.app_core.rights import PAGES
+from tranquillite.timezones import PARIS
 
 p = app_ui.require("journal")
 st.title("Journal d'accès")
@@ -44,7 +45,7 @@ else:
     )
 
 c1, c2, c3, c4, c5 = st.columns([2, 1.5, 1.5, 1.5, 1])
-today = datetime.now(auth.PARIS).date()  # the Paris day (the server may run in UTC)
+today = datetime.now(PARIS).date()  # the Paris day (the server may run in UTC)
 period = c1.date_input("Période", value=(today - timedelta(days=30), today), format="DD/MM/YYYY", key="j_periode")
 login = c2.selectbox("Utilisateur", logins, index=None, placeholder="Tous", key="j_login")
 profile = c3.selectbox(
@@ -58,8 +59,8 @@ exports = c5.checkbox("Exports seulement", key="j_exports")
 
 since = until = None
 if isinstance(period, tuple) and len(period) == 2:
-    since = store.iso(datetime.combine(period[0], time(0), tzinfo=auth.PARIS))
-    until = store.iso(datetime.combine(period[1] + timedelta(days=1), time(0), tzinfo=auth.PARIS))
+    since = store.iso(datetime.combine(period[0], time(0), tzinfo=PARIS))
+    until = store.iso(datetime.combine(period[1] + timedelta(days=1), time(0), tzinfo=PARIS))
 app_ui.log_view(
     p,
     "journal",
