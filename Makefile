@@ -52,11 +52,11 @@ test: install browser postgres proxy check
 	TRANQUILLITE_SYSTEM_TESTS=$(SYSTEM_TESTS) $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile -q --durations=25
 
 # lint (ruff: pyflakes, pycodestyle errors, bugbear), the format (`ruff format .` rewrites what it
-# refuses) and the code location loaded as Dagster loads it
+# refuses) and the code location loaded as Dagster loads it, on the instance the services use
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	@mkdir -p $(DAGSTER_HOME)
+	@$(BIN)/tranquillite instance >/dev/null
 	DAGSTER_DISABLE_TELEMETRY=1 $(BIN)/dg check defs
 
 # Dagster UI + daemon (sensors, automation) and the restitution app, stopped together by Ctrl-C;
