@@ -161,3 +161,49 @@ def test_a_production_backup_without_the_dagster_database_fails_instead_of_skipp
     with pytest.raises(BackupError, match="TRANQUILLITE_DAGSTER_PG_URL"):
         backup(tmp_path / "sauvegarde", home)
     assert not any((tmp_path / "sauvegarde").glob("*"))  # no half backup left behind
+
+
+# --------------------------------------------------------------------------- one reading of each setting
+def _environ_reads(tree) -> list[tuple[int, str]]:
+    """(line, variable) of every read of a TRANQUILLITE_* variable from os.environ / os.getenv."""
+    import ast
+
+    def is_environ(node) -> bool:
+        return (isinstance(node, ast.Attribute) and node.attr == "environ") or (
+            isinstance(node, ast.Name) and node.id == "environ"
+        )
+
+    def name_of(node) -> str | None:
+        return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+    out = []
+    for n in ast.walk(tree):
+        var = None
+        if isinstance(n, ast.Call) and n.args:
+            f = n.func
+            if isinstance(f, ast.Attribute) and f.attr in ("get", "setdefault", "pop") and is_environ(f.value):
+                var = name_of(n.args[0])
+            elif isinstance(f, ast.Attribute) and f.attr == "getenv":
+                var = name_of(n.args[0])
+        elif isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Load) and is_environ(n.value):
+            var = name_of(n.slice)
+        if var and var.startswith("TRANQUILLITE_"):
+            out.append((n.lineno, var))
+    return out
+
+
+def test_only_the_settings_module_reads_the_platforms_variables():
+    """Settings come from one validated module: a TRANQUILLITE_* variable read anywhere else would
+    skip its validation (the contracts folder was read from os.environ at import, beside its setting)."""
+    import ast
+
+    found = []
+    for root in ("tranquillite", "apps"):
+        for path in sorted((REPO / root).rglob("*.py")):
+            if path == REPO / "tranquillite" / "settings.py":
+                continue
+            for line, var in _environ_reads(ast.parse(path.read_text(encoding="utf-8"))):
+                found.append(f"{path.relative_to(REPO)}:{line} {var}")
+    assert not found, found
+    probe = ast.parse('import os\nx = os.environ.get("TRANQUILLITE_HOME")\ny = os.environ["TRANQUILLITE_ENV"]')
+    assert [v for _, v in _environ_reads(probe)] == ["TRANQUILLITE_HOME", "TRANQUILLITE_ENV"]  # the probe sees reads
