@@ -490,14 +490,11 @@ def test_two_app_processes_write_the_access_log_at_once_into_one_chain(env, serv
         assert v.intact and v.lines == 2 * n, v.problems
 
 
-def test_the_committed_roles_script_sets_up_the_store_the_guide_describes(env, server, monkeypatch):
-    """deploy/app_store_roles.sql as docs/deploiement.md runs it (psql, the two passwords as
-    variables — one with a quote), then `tranquillite magasin migrer` and `magasin droits` as the
-    owner: the app's role appends to the access log and can do nothing else to it."""
+def _run_roles_script(server: str) -> tuple[str, str]:
+    """deploy/app_store_roles.sql on `server` as the guide runs it (psql, the two passwords as
+    variables — one with a quote and a `;--`); returns the owner's and the app's URLs."""
     from tests.pg import pg_bin
-    from tranquillite.cli import main as cli
 
-    script = REPO / "deploy" / "app_store_roles.sql"
     out = subprocess.run(
         [
             str(pg_bin() / "psql"),
@@ -510,7 +507,7 @@ def test_the_committed_roles_script_sets_up_the_store_the_guide_describes(env, s
             "-v",
             "owner_pw=Pr0priétaire;--",
             "-f",
-            str(script),
+            str(REPO / "deploy" / "app_store_roles.sql"),
             server,
         ],
         capture_output=True,
@@ -521,6 +518,18 @@ def test_the_committed_roles_script_sets_up_the_store_the_guide_describes(env, s
     owner_url, app_url = (
         f"postgresql://{role}@{base}/tranquillite" for role in ("tranquillite_owner", "tranquillite_app")
     )
+    return owner_url, app_url
+
+
+def test_the_committed_roles_script_sets_up_the_store_the_guide_describes(env, server, monkeypatch):
+    """deploy/app_store_roles.sql, then `tranquillite magasin migrer` and `magasin droits` as the
+    owner: the app's role appends to the access log and can do nothing else to it. Then the store
+    is backed up and restored on a new server set up by the same script, as the guide's restore:
+    the app's role gets its rights again there."""
+    from tranquillite import backup
+    from tranquillite.cli import main as cli
+
+    owner_url, app_url = _run_roles_script(server)
     with psycopg2.connect(server) as c, c.cursor() as cur:
         cur.execute(
             "SELECT rolname, rolpassword IS NOT NULL, rolsuper, rolcreatedb FROM pg_authid "
@@ -543,3 +552,21 @@ def test_the_committed_roles_script_sets_up_the_store_the_guide_describes(env, s
         assert cur.fetchone() == ("tranquillite_owner",)
         cur.execute("SELECT count(*) FROM access_log")
         assert cur.fetchone() == (1,)
+    # the guide's restore: a new server, the same roles script, an empty home
+    manifest = backup.backup(env.parent / f"{env.name}-sauvegarde", env)
+    assert manifest["base_application"] and not manifest["base_dagster"]
+    with postgres_server() as second:
+        owner2, app2 = _run_roles_script(second)
+        monkeypatch.setenv("TRANQUILLITE_APP_DB_URL", app2)
+        monkeypatch.setenv("TRANQUILLITE_APP_DB_OWNER_URL", owner2)
+        backup.restore(env.parent / f"{env.name}-sauvegarde", env.parent / f"{env.name}-restaure")
+        with store.connect() as con:
+            assert con.execute("SELECT current_user").fetchone()[0] == "tranquillite_app"
+            assert con.execute("SELECT count(*) FROM access_log").fetchone()[0] == 1
+            store.log_access(con, login="demo.analyste", profile="analyste", page="carte", filters={})
+            assert audit.verify(con).intact
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                con.execute_native("DELETE FROM access_log")
+        with psycopg2.connect(owner2) as c, c.cursor() as cur:
+            cur.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'access_log'")
+            assert cur.fetchone() == ("tranquillite_owner",)
