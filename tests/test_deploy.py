@@ -10,7 +10,6 @@ import configparser
 import importlib.util
 import re
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import dagster as dg
 import pytest
 import yaml
 
+from tests.cli import run_cli
 from tranquillite.settings import ENV, settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -144,15 +144,6 @@ def test_the_helm_values_share_the_warehouse_and_load_the_code_location():
 
 
 # --------------------------------------------------------------------------- the instance before the services
-def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tranquillite.cli", *args],
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), **env},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_a_fresh_home_gets_the_committed_instance_before_dagster_starts(tmp_path):
@@ -161,7 +152,7 @@ def test_a_fresh_home_gets_the_committed_instance_before_dagster_starts(tmp_path
     from tranquillite import runner
 
     home = tmp_path / "home"
-    res = _cli("instance", env={"TRANQUILLITE_HOME": str(home)})
+    res = run_cli("instance", env={"TRANQUILLITE_HOME": str(home)})
     assert res.returncode == 0, res.stderr
     cfg = home / "dagster" / "dagster.yaml"
     assert cfg.read_text(encoding="utf-8") == runner.INSTANCE_TEMPLATE.read_text(encoding="utf-8")
@@ -179,7 +170,7 @@ def test_production_services_check_their_instance_before_starting(tmp_path):
         "TRANQUILLITE_DAGSTER_PG_URL": "postgresql://u:p@127.0.0.1:1/dagster",
         "TRANQUILLITE_APP_DB_URL": "postgresql://a:p@127.0.0.1:1/tranquillite",
     }
-    res = _cli("instance", env=env)
+    res = run_cli("instance", env=env)
     assert res.returncode == 2 and "deploy" in res.stderr and "dagster.yaml" in res.stderr, res.stderr
     assert "Traceback" not in res.stderr
     assert not (home / "dagster" / "dagster.yaml").exists()  # never written in production

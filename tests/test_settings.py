@@ -1,11 +1,10 @@
 """One validated settings module: a bad value is refused at start with the variable's name."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli import run_cli
 from tranquillite.settings import ENV, Settings, SettingsError, settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,15 +53,7 @@ def test_every_field_has_its_variable():
 
 
 def test_cli_refuses_to_start_with_a_bad_setting(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "TRANQUILLITE_HOME": str(tmp_path), "TRANQUILLITE_SESSION_IDLE_MINUTES": "nan"}
-    res = subprocess.run(
-        [sys.executable, "-m", "tranquillite.cli", "status"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    res = run_cli("status", env={"TRANQUILLITE_HOME": str(tmp_path), "TRANQUILLITE_SESSION_IDLE_MINUTES": "nan"})
     assert res.returncode == 2
     assert "TRANQUILLITE_SESSION_IDLE_MINUTES" in res.stderr and "Traceback" not in res.stderr
 
@@ -114,15 +105,7 @@ def test_the_paris_time_zone_is_named_once():
 def test_production_without_its_databases_is_refused_at_start_naming_both(tmp_path):
     """TRANQUILLITE_ENV=production keeps Dagster's history and the app's store in PostgreSQL: the
     CLI (pipelines, backups, accounts) refuses to start without both URLs, before any command."""
-    env = {"PATH": "/usr/bin:/bin", "TRANQUILLITE_HOME": str(tmp_path), "TRANQUILLITE_ENV": "production"}
-    res = subprocess.run(
-        [sys.executable, "-m", "tranquillite.cli", "status"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    res = run_cli("status", env={"TRANQUILLITE_HOME": str(tmp_path), "TRANQUILLITE_ENV": "production"})
     assert res.returncode == 2, res.stdout + res.stderr
     assert "TRANQUILLITE_DAGSTER_PG_URL" in res.stderr and "TRANQUILLITE_APP_DB_URL" in res.stderr
     assert "Traceback" not in res.stderr

@@ -206,8 +206,9 @@ def load_contract(path: Path) -> Contract:
 
 def load_contracts(directory: str | None = None) -> dict[str, Contract]:
     """Every contract of the directory (default: the settings' folder), by name (conventions.yaml,
-    indicators and audit_boucle are not contracts); read once per folder."""
-    return _load_contracts(str(Path(directory).resolve() if directory else contracts_dir()))
+    indicators and audit_boucle are not contracts); read once per folder (as named: no filesystem call
+    on the lookup, which every contract question asks)."""
+    return _load_contracts(str(directory or contracts_dir()))
 
 
 @lru_cache(maxsize=4)
@@ -224,7 +225,7 @@ def _load_contracts(directory: str) -> dict[str, Contract]:
 
 def load_conventions(directory: str | None = None) -> dict[str, dict[str, Any]]:
     """The conventions of `conventions.yaml` in the directory (default: the settings' folder)."""
-    return _load_conventions(str(Path(directory).resolve() if directory else contracts_dir()))
+    return _load_conventions(str(directory or contracts_dir()))
 
 
 @lru_cache(maxsize=4)
