@@ -190,3 +190,17 @@ def test_only_the_settings_module_reads_the_platforms_variables():
     assert not found, found
     probe = ast.parse('import os\nx = os.environ.get("TRANQUILLITE_HOME")\ny = os.environ["TRANQUILLITE_ENV"]')
     assert [v for _, v in _environ_reads(probe)] == ["TRANQUILLITE_HOME", "TRANQUILLITE_ENV"]  # the probe sees reads
+
+
+def test_a_production_backup_without_the_app_database_fails_instead_of_skipping_it(tmp_path, monkeypatch):
+    from tranquillite.backup import BackupError, backup
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("TRANQUILLITE_HOME", str(home))
+    monkeypatch.setenv("TRANQUILLITE_ENV", "production")
+    monkeypatch.setenv("TRANQUILLITE_DAGSTER_PG_URL", "postgresql://u:p@127.0.0.1:1/dagster")
+    monkeypatch.delenv("TRANQUILLITE_APP_DB_URL", raising=False)
+    with pytest.raises(BackupError, match="TRANQUILLITE_APP_DB_URL"):
+        backup(tmp_path / "sauvegarde", home)
+    assert not (tmp_path / "sauvegarde").exists()  # refused before anything is written

@@ -80,9 +80,15 @@ def _pg_url() -> str | None:
 
 
 def _app_pg_url() -> str | None:
-    """The app store's PostgreSQL URL (the owner's role when given), None when it is the SQLite file."""
+    """The app store's PostgreSQL URL (the owner's role when given), None when it is the SQLite file
+    (development; production has no SQLite store, so a backup without the URL would lack it)."""
     s = settings()
     if s.app_db_url is None:
+        if s.is_production:
+            raise BackupError(
+                "TRANQUILLITE_ENV=production sans TRANQUILLITE_APP_DB_URL: le magasin de l'application "
+                "ne serait pas sauvegardé (voir docs/deploiement.md)"
+            )
         return None
     return (s.app_db_owner_url or s.app_db_url).get_secret_value()
 
