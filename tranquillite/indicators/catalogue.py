@@ -334,24 +334,19 @@ def finish(base: pl.DataFrame | None, cat: Catalogue, only: pl.Expr | None = Non
 _PERIOD_KEYS = ["indicator_id", "period_level", "period_start"]
 
 
-def _redo(touched: dict, relation_of: dict[str, str]) -> pl.Expr:
-    """Rows whose value or trends a change touches: those of a touched period, and those whose
-    previous period or same period a year before is touched."""
-    rel = pl.col("indicator_id").replace_strict(relation_of, default=None, return_dtype=pl.Utf8)
-    out = pl.lit(False)
-    for name, t in touched.items():
-        if t.empty:
-            continue
-        for level in PERIOD_SQL:
-            # a constant offset per level (a per-row offset string is parsed row by row: seconds)
-            starts = [
-                pl.col("period_start"),
-                pl.col("period_start").dt.offset_by(_BACK["precedente"][level]),
-                pl.col("period_start").dt.offset_by(_BACK["annee_precedente"][level]),
-            ]
-            hit = pl.any_horizontal([t.expr(s, level) for s in starts])
-            out = out | ((rel == name) & (pl.col("period_level") == level) & hit)
-    return out
+def _redo(t: inc.Touched | None, level: str) -> pl.Expr:
+    """Rows (of one chunk: one indicator, one period level, its relation's changes `t`) whose value
+    or trends a change touches: those of a touched period, and those whose previous period or
+    same period a year before is touched."""
+    if t is None or t.empty:
+        return pl.lit(False)
+    # a constant offset per level (a per-row offset string is parsed row by row: seconds)
+    starts = [
+        pl.col("period_start"),
+        pl.col("period_start").dt.offset_by(_BACK["precedente"][level]),
+        pl.col("period_start").dt.offset_by(_BACK["annee_precedente"][level]),
+    ]
+    return pl.any_horizontal([t.expr(s, level) for s in starts])
 
 
 def _of_chunk(chunk: Chunk) -> pl.Expr:
@@ -491,8 +486,7 @@ class IncrementalRun:
         old_values = self.old_values.filter(_of_chunk(chunk)).collect()
         # the rule is applied to the chunk's distinct periods only, then matched row by row
         keys = pl.concat([f.select(_PERIOD_KEYS).unique() for f in (base, old_values)]).unique()
-        relation_of = {chunk[0]: relation}
-        hit = keys.filter(_redo(self.touched, relation_of)).select(pl.struct(_PERIOD_KEYS)).to_series()
+        hit = keys.filter(_redo(t, level)).select(pl.struct(_PERIOD_KEYS)).to_series()
         redo = pl.struct(_PERIOD_KEYS).is_in(hit.implode())
         fresh = finish(base, self.cat, only=redo)
         self.done["tendances_recalculees"] += fresh.height

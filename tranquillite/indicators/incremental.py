@@ -91,12 +91,17 @@ class Touched:
     days: set[date] = field(default_factory=set)
     edge_start: date | None = None
     edge_end: date | None = None
+    _starts: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def starts(self, level: str) -> list[date]:
+        """The starts of the periods of `level` holding a changed day (computed once per level:
+        every chunk of the run asks)."""
         if not self.days:
             return []
-        s = pl.select(period_start(pl.Series("d", sorted(self.days), dtype=pl.Date), level).unique().sort())
-        return s.to_series().to_list()
+        if level not in self._starts:
+            s = pl.select(period_start(pl.Series("d", sorted(self.days), dtype=pl.Date), level).unique().sort())
+            self._starts[level] = s.to_series().to_list()
+        return self._starts[level]
 
     def expr(self, start: pl.Expr, level: str) -> pl.Expr:
         """True for a period (by its start date) to recompute."""
