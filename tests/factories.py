@@ -13,6 +13,10 @@ CANEBIERE = "La Canebière, 13001 Marseille"
 ROME = "Rue de Rome, 13006 Marseille"
 PREFECTURE = "Place Félix Baret, 13006 Marseille"
 
+# the forecast settings of the end-to-end runs on four weeks of a small generated city: two weekly
+# origins trained on two weeks, few rounds (the production defaults need months of data)
+SMALL_FORECAST = {"n_origins": 2, "train_weeks": 2, "lgbm_rounds": 20, "workers": 1, "threads": 1}
+
 VALID: dict[str, dict] = {
     "interventions": {
         "N° intervention": "INT-1",

@@ -17,6 +17,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from tests.factories import SMALL_FORECAST
 from tranquillite import runner
 from tranquillite.assets import constants as K
 from tranquillite.cli import main
@@ -30,7 +31,7 @@ LAST = FIRST + timedelta(days=DAYS - 1)  # 2025-03-23, a Sunday
 LATE = date(2025, 5, 12)  # 49 days without any export, then this one (a Monday)
 GAP = (LATE - LAST).days - 1
 pytestmark = pytest.mark.slow
-SMALL = {"n_origins": 2, "train_weeks": 2, "lgbm_rounds": 20, "workers": 1, "threads": 1}
+SMALL = SMALL_FORECAST
 
 
 def _materialization(instance: dg.DagsterInstance, run_id: str, key: dg.AssetKey) -> dict:

@@ -1,8 +1,10 @@
 """Production profile (issue 14): with TRANQUILLITE_ENV=production, Dagster's runs, event log and
 schedules live in a real PostgreSQL server (dagster-postgres) configured by the committed
-`deploy/dagster.yaml`, which the CLI never writes; a real materialisation goes through it, and a
-backup of the deployment (PostgreSQL dump, app store, warehouse) restores into a new home and an
-empty database with the same runs, tables and access log."""
+`deploy/dagster.yaml`, which the CLI never writes; a real materialisation goes through it — the
+whole chain: ingestion, publication, the weekly training (backtest, champion, models in service),
+the daily forecast, the indicators — and a backup of the deployment (PostgreSQL dump, app store,
+warehouse, models) restores into a new home and an empty database with the same runs, tables and
+access log, where the daily forecast runs again from the restored models."""
 
 from __future__ import annotations
 
@@ -14,10 +16,13 @@ import psycopg2
 import pytest
 
 from tests.pg import create_database, postgres_server
+from tests.factories import SMALL_FORECAST
 from tranquillite import backup, runner
+from tranquillite.jobs import PREVISION_JOB, TRAINING_JOB
 from tranquillite.synthetic import generate
 
-FIRST = date(2025, 3, 3)
+FIRST, LAST = date(2025, 3, 3), date(2025, 3, 30)  # 4 weeks: the small backtest's two origins
+CHAIN = ["ingestion_quotidienne", "publication", TRAINING_JOB, PREVISION_JOB, "indicateurs"]
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +53,8 @@ def _runs(url: str) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def deployed(server, tmp_path_factory):
-    """A production home: two days ingested, published and indicated through PostgreSQL."""
+    """A production home: four weeks ingested, published, trained, forecast and indicated through
+    PostgreSQL."""
     from tranquillite.app_core import store
     from tranquillite.definitions import build_defs
 
@@ -57,9 +63,9 @@ def deployed(server, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         _production(mp, home, url, app_url)
         _install(home)
-        generate(home, start=FIRST, days=2, seed=3, scale=0.2)
+        generate(home, start=FIRST, days=(LAST - FIRST).days + 1, seed=3, scale=0.2)
         inst = runner.instance()
-        outcomes = runner.materialize(build_defs(), FIRST, date(2025, 3, 4), instance_=inst, forecast=False)
+        outcomes = runner.materialize(build_defs(), FIRST, LAST, instance_=inst, forecast_settings=SMALL_FORECAST)
         with store.connect() as con:
             store.log_access(con, login="admin", profile="administrateur", page="carte")
         yield {"home": home, "url": url, "app_url": app_url, "instance": inst, "outcomes": outcomes, "server": server}
@@ -87,7 +93,8 @@ def test_a_materialisation_is_recorded_in_postgresql(deployed):
     assert isinstance(inst.run_coordinator, dg.QueuedRunCoordinator)
     # the event log keeps its connection (dagster-postgres' default opens one per statement)
     assert type(inst.event_log_storage._engine.pool).__name__ == "QueuePool"
-    assert outcomes and all(o.success for o in outcomes), [(o.job, o.reason, o.failed_checks) for o in outcomes]
+    assert [o.job for o in outcomes] == CHAIN
+    assert all(o.success for o in outcomes), [(o.job, o.reason, o.failed_checks) for o in outcomes]
     # the runs and their materialisations are rows of the PostgreSQL database, not SQLite files
     assert [s for _, s in _runs(deployed["url"])] == ["SUCCESS"] * len(outcomes)
     with psycopg2.connect(backup._libpq_url(deployed["url"])) as con, con.cursor() as cur:
@@ -95,6 +102,11 @@ def test_a_materialisation_is_recorded_in_postgresql(deployed):
         assert cur.fetchone()[0] > 0
     assert not list((deployed["home"] / "dagster").glob("**/*.db"))
     assert inst.get_latest_materialization_event(dg.AssetKey(["clean", "events"])) is not None
+    # the training's and the forecast's materialisations too (their metadata went through PostgreSQL)
+    for key in (["models", "backtest"], ["models", "model_registry"], ["models", "forecast"]):
+        event = inst.get_latest_materialization_event(dg.AssetKey(key))
+        assert event is not None and event.asset_materialization.metadata, key
+    assert list((deployed["home"] / "models").glob("*/*/*/meta.json"))
 
 
 def test_a_backup_restores_into_a_new_home_and_database(deployed, tmp_path, monkeypatch):
@@ -139,6 +151,15 @@ def test_a_backup_restores_into_a_new_home_and_database(deployed, tmp_path, monk
         assert store.verify_access_log(con)[0]
     inst = runner.instance()
     assert inst.get_latest_materialization_event(dg.AssetKey(["clean", "events"])) is not None
+    # the restored deployment forecasts the next day from the restored models, without training
+    from tranquillite.definitions import build_defs
+
+    before = inst.get_latest_materialization_event(dg.AssetKey(["models", "forecast"]))
+    daily = runner.run_job(build_defs(), PREVISION_JOB, LAST, LAST, forecast_settings=SMALL_FORECAST)
+    assert daily.success, (daily.reason, daily.failed_checks)
+    after = inst.get_latest_materialization_event(dg.AssetKey(["models", "forecast"]))
+    assert before is not None and after.run_id == daily.run_id != before.run_id
+    assert (daily.run_id, "SUCCESS") in _runs(new_url)  # recorded in the restored database
     # a second restore over a home that holds files is refused
     with pytest.raises(backup.BackupError, match="déjà des fichiers"):
         backup.restore(tmp_path / "sauvegarde")
