@@ -333,10 +333,11 @@ def _literal_statements() -> set[str]:
     return found
 
 
-def _store_statements(tables: set[str]) -> list[str]:
-    """The literal statements that read or write the store's tables only (not DuckDB's, not PRAGMAs)."""
+def _store_statements(tables: set[str], candidates: set[str] | None = None) -> list[str]:
+    """The statements (default: the code's literal ones) that read or write the store's tables only
+    (not DuckDB's, not PRAGMAs)."""
     out = []
-    for sql in sorted(_literal_statements()):
+    for sql in sorted(_literal_statements() if candidates is None else candidates):
         if (
             sql.lstrip()[:6].upper() in ("PRAGMA", "BEGIN", "COMMIT", "ROLLB")
             or "?" not in sql
@@ -354,18 +355,157 @@ def _store_statements(tables: set[str]) -> list[str]:
     return out
 
 
+# f-string statements that are not the store's: their names come from elsewhere (module → why)
+NOT_STORE = {
+    "tranquillite/app_core/queries.py": "DuckDB: the warehouse's catalog, read by the app's gateway",
+    "tranquillite/resources/warehouse.py": "DuckDB: the warehouse's catalog",
+    "tranquillite/summary.py": "DuckDB: the warehouse's catalog",
+    "tranquillite/conventions/destruction.py:redact_sqlite": "every table of a SQLite file, named by its catalog",
+    "tranquillite/conventions/scanner.py:_sqlite": "every table of a SQLite file, named by its catalog",
+}
+_SETS = "\x00sets\x00"
+
+
+def _loop_bindings(fn: ast.AST | None, call: ast.Call, mod) -> list[dict[str, str]]:
+    """The names the `for` loops around `call` bind, one dict per combination of their elements
+    (each loop over a module constant or a literal tuple of strings)."""
+    envs: list[dict[str, str]] = [{}]
+    for loop in (n for n in ast.walk(fn) if isinstance(n, ast.For)) if fn else []:
+        if not loop.lineno <= call.lineno <= loop.end_lineno:
+            continue
+        items = _constant_tuple(loop.iter, mod)
+        targets = [loop.target] if isinstance(loop.target, ast.Name) else list(getattr(loop.target, "elts", []))
+        if items is None or not all(isinstance(t, ast.Name) for t in targets):
+            continue  # its names stay unknown (the statement is then reported, not guessed)
+        rows = [dict(zip([t.id for t in targets], item if len(targets) > 1 else (item,))) for item in items]
+        envs = [{**e, **r} for e in envs for r in rows]
+    return envs
+
+
+def _constant_tuple(node: ast.AST, mod) -> tuple | None:
+    if isinstance(node, ast.Name):
+        value = getattr(mod, node.id, None)
+        ok = isinstance(value, tuple) and all(
+            isinstance(v, str) or isinstance(v, tuple) and all(isinstance(x, str) for x in v) for v in value
+        )
+        return value if ok else None
+    if isinstance(node, (ast.Tuple, ast.List)):
+        out = [_name_or_str(e, mod) for e in node.elts]
+        return None if None in out else tuple(out)
+    return None
+
+
+def _name_or_str(node: ast.AST, mod) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Name) and isinstance(getattr(mod, node.id, None), str):
+        return getattr(mod, node.id)
+    return None
+
+
+def _renderings(node: ast.AST, fn: ast.AST | None, call: ast.Call, mod, env: dict) -> list[str] | None:
+    """Every string an interpolated expression can be, or None when the code does not say:
+    a loop's name, a module constant, a local assigned a literal (or either of two), a list of
+    placeholders (`",".join("?" * n)`) or of assignments (`", ".join(f"{c} = ?" …)`)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        a, b = _renderings(node.body, fn, call, mod, env), _renderings(node.orelse, fn, call, mod, env)
+        return None if a is None or b is None else a + b
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "join" and node.args:
+        sep, arg = node.func.value, node.args[0]
+        if isinstance(arg, ast.GeneratorExp) and isinstance(arg.elt, ast.JoinedStr):
+            if ast.unparse(arg.elt).endswith(" = ?'"):
+                return [_SETS]
+        if isinstance(sep, ast.Constant) and isinstance(arg, ast.BinOp) and ast.unparse(arg.left) == "'?'":
+            return [sep.value.join("??")]
+        return None
+    if isinstance(node, ast.Name):
+        if node.id in env:
+            return [env[node.id]]
+        assigned = [
+            n
+            for n in (ast.walk(fn) if fn else [])
+            if isinstance(n, ast.Assign)
+            and n.lineno < call.lineno
+            and any(isinstance(t, ast.Name) and t.id == node.id for t in n.targets)
+        ]
+        if assigned:
+            return _renderings(max(assigned, key=lambda n: n.lineno).value, fn, call, mod, env)
+        value = _name_or_str(node, mod)
+        return None if value is None else [value]
+    return None
+
+
+def _fstring_statements(columns: dict[str, list[str]]) -> tuple[set[str], list[str]]:
+    """The f-string statements passed to `.execute`/`.executemany`, rendered with every value the
+    code gives their names (`col = ?` lists with a column of the updated table), and those whose
+    names the code does not say (`file:line`), outside `NOT_STORE`."""
+    import importlib
+    import itertools
+    import re
+
+    rendered: set[str] = set()
+    unknown: list[str] = []
+    for root in STORE_CODE:
+        for path in sorted((REPO / root).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            funcs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            rel = path.relative_to(REPO).as_posix()
+            mod = None
+            for n in ast.walk(tree):
+                if not (
+                    isinstance(n, ast.Call)
+                    and isinstance(n.func, ast.Attribute)
+                    and n.func.attr in ("execute", "executemany")
+                    and n.args
+                    and isinstance(n.args[0], ast.JoinedStr)
+                ):
+                    continue
+                fn = min(
+                    (f for f in funcs if f.lineno <= n.lineno <= f.end_lineno),
+                    key=lambda f: f.end_lineno - f.lineno,
+                    default=None,
+                )
+                if rel in NOT_STORE or (fn is not None and f"{rel}:{fn.name}" in NOT_STORE):
+                    continue
+                mod = mod or importlib.import_module(".".join(Path(rel).with_suffix("").parts))
+                for env in _loop_bindings(fn, n, mod):
+                    parts = [
+                        [v.value] if isinstance(v, ast.Constant) else _renderings(v.value, fn, n, mod, env)
+                        for v in n.args[0].values
+                    ]
+                    if any(p is None for p in parts):
+                        unknown.append(f"{rel}:{n.lineno}")
+                        break
+                    for combo in itertools.product(*parts):
+                        sql = "".join(combo)
+                        if _SETS in sql:
+                            table = re.match(r'\s*UPDATE\s+"?(\w+)', sql).group(1)
+                            col = next(c for c in columns[table] if c != "id")
+                            sql = sql.replace(_SETS, f"{col} = ?")
+                        rendered.add(sql)
+    return rendered, unknown
+
+
 # SQL in one dialect on purpose (a branch on con.dialect at its call site: `execute_native` on PostgreSQL)
 SQLITE_ONLY = {"READS_SQL", "OLD_EXPORTS_SQL"}
 
 
-def test_every_literal_statement_of_the_code_is_valid_on_both_databases(env, server, monkeypatch):
+def test_every_statement_of_the_code_is_valid_on_both_databases(env, server, monkeypatch):
     from tranquillite.app_core import tracabilite
 
     sqlite_only = {getattr(tracabilite, n) for n in SQLITE_ONLY}
     with store.connect(env / "s.sqlite") as lite:
-        tables = set(schema_of(lite)) | {"sqlite_master", "sqlite_sequence"}
+        columns = schema_of(lite)
+        tables = set(columns) | {"sqlite_master", "sqlite_sequence"}
+        formatted, unknown = _fstring_statements(columns)
+        assert not unknown, f"f-strings dont le code ne dit pas les valeurs (à rendre ou NOT_STORE): {unknown}"
         statements = _store_statements(tables)
+        built = _store_statements(tables, formatted)
         assert len(statements) > 100, len(statements)  # the store's statements were found
+        assert len(built) >= 20, len(built)  # …and those built by f-strings, rendered
+        statements = sorted(set(statements) | set(built))
         for sql in statements:
             n = sql.count("?") if ":" not in sql else 0
             params = {k: None for k in _named(sql)} if ":" in sql and not n else (None,) * n
