@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from functools import lru_cache
 from pathlib import Path
 
 import psycopg2
@@ -305,31 +306,44 @@ def test_a_store_at_0002_is_brought_to_0003(env, server, monkeypatch, kind):
 STORE_CODE = ["tranquillite", "apps"]
 
 
+@lru_cache(maxsize=1)
+def _execute_calls() -> tuple[tuple[str, ast.Module, ast.Call], ...]:
+    """Every `.execute(...)`/`.executemany(...)` call of the code with an argument: (file relative
+    to the repository, its parsed module, the call), each file parsed once."""
+    out = []
+    for root in STORE_CODE:
+        for path in sorted((REPO / root).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            rel = path.relative_to(REPO).as_posix()
+            out += [
+                (rel, tree, n)
+                for n in ast.walk(tree)
+                if isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Attribute)
+                and n.func.attr in ("execute", "executemany")
+                and n.args
+            ]
+    return tuple(out)
+
+
 def _literal_statements() -> set[str]:
     """Every SQL string literal passed to `.execute`/`.executemany` in the code (module constants too)."""
     found: set[str] = set()
-    for root in STORE_CODE:
-        for path in (REPO / root).rglob("*.py"):
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-            consts = {
-                t.id: n.value.value
-                for n in ast.walk(tree)
-                if isinstance(n, ast.Assign)
-                for t in n.targets
-                if isinstance(t, ast.Name) and isinstance(n.value, ast.Constant) and isinstance(n.value.value, str)
+    consts_of: dict[str, dict[str, str]] = {}
+    for rel, tree, n in _execute_calls():
+        if rel not in consts_of:
+            consts_of[rel] = {
+                t.id: a.value.value
+                for a in ast.walk(tree)
+                if isinstance(a, ast.Assign)
+                for t in a.targets
+                if isinstance(t, ast.Name) and isinstance(a.value, ast.Constant) and isinstance(a.value.value, str)
             }
-            for n in ast.walk(tree):
-                if (
-                    isinstance(n, ast.Call)
-                    and isinstance(n.func, ast.Attribute)
-                    and n.func.attr in ("execute", "executemany")
-                    and n.args
-                ):
-                    a = n.args[0]
-                    if isinstance(a, ast.Constant) and isinstance(a.value, str):
-                        found.add(a.value)
-                    elif isinstance(a, ast.Name) and a.id in consts:
-                        found.add(consts[a.id])
+        a = n.args[0]
+        if isinstance(a, ast.Constant) and isinstance(a.value, str):
+            found.add(a.value)
+        elif isinstance(a, ast.Name) and a.id in consts_of[rel]:
+            found.add(consts_of[rel][a.id])
     return found
 
 
@@ -447,44 +461,38 @@ def _fstring_statements(columns: dict[str, list[str]]) -> tuple[set[str], list[s
 
     rendered: set[str] = set()
     unknown: list[str] = []
-    for root in STORE_CODE:
-        for path in sorted((REPO / root).rglob("*.py")):
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-            funcs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-            rel = path.relative_to(REPO).as_posix()
-            mod = None
-            for n in ast.walk(tree):
-                if not (
-                    isinstance(n, ast.Call)
-                    and isinstance(n.func, ast.Attribute)
-                    and n.func.attr in ("execute", "executemany")
-                    and n.args
-                    and isinstance(n.args[0], ast.JoinedStr)
-                ):
-                    continue
-                fn = min(
-                    (f for f in funcs if f.lineno <= n.lineno <= f.end_lineno),
-                    key=lambda f: f.end_lineno - f.lineno,
-                    default=None,
-                )
-                if rel in NOT_STORE or (fn is not None and f"{rel}:{fn.name}" in NOT_STORE):
-                    continue
-                mod = mod or importlib.import_module(".".join(Path(rel).with_suffix("").parts))
-                for env in _loop_bindings(fn, n, mod):
-                    parts = [
-                        [v.value] if isinstance(v, ast.Constant) else _renderings(v.value, fn, n, mod, env)
-                        for v in n.args[0].values
-                    ]
-                    if any(p is None for p in parts):
-                        unknown.append(f"{rel}:{n.lineno}")
-                        break
-                    for combo in itertools.product(*parts):
-                        sql = "".join(combo)
-                        if _SETS in sql:
-                            table = re.match(r'\s*UPDATE\s+"?(\w+)', sql).group(1)
-                            col = next(c for c in columns[table] if c != "id")
-                            sql = sql.replace(_SETS, f"{col} = ?")
-                        rendered.add(sql)
+    modules: dict[str, object] = {}
+    funcs_of: dict[str, list[ast.AST]] = {}
+    for rel, tree, n in _execute_calls():
+        if not isinstance(n.args[0], ast.JoinedStr):
+            continue
+        if rel not in funcs_of:
+            funcs_of[rel] = [f for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        fn = min(
+            (f for f in funcs_of[rel] if f.lineno <= n.lineno <= f.end_lineno),
+            key=lambda f: f.end_lineno - f.lineno,
+            default=None,
+        )
+        if rel in NOT_STORE or (fn is not None and f"{rel}:{fn.name}" in NOT_STORE):
+            continue
+        if rel not in modules:
+            modules[rel] = importlib.import_module(".".join(Path(rel).with_suffix("").parts))
+        mod = modules[rel]
+        for env in _loop_bindings(fn, n, mod):
+            parts = [
+                [v.value] if isinstance(v, ast.Constant) else _renderings(v.value, fn, n, mod, env)
+                for v in n.args[0].values
+            ]
+            if any(p is None for p in parts):
+                unknown.append(f"{rel}:{n.lineno}")
+                break
+            for combo in itertools.product(*parts):
+                sql = "".join(combo)
+                if _SETS in sql:
+                    table = re.match(r'\s*UPDATE\s+"?(\w+)', sql).group(1)
+                    col = next(c for c in columns[table] if c != "id")
+                    sql = sql.replace(_SETS, f"{col} = ?")
+                rendered.add(sql)
     return rendered, unknown
 
 

@@ -14,7 +14,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from tests.factories import SMALL_FORECAST
+from tests.factories import SMALL_FORECAST as SMALL
 from tranquillite import runner
 from tranquillite.assets import constants as K
 from tranquillite.assets.models import BACKTEST_COLUMNS
@@ -27,7 +27,6 @@ from tranquillite.synthetic import generate
 
 FIRST, DAYS = date(2025, 3, 3), 28
 LAST = FIRST + timedelta(days=DAYS - 1)
-SMALL = SMALL_FORECAST
 QUIET = {"console": {"config": {"log_level": "WARNING"}}}
 TRAIN_CONFIG = {"ops": {"backtest": {"config": SMALL}, "model_registry": {"config": SMALL}}, "loggers": QUIET}
 DAILY_CONFIG = {"ops": {"forecast": {"config": SMALL}}, "loggers": QUIET}

@@ -17,7 +17,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from tests.factories import SMALL_FORECAST
+from tests.factories import SMALL_FORECAST as SMALL
 from tranquillite import runner
 from tranquillite.assets import constants as K
 from tranquillite.cli import main
@@ -31,7 +31,6 @@ LAST = FIRST + timedelta(days=DAYS - 1)  # 2025-03-23, a Sunday
 LATE = date(2025, 5, 12)  # 49 days without any export, then this one (a Monday)
 GAP = (LATE - LAST).days - 1
 pytestmark = pytest.mark.slow
-SMALL = SMALL_FORECAST
 
 
 def _materialization(instance: dg.DagsterInstance, run_id: str, key: dg.AssetKey) -> dict:
